@@ -1,0 +1,219 @@
+// CUDA device memory (stream-ordered pool), copies and fills (see cuda_runtime.h).
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "engine/cuda_check.h"
+#include "engine/cuda_runtime.h"
+
+namespace sr::cuda {
+
+namespace {
+
+constexpr int kMaxDevices = 16;
+std::atomic<size_t> g_current[kMaxDevices];
+std::atomic<size_t> g_peak[kMaxDevices];
+std::once_flag g_pool_init[kMaxDevices];
+
+// Keep freed blocks in the pool instead of returning them to the driver at every
+// synchronisation: the default release threshold (0) would make every step pay for
+// cudaMalloc again.
+void init_pool(int device) {
+  cudaMemPool_t pool;
+  CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+  uint64_t threshold = UINT64_MAX;
+  CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
+}
+
+size_t pool_used(int device) {
+  cudaMemPool_t pool;
+  if (cudaDeviceGetDefaultMemPool(&pool, device) != cudaSuccess) return 0;
+  uint64_t used = 0;
+  cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &used);
+  return used;
+}
+
+void note(int device, size_t bytes, bool alloc) {
+  if (alloc) {
+    size_t now = g_current[device].fetch_add(bytes) + bytes;
+    size_t peak = g_peak[device].load();
+    while (now > peak && !g_peak[device].compare_exchange_weak(peak, now)) {
+    }
+  } else {
+    g_current[device].fetch_sub(bytes);
+  }
+}
+
+
+}  // namespace
+
+bool available() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+int device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) return 0;
+  return n;
+}
+
+void set_device(int index) { CUDA_CHECK(cudaSetDevice(index)); }
+
+// Block sizes are tracked on the host (ptr -> bytes) for the peak statistics.
+namespace {
+std::mutex g_sizes_mutex;
+std::vector<std::pair<void*, size_t>>& sizes() {
+  static std::vector<std::pair<void*, size_t>> s;
+  return s;
+}
+}  // namespace
+
+void* allocate(size_t bytes, int device) {
+  if (device < 0 || device >= kMaxDevices) fail("CUDA allocate: bad device index ", device);
+  std::call_once(g_pool_init[device], init_pool, device);
+  void* p = nullptr;
+  cudaError_t err = cudaMallocAsync(&p, bytes, cudaStreamPerThread);
+  if (err == cudaErrorMemoryAllocation) {
+    (void)cudaGetLastError();
+    size_t free_b = 0, total_b = 0;
+    cudaMemGetInfo(&free_b, &total_b);
+    fail("CUDA out of memory: requested ", bytes, " bytes on cuda:", device, "; srengine holds ",
+         g_current[device].load(), " bytes (pool in use ", pool_used(device), ", device free ",
+         free_b, " of ", total_b, "). Hint: lower the batch size or gt_size, or use --tile for inference");
+  }
+  CUDA_CHECK(err);
+  note(device, bytes, true);
+  std::lock_guard<std::mutex> lock(g_sizes_mutex);
+  sizes().push_back({p, bytes});
+  return p;
+}
+
+void deallocate(void* ptr, int device) {
+  size_t bytes = 0;
+  {
+    std::lock_guard<std::mutex> lock(g_sizes_mutex);
+    auto& s = sizes();
+    for (size_t i = s.size(); i-- > 0;) {
+      if (s[i].first == ptr) {
+        bytes = s[i].second;
+        s[i] = s.back();
+        s.pop_back();
+        break;
+      }
+    }
+  }
+  note(device, bytes, false);
+  CUDA_CHECK(cudaFreeAsync(ptr, cudaStreamPerThread));
+}
+
+PoolStats pool_stats(int device) { return {g_current[device].load(), g_peak[device].load()}; }
+void reset_peak(int device) { g_peak[device].store(g_current[device].load()); }
+
+void memcpy(void* dst, const void* src, size_t bytes, CopyKind kind) {
+  const cudaMemcpyKind k = kind == CopyKind::host_to_device   ? cudaMemcpyHostToDevice
+                           : kind == CopyKind::device_to_host ? cudaMemcpyDeviceToHost
+                                                              : cudaMemcpyDeviceToDevice;
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, k, cudaStreamPerThread));
+  if (kind == CopyKind::device_to_host) CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread));
+}
+
+void memset_zero(void* dst, size_t bytes) {
+  CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, cudaStreamPerThread));
+}
+
+void synchronize() { CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread)); }
+
+// ---- Strided copy and fill ---------------------------------------------------------------
+
+namespace {
+
+struct Layout {
+  int64_t shape[5];
+  int64_t dst_strides[5];
+  int64_t src_strides[5];
+  int ndim;
+};
+
+__device__ __forceinline__ void offsets(const Layout& l, int64_t linear, int64_t& d, int64_t& s) {
+  d = 0;
+  s = 0;
+  for (int k = l.ndim - 1; k >= 0; --k) {
+    const int64_t i = linear % l.shape[k];
+    linear /= l.shape[k];
+    d += i * l.dst_strides[k];
+    s += i * l.src_strides[k];
+  }
+}
+
+template <typename D, typename S>
+__global__ void copy_strided_kernel(D* dst, const S* src, Layout l, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x) {
+    int64_t d, s;
+    offsets(l, i, d, s);
+    dst[d] = (D)src[s];
+  }
+}
+
+template <typename D>
+__global__ void fill_strided_kernel(D* dst, Layout l, int64_t n, D value) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x) {
+    int64_t d, s;
+    offsets(l, i, d, s);
+    dst[d] = value;
+  }
+}
+
+Layout make_layout(const int64_t* shape, int ndim, const int64_t* ds, const int64_t* ss, int64_t& n) {
+  Layout l{};
+  l.ndim = ndim;
+  n = 1;
+  for (int k = 0; k < ndim; ++k) {
+    l.shape[k] = shape[k];
+    l.dst_strides[k] = ds[k];
+    l.src_strides[k] = ss ? ss[k] : 0;
+    n *= shape[k];
+  }
+  return l;
+}
+
+int blocks_for(int64_t n) { return (int)std::min<int64_t>((n + 255) / 256, 65535); }
+
+}  // namespace
+
+void copy_strided(void* dst, const int64_t* dst_strides, int dst_elem_size, const void* src,
+                  const int64_t* src_strides, int src_elem_size, const int64_t* shape, int ndim) {
+  int64_t n;
+  Layout l = make_layout(shape, ndim, dst_strides, src_strides, n);
+  if (n == 0) return;
+  if (ndim == 0) l.ndim = 0;
+  auto s = cudaStreamPerThread;
+  if (dst_elem_size == 4 && src_elem_size == 4)
+    copy_strided_kernel<<<blocks_for(n), 256, 0, s>>>((float*)dst, (const float*)src, l, n);
+  else if (dst_elem_size == 4)
+    copy_strided_kernel<<<blocks_for(n), 256, 0, s>>>((float*)dst, (const double*)src, l, n);
+  else if (src_elem_size == 4)
+    copy_strided_kernel<<<blocks_for(n), 256, 0, s>>>((double*)dst, (const float*)src, l, n);
+  else
+    copy_strided_kernel<<<blocks_for(n), 256, 0, s>>>((double*)dst, (const double*)src, l, n);
+  CUDA_CHECK_LAUNCH("copy_strided");
+}
+
+void fill_strided(void* dst, const int64_t* strides, int elem_size, const int64_t* shape, int ndim,
+                  double value) {
+  int64_t n;
+  Layout l = make_layout(shape, ndim, strides, nullptr, n);
+  if (n == 0) return;
+  auto s = cudaStreamPerThread;
+  if (elem_size == 4)
+    fill_strided_kernel<<<blocks_for(n), 256, 0, s>>>((float*)dst, l, n, (float)value);
+  else
+    fill_strided_kernel<<<blocks_for(n), 256, 0, s>>>((double*)dst, l, n, value);
+  CUDA_CHECK_LAUNCH("fill_strided");
+}
+
+}  // namespace sr::cuda

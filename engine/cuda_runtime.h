@@ -1,0 +1,44 @@
+// The host-side face of the CUDA backend: device memory from a stream-ordered pool,
+// copies, and the current stream. Plain C++ declarations (no CUDA headers), so every
+// .cpp can call them; they exist only when srengine is built with CUDA
+// (SRENGINE_WITH_CUDA), and the engine only calls them for CUDA tensors.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace sr::cuda {
+
+bool available();        // built with CUDA and at least one device present
+int device_count();
+void set_device(int index);
+
+// Stream-ordered pool allocations on the current stream. Out of memory throws an
+// sr::Error with the requested size, the pool's use and a hint.
+void* allocate(size_t bytes, int device);
+void deallocate(void* ptr, int device);
+
+struct PoolStats {
+  size_t current_bytes = 0;
+  size_t peak_bytes = 0;
+};
+PoolStats pool_stats(int device);
+void reset_peak(int device);
+
+enum class CopyKind { host_to_device, device_to_host, device_to_device };
+void memcpy(void* dst, const void* src, size_t bytes, CopyKind kind);
+void memset_zero(void* dst, size_t bytes);
+void synchronize();
+
+}  // namespace sr::cuda
+
+namespace sr::cuda {
+
+// Elementwise copy between strided layouts of the same shape on the device, with
+// conversion between float32 and float64 (elem types given by their sizes 4 or 8).
+void copy_strided(void* dst, const int64_t* dst_strides, int dst_elem_size, const void* src,
+                  const int64_t* src_strides, int src_elem_size, const int64_t* shape, int ndim);
+// Fills a strided float32/float64 region with one value.
+void fill_strided(void* dst, const int64_t* strides, int elem_size, const int64_t* shape, int ndim,
+                  double value);
+
+}  // namespace sr::cuda

@@ -1,0 +1,134 @@
+// conv2d and linear: shape checks, kernels, and their autograd nodes.
+#include "engine/dispatch.h"
+#include "engine/ops.h"
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/gemm.h"
+
+namespace sr {
+
+namespace {
+
+// NCHW with unit stride inside each image's (C, H, W) block; the batch stride is free,
+// which is what a channel-range view of a larger activation buffer looks like.
+bool conv_readable(const Tensor& x) {
+  const int64_t H = x.size(2), W = x.size(3);
+  return (x.size(3) == 1 || x.stride(3) == 1) && (x.size(2) == 1 || x.stride(2) == W) &&
+         (x.size(1) == 1 || x.stride(1) == H * W);
+}
+
+cpu::Conv2dShape conv_shape(const Tensor& x, const Tensor& w, int stride, int padding) {
+  cpu::Conv2dShape s{};
+  s.N = x.size(0);
+  s.C = x.size(1);
+  s.H = x.size(2);
+  s.W = x.size(3);
+  s.K = w.size(0);
+  s.R = w.size(2);
+  s.S = w.size(3);
+  s.stride = stride;
+  s.pad = padding;
+  s.P = (s.H + 2 * padding - s.R) / stride + 1;
+  s.Q = (s.W + 2 * padding - s.S) / stride + 1;
+  s.x_batch_stride = x.size(0) > 1 ? x.stride(0) : s.C * s.H * s.W;
+  s.y_batch_stride = s.K * s.P * s.Q;
+  return s;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int stride, int padding) {
+  check_dim("conv2d", x_in, 4, "input");
+  check_dim("conv2d", weight, 4, "weight");
+  check_same_device_dtype("conv2d", x_in, weight);
+  SR_CHECK(weight.is_contiguous(), "conv2d: weight ", weight.str(), " must be contiguous");
+  SR_CHECK(x_in.size(1) == weight.size(1), "conv2d: input ", x_in.shape().str(), " has ",
+           x_in.size(1), " channels but weight ", weight.shape().str(), " expects ",
+           weight.size(1));
+  SR_CHECK(weight.size(2) >= 1 && weight.size(2) <= 7 && weight.size(3) >= 1 && weight.size(3) <= 7,
+           "conv2d: kernel size must be 1..7, weight is ", weight.shape().str());
+  SR_CHECK(stride == 1 || stride == 2, "conv2d: stride must be 1 or 2, got ", stride);
+  SR_CHECK(padding >= 0 && padding < weight.size(2) && padding < weight.size(3),
+           "conv2d: padding ", padding, " invalid for weight ", weight.shape().str());
+  SR_CHECK(x_in.size(2) + 2 * padding >= weight.size(2) && x_in.size(3) + 2 * padding >= weight.size(3),
+           "conv2d: input ", x_in.shape().str(), " is smaller than kernel ", weight.shape().str(),
+           " with padding ", padding);
+  if (bias.defined()) {
+    check_same_device_dtype("conv2d", x_in, bias);
+    SR_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "conv2d: bias ",
+             bias.shape().str(), " does not match weight ", weight.shape().str());
+  }
+  Tensor x = conv_readable(x_in) ? x_in : x_in.contiguous();
+  const cpu::Conv2dShape s = conv_shape(x, weight, stride, padding);
+  Tensor y = Tensor::empty({s.N, s.K, s.P, s.Q}, x.dtype(), x.device());
+  Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
+  dispatch("conv2d", x, [&](auto t) {
+    using T = decltype(t);
+    cpu::conv2d_forward<T>(s, x.data<T>(), weight.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
+                           y.data<T>());
+  }, [&] { no_cuda_kernel("conv2d"); });
+
+  const bool gx = x_in.requires_grad(), gw = weight.requires_grad(),
+             gb = bias.defined() && bias.requires_grad();
+  Tensor xs = x.detach(), ws = weight.detach();
+  return record("conv2d", y, {x_in, weight, bias}, [=](const Tensor& g) {
+    Tensor dx, dw, db;
+    if (gx) dx = Tensor::empty({s.N, s.C, s.H, s.W}, g.dtype(), g.device());
+    if (gw) dw = Tensor::zeros(ws.shape(), g.dtype(), g.device());
+    if (gb) db = Tensor::zeros({s.K}, g.dtype(), g.device());
+    dispatch("conv2d_backward", g, [&](auto t) {
+      using T = decltype(t);
+      if (gx) cpu::conv2d_backward_data<T>(s, g.data<T>(), ws.data<T>(), dx.data<T>());
+      if (gw || gb)
+        cpu::conv2d_backward_weight<T>(s, xs.data<T>(), g.data<T>(), gw ? dw.data<T>() : nullptr,
+                                       gb ? db.data<T>() : nullptr);
+    }, [&] { no_cuda_kernel("conv2d_backward"); });
+    return std::vector<Tensor>{dx, dw, db};
+  });
+}
+
+Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias) {
+  check_dim("linear", x_in, 2, "input");
+  check_dim("linear", weight, 2, "weight");
+  check_same_device_dtype("linear", x_in, weight);
+  SR_CHECK(x_in.size(1) == weight.size(1), "linear: input ", x_in.shape().str(),
+           " does not match weight ", weight.shape().str());
+  const int64_t N = x_in.size(0), In = x_in.size(1), Out = weight.size(0);
+  if (bias.defined())
+    SR_CHECK(bias.dim() == 1 && bias.size(0) == Out, "linear: bias ", bias.shape().str(),
+             " does not match weight ", weight.shape().str());
+  Tensor x = x_in.contiguous(), w = weight.contiguous();
+  Tensor b = bias.defined() ? bias.contiguous() : Tensor();
+  Tensor y = Tensor::empty({N, Out}, x.dtype(), x.device());
+  dispatch("linear", x, [&](auto t) {
+    using T = decltype(t);
+    cpu::gemm<T>(false, true, N, Out, In, x.data<T>(), In, w.data<T>(), In, y.data<T>(), Out, false);
+    if (b.defined())
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t o = 0; o < Out; ++o) y.data<T>()[n * Out + o] += b.data<T>()[o];
+  }, [&] { no_cuda_kernel("linear"); });
+  const bool gx = x_in.requires_grad(), gw = weight.requires_grad(),
+             gb = bias.defined() && bias.requires_grad();
+  Tensor xs = x.detach(), ws = w.detach();
+  return record("linear", y, {x_in, weight, bias}, [=](const Tensor& g) {
+    Tensor dx, dw, db;
+    dispatch("linear_backward", g, [&](auto t) {
+      using T = decltype(t);
+      if (gx) {
+        dx = Tensor::empty({N, In}, g.dtype(), g.device());
+        cpu::gemm<T>(false, false, N, In, Out, g.data<T>(), Out, ws.data<T>(), In, dx.data<T>(), In, false);
+      }
+      if (gw) {
+        dw = Tensor::empty({Out, In}, g.dtype(), g.device());
+        cpu::gemm<T>(true, false, Out, In, N, g.data<T>(), Out, xs.data<T>(), In, dw.data<T>(), In, false);
+      }
+      if (gb) {
+        db = Tensor::zeros({Out}, g.dtype(), g.device());
+        for (int64_t n = 0; n < N; ++n)
+          for (int64_t o = 0; o < Out; ++o) db.data<T>()[o] += g.data<T>()[n * Out + o];
+      }
+    }, [&] { no_cuda_kernel("linear_backward"); });
+    return std::vector<Tensor>{dx, dw, db};
+  });
+}
+
+}  // namespace sr

@@ -1,0 +1,90 @@
+// Elementwise math shared by the CPU and CUDA kernels: one definition, compiled for both.
+#pragma once
+#include <cmath>
+
+#if defined(__CUDACC__)
+#define SR_HD __host__ __device__ __forceinline__
+#else
+#define SR_HD inline
+#endif
+
+namespace sr::math {
+
+template <typename T>
+SR_HD T leaky_relu(T x, T slope) {
+  return x > T(0) ? x : x * slope;
+}
+
+// d leaky_relu / dx recovered from the output alone: y > 0 exactly when x > 0 (slope > 0),
+// and at x == 0 PyTorch uses the slope too, so no pre-activation needs saving.
+template <typename T>
+SR_HD T leaky_relu_grad_from_output(T y, T slope) {
+  return y > T(0) ? T(1) : slope;
+}
+
+template <typename T>
+SR_HD T sign(T x) {
+  return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
+}
+
+// Numerically stable BCE-with-logits for one element with label t:
+// max(x, 0) - x*t + log(1 + exp(-|x|)); its derivative is sigmoid(x) - t.
+template <typename T>
+SR_HD T bce_with_logits(T x, T t) {
+  return (x > T(0) ? x : T(0)) - x * t + log1p(exp(-fabs(x)));
+}
+template <typename T>
+SR_HD T sigmoid(T x) {
+  return x >= T(0) ? T(1) / (T(1) + exp(-x)) : exp(x) / (T(1) + exp(x));
+}
+
+// Bilinear x2 upsampling with align_corners=false: output index o maps to source
+// coordinate (o + 0.5) / 2 - 0.5, clamped at 0; returns the two taps and the weight of
+// the second one.
+SR_HD void bilinear2x_taps(int o, int in_size, int& i0, int& i1, float& w1) {
+  float src = (o + 0.5f) * 0.5f - 0.5f;
+  if (src < 0.f) src = 0.f;
+  i0 = (int)src;
+  if (i0 > in_size - 1) i0 = in_size - 1;
+  i1 = i0 + 1 < in_size ? i0 + 1 : in_size - 1;
+  w1 = src - (float)i0;
+}
+
+}  // namespace sr::math
+
+namespace sr::math {
+
+// Pointwise loss terms, reduced by a sum (and divided by n for the mean) in the kernels.
+// `param` is the Charbonnier eps or the BCE target label.
+enum class PointLoss : int { identity = 0, abs_diff, sq_diff, charbonnier, bce, hinge_real, hinge_fake };
+
+template <typename T>
+SR_HD T point_loss(PointLoss kind, T x, T t, T param) {
+  switch (kind) {
+    case PointLoss::identity: return x;
+    case PointLoss::abs_diff: return fabs(x - t);
+    case PointLoss::sq_diff: return (x - t) * (x - t);
+    case PointLoss::charbonnier: return sqrt((x - t) * (x - t) + param);
+    case PointLoss::bce: return bce_with_logits(x, param);
+    case PointLoss::hinge_real: return x < T(1) ? T(1) - x : T(0);
+    case PointLoss::hinge_fake: return x > T(-1) ? T(1) + x : T(0);
+  }
+  return T(0);
+}
+
+// d point_loss / dx (the target gradient is its negative for the difference losses).
+template <typename T>
+SR_HD T point_loss_grad(PointLoss kind, T x, T t, T param) {
+  switch (kind) {
+    case PointLoss::identity: return T(1);
+    case PointLoss::abs_diff: return sign(x - t);
+    case PointLoss::sq_diff: return T(2) * (x - t);
+    case PointLoss::charbonnier: return (x - t) / sqrt((x - t) * (x - t) + param);
+    case PointLoss::bce: return sigmoid(x) - param;
+    case PointLoss::hinge_real: return x < T(1) ? T(-1) : T(0);
+    case PointLoss::hinge_fake: return x > T(-1) ? T(1) : T(0);
+  }
+  return T(0);
+}
+
+}  // namespace sr::math

@@ -1,0 +1,34 @@
+// 2-D convolution on the CPU: im2col + GEMM per image, OpenMP over images (or inside the
+// GEMM when the batch is smaller than the thread count). The readable reference for the
+// CUDA implicit-GEMM kernels.
+//
+// Shapes: x (N, C, H, W), w (K, C, R, S), y (N, K, P, Q) with P = (H + 2*pad - R)/stride + 1.
+// x and y may be channel-range views: consecutive images are x_batch_stride (y_batch_stride)
+// elements apart, channels H*W apart.
+#pragma once
+#include <cstdint>
+
+namespace sr::cpu {
+
+struct Conv2dShape {
+  int64_t N, C, H, W;  // input
+  int64_t K, R, S;     // filters
+  int stride, pad;
+  int64_t P, Q;        // output spatial size
+  int64_t x_batch_stride, y_batch_stride;
+};
+
+// y = conv(x, w) + bias (bias may be null). Overwrites y.
+template <typename T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
+
+// dx = conv_transpose(dy, w). Overwrites dx (contiguous (N, C, H, W)).
+template <typename T>
+void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx);
+
+// dw += correlation(x, dy); dbias += sum over N, P, Q of dy (dbias may be null).
+// dy is contiguous (N, K, P, Q).
+template <typename T>
+void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* dbias);
+
+}  // namespace sr::cpu

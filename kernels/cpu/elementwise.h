@@ -1,0 +1,19 @@
+// Elementwise kernels on contiguous CPU buffers (forward and the backward pieces that are
+// not plain copies). Parallel over OpenMP threads for large n.
+#pragma once
+#include <cstdint>
+
+namespace sr::cpu {
+
+template <typename T> void add(const T* a, const T* b, T* y, int64_t n);           // y = a + b
+template <typename T> void sub(const T* a, const T* b, T* y, int64_t n);           // y = a - b
+template <typename T> void mul(const T* a, const T* b, T* y, int64_t n);           // y = a * b
+template <typename T> void axpby(T a, const T* x, T b, const T* z, T* y, int64_t n);  // y = a*x + b*z
+template <typename T> void scale(const T* x, T s, T* y, int64_t n);                // y = s*x
+template <typename T> void axpy_inplace(T* y, T a, const T* x, int64_t n);         // y += a*x
+template <typename T> void abs_forward(const T* x, T* y, int64_t n);
+template <typename T> void abs_backward(const T* x, const T* dy, T* dx, int64_t n);   // dx = dy*sign(x)
+template <typename T> void relu_forward(const T* x, T* y, int64_t n);
+template <typename T> void relu_backward(const T* y, const T* dy, T* dx, int64_t n);  // from output
+
+}  // namespace sr::cpu

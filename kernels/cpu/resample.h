@@ -1,0 +1,23 @@
+// Pixel shuffle / unshuffle and x2 upsampling (nearest, bilinear) on the CPU.
+// Planes are (NC, H, W) contiguous; NC = N*C.
+#pragma once
+#include <cstdint>
+
+namespace sr::cpu {
+
+// y (N, C, H*r, W*r) from x (N, C*r*r, H, W): y[n][c][h*r+i][w*r+j] = x[n][c*r*r + i*r + j][h][w].
+// Its backward is pixel_unshuffle of dy, and the other way round.
+template <typename T>
+void pixel_shuffle(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W, int r);
+template <typename T>
+void pixel_unshuffle(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W, int r);  // H, W of the output
+
+// Nearest x2: y[2h+i][2w+j] = x[h][w]; backward sums the 2x2 block. H, W are input sizes.
+template <typename T> void upsample_nearest2x_forward(const T* x, T* y, int64_t NC, int64_t H, int64_t W);
+template <typename T> void upsample_nearest2x_backward(const T* dy, T* dx, int64_t NC, int64_t H, int64_t W);
+
+// Bilinear x2, align_corners=false (PyTorch semantics). H, W are input sizes.
+template <typename T> void upsample_bilinear2x_forward(const T* x, T* y, int64_t NC, int64_t H, int64_t W);
+template <typename T> void upsample_bilinear2x_backward(const T* dy, T* dx, int64_t NC, int64_t H, int64_t W);
+
+}  // namespace sr::cpu
