@@ -1,0 +1,295 @@
+// Gradient checks: every differentiable op against central finite differences in float64,
+// on fresh random inputs each run (the seed is printed on failure), at several shapes
+// including odd sizes, batch > 1, stride 2 and non-square images.
+#include <catch2/catch.hpp>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "support/gradcheck.h"
+
+using namespace sr;
+using sr::test::gradcheck;
+using sr::test::random_tensor;
+using V = std::vector<Tensor>;
+
+namespace {
+
+// Runs one gradient check with a fresh seed; `make` builds the inputs from an RNG.
+template <typename MakeInputs>
+void expect_gradients(const char* what, const sr::test::TensorFn& fn, MakeInputs&& make,
+                      sr::test::GradcheckOptions opts = {}) {
+  const uint64_t seed = sr::test::fresh_seed();
+  std::mt19937_64 rng(seed);
+  V inputs = make(rng);
+  auto result = gradcheck(fn, inputs, seed, opts);
+  INFO(what << " (seed " << seed << ")\n" << result.report);
+  CHECK(result.ok);
+}
+
+Shape nchw(int64_t n, int64_t c, int64_t h, int64_t w) { return Shape{n, c, h, w}; }
+
+}  // namespace
+
+TEST_CASE("gradcheck/checker_detects_wrong_backward") {
+  // A deliberately wrong op: y = x^2 whose backward claims dy/dx = x (missing the 2).
+  auto wrong_square = [](const V& in) {
+    const Tensor& x = in[0];
+    Tensor y = mul(x.detach(), x.detach());
+    Tensor xs = x.detach();
+    return record("wrong_square", y, {x}, [xs](const Tensor& g) { return V{mul(g, xs)}; });
+  };
+  const uint64_t seed = sr::test::fresh_seed();
+  std::mt19937_64 rng(seed);
+  V inputs{random_tensor(rng, {2, 3}, 0.5, 1.0)};
+  INFO("seed " << seed);
+  CHECK_FALSE(gradcheck(wrong_square, inputs, seed).ok);
+  // ...and the same checker accepts the correct op on the same input.
+  CHECK(gradcheck([](const V& in) { return mul(in[0], in[0]); }, inputs, seed).ok);
+}
+
+TEST_CASE("gradcheck/conv2d") {
+  struct Case { int64_t n, c, h, w, k, r, s; int stride, pad; bool bias; };
+  const Case cases[] = {
+      {1, 3, 5, 5, 4, 3, 3, 1, 1, true},    // the RRDBNet conv shape, tiny
+      {2, 4, 7, 6, 3, 3, 3, 1, 1, true},    // batch 2, odd non-square
+      {2, 3, 8, 10, 5, 4, 4, 2, 1, false},  // UNet discriminator 4x4 s2 p1
+      {1, 2, 9, 7, 3, 3, 3, 2, 1, true},    // stride 2, odd sizes
+      {3, 5, 4, 4, 2, 1, 1, 1, 0, true},    // pointwise
+      {1, 2, 7, 8, 2, 5, 5, 1, 2, true},    // 5x5
+      {1, 1, 9, 9, 2, 7, 7, 2, 3, false},   // 7x7 stride 2
+      {2, 3, 6, 5, 2, 3, 2, 1, 0, true},    // non-square kernel, no padding
+  };
+  for (const Case& c : cases) {
+    expect_gradients(
+        "conv2d",
+        [&](const V& in) { return conv2d(in[0], in[1], c.bias ? in[2] : Tensor(), c.stride, c.pad); },
+        [&](std::mt19937_64& rng) {
+          return V{random_tensor(rng, nchw(c.n, c.c, c.h, c.w)),
+                   random_tensor(rng, nchw(c.k, c.c, c.r, c.s)), random_tensor(rng, {c.k})};
+        });
+  }
+}
+
+TEST_CASE("gradcheck/conv2d_channel_view") {
+  // Reads a channel range of a larger buffer without copying, as the dense blocks do.
+  expect_gradients(
+      "conv2d on slice_channels",
+      [](const V& in) { return conv2d(slice_channels(in[0], 2, 3), in[1], in[2], 1, 1); },
+      [](std::mt19937_64& rng) {
+        return V{random_tensor(rng, nchw(2, 7, 5, 6)), random_tensor(rng, nchw(4, 3, 3, 3)),
+                 random_tensor(rng, {4})};
+      });
+}
+
+TEST_CASE("gradcheck/linear") {
+  expect_gradients(
+      "linear", [](const V& in) { return linear(in[0], in[1], in[2]); },
+      [](std::mt19937_64& rng) {
+        return V{random_tensor(rng, {3, 7}), random_tensor(rng, {5, 7}), random_tensor(rng, {5})};
+      });
+}
+
+TEST_CASE("gradcheck/leaky_relu") {
+  for (double slope : {0.2, 0.01}) {
+    expect_gradients(
+        "leaky_relu", [slope](const V& in) { return leaky_relu(in[0], slope); },
+        [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 5, 7), -1, 1, {0.0})}; });
+  }
+}
+
+TEST_CASE("gradcheck/bias_leaky_relu") {
+  for (double gain : {1.0, 1.4142135623730951}) {
+    expect_gradients(
+        "bias_leaky_relu", [gain](const V& in) { return bias_leaky_relu(in[0], in[1], 0.2, gain); },
+        [](std::mt19937_64& rng) {
+          // x + b must stay away from 0: draw x away from -b by construction.
+          Tensor b = random_tensor(rng, {3}, -0.5, 0.5);
+          Tensor x = random_tensor(rng, nchw(2, 3, 4, 5), -1, 1, {0.0}, 0.05, false);
+          std::vector<double> xv = x.to_vector(), bv = b.to_vector();
+          for (int64_t i = 0; i < (int64_t)xv.size(); ++i) xv[i] -= bv[(i / 20) % 3];
+          Tensor xr = Tensor::from_vector(xv, x.shape(), DType::f64);
+          xr.set_requires_grad(true);
+          return V{xr, b};
+        });
+  }
+}
+
+TEST_CASE("gradcheck/relu") {
+  expect_gradients("relu", [](const V& in) { return relu(in[0]); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 2, 3, 5), -1, 1, {0.0})}; });
+}
+
+TEST_CASE("gradcheck/abs") {
+  expect_gradients("abs", [](const V& in) { return abs(in[0]); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(1, 3, 4, 3), -1, 1, {0.0})}; });
+}
+
+TEST_CASE("gradcheck/add") {
+  expect_gradients("add", [](const V& in) { return add(in[0], in[1]); }, [](std::mt19937_64& rng) {
+    return V{random_tensor(rng, nchw(2, 3, 3, 5)), random_tensor(rng, nchw(2, 3, 3, 5))};
+  });
+}
+
+TEST_CASE("gradcheck/sub") {
+  expect_gradients("sub", [](const V& in) { return sub(in[0], in[1]); }, [](std::mt19937_64& rng) {
+    return V{random_tensor(rng, {4, 5}), random_tensor(rng, {4, 5})};
+  });
+}
+
+TEST_CASE("gradcheck/mul") {
+  expect_gradients("mul", [](const V& in) { return mul(in[0], in[1]); }, [](std::mt19937_64& rng) {
+    return V{random_tensor(rng, nchw(2, 2, 3, 3)), random_tensor(rng, nchw(2, 2, 3, 3))};
+  });
+  // The same tensor on both sides: gradients from the two uses add up.
+  expect_gradients("mul(x, x)", [](const V& in) { return mul(in[0], in[0]); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, {7})}; });
+}
+
+TEST_CASE("gradcheck/scale") {
+  expect_gradients("scale", [](const V& in) { return scale(in[0], -0.37); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(1, 2, 3, 4))}; });
+}
+
+TEST_CASE("gradcheck/axpby") {
+  expect_gradients("axpby", [](const V& in) { return axpby(0.2, in[0], 1.0, in[1]); },
+                   [](std::mt19937_64& rng) {
+                     return V{random_tensor(rng, nchw(2, 3, 4, 4)), random_tensor(rng, nchw(2, 3, 4, 4))};
+                   });
+}
+
+TEST_CASE("gradcheck/cat_channels") {
+  expect_gradients("cat_channels", [](const V& in) { return cat_channels({in[0], in[1], in[2]}); },
+                   [](std::mt19937_64& rng) {
+                     return V{random_tensor(rng, nchw(2, 3, 4, 5)), random_tensor(rng, nchw(2, 1, 4, 5)),
+                              random_tensor(rng, nchw(2, 2, 4, 5))};
+                   });
+}
+
+TEST_CASE("gradcheck/slice_channels") {
+  expect_gradients("slice_channels", [](const V& in) { return slice_channels(in[0], 1, 3); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 5, 3, 4))}; });
+}
+
+TEST_CASE("gradcheck/reshape") {
+  expect_gradients("reshape", [](const V& in) { return reshape(in[0], {3, 8}); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 2, 2))}; });
+}
+
+TEST_CASE("gradcheck/pixel_shuffle") {
+  for (int r : {2, 4}) {
+    expect_gradients("pixel_shuffle", [r](const V& in) { return pixel_shuffle(in[0], r); },
+                     [r](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 2 * r * r, 3, 5))}; });
+  }
+}
+
+TEST_CASE("gradcheck/pixel_unshuffle") {
+  for (int r : {2, 4}) {
+    expect_gradients("pixel_unshuffle", [r](const V& in) { return pixel_unshuffle(in[0], r); },
+                     [r](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 2 * r, 3 * r))}; });
+  }
+}
+
+TEST_CASE("gradcheck/upsample_nearest2x") {
+  expect_gradients("upsample_nearest2x", [](const V& in) { return upsample_nearest2x(in[0]); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 3, 5))}; });
+}
+
+TEST_CASE("gradcheck/upsample_bilinear2x") {
+  for (auto hw : {std::pair<int, int>{3, 5}, {1, 1}, {4, 4}, {1, 6}}) {
+    expect_gradients("upsample_bilinear2x", [](const V& in) { return upsample_bilinear2x(in[0]); },
+                     [&](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 2, hw.first, hw.second))}; });
+  }
+}
+
+TEST_CASE("gradcheck/sum") {
+  expect_gradients("sum", [](const V& in) { return sum(in[0]); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 3, 3))}; });
+}
+
+TEST_CASE("gradcheck/mean") {
+  expect_gradients("mean", [](const V& in) { return mean(in[0]); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 5, 1))}; });
+}
+
+TEST_CASE("gradcheck/l1_loss") {
+  expect_gradients("l1_loss", [](const V& in) { return l1_loss(in[0], in[1]); }, [](std::mt19937_64& rng) {
+    // pred - target must stay away from 0: target = pred + offset with |offset| >= 0.05.
+    Tensor p = random_tensor(rng, nchw(2, 3, 4, 5));
+    Tensor off = random_tensor(rng, nchw(2, 3, 4, 5), -1, 1, {0.0}, 0.05, false);
+    Tensor t = add(p.detach(), off);
+    t.set_requires_grad(true);
+    return V{p, t};
+  });
+}
+
+TEST_CASE("gradcheck/mse_loss") {
+  expect_gradients("mse_loss", [](const V& in) { return mse_loss(in[0], in[1]); }, [](std::mt19937_64& rng) {
+    return V{random_tensor(rng, nchw(2, 3, 3, 4)), random_tensor(rng, nchw(2, 3, 3, 4))};
+  });
+}
+
+TEST_CASE("gradcheck/charbonnier_loss") {
+  expect_gradients("charbonnier_loss", [](const V& in) { return charbonnier_loss(in[0], in[1], 1e-3); },
+                   [](std::mt19937_64& rng) {
+                     return V{random_tensor(rng, nchw(1, 3, 4, 5)), random_tensor(rng, nchw(1, 3, 4, 5))};
+                   });
+}
+
+TEST_CASE("gradcheck/bce_with_logits") {
+  for (double target : {1.0, 0.0, 0.9}) {
+    expect_gradients("bce_with_logits", [target](const V& in) { return bce_with_logits(in[0], target); },
+                     [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 1, 4, 5), -4, 4)}; });
+  }
+}
+
+TEST_CASE("gradcheck/hinge_real_loss") {
+  expect_gradients("hinge_real_loss", [](const V& in) { return hinge_real_loss(in[0]); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 1, 4, 4), -3, 3, {1.0})}; });
+}
+
+TEST_CASE("gradcheck/hinge_fake_loss") {
+  expect_gradients("hinge_fake_loss", [](const V& in) { return hinge_fake_loss(in[0]); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 1, 4, 4), -3, 3, {-1.0})}; });
+}
+
+TEST_CASE("gradcheck/hinge_generator_loss") {
+  expect_gradients("hinge_generator_loss", [](const V& in) { return hinge_generator_loss(in[0]); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 1, 3, 5), -3, 3)}; });
+}
+
+TEST_CASE("gradcheck/spectral_norm") {
+  // The gradient flows through W and sigma with u and v constant: after one training
+  // forward has advanced u and v, check the eval-mode map W -> W / sigma(W; u, v).
+  for (auto shape : {Shape{4, 3, 3, 3}, Shape{6, 2, 4, 4}, Shape{3, 5}}) {
+    const uint64_t seed = sr::test::fresh_seed();
+    std::mt19937_64 rng(seed);
+    Tensor w = random_tensor(rng, shape);
+    const int64_t rows = shape[0], cols = shape.numel() / rows;
+    Tensor u = random_tensor(rng, {rows}, -1, 1, {}, 0, false);
+    Tensor v = random_tensor(rng, {cols}, -1, 1, {}, 0, false);
+    {
+      NoGradGuard g;
+      spectral_norm(w, u, v, /*training=*/true);
+    }
+    auto fn = [&](const V& in) { return spectral_norm(in[0], u, v, /*training=*/false); };
+    auto result = gradcheck(fn, {w}, seed);
+    INFO("spectral_norm " << shape.str() << " seed " << seed << "\n" << result.report);
+    CHECK(result.ok);
+  }
+}
+
+TEST_CASE("gradcheck/composite_dense_block_step") {
+  // conv -> bias_leaky_relu -> concat -> conv -> residual, the pattern of one dense step.
+  expect_gradients(
+      "dense step",
+      [](const V& in) {
+        Tensor x1 = bias_leaky_relu(conv2d(in[0], in[1], Tensor(), 1, 1), in[2], 0.2);
+        Tensor y = conv2d(cat_channels({in[0], x1}), in[3], in[4], 1, 1);
+        return axpby(0.2, y, 1.0, in[0]);
+      },
+      [](std::mt19937_64& rng) {
+        return V{random_tensor(rng, nchw(2, 3, 5, 4)), random_tensor(rng, nchw(2, 3, 3, 3)),
+                 random_tensor(rng, {2}), random_tensor(rng, nchw(3, 5, 3, 3)), random_tensor(rng, {3})};
+      },
+      {1e-6, 1e-6, 1e-5});
+}

@@ -1,0 +1,196 @@
+// Forward semantics of the ops against values computed by PyTorch 1.13 (F.interpolate,
+// F.pixel_shuffle/unshuffle, F.conv2d, BCE-with-logits) on small inputs, and against
+// direct loops on random inputs; plus the error messages of shape mismatches.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "engine/ops.h"
+#include "engine/random.h"
+#include "support/gradcheck.h"
+
+using namespace sr;
+
+namespace {
+
+Tensor arange(int64_t n, const Shape& shape, double scale = 1.0) {
+  std::vector<double> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = i * scale;
+  return Tensor::from_vector(v, shape, DType::f64);
+}
+
+void expect_close(const std::vector<double>& got, const std::vector<double>& want, double tol = 1e-12) {
+  REQUIRE(got.size() == want.size());
+  int64_t worst = -1;
+  const double ratio = sr::test::tolerance_ratio(got, want, tol, tol, &worst);
+  INFO("worst element " << worst << ": got " << (worst >= 0 ? got[worst] : 0) << " want "
+                        << (worst >= 0 ? want[worst] : 0));
+  CHECK(ratio <= 1.0);
+}
+
+}  // namespace
+
+TEST_CASE("ops/upsample_bilinear2x_matches_torch") {
+  Tensor x = arange(12, {1, 2, 2, 3});
+  x = mul(x, scale(x, 0.1));  // x*x*0.1 as in the reference
+  const std::vector<double> want = {
+      0.0, 0.025, 0.075, 0.175, 0.325, 0.4, 0.225, 0.2875, 0.4125, 0.5875, 0.8125, 0.925,
+      0.675, 0.8125, 1.0875, 1.4125, 1.7875, 1.975, 0.9, 1.075, 1.425, 1.825, 2.275, 2.5,
+      3.6, 3.925, 4.575, 5.275, 6.025, 6.4, 4.725, 5.0875, 5.8125, 6.5875, 7.4125, 7.825,
+      6.975, 7.4125, 8.2875, 9.2125, 10.1875, 10.675, 8.1, 8.575, 9.525, 10.525, 11.575, 12.1};
+  Tensor y = upsample_bilinear2x(x);
+  CHECK(y.shape() == Shape{1, 2, 4, 6});
+  expect_close(y.to_vector(), want);
+}
+
+TEST_CASE("ops/pixel_shuffle_matches_torch_ordering") {
+  const std::vector<double> want = {0, 4, 1, 5, 8, 12, 9, 13, 2, 6, 3, 7, 10, 14, 11, 15,
+                                    16, 20, 17, 21, 24, 28, 25, 29, 18, 22, 19, 23, 26, 30, 27, 31};
+  Tensor y = pixel_shuffle(arange(32, {1, 8, 2, 2}), 2);
+  CHECK(y.shape() == Shape{1, 2, 4, 4});
+  expect_close(y.to_vector(), want);
+  // Unshuffle inverts shuffle exactly.
+  expect_close(pixel_unshuffle(y, 2).to_vector(), arange(32, {1, 8, 2, 2}).to_vector(), 0);
+}
+
+TEST_CASE("ops/pixel_unshuffle_matches_torch_ordering") {
+  const std::vector<double> want = {0, 4, 32, 36, 1, 5, 33, 37, 2, 6, 34, 38, 3, 7, 35, 39,
+                                    8, 12, 40, 44, 9, 13, 41, 45, 10, 14, 42, 46, 11, 15, 43, 47};
+  Tensor y = pixel_unshuffle(arange(64, {1, 1, 8, 8}), 4);
+  CHECK(y.shape() == Shape{1, 16, 2, 2});
+  std::vector<double> got = y.to_vector();
+  got.resize(32);
+  expect_close(got, want);
+}
+
+TEST_CASE("ops/conv2d_stride2_matches_torch") {
+  std::vector<double> wv(54), xv(60);
+  for (int i = 0; i < 54; ++i) wv[i] = -1.0 + 2.0 * i / 53.0;
+  for (int i = 0; i < 60; ++i) xv[i] = -2.0 + 4.0 * i / 59.0;
+  Tensor w = Tensor::from_vector(wv, {2, 3, 3, 3}, DType::f64);
+  Tensor x = Tensor::from_vector(xv, {1, 3, 5, 4}, DType::f64);
+  Tensor b = Tensor::from_vector(std::vector<double>{0.5, -0.25}, {2}, DType::f64);
+  const std::vector<double> want = {6.755196674128558, 9.234250079948833, 7.0046370322993265,
+                                    8.9214902462424,   2.0580428525743515, 1.704988807163414,
+                                    0.20283018867924463, 1.645746722097857, 5.011272785417333,
+                                    9.104013431403901, 5.452590342181003, 9.036856411896386};
+  Tensor y = conv2d(x, w, b, 2, 1);
+  CHECK(y.shape() == Shape{1, 2, 3, 2});
+  expect_close(y.to_vector(), want);
+}
+
+TEST_CASE("ops/conv2d_matches_direct_loop") {
+  // Random shapes, float32 and float64, against a direct 7-loop convolution.
+  const uint64_t seed = sr::test::fresh_seed();
+  std::mt19937_64 rng(seed);
+  INFO("seed " << seed);
+  for (DType dt : {DType::f64, DType::f32}) {
+    for (int trial = 0; trial < 4; ++trial) {
+      std::uniform_int_distribution<int> d(1, 6);
+      const int64_t N = d(rng) % 3 + 1, C = d(rng), H = d(rng) + 4, W = d(rng) + 3, K = d(rng);
+      const int R = (int)(rng() % 5) + 1, stride = (int)(rng() % 2) + 1, pad = (int)(rng() % R);
+      Tensor x = sr::test::random_tensor(rng, {N, C, H, W}, -1, 1, {}, 0, false).to(dt);
+      Tensor w = sr::test::random_tensor(rng, {K, C, R, R}, -1, 1, {}, 0, false).to(dt);
+      Tensor b = sr::test::random_tensor(rng, {K}, -1, 1, {}, 0, false).to(dt);
+      Tensor y = conv2d(x, w, b, stride, pad);
+      const int64_t P = (H + 2 * pad - R) / stride + 1, Q = (W + 2 * pad - R) / stride + 1;
+      REQUIRE(y.shape() == Shape{N, K, P, Q});
+      auto xv = x.to_vector(), wv = w.to_vector(), bv = b.to_vector(), yv = y.to_vector();
+      std::vector<double> ref(yv.size());
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t p = 0; p < P; ++p)
+            for (int64_t q = 0; q < Q; ++q) {
+              double acc = bv[k];
+              for (int64_t c = 0; c < C; ++c)
+                for (int r = 0; r < R; ++r)
+                  for (int s = 0; s < R; ++s) {
+                    const int64_t ih = p * stride - pad + r, iw = q * stride - pad + s;
+                    if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                    acc += xv[((n * C + c) * H + ih) * W + iw] * wv[((k * C + c) * R + r) * R + s];
+                  }
+              ref[((n * K + k) * P + p) * Q + q] = acc;
+            }
+      expect_close(yv, ref, dt == DType::f64 ? 1e-12 : 1e-5);
+    }
+  }
+}
+
+TEST_CASE("ops/losses_match_definitions") {
+  Tensor l = Tensor::from_vector(std::vector<double>{-2.0, -0.5, 0.3, 4.0}, {4}, DType::f64);
+  CHECK(bce_with_logits(l, 0.9).item() == Approx(0.9633775419023541).epsilon(1e-14));
+  Tensor t = Tensor::from_vector(std::vector<double>{1.0, -1.0, 0.0, 3.0}, {4}, DType::f64);
+  CHECK(l1_loss(l, t).item() == Approx((3.0 + 0.5 + 0.3 + 1.0) / 4));
+  CHECK(mse_loss(l, t).item() == Approx((9.0 + 0.25 + 0.09 + 1.0) / 4));
+  CHECK(charbonnier_loss(l, t, 1e-12).item() == Approx((3.0 + 0.5 + 0.3 + 1.0) / 4).epsilon(1e-9));
+  CHECK(hinge_real_loss(l).item() == Approx((3.0 + 1.5 + 0.7 + 0.0) / 4));
+  CHECK(hinge_fake_loss(l).item() == Approx((0.0 + 0.5 + 1.3 + 5.0) / 4));
+  CHECK(hinge_generator_loss(l).item() == Approx(-(-2.0 - 0.5 + 0.3 + 4.0) / 4));
+  CHECK(sum(l).item() == Approx(1.8));
+  CHECK(mean(l).item() == Approx(0.45));
+}
+
+TEST_CASE("ops/loss_reduction_is_deterministic_in_float32") {
+  // Large enough for several reduction blocks and OpenMP threads: the sum must be the same
+  // bits every time.
+  Tensor x = Tensor::empty({3, 3, 97, 101});
+  manual_seed(7);
+  normal_(x, 0.0, 1.0);
+  const double first = mean(x).item();
+  for (int i = 0; i < 5; ++i) CHECK(mean(x).item() == first);
+}
+
+TEST_CASE("ops/spectral_norm_power_iteration_matches_definition") {
+  // One training step: v = normalize(W^T u), u = normalize(W v), sigma = u.(W v).
+  const uint64_t seed = sr::test::fresh_seed();
+  std::mt19937_64 rng(seed);
+  INFO("seed " << seed);
+  Tensor w = sr::test::random_tensor(rng, {3, 4}, -1, 1, {}, 0, false);
+  Tensor u = sr::test::random_tensor(rng, {3}, -1, 1, {}, 0, false);
+  Tensor v = sr::test::random_tensor(rng, {4}, -1, 1, {}, 0, false);
+  auto W = w.to_vector(), U = u.to_vector();
+  std::vector<double> V(4, 0.0), U2(3, 0.0);
+  for (int c = 0; c < 4; ++c)
+    for (int r = 0; r < 3; ++r) V[c] += W[r * 4 + c] * U[r];
+  double nv = 0;
+  for (double e : V) nv += e * e;
+  for (double& e : V) e /= std::sqrt(nv);
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 4; ++c) U2[r] += W[r * 4 + c] * V[c];
+  double nu = 0;
+  for (double e : U2) nu += e * e;
+  double sigma = 0;
+  for (int r = 0; r < 3; ++r) {
+    double wv = 0;
+    for (int c = 0; c < 4; ++c) wv += W[r * 4 + c] * V[c];
+    U2[r] /= std::sqrt(nu);
+    sigma += U2[r] * wv;
+  }
+  Tensor y = spectral_norm(w, u, v, true);
+  expect_close(u.to_vector(), U2, 1e-12);
+  expect_close(v.to_vector(), V, 1e-12);
+  std::vector<double> want(12);
+  for (int i = 0; i < 12; ++i) want[i] = W[i] / sigma;
+  expect_close(y.to_vector(), want, 1e-12);
+  // Eval mode leaves u and v untouched.
+  const std::vector<double> u_before = u.to_vector(), v_before = v.to_vector();
+  spectral_norm(w, u, v, false);
+  CHECK(u.to_vector() == u_before);
+  CHECK(v.to_vector() == v_before);
+}
+
+TEST_CASE("ops/shape_mismatch_errors_name_op_and_shapes") {
+  Tensor a = Tensor::zeros({2, 3, 4, 4}), b = Tensor::zeros({2, 3, 4, 5});
+  CHECK_THROWS_WITH(add(a, b), Catch::Contains("add") && Catch::Contains("[2, 3, 4, 4]") &&
+                                   Catch::Contains("[2, 3, 4, 5]"));
+  Tensor w = Tensor::zeros({8, 5, 3, 3});
+  CHECK_THROWS_WITH(conv2d(a, w, Tensor(), 1, 1),
+                    Catch::Contains("conv2d") && Catch::Contains("[2, 3, 4, 4]") &&
+                        Catch::Contains("[8, 5, 3, 3]"));
+  CHECK_THROWS_WITH(add(a, Tensor::zeros({2, 3, 4, 4}, DType::f64)),
+                    Catch::Contains("add") && Catch::Contains("float64"));
+  CHECK_THROWS_WITH(pixel_unshuffle(Tensor::zeros({1, 3, 6, 6}), 4),
+                    Catch::Contains("pixel_unshuffle") && Catch::Contains("[1, 3, 6, 6]"));
+  CHECK_THROWS_WITH(pixel_shuffle(a, 3), Catch::Contains("pixel_shuffle") && Catch::Contains("3"));
+  CHECK_THROWS_AS(conv2d(a, Tensor::zeros({8, 3, 3, 3}), Tensor::zeros({7}), 1, 1), sr::Error);
+}
