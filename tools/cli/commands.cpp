@@ -3,8 +3,12 @@
 
 namespace sr::cli {
 
+int run_config(const std::vector<std::string>& args);
+
 const std::vector<Command>& commands() {
-  static const std::vector<Command> table = {};
+  static const std::vector<Command> table = {
+      {"config", "validate a config and print it with defaults (--doc: key reference)", &run_config},
+  };
   return table;
 }
 

@@ -1,0 +1,114 @@
+// Config validation, overrides, error messages and the generated key reference.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "engine/error.h"
+#include "train/config.h"
+
+using namespace sr::train;
+
+namespace {
+const std::string kEsrgan = std::string(SRENGINE_SOURCE_DIR) + "/configs/esrgan_x4.json";
+
+json esrgan() { return read_config_file(kEsrgan); }
+
+std::string error_of(const json& c) {
+  try {
+    validate_config(c);
+  } catch (const sr::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("config/esrgan_x4_is_valid_and_gets_defaults") {
+  json c = load_config(kEsrgan, {});
+  CHECK(c["train"]["stages"].size() == 2);
+  CHECK(c["train"]["stages"][0]["optim_g"]["eps"] == 1e-8);            // default filled in
+  CHECK(c["train"]["stages"][1]["gan_opt"]["gan_type"] == "hinge");
+  CHECK(c["path"]["experiments_root"] == "experiments");
+  CHECK(c["datasets"]["train"]["filename_tmpl"] == "{}");
+  // Relative dataset folders are resolved from the config's folder.
+  CHECK(c["datasets"]["train"]["dataroot_gt"].get<std::string>().find("/datasets/train_photos") != std::string::npos);
+}
+
+TEST_CASE("config/set_overrides_keys_and_list_elements") {
+  json c = load_config(kEsrgan, {"train.stages.0.total_iter=100", "name=quick run", "datasets.train.gt_size=64",
+                                 "val.metrics.psnr.test_y_channel=true"});
+  CHECK(c["train"]["stages"][0]["total_iter"] == 100);
+  CHECK(c["name"] == "quick run");  // not JSON: taken as a string
+  CHECK(c["datasets"]["train"]["gt_size"] == 64);
+  CHECK(c["val"]["metrics"]["psnr"]["test_y_channel"] == true);
+  json raw = esrgan();
+  CHECK_THROWS_WITH(apply_override(raw, "train.stages.5.total_iter=1"), Catch::Contains("index 5 out of range"));
+  CHECK_THROWS_WITH(apply_override(raw, "noequals"), Catch::Contains("key.path=value"));
+}
+
+TEST_CASE("config/unknown_key_names_the_nearest_valid_key") {
+  json c = esrgan();
+  c["train"]["stages"][0]["totl_iter"] = 5;
+  const std::string e = error_of(c);
+  CHECK_THAT(e, Catch::Contains("train.stages.0.totl_iter") && Catch::Contains("did you mean 'total_iter'"));
+  json d = esrgan();
+  d["datasets"]["train"]["use_hfilp"] = true;
+  CHECK_THAT(error_of(d), Catch::Contains("datasets.train.use_hfilp") && Catch::Contains("use_hflip"));
+}
+
+TEST_CASE("config/wrong_types_and_impossible_values") {
+  json c = esrgan();
+  c["train"]["stages"][0]["total_iter"] = "many";
+  CHECK_THAT(error_of(c), Catch::Contains("train.stages.0.total_iter") && Catch::Contains("integer"));
+  c = esrgan();
+  c["datasets"]["train"]["gt_size"] = 130;
+  CHECK_THAT(error_of(c), Catch::Contains("datasets.train.gt_size") && Catch::Contains("multiple of scale 4"));
+  c = esrgan();
+  c["datasets"]["train"]["gt_size"] = 132;  // a multiple of 4 but not of 8
+  CHECK_THAT(error_of(c), Catch::Contains("UNetDiscriminatorSN") && Catch::Contains("multiples of 8"));
+  c = esrgan();
+  c["train"]["stages"][1]["gan_opt"]["gan_type"] = "hinje";
+  CHECK_THAT(error_of(c), Catch::Contains("gan_type") && Catch::Contains("did you mean 'hinge'"));
+  c = esrgan();
+  c["train"]["stages"][0]["optim_g"]["lr"] = -1;
+  CHECK_THAT(error_of(c), Catch::Contains("optim_g.lr") && Catch::Contains(">= 0"));
+  c = esrgan();
+  c.erase("network_d");
+  CHECK_THAT(error_of(c), Catch::Contains("network_d"));
+  c = esrgan();
+  c["train"]["stages"][1]["name"] = "psnr";
+  CHECK_THAT(error_of(c), Catch::Contains("repeats stage name 'psnr'"));
+}
+
+TEST_CASE("config/missing_dataset_folder_names_key_and_path") {
+  json c = esrgan();
+  c["datasets"]["train"]["dataroot_gt"] = "/nonexistent/folder";
+  CHECK_THAT(error_of(c), Catch::Contains("datasets.train.dataroot_gt") && Catch::Contains("/nonexistent/folder"));
+  c = esrgan();
+  c["datasets"]["eval"] = c["datasets"]["val"];
+  c["datasets"].erase("val");
+  CHECK_THAT(error_of(c), Catch::Contains("datasets.eval"));
+}
+
+TEST_CASE("config/bad_file_errors_name_the_file") {
+  CHECK_THROWS_WITH(read_config_file("/nonexistent.json"), Catch::Contains("/nonexistent.json"));
+  const std::string path = std::string(SRENGINE_BINARY_DIR) + "/bad_config.json";
+  std::ofstream(path) << "{\"name\": \"x\",, }";
+  CHECK_THROWS_WITH(read_config_file(path), Catch::Contains("bad_config.json") && Catch::Contains("not valid JSON"));
+}
+
+TEST_CASE("config/docs_match_the_schema") {
+  std::ifstream in(std::string(SRENGINE_SOURCE_DIR) + "/docs/CONFIG.md");
+  REQUIRE(in.good());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  INFO("docs/CONFIG.md is stale: regenerate it with `build/srengine config --doc > docs/CONFIG.md`");
+  CHECK(ss.str() == config_reference_markdown());
+}
+
+TEST_CASE("config/edit_distance") {
+  CHECK(edit_distance("kitten", "sitting") == 3);
+  CHECK(edit_distance("", "abc") == 3);
+  CHECK(edit_distance("same", "same") == 0);
+}

@@ -1,0 +1,572 @@
+// Config loading, overrides, schema validation and the generated key reference.
+#include "train/config.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "engine/error.h"
+
+namespace sr::train {
+
+namespace {
+
+// ---- Schema ---------------------------------------------------------------------------
+
+enum class Kind { object, array, string, integer, number, boolean, network, dataset_map };
+
+struct Spec {
+  Kind kind = Kind::object;
+  json def;            // default value; null = none
+  bool required = false;
+  std::string doc;
+  std::vector<std::pair<std::string, Spec>> fields;  // object members, in documentation order
+  std::vector<Spec> item;                            // array element / map value spec
+  std::vector<std::string> choices;                  // allowed string values
+  std::optional<double> min, max;
+};
+
+using Fields = std::vector<std::pair<std::string, Spec>>;
+
+Spec object(Fields f, std::string doc = "") {
+  Spec s;
+  s.kind = Kind::object;
+  s.fields = std::move(f);
+  s.def = json::object();
+  s.doc = std::move(doc);
+  return s;
+}
+Spec optional_object(Fields f, std::string doc) {
+  Spec s = object(std::move(f), std::move(doc));
+  s.def = nullptr;  // absent unless given
+  return s;
+}
+Spec string(json def, std::string doc, std::vector<std::string> choices = {}) {
+  Spec s;
+  s.kind = Kind::string;
+  s.def = std::move(def);
+  s.doc = std::move(doc);
+  s.choices = std::move(choices);
+  return s;
+}
+Spec integer(json def, std::string doc, std::optional<double> min = std::nullopt,
+             std::optional<double> max = std::nullopt) {
+  Spec s;
+  s.kind = Kind::integer;
+  s.def = std::move(def);
+  s.doc = std::move(doc);
+  s.min = min;
+  s.max = max;
+  return s;
+}
+Spec number(json def, std::string doc, std::optional<double> min = std::nullopt,
+            std::optional<double> max = std::nullopt) {
+  Spec s = integer(std::move(def), std::move(doc), min, max);
+  s.kind = Kind::number;
+  return s;
+}
+Spec boolean(json def, std::string doc) {
+  Spec s;
+  s.kind = Kind::boolean;
+  s.def = std::move(def);
+  s.doc = std::move(doc);
+  return s;
+}
+Spec array(Spec item, json def, std::string doc) {
+  Spec s;
+  s.kind = Kind::array;
+  s.item = {std::move(item)};
+  s.def = std::move(def);
+  s.doc = std::move(doc);
+  return s;
+}
+Spec required(Spec s) {
+  s.required = true;
+  s.def = nullptr;
+  return s;
+}
+
+Spec dataset_spec() {
+  return object({
+      {"name", string("", "display name (logs, output folders)")},
+      {"type", string("PairedImageDataset",
+                      "PairedImageDataset (GT and LQ folders) or SingleImageDataset (GT folder only; "
+                      "LQ made on the fly by MATLAB-compatible bicubic after modcrop)",
+                      {"PairedImageDataset", "SingleImageDataset"})},
+      {"dataroot_gt", required(string(nullptr, "folder of ground-truth (HR) images; relative paths "
+                                               "are resolved from the config file's folder, then the working directory"))},
+      {"dataroot_lq", string(nullptr, "folder of low-quality (LR) images (PairedImageDataset)")},
+      {"meta_info_file", string(nullptr, "optional list of GT file names, one per line (first token)")},
+      {"filename_tmpl", string("{}", "LQ file name from the GT stem, e.g. '{}x4'")},
+      {"io_backend", object({{"type", string("disk", "only 'disk'", {"disk"})}}, "BasicSR compatibility")},
+      {"gt_size", integer(128, "training GT patch size; must be a multiple of scale", 1)},
+      {"use_hflip", boolean(true, "random horizontal flip (p=0.5)")},
+      {"use_rot", boolean(true, "random vertical flip and transpose (each p=0.5)")},
+      {"batch_size_per_gpu", integer(16, "batch size per process (per GPU)", 1)},
+      {"num_worker_per_gpu", integer(2, "decoding/augmentation threads per process", 0, 64)},
+      {"dataset_enlarge_ratio", integer(1, "repeat the file list this many times per epoch", 1)},
+      {"skip_bad_images", boolean(false, "warn and skip unreadable images instead of stopping")},
+      {"max_pixels", integer(100000000, "refuse images with more pixels than this (decompression bombs)", 1)},
+  });
+}
+
+Spec optimizer_spec(double lr) {
+  return object({
+      {"type", string("Adam", "Adam or AdamW (decoupled weight decay)", {"Adam", "AdamW"})},
+      {"lr", number(lr, "learning rate", 0.0)},
+      {"betas", array(number(nullptr, "beta", 0.0, 1.0), json::array({0.9, 0.99}), "Adam betas")},
+      {"eps", number(1e-8, "Adam epsilon", 0.0)},
+      {"weight_decay", number(0.0, "L2 (Adam) or decoupled (AdamW) weight decay", 0.0)},
+  });
+}
+
+Spec scheduler_spec() {
+  return object({
+      {"type", string("MultiStepLR", "MultiStepLR or CosineAnnealingRestartLR (BasicSR semantics: the LR "
+                                     "used at iteration t is the schedule at t-1)",
+                      {"MultiStepLR", "CosineAnnealingRestartLR"})},
+      {"milestones", array(integer(nullptr, "iteration", 1), json::array(), "MultiStepLR: LR x gamma from iteration m+1 on")},
+      {"gamma", number(0.5, "MultiStepLR decay factor", 0.0)},
+      {"restarts", array(integer(nullptr, "iteration", 0), json::array(), "MultiStepLR restarts")},
+      {"periods", array(integer(nullptr, "iterations", 1), json::array(), "CosineAnnealingRestartLR cycle lengths")},
+      {"restart_weights", array(number(nullptr, "weight", 0.0), json::array({1}), "LR scale of each restart/cycle")},
+      {"eta_min", number(1e-7, "CosineAnnealingRestartLR minimum LR", 0.0)},
+  });
+}
+
+Spec stage_spec() {
+  return object({
+      {"name", required(string(nullptr, "stage name (unique; used by --stage and file names)"))},
+      {"type", required(string(nullptr, "sr (SRModel: pixel [+ perceptual] loss) or srgan (SRGANModel: + "
+                                        "adversarial loss against network_d)", {"sr", "srgan"}))},
+      {"total_iter", required(integer(nullptr, "iterations of this stage", 1))},
+      {"init_from_previous", boolean(true, "start G (and its EMA) from the previous stage's final "
+                                           "generator (EMA weights when EMA is on)")},
+      {"warmup_iter", integer(-1, "linear LR warm-up iterations (-1: off)", -1)},
+      {"optim_g", optimizer_spec(2e-4)},
+      {"optim_d", optimizer_spec(1e-4)},
+      {"scheduler", scheduler_spec()},
+      {"pixel_opt", optional_object({
+           {"type", string("L1Loss", "L1Loss, MSELoss or CharbonnierLoss", {"L1Loss", "MSELoss", "CharbonnierLoss"})},
+           {"loss_weight", number(1.0, "weight", 0.0)},
+           {"reduction", string("mean", "only mean", {"mean"})},
+           {"eps", number(1e-12, "CharbonnierLoss eps", 0.0)},
+       }, "pixel loss (absent: none)")},
+      {"perceptual_opt", optional_object({
+           {"type", string("PerceptualLoss", "", {"PerceptualLoss"})},
+           {"layer_weights", required(Spec{Kind::object, json::object(), false, "VGG layer -> weight, e.g. {\"conv5_4\": 1}"})},
+           {"vgg_type", string("vgg19", "", {"vgg19"})},
+           {"use_input_norm", boolean(true, "ImageNet mean/std normalisation")},
+           {"range_norm", boolean(false, "map [-1,1] to [0,1] first")},
+           {"perceptual_weight", number(1.0, "", 0.0)},
+           {"style_weight", number(0.0, "Gram-matrix style loss weight", 0.0)},
+           {"criterion", string("l1", "", {"l1", "l2", "fro"})},
+           {"vgg_weights", string("", "safetensors file with torchvision VGG19 ImageNet weights; the loss "
+                                      "is skipped with a warning when empty, an error when the file is missing")},
+       }, "perceptual loss (absent: none)")},
+      {"gan_opt", optional_object({
+           {"type", string("GANLoss", "", {"GANLoss"})},
+           {"gan_type", string("hinge", "hinge, vanilla (BCE) or lsgan", {"hinge", "vanilla", "lsgan"})},
+           {"real_label_val", number(1.0, "")},
+           {"fake_label_val", number(0.0, "")},
+           {"loss_weight", number(0.1, "weight of the generator's adversarial term (D losses are unweighted)", 0.0)},
+       }, "adversarial loss (srgan stages)")},
+      {"net_d_iters", integer(1, "update G every net_d_iters iterations", 1)},
+      {"net_d_init_iters", integer(0, "D-only warm-up iterations", 0)},
+  });
+}
+
+Spec metric_spec() {
+  return object({
+      {"type", required(string(nullptr, "calculate_psnr or calculate_ssim", {"calculate_psnr", "calculate_ssim"}))},
+      {"crop_border", integer(0, "pixels cropped from each border before measuring", 0)},
+      {"test_y_channel", boolean(false, "measure on BT.601 Y instead of RGB")},
+      {"better", string("higher", "", {"higher", "lower"})},
+  });
+}
+
+Spec network_spec(std::string doc) {
+  Spec s;
+  s.kind = Kind::network;
+  s.def = nullptr;
+  s.doc = std::move(doc);
+  return s;
+}
+
+const Spec& schema() {
+  static const Spec root = object({
+      {"name", required(string(nullptr, "experiment name: outputs go to <experiments_root>/<name>/"))},
+      {"scale", integer(4, "upscaling factor", 1, 4)},
+      {"num_gpu", integer(1, "GPUs per process (BasicSR compatibility; one process per GPU)", 0)},
+      {"device", string("auto", "cpu, cuda, cuda:N or auto (CUDA when available)")},
+      {"manual_seed", integer(0, "seed of every random stream (weights, data, augmentation)", 0)},
+      {"conv_impl", string("native", "convolution variant on CUDA: native or cudnn", {"native", "cudnn"})},
+      {"datasets", [] {
+         Spec s;
+         s.kind = Kind::dataset_map;
+         s.def = json::object();
+         s.doc = "train (required for training) and any number of val*/test* datasets";
+         s.item = {dataset_spec()};
+         return s;
+       }()},
+      {"network_g", network_spec("generator: {\"type\": \"RRDBNet\", ...} with BasicSR's arguments")},
+      {"network_d", network_spec("discriminator for srgan stages: UNetDiscriminatorSN or VGGStyleDiscriminator")},
+      {"path", object({
+           {"experiments_root", string("experiments", "root folder of all experiments")},
+           {"pretrain_network_g", string("", "safetensors weights loaded into G before the first stage")},
+           {"pretrain_network_d", string("", "safetensors weights loaded into D before the first srgan stage")},
+           {"param_key_g", string("auto", "params, params_ema or auto (params_ema when present)", {"auto", "params", "params_ema"})},
+           {"strict_load_g", boolean(true, "missing/unexpected keys are errors")},
+           {"strict_load_d", boolean(true, "missing/unexpected keys are errors")},
+       })},
+      {"train", object({
+           {"ema_decay", number(0.999, "EMA of G (0: off)", 0.0, 1.0)},
+           {"max_nan_steps", integer(10, "stop after this many consecutive non-finite losses", 1)},
+           {"stages", required(array(stage_spec(), nullptr, "ordered training stages"))},
+       })},
+      {"val", object({
+           {"val_freq", integer(5000, "validate every val_freq iterations (and at the end of each stage)", 1)},
+           {"save_img", boolean(true, "write SR images of the validation sets")},
+           {"suffix", string("", "suffix of saved SR image names")},
+           {"report_images", integer(3, "validation images shown in report.html", 0)},
+           {"metrics", Spec{Kind::object, json{{"psnr", {{"type", "calculate_psnr"}, {"crop_border", 4}}},
+                                                {"ssim", {{"type", "calculate_ssim"}, {"crop_border", 4}}}},
+                            false, "name -> metric", {}, {metric_spec()}}},
+       })},
+      {"logger", object({
+           {"print_freq", integer(100, "console/log line every print_freq iterations", 1)},
+           {"save_checkpoint_freq", integer(5000, "checkpoint every N iterations (and at each stage end)", 1)},
+           {"keep_last", integer(3, "checkpoints kept per kind (older ones deleted)", 1)},
+           {"use_tb_logger", boolean(false, "accepted for BasicSR compatibility; metrics.jsonl is written instead")},
+       })},
+      {"dist", object({
+           {"backend", string("auto", "auto (NCCL on CUDA, MPI on CPU), nccl or mpi", {"auto", "nccl", "mpi"})},
+           {"bucket_mb", number(25.0, "gradient all-reduce bucket size in MB", 0.001)},
+           {"timeout_s", integer(300, "a rank that waits longer than this for the others aborts the job", 1)},
+       })},
+  });
+  return root;
+}
+
+// ---- Validation ---------------------------------------------------------------------------
+
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::object: return "object";
+    case Kind::array: return "array";
+    case Kind::string: return "string";
+    case Kind::integer: return "integer";
+    case Kind::number: return "number";
+    case Kind::boolean: return "boolean";
+    case Kind::network: return "object with \"type\"";
+    case Kind::dataset_map: return "object";
+  }
+  return "?";
+}
+
+std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+
+std::string suggestion(const std::string& key, const std::vector<std::string>& valid) {
+  std::string best;
+  size_t best_d = std::string::npos;
+  for (const auto& v : valid) {
+    const size_t d = edit_distance(key, v);
+    if (d < best_d) best_d = d, best = v;
+  }
+  if (best.empty() || best_d > std::max<size_t>(2, key.size() / 3)) return "";
+  return " (did you mean '" + best + "'?)";
+}
+
+void validate(json& value, const Spec& spec, const std::string& path);
+
+void validate_object(json& value, const Spec& spec, const std::string& path) {
+  if (!value.is_object())
+    fail("config: '", path, "' must be an object, got ", value.type_name(), " ", value.dump());
+  std::vector<std::string> valid;
+  for (const auto& [k, _] : spec.fields) valid.push_back(k);
+  for (auto it = value.begin(); it != value.end(); ++it) {
+    if (std::find(valid.begin(), valid.end(), it.key()) == valid.end())
+      fail("config: unknown key '", join(path, it.key()), "'", suggestion(it.key(), valid));
+  }
+  for (const auto& [k, sub] : spec.fields) {
+    const std::string p = join(path, k);
+    if (!value.contains(k) || value[k].is_null()) {
+      if (sub.required) fail("config: missing required key '", p, "' (", sub.doc, ")");
+      if (sub.def.is_null()) {
+        value.erase(k);
+        continue;
+      }
+      value[k] = sub.def;
+    }
+    validate(value[k], sub, p);
+  }
+}
+
+void validate(json& value, const Spec& spec, const std::string& path) {
+  switch (spec.kind) {
+    case Kind::object:
+      if (!spec.fields.empty()) {
+        validate_object(value, spec, path);
+      } else {
+        if (!value.is_object()) fail("config: '", path, "' must be an object, got ", value.dump());
+        if (!spec.item.empty())
+          for (auto it = value.begin(); it != value.end(); ++it) validate(it.value(), spec.item[0], join(path, it.key()));
+      }
+      return;
+    case Kind::dataset_map:
+      if (!value.is_object()) fail("config: '", path, "' must be an object, got ", value.dump());
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        const std::string& k = it.key();
+        if (k != "train" && k.rfind("val", 0) != 0 && k.rfind("test", 0) != 0)
+          fail("config: unknown dataset '", join(path, k), "': dataset names are 'train' or start with 'val' or 'test'",
+               suggestion(k, {"train", "val", "test"}));
+        validate(it.value(), spec.item[0], join(path, k));
+      }
+      return;
+    case Kind::network:
+      if (!value.is_object() || !value.contains("type") || !value["type"].is_string())
+        fail("config: '", path, "' must be an object with a string \"type\" (e.g. {\"type\": \"RRDBNet\"}), got ",
+             value.dump());
+      return;
+    case Kind::array:
+      if (!value.is_array()) fail("config: '", path, "' must be an array, got ", value.type_name(), " ", value.dump());
+      for (size_t i = 0; i < value.size(); ++i) validate(value[i], spec.item[0], join(path, std::to_string(i)));
+      return;
+    case Kind::string:
+      if (!value.is_string()) fail("config: '", path, "' must be a string, got ", value.dump());
+      if (!spec.choices.empty() &&
+          std::find(spec.choices.begin(), spec.choices.end(), value.get<std::string>()) == spec.choices.end()) {
+        std::string all;
+        for (const auto& c : spec.choices) all += (all.empty() ? "" : ", ") + c;
+        fail("config: '", path, "' is '", value.get<std::string>(), "', expected one of: ", all,
+             suggestion(value.get<std::string>(), spec.choices));
+      }
+      return;
+    case Kind::integer:
+      if (value.is_number_float() && value.get<double>() == (double)(int64_t)value.get<double>())
+        value = (int64_t)value.get<double>();  // 1e5 written as a float is still an integer
+      if (!value.is_number_integer()) fail("config: '", path, "' must be an integer, got ", value.dump());
+      break;
+    case Kind::number:
+      if (!value.is_number()) fail("config: '", path, "' must be a number, got ", value.dump());
+      break;
+    case Kind::boolean:
+      if (!value.is_boolean()) fail("config: '", path, "' must be true or false, got ", value.dump());
+      return;
+  }
+  const double v = value.get<double>();
+  if (spec.min && v < *spec.min) fail("config: '", path, "' is ", value.dump(), ", must be >= ", *spec.min);
+  if (spec.max && v > *spec.max) fail("config: '", path, "' is ", value.dump(), ", must be <= ", *spec.max);
+}
+
+// Checks that involve several keys or the file system.
+void check_semantics(json& c) {
+  const int64_t scale = c["scale"];
+  SR_CHECK(scale == 1 || scale == 2 || scale == 4, "config: 'scale' is ", scale, ", must be 1, 2 or 4");
+  if (c.contains("network_g") && c["network_g"].contains("scale")) {
+    SR_CHECK(c["network_g"]["scale"] == c["scale"], "config: 'network_g.scale' (", c["network_g"]["scale"].dump(),
+             ") differs from 'scale' (", scale, ")");
+  }
+  const auto& stages = c["train"]["stages"];
+  SR_CHECK(!stages.empty(), "config: 'train.stages' is empty");
+  std::vector<std::string> names;
+  bool any_gan = false;
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const std::string name = stages[i]["name"];
+    SR_CHECK(std::find(names.begin(), names.end(), name) == names.end(), "config: 'train.stages.", i,
+             ".name' repeats stage name '", name, "'");
+    names.push_back(name);
+    if (stages[i]["type"] == "srgan") {
+      any_gan = true;
+      SR_CHECK(stages[i].contains("gan_opt"), "config: 'train.stages.", i, ".gan_opt' is required for an srgan stage");
+    }
+    SR_CHECK(stages[i].contains("pixel_opt") || stages[i].contains("perceptual_opt") || stages[i]["type"] == "srgan",
+             "config: stage 'train.stages.", i, "' has no loss (set pixel_opt)");
+  }
+  SR_CHECK(!any_gan || c.contains("network_d"), "config: 'network_d' is required by the srgan stage(s)");
+  for (auto it = c["datasets"].begin(); it != c["datasets"].end(); ++it) {
+    const std::string base = "datasets." + it.key();
+    auto& d = it.value();
+    if (it.key() == "train") {
+      const int64_t gt = d["gt_size"];
+      SR_CHECK(gt % scale == 0, "config: '", base, ".gt_size' is ", gt, ", not a multiple of scale ", scale,
+               " (use ", (gt / scale) * scale, " or ", (gt / scale + 1) * scale, ")");
+      if (any_gan && c["network_d"]["type"] == "UNetDiscriminatorSN")
+        SR_CHECK(gt % 8 == 0, "config: '", base, ".gt_size' is ", gt,
+                 ": UNetDiscriminatorSN needs input sides that are multiples of 8");
+      if (any_gan && c["network_d"]["type"] == "VGGStyleDiscriminator") {
+        const int64_t in = c["network_d"].value("input_size", 128);
+        SR_CHECK(gt == in, "config: '", base, ".gt_size' is ", gt, " but VGGStyleDiscriminator has input_size ", in);
+      }
+    }
+    if (d["type"] == "PairedImageDataset")
+      SR_CHECK(d.contains("dataroot_lq"), "config: '", base, ".dataroot_lq' is required by PairedImageDataset");
+  }
+}
+
+// Resolves a dataset folder: absolute, else relative to the config's folder, else to the
+// working directory; a folder found nowhere is an error naming the key.
+void resolve_dataset_paths(json& c, const std::string& config_dir) {
+  for (auto it = c["datasets"].begin(); it != c["datasets"].end(); ++it) {
+    for (const char* key : {"dataroot_gt", "dataroot_lq", "meta_info_file"}) {
+      if (!it.value().contains(key)) continue;
+      std::filesystem::path p = it.value()[key].get<std::string>();
+      std::vector<std::filesystem::path> candidates;
+      if (p.is_absolute()) {
+        candidates = {p};
+      } else {
+        if (!config_dir.empty()) candidates.push_back(std::filesystem::path(config_dir) / p);
+        candidates.push_back(p);
+      }
+      bool found = false;
+      for (const auto& cand : candidates) {
+        if (std::filesystem::exists(cand)) {
+          it.value()[key] = std::filesystem::absolute(cand).lexically_normal().string();
+          found = true;
+          break;
+        }
+      }
+      SR_CHECK(found, "config: 'datasets.", it.key(), ".", key, "': '", p.string(), "' does not exist",
+               p.is_absolute() ? "" : " (looked relative to the config file and to the working directory)");
+    }
+  }
+}
+
+// ---- Documentation ---------------------------------------------------------------------------
+
+void document(const Spec& spec, const std::string& path, std::ostringstream& os) {
+  auto row = [&](const std::string& p, const Spec& s) {
+    std::string def = s.required ? "**required**" : (s.def.is_null() ? "—" : "`" + s.def.dump() + "`");
+    std::string type = kind_name(s.kind);
+    if (!s.choices.empty()) {
+      type = "";
+      for (const auto& c : s.choices) type += (type.empty() ? "" : " \\| ") + c;
+    }
+    std::string range;
+    auto num = [](double v) {
+      std::ostringstream n;
+      n << v;
+      return n.str();
+    };
+    if (s.min) range += " ≥ " + num(*s.min);
+    if (s.max) range += " ≤ " + num(*s.max);
+    os << "| `" << p << "` | " << type << range << " | " << def << " | " << s.doc << " |\n";
+  };
+  if (spec.kind == Kind::object && !spec.fields.empty()) {
+    for (const auto& [k, sub] : spec.fields) {
+      const std::string p = join(path, k);
+      row(p, sub);
+      document(sub, p, os);
+    }
+  } else if (spec.kind == Kind::array && spec.item[0].kind == Kind::object) {
+    document(spec.item[0], path + ".N", os);
+  } else if ((spec.kind == Kind::dataset_map || spec.kind == Kind::object) && !spec.item.empty()) {
+    document(spec.item[0], path + (spec.kind == Kind::dataset_map ? ".<train, val*, test*>" : ".<name>"), os);
+  }
+}
+
+}  // namespace
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+json read_config_file(const std::string& path) {
+  std::ifstream in(path);
+  SR_CHECK(in.good(), "config: cannot open '", path, "'");
+  try {
+    json c = json::parse(in, nullptr, true, /*ignore_comments=*/true);
+    SR_CHECK(c.is_object(), "config: '", path, "' must hold a JSON object");
+    c["__config_dir__"] = std::filesystem::absolute(path).parent_path().string();
+    return c;
+  } catch (const json::parse_error& e) {
+    fail("config: '", path, "' is not valid JSON: ", e.what());
+  }
+}
+
+void apply_override(json& config, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  SR_CHECK(eq != std::string::npos && eq > 0, "--set: expected key.path=value, got '", assignment, "'");
+  const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error&) {
+    value = text;  // not JSON: a plain string such as a path or a name
+  }
+  json* node = &config;
+  std::string walked;
+  std::stringstream ss(key);
+  std::string part;
+  std::vector<std::string> parts;
+  while (std::getline(ss, part, '.')) parts.push_back(part);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    SR_CHECK(!p.empty(), "--set '", assignment, "': empty path element");
+    walked = join(walked, p);
+    const bool last = i + 1 == parts.size();
+    if (node->is_array()) {
+      SR_CHECK(p.find_first_not_of("0123456789") == std::string::npos, "--set '", assignment, "': '", walked,
+               "' indexes a list and needs a number");
+      const size_t idx = std::stoul(p);
+      SR_CHECK(idx < node->size(), "--set '", assignment, "': index ", idx, " out of range, '",
+               walked.substr(0, walked.size() - p.size() - 1), "' has ", node->size(), " elements");
+      node = &(*node)[idx];
+    } else {
+      if (node->is_null()) *node = json::object();
+      SR_CHECK(node->is_object(), "--set '", assignment, "': '", walked, "' is inside a ", node->type_name(),
+               ", not an object");
+      node = &(*node)[p];
+    }
+    if (last) *node = value;
+  }
+}
+
+json validate_config(const json& config) {
+  json c = config;
+  std::string dir;
+  if (c.contains("__config_dir__")) {
+    dir = c["__config_dir__"];
+    c.erase("__config_dir__");
+  }
+  validate(c, schema(), "");
+  check_semantics(c);
+  resolve_dataset_paths(c, dir);
+  return c;
+}
+
+json load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  json c = read_config_file(path);
+  for (const auto& o : overrides) apply_override(c, o);
+  return validate_config(c);
+}
+
+std::string config_reference_markdown() {
+  std::ostringstream os;
+  os << "# Configuration reference\n\n"
+        "srengine reads one JSON file (comments allowed) whose sections mirror BasicSR's options.\n"
+        "Every key below is checked: unknown keys, wrong types and impossible values stop the run\n"
+        "with a message naming the key (and, for a misspelt key, the nearest valid one).\n"
+        "Any key can be overridden from the command line with `--set key.path=value` (repeatable;\n"
+        "list elements by index, e.g. `--set train.stages.0.total_iter=100`; the value is parsed as\n"
+        "JSON when it parses, else taken as a string).\n\n"
+        "This file is generated from the schema in `train/config.cpp` (`srengine config --doc`);\n"
+        "a test keeps the two identical.\n\n"
+        "| key | type | default | meaning |\n|---|---|---|---|\n";
+  document(schema(), "", os);
+  os << "\n`network_g` / `network_d` take BasicSR's constructor arguments; the keys are checked\n"
+        "by the network factory (see docs/NETWORKS.md).\n";
+  return os.str();
+}
+
+}  // namespace sr::train

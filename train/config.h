@@ -1,0 +1,36 @@
+// Training configuration: JSON mirroring BasicSR's option sections, with command-line
+// overrides (`--set a.b.c=value`), defaults, and validation against one schema that also
+// generates docs/CONFIG.md. Every error names the key; a misspelt key gets the nearest
+// valid one as a suggestion.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace sr::train {
+
+using json = nlohmann::json;
+
+// Reads a JSON config file; a missing file or a syntax error is an error naming the file
+// (and the parser's position).
+json read_config_file(const std::string& path);
+
+// Applies one "a.b.c=value" override. Path elements address object keys or, for arrays,
+// indices ("train.stages.0.total_iter=100"). The value is parsed as JSON when it parses,
+// otherwise taken as a string. Creating a new key is allowed (validation then decides).
+void apply_override(json& config, const std::string& assignment);
+
+// Checks every key and type against the schema and fills in defaults; returns the full
+// config. Unknown keys, wrong types and impossible values throw sr::Error naming the key.
+json validate_config(const json& config);
+
+// read + overrides + validate.
+json load_config(const std::string& path, const std::vector<std::string>& overrides);
+
+// The whole key reference in Markdown (docs/CONFIG.md is this text).
+std::string config_reference_markdown();
+
+// Levenshtein distance, for "did you mean" suggestions.
+size_t edit_distance(const std::string& a, const std::string& b);
+
+}  // namespace sr::train

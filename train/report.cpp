@@ -1,0 +1,164 @@
+// report.html writer (see report.h): loss curves and validation metrics as inline SVG
+// polylines, and bicubic / SR / GT crops side by side.
+#include "train/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/error.h"
+
+namespace sr::train {
+
+namespace {
+
+using Series = std::map<std::string, std::vector<std::pair<double, double>>>;
+
+std::string base64(const std::string& bytes) {
+  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const unsigned v = (unsigned char)bytes[i] << 16 | (unsigned char)bytes[i + 1] << 8 | (unsigned char)bytes[i + 2];
+    out += tbl[v >> 18], out += tbl[(v >> 12) & 63], out += tbl[(v >> 6) & 63], out += tbl[v & 63];
+  }
+  if (i + 1 == bytes.size()) {
+    const unsigned v = (unsigned char)bytes[i] << 16;
+    out += tbl[v >> 18], out += tbl[(v >> 12) & 63], out += "==";
+  } else if (i + 2 == bytes.size()) {
+    const unsigned v = (unsigned char)bytes[i] << 16 | (unsigned char)bytes[i + 1] << 8;
+    out += tbl[v >> 18], out += tbl[(v >> 12) & 63], out += tbl[(v >> 6) & 63], out += '=';
+  }
+  return out;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '<') o += "&lt;";
+    else if (c == '>') o += "&gt;";
+    else if (c == '&') o += "&amp;";
+    else o += c;
+  }
+  return o;
+}
+
+const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+
+// One chart: every series as a polyline over a shared x range, log-scaled y when asked.
+std::string svg_chart(const std::string& title, const Series& series, bool log_y) {
+  double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  auto ty = [&](double y) { return log_y ? std::log10(std::max(y, 1e-12)) : y; };
+  for (const auto& [_, pts] : series)
+    for (const auto& [x, y] : pts) {
+      if (!std::isfinite(y)) continue;
+      x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, ty(y)), y1 = std::max(y1, ty(y));
+    }
+  std::ostringstream os;
+  os << "<figure><figcaption>" << escape(title) << "</figcaption>";
+  if (!(x1 >= x0)) return os.str() + "<p>no data yet</p></figure>";
+  if (x1 == x0) x1 = x0 + 1;
+  if (y1 == y0) y1 = y0 + 1e-9 + std::fabs(y0) * 1e-3;
+  const double W = 560, H = 240, L = 60, B = 30, T = 10, R = 10;
+  os << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H << "'>";
+  os << "<rect x='" << L << "' y='" << T << "' width='" << W - L - R << "' height='" << H - T - B
+     << "' fill='#fafafa' stroke='#999'/>";
+  auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
+  auto py = [&](double y) { return T + (1 - (ty(y) - y0) / (y1 - y0)) * (H - T - B); };
+  char buf[64];
+  for (int i = 0; i <= 4; ++i) {
+    const double v = y0 + (y1 - y0) * i / 4;
+    std::snprintf(buf, sizeof buf, "%.4g", log_y ? std::pow(10, v) : v);
+    os << "<text x='2' y='" << T + (1 - i / 4.0) * (H - T - B) + 4 << "' font-size='10'>" << buf << "</text>";
+  }
+  std::snprintf(buf, sizeof buf, "%.0f", x0);
+  os << "<text x='" << L << "' y='" << H - 8 << "' font-size='10'>" << buf << "</text>";
+  std::snprintf(buf, sizeof buf, "%.0f", x1);
+  os << "<text x='" << W - R - 40 << "' y='" << H - 8 << "' font-size='10'>" << buf << "</text>";
+  int k = 0;
+  for (const auto& [name, pts] : series) {
+    const char* color = kColors[k % 8];
+    os << "<polyline fill='none' stroke='" << color << "' stroke-width='1.5' points='";
+    for (const auto& [x, y] : pts)
+      if (std::isfinite(y)) os << px(x) << "," << py(y) << " ";
+    os << "'/><text x='" << L + 8 << "' y='" << T + 14 + 12 * k << "' font-size='11' fill='" << color << "'>"
+       << escape(name) << "</text>";
+    ++k;
+  }
+  os << "</svg></figure>";
+  return os.str();
+}
+
+}  // namespace
+
+void write_report(const std::string& dir, const std::string& title, const std::vector<ReportImage>& images) {
+  Series losses, metrics, lrs;
+  std::ifstream in(dir + "/metrics.jsonl");
+  std::string line, last_stage;
+  double offset = 0, last_iter = 0;
+  while (std::getline(in, line)) {
+    nlohmann::json e = nlohmann::json::parse(line, nullptr, false);
+    if (e.is_discarded() || !e.contains("iter")) continue;
+    // Iterations restart per stage; plot them on one axis of cumulative iterations.
+    const std::string stage = e.value("stage", "");
+    if (stage != last_stage && !last_stage.empty()) offset += last_iter;
+    last_stage = stage;
+    last_iter = e["iter"].get<double>();
+    const double x = offset + last_iter;
+    const std::string kind = e.value("event", "");
+    for (auto it = e.begin(); it != e.end(); ++it) {
+      if (!it.value().is_number()) continue;
+      const std::string& k = it.key();
+      if (kind == "train" && k.rfind("l_", 0) == 0) losses[stage + " " + k].push_back({x, it.value()});
+      if (kind == "train" && k == "lr") lrs[stage + " lr"].push_back({x, it.value()});
+      if (kind == "val" && k != "iter" && k != "epoch") metrics[stage + " " + k].push_back({x, it.value()});
+    }
+  }
+  std::ostringstream os;
+  os << "<!doctype html><html><head><meta charset='utf-8'><title>" << escape(title)
+     << " — srengine report</title><style>body{font-family:sans-serif;margin:20px;max-width:1200px}"
+        "figure{display:inline-block;margin:8px}figcaption{font-weight:bold}"
+        ".trip img{image-rendering:pixelated;width:256px;margin:2px;border:1px solid #ccc}"
+        ".trip span{display:inline-block;width:262px;text-align:center}</style></head><body>";
+  os << "<h1>" << escape(title) << "</h1><p>srengine training report, rewritten at every validation.</p>";
+  os << "<h2>Training losses</h2>" << svg_chart("losses (log scale)", losses, true);
+  os << svg_chart("learning rate", lrs, false);
+  os << "<h2>Validation</h2>";
+  Series psnr, other;
+  for (auto& [k, v] : metrics) (k.find("psnr") != std::string::npos ? psnr : other)[k] = v;
+  os << svg_chart("PSNR (dB)", psnr, false) << svg_chart("other metrics", other, false);
+  if (!images.empty()) os << "<h2>Validation crops: bicubic | SR | GT</h2>";
+  for (const auto& im : images) {
+    os << "<div class='trip'><p>" << escape(im.name) << "</p>";
+    for (const auto& [label, path] : {std::pair<const char*, std::string>{"bicubic", im.bicubic_png},
+                                      {"SR", im.sr_png}, {"GT", im.gt_png}}) {
+      if (!std::filesystem::exists(path)) continue;
+      os << "<img alt='" << label << "' title='" << label << "' src='data:image/png;base64," << base64(read_file(path))
+         << "'>";
+    }
+    os << "<br><span>bicubic</span><span>SR</span><span>GT</span></div>";
+  }
+  os << "</body></html>\n";
+  const std::string tmp = dir + "/report.html.tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << os.str();
+    SR_CHECK(out.good(), "report: cannot write '", tmp, "'");
+  }
+  std::filesystem::rename(tmp, dir + "/report.html");
+}
+
+}  // namespace sr::train
