@@ -9,7 +9,10 @@ namespace sr {
 
 namespace {
 thread_local bool g_grad_enabled = true;
-}
+thread_local LeafReadyHook g_leaf_ready_hook;
+}  // namespace
+
+void set_leaf_ready_hook(LeafReadyHook hook) { g_leaf_ready_hook = std::move(hook); }
 
 bool grad_enabled() { return g_grad_enabled; }
 void set_grad_enabled(bool enabled) { g_grad_enabled = enabled; }
@@ -82,6 +85,7 @@ void run_backward(const Tensor& root, const Tensor& gradient) {
 
   if (root.is_leaf()) {
     accumulate_into(root.impl()->grad, g);
+    if (g_leaf_ready_hook) g_leaf_ready_hook(root.impl_ptr());
     return;
   }
 
@@ -92,8 +96,10 @@ void run_backward(const Tensor& root, const Tensor& gradient) {
   SR_CHECK(!start->released, "backward: the graph of ", root.str(),
            " was already freed by an earlier backward()");
   std::unordered_map<Node*, int> pending{{start, 0}};
+  std::unordered_map<TensorImpl*, int> leaf_pending;  // edges still to deliver into each leaf
   for (size_t k = 0; k < alive.size(); ++k) {
     for (const Edge& e : alive[k]->next_edges) {
+      if (e.leaf) leaf_pending[e.leaf.get()]++;
       if (!e.fn) continue;
       auto it = pending.find(e.fn.get());
       if (it == pending.end()) {
@@ -134,6 +140,7 @@ void run_backward(const Tensor& root, const Tensor& gradient) {
       if (!e.valid()) continue;
       if (e.leaf) {
         if (gin[i].defined()) accumulate_into(e.leaf->grad, gin[i]);
+        if (--leaf_pending[e.leaf.get()] == 0 && g_leaf_ready_hook) g_leaf_ready_hook(e.leaf);
         continue;
       }
       if (gin[i].defined()) accumulate_into(grads[e.fn.get()], gin[i]);

@@ -79,6 +79,13 @@ Tensor record(const char* op, Tensor output, const std::vector<Tensor>& inputs,
 // Runs backward from `root`. `gradient` defaults to 1 for a one-element root.
 void run_backward(const Tensor& root, const Tensor& gradient);
 
+// Called during backward() for each leaf as soon as its gradient for this backward is
+// complete (every edge into it has delivered), in that order. Data parallelism uses it to
+// start reducing a bucket of gradients while the rest of backward still runs. One hook
+// per thread; an empty function removes it.
+using LeafReadyHook = std::function<void(const std::shared_ptr<TensorImpl>& leaf)>;
+void set_leaf_ready_hook(LeafReadyHook hook);
+
 // Adds `g` into `dst` (dst += g), allocating dst when undefined. Same shape and dtype.
 void accumulate_into(std::shared_ptr<TensorImpl>& dst, const Tensor& g);
 

@@ -1,0 +1,188 @@
+// Communicator implementations: single process and MPI (see comm.h); NCCL lives in
+// comm_nccl.cpp.
+#include "train/comm.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/error.h"
+#include "engine/ops.h"
+
+#ifdef SRENGINE_WITH_MPI
+#include <mpi.h>
+#endif
+
+namespace sr::train {
+
+namespace {
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
+class SingleCommunicator : public Communicator {
+ public:
+  SingleCommunicator() { info_ = LaunchInfo{}; }
+  std::string backend() const override { return "single"; }
+  void all_reduce(Tensor&, bool) override {}
+  void broadcast(Tensor&, int) override {}
+  void all_reduce_host(std::vector<double>&) override {}
+  void barrier() override {}
+  [[noreturn]] void abort(const std::string& message) override {
+    std::fprintf(stderr, "%s\n", message.c_str());
+    std::fflush(stderr);
+    std::_Exit(1);
+  }
+};
+
+}  // namespace
+
+LaunchInfo detect_launch() {
+  LaunchInfo info;
+  if (std::getenv("OMPI_COMM_WORLD_SIZE")) {
+    info.under_mpirun = true;
+    info.world_size = env_int("OMPI_COMM_WORLD_SIZE", 1);
+    info.rank = env_int("OMPI_COMM_WORLD_RANK", 0);
+    info.local_rank = env_int("OMPI_COMM_WORLD_LOCAL_RANK", 0);
+  }
+  return info;
+}
+
+#ifdef SRENGINE_WITH_MPI
+
+#define MPI_CHECK(call)                                                                \
+  do {                                                                                 \
+    int rc_ = (call);                                                                  \
+    if (rc_ != MPI_SUCCESS) {                                                          \
+      char msg_[MPI_MAX_ERROR_STRING];                                                 \
+      int len_ = 0;                                                                    \
+      MPI_Error_string(rc_, msg_, &len_);                                              \
+      ::sr::fail("MPI error: ", #call, " failed with ", std::string(msg_, len_), " at ", \
+                 __FILE__, ":", __LINE__);                                             \
+    }                                                                                  \
+  } while (0)
+
+// MPI is initialised once per process and finalised at exit.
+void ensure_mpi_initialized() {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (initialized) return;
+  int provided = 0;
+  MPI_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided));
+  // Errors come back as codes (and become sr::Error) instead of killing the job silently.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  std::atexit([] {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+  });
+}
+
+namespace {
+
+MPI_Datatype mpi_type(const Tensor& t) {
+  SR_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::f64, "MPI: unsupported dtype ", t.str());
+  return t.dtype() == DType::f32 ? MPI_FLOAT : MPI_DOUBLE;
+}
+
+class MpiCommunicator : public Communicator {
+ public:
+  explicit MpiCommunicator(const LaunchInfo& info) {
+    ensure_mpi_initialized();
+    info_ = info;
+    int rank = 0, size = 1;
+    MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+    MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
+    info_.rank = rank;
+    info_.world_size = size;
+  }
+  std::string backend() const override { return "mpi"; }
+
+  void all_reduce(Tensor& t, bool average) override {
+    all_reduce_async(t, average);
+    wait_all();
+  }
+
+  // Host tensors reduce in place with MPI_Iallreduce; CUDA tensors go through a host copy.
+  void all_reduce_async(Tensor& t, bool average) override {
+    SR_CHECK(t.is_contiguous(), "all_reduce: tensor ", t.str(), " must be contiguous");
+    Pending p{t, t.is_cuda() ? t.to(Device::cpu()) : t, average, MPI_REQUEST_NULL};
+    MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, p.host.raw_data(), (int)p.host.numel(), mpi_type(p.host), MPI_SUM,
+                             MPI_COMM_WORLD, &p.request));
+    pending_.push_back(std::move(p));
+  }
+
+  void wait_all() override {
+    for (Pending& p : pending_) {
+      MPI_CHECK(MPI_Wait(&p.request, MPI_STATUS_IGNORE));
+      if (p.average && info_.world_size > 1) scale_(p.host, 1.0 / info_.world_size);
+      if (p.target.is_cuda()) p.target.copy_(p.host);
+    }
+    pending_.clear();
+  }
+
+  void broadcast(Tensor& t, int root) override {
+    SR_CHECK(t.is_contiguous(), "broadcast: tensor ", t.str(), " must be contiguous");
+    Tensor host = t.is_cuda() ? t.to(Device::cpu()) : t;
+    MPI_CHECK(MPI_Bcast(host.raw_data(), (int)host.numel(), mpi_type(host), root, MPI_COMM_WORLD));
+    if (t.is_cuda()) t.copy_(host);
+  }
+
+  void all_reduce_host(std::vector<double>& values) override {
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values.data(), (int)values.size(), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+  }
+
+  void barrier() override { MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD)); }
+
+  [[noreturn]] void abort(const std::string& message) override {
+    std::fprintf(stderr, "rank %d: %s\n", info_.rank, message.c_str());
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    std::_Exit(1);
+  }
+
+ private:
+  struct Pending {
+    Tensor target, host;
+    bool average;
+    MPI_Request request;
+  };
+  std::vector<Pending> pending_;
+};
+
+}  // namespace
+
+#endif  // SRENGINE_WITH_MPI
+
+#ifdef SRENGINE_WITH_NCCL
+std::unique_ptr<Communicator> make_nccl_communicator(const LaunchInfo& info);
+#endif
+
+std::unique_ptr<Communicator> make_communicator(const std::string& backend, Device device) {
+  const LaunchInfo info = detect_launch();
+  SR_CHECK(backend == "auto" || backend == "mpi" || backend == "nccl", "dist.backend: expected auto, mpi or nccl, got '",
+           backend, "'");
+  if (!info.under_mpirun) {
+    SR_CHECK(backend != "nccl" || device.is_cuda(), "dist.backend: nccl needs a CUDA device, got ", device.str());
+    return std::make_unique<SingleCommunicator>();
+  }
+#ifndef SRENGINE_WITH_MPI
+  fail("started under mpirun (", info.world_size, " ranks) but srengine was built without MPI: install "
+       "libopenmpi-dev (tools/setup.sh) and rebuild");
+#else
+  const bool nccl = backend == "nccl" || (backend == "auto" && device.is_cuda());
+  if (nccl) {
+#ifdef SRENGINE_WITH_NCCL
+    ensure_mpi_initialized();
+    return make_nccl_communicator(info);
+#else
+    fail("dist.backend: NCCL requested (device ", device.str(), ") but srengine was built without NCCL");
+#endif
+  }
+  return std::make_unique<MpiCommunicator>(info);
+#endif
+}
+
+}  // namespace sr::train

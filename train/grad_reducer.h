@@ -1,0 +1,50 @@
+// Bucketed gradient averaging for data parallelism. Parameters are grouped, in reverse
+// registration order (the order backward finishes them), into buckets of about
+// `bucket_mb` megabytes. During backward, as soon as every parameter of a bucket has its
+// gradient (autograd's leaf-ready hook), the bucket is flattened and its all-reduce is
+// started, so communication overlaps the rest of backward; finish() waits for all
+// buckets and writes the averaged gradients back. Every rank launches every bucket in
+// the same order (a parameter without a gradient contributes zeros), which keeps the
+// collectives matched. World size 1 runs the same path with identity collectives.
+#pragma once
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/tensor.h"
+#include "train/comm.h"
+
+namespace sr::train {
+
+class GradReducer {
+ public:
+  GradReducer(Communicator& comm, std::vector<Tensor> params, double bucket_mb);
+  ~GradReducer();
+  GradReducer(const GradReducer&) = delete;
+  GradReducer& operator=(const GradReducer&) = delete;
+
+  void begin();   // before backward(): arms the hook
+  void finish();  // after backward(): launches what is left, waits, writes param.grad
+  size_t bucket_count() const { return buckets_.size(); }
+
+ private:
+  struct Bucket {
+    std::vector<size_t> params;
+    int64_t numel = 0;
+    Tensor flat;
+    size_t ready = 0;
+    bool launched = false;
+  };
+  void on_ready(TensorImpl* leaf);
+  void launch(Bucket& b);
+
+  Communicator& comm_;
+  std::vector<Tensor> params_;
+  std::vector<Bucket> buckets_;
+  std::unordered_map<TensorImpl*, size_t> bucket_of_;  // param impl -> bucket index
+};
+
+// Broadcasts every tensor (parameters and buffers) from rank 0, so all ranks start equal.
+void broadcast_tensors(Communicator& comm, std::vector<Tensor> tensors);
+
+}  // namespace sr::train
