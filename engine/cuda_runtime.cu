@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/cuda_check.h"
@@ -62,11 +63,12 @@ int device_count() {
 
 void set_device(int index) { CUDA_CHECK(cudaSetDevice(index)); }
 
-// Block sizes are tracked on the host (ptr -> bytes) for the peak statistics.
+// Block sizes are tracked on the host (ptr -> bytes) for the peak statistics; a hash map,
+// since a training step keeps thousands of activations alive at once.
 namespace {
 std::mutex g_sizes_mutex;
-std::vector<std::pair<void*, size_t>>& sizes() {
-  static std::vector<std::pair<void*, size_t>> s;
+std::unordered_map<void*, size_t>& sizes() {
+  static std::unordered_map<void*, size_t> s;
   return s;
 }
 }  // namespace
@@ -87,7 +89,7 @@ void* allocate(size_t bytes, int device) {
   CUDA_CHECK(err);
   note(device, bytes, true);
   std::lock_guard<std::mutex> lock(g_sizes_mutex);
-  sizes().push_back({p, bytes});
+  sizes()[p] = bytes;
   return p;
 }
 
@@ -96,13 +98,10 @@ void deallocate(void* ptr, int device) {
   {
     std::lock_guard<std::mutex> lock(g_sizes_mutex);
     auto& s = sizes();
-    for (size_t i = s.size(); i-- > 0;) {
-      if (s[i].first == ptr) {
-        bytes = s[i].second;
-        s[i] = s.back();
-        s.pop_back();
-        break;
-      }
+    auto it = s.find(ptr);
+    if (it != s.end()) {
+      bytes = it->second;
+      s.erase(it);
     }
   }
   note(device, bytes, false);

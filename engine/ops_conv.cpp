@@ -3,6 +3,8 @@
 #include "engine/ops.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/gemm.h"
 
 namespace sr {
 
@@ -65,7 +67,10 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int 
     using T = decltype(t);
     cpu::conv2d_forward<T>(s, x.data<T>(), weight.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
                            y.data<T>());
-  }, [&] { no_cuda_kernel("conv2d"); });
+  }, [&] {
+    SR_CUDA(cuda::conv2d_forward(s, x.data<float>(), weight.data<float>(),
+                                 bc.defined() ? bc.data<float>() : nullptr, y.data<float>()));
+  });
 
   const bool gx = x_in.requires_grad(), gw = weight.requires_grad(),
              gb = bias.defined() && bias.requires_grad();
@@ -81,7 +86,13 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int 
       if (gw || gb)
         cpu::conv2d_backward_weight<T>(s, xs.data<T>(), g.data<T>(), gw ? dw.data<T>() : nullptr,
                                        gb ? db.data<T>() : nullptr);
-    }, [&] { no_cuda_kernel("conv2d_backward"); });
+    }, [&] {
+      if (gx) SR_CUDA(cuda::conv2d_backward_data(s, g.data<float>(), ws.data<float>(), dx.data<float>()));
+      if (gw || gb)
+        SR_CUDA(cuda::conv2d_backward_weight(s, xs.data<float>(), g.data<float>(),
+                                             gw ? dw.data<float>() : nullptr,
+                                             gb ? db.data<float>() : nullptr));
+    });
     return std::vector<Tensor>{dx, dw, db};
   });
 }
@@ -105,7 +116,10 @@ Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias) {
     if (b.defined())
       for (int64_t n = 0; n < N; ++n)
         for (int64_t o = 0; o < Out; ++o) y.data<T>()[n * Out + o] += b.data<T>()[o];
-  }, [&] { no_cuda_kernel("linear"); });
+  }, [&] {
+    SR_CUDA(cuda::linear_forward(x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr,
+                                 y.data<float>(), N, In, Out));
+  });
   const bool gx = x_in.requires_grad(), gw = weight.requires_grad(),
              gb = bias.defined() && bias.requires_grad();
   Tensor xs = x.detach(), ws = w.detach();
@@ -126,7 +140,14 @@ Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias) {
         for (int64_t n = 0; n < N; ++n)
           for (int64_t o = 0; o < Out; ++o) db.data<T>()[o] += g.data<T>()[n * Out + o];
       }
-    }, [&] { no_cuda_kernel("linear_backward"); });
+    }, [&] {
+      if (gx) dx = Tensor::empty({N, In}, g.dtype(), g.device());
+      if (gw) dw = Tensor::empty({Out, In}, g.dtype(), g.device());
+      if (gb) db = Tensor::zeros({Out}, g.dtype(), g.device());
+      SR_CUDA(cuda::linear_backward(g.data<float>(), xs.data<float>(), ws.data<float>(),
+                                    gx ? dx.data<float>() : nullptr, gw ? dw.data<float>() : nullptr,
+                                    gb ? db.data<float>() : nullptr, N, In, Out));
+    });
     return std::vector<Tensor>{dx, dw, db};
   });
 }

@@ -3,6 +3,8 @@
 #include "engine/ops.h"
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cuda/activation.h"
+#include "kernels/cuda/elementwise.h"
 
 namespace sr {
 
@@ -33,7 +35,7 @@ Tensor axpby_raw(double a, const Tensor& x, double b, const Tensor& z) {
   dispatch("axpby", x, [&](auto t) {
     using T = decltype(t);
     cpu::axpby<T>((T)a, xc.data<T>(), (T)b, zc.data<T>(), y.data<T>(), y.numel());
-  }, [&] { no_cuda_kernel("axpby"); });
+  }, [&] { SR_CUDA(cuda::axpby((float)a, xc.data<float>(), (float)b, zc.data<float>(), y.data<float>(), y.numel())); });
   return y;
 }
 
@@ -42,7 +44,7 @@ Tensor scale_raw(const Tensor& x, double s) {
   dispatch("scale", x, [&](auto t) {
     using T = decltype(t);
     cpu::scale<T>(xc.data<T>(), (T)s, y.data<T>(), y.numel());
-  }, [&] { no_cuda_kernel("scale"); });
+  }, [&] { SR_CUDA(cuda::scale(xc.data<float>(), (float)s, y.data<float>(), y.numel())); });
   return y;
 }
 
@@ -51,7 +53,7 @@ Tensor mul_raw(const Tensor& a, const Tensor& b) {
   dispatch("mul", a, [&](auto t) {
     using T = decltype(t);
     cpu::mul<T>(ac.data<T>(), bc.data<T>(), y.data<T>(), y.numel());
-  }, [&] { no_cuda_kernel("mul"); });
+  }, [&] { SR_CUDA(cuda::mul(ac.data<float>(), bc.data<float>(), y.data<float>(), y.numel())); });
   return y;
 }
 
@@ -97,14 +99,14 @@ Tensor abs(const Tensor& x) {
   dispatch("abs", x, [&](auto t) {
     using T = decltype(t);
     cpu::abs_forward<T>(xc.data<T>(), y.data<T>(), y.numel());
-  }, [&] { no_cuda_kernel("abs"); });
+  }, [&] { SR_CUDA(cuda::abs_forward(xc.data<float>(), y.data<float>(), y.numel())); });
   Tensor xs = xc.detach();
   return record("abs", y, {x}, [xs](const Tensor& g) {
     Tensor dx = empty_like(xs);
     dispatch("abs_backward", xs, [&](auto t) {
       using T = decltype(t);
       cpu::abs_backward<T>(xs.data<T>(), g.data<T>(), dx.data<T>(), dx.numel());
-    }, [&] { no_cuda_kernel("abs_backward"); });
+    }, [&] { SR_CUDA(cuda::abs_backward(xs.data<float>(), g.data<float>(), dx.data<float>(), dx.numel())); });
     return std::vector<Tensor>{dx};
   });
 }
@@ -115,14 +117,14 @@ Tensor relu(const Tensor& x) {
   dispatch("relu", x, [&](auto t) {
     using T = decltype(t);
     cpu::relu_forward<T>(xc.data<T>(), y.data<T>(), y.numel());
-  }, [&] { no_cuda_kernel("relu"); });
+  }, [&] { SR_CUDA(cuda::relu_forward(xc.data<float>(), y.data<float>(), y.numel())); });
   Tensor ys = y.detach();
   return record("relu", y, {x}, [ys](const Tensor& g) {
     Tensor dx = empty_like(ys);
     dispatch("relu_backward", ys, [&](auto t) {
       using T = decltype(t);
       cpu::relu_backward<T>(ys.data<T>(), g.data<T>(), dx.data<T>(), dx.numel());
-    }, [&] { no_cuda_kernel("relu_backward"); });
+    }, [&] { SR_CUDA(cuda::relu_backward(ys.data<float>(), g.data<float>(), dx.data<float>(), dx.numel())); });
     return std::vector<Tensor>{dx};
   });
 }
@@ -134,14 +136,14 @@ Tensor leaky_relu(const Tensor& x, double slope) {
   dispatch("leaky_relu", x, [&](auto t) {
     using T = decltype(t);
     cpu::leaky_relu_forward<T>(xc.data<T>(), y.data<T>(), y.numel(), (T)slope);
-  }, [&] { no_cuda_kernel("leaky_relu"); });
+  }, [&] { SR_CUDA(cuda::leaky_relu_forward(xc.data<float>(), y.data<float>(), y.numel(), (float)slope)); });
   Tensor ys = y.detach();
   return record("leaky_relu", y, {x}, [ys, slope](const Tensor& g) {
     Tensor dx = empty_like(ys);
     dispatch("leaky_relu_backward", ys, [&](auto t) {
       using T = decltype(t);
       cpu::leaky_relu_backward<T>(ys.data<T>(), g.data<T>(), dx.data<T>(), dx.numel(), (T)slope);
-    }, [&] { no_cuda_kernel("leaky_relu_backward"); });
+    }, [&] { SR_CUDA(cuda::leaky_relu_backward(ys.data<float>(), g.data<float>(), dx.data<float>(), dx.numel(), (float)slope)); });
     return std::vector<Tensor>{dx};
   });
 }
@@ -162,7 +164,10 @@ Tensor bias_leaky_relu(const Tensor& x, const Tensor& bias, double slope, double
     using T = decltype(t);
     cpu::bias_leaky_relu_forward<T>(xc.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
                                     y.data<T>(), N, C, HW, (T)slope, (T)gain);
-  }, [&] { no_cuda_kernel("bias_leaky_relu"); });
+  }, [&] {
+    SR_CUDA(cuda::bias_leaky_relu_forward(xc.data<float>(), bc.defined() ? bc.data<float>() : nullptr,
+                                          y.data<float>(), N, C, HW, (float)slope, (float)gain));
+  });
   Tensor ys = y.detach();
   const bool want_bias = bias.defined() && bias.requires_grad();
   return record("bias_leaky_relu", y, {x, bias}, [=](const Tensor& g) {
@@ -173,7 +178,11 @@ Tensor bias_leaky_relu(const Tensor& x, const Tensor& bias, double slope, double
       cpu::bias_leaky_relu_backward<T>(ys.data<T>(), g.data<T>(), dx.data<T>(),
                                        db.defined() ? db.data<T>() : nullptr, N, C, HW, (T)slope,
                                        (T)gain);
-    }, [&] { no_cuda_kernel("bias_leaky_relu_backward"); });
+    }, [&] {
+      SR_CUDA(cuda::bias_leaky_relu_backward(ys.data<float>(), g.data<float>(), dx.data<float>(),
+                                             db.defined() ? db.data<float>() : nullptr, N, C, HW,
+                                             (float)slope, (float)gain));
+    });
     return std::vector<Tensor>{dx, db};
   });
 }
@@ -187,7 +196,7 @@ void axpy_(Tensor& dst, double a, const Tensor& x) {
   dispatch("axpy_", dst, [&](auto t) {
     using T = decltype(t);
     cpu::axpy_inplace<T>(dst.data<T>(), (T)a, xc.data<T>(), dst.numel());
-  }, [&] { no_cuda_kernel("axpy_"); });
+  }, [&] { SR_CUDA(cuda::axpy_inplace(dst.data<float>(), (float)a, xc.data<float>(), dst.numel())); });
 }
 
 void scale_(Tensor& dst, double s) {
@@ -195,7 +204,7 @@ void scale_(Tensor& dst, double s) {
   dispatch("scale_", dst, [&](auto t) {
     using T = decltype(t);
     cpu::scale<T>(dst.data<T>(), (T)s, dst.data<T>(), dst.numel());
-  }, [&] { no_cuda_kernel("scale_"); });
+  }, [&] { SR_CUDA(cuda::scale(dst.data<float>(), (float)s, dst.data<float>(), dst.numel())); });
 }
 
 }  // namespace sr

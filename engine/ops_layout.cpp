@@ -2,6 +2,7 @@
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "kernels/cpu/resample.h"
+#include "kernels/cuda/resample.h"
 
 namespace sr {
 
@@ -69,7 +70,12 @@ Tensor shuffle_raw(const Tensor& x, int r, bool shuffle) {
       cpu::pixel_shuffle<T>(xc.data<T>(), y.data<T>(), N, Cin / (r * r), H, W, r);
     else
       cpu::pixel_unshuffle<T>(xc.data<T>(), y.data<T>(), N, Cin, H / r, W / r, r);
-  }, [&] { no_cuda_kernel("pixel_shuffle"); });
+  }, [&] {
+    if (shuffle)
+      SR_CUDA(cuda::pixel_shuffle(xc.data<float>(), y.data<float>(), N, Cin / (r * r), H, W, r));
+    else
+      SR_CUDA(cuda::pixel_unshuffle(xc.data<float>(), y.data<float>(), N, Cin, H / r, W / r, r));
+  });
   return y;
 }
 
@@ -111,7 +117,12 @@ Tensor upsample_forward(const Tensor& x, Upsample mode) {
       cpu::upsample_nearest2x_forward<T>(xc.data<T>(), y.data<T>(), N * C, H, W);
     else
       cpu::upsample_bilinear2x_forward<T>(xc.data<T>(), y.data<T>(), N * C, H, W);
-  }, [&] { no_cuda_kernel("upsample2x"); });
+  }, [&] {
+    if (mode == Upsample::nearest)
+      SR_CUDA(cuda::upsample_nearest2x_forward(xc.data<float>(), y.data<float>(), N * C, H, W));
+    else
+      SR_CUDA(cuda::upsample_bilinear2x_forward(xc.data<float>(), y.data<float>(), N * C, H, W));
+  });
   return y;
 }
 
@@ -124,7 +135,12 @@ Tensor upsample_backward(const Tensor& g, Upsample mode) {
       cpu::upsample_nearest2x_backward<T>(g.data<T>(), dx.data<T>(), N * C, H, W);
     else
       cpu::upsample_bilinear2x_backward<T>(g.data<T>(), dx.data<T>(), N * C, H, W);
-  }, [&] { no_cuda_kernel("upsample2x_backward"); });
+  }, [&] {
+    if (mode == Upsample::nearest)
+      SR_CUDA(cuda::upsample_nearest2x_backward(g.data<float>(), dx.data<float>(), N * C, H, W));
+    else
+      SR_CUDA(cuda::upsample_bilinear2x_backward(g.data<float>(), dx.data<float>(), N * C, H, W));
+  });
   return dx;
 }
 

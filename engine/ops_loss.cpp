@@ -2,6 +2,7 @@
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "kernels/cpu/loss.h"
+#include "kernels/cuda/loss.h"
 
 namespace sr {
 
@@ -22,7 +23,10 @@ Tensor pointwise_loss(const char* op, PointLoss kind, const Tensor& x_in, const 
   dispatch(op, x, [&](auto tag) {
     using T = decltype(tag);
     total = cpu::loss_sum<T>(kind, x.data<T>(), t.defined() ? t.data<T>() : nullptr, x.numel(), param);
-  }, [&] { no_cuda_kernel(op); });
+  }, [&] {
+    SR_CUDA(total = cuda::loss_sum(kind, x.data<float>(), t.defined() ? t.data<float>() : nullptr,
+                                   x.numel(), param));
+  });
   Tensor y = Tensor::full({1}, total * scale, x.dtype(), x.device());
   const bool gx = x_in.requires_grad(), gt = t.defined() && t_in.requires_grad();
   Tensor xs = x.detach(), ts = t.defined() ? t.detach() : Tensor();
@@ -35,7 +39,11 @@ Tensor pointwise_loss(const char* op, PointLoss kind, const Tensor& x_in, const 
       cpu::loss_backward<T>(kind, xs.data<T>(), ts.defined() ? ts.data<T>() : nullptr,
                             dx.defined() ? dx.data<T>() : nullptr,
                             dt.defined() ? dt.data<T>() : nullptr, xs.numel(), param, gscale);
-    }, [&] { no_cuda_kernel(op); });
+    }, [&] {
+      SR_CUDA(cuda::loss_backward(kind, xs.data<float>(), ts.defined() ? ts.data<float>() : nullptr,
+                                  dx.defined() ? dx.data<float>() : nullptr,
+                                  dt.defined() ? dt.data<float>() : nullptr, xs.numel(), param, gscale));
+    });
     return std::vector<Tensor>{dx, dt};
   });
 }

@@ -2,6 +2,7 @@
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "kernels/cpu/spectral_norm.h"
+#include "kernels/cuda/spectral_norm.h"
 
 namespace sr {
 
@@ -29,7 +30,12 @@ Tensor spectral_norm(const Tensor& weight, Tensor& u, Tensor& v, bool training,
       cpu::spectral_norm_power_iteration<T>(w.data<T>(), u.data<T>(), v.data<T>(), rows, cols,
                                             power_iterations, eps);
     sigma = cpu::spectral_norm_sigma<T>(w.data<T>(), u.data<T>(), v.data<T>(), rows, cols);
-  }, [&] { no_cuda_kernel("spectral_norm"); });
+  }, [&] {
+    if (training)
+      SR_CUDA(cuda::spectral_norm_power_iteration(w.data<float>(), u.data<float>(), v.data<float>(),
+                                                  rows, cols, power_iterations, eps));
+    SR_CUDA(sigma = cuda::spectral_norm_sigma(w.data<float>(), u.data<float>(), v.data<float>(), rows, cols));
+  });
   SR_CHECK(sigma != 0, "spectral_norm: sigma is zero for weight ", weight.shape().str());
 
   Tensor y;
@@ -45,7 +51,10 @@ Tensor spectral_norm(const Tensor& weight, Tensor& u, Tensor& v, bool training,
       using T = decltype(t);
       cpu::spectral_norm_backward<T>(ws.data<T>(), g.data<T>(), us.data<T>(), vs.data<T>(), sigma,
                                      dw.data<T>(), rows, cols);
-    }, [&] { no_cuda_kernel("spectral_norm_backward"); });
+    }, [&] {
+      SR_CUDA(cuda::spectral_norm_backward(ws.data<float>(), g.data<float>(), us.data<float>(),
+                                           vs.data<float>(), sigma, dw.data<float>(), rows, cols));
+    });
     return std::vector<Tensor>{dw};
   });
 }

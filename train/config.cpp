@@ -224,6 +224,9 @@ const Spec& schema() {
       {"train", object({
            {"ema_decay", number(0.999, "EMA of G (0: off)", 0.0, 1.0)},
            {"max_nan_steps", integer(10, "stop after this many consecutive non-finite losses", 1)},
+           {"inject_nan_iters", array(integer(nullptr, "iteration", 1), json::array(),
+                                      "fault injection for tests: the generator loss of these iterations "
+                                      "(of every stage) is replaced by NaN")},
            {"stages", required(array(stage_spec(), nullptr, "ordered training stages"))},
        })},
       {"val", object({

@@ -13,8 +13,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/conv2d_implicit.h"
 #include "kernels/cpu/gemm.h"
 
 namespace sr::cpu {
@@ -98,7 +100,7 @@ bool spread_over_images(const Conv2dShape& s) {
 }  // namespace
 
 template <typename T>
-void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+void conv2d_forward_im2col(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const int64_t CRS = s.C * s.R * s.S, PQ = s.P * s.Q;
   const bool pointwise = is_pointwise(s);
   auto one_image = [&](int64_t n, std::vector<T>& col, bool inner_parallel) {
@@ -132,7 +134,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
 }
 
 template <typename T>
-void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+void conv2d_backward_data_im2col(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
   const int64_t CRS = s.C * s.R * s.S, PQ = s.P * s.Q, CHW = s.C * s.H * s.W;
   const bool pointwise = is_pointwise(s);
   auto one_image = [&](int64_t n, std::vector<T>& dcol, bool inner_parallel) {
@@ -160,7 +162,7 @@ void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) 
 }
 
 template <typename T>
-void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* dbias) {
+void conv2d_backward_weight_im2col(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* dbias) {
   const int64_t CRS = s.C * s.R * s.S, PQ = s.P * s.Q;
   const bool pointwise = is_pointwise(s);
   if (dbias) {
@@ -204,10 +206,38 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
   }
 }
 
-#define SR_INSTANTIATE_CONV(T)                                                                  \
-  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);       \
-  template void conv2d_backward_data<T>(const Conv2dShape&, const T*, const T*, T*);           \
-  template void conv2d_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*, T*);
+// float32 takes the implicit-GEMM kernels where the build has them.
+template <typename T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+#if SR_CPU_SIMD
+  if constexpr (std::is_same_v<T, float>) return conv2d_forward_implicit(s, x, w, bias, y);
+#endif
+  conv2d_forward_im2col(s, x, w, bias, y);
+}
+
+template <typename T>
+void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+#if SR_CPU_SIMD
+  if constexpr (std::is_same_v<T, float>) return conv2d_backward_data_implicit(s, dy, w, dx);
+#endif
+  conv2d_backward_data_im2col(s, dy, w, dx);
+}
+
+template <typename T>
+void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* dbias) {
+#if SR_CPU_SIMD
+  if constexpr (std::is_same_v<T, float>) return conv2d_backward_weight_implicit(s, x, dy, dw, dbias);
+#endif
+  conv2d_backward_weight_im2col(s, x, dy, dw, dbias);
+}
+
+#define SR_INSTANTIATE_CONV(T)                                                                    \
+  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);         \
+  template void conv2d_backward_data<T>(const Conv2dShape&, const T*, const T*, T*);             \
+  template void conv2d_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*, T*);       \
+  template void conv2d_forward_im2col<T>(const Conv2dShape&, const T*, const T*, const T*, T*);  \
+  template void conv2d_backward_data_im2col<T>(const Conv2dShape&, const T*, const T*, T*);      \
+  template void conv2d_backward_weight_im2col<T>(const Conv2dShape&, const T*, const T*, T*, T*);
 SR_INSTANTIATE_CONV(float)
 SR_INSTANTIATE_CONV(double)
 #undef SR_INSTANTIATE_CONV

@@ -1,6 +1,9 @@
-// 2-D convolution on the CPU: im2col + GEMM per image, OpenMP over images (or inside the
-// GEMM when the batch is smaller than the thread count). The readable reference for the
-// CUDA implicit-GEMM kernels.
+// 2-D convolution on the CPU. Two implementations:
+//  - im2col + GEMM per image, OpenMP over images (or inside the GEMM when the batch is
+//    smaller than the thread count): the readable reference, and the float64 path;
+//  - an implicit GEMM with SIMD micro-kernels (conv2d_implicit.h): the float32 path
+//    wherever the build has AVX2 or AVX-512.
+// conv2d_forward/backward_* pick the fast one; the *_im2col names force the reference.
 //
 // Shapes: x (N, C, H, W), w (K, C, R, S), y (N, K, P, Q) with P = (H + 2*pad - R)/stride + 1.
 // x and y may be channel-range views: consecutive images are x_batch_stride (y_batch_stride)
@@ -30,5 +33,13 @@ void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx);
 // dy is contiguous (N, K, P, Q).
 template <typename T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* dbias);
+
+// The im2col + GEMM reference implementations of the three functions above.
+template <typename T>
+void conv2d_forward_im2col(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
+template <typename T>
+void conv2d_backward_data_im2col(const Conv2dShape& s, const T* dy, const T* w, T* dx);
+template <typename T>
+void conv2d_backward_weight_im2col(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* dbias);
 
 }  // namespace sr::cpu

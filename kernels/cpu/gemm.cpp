@@ -1,7 +1,10 @@
-// Eigen-backed GEMM (see gemm.h).
+// GEMM dispatch (see gemm.h): the packed SGEMM for float32 where available, Eigen otherwise.
 #include "kernels/cpu/gemm.h"
 
 #include <Eigen/Core>
+#include <type_traits>
+
+#include "kernels/cpu/sgemm.h"
 
 namespace sr::cpu {
 
@@ -15,8 +18,8 @@ using MutMap = Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>>;
 }  // namespace
 
 template <typename T>
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T* C, int64_t ldc, bool accumulate) {
+void gemm_eigen(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
+                const T* B, int64_t ldb, T* C, int64_t ldc, bool accumulate) {
   MutMap<T> c(C, M, N, Eigen::OuterStride<>(ldc));
   if (K == 0) {
     if (!accumulate) c.setZero();
@@ -37,9 +40,23 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* 
   if (trans_a && trans_b) run(a.transpose(), b.transpose());
 }
 
-template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, const float*, int64_t,
-                          const float*, int64_t, float*, int64_t, bool);
-template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, const double*, int64_t,
-                           const double*, int64_t, double*, int64_t, bool);
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T* C, int64_t ldc, bool accumulate) {
+#if SR_CPU_SIMD
+  if constexpr (std::is_same_v<T, float>)
+    return sgemm_packed(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+#endif
+  gemm_eigen<T>(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+}
+
+#define SR_INSTANTIATE_GEMM(T)                                                                 \
+  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, const T*, int64_t, const T*,     \
+                        int64_t, T*, int64_t, bool);                                           \
+  template void gemm_eigen<T>(bool, bool, int64_t, int64_t, int64_t, const T*, int64_t, const T*, \
+                              int64_t, T*, int64_t, bool);
+SR_INSTANTIATE_GEMM(float)
+SR_INSTANTIATE_GEMM(double)
+#undef SR_INSTANTIATE_GEMM
 
 }  // namespace sr::cpu

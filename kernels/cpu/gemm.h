@@ -1,6 +1,8 @@
-// Row-major GEMM on the CPU through Eigen: C = A(op) * B(op) (+ C when accumulate).
-// Eigen parallelises one product over OpenMP threads; called inside a parallel region
-// it runs single-threaded, which the conv kernels use to parallelise over images.
+// Row-major GEMM on the CPU: C = A(op) * B(op) (+ C when accumulate).
+// float32 runs the packed SIMD SGEMM (sgemm.h) where the build has AVX2/AVX-512; float64
+// (and float32 elsewhere) runs Eigen, which parallelises one product over OpenMP threads.
+// Called inside a parallel region, either runs single-threaded, which lets callers
+// parallelise over independent products themselves.
 #pragma once
 #include <cstdint>
 
@@ -11,5 +13,10 @@ namespace sr::cpu {
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
           const T* B, int64_t ldb, T* C, int64_t ldc, bool accumulate);
+
+// The same product through Eigen for every dtype: the reference for tests and benchmarks.
+template <typename T>
+void gemm_eigen(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
+                const T* B, int64_t ldb, T* C, int64_t ldc, bool accumulate);
 
 }  // namespace sr::cpu

@@ -1,0 +1,225 @@
+// Dataset file lists (folder scan or meta_info) and sample loading with BasicSR's
+// size rules, reported with both file names and all four sizes.
+#include "data/dataset.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "data/imresize.h"
+#include "engine/error.h"
+
+namespace sr::data {
+namespace fs = std::filesystem;
+
+DatasetType parse_dataset_type(const std::string& s) {
+  if (s == "paired" || s == "PairedImageDataset") return DatasetType::paired;
+  if (s == "single" || s == "SingleImageDataset") return DatasetType::single;
+  fail("dataset: type must be 'paired' (PairedImageDataset) or 'single' (SingleImageDataset), got '", s, "'");
+}
+
+void validate(const DataConfig& c) {
+  SR_CHECK(!c.dataroot_gt.empty(), "dataset: 'dataroot_gt' is required");
+  SR_CHECK(c.type != DatasetType::paired || !c.dataroot_lq.empty(),
+           "dataset: 'dataroot_lq' is required for a paired dataset (or use type 'single' to make LQ by bicubic)");
+  SR_CHECK(c.scale >= 1 && c.scale <= 16, "dataset: 'scale' must be 1..16, got ", c.scale);
+  SR_CHECK(c.gt_size >= 1, "dataset: 'gt_size' must be positive, got ", c.gt_size);
+  SR_CHECK(c.gt_size % c.scale == 0, "dataset: 'gt_size' ", c.gt_size, " is not a multiple of scale ", c.scale,
+           ": the LQ patch would be ", c.gt_size, "/", c.scale, " pixels (use ", c.gt_size / c.scale * c.scale,
+           " or ", (c.gt_size / c.scale + 1) * c.scale, ")");
+  SR_CHECK(c.batch_size_per_gpu >= 1, "dataset: 'batch_size_per_gpu' must be >= 1, got ", c.batch_size_per_gpu);
+  SR_CHECK(c.num_worker_per_gpu >= 0 && c.num_worker_per_gpu <= 256, "dataset: 'num_worker_per_gpu' must be 0..256, got ",
+           c.num_worker_per_gpu);
+  SR_CHECK(c.dataset_enlarge_ratio >= 1, "dataset: 'dataset_enlarge_ratio' must be >= 1, got ", c.dataset_enlarge_ratio);
+  SR_CHECK(c.max_pixels >= 1, "dataset: 'max_pixels' must be >= 1, got ", c.max_pixels);
+  SR_CHECK(c.prefetch_batches >= 0, "dataset: 'prefetch_batches' must be >= 0, got ", c.prefetch_batches);
+  const size_t slot = c.filename_tmpl.find("{}");
+  SR_CHECK(slot != std::string::npos && c.filename_tmpl.find("{}", slot + 2) == std::string::npos,
+           "dataset: 'filename_tmpl' must contain '{}' exactly once, got '", c.filename_tmpl, "'");
+}
+
+std::vector<std::string> list_image_files(const std::string& dir) {
+  std::error_code ec;
+  SR_CHECK(fs::exists(dir, ec), dir, ": folder does not exist");
+  SR_CHECK(fs::is_directory(dir, ec), dir, ": is not a folder");
+  std::vector<std::string> names;
+  try {
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string name = e.path().filename().string();
+      if (name.empty() || name[0] == '.') continue;
+      if (is_image_file_name(name)) names.push_back(name);
+    }
+  } catch (const fs::filesystem_error& e) {
+    fail(dir, ": cannot list folder: ", e.code().message());
+  }
+  SR_CHECK(!names.empty(), dir, ": no PNG or JPEG images in folder");
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+namespace {
+
+std::string lq_name_for(const std::string& gt_name, const std::string& tmpl) {
+  const fs::path p = fs::path(gt_name).filename();
+  std::string lq = tmpl;
+  lq.replace(lq.find("{}"), 2, p.stem().string());
+  return lq + p.extension().string();
+}
+
+// "name" or "name (h,w,c)"; anything else is an error naming the file and line.
+std::vector<FilePair> read_meta_info(const std::string& path, const std::string& gt_root) {
+  std::ifstream in(path);
+  SR_CHECK(in.good(), path, ": cannot open meta_info file");
+  std::vector<FilePair> out;
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos) continue;  // blank line
+    const std::string where = path + " line " + std::to_string(line_no);
+    const size_t end = line.find_first_of(" \t", start);
+    FilePair f;
+    f.name = line.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    f.origin = "meta_info " + where;
+    std::string rest = end == std::string::npos ? "" : line.substr(end);
+    rest.erase(std::remove_if(rest.begin(), rest.end(), [](char c) { return c == ' ' || c == '\t'; }), rest.end());
+    if (!rest.empty()) {
+      int h = 0, w = 0, c = 0;
+      char tail = 0;
+      const int got = std::sscanf(rest.c_str(), "(%d,%d,%d)%c", &h, &w, &c, &tail);
+      SR_CHECK(got == 3 && h > 0 && w > 0 && c > 0, where, ": cannot parse '", line,
+               "' (expected 'NAME' or 'NAME (h,w,c)')");
+      f.meta_height = h;
+      f.meta_width = w;
+    }
+    SR_CHECK(is_image_file_name(f.name), where, ": '", f.name, "' is not a .png/.jpg/.jpeg file name");
+    f.gt_path = (fs::path(gt_root) / f.name).string();
+    std::error_code ec;
+    SR_CHECK(fs::is_regular_file(f.gt_path, ec), where, ": GT file '", f.gt_path, "' does not exist");
+    out.push_back(std::move(f));
+  }
+  SR_CHECK(!out.empty(), path, ": meta_info file lists no images");
+  return out;
+}
+
+std::string size_str(const Image& img) { return img.size_str(); }
+
+}  // namespace
+
+Dataset::Dataset(const DataConfig& cfg) : cfg_(cfg) {
+  validate(cfg_);
+  if (!cfg_.meta_info_file.empty()) {
+    files_ = read_meta_info(cfg_.meta_info_file, cfg_.dataroot_gt);
+  } else {
+    for (const std::string& name : list_image_files(cfg_.dataroot_gt)) {
+      FilePair f;
+      f.name = name;
+      f.gt_path = (fs::path(cfg_.dataroot_gt) / name).string();
+      files_.push_back(std::move(f));
+    }
+  }
+  if (cfg_.type == DatasetType::single) return;
+
+  const std::vector<std::string> lq_names = list_image_files(cfg_.dataroot_lq);
+  const std::set<std::string> lq_set(lq_names.begin(), lq_names.end());
+  std::set<std::string> used;
+  for (FilePair& f : files_) {
+    const std::string lq = lq_name_for(f.name, cfg_.filename_tmpl);
+    f.lq_path = (fs::path(cfg_.dataroot_lq) / lq).string();
+    SR_CHECK(lq_set.count(lq), "dataset: GT '", f.gt_path, "' has no LQ partner: expected '", f.lq_path,
+             "' (filename_tmpl '", cfg_.filename_tmpl, "')", f.origin.empty() ? "" : " listed in " + f.origin);
+    used.insert(lq);
+  }
+  if (cfg_.meta_info_file.empty()) {
+    for (const std::string& lq : lq_names)
+      SR_CHECK(used.count(lq), "dataset: LQ '", (fs::path(cfg_.dataroot_lq) / lq).string(),
+               "' has no GT partner in '", cfg_.dataroot_gt, "' (", lq_names.size(), " LQ vs ", files_.size(),
+               " GT images; filename_tmpl '", cfg_.filename_tmpl, "')");
+  }
+}
+
+namespace {
+
+void check_meta_size(const FilePair& f, int width, int height) {
+  if (f.meta_height > 0)
+    SR_CHECK(height == f.meta_height && width == f.meta_width, f.gt_path, ": is ", width, "x", height, " but ",
+             f.origin, " says ", f.meta_width, "x", f.meta_height, " (w x h)");
+}
+
+// GT must be exactly scale x LQ (training), or exceed it by less than scale per side
+// (validation: a modcrop remainder, cropped away by the caller).
+void check_scale(const FilePair& f, int gt_w, int gt_h, const Image& lq, int s, bool exact) {
+  const int need_w = lq.width * s, need_h = lq.height * s;
+  const bool match = exact ? (gt_w == need_w && gt_h == need_h)
+                           : (gt_w >= need_w && gt_h >= need_h && gt_w < need_w + s && gt_h < need_h + s);
+  SR_CHECK(match, "dataset: scale mismatch: GT '", f.gt_path, "' is ", gt_w, "x", gt_h, " but LQ '", f.lq_path,
+           "' is ", lq.size_str(), "; scale ", s, " needs GT ", exact ? "exactly " : "", need_w, "x", need_h,
+           exact ? "" : " (up to scale-1 extra pixels)", " (modcrop the GT to a multiple of ", s,
+           " before making LQ)");
+}
+
+}  // namespace
+
+ImagePair Dataset::load_pair(size_t i, bool exact) const {
+  const FilePair& f = file(i);
+  const DecodeOptions opt{cfg_.max_pixels, {}};
+  const int s = cfg_.scale;
+  ImagePair p;
+  p.gt = read_image(f.gt_path, opt);
+  check_meta_size(f, p.gt.width, p.gt.height);
+  if (cfg_.type == DatasetType::single) {
+    SR_CHECK(p.gt.width >= s && p.gt.height >= s, f.gt_path, ": a ", size_str(p.gt),
+             " image is smaller than the scale ", s);
+    p.gt = modcrop(p.gt, s);
+    p.lq = imresize(p.gt, 1.0 / s);
+    return p;
+  }
+  p.lq = read_image(f.lq_path, opt);
+  check_scale(f, p.gt.width, p.gt.height, p.lq, s, exact);
+  if (p.gt.width != p.lq.width * s || p.gt.height != p.lq.height * s)
+    p.gt = crop(p.gt, 0, 0, p.lq.height * s, p.lq.width * s, f.gt_path);
+  return p;
+}
+
+void Dataset::load_train_sample(size_t i, const SampleDraw& d, float* gt_out, float* lq_out) const {
+  const FilePair& f = file(i);
+  const int s = cfg_.scale, lq_size = cfg_.gt_size / s;
+  auto check_patch = [&](const Image& lq) {
+    SR_CHECK(lq.height >= lq_size && lq.width >= lq_size, "dataset: LQ of '", f.gt_path, "' is ", size_str(lq),
+             ", smaller than the LQ patch ", lq_size, "x", lq_size, " (gt_size ", cfg_.gt_size, " / scale ", s,
+             "): remove the image or lower gt_size");
+  };
+  if (cfg_.type == DatasetType::single) {
+    const ImagePair p = load_pair(i, true);
+    check_patch(p.lq);
+    const int top = SampleDraw::pick(d.top_bits, p.lq.height - lq_size + 1);
+    const int left = SampleDraw::pick(d.left_bits, p.lq.width - lq_size + 1);
+    crop_augment_planar(p.lq, top, left, lq_size, d.aug, lq_out);
+    crop_augment_planar(p.gt, top * s, left * s, cfg_.gt_size, d.aug, gt_out);
+    return;
+  }
+  // Paired: the small LQ is decoded whole; of the GT only the patch is converted, and
+  // decoding stops after its last row.
+  const Image lq = read_image(f.lq_path, DecodeOptions{cfg_.max_pixels, {}});
+  const std::vector<uint8_t> gt_bytes = read_file_bytes(f.gt_path);
+  const ImageInfo info = probe_image(gt_bytes.data(), gt_bytes.size(), f.gt_path);
+  check_meta_size(f, info.width, info.height);
+  check_scale(f, info.width, info.height, lq, s, true);
+  check_patch(lq);
+  const int top = SampleDraw::pick(d.top_bits, lq.height - lq_size + 1);
+  const int left = SampleDraw::pick(d.left_bits, lq.width - lq_size + 1);
+  const DecodeOptions opt{cfg_.max_pixels, Region{top * s, left * s, cfg_.gt_size, cfg_.gt_size}};
+  const Image gt = decode_image(gt_bytes.data(), gt_bytes.size(), f.gt_path, opt);
+  crop_augment_planar(lq, top, left, lq_size, d.aug, lq_out);
+  crop_augment_planar(gt, 0, 0, cfg_.gt_size, d.aug, gt_out);
+}
+
+ValSample Dataset::load_val(size_t i) const {
+  const ImagePair p = load_pair(i, false);
+  return ValSample{file(i).name, image_to_tensor(p.gt), image_to_tensor(p.lq)};
+}
+
+}  // namespace sr::data

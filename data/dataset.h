@@ -1,0 +1,86 @@
+// Super-resolution datasets with BasicSR's semantics: paired GT/LQ folders (optionally
+// listed by a meta_info file, LQ names from filename_tmpl) or a single HR folder whose
+// LQ is made by the MATLAB-compatible bicubic after modcrop. Every file problem is an
+// sr::Error naming the file(s) and the sizes involved.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/image.h"
+#include "data/image_io.h"
+#include "data/transforms.h"
+#include "engine/tensor.h"
+
+namespace sr::data {
+
+enum class DatasetType { paired, single };
+// "paired" / "PairedImageDataset" or "single" / "SingleImageDataset".
+DatasetType parse_dataset_type(const std::string& s);
+
+// What the training config's datasets.train (or val) section holds; names follow BasicSR.
+struct DataConfig {
+  DatasetType type = DatasetType::paired;
+  std::string dataroot_gt;
+  std::string dataroot_lq;       // paired only
+  std::string meta_info_file;    // optional: "name [(h,w,c)]" per line, names relative to dataroot_gt
+  std::string filename_tmpl = "{}";  // LQ stem from the GT stem, e.g. "{}x4"
+  int scale = 4;
+  int gt_size = 128;             // training GT patch side; a multiple of scale
+  bool use_hflip = true;
+  bool use_rot = true;           // vflip and transpose
+  int batch_size_per_gpu = 16;
+  int num_worker_per_gpu = 2;    // 0: batches are made on the calling thread
+  int dataset_enlarge_ratio = 1; // the file list repeated this many times per epoch
+  uint64_t seed = 0;
+  bool skip_bad_images = false;  // warn, count and substitute instead of failing
+  int64_t max_pixels = kDefaultMaxPixels;
+  int prefetch_batches = 0;      // ready-batch queue bound; 0: max(2, 2 * workers)
+};
+// Value checks with messages naming the key (gt_size vs scale, positive sizes, ...).
+void validate(const DataConfig& cfg);
+
+struct FilePair {
+  std::string name;     // GT file name relative to dataroot_gt (what metrics and logs show)
+  std::string gt_path;
+  std::string lq_path;  // empty for a single-folder dataset
+  int meta_height = 0, meta_width = 0;  // from meta_info "(h,w,c)", 0 when absent
+  std::string origin;   // "meta_info FILE line N" when listed there
+};
+
+struct ImagePair {
+  Image gt, lq;
+};
+
+struct ValSample {
+  std::string name;
+  Tensor gt, lq;  // (1, 3, H, W) float32; GT cropped to scale x LQ
+};
+
+// Files sorted by name. Non-image files in a folder are ignored; hidden files too.
+std::vector<std::string> list_image_files(const std::string& dir);
+
+class Dataset {
+ public:
+  explicit Dataset(const DataConfig& cfg);
+
+  size_t size() const { return files_.size(); }
+  const FilePair& file(size_t i) const { return files_.at(i); }
+  const DataConfig& config() const { return cfg_; }
+
+  // Decodes sample i. Paired: GT must be exactly scale x LQ when `exact`, otherwise
+  // (validation) GT may exceed it by less than `scale` per side (a modcrop remainder)
+  // and is cropped. Single: GT is modcropped and LQ = imresize(GT, 1/scale).
+  ImagePair load_pair(size_t i, bool exact = true) const;
+  // A training sample: the random crop on the LQ grid and the augmentation of `draw`,
+  // written as planar RGB float (3, gt_size, gt_size) and (3, gt_size/s, gt_size/s).
+  void load_train_sample(size_t i, const SampleDraw& draw, float* gt_out, float* lq_out) const;
+  ValSample load_val(size_t i) const;
+
+ private:
+  DataConfig cfg_;
+  std::vector<FilePair> files_;
+};
+
+}  // namespace sr::data

@@ -1,0 +1,33 @@
+// Folder evaluation: PSNR/SSIM of every SR image against the GT image with the same
+// name stem, as `srengine metrics` reports them.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/metrics.h"
+
+namespace sr::data {
+
+struct ImageScore {
+  std::string name;  // the GT file name
+  double psnr = 0, ssim = 0;
+};
+
+struct FolderScores {
+  std::vector<ImageScore> images;  // sorted by GT name
+  double mean_psnr = 0, mean_ssim = 0;  // arithmetic means (inf when any PSNR is inf)
+};
+
+// Pairs GT and SR files by stem (SR stem = GT stem + sr_suffix, e.g. "_ESRGAN"). A GT
+// image without an SR partner, an SR image without a GT partner, two files with one
+// stem, or two partners of different sizes is an error naming the file(s).
+FolderScores evaluate_folders(const std::string& gt_dir, const std::string& sr_dir, const MetricOptions& opt,
+                              const std::string& sr_suffix = "");
+
+// {"mean_psnr": .., "mean_ssim": .., "images": [{"name", "psnr", "ssim"}, ...]}; an
+// infinite PSNR (identical images) is written as the string "inf".
+nlohmann::json scores_to_json(const FolderScores& s);
+
+}  // namespace sr::data

@@ -1,0 +1,125 @@
+// File-level image I/O: reading bytes with errors that name the path, choosing the
+// decoder from the signature and the encoder from the extension.
+#include "data/image_io.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/error.h"
+
+namespace sr::data {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string lower_extension(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return (char)std::tolower(c); });
+  return ext;
+}
+
+// The first bytes in hex (and as text when printable), for "not an image" messages.
+std::string describe_start(const uint8_t* data, size_t size) {
+  std::string hex, text;
+  char buf[4];
+  const size_t n = std::min<size_t>(size, 8);
+  bool printable = true;
+  for (size_t i = 0; i < n; ++i) {
+    std::snprintf(buf, sizeof buf, "%02x", data[i]);
+    if (i) hex += ' ';
+    hex += buf;
+    printable = printable && data[i] >= 0x20 && data[i] < 0x7f;
+    text += (char)data[i];
+  }
+  return printable ? hex + " = \"" + text + "\"" : hex;
+}
+
+}  // namespace
+
+ImageFormat sniff_format(const uint8_t* data, size_t size) {
+  static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+  if (size >= 8 && std::memcmp(data, kPng, 8) == 0) return ImageFormat::png;
+  if (size >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff) return ImageFormat::jpeg;
+  return ImageFormat::unknown;
+}
+
+bool is_image_file_name(const std::string& path) {
+  const std::string ext = lower_extension(path);
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+}
+
+std::vector<uint8_t> read_file_bytes(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) fail(path, ": no such file");
+  SR_CHECK(!fs::is_directory(st), path, ": is a directory, not a file");
+  // A FIFO or device would block or never end: only regular files are read.
+  SR_CHECK(fs::is_regular_file(st), path, ": is not a regular file (a pipe, socket or device?)");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) fail(path, ": cannot open: ", std::strerror(errno));
+  std::vector<uint8_t> bytes;
+  uint8_t chunk[1 << 16];
+  size_t n;
+  while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) bytes.insert(bytes.end(), chunk, chunk + n);
+  const bool bad = std::ferror(f);
+  std::fclose(f);
+  SR_CHECK(!bad, path, ": read error");
+  return bytes;
+}
+
+void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) fail(path, ": cannot create: ", std::strerror(errno));
+  const size_t n = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), f);
+  const bool bad = n != bytes.size() || std::fflush(f) != 0;
+  std::fclose(f);
+  SR_CHECK(!bad, path, ": write failed (disk full?)");
+}
+
+Image decode_image(const uint8_t* data, size_t size, const std::string& name, const DecodeOptions& opt) {
+  SR_CHECK(size > 0, name, ": empty file (0 bytes)");
+  SR_CHECK(opt.max_pixels > 0, name, ": max_pixels must be positive, got ", opt.max_pixels);
+  switch (sniff_format(data, size)) {
+    case ImageFormat::png: return decode_png(data, size, name, opt);
+    case ImageFormat::jpeg: return decode_jpeg(data, size, name, opt);
+    case ImageFormat::unknown: break;
+  }
+  fail(name, ": not a PNG or JPEG file (", size, " bytes starting ", describe_start(data, size), ")");
+}
+
+ImageInfo probe_image(const uint8_t* data, size_t size, const std::string& name) {
+  SR_CHECK(size > 0, name, ": empty file (0 bytes)");
+  switch (sniff_format(data, size)) {
+    case ImageFormat::png: return probe_png(data, size, name);
+    case ImageFormat::jpeg: return probe_jpeg(data, size, name);
+    case ImageFormat::unknown: break;
+  }
+  fail(name, ": not a PNG or JPEG file (", size, " bytes starting ", describe_start(data, size), ")");
+}
+
+Image read_image(const std::string& path, const DecodeOptions& opt) {
+  const std::vector<uint8_t> bytes = read_file_bytes(path);
+  return decode_image(bytes.data(), bytes.size(), path, opt);
+}
+
+ImageInfo read_image_info(const std::string& path) {
+  const std::vector<uint8_t> bytes = read_file_bytes(path);
+  return probe_image(bytes.data(), bytes.size(), path);
+}
+
+void write_image(const std::string& path, const Image& img, const EncodeOptions& opt) {
+  const std::string ext = lower_extension(path);
+  if (ext == ".png") {
+    write_file_bytes(path, encode_png(img, path, opt.bit_depth, opt.compression));
+  } else if (ext == ".jpg" || ext == ".jpeg") {
+    write_file_bytes(path, encode_jpeg(img, path, opt.jpeg_quality));
+  } else {
+    fail(path, ": unknown image extension '", ext, "' (use .png, .jpg or .jpeg)");
+  }
+}
+
+}  // namespace sr::data

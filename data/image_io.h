@@ -1,0 +1,81 @@
+// Reading and writing PNG (libpng) and JPEG (libjpeg-turbo) files as data::Image.
+// Every failure is an sr::Error naming the file: unreadable, empty, truncated, corrupt,
+// unknown format, or larger than the pixel limit (checked from the header, before any
+// pixel memory is allocated, so a decompression bomb costs nothing).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/image.h"
+
+namespace sr::data {
+
+constexpr int64_t kDefaultMaxPixels = 100'000'000;
+
+// A rectangle of an image (rows top..top+height-1, columns left..left+width-1).
+struct Region {
+  int top = 0, left = 0, height = 0, width = 0;
+  bool empty() const { return height <= 0 || width <= 0; }
+};
+
+struct DecodeOptions {
+  int64_t max_pixels = kDefaultMaxPixels;  // width * height above this is refused
+  // When set, only this rectangle is returned, and decoding stops after its last row
+  // (non-interlaced PNG, JPEG): a training crop near the top decodes a fraction of the
+  // file. Damage below the region then goes unnoticed for that read.
+  Region region;
+};
+
+enum class ImageFormat { unknown, png, jpeg };
+
+// Header facts without decoding the pixels.
+struct ImageInfo {
+  ImageFormat format = ImageFormat::unknown;
+  int width = 0, height = 0;
+  int channels = 0;   // as decode_image would return them
+  int bit_depth = 8;
+};
+
+// The format from the file signature (PNG's 8-byte magic, JPEG's FF D8 FF).
+ImageFormat sniff_format(const uint8_t* data, size_t size);
+
+// Whole file into memory; errors name the path (missing, a directory, unreadable, empty).
+std::vector<uint8_t> read_file_bytes(const std::string& path);
+void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
+
+// Decoding. `name` is the file name used in error messages.
+// PNG: 1/2/4/8/16-bit gray, gray+alpha, RGB, RGBA and palette (tRNS becomes alpha);
+// 16-bit files stay 16-bit (values / 65535). JPEG: gray or colour (CMYK is refused).
+Image decode_image(const uint8_t* data, size_t size, const std::string& name,
+                   const DecodeOptions& opt = {});
+Image decode_png(const uint8_t* data, size_t size, const std::string& name, const DecodeOptions& opt = {});
+Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name, const DecodeOptions& opt = {});
+ImageInfo probe_image(const uint8_t* data, size_t size, const std::string& name);
+ImageInfo probe_png(const uint8_t* data, size_t size, const std::string& name);
+ImageInfo probe_jpeg(const uint8_t* data, size_t size, const std::string& name);
+
+Image read_image(const std::string& path, const DecodeOptions& opt = {});
+ImageInfo read_image_info(const std::string& path);
+
+// Encoding: samples are clamped to [0, 1] and rounded half to even (quantize_u8/u16);
+// a non-finite sample is an error. PNG writes 8 or 16 bits (img.bit_depth unless
+// `bit_depth` > 0) with zlib level `compression` (0..9); JPEG is 8-bit, quality 1..100,
+// gray or RGB (alpha cannot be stored in JPEG and is an error).
+std::vector<uint8_t> encode_png(const Image& img, const std::string& name, int bit_depth = 0,
+                                int compression = 3);
+std::vector<uint8_t> encode_jpeg(const Image& img, const std::string& name, int quality = 95);
+
+struct EncodeOptions {
+  int bit_depth = 0;      // PNG: 0 keeps img.bit_depth
+  int compression = 3;    // PNG zlib level (BasicSR's extract_subimages uses 3)
+  int jpeg_quality = 95;
+};
+// Chooses the encoder from the extension (.png, .jpg, .jpeg; case-insensitive).
+void write_image(const std::string& path, const Image& img, const EncodeOptions& opt = {});
+
+// True for the extensions the readers accept (.png, .jpg, .jpeg, any case).
+bool is_image_file_name(const std::string& path);
+
+}  // namespace sr::data

@@ -1,0 +1,84 @@
+// The training data loader: worker threads decode and augment whole batches into a
+// bounded set of ready batches; the consumer receives them strictly in order. Batch b
+// of epoch e is a pure function of (config, seed, e, b, rank, world size), so the
+// result does not depend on the worker count or timing, and a run resumes exactly
+// from a LoaderPosition.
+//
+// Epoch order (BasicSR's EnlargedSampler): total = ceil(N * enlarge / world) * world,
+// order = Philox permutation of [0, total) seeded by (seed, epoch), indices mod N; rank
+// r takes order[r], order[r + world], ...; incomplete batches are dropped. Sample at
+// global position j = r + world * k is augmented with draw_sample(seed, epoch, j), so
+// n ranks with batch B see the same samples, identically augmented, as one rank with
+// batch n * B.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "engine/tensor.h"
+
+namespace sr::data {
+
+struct LoaderPosition {
+  int64_t epoch = 0;
+  int64_t batch = 0;  // batch index within the epoch (this rank's batches)
+  bool operator==(const LoaderPosition& o) const { return epoch == o.epoch && batch == o.batch; }
+};
+
+struct Batch {
+  Tensor gt;  // (B, 3, gt_size, gt_size) float32 CPU
+  Tensor lq;  // (B, 3, gt_size/scale, gt_size/scale)
+  LoaderPosition position;       // where this batch sits
+  std::vector<int64_t> indices;  // dataset index of each sample (after any substitution)
+};
+
+struct LoaderOptions {
+  int rank = 0;
+  int world_size = 1;
+  LoaderPosition start;  // the first batch next() returns
+  // Receives skip_bad_images warnings; default prints them to stderr.
+  std::function<void(const std::string&)> warn;
+};
+
+// This rank's dataset indices for one epoch (length = samples per rank).
+std::vector<int64_t> epoch_indices(uint64_t seed, int64_t epoch, int64_t dataset_size, int enlarge_ratio,
+                                   int rank, int world_size);
+
+class Loader {
+ public:
+  Loader(const DataConfig& cfg, const LoaderOptions& opt = {});
+  Loader(std::shared_ptr<const Dataset> dataset, const LoaderOptions& opt = {});
+  ~Loader();
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  // The next batch, in order, forever (epochs follow each other). A failure while
+  // making it (a bad file without skip_bad_images) is rethrown here as sr::Error
+  // naming the file, epoch and batch; the loader stays usable.
+  Batch next();
+  // The position of the batch the next call to next() returns: save it to resume.
+  LoaderPosition position() const;
+
+  int64_t batches_per_epoch() const { return batches_per_epoch_; }
+  int64_t samples_per_rank() const { return samples_per_rank_; }
+  int64_t skipped_images() const;  // samples substituted under skip_bad_images
+  const Dataset& dataset() const { return *dataset_; }
+
+ private:
+  struct State;
+  Batch make_batch(int64_t seq);
+  void worker_loop();
+  std::shared_ptr<const std::vector<int64_t>> indices_for_epoch(int64_t epoch);
+
+  std::shared_ptr<const Dataset> dataset_;
+  DataConfig cfg_;
+  LoaderOptions opt_;
+  int64_t samples_per_rank_ = 0;
+  int64_t batches_per_epoch_ = 0;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace sr::data

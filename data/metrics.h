@@ -1,0 +1,43 @@
+// PSNR and SSIM exactly as BasicSR's calculate_psnr / calculate_ssim, the numbers the
+// super-resolution literature reports. Inputs are first rounded to 8 bits like
+// BasicSR's tensor2img (clamp to [0, 1], x255, round half to even), then
+// `crop_border` pixels are removed from every edge, optionally reduced to BT.601 Y
+// (16 + 65.481 R + 128.553 G + 24.966 B on [0, 1]; kept in float32 as BasicSR does),
+// and evaluated in float64:
+//   PSNR = 10 log10(255^2 / MSE) over all pixels and channels (inf when MSE = 0);
+//   SSIM = per-channel mean of the SSIM map, Gaussian window 11x11 sigma 1.5 'valid',
+//          C1 = (0.01*255)^2, C2 = (0.03*255)^2, averaged over channels.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "data/image.h"
+#include "engine/tensor.h"
+
+namespace sr::data {
+
+struct MetricOptions {
+  int crop_border = 0;
+  bool test_y_channel = false;
+};
+
+// Images of any channel count (gray is replicated to RGB, alpha ignored); same size.
+double calculate_psnr(const Image& a, const Image& b, const MetricOptions& opt = {});
+double calculate_ssim(const Image& a, const Image& b, const MetricOptions& opt = {});
+// Float RGB tensors (1, 3, H, W) or (3, H, W) in [0, 1] on any device.
+double calculate_psnr(const Tensor& a, const Tensor& b, const MetricOptions& opt = {});
+double calculate_ssim(const Tensor& a, const Tensor& b, const MetricOptions& opt = {});
+
+// The 8-bit RGB planes the metrics see: (3, H, W) as doubles with values 0..255.
+struct MetricPlanes {
+  int channels = 0, height = 0, width = 0;
+  std::vector<double> v;  // channels * height * width
+};
+MetricPlanes quantize_for_metrics(const Image& img);
+MetricPlanes quantize_for_metrics(const Tensor& rgb);
+// crop + optional Y conversion, as the metrics apply them.
+MetricPlanes prepare_planes(const MetricPlanes& p, const MetricOptions& opt);
+double psnr_planes(const MetricPlanes& a, const MetricPlanes& b);
+double ssim_planes(const MetricPlanes& a, const MetricPlanes& b);
+
+}  // namespace sr::data

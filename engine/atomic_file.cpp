@@ -1,0 +1,80 @@
+// write_file_atomically: mkstemp beside the target, fwrite, fflush, fsync, rename, fsync dir.
+#include "engine/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "engine/error.h"
+
+namespace sr {
+
+namespace {
+
+std::string reason() { return std::strerror(errno); }
+
+// fsync of the folder makes the rename itself durable; some file systems refuse to open
+// a folder for it, which is not worth failing a save over.
+void sync_folder(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, const std::function<void(std::FILE*)>& write) {
+  SR_CHECK(!path.empty(), "write_file_atomically: empty path");
+  const std::filesystem::path target(path);
+  std::string dir = target.parent_path().string();
+  if (dir.empty()) dir = ".";
+  SR_CHECK(std::filesystem::is_directory(dir), "cannot write '", path, "': folder '", dir,
+           "' does not exist");
+  std::string tmpl = dir + "/." + target.filename().string() + ".tmp.XXXXXX";
+  std::vector<char> name(tmpl.begin(), tmpl.end());
+  name.push_back('\0');
+  const int fd = ::mkstemp(name.data());
+  SR_CHECK(fd >= 0, "cannot write '", path, "': creating a temporary file in '", dir, "' failed: ",
+           reason());
+  const std::string tmp(name.data());
+  // mkstemp creates the file 0600; give it the permissions a plain fopen would have.
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::fchmod(fd, 0666 & ~mask);
+  std::FILE* f = ::fdopen(fd, "wb");
+  if (!f) {
+    const std::string why = reason();
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    fail("cannot write '", path, "': fdopen failed: ", why);
+  }
+  try {
+    write(f);
+    SR_CHECK(!std::ferror(f), "write error: ", reason());
+    SR_CHECK(std::fflush(f) == 0, "flush failed: ", reason());
+    SR_CHECK(::fsync(fd) == 0, "fsync failed: ", reason());
+  } catch (const std::exception& e) {
+    std::fclose(f);
+    ::unlink(tmp.c_str());
+    fail("cannot write '", path, "': ", e.what());
+  }
+  if (std::fclose(f) != 0) {
+    const std::string why = reason();
+    ::unlink(tmp.c_str());
+    fail("cannot write '", path, "': close failed: ", why);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = reason();
+    ::unlink(tmp.c_str());
+    fail("cannot write '", path, "': rename from '", tmp, "' failed: ", why);
+  }
+  sync_folder(dir);
+}
+
+}  // namespace sr

@@ -1,0 +1,76 @@
+// Multi-tensor optimizer updates on the CPU: Adam / AdamW (torch.optim semantics) and the
+// EMA of BasicSR's net_g_ema. The per-element math is shared with the CUDA kernels
+// (kernels/cuda/optimizer.cu) through the SR_HD functions below, so both devices run the
+// same formula; train/ calls these (CPU twin) or the CUDA ones on all parameters at once.
+//
+// Adam at step t (1-based), per element, as torch.optim.Adam/AdamW (foreach=False) do it:
+//   AdamW:      p = p * (1 - lr*wd)                       (decoupled weight decay, first)
+//   Adam + wd:  g = g + wd*p                              (L2 in the gradient)
+//   m = m + (1-b1) (g - m)                                (torch's lerp_; = b1 m + (1-b1) g)
+//   v = b2 v + (1-b2) g^2
+//   p = p - (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps)
+// EMA: e = d e + (1-d) p.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/common/math.h"
+
+namespace sr::cpu {
+
+struct AdamConfig {
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  bool decoupled = false;  // true: AdamW
+};
+
+// The scalars of one step, computed in double on the host and rounded once.
+struct AdamStep {
+  float one_minus_beta1, beta2, one_minus_beta2, eps;
+  float weight_decay;    // Adam's L2 term (0 for AdamW)
+  float decay_factor;    // AdamW's 1 - lr*wd (1 for Adam)
+  float step_size;       // lr / (1 - beta1^t)
+  float bc2_sqrt;        // sqrt(1 - beta2^t)
+};
+
+inline AdamStep adam_step_scalars(const AdamConfig& c, int64_t step) {
+  const double bc1 = 1.0 - std::pow(c.beta1, (double)step);
+  const double bc2 = 1.0 - std::pow(c.beta2, (double)step);
+  AdamStep s;
+  s.one_minus_beta1 = (float)(1.0 - c.beta1);
+  s.beta2 = (float)c.beta2;
+  s.one_minus_beta2 = (float)(1.0 - c.beta2);
+  s.eps = (float)c.eps;
+  s.weight_decay = c.decoupled ? 0.f : (float)c.weight_decay;
+  s.decay_factor = c.decoupled ? (float)(1.0 - c.lr * c.weight_decay) : 1.f;
+  s.step_size = (float)(c.lr / bc1);
+  s.bc2_sqrt = (float)std::sqrt(bc2);
+  return s;
+}
+
+SR_HD void adam_update_element(const AdamStep& s, float& p, float g, float& m, float& v) {
+  p = p * s.decay_factor;
+  g = g + s.weight_decay * p;
+  m = m + s.one_minus_beta1 * (g - m);
+  v = v * s.beta2 + s.one_minus_beta2 * (g * g);
+  const float denom = sqrtf(v) / s.bc2_sqrt + s.eps;
+  p = p - s.step_size * (m / denom);
+}
+
+SR_HD void ema_update_element(float decay, float one_minus_decay, float& e, float p) {
+  e = e * decay + one_minus_decay * p;
+}
+
+// Updates `count` tensors in one call: tensor i has sizes[i] elements at params[i],
+// grads[i], exp_avg[i], exp_avg_sq[i]. A null grads[i] skips tensor i (no gradient, as
+// torch skips params whose .grad is None). OpenMP over fixed chunks of all tensors.
+void adam_update(const AdamStep& s, float* const* params, const float* const* grads,
+                 float* const* exp_avg, float* const* exp_avg_sq, const int64_t* sizes, int count);
+
+// ema[i] = decay * ema[i] + (1 - decay) * params[i] for every tensor.
+void ema_update(double decay, float* const* ema, const float* const* params, const int64_t* sizes,
+                int count);
+
+}  // namespace sr::cpu

@@ -1,0 +1,110 @@
+// Helpers shared by the CUDA kernel files: the stream, launch geometry, deterministic
+// warp/block reductions and pool-backed scratch buffers. CUDA-only header (.cu files).
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/cuda_check.h"
+#include "engine/cuda_runtime.h"
+
+namespace sr::cuda {
+
+// Every kernel runs on the per-thread default stream, the stream the memory pool orders
+// its allocations on (engine/cuda_runtime.cu).
+inline cudaStream_t current_stream() { return cudaStreamPerThread; }
+
+inline int current_device() {
+  int d = 0;
+  CUDA_CHECK(cudaGetDevice(&d));
+  return d;
+}
+
+constexpr int kBlock = 256;
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Blocks for a grid-stride loop over n elements. The cap is a constant rather than a
+// device property, so nothing a kernel computes depends on which GPU runs it.
+inline unsigned grid_for(int64_t n, int block = kBlock, int64_t cap = 16384) {
+  int64_t b = ceil_div(n, block);
+  if (b < 1) b = 1;
+  if (b > cap) b = cap;
+  return (unsigned)b;
+}
+
+// ---- Elementwise maps ---------------------------------------------------------------------------
+// op(i) for every i < n, grid-stride. Op is a small struct of pointers and scalars with a
+// __device__ operator()(int64_t) (functors rather than lambdas: no --extended-lambda).
+template <class Op>
+__global__ void map_kernel(Op op, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x)
+    op(i);
+}
+
+template <class Op>
+void launch_map(const char* name, const Op& op, int64_t n) {
+  if (n <= 0) return;
+  map_kernel<<<grid_for(n), kBlock, 0, current_stream()>>>(op, n);
+  CUDA_CHECK_LAUNCH(name);
+}
+
+// ---- Deterministic reductions ---------------------------------------------------------------
+// The shuffle tree is fixed (offsets 16, 8, 4, 2, 1), so for a fixed block size and a fixed
+// assignment of elements to threads the result is the same on every run and every GPU.
+
+// Lane 0 returns the sum of v over the warp.
+template <typename T>
+__device__ __forceinline__ T warp_sum(T v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// Thread 0 returns the sum of v over the block (blockDim.x must equal kThreads).
+// Contains __syncthreads: every thread of the block must call it.
+template <typename T, int kThreads>
+__device__ T block_sum(T v) {
+  static_assert(kThreads % 32 == 0 && kThreads <= 1024, "block size");
+  __shared__ T partial[kThreads / 32];
+  v = warp_sum(v);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  T total = T(0);
+  if (warp == 0) total = warp_sum(lane < kThreads / 32 ? partial[lane] : T(0));
+  __syncthreads();  // partial[] may be reused by the next call
+  return total;
+}
+
+// ---- Scratch memory -------------------------------------------------------------------------
+// A temporary device buffer from the stream-ordered pool; freed (stream-ordered, so after
+// the kernels queued before it) when it goes out of scope.
+class DeviceScratch {
+ public:
+  explicit DeviceScratch(size_t bytes) : device_(current_device()) {
+    if (bytes) ptr_ = allocate(bytes, device_);
+  }
+  ~DeviceScratch() {
+    if (!ptr_) return;
+    try {
+      deallocate(ptr_, device_);
+    } catch (...) {
+      // A destructor must not throw; a failing free surfaces at the next checked call.
+    }
+  }
+  DeviceScratch(const DeviceScratch&) = delete;
+  DeviceScratch& operator=(const DeviceScratch&) = delete;
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
+
+ private:
+  int device_ = 0;
+  void* ptr_ = nullptr;
+};
+
+}  // namespace sr::cuda

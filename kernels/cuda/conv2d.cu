@@ -1,0 +1,238 @@
+// CUDA convolution: the dispatcher over the variants (see conv2d.h) and v1, the naive
+// direct kernels that every faster variant is checked against.
+//
+// v1 naive (fp32 FMA, deterministic, slow; correct for every shape the op allows: kernel
+// 1..7, stride 1..2, any padding, channel-range views through the batch strides):
+//   forward          one thread per output (n, k, p, q): sum over c, r, s of x * w,
+//                    then the fused epilogue
+//   backward-data    one thread per input (n, c, h, w): sum over k, r, s of the taps with
+//                    p = (h + pad - r) / stride integral and in range
+//   backward-weight  one block of 256 threads per weight (k, c, r, s): the threads stride
+//                    over the N*P*Q pixels, block_sum's fixed tree adds them
+//   bias gradient    reduce.h's two-pass channel_sum over dy (all variants)
+// v2 tf32 / v3 bf16: conv2d_igemm.cu; cudnn / cudnn_fp32: conv2d_cudnn.cu.
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/conv2d_problems.h"
+#include "kernels/cuda/conv2d_variants.h"
+#include "kernels/cuda/reduce.h"
+#include "kernels/registry.h"
+
+namespace sr::cuda {
+
+namespace {
+
+constexpr int kWgradThreads = 256;
+
+struct NaiveForwardOp {  // over the logical output (N, K, P, Q)
+  Conv2dShape s;
+  const float* x;
+  const float* w;
+  float* y;
+  igemm::Epilogue ep;
+  __device__ void operator()(int64_t o) const {
+    const int64_t q = o % s.Q, p = (o / s.Q) % s.P, k = (o / (s.P * s.Q)) % s.K,
+                  n = o / (s.K * s.P * s.Q);
+    const float* xn = x + n * s.x_batch_stride;
+    const float* wk = w + k * s.C * s.R * s.S;
+    float acc = 0.f;
+    for (int64_t c = 0; c < s.C; ++c) {
+      for (int64_t r = 0; r < s.R; ++r) {
+        const int64_t ih = p * s.stride - s.pad + r;
+        if (ih < 0 || ih >= s.H) continue;
+        for (int64_t t = 0; t < s.S; ++t) {
+          const int64_t iw = q * s.stride - s.pad + t;
+          if (iw < 0 || iw >= s.W) continue;
+          acc = fmaf(xn[(c * s.H + ih) * s.W + iw], wk[(c * s.R + r) * s.S + t], acc);
+        }
+      }
+    }
+    const int64_t pq = p * s.Q + q, PQ = s.P * s.Q;
+    y[n * s.y_batch_stride + k * PQ + pq] = ep.apply(acc, (int)k, n * ep.residual_batch_stride + pq, PQ);
+  }
+};
+
+struct NaiveBackwardDataOp {  // over the logical input (N, C, H, W)
+  Conv2dShape s;
+  const float* dy;
+  const float* w;
+  float* dx;
+  int64_t dx_bs;
+  int accumulate;
+  __device__ void operator()(int64_t i) const {
+    const int64_t iw = i % s.W, ih = (i / s.W) % s.H, c = (i / (s.H * s.W)) % s.C,
+                  n = i / (s.C * s.H * s.W);
+    const float* dyn = dy + n * s.y_batch_stride;
+    float acc = 0.f;
+    for (int64_t k = 0; k < s.K; ++k) {
+      const float* wkc = w + (k * s.C + c) * s.R * s.S;
+      const float* dyk = dyn + k * s.P * s.Q;
+      for (int64_t r = 0; r < s.R; ++r) {
+        const int64_t pn = ih + s.pad - r;
+        if (pn < 0 || pn % s.stride) continue;
+        const int64_t p = pn / s.stride;
+        if (p >= s.P) continue;
+        for (int64_t t = 0; t < s.S; ++t) {
+          const int64_t qn = iw + s.pad - t;
+          if (qn < 0 || qn % s.stride) continue;
+          const int64_t q = qn / s.stride;
+          if (q >= s.Q) continue;
+          acc = fmaf(dyk[p * s.Q + q], wkc[r * s.S + t], acc);
+        }
+      }
+    }
+    float* d = dx + n * dx_bs + (c * s.H + ih) * s.W + iw;
+    *d = accumulate ? *d + acc : acc;
+  }
+};
+
+__global__ void __launch_bounds__(kWgradThreads)
+    naive_backward_weight_kernel(Conv2dShape s, const float* __restrict__ x,
+                                 const float* __restrict__ dy, float* __restrict__ dw) {
+  const int64_t idx = blockIdx.x;  // (k, c, r, t) of dw
+  const int64_t t = idx % s.S, r = (idx / s.S) % s.R, c = (idx / (s.R * s.S)) % s.C,
+                k = idx / (s.C * s.R * s.S);
+  const int64_t PQ = s.P * s.Q, total = s.N * PQ;
+  float acc = 0.f;
+  for (int64_t j = threadIdx.x; j < total; j += kWgradThreads) {
+    const int64_t n = j / PQ, pq = j % PQ, p = pq / s.Q, q = pq % s.Q;
+    const int64_t ih = p * s.stride - s.pad + r, iw = q * s.stride - s.pad + t;
+    if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) continue;
+    acc = fmaf(x[n * s.x_batch_stride + (c * s.H + ih) * s.W + iw],
+               dy[n * s.y_batch_stride + k * PQ + pq], acc);
+  }
+  acc = block_sum<float, kWgradThreads>(acc);
+  if (threadIdx.x == 0) dw[idx] += acc;
+}
+
+struct EpilogueOp {  // over the logical output (N, K, P, Q), in place
+  Conv2dShape s;
+  float* y;
+  igemm::Epilogue ep;
+  __device__ void operator()(int64_t o) const {
+    const int64_t PQ = s.P * s.Q, pq = o % PQ, k = (o / PQ) % s.K, n = o / (s.K * PQ);
+    float* p = y + n * s.y_batch_stride + k * PQ + pq;
+    *p = ep.apply(*p, (int)k, n * ep.residual_batch_stride + pq, PQ);
+  }
+};
+
+bool has_epilogue(const ConvEpilogue& ep) { return ep.bias || ep.leaky_relu || ep.residual; }
+
+void require_cudnn(ConvVariant v) {
+  SR_CHECK(detail::cudnn_built(), "conv2d: variant ", conv_variant_name(v),
+           " needs cuDNN, which this build does not have (choose naive, tf32 or bf16)");
+}
+
+}  // namespace
+
+ConvVariant conv_variant_from_name(const std::string& name) {
+  if (name == "naive") return ConvVariant::naive;
+  if (name == "tf32" || name == "native") return ConvVariant::tf32;
+  if (name == "bf16") return ConvVariant::bf16;
+  if (name == "cudnn") return ConvVariant::cudnn;
+  if (name == "cudnn_fp32") return ConvVariant::cudnn_fp32;
+  fail("conv2d: unknown CUDA variant '", name, "' (valid: naive, tf32, bf16, cudnn, cudnn_fp32)");
+}
+
+const char* conv_variant_name(ConvVariant v) {
+  switch (v) {
+    case ConvVariant::naive: return "naive";
+    case ConvVariant::tf32: return "tf32";
+    case ConvVariant::bf16: return "bf16";
+    case ConvVariant::cudnn: return "cudnn";
+    case ConvVariant::cudnn_fp32: return "cudnn_fp32";
+  }
+  return "?";
+}
+
+ConvVariant active_conv_variant() { return conv_variant_from_name(kernels::active_variant("conv2d")); }
+
+void conv2d_apply_epilogue(const Conv2dShape& s, const ConvEpilogue& ep, float* y) {
+  if (!has_epilogue(ep)) return;
+  launch_map("conv2d epilogue", EpilogueOp{s, y, igemm::make_epilogue(s, ep)}, s.N * s.K * s.P * s.Q);
+}
+
+void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
+                         const ConvEpilogue& ep, float* y) {
+  if (s.N * s.K * s.P * s.Q == 0) return;
+  switch (v) {
+    case ConvVariant::naive:
+      launch_map("conv2d_forward (naive)", NaiveForwardOp{s, x, w, y, igemm::make_epilogue(s, ep)},
+                 s.N * s.K * s.P * s.Q);
+      return;
+    case ConvVariant::tf32:
+    case ConvVariant::bf16:
+      detail::igemm_forward(v == ConvVariant::bf16, s, x, w, ep, y);
+      return;
+    case ConvVariant::cudnn:
+    case ConvVariant::cudnn_fp32:
+      require_cudnn(v);
+      detail::cudnn_forward(v == ConvVariant::cudnn, s, x, w, y);
+      conv2d_apply_epilogue(s, ep, y);
+      return;
+  }
+}
+
+void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float* dy,
+                               const float* w, float* dx, bool accumulate,
+                               int64_t dx_batch_stride) {
+  if (s.N * s.C * s.H * s.W == 0) return;
+  const int64_t dx_bs = dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W;
+  switch (v) {
+    case ConvVariant::naive:
+      launch_map("conv2d_backward_data (naive)",
+                 NaiveBackwardDataOp{s, dy, w, dx, dx_bs, accumulate ? 1 : 0}, s.N * s.C * s.H * s.W);
+      return;
+    case ConvVariant::tf32:
+    case ConvVariant::bf16:
+      detail::igemm_backward_data(v == ConvVariant::bf16, s, dy, w, dx, accumulate, dx_bs);
+      return;
+    case ConvVariant::cudnn:
+    case ConvVariant::cudnn_fp32:
+      require_cudnn(v);
+      detail::cudnn_backward_data(v == ConvVariant::cudnn, s, dy, w, dx, accumulate, dx_bs);
+      return;
+  }
+}
+
+void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const float* x,
+                                 const float* dy, float* dw, float* dbias) {
+  if (dbias) channel_sum(dy, s.N, s.K, s.P * s.Q, s.y_batch_stride, dbias, /*accumulate=*/true);
+  if (!dw || s.K * s.C * s.R * s.S == 0) return;
+  switch (v) {
+    case ConvVariant::naive: {
+      const int64_t blocks = s.K * s.C * s.R * s.S;
+      SR_CHECK(blocks < (int64_t{1} << 31), "conv2d_backward_weight: weight too large");
+      naive_backward_weight_kernel<<<(unsigned)blocks, kWgradThreads, 0, current_stream()>>>(s, x, dy, dw);
+      CUDA_CHECK_LAUNCH("conv2d_backward_weight (naive)");
+      return;
+    }
+    case ConvVariant::tf32:
+    case ConvVariant::bf16:
+      detail::igemm_backward_weight(v == ConvVariant::bf16, s, x, dy, dw);
+      return;
+    case ConvVariant::cudnn:
+    case ConvVariant::cudnn_fp32:
+      require_cudnn(v);
+      detail::cudnn_backward_weight(v == ConvVariant::cudnn, s, x, dy, dw);
+      return;
+  }
+}
+
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
+                    float* y) {
+  ConvEpilogue ep;
+  ep.bias = bias;
+  conv2d_forward_with(active_conv_variant(), s, x, w, ep, y);
+}
+
+void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
+  conv2d_backward_data_with(active_conv_variant(), s, dy, w, dx, false, 0);
+}
+
+void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                            float* dbias) {
+  conv2d_backward_weight_with(active_conv_variant(), s, x, dy, dw, dbias);
+}
+
+}  // namespace sr::cuda

@@ -1,0 +1,75 @@
+// 2-D convolution on CUDA: forward, backward-data and backward-weight, float32 tensors,
+// NCHW activations and OIHW weights at the API (the CPU twin is kernels/cpu/conv2d.h;
+// the shapes and the channel-range-view conventions are the same Conv2dShape).
+//
+// Every direction has several variants behind one entry point (kernels/registry.h picks
+// the active one from `conv_impl` / SRENGINE_CONV_IMPL):
+//   naive       v1: one thread per output element, direct loops, fp32 FMA (the CUDA oracle)
+//   tf32        v2: implicit GEMM on tensor cores, mma.sync m16n8k8 TF32, fp32 accumulate
+//   bf16        v3: implicit GEMM on tensor cores, mma.sync m16n8k16 bf16 operands, fp32 accumulate
+//   cudnn       cuDNN 9 (legacy conv API), default math: TF32 allowed (the PyTorch default)
+//   cudnn_fp32  cuDNN 9 restricted to FMA math: the fp32 oracle for the native kernels
+// All variants are deterministic: no float atomics anywhere (cuDNN algorithms are filtered
+// to the deterministic ones).
+//
+// Plain C++ header (no CUDA types), so engine/ops_conv.cpp can call it.
+#pragma once
+#include <string>
+
+#include "kernels/cpu/conv2d.h"
+
+namespace sr::cuda {
+
+using Conv2dShape = cpu::Conv2dShape;
+
+enum class ConvVariant { naive, tf32, bf16, cudnn, cudnn_fp32 };
+
+// "naive" | "tf32" | "bf16" | "cudnn" | "cudnn_fp32"; anything else throws, listing them.
+ConvVariant conv_variant_from_name(const std::string& name);
+const char* conv_variant_name(ConvVariant v);
+// The variant the ops use: kernels/registry's active "conv2d" variant.
+ConvVariant active_conv_variant();
+
+// The fused forward epilogue, applied to z = conv(x, w) per output element (n, k, p, q):
+//   z += bias[k]                          (bias may be null)
+//   z  = gain * leaky_relu(z, slope)      (when leaky_relu)
+//   y  = residual[n][k][p][q] + residual_scale * z   (when residual is non-null)
+// residual has y's (K, P, Q) layout with its own batch stride (0 means K*P*Q), so it can be
+// a channel-range view (the dense block's `x + 0.2 * conv5`).
+struct ConvEpilogue {
+  const float* bias = nullptr;
+  bool leaky_relu = false;
+  float slope = 0.2f;
+  float gain = 1.0f;
+  const float* residual = nullptr;
+  int64_t residual_batch_stride = 0;
+  float residual_scale = 1.0f;
+};
+
+// ---- The ops' entry points: the active variant, CPU semantics -------------------------------
+// y = conv(x, w) + bias (bias may be null). Overwrites y (batch stride s.y_batch_stride).
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
+                    float* y);
+// dx = conv_transpose(dy, w). Overwrites dx (contiguous (N, C, H, W)).
+void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx);
+// dw += correlation(x, dy); dbias += sum over N, P, Q of dy (dw, dbias may be null).
+void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                            float* dbias);
+
+// ---- Explicit variants (tests, benchmarks, fused blocks) -------------------------------------
+// dy always has y's layout: images s.y_batch_stride apart, channels P*Q apart.
+void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
+                         const ConvEpilogue& ep, float* y);
+// dx = (accumulate ? dx : 0) + conv_transpose(dy, w); images dx_batch_stride apart
+// (0 means C*H*W), so dx may be a channel-range view (dense-block prefix gradients).
+void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float* dy,
+                               const float* w, float* dx, bool accumulate = false,
+                               int64_t dx_batch_stride = 0);
+// dw += correlation(x, dy) (when dw is non-null); dbias += sum of dy (when non-null).
+void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const float* x,
+                                 const float* dy, float* dw, float* dbias);
+
+// y = epilogue(y) in place (the cuDNN variants' epilogue; also a standalone fused op).
+void conv2d_apply_epilogue(const Conv2dShape& s, const ConvEpilogue& ep, float* y);
+
+}  // namespace sr::cuda

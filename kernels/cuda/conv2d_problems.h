@@ -1,0 +1,414 @@
+// The three convolution directions written as implicit GEMMs: C[M][N] = sum_k A[m][k] B[k][n],
+// where A and B are never materialised; each element is gathered from the NCHW/OIHW
+// tensors on the fly. Plain host/device C++ (no CUDA headers): the tensor-core kernels
+// (kernels/cuda/conv2d_igemm.cu) load through these structs on the GPU, and the CPU tests
+// (tests/test_cuda_host.cpp) run the very same structs through an emulated tile engine.
+//
+//   direction   GEMM M        GEMM N       GEMM K        A[m][k]                  B[k][n]
+//   fprop       N*P*Q (pixel) K (out ch)   C*R*S (tap)   x gathered at the tap    w[n][k]
+//   dgrad       N*H*W (pixel) C (in ch)    K*R*S         dy at p = (h+pad-r)/str  w[k][c][r][s]
+//   wgrad       K (out ch)    C*R*S (tap)  N*P*Q (pixel) dy[n][m][p][q]           x gathered
+//
+// with k = c*R*S + r*S + s for the taps (the OIHW order, so fprop's B is w's rows as they
+// are) and m = (n*P + p)*Q + q for pixels. Out-of-image taps read 0 (zero padding); a
+// dgrad tap whose (h + pad - r) is not a multiple of the stride contributes nothing.
+//
+// Each struct offers the loaders the engine needs:
+//   kAContigM      true when A is gathered along m (a pixel row of x or dy is contiguous
+//                  in NCHW), false when along k (wgrad: dy rows are contiguous in pixels)
+//   a_row(m) + a_load(row, k)   (kAContigM)   per-thread fixed pixel m, decoded once
+//   a_k(k) + a_load(kctx, m)    (!kAContigM)  per-tile fixed k, decoded once per tile
+//   b_k(k) + b_load(kctx, n)                  per-tile fixed k, decoded once per tile
+//   c_row(m, split) + c_store(row, n, value)  the epilogue
+// Every loader returns 0 outside the problem (m >= M, n >= N, k >= K), so partial tiles
+// need no other predication.
+#pragma once
+#include <cstdint>
+
+#include "engine/error.h"
+#include "kernels/common/math.h"
+#include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/fast_div.h"
+
+namespace sr::cuda::igemm {
+
+SR_HD float ldg(const float* p) {
+#if defined(__CUDA_ARCH__)
+  return __ldg(p);
+#else
+  return *p;
+#endif
+}
+
+// The fused forward epilogue of ConvEpilogue, for one output element of channel k.
+struct Epilogue {
+  const float* bias = nullptr;
+  int leaky = 0;
+  float slope = 0.2f, gain = 1.f;
+  const float* residual = nullptr;
+  int64_t residual_batch_stride = 0;
+  float residual_scale = 1.f;
+
+  // z: the convolution sum; res_off: offset of this element in `residual` less k*PQ.
+  SR_HD float apply(float z, int k, int64_t res_off, int64_t PQ) const {
+    if (bias) z += ldg(bias + k);
+    if (leaky) z = gain * math::leaky_relu(z, slope);
+    if (residual) z = ldg(residual + res_off + (int64_t)k * PQ) + residual_scale * z;
+    return z;
+  }
+};
+
+inline Epilogue make_epilogue(const Conv2dShape& s, const ConvEpilogue& ep) {
+  Epilogue e;
+  e.bias = ep.bias;
+  e.leaky = ep.leaky_relu ? 1 : 0;
+  e.slope = ep.slope;
+  e.gain = ep.gain;
+  e.residual = ep.residual;
+  e.residual_batch_stride = ep.residual_batch_stride ? ep.residual_batch_stride : s.K * s.P * s.Q;
+  e.residual_scale = ep.residual_scale;
+  return e;
+}
+
+// 32-bit index arithmetic is used inside the kernels: refuse problems that do not fit.
+inline void check_index_range(const char* op, const Conv2dShape& s) {
+  const int64_t lim = int64_t{1} << 31;
+  SR_CHECK(s.N * s.P * s.Q < lim && s.N * s.H * s.W < lim && s.C * s.R * s.S < lim &&
+               s.K * s.R * s.S < lim && s.C * s.H * s.W < lim && s.K * s.P * s.Q < lim,
+           op, ": problem too large for 32-bit indexing: N=", s.N, " C=", s.C, " H=", s.H,
+           " W=", s.W, " K=", s.K);
+}
+
+// ---- fprop ----------------------------------------------------------------------------------
+struct Fprop {
+  static constexpr bool kAContigM = true;
+  int M, N, K;
+  const float* x;
+  const float* w;
+  float* y;
+  int64_t x_bs, y_bs;
+  int H, W, HW, PQ, stride, pad;
+  FastDiv div_pq, div_q, div_rs, div_s;
+  Epilogue ep;
+
+  struct ARow {
+    int64_t base;
+    int ih0, iw0;
+    bool valid;
+  };
+  using ACtx = ARow;
+  SR_HD ARow a_row(int m) const {
+    ARow r{0, 0, 0, m < M};
+    if (r.valid) {
+      uint32_t n, pq, p, q;
+      div_pq.divmod((uint32_t)m, n, pq);
+      div_q.divmod(pq, p, q);
+      r.base = (int64_t)n * x_bs;
+      r.ih0 = (int)p * stride - pad;
+      r.iw0 = (int)q * stride - pad;
+    }
+    return r;
+  }
+  SR_HD float a_load(const ARow& r, int k) const {
+    if (!r.valid || k >= K) return 0.f;
+    uint32_t c, rs, fr, fs;
+    div_rs.divmod((uint32_t)k, c, rs);
+    div_s.divmod(rs, fr, fs);
+    const int ih = r.ih0 + (int)fr, iw = r.iw0 + (int)fs;
+    if (ih < 0 || ih >= H || iw < 0 || iw >= W) return 0.f;
+    return ldg(x + r.base + (int64_t)c * HW + ih * W + iw);
+  }
+  struct BK {
+    int k;
+    bool valid;
+  };
+  SR_HD BK b_k(int k) const { return BK{k, k < K}; }
+  SR_HD float b_load(const BK& b, int n) const {
+    return b.valid && n < N ? ldg(w + (int64_t)n * K + b.k) : 0.f;
+  }
+  struct CRow {
+    int64_t y_off, r_off;
+    bool valid;
+  };
+  SR_HD CRow c_row(int m, int /*split*/) const {
+    CRow c{0, 0, m < M};
+    if (c.valid) {
+      uint32_t n, pq;
+      div_pq.divmod((uint32_t)m, n, pq);
+      c.y_off = (int64_t)n * y_bs + pq;
+      c.r_off = (int64_t)n * ep.residual_batch_stride + pq;
+    }
+    return c;
+  }
+  SR_HD void c_store(const CRow& c, int n, float v) const {
+    if (!c.valid || n >= N) return;
+    y[c.y_off + (int64_t)n * PQ] = ep.apply(v, n, c.r_off, PQ);
+  }
+};
+
+inline Fprop make_fprop(const Conv2dShape& s, const float* x, const float* w,
+                        const ConvEpilogue& ep, float* y) {
+  check_index_range("conv2d_forward", s);
+  Fprop p{};
+  p.M = (int)(s.N * s.P * s.Q);
+  p.N = (int)s.K;
+  p.K = (int)(s.C * s.R * s.S);
+  p.x = x;
+  p.w = w;
+  p.y = y;
+  p.x_bs = s.x_batch_stride;
+  p.y_bs = s.y_batch_stride;
+  p.H = (int)s.H;
+  p.W = (int)s.W;
+  p.HW = (int)(s.H * s.W);
+  p.PQ = (int)(s.P * s.Q);
+  p.stride = s.stride;
+  p.pad = s.pad;
+  p.div_pq = FastDiv((uint32_t)(s.P * s.Q));
+  p.div_q = FastDiv((uint32_t)s.Q);
+  p.div_rs = FastDiv((uint32_t)(s.R * s.S));
+  p.div_s = FastDiv((uint32_t)s.S);
+  p.ep = make_epilogue(s, ep);
+  return p;
+}
+
+// ---- dgrad ----------------------------------------------------------------------------------
+struct Dgrad {
+  static constexpr bool kAContigM = true;
+  int M, N, K;
+  const float* dy;
+  const float* w;
+  float* dx;
+  int64_t dy_bs, dx_bs;
+  int P, Q, PQ, HW, RS, stride, pad;
+  int accumulate;
+  FastDiv div_hw, div_w, div_rs, div_s;
+
+  struct ARow {
+    int64_t base;
+    int hp, wp;
+    bool valid;
+  };
+  using ACtx = ARow;
+  SR_HD ARow a_row(int m) const {
+    ARow r{0, 0, 0, m < M};
+    if (r.valid) {
+      uint32_t n, hw, h, wc;
+      div_hw.divmod((uint32_t)m, n, hw);
+      div_w.divmod(hw, h, wc);
+      r.base = (int64_t)n * dy_bs;
+      r.hp = (int)h + pad;
+      r.wp = (int)wc + pad;
+    }
+    return r;
+  }
+  SR_HD float a_load(const ARow& r, int kk) const {
+    if (!r.valid || kk >= K) return 0.f;
+    uint32_t k, rs, fr, fs;
+    div_rs.divmod((uint32_t)kk, k, rs);
+    div_s.divmod(rs, fr, fs);
+    int pn = r.hp - (int)fr, qn = r.wp - (int)fs;
+    if (pn < 0 || qn < 0) return 0.f;
+    if (stride == 2) {
+      if ((pn | qn) & 1) return 0.f;
+      pn >>= 1;
+      qn >>= 1;
+    } else if (stride != 1) {
+      if (pn % stride || qn % stride) return 0.f;
+      pn /= stride;
+      qn /= stride;
+    }
+    if (pn >= P || qn >= Q) return 0.f;
+    return ldg(dy + r.base + (int64_t)k * PQ + pn * Q + qn);
+  }
+  struct BK {
+    int64_t off;
+    bool valid;
+  };
+  SR_HD BK b_k(int kk) const {
+    BK b{0, kk < K};
+    if (b.valid) {
+      uint32_t k, rs;
+      div_rs.divmod((uint32_t)kk, k, rs);
+      b.off = (int64_t)k * N * RS + rs;  // w[k][c = 0][r][s]
+    }
+    return b;
+  }
+  SR_HD float b_load(const BK& b, int c) const {
+    return b.valid && c < N ? ldg(w + b.off + (int64_t)c * RS) : 0.f;
+  }
+  struct CRow {
+    int64_t off;
+    bool valid;
+  };
+  SR_HD CRow c_row(int m, int /*split*/) const {
+    CRow c{0, m < M};
+    if (c.valid) {
+      uint32_t n, hw;
+      div_hw.divmod((uint32_t)m, n, hw);
+      c.off = (int64_t)n * dx_bs + hw;
+    }
+    return c;
+  }
+  SR_HD void c_store(const CRow& c, int ch, float v) const {
+    if (!c.valid || ch >= N) return;
+    float* p = dx + c.off + (int64_t)ch * HW;
+    *p = accumulate ? *p + v : v;
+  }
+};
+
+inline Dgrad make_dgrad(const Conv2dShape& s, const float* dy, const float* w, float* dx,
+                        bool accumulate, int64_t dx_batch_stride) {
+  check_index_range("conv2d_backward_data", s);
+  Dgrad p{};
+  p.M = (int)(s.N * s.H * s.W);
+  p.N = (int)s.C;
+  p.K = (int)(s.K * s.R * s.S);
+  p.dy = dy;
+  p.w = w;
+  p.dx = dx;
+  p.dy_bs = s.y_batch_stride;
+  p.dx_bs = dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W;
+  p.P = (int)s.P;
+  p.Q = (int)s.Q;
+  p.PQ = (int)(s.P * s.Q);
+  p.HW = (int)(s.H * s.W);
+  p.RS = (int)(s.R * s.S);
+  p.stride = s.stride;
+  p.pad = s.pad;
+  p.accumulate = accumulate ? 1 : 0;
+  p.div_hw = FastDiv((uint32_t)(s.H * s.W));
+  p.div_w = FastDiv((uint32_t)s.W);
+  p.div_rs = FastDiv((uint32_t)(s.R * s.S));
+  p.div_s = FastDiv((uint32_t)s.S);
+  return p;
+}
+
+// ---- wgrad ----------------------------------------------------------------------------------
+// Split-K over the pixels: split z covers k in [z*k_per_split, (z+1)*k_per_split). With
+// more than one split every split writes its partial dw tile to ws[z][M][N] (plain stores,
+// each element by exactly one thread), and a second kernel adds the splits into dw in
+// the fixed order z = 0, 1, ...: deterministic. With one split the epilogue adds into dw.
+struct Wgrad {
+  static constexpr bool kAContigM = false;
+  int M, N, K;
+  const float* x;
+  const float* dy;
+  float* dw;
+  float* ws;
+  int64_t x_bs, dy_bs;
+  int H, W, HW, PQ, stride, pad;
+  FastDiv div_pq, div_q, div_rs, div_s;
+
+  struct AK {
+    int64_t off;
+    bool valid;
+  };
+  using ACtx = AK;  // (unused by the engine: A is gathered along k)
+  SR_HD AK a_k(int t) const {
+    AK a{0, t < K};
+    if (a.valid) {
+      uint32_t n, pq;
+      div_pq.divmod((uint32_t)t, n, pq);
+      a.off = (int64_t)n * dy_bs + pq;
+    }
+    return a;
+  }
+  SR_HD float a_load(const AK& a, int j) const {
+    return a.valid && j < M ? ldg(dy + a.off + (int64_t)j * PQ) : 0.f;
+  }
+  struct BK {
+    int64_t base;
+    int ih0, iw0;
+    bool valid;
+  };
+  SR_HD BK b_k(int t) const {
+    BK b{0, 0, 0, t < K};
+    if (b.valid) {
+      uint32_t n, pq, p, q;
+      div_pq.divmod((uint32_t)t, n, pq);
+      div_q.divmod(pq, p, q);
+      b.base = (int64_t)n * x_bs;
+      b.ih0 = (int)p * stride - pad;
+      b.iw0 = (int)q * stride - pad;
+    }
+    return b;
+  }
+  SR_HD float b_load(const BK& b, int col) const {
+    if (!b.valid || col >= N) return 0.f;
+    uint32_t c, rs, fr, fs;
+    div_rs.divmod((uint32_t)col, c, rs);
+    div_s.divmod(rs, fr, fs);
+    const int ih = b.ih0 + (int)fr, iw = b.iw0 + (int)fs;
+    if (ih < 0 || ih >= H || iw < 0 || iw >= W) return 0.f;
+    return ldg(x + b.base + (int64_t)c * HW + ih * W + iw);
+  }
+  struct CRow {
+    int64_t off;
+    bool valid;
+  };
+  SR_HD CRow c_row(int j, int split) const {
+    CRow c{0, j < M};
+    c.off = (ws ? (int64_t)split * M * N : 0) + (int64_t)j * N;
+    return c;
+  }
+  SR_HD void c_store(const CRow& c, int col, float v) const {
+    if (!c.valid || col >= N) return;
+    if (ws)
+      ws[c.off + col] = v;
+    else
+      dw[c.off + col] += v;
+  }
+};
+
+inline Wgrad make_wgrad(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                        float* ws) {
+  check_index_range("conv2d_backward_weight", s);
+  Wgrad p{};
+  p.M = (int)s.K;
+  p.N = (int)(s.C * s.R * s.S);
+  p.K = (int)(s.N * s.P * s.Q);
+  p.x = x;
+  p.dy = dy;
+  p.dw = dw;
+  p.ws = ws;
+  p.x_bs = s.x_batch_stride;
+  p.dy_bs = s.y_batch_stride;
+  p.H = (int)s.H;
+  p.W = (int)s.W;
+  p.HW = (int)(s.H * s.W);
+  p.PQ = (int)(s.P * s.Q);
+  p.stride = s.stride;
+  p.pad = s.pad;
+  p.div_pq = FastDiv((uint32_t)(s.P * s.Q));
+  p.div_q = FastDiv((uint32_t)s.Q);
+  p.div_rs = FastDiv((uint32_t)(s.R * s.S));
+  p.div_s = FastDiv((uint32_t)s.S);
+  return p;
+}
+
+// How many K-splits for a GEMM of M x N tiles (BM x BN) over K: enough CTAs to fill an
+// H100/H200 twice over (2 x 132 SMs), but at least kMinKPerSplit of K per split. A function of
+// the shape only (not of the device), so a given shape always sums in the same order.
+struct SplitPlan {
+  int splits = 1;
+  int k_per_split = 0;
+};
+inline SplitPlan plan_split_k(int M, int N, int K, int BM, int BN, int BK) {
+  constexpr int kTargetCtas = 264, kMinKPerSplit = 512;
+  const int tiles = ((M + BM - 1) / BM) * ((N + BN - 1) / BN);
+  int splits = (kTargetCtas + tiles - 1) / tiles;
+  const int max_splits = K / kMinKPerSplit > 1 ? K / kMinKPerSplit : 1;
+  if (splits > max_splits) splits = max_splits;
+  if (splits < 1) splits = 1;
+  SplitPlan plan;
+  int kps = (K + splits - 1) / splits;
+  kps = (kps + BK - 1) / BK * BK;  // whole k tiles per split
+  if (kps < BK) kps = BK;
+  plan.k_per_split = kps;
+  plan.splits = (K + kps - 1) / kps;  // no empty split
+  if (plan.splits < 1) plan.splits = 1;
+  return plan;
+}
+
+}  // namespace sr::cuda::igemm

@@ -1,0 +1,94 @@
+// Multi-tensor optimizer kernels on CUDA (see optimizer.h).
+//
+// The host cuts every tensor into chunks of kChunk elements and writes one small record per
+// chunk (its pointers and length) into a table; one H2D copy moves the table to the pool,
+// and one launch runs a block per chunk (grid-stride within the chunk). So the whole model
+// is updated by a single kernel, whether it has 10 or 1,000 parameter tensors, without
+// kernel-argument size limits. Each element is touched by one thread: deterministic.
+#include <vector>
+
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/optimizer.h"
+
+namespace sr::cuda {
+
+namespace {
+
+constexpr int64_t kChunk = 1 << 16;
+constexpr int kOptThreads = 256;
+
+struct AdamChunk {
+  float* p;
+  const float* g;
+  float* m;
+  float* v;
+  int64_t n;
+};
+
+struct EmaChunk {
+  float* e;
+  const float* p;
+  int64_t n;
+};
+
+__global__ void __launch_bounds__(kOptThreads)
+    adam_kernel(const AdamChunk* __restrict__ chunks, cpu::AdamStep s) {
+  const AdamChunk c = chunks[blockIdx.x];
+  for (int64_t i = threadIdx.x; i < c.n; i += kOptThreads) {
+    float p = c.p[i], m = c.m[i], v = c.v[i];
+    cpu::adam_update_element(s, p, c.g[i], m, v);
+    c.p[i] = p;
+    c.m[i] = m;
+    c.v[i] = v;
+  }
+}
+
+__global__ void __launch_bounds__(kOptThreads)
+    ema_kernel(const EmaChunk* __restrict__ chunks, float decay, float one_minus_decay) {
+  const EmaChunk c = chunks[blockIdx.x];
+  for (int64_t i = threadIdx.x; i < c.n; i += kOptThreads) {
+    float e = c.e[i];
+    cpu::ema_update_element(decay, one_minus_decay, e, c.p[i]);
+    c.e[i] = e;
+  }
+}
+
+// Copies the chunk table to the device and launches `kernel` over it.
+template <typename ChunkT, typename Launch>
+void run_table(const std::vector<ChunkT>& table, const char* op, Launch&& launch) {
+  if (table.empty()) return;
+  SR_CHECK(table.size() < (size_t{1} << 31), op, ": too many chunks");
+  DeviceScratch dev(table.size() * sizeof(ChunkT));
+  memcpy(dev.as<void>(), table.data(), table.size() * sizeof(ChunkT), CopyKind::host_to_device);
+  launch(dev.as<ChunkT>(), (unsigned)table.size());
+  CUDA_CHECK_LAUNCH(op);
+}
+
+}  // namespace
+
+void adam_update(const cpu::AdamStep& s, float* const* params, const float* const* grads,
+                 float* const* exp_avg, float* const* exp_avg_sq, const int64_t* sizes, int count) {
+  std::vector<AdamChunk> table;
+  for (int i = 0; i < count; ++i) {
+    if (!grads[i]) continue;
+    for (int64_t b = 0; b < sizes[i]; b += kChunk)
+      table.push_back({params[i] + b, grads[i] + b, exp_avg[i] + b, exp_avg_sq[i] + b,
+                       b + kChunk < sizes[i] ? kChunk : sizes[i] - b});
+  }
+  run_table(table, "adam_update", [&](const AdamChunk* t, unsigned blocks) {
+    adam_kernel<<<blocks, kOptThreads, 0, current_stream()>>>(t, s);
+  });
+}
+
+void ema_update(double decay, float* const* ema, const float* const* params, const int64_t* sizes,
+                int count) {
+  std::vector<EmaChunk> table;
+  for (int i = 0; i < count; ++i)
+    for (int64_t b = 0; b < sizes[i]; b += kChunk)
+      table.push_back({ema[i] + b, params[i] + b, b + kChunk < sizes[i] ? kChunk : sizes[i] - b});
+  run_table(table, "ema_update", [&](const EmaChunk* t, unsigned blocks) {
+    ema_kernel<<<blocks, kOptThreads, 0, current_stream()>>>(t, (float)decay, (float)(1.0 - decay));
+  });
+}
+
+}  // namespace sr::cuda

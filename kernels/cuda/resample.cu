@@ -1,0 +1,148 @@
+// Resampling kernels on CUDA (see resample.h). Every kernel is a gather: one thread per
+// output element reads what it needs, so all writes are plain stores and deterministic.
+//
+// pixel_shuffle:   y[n][c][h*r+i][w*r+j] = x[n][c*r*r + i*r + j][h][w]
+// pixel_unshuffle: the inverse permutation (and each one's backward is the other).
+// nearest x2:      y[2h+i][2w+j] = x[h][w];  backward dx[h][w] = sum of its 2x2 block.
+// bilinear x2:     align_corners=false taps from math::bilinear2x_taps (shared with the CPU).
+//   backward:      output row o reads input rows i0(o) <= i1(o) <= i0(o) + 1, and
+//                  i0(o) = floor(max(o/2 - 1/4, 0)), so input row h is touched only by
+//                  o in [2h - 1, 2h + 2]; the kernel scans o in [2h - 2, 2h + 3] (clamped)
+//                  and keeps the taps that land on h, in ascending (o_row, o_col) order,
+//                  which is the order in which the CPU's scatter adds them.
+#include "kernels/common/math.h"
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/resample.h"
+
+namespace sr::cuda {
+
+namespace {
+
+struct PixelShuffleOp {  // over the output (N, C, H*r, W*r)
+  const float* x;
+  float* y;
+  int64_t C, H, W;
+  int r;
+  __device__ void operator()(int64_t o) const {
+    const int64_t Wo = W * r, Ho = H * r;
+    const int64_t ow = o % Wo, oh = (o / Wo) % Ho, nc = o / (Wo * Ho);
+    const int64_t c = nc % C, n = nc / C;
+    const int64_t h = oh / r, i = oh % r, w = ow / r, j = ow % r;
+    y[o] = x[((n * C * r * r + c * r * r + i * r + j) * H + h) * W + w];
+  }
+};
+
+struct PixelUnshuffleOp {  // over the output (N, C*r*r, H, W)
+  const float* x;
+  float* y;
+  int64_t C, H, W;
+  int r;
+  __device__ void operator()(int64_t o) const {
+    const int64_t w = o % W, h = (o / W) % H, nc = o / (W * H);
+    const int64_t crr = nc % (C * r * r), n = nc / (C * r * r);
+    const int64_t c = crr / (r * r), i = (crr / r) % r, j = crr % r;
+    y[o] = x[((n * C + c) * H * r + h * r + i) * W * r + w * r + j];
+  }
+};
+
+struct NearestOp {  // over the output (NC, 2H, 2W)
+  const float* x;
+  float* y;
+  int64_t H, W;
+  __device__ void operator()(int64_t o) const {
+    const int64_t ow = o % (2 * W), oh = (o / (2 * W)) % (2 * H), p = o / (4 * H * W);
+    y[o] = x[(p * H + oh / 2) * W + ow / 2];
+  }
+};
+
+struct NearestBackwardOp {  // over the input (NC, H, W)
+  const float* dy;
+  float* dx;
+  int64_t H, W;
+  __device__ void operator()(int64_t i) const {
+    const int64_t w = i % W, h = (i / W) % H, p = i / (H * W);
+    const float* r0 = dy + (p * 2 * H + 2 * h) * 2 * W;
+    const float* r1 = r0 + 2 * W;
+    dx[i] = r0[2 * w] + r0[2 * w + 1] + r1[2 * w] + r1[2 * w + 1];
+  }
+};
+
+struct BilinearOp {  // over the output (NC, 2H, 2W)
+  const float* x;
+  float* y;
+  int64_t H, W;
+  __device__ void operator()(int64_t o) const {
+    const int64_t Wo = 2 * W, Ho = 2 * H;
+    const int ow = (int)(o % Wo), oh = (int)((o / Wo) % Ho);
+    const int64_t p = o / (Ho * Wo);
+    int h0, h1, w0, w1;
+    float lh, lw;
+    math::bilinear2x_taps(oh, (int)H, h0, h1, lh);
+    math::bilinear2x_taps(ow, (int)W, w0, w1, lw);
+    const float* xp = x + p * H * W;
+    const float a = xp[h0 * W + w0], b = xp[h0 * W + w1], c = xp[h1 * W + w0], d = xp[h1 * W + w1];
+    y[o] = (1.f - lh) * ((1.f - lw) * a + lw * b) + lh * ((1.f - lw) * c + lw * d);
+  }
+};
+
+struct BilinearBackwardOp {  // over the input (NC, H, W)
+  const float* dy;
+  float* dx;
+  int64_t H, W;
+  __device__ void operator()(int64_t i) const {
+    const int w = (int)(i % W), h = (int)((i / W) % H);
+    const int64_t p = i / (H * W);
+    const int Ho = 2 * (int)H, Wo = 2 * (int)W;
+    const float* dyp = dy + p * (int64_t)Ho * Wo;
+    const int oh_lo = max(2 * h - 2, 0), oh_hi = min(2 * h + 3, Ho - 1);
+    const int ow_lo = max(2 * w - 2, 0), ow_hi = min(2 * w + 3, Wo - 1);
+    float acc = 0.f;
+    for (int oh = oh_lo; oh <= oh_hi; ++oh) {
+      int h0, h1;
+      float lh;
+      math::bilinear2x_taps(oh, (int)H, h0, h1, lh);
+      if (h0 != h && h1 != h) continue;
+      for (int ow = ow_lo; ow <= ow_hi; ++ow) {
+        int w0, w1;
+        float lw;
+        math::bilinear2x_taps(ow, (int)W, w0, w1, lw);
+        if (w0 != w && w1 != w) continue;
+        const float g = dyp[(int64_t)oh * Wo + ow];
+        // The CPU adds the four taps of one output in this order: (h0,w0) (h0,w1) (h1,w0) (h1,w1).
+        if (h0 == h && w0 == w) acc += (1.f - lh) * (1.f - lw) * g;
+        if (h0 == h && w1 == w) acc += (1.f - lh) * lw * g;
+        if (h1 == h && w0 == w) acc += lh * (1.f - lw) * g;
+        if (h1 == h && w1 == w) acc += lh * lw * g;
+      }
+    }
+    dx[i] = acc;
+  }
+};
+
+}  // namespace
+
+void pixel_shuffle(const float* x, float* y, int64_t N, int64_t C, int64_t H, int64_t W, int r) {
+  launch_map("pixel_shuffle", PixelShuffleOp{x, y, C, H, W, r}, N * C * H * r * W * r);
+}
+
+void pixel_unshuffle(const float* x, float* y, int64_t N, int64_t C, int64_t H, int64_t W, int r) {
+  launch_map("pixel_unshuffle", PixelUnshuffleOp{x, y, C, H, W, r}, N * C * r * r * H * W);
+}
+
+void upsample_nearest2x_forward(const float* x, float* y, int64_t NC, int64_t H, int64_t W) {
+  launch_map("upsample_nearest2x", NearestOp{x, y, H, W}, NC * 4 * H * W);
+}
+
+void upsample_nearest2x_backward(const float* dy, float* dx, int64_t NC, int64_t H, int64_t W) {
+  launch_map("upsample_nearest2x_backward", NearestBackwardOp{dy, dx, H, W}, NC * H * W);
+}
+
+void upsample_bilinear2x_forward(const float* x, float* y, int64_t NC, int64_t H, int64_t W) {
+  launch_map("upsample_bilinear2x", BilinearOp{x, y, H, W}, NC * 4 * H * W);
+}
+
+void upsample_bilinear2x_backward(const float* dy, float* dx, int64_t NC, int64_t H, int64_t W) {
+  launch_map("upsample_bilinear2x_backward", BilinearBackwardOp{dy, dx, H, W}, NC * H * W);
+}
+
+}  // namespace sr::cuda

@@ -1,0 +1,157 @@
+// The kernel-variant table (see registry.h). Adding a variant: write the kernel, add one
+// row here, map its name in the CUDA dispatcher (e.g. conv_variant_from_name in
+// kernels/cuda/conv2d.cu), and the registry test (tests/test_cuda_host.cpp) checks that
+// the two agree; the parity tests then compare it with the CPU automatically.
+#include "kernels/registry.h"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include "engine/error.h"
+
+namespace sr::kernels {
+
+namespace {
+
+const std::vector<Variant>& table() {
+  static const std::vector<Variant> t = {
+      // op            name          device  precision    description                                                   default
+      // On the CPU the kernel picks itself (no selection): float32 takes implicit_simd where
+      // the build has AVX2/AVX-512, everything else the im2col reference.
+      {"conv2d", "implicit_simd", "cpu", "fp32", "implicit GEMM, register-blocked AVX2/AVX-512 micro-kernels", true},
+      {"conv2d", "im2col_eigen", "cpu", "fp32/fp64", "im2col + Eigen GEMM per image: the reference, float64", false},
+#ifdef SRENGINE_WITH_CUDA
+      {"conv2d", "naive", "cuda", "fp32", "v1: one thread per output element, direct loops (CUDA oracle)", false},
+      {"conv2d", "tf32", "cuda", "tf32", "v2: implicit GEMM, mma.sync m16n8k8 TF32, fused epilogue, split-K wgrad", true},
+      {"conv2d", "bf16", "cuda", "bf16", "v3: implicit GEMM, mma.sync m16n8k16 bf16 operands, fp32 accumulate", false},
+#ifdef SRENGINE_WITH_CUDNN
+      {"conv2d", "cudnn", "cuda", "tf32", "cuDNN 9 legacy conv API, default math (TF32 allowed), deterministic algos", false},
+      {"conv2d", "cudnn_fp32", "cuda", "fp32", "cuDNN 9 restricted to FMA math: the fp32 oracle", false},
+#endif
+#endif
+      {"gemm", "eigen", "cpu", "fp32/fp64", "Eigen row-major GEMM", true},
+#ifdef SRENGINE_WITH_CUDA
+      {"gemm", "native", "cuda", "fp32", "v1: 64x64 shared-memory tiles, 4x4 outputs per thread", true},
+      {"gemm", "cublas", "cuda", "fp32", "cublasSgemm (default math)", false},
+#endif
+      {"elementwise", "openmp", "cpu", "fp32/fp64", "OpenMP simd loops", true},
+      {"activation", "openmp", "cpu", "fp32/fp64", "leaky_relu, fused bias + leaky_relu (+gain)", true},
+      {"resample", "openmp", "cpu", "fp32/fp64", "pixel (un)shuffle, nearest/bilinear x2", true},
+      {"loss", "blocked", "cpu", "fp32/fp64", "pointwise losses, 8192-element blocks summed in order", true},
+      {"spectral_norm", "loops", "cpu", "fp32/fp64", "power iteration, sigma, backward in double", true},
+      {"batch_norm", "openmp", "cpu", "fp32/fp64", "two-pass statistics per channel in double", true},
+      {"pool", "openmp", "cpu", "fp32/fp64", "max_pool2d with argmax", true},
+      {"prelu", "openmp", "cpu", "fp32/fp64", "per-channel or shared slope", true},
+      {"optimizer", "openmp", "cpu", "fp32", "multi-tensor Adam/AdamW and EMA over chunks", true},
+#ifdef SRENGINE_WITH_CUDA
+      {"elementwise", "map", "cuda", "fp32", "v1: grid-stride maps", true},
+      {"activation", "map", "cuda", "fp32", "grid-stride maps; bias grad by two-pass channel sums", true},
+      {"resample", "gather", "cuda", "fp32", "one thread per output; bilinear backward as a gather", true},
+      {"loss", "two_pass", "cuda", "fp32", "8192-element block partials in double, fixed-order finish", true},
+      {"spectral_norm", "fused_steps", "cuda", "fp32", "matvec / normalise kernels, double accumulation", true},
+      {"optimizer", "multi_tensor", "cuda", "fp32", "one launch for all tensors of Adam/AdamW, one for EMA", true},
+      {"batch_norm", "chunked", "cuda", "fp32", "chunked double channel sums; stats copied to the host for the op", true},
+      {"pool", "gather", "cuda", "fp32", "max_pool2d; backward as a gather (argmax kept on the host by the op)", true},
+      {"prelu", "map", "cuda", "fp32", "maps; slope gradient by two-pass channel sums", true},
+#endif
+  };
+  return t;
+}
+
+std::mutex g_mutex;
+std::map<std::string, std::string>& chosen() {
+  static std::map<std::string, std::string> m;
+  return m;
+}
+
+std::string valid_names(const std::string& op) {
+  std::string s;
+  for (const Variant& v : table())
+    if (op == v.op && std::string(v.device) == "cuda") s += (s.empty() ? "" : ", ") + std::string(v.name);
+  return s.empty() ? "none in this build" : s;
+}
+
+// "native" -> the default CUDA variant; otherwise the name itself when it exists.
+std::string resolve(const std::string& op, const std::string& name, const char* where) {
+  std::string def;
+  for (const Variant& v : table()) {
+    if (op != v.op || std::string(v.device) != "cuda") continue;
+    if (v.is_default) def = v.name;
+    if (name == v.name) return name;
+  }
+  if (name == "native" && !def.empty()) return def;
+  fail(where, ": unknown ", op, " variant '", name, "' (valid: native, ", valid_names(op), ")");
+}
+
+}  // namespace
+
+const std::vector<Variant>& variants() { return table(); }
+
+std::vector<Variant> variants_of(const std::string& op, const std::string& device) {
+  std::vector<Variant> out;
+  for (const Variant& v : table())
+    if (op == v.op && (device.empty() || device == v.device)) out.push_back(v);
+  return out;
+}
+
+std::vector<std::string> ops() {
+  std::vector<std::string> out;
+  for (const Variant& v : table()) {
+    bool seen = false;
+    for (const auto& o : out) seen = seen || o == v.op;
+    if (!seen) out.push_back(v.op);
+  }
+  return out;
+}
+
+const char* override_env(const std::string& op) {
+  if (op == "conv2d") return "SRENGINE_CONV_IMPL";
+  if (op == "gemm") return "SRENGINE_GEMM_IMPL";
+  return "";
+}
+
+std::string active_variant(const std::string& op) {
+  const char* env_name = override_env(op);
+  if (*env_name) {
+    const char* env = std::getenv(env_name);
+    if (env && *env) return resolve(op, env, env_name);
+  }
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = chosen().find(op);
+    if (it != chosen().end()) return it->second;
+  }
+  for (const Variant& v : table())
+    if (op == v.op && std::string(v.device) == "cuda" && v.is_default) return v.name;
+  fail("kernel registry: op '", op, "' has no CUDA variant in this build");
+}
+
+void set_active_variant(const std::string& op, const std::string& name) {
+  const std::string resolved = resolve(op, name, "set_active_variant");
+  std::lock_guard<std::mutex> lock(g_mutex);
+  chosen()[op] = resolved;
+}
+
+void set_conv_impl(const std::string& impl) {
+  // Every name any build knows: a typo is an error everywhere, but a CPU-only build accepts
+  // (and ignores) a GPU config's choice, since it only concerns CUDA tensors.
+  static const char* const kKnown[] = {"native", "naive", "tf32", "bf16", "cudnn", "cudnn_fp32"};
+  bool known = false;
+  for (const char* k : kKnown) known = known || impl == k;
+  if (!known)
+    fail("conv_impl: unknown value '", impl, "' (valid: native, cudnn, naive, tf32, bf16, cudnn_fp32)");
+#ifndef SRENGINE_WITH_CUDA
+  return;
+#endif
+  const std::string resolved = resolve("conv2d", impl, "conv_impl");
+  std::lock_guard<std::mutex> lock(g_mutex);
+  chosen()["conv2d"] = resolved;
+}
+
+void reset_active_variants() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  chosen().clear();
+}
+
+}  // namespace sr::kernels

@@ -1,0 +1,36 @@
+// Conv2d and Linear with PyTorch's parameter names and default initialisation:
+// kaiming_uniform(a = sqrt(5)) on the weight, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+// and the bias from the same bound.
+#pragma once
+#include "layers/module.h"
+
+namespace sr {
+
+class Conv2d : public Module {
+ public:
+  Conv2d(int64_t in_ch, int64_t out_ch, int kernel, int stride = 1, int padding = 0, bool bias = true);
+  std::string type_name() const override { return "Conv2d"; }
+  Tensor forward(const Tensor& x) override;
+  // leaky_relu(conv(x) + bias, slope): the bias add and activation run as one fused
+  // epilogue (bias_leaky_relu) instead of two passes.
+  Tensor forward_leaky_relu(const Tensor& x, double slope);
+
+  Tensor weight;  // (out, in, k, k)
+  Tensor bias;    // (out) or undefined
+  int stride, padding;
+};
+
+class Linear : public Module {
+ public:
+  Linear(int64_t in_features, int64_t out_features, bool bias = true);
+  std::string type_name() const override { return "Linear"; }
+  Tensor forward(const Tensor& x) override;  // x (N, in) -> (N, out)
+
+  Tensor weight;  // (out, in)
+  Tensor bias;    // (out) or undefined
+};
+
+// PyTorch's reset_parameters for Conv2d / Linear (also used to re-initialise).
+void default_init_(Tensor& weight, Tensor& bias);
+
+}  // namespace sr

@@ -1,0 +1,51 @@
+// ResidualDenseBlock and RRDB (see rrdb.h).
+#include "layers/rrdb.h"
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/random.h"
+
+namespace sr {
+
+namespace {
+constexpr double kSlope = 0.2;     // LeakyReLU negative slope
+constexpr double kResidual = 0.2;  // residual scaling of both blocks
+}  // namespace
+
+void scaled_kaiming_init_(Conv2d& conv, double scale, double bias_fill) {
+  kaiming_normal_(conv.weight, 0.0, FanMode::fan_in);
+  scale_(conv.weight, scale);
+  if (conv.bias.defined()) conv.bias.fill_(bias_fill);
+}
+
+ResidualDenseBlock::ResidualDenseBlock(int64_t nf, int64_t gc) {
+  SR_CHECK(nf > 0 && gc > 0, "ResidualDenseBlock: num_feat ", nf, " and num_grow_ch ", gc, " must be > 0");
+  conv1 = register_module("conv1", std::make_shared<Conv2d>(nf, gc, 3, 1, 1));
+  conv2 = register_module("conv2", std::make_shared<Conv2d>(nf + gc, gc, 3, 1, 1));
+  conv3 = register_module("conv3", std::make_shared<Conv2d>(nf + 2 * gc, gc, 3, 1, 1));
+  conv4 = register_module("conv4", std::make_shared<Conv2d>(nf + 3 * gc, gc, 3, 1, 1));
+  conv5 = register_module("conv5", std::make_shared<Conv2d>(nf + 4 * gc, nf, 3, 1, 1));
+  for (Conv2d* c : {conv1.get(), conv2.get(), conv3.get(), conv4.get(), conv5.get()})
+    scaled_kaiming_init_(*c, 0.1);
+}
+
+Tensor ResidualDenseBlock::forward(const Tensor& x) {
+  Tensor x1 = conv1->forward_leaky_relu(x, kSlope);
+  Tensor x2 = conv2->forward_leaky_relu(cat_channels({x, x1}), kSlope);
+  Tensor x3 = conv3->forward_leaky_relu(cat_channels({x, x1, x2}), kSlope);
+  Tensor x4 = conv4->forward_leaky_relu(cat_channels({x, x1, x2, x3}), kSlope);
+  Tensor x5 = conv5->forward(cat_channels({x, x1, x2, x3, x4}));
+  return axpby(kResidual, x5, 1.0, x);
+}
+
+RRDB::RRDB(int64_t nf, int64_t gc) {
+  rdb1 = register_module("rdb1", std::make_shared<ResidualDenseBlock>(nf, gc));
+  rdb2 = register_module("rdb2", std::make_shared<ResidualDenseBlock>(nf, gc));
+  rdb3 = register_module("rdb3", std::make_shared<ResidualDenseBlock>(nf, gc));
+}
+
+Tensor RRDB::forward(const Tensor& x) {
+  return axpby(kResidual, rdb3->forward(rdb2->forward(rdb1->forward(x))), 1.0, x);
+}
+
+}  // namespace sr

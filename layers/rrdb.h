@@ -1,0 +1,36 @@
+// ESRGAN's building blocks (BasicSR rrdbnet_arch):
+//   ResidualDenseBlock: x1..x4 = lrelu(conv_k(cat(x, x1, .., x_{k-1}))), x5 = conv5(cat(x, x1..x4)),
+//                       out = 0.2 * x5 + x   (conv_k: 3x3, nf + (k-1)*gc -> gc; conv5 -> nf)
+//   RRDB:               out = 0.2 * rdb3(rdb2(rdb1(x))) + x
+// LeakyReLU slope 0.2. The five convs are initialised Kaiming-normal (fan_in, a = 0) scaled
+// by 0.1 with zero bias, as BasicSR's default_init_weights(scale=0.1).
+#pragma once
+#include <memory>
+
+#include "layers/conv2d.h"
+
+namespace sr {
+
+class ResidualDenseBlock : public Module {
+ public:
+  explicit ResidualDenseBlock(int64_t num_feat = 64, int64_t num_grow_ch = 32);
+  std::string type_name() const override { return "ResidualDenseBlock"; }
+  Tensor forward(const Tensor& x) override;
+
+  std::shared_ptr<Conv2d> conv1, conv2, conv3, conv4, conv5;
+};
+
+class RRDB : public Module {
+ public:
+  explicit RRDB(int64_t num_feat = 64, int64_t num_grow_ch = 32);
+  std::string type_name() const override { return "RRDB"; }
+  Tensor forward(const Tensor& x) override;
+
+  std::shared_ptr<ResidualDenseBlock> rdb1, rdb2, rdb3;
+};
+
+// BasicSR's default_init_weights for one conv: kaiming_normal_ (a = 0, fan_in) times
+// `scale`, bias filled with `bias_fill`.
+void scaled_kaiming_init_(Conv2d& conv, double scale, double bias_fill = 0.0);
+
+}  // namespace sr

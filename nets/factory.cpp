@@ -1,0 +1,158 @@
+// Network factory (see factory.h). Each type lists its keys with defaults; `required`
+// keys have none (BasicSR's constructors give num_in_ch/num_out_ch no default).
+#include "nets/factory.h"
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+
+#include "engine/error.h"
+#include "nets/rrdbnet.h"
+#include "nets/srvgg_compact.h"
+#include "nets/unet_discriminator.h"
+#include "nets/vgg_discriminator.h"
+
+namespace sr {
+
+namespace {
+
+using json = nlohmann::json;
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string suggest(const std::string& word, const std::vector<std::string>& valid) {
+  std::string best;
+  size_t best_d = 3;  // only close matches are worth suggesting
+  for (const auto& v : valid) {
+    const size_t d = edit_distance(word, v);
+    if (d < best_d) best_d = d, best = v;
+  }
+  return best.empty() ? "" : " (did you mean '" + best + "'?)";
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& e : v) s += (s.empty() ? "" : ", ") + e;
+  return s;
+}
+
+// Reads the keys of one network section, rejecting anything not asked for.
+class Args {
+ public:
+  Args(const json& opt, std::string type) : opt_(opt), type_(std::move(type)) {}
+
+  int64_t integer(const std::string& key, std::optional<int64_t> def) {
+    const json* v = find(key, def.has_value());
+    if (!v) return *def;
+    if (v->is_number_float() && v->get<double>() == (double)(int64_t)v->get<double>()) return (int64_t)v->get<double>();
+    SR_CHECK(v->is_number_integer(), where(key), " must be an integer, got ", v->dump());
+    return v->get<int64_t>();
+  }
+  bool boolean(const std::string& key, bool def) {
+    const json* v = find(key, true);
+    if (!v) return def;
+    SR_CHECK(v->is_boolean(), where(key), " must be true or false, got ", v->dump());
+    return v->get<bool>();
+  }
+  std::string string(const std::string& key, const std::string& def) {
+    const json* v = find(key, true);
+    if (!v) return def;
+    SR_CHECK(v->is_string(), where(key), " must be a string, got ", v->dump());
+    return v->get<std::string>();
+  }
+  // After all reads: any key not read is unknown.
+  void check_no_unknown() const {
+    for (auto it = opt_.begin(); it != opt_.end(); ++it)
+      if (it.key() != "type" && std::find(known_.begin(), known_.end(), it.key()) == known_.end())
+        fail("network ", type_, ": unknown key '", it.key(), "'", suggest(it.key(), known_),
+             "; valid keys: type, ", join(known_));
+  }
+
+ private:
+  std::string where(const std::string& key) const { return "network " + type_ + ": '" + key + "'"; }
+  const json* find(const std::string& key, bool optional) {
+    known_.push_back(key);
+    auto it = opt_.find(key);
+    if (it == opt_.end() || it->is_null()) {
+      SR_CHECK(optional, where(key), " is required");
+      return nullptr;
+    }
+    return &*it;
+  }
+  const json& opt_;
+  std::string type_;
+  std::vector<std::string> known_;
+};
+
+using Builder = std::function<std::unique_ptr<Module>(Args&)>;
+
+const std::vector<std::pair<std::string, Builder>>& builders() {
+  static const std::vector<std::pair<std::string, Builder>> table = {
+      {"RRDBNet",
+       [](Args& a) -> std::unique_ptr<Module> {
+         const int64_t in = a.integer("num_in_ch", std::nullopt), out = a.integer("num_out_ch", std::nullopt);
+         const int64_t scale = a.integer("scale", 4), nf = a.integer("num_feat", 64),
+                       nb = a.integer("num_block", 23), gc = a.integer("num_grow_ch", 32);
+         a.check_no_unknown();
+         return std::make_unique<RRDBNet>(in, out, (int)scale, nf, nb, gc);
+       }},
+      {"UNetDiscriminatorSN",
+       [](Args& a) -> std::unique_ptr<Module> {
+         const int64_t in = a.integer("num_in_ch", std::nullopt), nf = a.integer("num_feat", 64);
+         const bool skip = a.boolean("skip_connection", true);
+         a.check_no_unknown();
+         return std::make_unique<UNetDiscriminatorSN>(in, nf, skip);
+       }},
+      {"VGGStyleDiscriminator",
+       [](Args& a) -> std::unique_ptr<Module> {
+         const int64_t in = a.integer("num_in_ch", std::nullopt), nf = a.integer("num_feat", std::nullopt);
+         const int64_t size = a.integer("input_size", 128);
+         a.check_no_unknown();
+         return std::make_unique<VGGStyleDiscriminator>(in, nf, (int)size);
+       }},
+      {"SRVGGNetCompact",
+       [](Args& a) -> std::unique_ptr<Module> {
+         const int64_t in = a.integer("num_in_ch", 3), out = a.integer("num_out_ch", 3),
+                       nf = a.integer("num_feat", 64), nc = a.integer("num_conv", 16),
+                       up = a.integer("upscale", 4);
+         const std::string act = a.string("act_type", "prelu");
+         a.check_no_unknown();
+         return std::make_unique<SRVGGNetCompact>(in, out, nf, nc, (int)up, act);
+       }},
+  };
+  return table;
+}
+
+}  // namespace
+
+std::vector<std::string> network_types() {
+  std::vector<std::string> out;
+  for (const auto& [name, b] : builders()) out.push_back(name);
+  return out;
+}
+
+std::unique_ptr<Module> build_network(const json& opt) {
+  SR_CHECK(opt.is_object(), "network: options must be an object like {\"type\": \"RRDBNet\", ...}, got ", opt.dump());
+  SR_CHECK(opt.contains("type") && opt["type"].is_string(), "network: missing string key 'type' in ", opt.dump(),
+           " (one of: ", join(network_types()), ")");
+  const std::string type = opt["type"];
+  for (const auto& [name, build] : builders()) {
+    if (name != type) continue;
+    Args args(opt, type);
+    return build(args);
+  }
+  fail("network: unknown type '", type, "'", suggest(type, network_types()), "; known types: ",
+       join(network_types()));
+}
+
+}  // namespace sr

@@ -1,0 +1,43 @@
+// load_basicsr_weights (see load_weights.h).
+#include "nets/load_weights.h"
+
+#include <map>
+
+#include "engine/error.h"
+#include "engine/safetensors.h"
+
+namespace sr {
+
+std::string load_basicsr_weights(Module& net, const std::string& path, const std::string& param_key, bool strict) {
+  SR_CHECK(param_key == "auto" || param_key == "params_ema" || param_key == "params" || param_key.empty(),
+           "weights: param_key must be auto, params_ema, params or empty (bare keys), got '", param_key, "'");
+  const SafetensorsFile f = read_safetensors(path);
+  std::map<std::string, std::map<std::string, Tensor>> groups;  // "params_ema" / "params" / "" -> dict
+  for (const auto& [name, t] : f.tensors) {
+    std::string group, key = name;
+    for (const char* p : {"params_ema.", "params."}) {
+      const std::string prefix = p;
+      if (key.rfind(prefix, 0) == 0) {
+        group = prefix.substr(0, prefix.size() - 1);
+        key = key.substr(prefix.size());
+        break;
+      }
+    }
+    if (key.rfind("module.", 0) == 0) key = key.substr(7);
+    groups[group][key] = t;
+  }
+  std::string chosen = param_key;
+  if (param_key == "auto") chosen = groups.count("params_ema") ? "params_ema" : groups.count("params") ? "params" : "";
+  SR_CHECK(groups.count(chosen), "weights: '", path, "' has no tensors ",
+           chosen.empty() ? "with bare keys" : "under '" + chosen + ".'", " (found: ",
+           [&] {
+             std::string s;
+             for (const auto& [g, d] : groups) s += (s.empty() ? "" : ", ") + (g.empty() ? "bare keys" : g + ".*");
+             return s;
+           }(),
+           ")");
+  net.load_state_dict(groups[chosen], strict, "'" + path + "'" + (chosen.empty() ? "" : " [" + chosen + "]"));
+  return chosen;
+}
+
+}  // namespace sr

@@ -1,0 +1,43 @@
+// Helpers for the data/ tests: a self-deleting temporary folder, committed fixtures,
+// the reference resize outputs (.f32), synthetic images, and error-message checks.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "data/image.h"
+
+namespace sr::test {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  std::string subdir(const std::string& name) const;  // created
+
+ private:
+  std::string path_;
+};
+
+std::string data_fixture(const std::string& name);  // tests/fixtures/data/<name>
+
+// A tools/ref_imresize_metrics.py output: "SRF32\0\0\0", int32 c, h, w, float32 HWC.
+data::Image read_f32_fixture(const std::string& name);
+
+// Samples are k / (2^depth - 1) for random integers k, so they survive encoding exactly.
+data::Image random_image(std::mt19937_64& rng, int width, int height, int channels, int bit_depth = 8);
+
+// Writes bytes to a file (creating or truncating it).
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
+
+// Runs fn, requires an sr::Error whose message contains every one of `parts`, and
+// returns the message.
+std::string require_error(const std::function<void()>& fn, const std::vector<std::string>& parts);
+
+}  // namespace sr::test

@@ -1,0 +1,446 @@
+// Host-side checks of the CUDA backend that need no GPU, so they run in every CI build:
+//   kernels/fast_div          the index division of every CUDA kernel, against / and %
+//   kernels/igemm_emulated    the tensor-core convolution kernels (v2 TF32, v3 bf16) run
+//                             thread by thread on the CPU: the very Loader, fragment,
+//                             epilogue and split-K code of kernels/cuda/igemm.h and
+//                             conv2d_problems.h, with mma.sync emulated from the PTX ISA's
+//                             documented fragment layouts and NaN-poisoned shared memory,
+//                             against the float64 CPU convolution
+//   kernels/registry          the variant table, selection and environment override
+// What this cannot check is the hardware itself (the PTX layouts as the tensor cores
+// implement them, barriers, timing): the cuda/ parity tests do that on a GPU.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/conv2d_problems.h"
+#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/fast_div.h"
+#include "kernels/cuda/igemm.h"
+#include "kernels/registry.h"
+
+using sr::cpu::Conv2dShape;
+namespace ig = sr::cuda::igemm;
+
+// ---- FastDiv ----------------------------------------------------------------------------------
+
+TEST_CASE("kernels/fast_div") {
+  std::mt19937_64 rng(7);
+  std::vector<uint32_t> divisors;
+  for (uint32_t d = 1; d <= 1100; ++d) divisors.push_back(d);
+  for (uint32_t d : {4095u, 4096u, 4097u, 65535u, 65536u, 65537u, 1000003u, (1u << 20) + 1,
+                     (1u << 30) - 1, 1u << 30, (1u << 30) + 1, (1u << 31) - 1})
+    divisors.push_back(d);
+  const uint32_t kMax = (1u << 31) - 1;
+  for (uint32_t d : divisors) {
+    const sr::cuda::FastDiv fd(d);
+    auto check = [&](uint32_t n) {
+      uint32_t q, r;
+      fd.divmod(n, q, r);
+      if (q != n / d || r != n % d) FAIL("FastDiv(" << d << "): " << n << " -> " << q << ", " << r);
+    };
+    for (uint32_t n = 0; n < 3000; ++n) check(n);
+    std::uniform_int_distribution<uint32_t> any(0, kMax);
+    for (int i = 0; i < 2000; ++i) check(any(rng));
+    // Around multiples of d near the top of the range, where rounding errors would show.
+    for (uint64_t k = kMax / d; k + 3 > kMax / d && k > 0; --k)
+      for (int64_t off = -2; off <= 2; ++off) {
+        const int64_t n = (int64_t)k * d + off;
+        if (n >= 0 && n <= kMax) check((uint32_t)n);
+      }
+    check(kMax);
+  }
+  SUCCEED();
+}
+
+// ---- The emulated tensor-core convolution ---------------------------------------------------
+
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+// Runs one launch of igemm_kernel<P, BM, BN, PR> (grid ceil(M/BM) x ceil(N/BN) x splits) on
+// the CPU: every phase of conv2d_igemm.cu's kernel, for every thread, in program order,
+// with the barriers between phases.
+template <class P, int BM, int BN, ig::Prec PR>
+void emulate_launch(const P& p, int splits, int k_per_split) {
+  using T = ig::Tile<P, BM, BN>;
+  const int gx = (p.M + BM - 1) / BM, gy = (p.N + BN - 1) / BN;
+  std::vector<float> As(2 * T::A_SIZE), Bs(2 * T::B_SIZE);
+  std::vector<ig::Loader<P, T>> ld(T::THREADS);
+  struct Acc {
+    float v[2][4][4];
+  };
+  std::vector<Acc> acc(T::THREADS);
+  for (int bz = 0; bz < splits; ++bz)
+    for (int by = 0; by < gy; ++by)
+      for (int bx = 0; bx < gx; ++bx) {
+        const ig::Block blk = ig::block_at<T>(p.K, bx, by, bz, k_per_split);
+        std::fill(As.begin(), As.end(), kNaN);  // unwritten shared memory poisons the result
+        std::fill(Bs.begin(), Bs.end(), kNaN);
+        for (auto& a : acc)
+          for (auto& x : a.v)
+            for (auto& y : x)
+              for (float& z : y) z = 0.f;
+        for (int tid = 0; tid < T::THREADS; ++tid) ld[tid].init(p, tid, blk.m0);
+        if (blk.ntiles > 0) {
+          for (auto& l : ld) l.load(p, blk.m0, blk.n0, blk.k_begin);
+          for (auto& l : ld) l.template store<PR>(As.data(), Bs.data());
+        }
+        // __syncthreads()
+        for (int it = 0; it < blk.ntiles; ++it) {
+          const int buf = it & 1;
+          const bool more = it + 1 < blk.ntiles;
+          if (more)
+            for (auto& l : ld) l.load(p, blk.m0, blk.n0, blk.k_begin + (it + 1) * T::BK);
+          for (int kk = 0; kk < T::BK; kk += ig::kKStep<PR>) {
+            for (int warp = 0; warp < T::THREADS / 32; ++warp) {
+              const int wm = warp % T::WARPS_M, wn = warp / T::WARPS_M;
+              uint32_t af[32][2][4], bf[32][4][2];
+              for (int lane = 0; lane < 32; ++lane)
+                ig::load_fragments<T, PR>(lane, wm, wn, As.data() + buf * T::A_SIZE,
+                                          Bs.data() + buf * T::B_SIZE, kk, af[lane], bf[lane]);
+              for (int mt = 0; mt < 2; ++mt)
+                for (int nt = 0; nt < 4; ++nt) {
+                  float d[32][4];
+                  uint32_t a[32][4], b[32][2];
+                  for (int lane = 0; lane < 32; ++lane) {
+                    for (int i = 0; i < 4; ++i) d[lane][i] = acc[warp * 32 + lane].v[mt][nt][i];
+                    for (int i = 0; i < 4; ++i) a[lane][i] = af[lane][mt][i];
+                    for (int i = 0; i < 2; ++i) b[lane][i] = bf[lane][nt][i];
+                  }
+                  ig::emulate_warp_mma<PR>(d, a, b);
+                  for (int lane = 0; lane < 32; ++lane)
+                    for (int i = 0; i < 4; ++i) acc[warp * 32 + lane].v[mt][nt][i] = d[lane][i];
+                }
+            }
+          }
+          if (more)
+            for (auto& l : ld)
+              l.template store<PR>(As.data() + (buf ^ 1) * T::A_SIZE, Bs.data() + (buf ^ 1) * T::B_SIZE);
+          // __syncthreads()
+        }
+        for (int tid = 0; tid < T::THREADS; ++tid) {
+          const int warp = tid / 32;
+          ig::store_accumulators<P, T>(p, tid % 32, warp % T::WARPS_M, warp / T::WARPS_M, blk,
+                                       acc[tid].v);
+        }
+      }
+}
+
+int whole_k(int K) { return (K + ig::kBK - 1) / ig::kBK * ig::kBK; }
+
+// The host launcher's choices (conv2d_igemm.cu), emulated.
+template <ig::Prec PR>
+void emulate_fprop(const ig::Fprop& p) {
+  if (p.N <= 32)
+    emulate_launch<ig::Fprop, 128, 32, PR>(p, 1, whole_k(p.K));
+  else
+    emulate_launch<ig::Fprop, 128, 64, PR>(p, 1, whole_k(p.K));
+}
+template <ig::Prec PR>
+void emulate_dgrad(const ig::Dgrad& p) {
+  if (p.N <= 32)
+    emulate_launch<ig::Dgrad, 128, 32, PR>(p, 1, whole_k(p.K));
+  else
+    emulate_launch<ig::Dgrad, 128, 64, PR>(p, 1, whole_k(p.K));
+}
+// plan_override.splits > 0 forces a split plan (to exercise the workspace path).
+template <ig::Prec PR>
+void emulate_wgrad(ig::Wgrad p, float* dw, ig::SplitPlan forced = {0, 0}) {
+  const bool narrow = p.M <= 32;
+  const int BM = narrow ? 32 : 64, BN = narrow ? 128 : 64;
+  ig::SplitPlan plan = forced.splits > 0 ? forced : ig::plan_split_k(p.M, p.N, p.K, BM, BN, ig::kBK);
+  const int64_t mn = (int64_t)p.M * p.N;
+  std::vector<float> ws(plan.splits > 1 ? plan.splits * mn : 0, kNaN);
+  p.ws = plan.splits > 1 ? ws.data() : nullptr;
+  if (narrow)
+    emulate_launch<ig::Wgrad, 32, 128, PR>(p, plan.splits, plan.k_per_split);
+  else
+    emulate_launch<ig::Wgrad, 64, 64, PR>(p, plan.splits, plan.k_per_split);
+  if (plan.splits > 1)  // splitk_reduce: dw[i] += ws[0][i] + ws[1][i] + ...
+    for (int64_t i = 0; i < mn; ++i) {
+      float a = 0.f;
+      for (int z = 0; z < plan.splits; ++z) a += ws[z * mn + i];
+      dw[i] += a;
+    }
+}
+
+struct ConvCase {
+  int64_t N, C, H, W, K, R, S;
+  int stride, pad;
+  int64_t extra_in = 0;   // x (and dx) live in a buffer with C + extra_in channels, offset 1
+  int64_t extra_out = 0;  // y (and dy) live in a buffer with K + extra_out channels, offset 1
+};
+
+std::string describe(const ConvCase& c) {
+  std::ostringstream o;
+  o << "N" << c.N << " C" << c.C << " " << c.H << "x" << c.W << " K" << c.K << " " << c.R << "x"
+    << c.S << " s" << c.stride << " p" << c.pad << " views +" << c.extra_in << "/+" << c.extra_out;
+  return o.str();
+}
+
+Conv2dShape shape_of(const ConvCase& c) {
+  Conv2dShape s{};
+  s.N = c.N;
+  s.C = c.C;
+  s.H = c.H;
+  s.W = c.W;
+  s.K = c.K;
+  s.R = c.R;
+  s.S = c.S;
+  s.stride = c.stride;
+  s.pad = c.pad;
+  s.P = (c.H + 2 * c.pad - c.R) / c.stride + 1;
+  s.Q = (c.W + 2 * c.pad - c.S) / c.stride + 1;
+  s.x_batch_stride = (c.C + c.extra_in) * c.H * c.W;
+  s.y_batch_stride = (c.K + c.extra_out) * s.P * s.Q;
+  return s;
+}
+
+// Integer values in [-3, 3] (exact in TF32 and bf16, exact sums) or uniform [-1, 1).
+std::vector<float> values(std::mt19937_64& rng, int64_t n, bool integers) {
+  std::vector<float> v(n);
+  std::uniform_int_distribution<int> di(-3, 3);
+  std::uniform_real_distribution<float> dr(-1.f, 1.f);
+  for (auto& x : v) x = integers ? (float)di(rng) : dr(rng);
+  return v;
+}
+
+std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+// max |got - ref| <= tol * max(1, max |ref|); integers demand equality.
+void expect_close(const char* what, const std::vector<float>& got, const std::vector<double>& ref,
+                  double tol, const std::string& ctx) {
+  REQUIRE(got.size() == ref.size());
+  double scale = 1.0, worst = 0.0;
+  size_t at = 0;
+  for (double r : ref) scale = std::max(scale, std::fabs(r));
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double e = std::isfinite(got[i]) ? std::fabs(got[i] - ref[i]) : INFINITY;
+    if (e > worst || !std::isfinite(e)) {
+      worst = e;
+      at = i;
+      if (!std::isfinite(e)) break;
+    }
+  }
+  INFO(ctx << ": " << what << " worst element " << at << ": got " << got[at] << ", expected "
+           << ref[at] << " (|err| " << worst << " vs budget " << tol * scale << ")");
+  CHECK(worst <= tol * scale);
+}
+
+template <ig::Prec PR>
+void run_case(const ConvCase& c, bool integers, uint64_t seed) {
+  const Conv2dShape s = shape_of(c);
+  const std::string ctx = describe(c) + (PR == ig::Prec::tf32 ? " tf32" : " bf16") +
+                          (integers ? " integers" : " random");
+  const double tol = integers ? 0.0 : (PR == ig::Prec::tf32 ? 2e-3 : 2e-2);
+  std::mt19937_64 rng(seed);
+  const int64_t x_len = c.N * s.x_batch_stride, y_len = c.N * s.y_batch_stride;
+  const int64_t x_off = c.extra_in ? c.H * c.W : 0, y_off = c.extra_out ? s.P * s.Q : 0;
+  std::vector<float> xbuf = values(rng, x_len, integers), w = values(rng, c.K * c.C * c.R * c.S, integers);
+  std::vector<float> bias = values(rng, c.K, integers), res = values(rng, y_len, integers);
+  std::vector<float> dybuf = values(rng, y_len, integers);
+  const float* x = xbuf.data() + x_off;
+  const float* dy = dybuf.data() + y_off;
+  const int64_t PQ = s.P * s.Q, HW = c.H * c.W;
+
+  // Contiguous double copies for the CPU reference.
+  std::vector<double> xc(c.N * c.C * HW), dyc(c.N * c.K * PQ);
+  for (int64_t n = 0; n < c.N; ++n) {
+    for (int64_t i = 0; i < c.C * HW; ++i) xc[n * c.C * HW + i] = x[n * s.x_batch_stride + i];
+    for (int64_t i = 0; i < c.K * PQ; ++i) dyc[n * c.K * PQ + i] = dy[n * s.y_batch_stride + i];
+  }
+  Conv2dShape sc = s;
+  sc.x_batch_stride = c.C * HW;
+  sc.y_batch_stride = c.K * PQ;
+  const std::vector<double> wd = as_double(w), bd = as_double(bias);
+
+  SECTION("forward with the fused epilogue") {
+    // y = res + 0.5 * (2 * leaky(conv + bias, 0.25)) written into a channel view of y.
+    sr::cuda::ConvEpilogue ep;
+    ep.bias = bias.data();
+    ep.leaky_relu = true;
+    ep.slope = 0.25f;
+    ep.gain = 2.f;
+    ep.residual = res.data() + y_off;
+    ep.residual_batch_stride = s.y_batch_stride;
+    ep.residual_scale = 0.5f;
+    std::vector<float> ybuf(y_len, kNaN);
+    const ig::Fprop p = ig::make_fprop(s, x, w.data(), ep, ybuf.data() + y_off);
+    emulate_fprop<PR>(p);
+    std::vector<double> ref(c.N * c.K * PQ);
+    sr::cpu::conv2d_forward<double>(sc, xc.data(), wd.data(), bd.data(), ref.data());
+    std::vector<float> got(ref.size());
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t i = 0; i < c.K * PQ; ++i) {
+        double z = ref[n * c.K * PQ + i];
+        z = 2.0 * (z > 0 ? z : 0.25 * z);
+        ref[n * c.K * PQ + i] = (double)res[y_off + n * s.y_batch_stride + i] + 0.5 * z;
+        got[n * c.K * PQ + i] = ybuf[y_off + n * s.y_batch_stride + i];
+      }
+    expect_close("forward", got, ref, tol, ctx);
+    // Nothing outside the view was written.
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t i = 0; i < s.y_batch_stride; ++i) {
+        const bool inside = i >= y_off && i < y_off + c.K * PQ;
+        if (!inside && !std::isnan(ybuf[n * s.y_batch_stride + i])) FAIL(ctx << ": write outside y at " << i);
+      }
+  }
+
+  SECTION("backward-data, overwrite and accumulate") {
+    for (bool accumulate : {false, true}) {
+      const int64_t dx_bs = s.x_batch_stride;  // dx in the same channel-view layout as x
+      std::vector<float> dxbuf = accumulate ? values(rng, x_len, integers) : std::vector<float>(x_len, kNaN);
+      const std::vector<float> before = dxbuf;
+      const ig::Dgrad p = ig::make_dgrad(s, dy, w.data(), dxbuf.data() + x_off, accumulate, dx_bs);
+      emulate_dgrad<PR>(p);
+      std::vector<double> ref(c.N * c.C * HW);
+      sr::cpu::conv2d_backward_data<double>(sc, dyc.data(), wd.data(), ref.data());
+      std::vector<float> got(ref.size());
+      for (int64_t n = 0; n < c.N; ++n)
+        for (int64_t i = 0; i < c.C * HW; ++i) {
+          const int64_t at = x_off + n * dx_bs + i;
+          got[n * c.C * HW + i] = dxbuf[at];
+          if (accumulate) ref[n * c.C * HW + i] += before[at];
+        }
+      expect_close(accumulate ? "backward-data (accumulate)" : "backward-data", got, ref, tol, ctx);
+    }
+  }
+
+  SECTION("backward-weight, planned and forced split-K") {
+    std::vector<double> ref(c.K * c.C * c.R * c.S, 0.0), dbias_unused(c.K, 0.0);
+    sr::cpu::conv2d_backward_weight<double>(sc, xc.data(), dyc.data(), ref.data(), dbias_unused.data());
+    const std::vector<float> init = values(rng, (int64_t)ref.size(), integers);
+    for (size_t i = 0; i < ref.size(); ++i) ref[i] += init[i];  // dw += ...
+    const int KG = (int)(c.N * PQ);
+    for (int forced : {0, 3}) {
+      std::vector<float> dw = init;
+      ig::SplitPlan plan{0, 0};
+      if (forced) {
+        plan.k_per_split = std::max(ig::kBK, whole_k((KG + forced - 1) / forced));
+        plan.splits = (KG + plan.k_per_split - 1) / plan.k_per_split;
+      }
+      emulate_wgrad<PR>(ig::make_wgrad(s, x, dy, dw.data(), nullptr), dw.data(), plan);
+      expect_close(forced ? "backward-weight (forced splits)" : "backward-weight", dw, ref,
+                   tol * (integers ? 1 : 4), ctx);
+    }
+  }
+}
+
+const std::vector<ConvCase>& conv_cases() {
+  static const std::vector<ConvCase> cases = {
+      {2, 5, 7, 9, 6, 3, 3, 1, 1},          // odd sizes, partial tiles everywhere
+      {2, 3, 8, 8, 40, 4, 4, 2, 1},         // 4x4 stride 2 (the discriminator), N > 32 tile
+      {1, 7, 6, 5, 3, 1, 1, 1, 0},          // pointwise
+      {1, 2, 9, 8, 5, 7, 7, 1, 3},          // 7x7
+      {2, 4, 11, 10, 6, 5, 5, 2, 2},        // 5x5 stride 2, odd input
+      {1, 6, 7, 7, 33, 2, 2, 2, 0},         // even filter, no padding, K just over 32
+      {2, 6, 5, 6, 7, 3, 3, 1, 1, 3, 2},    // channel-range views in and out
+      {1, 70, 4, 5, 9, 3, 3, 1, 1},         // C*R*S = 630: many k tiles
+      {2, 3, 24, 24, 4, 3, 3, 1, 1},        // N*P*Q = 1152: wgrad plans two splits
+      {1, 3, 6, 7, 70, 3, 2, 1, 1},         // rectangular filter, wgrad M > 64
+  };
+  return cases;
+}
+
+}  // namespace
+
+TEST_CASE("kernels/igemm_emulated_tf32") {
+  uint64_t seed = 100;
+  for (const ConvCase& c : conv_cases()) {
+    DYNAMIC_SECTION(describe(c) << " integers") { run_case<ig::Prec::tf32>(c, true, ++seed); }
+    DYNAMIC_SECTION(describe(c) << " random") { run_case<ig::Prec::tf32>(c, false, ++seed); }
+  }
+}
+
+TEST_CASE("kernels/igemm_emulated_bf16") {
+  uint64_t seed = 200;
+  for (const ConvCase& c : conv_cases()) {
+    DYNAMIC_SECTION(describe(c) << " integers") { run_case<ig::Prec::bf16>(c, true, ++seed); }
+    DYNAMIC_SECTION(describe(c) << " random") { run_case<ig::Prec::bf16>(c, false, ++seed); }
+  }
+}
+
+TEST_CASE("kernels/igemm_split_plan") {
+  // RRDB growth conv at batch 16, 64x64 patches: M = 32 out channels, N = 64*9 taps,
+  // K = 65,536 pixels -> enough splits to fill the GPU, whole k tiles, no empty split.
+  const ig::SplitPlan p = ig::plan_split_k(32, 576, 65536, 32, 128, ig::kBK);
+  CHECK(p.splits > 8);
+  CHECK(p.k_per_split % ig::kBK == 0);
+  CHECK((int64_t)p.splits * p.k_per_split >= 65536);
+  CHECK((int64_t)(p.splits - 1) * p.k_per_split < 65536);
+  const ig::SplitPlan small = ig::plan_split_k(64, 576, 500, 64, 64, ig::kBK);
+  CHECK(small.splits == 1);
+}
+
+// ---- Registry -----------------------------------------------------------------------------
+
+TEST_CASE("kernels/registry") {
+  namespace k = sr::kernels;
+  k::reset_active_variants();
+  // Every op has exactly one default per device, and names are unique per (op, device).
+  for (const std::string& op : k::ops()) {
+    for (const char* dev : {"cpu", "cuda"}) {
+      const auto vs = k::variants_of(op, dev);
+      if (vs.empty()) continue;
+      int defaults = 0;
+      for (size_t i = 0; i < vs.size(); ++i) {
+        defaults += vs[i].is_default;
+        for (size_t j = i + 1; j < vs.size(); ++j) CHECK(std::string(vs[i].name) != vs[j].name);
+      }
+      INFO(op << " on " << dev);
+      CHECK(defaults == 1);
+    }
+  }
+  // conv_impl values: typos are errors in every build; known values are accepted.
+  CHECK_THROWS_WITH(k::set_conv_impl("cudnnn"), Catch::Contains("valid: native, cudnn"));
+  CHECK_NOTHROW(k::set_conv_impl("native"));
+#ifdef SRENGINE_WITH_CUDA
+  // The table and the CUDA dispatchers name the same variants (no drift either way).
+  for (const auto& v : k::variants_of("conv2d", "cuda"))
+    CHECK(std::string(sr::cuda::conv_variant_name(sr::cuda::conv_variant_from_name(v.name))) == v.name);
+  for (sr::cuda::ConvVariant v : {sr::cuda::ConvVariant::naive, sr::cuda::ConvVariant::tf32,
+                                  sr::cuda::ConvVariant::bf16, sr::cuda::ConvVariant::cudnn,
+                                  sr::cuda::ConvVariant::cudnn_fp32}) {
+#ifndef SRENGINE_WITH_CUDNN
+    if (v == sr::cuda::ConvVariant::cudnn || v == sr::cuda::ConvVariant::cudnn_fp32) continue;
+#endif
+    bool listed = false;
+    for (const auto& r : k::variants_of("conv2d", "cuda")) listed = listed || r.name == std::string(sr::cuda::conv_variant_name(v));
+    INFO("conv variant " << sr::cuda::conv_variant_name(v) << " is missing from the registry");
+    CHECK(listed);
+  }
+  for (const auto& v : k::variants_of("gemm", "cuda"))
+    CHECK(std::string(sr::cuda::gemm_variant_name(sr::cuda::gemm_variant_from_name(v.name))) == v.name);
+  CHECK(k::active_variant("conv2d") == "tf32");
+  CHECK(k::active_variant("gemm") == "native");
+  k::set_active_variant("conv2d", "naive");
+  CHECK(k::active_variant("conv2d") == "naive");
+  CHECK_THROWS_WITH(k::set_active_variant("conv2d", "fast"), Catch::Contains("valid: native"));
+  // The environment wins over the configured choice.
+  setenv("SRENGINE_CONV_IMPL", "bf16", 1);
+  CHECK(k::active_variant("conv2d") == "bf16");
+  setenv("SRENGINE_CONV_IMPL", "nonsense", 1);
+  CHECK_THROWS_WITH(k::active_variant("conv2d"), Catch::Contains("SRENGINE_CONV_IMPL"));
+  unsetenv("SRENGINE_CONV_IMPL");
+  CHECK(k::active_variant("conv2d") == "naive");
+#ifdef SRENGINE_WITH_CUDNN
+  k::set_conv_impl("cudnn");
+  CHECK(k::active_variant("conv2d") == "cudnn");
+#endif
+  k::reset_active_variants();
+  CHECK(k::active_variant("conv2d") == "tf32");
+#else
+  CHECK(k::variants_of("conv2d", "cuda").empty());
+  CHECK_THROWS(k::active_variant("conv2d"));
+#endif
+}

@@ -1,0 +1,736 @@
+// CPU <-> CUDA parity: every op of the engine core, forward and backward, on fresh random
+// inputs, the CUDA float32 result against the CPU float64 result (same inputs, rounded to
+// float first so that both sides see identical values), within a tolerance per precision:
+//   fp32 (CUDA cores)  |err| <= 1e-5 * max|ref| + 1e-5 * |ref|
+//   tf32 (tensor core) |err| <= 2e-3 * max|ref| + 2e-3 * |ref|
+//   bf16 (tensor core) |err| <= 1.5e-2 * max|ref| + 1e-2 * |ref|
+// A failure prints the worst element, both values and the share of its budget used.
+//
+// Before each CUDA run the free memory of the stream-ordered pool is filled with NaN (the
+// outputs the ops allocate next come from it), so an element a kernel forgets to write
+// shows up as NaN. The raw-kernel tests (cuda/conv2d_variants) put sentinels before and
+// after every output buffer and check that nothing outside the output was written.
+// Every forward also runs twice on the GPU and must be bitwise identical (determinism).
+//
+// Without a CUDA device (or in a build without CUDA) every test prints
+// "SKIPPED: <reason>" and returns; ctest reports them as skipped (tests/CMakeLists.txt
+// sets SKIP_REGULAR_EXPRESSION), never as passed.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/cuda_runtime.h"
+#include "engine/ops.h"
+#include "engine/ops_batch_norm.h"
+#include "engine/ops_pool.h"
+#include "engine/ops_prelu.h"
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/optimizer.h"
+#include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/loss.h"
+#include "kernels/cuda/optimizer.h"
+#include "kernels/registry.h"
+
+using namespace sr;
+using sr::cpu::Conv2dShape;
+
+namespace {
+
+bool skip_without_cuda() {
+#ifdef SRENGINE_WITH_CUDA
+  if (cuda::available()) return false;
+  const char* reason = "SKIPPED: no CUDA device";
+#else
+  const char* reason = "SKIPPED: srengine was built without CUDA";
+#endif
+  std::printf("%s\n", reason);
+  WARN(reason);
+  return true;
+}
+
+}  // namespace
+
+#ifdef SRENGINE_WITH_CUDA
+
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+struct Tol {
+  double abs, rel;
+  const char* name;
+};
+constexpr Tol kFp32{1e-5, 1e-5, "fp32"};
+constexpr Tol kTf32{2e-3, 2e-3, "tf32"};
+constexpr Tol kBf16{1.5e-2, 1e-2, "bf16"};
+
+Tol tol_for_precision(const std::string& p) {
+  if (p == "tf32") return kTf32;
+  if (p == "bf16") return kBf16;
+  return kFp32;
+}
+
+// The tolerance of the active CUDA variant of an op (from the registry's precision column).
+Tol active_tol(const char* op) {
+  const std::string name = kernels::active_variant(op);
+  for (const auto& v : kernels::variants_of(op, "cuda"))
+    if (name == v.name) return tol_for_precision(v.precision);
+  return kFp32;
+}
+
+// got vs ref elementwise; prints the worst element. Non-finite values always fail.
+void compare(const std::string& what, const std::vector<double>& got, const std::vector<double>& ref,
+             Tol tol) {
+  REQUIRE(got.size() == ref.size());
+  double maxref = 0;
+  for (double r : ref) maxref = std::max(maxref, std::fabs(r));
+  double worst = -1;
+  size_t at = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double err = std::fabs(got[i] - ref[i]);
+    const double budget = tol.abs * maxref + tol.rel * std::fabs(ref[i]);
+    double ratio;
+    if (!std::isfinite(got[i]))
+      ratio = INFINITY;
+    else if (budget > 0)
+      ratio = err / budget;
+    else
+      ratio = err > 0 ? INFINITY : 0.0;
+    if (ratio > worst) {
+      worst = ratio;
+      at = i;
+    }
+  }
+  if (got.empty()) return;
+  INFO(what << " [" << tol.name << "]: worst element " << at << " of " << got.size() << ": cuda "
+            << got[at] << ", cpu " << ref[at] << ", " << worst * 100 << "% of its budget (max |ref| "
+            << maxref << ")");
+  CHECK(worst <= 1.0);
+}
+
+void compare_tensors(const std::string& what, const Tensor& got, const Tensor& ref, Tol tol) {
+  REQUIRE(got.defined());
+  REQUIRE(ref.defined());
+  REQUIRE(got.shape() == ref.shape());
+  compare(what, got.to_vector(), ref.to_vector(), tol);
+}
+
+// Fills the pool's free memory with NaN: the next allocations on this stream reuse it.
+void poison_pool() {
+  Tensor t = Tensor::full({int64_t{1} << 24}, kNaN, DType::f32, Device::cuda());
+}
+
+enum class Init { normal, positive, uniform };
+
+// Random values rounded to float, held in float64 (so CPU f64 and CUDA f32 see the same).
+Tensor random_tensor(const Shape& shape, std::mt19937_64& rng, Init init = Init::normal) {
+  std::normal_distribution<double> nd(0.0, 1.0);
+  std::uniform_real_distribution<double> ud(-1.0, 1.0);
+  std::vector<double> v(shape.numel());
+  for (auto& x : v) {
+    double r = init == Init::uniform ? ud(rng) : nd(rng);
+    if (init == Init::positive) r = 0.5 + std::fabs(r);
+    x = (double)(float)r;
+  }
+  return Tensor::from_vector(v, shape, DType::f64);
+}
+
+// ---- The op table -------------------------------------------------------------------------
+
+struct OpCase {
+  const char* family = "";
+  std::string name;
+  std::vector<Shape> shapes;
+  std::function<Tensor(std::vector<Tensor>&)> fn;
+  std::vector<bool> grad;        // which inputs require grad (empty: all)
+  Tol tol = kFp32;
+  std::vector<Init> init;        // per input (empty: normal)
+  bool stateful = false;         // mutates non-grad inputs (compared after the op; no rerun)
+
+  OpCase& grads(std::vector<bool> g) { grad = std::move(g); return *this; }
+  OpCase& tolerance(Tol t) { tol = t; return *this; }
+  OpCase& inits(std::vector<Init> i) { init = std::move(i); return *this; }
+  OpCase& with_state() { stateful = true; return *this; }
+};
+
+OpCase& add_case(std::vector<OpCase>& t, const char* family, std::string name, std::vector<Shape> shapes,
+                 std::function<Tensor(std::vector<Tensor>&)> fn) {
+  OpCase c;
+  c.family = family;
+  c.name = std::move(name);
+  c.shapes = std::move(shapes);
+  c.fn = std::move(fn);
+  t.push_back(std::move(c));
+  return t.back();
+}
+
+std::vector<OpCase> op_cases() {
+  using V = std::vector<Tensor>;
+  std::vector<OpCase> t;
+  const Shape a{2, 3, 7, 9};
+  // elementwise
+  add_case(t, "elementwise", "add", {a, a},
+           [](V& x) { return add(x[0], x[1]); });
+  add_case(t, "elementwise", "sub", {a, a},
+           [](V& x) { return sub(x[0], x[1]); });
+  add_case(t, "elementwise", "mul", {a, a},
+           [](V& x) { return mul(x[0], x[1]); });
+  add_case(t, "elementwise", "scale", {a},
+           [](V& x) { return scale(x[0], -0.7); });
+  add_case(t, "elementwise", "axpby", {a, a},
+           [](V& x) { return axpby(0.3, x[0], -1.25, x[1]); });
+  add_case(t, "elementwise", "abs", {a},
+           [](V& x) { return sr::abs(x[0]); });
+  add_case(t, "elementwise", "relu", {{3, 50000}},
+           [](V& x) { return relu(x[0]); });
+  add_case(t, "elementwise", "add_", {a, a},
+           [](V& x) { Tensor d = x[0].clone(); add_(d, x[1]); return d; }).grads({false, false});
+  add_case(t, "elementwise", "axpy_", {a, a},
+           [](V& x) { Tensor d = x[0].clone(); axpy_(d, -0.5, x[1]); return d; }).grads({false, false});
+  add_case(t, "elementwise", "scale_", {a},
+           [](V& x) { Tensor d = x[0].clone(); scale_(d, 3.0); return d; }).grads({false});
+  // activations
+  add_case(t, "activation", "leaky_relu", {a},
+           [](V& x) { return leaky_relu(x[0], 0.2); });
+  add_case(t, "activation", "bias_leaky_relu", {{2, 5, 6, 7}, {5}},
+           [](V& x) { return bias_leaky_relu(x[0], x[1], 0.2, std::sqrt(2.0)); });
+  add_case(t, "activation", "bias_leaky_relu (large, no bias)", {{4, 3, 64, 70}},
+           [](V& x) { return bias_leaky_relu(x[0], Tensor(), 0.1, 1.0); });
+  add_case(t, "activation", "bias_leaky_relu (many per channel)", {{16, 2, 40, 40}, {2}},
+           [](V& x) { return bias_leaky_relu(x[0], x[1], 0.2); });
+  add_case(t, "activation", "prelu (per channel)", {{2, 4, 5, 6}, {4}},
+           [](V& x) { return prelu(x[0], x[1]); });
+  add_case(t, "activation", "prelu (shared)", {{3, 4, 9, 6}, {1}},
+           [](V& x) { return prelu(x[0], x[1]); });
+  // layout
+  add_case(t, "layout", "pixel_shuffle r2", {{2, 12, 5, 6}},
+           [](V& x) { return pixel_shuffle(x[0], 2); });
+  add_case(t, "layout", "pixel_shuffle r4", {{1, 32, 3, 4}},
+           [](V& x) { return pixel_shuffle(x[0], 4); });
+  add_case(t, "layout", "pixel_unshuffle r2", {{2, 3, 6, 10}},
+           [](V& x) { return pixel_unshuffle(x[0], 2); });
+  add_case(t, "layout", "pixel_unshuffle r4", {{1, 2, 8, 12}},
+           [](V& x) { return pixel_unshuffle(x[0], 4); });
+  add_case(t, "layout", "upsample_nearest2x", {{2, 3, 5, 7}},
+           [](V& x) { return upsample_nearest2x(x[0]); });
+  add_case(t, "layout", "upsample_bilinear2x", {{2, 3, 5, 7}},
+           [](V& x) { return upsample_bilinear2x(x[0]); });
+  add_case(t, "layout", "upsample_bilinear2x 1x1", {{1, 2, 1, 1}},
+           [](V& x) { return upsample_bilinear2x(x[0]); });
+  add_case(t, "layout", "upsample_bilinear2x 1x6", {{1, 2, 1, 6}},
+           [](V& x) { return upsample_bilinear2x(x[0]); });
+  add_case(t, "layout", "cat_channels", {{2, 3, 4, 5}, {2, 2, 4, 5}},
+           [](V& x) { return cat_channels({x[0], x[1]}); });
+  add_case(t, "layout", "slice_channels + reshape", {{2, 6, 4, 5}},
+           [](V& x) { return reshape(slice_channels(x[0], 1, 3), {2, 60}); });
+  // convolution and linear (the active conv variant decides the tolerance)
+  const Tol ct = active_tol("conv2d");
+  add_case(t, "conv", "conv2d 3x3 s1 p1 + bias", {{2, 16, 9, 11}, {32, 16, 3, 3}, {32}},
+           [](V& x) { return conv2d(x[0], x[1], x[2], 1, 1); }).tolerance(ct);
+  add_case(t, "conv", "conv2d 4x4 s2 p1", {{2, 8, 12, 12}, {16, 8, 4, 4}},
+           [](V& x) { return conv2d(x[0], x[1], Tensor(), 2, 1); }).tolerance(ct);
+  add_case(t, "conv", "conv2d 1x1", {{2, 40, 5, 6}, {72, 40, 1, 1}, {72}},
+           [](V& x) { return conv2d(x[0], x[1], x[2], 1, 0); }).tolerance(ct);
+  add_case(t, "conv", "conv2d 7x7 p3", {{1, 3, 10, 10}, {8, 3, 7, 7}, {8}},
+           [](V& x) { return conv2d(x[0], x[1], x[2], 1, 3); }).tolerance(ct);
+  add_case(t, "conv", "conv2d 5x5 s2 p2 odd", {{2, 5, 11, 9}, {6, 5, 5, 5}, {6}},
+           [](V& x) { return conv2d(x[0], x[1], x[2], 2, 2); }).tolerance(ct);
+  add_case(t, "conv", "conv2d on a channel view", {{2, 12, 8, 7}, {20, 8, 3, 3}, {20}},
+           [](V& x) { return conv2d(slice_channels(x[0], 2, 8), x[1], x[2], 1, 1); }).tolerance(ct);
+  add_case(t, "conv", "linear + bias", {{5, 37}, {11, 37}, {11}},
+           [](V& x) { return linear(x[0], x[1], x[2]); }).tolerance(active_tol("gemm"));
+  add_case(t, "conv", "linear", {{70, 130}, {65, 130}},
+           [](V& x) { return linear(x[0], x[1], Tensor()); }).tolerance(active_tol("gemm"));
+  // reductions and losses (several 8192-element blocks)
+  const Shape l{4, 5, 31, 33};
+  add_case(t, "loss", "sum", {l},
+           [](V& x) { return sum(x[0]); });
+  add_case(t, "loss", "mean", {l},
+           [](V& x) { return mean(x[0]); });
+  add_case(t, "loss", "l1_loss", {l, l},
+           [](V& x) { return l1_loss(x[0], x[1]); });
+  add_case(t, "loss", "mse_loss", {l, l},
+           [](V& x) { return mse_loss(x[0], x[1]); });
+  add_case(t, "loss", "charbonnier_loss", {l, l},
+           [](V& x) { return charbonnier_loss(x[0], x[1], 1e-6); });
+  add_case(t, "loss", "bce_with_logits", {l},
+           [](V& x) { return bce_with_logits(x[0], 0.9); });
+  add_case(t, "loss", "hinge_real_loss", {l},
+           [](V& x) { return hinge_real_loss(x[0]); });
+  add_case(t, "loss", "hinge_fake_loss", {l},
+           [](V& x) { return hinge_fake_loss(x[0]); });
+  add_case(t, "loss", "hinge_generator_loss", {l},
+           [](V& x) { return hinge_generator_loss(x[0]); });
+  // spectral norm (u, v are updated in place: compared after the op)
+  add_case(t, "spectral_norm", "spectral_norm train 1 step", {{16, 8, 3, 3}, {16}, {72}},
+           [](V& x) { return spectral_norm(x[0], x[1], x[2], true, 1); }).grads({true, false, false}).with_state();
+  add_case(t, "spectral_norm", "spectral_norm train 3 steps", {{64, 130}, {64}, {130}},
+           [](V& x) { return spectral_norm(x[0], x[1], x[2], true, 3); }).grads({true, false, false}).with_state();
+  add_case(t, "spectral_norm", "spectral_norm eval", {{8, 4, 4, 4}, {8}, {64}},
+           [](V& x) { return spectral_norm(x[0], x[1], x[2], false); }).grads({true, false, false}).with_state();
+  // normalisation and pooling
+  add_case(t, "norm_pool", "batch_norm train", {{3, 5, 7, 6}, {5}, {5}, {5}, {5}},
+           [](V& x) { return batch_norm(x[0], x[1], x[2], x[3], x[4], true, 0.1, 1e-5); }).grads({true, true, true, false, false}).inits({Init::normal, Init::normal, Init::normal, Init::normal, Init::positive}).with_state();
+  add_case(t, "norm_pool", "batch_norm eval", {{2, 4, 5, 5}, {4}, {4}, {4}, {4}},
+           [](V& x) { return batch_norm(x[0], x[1], x[2], x[3], x[4], false); }).grads({true, true, true, false, false}).inits({Init::normal, Init::normal, Init::normal, Init::normal, Init::positive}).with_state();
+  add_case(t, "norm_pool", "max_pool2d 2x2", {{2, 3, 9, 8}},
+           [](V& x) { return max_pool2d(x[0], 2, 2); });
+  add_case(t, "norm_pool", "max_pool2d 3x3 s2 (overlapping)", {{2, 2, 9, 11}},
+           [](V& x) { return max_pool2d(x[0], 3, 2); });
+  return t;
+}
+
+void run_op_case(const OpCase& c, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const size_t n = c.shapes.size();
+  std::vector<Tensor> cpu_in, gpu_in, gpu_in2;
+  std::vector<bool> grad = c.grad.empty() ? std::vector<bool>(n, true) : c.grad;
+  for (size_t i = 0; i < n; ++i) {
+    Tensor v = random_tensor(c.shapes[i], rng, c.init.empty() ? Init::normal : c.init[i]);
+    cpu_in.push_back(v.clone());
+    gpu_in.push_back(v.to(DType::f32).to(Device::cuda()));
+    gpu_in2.push_back(v.to(DType::f32).to(Device::cuda()));
+    if (grad[i]) {
+      cpu_in.back().set_requires_grad(true);
+      gpu_in.back().set_requires_grad(true);
+    }
+  }
+  Tensor y_cpu = c.fn(cpu_in);
+  poison_pool();
+  Tensor y_gpu = c.fn(gpu_in);
+  REQUIRE(y_gpu.is_cuda());
+  compare_tensors(c.name + ": forward", y_gpu, y_cpu, c.tol);
+  if (c.stateful) {
+    for (size_t i = 0; i < n; ++i)
+      if (!grad[i]) compare_tensors(c.name + ": state input " + std::to_string(i) + " after the op", gpu_in[i], cpu_in[i], c.tol);
+  } else {
+    NoGradGuard no_grad;
+    poison_pool();
+    Tensor again = c.fn(gpu_in2);
+    const std::vector<double> a = y_gpu.to_vector(), b = again.to_vector();
+    bool same = a.size() == b.size();
+    for (size_t i = 0; same && i < a.size(); ++i) same = a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]));
+    INFO(c.name << ": a second forward on the GPU differs (not deterministic)");
+    CHECK(same);
+  }
+  if (!y_cpu.requires_grad()) return;
+  Tensor g = random_tensor(y_cpu.shape(), rng);
+  y_cpu.backward(g);
+  poison_pool();
+  y_gpu.backward(g.to(DType::f32).to(Device::cuda()));
+  for (size_t i = 0; i < n; ++i) {
+    if (!grad[i]) continue;
+    compare_tensors(c.name + ": gradient of input " + std::to_string(i), gpu_in[i].grad(), cpu_in[i].grad(), c.tol);
+  }
+}
+
+void run_family(const char* family) {
+  uint64_t seed = 1000;
+  int ran = 0;
+  for (const OpCase& c : op_cases()) {
+    ++seed;
+    if (std::string(c.family) != family) continue;
+    ++ran;
+    DYNAMIC_SECTION(c.name) { run_op_case(c, seed); }
+  }
+  CHECK(ran > 0);
+}
+
+// ---- Raw buffers with sentinels ----------------------------------------------------------------
+
+constexpr int64_t kGuard = 256;
+constexpr float kSentinel = 12345.0f;
+
+// A device buffer of n floats with kGuard sentinel floats before and after it.
+struct Guarded {
+  int64_t n;
+  Tensor storage;
+  explicit Guarded(const std::vector<float>& body) : n((int64_t)body.size()) {
+    std::vector<float> all(n + 2 * kGuard, kSentinel);
+    std::copy(body.begin(), body.end(), all.begin() + kGuard);
+    storage = Tensor::from_vector(all, {n + 2 * kGuard}).to(Device::cuda());
+  }
+  float* ptr() const { return storage.data<float>() + kGuard; }
+  std::vector<float> body(const std::string& what) const {
+    const std::vector<double> all = storage.to_vector();
+    for (int64_t i = 0; i < kGuard; ++i) {
+      if (all[i] != kSentinel) FAIL(what << ": write before the buffer at offset " << i - kGuard);
+      if (all[kGuard + n + i] != kSentinel) FAIL(what << ": write after the buffer at offset " << i);
+    }
+    return std::vector<float>(all.begin() + kGuard, all.begin() + kGuard + n);
+  }
+};
+
+std::vector<float> random_floats(std::mt19937_64& rng, int64_t n) {
+  std::normal_distribution<float> d(0.f, 1.f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+struct ConvCase {
+  int64_t N, C, H, W, K, R, S;
+  int stride, pad;
+  int64_t extra_in = 0, extra_out = 0;  // channel-range views: buffer has C + extra_in channels, view at offset 1
+};
+
+Conv2dShape conv_shape(const ConvCase& c) {
+  Conv2dShape s{};
+  s.N = c.N;
+  s.C = c.C;
+  s.H = c.H;
+  s.W = c.W;
+  s.K = c.K;
+  s.R = c.R;
+  s.S = c.S;
+  s.stride = c.stride;
+  s.pad = c.pad;
+  s.P = (c.H + 2 * c.pad - c.R) / c.stride + 1;
+  s.Q = (c.W + 2 * c.pad - c.S) / c.stride + 1;
+  s.x_batch_stride = (c.C + c.extra_in) * c.H * c.W;
+  s.y_batch_stride = (c.K + c.extra_out) * s.P * s.Q;
+  return s;
+}
+
+std::string describe(const ConvCase& c) {
+  return "N" + std::to_string(c.N) + " C" + std::to_string(c.C) + " " + std::to_string(c.H) + "x" +
+         std::to_string(c.W) + " K" + std::to_string(c.K) + " " + std::to_string(c.R) + "x" +
+         std::to_string(c.S) + " s" + std::to_string(c.stride) + " p" + std::to_string(c.pad) +
+         (c.extra_in || c.extra_out ? " (views)" : "");
+}
+
+// One variant on one shape: forward with the full fused epilogue into a channel view,
+// backward-data (overwrite and accumulate, into a channel view), backward-weight (+=) with
+// the bias gradient, all against the CPU float64 reference, with sentinels.
+void run_conv_variant(cuda::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed) {
+  const Conv2dShape s = conv_shape(c);
+  const std::string ctx = std::string(cuda::conv_variant_name(v)) + " " + describe(c);
+  std::mt19937_64 rng(seed);
+  const int64_t HW = c.H * c.W, PQ = s.P * s.Q;
+  const int64_t x_off = c.extra_in ? HW : 0, y_off = c.extra_out ? PQ : 0;
+  const int64_t x_len = c.N * s.x_batch_stride, y_len = c.N * s.y_batch_stride;
+  const std::vector<float> xbuf = random_floats(rng, x_len), w = random_floats(rng, c.K * c.C * c.R * c.S);
+  const std::vector<float> bias = random_floats(rng, c.K), res = random_floats(rng, y_len),
+                           dybuf = random_floats(rng, y_len);
+  Conv2dShape sc = s;  // the CPU reference on contiguous copies
+  sc.x_batch_stride = c.C * HW;
+  sc.y_batch_stride = c.K * PQ;
+  std::vector<double> xc(c.N * c.C * HW), dyc(c.N * c.K * PQ);
+  for (int64_t n = 0; n < c.N; ++n) {
+    for (int64_t i = 0; i < c.C * HW; ++i) xc[n * c.C * HW + i] = xbuf[x_off + n * s.x_batch_stride + i];
+    for (int64_t i = 0; i < c.K * PQ; ++i) dyc[n * c.K * PQ + i] = dybuf[y_off + n * s.y_batch_stride + i];
+  }
+  const std::vector<double> wd(w.begin(), w.end()), bd(bias.begin(), bias.end());
+  Tensor xg = Tensor::from_vector(xbuf, {x_len}).to(Device::cuda());
+  Tensor wg = Tensor::from_vector(w, {(int64_t)w.size()}).to(Device::cuda());
+  Tensor bg = Tensor::from_vector(bias, {c.K}).to(Device::cuda());
+  Tensor rg = Tensor::from_vector(res, {y_len}).to(Device::cuda());
+  Tensor dyg = Tensor::from_vector(dybuf, {y_len}).to(Device::cuda());
+  const float* x = xg.data<float>() + x_off;
+  const float* dy = dyg.data<float>() + y_off;
+
+  {  // forward: y = res + 0.5 * sqrt2 * leaky(conv + bias, 0.2) into the view of a NaN buffer
+    Guarded y(std::vector<float>(y_len, kNaN));
+    cuda::ConvEpilogue ep;
+    ep.bias = bg.data<float>();
+    ep.leaky_relu = true;
+    ep.slope = 0.2f;
+    ep.gain = std::sqrt(2.0f);
+    ep.residual = rg.data<float>() + y_off;
+    ep.residual_batch_stride = s.y_batch_stride;
+    ep.residual_scale = 0.5f;
+    cuda::conv2d_forward_with(v, s, x, wg.data<float>(), ep, y.ptr() + y_off);
+    const std::vector<float> out = y.body(ctx + " forward");
+    std::vector<double> ref(c.N * c.K * PQ), got(ref.size());
+    cpu::conv2d_forward<double>(sc, xc.data(), wd.data(), bd.data(), ref.data());
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t i = 0; i < s.y_batch_stride; ++i) {
+        const int64_t at = n * s.y_batch_stride + i;
+        if (i < y_off || i >= y_off + c.K * PQ) {
+          if (!std::isnan(out[at])) FAIL(ctx << " forward: wrote outside the output view at " << at);
+          continue;
+        }
+        double z = ref[n * c.K * PQ + i - y_off];
+        z = (double)std::sqrt(2.0f) * (z > 0 ? z : 0.2 * z);
+        ref[n * c.K * PQ + i - y_off] = (double)res[at] + 0.5 * z;
+        got[n * c.K * PQ + i - y_off] = out[at];
+      }
+    compare(ctx + " forward (bias, leaky, gain, residual)", got, ref, tol);
+  }
+  for (bool accumulate : {false, true}) {  // backward-data into the view of x's layout
+    const std::vector<float> init = accumulate ? random_floats(rng, x_len) : std::vector<float>(x_len, kNaN);
+    Guarded dx(init);
+    cuda::conv2d_backward_data_with(v, s, dy, wg.data<float>(), dx.ptr() + x_off, accumulate, s.x_batch_stride);
+    const std::vector<float> out = dx.body(ctx + " backward-data");
+    std::vector<double> ref(c.N * c.C * HW), got(ref.size());
+    cpu::conv2d_backward_data<double>(sc, dyc.data(), wd.data(), ref.data());
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t i = 0; i < s.x_batch_stride; ++i) {
+        const int64_t at = n * s.x_batch_stride + i;
+        if (i < x_off || i >= x_off + c.C * HW) {
+          const bool untouched = accumulate ? out[at] == init[at] : std::isnan(out[at]);
+          if (!untouched) FAIL(ctx << " backward-data: wrote outside the dx view at " << at);
+          continue;
+        }
+        const int64_t r = n * c.C * HW + i - x_off;
+        if (accumulate) ref[r] += init[at];
+        got[r] = out[at];
+      }
+    compare(ctx + (accumulate ? " backward-data (accumulate)" : " backward-data"), got, ref, tol);
+  }
+  {  // backward-weight: dw += ..., dbias += ...
+    const std::vector<float> dw0 = random_floats(rng, (int64_t)w.size()), db0 = random_floats(rng, c.K);
+    Guarded dw(dw0), db(db0);
+    cuda::conv2d_backward_weight_with(v, s, x, dy, dw.ptr(), db.ptr());
+    std::vector<double> ref(w.size(), 0.0), refb(c.K, 0.0);
+    cpu::conv2d_backward_weight<double>(sc, xc.data(), dyc.data(), ref.data(), refb.data());
+    const std::vector<float> gw = dw.body(ctx + " dw"), gb = db.body(ctx + " dbias");
+    std::vector<double> got(gw.begin(), gw.end()), gotb(gb.begin(), gb.end());
+    for (size_t i = 0; i < ref.size(); ++i) ref[i] += dw0[i];
+    for (int64_t k = 0; k < c.K; ++k) refb[k] += db0[k];
+    compare(ctx + " backward-weight", got, ref, tol);
+    compare(ctx + " bias gradient", gotb, refb, kFp32);
+  }
+}
+
+const std::vector<ConvCase>& conv_cases() {
+  static const std::vector<ConvCase> cases = {
+      {2, 20, 10, 12, 32, 3, 3, 1, 1, 8, 8},  // dense-block growth conv on views (K = 32 tiles)
+      {2, 16, 16, 16, 48, 4, 4, 2, 1},        // discriminator downsampling
+      {1, 3, 13, 13, 64, 3, 3, 1, 1},         // first conv: 3 input channels
+      {4, 64, 24, 24, 64, 3, 3, 1, 1},        // wgrad with split-K (N*P*Q = 2304)
+      {1, 8, 7, 9, 5, 5, 5, 2, 2},            // odd everything
+      {2, 6, 9, 9, 70, 1, 1, 1, 0},           // pointwise, K > 64
+      {1, 4, 12, 10, 6, 7, 7, 1, 3},          // 7x7
+      {2, 5, 8, 8, 3, 2, 3, 2, 1},            // rectangular filter, stride 2
+  };
+  return cases;
+}
+
+// ---- Test bodies ----------------------------------------------------------------------------
+
+void test_conv_variants() {
+  uint64_t seed = 77;
+  for (const auto& var : kernels::variants_of("conv2d", "cuda")) {
+    const cuda::ConvVariant v = cuda::conv_variant_from_name(var.name);
+    const Tol tol = tol_for_precision(var.precision);
+    for (const ConvCase& c : conv_cases()) {
+      ++seed;
+      DYNAMIC_SECTION(var.name << " " << describe(c)) { run_conv_variant(v, c, tol, seed); }
+    }
+  }
+}
+
+// Native variants against cuDNN on ESRGAN-sized shapes (the oracle comparison).
+void test_native_vs_cudnn() {
+  bool have_cudnn = false;
+  for (const auto& v : kernels::variants_of("conv2d", "cuda")) have_cudnn = have_cudnn || std::string(v.name) == "cudnn";
+  if (!have_cudnn) {
+    WARN("SKIPPED: this build has no cuDNN");
+    std::printf("SKIPPED: this build has no cuDNN\n");
+    return;
+  }
+  struct Pair {
+    cuda::ConvVariant native, oracle;
+    Tol tol;
+  };
+  const std::vector<Pair> pairs = {{cuda::ConvVariant::naive, cuda::ConvVariant::cudnn_fp32, kFp32},
+                                   {cuda::ConvVariant::tf32, cuda::ConvVariant::cudnn_fp32, kTf32},
+                                   {cuda::ConvVariant::bf16, cuda::ConvVariant::cudnn_fp32, kBf16},
+                                   {cuda::ConvVariant::tf32, cuda::ConvVariant::cudnn, {4e-3, 4e-3, "tf32 x2"}}};
+  const std::vector<ConvCase> shapes = {{4, 96, 32, 32, 32, 3, 3, 1, 1},    // RRDB growth conv
+                                        {4, 192, 32, 32, 64, 3, 3, 1, 1},   // RRDB conv5
+                                        {2, 64, 64, 64, 128, 4, 4, 2, 1},   // UNet discriminator down
+                                        {2, 3, 64, 64, 64, 3, 3, 1, 1}};    // first conv
+  std::mt19937_64 rng(5);
+  for (const ConvCase& c : shapes) {
+    const Conv2dShape s = conv_shape(c);
+    const int64_t xl = c.N * s.x_batch_stride, yl = c.N * s.y_batch_stride, wl = c.K * c.C * c.R * c.S;
+    Tensor x = Tensor::from_vector(random_floats(rng, xl), {xl}).to(Device::cuda());
+    Tensor w = Tensor::from_vector(random_floats(rng, wl), {wl}).to(Device::cuda());
+    Tensor dy = Tensor::from_vector(random_floats(rng, yl), {yl}).to(Device::cuda());
+    for (const Pair& p : pairs) {
+      const std::string ctx = std::string(cuda::conv_variant_name(p.native)) + " vs " +
+                              cuda::conv_variant_name(p.oracle) + " " + describe(c);
+      auto run = [&](cuda::ConvVariant v, Tensor& y, Tensor& dx, Tensor& dw) {
+        y = Tensor::full({yl}, kNaN, DType::f32, Device::cuda());
+        dx = Tensor::full({xl}, kNaN, DType::f32, Device::cuda());
+        dw = Tensor::zeros({wl}, DType::f32, Device::cuda());
+        cuda::conv2d_forward_with(v, s, x.data<float>(), w.data<float>(), {}, y.data<float>());
+        cuda::conv2d_backward_data_with(v, s, dy.data<float>(), w.data<float>(), dx.data<float>());
+        cuda::conv2d_backward_weight_with(v, s, x.data<float>(), dy.data<float>(), dw.data<float>(), nullptr);
+      };
+      Tensor y1, dx1, dw1, y2, dx2, dw2;
+      run(p.native, y1, dx1, dw1);
+      run(p.oracle, y2, dx2, dw2);
+      compare_tensors(ctx + " forward", y1, y2, p.tol);
+      compare_tensors(ctx + " backward-data", dx1, dx2, p.tol);
+      compare_tensors(ctx + " backward-weight", dw1, dw2, p.tol);
+    }
+  }
+}
+
+// Same inputs, same outputs, bit for bit: the split-K conv, the reductions.
+void test_determinism() {
+  std::mt19937_64 rng(11);
+  const ConvCase c{8, 64, 32, 32, 32, 3, 3, 1, 1};
+  const Conv2dShape s = conv_shape(c);
+  const int64_t xl = c.N * s.x_batch_stride, yl = c.N * s.y_batch_stride, wl = c.K * c.C * 9;
+  Tensor x = Tensor::from_vector(random_floats(rng, xl), {xl}).to(Device::cuda());
+  Tensor dy = Tensor::from_vector(random_floats(rng, yl), {yl}).to(Device::cuda());
+  for (const char* name : {"tf32", "bf16", "naive"}) {
+    std::vector<double> first;
+    for (int rep = 0; rep < 3; ++rep) {
+      Tensor dw = Tensor::zeros({wl}, DType::f32, Device::cuda());
+      Tensor db = Tensor::zeros({c.K}, DType::f32, Device::cuda());
+      cuda::conv2d_backward_weight_with(cuda::conv_variant_from_name(name), s, x.data<float>(),
+                                        dy.data<float>(), dw.data<float>(), db.data<float>());
+      std::vector<double> v = dw.to_vector(), b = db.to_vector();
+      v.insert(v.end(), b.begin(), b.end());
+      if (rep == 0) first = v;
+      INFO(name << " backward-weight differs between identical runs");
+      CHECK(v == first);
+    }
+  }
+  const double a = cuda::loss_sum(math::PointLoss::sq_diff, x.data<float>(), x.data<float>() + 7, xl - 7, 0.0);
+  const double b = cuda::loss_sum(math::PointLoss::sq_diff, x.data<float>(), x.data<float>() + 7, xl - 7, 0.0);
+  CHECK(a == b);
+}
+
+void test_gemm_variants() {
+  std::mt19937_64 rng(3);
+  const int64_t M = 37, N = 29, K = 53;
+  for (const auto& var : kernels::variants_of("gemm", "cuda")) {
+    const cuda::GemmVariant v = cuda::gemm_variant_from_name(var.name);
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb)
+        for (int acc = 0; acc < 2; ++acc) {
+          const std::vector<float> A = random_floats(rng, M * K), B = random_floats(rng, K * N),
+                                   C0 = random_floats(rng, M * N);
+          const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+          std::vector<double> Ad(A.begin(), A.end()), Bd(B.begin(), B.end()), ref(C0.begin(), C0.end());
+          cpu::gemm<double>(ta, tb, M, N, K, Ad.data(), lda, Bd.data(), ldb, ref.data(), N, acc);
+          Tensor Ag = Tensor::from_vector(A, {M * K}).to(Device::cuda());
+          Tensor Bg = Tensor::from_vector(B, {K * N}).to(Device::cuda());
+          Guarded Cg(C0);
+          cuda::gemm_with(v, ta, tb, M, N, K, Ag.data<float>(), lda, Bg.data<float>(), ldb, Cg.ptr(), N, acc);
+          const std::vector<float> out = Cg.body("gemm");
+          compare(std::string("gemm ") + var.name + " ta=" + std::to_string(ta) + " tb=" + std::to_string(tb) +
+                      " acc=" + std::to_string(acc),
+                  std::vector<double>(out.begin(), out.end()), ref, kFp32);
+        }
+  }
+}
+
+void test_optimizer() {
+  std::mt19937_64 rng(21);
+  const std::vector<int64_t> sizes = {1, 7, 65536, 65537, 3000, 5};
+  for (bool decoupled : {false, true}) {
+    cpu::AdamConfig cfg;
+    cfg.lr = 2e-3;
+    cfg.weight_decay = 0.01;
+    cfg.decoupled = decoupled;
+    std::vector<std::vector<float>> p, g, m, v;
+    for (int64_t n : sizes) {
+      p.push_back(random_floats(rng, n));
+      g.push_back(random_floats(rng, n));
+      m.emplace_back(n, 0.f);
+      v.emplace_back(n, 0.f);
+    }
+    std::vector<Tensor> pg, gg, mg, vg;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      pg.push_back(Tensor::from_vector(p[i], {sizes[i]}).to(Device::cuda()));
+      gg.push_back(Tensor::from_vector(g[i], {sizes[i]}).to(Device::cuda()));
+      mg.push_back(Tensor::zeros({sizes[i]}, DType::f32, Device::cuda()));
+      vg.push_back(Tensor::zeros({sizes[i]}, DType::f32, Device::cuda()));
+    }
+    auto ptrs = [](std::vector<std::vector<float>>& a) {
+      std::vector<float*> r;
+      for (auto& x : a) r.push_back(x.data());
+      return r;
+    };
+    auto dptrs = [](std::vector<Tensor>& a) {
+      std::vector<float*> r;
+      for (auto& x : a) r.push_back(x.data<float>());
+      return r;
+    };
+    std::vector<float*> hp = ptrs(p), hm = ptrs(m), hv = ptrs(v), dp = dptrs(pg), dm = dptrs(mg), dv = dptrs(vg);
+    std::vector<const float*> hg, dg;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      hg.push_back(i == 5 ? nullptr : g[i].data());  // the last tensor has no gradient
+      dg.push_back(i == 5 ? nullptr : gg[i].data<float>());
+    }
+    for (int64_t t = 1; t <= 4; ++t) {
+      const cpu::AdamStep st = cpu::adam_step_scalars(cfg, t);
+      cpu::adam_update(st, hp.data(), hg.data(), hm.data(), hv.data(), sizes.data(), (int)sizes.size());
+      cuda::adam_update(st, dp.data(), dg.data(), dm.data(), dv.data(), sizes.data(), (int)sizes.size());
+    }
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      compare(std::string(decoupled ? "adamw" : "adam") + " param " + std::to_string(i), pg[i].to_vector(),
+              std::vector<double>(p[i].begin(), p[i].end()), kFp32);
+      compare("adam exp_avg_sq " + std::to_string(i), vg[i].to_vector(),
+              std::vector<double>(v[i].begin(), v[i].end()), kFp32);
+    }
+  }
+  // EMA
+  std::vector<std::vector<float>> e, q;
+  std::vector<Tensor> eg, qg;
+  for (int64_t n : sizes) {
+    e.push_back(random_floats(rng, n));
+    q.push_back(random_floats(rng, n));
+    eg.push_back(Tensor::from_vector(e.back(), {n}).to(Device::cuda()));
+    qg.push_back(Tensor::from_vector(q.back(), {n}).to(Device::cuda()));
+  }
+  std::vector<float*> he, de;
+  std::vector<const float*> hq, dq;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    he.push_back(e[i].data());
+    hq.push_back(q[i].data());
+    de.push_back(eg[i].data<float>());
+    dq.push_back(qg[i].data<float>());
+  }
+  cpu::ema_update(0.999, he.data(), hq.data(), sizes.data(), (int)sizes.size());
+  cuda::ema_update(0.999, de.data(), dq.data(), sizes.data(), (int)sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i)
+    compare("ema " + std::to_string(i), eg[i].to_vector(), std::vector<double>(e[i].begin(), e[i].end()), kFp32);
+}
+
+void test_memory() {
+  const cuda::PoolStats before = cuda::pool_stats(0);
+  {
+    Tensor t = Tensor::empty({1 << 20}, DType::f32, Device::cuda());
+    CHECK(cuda::pool_stats(0).current_bytes >= before.current_bytes + (4u << 20));
+  }
+  CHECK(cuda::pool_stats(0).peak_bytes >= before.current_bytes + (4u << 20));
+  CHECK_THROWS_WITH(Tensor::empty({int64_t{1} << 40}, DType::f32, Device::cuda()),
+                    Catch::Contains("CUDA out of memory: requested") && Catch::Contains("Hint"));
+}
+
+}  // namespace
+
+#define CUDA_BODY(f) f()
+#else
+#define CUDA_BODY(f) (void)0
+#endif  // SRENGINE_WITH_CUDA
+
+TEST_CASE("cuda/ops_elementwise") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("elementwise"); }); }
+TEST_CASE("cuda/ops_activation") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("activation"); }); }
+TEST_CASE("cuda/ops_layout") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("layout"); }); }
+TEST_CASE("cuda/ops_conv") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("conv"); }); }
+TEST_CASE("cuda/ops_loss") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("loss"); }); }
+TEST_CASE("cuda/ops_spectral_norm") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("spectral_norm"); }); }
+TEST_CASE("cuda/ops_norm_pool") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("norm_pool"); }); }
+TEST_CASE("cuda/conv2d_variants") { if (skip_without_cuda()) return; CUDA_BODY(test_conv_variants); }
+TEST_CASE("cuda/conv2d_native_vs_cudnn") { if (skip_without_cuda()) return; CUDA_BODY(test_native_vs_cudnn); }
+TEST_CASE("cuda/determinism") { if (skip_without_cuda()) return; CUDA_BODY(test_determinism); }
+TEST_CASE("cuda/gemm_variants") { if (skip_without_cuda()) return; CUDA_BODY(test_gemm_variants); }
+TEST_CASE("cuda/optimizer") { if (skip_without_cuda()) return; CUDA_BODY(test_optimizer); }
+TEST_CASE("cuda/memory_pool") { if (skip_without_cuda()) return; CUDA_BODY(test_memory); }

@@ -1,0 +1,104 @@
+// PSNR/SSIM against the independent numpy reference (BasicSR semantics) on real photo
+// crops, plus exact values on constructed cases and the folder evaluation.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "data/evaluate.h"
+#include "data/image_io.h"
+#include "data/metrics.h"
+#include "support/data_support.h"
+
+using namespace sr;
+using namespace sr::data;
+
+TEST_CASE("data/metrics_match_reference") {
+  std::ifstream in(test::data_fixture("expected.json"));
+  const nlohmann::json expected = nlohmann::json::parse(in);
+  REQUIRE(expected["metrics"].size() >= 8);
+  for (const auto& c : expected["metrics"]) {
+    MetricOptions opt;
+    opt.crop_border = c["crop_border"];
+    opt.test_y_channel = c["y_channel"];
+    const Image gt = read_image(test::data_fixture(c["gt"])), sr = read_image(test::data_fixture(c["sr"]));
+    const double psnr = calculate_psnr(sr, gt, opt), ssim = calculate_ssim(sr, gt, opt);
+    const double ref_psnr = c["psnr"], ref_ssim = c["ssim"];
+    INFO(c["gt"] << " crop " << opt.crop_border << " y " << opt.test_y_channel << ": psnr " << psnr << " vs "
+                 << ref_psnr << ", ssim " << ssim << " vs " << ref_ssim);
+    CHECK(std::fabs(psnr - ref_psnr) <= 1e-12 + 1e-9 * std::fabs(ref_psnr));
+    CHECK(std::fabs(ssim - ref_ssim) <= 1e-12 + 1e-9 * std::fabs(ref_ssim));
+    CHECK(psnr > 20);
+    CHECK(ssim < 0.999);
+  }
+}
+
+TEST_CASE("data/metrics_exact_cases") {
+  std::mt19937_64 rng(21);
+  const Image a = test::random_image(rng, 32, 24, 3);
+  CHECK(std::isinf(calculate_psnr(a, a)));
+  CHECK(calculate_ssim(a, a) == Approx(1.0).epsilon(1e-14));
+  // One level everywhere: MSE = 1, PSNR = 20 log10(255).
+  Image b = a;
+  for (float& v : b.pixels) v = v * 255.0f >= 254.5f ? v - 1.0f / 255 : v + 1.0f / 255;
+  CHECK(calculate_psnr(a, b) == Approx(20 * std::log10(255.0)).epsilon(1e-12));
+  // Inputs are rounded to 8 bits first: a shift of 0.3 levels is invisible.
+  Image c = a;
+  for (float& v : c.pixels) v = std::min(1.0f, v + 0.3f / 255);
+  CHECK(std::isinf(calculate_psnr(a, c)));
+  // Y channel of gray images: Y = 16 + 219 v (the coefficients sum to 219), so one
+  // gray level is 219/255 Y levels: PSNR = 20 log10(255 / (219/255)).
+  Image g(20, 20, 1), g2(20, 20, 1);
+  for (size_t i = 0; i < g.pixels.size(); ++i) {
+    g.pixels[i] = (float)(i % 200) / 255.0f;
+    g2.pixels[i] = (float)(i % 200 + 1) / 255.0f;
+  }
+  MetricOptions y;
+  y.test_y_channel = true;
+  CHECK(calculate_psnr(g, g2, y) == Approx(20 * std::log10(255.0 / (219.0 / 255.0))).epsilon(1e-6));
+  // Tensor inputs are rounded like tensor2img and agree with the image path.
+  MetricOptions crop;
+  crop.crop_border = 4;
+  CHECK(calculate_psnr(image_to_tensor(a), image_to_tensor(b), crop) == calculate_psnr(a, b, crop));
+  CHECK(calculate_ssim(image_to_tensor(a), image_to_tensor(b), crop) == calculate_ssim(a, b, crop));
+  test::require_error([&] { calculate_psnr(a, test::random_image(rng, 31, 24, 3)); }, {"32x24", "31x24"});
+  crop.crop_border = 12;
+  test::require_error([&] { calculate_psnr(a, b, crop); }, {"crop_border 12"});
+}
+
+TEST_CASE("data/metrics_folders") {
+  test::TempDir dir;
+  const std::string gt = dir.subdir("gt"), sr = dir.subdir("sr");
+  const std::vector<uint8_t> lady = read_file_bytes(test::data_fixture("ladybird_60.png"));
+  test::write_bytes(gt + "/lady.png", lady);
+  test::write_bytes(sr + "/lady.png", read_file_bytes(test::data_fixture("ladybird_60_bicubic_sr.png")));
+  test::write_bytes(gt + "/coffee.png", read_file_bytes(test::data_fixture("coffee_48.png")));
+  test::write_bytes(sr + "/coffee.png", read_file_bytes(test::data_fixture("coffee_48_noisy.png")));
+  MetricOptions opt;
+  opt.crop_border = 4;
+  const FolderScores s = evaluate_folders(gt, sr, opt);
+  REQUIRE(s.images.size() == 2);
+  CHECK(s.images[0].name == "coffee.png");
+  CHECK(s.mean_psnr == Approx((s.images[0].psnr + s.images[1].psnr) / 2));
+  const nlohmann::json j = scores_to_json(s);
+  CHECK(j["images"][1]["name"] == "lady.png");
+  CHECK(j["mean_ssim"].get<double>() == s.mean_ssim);
+  // Missing, extra and differently sized partners are errors naming the file.
+  test::write_bytes(gt + "/extra.png", lady);
+  test::require_error([&] { evaluate_folders(gt, sr, opt); }, {gt + "/extra.png", "no SR partner"});
+  test::write_bytes(sr + "/extra.png", read_file_bytes(test::data_fixture("coffee_48.png")));
+  test::require_error([&] { evaluate_folders(gt, sr, opt); }, {sr + "/extra.png", "48x48", "60x60"});
+  test::write_bytes(sr + "/more.png", lady);
+  std::filesystem::remove(gt + "/extra.png");
+  std::filesystem::remove(sr + "/extra.png");
+  test::require_error([&] { evaluate_folders(gt, sr, opt); }, {sr + "/more.png", "no GT partner"});
+  // Identical images: PSNR inf, written as "inf" in JSON.
+  std::filesystem::remove(sr + "/more.png");
+  test::write_bytes(sr + "/coffee.png", read_file_bytes(test::data_fixture("coffee_48.png")));
+  const FolderScores same = evaluate_folders(gt, sr, opt);
+  CHECK(scores_to_json(same)["images"][0]["psnr"] == "inf");
+  CHECK(scores_to_json(same)["mean_psnr"] == "inf");
+}

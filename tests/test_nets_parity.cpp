@@ -1,0 +1,115 @@
+// PyTorch parity: each fixture in tests/fixtures/nets (written by tools/make_fixtures.py
+// from independent PyTorch implementations) holds a tiny network's weights with BasicSR's
+// names, an input, and PyTorch's float64 output, loss and gradients (input and every
+// parameter), plus the buffers after the forward (spectral-norm u/v, batch-norm running
+// statistics). srengine rebuilds the network from the fixture's JSON options, loads the
+// weights strictly, runs forward + backward in float64 in training mode, and must agree
+// to ~1e-9 relative.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/safetensors.h"
+#include "nets/factory.h"
+#include "support/gradcheck.h"
+
+using namespace sr;
+
+namespace {
+
+// |a - b| <= tol * (max|b| over the tensor) + tol * |b|: relative to the tensor's scale, so
+// near-zero elements of a large tensor are not held to an impossible relative bound.
+void expect_close(const std::string& what, const Tensor& got, const Tensor& want, double tol = 1e-9) {
+  INFO(what << ": got " << got.shape().str() << ", fixture " << want.shape().str());
+  REQUIRE(got.numel() == want.numel());
+  const auto a = got.to_vector(), b = want.to_vector();
+  double scale = 0;
+  for (double v : b) scale = std::max(scale, std::fabs(v));
+  int64_t worst = -1;
+  const double ratio = sr::test::tolerance_ratio(a, b, tol * std::max(scale, 1e-30), tol, &worst);
+  INFO("worst element " << worst << ": " << (worst >= 0 ? a[worst] : 0) << " vs "
+                        << (worst >= 0 ? b[worst] : 0) << " (budget used " << ratio << ")");
+  CHECK(ratio <= 1.0);
+}
+
+// The input of fixtures too large to store (see tools/make_fixtures.py: hashed_input).
+Tensor hashed_input(const Shape& shape) {
+  std::vector<double> v(shape.numel());
+  for (size_t i = 0; i < v.size(); ++i) {
+    const uint64_t h = (uint64_t(i) * 2654435761ull + 12345ull) & 0xffffffffull;
+    v[i] = double(h) / 4294967296.0 * 2.0 - 1.0;
+  }
+  return Tensor::from_vector(v, shape, DType::f64);
+}
+
+void run_parity(const std::string& name) {
+  const std::string path = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/nets/" + name + ".safetensors";
+  SafetensorsReadOptions as_f64;
+  as_f64.dtype = DType::f64;
+  const SafetensorsFile f = read_safetensors(path, as_f64);
+  const auto opt = nlohmann::json::parse(f.metadata.at("net"));
+  INFO(name << ": " << opt.dump());
+
+  std::unique_ptr<Module> net = build_network(opt);
+  net->to(DType::f64);
+  std::map<std::string, Tensor> weights, grads, after;
+  for (const auto& [k, t] : f.tensors) {
+    if (k.rfind("weight.", 0) == 0) weights[k.substr(7)] = t;
+    if (k.rfind("grad.", 0) == 0 && k != "grad.input") grads[k.substr(5)] = t;
+    if (k.rfind("after.", 0) == 0) after[k.substr(6)] = t;
+  }
+  net->load_state_dict(weights, true, path);  // strict: the key sets must be identical
+  net->train();
+
+  Tensor x = f.metadata.count("input") ? hashed_input(Shape(nlohmann::json::parse(f.metadata.at("input_shape"))
+                                                                .get<std::vector<int64_t>>()))
+                                       : f.get("input").clone();
+  x.set_requires_grad(true);
+  Tensor y = net->forward(x);
+  expect_close(name + " output", y, f.get("output"));
+
+  const std::string kind = f.metadata.at("loss");
+  Tensor loss = kind == "l1"         ? l1_loss(y, f.get("target"))
+                : kind == "bce_real" ? bce_with_logits(y, 1.0)
+                                     : hinge_real_loss(y);
+  REQUIRE((kind == "l1" || kind == "bce_real" || kind == "hinge_real"));
+  expect_close(name + " loss", loss, f.get("loss"));
+  loss.backward();
+
+  Tensor gx = x.grad();
+  if (f.metadata.count("grad_input_stride")) {
+    const int64_t stride = std::stoll(f.metadata.at("grad_input_stride"));
+    const auto all = gx.to_vector();
+    std::vector<double> sampled;
+    for (size_t i = 0; i < all.size(); i += stride) sampled.push_back(all[i]);
+    gx = Tensor::from_vector(sampled, {(int64_t)sampled.size()}, DType::f64);
+  }
+  expect_close(name + " grad.input", gx, f.get("grad.input"));
+
+  const NamedTensors params = net->named_parameters();
+  CHECK(params.size() == grads.size());
+  for (const auto& [k, p] : params) {
+    REQUIRE(grads.count(k));
+    REQUIRE(p.grad().defined());
+    expect_close(name + " grad." + k, p.grad(), grads.at(k));
+  }
+  const NamedTensors buffers = net->named_buffers();
+  CHECK(buffers.size() == after.size());
+  for (const auto& [k, b] : buffers) {
+    REQUIRE(after.count(k));
+    expect_close(name + " after." + k, b, after.at(k));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("nets/parity_rrdbnet_x4") { run_parity("rrdbnet_x4"); }
+TEST_CASE("nets/parity_rrdbnet_x2") { run_parity("rrdbnet_x2"); }
+TEST_CASE("nets/parity_rrdbnet_x1") { run_parity("rrdbnet_x1"); }
+TEST_CASE("nets/parity_unet_discriminator_sn") { run_parity("unet_discriminator_sn"); }
+TEST_CASE("nets/parity_srvgg_compact_x4_prelu") { run_parity("srvgg_compact_x4"); }
+TEST_CASE("nets/parity_srvgg_compact_x2_leakyrelu") { run_parity("srvgg_compact_x2_leakyrelu"); }
+TEST_CASE("nets/parity_vgg_style_discriminator") { run_parity("vgg_style_discriminator"); }

@@ -1,0 +1,221 @@
+// nets/: BasicSR's parameter counts and state-dict keys at full size, input-size errors,
+// the network factory's errors, and the VGG19 feature extractor (names, truncation,
+// normalisation, weight loading with torchvision or BasicSR names).
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <unistd.h>
+
+#include "engine/ops.h"
+#include "engine/ops_pool.h"
+#include "engine/random.h"
+#include "engine/safetensors.h"
+#include "nets/factory.h"
+#include "nets/rrdbnet.h"
+#include "nets/srvgg_compact.h"
+#include "nets/unet_discriminator.h"
+#include "nets/vgg_discriminator.h"
+#include "nets/vgg_features.h"
+
+using namespace sr;
+using nlohmann::json;
+
+namespace {
+std::map<std::string, Shape> shapes(const Module& m) {
+  std::map<std::string, Shape> out;
+  for (const auto& [k, t] : m.state_dict()) out[k] = t.shape();
+  return out;
+}
+}  // namespace
+
+TEST_CASE("nets/rrdbnet_param_count") {
+  RRDBNet net(3, 3, 4, 64, 23, 32);
+  CHECK(net.num_parameters() == 16697987);
+  const NamedTensors sd = net.state_dict();
+  CHECK(sd.size() == 702);
+  CHECK(sd.front().first == "conv_first.weight");
+  CHECK(sd[2].first == "body.0.rdb1.conv1.weight");
+  CHECK(sd.back().first == "conv_last.bias");
+  const auto s = shapes(net);
+  CHECK(s.at("body.0.rdb1.conv2.weight") == Shape{32, 96, 3, 3});
+  CHECK(s.at("body.22.rdb3.conv5.weight") == Shape{64, 192, 3, 3});
+  CHECK(s.at("conv_last.weight") == Shape{3, 64, 3, 3});
+  for (const char* k : {"conv_body.bias", "conv_up1.weight", "conv_up2.weight", "conv_hr.weight"}) CHECK(s.count(k));
+  CHECK(net.named_buffers().empty());
+  // x2 and x1 only widen conv_first (pixel-unshuffled input); built without a body here
+  // (RRDB = 719,424 parameters, checked in layers/dense_block_init_and_shapes) to stay fast.
+  const int64_t body = net.body->num_parameters();
+  CHECK(body == 23 * 719424);
+  CHECK(RRDBNet(3, 3, 2, 64, 0, 32).num_parameters() + body == 16703171);
+  CHECK(RRDBNet(3, 3, 1, 64, 0, 32).num_parameters() + body == 16723907);
+  CHECK(RRDBNet(3, 3, 4, 64, 0, 32).num_parameters() + 6 * 719424 == 4467779);  // the 6-block anime model
+}
+
+TEST_CASE("nets/unet_discriminator_param_count_and_keys") {
+  UNetDiscriminatorSN d(3, 64, true);
+  CHECK(d.num_parameters() == 4376897);
+  const auto s = shapes(d);
+  CHECK(s.size() == 28);
+  CHECK(s.count("conv0.weight"));
+  CHECK(s.count("conv0.bias"));
+  CHECK(s.count("conv9.bias"));
+  const int64_t u[] = {128, 256, 512, 256, 128, 64, 64, 64}, v[] = {1024, 2048, 4096, 4608, 2304, 1152, 576, 576};
+  for (int k = 1; k <= 8; ++k) {
+    const std::string c = "conv" + std::to_string(k);
+    INFO(c);
+    CHECK(s.count(c + ".weight_orig"));
+    CHECK_FALSE(s.count(c + ".weight"));
+    CHECK_FALSE(s.count(c + ".bias"));
+    CHECK(s.at(c + ".weight_u") == Shape{u[k - 1]});
+    CHECK(s.at(c + ".weight_v") == Shape{v[k - 1]});
+  }
+}
+
+TEST_CASE("nets/vgg_style_discriminator_param_count") {
+  VGGStyleDiscriminator d(3, 64, 128);
+  CHECK(d.num_parameters() == 14499401);
+  const auto s = shapes(d);
+  CHECK(s.at("linear1.weight") == Shape{100, 8192});
+  CHECK(s.at("bn4_1.running_var") == Shape{512});
+  CHECK(s.at("bn0_1.num_batches_tracked") == Shape{});
+  CHECK_FALSE(s.count("conv0_1.bias"));
+  CHECK_FALSE(s.count("conv5_0.weight"));
+  CHECK(shapes(VGGStyleDiscriminator(3, 64, 256)).count("bn5_1.weight"));
+  CHECK_THROWS_WITH(VGGStyleDiscriminator(3, 64, 192), Catch::Contains("input_size must be 128 or 256"));
+}
+
+TEST_CASE("nets/srvgg_compact_keys") {
+  SRVGGNetCompact n(3, 3, 64, 16, 4, "prelu");
+  const auto s = shapes(n);
+  CHECK(s.at("body.0.weight") == Shape{64, 3, 3, 3});
+  CHECK(s.at("body.1.weight") == Shape{64});  // PReLU slopes
+  CHECK(s.at("body.33.weight") == Shape{64});
+  CHECK(s.at("body.34.weight") == Shape{48, 64, 3, 3});
+  CHECK(s.size() == 17 * 2 + 17 + 2);
+  CHECK(n.num_parameters() == 1792 + 16 * 36928 + 17 * 64 + 27696);  // realesr-general x4 family
+  // relu / leakyrelu bodies have no activation parameters.
+  CHECK(shapes(SRVGGNetCompact(3, 3, 64, 16, 4, "relu")).size() == 17 * 2 + 2);
+  CHECK_THROWS_WITH(SRVGGNetCompact(3, 3, 64, 16, 4, "gelu"), Catch::Contains("act_type"));
+  CHECK_THROWS_WITH(SRVGGNetCompact(3, 3, 64, 16, 3, "prelu"), Catch::Contains("upscale must be 2 or 4"));
+}
+
+TEST_CASE("nets/input_size_errors") {
+  UNetDiscriminatorSN d(3, 4);
+  CHECK(d.forward(Tensor::zeros({1, 3, 16, 24})).shape() == Shape{1, 1, 16, 24});
+  CHECK_THROWS_WITH(d.forward(Tensor::zeros({1, 3, 20, 24})), Catch::Contains("multiples of 8") &&
+                                                                   Catch::Contains("[1, 3, 20, 24]"));
+  VGGStyleDiscriminator v(3, 1, 128);
+  CHECK_THROWS_WITH(v.forward(Tensor::zeros({1, 3, 96, 96})), Catch::Contains("128x128"));
+  RRDBNet g2(3, 3, 2, 4, 1, 2), g1(3, 3, 1, 4, 1, 2);
+  CHECK(g2.forward(Tensor::zeros({1, 3, 6, 4})).shape() == Shape{1, 3, 12, 8});
+  CHECK_THROWS_WITH(g2.forward(Tensor::zeros({1, 3, 5, 4})), Catch::Contains("multiples of 2"));
+  CHECK_THROWS_WITH(g1.forward(Tensor::zeros({1, 3, 8, 6})), Catch::Contains("multiples of 4"));
+  CHECK(RRDBNet(3, 3, 4, 4, 1, 2).forward(Tensor::zeros({1, 3, 5, 3})).shape() == Shape{1, 3, 20, 12});
+}
+
+TEST_CASE("nets/factory") {
+  auto g = build_network(json::parse(
+      R"({"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3, "num_feat": 8, "num_block": 2, "num_grow_ch": 4, "scale": 2})"));
+  CHECK(g->type_name() == "RRDBNet");
+  CHECK(dynamic_cast<RRDBNet&>(*g).scale == 2);
+  CHECK(g->state_dict().size() == 2 + 2 * 30 + 10);
+  CHECK(build_network(json::parse(R"({"type": "UNetDiscriminatorSN", "num_in_ch": 3})"))->num_parameters() == 4376897);
+  CHECK(build_network(json::parse(R"({"type": "SRVGGNetCompact", "num_conv": 2, "num_feat": 8})"))->type_name() ==
+        "SRVGGNetCompact");
+  CHECK(build_network(json::parse(R"({"type": "VGGStyleDiscriminator", "num_in_ch": 3, "num_feat": 2})"))
+            ->type_name() == "VGGStyleDiscriminator");
+  CHECK(build_network(json::parse(R"({"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3, "num_block": 1.0, "num_feat": 4})"))
+            ->num_parameters() > 0);  // 1.0 is an integer
+
+  CHECK_THROWS_WITH(build_network(json::parse(R"({"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3, "num_blocks": 2})")),
+                    Catch::Contains("unknown key 'num_blocks'") && Catch::Contains("did you mean 'num_block'"));
+  CHECK_THROWS_WITH(build_network(json::parse(R"({"type": "RRDBNett"})")),
+                    Catch::Contains("unknown type 'RRDBNett'") && Catch::Contains("did you mean 'RRDBNet'"));
+  CHECK_THROWS_WITH(build_network(json::parse(R"({"type": "RRDBNet", "num_out_ch": 3})")),
+                    Catch::Contains("'num_in_ch' is required"));
+  CHECK_THROWS_WITH(build_network(json::parse(R"({"type": "RRDBNet", "num_in_ch": "3", "num_out_ch": 3})")),
+                    Catch::Contains("'num_in_ch' must be an integer"));
+  CHECK_THROWS_WITH(build_network(json::parse(R"({"type": "UNetDiscriminatorSN", "num_in_ch": 3, "skip_connection": 1})")),
+                    Catch::Contains("'skip_connection' must be true or false"));
+  CHECK_THROWS_WITH(build_network(json::parse(R"({"num_in_ch": 3})")), Catch::Contains("missing string key 'type'"));
+  CHECK_THROWS_WITH(build_network(json::parse(R"({"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3, "scale": 3})")),
+                    Catch::Contains("scale must be 1, 2 or 4"));
+}
+
+TEST_CASE("nets/vgg19_features") {
+  const auto& names = vgg19_layer_names();
+  REQUIRE(names.size() == 37);
+  CHECK(names[0] == "conv1_1");
+  CHECK(names[4] == "pool1");
+  CHECK(names[34] == "conv5_4");
+  CHECK(names[36] == "pool5");
+
+  VGGFeatureOptions opt;
+  opt.layer_name_list = {"relu1_1", "conv2_1"};
+  VGGFeatureExtractor vgg(opt);  // truncated after conv2_1 (index 5)
+  std::vector<std::string> keys;
+  for (const auto& [k, t] : vgg.state_dict()) keys.push_back(k);
+  CHECK(keys == std::vector<std::string>{"mean", "std", "vgg_net.conv1_1.weight", "vgg_net.conv1_1.bias",
+                                         "vgg_net.conv1_2.weight", "vgg_net.conv1_2.bias", "vgg_net.conv2_1.weight",
+                                         "vgg_net.conv2_1.bias"});
+  for (const auto& [k, p] : vgg.named_parameters()) CHECK_FALSE(p.requires_grad());
+  CHECK_FALSE(vgg.is_training());
+
+  // Weights with torchvision names (features.<index>.*), as converted from vgg19-dcbb9e9d.pth.
+  const std::string dir = std::filesystem::temp_directory_path() / ("srengine_vgg_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  NamedTensors tv;
+  Generator gen(7);
+  for (const auto& [idx, in, out] : std::vector<std::tuple<int, int64_t, int64_t>>{{0, 3, 64}, {2, 64, 64}, {5, 64, 128}}) {
+    Tensor w = Tensor::empty({out, in, 3, 3}), b = Tensor::empty({out});
+    normal_(w, 0, 0.1, gen);
+    normal_(b, 0, 0.1, gen);
+    tv.emplace_back("features." + std::to_string(idx) + ".weight", w);
+    tv.emplace_back("features." + std::to_string(idx) + ".bias", b);
+  }
+  tv.emplace_back("classifier.0.weight", Tensor::zeros({2, 2}));  // ignored
+  write_safetensors(dir + "/vgg19.safetensors", tv);
+  vgg.load_weights(dir + "/vgg19.safetensors");
+  CHECK(vgg.vgg_net->named_parameters()[4].second.to_vector() == tv[4].second.to_vector());
+
+  // Features against the same math written out with the plain ops.
+  Tensor x = Tensor::empty({1, 3, 10, 12});
+  uniform_(x, 0, 1, gen);
+  auto f = vgg.features(x);
+  REQUIRE(f.size() == 2);
+  const double mean[] = {0.485, 0.456, 0.406}, stdv[] = {0.229, 0.224, 0.225};
+  std::vector<double> xv = x.to_vector();
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = (xv[i] - mean[i / 120]) / stdv[i / 120];
+  Tensor xn = Tensor::from_vector(xv, x.shape());
+  Tensor r11 = relu(conv2d(xn, tv[0].second, tv[1].second, 1, 1));
+  Tensor c21 = conv2d(max_pool2d(relu(conv2d(r11, tv[2].second, tv[3].second, 1, 1))), tv[4].second, tv[5].second, 1, 1);
+  auto close = [](const Tensor& a, const Tensor& b) {
+    const auto av = a.to_vector(), bv = b.to_vector();
+    double worst = 0;
+    for (size_t i = 0; i < av.size(); ++i) worst = std::max(worst, std::fabs(av[i] - bv[i]));
+    return worst;
+  };
+  CHECK(f.at("relu1_1").shape() == Shape{1, 64, 10, 12});
+  CHECK(f.at("conv2_1").shape() == Shape{1, 128, 5, 6});
+  CHECK(close(f.at("relu1_1"), r11) < 1e-5);
+  CHECK(close(f.at("conv2_1"), c21) < 1e-4);
+
+  // Gradient flows to the input (perceptual loss on G's output) but not into VGG.
+  Tensor xg = x.clone();
+  xg.set_requires_grad(true);
+  sum(vgg.features(xg).at("conv2_1")).backward();
+  CHECK(xg.grad().defined());
+
+  // BasicSR names load too; errors name the file and the missing keys.
+  write_safetensors(dir + "/basicsr.safetensors", vgg.state_dict());
+  vgg.load_weights(dir + "/basicsr.safetensors");
+  write_safetensors(dir + "/partial.safetensors", {tv[0], tv[1]});
+  CHECK_THROWS_WITH(vgg.load_weights(dir + "/partial.safetensors"),
+                    Catch::Contains("partial.safetensors") && Catch::Contains("features.2.weight"));
+  CHECK_THROWS_WITH(vgg.load_weights(dir + "/nope.safetensors"),
+                    Catch::Contains("nope.safetensors") && Catch::Contains("does not exist"));
+  CHECK_THROWS_WITH(vgg.load_weights(""), Catch::Contains("no VGG19 weights file"));
+  opt.layer_name_list = {"conv6_1"};
+  CHECK_THROWS_WITH(VGGFeatureExtractor(opt), Catch::Contains("unknown layer 'conv6_1'"));
+  std::filesystem::remove_all(dir);
+}

@@ -1,0 +1,109 @@
+// Checkpoint files: atomic replacement (a write killed half-way leaves the previous file
+// intact), state round trip, newest-valid-state search, keep_last pruning.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine/atomic_file.h"
+#include "engine/random.h"
+#include "engine/safetensors.h"
+#include "train/checkpoint.h"
+
+using namespace sr;
+using namespace sr::train;
+namespace fs = std::filesystem;
+
+namespace {
+std::string fresh_dir(const std::string& name) {
+  const std::string d = std::string(SRENGINE_BINARY_DIR) + "/test_tmp/" + name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+}  // namespace
+
+TEST_CASE("checkpoint/killed_write_leaves_previous_file") {
+  const std::string dir = fresh_dir("killed_write");
+  const std::string path = dir + "/net.safetensors";
+  Tensor small = Tensor::full({4}, 1.5);
+  write_safetensors(path, {{"w", small}});
+  // A child process rewrites the file with ~64 MB of data and is killed mid-write.
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    Tensor big = Tensor::full({16 << 20}, 2.0);
+    for (;;) write_safetensors(path, {{"w", big}});
+  }
+  usleep(150 * 1000);
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  // Whatever the moment of death, the file is a complete old or new version.
+  SafetensorsFile f = read_safetensors(path);
+  const Tensor& w = f.get("w");
+  const double v = w.to_vector()[0];
+  CHECK((v == 1.5 || v == 2.0));
+  CHECK(w.numel() == (v == 1.5 ? 4 : (16 << 20)));
+}
+
+TEST_CASE("checkpoint/failed_write_keeps_old_file_and_no_temp") {
+  const std::string dir = fresh_dir("failed_write");
+  const std::string path = dir + "/state.bin";
+  write_file_atomically(path, [](std::FILE* f) { std::fputs("old", f); });
+  CHECK_THROWS_AS(write_file_atomically(path, [](std::FILE* f) {
+                    std::fputs("partial", f);
+                    throw Error("disk full (simulated)");
+                  }),
+                  Error);
+  std::ifstream in(path);
+  std::string content;
+  in >> content;
+  CHECK(content == "old");
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
+  CHECK(files == 1);  // no temporary left behind
+  // A destination in a folder that does not exist is an error naming the path.
+  CHECK_THROWS_WITH(write_file_atomically(dir + "/missing/x.bin", [](std::FILE*) {}),
+                    Catch::Contains("missing/x.bin"));
+}
+
+TEST_CASE("checkpoint/state_round_trip_and_latest") {
+  const std::string dir = fresh_dir("states");
+  Tensor a = Tensor::full({3}, 0.25);
+  for (int64_t iter : {10, 20, 30}) {
+    TrainingState s;
+    s.stage = "psnr";
+    s.stage_index = 0;
+    s.iter = iter;
+    s.tensors = {{"net_g.w", a}};
+    s.info = {{"loader_epoch", 1}, {"loader_batch", iter}};
+    save_training_state(dir, s);
+  }
+  TrainingState g;
+  g.stage = "gan";
+  g.stage_index = 1;
+  g.iter = 5;
+  g.tensors = {{"net_g.w", a}};
+  save_training_state(dir, g);
+  // Stage order wins over iteration numbers.
+  CHECK(find_latest_state(dir).value() == state_path(dir, "gan", 5));
+  // A corrupt newest file is skipped with a note.
+  { std::ofstream(state_path(dir, "gan", 6)) << "garbage"; }
+  std::string skipped;
+  CHECK(find_latest_state(dir, &skipped).value() == state_path(dir, "gan", 5));
+  CHECK_THAT(skipped, Catch::Contains("gan_6.state"));
+  TrainingState back = load_training_state(state_path(dir, "psnr", 20));
+  CHECK(back.stage == "psnr");
+  CHECK(back.iter == 20);
+  CHECK(back.info["loader_batch"] == 20);
+  CHECK(back.tensors.at(0).second.to_vector() == a.to_vector());
+  // keep_last 2 removes psnr_10 only.
+  prune_checkpoints(dir + "/training_states", "", "psnr", ".state", 2);
+  CHECK_FALSE(fs::exists(state_path(dir, "psnr", 10)));
+  CHECK(fs::exists(state_path(dir, "psnr", 20)));
+  CHECK(fs::exists(state_path(dir, "gan", 5)));
+}

@@ -1,0 +1,788 @@
+// `srengine bench kernels`: kernel microbenchmarks on the shapes that RRDBNet (nf64 nb23
+// gc32 x4) and UNetDiscriminatorSN (nf64) actually run, per op and per variant, each
+// against a ceiling measured in the same run.
+//
+// The cases are the product of three tables below: the layers of the two nets
+// (kConvLayers, kResampleCases, ...), the op kinds (conv forward / backward-data /
+// backward-weight, resampling, activation, loss, spectral norm, Adam, EMA), and the
+// variants of each op per device (conv_variants(): the CPU kernels plus every CUDA conv2d
+// variant in kernels/registry; simple_variants(): one CPU row per op). Adding a device
+// variant is one entry in its op's variant list.
+//
+// Method: every input exists `--rotations` times and run i uses set i % rotations, so a
+// case that fits in cache is not flattered; `--warmup` untimed runs, then `--repeat` timed
+// ones (the device synchronised after each); the median is reported with GFLOP/s for
+// compute-bound ops or GB/s for memory-bound ones (bytes = compulsory reads + writes) and
+// the percentage of the matching ceiling: a large SGEMM and a large copy, measured first.
+//
+// `--list-json FILE` writes the cases (name, op, parameters) without running anything:
+// tools/peer_torch.py reads that file, so PyTorch times exactly the same shapes, and
+// tools/bench_vs_torch.sh joins the two JSON outputs by case name.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "engine/random.h"
+#include "engine/tensor.h"
+#include "kernels/common/math.h"
+#include "kernels/cpu/activation.h"
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/loss.h"
+#include "kernels/cpu/optimizer.h"
+#include "kernels/cpu/resample.h"
+#include "kernels/cpu/simd.h"
+#include "kernels/cpu/spectral_norm.h"
+#include "kernels/registry.h"
+#include "tools/cli/commands.h"
+#ifdef SRENGINE_WITH_CUDA
+#include "engine/cuda_runtime.h"
+#include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/gemm.h"
+#endif
+
+namespace sr::cli {
+
+namespace {
+
+using json = nlohmann::json;
+using Params = std::map<std::string, double>;
+
+// ---- options --------------------------------------------------------------------------------
+
+struct Options {
+  std::string device = "cpu";
+  std::string filter;
+  std::string json_path, list_json_path;
+  int repeat = -1, warmup = 2, rotations = 4, batch = -1, threads = -1;
+  bool all_variants = false;
+  bool no_ceilings = false, ceilings_only = false;
+};
+
+int parse_int(const std::string& flag, const std::string& v, int lo) {
+  char* end = nullptr;
+  const long x = std::strtol(v.c_str(), &end, 10);
+  SR_CHECK(*end == 0 && !v.empty() && x >= lo && x <= 1000000, flag, " must be an integer >= ", lo,
+           ", got '", v, "'");
+  return (int)x;
+}
+
+void print_usage() {
+  std::printf(
+      "usage: srengine bench kernels [--device cpu|cuda] [--filter REGEX] [--json FILE]\n"
+      "                              [--repeat N] [--warmup N] [--batch N] [--rotations N]\n"
+      "                              [--threads N] [--variants default|all] [--list-json FILE]\n\n"
+      "Times every kernel on the shapes RRDBNet (nf64 nb23 gc32 x4) and UNetDiscriminatorSN\n"
+      "(nf64) run: conv forward, backward-data and backward-weight per layer, pixel (un)shuffle,\n"
+      "upsampling, bias + LeakyReLU, residual scaling, losses, spectral norm, Adam and EMA over\n"
+      "RRDBNet's parameters. Median of --repeat runs (default 10 on cpu, 50 on cuda) after\n"
+      "--warmup runs, inputs rotated over --rotations copies; GFLOP/s or GB/s and the percentage\n"
+      "of a large SGEMM / large copy measured in the same run.\n\n"
+      "  --filter REGEX     only cases whose name matches (e.g. 'conv_fwd/rrdb')\n"
+      "  --batch N          images per conv/resample case (default 4 on cpu, 16 on cuda)\n"
+      "  --variants all     also time the non-default variants (cpu: the im2col reference)\n"
+      "  --json FILE        write the results as JSON (the format tools/peer_torch.py prints)\n"
+      "  --list-json FILE   write the case list (shapes) as JSON and exit\n"
+      "  --threads N        OpenMP threads (default: all cores)\n"
+      "  --no-ceilings      skip the ceiling measurement (no percentages)\n"
+      "  --ceilings-only    measure only the ceilings\n");
+}
+
+// ---- device buffers and timing --------------------------------------------------------------
+
+Device bench_device(const Options& o) { return parse_device(o.device); }
+
+void device_sync(const Device& d) {
+#ifdef SRENGINE_WITH_CUDA
+  if (d.is_cuda()) cuda::synchronize();
+#else
+  (void)d;
+#endif
+}
+
+// Owns the tensors of one case; rand/zeros hand out raw float pointers on the device.
+class Buffers {
+ public:
+  explicit Buffers(Device d) : dev_(d) {}
+  float* rand(int64_t n, double lo = -1.0, double hi = 1.0) {
+    Tensor t = Tensor::empty({std::max<int64_t>(n, 1)}, DType::f32, dev_);
+    uniform_(t, lo, hi, gen_);
+    keep_.push_back(t);
+    return t.data<float>();
+  }
+  float* zeros(int64_t n) {
+    Tensor t = Tensor::zeros({std::max<int64_t>(n, 1)}, DType::f32, dev_);
+    keep_.push_back(t);
+    return t.data<float>();
+  }
+  // `count` independent random buffers of n floats.
+  std::vector<float*> rand_sets(int count, int64_t n, double lo = -1.0, double hi = 1.0) {
+    std::vector<float*> v;
+    for (int i = 0; i < count; ++i) v.push_back(rand(n, lo, hi));
+    return v;
+  }
+
+ private:
+  Device dev_;
+  Generator gen_{1234};
+  std::vector<Tensor> keep_;
+};
+
+using Runner = std::function<void(int)>;  // runs the kernel on input set i % rotations
+
+struct Timing {
+  double median_ms = 0, min_ms = 0;
+  int runs = 0;
+};
+
+Timing time_runs(const Runner& run, const Device& dev, int warmup, int repeat) {
+  for (int i = 0; i < warmup; ++i) run(i);
+  device_sync(dev);
+  std::vector<double> ms;
+  for (int i = 0; i < repeat; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run(warmup + i);
+    device_sync(dev);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  Timing t;
+  t.runs = repeat;
+  t.min_ms = ms.front();
+  t.median_ms = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  return t;
+}
+
+// ---- the cases --------------------------------------------------------------------------------
+
+struct Case {
+  std::string name;   // "<op>/<net>.<layer>": what --filter matches and the JSON join key
+  std::string op;     // conv_fwd, conv_bwd_data, ..., adam
+  std::string shape;  // for people
+  Params p;           // for tools/peer_torch.py
+  double flops = 0, bytes = 0;
+  bool compute_bound = false;
+};
+
+// One variant of one op on one device. make() allocates the case's buffers and returns
+// the runner; it returns an empty function when this variant cannot run the case.
+struct Impl {
+  std::string device, variant;
+  bool is_default;
+  std::function<Runner(const Case&, Buffers&, int rotations)> make;
+};
+
+// The layers of the two nets, as conv shapes at input size H x H.
+struct ConvLayer {
+  const char* name;
+  int64_t C, H, K;
+  int R, stride, pad;
+  bool bias;
+};
+// RRDBNet nf64 nb23 gc32 x4 (69 dense blocks of five convs at the LR size, then the tail);
+// conv_hr has conv_up2's shape. UNetDiscriminatorSN nf64 on 128 x 128 HR patches: the
+// spectral-norm convs have no bias.
+const ConvLayer kConvLayers[] = {
+    {"rrdb.conv_first", 3, 32, 64, 3, 1, 1, true},
+    {"rrdb.rdb_conv1", 64, 32, 32, 3, 1, 1, true},
+    {"rrdb.rdb_conv2", 96, 32, 32, 3, 1, 1, true},
+    {"rrdb.rdb_conv3", 128, 32, 32, 3, 1, 1, true},
+    {"rrdb.rdb_conv4", 160, 32, 32, 3, 1, 1, true},
+    {"rrdb.rdb_conv5", 192, 32, 64, 3, 1, 1, true},
+    {"rrdb.conv_body", 64, 32, 64, 3, 1, 1, true},
+    {"rrdb.conv_up1", 64, 64, 64, 3, 1, 1, true},
+    {"rrdb.conv_up2", 64, 128, 64, 3, 1, 1, true},
+    {"rrdb.conv_last", 64, 128, 3, 3, 1, 1, true},
+    {"unet.conv0", 3, 128, 64, 3, 1, 1, true},
+    {"unet.conv1", 64, 128, 128, 4, 2, 1, false},
+    {"unet.conv2", 128, 64, 256, 4, 2, 1, false},
+    {"unet.conv3", 256, 32, 512, 4, 2, 1, false},
+    {"unet.conv4", 512, 32, 256, 3, 1, 1, false},
+    {"unet.conv5", 256, 64, 128, 3, 1, 1, false},
+    {"unet.conv6", 128, 128, 64, 3, 1, 1, false},
+    {"unet.conv7", 64, 128, 64, 3, 1, 1, false},
+    {"unet.conv9", 64, 128, 1, 3, 1, 1, true},
+};
+
+cpu::Conv2dShape conv_shape(const Params& p) {
+  cpu::Conv2dShape s{};
+  s.N = (int64_t)p.at("N");
+  s.C = (int64_t)p.at("C");
+  s.H = (int64_t)p.at("H");
+  s.W = (int64_t)p.at("W");
+  s.K = (int64_t)p.at("K");
+  s.R = s.S = (int64_t)p.at("R");
+  s.stride = (int)p.at("stride");
+  s.pad = (int)p.at("pad");
+  s.P = (s.H + 2 * s.pad - s.R) / s.stride + 1;
+  s.Q = (s.W + 2 * s.pad - s.S) / s.stride + 1;
+  s.x_batch_stride = s.C * s.H * s.W;
+  s.y_batch_stride = s.K * s.P * s.Q;
+  return s;
+}
+
+using ConvFwd = std::function<void(const cpu::Conv2dShape&, const float*, const float*, const float*, float*)>;
+using ConvBwdData = std::function<void(const cpu::Conv2dShape&, const float*, const float*, float*)>;
+using ConvBwdWeight =
+    std::function<void(const cpu::Conv2dShape&, const float*, const float*, float*, float*)>;
+struct ConvFns {
+  std::string device, name;
+  bool is_default;
+  ConvFwd fwd;
+  ConvBwdData bwd_data;
+  ConvBwdWeight bwd_weight;
+};
+
+// Every conv variant: the CPU kernels, then one row per CUDA conv2d variant in the
+// registry (so a new CUDA variant shows up here without touching this file).
+std::vector<ConvFns> conv_variants() {
+  std::vector<ConvFns> v;
+  v.push_back({"cpu", SR_CPU_SIMD ? std::string("implicit_") + cpu::simd_isa() : "im2col_eigen", true,
+               cpu::conv2d_forward<float>, cpu::conv2d_backward_data<float>,
+               cpu::conv2d_backward_weight<float>});
+#if SR_CPU_SIMD
+  v.push_back({"cpu", "im2col", false, cpu::conv2d_forward_im2col<float>,
+               cpu::conv2d_backward_data_im2col<float>, cpu::conv2d_backward_weight_im2col<float>});
+#endif
+#ifdef SRENGINE_WITH_CUDA
+  for (const kernels::Variant& kv : kernels::variants_of("conv2d", "cuda")) {
+    const cuda::ConvVariant cv = cuda::conv_variant_from_name(kv.name);
+    v.push_back({"cuda", kv.name, kv.is_default,
+                 [cv](const cpu::Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
+                   cuda::ConvEpilogue ep;
+                   ep.bias = b;
+                   cuda::conv2d_forward_with(cv, s, x, w, ep, y);
+                 },
+                 [cv](const cpu::Conv2dShape& s, const float* dy, const float* w, float* dx) {
+                   cuda::conv2d_backward_data_with(cv, s, dy, w, dx);
+                 },
+                 [cv](const cpu::Conv2dShape& s, const float* x, const float* dy, float* dw, float* db) {
+                   cuda::conv2d_backward_weight_with(cv, s, x, dy, dw, db);
+                 }});
+  }
+#endif
+  return v;
+}
+
+std::vector<Impl> conv_impls(const std::string& op) {
+  std::vector<Impl> out;
+  for (const ConvFns& f : conv_variants()) {
+    out.push_back({f.device, f.name, f.is_default, [f, op](const Case& c, Buffers& b, int rot) -> Runner {
+                     const cpu::Conv2dShape s = conv_shape(c.p);
+                     const int64_t nx = s.N * s.C * s.H * s.W, ny = s.N * s.K * s.P * s.Q;
+                     const float* w = b.rand(s.K * s.C * s.R * s.S, -0.1, 0.1);
+                     if (op == "conv_fwd") {
+                       const float* bias = c.p.at("bias") ? b.rand(s.K) : nullptr;
+                       auto x = b.rand_sets(rot, nx);
+                       auto y = b.rand_sets(rot, ny);
+                       return [=](int i) { f.fwd(s, x[i % rot], w, bias, y[i % rot]); };
+                     }
+                     auto dy = b.rand_sets(rot, ny);
+                     if (op == "conv_bwd_data") {
+                       auto dx = b.rand_sets(rot, nx);
+                       return [=](int i) { f.bwd_data(s, dy[i % rot], w, dx[i % rot]); };
+                     }
+                     auto x = b.rand_sets(rot, nx);
+                     float* dw = b.zeros(s.K * s.C * s.R * s.S);
+                     float* db = c.p.at("bias") ? b.zeros(s.K) : nullptr;
+                     return [=](int i) { f.bwd_weight(s, x[i % rot], dy[i % rot], dw, db); };
+                   }});
+  }
+  return out;
+}
+
+// Ops with one CPU variant (the CUDA twins are added here as {"cuda", name, true, ...}).
+std::vector<Impl> simple_impls(const std::string& op);
+
+std::string dims(std::initializer_list<int64_t> d) {
+  std::string s;
+  for (int64_t x : d) {
+    if (!s.empty()) s += 'x';
+    s += std::to_string(x);
+  }
+  return s;
+}
+
+// RRDBNet nf64 nb23 gc32 x4's parameter tensors (weights and biases), 16.7M floats.
+std::vector<int64_t> rrdbnet_param_sizes() {
+  std::vector<int64_t> sz;
+  auto conv = [&](int64_t cin, int64_t cout) {
+    sz.push_back(cout * cin * 9);
+    sz.push_back(cout);
+  };
+  conv(3, 64);
+  for (int b = 0; b < 23 * 3; ++b) {
+    for (int i = 0; i < 4; ++i) conv(64 + 32 * i, 32);
+    conv(192, 64);
+  }
+  for (int i = 0; i < 4; ++i) conv(64, 64);  // conv_body, conv_up1, conv_up2, conv_hr
+  conv(64, 3);
+  return sz;
+}
+
+std::vector<Case> all_cases(int batch) {
+  std::vector<Case> cases;
+  const double N = batch;
+  for (const ConvLayer& l : kConvLayers) {
+    const int64_t P = (l.H + 2 * l.pad - l.R) / l.stride + 1;
+    const double flops = 2.0 * N * l.K * l.C * l.R * l.R * P * P;
+    const double bx = 4.0 * N * l.C * l.H * l.H, by = 4.0 * N * l.K * P * P, bw = 4.0 * l.K * l.C * l.R * l.R;
+    const std::string shape = "n" + std::to_string(batch) + " c" + std::to_string(l.C) + "->" +
+                              std::to_string(l.K) + " " + dims({l.H, l.H}) + " k" + std::to_string(l.R) +
+                              " s" + std::to_string(l.stride);
+    const Params p = {{"N", N}, {"C", (double)l.C}, {"H", (double)l.H}, {"W", (double)l.H},
+                      {"K", (double)l.K}, {"R", (double)l.R}, {"stride", (double)l.stride},
+                      {"pad", (double)l.pad}, {"bias", l.bias ? 1.0 : 0.0}};
+    cases.push_back({std::string("conv_fwd/") + l.name, "conv_fwd", shape, p, flops, bx + bw + by, true});
+    cases.push_back({std::string("conv_bwd_data/") + l.name, "conv_bwd_data", shape, p, flops, by + bw + bx, true});
+    cases.push_back({std::string("conv_bwd_weight/") + l.name, "conv_bwd_weight", shape, p, flops,
+                     bx + by + 2 * bw, true});
+  }
+  // Memory-bound ops: bytes = elements read + written, 4 bytes each.
+  auto mem = [&](const std::string& name, const std::string& op, const std::string& shape, Params p,
+                 double bytes) { cases.push_back({name, op, shape, std::move(p), 0.0, bytes, false}); };
+  {  // pixel (un)shuffle: RRDBNet x2 / x1 use unshuffle on the input; shuffle r2 as in SR heads
+    const double n = N * 256 * 32 * 32;
+    mem("pixel_shuffle/r2.c256.32px", "pixel_shuffle", "n" + std::to_string(batch) + " 256x32x32 -> 64x64x64",
+        {{"N", N}, {"C", 64}, {"H", 32}, {"W", 32}, {"r", 2}}, 8 * n);
+    const double m = N * 3 * 128 * 128;
+    mem("pixel_unshuffle/r4.c3.128px", "pixel_unshuffle", "n" + std::to_string(batch) + " 3x128x128 -> 48x32x32",
+        {{"N", N}, {"C", 3}, {"H", 32}, {"W", 32}, {"r", 4}}, 8 * m);
+  }
+  struct Up {
+    const char* name;
+    const char* mode;
+    int64_t C, H;
+  };
+  const Up ups[] = {{"rrdb.up1", "nearest", 64, 32}, {"rrdb.up2", "nearest", 64, 64},
+                    {"unet.up1", "bilinear", 512, 16}, {"unet.up2", "bilinear", 256, 32},
+                    {"unet.up3", "bilinear", 128, 64}};
+  for (const Up& u : ups) {
+    const double n = N * u.C * u.H * u.H;
+    const std::string shape = "n" + std::to_string(batch) + " c" + std::to_string(u.C) + " " + dims({u.H, u.H}) + " x2";
+    const Params p = {{"N", N}, {"C", (double)u.C}, {"H", (double)u.H}, {"W", (double)u.H}};
+    mem(std::string("upsample_") + u.mode + "_fwd/" + u.name, std::string("upsample_") + u.mode + "_fwd", shape, p, 4 * 5 * n);
+    mem(std::string("upsample_") + u.mode + "_bwd/" + u.name, std::string("upsample_") + u.mode + "_bwd", shape, p, 4 * 5 * n);
+  }
+  struct Act {
+    const char* name;
+    int64_t C, H;
+  };
+  const Act acts[] = {{"rrdb.rdb", 32, 32}, {"rrdb.up2", 64, 128}};
+  for (const Act& a : acts) {
+    const double n = N * a.C * a.H * a.H;
+    const std::string shape = "n" + std::to_string(batch) + " c" + std::to_string(a.C) + " " + dims({a.H, a.H});
+    const Params p = {{"N", N}, {"C", (double)a.C}, {"H", (double)a.H}, {"W", (double)a.H}};
+    mem(std::string("bias_lrelu_fwd/") + a.name, "bias_lrelu_fwd", shape, p, 8 * n);
+    mem(std::string("bias_lrelu_bwd/") + a.name, "bias_lrelu_bwd", shape, p, 12 * n);
+  }
+  {
+    const double n = N * 64 * 32 * 32;
+    mem("residual_axpby/rrdb.rdb", "residual_axpby", "n" + std::to_string(batch) + " c64 32x32, x + 0.2*y",
+        {{"N", N}, {"C", 64}, {"H", 32}, {"W", 32}}, 12 * n);
+  }
+  {
+    const double n = N * 3 * 128 * 128;
+    const Params p = {{"N", N}, {"C", 3}, {"H", 128}, {"W", 128}};
+    const std::string shape = "n" + std::to_string(batch) + " 3x128x128";
+    mem("l1_loss_fwd/rrdb.out", "l1_loss_fwd", shape, p, 8 * n);
+    mem("l1_loss_bwd/rrdb.out", "l1_loss_bwd", shape, p, 12 * n);
+    const double m = N * 128 * 128;
+    const Params q = {{"N", N}, {"C", 1}, {"H", 128}, {"W", 128}};
+    mem("hinge_loss_fwd/unet.out", "hinge_loss_fwd", "n" + std::to_string(batch) + " 1x128x128", q, 4 * m);
+    mem("hinge_loss_bwd/unet.out", "hinge_loss_bwd", "n" + std::to_string(batch) + " 1x128x128", q, 8 * m);
+  }
+  // Spectral norm: one power iteration and sigma per UNet weight (rows = out channels).
+  for (const ConvLayer& l : kConvLayers) {
+    if (std::string(l.name).rfind("unet.", 0) != 0 || l.name == std::string("unet.conv0") ||
+        l.name == std::string("unet.conv9"))
+      continue;
+    const double rows = l.K, cols = (double)l.C * l.R * l.R;
+    cases.push_back({std::string("spectral_norm/") + l.name, "spectral_norm", dims({l.K, l.C * l.R * l.R}),
+                     {{"rows", rows}, {"cols", cols}}, 6 * rows * cols, 4 * 3 * rows * cols, false});
+  }
+  {
+    double total = 0;
+    for (int64_t s : rrdbnet_param_sizes()) total += (double)s;
+    const Params p = {{"params", total}, {"tensors", (double)rrdbnet_param_sizes().size()}};
+    const std::string shape = std::to_string(rrdbnet_param_sizes().size()) + " tensors, " +
+                              std::to_string((int64_t)total) + " floats";
+    // Adam reads p, g, m, v and writes p, m, v; EMA reads e, p and writes e.
+    mem("adam/rrdbnet", "adam", shape, p, 28 * total);
+    mem("ema/rrdbnet", "ema", shape, p, 12 * total);
+  }
+  return cases;
+}
+
+std::vector<Impl> impls_of(const std::string& op) {
+  if (op.rfind("conv_", 0) == 0) return conv_impls(op);
+  return simple_impls(op);
+}
+
+std::vector<Impl> simple_impls(const std::string& op) {
+  using I = Impl;
+  auto cpu = [](const char* variant, std::function<Runner(const Case&, Buffers&, int)> make) {
+    return std::vector<I>{{"cpu", variant, true, std::move(make)}};
+  };
+  auto P = [](const Case& c, const char* k) { return (int64_t)c.p.at(k); };
+  if (op == "pixel_shuffle" || op == "pixel_unshuffle")
+    return cpu("openmp", [op, P](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t N = P(c, "N"), C = P(c, "C"), H = P(c, "H"), W = P(c, "W");
+      const int r = (int)P(c, "r");
+      const int64_t n = N * C * H * W * r * r;
+      auto x = b.rand_sets(rot, n);
+      auto y = b.rand_sets(rot, n);
+      if (op == "pixel_shuffle") return [=](int i) { cpu::pixel_shuffle(x[i % rot], y[i % rot], N, C, H, W, r); };
+      return [=](int i) { cpu::pixel_unshuffle(x[i % rot], y[i % rot], N, C, H, W, r); };
+    });
+  if (op.rfind("upsample_", 0) == 0)
+    return cpu("openmp", [op, P](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t NC = P(c, "N") * P(c, "C"), H = P(c, "H"), W = P(c, "W");
+      auto small = b.rand_sets(rot, NC * H * W);
+      auto big = b.rand_sets(rot, NC * H * W * 4);
+      if (op == "upsample_nearest_fwd")
+        return [=](int i) { cpu::upsample_nearest2x_forward(small[i % rot], big[i % rot], NC, H, W); };
+      if (op == "upsample_nearest_bwd")
+        return [=](int i) { cpu::upsample_nearest2x_backward(big[i % rot], small[i % rot], NC, H, W); };
+      if (op == "upsample_bilinear_fwd")
+        return [=](int i) { cpu::upsample_bilinear2x_forward(small[i % rot], big[i % rot], NC, H, W); };
+      return [=](int i) { cpu::upsample_bilinear2x_backward(big[i % rot], small[i % rot], NC, H, W); };
+    });
+  if (op == "bias_lrelu_fwd" || op == "bias_lrelu_bwd")
+    return cpu("openmp", [op, P](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t N = P(c, "N"), C = P(c, "C"), HW = P(c, "H") * P(c, "W");
+      auto x = b.rand_sets(rot, N * C * HW);
+      auto y = b.rand_sets(rot, N * C * HW);
+      float* bias = b.rand(C);
+      if (op == "bias_lrelu_fwd")
+        return [=](int i) { cpu::bias_leaky_relu_forward(x[i % rot], bias, y[i % rot], N, C, HW, 0.2f, 1.0f); };
+      auto dx = b.rand_sets(rot, N * C * HW);
+      float* db = b.zeros(C);
+      return [=](int i) {
+        cpu::bias_leaky_relu_backward(y[i % rot], x[i % rot], dx[i % rot], db, N, C, HW, 0.2f, 1.0f);
+      };
+    });
+  if (op == "residual_axpby")
+    return cpu("openmp", [P](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t n = P(c, "N") * P(c, "C") * P(c, "H") * P(c, "W");
+      auto x = b.rand_sets(rot, n), r = b.rand_sets(rot, n), y = b.rand_sets(rot, n);
+      return [=](int i) { cpu::axpby(1.0f, x[i % rot], 0.2f, r[i % rot], y[i % rot], n); };
+    });
+  if (op.rfind("l1_loss", 0) == 0 || op.rfind("hinge_loss", 0) == 0)
+    return cpu("blocked", [op, P](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t n = P(c, "N") * P(c, "C") * P(c, "H") * P(c, "W");
+      const bool l1 = op.rfind("l1_loss", 0) == 0;
+      const math::PointLoss kind = l1 ? math::PointLoss::abs_diff : math::PointLoss::hinge_real;
+      auto x = b.rand_sets(rot, n, -2.0, 2.0);
+      std::vector<float*> t = l1 ? b.rand_sets(rot, n) : std::vector<float*>(rot, nullptr);
+      if (op.find("_fwd") != std::string::npos)
+        return [=](int i) {
+          volatile double s = cpu::loss_sum(kind, x[i % rot], t[i % rot], n, 0.0);
+          (void)s;
+        };
+      auto dx = b.rand_sets(rot, n);
+      return [=](int i) { cpu::loss_backward<float>(kind, x[i % rot], t[i % rot], dx[i % rot], nullptr, n, 0.0, 1.0 / n); };
+    });
+  if (op == "spectral_norm")
+    return cpu("loops", [P](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t rows = P(c, "rows"), cols = P(c, "cols");
+      auto W = b.rand_sets(rot, rows * cols, -0.1, 0.1);
+      float* u = b.rand(rows);
+      float* v = b.rand(cols);
+      return [=](int i) {
+        cpu::spectral_norm_power_iteration(W[i % rot], u, v, rows, cols, 1, 1e-12);
+        volatile double s = cpu::spectral_norm_sigma(W[i % rot], u, v, rows, cols);
+        (void)s;
+      };
+    });
+  if (op == "adam" || op == "ema")
+    return cpu("openmp", [op](const Case&, Buffers& b, int) -> Runner {
+      // One copy of the state: 16.7M floats x 4 tensors is already far beyond the caches.
+      const std::vector<int64_t> sizes = rrdbnet_param_sizes();
+      std::vector<float*> p, g, m, v;
+      for (int64_t s : sizes) {
+        p.push_back(b.rand(s, -0.1, 0.1));
+        g.push_back(b.rand(s, -0.01, 0.01));
+        m.push_back(b.zeros(s));
+        v.push_back(b.zeros(s));
+      }
+      const int count = (int)sizes.size();
+      if (op == "ema")
+        return [=](int) {
+          cpu::ema_update(0.999, m.data(), p.data(), sizes.data(), count);
+        };
+      cpu::AdamConfig cfg;
+      cfg.lr = 1e-4;
+      return [=](int i) {
+        const cpu::AdamStep st = cpu::adam_step_scalars(cfg, i + 1);
+        cpu::adam_update(st, p.data(), g.data(), m.data(), v.data(), sizes.data(), count);
+      };
+    });
+  return {};
+}
+
+// ---- ceilings ---------------------------------------------------------------------------------
+
+struct Ceilings {
+  double gemm_gflops = 0, copy_gbs = 0, fma_peak_gflops = 0;
+  std::string gemm_shape, copy_shape;
+};
+
+// The FMA throughput of all threads with nothing but register operands: the machine's
+// float32 peak that the kernels' GFLOP/s can be read against (the GEMM ceiling is what a
+// real product reaches). 0 without a SIMD build.
+double fma_peak_gflops() {
+#if SR_CPU_SIMD
+  constexpr int kAcc = cpu::simd::kRegisters == 32 ? 24 : 12;  // enough independent chains
+  const int64_t iters = 4000000;
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    float sink = 0;
+#pragma omp parallel reduction(+ : sink)
+    {
+      cpu::simd::Vec acc[kAcc];
+      for (int i = 0; i < kAcc; ++i) acc[i] = cpu::simd::set1(1e-3f * (float)(i + omp_get_thread_num()));
+      const cpu::simd::Vec a = cpu::simd::set1(0.999f), b = cpu::simd::set1(1e-4f);
+      for (int64_t it = 0; it < iters; ++it)
+#pragma GCC unroll 32
+        for (int i = 0; i < kAcc; ++i) acc[i] = cpu::simd::fmadd(acc[i], a, b);
+      float lanes[16];
+      for (int i = 0; i < kAcc; ++i) {
+        cpu::simd::storeu(lanes, acc[i]);
+        sink += lanes[0];
+      }
+    }
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    volatile float keep = sink;
+    (void)keep;
+    best = std::max(best, 2.0 * cpu::simd::kLanes * kAcc * iters * omp_get_max_threads() / sec / 1e9);
+  }
+  return best;
+#else
+  return 0.0;
+#endif
+}
+
+Ceilings measure_ceilings(const Device& dev, int repeat) {
+  Ceilings c;
+  Buffers b(dev);
+  const int64_t n = dev.is_cuda() ? 8192 : 1536;
+  const float* A = b.rand(n * n);
+  const float* B = b.rand(n * n);
+  float* C = b.zeros(n * n);
+  Runner gemm = [=](int) { cpu::gemm<float>(false, false, n, n, n, A, n, B, n, C, n, false); };
+#ifdef SRENGINE_WITH_CUDA
+  if (dev.is_cuda()) gemm = [=](int) { cuda::gemm(false, false, n, n, n, A, n, B, n, C, n, false); };
+#endif
+  const Timing tg = time_runs(gemm, dev, 1, std::max(3, repeat / 2));
+  c.gemm_gflops = 2.0 * n * n * n / (tg.median_ms * 1e6);
+  c.gemm_shape = "sgemm " + dims({n, n, n});
+  const int64_t m = 64ll << 20;  // 64M floats = 256 MB each way
+  const float* src = b.rand(m);
+  float* dst = b.zeros(m);
+  Runner copy = [=](int) {
+#pragma omp parallel
+    {
+      const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+      const int64_t lo = m * t / nt, hi = m * (t + 1) / nt;
+      std::memcpy(dst + lo, src + lo, (hi - lo) * sizeof(float));
+    }
+  };
+#ifdef SRENGINE_WITH_CUDA
+  if (dev.is_cuda())
+    copy = [=](int) { cuda::memcpy(dst, src, m * sizeof(float), cuda::CopyKind::device_to_device); };
+#endif
+  const Timing tc = time_runs(copy, dev, 1, std::max(3, repeat / 2));
+  c.copy_gbs = 2.0 * m * sizeof(float) / (tc.median_ms * 1e6);
+  c.copy_shape = "copy 256 MB";
+  if (!dev.is_cuda()) c.fma_peak_gflops = fma_peak_gflops();
+  return c;
+}
+
+std::string iso_date() {
+  const std::time_t t = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", std::localtime(&t));
+  return buf;
+}
+
+json case_json(const Case& c) {
+  json p = json::object();
+  for (const auto& [k, v] : c.p) p[k] = v;
+  return {{"name", c.name}, {"op", c.op}, {"shape", c.shape}, {"params", p}, {"flops", c.flops},
+          {"bytes", c.bytes}, {"bound", c.compute_bound ? "compute" : "memory"}};
+}
+
+int run_kernels(const std::vector<std::string>& args) {
+  Options o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto value = [&](const char* name) -> std::string {
+      SR_CHECK(i + 1 < args.size(), name, " needs a value");
+      return args[++i];
+    };
+    const std::string& a = args[i];
+    if (a == "--device") o.device = value("--device");
+    else if (a == "--filter") o.filter = value("--filter");
+    else if (a == "--json") o.json_path = value("--json");
+    else if (a == "--list-json") o.list_json_path = value("--list-json");
+    else if (a == "--repeat") o.repeat = parse_int(a, value("--repeat"), 1);
+    else if (a == "--warmup") o.warmup = parse_int(a, value("--warmup"), 0);
+    else if (a == "--rotations") o.rotations = parse_int(a, value("--rotations"), 1);
+    else if (a == "--batch") o.batch = parse_int(a, value("--batch"), 1);
+    else if (a == "--threads") o.threads = parse_int(a, value("--threads"), 1);
+    else if (a == "--no-ceilings") o.no_ceilings = true;
+    else if (a == "--ceilings-only") o.ceilings_only = true;
+    else if (a == "--variants") {
+      const std::string v = value("--variants");
+      SR_CHECK(v == "all" || v == "default", "--variants must be 'default' or 'all', got '", v, "'");
+      o.all_variants = v == "all";
+    } else if (a == "--help" || a == "-h") {
+      print_usage();
+      return 0;
+    } else {
+      fail("unknown argument '", a, "' (see srengine bench kernels --help)");
+    }
+  }
+  const Device dev = bench_device(o);
+#ifdef SRENGINE_WITH_CUDA
+  SR_CHECK(!dev.is_cuda() || cuda::available(), "--device cuda: no CUDA device is available");
+#else
+  SR_CHECK(!dev.is_cuda(), "--device cuda: srengine was built without CUDA");
+#endif
+  if (o.batch < 0) o.batch = dev.is_cuda() ? 16 : 4;
+  if (o.repeat < 0) o.repeat = dev.is_cuda() ? 50 : 10;
+  if (o.threads > 0) omp_set_num_threads(o.threads);
+  const int threads = omp_get_max_threads();
+
+  std::regex re;
+  try {
+    re = std::regex(o.filter.empty() ? ".*" : o.filter);
+  } catch (const std::regex_error& e) {
+    fail("--filter: invalid regular expression '", o.filter, "': ", e.what());
+  }
+  std::vector<Case> cases;
+  for (Case& c : all_cases(o.batch))
+    if (std::regex_search(c.name, re)) cases.push_back(std::move(c));
+  SR_CHECK(!cases.empty() || o.ceilings_only, "--filter '", o.filter, "' matches no case");
+
+  if (!o.list_json_path.empty()) {
+    json j = {{"batch", o.batch}, {"cases", json::array()}};
+    for (const Case& c : cases) j["cases"].push_back(case_json(c));
+    std::ofstream f(o.list_json_path);
+    SR_CHECK(f.good(), "--list-json: cannot write ", o.list_json_path);
+    f << j.dump(1) << "\n";
+    std::printf("bench: %zu cases written to %s\n", cases.size(), o.list_json_path.c_str());
+    return 0;
+  }
+
+  const std::string isa = cpu::simd_isa();
+  std::printf("srengine bench kernels: device %s, %d threads, %s, batch %d, median of %d runs after %d warm-up, "
+              "%d input rotations\n",
+              o.device.c_str(), threads, isa.c_str(), o.batch, o.repeat, o.warmup, o.rotations);
+  Ceilings ceil;
+  if (!o.no_ceilings) {
+    ceil = measure_ceilings(dev, o.repeat);
+    std::printf("ceilings: %s %.1f GFLOP/s, %s %.1f GB/s (FMA peak %.1f GFLOP/s)\n", ceil.gemm_shape.c_str(),
+                ceil.gemm_gflops, ceil.copy_shape.c_str(), ceil.copy_gbs, ceil.fma_peak_gflops);
+  }
+  if (o.ceilings_only) cases.clear();
+  if (!cases.empty())
+    std::printf("\n%-34s %-17s %-28s %10s %9s %8s %6s\n", "case", "variant", "shape", "median ms",
+                "GFLOP/s", "GB/s", "%ceil");
+
+  json results = json::array();
+  for (const Case& c : cases) {
+    for (const Impl& impl : impls_of(c.op)) {
+      if (impl.device != (dev.is_cuda() ? "cuda" : "cpu")) continue;
+      if (!impl.is_default && !o.all_variants) continue;
+      Buffers bufs(dev);
+      const Runner run = impl.make(c, bufs, o.rotations);
+      if (!run) continue;
+      const Timing t = time_runs(run, dev, o.warmup, o.repeat);
+      const double gflops = c.flops / (t.median_ms * 1e6), gbs = c.bytes / (t.median_ms * 1e6);
+      const double pct =
+          o.no_ceilings ? 0.0 : 100.0 * (c.compute_bound ? gflops / ceil.gemm_gflops : gbs / ceil.copy_gbs);
+      char rate[64], pct_s[16] = "-";
+      if (c.compute_bound)
+        std::snprintf(rate, sizeof rate, "%9.1f %8s", gflops, "-");
+      else
+        std::snprintf(rate, sizeof rate, "%9s %8.1f", "-", gbs);
+      if (!o.no_ceilings) std::snprintf(pct_s, sizeof pct_s, "%.0f%%", pct);
+      std::printf("%-34s %-17s %-28s %10.3f %s %6s\n", c.name.c_str(), impl.variant.c_str(), c.shape.c_str(),
+                  t.median_ms, rate, pct_s);
+      std::fflush(stdout);
+      json r = case_json(c);
+      r["variant"] = impl.variant;
+      r["device"] = impl.device;
+      r["default"] = impl.is_default;
+      r["median_ms"] = t.median_ms;
+      r["min_ms"] = t.min_ms;
+      r["runs"] = t.runs;
+      r["gflops"] = gflops;
+      r["gbs"] = gbs;
+      if (!o.no_ceilings) r["pct_ceiling"] = pct;
+      results.push_back(r);
+    }
+  }
+  if (!o.json_path.empty()) {
+    json j = {{"tool", "srengine"},
+              {"version", SRENGINE_VERSION},
+              {"device", o.device},
+              {"threads", threads},
+              {"isa", isa},
+              {"batch", o.batch},
+              {"repeat", o.repeat},
+              {"warmup", o.warmup},
+              {"date", iso_date()},
+              {"results", results}};
+    if (!o.no_ceilings)
+      j["ceilings"] = {{"gemm_gflops", ceil.gemm_gflops}, {"gemm", ceil.gemm_shape},
+                       {"copy_gbs", ceil.copy_gbs}, {"copy", ceil.copy_shape},
+                       {"fma_peak_gflops", ceil.fma_peak_gflops}};
+    std::ofstream f(o.json_path);
+    SR_CHECK(f.good(), "--json: cannot write ", o.json_path);
+    f << j.dump(1) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+// `srengine bench <what>`: `kernels` here; other benchmarks (e.g. `train`) add a row.
+int run_bench(const std::vector<std::string>& args) {
+  struct Sub {
+    const char* name;
+    int (*run)(const std::vector<std::string>&);
+    const char* summary;
+  };
+  static const Sub subs[] = {
+      {"kernels", &run_kernels, "kernel microbenchmarks on the RRDBNet / UNet shapes"},
+  };
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::printf("usage: srengine bench <what> [options]\n\n");
+    for (const Sub& s : subs) std::printf("  %-10s %s\n", s.name, s.summary);
+    std::printf("\n  srengine bench <what> --help   shows the options\n");
+    return args.empty() ? 2 : 0;
+  }
+  for (const Sub& s : subs)
+    if (args[0] == s.name) return s.run(std::vector<std::string>(args.begin() + 1, args.end()));
+  fail("unknown benchmark '", args[0], "' (see srengine bench --help)");
+}
+
+}  // namespace sr::cli

@@ -1,0 +1,46 @@
+// `srengine train CFG.json [--stage NAME] [--resume auto|STATE] [--set key=value ...]`
+#include <cstdio>
+
+#include "engine/error.h"
+#include "tools/cli/commands.h"
+#include "train/config.h"
+#include "train/trainer.h"
+
+namespace sr::cli {
+
+int run_train(const std::vector<std::string>& args) {
+  std::string path;
+  std::vector<std::string> overrides;
+  train::TrainOptions opt;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* flag) -> std::string {
+      SR_CHECK(i + 1 < args.size(), flag, " needs a value");
+      return args[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      std::printf(
+          "usage: srengine train CFG.json [options]\n"
+          "  --stage NAME        run only this stage (it starts from the previous stage's final weights)\n"
+          "  --resume auto|FILE  continue from the newest valid training state, or from FILE\n"
+          "  --set key.path=v    override a config key (repeatable), e.g. --set train.stages.0.total_iter=100\n"
+          "Outputs go to <path.experiments_root>/<name>/: models/, training_states/, train.log,\n"
+          "metrics.jsonl, report.html. Distributed: mpirun -np N srengine train CFG.json\n");
+      return 0;
+    } else if (a == "--stage") {
+      opt.only_stage = value("--stage");
+    } else if (a == "--resume") {
+      opt.resume = value("--resume");
+    } else if (a == "--set") {
+      overrides.push_back(value("--set"));
+    } else if (path.empty() && !a.empty() && a[0] != '-') {
+      path = a;
+    } else {
+      fail("unknown argument '", a, "' (see srengine train --help)");
+    }
+  }
+  SR_CHECK(!path.empty(), "missing config file (see srengine train --help)");
+  return train::run_training(train::load_config(path, overrides), opt);
+}
+
+}  // namespace sr::cli

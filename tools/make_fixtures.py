@@ -1,0 +1,349 @@
+#!/usr/bin/python3
+"""Writes the PyTorch parity fixtures under tests/fixtures/nets/ (run with Debian's python3-torch).
+
+The networks are re-implemented here in plain PyTorch from their published definitions
+(RRDBNet, UNetDiscriminatorSN, VGGStyleDiscriminator, SRVGGNetCompact); nothing is imported
+from BasicSR. Each fixture is one safetensors file holding, for a tiny configuration:
+  weight.<key>   the state dict with BasicSR's names (F32: the values are float32-exact, and the
+                 reference then computes in float64 from exactly those values)
+  input, target  (F32, same reason)
+  output, loss   float64 results of forward and the loss
+  grad.input, grad.<param>   float64 gradients of the loss
+  after.<buffer> buffers after the forward (spectral-norm u/v, batch-norm running statistics)
+and metadata: "net" (the JSON network options for srengine's build_network), "loss".
+
+usage: /usr/bin/python3 tools/make_fixtures.py [--out tests/fixtures/nets] [--infer tests/fixtures/infer]
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+import zlib
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_file import write_safetensors  # noqa: E402
+
+
+# ---- Reference networks ---------------------------------------------------------------------
+
+class DenseBlock(nn.Module):
+    """x_k = lrelu(conv_k(cat(x, x_1..x_{k-1}))) for k < 5, out = 0.2 * conv5(cat(...)) + x."""
+
+    def __init__(self, nf, gc):
+        super().__init__()
+        for k in range(1, 6):
+            setattr(self, f"conv{k}", nn.Conv2d(nf + (k - 1) * gc, gc if k < 5 else nf, 3, 1, 1))
+
+    def forward(self, x):
+        feats = [x]
+        for k in range(1, 5):
+            feats.append(F.leaky_relu(getattr(self, f"conv{k}")(torch.cat(feats, 1)), 0.2))
+        return 0.2 * self.conv5(torch.cat(feats, 1)) + x
+
+
+class ResidualInResidual(nn.Module):
+    def __init__(self, nf, gc):
+        super().__init__()
+        self.rdb1, self.rdb2, self.rdb3 = DenseBlock(nf, gc), DenseBlock(nf, gc), DenseBlock(nf, gc)
+
+    def forward(self, x):
+        return 0.2 * self.rdb3(self.rdb2(self.rdb1(x))) + x
+
+
+class Generator(nn.Module):
+    """RRDBNet: unshuffle (x2, x1), conv_first, body + conv_body skip, two nearest x2 + conv, conv_hr, conv_last."""
+
+    def __init__(self, num_in_ch, num_out_ch, scale, num_feat, num_block, num_grow_ch):
+        super().__init__()
+        self.scale = scale
+        factor = {4: 1, 2: 2, 1: 4}[scale]
+        self.conv_first = nn.Conv2d(num_in_ch * factor * factor, num_feat, 3, 1, 1)
+        self.body = nn.Sequential(*[ResidualInResidual(num_feat, num_grow_ch) for _ in range(num_block)])
+        for name in ("conv_body", "conv_up1", "conv_up2", "conv_hr"):
+            setattr(self, name, nn.Conv2d(num_feat, num_feat, 3, 1, 1))
+        self.conv_last = nn.Conv2d(num_feat, num_out_ch, 3, 1, 1)
+
+    def forward(self, x):
+        factor = {4: 1, 2: 2, 1: 4}[self.scale]
+        feat = F.pixel_unshuffle(x, factor) if factor > 1 else x
+        feat = self.conv_first(feat)
+        feat = feat + self.conv_body(self.body(feat))
+        feat = F.leaky_relu(self.conv_up1(F.interpolate(feat, scale_factor=2, mode="nearest")), 0.2)
+        feat = F.leaky_relu(self.conv_up2(F.interpolate(feat, scale_factor=2, mode="nearest")), 0.2)
+        return self.conv_last(F.leaky_relu(self.conv_hr(feat), 0.2))
+
+
+class UNetSN(nn.Module):
+    """U-Net discriminator with torch's spectral_norm on conv1..conv8, per-pixel logits."""
+
+    def __init__(self, num_in_ch, nf, skip):
+        super().__init__()
+        sn = nn.utils.spectral_norm
+        self.skip = skip
+        self.conv0 = nn.Conv2d(num_in_ch, nf, 3, 1, 1)
+        self.conv1 = sn(nn.Conv2d(nf, nf * 2, 4, 2, 1, bias=False))
+        self.conv2 = sn(nn.Conv2d(nf * 2, nf * 4, 4, 2, 1, bias=False))
+        self.conv3 = sn(nn.Conv2d(nf * 4, nf * 8, 4, 2, 1, bias=False))
+        self.conv4 = sn(nn.Conv2d(nf * 8, nf * 4, 3, 1, 1, bias=False))
+        self.conv5 = sn(nn.Conv2d(nf * 4, nf * 2, 3, 1, 1, bias=False))
+        self.conv6 = sn(nn.Conv2d(nf * 2, nf, 3, 1, 1, bias=False))
+        self.conv7 = sn(nn.Conv2d(nf, nf, 3, 1, 1, bias=False))
+        self.conv8 = sn(nn.Conv2d(nf, nf, 3, 1, 1, bias=False))
+        self.conv9 = nn.Conv2d(nf, 1, 3, 1, 1)
+
+    def forward(self, x):
+        act = lambda t: F.leaky_relu(t, 0.2)  # noqa: E731
+        up = lambda t: F.interpolate(t, scale_factor=2, mode="bilinear", align_corners=False)  # noqa: E731
+        x0 = act(self.conv0(x))
+        x1 = act(self.conv1(x0))
+        x2 = act(self.conv2(x1))
+        x3 = act(self.conv3(x2))
+        x4 = act(self.conv4(up(x3)))
+        if self.skip:
+            x4 = x4 + x2
+        x5 = act(self.conv5(up(x4)))
+        if self.skip:
+            x5 = x5 + x1
+        x6 = act(self.conv6(up(x5)))
+        if self.skip:
+            x6 = x6 + x0
+        return self.conv9(act(self.conv8(act(self.conv7(x6)))))
+
+
+class VGGStyle(nn.Module):
+    """VGG-style discriminator: conv/BN/LReLU stages halving the size down to 4x4, two linears."""
+
+    def __init__(self, num_in_ch, nf, input_size):
+        super().__init__()
+        self.conv0_0 = nn.Conv2d(num_in_ch, nf, 3, 1, 1)
+        self.conv0_1 = nn.Conv2d(nf, nf, 4, 2, 1, bias=False)
+        self.bn0_1 = nn.BatchNorm2d(nf)
+        widths = [nf, nf * 2, nf * 4, nf * 8, nf * 8, nf * 8]
+        self.stages = 5 if input_size == 256 else 4
+        for k in range(1, self.stages + 1):
+            setattr(self, f"conv{k}_0", nn.Conv2d(widths[k - 1], widths[k], 3, 1, 1, bias=False))
+            setattr(self, f"bn{k}_0", nn.BatchNorm2d(widths[k]))
+            setattr(self, f"conv{k}_1", nn.Conv2d(widths[k], widths[k], 4, 2, 1, bias=False))
+            setattr(self, f"bn{k}_1", nn.BatchNorm2d(widths[k]))
+        self.linear1 = nn.Linear(nf * 8 * 16, 100)
+        self.linear2 = nn.Linear(100, 1)
+
+    def forward(self, x):
+        act = lambda t: F.leaky_relu(t, 0.2)  # noqa: E731
+        feat = act(self.conv0_0(x))
+        feat = act(self.bn0_1(self.conv0_1(feat)))
+        for k in range(1, self.stages + 1):
+            for j in (0, 1):
+                feat = act(getattr(self, f"bn{k}_{j}")(getattr(self, f"conv{k}_{j}")(feat)))
+        return self.linear2(act(self.linear1(feat.flatten(1))))
+
+
+class Compact(nn.Module):
+    """SRVGGNetCompact: conv + act, num_conv x (conv + act), conv to out*r^2, pixel shuffle, + nearest(x)."""
+
+    def __init__(self, num_in_ch, num_out_ch, nf, num_conv, upscale, act_type):
+        super().__init__()
+        self.upscale = upscale
+
+        def act():
+            return {"prelu": lambda: nn.PReLU(nf), "relu": lambda: nn.ReLU(),
+                    "leakyrelu": lambda: nn.LeakyReLU(0.1)}[act_type]()
+
+        layers = [nn.Conv2d(num_in_ch, nf, 3, 1, 1), act()]
+        for _ in range(num_conv):
+            layers += [nn.Conv2d(nf, nf, 3, 1, 1), act()]
+        layers.append(nn.Conv2d(nf, num_out_ch * upscale * upscale, 3, 1, 1))
+        self.body = nn.ModuleList(layers)
+
+    def forward(self, x):
+        out = x
+        for layer in self.body:
+            out = layer(out)
+        return F.pixel_shuffle(out, self.upscale) + F.interpolate(x, scale_factor=self.upscale, mode="nearest")
+
+
+# ---- Fixture writing --------------------------------------------------------------------------
+
+def f32_exact(t):
+    """Rounds to float32 and back, so a float32 file holds the exact float64 values used."""
+    return t.detach().float().double()
+
+
+def hashed_input(shape):
+    """Input too large to store: x[i] = 2 * ((i * 2654435761 + 12345) mod 2^32) / 2^32 - 1, exact in
+    float64 and recomputed by the C++ test (metadata input = "hash")."""
+    n = int(np.prod(shape))
+    h = (np.arange(n, dtype=np.uint64) * np.uint64(2654435761) + np.uint64(12345)) & np.uint64(0xFFFFFFFF)
+    return torch.from_numpy(h.astype(np.float64) / 2.0**32 * 2.0 - 1.0).reshape(shape)
+
+
+def make_fixture(path, net, opt, x, loss_kind, target=None, perturb_bias=True, seed=0, hashed=False,
+                 grad_input_stride=1):
+    """hashed: x comes from hashed_input and is not stored; grad_input_stride: store only every
+    k-th element of the flattened input gradient (keeps big-input fixtures small)."""
+    g = torch.Generator().manual_seed(seed + 1)
+    net = net.double()
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if perturb_bias and name.endswith("bias"):
+                p.add_(0.05 * torch.randn(p.shape, generator=g, dtype=torch.float64))
+            p.copy_(f32_exact(p))
+        for name, b in net.named_buffers():
+            if b.is_floating_point():
+                b.copy_(f32_exact(b))
+    net.train()
+    tensors = {}
+    # The state dict before the forward (the forward changes u/v and running statistics).
+    for k, v in net.state_dict().items():
+        tensors["weight." + k] = v.float() if v.is_floating_point() else v.clone()
+    meta = {"net": json.dumps(opt), "loss": loss_kind, "producer": "tools/make_fixtures.py"}
+    if hashed:
+        x = x.clone().requires_grad_(True)
+        meta["input"] = "hash"
+        meta["input_shape"] = json.dumps(list(x.shape))
+    else:
+        x = f32_exact(x).requires_grad_(True)
+        tensors["input"] = x.detach().float()
+    if target is not None:
+        target = f32_exact(target)
+        tensors["target"] = target.float()
+    out = net(x)
+    if loss_kind == "l1":
+        loss = (out - target).abs().mean()
+    elif loss_kind == "bce_real":
+        loss = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
+    elif loss_kind == "hinge_real":
+        loss = F.relu(1 - out).mean()
+    else:
+        raise ValueError(loss_kind)
+    loss.backward()
+    tensors["output"] = out.detach()
+    tensors["loss"] = loss.detach().reshape(1)
+    tensors["grad.input"] = x.grad.flatten()[::grad_input_stride].clone() if grad_input_stride > 1 else x.grad
+    if grad_input_stride > 1:
+        meta["grad_input_stride"] = str(grad_input_stride)
+    for k, p in net.named_parameters():
+        tensors["grad." + k] = p.grad
+    for k, b in net.named_buffers():
+        tensors["after." + k] = b.detach().double() if b.is_floating_point() else b.detach()
+    write_safetensors(path, tensors, meta)
+    print(f"{path}: {os.path.getsize(path)} bytes, loss {loss.item():.6f}, output {tuple(out.shape)}")
+
+
+def rand(g, *shape, lo=0.0, hi=1.0):
+    return lo + (hi - lo) * torch.rand(*shape, generator=g, dtype=torch.float64)
+
+
+def write_net_fixtures(out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    g = torch.Generator().manual_seed(1234)
+
+    for scale, nf, nb, gc, shape in ((4, 4, 2, 3, (1, 3, 6, 7)), (2, 4, 1, 3, (1, 3, 8, 10)),
+                                      (1, 4, 1, 2, (2, 3, 8, 4))):
+        opt = {"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3, "scale": scale, "num_feat": nf,
+               "num_block": nb, "num_grow_ch": gc}
+        torch.manual_seed(10 + scale)
+        net = Generator(3, 3, scale, nf, nb, gc)
+        x = rand(g, *shape)
+        target = rand(g, shape[0], 3, shape[2] * scale, shape[3] * scale)
+        make_fixture(f"{out_dir}/rrdbnet_x{scale}.safetensors", net, opt, x, "l1", target, seed=scale)
+
+    torch.manual_seed(20)
+    opt = {"type": "UNetDiscriminatorSN", "num_in_ch": 3, "num_feat": 3, "skip_connection": True}
+    make_fixture(f"{out_dir}/unet_discriminator_sn.safetensors", UNetSN(3, 3, True), opt,
+                 rand(g, 1, 3, 16, 24, lo=-1, hi=1), "bce_real", seed=20)
+
+    torch.manual_seed(30)
+    opt = {"type": "SRVGGNetCompact", "num_in_ch": 3, "num_out_ch": 3, "num_feat": 5, "num_conv": 2,
+           "upscale": 4, "act_type": "prelu"}
+    net = Compact(3, 3, 5, 2, 4, "prelu")
+    with torch.no_grad():  # distinct slopes per channel and layer
+        for m in net.body:
+            if isinstance(m, nn.PReLU):
+                m.weight.copy_(rand(g, m.weight.numel(), lo=0.05, hi=0.5))
+    make_fixture(f"{out_dir}/srvgg_compact_x4.safetensors", net, opt, rand(g, 1, 3, 6, 5),
+                 "l1", rand(g, 1, 3, 24, 20), seed=30)
+
+    torch.manual_seed(31)
+    opt = {"type": "SRVGGNetCompact", "num_in_ch": 3, "num_out_ch": 3, "num_feat": 4, "num_conv": 1,
+           "upscale": 2, "act_type": "leakyrelu"}
+    make_fixture(f"{out_dir}/srvgg_compact_x2_leakyrelu.safetensors", Compact(3, 3, 4, 1, 2, "leakyrelu"), opt,
+                 rand(g, 2, 3, 5, 4), "l1", rand(g, 2, 3, 10, 8), seed=31)
+
+    torch.manual_seed(40)
+    opt = {"type": "VGGStyleDiscriminator", "num_in_ch": 3, "num_feat": 1, "input_size": 128}
+    net = VGGStyle(3, 1, 128)
+    with torch.no_grad():  # non-trivial affine parameters and running statistics
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.copy_(rand(g, m.num_features, lo=0.5, hi=1.5))
+                m.running_mean.copy_(rand(g, m.num_features, lo=-0.1, hi=0.1))
+                m.running_var.copy_(rand(g, m.num_features, lo=0.5, hi=1.5))
+    make_fixture(f"{out_dir}/vgg_style_discriminator.safetensors", net, opt,
+                 hashed_input((2, 3, 128, 128)), "hinge_real", seed=40, hashed=True, grad_input_stride=37)
+
+
+# ---- The `srengine infer` fixture --------------------------------------------------------------
+
+def write_png(path, rgb_u8):
+    """8-bit RGB PNG, written by hand (zlib + CRC) so no imaging library is needed."""
+    h, w, _ = rgb_u8.shape
+    raw = b"".join(b"\x00" + rgb_u8[y].tobytes() for y in range(h))
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n")
+        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)))
+        f.write(chunk(b"IDAT", zlib.compress(raw, 9)))
+        f.write(chunk(b"IEND", b""))
+
+
+def write_infer_fixture(out_dir):
+    """Random-weight RRDBNet (params_ema-prefixed BasicSR names), an input PNG, PyTorch's output PNG."""
+    os.makedirs(out_dir, exist_ok=True)
+    torch.manual_seed(50)
+    g = torch.Generator().manual_seed(51)
+    opt = {"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3, "scale": 4, "num_feat": 4, "num_block": 1,
+           "num_grow_ch": 3}
+    net = Generator(3, 3, 4, 4, 1, 3).eval()
+    with torch.no_grad():  # spread the output over the whole [0, 1] range and beyond (clamped)
+        net.conv_last.weight.mul_(6.0)
+        net.conv_last.bias.fill_(0.5)
+    img = (torch.rand(12, 10, 3, generator=g) * 255).round().to(torch.uint8)
+    write_png(f"{out_dir}/input.png", img.numpy())
+    x = img.permute(2, 0, 1).unsqueeze(0).float() / 255.0
+    with torch.no_grad():
+        y = net(x).clamp(0, 1)[0].permute(1, 2, 0)
+    expected = np.round(y.numpy() * 255.0).astype(np.uint8)  # numpy rounds half to even
+    write_png(f"{out_dir}/expected.png", expected)
+    sd = {"params_ema." + k: v for k, v in net.state_dict().items()}
+    sd.update({"params." + k: torch.zeros_like(v) for k, v in net.state_dict().items()})  # must be ignored
+    write_safetensors(f"{out_dir}/rrdbnet_tiny.safetensors", sd, {"format": "pt"})
+    cfg = {"name": "infer_fixture", "scale": 4, "network_g": opt}
+    with open(f"{out_dir}/config.json", "w") as f:
+        json.dump(cfg, f, indent=2)
+        f.write("\n")
+    print(f"{out_dir}: input 10x12 -> expected {expected.shape[1]}x{expected.shape[0]}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ap.add_argument("--out", default=os.path.join(here, "tests/fixtures/nets"))
+    ap.add_argument("--infer", default=os.path.join(here, "tests/fixtures/infer"))
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    write_net_fixtures(args.out)
+    write_infer_fixture(args.infer)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+// Training checkpoints under <experiment>/:
+//   models/net_g_<stage>_<iter>.safetensors, net_g_ema_<stage>_<iter>, net_d_<stage>_<iter>
+//       BasicSR key names, loadable by `srengine infer` and tools/convert_pth.py;
+//   models/net_g_<stage>_final.safetensors   end of a stage (EMA weights when EMA is on);
+//   training_states/<stage>_<iter>.state      everything an exact resume needs: every
+//       network's parameters and buffers (spectral-norm u/v included), optimizer moments,
+//       the step counts, the data-loader position, the RNG state and the stage.
+// Every file is written atomically (temporary file, fsync, rename), so a crash, SIGINT or
+// full disk leaves the previous checkpoint intact. keep_last prunes older files.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/safetensors.h"
+
+namespace sr::train {
+
+struct TrainingState {
+  std::string stage;
+  int stage_index = 0;
+  int64_t iter = 0;  // iterations of `stage` completed
+  NamedTensors tensors;      // "net_g.*", "net_g_ema.*", "net_d.*", "optim_g.*", "optim_d.*"
+  nlohmann::json info;       // optimizer steps, loader position, RNG state, best metrics, ...
+};
+
+std::string state_path(const std::string& experiment_dir, const std::string& stage, int64_t iter);
+void save_training_state(const std::string& experiment_dir, const TrainingState& state);
+TrainingState load_training_state(const std::string& path);
+
+// The newest readable state (by stage index, then iteration) in <experiment>/training_states;
+// unreadable files are skipped with a note in `skipped`. Empty when there is none.
+std::optional<std::string> find_latest_state(const std::string& experiment_dir, std::string* skipped = nullptr);
+
+// Deletes all but the `keep_last` newest files matching <prefix><stage>_<number><suffix> in
+// `dir` (files of other stages and *_final files are kept).
+void prune_checkpoints(const std::string& dir, const std::string& prefix, const std::string& stage,
+                       const std::string& suffix, int keep_last);
+
+}  // namespace sr::train

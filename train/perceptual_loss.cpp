@@ -1,0 +1,89 @@
+// Perceptual loss on VGG19 features (see perceptual_loss.h).
+#include "train/perceptual_loss.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "nets/vgg_features.h"
+
+namespace sr::train {
+
+namespace {
+
+// sqrt of a one-element tensor, differentiable: d sqrt(s) / ds = 1 / (2 sqrt(s)).
+Tensor scalar_sqrt(const Tensor& s) {
+  const double v = std::sqrt(s.item());
+  Tensor y = Tensor::full(s.shape(), v, s.dtype(), s.device());
+  return record("sqrt", y, {s}, [v, s_shape = s.shape(), dt = s.dtype(), dev = s.device()](const Tensor& g) {
+    return std::vector<Tensor>{Tensor::full(s_shape, g.item() / (2 * std::max(v, 1e-30)), dt, dev)};
+  });
+}
+
+class VggPerceptualLoss : public PerceptualLoss {
+ public:
+  explicit VggPerceptualLoss(const nlohmann::json& opt) {
+    VGGFeatureOptions vo;
+    for (auto it = opt.at("layer_weights").begin(); it != opt.at("layer_weights").end(); ++it) {
+      SR_CHECK(it.value().is_number(), "perceptual_opt.layer_weights.", it.key(), ": expected a number, got ",
+               it.value().dump());
+      vo.layer_name_list.push_back(it.key());
+      weights_[it.key()] = it.value().get<double>();
+    }
+    SR_CHECK(!vo.layer_name_list.empty(), "perceptual_opt.layer_weights is empty");
+    vo.use_input_norm = opt.value("use_input_norm", true);
+    vo.range_norm = opt.value("range_norm", false);
+    criterion_ = opt.value("criterion", std::string("l1"));
+    weight_ = opt.value("perceptual_weight", 1.0);
+    SR_CHECK(opt.value("style_weight", 0.0) == 0.0,
+             "perceptual_opt.style_weight: the Gram-matrix style loss is not implemented; set it to 0");
+    vgg_ = std::make_unique<VGGFeatureExtractor>(vo);
+    vgg_->load_weights(opt.at("vgg_weights"));
+  }
+
+  Tensor operator()(const Tensor& x, const Tensor& gt) override {
+    std::map<std::string, Tensor> fx = vgg_->features(x);
+    std::map<std::string, Tensor> fg;
+    {
+      NoGradGuard no_grad;
+      fg = vgg_->features(gt.detach());
+    }
+    Tensor total;
+    for (const auto& [name, w] : weights_) {
+      Tensor l;
+      if (criterion_ == "l1") {
+        l = l1_loss(fx.at(name), fg.at(name));
+      } else if (criterion_ == "l2") {
+        l = mse_loss(fx.at(name), fg.at(name));
+      } else {
+        Tensor d = sub(fx.at(name), fg.at(name));
+        l = scalar_sqrt(sum(mul(d, d)));
+      }
+      l = scale(l, w);
+      total = total.defined() ? add(total, l) : l;
+    }
+    return weight_ == 1.0 ? total : scale(total, weight_);
+  }
+
+  void to(Device device) override { vgg_->to(device); }
+
+ private:
+  std::unique_ptr<VGGFeatureExtractor> vgg_;
+  std::map<std::string, double> weights_;
+  std::string criterion_;
+  double weight_ = 1.0;
+};
+
+}  // namespace
+
+std::unique_ptr<PerceptualLoss> PerceptualLoss::create(const nlohmann::json& opt) {
+  const std::string path = opt.value("vgg_weights", "");
+  if (path.empty()) return nullptr;
+  SR_CHECK(std::filesystem::exists(path), "perceptual_opt.vgg_weights: '", path,
+           "' does not exist (a safetensors file of torchvision's VGG19 ImageNet weights; "
+           "tools/convert_pth.py converts vgg19-dcbb9e9d.pth)");
+  return std::make_unique<VggPerceptualLoss>(opt);
+}
+
+}  // namespace sr::train

@@ -1,0 +1,25 @@
+// BasicSR's PerceptualLoss: perceptual_weight * sum_k w_k * crit(phi_k(x), phi_k(gt)),
+// phi_k the VGG19 features named in layer_weights (conv = pre-activation), crit L1 / L2
+// (means) or 'fro' (unnormalised Frobenius norm); optional Gram-matrix style term.
+// The VGG19 ImageNet weights come from a safetensors file the user supplies.
+#pragma once
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/tensor.h"
+
+namespace sr::train {
+
+class PerceptualLoss {
+ public:
+  // Null when `vgg_weights` is empty (the caller warns and trains without the term); a
+  // named file that does not exist is an error naming it.
+  static std::unique_ptr<PerceptualLoss> create(const nlohmann::json& opt);
+  virtual ~PerceptualLoss() = default;
+  virtual Tensor operator()(const Tensor& x, const Tensor& gt) = 0;
+  virtual void to(Device device) = 0;
+};
+
+}  // namespace sr::train

@@ -1,0 +1,154 @@
+// One training iteration (see stage_step.h).
+#include "train/stage_step.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+
+namespace sr::train {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+std::vector<Tensor> values(const NamedTensors& named) {
+  std::vector<Tensor> out;
+  for (const auto& [_, t] : named) out.push_back(t);
+  return out;
+}
+}  // namespace
+
+StageStep::StageStep(const nlohmann::json& stage, Module& net_g, Module* net_g_ema, Module* net_d, double ema_decay,
+                     Communicator& comm, double bucket_mb, std::vector<int64_t> inject_nan_iters)
+    : stage_(stage), g_(net_g), ema_(net_g_ema), d_(net_d), ema_decay_(ema_decay), comm_(comm),
+      inject_nan_iters_(std::move(inject_nan_iters)) {
+  const int64_t warmup = stage.value("warmup_iter", -1);
+  const auto& sched = stage.at("scheduler");
+  optim_g_ = std::make_unique<Adam>(g_.named_parameters(), AdamOptions::from_config(stage.at("optim_g")));
+  sched_g_ = std::make_unique<LRSchedule>(optim_g_->lr(), sched, warmup);
+  reduce_g_ = std::make_unique<GradReducer>(comm_, values(g_.named_parameters()), bucket_mb);
+  if (stage.contains("pixel_opt")) pixel_ = std::make_unique<PixelLoss>(stage["pixel_opt"]);
+  if (stage.contains("perceptual_opt")) {
+    percep_ = PerceptualLoss::create(stage["perceptual_opt"]);
+    if (percep_) percep_->to(g_.parameters().at(0).device());
+  }
+  if (stage.at("type") == "srgan") {
+    SR_CHECK(d_ != nullptr, "stage '", stage.at("name").get<std::string>(), "': srgan needs network_d");
+    gan_ = std::make_unique<GanLoss>(stage.at("gan_opt"));
+    optim_d_ = std::make_unique<Adam>(d_->named_parameters(), AdamOptions::from_config(stage.at("optim_d")));
+    sched_d_ = std::make_unique<LRSchedule>(optim_d_->lr(), sched, warmup);
+    reduce_d_ = std::make_unique<GradReducer>(comm_, values(d_->named_parameters()), bucket_mb);
+  }
+  net_d_iters_ = stage.value("net_d_iters", 1);
+  net_d_init_iters_ = stage.value("net_d_init_iters", 0);
+  SR_CHECK(pixel_ || percep_ || gan_, "stage '", stage.at("name").get<std::string>(),
+           "': no loss is active (pixel_opt absent and perceptual loss without VGG weights)");
+}
+
+void StageStep::set_d_requires_grad(bool on) {
+  for (auto& [_, p] : d_->named_parameters()) p.set_requires_grad(on);
+}
+
+bool StageStep::agree_finite(double value) {
+  std::vector<double> flag{std::isfinite(value) ? 0.0 : 1.0};
+  comm_.all_reduce_host(flag);
+  return flag[0] == 0.0;
+}
+
+StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
+  StepResult r;
+  auto t = Clock::now();
+  optim_g_->set_lr(sched_g_->lr_at(iter));
+  if (optim_d_) optim_d_->set_lr(sched_d_->lr_at(iter));
+
+  // ---- Generator ----------------------------------------------------------------------
+  if (gan_) set_d_requires_grad(false);
+  Tensor out = g_.forward(lq);
+  const bool update_g = !gan_ || (iter % net_d_iters_ == 0 && iter > net_d_init_iters_);
+  if (update_g) {
+    Tensor total;
+    auto add_term = [&](const char* name, const Tensor& l) {
+      r.losses[name] = l.item();
+      total = total.defined() ? add(total, l) : l;
+    };
+    if (pixel_) add_term("l_g_pix", (*pixel_)(out, gt));
+    if (percep_) add_term("l_g_percep", (*percep_)(out, gt));
+    if (gan_) {
+      Tensor fake_pred = d_->forward(out);
+      add_term("l_g_gan", (*gan_)(fake_pred, true, false));
+    }
+    r.times.forward += since(t);
+    t = Clock::now();
+    double value = total.item();
+    if (std::find(inject_nan_iters_.begin(), inject_nan_iters_.end(), iter) != inject_nan_iters_.end()) value = NAN;
+    if (!agree_finite(value)) {
+      r.skipped = true;
+      return r;
+    }
+    reduce_g_->begin();
+    total.backward();
+    r.times.backward += since(t);
+    t = Clock::now();
+    reduce_g_->finish();
+    r.times.communication += since(t);
+    t = Clock::now();
+    optim_g_->step();
+    optim_g_->zero_grad();
+    r.times.optimizer += since(t);
+  } else {
+    r.times.forward += since(t);
+  }
+
+  // ---- Discriminator ------------------------------------------------------------------
+  if (gan_) {
+    t = Clock::now();
+    set_d_requires_grad(true);
+    Tensor real_pred = d_->forward(gt);
+    Tensor l_real = (*gan_)(real_pred, true, true);
+    r.losses["l_d_real"] = l_real.item();
+    r.losses["out_d_real"] = mean(real_pred.detach()).item();
+    r.times.forward += since(t);
+    t = Clock::now();
+    // Two backward passes as BasicSR: real first, then fake; the reducer runs in the
+    // second, when each D gradient holds both terms.
+    const bool finite_real = agree_finite(r.losses["l_d_real"]);
+    if (finite_real) l_real.backward();
+    r.times.backward += since(t);
+    t = Clock::now();
+    Tensor fake_pred = d_->forward(out.detach());
+    Tensor l_fake = (*gan_)(fake_pred, false, true);
+    r.losses["l_d_fake"] = l_fake.item();
+    r.losses["out_d_fake"] = mean(fake_pred.detach()).item();
+    r.times.forward += since(t);
+    t = Clock::now();
+    if (!finite_real || !agree_finite(r.losses["l_d_fake"])) {
+      optim_d_->zero_grad();
+      r.skipped = true;
+      return r;
+    }
+    reduce_d_->begin();
+    l_fake.backward();
+    r.times.backward += since(t);
+    t = Clock::now();
+    reduce_d_->finish();
+    r.times.communication += since(t);
+    t = Clock::now();
+    optim_d_->step();
+    optim_d_->zero_grad();
+    r.times.optimizer += since(t);
+  }
+
+  // ---- EMA (every iteration, as BasicSR, even when G was not stepped) -----------------
+  if (ema_) {
+    t = Clock::now();
+    NoGradGuard no_grad;
+    NamedTensors e = ema_->named_parameters();
+    ema_update(e, g_.named_parameters(), ema_decay_);
+    r.times.optimizer += since(t);
+  }
+  return r;
+}
+
+}  // namespace sr::train

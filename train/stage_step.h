@@ -1,0 +1,70 @@
+// One training iteration of a stage, shared by the training loop and `srengine bench
+// train`: BasicSR's SRModel (type "sr") and SRGANModel (type "srgan") update order.
+//   sr:    out = G(lq); loss = pixel [+ perceptual]; backward; G step; EMA
+//   srgan: out = G(lq); every net_d_iters-th iteration after net_d_init_iters:
+//            G loss = pixel [+ perceptual] + gan(D(out)) with D frozen; backward; G step;
+//          then D: gan(D(gt), real) backward, gan(D(out.detach()), fake) backward; D step; EMA
+// A non-finite loss (on any rank) skips that iteration's update.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/safetensors.h"
+#include "layers/module.h"
+#include "train/comm.h"
+#include "train/grad_reducer.h"
+#include "train/losses.h"
+#include "train/lr_scheduler.h"
+#include "train/optimizer.h"
+#include "train/perceptual_loss.h"
+
+namespace sr::train {
+
+struct StepTimes {
+  double forward = 0, backward = 0, optimizer = 0, communication = 0;
+};
+
+struct StepResult {
+  std::map<std::string, double> losses;  // l_g_pix, l_g_percep, l_g_gan, l_d_real, l_d_fake, ...
+  bool skipped = false;                   // non-finite loss: no update
+  StepTimes times;
+};
+
+class StageStep {
+ public:
+  // net_d may be null for an "sr" stage; net_g_ema may be null when EMA is off.
+  StageStep(const nlohmann::json& stage, Module& net_g, Module* net_g_ema, Module* net_d, double ema_decay,
+            Communicator& comm, double bucket_mb, std::vector<int64_t> inject_nan_iters = {});
+  StepResult run(const Tensor& lq, const Tensor& gt, int64_t iter);
+
+  Adam& optim_g() { return *optim_g_; }
+  Adam* optim_d() { return optim_d_.get(); }
+  const LRSchedule& schedule_g() const { return *sched_g_; }
+  bool is_gan() const { return gan_ != nullptr; }
+  bool has_perceptual() const { return percep_ != nullptr; }
+
+ private:
+  void set_d_requires_grad(bool on);
+  bool agree_finite(double value);  // all ranks agree the loss is finite
+
+  nlohmann::json stage_;
+  Module& g_;
+  Module* ema_;
+  Module* d_;
+  double ema_decay_;
+  Communicator& comm_;
+  std::unique_ptr<Adam> optim_g_, optim_d_;
+  std::unique_ptr<LRSchedule> sched_g_, sched_d_;
+  std::unique_ptr<PixelLoss> pixel_;
+  std::unique_ptr<PerceptualLoss> percep_;
+  std::unique_ptr<GanLoss> gan_;
+  std::unique_ptr<GradReducer> reduce_g_, reduce_d_;
+  int64_t net_d_iters_, net_d_init_iters_;
+  std::vector<int64_t> inject_nan_iters_;
+};
+
+}  // namespace sr::train

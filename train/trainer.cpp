@@ -1,0 +1,486 @@
+// The training run (see trainer.h): stages, the loop, validation, checkpoints, logs,
+// signals and faults.
+#include "train/trainer.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "data/loader.h"
+#include "engine/autograd.h"
+#include "engine/cuda_runtime.h"
+#include "engine/random.h"
+#include "engine/storage.h"
+#include "kernels/registry.h"
+#include "nets/factory.h"
+#include "train/checkpoint.h"
+#include "train/comm.h"
+#include "train/report.h"
+#include "train/run_log.h"
+#include "train/stage_step.h"
+#include "train/validation.h"
+
+namespace sr::train {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+extern "C" void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+
+using Clock = std::chrono::steady_clock;
+
+Device resolve_device(const std::string& s, int local_rank) {
+  if (s == "auto") {
+#ifdef SRENGINE_WITH_CUDA
+    if (cuda::available()) return Device::cuda(local_rank % cuda::device_count());
+#endif
+    return Device::cpu();
+  }
+  Device d = parse_device(s);
+  if (d.is_cuda() && s == "cuda") d.index = local_rank;
+  return d;
+}
+
+// Networks get their own deterministic random stream (independent of what ran before),
+// so that a resumed run builds exactly the discriminator an uninterrupted one did.
+std::unique_ptr<Module> make_network(const json& opt, uint64_t seed, uint64_t salt, Device device) {
+  manual_seed(seed * 1000003ull + salt);
+  std::unique_ptr<Module> net = build_network(opt);
+  net->to(device);
+  return net;
+}
+
+std::map<std::string, Tensor> with_prefix(const SafetensorsFile& f, const std::string& prefix) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [name, t] : f.tensors)
+    if (name.compare(0, prefix.size(), prefix) == 0) out[name.substr(prefix.size())] = t;
+  return out;
+}
+
+void append_prefixed(NamedTensors& out, const std::string& prefix, const NamedTensors& in) {
+  for (const auto& [name, t] : in) out.push_back({prefix + name, t});
+}
+
+// Loads BasicSR-style weights: bare keys, or "params." / "params_ema." prefixed ones
+// (param_key chooses; auto prefers params_ema).
+void load_weights(Module& net, const std::string& path, const std::string& param_key, bool strict) {
+  SafetensorsFile f = read_safetensors(path);
+  std::map<std::string, Tensor> bare, params, ema;
+  for (const auto& [name, t] : f.tensors) {
+    if (name.rfind("params_ema.", 0) == 0)
+      ema[name.substr(11)] = t;
+    else if (name.rfind("params.", 0) == 0)
+      params[name.substr(7)] = t;
+    else
+      bare[name] = t;
+  }
+  const std::map<std::string, Tensor>* chosen = &bare;
+  if (param_key == "params_ema" || (param_key == "auto" && !ema.empty())) chosen = &ema;
+  else if (param_key == "params" || (param_key == "auto" && !params.empty())) chosen = &params;
+  SR_CHECK(!chosen->empty(), "weights: '", path, "' has no tensors",
+           param_key == "auto" ? "" : " under '" + param_key + ".'");
+  net.load_state_dict(*chosen, strict);
+}
+
+std::string memory_text(Device device) {
+  char buf[64];
+#ifdef SRENGINE_WITH_CUDA
+  if (device.is_cuda()) {
+    const auto s = cuda::pool_stats(device.index);
+    std::snprintf(buf, sizeof buf, "gpu %.2f GB (peak %.2f)", s.current_bytes / 1e9, s.peak_bytes / 1e9);
+    return buf;
+  }
+#endif
+  const auto s = host_memory_stats();
+  std::snprintf(buf, sizeof buf, "tensors %.2f GB (peak %.2f)", s.current_bytes / 1e9, s.peak_bytes / 1e9);
+  return buf;
+}
+
+data::DataConfig train_data_config(const json& cfg) {
+  const json& d = cfg.at("datasets").at("train");
+  data::DataConfig c;
+  c.type = data::parse_dataset_type(d.at("type"));
+  c.dataroot_gt = d.at("dataroot_gt");
+  c.dataroot_lq = d.value("dataroot_lq", "");
+  c.meta_info_file = d.value("meta_info_file", "");
+  c.filename_tmpl = d.value("filename_tmpl", "{}");
+  c.scale = cfg.at("scale");
+  c.gt_size = d.at("gt_size");
+  c.use_hflip = d.at("use_hflip");
+  c.use_rot = d.at("use_rot");
+  c.batch_size_per_gpu = d.at("batch_size_per_gpu");
+  c.num_worker_per_gpu = d.at("num_worker_per_gpu");
+  c.dataset_enlarge_ratio = d.at("dataset_enlarge_ratio");
+  c.seed = cfg.at("manual_seed");
+  c.skip_bad_images = d.at("skip_bad_images");
+  c.max_pixels = d.at("max_pixels");
+  return c;
+}
+
+class Run {
+ public:
+  Run(const json& cfg, const TrainOptions& opt)
+      : cfg_(cfg), opt_(opt), comm_(nullptr) {}
+
+  // Runs the stages; on a distributed run, an error on any rank ends every rank.
+  int execute() {
+    try {
+      return execute_stages();
+    } catch (const std::exception& e) {
+      if (comm_ && comm_->world_size() > 1) comm_->abort(std::string("srengine train: error: ") + e.what());
+      throw;
+    }
+  }
+
+ private:
+  int execute_stages();
+  void run_stage(size_t si, const TrainingState* resume);
+  void checkpoint(size_t si, int64_t iter, const StageStep& step, const data::Loader& loader, bool models_too);
+  void run_validation(const std::string& stage, int64_t iter);
+  void save_model(Module& net, const std::string& path);
+  Module& eval_net() { return net_g_ema_ ? *net_g_ema_ : *net_g_; }
+
+  json cfg_;
+  TrainOptions opt_;
+  std::string dir_;
+  Device device_;
+  std::unique_ptr<Communicator> comm_;
+  std::unique_ptr<RunLog> log_;
+  std::unique_ptr<Module> net_g_, net_g_ema_, net_d_;
+  double ema_decay_ = 0;
+  json best_ = json::object();
+  int nan_streak_ = 0;
+  std::string last_checkpoint_;
+  bool stopped_ = false;
+};
+
+void Run::save_model(Module& net, const std::string& path) {
+  fs::create_directories(fs::path(path).parent_path());
+  write_safetensors(path, net.state_dict(), {{"format", "pt"}, {"producer", "srengine"}});
+}
+
+void Run::checkpoint(size_t si, int64_t iter, const StageStep& step_const, const data::Loader& loader,
+                     bool models_too) {
+  auto& step = const_cast<StageStep&>(step_const);
+  const std::string stage = cfg_["train"]["stages"][si]["name"];
+  const int keep = cfg_["logger"]["keep_last"];
+  if (comm_->rank() != 0) return;
+  const std::string models = dir_ + "/models/", tag = stage + "_" + std::to_string(iter);
+  if (models_too) {
+    save_model(*net_g_, models + "net_g_" + tag + ".safetensors");
+    prune_checkpoints(dir_ + "/models", "net_g_", stage, ".safetensors", keep);
+    if (net_g_ema_) {
+      save_model(*net_g_ema_, models + "net_g_ema_" + tag + ".safetensors");
+      prune_checkpoints(dir_ + "/models", "net_g_ema_", stage, ".safetensors", keep);
+    }
+    if (net_d_ && step.is_gan()) {
+      save_model(*net_d_, models + "net_d_" + tag + ".safetensors");
+      prune_checkpoints(dir_ + "/models", "net_d_", stage, ".safetensors", keep);
+    }
+  }
+  TrainingState s;
+  s.stage = stage;
+  s.stage_index = (int)si;
+  s.iter = iter;
+  append_prefixed(s.tensors, "net_g.", net_g_->state_dict());
+  if (net_g_ema_) append_prefixed(s.tensors, "net_g_ema.", net_g_ema_->state_dict());
+  if (net_d_) append_prefixed(s.tensors, "net_d.", net_d_->state_dict());
+  append_prefixed(s.tensors, "", step.optim_g().state("optim_g."));
+  if (step.optim_d()) append_prefixed(s.tensors, "", step.optim_d()->state("optim_d."));
+  const auto pos = loader.position();
+  s.info = {{"optim_g_steps", step.optim_g().steps()},
+            {"optim_d_steps", step.optim_d() ? step.optim_d()->steps() : 0},
+            {"loader_epoch", pos.epoch},
+            {"loader_batch", pos.batch},
+            {"world_size", comm_->world_size()},
+            {"seed", cfg_["manual_seed"]},
+            {"nan_streak", nan_streak_},
+            {"best", best_},
+            {"has_net_d", net_d_ != nullptr}};
+  save_training_state(dir_, s);
+  prune_checkpoints(dir_ + "/training_states", "", stage, ".state", keep);
+  last_checkpoint_ = state_path(dir_, stage, iter);
+}
+
+void Run::run_validation(const std::string& stage, int64_t iter) {
+  if (comm_->rank() != 0) return;
+  bool any = false;
+  for (auto it = cfg_["datasets"].begin(); it != cfg_["datasets"].end(); ++it) any |= it.key() != "train";
+  if (!any) return;
+  const auto t0 = Clock::now();
+  ValidationResult v = validate(eval_net(), cfg_, dir_, stage + "_" + std::to_string(iter), device_);
+  json ev = {{"event", "val"}, {"stage", stage}, {"iter", iter}};
+  std::string line = "[" + stage + "] validation at iter " + std::to_string(iter) + ":";
+  for (const auto& [k, m] : v.means) {
+    ev[k] = m;
+    if (k.size() > 8 && k.compare(k.size() - 8, 8, "_bicubic") == 0) continue;  // shown beside its metric
+    char buf[96];
+    std::snprintf(buf, sizeof buf, " %s %.4f", k.c_str(), m);
+    line += buf;
+    if (v.means.count(k + "_bicubic")) {
+      std::snprintf(buf, sizeof buf, " (bicubic %.4f)", v.means.at(k + "_bicubic"));
+      line += buf;
+    }
+    const bool lower_better = false;
+    const std::string key = stage + "/" + k;
+    if (!best_.contains(key) || (lower_better ? m < best_[key]["value"].get<double>() : m > best_[key]["value"].get<double>()))
+      best_[key] = {{"value", m}, {"iter", iter}};
+    std::snprintf(buf, sizeof buf, " (best %.4f @%lld)", best_[key]["value"].get<double>(),
+                  (long long)best_[key]["iter"].get<int64_t>());
+    line += buf;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, " [%.1fs]", std::chrono::duration<double>(Clock::now() - t0).count());
+  log_->info(line + buf);
+  log_->event(ev);
+  write_report(dir_, cfg_["name"], v.report_images);
+}
+
+void Run::run_stage(size_t si, const TrainingState* resume) {
+  const json& stage = cfg_["train"]["stages"][si];
+  const std::string name = stage["name"];
+  const bool gan = stage["type"] == "srgan";
+  const int64_t total = stage["total_iter"];
+  const uint64_t seed = cfg_["manual_seed"];
+  int64_t start = 0;
+  data::LoaderPosition pos;
+
+  if (gan && !net_d_) {
+    net_d_ = make_network(cfg_["network_d"], seed, 2, device_);
+    const std::string pd = cfg_["path"]["pretrain_network_d"];
+    if (!pd.empty()) load_weights(*net_d_, pd, "auto", cfg_["path"]["strict_load_d"]);
+  }
+  if (resume) {
+    SafetensorsFile f{"training state", resume->tensors, {}};
+    net_g_->load_state_dict(with_prefix(f, "net_g."), true);
+    if (net_g_ema_) net_g_ema_->load_state_dict(with_prefix(f, "net_g_ema."), true);
+    if (net_d_ && resume->info.value("has_net_d", false)) net_d_->load_state_dict(with_prefix(f, "net_d."), true);
+    start = resume->iter;
+    pos.epoch = resume->info.at("loader_epoch");
+    pos.batch = resume->info.at("loader_batch");
+    nan_streak_ = resume->info.value("nan_streak", 0);
+    best_ = resume->info.value("best", json::object());
+  }
+  broadcast_tensors(*comm_, [&] {
+    std::vector<Tensor> all;
+    for (Module* m : {net_g_.get(), net_g_ema_.get(), net_d_.get()})
+      if (m)
+        for (auto& [_, t] : m->state_dict()) all.push_back(t);
+    return all;
+  }());
+
+  StageStep step(stage, *net_g_, net_g_ema_.get(), gan ? net_d_.get() : nullptr, ema_decay_, *comm_,
+                 cfg_["dist"]["bucket_mb"], cfg_["train"]["inject_nan_iters"].get<std::vector<int64_t>>());
+  if (stage.contains("perceptual_opt") && !step.has_perceptual())
+    log_->warn("stage '" + name + "': perceptual_opt.vgg_weights is empty, training without the perceptual loss");
+  if (resume) {
+    SafetensorsFile f{"training state", resume->tensors, {}};
+    step.optim_g().load_state(f, "optim_g.", resume->info.at("optim_g_steps"));
+    if (step.optim_d()) step.optim_d()->load_state(f, "optim_d.", resume->info.at("optim_d_steps"));
+  }
+
+  data::LoaderOptions lo;
+  lo.rank = comm_->rank();
+  lo.world_size = comm_->world_size();
+  lo.start = pos;
+  lo.warn = [this](const std::string& m) { log_->warn(m); };
+  data::Loader loader(train_data_config(cfg_), lo);
+
+  const int64_t print_freq = cfg_["logger"]["print_freq"], ckpt_freq = cfg_["logger"]["save_checkpoint_freq"];
+  const int64_t val_freq = cfg_["val"]["val_freq"];
+  const int max_nan = cfg_["train"]["max_nan_steps"];
+  log_->info("[" + name + "] stage " + std::to_string(si + 1) + "/" + std::to_string(cfg_["train"]["stages"].size()) +
+             " (" + stage["type"].get<std::string>() + "), iterations " + std::to_string(start + 1) + ".." +
+             std::to_string(total) + ", " + std::to_string(loader.batches_per_epoch()) + " batches per epoch, " +
+             std::to_string(comm_->world_size()) + " rank(s) on " + device_.str());
+
+  std::map<std::string, double> window;
+  int window_n = 0;
+  double data_wait = 0;
+  auto window_start = Clock::now();
+  int64_t window_first = start + 1;
+  int64_t last_val = -1;
+  for (int64_t iter = start + 1; iter <= total; ++iter) {
+    auto t0 = Clock::now();
+    data::Batch batch = loader.next();
+    data_wait += std::chrono::duration<double>(Clock::now() - t0).count();
+    Tensor lq = batch.lq.to(device_), gt = batch.gt.to(device_);
+    StepResult r = step.run(lq, gt, iter);
+    if (r.skipped) {
+      ++nan_streak_;
+      log_->warn("[" + name + "] iter " + std::to_string(iter) + ": non-finite loss, update skipped (" +
+                 std::to_string(nan_streak_) + " in a row)");
+      log_->event({{"event", "nan_skip"}, {"stage", name}, {"iter", iter}, {"streak", nan_streak_}});
+      if (nan_streak_ >= max_nan)
+        fail("training stopped: ", nan_streak_, " consecutive non-finite losses at stage '", name, "' iteration ", iter,
+             "; last good checkpoint: ", last_checkpoint_.empty() ? "none yet" : last_checkpoint_);
+    } else {
+      nan_streak_ = 0;
+      for (const auto& [k, v] : r.losses) window[k] += v;
+      ++window_n;
+    }
+
+    if (iter % print_freq == 0 || iter == total) {
+      std::vector<double> vals;
+      for (const auto& [k, v] : window) vals.push_back(v / std::max(1, window_n));
+      comm_->all_reduce_host(vals);  // mean over ranks of the window means
+      const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
+      const double its = (iter - window_first + 1) / std::max(secs, 1e-9);
+      json ev = {{"event", "train"}, {"stage", name}, {"iter", iter}, {"lr", step.optim_g().lr()},
+                 {"it_per_s", its}, {"data_wait_s", data_wait}};
+      char head[160];
+      std::snprintf(head, sizeof head, "[%s] iter %lld/%lld |", name.c_str(), (long long)iter, (long long)total);
+      std::string line = head;
+      if (window.empty()) line += " every update skipped";
+      size_t i = 0;
+      for (const auto& [k, _] : window) {
+        const double v = vals[i++] / comm_->world_size();
+        ev[k] = v;
+        char buf[64];
+        std::snprintf(buf, sizeof buf, " %s %.4g", k.c_str(), v);
+        line += buf;
+      }
+      char tail[200];
+      std::snprintf(tail, sizeof tail, " | lr %.2e | %.2f it/s | eta %s | %s", step.optim_g().lr(), its,
+                    format_duration((total - iter) / std::max(its, 1e-9)).c_str(), memory_text(device_).c_str());
+      log_->info(line + tail);
+      log_->event(ev);
+      window.clear();
+      window_n = 0;
+      data_wait = 0;
+      window_start = Clock::now();
+      window_first = iter + 1;
+    }
+    if (iter % val_freq == 0) {
+      run_validation(name, iter);
+      last_val = iter;
+    }
+    // Stop on SIGINT/SIGTERM: all ranks agree on the iteration, write a checkpoint, leave.
+    std::vector<double> stop{(double)g_stop_signal.load()};
+    comm_->all_reduce_host(stop);
+    if (stop[0] != 0) {
+      checkpoint(si, iter, step, loader, true);
+      log_->info("[" + name + "] stopped by signal at iteration " + std::to_string(iter) + "; checkpoint " +
+                 last_checkpoint_ + " (continue with --resume auto)");
+      stopped_ = true;
+      return;
+    }
+    if (iter % ckpt_freq == 0 && iter != total) checkpoint(si, iter, step, loader, true);
+  }
+  if (last_val != total) run_validation(name, total);
+  checkpoint(si, total, step, loader, true);
+  if (comm_->rank() == 0) {
+    const std::string final_path = dir_ + "/models/net_g_" + name + "_final.safetensors";
+    save_model(eval_net(), final_path);
+    log_->info("[" + name + "] done: final generator " + final_path + (net_g_ema_ ? " (EMA weights)" : ""));
+  }
+}
+
+int Run::execute_stages() {
+  const auto& stages = cfg_["train"]["stages"];
+  SR_CHECK(cfg_["datasets"].contains("train"), "config: 'datasets.train' is required for training");
+  const LaunchInfo launch = detect_launch();
+  device_ = resolve_device(cfg_["device"], launch.local_rank);
+  kernels::set_conv_impl(cfg_["conv_impl"]);
+  comm_ = make_communicator(cfg_["dist"]["backend"], device_);
+  dir_ = (fs::path(cfg_["path"]["experiments_root"].get<std::string>()) / cfg_["name"].get<std::string>()).string();
+  log_ = std::make_unique<RunLog>(dir_, comm_->rank() == 0);
+  if (comm_->rank() == 0) {
+    fs::create_directories(dir_ + "/models");
+    std::ofstream(dir_ + "/config.json") << cfg_.dump(2) << "\n";
+  }
+
+  // Which stages run, and from where.
+  size_t first = 0, last = stages.size();
+  if (!opt_.only_stage.empty()) {
+    bool found = false;
+    std::string names;
+    for (size_t i = 0; i < stages.size(); ++i) {
+      names += (names.empty() ? "" : ", ") + stages[i]["name"].get<std::string>();
+      if (stages[i]["name"] == opt_.only_stage) first = i, last = i + 1, found = true;
+    }
+    SR_CHECK(found, "--stage: no stage named '", opt_.only_stage, "' (stages: ", names, ")");
+  }
+  std::optional<TrainingState> resume;
+  if (!opt_.resume.empty()) {
+    std::string path = opt_.resume;
+    if (path == "auto") {
+      std::string skipped;
+      auto found = find_latest_state(dir_, &skipped);
+      if (!skipped.empty()) log_->warn("resume: skipped unreadable states: " + skipped);
+      path = found.value_or("");
+    }
+    if (!path.empty()) {
+      resume = load_training_state(path);
+      SR_CHECK(resume->stage_index < (int)stages.size() && stages[resume->stage_index]["name"] == resume->stage,
+               "resume: '", path, "' is from stage '", resume->stage, "', which this config does not have at index ",
+               resume->stage_index);
+      first = std::max<size_t>(first, resume->stage_index);
+      log_->info("resuming from " + path + " (stage " + resume->stage + ", iteration " + std::to_string(resume->iter) + ")");
+    } else {
+      log_->info("resume auto: no training state in " + dir_ + "/training_states, starting fresh");
+    }
+  }
+
+  const uint64_t seed = cfg_["manual_seed"];
+  ema_decay_ = cfg_["train"]["ema_decay"];
+  net_g_ = make_network(cfg_["network_g"], seed, 1, device_);
+  const std::string pg = cfg_["path"]["pretrain_network_g"];
+  if (!pg.empty()) load_weights(*net_g_, pg, cfg_["path"]["param_key_g"], cfg_["path"]["strict_load_g"]);
+  if (ema_decay_ > 0) {
+    net_g_ema_ = make_network(cfg_["network_g"], seed, 1, device_);
+    net_g_ema_->train(false);
+    std::map<std::string, Tensor> sd;
+    for (auto& [k, t] : net_g_->state_dict()) sd[k] = t;
+    net_g_ema_->load_state_dict(sd, true);
+  }
+
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  for (size_t si = first; si < last && !stopped_; ++si) {
+    const json& stage = stages[si];
+    const bool resuming_here = resume && resume->stage_index == (int)si;
+    if (!resuming_here && si > 0 && stage["init_from_previous"].get<bool>()) {
+      // Start from the previous stage's final generator: in memory when it ran in this
+      // process, else from its file.
+      const std::string prev = stages[si - 1]["name"];
+      const std::string path = dir_ + "/models/net_g_" + prev + "_final.safetensors";
+      if (si > first) {
+        if (net_g_ema_) {
+          std::map<std::string, Tensor> sd;
+          for (auto& [k, t] : net_g_ema_->state_dict()) sd[k] = t;
+          net_g_->load_state_dict(sd, true);
+        }
+      } else {
+        SR_CHECK(fs::exists(path), "stage '", stage["name"].get<std::string>(), "' starts from stage '", prev,
+                 "''s final generator, but ", path, " does not exist: run stage '", prev,
+                 "' first, or set train.stages.", si, ".init_from_previous=false");
+        load_weights(*net_g_, path, "auto", true);
+        if (net_g_ema_) load_weights(*net_g_ema_, path, "auto", true);
+      }
+      log_->info("[" + stage["name"].get<std::string>() + "] generator initialised from stage '" + prev +
+                 "' final weights" + (net_g_ema_ ? " (EMA)" : ""));
+    }
+    run_stage(si, resuming_here ? &*resume : nullptr);
+  }
+  if (comm_->rank() == 0 && !stopped_) {
+    log_->info("finished. models: " + dir_ + "/models  log: " + dir_ + "/train.log  report: " + dir_ + "/report.html");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_training(const json& config, const TrainOptions& options) {
+  Run run(config, options);
+  return run.execute();
+}
+
+}  // namespace sr::train

@@ -1,0 +1,94 @@
+// Validation (see validation.h).
+#include "train/validation.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "data/dataset.h"
+#include "data/image.h"
+#include "data/image_io.h"
+#include "data/imresize.h"
+#include "data/metrics.h"
+#include "engine/autograd.h"
+
+namespace sr::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+data::DataConfig val_data_config(const nlohmann::json& d, int scale) {
+  data::DataConfig c;
+  c.type = data::parse_dataset_type(d.at("type"));
+  c.dataroot_gt = d.at("dataroot_gt");
+  c.dataroot_lq = d.value("dataroot_lq", "");
+  c.meta_info_file = d.value("meta_info_file", "");
+  c.filename_tmpl = d.value("filename_tmpl", "{}");
+  c.scale = scale;
+  c.gt_size = scale;  // unused for validation, but must be a valid multiple
+  c.max_pixels = d.value("max_pixels", (int64_t)100000000);
+  return c;
+}
+
+// A centred square crop (at most 96 LR pixels wide, times scale) of a (1, 3, H, W) image.
+Tensor centre_crop(const Tensor& t, int64_t side) {
+  const int64_t H = t.size(2), W = t.size(3);
+  side = std::min({side, H, W});
+  return t.narrow(2, (H - side) / 2, side).narrow(3, (W - side) / 2, side).contiguous();
+}
+
+}  // namespace
+
+ValidationResult validate(Module& net, const nlohmann::json& cfg, const std::string& dir, const std::string& tag,
+                          Device device) {
+  ValidationResult result;
+  const int scale = cfg.at("scale");
+  const auto& val = cfg.at("val");
+  const bool save = val.value("save_img", true);
+  int report_left = val.value("report_images", 3);
+  NoGradGuard no_grad;
+  net.train(false);
+  for (auto it = cfg.at("datasets").begin(); it != cfg.at("datasets").end(); ++it) {
+    if (it.key() == "train") continue;
+    const std::string set = it.key();
+    data::Dataset ds(val_data_config(it.value(), scale));
+    std::map<std::string, double> sums;
+    for (size_t i = 0; i < ds.size(); ++i) {
+      data::ValSample s = ds.load_val(i);
+      Tensor sr = net.forward(s.lq.to(device)).to(Device::cpu());
+      // The bicubic baseline on the same image, so every log line says what SR gains.
+      Tensor bic = data::imresize(s.lq, (double)scale);
+      for (auto m = val.at("metrics").begin(); m != val.at("metrics").end(); ++m) {
+        data::MetricOptions mo;
+        mo.crop_border = m.value().value("crop_border", 0);
+        mo.test_y_channel = m.value().value("test_y_channel", false);
+        const bool psnr = m.value().at("type") == "calculate_psnr";
+        sums[m.key()] += psnr ? data::calculate_psnr(sr, s.gt, mo) : data::calculate_ssim(sr, s.gt, mo);
+        sums[m.key() + "_bicubic"] += psnr ? data::calculate_psnr(bic, s.gt, mo) : data::calculate_ssim(bic, s.gt, mo);
+      }
+      const std::string stem = fs::path(s.name).stem().string();
+      const std::string out_dir = dir + "/visualization/" + set;
+      if (save) {
+        fs::create_directories(out_dir);
+        data::write_image(out_dir + "/" + stem + "_" + tag + val.value("suffix", "") + ".png", data::tensor_to_image(sr));
+      }
+      if (report_left > 0) {
+        --report_left;
+        const std::string rdir = dir + "/report_assets";
+        fs::create_directories(rdir);
+        const int64_t side = 96 * scale;
+        ReportImage ri{set + "/" + s.name, rdir + "/" + stem + "_bicubic.png", rdir + "/" + stem + "_sr.png",
+                       rdir + "/" + stem + "_gt.png"};
+        data::write_image(ri.bicubic_png, data::tensor_to_image(centre_crop(bic, side)));
+        data::write_image(ri.sr_png, data::tensor_to_image(centre_crop(sr, side)));
+        data::write_image(ri.gt_png, data::tensor_to_image(centre_crop(s.gt, side)));
+        result.report_images.push_back(ri);
+      }
+    }
+    for (auto& [metric, total] : sums) result.means[set + "_" + metric] = total / std::max<size_t>(1, ds.size());
+  }
+  net.train(true);
+  return result;
+}
+
+}  // namespace sr::train
