@@ -42,9 +42,13 @@ void bias_leaky_relu_backward(const T* y, const T* dy, T* dx, T* dbias, int64_t 
       const T* yi = y + (n * C + c) * HW;
       const T* dyi = dy + (n * C + c) * HW;
       T* dxi = dx + (n * C + c) * HW;
-      for (int64_t i = 0; i < HW; ++i) {
-        dxi[i] = gain * dyi[i] * math::leaky_relu_grad_from_output(yi[i], slope);
-        acc += dxi[i];
+      // Two passes so that the sum vectorises: a serial `acc +=` chain is latency-bound.
+      for (int64_t i = 0; i < HW; ++i) dxi[i] = gain * dyi[i] * math::leaky_relu_grad_from_output(yi[i], slope);
+      if (dbias) {
+        T part = 0;
+#pragma omp simd reduction(+ : part)
+        for (int64_t i = 0; i < HW; ++i) part += dxi[i];
+        acc += (double)part;
       }
     }
     if (dbias) dbias[c] += (T)acc;
