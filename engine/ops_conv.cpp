@@ -19,20 +19,9 @@ bool conv_readable(const Tensor& x) {
 }
 
 cpu::Conv2dShape conv_shape(const Tensor& x, const Tensor& w, int stride, int padding) {
-  cpu::Conv2dShape s{};
-  s.N = x.size(0);
-  s.C = x.size(1);
-  s.H = x.size(2);
-  s.W = x.size(3);
-  s.K = w.size(0);
-  s.R = w.size(2);
-  s.S = w.size(3);
-  s.stride = stride;
-  s.pad = padding;
-  s.P = (s.H + 2 * padding - s.R) / stride + 1;
-  s.Q = (s.W + 2 * padding - s.S) / stride + 1;
-  s.x_batch_stride = x.size(0) > 1 ? x.stride(0) : s.C * s.H * s.W;
-  s.y_batch_stride = s.K * s.P * s.Q;
+  cpu::Conv2dShape s = cpu::make_conv2d_shape(x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2),
+                                              w.size(3), stride, padding);
+  if (x.size(0) > 1) s.x_batch_stride = x.stride(0);  // a channel-range view
   return s;
 }
 

@@ -56,18 +56,7 @@ void expect_close(const std::vector<float>& got, const std::vector<double>& want
 
 void check_case(const Case& c, std::mt19937_64& rng) {
   INFO(describe(c));
-  Conv2dShape s{};
-  s.N = c.N;
-  s.C = c.C;
-  s.H = c.H;
-  s.W = c.W;
-  s.K = c.K;
-  s.R = c.R;
-  s.S = c.S;
-  s.stride = c.stride;
-  s.pad = c.pad;
-  s.P = (c.H + 2 * c.pad - c.R) / c.stride + 1;
-  s.Q = (c.W + 2 * c.pad - c.S) / c.stride + 1;
+  Conv2dShape s = sr::cpu::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
   const int64_t HW = c.H * c.W, PQ = s.P * s.Q, CRS = c.C * c.R * c.S;
   s.x_batch_stride = (c.C + c.extra_channels) * HW;
   s.y_batch_stride = c.K * PQ;
@@ -170,13 +159,7 @@ TEST_CASE("conv_cpu/results_do_not_depend_on_thread_count") {
   const Case cases[] = {{3, 24, 11, 20, 40, 3, 3, 1, 1}, {1, 96, 6, 6, 80, 4, 4, 2, 1}, {2, 3, 9, 9, 64, 3, 3, 1, 1}};
   for (const Case& c : cases) {
     INFO(describe(c));
-    Conv2dShape s{};
-    s.N = c.N, s.C = c.C, s.H = c.H, s.W = c.W, s.K = c.K, s.R = c.R, s.S = c.S;
-    s.stride = c.stride, s.pad = c.pad;
-    s.P = (c.H + 2 * c.pad - c.R) / c.stride + 1;
-    s.Q = (c.W + 2 * c.pad - c.S) / c.stride + 1;
-    s.x_batch_stride = c.C * c.H * c.W;
-    s.y_batch_stride = c.K * s.P * s.Q;
+    const Conv2dShape s = sr::cpu::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
     const auto x = random_floats(rng, c.N * c.C * c.H * c.W), w = random_floats(rng, c.K * c.C * c.R * c.S);
     const auto b = random_floats(rng, c.K), dy = random_floats(rng, c.N * c.K * s.P * s.Q);
     auto run = [&](int threads) {

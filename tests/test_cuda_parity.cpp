@@ -383,18 +383,7 @@ struct ConvCase {
 };
 
 Conv2dShape conv_shape(const ConvCase& c) {
-  Conv2dShape s{};
-  s.N = c.N;
-  s.C = c.C;
-  s.H = c.H;
-  s.W = c.W;
-  s.K = c.K;
-  s.R = c.R;
-  s.S = c.S;
-  s.stride = c.stride;
-  s.pad = c.pad;
-  s.P = (c.H + 2 * c.pad - c.R) / c.stride + 1;
-  s.Q = (c.W + 2 * c.pad - c.S) / c.stride + 1;
+  Conv2dShape s = sr::cpu::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
   s.x_batch_stride = (c.C + c.extra_in) * c.H * c.W;
   s.y_batch_stride = (c.K + c.extra_out) * s.P * s.Q;
   return s;

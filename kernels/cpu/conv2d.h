@@ -21,6 +21,19 @@ struct Conv2dShape {
   int64_t x_batch_stride, y_batch_stride;
 };
 
+// The shape of a convolution with P = (H + 2 pad - R) / stride + 1 (likewise Q) and
+// contiguous images; callers reading or writing channel-range views then widen the
+// batch strides.
+inline Conv2dShape make_conv2d_shape(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R,
+                                     int64_t S, int stride, int pad) {
+  Conv2dShape s{N, C, H, W, K, R, S, stride, pad, 0, 0, 0, 0};
+  s.P = (H + 2 * pad - R) / stride + 1;
+  s.Q = (W + 2 * pad - S) / stride + 1;
+  s.x_batch_stride = C * H * W;
+  s.y_batch_stride = K * s.P * s.Q;
+  return s;
+}
+
 // y = conv(x, w) + bias (bias may be null). Overwrites y.
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
