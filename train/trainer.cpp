@@ -17,6 +17,7 @@
 #include "engine/storage.h"
 #include "kernels/registry.h"
 #include "nets/factory.h"
+#include "nets/load_weights.h"
 #include "train/checkpoint.h"
 #include "train/comm.h"
 #include "train/report.h"
@@ -66,27 +67,6 @@ std::map<std::string, Tensor> with_prefix(const SafetensorsFile& f, const std::s
 
 void append_prefixed(NamedTensors& out, const std::string& prefix, const NamedTensors& in) {
   for (const auto& [name, t] : in) out.push_back({prefix + name, t});
-}
-
-// Loads BasicSR-style weights: bare keys, or "params." / "params_ema." prefixed ones
-// (param_key chooses; auto prefers params_ema).
-void load_weights(Module& net, const std::string& path, const std::string& param_key, bool strict) {
-  SafetensorsFile f = read_safetensors(path);
-  std::map<std::string, Tensor> bare, params, ema;
-  for (const auto& [name, t] : f.tensors) {
-    if (name.rfind("params_ema.", 0) == 0)
-      ema[name.substr(11)] = t;
-    else if (name.rfind("params.", 0) == 0)
-      params[name.substr(7)] = t;
-    else
-      bare[name] = t;
-  }
-  const std::map<std::string, Tensor>* chosen = &bare;
-  if (param_key == "params_ema" || (param_key == "auto" && !ema.empty())) chosen = &ema;
-  else if (param_key == "params" || (param_key == "auto" && !params.empty())) chosen = &params;
-  SR_CHECK(!chosen->empty(), "weights: '", path, "' has no tensors",
-           param_key == "auto" ? "" : " under '" + param_key + ".'");
-  net.load_state_dict(*chosen, strict);
 }
 
 std::string memory_text(Device device) {
@@ -255,7 +235,7 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
   if (gan && !net_d_) {
     net_d_ = make_network(cfg_["network_d"], seed, 2, device_);
     const std::string pd = cfg_["path"]["pretrain_network_d"];
-    if (!pd.empty()) load_weights(*net_d_, pd, "auto", cfg_["path"]["strict_load_d"]);
+    if (!pd.empty()) load_basicsr_weights(*net_d_, pd, "auto", cfg_["path"]["strict_load_d"]);
   }
   if (resume) {
     SafetensorsFile f{"training state", resume->tensors, {}};
@@ -433,7 +413,7 @@ int Run::execute_stages() {
   ema_decay_ = cfg_["train"]["ema_decay"];
   net_g_ = make_network(cfg_["network_g"], seed, 1, device_);
   const std::string pg = cfg_["path"]["pretrain_network_g"];
-  if (!pg.empty()) load_weights(*net_g_, pg, cfg_["path"]["param_key_g"], cfg_["path"]["strict_load_g"]);
+  if (!pg.empty()) load_basicsr_weights(*net_g_, pg, cfg_["path"]["param_key_g"], cfg_["path"]["strict_load_g"]);
   if (ema_decay_ > 0) {
     net_g_ema_ = make_network(cfg_["network_g"], seed, 1, device_);
     net_g_ema_->train(false);
@@ -462,8 +442,8 @@ int Run::execute_stages() {
         SR_CHECK(fs::exists(path), "stage '", stage["name"].get<std::string>(), "' starts from stage '", prev,
                  "''s final generator, but ", path, " does not exist: run stage '", prev,
                  "' first, or set train.stages.", si, ".init_from_previous=false");
-        load_weights(*net_g_, path, "auto", true);
-        if (net_g_ema_) load_weights(*net_g_ema_, path, "auto", true);
+        load_basicsr_weights(*net_g_, path, "auto", true);
+        if (net_g_ema_) load_basicsr_weights(*net_g_ema_, path, "auto", true);
       }
       log_->info("[" + stage["name"].get<std::string>() + "] generator initialised from stage '" + prev +
                  "' final weights" + (net_g_ema_ ? " (EMA)" : ""));
