@@ -122,7 +122,7 @@ class Run {
  private:
   int execute_stages();
   void run_stage(size_t si, const TrainingState* resume);
-  void checkpoint(size_t si, int64_t iter, const StageStep& step, const data::Loader& loader, bool models_too);
+  void checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loader& loader, bool models_too);
   void run_validation(const std::string& stage, int64_t iter);
   void save_model(Module& net, const std::string& path);
   Module& eval_net() { return net_g_ema_ ? *net_g_ema_ : *net_g_; }
@@ -146,9 +146,7 @@ void Run::save_model(Module& net, const std::string& path) {
   write_safetensors(path, net.state_dict(), {{"format", "pt"}, {"producer", "srengine"}});
 }
 
-void Run::checkpoint(size_t si, int64_t iter, const StageStep& step_const, const data::Loader& loader,
-                     bool models_too) {
-  auto& step = const_cast<StageStep&>(step_const);
+void Run::checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loader& loader, bool models_too) {
   const std::string stage = cfg_["train"]["stages"][si]["name"];
   const int keep = cfg_["logger"]["keep_last"];
   if (comm_->rank() != 0) return;
