@@ -137,8 +137,13 @@ Batch Loader::make_batch(int64_t seq) {
   const int64_t n = (int64_t)dataset_->size();
   Batch batch;
   batch.position = {epoch, b};
-  batch.gt = Tensor::empty({bs, 3, g, g});
-  batch.lq = Tensor::empty({bs, 3, l, l});
+  if (opt_.pin_memory_device >= 0) {
+    batch.gt = Tensor::empty_pinned({bs, 3, g, g}, DType::f32, opt_.pin_memory_device);
+    batch.lq = Tensor::empty_pinned({bs, 3, l, l}, DType::f32, opt_.pin_memory_device);
+  } else {
+    batch.gt = Tensor::empty({bs, 3, g, g});
+    batch.lq = Tensor::empty({bs, 3, l, l});
+  }
   float* gt = batch.gt.data<float>();
   float* lq = batch.lq.data<float>();
   for (int64_t i = 0; i < bs; ++i) {

@@ -39,6 +39,9 @@ struct LoaderOptions {
   int rank = 0;
   int world_size = 1;
   LoaderPosition start;  // the first batch next() returns
+  // Batches in page-locked memory for asynchronous copies to this CUDA device (-1: no;
+  // ignored without a GPU). The trainer sets it when it trains on CUDA.
+  int pin_memory_device = -1;
   // Receives skip_bad_images warnings; default prints them to stderr.
   std::function<void(const std::string&)> warn;
 };

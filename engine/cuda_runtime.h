@@ -24,6 +24,15 @@ struct PoolStats {
 PoolStats pool_stats(int device);
 void reset_peak(int device);
 
+// Page-locked host memory for batches that are copied to `device` (data loader; the
+// calling thread is bound to that device first, so a loader thread of rank r never
+// creates a context on GPU 0).
+// Released blocks are cached and reused only after the copies queued from them on the
+// releasing thread's stream have completed, so a host->device copy from such a block
+// can stay asynchronous. Out of page-locked memory throws with the size and a hint.
+void* allocate_pinned_host(size_t bytes, int device);
+void release_pinned_host(void* ptr, size_t bytes);
+
 enum class CopyKind { host_to_device, device_to_host, device_to_device };
 void memcpy(void* dst, const void* src, size_t bytes, CopyKind kind);
 void memset_zero(void* dst, size_t bytes);

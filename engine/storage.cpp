@@ -21,8 +21,19 @@ void note_host_alloc(size_t bytes) {
 }
 }  // namespace
 
-Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
+Storage::Storage(size_t bytes, Device device, int pin_device) : bytes_(bytes), device_(device) {
   const size_t alloc_bytes = bytes == 0 ? 64 : bytes;
+#ifdef SRENGINE_WITH_CUDA
+  if (device.is_cpu() && pin_device >= 0 && cuda::available()) {
+    // cudaHostAlloc returns page-aligned memory, which satisfies the 64-byte alignment.
+    data_ = cuda::allocate_pinned_host(alloc_bytes, pin_device);
+    pinned_ = true;
+    note_host_alloc(bytes);
+    return;
+  }
+#else
+  (void)pin_device;
+#endif
   if (device.is_cpu()) {
     const size_t rounded = (alloc_bytes + 63) / 64 * 64;
     data_ = std::aligned_alloc(64, rounded);
@@ -38,6 +49,17 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
 }
 
 Storage::~Storage() {
+#ifdef SRENGINE_WITH_CUDA
+  if (pinned_) {
+    g_host_current.fetch_sub(bytes_);
+    try {
+      cuda::release_pinned_host(data_, bytes_ == 0 ? 64 : bytes_);
+    } catch (...) {
+      // As for device memory: teardown must not terminate the process.
+    }
+    return;
+  }
+#endif
   if (device_.is_cpu()) {
     std::free(data_);
     g_host_current.fetch_sub(bytes_);

@@ -23,15 +23,25 @@ TensorImpl* Tensor::impl() const {
   return impl_.get();
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+namespace {
+Tensor empty_impl(const Shape& shape, DType dtype, Device device, int pin_device) {
   SR_CHECK(dtype == DType::f32 || dtype == DType::f64,
            "Tensor::empty: dtype ", dtype_name(dtype), " is reserved and not implemented yet");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(shape.numel() * dtype_size(dtype), device);
+  impl->storage = std::make_shared<Storage>(shape.numel() * dtype_size(dtype), device, pin_device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
   return Tensor(std::move(impl));
+}
+}  // namespace
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  return empty_impl(shape, dtype, device, -1);
+}
+Tensor Tensor::empty_pinned(const Shape& shape, DType dtype, int cuda_device) {
+  SR_CHECK(cuda_device >= 0, "Tensor::empty_pinned: bad CUDA device index ", cuda_device);
+  return empty_impl(shape, dtype, Device::cpu(), cuda_device);
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {

@@ -40,6 +40,10 @@ class Tensor {
 
   // ---- Construction -------------------------------------------------------------------
   static Tensor empty(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
+  // A CPU tensor in page-locked memory for copies to GPU `cuda_device` when a CUDA device
+  // is present (those copies are asynchronous), ordinary host memory otherwise; see
+  // is_pinned().
+  static Tensor empty_pinned(const Shape& shape, DType dtype = DType::f32, int cuda_device = 0);
   static Tensor zeros(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
   static Tensor ones(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
   static Tensor full(const Shape& shape, double value, DType dtype = DType::f32,
@@ -59,6 +63,7 @@ class Tensor {
   int64_t stride(int d) const;
   DType dtype() const { return impl()->dtype; }
   Device device() const { return impl()->storage->device(); }
+  bool is_pinned() const { return impl()->storage->pinned(); }
   bool is_cuda() const { return device().is_cuda(); }
   bool is_contiguous() const;
   int64_t offset() const { return impl()->offset; }

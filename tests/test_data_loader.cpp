@@ -12,6 +12,7 @@
 
 #include "data/image_io.h"
 #include "data/loader.h"
+#include "engine/cuda_runtime.h"
 #include "support/data_support.h"
 
 using namespace sr;
@@ -228,4 +229,29 @@ TEST_CASE("data/loader_shutdown_and_limits") {
   opt.rank = 2;
   opt.world_size = 2;
   test::require_error([&] { Loader l(cfg, opt); }, {"rank 2"});
+}
+
+// Pinned batches (what the trainer asks for on CUDA) hold the same values as ordinary
+// ones; they are page-locked exactly when a CUDA device is present and fall back to
+// ordinary host memory otherwise.
+TEST_CASE("data/loader_pin_memory") {
+  test::TempDir dir;
+  DataConfig cfg = make_dataset(dir, 7);
+  Loader plain(cfg);
+  LoaderOptions opt;
+  opt.pin_memory_device = 0;
+  Loader pinned(cfg, opt);
+#ifdef SRENGINE_WITH_CUDA
+  const bool expect_pinned = cuda::available();
+#else
+  const bool expect_pinned = false;
+#endif
+  for (int b = 0; b < 4; ++b) {
+    const Batch a = plain.next(), p = pinned.next();
+    CHECK_FALSE(a.gt.is_pinned());
+    CHECK(p.gt.is_pinned() == expect_pinned);
+    CHECK(p.lq.is_pinned() == expect_pinned);
+    CHECK(p.gt.to_vector() == a.gt.to_vector());
+    CHECK(p.lq.to_vector() == a.lq.to_vector());
+  }
 }

@@ -8,45 +8,22 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/safetensors.h"
+#include "support/train_support.h"
 #include "train/checkpoint.h"
-#include "train/config.h"
 #include "train/trainer.h"
 
 using namespace sr;
 using namespace sr::train;
+using sr::test::expect_same_tensors;
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kTiny = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/train_tiny.json";
-
 json tiny(const std::string& run, std::vector<std::string> extra = {}) {
-  const std::string root = std::string(SRENGINE_BINARY_DIR) + "/test_tmp/train";
-  extra.push_back("path.experiments_root=" + root);
-  extra.push_back("name=" + run);
-  fs::remove_all(root + "/" + run);
-  return load_config(kTiny, extra);
+  return test::tiny_train_config(run, std::move(extra));
 }
-
-std::string exp_dir(const std::string& run) { return std::string(SRENGINE_BINARY_DIR) + "/test_tmp/train/" + run; }
-
-std::vector<json> events(const std::string& run) {
-  std::ifstream in(exp_dir(run) + "/metrics.jsonl");
-  std::vector<json> out;
-  std::string line;
-  while (std::getline(in, line)) out.push_back(json::parse(line));
-  return out;
-}
-
-void expect_same_tensors(const SafetensorsFile& a, const SafetensorsFile& b) {
-  REQUIRE(a.tensors.size() == b.tensors.size());
-  for (size_t i = 0; i < a.tensors.size(); ++i) {
-    INFO(a.tensors[i].first);
-    REQUIRE(a.tensors[i].first == b.tensors[i].first);
-    CHECK(a.tensors[i].second.to_vector() == b.tensors[i].second.to_vector());
-  }
-}
+std::string exp_dir(const std::string& run) { return test::train_exp_dir(run); }
+std::vector<json> events(const std::string& run) { return test::train_events(run); }
 
 }  // namespace
 
