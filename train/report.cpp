@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +20,8 @@ namespace sr::train {
 namespace {
 
 using Series = std::map<std::string, std::vector<std::pair<double, double>>>;
+// Where each stage starts on the cumulative iteration axis, drawn as a dashed line.
+using StageMarks = std::vector<std::pair<double, std::string>>;
 
 std::string base64(const std::string& bytes) {
   static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -58,8 +61,9 @@ std::string escape(const std::string& s) {
 
 const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 
-// One chart: every series as a polyline over a shared x range, log-scaled y when asked.
-std::string svg_chart(const std::string& title, const Series& series, bool log_y) {
+// One chart: every series as a polyline over a shared x range, log-scaled y when asked
+// (callers pass only positive series then), stage starts as dashed vertical lines.
+std::string svg_chart(const std::string& title, const Series& series, bool log_y, const StageMarks& stages) {
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   auto ty = [&](double y) { return log_y ? std::log10(std::max(y, 1e-12)) : y; };
   for (const auto& [_, pts] : series)
@@ -88,6 +92,12 @@ std::string svg_chart(const std::string& title, const Series& series, bool log_y
   os << "<text x='" << L << "' y='" << H - 8 << "' font-size='10'>" << buf << "</text>";
   std::snprintf(buf, sizeof buf, "%.0f", x1);
   os << "<text x='" << W - R - 40 << "' y='" << H - 8 << "' font-size='10'>" << buf << "</text>";
+  for (const auto& [x, name] : stages) {
+    if (x <= x0 || x > x1) continue;
+    os << "<line x1='" << px(x) << "' x2='" << px(x) << "' y1='" << T << "' y2='" << H - B
+       << "' stroke='#777' stroke-dasharray='4 3'/><text x='" << px(x) + 3 << "' y='" << H - B - 4
+       << "' font-size='10' fill='#555'>" << escape(name) << "</text>";
+  }
   int k = 0;
   for (const auto& [name, pts] : series) {
     const char* color = kColors[k % 8];
@@ -105,7 +115,12 @@ std::string svg_chart(const std::string& title, const Series& series, bool log_y
 }  // namespace
 
 void write_report(const std::string& dir, const std::string& title, const std::vector<ReportImage>& images) {
+  // metrics: validation values keyed "<stage> <metric>", psnr_keys those whose metric
+  // (not stage) name is a PSNR, so that a stage called "psnr" does not pull its SSIM
+  // into the PSNR chart.
   Series losses, metrics, lrs;
+  std::set<std::string> psnr_keys;
+  StageMarks stages;
   std::ifstream in(dir + "/metrics.jsonl");
   std::string line, last_stage;
   double offset = 0, last_iter = 0;
@@ -115,6 +130,7 @@ void write_report(const std::string& dir, const std::string& title, const std::v
     // Iterations restart per stage; plot them on one axis of cumulative iterations.
     const std::string stage = e.value("stage", "");
     if (stage != last_stage && !last_stage.empty()) offset += last_iter;
+    if (stage != last_stage) stages.push_back({offset, stage});
     last_stage = stage;
     last_iter = e["iter"].get<double>();
     const double x = offset + last_iter;
@@ -124,7 +140,10 @@ void write_report(const std::string& dir, const std::string& title, const std::v
       const std::string& k = it.key();
       if (kind == "train" && k.rfind("l_", 0) == 0) losses[stage + " " + k].push_back({x, it.value()});
       if (kind == "train" && k == "lr") lrs[stage + " lr"].push_back({x, it.value()});
-      if (kind == "val" && k != "iter" && k != "epoch") metrics[stage + " " + k].push_back({x, it.value()});
+      if (kind == "val" && k != "iter" && k != "epoch") {
+        metrics[stage + " " + k].push_back({x, it.value()});
+        if (k.find("psnr") != std::string::npos) psnr_keys.insert(stage + " " + k);
+      }
     }
   }
   std::ostringstream os;
@@ -134,12 +153,20 @@ void write_report(const std::string& dir, const std::string& title, const std::v
         ".trip img{image-rendering:pixelated;width:256px;margin:2px;border:1px solid #ccc}"
         ".trip span{display:inline-block;width:262px;text-align:center}</style></head><body>";
   os << "<h1>" << escape(title) << "</h1><p>srengine training report, rewritten at every validation.</p>";
-  os << "<h2>Training losses</h2>" << svg_chart("losses (log scale)", losses, true);
-  os << svg_chart("learning rate", lrs, false);
+  // Positive losses span decades (log scale); terms that can be zero or negative (the
+  // hinge generator term -mean(D(G(x)))) get a linear chart of their own.
+  Series positive, signed_terms;
+  for (const auto& [k, pts] : losses) {
+    const bool all_positive = std::all_of(pts.begin(), pts.end(), [](const auto& p) { return p.second > 0; });
+    (all_positive ? positive : signed_terms)[k] = pts;
+  }
+  os << "<h2>Training losses</h2>" << svg_chart("losses (log scale)", positive, true, stages);
+  if (!signed_terms.empty()) os << svg_chart("signed loss terms (linear)", signed_terms, false, stages);
+  os << svg_chart("learning rate", lrs, false, stages);
   os << "<h2>Validation</h2>";
   Series psnr, other;
-  for (auto& [k, v] : metrics) (k.find("psnr") != std::string::npos ? psnr : other)[k] = v;
-  os << svg_chart("PSNR (dB)", psnr, false) << svg_chart("other metrics", other, false);
+  for (auto& [k, v] : metrics) (psnr_keys.count(k) ? psnr : other)[k] = v;
+  os << svg_chart("PSNR (dB)", psnr, false, stages) << svg_chart("other metrics", other, false, stages);
   if (!images.empty()) os << "<h2>Validation crops: bicubic | SR | GT</h2>";
   for (const auto& im : images) {
     os << "<div class='trip'><p>" << escape(im.name) << "</p>";
