@@ -30,6 +30,13 @@ const std::vector<Variant>& table() {
       {"conv2d", "cudnn_fp32", "cuda", "fp32", "cuDNN 9 restricted to FMA math: the fp32 oracle", false},
 #endif
 #endif
+      // The residual dense block, on both devices (rdb_impl() chooses; see registry.h).
+      {"rdb", "fused", "cpu", "fp32/fp64", "one (N, nf+4gc, H, W) buffer, convs on channel views, fused residuals", true},
+      {"rdb", "unfused", "cpu", "fp32/fp64", "BasicSR's composition: cat_channels, conv2d, bias_leaky_relu, axpby", false},
+#ifdef SRENGINE_WITH_CUDA
+      {"rdb", "fused", "cuda", "conv2d's", "one buffer; conv epilogues write bias+LeakyReLU slices and x + 0.2*conv5", true},
+      {"rdb", "unfused", "cuda", "conv2d's", "BasicSR's composition: cat_channels, conv2d, bias_leaky_relu, axpby", false},
+#endif
       {"gemm", "eigen", "cpu", "fp32/fp64", "Eigen row-major GEMM", true},
 #ifdef SRENGINE_WITH_CUDA
       {"gemm", "native", "cuda", "fp32", "v1: 64x64 shared-memory tiles, 4x4 outputs per thread", true},
@@ -108,6 +115,7 @@ std::vector<std::string> ops() {
 const char* override_env(const std::string& op) {
   if (op == "conv2d") return "SRENGINE_CONV_IMPL";
   if (op == "gemm") return "SRENGINE_GEMM_IMPL";
+  if (op == "rdb") return "SRENGINE_RDB_IMPL";
   return "";
 }
 
@@ -147,6 +155,33 @@ void set_conv_impl(const std::string& impl) {
   const std::string resolved = resolve("conv2d", impl, "conv_impl");
   std::lock_guard<std::mutex> lock(g_mutex);
   chosen()["conv2d"] = resolved;
+}
+
+namespace {
+// A name of the rdb table rows (any device), else an error listing them.
+std::string check_rdb_name(const std::string& name, const char* where) {
+  std::string valid;
+  for (const Variant& v : table()) {
+    if (std::string(v.op) != "rdb") continue;
+    if (name == v.name) return name;
+    if (valid.find(v.name) == std::string::npos) valid += (valid.empty() ? "" : ", ") + std::string(v.name);
+  }
+  fail(where, ": unknown rdb_impl '", name, "' (valid: ", valid, ")");
+}
+}  // namespace
+
+std::string rdb_impl() {
+  const char* env = std::getenv("SRENGINE_RDB_IMPL");
+  if (env && *env) return check_rdb_name(env, "SRENGINE_RDB_IMPL");
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto it = chosen().find("rdb");
+  return it != chosen().end() ? it->second : "fused";
+}
+
+void set_rdb_impl(const std::string& name) {
+  const std::string checked = check_rdb_name(name, "rdb_impl");
+  std::lock_guard<std::mutex> lock(g_mutex);
+  chosen()["rdb"] = checked;
 }
 
 void reset_active_variants() {

@@ -4,7 +4,8 @@
 // builds, cuDNN ones only when cuDNN was found.
 //
 // Selecting a variant (the CUDA side of an op; the CPU has one variant per op):
-//   1. the environment: SRENGINE_CONV_IMPL (conv2d), SRENGINE_GEMM_IMPL (gemm)
+//   1. the environment: SRENGINE_CONV_IMPL (conv2d), SRENGINE_GEMM_IMPL (gemm),
+//      SRENGINE_RDB_IMPL (rdb: fused | unfused, both devices; see rdb_impl())
 //   2. set_active_variant() / set_conv_impl() (the config key `conv_impl: native|cudnn`)
 //   3. the table's default
 // "native" names the default hand-written variant (conv2d: tf32; gemm: native).
@@ -38,7 +39,12 @@ std::string active_variant(const std::string& op);
 void set_active_variant(const std::string& op, const std::string& name);
 // The config key conv_impl: "native" | "cudnn" | any conv2d CUDA variant name.
 void set_conv_impl(const std::string& impl);
-// Forgets set_active_variant() choices (tests).
+// The residual dense block's implementation on every device: "fused" (the default,
+// engine/ops_rdb.h) or "unfused" (BasicSR's cat + conv composition, the reference).
+// SRENGINE_RDB_IMPL overrides set_rdb_impl(); unknown names throw, listing the valid ones.
+std::string rdb_impl();
+void set_rdb_impl(const std::string& name);
+// Forgets set_active_variant() and set_rdb_impl() choices (tests).
 void reset_active_variants();
 
 // The environment variable that overrides op's variant ("" when there is none).

@@ -3,7 +3,9 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "engine/ops_rdb.h"
 #include "engine/random.h"
+#include "kernels/registry.h"
 
 namespace sr {
 
@@ -29,7 +31,23 @@ ResidualDenseBlock::ResidualDenseBlock(int64_t nf, int64_t gc) {
     scaled_kaiming_init_(*c, 0.1);
 }
 
-Tensor ResidualDenseBlock::forward(const Tensor& x) {
+namespace {
+bool use_fused() { return kernels::rdb_impl() == "fused"; }
+}  // namespace
+
+Tensor ResidualDenseBlock::forward(const Tensor& x) { return use_fused() ? forward_fused(x) : forward_unfused(x); }
+
+Tensor ResidualDenseBlock::forward_fused(const Tensor& x, const Tensor& outer) {
+  RdbParams p;
+  const Conv2d* convs[5] = {conv1.get(), conv2.get(), conv3.get(), conv4.get(), conv5.get()};
+  for (int k = 0; k < 5; ++k) {
+    p.w[k] = convs[k]->weight;
+    p.b[k] = convs[k]->bias;
+  }
+  return residual_dense_block(x, p, kSlope, kResidual, outer, kResidual);
+}
+
+Tensor ResidualDenseBlock::forward_unfused(const Tensor& x) {
   Tensor x1 = conv1->forward_leaky_relu(x, kSlope);
   Tensor x2 = conv2->forward_leaky_relu(cat_channels({x, x1}), kSlope);
   Tensor x3 = conv3->forward_leaky_relu(cat_channels({x, x1, x2}), kSlope);
@@ -44,8 +62,15 @@ RRDB::RRDB(int64_t nf, int64_t gc) {
   rdb3 = register_module("rdb3", std::make_shared<ResidualDenseBlock>(nf, gc));
 }
 
-Tensor RRDB::forward(const Tensor& x) {
-  return axpby(kResidual, rdb3->forward(rdb2->forward(rdb1->forward(x))), 1.0, x);
+Tensor RRDB::forward(const Tensor& x) { return use_fused() ? forward_fused(x) : forward_unfused(x); }
+
+Tensor RRDB::forward_fused(const Tensor& x) {
+  // rdb3's node also applies out = x + 0.2 * rdb3(..): no separate axpby pass.
+  return rdb3->forward_fused(rdb2->forward_fused(rdb1->forward_fused(x)), x);
+}
+
+Tensor RRDB::forward_unfused(const Tensor& x) {
+  return axpby(kResidual, rdb3->forward_unfused(rdb2->forward_unfused(rdb1->forward_unfused(x))), 1.0, x);
 }
 
 }  // namespace sr

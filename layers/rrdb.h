@@ -2,6 +2,9 @@
 //   ResidualDenseBlock: x1..x4 = lrelu(conv_k(cat(x, x1, .., x_{k-1}))), x5 = conv5(cat(x, x1..x4)),
 //                       out = 0.2 * x5 + x   (conv_k: 3x3, nf + (k-1)*gc -> gc; conv5 -> nf)
 //   RRDB:               out = 0.2 * rdb3(rdb2(rdb1(x))) + x
+// forward() runs the fused block (engine/ops_rdb.h: one buffer, no concatenation copies, the
+// RRDB's residual fused into rdb3) unless kernels::rdb_impl() says "unfused"; both paths
+// compute the same function with the same parameters (state dict keys unchanged).
 // LeakyReLU slope 0.2. The five convs are initialised Kaiming-normal (fan_in, a = 0) scaled
 // by 0.1 with zero bias, as BasicSR's default_init_weights(scale=0.1).
 #pragma once
@@ -16,6 +19,10 @@ class ResidualDenseBlock : public Module {
   explicit ResidualDenseBlock(int64_t num_feat = 64, int64_t num_grow_ch = 32);
   std::string type_name() const override { return "ResidualDenseBlock"; }
   Tensor forward(const Tensor& x) override;
+  // BasicSR's composition, op by op (the reference for the fused path).
+  Tensor forward_unfused(const Tensor& x);
+  // One fused node; with `outer` defined it returns outer + 0.2 * block(x) (an RRDB's tail).
+  Tensor forward_fused(const Tensor& x, const Tensor& outer = Tensor());
 
   std::shared_ptr<Conv2d> conv1, conv2, conv3, conv4, conv5;
 };
@@ -25,6 +32,8 @@ class RRDB : public Module {
   explicit RRDB(int64_t num_feat = 64, int64_t num_grow_ch = 32);
   std::string type_name() const override { return "RRDB"; }
   Tensor forward(const Tensor& x) override;
+  Tensor forward_unfused(const Tensor& x);
+  Tensor forward_fused(const Tensor& x);
 
   std::shared_ptr<ResidualDenseBlock> rdb1, rdb2, rdb3;
 };

@@ -30,6 +30,7 @@
 #include "engine/ops_batch_norm.h"
 #include "engine/ops_pool.h"
 #include "engine/ops_prelu.h"
+#include "engine/ops_rdb.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/optimizer.h"
@@ -281,6 +282,31 @@ std::vector<OpCase> op_cases() {
            [](V& x) { return batch_norm(x[0], x[1], x[2], x[3], x[4], true, 0.1, 1e-5); }).grads({true, true, true, false, false}).inits({Init::normal, Init::normal, Init::normal, Init::normal, Init::positive}).with_state();
   add_case(t, "norm_pool", "batch_norm eval", {{2, 4, 5, 5}, {4}, {4}, {4}, {4}},
            [](V& x) { return batch_norm(x[0], x[1], x[2], x[3], x[4], false); }).grads({true, true, true, false, false}).inits({Init::normal, Init::normal, Init::normal, Init::normal, Init::positive}).with_state();
+  // the fused residual dense block (engine/ops_rdb.h): five chained convs, so three times
+  // the conv tolerance; inputs x, w1..w5, b1..b5 (, outer). The uniform weights are scaled
+  // by 1/sqrt(fan_in) (a recorded op, so gradients still reach the raw inputs) to keep the
+  // activations of every conv at the scale of x.
+  {
+    const Tol rt{3 * ct.abs, 3 * ct.rel, ct.name};
+    auto rdb = [](V& x) {
+      RdbParams p;
+      for (int k = 0; k < 5; ++k) {
+        p.w[k] = scale(x[1 + k], 1.0 / std::sqrt((double)x[1 + k].size(1) * 9.0));
+        p.b[k] = x[6 + k];
+      }
+      return residual_dense_block(x[0], p, 0.2, 0.2, x.size() > 11 ? x[11] : Tensor(), 0.2);
+    };
+    const int64_t nf = 16, gc = 8;
+    std::vector<Shape> shapes{{2, nf, 9, 7}};
+    for (int k = 0; k < 5; ++k) shapes.push_back({k == 4 ? nf : gc, nf + k * gc, 3, 3});
+    for (int k = 0; k < 5; ++k) shapes.push_back({k == 4 ? nf : gc});
+    std::vector<Init> inits(shapes.size(), Init::uniform);
+    inits[0] = Init::normal;
+    add_case(t, "rdb", "residual_dense_block", shapes, rdb).tolerance(rt).inits(inits);
+    shapes.push_back(shapes[0]);
+    inits.push_back(Init::normal);
+    add_case(t, "rdb", "residual_dense_block + outer residual", shapes, rdb).tolerance(rt).inits(inits);
+  }
   add_case(t, "norm_pool", "max_pool2d 2x2", {{2, 3, 9, 8}},
            [](V& x) { return max_pool2d(x[0], 2, 2); });
   add_case(t, "norm_pool", "max_pool2d 3x3 s2 (overlapping)", {{2, 2, 9, 11}},
@@ -716,6 +742,7 @@ TEST_CASE("cuda/ops_layout") { if (skip_without_cuda()) return; CUDA_BODY([] { r
 TEST_CASE("cuda/ops_conv") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("conv"); }); }
 TEST_CASE("cuda/ops_loss") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("loss"); }); }
 TEST_CASE("cuda/ops_spectral_norm") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("spectral_norm"); }); }
+TEST_CASE("cuda/ops_rdb") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("rdb"); }); }
 TEST_CASE("cuda/ops_norm_pool") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("norm_pool"); }); }
 TEST_CASE("cuda/conv2d_variants") { if (skip_without_cuda()) return; CUDA_BODY(test_conv_variants); }
 TEST_CASE("cuda/conv2d_native_vs_cudnn") { if (skip_without_cuda()) return; CUDA_BODY(test_native_vs_cudnn); }

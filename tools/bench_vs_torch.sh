@@ -9,8 +9,16 @@
 #                           [--batch 4] [--repeat 10] [--threads N]
 #
 # Output: OUT/cases.json, OUT/srengine.json, OUT/torch.json, OUT/table.md (also printed).
+#
+# --train: the training-step workloads instead (tools/bench_train_vs_torch.sh: srengine
+# bench train and peer_torch.py train back to back per workload); the options after
+# --train go to that script (see its --help).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" = "--train" ]; then
+  shift
+  exec "$root/tools/bench_train_vs_torch.sh" "$@"
+fi
 bin="$root/build/srengine"
 out=bench-out
 filter=""
@@ -25,7 +33,7 @@ while [ $# -gt 0 ]; do
     --batch) batch=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0" | cut -c3-; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | cut -c3-; exit 0 ;;
     *) echo "bench_vs_torch.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -9,6 +9,10 @@
 #   3. the SASS of the tensor-core conv kernels: HMMA instructions must be there
 #   4. `srengine bench kernels --device cuda`, when the CLI has a bench command
 #   5. a short training smoke run, when the CLI has a train command and a tiny config exists
+#   6. NCCL data parallelism with world size 1 (`mpirun -np 1`, dist.backend=nccl): one GPU
+#      cannot run two NCCL ranks ("Duplicate GPU"), so this checks the NCCL path (unique
+#      id over MPI, ncclCommInitRank, bucketed ncclAvg on its own stream, the watchdog)
+#      and that its weights equal a single-process run's
 #
 # Usage: tools/gpu_check.sh              (from anywhere; builds in build-gpu/)
 #   BUILD=dir ARCHS="90" JOBS=16 OUT=dir tools/gpu_check.sh
@@ -135,6 +139,46 @@ if [ -x "$CLI" ] && "$CLI" --help 2>&1 | grep -qE '^\s+train\s' && [ -n "$SMOKE_
   fi
 else
   row "train smoke (cuda)" "skip" "no train command or no tiny config yet"
+fi
+
+# ---- 6. NCCL, world size 1 ----------------------------------------------------------------------
+MPIRUN=$(command -v mpirun || true)
+if [ ! -x "$CLI" ] || [ -z "$SMOKE_CFG" ]; then
+  row "train nccl (mpirun -np 1)" "skip" "no srengine binary or no tiny config"
+elif [ -z "$MPIRUN" ]; then
+  row "train nccl (mpirun -np 1)" "skip" "no mpirun (tools/setup.sh installs openmpi-bin libopenmpi-dev)"
+elif ! grep -qE "^NCCL_LIBRARY:FILEPATH=/" "$BUILD/CMakeCache.txt"; then
+  row "train nccl (mpirun -np 1)" "skip" "built without NCCL (install libnccl-dev and rebuild)"
+else
+  t=$SECONDS
+  # Tiny buckets (10 KB) so that several all-reduces start during backward.
+  NCCL_ARGS=(--set device=cuda --set train.stages.0.total_iter=30 --set train.stages.1.total_iter=10
+             --set val.val_freq=1000 --set dist.bucket_mb=0.01)
+  rm -rf "$OUT/train_nccl" "$OUT/train_single"
+  if OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 NCCL_DEBUG=WARN timeout 180 \
+        "$MPIRUN" -np 1 "$CLI" train "$SMOKE_CFG" "${NCCL_ARGS[@]}" --set dist.backend=nccl \
+        --set path.experiments_root="$OUT/train_nccl" > "$OUT/train_nccl.log" 2>&1 &&
+     grep -q "1 rank(s) (nccl) on cuda" "$OUT/train_nccl.log"; then
+    row "train nccl (mpirun -np 1)" "ok" "$(elapsed $t): $(grep -E 'iter [0-9]+/' "$OUT/train_nccl.log" | tail -1 | cut -c1-90)"
+    # The same run without mpirun (identity collectives): ncclAvg over one rank is a copy,
+    # so the weights must agree (exactly, with deterministic kernels).
+    STATE=$(cd "$OUT"/train_nccl/*/training_states && ls -t ./*.state | head -1)  # the last one written
+    if timeout 180 "$CLI" train "$SMOKE_CFG" "${NCCL_ARGS[@]}" --set path.experiments_root="$OUT/train_single" \
+          > "$OUT/train_single.log" 2>&1 && [ -x "$BUILD/srengine_dp_check" ]; then
+      if CMP=$("$BUILD/srengine_dp_check" compare "$OUT"/train_nccl/*/training_states/"$STATE" \
+               "$OUT"/train_single/*/training_states/"$STATE" \
+               1e-5 1e-4 net_g. net_g_ema. net_d. 2>&1); then
+        row "nccl vs single-process weights" "ok" "$(echo "${CMP#ok: }" | cut -c1-110)"
+      else
+        row "nccl vs single-process weights" "FAIL" "$(echo "$CMP" | tail -1 | cut -c1-110)"
+      fi
+    else
+      row "nccl vs single-process weights" "FAIL" "the single-process run or srengine_dp_check failed: $OUT/train_single.log"
+    fi
+  else
+    WHY=$(grep -m1 -iE 'error|NCCL WARN' "$OUT/train_nccl.log" | cut -c1-120)
+    row "train nccl (mpirun -np 1)" "FAIL" "$(elapsed $t): ${WHY:-no '1 rank(s) (nccl)' line}, see $OUT/train_nccl.log"
+  fi
 fi
 
 # ---- the table ---------------------------------------------------------------------------------

@@ -28,93 +28,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_file import write_safetensors  # noqa: E402
+from torch_nets import RRDBNet, UNetDiscriminatorSN  # noqa: E402
 
 
 # ---- Reference networks ---------------------------------------------------------------------
-
-class DenseBlock(nn.Module):
-    """x_k = lrelu(conv_k(cat(x, x_1..x_{k-1}))) for k < 5, out = 0.2 * conv5(cat(...)) + x."""
-
-    def __init__(self, nf, gc):
-        super().__init__()
-        for k in range(1, 6):
-            setattr(self, f"conv{k}", nn.Conv2d(nf + (k - 1) * gc, gc if k < 5 else nf, 3, 1, 1))
-
-    def forward(self, x):
-        feats = [x]
-        for k in range(1, 5):
-            feats.append(F.leaky_relu(getattr(self, f"conv{k}")(torch.cat(feats, 1)), 0.2))
-        return 0.2 * self.conv5(torch.cat(feats, 1)) + x
-
-
-class ResidualInResidual(nn.Module):
-    def __init__(self, nf, gc):
-        super().__init__()
-        self.rdb1, self.rdb2, self.rdb3 = DenseBlock(nf, gc), DenseBlock(nf, gc), DenseBlock(nf, gc)
-
-    def forward(self, x):
-        return 0.2 * self.rdb3(self.rdb2(self.rdb1(x))) + x
-
-
-class Generator(nn.Module):
-    """RRDBNet: unshuffle (x2, x1), conv_first, body + conv_body skip, two nearest x2 + conv, conv_hr, conv_last."""
-
-    def __init__(self, num_in_ch, num_out_ch, scale, num_feat, num_block, num_grow_ch):
-        super().__init__()
-        self.scale = scale
-        factor = {4: 1, 2: 2, 1: 4}[scale]
-        self.conv_first = nn.Conv2d(num_in_ch * factor * factor, num_feat, 3, 1, 1)
-        self.body = nn.Sequential(*[ResidualInResidual(num_feat, num_grow_ch) for _ in range(num_block)])
-        for name in ("conv_body", "conv_up1", "conv_up2", "conv_hr"):
-            setattr(self, name, nn.Conv2d(num_feat, num_feat, 3, 1, 1))
-        self.conv_last = nn.Conv2d(num_feat, num_out_ch, 3, 1, 1)
-
-    def forward(self, x):
-        factor = {4: 1, 2: 2, 1: 4}[self.scale]
-        feat = F.pixel_unshuffle(x, factor) if factor > 1 else x
-        feat = self.conv_first(feat)
-        feat = feat + self.conv_body(self.body(feat))
-        feat = F.leaky_relu(self.conv_up1(F.interpolate(feat, scale_factor=2, mode="nearest")), 0.2)
-        feat = F.leaky_relu(self.conv_up2(F.interpolate(feat, scale_factor=2, mode="nearest")), 0.2)
-        return self.conv_last(F.leaky_relu(self.conv_hr(feat), 0.2))
-
-
-class UNetSN(nn.Module):
-    """U-Net discriminator with torch's spectral_norm on conv1..conv8, per-pixel logits."""
-
-    def __init__(self, num_in_ch, nf, skip):
-        super().__init__()
-        sn = nn.utils.spectral_norm
-        self.skip = skip
-        self.conv0 = nn.Conv2d(num_in_ch, nf, 3, 1, 1)
-        self.conv1 = sn(nn.Conv2d(nf, nf * 2, 4, 2, 1, bias=False))
-        self.conv2 = sn(nn.Conv2d(nf * 2, nf * 4, 4, 2, 1, bias=False))
-        self.conv3 = sn(nn.Conv2d(nf * 4, nf * 8, 4, 2, 1, bias=False))
-        self.conv4 = sn(nn.Conv2d(nf * 8, nf * 4, 3, 1, 1, bias=False))
-        self.conv5 = sn(nn.Conv2d(nf * 4, nf * 2, 3, 1, 1, bias=False))
-        self.conv6 = sn(nn.Conv2d(nf * 2, nf, 3, 1, 1, bias=False))
-        self.conv7 = sn(nn.Conv2d(nf, nf, 3, 1, 1, bias=False))
-        self.conv8 = sn(nn.Conv2d(nf, nf, 3, 1, 1, bias=False))
-        self.conv9 = nn.Conv2d(nf, 1, 3, 1, 1)
-
-    def forward(self, x):
-        act = lambda t: F.leaky_relu(t, 0.2)  # noqa: E731
-        up = lambda t: F.interpolate(t, scale_factor=2, mode="bilinear", align_corners=False)  # noqa: E731
-        x0 = act(self.conv0(x))
-        x1 = act(self.conv1(x0))
-        x2 = act(self.conv2(x1))
-        x3 = act(self.conv3(x2))
-        x4 = act(self.conv4(up(x3)))
-        if self.skip:
-            x4 = x4 + x2
-        x5 = act(self.conv5(up(x4)))
-        if self.skip:
-            x5 = x5 + x1
-        x6 = act(self.conv6(up(x5)))
-        if self.skip:
-            x6 = x6 + x0
-        return self.conv9(act(self.conv8(act(self.conv7(x6)))))
-
 
 class VGGStyle(nn.Module):
     """VGG-style discriminator: conv/BN/LReLU stages halving the size down to 4x4, two linears."""
@@ -249,14 +166,14 @@ def write_net_fixtures(out_dir):
         opt = {"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3, "scale": scale, "num_feat": nf,
                "num_block": nb, "num_grow_ch": gc}
         torch.manual_seed(10 + scale)
-        net = Generator(3, 3, scale, nf, nb, gc)
+        net = RRDBNet(3, 3, scale, nf, nb, gc)
         x = rand(g, *shape)
         target = rand(g, shape[0], 3, shape[2] * scale, shape[3] * scale)
         make_fixture(f"{out_dir}/rrdbnet_x{scale}.safetensors", net, opt, x, "l1", target, seed=scale)
 
     torch.manual_seed(20)
     opt = {"type": "UNetDiscriminatorSN", "num_in_ch": 3, "num_feat": 3, "skip_connection": True}
-    make_fixture(f"{out_dir}/unet_discriminator_sn.safetensors", UNetSN(3, 3, True), opt,
+    make_fixture(f"{out_dir}/unet_discriminator_sn.safetensors", UNetDiscriminatorSN(3, 3, True), opt,
                  rand(g, 1, 3, 16, 24, lo=-1, hi=1), "bce_real", seed=20)
 
     torch.manual_seed(30)
@@ -313,7 +230,7 @@ def write_infer_fixture(out_dir):
     g = torch.Generator().manual_seed(51)
     opt = {"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3, "scale": 4, "num_feat": 4, "num_block": 1,
            "num_grow_ch": 3}
-    net = Generator(3, 3, 4, 4, 1, 3).eval()
+    net = RRDBNet(3, 3, 4, 4, 1, 3).eval()
     with torch.no_grad():  # spread the output over the whole [0, 1] range and beyond (clamped)
         net.conv_last.weight.mul_(6.0)
         net.conv_last.bias.fill_(0.5)

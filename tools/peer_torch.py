@@ -12,10 +12,16 @@ float32 with torch.set_num_threads(--threads), inputs rotated over --rotations c
 subprocess with --filter '^case$') immediately before PyTorch's, so both see the same
 machine state; tools/bench_vs_torch.sh uses this and prints the side-by-side table.
 
+`peer_torch.py train` is the peer of `srengine bench train`: the workloads (nets, batch
+shape, losses, optimizers, EMA) come from `srengine bench train --list-json FILE`, and
+tools/peer_torch_train.py runs them as BasicSR does in plain PyTorch.
+
 Usage:
   peer_torch.py --cases cases.json [--json torch.json] [--filter REGEX] [--threads 2]
                 [--repeat 10] [--warmup 2] [--rotations 4]
                 [--interleave-with build/srengine --srengine-json srengine.json]
+  peer_torch.py train --workloads list.json [--json torch.json] [--iters 10] [--warmup 2]
+                [--threads 2]
 """
 import argparse
 import datetime
@@ -306,4 +312,8 @@ def main():
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "train":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import peer_torch_train
+        sys.exit(peer_torch_train.main(sys.argv[2:]))
     sys.exit(main())

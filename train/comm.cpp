@@ -29,6 +29,7 @@ class SingleCommunicator : public Communicator {
   void all_reduce(Tensor&, bool) override {}
   void broadcast(Tensor&, int) override {}
   void all_reduce_host(std::vector<double>&) override {}
+  void broadcast_host(std::vector<double>&, int) override {}
   void barrier() override {}
   [[noreturn]] void abort(const std::string& message) override {
     std::fprintf(stderr, "%s\n", message.c_str());
@@ -38,6 +39,60 @@ class SingleCommunicator : public Communicator {
 };
 
 }  // namespace
+
+CollectiveWatchdog::CollectiveWatchdog(int rank, std::function<void()> on_timeout)
+    : rank_(rank), on_timeout_(std::move(on_timeout)) {}
+
+CollectiveWatchdog::~CollectiveWatchdog() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CollectiveWatchdog::set_timeout(double seconds) {
+  std::lock_guard<std::mutex> lk(mu_);
+  timeout_s_ = seconds;
+  if (seconds > 0 && !thread_.joinable()) thread_ = std::thread([this] { loop(); });
+}
+
+void CollectiveWatchdog::arm(const char* op, std::function<bool()> done) {
+  std::lock_guard<std::mutex> lk(mu_);
+  armed_ = true;
+  op_ = op;
+  done_ = std::move(done);
+  since_ = std::chrono::steady_clock::now();
+}
+
+void CollectiveWatchdog::disarm() {
+  std::lock_guard<std::mutex> lk(mu_);
+  armed_ = false;
+  done_ = nullptr;
+}
+
+void CollectiveWatchdog::loop() {
+  std::unique_lock<std::mutex> lk(mu_);
+  while (!stop_) {
+    cv_.wait_for(lk, std::chrono::seconds(1));
+    if (stop_ || !armed_ || timeout_s_ <= 0) continue;
+    if (done_ && done_()) {
+      armed_ = false;
+      done_ = nullptr;
+      continue;
+    }
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - since_).count();
+    if (waited <= timeout_s_) continue;
+    std::fprintf(stderr,
+                 "rank %d: %s has waited %.0f s for the other ranks (dist.timeout_s = %g): a rank is stuck; "
+                 "ending the job\n",
+                 rank_, op_, waited, timeout_s_);
+    std::fflush(stderr);
+    if (on_timeout_) on_timeout_();
+    std::_Exit(1);  // mpirun ends the other ranks when one exits non-zero
+  }
+}
 
 LaunchInfo detect_launch() {
   LaunchInfo info;
@@ -89,7 +144,7 @@ MPI_Datatype mpi_type(const Tensor& t) {
 
 class MpiCommunicator : public Communicator {
  public:
-  explicit MpiCommunicator(const LaunchInfo& info) {
+  explicit MpiCommunicator(const LaunchInfo& info) : watchdog_(info.rank) {
     ensure_mpi_initialized();
     info_ = info;
     int rank = 0, size = 1;
@@ -97,6 +152,9 @@ class MpiCommunicator : public Communicator {
     MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
     info_.rank = rank;
     info_.world_size = size;
+  }
+  void set_timeout(double seconds) override {
+    if (info_.world_size > 1) watchdog_.set_timeout(seconds);
   }
   std::string backend() const override { return "mpi"; }
 
@@ -115,6 +173,7 @@ class MpiCommunicator : public Communicator {
   }
 
   void wait_all() override {
+    TimedWait timed(watchdog_, "MPI_Wait (gradient all-reduce)");
     for (Pending& p : pending_) {
       MPI_CHECK(MPI_Wait(&p.request, MPI_STATUS_IGNORE));
       if (p.average && info_.world_size > 1) scale_(p.host, 1.0 / info_.world_size);
@@ -126,15 +185,26 @@ class MpiCommunicator : public Communicator {
   void broadcast(Tensor& t, int root) override {
     SR_CHECK(t.is_contiguous(), "broadcast: tensor ", t.str(), " must be contiguous");
     Tensor host = t.is_cuda() ? t.to(Device::cpu()) : t;
+    TimedWait timed(watchdog_, "MPI_Bcast");
     MPI_CHECK(MPI_Bcast(host.raw_data(), (int)host.numel(), mpi_type(host), root, MPI_COMM_WORLD));
     if (t.is_cuda()) t.copy_(host);
   }
 
   void all_reduce_host(std::vector<double>& values) override {
+    TimedWait timed(watchdog_, "MPI_Allreduce (host values)");
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values.data(), (int)values.size(), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
   }
 
-  void barrier() override { MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD)); }
+  void broadcast_host(std::vector<double>& values, int root) override {
+    TimedWait timed(watchdog_, "MPI_Bcast (host values)");
+    MPI_CHECK(MPI_Bcast(values.data(), (int)values.size(), MPI_DOUBLE, root, MPI_COMM_WORLD));
+  }
+
+  void barrier() override {
+    TimedWait timed(watchdog_, "MPI_Barrier");
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+  }
+  void barrier_untimed() override { MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD)); }
 
   [[noreturn]] void abort(const std::string& message) override {
     std::fprintf(stderr, "rank %d: %s\n", info_.rank, message.c_str());
@@ -150,6 +220,7 @@ class MpiCommunicator : public Communicator {
     MPI_Request request;
   };
   std::vector<Pending> pending_;
+  CollectiveWatchdog watchdog_;  // last: its thread stops before the rest is destroyed
 };
 
 }  // namespace
@@ -178,7 +249,12 @@ std::unique_ptr<Communicator> make_communicator(const std::string& backend, Devi
     ensure_mpi_initialized();
     return make_nccl_communicator(info);
 #else
-    fail("dist.backend: NCCL requested (device ", device.str(), ") but srengine was built without NCCL");
+    SR_CHECK(backend == "auto", "dist.backend: nccl requested (device ", device.str(),
+             ") but srengine was built without NCCL (install libnccl-dev and rebuild, or use dist.backend=mpi)");
+    // auto on a GPU without NCCL still trains, with MPI through host copies (slower).
+    if (info.rank == 0)
+      std::fprintf(stderr, "warning: srengine was built without NCCL; gradients on %s are all-reduced by MPI "
+                           "through host memory\n", device.str().c_str());
 #endif
   }
   return std::make_unique<MpiCommunicator>(info);

@@ -8,8 +8,13 @@
 // Processes are started by `mpirun -np N srengine ...`; rank and local rank come from
 // Open MPI's environment (OMPI_COMM_WORLD_RANK / _SIZE / _LOCAL_RANK).
 #pragma once
+#include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/tensor.h"
@@ -38,12 +43,58 @@ class Communicator {
   virtual void broadcast(Tensor& t, int root) = 0;
   // Sums host doubles across ranks (loss logging, agreeing on a NaN skip).
   virtual void all_reduce_host(std::vector<double>& values) = 0;
+  // Host doubles from `root` to every rank (the replica check's hashes; NCCL's
+  // broadcast takes device tensors only).
+  virtual void broadcast_host(std::vector<double>& values, int root) = 0;
   virtual void barrier() = 0;
+  // A barrier exempt from the timeout: where the other ranks wait for work only rank 0
+  // does (validation, checkpoint files), which may legitimately take long.
+  virtual void barrier_untimed() { barrier(); }
+  // dist.timeout_s: a collective that waits longer ends the job (see CollectiveWatchdog).
+  virtual void set_timeout(double seconds) {}
   // Ends every rank of the job with a non-zero status after printing `message`.
   [[noreturn]] virtual void abort(const std::string& message) = 0;
 
  protected:
   LaunchInfo info_;
+};
+
+// Ends this process when one collective waits longer than the timeout, so that a rank
+// stuck outside a collective (a dead rank is handled by mpirun, which ends the job) does
+// not leave the others waiting forever. A thread checks once a second; it prints which
+// rank waited in which operation, calls `on_timeout` (NCCL: ncclCommAbort) and exits
+// with status 1, upon which mpirun ends the other ranks. It is a separate thread because
+// the waiting one is blocked inside MPI or CUDA.
+class CollectiveWatchdog {
+ public:
+  CollectiveWatchdog(int rank, std::function<void()> on_timeout = {});
+  ~CollectiveWatchdog();
+  void set_timeout(double seconds);  // <= 0: off (the default)
+  // A wait begins; it ends at disarm() or, when given, once `done` (polled by the
+  // watchdog thread) returns true: NCCL collectives complete on a stream, after the
+  // host has moved on.
+  void arm(const char* op, std::function<bool()> done = {});
+  void disarm();
+
+ private:
+  void loop();
+  int rank_;
+  std::function<void()> on_timeout_;
+  double timeout_s_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false, armed_ = false;
+  const char* op_ = "";
+  std::function<bool()> done_;
+  std::chrono::steady_clock::time_point since_;
+  std::thread thread_;
+};
+
+// RAII arm/disarm around one blocking call.
+struct TimedWait {
+  TimedWait(CollectiveWatchdog& w, const char* op) : w_(w) { w_.arm(op); }
+  ~TimedWait() { w_.disarm(); }
+  CollectiveWatchdog& w_;
 };
 
 // backend: "auto" (nccl for CUDA devices, mpi on CPUs, single when not under mpirun),

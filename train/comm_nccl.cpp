@@ -27,18 +27,23 @@ namespace {
 
 class NcclCommunicator : public Communicator {
  public:
-  explicit NcclCommunicator(const LaunchInfo& info) {
+  // On a timeout the watchdog aborts the NCCL communicator, which releases kernels
+  // stuck waiting for a peer, before the process exits.
+  explicit NcclCommunicator(const LaunchInfo& info)
+      : watchdog_(info.rank, [this] {
+          if (comm_) ncclCommAbort(comm_);
+        }) {
     info_ = info;
     int rank = 0, size = 1;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (MPI_Comm_rank(MPI_COMM_WORLD, &rank) != MPI_SUCCESS || MPI_Comm_size(MPI_COMM_WORLD, &size) != MPI_SUCCESS)
+      fail("rank ", info.rank, ": MPI_Comm_rank/MPI_Comm_size failed");
     info_.rank = rank;
     info_.world_size = size;
     CUDA_CHECK(cudaSetDevice(info_.local_rank));
     ncclUniqueId id;
     if (rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
     if (MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
-      fail("NCCL: broadcasting the unique id over MPI failed");
+      fail("rank ", rank, ": MPI_Bcast of the NCCL unique id failed");
     NCCL_CHECK(ncclCommInitRank(&comm_, size, id, rank));
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     CUDA_CHECK(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming));
@@ -51,6 +56,9 @@ class NcclCommunicator : public Communicator {
     if (done_) cudaEventDestroy(done_);
   }
   std::string backend() const override { return "nccl"; }
+  void set_timeout(double seconds) override {
+    if (info_.world_size > 1) watchdog_.set_timeout(seconds);
+  }
 
   void all_reduce(Tensor& t, bool average) override {
     all_reduce_async(t, average);
@@ -73,6 +81,14 @@ class NcclCommunicator : public Communicator {
     CUDA_CHECK(cudaEventRecord(done_, stream_));
     CUDA_CHECK(cudaStreamWaitEvent(cudaStreamPerThread, done_, 0));
     launched_ = false;
+    // The host does not wait here; the watchdog polls the event instead (from its own
+    // thread, hence the cudaSetDevice).
+    const int device = info_.local_rank;
+    cudaEvent_t done = done_;
+    watchdog_.arm("ncclAllReduce (gradient buckets)", [device, done] {
+      cudaSetDevice(device);
+      return cudaEventQuery(done) != cudaErrorNotReady;
+    });
   }
 
   void broadcast(Tensor& t, int root) override {
@@ -81,17 +97,29 @@ class NcclCommunicator : public Communicator {
     CUDA_CHECK(cudaEventRecord(ready_, cudaStreamPerThread));
     CUDA_CHECK(cudaStreamWaitEvent(stream_, ready_, 0));
     NCCL_CHECK(ncclBroadcast(t.raw_data(), t.raw_data(), (size_t)t.numel(), ncclFloat, root, comm_, stream_));
+    TimedWait timed(watchdog_, "ncclBroadcast");
     CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
 
   void all_reduce_host(std::vector<double>& values) override {
+    TimedWait timed(watchdog_, "MPI_Allreduce (host values)");
     if (MPI_Allreduce(MPI_IN_PLACE, values.data(), (int)values.size(), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) !=
         MPI_SUCCESS)
-      fail("MPI_Allreduce of host scalars failed");
+      fail("rank ", info_.rank, ": MPI_Allreduce of host values failed");
+  }
+
+  void broadcast_host(std::vector<double>& values, int root) override {
+    TimedWait timed(watchdog_, "MPI_Bcast (host values)");
+    if (MPI_Bcast(values.data(), (int)values.size(), MPI_DOUBLE, root, MPI_COMM_WORLD) != MPI_SUCCESS)
+      fail("rank ", info_.rank, ": MPI_Bcast of host values failed");
   }
 
   void barrier() override {
-    if (MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS) fail("MPI_Barrier failed");
+    TimedWait timed(watchdog_, "MPI_Barrier");
+    barrier_untimed();
+  }
+  void barrier_untimed() override {
+    if (MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS) fail("rank ", info_.rank, ": MPI_Barrier failed");
   }
 
   [[noreturn]] void abort(const std::string& message) override {
@@ -107,6 +135,7 @@ class NcclCommunicator : public Communicator {
   cudaStream_t stream_ = nullptr;
   cudaEvent_t ready_ = nullptr, done_ = nullptr;
   bool launched_ = false;
+  CollectiveWatchdog watchdog_;  // last: its thread stops before the rest is destroyed
 };
 
 }  // namespace

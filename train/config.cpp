@@ -203,6 +203,8 @@ const Spec& schema() {
       {"device", string("auto", "cpu, cuda, cuda:N or auto (CUDA when available)")},
       {"manual_seed", integer(0, "seed of every random stream (weights, data, augmentation)", 0)},
       {"conv_impl", string("native", "convolution variant on CUDA: native or cudnn", {"native", "cudnn"})},
+      {"rdb_impl", string("fused", "residual dense blocks: fused (one buffer, no cat copies) or unfused "
+                                   "(cat + conv, the reference); SRENGINE_RDB_IMPL overrides", {"fused", "unfused"})},
       {"datasets", [] {
          Spec s;
          s.kind = Kind::dataset_map;

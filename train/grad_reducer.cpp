@@ -1,6 +1,9 @@
 // Bucketed gradient all-reduce (see grad_reducer.h).
 #include "train/grad_reducer.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "engine/autograd.h"
 #include "engine/error.h"
 
@@ -80,6 +83,47 @@ void broadcast_tensors(Communicator& comm, std::vector<Tensor> tensors) {
     SR_CHECK(t.is_contiguous(), "broadcast: tensor ", t.str(), " must be contiguous");
     comm.broadcast(t, 0);
   }
+}
+
+namespace {
+
+// splitmix64's finaliser over the tensor's 64-bit words (tail bytes zero-padded): any
+// changed bit changes the hash with overwhelming probability.
+uint64_t hash_bytes(const Tensor& t) {
+  const Tensor host = (t.is_cuda() ? t.to(Device::cpu()) : t).contiguous();
+  const auto* p = static_cast<const unsigned char*>(host.raw_data());
+  const size_t n = host.nbytes();
+  auto mix = [](uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  uint64_t h = mix(n + 0x9e3779b97f4a7c15ull);
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t w = 0;
+    std::memcpy(&w, p + i, std::min<size_t>(8, n - i));
+    h = mix(h ^ w) + 0x9e3779b97f4a7c15ull;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::vector<std::string> replicas_differing_from_rank0(Communicator& comm, const NamedTensors& tensors) {
+  if (comm.world_size() == 1) return {};
+  // Each hash travels as two 32-bit halves, which float64 holds exactly.
+  std::vector<double> m(2 * tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const uint64_t h = hash_bytes(tensors[i].second);
+    m[2 * i] = (double)(h >> 32);
+    m[2 * i + 1] = (double)(h & 0xffffffffull);
+  }
+  std::vector<double> r = m;
+  comm.broadcast_host(r, 0);
+  std::vector<std::string> differ;
+  for (size_t i = 0; i < tensors.size(); ++i)
+    if (m[2 * i] != r[2 * i] || m[2 * i + 1] != r[2 * i + 1]) differ.push_back(tensors[i].first);
+  return differ;
 }
 
 }  // namespace sr::train

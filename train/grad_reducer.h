@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/safetensors.h"
 #include "engine/tensor.h"
 #include "train/comm.h"
 
@@ -46,5 +47,13 @@ class GradReducer {
 
 // Broadcasts every tensor (parameters and buffers) from rank 0, so all ranks start equal.
 void broadcast_tensors(Communicator& comm, std::vector<Tensor> tensors);
+
+// The names of the tensors whose bytes on this rank differ from rank 0's. Replicated
+// state that is never averaged (spectral-norm u/v, EMA weights, optimizer moments) stays
+// equal only because every rank applies the same updates to the same bits; this checks
+// it. Compares a 64-bit hash per tensor (one small broadcast), so it is cheap enough to
+// run at every checkpoint. Collective: every rank calls it with the same names in the
+// same order.
+std::vector<std::string> replicas_differing_from_rank0(Communicator& comm, const NamedTensors& tensors);
 
 }  // namespace sr::train

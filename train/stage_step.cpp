@@ -60,6 +60,7 @@ bool StageStep::agree_finite(double value) {
 StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
   StepResult r;
   auto t = Clock::now();
+  const auto t_g = t;
   optim_g_->set_lr(sched_g_->lr_at(iter));
   if (optim_d_) optim_d_->set_lr(sched_d_->lr_at(iter));
 
@@ -100,10 +101,12 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
   } else {
     r.times.forward += since(t);
   }
+  r.times.g_step = since(t_g);
 
   // ---- Discriminator ------------------------------------------------------------------
   if (gan_) {
     t = Clock::now();
+    const auto t_d = t;
     set_d_requires_grad(true);
     Tensor real_pred = d_->forward(gt);
     Tensor l_real = (*gan_)(real_pred, true, true);
@@ -138,6 +141,7 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
     optim_d_->step();
     optim_d_->zero_grad();
     r.times.optimizer += since(t);
+    r.times.d_step = since(t_d);
   }
 
   // ---- EMA (every iteration, as BasicSR, even when G was not stepped) -----------------

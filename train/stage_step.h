@@ -24,8 +24,12 @@
 
 namespace sr::train {
 
+// Seconds per phase of one iteration (`srengine bench train` reports their medians);
+// g_step / d_step are the generator and discriminator halves of an srgan iteration
+// (G: forward through the G step, D: the two D passes and the D step; EMA in neither).
 struct StepTimes {
   double forward = 0, backward = 0, optimizer = 0, communication = 0;
+  double g_step = 0, d_step = 0;
 };
 
 struct StepResult {

@@ -20,6 +20,8 @@
 #include "nets/load_weights.h"
 #include "train/checkpoint.h"
 #include "train/comm.h"
+#include "train/data_config.h"
+#include "train/grad_reducer.h"
 #include "train/report.h"
 #include "train/run_log.h"
 #include "train/stage_step.h"
@@ -37,6 +39,10 @@ extern "C" void on_stop_signal(int sig) { g_stop_signal.store(sig); }
 
 using Clock = std::chrono::steady_clock;
 
+}  // namespace
+
+// resolve_device and make_network (and data_config.h) are shared with `srengine bench
+// train` (declared in trainer.h), so the bench builds exactly what a run builds.
 Device resolve_device(const std::string& s, int local_rank) {
   if (s == "auto") {
 #ifdef SRENGINE_WITH_CUDA
@@ -57,6 +63,8 @@ std::unique_ptr<Module> make_network(const json& opt, uint64_t seed, uint64_t sa
   net->to(device);
   return net;
 }
+
+namespace {
 
 std::map<std::string, Tensor> with_prefix(const SafetensorsFile& f, const std::string& prefix) {
   std::map<std::string, Tensor> out;
@@ -83,26 +91,9 @@ std::string memory_text(Device device) {
   return buf;
 }
 
-data::DataConfig train_data_config(const json& cfg) {
-  const json& d = cfg.at("datasets").at("train");
-  data::DataConfig c;
-  c.type = data::parse_dataset_type(d.at("type"));
-  c.dataroot_gt = d.at("dataroot_gt");
-  c.dataroot_lq = d.value("dataroot_lq", "");
-  c.meta_info_file = d.value("meta_info_file", "");
-  c.filename_tmpl = d.value("filename_tmpl", "{}");
-  c.scale = cfg.at("scale");
-  c.gt_size = d.at("gt_size");
-  c.use_hflip = d.at("use_hflip");
-  c.use_rot = d.at("use_rot");
-  c.batch_size_per_gpu = d.at("batch_size_per_gpu");
-  c.num_worker_per_gpu = d.at("num_worker_per_gpu");
-  c.dataset_enlarge_ratio = d.at("dataset_enlarge_ratio");
-  c.seed = cfg.at("manual_seed");
-  c.skip_bad_images = d.at("skip_bad_images");
-  c.max_pixels = d.at("max_pixels");
-  return c;
-}
+}  // namespace
+
+namespace {
 
 class Run {
  public:
@@ -123,7 +114,11 @@ class Run {
   int execute_stages();
   void run_stage(size_t si, const TrainingState* resume);
   void checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loader& loader, bool models_too);
+  void write_checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loader& loader, bool models_too,
+                        TrainingState& state);
+  void check_replicas(const std::string& stage, int64_t iter, const NamedTensors& state);
   void run_validation(const std::string& stage, int64_t iter);
+  void validate_and_log(const std::string& stage, int64_t iter);
   void save_model(Module& net, const std::string& path);
   Module& eval_net() { return net_g_ema_ ? *net_g_ema_ : *net_g_; }
 
@@ -148,8 +143,21 @@ void Run::save_model(Module& net, const std::string& path) {
 
 void Run::checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loader& loader, bool models_too) {
   const std::string stage = cfg_["train"]["stages"][si]["name"];
+  TrainingState s;
+  append_prefixed(s.tensors, "net_g.", net_g_->state_dict());
+  if (net_g_ema_) append_prefixed(s.tensors, "net_g_ema.", net_g_ema_->state_dict());
+  if (net_d_) append_prefixed(s.tensors, "net_d.", net_d_->state_dict());
+  append_prefixed(s.tensors, "", step.optim_g().state("optim_g."));
+  if (step.optim_d()) append_prefixed(s.tensors, "", step.optim_d()->state("optim_d."));
+  check_replicas(stage, iter, s.tensors);
+  if (comm_->rank() == 0) write_checkpoint(si, iter, step, loader, models_too, s);
+  comm_->barrier_untimed();  // the other ranks wait, exempt from dist.timeout_s, for the files
+}
+
+void Run::write_checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loader& loader, bool models_too,
+                           TrainingState& s) {
+  const std::string stage = cfg_["train"]["stages"][si]["name"];
   const int keep = cfg_["logger"]["keep_last"];
-  if (comm_->rank() != 0) return;
   const std::string models = dir_ + "/models/", tag = stage + "_" + std::to_string(iter);
   if (models_too) {
     save_model(*net_g_, models + "net_g_" + tag + ".safetensors");
@@ -163,15 +171,9 @@ void Run::checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loade
       prune_checkpoints(dir_ + "/models", "net_d_", stage, ".safetensors", keep);
     }
   }
-  TrainingState s;
   s.stage = stage;
   s.stage_index = (int)si;
   s.iter = iter;
-  append_prefixed(s.tensors, "net_g.", net_g_->state_dict());
-  if (net_g_ema_) append_prefixed(s.tensors, "net_g_ema.", net_g_ema_->state_dict());
-  if (net_d_) append_prefixed(s.tensors, "net_d.", net_d_->state_dict());
-  append_prefixed(s.tensors, "", step.optim_g().state("optim_g."));
-  if (step.optim_d()) append_prefixed(s.tensors, "", step.optim_d()->state("optim_d."));
   const auto pos = loader.position();
   s.info = {{"optim_g_steps", step.optim_g().steps()},
             {"optim_d_steps", step.optim_d() ? step.optim_d()->steps() : 0},
@@ -187,8 +189,38 @@ void Run::checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loade
   last_checkpoint_ = state_path(dir_, stage, iter);
 }
 
+// Rank 0 alone writes the state, so before it does, every rank checks that its copy is
+// bit-identical to rank 0's (weights, spectral-norm u/v, EMA, optimizer moments): a
+// divergence would otherwise go unnoticed until a resume on another world size.
+void Run::check_replicas(const std::string& stage, int64_t iter, const NamedTensors& state) {
+  if (comm_->world_size() == 1) return;
+  const std::vector<std::string> differ = replicas_differing_from_rank0(*comm_, state);
+  std::vector<double> count{(double)differ.size()};
+  comm_->all_reduce_host(count);
+  if (!differ.empty()) {
+    std::string names;
+    for (size_t i = 0; i < differ.size() && i < 5; ++i) names += (i ? ", " : "") + differ[i];
+    fail("replica check at stage '", stage, "' iteration ", iter, ": ", differ.size(), " tensor(s) on rank ",
+         comm_->rank(), " differ from rank 0's: ", names, differ.size() > 5 ? ", ..." : "");
+  }
+  SR_CHECK(count[0] == 0, "replica check at stage '", stage, "' iteration ", iter, ": another rank differs from rank 0");
+  int sn = 0, ema = 0;
+  for (const auto& [name, _] : state) {
+    sn += name.size() > 9 && (name.compare(name.size() - 9, 9, ".weight_u") == 0 ||
+                              name.compare(name.size() - 9, 9, ".weight_v") == 0);
+    ema += name.compare(0, 10, "net_g_ema.") == 0;
+  }
+  log_->info("[" + stage + "] iter " + std::to_string(iter) + ": replica check: " + std::to_string(state.size()) +
+             " tensors bit-identical on " + std::to_string(comm_->world_size()) + " ranks (" + std::to_string(sn) +
+             " spectral-norm u/v, " + std::to_string(ema) + " EMA)");
+}
+
 void Run::run_validation(const std::string& stage, int64_t iter) {
-  if (comm_->rank() != 0) return;
+  if (comm_->rank() == 0) validate_and_log(stage, iter);
+  comm_->barrier_untimed();  // validation runs on rank 0 alone and may outlast dist.timeout_s
+}
+
+void Run::validate_and_log(const std::string& stage, int64_t iter) {
   bool any = false;
   for (auto it = cfg_["datasets"].begin(); it != cfg_["datasets"].end(); ++it) any |= it.key() != "train";
   if (!any) return;
@@ -269,6 +301,7 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
   lo.world_size = comm_->world_size();
   lo.start = pos;
   lo.warn = [this](const std::string& m) { log_->warn(m); };
+  if (!device_.is_cpu()) lo.pin_memory_device = device_.index;
   data::Loader loader(train_data_config(cfg_), lo);
 
   const int64_t print_freq = cfg_["logger"]["print_freq"], ckpt_freq = cfg_["logger"]["save_checkpoint_freq"];
@@ -277,7 +310,7 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
   log_->info("[" + name + "] stage " + std::to_string(si + 1) + "/" + std::to_string(cfg_["train"]["stages"].size()) +
              " (" + stage["type"].get<std::string>() + "), iterations " + std::to_string(start + 1) + ".." +
              std::to_string(total) + ", " + std::to_string(loader.batches_per_epoch()) + " batches per epoch, " +
-             std::to_string(comm_->world_size()) + " rank(s) on " + device_.str());
+             std::to_string(comm_->world_size()) + " rank(s) (" + comm_->backend() + ") on " + device_.str());
 
   std::map<std::string, double> window;
   int window_n = 0;
@@ -359,6 +392,7 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
     save_model(eval_net(), final_path);
     log_->info("[" + name + "] done: final generator " + final_path + (net_g_ema_ ? " (EMA weights)" : ""));
   }
+  comm_->barrier_untimed();
 }
 
 int Run::execute_stages() {
@@ -367,7 +401,9 @@ int Run::execute_stages() {
   const LaunchInfo launch = detect_launch();
   device_ = resolve_device(cfg_["device"], launch.local_rank);
   kernels::set_conv_impl(cfg_["conv_impl"]);
+  kernels::set_rdb_impl(cfg_["rdb_impl"]);
   comm_ = make_communicator(cfg_["dist"]["backend"], device_);
+  comm_->set_timeout(cfg_["dist"]["timeout_s"]);
   dir_ = (fs::path(cfg_["path"]["experiments_root"].get<std::string>()) / cfg_["name"].get<std::string>()).string();
   log_ = std::make_unique<RunLog>(dir_, comm_->rank() == 0);
   if (comm_->rank() == 0) {

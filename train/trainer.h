@@ -4,10 +4,16 @@
 // generator. `resume` = "auto" continues from the newest valid training state, bit-exact
 // on the CPU; a path resumes from that state.
 #pragma once
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "data/dataset.h"
+#include "layers/module.h"
+#include "train/data_config.h"
 
 namespace sr::train {
 
@@ -18,5 +24,13 @@ struct TrainOptions {
 
 // Returns the process exit status (0 also after a clean SIGINT/SIGTERM stop).
 int run_training(const nlohmann::json& config, const TrainOptions& options);
+
+// The pieces of a run that `srengine bench train` reuses, so that it times exactly what
+// training builds:
+// the device of `device` ("auto", "cpu", "cuda", "cuda:N") for this local rank;
+Device resolve_device(const std::string& device, int local_rank);
+// a network from its option section, seeded from (seed, salt) (salt 1: G and its EMA
+// copy, 2: D), moved to `device`;
+std::unique_ptr<Module> make_network(const nlohmann::json& opt, uint64_t seed, uint64_t salt, Device device);
 
 }  // namespace sr::train

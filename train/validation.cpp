@@ -10,25 +10,13 @@
 #include "data/imresize.h"
 #include "data/metrics.h"
 #include "engine/autograd.h"
+#include "train/data_config.h"
 
 namespace sr::train {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-data::DataConfig val_data_config(const nlohmann::json& d, int scale) {
-  data::DataConfig c;
-  c.type = data::parse_dataset_type(d.at("type"));
-  c.dataroot_gt = d.at("dataroot_gt");
-  c.dataroot_lq = d.value("dataroot_lq", "");
-  c.meta_info_file = d.value("meta_info_file", "");
-  c.filename_tmpl = d.value("filename_tmpl", "{}");
-  c.scale = scale;
-  c.gt_size = scale;  // unused for validation, but must be a valid multiple
-  c.max_pixels = d.value("max_pixels", (int64_t)100000000);
-  return c;
-}
 
 // A centred square crop (at most 96 LR pixels wide, times scale) of a (1, 3, H, W) image.
 Tensor centre_crop(const Tensor& t, int64_t side) {
@@ -51,7 +39,7 @@ ValidationResult validate(Module& net, const nlohmann::json& cfg, const std::str
   for (auto it = cfg.at("datasets").begin(); it != cfg.at("datasets").end(); ++it) {
     if (it.key() == "train") continue;
     const std::string set = it.key();
-    data::Dataset ds(val_data_config(it.value(), scale));
+    data::Dataset ds(eval_data_config(it.value(), scale));
     std::map<std::string, double> sums;
     for (size_t i = 0; i < ds.size(); ++i) {
       data::ValSample s = ds.load_val(i);

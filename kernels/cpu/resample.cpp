@@ -2,13 +2,20 @@
 #include "kernels/cpu/resample.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "kernels/common/math.h"
 
 namespace sr::cpu {
 
-template <typename T>
-void pixel_shuffle(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W, int r) {
+// Pixel (un)shuffle move whole rows: output row (n, c, h*r + i) of the shuffle
+// interleaves the r input rows (n, c*r*r + i*r + j, h), j = 0..r-1, so the index
+// arithmetic happens per row and the inner loop is a plain interleave; kR > 0 makes r a
+// compile-time constant (2 and 4, the factors RRDBNet uses) so that loop vectorises.
+// Element-wise index division made them ~1.5x slower than PyTorch.
+template <int kR, typename T>
+void pixel_shuffle_r(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W, int r_runtime) {
+  const int r = kR > 0 ? kR : r_runtime;
   const int64_t Ho = H * r, Wo = W * r;
 #pragma omp parallel for collapse(2) if (N * C * Ho * Wo >= (1 << 15))
   for (int64_t n = 0; n < N; ++n)
@@ -16,15 +23,15 @@ void pixel_shuffle(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W,
       for (int64_t oh = 0; oh < Ho; ++oh) {
         const int64_t h = oh / r, i = oh % r;
         T* yrow = y + ((n * C + c) * Ho + oh) * Wo;
-        for (int64_t ow = 0; ow < Wo; ++ow) {
-          const int64_t w = ow / r, j = ow % r;
-          yrow[ow] = x[((n * C * r * r + c * r * r + i * r + j) * H + h) * W + w];
-        }
+        const T* x0 = x + ((n * C * r * r + c * r * r + i * r) * H + h) * W;  // plane j at x0 + j*H*W
+        for (int64_t w = 0; w < W; ++w)
+          for (int j = 0; j < r; ++j) yrow[w * r + j] = x0[j * H * W + w];
       }
 }
 
-template <typename T>
-void pixel_unshuffle(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W, int r) {
+template <int kR, typename T>
+void pixel_unshuffle_r(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W, int r_runtime) {
+  const int r = kR > 0 ? kR : r_runtime;
   const int64_t Hi = H * r, Wi = W * r;
 #pragma omp parallel for collapse(2) if (N * C * Hi * Wi >= (1 << 15))
   for (int64_t n = 0; n < N; ++n)
@@ -32,11 +39,24 @@ void pixel_unshuffle(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t 
       for (int64_t ih = 0; ih < Hi; ++ih) {
         const int64_t h = ih / r, i = ih % r;
         const T* xrow = x + ((n * C + c) * Hi + ih) * Wi;
-        for (int64_t iw = 0; iw < Wi; ++iw) {
-          const int64_t w = iw / r, j = iw % r;
-          y[((n * C * r * r + c * r * r + i * r + j) * H + h) * W + w] = xrow[iw];
-        }
+        T* y0 = y + ((n * C * r * r + c * r * r + i * r) * H + h) * W;
+        for (int64_t w = 0; w < W; ++w)
+          for (int j = 0; j < r; ++j) y0[j * H * W + w] = xrow[w * r + j];
       }
+}
+
+template <typename T>
+void pixel_shuffle(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W, int r) {
+  if (r == 2) return pixel_shuffle_r<2>(x, y, N, C, H, W, r);
+  if (r == 4) return pixel_shuffle_r<4>(x, y, N, C, H, W, r);
+  pixel_shuffle_r<0>(x, y, N, C, H, W, r);
+}
+
+template <typename T>
+void pixel_unshuffle(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W, int r) {
+  if (r == 2) return pixel_unshuffle_r<2>(x, y, N, C, H, W, r);
+  if (r == 4) return pixel_unshuffle_r<4>(x, y, N, C, H, W, r);
+  pixel_unshuffle_r<0>(x, y, N, C, H, W, r);
 }
 
 template <typename T>
@@ -62,23 +82,59 @@ void upsample_nearest2x_backward(const T* dy, T* dx, int64_t NC, int64_t H, int6
     }
 }
 
+// Separable: each source row is interpolated horizontally once into a scratch row pair,
+// then every output row is (1 - lh) * upper + lh * lower, a plain vector loop. In the
+// interior the x2 taps are fixed: out[2k] = 0.25 a[k-1] + 0.75 a[k], out[2k+1] =
+// 0.75 a[k] + 0.25 a[k+1]; the two edge columns take bilinear2x_taps. The arithmetic per
+// element is the same as evaluating (1-lh)((1-lw)a + lw b) + lh((1-lw)c + lw d) directly
+// (0.25 and 0.75 are exact), without recomputing the taps per element (was ~2x PyTorch).
+template <typename T>
+void bilinear2x_row(const T* a, T* out, int64_t W) {
+  const int64_t Wo = 2 * W;
+  auto edge = [&](int64_t ow) {
+    int w0, w1;
+    float lw;
+    math::bilinear2x_taps((int)ow, (int)W, w0, w1, lw);
+    out[ow] = (T(1) - lw) * a[w0] + lw * a[w1];
+  };
+  edge(0);
+#pragma omp simd
+  for (int64_t k = 1; k < W; ++k) out[2 * k] = T(0.25f) * a[k - 1] + T(0.75f) * a[k];
+#pragma omp simd
+  for (int64_t k = 0; k < W - 1; ++k) out[2 * k + 1] = T(0.75f) * a[k] + T(0.25f) * a[k + 1];
+  edge(Wo - 1);
+}
+
 template <typename T>
 void upsample_bilinear2x_forward(const T* x, T* y, int64_t NC, int64_t H, int64_t W) {
   const int64_t Ho = 2 * H, Wo = 2 * W;
-#pragma omp parallel for if (NC * H * W >= (1 << 13))
-  for (int64_t p = 0; p < NC; ++p) {
-    const T* xp = x + p * H * W;
-    T* yp = y + p * Ho * Wo;
-    for (int64_t oh = 0; oh < Ho; ++oh) {
-      int h0, h1;
-      float lh;
-      math::bilinear2x_taps((int)oh, (int)H, h0, h1, lh);
-      for (int64_t ow = 0; ow < Wo; ++ow) {
-        int w0, w1;
-        float lw;
-        math::bilinear2x_taps((int)ow, (int)W, w0, w1, lw);
-        const T a = xp[h0 * W + w0], b = xp[h0 * W + w1], c = xp[h1 * W + w0], d = xp[h1 * W + w1];
-        yp[oh * Wo + ow] = (T(1) - lh) * ((T(1) - lw) * a + lw * b) + lh * ((T(1) - lw) * c + lw * d);
+#pragma omp parallel if (NC * H * W >= (1 << 13))
+  {
+    std::vector<T> rows(2 * Wo);  // horizontally interpolated source rows h0, h1
+#pragma omp for
+    for (int64_t p = 0; p < NC; ++p) {
+      const T* xp = x + p * H * W;
+      T* yp = y + p * Ho * Wo;
+      int have0 = -1, have1 = -1;  // source rows now in rows[0..Wo) and rows[Wo..2Wo)
+      for (int64_t oh = 0; oh < Ho; ++oh) {
+        int h0, h1;
+        float lh;
+        math::bilinear2x_taps((int)oh, (int)H, h0, h1, lh);
+        if (have0 != h0) {
+          if (have1 == h0) std::copy(rows.begin() + Wo, rows.end(), rows.begin());
+          else bilinear2x_row(xp + h0 * W, rows.data(), W);
+          have0 = h0;
+        }
+        if (have1 != h1) {
+          bilinear2x_row(xp + h1 * W, rows.data() + Wo, W);
+          have1 = h1;
+        }
+        const T* r0 = rows.data();
+        const T* r1 = rows.data() + Wo;
+        T* yrow = yp + oh * Wo;
+        const T a = T(1) - lh, b = lh;
+#pragma omp simd
+        for (int64_t ow = 0; ow < Wo; ++ow) yrow[ow] = a * r0[ow] + b * r1[ow];
       }
     }
   }

@@ -4,14 +4,26 @@
 //                 reduction-order tolerance) the gradient of the whole batch on one rank,
 //                 and be bit-identical on every rank.
 //   rank_failure  rank 1 throws; the job must end non-zero with that message.
+//   rank_hang     rank 1 stalls outside any collective; rank 0's watchdog (timeout 2 s)
+//                 must end the job with a message naming the wait.
+//   replica_check replicas_differing_from_rank0 finds nothing on equal replicas and
+//                 exactly the one tensor rank 1 changed by one bit.
+// And, without MPI, for the training tests (tests/distributed/train_runs.sh):
+//   compare A B ABS REL PREFIX...  every tensor of safetensors file A whose name starts
+//                 with a PREFIX must match B within |a-b| <= ABS + REL*|b|; prints the
+//                 worst element and how much of the budget it used.
 // Exit status 0 means the check passed.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
+#include <thread>
 
 #include "engine/ops.h"
 #include "engine/random.h"
+#include "engine/safetensors.h"
 #include "train/comm.h"
 #include "train/grad_reducer.h"
 
@@ -93,16 +105,100 @@ int rank_failure(Communicator& comm) {
   return 0;
 }
 
+int rank_hang(Communicator& comm) {
+  comm.set_timeout(2);
+  if (comm.rank() == 1) std::this_thread::sleep_for(std::chrono::seconds(100));
+  Tensor t = Tensor::ones({4});
+  comm.all_reduce(t, false);
+  return 0;
+}
+
+int replica_check(Communicator& comm) {
+  NamedTensors state;
+  for (int i = 0; i < 3; ++i) {
+    Generator gen(11 + i);  // same seed on every rank: equal replicas
+    Tensor t = Tensor::empty({5, 7});
+    normal_(t, 0, 1, gen);
+    state.push_back({"t" + std::to_string(i), t});
+  }
+  int failures = 0;
+  if (!replicas_differing_from_rank0(comm, state).empty()) {
+    std::fprintf(stderr, "rank %d: equal replicas reported as different\n", comm.rank());
+    ++failures;
+  }
+  if (comm.rank() == 1) {  // flip the lowest mantissa bit of one element
+    uint32_t bits;
+    std::memcpy(&bits, state[1].second.data<float>() + 17, 4);
+    bits ^= 1u;
+    std::memcpy(state[1].second.data<float>() + 17, &bits, 4);
+  }
+  const auto differ = replicas_differing_from_rank0(comm, state);
+  const std::vector<std::string> expected = comm.rank() == 1 ? std::vector<std::string>{"t1"} : std::vector<std::string>{};
+  if (differ != expected) {
+    std::fprintf(stderr, "rank %d: after a one-bit change on rank 1, %zu tensor(s) reported (expected %zu)\n",
+                 comm.rank(), differ.size(), expected.size());
+    ++failures;
+  }
+  std::vector<double> total{(double)failures};
+  comm.all_reduce_host(total);
+  if (comm.rank() == 0) std::printf("replica_check: %s\n", total[0] == 0 ? "passed" : "FAILED");
+  return total[0] == 0 ? 0 : 1;
+}
+
+// compare A B ABS REL PREFIX...: see the top of the file.
+int compare_files(int argc, char** argv) {
+  if (argc < 7) {
+    std::fprintf(stderr, "usage: dp_check compare A B ABS REL PREFIX...\n");
+    return 2;
+  }
+  const SafetensorsFile a = read_safetensors(argv[2]), b = read_safetensors(argv[3]);
+  const double abs_tol = std::atof(argv[4]), rel_tol = std::atof(argv[5]);
+  std::map<std::string, Tensor> bt(b.tensors.begin(), b.tensors.end());
+  size_t compared = 0;
+  double worst = 0, worst_a = 0, worst_b = 0, max_diff = 0;
+  std::string worst_name;
+  int64_t worst_index = -1;
+  for (const auto& [name, t] : a.tensors) {
+    bool wanted = false;
+    for (int i = 6; i < argc; ++i) wanted |= name.rfind(argv[i], 0) == 0;
+    if (!wanted) continue;
+    auto it = bt.find(name);
+    if (it == bt.end() || it->second.shape() != t.shape()) {
+      std::fprintf(stderr, "FAIL: %s: missing or of another shape in %s\n", name.c_str(), argv[3]);
+      return 1;
+    }
+    const auto va = t.to_vector(), vb = it->second.to_vector();
+    for (size_t k = 0; k < va.size(); ++k) {
+      const double d = std::fabs(va[k] - vb[k]), used = d / (abs_tol + rel_tol * std::fabs(vb[k]));
+      max_diff = std::max(max_diff, d);
+      if (used > worst || worst_index < 0)
+        worst = used, worst_name = name, worst_index = (int64_t)k, worst_a = va[k], worst_b = vb[k];
+    }
+    ++compared;
+  }
+  if (compared == 0) {
+    std::fprintf(stderr, "FAIL: no tensor of %s matches the prefixes\n", argv[2]);
+    return 1;
+  }
+  std::printf("%s: %zu tensors, max |a-b| %.3g; worst %s[%lld]: %.9g vs %.9g, %.3g of the tolerance "
+              "(abs %g + rel %g)\n", worst > 1 ? "FAIL" : "ok", compared, max_diff, worst_name.c_str(),
+              (long long)worst_index, worst_a, worst_b, worst, abs_tol, rel_tol);
+  return worst > 1 ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   std::unique_ptr<Communicator> comm;
   try {
+    if (mode == "compare") return compare_files(argc, argv);
     comm = make_communicator("mpi", Device::cpu());
     if (mode == "grad_average") return grad_average(*comm);
     if (mode == "rank_failure") return rank_failure(*comm);
-    std::fprintf(stderr, "usage: dp_check grad_average|rank_failure\n");
+    if (mode == "rank_hang") return rank_hang(*comm);
+    if (mode == "replica_check") return replica_check(*comm);
+    std::fprintf(stderr, "usage: dp_check grad_average|rank_failure|rank_hang|replica_check|compare\n");
     return 2;
   } catch (const std::exception& e) {
     if (comm) comm->abort(std::string("error: ") + e.what());

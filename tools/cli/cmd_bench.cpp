@@ -49,6 +49,8 @@
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/spectral_norm.h"
 #include "kernels/registry.h"
+#include "tools/cli/bench_rdb.h"
+#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #ifdef SRENGINE_WITH_CUDA
 #include "engine/cuda_runtime.h"
@@ -73,14 +75,6 @@ struct Options {
   bool all_variants = false;
   bool no_ceilings = false, ceilings_only = false;
 };
-
-int parse_int(const std::string& flag, const std::string& v, int lo) {
-  char* end = nullptr;
-  const long x = std::strtol(v.c_str(), &end, 10);
-  SR_CHECK(*end == 0 && !v.empty() && x >= lo && x <= 1000000, flag, " must be an integer >= ", lo,
-           ", got '", v, "'");
-  return (int)x;
-}
 
 void print_usage() {
   std::printf(
@@ -426,11 +420,21 @@ std::vector<Case> all_cases(int batch) {
     mem("adam/rrdbnet", "adam", shape, p, 28 * total);
     mem("ema/rrdbnet", "ema", shape, p, 12 * total);
   }
+  // Dense blocks, fused vs unfused (bench_rdb.h); bytes = the cat copies the fused one avoids.
+  for (const RdbBenchCase& r : rdb_bench_cases(batch)) cases.push_back({r.name, r.op, r.shape, r.p, r.flops, r.bytes, true});
   return cases;
 }
 
 std::vector<Impl> impls_of(const std::string& op) {
   if (op.rfind("conv_", 0) == 0) return conv_impls(op);
+  if (op == "rdb_fwd_bwd" || op == "rrdb_fwd_bwd") {
+    std::vector<Impl> out;
+    for (const RdbBenchVariant& v : rdb_bench_variants())
+      out.push_back({v.device, v.variant, v.is_default, [v](const Case& c, Buffers&, int rot) -> Runner {
+                       return make_rdb_bench_runner(rdb_bench_cases((int)c.p.at("N"))[c.op == "rdb_fwd_bwd" ? 0 : 1], v, rot);
+                     }});
+    return out;
+  }
   return simple_impls(op);
 }
 
@@ -641,11 +645,11 @@ int run_kernels(const std::vector<std::string>& args) {
     else if (a == "--filter") o.filter = value("--filter");
     else if (a == "--json") o.json_path = value("--json");
     else if (a == "--list-json") o.list_json_path = value("--list-json");
-    else if (a == "--repeat") o.repeat = parse_int(a, value("--repeat"), 1);
-    else if (a == "--warmup") o.warmup = parse_int(a, value("--warmup"), 0);
-    else if (a == "--rotations") o.rotations = parse_int(a, value("--rotations"), 1);
-    else if (a == "--batch") o.batch = parse_int(a, value("--batch"), 1);
-    else if (a == "--threads") o.threads = parse_int(a, value("--threads"), 1);
+    else if (a == "--repeat") o.repeat = parse_int_arg("bench kernels", a, value("--repeat"), 1, 1000000);
+    else if (a == "--warmup") o.warmup = parse_int_arg("bench kernels", a, value("--warmup"), 0, 1000000);
+    else if (a == "--rotations") o.rotations = parse_int_arg("bench kernels", a, value("--rotations"), 1, 1000000);
+    else if (a == "--batch") o.batch = parse_int_arg("bench kernels", a, value("--batch"), 1, 1000000);
+    else if (a == "--threads") o.threads = parse_int_arg("bench kernels", a, value("--threads"), 1, 1000000);
     else if (a == "--no-ceilings") o.no_ceilings = true;
     else if (a == "--ceilings-only") o.ceilings_only = true;
     else if (a == "--variants") {
@@ -765,6 +769,8 @@ int run_kernels(const std::vector<std::string>& args) {
 }  // namespace
 
 // `srengine bench <what>`: `kernels` here; other benchmarks (e.g. `train`) add a row.
+int run_bench_train(const std::vector<std::string>& args);  // tools/cli/cmd_bench_train.cpp
+
 int run_bench(const std::vector<std::string>& args) {
   struct Sub {
     const char* name;
@@ -773,6 +779,7 @@ int run_bench(const std::vector<std::string>& args) {
   };
   static const Sub subs[] = {
       {"kernels", &run_kernels, "kernel microbenchmarks on the RRDBNet / UNet shapes"},
+      {"train", &run_bench_train, "training iteration (and inference) of each stage of a config"},
   };
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::printf("usage: srengine bench <what> [options]\n\n");

@@ -11,22 +11,12 @@
 #include "data/dataset.h"
 #include "data/subimages.h"
 #include "engine/error.h"
+#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/progress_bar.h"
 
 namespace sr::cli {
 namespace fs = std::filesystem;
-
-namespace {
-
-int parse_int(const std::string& flag, const std::string& v, int lo) {
-  char* end = nullptr;
-  const long n = std::strtol(v.c_str(), &end, 10);
-  SR_CHECK(*end == 0 && !v.empty() && n >= lo && n < 1000000, flag, " must be an integer >= ", lo, ", got '", v, "'");
-  return (int)n;
-}
-
-}  // namespace
 
 int run_prepare(const std::vector<std::string>& args) {
   std::string input, output;
@@ -39,13 +29,13 @@ int run_prepare(const std::vector<std::string>& args) {
     };
     if (args[i] == "--input") input = value("--input");
     else if (args[i] == "--output") output = value("--output");
-    else if (args[i] == "--crop-size") opt.crop_size = parse_int("--crop-size", value("--crop-size"), 1);
-    else if (args[i] == "--step") opt.step = parse_int("--step", value("--step"), 1);
-    else if (args[i] == "--thresh-size") opt.thresh_size = parse_int("--thresh-size", value("--thresh-size"), 0);
+    else if (args[i] == "--crop-size") opt.crop_size = parse_int_arg("prepare", "--crop-size", value("--crop-size"), 1, 999999);
+    else if (args[i] == "--step") opt.step = parse_int_arg("prepare", "--step", value("--step"), 1, 999999);
+    else if (args[i] == "--thresh-size") opt.thresh_size = parse_int_arg("prepare", "--thresh-size", value("--thresh-size"), 0, 999999);
     else if (args[i] == "--lq-output") opt.lq_dir = value("--lq-output");
-    else if (args[i] == "--scale") opt.scale = parse_int("--scale", value("--scale"), 1);
-    else if (args[i] == "--compression") opt.compression = parse_int("--compression", value("--compression"), 0);
-    else if (args[i] == "--workers") workers = parse_int("--workers", value("--workers"), 1);
+    else if (args[i] == "--scale") opt.scale = parse_int_arg("prepare", "--scale", value("--scale"), 1, 999999);
+    else if (args[i] == "--compression") opt.compression = parse_int_arg("prepare", "--compression", value("--compression"), 0, 999999);
+    else if (args[i] == "--workers") workers = parse_int_arg("prepare", "--workers", value("--workers"), 1, 999999);
     else if (args[i] == "--help" || args[i] == "-h") {
       std::printf(
           "usage: srengine prepare --input HR_DIR --output SUB_DIR [--crop-size 480] [--step 240]\n"

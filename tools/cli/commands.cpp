@@ -6,6 +6,7 @@ namespace sr::cli {
 int run_config(const std::vector<std::string>& args);
 int run_train(const std::vector<std::string>& args);
 int run_infer(const std::vector<std::string>& args);
+int run_test(const std::vector<std::string>& args);
 int run_resize(const std::vector<std::string>& args);
 int run_metrics(const std::vector<std::string>& args);
 int run_prepare(const std::vector<std::string>& args);
@@ -16,11 +17,12 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"train", "train a network: every stage of the config (L1, then GAN), with validation and checkpoints", &run_train},
       {"config", "validate a config and print it with defaults (--doc: key reference)", &run_config},
-      {"infer", "upscale an image or folder with network_g and BasicSR-named weights", &run_infer},
+      {"infer", "upscale an image or folder with network_g and BasicSR-named weights (tiled, any size)", &run_infer},
+      {"test", "evaluate network_g on the config's val*/test* sets: SR images and PSNR/SSIM tables", &run_test},
       {"resize", "MATLAB-compatible bicubic resize of an image or a folder", &run_resize},
       {"metrics", "PSNR/SSIM (BasicSR-identical) of SR images against GT images", &run_metrics},
       {"prepare", "cut HR images into sub-images (and bicubic LQ) for training", &run_prepare},
-      {"bench", "benchmarks: `bench kernels` times every kernel on the nets' shapes", &run_bench},
+      {"bench", "benchmarks: `bench kernels` (every kernel on the nets' shapes), `bench train` (training step)", &run_bench},
       {"bench-loader", "training data loader throughput (patches/s)", &run_bench_loader},
   };
   return table;

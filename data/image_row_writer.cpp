@@ -1,0 +1,209 @@
+// Row-by-row PNG (libpng) and JPEG (libjpeg-turbo) encoding into a temporary file (see
+// image_row_writer.h). Both libraries report errors by longjmp; every function below
+// that calls them owns its own setjmp point and holds only plain C data, so a jump never
+// skips a C++ destructor. The C++ methods turn the recorded message into an sr::Error.
+#include <png.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <csetjmp>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include <jpeglib.h>  // after <cstdio>: it uses size_t and FILE without including them
+
+#include "data/image_row_writer.h"
+#include "engine/error.h"
+
+namespace sr::data {
+
+struct ImageRowWriter::Backend {
+  bool jpeg = false;
+  std::FILE* file = nullptr;
+  char message[JMSG_LENGTH_MAX + 256] = {0};
+  // PNG
+  png_structp png = nullptr;
+  png_infop info = nullptr;
+  // JPEG (err first: libjpeg hands back a jpeg_error_mgr*, cast to the whole struct)
+  struct JpegErr {
+    jpeg_error_mgr mgr;
+    jmp_buf jump;
+    char* message;
+  } err{};
+  jpeg_compress_struct cinfo{};
+  bool jpeg_created = false;
+  std::vector<unsigned char> packed;  // one row batch, quantised
+};
+
+namespace {
+
+using Backend = ImageRowWriter::Backend;
+
+void on_png_error(png_structp png, png_const_charp msg) {
+  Backend* b = (Backend*)png_get_error_ptr(png);
+  std::snprintf(b->message, sizeof b->message, "%s", msg ? msg : "unknown libpng error");
+  png_longjmp(png, 1);
+}
+void on_png_warning(png_structp, png_const_charp) {}
+
+void on_jpeg_error(j_common_ptr cinfo) {
+  auto* err = (Backend::JpegErr*)cinfo->err;
+  (*cinfo->err->format_message)(cinfo, err->message);
+  std::longjmp(err->jump, 1);
+}
+
+// ---- setjmp owners: plain C data only --------------------------------------------------
+
+bool png_start(Backend* b, unsigned width, unsigned height, int color_type, int depth, int level) {
+  b->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, b, on_png_error, on_png_warning);
+  if (!b->png) return std::snprintf(b->message, sizeof b->message, "libpng could not allocate a writer"), false;
+  b->info = png_create_info_struct(b->png);
+  if (!b->info) return std::snprintf(b->message, sizeof b->message, "libpng could not allocate a writer"), false;
+  if (setjmp(png_jmpbuf(b->png))) return false;
+  png_init_io(b->png, b->file);
+  png_set_compression_level(b->png, level);
+  png_set_IHDR(b->png, b->info, width, height, depth, color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+               PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(b->png, b->info);
+  return true;
+}
+
+bool png_rows(Backend* b, const unsigned char* packed, int rows, size_t rowbytes) {
+  if (setjmp(png_jmpbuf(b->png))) return false;
+  for (int y = 0; y < rows; ++y) png_write_row(b->png, (png_const_bytep)(packed + (size_t)y * rowbytes));
+  return true;
+}
+
+bool png_end(Backend* b) {
+  if (setjmp(png_jmpbuf(b->png))) return false;
+  png_write_end(b->png, b->info);
+  return true;
+}
+
+bool jpeg_start(Backend* b, unsigned width, unsigned height, int channels, int quality) {
+  b->cinfo.err = jpeg_std_error(&b->err.mgr);
+  b->err.mgr.error_exit = on_jpeg_error;
+  b->err.message = b->message;
+  if (setjmp(b->err.jump)) return false;
+  jpeg_create_compress(&b->cinfo);
+  b->jpeg_created = true;
+  jpeg_stdio_dest(&b->cinfo, b->file);
+  b->cinfo.image_width = width;
+  b->cinfo.image_height = height;
+  b->cinfo.input_components = channels;
+  b->cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  jpeg_set_defaults(&b->cinfo);
+  jpeg_set_quality(&b->cinfo, quality, TRUE);
+  jpeg_start_compress(&b->cinfo, TRUE);
+  return true;
+}
+
+bool jpeg_rows(Backend* b, const unsigned char* packed, int rows, size_t rowbytes) {
+  if (setjmp(b->err.jump)) return false;
+  for (int y = 0; y < rows; ++y) {
+    JSAMPROW row = (JSAMPROW)(packed + (size_t)y * rowbytes);
+    jpeg_write_scanlines(&b->cinfo, &row, 1);
+  }
+  return true;
+}
+
+bool jpeg_end(Backend* b) {
+  if (setjmp(b->err.jump)) return false;
+  jpeg_finish_compress(&b->cinfo);
+  return true;
+}
+
+std::string lower_extension(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = (char)std::tolower((unsigned char)c);
+  return ext;
+}
+
+}  // namespace
+
+ImageRowWriter::ImageRowWriter(const std::string& path, int width, int height, int channels, int bit_depth,
+                               const EncodeOptions& opt)
+    : path_(path), tmp_path_(path + ".part"), width_(width), height_(height), channels_(channels),
+      bit_depth_(bit_depth), backend_(std::make_unique<Backend>()) {
+  const std::string ext = lower_extension(path);
+  SR_CHECK(ext == ".png" || ext == ".jpg" || ext == ".jpeg", path, ": cannot write '", ext,
+           "' images (use .png, .jpg or .jpeg)");
+  Backend* b = backend_.get();
+  b->jpeg = ext != ".png";
+  SR_CHECK(width > 0 && height > 0, path, ": image size must be positive, got ", width, "x", height);
+  SR_CHECK(channels >= 1 && channels <= 4, path, ": channels must be 1..4, got ", channels);
+  if (b->jpeg) {
+    SR_CHECK(channels == 1 || channels == 3, path, ": JPEG cannot store alpha (", channels,
+             " channels); write PNG instead");
+    SR_CHECK(bit_depth == 8, path, ": JPEG is 8-bit only, got bit depth ", bit_depth);
+    SR_CHECK(opt.jpeg_quality >= 1 && opt.jpeg_quality <= 100, path, ": JPEG quality must be 1..100, got ",
+             opt.jpeg_quality);
+  } else {
+    SR_CHECK(bit_depth == 8 || bit_depth == 16, path, ": PNG bit depth must be 8 or 16, got ", bit_depth);
+    SR_CHECK(opt.compression >= 0 && opt.compression <= 9, path, ": PNG compression must be 0..9, got ",
+             opt.compression);
+  }
+  b->file = std::fopen(tmp_path_.c_str(), "wb");
+  SR_CHECK(b->file, "cannot write '", tmp_path_, "': ", std::strerror(errno));
+  static const int kColorType[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
+                                    PNG_COLOR_TYPE_RGB_ALPHA};
+  const bool ok = b->jpeg ? jpeg_start(b, width, height, channels, opt.jpeg_quality)
+                          : png_start(b, width, height, kColorType[channels], bit_depth, opt.compression);
+  SR_CHECK(ok, path, ": cannot start encoding: ", b->message);
+}
+
+ImageRowWriter::~ImageRowWriter() {
+  Backend* b = backend_.get();
+  if (b->png) png_destroy_write_struct(&b->png, b->info ? &b->info : nullptr);
+  if (b->jpeg_created) jpeg_destroy_compress(&b->cinfo);
+  if (b->file) std::fclose(b->file);
+  if (!finished_) std::remove(tmp_path_.c_str());
+}
+
+void ImageRowWriter::write_rows(const float* samples, int rows) {
+  SR_CHECK(!finished_ && rows_written_ + rows <= height_, path_, ": ", rows, " more rows after ", rows_written_,
+           " exceed the image height ", height_);
+  Backend* b = backend_.get();
+  const size_t per_row = (size_t)width_ * channels_, bytes = bit_depth_ / 8;
+  b->packed.resize(per_row * bytes * rows);
+  for (size_t i = 0; i < per_row * rows; ++i) {
+    const float v = samples[i];
+    if (!std::isfinite(v)) {
+      const size_t px = i / channels_;
+      fail(path_, ": cannot encode a non-finite sample (", v, ") at x=", px % width_, " y=",
+           rows_written_ + px / width_, " channel ", i % channels_);
+    }
+    if (bytes == 1) {
+      b->packed[i] = quantize_u8(v);
+    } else {
+      const uint16_t q = quantize_u16(v);
+      b->packed[2 * i] = (unsigned char)(q >> 8);  // PNG stores 16-bit samples big-endian
+      b->packed[2 * i + 1] = (unsigned char)(q & 0xff);
+    }
+  }
+  const bool ok = b->jpeg ? jpeg_rows(b, b->packed.data(), rows, per_row * bytes)
+                          : png_rows(b, b->packed.data(), rows, per_row * bytes);
+  SR_CHECK(ok, path_, ": cannot encode: ", b->message);
+  rows_written_ += rows;
+}
+
+void ImageRowWriter::finish() {
+  SR_CHECK(rows_written_ == height_, path_, ": finish() after ", rows_written_, " of ", height_, " rows");
+  Backend* b = backend_.get();
+  const bool ok = b->jpeg ? jpeg_end(b) : png_end(b);
+  SR_CHECK(ok, path_, ": cannot finish encoding: ", b->message);
+  const bool flushed = std::fflush(b->file) == 0 && !std::ferror(b->file);
+  const bool closed = std::fclose(b->file) == 0;
+  b->file = nullptr;
+  SR_CHECK(flushed && closed, "cannot write '", tmp_path_, "': ", std::strerror(errno));
+  std::error_code ec;
+  std::filesystem::rename(tmp_path_, path_, ec);
+  SR_CHECK(!ec, "cannot rename '", tmp_path_, "' to '", path_, "': ", ec.message());
+  finished_ = true;
+}
+
+}  // namespace sr::data

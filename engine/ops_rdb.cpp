@@ -1,0 +1,126 @@
+// residual_dense_block op (see ops_rdb.h): shape checks, the fused kernels, and the
+// autograd node whose backward runs the reverse pass over the saved buffer.
+#include "engine/ops_rdb.h"
+
+#include "engine/dispatch.h"
+#include "engine/ops.h"
+#include "kernels/cpu/rdb.h"
+#include "kernels/cuda/rdb.h"
+
+namespace sr {
+
+namespace {
+
+void check_params(const Tensor& x, const RdbParams& p, int64_t nf, int64_t gc) {
+  for (int k = 0; k < 5; ++k) {
+    const Tensor& w = p.w[k];
+    SR_CHECK(w.defined(), "residual_dense_block: weight ", k + 1, " is undefined");
+    check_same_device_dtype("residual_dense_block", x, w);
+    const int64_t cin = nf + k * gc, cout = k == 4 ? nf : gc;
+    SR_CHECK(w.dim() == 4 && w.size(0) == cout && w.size(1) == cin && w.size(2) == 3 && w.size(3) == 3,
+             "residual_dense_block: conv", k + 1, " weight ", w.shape().str(), " should be (", cout, ", ",
+             cin, ", 3, 3) for input ", x.shape().str(), " and growth ", gc);
+    if (p.b[k].defined()) {
+      check_same_device_dtype("residual_dense_block", x, p.b[k]);
+      SR_CHECK(p.b[k].dim() == 1 && p.b[k].size(0) == cout, "residual_dense_block: conv", k + 1,
+               " bias ", p.b[k].shape().str(), " should have ", cout, " entries");
+    }
+  }
+}
+
+}  // namespace
+
+Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double slope, double residual,
+                            const Tensor& outer_in, double outer_scale) {
+  check_dim("residual_dense_block", x_in, 4, "input");
+  SR_CHECK(slope > 0, "residual_dense_block: slope must be > 0 (backward reads the sign of the "
+           "output), got ", slope);
+  SR_CHECK(p_in.w[0].defined() && p_in.w[0].dim() == 4, "residual_dense_block: conv1 weight missing");
+  const int64_t nf = x_in.size(1), gc = p_in.w[0].size(0);
+  check_params(x_in, p_in, nf, gc);
+  const bool has_outer = outer_in.defined();
+  if (has_outer) {
+    check_same_shape("residual_dense_block", x_in, outer_in);
+    check_same_device_dtype("residual_dense_block", x_in, outer_in);
+  }
+  const cpu::RdbShape s{x_in.size(0), nf, gc, x_in.size(2), x_in.size(3)};
+  Tensor x = x_in.contiguous(), outer = has_outer ? outer_in.contiguous() : Tensor();
+  RdbParams p;  // contiguous, detached copies of the parameters for the kernels and backward
+  for (int k = 0; k < 5; ++k) {
+    p.w[k] = p_in.w[k].contiguous().detach();
+    if (p_in.b[k].defined()) p.b[k] = p_in.b[k].contiguous().detach();
+  }
+  Tensor buf = Tensor::empty({s.N, s.channels(), s.H, s.W}, x.dtype(), x.device());
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+
+  dispatch("residual_dense_block", x, [&](auto t) {
+    using T = decltype(t);
+    cpu::RdbParams<T> kp{};
+    for (int k = 0; k < 5; ++k) {
+      kp.w[k] = p.w[k].data<T>();
+      kp.b[k] = p.b[k].defined() ? p.b[k].data<T>() : nullptr;
+    }
+    cpu::rdb_forward<T>(s, x.data<T>(), kp, has_outer ? outer.data<T>() : nullptr, (T)slope, (T)residual,
+                        (T)outer_scale, buf.data<T>(), y.data<T>());
+  }, [&] {
+    SR_CUDA({
+      cuda::RdbParams kp{};
+      for (int k = 0; k < 5; ++k) {
+        kp.w[k] = p.w[k].data<float>();
+        kp.b[k] = p.b[k].defined() ? p.b[k].data<float>() : nullptr;
+      }
+      cuda::rdb_forward(s, x.data<float>(), kp, has_outer ? outer.data<float>() : nullptr, (float)slope,
+                        (float)residual, (float)outer_scale, buf.data<float>(), y.data<float>());
+    });
+  });
+
+  std::vector<Tensor> inputs{x_in};
+  for (int k = 0; k < 5; ++k) inputs.push_back(p_in.w[k]);
+  for (int k = 0; k < 5; ++k) inputs.push_back(p_in.b[k]);
+  inputs.push_back(outer_in);
+  std::array<bool, 12> need{};
+  for (size_t i = 0; i < inputs.size(); ++i) need[i] = inputs[i].defined() && inputs[i].requires_grad();
+  // Saved: the buffer (x and x_1..x_4) and the parameters; nothing per conv.
+  Tensor bufs = buf.detach();
+  return record("residual_dense_block", y, inputs, [=](const Tensor& g_in) {
+    Tensor g = g_in.contiguous();
+    std::vector<Tensor> grads(12);
+    if (need[0]) grads[0] = Tensor::empty({s.N, s.nf, s.H, s.W}, g.dtype(), g.device());
+    for (int k = 0; k < 5; ++k) {
+      if (need[1 + k]) grads[1 + k] = Tensor::zeros(p.w[k].shape(), g.dtype(), g.device());
+      if (need[6 + k]) grads[6 + k] = Tensor::zeros(p.b[k].shape(), g.dtype(), g.device());
+    }
+    if (need[11]) grads[11] = g;  // d y / d outer = identity
+    dispatch("residual_dense_block_backward", g, [&](auto t) {
+      using T = decltype(t);
+      cpu::RdbParams<T> kp{};
+      T* dw[5];
+      T* db[5];
+      for (int k = 0; k < 5; ++k) {
+        kp.w[k] = p.w[k].data<T>();
+        kp.b[k] = p.b[k].defined() ? p.b[k].data<T>() : nullptr;
+        dw[k] = need[1 + k] ? grads[1 + k].data<T>() : nullptr;
+        db[k] = need[6 + k] ? grads[6 + k].data<T>() : nullptr;
+      }
+      cpu::rdb_backward<T>(s, bufs.data<T>(), kp, g.data<T>(), (T)slope, (T)residual, has_outer,
+                           (T)outer_scale, need[0] ? grads[0].data<T>() : nullptr, dw, db);
+    }, [&] {
+      SR_CUDA({
+        cuda::RdbParams kp{};
+        float* dw[5];
+        float* db[5];
+        for (int k = 0; k < 5; ++k) {
+          kp.w[k] = p.w[k].data<float>();
+          kp.b[k] = p.b[k].defined() ? p.b[k].data<float>() : nullptr;
+          dw[k] = need[1 + k] ? grads[1 + k].data<float>() : nullptr;
+          db[k] = need[6 + k] ? grads[6 + k].data<float>() : nullptr;
+        }
+        cuda::rdb_backward(s, bufs.data<float>(), kp, g.data<float>(), (float)slope, (float)residual,
+                           has_outer, (float)outer_scale, need[0] ? grads[0].data<float>() : nullptr, dw, db);
+      });
+    });
+    return grads;
+  });
+}
+
+}  // namespace sr

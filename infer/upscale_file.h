@@ -1,0 +1,39 @@
+// One image file through a network to an output file, in bounded memory: decoded once,
+// upscaled tile by tile (tiled_upscale.h) and encoded row by row (ImageRowWriter), so
+// the output never exists as a whole in float. Handles every format the data path
+// reads: 8/16-bit PNG (16-bit stays 16-bit in PNG output), JPEG, gray (upscaled as RGB,
+// written back gray with BT.601 luma) and alpha (upscaled separately, written back).
+#pragma once
+#include <string>
+
+#include "infer/tiled_upscale.h"
+#include "layers/module.h"
+
+namespace sr::infer {
+
+enum class AlphaMode { bicubic, net };
+// "bicubic" or "net"; anything else is an error naming the value.
+AlphaMode parse_alpha_mode(const std::string& s);
+
+struct FileOptions {
+  TileOptions tile;
+  AlphaMode alpha = AlphaMode::bicubic;  // bicubic: MATLAB imresize; net: alpha as gray RGB through the net
+  std::string ext = "auto";              // png, jpg, or auto (the input's own format)
+  std::string suffix;                    // appended to the output stem ("photo" -> "photo_out")
+  int jpeg_quality = 95;
+  Device device = Device::cpu();         // where the net runs (it must already be there)
+};
+
+struct FileResult {
+  std::string output;
+  int in_width = 0, in_height = 0, out_width = 0, out_height = 0;
+};
+
+// <out_dir>/<input stem><suffix>.<ext>; ext "auto" keeps the input's extension.
+std::string output_path(const std::string& input, const std::string& out_dir, const FileOptions& opt);
+
+// Reads `input`, upscales it with `net` (eval mode, on opt.device) and writes `output`
+// (format from its extension). Errors name the file.
+FileResult upscale_file(Module& net, const std::string& input, const std::string& output, const FileOptions& opt);
+
+}  // namespace sr::infer

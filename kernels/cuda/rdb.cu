@@ -1,0 +1,110 @@
+// The fused residual dense block on CUDA (see rdb.h and the math in kernels/cpu/rdb.cpp).
+//
+// v1 (this file): no kernel of its own beyond four elementwise maps; the convolutions are
+// the active conv2d variant's explicit entry points on channel-range views of the buffer:
+//   forward   conv_k writes bias + LeakyReLU (epilogue) into buf's slice k (y_batch_stride),
+//             conv5 writes x + residual * (conv5 + b5) (epilogue residual) into y; the RRDB's
+//             outer residual is one extra in-place axpby (the epilogue has a single residual);
+//   backward  conv5's backward-data overwrites G = dL/dbuf; then per conv k, LeakyReLU's
+//             derivative is applied to G's slice in place (the slice is final by then), the
+//             slice is conv k's dy (a view: y_batch_stride), and its backward-data adds
+//             (accumulate) into G's channel prefix (dx_batch_stride). No float atomics:
+//             deterministic like the convolutions.
+#include "kernels/common/math.h"
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/rdb.h"
+
+namespace sr::cuda {
+
+namespace {
+
+// Element i of an (N, per_image) contiguous tensor <-> element of a view whose images are
+// `batch` apart.
+__device__ __forceinline__ int64_t view_index(int64_t i, int64_t per_image, int64_t batch) {
+  return (i / per_image) * batch + i % per_image;
+}
+
+struct CopyIntoView {  // view[i] = src[i]
+  const float* src;
+  float* view;
+  int64_t per_image, batch;
+  __device__ void operator()(int64_t i) const { view[view_index(i, per_image, batch)] = src[i]; }
+};
+
+struct LeakyGradInView {  // g *= leaky'(y) on a view, in place
+  const float* y;
+  float* g;
+  int64_t per_image, batch;
+  float slope;
+  __device__ void operator()(int64_t i) const {
+    const int64_t j = view_index(i, per_image, batch);
+    g[j] *= math::leaky_relu_grad_from_output(y[j], slope);
+  }
+};
+
+struct IdentityPlusView {  // dx[i] = view[i] + a * dy[i]
+  const float* view;
+  const float* dy;
+  float* dx;
+  int64_t per_image, batch;
+  float a;
+  __device__ void operator()(int64_t i) const { dx[i] = view[view_index(i, per_image, batch)] + a * dy[i]; }
+};
+
+Conv2dShape rdb_conv_shape(const RdbShape& s, int k, int64_t y_batch) {
+  const int64_t cin = s.nf + k * s.gc, cout = k == 4 ? s.nf : s.gc;
+  Conv2dShape c = cpu::make_conv2d_shape(s.N, cin, s.H, s.W, cout, 3, 3, 1, 1);
+  c.x_batch_stride = s.channels() * s.H * s.W;
+  c.y_batch_stride = y_batch;
+  return c;
+}
+
+}  // namespace
+
+void rdb_forward(const RdbShape& s, const float* x, const RdbParams& p, const float* outer,
+                 float slope, float residual, float outer_scale, float* buf, float* y) {
+  const ConvVariant v = active_conv_variant();
+  const int64_t HW = s.H * s.W, CB = s.channels() * HW, xn = s.nf * HW;
+  launch_map("rdb_copy_x", CopyIntoView{x, buf, xn, CB}, s.N * xn);
+  for (int k = 0; k < 4; ++k) {
+    ConvEpilogue ep;
+    ep.bias = p.b[k];
+    ep.leaky_relu = true;
+    ep.slope = slope;
+    conv2d_forward_with(v, rdb_conv_shape(s, k, CB), buf, p.w[k], ep, buf + (s.nf + k * s.gc) * HW);
+  }
+  ConvEpilogue ep5;
+  ep5.bias = p.b[4];
+  ep5.residual = x;
+  ep5.residual_batch_stride = xn;
+  ep5.residual_scale = residual;
+  conv2d_forward_with(v, rdb_conv_shape(s, 4, xn), buf, p.w[4], ep5, y);
+  if (outer) axpby(outer_scale, y, 1.0f, outer, y, s.N * xn);  // y = outer + outer_scale * y
+}
+
+void rdb_backward(const RdbShape& s, const float* buf, const RdbParams& p, const float* dy,
+                  float slope, float residual, bool has_outer, float outer_scale, float* dx,
+                  float* const dw[5], float* const db[5]) {
+  const ConvVariant v = active_conv_variant();
+  const int64_t HW = s.H * s.W, CB = s.channels() * HW, xn = s.nf * HW, gn = s.gc * HW;
+  const float identity = has_outer ? outer_scale : 1.0f;
+  DeviceScratch G(sizeof(float) * s.N * CB), dz5(sizeof(float) * s.N * xn);
+  float* g = G.as<float>();
+  scale(dy, residual * identity, dz5.as<float>(), s.N * xn);
+  const Conv2dShape s5 = rdb_conv_shape(s, 4, xn);
+  conv2d_backward_data_with(v, s5, dz5.as<float>(), p.w[4], g, false, 0);
+  if (dw[4] || db[4]) conv2d_backward_weight_with(v, s5, buf, dz5.as<float>(), dw[4], db[4]);
+  for (int k = 3; k >= 0; --k) {
+    const int64_t off = (s.nf + k * s.gc) * HW;
+    launch_map("rdb_leaky_relu_backward", LeakyGradInView{buf + off, g + off, gn, CB, slope}, s.N * gn);
+    const Conv2dShape sk = rdb_conv_shape(s, k, CB);  // dy = G's slice k, a view
+    if (dw[k] || db[k]) conv2d_backward_weight_with(v, sk, buf, g + off, dw[k], db[k]);
+    if (k == 0 && !dx) break;
+    conv2d_backward_data_with(v, sk, g + off, p.w[k], g, /*accumulate=*/true, CB);
+  }
+  if (dx) launch_map("rdb_dx", IdentityPlusView{g, dy, dx, xn, CB, identity}, s.N * xn);
+}
+
+}  // namespace sr::cuda

@@ -1,0 +1,58 @@
+// `srengine bench train` smoke test: two iterations of every stage of the tiny training
+// config (plus the infer row) run, and --json holds one object per row with the keys
+// tools/bench_vs_torch.sh reads. No timing assertions: only that the numbers exist and are
+// positive where they must be.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+
+TEST_CASE("bench/train_smoke_json") {
+  const std::string exe = std::string(SRENGINE_BINARY_DIR) + "/srengine";
+  if (!fs::exists(exe)) {
+    WARN("SKIPPED: " << exe << " is not built");
+    return;
+  }
+  const std::string dir = std::string(SRENGINE_BINARY_DIR) + "/test_tmp/bench_train_" + std::to_string(::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string cfg = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/train_tiny.json";
+  const std::string cmd = exe + " bench train --config " + cfg + " --iters 2 --warmup 1 --device cpu --json " + dir +
+                          "/out.json > " + dir + "/log.txt 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ifstream in(dir + "/out.json");
+  REQUIRE(in.good());
+  const nlohmann::json rows = nlohmann::json::parse(in);
+  REQUIRE(rows.is_array());
+  REQUIRE(rows.size() == 3);  // psnr, gan, infer
+  std::vector<std::string> stages;
+  for (const auto& r : rows) {
+    for (const char* key : {"stage", "step_ms_median", "lr_pixels_per_s", "images_per_s", "peak_mem_mb", "data_ms",
+                            "forward_ms", "backward_ms", "optimizer_ms", "communication_ms", "workload"})
+      CHECK(r.contains(key));
+    CHECK(r["step_ms_median"].get<double>() > 0);
+    CHECK(r["lr_pixels_per_s"].get<double>() > 0);
+    CHECK(r["peak_mem_mb"].get<double>() > 0);
+    CHECK(r["iters"].get<int>() == 2);
+    stages.push_back(r["stage"]);
+  }
+  CHECK(stages == std::vector<std::string>{"psnr", "gan", "infer"});
+  CHECK(rows[1].contains("g_step_ms"));
+  CHECK(rows[1].contains("d_step_ms"));
+  CHECK(rows[1]["workload"].contains("network_d"));
+  // --list-json describes the same workloads without running them.
+  const std::string list = exe + " bench train --config " + cfg + " --stage gan --list-json " + dir + "/list.json";
+  REQUIRE(std::system(list.c_str()) == 0);
+  const nlohmann::json w = nlohmann::json::parse(std::ifstream(dir + "/list.json"));
+  REQUIRE(w.size() == 1);
+  CHECK(w[0]["type"] == "srgan");
+  CHECK(w[0]["batch"] == 2);
+  CHECK(w[0]["lr_size"] == 8);
+  fs::remove_all(dir);
+}

@@ -1,0 +1,196 @@
+// `srengine test`: BasicSR's test.py. network_g with the given weights upscales every image
+// of every datasets.val* / test* set of a config (tiled when asked), the SR images are
+// written to <output>/visualization/<set>/<stem>_<suffix>.png, and the val.metrics
+// (BasicSR's PSNR/SSIM semantics: crop_border, test_y_channel) are printed per image and
+// as means per set, and saved to <output>/metrics.json.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "data/dataset.h"
+#include "data/image_io.h"
+#include "data/metrics.h"
+#include "engine/autograd.h"
+#include "engine/error.h"
+#include "infer/tiled_upscale.h"
+#include "nets/load_weights.h"
+#include "tools/cli/args.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/net_setup.h"
+#include "tools/cli/progress_bar.h"
+#include "train/config.h"
+#include "train/data_config.h"
+
+namespace sr::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const char* kUsage =
+    "usage: srengine test --config CFG.json [--weights W.safetensors] [--output DIR] [--suffix S]\n"
+    "                     [--tile T] [--tile-pad P] [--pre-pad P] [--device cpu|cuda|cuda:N]\n"
+    "                     [--param-key auto|params_ema|params|bare] [--set key=value ...]\n"
+    "  Evaluates network_g on every datasets.val*/test* set of the config (paired folders, or a GT\n"
+    "  folder with bicubic LQ), as BasicSR's test.py: SR images go to <output>/visualization/<set>/,\n"
+    "  per-image and mean PSNR/SSIM (val.metrics: crop_border, test_y_channel) are printed and saved\n"
+    "  to <output>/metrics.json. --weights defaults to path.pretrain_network_g; --output to\n"
+    "  results/<name>; --suffix to the config's name.\n";
+
+// Test configs (like BasicSR's test_*.yml) have no train section, which the schema
+// requires; a placeholder stage lets everything else (metrics defaults, dataset paths
+// resolved from the config's folder) go through the one validation.
+json load_test_config(const std::string& path, const std::vector<std::string>& overrides) {
+  json c = train::read_config_file(path);
+  for (const auto& o : overrides) train::apply_override(c, o);
+  if (!c.contains("train"))
+    c["train"] = {{"stages", json::array({{{"name", "placeholder"}, {"type", "sr"}, {"total_iter", 1},
+                                            {"pixel_opt", {{"type", "L1Loss"}}}}})}};
+  if (c.contains("datasets") && c["datasets"].contains("train")) c["datasets"].erase("train");
+  return train::validate_config(c);
+}
+
+std::string fmt_metric(double v) {
+  if (std::isinf(v)) return "      inf";
+  char b[32];
+  std::snprintf(b, sizeof b, "%9.4f", v);
+  return b;
+}
+
+}  // namespace
+
+int run_test(const std::vector<std::string>& args) {
+  std::string config, weights, output, suffix, param_key, device = "cpu";
+  std::vector<std::string> overrides;
+  infer::TileOptions tile;
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto value = [&](const char* flag) -> std::string {
+      SR_CHECK(i + 1 < args.size(), "test: ", flag, " needs a value (see srengine test --help)");
+      return args[++i];
+    };
+    const std::string& a = args[i];
+    if (a == "--config") config = value("--config");
+    else if (a == "--weights") weights = value("--weights");
+    else if (a == "--output") output = value("--output");
+    else if (a == "--suffix") suffix = value("--suffix");
+    else if (a == "--param-key") param_key = value("--param-key");
+    else if (a == "--device") device = value("--device");
+    else if (a == "--set") overrides.push_back(value("--set"));
+    else if (a == "--tile") tile.tile = parse_int_arg("test", a, value("--tile"));
+    else if (a == "--tile-pad") tile.tile_pad = parse_int_arg("test", a, value("--tile-pad"));
+    else if (a == "--pre-pad") tile.pre_pad = parse_int_arg("test", a, value("--pre-pad"));
+    else if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else {
+      fail("test: unknown argument '", a, "' (see srengine test --help)");
+    }
+  }
+  SR_CHECK(!config.empty(), "test: --config is required (see srengine test --help)");
+  infer::check_tile_options(tile);
+  const Device dev = resolve_infer_device(device);
+  const json cfg = load_test_config(config, overrides);
+  const std::string name = cfg.at("name");
+  if (weights.empty()) weights = cfg["path"].value("pretrain_network_g", "");
+  SR_CHECK(!weights.empty(), "test: no weights: pass --weights or set path.pretrain_network_g in '", config, "'");
+  if (param_key.empty()) param_key = cfg["path"].value("param_key_g", "auto");
+  if (output.empty()) output = str_cat("results/", name);
+  if (suffix.empty()) suffix = cfg["val"].value("suffix", "");
+  if (suffix.empty()) suffix = name;
+  std::vector<std::string> sets;
+  for (auto it = cfg["datasets"].begin(); it != cfg["datasets"].end(); ++it) sets.push_back(it.key());
+  SR_CHECK(!sets.empty(), "test: config '", config, "' has no datasets.val* / test* set to evaluate");
+  ensure_writable_dir(output, "test: --output");
+
+  std::unique_ptr<Module> net = build_generator(cfg, config);
+  const std::string used = load_basicsr_weights(*net, weights, param_key == "bare" ? "" : param_key, true);
+  net->to(dev);
+  net->eval();
+  const int scale = infer::net_scale(*net);
+  SR_CHECK(scale == (int)cfg.at("scale"), "test: network_g upscales x", scale, " but the config's scale is ",
+           cfg.at("scale").dump());
+  std::printf("test: %s x%d from '%s'%s on %s\n", net->type_name().c_str(), scale, weights.c_str(),
+              used.empty() ? "" : str_cat(" [", used, "]").c_str(), dev.str().c_str());
+
+  NoGradGuard no_grad;
+  const json& metrics = cfg["val"]["metrics"];
+  json report = json::object();
+  int failed = 0;
+  size_t images = 0;
+  double out_mpix = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (const std::string& set : sets) {
+    const data::Dataset ds(train::eval_data_config(cfg["datasets"][set], scale));
+    const std::string vis = str_cat(output, "/visualization/", set);
+    fs::create_directories(vis);
+    std::map<std::string, double> sums;
+    json rows = json::array();
+    ProgressBar bar(str_cat("test ", set), (long)ds.size());
+    std::string table;
+    for (size_t i = 0; i < ds.size(); ++i) {
+      try {
+        const data::ValSample s = ds.load_val(i);
+        const Tensor sr = infer::upscale_image(*net, s.lq, tile, dev);
+        const std::string stem = fs::path(s.name).stem().string();
+        data::write_image(str_cat(vis, "/", stem, "_", suffix, ".png"), data::tensor_to_image(sr));
+        json row = {{"name", s.name}};
+        std::string line = str_cat("  ", s.name);
+        if (line.size() < 34) line.resize(34, ' ');
+        for (auto m = metrics.begin(); m != metrics.end(); ++m) {
+          data::MetricOptions mo;
+          mo.crop_border = m.value().value("crop_border", 0);
+          mo.test_y_channel = m.value().value("test_y_channel", false);
+          const double v = m.value().at("type") == "calculate_psnr" ? data::calculate_psnr(sr, s.gt, mo)
+                                                                    : data::calculate_ssim(sr, s.gt, mo);
+          sums[m.key()] += v;
+          row[m.key()] = std::isinf(v) ? json("inf") : json(v);
+          line += ' ';
+          line += fmt_metric(v);
+        }
+        rows.push_back(row);
+        table += line;
+        table += '\n';
+        ++images;
+        out_mpix += (double)sr.size(2) * sr.size(3) / 1e6;
+      } catch (const std::exception& e) {
+        ++failed;
+        std::fprintf(stderr, "\ntest: FAILED %s/%s: %s\n", set.c_str(), ds.file(i).name.c_str(), e.what());
+      }
+      bar.update((long)i + 1, failed ? str_cat(failed, " failed") : "");
+    }
+    std::string header = "  image";
+    header.resize(34, ' ');
+    for (auto m = metrics.begin(); m != metrics.end(); ++m) {
+      char k[64];
+      std::snprintf(k, sizeof k, " %9s", m.key().c_str());
+      header += k;
+    }
+    std::string mean_line = str_cat("  mean (", rows.size(), " images)");
+    mean_line.resize(34, ' ');
+    json means = json::object();
+    for (auto m = metrics.begin(); m != metrics.end(); ++m) {
+      const double v = rows.empty() ? NAN : sums[m.key()] / rows.size();
+      means[m.key()] = std::isinf(v) ? json("inf") : json(v);
+      mean_line += ' ';
+      mean_line += fmt_metric(v);
+    }
+    std::printf("\n%s (%s) -> %s\n%s\n%s%s\n", set.c_str(), cfg["datasets"][set].value("name", set).c_str(),
+                vis.c_str(), header.c_str(), table.c_str(), mean_line.c_str());
+    report[set] = {{"mean", means}, {"images", rows}};
+  }
+  std::ofstream(str_cat(output, "/metrics.json")) << report.dump(2) << "\n";
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("\ntest: %zu image(s) in %.2f s: %.3f images/s, %.3f output megapixels/s; metrics in %s/metrics.json\n",
+              images, secs, images / secs, out_mpix / secs, output.c_str());
+  if (failed) {
+    std::fprintf(stderr, "test: %d image(s) failed (named above)\n", failed);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace sr::cli

@@ -1,0 +1,55 @@
+// Device, output folder and generator set-up for the inference commands (net_setup.h).
+#include "tools/cli/net_setup.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+
+#include "engine/cuda_runtime.h"
+#include "engine/error.h"
+#include "nets/factory.h"
+#include "train/config.h"
+
+namespace sr::cli {
+
+namespace fs = std::filesystem;
+
+Device resolve_infer_device(const std::string& s) {
+  const Device d = parse_device(s);
+  if (d.is_cpu()) return d;
+#ifdef SRENGINE_WITH_CUDA
+  SR_CHECK(cuda::available(), "--device ", s, ": no CUDA device is available on this machine (use --device cpu)");
+  SR_CHECK(d.index < cuda::device_count(), "--device ", s, ": this machine has ", cuda::device_count(),
+           " CUDA device(s)");
+  return d;
+#else
+  fail("--device ", s, ": this srengine was built without CUDA (rebuild with -DSRENGINE_CUDA=ON, or use --device cpu)");
+#endif
+}
+
+void ensure_writable_dir(const std::string& dir, const std::string& what) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  SR_CHECK(!ec, what, " '", dir, "' cannot be created: ", ec.message());
+  SR_CHECK(fs::is_directory(dir), what, " '", dir, "' is not a folder");
+  const fs::path probe = fs::path(dir) / ".srengine_write_probe";
+  std::FILE* f = std::fopen(probe.c_str(), "wb");
+  const bool ok = f && std::fputc('x', f) != EOF && std::fclose(f) == 0;
+  if (!ok && f) std::fclose(f);
+  std::error_code ignore;
+  fs::remove(probe, ignore);
+  SR_CHECK(ok, what, " '", dir, "' is not writable");
+}
+
+std::unique_ptr<Module> build_generator(const nlohmann::json& cfg, const std::string& config_path) {
+  SR_CHECK(cfg.contains("network_g"), "config '", config_path, "' has no network_g section");
+  nlohmann::json opt = cfg["network_g"];
+  if (opt.value("type", "") == "RRDBNet" && !opt.contains("scale") && cfg.contains("scale")) opt["scale"] = cfg["scale"];
+  return build_network(opt);
+}
+
+std::unique_ptr<Module> build_generator(const std::string& config_path) {
+  return build_generator(train::read_config_file(config_path), config_path);
+}
+
+}  // namespace sr::cli

@@ -1,0 +1,100 @@
+"""ESRGAN's generator and Real-ESRGAN's discriminator in plain PyTorch, re-implemented from
+their published definitions with BasicSR's module and parameter names (so state dicts
+load into srengine and back). Shared by tools/make_fixtures.py (parity fixtures) and
+tools/peer_torch_train.py (the PyTorch side of `srengine bench train`).
+
+LeakyReLU runs in place, as BasicSR's modules do (it changes memory, not values).
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def lrelu(t):
+    return F.leaky_relu(t, 0.2, inplace=True)
+
+
+class ResidualDenseBlock(nn.Module):
+    """x_k = lrelu(conv_k(cat(x, x_1..x_{k-1}))) for k < 5, out = 0.2 * conv5(cat(...)) + x."""
+
+    def __init__(self, nf, gc):
+        super().__init__()
+        for k in range(1, 6):
+            setattr(self, f"conv{k}", nn.Conv2d(nf + (k - 1) * gc, gc if k < 5 else nf, 3, 1, 1))
+
+    def forward(self, x):
+        feats = [x]
+        for k in range(1, 5):
+            feats.append(lrelu(getattr(self, f"conv{k}")(torch.cat(feats, 1))))
+        return 0.2 * self.conv5(torch.cat(feats, 1)) + x
+
+
+class RRDB(nn.Module):
+    """out = 0.2 * rdb3(rdb2(rdb1(x))) + x."""
+
+    def __init__(self, nf, gc):
+        super().__init__()
+        self.rdb1, self.rdb2, self.rdb3 = ResidualDenseBlock(nf, gc), ResidualDenseBlock(nf, gc), ResidualDenseBlock(nf, gc)
+
+    def forward(self, x):
+        return 0.2 * self.rdb3(self.rdb2(self.rdb1(x))) + x
+
+
+class RRDBNet(nn.Module):
+    """Unshuffle (x2, x1), conv_first, body + conv_body skip, two nearest x2 + conv, conv_hr, conv_last."""
+
+    def __init__(self, num_in_ch=3, num_out_ch=3, scale=4, num_feat=64, num_block=23, num_grow_ch=32):
+        super().__init__()
+        self.scale = scale
+        factor = {4: 1, 2: 2, 1: 4}[scale]
+        self.conv_first = nn.Conv2d(num_in_ch * factor * factor, num_feat, 3, 1, 1)
+        self.body = nn.Sequential(*[RRDB(num_feat, num_grow_ch) for _ in range(num_block)])
+        for name in ("conv_body", "conv_up1", "conv_up2", "conv_hr"):
+            setattr(self, name, nn.Conv2d(num_feat, num_feat, 3, 1, 1))
+        self.conv_last = nn.Conv2d(num_feat, num_out_ch, 3, 1, 1)
+
+    def forward(self, x):
+        factor = {4: 1, 2: 2, 1: 4}[self.scale]
+        feat = F.pixel_unshuffle(x, factor) if factor > 1 else x
+        feat = self.conv_first(feat)
+        feat = feat + self.conv_body(self.body(feat))
+        feat = lrelu(self.conv_up1(F.interpolate(feat, scale_factor=2, mode="nearest")))
+        feat = lrelu(self.conv_up2(F.interpolate(feat, scale_factor=2, mode="nearest")))
+        return self.conv_last(lrelu(self.conv_hr(feat)))
+
+
+class UNetDiscriminatorSN(nn.Module):
+    """Three stride-2 4x4 levels down, three bilinear x2 levels up with skips; torch's
+    spectral_norm on conv1..conv8 (one power iteration per training forward); per-pixel logits."""
+
+    def __init__(self, num_in_ch=3, num_feat=64, skip_connection=True):
+        super().__init__()
+        nf, sn = num_feat, nn.utils.spectral_norm
+        self.skip = skip_connection
+        self.conv0 = nn.Conv2d(num_in_ch, nf, 3, 1, 1)
+        self.conv1 = sn(nn.Conv2d(nf, nf * 2, 4, 2, 1, bias=False))
+        self.conv2 = sn(nn.Conv2d(nf * 2, nf * 4, 4, 2, 1, bias=False))
+        self.conv3 = sn(nn.Conv2d(nf * 4, nf * 8, 4, 2, 1, bias=False))
+        self.conv4 = sn(nn.Conv2d(nf * 8, nf * 4, 3, 1, 1, bias=False))
+        self.conv5 = sn(nn.Conv2d(nf * 4, nf * 2, 3, 1, 1, bias=False))
+        self.conv6 = sn(nn.Conv2d(nf * 2, nf, 3, 1, 1, bias=False))
+        self.conv7 = sn(nn.Conv2d(nf, nf, 3, 1, 1, bias=False))
+        self.conv8 = sn(nn.Conv2d(nf, nf, 3, 1, 1, bias=False))
+        self.conv9 = nn.Conv2d(nf, 1, 3, 1, 1)
+
+    def forward(self, x):
+        up = lambda t: F.interpolate(t, scale_factor=2, mode="bilinear", align_corners=False)  # noqa: E731
+        x0 = lrelu(self.conv0(x))
+        x1 = lrelu(self.conv1(x0))
+        x2 = lrelu(self.conv2(x1))
+        x3 = lrelu(self.conv3(x2))
+        x4 = lrelu(self.conv4(up(x3)))
+        if self.skip:
+            x4 = x4 + x2
+        x5 = lrelu(self.conv5(up(x4)))
+        if self.skip:
+            x5 = x5 + x1
+        x6 = lrelu(self.conv6(up(x5)))
+        if self.skip:
+            x6 = x6 + x0
+        return self.conv9(lrelu(self.conv8(lrelu(self.conv7(x6)))))
