@@ -8,7 +8,11 @@
 #
 #   tools/bench_train_vs_torch.sh [--bin build/srengine] [--out bench-train-out]
 #       [--config configs/esrgan_x4.json] [--only REGEX] [--iters N] [--warmup W]
-#       [--threads N] [--max-load L]
+#       [--threads N] [--max-load L] [--device cpu|cuda] [--python PY]
+#
+# --device cuda times the GPU workloads instead (batch 16 training steps, the GPU target:
+# srengine / PyTorch <= 1/1.2, PyTorch eager with cuDNN in TF32 as srengine's default
+# conv); --python names the interpreter whose PyTorch has CUDA (default /usr/bin/python3).
 #
 # --max-load L waits (up to 5 minutes) before each workload until the 1-minute load
 # average is below L and the CPUs were >= 90% idle over 2 seconds.
@@ -23,6 +27,8 @@ iters=""
 warmup=2
 threads=$(nproc)
 max_load=""
+device=cpu
+python=/usr/bin/python3
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) bin=$2; shift 2 ;;
@@ -33,6 +39,8 @@ while [ $# -gt 0 ]; do
     --warmup) warmup=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --max-load) max_load=$2; shift 2 ;;
+    --device) device=$2; shift 2 ;;
+    --python) python=$2; shift 2 ;;
     -h|--help) sed -n '2,15p' "$0" | cut -c3-; exit 0 ;;
     *) echo "bench_train_vs_torch.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -43,12 +51,20 @@ mkdir -p "$out"
 # name | default iterations | target ratio | srengine bench train arguments (after --config)
 batch() { echo "--set datasets.train.batch_size_per_gpu=$1 --set datasets.train.gt_size=$2"; }
 tiny="--set network_g.num_feat=16 --set network_g.num_block=2 --set network_g.num_grow_ch=8"
-workloads=(
-  "rrdb_l1_b4|5|1.0|--stage psnr $(batch 4 128)"
-  "rrdb_gan_b1|5|1.0|--stage gan $(batch 1 128)"
-  "rrdb_infer_b1|5|1.0|--stage infer $(batch 1 256)"
-  "tiny_l1_b4|30|0.5|--stage psnr $(batch 4 128) $tiny"
-)
+if [ "$device" = cpu ]; then
+  workloads=(
+    "rrdb_l1_b4|5|1.0|--stage psnr $(batch 4 128)"
+    "rrdb_gan_b1|5|1.0|--stage gan $(batch 1 128)"
+    "rrdb_infer_b1|5|1.0|--stage infer $(batch 1 256)"
+    "tiny_l1_b4|30|0.5|--stage psnr $(batch 4 128) $tiny"
+  )
+else
+  workloads=(
+    "gpu_rrdb_l1_b16|20|0.83|--stage psnr $(batch 16 128)"
+    "gpu_rrdb_gan_b16|20|0.83|--stage gan $(batch 16 128)"
+    "gpu_rrdb_infer_b1|20|1.0|--stage infer $(batch 1 256)"
+  )
+fi
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 # Percentage of CPU time idle over the next 2 seconds (from /proc/stat): the load average
@@ -81,10 +97,10 @@ for w in "${workloads[@]}"; do
   before=$(load1)
   echo "== $name (load $before)"
   # shellcheck disable=SC2086
-  "$bin" bench train --config "$config" $args --device cpu --iters "$n" --warmup "$warmup" --threads "$threads" \
+  "$bin" bench train --config "$config" $args --device "$device" --iters "$n" --warmup "$warmup" --threads "$threads" \
     --json "$out/$name.srengine.json"
-  /usr/bin/python3 "$root/tools/peer_torch.py" train --workloads "$out/$name.list.json" --iters "$n" \
-    --warmup "$warmup" --threads "$threads" --json "$out/$name.torch.json"
+  "$python" "$root/tools/peer_torch.py" train --workloads "$out/$name.list.json" --iters "$n" \
+    --warmup "$warmup" --threads "$threads" --device "$device" --json "$out/$name.torch.json"
   printf '{"name": "%s", "target": %s, "load_before": %s, "load_after": %s}\n' "$name" "$target" "$before" \
     "$(load1)" > "$out/$name.meta.json"
 done
@@ -95,13 +111,15 @@ out, names = sys.argv[1], sys.argv[2:]
 load = lambda n, k: json.load(open(os.path.join(out, "%s.%s.json" % (n, k))))
 first = load(names[0], "srengine")[0] if names else {}
 torch0 = load(names[0], "torch")[0] if names else {}
-print("Measured %s. srengine %s (%d threads), PyTorch %s (%d threads), float32 on the CPU, synthetic batches; "
+where = ("float32 on the CPU" if first.get("device", "cpu") == "cpu" else
+         "on %s, PyTorch in %s" % (first.get("device"), torch0.get("precision", "?")))
+print("Measured %s. srengine %s (%d threads), PyTorch %s (%d threads), %s, synthetic batches; "
       "median of the iterations after the warm-up; srengine then PyTorch back to back per row; load = 1-minute "
       "load average before / after the pair." % (first.get("date", "?"), first.get("version", "?"),
-      first.get("threads", 0), torch0.get("version", "?"), torch0.get("threads", 0)))
+      first.get("threads", 0), torch0.get("version", "?"), torch0.get("threads", 0), where))
 print()
 print("| workload | shape | srengine ms | PyTorch ms | srengine / PyTorch | target | LR px/s srengine / PyTorch "
-      "| srengine fwd / bwd / opt ms | PyTorch fwd / bwd / opt ms | peak RSS MB srengine / PyTorch | load |")
+      "| srengine fwd / bwd / opt ms | PyTorch fwd / bwd / opt ms | peak memory MB srengine / PyTorch (RSS on the CPU, device on CUDA) | load |")
 print("|---|---|---:|---:|---:|---|---|---|---|---|---|")
 for n in names:
     s, t, m = load(n, "srengine")[0], load(n, "torch")[0], load(n, "meta")

@@ -7,7 +7,8 @@
 #   2. the cuda/ tests (CPU <-> CUDA parity of every op, variants against cuDNN,
 #      determinism, optimizer, memory pool) and the host-side kernels/ tests
 #   3. the SASS of the tensor-core conv kernels: HMMA instructions must be there
-#   4. `srengine bench kernels --device cuda`, when the CLI has a bench command
+#   4. `srengine bench kernels --device cuda`, when the CLI has a bench command; then
+#      `srengine bench train` against PyTorch on the GPU (tools/bench_train_vs_torch.sh)
 #   5. a short training smoke run, when the CLI has a train command and a tiny config exists
 #   6. NCCL data parallelism with world size 1 (`mpirun -np 1`, dist.backend=nccl): one GPU
 #      cannot run two NCCL ranks ("Duplicate GPU"), so this checks the NCCL path (unique
@@ -120,6 +121,31 @@ if [ -x "$CLI" ] && "$CLI" --help 2>&1 | grep -qE '^\s+bench\s'; then
   fi
 else
   row "bench kernels (cuda)" "skip" "srengine has no bench command yet"
+fi
+
+# ---- 4b. training step vs PyTorch -----------------------------------------------------------------
+# The GPU rows of docs/PERFORMANCE.md: batch-16 L1 and GAN iterations and inference, srengine
+# then PyTorch (cuDNN, TF32) back to back, with whichever python3 here has a CUDA PyTorch.
+TORCH_PY=""
+for py in /usr/bin/python3 python3; do
+  if command -v "$py" > /dev/null && "$py" -c 'import torch, sys; sys.exit(not torch.cuda.is_available())' 2> /dev/null; then
+    TORCH_PY=$py && break
+  fi
+done
+if [ -x "$CLI" ] && [ -n "$TORCH_PY" ]; then
+  t=$SECONDS
+  if timeout 200 "$ROOT/tools/bench_train_vs_torch.sh" --device cuda --python "$TORCH_PY" --bin "$CLI" \
+        --iters 10 --out "$OUT/bench_train" > "$OUT/bench_train.log" 2>&1; then
+    ratios=$(grep -E '^\| gpu_' "$OUT/bench_train/table.md" | awk -F'|' '{gsub(/ /, "", $2); gsub(/ /, "", $6); printf "%s %s  ", $2, $6}')
+    row "bench train vs torch (cuda)" "ok" "$(elapsed $t): srengine/PyTorch $ratios"
+  else
+    row "bench train vs torch (cuda)" "FAIL" "$(elapsed $t): $(tail -1 "$OUT/bench_train.log" | cut -c1-120)"
+  fi
+elif [ -x "$CLI" ] && timeout 120 "$CLI" bench train --config "$ROOT/configs/esrgan_x4.json" --device cuda \
+        --set datasets.train.batch_size_per_gpu=16 --iters 10 --json "$OUT/bench_train.json" > "$OUT/bench_train.log" 2>&1; then
+  row "bench train (cuda)" "ok" "no CUDA PyTorch here for the peer; $OUT/bench_train.log"
+else
+  row "bench train (cuda)" "FAIL" "$(tail -1 "$OUT/bench_train.log" 2>/dev/null | cut -c1-120)"
 fi
 
 # ---- 5. training smoke --------------------------------------------------------------------------

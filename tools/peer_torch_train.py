@@ -3,7 +3,9 @@
 The workloads come from `srengine bench train --list-json FILE`: per stage the nets
 (network_g / network_d options), the batch shape, the losses, the optimizers and the EMA
 decay. Each runs here the way BasicSR's SRModel / SRGANModel run it, in plain PyTorch
-(own code, BasicSR's semantics), float32, torch.set_num_threads(--threads):
+(own code, BasicSR's semantics), float32 on the CPU with torch.set_num_threads(--threads), or
+on a GPU with --device cuda (TF32 by default, --precision fp32/bf16; phases end at a device
+synchronisation, peak memory is torch.cuda.max_memory_allocated):
   sr:     out = G(lq); l1 * w; backward; Adam step; EMA
   srgan:  D frozen; out = G(lq); l1 * w + hinge_G(D(out)) * gan_w; backward; G step;
           D: hinge(D(gt), real) backward, hinge(D(out.detach()), fake) backward; D step; EMA
@@ -95,33 +97,45 @@ def median(v):
     return (v[m] if len(v) % 2 else 0.5 * (v[m - 1] + v[m])) if v else 0.0
 
 
-def run_workload(w, iters, warmup):
+def run_workload(w, iters, warmup, device="cpu", precision="fp32"):
+    cuda = device.startswith("cuda")
     reset_peak_rss()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
     torch.manual_seed(0)
     b, lr, gt, scale = w["batch"], w["lr_size"], w["gt_size"], w["scale"]
-    g = build_net(w["network_g"], scale)
+    g = build_net(w["network_g"], scale).to(device)
     cin, cout = w["network_g"].get("num_in_ch", 3), w["network_g"].get("num_out_ch", 3)
-    batches = [(torch.rand(b, cin, lr, lr), torch.rand(b, cout, gt, gt)) for _ in range(2)]
+    batches = [(torch.rand(b, cin, lr, lr, device=device), torch.rand(b, cout, gt, gt, device=device))
+               for _ in range(2)]
     phases = {k: [] for k in ("total", "forward", "backward", "optimizer", "g_step", "d_step")}
-    now = time.perf_counter
+
+    def now():  # GPU work is asynchronous: a phase ends when the device has finished it
+        if cuda:
+            torch.cuda.synchronize(device)
+        return time.perf_counter()
+
+    # bf16: autocast around forward and losses, as a PyTorch user would train in bf16.
+    def autocast():
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and precision == "bf16")
 
     if w["type"] == "infer":
         g.eval()
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             for i in range(warmup + iters):
                 t0 = now()
                 g(batches[i % 2][0])
                 if i >= warmup:
                     phases["total"].append(now() - t0)
                     phases["forward"].append(now() - t0)
-        return summarise(w, phases)
+        return summarise(w, phases, device, precision)
 
     gan = w["type"] == "srgan"
-    d = build_net(w["network_d"], scale) if gan else None
+    d = build_net(w["network_d"], scale).to(device) if gan else None
     ema = None
     decay = w.get("ema_decay", 0.0)
     if decay > 0:
-        ema = build_net(w["network_g"], scale)
+        ema = build_net(w["network_g"], scale).to(device)
         ema.load_state_dict(g.state_dict())
         ema.eval()
     opt_g = adam(g.parameters(), w["optim_g"])
@@ -140,16 +154,18 @@ def run_workload(w, iters, warmup):
             for p in d.parameters():
                 p.requires_grad = False
         opt_g.zero_grad()
-        out = g(lq)
+        with autocast():
+            out = g(lq)
         if not gan or (it % d_iters == 0 and it > d_init):
             total = 0
             logs = []
-            if pix:
-                l_pix = pix(out, hr)
-                total, logs = total + l_pix, logs + [l_pix]
-            if gan:
-                l_gan = gl(d(out), True, False)
-                total, logs = total + l_gan, logs + [l_gan]
+            with autocast():
+                if pix:
+                    l_pix = pix(out, hr)
+                    total, logs = total + l_pix, logs + [l_pix]
+                if gan:
+                    l_gan = gl(d(out), True, False)
+                    total, logs = total + l_gan, logs + [l_gan]
             [l.item() for l in logs]
             t["forward"] += now() - t0
             t1 = now()
@@ -165,16 +181,18 @@ def run_workload(w, iters, warmup):
             for p in d.parameters():
                 p.requires_grad = True
             opt_d.zero_grad()
-            real_pred = d(hr)
-            l_real = gl(real_pred, True, True)
+            with autocast():
+                real_pred = d(hr)
+                l_real = gl(real_pred, True, True)
             l_real.item(), real_pred.detach().mean().item()
             t["forward"] += now() - t1
             t1 = now()
             l_real.backward()
             t["backward"] += now() - t1
             t1 = now()
-            fake_pred = d(out.detach())
-            l_fake = gl(fake_pred, False, True)
+            with autocast():
+                fake_pred = d(out.detach())
+                l_fake = gl(fake_pred, False, True)
             l_fake.item(), fake_pred.detach().mean().item()
             t["forward"] += now() - t1
             t1 = now()
@@ -195,17 +213,20 @@ def run_workload(w, iters, warmup):
         if i >= warmup:
             for k in phases:
                 phases[k].append(t[k])
-    return summarise(w, phases)
+    return summarise(w, phases, device, precision)
 
 
-def summarise(w, phases):
+def summarise(w, phases, device="cpu", precision="fp32"):
     ms = 1e3 * median(phases["total"])
     b, lr = w["batch"], w["lr_size"]
-    r = {"stage": w["stage"], "type": w["type"], "device": "cpu", "threads": torch.get_num_threads(),
+    cuda = device.startswith("cuda")
+    r = {"stage": w["stage"], "type": w["type"], "device": device, "precision": precision,
+         "threads": torch.get_num_threads(),
          "data": "synthetic", "batch": b, "lr_size": lr, "gt_size": w["gt_size"], "iters": len(phases["total"]),
          "step_ms_median": ms, "step_ms_min": 1e3 * min(phases["total"]),
          "lr_pixels_per_s": b * lr * lr / (ms / 1e3), "images_per_s": b / (ms / 1e3),
-         "peak_mem_mb": peak_rss_mb(), "peak_mem_kind": "peak RSS of the stage", "data_ms": 0.0,
+         "peak_mem_mb": torch.cuda.max_memory_allocated(device) / 2**20 if cuda else peak_rss_mb(),
+         "peak_mem_kind": "peak CUDA memory allocated" if cuda else "peak RSS of the stage", "data_ms": 0.0,
          "forward_ms": 1e3 * median(phases["forward"]), "backward_ms": 1e3 * median(phases["backward"]),
          "optimizer_ms": 1e3 * median(phases["optimizer"]), "communication_ms": 0.0, "workload": w}
     if w["type"] == "srgan":
@@ -222,8 +243,20 @@ def main(argv):
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--device", default="cpu", help="cpu or cuda[:N] (the GPU machine's PyTorch)")
+    ap.add_argument("--precision", default=None, choices=["fp32", "tf32", "bf16"],
+                    help="CUDA math: fp32, tf32 (default on CUDA: TF32 convs and matmuls, srengine's "
+                         "default) or bf16 (autocast); the CPU is always fp32")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    cuda = args.device.startswith("cuda")
+    if cuda and not torch.cuda.is_available():
+        raise SystemExit("peer_torch train: --device %s but this PyTorch has no CUDA device" % args.device)
+    precision = (args.precision or "tf32") if cuda else "fp32"
+    if cuda:
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = precision != "fp32"
+        torch.backends.cudnn.allow_tf32 = precision != "fp32"
     with open(args.workloads) as f:
         workloads = [w for w in json.load(f) if not args.stage or w["stage"] == args.stage]
     print("peer_torch train: torch %s, %d threads, mkldnn %s, median of %d iterations after %d warm-up" % (
@@ -234,7 +267,7 @@ def main(argv):
     rows = []
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     for w in workloads:
-        r = run_workload(w, args.iters, args.warmup)
+        r = run_workload(w, args.iters, args.warmup, args.device, precision)
         r.update({"tool": "pytorch", "version": torch.__version__, "date": date})
         gd = " %8.1f %8.1f" % (r["g_step_ms"], r["d_step_ms"]) if "g_step_ms" in r else ""
         print("%-8s %-6s %5d %4dpx %10.1f %11.0f %7.2f %8.0f | %8.1f %8.1f %8.1f |%s" % (
