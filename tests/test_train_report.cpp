@@ -51,6 +51,8 @@ TEST_CASE("train/report_charts") {
   CHECK_THAT(psnr_chart, !Catch::Contains("val_ssim"));
   CHECK_THAT(between(html, "other metrics", "</figure>"),
              Catch::Contains("psnr val_ssim") && Catch::Contains("gan val_ssim"));
+  // A stage with a single validation still shows: its point is drawn as a dot.
+  CHECK_THAT(psnr_chart, Catch::Contains("<circle"));
   // The gan stage starts after psnr's 20 iterations: a dashed marker labelled "gan".
   CHECK_THAT(log_chart, Catch::Contains("stroke-dasharray") && Catch::Contains(">gan</text>"));
 }

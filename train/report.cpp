@@ -104,7 +104,14 @@ std::string svg_chart(const std::string& title, const Series& series, bool log_y
     os << "<polyline fill='none' stroke='" << color << "' stroke-width='1.5' points='";
     for (const auto& [x, y] : pts)
       if (std::isfinite(y)) os << px(x) << "," << py(y) << " ";
-    os << "'/><text x='" << L + 8 << "' y='" << T + 14 + 12 * k << "' font-size='11' fill='" << color << "'>"
+    os << "'/>";
+    // Sparse series (validation: a handful of points; a stage with one validation) get a
+    // dot per point, since a one-point polyline draws nothing.
+    if (pts.size() <= 60)
+      for (const auto& [x, y] : pts)
+        if (std::isfinite(y))
+          os << "<circle cx='" << px(x) << "' cy='" << py(y) << "' r='2.5' fill='" << color << "'/>";
+    os << "<text x='" << L + 8 << "' y='" << T + 14 + 12 * k << "' font-size='11' fill='" << color << "'>"
        << escape(name) << "</text>";
     ++k;
   }
