@@ -117,6 +117,18 @@ bool jpeg_end(Backend* b) {
   return true;
 }
 
+// Frees the encoder and closes the file (the destructor, and a constructor that fails
+// after opening the file, which must not leave the file open or the .part behind).
+void close_backend(Backend* b) {
+  if (b->png) png_destroy_write_struct(&b->png, b->info ? &b->info : nullptr);
+  b->png = nullptr;
+  b->info = nullptr;
+  if (b->jpeg_created) jpeg_destroy_compress(&b->cinfo);
+  b->jpeg_created = false;
+  if (b->file) std::fclose(b->file);
+  b->file = nullptr;
+}
+
 std::string lower_extension(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
   for (char& c : ext) c = (char)std::tolower((unsigned char)c);
@@ -153,14 +165,16 @@ ImageRowWriter::ImageRowWriter(const std::string& path, int width, int height, i
                                     PNG_COLOR_TYPE_RGB_ALPHA};
   const bool ok = b->jpeg ? jpeg_start(b, width, height, channels, opt.jpeg_quality)
                           : png_start(b, width, height, kColorType[channels], bit_depth, opt.compression);
-  SR_CHECK(ok, path, ": cannot start encoding: ", b->message);
+  if (!ok) {  // e.g. JPEG's 65500-pixel side limit: no open file, no .part left behind
+    const std::string why = b->message;
+    close_backend(b);
+    std::remove(tmp_path_.c_str());
+    fail(path, ": cannot start encoding: ", why);
+  }
 }
 
 ImageRowWriter::~ImageRowWriter() {
-  Backend* b = backend_.get();
-  if (b->png) png_destroy_write_struct(&b->png, b->info ? &b->info : nullptr);
-  if (b->jpeg_created) jpeg_destroy_compress(&b->cinfo);
-  if (b->file) std::fclose(b->file);
+  close_backend(backend_.get());
   if (!finished_) std::remove(tmp_path_.c_str());
 }
 

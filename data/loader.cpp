@@ -75,6 +75,13 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, const LoaderOptions& opt)
            " give each of ", opt_.world_size, " rank(s) ", samples_per_rank_,
            " samples per epoch, fewer than one batch of ", cfg_.batch_size_per_gpu,
            " (add images, raise dataset_enlarge_ratio or lower batch_size_per_gpu)");
+  const int64_t global_batch = (int64_t)opt_.world_size * cfg_.batch_size_per_gpu;
+  SR_CHECK(opt_.start_global_batch >= 0, "loader: bad global batch ", opt_.start_global_batch, " of the resume position");
+  if (opt_.start_global_batch > 0 && opt_.start_global_batch != global_batch) {
+    const int64_t consumed = opt_.start.batch * opt_.start_global_batch;  // samples into the epoch
+    opt_.start.batch = (consumed + global_batch - 1) / global_batch;
+    if (opt_.start.batch >= batches_per_epoch_) opt_.start = {opt_.start.epoch + 1, 0};
+  }
   SR_CHECK(opt_.start.epoch >= 0 && opt_.start.batch >= 0 && opt_.start.batch < batches_per_epoch_,
            "loader: resume position (epoch ", opt_.start.epoch, ", batch ", opt_.start.batch,
            ") is outside an epoch of ", batches_per_epoch_, " batches (was the dataset or batch size changed?)");

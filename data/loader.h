@@ -39,6 +39,12 @@ struct LoaderOptions {
   int rank = 0;
   int world_size = 1;
   LoaderPosition start;  // the first batch next() returns
+  // The global batch (world_size x batch_size_per_gpu) of the run that saved `start`, when
+  // it differs from this run's (a resume on another world size or batch size): `start` is
+  // then mapped to the first batch of this run at or after the same number of samples
+  // into the epoch (none is seen twice; the rest of the epoch may lose less than one
+  // global batch), or to the next epoch. 0: the same as this run.
+  int64_t start_global_batch = 0;
   // Batches in page-locked memory for asynchronous copies to this CUDA device (-1: no;
   // ignored without a GPU). The trainer sets it when it trains on CUDA.
   int pin_memory_device = -1;
@@ -66,6 +72,7 @@ class Loader {
   LoaderPosition position() const;
 
   int64_t batches_per_epoch() const { return batches_per_epoch_; }
+  int64_t batch_size() const { return cfg_.batch_size_per_gpu; }
   int64_t samples_per_rank() const { return samples_per_rank_; }
   int64_t skipped_images() const;  // samples substituted under skip_bad_images
   const Dataset& dataset() const { return *dataset_; }

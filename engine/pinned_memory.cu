@@ -7,7 +7,9 @@
 // pages and may synchronise the device). So freed blocks are kept in a small cache, each
 // with an event recorded on the releasing thread's stream when it was given back: a block
 // is handed out again only after its event has completed, i.e. after every copy that was
-// queued from it before the release.
+// queued from it before the release. Contract: the thread that drops the last reference
+// to a pinned batch is the thread that queued its copies (the trainer's main thread), so
+// that its per-thread stream orders the event after them.
 #include <mutex>
 #include <vector>
 
@@ -37,19 +39,32 @@ std::vector<CachedBlock>& cache() {
 }  // namespace
 
 void* allocate_pinned_host(size_t bytes, int device) {
-  CUDA_CHECK(cudaSetDevice(device));
+  // Bind this thread to the batches' GPU (loader threads start on device 0, and a rank
+  // using GPU r must not create a context on GPU 0); a no-op on a thread already there.
+  int current = -1;
+  CUDA_CHECK(cudaGetDevice(&current));
+  if (current != device) CUDA_CHECK(cudaSetDevice(device));
+  bool reuse = false;
+  CachedBlock b{};
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     auto& c = cache();
     for (size_t i = 0; i < c.size(); ++i) {
       if (c[i].bytes != bytes) continue;
-      CachedBlock b = c[i];
+      b = c[i];
       c.erase(c.begin() + (std::ptrdiff_t)i);
-      // Usually long complete: the block was released a whole step ago.
-      CUDA_CHECK(cudaEventSynchronize(b.released));
-      CUDA_CHECK(cudaEventDestroy(b.released));
-      return b.ptr;
+      reuse = true;
+      break;
     }
+  }
+  if (reuse) {
+    // Outside the lock: this may wait for the GPU, and other threads must not wait with it.
+    // Usually long complete: the block was released a whole step ago.
+    const cudaError_t waited = cudaEventSynchronize(b.released);
+    CUDA_CHECK(cudaEventDestroy(b.released));
+    if (waited != cudaSuccess) cudaFreeHost(b.ptr);  // do not hand out a block in doubt
+    CUDA_CHECK(waited);
+    return b.ptr;
   }
   void* p = nullptr;
   cudaError_t err = cudaHostAlloc(&p, bytes, cudaHostAllocPortable);
@@ -66,19 +81,23 @@ void release_pinned_host(void* ptr, size_t bytes) {
   cudaEvent_t ev;
   CUDA_CHECK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
   CUDA_CHECK(cudaEventRecord(ev, cudaStreamPerThread));
-  std::lock_guard<std::mutex> lock(g_mutex);
-  auto& c = cache();
-  if (c.size() < kMaxCached) {
+  CachedBlock evicted{};
+  bool evict = false;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto& c = cache();
+    if (c.size() >= kMaxCached) {  // full: the oldest block goes back to the driver
+      evicted = c.front();
+      c.erase(c.begin());
+      evict = true;
+    }
     c.push_back({ptr, bytes, ev});
-    return;
   }
-  // Cache full: free the oldest block once its copies are done.
-  CachedBlock old = c.front();
-  c.erase(c.begin());
-  c.push_back({ptr, bytes, ev});
-  CUDA_CHECK(cudaEventSynchronize(old.released));
-  CUDA_CHECK(cudaEventDestroy(old.released));
-  CUDA_CHECK(cudaFreeHost(old.ptr));
+  if (evict) {  // outside the lock: cudaFreeHost may synchronise the device
+    CUDA_CHECK(cudaEventSynchronize(evicted.released));
+    CUDA_CHECK(cudaEventDestroy(evicted.released));
+    CUDA_CHECK(cudaFreeHost(evicted.ptr));
+  }
 }
 
 }  // namespace sr::cuda

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "kernels/cpu/conv2d.h"
+#include "engine/ops.h"
+#include "engine/random.h"
 #include "support/gradcheck.h"
 
 using sr::cpu::Conv2dShape;
@@ -174,5 +176,26 @@ TEST_CASE("conv_cpu/results_do_not_depend_on_thread_count") {
     };
     const auto one = run(1), all = run(std::max(2, omp_get_max_threads()));
     for (size_t i = 0; i < one.size(); ++i) CHECK(one[i] == all[i]);
+  }
+}
+
+// A frozen weight with a trainable bias (fine-tuning only the biases): backward-weight is
+// asked for the bias gradient alone, dw null, on every path (float64 goes through
+// im2col + GEMM, float32 through the implicit GEMM).
+TEST_CASE("conv_cpu/frozen_weight_trainable_bias") {
+  for (sr::DType dt : {sr::DType::f64, sr::DType::f32}) {
+    sr::Generator gen(5);
+    sr::Tensor x = sr::Tensor::empty({2, 3, 9, 7}, dt), w = sr::Tensor::empty({4, 3, 3, 3}, dt);
+    sr::Tensor b = sr::Tensor::zeros({4}, dt);
+    sr::normal_(x, 0, 1, gen);
+    sr::normal_(w, 0, 1, gen);
+    b.set_requires_grad(true);
+    sr::Tensor y = sr::conv2d(x, w, b, 1, 1);
+    sr::sum(y).backward();
+    // d sum(y) / d b_k = number of output pixels per channel, N * P * Q = 2 * 9 * 7.
+    const std::vector<double> g = b.grad().to_vector();
+    REQUIRE(g.size() == 4);
+    for (double v : g) CHECK(v == Approx(126.0));
+    CHECK_FALSE(w.grad().defined());
   }
 }

@@ -255,3 +255,44 @@ TEST_CASE("data/loader_pin_memory") {
     CHECK(p.lq.to_vector() == a.lq.to_vector());
   }
 }
+
+// A position saved under another global batch (a 1-rank checkpoint resumed on 2 ranks, or
+// the reverse) continues at the same number of samples into the epoch, rounded up to this
+// run's batches, or at the next epoch; the samples it then sees are exactly the saved
+// epoch's remaining ones in order whenever the two global batches divide the point.
+TEST_CASE("data/loader_resume_position_across_global_batch") {
+  test::TempDir dir;
+  DataConfig cfg = make_dataset(dir, 12);  // batch 3: 4 batches per epoch on 1 rank
+  auto start_on = [&](int world, int rank, LoaderPosition saved, int64_t saved_global) {
+    LoaderOptions o;
+    o.world_size = world;
+    o.rank = rank;
+    o.start = saved;
+    o.start_global_batch = saved_global;
+    return std::make_unique<Loader>(cfg, o);
+  };
+  // 1 rank x 3 saved after 2 batches (6 samples) -> 2 ranks x 3 (global 6): batch 1 of 2.
+  CHECK(start_on(2, 0, {0, 2}, 3)->position() == LoaderPosition{0, 1});
+  // After 3 batches (9 samples): rounded up to 12 = the end of the epoch -> next epoch.
+  CHECK(start_on(2, 1, {0, 3}, 3)->position() == LoaderPosition{1, 0});
+  // 2 ranks x 3 saved after 1 global batch (6 samples) -> 1 rank x 3: batch 2 of 4.
+  CHECK(start_on(1, 0, {0, 1}, 6)->position() == LoaderPosition{0, 2});
+  // The same global batch keeps the position as it is.
+  CHECK(start_on(1, 0, {0, 3}, 3)->position() == LoaderPosition{0, 3});
+
+  // Sample identity: 1 rank's batches 2 and 3 are the union of the 2 ranks' batch 1.
+  std::vector<int64_t> one_rank;
+  {
+    Loader l(cfg);
+    for (int b = 0; b < 4; ++b) {
+      Batch batch = l.next();
+      if (b >= 2) one_rank.insert(one_rank.end(), batch.indices.begin(), batch.indices.end());
+    }
+  }
+  std::multiset<int64_t> two_ranks;
+  for (int r = 0; r < 2; ++r) {
+    const Batch b = start_on(2, r, {0, 2}, 3)->next();
+    two_ranks.insert(b.indices.begin(), b.indices.end());
+  }
+  CHECK(two_ranks == std::multiset<int64_t>(one_rank.begin(), one_rank.end()));
+}

@@ -276,6 +276,11 @@ TEST_CASE("infer/row_writer_matches_write_image") {
   }
   CHECK_FALSE(fs::exists(dir.file("gone.png")));
   CHECK_FALSE(fs::exists(dir.file("gone.png.part")));
+  // An encoder that refuses the image after the file was opened (JPEG's 65500-pixel side
+  // limit) is an error naming the file that leaves no .part behind.
+  CHECK_THROWS_WITH(data::ImageRowWriter(dir.file("wide.jpg"), 70000, 2, 3, 8),
+                    Catch::Contains("wide.jpg") && Catch::Contains("cannot start encoding"));
+  CHECK_FALSE(fs::exists(dir.file("wide.jpg.part")));
 }
 
 // A corrupt image in a folder is named, the others are still written, the exit is 1 with

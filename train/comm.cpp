@@ -43,7 +43,9 @@ class SingleCommunicator : public Communicator {
 CollectiveWatchdog::CollectiveWatchdog(int rank, std::function<void()> on_timeout)
     : rank_(rank), on_timeout_(std::move(on_timeout)) {}
 
-CollectiveWatchdog::~CollectiveWatchdog() {
+CollectiveWatchdog::~CollectiveWatchdog() { stop(); }
+
+void CollectiveWatchdog::stop() {
   {
     std::lock_guard<std::mutex> lk(mu_);
     stop_ = true;
@@ -58,39 +60,44 @@ void CollectiveWatchdog::set_timeout(double seconds) {
   if (seconds > 0 && !thread_.joinable()) thread_ = std::thread([this] { loop(); });
 }
 
-void CollectiveWatchdog::arm(const char* op, std::function<bool()> done) {
+void CollectiveWatchdog::arm(const char* op) {
   std::lock_guard<std::mutex> lk(mu_);
-  armed_ = true;
-  op_ = op;
-  done_ = std::move(done);
-  since_ = std::chrono::steady_clock::now();
+  blocking_ = {true, op, std::chrono::steady_clock::now()};
 }
 
 void CollectiveWatchdog::disarm() {
   std::lock_guard<std::mutex> lk(mu_);
-  armed_ = false;
-  done_ = nullptr;
+  blocking_.armed = false;
+}
+
+void CollectiveWatchdog::arm_async(const char* op, std::function<bool()> done) {
+  std::lock_guard<std::mutex> lk(mu_);
+  async_ = {true, op, std::chrono::steady_clock::now()};
+  done_ = std::move(done);
 }
 
 void CollectiveWatchdog::loop() {
   std::unique_lock<std::mutex> lk(mu_);
   while (!stop_) {
     cv_.wait_for(lk, std::chrono::seconds(1));
-    if (stop_ || !armed_ || timeout_s_ <= 0) continue;
-    if (done_ && done_()) {
-      armed_ = false;
+    if (stop_ || timeout_s_ <= 0) continue;
+    if (async_.armed && done_()) {
+      async_.armed = false;
       done_ = nullptr;
-      continue;
     }
-    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - since_).count();
-    if (waited <= timeout_s_) continue;
-    std::fprintf(stderr,
-                 "rank %d: %s has waited %.0f s for the other ranks (dist.timeout_s = %g): a rank is stuck; "
-                 "ending the job\n",
-                 rank_, op_, waited, timeout_s_);
-    std::fflush(stderr);
-    if (on_timeout_) on_timeout_();
-    std::_Exit(1);  // mpirun ends the other ranks when one exits non-zero
+    const auto now = std::chrono::steady_clock::now();
+    for (const Slot* s : {&blocking_, &async_}) {
+      if (!s->armed) continue;
+      const double waited = std::chrono::duration<double>(now - s->since).count();
+      if (waited <= timeout_s_) continue;
+      std::fprintf(stderr,
+                   "rank %d: %s has waited %.0f s for the other ranks (dist.timeout_s = %g): a rank is stuck; "
+                   "ending the job\n",
+                   rank_, s->op, waited, timeout_s_);
+      std::fflush(stderr);
+      if (on_timeout_) on_timeout_();
+      std::_Exit(1);  // mpirun ends the other ranks when one exits non-zero
+    }
   }
 }
 
@@ -122,12 +129,16 @@ LaunchInfo detect_launch() {
 // MPI is initialised once per process and finalised at exit.
 void ensure_mpi_initialized() {
   int initialized = 0;
-  MPI_Initialized(&initialized);
+  MPI_CHECK(MPI_Initialized(&initialized));
   if (initialized) return;
+  // FUNNELED: only the main thread calls MPI (the watchdog thread never does; a timeout
+  // ends the process with _Exit and mpirun ends the others).
   int provided = 0;
   MPI_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided));
+  SR_CHECK(provided >= MPI_THREAD_FUNNELED, "MPI: the library provides thread level ", provided,
+           ", srengine needs MPI_THREAD_FUNNELED (loader and OpenMP threads run beside the main thread)");
   // Errors come back as codes (and become sr::Error) instead of killing the job silently.
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
   std::atexit([] {
     int finalized = 0;
     MPI_Finalized(&finalized);
@@ -228,7 +239,7 @@ class MpiCommunicator : public Communicator {
 #endif  // SRENGINE_WITH_MPI
 
 #ifdef SRENGINE_WITH_NCCL
-std::unique_ptr<Communicator> make_nccl_communicator(const LaunchInfo& info);
+std::unique_ptr<Communicator> make_nccl_communicator(const LaunchInfo& info, int cuda_device);
 #endif
 
 std::unique_ptr<Communicator> make_communicator(const std::string& backend, Device device) {
@@ -243,11 +254,12 @@ std::unique_ptr<Communicator> make_communicator(const std::string& backend, Devi
   fail("started under mpirun (", info.world_size, " ranks) but srengine was built without MPI: install "
        "libopenmpi-dev (tools/setup.sh) and rebuild");
 #else
+  SR_CHECK(backend != "nccl" || device.is_cuda(), "dist.backend: nccl needs a CUDA device, got ", device.str());
   const bool nccl = backend == "nccl" || (backend == "auto" && device.is_cuda());
   if (nccl) {
 #ifdef SRENGINE_WITH_NCCL
     ensure_mpi_initialized();
-    return make_nccl_communicator(info);
+    return make_nccl_communicator(info, device.index);
 #else
     SR_CHECK(backend == "auto", "dist.backend: nccl requested (device ", device.str(),
              ") but srengine was built without NCCL (install libnccl-dev and rebuild, or use dist.backend=mpi)");

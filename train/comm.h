@@ -68,25 +68,34 @@ class Communicator {
 class CollectiveWatchdog {
  public:
   CollectiveWatchdog(int rank, std::function<void()> on_timeout = {});
-  ~CollectiveWatchdog();
+  ~CollectiveWatchdog();  // stop()
   void set_timeout(double seconds);  // <= 0: off (the default)
-  // A wait begins; it ends at disarm() or, when given, once `done` (polled by the
-  // watchdog thread) returns true: NCCL collectives complete on a stream, after the
-  // host has moved on.
-  void arm(const char* op, std::function<bool()> done = {});
+  // A blocking wait begins; it ends at disarm().
+  void arm(const char* op);
   void disarm();
+  // An asynchronous wait begins (NCCL collectives complete on a stream after the host
+  // has moved on): it ends once `done`, polled by the watchdog thread, returns true. It
+  // has its own slot, so blocking waits armed meanwhile do not cancel it.
+  void arm_async(const char* op, std::function<bool()> done);
+  // Ends the watchdog thread (idempotent): owners call it before freeing what
+  // on_timeout or a `done` poll touches.
+  void stop();
 
  private:
+  struct Slot {
+    bool armed = false;
+    const char* op = "";
+    std::chrono::steady_clock::time_point since;
+  };
   void loop();
   int rank_;
   std::function<void()> on_timeout_;
   double timeout_s_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false, armed_ = false;
-  const char* op_ = "";
-  std::function<bool()> done_;
-  std::chrono::steady_clock::time_point since_;
+  bool stop_ = false;
+  Slot blocking_, async_;
+  std::function<bool()> done_;  // the async slot's poll
   std::thread thread_;
 };
 

@@ -1,11 +1,12 @@
-// NCCL communicator (see comm.h): the unique id travels over MPI, each rank drives GPU
-// `local_rank`, collectives run on their own stream, ordered after the compute stream
+// NCCL communicator (see comm.h): the unique id travels over MPI, each rank drives the
+// GPU its tensors live on (the trainer's device for this local rank), collectives run on their own stream, ordered after the compute stream
 // by an event and waited on (by the compute stream, not the host) in wait_all().
 #if defined(SRENGINE_WITH_NCCL) && defined(SRENGINE_WITH_MPI)
 #include <cuda_runtime.h>
 #include <mpi.h>
 #include <nccl.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 
@@ -29,31 +30,34 @@ class NcclCommunicator : public Communicator {
  public:
   // On a timeout the watchdog aborts the NCCL communicator, which releases kernels
   // stuck waiting for a peer, before the process exits.
-  explicit NcclCommunicator(const LaunchInfo& info)
-      : watchdog_(info.rank, [this] {
-          if (comm_) ncclCommAbort(comm_);
-        }) {
+  NcclCommunicator(const LaunchInfo& info, int cuda_device)
+      : device_(cuda_device), watchdog_(info.rank, [this] { abort_comm(); }) {
     info_ = info;
     int rank = 0, size = 1;
     if (MPI_Comm_rank(MPI_COMM_WORLD, &rank) != MPI_SUCCESS || MPI_Comm_size(MPI_COMM_WORLD, &size) != MPI_SUCCESS)
       fail("rank ", info.rank, ": MPI_Comm_rank/MPI_Comm_size failed");
     info_.rank = rank;
     info_.world_size = size;
-    CUDA_CHECK(cudaSetDevice(info_.local_rank));
+    CUDA_CHECK(cudaSetDevice(device_));
     ncclUniqueId id;
     if (rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
     if (MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
       fail("rank ", rank, ": MPI_Bcast of the NCCL unique id failed");
-    NCCL_CHECK(ncclCommInitRank(&comm_, size, id, rank));
+    ncclComm_t comm = nullptr;
+    NCCL_CHECK(ncclCommInitRank(&comm, size, id, rank));
+    comm_.store(comm);
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     CUDA_CHECK(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming));
     CUDA_CHECK(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming));
   }
+  // The watchdog thread polls done_ and may abort comm_: it stops first. A destructor
+  // cannot throw, so failures are reported and teardown goes on.
   ~NcclCommunicator() override {
-    if (comm_) ncclCommDestroy(comm_);
-    if (stream_) cudaStreamDestroy(stream_);
-    if (ready_) cudaEventDestroy(ready_);
-    if (done_) cudaEventDestroy(done_);
+    watchdog_.stop();
+    if (ncclComm_t c = comm_.exchange(nullptr)) report(ncclCommDestroy(c) == ncclSuccess, "ncclCommDestroy");
+    if (stream_) report(cudaStreamDestroy(stream_) == cudaSuccess, "cudaStreamDestroy");
+    if (ready_) report(cudaEventDestroy(ready_) == cudaSuccess, "cudaEventDestroy");
+    if (done_) report(cudaEventDestroy(done_) == cudaSuccess, "cudaEventDestroy");
   }
   std::string backend() const override { return "nccl"; }
   void set_timeout(double seconds) override {
@@ -72,7 +76,7 @@ class NcclCommunicator : public Communicator {
     CUDA_CHECK(cudaEventRecord(ready_, cudaStreamPerThread));
     CUDA_CHECK(cudaStreamWaitEvent(stream_, ready_, 0));
     NCCL_CHECK(ncclAllReduce(t.raw_data(), t.raw_data(), (size_t)t.numel(), ncclFloat,
-                             average ? ncclAvg : ncclSum, comm_, stream_));
+                             average ? ncclAvg : ncclSum, comm_.load(), stream_));
     launched_ = true;
   }
 
@@ -82,12 +86,15 @@ class NcclCommunicator : public Communicator {
     CUDA_CHECK(cudaStreamWaitEvent(cudaStreamPerThread, done_, 0));
     launched_ = false;
     // The host does not wait here; the watchdog polls the event instead (from its own
-    // thread, hence the cudaSetDevice).
-    const int device = info_.local_rank;
+    // thread, hence the cudaSetDevice). A query error is not completion: it keeps the
+    // wait armed, so a broken device ends in the timeout's message rather than silence.
+    const int device = device_;
     cudaEvent_t done = done_;
-    watchdog_.arm("ncclAllReduce (gradient buckets)", [device, done] {
-      cudaSetDevice(device);
-      return cudaEventQuery(done) != cudaErrorNotReady;
+    watchdog_.arm_async("ncclAllReduce (gradient buckets)", [device, done] {
+      if (cudaSetDevice(device) != cudaSuccess) return false;
+      const cudaError_t e = cudaEventQuery(done);
+      if (e != cudaSuccess && e != cudaErrorNotReady) (void)cudaGetLastError();
+      return e == cudaSuccess;
     });
   }
 
@@ -96,7 +103,7 @@ class NcclCommunicator : public Communicator {
              "NCCL broadcast: expected a contiguous float32 CUDA tensor, got ", t.str());
     CUDA_CHECK(cudaEventRecord(ready_, cudaStreamPerThread));
     CUDA_CHECK(cudaStreamWaitEvent(stream_, ready_, 0));
-    NCCL_CHECK(ncclBroadcast(t.raw_data(), t.raw_data(), (size_t)t.numel(), ncclFloat, root, comm_, stream_));
+    NCCL_CHECK(ncclBroadcast(t.raw_data(), t.raw_data(), (size_t)t.numel(), ncclFloat, root, comm_.load(), stream_));
     TimedWait timed(watchdog_, "ncclBroadcast");
     CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
@@ -125,23 +132,33 @@ class NcclCommunicator : public Communicator {
   [[noreturn]] void abort(const std::string& message) override {
     std::fprintf(stderr, "rank %d: %s\n", info_.rank, message.c_str());
     std::fflush(stderr);
-    if (comm_) ncclCommAbort(comm_), comm_ = nullptr;
+    abort_comm();
     MPI_Abort(MPI_COMM_WORLD, 1);
     std::_Exit(1);
   }
 
  private:
-  ncclComm_t comm_ = nullptr;
+  // Main thread (abort) and watchdog thread (timeout) may both get here: exactly one
+  // aborts the communicator, which releases kernels stuck waiting for a peer.
+  void abort_comm() {
+    if (ncclComm_t c = comm_.exchange(nullptr)) ncclCommAbort(c);
+  }
+  static void report(bool ok, const char* call) {
+    if (!ok) std::fprintf(stderr, "warning: %s failed while tearing down the NCCL communicator\n", call);
+  }
+
+  int device_;
+  std::atomic<ncclComm_t> comm_{nullptr};
   cudaStream_t stream_ = nullptr;
   cudaEvent_t ready_ = nullptr, done_ = nullptr;
   bool launched_ = false;
-  CollectiveWatchdog watchdog_;  // last: its thread stops before the rest is destroyed
+  CollectiveWatchdog watchdog_;  // stopped first thing in the destructor
 };
 
 }  // namespace
 
-std::unique_ptr<Communicator> make_nccl_communicator(const LaunchInfo& info) {
-  return std::make_unique<NcclCommunicator>(info);
+std::unique_ptr<Communicator> make_nccl_communicator(const LaunchInfo& info, int cuda_device) {
+  return std::make_unique<NcclCommunicator>(info, cuda_device);
 }
 
 }  // namespace sr::train

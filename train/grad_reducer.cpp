@@ -41,6 +41,10 @@ void GradReducer::on_ready(TensorImpl* leaf) {
   auto it = bucket_of_.find(leaf);
   if (it == bucket_of_.end()) return;  // not one of ours (e.g. another network's leaf)
   Bucket& b = buckets_[it->second];
+  // A bucket goes out once all its gradients are final; a gradient that changes after
+  // that (a second backward between begin() and finish()) would be reduced half-done.
+  SR_CHECK(!b.launched, "gradient reducer: a gradient changed after its bucket was all-reduced (call begin() "
+                        "right before the last backward of the step)");
   if (++b.ready == b.params.size()) launch(b);
 }
 

@@ -180,6 +180,7 @@ void Run::write_checkpoint(size_t si, int64_t iter, StageStep& step, const data:
             {"loader_epoch", pos.epoch},
             {"loader_batch", pos.batch},
             {"world_size", comm_->world_size()},
+            {"loader_global_batch", comm_->world_size() * loader.batch_size()},
             {"seed", cfg_["manual_seed"]},
             {"nan_streak", nan_streak_},
             {"best", best_},
@@ -259,7 +260,7 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
   const bool gan = stage["type"] == "srgan";
   const int64_t total = stage["total_iter"];
   const uint64_t seed = cfg_["manual_seed"];
-  int64_t start = 0;
+  int64_t start = 0, start_global_batch = 0;
   data::LoaderPosition pos;
 
   if (gan && !net_d_) {
@@ -275,6 +276,11 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
     start = resume->iter;
     pos.epoch = resume->info.at("loader_epoch");
     pos.batch = resume->info.at("loader_batch");
+    // States written before the global batch was recorded: it was world_size x this
+    // config's batch, unless the batch size was changed too.
+    start_global_batch = resume->info.value(
+        "loader_global_batch",
+        resume->info.value("world_size", 1) * cfg_["datasets"]["train"]["batch_size_per_gpu"].get<int64_t>());
     nan_streak_ = resume->info.value("nan_streak", 0);
     best_ = resume->info.value("best", json::object());
   }
@@ -300,6 +306,7 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
   lo.rank = comm_->rank();
   lo.world_size = comm_->world_size();
   lo.start = pos;
+  lo.start_global_batch = start_global_batch;
   lo.warn = [this](const std::string& m) { log_->warn(m); };
   if (!device_.is_cpu()) lo.pin_memory_device = device_.index;
   data::Loader loader(train_data_config(cfg_), lo);

@@ -177,6 +177,7 @@ void conv2d_backward_weight_im2col(const Conv2dShape& s, const T* x, const T* dy
       dbias[k] += (T)acc;
     }
   }
+  if (!dw) return;  // frozen weight, trainable bias
   auto one_image = [&](int64_t n, std::vector<T>& col, T* dw_acc, bool inner_parallel) {
     const T* xn = x + n * s.x_batch_stride;
     const T* cols = xn;

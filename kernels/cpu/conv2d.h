@@ -42,7 +42,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
 template <typename T>
 void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx);
 
-// dw += correlation(x, dy); dbias += sum over N, P, Q of dy (dbias may be null).
+// dw += correlation(x, dy); dbias += sum over N, P, Q of dy (either may be null: a frozen
+// weight with a trainable bias, or no bias).
 // dy is contiguous (N, K, P, Q).
 template <typename T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* dbias);
