@@ -393,8 +393,8 @@ TEST_CASE("infer/cli_test_command_metrics_table") {
 
 // Not a check: the measurement behind docs/INFERENCE.md's table (hidden, so ctest does not
 // list it). Run:
-//   SRENGINE_MEASURE_CONFIG=CFG.json SRENGINE_MEASURE_WEIGHTS=W.safetensors \
-//     build/srengine_tests measure/infer_tiling_table
+//   SRENGINE_MEASURE_CONFIG=CFG.json SRENGINE_MEASURE_WEIGHTS=W.safetensors
+//     build/srengine_tests measure/infer_tiling_table   (one command line)
 // on a 160x120 crop of datasets/val_photos/mate_wood.png, in float (no quantisation).
 TEST_CASE("measure/infer_tiling_table", "[.]") {
   const char* cfg = std::getenv("SRENGINE_MEASURE_CONFIG");
