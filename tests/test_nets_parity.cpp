@@ -20,21 +20,6 @@ using namespace sr;
 
 namespace {
 
-// |a - b| <= tol * (max|b| over the tensor) + tol * |b|: relative to the tensor's scale, so
-// near-zero elements of a large tensor are not held to an impossible relative bound.
-void expect_close(const std::string& what, const Tensor& got, const Tensor& want, double tol = 1e-9) {
-  INFO(what << ": got " << got.shape().str() << ", fixture " << want.shape().str());
-  REQUIRE(got.numel() == want.numel());
-  const auto a = got.to_vector(), b = want.to_vector();
-  double scale = 0;
-  for (double v : b) scale = std::max(scale, std::fabs(v));
-  int64_t worst = -1;
-  const double ratio = sr::test::tolerance_ratio(a, b, tol * std::max(scale, 1e-30), tol, &worst);
-  INFO("worst element " << worst << ": " << (worst >= 0 ? a[worst] : 0) << " vs "
-                        << (worst >= 0 ? b[worst] : 0) << " (budget used " << ratio << ")");
-  CHECK(ratio <= 1.0);
-}
-
 // The input of fixtures too large to store (see tools/make_fixtures.py: hashed_input).
 Tensor hashed_input(const Shape& shape) {
   std::vector<double> v(shape.numel());
@@ -69,14 +54,14 @@ void run_parity(const std::string& name) {
                                        : f.get("input").clone();
   x.set_requires_grad(true);
   Tensor y = net->forward(x);
-  expect_close(name + " output", y, f.get("output"));
+  test::expect_close_scaled(name + " output", y, f.get("output"));
 
   const std::string kind = f.metadata.at("loss");
   Tensor loss = kind == "l1"         ? l1_loss(y, f.get("target"))
                 : kind == "bce_real" ? bce_with_logits(y, 1.0)
                                      : hinge_real_loss(y);
   REQUIRE((kind == "l1" || kind == "bce_real" || kind == "hinge_real"));
-  expect_close(name + " loss", loss, f.get("loss"));
+  test::expect_close_scaled(name + " loss", loss, f.get("loss"));
   loss.backward();
 
   Tensor gx = x.grad();
@@ -87,20 +72,20 @@ void run_parity(const std::string& name) {
     for (size_t i = 0; i < all.size(); i += stride) sampled.push_back(all[i]);
     gx = Tensor::from_vector(sampled, {(int64_t)sampled.size()}, DType::f64);
   }
-  expect_close(name + " grad.input", gx, f.get("grad.input"));
+  test::expect_close_scaled(name + " grad.input", gx, f.get("grad.input"));
 
   const NamedTensors params = net->named_parameters();
   CHECK(params.size() == grads.size());
   for (const auto& [k, p] : params) {
     REQUIRE(grads.count(k));
     REQUIRE(p.grad().defined());
-    expect_close(name + " grad." + k, p.grad(), grads.at(k));
+    test::expect_close_scaled(name + " grad." + k, p.grad(), grads.at(k));
   }
   const NamedTensors buffers = net->named_buffers();
   CHECK(buffers.size() == after.size());
   for (const auto& [k, b] : buffers) {
     REQUIRE(after.count(k));
-    expect_close(name + " after." + k, b, after.at(k));
+    test::expect_close_scaled(name + " after." + k, b, after.at(k));
   }
 }
 

@@ -78,22 +78,6 @@ Result run(Module& m, const Tensor& x0, const Tensor& r, const std::function<Ten
   return res;
 }
 
-// |got - ref| <= tol * (max|ref| + |ref|) elementwise; prints the worst element.
-void expect_close(const std::string& what, const Tensor& got, const Tensor& ref, double tol) {
-  REQUIRE(got.defined());
-  REQUIRE(ref.defined());
-  REQUIRE(got.shape() == ref.shape());
-  const auto a = got.to_vector(), b = ref.to_vector();
-  double scale = 0;
-  for (double v : b) scale = std::max(scale, std::fabs(v));
-  int64_t worst = -1;
-  const double ratio = sr::test::tolerance_ratio(a, b, tol * std::max(scale, 1e-30), tol, &worst);
-  INFO(what << ": worst element " << worst << " of " << a.size() << ": fused "
-            << (worst >= 0 ? a[worst] : 0) << ", unfused " << (worst >= 0 ? b[worst] : 0) << ", "
-            << ratio * 100 << "% of its budget (max |ref| " << scale << ")");
-  CHECK(ratio <= 1.0);
-}
-
 // Weights that make the LeakyReLUs matter (BasicSR's 0.1-scaled init keeps the block close
 // to the identity), and non-zero biases.
 void randomize(Module& m, Generator& gen) {
@@ -108,12 +92,12 @@ void randomize(Module& m, Generator& gen) {
 }
 
 void compare_results(const Result& fused, const Result& unfused, double tol) {
-  expect_close("output", fused.y, unfused.y, tol);
-  expect_close("d input", fused.dx, unfused.dx, tol);
+  test::expect_close_scaled("output", fused.y, unfused.y, tol);
+  test::expect_close_scaled("d input", fused.dx, unfused.dx, tol);
   REQUIRE(fused.grads.size() == unfused.grads.size());
   for (size_t i = 0; i < fused.grads.size(); ++i) {
     REQUIRE(fused.grads[i].first == unfused.grads[i].first);
-    expect_close("d " + fused.grads[i].first, fused.grads[i].second, unfused.grads[i].second, tol);
+    test::expect_close_scaled("d " + fused.grads[i].first, fused.grads[i].second, unfused.grads[i].second, tol);
   }
 }
 
@@ -202,7 +186,7 @@ void check_poisoned_kernels(DType dt) {
   cpu::rdb_forward<T>(s, in[0].template data<T>(), p, in[11].template data<T>(), T(0.2), T(0.2), T(0.2),
                       buf.template data<T>(), out.template data<T>());
   for (double v : buf.to_vector()) REQUIRE(std::isfinite(v));
-  expect_close("forward", out, y.detach(), 0);
+  test::expect_close_scaled("forward", out, y.detach(), 0);
 
   Tensor dx = Tensor::full(in[0].shape(), nan, dt);
   std::vector<Tensor> dw, db;
@@ -217,14 +201,14 @@ void check_poisoned_kernels(DType dt) {
   cpu::rdb_backward<T>(s, buf.template data<T>(), p, dy.template data<T>(), T(0.2), T(0.2), true, T(0.2),
                        dx.template data<T>(), dwp, dbp);
   const double tol = dt == DType::f64 ? 1e-12 : 1e-5;
-  expect_close("d input", dx, in[0].grad(), 0);
+  test::expect_close_scaled("d input", dx, in[0].grad(), 0);
   for (int k = 0; k < 5; ++k) {
-    expect_close("d w" + std::to_string(k + 1), add(dw[k], Tensor::full(dw[k].shape(), -0.25, dt)),
+    test::expect_close_scaled("d w" + std::to_string(k + 1), add(dw[k], Tensor::full(dw[k].shape(), -0.25, dt)),
                  in[1 + k].grad(), tol);
-    expect_close("d b" + std::to_string(k + 1), add(db[k], Tensor::full(db[k].shape(), -0.25, dt)),
+    test::expect_close_scaled("d b" + std::to_string(k + 1), add(db[k], Tensor::full(db[k].shape(), -0.25, dt)),
                  in[6 + k].grad(), tol);
   }
-  expect_close("d outer", in[11].grad(), dy, 0);
+  test::expect_close_scaled("d outer", in[11].grad(), dy, 0);
 }
 
 TEST_CASE("rdb/cpu_kernels_poisoned") {

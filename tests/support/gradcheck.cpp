@@ -1,6 +1,9 @@
 // Finite-difference gradient checker (see gradcheck.h).
 #include "support/gradcheck.h"
 
+#include <catch2/catch.hpp>
+
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -44,6 +47,22 @@ double tolerance_ratio(const std::vector<double>& a, const std::vector<double>& 
     }
   }
   return worst;
+}
+
+void expect_close_scaled(const std::string& what, const Tensor& got, const Tensor& ref, double tol) {
+  REQUIRE(got.defined());
+  REQUIRE(ref.defined());
+  INFO(what << ": got " << got.shape().str() << ", reference " << ref.shape().str());
+  REQUIRE(got.numel() == ref.numel());
+  const auto a = got.to_vector(), b = ref.to_vector();
+  double scale = 0;
+  for (double v : b) scale = std::max(scale, std::fabs(v));
+  int64_t worst = -1;
+  const double ratio = tolerance_ratio(a, b, tol * std::max(scale, 1e-30), tol, &worst);
+  INFO("worst element " << worst << " of " << a.size() << ": " << (worst >= 0 ? a[worst] : 0) << " vs "
+                        << (worst >= 0 ? b[worst] : 0) << ", " << ratio * 100 << "% of its budget (max |ref| "
+                        << scale << ")");
+  CHECK(ratio <= 1.0);
 }
 
 namespace {
