@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "engine/error.h"
+#include "engine/suggest.h"
 #include "nets/rrdbnet.h"
 #include "nets/srvgg_compact.h"
 #include "nets/unet_discriminator.h"
@@ -17,28 +18,6 @@ namespace sr {
 namespace {
 
 using json = nlohmann::json;
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-std::string suggest(const std::string& word, const std::vector<std::string>& valid) {
-  std::string best;
-  size_t best_d = 3;  // only close matches are worth suggesting
-  for (const auto& v : valid) {
-    const size_t d = edit_distance(word, v);
-    if (d < best_d) best_d = d, best = v;
-  }
-  return best.empty() ? "" : " (did you mean '" + best + "'?)";
-}
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -74,7 +53,7 @@ class Args {
   void check_no_unknown() const {
     for (auto it = opt_.begin(); it != opt_.end(); ++it)
       if (it.key() != "type" && std::find(known_.begin(), known_.end(), it.key()) == known_.end())
-        fail("network ", type_, ": unknown key '", it.key(), "'", suggest(it.key(), known_),
+        fail("network ", type_, ": unknown key '", it.key(), "'", did_you_mean(it.key(), known_),
              "; valid keys: type, ", join(known_));
   }
 
@@ -151,7 +130,7 @@ std::unique_ptr<Module> build_network(const json& opt) {
     Args args(opt, type);
     return build(args);
   }
-  fail("network: unknown type '", type, "'", suggest(type, network_types()), "; known types: ",
+  fail("network: unknown type '", type, "'", did_you_mean(type, network_types()), "; known types: ",
        join(network_types()));
 }
 

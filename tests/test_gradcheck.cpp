@@ -8,6 +8,7 @@
 #include "support/gradcheck.h"
 
 using namespace sr;
+using sr::test::expect_gradients;
 using sr::test::gradcheck;
 using sr::test::random_tensor;
 using V = std::vector<Tensor>;
@@ -15,17 +16,6 @@ using V = std::vector<Tensor>;
 namespace {
 
 // Runs one gradient check with a fresh seed; `make` builds the inputs from an RNG.
-template <typename MakeInputs>
-void expect_gradients(const char* what, const sr::test::TensorFn& fn, MakeInputs&& make,
-                      sr::test::GradcheckOptions opts = {}) {
-  const uint64_t seed = sr::test::fresh_seed();
-  std::mt19937_64 rng(seed);
-  V inputs = make(rng);
-  auto result = gradcheck(fn, inputs, seed, opts);
-  INFO(what << " (seed " << seed << ")\n" << result.report);
-  CHECK(result.ok);
-}
-
 Shape nchw(int64_t n, int64_t c, int64_t h, int64_t w) { return Shape{n, c, h, w}; }
 
 }  // namespace

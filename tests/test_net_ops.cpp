@@ -13,21 +13,12 @@
 #include "support/gradcheck.h"
 
 using namespace sr;
+using sr::test::expect_gradients;
 using sr::test::gradcheck;
 using sr::test::random_tensor;
 using V = std::vector<Tensor>;
 
 namespace {
-
-template <typename MakeInputs>
-void expect_gradients(const char* what, const sr::test::TensorFn& fn, MakeInputs&& make) {
-  const uint64_t seed = sr::test::fresh_seed();
-  std::mt19937_64 rng(seed);
-  V inputs = make(rng);
-  auto result = gradcheck(fn, inputs, seed);
-  INFO(what << " (seed " << seed << ")\n" << result.report);
-  CHECK(result.ok);
-}
 
 Tensor vec(std::vector<double> v, Shape s, DType dt = DType::f64) { return Tensor::from_vector(v, s, dt); }
 

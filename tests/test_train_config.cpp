@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/suggest.h"
 #include "train/config.h"
 
 using namespace sr::train;
@@ -108,7 +109,7 @@ TEST_CASE("config/docs_match_the_schema") {
 }
 
 TEST_CASE("config/edit_distance") {
-  CHECK(edit_distance("kitten", "sitting") == 3);
-  CHECK(edit_distance("", "abc") == 3);
-  CHECK(edit_distance("same", "same") == 0);
+  CHECK(sr::edit_distance("kitten", "sitting") == 3);
+  CHECK(sr::edit_distance("", "abc") == 3);
+  CHECK(sr::edit_distance("same", "same") == 0);
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/suggest.h"
 
 namespace sr::train {
 
@@ -273,17 +274,6 @@ const char* kind_name(Kind k) {
 
 std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
 
-std::string suggestion(const std::string& key, const std::vector<std::string>& valid) {
-  std::string best;
-  size_t best_d = std::string::npos;
-  for (const auto& v : valid) {
-    const size_t d = edit_distance(key, v);
-    if (d < best_d) best_d = d, best = v;
-  }
-  if (best.empty() || best_d > std::max<size_t>(2, key.size() / 3)) return "";
-  return " (did you mean '" + best + "'?)";
-}
-
 void validate(json& value, const Spec& spec, const std::string& path);
 
 void validate_object(json& value, const Spec& spec, const std::string& path) {
@@ -293,7 +283,7 @@ void validate_object(json& value, const Spec& spec, const std::string& path) {
   for (const auto& [k, _] : spec.fields) valid.push_back(k);
   for (auto it = value.begin(); it != value.end(); ++it) {
     if (std::find(valid.begin(), valid.end(), it.key()) == valid.end())
-      fail("config: unknown key '", join(path, it.key()), "'", suggestion(it.key(), valid));
+      fail("config: unknown key '", join(path, it.key()), "'", did_you_mean(it.key(), valid));
   }
   for (const auto& [k, sub] : spec.fields) {
     const std::string p = join(path, k);
@@ -326,7 +316,7 @@ void validate(json& value, const Spec& spec, const std::string& path) {
         const std::string& k = it.key();
         if (k != "train" && k.rfind("val", 0) != 0 && k.rfind("test", 0) != 0)
           fail("config: unknown dataset '", join(path, k), "': dataset names are 'train' or start with 'val' or 'test'",
-               suggestion(k, {"train", "val", "test"}));
+               did_you_mean(k, {"train", "val", "test"}));
         validate(it.value(), spec.item[0], join(path, k));
       }
       return;
@@ -346,7 +336,7 @@ void validate(json& value, const Spec& spec, const std::string& path) {
         std::string all;
         for (const auto& c : spec.choices) all += (all.empty() ? "" : ", ") + c;
         fail("config: '", path, "' is '", value.get<std::string>(), "', expected one of: ", all,
-             suggestion(value.get<std::string>(), spec.choices));
+             did_you_mean(value.get<std::string>(), spec.choices));
       }
       return;
     case Kind::integer:
@@ -473,18 +463,6 @@ void document(const Spec& spec, const std::string& path, std::ostringstream& os)
 }
 
 }  // namespace
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 json read_config_file(const std::string& path) {
   std::ifstream in(path);

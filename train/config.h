@@ -30,7 +30,4 @@ json load_config(const std::string& path, const std::vector<std::string>& overri
 // The whole key reference in Markdown (docs/CONFIG.md is this text).
 std::string config_reference_markdown();
 
-// Levenshtein distance, for "did you mean" suggestions.
-size_t edit_distance(const std::string& a, const std::string& b);
-
 }  // namespace sr::train

@@ -79,26 +79,24 @@ inline void check_index_range(const char* op, const Conv2dShape& s) {
            " W=", s.W, " K=", s.K);
 }
 
-// ---- fprop ----------------------------------------------------------------------------------
-struct Fprop {
-  static constexpr bool kAContigM = true;
-  int M, N, K;
+// The implicit im2col matrix of x, shared by fprop (its A: pixel rows, tap columns) and
+// wgrad (its B: pixel rows along k, tap columns along n): pixel m = (n*P + p)*Q + q is
+// decoded once into its image base and top-left input corner, then each tap
+// k = c*R*S + r*S + s reads x[n][c][p*stride - pad + r][q*stride - pad + s], or 0 outside
+// the image or the problem (pixels >= `pixels`, taps >= `taps`).
+struct XGather {
   const float* x;
-  const float* w;
-  float* y;
-  int64_t x_bs, y_bs;
-  int H, W, HW, PQ, stride, pad;
+  int64_t x_bs;
+  int pixels, taps, H, W, HW, stride, pad;
   FastDiv div_pq, div_q, div_rs, div_s;
-  Epilogue ep;
 
-  struct ARow {
+  struct Pixel {
     int64_t base;
     int ih0, iw0;
     bool valid;
   };
-  using ACtx = ARow;
-  SR_HD ARow a_row(int m) const {
-    ARow r{0, 0, 0, m < M};
+  SR_HD Pixel pixel(int m) const {
+    Pixel r{0, 0, 0, m < pixels};
     if (r.valid) {
       uint32_t n, pq, p, q;
       div_pq.divmod((uint32_t)m, n, pq);
@@ -109,8 +107,8 @@ struct Fprop {
     }
     return r;
   }
-  SR_HD float a_load(const ARow& r, int k) const {
-    if (!r.valid || k >= K) return 0.f;
+  SR_HD float load(const Pixel& r, int k) const {
+    if (!r.valid || k >= taps) return 0.f;
     uint32_t c, rs, fr, fs;
     div_rs.divmod((uint32_t)k, c, rs);
     div_s.divmod(rs, fr, fs);
@@ -118,6 +116,41 @@ struct Fprop {
     if (ih < 0 || ih >= H || iw < 0 || iw >= W) return 0.f;
     return ldg(x + r.base + (int64_t)c * HW + ih * W + iw);
   }
+};
+
+inline XGather make_x_gather(const Conv2dShape& s, const float* x) {
+  XGather g{};
+  g.x = x;
+  g.x_bs = s.x_batch_stride;
+  g.pixels = (int)(s.N * s.P * s.Q);
+  g.taps = (int)(s.C * s.R * s.S);
+  g.H = (int)s.H;
+  g.W = (int)s.W;
+  g.HW = (int)(s.H * s.W);
+  g.stride = s.stride;
+  g.pad = s.pad;
+  g.div_pq = FastDiv((uint32_t)(s.P * s.Q));
+  g.div_q = FastDiv((uint32_t)s.Q);
+  g.div_rs = FastDiv((uint32_t)(s.R * s.S));
+  g.div_s = FastDiv((uint32_t)s.S);
+  return g;
+}
+
+// ---- fprop ----------------------------------------------------------------------------------
+struct Fprop {
+  static constexpr bool kAContigM = true;
+  int M, N, K;
+  XGather gx;  // A
+  const float* w;
+  float* y;
+  int64_t y_bs;
+  int PQ;
+  Epilogue ep;
+
+  using ARow = XGather::Pixel;
+  using ACtx = ARow;
+  SR_HD ARow a_row(int m) const { return gx.pixel(m); }
+  SR_HD float a_load(const ARow& r, int k) const { return gx.load(r, k); }
   struct BK {
     int k;
     bool valid;
@@ -134,7 +167,7 @@ struct Fprop {
     CRow c{0, 0, m < M};
     if (c.valid) {
       uint32_t n, pq;
-      div_pq.divmod((uint32_t)m, n, pq);
+      gx.div_pq.divmod((uint32_t)m, n, pq);
       c.y_off = (int64_t)n * y_bs + pq;
       c.r_off = (int64_t)n * ep.residual_batch_stride + pq;
     }
@@ -153,21 +186,11 @@ inline Fprop make_fprop(const Conv2dShape& s, const float* x, const float* w,
   p.M = (int)(s.N * s.P * s.Q);
   p.N = (int)s.K;
   p.K = (int)(s.C * s.R * s.S);
-  p.x = x;
+  p.gx = make_x_gather(s, x);
   p.w = w;
   p.y = y;
-  p.x_bs = s.x_batch_stride;
   p.y_bs = s.y_batch_stride;
-  p.H = (int)s.H;
-  p.W = (int)s.W;
-  p.HW = (int)(s.H * s.W);
   p.PQ = (int)(s.P * s.Q);
-  p.stride = s.stride;
-  p.pad = s.pad;
-  p.div_pq = FastDiv((uint32_t)(s.P * s.Q));
-  p.div_q = FastDiv((uint32_t)s.Q);
-  p.div_rs = FastDiv((uint32_t)(s.R * s.S));
-  p.div_s = FastDiv((uint32_t)s.S);
   p.ep = make_epilogue(s, ep);
   return p;
 }
@@ -292,13 +315,12 @@ inline Dgrad make_dgrad(const Conv2dShape& s, const float* dy, const float* w, f
 struct Wgrad {
   static constexpr bool kAContigM = false;
   int M, N, K;
-  const float* x;
+  XGather gx;  // B
   const float* dy;
   float* dw;
   float* ws;
-  int64_t x_bs, dy_bs;
-  int H, W, HW, PQ, stride, pad;
-  FastDiv div_pq, div_q, div_rs, div_s;
+  int64_t dy_bs;
+  int PQ;
 
   struct AK {
     int64_t off;
@@ -309,7 +331,7 @@ struct Wgrad {
     AK a{0, t < K};
     if (a.valid) {
       uint32_t n, pq;
-      div_pq.divmod((uint32_t)t, n, pq);
+      gx.div_pq.divmod((uint32_t)t, n, pq);
       a.off = (int64_t)n * dy_bs + pq;
     }
     return a;
@@ -317,32 +339,9 @@ struct Wgrad {
   SR_HD float a_load(const AK& a, int j) const {
     return a.valid && j < M ? ldg(dy + a.off + (int64_t)j * PQ) : 0.f;
   }
-  struct BK {
-    int64_t base;
-    int ih0, iw0;
-    bool valid;
-  };
-  SR_HD BK b_k(int t) const {
-    BK b{0, 0, 0, t < K};
-    if (b.valid) {
-      uint32_t n, pq, p, q;
-      div_pq.divmod((uint32_t)t, n, pq);
-      div_q.divmod(pq, p, q);
-      b.base = (int64_t)n * x_bs;
-      b.ih0 = (int)p * stride - pad;
-      b.iw0 = (int)q * stride - pad;
-    }
-    return b;
-  }
-  SR_HD float b_load(const BK& b, int col) const {
-    if (!b.valid || col >= N) return 0.f;
-    uint32_t c, rs, fr, fs;
-    div_rs.divmod((uint32_t)col, c, rs);
-    div_s.divmod(rs, fr, fs);
-    const int ih = b.ih0 + (int)fr, iw = b.iw0 + (int)fs;
-    if (ih < 0 || ih >= H || iw < 0 || iw >= W) return 0.f;
-    return ldg(x + b.base + (int64_t)c * HW + ih * W + iw);
-  }
+  using BK = XGather::Pixel;
+  SR_HD BK b_k(int t) const { return gx.pixel(t); }
+  SR_HD float b_load(const BK& b, int col) const { return gx.load(b, col); }
   struct CRow {
     int64_t off;
     bool valid;
@@ -368,22 +367,12 @@ inline Wgrad make_wgrad(const Conv2dShape& s, const float* x, const float* dy, f
   p.M = (int)s.K;
   p.N = (int)(s.C * s.R * s.S);
   p.K = (int)(s.N * s.P * s.Q);
-  p.x = x;
+  p.gx = make_x_gather(s, x);
   p.dy = dy;
   p.dw = dw;
   p.ws = ws;
-  p.x_bs = s.x_batch_stride;
   p.dy_bs = s.y_batch_stride;
-  p.H = (int)s.H;
-  p.W = (int)s.W;
-  p.HW = (int)(s.H * s.W);
   p.PQ = (int)(s.P * s.Q);
-  p.stride = s.stride;
-  p.pad = s.pad;
-  p.div_pq = FastDiv((uint32_t)(s.P * s.Q));
-  p.div_q = FastDiv((uint32_t)s.Q);
-  p.div_rs = FastDiv((uint32_t)(s.R * s.S));
-  p.div_s = FastDiv((uint32_t)s.S);
   return p;
 }
 

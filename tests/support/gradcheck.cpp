@@ -49,6 +49,16 @@ double tolerance_ratio(const std::vector<double>& a, const std::vector<double>& 
   return worst;
 }
 
+void expect_gradients(const char* what, const TensorFn& fn,
+                      const std::function<std::vector<Tensor>(std::mt19937_64&)>& make, GradcheckOptions opts) {
+  const uint64_t seed = fresh_seed();
+  std::mt19937_64 rng(seed);
+  const std::vector<Tensor> inputs = make(rng);
+  const GradcheckResult result = gradcheck(fn, inputs, seed, opts);
+  INFO(what << " (seed " << seed << ")\n" << result.report);
+  CHECK(result.ok);
+}
+
 void expect_close_scaled(const std::string& what, const Tensor& got, const Tensor& ref, double tol) {
   REQUIRE(got.defined());
   REQUIRE(ref.defined());
