@@ -3,6 +3,8 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <cstdlib>
+
 #include "engine/error.h"
 
 #define CUDA_CHECK(call)                                                                 \
@@ -13,13 +15,30 @@
                  __FILE__, ":", __LINE__);                                               \
   } while (0)
 
-// After every kernel launch: launch-configuration errors surface here, with the op name.
-#define CUDA_CHECK_LAUNCH(op)                                                           \
-  do {                                                                                  \
-    cudaError_t err_ = cudaGetLastError();                                              \
-    if (err_ != cudaSuccess)                                                            \
-      ::sr::fail(op, ": kernel launch failed with ", cudaGetErrorString(err_), " at ",  \
-                 __FILE__, ":", __LINE__);                                              \
+namespace sr::cuda {
+// SRENGINE_SYNC_LAUNCHES=1 (any value but empty or "0"): every launch checked by
+// CUDA_CHECK_LAUNCH is followed by a device synchronisation, so an illegal address or a
+// failed assert inside a kernel is reported at that launch, with the op's name, instead
+// of at some later, unrelated call. Slow: a debugging mode, read once per process.
+inline bool sync_launches_flag(const char* value) {
+  return value != nullptr && value[0] != '\0' && !(value[0] == '0' && value[1] == '\0');
+}
+inline bool sync_launches() {
+  static const bool on = sync_launches_flag(std::getenv("SRENGINE_SYNC_LAUNCHES"));
+  return on;
+}
+}  // namespace sr::cuda
+
+// After every kernel launch: launch-configuration errors surface here, with the op name;
+// with SRENGINE_SYNC_LAUNCHES also the errors of the kernel's execution.
+#define CUDA_CHECK_LAUNCH(op)                                                                \
+  do {                                                                                       \
+    cudaError_t err_ = cudaGetLastError();                                                   \
+    const bool sync_ = err_ == cudaSuccess && ::sr::cuda::sync_launches();                   \
+    if (sync_) err_ = cudaDeviceSynchronize();                                               \
+    if (err_ != cudaSuccess)                                                                 \
+      ::sr::fail(op, sync_ ? ": kernel failed (SRENGINE_SYNC_LAUNCHES) with " : ": kernel launch failed with ", \
+                 cudaGetErrorString(err_), " at ", __FILE__, ":", __LINE__);                 \
   } while (0)
 
 // cuBLAS and cuDNN calls. The status-to-text functions are only referenced where the macro

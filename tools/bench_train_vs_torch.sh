@@ -8,11 +8,13 @@
 #
 #   tools/bench_train_vs_torch.sh [--bin build/srengine] [--out bench-train-out]
 #       [--config configs/esrgan_x4.json] [--only REGEX] [--iters N] [--warmup W]
-#       [--threads N] [--max-load L] [--device cpu|cuda] [--python PY]
+#       [--threads N] [--max-load L] [--device cpu|cuda] [--precision tf32|bf16] [--python PY]
 #
 # --device cuda times the GPU workloads instead (batch 16 training steps, the GPU target:
-# srengine / PyTorch <= 1/1.2, PyTorch eager with cuDNN in TF32 as srengine's default
-# conv); --python names the interpreter whose PyTorch has CUDA (default /usr/bin/python3).
+# srengine / PyTorch <= 1/1.2). --precision tf32 (default): srengine's default conv (TF32
+# tensor cores) against PyTorch eager with cuDNN in TF32; bf16: srengine's bf16 conv
+# (SRENGINE_CONV_IMPL=bf16) against PyTorch under bf16 autocast. --python names the
+# interpreter that has PyTorch (default: $SRENGINE_TORCH_PYTHON, else python3 on PATH).
 #
 # --max-load L waits (up to 5 minutes) before each workload until the 1-minute load
 # average is below L and the CPUs were >= 90% idle over 2 seconds.
@@ -28,7 +30,8 @@ warmup=2
 threads=$(nproc)
 max_load=""
 device=cpu
-python=/usr/bin/python3
+python=${SRENGINE_TORCH_PYTHON:-python3}
+precision=tf32
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) bin=$2; shift 2 ;;
@@ -41,10 +44,18 @@ while [ $# -gt 0 ]; do
     --max-load) max_load=$2; shift 2 ;;
     --device) device=$2; shift 2 ;;
     --python) python=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | cut -c3-; exit 0 ;;
+    --precision) precision=$2; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0" | cut -c3-; exit 0 ;;
     *) echo "bench_train_vs_torch.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+case "$precision" in
+  tf32) conv_impl="" ;;
+  bf16) conv_impl=bf16 ;;
+  *) echo "bench_train_vs_torch.sh: --precision must be tf32 or bf16, got '$precision'" >&2; exit 2 ;;
+esac
+[ "$device" = cuda ] || [ "$precision" = tf32 ] || { echo "bench_train_vs_torch.sh: --precision bf16 needs --device cuda" >&2; exit 2; }
+command -v "$python" > /dev/null || { echo "bench_train_vs_torch.sh: no python interpreter '$python' (use --python)" >&2; exit 2; }
 [ -x "$bin" ] || { echo "bench_train_vs_torch.sh: no srengine binary at $bin (use --bin)" >&2; exit 2; }
 mkdir -p "$out"
 
@@ -97,15 +108,18 @@ for w in "${workloads[@]}"; do
   before=$(load1)
   echo "== $name (load $before)"
   # shellcheck disable=SC2086
-  "$bin" bench train --config "$config" $args --device "$device" --iters "$n" --warmup "$warmup" --threads "$threads" \
+  SRENGINE_CONV_IMPL=${conv_impl:-${SRENGINE_CONV_IMPL:-}} \
+    "$bin" bench train --config "$config" $args --device "$device" --iters "$n" --warmup "$warmup" --threads "$threads" \
     --json "$out/$name.srengine.json"
+  peer_precision=()
+  [ "$device" = cuda ] && peer_precision=(--precision "$precision")
   "$python" "$root/tools/peer_torch.py" train --workloads "$out/$name.list.json" --iters "$n" \
-    --warmup "$warmup" --threads "$threads" --device "$device" --json "$out/$name.torch.json"
+    --warmup "$warmup" --threads "$threads" --device "$device" "${peer_precision[@]}" --json "$out/$name.torch.json"
   printf '{"name": "%s", "target": %s, "load_before": %s, "load_after": %s}\n' "$name" "$target" "$before" \
     "$(load1)" > "$out/$name.meta.json"
 done
 
-/usr/bin/python3 - "$out" "${names[@]}" > "$out/table.md" <<'EOF'
+"$python" - "$out" "${names[@]}" > "$out/table.md" <<'EOF'
 import json, os, sys
 out, names = sys.argv[1], sys.argv[2:]
 load = lambda n, k: json.load(open(os.path.join(out, "%s.%s.json" % (n, k))))

@@ -6,8 +6,10 @@
 # plus the conv time of one RRDBNet / UNet training step summed over the nets' layers.
 #
 #   tools/bench_vs_torch.sh [--bin build/srengine] [--out bench-out] [--filter REGEX]
-#                           [--batch 4] [--repeat 10] [--threads N]
+#                           [--batch 4] [--repeat 10] [--threads N] [--python PY]
 #
+# --python names the interpreter that has PyTorch (default: $SRENGINE_TORCH_PYTHON, else
+# python3 on PATH).
 # Output: OUT/cases.json, OUT/srengine.json, OUT/torch.json, OUT/table.md (also printed).
 #
 # --train: the training-step workloads instead (tools/bench_train_vs_torch.sh: srengine
@@ -25,6 +27,7 @@ filter=""
 batch=4
 repeat=10
 threads=$(nproc)
+python=${SRENGINE_TORCH_PYTHON:-python3}
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) bin=$2; shift 2 ;;
@@ -33,7 +36,8 @@ while [ $# -gt 0 ]; do
     --batch) batch=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | cut -c3-; exit 0 ;;
+    --python) python=$2; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0" | cut -c3-; exit 0 ;;
     *) echo "bench_vs_torch.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -43,10 +47,10 @@ filter_args=()
 [ -n "$filter" ] && filter_args=(--filter "$filter")
 
 "$bin" bench kernels --list-json "$out/cases.json" --batch "$batch" "${filter_args[@]}"
-/usr/bin/python3 "$root/tools/peer_torch.py" --cases "$out/cases.json" --json "$out/torch.json" \
+"$python" "$root/tools/peer_torch.py" --cases "$out/cases.json" --json "$out/torch.json" \
   --interleave-with "$bin" --srengine-json "$out/srengine.json" --repeat "$repeat" --threads "$threads"
 
-/usr/bin/python3 - "$out/srengine.json" "$out/torch.json" > "$out/table.md" <<'EOF'
+"$python" - "$out/srengine.json" "$out/torch.json" > "$out/table.md" <<'EOF'
 import json, math, sys
 se, pt = (json.load(open(p)) for p in sys.argv[1:3])
 torch_rows = {r["name"]: r for r in pt["results"]}

@@ -248,6 +248,16 @@ std::unique_ptr<Communicator> make_communicator(const std::string& backend, Devi
            backend, "'");
   if (!info.under_mpirun) {
     SR_CHECK(backend != "nccl" || device.is_cuda(), "dist.backend: nccl needs a CUDA device, got ", device.str());
+    // An explicit nccl without mpirun: a one-rank NCCL communicator (bootstrapped in
+    // process), so the NCCL path runs on a single GPU; auto stays single-process.
+    if (backend == "nccl") {
+#ifdef SRENGINE_WITH_NCCL
+      return make_nccl_communicator(info, device.index);
+#else
+      fail("dist.backend: nccl requested (device ", device.str(),
+           ") but srengine was built without NCCL (install NCCL or set NCCL_ROOT, and rebuild)");
+#endif
+    }
     return std::make_unique<SingleCommunicator>();
   }
 #ifndef SRENGINE_WITH_MPI

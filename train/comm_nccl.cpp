@@ -1,10 +1,18 @@
 // NCCL communicator (see comm.h): the unique id travels over MPI, each rank drives the
-// GPU its tensors live on (the trainer's device for this local rank), collectives run on their own stream, ordered after the compute stream
-// by an event and waited on (by the compute stream, not the host) in wait_all().
-#if defined(SRENGINE_WITH_NCCL) && defined(SRENGINE_WITH_MPI)
+// GPU its tensors live on (the trainer's device for this local rank), collectives run on
+// their own stream, ordered after the compute stream by an event and waited on (by the
+// compute stream, not the host) in wait_all().
+//
+// Without mpirun (dist.backend=nccl in a plain process) the communicator has one rank: the
+// unique id is made in process, ncclCommInitRank(1 rank) builds a real communicator, and
+// the collectives go through NCCL's kernels (ncclAvg over one rank is a copy) while the
+// host-side collectives are identities. That is how one GPU checks the NCCL path.
+#if defined(SRENGINE_WITH_NCCL)
 #include <cuda_runtime.h>
-#include <mpi.h>
 #include <nccl.h>
+#ifdef SRENGINE_WITH_MPI
+#include <mpi.h>
+#endif
 
 #include <atomic>
 #include <cstdio>
@@ -34,15 +42,23 @@ class NcclCommunicator : public Communicator {
       : device_(cuda_device), watchdog_(info.rank, [this] { abort_comm(); }) {
     info_ = info;
     int rank = 0, size = 1;
-    if (MPI_Comm_rank(MPI_COMM_WORLD, &rank) != MPI_SUCCESS || MPI_Comm_size(MPI_COMM_WORLD, &size) != MPI_SUCCESS)
+#ifdef SRENGINE_WITH_MPI
+    use_mpi_ = info.under_mpirun;
+    if (use_mpi_ &&
+        (MPI_Comm_rank(MPI_COMM_WORLD, &rank) != MPI_SUCCESS || MPI_Comm_size(MPI_COMM_WORLD, &size) != MPI_SUCCESS))
       fail("rank ", info.rank, ": MPI_Comm_rank/MPI_Comm_size failed");
+#else
+    SR_CHECK(!info.under_mpirun, "NCCL under mpirun needs srengine built with MPI (libopenmpi-dev)");
+#endif
     info_.rank = rank;
     info_.world_size = size;
     CUDA_CHECK(cudaSetDevice(device_));
     ncclUniqueId id;
     if (rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
-    if (MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+#ifdef SRENGINE_WITH_MPI
+    if (use_mpi_ && MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
       fail("rank ", rank, ": MPI_Bcast of the NCCL unique id failed");
+#endif
     ncclComm_t comm = nullptr;
     NCCL_CHECK(ncclCommInitRank(&comm, size, id, rank));
     comm_.store(comm);
@@ -108,17 +124,24 @@ class NcclCommunicator : public Communicator {
     CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
 
+  // Host-side values: over MPI between ranks; with one rank (no mpirun) the identity.
   void all_reduce_host(std::vector<double>& values) override {
+#ifdef SRENGINE_WITH_MPI
+    if (!use_mpi_) return;
     TimedWait timed(watchdog_, "MPI_Allreduce (host values)");
     if (MPI_Allreduce(MPI_IN_PLACE, values.data(), (int)values.size(), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) !=
         MPI_SUCCESS)
       fail("rank ", info_.rank, ": MPI_Allreduce of host values failed");
+#endif
   }
 
   void broadcast_host(std::vector<double>& values, int root) override {
+#ifdef SRENGINE_WITH_MPI
+    if (!use_mpi_) return;
     TimedWait timed(watchdog_, "MPI_Bcast (host values)");
     if (MPI_Bcast(values.data(), (int)values.size(), MPI_DOUBLE, root, MPI_COMM_WORLD) != MPI_SUCCESS)
       fail("rank ", info_.rank, ": MPI_Bcast of host values failed");
+#endif
   }
 
   void barrier() override {
@@ -126,14 +149,18 @@ class NcclCommunicator : public Communicator {
     barrier_untimed();
   }
   void barrier_untimed() override {
-    if (MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS) fail("rank ", info_.rank, ": MPI_Barrier failed");
+#ifdef SRENGINE_WITH_MPI
+    if (use_mpi_ && MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS) fail("rank ", info_.rank, ": MPI_Barrier failed");
+#endif
   }
 
   [[noreturn]] void abort(const std::string& message) override {
     std::fprintf(stderr, "rank %d: %s\n", info_.rank, message.c_str());
     std::fflush(stderr);
     abort_comm();
-    MPI_Abort(MPI_COMM_WORLD, 1);
+#ifdef SRENGINE_WITH_MPI
+    if (use_mpi_) MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
     std::_Exit(1);
   }
 
@@ -152,6 +179,7 @@ class NcclCommunicator : public Communicator {
   cudaStream_t stream_ = nullptr;
   cudaEvent_t ready_ = nullptr, done_ = nullptr;
   bool launched_ = false;
+  bool use_mpi_ = false;  // false: one rank, no mpirun, host collectives are identities
   CollectiveWatchdog watchdog_;  // stopped first thing in the destructor
 };
 
