@@ -61,6 +61,9 @@ const std::vector<Variant>& table() {
       {"batch_norm", "chunked", "cuda", "fp32", "chunked double channel sums; stats copied to the host for the op", true},
       {"pool", "gather", "cuda", "fp32", "max_pool2d; backward as a gather (argmax kept on the host by the op)", true},
       {"prelu", "map", "cuda", "fp32", "maps; slope gradient by two-pass channel sums", true},
+      // CUDA only: the building block of the bias, slope and spectral-norm gradients (the CPU
+      // sums inside each op's own loops).
+      {"reduce", "two_pass", "cuda", "fp32/fp64", "channel sums and dots: double chunk partials, fixed-order finish", true},
 #endif
   };
   return t;

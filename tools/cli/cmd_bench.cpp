@@ -1,13 +1,16 @@
 // `srengine bench kernels`: kernel microbenchmarks on the shapes that RRDBNet (nf64 nb23
-// gc32 x4) and UNetDiscriminatorSN (nf64) actually run, per op and per variant, each
-// against a ceiling measured in the same run.
+// gc32 x4), UNetDiscriminatorSN (nf64), VGGStyleDiscriminator (nf64, 128 px), the VGG19
+// perceptual loss (128 px) and SRVGGNetCompact (nf64) actually run, per op and per variant,
+// each against a ceiling measured in the same run.
 //
-// The cases are the product of three tables below: the layers of the two nets
-// (kConvLayers, kResampleCases, ...), the op kinds (conv forward / backward-data /
-// backward-weight, resampling, activation, loss, spectral norm, Adam, EMA), and the
-// variants of each op per device (conv_variants(): the CPU kernels plus every CUDA conv2d
-// variant in kernels/registry; simple_variants(): one CPU row per op). Adding a device
-// variant is one entry in its op's variant list.
+// The cases are the product of three tables below: the layers of the nets (kConvLayers,
+// the upsampling, activation, batch-norm and pooling lists, ...), the op kinds (kOpKernels:
+// each op and the kernels/registry family that implements it), and the variants of each op
+// per device: conv_variants() (the CPU kernels plus every CUDA conv2d variant in the
+// registry), cpu_impls() (the CPU kernels) and, in CUDA builds, one CUDA row per registry
+// variant of the op's family (bench_cuda_ops.cpp). The registry names the CUDA variants, so
+// a registry variant without a bench twin shows up as a missing row, which the test
+// bench/kernels_cuda_rows_cover_registry catches from `--list-json` without a GPU.
 //
 // Method: every input exists `--rotations` times and run i uses set i % rotations, so a
 // case that fits in cache is not flattered; `--warmup` untimed runs, then `--repeat` timed
@@ -15,9 +18,10 @@
 // compute-bound ops or GB/s for memory-bound ones (bytes = compulsory reads + writes) and
 // the percentage of the matching ceiling: a large SGEMM and a large copy, measured first.
 //
-// `--list-json FILE` writes the cases (name, op, parameters) without running anything:
-// tools/peer_torch.py reads that file, so PyTorch times exactly the same shapes, and
-// tools/bench_vs_torch.sh joins the two JSON outputs by case name.
+// `--list-json FILE` writes the cases (name, op, kernel family, parameters, and the
+// device variants that have a row) without running anything: tools/peer_torch.py reads
+// that file, so PyTorch times exactly the same shapes, and tools/bench_vs_torch.sh joins
+// the two JSON outputs by case name.
 #include <omp.h>
 
 #include <algorithm>
@@ -30,6 +34,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -40,30 +45,62 @@
 #include "engine/tensor.h"
 #include "kernels/common/math.h"
 #include "kernels/cpu/activation.h"
+#include "kernels/cpu/batch_norm.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/loss.h"
 #include "kernels/cpu/optimizer.h"
+#include "kernels/cpu/pool.h"
+#include "kernels/cpu/prelu.h"
 #include "kernels/cpu/resample.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/spectral_norm.h"
 #include "kernels/registry.h"
-#include "tools/cli/bench_rdb.h"
 #include "tools/cli/args.h"
+#include "tools/cli/bench_kernels.h"
+#include "tools/cli/bench_rdb.h"
 #include "tools/cli/commands.h"
 #ifdef SRENGINE_WITH_CUDA
 #include "engine/cuda_runtime.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/gemm.h"
+#include "tools/cli/bench_cuda_ops.h"
 #endif
 
 namespace sr::cli {
 
+namespace kernel_bench {
+
+// RRDBNet nf64 nb23 gc32 x4's parameter tensors (weights and biases), 16.7M floats.
+std::vector<int64_t> rrdbnet_param_sizes() {
+  std::vector<int64_t> sz;
+  auto conv = [&](int64_t cin, int64_t cout) {
+    sz.push_back(cout * cin * 9);
+    sz.push_back(cout);
+  };
+  conv(3, 64);
+  for (int b = 0; b < 23 * 3; ++b) {
+    for (int i = 0; i < 4; ++i) conv(64 + 32 * i, 32);
+    conv(192, 64);
+  }
+  for (int i = 0; i < 4; ++i) conv(64, 64);  // conv_body, conv_up1, conv_up2, conv_hr
+  conv(64, 3);
+  return sz;
+}
+
+}  // namespace kernel_bench
+
 namespace {
 
 using json = nlohmann::json;
-using Params = std::map<std::string, double>;
+using kernel_bench::Buffers;
+using kernel_bench::Case;
+using kernel_bench::Impl;
+using kernel_bench::Maker;
+using kernel_bench::Params;
+using kernel_bench::Runner;
+using kernel_bench::rrdbnet_param_sizes;
 
 // ---- options --------------------------------------------------------------------------------
 
@@ -81,11 +118,13 @@ void print_usage() {
       "usage: srengine bench kernels [--device cpu|cuda] [--filter REGEX] [--json FILE]\n"
       "                              [--repeat N] [--warmup N] [--batch N] [--rotations N]\n"
       "                              [--threads N] [--variants default|all] [--list-json FILE]\n\n"
-      "Times every kernel on the shapes RRDBNet (nf64 nb23 gc32 x4) and UNetDiscriminatorSN\n"
-      "(nf64) run: conv forward, backward-data and backward-weight per layer, pixel (un)shuffle,\n"
-      "upsampling, bias + LeakyReLU, residual scaling, losses, spectral norm, Adam and EMA over\n"
-      "RRDBNet's parameters. Median of --repeat runs (default 10 on cpu, 50 on cuda) after\n"
-      "--warmup runs, inputs rotated over --rotations copies; GFLOP/s or GB/s and the percentage\n"
+      "Times every kernel on the shapes RRDBNet (nf64 nb23 gc32 x4), UNetDiscriminatorSN and\n"
+      "VGGStyleDiscriminator (nf64), the VGG19 perceptual loss and SRVGGNetCompact run: conv\n"
+      "forward, backward-data and backward-weight per layer, the dense blocks, pixel (un)shuffle,\n"
+      "upsampling, (bias +) LeakyReLU, PReLU, ReLU, elementwise maps, batch norm, max pooling,\n"
+      "linear, losses, channel sums, spectral norm, Adam and EMA over RRDBNet's parameters.\n"
+      "Median of --repeat runs (default 10 on cpu, 50 on cuda) after --warmup runs, inputs\n"
+      "rotated over --rotations copies; GFLOP/s or GB/s and the percentage\n"
       "of a large SGEMM / large copy measured in the same run.\n\n"
       "  --filter REGEX     only cases whose name matches (e.g. 'conv_fwd/rrdb')\n"
       "  --batch N          images per conv/resample case (default 4 on cpu, 16 on cuda)\n"
@@ -97,7 +136,7 @@ void print_usage() {
       "  --ceilings-only    measure only the ceilings\n");
 }
 
-// ---- device buffers and timing --------------------------------------------------------------
+// ---- timing --------------------------------------------------------------------------------
 
 Device bench_device(const Options& o) { return parse_device(o.device); }
 
@@ -108,36 +147,6 @@ void device_sync(const Device& d) {
   (void)d;
 #endif
 }
-
-// Owns the tensors of one case; rand/zeros hand out raw float pointers on the device.
-class Buffers {
- public:
-  explicit Buffers(Device d) : dev_(d) {}
-  float* rand(int64_t n, double lo = -1.0, double hi = 1.0) {
-    Tensor t = Tensor::empty({std::max<int64_t>(n, 1)}, DType::f32, dev_);
-    uniform_(t, lo, hi, gen_);
-    keep_.push_back(t);
-    return t.data<float>();
-  }
-  float* zeros(int64_t n) {
-    Tensor t = Tensor::zeros({std::max<int64_t>(n, 1)}, DType::f32, dev_);
-    keep_.push_back(t);
-    return t.data<float>();
-  }
-  // `count` independent random buffers of n floats.
-  std::vector<float*> rand_sets(int count, int64_t n, double lo = -1.0, double hi = 1.0) {
-    std::vector<float*> v;
-    for (int i = 0; i < count; ++i) v.push_back(rand(n, lo, hi));
-    return v;
-  }
-
- private:
-  Device dev_;
-  Generator gen_{1234};
-  std::vector<Tensor> keep_;
-};
-
-using Runner = std::function<void(int)>;  // runs the kernel on input set i % rotations
 
 struct Timing {
   double median_ms = 0, min_ms = 0;
@@ -163,23 +172,6 @@ Timing time_runs(const Runner& run, const Device& dev, int warmup, int repeat) {
 }
 
 // ---- the cases --------------------------------------------------------------------------------
-
-struct Case {
-  std::string name;   // "<op>/<net>.<layer>": what --filter matches and the JSON join key
-  std::string op;     // conv_fwd, conv_bwd_data, ..., adam
-  std::string shape;  // for people
-  Params p;           // for tools/peer_torch.py
-  double flops = 0, bytes = 0;
-  bool compute_bound = false;
-};
-
-// One variant of one op on one device. make() allocates the case's buffers and returns
-// the runner; it returns an empty function when this variant cannot run the case.
-struct Impl {
-  std::string device, variant;
-  bool is_default;
-  std::function<Runner(const Case&, Buffers&, int rotations)> make;
-};
 
 // The layers of the two nets, as conv shapes at input size H x H.
 struct ConvLayer {
@@ -300,8 +292,44 @@ std::vector<Impl> conv_impls(const std::string& op) {
   return out;
 }
 
-// Ops with one CPU variant (the CUDA twins are added here as {"cuda", name, true, ...}).
-std::vector<Impl> simple_impls(const std::string& op);
+// Every op of the cases below and the kernels/registry family that implements it: its
+// CUDA rows are the family's CUDA variants (the registry names them), and the case list
+// (--list-json) reports the family, so a test can hold the rows against the registry.
+struct OpKernel {
+  const char* op;
+  const char* kernel;
+};
+const OpKernel kOpKernels[] = {
+    {"conv_fwd", "conv2d"}, {"conv_bwd_data", "conv2d"}, {"conv_bwd_weight", "conv2d"},
+    {"rdb_fwd_bwd", "rdb"}, {"rrdb_fwd_bwd", "rdb"},
+    {"pixel_shuffle", "resample"}, {"pixel_unshuffle", "resample"},
+    {"upsample_nearest_fwd", "resample"}, {"upsample_nearest_bwd", "resample"},
+    {"upsample_bilinear_fwd", "resample"}, {"upsample_bilinear_bwd", "resample"},
+    {"bias_lrelu_fwd", "activation"}, {"bias_lrelu_bwd", "activation"},
+    {"lrelu_fwd", "activation"}, {"lrelu_bwd", "activation"},
+    {"residual_axpby", "elementwise"}, {"add", "elementwise"}, {"sub", "elementwise"},
+    {"mul", "elementwise"}, {"scale", "elementwise"}, {"axpy_inplace", "elementwise"},
+    {"abs_fwd", "elementwise"}, {"abs_bwd", "elementwise"}, {"relu_fwd", "elementwise"},
+    {"relu_bwd", "elementwise"},
+    {"prelu_fwd", "prelu"}, {"prelu_bwd", "prelu"},
+    {"batch_norm_fwd", "batch_norm"}, {"batch_norm_bwd", "batch_norm"},
+    {"max_pool_fwd", "pool"}, {"max_pool_bwd", "pool"},
+    {"linear_fwd", "gemm"}, {"linear_bwd", "gemm"},
+    {"l1_loss_fwd", "loss"}, {"l1_loss_bwd", "loss"}, {"hinge_loss_fwd", "loss"}, {"hinge_loss_bwd", "loss"},
+    {"channel_sum", "reduce"}, {"dot", "reduce"},
+    {"spectral_norm", "spectral_norm"}, {"spectral_norm_bwd", "spectral_norm"},
+    {"adam", "optimizer"}, {"ema", "optimizer"},
+};
+
+std::string kernel_of(const std::string& op) {
+  for (const OpKernel& k : kOpKernels)
+    if (op == k.op) return k.kernel;
+  fail("bench kernels: op '", op, "' is missing from kOpKernels");
+}
+
+// The CPU rows of the ops outside conv2d and rdb (one variant each; linear adds the Eigen
+// reference under --variants all).
+std::vector<Impl> cpu_impls(const std::string& op);
 
 std::string dims(std::initializer_list<int64_t> d) {
   std::string s;
@@ -310,23 +338,6 @@ std::string dims(std::initializer_list<int64_t> d) {
     s += std::to_string(x);
   }
   return s;
-}
-
-// RRDBNet nf64 nb23 gc32 x4's parameter tensors (weights and biases), 16.7M floats.
-std::vector<int64_t> rrdbnet_param_sizes() {
-  std::vector<int64_t> sz;
-  auto conv = [&](int64_t cin, int64_t cout) {
-    sz.push_back(cout * cin * 9);
-    sz.push_back(cout);
-  };
-  conv(3, 64);
-  for (int b = 0; b < 23 * 3; ++b) {
-    for (int i = 0; i < 4; ++i) conv(64 + 32 * i, 32);
-    conv(192, 64);
-  }
-  for (int i = 0; i < 4; ++i) conv(64, 64);  // conv_body, conv_up1, conv_up2, conv_hr
-  conv(64, 3);
-  return sz;
 }
 
 std::vector<Case> all_cases(int batch) {
@@ -390,6 +401,80 @@ std::vector<Case> all_cases(int batch) {
     mem("residual_axpby/rrdb.rdb", "residual_axpby", "n" + std::to_string(batch) + " c64 32x32, x + 0.2*y",
         {{"N", N}, {"C", 64}, {"H", 32}, {"W", 32}}, 12 * n);
   }
+  // The other maps, on the tensors they see: RRDBNet's trunk and output, the VGG19
+  // perceptual loss's first ReLU (128 px GT), VGGStyleDiscriminator's first BN + LeakyReLU,
+  // SRVGGNetCompact's PReLU (32 px LR). bytes = 4 * (reads + writes) per element.
+  struct Map {
+    const char* op;
+    const char* name;
+    int64_t C, H;
+    int words;  // floats read + written per element
+    const char* what;
+  };
+  const Map maps[] = {{"add", "rrdb.trunk", 64, 32, 3, "x + y"},
+                      {"sub", "rrdb.out", 3, 128, 3, "x - y"},
+                      {"mul", "rrdb.feat", 64, 32, 3, "x * y"},
+                      {"scale", "rrdb.feat", 64, 32, 2, "0.2 * x"},
+                      {"axpy_inplace", "rrdb.grad_acc", 64, 32, 3, "y += 0.2 * x"},
+                      {"abs_fwd", "rrdb.out", 3, 128, 2, "|x|"},
+                      {"abs_bwd", "rrdb.out", 3, 128, 3, "dy * sign(x)"},
+                      {"relu_fwd", "vgg19.relu1_2", 64, 128, 2, "relu"},
+                      {"relu_bwd", "vgg19.relu1_2", 64, 128, 3, "relu' from y"},
+                      {"lrelu_fwd", "vggd.bn0_1", 64, 64, 2, "leaky_relu 0.2"},
+                      {"lrelu_bwd", "vggd.bn0_1", 64, 64, 3, "leaky_relu' from y"},
+                      {"prelu_fwd", "srvgg.body", 64, 32, 2, "per-channel a"},
+                      {"prelu_bwd", "srvgg.body", 64, 32, 3, "dx and da"}};
+  for (const Map& m : maps) {
+    const double n = N * m.C * m.H * m.H;
+    mem(std::string(m.op) + "/" + m.name, m.op,
+        "n" + std::to_string(batch) + " c" + std::to_string(m.C) + " " + dims({m.H, m.H}) + ", " + m.what,
+        {{"N", N}, {"C", (double)m.C}, {"H", (double)m.H}, {"W", (double)m.H}}, 4.0 * m.words * n);
+  }
+  // Batch norm (training: batch statistics, running statistics updated) in
+  // VGGStyleDiscriminator nf64 on 128 px: after conv0_1 (64 x 64) and conv3_0 (16 x 16).
+  // Forward reads x and writes y (the statistics pass re-reads x); backward reads x, dy and
+  // writes dx. The CUDA twins copy the C statistics to / from the host, as the op does.
+  struct Plane {
+    const char* name;
+    int64_t C, H;  // channels, height = width
+  };
+  for (const Plane& bn : {Plane{"vggd.bn0_1", 64, 64}, Plane{"vggd.bn3_0", 512, 16}}) {
+    const double n = N * bn.C * bn.H * bn.H;
+    const std::string shape = "n" + std::to_string(batch) + " c" + std::to_string(bn.C) + " " + dims({bn.H, bn.H});
+    const Params p = {{"N", N}, {"C", (double)bn.C}, {"H", (double)bn.H}, {"W", (double)bn.H}};
+    mem(std::string("batch_norm_fwd/") + bn.name, "batch_norm_fwd", shape, p, 8 * n);
+    mem(std::string("batch_norm_bwd/") + bn.name, "batch_norm_bwd", shape, p, 12 * n);
+  }
+  // Max pooling 2x2 / 2 in the VGG19 perceptual loss on 128 px GT patches. bytes include the
+  // int64 argmax (written forward, read backward); the CUDA twins move it across PCIe, as
+  // the op keeps it in host memory (kernels/cuda/pool.h).
+  for (const Plane& pl : {Plane{"vgg19.pool1", 64, 128}, Plane{"vgg19.pool3", 256, 32}}) {
+    const double n = N * pl.C * pl.H * pl.H, m = n / 4;
+    const std::string shape = "n" + std::to_string(batch) + " c" + std::to_string(pl.C) + " " +
+                              dims({pl.H, pl.H}) + " -> " + dims({pl.H / 2, pl.H / 2});
+    const Params p = {{"N", N}, {"C", (double)pl.C}, {"H", (double)pl.H}, {"W", (double)pl.H}, {"k", 2}, {"s", 2}};
+    mem(std::string("max_pool_fwd/") + pl.name, "max_pool_fwd", shape, p, 4 * n + 12 * m);
+    mem(std::string("max_pool_bwd/") + pl.name, "max_pool_bwd", shape, p, 12 * m + 4 * n);
+  }
+  {  // VGGStyleDiscriminator's linear1 (512*4*4 -> 100, with bias): small GEMMs.
+    const double In = 8192, Out = 100;
+    const Params p = {{"N", N}, {"In", In}, {"Out", Out}};
+    const std::string shape = "n" + std::to_string(batch) + " 8192 -> 100";
+    cases.push_back({"linear_fwd/vggd.linear1", "linear_fwd", shape, p, 2 * N * In * Out,
+                     4 * (N * In + Out * In + N * Out), true});
+    cases.push_back({"linear_bwd/vggd.linear1", "linear_bwd", shape + ", dx dw db", p, 4 * N * In * Out,
+                     4 * (N * Out + 2 * Out * In + 2 * N * In), true});
+  }
+  // Deterministic channel sums (kernels/cuda/reduce.h), which every CUDA bias gradient
+  // runs: the dense block's conv1 and UNet's conv0 dy. The CPU has no separate kernel (each
+  // op sums in its own loops), so these cases have CUDA rows only.
+  for (const Plane& cs : {Plane{"rrdb.rdb_conv1", 32, 32}, Plane{"unet.conv0", 64, 128}}) {
+    const double n = N * cs.C * cs.H * cs.H;
+    mem(std::string("channel_sum/") + cs.name, "channel_sum",
+        "n" + std::to_string(batch) + " c" + std::to_string(cs.C) + " " + dims({cs.H, cs.H}) + " -> c" +
+            std::to_string(cs.C),
+        {{"N", N}, {"C", (double)cs.C}, {"H", (double)cs.H}, {"W", (double)cs.H}}, 4 * n);
+  }
   {
     const double n = N * 3 * 128 * 128;
     const Params p = {{"N", N}, {"C", 3}, {"H", 128}, {"W", 128}};
@@ -401,15 +486,22 @@ std::vector<Case> all_cases(int batch) {
     mem("hinge_loss_fwd/unet.out", "hinge_loss_fwd", "n" + std::to_string(batch) + " 1x128x128", q, 4 * m);
     mem("hinge_loss_bwd/unet.out", "hinge_loss_bwd", "n" + std::to_string(batch) + " 1x128x128", q, 8 * m);
   }
-  // Spectral norm: one power iteration and sigma per UNet weight (rows = out channels).
-  for (const ConvLayer& l : kConvLayers) {
-    if (std::string(l.name).rfind("unet.", 0) != 0 || l.name == std::string("unet.conv0") ||
-        l.name == std::string("unet.conv9"))
-      continue;
-    const double rows = l.K, cols = (double)l.C * l.R * l.R;
-    cases.push_back({std::string("spectral_norm/") + l.name, "spectral_norm", dims({l.K, l.C * l.R * l.R}),
-                     {{"rows", rows}, {"cols", cols}}, 6 * rows * cols, 4 * 3 * rows * cols, false});
-  }
+  // Spectral norm: one power iteration and sigma per UNet weight (rows = out channels);
+  // the backward: <g, W>, then dW = g / sigma - c u v^T (reads W, g; writes dW).
+  std::vector<ConvLayer> sn_layers;
+  for (const ConvLayer& l : kConvLayers)
+    if (std::string(l.name).rfind("unet.", 0) == 0 && l.name != std::string("unet.conv0") &&
+        l.name != std::string("unet.conv9"))
+      sn_layers.push_back(l);
+  for (const char* op : {"spectral_norm", "spectral_norm_bwd"})
+    for (const ConvLayer& l : sn_layers) {
+      const double rows = l.K, cols = (double)l.C * l.R * l.R;
+      const bool fwd = op == std::string("spectral_norm");
+      cases.push_back({std::string(op) + "/" + l.name, op, dims({l.K, l.C * l.R * l.R}),
+                       {{"rows", rows}, {"cols", cols}}, (fwd ? 6 : 5) * rows * cols, 4 * 3 * rows * cols, false});
+    }
+  // The spectral-norm backward's <g, W> alone: reduce.h's deterministic dot.
+  mem("dot/unet.conv3", "dot", "512x4096, <g, W>", {{"rows", 512}, {"cols", 4096}}, 8.0 * 512 * 4096);
   {
     double total = 0;
     for (int64_t s : rrdbnet_param_sizes()) total += (double)s;
@@ -425,9 +517,18 @@ std::vector<Case> all_cases(int batch) {
   return cases;
 }
 
+// The registry's default variant name of a family on a device ("" when it has none).
+std::string default_variant(const std::string& kernel, const char* device) {
+  for (const kernels::Variant& v : kernels::variants_of(kernel, device))
+    if (v.is_default) return v.name;
+  return "";
+}
+
+// Every row of op on every device in this build (the bench filters by --device).
 std::vector<Impl> impls_of(const std::string& op) {
-  if (op.rfind("conv_", 0) == 0) return conv_impls(op);
-  if (op == "rdb_fwd_bwd" || op == "rrdb_fwd_bwd") {
+  const std::string kernel = kernel_of(op);
+  if (kernel == "conv2d") return conv_impls(op);
+  if (kernel == "rdb") {
     std::vector<Impl> out;
     for (const RdbBenchVariant& v : rdb_bench_variants())
       out.push_back({v.device, v.variant, v.is_default, [v](const Case& c, Buffers&, int rot) -> Runner {
@@ -435,19 +536,28 @@ std::vector<Impl> impls_of(const std::string& op) {
                      }});
     return out;
   }
-  return simple_impls(op);
+  std::vector<Impl> out = cpu_impls(op);
+#ifdef SRENGINE_WITH_CUDA
+  // One row per CUDA variant of the family that has a twin (bench_cuda_ops.cpp).
+  for (const kernels::Variant& v : kernels::variants_of(kernel, "cuda"))
+    if (Maker m = kernel_bench::cuda_op_maker(op, v.name)) out.push_back({"cuda", v.name, v.is_default, m});
+#endif
+  return out;
 }
 
-std::vector<Impl> simple_impls(const std::string& op) {
-  using I = Impl;
-  auto cpu = [](const char* variant, std::function<Runner(const Case&, Buffers&, int)> make) {
-    return std::vector<I>{{"cpu", variant, true, std::move(make)}};
+std::vector<Impl> cpu_impls(const std::string& op) {
+  const std::string kernel = kernel_of(op);
+  if (default_variant(kernel, "cpu").empty()) return {};  // e.g. reduce: CUDA only
+  // Named by the registry, except linear, whose float32 GEMM is the packed SIMD SGEMM where
+  // the build has one (the registry's "eigen" row is the reference, --variants all).
+  auto cpu = [&](Maker make) {
+    return std::vector<Impl>{{"cpu", default_variant(kernel, "cpu"), true, std::move(make)}};
   };
-  auto P = [](const Case& c, const char* k) { return (int64_t)c.p.at(k); };
+  using kernel_bench::param;
   if (op == "pixel_shuffle" || op == "pixel_unshuffle")
-    return cpu("openmp", [op, P](const Case& c, Buffers& b, int rot) -> Runner {
-      const int64_t N = P(c, "N"), C = P(c, "C"), H = P(c, "H"), W = P(c, "W");
-      const int r = (int)P(c, "r");
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t N = param(c, "N"), C = param(c, "C"), H = param(c, "H"), W = param(c, "W");
+      const int r = (int)param(c, "r");
       const int64_t n = N * C * H * W * r * r;
       auto x = b.rand_sets(rot, n);
       auto y = b.rand_sets(rot, n);
@@ -455,8 +565,8 @@ std::vector<Impl> simple_impls(const std::string& op) {
       return [=](int i) { cpu::pixel_unshuffle(x[i % rot], y[i % rot], N, C, H, W, r); };
     });
   if (op.rfind("upsample_", 0) == 0)
-    return cpu("openmp", [op, P](const Case& c, Buffers& b, int rot) -> Runner {
-      const int64_t NC = P(c, "N") * P(c, "C"), H = P(c, "H"), W = P(c, "W");
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t NC = param(c, "N") * param(c, "C"), H = param(c, "H"), W = param(c, "W");
       auto small = b.rand_sets(rot, NC * H * W);
       auto big = b.rand_sets(rot, NC * H * W * 4);
       if (op == "upsample_nearest_fwd")
@@ -468,8 +578,8 @@ std::vector<Impl> simple_impls(const std::string& op) {
       return [=](int i) { cpu::upsample_bilinear2x_backward(big[i % rot], small[i % rot], NC, H, W); };
     });
   if (op == "bias_lrelu_fwd" || op == "bias_lrelu_bwd")
-    return cpu("openmp", [op, P](const Case& c, Buffers& b, int rot) -> Runner {
-      const int64_t N = P(c, "N"), C = P(c, "C"), HW = P(c, "H") * P(c, "W");
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t N = param(c, "N"), C = param(c, "C"), HW = param(c, "H") * param(c, "W");
       auto x = b.rand_sets(rot, N * C * HW);
       auto y = b.rand_sets(rot, N * C * HW);
       float* bias = b.rand(C);
@@ -481,15 +591,127 @@ std::vector<Impl> simple_impls(const std::string& op) {
         cpu::bias_leaky_relu_backward(y[i % rot], x[i % rot], dx[i % rot], db, N, C, HW, 0.2f, 1.0f);
       };
     });
-  if (op == "residual_axpby")
-    return cpu("openmp", [P](const Case& c, Buffers& b, int rot) -> Runner {
-      const int64_t n = P(c, "N") * P(c, "C") * P(c, "H") * P(c, "W");
-      auto x = b.rand_sets(rot, n), r = b.rand_sets(rot, n), y = b.rand_sets(rot, n);
-      return [=](int i) { cpu::axpby(1.0f, x[i % rot], 0.2f, r[i % rot], y[i % rot], n); };
+  if (kernel == "elementwise" || op == "lrelu_fwd" || op == "lrelu_bwd")
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t n = param(c, "N") * param(c, "C") * param(c, "H") * param(c, "W");
+      // x and z are inputs, y the output (the input too for axpy_inplace and the backward
+      // maps that read the forward's output).
+      auto x = b.rand_sets(rot, n), z = b.rand_sets(rot, n), y = b.rand_sets(rot, n);
+      if (op == "residual_axpby") return [=](int i) { cpu::axpby(1.0f, x[i % rot], 0.2f, z[i % rot], y[i % rot], n); };
+      if (op == "add") return [=](int i) { cpu::add(x[i % rot], z[i % rot], y[i % rot], n); };
+      if (op == "sub") return [=](int i) { cpu::sub(x[i % rot], z[i % rot], y[i % rot], n); };
+      if (op == "mul") return [=](int i) { cpu::mul(x[i % rot], z[i % rot], y[i % rot], n); };
+      if (op == "scale") return [=](int i) { cpu::scale(x[i % rot], 0.2f, y[i % rot], n); };
+      if (op == "axpy_inplace") return [=](int i) { cpu::axpy_inplace(y[i % rot], 0.2f, x[i % rot], n); };
+      if (op == "abs_fwd") return [=](int i) { cpu::abs_forward(x[i % rot], y[i % rot], n); };
+      if (op == "abs_bwd") return [=](int i) { cpu::abs_backward(x[i % rot], z[i % rot], y[i % rot], n); };
+      if (op == "relu_fwd") return [=](int i) { cpu::relu_forward(x[i % rot], y[i % rot], n); };
+      if (op == "relu_bwd") return [=](int i) { cpu::relu_backward(x[i % rot], z[i % rot], y[i % rot], n); };
+      if (op == "lrelu_fwd") return [=](int i) { cpu::leaky_relu_forward(x[i % rot], y[i % rot], n, 0.2f); };
+      if (op == "lrelu_bwd")
+        return [=](int i) { cpu::leaky_relu_backward(x[i % rot], z[i % rot], y[i % rot], n, 0.2f); };
+      fail("bench kernels: no CPU map for op '", op, "'");
     });
+  if (op == "prelu_fwd" || op == "prelu_bwd")
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t N = param(c, "N"), C = param(c, "C"), HW = param(c, "H") * param(c, "W");
+      auto x = b.rand_sets(rot, N * C * HW), y = b.rand_sets(rot, N * C * HW);
+      const float* a = b.rand(C, 0.0, 0.5);
+      if (op == "prelu_fwd") return [=](int i) { cpu::prelu_forward(x[i % rot], a, y[i % rot], N, C, HW, false); };
+      auto dy = b.rand_sets(rot, N * C * HW);
+      float* da = b.zeros(C);
+      return [=](int i) { cpu::prelu_backward(x[i % rot], a, dy[i % rot], y[i % rot], da, N, C, HW, false); };
+    });
+  if (op == "batch_norm_fwd" || op == "batch_norm_bwd")
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      // As engine/ops_batch_norm.cpp in training: statistics, running update, apply.
+      const int64_t N = param(c, "N"), C = param(c, "C"), HW = param(c, "H") * param(c, "W");
+      auto x = b.rand_sets(rot, N * C * HW), y = b.rand_sets(rot, N * C * HW);
+      const float* gamma = b.rand(C, 0.5, 1.5);
+      const float* beta = b.rand(C);
+      float* rm = b.zeros(C);
+      float* rv = b.zeros(C);
+      // Per input set: mean and invstd (the forward writes them, the backward reads them).
+      auto stats = std::make_shared<std::vector<std::vector<double>>>(2 * rot, std::vector<double>(C));
+      auto forward = [=](int i) {
+        std::vector<double>& mean = (*stats)[2 * (i % rot)];
+        std::vector<double>& invstd = (*stats)[2 * (i % rot) + 1];
+        std::vector<double> var(C);
+        cpu::batch_norm_stats(x[i % rot], N, C, HW, mean.data(), var.data());
+        const double M = double(N * HW), momentum = 0.1;
+        for (int64_t k = 0; k < C; ++k) {
+          rm[k] = float((1 - momentum) * rm[k] + momentum * mean[k]);
+          rv[k] = float((1 - momentum) * rv[k] + momentum * var[k] * M / (M - 1));
+          invstd[k] = 1.0 / std::sqrt(var[k] + 1e-5);
+        }
+        cpu::batch_norm_apply(x[i % rot], mean.data(), invstd.data(), gamma, beta, y[i % rot], N, C, HW);
+      };
+      if (op == "batch_norm_fwd") return forward;
+      for (int i = 0; i < rot; ++i) forward(i);
+      auto dy = b.rand_sets(rot, N * C * HW);
+      float* dgamma = b.zeros(C);
+      float* dbeta = b.zeros(C);
+      return [=](int i) {
+        const std::vector<double>& mean = (*stats)[2 * (i % rot)];
+        const std::vector<double>& invstd = (*stats)[2 * (i % rot) + 1];
+        cpu::batch_norm_backward(x[i % rot], dy[i % rot], mean.data(), invstd.data(), gamma, y[i % rot], dgamma,
+                                 dbeta, N, C, HW, true);
+      };
+    });
+  if (op == "max_pool_fwd" || op == "max_pool_bwd")
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t NC = param(c, "N") * param(c, "C"), H = param(c, "H"), W = param(c, "W");
+      const int k = (int)param(c, "k"), s = (int)param(c, "s");
+      const int64_t P = (H - k) / s + 1, Q = (W - k) / s + 1;
+      auto x = b.rand_sets(rot, NC * H * W), y = b.rand_sets(rot, NC * P * Q);
+      auto argmax = std::make_shared<std::vector<std::vector<int64_t>>>(rot, std::vector<int64_t>(NC * P * Q));
+      auto forward = [=](int i) {
+        cpu::max_pool2d_forward(x[i % rot], y[i % rot], (*argmax)[i % rot].data(), NC, H, W, k, s);
+      };
+      if (op == "max_pool_fwd") return forward;
+      for (int i = 0; i < rot; ++i) forward(i);
+      auto dx = b.rand_sets(rot, NC * H * W);
+      return [=](int i) {
+        cpu::max_pool2d_backward(y[i % rot], (*argmax)[i % rot].data(), dx[i % rot], NC, H, W, P, Q);
+      };
+    });
+  if (op == "linear_fwd" || op == "linear_bwd") {
+    // As engine/ops_conv.cpp's linear: GEMMs, then the bias (forward) or its gradient.
+    using Gemm = void (*)(bool, bool, int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t,
+                          float*, int64_t, bool);
+    auto make = [op](Gemm gemm) -> Maker {
+      return [op, gemm](const Case& c, Buffers& b, int rot) -> Runner {
+        const int64_t N = param(c, "N"), In = param(c, "In"), Out = param(c, "Out");
+        auto x = b.rand_sets(rot, N * In), y = b.rand_sets(rot, N * Out);
+        const float* w = b.rand(Out * In, -0.05, 0.05);
+        float* bias = b.rand(Out);
+        if (op == "linear_fwd")
+          return [=](int i) {
+            float* yi = y[i % rot];
+            gemm(false, true, N, Out, In, x[i % rot], In, w, In, yi, Out, false);
+            for (int64_t n = 0; n < N; ++n)
+              for (int64_t o = 0; o < Out; ++o) yi[n * Out + o] += bias[o];
+          };
+        auto dx = b.rand_sets(rot, N * In);
+        float* dw = b.zeros(Out * In);
+        float* db = b.zeros(Out);
+        return [=](int i) {
+          const float* g = y[i % rot];
+          gemm(false, false, N, In, Out, g, Out, w, In, dx[i % rot], In, false);
+          gemm(true, false, Out, In, N, g, Out, x[i % rot], In, dw, In, false);
+          for (int64_t n = 0; n < N; ++n)
+            for (int64_t o = 0; o < Out; ++o) db[o] += g[n * Out + o];
+        };
+      };
+    };
+    std::vector<Impl> v{{"cpu", SR_CPU_SIMD ? std::string("sgemm_") + cpu::simd_isa() : "eigen", true,
+                         make(&cpu::gemm<float>)}};
+    if (SR_CPU_SIMD) v.push_back({"cpu", "eigen", false, make(&cpu::gemm_eigen<float>)});
+    return v;
+  }
   if (op.rfind("l1_loss", 0) == 0 || op.rfind("hinge_loss", 0) == 0)
-    return cpu("blocked", [op, P](const Case& c, Buffers& b, int rot) -> Runner {
-      const int64_t n = P(c, "N") * P(c, "C") * P(c, "H") * P(c, "W");
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t n = param(c, "N") * param(c, "C") * param(c, "H") * param(c, "W");
       const bool l1 = op.rfind("l1_loss", 0) == 0;
       const math::PointLoss kind = l1 ? math::PointLoss::abs_diff : math::PointLoss::hinge_real;
       auto x = b.rand_sets(rot, n, -2.0, 2.0);
@@ -502,20 +724,23 @@ std::vector<Impl> simple_impls(const std::string& op) {
       auto dx = b.rand_sets(rot, n);
       return [=](int i) { cpu::loss_backward<float>(kind, x[i % rot], t[i % rot], dx[i % rot], nullptr, n, 0.0, 1.0 / n); };
     });
-  if (op == "spectral_norm")
-    return cpu("loops", [P](const Case& c, Buffers& b, int rot) -> Runner {
-      const int64_t rows = P(c, "rows"), cols = P(c, "cols");
+  if (op == "spectral_norm" || op == "spectral_norm_bwd")
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t rows = param(c, "rows"), cols = param(c, "cols");
       auto W = b.rand_sets(rot, rows * cols, -0.1, 0.1);
       float* u = b.rand(rows);
       float* v = b.rand(cols);
-      return [=](int i) {
-        cpu::spectral_norm_power_iteration(W[i % rot], u, v, rows, cols, 1, 1e-12);
-        volatile double s = cpu::spectral_norm_sigma(W[i % rot], u, v, rows, cols);
-        (void)s;
-      };
+      if (op == "spectral_norm")
+        return [=](int i) {
+          cpu::spectral_norm_power_iteration(W[i % rot], u, v, rows, cols, 1, 1e-12);
+          volatile double s = cpu::spectral_norm_sigma(W[i % rot], u, v, rows, cols);
+          (void)s;
+        };
+      auto g = b.rand_sets(rot, rows * cols), dW = b.rand_sets(rot, rows * cols);
+      return [=](int i) { cpu::spectral_norm_backward(W[i % rot], g[i % rot], u, v, 1.5, dW[i % rot], rows, cols); };
     });
   if (op == "adam" || op == "ema")
-    return cpu("openmp", [op](const Case&, Buffers& b, int) -> Runner {
+    return cpu([op](const Case&, Buffers& b, int) -> Runner {
       // One copy of the state: 16.7M floats x 4 tensors is already far beyond the caches.
       const std::vector<int64_t> sizes = rrdbnet_param_sizes();
       std::vector<float*> p, g, m, v;
@@ -537,7 +762,7 @@ std::vector<Impl> simple_impls(const std::string& op) {
         cpu::adam_update(st, p.data(), g.data(), m.data(), v.data(), sizes.data(), count);
       };
     });
-  return {};
+  fail("bench kernels: op '", op, "' has no CPU row");
 }
 
 // ---- ceilings ---------------------------------------------------------------------------------
@@ -629,8 +854,8 @@ std::string iso_date() {
 json case_json(const Case& c) {
   json p = json::object();
   for (const auto& [k, v] : c.p) p[k] = v;
-  return {{"name", c.name}, {"op", c.op}, {"shape", c.shape}, {"params", p}, {"flops", c.flops},
-          {"bytes", c.bytes}, {"bound", c.compute_bound ? "compute" : "memory"}};
+  return {{"name", c.name}, {"op", c.op}, {"kernel", kernel_of(c.op)}, {"shape", c.shape}, {"params", p},
+          {"flops", c.flops}, {"bytes", c.bytes}, {"bound", c.compute_bound ? "compute" : "memory"}};
 }
 
 int run_kernels(const std::vector<std::string>& args) {
@@ -687,7 +912,13 @@ int run_kernels(const std::vector<std::string>& args) {
 
   if (!o.list_json_path.empty()) {
     json j = {{"batch", o.batch}, {"cases", json::array()}};
-    for (const Case& c : cases) j["cases"].push_back(case_json(c));
+    for (const Case& c : cases) {
+      json row = case_json(c);
+      row["impls"] = json::array();  // every device's rows in this build, whatever --device says
+      for (const Impl& impl : impls_of(c.op))
+        row["impls"].push_back({{"device", impl.device}, {"variant", impl.variant}, {"default", impl.is_default}});
+      j["cases"].push_back(row);
+    }
     std::ofstream f(o.list_json_path);
     SR_CHECK(f.good(), "--list-json: cannot write ", o.list_json_path);
     f << j.dump(1) << "\n";
@@ -712,8 +943,13 @@ int run_kernels(const std::vector<std::string>& args) {
 
   json results = json::array();
   for (const Case& c : cases) {
-    for (const Impl& impl : impls_of(c.op)) {
-      if (impl.device != (dev.is_cuda() ? "cuda" : "cpu")) continue;
+    const std::vector<Impl> impls = impls_of(c.op);
+    const char* device = dev.is_cuda() ? "cuda" : "cpu";
+    if (std::none_of(impls.begin(), impls.end(), [&](const Impl& i) { return i.device == device; }))
+      std::printf("%-34s %-17s (no %s kernel: the %s family has no %s variant)\n", c.name.c_str(), "-", device,
+                  kernel_of(c.op).c_str(), device);
+    for (const Impl& impl : impls) {
+      if (impl.device != device) continue;
       if (!impl.is_default && !o.all_variants) continue;
       Buffers bufs(dev);
       const Runner run = impl.make(c, bufs, o.rotations);

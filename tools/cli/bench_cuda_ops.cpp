@@ -1,0 +1,292 @@
+// The CUDA twins of `srengine bench kernels`' CPU rows (see bench_cuda_ops.h): each maker
+// allocates the case's buffers on the bench device (Buffers) and its runner calls the
+// kernel's host entry point in kernels/cuda/*.h, the call the engine's op makes, with the
+// CPU row's shapes and arguments. Kept apart from cmd_bench.cpp so that file stays the
+// readable driver; the whole file is empty in CPU-only builds.
+#include "tools/cli/bench_cuda_ops.h"
+
+#ifdef SRENGINE_WITH_CUDA
+
+#include <memory>
+#include <vector>
+
+#include "kernels/common/math.h"
+#include "kernels/cuda/activation.h"
+#include "kernels/cuda/batch_norm.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/loss.h"
+#include "kernels/cuda/optimizer.h"
+#include "kernels/cuda/pool.h"
+#include "kernels/cuda/prelu.h"
+#include "kernels/cuda/reduce.h"
+#include "kernels/cuda/resample.h"
+#include "kernels/cuda/spectral_norm.h"
+#include "kernels/registry.h"
+
+namespace sr::cli::kernel_bench {
+
+namespace {
+
+// A twin is written for one registry variant: `m` when the registry names that variant,
+// nothing otherwise (a new CUDA variant needs its own twin, or it shows up as missing).
+Maker only_for(const std::string& variant, const char* written_for, Maker m) {
+  return variant == written_for ? std::move(m) : Maker{};
+}
+
+// ---- resample: "gather" ------------------------------------------------------------------------
+
+Maker resample(const std::string& op) {
+  if (op == "pixel_shuffle" || op == "pixel_unshuffle")
+    return [op](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t N = param(c, "N"), C = param(c, "C"), H = param(c, "H"), W = param(c, "W");
+      const int r = (int)param(c, "r");
+      const int64_t n = N * C * H * W * r * r;
+      auto x = b.rand_sets(rot, n);
+      auto y = b.rand_sets(rot, n);
+      if (op == "pixel_shuffle") return [=](int i) { cuda::pixel_shuffle(x[i % rot], y[i % rot], N, C, H, W, r); };
+      return [=](int i) { cuda::pixel_unshuffle(x[i % rot], y[i % rot], N, C, H, W, r); };
+    };
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    const int64_t NC = param(c, "N") * param(c, "C"), H = param(c, "H"), W = param(c, "W");
+    auto small = b.rand_sets(rot, NC * H * W);
+    auto big = b.rand_sets(rot, NC * H * W * 4);
+    if (op == "upsample_nearest_fwd")
+      return [=](int i) { cuda::upsample_nearest2x_forward(small[i % rot], big[i % rot], NC, H, W); };
+    if (op == "upsample_nearest_bwd")
+      return [=](int i) { cuda::upsample_nearest2x_backward(big[i % rot], small[i % rot], NC, H, W); };
+    if (op == "upsample_bilinear_fwd")
+      return [=](int i) { cuda::upsample_bilinear2x_forward(small[i % rot], big[i % rot], NC, H, W); };
+    return [=](int i) { cuda::upsample_bilinear2x_backward(big[i % rot], small[i % rot], NC, H, W); };
+  };
+}
+
+// ---- activation and elementwise: "map" ---------------------------------------------------------
+
+Maker bias_leaky_relu(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    const int64_t N = param(c, "N"), C = param(c, "C"), HW = param(c, "H") * param(c, "W");
+    auto x = b.rand_sets(rot, N * C * HW);
+    auto y = b.rand_sets(rot, N * C * HW);
+    float* bias = b.rand(C);
+    if (op == "bias_lrelu_fwd")
+      return [=](int i) { cuda::bias_leaky_relu_forward(x[i % rot], bias, y[i % rot], N, C, HW, 0.2f, 1.0f); };
+    auto dx = b.rand_sets(rot, N * C * HW);
+    float* db = b.zeros(C);
+    return [=](int i) {
+      cuda::bias_leaky_relu_backward(y[i % rot], x[i % rot], dx[i % rot], db, N, C, HW, 0.2f, 1.0f);
+    };
+  };
+}
+
+// The one-element maps: x and z are inputs, y the output (the input too for axpy_inplace
+// and the backward maps that read the forward's output), as the CPU rows.
+Maker pointwise(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    const int64_t n = param(c, "N") * param(c, "C") * param(c, "H") * param(c, "W");
+    auto x = b.rand_sets(rot, n), z = b.rand_sets(rot, n), y = b.rand_sets(rot, n);
+    if (op == "residual_axpby") return [=](int i) { cuda::axpby(1.0f, x[i % rot], 0.2f, z[i % rot], y[i % rot], n); };
+    if (op == "add") return [=](int i) { cuda::add(x[i % rot], z[i % rot], y[i % rot], n); };
+    if (op == "sub") return [=](int i) { cuda::sub(x[i % rot], z[i % rot], y[i % rot], n); };
+    if (op == "mul") return [=](int i) { cuda::mul(x[i % rot], z[i % rot], y[i % rot], n); };
+    if (op == "scale") return [=](int i) { cuda::scale(x[i % rot], 0.2f, y[i % rot], n); };
+    if (op == "axpy_inplace") return [=](int i) { cuda::axpy_inplace(y[i % rot], 0.2f, x[i % rot], n); };
+    if (op == "abs_fwd") return [=](int i) { cuda::abs_forward(x[i % rot], y[i % rot], n); };
+    if (op == "abs_bwd") return [=](int i) { cuda::abs_backward(x[i % rot], z[i % rot], y[i % rot], n); };
+    if (op == "relu_fwd") return [=](int i) { cuda::relu_forward(x[i % rot], y[i % rot], n); };
+    if (op == "relu_bwd") return [=](int i) { cuda::relu_backward(x[i % rot], z[i % rot], y[i % rot], n); };
+    if (op == "lrelu_fwd") return [=](int i) { cuda::leaky_relu_forward(x[i % rot], y[i % rot], n, 0.2f); };
+    return [=](int i) { cuda::leaky_relu_backward(x[i % rot], z[i % rot], y[i % rot], n, 0.2f); };  // lrelu_bwd
+  };
+}
+
+// ---- prelu: "map" ------------------------------------------------------------------------------
+
+Maker prelu(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    const int64_t N = param(c, "N"), C = param(c, "C"), HW = param(c, "H") * param(c, "W");
+    auto x = b.rand_sets(rot, N * C * HW), y = b.rand_sets(rot, N * C * HW);
+    const float* a = b.rand(C, 0.0, 0.5);
+    if (op == "prelu_fwd") return [=](int i) { cuda::prelu_forward(x[i % rot], a, y[i % rot], N, C, HW, false); };
+    auto dy = b.rand_sets(rot, N * C * HW);
+    float* da = b.zeros(C);
+    return [=](int i) { cuda::prelu_backward(x[i % rot], a, dy[i % rot], y[i % rot], da, N, C, HW, false); };
+  };
+}
+
+// ---- batch_norm: "chunked" (training; statistics to and from host doubles, as the op) ----------
+
+Maker batch_norm(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    const int64_t N = param(c, "N"), C = param(c, "C"), HW = param(c, "H") * param(c, "W");
+    auto x = b.rand_sets(rot, N * C * HW), y = b.rand_sets(rot, N * C * HW);
+    const float* gamma = b.rand(C, 0.5, 1.5);
+    const float* beta = b.rand(C);
+    float* rm = b.zeros(C);
+    float* rv = b.zeros(C);
+    // Per input set: mean and invstd in host memory (the forward writes, the backward reads).
+    auto stats = std::make_shared<std::vector<std::vector<double>>>(2 * rot, std::vector<double>(C));
+    auto forward = [=](int i) {
+      cuda::batch_norm_forward(x[i % rot], gamma, beta, y[i % rot], rm, rv, N, C, HW, true, 0.1, 1e-5,
+                               (*stats)[2 * (i % rot)].data(), (*stats)[2 * (i % rot) + 1].data());
+    };
+    if (op == "batch_norm_fwd") return forward;
+    for (int i = 0; i < rot; ++i) forward(i);
+    auto dy = b.rand_sets(rot, N * C * HW);
+    float* dgamma = b.zeros(C);
+    float* dbeta = b.zeros(C);
+    return [=](int i) {
+      cuda::batch_norm_backward(x[i % rot], dy[i % rot], (*stats)[2 * (i % rot)].data(),
+                                (*stats)[2 * (i % rot) + 1].data(), gamma, y[i % rot], dgamma, dbeta, N, C, HW,
+                                true);
+    };
+  };
+}
+
+// ---- pool: "gather" (argmax in host memory, as the op keeps it) --------------------------------
+
+Maker max_pool(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    const int64_t NC = param(c, "N") * param(c, "C"), H = param(c, "H"), W = param(c, "W");
+    const int k = (int)param(c, "k"), s = (int)param(c, "s");
+    const int64_t P = (H - k) / s + 1, Q = (W - k) / s + 1;
+    auto x = b.rand_sets(rot, NC * H * W), y = b.rand_sets(rot, NC * P * Q);
+    auto argmax = std::make_shared<std::vector<std::vector<int64_t>>>(rot, std::vector<int64_t>(NC * P * Q));
+    auto forward = [=](int i) {
+      cuda::max_pool2d_forward(x[i % rot], y[i % rot], (*argmax)[i % rot].data(), NC, H, W, k, s);
+    };
+    if (op == "max_pool_fwd") return forward;
+    for (int i = 0; i < rot; ++i) forward(i);
+    auto dx = b.rand_sets(rot, NC * H * W);
+    return [=](int i) {
+      cuda::max_pool2d_backward(y[i % rot], (*argmax)[i % rot].data(), dx[i % rot], NC, H, W, P, Q, k, s);
+    };
+  };
+}
+
+// ---- gemm: every registry variant, through linear_forward / linear_backward ---------------------
+
+// The entry points use the registry's active gemm variant, so make() selects `variant`
+// there (rows run right after their make(), and nothing later in the bench calls
+// cuda::gemm). When SRENGINE_GEMM_IMPL pins another variant, only that one's row runs.
+Maker linear(const std::string& op, const std::string& variant) {
+  return [op, variant](const Case& c, Buffers& b, int rot) -> Runner {
+    kernels::set_active_variant("gemm", variant);
+    if (kernels::active_variant("gemm") != variant) return {};
+    const int64_t N = param(c, "N"), In = param(c, "In"), Out = param(c, "Out");
+    auto x = b.rand_sets(rot, N * In), y = b.rand_sets(rot, N * Out);
+    const float* w = b.rand(Out * In, -0.05, 0.05);
+    const float* bias = b.rand(Out);
+    if (op == "linear_fwd") return [=](int i) { cuda::linear_forward(x[i % rot], w, bias, y[i % rot], N, In, Out); };
+    auto dx = b.rand_sets(rot, N * In);
+    float* dw = b.zeros(Out * In);
+    float* db = b.zeros(Out);
+    return [=](int i) { cuda::linear_backward(y[i % rot], x[i % rot], w, dx[i % rot], dw, db, N, In, Out); };
+  };
+}
+
+// ---- loss: "two_pass" ---------------------------------------------------------------------------
+
+Maker loss(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    const int64_t n = param(c, "N") * param(c, "C") * param(c, "H") * param(c, "W");
+    const bool l1 = op.rfind("l1_loss", 0) == 0;
+    const math::PointLoss kind = l1 ? math::PointLoss::abs_diff : math::PointLoss::hinge_real;
+    auto x = b.rand_sets(rot, n, -2.0, 2.0);
+    std::vector<float*> t = l1 ? b.rand_sets(rot, n) : std::vector<float*>(rot, nullptr);
+    if (op.find("_fwd") != std::string::npos)
+      return [=](int i) {
+        volatile double s = cuda::loss_sum(kind, x[i % rot], t[i % rot], n, 0.0);  // synchronises
+        (void)s;
+      };
+    auto dx = b.rand_sets(rot, n);
+    return [=](int i) { cuda::loss_backward(kind, x[i % rot], t[i % rot], dx[i % rot], nullptr, n, 0.0, 1.0 / n); };
+  };
+}
+
+// ---- reduce: "two_pass" -------------------------------------------------------------------------
+
+Maker reduce(const std::string& op) {
+  if (op == "channel_sum")
+    return [](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t N = param(c, "N"), C = param(c, "C"), HW = param(c, "H") * param(c, "W");
+      auto dy = b.rand_sets(rot, N * C * HW);
+      float* db = b.zeros(C);
+      return [=](int i) { cuda::channel_sum(dy[i % rot], N, C, HW, 0, db, /*accumulate=*/true); };
+    };
+  return [](const Case& c, Buffers& b, int rot) -> Runner {  // dot
+    const int64_t n = param(c, "rows") * param(c, "cols");
+    auto g = b.rand_sets(rot, n), W = b.rand_sets(rot, n, -0.1, 0.1);
+    double* result = reinterpret_cast<double*>(b.zeros(2));  // one device double (allocations are aligned)
+    return [=](int i) { cuda::dot_to_device(g[i % rot], W[i % rot], n, result); };
+  };
+}
+
+// ---- spectral_norm: "fused_steps" ---------------------------------------------------------------
+
+Maker spectral_norm(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    const int64_t rows = param(c, "rows"), cols = param(c, "cols");
+    auto W = b.rand_sets(rot, rows * cols, -0.1, 0.1);
+    float* u = b.rand(rows);
+    float* v = b.rand(cols);
+    if (op == "spectral_norm")
+      return [=](int i) {
+        cuda::spectral_norm_power_iteration(W[i % rot], u, v, rows, cols, 1, 1e-12);
+        volatile double s = cuda::spectral_norm_sigma(W[i % rot], u, v, rows, cols);  // synchronises
+        (void)s;
+      };
+    auto g = b.rand_sets(rot, rows * cols), dW = b.rand_sets(rot, rows * cols);
+    return [=](int i) { cuda::spectral_norm_backward(W[i % rot], g[i % rot], u, v, 1.5, dW[i % rot], rows, cols); };
+  };
+}
+
+// ---- optimizer: "multi_tensor" ------------------------------------------------------------------
+
+Maker optimizer(const std::string& op) {
+  return [op](const Case&, Buffers& b, int) -> Runner {
+    // One copy of the state (16.7M floats x 4 tensors), as the CPU row; host arrays of
+    // device pointers, one launch per call.
+    const std::vector<int64_t> sizes = rrdbnet_param_sizes();
+    std::vector<float*> p, g, m, v;
+    for (int64_t s : sizes) {
+      p.push_back(b.rand(s, -0.1, 0.1));
+      g.push_back(b.rand(s, -0.01, 0.01));
+      m.push_back(b.zeros(s));
+      v.push_back(b.zeros(s));
+    }
+    const int count = (int)sizes.size();
+    if (op == "ema") return [=](int) { cuda::ema_update(0.999, m.data(), p.data(), sizes.data(), count); };
+    cpu::AdamConfig cfg;
+    cfg.lr = 1e-4;
+    return [=](int i) {
+      const cpu::AdamStep st = cpu::adam_step_scalars(cfg, i + 1);
+      cuda::adam_update(st, p.data(), g.data(), m.data(), v.data(), sizes.data(), count);
+    };
+  };
+}
+
+}  // namespace
+
+Maker cuda_op_maker(const std::string& op, const std::string& variant) {
+  if (op == "pixel_shuffle" || op == "pixel_unshuffle" || op.rfind("upsample_", 0) == 0)
+    return only_for(variant, "gather", resample(op));
+  if (op == "bias_lrelu_fwd" || op == "bias_lrelu_bwd") return only_for(variant, "map", bias_leaky_relu(op));
+  if (op == "residual_axpby" || op == "add" || op == "sub" || op == "mul" || op == "scale" ||
+      op == "axpy_inplace" || op == "abs_fwd" || op == "abs_bwd" || op == "relu_fwd" || op == "relu_bwd" ||
+      op == "lrelu_fwd" || op == "lrelu_bwd")
+    return only_for(variant, "map", pointwise(op));
+  if (op == "prelu_fwd" || op == "prelu_bwd") return only_for(variant, "map", prelu(op));
+  if (op == "batch_norm_fwd" || op == "batch_norm_bwd") return only_for(variant, "chunked", batch_norm(op));
+  if (op == "max_pool_fwd" || op == "max_pool_bwd") return only_for(variant, "gather", max_pool(op));
+  if (op == "linear_fwd" || op == "linear_bwd") return linear(op, variant);  // every gemm variant
+  if (op.rfind("l1_loss", 0) == 0 || op.rfind("hinge_loss", 0) == 0) return only_for(variant, "two_pass", loss(op));
+  if (op == "channel_sum" || op == "dot") return only_for(variant, "two_pass", reduce(op));
+  if (op == "spectral_norm" || op == "spectral_norm_bwd") return only_for(variant, "fused_steps", spectral_norm(op));
+  if (op == "adam" || op == "ema") return only_for(variant, "multi_tensor", optimizer(op));
+  return {};
+}
+
+}  // namespace sr::cli::kernel_bench
+
+#endif  // SRENGINE_WITH_CUDA

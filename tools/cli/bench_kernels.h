@@ -1,0 +1,76 @@
+// The types `srengine bench kernels` (cmd_bench.cpp) shares with its CUDA twins
+// (bench_cuda_ops.cpp): a case (one shape of one op), an implementation of it (one device
+// variant whose make() allocates the buffers and returns the runner), and the buffers,
+// which live on the bench device.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/random.h"
+#include "engine/tensor.h"
+
+namespace sr::cli::kernel_bench {
+
+using Params = std::map<std::string, double>;
+using Runner = std::function<void(int)>;  // runs the kernel on input set i % rotations
+
+// Owns the tensors of one case; rand/zeros hand out raw float pointers on the device.
+class Buffers {
+ public:
+  explicit Buffers(Device d) : dev_(d) {}
+  float* rand(int64_t n, double lo = -1.0, double hi = 1.0) {
+    Tensor t = Tensor::empty({std::max<int64_t>(n, 1)}, DType::f32, dev_);
+    uniform_(t, lo, hi, gen_);
+    keep_.push_back(t);
+    return t.data<float>();
+  }
+  float* zeros(int64_t n) {
+    Tensor t = Tensor::zeros({std::max<int64_t>(n, 1)}, DType::f32, dev_);
+    keep_.push_back(t);
+    return t.data<float>();
+  }
+  // `count` independent random buffers of n floats.
+  std::vector<float*> rand_sets(int count, int64_t n, double lo = -1.0, double hi = 1.0) {
+    std::vector<float*> v;
+    for (int i = 0; i < count; ++i) v.push_back(rand(n, lo, hi));
+    return v;
+  }
+  const Device& device() const { return dev_; }
+
+ private:
+  Device dev_;
+  Generator gen_{1234};
+  std::vector<Tensor> keep_;
+};
+
+struct Case {
+  std::string name;   // "<op>/<net>.<layer>": what --filter matches and the JSON join key
+  std::string op;     // conv_fwd, conv_bwd_data, ..., adam
+  std::string shape;  // for people
+  Params p;           // for tools/peer_torch.py
+  double flops = 0, bytes = 0;
+  bool compute_bound = false;
+};
+
+// Allocates a case's buffers (its inputs `rotations` times) and returns the runner; an
+// empty function when the variant cannot run that case.
+using Maker = std::function<Runner(const Case&, Buffers&, int rotations)>;
+
+// One variant of one op on one device.
+struct Impl {
+  std::string device, variant;
+  bool is_default;
+  Maker make;
+};
+
+inline int64_t param(const Case& c, const char* key) { return (int64_t)c.p.at(key); }
+
+// RRDBNet nf64 nb23 gc32 x4's parameter tensors (weights and biases), 16.7M floats: the
+// Adam and EMA cases' tensors (cmd_bench.cpp).
+std::vector<int64_t> rrdbnet_param_sizes();
+
+}  // namespace sr::cli::kernel_bench
