@@ -7,6 +7,7 @@
 //                             documented fragment layouts and NaN-poisoned shared memory,
 //                             against the float64 CPU convolution
 //   kernels/registry          the variant table, selection and environment override
+//   kernels/sync_launches_flag  the values of SRENGINE_SYNC_LAUNCHES that turn it on
 // What this cannot check is the hardware itself (the PTX layouts as the tensor cores
 // implement them, barriers, timing): the cuda/ parity tests do that on a GPU.
 #include <catch2/catch.hpp>
@@ -433,3 +434,18 @@ TEST_CASE("kernels/registry") {
   CHECK_THROWS(k::active_variant("conv2d"));
 #endif
 }
+
+#ifdef SRENGINE_WITH_CUDA
+#include "engine/cuda_check.h"
+
+// SRENGINE_SYNC_LAUNCHES: which values turn the per-launch synchronisation on.
+TEST_CASE("kernels/sync_launches_flag") {
+  using sr::cuda::sync_launches_flag;
+  CHECK_FALSE(sync_launches_flag(nullptr));  // unset
+  CHECK_FALSE(sync_launches_flag(""));
+  CHECK_FALSE(sync_launches_flag("0"));
+  CHECK(sync_launches_flag("1"));
+  CHECK(sync_launches_flag("yes"));
+  CHECK(sync_launches_flag("00"));  // anything but exactly "0" or empty
+}
+#endif

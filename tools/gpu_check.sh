@@ -12,7 +12,8 @@
 #   tools/gpu_check.sh --rehearse --configure-only    preflight + configure (CI)
 #
 # Environment: BUDGET seconds for everything (default 540), OUT (default
-# /tmp/srengine-gpu-check/out; at most 6 files land there), BUILD (default
+# /tmp/srengine-gpu-check/out; four files land there: summary.txt, logs.tgz, bench_conv.json,
+# bench_train.md), BUILD (default
 # /tmp/srengine-gpu-check/build), ARCH (default: the GPU's, e.g. 90a on Hopper), JOBS,
 # BIN_DIR (a build folder to use as it is: no configure, no build), SKIP (a regex of rows
 # not to run, e.g. 'memcheck|racecheck' on a rerun).
@@ -32,7 +33,7 @@
 #   bench conv  native conv vs cuDNN on the RRDB and U-Net shapes (bench_conv.json)
 #   train vs torch  batch-16 L1 / GAN / inference steps against PyTorch, TF32 then bf16
 #   racecheck   compute-sanitizer racecheck on the conv and dense-block tests
-#   bench all   every kernel's row (bench_all.json): GB/s against the copy bandwidth
+#   bench all   every kernel's row (logs/bench_all.json): GB/s against the copy bandwidth
 #   ncu         Nsight Compute speed-of-light of the slowest conv kernel
 # Exit status: 0 when no row failed.
 set -uo pipefail
@@ -58,6 +59,7 @@ DEPS=$WORK/deps          # .gpudeps unpacked here
 RUNS=$WORK/runs          # experiments, checkpoints
 rm -rf "$LOG" "$RUNS" "$DEPS"
 mkdir -p "$OUT" "$LOG" "$RUNS" "$DEPS" "$BUILD"
+rm -f "$OUT/summary.txt" "$OUT/logs.tgz" "$OUT/bench_conv.json" "$OUT/bench_train.md"
 export PATH="$PATH:/usr/local/cuda/bin"
 T0=$SECONDS
 FAILED=0
@@ -437,7 +439,8 @@ for prec in tf32 bf16; do
   timed 130 "bench_train_$prec.log" "$ROOT/tools/bench_train_vs_torch.sh" --device cuda --precision "$prec" \
     --python "$PY" --bin "$CLI" --iters 8 --warmup 2 --out "$RUNS/bench_train_$prec"
   case $? in
-    0) cp "$RUNS/bench_train_$prec/table.md" "$OUT/bench_train_$prec.md"
+    0) { echo "## $prec"; cat "$RUNS/bench_train_$prec/table.md"; echo; } >> "$OUT/bench_train.md"
+       mkdir -p "$LOG/bench_train_$prec" && cp "$RUNS/bench_train_$prec"/*.json "$LOG/bench_train_$prec/" 2> /dev/null
        row "train vs torch $prec" ok "srengine/PyTorch: $(grep -E '^\| gpu_' "$RUNS/bench_train_$prec/table.md" | awk -F'|' '{gsub(/ /, "", $2); gsub(/ /, "", $6); printf "%s %s; ", $2, $6}')" ;;
     99) no_time "train vs torch $prec" ;;
     *) row "train vs torch $prec" FAIL "$(grep -m1 -iE 'error|Traceback' "$LOG/bench_train_$prec.log" | cut -c1-120)" ;;
@@ -447,9 +450,9 @@ done
 # ---- as time allows: racecheck, every kernel's row, one profile --------------------------------
 sanitize "racecheck conv+rdb" racecheck 90 "cuda/conv2d_variants" "cuda/ops_rdb" "cuda/ops_conv"
 if ! gpu_row "bench all"; then
-  timed 90 bench_all.log "$CLI" bench kernels --device cuda --filter '^(?!conv_)' --repeat 10 --json "$OUT/bench_all.json"
+  timed 90 bench_all.log "$CLI" bench kernels --device cuda --filter '^(?!conv_)' --repeat 10 --json "$LOG/bench_all.json"
   case $? in
-    0) row "bench all" ok "$(grep -cE 'GB/s|GFLOP/s' "$LOG/bench_all.log") rows; copy $(grep -m1 -iE 'copy' "$LOG/bench_all.log" | tr -s ' ' | cut -c1-60)" ;;
+    0) row "bench all" ok "$(grep -cE '^[a-z0-9_]+/' "$LOG/bench_all.log") rows; $(grep -m1 -oE 'copy [0-9]+ MB [0-9.]+ GB/s' "$LOG/bench_all.log")" ;;
     99) no_time "bench all" ;;
     *) row "bench all" FAIL "$(tail -1 "$LOG/bench_all.log" | cut -c1-120)" ;;
   esac
