@@ -11,7 +11,8 @@
 #                                      package shows), every GPU row "not run"
 #   tools/gpu_check.sh --rehearse --configure-only    preflight + configure (CI)
 #
-# Environment: BUDGET seconds for everything (default 540), OUT (default
+# Environment: BUDGET seconds for everything (default 540; 3600 for a rehearsal), BUILD_CAP
+# seconds for the build (330; 3000 for a rehearsal), OUT (default
 # /tmp/srengine-gpu-check/out; four files land there: summary.txt, logs.tgz, bench_conv.json,
 # bench_train.md), BUILD (default
 # /tmp/srengine-gpu-check/build), ARCH (default: the GPU's, e.g. 90a on Hopper), JOBS,
@@ -52,7 +53,10 @@ done
 WORK=/tmp/srengine-gpu-check
 BUILD=${BUILD:-$WORK/build}
 OUT=${OUT:-$WORK/out}
+# A rehearsal builds on a small machine (2 cores: about 15 minutes): its budget is larger.
+if ((REHEARSE)); then BUDGET=${BUDGET:-3600}; BUILD_CAP=${BUILD_CAP:-3000}; fi
 BUDGET=${BUDGET:-540}
+BUILD_CAP=${BUILD_CAP:-330}
 JOBS=${JOBS:-$(nproc)}
 LOG=$WORK/logs
 DEPS=$WORK/deps          # .gpudeps unpacked here
@@ -245,10 +249,12 @@ if [ -z "$BIN" ]; then
   fi
   row configure ok "$(grep -E 'srengine: (CUDNN|NCCL)' "$LOG/configure.log" | sed -E 's/-- srengine: //; s/ \(headers.*//' | tr '\n' ' ')"
   if ((CONFIGURE_ONLY)); then exit $FAILED; fi
-  timed 330 build.log cmake --build "$BUILD" -j"$JOBS" --target srengine srengine_tests srengine_dp_check
+  timed "$BUILD_CAP" build.log cmake --build "$BUILD" -j"$JOBS" --target srengine srengine_tests srengine_dp_check
   rc=$?
   if [ $rc -ne 0 ]; then
-    row build FAIL "rc $rc: $(grep -m1 -E 'error' "$LOG/build.log" | cut -c1-140)"
+    why=$(grep -m1 -E 'error' "$LOG/build.log" | cut -c1-140)
+    [ $rc = 124 ] && why="not finished in $BUILD_CAP s (BUILD_CAP); $(grep -E '^\[[0-9]+/[0-9]+\]' "$LOG/build.log" | tail -1 | cut -d' ' -f1) steps done"
+    row build FAIL "rc $rc: $why"
     exit 1
   fi
   row build ok "sm_$ARCH, $JOBS jobs"
