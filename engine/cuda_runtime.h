@@ -10,10 +10,17 @@ namespace sr::cuda {
 
 bool available();        // built with CUDA and at least one device present
 int device_count();
+// Makes `index` the calling thread's current device (cudaSetDevice) and remembers it in a
+// per-thread cache, which current_device() returns without asking the runtime. So switch
+// devices only through set_device: a bare cudaSetDevice leaves the cache stale (the one in
+// the NCCL communicator sets the device the trainer already chose, which is harmless).
 void set_device(int index);
+int current_device();
 
-// Stream-ordered pool allocations on the current stream. Out of memory throws an
-// sr::Error with the requested size, the pool's use and a hint.
+// Stream-ordered pool allocations on the current stream. `device` must be the calling
+// thread's current device (checked: an error names both, instead of memory silently
+// landing on another GPU than the tensor says). Out of memory throws an sr::Error with the
+// requested size, the pool's use and a hint.
 void* allocate(size_t bytes, int device);
 void deallocate(void* ptr, int device);
 

@@ -729,6 +729,23 @@ void test_memory() {
                     Catch::Contains("CUDA out of memory: requested") && Catch::Contains("Hint"));
 }
 
+// cuda:N means GPU N: activate_device makes it current, and an allocation for a GPU that is
+// not the thread's current one is refused with both names (it would land on the current one).
+void test_device_selection() {
+  activate_device(Device::cuda(0), "test");
+  CHECK(cuda::current_device() == 0);
+  CHECK_THROWS_WITH(Tensor::empty({4}, DType::f32, Device::cuda(1)),
+                    Catch::Contains("tensor on cuda:1 would land on cuda:0"));
+  if (cuda::device_count() >= 2) {
+    activate_device(Device::cuda(1), "test");
+    CHECK(cuda::current_device() == 1);
+    CHECK(Tensor::full({3}, 2.0, DType::f32, Device::cuda(1)).to_vector() == std::vector<double>{2, 2, 2});
+    CHECK_THROWS_WITH(Tensor::empty({4}, DType::f32, Device::cuda(0)),
+                      Catch::Contains("tensor on cuda:0 would land on cuda:1"));
+    activate_device(Device::cuda(0), "test");
+  }
+}
+
 }  // namespace
 
 #define CUDA_BODY(f) f()
@@ -750,3 +767,4 @@ TEST_CASE("cuda/determinism") { if (skip_without_cuda()) return; CUDA_BODY(test_
 TEST_CASE("cuda/gemm_variants") { if (skip_without_cuda()) return; CUDA_BODY(test_gemm_variants); }
 TEST_CASE("cuda/optimizer") { if (skip_without_cuda()) return; CUDA_BODY(test_optimizer); }
 TEST_CASE("cuda/memory_pool") { if (skip_without_cuda()) return; CUDA_BODY(test_memory); }
+TEST_CASE("cuda/device_selection") { if (skip_without_cuda()) return; CUDA_BODY(test_device_selection); }
