@@ -33,9 +33,10 @@ __global__ void matvec_t_kernel(const float* __restrict__ W, const float* __rest
 }
 
 // out[r] = (scale_by_u ? u[r] : 1) * sum_c W[r][c] v[c]  (in double when out_d is given)
-__global__ void row_dot_kernel(const float* __restrict__ W, const float* __restrict__ v,
-                               const float* __restrict__ u, int64_t rows, int64_t cols,
-                               float* __restrict__ out_f, double* __restrict__ out_d) {
+__global__ void __launch_bounds__(kRowWarps * 32)
+    row_dot_kernel(const float* __restrict__ W, const float* __restrict__ v,
+                   const float* __restrict__ u, int64_t rows, int64_t cols,
+                   float* __restrict__ out_f, double* __restrict__ out_d) {
   const int lane = threadIdx.x & 31;
   const int64_t r = blockIdx.x * (int64_t)kRowWarps + (threadIdx.x >> 5);
   if (r >= rows) return;  // whole warps leave together
@@ -49,8 +50,11 @@ __global__ void row_dot_kernel(const float* __restrict__ W, const float* __restr
   }
 }
 
-// x /= max(|x|_2, eps), one block; the norm accumulates in double like the CPU.
-__global__ void normalize_kernel(float* __restrict__ x, int64_t n, double eps) {
+// x /= max(|x|_2, eps), one block; the norm accumulates in double like the CPU. The bound
+// caps registers at 64 per thread, so the 1024-thread launch cannot fail with "too many
+// resources" after a change to this kernel (it would spill instead).
+__global__ void __launch_bounds__(kNormThreads)
+    normalize_kernel(float* __restrict__ x, int64_t n, double eps) {
   __shared__ double inv_norm;
   double ss = 0;
   for (int64_t i = threadIdx.x; i < n; i += kNormThreads) ss += (double)x[i] * (double)x[i];
