@@ -129,19 +129,31 @@ void deallocate(void* ptr, int device) {
 PoolStats pool_stats(int device) { return {g_current[device].load(), g_peak[device].load()}; }
 void reset_peak(int device) { g_peak[device].store(g_current[device].load()); }
 
+namespace {
+std::atomic<uint64_t> g_host_waits{0};
+}  // namespace
+
+uint64_t host_wait_count() { return g_host_waits.load(); }
+
 void memcpy(void* dst, const void* src, size_t bytes, CopyKind kind) {
   const cudaMemcpyKind k = kind == CopyKind::host_to_device   ? cudaMemcpyHostToDevice
                            : kind == CopyKind::device_to_host ? cudaMemcpyDeviceToHost
                                                               : cudaMemcpyDeviceToDevice;
   CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, k, cudaStreamPerThread));
-  if (kind == CopyKind::device_to_host) CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread));
+  if (kind == CopyKind::device_to_host) {
+    g_host_waits.fetch_add(1);
+    CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread));
+  }
 }
 
 void memset_zero(void* dst, size_t bytes) {
   CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, cudaStreamPerThread));
 }
 
-void synchronize() { CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread)); }
+void synchronize() {
+  g_host_waits.fetch_add(1);
+  CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread));
+}
 
 // ---- Strided copy and fill ---------------------------------------------------------------
 

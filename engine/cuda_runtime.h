@@ -41,9 +41,15 @@ void* allocate_pinned_host(size_t bytes, int device);
 void release_pinned_host(void* ptr, size_t bytes);
 
 enum class CopyKind { host_to_device, device_to_host, device_to_device };
+// device_to_host waits for the copy (and so for everything queued before it).
 void memcpy(void* dst, const void* src, size_t bytes, CopyKind kind);
 void memset_zero(void* dst, size_t bytes);
 void synchronize();
+
+// How many times the host has waited for the GPU through this file (device->host copies and
+// synchronize()), over all threads: tests check with it that ops keep
+// their values on the device.
+uint64_t host_wait_count();
 
 }  // namespace sr::cuda
 
