@@ -61,7 +61,19 @@ int device_count() {
   return n;
 }
 
-void set_device(int index) { CUDA_CHECK(cudaSetDevice(index)); }
+// -1: not asked yet. Per thread because the CUDA current device is per thread (a loader
+// thread binds itself to the trainer's GPU; see pinned_memory.cu).
+thread_local int t_current_device = -1;
+
+void set_device(int index) {
+  CUDA_CHECK(cudaSetDevice(index));
+  t_current_device = index;
+}
+
+int current_device() {
+  if (t_current_device < 0) CUDA_CHECK(cudaGetDevice(&t_current_device));
+  return t_current_device;
+}
 
 // Block sizes are tracked on the host (ptr -> bytes) for the peak statistics; a hash map,
 // since a training step keeps thousands of activations alive at once.
@@ -75,6 +87,12 @@ std::unordered_map<void*, size_t>& sizes() {
 
 void* allocate(size_t bytes, int device) {
   if (device < 0 || device >= kMaxDevices) fail("CUDA allocate: bad device index ", device);
+  // The pool below is the current device's, whatever `device` says.
+  const int current = current_device();
+  if (current != device)
+    fail("CUDA allocate: ", bytes, " bytes for a tensor on cuda:", device, " would land on cuda:", current,
+         ", this thread's current device; the caller must select cuda:", device,
+         " first (sr::activate_device or sr::cuda::set_device)");
   std::call_once(g_pool_init[device], init_pool, device);
   void* p = nullptr;
   cudaError_t err = cudaMallocAsync(&p, bytes, cudaStreamPerThread);
@@ -111,19 +129,31 @@ void deallocate(void* ptr, int device) {
 PoolStats pool_stats(int device) { return {g_current[device].load(), g_peak[device].load()}; }
 void reset_peak(int device) { g_peak[device].store(g_current[device].load()); }
 
+namespace {
+std::atomic<uint64_t> g_host_waits{0};
+}  // namespace
+
+uint64_t host_wait_count() { return g_host_waits.load(); }
+
 void memcpy(void* dst, const void* src, size_t bytes, CopyKind kind) {
   const cudaMemcpyKind k = kind == CopyKind::host_to_device   ? cudaMemcpyHostToDevice
                            : kind == CopyKind::device_to_host ? cudaMemcpyDeviceToHost
                                                               : cudaMemcpyDeviceToDevice;
   CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, k, cudaStreamPerThread));
-  if (kind == CopyKind::device_to_host) CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread));
+  if (kind == CopyKind::device_to_host) {
+    g_host_waits.fetch_add(1);
+    CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread));
+  }
 }
 
 void memset_zero(void* dst, size_t bytes) {
   CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, cudaStreamPerThread));
 }
 
-void synchronize() { CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread)); }
+void synchronize() {
+  g_host_waits.fetch_add(1);
+  CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread));
+}
 
 // ---- Strided copy and fill ---------------------------------------------------------------
 

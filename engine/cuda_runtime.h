@@ -10,10 +10,17 @@ namespace sr::cuda {
 
 bool available();        // built with CUDA and at least one device present
 int device_count();
+// Makes `index` the calling thread's current device (cudaSetDevice) and remembers it in a
+// per-thread cache, which current_device() returns without asking the runtime. So switch
+// devices only through set_device: a bare cudaSetDevice leaves the cache stale (the one in
+// the NCCL communicator sets the device the trainer already chose, which is harmless).
 void set_device(int index);
+int current_device();
 
-// Stream-ordered pool allocations on the current stream. Out of memory throws an
-// sr::Error with the requested size, the pool's use and a hint.
+// Stream-ordered pool allocations on the current stream. `device` must be the calling
+// thread's current device (checked: an error names both, instead of memory silently
+// landing on another GPU than the tensor says). Out of memory throws an sr::Error with the
+// requested size, the pool's use and a hint.
 void* allocate(size_t bytes, int device);
 void deallocate(void* ptr, int device);
 
@@ -34,9 +41,15 @@ void* allocate_pinned_host(size_t bytes, int device);
 void release_pinned_host(void* ptr, size_t bytes);
 
 enum class CopyKind { host_to_device, device_to_host, device_to_device };
+// device_to_host waits for the copy (and so for everything queued before it).
 void memcpy(void* dst, const void* src, size_t bytes, CopyKind kind);
 void memset_zero(void* dst, size_t bytes);
 void synchronize();
+
+// How many times the host has waited for the GPU through this file (device->host copies and
+// synchronize()), over all threads: tests check with it that ops keep
+// their values on the device.
+uint64_t host_wait_count();
 
 }  // namespace sr::cuda
 

@@ -1,5 +1,7 @@
-// Device parsing.
+// Device parsing and selection (the calling thread's current CUDA device).
 #include "engine/dtype.h"
+
+#include "engine/cuda_runtime.h"
 
 namespace sr {
 
@@ -13,6 +15,19 @@ Device parse_device(const std::string& s) {
     return Device::cuda(std::stoi(idx));
   }
   fail("device: expected cpu, cuda or cuda:N, got '", s, "'");
+}
+
+void activate_device(const Device& d, const std::string& what) {
+  if (d.is_cpu()) return;
+#ifdef SRENGINE_WITH_CUDA
+  const int count = cuda::device_count();
+  SR_CHECK(count > 0, what, ": ", d.str(), " requested but no CUDA device is available on this machine (use cpu)");
+  SR_CHECK(d.index >= 0 && d.index < count, what, ": ", d.str(), " requested but this machine has ", count,
+           " CUDA device(s) (cuda:0", count > 1 ? "..cuda:" + std::to_string(count - 1) : std::string(), ")");
+  cuda::set_device(d.index);
+#else
+  fail(what, ": ", d.str(), " requested but this srengine was built without CUDA (rebuild with -DSRENGINE_CUDA=ON, or use cpu)");
+#endif
 }
 
 }  // namespace sr

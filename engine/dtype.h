@@ -53,4 +53,11 @@ struct Device {
 // Parses "cpu", "cuda" or "cuda:N"; anything else is an error naming the value.
 Device parse_device(const std::string& s);
 
+// Makes a CUDA device the calling thread's current one, so that its tensors are allocated
+// and its kernels run on that GPU (the CUDA runtime would otherwise use GPU 0 whatever the
+// tensors say). Every command calls it once it knows its device. A device this build or
+// machine does not have is an error naming `what` (e.g. "device 'cuda:3'") and the
+// devices there are. No-op for the CPU.
+void activate_device(const Device& d, const std::string& what);
+
 }  // namespace sr

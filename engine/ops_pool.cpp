@@ -1,4 +1,5 @@
-// max_pool2d op: checks, kernel dispatch, autograd node (saves the argmax indices).
+// max_pool2d op: checks, kernel dispatch, autograd node (saves the argmax indices: int64 in
+// host memory for the CPU, int32 in device memory for CUDA, so nothing crosses PCIe).
 #include "engine/ops_pool.h"
 
 #include <memory>
@@ -6,6 +7,7 @@
 
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/storage.h"
 #include "kernels/cpu/pool.h"
 #include "kernels/cuda/pool.h"
 
@@ -21,13 +23,19 @@ Tensor max_pool2d(const Tensor& x_in, int kernel, int stride) {
   const int64_t P = (H - kernel) / stride + 1, Q = (W - kernel) / stride + 1;
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::empty({N, C, P, Q}, x.dtype(), x.device());
-  auto argmax = std::make_shared<std::vector<int64_t>>(N * C * P * Q);
+  const int64_t n = N * C * P * Q;
+  std::shared_ptr<std::vector<int64_t>> argmax;  // CPU
+  std::shared_ptr<Storage> argmax_dev;           // CUDA: n int32 on x's device
+  if (x.is_cuda())
+    argmax_dev = std::make_shared<Storage>(n * sizeof(int32_t), x.device());
+  else
+    argmax = std::make_shared<std::vector<int64_t>>(n);
   dispatch("max_pool2d", x, [&](auto t) {
     using T = decltype(t);
     cpu::max_pool2d_forward<T>(x.data<T>(), y.data<T>(), argmax->data(), N * C, H, W, kernel, stride);
   }, [&] {
-    SR_CUDA(cuda::max_pool2d_forward(x.data<float>(), y.data<float>(), argmax->data(), N * C, H, W,
-                                     kernel, stride));
+    SR_CUDA(cuda::max_pool2d_forward(x.data<float>(), y.data<float>(), static_cast<int32_t*>(argmax_dev->data()),
+                                     N * C, H, W, kernel, stride));
   });
   return record("max_pool2d", y, {x_in}, [=](const Tensor& g_in) {
     Tensor g = g_in.contiguous();
@@ -36,8 +44,8 @@ Tensor max_pool2d(const Tensor& x_in, int kernel, int stride) {
       using T = decltype(t);
       cpu::max_pool2d_backward<T>(g.data<T>(), argmax->data(), dx.data<T>(), N * C, H, W, P, Q);
     }, [&] {
-      SR_CUDA(cuda::max_pool2d_backward(g.data<float>(), argmax->data(), dx.data<float>(), N * C, H, W,
-                                        P, Q, kernel, stride));
+      SR_CUDA(cuda::max_pool2d_backward(g.data<float>(), static_cast<const int32_t*>(argmax_dev->data()),
+                                        dx.data<float>(), N * C, H, W, P, Q, kernel, stride));
     });
     return std::vector<Tensor>{dx};
   });

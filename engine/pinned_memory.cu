@@ -41,9 +41,7 @@ std::vector<CachedBlock>& cache() {
 void* allocate_pinned_host(size_t bytes, int device) {
   // Bind this thread to the batches' GPU (loader threads start on device 0, and a rank
   // using GPU r must not create a context on GPU 0); a no-op on a thread already there.
-  int current = -1;
-  CUDA_CHECK(cudaGetDevice(&current));
-  if (current != device) CUDA_CHECK(cudaSetDevice(device));
+  if (current_device() != device) set_device(device);
   bool reuse = false;
   CachedBlock b{};
   {

@@ -8,6 +8,8 @@
 //                             against the float64 CPU convolution
 //   kernels/registry          the variant table, selection and environment override
 //   kernels/sync_launches_flag  the values of SRENGINE_SYNC_LAUNCHES that turn it on
+//   kernels/cudnn_algorithm_choice  which cuDNN algorithms each variant may run, in which
+//                             order, and the fallback to the next when one does not run
 // What this cannot check is the hardware itself (the PTX layouts as the tensor cores
 // implement them, barriers, timing): the cuda/ parity tests do that on a GPU.
 #include <catch2/catch.hpp>
@@ -22,6 +24,7 @@
 
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/conv2d_cudnn.h"
 #include "kernels/cuda/conv2d_problems.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/fast_div.h"
@@ -370,6 +373,63 @@ TEST_CASE("kernels/igemm_split_plan") {
   CHECK((int64_t)(p.splits - 1) * p.k_per_split < 65536);
   const ig::SplitPlan small = ig::plan_split_k(64, 576, 500, 64, 64, ig::kBK);
   CHECK(small.splits == 1);
+}
+
+// ---- cuDNN algorithm choice -------------------------------------------------------------------
+
+TEST_CASE("kernels/cudnn_algorithm_choice") {
+  namespace ca = sr::cuda::cudnn_algo;
+  using D = ca::Direction;
+  constexpr size_t kLimit = 1000;
+  auto algos = [](D d, const std::vector<ca::Perf>& c) {
+    std::string s;
+    for (const auto& p : c) s += std::string(s.empty() ? "" : " ") + ca::algo_name(d, p.algo);
+    return s;
+  };
+  // Forward, fastest first as the heuristic sorts them. Math 1 = tensor-op row, 0 = default.
+  const std::vector<ca::Perf> fwd = {
+      {4, 0, true, true, 10},      // FFT
+      {6, 0, true, true, 10},      // WINOGRAD
+      {1, 1, true, true, 20},      // IMPLICIT_PRECOMP_GEMM rated for tensor cores
+      {1, 0, true, true, 30},      // IMPLICIT_PRECOMP_GEMM again, default math
+      {2, 0, true, false, 0},      // GEMM, non-deterministic
+      {0, 0, true, true, 5000},    // IMPLICIT_GEMM over the workspace limit
+      {3, 0, false, true, 0},      // DIRECT, not supported
+  };
+  CHECK(algos(D::forward, ca::candidates(D::forward, true, fwd, kLimit)) ==
+        "FFT WINOGRAD IMPLICIT_PRECOMP_GEMM IMPLICIT_PRECOMP_GEMM");
+  // The fp32 oracle: GEMM family only (no FFT/Winograd rounding), once per algorithm.
+  const auto oracle = ca::candidates(D::forward, false, fwd, kLimit);
+  CHECK(algos(D::forward, oracle) == "IMPLICIT_PRECOMP_GEMM");
+  const std::vector<ca::Perf> data = {{0, 0, true, false, 0}, {2, 0, true, true, 0}, {5, 0, true, true, 0},
+                                      {1, 0, true, true, 0}, {4, 0, true, true, 0}};
+  CHECK(algos(D::backward_data, ca::candidates(D::backward_data, false, data, kLimit)) == "ALGO_1");
+  CHECK(algos(D::backward_data, ca::candidates(D::backward_data, true, data, kLimit)) ==
+        "FFT WINOGRAD_NONFUSED ALGO_1 WINOGRAD");
+  const std::vector<ca::Perf> filter = {{3, 0, true, true, 0}, {6, 0, true, true, 0}, {1, 0, true, true, 0},
+                                        {0, 0, true, true, 0}};
+  CHECK(algos(D::backward_weight, ca::candidates(D::backward_weight, false, filter, kLimit)) == "ALGO_1 ALGO_0");
+
+  // Fallback: the first two refuse to run, the third runs; the failures are named.
+  const std::vector<ca::Perf> c = ca::candidates(D::forward, true, fwd, kLimit);
+  std::vector<size_t> tried;
+  std::string why;
+  const size_t ran = ca::first_that_runs(D::forward, c, 0, [&](const ca::Perf&, size_t i) -> std::optional<std::string> {
+    tried.push_back(i);
+    if (i == 0) return std::string("CUDNN_STATUS_NOT_SUPPORTED");
+    if (i == 1) return std::string("workspace query failed");
+    return std::nullopt;
+  }, why);
+  CHECK(ran == 2);
+  CHECK(tried == std::vector<size_t>{0, 1, 2});
+  CHECK(why == "FFT: CUDNN_STATUS_NOT_SUPPORTED; WINOGRAD: workspace query failed");
+  // Starting from the cached choice; when none runs, the caller gets size() and every reason.
+  why.clear();
+  const size_t none = ca::first_that_runs(D::forward, c, 2, [](const ca::Perf&, size_t) -> std::optional<std::string> {
+    return std::string("out of memory");
+  }, why);
+  CHECK(none == c.size());
+  CHECK(why == "IMPLICIT_PRECOMP_GEMM: out of memory; IMPLICIT_PRECOMP_GEMM: out of memory");
 }
 
 // ---- Registry -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "engine/cuda_runtime.h"
 #include "engine/philox.h"
 #include "engine/random.h"
 #include "engine/tensor.h"
@@ -60,6 +61,26 @@ TEST_CASE("tensor/cuda_without_gpu_is_a_clear_error") {
 #endif
   CHECK_THROWS_WITH(parse_device("gpu"), Catch::Contains("gpu"));
   CHECK(parse_device("cuda:1").index == 1);
+}
+
+// cuda:N must mean GPU N: activate_device makes it current, and refuses a device this build
+// or machine lacks with the request and what there is (the GPU side: cuda/device_selection).
+TEST_CASE("tensor/activate_device_refuses_a_missing_gpu") {
+  CHECK_NOTHROW(activate_device(Device::cpu(), "device 'cpu'"));
+#ifdef SRENGINE_WITH_CUDA
+  const int count = cuda::device_count();
+  if (count == 0) {
+    CHECK_THROWS_WITH(activate_device(Device::cuda(0), "device 'cuda'"),
+                      Catch::Contains("device 'cuda': cuda:0 requested but no CUDA device"));
+  }
+  CHECK_THROWS_WITH(activate_device(Device::cuda(count), "device 'cuda:" + std::to_string(count) + "'"),
+                    Catch::Contains("cuda:" + std::to_string(count) + " requested") &&
+                        Catch::Contains(count == 0 ? std::string("no CUDA device")
+                                                   : "has " + std::to_string(count) + " CUDA device(s)"));
+#else
+  CHECK_THROWS_WITH(activate_device(Device::cuda(1), "--device cuda:1"),
+                    Catch::Contains("--device cuda:1: cuda:1 requested") && Catch::Contains("without CUDA"));
+#endif
 }
 
 TEST_CASE("tensor/philox_known_answers") {

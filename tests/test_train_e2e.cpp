@@ -55,6 +55,13 @@ TEST_CASE("train/two_stage_run_leaves_models_and_report") {
   CHECK_THAT(ss.str(), Catch::Contains("<svg") && Catch::Contains("data:image/png;base64,"));
 }
 
+// The run's device is checked and made current before anything is built on it; a GPU the
+// machine lacks is an error naming the config value (not a silent run on GPU 0).
+TEST_CASE("train/missing_cuda_device_is_a_clear_error") {
+  CHECK_THROWS_WITH(resolve_device("cuda:99", 0), Catch::Contains("device 'cuda:99': cuda:99 requested"));
+  CHECK(resolve_device("cpu", 3) == Device::cpu());
+}
+
 TEST_CASE("train/l1_loss_falls") {
   json c = tiny("falls", {"train.stages.0.total_iter=60", "logger.print_freq=10", "val.val_freq=1000",
                           "logger.save_checkpoint_freq=1000"});

@@ -43,15 +43,19 @@ using Clock = std::chrono::steady_clock;
 
 // resolve_device and make_network (and data_config.h) are shared with `srengine bench
 // train` (declared in trainer.h), so the bench builds exactly what a run builds.
+// A CUDA device is also made this thread's current one: the networks, the batches and the
+// NCCL communicator built afterwards all live on it.
 Device resolve_device(const std::string& s, int local_rank) {
+  Device d = Device::cpu();
   if (s == "auto") {
 #ifdef SRENGINE_WITH_CUDA
-    if (cuda::available()) return Device::cuda(local_rank % cuda::device_count());
+    if (cuda::available()) d = Device::cuda(local_rank % cuda::device_count());
 #endif
-    return Device::cpu();
+  } else {
+    d = parse_device(s);
+    if (d.is_cuda() && s == "cuda") d.index = local_rank;
   }
-  Device d = parse_device(s);
-  if (d.is_cuda() && s == "cuda") d.index = local_rank;
+  activate_device(d, "device '" + s + "'" + (s == "cuda" ? " (local rank " + std::to_string(local_rank) + ")" : ""));
   return d;
 }
 

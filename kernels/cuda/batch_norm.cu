@@ -32,9 +32,10 @@ __device__ __forceinline__ int64_t element(const ChannelGeom& g, int64_t c, int6
 
 // mode 0: x; mode 1: (x - mean[c])^2; mode 2: dy; mode 3: dy * (x - mean[c]) * invstd[c]
 template <int kMode>
-__global__ void channel_partial_kernel(ChannelGeom g, const float* __restrict__ x,
-                                       const float* __restrict__ dy, const double* __restrict__ mean,
-                                       const double* __restrict__ invstd, double* __restrict__ partial) {
+__global__ void __launch_bounds__(kBnThreads)
+    channel_partial_kernel(ChannelGeom g, const float* __restrict__ x, const float* __restrict__ dy,
+                           const double* __restrict__ mean, const double* __restrict__ invstd,
+                           double* __restrict__ partial) {
   const int64_t c = blockIdx.y, chunk = blockIdx.x;
   const int64_t lo = chunk * kBnChunk, hi = lo + kBnChunk < g.per_channel ? lo + kBnChunk : g.per_channel;
   double acc = 0;

@@ -15,12 +15,6 @@ namespace sr::cuda {
 // its allocations on (engine/cuda_runtime.cu).
 inline cudaStream_t current_stream() { return cudaStreamPerThread; }
 
-inline int current_device() {
-  int d = 0;
-  CUDA_CHECK(cudaGetDevice(&d));
-  return d;
-}
-
 constexpr int kBlock = 256;
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }

@@ -16,9 +16,10 @@ namespace {
 
 constexpr int kLossThreads = 256;
 
-__global__ void loss_partial_kernel(math::PointLoss kind, const float* __restrict__ x,
-                                    const float* __restrict__ t, int64_t n, float param,
-                                    double* __restrict__ partial) {
+__global__ void __launch_bounds__(kLossThreads)
+    loss_partial_kernel(math::PointLoss kind, const float* __restrict__ x,
+                        const float* __restrict__ t, int64_t n, float param,
+                        double* __restrict__ partial) {
   const int64_t lo = blockIdx.x * cpu::kLossBlock;
   const int64_t hi = lo + cpu::kLossBlock < n ? lo + cpu::kLossBlock : n;
   double acc = 0;

@@ -13,7 +13,7 @@ namespace {
 struct MaxPoolOp {  // over the output (NC, P, Q)
   const float* x;
   float* y;
-  int64_t* argmax;
+  int32_t* argmax;
   int64_t H, W, P, Q;
   int k, s;
   __device__ void operator()(int64_t o) const {
@@ -32,19 +32,19 @@ struct MaxPoolOp {  // over the output (NC, P, Q)
         }
       }
     y[o] = v;
-    argmax[o] = best;
+    argmax[o] = (int32_t)best;  // < H*W <= INT32_MAX (checked by the launcher)
   }
 };
 
 struct MaxPoolBackwardOp {  // over the input (NC, H, W)
   const float* dy;
-  const int64_t* argmax;
+  const int32_t* argmax;
   float* dx;
   int64_t H, W, P, Q;
   int k, s;
   __device__ void operator()(int64_t e) const {
     const int64_t w = e % W, h = (e / W) % H, p = e / (H * W);
-    const int64_t self = h * W + w;
+    const int32_t self = (int32_t)(h * W + w);
     const int64_t i_lo = h - k + 1 > 0 ? (h - k + 1 + s - 1) / s : 0, i_hi = min(h / s, P - 1);
     const int64_t j_lo = w - k + 1 > 0 ? (w - k + 1 + s - 1) / s : 0, j_hi = min(w / s, Q - 1);
     const int64_t base = p * P * Q;
@@ -60,22 +60,17 @@ struct MaxPoolBackwardOp {  // over the input (NC, H, W)
 
 }  // namespace
 
-void max_pool2d_forward(const float* x, float* y, int64_t* argmax_host, int64_t NC, int64_t H,
+void max_pool2d_forward(const float* x, float* y, int32_t* argmax, int64_t NC, int64_t H,
                         int64_t W, int k, int s) {
+  SR_CHECK(H * W <= INT32_MAX, "max_pool2d: an input plane of ", H, " x ", W,
+           " pixels is too large for the int32 argmax indices (at most ", INT32_MAX, " pixels)");
   const int64_t P = (H - k) / s + 1, Q = (W - k) / s + 1, n = NC * P * Q;
-  if (n <= 0) return;
-  DeviceScratch argmax(n * sizeof(int64_t));
-  launch_map("max_pool2d", MaxPoolOp{x, y, argmax.as<int64_t>(), H, W, P, Q, k, s}, n);
-  memcpy(argmax_host, argmax.as<int64_t>(), n * sizeof(int64_t), CopyKind::device_to_host);
+  launch_map("max_pool2d", MaxPoolOp{x, y, argmax, H, W, P, Q, k, s}, n);
 }
 
-void max_pool2d_backward(const float* dy, const int64_t* argmax_host, float* dx, int64_t NC,
+void max_pool2d_backward(const float* dy, const int32_t* argmax, float* dx, int64_t NC,
                          int64_t H, int64_t W, int64_t P, int64_t Q, int k, int s) {
-  const int64_t n = NC * P * Q;
-  DeviceScratch argmax(n * sizeof(int64_t));
-  if (n > 0) memcpy(argmax.as<int64_t>(), argmax_host, n * sizeof(int64_t), CopyKind::host_to_device);
-  launch_map("max_pool2d_backward",
-             MaxPoolBackwardOp{dy, argmax.as<int64_t>(), dx, H, W, P, Q, k, s}, NC * H * W);
+  launch_map("max_pool2d_backward", MaxPoolBackwardOp{dy, argmax, dx, H, W, P, Q, k, s}, NC * H * W);
 }
 
 }  // namespace sr::cuda

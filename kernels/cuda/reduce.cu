@@ -18,9 +18,10 @@ constexpr int kReduceThreads = 256;
 
 // grid (chunks, C): partial[c * chunks + chunk] = sum of channel c's elements
 // j in [chunk*kChannelChunk, ...) where element j is (n, i) = (j / HW, j % HW).
-__global__ void channel_sum_partial_kernel(const float* __restrict__ x, int64_t per_channel,
-                                           FastDiv div_hw, int64_t HW, int64_t batch_stride,
-                                           int64_t chunks, double* __restrict__ partial) {
+__global__ void __launch_bounds__(kReduceThreads)
+    channel_sum_partial_kernel(const float* __restrict__ x, int64_t per_channel, FastDiv div_hw,
+                               int64_t HW, int64_t batch_stride, int64_t chunks,
+                               double* __restrict__ partial) {
   const int64_t c = blockIdx.y, chunk = blockIdx.x;
   const int64_t lo = chunk * kChannelChunk;
   const int64_t hi = lo + kChannelChunk < per_channel ? lo + kChannelChunk : per_channel;
@@ -45,8 +46,9 @@ __global__ void channel_sum_finish_kernel(const double* __restrict__ partial, in
 }
 
 // One block per kLossBlock elements: partial[b] = sum of a[i] * b[i] over the block.
-__global__ void dot_partial_kernel(const float* __restrict__ a, const float* __restrict__ b,
-                                   int64_t n, double* __restrict__ partial) {
+__global__ void __launch_bounds__(kReduceThreads)
+    dot_partial_kernel(const float* __restrict__ a, const float* __restrict__ b, int64_t n,
+                       double* __restrict__ partial) {
   const int64_t lo = blockIdx.x * cpu::kLossBlock;
   const int64_t hi = lo + cpu::kLossBlock < n ? lo + cpu::kLossBlock : n;
   double acc = 0;
@@ -57,8 +59,9 @@ __global__ void dot_partial_kernel(const float* __restrict__ a, const float* __r
 }
 
 // Adds partial[0..count) in a fixed order (one block, fixed tree) into *result.
-__global__ void sum_partials_kernel(const double* __restrict__ partial, int64_t count,
-                                    double* __restrict__ result) {
+__global__ void __launch_bounds__(kReduceThreads)
+    sum_partials_kernel(const double* __restrict__ partial, int64_t count,
+                        double* __restrict__ result) {
   double acc = 0;
   for (int64_t i = threadIdx.x; i < count; i += kReduceThreads) acc += partial[i];
   acc = block_sum<double, kReduceThreads>(acc);

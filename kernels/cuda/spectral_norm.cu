@@ -9,7 +9,8 @@
 //   3. matvec:     u[r] = sum_c W[r][c] v[c]        one warp per row, lanes stride c,
 //                                                   fixed shuffle tree
 //   4. normalize:  u /= max(|u|, eps)
-// sigma = sum_r u[r] (W v)[r]: step 3's row dots times u, then a one-block sum.
+// sigma = sum_r u[r] (W v)[r]: step 3's row dots times u, then a one-block sum, left in
+//   device memory for the division and the backward (no host round trip).
 // backward: <g, W> by reduce.h's two-pass dot (stays on the device), then one map
 //   dW = g / sigma - (<g, W> / sigma^2) u[r] v[c].
 #include "kernels/cuda/common.cuh"
@@ -33,9 +34,10 @@ __global__ void matvec_t_kernel(const float* __restrict__ W, const float* __rest
 }
 
 // out[r] = (scale_by_u ? u[r] : 1) * sum_c W[r][c] v[c]  (in double when out_d is given)
-__global__ void row_dot_kernel(const float* __restrict__ W, const float* __restrict__ v,
-                               const float* __restrict__ u, int64_t rows, int64_t cols,
-                               float* __restrict__ out_f, double* __restrict__ out_d) {
+__global__ void __launch_bounds__(kRowWarps * 32)
+    row_dot_kernel(const float* __restrict__ W, const float* __restrict__ v,
+                   const float* __restrict__ u, int64_t rows, int64_t cols,
+                   float* __restrict__ out_f, double* __restrict__ out_d) {
   const int lane = threadIdx.x & 31;
   const int64_t r = blockIdx.x * (int64_t)kRowWarps + (threadIdx.x >> 5);
   if (r >= rows) return;  // whole warps leave together
@@ -49,8 +51,11 @@ __global__ void row_dot_kernel(const float* __restrict__ W, const float* __restr
   }
 }
 
-// x /= max(|x|_2, eps), one block; the norm accumulates in double like the CPU.
-__global__ void normalize_kernel(float* __restrict__ x, int64_t n, double eps) {
+// x /= max(|x|_2, eps), one block; the norm accumulates in double like the CPU. The bound
+// caps registers at 64 per thread, so the 1024-thread launch cannot fail with "too many
+// resources" after a change to this kernel (it would spill instead).
+__global__ void __launch_bounds__(kNormThreads)
+    normalize_kernel(float* __restrict__ x, int64_t n, double eps) {
   __shared__ double inv_norm;
   double ss = 0;
   for (int64_t i = threadIdx.x; i < n; i += kNormThreads) ss += (double)x[i] * (double)x[i];
@@ -65,15 +70,23 @@ struct SnBackwardOp {
   const float* g;
   const float* u;
   const float* v;
-  const double* gw;  // <g, W> on the device
-  double sigma;
+  const double* gw;     // <g, W> on the device
+  const double* sigma;  // on the device
   int64_t cols;
   float* dW;
   __device__ void operator()(int64_t i) const {
     const int64_t r = i / cols, c = i % cols;
-    const double a = 1.0 / sigma, b = *gw / (sigma * sigma);
+    const double sg = *sigma;
+    const double a = 1.0 / sg, b = *gw / (sg * sg);
     dW[i] = (float)(a * (double)g[i] - b * (double)u[r] * (double)v[c]);
   }
+};
+
+struct SnDivideOp {
+  const float* W;
+  const double* sigma;
+  float* y;
+  __device__ void operator()(int64_t i) const { y[i] = (float)(1.0 / *sigma) * W[i]; }
 };
 
 void normalize(float* x, int64_t n, double eps) {
@@ -96,22 +109,21 @@ void spectral_norm_power_iteration(const float* W, float* u, float* v, int64_t r
   }
 }
 
-double spectral_norm_sigma(const float* W, const float* u, const float* v, int64_t rows,
-                           int64_t cols) {
-  DeviceScratch scratch((rows + 1) * sizeof(double));
-  double* per_row = scratch.as<double>();
-  double* sigma_d = per_row + rows;
+void spectral_norm_sigma(const float* W, const float* u, const float* v, int64_t rows,
+                         int64_t cols, double* sigma) {
+  DeviceScratch per_row(rows * sizeof(double));
   row_dot_kernel<<<(unsigned)ceil_div(rows, kRowWarps), kRowWarps * 32, 0, current_stream()>>>(
-      W, v, u, rows, cols, nullptr, per_row);
+      W, v, u, rows, cols, nullptr, per_row.as<double>());
   CUDA_CHECK_LAUNCH("spectral_norm sigma");
-  sum_partials(per_row, rows, sigma_d);
-  double sigma = 0;
-  memcpy(&sigma, sigma_d, sizeof(double), CopyKind::device_to_host);
-  return sigma;
+  sum_partials(per_row.as<double>(), rows, sigma);
+}
+
+void spectral_norm_divide(const float* W, const double* sigma, float* y, int64_t n) {
+  launch_map("spectral_norm W / sigma", SnDivideOp{W, sigma, y}, n);
 }
 
 void spectral_norm_backward(const float* W, const float* g, const float* u, const float* v,
-                            double sigma, float* dW, int64_t rows, int64_t cols) {
+                            const double* sigma, float* dW, int64_t rows, int64_t cols) {
   DeviceScratch gw(sizeof(double));
   dot_to_device(g, W, rows * cols, gw.as<double>());
   launch_map("spectral_norm_backward", SnBackwardOp{g, u, v, gw.as<double>(), sigma, cols, dW},

@@ -12,12 +12,17 @@ namespace sr::cuda {
 void spectral_norm_power_iteration(const float* W, float* u, float* v, int64_t rows, int64_t cols,
                                    int iterations, double eps);
 
-// sigma = u . (W v), returned to the host (synchronises).
-double spectral_norm_sigma(const float* W, const float* u, const float* v, int64_t rows,
-                           int64_t cols);
+// sigma = u . (W v) into *sigma, one double in device memory: no host wait (a discriminator
+// forward has one per SN conv, about 24 per GAN iteration).
+void spectral_norm_sigma(const float* W, const float* u, const float* v, int64_t rows,
+                         int64_t cols, double* sigma);
 
-// With g = dL/d(W/sigma): dW = g/sigma - (<g, W>/sigma^2) u v^T (u, v constants).
+// y = W / sigma with sigma read on the device, as scale(W, 1/sigma): y = (float)(1/sigma) * W.
+void spectral_norm_divide(const float* W, const double* sigma, float* y, int64_t n);
+
+// With g = dL/d(W/sigma): dW = g/sigma - (<g, W>/sigma^2) u v^T (u, v constants; sigma on
+// the device).
 void spectral_norm_backward(const float* W, const float* g, const float* u, const float* v,
-                            double sigma, float* dW, int64_t rows, int64_t cols);
+                            const double* sigma, float* dW, int64_t rows, int64_t cols);
 
 }  // namespace sr::cuda

@@ -44,6 +44,7 @@ std::vector<RdbBenchVariant> rdb_bench_variants() {
 std::function<void(int)> make_rdb_bench_runner(const RdbBenchCase& c, const RdbBenchVariant& v,
                                                int rotations) {
   const Device dev = parse_device(v.device);
+  activate_device(dev, "bench device '" + v.device + "'");
   const int64_t N = (int64_t)c.p.at("N"), nf = (int64_t)c.p.at("nf"), gc = (int64_t)c.p.at("gc"),
                 H = (int64_t)c.p.at("H"), W = (int64_t)c.p.at("W");
   const bool whole = c.op == "rrdb_fwd_bwd";

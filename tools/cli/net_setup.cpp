@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <system_error>
 
-#include "engine/cuda_runtime.h"
 #include "engine/error.h"
 #include "nets/factory.h"
 #include "train/config.h"
@@ -16,15 +15,8 @@ namespace fs = std::filesystem;
 
 Device resolve_infer_device(const std::string& s) {
   const Device d = parse_device(s);
-  if (d.is_cpu()) return d;
-#ifdef SRENGINE_WITH_CUDA
-  SR_CHECK(cuda::available(), "--device ", s, ": no CUDA device is available on this machine (use --device cpu)");
-  SR_CHECK(d.index < cuda::device_count(), "--device ", s, ": this machine has ", cuda::device_count(),
-           " CUDA device(s)");
+  activate_device(d, "--device " + s);
   return d;
-#else
-  fail("--device ", s, ": this srengine was built without CUDA (rebuild with -DSRENGINE_CUDA=ON, or use --device cpu)");
-#endif
 }
 
 void ensure_writable_dir(const std::string& dir, const std::string& what) {
