@@ -155,6 +155,27 @@ void synchronize() {
   CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread));
 }
 
+void memcpy_to_host_async(void* dst, const void* src, size_t bytes) {
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cudaStreamPerThread));
+}
+
+StreamMark::StreamMark() {
+  cudaEvent_t e = nullptr;
+  CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  event_ = e;
+}
+
+StreamMark::~StreamMark() {
+  if (event_) (void)cudaEventDestroy(static_cast<cudaEvent_t>(event_));  // no throw in teardown
+}
+
+void StreamMark::set() { CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(event_), cudaStreamPerThread)); }
+
+void StreamMark::wait() {
+  g_host_waits.fetch_add(1);
+  CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event_)));
+}
+
 // ---- Strided copy and fill ---------------------------------------------------------------
 
 namespace {

@@ -46,9 +46,30 @@ void memcpy(void* dst, const void* src, size_t bytes, CopyKind kind);
 void memset_zero(void* dst, size_t bytes);
 void synchronize();
 
-// How many times the host has waited for the GPU through this file (device->host copies and
-// synchronize()), over all threads: tests check with it that ops keep
-// their values on the device.
+// A device->host copy that does not wait; `dst` should be page-locked (else the driver
+// stages it synchronously). Read dst only after a StreamMark set after this call has been
+// waited for.
+void memcpy_to_host_async(void* dst, const void* src, size_t bytes);
+
+// A point in the calling thread's stream: wait() blocks the host until the work queued
+// before set() has run, not the work queued after it, so the GPU stays busy meanwhile (a
+// trainer can check a loss while its backward runs). One event, reused by every set().
+class StreamMark {
+ public:
+  StreamMark();
+  ~StreamMark();
+  StreamMark(const StreamMark&) = delete;
+  StreamMark& operator=(const StreamMark&) = delete;
+  void set();
+  void wait();
+
+ private:
+  void* event_ = nullptr;
+};
+
+// How many times the host has waited for the GPU through this file (device->host copies,
+// synchronize(), StreamMark::wait()), over all threads: tests check with it that ops and
+// training steps keep their values on the device.
 uint64_t host_wait_count();
 
 }  // namespace sr::cuda

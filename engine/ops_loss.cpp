@@ -19,30 +19,35 @@ Tensor pointwise_loss(const char* op, PointLoss kind, const Tensor& x_in, const 
   SR_CHECK(x_in.numel() > 0, op, ": empty input ", x_in.str());
   Tensor x = x_in.contiguous();
   Tensor t = t_in.defined() ? t_in.contiguous() : Tensor();
-  double total = 0;
+  // On CUDA the loss is written on the device and its gradient read there: a training step
+  // does not wait on the GPU for its losses (the trainer reads them when it logs).
+  Tensor y;
   dispatch(op, x, [&](auto tag) {
     using T = decltype(tag);
-    total = cpu::loss_sum<T>(kind, x.data<T>(), t.defined() ? t.data<T>() : nullptr, x.numel(), param);
+    const double total = cpu::loss_sum<T>(kind, x.data<T>(), t.defined() ? t.data<T>() : nullptr, x.numel(), param);
+    y = Tensor::full({1}, total * scale, x.dtype(), x.device());
   }, [&] {
-    SR_CUDA(total = cuda::loss_sum(kind, x.data<float>(), t.defined() ? t.data<float>() : nullptr,
-                                   x.numel(), param));
+    y = Tensor::empty({1}, x.dtype(), x.device());
+    SR_CUDA(cuda::loss_sum(kind, x.data<float>(), t.defined() ? t.data<float>() : nullptr, x.numel(), param,
+                           scale, y.data<float>()));
   });
-  Tensor y = Tensor::full({1}, total * scale, x.dtype(), x.device());
   const bool gx = x_in.requires_grad(), gt = t.defined() && t_in.requires_grad();
   Tensor xs = x.detach(), ts = t.defined() ? t.detach() : Tensor();
-  return record(op, y, {x_in, t_in}, [=](const Tensor& g) {
-    const double gscale = g.item() * scale;
+  return record(op, y, {x_in, t_in}, [=](const Tensor& g_in) {
     Tensor dx = gx ? Tensor::empty(xs.shape(), xs.dtype(), xs.device()) : Tensor();
     Tensor dt = gt ? Tensor::empty(xs.shape(), xs.dtype(), xs.device()) : Tensor();
     dispatch(op, xs, [&](auto tag) {
       using T = decltype(tag);
+      const double gscale = g_in.item() * scale;
       cpu::loss_backward<T>(kind, xs.data<T>(), ts.defined() ? ts.data<T>() : nullptr,
                             dx.defined() ? dx.data<T>() : nullptr,
                             dt.defined() ? dt.data<T>() : nullptr, xs.numel(), param, gscale);
     }, [&] {
+      const Tensor g = g_in.contiguous();
       SR_CUDA(cuda::loss_backward(kind, xs.data<float>(), ts.defined() ? ts.data<float>() : nullptr,
                                   dx.defined() ? dx.data<float>() : nullptr,
-                                  dt.defined() ? dt.data<float>() : nullptr, xs.numel(), param, gscale));
+                                  dt.defined() ? dt.data<float>() : nullptr, xs.numel(), param,
+                                  g.data<float>(), scale));
     });
     return std::vector<Tensor>{dx, dt};
   });

@@ -4,12 +4,18 @@
 // and then stop the run with a clear message.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "engine/cuda_runtime.h"
+#include "engine/random.h"
 #include "support/train_support.h"
 #include "train/checkpoint.h"
+#include "train/comm.h"
+#include "train/stage_step.h"
 #include "train/trainer.h"
 
 using namespace sr;
@@ -107,6 +113,133 @@ TEST_CASE("train/nan_loss_is_skipped_then_stops") {
   CHECK_THROWS_WITH(run_training(stop, {}), Catch::Contains("3 consecutive non-finite losses") &&
                                                  Catch::Contains("iteration 7") &&
                                                  Catch::Contains("psnr_4.state"));
+}
+
+namespace {
+
+// One stage of the tiny config, stepped by hand on `device` (G, and D for srgan).
+struct TinyStage {
+  json cfg;
+  std::unique_ptr<Module> g, d;
+  std::unique_ptr<Communicator> comm;
+  std::unique_ptr<StageStep> step;
+  Tensor lq, gt;
+  TinyStage(const std::string& run, size_t stage, Device device, std::vector<std::string> extra = {},
+            std::vector<int64_t> inject_nan = {}) {
+    cfg = tiny(run, std::move(extra));
+    const json& st = cfg["train"]["stages"][stage];
+    g = make_network(cfg["network_g"], 3, 1, device);
+    if (st["type"] == "srgan") d = make_network(cfg["network_d"], 3, 2, device);
+    comm = make_communicator("auto", device);
+    step = std::make_unique<StageStep>(st, *g, nullptr, d.get(), 0.0, *comm, 1.0, std::move(inject_nan));
+    manual_seed(5);
+    lq = Tensor::empty({2, 3, 8, 8});
+    gt = Tensor::empty({2, 3, 32, 32});
+    uniform_(lq, 0.0, 1.0);
+    uniform_(gt, 0.0, 1.0);
+    lq = lq.to(device);
+    gt = gt.to(device);
+  }
+};
+
+NamedTensors snapshot(Module& m) {
+  NamedTensors out;
+  for (auto& [name, p] : m.named_parameters()) out.push_back({name, p.clone()});
+  return out;
+}
+
+void expect_unchanged(const NamedTensors& before, Module& m) {
+  size_t i = 0;
+  for (auto& [name, p] : m.named_parameters()) {
+    INFO(name);
+    CHECK(p.to_vector() == before.at(i++).second.to_vector());
+    CHECK_FALSE(p.grad().defined());
+  }
+}
+
+}  // namespace
+
+// The window sums the losses of the updates it was given, per name, in iteration order and
+// in double (as the log line always did), and starts empty again after each log line.
+TEST_CASE("train/loss_window_sums_each_name_over_its_updates") {
+  LossWindow w;
+  const std::vector<float> pix = {0.1f, 0.30000001f, 1e-8f}, gan = {2.5f, -0.75f};
+  w.add({{"l_g_pix", Tensor::full({1}, pix[0])}, {"l_g_gan", Tensor::full({1}, gan[0])}});
+  w.add({{"l_g_pix", Tensor::full({1}, pix[1])}});  // no G adversarial term this iteration
+  w.add({{"l_g_pix", Tensor::full({1}, pix[2])}, {"l_g_gan", Tensor::full({1}, gan[1])}});
+  CHECK(w.updates() == 3);
+  const std::map<std::string, double> sums = w.take_sums();
+  double want_pix = 0, want_gan = 0;
+  for (float v : pix) want_pix += (double)v;
+  for (float v : gan) want_gan += (double)v;
+  CHECK(sums.size() == 2);
+  CHECK(sums.at("l_g_pix") == want_pix);
+  CHECK(sums.at("l_g_gan") == want_gan);
+  CHECK(w.updates() == 0);
+  CHECK(w.take_sums().empty());
+}
+
+// The non-finite check comes after the backward (so that on CUDA the host waits for the
+// forward while the GPU runs the backward); a skipped update must still leave no trace:
+// no weight change, no gradient left over, no optimizer step, so that the next update is
+// the one an uninterrupted run makes.
+TEST_CASE("train/skipped_update_leaves_no_trace") {
+  TinyStage a("skip_a", 0, Device::cpu(), {}, {2}), b("skip_b", 0, Device::cpu());
+  a.step->run(a.lq, a.gt, 1);
+  b.step->run(b.lq, b.gt, 1);
+  const NamedTensors before = snapshot(*a.g);
+  const StepResult r = a.step->run(a.lq, a.gt, 2);  // its loss is made NaN
+  CHECK(r.skipped);
+  expect_unchanged(before, *a.g);
+  CHECK(a.step->optim_g().steps() == 1);
+  a.step->run(a.lq, a.gt, 3);
+  b.step->run(b.lq, b.gt, 3);
+  test::expect_same_tensors(SafetensorsFile{"a", a.g->named_parameters(), {}},
+                            SafetensorsFile{"b", b.g->named_parameters(), {}});
+  // The discriminator: a NaN in the real batch makes its loss non-finite (G is not updated
+  // before net_d_init_iters, so only D's check can skip; BCE, since the hinge maps NaN to 0).
+  TinyStage gan("skip_gan", 1, Device::cpu(),
+                {"train.stages.1.net_d_init_iters=10", "train.stages.1.gan_opt.gan_type=vanilla"});
+  gan.step->run(gan.lq, gan.gt, 1);
+  const NamedTensors d_before = snapshot(*gan.d);
+  Tensor bad = gan.gt.clone();
+  bad.narrow(0, 0, 1).fill_(NAN);
+  CHECK(gan.step->run(gan.lq, bad, 2).skipped);
+  expect_unchanged(d_before, *gan.d);
+  CHECK(gan.step->optim_d()->steps() == 1);
+}
+
+// On a GPU a training step waits for the GPU only at its non-finite loss checks (one per
+// checked loss, each after the backward is queued): the losses, sigma and the rest stay on
+// the device until the log line reads them.
+TEST_CASE("cuda/train_step_waits_only_for_its_loss_checks") {
+#ifdef SRENGINE_WITH_CUDA
+  if (!cuda::available()) {
+    std::printf("SKIPPED: no CUDA device\n");
+    WARN("SKIPPED: no CUDA device");
+    return;
+  }
+  for (size_t stage : {0, 1}) {
+    TinyStage t("cuda_waits", stage, Device::cuda(0));
+    t.step->run(t.lq, t.gt, 1);
+    LossWindow w;
+    cuda::synchronize();
+    const uint64_t before = cuda::host_wait_count();
+    for (int64_t iter = 2; iter <= 4; ++iter) w.add(t.step->run(t.lq, t.gt, iter).losses);
+    const uint64_t checks = stage == 0 ? 1 : 3;  // G; G, D real, D fake
+    INFO("stage " << stage);
+    CHECK(cuda::host_wait_count() - before == 3 * checks);
+    const auto sums = w.take_sums();
+    CHECK(cuda::host_wait_count() - before == 3 * checks + sums.size());  // one read back per name
+    for (const auto& [name, v] : sums) {
+      INFO(name);
+      CHECK(std::isfinite(v));
+    }
+  }
+#else
+  std::printf("SKIPPED: srengine was built without CUDA\n");
+  WARN("SKIPPED: srengine was built without CUDA");
+#endif
 }
 
 TEST_CASE("train/stage_option_needs_previous_final_weights") {

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/autograd.h"
+#include "engine/cuda_runtime.h"
 #include "engine/ops.h"
 
 namespace sr::train {
@@ -19,6 +20,83 @@ std::vector<Tensor> values(const NamedTensors& named) {
   return out;
 }
 }  // namespace
+
+// A loss's value for the host, queued now and read later (see stage_step.h). On CUDA,
+// queue() puts a copy into page-locked memory and a mark on the stream, and value() waits
+// for that mark only; on the CPU the value is read at once.
+class StageStep::Peek {
+ public:
+  explicit Peek(Device device) {
+#ifdef SRENGINE_WITH_CUDA
+    if (device.is_cuda()) {
+      host_ = Tensor::empty_pinned({1}, DType::f32, device.index);
+      mark_ = std::make_unique<cuda::StreamMark>();
+    }
+#else
+    (void)device;
+#endif
+  }
+  void queue(const Tensor& loss) {
+    SR_CHECK(loss.numel() == 1, "training step: a loss must have one element, got ", loss.str());
+    if (!loss.is_cuda()) {
+      value_ = loss.item();
+      return;
+    }
+#ifdef SRENGINE_WITH_CUDA
+    SR_CHECK(mark_ && loss.dtype() == DType::f32, "training step: loss ", loss.str(),
+             " is not on the networks' device or not float32");
+    cuda::memcpy_to_host_async(host_.raw_data(), loss.raw_data(), sizeof(float));
+    mark_->set();
+    queued_ = true;
+#endif
+  }
+  double value() {
+#ifdef SRENGINE_WITH_CUDA
+    if (queued_) {
+      mark_->wait();
+      queued_ = false;
+      value_ = host_.data<float>()[0];
+    }
+#endif
+    return value_;
+  }
+
+ private:
+  double value_ = 0;
+#ifdef SRENGINE_WITH_CUDA
+  Tensor host_;
+  std::unique_ptr<cuda::StreamMark> mark_;
+  bool queued_ = false;
+#endif
+};
+
+void LossWindow::add(const std::map<std::string, Tensor>& losses) {
+  for (const auto& [name, t] : losses) values_[name].push_back(t);
+  ++updates_;
+}
+
+std::map<std::string, double> LossWindow::take_sums() {
+  std::map<std::string, double> sums;
+  for (const auto& [name, ts] : values_) {
+    std::vector<double> v;
+    if (ts.front().is_cuda()) {
+      // Gathered on the device, then one copy back (and one host wait) per name.
+      Tensor all = Tensor::empty({(int64_t)ts.size()}, ts.front().dtype(), ts.front().device());
+      for (size_t i = 0; i < ts.size(); ++i) all.narrow(0, (int64_t)i, 1).copy_(ts[i].reshape({1}));
+      v = all.to_vector();
+    } else {
+      for (const Tensor& t : ts) v.push_back(t.item());
+    }
+    double sum = 0;
+    for (double x : v) sum += x;
+    sums[name] = sum;
+  }
+  values_.clear();
+  updates_ = 0;
+  return sums;
+}
+
+StageStep::~StageStep() = default;
 
 StageStep::StageStep(const nlohmann::json& stage, Module& net_g, Module* net_g_ema, Module* net_d, double ema_decay,
                      Communicator& comm, double bucket_mb, std::vector<int64_t> inject_nan_iters)
@@ -40,6 +118,12 @@ StageStep::StageStep(const nlohmann::json& stage, Module& net_g, Module* net_g_e
     optim_d_ = std::make_unique<Adam>(d_->named_parameters(), AdamOptions::from_config(stage.at("optim_d")));
     sched_d_ = std::make_unique<LRSchedule>(optim_d_->lr(), sched, warmup);
     reduce_d_ = std::make_unique<GradReducer>(comm_, values(d_->named_parameters()), bucket_mb);
+  }
+  const Device device = g_.parameters().at(0).device();
+  peek_g_ = std::make_unique<Peek>(device);
+  if (gan_) {
+    peek_d_real_ = std::make_unique<Peek>(device);
+    peek_d_fake_ = std::make_unique<Peek>(device);
   }
   net_d_iters_ = stage.value("net_d_iters", 1);
   net_d_init_iters_ = stage.value("net_d_init_iters", 0);
@@ -71,7 +155,7 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
   if (update_g) {
     Tensor total;
     auto add_term = [&](const char* name, const Tensor& l) {
-      r.losses[name] = l.item();
+      r.losses[name] = l.detach();  // the value only: the graph goes with `total`
       total = total.defined() ? add(total, l) : l;
     };
     if (pixel_) add_term("l_g_pix", (*pixel_)(out, gt));
@@ -80,20 +164,27 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
       Tensor fake_pred = d_->forward(out);
       add_term("l_g_gan", (*gan_)(fake_pred, true, false));
     }
+    peek_g_->queue(total);
     r.times.forward += since(t);
     t = Clock::now();
-    double value = total.item();
-    if (std::find(inject_nan_iters_.begin(), inject_nan_iters_.end(), iter) != inject_nan_iters_.end()) value = NAN;
-    if (!agree_finite(value)) {
-      r.skipped = true;
-      return r;
-    }
+    // Backward before the non-finite check (see stage_step.h): its gradients are dropped
+    // below when the loss is not finite.
     reduce_g_->begin();
     total.backward();
     r.times.backward += since(t);
     t = Clock::now();
     reduce_g_->finish();
     r.times.communication += since(t);
+    t = Clock::now();
+    double value = peek_g_->value();
+    if (std::find(inject_nan_iters_.begin(), inject_nan_iters_.end(), iter) != inject_nan_iters_.end()) value = NAN;
+    const bool finite = agree_finite(value);
+    r.times.backward += since(t);
+    if (!finite) {
+      optim_g_->zero_grad();
+      r.skipped = true;
+      return r;
+    }
     t = Clock::now();
     optim_g_->step();
     optim_g_->zero_grad();
@@ -110,33 +201,37 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
     set_d_requires_grad(true);
     Tensor real_pred = d_->forward(gt);
     Tensor l_real = (*gan_)(real_pred, true, true);
-    r.losses["l_d_real"] = l_real.item();
-    r.losses["out_d_real"] = mean(real_pred.detach()).item();
+    r.losses["l_d_real"] = l_real.detach();
+    r.losses["out_d_real"] = mean(real_pred.detach());
+    peek_d_real_->queue(l_real);
     r.times.forward += since(t);
     t = Clock::now();
     // Two backward passes as BasicSR: real first, then fake; the reducer runs in the
-    // second, when each D gradient holds both terms.
-    const bool finite_real = agree_finite(r.losses["l_d_real"]);
-    if (finite_real) l_real.backward();
+    // second, when each D gradient holds both terms. Both before the non-finite checks.
+    l_real.backward();
     r.times.backward += since(t);
     t = Clock::now();
     Tensor fake_pred = d_->forward(out.detach());
     Tensor l_fake = (*gan_)(fake_pred, false, true);
-    r.losses["l_d_fake"] = l_fake.item();
-    r.losses["out_d_fake"] = mean(fake_pred.detach()).item();
+    r.losses["l_d_fake"] = l_fake.detach();
+    r.losses["out_d_fake"] = mean(fake_pred.detach());
+    peek_d_fake_->queue(l_fake);
     r.times.forward += since(t);
     t = Clock::now();
-    if (!finite_real || !agree_finite(r.losses["l_d_fake"])) {
-      optim_d_->zero_grad();
-      r.skipped = true;
-      return r;
-    }
     reduce_d_->begin();
     l_fake.backward();
     r.times.backward += since(t);
     t = Clock::now();
     reduce_d_->finish();
     r.times.communication += since(t);
+    t = Clock::now();
+    const bool finite = agree_finite(peek_d_real_->value()) && agree_finite(peek_d_fake_->value());
+    r.times.backward += since(t);
+    if (!finite) {
+      optim_d_->zero_grad();
+      r.skipped = true;
+      return r;
+    }
     t = Clock::now();
     optim_d_->step();
     optim_d_->zero_grad();

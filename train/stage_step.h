@@ -5,6 +5,14 @@
 //            G loss = pixel [+ perceptual] + gan(D(out)) with D frozen; backward; G step;
 //          then D: gan(D(gt), real) backward, gan(D(out.detach()), fake) backward; D step; EMA
 // A non-finite loss (on any rank) skips that iteration's update.
+//
+// Host waits: on CUDA the losses stay on the device (StepResult holds them as one-element
+// tensors; the trainer reads them when it logs). The non-finite check needs each checked
+// loss on the host every iteration, so its copy is queued right after the loss and waited
+// for only after the backward has been queued: the host waits for the forward while the
+// GPU runs the backward, instead of draining the GPU before the backward. A non-finite
+// loss's backward has then run, and its gradients are dropped unused, which leaves the
+// same state as not running it.
 #pragma once
 #include <map>
 #include <memory>
@@ -33,9 +41,27 @@ struct StepTimes {
 };
 
 struct StepResult {
-  std::map<std::string, double> losses;  // l_g_pix, l_g_percep, l_g_gan, l_d_real, l_d_fake, ...
-  bool skipped = false;                   // non-finite loss: no update
+  // l_g_pix, l_g_percep, l_g_gan, l_d_real, l_d_fake, ...: one-element tensors, detached,
+  // on the networks' device (read them with LossWindow or .item(), which waits on CUDA)
+  std::map<std::string, Tensor> losses;
+  bool skipped = false;  // non-finite loss: no update
   StepTimes times;
+};
+
+// The losses of the updates since the last log line, kept where they were computed until
+// the line needs them: on CUDA one read back per loss name per log line, instead of a
+// host wait per loss per iteration. The sums are the host's, in double and in iteration
+// order, as when every loss was read at once.
+class LossWindow {
+ public:
+  void add(const std::map<std::string, Tensor>& losses);  // one update's losses
+  int updates() const { return updates_; }
+  // name -> sum over the window (names in map order); empties the window.
+  std::map<std::string, double> take_sums();
+
+ private:
+  std::map<std::string, std::vector<Tensor>> values_;
+  int updates_ = 0;
 };
 
 class StageStep {
@@ -43,6 +69,7 @@ class StageStep {
   // net_d may be null for an "sr" stage; net_g_ema may be null when EMA is off.
   StageStep(const nlohmann::json& stage, Module& net_g, Module* net_g_ema, Module* net_d, double ema_decay,
             Communicator& comm, double bucket_mb, std::vector<int64_t> inject_nan_iters = {});
+  ~StageStep();
   StepResult run(const Tensor& lq, const Tensor& gt, int64_t iter);
 
   Adam& optim_g() { return *optim_g_; }
@@ -52,6 +79,7 @@ class StageStep {
   bool has_perceptual() const { return percep_ != nullptr; }
 
  private:
+  class Peek;  // a loss's value for the host, queued now and read later (stage_step.cpp)
   void set_d_requires_grad(bool on);
   bool agree_finite(double value);  // all ranks agree the loss is finite
 
@@ -69,6 +97,7 @@ class StageStep {
   std::unique_ptr<GradReducer> reduce_g_, reduce_d_;
   int64_t net_d_iters_, net_d_init_iters_;
   std::vector<int64_t> inject_nan_iters_;
+  std::unique_ptr<Peek> peek_g_, peek_d_real_, peek_d_fake_;
 };
 
 }  // namespace sr::train

@@ -323,8 +323,7 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
              std::to_string(total) + ", " + std::to_string(loader.batches_per_epoch()) + " batches per epoch, " +
              std::to_string(comm_->world_size()) + " rank(s) (" + comm_->backend() + ") on " + device_.str());
 
-  std::map<std::string, double> window;
-  int window_n = 0;
+  LossWindow window;  // read back only for the log line (no host wait per iteration on CUDA)
   double data_wait = 0;
   auto window_start = Clock::now();
   int64_t window_first = start + 1;
@@ -345,13 +344,14 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
              "; last good checkpoint: ", last_checkpoint_.empty() ? "none yet" : last_checkpoint_);
     } else {
       nan_streak_ = 0;
-      for (const auto& [k, v] : r.losses) window[k] += v;
-      ++window_n;
+      window.add(r.losses);
     }
 
     if (iter % print_freq == 0 || iter == total) {
+      const int window_n = window.updates();
+      const std::map<std::string, double> sums = window.take_sums();
       std::vector<double> vals;
-      for (const auto& [k, v] : window) vals.push_back(v / std::max(1, window_n));
+      for (const auto& [k, v] : sums) vals.push_back(v / std::max(1, window_n));
       comm_->all_reduce_host(vals);  // mean over ranks of the window means
       const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
       const double its = (iter - window_first + 1) / std::max(secs, 1e-9);
@@ -360,9 +360,9 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
       char head[160];
       std::snprintf(head, sizeof head, "[%s] iter %lld/%lld |", name.c_str(), (long long)iter, (long long)total);
       std::string line = head;
-      if (window.empty()) line += " every update skipped";
+      if (sums.empty()) line += " every update skipped";
       size_t i = 0;
-      for (const auto& [k, _] : window) {
+      for (const auto& [k, _] : sums) {
         const double v = vals[i++] / comm_->world_size();
         ev[k] = v;
         char buf[64];
@@ -374,8 +374,6 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
                     format_duration((total - iter) / std::max(its, 1e-9)).c_str(), memory_text(device_).c_str());
       log_->info(line + tail);
       log_->event(ev);
-      window.clear();
-      window_n = 0;
       data_wait = 0;
       window_start = Clock::now();
       window_first = iter + 1;

@@ -8,12 +8,15 @@
 
 namespace sr::cuda {
 
-// sum_i point_loss(kind, x[i], t[i], param) (t may be null). Returns to the host, so it
-// synchronises the stream (as the CPU twin, the op needs the value).
-double loss_sum(math::PointLoss kind, const float* x, const float* t, int64_t n, double param);
+// *out = (float)(scale * sum_i point_loss(kind, x[i], t[i], param)) (t may be null), one
+// float in device memory: the loss stays on the device (the trainer reads it back only when
+// it logs), with the value the CPU op gets from the same double sum.
+void loss_sum(math::PointLoss kind, const float* x, const float* t, int64_t n, double param,
+              double scale, float* out);
 
-// dx[i] = scale * point_loss_grad(kind, x[i], t[i], param); dt[i] = -dx[i] when dt is non-null.
+// dx[i] = s * point_loss_grad(kind, x[i], t[i], param) with s = (float)(*g * scale), the
+// upstream gradient *g read on the device; dt[i] = -dx[i] when dt is non-null.
 void loss_backward(math::PointLoss kind, const float* x, const float* t, float* dx, float* dt,
-                   int64_t n, double param, double scale);
+                   int64_t n, double param, const float* g, double scale);
 
 }  // namespace sr::cuda

@@ -11,8 +11,9 @@
 // optimizer incl. EMA, communication; G half and D half for srgan), LR pixels/s, images/s,
 // and the peak memory of the stage: peak RSS on the CPU (VmHWM, reset per stage), the
 // CUDA pool's peak on a GPU; plus the engine's peak tensor bytes. On CUDA the phase split
-// is host time (each phase ends at a loss .item() or step, which synchronise only partly);
-// the whole-iteration time is synchronised.
+// is host time: the host waits only for the non-finite loss checks, which come after each
+// backward has been queued and are counted in backward (see stage_step.h), so most GPU
+// time lands wherever the queue fills; the whole-iteration time is synchronised.
 #include <malloc.h>
 #include <omp.h>
 #include <sys/resource.h>
