@@ -143,7 +143,7 @@ Maker batch_norm(const std::string& op) {
   };
 }
 
-// ---- pool: "gather" (argmax in host memory, as the op keeps it) --------------------------------
+// ---- pool: "gather" (int32 argmax in device memory, as the op keeps it) ----------------------------
 
 Maker max_pool(const std::string& op) {
   return [op](const Case& c, Buffers& b, int rot) -> Runner {
@@ -151,15 +151,15 @@ Maker max_pool(const std::string& op) {
     const int k = (int)param(c, "k"), s = (int)param(c, "s");
     const int64_t P = (H - k) / s + 1, Q = (W - k) / s + 1;
     auto x = b.rand_sets(rot, NC * H * W), y = b.rand_sets(rot, NC * P * Q);
-    auto argmax = std::make_shared<std::vector<std::vector<int64_t>>>(rot, std::vector<int64_t>(NC * P * Q));
-    auto forward = [=](int i) {
-      cuda::max_pool2d_forward(x[i % rot], y[i % rot], (*argmax)[i % rot].data(), NC, H, W, k, s);
-    };
+    // int32 indices in float-sized device buffers (same size, aligned allocations).
+    std::vector<int32_t*> argmax;
+    for (float* p : b.rand_sets(rot, NC * P * Q)) argmax.push_back(reinterpret_cast<int32_t*>(p));
+    auto forward = [=](int i) { cuda::max_pool2d_forward(x[i % rot], y[i % rot], argmax[i % rot], NC, H, W, k, s); };
     if (op == "max_pool_fwd") return forward;
     for (int i = 0; i < rot; ++i) forward(i);
     auto dx = b.rand_sets(rot, NC * H * W);
     return [=](int i) {
-      cuda::max_pool2d_backward(y[i % rot], (*argmax)[i % rot].data(), dx[i % rot], NC, H, W, P, Q, k, s);
+      cuda::max_pool2d_backward(y[i % rot], argmax[i % rot], dx[i % rot], NC, H, W, P, Q, k, s);
     };
   };
 }
@@ -194,13 +194,13 @@ Maker loss(const std::string& op) {
     const math::PointLoss kind = l1 ? math::PointLoss::abs_diff : math::PointLoss::hinge_real;
     auto x = b.rand_sets(rot, n, -2.0, 2.0);
     std::vector<float*> t = l1 ? b.rand_sets(rot, n) : std::vector<float*>(rot, nullptr);
+    // The loss and its upstream gradient are one float each in device memory, as in the op.
+    float* value = b.zeros(1);
     if (op.find("_fwd") != std::string::npos)
-      return [=](int i) {
-        volatile double s = cuda::loss_sum(kind, x[i % rot], t[i % rot], n, 0.0);  // synchronises
-        (void)s;
-      };
+      return [=](int i) { cuda::loss_sum(kind, x[i % rot], t[i % rot], n, 0.0, 1.0 / n, value); };
+    float* g = b.rand(1, 1.0, 1.0);
     auto dx = b.rand_sets(rot, n);
-    return [=](int i) { cuda::loss_backward(kind, x[i % rot], t[i % rot], dx[i % rot], nullptr, n, 0.0, 1.0 / n); };
+    return [=](int i) { cuda::loss_backward(kind, x[i % rot], t[i % rot], dx[i % rot], nullptr, n, 0.0, g, 1.0 / n); };
   };
 }
 
@@ -230,14 +230,16 @@ Maker spectral_norm(const std::string& op) {
     auto W = b.rand_sets(rot, rows * cols, -0.1, 0.1);
     float* u = b.rand(rows);
     float* v = b.rand(cols);
-    if (op == "spectral_norm")
+    // sigma: one device double (allocations are aligned), as the op keeps it.
+    double* sigma = reinterpret_cast<double*>(b.zeros(2));
+    if (op == "spectral_norm")  // as the CPU row: one power iteration and sigma (on the device)
       return [=](int i) {
         cuda::spectral_norm_power_iteration(W[i % rot], u, v, rows, cols, 1, 1e-12);
-        volatile double s = cuda::spectral_norm_sigma(W[i % rot], u, v, rows, cols);  // synchronises
-        (void)s;
+        cuda::spectral_norm_sigma(W[i % rot], u, v, rows, cols, sigma);
       };
+    cuda::spectral_norm_sigma(W[0], u, v, rows, cols, sigma);
     auto g = b.rand_sets(rot, rows * cols), dW = b.rand_sets(rot, rows * cols);
-    return [=](int i) { cuda::spectral_norm_backward(W[i % rot], g[i % rot], u, v, 1.5, dW[i % rot], rows, cols); };
+    return [=](int i) { cuda::spectral_norm_backward(W[i % rot], g[i % rot], u, v, sigma, dW[i % rot], rows, cols); };
   };
 }
 

@@ -138,7 +138,12 @@ void print_usage() {
 
 // ---- timing --------------------------------------------------------------------------------
 
-Device bench_device(const Options& o) { return parse_device(o.device); }
+// The device of --device, made current (cuda:N runs on GPU N; a missing one is an error).
+Device bench_device(const Options& o) {
+  const Device d = parse_device(o.device);
+  activate_device(d, "--device " + o.device);
+  return d;
+}
 
 void device_sync(const Device& d) {
 #ifdef SRENGINE_WITH_CUDA
@@ -446,8 +451,8 @@ std::vector<Case> all_cases(int batch) {
     mem(std::string("batch_norm_bwd/") + bn.name, "batch_norm_bwd", shape, p, 12 * n);
   }
   // Max pooling 2x2 / 2 in the VGG19 perceptual loss on 128 px GT patches. bytes include the
-  // int64 argmax (written forward, read backward); the CUDA twins move it across PCIe, as
-  // the op keeps it in host memory (kernels/cuda/pool.h).
+  // int64 argmax (written forward, read backward) of the CPU; the CUDA twins keep int32
+  // indices in device memory, as the op does (kernels/cuda/pool.h).
   for (const Plane& pl : {Plane{"vgg19.pool1", 64, 128}, Plane{"vgg19.pool3", 256, 32}}) {
     const double n = N * pl.C * pl.H * pl.H, m = n / 4;
     const std::string shape = "n" + std::to_string(batch) + " c" + std::to_string(pl.C) + " " +
