@@ -7,8 +7,9 @@
 One row per layer and direction: the median ms of the native TF32 and bf16 kernels, cuDNN
 with TF32 allowed and cuDNN in fp32 (the oracle), and native speed relative to cuDNN
 (cuDNN ms / native ms: >= 0.8 is the target, > 1 is faster than cuDNN). The last rows sum
-the times over the layers of each net, each layer counted once (the RRDB trunk repeats
-its five convs 69 times: the "x69" sum weighs them so).
+the times over one pass of each net, each layer weighted by how often the net runs it
+(the RRDB trunk's five dense-block convs 69 times; conv_hr has conv_up2's shape, the
+U-Net's conv8 conv7's), as `srengine bench kernels` weights its summary lines.
 """
 import argparse
 import json
@@ -17,8 +18,10 @@ from collections import OrderedDict
 
 DIRECTIONS = ("conv_fwd", "conv_bwd_data", "conv_bwd_weight")
 SHORT = {"conv_fwd": "fwd", "conv_bwd_data": "bwd data", "conv_bwd_weight": "bwd weight"}
-# How often each RRDBNet nf64 nb23 layer runs in one pass: 23 RRDBs x 3 RDBs per RDB conv.
+# How often each layer shape runs in one pass: 23 RRDBs x 3 RDBs per RDB conv of RRDBNet
+# nf64 nb23; conv_hr is conv_up2's shape, the U-Net's conv8 conv7's.
 RRDB_REPEATS = {"rrdb.rdb_conv%d" % k: 69 for k in range(1, 6)}
+RRDB_REPEATS.update({"rrdb.conv_up2": 2, "unet.conv7": 2})
 
 
 def main(argv):
@@ -57,7 +60,7 @@ def main(argv):
             layer, shapes[layer], SHORT[op], v["tf32"], v["bf16"], v["cudnn"], v["cudnn_fp32"],
             v["cudnn"] / v["tf32"], v["cudnn"] / v["bf16"]))
     for net, s in sums.items():
-        label = "RRDBNet pass (RDB convs x69)" if net == "rrdb" else "U-Net pass"
+        label = "RRDBNet pass (RDB convs x69, conv_up2 x2)" if net == "rrdb" else "U-Net pass (conv7 x2)"
         print("| **%s** | all layers | fwd + bwd | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
             label, s["tf32"], s["bf16"], s["cudnn"], s["cudnn_fp32"], s["cudnn"] / s["tf32"],
             s["cudnn"] / s["bf16"]))
