@@ -151,12 +151,12 @@ void check_meta_size(const FilePair& f, int width, int height) {
 
 // GT must be exactly scale x LQ (training), or exceed it by less than scale per side
 // (validation: a modcrop remainder, cropped away by the caller).
-void check_scale(const FilePair& f, int gt_w, int gt_h, const Image& lq, int s, bool exact) {
-  const int need_w = lq.width * s, need_h = lq.height * s;
+void check_scale(const FilePair& f, int gt_w, int gt_h, int lq_w, int lq_h, int s, bool exact) {
+  const int need_w = lq_w * s, need_h = lq_h * s;
   const bool match = exact ? (gt_w == need_w && gt_h == need_h)
                            : (gt_w >= need_w && gt_h >= need_h && gt_w < need_w + s && gt_h < need_h + s);
   SR_CHECK(match, "dataset: scale mismatch: GT '", f.gt_path, "' is ", gt_w, "x", gt_h, " but LQ '", f.lq_path,
-           "' is ", lq.size_str(), "; scale ", s, " needs GT ", exact ? "exactly " : "", need_w, "x", need_h,
+           "' is ", lq_w, "x", lq_h, "; scale ", s, " needs GT ", exact ? "exactly " : "", need_w, "x", need_h,
            exact ? "" : " (up to scale-1 extra pixels)", " (modcrop the GT to a multiple of ", s,
            " before making LQ)");
 }
@@ -178,7 +178,7 @@ ImagePair Dataset::load_pair(size_t i, bool exact) const {
     return p;
   }
   p.lq = read_image(f.lq_path, opt);
-  check_scale(f, p.gt.width, p.gt.height, p.lq, s, exact);
+  check_scale(f, p.gt.width, p.gt.height, p.lq.width, p.lq.height, s, exact);
   if (p.gt.width != p.lq.width * s || p.gt.height != p.lq.height * s)
     p.gt = crop(p.gt, 0, 0, p.lq.height * s, p.lq.width * s, f.gt_path);
   return p;
@@ -207,7 +207,7 @@ void Dataset::load_train_sample(size_t i, const SampleDraw& d, float* gt_out, fl
   const std::vector<uint8_t> gt_bytes = read_file_bytes(f.gt_path);
   const ImageInfo info = probe_image(gt_bytes.data(), gt_bytes.size(), f.gt_path);
   check_meta_size(f, info.width, info.height);
-  check_scale(f, info.width, info.height, lq, s, true);
+  check_scale(f, info.width, info.height, lq.width, lq.height, s, true);
   check_patch(lq);
   const int top = SampleDraw::pick(d.top_bits, lq.height - lq_size + 1);
   const int left = SampleDraw::pick(d.left_bits, lq.width - lq_size + 1);
@@ -215,6 +215,28 @@ void Dataset::load_train_sample(size_t i, const SampleDraw& d, float* gt_out, fl
   const Image gt = decode_image(gt_bytes.data(), gt_bytes.size(), f.gt_path, opt);
   crop_augment_planar(lq, top, left, lq_size, d.aug, lq_out);
   crop_augment_planar(gt, 0, 0, cfg_.gt_size, d.aug, gt_out);
+}
+
+std::pair<int, int> Dataset::probe_val(size_t i) const {
+  const FilePair& f = file(i);
+  const int s = cfg_.scale;
+  auto probe = [&](const std::string& path) {
+    const ImageInfo info = read_image_info(path);
+    const int64_t pixels = (int64_t)info.width * info.height;
+    SR_CHECK(pixels <= cfg_.max_pixels, path, ": image is ", info.width, "x", info.height, " = ", pixels,
+             " pixels, over the limit of ", cfg_.max_pixels, " (max_pixels)");
+    return info;
+  };
+  const ImageInfo gt = probe(f.gt_path);
+  check_meta_size(f, gt.width, gt.height);
+  if (cfg_.type == DatasetType::single) {
+    SR_CHECK(gt.width >= s && gt.height >= s, f.gt_path, ": a ", gt.width, "x", gt.height,
+             " image is smaller than the scale ", s);
+    return {gt.width - gt.width % s, gt.height - gt.height % s};
+  }
+  const ImageInfo lq = probe(f.lq_path);
+  check_scale(f, gt.width, gt.height, lq.width, lq.height, s, false);
+  return {lq.width * s, lq.height * s};
 }
 
 ValSample Dataset::load_val(size_t i) const {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/image.h"
@@ -77,6 +78,10 @@ class Dataset {
   // written as planar RGB float (3, gt_size, gt_size) and (3, gt_size/s, gt_size/s).
   void load_train_sample(size_t i, const SampleDraw& draw, float* gt_out, float* lq_out) const;
   ValSample load_val(size_t i) const;
+  // (width, height) of load_val(i)'s GT from the file headers alone, with load_val's checks
+  // (readable, scale, meta_info size, pixel limit): a run checks its val sets with this
+  // before its first iteration.
+  std::pair<int, int> probe_val(size_t i) const;
 
  private:
   DataConfig cfg_;

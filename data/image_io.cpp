@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "engine/error.h"
+#include "engine/regular_file.h"
 
 namespace sr::data {
 namespace fs = std::filesystem;
@@ -53,31 +54,21 @@ bool is_image_file_name(const std::string& path) {
 }
 
 std::vector<uint8_t> read_file_bytes(const std::string& path) {
-  std::error_code ec;
-  const fs::file_status st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) fail(path, ": no such file");
-  SR_CHECK(!fs::is_directory(st), path, ": is a directory, not a file");
-  // A FIFO or device would block or never end: only regular files are read.
-  SR_CHECK(fs::is_regular_file(st), path, ": is not a regular file (a pipe, socket or device?)");
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) fail(path, ": cannot open: ", std::strerror(errno));
-  std::vector<uint8_t> bytes;
-  uint8_t chunk[1 << 16];
-  size_t n;
-  while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) bytes.insert(bytes.end(), chunk, chunk + n);
-  const bool bad = std::ferror(f);
-  std::fclose(f);
-  SR_CHECK(!bad, path, ": read error");
-  return bytes;
+  // Only regular files: a FIFO or device would block or never end (never opened blocking).
+  return RegularFile(path, "").read_all();
 }
 
 void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) fail(path, ": cannot create: ", std::strerror(errno));
+  errno = 0;
   const size_t n = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), f);
-  const bool bad = n != bytes.size() || std::fflush(f) != 0;
-  std::fclose(f);
-  SR_CHECK(!bad, path, ": write failed (disk full?)");
+  bool bad = n != bytes.size() || std::fflush(f) != 0;
+  const int err = errno;  // ENOSPC, EDQUOT, EFBIG, EIO: the reason is in the message
+  bad = std::fclose(f) != 0 || bad;
+  const int close_err = errno;
+  if (bad) fail(path, ": write failed: ", std::strerror(err ? err : close_err), " (", n, " of ", bytes.size(),
+                " bytes written)");
 }
 
 Image decode_image(const uint8_t* data, size_t size, const std::string& name, const DecodeOptions& opt) {

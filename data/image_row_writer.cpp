@@ -129,6 +129,13 @@ void close_backend(Backend* b) {
   b->file = nullptr;
 }
 
+// libpng says "Write Error" and libjpeg "write error --- out of disk space?" when fwrite
+// fails; the system's reason (No space left on device, File too large, ...) is in errno.
+std::string io_reason(std::FILE* f) {
+  const int err = errno;
+  return f && std::ferror(f) && err ? std::string(" (") + std::strerror(err) + ")" : std::string();
+}
+
 std::string lower_extension(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
   for (char& c : ext) c = (char)std::tolower((unsigned char)c);
@@ -201,7 +208,7 @@ void ImageRowWriter::write_rows(const float* samples, int rows) {
   }
   const bool ok = b->jpeg ? jpeg_rows(b, b->packed.data(), rows, per_row * bytes)
                           : png_rows(b, b->packed.data(), rows, per_row * bytes);
-  SR_CHECK(ok, path_, ": cannot encode: ", b->message);
+  if (!ok) fail(path_, ": cannot encode: ", b->message, io_reason(b->file));
   rows_written_ += rows;
 }
 
@@ -209,7 +216,7 @@ void ImageRowWriter::finish() {
   SR_CHECK(rows_written_ == height_, path_, ": finish() after ", rows_written_, " of ", height_, " rows");
   Backend* b = backend_.get();
   const bool ok = b->jpeg ? jpeg_end(b) : png_end(b);
-  SR_CHECK(ok, path_, ": cannot finish encoding: ", b->message);
+  if (!ok) fail(path_, ": cannot finish encoding: ", b->message, io_reason(b->file));
   const bool flushed = std::fflush(b->file) == 0 && !std::ferror(b->file);
   const bool closed = std::fclose(b->file) == 0;
   b->file = nullptr;

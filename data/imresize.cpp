@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "data/image_io.h"
 #include "engine/error.h"
 
 namespace sr::data {
@@ -26,11 +27,27 @@ int mirror_index(int i, int length) {
 
 int resized_length(int length, double scale) {
   SR_CHECK(std::isfinite(scale) && scale > 0, "imresize: scale must be a positive number, got ", scale);
+  // Below half a pixel the antialiasing kernel (4/scale taps) outgrows the image without
+  // changing the 1-pixel result: 1e-9 would ask for billions of taps.
+  SR_CHECK((double)length * scale >= 0.5, "imresize: scale ", scale, " shrinks a side of ", length,
+           " pixels to ", (double)length * scale, " pixels (less than half a pixel)");
   const double out = std::ceil((double)length * scale);
   SR_CHECK(out >= 1 && out <= 1e9, "imresize: ", length, " pixels at scale ", scale, " gives ", out,
            " output pixels");
   return (int)out;
 }
+
+namespace {
+
+// The output of one plane must stay within the decoders' pixel limit (a x9999 resize of a
+// photo is a typo, not a request for 3e11 pixels).
+void check_output_pixels(int h, int w, int oh, int ow, double scale) {
+  const int64_t pixels = (int64_t)oh * ow;
+  SR_CHECK(pixels <= kDefaultMaxPixels, "imresize: a ", w, "x", h, " image at scale ", scale, " would be ", ow, "x",
+           oh, " = ", pixels, " pixels, over the limit of ", kDefaultMaxPixels);
+}
+
+}  // namespace
 
 ResizeWeights resize_weights(int in_length, int out_length, double scale, bool antialiasing) {
   SR_CHECK(in_length > 0 && out_length > 0, "imresize: lengths must be positive, got ", in_length, " -> ",
@@ -124,6 +141,8 @@ void imresize_interleaved(const float* src, int h, int w, int channels, double s
 
 Image imresize(const Image& img, double scale, bool antialiasing) {
   SR_CHECK(!img.empty(), "imresize: empty image");
+  check_output_pixels(img.height, img.width, resized_length(img.height, scale), resized_length(img.width, scale),
+                      scale);
   Image out(resized_length(img.width, scale), resized_length(img.height, scale), img.channels, img.bit_depth);
   resize_interleaved(img.pixels.data(), img.height, img.width, img.channels, scale, antialiasing,
                      out.pixels.data());
@@ -137,6 +156,7 @@ Tensor imresize(const Tensor& t, double scale, bool antialiasing) {
   const Tensor c = t.contiguous();
   const int h = (int)c.size(c.dim() - 2), w = (int)c.size(c.dim() - 1);
   const int oh = resized_length(h, scale), ow = resized_length(w, scale);
+  check_output_pixels(h, w, oh, ow, scale);
   Shape shape = c.shape();
   shape[c.dim() - 2] = oh;
   shape[c.dim() - 1] = ow;

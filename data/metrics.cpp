@@ -45,11 +45,19 @@ MetricPlanes quantize_for_metrics(const Tensor& rgb) {
   return p;
 }
 
-MetricPlanes prepare_planes(const MetricPlanes& p, const MetricOptions& opt) {
+void check_metric_size(int width, int height, const MetricOptions& opt, bool ssim) {
   const int b = opt.crop_border;
   SR_CHECK(b >= 0, "metrics: crop_border must be >= 0, got ", b);
-  SR_CHECK(p.height > 2 * b && p.width > 2 * b, "metrics: crop_border ", b, " leaves nothing of a ",
-           p.width, "x", p.height, " image");
+  SR_CHECK(height > 2 * b && width > 2 * b, "metrics: crop_border ", b, " leaves nothing of a ", width, "x", height,
+           " image");
+  if (ssim)
+    SR_CHECK(height - 2 * b >= 11 && width - 2 * b >= 11, "metrics: SSIM needs at least 11x11 pixels after cropping, got ",
+             width - 2 * b, "x", height - 2 * b, " (a ", width, "x", height, " image with crop_border ", b, ")");
+}
+
+MetricPlanes prepare_planes(const MetricPlanes& p, const MetricOptions& opt) {
+  check_metric_size(p.width, p.height, opt, false);
+  const int b = opt.crop_border;
   MetricPlanes out;
   out.height = p.height - 2 * b;
   out.width = p.width - 2 * b;

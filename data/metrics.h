@@ -35,6 +35,9 @@ struct MetricPlanes {
 };
 MetricPlanes quantize_for_metrics(const Image& img);
 MetricPlanes quantize_for_metrics(const Tensor& rgb);
+// Whether an image of width x height can be measured with `opt` (crop_border leaves
+// something; SSIM: at least 11x11 after cropping); the error says what is missing.
+void check_metric_size(int width, int height, const MetricOptions& opt, bool ssim);
 // crop + optional Y conversion, as the metrics apply them.
 MetricPlanes prepare_planes(const MetricPlanes& p, const MetricOptions& opt);
 double psnr_planes(const MetricPlanes& a, const MetricPlanes& b);

@@ -102,22 +102,31 @@ int png_read_run(PngState* st, long long max_pixels, int header_only, unsigned r
   out->height = png_get_image_height(png, info);
   const int color_type = png_get_color_type(png, info);
   const int depth = png_get_bit_depth(png, info);
+  const int trns = png_get_valid(png, info, PNG_INFO_tRNS) != 0;
+  // What the transforms below make of it, from IHDR alone: png_read_update_info allocates
+  // (and zeroes) two row buffers of the full width, 1.5 GB for a 69-byte file that claims
+  // 500000000x1, so neither a header probe nor a refused image may reach it.
+  out->channels = color_type == PNG_COLOR_TYPE_GRAY_ALPHA ? 2
+                  : color_type == PNG_COLOR_TYPE_RGB_ALPHA ? 4
+                  : color_type == PNG_COLOR_TYPE_GRAY      ? 1 + trns
+                                                           : 3 + trns;  // RGB, palette
+  out->bit_depth = depth == 16 ? 16 : 8;
+  out->pixels = nullptr;
+  const long long count = (long long)out->width * (long long)out->height;
+  if (header_only || count > max_pixels) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    return count > max_pixels && !header_only ? kPngTooLarge : kPngOk;
+  }
   if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
   if (color_type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
-  if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+  if (trns) png_set_tRNS_to_alpha(png);
   const int interlaced = png_get_interlace_type(png, info) != PNG_INTERLACE_NONE;
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
   out->channels = png_get_channels(png, info);
   out->bit_depth = png_get_bit_depth(png, info);
   out->rowbytes = png_get_rowbytes(png, info);
-  out->pixels = nullptr;
 
-  const long long count = (long long)out->width * (long long)out->height;
-  if (header_only || count > max_pixels) {
-    png_destroy_read_struct(&png, &info, nullptr);
-    return count > max_pixels && !header_only ? kPngTooLarge : kPngOk;
-  }
   // Adam7 spreads every row over seven passes: an interlaced file is read whole.
   out->rows = interlaced || row_limit == 0 || row_limit > out->height ? out->height : row_limit;
   pixels = (unsigned char*)std::malloc(out->rowbytes * out->rows);

@@ -6,12 +6,15 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "engine/atomic_file.h"
+#include "engine/json_depth.h"
+#include "engine/regular_file.h"
 
 namespace sr {
 
@@ -57,28 +60,6 @@ uint64_t read_le64(const uint8_t* p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
   return v;
-}
-
-// Deepest bracket nesting outside string literals. A hostile header of a million '['
-// must not reach a recursive parser (or destructor); this scan is linear and flat.
-int json_depth(const char* s, size_t n) {
-  int depth = 0, worst = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < n; ++i) {
-    const char c = s[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      worst = std::max(worst, ++depth);
-      if (worst > kMaxJsonDepth) return worst;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return worst;
 }
 
 uint64_t as_offset(const json& v, const std::string& where) {
@@ -192,20 +173,45 @@ std::map<std::string, Tensor> SafetensorsFile::as_map() const {
   return std::map<std::string, Tensor>(tensors.begin(), tensors.end());
 }
 
-SafetensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::string& name,
-                                  const SafetensorsReadOptions& options) {
-  const std::string where = str_cat("safetensors '", name, "'");
-  SR_CHECK(options.dtype == std::nullopt || *options.dtype == DType::f32 || *options.dtype == DType::f64,
-           where, ": can only read into float32 or float64");
-  SR_CHECK(size >= 8, where, ": file is ", size, " bytes, shorter than the 8-byte header length");
-  const uint64_t n = read_le64(data);
+namespace {
+
+// What a header says, checked against the file's total size: the reader knows from the
+// first 8 + N bytes alone whether the rest of the file is what it claims to be.
+struct Header {
+  uint64_t length = 0;  // N
+  std::vector<Entry> entries;  // sorted by offset, tiling the data section exactly
+  std::map<std::string, std::string> metadata;
+};
+
+// A PyTorch checkpoint is the most likely wrong file: say so instead of "header length
+// 85966670672 exceeds the limit".
+void refuse_pytorch_file(const uint8_t* start, size_t n, const std::string& where) {
+  const bool zip = n >= 4 && start[0] == 'P' && start[1] == 'K' && start[2] == 3 && start[3] == 4;
+  const bool pickle = n >= 2 && start[0] == 0x80 && start[1] >= 2 && start[1] <= 5;
+  SR_CHECK(!zip && !pickle, where, ": is a PyTorch ", zip ? "zip (.pth/.pt)" : "pickle (legacy .pth)",
+           " file, not safetensors: convert it with `python3 tools/convert_pth.py IN.pth OUT.safetensors`");
+}
+
+// The header length from the first 8 bytes, checked against the limit and the file size.
+uint64_t header_length(const uint8_t* first8, uint64_t file_size, const std::string& where,
+                       const SafetensorsReadOptions& options) {
+  SR_CHECK(file_size >= 8, where, ": file is ", file_size, " bytes, shorter than the 8-byte header length");
+  const uint64_t n = read_le64(first8);
+  // Only a length that is impossible anyway is blamed on PyTorch: a real header of 640
+  // bytes also starts 80 02.
+  if (n < 2 || n > options.max_header_bytes || n > file_size - 8) refuse_pytorch_file(first8, 8, where);
   SR_CHECK(n >= 2, where, ": header length ", n, " is too small for a JSON object");
   SR_CHECK(n <= options.max_header_bytes, where, ": header length ", n, " exceeds the limit of ",
            options.max_header_bytes, " bytes");
-  SR_CHECK(n <= size - 8, where, ": header length ", n, " exceeds the file's ", size - 8,
+  SR_CHECK(n <= file_size - 8, where, ": header length ", n, " exceeds the file's ", file_size - 8,
            " bytes after the length field (truncated file?)");
-  const char* text = reinterpret_cast<const char*>(data + 8);
-  const int depth = json_depth(text, n);
+  return n;
+}
+
+// Parses and checks the header JSON (n bytes at text) of a file of `file_size` bytes.
+Header parse_header(const char* text, uint64_t n, uint64_t file_size, const std::string& name,
+                    const std::string& where) {
+  const int depth = json_nesting_depth(text, n, kMaxJsonDepth);
   SR_CHECK(depth <= kMaxJsonDepth, where, ": header JSON is nested ", depth, " levels deep (at most ",
            kMaxJsonDepth, " are valid)");
   json header;
@@ -216,9 +222,8 @@ SafetensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::s
   }
   SR_CHECK(header.is_object(), where, ": header must be a JSON object, got ", header.type_name());
 
-  SafetensorsFile out;
-  out.source = name;
-  std::vector<Entry> entries;
+  Header out;
+  out.length = n;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
       SR_CHECK(it.value().is_object(), where, ": __metadata__ must be an object, got ", it.value().dump());
@@ -229,16 +234,16 @@ SafetensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::s
       }
       continue;
     }
-    entries.push_back(parse_entry(name, it.key(), it.value()));
+    out.entries.push_back(parse_entry(name, it.key(), it.value()));
   }
 
   // The entries must tile [0, data_size) exactly.
-  const uint64_t data_size = size - 8 - n;
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+  const uint64_t data_size = file_size - 8 - n;
+  std::sort(out.entries.begin(), out.entries.end(), [](const Entry& a, const Entry& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
   uint64_t pos = 0;
-  for (const Entry& e : entries) {
+  for (const Entry& e : out.entries) {
     SR_CHECK(e.begin >= pos, where, ": tensor '", e.name, "' at bytes [", e.begin, ", ", e.end,
              ") overlaps the previous tensor, which ends at ", pos);
     SR_CHECK(e.begin == pos, where, ": gap in the data section before tensor '", e.name, "' (bytes [",
@@ -249,33 +254,64 @@ SafetensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::s
   }
   SR_CHECK(pos == data_size, where, ": the data section has ", data_size - pos,
            " trailing bytes that belong to no tensor");
-
-  const uint8_t* base = data + 8 + n;
-  for (const Entry& e : entries) {
-    DType dt = options.dtype ? *options.dtype : (e.stored->type == Stored::F64 ? DType::f64 : DType::f32);
-    Tensor t = Tensor::empty(e.shape, dt);
-    if (dt == DType::f32)
-      convert<float>(base + e.begin, e.stored->type, t.numel(), t.data<float>());
-    else
-      convert<double>(base + e.begin, e.stored->type, t.numel(), t.data<double>());
-    out.tensors.emplace_back(e.name, t);
-  }
   return out;
 }
 
+Tensor make_tensor(const Entry& e, const uint8_t* raw, const SafetensorsReadOptions& options) {
+  const DType dt = options.dtype ? *options.dtype : (e.stored->type == Stored::F64 ? DType::f64 : DType::f32);
+  Tensor t = Tensor::empty(e.shape, dt);
+  if (dt == DType::f32)
+    convert<float>(raw, e.stored->type, t.numel(), t.data<float>());
+  else
+    convert<double>(raw, e.stored->type, t.numel(), t.data<double>());
+  return t;
+}
+
+void check_read_dtype(const SafetensorsReadOptions& options, const std::string& where) {
+  SR_CHECK(options.dtype == std::nullopt || *options.dtype == DType::f32 || *options.dtype == DType::f64,
+           where, ": can only read into float32 or float64");
+}
+
+}  // namespace
+
+SafetensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::string& name,
+                                  const SafetensorsReadOptions& options) {
+  const std::string where = str_cat("safetensors '", name, "'");
+  check_read_dtype(options, where);
+  const uint64_t n = header_length(data, size, where, options);
+  const Header h = parse_header(reinterpret_cast<const char*>(data + 8), n, size, name, where);
+  SafetensorsFile out;
+  out.source = name;
+  out.metadata = h.metadata;
+  const uint8_t* base = data + 8 + n;
+  for (const Entry& e : h.entries) out.tensors.emplace_back(e.name, make_tensor(e, base + e.begin, options));
+  return out;
+}
+
+// Reads the length, then the header, checks both against the file's size, and only then
+// reads the data, one tensor at a time: a 4 GB file with a 2-byte header costs 10 bytes
+// of reading before it is refused, and a valid file at most one tensor's raw bytes beyond
+// the tensors themselves.
 SafetensorsFile read_safetensors(const std::string& path, const SafetensorsReadOptions& options) {
-  std::error_code ec;
-  SR_CHECK(!std::filesystem::is_directory(path, ec), "safetensors '", path, "': is a folder, not a file");
-  std::ifstream in(path, std::ios::binary);
-  SR_CHECK(in.good(), "safetensors '", path, "': cannot open the file (missing or unreadable)");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  SR_CHECK(size >= 0, "safetensors '", path, "': cannot determine the file size (a folder?)");
-  in.seekg(0, std::ios::beg);
-  std::vector<uint8_t> bytes((size_t)size);
-  if (size > 0) in.read(reinterpret_cast<char*>(bytes.data()), size);
-  SR_CHECK(in.good() || size == 0, "safetensors '", path, "': read error");
-  return parse_safetensors(bytes.data(), bytes.size(), path, options);
+  const std::string where = str_cat("safetensors '", path, "'");
+  check_read_dtype(options, where);
+  RegularFile file(path, "safetensors");
+  uint8_t first8[8] = {0};
+  if (file.size() >= 8) file.read_at(0, first8, 8);
+  const uint64_t n = header_length(first8, file.size(), where, options);
+  std::vector<char> text((size_t)n);
+  file.read_at(8, text.data(), (size_t)n);
+  const Header h = parse_header(text.data(), n, file.size(), path, where);
+  SafetensorsFile out;
+  out.source = path;
+  out.metadata = h.metadata;
+  std::vector<uint8_t> raw;
+  for (const Entry& e : h.entries) {
+    raw.resize((size_t)(e.end - e.begin));
+    if (!raw.empty()) file.read_at(8 + n + e.begin, raw.data(), raw.size());
+    out.tensors.emplace_back(e.name, make_tensor(e, raw.data(), options));
+  }
+  return out;
 }
 
 namespace {
@@ -343,10 +379,12 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
   write_file_atomically(path, [&](std::FILE* f) {
     uint8_t len[8];
     put_le64(len, text.size());
-    SR_CHECK(std::fwrite(len, 1, 8, f) == 8 && std::fwrite(text.data(), 1, text.size(), f) == text.size(),
-             "short write of the header");
+    // A short fwrite leaves the reason (ENOSPC, EDQUOT, EFBIG) in errno.
+    if (std::fwrite(len, 1, 8, f) != 8 || std::fwrite(text.data(), 1, text.size(), f) != text.size())
+      fail("short write of the header: ", std::strerror(errno));
     for (const Tensor& h : host)
-      SR_CHECK(std::fwrite(h.raw_data(), 1, h.nbytes(), f) == h.nbytes(), "short write of tensor data");
+      if (std::fwrite(h.raw_data(), 1, h.nbytes(), f) != h.nbytes())
+        fail("short write of tensor data: ", std::strerror(errno));
   });
 }
 

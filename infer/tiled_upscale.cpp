@@ -2,9 +2,11 @@
 #include "infer/tiled_upscale.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
+#include "data/image_io.h"
 #include "engine/error.h"
 #include "infer/padding.h"
 #include "nets/rrdbnet.h"
@@ -97,6 +99,12 @@ void tiled_apply(const Tensor& input, int scale, int multiple, const TileOptions
   SR_CHECK(scale >= 1 && multiple >= 1, "tiled_apply: scale and multiple must be >= 1, got ", scale, " and ",
            multiple);
   const int64_t H = input.size(2), W = input.size(3), pre = opt.pre_pad, s = scale;
+  // The padded input is what the net sees (untiled: at once), so it stays within the
+  // decoders' pixel limit; --pre-pad 2147483647 is a typo, not a request for 1.8e19 pixels.
+  const int64_t padded = pre <= 1000000 ? (H + 2 * pre) * (W + 2 * pre) : INT64_MAX;  // no overflow
+  SR_CHECK(padded <= data::kDefaultMaxPixels, "--pre-pad ", pre, " makes the ", W, "x", H,
+           " image ", W + 2 * pre, "x", H + 2 * pre, pre <= 1000000 ? " = " + std::to_string(padded) + " pixels" : "",
+           ", over the limit of ", data::kDefaultMaxPixels, " pixels; a few pixels of pre-pad (e.g. 10) are enough");
   // Every output pixel that gets weight keeps at least tile_pad of context: the blend
   // ramps reach `half` past a core boundary, so tiles read tile_pad + half beyond it.
   const int64_t tile = round_up(opt.tile, multiple), pad = round_up(opt.tile_pad, multiple);

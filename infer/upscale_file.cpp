@@ -80,10 +80,14 @@ AlphaMode parse_alpha_mode(const std::string& s) {
   fail("--alpha must be bicubic or net, got '", s, "'");
 }
 
-std::string output_path(const std::string& input, const std::string& out_dir, const FileOptions& opt) {
+std::string output_name(const std::string& input, const FileOptions& opt) {
   const fs::path in(input);
   const std::string ext = opt.ext == "auto" ? lower(in.extension().string()) : "." + opt.ext;
-  return (fs::path(out_dir) / (in.stem().string() + opt.suffix + ext)).string();
+  return in.stem().string() + opt.suffix + ext;
+}
+
+std::string output_path(const std::string& input, const std::string& out_dir, const FileOptions& opt) {
+  return (fs::path(out_dir) / output_name(input, opt)).string();
 }
 
 FileResult upscale_file(Module& net, const std::string& input, const std::string& output, const FileOptions& opt) {

@@ -29,7 +29,10 @@ struct FileResult {
   int in_width = 0, in_height = 0, out_width = 0, out_height = 0;
 };
 
-// <out_dir>/<input stem><suffix>.<ext>; ext "auto" keeps the input's extension.
+// <input stem><suffix>.<ext>; ext "auto" keeps the input's extension (lower case). The
+// CLI checks the names of a whole run with data::plan_outputs before writing any.
+std::string output_name(const std::string& input, const FileOptions& opt);
+// <out_dir>/output_name(input, opt)
 std::string output_path(const std::string& input, const std::string& out_dir, const FileOptions& opt);
 
 // Reads `input`, upscales it with `net` (eval mode, on opt.device) and writes `output`

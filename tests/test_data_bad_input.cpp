@@ -160,7 +160,7 @@ TEST_CASE("data/bad_directories") {
   cfg.type = DatasetType::single;
   cfg.dataroot_gt = empty;
   test::require_error([&] { Dataset ds(cfg); }, {empty, "no PNG or JPEG images"});
-  test::require_error([&] { read_image(empty); }, {empty, "is a directory"});
+  test::require_error([&] { read_image(empty); }, {empty, "is a folder"});
   test::require_error([&] { read_image(dir.file("missing.png")); }, {dir.file("missing.png"), "no such file"});
   // A named pipe would block a reader forever; it is refused without opening it.
   const std::string fifo = dir.file("pipe.png");

@@ -28,23 +28,79 @@ void save_training_state(const std::string& dir, const TrainingState& s) {
                     {{"format", kFormat}, {"state", info.dump()}});
 }
 
+namespace {
+
+// A state record is read back from a file that may have been edited or crafted: every
+// field the trainer uses is checked here, once, for type and range, so that nothing
+// downstream indexes with a negative stage or resumes at iteration -5.
+int64_t checked_integer(const nlohmann::json& info, const char* key, int64_t lo, int64_t hi, const std::string& where,
+                        bool required) {
+  if (!info.contains(key)) {
+    SR_CHECK(!required, where, ": the state record has no '", key, "'");
+    return lo;
+  }
+  const nlohmann::json& v = info[key];
+  SR_CHECK(v.is_number_integer(), where, ": '", key, "' must be an integer, got ", v.dump());
+  const bool in_range = v.is_number_unsigned() ? v.get<uint64_t>() <= (uint64_t)hi : v.get<int64_t>() >= lo &&
+                                                                                     v.get<int64_t>() <= hi;
+  SR_CHECK(in_range, where, ": '", key, "' is ", v.dump(), ", outside [", lo, ", ", hi, "]");
+  return v.get<int64_t>();
+}
+
+void check_state_record(const nlohmann::json& info, const std::string& where) {
+  SR_CHECK(info.is_object(), where, ": the state record must be a JSON object, got ", info.type_name());
+  SR_CHECK(info.contains("stage") && info["stage"].is_string(), where, ": 'stage' must be a string, got ",
+           info.value("stage", nlohmann::json()).dump());
+  constexpr int64_t kMaxCount = (int64_t)1 << 53;  // iterations, steps, batches: exact in a double
+  checked_integer(info, "stage_index", 0, 1 << 20, where, true);
+  checked_integer(info, "iter", 0, kMaxCount, where, true);
+  for (const char* key : {"optim_g_steps", "optim_d_steps", "loader_epoch", "loader_batch", "nan_streak"})
+    checked_integer(info, key, 0, kMaxCount, where, false);
+  checked_integer(info, "world_size", 1, 1 << 20, where, false);
+  checked_integer(info, "loader_global_batch", 0, kMaxCount, where, false);
+  if (info.contains("has_net_d"))
+    SR_CHECK(info["has_net_d"].is_boolean(), where, ": 'has_net_d' must be true or false, got ",
+             info["has_net_d"].dump());
+  if (info.contains("best")) {
+    const nlohmann::json& best = info["best"];
+    SR_CHECK(best.is_object(), where, ": 'best' must be an object of {\"value\": number, \"iter\": integer}, got ",
+             best.dump());
+    for (auto it = best.begin(); it != best.end(); ++it) {
+      const nlohmann::json& b = it.value();
+      SR_CHECK(b.is_object() && b.contains("value") && b["value"].is_number() && b.contains("iter") &&
+                   b["iter"].is_number_integer(),
+               where, ": 'best.", it.key(), "' must be {\"value\": number, \"iter\": integer}, got ", b.dump());
+    }
+  }
+}
+
+}  // namespace
+
 TrainingState load_training_state(const std::string& path) {
   SafetensorsFile f = read_safetensors(path);
   auto it = f.metadata.find("format");
   SR_CHECK(it != f.metadata.end() && it->second == kFormat, "resume: '", path,
            "' is not an srengine training state (metadata format '",
            it == f.metadata.end() ? "" : it->second, "')");
+  const std::string where = "resume: '" + path + "'";
   TrainingState s;
   try {
     s.info = nlohmann::json::parse(f.metadata.at("state"));
-    s.stage = s.info.at("stage");
-    s.stage_index = s.info.at("stage_index");
-    s.iter = s.info.at("iter");
   } catch (const std::exception& e) {
-    fail("resume: '", path, "' has a malformed state record: ", e.what());
+    fail(where, " has a malformed state record: ", e.what());
   }
+  check_state_record(s.info, where);
+  s.stage = s.info["stage"];
+  s.stage_index = (int)s.info["stage_index"].get<int64_t>();
+  s.iter = s.info["iter"];
   s.tensors = std::move(f.tensors);
   return s;
+}
+
+int64_t state_count(const TrainingState& s, const char* key) {
+  SR_CHECK(s.info.contains(key), "resume: the training state of stage '", s.stage, "' iteration ", s.iter,
+           " has no '", key, "' (written by an older srengine?)");
+  return s.info[key].get<int64_t>();  // type and range checked by load_training_state
 }
 
 std::optional<std::string> find_latest_state(const std::string& dir, std::string* skipped) {

@@ -28,7 +28,12 @@ struct TrainingState {
 
 std::string state_path(const std::string& experiment_dir, const std::string& stage, int64_t iter);
 void save_training_state(const std::string& experiment_dir, const TrainingState& state);
+// Every field of the state record is checked for type and range (stage_index, iter, step
+// counts, loader position, best metrics); a crafted or damaged record is an error naming
+// the file, the key and the value.
 TrainingState load_training_state(const std::string& path);
+// A non-negative count of the record (e.g. "loader_epoch"); an error naming it when absent.
+int64_t state_count(const TrainingState& state, const char* key);
 
 // The newest readable state (by stage index, then iteration) in <experiment>/training_states;
 // unreadable files are skipped with a note in `skipped`. Empty when there is none.

@@ -2,12 +2,16 @@
 #include "train/config.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
+#include "data/output_names.h"
 #include "engine/error.h"
+#include "engine/json_depth.h"
+#include "engine/regular_file.h"
 #include "engine/suggest.h"
 
 namespace sr::train {
@@ -198,8 +202,10 @@ Spec network_spec(std::string doc) {
 
 const Spec& schema() {
   static const Spec root = object({
-      {"name", required(string(nullptr, "experiment name: outputs go to <experiments_root>/<name>/"))},
-      {"scale", integer(4, "upscaling factor", 1, 4)},
+      {"name", required(string(nullptr, "experiment name, one folder name (no '/'): outputs go to "
+                                        "<experiments_root>/<name>/, which one run at a time owns (experiment.lock)"))},
+      {"scale", integer(4, "upscaling factor; also network_g's scale (RRDBNet) or upscale (SRVGGNetCompact) "
+                           "when that is not given", 1, 4)},
       {"num_gpu", integer(1, "GPUs per process (BasicSR compatibility; one process per GPU)", 0)},
       {"device", string("auto", "cpu, cuda, cuda:N or auto (CUDA when available)")},
       {"manual_seed", integer(0, "seed of every random stream (weights, data, augmentation)", 0)},
@@ -235,7 +241,7 @@ const Spec& schema() {
       {"val", object({
            {"val_freq", integer(5000, "validate every val_freq iterations (and at the end of each stage)", 1)},
            {"save_img", boolean(true, "write SR images of the validation sets")},
-           {"suffix", string("", "suffix of saved SR image names")},
+           {"suffix", string("", "suffix of saved SR image names (no '/')")},
            {"report_images", integer(3, "validation images shown in report.html", 0)},
            {"metrics", Spec{Kind::object, json{{"psnr", {{"type", "calculate_psnr"}, {"crop_border", 4}}},
                                                 {"ssim", {{"type", "calculate_ssim"}, {"crop_border", 4}}}},
@@ -360,10 +366,22 @@ void validate(json& value, const Spec& spec, const std::string& path) {
 void check_semantics(json& c) {
   const int64_t scale = c["scale"];
   SR_CHECK(scale == 1 || scale == 2 || scale == 4, "config: 'scale' is ", scale, ", must be 1, 2 or 4");
-  if (c.contains("network_g") && c["network_g"].contains("scale")) {
-    SR_CHECK(c["network_g"]["scale"] == c["scale"], "config: 'network_g.scale' (", c["network_g"]["scale"].dump(),
-             ") differs from 'scale' (", scale, ")");
+  // The generator's own factor key (RRDBNet: scale, SRVGGNetCompact: upscale) defaults to
+  // 4 in BasicSR; absent, it takes the top-level scale (as `srengine infer` does), so
+  // scale 2 without network_g.scale builds a x2 net instead of failing at the first loss.
+  if (c.contains("network_g")) {
+    json& g = c["network_g"];
+    const std::string type = g["type"];
+    const char* key = type == "RRDBNet" ? "scale" : type == "SRVGGNetCompact" ? "upscale" : nullptr;
+    if (key && !g.contains(key)) g[key] = scale;
+    if (key)
+      SR_CHECK(g[key] == c["scale"], "config: 'network_g.", key, "' (", g[key].dump(), ") differs from 'scale' (",
+               scale, ")");
   }
+  // The experiment folder is <experiments_root>/<name>: one folder name, never a path.
+  data::check_file_name_component(c["name"].get<std::string>(), "config: 'name'",
+                                  "the experiment folder is <path.experiments_root>/<name>");
+  data::check_name_part(c["val"]["suffix"].get<std::string>(), "config: 'val.suffix'");
   const auto& stages = c["train"]["stages"];
   SR_CHECK(!stages.empty(), "config: 'train.stages' is empty");
   std::vector<std::string> names;
@@ -429,6 +447,17 @@ void resolve_dataset_paths(json& c, const std::string& config_dir) {
   }
 }
 
+// ---- Reading ---------------------------------------------------------------------------
+
+constexpr int kMaxConfigDepth = 64;  // the schema needs 6 (train.stages.N.scheduler.milestones)
+constexpr uint64_t kMaxConfigBytes = 64u << 20;
+
+void check_config_depth(const char* text, size_t n, const std::string& where) {
+  const int depth = json_nesting_depth(text, n, kMaxConfigDepth);
+  SR_CHECK(depth <= kMaxConfigDepth, where, " is nested more than ", kMaxConfigDepth,
+           " levels deep ('[' / '{' inside each other); a config needs fewer than 10");
+}
+
 // ---- Documentation ---------------------------------------------------------------------------
 
 void document(const Spec& spec, const std::string& path, std::ostringstream& os) {
@@ -465,15 +494,21 @@ void document(const Spec& spec, const std::string& path, std::ostringstream& os)
 }  // namespace
 
 json read_config_file(const std::string& path) {
-  std::ifstream in(path);
-  SR_CHECK(in.good(), "config: cannot open '", path, "'");
+  // A regular file only (a FIFO would block, a folder gives libstdc++'s "underflow error"),
+  // and no deeper than kMaxConfigDepth before the parser (and dump()) recurse into it.
+  const RegularFile file(path, "config");
+  const std::vector<uint8_t> bytes = file.read_all(kMaxConfigBytes);
+  const char* text = reinterpret_cast<const char*>(bytes.data());
+  check_config_depth(text, bytes.size(), "config: '" + path + "'");
   try {
-    json c = json::parse(in, nullptr, true, /*ignore_comments=*/true);
+    json c = json::parse(text, text + bytes.size(), nullptr, true, /*ignore_comments=*/true);
     SR_CHECK(c.is_object(), "config: '", path, "' must hold a JSON object");
     c["__config_dir__"] = std::filesystem::absolute(path).parent_path().string();
     return c;
   } catch (const json::parse_error& e) {
     fail("config: '", path, "' is not valid JSON: ", e.what());
+  } catch (const json::out_of_range& e) {
+    fail("config: '", path, "' has a number out of range: ", e.what());
   }
 }
 
@@ -482,10 +517,13 @@ void apply_override(json& config, const std::string& assignment) {
   SR_CHECK(eq != std::string::npos && eq > 0, "--set: expected key.path=value, got '", assignment, "'");
   const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   json value;
+  check_config_depth(text.data(), text.size(), "--set '" + key + "'");
   try {
     value = json::parse(text);
   } catch (const json::parse_error&) {
     value = text;  // not JSON: a plain string such as a path or a name
+  } catch (const json::out_of_range&) {
+    fail("--set '", assignment, "': the number '", text, "' is out of range (a double holds at most ~1.8e308)");
   }
   json* node = &config;
   std::string walked;
@@ -501,8 +539,8 @@ void apply_override(json& config, const std::string& assignment) {
     if (node->is_array()) {
       SR_CHECK(p.find_first_not_of("0123456789") == std::string::npos, "--set '", assignment, "': '", walked,
                "' indexes a list and needs a number");
-      const size_t idx = std::stoul(p);
-      SR_CHECK(idx < node->size(), "--set '", assignment, "': index ", idx, " out of range, '",
+      const size_t idx = p.size() > 9 ? SIZE_MAX : std::stoul(p);  // more digits than any list has
+      SR_CHECK(idx < node->size(), "--set '", assignment, "': index ", p, " out of range, '",
                walked.substr(0, walked.size() - p.size() - 1), "' has ", node->size(), " elements");
       node = &(*node)[idx];
     } else {

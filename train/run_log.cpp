@@ -1,7 +1,9 @@
 // Console, train.log and metrics.jsonl writer (see run_log.h).
 #include "train/run_log.h"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 
@@ -21,9 +23,12 @@ std::string timestamp() {
 RunLog::RunLog(const std::string& dir, bool enabled) : enabled_(enabled) {
   if (!enabled_) return;
   std::filesystem::create_directories(dir);
-  log_ = std::fopen((dir + "/train.log").c_str(), "a");
-  jsonl_ = std::fopen((dir + "/metrics.jsonl").c_str(), "a");
-  SR_CHECK(log_ && jsonl_, "run log: cannot write in '", dir, "'");
+  log_path_ = dir + "/train.log";
+  jsonl_path_ = dir + "/metrics.jsonl";
+  log_ = std::fopen(log_path_.c_str(), "a");
+  if (!log_) fail("run log: cannot write '", log_path_, "': ", std::strerror(errno));
+  jsonl_ = std::fopen(jsonl_path_.c_str(), "a");
+  if (!jsonl_) fail("run log: cannot write '", jsonl_path_, "': ", std::strerror(errno));
 }
 
 RunLog::~RunLog() {
@@ -31,25 +36,34 @@ RunLog::~RunLog() {
   if (jsonl_) std::fclose(jsonl_);
 }
 
+// A line that cannot be written (a full disk, a quota) stops the run: a run whose log and
+// metrics silently stay empty is worse than one that says why it stopped.
+void RunLog::put(std::FILE* f, const std::string& path, const std::string& text) {
+  errno = 0;
+  const bool ok = std::fputs(text.c_str(), f) >= 0 && std::fflush(f) == 0 && !std::ferror(f);
+  if (!ok) {
+    const int err = errno;
+    std::clearerr(f);
+    fail("run log: cannot write '", path, "': ", err ? std::strerror(err) : "write error");
+  }
+}
+
 void RunLog::info(const std::string& line) {
   if (!enabled_) return;
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
-  std::fprintf(log_, "%s %s\n", timestamp().c_str(), line.c_str());
-  std::fflush(log_);
+  put(log_, log_path_, timestamp() + " " + line + "\n");
 }
 
 void RunLog::warn(const std::string& line) {
   if (!enabled_) return;
   std::fprintf(stderr, "warning: %s\n", line.c_str());
-  std::fprintf(log_, "%s warning: %s\n", timestamp().c_str(), line.c_str());
-  std::fflush(log_);
+  put(log_, log_path_, timestamp() + " warning: " + line + "\n");
 }
 
 void RunLog::event(const nlohmann::json& record) {
   if (!enabled_) return;
-  std::fprintf(jsonl_, "%s\n", record.dump().c_str());
-  std::fflush(jsonl_);
+  put(jsonl_, jsonl_path_, record.dump() + "\n");
 }
 
 std::string format_duration(double s) {

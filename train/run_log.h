@@ -18,12 +18,16 @@ class RunLog {
   RunLog(const RunLog&) = delete;
   RunLog& operator=(const RunLog&) = delete;
 
+  // Each throws sr::Error naming the file and the reason when it cannot be written.
   void info(const std::string& line);             // console + train.log
   void warn(const std::string& line);             // console (stderr) + train.log
   void event(const nlohmann::json& record);       // one line of metrics.jsonl
 
  private:
+  static void put(std::FILE* f, const std::string& path, const std::string& text);
+
   bool enabled_;
+  std::string log_path_, jsonl_path_;
   std::FILE* log_ = nullptr;
   std::FILE* jsonl_ = nullptr;
 };

@@ -6,11 +6,14 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "data/loader.h"
+#include "engine/atomic_file.h"
 #include "engine/autograd.h"
 #include "engine/cuda_runtime.h"
 #include "engine/random.h"
@@ -21,6 +24,7 @@
 #include "train/checkpoint.h"
 #include "train/comm.h"
 #include "train/data_config.h"
+#include "train/experiment_lock.h"
 #include "train/grad_reducer.h"
 #include "train/report.h"
 #include "train/run_log.h"
@@ -131,6 +135,7 @@ class Run {
   std::string dir_;
   Device device_;
   std::unique_ptr<Communicator> comm_;
+  std::unique_ptr<ExperimentLock> lock_;  // rank 0: this run owns dir_ (before log_: released last)
   std::unique_ptr<RunLog> log_;
   std::unique_ptr<Module> net_g_, net_g_ema_, net_d_;
   double ema_decay_ = 0;
@@ -138,6 +143,7 @@ class Run {
   int nan_streak_ = 0;
   std::string last_checkpoint_;
   bool stopped_ = false;
+  int stop_signal_ = 0;
 };
 
 void Run::save_model(Module& net, const std::string& path) {
@@ -230,7 +236,12 @@ void Run::validate_and_log(const std::string& stage, int64_t iter) {
   for (auto it = cfg_["datasets"].begin(); it != cfg_["datasets"].end(); ++it) any |= it.key() != "train";
   if (!any) return;
   const auto t0 = Clock::now();
-  ValidationResult v = validate(eval_net(), cfg_, dir_, stage + "_" + std::to_string(iter), device_);
+  ValidationResult v;
+  try {
+    v = validate(eval_net(), cfg_, dir_, stage + "_" + std::to_string(iter), device_);
+  } catch (const Error& e) {
+    fail("[", stage, "] validation at iteration ", iter, ": ", e.what());
+  }
   json ev = {{"event", "val"}, {"stage", stage}, {"iter", iter}};
   std::string line = "[" + stage + "] validation at iter " + std::to_string(iter) + ":";
   for (const auto& [k, m] : v.means) {
@@ -278,8 +289,8 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
     if (net_g_ema_) net_g_ema_->load_state_dict(with_prefix(f, "net_g_ema."), true);
     if (net_d_ && resume->info.value("has_net_d", false)) net_d_->load_state_dict(with_prefix(f, "net_d."), true);
     start = resume->iter;
-    pos.epoch = resume->info.at("loader_epoch");
-    pos.batch = resume->info.at("loader_batch");
+    pos.epoch = state_count(*resume, "loader_epoch");
+    pos.batch = state_count(*resume, "loader_batch");
     // States written before the global batch was recorded: it was world_size x this
     // config's batch, unless the batch size was changed too.
     start_global_batch = resume->info.value(
@@ -302,8 +313,8 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
     log_->warn("stage '" + name + "': perceptual_opt.vgg_weights is empty, training without the perceptual loss");
   if (resume) {
     SafetensorsFile f{"training state", resume->tensors, {}};
-    step.optim_g().load_state(f, "optim_g.", resume->info.at("optim_g_steps"));
-    if (step.optim_d()) step.optim_d()->load_state(f, "optim_d.", resume->info.at("optim_d_steps"));
+    step.optim_g().load_state(f, "optim_g.", state_count(*resume, "optim_g_steps"));
+    if (step.optim_d()) step.optim_d()->load_state(f, "optim_d.", state_count(*resume, "optim_d_steps"));
   }
 
   data::LoaderOptions lo;
@@ -383,12 +394,15 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
       last_val = iter;
     }
     // Stop on SIGINT/SIGTERM: all ranks agree on the iteration, write a checkpoint, leave.
-    std::vector<double> stop{(double)g_stop_signal.load()};
-    comm_->all_reduce_host(stop);
-    if (stop[0] != 0) {
+    const int sig = g_stop_signal.load();
+    std::vector<double> stop{sig == SIGINT ? 1.0 : 0.0, sig != 0 && sig != SIGINT ? 1.0 : 0.0};
+    comm_->all_reduce_host(stop);  // ranks that got SIGINT, ranks that got SIGTERM
+    if (stop[0] != 0 || stop[1] != 0) {
       checkpoint(si, iter, step, loader, true);
-      log_->info("[" + name + "] stopped by signal at iteration " + std::to_string(iter) + "; checkpoint " +
-                 last_checkpoint_ + " (continue with --resume auto)");
+      stop_signal_ = stop[0] != 0 ? SIGINT : SIGTERM;
+      log_->info("[" + name + "] stopped by " + (stop_signal_ == SIGINT ? "SIGINT" : "SIGTERM") + " at iteration " +
+                 std::to_string(iter) + "; checkpoint " + last_checkpoint_ + " (continue with --resume auto; exit " +
+                 "status " + std::to_string(128 + stop_signal_) + ")");
       stopped_ = true;
       return;
     }
@@ -413,11 +427,26 @@ int Run::execute_stages() {
   kernels::set_rdb_impl(cfg_["rdb_impl"]);
   comm_ = make_communicator(cfg_["dist"]["backend"], device_);
   comm_->set_timeout(cfg_["dist"]["timeout_s"]);
+  // Before anything is written: this run owns the folder (config validation has made
+  // `name` one folder name, so dir_ is inside experiments_root).
   dir_ = (fs::path(cfg_["path"]["experiments_root"].get<std::string>()) / cfg_["name"].get<std::string>()).string();
+  int orphans = 0;
+  if (comm_->rank() == 0) {
+    lock_ = std::make_unique<ExperimentLock>(dir_);
+    orphans = lock_->remove_orphan_temp_files();
+  }
   log_ = std::make_unique<RunLog>(dir_, comm_->rank() == 0);
   if (comm_->rank() == 0) {
     fs::create_directories(dir_ + "/models");
-    std::ofstream(dir_ + "/config.json") << cfg_.dump(2) << "\n";
+    const std::string text = cfg_.dump(2) + "\n";
+    write_file_atomically(dir_ + "/config.json", [&](std::FILE* f) {
+      if (std::fwrite(text.data(), 1, text.size(), f) != text.size()) fail("short write: ", std::strerror(errno));
+    });
+    if (orphans)
+      log_->info("removed " + std::to_string(orphans) + " temporary file(s) left in " + dir_ +
+                 " by an interrupted checkpoint write");
+    // Everything validation will need is checked now, not at the first val_freq iteration.
+    check_validation_sets(cfg_);
   }
 
   // Which stages run, and from where.
@@ -465,6 +494,7 @@ int Run::execute_stages() {
     net_g_ema_->load_state_dict(sd, true);
   }
 
+  g_stop_signal.store(0);  // a previous run in this process (tests) may have been stopped
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   for (size_t si = first; si < last && !stopped_; ++si) {
@@ -496,7 +526,10 @@ int Run::execute_stages() {
   if (comm_->rank() == 0 && !stopped_) {
     log_->info("finished. models: " + dir_ + "/models  log: " + dir_ + "/train.log  report: " + dir_ + "/report.html");
   }
-  return 0;
+  // A run stopped by a signal has a checkpoint but no final model: like a shell, exit
+  // 128 + signal (130 SIGINT, 143 SIGTERM), so `srengine train && srengine test` stops
+  // and a scheduler requeues the job.
+  return stopped_ ? 128 + stop_signal_ : 0;
 }
 
 }  // namespace

@@ -22,7 +22,8 @@ struct TrainOptions {
   std::string resume;      // "", "auto" or a .state path
 };
 
-// Returns the process exit status (0 also after a clean SIGINT/SIGTERM stop).
+// Returns the process exit status: 0 when every stage finished, 128 + the signal (130 for
+// SIGINT, 143 for SIGTERM) when a signal stopped the run after writing its checkpoint.
 int run_training(const nlohmann::json& config, const TrainOptions& options);
 
 // The pieces of a run that `srengine bench train` reuses, so that it times exactly what

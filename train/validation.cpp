@@ -2,6 +2,7 @@
 #include "train/validation.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "data/dataset.h"
@@ -25,7 +26,44 @@ Tensor centre_crop(const Tensor& t, int64_t side) {
   return t.narrow(2, (H - side) / 2, side).narrow(3, (W - side) / 2, side).contiguous();
 }
 
+// Finite weights give a finite output; a NaN or inf here means the training diverged
+// (say so, rather than "metrics: non-finite value -nan at element 0").
+void check_finite_output(const Tensor& sr, const std::string& set, const std::string& name) {
+  const Tensor c = sr.contiguous();
+  const float* p = c.data<float>();
+  int64_t bad = 0;
+  for (int64_t i = 0; i < c.numel(); ++i) bad += !std::isfinite(p[i]);
+  SR_CHECK(bad == 0, "validation: the generator's output for '", set, "/", name, "' has ", bad, " non-finite values of ",
+           c.numel(), ": the weights diverged (learning rate too high? lower optim_g.lr of this stage and resume "
+           "from an earlier checkpoint)");
+}
+
 }  // namespace
+
+void check_validation_sets(const nlohmann::json& cfg) {
+  const int scale = cfg.at("scale");
+  const auto& metrics = cfg.at("val").at("metrics");
+  for (auto it = cfg.at("datasets").begin(); it != cfg.at("datasets").end(); ++it) {
+    if (it.key() == "train") continue;
+    const std::string set = "datasets." + it.key();
+    data::Dataset ds(eval_data_config(it.value(), scale));
+    for (size_t i = 0; i < ds.size(); ++i) {
+      const auto [w, h] = ds.probe_val(i);
+      for (auto m = metrics.begin(); m != metrics.end(); ++m) {
+        data::MetricOptions mo;
+        mo.crop_border = m.value().value("crop_border", 0);
+        mo.test_y_channel = m.value().value("test_y_channel", false);
+        try {
+          data::check_metric_size(w, h, mo, m.value().at("type") == "calculate_ssim");
+        } catch (const Error& e) {
+          fail("validation set '", set, "': image '", ds.file(i).gt_path, "' (", w, "x", h,
+               " when measured) cannot be measured by 'val.metrics.", m.key(), "': ", e.what(),
+               "; remove the image, or lower crop_border");
+        }
+      }
+    }
+  }
+}
 
 ValidationResult validate(Module& net, const nlohmann::json& cfg, const std::string& dir, const std::string& tag,
                           Device device) {
@@ -44,6 +82,7 @@ ValidationResult validate(Module& net, const nlohmann::json& cfg, const std::str
     for (size_t i = 0; i < ds.size(); ++i) {
       data::ValSample s = ds.load_val(i);
       Tensor sr = net.forward(s.lq.to(device)).to(Device::cpu());
+      check_finite_output(sr, set, s.name);
       // The bicubic baseline on the same image, so every log line says what SR gains.
       Tensor bic = data::imresize(s.lq, (double)scale);
       for (auto m = val.at("metrics").begin(); m != val.at("metrics").end(); ++m) {

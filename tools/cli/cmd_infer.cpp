@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "data/image_io.h"
+#include "data/output_names.h"
 #include "engine/autograd.h"
 #include "engine/cuda_runtime.h"
 #include "engine/error.h"
@@ -46,12 +47,23 @@ const char* kUsage =
     "  --no-blend     paste tile cores instead of blending them (Real-ESRGAN's scheme; for comparison)\n"
     "  --half         float16 inference: not available (srengine has no float16 kernels)\n";
 
-std::vector<fs::path> list_inputs(const std::string& input) {
-  SR_CHECK(fs::exists(input), "infer: --input '", input, "' does not exist");
-  std::vector<fs::path> out;
-  if (fs::is_directory(input)) {
-    for (const auto& e : fs::directory_iterator(input))
-      if (e.is_regular_file() && data::is_image_file_name(e.path().string())) out.push_back(e.path());
+// The images of --input: the file itself, or the .png/.jpg/.jpeg regular files of a folder
+// (hidden files skipped, as datasets skip them). An entry whose type cannot be read (a
+// symlink loop) is kept, so that it fails by name while the rest of the folder is done.
+std::vector<std::string> list_inputs(const std::string& input) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(input, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) fail("infer: --input '", input, "': ", ec.message());
+  SR_CHECK(fs::exists(st), "infer: --input '", input, "' does not exist");
+  std::vector<std::string> out;
+  if (fs::is_directory(st)) {
+    for (const auto& e : fs::directory_iterator(input)) {
+      const std::string name = e.path().filename().string();
+      if (name.empty() || name[0] == '.' || !data::is_image_file_name(name)) continue;
+      std::error_code type_ec;
+      const bool regular = e.is_regular_file(type_ec);
+      if (regular || (type_ec && type_ec != std::errc::no_such_file_or_directory)) out.push_back(e.path().string());
+    }
     std::sort(out.begin(), out.end());
     SR_CHECK(!out.empty(), "infer: no .png/.jpg/.jpeg images in folder '", input, "'");
   } else {
@@ -102,12 +114,26 @@ int run_infer(const std::vector<std::string>& args) {
   SR_CHECK(fo.jpeg_quality >= 1 && fo.jpeg_quality <= 100, "infer: --jpeg-quality must be 1..100, got ",
            fo.jpeg_quality);
   infer::check_tile_options(fo.tile);
+  // Legal but rarely meant: say what they cost.
+  if (fo.tile.tile > 0 && fo.tile.tile < 32)
+    std::fprintf(stderr, "infer: warning: --tile %d is tiny: every tile also runs %d pixels of context on each side, "
+                 "so the overlap is most of the work (a 64x48 image becomes thousands of tiles); 128..512 is usual\n",
+                 fo.tile.tile, fo.tile.tile_pad);
+  if (fo.tile.pre_pad > 64)
+    std::fprintf(stderr, "infer: warning: --pre-pad %d: the net runs on the padded image, so work and memory grow "
+                 "with (side + 2 x pre-pad)^2; a few pixels (e.g. 10) give the border enough context\n",
+                 fo.tile.pre_pad);
   fo.alpha = infer::parse_alpha_mode(alpha);
   fo.device = resolve_infer_device(device);
   SR_CHECK(!half, "infer: --half is not available: srengine has no float16 kernels on the CPU or on CUDA "
                   "(DType f16 is reserved); run without --half (float32)");
-  const std::vector<fs::path> inputs = list_inputs(input);
+  data::check_name_part(fo.suffix, "infer: --suffix");
+  const std::vector<std::string> inputs = list_inputs(input);
   ensure_writable_dir(output, "infer: --output");
+  // Every output name is fixed (and checked) before the net is built: none leaves --output,
+  // no two inputs share one, none replaces an input.
+  const std::vector<data::PlannedOutput> plan = data::plan_outputs(
+      inputs, output, [&](const std::string& in) { return infer::output_name(in, fo); }, "infer");
 
   std::unique_ptr<Module> net = build_generator(config);
   const std::string used = load_basicsr_weights(*net, weights, param_key == "bare" ? "" : param_key, true);
@@ -123,12 +149,10 @@ int run_infer(const std::vector<std::string>& args) {
   int failed = 0;
   double in_mpix = 0, out_mpix = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  for (size_t k = 0; k < inputs.size(); ++k) {
-    const fs::path& in = inputs[k];
+  for (size_t k = 0; k < plan.size(); ++k) {
+    const fs::path in = plan[k].input;
     try {
-      const std::string out = infer::output_path(in.string(), output, fo);
-      SR_CHECK(!fs::exists(out) || !fs::equivalent(in, out), "output '", out,
-               "' would overwrite its input; choose another --output folder or a --suffix");
+      const std::string& out = plan[k].output;
       const auto t1 = std::chrono::steady_clock::now();
       const infer::FileResult r = infer::upscale_file(*net, in.string(), out, fo);
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();

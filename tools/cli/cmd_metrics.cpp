@@ -9,6 +9,7 @@
 #include "data/evaluate.h"
 #include "data/image_io.h"
 #include "engine/error.h"
+#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 
 namespace sr::cli {
@@ -27,11 +28,7 @@ int run_metrics(const std::vector<std::string>& args) {
     } else if (args[i] == "--sr") {
       sr = value("--sr");
     } else if (args[i] == "--crop-border") {
-      const std::string v = value("--crop-border");
-      char* end = nullptr;
-      const long n = std::strtol(v.c_str(), &end, 10);
-      SR_CHECK(*end == 0 && !v.empty() && n >= 0 && n < 100000, "--crop-border must be an integer >= 0, got '", v, "'");
-      opt.crop_border = (int)n;
+      opt.crop_border = parse_int_arg("metrics", "--crop-border", value("--crop-border"), 0, 100000);
     } else if (args[i] == "--y-channel") {
       opt.test_y_channel = true;
     } else if (args[i] == "--json") {

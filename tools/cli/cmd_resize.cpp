@@ -7,6 +7,7 @@
 #include "data/dataset.h"
 #include "data/image_io.h"
 #include "data/imresize.h"
+#include "data/output_names.h"
 #include "data/transforms.h"
 #include "engine/error.h"
 #include "tools/cli/commands.h"
@@ -17,8 +18,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// "0.25", "4" or a fraction "1/4"; must be positive and finite.
+// "0.25", "4" or a fraction "1/4"; must be positive and finite. Decimal only: strtod
+// would also read "0x10" as 16 and "inf".
 double parse_scale(const std::string& s) {
+  SR_CHECK(s.find_first_not_of("0123456789.eE+-/") == std::string::npos,
+           "--scale must be a decimal factor such as 0.25 or 1/4, got '", s, "'");
   char* end = nullptr;
   const size_t slash = s.find('/');
   double v;
@@ -40,7 +44,13 @@ double parse_scale(const std::string& s) {
 void resize_file(const std::string& in, const std::string& out, double scale, int modcrop_to) {
   data::Image img = data::read_image(in);
   if (modcrop_to > 1) img = data::modcrop(img, modcrop_to);
-  data::write_image(out, data::imresize(img, scale));
+  data::Image resized;
+  try {
+    resized = data::imresize(img, scale);
+  } catch (const Error& e) {
+    fail(in, ": ", e.what());
+  }
+  data::write_image(out, resized);
 }
 
 }  // namespace
@@ -76,15 +86,19 @@ int run_resize(const std::vector<std::string>& args) {
   SR_CHECK(scale > 0, "missing --scale (see srengine resize --help)");
   SR_CHECK(paths.size() == 2, "expected IN and OUT paths, got ", paths.size(), " (see srengine resize --help)");
   if (!fs::is_directory(paths[0])) {
+    data::check_output_is_not_an_input(paths[1], {paths[0]}, "resize");
     resize_file(paths[0], paths[1], scale, modcrop_to);
     return 0;
   }
-  const std::vector<std::string> names = data::list_image_files(paths[0]);
+  std::vector<std::string> inputs;
+  for (const std::string& name : data::list_image_files(paths[0])) inputs.push_back((fs::path(paths[0]) / name).string());
+  // Checked before the first write: resize DIR DIR would replace every input.
+  const std::vector<data::PlannedOutput> plan = data::plan_outputs(
+      inputs, paths[1], [](const std::string& in) { return fs::path(in).filename().string(); }, "resize");
   fs::create_directories(paths[1]);
-  ProgressBar bar("resize", (long)names.size());
-  for (size_t i = 0; i < names.size(); ++i) {
-    resize_file((fs::path(paths[0]) / names[i]).string(), (fs::path(paths[1]) / names[i]).string(), scale,
-                modcrop_to);
+  ProgressBar bar("resize", (long)plan.size());
+  for (size_t i = 0; i < plan.size(); ++i) {
+    resize_file(plan[i].input, plan[i].output, scale, modcrop_to);
     bar.update((long)i + 1);
   }
   return 0;

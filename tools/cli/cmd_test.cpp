@@ -14,6 +14,7 @@
 #include "data/image_io.h"
 #include "data/metrics.h"
 #include "engine/autograd.h"
+#include "data/output_names.h"
 #include "engine/error.h"
 #include "infer/tiled_upscale.h"
 #include "nets/load_weights.h"
@@ -101,6 +102,7 @@ int run_test(const std::vector<std::string>& args) {
   if (output.empty()) output = str_cat("results/", name);
   if (suffix.empty()) suffix = cfg["val"].value("suffix", "");
   if (suffix.empty()) suffix = name;
+  data::check_name_part(suffix, "test: --suffix");
   std::vector<std::string> sets;
   for (auto it = cfg["datasets"].begin(); it != cfg["datasets"].end(); ++it) sets.push_back(it.key());
   SR_CHECK(!sets.empty(), "test: config '", config, "' has no datasets.val* / test* set to evaluate");

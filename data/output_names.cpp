@@ -1,0 +1,89 @@
+// Output-name planning (see output_names.h).
+#include "data/output_names.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "engine/error.h"
+
+namespace sr::data {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using FileId = std::pair<dev_t, ino_t>;
+
+bool file_id(const std::string& path, FileId* id) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  *id = {st.st_dev, st.st_ino};
+  return true;
+}
+
+std::map<FileId, std::string> input_ids(const std::vector<std::string>& inputs) {
+  std::map<FileId, std::string> ids;
+  FileId id;
+  for (const auto& in : inputs)
+    if (file_id(in, &id)) ids.emplace(id, in);
+  return ids;
+}
+
+void check_not_input(const std::string& output, const std::string& from, const std::map<FileId, std::string>& ids,
+                     const std::string& what, const std::string& fix) {
+  FileId id;
+  if (!file_id(output, &id)) return;  // does not exist yet: cannot be an input
+  const auto it = ids.find(id);
+  if (it == ids.end()) return;
+  if (it->second == from) fail(what, ": output '", output, "' would overwrite its input; ", fix);
+  fail(what, ": output '", output, "' (from '", from, "') would overwrite the input '", it->second, "'; ", fix);
+}
+
+}  // namespace
+
+void check_name_part(const std::string& part, const std::string& what) {
+  SR_CHECK(part.find('/') == std::string::npos && part.find('\0') == std::string::npos, what, " is '", part,
+           "': it must not contain '/' (it is part of a file name, which cannot leave its folder)");
+}
+
+void check_file_name_component(const std::string& name, const std::string& what, const std::string& why) {
+  SR_CHECK(!name.empty(), what, " is empty; it must be one file or folder name (", why, ")");
+  SR_CHECK(name != "." && name != ".." && name.find('/') == std::string::npos &&
+               name.find('\0') == std::string::npos,
+           what, " is '", name, "': it must be one file or folder name, without '/' and not '.' or '..' (", why,
+           ")");
+}
+
+std::vector<PlannedOutput> plan_outputs(const std::vector<std::string>& inputs, const std::string& out_dir,
+                                        const std::function<std::string(const std::string&)>& name_of,
+                                        const std::string& what) {
+  const std::map<FileId, std::string> ids = input_ids(inputs);
+  std::map<std::string, std::string> taken;  // output name -> the input that has it
+  std::vector<PlannedOutput> plan;
+  plan.reserve(inputs.size());
+  for (const auto& in : inputs) {
+    const std::string name = name_of(in);
+    check_file_name_component(name, what + ": output name", "outputs are written inside '" + out_dir + "'");
+    const auto [it, fresh] = taken.emplace(name, in);
+    if (!fresh)
+      fail(what, ": inputs '", it->second, "' and '", in, "' would both be written to '",
+           (fs::path(out_dir) / name).string(),
+           "' (one would overwrite the other); rename one, or process them into separate folders");
+    plan.push_back({in, (fs::path(out_dir) / name).string()});
+  }
+  for (const auto& p : plan)
+    check_not_input(p.output, p.input, ids, what, "choose another output folder (or, for infer, a --suffix)");
+  return plan;
+}
+
+void check_output_is_not_an_input(const std::string& output, const std::vector<std::string>& inputs,
+                                  const std::string& what) {
+  const std::map<FileId, std::string> ids = input_ids(inputs);
+  check_not_input(output, inputs.empty() ? "" : inputs[0], ids, what, "choose another output path");
+}
+
+}  // namespace sr::data

@@ -1,0 +1,36 @@
+// Output names that can never leave their output folder or overwrite an input: the one
+// place where `srengine infer`, `srengine resize` and the trainer's experiment and
+// validation names are checked. Every check runs before the first file is written, so a
+// bad --suffix, two inputs that would share an output name, or an output folder that is
+// the input folder cost nothing.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace sr::data {
+
+// `name` must be one file-name component: not empty, not "." or "..", no '/' and no NUL.
+// `what` names the option or key ("config: 'name'"), `why` says what the name is for.
+void check_file_name_component(const std::string& name, const std::string& what, const std::string& why);
+
+// A piece appended to file names (a suffix): no '/' and no NUL; may be empty.
+void check_name_part(const std::string& part, const std::string& what);
+
+struct PlannedOutput {
+  std::string input, output;
+};
+
+// One output per input, <out_dir>/<name_of(input)>, refused as a whole (an sr::Error
+// starting with `what`) when a name is not one file-name component, when two inputs
+// would be written to the same output, or when an output is an existing input file
+// (the same inode, so hard links and symlinks count).
+std::vector<PlannedOutput> plan_outputs(const std::vector<std::string>& inputs, const std::string& out_dir,
+                                        const std::function<std::string(const std::string&)>& name_of,
+                                        const std::string& what);
+
+// `output` (an explicit path, e.g. `resize IN.png OUT.png`) must not be any of `inputs`.
+void check_output_is_not_an_input(const std::string& output, const std::vector<std::string>& inputs,
+                                  const std::string& what);
+
+}  // namespace sr::data

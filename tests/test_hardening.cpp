@@ -1,0 +1,551 @@
+// Regressions of the reliability review (shared/reviews/review-reliability.md, issue 21):
+// one test per BAD case B1..B27 (B19 is B1), named harden/bNN_*. Each reproduces the
+// review's hostile or careless use at the smallest size that shows it: crashes and hangs
+// become errors naming the file, key or option; data-loss cases leave every input and
+// unrelated file intact; the memory cases bound the peak RSS of the real command.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "data/image_io.h"
+#include "data/imresize.h"
+#include "data/output_names.h"
+#include "engine/safetensors.h"
+#include "infer/tiled_upscale.h"
+#include "support/data_support.h"
+#include "support/train_support.h"
+#include "train/checkpoint.h"
+#include "train/config.h"
+#include "train/experiment_lock.h"
+#include "train/trainer.h"
+
+using namespace sr;
+using namespace sr::train;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string exe() { return std::string(SRENGINE_BINARY_DIR) + "/srengine"; }
+std::string infer_fixture(const std::string& name) {
+  return std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/" + name;
+}
+
+struct CliResult {
+  int status = -1;      // exit status; 128 + signal when killed; -2 on timeout
+  long peak_rss_kb = 0;  // the command's own peak resident set
+  std::string output;    // stdout and stderr
+};
+
+// Runs `srengine ARGS...` (no shell) with a time limit, measuring its peak RSS with wait4.
+CliResult run_cli(const std::vector<std::string>& args, double timeout_s = 30) {
+  static int counter = 0;
+  const std::string out_file = std::string(SRENGINE_BINARY_DIR) + "/test_tmp/harden_cli_" +
+                               std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".txt";
+  fs::create_directories(fs::path(out_file).parent_path());
+  std::vector<std::string> argv_s{exe()};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  CliResult r;
+  int status = 0;
+  struct rusage ru {};
+  const auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    const pid_t done = ::wait4(pid, &status, WNOHANG, &ru);
+    if (done == pid) break;
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > timeout_s) {
+      ::kill(pid, SIGKILL);
+      ::wait4(pid, &status, 0, &ru);
+      r.status = -2;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (r.status != -2) r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.peak_rss_kb = ru.ru_maxrss;
+  std::ifstream in(out_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.output = ss.str();
+  fs::remove(out_file);
+  return r;
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+void write_png(const std::string& path, int w, int h, int seed = 1) {
+  std::mt19937_64 rng(seed);
+  data::write_image(path, test::random_image(rng, w, h, 3));
+}
+
+// A training state whose record is `info` (stage "psnr"), as a crafted file would be.
+std::string crafted_state(const std::string& dir, const std::string& name, const json& info) {
+  fs::create_directories(dir);
+  const std::string path = dir + "/" + name;
+  write_safetensors(path, {{"net_g.w", Tensor::full({2}, 1.0)}},
+                    {{"format", "srengine-training-state-1"}, {"state", info.dump()}});
+  return path;
+}
+
+json good_record() {
+  return {{"stage", "psnr"},         {"stage_index", 0},   {"iter", 4},         {"optim_g_steps", 4},
+          {"optim_d_steps", 0},      {"loader_epoch", 0},  {"loader_batch", 4}, {"nan_streak", 0},
+          {"best", json::object()}, {"has_net_d", false}, {"world_size", 1},   {"loader_global_batch", 2}};
+}
+
+}  // namespace
+
+// ---- crashes --------------------------------------------------------------------------------
+
+TEST_CASE("harden/b01_state_stage_index_out_of_range_is_an_error") {
+  test::TempDir dir;
+  CHECK_NOTHROW(load_training_state(crafted_state(dir.path(), "good.state", good_record())));
+  for (int64_t bad : {int64_t(-1), int64_t(-100000), int64_t(INT32_MIN)}) {
+    json rec = good_record();
+    rec["stage_index"] = bad;
+    const std::string p = crafted_state(dir.path(), "bad.state", rec);
+    test::require_error([&] { load_training_state(p); }, {p, "'stage_index'", std::to_string(bad)});
+  }
+  // Through the trainer (the review's SIGSEGV): a clear error before any training.
+  json rec = good_record();
+  rec["stage_index"] = INT32_MIN;
+  const std::string p = crafted_state(dir.path(), "bad.state", rec);
+  json c = test::tiny_train_config("harden_b01");
+  CHECK_THROWS_WITH(run_training(c, {"", p}), Catch::Contains("'stage_index'") && Catch::Contains("-2147483648"));
+}
+
+TEST_CASE("harden/b02_deeply_nested_config_is_an_error") {
+  test::TempDir dir;
+  const std::string deep = dir.file("deep.json");
+  write_text(deep, "{\"name\": " + std::string(100000, '[') + std::string(100000, ']') + "}");
+  test::require_error([&] { load_config(deep, {}); }, {deep, "nested more than"});
+  // The same through --set, and brackets inside strings and comments do not count.
+  json c = json::object();
+  test::require_error([&] { apply_override(c, "name=" + std::string(100000, '[') + std::string(100000, ']')); },
+                      {"--set 'name'", "nested more than"});
+  const std::string ok = dir.file("ok.json");
+  write_text(ok, "// [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n{\"name\": \"" +
+                     std::string(100, '[') + "\"}");
+  CHECK(read_config_file(ok)["name"] == std::string(100, '['));
+}
+
+// ---- the hang ---------------------------------------------------------------------------------
+
+TEST_CASE("harden/b27_config_path_fifo_is_refused_not_waited_on") {
+  test::TempDir dir;
+  const std::string fifo = dir.file("p.json");
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  const CliResult r = run_cli({"config", fifo}, 20);
+  INFO(r.output);
+  CHECK(r.status == 1);  // -2 = still blocked after 20 s
+  CHECK_THAT(r.output, Catch::Contains(fifo) && Catch::Contains("not a regular file"));
+}
+
+// ---- data loss --------------------------------------------------------------------------------
+
+TEST_CASE("harden/b05_infer_suffix_cannot_leave_the_output_folder") {
+  test::TempDir dir;
+  fs::create_directories(dir.file("in"));
+  fs::create_directories(dir.file("out/a"));
+  fs::copy_file(infer_fixture("input.png"), dir.file("in/a.png"));
+  write_text(dir.file("victim.png"), "keep");
+  const CliResult r = run_cli({"infer", "--config", infer_fixture("config.json"), "--weights",
+                               infer_fixture("rrdbnet_tiny.safetensors"), "--input", dir.file("in/a.png"), "--output",
+                               dir.file("out"), "--suffix", "/../../victim"});
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("--suffix") && Catch::Contains("/../../victim"));
+  CHECK(file_text(dir.file("victim.png")) == "keep");
+  // The planner itself never lets a name leave the folder.
+  test::require_error(
+      [&] { data::plan_outputs({dir.file("in/a.png")}, dir.file("out"), [](const std::string&) { return ".."; }, "t"); },
+      {"'..'", "one file or folder name"});
+}
+
+TEST_CASE("harden/b06_output_name_collisions_are_refused_before_any_work") {
+  test::TempDir dir;
+  fs::create_directories(dir.file("in"));
+  write_png(dir.file("in/a.png"), 8, 6, 1);
+  data::write_image(dir.file("in/a.jpg"), data::read_image(dir.file("in/a.png")));
+  write_png(dir.file("in/b.png"), 8, 6, 2);
+  write_png(dir.file("in/b.PNG"), 8, 6, 3);
+  for (const char* ext : {"png", "auto"}) {
+    INFO("--ext " << ext);
+    const CliResult r = run_cli({"infer", "--config", infer_fixture("config.json"), "--weights",
+                                 infer_fixture("rrdbnet_tiny.safetensors"), "--input", dir.file("in"), "--output",
+                                 dir.file(std::string("out_") + ext), "--ext", ext});
+    INFO(r.output);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.output, Catch::Contains("would both be written to"));
+    CHECK(fs::is_empty(dir.file(std::string("out_") + ext)));  // nothing written at all
+  }
+}
+
+TEST_CASE("harden/b07_in_place_infer_never_overwrites_another_input") {
+  test::TempDir dir;
+  fs::create_directories(dir.file("d"));
+  fs::copy_file(infer_fixture("input.png"), dir.file("d/good.png"));
+  data::write_image(dir.file("d/good.jpg"), data::read_image(dir.file("d/good.png")));
+  const std::string before = file_text(dir.file("d/good.png"));
+  auto infer_into = [&](const std::string& folder, const std::string& ext) {
+    return run_cli({"infer", "--config", infer_fixture("config.json"), "--weights",
+                    infer_fixture("rrdbnet_tiny.safetensors"), "--input", folder, "--output", folder, "--ext", ext});
+  };
+  // good.jpg's output would be d/good.png: another input.
+  CliResult r = infer_into(dir.file("d"), "png");
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains(dir.file("d/good.png")));
+  CHECK(file_text(dir.file("d/good.png")) == before);
+  // Each output its own input.
+  r = infer_into(dir.file("d"), "auto");
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("would overwrite its input"));
+  CHECK(file_text(dir.file("d/good.png")) == before);
+  // In place with new names is fine: only good.jpg, written as good.png.
+  fs::remove(dir.file("d/good.png"));
+  r = infer_into(dir.file("d"), "png");
+  CHECK(r.status == 0);
+  CHECK(data::read_image(dir.file("d/good.png")).width == 4 * data::read_image(dir.file("d/good.jpg")).width);
+}
+
+TEST_CASE("harden/b08_resize_never_overwrites_its_inputs") {
+  test::TempDir dir;
+  fs::create_directories(dir.file("d"));
+  write_png(dir.file("d/a.png"), 16, 12, 1);
+  write_png(dir.file("d/b.png"), 16, 12, 2);
+  const std::string a = file_text(dir.file("d/a.png")), b = file_text(dir.file("d/b.png"));
+  CliResult r = run_cli({"resize", "--scale", "0.5", dir.file("d"), dir.file("d")});
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("would overwrite its input"));
+  r = run_cli({"resize", "--scale", "0.5", dir.file("d/a.png"), dir.file("d/a.png")});
+  CHECK(r.status == 1);
+  CHECK(file_text(dir.file("d/a.png")) == a);
+  CHECK(file_text(dir.file("d/b.png")) == b);
+  // Another folder still works.
+  r = run_cli({"resize", "--scale", "0.5", dir.file("d"), dir.file("half")});
+  CHECK(r.status == 0);
+  CHECK(data::read_image(dir.file("half/a.png")).width == 8);
+}
+
+TEST_CASE("harden/b09_val_set_unusable_for_metrics_stops_before_the_first_iteration") {
+  test::TempDir dir;
+  fs::create_directories(dir.file("val"));
+  write_png(dir.file("val/tiny.png"), 8, 8);  // crop_border 4 leaves nothing of it
+  json c = test::tiny_train_config(
+      "harden_b09", {"datasets.val.dataroot_gt=" + dir.file("val"), "datasets.val.meta_info_file=null"});
+  test::require_error([&] { run_training(c, {}); },
+                      {"datasets.val", dir.file("val/tiny.png"), "val.metrics.psnr", "crop_border 4"});
+  int trained = 0;
+  for (const json& e : test::train_events("harden_b09")) trained += e["event"] == "train";
+  CHECK(trained == 0);
+}
+
+// ---- silently wrong ------------------------------------------------------------------------
+
+TEST_CASE("harden/b10_experiment_folder_has_one_owner") {
+  json c = test::tiny_train_config("harden_b10");
+  const std::string d = test::train_exp_dir("harden_b10");
+  fs::create_directories(d);
+  // Another run holds the folder (flock on experiment.lock, as a live run does).
+  const int fd = ::open((d + "/experiment.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+  CHECK_THROWS_WITH(run_training(c, {}), Catch::Contains(d) && Catch::Contains("in use by another run"));
+  CHECK_FALSE(fs::exists(d + "/config.json"));  // nothing of the other run's was touched
+  ::close(fd);
+  // Released (or its owner died): the folder can be owned again.
+  CHECK_NOTHROW(ExperimentLock(d));
+}
+
+TEST_CASE("harden/b11_experiment_name_is_one_folder_name") {
+  const std::string cfg = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/train_tiny.json";
+  for (const char* name : {"../../escaped_exp", "/tmp/abs_exp", "a/b", "..", "."}) {
+    INFO(name);
+    test::require_error([&] { load_config(cfg, {std::string("name=") + name}); }, {"'name'", name});
+  }
+  test::require_error([&] { load_config(cfg, {"name="}); }, {"'name' is empty"});
+  test::require_error([&] { load_config(cfg, {"val.suffix=/../x"}); }, {"'val.suffix'", "'/'"});
+  CHECK(load_config(cfg, {"name=ok name.v2"})["name"] == "ok name.v2");
+}
+
+TEST_CASE("harden/b12_crafted_state_values_are_checked") {
+  test::TempDir dir;
+  const std::vector<std::pair<const char*, json>> bad = {{"iter", -5},
+                                                         {"stage_index", int64_t(1) << 40},
+                                                         {"optim_g_steps", -1},
+                                                         {"loader_epoch", -3},
+                                                         {"nan_streak", "x"},
+                                                         {"iter", "30"}};
+  for (const auto& [key, value] : bad) {
+    INFO(key << " = " << value.dump());
+    json rec = good_record();
+    rec[key] = value;
+    const std::string p = crafted_state(dir.path(), "bad.state", rec);
+    test::require_error([&] { load_training_state(p); }, {p, std::string("'") + key + "'", value.dump()});
+  }
+}
+
+TEST_CASE("harden/b13_log_write_errors_stop_the_run") {
+  json c = test::tiny_train_config("harden_b13");
+  const std::string d = test::train_exp_dir("harden_b13");
+  fs::create_directories(d);
+  fs::create_symlink("/dev/full", d + "/train.log");  // every write: ENOSPC
+  CHECK_THROWS_WITH(run_training(c, {}), Catch::Contains(d + "/train.log") &&
+                                             Catch::Contains("No space left on device"));
+  CHECK_FALSE(fs::exists(d + "/training_states"));  // stopped before the first iteration
+}
+
+// ---- memory blow-ups ------------------------------------------------------------------------
+
+TEST_CASE("harden/b03_png_header_costs_no_memory_before_the_pixel_limit") {
+  test::TempDir dir;
+  // The review's 69-byte file: IHDR claims 500000000x1 RGB8 (mk_png_header.py).
+  auto chunk = [](const std::string& type, const std::string& body) {
+    std::string c;
+    const uint32_t n = (uint32_t)body.size();
+    for (int i = 3; i >= 0; --i) c.push_back((char)(n >> (8 * i)));
+    c += type + body;
+    uint32_t crc = 0xffffffffu;  // CRC-32 of type + body
+    for (unsigned char ch : type + body) {
+      crc ^= ch;
+      for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+    crc ^= 0xffffffffu;
+    for (int i = 3; i >= 0; --i) c.push_back((char)(crc >> (8 * i)));
+    return c;
+  };
+  auto be32 = [](uint32_t v) { return std::string{(char)(v >> 24), (char)(v >> 16), (char)(v >> 8), (char)v}; };
+  const std::string ihdr = be32(500000000) + be32(1) + std::string{8, 2, 0, 0, 0};
+  const std::string idat = std::string{0x78, 0x01, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01};
+  const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", idat) + chunk("IEND", "");
+  write_text(dir.file("wide.png"), png);
+  write_png(dir.file("small.png"), 8, 8);
+  const CliResult base = run_cli({"resize", "--scale", "1", dir.file("small.png"), dir.file("o1.png")});
+  REQUIRE(base.status == 0);
+  const CliResult r = run_cli({"resize", "--scale", "1", dir.file("wide.png"), dir.file("o2.png")});
+  INFO(r.output << "\npeak " << r.peak_rss_kb << " kB, baseline " << base.peak_rss_kb << " kB");
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("500000000x1") && Catch::Contains("over the limit"));
+  CHECK(r.peak_rss_kb < base.peak_rss_kb + 8 * 1024);  // was +1.6 GB (libpng row buffers)
+  // The header probe allocates nothing either and reports what decoding would give.
+  const data::ImageInfo info = data::read_image_info(dir.file("wide.png"));
+  CHECK(info.width == 500000000);
+  CHECK(info.channels == 3);
+}
+
+TEST_CASE("harden/b04_weights_header_is_checked_before_the_data_is_read") {
+  test::TempDir dir;
+  // A 1 GiB sparse file whose header says "no tensors": refused from its first 10 bytes.
+  const std::string big = dir.file("big.safetensors"), small = dir.file("small.safetensors");
+  const std::string head = std::string("\x02\0\0\0\0\0\0\0", 8) + "{}";
+  write_text(big, head);
+  write_text(small, head);
+  fs::resize_file(big, uint64_t(1) << 30);
+  write_png(dir.file("in.png"), 8, 8);
+  auto infer_with = [&](const std::string& w) {
+    return run_cli({"infer", "--config", infer_fixture("config.json"), "--weights", w, "--input",
+                    dir.file("in.png"), "--output", dir.file("out")});
+  };
+  const CliResult base = infer_with(small);  // the same command, refused for missing keys
+  const CliResult r = infer_with(big);
+  INFO(r.output << "\npeak " << r.peak_rss_kb << " kB, baseline " << base.peak_rss_kb << " kB");
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("trailing bytes that belong to no tensor"));
+  CHECK(r.peak_rss_kb < base.peak_rss_kb + 8 * 1024);  // was the whole file (4.4 GB for 4 GB)
+}
+
+// ---- unclear messages ------------------------------------------------------------------------
+
+// B14 (a signal-stopped run exits 130 / 143 after its checkpoint) is tested on the real
+// process: tests/train/sigint_test.sh, ctest train/sigint_writes_checkpoint_and_exits_130
+// and train/sigterm_writes_checkpoint_and_exits_143.
+
+TEST_CASE("harden/b15_symlink_loop_fails_by_name_and_the_rest_is_done") {
+  test::TempDir dir;
+  fs::create_directories(dir.file("in"));
+  fs::copy_file(infer_fixture("input.png"), dir.file("in/good.png"));
+  fs::create_symlink("loop.png", dir.file("in/loop.png"));
+  auto infer_input = [&](const std::string& input) {
+    return run_cli({"infer", "--config", infer_fixture("config.json"), "--weights",
+                    infer_fixture("rrdbnet_tiny.safetensors"), "--input", input, "--output", dir.file("out")});
+  };
+  CliResult r = infer_input(dir.file("in"));
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("FAILED " + dir.file("in/loop.png")));
+  CHECK_THAT(r.output, !Catch::Contains("filesystem error"));
+  CHECK(fs::exists(dir.file("out/good.png")));
+  // The loop given directly as --input: one clear line.
+  r = infer_input(dir.file("in/loop.png"));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("--input '" + dir.file("in/loop.png") + "'") &&
+                           Catch::Contains("symbolic links") && !Catch::Contains("filesystem error"));
+}
+
+TEST_CASE("harden/b16_scale_without_network_g_scale_builds_that_scale") {
+  const std::string cfg = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/train_tiny.json";
+  const json c = load_config(cfg, {"scale=2"});
+  CHECK(c["network_g"]["scale"] == 2);
+  CHECK(infer::net_scale(*make_network(c["network_g"], 0, 1, Device::cpu())) == 2);
+  test::require_error([&] { load_config(cfg, {"scale=2", "network_g.scale=4"}); },
+                      {"'network_g.scale' (4) differs from 'scale' (2)"});
+}
+
+TEST_CASE("harden/b17_pytorch_file_as_weights_is_named") {
+  test::TempDir dir;
+  write_text(dir.file("zip.pth"), std::string("PK\x03\x04\x00\x00\x08\x08\x00\x00", 10));
+  write_text(dir.file("pickle.pth"), std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20", 10));
+  test::require_error([&] { read_safetensors(dir.file("zip.pth")); }, {"zip.pth", "PyTorch", "convert_pth.py"});
+  test::require_error([&] { read_safetensors(dir.file("pickle.pth")); }, {"pickle.pth", "PyTorch", "convert_pth.py"});
+  // A real safetensors file whose 640-byte header length also starts 80 02 is read.
+  std::string header = "{\"__metadata__\": {\"p\": \"x\"}}";
+  header.resize(640, ' ');
+  write_text(dir.file("ok.safetensors"), std::string("\x80\x02\0\0\0\0\0\0", 8) + header);
+  CHECK(read_safetensors(dir.file("ok.safetensors")).metadata.at("p") == "x");
+}
+
+TEST_CASE("harden/b18_config_path_is_a_folder") {
+  test::TempDir dir;
+  test::require_error([&] { load_config(dir.path(), {}); }, {"config '" + dir.path() + "'", "is a folder"});
+}
+
+TEST_CASE("harden/b20_crafted_state_best_must_be_an_object") {
+  test::TempDir dir;
+  for (const json& best : {json("x"), json{{"psnr/val_psnr", "x"}}, json{{"psnr/val_psnr", {{"value", 1.0}}}}}) {
+    json rec = good_record();
+    rec["best"] = best;
+    const std::string p = crafted_state(dir.path(), "bad.state", rec);
+    test::require_error([&] { load_training_state(p); }, {p, "'best"});
+  }
+}
+
+TEST_CASE("harden/b21_huge_pre_pad_is_a_clear_error") {
+  const Tensor img = Tensor::full({1, 3, 48, 64}, 0.5f);
+  infer::TileOptions opt;
+  opt.pre_pad = 2147483647;
+  const infer::TileFn identity = [](const Tensor& t) { return t; };
+  test::require_error([&] { infer::tiled_apply(img, 1, 1, opt, identity); },
+                      {"--pre-pad 2147483647", "64x48", "over the limit"});
+  opt.pre_pad = 20000;  // 40064x40048: over 1e8 pixels
+  test::require_error([&] { infer::tiled_apply(img, 1, 1, opt, identity); }, {"--pre-pad 20000", "over the limit"});
+}
+
+TEST_CASE("harden/b22_resize_extreme_scales_are_clear_errors") {
+  data::Image img(64, 48, 3, 8);
+  test::require_error([&] { data::imresize(img, 1e-9); }, {"scale 1e-09", "less than half a pixel"});
+  test::require_error([&] { data::imresize(img, 9999.0); }, {"scale 9999", "639936x479952", "over the limit"});
+  test::TempDir dir;
+  write_png(dir.file("a.png"), 8, 8);
+  for (const char* s : {"0x10", "inf", "1e-9"}) {
+    const CliResult r = run_cli({"resize", "--scale", s, dir.file("a.png"), dir.file("o.png")});
+    INFO(s << ": " << r.output);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.output, !Catch::Contains("std::") && !Catch::Contains("max_size"));
+  }
+}
+
+TEST_CASE("harden/b23_set_number_overflow_names_the_option") {
+  const std::string cfg = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/train_tiny.json";
+  json c = read_config_file(cfg);
+  test::require_error([&] { apply_override(c, "train.stages.0.optim_g.lr=1e999"); },
+                      {"--set 'train.stages.0.optim_g.lr=1e999'", "out of range"});
+  test::require_error([&] { apply_override(c, "train.stages.99999999999999999999.total_iter=1"); },
+                      {"index 99999999999999999999 out of range", "'train.stages' has 2 elements"});
+}
+
+TEST_CASE("harden/b24_metrics_crop_border_states_its_range") {
+  test::TempDir dir;
+  write_png(dir.file("a.png"), 8, 8);
+  const CliResult r =
+      run_cli({"metrics", "--gt", dir.file("a.png"), "--sr", dir.file("a.png"), "--crop-border", "2147483647"});
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("--crop-border") && Catch::Contains("[0, 100000]"));
+}
+
+TEST_CASE("harden/b25_write_errors_name_the_system_reason") {
+  test::TempDir dir;
+  // RLIMIT_FSIZE makes a full disk on demand: writes past 4 kB fail with EFBIG.
+  struct rlimit old {};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+  struct sigaction ign {}, prev {};
+  ign.sa_handler = SIG_IGN;
+  ::sigaction(SIGXFSZ, &ign, &prev);
+  struct rlimit small = old;
+  small.rlim_cur = 4096;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  std::string weights_error, image_error;
+  try {
+    write_safetensors(dir.file("w.safetensors"), {{"w", Tensor::full({4096}, 1.0f)}});
+  } catch (const Error& e) {
+    weights_error = e.what();
+  }
+  try {
+    std::mt19937_64 rng(1);
+    data::write_image(dir.file("big.png"), test::random_image(rng, 64, 64, 3), {8, 0, 95});
+  } catch (const Error& e) {
+    image_error = e.what();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  ::sigaction(SIGXFSZ, &prev, nullptr);
+  CHECK_THAT(weights_error, Catch::Contains("w.safetensors") && Catch::Contains("File too large"));
+  CHECK_THAT(image_error, Catch::Contains("big.png") && Catch::Contains("File too large"));
+}
+
+TEST_CASE("harden/b26_diverged_weights_are_named_at_validation") {
+  json c = test::tiny_train_config("harden_b26", {"train.stages.0.optim_g.lr=1e308", "train.stages.0.total_iter=2",
+                                                  "val.val_freq=1", "logger.save_checkpoint_freq=100"});
+  c["train"]["stages"].erase(1);
+  CHECK_THROWS_WITH(run_training(c, {}), Catch::Contains("[psnr] validation at iteration") &&
+                                             Catch::Contains("diverged") && Catch::Contains("optim_g.lr"));
+}
+
+// ---- notes of the review ----------------------------------------------------------------------
+
+TEST_CASE("harden/note_orphan_temp_files_are_removed_by_the_next_owner") {
+  test::TempDir dir;
+  fs::create_directories(dir.file("exp/training_states"));
+  fs::create_directories(dir.file("exp/models"));
+  write_text(dir.file("exp/training_states/.psnr_150.state.tmp.Ab12Cd"), "torn");
+  write_text(dir.file("exp/models/.net_g_gan_final.safetensors.tmp.x9Y8z7"), "torn");
+  write_text(dir.file("exp/models/net_g_psnr_5.safetensors"), "kept");
+  write_text(dir.file("exp/models/.notes.tmp"), "kept (not a temp name)");
+  ExperimentLock lock(dir.file("exp"));
+  CHECK(lock.remove_orphan_temp_files() == 2);
+  CHECK(fs::exists(dir.file("exp/models/net_g_psnr_5.safetensors")));
+  CHECK(fs::exists(dir.file("exp/models/.notes.tmp")));
+  CHECK_FALSE(fs::exists(dir.file("exp/training_states/.psnr_150.state.tmp.Ab12Cd")));
+}
