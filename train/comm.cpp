@@ -2,9 +2,12 @@
 // comm_nccl.cpp.
 #include "train/comm.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "engine/error.h"
 #include "engine/ops.h"
@@ -148,6 +151,24 @@ void ensure_mpi_initialized() {
 
 namespace {
 
+// Waits for `req` without spinning a core. Open MPI's MPI_Wait and blocking collectives
+// busy-poll, so a rank waiting for the others (for their gradients, or for minutes at
+// barrier_untimed while rank 0 validates) would take a core from the very rank it waits
+// for whenever ranks share cores. MPI_Test drives the progress; between tests the thread
+// sleeps, 10 us doubling up to `max_sleep`, which bounds the added latency.
+void wait_without_spinning(MPI_Request* req, std::chrono::microseconds max_sleep) {
+  auto sleep = std::chrono::microseconds(10);
+  for (;;) {
+    int done = 0;
+    MPI_CHECK(MPI_Test(req, &done, MPI_STATUS_IGNORE));
+    if (done) return;
+    std::this_thread::sleep_for(sleep);
+    sleep = std::min(max_sleep, sleep * 2);
+  }
+}
+
+constexpr std::chrono::microseconds kGradientPoll{100}, kHostPoll{1000};
+
 MPI_Datatype mpi_type(const Tensor& t) {
   SR_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::f64, "MPI: unsupported dtype ", t.str());
   return t.dtype() == DType::f32 ? MPI_FLOAT : MPI_DOUBLE;
@@ -186,7 +207,7 @@ class MpiCommunicator : public Communicator {
   void wait_all() override {
     TimedWait timed(watchdog_, "MPI_Wait (gradient all-reduce)");
     for (Pending& p : pending_) {
-      MPI_CHECK(MPI_Wait(&p.request, MPI_STATUS_IGNORE));
+      wait_without_spinning(&p.request, kGradientPoll);
       if (p.average && info_.world_size > 1) scale_(p.host, 1.0 / info_.world_size);
       if (p.target.is_cuda()) p.target.copy_(p.host);
     }
@@ -197,25 +218,36 @@ class MpiCommunicator : public Communicator {
     SR_CHECK(t.is_contiguous(), "broadcast: tensor ", t.str(), " must be contiguous");
     Tensor host = t.is_cuda() ? t.to(Device::cpu()) : t;
     TimedWait timed(watchdog_, "MPI_Bcast");
-    MPI_CHECK(MPI_Bcast(host.raw_data(), (int)host.numel(), mpi_type(host), root, MPI_COMM_WORLD));
+    MPI_Request req = MPI_REQUEST_NULL;
+    MPI_CHECK(MPI_Ibcast(host.raw_data(), (int)host.numel(), mpi_type(host), root, MPI_COMM_WORLD, &req));
+    wait_without_spinning(&req, kHostPoll);
     if (t.is_cuda()) t.copy_(host);
   }
 
   void all_reduce_host(std::vector<double>& values) override {
     TimedWait timed(watchdog_, "MPI_Allreduce (host values)");
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values.data(), (int)values.size(), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+    MPI_Request req = MPI_REQUEST_NULL;
+    MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, values.data(), (int)values.size(), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD,
+                             &req));
+    wait_without_spinning(&req, kHostPoll);
   }
 
   void broadcast_host(std::vector<double>& values, int root) override {
     TimedWait timed(watchdog_, "MPI_Bcast (host values)");
-    MPI_CHECK(MPI_Bcast(values.data(), (int)values.size(), MPI_DOUBLE, root, MPI_COMM_WORLD));
+    MPI_Request req = MPI_REQUEST_NULL;
+    MPI_CHECK(MPI_Ibcast(values.data(), (int)values.size(), MPI_DOUBLE, root, MPI_COMM_WORLD, &req));
+    wait_without_spinning(&req, kHostPoll);
   }
 
   void barrier() override {
     TimedWait timed(watchdog_, "MPI_Barrier");
-    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    barrier_untimed();
   }
-  void barrier_untimed() override { MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD)); }
+  void barrier_untimed() override {
+    MPI_Request req = MPI_REQUEST_NULL;
+    MPI_CHECK(MPI_Ibarrier(MPI_COMM_WORLD, &req));
+    wait_without_spinning(&req, kHostPoll);
+  }
 
   [[noreturn]] void abort(const std::string& message) override {
     std::fprintf(stderr, "rank %d: %s\n", info_.rank, message.c_str());

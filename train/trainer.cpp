@@ -10,11 +10,13 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <omp.h>
 #include <fstream>
 
 #include "data/loader.h"
 #include "engine/atomic_file.h"
 #include "engine/autograd.h"
+#include "engine/cpu_threads.h"
 #include "engine/cuda_runtime.h"
 #include "engine/random.h"
 #include "engine/storage.h"
@@ -29,6 +31,7 @@
 #include "train/report.h"
 #include "train/run_log.h"
 #include "train/stage_step.h"
+#include "train/thread_tuner.h"
 #include "train/validation.h"
 
 namespace sr::train {
@@ -334,6 +337,20 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
              std::to_string(total) + ", " + std::to_string(loader.batches_per_epoch()) + " batches per epoch, " +
              std::to_string(comm_->world_size()) + " rank(s) (" + comm_->backend() + ") on " + device_.str());
 
+  // On the CPU the OpenMP thread count follows the measured speed (train/thread_tuner.h),
+  // unless OMP_NUM_THREADS pins it; the planned count is restored when the stage ends.
+  const CpuThreadPlan plan = plan_cpu_threads();
+  const int planned_threads = omp_get_max_threads();
+  ThreadTuner tuner(device_.is_cpu() && !plan.from_env ? planned_threads : 1);
+  struct RestoreThreads {
+    int n;
+    ~RestoreThreads() { omp_set_num_threads(n); }
+  } restore_threads{planned_threads};
+  if (device_.is_cpu())
+    log_->info("[" + name + "] " + std::to_string(planned_threads) + " CPU thread(s) (" + std::to_string(plan.cores) +
+               " usable cores / " + std::to_string(plan.local_ranks) + " rank(s) on this node" +
+               (plan.from_env ? ", OMP_NUM_THREADS" : "; fewer while measurably faster under load") + ")");
+
   LossWindow window;  // read back only for the log line (no host wait per iteration on CUDA)
   double data_wait = 0;
   auto window_start = Clock::now();
@@ -345,6 +362,7 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
     data_wait += std::chrono::duration<double>(Clock::now() - t0).count();
     Tensor lq = batch.lq.to(device_), gt = batch.gt.to(device_);
     StepResult r = step.run(lq, gt, iter);
+    tuner.record(std::chrono::duration<double>(Clock::now() - t0).count());
     if (r.skipped) {
       ++nan_streak_;
       log_->warn("[" + name + "] iter " + std::to_string(iter) + ": non-finite loss, update skipped (" +
@@ -368,6 +386,7 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
       const double its = (iter - window_first + 1) / std::max(secs, 1e-9);
       json ev = {{"event", "train"}, {"stage", name}, {"iter", iter}, {"lr", step.optim_g().lr()},
                  {"it_per_s", its}, {"data_wait_s", data_wait}};
+      if (device_.is_cpu()) ev["threads"] = tuner.threads();
       char head[160];
       std::snprintf(head, sizeof head, "[%s] iter %lld/%lld |", name.c_str(), (long long)iter, (long long)total);
       std::string line = head;
@@ -381,7 +400,8 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
         line += buf;
       }
       char tail[200];
-      std::snprintf(tail, sizeof tail, " | lr %.2e | %.2f it/s | eta %s | %s", step.optim_g().lr(), its,
+      std::snprintf(tail, sizeof tail, " | lr %.2e | %.2f it/s%s | eta %s | %s", step.optim_g().lr(), its,
+                    device_.is_cpu() ? (" (" + std::to_string(tuner.threads()) + " thr)").c_str() : "",
                     format_duration((total - iter) / std::max(its, 1e-9)).c_str(), memory_text(device_).c_str());
       log_->info(line + tail);
       log_->event(ev);
@@ -422,6 +442,7 @@ int Run::execute_stages() {
   const auto& stages = cfg_["train"]["stages"];
   SR_CHECK(cfg_["datasets"].contains("train"), "config: 'datasets.train' is required for training");
   const LaunchInfo launch = detect_launch();
+  configure_cpu_threads();  // cores / ranks on this node, unless OMP_NUM_THREADS is set
   device_ = resolve_device(cfg_["device"], launch.local_rank);
   kernels::set_conv_impl(cfg_["conv_impl"]);
   kernels::set_rdb_impl(cfg_["rdb_impl"]);

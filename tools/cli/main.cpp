@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/cpu_threads.h"
 #include "engine/error.h"
 #include "tools/cli/commands.h"
 
@@ -38,6 +39,7 @@ void tune_host_malloc() {
 
 int main(int argc, char** argv) {
   tune_host_malloc();
+  sr::configure_cpu_threads();  // cores / ranks on this node unless OMP_NUM_THREADS is set
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
       !std::strcmp(argv[1], "help")) {
     print_help();
