@@ -220,11 +220,12 @@ class Unpickler {
         fail(where_, ": data.pkl imports 'torch.storage._load_from_bytes' (byte ", op_pos_,
              "): a storage pickled as raw bytes would need torch.load of untrusted bytes, so it is refused; "
              "re-save with torch.save(model.state_dict(), path) or convert with tools/convert_pth.py");
-      if (module.rfind("torch", 0) == 0)
+      // Other tensor and storage kinds (quantized, sparse, uint8, complex, ...).
+      if (module == "torch" || module == "torch._utils" || module == "torch._tensor")
         fail(where_, ": data.pkl imports '", shown, "' (byte ", op_pos_,
-             "), which a state dict of float32/float16/bfloat16 tensors does not need; refused (not executed). "
-             "Allowed: collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch.<Float|Half|BFloat16|"
-             "Double|Long|Int>Storage. Quantized or sparse tensors are not supported");
+             "), a tensor or storage kind srengine does not read; refused (not executed). Readable: dense "
+             "float32/float16/bfloat16/float64/int64/int32 tensors (torch._utils._rebuild_tensor_v2, "
+             "torch.<Float|Half|BFloat16|Double|Long|Int>Storage)");
       fail(where_, ": data.pkl imports '", shown, "' (byte ", op_pos_,
            "): refused, nothing was executed. A state dict needs only collections.OrderedDict, "
            "torch._utils._rebuild_tensor_v2 and torch.*Storage; this file holds other objects (a pickled model "

@@ -202,6 +202,8 @@ TEST_CASE("pth/hostile_pickles_refused") {
       {"load_from_bytes", {"torch.storage._load_from_bytes", "refused"}},
       {"numpy_reconstruct", {"imports 'numpy.core.multiarray._reconstruct'"}},
       {"whole_model", {"imports '__main__.Net'", "state_dict()"}},
+      {"torch_module", {"imports 'torch.nn.modules.conv.Conv2d'", "nothing was executed", "state_dict()"}},
+      {"quantized_tensor", {"imports 'torch._utils._rebuild_qtensor'", "tensor or storage kind"}},
       {"inst_opcode", {"opcode INST", "refused"}},
       {"reduce_storage_class", {"REDUCE", "storage class", "refused"}},
       {"not_a_dict", {"holds a list, not a state dict"}},

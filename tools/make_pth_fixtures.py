@@ -15,9 +15,10 @@ Real checkpoints, written by torch.save itself:
   torchscript.pt           torch.jit.save of a tiny module (not a state dict)
 Hand-built hostile archives (hostile_*.pth), each a zip laid out like torch.save's with a
 crafted data.pkl: imports of os.system / builtins.eval / builtins.exec (STACK_GLOBAL) /
-torch.storage._load_from_bytes / numpy / a model class, the INST opcode, REDUCE of a storage
-class, bad storage offsets and strides, an expanded view, overflowing sizes, a storage larger than its entry, a
-missing storage entry, a dict that contains itself, a list at the top.
+torch.storage._load_from_bytes / numpy / a model class / a torch.nn module / a quantized
+tensor, the INST opcode, REDUCE of a storage class, bad storage offsets and strides, an
+expanded view, overflowing sizes, a storage larger than its entry, a missing storage entry,
+a dict that contains itself, a list at the top.
 
 usage: /usr/bin/python3 tools/make_pth_fixtures.py [--out tests/fixtures/pth]
 """
@@ -67,12 +68,17 @@ def dict_pickle(pairs):
     return b"\x80\x02}(" + b"".join(uni(k) + v for k, v in pairs) + b"u."
 
 
+def zip_put(z, name, data, method=zipfile.ZIP_STORED):
+    """A fixed timestamp, so the fixtures are the same bytes on every run."""
+    z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compress_type=method)
+
+
 def write_archive(path, pkl, storages=None, prefix="archive"):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
-        z.writestr(f"{prefix}/data.pkl", pkl)
+        zip_put(z, f"{prefix}/data.pkl", pkl)
         for key, data in (storages or {}).items():
-            z.writestr(f"{prefix}/data/{key}", data)
-        z.writestr(f"{prefix}/version", "3\n")
+            zip_put(z, f"{prefix}/data/{key}", data)
+        zip_put(z, f"{prefix}/version", "3\n")
 
 
 def floats(*v):
@@ -88,6 +94,8 @@ def write_hostile(out):
         "load_from_bytes": dict_pickle([("w", glob("torch.storage", "_load_from_bytes") + b"(" + uni("x") + b"tR")]),
         "numpy_reconstruct": dict_pickle([("w", glob("numpy.core.multiarray", "_reconstruct") + b")R")]),
         "whole_model": b"\x80\x02" + glob("__main__", "Net") + b")\x81}b.",
+        "torch_module": b"\x80\x02" + glob("torch.nn.modules.conv", "Conv2d") + b")\x81}b.",
+        "quantized_tensor": dict_pickle([("w", glob("torch._utils", "_rebuild_qtensor") + b")R")]),
         "inst_opcode": b"\x80\x02(iposix\nsystem\n.",
         "reduce_storage_class": dict_pickle([("w", glob("torch", "FloatStorage") + b")R")]),
         "not_a_dict": b"\x80\x02]K\x01a.",
@@ -166,7 +174,7 @@ def write_real(out):
     with zipfile.ZipFile(f"{out}/tensors.pth") as src, \
             zipfile.ZipFile(f"{out}/tensors_deflated.pth", "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            dst.writestr("archive/" + info.filename.split("/", 1)[1], src.read(info.filename))
+            zip_put(dst, "archive/" + info.filename.split("/", 1)[1], src.read(info.filename), zipfile.ZIP_DEFLATED)
     torch.save({"w": torch.arange(4.0)}, f"{out}/legacy.pth", _use_new_zipfile_serialization=False)
     torch.jit.save(torch.jit.script(nn.Linear(2, 2)), f"{out}/torchscript.pt")
 
