@@ -1,10 +1,11 @@
 // read_pth and read_weights_file (see pth_reader.h).
 #include "engine/pth_reader.h"
 
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include "engine/error.h"
+#include "engine/regular_file.h"
 
 namespace sr {
 
@@ -42,14 +43,15 @@ PthFile parse_pth(const uint8_t* data, size_t size, const std::string& name, con
 }
 
 NamedTensors read_weights_file(const std::string& path) {
-  std::error_code ec;
-  SR_CHECK(!std::filesystem::is_directory(path, ec), "weights '", path, "': is a folder, not a file");
-  std::ifstream in(path, std::ios::binary);
-  SR_CHECK(in.good(), "weights '", path, "': cannot open the file (missing or unreadable)");
   uint8_t head[16] = {};
-  in.read(reinterpret_cast<char*>(head), sizeof(head));
-  const size_t n = (size_t)in.gcount();
-  in.close();
+  size_t n = 0;
+  {
+    // Opened without blocking and refused unless a regular file: a FIFO or a folder given
+    // as --weights is an error, not a hang.
+    const RegularFile file(path, "weights");
+    n = (size_t)std::min<uint64_t>(file.size(), sizeof(head));
+    file.read_at(0, head, n);
+  }
   switch (sniff_weights_file(head, n)) {
     case WeightsFileKind::torch_zip: return read_pth(path).tensors;
     case WeightsFileKind::torch_legacy: fail(legacy_pth_message(path));

@@ -533,6 +533,7 @@ void apply_override(json& config, const std::string& assignment) {
   std::string part;
   std::vector<std::string> parts;
   while (std::getline(ss, part, '.')) parts.push_back(part);
+  if (key.back() == '.') parts.push_back("");  // getline drops a trailing empty element: 'name.=x' is refused too
   for (size_t i = 0; i < parts.size(); ++i) {
     const std::string& p = parts[i];
     SR_CHECK(!p.empty(), "--set '", assignment, "': empty path element");

@@ -6,6 +6,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "engine/regular_file.h"
 #include "nets/vgg_features.h"
 
 namespace sr::train {
@@ -77,12 +78,19 @@ class VggPerceptualLoss : public PerceptualLoss {
 
 }  // namespace
 
-std::unique_ptr<PerceptualLoss> PerceptualLoss::create(const nlohmann::json& opt) {
+void PerceptualLoss::check_weights_file(const nlohmann::json& opt) {
   const std::string path = opt.value("vgg_weights", "");
-  if (path.empty()) return nullptr;
+  if (path.empty()) return;
   SR_CHECK(std::filesystem::exists(path), "perceptual_opt.vgg_weights: '", path,
            "' does not exist (a safetensors file of torchvision's VGG19 ImageNet weights; "
            "tools/convert_pth.py converts vgg19-dcbb9e9d.pth)");
+  const RegularFile file(path, "perceptual_opt.vgg_weights");  // a folder or a FIFO: an error now
+}
+
+std::unique_ptr<PerceptualLoss> PerceptualLoss::create(const nlohmann::json& opt) {
+  const std::string path = opt.value("vgg_weights", "");
+  if (path.empty()) return nullptr;
+  check_weights_file(opt);
   return std::make_unique<VggPerceptualLoss>(opt);
 }
 

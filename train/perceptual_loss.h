@@ -17,6 +17,9 @@ class PerceptualLoss {
   // Null when `vgg_weights` is empty (the caller warns and trains without the term); a
   // named file that does not exist is an error naming it.
   static std::unique_ptr<PerceptualLoss> create(const nlohmann::json& opt);
+  // What create() would refuse about the weights file (missing, a folder, a FIFO), without
+  // reading it: the trainer checks every stage's file before the first iteration.
+  static void check_weights_file(const nlohmann::json& opt);
   virtual ~PerceptualLoss() = default;
   virtual Tensor operator()(const Tensor& x, const Tensor& gt) = 0;
   virtual void to(Device device) = 0;

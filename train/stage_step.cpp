@@ -98,6 +98,29 @@ std::map<std::string, double> LossWindow::take_sums() {
 
 StageStep::~StageStep() = default;
 
+void check_stage_config(const nlohmann::json& stage) {
+  const std::string name = stage.at("name");
+  try {
+    const int64_t warmup = stage.value("warmup_iter", -1);
+    const auto& sched = stage.at("scheduler");
+    const LRSchedule sched_g(AdamOptions::from_config(stage.at("optim_g")).lr, sched, warmup);
+    if (stage.contains("pixel_opt")) const PixelLoss pixel(stage["pixel_opt"]);
+    const bool percep = stage.contains("perceptual_opt") && !stage["perceptual_opt"].value("vgg_weights", "").empty();
+    if (percep) PerceptualLoss::check_weights_file(stage["perceptual_opt"]);
+    const bool gan = stage.at("type") == "srgan";
+    if (gan) {
+      const GanLoss gan_loss(stage.at("gan_opt"));
+      const LRSchedule sched_d(AdamOptions::from_config(stage.at("optim_d")).lr, sched, warmup);
+    }
+    SR_CHECK(stage.contains("pixel_opt") || percep || gan,
+             "no loss is active (pixel_opt absent and perceptual loss without VGG weights)");
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    if (what.rfind("stage '" + name + "'", 0) == 0) throw;
+    fail("stage '", name, "': ", what);
+  }
+}
+
 StageStep::StageStep(const nlohmann::json& stage, Module& net_g, Module* net_g_ema, Module* net_d, double ema_decay,
                      Communicator& comm, double bucket_mb, std::vector<int64_t> inject_nan_iters)
     : stage_(stage), g_(net_g), ema_(net_g_ema), d_(net_d), ema_decay_(ema_decay), comm_(comm),

@@ -64,6 +64,12 @@ class LossWindow {
   int updates_ = 0;
 };
 
+// Everything a StageStep of `stage` would refuse in its configuration (the scheduler
+// against its optimizer, the losses, the VGG weights file), checked without networks,
+// so that a mistake in a later stage stops the run before its first iteration instead of
+// after the stages before it. Errors start with "stage '<name>': ".
+void check_stage_config(const nlohmann::json& stage);
+
 class StageStep {
  public:
   // net_d may be null for an "sr" stage; net_g_ema may be null when EMA is off.

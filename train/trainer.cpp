@@ -123,6 +123,7 @@ class Run {
 
  private:
   int execute_stages();
+  void check_stages(size_t first, size_t last);
   void run_stage(size_t si, const TrainingState* resume);
   void checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loader& loader, bool models_too);
   void write_checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loader& loader, bool models_too,
@@ -438,6 +439,29 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
   comm_->barrier_untimed();
 }
 
+// Everything the stages [first, last) will need that is only built when a stage begins
+// (its scheduler and losses, the VGG weights file, network_d and pretrain_network_d),
+// checked before the first iteration: a typo in the GAN stage must not cost the PSNR
+// stage before it. network_d is built once on the CPU and dropped; this runs before
+// net_g is built, whose make_network reseeds, so the global generator is unchanged.
+void Run::check_stages(size_t first, size_t last) {
+  const auto& stages = cfg_["train"]["stages"];
+  std::string gan_stage;
+  for (size_t si = first; si < last; ++si) {
+    check_stage_config(stages[si]);
+    if (gan_stage.empty() && stages[si]["type"] == "srgan") gan_stage = stages[si]["name"];
+  }
+  if (gan_stage.empty()) return;
+  try {
+    SR_CHECK(cfg_.contains("network_d") && cfg_["network_d"].is_object(), "'network_d' is missing");
+    const std::unique_ptr<Module> probe = make_network(cfg_["network_d"], cfg_["manual_seed"], 2, Device::cpu());
+    const std::string pd = cfg_["path"]["pretrain_network_d"];
+    if (!pd.empty()) load_basicsr_weights(*probe, pd, "auto", cfg_["path"]["strict_load_d"]);
+  } catch (const Error& e) {
+    fail("stage '", gan_stage, "' (srgan) needs network_d: ", e.what());
+  }
+}
+
 int Run::execute_stages() {
   const auto& stages = cfg_["train"]["stages"];
   SR_CHECK(cfg_["datasets"].contains("train"), "config: 'datasets.train' is required for training");
@@ -503,6 +527,7 @@ int Run::execute_stages() {
   }
 
   const uint64_t seed = cfg_["manual_seed"];
+  check_stages(first, last);
   ema_decay_ = cfg_["train"]["ema_decay"];
   net_g_ = make_network(cfg_["network_g"], seed, 1, device_);
   const std::string pg = cfg_["path"]["pretrain_network_g"];

@@ -49,9 +49,10 @@ const char* kUsage =
     "  --half         float16 inference: not available (srengine has no float16 kernels)\n";
 
 // The images of --input: the file itself, or the .png/.jpg/.jpeg regular files of a folder
-// (hidden files skipped, as datasets skip them). An entry whose type cannot be read (a
-// symlink loop) is kept, so that it fails by name while the rest of the folder is done.
-std::vector<std::string> list_inputs(const std::string& input) {
+// (hidden files skipped, as datasets skip them, and counted in *hidden). An entry whose
+// type cannot be read (a symlink loop) is kept, so that it fails by name while the rest of
+// the folder is done.
+std::vector<std::string> list_inputs(const std::string& input, int* hidden) {
   std::error_code ec;
   const fs::file_status st = fs::status(input, ec);
   if (ec && ec != std::errc::no_such_file_or_directory) fail("infer: --input '", input, "': ", ec.message());
@@ -60,7 +61,11 @@ std::vector<std::string> list_inputs(const std::string& input) {
   if (fs::is_directory(st)) {
     for (const auto& e : fs::directory_iterator(input)) {
       const std::string name = e.path().filename().string();
-      if (name.empty() || name[0] == '.' || !data::is_image_file_name(name)) continue;
+      if (name.empty() || !data::is_image_file_name(name)) continue;
+      if (name[0] == '.') {
+        ++*hidden;
+        continue;
+      }
       std::error_code type_ec;
       const bool regular = e.is_regular_file(type_ec);
       if (regular || (type_ec && type_ec != std::errc::no_such_file_or_directory)) out.push_back(e.path().string());
@@ -129,7 +134,11 @@ int run_infer(const std::vector<std::string>& args) {
   SR_CHECK(!half, "infer: --half is not available: srengine has no float16 kernels on the CPU or on CUDA "
                   "(DType f16 is reserved); run without --half (float32)");
   data::check_name_part(fo.suffix, "infer: --suffix");
-  const std::vector<std::string> inputs = list_inputs(input);
+  int hidden = 0;
+  const std::vector<std::string> inputs = list_inputs(input, &hidden);
+  if (hidden)
+    std::printf("infer: skipped %d hidden image file(s) in '%s' (names starting with '.', as datasets skip them; "
+                "give one as --input to process it)\n", hidden, input.c_str());
   ensure_writable_dir(output, "infer: --output");
   // Every output name is fixed (and checked) before the net is built: none leaves --output,
   // no two inputs share one, none replaces an input.
