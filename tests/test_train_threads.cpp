@@ -77,6 +77,13 @@ TEST_CASE("threads/weights_do_not_depend_on_the_thread_count") {
     c["train"]["stages"].erase(1);
     omp_set_num_threads(threads);
     REQUIRE(run_training(c, {}) == 0);
+    int logged = 0;  // the log reports the pinned count (it said 1 whenever the tuner was off)
+    for (const json& e : test::train_events(name))
+      if (e["event"] == "train") {
+        CHECK(e["threads"] == threads);
+        ++logged;
+      }
+    CHECK(logged > 0);
     return read_safetensors(state_path(test::train_exp_dir(name), "psnr", 4));
   };
   const SafetensorsFile one = run("threads_1", 1), two = run("threads_2", 2);

@@ -342,7 +342,9 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
   // unless OMP_NUM_THREADS pins it; the planned count is restored when the stage ends.
   const CpuThreadPlan plan = plan_cpu_threads();
   const int planned_threads = omp_get_max_threads();
-  ThreadTuner tuner(device_.is_cpu() && !plan.from_env ? planned_threads : 1);
+  const bool tune_threads = device_.is_cpu() && !plan.from_env;
+  ThreadTuner tuner(tune_threads ? planned_threads : 1);
+  auto threads_now = [&] { return tune_threads ? tuner.threads() : planned_threads; };  // for the log
   struct RestoreThreads {
     int n;
     ~RestoreThreads() { omp_set_num_threads(n); }
@@ -387,7 +389,7 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
       const double its = (iter - window_first + 1) / std::max(secs, 1e-9);
       json ev = {{"event", "train"}, {"stage", name}, {"iter", iter}, {"lr", step.optim_g().lr()},
                  {"it_per_s", its}, {"data_wait_s", data_wait}};
-      if (device_.is_cpu()) ev["threads"] = tuner.threads();
+      if (device_.is_cpu()) ev["threads"] = threads_now();
       char head[160];
       std::snprintf(head, sizeof head, "[%s] iter %lld/%lld |", name.c_str(), (long long)iter, (long long)total);
       std::string line = head;
@@ -402,7 +404,7 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
       }
       char tail[200];
       std::snprintf(tail, sizeof tail, " | lr %.2e | %.2f it/s%s | eta %s | %s", step.optim_g().lr(), its,
-                    device_.is_cpu() ? (" (" + std::to_string(tuner.threads()) + " thr)").c_str() : "",
+                    device_.is_cpu() ? (" (" + std::to_string(threads_now()) + " thr)").c_str() : "",
                     format_duration((total - iter) / std::max(its, 1e-9)).c_str(), memory_text(device_).c_str());
       log_->info(line + tail);
       log_->event(ev);
