@@ -47,6 +47,8 @@ ImageFormat sniff_format(const uint8_t* data, size_t size) {
   return ImageFormat::unknown;
 }
 
+std::string image_extensions_text() { return ".png .jpg .jpeg"; }
+
 bool is_image_file_name(const std::string& path) {
   const std::string ext = lower_extension(path);
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg";

@@ -77,5 +77,7 @@ void write_image(const std::string& path, const Image& img, const EncodeOptions&
 
 // True for the extensions the readers accept (.png, .jpg, .jpeg, any case).
 bool is_image_file_name(const std::string& path);
+// Those extensions as text for messages: ".png .jpg .jpeg".
+std::string image_extensions_text();
 
 }  // namespace sr::data

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <memory>
 #include <filesystem>
 #include <vector>
 
@@ -11,7 +13,9 @@
 #include "data/image_io.h"
 #include "data/image_row_writer.h"
 #include "data/imresize.h"
+#include "data/resize_lanczos4.h"
 #include "engine/error.h"
+#include "infer/tta.h"
 
 namespace sr::infer {
 
@@ -47,9 +51,13 @@ Tensor luma(const Tensor& rgb) {
 // What one tile becomes: colour through the net; alpha (when present) by bicubic, or as
 // a gray RGB image through the net and back to one plane.
 TileFn make_tile_fn(Module& net, int scale, const FileOptions& opt) {
-  return [&net, scale, opt](const Tensor& tile) -> Tensor {
+  const auto run = [&net, opt](const Tensor& x) -> Tensor {
+    const auto plain = [&](const Tensor& t) { return net.forward(t.to(opt.device)).to(Device::cpu()).contiguous(); };
+    return opt.tta ? tta_apply(x, plain) : plain(x);
+  };
+  return [&net, scale, opt, run](const Tensor& tile) -> Tensor {
     const Tensor rgb = tile.narrow(1, 0, 3).contiguous();
-    Tensor out_rgb = net.forward(rgb.to(opt.device)).to(Device::cpu()).contiguous();
+    Tensor out_rgb = run(rgb);
     if (tile.size(1) == 3) return out_rgb;
     const Tensor a = tile.narrow(1, 3, 1).contiguous();
     Tensor out_a;
@@ -58,7 +66,7 @@ TileFn make_tile_fn(Module& net, int scale, const FileOptions& opt) {
     } else {
       Tensor a3 = Tensor::empty({1, 3, a.size(2), a.size(3)});
       for (int k = 0; k < 3; ++k) a3.narrow(1, k, 1).copy_(a);
-      out_a = luma(net.forward(a3.to(opt.device)).to(Device::cpu()).contiguous());
+      out_a = luma(run(a3));
     }
     Tensor out = Tensor::empty({1, 4, out_rgb.size(2), out_rgb.size(3)});
     out.narrow(1, 0, 3).copy_(out_rgb);
@@ -83,7 +91,24 @@ AlphaMode parse_alpha_mode(const std::string& s) {
 std::string output_path(const std::string& input, const std::string& out_dir, const FileOptions& opt) {
   const fs::path in(input);
   const std::string ext = opt.ext == "auto" ? lower(in.extension().string()) : "." + opt.ext;
-  return (fs::path(out_dir) / (in.stem().string() + opt.suffix + ext)).string();
+  const bool joined = opt.suffix.empty() || opt.suffix[0] == '_' || opt.suffix[0] == '-' || opt.suffix[0] == '.';
+  return (fs::path(out_dir) / (in.stem().string() + (joined ? "" : "_") + opt.suffix + ext)).string();
+}
+
+void output_size(int in_width, int in_height, int net_scale, double outscale, int& out_width, int& out_height) {
+  SR_CHECK(std::isfinite(outscale) && outscale >= 0, "--outscale must be a number > 0, got ", outscale);
+  if (outscale == 0 || outscale == (double)net_scale) {
+    out_width = in_width * net_scale;
+    out_height = in_height * net_scale;
+    return;
+  }
+  // Python's int(w * outscale): the product in double, truncated.
+  const double w = in_width * outscale, h = in_height * outscale;
+  SR_CHECK(w >= 1 && h >= 1, "--outscale ", outscale, " makes the ", in_width, "x", in_height, " image ", w, "x", h,
+           ": less than one pixel");
+  SR_CHECK(w < 1e9 && h < 1e9, "--outscale ", outscale, " makes an output of ", w, "x", h, " pixels");
+  out_width = (int)w;
+  out_height = (int)h;
 }
 
 FileResult upscale_file(Module& net, const std::string& input, const std::string& output, const FileOptions& opt) {
@@ -100,12 +125,22 @@ FileResult upscale_file(Module& net, const std::string& input, const std::string
     planes = image_planes(img);
   }
   const bool jpeg = lower(fs::path(output).extension().string()) != ".png";
-  const int out_channels = (gray ? 1 : 3) + alpha;
-  FileResult r{output, W, H, W * scale, H * scale};
+  const int out_channels = (gray ? 1 : 3) + alpha, out_depth = jpeg ? 8 : depth;
+  FileResult r{output, W, H, 0, 0};
+  output_size(W, H, scale, opt.outscale, r.out_width, r.out_height);
   // Opened before any tile runs, so an impossible output (alpha in JPEG) costs nothing.
   data::EncodeOptions eo;
   eo.jpeg_quality = opt.jpeg_quality;
-  data::ImageRowWriter writer(output, r.out_width, r.out_height, out_channels, jpeg ? 8 : depth, eo);
+  data::ImageRowWriter writer(output, r.out_width, r.out_height, out_channels, out_depth, eo);
+
+  // With --outscale the net's rows are quantised to the output depth (as Real-ESRGAN resizes
+  // its uint8 / uint16 output) and resized on their way to the writer.
+  std::unique_ptr<data::Lanczos4RowResizer> resizer;
+  if (r.out_width != W * scale || r.out_height != H * scale)
+    resizer = std::make_unique<data::Lanczos4RowResizer>(W * scale, H * scale, r.out_width, r.out_height,
+                                                         out_channels,
+                                                         [&](const float* row) { writer.write_rows(row, 1); });
+  const float levels = out_depth == 16 ? 65535.0f : 255.0f;
 
   std::vector<float> rows;
   const BandSink sink = [&](int64_t, const Tensor& band) {
@@ -121,7 +156,15 @@ FileResult upscale_file(Module& net, const std::string& input, const std::string
       }
       if (alpha) px[out_channels - 1] = b[3 * plane + i];
     }
-    writer.write_rows(rows.data(), (int)n);
+    if (!resizer) {
+      writer.write_rows(rows.data(), (int)n);
+      return;
+    }
+    for (float& v : rows) {
+      SR_CHECK(std::isfinite(v), "'", input, "': the net gave a non-finite value (NaN or infinity)");
+      v = (out_depth == 16 ? (float)data::quantize_u16(v) : (float)data::quantize_u8(v)) / levels;
+    }
+    resizer->push_rows(rows.data(), (int)n);
   };
   tiled_apply(planes, scale, multiple, opt.tile, make_tile_fn(net, scale, opt), sink);
   writer.finish();

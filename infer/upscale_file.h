@@ -22,6 +22,12 @@ struct FileOptions {
   std::string suffix;                    // appended to the output stem ("photo" -> "photo_out")
   int jpeg_quality = 95;
   Device device = Device::cpu();         // where the net runs (it must already be there)
+  // Real-ESRGAN's --outscale: 0 keeps the net's scale; any other value > 0 gives an output of
+  // int(W * outscale) x int(H * outscale): the net's output is quantised to the output bit
+  // depth, then resized with Lanczos-4 (data/resize_lanczos4.h), as Real-ESRGAN does with
+  // cv2.INTER_LANCZOS4. Streamed like the rest: the net's output still never exists whole.
+  double outscale = 0;
+  bool tta = false;                      // 8-way flip/rotate ensemble (infer/tta.h) per tile
 };
 
 struct FileResult {
@@ -29,8 +35,14 @@ struct FileResult {
   int in_width = 0, in_height = 0, out_width = 0, out_height = 0;
 };
 
-// <out_dir>/<input stem><suffix>.<ext>; ext "auto" keeps the input's extension.
+// <out_dir>/<input stem>_<suffix>.<ext> (Real-ESRGAN's naming; a suffix that starts with
+// '_', '-' or '.' is appended as it is; none: <stem>.<ext>); ext "auto" keeps the input's
+// extension.
 std::string output_path(const std::string& input, const std::string& out_dir, const FileOptions& opt);
+
+// The output size for an input of in_width x in_height: the net's scale, or outscale's
+// int(in * outscale) (an error when that is 0).
+void output_size(int in_width, int in_height, int net_scale, double outscale, int& out_width, int& out_height);
 
 // Reads `input`, upscales it with `net` (eval mode, on opt.device) and writes `output`
 // (format from its extension). Errors name the file.
