@@ -124,13 +124,14 @@ FileResult upscale_file(Module& net, const std::string& input, const std::string
     H = img.height;
     planes = image_planes(img);
   }
-  const bool jpeg = lower(fs::path(output).extension().string()) != ".png";
-  const int out_channels = (gray ? 1 : 3) + alpha, out_depth = jpeg ? 8 : depth;
+  // 16-bit input stays 16-bit where the format has it (PNG, TIFF).
+  const int out_channels = (gray ? 1 : 3) + alpha, out_depth = data::storable_bit_depth(output, depth);
   FileResult r{output, W, H, 0, 0};
   output_size(W, H, scale, opt.outscale, r.out_width, r.out_height);
   // Opened before any tile runs, so an impossible output (alpha in JPEG) costs nothing.
   data::EncodeOptions eo;
   eo.jpeg_quality = opt.jpeg_quality;
+  eo.webp_quality = opt.webp_quality;
   data::ImageRowWriter writer(output, r.out_width, r.out_height, out_channels, out_depth, eo);
 
   // With --outscale the net's rows are quantised to the output depth (as Real-ESRGAN resizes

@@ -1,8 +1,9 @@
 // One image file through a network to an output file, in bounded memory: decoded once,
 // upscaled tile by tile (tiled_upscale.h) and encoded row by row (ImageRowWriter), so
 // the output never exists as a whole in float. Handles every format the data path
-// reads: 8/16-bit PNG (16-bit stays 16-bit in PNG output), JPEG, gray (upscaled as RGB,
-// written back gray with BT.601 luma) and alpha (upscaled separately, written back).
+// reads: PNG, JPEG, WebP, TIFF, BMP (16-bit input stays 16-bit in PNG and TIFF output),
+// gray (upscaled as RGB, written back gray with BT.601 luma) and alpha (upscaled
+// separately, written back).
 #pragma once
 #include <string>
 
@@ -18,9 +19,10 @@ AlphaMode parse_alpha_mode(const std::string& s);
 struct FileOptions {
   TileOptions tile;
   AlphaMode alpha = AlphaMode::bicubic;  // bicubic: MATLAB imresize; net: alpha as gray RGB through the net
-  std::string ext = "auto";              // png, jpg, or auto (the input's own format)
+  std::string ext = "auto";              // png, jpg, webp, tif, bmp, or auto (the input's own format)
   std::string suffix;                    // appended to the output stem ("photo" -> "photo_out")
   int jpeg_quality = 95;
+  int webp_quality = 101;                // 1..100 lossy, 101 lossless (data::kWebpLossless)
   Device device = Device::cpu();         // where the net runs (it must already be there)
   // Real-ESRGAN's --outscale: 0 keeps the net's scale; any other value > 0 gives an output of
   // int(W * outscale) x int(H * outscale): the net's output is quantised to the output bit

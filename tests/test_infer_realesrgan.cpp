@@ -23,6 +23,7 @@
 #include "nets/factory.h"
 #include "nets/model_presets.h"
 #include "nets/rrdbnet.h"
+#include "nets/srvgg_compact.h"
 #include "support/data_support.h"
 
 using namespace sr;
@@ -318,4 +319,48 @@ TEST_CASE("infer/cli_realesrgan_flags") {
   REQUIRE(std::system((base + " > " + dir.file("log4.txt") + " 2>&1").c_str()) == 0);
   CHECK(slurp(dir.file("log4.txt")).find(" on cpu") != std::string::npos);
 #endif
+}
+
+// Every format in and out of upscale_file, through a net whose output is exactly
+// nearest-neighbour upsampling (SRVGGNetCompact with its last conv zeroed), so each output
+// sample is known: 16-bit TIFF stays 16-bit, WebP and BMP are 8-bit, alpha is kept.
+TEST_CASE("infer/formats_in_and_out") {
+  auto net = std::make_unique<SRVGGNetCompact>(3, 3, 4, 1, 2, "prelu");
+  for (auto& [k, t] : net->state_dict())
+    if (k.rfind("body.4.", 0) == 0) t.fill_(0.0);
+  net->eval();
+  NoGradGuard no_grad;
+  test::TempDir dir;
+  std::mt19937_64 rng(17);
+  struct Case {
+    const char* in;
+    int channels, depth;
+    const char* out;
+    int out_depth;
+  };
+  for (const Case& c : std::vector<Case>{{"a.tif", 3, 16, "a.tif", 16},
+                                         {"b.tif", 4, 8, "b.webp", 8},
+                                         {"c.webp", 4, 8, "c.bmp", 8},
+                                         {"d.bmp", 1, 8, "d.tif", 8},
+                                         {"e.png", 3, 16, "e.bmp", 8},
+                                         {"f.bmp", 3, 8, "f.png", 8}}) {
+    INFO(c.in << " -> " << c.out);
+    const data::Image img = test::random_image(rng, 9, 7, c.channels, c.depth);
+    data::write_image(dir.file(c.in), img);
+    infer::FileOptions fo;
+    fo.alpha = infer::AlphaMode::net;  // alpha through the same exact net
+    infer::upscale_file(*net, dir.file(c.in), dir.file(c.out), fo);
+    const data::Image out = data::read_image(dir.file(c.out));
+    REQUIRE(out.width == 18);
+    REQUIRE(out.channels == c.channels);
+    CHECK(out.bit_depth == c.out_depth);
+    const float top = c.out_depth == 16 ? 65535.0f : 255.0f;
+    int worst = 0;
+    for (int y = 0; y < 14; ++y)
+      for (int x = 0; x < 18; ++x)
+        for (int k = 0; k < c.channels; ++k)
+          worst = std::max(worst, (int)std::lround(std::abs(out.at(y, x, k) - img.at(y / 2, x / 2, k)) * top));
+    // Exact where the depth is kept; 16 -> 8 bits is one rounding of a 16-bit value.
+    CHECK(worst == 0);
+  }
 }

@@ -32,7 +32,7 @@ namespace {
 const char* kUsage =
     "usage: srengine infer (-n MODEL_NAME | --weights W [--config CFG.json]) -i IMG_OR_DIR -o DIR [options]\n"
     "  Upscales an image or every image of a folder: <output>/<input stem>[_<suffix>].<ext>\n"
-    "  (PNG 8/16-bit, JPEG; gray stays gray, alpha is kept). Real-ESRGAN's flags are accepted\n"
+    "  (PNG, JPEG, WebP, TIFF, BMP; gray stays gray, alpha is kept). Real-ESRGAN's flags are accepted\n"
     "  (inference_realesrgan.py's spellings are listed after srengine's).\n"
     "model:\n"
     "  -n, --model-name NAME   a released model: %s.\n"
@@ -54,9 +54,11 @@ const char* kUsage =
     "  -s, --outscale S        output scale, any number > 0: the net's scale, then a Lanczos-4 resize\n"
     "                          (cv2.INTER_LANCZOS4's definition, as Real-ESRGAN) to int(W S) x int(H S)\n"
     "  --suffix S              photo.png -> photo_S.png (default none: photo.png)\n"
-    "  --ext E                 auto (the input's format; default), png, jpg; an image with alpha asked\n"
-    "                          for as jpg is written as png\n"
+    "  --ext E                 auto (the input's format; default), png, jpg, webp, tif, bmp; an image\n"
+    "                          with alpha asked for as jpg is written as png. 16-bit input stays 16-bit\n"
+    "                          in png and tif\n"
     "  --jpeg-quality Q        JPEG quality (default 95)\n"
+    "  --webp-quality Q        WebP: 1..100 lossy, 101 lossless (default, as cv2 writes WebP)\n"
     "  --alpha A               (--alpha_upsampler) the alpha channel by bicubic (default) or through the\n"
     "                          net: net, or Real-ESRGAN's name for it, realesrgan\n"
     "tiling and device:\n"
@@ -151,6 +153,7 @@ int run_infer(const std::vector<std::string>& args) {
     else if (is({"--device"})) device = value();
     else if (is({"-g", "--gpu-id", "--gpu_id"})) device = "cuda:" + std::to_string(parse_int_arg("infer", a, value(), 0));
     else if (is({"--jpeg-quality", "--jpeg_quality"})) fo.jpeg_quality = parse_int_arg("infer", a, value());
+    else if (is({"--webp-quality", "--webp_quality"})) fo.webp_quality = parse_int_arg("infer", a, value());
     else if (is({"-x", "--tta"})) fo.tta = true;
     else if (is({"--fp32"})) continue;  // srengine computes in float32 only
     else if (is({"--half"})) half = true;
@@ -173,8 +176,11 @@ int run_infer(const std::vector<std::string>& args) {
            "(with --config CFG.json when the file does not carry its architecture)");
   // Every option is checked before the net is built or any image read.
   if (fo.ext == "jpeg") fo.ext = "jpg";
-  SR_CHECK(fo.ext == "png" || fo.ext == "jpg" || fo.ext == "auto", "infer: --ext must be png, jpg or auto, got '",
-           fo.ext, "'");
+  if (fo.ext == "tiff") fo.ext = "tif";
+  SR_CHECK(fo.ext == "auto" || data::is_image_file_name("x." + fo.ext),
+           "infer: --ext must be auto, png, jpg, webp, tif or bmp, got '", fo.ext, "'");
+  SR_CHECK(fo.webp_quality >= 1 && fo.webp_quality <= 101, "infer: --webp-quality must be 1..100, or 101 for "
+           "lossless, got ", fo.webp_quality);
   SR_CHECK(fo.jpeg_quality >= 1 && fo.jpeg_quality <= 100, "infer: --jpeg-quality must be 1..100, got ",
            fo.jpeg_quality);
   infer::check_tile_options(fo.tile);
@@ -211,7 +217,7 @@ int run_infer(const std::vector<std::string>& args) {
     try {
       infer::FileOptions file_fo = fo;
       // As Real-ESRGAN: an image with alpha asked for as JPEG is written as PNG.
-      if (fo.ext == "jpg" && data::read_image_info(in.string()).channels % 2 == 0) {
+      if (fo.ext != "auto" && !data::stores_alpha("x." + fo.ext) && data::read_image_info(in.string()).channels % 2 == 0) {
         file_fo.ext = "png";
         std::fprintf(stderr, "infer: %s has alpha, which JPEG cannot store: writing PNG\n", in.string().c_str());
       }
