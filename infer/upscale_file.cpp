@@ -111,40 +111,26 @@ void output_size(int in_width, int in_height, int net_scale, double outscale, in
   out_height = (int)h;
 }
 
-FileResult upscale_file(Module& net, const std::string& input, const std::string& output, const FileOptions& opt) {
+void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt, int out_depth, const RowSink& sink) {
   const int scale = net_scale(net), multiple = net_size_multiple(net);
-  Tensor planes;
-  int gray = 0, alpha = 0, depth = 8, W = 0, H = 0;
-  {
-    const data::Image img = data::read_image(input);  // freed before the net runs
-    gray = img.color_channels() == 1;
-    alpha = img.has_alpha();
-    depth = img.bit_depth;
-    W = img.width;
-    H = img.height;
-    planes = image_planes(img);
-  }
-  // 16-bit input stays 16-bit where the format has it (PNG, TIFF).
-  const int out_channels = (gray ? 1 : 3) + alpha, out_depth = data::storable_bit_depth(output, depth);
-  FileResult r{output, W, H, 0, 0};
-  output_size(W, H, scale, opt.outscale, r.out_width, r.out_height);
-  // Opened before any tile runs, so an impossible output (alpha in JPEG) costs nothing.
-  data::EncodeOptions eo;
-  eo.jpeg_quality = opt.jpeg_quality;
-  eo.webp_quality = opt.webp_quality;
-  data::ImageRowWriter writer(output, r.out_width, r.out_height, out_channels, out_depth, eo);
+  const bool gray = image.color_channels() == 1, alpha = image.has_alpha();
+  const int W = image.width, H = image.height, out_channels = image.channels;
+  SR_CHECK(out_depth == 8 || out_depth == 16, "upscale: output bit depth must be 8 or 16, got ", out_depth);
+  int out_w = 0, out_h = 0;
+  output_size(W, H, scale, opt.outscale, out_w, out_h);
+  const Tensor planes = image_planes(image);
+  data::Image().pixels.swap(image.pixels);  // the decoded samples are freed before the net runs
 
   // With --outscale the net's rows are quantised to the output depth (as Real-ESRGAN resizes
-  // its uint8 / uint16 output) and resized on their way to the writer.
+  // its uint8 / uint16 output) and resized on their way to the sink.
   std::unique_ptr<data::Lanczos4RowResizer> resizer;
-  if (r.out_width != W * scale || r.out_height != H * scale)
-    resizer = std::make_unique<data::Lanczos4RowResizer>(W * scale, H * scale, r.out_width, r.out_height,
-                                                         out_channels,
-                                                         [&](const float* row) { writer.write_rows(row, 1); });
+  if (out_w != W * scale || out_h != H * scale)
+    resizer = std::make_unique<data::Lanczos4RowResizer>(W * scale, H * scale, out_w, out_h, out_channels,
+                                                         [&](const float* row) { sink(row, 1); });
   const float levels = out_depth == 16 ? 65535.0f : 255.0f;
 
   std::vector<float> rows;
-  const BandSink sink = [&](int64_t, const Tensor& band) {
+  const BandSink band_sink = [&](int64_t, const Tensor& band) {
     const int64_t n = band.size(2), w = band.size(3), plane = n * w;
     const float* b = band.data<float>();
     rows.resize((size_t)plane * out_channels);
@@ -158,16 +144,34 @@ FileResult upscale_file(Module& net, const std::string& input, const std::string
       if (alpha) px[out_channels - 1] = b[3 * plane + i];
     }
     if (!resizer) {
-      writer.write_rows(rows.data(), (int)n);
+      sink(rows.data(), (int)n);
       return;
     }
     for (float& v : rows) {
-      SR_CHECK(std::isfinite(v), "'", input, "': the net gave a non-finite value (NaN or infinity)");
+      SR_CHECK(std::isfinite(v), "the net gave a non-finite value (NaN or infinity)");
       v = (out_depth == 16 ? (float)data::quantize_u16(v) : (float)data::quantize_u8(v)) / levels;
     }
     resizer->push_rows(rows.data(), (int)n);
   };
-  tiled_apply(planes, scale, multiple, opt.tile, make_tile_fn(net, scale, opt), sink);
+  tiled_apply(planes, scale, multiple, opt.tile, make_tile_fn(net, scale, opt), band_sink);
+}
+
+FileResult upscale_file(Module& net, const std::string& input, const std::string& output, const FileOptions& opt) {
+  data::Image img = data::read_image(input);
+  // 16-bit input stays 16-bit where the format has it (PNG, TIFF).
+  const int out_depth = data::storable_bit_depth(output, img.bit_depth);
+  FileResult r{output, img.width, img.height, 0, 0};
+  output_size(img.width, img.height, net_scale(net), opt.outscale, r.out_width, r.out_height);
+  // Opened before any tile runs, so an impossible output (alpha in JPEG) costs nothing.
+  data::EncodeOptions eo;
+  eo.jpeg_quality = opt.jpeg_quality;
+  eo.webp_quality = opt.webp_quality;
+  data::ImageRowWriter writer(output, r.out_width, r.out_height, img.channels, out_depth, eo);
+  try {
+    upscale_image_rows(net, std::move(img), opt, out_depth, [&](const float* rows, int n) { writer.write_rows(rows, n); });
+  } catch (const Error& e) {
+    fail("'", input, "': ", e.what());
+  }
   writer.finish();
   return r;
 }

@@ -5,8 +5,10 @@
 // gray (upscaled as RGB, written back gray with BT.601 luma) and alpha (upscaled
 // separately, written back).
 #pragma once
+#include <functional>
 #include <string>
 
+#include "data/image.h"
 #include "infer/tiled_upscale.h"
 #include "layers/module.h"
 
@@ -45,6 +47,13 @@ std::string output_path(const std::string& input, const std::string& out_dir, co
 // The output size for an input of in_width x in_height: the net's scale, or outscale's
 // int(in * outscale) (an error when that is 0).
 void output_size(int in_width, int in_height, int net_scale, double outscale, int& out_width, int& out_height);
+
+// The core of upscale_file for an image in memory: `image` (consumed: its samples are freed
+// before the net runs) through `net`, its rows handed to `sink` top to bottom as interleaved
+// floats in the image's own layout (gray stays gray, alpha kept), at output_size's size.
+// With an outscale the rows are quantised to `out_depth` bits before the resize.
+using RowSink = std::function<void(const float* rows, int count)>;
+void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt, int out_depth, const RowSink& sink);
 
 // Reads `input`, upscales it with `net` (eval mode, on opt.device) and writes `output`
 // (format from its extension). Errors name the file.
