@@ -17,6 +17,7 @@
 #include "engine/error.h"
 #include "infer/upscale_file.h"
 #include "infer/open_model.h"
+#include "infer/video.h"
 #include "nets/model_presets.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
@@ -59,6 +60,10 @@ const char* kUsage =
     "                          in png and tif\n"
     "  --jpeg-quality Q        JPEG quality (default 95)\n"
     "  --webp-quality Q        WebP: 1..100 lossy, 101 lossless (default, as cv2 writes WebP)\n"
+    "video (.mp4 .mkv .mov .avi .webm ...; needs the ffmpeg and ffprobe programs):\n"
+    "                          frames are decoded by ffmpeg, upscaled, and encoded to <stem>[_<suffix>].mp4\n"
+    "                          (H.264, yuv420p, sides cut to even; the audio is copied)\n"
+    "  --crf N                 H.264 quality, 0..51 (default 18; lower is better)\n"
     "  --alpha A               (--alpha_upsampler) the alpha channel by bicubic (default) or through the\n"
     "                          net: net, or Real-ESRGAN's name for it, realesrgan\n"
     "tiling and device:\n"
@@ -85,15 +90,16 @@ std::vector<fs::path> list_inputs(const std::string& input) {
     for (const auto& e : fs::directory_iterator(input)) {
       if (e.is_directory()) skipped.emplace_back(e.path(), "a folder (folders are not searched)");
       else if (!e.is_regular_file()) skipped.emplace_back(e.path(), "not a regular file");
-      else if (!data::is_image_file_name(e.path().string()))
-        skipped.emplace_back(e.path(), "not an image extension (" + data::image_extensions_text() + ")");
+      else if (!data::is_image_file_name(e.path().string()) && !infer::is_video_file_name(e.path().string()))
+        skipped.emplace_back(e.path(), "not an image or video extension (" + data::image_extensions_text() +
+                                           ", videos: .mp4 .mkv .mov .avi .webm ...)");
       else out.push_back(e.path());
     }
     std::sort(out.begin(), out.end());
     std::sort(skipped.begin(), skipped.end());
     for (const auto& [p, why] : skipped)
       std::fprintf(stderr, "infer: skipping '%s': %s\n", p.string().c_str(), why.c_str());
-    SR_CHECK(!out.empty(), "infer: no images (", data::image_extensions_text(), ") in folder '", input, "'");
+    SR_CHECK(!out.empty(), "infer: no images (", data::image_extensions_text(), ") or videos in folder '", input, "'");
   } else {
     out.push_back(input);
   }
@@ -114,6 +120,7 @@ int run_infer(const std::vector<std::string>& args) {
   infer::ModelSpec spec;
   infer::FileOptions fo;
   bool half = false;
+  int crf = 18;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&]() -> std::string {
@@ -154,6 +161,7 @@ int run_infer(const std::vector<std::string>& args) {
     else if (is({"-g", "--gpu-id", "--gpu_id"})) device = "cuda:" + std::to_string(parse_int_arg("infer", a, value(), 0));
     else if (is({"--jpeg-quality", "--jpeg_quality"})) fo.jpeg_quality = parse_int_arg("infer", a, value());
     else if (is({"--webp-quality", "--webp_quality"})) fo.webp_quality = parse_int_arg("infer", a, value());
+    else if (is({"--crf"})) crf = parse_int_arg("infer", a, value(), 0, 51);
     else if (is({"-x", "--tta"})) fo.tta = true;
     else if (is({"--fp32"})) continue;  // srengine computes in float32 only
     else if (is({"--half"})) half = true;
@@ -192,6 +200,8 @@ int run_infer(const std::vector<std::string>& args) {
                   "(DType f16 is reserved); run without --half (float32)");
   if (!spec.model_name.empty()) find_model_preset(spec.model_name);  // a typo fails before any file work
   const std::vector<fs::path> inputs = list_inputs(input);
+  for (const auto& in : inputs)
+    if (infer::is_video_file_name(in.string())) infer::check_ffmpeg_available(in.string());  // before any work
   ensure_writable_dir(output, "infer: --output");
 
   infer::OpenedModel model = infer::open_model(spec);
@@ -215,6 +225,23 @@ int run_infer(const std::vector<std::string>& args) {
   for (size_t k = 0; k < inputs.size(); ++k) {
     const fs::path& in = inputs[k];
     try {
+      if (infer::is_video_file_name(in.string())) {
+        const std::string out = infer::video_output_path(in.string(), output, fo);
+        SR_CHECK(!fs::exists(out) || !fs::equivalent(in, out), "output '", out,
+                 "' would overwrite its input; choose another --output folder or a --suffix");
+        const auto t1 = std::chrono::steady_clock::now();
+        const infer::VideoResult v = infer::upscale_video(*net, in.string(), out, fo, crf, [&](int frames) {
+          if (frames % 10 == 0) std::fprintf(stderr, "\r  %s: %d frames", in.filename().c_str(), frames);
+        });
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+        std::fprintf(stderr, "\r");
+        in_mpix += (double)v.in_width * v.in_height * v.frames / 1e6;
+        out_mpix += (double)v.out_width * v.out_height * v.frames / 1e6;
+        std::printf("  %s (%dx%d, %d frames) -> %s (%dx%d) %.2f s, %.2f frames/s\n", in.filename().c_str(),
+                    v.in_width, v.in_height, v.frames, out.c_str(), v.out_width, v.out_height, s, v.frames / s);
+        if (folder) bar.update((long)k + 1, failed ? std::to_string(failed) + " failed" : "");
+        continue;
+      }
       infer::FileOptions file_fo = fo;
       // As Real-ESRGAN: an image with alpha asked for as JPEG is written as PNG.
       if (fo.ext != "auto" && !data::stores_alpha("x." + fo.ext) && data::read_image_info(in.string()).channels % 2 == 0) {
