@@ -20,7 +20,15 @@ uint32_t u32(const uint8_t* p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_
 void put16(uint8_t* p, uint32_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
 void put32(uint8_t* p, uint32_t v) { put16(p, v & 0xffff), put16(p + 2, v >> 16); }
 
-enum : uint32_t { kBiRgb = 0, kBiRle8 = 1, kBiRle4 = 2, kBiBitfields = 3, kBiJpeg = 4, kBiPng = 5, kBiAlphaBitfields = 6 };
+enum : uint32_t {
+  kBiRgb = 0,
+  kBiRle8 = 1,
+  kBiRle4 = 2,
+  kBiBitfields = 3,
+  kBiJpeg = 4,
+  kBiPng = 5,
+  kBiAlphaBitfields = 6
+};
 
 // One channel of a bit-field pixel: value = (pixel & mask) >> shift, scaled to 0..255.
 struct Field {
@@ -60,8 +68,8 @@ Field make_field(uint32_t mask, const std::string& name) {
 
 BmpHeader parse_header(const uint8_t* d, size_t size, const std::string& name) {
   auto need = [&](uint64_t end, const char* what) {
-    SR_CHECK(end <= size, name, ": cannot decode BMP: file is truncated (", what, " needs ", end, " bytes, the file has ",
-             size, ")");
+    SR_CHECK(end <= size, name, ": cannot decode BMP: file is truncated (", what, " needs ", end,
+             " bytes, the file has ", size, ")");
   };
   need(18, "the header");
   SR_CHECK(d[0] == 'B' && d[1] == 'M', name, ": cannot decode BMP: no 'BM' signature");

@@ -1,8 +1,9 @@
 // ImageRowWriter: writes a PNG, JPEG, TIFF or BMP file row by row, so an image far larger
 // than memory allows as floats (a 16000x12000 upscaled photo is 2.3 GB of float RGB) can be
 // encoded as it is produced. WebP's encoder takes whole images: its rows are kept as 8-bit
-// samples (4 bytes a pixel at most; the format's sides end at 16383) and encoded at finish(). Samples are quantised like write_image (clamp, x255 or
-// x65535, round half to even); a non-finite sample is an error. Rows go to a temporary
+// samples (4 bytes a pixel at most; the format's sides end at 16383) and encoded at
+// finish(). Samples are quantised like write_image (clamp, x255 or x65535, round half to
+// even); a non-finite sample is an error. Rows go to a temporary
 // file beside the target that finish() renames into place, so a failure never leaves a
 // truncated image under the real name.
 #pragma once

@@ -207,7 +207,9 @@ std::vector<uint8_t> read_rgba(TiffReader& r, const TiffHeader& h, size_t& rowby
   for (size_t i = 0; i < raster.size(); ++i) {
     const uint32_t p = raster[i];
     const int a = (int)TIFFGetA(p);
-    auto unpremultiply = [&](int v) { return !h.alpha || a == 255 ? v : a == 0 ? 0 : std::min(255, (v * 255 + a / 2) / a); };
+    auto unpremultiply = [&](int v) {
+      return !h.alpha || a == 255 ? v : a == 0 ? 0 : std::min(255, (v * 255 + a / 2) / a);
+    };
     uint8_t* o = pixels.data() + i * c;
     if (h.gray) {
       o[0] = (uint8_t)unpremultiply((int)TIFFGetR(p));
@@ -320,7 +322,8 @@ void TiffRowWriter::start(int width, int height, int channels, int bit_depth) {
   s.bit_depth = bit_depth;
   TIFF* t = s.tif;
   const uint16_t alpha[1] = {EXTRASAMPLE_UNASSALPHA};
-  bool ok = TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)width) && TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)height) &&
+  bool ok = TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)width) &&
+            TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)height) &&
             TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)channels) &&
             TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, (uint16_t)bit_depth) &&
             TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_UINT) &&

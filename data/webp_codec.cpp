@@ -96,7 +96,8 @@ std::vector<uint8_t> encode_webp_rows(const uint8_t* rgb, int width, int height,
   pic.width = width;
   pic.height = height;
   const int stride = width * channels;
-  const int imported = channels == 4 ? WebPPictureImportRGBA(&pic, rgb, stride) : WebPPictureImportRGB(&pic, rgb, stride);
+  const int imported =
+      channels == 4 ? WebPPictureImportRGBA(&pic, rgb, stride) : WebPPictureImportRGB(&pic, rgb, stride);
   if (!imported) {
     WebPPictureFree(&pic);
     fail(name, ": cannot encode WebP: out of memory");

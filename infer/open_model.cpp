@@ -31,7 +31,8 @@ SelectedWeights read_group(const std::string& path, const std::string& param_key
 nlohmann::json generator_options(const nlohmann::json& cfg, const std::string& config_path) {
   SR_CHECK(cfg.contains("network_g"), "config '", config_path, "' has no network_g section");
   nlohmann::json opt = cfg["network_g"];
-  if (opt.value("type", "") == "RRDBNet" && !opt.contains("scale") && cfg.contains("scale")) opt["scale"] = cfg["scale"];
+  if (opt.value("type", "") == "RRDBNet" && !opt.contains("scale") && cfg.contains("scale"))
+    opt["scale"] = cfg["scale"];
   return opt;
 }
 

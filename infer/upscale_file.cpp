@@ -168,7 +168,8 @@ FileResult upscale_file(Module& net, const std::string& input, const std::string
   eo.webp_quality = opt.webp_quality;
   data::ImageRowWriter writer(output, r.out_width, r.out_height, img.channels, out_depth, eo);
   try {
-    upscale_image_rows(net, std::move(img), opt, out_depth, [&](const float* rows, int n) { writer.write_rows(rows, n); });
+    upscale_image_rows(net, std::move(img), opt, out_depth,
+                       [&](const float* rows, int n) { writer.write_rows(rows, n); });
   } catch (const Error& e) {
     fail("'", input, "': ", e.what());
   }

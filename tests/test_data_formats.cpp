@@ -91,7 +91,9 @@ TEST_CASE("formats/round_trips") {
         const std::string path = dir.file("rt" + std::to_string(channels) + "_" + std::to_string(depth) + e);
         write_image(path, img);
         const Image back = read_image(path);
-        const int expect_channels = e == ".webp" && channels <= 2 ? channels + 2 : e == ".bmp" && channels == 2 ? 4 : channels;
+        const int expect_channels = e == ".webp" && channels <= 2  ? channels + 2
+                                    : e == ".bmp" && channels == 2 ? 4
+                                                                   : channels;
         REQUIRE(back.channels == expect_channels);
         REQUIRE(back.bit_depth == depth);
         CHECK(levels(back) == levels(convert_channels(img, expect_channels)));
@@ -179,7 +181,8 @@ TEST_CASE("formats/hostile_headers_refused_before_allocating") {
   test::require_error([&] { decode_image(tif.data(), tif.size(), "bomb.tif"); },
                       {"bomb.tif", "100000x100000", "limit of"});
   // WebP: a lossless header announcing 16383 x 16383 and no data.
-  std::vector<uint8_t> webp = {'R', 'I', 'F', 'F', 0, 0, 0, 0, 'W', 'E', 'B', 'P', 'V', 'P', '8', 'L', 6, 0, 0, 0, 0x2f};
+  std::vector<uint8_t> webp = {'R', 'I', 'F', 'F', 0,   0, 0, 0, 'W', 'E', 'B',
+                               'P', 'V', 'P', '8', 'L', 6, 0, 0, 0,   0x2f};
   const uint32_t bits = 16382u | 16382u << 14;  // width-1, height-1; no alpha, version 0
   for (int k = 0; k < 4; ++k) webp.push_back((uint8_t)(bits >> (8 * k)));
   webp.push_back(0);

@@ -99,7 +99,8 @@ TEST_CASE("resize/lanczos4_matches_its_definition") {
   // Row by row in uneven pieces gives what the whole image gives.
   const data::Image whole = data::resize_lanczos4(img, 37, 29);
   std::vector<float> streamed;
-  data::Lanczos4RowResizer r(23, 17, 37, 29, 3, [&](const float* row) { streamed.insert(streamed.end(), row, row + 37 * 3); });
+  data::Lanczos4RowResizer r(23, 17, 37, 29, 3,
+                             [&](const float* row) { streamed.insert(streamed.end(), row, row + 37 * 3); });
   for (int y = 0, piece = 0; y < 17; ++piece) {
     const int n = std::min(1 + 3 * (piece % 3), 17 - y);  // 1, 4, 7, 1, ... rows
     r.push_rows(img.pixels.data() + (size_t)y * 23 * 3, n);
@@ -230,8 +231,11 @@ TEST_CASE("infer/tta_on_a_symmetric_net_equals_plain_inference") {
   CHECK(infer::dihedral_transform(x, 4).to_vector() == std::vector<double>{1, 4, 2, 5, 3, 6, 7, 10, 8, 11, 9, 12});
 
   NoGradGuard no_grad;
-  const Tensor img = data::image_to_tensor(
-      data::read_image(std::string(SRENGINE_SOURCE_DIR) + "/datasets/val_photos/mate_wood.png")).narrow(2, 30, 21).narrow(3, 50, 26).contiguous();
+  const Tensor img =
+      data::image_to_tensor(data::read_image(std::string(SRENGINE_SOURCE_DIR) + "/datasets/val_photos/mate_wood.png"))
+          .narrow(2, 30, 21)
+          .narrow(3, 50, 26)
+          .contiguous();
   auto net = he_rrdbnet(4, 5);
   const auto run = [&](bool tta) {
     return infer::tiled_apply(img, 4, 1, infer::TileOptions{}, [&](const Tensor& t) {
@@ -314,7 +318,8 @@ TEST_CASE("infer/cli_realesrgan_flags") {
 #ifndef SRENGINE_WITH_CUDA
   const int r = std::system((base + " -g 0 > " + dir.file("log3.txt") + " 2>&1").c_str());
   CHECK(r != 0);
-  CHECK(slurp(dir.file("log3.txt")).find("cuda:0 requested but this srengine was built without CUDA") != std::string::npos);
+  CHECK(slurp(dir.file("log3.txt")).find("cuda:0 requested but this srengine was built without CUDA") !=
+        std::string::npos);
   // Without CUDA the default device is the CPU.
   REQUIRE(std::system((base + " > " + dir.file("log4.txt") + " 2>&1").c_str()) == 0);
   CHECK(slurp(dir.file("log4.txt")).find(" on cpu") != std::string::npos);

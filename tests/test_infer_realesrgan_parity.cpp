@@ -79,7 +79,8 @@ TEST_CASE("infer/realesrgan_x4plus_pth_matches_pytorch") {
       for (int c = 0; c < 3; ++c) crop.at(y, x, c) = full.at(40 + y, 60 + x, c);
   data::write_image(dir.file("photo.jpg"), crop);
   fs::create_directories(dir.file("weights"));
-  REQUIRE(run(tool + " make-pth RealESRGAN_x4plus " + dir.file("weights/RealESRGAN_x4plus.pth"), dir.file("py1.txt")) == 0);
+  REQUIRE(run(tool + " make-pth RealESRGAN_x4plus " + dir.file("weights/RealESRGAN_x4plus.pth"), dir.file("py1.txt")) ==
+          0);
   const int py = run(tool + " upscale RealESRGAN_x4plus " + dir.file("weights/RealESRGAN_x4plus.pth") + " " +
                          dir.file("photo.jpg") + " --outscale 2 --out " + dir.file("ref_x2.png") + " --net-out " +
                          dir.file("ref_x4.f32") + " --input-out " + dir.file("ref_input.png"),
@@ -93,7 +94,8 @@ TEST_CASE("infer/realesrgan_x4plus_pth_matches_pytorch") {
   const data::Image as_typed = data::read_image(dir.file("out/photo.jpg"));
   CHECK((as_typed.width == 64 && as_typed.height == 48));
   // The same as PNG, to compare without JPEG's loss.
-  REQUIRE(run(cd + exe + " infer -n RealESRGAN_x4plus -i photo.jpg -o out_png -s 2 --ext png", dir.file("log2.txt")) == 0);
+  REQUIRE(run(cd + exe + " infer -n RealESRGAN_x4plus -i photo.jpg -o out_png -s 2 --ext png", dir.file("log2.txt")) ==
+          0);
 
   // Both sides read the same pixels from the JPEG (libjpeg-turbo, same settings).
   const data::Image input = data::read_image(dir.file("photo.jpg"));

@@ -67,7 +67,8 @@ TEST_CASE("video/frames_through_the_ffmpeg_pipes") {
   // 16 x 12 for yuv420p.
   const int W = 11, H = 9, N = 3;
   std::mt19937_64 rng(5);
-  std::string clip = "FAKEVID1 " + std::to_string(W) + " " + std::to_string(H) + " 30000/1001 " + std::to_string(N) + "\n";
+  std::string clip =
+      "FAKEVID1 " + std::to_string(W) + " " + std::to_string(H) + " 30000/1001 " + std::to_string(N) + "\n";
   std::vector<std::vector<uint8_t>> frames(N, std::vector<uint8_t>(W * H * 3));
   for (auto& f : frames) {
     for (auto& v : f) v = (uint8_t)(rng() % 256);
@@ -89,8 +90,8 @@ TEST_CASE("video/frames_through_the_ffmpeg_pipes") {
   REQUIRE(nl != std::string::npos);
   CHECK(out.substr(0, nl) == "FAKEVID1 16 12 30000/1001 3");
   const std::string args = slurp(dir.file("out/clip_out.mp4.args"));
-  for (const char* a : {"\n-map\n1:a?\n", "\n-c:a\ncopy\n", "\n-c:v\nlibx264\n", "\n-pix_fmt\nyuv420p\n", "\n-crf\n20\n",
-                        "\n-r\n30000/1001\n", "\n-s\n16x12\n"})
+  for (const char* a : {"\n-map\n1:a?\n", "\n-c:a\ncopy\n", "\n-c:v\nlibx264\n", "\n-pix_fmt\nyuv420p\n",
+                        "\n-crf\n20\n", "\n-r\n30000/1001\n", "\n-s\n16x12\n"})
     CHECK(args.find(a) != std::string::npos);
 
   // Each frame: the library's x4 + Lanczos-4 to 16x13, cut to 16x12.

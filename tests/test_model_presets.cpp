@@ -73,8 +73,9 @@ TEST_CASE("presets/parameter_counts_equal_the_published_models") {
     CHECK(p.url.rfind("https://github.com/xinntao/Real-ESRGAN/releases/download/", 0) == 0);
     CHECK(p.url.substr(p.url.rfind('/') + 1) == p.file_names.front());
   }
-  test::require_error([] { find_model_preset("RealESRGAN_x4pls"); },
-                      {"unknown model name 'RealESRGAN_x4pls'", "did you mean 'RealESRGAN_x4plus'", "realesr-animevideov3"});
+  test::require_error(
+      [] { find_model_preset("RealESRGAN_x4pls"); },
+      {"unknown model name 'RealESRGAN_x4pls'", "did you mean 'RealESRGAN_x4plus'", "realesr-animevideov3"});
 }
 
 TEST_CASE("presets/weights_looked_up_in_model_dir_then_env_and_missing_file_named") {

@@ -98,7 +98,8 @@ int run_convert(const std::vector<std::string>& args) {
     std::unique_ptr<Module> net = build_network(*network);
     std::map<std::string, Tensor> dict(unique.begin(), unique.end());
     net->load_state_dict(dict, true, "'" + in + "'");
-    arch_note = ", network " + (*network)["type"].get<std::string>() + (model_name.empty() ? "" : " (" + model_name + ")");
+    arch_note =
+        ", network " + (*network)["type"].get<std::string>() + (model_name.empty() ? "" : " (" + model_name + ")");
   } else if (param_key != "all") {
     try {
       network = network_from_tensors(unique, in);

@@ -158,7 +158,8 @@ int run_infer(const std::vector<std::string>& args) {
     else if (is({"--ext"})) fo.ext = value();
     else if (is({"--alpha", "--alpha_upsampler", "--alpha-upsampler"})) alpha = value();
     else if (is({"--device"})) device = value();
-    else if (is({"-g", "--gpu-id", "--gpu_id"})) device = "cuda:" + std::to_string(parse_int_arg("infer", a, value(), 0));
+    else if (is({"-g", "--gpu-id", "--gpu_id"}))
+      device = "cuda:" + std::to_string(parse_int_arg("infer", a, value(), 0));
     else if (is({"--jpeg-quality", "--jpeg_quality"})) fo.jpeg_quality = parse_int_arg("infer", a, value());
     else if (is({"--webp-quality", "--webp_quality"})) fo.webp_quality = parse_int_arg("infer", a, value());
     else if (is({"--crf"})) crf = parse_int_arg("infer", a, value(), 0, 51);
@@ -178,7 +179,8 @@ int run_infer(const std::vector<std::string>& args) {
       fail("infer: unknown argument '", a, "' (see srengine infer --help)");
     }
   }
-  SR_CHECK(!input.empty() && !output.empty(), "infer: -i/--input and -o/--output are required (see srengine infer --help)");
+  SR_CHECK(!input.empty() && !output.empty(),
+           "infer: -i/--input and -o/--output are required (see srengine infer --help)");
   SR_CHECK(!spec.model_name.empty() || !spec.weights.empty(),
            "infer: give a model: -n MODEL_NAME (see srengine infer --help for the names), or --weights FILE "
            "(with --config CFG.json when the file does not carry its architecture)");
@@ -244,7 +246,8 @@ int run_infer(const std::vector<std::string>& args) {
       }
       infer::FileOptions file_fo = fo;
       // As Real-ESRGAN: an image with alpha asked for as JPEG is written as PNG.
-      if (fo.ext != "auto" && !data::stores_alpha("x." + fo.ext) && data::read_image_info(in.string()).channels % 2 == 0) {
+      if (fo.ext != "auto" && !data::stores_alpha("x." + fo.ext) &&
+          data::read_image_info(in.string()).channels % 2 == 0) {
         file_fo.ext = "png";
         std::fprintf(stderr, "infer: %s has alpha, which JPEG cannot store: writing PNG\n", in.string().c_str());
       }
