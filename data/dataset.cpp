@@ -53,7 +53,7 @@ std::vector<std::string> list_image_files(const std::string& dir) {
   } catch (const fs::filesystem_error& e) {
     fail(dir, ": cannot list folder: ", e.code().message());
   }
-  SR_CHECK(!names.empty(), dir, ": no PNG or JPEG images in folder");
+  SR_CHECK(!names.empty(), dir, ": no images in folder (", image_extensions_text(), ")");
   std::sort(names.begin(), names.end());
   return names;
 }

@@ -45,12 +45,49 @@ ImageFormat sniff_format(const uint8_t* data, size_t size) {
   static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
   if (size >= 8 && std::memcmp(data, kPng, 8) == 0) return ImageFormat::png;
   if (size >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff) return ImageFormat::jpeg;
+  if (size >= 12 && std::memcmp(data, "RIFF", 4) == 0 && std::memcmp(data + 8, "WEBP", 4) == 0)
+    return ImageFormat::webp;
+  if (size >= 4 && (std::memcmp(data, "II*\0", 4) == 0 || std::memcmp(data, "MM\0*", 4) == 0 ||
+                    std::memcmp(data, "II+\0", 4) == 0 || std::memcmp(data, "MM\0+", 4) == 0))
+    return ImageFormat::tiff;
+  if (size >= 18 && data[0] == 'B' && data[1] == 'M') {
+    // "BM" alone is too weak (a text file may start so): the DIB header size must be known.
+    const uint32_t dib = data[14] | data[15] << 8 | data[16] << 16 | (uint32_t)data[17] << 24;
+    if (dib == 12 || dib == 40 || dib == 52 || dib == 56 || dib == 108 || dib == 124) return ImageFormat::bmp;
+  }
   return ImageFormat::unknown;
 }
 
+const char* image_format_name(ImageFormat f) {
+  switch (f) {
+    case ImageFormat::png: return "PNG";
+    case ImageFormat::jpeg: return "JPEG";
+    case ImageFormat::webp: return "WebP";
+    case ImageFormat::tiff: return "TIFF";
+    case ImageFormat::bmp: return "BMP";
+    case ImageFormat::unknown: break;
+  }
+  return "unknown";
+}
+
+std::string image_extensions_text() { return ".png .jpg .jpeg .webp .tif .tiff .bmp"; }
+
 bool is_image_file_name(const std::string& path) {
   const std::string ext = lower_extension(path);
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".webp" || ext == ".tif" || ext == ".tiff" ||
+         ext == ".bmp";
+}
+
+int storable_bit_depth(const std::string& path, int wanted) {
+  const std::string ext = lower_extension(path);
+  SR_CHECK(is_image_file_name(path), path, ": unknown image extension '", ext, "' (use ", image_extensions_text(),
+           ")");
+  return wanted == 16 && (ext == ".png" || ext == ".tif" || ext == ".tiff") ? 16 : 8;
+}
+
+bool stores_alpha(const std::string& path) {
+  const std::string ext = lower_extension(path);
+  return ext != ".jpg" && ext != ".jpeg";
 }
 
 std::vector<uint8_t> read_file_bytes(const std::string& path) {
@@ -77,9 +114,12 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name, co
   switch (sniff_format(data, size)) {
     case ImageFormat::png: return decode_png(data, size, name, opt);
     case ImageFormat::jpeg: return decode_jpeg(data, size, name, opt);
+    case ImageFormat::webp: return decode_webp(data, size, name, opt);
+    case ImageFormat::tiff: return decode_tiff(data, size, name, opt);
+    case ImageFormat::bmp: return decode_bmp(data, size, name, opt);
     case ImageFormat::unknown: break;
   }
-  fail(name, ": not a PNG or JPEG file (", size, " bytes starting ", describe_start(data, size), ")");
+  fail(name, ": not a PNG, JPEG, WebP, TIFF or BMP file (", size, " bytes starting ", describe_start(data, size), ")");
 }
 
 ImageInfo probe_image(const uint8_t* data, size_t size, const std::string& name) {
@@ -87,9 +127,12 @@ ImageInfo probe_image(const uint8_t* data, size_t size, const std::string& name)
   switch (sniff_format(data, size)) {
     case ImageFormat::png: return probe_png(data, size, name);
     case ImageFormat::jpeg: return probe_jpeg(data, size, name);
+    case ImageFormat::webp: return probe_webp(data, size, name);
+    case ImageFormat::tiff: return probe_tiff(data, size, name);
+    case ImageFormat::bmp: return probe_bmp(data, size, name);
     case ImageFormat::unknown: break;
   }
-  fail(name, ": not a PNG or JPEG file (", size, " bytes starting ", describe_start(data, size), ")");
+  fail(name, ": not a PNG, JPEG, WebP, TIFF or BMP file (", size, " bytes starting ", describe_start(data, size), ")");
 }
 
 Image read_image(const std::string& path, const DecodeOptions& opt) {
@@ -108,8 +151,14 @@ void write_image(const std::string& path, const Image& img, const EncodeOptions&
     write_file_bytes(path, encode_png(img, path, opt.bit_depth, opt.compression));
   } else if (ext == ".jpg" || ext == ".jpeg") {
     write_file_bytes(path, encode_jpeg(img, path, opt.jpeg_quality));
+  } else if (ext == ".webp") {
+    write_file_bytes(path, encode_webp(img, path, opt.webp_quality));
+  } else if (ext == ".tif" || ext == ".tiff") {
+    write_file_bytes(path, encode_tiff(img, path, opt.bit_depth));
+  } else if (ext == ".bmp") {
+    write_file_bytes(path, encode_bmp(img, path));
   } else {
-    fail(path, ": unknown image extension '", ext, "' (use .png, .jpg or .jpeg)");
+    fail(path, ": unknown image extension '", ext, "' (use ", image_extensions_text(), ")");
   }
 }
 

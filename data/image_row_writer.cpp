@@ -1,7 +1,9 @@
-// Row-by-row PNG (libpng) and JPEG (libjpeg-turbo) encoding into a temporary file (see
-// image_row_writer.h). Both libraries report errors by longjmp; every function below
-// that calls them owns its own setjmp point and holds only plain C data, so a jump never
-// skips a C++ destructor. The C++ methods turn the recorded message into an sr::Error.
+// Row-by-row PNG (libpng), JPEG (libjpeg-turbo), TIFF (libtiff) and BMP encoding into a
+// temporary file (see image_row_writer.h); WebP, whose encoder takes whole images, keeps the
+// quantised 8-bit rows and encodes them at finish(). libpng and libjpeg report errors by
+// longjmp; every function below that calls them owns its own setjmp point and holds only
+// plain C data, so a jump never skips a C++ destructor. The C++ methods turn the recorded
+// message into an sr::Error.
 #include <png.h>
 
 #include <cctype>
@@ -16,12 +18,14 @@
 
 #include <jpeglib.h>  // after <cstdio>: it uses size_t and FILE without including them
 
+#include "data/codec_internal.h"
 #include "data/image_row_writer.h"
 #include "engine/error.h"
 
 namespace sr::data {
 
 struct ImageRowWriter::Backend {
+  enum class Kind { png, jpeg, webp, tiff, bmp } kind = Kind::png;
   bool jpeg = false;
   std::FILE* file = nullptr;
   char message[JMSG_LENGTH_MAX + 256] = {0};
@@ -37,6 +41,14 @@ struct ImageRowWriter::Backend {
   jpeg_compress_struct cinfo{};
   bool jpeg_created = false;
   std::vector<unsigned char> packed;  // one row batch, quantised
+  // WebP: every row, 8-bit RGB(A) (gray expanded), encoded at finish()
+  std::vector<uint8_t> webp_rows;
+  int webp_quality = kWebpLossless;
+  // TIFF: libtiff owns the file
+  std::unique_ptr<TiffRowWriter> tiff;
+  // BMP: rows are written bottom-up at their offsets
+  BmpLayout bmp;
+  std::vector<uint8_t> bmp_row;
 };
 
 namespace {
@@ -148,30 +160,64 @@ ImageRowWriter::ImageRowWriter(const std::string& path, int width, int height, i
                                const EncodeOptions& opt)
     : path_(path), tmp_path_(path + ".part"), width_(width), height_(height), channels_(channels),
       bit_depth_(bit_depth), backend_(std::make_unique<Backend>()) {
+  using Kind = Backend::Kind;
   const std::string ext = lower_extension(path);
-  SR_CHECK(ext == ".png" || ext == ".jpg" || ext == ".jpeg", path, ": cannot write '", ext,
-           "' images (use .png, .jpg or .jpeg)");
   Backend* b = backend_.get();
-  b->jpeg = ext != ".png";
+  if (ext == ".png") b->kind = Kind::png;
+  else if (ext == ".jpg" || ext == ".jpeg") b->kind = Kind::jpeg;
+  else if (ext == ".webp") b->kind = Kind::webp;
+  else if (ext == ".tif" || ext == ".tiff") b->kind = Kind::tiff;
+  else if (ext == ".bmp") b->kind = Kind::bmp;
+  else fail(path, ": cannot write '", ext, "' images (use ", image_extensions_text(), ")");
+  b->jpeg = b->kind == Kind::jpeg;
   SR_CHECK(width > 0 && height > 0, path, ": image size must be positive, got ", width, "x", height);
   SR_CHECK(channels >= 1 && channels <= 4, path, ": channels must be 1..4, got ", channels);
-  if (b->jpeg) {
-    SR_CHECK(channels == 1 || channels == 3, path, ": JPEG cannot store alpha (", channels,
-             " channels); write PNG instead");
-    SR_CHECK(bit_depth == 8, path, ": JPEG is 8-bit only, got bit depth ", bit_depth);
-    SR_CHECK(opt.jpeg_quality >= 1 && opt.jpeg_quality <= 100, path, ": JPEG quality must be 1..100, got ",
-             opt.jpeg_quality);
-  } else {
-    SR_CHECK(bit_depth == 8 || bit_depth == 16, path, ": PNG bit depth must be 8 or 16, got ", bit_depth);
-    SR_CHECK(opt.compression >= 0 && opt.compression <= 9, path, ": PNG compression must be 0..9, got ",
-             opt.compression);
+  switch (b->kind) {
+    case Kind::jpeg:
+      SR_CHECK(channels == 1 || channels == 3, path, ": JPEG cannot store alpha (", channels,
+               " channels); write PNG instead");
+      SR_CHECK(bit_depth == 8, path, ": JPEG is 8-bit only, got bit depth ", bit_depth);
+      SR_CHECK(opt.jpeg_quality >= 1 && opt.jpeg_quality <= 100, path, ": JPEG quality must be 1..100, got ",
+               opt.jpeg_quality);
+      break;
+    case Kind::png:
+      SR_CHECK(bit_depth == 8 || bit_depth == 16, path, ": PNG bit depth must be 8 or 16, got ", bit_depth);
+      SR_CHECK(opt.compression >= 0 && opt.compression <= 9, path, ": PNG compression must be 0..9, got ",
+               opt.compression);
+      break;
+    case Kind::tiff:
+      SR_CHECK(bit_depth == 8 || bit_depth == 16, path, ": TIFF bit depth must be 8 or 16, got ", bit_depth);
+      break;
+    case Kind::webp:
+      SR_CHECK(bit_depth == 8, path, ": WebP is 8-bit only, got bit depth ", bit_depth);
+      SR_CHECK(width <= 16383 && height <= 16383, path, ": WebP images are at most 16383x16383, got ", width, "x",
+               height, " (write PNG or TIFF instead)");
+      SR_CHECK(opt.webp_quality >= 1, path, ": WebP quality must be 1..100 (lossy) or above 100 (lossless), got ",
+               opt.webp_quality);
+      b->webp_quality = opt.webp_quality;
+      b->webp_rows.reserve((size_t)width * height * (channels <= 2 ? channels + 2 : channels));
+      break;
+    case Kind::bmp:
+      SR_CHECK(bit_depth == 8, path, ": BMP is 8-bit here, got bit depth ", bit_depth);
+      b->bmp = bmp_layout(width, height, channels, path);
+      b->bmp_row.resize(b->bmp.row_stride);
+      break;
+  }
+  if (b->kind == Kind::tiff) {  // libtiff opens (and closes) the file itself
+    b->tiff = std::make_unique<TiffRowWriter>(tmp_path_, width, height, channels, bit_depth, path);
+    return;
   }
   b->file = std::fopen(tmp_path_.c_str(), "wb");
   SR_CHECK(b->file, "cannot write '", tmp_path_, "': ", std::strerror(errno));
   static const int kColorType[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
                                     PNG_COLOR_TYPE_RGB_ALPHA};
-  const bool ok = b->jpeg ? jpeg_start(b, width, height, channels, opt.jpeg_quality)
-                          : png_start(b, width, height, kColorType[channels], bit_depth, opt.compression);
+  bool ok = true;
+  if (b->kind == Kind::jpeg) ok = jpeg_start(b, width, height, channels, opt.jpeg_quality);
+  else if (b->kind == Kind::png) ok = png_start(b, width, height, kColorType[channels], bit_depth, opt.compression);
+  else if (b->kind == Kind::bmp) {
+    ok = std::fwrite(b->bmp.header.data(), 1, b->bmp.header.size(), b->file) == b->bmp.header.size();
+    if (!ok) std::snprintf(b->message, sizeof b->message, "cannot write the header: %s", std::strerror(errno));
+  }
   if (!ok) {  // e.g. JPEG's 65500-pixel side limit: no open file, no .part left behind
     const std::string why = b->message;
     close_backend(b);
@@ -181,11 +227,13 @@ ImageRowWriter::ImageRowWriter(const std::string& path, int width, int height, i
 }
 
 ImageRowWriter::~ImageRowWriter() {
+  backend_->tiff.reset();  // closes its file
   close_backend(backend_.get());
   if (!finished_) std::remove(tmp_path_.c_str());
 }
 
 void ImageRowWriter::write_rows(const float* samples, int rows) {
+  using Kind = Backend::Kind;
   SR_CHECK(!finished_ && rows_written_ + rows <= height_, path_, ": ", rows, " more rows after ", rows_written_,
            " exceed the image height ", height_);
   Backend* b = backend_.get();
@@ -200,27 +248,71 @@ void ImageRowWriter::write_rows(const float* samples, int rows) {
     }
     if (bytes == 1) {
       b->packed[i] = quantize_u8(v);
+    } else if (b->kind == Kind::tiff) {
+      const uint16_t q = quantize_u16(v);  // libtiff takes host byte order
+      std::memcpy(&b->packed[2 * i], &q, 2);
     } else {
       const uint16_t q = quantize_u16(v);
       b->packed[2 * i] = (unsigned char)(q >> 8);  // PNG stores 16-bit samples big-endian
       b->packed[2 * i + 1] = (unsigned char)(q & 0xff);
     }
   }
-  const bool ok = b->jpeg ? jpeg_rows(b, b->packed.data(), rows, per_row * bytes)
-                          : png_rows(b, b->packed.data(), rows, per_row * bytes);
+  const size_t rowbytes = per_row * bytes;
+  bool ok = true;
+  switch (b->kind) {
+    case Kind::jpeg: ok = jpeg_rows(b, b->packed.data(), rows, rowbytes); break;
+    case Kind::png: ok = png_rows(b, b->packed.data(), rows, rowbytes); break;
+    case Kind::tiff:
+      for (int y = 0; y < rows; ++y) b->tiff->write_row(b->packed.data() + (size_t)y * rowbytes);
+      break;
+    case Kind::webp:
+      if (channels_ >= 3) {
+        b->webp_rows.insert(b->webp_rows.end(), b->packed.begin(), b->packed.end());
+      } else {  // WebP has no gray: expand to RGB(A)
+        for (size_t p = 0; p < per_row * rows; p += channels_) {
+          b->webp_rows.insert(b->webp_rows.end(), 3, b->packed[p]);
+          if (channels_ == 2) b->webp_rows.push_back(b->packed[p + 1]);
+        }
+      }
+      break;
+    case Kind::bmp:
+      for (int y = 0; y < rows && ok; ++y) {
+        b->bmp.pack_row(b->packed.data() + (size_t)y * rowbytes, b->bmp_row.data());
+        ok = std::fseek(b->file, (long)b->bmp.row_offset(rows_written_ + y), SEEK_SET) == 0 &&
+             std::fwrite(b->bmp_row.data(), 1, b->bmp_row.size(), b->file) == b->bmp_row.size();
+        if (!ok) std::snprintf(b->message, sizeof b->message, "fwrite failed");
+      }
+      break;
+  }
   if (!ok) fail(path_, ": cannot encode: ", b->message, io_reason(b->file));
   rows_written_ += rows;
 }
 
 void ImageRowWriter::finish() {
+  using Kind = Backend::Kind;
   SR_CHECK(rows_written_ == height_, path_, ": finish() after ", rows_written_, " of ", height_, " rows");
   Backend* b = backend_.get();
-  const bool ok = b->jpeg ? jpeg_end(b) : png_end(b);
-  if (!ok) fail(path_, ": cannot finish encoding: ", b->message, io_reason(b->file));
-  const bool flushed = std::fflush(b->file) == 0 && !std::ferror(b->file);
-  const bool closed = std::fclose(b->file) == 0;
-  b->file = nullptr;
-  SR_CHECK(flushed && closed, "cannot write '", tmp_path_, "': ", std::strerror(errno));
+  if (b->kind == Kind::tiff) {
+    b->tiff->finish();
+    b->tiff.reset();
+  } else {
+    bool ok = true;
+    if (b->kind == Kind::jpeg) ok = jpeg_end(b);
+    else if (b->kind == Kind::png) ok = png_end(b);
+    else if (b->kind == Kind::webp) {
+      const std::vector<uint8_t> bytes =
+          encode_webp_rows(b->webp_rows.data(), width_, height_, channels_ <= 2 ? channels_ + 2 : channels_,
+                           b->webp_quality, path_);
+      ok = std::fwrite(bytes.data(), 1, bytes.size(), b->file) == bytes.size();
+      if (!ok) std::snprintf(b->message, sizeof b->message, "fwrite failed");
+      std::vector<uint8_t>().swap(b->webp_rows);
+    }
+    if (!ok) fail(path_, ": cannot finish encoding: ", b->message, io_reason(b->file));
+    const bool flushed = std::fflush(b->file) == 0 && !std::ferror(b->file);
+    const bool closed = std::fclose(b->file) == 0;
+    b->file = nullptr;
+    SR_CHECK(flushed && closed, "cannot write '", tmp_path_, "': ", std::strerror(errno));
+  }
   std::error_code ec;
   std::filesystem::rename(tmp_path_, path_, ec);
   SR_CHECK(!ec, "cannot rename '", tmp_path_, "' to '", path_, "': ", ec.message());

@@ -1,7 +1,9 @@
-// ImageRowWriter: writes a PNG or JPEG file row by row, so an image far larger than
-// memory allows as floats (a 16000x12000 upscaled photo is 2.3 GB of float RGB) can be
-// encoded as it is produced. Samples are quantised like write_image (clamp, x255 or
-// x65535, round half to even); a non-finite sample is an error. Rows go to a temporary
+// ImageRowWriter: writes a PNG, JPEG, TIFF or BMP file row by row, so an image far larger
+// than memory allows as floats (a 16000x12000 upscaled photo is 2.3 GB of float RGB) can be
+// encoded as it is produced. WebP's encoder takes whole images: its rows are kept as 8-bit
+// samples (4 bytes a pixel at most; the format's sides end at 16383) and encoded at
+// finish(). Samples are quantised like write_image (clamp, x255 or x65535, round half to
+// even); a non-finite sample is an error. Rows go to a temporary
 // file beside the target that finish() renames into place, so a failure never leaves a
 // truncated image under the real name.
 #pragma once
@@ -14,8 +16,8 @@ namespace sr::data {
 
 class ImageRowWriter {
  public:
-  // The format comes from the extension (.png, .jpg, .jpeg). channels 1..4 (PNG) or 1/3
-  // (JPEG, 8-bit only); bit_depth 8 or 16 (PNG). Errors name `path`.
+  // The format comes from the extension (.png, .jpg, .jpeg, .webp, .tif, .tiff, .bmp).
+  // channels 1..4 (JPEG: 1 or 3); bit_depth 8, or 16 for PNG and TIFF. Errors name `path`.
   ImageRowWriter(const std::string& path, int width, int height, int channels, int bit_depth,
                  const EncodeOptions& opt = {});
   ~ImageRowWriter();  // without finish(): the temporary file is removed
@@ -29,7 +31,7 @@ class ImageRowWriter {
 
   int rows_written() const { return rows_written_; }
 
-  struct Backend;  // libpng / libjpeg state (image_row_writer.cpp)
+  struct Backend;  // the encoders' state (image_row_writer.cpp)
 
  private:
   std::string path_, tmp_path_;

@@ -1,6 +1,8 @@
 // Integer-to-float conversion of decoded rows (see raw_pixels.h).
 #include "data/raw_pixels.h"
 
+#include <cmath>
+
 #include "engine/error.h"
 
 namespace sr::data {
@@ -46,6 +48,41 @@ Image raw_to_image(const unsigned char* pixels, size_t rowbytes, int width, int 
     }
   }
   return img;
+}
+
+void check_pixel_limit(const std::string& name, int64_t width, int64_t height, int64_t limit) {
+  SR_CHECK(width > 0 && height > 0, name, ": image size ", width, "x", height, " is not positive");
+  SR_CHECK(width * height <= limit, name, ": image is ", width, "x", height, " = ", width * height,
+           " pixels, over the limit of ", limit,
+           " (refused before decoding; a decompression bomb or a huge file: raise max_pixels if it is genuine)");
+}
+
+namespace {
+
+void check_finite_sample(const Image& img, size_t i, const std::string& name) {
+  const size_t px = i / img.channels;
+  fail(name, ": cannot encode a non-finite sample (", img.pixels[i], ") at x=", px % img.width, " y=", px / img.width,
+       " channel ", i % img.channels);
+}
+
+}  // namespace
+
+std::vector<uint8_t> quantize_image_u8(const Image& img, const std::string& name) {
+  std::vector<uint8_t> out(img.pixels.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (!std::isfinite(img.pixels[i])) check_finite_sample(img, i, name);
+    out[i] = quantize_u8(img.pixels[i]);
+  }
+  return out;
+}
+
+std::vector<uint16_t> quantize_image_u16(const Image& img, const std::string& name) {
+  std::vector<uint16_t> out(img.pixels.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (!std::isfinite(img.pixels[i])) check_finite_sample(img, i, name);
+    out[i] = quantize_u16(img.pixels[i]);
+  }
+  return out;
 }
 
 }  // namespace sr::data

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <memory>
 #include <filesystem>
 #include <vector>
 
@@ -11,7 +13,9 @@
 #include "data/image_io.h"
 #include "data/image_row_writer.h"
 #include "data/imresize.h"
+#include "data/resize_lanczos4.h"
 #include "engine/error.h"
+#include "infer/tta.h"
 
 namespace sr::infer {
 
@@ -47,9 +51,13 @@ Tensor luma(const Tensor& rgb) {
 // What one tile becomes: colour through the net; alpha (when present) by bicubic, or as
 // a gray RGB image through the net and back to one plane.
 TileFn make_tile_fn(Module& net, int scale, const FileOptions& opt) {
-  return [&net, scale, opt](const Tensor& tile) -> Tensor {
+  const auto run = [&net, opt](const Tensor& x) -> Tensor {
+    const auto plain = [&](const Tensor& t) { return net.forward(t.to(opt.device)).to(Device::cpu()).contiguous(); };
+    return opt.tta ? tta_apply(x, plain) : plain(x);
+  };
+  return [&net, scale, opt, run](const Tensor& tile) -> Tensor {
     const Tensor rgb = tile.narrow(1, 0, 3).contiguous();
-    Tensor out_rgb = net.forward(rgb.to(opt.device)).to(Device::cpu()).contiguous();
+    Tensor out_rgb = run(rgb);
     if (tile.size(1) == 3) return out_rgb;
     const Tensor a = tile.narrow(1, 3, 1).contiguous();
     Tensor out_a;
@@ -58,7 +66,7 @@ TileFn make_tile_fn(Module& net, int scale, const FileOptions& opt) {
     } else {
       Tensor a3 = Tensor::empty({1, 3, a.size(2), a.size(3)});
       for (int k = 0; k < 3; ++k) a3.narrow(1, k, 1).copy_(a);
-      out_a = luma(net.forward(a3.to(opt.device)).to(Device::cpu()).contiguous());
+      out_a = luma(run(a3));
     }
     Tensor out = Tensor::empty({1, 4, out_rgb.size(2), out_rgb.size(3)});
     out.narrow(1, 0, 3).copy_(out_rgb);
@@ -83,36 +91,50 @@ AlphaMode parse_alpha_mode(const std::string& s) {
 std::string output_name(const std::string& input, const FileOptions& opt) {
   const fs::path in(input);
   const std::string ext = opt.ext == "auto" ? lower(in.extension().string()) : "." + opt.ext;
-  return in.stem().string() + opt.suffix + ext;
+  const bool joined = opt.suffix.empty() || opt.suffix[0] == '_' || opt.suffix[0] == '-' || opt.suffix[0] == '.';
+  return in.stem().string() + (joined ? "" : "_") + opt.suffix + ext;
 }
 
 std::string output_path(const std::string& input, const std::string& out_dir, const FileOptions& opt) {
   return (fs::path(out_dir) / output_name(input, opt)).string();
 }
 
-FileResult upscale_file(Module& net, const std::string& input, const std::string& output, const FileOptions& opt) {
-  const int scale = net_scale(net), multiple = net_size_multiple(net);
-  Tensor planes;
-  int gray = 0, alpha = 0, depth = 8, W = 0, H = 0;
-  {
-    const data::Image img = data::read_image(input);  // freed before the net runs
-    gray = img.color_channels() == 1;
-    alpha = img.has_alpha();
-    depth = img.bit_depth;
-    W = img.width;
-    H = img.height;
-    planes = image_planes(img);
+void output_size(int in_width, int in_height, int net_scale, double outscale, int& out_width, int& out_height) {
+  SR_CHECK(std::isfinite(outscale) && outscale >= 0, "--outscale must be a number > 0, got ", outscale);
+  if (outscale == 0 || outscale == (double)net_scale) {
+    out_width = in_width * net_scale;
+    out_height = in_height * net_scale;
+    return;
   }
-  const bool jpeg = lower(fs::path(output).extension().string()) != ".png";
-  const int out_channels = (gray ? 1 : 3) + alpha;
-  FileResult r{output, W, H, W * scale, H * scale};
-  // Opened before any tile runs, so an impossible output (alpha in JPEG) costs nothing.
-  data::EncodeOptions eo;
-  eo.jpeg_quality = opt.jpeg_quality;
-  data::ImageRowWriter writer(output, r.out_width, r.out_height, out_channels, jpeg ? 8 : depth, eo);
+  // Python's int(w * outscale): the product in double, truncated.
+  const double w = in_width * outscale, h = in_height * outscale;
+  SR_CHECK(w >= 1 && h >= 1, "--outscale ", outscale, " makes the ", in_width, "x", in_height, " image ", w, "x", h,
+           ": less than one pixel");
+  SR_CHECK(w < 1e9 && h < 1e9, "--outscale ", outscale, " makes an output of ", w, "x", h, " pixels");
+  out_width = (int)w;
+  out_height = (int)h;
+}
+
+void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt, int out_depth, const RowSink& sink) {
+  const int scale = net_scale(net), multiple = net_size_multiple(net);
+  const bool gray = image.color_channels() == 1, alpha = image.has_alpha();
+  const int W = image.width, H = image.height, out_channels = image.channels;
+  SR_CHECK(out_depth == 8 || out_depth == 16, "upscale: output bit depth must be 8 or 16, got ", out_depth);
+  int out_w = 0, out_h = 0;
+  output_size(W, H, scale, opt.outscale, out_w, out_h);
+  const Tensor planes = image_planes(image);
+  data::Image().pixels.swap(image.pixels);  // the decoded samples are freed before the net runs
+
+  // With --outscale the net's rows are quantised to the output depth (as Real-ESRGAN resizes
+  // its uint8 / uint16 output) and resized on their way to the sink.
+  std::unique_ptr<data::Lanczos4RowResizer> resizer;
+  if (out_w != W * scale || out_h != H * scale)
+    resizer = std::make_unique<data::Lanczos4RowResizer>(W * scale, H * scale, out_w, out_h, out_channels,
+                                                         [&](const float* row) { sink(row, 1); });
+  const float levels = out_depth == 16 ? 65535.0f : 255.0f;
 
   std::vector<float> rows;
-  const BandSink sink = [&](int64_t, const Tensor& band) {
+  const BandSink band_sink = [&](int64_t, const Tensor& band) {
     const int64_t n = band.size(2), w = band.size(3), plane = n * w;
     const float* b = band.data<float>();
     rows.resize((size_t)plane * out_channels);
@@ -125,9 +147,36 @@ FileResult upscale_file(Module& net, const std::string& input, const std::string
       }
       if (alpha) px[out_channels - 1] = b[3 * plane + i];
     }
-    writer.write_rows(rows.data(), (int)n);
+    if (!resizer) {
+      sink(rows.data(), (int)n);
+      return;
+    }
+    for (float& v : rows) {
+      SR_CHECK(std::isfinite(v), "the net gave a non-finite value (NaN or infinity)");
+      v = (out_depth == 16 ? (float)data::quantize_u16(v) : (float)data::quantize_u8(v)) / levels;
+    }
+    resizer->push_rows(rows.data(), (int)n);
   };
-  tiled_apply(planes, scale, multiple, opt.tile, make_tile_fn(net, scale, opt), sink);
+  tiled_apply(planes, scale, multiple, opt.tile, make_tile_fn(net, scale, opt), band_sink);
+}
+
+FileResult upscale_file(Module& net, const std::string& input, const std::string& output, const FileOptions& opt) {
+  data::Image img = data::read_image(input);
+  // 16-bit input stays 16-bit where the format has it (PNG, TIFF).
+  const int out_depth = data::storable_bit_depth(output, img.bit_depth);
+  FileResult r{output, img.width, img.height, 0, 0};
+  output_size(img.width, img.height, net_scale(net), opt.outscale, r.out_width, r.out_height);
+  // Opened before any tile runs, so an impossible output (alpha in JPEG) costs nothing.
+  data::EncodeOptions eo;
+  eo.jpeg_quality = opt.jpeg_quality;
+  eo.webp_quality = opt.webp_quality;
+  data::ImageRowWriter writer(output, r.out_width, r.out_height, img.channels, out_depth, eo);
+  try {
+    upscale_image_rows(net, std::move(img), opt, out_depth,
+                       [&](const float* rows, int n) { writer.write_rows(rows, n); });
+  } catch (const Error& e) {
+    fail("'", input, "': ", e.what());
+  }
   writer.finish();
   return r;
 }

@@ -1,11 +1,14 @@
 // One image file through a network to an output file, in bounded memory: decoded once,
 // upscaled tile by tile (tiled_upscale.h) and encoded row by row (ImageRowWriter), so
 // the output never exists as a whole in float. Handles every format the data path
-// reads: 8/16-bit PNG (16-bit stays 16-bit in PNG output), JPEG, gray (upscaled as RGB,
-// written back gray with BT.601 luma) and alpha (upscaled separately, written back).
+// reads: PNG, JPEG, WebP, TIFF, BMP (16-bit input stays 16-bit in PNG and TIFF output),
+// gray (upscaled as RGB, written back gray with BT.601 luma) and alpha (upscaled
+// separately, written back).
 #pragma once
+#include <functional>
 #include <string>
 
+#include "data/image.h"
 #include "infer/tiled_upscale.h"
 #include "layers/module.h"
 
@@ -18,10 +21,17 @@ AlphaMode parse_alpha_mode(const std::string& s);
 struct FileOptions {
   TileOptions tile;
   AlphaMode alpha = AlphaMode::bicubic;  // bicubic: MATLAB imresize; net: alpha as gray RGB through the net
-  std::string ext = "auto";              // png, jpg, or auto (the input's own format)
+  std::string ext = "auto";              // png, jpg, webp, tif, bmp, or auto (the input's own format)
   std::string suffix;                    // appended to the output stem ("photo" -> "photo_out")
   int jpeg_quality = 95;
+  int webp_quality = 101;                // 1..100 lossy, 101 lossless (data::kWebpLossless)
   Device device = Device::cpu();         // where the net runs (it must already be there)
+  // Real-ESRGAN's --outscale: 0 keeps the net's scale; any other value > 0 gives an output of
+  // int(W * outscale) x int(H * outscale): the net's output is quantised to the output bit
+  // depth, then resized with Lanczos-4 (data/resize_lanczos4.h), as Real-ESRGAN does with
+  // cv2.INTER_LANCZOS4. Streamed like the rest: the net's output still never exists whole.
+  double outscale = 0;
+  bool tta = false;                      // 8-way flip/rotate ensemble (infer/tta.h) per tile
 };
 
 struct FileResult {
@@ -29,11 +39,24 @@ struct FileResult {
   int in_width = 0, in_height = 0, out_width = 0, out_height = 0;
 };
 
-// <input stem><suffix>.<ext>; ext "auto" keeps the input's extension (lower case). The
-// CLI checks the names of a whole run with data::plan_outputs before writing any.
+// <input stem>_<suffix>.<ext> (Real-ESRGAN's naming; a suffix that starts with '_', '-' or
+// '.' is appended as it is; none: <stem>.<ext>); ext "auto" keeps the input's extension
+// (lower case). The CLI checks the names of a whole run with data::plan_outputs before
+// writing any.
 std::string output_name(const std::string& input, const FileOptions& opt);
 // <out_dir>/output_name(input, opt)
 std::string output_path(const std::string& input, const std::string& out_dir, const FileOptions& opt);
+
+// The output size for an input of in_width x in_height: the net's scale, or outscale's
+// int(in * outscale) (an error when that is 0).
+void output_size(int in_width, int in_height, int net_scale, double outscale, int& out_width, int& out_height);
+
+// The core of upscale_file for an image in memory: `image` (consumed: its samples are freed
+// before the net runs) through `net`, its rows handed to `sink` top to bottom as interleaved
+// floats in the image's own layout (gray stays gray, alpha kept), at output_size's size.
+// With an outscale the rows are quantised to `out_depth` bits before the resize.
+using RowSink = std::function<void(const float* rows, int count)>;
+void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt, int out_depth, const RowSink& sink);
 
 // Reads `input`, upscales it with `net` (eval mode, on opt.device) and writes `output`
 // (format from its extension). Errors name the file.

@@ -94,7 +94,7 @@ TEST_CASE("data/bad_text_file_named_png") {
   const std::string text = "this is not an image\n";
   test::write_bytes(dir.file("notes.png"), std::vector<uint8_t>(text.begin(), text.end()));
   test::require_error([&] { read_image(dir.file("notes.png")); },
-                      {dir.file("notes.png"), "not a PNG or JPEG", "\"this is "});
+                      {dir.file("notes.png"), "not a PNG, JPEG", "\"this is "});
   // A real PNG under a .jpg name decodes: the signature decides, not the extension.
   test::write_bytes(dir.file("really_png.jpg"), fixture_bytes("coffee_48.png"));
   CHECK(read_image(dir.file("really_png.jpg")).width == 48);
@@ -155,11 +155,11 @@ TEST_CASE("data/bad_directories") {
   test::require_error([&] { list_image_files(dir.file("file.txt")); }, {dir.file("file.txt"), "not a folder"});
   const std::string empty = dir.subdir("empty");
   test::write_bytes(empty + "/readme.md", {'x'});
-  test::require_error([&] { list_image_files(empty); }, {empty, "no PNG or JPEG images"});
+  test::require_error([&] { list_image_files(empty); }, {empty, "no images in folder"});
   DataConfig cfg;
   cfg.type = DatasetType::single;
   cfg.dataroot_gt = empty;
-  test::require_error([&] { Dataset ds(cfg); }, {empty, "no PNG or JPEG images"});
+  test::require_error([&] { Dataset ds(cfg); }, {empty, "no images in folder"});
   test::require_error([&] { read_image(empty); }, {empty, "is a folder"});
   test::require_error([&] { read_image(dir.file("missing.png")); }, {dir.file("missing.png"), "no such file"});
   // A named pipe would block a reader forever; it is refused without opening it.

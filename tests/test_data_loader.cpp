@@ -168,8 +168,8 @@ TEST_CASE("data/loader_worker_error_reaches_consumer") {
     } catch (const Error& e) {
       ++errors;
       const std::string m = e.what();
-      CHECK(m.find("/img999.png: not a PNG or JPEG") != std::string::npos);  // LQ or GT, by path
-      CHECK(m.find("not a PNG or JPEG") != std::string::npos);
+      CHECK(m.find("/img999.png: not a PNG, JPEG") != std::string::npos);  // LQ or GT, by path
+      CHECK(m.find("not a PNG, JPEG") != std::string::npos);
       CHECK(m.find("epoch") != std::string::npos);
     }
   }

@@ -46,6 +46,11 @@ TEST_CASE("train/two_stage_run_leaves_models_and_report") {
     CHECK(fs::exists(d + f));
   expect_same_tensors(read_safetensors(d + "/models/net_g_psnr_final.safetensors"),
                       read_safetensors(d + "/models/net_g_gan_6.safetensors"));
+  // The models carry their architecture, so `srengine infer --weights` needs no config.
+  CHECK(json::parse(read_safetensors(d + "/models/net_g_gan_final.safetensors").metadata.at("network_g")) ==
+        c["network_g"]);
+  CHECK(json::parse(read_safetensors(d + "/models/net_d_gan_6.safetensors").metadata.at("network_d")) ==
+        c["network_d"]);
   // Validation ran in both stages and logged PSNR and SSIM.
   int vals = 0;
   for (const json& e : events("two_stage"))

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_file import write_safetensors  # noqa: E402
 from torch_nets import RRDBNet, UNetDiscriminatorSN  # noqa: E402
+from torch_nets import SRVGGNetCompact as Compact  # noqa: E402
 
 
 # ---- Reference networks ---------------------------------------------------------------------
@@ -59,30 +60,6 @@ class VGGStyle(nn.Module):
             for j in (0, 1):
                 feat = act(getattr(self, f"bn{k}_{j}")(getattr(self, f"conv{k}_{j}")(feat)))
         return self.linear2(act(self.linear1(feat.flatten(1))))
-
-
-class Compact(nn.Module):
-    """SRVGGNetCompact: conv + act, num_conv x (conv + act), conv to out*r^2, pixel shuffle, + nearest(x)."""
-
-    def __init__(self, num_in_ch, num_out_ch, nf, num_conv, upscale, act_type):
-        super().__init__()
-        self.upscale = upscale
-
-        def act():
-            return {"prelu": lambda: nn.PReLU(nf), "relu": lambda: nn.ReLU(),
-                    "leakyrelu": lambda: nn.LeakyReLU(0.1)}[act_type]()
-
-        layers = [nn.Conv2d(num_in_ch, nf, 3, 1, 1), act()]
-        for _ in range(num_conv):
-            layers += [nn.Conv2d(nf, nf, 3, 1, 1), act()]
-        layers.append(nn.Conv2d(nf, num_out_ch * upscale * upscale, 3, 1, 1))
-        self.body = nn.ModuleList(layers)
-
-    def forward(self, x):
-        out = x
-        for layer in self.body:
-            out = layer(out)
-        return F.pixel_shuffle(out, self.upscale) + F.interpolate(x, scale_factor=self.upscale, mode="nearest")
 
 
 # ---- Fixture writing --------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds a libFuzzer target with clang (ASan + UBSan) in its own build folder and fuzzes it for
 # a bounded time from a seed corpus of committed fixtures. Exits 0 when no crash was found.
-#   tools/run_fuzz.sh [SECONDS] [TARGET]   (default 60 s; TARGET: decode (PNG/JPEG decoders, the
+#   tools/run_fuzz.sh [SECONDS] [TARGET]   (default 60 s; TARGET: decode (the image decoders, the
 #                                           default) or pth (the torch.save reader);
 #                                           build dir: build-fuzz, or $SRENGINE_FUZZ_BUILD)
 set -eu
@@ -20,7 +20,8 @@ cmake --build "$build" --target "fuzz_$target" -j2
 corpus="$build/fuzz_corpus_$target"
 mkdir -p "$corpus"
 case "$target" in
-  decode) cp "$root"/tests/fixtures/data/*.png "$root"/tests/fixtures/data/*.jpg "$corpus"/ ;;
+  decode) cp "$root"/tests/fixtures/data/*.png "$root"/tests/fixtures/data/*.jpg "$root"/tests/fixtures/formats/*.webp \
+              "$root"/tests/fixtures/formats/*.tif "$root"/tests/fixtures/formats/*.bmp "$corpus"/ ;;
   pth) cp "$root"/tests/fixtures/pth/*.pth "$corpus"/ ;;
   *) echo "run_fuzz: unknown target '$target' (decode or pth)" >&2; exit 2 ;;
 esac

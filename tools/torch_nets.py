@@ -1,7 +1,8 @@
-"""ESRGAN's generator and Real-ESRGAN's discriminator in plain PyTorch, re-implemented from
-their published definitions with BasicSR's module and parameter names (so state dicts
-load into srengine and back). Shared by tools/make_fixtures.py (parity fixtures) and
-tools/peer_torch_train.py (the PyTorch side of `srengine bench train`).
+"""ESRGAN's generator, Real-ESRGAN's discriminator and compact net in plain PyTorch,
+re-implemented from their published definitions with BasicSR's module and parameter names
+(so state dicts load into srengine and back). Shared by tools/make_fixtures.py (parity fixtures),
+tools/peer_torch_train.py (the PyTorch side of `srengine bench train`) and
+tools/realesrgan_reference.py (the released models' architectures).
 
 LeakyReLU runs in place, as BasicSR's modules do (it changes memory, not values).
 """
@@ -98,3 +99,27 @@ class UNetDiscriminatorSN(nn.Module):
         if self.skip:
             x6 = x6 + x0
         return self.conv9(lrelu(self.conv8(lrelu(self.conv7(x6)))))
+
+
+class SRVGGNetCompact(nn.Module):
+    """SRVGGNetCompact: conv + act, num_conv x (conv + act), conv to out*r^2, pixel shuffle, + nearest(x)."""
+
+    def __init__(self, num_in_ch=3, num_out_ch=3, num_feat=64, num_conv=16, upscale=4, act_type="prelu"):
+        super().__init__()
+        nf, self.upscale = num_feat, upscale
+
+        def act():
+            return {"prelu": lambda: nn.PReLU(nf), "relu": lambda: nn.ReLU(),
+                    "leakyrelu": lambda: nn.LeakyReLU(0.1)}[act_type]()
+
+        layers = [nn.Conv2d(num_in_ch, nf, 3, 1, 1), act()]
+        for _ in range(num_conv):
+            layers += [nn.Conv2d(nf, nf, 3, 1, 1), act()]
+        layers.append(nn.Conv2d(nf, num_out_ch * upscale * upscale, 3, 1, 1))
+        self.body = nn.ModuleList(layers)
+
+    def forward(self, x):
+        out = x
+        for layer in self.body:
+            out = layer(out)
+        return F.pixel_shuffle(out, self.upscale) + F.interpolate(x, scale_factor=self.upscale, mode="nearest")

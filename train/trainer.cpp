@@ -131,7 +131,9 @@ class Run {
   void check_replicas(const std::string& stage, int64_t iter, const NamedTensors& state);
   void run_validation(const std::string& stage, int64_t iter);
   void validate_and_log(const std::string& stage, int64_t iter);
-  void save_model(Module& net, const std::string& path);
+  // Writes the state dict with the network's build options (cfg_[which]) in the metadata
+  // under `which`, so inference needs no config (nets/network_from_weights.h).
+  void save_model(Module& net, const std::string& path, const std::string& which = "network_g");
   Module& eval_net() { return net_g_ema_ ? *net_g_ema_ : *net_g_; }
 
   json cfg_;
@@ -150,9 +152,9 @@ class Run {
   int stop_signal_ = 0;
 };
 
-void Run::save_model(Module& net, const std::string& path) {
+void Run::save_model(Module& net, const std::string& path, const std::string& which) {
   fs::create_directories(fs::path(path).parent_path());
-  write_safetensors(path, net.state_dict(), {{"format", "pt"}, {"producer", "srengine"}});
+  write_safetensors(path, net.state_dict(), {{"format", "pt"}, {"producer", "srengine"}, {which, cfg_[which].dump()}});
 }
 
 void Run::checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loader& loader, bool models_too) {
@@ -181,7 +183,7 @@ void Run::write_checkpoint(size_t si, int64_t iter, StageStep& step, const data:
       prune_checkpoints(dir_ + "/models", "net_g_ema_", stage, ".safetensors", keep);
     }
     if (net_d_ && step.is_gan()) {
-      save_model(*net_d_, models + "net_d_" + tag + ".safetensors");
+      save_model(*net_d_, models + "net_d_" + tag + ".safetensors", "network_d");
       prune_checkpoints(dir_ + "/models", "net_d_", stage, ".safetensors", keep);
     }
   }

@@ -4,11 +4,18 @@
 // reads legacy checkpoints, maps the old ESRGAN names and writes .pth.
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <optional>
 
 #include "engine/error.h"
 #include "engine/pth_reader.h"
 #include "engine/safetensors.h"
+#include "infer/open_model.h"
+#include "nets/factory.h"
 #include "nets/load_weights.h"
+#include "nets/model_presets.h"
+#include "nets/network_from_weights.h"
+#include "train/config.h"
 #include "tools/cli/commands.h"
 
 namespace sr::cli {
@@ -17,21 +24,32 @@ namespace {
 
 const char* kUsage =
     "usage: srengine convert IN.pth|IN.safetensors OUT.safetensors [--param-key auto|params_ema|params|bare|all]\n"
+    "                        [-n MODEL_NAME | --config CFG.json]\n"
     "  Writes the weights of IN as float32 safetensors. --param-key chooses a BasicSR wrapper:\n"
     "  auto (default) params_ema if present, else params, else the bare state dict; all keeps every\n"
     "  tensor with its dotted path (params.*, params_ema.*: --weights understands both).\n"
     "  DataParallel's 'module.' prefixes are removed (except with all). Non-tensor entries are listed\n"
-    "  and skipped. Legacy (pre-1.6) .pth files need tools/convert_pth.py (PyTorch).\n";
+    "  and skipped. Legacy (pre-1.6) .pth files need tools/convert_pth.py (PyTorch).\n"
+    "  The network's options go into the file's metadata (network_g), so `srengine infer --weights OUT`\n"
+    "  needs no config: from -n (a released model's architecture: srengine infer --help lists them),\n"
+    "  --config (its network_g), else recognised from the tensor shapes (RRDBNet, SRVGGNetCompact).\n";
 
 }  // namespace
 
 int run_convert(const std::vector<std::string>& args) {
   std::vector<std::string> paths;
-  std::string param_key = "auto";
+  std::string param_key = "auto", model_name, config;
   for (size_t i = 0; i < args.size(); ++i) {
+    auto value = [&]() -> std::string {
+      SR_CHECK(i + 1 < args.size(), "convert: ", args[i], " needs a value (see srengine convert --help)");
+      return args[++i];
+    };
     if (args[i] == "--param-key") {
-      SR_CHECK(i + 1 < args.size(), "convert: --param-key needs a value (see srengine convert --help)");
-      param_key = args[++i];
+      param_key = value();
+    } else if (args[i] == "-n" || args[i] == "--model-name" || args[i] == "--model_name") {
+      model_name = value();
+    } else if (args[i] == "--config") {
+      config = value();
     } else if (args[i] == "--help" || args[i] == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
@@ -49,6 +67,10 @@ int run_convert(const std::vector<std::string>& args) {
   const std::string& out = paths[1];
   SR_CHECK(std::filesystem::path(out).extension() == ".safetensors", "convert: OUT '", out,
            "' must end in .safetensors (srengine writes only safetensors)");
+  SR_CHECK(model_name.empty() || config.empty(), "convert: give -n or --config, not both");
+  std::optional<nlohmann::json> network;
+  if (!model_name.empty()) network = find_model_preset(model_name).network_g;
+  if (!config.empty()) network = infer::generator_options(train::read_config_file(config), config);
 
   NamedTensors tensors = read_weights_file(in);
   std::string used = "all";
@@ -68,10 +90,28 @@ int run_convert(const std::vector<std::string>& args) {
   }
   int64_t values = 0;
   for (const auto& [k, t] : unique) values += t.numel();
-  write_safetensors(out, unique,
-                    {{"format", "pt"}, {"source", std::filesystem::path(in).filename().string()}, {"param_key", used}});
-  std::printf("convert: wrote %s: %zu tensors (%s), %lld values\n", out.c_str(), unique.size(), used.c_str(),
-              (long long)values);
+  std::map<std::string, std::string> meta = {
+      {"format", "pt"}, {"source", std::filesystem::path(in).filename().string()}, {"param_key", used}};
+  std::string arch_note;
+  if (network) {
+    // The tensors must fit the architecture claimed for them: build it and load them.
+    std::unique_ptr<Module> net = build_network(*network);
+    std::map<std::string, Tensor> dict(unique.begin(), unique.end());
+    net->load_state_dict(dict, true, "'" + in + "'");
+    arch_note =
+        ", network " + (*network)["type"].get<std::string>() + (model_name.empty() ? "" : " (" + model_name + ")");
+  } else if (param_key != "all") {
+    try {
+      network = network_from_tensors(unique, in);
+      arch_note = ", network " + (*network)["type"].get<std::string>() + " (recognised from the shapes)";
+    } catch (const Error&) {
+      arch_note = ", no network recorded (not recognised: give -n or --config)";
+    }
+  }
+  if (network) meta[kNetworkMetadataKey] = network->dump();
+  write_safetensors(out, unique, meta);
+  std::printf("convert: wrote %s: %zu tensors (%s), %lld values%s\n", out.c_str(), unique.size(), used.c_str(),
+              (long long)values, arch_note.c_str());
   return 0;
 }
 

@@ -1,9 +1,12 @@
-// `srengine infer`: upscales an image or a folder of images with network_g of a config and
-// BasicSR-named weights, tiled and blended in bounded memory (infer/upscale_file.h). An
+// `srengine infer`: upscales an image or a folder of images with a released model (-n), or
+// network_g of a config, or a weights file that carries its architecture, with BasicSR-named
+// weights (infer/open_model.h), tiled and blended in bounded memory (infer/upscale_file.h). An
 // unreadable image is reported by name and the rest are still done (exit 1 at the end);
 // an output folder that cannot be written stops the command before any work.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,8 +17,9 @@
 #include "engine/cuda_runtime.h"
 #include "engine/error.h"
 #include "infer/upscale_file.h"
-#include "nets/factory.h"
-#include "nets/load_weights.h"
+#include "infer/open_model.h"
+#include "infer/video.h"
+#include "nets/model_presets.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/net_setup.h"
@@ -28,30 +32,60 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* kUsage =
-    "usage: srengine infer --config CFG.json --weights W.safetensors|W.pth --input IMG_OR_DIR --output DIR\n"
-    "                      [--tile T] [--tile-pad P] [--pre-pad P] [--suffix S] [--ext png|jpg|auto]\n"
-    "                      [--alpha bicubic|net] [--device cpu|cuda|cuda:N] [--half]\n"
-    "                      [--param-key auto|params_ema|params|bare] [--jpeg-quality Q] [--no-blend]\n"
-    "  Builds network_g from the config, loads the weights (BasicSR names; params_ema preferred;\n"
-    "  safetensors or a PyTorch torch.save .pth, read without Python),\n"
-    "  and writes <output>/<input stem><suffix>.<ext> for every image (PNG 8/16-bit, JPEG, gray, RGBA).\n"
-    "  --tile T       core tile side in input pixels; memory then follows T, not the image. 0 (the\n"
-    "                 default) runs the whole image at once: memory grows with it (a 4000x3000 x4 photo\n"
-    "                 needs tens of GB), so use e.g. --tile 256 for large photos\n"
-    "  --tile-pad P   least context any output pixel gets from its tile (default 10); tiles overlap\n"
-    "                 and are blended over P pixels across each core boundary\n"
-    "  --pre-pad P    reflect padding around the image, cropped off again (default 0)\n"
-    "  --suffix S     appended to output names (default none)\n"
-    "  --ext E        png, jpg, or auto: the input's format (default auto)\n"
-    "  --alpha A      alpha channel by MATLAB bicubic (default) or through the net\n"
-    "  --device D     cpu (default), cuda or cuda:N\n"
-    "  --no-blend     paste tile cores instead of blending them (Real-ESRGAN's scheme; for comparison)\n"
-    "  --half         float16 inference: not available (srengine has no float16 kernels)\n";
+    "usage: srengine infer (-n MODEL_NAME | --weights W [--config CFG.json]) -i IMG_OR_DIR -o DIR [options]\n"
+    "  Upscales an image or every image of a folder: <output>/<input stem>[_<suffix>].<ext>\n"
+    "  (PNG, JPEG, WebP, TIFF, BMP; gray stays gray, alpha is kept). Real-ESRGAN's flags are accepted\n"
+    "  (inference_realesrgan.py's spellings are listed after srengine's).\n"
+    "model:\n"
+    "  -n, --model-name NAME   a released model: %s.\n"
+    "                          Its weights (e.g. RealESRGAN_x4plus.pth) are looked for in --model-dir,\n"
+    "                          then in the folders of $SRENGINE_MODELS; nothing is downloaded\n"
+    "  --model-dir D           where -n looks first (default weights)\n"
+    "  --weights W             (--model_path) the weights file: safetensors or a PyTorch .pth (read\n"
+    "                          without Python); with -n it replaces the lookup; alone, the architecture\n"
+    "                          is the file's own record (srengine's safetensors) or read off its tensor\n"
+    "                          shapes (RRDBNet, SRVGGNetCompact with PReLU)\n"
+    "  --config CFG            a config whose network_g is the architecture (with --weights)\n"
+    "  --param-key K           auto (default: params_ema, else params, else bare keys), params_ema, params, bare\n"
+    "  -dn, --denoise_strength D   realesr-general-x4v3 only: D x its weights + (1 - D) x those of\n"
+    "                          realesr-general-wdn-x4v3 (default 0.5, as Real-ESRGAN; 1 uses one file)\n"
+    "  --dni W1 W2 ALPHA       blend two weight files of one architecture: (1 - ALPHA) W1 + ALPHA W2\n"
+    "input and output:\n"
+    "  -i, --input P           an image, or a folder (its images, sorted; other files are named and skipped)\n"
+    "  -o, --output DIR        output folder (created)\n"
+    "  -s, --outscale S        output scale, any number > 0: the net's scale, then a Lanczos-4 resize\n"
+    "                          (cv2.INTER_LANCZOS4's definition, as Real-ESRGAN) to int(W S) x int(H S)\n"
+    "  --suffix S              photo.png -> photo_S.png (default none: photo.png)\n"
+    "  --ext E                 auto (the input's format; default), png, jpg, webp, tif, bmp; an image\n"
+    "                          with alpha asked for as jpg is written as png. 16-bit input stays 16-bit\n"
+    "                          in png and tif\n"
+    "  --jpeg-quality Q        JPEG quality (default 95)\n"
+    "  --webp-quality Q        WebP: 1..100 lossy, 101 lossless (default, as cv2 writes WebP)\n"
+    "video (.mp4 .mkv .mov .avi .webm ...; needs the ffmpeg and ffprobe programs):\n"
+    "                          frames are decoded by ffmpeg, upscaled, and encoded to <stem>[_<suffix>].mp4\n"
+    "                          (H.264, yuv420p, sides cut to even; the audio is copied)\n"
+    "  --crf N                 H.264 quality, 0..51 (default 18; lower is better)\n"
+    "  --alpha A               (--alpha_upsampler) the alpha channel by bicubic (default) or through the\n"
+    "                          net: net, or Real-ESRGAN's name for it, realesrgan\n"
+    "tiling and device:\n"
+    "  -t, --tile T            core tile side in input pixels; memory then follows T, not the image. 0 (the\n"
+    "                          default) runs the whole image at once: memory grows with it (a 4000x3000 x4\n"
+    "                          photo needs tens of GB), so use e.g. --tile 256 for large photos\n"
+    "  --tile-pad P            (--tile_pad) least context any output pixel gets from its tile (default 10);\n"
+    "                          tiles overlap and are blended over P pixels across each core boundary\n"
+    "  --pre-pad P             (--pre_pad) reflect padding around the image, cropped off again (default 0)\n"
+    "  --no-blend              paste tile cores instead of blending them (Real-ESRGAN's scheme)\n"
+    "  -x, --tta               8-way flip/rotate ensemble: 8x the work, usually slightly better\n"
+    "  --device D              cpu, cuda or cuda:N (default cuda when this build has CUDA and a GPU, else cpu)\n"
+    "  -g, --gpu-id N          the same as --device cuda:N\n"
+    "  --fp32                  accepted for Real-ESRGAN scripts: srengine always computes in float32\n"
+    "  --half                  float16 inference: not available (srengine has no float16 kernels)\n";
 
-// The images of --input: the file itself, or the .png/.jpg/.jpeg regular files of a folder
-// (hidden files skipped, as datasets skip them, and counted in *hidden). An entry whose
-// type cannot be read (a symlink loop) is kept, so that it fails by name while the rest of
-// the folder is done.
+// The inputs of --input: the file itself, or the images and videos of a folder, sorted.
+// Hidden files (names starting with '.') are skipped, as datasets skip them, and counted in
+// *hidden; every other entry that is skipped is named on stderr, so nothing is skipped
+// silently. An entry whose type cannot be read (a symlink loop) is kept, so that it fails by
+// name while the rest of the folder is done.
 std::vector<std::string> list_inputs(const std::string& input, int* hidden) {
   std::error_code ec;
   const fs::file_status st = fs::status(input, ec);
@@ -59,64 +93,121 @@ std::vector<std::string> list_inputs(const std::string& input, int* hidden) {
   SR_CHECK(fs::exists(st), "infer: --input '", input, "' does not exist");
   std::vector<std::string> out;
   if (fs::is_directory(st)) {
+    std::vector<std::pair<std::string, std::string>> skipped;
     for (const auto& e : fs::directory_iterator(input)) {
       const std::string name = e.path().filename().string();
-      if (name.empty() || !data::is_image_file_name(name)) continue;
-      if (name[0] == '.') {
+      const bool media = data::is_image_file_name(name) || infer::is_video_file_name(name);
+      if (!name.empty() && name[0] == '.' && media) {
         ++*hidden;
         continue;
       }
       std::error_code type_ec;
       const bool regular = e.is_regular_file(type_ec);
-      if (regular || (type_ec && type_ec != std::errc::no_such_file_or_directory)) out.push_back(e.path().string());
+      const bool unreadable_type = type_ec && type_ec != std::errc::no_such_file_or_directory;
+      if (media && (regular || unreadable_type)) out.push_back(e.path().string());
+      else if (std::error_code dir_ec; e.is_directory(dir_ec))
+        skipped.emplace_back(e.path().string(), "a folder (folders are not searched)");
+      else if (!regular) skipped.emplace_back(e.path().string(), "not a regular file");
+      else
+        skipped.emplace_back(e.path().string(), "not an image or video extension (" + data::image_extensions_text() +
+                                                    ", videos: .mp4 .mkv .mov .avi .webm ...)");
     }
     std::sort(out.begin(), out.end());
-    SR_CHECK(!out.empty(), "infer: no .png/.jpg/.jpeg images in folder '", input, "'");
+    std::sort(skipped.begin(), skipped.end());
+    for (const auto& [p, why] : skipped)
+      std::fprintf(stderr, "infer: skipping '%s': %s\n", p.c_str(), why.c_str());
+    SR_CHECK(!out.empty(), "infer: no images (", data::image_extensions_text(), ") or videos in folder '", input, "'");
   } else {
     out.push_back(input);
   }
   return out;
 }
 
+double parse_double_arg(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  SR_CHECK(!v.empty() && *end == 0 && std::isfinite(x), "infer: ", flag, " expects a number, got '", v, "'");
+  return x;
+}
+
 }  // namespace
 
 int run_infer(const std::vector<std::string>& args) {
-  std::string config, weights, input, output, param_key = "auto", device = "cpu", alpha = "bicubic";
+  std::string input, output, device, alpha = "bicubic";
+  infer::ModelSpec spec;
   infer::FileOptions fo;
   bool half = false;
+  int crf = 18;
   for (size_t i = 0; i < args.size(); ++i) {
-    auto value = [&](const char* flag) -> std::string {
-      SR_CHECK(i + 1 < args.size(), "infer: ", flag, " needs a value (see srengine infer --help)");
+    const std::string& a = args[i];
+    auto value = [&]() -> std::string {
+      SR_CHECK(i + 1 < args.size(), "infer: ", a, " needs a value (see srengine infer --help)");
       return args[++i];
     };
-    const std::string& a = args[i];
-    if (a == "--config") config = value("--config");
-    else if (a == "--weights") weights = value("--weights");
-    else if (a == "--input") input = value("--input");
-    else if (a == "--output") output = value("--output");
-    else if (a == "--param-key") param_key = value("--param-key");
-    else if (a == "--tile") fo.tile.tile = parse_int_arg("infer", a, value("--tile"));
-    else if (a == "--tile-pad") fo.tile.tile_pad = parse_int_arg("infer", a, value("--tile-pad"));
-    else if (a == "--pre-pad") fo.tile.pre_pad = parse_int_arg("infer", a, value("--pre-pad"));
-    else if (a == "--suffix") fo.suffix = value("--suffix");
-    else if (a == "--ext") fo.ext = value("--ext");
-    else if (a == "--alpha") alpha = value("--alpha");
-    else if (a == "--device") device = value("--device");
-    else if (a == "--jpeg-quality") fo.jpeg_quality = parse_int_arg("infer", a, value("--jpeg-quality"));
-    else if (a == "--half") half = true;
-    else if (a == "--no-blend") fo.tile.blend = false;
-    else if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
+    auto is = [&](std::initializer_list<const char*> names) {
+      for (const char* n : names)
+        if (a == n) return true;
+      return false;
+    };
+    if (is({"-n", "--model-name", "--model_name"})) spec.model_name = value();
+    else if (is({"--model-dir", "--model_dir"})) spec.model_dir = value();
+    else if (is({"--config"})) spec.config = value();
+    else if (is({"--weights", "--model_path", "--model-path"})) spec.weights = value();
+    else if (is({"--param-key", "--param_key"})) spec.param_key = value();
+    else if (is({"-dn", "--denoise_strength", "--denoise-strength"})) {
+      spec.denoise_strength = parse_double_arg(a, value());
+      SR_CHECK(spec.denoise_strength >= 0 && spec.denoise_strength <= 1, "infer: ", a, " must be in [0, 1], got ",
+               spec.denoise_strength);
+    } else if (is({"--dni"})) {
+      SR_CHECK(i + 3 < args.size(), "infer: --dni needs three values: W1 W2 ALPHA (see srengine infer --help)");
+      spec.weights = args[++i];
+      spec.dni_weights = args[++i];
+      spec.dni_alpha = parse_double_arg("--dni ALPHA", args[++i]);
+    } else if (is({"-i", "--input"})) input = value();
+    else if (is({"-o", "--output"})) output = value();
+    else if (is({"-s", "--outscale"})) {
+      fo.outscale = parse_double_arg(a, value());
+      SR_CHECK(fo.outscale > 0, "infer: ", a, " must be > 0, got ", fo.outscale);
+    } else if (is({"-t", "--tile"})) fo.tile.tile = parse_int_arg("infer", "--tile", value());
+    else if (is({"--tile-pad", "--tile_pad"})) fo.tile.tile_pad = parse_int_arg("infer", "--tile-pad", value());
+    else if (is({"--pre-pad", "--pre_pad"})) fo.tile.pre_pad = parse_int_arg("infer", "--pre-pad", value());
+    else if (is({"--suffix"})) fo.suffix = value();
+    else if (is({"--ext"})) fo.ext = value();
+    else if (is({"--alpha", "--alpha_upsampler", "--alpha-upsampler"})) alpha = value();
+    else if (is({"--device"})) device = value();
+    else if (is({"-g", "--gpu-id", "--gpu_id"}))
+      device = "cuda:" + std::to_string(parse_int_arg("infer", a, value(), 0));
+    else if (is({"--jpeg-quality", "--jpeg_quality"})) fo.jpeg_quality = parse_int_arg("infer", a, value());
+    else if (is({"--webp-quality", "--webp_quality"})) fo.webp_quality = parse_int_arg("infer", a, value());
+    else if (is({"--crf"})) crf = parse_int_arg("infer", a, value(), 0, 51);
+    else if (is({"-x", "--tta"})) fo.tta = true;
+    else if (is({"--fp32"})) continue;  // srengine computes in float32 only
+    else if (is({"--half"})) half = true;
+    else if (is({"--no-blend"})) fo.tile.blend = false;
+    else if (is({"--face_enhance", "--face-enhance"}))
+      fail("infer: --face_enhance is not available: srengine has no face restoration network (GFPGAN); run it "
+           "separately on srengine's output");
+    else if (is({"--help", "-h"})) {
+      std::string names;
+      for (const auto& n : model_preset_names()) names += (names.empty() ? "" : ", ") + n;
+      std::printf(kUsage, names.c_str());
       return 0;
     } else {
       fail("infer: unknown argument '", a, "' (see srengine infer --help)");
     }
   }
-  SR_CHECK(!config.empty() && !weights.empty() && !input.empty() && !output.empty(),
-           "infer: --config, --weights, --input and --output are all required (see srengine infer --help)");
+  SR_CHECK(!input.empty() && !output.empty(),
+           "infer: -i/--input and -o/--output are required (see srengine infer --help)");
+  SR_CHECK(!spec.model_name.empty() || !spec.weights.empty(),
+           "infer: give a model: -n MODEL_NAME (see srengine infer --help for the names), or --weights FILE "
+           "(with --config CFG.json when the file does not carry its architecture)");
   // Every option is checked before the net is built or any image read.
-  SR_CHECK(fo.ext == "png" || fo.ext == "jpg" || fo.ext == "auto", "infer: --ext must be png, jpg or auto, got '",
-           fo.ext, "'");
+  if (fo.ext == "jpeg") fo.ext = "jpg";
+  if (fo.ext == "tiff") fo.ext = "tif";
+  SR_CHECK(fo.ext == "auto" || data::is_image_file_name("x." + fo.ext),
+           "infer: --ext must be auto, png, jpg, webp, tif or bmp, got '", fo.ext, "'");
+  SR_CHECK(fo.webp_quality >= 1 && fo.webp_quality <= 101, "infer: --webp-quality must be 1..100, or 101 for "
+           "lossless, got ", fo.webp_quality);
   SR_CHECK(fo.jpeg_quality >= 1 && fo.jpeg_quality <= 100, "infer: --jpeg-quality must be 1..100, got ",
            fo.jpeg_quality);
   infer::check_tile_options(fo.tile);
@@ -129,29 +220,53 @@ int run_infer(const std::vector<std::string>& args) {
     std::fprintf(stderr, "infer: warning: --pre-pad %d: the net runs on the padded image, so work and memory grow "
                  "with (side + 2 x pre-pad)^2; a few pixels (e.g. 10) give the border enough context\n",
                  fo.tile.pre_pad);
-  fo.alpha = infer::parse_alpha_mode(alpha);
+  fo.alpha = infer::parse_alpha_mode(alpha == "realesrgan" ? "net" : alpha);
+  // Real-ESRGAN's default: the GPU when there is one.
+  if (device.empty()) device = default_infer_device();
   fo.device = resolve_infer_device(device);
   SR_CHECK(!half, "infer: --half is not available: srengine has no float16 kernels on the CPU or on CUDA "
                   "(DType f16 is reserved); run without --half (float32)");
+  if (!spec.model_name.empty()) find_model_preset(spec.model_name);  // a typo fails before any file work
   data::check_name_part(fo.suffix, "infer: --suffix");
   int hidden = 0;
   const std::vector<std::string> inputs = list_inputs(input, &hidden);
   if (hidden)
     std::printf("infer: skipped %d hidden image file(s) in '%s' (names starting with '.', as datasets skip them; "
                 "give one as --input to process it)\n", hidden, input.c_str());
+  for (const auto& in : inputs)
+    if (infer::is_video_file_name(in)) infer::check_ffmpeg_available(in);  // before any work
+  // The options one input is written with: videos become .mp4; as Real-ESRGAN, an image with
+  // alpha asked for as a format without alpha (JPEG) is written as PNG. An unreadable header
+  // changes nothing here: that image fails by name in the loop below.
+  const auto options_for = [&](const std::string& in) {
+    infer::FileOptions o = fo;
+    if (infer::is_video_file_name(in)) {
+      o.ext = "mp4";
+    } else if (fo.ext != "auto" && !data::stores_alpha("x." + fo.ext)) {
+      try {
+        if (data::read_image_info(in).channels % 2 == 0) o.ext = "png";
+      } catch (const std::exception&) {
+      }
+    }
+    return o;
+  };
   ensure_writable_dir(output, "infer: --output");
   // Every output name is fixed (and checked) before the net is built: none leaves --output,
   // no two inputs share one, none replaces an input.
   const std::vector<data::PlannedOutput> plan = data::plan_outputs(
-      inputs, output, [&](const std::string& in) { return infer::output_name(in, fo); }, "infer");
+      inputs, output, [&](const std::string& in) { return infer::output_name(in, options_for(in)); }, "infer");
 
-  std::unique_ptr<Module> net = build_generator(config);
-  const std::string used = load_basicsr_weights(*net, weights, param_key == "bare" ? "" : param_key, true);
+  infer::OpenedModel model = infer::open_model(spec);
+  std::unique_ptr<Module>& net = model.net;
   net->to(fo.device);
-  net->eval();
-  std::printf("infer: %s x%d from '%s'%s on %s, tile %d (pad %d, pre-pad %d)\n", net->type_name().c_str(),
-              infer::net_scale(*net), weights.c_str(), used.empty() ? "" : (" [" + used + "]").c_str(),
-              fo.device.str().c_str(), fo.tile.tile, fo.tile.tile_pad, fo.tile.pre_pad);
+  const std::string name = spec.model_name.empty() ? "" : " " + spec.model_name;
+  const int scale = infer::net_scale(*net);
+  std::printf("infer: %s%s x%d from '%s'%s (architecture from %s) on %s, tile %d (pad %d, pre-pad %d)%s\n",
+              net->type_name().c_str(), name.c_str(), scale, model.weights.c_str(),
+              model.param_key.empty() ? "" : (" [" + model.param_key + "]").c_str(), model.architecture_from.c_str(),
+              fo.device.str().c_str(), fo.tile.tile, fo.tile.tile_pad, fo.tile.pre_pad, fo.tta ? ", 8-way TTA" : "");
+  if (fo.outscale > 0 && fo.outscale != scale)
+    std::printf("infer: output scale %g: the net's x%d, then a Lanczos-4 resize\n", fo.outscale, scale);
 
   NoGradGuard no_grad;
   const bool folder = fs::is_directory(input);
@@ -163,8 +278,26 @@ int run_infer(const std::vector<std::string>& args) {
     const fs::path in = plan[k].input;
     try {
       const std::string& out = plan[k].output;
+      const infer::FileOptions file_fo = options_for(in.string());
+      if (infer::is_video_file_name(in.string())) {
+        const auto t1 = std::chrono::steady_clock::now();
+        const infer::VideoResult v = infer::upscale_video(*net, in.string(), out, file_fo, crf, [&](int frames) {
+          if (frames % 10 == 0) std::fprintf(stderr, "\r  %s: %d frames", in.filename().c_str(), frames);
+        });
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+        std::fprintf(stderr, "\r");
+        in_mpix += (double)v.in_width * v.in_height * v.frames / 1e6;
+        out_mpix += (double)v.out_width * v.out_height * v.frames / 1e6;
+        std::printf("  %s (%dx%d, %d frames) -> %s (%dx%d) %.2f s, %.2f frames/s\n", in.filename().c_str(),
+                    v.in_width, v.in_height, v.frames, out.c_str(), v.out_width, v.out_height, s, v.frames / s);
+        if (folder) bar.update((long)k + 1, failed ? std::to_string(failed) + " failed" : "");
+        continue;
+      }
+      if (file_fo.ext != fo.ext)
+        std::fprintf(stderr, "infer: %s has alpha, which %s cannot store: writing PNG\n", in.string().c_str(),
+                     fo.ext.c_str());
       const auto t1 = std::chrono::steady_clock::now();
-      const infer::FileResult r = infer::upscale_file(*net, in.string(), out, fo);
+      const infer::FileResult r = infer::upscale_file(*net, in.string(), out, file_fo);
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
       in_mpix += (double)r.in_width * r.in_height / 1e6;
       out_mpix += (double)r.out_width * r.out_height / 1e6;

@@ -5,13 +5,22 @@
 #include <filesystem>
 #include <system_error>
 
+#include "engine/cuda_runtime.h"
 #include "engine/error.h"
+#include "infer/open_model.h"
 #include "nets/factory.h"
 #include "train/config.h"
 
 namespace sr::cli {
 
 namespace fs = std::filesystem;
+
+std::string default_infer_device() {
+#ifdef SRENGINE_WITH_CUDA
+  if (cuda::available()) return "cuda";
+#endif
+  return "cpu";
+}
 
 Device resolve_infer_device(const std::string& s) {
   const Device d = parse_device(s);
@@ -34,10 +43,7 @@ void ensure_writable_dir(const std::string& dir, const std::string& what) {
 }
 
 std::unique_ptr<Module> build_generator(const nlohmann::json& cfg, const std::string& config_path) {
-  SR_CHECK(cfg.contains("network_g"), "config '", config_path, "' has no network_g section");
-  nlohmann::json opt = cfg["network_g"];
-  if (opt.value("type", "") == "RRDBNet" && !opt.contains("scale") && cfg.contains("scale")) opt["scale"] = cfg["scale"];
-  return build_network(opt);
+  return build_network(infer::generator_options(cfg, config_path));
 }
 
 std::unique_ptr<Module> build_generator(const std::string& config_path) {

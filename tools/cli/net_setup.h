@@ -14,6 +14,8 @@ namespace sr::cli {
 // "cpu", "cuda" or "cuda:N"; CUDA is an error when the build has no CUDA backend or the
 // machine no GPU.
 Device resolve_infer_device(const std::string& s);
+// "cuda" when this build has CUDA and the machine a GPU, else "cpu" (Real-ESRGAN's default).
+std::string default_infer_device();
 
 // Creates `dir` if needed and writes (then removes) a probe file in it; any failure is
 // one error naming `what` and the folder.

@@ -1,4 +1,4 @@
-// libFuzzer target for the PNG and JPEG decoders: any byte string must decode, or fail
+// libFuzzer target for the image decoders (PNG, JPEG, WebP, TIFF, BMP): any byte string must decode, or fail
 // with sr::Error, without a crash, leak or sanitizer report. Exercises the header
 // probe, the full decode and the region decode (early stop) paths.
 #include <cstddef>

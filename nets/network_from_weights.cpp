@@ -1,0 +1,131 @@
+// Architecture from a weights file: metadata first, then the BasicSR names and shapes
+// (see network_from_weights.h).
+#include "nets/network_from_weights.h"
+
+#include <fstream>
+#include <set>
+
+#include "engine/error.h"
+#include "engine/pth_archive.h"
+#include "engine/pth_reader.h"
+#include "nets/load_weights.h"
+
+namespace sr {
+
+namespace {
+
+const Tensor* find(const std::map<std::string, const Tensor*>& m, const std::string& key) {
+  auto it = m.find(key);
+  return it == m.end() ? nullptr : it->second;
+}
+
+// The shape of `key` as a list, or an error naming the file and the key.
+const Tensor& need(const std::map<std::string, const Tensor*>& m, const std::string& key, int dims,
+                   const std::string& path) {
+  const Tensor* t = find(m, key);
+  SR_CHECK(t, "weights '", path, "': looks like ", key.substr(0, key.find('.')), "... but has no '", key, "'");
+  SR_CHECK(t->dim() == dims, "weights '", path, "': '", key, "' has shape ", t->shape().str(), ", expected ", dims,
+           " dimensions");
+  return *t;
+}
+
+// The integer n with n * n == v, or 0.
+int64_t exact_sqrt(int64_t v) {
+  for (int64_t n = 1; n * n <= v; ++n)
+    if (n * n == v) return n;
+  return 0;
+}
+
+nlohmann::json rrdbnet_from(const std::map<std::string, const Tensor*>& m, const std::string& path) {
+  const Tensor& first = need(m, "conv_first.weight", 4, path);
+  const Tensor& last = need(m, "conv_last.weight", 4, path);
+  const int64_t nf = first.size(0), in_unshuffled = first.size(1), out = last.size(0);
+  // The input is pixel-unshuffled by 1, 2 or 4 (scale 4, 2, 1): conv_first sees in * f^2 channels.
+  const int64_t f = in_unshuffled % out == 0 ? exact_sqrt(in_unshuffled / out) : 0;
+  SR_CHECK(f == 1 || f == 2 || f == 4, "weights '", path, "': RRDBNet's conv_first takes ", in_unshuffled,
+           " channels and conv_last gives ", out, ": not a scale 4, 2 or 1 net with as many input as output "
+           "channels (give --config)");
+  std::set<int64_t> blocks;
+  for (const auto& [k, t] : m) {
+    if (k.rfind("body.", 0) != 0) continue;
+    const size_t dot = k.find('.', 5);
+    if (dot == std::string::npos) continue;
+    try {
+      blocks.insert(std::stoll(k.substr(5, dot - 5)));
+    } catch (const std::exception&) {
+      fail("weights '", path, "': unexpected RRDBNet key '", k, "'");
+    }
+  }
+  SR_CHECK(!blocks.empty() && *blocks.begin() == 0 && *blocks.rbegin() == (int64_t)blocks.size() - 1, "weights '",
+           path, "': RRDBNet body blocks are not numbered 0..n-1");
+  const int64_t gc = need(m, "body.0.rdb1.conv1.weight", 4, path).size(0);
+  return {{"type", "RRDBNet"},  {"num_in_ch", out},
+          {"num_out_ch", out},  {"scale", f == 1 ? 4 : f == 2 ? 2 : 1},
+          {"num_feat", nf},     {"num_block", (int64_t)blocks.size()},
+          {"num_grow_ch", gc}};
+}
+
+nlohmann::json compact_from(const std::map<std::string, const Tensor*>& m, const std::string& path) {
+  const Tensor& first = need(m, "body.0.weight", 4, path);
+  int64_t last = 0;
+  while (find(m, "body." + std::to_string(last + 2) + ".weight")) last += 2;
+  SR_CHECK(last >= 2, "weights '", path, "': SRVGGNetCompact needs at least body.0 and body.2");
+  const Tensor& tail = need(m, "body." + std::to_string(last) + ".weight", 4, path);
+  const int64_t in = first.size(1), nf = first.size(0);
+  const int64_t up = tail.size(0) % in == 0 ? exact_sqrt(tail.size(0) / in) : 0;
+  SR_CHECK(up == 2 || up == 4, "weights '", path, "': SRVGGNetCompact's last conv gives ", tail.size(0),
+           " channels for ", in, " input channels: not an x2 or x4 net with as many input as output channels "
+           "(give --config)");
+  // PReLU keeps one slope per channel at the odd indices; ReLU and LeakyReLU keep nothing, so
+  // they cannot be told apart from the file.
+  SR_CHECK(find(m, "body.1.weight"), "weights '", path, "': an SRVGGNetCompact without PReLU weights (relu or "
+           "leakyrelu cannot be told apart from the file): give --config");
+  return {{"type", "SRVGGNetCompact"}, {"num_in_ch", in}, {"num_out_ch", in},      {"num_feat", nf},
+          {"num_conv", last / 2 - 1},  {"upscale", up},   {"act_type", "prelu"}};
+}
+
+}  // namespace
+
+nlohmann::json network_from_tensors(const NamedTensors& tensors, const std::string& path) {
+  std::map<std::string, const Tensor*> m;
+  for (const auto& [k, t] : tensors) m[k] = &t;
+  const bool legacy_esrgan = find(m, "model.0.weight") || find(m, "RRDB_trunk.0.RDB1.conv1.weight");
+  if (!legacy_esrgan && find(m, "conv_first.weight")) return rrdbnet_from(m, path);
+  if (find(m, "body.0.weight")) return compact_from(m, path);
+  fail("weights '", path, "': the architecture cannot be recognised from its tensor names (",
+       tensors.empty() ? std::string("none") : "first: '" + tensors.front().first + "'",
+       "); srengine recognises RRDBNet and SRVGGNetCompact with BasicSR's names",
+       legacy_esrgan ? " (old ESRGAN names: convert with tools/convert_pth.py)" : "",
+       ". Give --config CFG.json (its network_g) or -n MODEL_NAME");
+}
+
+WeightsArchitecture detect_weights_architecture(const std::string& path, const std::string& param_key) {
+  std::ifstream in(path, std::ios::binary);
+  SR_CHECK(in.good(), "weights '", path, "': cannot open the file (missing or unreadable)");
+  uint8_t head[16] = {};
+  in.read(reinterpret_cast<char*>(head), sizeof(head));
+  const size_t n = (size_t)in.gcount();
+  in.close();
+  NamedTensors tensors;
+  if (sniff_weights_file(head, n) == WeightsFileKind::safetensors) {
+    SafetensorsFile f = read_safetensors(path);
+    auto it = f.metadata.find(kNetworkMetadataKey);
+    if (it != f.metadata.end()) {
+      nlohmann::json opt;
+      try {
+        opt = nlohmann::json::parse(it->second);
+      } catch (const std::exception& e) {
+        fail("weights '", path, "': metadata '", kNetworkMetadataKey, "' is not valid JSON: ", e.what());
+      }
+      SR_CHECK(opt.is_object(), "weights '", path, "': metadata '", kNetworkMetadataKey, "' is not a JSON object");
+      return {opt, "file metadata"};
+    }
+    tensors = std::move(f.tensors);
+  } else {
+    tensors = read_weights_file(path);
+  }
+  const SelectedWeights w = select_basicsr_weights(tensors, param_key == "bare" ? "" : param_key, path);
+  return {network_from_tensors(w.tensors, path), "tensor shapes"};
+}
+
+}  // namespace sr

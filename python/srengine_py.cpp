@@ -1,0 +1,235 @@
+// The Python module `srengine` (pybind11): Upscaler, a drop-in for Real-ESRGAN's
+// RealESRGANer (numpy images in cv2's BGR(A) order in, the same out, .enhance returning
+// (output, img_mode)), training from a config, and BasicSR's PSNR/SSIM. The work runs with
+// the GIL released; errors are Python exceptions (RuntimeError) with srengine's message.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/image.h"
+#include "data/metrics.h"
+#include "engine/autograd.h"
+#include "engine/dtype.h"
+#include "engine/error.h"
+#include "infer/open_model.h"
+#include "infer/upscale_file.h"
+#include "nets/model_presets.h"
+#include "train/config.h"
+#include "train/trainer.h"
+
+#ifdef SRENGINE_WITH_CUDA
+#include "engine/cuda_runtime.h"
+#endif
+
+namespace py = pybind11;
+
+namespace {
+
+using sr::data::Image;
+
+// A numpy image as cv2 gives it (H x W gray, or H x W x C with C 1..4 in BGR(A) order,
+// uint8 or uint16) to an Image in RGB(A) order.
+Image from_numpy(const py::array& arr, const char* what) {
+  SR_CHECK(arr.ndim() == 2 || arr.ndim() == 3, what, ": expected an H x W or H x W x C array, got ", arr.ndim(),
+           " dimensions");
+  const bool u8 = py::isinstance<py::array_t<uint8_t>>(arr), u16 = py::isinstance<py::array_t<uint16_t>>(arr);
+  SR_CHECK(u8 || u16, what, ": expected uint8 or uint16 samples, got dtype ", std::string(py::str(arr.dtype())));
+  const int H = (int)arr.shape(0), W = (int)arr.shape(1), C = arr.ndim() == 3 ? (int)arr.shape(2) : 1;
+  SR_CHECK(H > 0 && W > 0 && C >= 1 && C <= 4, what, ": image of ", H, "x", W, "x", C, " (1..4 channels)");
+  Image img(W, H, C, u16 ? 16 : 8);
+  const float top = u16 ? 65535.0f : 255.0f;
+  // Any strides: read through numpy's indexing arithmetic.
+  const auto* base = static_cast<const uint8_t*>(arr.data());
+  const py::ssize_t s0 = arr.strides(0), s1 = arr.strides(1), s2 = arr.ndim() == 3 ? arr.strides(2) : 0;
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x)
+      for (int c = 0; c < C; ++c) {
+        // BGR(A) -> RGB(A): channels 0 and 2 swap.
+        const int src_c = C >= 3 && (c == 0 || c == 2) ? 2 - c : c;
+        const uint8_t* p = base + y * s0 + x * s1 + src_c * s2;
+        float v;
+        if (u16) {
+          uint16_t q;
+          std::memcpy(&q, p, 2);
+          v = q / top;
+        } else {
+          v = *p / top;
+        }
+        img.at(y, x, c) = v;
+      }
+  return img;
+}
+
+// Rows of interleaved RGB(A) floats into a new numpy array in BGR(A) order.
+template <typename T>
+py::array to_numpy(const std::vector<float>& samples, int H, int W, int C, bool squeeze_gray) {
+  std::vector<py::ssize_t> shape = {H, W};
+  if (!(C == 1 && squeeze_gray)) shape.push_back(C);
+  py::array_t<T> out(shape);
+  T* d = out.mutable_data();
+  for (size_t px = 0; px < (size_t)H * W; ++px)
+    for (int c = 0; c < C; ++c) {
+      const int src_c = C >= 3 && (c == 0 || c == 2) ? 2 - c : c;
+      const float v = samples[px * C + src_c];
+      d[px * C + c] = sizeof(T) == 1 ? (T)sr::data::quantize_u8(v) : (T)sr::data::quantize_u16(v);
+    }
+  return out;
+}
+
+class Upscaler {
+ public:
+  Upscaler(std::optional<std::string> model_name, std::optional<std::string> weights,
+           std::optional<std::string> config, std::string model_dir, int tile, int tile_pad, int pre_pad,
+           std::optional<std::string> device, bool tta, std::optional<double> denoise_strength,
+           std::optional<std::vector<std::string>> dni_weights, std::optional<double> dni_alpha) {
+    sr::infer::ModelSpec spec;
+    if (model_name) spec.model_name = *model_name;
+    if (weights) spec.weights = *weights;
+    if (config) spec.config = *config;
+    spec.model_dir = model_dir;
+    if (denoise_strength) spec.denoise_strength = *denoise_strength;
+    if (dni_weights) {
+      SR_CHECK(dni_weights->size() == 2 && dni_alpha, "dni_weights takes two files, with dni_alpha");
+      spec.weights = (*dni_weights)[0];
+      spec.dni_weights = (*dni_weights)[1];
+      spec.dni_alpha = *dni_alpha;
+    }
+    SR_CHECK(!spec.model_name.empty() || !spec.weights.empty(),
+             "Upscaler: give model_name, or weights (with config when the file does not carry its architecture)");
+    options_.tile = {tile, tile_pad, pre_pad, true};
+    sr::infer::check_tile_options(options_.tile);
+    options_.tta = tta;
+    std::string dev = device ? *device : "cpu";
+#ifdef SRENGINE_WITH_CUDA
+    if (!device && sr::cuda::available()) dev = "cuda";
+#endif
+    options_.device = sr::parse_device(dev);
+    sr::activate_device(options_.device, "device " + dev);
+    model_ = sr::infer::open_model(spec);
+    model_.net->to(options_.device);
+    scale_ = sr::infer::net_scale(*model_.net);
+  }
+
+  // RealESRGANer.enhance: (output, img_mode) with img_mode 'L', 'RGB' or 'RGBA'; the output
+  // has the input's dtype and layout (gray stays 2-D), in BGR(A) order.
+  py::tuple enhance(const py::array& img, std::optional<double> outscale, const std::string& alpha_upsampler) {
+    SR_CHECK(alpha_upsampler == "realesrgan" || alpha_upsampler == "bicubic" || alpha_upsampler == "net",
+             "alpha_upsampler must be 'realesrgan' (through the net) or 'bicubic', got '", alpha_upsampler, "'");
+    Image in = from_numpy(img, "enhance");
+    const bool gray_2d = img.ndim() == 2 || in.channels == 1;
+    const int C = in.channels, depth = in.bit_depth;
+    const std::string mode = C == 1 ? "L" : C == 2 ? "LA" : C == 3 ? "RGB" : "RGBA";
+    sr::infer::FileOptions fo = options_;
+    fo.alpha = alpha_upsampler == "bicubic" ? sr::infer::AlphaMode::bicubic : sr::infer::AlphaMode::net;
+    fo.outscale = outscale.value_or(0);
+    int out_w = 0, out_h = 0;
+    sr::infer::output_size(in.width, in.height, scale_, fo.outscale, out_w, out_h);
+    std::vector<float> samples;
+    samples.reserve((size_t)out_w * out_h * C);
+    {
+      py::gil_scoped_release release;
+      sr::NoGradGuard no_grad;
+      sr::infer::upscale_image_rows(*model_.net, std::move(in), fo, depth, [&](const float* rows, int n) {
+        samples.insert(samples.end(), rows, rows + (size_t)n * out_w * C);
+      });
+    }
+    py::array out = depth == 16 ? to_numpy<uint16_t>(samples, out_h, out_w, C, gray_2d)
+                                : to_numpy<uint8_t>(samples, out_h, out_w, C, gray_2d);
+    return py::make_tuple(out, mode);
+  }
+
+  int scale() const { return scale_; }
+  std::string device() const { return options_.device.str(); }
+  std::string architecture() const { return model_.network_g.dump(); }
+
+ private:
+  sr::infer::OpenedModel model_;
+  sr::infer::FileOptions options_;
+  int scale_ = 0;
+};
+
+sr::data::MetricOptions metric_options(int crop_border, bool test_y_channel) {
+  sr::data::MetricOptions o;
+  o.crop_border = crop_border;
+  o.test_y_channel = test_y_channel;
+  return o;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(srengine, m) {
+  m.doc() = "srengine: image super-resolution (Real-ESRGAN / ESRGAN models), training and metrics";
+  m.attr("__version__") = SRENGINE_VERSION;
+  py::register_exception<sr::Error>(m, "Error", PyExc_RuntimeError);
+
+  m.def("model_names", &sr::model_preset_names, "The released models Upscaler(model_name=...) knows.");
+
+  py::class_<Upscaler>(m, "Upscaler", R"doc(
+A super-resolution model ready to upscale numpy images, used like Real-ESRGAN's RealESRGANer.
+
+  model_name   a released model ('RealESRGAN_x4plus', ...: srengine.model_names()); its weights
+               file is looked for in model_dir, then in $SRENGINE_MODELS (nothing is downloaded)
+  weights      a weights file (.pth read without PyTorch, or .safetensors); with model_name it
+               replaces the lookup; alone, the architecture comes from the file
+  config       a config whose network_g is the architecture (with weights)
+  tile, tile_pad, pre_pad   tiling (tile 0: the whole image at once); tiles are blended
+  device       'cpu', 'cuda', 'cuda:N' (default: CUDA when available)
+  tta          8-way flip/rotate ensemble
+  denoise_strength          realesr-general-x4v3's -dn (default 0.5)
+  dni_weights, dni_alpha    two weight files blended (1 - alpha) w1 + alpha w2
+)doc")
+      .def(py::init<std::optional<std::string>, std::optional<std::string>, std::optional<std::string>, std::string,
+                    int, int, int, std::optional<std::string>, bool, std::optional<double>,
+                    std::optional<std::vector<std::string>>, std::optional<double>>(),
+           py::kw_only(), py::arg("model_name") = py::none(), py::arg("weights") = py::none(),
+           py::arg("config") = py::none(), py::arg("model_dir") = "weights", py::arg("tile") = 0,
+           py::arg("tile_pad") = 10, py::arg("pre_pad") = 0, py::arg("device") = py::none(), py::arg("tta") = false,
+           py::arg("denoise_strength") = py::none(), py::arg("dni_weights") = py::none(),
+           py::arg("dni_alpha") = py::none())
+      .def("enhance", &Upscaler::enhance, py::arg("img"), py::arg("outscale") = py::none(),
+           py::arg("alpha_upsampler") = "realesrgan",
+           "RealESRGANer.enhance: img as cv2 reads it (uint8/uint16; H x W gray, or BGR / BGRA) -> "
+           "(output in the same layout and dtype, img_mode 'L' | 'RGB' | 'RGBA'). outscale: any output "
+           "scale (the net's, then Lanczos-4); default the net's.")
+      .def_property_readonly("scale", &Upscaler::scale)
+      .def_property_readonly("device", &Upscaler::device)
+      .def_property_readonly("architecture", &Upscaler::architecture, "network_g as JSON");
+
+  m.def(
+      "train",
+      [](const std::string& config_path, const std::vector<std::string>& overrides, const std::string& stage,
+         const std::string& resume) {
+        const nlohmann::json cfg = sr::train::load_config(config_path, overrides);
+        sr::train::TrainOptions opt;
+        opt.only_stage = stage;
+        opt.resume = resume;
+        py::gil_scoped_release release;
+        return sr::train::run_training(cfg, opt);
+      },
+      py::arg("config_path"), py::arg("overrides") = std::vector<std::string>{}, py::arg("stage") = "",
+      py::arg("resume") = "",
+      "`srengine train`: overrides are 'key.path=value' strings as --set takes them. Returns the exit status.");
+
+  m.def(
+      "calculate_psnr",
+      [](const py::array& a, const py::array& b, int crop_border, bool test_y_channel) {
+        const Image x = from_numpy(a, "calculate_psnr"), y = from_numpy(b, "calculate_psnr");
+        return sr::data::calculate_psnr(x, y, metric_options(crop_border, test_y_channel));
+      },
+      py::arg("img"), py::arg("img2"), py::arg("crop_border") = 0, py::arg("test_y_channel") = false,
+      "BasicSR's calculate_psnr for uint8 HWC images in BGR order (as cv2 reads them).");
+  m.def(
+      "calculate_ssim",
+      [](const py::array& a, const py::array& b, int crop_border, bool test_y_channel) {
+        const Image x = from_numpy(a, "calculate_ssim"), y = from_numpy(b, "calculate_ssim");
+        return sr::data::calculate_ssim(x, y, metric_options(crop_border, test_y_channel));
+      },
+      py::arg("img"), py::arg("img2"), py::arg("crop_border") = 0, py::arg("test_y_channel") = false,
+      "BasicSR's calculate_ssim for uint8 HWC images in BGR order (as cv2 reads them).");
+}

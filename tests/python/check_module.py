@@ -1,0 +1,87 @@
+"""The Python module (build/python/srengine*.so) used as Real-ESRGAN's RealESRGANer is:
+BGR(A) numpy images in and out, (output, img_mode) back, the same pixels as `srengine infer`
+gives for the same file; errors as exceptions; BasicSR's metrics; training from a config.
+
+usage: /usr/bin/python3 tests/python/check_module.py BUILD_PYTHON_DIR SRENGINE_EXE SOURCE_DIR
+"""
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from PIL import Image
+
+build_python, exe, src = sys.argv[1:4]
+sys.path.insert(0, build_python)
+import srengine  # noqa: E402
+
+fx = os.path.join(src, "tests", "fixtures", "infer")
+config, weights = os.path.join(fx, "config.json"), os.path.join(fx, "rrdbnet_tiny.safetensors")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAILED:", what)
+
+
+def bgr(rgb):
+    return np.ascontiguousarray(rgb[:, :, [2, 1, 0] + ([3] if rgb.shape[2] == 4 else [])])
+
+
+check("RealESRGAN_x4plus" in srengine.model_names(), "model_names lists the presets")
+up = srengine.Upscaler(config=config, weights=weights, tile=8, device="cpu")
+check(up.scale == 4 and up.device == "cpu", "scale and device")
+
+with tempfile.TemporaryDirectory() as tmp:
+    photo = os.path.join(fx, "input.png")
+    rgb = np.asarray(Image.open(photo).convert("RGB"))
+    for outscale, flag in ((None, []), (2.5, ["-s", "2.5"])):
+        out_dir = os.path.join(tmp, f"cli{outscale}")
+        subprocess.run([exe, "infer", "--config", config, "--weights", weights, "-i", photo, "-o", out_dir,
+                        "-t", "8", "--device", "cpu"] + flag, check=True, stdout=subprocess.DEVNULL)
+        cli = bgr(np.asarray(Image.open(os.path.join(out_dir, "input.png")).convert("RGB")))
+        got, mode = up.enhance(bgr(rgb), outscale=outscale)
+        check(mode == "RGB" and got.dtype == np.uint8, f"outscale {outscale}: mode RGB, uint8")
+        check(got.shape == cli.shape, f"outscale {outscale}: shape {got.shape} == CLI {cli.shape}")
+        check(got.shape == cli.shape and np.array_equal(got, cli), f"outscale {outscale}: the CLI's pixels")
+
+    # Gray stays 2-D, RGBA keeps 4 channels, uint16 stays uint16, strided views are read right.
+    gray = rgb[:, :, 1].copy()
+    g, mode = up.enhance(gray)
+    check(mode == "L" and g.shape == (gray.shape[0] * 4, gray.shape[1] * 4), "gray: 2-D, mode L")
+    rgba = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 200, np.uint8)], axis=2)
+    a, mode = up.enhance(bgr(rgba), alpha_upsampler="bicubic")
+    check(mode == "RGBA" and a.shape[2] == 4 and abs(int(a[:, :, 3].mean()) - 200) <= 1, "RGBA: alpha kept")
+    w16, _ = up.enhance((bgr(rgb).astype(np.uint16) * 257))
+    check(w16.dtype == np.uint16, "uint16 in, uint16 out")
+    base, _ = up.enhance(bgr(rgb))
+    flipped, _ = up.enhance(bgr(rgb)[:, ::-1][:, ::-1])  # a non-contiguous view of the same pixels
+    check(np.array_equal(base, flipped), "strided input")
+
+    try:
+        srengine.Upscaler(model_name="RealESRGAN_x4plus", model_dir=tmp)
+        check(False, "a missing weights file raises")
+    except srengine.Error as e:
+        check("RealESRGAN_x4plus.pth" in str(e) and isinstance(e, RuntimeError), "the error names the file")
+
+    # BasicSR's PSNR: 10 log10(255^2 / MSE); identical images give inf.
+    noisy = np.clip(base.astype(int) + (np.arange(base.size).reshape(base.shape) % 5) - 2, 0, 255).astype(np.uint8)
+    mse = np.mean((base.astype(np.float64) - noisy) ** 2)
+    check(abs(srengine.calculate_psnr(base, noisy) - 10 * math.log10(255.0 ** 2 / mse)) < 1e-9, "PSNR")
+    check(math.isinf(srengine.calculate_psnr(base, base)), "PSNR of equal images is inf")
+    check(abs(srengine.calculate_ssim(base, base) - 1.0) < 1e-12, "SSIM of equal images is 1")
+
+    # Training: the tiny config's first stage for 2 iterations, into the temporary folder.
+    rc = srengine.train(os.path.join(src, "tests", "fixtures", "train_tiny.json"),
+                        overrides=["train.stages.0.total_iter=2", "val.val_freq=2", "logger.save_checkpoint_freq=2",
+                                   f"path.experiments_root={tmp}/exp"], stage="psnr")
+    model = os.path.join(tmp, "exp", "tiny", "models", "net_g_psnr_final.safetensors")
+    check(rc == 0 and os.path.exists(model), "train() ran and saved the model")
+    check(srengine.Upscaler(weights=model, device="cpu").scale == 4, "the trained model opens without a config")
+
+print("check_module:", "FAILED " + ", ".join(failures) if failures else "all checks passed")
+sys.exit(1 if failures else 0)
