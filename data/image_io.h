@@ -31,6 +31,10 @@ struct DecodeOptions {
 
 enum class ImageFormat { unknown, png, jpeg, webp, tiff, bmp };
 const char* image_format_name(ImageFormat f);  // "PNG", "JPEG", ...
+// False for TIFF / WebP in a build made without libtiff / libwebp (CMake found no -dev
+// package); check_image_format_built then throws an error naming `name` and the fix.
+bool image_format_built(ImageFormat f);
+void check_image_format_built(ImageFormat f, const std::string& name);
 
 // Header facts without decoding the pixels.
 struct ImageInfo {

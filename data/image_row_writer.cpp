@@ -165,8 +165,8 @@ ImageRowWriter::ImageRowWriter(const std::string& path, int width, int height, i
   Backend* b = backend_.get();
   if (ext == ".png") b->kind = Kind::png;
   else if (ext == ".jpg" || ext == ".jpeg") b->kind = Kind::jpeg;
-  else if (ext == ".webp") b->kind = Kind::webp;
-  else if (ext == ".tif" || ext == ".tiff") b->kind = Kind::tiff;
+  else if (ext == ".webp") b->kind = Kind::webp, check_image_format_built(ImageFormat::webp, path);
+  else if (ext == ".tif" || ext == ".tiff") b->kind = Kind::tiff, check_image_format_built(ImageFormat::tiff, path);
   else if (ext == ".bmp") b->kind = Kind::bmp;
   else fail(path, ": cannot write '", ext, "' images (use ", image_extensions_text(), ")");
   b->jpeg = b->kind == Kind::jpeg;

@@ -4,6 +4,7 @@
 // buffer is allocated the size is checked against max_pixels, and libtiff's own allocations
 // are capped (TIFFOpenOptionsSetMaxSingleMemAlloc), so a hostile strip size cannot make it
 // allocate gigabytes either.
+#if SRENGINE_WITH_TIFF  // else data/codec_unavailable.cpp
 #include <tiffio.h>
 
 #include <algorithm>
@@ -378,3 +379,5 @@ std::vector<uint8_t> encode_tiff(const Image& img, const std::string& name, int 
 }
 
 }  // namespace sr::data
+
+#endif  // SRENGINE_WITH_TIFF

@@ -1,6 +1,7 @@
 // WebP decoding and encoding through libwebp. The header (WebPGetFeatures) gives the size
 // before any pixel memory is allocated; libwebp then decodes into a buffer srengine owns.
 // Errors come back as status codes (no longjmp).
+#if SRENGINE_WITH_WEBP  // else data/codec_unavailable.cpp
 #include <webp/decode.h>
 #include <webp/encode.h>
 
@@ -125,3 +126,5 @@ std::vector<uint8_t> encode_webp(const Image& img, const std::string& name, int 
 }
 
 }  // namespace sr::data
+
+#endif  // SRENGINE_WITH_WEBP

@@ -241,10 +241,15 @@ if [ -z "$BIN" ]; then
                            "-DCMAKE_IGNORE_PATH=/usr/include;/usr/lib/x86_64-linux-gnu;/usr/lib/cmake;/usr/share/cmake")
   timed 120 configure.log cmake -S "$ROOT" -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release \
     -DSRENGINE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DSRENGINE_NATIVE=ON -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON \
+    -DSRENGINE_PYTHON=OFF \
     ${PREFIX:+-DCMAKE_PREFIX_PATH=$PREFIX} "${ISOLATE[@]}" "${CMAKE_LIBS[@]}"
   rc=$?
   if [ $rc -ne 0 ]; then
-    row configure FAIL "rc $rc: $(grep -m1 -iE 'error|not found|could not' "$LOG/configure.log" | cut -c1-140)"
+    # The first CMake error with its explanation; a "Could NOT find" of an optional package
+    # (TIFF, WebP) is not the cause.
+    why=$(grep -m1 -A3 'CMake Error' "$LOG/configure.log" | tr -s ' \n' ' ')
+    [ -n "$why" ] || why=$(grep -m1 -iE 'error|not found|could not' "$LOG/configure.log")
+    row configure FAIL "rc $rc: $(echo "$why" | cut -c1-140)"
     exit 1
   fi
   row configure ok "$(grep -E 'srengine: (CUDNN|NCCL)' "$LOG/configure.log" | sed -E 's/-- srengine: //; s/ \(headers.*//' | tr '\n' ' ')"
