@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/cuda_check.h"
+#include "engine/cuda_launch.h"
 #include "engine/cuda_runtime.h"
 
 namespace sr::cuda {
@@ -243,13 +244,14 @@ void copy_strided(void* dst, const int64_t* dst_strides, int dst_elem_size, cons
   if (ndim == 0) l.ndim = 0;
   auto s = cudaStreamPerThread;
   if (dst_elem_size == 4 && src_elem_size == 4)
-    copy_strided_kernel<<<blocks_for(n), 256, 0, s>>>((float*)dst, (const float*)src, l, n);
+    launch_kernel(copy_strided_kernel<float, float>, blocks_for(n), 256, 0, s, (float*)dst, (const float*)src, l, n);
   else if (dst_elem_size == 4)
-    copy_strided_kernel<<<blocks_for(n), 256, 0, s>>>((float*)dst, (const double*)src, l, n);
+    launch_kernel(copy_strided_kernel<float, double>, blocks_for(n), 256, 0, s, (float*)dst, (const double*)src, l, n);
   else if (src_elem_size == 4)
-    copy_strided_kernel<<<blocks_for(n), 256, 0, s>>>((double*)dst, (const float*)src, l, n);
+    launch_kernel(copy_strided_kernel<double, float>, blocks_for(n), 256, 0, s, (double*)dst, (const float*)src, l, n);
   else
-    copy_strided_kernel<<<blocks_for(n), 256, 0, s>>>((double*)dst, (const double*)src, l, n);
+    launch_kernel(copy_strided_kernel<double, double>, blocks_for(n), 256, 0, s, (double*)dst, (const double*)src, l,
+                  n);
   CUDA_CHECK_LAUNCH("copy_strided");
 }
 
@@ -260,9 +262,9 @@ void fill_strided(void* dst, const int64_t* strides, int elem_size, const int64_
   if (n == 0) return;
   auto s = cudaStreamPerThread;
   if (elem_size == 4)
-    fill_strided_kernel<<<blocks_for(n), 256, 0, s>>>((float*)dst, l, n, (float)value);
+    launch_kernel(fill_strided_kernel<float>, blocks_for(n), 256, 0, s, (float*)dst, l, n, (float)value);
   else
-    fill_strided_kernel<<<blocks_for(n), 256, 0, s>>>((double*)dst, l, n, value);
+    launch_kernel(fill_strided_kernel<double>, blocks_for(n), 256, 0, s, (double*)dst, l, n, value);
   CUDA_CHECK_LAUNCH("fill_strided");
 }
 
