@@ -10,6 +10,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -42,7 +46,7 @@ namespace {
 
 // ---- elementwise, activation ---------------------------------------------------------------------
 
-TEST_CASE("simt/elementwise") {
+void test_elementwise() {
   std::mt19937_64 rng(101);
   const int64_t n = 3001;  // 12 blocks of 256, the last one partial
   const auto a = random_floats(rng, n), b = random_floats(rng, n);
@@ -76,7 +80,7 @@ TEST_CASE("simt/elementwise") {
   }
 }
 
-TEST_CASE("simt/activation") {
+void test_activation() {
   std::mt19937_64 rng(102);
   const int64_t N = 2, C = 5, HW = 6 * 7, n = N * C * HW;
   const auto x = random_floats(rng, n), dy = random_floats(rng, n), bias = random_floats(rng, C);
@@ -113,7 +117,7 @@ TEST_CASE("simt/activation") {
 
 // ---- resample ------------------------------------------------------------------------------------
 
-TEST_CASE("simt/resample") {
+void test_resample() {
   std::mt19937_64 rng(103);
   for (int r : {2, 4}) {
     const int64_t N = 2, C = 3, H = 5, W = 6, n = N * C * r * r * H * W;
@@ -159,7 +163,7 @@ TEST_CASE("simt/resample") {
 
 // ---- reductions and losses -------------------------------------------------------------------------
 
-TEST_CASE("simt/reduce") {
+void test_reduce() {
   std::mt19937_64 rng(104);
   {  // several 16384-element chunks per channel, channel-range view (batch stride)
     const int64_t N = 3, C = 3, HW = 6000, stride = (C + 1) * HW;
@@ -193,7 +197,7 @@ TEST_CASE("simt/reduce") {
   }
 }
 
-TEST_CASE("simt/loss") {
+void test_loss() {
   std::mt19937_64 rng(105);
   using math::PointLoss;
   const int64_t n = 2 * cpu::kLossBlock + 301;
@@ -230,7 +234,7 @@ TEST_CASE("simt/loss") {
 
 // ---- optimizer -------------------------------------------------------------------------------------
 
-TEST_CASE("simt/optimizer") {
+void test_optimizer() {
   std::mt19937_64 rng(106);
   // Three tensors, one larger than a 65536-element chunk, one without a gradient.
   const std::vector<int64_t> sizes{70000, 333, 1000};
@@ -300,7 +304,7 @@ TEST_CASE("simt/optimizer") {
 
 // ---- spectral norm -----------------------------------------------------------------------------------
 
-TEST_CASE("simt/spectral_norm") {
+void test_spectral_norm() {
   std::mt19937_64 rng(107);
   for (auto [rows, cols] : {std::pair<int64_t, int64_t>{16, 72}, {37, 1100}}) {
     const std::string shape = " " + std::to_string(rows) + "x" + std::to_string(cols);
@@ -330,7 +334,7 @@ TEST_CASE("simt/spectral_norm") {
 
 // ---- batch norm, pooling, PReLU ---------------------------------------------------------------------
 
-TEST_CASE("simt/batch_norm") {
+void test_batch_norm() {
   std::mt19937_64 rng(108);
   const int64_t N = 3, C = 4, HW = 7000;  // two 16384-element chunks per channel
   const int64_t n = N * C * HW;
@@ -380,7 +384,7 @@ TEST_CASE("simt/batch_norm") {
   }
 }
 
-TEST_CASE("simt/pool") {
+void test_pool() {
   std::mt19937_64 rng(109);
   for (auto [k, s] : {std::pair<int, int>{2, 2}, {3, 2}}) {
     const int64_t NC = 6, H = 9, W = 11, P = (H - k) / s + 1, Q = (W - k) / s + 1;
@@ -405,7 +409,7 @@ TEST_CASE("simt/pool") {
   }
 }
 
-TEST_CASE("simt/prelu") {
+void test_prelu() {
   std::mt19937_64 rng(110);
   for (bool shared : {false, true}) {
     const int64_t N = 2, C = 4, HW = 30, n = N * C * HW, na = shared ? 1 : C;
@@ -427,7 +431,7 @@ TEST_CASE("simt/prelu") {
 
 // ---- GEMM and linear --------------------------------------------------------------------------------
 
-TEST_CASE("simt/gemm") {
+void test_gemm() {
   std::mt19937_64 rng(111);
   const int64_t M = 70, N = 65, K = 37;
   for (bool ta : {false, true})
@@ -583,17 +587,17 @@ const std::vector<ConvCase>& conv_cases() {
   return cases;
 }
 
-TEST_CASE("simt/conv2d_tf32") {
+void test_conv2d_tf32() {
   uint64_t seed = 200;
   for (const ConvCase& c : conv_cases()) run_conv(sr::simt::ConvVariant::tf32, c, kTf32, ++seed);
 }
 
-TEST_CASE("simt/conv2d_bf16") {
+void test_conv2d_bf16() {
   uint64_t seed = 300;
   for (const ConvCase& c : conv_cases()) run_conv(sr::simt::ConvVariant::bf16, c, kBf16, ++seed);
 }
 
-TEST_CASE("simt/conv2d_naive") {
+void test_conv2d_naive() {
   // The naive weight gradient runs a 256-thread block per weight: the smaller cases only.
   uint64_t seed = 400;
   for (const ConvCase& c : {conv_cases()[4], conv_cases()[7], ConvCase{1, 6, 6, 7, 4, 3, 3, 1, 1, 2, 3}})
@@ -602,7 +606,7 @@ TEST_CASE("simt/conv2d_naive") {
 
 // ---- the fused residual dense block (conv epilogues on channel views, elementwise glue) ---------------
 
-TEST_CASE("simt/rdb") {
+void test_rdb() {
   std::mt19937_64 rng(500);
   const cpu::RdbShape s{2, 8, 4, 5, 6};
   const int64_t HW = s.H * s.W, xn = s.N * s.nf * HW, bn = s.N * s.channels() * HW;
@@ -665,6 +669,70 @@ TEST_CASE("simt/rdb") {
       compare("rdb dw" + std::to_string(k + 1) + what, gw[k]->get(), rgw[k], t);
       compare("rdb db" + std::to_string(k + 1) + what, gb[k]->get(), rgb[k], t);
     }
+  }
+}
+
+// ---- the test cases, and the check that they launch every kernel of kernels/cuda ----------------------
+
+struct Family {
+  const char* name;
+  void (*run)();
+};
+const Family kFamilies[] = {
+    {"elementwise", test_elementwise},
+    {"activation", test_activation},
+    {"resample", test_resample},
+    {"reduce", test_reduce},
+    {"loss", test_loss},
+    {"optimizer", test_optimizer},
+    {"spectral_norm", test_spectral_norm},
+    {"batch_norm", test_batch_norm},
+    {"pool", test_pool},
+    {"prelu", test_prelu},
+    {"gemm", test_gemm},
+    {"conv2d_tf32", test_conv2d_tf32},
+    {"conv2d_bf16", test_conv2d_bf16},
+    {"conv2d_naive", test_conv2d_naive},
+    {"rdb", test_rdb},
+};
+
+TEST_CASE("simt/elementwise") { test_elementwise(); }
+TEST_CASE("simt/activation") { test_activation(); }
+TEST_CASE("simt/resample") { test_resample(); }
+TEST_CASE("simt/reduce") { test_reduce(); }
+TEST_CASE("simt/loss") { test_loss(); }
+TEST_CASE("simt/optimizer") { test_optimizer(); }
+TEST_CASE("simt/spectral_norm") { test_spectral_norm(); }
+TEST_CASE("simt/batch_norm") { test_batch_norm(); }
+TEST_CASE("simt/pool") { test_pool(); }
+TEST_CASE("simt/prelu") { test_prelu(); }
+TEST_CASE("simt/gemm") { test_gemm(); }
+TEST_CASE("simt/conv2d_tf32") { test_conv2d_tf32(); }
+TEST_CASE("simt/conv2d_bf16") { test_conv2d_bf16(); }
+TEST_CASE("simt/conv2d_naive") { test_conv2d_naive(); }
+TEST_CASE("simt/rdb") { test_rdb(); }
+
+// Every __global__ function defined in kernels/cuda/*.cu and *.cuh must be launched by the families
+// above (the names come from the sources, the launches from the interpreter). A new kernel
+// without a simt/ test fails here.
+TEST_CASE("simt/every_kernel_covered") {
+  std::set<std::string> kernels;
+  const std::regex global(R"(__global__\s+void\s+(?:__launch_bounds__\([^)]*\)\s*)?(\w+)\s*\()");
+  for (const auto& e : std::filesystem::directory_iterator(std::string(SRENGINE_SOURCE_DIR) + "/kernels/cuda")) {
+    if (e.path().extension() != ".cu" && e.path().extension() != ".cuh") continue;
+    std::ifstream f(e.path());
+    const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    for (std::sregex_iterator it(text.begin(), text.end(), global), end; it != end; ++it) kernels.insert((*it)[1]);
+  }
+  CHECK(kernels.size() >= 18);  // the scan works (18 when this test was written)
+  for (const Family& f : kFamilies) f.run();
+  const std::vector<std::string> launched = ::simt::launched_kernels();
+  for (const std::string& k : kernels) {
+    const std::regex named("::" + k + "[(<]");
+    bool found = false;
+    for (const std::string& l : launched) found = found || std::regex_search(l, named);
+    INFO("kernel " << k << " (kernels/cuda) is never launched by a simt/ test");
+    CHECK(found);
   }
 }
 

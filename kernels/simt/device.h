@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace simt {
 
@@ -30,6 +31,11 @@ size_t device_allocations();
 // as poisoned or stale shared memory.
 void set_schedule_seed(uint64_t seed);
 uint64_t schedule_seed();
+
+// The kernels launched so far in this process, by their demangled names (from the
+// executable's symbol table; "kernel at 0x..." when it has none), and the name of one.
+std::vector<std::string> launched_kernels();
+std::string kernel_name(const void* kernel);
 
 // Counters: launches, blocks and threads run, fiber switches (this OS thread).
 struct Stats {

@@ -14,7 +14,40 @@
 #include <ucontext.h>
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#define SIMT_ASAN 1
+#endif
+
 namespace simt::detail {
+
+namespace {
+// AddressSanitizer must be told about every stack switch, or it mistakes the fibers' frames
+// for overflows of the scheduler's stack.
+void asan_before_switch(FiberContext& from, const FiberContext& to, bool from_ends) {
+#if defined(SIMT_ASAN)
+  __sanitizer_start_switch_fiber(from_ends ? nullptr : &from.fake_stack, to.stack_bottom, to.stack_size);
+#else
+  (void)from, (void)to, (void)from_ends;
+#endif
+}
+void asan_after_switch(FiberContext& self) {
+#if defined(SIMT_ASAN)
+  __sanitizer_finish_switch_fiber(self.fake_stack, nullptr, nullptr);
+#else
+  (void)self;
+#endif
+}
+}  // namespace
+
+void fiber_started(FiberContext& from) {
+#if defined(SIMT_ASAN)
+  __sanitizer_finish_switch_fiber(nullptr, &from.stack_bottom, &from.stack_size);
+#else
+  (void)from;
+#endif
+}
 
 FiberStack::FiberStack(size_t bytes) {
   const size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -84,6 +117,9 @@ simt_fiber_start:
 )");
 
 void fiber_init(FiberContext& ctx, FiberStack& stack, void (*entry)(void*), void* arg) {
+#if defined(SIMT_ASAN)
+  __asan_unpoison_memory_region(stack.bottom(), stack.size());  // frames of an abandoned fiber
+#endif
   // The frame simt_fiber_switch pops, from the lowest address: control words (16 bytes),
   // r15, r14, r13 = entry, r12 = arg, rbx, rbp, return address = simt_fiber_start. After
   // the `ret`, rsp must be 16-byte aligned (the call in simt_fiber_start pushes 8 more).
@@ -105,9 +141,16 @@ void fiber_init(FiberContext& ctx, FiberStack& stack, void (*entry)(void*), void
   sp[9] = 0;
   sp[10] = 0;
   ctx.sp = sp;
+  ctx.stack_bottom = stack.bottom();
+  ctx.stack_size = stack.size();
+  ctx.fake_stack = nullptr;
 }
 
-void fiber_switch(FiberContext& from, FiberContext& to) { simt_fiber_switch(&from.sp, to.sp); }
+void fiber_switch(FiberContext& from, FiberContext& to, bool from_ends) {
+  asan_before_switch(from, to, from_ends);
+  simt_fiber_switch(&from.sp, to.sp);
+  asan_after_switch(from);
+}
 
 void fiber_release(FiberContext&) {}
 
@@ -125,6 +168,9 @@ void ucontext_entry(unsigned lo, unsigned hi) {
 }  // namespace
 
 void fiber_init(FiberContext& ctx, FiberStack& stack, void (*entry)(void*), void* arg) {
+#if defined(SIMT_ASAN)
+  __asan_unpoison_memory_region(stack.bottom(), stack.size());  // frames of an abandoned fiber
+#endif
   if (!ctx.uctx) ctx.uctx = new ucontext_t;
   auto* uc = static_cast<ucontext_t*>(ctx.uctx);
   getcontext(uc);
@@ -136,11 +182,16 @@ void fiber_init(FiberContext& ctx, FiberStack& stack, void (*entry)(void*), void
   s->arg = arg;
   const auto p = reinterpret_cast<uintptr_t>(s);
   makecontext(uc, (void (*)())ucontext_entry, 2, (unsigned)(p & 0xffffffffu), (unsigned)(p >> 32));
+  ctx.stack_bottom = stack.bottom();
+  ctx.stack_size = stack.size();
+  ctx.fake_stack = nullptr;
 }
 
-void fiber_switch(FiberContext& from, FiberContext& to) {
+void fiber_switch(FiberContext& from, FiberContext& to, bool from_ends) {
   if (!from.uctx) from.uctx = new ucontext_t;
+  asan_before_switch(from, to, from_ends);
   swapcontext(static_cast<ucontext_t*>(from.uctx), static_cast<ucontext_t*>(to.uctx));
+  asan_after_switch(from);
 }
 
 void fiber_release(FiberContext& ctx) {

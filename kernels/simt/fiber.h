@@ -27,15 +27,24 @@ class FiberStack {
 
 // The saved state of a suspended context (a fiber or the scheduler).
 struct FiberContext {
-  void* sp = nullptr;   // x86-64: the saved stack pointer
-  void* uctx = nullptr; // other targets: a ucontext_t
+  void* sp = nullptr;    // x86-64: the saved stack pointer
+  void* uctx = nullptr;  // other targets: a ucontext_t
+  // AddressSanitizer's view of the stack (builds with -fsanitize=address): its bounds (the
+  // scheduler's are learnt when a fiber first runs) and ASan's fake-stack handle.
+  const void* stack_bottom = nullptr;
+  size_t stack_size = 0;
+  void* fake_stack = nullptr;
 };
 
 // Prepares `ctx` so that switching to it runs entry(arg) on `stack`. entry must never
 // return: it ends by switching away for good.
 void fiber_init(FiberContext& ctx, FiberStack& stack, void (*entry)(void*), void* arg);
-// Saves the running context into `from` and resumes `to`.
-void fiber_switch(FiberContext& from, FiberContext& to);
+// Saves the running context into `from` and resumes `to`. `from_ends`: `from` is never
+// resumed (a finished fiber).
+void fiber_switch(FiberContext& from, FiberContext& to, bool from_ends = false);
+// The first thing a new fiber runs: completes the switch into it (ASan bookkeeping) and
+// learns the bounds of the context that started it.
+void fiber_started(FiberContext& from);
 void fiber_release(FiberContext& ctx);
 
 }  // namespace simt::detail

@@ -14,7 +14,12 @@
 // device-memory guard zones (device.h, checked after each launch), launch configurations
 // CUDA would refuse. Faults are kept for cudaGetLastError (the launch's CUDA_CHECK_LAUNCH
 // reports them with the op's name), as CUDA reports kernel faults.
+#include <cxxabi.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -23,9 +28,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -119,6 +126,7 @@ Machine& machine() {
 }
 
 std::mutex g_launch_mutex;  // one launch at a time: stdout order and the counters stay simple
+std::set<const void*> g_launched;  // every kernel launched in this process
 uint64_t g_seed = [] {
   const char* s = std::getenv("SRENGINE_SIMT_SEED");
   return s && *s ? std::strtoull(s, nullptr, 10) : 0;
@@ -158,6 +166,7 @@ void yield(Thread& t) {
 void fiber_main(void* arg) {
   Machine& m = machine();
   Thread& t = *static_cast<Thread*>(arg);
+  fiber_started(m.scheduler);
   try {
     m.body(m.body_ctx);
   } catch (const std::exception& e) {
@@ -173,7 +182,7 @@ void fiber_main(void* arg) {
     m.fault = sr::str_cat(thread_name(t), ": returned while lanes of its warp wait for it at ", w.name, " (",
                           where(w.site), ", mask 0x", std::hex, w.mask, ")");
   ++m.stats.switches;
-  fiber_switch(t.fiber, m.scheduler);
+  fiber_switch(t.fiber, m.scheduler, /*from_ends=*/true);
   std::abort();  // never resumed
 }
 
@@ -347,7 +356,7 @@ void segv_handler(int sig, siginfo_t* info, void* uc) {
   Thread& t = m.threads[t_thread->linear];
   if (m.fault.empty()) m.fault = t_segv_text;
   t.state = State::exited;
-  fiber_switch(t.fiber, m.scheduler);  // never resumed
+  fiber_switch(t.fiber, m.scheduler, /*from_ends=*/true);  // never resumed
   std::abort();
 }
 
@@ -503,13 +512,14 @@ unsigned active_mask() {
   fault_here(sr::str_cat(what, " (", where(loc), ")"));
 }
 
-void launch(dim3 grid, dim3 block, size_t shared_bytes, void (*body)(void*), void* ctx) {
+void launch(const void* kernel, dim3 grid, dim3 block, size_t shared_bytes, void (*body)(void*), void* ctx) {
   std::lock_guard<std::mutex> lock(g_launch_mutex);
+  g_launched.insert(kernel);
   if (t_error != cudaSuccess) return;  // a sticky fault: the check after this launch reports it
   if (t_thread) sr::fail("simt: a kernel launched from device code (dynamic parallelism) is not supported");
   std::string err = check_config(grid, block, shared_bytes);
   if (!err.empty()) {
-    set_error(cudaErrorInvalidConfiguration, err);
+    set_error(cudaErrorInvalidConfiguration, "simt: " + kernel_name(kernel) + ": " + err);
     return;
   }
   install_fault_handler();
@@ -548,15 +558,84 @@ void launch(dim3 grid, dim3 block, size_t shared_bytes, void (*body)(void*), voi
     ++m.stats.blocks;
     err = run_block(m, rng);
     if (!err.empty()) {
-      set_error(cudaErrorLaunchFailure, "simt: " + err);
+      set_error(cudaErrorLaunchFailure, "simt: " + kernel_name(kernel) + ": " + err);
       return;
     }
   }
   err = check_device_memory();
-  if (!err.empty()) set_error(cudaErrorIllegalAddress, "simt: out-of-bounds device memory access: " + err);
+  if (!err.empty())
+    set_error(cudaErrorIllegalAddress, "simt: " + kernel_name(kernel) + ": out-of-bounds device memory access: " + err);
 }
 
 }  // namespace detail
+
+// ---- Kernel names: the executable's own symbol table ----------------------------------------
+namespace {
+
+struct Symbols {
+  std::map<uintptr_t, std::string> by_address;  // function start -> mangled name
+  bool loaded = false;
+};
+
+int main_object_base(dl_phdr_info* info, size_t, void* out) {
+  *static_cast<uintptr_t*>(out) = info->dlpi_addr;  // the first object is the executable
+  return 1;
+}
+
+const Symbols& symbols() {
+  static Symbols syms = [] {
+    Symbols s;
+    const int fd = open("/proc/self/exe", O_RDONLY);
+    if (fd < 0) return s;
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
+      close(fd);
+      return s;
+    }
+    void* map = mmap(nullptr, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) return s;
+    const auto* base = static_cast<const char*>(map);
+    const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(base);
+    uintptr_t bias = 0;
+    dl_iterate_phdr(&main_object_base, &bias);
+    if (std::memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == ELFCLASS64) {
+      const auto* sh = reinterpret_cast<const Elf64_Shdr*>(base + eh->e_shoff);
+      for (int i = 0; i < eh->e_shnum; ++i) {
+        if (sh[i].sh_type != SHT_SYMTAB) continue;
+        const auto* sym = reinterpret_cast<const Elf64_Sym*>(base + sh[i].sh_offset);
+        const char* names = base + sh[sh[i].sh_link].sh_offset;
+        for (size_t k = 0; k < sh[i].sh_size / sizeof(Elf64_Sym); ++k)
+          if (ELF64_ST_TYPE(sym[k].st_info) == STT_FUNC && sym[k].st_value)
+            s.by_address[bias + sym[k].st_value] = names + sym[k].st_name;
+      }
+    }
+    s.loaded = !s.by_address.empty();
+    munmap(map, (size_t)st.st_size);
+    return s;
+  }();
+  return syms;
+}
+
+}  // namespace
+
+std::string kernel_name(const void* kernel) {
+  const auto& by = symbols().by_address;
+  auto it = by.find(reinterpret_cast<uintptr_t>(kernel));
+  if (it == by.end()) return sr::str_cat("kernel at ", kernel);
+  int status = 0;
+  char* d = abi::__cxa_demangle(it->second.c_str(), nullptr, nullptr, &status);
+  std::string name = status == 0 && d ? d : it->second;
+  std::free(d);
+  return name;
+}
+
+std::vector<std::string> launched_kernels() {
+  std::lock_guard<std::mutex> lock(detail::g_launch_mutex);
+  std::vector<std::string> out;
+  for (const void* k : detail::g_launched) out.push_back(kernel_name(k));
+  return out;
+}
 
 void set_schedule_seed(uint64_t seed) { detail::g_seed = seed; }
 uint64_t schedule_seed() { return detail::g_seed; }

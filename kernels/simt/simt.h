@@ -87,7 +87,7 @@ unsigned active_mask();
 
 // Runs body(ctx) for every thread of every block of the grid (see launch below). Errors
 // found while running are kept for cudaGetLastError, as CUDA reports kernel faults.
-void launch(dim3 grid, dim3 block, size_t shared_bytes, void (*body)(void*), void* ctx);
+void launch(const void* kernel, dim3 grid, dim3 block, size_t shared_bytes, void (*body)(void*), void* ctx);
 
 [[noreturn]] void device_fail(const char* what, const std::source_location& loc);
 
@@ -105,7 +105,7 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_byte
     void (*kernel)(Params...);
     Tuple* params;
   } ctx{kernel, &params};
-  detail::launch(grid, block, shared_bytes,
+  detail::launch(reinterpret_cast<const void*>(kernel), grid, block, shared_bytes,
                  [](void* c) {
                    auto* x = static_cast<Ctx*>(c);
                    std::apply(x->kernel, *x->params);
