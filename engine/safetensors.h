@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/half_float.h"  // half_to_float, bfloat16_to_float
 #include "engine/tensor.h"
 
 namespace sr {
@@ -54,9 +55,5 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
 // The same bytes in memory (tests, small payloads).
 std::vector<uint8_t> serialize_safetensors(const NamedTensors& tensors,
                                            const std::map<std::string, std::string>& metadata = {});
-
-// IEEE half and bfloat16 bit patterns to float (exact: every value is representable).
-float half_to_float(uint16_t bits);
-float bfloat16_to_float(uint16_t bits);
 
 }  // namespace sr

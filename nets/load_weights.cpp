@@ -1,19 +1,19 @@
-// load_basicsr_weights (see load_weights.h).
+// load_basicsr_weights and select_basicsr_weights (see load_weights.h).
 #include "nets/load_weights.h"
 
 #include <map>
 
 #include "engine/error.h"
-#include "engine/safetensors.h"
+#include "engine/pth_reader.h"
 
 namespace sr {
 
-std::string load_basicsr_weights(Module& net, const std::string& path, const std::string& param_key, bool strict) {
+SelectedWeights select_basicsr_weights(const NamedTensors& tensors, const std::string& param_key,
+                                       const std::string& path) {
   SR_CHECK(param_key == "auto" || param_key == "params_ema" || param_key == "params" || param_key.empty(),
            "weights: param_key must be auto, params_ema, params or empty (bare keys), got '", param_key, "'");
-  const SafetensorsFile f = read_safetensors(path);
-  std::map<std::string, std::map<std::string, Tensor>> groups;  // "params_ema" / "params" / "" -> dict
-  for (const auto& [name, t] : f.tensors) {
+  std::map<std::string, NamedTensors> groups;  // "params_ema" / "params" / "" -> tensors in file order
+  for (const auto& [name, t] : tensors) {
     std::string group, key = name;
     for (const char* p : {"params_ema.", "params."}) {
       const std::string prefix = p;
@@ -24,7 +24,7 @@ std::string load_basicsr_weights(Module& net, const std::string& path, const std
       }
     }
     if (key.rfind("module.", 0) == 0) key = key.substr(7);
-    groups[group][key] = t;
+    groups[group].emplace_back(key, t);
   }
   std::string chosen = param_key;
   if (param_key == "auto") chosen = groups.count("params_ema") ? "params_ema" : groups.count("params") ? "params" : "";
@@ -33,11 +33,21 @@ std::string load_basicsr_weights(Module& net, const std::string& path, const std
            [&] {
              std::string s;
              for (const auto& [g, d] : groups) s += (s.empty() ? "" : ", ") + (g.empty() ? "bare keys" : g + ".*");
-             return s;
+             return s.empty() ? std::string("no tensors") : s;
            }(),
            ")");
-  net.load_state_dict(groups[chosen], strict, "'" + path + "'" + (chosen.empty() ? "" : " [" + chosen + "]"));
-  return chosen;
+  return {chosen, std::move(groups[chosen])};
+}
+
+std::string load_basicsr_weights(Module& net, const std::string& path, const std::string& param_key, bool strict) {
+  SR_CHECK(param_key == "auto" || param_key == "params_ema" || param_key == "params" || param_key.empty(),
+           "weights: param_key must be auto, params_ema, params or empty (bare keys), got '", param_key, "'");
+  // safetensors or torch.save (.pth), told apart by content
+  const SelectedWeights w = select_basicsr_weights(read_weights_file(path), param_key, path);
+  std::map<std::string, Tensor> dict;
+  for (const auto& [k, t] : w.tensors) dict[k] = t;  // a repeated key: the later one wins
+  net.load_state_dict(dict, strict, "'" + path + "'" + (w.key.empty() ? "" : " [" + w.key + "]"));
+  return w.key;
 }
 
 }  // namespace sr

@@ -1,13 +1,25 @@
-// Loading BasicSR-style weight files into a network. Keys may be bare
-// ("conv_first.weight"), or wrapped as BasicSR checkpoints are ("params.conv_first.weight",
-// "params_ema.conv_first.weight"; tools/convert_pth.py keeps the wrapper as a prefix),
-// and may carry DataParallel's "module." prefix.
+// Loading BasicSR-style weight files into a network: safetensors, or PyTorch's torch.save
+// checkpoints (.pth, read without Python: engine/pth_reader.h), told apart by content. Keys may
+// be bare ("conv_first.weight"), or wrapped as BasicSR checkpoints are ("params.conv_first.weight",
+// "params_ema.conv_first.weight": a .pth's nested {'params_ema': {...}} dicts, or the prefix
+// tools/convert_pth.py keeps), and may carry DataParallel's "module." prefix.
 #pragma once
 #include <string>
 
+#include "engine/safetensors.h"
 #include "layers/module.h"
 
 namespace sr {
+
+struct SelectedWeights {
+  std::string key;       // "params_ema", "params" or "" (bare keys)
+  NamedTensors tensors;  // that group's tensors, wrapper and "module." prefixes removed, in file order
+};
+
+// The group param_key names among a file's tensors (rules of load_basicsr_weights); `path`
+// is for messages.
+SelectedWeights select_basicsr_weights(const NamedTensors& tensors, const std::string& param_key,
+                                       const std::string& path);
 
 // param_key: "params_ema", "params", "" (bare keys) or "auto" (params_ema if present,
 // else params, else bare). Returns which one was used. A missing file, a key set with no

@@ -6,7 +6,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
-#include "engine/safetensors.h"
+#include "engine/pth_reader.h"
 #include "layers/activation.h"
 #include "layers/conv2d.h"
 
@@ -107,7 +107,9 @@ void VGGFeatureExtractor::load_weights(const std::string& path) {
            "ImageNet weights as safetensors (convert torchvision's vgg19-dcbb9e9d.pth with tools/convert_pth.py)");
   SR_CHECK(std::filesystem::exists(path), "VGGFeatureExtractor: VGG19 weights file '", path,
            "' does not exist (convert torchvision's vgg19-dcbb9e9d.pth with tools/convert_pth.py)");
-  const SafetensorsFile f = read_safetensors(path);
+  SafetensorsFile f;  // for its lookups; the file may be safetensors or a torch.save checkpoint
+  f.source = path;
+  f.tensors = read_weights_file(path);
   const auto& all = vgg19_layer_names();
   std::map<std::string, Tensor> dict;
   std::vector<std::string> missing;

@@ -107,7 +107,8 @@ TEST_CASE("bench/kernels_cuda_rows_cover_registry") {
   }
 #ifdef SRENGINE_WITH_CUDA
   // Every CUDA kernel header is a registry family (so the checks above cover it), except
-  // the conv2d dispatcher's internals and the inline-PTX wrappers.
+  // the conv2d dispatcher's internals (conv2d_cudnn.h: the cuDNN variants' algorithm rules) and
+  // the inline-PTX wrappers.
   const std::set<std::string> internal = {"conv2d_problems", "conv2d_variants", "conv2d_cudnn", "igemm",
                                           "fast_div", "ptx"};
   int headers = 0;

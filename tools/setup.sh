@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libeigen3-dev nlohmann-json3-dev catch2
-  libpng-dev libjpeg62-turbo-dev
+  libpng-dev libjpeg62-turbo-dev zlib1g-dev
   openmpi-bin libopenmpi-dev
   clang libclang-rt-14-dev
   python3-numpy python3-pil

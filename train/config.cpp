@@ -164,8 +164,8 @@ Spec stage_spec() {
            {"perceptual_weight", number(1.0, "", 0.0)},
            {"style_weight", number(0.0, "Gram-matrix style loss weight", 0.0)},
            {"criterion", string("l1", "", {"l1", "l2", "fro"})},
-           {"vgg_weights", string("", "safetensors file with torchvision VGG19 ImageNet weights; the loss "
-                                      "is skipped with a warning when empty, an error when the file is missing")},
+           {"vgg_weights", string("", "safetensors or zip-format .pth file with torchvision VGG19 ImageNet "
+                                      "weights; the loss is skipped with a warning when empty, an error when the file is missing")},
        }, "perceptual loss (absent: none)")},
       {"gan_opt", optional_object({
            {"type", string("GANLoss", "", {"GANLoss"})},
@@ -218,8 +218,10 @@ const Spec& schema() {
       {"network_d", network_spec("discriminator for srgan stages: UNetDiscriminatorSN or VGGStyleDiscriminator")},
       {"path", object({
            {"experiments_root", string("experiments", "root folder of all experiments")},
-           {"pretrain_network_g", string("", "safetensors weights loaded into G before the first stage")},
-           {"pretrain_network_d", string("", "safetensors weights loaded into D before the first srgan stage")},
+           {"pretrain_network_g",
+            string("", "weights loaded into G before the first stage (safetensors or a torch.save .pth)")},
+           {"pretrain_network_d",
+            string("", "weights loaded into D before the first srgan stage (safetensors or a torch.save .pth)")},
            {"param_key_g", string("auto", "params, params_ema or auto (params_ema when present)", {"auto", "params", "params_ema"})},
            {"strict_load_g", boolean(true, "missing/unexpected keys are errors")},
            {"strict_load_d", boolean(true, "missing/unexpected keys are errors")},

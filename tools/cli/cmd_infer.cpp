@@ -27,11 +27,12 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* kUsage =
-    "usage: srengine infer --config CFG.json --weights W.safetensors --input IMG_OR_DIR --output DIR\n"
+    "usage: srengine infer --config CFG.json --weights W.safetensors|W.pth --input IMG_OR_DIR --output DIR\n"
     "                      [--tile T] [--tile-pad P] [--pre-pad P] [--suffix S] [--ext png|jpg|auto]\n"
     "                      [--alpha bicubic|net] [--device cpu|cuda|cuda:N] [--half]\n"
     "                      [--param-key auto|params_ema|params|bare] [--jpeg-quality Q] [--no-blend]\n"
-    "  Builds network_g from the config, loads the weights (BasicSR names; params_ema preferred),\n"
+    "  Builds network_g from the config, loads the weights (BasicSR names; params_ema preferred;\n"
+    "  safetensors or a PyTorch torch.save .pth, read without Python),\n"
     "  and writes <output>/<input stem><suffix>.<ext> for every image (PNG 8/16-bit, JPEG, gray, RGBA).\n"
     "  --tile T       core tile side in input pixels; memory then follows T, not the image. 0 (the\n"
     "                 default) runs the whole image at once: memory grows with it (a 4000x3000 x4 photo\n"

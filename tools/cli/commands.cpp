@@ -10,6 +10,7 @@ int run_test(const std::vector<std::string>& args);
 int run_resize(const std::vector<std::string>& args);
 int run_metrics(const std::vector<std::string>& args);
 int run_prepare(const std::vector<std::string>& args);
+int run_convert(const std::vector<std::string>& args);
 int run_bench_loader(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
 
@@ -22,6 +23,7 @@ const std::vector<Command>& commands() {
       {"resize", "MATLAB-compatible bicubic resize of an image or a folder", &run_resize},
       {"metrics", "PSNR/SSIM (BasicSR-identical) of SR images against GT images", &run_metrics},
       {"prepare", "cut HR images into sub-images (and bicubic LQ) for training", &run_prepare},
+      {"convert", "PyTorch .pth (read without Python) or safetensors weights to float32 safetensors", &run_convert},
       {"bench", "benchmarks: `bench kernels` (every kernel on the nets' shapes), `bench train` (training step)", &run_bench},
       {"bench-loader", "training data loader throughput (patches/s)", &run_bench_loader},
   };
