@@ -29,7 +29,7 @@ namespace {
 const char* kUsage =
     "usage: srengine infer --config CFG.json --weights W.safetensors|W.pth --input IMG_OR_DIR --output DIR\n"
     "                      [--tile T] [--tile-pad P] [--pre-pad P] [--suffix S] [--ext png|jpg|auto]\n"
-    "                      [--alpha bicubic|net] [--device cpu|cuda|cuda:N] [--half]\n"
+    "                      [--alpha bicubic|net] [--device cpu|cuda|cuda:N|simt] [--half]\n"
     "                      [--param-key auto|params_ema|params|bare] [--jpeg-quality Q] [--no-blend]\n"
     "  Builds network_g from the config, loads the weights (BasicSR names; params_ema preferred;\n"
     "  safetensors or a PyTorch torch.save .pth, read without Python),\n"
@@ -43,7 +43,7 @@ const char* kUsage =
     "  --suffix S     appended to output names (default none)\n"
     "  --ext E        png, jpg, or auto: the input's format (default auto)\n"
     "  --alpha A      alpha channel by MATLAB bicubic (default) or through the net\n"
-    "  --device D     cpu (default), cuda or cuda:N\n"
+    "  --device D     cpu (default), cuda, cuda:N or simt (the CUDA kernels on the CPU interpreter)\n"
     "  --no-blend     paste tile cores instead of blending them (Real-ESRGAN's scheme; for comparison)\n"
     "  --half         float16 inference: not available (srengine has no float16 kernels)\n";
 
