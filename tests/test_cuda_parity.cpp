@@ -86,15 +86,6 @@ Tol tol_for_precision(const std::string& p) {
   return kFp32;
 }
 
-// A float32-vs-float32 budget for sums of k terms: the fp32 budget holds up to 1024 terms
-// and grows as sqrt(k) beyond (the statistical growth of rounding error in a sum). Only
-// the fp32 pairs grow: TF32 and bf16 budgets are dominated by the rounded operands.
-Tol fp32_sum(Tol t, int64_t k) {
-  if (std::string(t.name) != "fp32" || k <= 1024) return t;
-  const double g = std::sqrt((double)k / 1024.0);
-  return {t.abs * g, t.rel * g, t.name};
-}
-
 // The tolerance of the active CUDA variant of an op (from the registry's precision column).
 Tol active_tol(const char* op) {
   // A build without CUDA lists no CUDA variants: the interpreter then runs conv2d's tf32
@@ -407,6 +398,15 @@ void run_family(const char* family, Device device) {
 namespace {
 
 // ---- Raw buffers with sentinels ----------------------------------------------------------------
+
+// A float32-vs-float32 budget for sums of k terms: the fp32 budget holds up to 1024 terms
+// and grows as sqrt(k) beyond (the statistical growth of rounding error in a sum). Only
+// the fp32 pairs grow: TF32 and bf16 budgets are dominated by the rounded operands.
+Tol fp32_sum(Tol t, int64_t k) {
+  if (std::string(t.name) != "fp32" || k <= 1024) return t;
+  const double g = std::sqrt((double)k / 1024.0);
+  return {t.abs * g, t.rel * g, t.name};
+}
 
 constexpr int64_t kGuard = 256;
 constexpr float kSentinel = 12345.0f;

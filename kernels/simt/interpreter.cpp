@@ -53,8 +53,8 @@ namespace simt {
 
 namespace detail {
 
-thread_local ThreadCtx* t_thread = nullptr;
-thread_local BlockCtx t_block = {};
+constinit thread_local ThreadCtx* t_thread = nullptr;
+constinit thread_local BlockCtx t_block = {};
 
 namespace {
 

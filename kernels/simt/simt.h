@@ -61,8 +61,11 @@ struct ThreadCtx {
 struct BlockCtx {
   uint3 block_idx, block_dim, grid_dim;
 };
-extern thread_local ThreadCtx* t_thread;  // the fiber running now (null outside a kernel)
-extern thread_local BlockCtx t_block;
+// constinit: no dynamic initialisation, so threadIdx & co are plain TLS loads (no TLS wrapper
+// call per access; GCC 12 with -fsanitize=null also miscompiles the wrapper's null check into
+// a false report).
+extern constinit thread_local ThreadCtx* t_thread;  // the fiber running now (null outside a kernel)
+extern constinit thread_local BlockCtx t_block;
 
 // A shared-memory declaration site (SR_SHARED): where its bytes live in the block's arena.
 struct SharedSite {
