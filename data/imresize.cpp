@@ -152,7 +152,7 @@ Image imresize(const Image& img, double scale, bool antialiasing) {
 Tensor imresize(const Tensor& t, double scale, bool antialiasing) {
   SR_CHECK(t.defined() && (t.dim() == 3 || t.dim() == 4), "imresize: expected a (N, C, H, W) or (C, H, W) tensor, got ",
            t.defined() ? t.str() : std::string("undefined"));
-  SR_CHECK(!t.is_cuda(), "imresize: runs on the CPU; got ", t.str());
+  SR_CHECK(t.device().is_cpu(), "imresize: runs on the CPU; got ", t.str());
   const Tensor c = t.contiguous();
   const int h = (int)c.size(c.dim() - 2), w = (int)c.size(c.dim() - 1);
   const int oh = resized_length(h, scale), ow = resized_length(w, scale);

@@ -1,7 +1,11 @@
 // Check macros for CUDA runtime, cuBLAS and cuDNN calls, and for kernel launches: every
 // failure throws an sr::Error with the call text, file, line and the error string.
 #pragma once
+#if defined(SRENGINE_SIMT)
+#include "kernels/simt/simt.h"  // the SIMT interpreter build's stand-in for the CUDA runtime
+#else
 #include <cuda_runtime.h>
+#endif
 
 #include <cstdlib>
 

@@ -1,7 +1,9 @@
 // The host-side face of the CUDA backend: device memory from a stream-ordered pool,
 // copies, and the current stream. Plain C++ declarations (no CUDA headers), so every
 // .cpp can call them; they exist only when srengine is built with CUDA
-// (SRENGINE_WITH_CUDA), and the engine only calls them for CUDA tensors.
+// (SRENGINE_WITH_CUDA), and the engine only calls them for CUDA tensors. The SIMT
+// interpreter defines the same functions as sr::simt::* (kernels/simt/runtime.cpp,
+// engine/cuda_copy.cu) for simt tensors; engine/dispatch.h's SR_ON_DEVICE picks one.
 #pragma once
 #include <cstddef>
 #include <cstdint>

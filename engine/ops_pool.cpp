@@ -25,8 +25,8 @@ Tensor max_pool2d(const Tensor& x_in, int kernel, int stride) {
   Tensor y = Tensor::empty({N, C, P, Q}, x.dtype(), x.device());
   const int64_t n = N * C * P * Q;
   std::shared_ptr<std::vector<int64_t>> argmax;  // CPU
-  std::shared_ptr<Storage> argmax_dev;           // CUDA: n int32 on x's device
-  if (x.is_cuda())
+  std::shared_ptr<Storage> argmax_dev;           // CUDA, simt: n int32 on x's device
+  if (!x.device().is_cpu())
     argmax_dev = std::make_shared<Storage>(n * sizeof(int32_t), x.device());
   else
     argmax = std::make_shared<std::vector<int64_t>>(n);

@@ -22,7 +22,7 @@ template <typename F>
 void fill_from(Tensor& t, const char* op, F&& value) {
   SR_CHECK(t.defined(), op, ": undefined tensor");
   SR_CHECK(t.is_contiguous(), op, ": tensor ", t.str(), " must be contiguous");
-  Tensor host = t.is_cuda() ? Tensor::empty(t.shape(), t.dtype(), Device::cpu()) : t;
+  Tensor host = !t.device().is_cpu() ? Tensor::empty(t.shape(), t.dtype(), Device::cpu()) : t;
   const int64_t n = t.numel();
   if (host.dtype() == DType::f32) {
     float* p = host.data<float>();
@@ -33,7 +33,7 @@ void fill_from(Tensor& t, const char* op, F&& value) {
 #pragma omp parallel for if (n >= (1 << 16))
     for (int64_t i = 0; i < n; ++i) p[i] = value(i);
   }
-  if (t.is_cuda()) t.copy_(host);
+  if (!t.device().is_cpu()) t.copy_(host);
 }
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "engine/cuda_runtime.h"
+#include "engine/dispatch.h"
 
 namespace sr {
 
@@ -40,11 +41,7 @@ Storage::Storage(size_t bytes, Device device, int pin_device) : bytes_(bytes), d
     if (!data_) fail("Storage: out of host memory allocating ", bytes, " bytes");
     note_host_alloc(bytes);
   } else {
-#ifdef SRENGINE_WITH_CUDA
-    data_ = cuda::allocate(alloc_bytes, device.index);
-#else
-    fail("Storage: cannot allocate on ", device.str(), ": srengine was built without CUDA");
-#endif
+    SR_ON_DEVICE(device, data_ = cuda::allocate(alloc_bytes, device.index));
   }
 }
 
@@ -64,13 +61,11 @@ Storage::~Storage() {
     std::free(data_);
     g_host_current.fetch_sub(bytes_);
   } else {
-#ifdef SRENGINE_WITH_CUDA
     try {
-      cuda::deallocate(data_, device_.index);
+      SR_ON_DEVICE(device_, cuda::deallocate(data_, device_.index));
     } catch (...) {
       // A failing free during teardown must not terminate the process.
     }
-#endif
   }
 }
 

@@ -1,6 +1,7 @@
 // Storage: one allocation (host or device) shared by every tensor that views it.
 // Host memory is 64-byte aligned for AVX-512; device memory comes from the CUDA
-// backend's stream-ordered pool (engine/cuda_runtime.h). Host storage may be page-locked
+// backend's stream-ordered pool (engine/cuda_runtime.h), for the simt device from the
+// interpreter (guarded, NaN-poisoned host memory: kernels/simt/device.h). Host storage may be page-locked
 // for copies to GPU `pin_device` (>= 0), so that those copies run asynchronously; that
 // needs a CUDA build with a device present, and falls back to ordinary host memory
 // otherwise.

@@ -5,6 +5,7 @@
 
 #include "engine/autograd.h"
 #include "engine/cuda_runtime.h"
+#include "engine/dispatch.h"
 
 namespace sr {
 
@@ -170,12 +171,10 @@ void host_copy(D* dst, const int64_t* dst_strides, const S* src, const int64_t* 
 }  // namespace
 
 void Tensor::fill_(double value) {
-  if (device().is_cuda()) {
-#ifdef SRENGINE_WITH_CUDA
-    cuda::fill_strided(raw_data(), impl()->strides.data(), (int)dtype_size(dtype()),
-                       shape().begin(), dim(), value);
+  if (!device().is_cpu()) {
+    SR_ON_DEVICE(device(), cuda::fill_strided(raw_data(), impl()->strides.data(), (int)dtype_size(dtype()),
+                                              shape().begin(), dim(), value));
     return;
-#endif
   }
   if (dtype() == DType::f32) {
     float* p = static_cast<float*>(raw_data());
@@ -215,18 +214,22 @@ void Tensor::copy_(const Tensor& src) {
     }
     return;
   }
-#ifdef SRENGINE_WITH_CUDA
-  if (device().is_cuda() && src.device().is_cuda()) {
-    cuda::copy_strided(raw_data(), impl()->strides.data(), (int)dtype_size(dtype()),
-                       src.raw_data(), src.impl()->strides.data(), (int)dtype_size(src.dtype()),
-                       shape().begin(), dim());
+  if (device().type == src.device().type) {  // on one device (GPUs: cuda:N to cuda:M too)
+    SR_ON_DEVICE(device(), cuda::copy_strided(raw_data(), impl()->strides.data(), (int)dtype_size(dtype()),
+                                              src.raw_data(), src.impl()->strides.data(),
+                                              (int)dtype_size(src.dtype()), shape().begin(), dim()));
+    return;
+  }
+  // Between a GPU and the simt device: through the host.
+  if (!device().is_cpu() && !src.device().is_cpu()) {
+    copy_(src.to(Device::cpu()));
     return;
   }
   // Host <-> device: stage through a contiguous tensor of the destination dtype.
-  if (device().is_cuda()) {
+  if (!device().is_cpu()) {
     Tensor staged = src.dtype() == dtype() && src.is_contiguous() ? src : src.to(dtype());
     if (is_contiguous()) {
-      cuda::memcpy(raw_data(), staged.raw_data(), nbytes(), cuda::CopyKind::host_to_device);
+      SR_ON_DEVICE(device(), cuda::memcpy(raw_data(), staged.raw_data(), nbytes(), cuda::CopyKind::host_to_device));
     } else {
       Tensor dev = staged.to(device());
       copy_(dev);
@@ -234,12 +237,10 @@ void Tensor::copy_(const Tensor& src) {
   } else {
     Tensor dev = src.is_contiguous() ? src : src.contiguous();
     Tensor host = Tensor::empty(shape(), src.dtype(), Device::cpu());
-    cuda::memcpy(host.raw_data(), dev.raw_data(), host.nbytes(), cuda::CopyKind::device_to_host);
+    SR_ON_DEVICE(src.device(),
+                 cuda::memcpy(host.raw_data(), dev.raw_data(), host.nbytes(), cuda::CopyKind::device_to_host));
     copy_(host);
   }
-#else
-  fail("copy_: ", src.str(), " -> ", str(), ": srengine was built without CUDA");
-#endif
 }
 
 Tensor Tensor::contiguous() const {

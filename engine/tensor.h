@@ -65,6 +65,7 @@ class Tensor {
   Device device() const { return impl()->storage->device(); }
   bool is_pinned() const { return impl()->storage->pinned(); }
   bool is_cuda() const { return device().is_cuda(); }
+  bool is_simt() const { return device().is_simt(); }
   bool is_contiguous() const;
   int64_t offset() const { return impl()->offset; }
   size_t nbytes() const { return numel() * dtype_size(dtype()); }

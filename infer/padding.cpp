@@ -6,7 +6,7 @@
 namespace sr::infer {
 
 Tensor reflect_pad(const Tensor& x, int64_t top, int64_t bottom, int64_t left, int64_t right) {
-  SR_CHECK(x.defined() && x.dim() == 4 && !x.is_cuda() && x.dtype() == DType::f32,
+  SR_CHECK(x.defined() && x.dim() == 4 && x.device().is_cpu() && x.dtype() == DType::f32,
            "reflect_pad: expected a float32 CPU tensor (N, C, H, W), got ", x.defined() ? x.str() : "undefined");
   SR_CHECK(top >= 0 && bottom >= 0 && left >= 0 && right >= 0, "reflect_pad: pads must be >= 0, got ", top, ", ",
            bottom, ", ", left, ", ", right);

@@ -92,7 +92,7 @@ void check_tile_options(const TileOptions& opt) {
 void tiled_apply(const Tensor& input, int scale, int multiple, const TileOptions& opt, const TileFn& fn,
                  const BandSink& sink) {
   check_tile_options(opt);
-  SR_CHECK(input.defined() && input.dim() == 4 && input.size(0) == 1 && !input.is_cuda() &&
+  SR_CHECK(input.defined() && input.dim() == 4 && input.size(0) == 1 && input.device().is_cpu() &&
                input.dtype() == DType::f32 && input.is_contiguous(),
            "tiled_apply: expected a contiguous float32 CPU tensor (1, C, H, W), got ",
            input.defined() ? input.str() : std::string("undefined"));
@@ -168,7 +168,7 @@ void tiled_apply(const Tensor& input, int scale, int multiple, const TileOptions
       const Tensor out = fn(extract_tile(input, pre, r0, r1, c0, c1)).contiguous();
       const int64_t th = (r1 - r0) * s, tw = (c1 - c0) * s;
       SR_CHECK(out.dim() == 4 && out.size(0) == 1 && out.size(2) == th && out.size(3) == tw &&
-                   out.dtype() == DType::f32 && !out.is_cuda(),
+                   out.dtype() == DType::f32 && out.device().is_cpu(),
                "tiled_apply: a ", r1 - r0, "x", c1 - c0, " tile gave ", out.str(), ", expected (1, C, ", th, ", ",
                tw, ") float32 on the CPU (scale ", scale, ")");
       if (C_out < 0) {

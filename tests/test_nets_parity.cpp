@@ -15,20 +15,11 @@
 #include "engine/safetensors.h"
 #include "nets/factory.h"
 #include "support/gradcheck.h"
+#include "support/net_fixtures.h"
 
 using namespace sr;
 
 namespace {
-
-// The input of fixtures too large to store (see tools/make_fixtures.py: hashed_input).
-Tensor hashed_input(const Shape& shape) {
-  std::vector<double> v(shape.numel());
-  for (size_t i = 0; i < v.size(); ++i) {
-    const uint64_t h = (uint64_t(i) * 2654435761ull + 12345ull) & 0xffffffffull;
-    v[i] = double(h) / 4294967296.0 * 2.0 - 1.0;
-  }
-  return Tensor::from_vector(v, shape, DType::f64);
-}
 
 void run_parity(const std::string& name) {
   const std::string path = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/nets/" + name + ".safetensors";
@@ -49,8 +40,9 @@ void run_parity(const std::string& name) {
   net->load_state_dict(weights, true, path);  // strict: the key sets must be identical
   net->train();
 
-  Tensor x = f.metadata.count("input") ? hashed_input(Shape(nlohmann::json::parse(f.metadata.at("input_shape"))
-                                                                .get<std::vector<int64_t>>()))
+  Tensor x = f.metadata.count("input") ? test::fixture_hashed_input(Shape(nlohmann::json::parse(f.metadata.at("input_shape"))
+                                                                .get<std::vector<int64_t>>()),
+                                                                     DType::f64)
                                        : f.get("input").clone();
   x.set_requires_grad(true);
   Tensor y = net->forward(x);

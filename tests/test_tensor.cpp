@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/cuda_runtime.h"
+#include "engine/ops.h"
 #include "engine/philox.h"
 #include "engine/random.h"
 #include "engine/tensor.h"
@@ -80,6 +81,43 @@ TEST_CASE("tensor/activate_device_refuses_a_missing_gpu") {
 #else
   CHECK_THROWS_WITH(activate_device(Device::cuda(1), "--device cuda:1"),
                     Catch::Contains("--device cuda:1: cuda:1 requested") && Catch::Contains("without CUDA"));
+#endif
+}
+
+// The simt device (the CUDA kernels on the SIMT interpreter): tensors move to it and back,
+// views are written and copied by the interpreted copy and fill kernels, and its ops take
+// float32 as CUDA's do.
+TEST_CASE("simt/device_tensors") {
+  CHECK(parse_device("simt") == Device::simt());
+  CHECK(Device::simt().str() == "simt");
+  CHECK(Device::simt() != Device::cpu());
+#ifdef SRENGINE_WITH_SIMT
+  CHECK_NOTHROW(activate_device(Device::simt(), "--device simt"));
+  std::vector<double> values(2 * 5 * 9);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = 0.5 * (double)i - 7;
+  const Tensor host = Tensor::from_vector(values, {2, 5, 3, 3});
+  Tensor d = host.to(Device::simt());
+  REQUIRE(d.is_simt());
+  CHECK(d.to_vector() == values);
+  d.narrow(1, 1, 2).fill_(-1);                                // strided fill
+  d.narrow(1, 4, 1).copy_(Tensor::full({2, 1, 3, 3}, 3.0));   // host into a device view
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t c = 0; c < 5; ++c)
+      for (int64_t i = 0; i < 9; ++i) {
+        const size_t at = (size_t)((n * 5 + c) * 9 + i);
+        values[at] = c == 1 || c == 2 ? -1.0 : c == 4 ? 3.0 : values[at];
+      }
+  CHECK(d.to_vector() == values);
+  const Tensor view = d.narrow(1, 2, 3).contiguous();  // strided copy on the device
+  CHECK(view.is_simt());
+  CHECK(view.to_vector() == d.to(Device::cpu()).narrow(1, 2, 3).contiguous().to_vector());
+  const Tensor d64 = d.to(DType::f64);  // float -> double on the device
+  CHECK(d64.is_simt());
+  CHECK(d64.to_vector() == values);
+  CHECK_THROWS_WITH(add(d64, d64), Catch::Contains("simt tensors must be float32"));
+  CHECK(add(d, d).to_vector()[3] == 2 * values[3]);
+#else
+  CHECK_THROWS_WITH(activate_device(Device::simt(), "--device simt"), Catch::Contains("-DSRENGINE_SIMT=ON"));
 #endif
 }
 

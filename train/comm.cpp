@@ -198,7 +198,7 @@ class MpiCommunicator : public Communicator {
   // Host tensors reduce in place with MPI_Iallreduce; CUDA tensors go through a host copy.
   void all_reduce_async(Tensor& t, bool average) override {
     SR_CHECK(t.is_contiguous(), "all_reduce: tensor ", t.str(), " must be contiguous");
-    Pending p{t, t.is_cuda() ? t.to(Device::cpu()) : t, average, MPI_REQUEST_NULL};
+    Pending p{t, !t.device().is_cpu() ? t.to(Device::cpu()) : t, average, MPI_REQUEST_NULL};
     MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, p.host.raw_data(), (int)p.host.numel(), mpi_type(p.host), MPI_SUM,
                              MPI_COMM_WORLD, &p.request));
     pending_.push_back(std::move(p));
@@ -209,19 +209,19 @@ class MpiCommunicator : public Communicator {
     for (Pending& p : pending_) {
       wait_without_spinning(&p.request, kGradientPoll);
       if (p.average && info_.world_size > 1) scale_(p.host, 1.0 / info_.world_size);
-      if (p.target.is_cuda()) p.target.copy_(p.host);
+      if (!p.target.device().is_cpu()) p.target.copy_(p.host);
     }
     pending_.clear();
   }
 
   void broadcast(Tensor& t, int root) override {
     SR_CHECK(t.is_contiguous(), "broadcast: tensor ", t.str(), " must be contiguous");
-    Tensor host = t.is_cuda() ? t.to(Device::cpu()) : t;
+    Tensor host = !t.device().is_cpu() ? t.to(Device::cpu()) : t;
     TimedWait timed(watchdog_, "MPI_Bcast");
     MPI_Request req = MPI_REQUEST_NULL;
     MPI_CHECK(MPI_Ibcast(host.raw_data(), (int)host.numel(), mpi_type(host), root, MPI_COMM_WORLD, &req));
     wait_without_spinning(&req, kHostPoll);
-    if (t.is_cuda()) t.copy_(host);
+    if (!t.device().is_cpu()) t.copy_(host);
   }
 
   void all_reduce_host(std::vector<double>& values) override {

@@ -207,7 +207,7 @@ const Spec& schema() {
       {"scale", integer(4, "upscaling factor; also network_g's scale (RRDBNet) or upscale (SRVGGNetCompact) "
                            "when that is not given", 1, 4)},
       {"num_gpu", integer(1, "GPUs per process (BasicSR compatibility; one process per GPU)", 0)},
-      {"device", string("auto", "cpu, cuda, cuda:N or auto (CUDA when available)")},
+      {"device", string("auto", "cpu, cuda, cuda:N, simt (the CUDA kernels on the SIMT interpreter: slow, for tests) or auto (CUDA when available)")},
       {"manual_seed", integer(0, "seed of every random stream (weights, data, augmentation)", 0)},
       {"conv_impl", string("native", "convolution variant on CUDA: native or cudnn", {"native", "cudnn"})},
       {"rdb_impl", string("fused", "residual dense blocks: fused (one buffer, no cat copies) or unfused "

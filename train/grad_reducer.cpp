@@ -94,7 +94,7 @@ namespace {
 // splitmix64's finaliser over the tensor's 64-bit words (tail bytes zero-padded): any
 // changed bit changes the hash with overwhelming probability.
 uint64_t hash_bytes(const Tensor& t) {
-  const Tensor host = (t.is_cuda() ? t.to(Device::cpu()) : t).contiguous();
+  const Tensor host = (!t.device().is_cpu() ? t.to(Device::cpu()) : t).contiguous();
   const auto* p = static_cast<const unsigned char*>(host.raw_data());
   const size_t n = host.nbytes();
   auto mix = [](uint64_t z) {

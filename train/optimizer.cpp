@@ -5,11 +5,10 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/dispatch.h"
 #include "engine/error.h"
 #include "kernels/cpu/optimizer.h"
-#ifdef SRENGINE_WITH_CUDA
 #include "kernels/cuda/optimizer.h"
-#endif
 
 namespace sr::train {
 
@@ -51,12 +50,12 @@ void Adam::step() {
   std::vector<const float*> g;
   std::vector<int64_t> n;
   std::vector<Tensor> keep;  // contiguous gradient copies live until the call returns
-  bool cuda = false;
+  Device device = Device::cpu();
   for (size_t k = 0; k < params_.size(); ++k) {
     Tensor& param = params_[k].second;
     Tensor grad = param.grad();
     SR_CHECK(param.dtype() == DType::f32, "Adam: parameter ", params_[k].first, " must be float32, got ", param.str());
-    cuda = param.is_cuda();
+    device = param.device();
     if (grad.defined()) keep.push_back(grad.contiguous());
     p.push_back(param.data<float>());
     g.push_back(grad.defined() ? keep.back().data<float>() : nullptr);
@@ -65,12 +64,8 @@ void Adam::step() {
     n.push_back(param.numel());
   }
   if (p.empty()) return;
-  if (cuda) {
-#ifdef SRENGINE_WITH_CUDA
-    cuda::adam_update(scalars, p.data(), g.data(), m.data(), v.data(), n.data(), (int)p.size());
-#else
-    fail("Adam: CUDA parameters in a build without CUDA");
-#endif
+  if (!device.is_cpu()) {
+    SR_ON_DEVICE(device, cuda::adam_update(scalars, p.data(), g.data(), m.data(), v.data(), n.data(), (int)p.size()));
   } else {
     cpu::adam_update(scalars, p.data(), g.data(), m.data(), v.data(), n.data(), (int)p.size());
   }
@@ -117,10 +112,9 @@ void ema_update(NamedTensors& ema, const NamedTensors& params, double decay) {
     n.push_back(et.numel());
   }
   if (e.empty()) return;
-  if (ema[0].second.is_cuda()) {
-#ifdef SRENGINE_WITH_CUDA
-    cuda::ema_update(decay, e.data(), p.data(), n.data(), (int)e.size());
-#endif
+  const Device device = ema[0].second.device();
+  if (!device.is_cpu()) {
+    SR_ON_DEVICE(device, cuda::ema_update(decay, e.data(), p.data(), n.data(), (int)e.size()));
   } else {
     cpu::ema_update(decay, e.data(), p.data(), n.data(), (int)e.size());
   }

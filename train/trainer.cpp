@@ -18,6 +18,7 @@
 #include "engine/autograd.h"
 #include "engine/cpu_threads.h"
 #include "engine/cuda_runtime.h"
+#include "engine/dispatch.h"
 #include "engine/random.h"
 #include "engine/storage.h"
 #include "kernels/registry.h"
@@ -90,13 +91,12 @@ void append_prefixed(NamedTensors& out, const std::string& prefix, const NamedTe
 
 std::string memory_text(Device device) {
   char buf[64];
-#ifdef SRENGINE_WITH_CUDA
-  if (device.is_cuda()) {
-    const auto s = cuda::pool_stats(device.index);
-    std::snprintf(buf, sizeof buf, "gpu %.2f GB (peak %.2f)", s.current_bytes / 1e9, s.peak_bytes / 1e9);
+  if (!device.is_cpu()) {
+    size_t current = 0, peak = 0;
+    SR_ON_DEVICE(device, const auto s = cuda::pool_stats(device.index); current = s.current_bytes; peak = s.peak_bytes);
+    std::snprintf(buf, sizeof buf, "%s %.2f GB (peak %.2f)", device.is_cuda() ? "gpu" : "simt", current / 1e9, peak / 1e9);
     return buf;
   }
-#endif
   const auto s = host_memory_stats();
   std::snprintf(buf, sizeof buf, "tensors %.2f GB (peak %.2f)", s.current_bytes / 1e9, s.peak_bytes / 1e9);
   return buf;
@@ -329,7 +329,7 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
   lo.start = pos;
   lo.start_global_batch = start_global_batch;
   lo.warn = [this](const std::string& m) { log_->warn(m); };
-  if (!device_.is_cpu()) lo.pin_memory_device = device_.index;
+  if (device_.is_cuda()) lo.pin_memory_device = device_.index;
   data::Loader loader(train_data_config(cfg_), lo);
 
   const int64_t print_freq = cfg_["logger"]["print_freq"], ckpt_freq = cfg_["logger"]["save_checkpoint_freq"];

@@ -28,7 +28,7 @@ int run_training(const nlohmann::json& config, const TrainOptions& options);
 
 // The pieces of a run that `srengine bench train` reuses, so that it times exactly what
 // training builds:
-// the device of `device` ("auto", "cpu", "cuda", "cuda:N") for this local rank;
+// the device of `device` ("auto", "cpu", "cuda", "cuda:N", "simt") for this local rank;
 Device resolve_device(const std::string& device, int local_rank);
 // a network from its option section, seeded from (seed, salt) (salt 1: G and its EMA
 // copy, 2: D), moved to `device`;

@@ -8,6 +8,13 @@
 #define SR_HD inline
 #endif
 
+// SR_DEVICE_CODE: the device branch of a host/device function is being compiled: nvcc's
+// device pass, or the SIMT interpreter build (kernels/simt/), which compiles the device
+// branches (intrinsics, inline PTX wrappers) for the CPU so that CI runs them.
+#if defined(__CUDA_ARCH__) || defined(SRENGINE_SIMT)
+#define SR_DEVICE_CODE 1
+#endif
+
 namespace sr::math {
 
 template <typename T>

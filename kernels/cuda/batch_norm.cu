@@ -140,10 +140,10 @@ ChannelGeom geometry(int64_t N, int64_t C, int64_t HW) {
 template <int kMode>
 void channel_sums(const ChannelGeom& g, const float* x, const float* dy, const double* mean,
                   const double* invstd, double scale, double* partial, double* out) {
-  channel_partial_kernel<kMode><<<dim3((unsigned)g.chunks, (unsigned)g.C), kBnThreads, 0, current_stream()>>>(
-      g, x, dy, mean, invstd, partial);
+  launch_kernel(channel_partial_kernel<kMode>, dim3((unsigned)g.chunks, (unsigned)g.C), kBnThreads, 0,
+                current_stream(), g, x, dy, mean, invstd, partial);
   CUDA_CHECK_LAUNCH("batch_norm channel sums");
-  channel_finish_kernel<<<grid_for(g.C), kBlock, 0, current_stream()>>>(partial, g.C, g.chunks, scale, out);
+  launch_kernel(channel_finish_kernel, grid_for(g.C), kBlock, 0, current_stream(), partial, g.C, g.chunks, scale, out);
   CUDA_CHECK_LAUNCH("batch_norm channel sums");
 }
 
@@ -165,8 +165,8 @@ void batch_norm_forward(const float* x, const float* gamma, const float* beta, f
     channel_sums<0>(g, x, nullptr, nullptr, nullptr, 1.0 / M, partial.as<double>(), mean);
     channel_sums<1>(g, x, nullptr, mean, nullptr, 1.0 / M, partial.as<double>(), var);
   }
-  stats_finish_kernel<<<grid_for(C), kBlock, 0, current_stream()>>>(
-      C, training ? 1 : 0, momentum, eps, M, mean, var, running_mean, running_var, invstd);
+  launch_kernel(stats_finish_kernel, grid_for(C), kBlock, 0, current_stream(), C, training ? 1 : 0, momentum, eps,
+                M, mean, var, running_mean, running_var, invstd);
   CUDA_CHECK_LAUNCH("batch_norm statistics");
   launch_map("batch_norm", ApplyOp{x, mean, invstd, gamma, beta, y, C, HW}, N * C * HW);
   memcpy(mean_host, mean, C * sizeof(double), CopyKind::device_to_host);

@@ -1,13 +1,34 @@
-// Helpers shared by the CUDA kernel files: the stream, launch geometry, deterministic
-// warp/block reductions and pool-backed scratch buffers. CUDA-only header (.cu files).
+// Helpers shared by the CUDA kernel files: the stream, launch geometry, shared-memory
+// declarations, deterministic warp/block reductions and pool-backed scratch buffers.
+// CUDA-only header (.cu files, compiled by nvcc or, with SRENGINE_SIMT, for the SIMT
+// interpreter: kernels/simt/).
 #pragma once
-#include <cuda_runtime.h>
-
 #include <cstddef>
 #include <cstdint>
 
 #include "engine/cuda_check.h"
+#include "engine/cuda_launch.h"
 #include "engine/cuda_runtime.h"
+
+// Shared memory. Kernels declare it only through these, so the SIMT interpreter can give
+// every block fresh, NaN-poisoned arrays between guard zones:
+//   SR_SHARED(float, tile, [16][68]);              __shared__ float tile[16][68];
+//   SR_SHARED_ALIGNED(16, float, As, [2][N]);      __shared__ __align__(16) float As[2][N];
+//   SR_SHARED(double, inv_norm, );                 __shared__ double inv_norm;
+//   SR_DYNAMIC_SHARED(float, smem);                extern __shared__ __align__(16) float smem[];
+// (the type must not contain a comma).
+#if defined(SRENGINE_SIMT)
+#define SR_SHARED_ALIGNED(align, type, name, dims)                                                 \
+  static constinit ::simt::detail::SharedSite simt_site_##name{#name, __FILE__, __LINE__};        \
+  auto& name = *static_cast<type(*) dims>(                                                        \
+      ::simt::detail::shared_at(simt_site_##name, sizeof(type dims), (align) > alignof(type) ? (align) : alignof(type)))
+#define SR_SHARED(type, name, dims) SR_SHARED_ALIGNED(alignof(type), type, name, dims)
+#define SR_DYNAMIC_SHARED(type, name) type* name = static_cast<type*>(::simt::detail::dynamic_shared())
+#else
+#define SR_SHARED_ALIGNED(align, type, name, dims) __shared__ __align__(align) type name dims
+#define SR_SHARED(type, name, dims) __shared__ type name dims
+#define SR_DYNAMIC_SHARED(type, name) extern __shared__ __align__(16) type name[]
+#endif
 
 namespace sr::cuda {
 
@@ -41,7 +62,7 @@ __global__ void map_kernel(Op op, int64_t n) {
 template <class Op>
 void launch_map(const char* name, const Op& op, int64_t n) {
   if (n <= 0) return;
-  map_kernel<<<grid_for(n), kBlock, 0, current_stream()>>>(op, n);
+  launch_kernel(map_kernel<Op>, grid_for(n), kBlock, 0, current_stream(), op, n);
   CUDA_CHECK_LAUNCH(name);
 }
 
@@ -62,7 +83,7 @@ __device__ __forceinline__ T warp_sum(T v) {
 template <typename T, int kThreads>
 __device__ T block_sum(T v) {
   static_assert(kThreads % 32 == 0 && kThreads <= 1024, "block size");
-  __shared__ T partial[kThreads / 32];
+  SR_SHARED(T, partial, [kThreads / 32]);
   v = warp_sum(v);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   if (lane == 0) partial[warp] = v;

@@ -145,7 +145,13 @@ const char* conv_variant_name(ConvVariant v) {
   return "?";
 }
 
-ConvVariant active_conv_variant() { return conv_variant_from_name(kernels::active_variant("conv2d")); }
+ConvVariant active_conv_variant() {
+#if defined(SRENGINE_SIMT)
+  // The registry lists the CUDA variants only in CUDA builds; the interpreter's default is tf32.
+  if (kernels::variants_of("conv2d", "cuda").empty()) return ConvVariant::tf32;
+#endif
+  return conv_variant_from_name(kernels::active_variant("conv2d"));
+}
 
 void conv2d_apply_epilogue(const Conv2dShape& s, const ConvEpilogue& ep, float* y) {
   if (!has_epilogue(ep)) return;
@@ -203,7 +209,7 @@ void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const floa
     case ConvVariant::naive: {
       const int64_t blocks = s.K * s.C * s.R * s.S;
       SR_CHECK(blocks < (int64_t{1} << 31), "conv2d_backward_weight: weight too large");
-      naive_backward_weight_kernel<<<(unsigned)blocks, kWgradThreads, 0, current_stream()>>>(s, x, dy, dw);
+      launch_kernel(naive_backward_weight_kernel, (unsigned)blocks, kWgradThreads, 0, current_stream(), s, x, dy, dw);
       CUDA_CHECK_LAUNCH("conv2d_backward_weight (naive)");
       return;
     }

@@ -14,7 +14,7 @@
 // from the stream-ordered pool.
 #include "kernels/cuda/conv2d_variants.h"
 
-#ifdef SRENGINE_WITH_CUDNN
+#if defined(SRENGINE_WITH_CUDNN) && !defined(SRENGINE_SIMT)  // cuDNN is GPU-only: not in the interpreter
 #include <cudnn.h>
 
 #include <algorithm>
@@ -302,7 +302,8 @@ void cudnn_backward_weight(bool allow_tf32, const Conv2dShape& s, const float* x
 
 }  // namespace sr::cuda::detail
 
-#else  // no cuDNN in this build: the dispatcher refuses the cudnn variants before calling these.
+#else  // no cuDNN in this build (or the SIMT interpreter's): the dispatcher refuses the cudnn
+       // variants before calling these.
 
 #include "engine/error.h"
 

@@ -34,8 +34,8 @@ template <class P, int BM, int BN, Prec PR>
 __global__ void __launch_bounds__(igemm::Tile<P, BM, BN>::THREADS)
     igemm_kernel(const P p, int k_per_split) {
   using T = igemm::Tile<P, BM, BN>;
-  __shared__ __align__(16) float As[2][T::A_SIZE];
-  __shared__ __align__(16) float Bs[2][T::B_SIZE];
+  SR_SHARED_ALIGNED(16, float, As, [2][T::A_SIZE]);
+  SR_SHARED_ALIGNED(16, float, Bs, [2][T::B_SIZE]);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int warp_m = warp % T::WARPS_M, warp_n = warp / T::WARPS_M;
   const Block blk = igemm::block_at<T>(p.K, blockIdx.x, blockIdx.y, blockIdx.z, k_per_split);
@@ -98,9 +98,9 @@ void launch(const P& p, bool bf16, int splits, int k_per_split, const char* op) 
   SR_CHECK(grid.y <= 65535 && grid.z <= 65535, op, ": grid ", grid.x, " x ", grid.y, " x ",
            grid.z, " exceeds the launch limits");
   if (bf16)
-    igemm_kernel<P, BM, BN, Prec::bf16><<<grid, T::THREADS, 0, current_stream()>>>(p, k_per_split);
+    launch_kernel(igemm_kernel<P, BM, BN, Prec::bf16>, grid, T::THREADS, 0, current_stream(), p, k_per_split);
   else
-    igemm_kernel<P, BM, BN, Prec::tf32><<<grid, T::THREADS, 0, current_stream()>>>(p, k_per_split);
+    launch_kernel(igemm_kernel<P, BM, BN, Prec::tf32>, grid, T::THREADS, 0, current_stream(), p, k_per_split);
   CUDA_CHECK_LAUNCH(op);
 }
 

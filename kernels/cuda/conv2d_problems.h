@@ -33,7 +33,7 @@
 namespace sr::cuda::igemm {
 
 SR_HD float ldg(const float* p) {
-#if defined(__CUDA_ARCH__)
+#if defined(SR_DEVICE_CODE)
   return __ldg(p);
 #else
   return *p;

@@ -26,7 +26,7 @@ struct FastDiv {
   }
 
   SR_HD uint32_t div(uint32_t n) const {
-#if defined(__CUDA_ARCH__)
+#if defined(SR_DEVICE_CODE)
     return (__umulhi(n, mul) + n) >> shift;
 #else
     return ((uint32_t)(((uint64_t)n * mul) >> 32) + n) >> shift;

@@ -8,7 +8,9 @@
 //   matrices); the convolutions have their own tensor-core kernels.
 // cublas: cublasSgemm with the row-major <-> column-major swap
 //   C^T (N x M, col-major, ld = ldc) = op(B)^T op(A)^T.
+#if !defined(SRENGINE_SIMT)  // cuBLAS is GPU-only: the SIMT interpreter runs the native kernel
 #include <cublas_v2.h>
+#endif
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/gemm.h"
@@ -25,8 +27,8 @@ __global__ void __launch_bounds__(kGemmThreads)
     gemm_tiled_kernel(int trans_a, int trans_b, int M, int N, int K, const float* __restrict__ A,
                       int64_t lda, const float* __restrict__ B, int64_t ldb, float* __restrict__ C,
                       int64_t ldc, int accumulate) {
-  __shared__ float As[kTileK][kTile + 4];
-  __shared__ float Bs[kTileK][kTile + 4];
+  SR_SHARED(float, As, [kTileK][kTile + 4]);
+  SR_SHARED(float, Bs, [kTileK][kTile + 4]);
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
   const int m0 = blockIdx.y * kTile, n0 = blockIdx.x * kTile;
   float acc[4][4] = {};
@@ -91,6 +93,7 @@ struct AddBiasRowsOp {
   __device__ void operator()(int64_t i) const { y[i] += bias[i % Out]; }
 };
 
+#if !defined(SRENGINE_SIMT)
 // One cuBLAS handle per thread and device, created on first use and kept for the life of
 // the process (destroying handles at exit races the driver's own teardown).
 cublasHandle_t cublas_handle() {
@@ -102,6 +105,7 @@ cublasHandle_t cublas_handle() {
   CUBLAS_CHECK(cublasSetStream(handles[d], current_stream()));
   return handles[d];
 }
+#endif
 
 }  // namespace
 
@@ -113,7 +117,13 @@ GemmVariant gemm_variant_from_name(const std::string& name) {
 
 const char* gemm_variant_name(GemmVariant v) { return v == GemmVariant::native ? "native" : "cublas"; }
 
-GemmVariant active_gemm_variant() { return gemm_variant_from_name(kernels::active_variant("gemm")); }
+GemmVariant active_gemm_variant() {
+#if defined(SRENGINE_SIMT)
+  // The registry lists the CUDA variants only in CUDA builds; the interpreter has the native one.
+  if (kernels::variants_of("gemm", "cuda").empty()) return GemmVariant::native;
+#endif
+  return gemm_variant_from_name(kernels::active_variant("gemm"));
+}
 
 void gemm_with(GemmVariant v, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
@@ -122,16 +132,20 @@ void gemm_with(GemmVariant v, bool trans_a, bool trans_b, int64_t M, int64_t N, 
   const int64_t lim = int64_t{1} << 31;
   SR_CHECK(M < lim && N < lim && K < lim, "gemm: sizes ", M, " x ", N, " x ", K, " too large");
   if (v == GemmVariant::cublas) {
+#if defined(SRENGINE_SIMT)
+    fail("gemm: the cublas variant is GPU-only (the SIMT interpreter runs the native kernel)");
+#else
     const float alpha = 1.f, beta = accumulate ? 1.f : 0.f;
     CUBLAS_CHECK(cublasSgemm(cublas_handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
                              trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, (int)N, (int)M, (int)K, &alpha, B,
                              (int)ldb, A, (int)lda, &beta, C, (int)ldc));
     return;
+#endif
   }
   const dim3 grid((unsigned)ceil_div(N, kTile), (unsigned)ceil_div(M, kTile));
   SR_CHECK(grid.y <= 65535, "gemm: M = ", M, " is too large for the native kernel");
-  gemm_tiled_kernel<<<grid, kGemmThreads, 0, current_stream()>>>(
-      trans_a, trans_b, (int)M, (int)N, (int)K, A, lda, B, ldb, C, ldc, accumulate ? 1 : 0);
+  launch_kernel(gemm_tiled_kernel, grid, kGemmThreads, 0, current_stream(), trans_a, trans_b, (int)M, (int)N,
+                (int)K, A, lda, B, ldb, C, ldc, accumulate ? 1 : 0);
   CUDA_CHECK_LAUNCH("gemm");
 }
 

@@ -37,6 +37,7 @@
 #include <cstring>
 
 #include "kernels/common/math.h"
+#include "kernels/cuda/ptx.h"
 
 // #pragma unroll where nvcc compiles (host compilers would warn about the unknown pragma).
 #if defined(__CUDACC__)
@@ -52,7 +53,7 @@ constexpr int kBK = 16;
 
 // ---- number formats -----------------------------------------------------------------------
 SR_HD uint32_t float_bits(float x) {
-#if defined(__CUDA_ARCH__)
+#if defined(SR_DEVICE_CODE)
   return __float_as_uint(x);
 #else
   uint32_t u;
@@ -61,7 +62,7 @@ SR_HD uint32_t float_bits(float x) {
 #endif
 }
 SR_HD float bits_float(uint32_t u) {
-#if defined(__CUDA_ARCH__)
+#if defined(SR_DEVICE_CODE)
   return __uint_as_float(u);
 #else
   float x;
@@ -73,10 +74,8 @@ SR_HD float bits_float(uint32_t u) {
 // Rounds to TF32 (8-bit exponent, 10-bit mantissa), to nearest with ties away from zero:
 // what cvt.rna.tf32.f32 does. The low 13 bits of the result are zero.
 SR_HD float round_tf32(float x) {
-#if defined(__CUDA_ARCH__)
-  uint32_t r;
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
-  return __uint_as_float(r & 0xffffe000u);
+#if defined(SR_DEVICE_CODE)
+  return __uint_as_float(ptx::cvt_rna_tf32(x) & 0xffffe000u);
 #else
   uint32_t u = float_bits(x);
   if ((u & 0x7f800000u) != 0x7f800000u) u = (u + 0x1000u) & 0xffffe000u;
@@ -94,11 +93,9 @@ inline float bf16_to_float_host(uint16_t h) { return bits_float((uint32_t)h << 1
 
 // Two floats -> packed bf16x2 with `lo` in bits 0..15 and `hi` in bits 16..31.
 SR_HD uint32_t pack_bf16x2(float lo, float hi) {
-#if defined(__CUDA_ARCH__)
-  uint32_t r;
+#if defined(SR_DEVICE_CODE)
   // cvt.rn.bf16x2.f32 d, a, b puts a in the upper half and b in the lower half.
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-  return r;
+  return ptx::cvt_rn_bf16x2(hi, lo);
 #else
   return (uint32_t)bf16_bits_host(lo) | ((uint32_t)bf16_bits_host(hi) << 16);
 #endif
@@ -236,25 +233,14 @@ SR_UNROLL
   }
 }
 
-// ---- the MMA instruction (device) and its emulation (host tests) -----------------------------
-#if defined(__CUDACC__)
+// ---- the MMA instruction (device, SIMT) and its emulation (host tests) ------------------------
+#if defined(__CUDACC__) || defined(SRENGINE_SIMT)
 template <Prec PR>
-__device__ __forceinline__ void mma(float d[4], const uint32_t a[4], const uint32_t b[2]) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  if constexpr (PR == Prec::tf32) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
-        "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-  } else {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-        "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-  }
-#endif
+SR_DEVICE_INLINE void mma(float d[4], const uint32_t a[4], const uint32_t b[2]) {
+  if constexpr (PR == Prec::tf32)
+    ptx::mma_m16n8k8_tf32(d, a, b);
+  else
+    ptx::mma_m16n8k16_bf16(d, a, b);
 }
 #endif
 

@@ -67,8 +67,8 @@ void loss_sum(math::PointLoss kind, const float* x, const float* t, int64_t n, d
   DeviceScratch partial((blocks + 1) * sizeof(double));
   double* total = partial.as<double>() + blocks;
   if (n > 0) {
-    loss_partial_kernel<<<(unsigned)blocks, kLossThreads, 0, current_stream()>>>(
-        kind, x, t, n, (float)param, partial.as<double>());
+    launch_kernel(loss_partial_kernel, (unsigned)blocks, kLossThreads, 0, current_stream(), kind, x, t, n,
+                  (float)param, partial.as<double>());
     CUDA_CHECK_LAUNCH("loss_sum");
     sum_partials(partial.as<double>(), blocks, total);
   } else {

@@ -76,7 +76,7 @@ void adam_update(const cpu::AdamStep& s, float* const* params, const float* cons
                        b + kChunk < sizes[i] ? kChunk : sizes[i] - b});
   }
   run_table(table, "adam_update", [&](const AdamChunk* t, unsigned blocks) {
-    adam_kernel<<<blocks, kOptThreads, 0, current_stream()>>>(t, s);
+    launch_kernel(adam_kernel, blocks, kOptThreads, 0, current_stream(), t, s);
   });
 }
 
@@ -87,7 +87,7 @@ void ema_update(double decay, float* const* ema, const float* const* params, con
     for (int64_t b = 0; b < sizes[i]; b += kChunk)
       table.push_back({ema[i] + b, params[i] + b, b + kChunk < sizes[i] ? kChunk : sizes[i] - b});
   run_table(table, "ema_update", [&](const EmaChunk* t, unsigned blocks) {
-    ema_kernel<<<blocks, kOptThreads, 0, current_stream()>>>(t, (float)decay, (float)(1.0 - decay));
+    launch_kernel(ema_kernel, blocks, kOptThreads, 0, current_stream(), t, (float)decay, (float)(1.0 - decay));
   });
 }
 

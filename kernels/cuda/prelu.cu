@@ -62,7 +62,7 @@ void prelu_backward(const float* x, const float* a, const float* dy, float* dx, 
   }
   DeviceScratch sums(C * sizeof(float));
   channel_sum(prod.as<float>(), N, C, HW, C * HW, sums.as<float>(), /*accumulate=*/false);
-  fold_shared_kernel<<<1, 1, 0, current_stream()>>>(sums.as<float>(), C, da);
+  launch_kernel(fold_shared_kernel, 1, 1, 0, current_stream(), sums.as<float>(), C, da);
   CUDA_CHECK_LAUNCH("prelu_backward");
 }
 

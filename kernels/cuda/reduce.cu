@@ -71,7 +71,7 @@ __global__ void __launch_bounds__(kReduceThreads)
 }  // namespace
 
 void sum_partials(const double* partial, int64_t count, double* result) {
-  sum_partials_kernel<<<1, kReduceThreads, 0, current_stream()>>>(partial, count, result);
+  launch_kernel(sum_partials_kernel, 1, kReduceThreads, 0, current_stream(), partial, count, result);
   CUDA_CHECK_LAUNCH("sum_partials");
 }
 
@@ -85,15 +85,15 @@ void channel_sum(const float* x, int64_t N, int64_t C, int64_t HW, int64_t batch
   const int64_t chunks = per_channel > 0 ? ceil_div(per_channel, kChannelChunk) : 1;
   DeviceScratch partial(C * chunks * sizeof(double));
   if (per_channel > 0) {
-    channel_sum_partial_kernel<<<dim3((unsigned)chunks, (unsigned)C), kReduceThreads, 0,
-                                 current_stream()>>>(x, per_channel, FastDiv((uint32_t)HW), HW,
-                                                     batch_stride, chunks, partial.as<double>());
+    launch_kernel(channel_sum_partial_kernel, dim3((unsigned)chunks, (unsigned)C), kReduceThreads, 0,
+                  current_stream(), x, per_channel, FastDiv((uint32_t)HW), HW, batch_stride, chunks,
+                  partial.as<double>());
     CUDA_CHECK_LAUNCH("channel_sum");
   } else {
     CUDA_CHECK(cudaMemsetAsync(partial.as<double>(), 0, C * chunks * sizeof(double), current_stream()));
   }
-  channel_sum_finish_kernel<<<grid_for(C), kBlock, 0, current_stream()>>>(
-      partial.as<double>(), C, chunks, out, accumulate ? 1 : 0);
+  launch_kernel(channel_sum_finish_kernel, grid_for(C), kBlock, 0, current_stream(), partial.as<double>(), C,
+                chunks, out, accumulate ? 1 : 0);
   CUDA_CHECK_LAUNCH("channel_sum");
 }
 
@@ -105,8 +105,8 @@ void dot_to_device(const float* a, const float* b, int64_t n, double* result) {
   }
   SR_CHECK(blocks < (int64_t{1} << 31), "dot: ", n, " elements is too many");
   DeviceScratch partial(blocks * sizeof(double));
-  dot_partial_kernel<<<(unsigned)blocks, kReduceThreads, 0, current_stream()>>>(a, b, n,
-                                                                              partial.as<double>());
+  launch_kernel(dot_partial_kernel, (unsigned)blocks, kReduceThreads, 0, current_stream(), a, b, n,
+                partial.as<double>());
   CUDA_CHECK_LAUNCH("dot");
   sum_partials(partial.as<double>(), blocks, result);
 }

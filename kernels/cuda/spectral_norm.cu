@@ -56,7 +56,7 @@ __global__ void __launch_bounds__(kRowWarps * 32)
 // resources" after a change to this kernel (it would spill instead).
 __global__ void __launch_bounds__(kNormThreads)
     normalize_kernel(float* __restrict__ x, int64_t n, double eps) {
-  __shared__ double inv_norm;
+  SR_SHARED(double, inv_norm, );
   double ss = 0;
   for (int64_t i = threadIdx.x; i < n; i += kNormThreads) ss += (double)x[i] * (double)x[i];
   ss = block_sum<double, kNormThreads>(ss);
@@ -90,7 +90,7 @@ struct SnDivideOp {
 };
 
 void normalize(float* x, int64_t n, double eps) {
-  normalize_kernel<<<1, kNormThreads, 0, current_stream()>>>(x, n, eps);
+  launch_kernel(normalize_kernel, 1, kNormThreads, 0, current_stream(), x, n, eps);
   CUDA_CHECK_LAUNCH("spectral_norm normalize");
 }
 
@@ -99,11 +99,11 @@ void normalize(float* x, int64_t n, double eps) {
 void spectral_norm_power_iteration(const float* W, float* u, float* v, int64_t rows, int64_t cols,
                                    int iterations, double eps) {
   for (int it = 0; it < iterations; ++it) {
-    matvec_t_kernel<<<grid_for(cols, kBlock, 1 << 30), kBlock, 0, current_stream()>>>(W, u, v, rows, cols);
+    launch_kernel(matvec_t_kernel, grid_for(cols, kBlock, 1 << 30), kBlock, 0, current_stream(), W, u, v, rows, cols);
     CUDA_CHECK_LAUNCH("spectral_norm W^T u");
     normalize(v, cols, eps);
-    row_dot_kernel<<<(unsigned)ceil_div(rows, kRowWarps), kRowWarps * 32, 0, current_stream()>>>(
-        W, v, nullptr, rows, cols, u, nullptr);
+    launch_kernel(row_dot_kernel, (unsigned)ceil_div(rows, kRowWarps), kRowWarps * 32, 0, current_stream(), W, v,
+                  nullptr, rows, cols, u, nullptr);
     CUDA_CHECK_LAUNCH("spectral_norm W v");
     normalize(u, rows, eps);
   }
@@ -112,8 +112,8 @@ void spectral_norm_power_iteration(const float* W, float* u, float* v, int64_t r
 void spectral_norm_sigma(const float* W, const float* u, const float* v, int64_t rows,
                          int64_t cols, double* sigma) {
   DeviceScratch per_row(rows * sizeof(double));
-  row_dot_kernel<<<(unsigned)ceil_div(rows, kRowWarps), kRowWarps * 32, 0, current_stream()>>>(
-      W, v, u, rows, cols, nullptr, per_row.as<double>());
+  launch_kernel(row_dot_kernel, (unsigned)ceil_div(rows, kRowWarps), kRowWarps * 32, 0, current_stream(), W, v, u,
+                rows, cols, nullptr, per_row.as<double>());
   CUDA_CHECK_LAUNCH("spectral_norm sigma");
   sum_partials(per_row.as<double>(), rows, sigma);
 }

@@ -141,6 +141,7 @@ void print_usage() {
 // The device of --device, made current (cuda:N runs on GPU N; a missing one is an error).
 Device bench_device(const Options& o) {
   const Device d = parse_device(o.device);
+  SR_CHECK(!d.is_simt(), "--device simt: the SIMT interpreter checks kernels, it does not time them (use cpu or cuda)");
   activate_device(d, "--device " + o.device);
   return d;
 }

@@ -361,6 +361,7 @@ int run_bench_train(const std::vector<std::string>& args) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const train::LaunchInfo launch = train::detect_launch();
   const Device device = train::resolve_device(cfg["device"], launch.local_rank);
+  SR_CHECK(!device.is_simt(), "device simt: the SIMT interpreter checks kernels, it does not time them (use cpu or cuda)");
   kernels::set_conv_impl(cfg["conv_impl"]);
   kernels::set_rdb_impl(cfg["rdb_impl"]);
   auto comm = train::make_communicator(cfg["dist"]["backend"], device);

@@ -76,7 +76,8 @@ const char* kUsage =
     "  --pre-pad P             (--pre_pad) reflect padding around the image, cropped off again (default 0)\n"
     "  --no-blend              paste tile cores instead of blending them (Real-ESRGAN's scheme)\n"
     "  -x, --tta               8-way flip/rotate ensemble: 8x the work, usually slightly better\n"
-    "  --device D              cpu, cuda or cuda:N (default cuda when this build has CUDA and a GPU, else cpu)\n"
+    "  --device D              cpu, cuda or cuda:N (default cuda when this build has CUDA and a GPU, else cpu),\n"
+    "                          or simt: the CUDA kernels on the CPU interpreter (slow; for checking kernels)\n"
     "  -g, --gpu-id N          the same as --device cuda:N\n"
     "  --fp32                  accepted for Real-ESRGAN scripts: srengine always computes in float32\n"
     "  --half                  float16 inference: not available (srengine has no float16 kernels)\n";

@@ -34,7 +34,7 @@ namespace {
 
 const char* kUsage =
     "usage: srengine test --config CFG.json [--weights W.safetensors|W.pth] [--output DIR] [--suffix S]\n"
-    "                     [--tile T] [--tile-pad P] [--pre-pad P] [--device cpu|cuda|cuda:N]\n"
+    "                     [--tile T] [--tile-pad P] [--pre-pad P] [--device cpu|cuda|cuda:N|simt]\n"
     "                     [--param-key auto|params_ema|params|bare] [--set key=value ...]\n"
     "  Evaluates network_g on every datasets.val*/test* set of the config (paired folders, or a GT\n"
     "  folder with bicubic LQ), as BasicSR's test.py: SR images go to <output>/visualization/<set>/,\n"

@@ -11,8 +11,8 @@
 
 namespace sr::cli {
 
-// "cpu", "cuda" or "cuda:N"; CUDA is an error when the build has no CUDA backend or the
-// machine no GPU.
+// "cpu", "cuda", "cuda:N" or "simt"; CUDA is an error when the build has no CUDA backend or
+// the machine no GPU.
 Device resolve_infer_device(const std::string& s);
 // "cuda" when this build has CUDA and the machine a GPU, else "cpu" (Real-ESRGAN's default).
 std::string default_infer_device();

@@ -1,0 +1,189 @@
+// The SIMT interpreter's device runtime: guarded, poisoned host memory standing in for
+// device memory (device.h), and engine/cuda_runtime.h's functions for the kernel files
+// compiled into srengine_simt (where `cuda` is spelled `simt`: sr::simt::allocate, ...).
+// Everything is synchronous: a "stream" is the calling thread.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "engine/cuda_runtime.h"
+#include "engine/error.h"
+#include "kernels/simt/device.h"
+
+namespace simt {
+
+namespace {
+
+constexpr size_t kAlign = 256;       // cudaMalloc's alignment
+constexpr size_t kGuard = 256;       // bytes of guard pattern before the data, at least after it
+constexpr uint32_t kGuardWord = 0xfff0deadu;  // NaN as float; two of them NaN as double
+constexpr unsigned char kPoison = 0xff;        // fresh memory: NaN as float and double
+
+// An allocation: an inaccessible page, the body (guard, data, guard up to the body's last
+// page end), another inaccessible page. Near misses hit the guard pattern (writes are
+// reported by the next launch check, reads see NaN); far ones fault (the interpreter's
+// SIGSEGV handler names the thread).
+struct Block {
+  size_t bytes;      // as requested
+  size_t tail;       // guard bytes after the data, to the end of the body
+  char* map;         // the mapping
+  size_t map_bytes;
+};
+
+size_t page_size() {
+  static const size_t p = (size_t)sysconf(_SC_PAGESIZE);
+  return p;
+}
+
+std::mutex g_mutex;
+std::map<char*, Block>& blocks() {  // data pointer -> block
+  static std::map<char*, Block> m;
+  return m;
+}
+
+void fill_guard(char* p, size_t n, size_t phase) {
+  for (size_t i = 0; i < n; ++i) p[i] = reinterpret_cast<const char*>(&kGuardWord)[(i + phase) % 4];
+}
+
+// Offset of the first damaged guard byte in [p, p+n) (whose pattern starts at phase), or -1.
+int64_t damaged(const char* p, size_t n, size_t phase) {
+  const auto* g = reinterpret_cast<const unsigned char*>(&kGuardWord);
+  for (size_t i = 0; i < n; ++i)
+    if ((unsigned char)p[i] != g[(i + phase) % 4]) return (int64_t)i;
+  return -1;
+}
+
+std::string check_block(char* data, const Block& b) {
+  const int64_t front = damaged(data - kGuard, kGuard, 0);
+  if (front >= 0)
+    return sr::str_cat("a write at byte ", kGuard - front, " before the start of a device buffer of ", b.bytes,
+                       " bytes at ", (void*)data);
+  const int64_t back = damaged(data + b.bytes, b.tail, b.bytes % 4);
+  if (back >= 0)
+    return sr::str_cat("a write at byte ", back, " past the end of a device buffer of ", b.bytes, " bytes at ",
+                       (void*)data);
+  return "";
+}
+
+void fill_guards(char* data, const Block& b) {
+  fill_guard(data - kGuard, kGuard, 0);
+  fill_guard(data + b.bytes, b.tail, b.bytes % 4);
+}
+
+}  // namespace
+
+void* device_alloc(size_t bytes) {
+  const size_t page = page_size();
+  const size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
+  const size_t body = (kGuard + rounded + kGuard + page - 1) / page * page;
+  const size_t map_bytes = body + 2 * page;
+  void* p = mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) sr::fail("simt: out of memory allocating ", bytes, " device bytes");
+  char* map = static_cast<char*>(p);
+  if (mprotect(map, page, PROT_NONE) != 0 || mprotect(map + page + body, page, PROT_NONE) != 0)
+    sr::fail("simt: cannot protect the guard pages of a device buffer");
+  char* data = map + page + kGuard;
+  const Block b{bytes, body - kGuard - bytes, map, map_bytes};
+  std::memset(data, kPoison, bytes);
+  fill_guards(data, b);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  blocks()[data] = b;
+  return data;
+}
+
+// Frees without checking (destructors call it): damage is reported by the launch that did it.
+void device_free(void* p) {
+  if (!p) return;
+  char* data = static_cast<char*>(p);
+  Block b;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = blocks().find(data);
+    if (it == blocks().end()) return;  // not a live allocation
+    b = it->second;
+    blocks().erase(it);
+  }
+  munmap(b.map, b.map_bytes);
+}
+
+// Reports the first damaged allocation and repairs its guards, so that the next launch does
+// not report the same damage again.
+std::string check_device_memory() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  for (auto& [data, b] : blocks()) {
+    std::string err = check_block(data, b);
+    if (!err.empty()) {
+      fill_guards(data, b);
+      return err;
+    }
+  }
+  return "";
+}
+
+size_t device_bytes_in_use() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  size_t n = 0;
+  for (auto& [data, b] : blocks()) n += b.bytes;
+  return n;
+}
+
+size_t device_allocations() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  return blocks().size();
+}
+
+}  // namespace simt
+
+// ---- engine/cuda_runtime.h for the interpreted kernels -------------------------------------------
+// (the header is compiled with cuda=simt here, so these are its declarations)
+namespace sr::simt {
+
+bool available() { return true; }
+int device_count() { return 1; }
+void set_device(int index) { SR_CHECK(index == 0, "simt: there is one device (0), not ", index); }
+int current_device() { return 0; }
+
+namespace {
+size_t g_peak = 0;
+}
+
+void* allocate(size_t bytes, int device) {
+  SR_CHECK(device == 0, "simt allocate: bad device index ", device);
+  void* p = ::simt::device_alloc(bytes);
+  const size_t now = ::simt::device_bytes_in_use();
+  if (now > g_peak) g_peak = now;
+  return p;
+}
+
+void deallocate(void* ptr, int) { ::simt::device_free(ptr); }
+
+PoolStats pool_stats(int) { return {::simt::device_bytes_in_use(), g_peak}; }
+void reset_peak(int) { g_peak = ::simt::device_bytes_in_use(); }
+
+void* allocate_pinned_host(size_t bytes, int) { return std::malloc(bytes ? bytes : 1); }
+void release_pinned_host(void* ptr, size_t) { std::free(ptr); }
+
+void memcpy(void* dst, const void* src, size_t bytes, CopyKind) {
+  if (bytes) std::memmove(dst, src, bytes);
+}
+void memset_zero(void* dst, size_t bytes) {
+  if (bytes) std::memset(dst, 0, bytes);
+}
+void synchronize() {}
+void memcpy_to_host_async(void* dst, const void* src, size_t bytes) {
+  if (bytes) std::memmove(dst, src, bytes);
+}
+
+StreamMark::StreamMark() {}
+StreamMark::~StreamMark() {}
+void StreamMark::set() {}
+void StreamMark::wait() {}
+
+uint64_t host_wait_count() { return 0; }
+
+}  // namespace sr::simt

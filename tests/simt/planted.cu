@@ -1,0 +1,141 @@
+// Kernels for the SIMT interpreter's own tests (see planted.h). CUDA C++ in the kernels'
+// dialect (launch_kernel, SR_SHARED), compiled only for the interpreter (CMakeLists.txt).
+#include "tests/simt/planted.h"
+
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/ptx.h"
+
+namespace sr::simt_planted {
+
+using cuda::launch_kernel;
+
+namespace {
+
+__global__ void block_reduce_kernel(const float* in, int n, float* out, int missing_barrier) {
+  SR_SHARED(float, s, [256]);
+  const int t = threadIdx.x;
+  s[t] = t < n ? in[t] : 0.f;
+  if (!missing_barrier) __syncthreads();
+  for (int half = 128; half > 0; half >>= 1) {
+    if (t < half) s[t] += s[t + half];
+    if (!missing_barrier) __syncthreads();
+  }
+  if (t == 0) out[blockIdx.x] = s[0];
+}
+
+__global__ void warp_ops_kernel(int mode, uint32_t* out) {
+  const unsigned lane = threadIdx.x;
+  const unsigned v = lane * 10 + 1, full = 0xffffffffu;
+  uint32_t r = 0;
+  switch (mode) {
+    case 0: r = __shfl_down_sync(full, v, 3); break;
+    case 1: r = __shfl_up_sync(full, v, 2); break;
+    case 2: r = __shfl_xor_sync(full, v, 5); break;
+    case 3: r = __shfl_sync(full, v, 31 - lane); break;
+    case 4: r = __shfl_sync(full, v, 7, 8); break;
+    case 5: r = __ballot_sync(full, lane % 3 == 0); break;
+    case 6:
+      r = __any_sync(full, lane == 17) * 100 + __all_sync(full, lane < 32) * 10 + __all_sync(full, lane < 31);
+      break;
+  }
+  out[lane] = r;
+}
+
+__global__ void fault_kernel(int which, float* out) {
+  const int t = threadIdx.x;
+  switch (which) {
+    case 0:
+      if (t < 16) __syncthreads();
+      break;
+    case 1:
+      if (t >= 64) return;
+      __syncthreads();
+      break;
+    case 2: {
+      if ((t & 31) == 31) return;
+      const float v = __shfl_down_sync(0xffffffffu, (float)t, 1);
+      out[t] = v;
+      break;
+    }
+    case 3: {
+      float v;
+      if ((t & 31) < 16)
+        v = __shfl_sync(0xffffffffu, (float)t, 0);
+      else
+        v = (float)__ballot_sync(0xffffffffu, 1);
+      out[t] = v;
+      break;
+    }
+    case 4: {
+      SR_SHARED(float, s, [64]);
+      s[t] = 1.f;
+      __syncthreads();
+      out[t] = s[t & 63];
+      break;
+    }
+    case 5:
+      out[t + 1] = 1.f;
+      break;
+    case 6:
+      for (int i = 0; i < (t & 1) + 1; ++i) __syncthreads();
+      break;
+  }
+}
+
+__global__ void atomics_kernel(float* out, int n, unsigned* counter) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < 4 * n) {
+    atomicAdd(&out[i % n], 0.25f);
+    atomicAdd(counter, 1u);
+  }
+}
+
+template <bool kBf16>
+__global__ void mma_kernel(const uint32_t* a, const uint32_t* b, float* d) {
+  const int lane = threadIdx.x;
+  uint32_t af[4], bf[2];
+  float acc[4];
+  for (int i = 0; i < 4; ++i) af[i] = a[lane * 4 + i];
+  for (int i = 0; i < 2; ++i) bf[i] = b[lane * 2 + i];
+  for (int i = 0; i < 4; ++i) acc[i] = d[lane * 4 + i];
+  if (kBf16)
+    cuda::ptx::mma_m16n8k16_bf16(acc, af, bf);
+  else
+    cuda::ptx::mma_m16n8k8_tf32(acc, af, bf);
+  for (int i = 0; i < 4; ++i) d[lane * 4 + i] = acc[i];
+}
+
+}  // namespace
+
+void block_reduce(const float* in, int n, float* out, bool missing_barrier) {
+  launch_kernel(block_reduce_kernel, 2, 256, 0, cuda::current_stream(), in, n, out, missing_barrier ? 1 : 0);
+  CUDA_CHECK_LAUNCH("block_reduce");
+}
+
+void warp_ops(int mode, uint32_t* out) {
+  launch_kernel(warp_ops_kernel, 1, 32, 0, cuda::current_stream(), mode, out);
+  CUDA_CHECK_LAUNCH("warp_ops");
+}
+
+void planted_fault(int which, float* out) {
+  launch_kernel(fault_kernel, 1, 128, 0, cuda::current_stream(), which, out);
+  CUDA_CHECK_LAUNCH("planted_fault");
+}
+
+void atomics(float* out, int n, unsigned* counter) {
+  const unsigned threads = 4 * (unsigned)n;
+  launch_kernel(atomics_kernel, 8, (threads + 7) / 8, 0, cuda::current_stream(), out, n, counter);
+  CUDA_CHECK_LAUNCH("atomics");
+}
+
+void mma_tf32(const uint32_t* a, const uint32_t* b, float* d) {
+  launch_kernel(mma_kernel<false>, 1, 32, 0, cuda::current_stream(), a, b, d);
+  CUDA_CHECK_LAUNCH("mma_tf32");
+}
+
+void mma_bf16(const uint32_t* a, const uint32_t* b, float* d) {
+  launch_kernel(mma_kernel<true>, 1, 32, 0, cuda::current_stream(), a, b, d);
+  CUDA_CHECK_LAUNCH("mma_bf16");
+}
+
+}  // namespace sr::simt_planted

@@ -1,0 +1,143 @@
+// simt/interpreter_*: the SIMT interpreter's own semantics and checks, on the small kernels
+// of tests/simt/planted.cu: barriers, shuffles and votes with known results, atomics, the
+// mma.sync fragments against igemm.h's independent host emulation, and planted faults it
+// must report (the checker of the checker). The mutation tests of the real kernels
+// (simt/mutant_*) are separate binaries: tests/CMakeLists.txt.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "kernels/cuda/igemm.h"
+#include "support/simt_support.h"
+#include "tests/simt/planted.h"
+
+#ifdef SRENGINE_WITH_SIMT
+
+using namespace sr;
+using namespace sr::simt_test;
+
+namespace {
+
+std::string fault_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const sr::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_CASE("simt/interpreter_barriers") {
+  std::vector<float> in(200);
+  double sum = 0;
+  for (int i = 0; i < 200; ++i) sum += in[i] = (float)(i % 7) - 2.5f;
+  Dev In(in);
+  for (uint64_t seed : {0, 1, 2}) {
+    ::simt::set_schedule_seed(seed);
+    Dev Out(2);
+    simt_planted::block_reduce(In.p, 200, Out.p, false);
+    compare("block_reduce, seed " + std::to_string(seed), Out.get(), {sum, sum}, kFp32);
+    // Without the barriers a warp runs ahead and reads partial sums other warps have not
+    // written yet: the poison of fresh shared memory.
+    Dev Bad(2);
+    simt_planted::block_reduce(In.p, 200, Bad.p, true);
+    for (float v : Bad.get()) CHECK(std::isnan(v));
+  }
+  ::simt::set_schedule_seed(0);
+}
+
+TEST_CASE("simt/interpreter_warp_ops") {
+  auto expect = [](int mode, auto&& f) {
+    DevT<uint32_t> out(32);
+    simt_planted::warp_ops(mode, out.p);
+    const auto got = out.get();
+    for (unsigned lane = 0; lane < 32; ++lane) {
+      INFO("mode " << mode << " lane " << lane);
+      CHECK(got[lane] == (uint32_t)f(lane));
+    }
+  };
+  auto v = [](unsigned lane) { return lane * 10 + 1; };
+  expect(0, [&](unsigned l) { return l + 3 < 32 ? v(l + 3) : v(l); });
+  expect(1, [&](unsigned l) { return l >= 2 ? v(l - 2) : v(l); });
+  expect(2, [&](unsigned l) { return v(l ^ 5); });
+  expect(3, [&](unsigned l) { return v(31 - l); });
+  expect(4, [&](unsigned l) { return v((l & ~7u) + 7); });
+  unsigned ballot = 0;
+  for (unsigned l = 0; l < 32; l += 3) ballot |= 1u << l;
+  expect(5, [&](unsigned) { return ballot; });
+  expect(6, [&](unsigned) { return 110; });
+}
+
+TEST_CASE("simt/interpreter_atomics") {
+  const int n = 100;
+  Dev Out(std::vector<float>(n, 0.f));
+  DevT<unsigned> Counter(std::vector<unsigned>{0});
+  simt_planted::atomics(Out.p, n, Counter.p);
+  compare("atomicAdd", Out.get(), std::vector<double>(n, 1.0), kExact);
+  CHECK(Counter.get()[0] == 4u * n);
+}
+
+// The interpreter's mma.sync (kernels/simt/) against igemm.h's emulate_warp_mma, which was
+// written separately from the PTX fragment tables: random fragments, both precisions.
+TEST_CASE("simt/interpreter_mma_fragments") {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  for (bool bf16 : {false, true}) {
+    uint32_t a[32][4], b[32][2];
+    float d[32][4];
+    for (int l = 0; l < 32; ++l) {
+      for (int i = 0; i < 4; ++i) {
+        a[l][i] = bf16 ? cuda::igemm::pack_bf16x2(nd(rng), nd(rng)) : cuda::igemm::float_bits(cuda::igemm::round_tf32(nd(rng)));
+        d[l][i] = nd(rng);
+      }
+      for (int i = 0; i < 2; ++i)
+        b[l][i] = bf16 ? cuda::igemm::pack_bf16x2(nd(rng), nd(rng)) : cuda::igemm::float_bits(cuda::igemm::round_tf32(nd(rng)));
+    }
+    DevT<uint32_t> A(std::vector<uint32_t>(&a[0][0], &a[0][0] + 128)), B(std::vector<uint32_t>(&b[0][0], &b[0][0] + 64));
+    Dev D(std::vector<float>(&d[0][0], &d[0][0] + 128));
+    if (bf16) {
+      simt_planted::mma_bf16(A.p, B.p, D.p);
+      cuda::igemm::emulate_warp_mma<cuda::igemm::Prec::bf16>(d, a, b);
+    } else {
+      simt_planted::mma_tf32(A.p, B.p, D.p);
+      cuda::igemm::emulate_warp_mma<cuda::igemm::Prec::tf32>(d, a, b);
+    }
+    compare(bf16 ? "mma m16n8k16 bf16" : "mma m16n8k8 tf32", D.get(), to_double(std::vector<float>(&d[0][0], &d[0][0] + 128)),
+            kExact);
+  }
+}
+
+TEST_CASE("simt/interpreter_catches_planted_faults") {
+  struct Case {
+    int which;
+    const char* expect;
+  };
+  for (const Case& c : {Case{0, "threads: the others have returned"}, Case{1, "reached by 64 of 128 threads"},
+                        Case{2, "__shfl_down_sync"}, Case{3, "warp divergence"},
+                        Case{4, "past the end of shared array s"}, Case{5, "past the end of a device buffer"},
+                        Case{6, "reached by 64 of 128 threads"}}) {
+    Dev Out(128);
+    const std::string err = fault_of([&] { simt_planted::planted_fault(c.which, Out.p); });
+    INFO("planted fault " << c.which << ": " << err);
+    CHECK(err.find("planted_fault") != std::string::npos);
+    CHECK(err.find(c.expect) != std::string::npos);
+    if (c.which == 2)  // lane 31 returned before (or while) its warp waits for it
+      CHECK((err.find("which has returned") != std::string::npos ||
+             err.find("returned while lanes of its warp wait") != std::string::npos));
+  }
+  // After a reported fault the interpreter runs the next launch normally.
+  Dev Out(2);
+  std::vector<float> in(10, 1.f);
+  Dev In(in);
+  simt_planted::block_reduce(In.p, 10, Out.p, false);
+  compare("block_reduce after the faults", Out.get(), {10.0, 10.0}, kFp32);
+}
+
+}  // namespace
+
+#endif

@@ -1,0 +1,825 @@
+// simt/: the real CUDA kernels (kernels/cuda/*.cu, compiled for the SIMT interpreter as
+// sr::simt::*) against the CPU reference kernels (kernels/cpu, float64), on random inputs,
+// on every CI machine. Outputs start as NaN (the interpreter's device memory is poisoned),
+// so an element a kernel forgets to write fails; the interpreter itself reports barrier,
+// warp and out-of-bounds faults through the launch check. Tolerances are the parity
+// suite's (tests/test_cuda_parity.cpp): fp32 1e-5, tf32 2e-3, bf16 1.5e-2 / 1e-2.
+// Shapes are small: the interpreter runs every CUDA thread as a fiber.
+#include "kernels/simt/kernels.h"  // first: kernels/cuda's headers as sr::simt
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/activation.h"
+#include "kernels/cpu/batch_norm.h"
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/loss.h"
+#include "kernels/cpu/optimizer.h"
+#include "kernels/cpu/pool.h"
+#include "kernels/cpu/prelu.h"
+#include "kernels/cpu/rdb.h"
+#include "kernels/cpu/resample.h"
+#include "kernels/cpu/spectral_norm.h"
+#include "support/simt_support.h"
+
+#ifdef SRENGINE_WITH_SIMT
+
+using namespace sr;
+using namespace sr::simt_test;
+using sr::cpu::Conv2dShape;
+
+namespace {
+
+// ---- elementwise, activation ---------------------------------------------------------------------
+
+void test_elementwise() {
+  std::mt19937_64 rng(101);
+  const int64_t n = 3001;  // 12 blocks of 256, the last one partial
+  const auto a = random_floats(rng, n), b = random_floats(rng, n);
+  const auto da = to_double(a), db = to_double(b);
+  Dev A(a), B(b);
+  std::vector<double> ref(n);
+  auto run = [&](const char* what, auto&& kernel, auto&& reference) {
+    Dev Y(n);
+    kernel(Y.p);
+    reference(ref.data());
+    compare(what, Y.get(), ref, kFp32);
+  };
+  run("add", [&](float* y) { sr::simt::add(A.p, B.p, y, n); }, [&](double* r) { cpu::add(da.data(), db.data(), r, n); });
+  run("sub", [&](float* y) { sr::simt::sub(A.p, B.p, y, n); }, [&](double* r) { cpu::sub(da.data(), db.data(), r, n); });
+  run("mul", [&](float* y) { sr::simt::mul(A.p, B.p, y, n); }, [&](double* r) { cpu::mul(da.data(), db.data(), r, n); });
+  run("axpby", [&](float* y) { sr::simt::axpby(0.3f, A.p, -1.25f, B.p, y, n); },
+      [&](double* r) { cpu::axpby(0.3, da.data(), -1.25, db.data(), r, n); });
+  run("scale", [&](float* y) { sr::simt::scale(A.p, -0.7f, y, n); }, [&](double* r) { cpu::scale(da.data(), -0.7, r, n); });
+  run("abs", [&](float* y) { sr::simt::abs_forward(A.p, y, n); }, [&](double* r) { cpu::abs_forward(da.data(), r, n); });
+  run("abs_backward", [&](float* y) { sr::simt::abs_backward(A.p, B.p, y, n); },
+      [&](double* r) { cpu::abs_backward(da.data(), db.data(), r, n); });
+  run("relu", [&](float* y) { sr::simt::relu_forward(A.p, y, n); }, [&](double* r) { cpu::relu_forward(da.data(), r, n); });
+  run("relu_backward", [&](float* y) { sr::simt::relu_backward(A.p, B.p, y, n); },
+      [&](double* r) { cpu::relu_backward(da.data(), db.data(), r, n); });
+  {  // in place: y += a*x
+    Dev Y(a);
+    sr::simt::axpy_inplace(Y.p, -0.5f, B.p, n);
+    std::vector<double> r = da;
+    cpu::axpy_inplace(r.data(), -0.5, db.data(), n);
+    compare("axpy_inplace", Y.get(), r, kFp32);
+  }
+}
+
+void test_activation() {
+  std::mt19937_64 rng(102);
+  const int64_t N = 2, C = 5, HW = 6 * 7, n = N * C * HW;
+  const auto x = random_floats(rng, n), dy = random_floats(rng, n), bias = random_floats(rng, C);
+  const auto dx_ = to_double(x), ddy = to_double(dy), dbias = to_double(bias);
+  Dev X(x), DY(dy), Bias(bias);
+  {
+    Dev Y(n);
+    sr::simt::leaky_relu_forward(X.p, Y.p, n, 0.2f);
+    std::vector<double> r(n);
+    cpu::leaky_relu_forward(dx_.data(), r.data(), n, 0.2);
+    compare("leaky_relu", Y.get(), r, kFp32);
+    Dev DX(n);
+    sr::simt::leaky_relu_backward(Y.p, DY.p, DX.p, n, 0.2f);
+    std::vector<double> rdx(n);
+    cpu::leaky_relu_backward(r.data(), ddy.data(), rdx.data(), n, 0.2);
+    compare("leaky_relu_backward", DX.get(), rdx, kFp32);
+  }
+  {
+    const float gain = std::sqrt(2.0f);
+    Dev Y(n);
+    sr::simt::bias_leaky_relu_forward(X.p, Bias.p, Y.p, N, C, HW, 0.2f, gain);
+    std::vector<double> r(n);
+    cpu::bias_leaky_relu_forward(dx_.data(), dbias.data(), r.data(), N, C, HW, 0.2, (double)gain);
+    compare("bias_leaky_relu", Y.get(), r, kFp32);
+    const auto db0 = random_floats(rng, C);
+    Dev DX(n), DB(db0);
+    sr::simt::bias_leaky_relu_backward(Y.p, DY.p, DX.p, DB.p, N, C, HW, 0.2f, gain);
+    std::vector<double> rdx(n), rdb = to_double(db0);
+    cpu::bias_leaky_relu_backward(r.data(), ddy.data(), rdx.data(), rdb.data(), N, C, HW, 0.2, (double)gain);
+    compare("bias_leaky_relu_backward dx", DX.get(), rdx, kFp32);
+    compare("bias_leaky_relu_backward dbias", DB.get(), rdb, kFp32);
+  }
+}
+
+// ---- resample ------------------------------------------------------------------------------------
+
+void test_resample() {
+  std::mt19937_64 rng(103);
+  for (int r : {2, 4}) {
+    const int64_t N = 2, C = 3, H = 5, W = 6, n = N * C * r * r * H * W;
+    const auto x = random_floats(rng, n);
+    const auto dx_ = to_double(x);
+    Dev X(x), Y(n), Z(n);
+    sr::simt::pixel_shuffle(X.p, Y.p, N, C, H, W, r);
+    std::vector<double> ref(n), ref2(n);
+    cpu::pixel_shuffle(dx_.data(), ref.data(), N, C, H, W, r);
+    compare("pixel_shuffle r" + std::to_string(r), Y.get(), ref, kExact);
+    sr::simt::pixel_unshuffle(X.p, Z.p, N, C, H, W, r);
+    cpu::pixel_unshuffle(dx_.data(), ref2.data(), N, C, H, W, r);
+    compare("pixel_unshuffle r" + std::to_string(r), Z.get(), ref2, kExact);
+  }
+  for (auto [H, W] : {std::pair<int64_t, int64_t>{5, 7}, {1, 1}, {1, 6}}) {
+    const int64_t NC = 6, n = NC * H * W, n4 = 4 * n;
+    const auto x = random_floats(rng, n), dy = random_floats(rng, n4);
+    const auto dx_ = to_double(x), ddy = to_double(dy);
+    const std::string shape = " " + std::to_string(H) + "x" + std::to_string(W);
+    Dev X(x), DY(dy);
+    {
+      Dev Y(n4), DX(n);
+      std::vector<double> ry(n4), rdx(n);
+      sr::simt::upsample_nearest2x_forward(X.p, Y.p, NC, H, W);
+      cpu::upsample_nearest2x_forward(dx_.data(), ry.data(), NC, H, W);
+      compare("upsample_nearest2x" + shape, Y.get(), ry, kFp32);
+      sr::simt::upsample_nearest2x_backward(DY.p, DX.p, NC, H, W);
+      cpu::upsample_nearest2x_backward(ddy.data(), rdx.data(), NC, H, W);
+      compare("upsample_nearest2x_backward" + shape, DX.get(), rdx, kFp32);
+    }
+    {
+      Dev Y(n4), DX(n);
+      std::vector<double> ry(n4), rdx(n);
+      sr::simt::upsample_bilinear2x_forward(X.p, Y.p, NC, H, W);
+      cpu::upsample_bilinear2x_forward(dx_.data(), ry.data(), NC, H, W);
+      compare("upsample_bilinear2x" + shape, Y.get(), ry, kFp32);
+      sr::simt::upsample_bilinear2x_backward(DY.p, DX.p, NC, H, W);
+      cpu::upsample_bilinear2x_backward(ddy.data(), rdx.data(), NC, H, W);
+      compare("upsample_bilinear2x_backward" + shape, DX.get(), rdx, kFp32);
+    }
+  }
+}
+
+// ---- reductions and losses -------------------------------------------------------------------------
+
+void test_reduce() {
+  std::mt19937_64 rng(104);
+  {  // several 16384-element chunks per channel, channel-range view (batch stride)
+    const int64_t N = 3, C = 3, HW = 6000, stride = (C + 1) * HW;
+    const auto x = random_floats(rng, N * stride);
+    const auto out0 = random_floats(rng, C);
+    Dev X(x), Out(out0), Fresh(C);
+    sr::simt::channel_sum(X.p, N, C, HW, stride, Out.p, /*accumulate=*/true);
+    sr::simt::channel_sum(X.p, N, C, HW, stride, Fresh.p, /*accumulate=*/false);
+    std::vector<double> ref(C, 0.0);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t i = 0; i < HW; ++i) ref[c] += x[n * stride + c * HW + i];
+    compare("channel_sum", Fresh.get(), ref, kFp32);
+    for (int64_t c = 0; c < C; ++c) ref[c] += out0[c];
+    compare("channel_sum (accumulate)", Out.get(), ref, kFp32);
+  }
+  {
+    const int64_t n = 3 * cpu::kLossBlock + 77;
+    const auto a = random_floats(rng, n), b = random_floats(rng, n);
+    Dev A(a), B(b);
+    DevT<double> r1(1), r2(1);
+    sr::simt::dot_to_device(A.p, B.p, n, r1.p);
+    sr::simt::dot_to_device(A.p, nullptr, n, r2.p);
+    double dot = 0, sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      dot += (double)a[i] * b[i];
+      sum += a[i];
+    }
+    compare("dot", r1.get(), {dot}, kFp64Sum);
+    compare("sum", r2.get(), {sum}, kFp64Sum);
+  }
+}
+
+void test_loss() {
+  std::mt19937_64 rng(105);
+  using math::PointLoss;
+  const int64_t n = 2 * cpu::kLossBlock + 301;
+  const auto x = random_floats(rng, n), t = random_floats(rng, n);
+  const auto dx_ = to_double(x), dt_ = to_double(t);
+  Dev X(x), T(t);
+  struct K {
+    PointLoss kind;
+    const char* name;
+    bool target;
+    double param;
+  };
+  for (const K& k : {K{PointLoss::identity, "sum", false, 0}, K{PointLoss::abs_diff, "l1", true, 0},
+                     K{PointLoss::sq_diff, "mse", true, 0}, K{PointLoss::charbonnier, "charbonnier", true, 1e-6},
+                     K{PointLoss::bce, "bce", false, 0.9}, K{PointLoss::hinge_real, "hinge_real", false, 0},
+                     K{PointLoss::hinge_fake, "hinge_fake", false, 0}}) {
+    const double scale = 1.0 / (double)n;
+    Dev Out(1);
+    sr::simt::loss_sum(k.kind, X.p, k.target ? T.p : nullptr, n, k.param, scale, Out.p);
+    const double ref = cpu::loss_sum(k.kind, dx_.data(), k.target ? dt_.data() : nullptr, n, k.param) * scale;
+    compare(std::string(k.name) + " loss", Out.get(), {ref}, kFp32);
+    // backward with an upstream gradient on the device
+    Dev G(std::vector<float>{1.5f}), DX(n), DT(n);
+    sr::simt::loss_backward(k.kind, X.p, k.target ? T.p : nullptr, DX.p, k.target ? DT.p : nullptr, n, k.param, G.p,
+                            scale);
+    std::vector<double> rdx(n), rdt(n);
+    const double s = (double)(float)(1.5 * scale);
+    cpu::loss_backward(k.kind, dx_.data(), k.target ? dt_.data() : nullptr, rdx.data(),
+                       k.target ? rdt.data() : nullptr, n, k.param, s);
+    compare(std::string(k.name) + " loss_backward dx", DX.get(), rdx, kFp32);
+    if (k.target) compare(std::string(k.name) + " loss_backward dt", DT.get(), rdt, kFp32);
+  }
+}
+
+// ---- optimizer -------------------------------------------------------------------------------------
+
+void test_optimizer() {
+  std::mt19937_64 rng(106);
+  // Three tensors, one larger than a 65536-element chunk, one without a gradient.
+  const std::vector<int64_t> sizes{70000, 333, 1000};
+  for (bool adamw : {false, true}) {
+    cpu::AdamConfig cfg;
+    cfg.lr = 2e-3;
+    cfg.weight_decay = 0.01;
+    cfg.decoupled = adamw;
+    const cpu::AdamStep step = cpu::adam_step_scalars(cfg, 3);
+    std::vector<std::vector<float>> p, g, m, v;
+    for (int64_t s : sizes) {
+      p.push_back(random_floats(rng, s));
+      g.push_back(random_floats(rng, s));
+      m.push_back(random_floats(rng, s));
+      auto vv = random_floats(rng, s);
+      for (auto& e : vv) e = std::fabs(e);
+      v.push_back(vv);
+    }
+    std::vector<std::unique_ptr<Dev>> dp, dg, dm, dv;
+    std::vector<float*> pp, pm, pv;
+    std::vector<const float*> pg;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      dp.push_back(std::make_unique<Dev>(p[i]));
+      dg.push_back(std::make_unique<Dev>(g[i]));
+      dm.push_back(std::make_unique<Dev>(m[i]));
+      dv.push_back(std::make_unique<Dev>(v[i]));
+      pp.push_back(dp[i]->p);
+      pg.push_back(i == 1 ? nullptr : dg[i]->p);
+      pm.push_back(dm[i]->p);
+      pv.push_back(dv[i]->p);
+    }
+    sr::simt::adam_update(step, pp.data(), pg.data(), pm.data(), pv.data(), sizes.data(), (int)sizes.size());
+    std::vector<float*> cp, cm, cv;
+    std::vector<const float*> cg;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      cp.push_back(p[i].data());
+      cg.push_back(i == 1 ? nullptr : g[i].data());
+      cm.push_back(m[i].data());
+      cv.push_back(v[i].data());
+    }
+    cpu::adam_update(step, cp.data(), cg.data(), cm.data(), cv.data(), sizes.data(), (int)sizes.size());
+    const std::string what = adamw ? "adamw" : "adam";
+    for (size_t i = 0; i < sizes.size(); ++i) {  // the same float formula: bitwise equal
+      compare(what + " param " + std::to_string(i), dp[i]->get(), to_double(p[i]), kExact);
+      compare(what + " exp_avg " + std::to_string(i), dm[i]->get(), to_double(m[i]), kExact);
+      compare(what + " exp_avg_sq " + std::to_string(i), dv[i]->get(), to_double(v[i]), kExact);
+    }
+    // EMA over the updated parameters
+    std::vector<std::vector<float>> e;
+    std::vector<std::unique_ptr<Dev>> de;
+    std::vector<float*> pe, ce;
+    std::vector<const float*> pc, cc;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      e.push_back(random_floats(rng, sizes[i]));
+      de.push_back(std::make_unique<Dev>(e[i]));
+      pe.push_back(de[i]->p);
+      pc.push_back(dp[i]->p);
+      ce.push_back(e[i].data());
+      cc.push_back(p[i].data());
+    }
+    sr::simt::ema_update(0.999, pe.data(), pc.data(), sizes.data(), (int)sizes.size());
+    cpu::ema_update(0.999, ce.data(), cc.data(), sizes.data(), (int)sizes.size());
+    for (size_t i = 0; i < sizes.size(); ++i)
+      compare("ema " + std::to_string(i), de[i]->get(), to_double(e[i]), kExact);
+  }
+}
+
+// ---- spectral norm -----------------------------------------------------------------------------------
+
+void test_spectral_norm() {
+  std::mt19937_64 rng(107);
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{16, 72}, {37, 1100}}) {
+    const std::string shape = " " + std::to_string(rows) + "x" + std::to_string(cols);
+    const auto w = random_floats(rng, rows * cols), u0 = random_floats(rng, rows), v0 = random_floats(rng, cols),
+               g = random_floats(rng, rows * cols);
+    Dev W(w), U(u0), V(v0), G(g), Y(rows * cols), DW(rows * cols);
+    DevT<double> sigma(1);
+    sr::simt::spectral_norm_power_iteration(W.p, U.p, V.p, rows, cols, 2, 1e-12);
+    sr::simt::spectral_norm_sigma(W.p, U.p, V.p, rows, cols, sigma.p);
+    sr::simt::spectral_norm_divide(W.p, sigma.p, Y.p, rows * cols);
+    sr::simt::spectral_norm_backward(W.p, G.p, U.p, V.p, sigma.p, DW.p, rows, cols);
+    auto dw_ = to_double(w), du = to_double(u0), dv = to_double(v0), dg = to_double(g);
+    cpu::spectral_norm_power_iteration(dw_.data(), du.data(), dv.data(), rows, cols, 2, 1e-12);
+    const double s = cpu::spectral_norm_sigma(dw_.data(), du.data(), dv.data(), rows, cols);
+    compare("spectral_norm u" + shape, U.get(), du, kFp32);
+    compare("spectral_norm v" + shape, V.get(), dv, kFp32);
+    compare("spectral_norm sigma" + shape, sigma.get(), {s}, kFp32);
+    std::vector<double> ry(rows * cols), rdw(rows * cols);
+    for (int64_t i = 0; i < rows * cols; ++i) ry[i] = dw_[i] / s;
+    compare("spectral_norm W / sigma" + shape, Y.get(), ry, kFp32);
+    // the backward with the device's (float) u and v, as the op saves them
+    const auto uf = to_double(U.get()), vf = to_double(V.get());
+    cpu::spectral_norm_backward(dw_.data(), dg.data(), uf.data(), vf.data(), sigma.get()[0], rdw.data(), rows, cols);
+    compare("spectral_norm_backward" + shape, DW.get(), rdw, kFp32);
+  }
+}
+
+// ---- batch norm, pooling, PReLU ---------------------------------------------------------------------
+
+void test_batch_norm() {
+  std::mt19937_64 rng(108);
+  const int64_t N = 3, C = 4, HW = 7000;  // two 16384-element chunks per channel
+  const int64_t n = N * C * HW;
+  const auto x = random_floats(rng, n), dy = random_floats(rng, n), gamma = random_floats(rng, C),
+             beta = random_floats(rng, C);
+  auto rv = random_floats(rng, C);
+  for (auto& e : rv) e = 0.5f + std::fabs(e);
+  const auto rm = random_floats(rng, C);
+  for (bool training : {true, false}) {
+    const std::string mode = training ? " (training)" : " (eval)";
+    Dev X(x), DY(dy), Gm(gamma), Bt(beta), RM(rm), RV(rv), Y(n), DX(n);
+    const auto dg0 = random_floats(rng, C), db0 = random_floats(rng, C);
+    Dev DG(dg0), DB(db0);
+    std::vector<double> mean(C), invstd(C);
+    sr::simt::batch_norm_forward(X.p, Gm.p, Bt.p, Y.p, RM.p, RV.p, N, C, HW, training, 0.1, 1e-5, mean.data(),
+                                 invstd.data());
+    sr::simt::batch_norm_backward(X.p, DY.p, mean.data(), invstd.data(), Gm.p, DX.p, DG.p, DB.p, N, C, HW, training);
+    // reference
+    const auto xd = to_double(x), dyd = to_double(dy), gd = to_double(gamma), bd = to_double(beta);
+    std::vector<double> rmean(C), rvar(C), rinv(C), ry(n), rdx(n), rdg = to_double(dg0), rdb = to_double(db0);
+    std::vector<double> rrm = to_double(rm), rrv = to_double(rv);
+    if (training) {
+      cpu::batch_norm_stats(xd.data(), N, C, HW, rmean.data(), rvar.data());
+      const double M = (double)(N * HW);
+      for (int64_t c = 0; c < C; ++c) {
+        rrm[c] = (double)(float)(0.9 * rm[c] + 0.1 * rmean[c]);
+        rrv[c] = (double)(float)(0.9 * rv[c] + 0.1 * rvar[c] * M / (M - 1));
+      }
+    } else {
+      for (int64_t c = 0; c < C; ++c) {
+        rmean[c] = rm[c];
+        rvar[c] = rv[c];
+      }
+    }
+    for (int64_t c = 0; c < C; ++c) rinv[c] = 1.0 / std::sqrt(rvar[c] + 1e-5);
+    cpu::batch_norm_apply(xd.data(), rmean.data(), rinv.data(), gd.data(), bd.data(), ry.data(), N, C, HW);
+    cpu::batch_norm_backward(xd.data(), dyd.data(), rmean.data(), rinv.data(), gd.data(), rdx.data(), rdg.data(),
+                             rdb.data(), N, C, HW, training);
+    compare("batch_norm mean" + mode, mean, rmean, kFp32);
+    compare("batch_norm invstd" + mode, invstd, rinv, kFp32);
+    compare("batch_norm y" + mode, Y.get(), ry, kFp32);
+    compare("batch_norm running_mean" + mode, RM.get(), rrm, kFp32);
+    compare("batch_norm running_var" + mode, RV.get(), rrv, kFp32);
+    compare("batch_norm dx" + mode, DX.get(), rdx, kFp32);
+    compare("batch_norm dgamma" + mode, DG.get(), rdg, kFp32);
+    compare("batch_norm dbeta" + mode, DB.get(), rdb, kFp32);
+  }
+}
+
+void test_pool() {
+  std::mt19937_64 rng(109);
+  for (auto [k, s] : {std::pair<int, int>{2, 2}, {3, 2}}) {
+    const int64_t NC = 6, H = 9, W = 11, P = (H - k) / s + 1, Q = (W - k) / s + 1;
+    auto x = random_floats(rng, NC * H * W);
+    x[5] = x[6];  // a tie
+    const auto dy = random_floats(rng, NC * P * Q);
+    Dev X(x), Y(NC * P * Q), DY(dy), DX(NC * H * W);
+    DevT<int32_t> AM(NC * P * Q);
+    sr::simt::max_pool2d_forward(X.p, Y.p, AM.p, NC, H, W, k, s);
+    sr::simt::max_pool2d_backward(DY.p, AM.p, DX.p, NC, H, W, P, Q, k, s);
+    const auto xd = to_double(x), dyd = to_double(dy);
+    std::vector<double> ry(NC * P * Q), rdx(NC * H * W);
+    std::vector<int64_t> ram(NC * P * Q);
+    cpu::max_pool2d_forward(xd.data(), ry.data(), ram.data(), NC, H, W, k, s);
+    cpu::max_pool2d_backward(dyd.data(), ram.data(), rdx.data(), NC, H, W, P, Q);
+    const std::string what = " k" + std::to_string(k) + " s" + std::to_string(s);
+    compare("max_pool2d" + what, Y.get(), ry, kExact);
+    const auto am = AM.get();
+    std::vector<double> got_am(am.begin(), am.end()), ref_am(ram.begin(), ram.end());
+    compare("max_pool2d argmax" + what, got_am, ref_am, kExact);
+    compare("max_pool2d_backward" + what, DX.get(), rdx, kFp32);
+  }
+}
+
+void test_prelu() {
+  std::mt19937_64 rng(110);
+  for (bool shared : {false, true}) {
+    const int64_t N = 2, C = 4, HW = 30, n = N * C * HW, na = shared ? 1 : C;
+    const auto x = random_floats(rng, n), a = random_floats(rng, na), dy = random_floats(rng, n),
+               da0 = random_floats(rng, na);
+    Dev X(x), A(a), DY(dy), Y(n), DX(n), DA(da0);
+    sr::simt::prelu_forward(X.p, A.p, Y.p, N, C, HW, shared);
+    sr::simt::prelu_backward(X.p, A.p, DY.p, DX.p, DA.p, N, C, HW, shared);
+    const auto xd = to_double(x), ad = to_double(a), dyd = to_double(dy);
+    std::vector<double> ry(n), rdx(n), rda = to_double(da0);
+    cpu::prelu_forward(xd.data(), ad.data(), ry.data(), N, C, HW, shared);
+    cpu::prelu_backward(xd.data(), ad.data(), dyd.data(), rdx.data(), rda.data(), N, C, HW, shared);
+    const std::string what = shared ? " (shared)" : " (per channel)";
+    compare("prelu" + what, Y.get(), ry, kFp32);
+    compare("prelu_backward dx" + what, DX.get(), rdx, kFp32);
+    compare("prelu_backward da" + what, DA.get(), rda, kFp32);
+  }
+}
+
+// ---- GEMM and linear --------------------------------------------------------------------------------
+
+void test_gemm() {
+  std::mt19937_64 rng(111);
+  const int64_t M = 70, N = 65, K = 37;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (bool acc : {false, true}) {
+        const auto a = random_floats(rng, M * K), b = random_floats(rng, K * N), c0 = random_floats(rng, M * N);
+        const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+        Dev A(a), B(b), C(acc ? c0 : std::vector<float>(M * N, kNaN));
+        sr::simt::gemm_with(sr::simt::GemmVariant::native, ta, tb, M, N, K, A.p, lda, B.p, ldb, C.p, N, acc);
+        std::vector<double> ref = acc ? to_double(c0) : std::vector<double>(M * N, 0.0);
+        const auto ad = to_double(a), bd = to_double(b);
+        cpu::gemm(ta, tb, M, N, K, ad.data(), lda, bd.data(), ldb, ref.data(), N, acc);
+        compare(std::string("gemm") + (ta ? " A^T" : "") + (tb ? " B^T" : "") + (acc ? " +=" : ""), C.get(), ref,
+                kFp32);
+      }
+  {  // linear forward and backward
+    const int64_t Nb = 5, In = 37, Out = 11;
+    const auto x = random_floats(rng, Nb * In), w = random_floats(rng, Out * In), bias = random_floats(rng, Out),
+               g = random_floats(rng, Nb * Out), db0 = random_floats(rng, Out);
+    Dev X(x), Wt(w), Bs(bias), Y(Nb * Out), G(g), DX(Nb * In), DW(Out * In), DB(db0);
+    sr::simt::linear_forward(X.p, Wt.p, Bs.p, Y.p, Nb, In, Out);
+    sr::simt::linear_backward(G.p, X.p, Wt.p, DX.p, DW.p, DB.p, Nb, In, Out);
+    const auto xd = to_double(x), wd = to_double(w), gd = to_double(g);
+    std::vector<double> ry(Nb * Out), rdx(Nb * In), rdw(Out * In), rdb = to_double(db0);
+    cpu::gemm(false, true, Nb, Out, In, xd.data(), In, wd.data(), In, ry.data(), Out, false);
+    for (int64_t i = 0; i < Nb * Out; ++i) ry[i] += bias[i % Out];
+    cpu::gemm(false, false, Nb, In, Out, gd.data(), Out, wd.data(), In, rdx.data(), In, false);
+    cpu::gemm(true, false, Out, In, Nb, gd.data(), Out, xd.data(), In, rdw.data(), In, false);
+    for (int64_t i = 0; i < Nb * Out; ++i) rdb[i % Out] += gd[i];
+    compare("linear", Y.get(), ry, kFp32);
+    compare("linear dx", DX.get(), rdx, kFp32);
+    compare("linear dw", DW.get(), rdw, kFp32);
+    compare("linear dbias", DB.get(), rdb, kFp32);
+  }
+}
+
+// ---- convolution: naive, tf32 and bf16 implicit GEMM (the mma.sync wrappers) ------------------------
+
+struct ConvCase {
+  int64_t N, C, H, W, K, R, S;
+  int stride, pad;
+  int64_t extra_in = 0, extra_out = 0;  // channel-range views: buffer has C + extra channels, view at offset 1
+};
+
+std::string describe(const ConvCase& c) {
+  return "N" + std::to_string(c.N) + " C" + std::to_string(c.C) + " " + std::to_string(c.H) + "x" +
+         std::to_string(c.W) + " K" + std::to_string(c.K) + " " + std::to_string(c.R) + "x" + std::to_string(c.S) +
+         " s" + std::to_string(c.stride) + " p" + std::to_string(c.pad) + (c.extra_in || c.extra_out ? " (views)" : "");
+}
+
+// One variant on one shape, as the parity suite's run_conv_variant: forward with the full
+// fused epilogue into a channel view, backward-data (overwrite and accumulate, into a view),
+// backward-weight (+=) with the bias gradient, against the CPU float64 reference. Elements
+// outside the views must keep their NaN poison (or their value, when accumulating).
+bool run_conv(sr::simt::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed) {
+  Conv2dShape s = cpu::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
+  s.x_batch_stride = (c.C + c.extra_in) * c.H * c.W;
+  s.y_batch_stride = (c.K + c.extra_out) * s.P * s.Q;
+  const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c);
+  std::mt19937_64 rng(seed);
+  const int64_t HW = c.H * c.W, PQ = s.P * s.Q;
+  const int64_t x_off = c.extra_in ? HW : 0, y_off = c.extra_out ? PQ : 0;
+  const int64_t x_len = c.N * s.x_batch_stride, y_len = c.N * s.y_batch_stride;
+  const auto xbuf = random_floats(rng, x_len), w = random_floats(rng, c.K * c.C * c.R * c.S);
+  const auto bias = random_floats(rng, c.K), res = random_floats(rng, y_len), dybuf = random_floats(rng, y_len);
+  Conv2dShape sc = s;  // the CPU reference on contiguous copies
+  sc.x_batch_stride = c.C * HW;
+  sc.y_batch_stride = c.K * PQ;
+  std::vector<double> xc(c.N * c.C * HW), dyc(c.N * c.K * PQ);
+  for (int64_t n = 0; n < c.N; ++n) {
+    for (int64_t i = 0; i < c.C * HW; ++i) xc[n * c.C * HW + i] = xbuf[x_off + n * s.x_batch_stride + i];
+    for (int64_t i = 0; i < c.K * PQ; ++i) dyc[n * c.K * PQ + i] = dybuf[y_off + n * s.y_batch_stride + i];
+  }
+  const std::vector<double> wd = to_double(w), bd = to_double(bias);
+  Dev X(xbuf), Wt(w), Bias(bias), Res(res), DY(dybuf);
+  bool ok = true;
+  {  // forward: y = res + 0.5 * sqrt2 * leaky(conv + bias, 0.2) into the view of a NaN buffer
+    Dev Y(y_len);
+    sr::simt::ConvEpilogue ep;
+    ep.bias = Bias.p;
+    ep.leaky_relu = true;
+    ep.slope = 0.2f;
+    ep.gain = std::sqrt(2.0f);
+    ep.residual = Res.p + y_off;
+    ep.residual_batch_stride = s.y_batch_stride;
+    ep.residual_scale = 0.5f;
+    sr::simt::conv2d_forward_with(v, s, X.p + x_off, Wt.p, ep, Y.p + y_off);
+    const auto out = Y.get();
+    std::vector<double> ref(c.N * c.K * PQ), got(ref.size());
+    cpu::conv2d_forward<double>(sc, xc.data(), wd.data(), bd.data(), ref.data());
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t i = 0; i < s.y_batch_stride; ++i) {
+        const int64_t at = n * s.y_batch_stride + i;
+        if (i < y_off || i >= y_off + c.K * PQ) {
+          if (!std::isnan(out[at])) FAIL(ctx << " forward: wrote outside the output view at " << at);
+          continue;
+        }
+        double z = ref[n * c.K * PQ + i - y_off];
+        z = (double)std::sqrt(2.0f) * (z > 0 ? z : 0.2 * z);
+        ref[n * c.K * PQ + i - y_off] = (double)res[at] + 0.5 * z;
+        got[n * c.K * PQ + i - y_off] = out[at];
+      }
+    ok &= compare(ctx + " forward (bias, leaky, gain, residual)", got, ref, tol);
+  }
+  for (bool accumulate : {false, true}) {  // backward-data into the view of x's layout
+    const auto init = accumulate ? random_floats(rng, x_len) : std::vector<float>(x_len, kNaN);
+    Dev DX(init);
+    sr::simt::conv2d_backward_data_with(v, s, DY.p + y_off, Wt.p, DX.p + x_off, accumulate, s.x_batch_stride);
+    const auto out = DX.get();
+    std::vector<double> ref(c.N * c.C * HW), got(ref.size());
+    cpu::conv2d_backward_data<double>(sc, dyc.data(), wd.data(), ref.data());
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t i = 0; i < s.x_batch_stride; ++i) {
+        const int64_t at = n * s.x_batch_stride + i;
+        if (i < x_off || i >= x_off + c.C * HW) {
+          const bool untouched = accumulate ? out[at] == init[at] : std::isnan(out[at]);
+          if (!untouched) FAIL(ctx << " backward-data: wrote outside the dx view at " << at);
+          continue;
+        }
+        const int64_t r = n * c.C * HW + i - x_off;
+        if (accumulate) ref[r] += init[at];
+        got[r] = out[at];
+      }
+    ok &= compare(ctx + (accumulate ? " backward-data (accumulate)" : " backward-data"), got, ref, tol);
+  }
+  {  // backward-weight: dw += ..., dbias += ...
+    const auto dw0 = random_floats(rng, (int64_t)w.size()), db0 = random_floats(rng, c.K);
+    Dev DW(dw0), DB(db0);
+    sr::simt::conv2d_backward_weight_with(v, s, X.p + x_off, DY.p + y_off, DW.p, DB.p);
+    std::vector<double> ref(w.size(), 0.0), refb(c.K, 0.0);
+    cpu::conv2d_backward_weight<double>(sc, xc.data(), dyc.data(), ref.data(), refb.data());
+    for (size_t i = 0; i < ref.size(); ++i) ref[i] += dw0[i];
+    for (int64_t k = 0; k < c.K; ++k) refb[k] += db0[k];
+    ok &= compare(ctx + " backward-weight", DW.get(), ref, tol);
+    ok &= compare(ctx + " bias gradient", DB.get(), refb, kFp32);
+  }
+  return ok;
+}
+
+// Small shapes with the features of the parity suite's: views, stride 2, a 3-channel first
+// conv, split-K weight gradients (N*P*Q = 1152: two splits), odd sizes, K > 64, 7x7.
+const std::vector<ConvCase>& conv_cases() {
+  static const std::vector<ConvCase> cases = {
+      {2, 20, 10, 12, 32, 3, 3, 1, 1, 8, 8},  // dense-block growth conv on views (K = 32 tiles)
+      {2, 16, 16, 16, 48, 4, 4, 2, 1},        // discriminator downsampling
+      {1, 3, 13, 13, 64, 3, 3, 1, 1},         // first conv: 3 input channels
+      {2, 16, 24, 24, 16, 3, 3, 1, 1},        // wgrad with split-K
+      {1, 8, 7, 9, 5, 5, 5, 2, 2},            // odd everything
+      {2, 6, 9, 9, 70, 1, 1, 1, 0},           // pointwise, K > 64
+      {1, 4, 12, 10, 6, 7, 7, 1, 3},          // 7x7
+      {2, 5, 8, 8, 3, 2, 3, 2, 1},            // rectangular filter, stride 2
+  };
+  return cases;
+}
+
+void test_conv2d_tf32() {
+  uint64_t seed = 200;
+  for (const ConvCase& c : conv_cases()) run_conv(sr::simt::ConvVariant::tf32, c, kTf32, ++seed);
+}
+
+void test_conv2d_bf16() {
+  uint64_t seed = 300;
+  for (const ConvCase& c : conv_cases()) run_conv(sr::simt::ConvVariant::bf16, c, kBf16, ++seed);
+}
+
+void test_conv2d_naive() {
+  // The naive weight gradient runs a 256-thread block per weight: the smaller cases only.
+  uint64_t seed = 400;
+  for (const ConvCase& c : {conv_cases()[4], conv_cases()[7], ConvCase{1, 6, 6, 7, 4, 3, 3, 1, 1, 2, 3}})
+    run_conv(sr::simt::ConvVariant::naive, c, kFp32, ++seed);
+}
+
+// ---- the fused residual dense block (conv epilogues on channel views, elementwise glue) ---------------
+
+void test_rdb() {
+  std::mt19937_64 rng(500);
+  const cpu::RdbShape s{2, 8, 4, 5, 6};
+  const int64_t HW = s.H * s.W, xn = s.N * s.nf * HW, bn = s.N * s.channels() * HW;
+  for (bool outer : {false, true}) {
+    const std::string what = outer ? " (outer residual)" : "";
+    std::vector<std::vector<float>> w(5), b(5);
+    for (int k = 0; k < 5; ++k) {
+      const int64_t cin = s.nf + k * s.gc, cout = k == 4 ? s.nf : s.gc;
+      w[k] = random_floats(rng, cout * cin * 9);
+      for (auto& e : w[k]) e /= std::sqrt((float)cin * 9.f);
+      b[k] = random_floats(rng, cout);
+    }
+    const auto x = random_floats(rng, xn), o = random_floats(rng, xn), dy = random_floats(rng, xn);
+    std::vector<std::unique_ptr<Dev>> dw, db, gw, gb;
+    sr::simt::RdbParams p{};
+    float* gwp[5];
+    float* gbp[5];
+    std::vector<std::vector<float>> gw0(5), gb0(5);
+    for (int k = 0; k < 5; ++k) {
+      dw.push_back(std::make_unique<Dev>(w[k]));
+      db.push_back(std::make_unique<Dev>(b[k]));
+      p.w[k] = dw[k]->p;
+      p.b[k] = db[k]->p;
+      gw0[k] = random_floats(rng, (int64_t)w[k].size());
+      gb0[k] = random_floats(rng, (int64_t)b[k].size());
+      gw.push_back(std::make_unique<Dev>(gw0[k]));
+      gb.push_back(std::make_unique<Dev>(gb0[k]));
+      gwp[k] = gw[k]->p;
+      gbp[k] = gb[k]->p;
+    }
+    Dev X(x), O(o), DY(dy), Buf(bn), Y(xn), DX(xn);
+    sr::simt::rdb_forward(s, X.p, p, outer ? O.p : nullptr, 0.2f, 0.2f, 0.2f, Buf.p, Y.p);
+    sr::simt::rdb_backward(s, Buf.p, p, DY.p, 0.2f, 0.2f, outer, 0.2f, DX.p, gwp, gbp);
+    // reference in double
+    std::vector<std::vector<double>> wd(5), bd(5), rgw(5), rgb(5);
+    cpu::RdbParams<double> pd{};
+    double* rgwp[5];
+    double* rgbp[5];
+    for (int k = 0; k < 5; ++k) {
+      wd[k] = to_double(w[k]);
+      bd[k] = to_double(b[k]);
+      rgw[k] = to_double(gw0[k]);
+      rgb[k] = to_double(gb0[k]);
+      pd.w[k] = wd[k].data();
+      pd.b[k] = bd[k].data();
+      rgwp[k] = rgw[k].data();
+      rgbp[k] = rgb[k].data();
+    }
+    const auto xd = to_double(x), od = to_double(o), dyd = to_double(dy);
+    std::vector<double> rbuf(bn), ry(xn), rdx(xn);
+    cpu::rdb_forward<double>(s, xd.data(), pd, outer ? od.data() : nullptr, 0.2, 0.2, 0.2, rbuf.data(), ry.data());
+    cpu::rdb_backward<double>(s, rbuf.data(), pd, dyd.data(), 0.2, 0.2, outer, 0.2, rdx.data(), rgwp, rgbp);
+    // The active conv variant (tf32 unless a CUDA build's registry says otherwise) over a
+    // chain of ten convolutions: ten single-conv budgets, as the parity suite's rdb case.
+    const Tol t{10 * kTf32.abs, 10 * kTf32.rel, "10 x tf32"};
+    compare("rdb y" + what, Y.get(), ry, t);
+    compare("rdb buffer" + what, Buf.get(), rbuf, t);
+    compare("rdb dx" + what, DX.get(), rdx, t);
+    for (int k = 0; k < 5; ++k) {
+      compare("rdb dw" + std::to_string(k + 1) + what, gw[k]->get(), rgw[k], t);
+      compare("rdb db" + std::to_string(k + 1) + what, gb[k]->get(), rgb[k], t);
+    }
+  }
+}
+
+// ---- engine/cuda_copy.cu: strided copies (with float <-> double) and fills ------------------------------
+
+// The host's reading of a strided layout: element `linear` (row-major over shape) sits at
+// the returned offset.
+int64_t strided_offset(const std::vector<int64_t>& shape, const std::vector<int64_t>& strides, int64_t linear) {
+  int64_t off = 0;
+  for (int k = (int)shape.size() - 1; k >= 0; --k) {
+    off += linear % shape[k] * strides[k];
+    linear /= shape[k];
+  }
+  return off;
+}
+
+void test_copy() {
+  std::mt19937_64 rng(600);
+  struct Case {
+    std::vector<int64_t> shape, dst_strides, src_strides;
+  };
+  // A scalar, a contiguous block, a transpose, channel views with gaps, five dimensions, and
+  // more elements than one grid-stride pass of the fill covers with few blocks.
+  const std::vector<Case> cases = {
+      {{}, {}, {}},
+      {{3, 5, 7}, {35, 7, 1}, {35, 7, 1}},
+      {{6, 9}, {1, 6}, {9, 1}},
+      {{2, 3, 4, 5}, {100, 20, 5, 1}, {60, 20, 5, 1}},
+      {{2, 1, 3, 2, 4}, {48, 48, 16, 8, 1}, {24, 24, 1, 3, 6}},
+      {{70001}, {1}, {1}},
+  };
+  for (const Case& c : cases) {
+    int64_t n = 1, dst_len = 1, src_len = 1;
+    for (size_t k = 0; k < c.shape.size(); ++k) {
+      n *= c.shape[k];
+      dst_len += (c.shape[k] - 1) * c.dst_strides[k];
+      src_len += (c.shape[k] - 1) * c.src_strides[k];
+    }
+    const std::string shape = " " + std::to_string(c.shape.size()) + "-d, " + std::to_string(n) + " elements";
+    for (int dst_size : {4, 8})
+      for (int src_size : {4, 8}) {
+        const std::vector<float> src = random_floats(rng, src_len);
+        const std::vector<double> srcd(src.begin(), src.end());
+        DevT<float> S4(src);
+        DevT<double> S8(srcd);
+        DevT<float> D4(dst_len);  // the elements outside the view stay poisoned
+        DevT<double> D8(dst_len);
+        void* dst = dst_size == 4 ? (void*)D4.p : (void*)D8.p;
+        const void* srcp = src_size == 4 ? (const void*)S4.p : (const void*)S8.p;
+        sr::simt::copy_strided(dst, c.dst_strides.data(), dst_size, srcp, c.src_strides.data(), src_size,
+                               c.shape.data(), (int)c.shape.size());
+        std::vector<double> got(n), ref(n);
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t d = strided_offset(c.shape, c.dst_strides, i);
+          got[i] = dst_size == 4 ? D4.p[d] : D8.p[d];
+          ref[i] = srcd[strided_offset(c.shape, c.src_strides, i)];
+        }
+        compare("copy_strided f" + std::to_string(8 * dst_size) + " <- f" + std::to_string(8 * src_size) + shape,
+                got, ref, kExact);
+      }
+    for (int size : {4, 8}) {
+      DevT<float> D4(dst_len);
+      DevT<double> D8(dst_len);
+      sr::simt::fill_strided(size == 4 ? (void*)D4.p : (void*)D8.p, c.dst_strides.data(), size, c.shape.data(),
+                             (int)c.shape.size(), -2.5);
+      std::vector<double> got(n), ref(n, -2.5);
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t d = strided_offset(c.shape, c.dst_strides, i);
+        got[i] = size == 4 ? D4.p[d] : D8.p[d];
+      }
+      compare("fill_strided f" + std::to_string(8 * size) + shape, got, ref, kExact);
+    }
+  }
+}
+
+// ---- the test cases, and the check that they launch every kernel of kernels/cuda ----------------------
+
+struct Family {
+  const char* name;
+  void (*run)();
+};
+const Family kFamilies[] = {
+    {"elementwise", test_elementwise},
+    {"activation", test_activation},
+    {"resample", test_resample},
+    {"reduce", test_reduce},
+    {"loss", test_loss},
+    {"optimizer", test_optimizer},
+    {"spectral_norm", test_spectral_norm},
+    {"batch_norm", test_batch_norm},
+    {"pool", test_pool},
+    {"prelu", test_prelu},
+    {"gemm", test_gemm},
+    {"conv2d_tf32", test_conv2d_tf32},
+    {"conv2d_bf16", test_conv2d_bf16},
+    {"conv2d_naive", test_conv2d_naive},
+    {"rdb", test_rdb},
+    {"copy", test_copy},
+};
+
+TEST_CASE("simt/elementwise") { test_elementwise(); }
+TEST_CASE("simt/activation") { test_activation(); }
+TEST_CASE("simt/resample") { test_resample(); }
+TEST_CASE("simt/reduce") { test_reduce(); }
+TEST_CASE("simt/loss") { test_loss(); }
+TEST_CASE("simt/optimizer") { test_optimizer(); }
+TEST_CASE("simt/spectral_norm") { test_spectral_norm(); }
+TEST_CASE("simt/batch_norm") { test_batch_norm(); }
+TEST_CASE("simt/pool") { test_pool(); }
+TEST_CASE("simt/prelu") { test_prelu(); }
+TEST_CASE("simt/gemm") { test_gemm(); }
+TEST_CASE("simt/conv2d_tf32") { test_conv2d_tf32(); }
+TEST_CASE("simt/conv2d_bf16") { test_conv2d_bf16(); }
+TEST_CASE("simt/conv2d_naive") { test_conv2d_naive(); }
+TEST_CASE("simt/rdb") { test_rdb(); }
+TEST_CASE("simt/copy") { test_copy(); }
+
+// Every __global__ function defined in kernels/cuda/*.cu, *.cuh and engine/*.cu (the device
+// code the SIMT build compiles) must be launched by the families above: the names come from
+// the sources, the launches from the interpreter. A new kernel without a simt/ test fails
+// here, and so does a kernel added to a file the interpreter does not build (engine/
+// cuda_runtime.cu: move it beside the copies in engine/cuda_copy.cu).
+TEST_CASE("simt/every_kernel_covered") {
+  std::set<std::string> kernels;
+  const std::regex comment(R"(//[^\n]*|/\*[\s\S]*?\*/)");
+  const std::regex global(
+      R"(__global__\s+(?:static\s+)?void\s+(?:__launch_bounds__\((?:[^()]|\([^()]*\))*\)\s*)?(\w+)\s*\()");
+  for (const char* dir : {"/kernels/cuda", "/engine"})
+    for (const auto& e : std::filesystem::directory_iterator(std::string(SRENGINE_SOURCE_DIR) + dir)) {
+      if (e.path().extension() != ".cu" && e.path().extension() != ".cuh") continue;
+      std::ifstream f(e.path());
+      const std::string raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      const std::string text = std::regex_replace(raw, comment, " ");
+      for (std::sregex_iterator it(text.begin(), text.end(), global), end; it != end; ++it) kernels.insert((*it)[1]);
+    }
+  CHECK(kernels.size() >= 20);  // the scan works (20 kernels when this test was written)
+  for (const Family& f : kFamilies) f.run();
+  const std::vector<std::string> launched = ::simt::launched_kernels();
+  for (const std::string& k : kernels) {
+    const std::regex named("::" + k + "[(<]");
+    bool found = false;
+    for (const std::string& l : launched) found = found || std::regex_search(l, named);
+    INFO("kernel " << k << " is never launched by a simt/ test (tests/test_simt_kernels.cpp)");
+    CHECK(found);
+  }
+}
+
+}  // namespace
+
+#else
+
+TEST_CASE("simt/skipped") { std::printf("SKIPPED: srengine was built without the SIMT interpreter (SRENGINE_SIMT=OFF)\n"); }
+
+#endif
