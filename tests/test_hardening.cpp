@@ -40,7 +40,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string exe() { return std::string(SRENGINE_BINARY_DIR) + "/srengine"; }
 std::string infer_fixture(const std::string& name) {
   return std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/" + name;
 }
@@ -57,7 +56,7 @@ CliResult run_cli(const std::vector<std::string>& args, double timeout_s = 30) {
   const std::string out_file = std::string(SRENGINE_BINARY_DIR) + "/test_tmp/harden_cli_" +
                                std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".txt";
   fs::create_directories(fs::path(out_file).parent_path());
-  std::vector<std::string> argv_s{exe()};
+  std::vector<std::string> argv_s{test::srengine_exe()};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());

@@ -31,12 +31,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string exe() { return std::string(SRENGINE_BINARY_DIR) + "/srengine"; }
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
 // The definition in data/resize_lanczos4.h evaluated directly in float64, one output sample
 // at a time, with no shared code: the oracle for resize_lanczos4.
 double lanczos_ref_weight(double t) {
@@ -270,8 +264,8 @@ TEST_CASE("infer/tta_on_a_symmetric_net_equals_plain_inference") {
 // Real-ESRGAN's spellings on the command line, the folder's skipped files named, and the
 // flags srengine cannot honour refused clearly.
 TEST_CASE("infer/cli_realesrgan_flags") {
-  if (!fs::exists(exe())) {
-    WARN("SKIPPED: " << exe() << " is not built");
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
     return;
   }
   test::TempDir dir;
@@ -282,12 +276,12 @@ TEST_CASE("infer/cli_realesrgan_flags") {
   test::write_bytes(in + "/notes.txt", {'h', 'i'});
   dir.subdir("in/sub");
   const std::string fx = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/";
-  const std::string cmd = exe() + " infer --model_path " + fx + "infer/rrdbnet_tiny.safetensors --config " + fx +
+  const std::string cmd = test::srengine_exe() + " infer --model_path " + fx + "infer/rrdbnet_tiny.safetensors --config " + fx +
                           "infer/config.json -i " + in + " -o " + dir.file("out") +
                           " -s 2.5 -t 8 --tile_pad 4 --pre_pad 2 --suffix out --ext jpg --fp32 "
                           "--alpha_upsampler realesrgan -x > " + dir.file("log.txt") + " 2>&1";
   const int rc = std::system(cmd.c_str());
-  const std::string log = slurp(dir.file("log.txt"));
+  const std::string log = test::read_text(dir.file("log.txt"));
   INFO(log);
   REQUIRE(rc == 0);
   CHECK(log.find("skipping '" + in + "/notes.txt'") != std::string::npos);
@@ -299,7 +293,7 @@ TEST_CASE("infer/cli_realesrgan_flags") {
   const data::Image logo = data::read_image(dir.file("out/logo_out.png"));  // alpha: PNG
   CHECK((logo.width == 30 && logo.height == 25 && logo.channels == 4));
 
-  const std::string base = exe() + " infer --weights " + fx + "infer/rrdbnet_tiny.safetensors --config " + fx +
+  const std::string base = test::srengine_exe() + " infer --weights " + fx + "infer/rrdbnet_tiny.safetensors --config " + fx +
                            "infer/config.json -i " + in + "/photo.png -o " + dir.file("o2");
   for (const auto& [flags, message] : std::vector<std::pair<std::string, std::string>>{
            {"--face_enhance", "GFPGAN"},
@@ -310,7 +304,7 @@ TEST_CASE("infer/cli_realesrgan_flags") {
        }) {
     INFO(flags);
     const int r = std::system((base + " " + flags + " > " + dir.file("log2.txt") + " 2>&1").c_str());
-    const std::string l = slurp(dir.file("log2.txt"));
+    const std::string l = test::read_text(dir.file("log2.txt"));
     INFO(l);
     CHECK(r != 0);
     CHECK(l.find(message) != std::string::npos);
@@ -318,11 +312,11 @@ TEST_CASE("infer/cli_realesrgan_flags") {
 #ifndef SRENGINE_WITH_CUDA
   const int r = std::system((base + " -g 0 > " + dir.file("log3.txt") + " 2>&1").c_str());
   CHECK(r != 0);
-  CHECK(slurp(dir.file("log3.txt")).find("cuda:0 requested but this srengine was built without CUDA") !=
+  CHECK(test::read_text(dir.file("log3.txt")).find("cuda:0 requested but this srengine was built without CUDA") !=
         std::string::npos);
   // Without CUDA the default device is the CPU.
   REQUIRE(std::system((base + " > " + dir.file("log4.txt") + " 2>&1").c_str()) == 0);
-  CHECK(slurp(dir.file("log4.txt")).find(" on cpu") != std::string::npos);
+  CHECK(test::read_text(dir.file("log4.txt")).find(" on cpu") != std::string::npos);
 #endif
 }
 

@@ -36,11 +36,6 @@ int run(const std::string& cmd, const std::string& log) {
   return std::system((cmd + " > " + log + " 2>&1").c_str());
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
 // Largest difference in 8-bit levels between two images of the same size, and how many
 // samples differ at all.
 std::pair<int, int> level_diff(const data::Image& a, const data::Image& b) {
@@ -85,7 +80,7 @@ TEST_CASE("infer/realesrgan_x4plus_pth_matches_pytorch") {
                          dir.file("photo.jpg") + " --outscale 2 --out " + dir.file("ref_x2.png") + " --net-out " +
                          dir.file("ref_x4.f32") + " --input-out " + dir.file("ref_input.png"),
                      dir.file("py2.txt"));
-  INFO(slurp(dir.file("py2.txt")));
+  INFO(test::read_text(dir.file("py2.txt")));
   REQUIRE(py == 0);
 
   // The user's command as typed, from the folder holding weights/ (the default --model-dir).

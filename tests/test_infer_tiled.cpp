@@ -87,13 +87,7 @@ std::unique_ptr<Module> nearest_net(int scale) {
   return net;
 }
 
-std::string exe() { return std::string(SRENGINE_BINARY_DIR) + "/srengine"; }
 std::string fixture(const std::string& n) { return std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/" + n; }
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
 }  // namespace
 
 TEST_CASE("infer/reflect_padding") {
@@ -286,8 +280,8 @@ TEST_CASE("infer/row_writer_matches_write_image") {
 // A corrupt image in a folder is named, the others are still written, the exit is 1 with
 // a count; an output folder that cannot be created is one error before any work.
 TEST_CASE("infer/cli_bad_image_in_folder_and_unwritable_output") {
-  if (!fs::exists(exe())) {
-    WARN("SKIPPED: " << exe() << " is not built");
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
     return;
   }
   test::TempDir dir;
@@ -295,10 +289,10 @@ TEST_CASE("infer/cli_bad_image_in_folder_and_unwritable_output") {
   fs::copy_file(fixture("input.png"), in + "/a.png");
   fs::copy_file(fixture("input.png"), in + "/c.png");
   test::write_bytes(in + "/b_broken.png", {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0});
-  const std::string base = exe() + " infer --config " + fixture("config.json") + " --weights " +
+  const std::string base = test::srengine_exe() + " infer --config " + fixture("config.json") + " --weights " +
                            fixture("rrdbnet_tiny.safetensors") + " --input " + in;
   const int rc = std::system((base + " --output " + dir.file("out") + " --tile 8 > " + dir.file("log.txt") + " 2>&1").c_str());
-  const std::string log = slurp(dir.file("log.txt"));
+  const std::string log = test::read_text(dir.file("log.txt"));
   INFO(log);
   CHECK(rc != 0);
   CHECK(log.find("b_broken.png") != std::string::npos);
@@ -311,7 +305,7 @@ TEST_CASE("infer/cli_bad_image_in_folder_and_unwritable_output") {
 
   test::write_bytes(dir.file("a_file"), {1});
   const int rc2 = std::system((base + " --output " + dir.file("a_file/sub") + " > " + dir.file("log2.txt") + " 2>&1").c_str());
-  const std::string log2 = slurp(dir.file("log2.txt"));
+  const std::string log2 = test::read_text(dir.file("log2.txt"));
   INFO(log2);
   CHECK(rc2 != 0);
   CHECK(log2.find("--output") != std::string::npos);
@@ -320,24 +314,24 @@ TEST_CASE("infer/cli_bad_image_in_folder_and_unwritable_output") {
 
   const int rc3 = std::system((base + " --output " + dir.file("o3") + " --half > " + dir.file("log3.txt") + " 2>&1").c_str());
   CHECK(rc3 != 0);
-  CHECK(slurp(dir.file("log3.txt")).find("--half") != std::string::npos);
+  CHECK(test::read_text(dir.file("log3.txt")).find("--half") != std::string::npos);
   const int rc4 = std::system((base + " --output " + dir.file("o4") + " --tile -3 > " + dir.file("log4.txt") + " 2>&1").c_str());
   CHECK(rc4 != 0);
-  CHECK(slurp(dir.file("log4.txt")).find("--tile must be >= 0 (0: no tiling), got -3") != std::string::npos);
+  CHECK(test::read_text(dir.file("log4.txt")).find("--tile must be >= 0 (0: no tiling), got -3") != std::string::npos);
 }
 
 // --device cuda: runs where there is a GPU (and matches the CPU), else one clear error.
 TEST_CASE("infer/cli_device_cuda") {
-  if (!fs::exists(exe())) {
-    WARN("SKIPPED: " << exe() << " is not built");
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
     return;
   }
   test::TempDir dir;
-  const std::string base = exe() + " infer --config " + fixture("config.json") + " --weights " +
+  const std::string base = test::srengine_exe() + " infer --config " + fixture("config.json") + " --weights " +
                            fixture("rrdbnet_tiny.safetensors") + " --input " + fixture("input.png") + " --tile 8";
   REQUIRE(std::system((base + " --output " + dir.file("cpu") + " > /dev/null 2>&1").c_str()) == 0);
   const int rc = std::system((base + " --device cuda --output " + dir.file("gpu") + " > " + dir.file("log.txt") + " 2>&1").c_str());
-  const std::string log = slurp(dir.file("log.txt"));
+  const std::string log = test::read_text(dir.file("log.txt"));
   INFO(log);
   if (rc != 0) {
     CHECK(log.find("--device cuda") != std::string::npos);
@@ -354,8 +348,8 @@ TEST_CASE("infer/cli_device_cuda") {
 // `srengine test`: a val set of two photos, SR images written, per-image and mean metrics
 // printed and saved, and the saved PSNR equal to the metric of the written image.
 TEST_CASE("infer/cli_test_command_metrics_table") {
-  if (!fs::exists(exe())) {
-    WARN("SKIPPED: " << exe() << " is not built");
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
     return;
   }
   test::TempDir dir;
@@ -374,16 +368,16 @@ TEST_CASE("infer/cli_test_command_metrics_table") {
     "network_g": {"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3, "num_feat": 4, "num_block": 1, "num_grow_ch": 3},
     "datasets": {"test_a": {"type": "SingleImageDataset", "dataroot_gt": "gt"}},
     "val": {"metrics": {"psnr": {"type": "calculate_psnr", "crop_border": 4, "test_y_channel": true}}}})";
-  const std::string cmd = exe() + " test --config " + dir.file("cfg.json") + " --weights " +
+  const std::string cmd = test::srengine_exe() + " test --config " + dir.file("cfg.json") + " --weights " +
                           fixture("rrdbnet_tiny.safetensors") + " --tile 8 --output " + dir.file("res") + " > " +
                           dir.file("log.txt") + " 2>&1";
   const int rc = std::system(cmd.c_str());
-  const std::string log = slurp(dir.file("log.txt"));
+  const std::string log = test::read_text(dir.file("log.txt"));
   INFO(log);
   REQUIRE(rc == 0);
   CHECK(log.find("p1.png") != std::string::npos);
   CHECK(log.find("mean (2 images)") != std::string::npos);
-  const auto report = nlohmann::json::parse(slurp(dir.file("res/metrics.json")));
+  const auto report = nlohmann::json::parse(test::read_text(dir.file("res/metrics.json")));
   REQUIRE(report["test_a"]["images"].size() == 2);
   const data::Image sr = data::read_image(dir.file("res/visualization/test_a/p1_t.png"));
   const data::Image ref = data::read_image(gt + "/p1.png");
@@ -401,7 +395,7 @@ TEST_CASE("measure/infer_tiling_table", "[.]") {
   const char* weights = std::getenv("SRENGINE_MEASURE_WEIGHTS");
   const std::string cfg_path = cfg ? cfg : fixture("config.json");
   const std::string w_path = weights ? weights : fixture("rrdbnet_tiny.safetensors");
-  nlohmann::json c = nlohmann::json::parse(slurp(cfg_path), nullptr, true, true);
+  nlohmann::json c = nlohmann::json::parse(test::read_text(cfg_path), nullptr, true, true);
   nlohmann::json opt = c["network_g"];
   if (opt.value("type", "") == "RRDBNet" && !opt.contains("scale")) opt["scale"] = c.value("scale", 4);
   std::unique_ptr<Module> net = build_network(opt);

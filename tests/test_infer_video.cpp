@@ -24,26 +24,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string exe() { return std::string(SRENGINE_BINARY_DIR) + "/srengine"; }
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
 }  // namespace
 
 TEST_CASE("video/no_ffmpeg_is_one_clear_error") {
-  if (!fs::exists(exe())) {
-    WARN("SKIPPED: " << exe() << " is not built");
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
     return;
   }
   test::TempDir dir;
   test::write_bytes(dir.file("clip.mp4"), {0, 0, 0, 0});
   const std::string fx = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/";
-  const int rc = std::system(("PATH=" + dir.path() + " " + exe() + " infer --config " + fx + "config.json --weights " +
+  const int rc = std::system(("PATH=" + dir.path() + " " + test::srengine_exe() + " infer --config " + fx + "config.json --weights " +
                               fx + "rrdbnet_tiny.safetensors -i " + dir.file("clip.mp4") + " -o " + dir.file("out") +
                               " > " + dir.file("log.txt") + " 2>&1").c_str());
-  const std::string log = slurp(dir.file("log.txt"));
+  const std::string log = test::read_text(dir.file("log.txt"));
   INFO(log);
   CHECK(rc != 0);
   CHECK(log.find("clip.mp4' needs the ffmpeg and ffprobe programs") != std::string::npos);
@@ -54,7 +48,7 @@ TEST_CASE("video/no_ffmpeg_is_one_clear_error") {
 }
 
 TEST_CASE("video/frames_through_the_ffmpeg_pipes") {
-  if (!fs::exists(exe()) || infer::find_program("python3").empty() || !fs::exists("/usr/bin/python3")) {
+  if (!fs::exists(test::srengine_exe()) || infer::find_program("python3").empty() || !fs::exists("/usr/bin/python3")) {
     WARN("SKIPPED: srengine or /usr/bin/python3 is missing");
     return;
   }
@@ -78,18 +72,18 @@ TEST_CASE("video/frames_through_the_ffmpeg_pipes") {
   test::write_bytes(in, std::vector<uint8_t>(clip.begin(), clip.end()));
   const std::string fx = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/";
   const std::string path = "PATH=" + bin + ":/usr/bin:/bin ";
-  const int rc = std::system((path + exe() + " infer --config " + fx + "config.json --weights " + fx +
+  const int rc = std::system((path + test::srengine_exe() + " infer --config " + fx + "config.json --weights " + fx +
                               "rrdbnet_tiny.safetensors -i " + dir.path() + "/in -o " + dir.file("out") +
                               " -s 1.5 -t 4 --suffix out --crf 20 > " + dir.file("log.txt") + " 2>&1").c_str());
-  const std::string log = slurp(dir.file("log.txt"));
+  const std::string log = test::read_text(dir.file("log.txt"));
   INFO(log);
   REQUIRE(rc == 0);
   CHECK(log.find("clip.mp4 (11x9, 3 frames) -> ") != std::string::npos);
-  const std::string out = slurp(dir.file("out/clip_out.mp4"));
+  const std::string out = test::read_text(dir.file("out/clip_out.mp4"));
   const size_t nl = out.find('\n');
   REQUIRE(nl != std::string::npos);
   CHECK(out.substr(0, nl) == "FAKEVID1 16 12 30000/1001 3");
-  const std::string args = slurp(dir.file("out/clip_out.mp4.args"));
+  const std::string args = test::read_text(dir.file("out/clip_out.mp4.args"));
   for (const char* a : {"\n-map\n1:a?\n", "\n-c:a\ncopy\n", "\n-c:v\nlibx264\n", "\n-pix_fmt\nyuv420p\n",
                         "\n-crf\n20\n", "\n-r\n30000/1001\n", "\n-s\n16x12\n"})
     CHECK(args.find(a) != std::string::npos);

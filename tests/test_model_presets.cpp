@@ -24,13 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string exe() { return std::string(SRENGINE_BINARY_DIR) + "/srengine"; }
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
 // Sets an environment variable for one scope and restores the previous value.
 class ScopedEnv {
  public:
@@ -138,18 +131,18 @@ TEST_CASE("weights/architecture_from_metadata_or_shapes") {
 // the file, the folder and the release address and stops before any image is read.
 // `srengine convert` records the architecture, so `infer --weights` needs no config.
 TEST_CASE("infer/cli_model_name_and_weights_without_config") {
-  if (!fs::exists(exe())) {
-    WARN("SKIPPED: " << exe() << " is not built");
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
     return;
   }
   test::TempDir dir;
   const std::string models = dir.subdir("models");
   const std::string in = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/input.png";
   const data::ImageInfo in_info = data::read_image_info(in);
-  const std::string base = "SRENGINE_MODELS= " + exe() + " infer -n realesr-animevideov3 --model-dir " + models +
+  const std::string base = "SRENGINE_MODELS= " + test::srengine_exe() + " infer -n realesr-animevideov3 --model-dir " + models +
                            " --input " + in;
   const int rc = std::system((base + " --output " + dir.file("o1") + " > " + dir.file("log1.txt") + " 2>&1").c_str());
-  const std::string log1 = slurp(dir.file("log1.txt"));
+  const std::string log1 = test::read_text(dir.file("log1.txt"));
   INFO(log1);
   CHECK(rc != 0);
   CHECK(log1.find("realesr-animevideov3.pth") != std::string::npos);
@@ -161,7 +154,7 @@ TEST_CASE("infer/cli_model_name_and_weights_without_config") {
   std::unique_ptr<Module> net = build_network(p.network_g);
   write_safetensors(models + "/realesr-animevideov3.safetensors", net->state_dict());  // no metadata
   REQUIRE(std::system((base + " --output " + dir.file("o2") + " > " + dir.file("log2.txt") + " 2>&1").c_str()) == 0);
-  const std::string log2 = slurp(dir.file("log2.txt"));
+  const std::string log2 = test::read_text(dir.file("log2.txt"));
   INFO(log2);
   CHECK(log2.find("realesr-animevideov3") != std::string::npos);
   const data::ImageInfo out = data::read_image_info(dir.file("o2/input.png"));
@@ -171,25 +164,25 @@ TEST_CASE("infer/cli_model_name_and_weights_without_config") {
   // convert records the architecture (recognised from the shapes of the .pth); infer then
   // takes the weights alone and gives the same image as with the config.
   const std::string fx = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/";
-  REQUIRE(std::system((exe() + " convert " + fx + "pth/rrdbnet_tiny_infer.pth " + dir.file("tiny.safetensors") +
+  REQUIRE(std::system((test::srengine_exe() + " convert " + fx + "pth/rrdbnet_tiny_infer.pth " + dir.file("tiny.safetensors") +
                        " > " + dir.file("log3.txt") + " 2>&1").c_str()) == 0);
   const SafetensorsFile conv = read_safetensors(dir.file("tiny.safetensors"));
   REQUIRE(conv.metadata.count(kNetworkMetadataKey));
   CHECK(nlohmann::json::parse(conv.metadata.at(kNetworkMetadataKey))["type"] == "RRDBNet");
-  REQUIRE(std::system((exe() + " infer --weights " + dir.file("tiny.safetensors") + " --input " + in +
+  REQUIRE(std::system((test::srengine_exe() + " infer --weights " + dir.file("tiny.safetensors") + " --input " + in +
                        " --output " + dir.file("o3") + " > " + dir.file("log4.txt") + " 2>&1").c_str()) == 0);
-  CHECK(slurp(dir.file("log4.txt")).find("architecture from file metadata") != std::string::npos);
-  REQUIRE(std::system((exe() + " infer --config " + fx + "infer/config.json --weights " + fx +
+  CHECK(test::read_text(dir.file("log4.txt")).find("architecture from file metadata") != std::string::npos);
+  REQUIRE(std::system((test::srengine_exe() + " infer --config " + fx + "infer/config.json --weights " + fx +
                        "pth/rrdbnet_tiny_infer.pth --input " + in + " --output " + dir.file("o4") +
                        " > /dev/null 2>&1").c_str()) == 0);
   CHECK(data::read_file_bytes(dir.file("o3/input.png")) == data::read_file_bytes(dir.file("o4/input.png")));
   // -n and --config together, or no model at all, are errors naming the flags.
-  const int rc5 = std::system((exe() + " infer -n RealESRGAN_x4plus --config " + fx + "infer/config.json --input " +
+  const int rc5 = std::system((test::srengine_exe() + " infer -n RealESRGAN_x4plus --config " + fx + "infer/config.json --input " +
                                in + " --output " + dir.file("o5") + " > " + dir.file("log5.txt") + " 2>&1").c_str());
   CHECK(rc5 != 0);
-  CHECK(slurp(dir.file("log5.txt")).find("not both") != std::string::npos);
-  const int rc6 = std::system((exe() + " infer --input " + in + " --output " + dir.file("o6") + " > " +
+  CHECK(test::read_text(dir.file("log5.txt")).find("not both") != std::string::npos);
+  const int rc6 = std::system((test::srengine_exe() + " infer --input " + in + " --output " + dir.file("o6") + " > " +
                                dir.file("log6.txt") + " 2>&1").c_str());
   CHECK(rc6 != 0);
-  CHECK(slurp(dir.file("log6.txt")).find("-n MODEL_NAME") != std::string::npos);
+  CHECK(test::read_text(dir.file("log6.txt")).find("-n MODEL_NAME") != std::string::npos);
 }

@@ -81,4 +81,11 @@ std::string require_error(const std::function<void()>& fn, const std::vector<std
   return message;
 }
 
+std::string srengine_exe() { return std::string(SRENGINE_BINARY_DIR) + "/srengine"; }
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
 }  // namespace sr::test

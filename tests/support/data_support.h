@@ -36,6 +36,12 @@ data::Image random_image(std::mt19937_64& rng, int width, int height, int channe
 // Writes bytes to a file (creating or truncating it).
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 
+// build/srengine: the command-line program the CLI tests run.
+std::string srengine_exe();
+
+// The whole file as bytes ("" when it cannot be read): a CLI test's log or output.
+std::string read_text(const std::string& path);
+
 // Runs fn, requires an sr::Error whose message contains every one of `parts`, and
 // returns the message.
 std::string require_error(const std::function<void()>& fn, const std::vector<std::string>& parts);
