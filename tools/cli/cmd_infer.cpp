@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <unordered_map>
 
 #include "data/image_io.h"
 #include "data/output_names.h"
@@ -251,11 +252,14 @@ int run_infer(const std::vector<std::string>& args) {
     }
     return o;
   };
+  // Once per input: the plan below and the loop read the same options (one header read each).
+  std::unordered_map<std::string, infer::FileOptions> file_options;
+  for (const std::string& in : inputs) file_options.emplace(in, options_for(in));
   ensure_writable_dir(output, "infer: --output");
   // Every output name is fixed (and checked) before the net is built: none leaves --output,
   // no two inputs share one, none replaces an input.
   const std::vector<data::PlannedOutput> plan = data::plan_outputs(
-      inputs, output, [&](const std::string& in) { return infer::output_name(in, options_for(in)); }, "infer");
+      inputs, output, [&](const std::string& in) { return infer::output_name(in, file_options.at(in)); }, "infer");
 
   infer::OpenedModel model = infer::open_model(spec);
   std::unique_ptr<Module>& net = model.net;
@@ -279,7 +283,7 @@ int run_infer(const std::vector<std::string>& args) {
     const fs::path in = plan[k].input;
     try {
       const std::string& out = plan[k].output;
-      const infer::FileOptions file_fo = options_for(in.string());
+      const infer::FileOptions& file_fo = file_options.at(plan[k].input);
       if (infer::is_video_file_name(in.string())) {
         const auto t1 = std::chrono::steady_clock::now();
         const infer::VideoResult v = infer::upscale_video(*net, in.string(), out, file_fo, crf, [&](int frames) {
