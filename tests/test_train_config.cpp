@@ -82,6 +82,35 @@ TEST_CASE("config/wrong_types_and_impossible_values") {
   CHECK_THAT(error_of(c), Catch::Contains("repeats stage name 'psnr'"));
 }
 
+// One run lists every problem: schema ones (unknown key, wrong type, bad choice, missing
+// required key) and cross-key ones (gt_size vs the discriminator, a missing folder)
+// together, numbered.
+TEST_CASE("config/every_problem_in_one_run") {
+  json c = esrgan();
+  c["train"]["stages"][0]["totl_iter"] = 5;                        // unknown key
+  c["datasets"]["train"]["batch_size_per_gpu"] = "sixteen";         // wrong type
+  c["train"]["stages"][1]["gan_opt"]["gan_type"] = "hinje";        // not a choice
+  c["train"]["stages"][1].erase("name");                           // missing required key
+  c["datasets"]["train"]["gt_size"] = 132;                         // not a multiple of 8 (UNet D)
+  c["datasets"]["val"]["dataroot_gt"] = "/nonexistent/val_gt";     // missing folder
+  const std::string e = error_of(c);
+  INFO(e);
+  CHECK_THAT(e, Catch::StartsWith("config: 6 problems:"));
+  CHECK_THAT(e, Catch::Contains(". config: unknown key 'train.stages.0.totl_iter'") &&
+                    Catch::Contains("did you mean 'total_iter'"));
+  CHECK_THAT(e, Catch::Contains("'datasets.train.batch_size_per_gpu' must be an integer, got \"sixteen\""));
+  CHECK_THAT(e, Catch::Contains("'train.stages.1.gan_opt.gan_type' is 'hinje'") &&
+                    Catch::Contains("did you mean 'hinge'"));
+  CHECK_THAT(e, Catch::Contains("missing required key 'train.stages.1.name'"));
+  CHECK_THAT(e, Catch::Contains("'datasets.train.gt_size' is 132: UNetDiscriminatorSN needs input sides that are "
+                                "multiples of 8"));
+  CHECK_THAT(e, Catch::Contains("'datasets.val.dataroot_gt': '/nonexistent/val_gt' does not exist"));
+  // One problem keeps its plain message.
+  json one = esrgan();
+  one["datasets"]["train"]["gt_size"] = 132;
+  CHECK_THAT(error_of(one), Catch::StartsWith("config: 'datasets.train.gt_size' is 132"));
+}
+
 TEST_CASE("config/missing_dataset_folder_names_key_and_path") {
   json c = esrgan();
   c["datasets"]["train"]["dataroot_gt"] = "/nonexistent/folder";

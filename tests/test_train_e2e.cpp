@@ -137,9 +137,9 @@ struct TinyStage {
   TinyStage(const std::string& run, size_t stage, Device device, std::vector<std::string> extra = {},
             std::vector<int64_t> inject_nan = {}, bool with_ema = false) {
     cfg = tiny(run, std::move(extra));
-    const json& st = cfg["train"]["stages"][stage];
+    const StageConfig st = parse_config(cfg).train.stages[stage];
     g = make_network(cfg["network_g"], 3, 1, device);
-    if (st["type"] == "srgan") d = make_network(cfg["network_d"], 3, 2, device);
+    if (st.adversarial()) d = make_network(cfg["network_d"], 3, 2, device);
     if (with_ema) ema = make_network(cfg["network_g"], 3, 1, device);
     comm = make_communicator("auto", device);
     step = std::make_unique<StageStep>(st, *g, ema.get(), d.get(), with_ema ? cfg["train"]["ema_decay"].get<double>() : 0.0,

@@ -12,8 +12,7 @@ namespace {
 std::vector<double> run_adam(const std::string& type, double wd) {
   Tensor p = Tensor::from_vector(std::vector<double>{0.5, -1.0, 2.0, 0.0}, {4});
   p.set_requires_grad(true);
-  Adam opt({{"p", p}}, AdamOptions::from_config({{"type", type}, {"lr", 1e-2}, {"betas", {0.9, 0.99}},
-                                                  {"eps", 1e-8}, {"weight_decay", wd}}));
+  Adam opt({{"p", p}}, AdamOptions::from_config(OptimizerConfig{type, 1e-2, 0.9, 0.99, 1e-8, wd}));
   const std::vector<std::vector<double>> grads = {{0.1, -0.2, 0.3, 0.0}, {0.5, 0.5, -0.5, 1.0}, {-1.0, 0.25, 0.0, -0.1}};
   for (const auto& g : grads) {
     p.set_grad(Tensor::from_vector(g, {4}));

@@ -282,158 +282,214 @@ const char* kind_name(Kind k) {
 
 std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
 
-void validate(json& value, const Spec& spec, const std::string& path);
+// Every problem of a config, so that one run lists them all instead of one per run.
+struct Problems {
+  std::vector<std::string> list;
+  template <class... Args>
+  void add(Args&&... args) {
+    list.push_back(str_cat(std::forward<Args>(args)...));
+  }
+  // Adds the message when `ok` is false. The message is built either way (it is cheap).
+  template <class... Args>
+  void check(bool ok, Args&&... args) {
+    if (!ok) add(std::forward<Args>(args)...);
+  }
+  [[noreturn]] void raise() const {
+    if (list.size() == 1) fail(list[0]);
+    std::string all = str_cat("config: ", list.size(), " problems:");
+    for (size_t i = 0; i < list.size(); ++i) all += str_cat("\n  ", i + 1, ". ", list[i]);
+    fail(all);
+  }
+};
 
-void validate_object(json& value, const Spec& spec, const std::string& path) {
-  if (!value.is_object())
-    fail("config: '", path, "' must be an object, got ", value.type_name(), " ", value.dump());
+void validate(json& value, const Spec& spec, const std::string& path, Problems& p);
+
+void validate_object(json& value, const Spec& spec, const std::string& path, Problems& p) {
+  if (!value.is_object()) return p.add("config: '", path, "' must be an object, got ", value.type_name(), " ", value.dump());
   std::vector<std::string> valid;
   for (const auto& [k, _] : spec.fields) valid.push_back(k);
-  for (auto it = value.begin(); it != value.end(); ++it) {
-    if (std::find(valid.begin(), valid.end(), it.key()) == valid.end())
-      fail("config: unknown key '", join(path, it.key()), "'", did_you_mean(it.key(), valid));
+  std::vector<std::string> unknown;
+  for (auto it = value.begin(); it != value.end(); ++it)
+    if (std::find(valid.begin(), valid.end(), it.key()) == valid.end()) unknown.push_back(it.key());
+  for (const auto& k : unknown) {
+    p.add("config: unknown key '", join(path, k), "'", did_you_mean(k, valid));
+    value.erase(k);
   }
   for (const auto& [k, sub] : spec.fields) {
-    const std::string p = join(path, k);
+    const std::string key = join(path, k);
     if (!value.contains(k) || value[k].is_null()) {
-      if (sub.required) fail("config: missing required key '", p, "' (", sub.doc, ")");
+      if (sub.required) {
+        p.add("config: missing required key '", key, "' (", sub.doc, ")");
+        continue;
+      }
       if (sub.def.is_null()) {
         value.erase(k);
         continue;
       }
       value[k] = sub.def;
     }
-    validate(value[k], sub, p);
+    validate(value[k], sub, key, p);
   }
 }
 
-void validate(json& value, const Spec& spec, const std::string& path) {
+void validate(json& value, const Spec& spec, const std::string& path, Problems& p) {
   switch (spec.kind) {
     case Kind::object:
       if (!spec.fields.empty()) {
-        validate_object(value, spec, path);
+        validate_object(value, spec, path, p);
       } else {
-        if (!value.is_object()) fail("config: '", path, "' must be an object, got ", value.dump());
+        if (!value.is_object()) return p.add("config: '", path, "' must be an object, got ", value.dump());
         if (!spec.item.empty())
-          for (auto it = value.begin(); it != value.end(); ++it) validate(it.value(), spec.item[0], join(path, it.key()));
+          for (auto it = value.begin(); it != value.end(); ++it)
+            validate(it.value(), spec.item[0], join(path, it.key()), p);
       }
       return;
     case Kind::dataset_map:
-      if (!value.is_object()) fail("config: '", path, "' must be an object, got ", value.dump());
+      if (!value.is_object()) return p.add("config: '", path, "' must be an object, got ", value.dump());
       for (auto it = value.begin(); it != value.end(); ++it) {
         const std::string& k = it.key();
-        if (k != "train" && k.rfind("val", 0) != 0 && k.rfind("test", 0) != 0)
-          fail("config: unknown dataset '", join(path, k), "': dataset names are 'train' or start with 'val' or 'test'",
-               did_you_mean(k, {"train", "val", "test"}));
-        validate(it.value(), spec.item[0], join(path, k));
+        if (k != "train" && k.rfind("val", 0) != 0 && k.rfind("test", 0) != 0) {
+          p.add("config: unknown dataset '", join(path, k), "': dataset names are 'train' or start with 'val' or 'test'",
+                did_you_mean(k, {"train", "val", "test"}));
+          continue;
+        }
+        validate(it.value(), spec.item[0], join(path, k), p);
       }
       return;
     case Kind::network:
-      if (!value.is_object() || !value.contains("type") || !value["type"].is_string())
-        fail("config: '", path, "' must be an object with a string \"type\" (e.g. {\"type\": \"RRDBNet\"}), got ",
-             value.dump());
+      p.check(value.is_object() && value.contains("type") && value["type"].is_string(), "config: '", path,
+              "' must be an object with a string \"type\" (e.g. {\"type\": \"RRDBNet\"}), got ", value.dump());
       return;
     case Kind::array:
-      if (!value.is_array()) fail("config: '", path, "' must be an array, got ", value.type_name(), " ", value.dump());
-      for (size_t i = 0; i < value.size(); ++i) validate(value[i], spec.item[0], join(path, std::to_string(i)));
+      if (!value.is_array())
+        return p.add("config: '", path, "' must be an array, got ", value.type_name(), " ", value.dump());
+      for (size_t i = 0; i < value.size(); ++i) validate(value[i], spec.item[0], join(path, std::to_string(i)), p);
       return;
     case Kind::string:
-      if (!value.is_string()) fail("config: '", path, "' must be a string, got ", value.dump());
+      if (!value.is_string()) return p.add("config: '", path, "' must be a string, got ", value.dump());
       if (!spec.choices.empty() &&
           std::find(spec.choices.begin(), spec.choices.end(), value.get<std::string>()) == spec.choices.end()) {
         std::string all;
         for (const auto& c : spec.choices) all += (all.empty() ? "" : ", ") + c;
-        fail("config: '", path, "' is '", value.get<std::string>(), "', expected one of: ", all,
-             did_you_mean(value.get<std::string>(), spec.choices));
+        p.add("config: '", path, "' is '", value.get<std::string>(), "', expected one of: ", all,
+              did_you_mean(value.get<std::string>(), spec.choices));
       }
       return;
     case Kind::integer:
       if (value.is_number_float() && value.get<double>() == (double)(int64_t)value.get<double>())
         value = (int64_t)value.get<double>();  // 1e5 written as a float is still an integer
-      if (!value.is_number_integer()) fail("config: '", path, "' must be an integer, got ", value.dump());
+      if (!value.is_number_integer()) return p.add("config: '", path, "' must be an integer, got ", value.dump());
       break;
     case Kind::number:
-      if (!value.is_number()) fail("config: '", path, "' must be a number, got ", value.dump());
+      if (!value.is_number()) return p.add("config: '", path, "' must be a number, got ", value.dump());
       break;
     case Kind::boolean:
-      if (!value.is_boolean()) fail("config: '", path, "' must be true or false, got ", value.dump());
+      p.check(value.is_boolean(), "config: '", path, "' must be true or false, got ", value.dump());
       return;
   }
   const double v = value.get<double>();
-  if (spec.min && v < *spec.min) fail("config: '", path, "' is ", value.dump(), ", must be >= ", *spec.min);
-  if (spec.max && v > *spec.max) fail("config: '", path, "' is ", value.dump(), ", must be <= ", *spec.max);
+  if (spec.min && v < *spec.min) p.add("config: '", path, "' is ", value.dump(), ", must be >= ", *spec.min);
+  if (spec.max && v > *spec.max) p.add("config: '", path, "' is ", value.dump(), ", must be <= ", *spec.max);
+}
+
+// Runs one group of cross-key checks. After schema problems a group may meet a missing or
+// mistyped key (already reported): it then stops quietly; its own errors are collected.
+template <class F>
+void guarded(Problems& p, F&& checks) {
+  try {
+    checks();
+  } catch (const json::exception&) {
+  } catch (const Error& e) {
+    p.add(e.what());
+  }
 }
 
 // Checks that involve several keys or the file system.
-void check_semantics(json& c) {
-  const int64_t scale = c["scale"];
-  SR_CHECK(scale == 1 || scale == 2 || scale == 4, "config: 'scale' is ", scale, ", must be 1, 2 or 4");
-  // The generator's own factor key (RRDBNet: scale, SRVGGNetCompact: upscale) defaults to
-  // 4 in BasicSR; absent, it takes the top-level scale (as `srengine infer` does), so
-  // scale 2 without network_g.scale builds a x2 net instead of failing at the first loss.
-  if (c.contains("network_g")) {
-    json& g = c["network_g"];
-    const std::string type = g["type"];
-    const char* key = type == "RRDBNet" ? "scale" : type == "SRVGGNetCompact" ? "upscale" : nullptr;
-    if (key && !g.contains(key)) g[key] = scale;
-    if (key)
-      SR_CHECK(g[key] == c["scale"], "config: 'network_g.", key, "' (", g[key].dump(), ") differs from 'scale' (",
-               scale, ")");
-  }
+void check_semantics(json& c, Problems& p) {
+  guarded(p, [&] {
+    const int64_t scale = c.at("scale");
+    p.check(scale == 1 || scale == 2 || scale == 4, "config: 'scale' is ", scale, ", must be 1, 2 or 4");
+    // The generator's own factor key (RRDBNet: scale, SRVGGNetCompact: upscale) defaults to
+    // 4 in BasicSR; absent, it takes the top-level scale (as `srengine infer` does), so
+    // scale 2 without network_g.scale builds a x2 net instead of failing at the first loss.
+    if (c.contains("network_g")) {
+      json& g = c["network_g"];
+      const std::string type = g.at("type");
+      const char* key = type == "RRDBNet" ? "scale" : type == "SRVGGNetCompact" ? "upscale" : nullptr;
+      if (key && !g.contains(key)) g[key] = scale;
+      if (key)
+        p.check(g[key] == scale, "config: 'network_g.", key, "' (", g[key].dump(), ") differs from 'scale' (", scale,
+                ")");
+    }
+  });
   // The experiment folder is <experiments_root>/<name>: one folder name, never a path.
-  data::check_file_name_component(c["name"].get<std::string>(), "config: 'name'",
-                                  "the experiment folder is <path.experiments_root>/<name>");
-  data::check_name_part(c["val"]["suffix"].get<std::string>(), "config: 'val.suffix'");
-  const auto& stages = c["train"]["stages"];
-  SR_CHECK(!stages.empty(), "config: 'train.stages' is empty");
-  std::vector<std::string> names;
+  guarded(p, [&] {
+    data::check_file_name_component(c.at("name").get<std::string>(), "config: 'name'",
+                                    "the experiment folder is <path.experiments_root>/<name>");
+  });
+  guarded(p, [&] { data::check_name_part(c.at("val").at("suffix").get<std::string>(), "config: 'val.suffix'"); });
   bool any_gan = false;
-  for (size_t i = 0; i < stages.size(); ++i) {
-    const std::string name = stages[i]["name"];
-    SR_CHECK(std::find(names.begin(), names.end(), name) == names.end(), "config: 'train.stages.", i,
-             ".name' repeats stage name '", name, "'");
-    names.push_back(name);
-    if (stages[i]["type"] == "srgan") {
-      any_gan = true;
-      SR_CHECK(stages[i].contains("gan_opt"), "config: 'train.stages.", i, ".gan_opt' is required for an srgan stage");
+  guarded(p, [&] {
+    const auto& stages = c.at("train").at("stages");
+    p.check(!stages.empty(), "config: 'train.stages' is empty");
+    std::vector<std::string> names;
+    for (size_t i = 0; i < stages.size(); ++i) {
+      if (stages[i].value("type", "") == "srgan") any_gan = true;
     }
-    SR_CHECK(stages[i].contains("pixel_opt") || stages[i].contains("perceptual_opt") || stages[i]["type"] == "srgan",
-             "config: stage 'train.stages.", i, "' has no loss (set pixel_opt)");
-  }
-  SR_CHECK(!any_gan || c.contains("network_d"), "config: 'network_d' is required by the srgan stage(s)");
+    for (size_t i = 0; i < stages.size(); ++i) {
+      guarded(p, [&] {
+        const std::string name = stages[i].at("name");
+        p.check(std::find(names.begin(), names.end(), name) == names.end(), "config: 'train.stages.", i,
+                ".name' repeats stage name '", name, "'");
+        names.push_back(name);
+        const bool gan = stages[i].at("type") == "srgan";
+        if (gan)
+          p.check(stages[i].contains("gan_opt"), "config: 'train.stages.", i, ".gan_opt' is required for an srgan stage");
+        p.check(stages[i].contains("pixel_opt") || stages[i].contains("perceptual_opt") || gan,
+                "config: stage 'train.stages.", i, "' has no loss (set pixel_opt)");
+      });
+    }
+  });
+  p.check(!any_gan || c.contains("network_d"), "config: 'network_d' is required by the srgan stage(s)");
+  if (!c.contains("datasets") || !c["datasets"].is_object()) return;
   for (auto it = c["datasets"].begin(); it != c["datasets"].end(); ++it) {
-    const std::string base = "datasets." + it.key();
-    auto& d = it.value();
-    if (it.key() == "train") {
-      const int64_t gt = d["gt_size"];
-      SR_CHECK(gt % scale == 0, "config: '", base, ".gt_size' is ", gt, ", not a multiple of scale ", scale,
-               " (use ", (gt / scale) * scale, " or ", (gt / scale + 1) * scale, ")");
-      if (any_gan && c["network_d"]["type"] == "UNetDiscriminatorSN")
-        SR_CHECK(gt % 8 == 0, "config: '", base, ".gt_size' is ", gt,
-                 ": UNetDiscriminatorSN needs input sides that are multiples of 8");
-      if (any_gan && c["network_d"]["type"] == "VGGStyleDiscriminator") {
-        const int64_t in = c["network_d"].value("input_size", 128);
-        SR_CHECK(gt == in, "config: '", base, ".gt_size' is ", gt, " but VGGStyleDiscriminator has input_size ", in);
+    guarded(p, [&] {
+      const std::string base = "datasets." + it.key();
+      auto& d = it.value();
+      if (it.key() == "train") {
+        const int64_t scale = c.at("scale");
+        const int64_t gt = d.at("gt_size");
+        p.check(gt % scale == 0, "config: '", base, ".gt_size' is ", gt, ", not a multiple of scale ", scale, " (use ",
+                (gt / scale) * scale, " or ", (gt / scale + 1) * scale, ")");
+        if (any_gan && c.contains("network_d") && c["network_d"].at("type") == "UNetDiscriminatorSN")
+          p.check(gt % 8 == 0, "config: '", base, ".gt_size' is ", gt,
+                  ": UNetDiscriminatorSN needs input sides that are multiples of 8");
+        if (any_gan && c.contains("network_d") && c["network_d"].at("type") == "VGGStyleDiscriminator") {
+          const int64_t in = c["network_d"].value("input_size", 128);
+          p.check(gt == in, "config: '", base, ".gt_size' is ", gt, " but VGGStyleDiscriminator has input_size ", in);
+        }
       }
-    }
-    if (d["type"] == "PairedImageDataset")
-      SR_CHECK(d.contains("dataroot_lq"), "config: '", base, ".dataroot_lq' is required by PairedImageDataset");
+      if (d.at("type") == "PairedImageDataset")
+        p.check(d.contains("dataroot_lq"), "config: '", base, ".dataroot_lq' is required by PairedImageDataset");
+    });
   }
 }
 
 // Resolves a dataset folder: absolute, else relative to the config's folder, else to the
 // working directory; a folder found nowhere is an error naming the key.
-void resolve_dataset_paths(json& c, const std::string& config_dir) {
+void resolve_dataset_paths(json& c, const std::string& config_dir, Problems& p) {
+  if (!c.contains("datasets") || !c["datasets"].is_object()) return;
   for (auto it = c["datasets"].begin(); it != c["datasets"].end(); ++it) {
+    if (!it.value().is_object()) continue;
     for (const char* key : {"dataroot_gt", "dataroot_lq", "meta_info_file"}) {
-      if (!it.value().contains(key)) continue;
-      std::filesystem::path p = it.value()[key].get<std::string>();
+      if (!it.value().contains(key) || !it.value()[key].is_string()) continue;
+      std::filesystem::path path = it.value()[key].get<std::string>();
       std::vector<std::filesystem::path> candidates;
-      if (p.is_absolute()) {
-        candidates = {p};
+      if (path.is_absolute()) {
+        candidates = {path};
       } else {
-        if (!config_dir.empty()) candidates.push_back(std::filesystem::path(config_dir) / p);
-        candidates.push_back(p);
+        if (!config_dir.empty()) candidates.push_back(std::filesystem::path(config_dir) / path);
+        candidates.push_back(path);
       }
       bool found = false;
       for (const auto& cand : candidates) {
@@ -443,8 +499,8 @@ void resolve_dataset_paths(json& c, const std::string& config_dir) {
           break;
         }
       }
-      SR_CHECK(found, "config: 'datasets.", it.key(), ".", key, "': '", p.string(), "' does not exist",
-               p.is_absolute() ? "" : " (looked relative to the config file and to the working directory)");
+      p.check(found, "config: 'datasets.", it.key(), ".", key, "': '", path.string(), "' does not exist",
+              path.is_absolute() ? "" : " (looked relative to the config file and to the working directory)");
     }
   }
 }
@@ -563,9 +619,11 @@ json validate_config(const json& config) {
     dir = c["__config_dir__"];
     c.erase("__config_dir__");
   }
-  validate(c, schema(), "");
-  check_semantics(c);
-  resolve_dataset_paths(c, dir);
+  Problems p;
+  validate(c, schema(), "", p);
+  check_semantics(c, p);
+  resolve_dataset_paths(c, dir, p);
+  if (!p.list.empty()) p.raise();
   return c;
 }
 

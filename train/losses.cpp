@@ -5,10 +5,7 @@
 
 namespace sr::train {
 
-PixelLoss::PixelLoss(const nlohmann::json& opt)
-    : type_(opt.value("type", std::string("L1Loss"))),
-      weight_(opt.value("loss_weight", 1.0)),
-      eps_(opt.value("eps", 1e-12)) {}
+PixelLoss::PixelLoss(const PixelLossConfig& opt) : type_(opt.type), weight_(opt.loss_weight), eps_(opt.eps) {}
 
 Tensor PixelLoss::operator()(const Tensor& pred, const Tensor& target) const {
   Tensor l;
@@ -23,11 +20,8 @@ Tensor PixelLoss::operator()(const Tensor& pred, const Tensor& target) const {
   return weight_ == 1.0 ? l : scale(l, weight_);
 }
 
-GanLoss::GanLoss(const nlohmann::json& opt)
-    : type_(opt.value("gan_type", std::string("hinge"))),
-      real_label_(opt.value("real_label_val", 1.0)),
-      fake_label_(opt.value("fake_label_val", 0.0)),
-      weight_(opt.value("loss_weight", 0.1)) {}
+GanLoss::GanLoss(const GanLossConfig& opt)
+    : type_(opt.gan_type), real_label_(opt.real_label_val), fake_label_(opt.fake_label_val), weight_(opt.loss_weight) {}
 
 Tensor GanLoss::operator()(const Tensor& x, bool target_is_real, bool is_disc) const {
   Tensor l;

@@ -2,7 +2,7 @@
 // reduction, times loss_weight) and GANLoss (hinge / vanilla / lsgan) where loss_weight
 // applies to the generator's term only and D losses are unweighted.
 #pragma once
-#include <nlohmann/json.hpp>
+#include "train/config_types.h"
 #include <string>
 
 #include "engine/tensor.h"
@@ -11,7 +11,7 @@ namespace sr::train {
 
 class PixelLoss {
  public:
-  explicit PixelLoss(const nlohmann::json& opt);  // a validated pixel_opt section
+  explicit PixelLoss(const PixelLossConfig& opt);
   Tensor operator()(const Tensor& pred, const Tensor& target) const;
   double weight() const { return weight_; }
 
@@ -22,7 +22,7 @@ class PixelLoss {
 
 class GanLoss {
  public:
-  explicit GanLoss(const nlohmann::json& opt);  // a validated gan_opt section
+  explicit GanLoss(const GanLossConfig& opt);
   // D's loss on real (target_is_real) or fake logits, or (is_disc = false) G's adversarial
   // term on D(fake): hinge gives -mean(x), the others the loss with the real label.
   Tensor operator()(const Tensor& logits, bool target_is_real, bool is_disc) const;

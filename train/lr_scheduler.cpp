@@ -8,15 +8,15 @@
 
 namespace sr::train {
 
-LRSchedule::LRSchedule(double base_lr, const nlohmann::json& opt, int64_t warmup_iter)
+LRSchedule::LRSchedule(double base_lr, const SchedulerConfig& opt, int64_t warmup_iter)
     : base_(base_lr), warmup_(warmup_iter) {
-  cosine_ = opt.value("type", std::string("MultiStepLR")) == "CosineAnnealingRestartLR";
-  milestones_ = opt.value("milestones", std::vector<int64_t>{});
-  restarts_ = opt.value("restarts", std::vector<int64_t>{});
-  periods_ = opt.value("periods", std::vector<int64_t>{});
-  restart_weights_ = opt.value("restart_weights", std::vector<double>{1.0});
-  gamma_ = opt.value("gamma", 0.5);
-  eta_min_ = opt.value("eta_min", 1e-7);
+  cosine_ = opt.type == "CosineAnnealingRestartLR";
+  milestones_ = opt.milestones;
+  restarts_ = opt.restarts;
+  periods_ = opt.periods;
+  restart_weights_ = opt.restart_weights;
+  gamma_ = opt.gamma;
+  eta_min_ = opt.eta_min;
   std::sort(milestones_.begin(), milestones_.end());
   if (cosine_) {
     SR_CHECK(!periods_.empty(), "scheduler: CosineAnnealingRestartLR needs 'periods'");

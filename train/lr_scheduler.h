@@ -14,14 +14,13 @@
 #include <cstdint>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "train/config_types.h"
 
 namespace sr::train {
 
 class LRSchedule {
  public:
-  // `opt` is a validated `scheduler` config section.
-  LRSchedule(double base_lr, const nlohmann::json& opt, int64_t warmup_iter);
+  LRSchedule(double base_lr, const SchedulerConfig& opt, int64_t warmup_iter);
   double lr_at(int64_t iter) const;  // LR used at 1-based iteration `iter`
   double base_lr() const { return base_; }
 

@@ -12,16 +12,14 @@
 
 namespace sr::train {
 
-AdamOptions AdamOptions::from_config(const nlohmann::json& o) {
+AdamOptions AdamOptions::from_config(const OptimizerConfig& o) {
   AdamOptions a;
-  a.decoupled_weight_decay = o.value("type", std::string("Adam")) == "AdamW";
-  a.lr = o.value("lr", 1e-4);
-  const auto betas = o.value("betas", std::vector<double>{0.9, 0.99});
-  SR_CHECK(betas.size() == 2, "optimizer: 'betas' needs 2 values, got ", betas.size());
-  a.beta1 = betas[0];
-  a.beta2 = betas[1];
-  a.eps = o.value("eps", 1e-8);
-  a.weight_decay = o.value("weight_decay", 0.0);
+  a.decoupled_weight_decay = o.type == "AdamW";
+  a.lr = o.lr;
+  a.beta1 = o.beta1;
+  a.beta2 = o.beta2;
+  a.eps = o.eps;
+  a.weight_decay = o.weight_decay;
   return a;
 }
 

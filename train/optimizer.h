@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "train/config_types.h"
 
 #include "engine/safetensors.h"
 #include "engine/tensor.h"
@@ -18,7 +18,7 @@ namespace sr::train {
 struct AdamOptions {
   bool decoupled_weight_decay = false;  // AdamW
   double lr = 1e-4, beta1 = 0.9, beta2 = 0.99, eps = 1e-8, weight_decay = 0.0;
-  static AdamOptions from_config(const nlohmann::json& optim);  // a validated optim_* section
+  static AdamOptions from_config(const OptimizerConfig& optim);
 };
 
 class Adam {

@@ -24,23 +24,18 @@ Tensor scalar_sqrt(const Tensor& s) {
 
 class VggPerceptualLoss : public PerceptualLoss {
  public:
-  explicit VggPerceptualLoss(const nlohmann::json& opt) {
+  explicit VggPerceptualLoss(const PerceptualLossConfig& opt) : weights_(opt.layer_weights) {
     VGGFeatureOptions vo;
-    for (auto it = opt.at("layer_weights").begin(); it != opt.at("layer_weights").end(); ++it) {
-      SR_CHECK(it.value().is_number(), "perceptual_opt.layer_weights.", it.key(), ": expected a number, got ",
-               it.value().dump());
-      vo.layer_name_list.push_back(it.key());
-      weights_[it.key()] = it.value().get<double>();
-    }
+    for (const auto& [layer, w] : opt.layer_weights) vo.layer_name_list.push_back(layer);
     SR_CHECK(!vo.layer_name_list.empty(), "perceptual_opt.layer_weights is empty");
-    vo.use_input_norm = opt.value("use_input_norm", true);
-    vo.range_norm = opt.value("range_norm", false);
-    criterion_ = opt.value("criterion", std::string("l1"));
-    weight_ = opt.value("perceptual_weight", 1.0);
-    SR_CHECK(opt.value("style_weight", 0.0) == 0.0,
+    vo.use_input_norm = opt.use_input_norm;
+    vo.range_norm = opt.range_norm;
+    criterion_ = opt.criterion;
+    weight_ = opt.perceptual_weight;
+    SR_CHECK(opt.style_weight == 0.0,
              "perceptual_opt.style_weight: the Gram-matrix style loss is not implemented; set it to 0");
     vgg_ = std::make_unique<VGGFeatureExtractor>(vo);
-    vgg_->load_weights(opt.at("vgg_weights"));
+    vgg_->load_weights(opt.vgg_weights);
   }
 
   Tensor operator()(const Tensor& x, const Tensor& gt) override {
@@ -78,8 +73,8 @@ class VggPerceptualLoss : public PerceptualLoss {
 
 }  // namespace
 
-void PerceptualLoss::check_weights_file(const nlohmann::json& opt) {
-  const std::string path = opt.value("vgg_weights", "");
+void PerceptualLoss::check_weights_file(const PerceptualLossConfig& opt) {
+  const std::string& path = opt.vgg_weights;
   if (path.empty()) return;
   SR_CHECK(std::filesystem::exists(path), "perceptual_opt.vgg_weights: '", path,
            "' does not exist (a safetensors file of torchvision's VGG19 ImageNet weights; "
@@ -87,9 +82,8 @@ void PerceptualLoss::check_weights_file(const nlohmann::json& opt) {
   const RegularFile file(path, "perceptual_opt.vgg_weights");  // a folder or a FIFO: an error now
 }
 
-std::unique_ptr<PerceptualLoss> PerceptualLoss::create(const nlohmann::json& opt) {
-  const std::string path = opt.value("vgg_weights", "");
-  if (path.empty()) return nullptr;
+std::unique_ptr<PerceptualLoss> PerceptualLoss::create(const PerceptualLossConfig& opt) {
+  if (opt.vgg_weights.empty()) return nullptr;
   check_weights_file(opt);
   return std::make_unique<VggPerceptualLoss>(opt);
 }

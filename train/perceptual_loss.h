@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json.hpp>
+#include "train/config_types.h"
 
 #include "engine/tensor.h"
 
@@ -16,10 +16,10 @@ class PerceptualLoss {
  public:
   // Null when `vgg_weights` is empty (the caller warns and trains without the term); a
   // named file that does not exist is an error naming it.
-  static std::unique_ptr<PerceptualLoss> create(const nlohmann::json& opt);
+  static std::unique_ptr<PerceptualLoss> create(const PerceptualLossConfig& opt);
   // What create() would refuse about the weights file (missing, a folder, a FIFO), without
   // reading it: the trainer checks every stage's file before the first iteration.
-  static void check_weights_file(const nlohmann::json& opt);
+  static void check_weights_file(const PerceptualLossConfig& opt);
   virtual ~PerceptualLoss() = default;
   virtual Tensor operator()(const Tensor& x, const Tensor& gt) = 0;
   virtual void to(Device device) = 0;

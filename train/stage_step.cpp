@@ -98,21 +98,20 @@ std::map<std::string, double> LossWindow::take_sums() {
 
 StageStep::~StageStep() = default;
 
-void check_stage_config(const nlohmann::json& stage) {
-  const std::string name = stage.at("name");
+void check_stage_config(const StageConfig& stage) {
+  const std::string& name = stage.name;
   try {
-    const int64_t warmup = stage.value("warmup_iter", -1);
-    const auto& sched = stage.at("scheduler");
-    const LRSchedule sched_g(AdamOptions::from_config(stage.at("optim_g")).lr, sched, warmup);
-    if (stage.contains("pixel_opt")) const PixelLoss pixel(stage["pixel_opt"]);
-    const bool percep = stage.contains("perceptual_opt") && !stage["perceptual_opt"].value("vgg_weights", "").empty();
-    if (percep) PerceptualLoss::check_weights_file(stage["perceptual_opt"]);
-    const bool gan = stage.at("type") == "srgan";
+    const LRSchedule sched_g(stage.optim_g.lr, stage.scheduler, stage.warmup_iter);
+    if (stage.pixel_opt) const PixelLoss pixel(*stage.pixel_opt);
+    const bool percep = stage.perceptual_opt && !stage.perceptual_opt->vgg_weights.empty();
+    if (percep) PerceptualLoss::check_weights_file(*stage.perceptual_opt);
+    const bool gan = stage.adversarial();
     if (gan) {
-      const GanLoss gan_loss(stage.at("gan_opt"));
-      const LRSchedule sched_d(AdamOptions::from_config(stage.at("optim_d")).lr, sched, warmup);
+      SR_CHECK(stage.gan_opt.has_value(), "an srgan stage needs gan_opt");
+      const GanLoss gan_loss(*stage.gan_opt);
+      const LRSchedule sched_d(stage.optim_d.lr, stage.scheduler, stage.warmup_iter);
     }
-    SR_CHECK(stage.contains("pixel_opt") || percep || gan,
+    SR_CHECK(stage.pixel_opt || percep || gan,
              "no loss is active (pixel_opt absent and perceptual loss without VGG weights)");
   } catch (const Error& e) {
     const std::string what = e.what();
@@ -121,24 +120,25 @@ void check_stage_config(const nlohmann::json& stage) {
   }
 }
 
-StageStep::StageStep(const nlohmann::json& stage, Module& net_g, Module* net_g_ema, Module* net_d, double ema_decay,
+StageStep::StageStep(const StageConfig& stage, Module& net_g, Module* net_g_ema, Module* net_d, double ema_decay,
                      Communicator& comm, double bucket_mb, std::vector<int64_t> inject_nan_iters)
     : stage_(stage), g_(net_g), ema_(net_g_ema), d_(net_d), ema_decay_(ema_decay), comm_(comm),
       inject_nan_iters_(std::move(inject_nan_iters)) {
-  const int64_t warmup = stage.value("warmup_iter", -1);
-  const auto& sched = stage.at("scheduler");
-  optim_g_ = std::make_unique<Adam>(g_.named_parameters(), AdamOptions::from_config(stage.at("optim_g")));
+  const int64_t warmup = stage.warmup_iter;
+  const SchedulerConfig& sched = stage.scheduler;
+  optim_g_ = std::make_unique<Adam>(g_.named_parameters(), AdamOptions::from_config(stage.optim_g));
   sched_g_ = std::make_unique<LRSchedule>(optim_g_->lr(), sched, warmup);
   reduce_g_ = std::make_unique<GradReducer>(comm_, values(g_.named_parameters()), bucket_mb);
-  if (stage.contains("pixel_opt")) pixel_ = std::make_unique<PixelLoss>(stage["pixel_opt"]);
-  if (stage.contains("perceptual_opt")) {
-    percep_ = PerceptualLoss::create(stage["perceptual_opt"]);
+  if (stage.pixel_opt) pixel_ = std::make_unique<PixelLoss>(*stage.pixel_opt);
+  if (stage.perceptual_opt) {
+    percep_ = PerceptualLoss::create(*stage.perceptual_opt);
     if (percep_) percep_->to(g_.parameters().at(0).device());
   }
-  if (stage.at("type") == "srgan") {
-    SR_CHECK(d_ != nullptr, "stage '", stage.at("name").get<std::string>(), "': srgan needs network_d");
-    gan_ = std::make_unique<GanLoss>(stage.at("gan_opt"));
-    optim_d_ = std::make_unique<Adam>(d_->named_parameters(), AdamOptions::from_config(stage.at("optim_d")));
+  if (stage.adversarial()) {
+    SR_CHECK(d_ != nullptr, "stage '", stage.name, "': srgan needs network_d");
+    SR_CHECK(stage.gan_opt.has_value(), "stage '", stage.name, "': srgan needs gan_opt");
+    gan_ = std::make_unique<GanLoss>(*stage.gan_opt);
+    optim_d_ = std::make_unique<Adam>(d_->named_parameters(), AdamOptions::from_config(stage.optim_d));
     sched_d_ = std::make_unique<LRSchedule>(optim_d_->lr(), sched, warmup);
     reduce_d_ = std::make_unique<GradReducer>(comm_, values(d_->named_parameters()), bucket_mb);
   }
@@ -148,9 +148,9 @@ StageStep::StageStep(const nlohmann::json& stage, Module& net_g, Module* net_g_e
     peek_d_real_ = std::make_unique<Peek>(device);
     peek_d_fake_ = std::make_unique<Peek>(device);
   }
-  net_d_iters_ = stage.value("net_d_iters", 1);
-  net_d_init_iters_ = stage.value("net_d_init_iters", 0);
-  SR_CHECK(pixel_ || percep_ || gan_, "stage '", stage.at("name").get<std::string>(),
+  net_d_iters_ = stage.net_d_iters;
+  net_d_init_iters_ = stage.net_d_init_iters;
+  SR_CHECK(pixel_ || percep_ || gan_, "stage '", stage.name,
            "': no loss is active (pixel_opt absent and perceptual loss without VGG weights)");
 }
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "train/config_types.h"
 
 #include "engine/safetensors.h"
 #include "layers/module.h"
@@ -68,12 +68,12 @@ class LossWindow {
 // against its optimizer, the losses, the VGG weights file), checked without networks,
 // so that a mistake in a later stage stops the run before its first iteration instead of
 // after the stages before it. Errors start with "stage '<name>': ".
-void check_stage_config(const nlohmann::json& stage);
+void check_stage_config(const StageConfig& stage);
 
 class StageStep {
  public:
   // net_d may be null for an "sr" stage; net_g_ema may be null when EMA is off.
-  StageStep(const nlohmann::json& stage, Module& net_g, Module* net_g_ema, Module* net_d, double ema_decay,
+  StageStep(const StageConfig& stage, Module& net_g, Module* net_g_ema, Module* net_d, double ema_decay,
             Communicator& comm, double bucket_mb, std::vector<int64_t> inject_nan_iters = {});
   ~StageStep();
   StepResult run(const Tensor& lq, const Tensor& gt, int64_t iter);
@@ -89,7 +89,7 @@ class StageStep {
   void set_d_requires_grad(bool on);
   bool agree_finite(double value);  // all ranks agree the loss is finite
 
-  nlohmann::json stage_;
+  StageConfig stage_;
   Module& g_;
   Module* ema_;
   Module* d_;

@@ -26,7 +26,6 @@
 #include "nets/load_weights.h"
 #include "train/checkpoint.h"
 #include "train/comm.h"
-#include "train/data_config.h"
 #include "train/experiment_lock.h"
 #include "train/grad_reducer.h"
 #include "train/report.h"
@@ -49,7 +48,7 @@ using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
-// resolve_device and make_network (and data_config.h) are shared with `srengine bench
+// resolve_device and make_network (and config_types.h) are shared with `srengine bench
 // train` (declared in trainer.h), so the bench builds exactly what a run builds.
 // A CUDA device is also made this thread's current one: the networks, the batches and the
 // NCCL communicator built afterwards all live on it.
@@ -74,6 +73,10 @@ std::unique_ptr<Module> make_network(const json& opt, uint64_t seed, uint64_t sa
   std::unique_ptr<Module> net = build_network(opt);
   net->to(device);
   return net;
+}
+
+std::unique_ptr<Module> make_network(const NetworkConfig& net, uint64_t seed, uint64_t salt, Device device) {
+  return make_network(net.args, seed, salt, device);
 }
 
 namespace {
@@ -108,8 +111,7 @@ namespace {
 
 class Run {
  public:
-  Run(const json& cfg, const TrainOptions& opt)
-      : cfg_(cfg), opt_(opt), comm_(nullptr) {}
+  Run(Config cfg, const TrainOptions& opt) : cfg_(std::move(cfg)), opt_(opt), comm_(nullptr) {}
 
   // Runs the stages; on a distributed run, an error on any rank ends every rank.
   int execute() {
@@ -131,12 +133,12 @@ class Run {
   void check_replicas(const std::string& stage, int64_t iter, const NamedTensors& state);
   void run_validation(const std::string& stage, int64_t iter);
   void validate_and_log(const std::string& stage, int64_t iter);
-  // Writes the state dict with the network's build options (cfg_[which]) in the metadata
-  // under `which`, so inference needs no config (nets/network_from_weights.h).
+  // Writes the state dict with the network's build options in the metadata under `which`
+  // (network_g / network_d), so inference needs no config (nets/network_from_weights.h).
   void save_model(Module& net, const std::string& path, const std::string& which = "network_g");
   Module& eval_net() { return net_g_ema_ ? *net_g_ema_ : *net_g_; }
 
-  json cfg_;
+  Config cfg_;
   TrainOptions opt_;
   std::string dir_;
   Device device_;
@@ -154,11 +156,12 @@ class Run {
 
 void Run::save_model(Module& net, const std::string& path, const std::string& which) {
   fs::create_directories(fs::path(path).parent_path());
-  write_safetensors(path, net.state_dict(), {{"format", "pt"}, {"producer", "srengine"}, {which, cfg_[which].dump()}});
+  const NetworkConfig& spec = which == "network_d" ? *cfg_.network_d : *cfg_.network_g;
+  write_safetensors(path, net.state_dict(), {{"format", "pt"}, {"producer", "srengine"}, {which, spec.args.dump()}});
 }
 
 void Run::checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loader& loader, bool models_too) {
-  const std::string stage = cfg_["train"]["stages"][si]["name"];
+  const std::string& stage = cfg_.train.stages[si].name;
   TrainingState s;
   append_prefixed(s.tensors, "net_g.", net_g_->state_dict());
   if (net_g_ema_) append_prefixed(s.tensors, "net_g_ema.", net_g_ema_->state_dict());
@@ -172,8 +175,8 @@ void Run::checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loade
 
 void Run::write_checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loader& loader, bool models_too,
                            TrainingState& s) {
-  const std::string stage = cfg_["train"]["stages"][si]["name"];
-  const int keep = cfg_["logger"]["keep_last"];
+  const std::string& stage = cfg_.train.stages[si].name;
+  const int keep = cfg_.logger.keep_last;
   const std::string models = dir_ + "/models/", tag = stage + "_" + std::to_string(iter);
   if (models_too) {
     save_model(*net_g_, models + "net_g_" + tag + ".safetensors");
@@ -197,7 +200,7 @@ void Run::write_checkpoint(size_t si, int64_t iter, StageStep& step, const data:
             {"loader_batch", pos.batch},
             {"world_size", comm_->world_size()},
             {"loader_global_batch", comm_->world_size() * loader.batch_size()},
-            {"seed", cfg_["manual_seed"]},
+            {"seed", cfg_.manual_seed},
             {"nan_streak", nan_streak_},
             {"best", best_},
             {"has_net_d", net_d_ != nullptr}};
@@ -238,9 +241,7 @@ void Run::run_validation(const std::string& stage, int64_t iter) {
 }
 
 void Run::validate_and_log(const std::string& stage, int64_t iter) {
-  bool any = false;
-  for (auto it = cfg_["datasets"].begin(); it != cfg_["datasets"].end(); ++it) any |= it.key() != "train";
-  if (!any) return;
+  if (cfg_.eval_datasets().empty()) return;
   const auto t0 = Clock::now();
   ValidationResult v;
   try {
@@ -260,7 +261,10 @@ void Run::validate_and_log(const std::string& stage, int64_t iter) {
       std::snprintf(buf, sizeof buf, " (bicubic %.4f)", v.means.at(k + "_bicubic"));
       line += buf;
     }
-    const bool lower_better = false;
+    bool lower_better = false;  // val.metrics.<name>.better
+    for (const MetricConfig& mc : cfg_.val.metrics)
+      if (k.size() > mc.name.size() && k.compare(k.size() - mc.name.size() - 1, std::string::npos, "_" + mc.name) == 0)
+        lower_better = mc.lower_is_better;
     const std::string key = stage + "/" + k;
     if (!best_.contains(key) || (lower_better ? m < best_[key]["value"].get<double>() : m > best_[key]["value"].get<double>()))
       best_[key] = {{"value", m}, {"iter", iter}};
@@ -272,22 +276,22 @@ void Run::validate_and_log(const std::string& stage, int64_t iter) {
   std::snprintf(buf, sizeof buf, " [%.1fs]", std::chrono::duration<double>(Clock::now() - t0).count());
   log_->info(line + buf);
   log_->event(ev);
-  write_report(dir_, cfg_["name"], v.report_images);
+  write_report(dir_, cfg_.name, v.report_images);
 }
 
 void Run::run_stage(size_t si, const TrainingState* resume) {
-  const json& stage = cfg_["train"]["stages"][si];
-  const std::string name = stage["name"];
-  const bool gan = stage["type"] == "srgan";
-  const int64_t total = stage["total_iter"];
-  const uint64_t seed = cfg_["manual_seed"];
+  const StageConfig& stage = cfg_.train.stages[si];
+  const std::string& name = stage.name;
+  const bool gan = stage.adversarial();
+  const int64_t total = stage.total_iter;
+  const uint64_t seed = cfg_.manual_seed;
   int64_t start = 0, start_global_batch = 0;
   data::LoaderPosition pos;
 
   if (gan && !net_d_) {
-    net_d_ = make_network(cfg_["network_d"], seed, 2, device_);
-    const std::string pd = cfg_["path"]["pretrain_network_d"];
-    if (!pd.empty()) load_basicsr_weights(*net_d_, pd, "auto", cfg_["path"]["strict_load_d"]);
+    net_d_ = make_network(*cfg_.network_d, seed, 2, device_);
+    const std::string& pd = cfg_.path.pretrain_network_d;
+    if (!pd.empty()) load_basicsr_weights(*net_d_, pd, "auto", cfg_.path.strict_load_d);
   }
   if (resume) {
     SafetensorsFile f{"training state", resume->tensors, {}};
@@ -301,7 +305,7 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
     // config's batch, unless the batch size was changed too.
     start_global_batch = resume->info.value(
         "loader_global_batch",
-        resume->info.value("world_size", 1) * cfg_["datasets"]["train"]["batch_size_per_gpu"].get<int64_t>());
+        resume->info.value("world_size", 1) * (int64_t)cfg_.find_dataset("train")->data.batch_size_per_gpu);
     nan_streak_ = resume->info.value("nan_streak", 0);
     best_ = resume->info.value("best", json::object());
   }
@@ -314,8 +318,8 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
   }());
 
   StageStep step(stage, *net_g_, net_g_ema_.get(), gan ? net_d_.get() : nullptr, ema_decay_, *comm_,
-                 cfg_["dist"]["bucket_mb"], cfg_["train"]["inject_nan_iters"].get<std::vector<int64_t>>());
-  if (stage.contains("perceptual_opt") && !step.has_perceptual())
+                 cfg_.dist.bucket_mb, cfg_.train.inject_nan_iters);
+  if (stage.perceptual_opt && !step.has_perceptual())
     log_->warn("stage '" + name + "': perceptual_opt.vgg_weights is empty, training without the perceptual loss");
   if (resume) {
     SafetensorsFile f{"training state", resume->tensors, {}};
@@ -330,13 +334,13 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
   lo.start_global_batch = start_global_batch;
   lo.warn = [this](const std::string& m) { log_->warn(m); };
   if (device_.is_cuda()) lo.pin_memory_device = device_.index;
-  data::Loader loader(train_data_config(cfg_), lo);
+  data::Loader loader(cfg_.find_dataset("train")->data, lo);
 
-  const int64_t print_freq = cfg_["logger"]["print_freq"], ckpt_freq = cfg_["logger"]["save_checkpoint_freq"];
-  const int64_t val_freq = cfg_["val"]["val_freq"];
-  const int max_nan = cfg_["train"]["max_nan_steps"];
-  log_->info("[" + name + "] stage " + std::to_string(si + 1) + "/" + std::to_string(cfg_["train"]["stages"].size()) +
-             " (" + stage["type"].get<std::string>() + "), iterations " + std::to_string(start + 1) + ".." +
+  const int64_t print_freq = cfg_.logger.print_freq, ckpt_freq = cfg_.logger.save_checkpoint_freq;
+  const int64_t val_freq = cfg_.val.val_freq;
+  const int max_nan = cfg_.train.max_nan_steps;
+  log_->info("[" + name + "] stage " + std::to_string(si + 1) + "/" + std::to_string(cfg_.train.stages.size()) +
+             " (" + stage.type + "), iterations " + std::to_string(start + 1) + ".." +
              std::to_string(total) + ", " + std::to_string(loader.batches_per_epoch()) + " batches per epoch, " +
              std::to_string(comm_->world_size()) + " rank(s) (" + comm_->backend() + ") on " + device_.str());
 
@@ -449,36 +453,37 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
 // stage before it. network_d is built once on the CPU and dropped; this runs before
 // net_g is built, whose make_network reseeds, so the global generator is unchanged.
 void Run::check_stages(size_t first, size_t last) {
-  const auto& stages = cfg_["train"]["stages"];
+  const auto& stages = cfg_.train.stages;
   std::string gan_stage;
   for (size_t si = first; si < last; ++si) {
     check_stage_config(stages[si]);
-    if (gan_stage.empty() && stages[si]["type"] == "srgan") gan_stage = stages[si]["name"];
+    if (gan_stage.empty() && stages[si].adversarial()) gan_stage = stages[si].name;
   }
   if (gan_stage.empty()) return;
   try {
-    SR_CHECK(cfg_.contains("network_d") && cfg_["network_d"].is_object(), "'network_d' is missing");
-    const std::unique_ptr<Module> probe = make_network(cfg_["network_d"], cfg_["manual_seed"], 2, Device::cpu());
-    const std::string pd = cfg_["path"]["pretrain_network_d"];
-    if (!pd.empty()) load_basicsr_weights(*probe, pd, "auto", cfg_["path"]["strict_load_d"]);
+    SR_CHECK(cfg_.network_d.has_value(), "'network_d' is missing");
+    const std::unique_ptr<Module> probe = make_network(*cfg_.network_d, cfg_.manual_seed, 2, Device::cpu());
+    const std::string& pd = cfg_.path.pretrain_network_d;
+    if (!pd.empty()) load_basicsr_weights(*probe, pd, "auto", cfg_.path.strict_load_d);
   } catch (const Error& e) {
     fail("stage '", gan_stage, "' (srgan) needs network_d: ", e.what());
   }
 }
 
 int Run::execute_stages() {
-  const auto& stages = cfg_["train"]["stages"];
-  SR_CHECK(cfg_["datasets"].contains("train"), "config: 'datasets.train' is required for training");
+  const auto& stages = cfg_.train.stages;
+  SR_CHECK(cfg_.find_dataset("train"), "config: 'datasets.train' is required for training");
+  SR_CHECK(cfg_.network_g.has_value(), "config: 'network_g' is required for training");
   const LaunchInfo launch = detect_launch();
   configure_cpu_threads();  // cores / ranks on this node, unless OMP_NUM_THREADS is set
-  device_ = resolve_device(cfg_["device"], launch.local_rank);
-  kernels::set_conv_impl(cfg_["conv_impl"]);
-  kernels::set_rdb_impl(cfg_["rdb_impl"]);
-  comm_ = make_communicator(cfg_["dist"]["backend"], device_);
-  comm_->set_timeout(cfg_["dist"]["timeout_s"]);
+  device_ = resolve_device(cfg_.device, launch.local_rank);
+  kernels::set_conv_impl(cfg_.conv_impl);
+  kernels::set_rdb_impl(cfg_.rdb_impl);
+  comm_ = make_communicator(cfg_.dist.backend, device_);
+  comm_->set_timeout(cfg_.dist.timeout_s);
   // Before anything is written: this run owns the folder (config validation has made
   // `name` one folder name, so dir_ is inside experiments_root).
-  dir_ = (fs::path(cfg_["path"]["experiments_root"].get<std::string>()) / cfg_["name"].get<std::string>()).string();
+  dir_ = (fs::path(cfg_.path.experiments_root) / cfg_.name).string();
   int orphans = 0;
   if (comm_->rank() == 0) {
     lock_ = std::make_unique<ExperimentLock>(dir_);
@@ -487,7 +492,7 @@ int Run::execute_stages() {
   log_ = std::make_unique<RunLog>(dir_, comm_->rank() == 0);
   if (comm_->rank() == 0) {
     fs::create_directories(dir_ + "/models");
-    const std::string text = cfg_.dump(2) + "\n";
+    const std::string text = cfg_.json.dump(2) + "\n";
     write_file_atomically(dir_ + "/config.json", [&](std::FILE* f) {
       if (std::fwrite(text.data(), 1, text.size(), f) != text.size()) fail("short write: ", std::strerror(errno));
     });
@@ -504,8 +509,8 @@ int Run::execute_stages() {
     bool found = false;
     std::string names;
     for (size_t i = 0; i < stages.size(); ++i) {
-      names += (names.empty() ? "" : ", ") + stages[i]["name"].get<std::string>();
-      if (stages[i]["name"] == opt_.only_stage) first = i, last = i + 1, found = true;
+      names += (names.empty() ? "" : ", ") + stages[i].name;
+      if (stages[i].name == opt_.only_stage) first = i, last = i + 1, found = true;
     }
     SR_CHECK(found, "--stage: no stage named '", opt_.only_stage, "' (stages: ", names, ")");
   }
@@ -520,7 +525,7 @@ int Run::execute_stages() {
     }
     if (!path.empty()) {
       resume = load_training_state(path);
-      SR_CHECK(resume->stage_index < (int)stages.size() && stages[resume->stage_index]["name"] == resume->stage,
+      SR_CHECK(resume->stage_index < (int)stages.size() && stages[resume->stage_index].name == resume->stage,
                "resume: '", path, "' is from stage '", resume->stage, "', which this config does not have at index ",
                resume->stage_index);
       first = std::max<size_t>(first, resume->stage_index);
@@ -530,14 +535,14 @@ int Run::execute_stages() {
     }
   }
 
-  const uint64_t seed = cfg_["manual_seed"];
+  const uint64_t seed = cfg_.manual_seed;
   check_stages(first, last);
-  ema_decay_ = cfg_["train"]["ema_decay"];
-  net_g_ = make_network(cfg_["network_g"], seed, 1, device_);
-  const std::string pg = cfg_["path"]["pretrain_network_g"];
-  if (!pg.empty()) load_basicsr_weights(*net_g_, pg, cfg_["path"]["param_key_g"], cfg_["path"]["strict_load_g"]);
+  ema_decay_ = cfg_.train.ema_decay;
+  net_g_ = make_network(*cfg_.network_g, seed, 1, device_);
+  const std::string& pg = cfg_.path.pretrain_network_g;
+  if (!pg.empty()) load_basicsr_weights(*net_g_, pg, cfg_.path.param_key_g, cfg_.path.strict_load_g);
   if (ema_decay_ > 0) {
-    net_g_ema_ = make_network(cfg_["network_g"], seed, 1, device_);
+    net_g_ema_ = make_network(*cfg_.network_g, seed, 1, device_);
     net_g_ema_->train(false);
     std::map<std::string, Tensor> sd;
     for (auto& [k, t] : net_g_->state_dict()) sd[k] = t;
@@ -548,12 +553,12 @@ int Run::execute_stages() {
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   for (size_t si = first; si < last && !stopped_; ++si) {
-    const json& stage = stages[si];
+    const StageConfig& stage = stages[si];
     const bool resuming_here = resume && resume->stage_index == (int)si;
-    if (!resuming_here && si > 0 && stage["init_from_previous"].get<bool>()) {
+    if (!resuming_here && si > 0 && stage.init_from_previous) {
       // Start from the previous stage's final generator: in memory when it ran in this
       // process, else from its file.
-      const std::string prev = stages[si - 1]["name"];
+      const std::string& prev = stages[si - 1].name;
       const std::string path = dir_ + "/models/net_g_" + prev + "_final.safetensors";
       if (si > first) {
         if (net_g_ema_) {
@@ -562,13 +567,13 @@ int Run::execute_stages() {
           net_g_->load_state_dict(sd, true);
         }
       } else {
-        SR_CHECK(fs::exists(path), "stage '", stage["name"].get<std::string>(), "' starts from stage '", prev,
+        SR_CHECK(fs::exists(path), "stage '", stage.name, "' starts from stage '", prev,
                  "''s final generator, but ", path, " does not exist: run stage '", prev,
                  "' first, or set train.stages.", si, ".init_from_previous=false");
         load_basicsr_weights(*net_g_, path, "auto", true);
         if (net_g_ema_) load_basicsr_weights(*net_g_ema_, path, "auto", true);
       }
-      log_->info("[" + stage["name"].get<std::string>() + "] generator initialised from stage '" + prev +
+      log_->info("[" + stage.name + "] generator initialised from stage '" + prev +
                  "' final weights" + (net_g_ema_ ? " (EMA)" : ""));
     }
     run_stage(si, resuming_here ? &*resume : nullptr);
@@ -585,7 +590,7 @@ int Run::execute_stages() {
 }  // namespace
 
 int run_training(const json& config, const TrainOptions& options) {
-  Run run(config, options);
+  Run run(parse_config(config), options);
   return run.execute();
 }
 

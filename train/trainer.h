@@ -13,7 +13,7 @@
 
 #include "data/dataset.h"
 #include "layers/module.h"
-#include "train/data_config.h"
+#include "train/config_types.h"
 
 namespace sr::train {
 
@@ -22,8 +22,9 @@ struct TrainOptions {
   std::string resume;      // "", "auto" or a .state path
 };
 
-// Returns the process exit status: 0 when every stage finished, 128 + the signal (130 for
-// SIGINT, 143 for SIGTERM) when a signal stopped the run after writing its checkpoint.
+// `config` is what validate_config() returned (parse_config makes the typed view). Returns
+// the process exit status: 0 when every stage finished, 128 + the signal (130 for SIGINT,
+// 143 for SIGTERM) when a signal stopped the run after writing its checkpoint.
 int run_training(const nlohmann::json& config, const TrainOptions& options);
 
 // The pieces of a run that `srengine bench train` reuses, so that it times exactly what
@@ -32,6 +33,8 @@ int run_training(const nlohmann::json& config, const TrainOptions& options);
 Device resolve_device(const std::string& device, int local_rank);
 // a network from its option section, seeded from (seed, salt) (salt 1: G and its EMA
 // copy, 2: D), moved to `device`;
+std::unique_ptr<Module> make_network(const NetworkConfig& net, uint64_t seed, uint64_t salt, Device device);
+// (the same from a network section's JSON: BasicSR's constructor arguments)
 std::unique_ptr<Module> make_network(const nlohmann::json& opt, uint64_t seed, uint64_t salt, Device device);
 
 }  // namespace sr::train

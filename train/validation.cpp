@@ -11,7 +11,6 @@
 #include "data/imresize.h"
 #include "data/metrics.h"
 #include "engine/autograd.h"
-#include "train/data_config.h"
 
 namespace sr::train {
 
@@ -40,24 +39,21 @@ void check_finite_output(const Tensor& sr, const std::string& set, const std::st
 
 }  // namespace
 
-void check_validation_sets(const nlohmann::json& cfg) {
-  const int scale = cfg.at("scale");
-  const auto& metrics = cfg.at("val").at("metrics");
-  for (auto it = cfg.at("datasets").begin(); it != cfg.at("datasets").end(); ++it) {
-    if (it.key() == "train") continue;
-    const std::string set = "datasets." + it.key();
-    data::Dataset ds(eval_data_config(it.value(), scale));
+void check_validation_sets(const Config& cfg) {
+  for (const DatasetConfig* d : cfg.eval_datasets()) {
+    const std::string set = "datasets." + d->key;
+    data::Dataset ds(d->data);
     for (size_t i = 0; i < ds.size(); ++i) {
       const auto [w, h] = ds.probe_val(i);
-      for (auto m = metrics.begin(); m != metrics.end(); ++m) {
+      for (const MetricConfig& m : cfg.val.metrics) {
         data::MetricOptions mo;
-        mo.crop_border = m.value().value("crop_border", 0);
-        mo.test_y_channel = m.value().value("test_y_channel", false);
+        mo.crop_border = m.crop_border;
+        mo.test_y_channel = m.test_y_channel;
         try {
-          data::check_metric_size(w, h, mo, m.value().at("type") == "calculate_ssim");
+          data::check_metric_size(w, h, mo, m.type == "calculate_ssim");
         } catch (const Error& e) {
           fail("validation set '", set, "': image '", ds.file(i).gt_path, "' (", w, "x", h,
-               " when measured) cannot be measured by 'val.metrics.", m.key(), "': ", e.what(),
+               " when measured) cannot be measured by 'val.metrics.", m.name, "': ", e.what(),
                "; remove the image, or lower crop_border");
         }
       }
@@ -65,19 +61,17 @@ void check_validation_sets(const nlohmann::json& cfg) {
   }
 }
 
-ValidationResult validate(Module& net, const nlohmann::json& cfg, const std::string& dir, const std::string& tag,
+ValidationResult validate(Module& net, const Config& cfg, const std::string& dir, const std::string& tag,
                           Device device) {
   ValidationResult result;
-  const int scale = cfg.at("scale");
-  const auto& val = cfg.at("val");
-  const bool save = val.value("save_img", true);
-  int report_left = val.value("report_images", 3);
+  const int scale = cfg.scale;
+  const ValConfig& val = cfg.val;
+  int report_left = val.report_images;
   NoGradGuard no_grad;
   net.train(false);
-  for (auto it = cfg.at("datasets").begin(); it != cfg.at("datasets").end(); ++it) {
-    if (it.key() == "train") continue;
-    const std::string set = it.key();
-    data::Dataset ds(eval_data_config(it.value(), scale));
+  for (const DatasetConfig* d : cfg.eval_datasets()) {
+    const std::string& set = d->key;
+    data::Dataset ds(d->data);
     std::map<std::string, double> sums;
     for (size_t i = 0; i < ds.size(); ++i) {
       data::ValSample s = ds.load_val(i);
@@ -85,19 +79,19 @@ ValidationResult validate(Module& net, const nlohmann::json& cfg, const std::str
       check_finite_output(sr, set, s.name);
       // The bicubic baseline on the same image, so every log line says what SR gains.
       Tensor bic = data::imresize(s.lq, (double)scale);
-      for (auto m = val.at("metrics").begin(); m != val.at("metrics").end(); ++m) {
+      for (const MetricConfig& m : val.metrics) {
         data::MetricOptions mo;
-        mo.crop_border = m.value().value("crop_border", 0);
-        mo.test_y_channel = m.value().value("test_y_channel", false);
-        const bool psnr = m.value().at("type") == "calculate_psnr";
-        sums[m.key()] += psnr ? data::calculate_psnr(sr, s.gt, mo) : data::calculate_ssim(sr, s.gt, mo);
-        sums[m.key() + "_bicubic"] += psnr ? data::calculate_psnr(bic, s.gt, mo) : data::calculate_ssim(bic, s.gt, mo);
+        mo.crop_border = m.crop_border;
+        mo.test_y_channel = m.test_y_channel;
+        const bool psnr = m.type == "calculate_psnr";
+        sums[m.name] += psnr ? data::calculate_psnr(sr, s.gt, mo) : data::calculate_ssim(sr, s.gt, mo);
+        sums[m.name + "_bicubic"] += psnr ? data::calculate_psnr(bic, s.gt, mo) : data::calculate_ssim(bic, s.gt, mo);
       }
       const std::string stem = fs::path(s.name).stem().string();
       const std::string out_dir = dir + "/visualization/" + set;
-      if (save) {
+      if (val.save_img) {
         fs::create_directories(out_dir);
-        data::write_image(out_dir + "/" + stem + "_" + tag + val.value("suffix", "") + ".png", data::tensor_to_image(sr));
+        data::write_image(out_dir + "/" + stem + "_" + tag + val.suffix + ".png", data::tensor_to_image(sr));
       }
       if (report_left > 0) {
         --report_left;

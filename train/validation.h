@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "train/config_types.h"
 
 #include "layers/module.h"
 #include "train/report.h"
@@ -23,10 +23,10 @@ struct ValidationResult {
 // Everything validation will need, checked before a run's first iteration: every image of
 // every val*/test* dataset is readable and of a size that every metric of val.metrics can
 // measure (crop_border, SSIM's 11x11 window). The error names the dataset, file and metric.
-void check_validation_sets(const nlohmann::json& config);
+void check_validation_sets(const Config& config);
 
 // `tag` names the outputs (e.g. "psnr_5000"); images go to <dir>/visualization/<dataset>/.
-ValidationResult validate(Module& net, const nlohmann::json& config, const std::string& experiment_dir,
+ValidationResult validate(Module& net, const Config& config, const std::string& experiment_dir,
                           const std::string& tag, Device device);
 
 }  // namespace sr::train

@@ -179,15 +179,16 @@ struct Samples {
 // Synthetic or real batches, already on the device; the time to get one is "data wait".
 class BatchSource {
  public:
-  BatchSource(const json& cfg, Device device, bool real) : device_(device) {
+  BatchSource(const train::Config& cfg, Device device, bool real) : device_(device) {
+    const data::DataConfig& d = cfg.find_dataset("train")->data;
     if (real) {
-      loader_ = std::make_unique<data::Loader>(train::train_data_config(cfg));
+      loader_ = std::make_unique<data::Loader>(d);
       return;
     }
-    const json& d = cfg["datasets"]["train"];
-    const int64_t b = d["batch_size_per_gpu"], gt = d["gt_size"], scale = cfg["scale"];
-    const int64_t cin = cfg["network_g"].value("num_in_ch", 3), cout = cfg["network_g"].value("num_out_ch", 3);
-    Generator gen(cfg["manual_seed"].get<uint64_t>() + 77);
+    const int64_t b = d.batch_size_per_gpu, gt = d.gt_size, scale = cfg.scale;
+    const json& g = cfg.network_g->args;
+    const int64_t cin = g.value("num_in_ch", 3), cout = g.value("num_out_ch", 3);
+    Generator gen(cfg.manual_seed + 77);
     for (int i = 0; i < 2; ++i) {  // two batches in turn, so no step sees the same input twice in a row
       Tensor lq = Tensor::empty({b, cin, gt / scale, gt / scale}), hr = Tensor::empty({b, cout, gt, gt});
       uniform_(lq, 0.0, 1.0, gen);
@@ -248,13 +249,13 @@ json summarise(const json& w, const Samples& s, const Options& o, Device device,
 }
 
 // One row: builds the nets and the step as the trainer does, runs warm-up + iters.
-json bench_row(const json& cfg, int si, const Options& o, Device device, train::Communicator& comm) {
-  const json* stage = si >= 0 ? &cfg["train"]["stages"][si] : nullptr;
-  const json w = workload(cfg, stage);
+json bench_row(const train::Config& cfg, int si, const Options& o, Device device, train::Communicator& comm) {
+  const train::StageConfig* stage = si >= 0 ? &cfg.train.stages[si] : nullptr;
+  const json w = workload(cfg.json, si >= 0 ? &cfg.json["train"]["stages"][si] : nullptr);
   const bool peak_reset = reset_peaks(device);
-  const uint64_t seed = cfg["manual_seed"];
-  const double ema_decay = cfg["train"]["ema_decay"];
-  std::unique_ptr<Module> g = train::make_network(cfg["network_g"], seed, 1, device), ema, d;
+  const uint64_t seed = cfg.manual_seed;
+  const double ema_decay = cfg.train.ema_decay;
+  std::unique_ptr<Module> g = train::make_network(*cfg.network_g, seed, 1, device), ema, d;
   BatchSource source(cfg, device, o.real_data);
   Samples s;
   // body(i, lq, gt, record): iteration i (1-based), record = past the warm-up.
@@ -282,21 +283,21 @@ json bench_row(const json& cfg, int si, const Options& o, Device device, train::
       if (record) s.forward.push_back(since_ms(t));
     });
   } else {
-    const bool gan = (*stage)["type"] == "srgan";
+    const bool gan = stage->adversarial();
     if (ema_decay > 0) {  // as the trainer: an eval-mode copy of G
-      ema = train::make_network(cfg["network_g"], seed, 1, device);
+      ema = train::make_network(*cfg.network_g, seed, 1, device);
       ema->train(false);
       std::map<std::string, Tensor> sd;
       for (auto& [k, t] : g->state_dict()) sd[k] = t;
       ema->load_state_dict(sd, true);
     }
-    if (gan) d = train::make_network(cfg["network_d"], seed, 2, device);
-    train::StageStep step(*stage, *g, ema.get(), d.get(), ema_decay, comm, cfg["dist"]["bucket_mb"]);
-    if (stage->contains("perceptual_opt") && !step.has_perceptual() && comm.rank() == 0)
+    if (gan) d = train::make_network(*cfg.network_d, seed, 2, device);
+    train::StageStep step(*stage, *g, ema.get(), d.get(), ema_decay, comm, cfg.dist.bucket_mb);
+    if (stage->perceptual_opt && !step.has_perceptual() && comm.rank() == 0)
       std::printf("note: stage '%s' runs without its perceptual loss (perceptual_opt.vgg_weights is empty), as "
-                  "training would\n", (*stage)["name"].get<std::string>().c_str());
+                  "training would\n", stage->name.c_str());
     // Iterations numbered after net_d_init_iters so that every one updates G (steady state).
-    const int64_t first = stage->value("net_d_init_iters", 0);
+    const int64_t first = stage->net_d_init_iters;
     timed([&](int i, const Tensor& lq, const Tensor& gt, bool record) {
       train::StepResult r = step.run(lq, gt, first + i);
       if (!record) return;
@@ -351,6 +352,7 @@ int run_bench_train(const std::vector<std::string>& args) {
   SR_CHECK(!o.config.empty(), "--config is required (see srengine bench train --help)");
   if (!o.device.empty()) o.overrides.push_back("device=" + o.device);
   const json cfg = train::load_config(o.config, o.overrides);
+  const train::Config typed = train::parse_config(cfg);
   const std::vector<int> rows = selected_rows(cfg, o.stage);
   if (!o.list_json_path.empty()) {
     json list = json::array();
@@ -360,11 +362,11 @@ int run_bench_train(const std::vector<std::string>& args) {
   }
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const train::LaunchInfo launch = train::detect_launch();
-  const Device device = train::resolve_device(cfg["device"], launch.local_rank);
+  const Device device = train::resolve_device(typed.device, launch.local_rank);
   SR_CHECK(!device.is_simt(), "device simt: the SIMT interpreter checks kernels, it does not time them (use cpu or cuda)");
-  kernels::set_conv_impl(cfg["conv_impl"]);
-  kernels::set_rdb_impl(cfg["rdb_impl"]);
-  auto comm = train::make_communicator(cfg["dist"]["backend"], device);
+  kernels::set_conv_impl(typed.conv_impl);
+  kernels::set_rdb_impl(typed.rdb_impl);
+  auto comm = train::make_communicator(typed.dist.backend, device);
   const bool print = comm->rank() == 0;
   if (print) {
     std::printf("bench train: %s on %s (%s, %d threads), %s batches, median of %d iterations after %d warm-up\n",
@@ -376,7 +378,7 @@ int run_bench_train(const std::vector<std::string>& args) {
   }
   json out = json::array();
   for (int si : rows) {
-    json r = bench_row(cfg, si, o, device, *comm);
+    json r = bench_row(typed, si, o, device, *comm);
     if (print) print_row(r);
     out.push_back(std::move(r));
   }

@@ -23,7 +23,7 @@
 #include "tools/cli/net_setup.h"
 #include "tools/cli/progress_bar.h"
 #include "train/config.h"
-#include "train/data_config.h"
+#include "train/config_types.h"
 
 namespace sr::cli {
 
@@ -95,16 +95,17 @@ int run_test(const std::vector<std::string>& args) {
   infer::check_tile_options(tile);
   const Device dev = resolve_infer_device(device);
   const json cfg = load_test_config(config, overrides);
-  const std::string name = cfg.at("name");
-  if (weights.empty()) weights = cfg["path"].value("pretrain_network_g", "");
+  const train::Config typed = train::parse_config(cfg);
+  const std::string& name = typed.name;
+  if (weights.empty()) weights = typed.path.pretrain_network_g;
   SR_CHECK(!weights.empty(), "test: no weights: pass --weights or set path.pretrain_network_g in '", config, "'");
-  if (param_key.empty()) param_key = cfg["path"].value("param_key_g", "auto");
+  if (param_key.empty()) param_key = typed.path.param_key_g;
   if (output.empty()) output = str_cat("results/", name);
-  if (suffix.empty()) suffix = cfg["val"].value("suffix", "");
+  if (suffix.empty()) suffix = typed.val.suffix;
   if (suffix.empty()) suffix = name;
   data::check_name_part(suffix, "test: --suffix");
   std::vector<std::string> sets;
-  for (auto it = cfg["datasets"].begin(); it != cfg["datasets"].end(); ++it) sets.push_back(it.key());
+  for (const train::DatasetConfig* d : typed.eval_datasets()) sets.push_back(d->key);
   SR_CHECK(!sets.empty(), "test: config '", config, "' has no datasets.val* / test* set to evaluate");
   ensure_writable_dir(output, "test: --output");
 
@@ -113,20 +114,19 @@ int run_test(const std::vector<std::string>& args) {
   net->to(dev);
   net->eval();
   const int scale = infer::net_scale(*net);
-  SR_CHECK(scale == (int)cfg.at("scale"), "test: network_g upscales x", scale, " but the config's scale is ",
-           cfg.at("scale").dump());
+  SR_CHECK(scale == typed.scale, "test: network_g upscales x", scale, " but the config's scale is ", typed.scale);
   std::printf("test: %s x%d from '%s'%s on %s\n", net->type_name().c_str(), scale, weights.c_str(),
               used.empty() ? "" : str_cat(" [", used, "]").c_str(), dev.str().c_str());
 
   NoGradGuard no_grad;
-  const json& metrics = cfg["val"]["metrics"];
+  const std::vector<train::MetricConfig>& metrics = typed.val.metrics;
   json report = json::object();
   int failed = 0;
   size_t images = 0;
   double out_mpix = 0;
   const auto t0 = std::chrono::steady_clock::now();
   for (const std::string& set : sets) {
-    const data::Dataset ds(train::eval_data_config(cfg["datasets"][set], scale));
+    const data::Dataset ds(typed.find_dataset(set)->data);
     const std::string vis = str_cat(output, "/visualization/", set);
     fs::create_directories(vis);
     std::map<std::string, double> sums;
@@ -142,14 +142,14 @@ int run_test(const std::vector<std::string>& args) {
         json row = {{"name", s.name}};
         std::string line = str_cat("  ", s.name);
         if (line.size() < 34) line.resize(34, ' ');
-        for (auto m = metrics.begin(); m != metrics.end(); ++m) {
+        for (const train::MetricConfig& m : metrics) {
           data::MetricOptions mo;
-          mo.crop_border = m.value().value("crop_border", 0);
-          mo.test_y_channel = m.value().value("test_y_channel", false);
-          const double v = m.value().at("type") == "calculate_psnr" ? data::calculate_psnr(sr, s.gt, mo)
-                                                                    : data::calculate_ssim(sr, s.gt, mo);
-          sums[m.key()] += v;
-          row[m.key()] = std::isinf(v) ? json("inf") : json(v);
+          mo.crop_border = m.crop_border;
+          mo.test_y_channel = m.test_y_channel;
+          const double v = m.type == "calculate_psnr" ? data::calculate_psnr(sr, s.gt, mo)
+                                                      : data::calculate_ssim(sr, s.gt, mo);
+          sums[m.name] += v;
+          row[m.name] = std::isinf(v) ? json("inf") : json(v);
           line += ' ';
           line += fmt_metric(v);
         }
@@ -166,21 +166,22 @@ int run_test(const std::vector<std::string>& args) {
     }
     std::string header = "  image";
     header.resize(34, ' ');
-    for (auto m = metrics.begin(); m != metrics.end(); ++m) {
+    for (const train::MetricConfig& m : metrics) {
       char k[64];
-      std::snprintf(k, sizeof k, " %9s", m.key().c_str());
+      std::snprintf(k, sizeof k, " %9s", m.name.c_str());
       header += k;
     }
     std::string mean_line = str_cat("  mean (", rows.size(), " images)");
     mean_line.resize(34, ' ');
     json means = json::object();
-    for (auto m = metrics.begin(); m != metrics.end(); ++m) {
-      const double v = rows.empty() ? NAN : sums[m.key()] / rows.size();
-      means[m.key()] = std::isinf(v) ? json("inf") : json(v);
+    for (const train::MetricConfig& m : metrics) {
+      const double v = rows.empty() ? NAN : sums[m.name] / rows.size();
+      means[m.name] = std::isinf(v) ? json("inf") : json(v);
       mean_line += ' ';
       mean_line += fmt_metric(v);
     }
-    std::printf("\n%s (%s) -> %s\n%s\n%s%s\n", set.c_str(), cfg["datasets"][set].value("name", set).c_str(),
+    const std::string& shown = typed.find_dataset(set)->name;
+    std::printf("\n%s (%s) -> %s\n%s\n%s%s\n", set.c_str(), shown.empty() ? set.c_str() : shown.c_str(),
                 vis.c_str(), header.c_str(), table.c_str(), mean_line.c_str());
     report[set] = {{"mean", means}, {"images", rows}};
   }
