@@ -3,7 +3,6 @@
 #include "deploy/onnx_export.h"
 
 #include <climits>
-#include <filesystem>
 
 #include <onnx/checker.h>
 
@@ -68,7 +67,7 @@ bool onnx_export_built() { return true; }
 OnnxExportSummary export_onnx(const Module& net, const OnnxExportOptions& o, const std::string& path) {
   const GeneratorInterface io = generator_interface(net);
   check_options(o, io);
-  SR_CHECK(!std::filesystem::is_directory(path), "cannot write '", path, "': it is a folder");
+  check_onnx_output_path(path);
   const bool half = o.dtype == "fp16";
 
   onnx::ModelProto model;

@@ -47,6 +47,10 @@ std::array<int64_t, 4> parse_onnx_shape(const std::string& text);
 // The opset range and the dtype name (the network-dependent checks come with the export).
 void check_onnx_options(const OnnxExportOptions& options);
 
+// The output's folder exists and the path is not a folder (the write itself may still fail,
+// e.g. on permissions: that error names the path too).
+void check_onnx_output_path(const std::string& path);
+
 // Checks `options` (opset range, dtype name), builds the graph of `net`, runs ONNX's checker
 // on it and writes it to `path` (temp file + rename). Errors name the unmappable op (its
 // type and dotted path), a bad option, or the path that cannot be written.

@@ -118,24 +118,27 @@ std::string emit_prelu(OnnxGraph& g, const Module& m, const std::string& path, c
   return g.add_node("PRelu", {x, slope}, path).output(0);
 }
 
+// Concatenation along channels, in the order given (BasicSR's: x, x1, x2, ...).
+std::string emit_concat(OnnxGraph& g, const std::vector<std::string>& parts, const std::string& name) {
+  onnx::NodeProto& cat = g.add_node("Concat", {}, name);
+  for (const std::string& p : parts) cat.add_input(p);
+  set_attr(cat, "axis", int64_t(1));
+  return cat.output(0);
+}
+
 // x1..x4 = lrelu(conv_k(cat(x, x1, .., x_{k-1}))), x5 = conv5(cat(x, x1..x4)), out = 0.2 x5 + x.
 std::string emit_rdb(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
   const ResidualDenseBlock& b = as<ResidualDenseBlock>(m);
-  const Conv2d* convs[5] = {b.conv1.get(), b.conv2.get(), b.conv3.get(), b.conv4.get(), b.conv5.get()};
+  const Conv2d* convs[4] = {b.conv1.get(), b.conv2.get(), b.conv3.get(), b.conv4.get()};
   std::vector<std::string> feats = {x};
-  std::string in = x;
-  for (int k = 0; k < 5; ++k) {
+  for (int k = 0; k < 4; ++k) {
     const std::string name = join(path, "conv" + std::to_string(k + 1));
-    if (k > 0) {
-      onnx::NodeProto& cat = g.add_node("Concat", {}, name + ".input");
-      for (const std::string& f : feats) cat.add_input(f);
-      set_attr(cat, "axis", int64_t(1));
-      in = cat.output(0);
-    }
-    if (k < 4) feats.push_back(emit_conv_lrelu(g, *convs[k], name, in, kRrdbSlope));
-    else return emit_scaled_add(g, emit_conv(g, *convs[k], name, in), kRrdbResidual, x, path);
+    const std::string in = k == 0 ? x : emit_concat(g, feats, name + ".input");
+    feats.push_back(emit_conv_lrelu(g, *convs[k], name, in, kRrdbSlope));
   }
-  return in;  // not reached
+  const std::string name = join(path, "conv5");
+  const std::string x5 = emit_conv(g, *b.conv5, name, emit_concat(g, feats, name + ".input"));
+  return emit_scaled_add(g, x5, kRrdbResidual, x, path);
 }
 
 // out = 0.2 rdb3(rdb2(rdb1(x))) + x.

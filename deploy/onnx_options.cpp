@@ -1,7 +1,8 @@
 // The parts of the ONNX export interface that need no ONNX library (built in every srengine):
-// parsing --shape and checking the options that do not depend on the network.
+// parsing --shape and checking the options and the output path, before any weights are read.
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 
 #include "deploy/onnx_export.h"
 #include "engine/error.h"
@@ -30,6 +31,15 @@ void check_onnx_options(const OnnxExportOptions& o) {
            " (", kMinOpset, ": Resize's coordinate modes; ", kMaxOpset, ": the newest this ONNX library knows), got ",
            o.opset);
   SR_CHECK(o.dtype == "fp32" || o.dtype == "fp16", "--dtype must be fp32 or fp16, got '", o.dtype, "'");
+}
+
+void check_onnx_output_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  SR_CHECK(!path.empty(), "export: --output is empty");
+  SR_CHECK(!fs::is_directory(path), "cannot write '", path, "': it is a folder");
+  std::string dir = fs::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  SR_CHECK(fs::is_directory(dir), "cannot write '", path, "': folder '", dir, "' does not exist");
 }
 
 }  // namespace sr::deploy

@@ -345,6 +345,17 @@ TEST_CASE("onnx/export_errors_name_the_bad_option_path_or_op") {
   }
   CHECK(!fs::exists(dir.file("m.onnx")));
 
+  // An existing file: kept as it was by a failed export, replaced whole by a good one.
+  std::ofstream(dir.file("m.onnx")) << "old";
+  CHECK(export_cli(dir, model + " --output " + dir.file("m.onnx") + " --dtype fp64").first != 0);
+  CHECK(test::read_text(dir.file("m.onnx")) == "old");
+  const auto [ok_rc, ok_log] = export_cli(dir, model + " --output " + dir.file("m.onnx") + " --shape 2x3x8x6");
+  INFO(ok_log);
+  CHECK(ok_rc == 0);
+  CHECK(ok_log.find("input  [2, 3, 8, 6]") != std::string::npos);
+  CHECK(ok_log.find("output [2, 3, 16, 12]") != std::string::npos);
+  CHECK(fs::file_size(dir.file("m.onnx")) > 1000);
+
   // A network that is not a generator: named, with what can be exported.
   const nlohmann::json disc = {{"type", "VGGStyleDiscriminator"}, {"num_in_ch", 3}, {"num_feat", 4}};
   std::unique_ptr<Module> d = build_network(disc);

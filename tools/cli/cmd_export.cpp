@@ -78,6 +78,7 @@ int run_export(const std::vector<std::string>& args) {
   SR_CHECK(!output.empty(), "export: --output MODEL.onnx is required (see srengine export --help)");
   SR_CHECK(!(dynamic && options.shape), "export: give --shape or --dynamic, not both");
   deploy::check_onnx_options(options);
+  deploy::check_onnx_output_path(output);
   // Fail before reading weights when the build cannot export at all.
   SR_CHECK(deploy::onnx_export_built(), "export: this srengine was built without ONNX export (CMake found no "
                                         "libonnx-dev / libprotobuf-dev); install them (tools/setup.sh) and rebuild");
