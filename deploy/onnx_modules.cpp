@@ -1,0 +1,264 @@
+// The exporter's op table (see onnx_modules.h). Each emitter mirrors the module's forward()
+// op by op, in the unfused form (layers/rrdb.h: the fused residual dense block computes the
+// same function). Tensor names are the modules' dotted paths, weights keep BasicSR's keys.
+#include "deploy/onnx_modules.h"
+
+#include <map>
+
+#include "engine/error.h"
+#include "layers/activation.h"
+#include "layers/conv2d.h"
+#include "layers/rrdb.h"
+#include "layers/sequential.h"
+#include "nets/rrdbnet.h"
+#include "nets/srvgg_compact.h"
+
+namespace sr::deploy {
+
+namespace {
+
+constexpr float kRrdbSlope = 0.2f;     // RRDBNet's LeakyReLU slope (nets/rrdbnet.cpp)
+constexpr float kRrdbResidual = 0.2f;  // residual scaling in RDB and RRDB (layers/rrdb.cpp)
+
+std::string join(const std::string& path, const std::string& name) {
+  return path.empty() ? name : path + "." + name;
+}
+
+// The table is keyed by type_name(); a module whose class does not match its name is a bug.
+template <typename M>
+const M& as(const Module& m) {
+  const M* p = dynamic_cast<const M*>(&m);
+  SR_CHECK(p, "ONNX export: a module named ", m.type_name(), " is not of the class that name stands for");
+  return *p;
+}
+
+// Conv: 3x3 (any square or rectangular kernel), stride, zero padding, bias; OIHW weights as
+// stored. `weight` replaces the module's (RRDBNet's conv_first after pixel unshuffle).
+std::string emit_conv(OnnxGraph& g, const Conv2d& c, const std::string& path, const std::string& x,
+                      const Tensor& weight) {
+  SR_CHECK(weight.dim() == 4, "ONNX export: ", path, ".weight must be OIHW, got ", weight.shape().str());
+  const std::string w = g.add_weight(path + ".weight", weight);
+  onnx::NodeProto* n;
+  if (c.bias.defined()) {
+    const std::string b = g.add_weight(path + ".bias", c.bias);
+    n = &g.add_node("Conv", {x, w, b}, path);
+  } else {
+    n = &g.add_node("Conv", {x, w}, path);
+  }
+  set_attr(*n, "kernel_shape", std::vector<int64_t>{weight.size(2), weight.size(3)});
+  set_attr(*n, "strides", std::vector<int64_t>{c.stride, c.stride});
+  set_attr(*n, "pads", std::vector<int64_t>{c.padding, c.padding, c.padding, c.padding});
+  return n->output(0);
+}
+
+std::string emit_conv(OnnxGraph& g, const Conv2d& c, const std::string& path, const std::string& x) {
+  return emit_conv(g, c, path, x, c.weight);
+}
+
+std::string emit_leaky_relu(OnnxGraph& g, const std::string& x, float slope, const std::string& name) {
+  onnx::NodeProto& n = g.add_node("LeakyRelu", {x}, name);
+  set_attr(n, "alpha", slope);
+  return n.output(0);
+}
+
+// Conv2d::forward_leaky_relu: conv, then LeakyReLU (ONNX runtimes fuse the pair themselves).
+std::string emit_conv_lrelu(OnnxGraph& g, const Conv2d& c, const std::string& path, const std::string& x,
+                            float slope) {
+  return emit_leaky_relu(g, emit_conv(g, c, path, x), slope, path + ".lrelu");
+}
+
+// y = scale * a + b (the residual blocks' axpby): Mul by a scalar, then Add.
+std::string emit_scaled_add(OnnxGraph& g, const std::string& a, float scale, const std::string& b,
+                            const std::string& path) {
+  const std::string s = g.shared_scalar("residual_scale", scale);
+  const std::string m = g.add_node("Mul", {a, s}, path + ".scale").output(0);
+  return g.add_node("Add", {m, b}, path + ".residual").output(0);
+}
+
+// Nearest upsampling by an integer factor: out[y][x] = in[y / f][x / f], which is Resize
+// with nearest mode, asymmetric coordinates and floor rounding (PyTorch's 'nearest').
+std::string emit_upsample_nearest(OnnxGraph& g, const std::string& x, int factor, const std::string& name) {
+  // roi is unused in nearest mode but an input before opset 13: an empty tensor.
+  const std::string roi = g.shared_float32("resize_roi", {}, {0});
+  const float f = float(factor);
+  const std::string scales = g.shared_float32("resize_scales_x" + std::to_string(factor), {1, 1, f, f}, {4});
+  onnx::NodeProto& n = g.add_node("Resize", {x, roi, scales}, name);
+  set_attr(n, "mode", std::string("nearest"));
+  set_attr(n, "coordinate_transformation_mode", std::string("asymmetric"));
+  set_attr(n, "nearest_mode", std::string("floor"));
+  return n.output(0);
+}
+
+std::string emit_sequential(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  const Sequential& s = as<Sequential>(m);
+  std::string y = x;
+  for (size_t i = 0; i < s.size(); ++i) y = emit_module(g, s[i], join(path, s.name(i)), y);
+  return y;
+}
+
+std::string emit_conv2d(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  return emit_conv(g, as<Conv2d>(m), path, x);
+}
+
+std::string emit_leaky_relu_module(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  return emit_leaky_relu(g, x, float(as<LeakyReLU>(m).slope), path);
+}
+
+std::string emit_relu(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  return g.add_node("Relu", {x}, path).output(0);
+}
+
+// PReLU: one slope per channel, stored (C); ONNX broadcasts the slope against NCHW from the
+// right, so it is given as (C, 1, 1).
+std::string emit_prelu(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  const PReLU& p = as<PReLU>(m);
+  const int64_t c = p.weight.numel();
+  const std::string slope = g.add_weight(path + ".weight", p.weight, c == 1 ? std::vector<int64_t>{1}
+                                                                            : std::vector<int64_t>{c, 1, 1});
+  return g.add_node("PRelu", {x, slope}, path).output(0);
+}
+
+// Concatenation along channels, in the order given (BasicSR's: x, x1, x2, ...).
+std::string emit_concat(OnnxGraph& g, const std::vector<std::string>& parts, const std::string& name) {
+  onnx::NodeProto& cat = g.add_node("Concat", {}, name);
+  for (const std::string& p : parts) cat.add_input(p);
+  set_attr(cat, "axis", int64_t(1));
+  return cat.output(0);
+}
+
+// x1..x4 = lrelu(conv_k(cat(x, x1, .., x_{k-1}))), x5 = conv5(cat(x, x1..x4)), out = 0.2 x5 + x.
+std::string emit_rdb(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  const ResidualDenseBlock& b = as<ResidualDenseBlock>(m);
+  const Conv2d* convs[4] = {b.conv1.get(), b.conv2.get(), b.conv3.get(), b.conv4.get()};
+  std::vector<std::string> feats = {x};
+  for (int k = 0; k < 4; ++k) {
+    const std::string name = join(path, "conv" + std::to_string(k + 1));
+    const std::string in = k == 0 ? x : emit_concat(g, feats, name + ".input");
+    feats.push_back(emit_conv_lrelu(g, *convs[k], name, in, kRrdbSlope));
+  }
+  const std::string name = join(path, "conv5");
+  const std::string x5 = emit_conv(g, *b.conv5, name, emit_concat(g, feats, name + ".input"));
+  return emit_scaled_add(g, x5, kRrdbResidual, x, path);
+}
+
+// out = 0.2 rdb3(rdb2(rdb1(x))) + x.
+std::string emit_rrdb(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  const RRDB& b = as<RRDB>(m);
+  std::string y = emit_rdb(g, *b.rdb1, join(path, "rdb1"), x);
+  y = emit_rdb(g, *b.rdb2, join(path, "rdb2"), y);
+  y = emit_rdb(g, *b.rdb3, join(path, "rdb3"), y);
+  return emit_scaled_add(g, y, kRrdbResidual, x, path);
+}
+
+int unshuffle_factor(int scale) { return scale == 2 ? 2 : scale == 1 ? 4 : 1; }
+
+// torch's pixel_unshuffle puts input channel c, offset k = dy * r + dx at c * r^2 + k;
+// ONNX's SpaceToDepth puts it at k * C + c. Rather than reorder the activations (a
+// Reshape/Transpose pair whose shapes would have to be computed for dynamic sizes), the
+// conv that reads them gets its input channels reordered: the same function, exactly.
+Tensor reorder_for_space_to_depth(const Tensor& weight, int64_t channels, int r) {
+  const Tensor w = weight.detach().to(Device::cpu()).to(DType::f32).contiguous();
+  const int64_t out = w.size(0), in = w.size(1), khw = w.size(2) * w.size(3), rr = int64_t(r) * r;
+  SR_CHECK(in == channels * rr, "ONNX export: conv_first takes ", in, " channels, not ", channels, " x ", rr);
+  Tensor o = Tensor::empty(w.shape(), DType::f32);
+  const float* src = w.data<float>();
+  float* dst = o.data<float>();
+  for (int64_t oc = 0; oc < out; ++oc)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t k = 0; k < rr; ++k)
+        for (int64_t i = 0; i < khw; ++i)
+          dst[(oc * in + k * channels + c) * khw + i] = src[(oc * in + c * rr + k) * khw + i];
+  return o;
+}
+
+// nets/rrdbnet.h: [pixel unshuffle] conv_first, body + conv_body with the long skip, two
+// nearest x2 + conv + lrelu, conv_hr + lrelu, conv_last.
+std::string emit_rrdbnet(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  const RRDBNet& net = as<RRDBNet>(m);
+  const int r = unshuffle_factor(net.scale);
+  std::string feat;
+  if (r > 1) {
+    onnx::NodeProto& s2d = g.add_node("SpaceToDepth", {x}, join(path, "pixel_unshuffle"));
+    set_attr(s2d, "blocksize", int64_t(r));
+    const int64_t channels = net.conv_first->weight.size(1) / (int64_t(r) * r);
+    feat = emit_conv(g, *net.conv_first, join(path, "conv_first"), s2d.output(0),
+                     reorder_for_space_to_depth(net.conv_first->weight, channels, r));
+  } else {
+    feat = emit_conv(g, *net.conv_first, join(path, "conv_first"), x);
+  }
+  const std::string body = emit_module(g, *net.body, join(path, "body"), feat);
+  const std::string trunk = emit_conv(g, *net.conv_body, join(path, "conv_body"), body);
+  feat = g.add_node("Add", {feat, trunk}, join(path, "body_skip")).output(0);
+  feat = emit_upsample_nearest(g, feat, 2, join(path, "upsample1"));
+  feat = emit_conv_lrelu(g, *net.conv_up1, join(path, "conv_up1"), feat, kRrdbSlope);
+  feat = emit_upsample_nearest(g, feat, 2, join(path, "upsample2"));
+  feat = emit_conv_lrelu(g, *net.conv_up2, join(path, "conv_up2"), feat, kRrdbSlope);
+  feat = emit_conv_lrelu(g, *net.conv_hr, join(path, "conv_hr"), feat, kRrdbSlope);
+  return emit_conv(g, *net.conv_last, join(path, "conv_last"), feat);
+}
+
+// nets/srvgg_compact.h: pixel_shuffle(body(x)) + nearest(x). torch's pixel_shuffle is
+// DepthToSpace in CRD mode (channel c * r^2 + dy * r + dx goes to (c, y r + dy, x r + dx)).
+std::string emit_srvgg(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  const SRVGGNetCompact& net = as<SRVGGNetCompact>(m);
+  const std::string body = emit_module(g, *net.body, join(path, "body"), x);
+  onnx::NodeProto& d2s = g.add_node("DepthToSpace", {body}, join(path, "pixel_shuffle"));
+  set_attr(d2s, "blocksize", int64_t(net.upscale));
+  set_attr(d2s, "mode", std::string("CRD"));
+  const std::string base = emit_upsample_nearest(g, x, net.upscale, join(path, "upsample_input"));
+  return g.add_node("Add", {d2s.output(0), base}, join(path, "add_upsampled_input")).output(0);
+}
+
+using Emitter = std::string (*)(OnnxGraph&, const Module&, const std::string&, const std::string&);
+
+const std::map<std::string, Emitter>& emitters() {
+  static const std::map<std::string, Emitter> table = {
+      {"Conv2d", &emit_conv2d},       {"LeakyReLU", &emit_leaky_relu_module},
+      {"ReLU", &emit_relu},           {"PReLU", &emit_prelu},
+      {"Sequential", &emit_sequential}, {"ResidualDenseBlock", &emit_rdb},
+      {"RRDB", &emit_rrdb},           {"RRDBNet", &emit_rrdbnet},
+      {"SRVGGNetCompact", &emit_srvgg},
+  };
+  return table;
+}
+
+}  // namespace
+
+std::vector<std::string> exportable_module_types() {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : emitters()) out.push_back(k);
+  return out;
+}
+
+std::string emit_module(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  const auto it = emitters().find(m.type_name());
+  if (it == emitters().end()) {
+    std::string known;
+    for (const std::string& t : exportable_module_types()) known += (known.empty() ? "" : ", ") + t;
+    fail("ONNX export: op ", m.type_name(), path.empty() ? std::string() : " at '" + path + "'",
+         " has no ONNX mapping in srengine's exporter (it maps ", known, ")");
+  }
+  return it->second(g, m, path, x);
+}
+
+GeneratorInterface generator_interface(const Module& net) {
+  GeneratorInterface io;
+  if (const auto* r = dynamic_cast<const RRDBNet*>(&net)) {
+    io.scale = r->scale;
+    io.divisor = unshuffle_factor(r->scale);
+    io.in_channels = r->conv_first->weight.size(1) / (int64_t(io.divisor) * io.divisor);
+    io.out_channels = r->conv_last->weight.size(0);
+  } else if (const auto* s = dynamic_cast<const SRVGGNetCompact*>(&net)) {
+    io.scale = s->upscale;
+    const auto& first = as<Conv2d>((*s->body)[0]);
+    io.in_channels = first.weight.size(1);
+    io.out_channels = io.in_channels;  // the upsampled input is added to the output
+  } else {
+    fail("ONNX export: network ", net.type_name(), " has no ONNX mapping: srengine exports generators "
+         "(RRDBNet, SRVGGNetCompact)");
+  }
+  io.name = net.type_name() + " x" + std::to_string(io.scale);
+  return io;
+}
+
+}  // namespace sr::deploy

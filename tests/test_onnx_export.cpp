@@ -1,0 +1,381 @@
+// ONNX export (deploy/onnx_export.h, `srengine export`): each generator exported in fp32 and
+// fp16 through the CLI, checked by ONNX's Python checker (python3-onnx), run in ONNX Runtime's
+// CPU provider (onnxruntime-node: tools/ort/run_model.js) on odd-sized random inputs, and
+// compared with srengine's own forward: fp32 within 1e-4 max abs, fp16 within 2e-3. A planted
+// wrong weight must fail that comparison; bad options and paths are errors that name them.
+// Tools missing: the tests say SKIPPED and why (tools/setup.sh installs them).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "deploy/float16.h"
+#include "deploy/onnx_export.h"
+#include "engine/autograd.h"
+#include "engine/half_float.h"
+#include "engine/random.h"
+#include "engine/safetensors.h"
+#include "layers/sequential.h"
+#include "nets/factory.h"
+#include "nets/rrdbnet.h"
+#include "support/data_support.h"
+
+using namespace sr;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string source_dir() { return SRENGINE_SOURCE_DIR; }
+
+std::string ort_script() { return source_dir() + "/tools/ort/run_model.js"; }
+
+bool ort_available() {
+  static const bool ok = fs::exists(source_dir() + "/tools/ort/node_modules/onnxruntime-node/package.json") &&
+                         std::system("node --version > /dev/null 2>&1") == 0;
+  return ok;
+}
+
+// Debian's python3, which python3-onnx installs into (not a python3 earlier on PATH, e.g. pyenv's).
+std::string python3() { return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
+
+bool python_onnx_available() {
+  static const bool ok = std::system((python3() + " -c 'import onnx' > /dev/null 2>&1").c_str()) == 0;
+  return ok;
+}
+
+int run(const std::string& cmd, const std::string& log) { return std::system((cmd + " > " + log + " 2>&1").c_str()); }
+
+// Every parameter random, so a misplaced channel, slope or bias shows: conv weights
+// U(+-1/sqrt(fan_in)) (PyTorch's default, keeping activations O(1)), biases U(+-0.1),
+// PReLU slopes U(0.05, 0.4).
+void randomize(Module& net, uint64_t seed) {
+  manual_seed(seed);
+  for (auto& [k, t] : net.state_dict()) {
+    if (t.dim() == 4) {
+      const double b = 1.0 / std::sqrt(double(t.size(1) * t.size(2) * t.size(3)));
+      uniform_(t, -b, b);
+    } else if (t.dim() == 1 && k.ends_with(".weight")) {  // PReLU's slopes (SRVGGNetCompact body.{odd})
+      uniform_(t, 0.05, 0.4);
+    } else {
+      uniform_(t, -0.1, 0.1);
+    }
+  }
+  net.eval();
+}
+
+struct Case {
+  nlohmann::json network_g;
+  std::string dtype = "fp32";
+  int n = 1, h = 13, w = 11;     // the input size ORT and srengine run on
+  std::string extra_args = "";   // e.g. --opset 11, --shape ...
+  uint64_t seed = 1;
+  float planted = 0;             // added to one weight before export (the reference keeps it)
+};
+
+struct Comparison {
+  double max_abs = 0;
+  std::string worst;  // where, for messages
+  std::string skipped;
+};
+
+// Writes the net's weights and a config, exports through the CLI, checks the file with
+// ONNX's Python checker, runs it in ONNX Runtime and compares with srengine's forward.
+Comparison export_and_compare(const Case& c) {
+  Comparison r;
+  REQUIRE(fs::exists(test::srengine_exe()));
+  test::TempDir dir;
+  std::unique_ptr<Module> net = build_network(c.network_g);
+  randomize(*net, c.seed);
+  NamedTensors weights = net->state_dict();
+  if (c.planted != 0) {
+    // The exported file gets one weight off by `planted`; `net` (the reference) does not.
+    NamedTensors changed;
+    for (auto& [k, t] : weights) changed.emplace_back(k, t.clone());
+    Tensor& w = changed.front().second;
+    w.data<float>()[0] += c.planted;
+    weights = changed;
+  }
+  write_safetensors(dir.file("w.safetensors"), weights);
+  std::ofstream(dir.file("cfg.json")) << nlohmann::json{{"name", "onnx_test"}, {"network_g", c.network_g}}.dump();
+  const std::string model = dir.file("model.onnx");
+  const int rc = run(test::srengine_exe() + " export --config " + dir.file("cfg.json") + " --weights " +
+                         dir.file("w.safetensors") + " --output " + model + " --dtype " + c.dtype + " " + c.extra_args,
+                     dir.file("export.log"));
+  INFO(test::read_text(dir.file("export.log")));
+  REQUIRE(rc == 0);
+  REQUIRE(fs::exists(model));
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    CHECK(e.path().filename().string().find(".tmp") == std::string::npos);  // the temp file was renamed
+
+  if (python_onnx_available()) {
+    const int crc = run(python3() + " " + source_dir() + "/tests/onnx/check_model.py " + model + " " + c.dtype,
+                        dir.file("checker.log"));
+    INFO(test::read_text(dir.file("checker.log")));
+    REQUIRE(crc == 0);
+  }
+  if (!ort_available()) {
+    r.skipped = python_onnx_available() ? "ONNX Runtime comparison: no onnxruntime-node in tools/ort (run tools/setup.sh)"
+                                        : "no onnxruntime-node in tools/ort and no python3-onnx (run tools/setup.sh)";
+    return r;
+  }
+
+  const int64_t ch = c.network_g.value("num_in_ch", 3);
+  Tensor x = Tensor::empty({c.n, ch, c.h, c.w}, DType::f32);
+  manual_seed(c.seed + 100);
+  uniform_(x, 0.0, 1.0);
+  {
+    std::ofstream f(dir.file("in.f32"), std::ios::binary);
+    f.write(reinterpret_cast<const char*>(x.data<float>()), x.numel() * 4);
+  }
+  const int orc = run("node " + ort_script() + " " + model + " " + dir.file("in.f32") + " " + std::to_string(c.n) + " " +
+                          std::to_string(ch) + " " + std::to_string(c.h) + " " + std::to_string(c.w) + " " +
+                          dir.file("out.f32"),
+                      dir.file("ort.log"));
+  const std::string ort_log = test::read_text(dir.file("ort.log"));
+  INFO(ort_log);
+  REQUIRE(orc == 0);
+
+  Tensor ref;
+  {
+    NoGradGuard no_grad;
+    ref = net->forward(x).contiguous();
+  }
+  std::ostringstream want;
+  want << "shape " << ref.size(0) << " " << ref.size(1) << " " << ref.size(2) << " " << ref.size(3);
+  REQUIRE(ort_log.find(want.str()) != std::string::npos);
+  const std::string out = test::read_text(dir.file("out.f32"));
+  REQUIRE(int64_t(out.size()) == ref.numel() * 4);
+  const float* got = reinterpret_cast<const float*>(out.data());
+  const float* exp = ref.data<float>();
+  for (int64_t i = 0; i < ref.numel(); ++i) {
+    const double d = std::fabs(double(got[i]) - double(exp[i]));
+    if (!(d <= r.max_abs)) {  // also catches NaN
+      r.max_abs = std::isnan(d) ? INFINITY : d;
+      std::ostringstream s;
+      s << "element " << i << ": onnxruntime " << got[i] << ", srengine " << exp[i];
+      r.worst = s.str();
+    }
+  }
+  return r;
+}
+
+bool export_built() {
+  if (deploy::onnx_export_built()) return true;
+  WARN("SKIPPED: this srengine was built without ONNX export (no libonnx-dev / libprotobuf-dev: tools/setup.sh)");
+  return false;
+}
+
+void require_match(const Case& c, double tolerance) {
+  if (!export_built()) return;
+  if (!ort_available() && !python_onnx_available()) {
+    WARN("SKIPPED: neither onnxruntime-node (tools/ort) nor python3-onnx is installed (run tools/setup.sh)");
+    return;
+  }
+  const Comparison r = export_and_compare(c);
+  if (!r.skipped.empty()) {
+    WARN("SKIPPED: " << r.skipped);
+    return;
+  }
+  INFO("max abs difference " << r.max_abs << " (" << 100 * r.max_abs / tolerance << "% of " << tolerance << "), worst "
+                             << r.worst);
+  std::printf("%s %s: max abs difference %.3g (%.0f%% of %.0e)\n", c.network_g.dump().c_str(), c.dtype.c_str(),
+              r.max_abs, 100 * r.max_abs / tolerance, tolerance);
+  CHECK(r.max_abs <= tolerance);
+}
+
+nlohmann::json rrdbnet(int scale) {
+  return {{"type", "RRDBNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"scale", scale},
+          {"num_feat", 8},     {"num_block", 2}, {"num_grow_ch", 4}};
+}
+
+nlohmann::json srvgg(int upscale, const std::string& act) {
+  return {{"type", "SRVGGNetCompact"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8},
+          {"num_conv", 3},             {"upscale", upscale}, {"act_type", act}};
+}
+
+constexpr double kFp32Tolerance = 1e-4;
+constexpr double kFp16Tolerance = 2e-3;
+
+}  // namespace
+
+TEST_CASE("onnx/float16_rounding_round_trips_every_half_and_ties_to_even") {
+  for (uint32_t h = 0; h < 0x10000u; ++h) {
+    const bool nan = (h & 0x7c00u) == 0x7c00u && (h & 0x3ffu);
+    if (nan) continue;
+    REQUIRE(deploy::float_to_half(half_to_float(uint16_t(h))) == h);
+  }
+  // Halfway between two halves rounds to the even one; just above rounds up.
+  CHECK(deploy::float_to_half(1.0f + 1.0f / 2048) == 0x3c00u);               // 1 + half an ulp -> 1
+  CHECK(deploy::float_to_half(1.0f + 3.0f / 2048) == 0x3c02u);               // 1 + 1.5 ulp -> even
+  CHECK(deploy::float_to_half(std::nextafter(1.0f + 1.0f / 2048, 2.0f)) == 0x3c01u);
+  CHECK(deploy::float_to_half(65519.0f) == 0x7bffu);                          // rounds down to 65504
+  CHECK(deploy::float_to_half(65520.0f) == 0x7c00u);                          // rounds to inf
+  CHECK(deploy::float_to_half(std::ldexp(1.0f, -25)) == 0x0000u);             // tie below the smallest subnormal
+  CHECK(deploy::float_to_half(std::ldexp(1.5f, -25)) == 0x0001u);
+  CHECK(deploy::float_to_half(-std::ldexp(1.0f, -14)) == 0x8400u);            // smallest normal
+}
+
+TEST_CASE("onnx/shape_option_rejects_malformed_text") {
+  CHECK(deploy::parse_onnx_shape("1x3x64x48") == std::array<int64_t, 4>{1, 3, 64, 48});
+  for (const char* bad : {"", "1x3x64", "1x3x64x48x2", "1x3x64x", "0x3x64x64", "1x3x-4x64", "1x3x6.5x64", "ax3x4x4",
+                          "1X3X4X4", "1x3x4x99999999999"})
+    test::require_error([&] { deploy::parse_onnx_shape(bad); }, {"--shape", "NxCxHxW", std::string("'") + bad + "'"});
+}
+
+TEST_CASE("onnx/rrdbnet_x4_fp32_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = rrdbnet(4)};
+  c.n = 2;  // the batch is dynamic too
+  require_match(c, kFp32Tolerance);
+}
+
+TEST_CASE("onnx/rrdbnet_x4_fp16_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = rrdbnet(4), .dtype = "fp16"};
+  require_match(c, kFp16Tolerance);
+}
+
+// x2 unshuffles by 2 and x1 by 4, so their sides must divide: even (not multiples of 4 or 8)
+// and multiples of 4 (not of 8) are the "odd" sizes there.
+TEST_CASE("onnx/rrdbnet_x2_fp32_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = rrdbnet(2), .h = 14, .w = 10};
+  require_match(c, kFp32Tolerance);
+}
+
+TEST_CASE("onnx/rrdbnet_x2_fp16_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = rrdbnet(2), .dtype = "fp16", .h = 14, .w = 10};
+  require_match(c, kFp16Tolerance);
+}
+
+TEST_CASE("onnx/rrdbnet_x1_fp32_opset11_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = rrdbnet(1), .h = 12, .w = 20, .extra_args = "--opset 11"};
+  require_match(c, kFp32Tolerance);
+}
+
+TEST_CASE("onnx/srvgg_prelu_x4_fp32_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = srvgg(4, "prelu")};
+  require_match(c, kFp32Tolerance);
+}
+
+TEST_CASE("onnx/srvgg_prelu_x4_fp16_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = srvgg(4, "prelu"), .dtype = "fp16"};
+  require_match(c, kFp16Tolerance);
+}
+
+TEST_CASE("onnx/srvgg_relu_x2_fp32_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = srvgg(2, "relu"), .h = 9, .w = 15};
+  require_match(c, kFp32Tolerance);
+}
+
+TEST_CASE("onnx/srvgg_leakyrelu_x2_fp16_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = srvgg(2, "leakyrelu"), .dtype = "fp16", .h = 9, .w = 15};
+  require_match(c, kFp16Tolerance);
+}
+
+TEST_CASE("onnx/fixed_shape_export_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = srvgg(4, "leakyrelu"), .h = 7, .w = 5, .extra_args = "--shape 1x3x7x5"};
+  require_match(c, kFp32Tolerance);
+}
+
+// The comparison above must be able to fail: one weight of the exported file off by 0.25
+// (conv_first's first tap, the tensor whose channels the x2 export reorders; the reference net
+// keeps the right value) has to show up beyond the tolerance of each precision.
+TEST_CASE("onnx/planted_wrong_weight_fails_the_comparison") {
+  if (!export_built()) return;
+  if (!ort_available()) {
+    WARN("SKIPPED: no onnxruntime-node in tools/ort (run tools/setup.sh)");
+    return;
+  }
+  for (const auto& [dtype, tolerance] : {std::pair{"fp32", kFp32Tolerance}, std::pair{"fp16", kFp16Tolerance}}) {
+    Case c{.network_g = rrdbnet(2), .dtype = dtype, .h = 14, .w = 10};
+    c.planted = 0.25f;
+    const Comparison r = export_and_compare(c);
+    INFO(dtype << ": max abs difference " << r.max_abs << ", worst " << r.worst);
+    CHECK(r.max_abs > 2 * tolerance);
+  }
+}
+
+namespace {
+
+// `srengine export` with `args`; returns its exit code and output.
+std::pair<int, std::string> export_cli(const test::TempDir& dir, const std::string& args) {
+  const int rc = run(test::srengine_exe() + " export " + args, dir.file("cli.log"));
+  return {rc, test::read_text(dir.file("cli.log"))};
+}
+
+}  // namespace
+
+TEST_CASE("onnx/export_errors_name_the_bad_option_path_or_op") {
+  if (!export_built()) return;
+  REQUIRE(fs::exists(test::srengine_exe()));
+  test::TempDir dir;
+  std::unique_ptr<Module> net = build_network(rrdbnet(2));
+  write_safetensors(dir.file("w.safetensors"), net->state_dict());
+  std::ofstream(dir.file("cfg.json")) << nlohmann::json{{"name", "t"}, {"network_g", rrdbnet(2)}}.dump();
+  const std::string model = " --config " + dir.file("cfg.json") + " --weights " + dir.file("w.safetensors");
+  std::ofstream(dir.file("a_file")) << "x";
+
+  struct Bad {
+    std::string args;
+    std::vector<std::string> says;
+  };
+  const std::vector<Bad> bad = {
+      {model + " --output " + dir.file("no/such/folder/m.onnx"), {"cannot write", "no/such/folder/m.onnx", "does not exist"}},
+      {model + " --output " + dir.file("a_file/m.onnx"), {"cannot write", "a_file/m.onnx"}},
+      {model + " --output " + dir.path(), {"cannot write", dir.path(), "folder"}},
+      {model + " --output " + dir.file("m.onnx") + " --dtype int4", {"--dtype", "fp32 or fp16", "'int4'"}},
+      {model + " --output " + dir.file("m.onnx") + " --opset 9", {"--opset", "11", "17", "9"}},
+      {model + " --output " + dir.file("m.onnx") + " --shape 1x3x64", {"--shape", "'1x3x64'"}},
+      {model + " --output " + dir.file("m.onnx") + " --shape 1x4x64x64", {"--shape", "3 channels", "not 4"}},
+      {model + " --output " + dir.file("m.onnx") + " --shape 1x3x63x64", {"--shape", "multiples of 2"}},
+      {model + " --output " + dir.file("m.onnx") + " --shape 1x3x8x8 --dynamic", {"--shape or --dynamic"}},
+      {model, {"--output"}},
+      {model + " --output " + dir.file("m.onnx") + " --bogus", {"unknown argument", "--bogus"}},
+  };
+  for (const Bad& b : bad) {
+    const auto [rc, log] = export_cli(dir, b.args);
+    INFO(b.args << "\n" << log);
+    CHECK(rc != 0);
+    for (const std::string& s : b.says) CHECK(log.find(s) != std::string::npos);
+    CHECK(log.find("srengine export: error:") != std::string::npos);
+  }
+  CHECK(!fs::exists(dir.file("m.onnx")));
+
+  // An existing file: kept as it was by a failed export, replaced whole by a good one.
+  std::ofstream(dir.file("m.onnx")) << "old";
+  CHECK(export_cli(dir, model + " --output " + dir.file("m.onnx") + " --dtype fp64").first != 0);
+  CHECK(test::read_text(dir.file("m.onnx")) == "old");
+  const auto [ok_rc, ok_log] = export_cli(dir, model + " --output " + dir.file("m.onnx") + " --shape 2x3x8x6");
+  INFO(ok_log);
+  CHECK(ok_rc == 0);
+  CHECK(ok_log.find("input  [2, 3, 8, 6]") != std::string::npos);
+  CHECK(ok_log.find("output [2, 3, 16, 12]") != std::string::npos);
+  CHECK(fs::file_size(dir.file("m.onnx")) > 1000);
+
+  // A network that is not a generator: named, with what can be exported.
+  const nlohmann::json disc = {{"type", "VGGStyleDiscriminator"}, {"num_in_ch", 3}, {"num_feat", 4}};
+  std::unique_ptr<Module> d = build_network(disc);
+  write_safetensors(dir.file("d.safetensors"), d->state_dict());
+  std::ofstream(dir.file("disc.json")) << nlohmann::json{{"name", "t"}, {"network_g", disc}}.dump();
+  const auto [rc, log] = export_cli(dir, "--config " + dir.file("disc.json") + " --weights " + dir.file("d.safetensors") +
+                                             " --output " + dir.file("d.onnx"));
+  INFO(log);
+  CHECK(rc != 0);
+  CHECK(log.find("VGGStyleDiscriminator has no ONNX mapping") != std::string::npos);
+  CHECK(log.find("RRDBNet, SRVGGNetCompact") != std::string::npos);
+  CHECK(!fs::exists(dir.file("d.onnx")));
+}
+
+TEST_CASE("onnx/unmappable_op_inside_a_generator_is_named_with_its_path") {
+  if (!export_built()) return;
+  test::TempDir dir;
+  RRDBNet net(3, 3, 4, 8, 1, 4);
+  net.body->push_back(std::make_shared<MaxPool2d>(2, 2));
+  test::require_error([&] { deploy::export_onnx(net, {}, dir.file("m.onnx")); },
+                      {"op MaxPool2d", "'body.1'", "no ONNX mapping"});
+  CHECK(!fs::exists(dir.file("m.onnx")));
+}
