@@ -43,6 +43,7 @@
 #include "kernels/cuda/loss.h"
 #include "kernels/cuda/optimizer.h"
 #include "kernels/registry.h"
+#include "support/parity.h"
 
 using namespace sr;
 using sr::cpu::Conv2dShape;
@@ -70,15 +71,7 @@ namespace {
 // The device under test: cuda:0 for the cuda/ tests, simt for simt/ops_*.
 Device g_device = Device::cuda();
 
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-struct Tol {
-  double abs, rel;
-  const char* name;
-};
-constexpr Tol kFp32{1e-5, 1e-5, "fp32"};
-constexpr Tol kTf32{2e-3, 2e-3, "tf32"};
-constexpr Tol kBf16{1.5e-2, 1e-2, "bf16"};
+using namespace sr::parity;
 
 Tol tol_for_precision(const std::string& p) {
   if (p == "tf32") return kTf32;
@@ -97,34 +90,9 @@ Tol active_tol(const char* op) {
   return kFp32;
 }
 
-// got vs ref elementwise; prints the worst element. Non-finite values always fail.
-void compare(const std::string& what, const std::vector<double>& got, const std::vector<double>& ref,
-             Tol tol) {
-  REQUIRE(got.size() == ref.size());
-  double maxref = 0;
-  for (double r : ref) maxref = std::max(maxref, std::fabs(r));
-  double worst = -1;
-  size_t at = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double err = std::fabs(got[i] - ref[i]);
-    const double budget = tol.abs * maxref + tol.rel * std::fabs(ref[i]);
-    double ratio;
-    if (!std::isfinite(got[i]))
-      ratio = INFINITY;
-    else if (budget > 0)
-      ratio = err / budget;
-    else
-      ratio = err > 0 ? INFINITY : 0.0;
-    if (ratio > worst) {
-      worst = ratio;
-      at = i;
-    }
-  }
-  if (got.empty()) return;
-  INFO(what << " [" << tol.name << "]: worst element " << at << " of " << got.size() << ": " << g_device.str() << " "
-            << got[at] << ", cpu " << ref[at] << ", " << worst * 100 << "% of its budget (max |ref| "
-            << maxref << ")");
-  CHECK(worst <= 1.0);
+// got vs ref on the device under test (tests/support/parity.h).
+void compare(const std::string& what, const std::vector<double>& got, const std::vector<double>& ref, Tol tol) {
+  parity::compare(what, got, ref, tol, g_device.str());
 }
 
 void compare_tensors(const std::string& what, const Tensor& got, const Tensor& ref, Tol tol) {
@@ -431,12 +399,6 @@ struct Guarded {
   }
 };
 
-std::vector<float> random_floats(std::mt19937_64& rng, int64_t n) {
-  std::normal_distribution<float> d(0.f, 1.f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 
 struct ConvCase {
   int64_t N, C, H, W, K, R, S;

@@ -43,10 +43,45 @@ TEST_CASE("simt/interpreter_barriers") {
     simt_planted::block_reduce(In.p, 200, Out.p, false);
     compare("block_reduce, seed " + std::to_string(seed), Out.get(), {sum, sum}, kFp32);
     // Without the barriers a warp runs ahead and reads partial sums other warps have not
-    // written yet: the poison of fresh shared memory.
+    // written yet: the race checker names the array, and without it the result is the
+    // poison of fresh shared memory.
+    if (::simt::racecheck()) {
+      Dev Raced(2);
+      const std::string err = fault_of([&] { simt_planted::block_reduce(In.p, 200, Raced.p, true); });
+      INFO(err);
+      CHECK(err.find("shared-memory race on shared array s") != std::string::npos);
+      CHECK(err.find("block_reduce_kernel") != std::string::npos);  // the code addresses name the kernel
+    }
+    ::simt::set_racecheck(false);
     Dev Bad(2);
     simt_planted::block_reduce(In.p, 200, Bad.p, true);
+    ::simt::set_racecheck(true);
     for (float v : Bad.get()) CHECK(std::isnan(v));
+  }
+  ::simt::set_schedule_seed(0);
+}
+
+// The race checker's happens-before: a __syncwarp orders one warp's lanes (no report, the
+// swapped values), its absence is a race even though the interpreter's lane-by-lane schedule
+// happens to give the right values here (lanes 0-15 read lanes 16-31's words before they
+// are written: poison, but only in half the lanes, and only in this schedule).
+TEST_CASE("simt/interpreter_racecheck") {
+  if (!::simt::racecheck()) {
+    WARN("the kernels were built without the race checker's instrumentation (SRENGINE_SIMT_RACECHECK=OFF or the ASan build)");
+    return;
+  }
+  for (uint64_t seed : {0, 3}) {
+    ::simt::set_schedule_seed(seed);
+    Dev Out(32);
+    simt_planted::warp_exchange(true, Out.p);
+    std::vector<double> want(32);
+    for (int l = 0; l < 32; ++l) want[l] = 31 - l;
+    compare("warp_exchange with __syncwarp, seed " + std::to_string(seed), Out.get(), want, kExact);
+    Dev Raced(32);
+    const std::string err = fault_of([&] { simt_planted::warp_exchange(false, Raced.p); });
+    INFO(err);
+    CHECK(err.find("shared-memory race on shared array s") != std::string::npos);
+    CHECK(err.find("no __syncthreads between them") != std::string::npos);
   }
   ::simt::set_schedule_seed(0);
 }

@@ -32,6 +32,12 @@ size_t device_allocations();
 void set_schedule_seed(uint64_t seed);
 uint64_t schedule_seed();
 
+// The shared-memory race checker (kernels/simt/racecheck.h): on unless SRENGINE_SIMT_RACECHECK=0
+// or switched off here. racecheck() is true when it is on and the kernels were built with
+// its instrumentation (CMake's SRENGINE_SIMT_RACECHECK; not in the ASan build).
+void set_racecheck(bool on);
+bool racecheck();
+
 // The kernels launched so far in this process, by their demangled names (from the
 // executable's symbol table; "kernel at 0x..." when it has none), and the name of one.
 std::vector<std::string> launched_kernels();

@@ -10,7 +10,7 @@
 //
 // Checks: a barrier reached by only some threads (divergent or after others returned), warp
 // collectives with lanes missing, exited or calling a different operation, shared-memory
-// guard zones (SR_SHARED arrays sit between NaN-pattern guards, checked after each block),
+// races per barrier interval (racecheck.h), shared-memory guard zones (SR_SHARED arrays sit between NaN-pattern guards, checked after each block),
 // device-memory guard zones (device.h, checked after each launch), launch configurations
 // CUDA would refuse. Faults are kept for cudaGetLastError (the launch's CUDA_CHECK_LAUNCH
 // reports them with the op's name), as CUDA reports kernel faults.
@@ -18,6 +18,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
+#include <sanitizer/asan_interface.h>  // no-ops without ASan
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/mman.h>
@@ -40,6 +41,7 @@
 #include "kernels/simt/fiber.h"
 #include "kernels/simt/device.h"
 #include "kernels/simt/ptx.h"
+#include "kernels/simt/racecheck.h"
 #include "kernels/simt/simt.h"
 
 // For debuggers: the CUDA thread and block the interpreter runs now (plain globals, so a
@@ -232,12 +234,39 @@ std::string release_barrier(Machine& m) {
                        " threads: the others have returned (a barrier every thread must reach)");
   for (int i = 0; i < m.nthreads; ++i) m.threads[i].state = State::ready;
   m.at_barrier = 0;
+  race::barrier();
   return "";
+}
+
+// Shared-memory guards are poisoned for ASan too in ASan builds (an instrumented kernel's
+// access to one stops there with its stack); the interpreter lifts the poison to fill and
+// check them.
+void asan_guard(const char* p, size_t n, bool poisoned) {
+  if (poisoned)
+    ASAN_POISON_MEMORY_REGION(p, n);
+  else
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+  (void)p, (void)n;
+}
+
+void fill_guard(char* p, size_t n, size_t phase) {
+  asan_guard(p, n, false);
+  for (size_t i = 0; i < n; ++i) p[i] = reinterpret_cast<const char*>(&kGuardWord)[(i + phase) % 4];
+  asan_guard(p, n, true);
 }
 
 std::string check_shared_guards(Machine& m) {
   for (SharedSite* s : m.touched) {
     const char* tail = m.arena.base + s->offset + s->bytes;
+    asan_guard(tail, kSharedGuard, false);
+    asan_guard(m.arena.base + s->offset - kSharedGuard, kSharedGuard, false);
+    struct Repoison {
+      const char *head, *tail;
+      ~Repoison() {
+        asan_guard(head, kSharedGuard, true);
+        asan_guard(tail, kSharedGuard, true);
+      }
+    } repoison{m.arena.base + s->offset - kSharedGuard, tail};
     for (size_t i = 0; i < kSharedGuard; ++i) {
       if ((unsigned char)tail[i] != reinterpret_cast<const unsigned char*>(&kGuardWord)[(s->bytes + i) % 4])
         return sr::str_cat("a write at byte ", i, " past the end of shared array ", s->name, " (", s->bytes,
@@ -251,9 +280,6 @@ std::string check_shared_guards(Machine& m) {
   return "";
 }
 
-void fill_guard(char* p, size_t n, size_t phase) {
-  for (size_t i = 0; i < n; ++i) p[i] = reinterpret_cast<const char*>(&kGuardWord)[(i + phase) % 4];
-}
 
 // Runs one block to completion; returns a fault description ("" if none).
 std::string run_block(Machine& m, std::mt19937_64& rng) {
@@ -281,6 +307,8 @@ std::string run_block(Machine& m, std::mt19937_64& rng) {
     fiber_init(t.fiber, *m.stacks[i], &fiber_main, &t);
   }
   m.stats.threads += m.nthreads;
+  race::begin_block(nwarps);
+  race::set_regions(m.arena.base, m.arena.used, m.dynamic, m.dynamic_bytes);
   m.warp_order.resize(nwarps);
   for (int w = 0; w < nwarps; ++w) m.warp_order[w] = w;
   m.lane_order.resize(32);
@@ -303,6 +331,7 @@ std::string run_block(Machine& m, std::mt19937_64& rng) {
           if (t.state != State::ready) continue;
           resume(m, t);
           any = progressed = true;
+          if (m.fault.empty()) m.fault = race::take_report();
           if (!m.fault.empty()) return m.fault;
         }
       } while (any);
@@ -319,6 +348,7 @@ std::string run_block(Machine& m, std::mt19937_64& rng) {
   }
   std::string err = check_shared_guards(m);
   if (err.empty() && m.dynamic_bytes) {
+    asan_guard(m.dynamic + m.dynamic_bytes, kSharedGuard, false);
     for (size_t i = 0; i < kSharedGuard; ++i)
       if (m.dynamic[m.dynamic_bytes + i] !=
           reinterpret_cast<const char*>(&kGuardWord)[(m.dynamic_bytes + i) % 4]) {
@@ -326,6 +356,7 @@ std::string run_block(Machine& m, std::mt19937_64& rng) {
                           " bytes)");
         break;
       }
+    asan_guard(m.dynamic + m.dynamic_bytes, kSharedGuard, true);
   }
   if (!err.empty()) return sr::str_cat("block ", dim_str(t_block.block_idx), ": ", err);
   return "";
@@ -414,6 +445,7 @@ void* shared_at(SharedSite& site, size_t bytes, size_t align) {
     site.bytes = bytes;
     m.arena.used = off + bytes + kSharedGuard;
     m.sites.push_back(&site);
+    race::set_regions(m.arena.base, m.arena.used, m.dynamic, m.dynamic_bytes);
   }
   if (site.block_epoch != m.block_epoch) {
     // The block's first thread to reach the declaration: the array starts out as poison.
@@ -436,6 +468,29 @@ void* dynamic_shared() {
   if (!t_thread) sr::fail("simt: dynamic shared memory used outside a kernel");
   return m.dynamic;
 }
+
+namespace race {
+
+std::string shared_byte_name(const char* p) {
+  Machine& m = machine();
+  if (m.dynamic_bytes && p >= m.dynamic && p < m.dynamic + m.dynamic_bytes)
+    return sr::str_cat("dynamic shared memory, byte ", p - m.dynamic);
+  for (const SharedSite* s : m.sites) {
+    const char* start = m.arena.base + s->offset;
+    if (p >= start && p < start + s->bytes)
+      return sr::str_cat("shared array ", s->name, " (declared at ", s->file, ":", s->line, "), byte ", p - start);
+  }
+  return sr::str_cat("shared memory at ", (const void*)p);
+}
+
+std::string thread_of(int linear) {
+  const uint3 bd = t_block.block_dim;
+  const unsigned i = (unsigned)linear;
+  return sr::str_cat("thread ", dim_str(uint3{i % bd.x, i / bd.x % bd.y, i / (bd.x * bd.y)}), " (warp ", linear / 32,
+                     " lane ", linear % 32, ")");
+}
+
+}  // namespace race
 
 void syncthreads(const std::source_location& loc) {
   Machine& m = machine();
@@ -485,6 +540,7 @@ void warp_collective(const char* name, unsigned mask, void* payload, WarpOp op, 
   w.arrived |= self;
   if ((w.arrived & mask) == mask) {
     w.op(w.payload, mask, w.op_ctx);
+    race::warp_synced(t.ctx.warp);
     for (int l = 0; l < lanes; ++l) {
       Thread& o = m.threads[first_lane + l];
       if ((mask >> l & 1u) && l != t.ctx.lane) o.state = State::ready;
@@ -527,6 +583,7 @@ void launch(const void* kernel, dim3 grid, dim3 block, size_t shared_bytes, void
   ++m.stats.launches;
   m.body = body;
   m.body_ctx = ctx;
+  if (m.dynamic) asan_guard(m.dynamic + m.dynamic_bytes, kSharedGuard, false);  // (the resize may copy it)
   m.dynamic_bytes = shared_bytes;
   m.dynamic_store.resize(shared_bytes + kSharedGuard + 16);
   m.dynamic = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(m.dynamic_store.data()) + 15) & ~uintptr_t{15});
@@ -629,6 +686,23 @@ std::string kernel_name(const void* kernel) {
   std::free(d);
   return name;
 }
+
+namespace detail::race {
+
+std::string code_at(const void* pc) {
+  const auto& by = symbols().by_address;
+  auto it = by.upper_bound(reinterpret_cast<uintptr_t>(pc));
+  if (it == by.begin()) return sr::str_cat("code address ", pc);
+  --it;
+  int status = 0;
+  char* d = abi::__cxa_demangle(it->second.c_str(), nullptr, nullptr, &status);
+  std::string name = status == 0 && d ? d : it->second;
+  std::free(d);
+  // The instruction after the access's check call: inside the access's source line.
+  return sr::str_cat(name, "+0x", std::hex, reinterpret_cast<uintptr_t>(pc) - it->first);
+}
+
+}  // namespace detail::race
 
 std::vector<std::string> launched_kernels() {
   std::lock_guard<std::mutex> lock(detail::g_launch_mutex);

@@ -2,6 +2,7 @@
 // device memory (device.h), and engine/cuda_runtime.h's functions for the kernel files
 // compiled into srengine_simt (where `cuda` is spelled `simt`: sr::simt::allocate, ...).
 // Everything is synchronous: a "stream" is the calling thread.
+#include <sanitizer/asan_interface.h>  // ASAN_(UN)POISON_MEMORY_REGION: no-ops without ASan
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -70,9 +71,25 @@ std::string check_block(char* data, const Block& b) {
   return "";
 }
 
+// In ASan builds the guards are poisoned for ASan as well: an instrumented kernel that
+// touches one, reading or writing, is stopped there with its stack trace (the launch check
+// would only name the buffer afterwards). The runtime lifts the poison to fill and check.
+void asan_guards(char* data, const Block& b, bool poisoned) {
+  if (poisoned) {
+    ASAN_POISON_MEMORY_REGION(data - kGuard, kGuard);
+    ASAN_POISON_MEMORY_REGION(data + b.bytes, b.tail);
+  } else {
+    ASAN_UNPOISON_MEMORY_REGION(data - kGuard, kGuard);
+    ASAN_UNPOISON_MEMORY_REGION(data + b.bytes, b.tail);
+  }
+  (void)data, (void)b;
+}
+
 void fill_guards(char* data, const Block& b) {
+  asan_guards(data, b, false);
   fill_guard(data - kGuard, kGuard, 0);
   fill_guard(data + b.bytes, b.tail, b.bytes % 4);
+  asan_guards(data, b, true);
 }
 
 }  // namespace
@@ -108,6 +125,7 @@ void device_free(void* p) {
     b = it->second;
     blocks().erase(it);
   }
+  asan_guards(data, b, false);  // the addresses may be mapped again, for data
   munmap(b.map, b.map_bytes);
 }
 
@@ -116,7 +134,9 @@ void device_free(void* p) {
 std::string check_device_memory() {
   std::lock_guard<std::mutex> lock(g_mutex);
   for (auto& [data, b] : blocks()) {
+    asan_guards(data, b, false);
     std::string err = check_block(data, b);
+    asan_guards(data, b, true);
     if (!err.empty()) {
       fill_guards(data, b);
       return err;

@@ -235,42 +235,49 @@ inline unsigned __activemask() { return ::simt::detail::active_mask(); }
 
 // ---- Memory and integer intrinsics -----------------------------------------------------------------
 // Fibers switch only at barriers and warp collectives, so a read-modify-write is atomic.
+// Atomics are not shown to the race checker (SIMT_ATOMIC: not instrumented): they are how
+// threads share a word without a barrier.
+#if defined(__SANITIZE_THREAD__)
+#define SIMT_ATOMIC __attribute__((no_sanitize_thread))
+#else
+#define SIMT_ATOMIC
+#endif
 template <class T>
 T __ldg(const T* p) {
   return *p;
 }
 template <class T>
-T atomicAdd(T* p, T v) {
+SIMT_ATOMIC T atomicAdd(T* p, T v) {
   const T old = *p;
   *p = old + v;
   return old;
 }
 template <class T>
-T atomicSub(T* p, T v) {
+SIMT_ATOMIC T atomicSub(T* p, T v) {
   const T old = *p;
   *p = old - v;
   return old;
 }
 template <class T>
-T atomicMax(T* p, T v) {
+SIMT_ATOMIC T atomicMax(T* p, T v) {
   const T old = *p;
   *p = old < v ? v : old;
   return old;
 }
 template <class T>
-T atomicMin(T* p, T v) {
+SIMT_ATOMIC T atomicMin(T* p, T v) {
   const T old = *p;
   *p = v < old ? v : old;
   return old;
 }
 template <class T>
-T atomicExch(T* p, T v) {
+SIMT_ATOMIC T atomicExch(T* p, T v) {
   const T old = *p;
   *p = v;
   return old;
 }
 template <class T>
-T atomicCAS(T* p, T compare, T v) {
+SIMT_ATOMIC T atomicCAS(T* p, T compare, T v) {
   const T old = *p;
   if (old == compare) *p = v;
   return old;

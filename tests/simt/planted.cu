@@ -23,6 +23,14 @@ __global__ void block_reduce_kernel(const float* in, int n, float* out, int miss
   if (t == 0) out[blockIdx.x] = s[0];
 }
 
+__global__ void warp_exchange_kernel(int syncwarp, float* out) {
+  SR_SHARED(float, s, [32]);
+  const int lane = threadIdx.x;
+  s[lane] = (float)lane;
+  if (syncwarp) __syncwarp();
+  out[lane] = s[31 - lane];
+}
+
 __global__ void warp_ops_kernel(int mode, uint32_t* out) {
   const unsigned lane = threadIdx.x;
   const unsigned v = lane * 10 + 1, full = 0xffffffffu;
@@ -110,6 +118,11 @@ __global__ void mma_kernel(const uint32_t* a, const uint32_t* b, float* d) {
 void block_reduce(const float* in, int n, float* out, bool missing_barrier) {
   launch_kernel(block_reduce_kernel, 2, 256, 0, cuda::current_stream(), in, n, out, missing_barrier ? 1 : 0);
   CUDA_CHECK_LAUNCH("block_reduce");
+}
+
+void warp_exchange(bool syncwarp, float* out) {
+  launch_kernel(warp_exchange_kernel, 1, 32, 0, cuda::current_stream(), syncwarp ? 1 : 0, out);
+  CUDA_CHECK_LAUNCH("warp_exchange");
 }
 
 void warp_ops(int mode, uint32_t* out) {

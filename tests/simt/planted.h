@@ -14,6 +14,10 @@ namespace sr::simt_planted {
 // reduction with a barrier per level (correct), or without them (`missing_barrier`).
 void block_reduce(const float* in, int n, float* out, bool missing_barrier);
 
+// One warp swaps values through shared memory: s[lane] = lane, then out[lane] = s[31 - lane],
+// with a __syncwarp between the store and the load (correct) or without (a race).
+void warp_exchange(bool syncwarp, float* out);
+
 // out[lane] for one warp of 32 lanes, v = lane * 10 + 1:
 //   mode 0: __shfl_down_sync(v, 3)   1: __shfl_up_sync(v, 2)   2: __shfl_xor_sync(v, 5)
 //   3: __shfl_sync(v, 31 - lane)     4: __shfl_sync(v, 7, width 8)   5: __ballot_sync(lane % 3 == 0)
