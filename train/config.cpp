@@ -97,13 +97,18 @@ Spec dataset_spec() {
   return object({
       {"name", string("", "display name (logs, output folders)")},
       {"type", string("PairedImageDataset",
-                      "PairedImageDataset (GT and LQ folders) or SingleImageDataset (GT folder only; "
-                      "LQ made on the fly by MATLAB-compatible bicubic after modcrop)",
-                      {"PairedImageDataset", "SingleImageDataset"})},
+                      "PairedImageDataset (GT and LQ folders), SingleImageDataset (GT folder only; "
+                      "LQ made on the fly by MATLAB-compatible bicubic after modcrop) or RealESRGANPairedDataset "
+                      "(Real-ESRGAN fine-tuning pairs: meta_info lines 'gt_path, lq_path'; otherwise as "
+                      "PairedImageDataset)",
+                      {"PairedImageDataset", "SingleImageDataset", "RealESRGANPairedDataset"})},
       {"dataroot_gt", required(string(nullptr, "folder of ground-truth (HR) images; relative paths "
                                                "are resolved from the config file's folder, then the working directory"))},
-      {"dataroot_lq", string(nullptr, "folder of low-quality (LR) images (PairedImageDataset)")},
-      {"meta_info_file", string(nullptr, "optional list of GT file names, one per line (first token)")},
+      {"dataroot_lq", string(nullptr, "folder of low-quality (LR) images (PairedImageDataset, RealESRGANPairedDataset)")},
+      {"meta_info_file", string(nullptr, "optional list of GT file names, one per line (first token); for "
+                                         "RealESRGANPairedDataset 'gt_path, lq_path' per line")},
+      {"meta_info", string(nullptr, "the same as meta_info_file (the name Real-ESRGAN's datasets use); give one "
+                                    "of the two")},
       {"filename_tmpl", string("{}", "LQ file name from the GT stem, e.g. '{}x4'")},
       {"io_backend", object({{"type", string("disk", "only 'disk'", {"disk"})}}, "BasicSR compatibility")},
       {"gt_size", integer(128, "training GT patch size; must be a multiple of scale", 1)},
@@ -416,8 +421,11 @@ void check_semantics(json& c) {
         SR_CHECK(gt == in, "config: '", base, ".gt_size' is ", gt, " but VGGStyleDiscriminator has input_size ", in);
       }
     }
-    if (d["type"] == "PairedImageDataset")
-      SR_CHECK(d.contains("dataroot_lq"), "config: '", base, ".dataroot_lq' is required by PairedImageDataset");
+    if (d["type"] == "PairedImageDataset" || d["type"] == "RealESRGANPairedDataset")
+      SR_CHECK(d.contains("dataroot_lq"), "config: '", base, ".dataroot_lq' is required by ",
+               d["type"].get<std::string>());
+    SR_CHECK(!(d.contains("meta_info") && d.contains("meta_info_file")), "config: '", base, ".meta_info' and '",
+             base, ".meta_info_file' are both given: they name the same file, keep one");
   }
 }
 
@@ -425,7 +433,7 @@ void check_semantics(json& c) {
 // working directory; a folder found nowhere is an error naming the key.
 void resolve_dataset_paths(json& c, const std::string& config_dir) {
   for (auto it = c["datasets"].begin(); it != c["datasets"].end(); ++it) {
-    for (const char* key : {"dataroot_gt", "dataroot_lq", "meta_info_file"}) {
+    for (const char* key : {"dataroot_gt", "dataroot_lq", "meta_info_file", "meta_info"}) {
       if (!it.value().contains(key)) continue;
       std::filesystem::path p = it.value()[key].get<std::string>();
       std::vector<std::filesystem::path> candidates;

@@ -8,7 +8,8 @@ data::DataConfig eval_data_config(const nlohmann::json& d, int scale) {
   c.type = data::parse_dataset_type(d.at("type"));
   c.dataroot_gt = d.at("dataroot_gt");
   c.dataroot_lq = d.value("dataroot_lq", "");
-  c.meta_info_file = d.value("meta_info_file", "");
+  // meta_info is Real-ESRGAN's name for the same key (validation allows only one of them).
+  c.meta_info_file = d.value("meta_info_file", d.value("meta_info", ""));
   c.filename_tmpl = d.value("filename_tmpl", "{}");
   c.scale = scale;
   c.gt_size = scale;
