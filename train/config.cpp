@@ -8,6 +8,7 @@
 #include <optional>
 #include <sstream>
 
+#include "data/degrade/option_keys.h"
 #include "data/output_names.h"
 #include "engine/error.h"
 #include "engine/json_depth.h"
@@ -93,8 +94,28 @@ Spec required(Spec s) {
   return s;
 }
 
+// Real-ESRGAN's degradation keys (data/degrade/option_keys.h) in one section. No schema
+// default: absent keys stay absent (configs without the model are unchanged) and the
+// model's parser supplies its own defaults, quoted in the doc text.
+void add_degradation_keys(Spec& section, bool dataset) {
+  for (const auto& k : data::degrade::degradation_option_keys()) {
+    if (k.in_dataset != dataset) continue;
+    const std::string doc = "Real-ESRGAN degradation: " + k.doc + "; default `" + k.def.dump() + "`";
+    Spec s;
+    if (k.def.is_array() && !k.def.empty() && k.def[0].is_string())
+      s = array(string(nullptr, "", {"iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso",
+                                     "plateau_aniso"}),
+                nullptr, doc);
+    else if (k.def.is_array()) s = array(number(nullptr, ""), nullptr, doc);
+    else if (k.def.is_boolean()) s = boolean(nullptr, doc);
+    else if (k.def.is_number_integer()) s = integer(nullptr, doc, 1);
+    else s = number(nullptr, doc, 0, 1);  // the probabilities
+    section.fields.emplace_back(k.name, std::move(s));
+  }
+}
+
 Spec dataset_spec() {
-  return object({
+  Spec s = object({
       {"name", string("", "display name (logs, output folders)")},
       {"type", string("PairedImageDataset",
                       "PairedImageDataset (GT and LQ folders), SingleImageDataset (GT folder only; "
@@ -120,6 +141,8 @@ Spec dataset_spec() {
       {"skip_bad_images", boolean(false, "warn and skip unreadable images instead of stopping")},
       {"max_pixels", integer(100000000, "refuse images with more pixels than this (decompression bombs)", 1)},
   });
+  add_degradation_keys(s, true);
+  return s;
 }
 
 Spec optimizer_spec(double lr) {
@@ -206,7 +229,8 @@ Spec network_spec(std::string doc) {
 }
 
 const Spec& schema() {
-  static const Spec root = object({
+  static const Spec root = [] {
+    Spec r = object({
       {"name", required(string(nullptr, "experiment name, one folder name (no '/'): outputs go to "
                                         "<experiments_root>/<name>/, which one run at a time owns (experiment.lock)"))},
       {"scale", integer(4, "upscaling factor; also network_g's scale (RRDBNet) or upscale (SRVGGNetCompact) "
@@ -265,8 +289,19 @@ const Spec& schema() {
            {"bucket_mb", number(25.0, "gradient all-reduce bucket size in MB", 0.001)},
            {"timeout_s", integer(300, "a rank that waits longer than this for the others aborts the job", 1)},
        })},
-  });
+    });
+    add_degradation_keys(r, false);
+    return r;
+  }();
   return root;
+}
+
+// The schema without required keys, for commands that read a subset of a config.
+Spec without_required(Spec s) {
+  s.required = false;
+  for (auto& [_, f] : s.fields) f = without_required(f);
+  for (auto& i : s.item) i = without_required(i);
+  return s;
 }
 
 // ---- Validation ---------------------------------------------------------------------------
@@ -575,6 +610,13 @@ json validate_config(const json& config) {
   check_semantics(c);
   resolve_dataset_paths(c, dir);
   return c;
+}
+
+void check_config_keys(const json& config) {
+  static const Spec partial = without_required(schema());
+  json c = config;
+  c.erase("__config_dir__");
+  validate(c, partial, "");
 }
 
 json load_config(const std::string& path, const std::vector<std::string>& overrides) {

@@ -56,6 +56,7 @@ int run_degrade(const std::vector<std::string>& args) {
           "and the two-order degradation (blur, resize, noise, JPEG, twice; final sinc/resize/JPEG).\n"
           "Kernel keys come from datasets.train, pipeline keys (resize_prob, noise_range, ...) and\n"
           "scale from the top level, under BasicSR's names; absent keys take the official values.\n"
+          "Every key is checked against the config schema (a training config works as it is).\n"
           "  --seed S          default: the config's manual_seed (0)\n"
           "  --count K         LQ samples per GT image (default 1): NAME_k.png\n"
           "  --dump-params F   one JSON line per LQ image with every drawn parameter\n");
@@ -66,6 +67,15 @@ int run_degrade(const std::vector<std::string>& args) {
            "degrade needs --config, --input and --output (see srengine degrade --help)");
   const json cfg = train::read_config_file(config_path);
   SR_CHECK(cfg.is_object(), config_path, ": the config must be a JSON object");
+  // Strict: every key present must be a schema key (a training config's or a degradation
+  // key, train/config.cpp) with the right type, so a misspelt key cannot silently keep its
+  // default. Values are read from `cfg` itself: the schema's defaults are a paired
+  // dataset's (use_rot true), not RealESRGANDataset's.
+  try {
+    train::check_config_keys(cfg);
+  } catch (const Error& e) {
+    fail(config_path, ": ", e.what());
+  }
   const json dataset = cfg.contains("datasets") && cfg["datasets"].contains("train") ? cfg["datasets"]["train"]
                                                                                       : json::object();
   const data::degrade::DegradationOptions opt =
