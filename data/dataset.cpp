@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 
+#include "data/degrade/paired_meta_info.h"
 #include "data/imresize.h"
 #include "engine/error.h"
 
@@ -16,12 +17,14 @@ namespace fs = std::filesystem;
 DatasetType parse_dataset_type(const std::string& s) {
   if (s == "paired" || s == "PairedImageDataset") return DatasetType::paired;
   if (s == "single" || s == "SingleImageDataset") return DatasetType::single;
-  fail("dataset: type must be 'paired' (PairedImageDataset) or 'single' (SingleImageDataset), got '", s, "'");
+  if (s == "realesrgan_paired" || s == "RealESRGANPairedDataset") return DatasetType::realesrgan_paired;
+  fail("dataset: type must be 'paired' (PairedImageDataset), 'single' (SingleImageDataset) or 'realesrgan_paired' ",
+       "(RealESRGANPairedDataset), got '", s, "'");
 }
 
 void validate(const DataConfig& c) {
   SR_CHECK(!c.dataroot_gt.empty(), "dataset: 'dataroot_gt' is required");
-  SR_CHECK(c.type != DatasetType::paired || !c.dataroot_lq.empty(),
+  SR_CHECK(c.type == DatasetType::single || !c.dataroot_lq.empty(),
            "dataset: 'dataroot_lq' is required for a paired dataset (or use type 'single' to make LQ by bicubic)");
   SR_CHECK(c.scale >= 1 && c.scale <= 16, "dataset: 'scale' must be 1..16, got ", c.scale);
   SR_CHECK(c.gt_size >= 1, "dataset: 'gt_size' must be positive, got ", c.gt_size);
@@ -111,6 +114,11 @@ std::string size_str(const Image& img) { return img.size_str(); }
 
 Dataset::Dataset(const DataConfig& cfg) : cfg_(cfg) {
   validate(cfg_);
+  if (cfg_.type == DatasetType::realesrgan_paired && !cfg_.meta_info_file.empty()) {
+    // The pairs are listed explicitly: no filename_tmpl matching, no folder scan.
+    files_ = degrade::read_paired_meta_info(cfg_.meta_info_file, cfg_.dataroot_gt, cfg_.dataroot_lq);
+    return;
+  }
   if (!cfg_.meta_info_file.empty()) {
     files_ = read_meta_info(cfg_.meta_info_file, cfg_.dataroot_gt);
   } else {

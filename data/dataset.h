@@ -1,6 +1,7 @@
 // Super-resolution datasets with BasicSR's semantics: paired GT/LQ folders (optionally
-// listed by a meta_info file, LQ names from filename_tmpl) or a single HR folder whose
-// LQ is made by the MATLAB-compatible bicubic after modcrop. Every file problem is an
+// listed by a meta_info file, LQ names from filename_tmpl), Real-ESRGAN's fine-tuning
+// pairs (a meta_info file of "GT_PATH, LQ_PATH" lines; otherwise as paired) or a single
+// HR folder whose LQ is made by the MATLAB-compatible bicubic after modcrop. Every file problem is an
 // sr::Error naming the file(s) and the sizes involved.
 #pragma once
 #include <cstdint>
@@ -16,16 +17,20 @@
 
 namespace sr::data {
 
-enum class DatasetType { paired, single };
-// "paired" / "PairedImageDataset" or "single" / "SingleImageDataset".
+// realesrgan_paired loads and crops as paired; only its meta_info format differs.
+enum class DatasetType { paired, single, realesrgan_paired };
+// "paired" / "PairedImageDataset", "single" / "SingleImageDataset" or
+// "realesrgan_paired" / "RealESRGANPairedDataset".
 DatasetType parse_dataset_type(const std::string& s);
 
 // What the training config's datasets.train (or val) section holds; names follow BasicSR.
 struct DataConfig {
   DatasetType type = DatasetType::paired;
   std::string dataroot_gt;
-  std::string dataroot_lq;       // paired only
-  std::string meta_info_file;    // optional: "name [(h,w,c)]" per line, names relative to dataroot_gt
+  std::string dataroot_lq;       // paired types only
+  // Optional. paired / single: "name [(h,w,c)]" per line, names relative to dataroot_gt;
+  // realesrgan_paired: "gt_path, lq_path" per line, relative to dataroot_gt / dataroot_lq.
+  std::string meta_info_file;
   std::string filename_tmpl = "{}";  // LQ stem from the GT stem, e.g. "{}x4"
   int scale = 4;
   int gt_size = 128;             // training GT patch side; a multiple of scale

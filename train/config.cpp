@@ -8,6 +8,7 @@
 #include <optional>
 #include <sstream>
 
+#include "data/degrade/option_keys.h"
 #include "data/output_names.h"
 #include "engine/error.h"
 #include "engine/json_depth.h"
@@ -93,17 +94,42 @@ Spec required(Spec s) {
   return s;
 }
 
+// Real-ESRGAN's degradation keys (data/degrade/option_keys.h) in one section. No schema
+// default: absent keys stay absent (configs without the model are unchanged) and the
+// model's parser supplies its own defaults, quoted in the doc text.
+void add_degradation_keys(Spec& section, bool dataset) {
+  for (const auto& k : data::degrade::degradation_option_keys()) {
+    if (k.in_dataset != dataset) continue;
+    const std::string doc = "Real-ESRGAN degradation: " + k.doc + "; default `" + k.def.dump() + "`";
+    Spec s;
+    if (k.def.is_array() && !k.def.empty() && k.def[0].is_string())
+      s = array(string(nullptr, "", {"iso", "aniso", "generalized_iso", "generalized_aniso", "plateau_iso",
+                                     "plateau_aniso"}),
+                nullptr, doc);
+    else if (k.def.is_array()) s = array(number(nullptr, ""), nullptr, doc);
+    else if (k.def.is_boolean()) s = boolean(nullptr, doc);
+    else if (k.def.is_number_integer()) s = integer(nullptr, doc, 1);
+    else s = number(nullptr, doc, 0, 1);  // the probabilities
+    section.fields.emplace_back(k.name, std::move(s));
+  }
+}
+
 Spec dataset_spec() {
-  return object({
+  Spec s = object({
       {"name", string("", "display name (logs, output folders)")},
       {"type", string("PairedImageDataset",
-                      "PairedImageDataset (GT and LQ folders) or SingleImageDataset (GT folder only; "
-                      "LQ made on the fly by MATLAB-compatible bicubic after modcrop)",
-                      {"PairedImageDataset", "SingleImageDataset"})},
+                      "PairedImageDataset (GT and LQ folders), SingleImageDataset (GT folder only; "
+                      "LQ made on the fly by MATLAB-compatible bicubic after modcrop) or RealESRGANPairedDataset "
+                      "(Real-ESRGAN fine-tuning pairs: meta_info lines 'gt_path, lq_path'; otherwise as "
+                      "PairedImageDataset)",
+                      {"PairedImageDataset", "SingleImageDataset", "RealESRGANPairedDataset"})},
       {"dataroot_gt", required(string(nullptr, "folder of ground-truth (HR) images; relative paths "
                                                "are resolved from the config file's folder, then the working directory"))},
-      {"dataroot_lq", string(nullptr, "folder of low-quality (LR) images (PairedImageDataset)")},
-      {"meta_info_file", string(nullptr, "optional list of GT file names, one per line (first token)")},
+      {"dataroot_lq", string(nullptr, "folder of low-quality (LR) images (PairedImageDataset, RealESRGANPairedDataset)")},
+      {"meta_info_file", string(nullptr, "optional list of GT file names, one per line (first token); for "
+                                         "RealESRGANPairedDataset 'gt_path, lq_path' per line")},
+      {"meta_info", string(nullptr, "the same as meta_info_file (the name Real-ESRGAN's datasets use); give one "
+                                    "of the two")},
       {"filename_tmpl", string("{}", "LQ file name from the GT stem, e.g. '{}x4'")},
       {"io_backend", object({{"type", string("disk", "only 'disk'", {"disk"})}}, "BasicSR compatibility")},
       {"gt_size", integer(128, "training GT patch size; must be a multiple of scale", 1)},
@@ -115,6 +141,8 @@ Spec dataset_spec() {
       {"skip_bad_images", boolean(false, "warn and skip unreadable images instead of stopping")},
       {"max_pixels", integer(100000000, "refuse images with more pixels than this (decompression bombs)", 1)},
   });
+  add_degradation_keys(s, true);
+  return s;
 }
 
 Spec optimizer_spec(double lr) {
@@ -201,7 +229,8 @@ Spec network_spec(std::string doc) {
 }
 
 const Spec& schema() {
-  static const Spec root = object({
+  static const Spec root = [] {
+    Spec r = object({
       {"name", required(string(nullptr, "experiment name, one folder name (no '/'): outputs go to "
                                         "<experiments_root>/<name>/, which one run at a time owns (experiment.lock)"))},
       {"scale", integer(4, "upscaling factor; also network_g's scale (RRDBNet) or upscale (SRVGGNetCompact) "
@@ -260,8 +289,19 @@ const Spec& schema() {
            {"bucket_mb", number(25.0, "gradient all-reduce bucket size in MB", 0.001)},
            {"timeout_s", integer(300, "a rank that waits longer than this for the others aborts the job", 1)},
        })},
-  });
+    });
+    add_degradation_keys(r, false);
+    return r;
+  }();
   return root;
+}
+
+// The schema without required keys, for commands that read a subset of a config.
+Spec without_required(Spec s) {
+  s.required = false;
+  for (auto& [_, f] : s.fields) f = without_required(f);
+  for (auto& i : s.item) i = without_required(i);
+  return s;
 }
 
 // ---- Validation ---------------------------------------------------------------------------
@@ -469,8 +509,11 @@ void check_semantics(json& c, Problems& p) {
           p.check(gt == in, "config: '", base, ".gt_size' is ", gt, " but VGGStyleDiscriminator has input_size ", in);
         }
       }
-      if (d.at("type") == "PairedImageDataset")
-        p.check(d.contains("dataroot_lq"), "config: '", base, ".dataroot_lq' is required by PairedImageDataset");
+      if (d.at("type") == "PairedImageDataset" || d.at("type") == "RealESRGANPairedDataset")
+        p.check(d.contains("dataroot_lq"), "config: '", base, ".dataroot_lq' is required by ",
+                d.at("type").get<std::string>());
+      p.check(!(d.contains("meta_info") && d.contains("meta_info_file")), "config: '", base, ".meta_info' and '", base,
+              ".meta_info_file' are both given: they name the same file, keep one");
     });
   }
 }
@@ -481,7 +524,7 @@ void resolve_dataset_paths(json& c, const std::string& config_dir, Problems& p) 
   if (!c.contains("datasets") || !c["datasets"].is_object()) return;
   for (auto it = c["datasets"].begin(); it != c["datasets"].end(); ++it) {
     if (!it.value().is_object()) continue;
-    for (const char* key : {"dataroot_gt", "dataroot_lq", "meta_info_file"}) {
+    for (const char* key : {"dataroot_gt", "dataroot_lq", "meta_info_file", "meta_info"}) {
       if (!it.value().contains(key) || !it.value()[key].is_string()) continue;
       std::filesystem::path path = it.value()[key].get<std::string>();
       std::vector<std::filesystem::path> candidates;
@@ -625,6 +668,15 @@ json validate_config(const json& config) {
   resolve_dataset_paths(c, dir, p);
   if (!p.list.empty()) p.raise();
   return c;
+}
+
+void check_config_keys(const json& config) {
+  static const Spec partial = without_required(schema());
+  json c = config;
+  c.erase("__config_dir__");
+  Problems p;
+  validate(c, partial, "", p);
+  if (!p.list.empty()) p.raise();
 }
 
 json load_config(const std::string& path, const std::vector<std::string>& overrides) {

@@ -24,6 +24,11 @@ void apply_override(json& config, const std::string& assignment);
 // config. Unknown keys, wrong types and impossible values throw sr::Error naming the key.
 json validate_config(const json& config);
 
+// The keys and types that are present, against the same schema, without requiring the
+// training sections or checking files (`srengine degrade` reads a subset of a config).
+// Unknown keys and wrong types throw naming the key; nothing is filled in.
+void check_config_keys(const json& config);
+
 // read + overrides + validate.
 json load_config(const std::string& path, const std::vector<std::string>& overrides);
 

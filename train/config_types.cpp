@@ -83,7 +83,8 @@ DatasetConfig dataset(const std::string& key, const json& d, int scale, uint64_t
   x.type = data::parse_dataset_type(d.at("type"));
   x.dataroot_gt = d.at("dataroot_gt");
   x.dataroot_lq = d.value("dataroot_lq", "");
-  x.meta_info_file = d.value("meta_info_file", "");
+  // meta_info is Real-ESRGAN's name for the same key (validation allows only one of them).
+  x.meta_info_file = d.value("meta_info_file", d.value("meta_info", ""));
   x.filename_tmpl = d.at("filename_tmpl");
   x.scale = scale;
   x.max_pixels = d.at("max_pixels");

@@ -8,6 +8,7 @@ int run_train(const std::vector<std::string>& args);
 int run_infer(const std::vector<std::string>& args);
 int run_test(const std::vector<std::string>& args);
 int run_resize(const std::vector<std::string>& args);
+int run_degrade(const std::vector<std::string>& args);
 int run_metrics(const std::vector<std::string>& args);
 int run_prepare(const std::vector<std::string>& args);
 int run_convert(const std::vector<std::string>& args);
@@ -22,6 +23,7 @@ const std::vector<Command>& commands() {
       {"infer", "upscale an image or folder with network_g and BasicSR-named weights (tiled, any size)", &run_infer},
       {"test", "evaluate network_g on the config's val*/test* sets: SR images and PSNR/SSIM tables", &run_test},
       {"resize", "MATLAB-compatible bicubic resize of an image or a folder", &run_resize},
+      {"degrade", "write the LQ images Real-ESRGAN's degradation model makes from GT images", &run_degrade},
       {"metrics", "PSNR/SSIM (BasicSR-identical) of SR images against GT images", &run_metrics},
       {"prepare", "cut HR images into sub-images (and bicubic LQ) for training", &run_prepare},
       {"convert", "PyTorch .pth (read without Python) or safetensors weights to float32 safetensors", &run_convert},
