@@ -172,8 +172,9 @@ Spec scheduler_spec() {
 Spec stage_spec() {
   return object({
       {"name", required(string(nullptr, "stage name (unique; used by --stage and file names)"))},
-      {"type", required(string(nullptr, "sr (SRModel: pixel [+ perceptual] loss) or srgan (SRGANModel: + "
-                                        "adversarial loss against network_d)", {"sr", "srgan"}))},
+      {"type", required(string(nullptr, "sr (SRModel: pixel [+ perceptual] loss), srgan (SRGANModel: + "
+                                        "adversarial loss against network_d) or esrgan (ESRGANModel: the "
+                                        "relativistic average GAN of ESRGAN)", {"sr", "srgan", "esrgan"}))},
       {"total_iter", required(integer(nullptr, "iterations of this stage", 1))},
       {"init_from_previous", boolean(true, "start G (and its EMA) from the previous stage's final "
                                            "generator (EMA weights when EMA is on)")},
@@ -474,7 +475,8 @@ void check_semantics(json& c, Problems& p) {
     p.check(!stages.empty(), "config: 'train.stages' is empty");
     std::vector<std::string> names;
     for (size_t i = 0; i < stages.size(); ++i) {
-      if (stages[i].value("type", "") == "srgan") any_gan = true;
+      const std::string type = stages[i].value("type", "");
+      if (type == "srgan" || type == "esrgan") any_gan = true;
     }
     for (size_t i = 0; i < stages.size(); ++i) {
       guarded(p, [&] {
@@ -482,15 +484,17 @@ void check_semantics(json& c, Problems& p) {
         p.check(std::find(names.begin(), names.end(), name) == names.end(), "config: 'train.stages.", i,
                 ".name' repeats stage name '", name, "'");
         names.push_back(name);
-        const bool gan = stages[i].at("type") == "srgan";
+        const std::string type = stages[i].at("type");
+        const bool gan = type == "srgan" || type == "esrgan";
         if (gan)
-          p.check(stages[i].contains("gan_opt"), "config: 'train.stages.", i, ".gan_opt' is required for an srgan stage");
+          p.check(stages[i].contains("gan_opt"), "config: 'train.stages.", i, ".gan_opt' is required for an ", type,
+                  " stage");
         p.check(stages[i].contains("pixel_opt") || stages[i].contains("perceptual_opt") || gan,
                 "config: stage 'train.stages.", i, "' has no loss (set pixel_opt)");
       });
     }
   });
-  p.check(!any_gan || c.contains("network_d"), "config: 'network_d' is required by the srgan stage(s)");
+  p.check(!any_gan || c.contains("network_d"), "config: 'network_d' is required by the srgan/esrgan stage(s)");
   if (!c.contains("datasets") || !c["datasets"].is_object()) return;
   for (auto it = c["datasets"].begin(); it != c["datasets"].end(); ++it) {
     guarded(p, [&] {

@@ -47,7 +47,7 @@ struct GanLossConfig {
 };
 
 struct StageConfig {
-  std::string name, type;  // type: sr or srgan
+  std::string name, type;  // type: sr, srgan or esrgan
   int64_t total_iter = 0;
   bool init_from_previous = true;
   int64_t warmup_iter = -1;
@@ -57,7 +57,9 @@ struct StageConfig {
   std::optional<PerceptualLossConfig> perceptual_opt;
   std::optional<GanLossConfig> gan_opt;
   int64_t net_d_iters = 1, net_d_init_iters = 0;
-  bool adversarial() const { return type == "srgan"; }
+  bool adversarial() const { return type == "srgan" || type == "esrgan"; }
+  // ESRGANModel: D judges whether real data is more realistic than the average fake one.
+  bool relativistic() const { return type == "esrgan"; }
 };
 
 // A network section: BasicSR's constructor arguments, checked by the network factory

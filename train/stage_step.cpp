@@ -96,6 +96,21 @@ std::map<std::string, double> LossWindow::take_sums() {
   return sums;
 }
 
+namespace {
+
+// x - mean(y), elementwise: ESRGAN's relativistic logits. The engine's elementwise ops do
+// not broadcast, and reading mean(y) on the host would make the GPU wait, so the shift is
+// a linear layer with one input feature, weight 1 and bias -mean(y): differentiable in x
+// (gradient g) and in y (gradient -sum(g) / numel(y) for each element).
+Tensor minus_mean_of(const Tensor& x, const Tensor& y) {
+  const int64_t n = x.numel();
+  const Tensor one = Tensor::full({1, 1}, 1.0, x.dtype(), x.device());
+  const Tensor shifted = linear(reshape(x, {n, 1}), one, reshape(scale(mean(y), -1.0), {1}));
+  return reshape(shifted, x.shape());
+}
+
+}  // namespace
+
 StageStep::~StageStep() = default;
 
 void check_stage_config(const StageConfig& stage) {
@@ -107,7 +122,7 @@ void check_stage_config(const StageConfig& stage) {
     if (percep) PerceptualLoss::check_weights_file(*stage.perceptual_opt);
     const bool gan = stage.adversarial();
     if (gan) {
-      SR_CHECK(stage.gan_opt.has_value(), "an srgan stage needs gan_opt");
+      SR_CHECK(stage.gan_opt.has_value(), "an ", stage.type, " stage needs gan_opt");
       const GanLoss gan_loss(*stage.gan_opt);
       const LRSchedule sched_d(stage.optim_d.lr, stage.scheduler, stage.warmup_iter);
     }
@@ -135,8 +150,8 @@ StageStep::StageStep(const StageConfig& stage, Module& net_g, Module* net_g_ema,
     if (percep_) percep_->to(g_.parameters().at(0).device());
   }
   if (stage.adversarial()) {
-    SR_CHECK(d_ != nullptr, "stage '", stage.name, "': srgan needs network_d");
-    SR_CHECK(stage.gan_opt.has_value(), "stage '", stage.name, "': srgan needs gan_opt");
+    SR_CHECK(d_ != nullptr, "stage '", stage.name, "': ", stage.type, " needs network_d");
+    SR_CHECK(stage.gan_opt.has_value(), "stage '", stage.name, "': ", stage.type, " needs gan_opt");
     gan_ = std::make_unique<GanLoss>(*stage.gan_opt);
     optim_d_ = std::make_unique<Adam>(d_->named_parameters(), AdamOptions::from_config(stage.optim_d));
     sched_d_ = std::make_unique<LRSchedule>(optim_d_->lr(), sched, warmup);
@@ -183,9 +198,15 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
     };
     if (pixel_) add_term("l_g_pix", (*pixel_)(out, gt));
     if (percep_) add_term("l_g_percep", (*percep_)(out, gt));
-    if (gan_) {
+    if (gan_ && !stage_.relativistic()) {
       Tensor fake_pred = d_->forward(out);
       add_term("l_g_gan", (*gan_)(fake_pred, true, false));
+    } else if (gan_) {
+      Tensor real_pred = d_->forward(gt).detach();
+      Tensor fake_pred = d_->forward(out);
+      Tensor l_real = (*gan_)(minus_mean_of(real_pred, fake_pred), false, false);
+      Tensor l_fake = (*gan_)(minus_mean_of(fake_pred, real_pred), true, false);
+      add_term("l_g_gan", scale(add(l_real, l_fake), 0.5));
     }
     peek_g_->queue(total);
     r.times.forward += since(t);
@@ -222,8 +243,15 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
     t = Clock::now();
     const auto t_d = t;
     set_d_requires_grad(true);
+    const bool ra = stage_.relativistic();
+    Tensor fake_ref;  // esrgan: D(out) before D's update, the average fake the real logits are judged against
+    if (ra) {
+      NoGradGuard no_grad;
+      fake_ref = d_->forward(out.detach()).detach();
+    }
     Tensor real_pred = d_->forward(gt);
-    Tensor l_real = (*gan_)(real_pred, true, true);
+    Tensor l_real = ra ? scale((*gan_)(minus_mean_of(real_pred, fake_ref), true, true), 0.5)
+                       : (*gan_)(real_pred, true, true);
     r.losses["l_d_real"] = l_real.detach();
     r.losses["out_d_real"] = mean(real_pred.detach());
     peek_d_real_->queue(l_real);
@@ -235,7 +263,8 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
     r.times.backward += since(t);
     t = Clock::now();
     Tensor fake_pred = d_->forward(out.detach());
-    Tensor l_fake = (*gan_)(fake_pred, false, true);
+    Tensor l_fake = ra ? scale((*gan_)(minus_mean_of(fake_pred, real_pred.detach()), false, true), 0.5)
+                       : (*gan_)(fake_pred, false, true);
     r.losses["l_d_fake"] = l_fake.detach();
     r.losses["out_d_fake"] = mean(fake_pred.detach());
     peek_d_fake_->queue(l_fake);

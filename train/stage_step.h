@@ -1,9 +1,16 @@
 // One training iteration of a stage, shared by the training loop and `srengine bench
-// train`: BasicSR's SRModel (type "sr") and SRGANModel (type "srgan") update order.
-//   sr:    out = G(lq); loss = pixel [+ perceptual]; backward; G step; EMA
-//   srgan: out = G(lq); every net_d_iters-th iteration after net_d_init_iters:
-//            G loss = pixel [+ perceptual] + gan(D(out)) with D frozen; backward; G step;
-//          then D: gan(D(gt), real) backward, gan(D(out.detach()), fake) backward; D step; EMA
+// train`: BasicSR's SRModel (type "sr"), SRGANModel ("srgan") and ESRGANModel ("esrgan")
+// update order.
+//   sr:     out = G(lq); loss = pixel [+ perceptual]; backward; G step; EMA
+//   srgan:  out = G(lq); every net_d_iters-th iteration after net_d_init_iters:
+//             G loss = pixel [+ perceptual] + gan(D(out)) with D frozen; backward; G step;
+//           then D: gan(D(gt), real) backward, gan(D(out.detach()), fake) backward; D step; EMA
+//   esrgan: the relativistic average GAN (Wang et al., ESRGAN, ECCVW 2018, eq. 1-2), with
+//           BasicSR's detach points: r = D(gt).detach(), f = D(out) (D frozen),
+//             G loss = pixel [+ perceptual] + (gan(r - mean(f), fake) + gan(f - mean(r), real)) / 2;
+//           then D: f' = D(out).detach(); r = D(gt); gan(r - mean(f'), real) / 2 backward;
+//             f = D(out.detach()); gan(f - mean(r.detach()), fake) / 2 backward; D step; EMA
+//           (D runs four times per iteration, as in BasicSR: batch-norm statistics follow it)
 // A non-finite loss (on any rank) skips that iteration's update.
 //
 // Host waits: on CUDA the losses stay on the device (StepResult holds them as one-element

@@ -454,10 +454,10 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
 // net_g is built, whose make_network reseeds, so the global generator is unchanged.
 void Run::check_stages(size_t first, size_t last) {
   const auto& stages = cfg_.train.stages;
-  std::string gan_stage;
+  std::string gan_stage, gan_type;
   for (size_t si = first; si < last; ++si) {
     check_stage_config(stages[si]);
-    if (gan_stage.empty() && stages[si].adversarial()) gan_stage = stages[si].name;
+    if (gan_stage.empty() && stages[si].adversarial()) gan_stage = stages[si].name, gan_type = stages[si].type;
   }
   if (gan_stage.empty()) return;
   try {
@@ -466,7 +466,7 @@ void Run::check_stages(size_t first, size_t last) {
     const std::string& pd = cfg_.path.pretrain_network_d;
     if (!pd.empty()) load_basicsr_weights(*probe, pd, "auto", cfg_.path.strict_load_d);
   } catch (const Error& e) {
-    fail("stage '", gan_stage, "' (srgan) needs network_d: ", e.what());
+    fail("stage '", gan_stage, "' (", gan_type, ") needs network_d: ", e.what());
   }
 }
 
