@@ -80,7 +80,9 @@ TEST_CASE("checkpoint/state_round_trip_and_latest") {
     s.stage_index = 0;
     s.iter = iter;
     s.tensors = {{"net_g.w", a}};
-    s.info = {{"loader_epoch", 1}, {"loader_batch", iter}};
+    s.info.loader_epoch = 1;
+    s.info.loader_batch = iter;
+    s.info.best["psnr/val_psnr"] = BestMetric{20.5, iter};
     save_training_state(dir, s);
   }
   TrainingState g;
@@ -99,7 +101,12 @@ TEST_CASE("checkpoint/state_round_trip_and_latest") {
   TrainingState back = load_training_state(state_path(dir, "psnr", 20));
   CHECK(back.stage == "psnr");
   CHECK(back.iter == 20);
-  CHECK(back.info["loader_batch"] == 20);
+  CHECK(back.info.loader_batch == 20);
+  CHECK(back.info.loader_epoch == 1);
+  CHECK_FALSE(back.info.optim_g_steps.has_value());  // not written: a resume names it
+  CHECK_THROWS_WITH(back.count(&StateInfo::optim_g_steps, "optim_g_steps"), Catch::Contains("has no 'optim_g_steps'"));
+  CHECK(back.info.best.at("psnr/val_psnr").value == 20.5);
+  CHECK(back.info.best.at("psnr/val_psnr").iter == 20);
   CHECK(back.tensors.at(0).second.to_vector() == a.to_vector());
   // keep_last 2 removes psnr_10 only.
   prune_checkpoints(dir + "/training_states", "", "psnr", ".state", 2);

@@ -18,9 +18,34 @@ std::string state_path(const std::string& dir, const std::string& stage, int64_t
   return dir + "/training_states/" + stage + "_" + std::to_string(iter) + ".state";
 }
 
+namespace {
+
+// The one writer of the state record.
+nlohmann::json record_json(const TrainingState& s) {
+  const StateInfo& i = s.info;
+  nlohmann::json info = nlohmann::json::object();
+  auto put = [&](const char* key, const std::optional<int64_t>& v) {
+    if (v) info[key] = *v;
+  };
+  put("optim_g_steps", i.optim_g_steps);
+  put("optim_d_steps", i.optim_d_steps);
+  put("loader_epoch", i.loader_epoch);
+  put("loader_batch", i.loader_batch);
+  put("loader_global_batch", i.loader_global_batch);
+  info["world_size"] = i.world_size;
+  info["seed"] = i.seed;
+  info["nan_streak"] = i.nan_streak;
+  info["best"] = nlohmann::json::object();
+  for (const auto& [k, b] : i.best) info["best"][k] = {{"value", b.value}, {"iter", b.iter}};
+  info["has_net_d"] = i.has_net_d;
+  return info;
+}
+
+}  // namespace
+
 void save_training_state(const std::string& dir, const TrainingState& s) {
   fs::create_directories(dir + "/training_states");
-  nlohmann::json info = s.info;
+  nlohmann::json info = record_json(s);
   info["stage"] = s.stage;
   info["stage_index"] = s.stage_index;
   info["iter"] = s.iter;
@@ -84,23 +109,43 @@ TrainingState load_training_state(const std::string& path) {
            it == f.metadata.end() ? "" : it->second, "')");
   const std::string where = "resume: '" + path + "'";
   TrainingState s;
+  nlohmann::json info;
   try {
-    s.info = nlohmann::json::parse(f.metadata.at("state"));
+    info = nlohmann::json::parse(f.metadata.at("state"));
   } catch (const std::exception& e) {
     fail(where, " has a malformed state record: ", e.what());
   }
-  check_state_record(s.info, where);
-  s.stage = s.info["stage"];
-  s.stage_index = (int)s.info["stage_index"].get<int64_t>();
-  s.iter = s.info["iter"];
+  check_state_record(info, where);
+  s.stage = info["stage"];
+  s.stage_index = (int)info["stage_index"].get<int64_t>();
+  s.iter = info["iter"];
+  // The one reader of the state record (types and ranges checked just above).
+  StateInfo& i = s.info;
+  auto get = [&](const char* key) -> std::optional<int64_t> {
+    if (!info.contains(key)) return std::nullopt;
+    return info[key].get<int64_t>();
+  };
+  i.optim_g_steps = get("optim_g_steps");
+  i.optim_d_steps = get("optim_d_steps");
+  i.loader_epoch = get("loader_epoch");
+  i.loader_batch = get("loader_batch");
+  i.loader_global_batch = get("loader_global_batch");
+  i.world_size = (int)get("world_size").value_or(1);
+  if (info.contains("seed") && info["seed"].is_number_integer()) i.seed = info["seed"].get<uint64_t>();
+  i.nan_streak = (int)get("nan_streak").value_or(0);
+  if (info.contains("best"))
+    for (auto it = info["best"].begin(); it != info["best"].end(); ++it)
+      i.best[it.key()] = BestMetric{it.value()["value"].get<double>(), it.value()["iter"].get<int64_t>()};
+  i.has_net_d = info.value("has_net_d", false);
   s.tensors = std::move(f.tensors);
   return s;
 }
 
-int64_t state_count(const TrainingState& s, const char* key) {
-  SR_CHECK(s.info.contains(key), "resume: the training state of stage '", s.stage, "' iteration ", s.iter,
-           " has no '", key, "' (written by an older srengine?)");
-  return s.info[key].get<int64_t>();  // type and range checked by load_training_state
+int64_t TrainingState::count(const std::optional<int64_t> StateInfo::*field, const char* key) const {
+  const std::optional<int64_t>& v = info.*field;
+  SR_CHECK(v.has_value(), "resume: the training state of stage '", stage, "' iteration ", iter, " has no '", key,
+           "' (written by an older srengine?)");
+  return *v;
 }
 
 std::optional<std::string> find_latest_state(const std::string& dir, std::string* skipped) {

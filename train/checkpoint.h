@@ -18,12 +18,34 @@
 
 namespace sr::train {
 
+// The best value of one validation metric so far ("<stage>/<set>_<metric>" in StateInfo::best).
+struct BestMetric {
+  double value = 0;
+  int64_t iter = 0;
+};
+
+// The state record (a .state file's "state" metadata, JSON): written by save_training_state
+// only, read and checked by load_training_state only. The counts a resume cannot do
+// without are optional: a record of an older srengine may lack them, and resuming from it
+// is then an error naming the missing count (count()).
+struct StateInfo {
+  std::optional<int64_t> optim_g_steps, optim_d_steps, loader_epoch, loader_batch;
+  int world_size = 1;
+  std::optional<int64_t> loader_global_batch;  // absent before it was recorded
+  uint64_t seed = 0;
+  int nan_streak = 0;
+  std::map<std::string, BestMetric> best;
+  bool has_net_d = false;
+};
+
 struct TrainingState {
   std::string stage;
   int stage_index = 0;
   int64_t iter = 0;  // iterations of `stage` completed
   NamedTensors tensors;      // "net_g.*", "net_g_ema.*", "net_d.*", "optim_g.*", "optim_d.*"
-  nlohmann::json info;       // optimizer steps, loader position, RNG state, best metrics, ...
+  StateInfo info;            // optimizer steps, loader position, seed, best metrics, ...
+  // One of info's required counts; an error naming it when the record lacks it.
+  int64_t count(const std::optional<int64_t> StateInfo::*field, const char* key) const;
 };
 
 std::string state_path(const std::string& experiment_dir, const std::string& stage, int64_t iter);
@@ -32,8 +54,6 @@ void save_training_state(const std::string& experiment_dir, const TrainingState&
 // counts, loader position, best metrics); a crafted or damaged record is an error naming
 // the file, the key and the value.
 TrainingState load_training_state(const std::string& path);
-// A non-negative count of the record (e.g. "loader_epoch"); an error naming it when absent.
-int64_t state_count(const TrainingState& state, const char* key);
 
 // The newest readable state (by stage index, then iteration) in <experiment>/training_states;
 // unreadable files are skipped with a note in `skipped`. Empty when there is none.

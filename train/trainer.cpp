@@ -147,7 +147,7 @@ class Run {
   std::unique_ptr<RunLog> log_;
   std::unique_ptr<Module> net_g_, net_g_ema_, net_d_;
   double ema_decay_ = 0;
-  json best_ = json::object();
+  std::map<std::string, BestMetric> best_;  // "<stage>/<set>_<metric>"
   int nan_streak_ = 0;
   std::string last_checkpoint_;
   bool stopped_ = false;
@@ -194,16 +194,16 @@ void Run::write_checkpoint(size_t si, int64_t iter, StageStep& step, const data:
   s.stage_index = (int)si;
   s.iter = iter;
   const auto pos = loader.position();
-  s.info = {{"optim_g_steps", step.optim_g().steps()},
-            {"optim_d_steps", step.optim_d() ? step.optim_d()->steps() : 0},
-            {"loader_epoch", pos.epoch},
-            {"loader_batch", pos.batch},
-            {"world_size", comm_->world_size()},
-            {"loader_global_batch", comm_->world_size() * loader.batch_size()},
-            {"seed", cfg_.manual_seed},
-            {"nan_streak", nan_streak_},
-            {"best", best_},
-            {"has_net_d", net_d_ != nullptr}};
+  s.info.optim_g_steps = step.optim_g().steps();
+  s.info.optim_d_steps = step.optim_d() ? step.optim_d()->steps() : 0;
+  s.info.loader_epoch = pos.epoch;
+  s.info.loader_batch = pos.batch;
+  s.info.world_size = comm_->world_size();
+  s.info.loader_global_batch = comm_->world_size() * loader.batch_size();
+  s.info.seed = cfg_.manual_seed;
+  s.info.nan_streak = nan_streak_;
+  s.info.best = best_;
+  s.info.has_net_d = net_d_ != nullptr;
   save_training_state(dir_, s);
   prune_checkpoints(dir_ + "/training_states", "", stage, ".state", keep);
   last_checkpoint_ = state_path(dir_, stage, iter);
@@ -266,10 +266,10 @@ void Run::validate_and_log(const std::string& stage, int64_t iter) {
       if (k.size() > mc.name.size() && k.compare(k.size() - mc.name.size() - 1, std::string::npos, "_" + mc.name) == 0)
         lower_better = mc.lower_is_better;
     const std::string key = stage + "/" + k;
-    if (!best_.contains(key) || (lower_better ? m < best_[key]["value"].get<double>() : m > best_[key]["value"].get<double>()))
-      best_[key] = {{"value", m}, {"iter", iter}};
-    std::snprintf(buf, sizeof buf, " (best %.4f @%lld)", best_[key]["value"].get<double>(),
-                  (long long)best_[key]["iter"].get<int64_t>());
+    auto best = best_.find(key);
+    if (best == best_.end() || (lower_better ? m < best->second.value : m > best->second.value))
+      best = best_.insert_or_assign(key, BestMetric{m, iter}).first;
+    std::snprintf(buf, sizeof buf, " (best %.4f @%lld)", best->second.value, (long long)best->second.iter);
     line += buf;
   }
   char buf[48];
@@ -297,17 +297,16 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
     SafetensorsFile f{"training state", resume->tensors, {}};
     net_g_->load_state_dict(with_prefix(f, "net_g."), true);
     if (net_g_ema_) net_g_ema_->load_state_dict(with_prefix(f, "net_g_ema."), true);
-    if (net_d_ && resume->info.value("has_net_d", false)) net_d_->load_state_dict(with_prefix(f, "net_d."), true);
+    if (net_d_ && resume->info.has_net_d) net_d_->load_state_dict(with_prefix(f, "net_d."), true);
     start = resume->iter;
-    pos.epoch = state_count(*resume, "loader_epoch");
-    pos.batch = state_count(*resume, "loader_batch");
+    pos.epoch = resume->count(&StateInfo::loader_epoch, "loader_epoch");
+    pos.batch = resume->count(&StateInfo::loader_batch, "loader_batch");
     // States written before the global batch was recorded: it was world_size x this
     // config's batch, unless the batch size was changed too.
-    start_global_batch = resume->info.value(
-        "loader_global_batch",
-        resume->info.value("world_size", 1) * (int64_t)cfg_.find_dataset("train")->data.batch_size_per_gpu);
-    nan_streak_ = resume->info.value("nan_streak", 0);
-    best_ = resume->info.value("best", json::object());
+    start_global_batch = resume->info.loader_global_batch.value_or(
+        resume->info.world_size * (int64_t)cfg_.find_dataset("train")->data.batch_size_per_gpu);
+    nan_streak_ = resume->info.nan_streak;
+    best_ = resume->info.best;
   }
   broadcast_tensors(*comm_, [&] {
     std::vector<Tensor> all;
@@ -323,8 +322,9 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
     log_->warn("stage '" + name + "': perceptual_opt.vgg_weights is empty, training without the perceptual loss");
   if (resume) {
     SafetensorsFile f{"training state", resume->tensors, {}};
-    step.optim_g().load_state(f, "optim_g.", state_count(*resume, "optim_g_steps"));
-    if (step.optim_d()) step.optim_d()->load_state(f, "optim_d.", state_count(*resume, "optim_d_steps"));
+    step.optim_g().load_state(f, "optim_g.", resume->count(&StateInfo::optim_g_steps, "optim_g_steps"));
+    if (step.optim_d())
+      step.optim_d()->load_state(f, "optim_d.", resume->count(&StateInfo::optim_d_steps, "optim_d_steps"));
   }
 
   data::LoaderOptions lo;
