@@ -86,6 +86,7 @@ class StageStep {
   StepResult run(const Tensor& lq, const Tensor& gt, int64_t iter);
 
   Adam& optim_g() { return *optim_g_; }
+  double lr_g() const { return optim_g_->lr(); }
   Adam* optim_d() { return optim_d_.get(); }
   const LRSchedule& schedule_g() const { return *sched_g_; }
   bool is_gan() const { return gan_ != nullptr; }

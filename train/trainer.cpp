@@ -109,6 +109,16 @@ std::string memory_text(Device device) {
 
 namespace {
 
+struct StageStart;
+
+// The losses, data wait and time since the last progress line.
+struct ProgressWindow {
+  LossWindow losses;
+  double data_wait = 0;
+  Clock::time_point start;
+  int64_t first = 0;  // the window's first iteration
+};
+
 class Run {
  public:
   Run(Config cfg, const TrainOptions& opt) : cfg_(std::move(cfg)), opt_(opt), comm_(nullptr) {}
@@ -127,6 +137,12 @@ class Run {
   int execute_stages();
   void check_stages(size_t first, size_t last);
   void run_stage(size_t si, const TrainingState* resume);
+  StageStart restore(const TrainingState* resume);  // nets and counters from a state (or a fresh start)
+  std::unique_ptr<data::Loader> make_loader(const StageStart& start);
+  void log_progress(const std::string& name, int64_t iter, int64_t total, const StageStep& step, ProgressWindow& w,
+                    int threads);
+  bool stop_requested(size_t si, int64_t iter, StageStep& step, const data::Loader& loader);
+  void note_skipped(const std::string& name, int64_t iter);
   void checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loader& loader, bool models_too);
   void write_checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loader& loader, bool models_too,
                         TrainingState& state);
@@ -279,35 +295,117 @@ void Run::validate_and_log(const std::string& stage, int64_t iter) {
   write_report(dir_, cfg_.name, v.report_images);
 }
 
+// Where a stage starts: iteration 0 and the loader's first batch, or a training state's.
+struct StageStart {
+  int64_t iter = 0, global_batch = 0;
+  data::LoaderPosition pos;
+};
+
+StageStart Run::restore(const TrainingState* resume) {
+  StageStart start;
+  if (!resume) return start;
+  SafetensorsFile f{"training state", resume->tensors, {}};
+  net_g_->load_state_dict(with_prefix(f, "net_g."), true);
+  if (net_g_ema_) net_g_ema_->load_state_dict(with_prefix(f, "net_g_ema."), true);
+  if (net_d_ && resume->info.has_net_d) net_d_->load_state_dict(with_prefix(f, "net_d."), true);
+  start.iter = resume->iter;
+  start.pos.epoch = resume->count(&StateInfo::loader_epoch, "loader_epoch");
+  start.pos.batch = resume->count(&StateInfo::loader_batch, "loader_batch");
+  // States written before the global batch was recorded: it was world_size x this
+  // config's batch, unless the batch size was changed too.
+  start.global_batch = resume->info.loader_global_batch.value_or(
+      resume->info.world_size * (int64_t)cfg_.find_dataset("train")->data.batch_size_per_gpu);
+  nan_streak_ = resume->info.nan_streak;
+  best_ = resume->info.best;
+  return start;
+}
+
+std::unique_ptr<data::Loader> Run::make_loader(const StageStart& start) {
+  data::LoaderOptions lo;
+  lo.rank = comm_->rank();
+  lo.world_size = comm_->world_size();
+  lo.start = start.pos;
+  lo.start_global_batch = start.global_batch;
+  lo.warn = [this](const std::string& m) { log_->warn(m); };
+  if (device_.is_cuda()) lo.pin_memory_device = device_.index;
+  return std::make_unique<data::Loader>(cfg_.find_dataset("train")->data, lo);
+}
+
+// One progress line (and metrics.jsonl event): the window's mean losses over all ranks,
+// LR, speed, ETA, memory.
+void Run::log_progress(const std::string& name, int64_t iter, int64_t total, const StageStep& step,
+                       ProgressWindow& w, int threads) {
+  const int window_n = w.losses.updates();
+  const std::map<std::string, double> sums = w.losses.take_sums();
+  std::vector<double> vals;
+  for (const auto& [k, v] : sums) vals.push_back(v / std::max(1, window_n));
+  comm_->all_reduce_host(vals);  // mean over ranks of the window means
+  const double secs = std::chrono::duration<double>(Clock::now() - w.start).count();
+  const double its = (iter - w.first + 1) / std::max(secs, 1e-9);
+  json ev = {{"event", "train"}, {"stage", name}, {"iter", iter}, {"lr", step.lr_g()},
+             {"it_per_s", its}, {"data_wait_s", w.data_wait}};
+  if (device_.is_cpu()) ev["threads"] = threads;
+  char head[160];
+  std::snprintf(head, sizeof head, "[%s] iter %lld/%lld |", name.c_str(), (long long)iter, (long long)total);
+  std::string line = head;
+  if (sums.empty()) line += " every update skipped";
+  size_t i = 0;
+  for (const auto& [k, _] : sums) {
+    const double v = vals[i++] / comm_->world_size();
+    ev[k] = v;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " %s %.4g", k.c_str(), v);
+    line += buf;
+  }
+  char tail[200];
+  std::snprintf(tail, sizeof tail, " | lr %.2e | %.2f it/s%s | eta %s | %s", step.lr_g(), its,
+                device_.is_cpu() ? (" (" + std::to_string(threads) + " thr)").c_str() : "",
+                format_duration((total - iter) / std::max(its, 1e-9)).c_str(), memory_text(device_).c_str());
+  log_->info(line + tail);
+  log_->event(ev);
+  w.data_wait = 0;
+  w.start = Clock::now();
+  w.first = iter + 1;
+}
+
+// SIGINT/SIGTERM: all ranks agree on the iteration, write a checkpoint and leave.
+bool Run::stop_requested(size_t si, int64_t iter, StageStep& step, const data::Loader& loader) {
+  const int sig = g_stop_signal.load();
+  std::vector<double> stop{sig == SIGINT ? 1.0 : 0.0, sig != 0 && sig != SIGINT ? 1.0 : 0.0};
+  comm_->all_reduce_host(stop);  // ranks that got SIGINT, ranks that got SIGTERM
+  if (stop[0] == 0 && stop[1] == 0) return false;
+  checkpoint(si, iter, step, loader, true);
+  stop_signal_ = stop[0] != 0 ? SIGINT : SIGTERM;
+  log_->info("[" + cfg_.train.stages[si].name + "] stopped by " + (stop_signal_ == SIGINT ? "SIGINT" : "SIGTERM") +
+             " at iteration " + std::to_string(iter) + "; checkpoint " + last_checkpoint_ +
+             " (continue with --resume auto; exit status " + std::to_string(128 + stop_signal_) + ")");
+  stopped_ = true;
+  return true;
+}
+
+// A skipped (non-finite) update: counted, logged, and the run stops after max_nan_steps in a row.
+void Run::note_skipped(const std::string& name, int64_t iter) {
+  ++nan_streak_;
+  log_->warn("[" + name + "] iter " + std::to_string(iter) + ": non-finite loss, update skipped (" +
+             std::to_string(nan_streak_) + " in a row)");
+  log_->event({{"event", "nan_skip"}, {"stage", name}, {"iter", iter}, {"streak", nan_streak_}});
+  if (nan_streak_ >= cfg_.train.max_nan_steps)
+    fail("training stopped: ", nan_streak_, " consecutive non-finite losses at stage '", name, "' iteration ", iter,
+         "; last good checkpoint: ", last_checkpoint_.empty() ? "none yet" : last_checkpoint_);
+}
+
 void Run::run_stage(size_t si, const TrainingState* resume) {
   const StageConfig& stage = cfg_.train.stages[si];
   const std::string& name = stage.name;
   const bool gan = stage.adversarial();
   const int64_t total = stage.total_iter;
-  const uint64_t seed = cfg_.manual_seed;
-  int64_t start = 0, start_global_batch = 0;
-  data::LoaderPosition pos;
 
   if (gan && !net_d_) {
-    net_d_ = make_network(*cfg_.network_d, seed, 2, device_);
+    net_d_ = make_network(*cfg_.network_d, cfg_.manual_seed, 2, device_);
     const std::string& pd = cfg_.path.pretrain_network_d;
     if (!pd.empty()) load_basicsr_weights(*net_d_, pd, "auto", cfg_.path.strict_load_d);
   }
-  if (resume) {
-    SafetensorsFile f{"training state", resume->tensors, {}};
-    net_g_->load_state_dict(with_prefix(f, "net_g."), true);
-    if (net_g_ema_) net_g_ema_->load_state_dict(with_prefix(f, "net_g_ema."), true);
-    if (net_d_ && resume->info.has_net_d) net_d_->load_state_dict(with_prefix(f, "net_d."), true);
-    start = resume->iter;
-    pos.epoch = resume->count(&StateInfo::loader_epoch, "loader_epoch");
-    pos.batch = resume->count(&StateInfo::loader_batch, "loader_batch");
-    // States written before the global batch was recorded: it was world_size x this
-    // config's batch, unless the batch size was changed too.
-    start_global_batch = resume->info.loader_global_batch.value_or(
-        resume->info.world_size * (int64_t)cfg_.find_dataset("train")->data.batch_size_per_gpu);
-    nan_streak_ = resume->info.nan_streak;
-    best_ = resume->info.best;
-  }
+  const StageStart start = restore(resume);
   broadcast_tensors(*comm_, [&] {
     std::vector<Tensor> all;
     for (Module* m : {net_g_.get(), net_g_ema_.get(), net_d_.get()})
@@ -326,22 +424,10 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
     if (step.optim_d())
       step.optim_d()->load_state(f, "optim_d.", resume->count(&StateInfo::optim_d_steps, "optim_d_steps"));
   }
-
-  data::LoaderOptions lo;
-  lo.rank = comm_->rank();
-  lo.world_size = comm_->world_size();
-  lo.start = pos;
-  lo.start_global_batch = start_global_batch;
-  lo.warn = [this](const std::string& m) { log_->warn(m); };
-  if (device_.is_cuda()) lo.pin_memory_device = device_.index;
-  data::Loader loader(cfg_.find_dataset("train")->data, lo);
-
-  const int64_t print_freq = cfg_.logger.print_freq, ckpt_freq = cfg_.logger.save_checkpoint_freq;
-  const int64_t val_freq = cfg_.val.val_freq;
-  const int max_nan = cfg_.train.max_nan_steps;
+  const std::unique_ptr<data::Loader> loader = make_loader(start);
   log_->info("[" + name + "] stage " + std::to_string(si + 1) + "/" + std::to_string(cfg_.train.stages.size()) +
-             " (" + stage.type + "), iterations " + std::to_string(start + 1) + ".." +
-             std::to_string(total) + ", " + std::to_string(loader.batches_per_epoch()) + " batches per epoch, " +
+             " (" + stage.type + "), iterations " + std::to_string(start.iter + 1) + ".." + std::to_string(total) +
+             ", " + std::to_string(loader->batches_per_epoch()) + " batches per epoch, " +
              std::to_string(comm_->world_size()) + " rank(s) (" + comm_->backend() + ") on " + device_.str());
 
   // On the CPU the OpenMP thread count follows the measured speed (train/thread_tuner.h),
@@ -350,7 +436,6 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
   const int planned_threads = omp_get_max_threads();
   const bool tune_threads = device_.is_cpu() && !plan.from_env;
   ThreadTuner tuner(tune_threads ? planned_threads : 1);
-  auto threads_now = [&] { return tune_threads ? tuner.threads() : planned_threads; };  // for the log
   struct RestoreThreads {
     int n;
     ~RestoreThreads() { omp_set_num_threads(n); }
@@ -360,85 +445,32 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
                " usable cores / " + std::to_string(plan.local_ranks) + " rank(s) on this node" +
                (plan.from_env ? ", OMP_NUM_THREADS" : "; fewer while measurably faster under load") + ")");
 
-  LossWindow window;  // read back only for the log line (no host wait per iteration on CUDA)
-  double data_wait = 0;
-  auto window_start = Clock::now();
-  int64_t window_first = start + 1;
+  ProgressWindow window{LossWindow{}, 0.0, Clock::now(), start.iter + 1};  // losses read back only when logged
   int64_t last_val = -1;
-  for (int64_t iter = start + 1; iter <= total; ++iter) {
+  for (int64_t iter = start.iter + 1; iter <= total; ++iter) {
     auto t0 = Clock::now();
-    data::Batch batch = loader.next();
-    data_wait += std::chrono::duration<double>(Clock::now() - t0).count();
+    data::Batch batch = loader->next();
+    window.data_wait += std::chrono::duration<double>(Clock::now() - t0).count();
     Tensor lq = batch.lq.to(device_), gt = batch.gt.to(device_);
     StepResult r = step.run(lq, gt, iter);
     tuner.record(std::chrono::duration<double>(Clock::now() - t0).count());
     if (r.skipped) {
-      ++nan_streak_;
-      log_->warn("[" + name + "] iter " + std::to_string(iter) + ": non-finite loss, update skipped (" +
-                 std::to_string(nan_streak_) + " in a row)");
-      log_->event({{"event", "nan_skip"}, {"stage", name}, {"iter", iter}, {"streak", nan_streak_}});
-      if (nan_streak_ >= max_nan)
-        fail("training stopped: ", nan_streak_, " consecutive non-finite losses at stage '", name, "' iteration ", iter,
-             "; last good checkpoint: ", last_checkpoint_.empty() ? "none yet" : last_checkpoint_);
+      note_skipped(name, iter);
     } else {
       nan_streak_ = 0;
-      window.add(r.losses);
+      window.losses.add(r.losses);
     }
-
-    if (iter % print_freq == 0 || iter == total) {
-      const int window_n = window.updates();
-      const std::map<std::string, double> sums = window.take_sums();
-      std::vector<double> vals;
-      for (const auto& [k, v] : sums) vals.push_back(v / std::max(1, window_n));
-      comm_->all_reduce_host(vals);  // mean over ranks of the window means
-      const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
-      const double its = (iter - window_first + 1) / std::max(secs, 1e-9);
-      json ev = {{"event", "train"}, {"stage", name}, {"iter", iter}, {"lr", step.optim_g().lr()},
-                 {"it_per_s", its}, {"data_wait_s", data_wait}};
-      if (device_.is_cpu()) ev["threads"] = threads_now();
-      char head[160];
-      std::snprintf(head, sizeof head, "[%s] iter %lld/%lld |", name.c_str(), (long long)iter, (long long)total);
-      std::string line = head;
-      if (sums.empty()) line += " every update skipped";
-      size_t i = 0;
-      for (const auto& [k, _] : sums) {
-        const double v = vals[i++] / comm_->world_size();
-        ev[k] = v;
-        char buf[64];
-        std::snprintf(buf, sizeof buf, " %s %.4g", k.c_str(), v);
-        line += buf;
-      }
-      char tail[200];
-      std::snprintf(tail, sizeof tail, " | lr %.2e | %.2f it/s%s | eta %s | %s", step.optim_g().lr(), its,
-                    device_.is_cpu() ? (" (" + std::to_string(threads_now()) + " thr)").c_str() : "",
-                    format_duration((total - iter) / std::max(its, 1e-9)).c_str(), memory_text(device_).c_str());
-      log_->info(line + tail);
-      log_->event(ev);
-      data_wait = 0;
-      window_start = Clock::now();
-      window_first = iter + 1;
-    }
-    if (iter % val_freq == 0) {
+    if (iter % cfg_.logger.print_freq == 0 || iter == total)
+      log_progress(name, iter, total, step, window, tune_threads ? tuner.threads() : planned_threads);
+    if (iter % cfg_.val.val_freq == 0) {
       run_validation(name, iter);
       last_val = iter;
     }
-    // Stop on SIGINT/SIGTERM: all ranks agree on the iteration, write a checkpoint, leave.
-    const int sig = g_stop_signal.load();
-    std::vector<double> stop{sig == SIGINT ? 1.0 : 0.0, sig != 0 && sig != SIGINT ? 1.0 : 0.0};
-    comm_->all_reduce_host(stop);  // ranks that got SIGINT, ranks that got SIGTERM
-    if (stop[0] != 0 || stop[1] != 0) {
-      checkpoint(si, iter, step, loader, true);
-      stop_signal_ = stop[0] != 0 ? SIGINT : SIGTERM;
-      log_->info("[" + name + "] stopped by " + (stop_signal_ == SIGINT ? "SIGINT" : "SIGTERM") + " at iteration " +
-                 std::to_string(iter) + "; checkpoint " + last_checkpoint_ + " (continue with --resume auto; exit " +
-                 "status " + std::to_string(128 + stop_signal_) + ")");
-      stopped_ = true;
-      return;
-    }
-    if (iter % ckpt_freq == 0 && iter != total) checkpoint(si, iter, step, loader, true);
+    if (stop_requested(si, iter, step, *loader)) return;
+    if (iter % cfg_.logger.save_checkpoint_freq == 0 && iter != total) checkpoint(si, iter, step, *loader, true);
   }
   if (last_val != total) run_validation(name, total);
-  checkpoint(si, total, step, loader, true);
+  checkpoint(si, total, step, *loader, true);
   if (comm_->rank() == 0) {
     const std::string final_path = dir_ + "/models/net_g_" + name + "_final.safetensors";
     save_model(eval_net(), final_path);
