@@ -135,6 +135,11 @@ class Run {
 
  private:
   int execute_stages();
+  void open_experiment();
+  std::pair<size_t, size_t> selected_stages() const;
+  std::optional<TrainingState> find_resume();
+  void build_generator();
+  void init_from_previous(size_t si, size_t first);
   void check_stages(size_t first, size_t last);
   void run_stage(size_t si, const TrainingState* resume);
   StageStart restore(const TrainingState* resume);  // nets and counters from a state (or a fresh start)
@@ -502,8 +507,9 @@ void Run::check_stages(size_t first, size_t last) {
   }
 }
 
-int Run::execute_stages() {
-  const auto& stages = cfg_.train.stages;
+// Device, kernels, communicator; then (rank 0) the experiment folder: its lock, config.json
+// and the validation sets' check, all before the first iteration.
+void Run::open_experiment() {
   SR_CHECK(cfg_.find_dataset("train"), "config: 'datasets.train' is required for training");
   SR_CHECK(cfg_.network_g.has_value(), "config: 'network_g' is required for training");
   const LaunchInfo launch = detect_launch();
@@ -522,92 +528,104 @@ int Run::execute_stages() {
     orphans = lock_->remove_orphan_temp_files();
   }
   log_ = std::make_unique<RunLog>(dir_, comm_->rank() == 0);
-  if (comm_->rank() == 0) {
-    fs::create_directories(dir_ + "/models");
-    const std::string text = cfg_.json.dump(2) + "\n";
-    write_file_atomically(dir_ + "/config.json", [&](std::FILE* f) {
-      if (std::fwrite(text.data(), 1, text.size(), f) != text.size()) fail("short write: ", std::strerror(errno));
-    });
-    if (orphans)
-      log_->info("removed " + std::to_string(orphans) + " temporary file(s) left in " + dir_ +
-                 " by an interrupted checkpoint write");
-    // Everything validation will need is checked now, not at the first val_freq iteration.
-    check_validation_sets(cfg_);
-  }
+  if (comm_->rank() != 0) return;
+  fs::create_directories(dir_ + "/models");
+  const std::string text = cfg_.json.dump(2) + "\n";
+  write_file_atomically(dir_ + "/config.json", [&](std::FILE* f) {
+    if (std::fwrite(text.data(), 1, text.size(), f) != text.size()) fail("short write: ", std::strerror(errno));
+  });
+  if (orphans)
+    log_->info("removed " + std::to_string(orphans) + " temporary file(s) left in " + dir_ +
+               " by an interrupted checkpoint write");
+  // Everything validation will need is checked now, not at the first val_freq iteration.
+  check_validation_sets(cfg_);
+}
 
-  // Which stages run, and from where.
-  size_t first = 0, last = stages.size();
-  if (!opt_.only_stage.empty()) {
-    bool found = false;
-    std::string names;
-    for (size_t i = 0; i < stages.size(); ++i) {
-      names += (names.empty() ? "" : ", ") + stages[i].name;
-      if (stages[i].name == opt_.only_stage) first = i, last = i + 1, found = true;
-    }
-    SR_CHECK(found, "--stage: no stage named '", opt_.only_stage, "' (stages: ", names, ")");
+// The stages to run, [first, last): all, or --stage's one.
+std::pair<size_t, size_t> Run::selected_stages() const {
+  const auto& stages = cfg_.train.stages;
+  if (opt_.only_stage.empty()) return {0, stages.size()};
+  std::string names;
+  for (size_t i = 0; i < stages.size(); ++i) {
+    if (stages[i].name == opt_.only_stage) return {i, i + 1};
+    names += (names.empty() ? "" : ", ") + stages[i].name;
   }
-  std::optional<TrainingState> resume;
-  if (!opt_.resume.empty()) {
-    std::string path = opt_.resume;
-    if (path == "auto") {
-      std::string skipped;
-      auto found = find_latest_state(dir_, &skipped);
-      if (!skipped.empty()) log_->warn("resume: skipped unreadable states: " + skipped);
-      path = found.value_or("");
-    }
-    if (!path.empty()) {
-      resume = load_training_state(path);
-      SR_CHECK(resume->stage_index < (int)stages.size() && stages[resume->stage_index].name == resume->stage,
-               "resume: '", path, "' is from stage '", resume->stage, "', which this config does not have at index ",
-               resume->stage_index);
-      first = std::max<size_t>(first, resume->stage_index);
-      log_->info("resuming from " + path + " (stage " + resume->stage + ", iteration " + std::to_string(resume->iter) + ")");
-    } else {
-      log_->info("resume auto: no training state in " + dir_ + "/training_states, starting fresh");
-    }
-  }
+  fail("--stage: no stage named '", opt_.only_stage, "' (stages: ", names, ")");
+}
 
-  const uint64_t seed = cfg_.manual_seed;
-  check_stages(first, last);
+// The state --resume names (auto: the newest valid one), if any.
+std::optional<TrainingState> Run::find_resume() {
+  if (opt_.resume.empty()) return std::nullopt;
+  std::string path = opt_.resume;
+  if (path == "auto") {
+    std::string skipped;
+    auto found = find_latest_state(dir_, &skipped);
+    if (!skipped.empty()) log_->warn("resume: skipped unreadable states: " + skipped);
+    path = found.value_or("");
+  }
+  if (path.empty()) {
+    log_->info("resume auto: no training state in " + dir_ + "/training_states, starting fresh");
+    return std::nullopt;
+  }
+  TrainingState resume = load_training_state(path);
+  const auto& stages = cfg_.train.stages;
+  SR_CHECK(resume.stage_index < (int)stages.size() && stages[resume.stage_index].name == resume.stage, "resume: '",
+           path, "' is from stage '", resume.stage, "', which this config does not have at index ", resume.stage_index);
+  log_->info("resuming from " + path + " (stage " + resume.stage + ", iteration " + std::to_string(resume.iter) + ")");
+  return resume;
+}
+
+// net_g (pretrained weights when given) and its EMA copy.
+void Run::build_generator() {
   ema_decay_ = cfg_.train.ema_decay;
-  net_g_ = make_network(*cfg_.network_g, seed, 1, device_);
+  net_g_ = make_network(*cfg_.network_g, cfg_.manual_seed, 1, device_);
   const std::string& pg = cfg_.path.pretrain_network_g;
   if (!pg.empty()) load_basicsr_weights(*net_g_, pg, cfg_.path.param_key_g, cfg_.path.strict_load_g);
   if (ema_decay_ > 0) {
-    net_g_ema_ = make_network(*cfg_.network_g, seed, 1, device_);
+    net_g_ema_ = make_network(*cfg_.network_g, cfg_.manual_seed, 1, device_);
     net_g_ema_->train(false);
     std::map<std::string, Tensor> sd;
     for (auto& [k, t] : net_g_->state_dict()) sd[k] = t;
     net_g_ema_->load_state_dict(sd, true);
   }
+}
+
+// Stage si starts from the previous stage's final generator: in memory when that stage ran
+// in this process (si > first), else from its file.
+void Run::init_from_previous(size_t si, size_t first) {
+  const StageConfig& stage = cfg_.train.stages[si];
+  const std::string& prev = cfg_.train.stages[si - 1].name;
+  const std::string path = dir_ + "/models/net_g_" + prev + "_final.safetensors";
+  if (si > first) {
+    if (net_g_ema_) {
+      std::map<std::string, Tensor> sd;
+      for (auto& [k, t] : net_g_ema_->state_dict()) sd[k] = t;
+      net_g_->load_state_dict(sd, true);
+    }
+  } else {
+    SR_CHECK(fs::exists(path), "stage '", stage.name, "' starts from stage '", prev, "''s final generator, but ", path,
+             " does not exist: run stage '", prev, "' first, or set train.stages.", si, ".init_from_previous=false");
+    load_basicsr_weights(*net_g_, path, "auto", true);
+    if (net_g_ema_) load_basicsr_weights(*net_g_ema_, path, "auto", true);
+  }
+  log_->info("[" + stage.name + "] generator initialised from stage '" + prev + "' final weights" +
+             (net_g_ema_ ? " (EMA)" : ""));
+}
+
+int Run::execute_stages() {
+  open_experiment();
+  auto [first, last] = selected_stages();
+  const std::optional<TrainingState> resume = find_resume();
+  if (resume) first = std::max<size_t>(first, resume->stage_index);
+  check_stages(first, last);
+  build_generator();
 
   g_stop_signal.store(0);  // a previous run in this process (tests) may have been stopped
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   for (size_t si = first; si < last && !stopped_; ++si) {
-    const StageConfig& stage = stages[si];
     const bool resuming_here = resume && resume->stage_index == (int)si;
-    if (!resuming_here && si > 0 && stage.init_from_previous) {
-      // Start from the previous stage's final generator: in memory when it ran in this
-      // process, else from its file.
-      const std::string& prev = stages[si - 1].name;
-      const std::string path = dir_ + "/models/net_g_" + prev + "_final.safetensors";
-      if (si > first) {
-        if (net_g_ema_) {
-          std::map<std::string, Tensor> sd;
-          for (auto& [k, t] : net_g_ema_->state_dict()) sd[k] = t;
-          net_g_->load_state_dict(sd, true);
-        }
-      } else {
-        SR_CHECK(fs::exists(path), "stage '", stage.name, "' starts from stage '", prev,
-                 "''s final generator, but ", path, " does not exist: run stage '", prev,
-                 "' first, or set train.stages.", si, ".init_from_previous=false");
-        load_basicsr_weights(*net_g_, path, "auto", true);
-        if (net_g_ema_) load_basicsr_weights(*net_g_ema_, path, "auto", true);
-      }
-      log_->info("[" + stage.name + "] generator initialised from stage '" + prev +
-                 "' final weights" + (net_g_ema_ ? " (EMA)" : ""));
-    }
+    if (!resuming_here && si > 0 && cfg_.train.stages[si].init_from_previous) init_from_previous(si, first);
     run_stage(si, resuming_here ? &*resume : nullptr);
   }
   if (comm_->rank() == 0 && !stopped_) {
