@@ -18,24 +18,8 @@ using namespace sr::data;
 
 namespace {
 
-// GT whose s x s blocks repeat one LQ pixel, so any correctly paired crop satisfies
-// gt(s*y + dy, s*x + dx) == lq(y, x) whatever the augmentation.
-Image block_upscale(const Image& lq, int s) {
-  Image gt(lq.width * s, lq.height * s, lq.channels, lq.bit_depth);
-  for (int y = 0; y < gt.height; ++y)
-    for (int x = 0; x < gt.width; ++x)
-      for (int c = 0; c < lq.channels; ++c) gt.at(y, x, c) = lq.at(y / s, x / s, c);
-  return gt;
-}
-
-DataConfig paired_config(const std::string& gt, const std::string& lq, int scale, int gt_size) {
-  DataConfig cfg;
-  cfg.dataroot_gt = gt;
-  cfg.dataroot_lq = lq;
-  cfg.scale = scale;
-  cfg.gt_size = gt_size;
-  return cfg;
-}
+using test::block_upscale;
+using test::paired_config;
 
 }  // namespace
 

@@ -25,24 +25,12 @@ void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
-// GT whose s x s blocks repeat one LQ pixel: a correctly paired crop has
-// gt(y, x) == lq(y / s, x / s) whatever the (shared) augmentation.
-Image block_upscale(const Image& lq, int s) {
-  Image gt(lq.width * s, lq.height * s, lq.channels, lq.bit_depth);
-  for (int y = 0; y < gt.height; ++y)
-    for (int x = 0; x < gt.width; ++x)
-      for (int c = 0; c < lq.channels; ++c) gt.at(y, x, c) = lq.at(y / s, x / s, c);
-  return gt;
-}
+using test::block_upscale;
 
 DataConfig pair_config(const std::string& gt, const std::string& lq, const std::string& meta, int s, int gt_size) {
-  DataConfig c;
+  DataConfig c = test::paired_config(gt, lq, s, gt_size);
   c.type = DatasetType::realesrgan_paired;
-  c.dataroot_gt = gt;
-  c.dataroot_lq = lq;
   c.meta_info_file = meta;
-  c.scale = s;
-  c.gt_size = gt_size;
   return c;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "data/dataset.h"
 #include "data/image.h"
 
 namespace sr::test {
@@ -45,5 +46,25 @@ std::string read_text(const std::string& path);
 // Runs fn, requires an sr::Error whose message contains every one of `parts`, and
 // returns the message.
 std::string require_error(const std::function<void()>& fn, const std::vector<std::string>& parts);
+
+// GT whose s x s blocks repeat one LQ pixel, so any correctly paired crop satisfies
+// gt(s*y + dy, s*x + dx) == lq(y, x) whatever the (shared) augmentation.
+inline data::Image block_upscale(const data::Image& lq, int s) {
+  data::Image gt(lq.width * s, lq.height * s, lq.channels, lq.bit_depth);
+  for (int y = 0; y < gt.height; ++y)
+    for (int x = 0; x < gt.width; ++x)
+      for (int c = 0; c < lq.channels; ++c) gt.at(y, x, c) = lq.at(y / s, x / s, c);
+  return gt;
+}
+
+// A paired dataset's configuration: GT and LQ folders, scale, training patch size.
+inline data::DataConfig paired_config(const std::string& gt, const std::string& lq, int scale, int gt_size) {
+  data::DataConfig cfg;
+  cfg.dataroot_gt = gt;
+  cfg.dataroot_lq = lq;
+  cfg.scale = scale;
+  cfg.gt_size = gt_size;
+  return cfg;
+}
 
 }  // namespace sr::test
