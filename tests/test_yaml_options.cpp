@@ -171,6 +171,7 @@ TEST_CASE("yaml/five_mistakes_in_one_error") {
   CHECK_THAT(e, Catch::Contains("'train.stages.0.optim_g.lr' must be a number, got \"2e-4\""));
   CHECK_THAT(e, Catch::Contains("'scale' is 3, must be 1, 2 or 4"));
   CHECK(count(e, "\n  ") == 5);
+  CHECK_THAT(e, Catch::EndsWith("\nhint: YAML reads 2e-4 without a dot as text (as BasicSR does): write !!float 2e-4"));
 }
 
 TEST_CASE("yaml/float_null_and_anchor_round_trip") {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <regex>
 
 #include "engine/error.h"
 #include "train/basicsr_options.h"
@@ -25,6 +26,16 @@ void note_deprecated_names(const json& c, const std::string& path, std::vector<s
       notes.push_back(str_cat("config '", path, "': 'datasets.", it.key(), ".type' SingleImageDataset is deprecated: ",
                               "write GTOnlyBicubicDataset (GT folder, LQ by bicubic); in BasicSR's option files ",
                               "SingleImageDataset means an LQ-only set"));
+}
+
+// PyYAML, and so BasicSR, reads `2e-4` (no dot, no tag) as text: the commonest slip in an
+// option file, which the validator can only report as a string where a number belongs.
+std::string exponent_text_hint(const std::string& message) {
+  static const std::regex text_number("must be (a number|an integer), got \"([-+]?[0-9]+[eE][-+]?[0-9]+)\"");
+  std::smatch m;
+  if (!std::regex_search(message, m, text_number)) return "";
+  return str_cat("\nhint: YAML reads ", m[2].str(), " without a dot as text (as BasicSR does): write !!float ",
+                 m[2].str());
 }
 
 }  // namespace
@@ -67,7 +78,7 @@ LoadedConfig load_config_or_options(const std::string& path, const std::vector<s
   } catch (const Error& e) {
     // The validator names srengine's keys; say how they relate to the option file's.
     fail("options '", path, "' as srengine's config (BasicSR's train.KEY is train.stages.0.KEY there, and --set "
-         "takes srengine's keys):\n", e.what());
+         "takes srengine's keys):\n", e.what(), exponent_text_hint(e.what()));
   }
 }
 
