@@ -41,7 +41,8 @@ const char* kUsage =
     "  folder with bicubic LQ), as BasicSR's test.py: SR images go to <output>/visualization/<set>/,\n"
     "  per-image and mean PSNR/SSIM (val.metrics: crop_border, test_y_channel) are printed and saved\n"
     "  to <output>/metrics.json. --weights defaults to path.pretrain_network_g; --output to\n"
-    "  results/<name>; --suffix to the config's name.\n";
+    "  results/<name>; --suffix to the config's name. A BasicSR option file (test_*.yml) is\n"
+    "  translated first (docs/BASICSR_YAML.md); --set then addresses srengine's keys.\n";
 
 std::string fmt_metric(double v) {
   if (std::isinf(v)) return "      inf";
@@ -81,7 +82,7 @@ int run_test(const std::vector<std::string>& args) {
       fail("test: unknown argument '", a, "' (see srengine test --help)");
     }
   }
-  SR_CHECK(!config.empty(), "test: --config is required (see srengine test --help)");
+  SR_CHECK(!config.empty(), "test: a config is required: CFG.json or OPTIONS.yml (see srengine test --help)");
   infer::check_tile_options(tile);
   const Device dev = resolve_infer_device(device);
   train::LoadedConfig loaded = train::load_config_or_options(config, overrides, train::ConfigUse::test);
