@@ -93,7 +93,7 @@ TEST_CASE("yaml/rrdbnet_psnr_translates_and_validates") {
   CHECK(c["device"] == "auto");
 }
 
-TEST_CASE("yaml/esrgan_translates_to_one_esrgan_stage") {
+TEST_CASE("yaml/esrgan_translates_and_validates") {
   if (!yaml_or_skip()) return;
   const ConfigFile f = read_config_or_options(fixture("train_ESRGAN_x4.yml"));
   CHECK(f.problems.empty());
@@ -113,17 +113,13 @@ TEST_CASE("yaml/esrgan_translates_to_one_esrgan_stage") {
   bool vgg_note = false;
   for (const auto& n : f.notes) vgg_note |= n.find("perceptual_opt.vgg_weights=FILE") != std::string::npos;
   CHECK(vgg_note);
-  // The esrgan stage type is being added to the schema in another branch: until it is,
-  // it must be the only problem.
   const auto overrides = embedded("train", kTrainPhotos) + embedded("val", kValPhotos) +
                          std::vector<std::string>{"train.stages.0.total_iter=10"};
-  const std::string e = error_of(fixture("train_ESRGAN_x4.yml"), overrides);
-  if (!e.empty()) {
-    INFO(e);
-    CHECK_THAT(e, Catch::Contains("config: 'train.stages.0.type' is 'esrgan', expected one of"));
-    CHECK_THAT(e, !Catch::Contains("problems:"));
-    WARN("the schema has no esrgan stage type yet");
-  }
+  const LoadedConfig l = load_config_or_options(fixture("train_ESRGAN_x4.yml"), overrides, ConfigUse::train);
+  CHECK(l.config["train"]["stages"][0]["type"] == "esrgan");
+  CHECK(l.config["train"]["stages"][0]["total_iter"] == 10);
+  CHECK(l.config["network_d"]["type"] == "VGGStyleDiscriminator");
+  CHECK(l.config["datasets"]["train"]["gt_size"] == 128);  // VGGStyleDiscriminator's input_size
 }
 
 TEST_CASE("yaml/test_esrgan_translates_and_validates") {
