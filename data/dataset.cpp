@@ -16,9 +16,10 @@ namespace fs = std::filesystem;
 
 DatasetType parse_dataset_type(const std::string& s) {
   if (s == "paired" || s == "PairedImageDataset") return DatasetType::paired;
-  if (s == "single" || s == "SingleImageDataset") return DatasetType::single;
+  // SingleImageDataset: the deprecated name (BasicSR's SingleImageDataset is LQ-only).
+  if (s == "single" || s == "GTOnlyBicubicDataset" || s == "SingleImageDataset") return DatasetType::single;
   if (s == "realesrgan_paired" || s == "RealESRGANPairedDataset") return DatasetType::realesrgan_paired;
-  fail("dataset: type must be 'paired' (PairedImageDataset), 'single' (SingleImageDataset) or 'realesrgan_paired' ",
+  fail("dataset: type must be 'paired' (PairedImageDataset), 'single' (GTOnlyBicubicDataset) or 'realesrgan_paired' ",
        "(RealESRGANPairedDataset), got '", s, "'");
 }
 

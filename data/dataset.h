@@ -19,7 +19,8 @@ namespace sr::data {
 
 // realesrgan_paired loads and crops as paired; only its meta_info format differs.
 enum class DatasetType { paired, single, realesrgan_paired };
-// "paired" / "PairedImageDataset", "single" / "SingleImageDataset" or
+// "paired" / "PairedImageDataset", "single" / "GTOnlyBicubicDataset" (or its deprecated
+// name "SingleImageDataset", which in BasicSR means an LQ-only set) or
 // "realesrgan_paired" / "RealESRGANPairedDataset".
 DatasetType parse_dataset_type(const std::string& s);
 

@@ -16,6 +16,7 @@ packages=(
   clang libclang-rt-14-dev
   python3-numpy python3-pil python3-dev pybind11-dev
   libonnx-dev libprotobuf-dev python3-onnx
+  libyaml-cpp-dev
 )
 for arg in "$@"; do
   case "$arg" in

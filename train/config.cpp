@@ -118,11 +118,12 @@ Spec dataset_spec() {
   Spec s = object({
       {"name", string("", "display name (logs, output folders)")},
       {"type", string("PairedImageDataset",
-                      "PairedImageDataset (GT and LQ folders), SingleImageDataset (GT folder only; "
+                      "PairedImageDataset (GT and LQ folders), GTOnlyBicubicDataset (GT folder only; "
                       "LQ made on the fly by MATLAB-compatible bicubic after modcrop) or RealESRGANPairedDataset "
                       "(Real-ESRGAN fine-tuning pairs: meta_info lines 'gt_path, lq_path'; otherwise as "
-                      "PairedImageDataset)",
-                      {"PairedImageDataset", "SingleImageDataset", "RealESRGANPairedDataset"})},
+                      "PairedImageDataset). SingleImageDataset: deprecated name of GTOnlyBicubicDataset (BasicSR's "
+                      "SingleImageDataset is LQ-only)",
+                      {"PairedImageDataset", "GTOnlyBicubicDataset", "RealESRGANPairedDataset", "SingleImageDataset"})},
       {"dataroot_gt", required(string(nullptr, "folder of ground-truth (HR) images; relative paths "
                                                "are resolved from the config file's folder, then the working directory"))},
       {"dataroot_lq", string(nullptr, "folder of low-quality (LR) images (PairedImageDataset, RealESRGANPairedDataset)")},
@@ -659,7 +660,7 @@ void apply_override(json& config, const std::string& assignment) {
   }
 }
 
-json validate_config(const json& config) {
+json validate_config(const json& config, const std::vector<std::string>& earlier_problems) {
   json c = config;
   std::string dir;
   if (c.contains("__config_dir__")) {
@@ -667,6 +668,7 @@ json validate_config(const json& config) {
     c.erase("__config_dir__");
   }
   Problems p;
+  p.list = earlier_problems;
   validate(c, schema(), "", p);
   check_semantics(c, p);
   resolve_dataset_paths(c, dir, p);

@@ -22,7 +22,9 @@ void apply_override(json& config, const std::string& assignment);
 
 // Checks every key and type against the schema and fills in defaults; returns the full
 // config. Unknown keys, wrong types and impossible values throw sr::Error naming the key.
-json validate_config(const json& config);
+// `earlier_problems` (e.g. a BasicSR option file's translation, train/basicsr_options.h)
+// head the same numbered list, so one run reports every problem together.
+json validate_config(const json& config, const std::vector<std::string>& earlier_problems = {});
 
 // The keys and types that are present, against the same schema, without requiring the
 // training sections or checking files (`srengine degrade` reads a subset of a config).

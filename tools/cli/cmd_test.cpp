@@ -24,6 +24,7 @@
 #include "tools/cli/progress_bar.h"
 #include "train/config.h"
 #include "train/config_types.h"
+#include "train/yaml/options_file.h"
 
 namespace sr::cli {
 
@@ -33,27 +34,15 @@ using nlohmann::json;
 namespace {
 
 const char* kUsage =
-    "usage: srengine test --config CFG.json [--weights W.safetensors|W.pth] [--output DIR] [--suffix S]\n"
+    "usage: srengine test [--config] CFG.json|OPTIONS.yml [--weights W.safetensors|W.pth] [--output DIR] [--suffix S]\n"
     "                     [--tile T] [--tile-pad P] [--pre-pad P] [--device cpu|cuda|cuda:N|simt]\n"
     "                     [--param-key auto|params_ema|params|bare] [--set key=value ...]\n"
     "  Evaluates network_g on every datasets.val*/test* set of the config (paired folders, or a GT\n"
     "  folder with bicubic LQ), as BasicSR's test.py: SR images go to <output>/visualization/<set>/,\n"
     "  per-image and mean PSNR/SSIM (val.metrics: crop_border, test_y_channel) are printed and saved\n"
     "  to <output>/metrics.json. --weights defaults to path.pretrain_network_g; --output to\n"
-    "  results/<name>; --suffix to the config's name.\n";
-
-// Test configs (like BasicSR's test_*.yml) have no train section, which the schema
-// requires; a placeholder stage lets everything else (metrics defaults, dataset paths
-// resolved from the config's folder) go through the one validation.
-json load_test_config(const std::string& path, const std::vector<std::string>& overrides) {
-  json c = train::read_config_file(path);
-  for (const auto& o : overrides) train::apply_override(c, o);
-  if (!c.contains("train"))
-    c["train"] = {{"stages", json::array({{{"name", "placeholder"}, {"type", "sr"}, {"total_iter", 1},
-                                            {"pixel_opt", {{"type", "L1Loss"}}}}})}};
-  if (c.contains("datasets") && c["datasets"].contains("train")) c["datasets"].erase("train");
-  return train::validate_config(c);
-}
+    "  results/<name>; --suffix to the config's name. A BasicSR option file (test_*.yml) is\n"
+    "  translated first (docs/BASICSR_YAML.md); --set then addresses srengine's keys.\n";
 
 std::string fmt_metric(double v) {
   if (std::isinf(v)) return "      inf";
@@ -87,14 +76,18 @@ int run_test(const std::vector<std::string>& args) {
     else if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
+    } else if (config.empty() && !a.empty() && a[0] != '-') {
+      config = a;
     } else {
       fail("test: unknown argument '", a, "' (see srengine test --help)");
     }
   }
-  SR_CHECK(!config.empty(), "test: --config is required (see srengine test --help)");
+  SR_CHECK(!config.empty(), "test: a config is required: CFG.json or OPTIONS.yml (see srengine test --help)");
   infer::check_tile_options(tile);
   const Device dev = resolve_infer_device(device);
-  const json cfg = load_test_config(config, overrides);
+  train::LoadedConfig loaded = train::load_config_or_options(config, overrides, train::ConfigUse::test);
+  train::print_config_notes(loaded.notes);
+  const json& cfg = loaded.config;
   const train::Config typed = train::parse_config(cfg);
   const std::string& name = typed.name;
   if (weights.empty()) weights = typed.path.pretrain_network_g;

@@ -1,10 +1,12 @@
-// `srengine train CFG.json [--stage NAME] [--resume auto|STATE] [--set key=value ...]`
+// `srengine train CFG.json|OPTIONS.yml [--stage NAME] [--resume auto|STATE] [--set key=value ...]`
+// (a BasicSR / Real-ESRGAN option file is translated first: train/yaml/options_file.h)
 #include <cstdio>
 
 #include "engine/error.h"
 #include "tools/cli/commands.h"
 #include "train/config.h"
 #include "train/trainer.h"
+#include "train/yaml/options_file.h"
 
 namespace sr::cli {
 
@@ -20,7 +22,9 @@ int run_train(const std::vector<std::string>& args) {
     };
     if (a == "--help" || a == "-h") {
       std::printf(
-          "usage: srengine train CFG.json [options]\n"
+          "usage: srengine train CFG.json|OPTIONS.yml [options]\n"
+          "  A BasicSR / Real-ESRGAN option file (.yml) is translated to srengine's config first\n"
+          "  (docs/BASICSR_YAML.md); --set then addresses srengine's keys.\n"
           "  --stage NAME        run only this stage (it starts from the previous stage's final weights)\n"
           "  --resume auto|FILE  continue from the newest valid training state, or from FILE\n"
           "  --set key.path=v    override a config key (repeatable), e.g. --set train.stages.0.total_iter=100\n"
@@ -40,7 +44,9 @@ int run_train(const std::vector<std::string>& args) {
     }
   }
   SR_CHECK(!path.empty(), "missing config file (see srengine train --help)");
-  return train::run_training(train::load_config(path, overrides), opt);
+  train::LoadedConfig loaded = train::load_config_or_options(path, overrides, train::ConfigUse::train);
+  train::print_config_notes(loaded.notes);
+  return train::run_training(loaded.config, opt);
 }
 
 }  // namespace sr::cli

@@ -1,0 +1,295 @@
+// BasicSR / Real-ESRGAN option files (tests/fixtures/yaml/: the published keys and values,
+// written for these tests): YAML reading (!!float, ~, anchors), translation to srengine's
+// config, one error for every problem, the notes of ignored keys, and the CLI.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/error.h"
+#include "data/dataset.h"
+#include "support/data_support.h"
+#include "train/basicsr_options.h"
+#include "train/config.h"
+#include "train/yaml/options_file.h"
+#include "train/yaml/read_yaml.h"
+
+using namespace sr;
+using namespace sr::train;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kRoot = SRENGINE_SOURCE_DIR;
+std::string fixture(const std::string& name) { return kRoot + "/tests/fixtures/yaml/" + name; }
+const std::string kTrainPhotos = kRoot + "/datasets/train_photos";
+const std::string kValPhotos = kRoot + "/datasets/val_photos";
+
+// The published files name DIV2K / Set5 folders: point a dataset at the embedded GT-only
+// photographs (LQ made by bicubic).
+std::vector<std::string> embedded(const std::string& set, const std::string& folder) {
+  return {"datasets." + set + ".type=GTOnlyBicubicDataset", "datasets." + set + ".dataroot_gt=" + folder,
+          "datasets." + set + ".dataroot_lq=null"};
+}
+
+std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::string error_of(const std::string& path, const std::vector<std::string>& overrides = {},
+                     ConfigUse use = ConfigUse::train) {
+  try {
+    load_config_or_options(path, overrides, use);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+size_t count(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+bool yaml_or_skip() {
+  if (yaml_reader_built()) return true;
+  WARN("SKIPPED: this build has no yaml-cpp (libyaml-cpp-dev)");
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("yaml/rrdbnet_psnr_translates_and_validates") {
+  if (!yaml_or_skip()) return;
+  const auto overrides = embedded("train", kTrainPhotos) + embedded("val", kValPhotos) +
+                         std::vector<std::string>{"train.stages.0.total_iter=100"};
+  const LoadedConfig l = load_config_or_options(fixture("train_RRDBNet_PSNR_x4.yml"), overrides, ConfigUse::train);
+  const json& c = l.config;
+  CHECK(c["name"] == "051_RRDBNet_PSNR_x4_f64b23_DIV2K_1000k_B16G1_wandb");
+  REQUIRE(c["train"]["stages"].size() == 1);
+  const json& s = c["train"]["stages"][0];
+  CHECK(s["type"] == "sr");
+  CHECK(s["total_iter"] == 100);
+  CHECK(s["optim_g"]["lr"] == 2e-4);
+  CHECK(s["optim_g"]["betas"] == json::array({0.9, 0.99}));
+  CHECK(s["scheduler"]["type"] == "CosineAnnealingRestartLR");
+  CHECK(s["scheduler"]["periods"] == json::array({250000, 250000, 250000, 250000}));
+  CHECK(s["scheduler"]["eta_min"] == 1e-7);
+  CHECK(s["pixel_opt"]["type"] == "L1Loss");
+  CHECK(c["train"]["ema_decay"] == 0.999);
+  CHECK(c["val"]["val_freq"] == 5000);
+  CHECK(c["val"]["save_img"] == false);
+  CHECK(c["val"]["metrics"].size() == 1);
+  CHECK(c["val"]["metrics"]["psnr"]["crop_border"] == 4);
+  CHECK(c["logger"]["save_checkpoint_freq"] == 5000);
+  CHECK(c["network_g"]["num_block"] == 23);
+  CHECK(c["network_g"]["scale"] == 4);
+  CHECK(c["datasets"]["train"]["gt_size"] == 128);
+  CHECK(c["datasets"]["train"]["dataset_enlarge_ratio"] == 100);
+  CHECK(c["path"]["pretrain_network_g"] == "");  // `~`: none
+  CHECK(c["device"] == "auto");
+}
+
+TEST_CASE("yaml/esrgan_translates_and_validates") {
+  if (!yaml_or_skip()) return;
+  const ConfigFile f = read_config_or_options(fixture("train_ESRGAN_x4.yml"));
+  CHECK(f.problems.empty());
+  const json& s = f.config["train"]["stages"][0];
+  CHECK(s["type"] == "esrgan");
+  CHECK(s["pixel_opt"]["loss_weight"] == 1e-2);
+  CHECK(s["gan_opt"]["gan_type"] == "vanilla");
+  CHECK(s["gan_opt"]["loss_weight"] == 5e-3);
+  CHECK(s["perceptual_opt"]["layer_weights"] == json{{"conv5_4", 1}});
+  CHECK(s["scheduler"]["milestones"] == json::array({50000, 100000, 200000, 300000}));
+  CHECK(s["optim_d"]["lr"] == 1e-4);
+  CHECK(f.config["network_d"]["type"] == "VGGStyleDiscriminator");
+  // .pth weights pass through (the .pth reader loads them).
+  CHECK(f.config["path"]["pretrain_network_g"] ==
+        "experiments/051_RRDBNet_PSNR_x4_f64b23_DIV2K_1000k_B16G1_wandb/models/net_g_1000000.pth");
+  // BasicSR downloads VGG19; here it is a file, and the user is told.
+  bool vgg_note = false;
+  for (const auto& n : f.notes) vgg_note |= n.find("perceptual_opt.vgg_weights=FILE") != std::string::npos;
+  CHECK(vgg_note);
+  const auto overrides = embedded("train", kTrainPhotos) + embedded("val", kValPhotos) +
+                         std::vector<std::string>{"train.stages.0.total_iter=10"};
+  const LoadedConfig l = load_config_or_options(fixture("train_ESRGAN_x4.yml"), overrides, ConfigUse::train);
+  CHECK(l.config["train"]["stages"][0]["type"] == "esrgan");
+  CHECK(l.config["train"]["stages"][0]["total_iter"] == 10);
+  CHECK(l.config["network_d"]["type"] == "VGGStyleDiscriminator");
+  CHECK(l.config["datasets"]["train"]["gt_size"] == 128);  // VGGStyleDiscriminator's input_size
+}
+
+TEST_CASE("yaml/test_esrgan_translates_and_validates") {
+  if (!yaml_or_skip()) return;
+  const auto overrides = embedded("test_1", kValPhotos) + embedded("test_2", kValPhotos);
+  const LoadedConfig l = load_config_or_options(fixture("test_ESRGAN_x4.yml"), overrides, ConfigUse::test);
+  const json& c = l.config;
+  CHECK(c["datasets"].size() == 2);
+  CHECK(c["datasets"]["test_1"]["name"] == "Set5");
+  CHECK(c["datasets"]["test_2"]["name"] == "Set14");
+  CHECK(c["path"]["param_key_g"] == "params_ema");
+  CHECK(c["path"]["pretrain_network_g"] ==
+        "experiments/pretrained_models/ESRGAN/ESRGAN_SRx4_DF2KOST_official-ff704c30.pth");
+  CHECK(c["val"]["suffix"] == "");  // `~`: the experiment name, as in BasicSR
+  CHECK(c["val"]["metrics"]["ssim"]["type"] == "calculate_ssim");
+  CHECK(c["val"]["metrics"]["ssim"]["crop_border"] == 4);
+  // Without the overrides the published folders do not exist here: named in the error.
+  CHECK_THAT(error_of(fixture("test_ESRGAN_x4.yml"), {}, ConfigUse::test),
+             Catch::Contains("test_ESRGAN_x4.yml") && Catch::Contains("datasets/Set5/GTmod12"));
+}
+
+TEST_CASE("yaml/realesrnet_names_the_missing_stage_and_dataset_types") {
+  if (!yaml_or_skip()) return;
+  const std::string e = error_of(fixture("train_realesrnet_x4plus.yml"));
+  INFO(e);
+  CHECK_THAT(e, Catch::Contains("config: 2 problems:"));
+  CHECK_THAT(e, Catch::Contains("'model_type' (\"RealESRNetModel\") needs the Real-ESRGAN stage types"));
+  CHECK_THAT(e, Catch::Contains("'datasets.train.type' (\"RealESRGANDataset\")"));
+  // The degradation keys are srengine's too; queue_size and gt_size belong to the model.
+  CHECK_THAT(e, !Catch::Contains("unknown key") && !Catch::Contains("queue_size"));
+  const ConfigFile f = read_config_or_options(fixture("train_realesrnet_x4plus.yml"));
+  CHECK(f.config["resize_prob"] == json::array({0.2, 0.7, 0.1}));
+  CHECK(f.config["gt_usm"] == true);
+}
+
+TEST_CASE("yaml/five_mistakes_in_one_error") {
+  if (!yaml_or_skip()) return;
+  const std::string e = error_of(fixture("five_mistakes.yml"));
+  INFO(e);
+  CHECK_THAT(e, Catch::Contains("five_mistakes.yml"));
+  CHECK_THAT(e, Catch::Contains("config: 5 problems:"));
+  CHECK_THAT(e, Catch::Contains("'model_type' (\"RealESRGANModel\")"));
+  CHECK_THAT(e, Catch::Contains("'train.totl_iter' (10) is not supported here (did you mean 'total_iter'?)"));
+  CHECK_THAT(e, Catch::Contains("'datasets.test_lq_only.type' (\"SingleImageDataset\") is BasicSR's LQ-only"));
+  CHECK_THAT(e, Catch::Contains("'train.stages.0.optim_g.lr' must be a number, got \"2e-4\""));
+  CHECK_THAT(e, Catch::Contains("'scale' is 3, must be 1, 2 or 4"));
+  CHECK(count(e, "\n  ") == 5);
+  CHECK_THAT(e, Catch::EndsWith("\nhint: YAML reads 2e-4 without a dot as text (as BasicSR does): write !!float 2e-4"));
+}
+
+TEST_CASE("yaml/float_null_and_anchor_round_trip") {
+  if (!yaml_or_skip()) return;
+  const json y = read_yaml_file(fixture("anchors.yml"));
+  CHECK(y["train"]["optim_g"]["lr"].is_number_float());
+  CHECK(y["train"]["optim_g"]["lr"] == 2e-4);
+  CHECK(y["manual_seed"].is_null());
+  CHECK(y["val"]["suffix"].is_null());
+  CHECK(y["train"]["optim_d"] == y["train"]["optim_g"]);                   // alias
+  CHECK(y["datasets"]["val_b"]["dataroot_gt"] == y["datasets"]["val"]["dataroot_gt"]);  // merge
+  CHECK(y["datasets"]["val_b"]["name"] == "val_b");                        // its own key wins
+  const LoadedConfig l = load_config_or_options(fixture("anchors.yml"), {}, ConfigUse::train);
+  CHECK(l.config["train"]["stages"][0]["total_iter"] == 10);  // !!float 1e1
+  CHECK(l.config["manual_seed"] == 0);
+  CHECK(l.config["datasets"]["val_b"]["name"] == "val_b");
+  // srengine config --from-yaml writes JSON that validates to the same config.
+  test::TempDir tmp;
+  const std::string out = tmp.file("anchors.json");
+  const std::string cmd = test::srengine_exe() + " config --from-yaml " + fixture("anchors.yml") + " --out " + out +
+                          " 2> " + tmp.file("err.txt");
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  json j = read_config_file(out);
+  CHECK(j["train"]["stages"][0]["optim_g"]["lr"] == 2e-4);
+  // Relative dataset paths are kept as written: resolved from the option file's folder.
+  j["__config_dir__"] = kRoot + "/tests/fixtures/yaml";
+  CHECK(validate_config(j) == l.config);
+}
+
+TEST_CASE("yaml/ignored_keys_produce_one_note_each") {
+  if (!yaml_or_skip()) return;
+  const ConfigFile f = read_config_or_options(fixture("train_RRDBNet_PSNR_x4.yml"));
+  CHECK(f.problems.empty());
+  std::string all;
+  for (const auto& n : f.notes) all += n + "\n";
+  INFO(all);
+  for (const char* key : {"'num_gpu'", "'datasets.train.use_shuffle'", "'datasets.train.prefetch_mode'",
+                          "'path.resume_state'", "'logger.wandb'", "'dist_params'"}) {
+    CHECK(count(all, std::string(key) + " ignored: ") == 1);
+  }
+  CHECK(f.notes.size() == 6);
+  for (const auto& n : f.notes) CHECK_THAT(n, Catch::StartsWith("options '" + fixture("train_RRDBNet_PSNR_x4.yml")));
+  CHECK(!f.config.contains("num_gpu"));
+  CHECK(!f.config.contains("dist_params"));
+  CHECK(!f.config["datasets"]["train"].contains("prefetch_mode"));
+  CHECK(!f.config["logger"].contains("wandb"));
+  // num_gpu 0 is BasicSR's CPU mode.
+  const json cpu = translate_basicsr_options({{"name", "x"}, {"num_gpu", 0}}, "x.yml").config;
+  CHECK(cpu["device"] == "cpu");
+}
+
+TEST_CASE("yaml/reader_errors_name_file_and_line") {
+  if (!yaml_or_skip()) return;
+  test::TempDir tmp;
+  const std::string bad = tmp.file("bad.yml");
+  std::ofstream(bad) << "name: x\nlr: !!float fast\n";
+  test::require_error([&] { read_yaml_file(bad); }, {"bad.yml", "line 2", "'!!float fast' is not a number"});
+  std::ofstream(bad) << "name: [x\n";
+  test::require_error([&] { read_yaml_file(bad); }, {"bad.yml", "not valid YAML"});
+  std::ofstream(bad) << "- a\n- b\n";
+  test::require_error([&] { read_yaml_file(bad); }, {"bad.yml", "must hold a map"});
+}
+
+TEST_CASE("yaml/cli_trains_from_rrdbnet_psnr_yaml") {
+  if (!yaml_or_skip()) return;
+  test::TempDir tmp;
+  // The published file, with the embedded photos, a tiny network and a few iterations.
+  const std::vector<std::string> sets = embedded("train", kTrainPhotos) + embedded("val", kValPhotos) +
+      std::vector<std::string>{"datasets.val.meta_info_file=" + kRoot + "/tests/fixtures/val_one.txt",
+                               "datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2",
+                               "datasets.train.num_worker_per_gpu=1", "datasets.train.dataset_enlarge_ratio=1",
+                               "network_g.num_feat=8", "network_g.num_block=1", "network_g.num_grow_ch=4",
+                               "train.stages.0.total_iter=3", "train.stages.0.scheduler.periods=[3]",
+                               "train.stages.0.scheduler.restart_weights=[1]", "val.val_freq=3",
+                               "logger.print_freq=1", "logger.save_checkpoint_freq=3", "device=cpu",
+                               "name=yaml_psnr", "path.experiments_root=" + tmp.path()};
+  std::string cmd = test::srengine_exe() + " train " + fixture("train_RRDBNet_PSNR_x4.yml");
+  for (const auto& s : sets) cmd += " --set '" + s + "'";
+  cmd += " > " + tmp.file("log.txt") + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  const std::string log = test::read_text(tmp.file("log.txt"));
+  INFO(log);
+  REQUIRE(rc == 0);
+  CHECK_THAT(log, Catch::Contains("note: options '") && Catch::Contains("'dist_params' ignored"));
+  const std::string weights = tmp.path() + "/yaml_psnr/models/net_g_sr_final.safetensors";
+  REQUIRE(fs::exists(weights));
+  // srengine test reads BasicSR's test file the same way, with the same --set.
+  std::string test_cmd = test::srengine_exe() + " test " + fixture("test_ESRGAN_x4.yml") + " --weights " + weights +
+                         " --output " + tmp.file("results") + " --set path.param_key_g=auto";
+  for (const std::string s : {"network_g.num_feat=8", "network_g.num_block=1", "network_g.num_grow_ch=4"})
+    test_cmd += " --set " + s;
+  for (const std::string set : {"test_1", "test_2"})
+    for (const auto& s : embedded(set, kValPhotos) + std::vector<std::string>{"datasets." + set + ".meta_info_file=" +
+                                                                            kRoot + "/tests/fixtures/val_one.txt"})
+      test_cmd += " --set '" + s + "'";
+  test_cmd += " > " + tmp.file("test_log.txt") + " 2>&1";
+  const int test_rc = std::system(test_cmd.c_str());
+  INFO(test::read_text(tmp.file("test_log.txt")));
+  REQUIRE(test_rc == 0);
+  const json metrics = json::parse(test::read_text(tmp.file("results/metrics.json")));
+  CHECK(metrics.contains("test_1"));
+  CHECK(metrics.contains("test_2"));
+  CHECK(metrics["test_1"]["mean"].contains("ssim"));
+}
+
+TEST_CASE("yaml/gt_only_dataset_has_its_own_name") {
+  // JSON: the new name, and the old one with a deprecation note.
+  const std::string tiny = kRoot + "/tests/fixtures/train_tiny.json";
+  const LoadedConfig now = load_config_or_options(tiny, {}, ConfigUse::train);
+  CHECK(now.config["datasets"]["train"]["type"] == "GTOnlyBicubicDataset");
+  CHECK(now.notes.empty());
+  const LoadedConfig old = load_config_or_options(tiny, {"datasets.val.type=SingleImageDataset"}, ConfigUse::train);
+  REQUIRE(old.notes.size() == 1);
+  CHECK_THAT(old.notes[0], Catch::Contains("'datasets.val.type' SingleImageDataset is deprecated") &&
+                               Catch::Contains("GTOnlyBicubicDataset"));
+  CHECK(data::parse_dataset_type("GTOnlyBicubicDataset") == data::DatasetType::single);
+  CHECK(data::parse_dataset_type("SingleImageDataset") == data::DatasetType::single);
+  // YAML: BasicSR's meaning (LQ only), which srengine cannot test yet: an error, not GT-only.
+  const BasicsrTranslation t = translate_basicsr_options(
+      {{"name", "x"}, {"datasets", {{"test_1", {{"type", "SingleImageDataset"}, {"dataroot_lq", "lq"}}}}}}, "t.yml");
+  REQUIRE(t.problems.size() == 1);
+  CHECK_THAT(t.problems[0], Catch::Contains("t.yml") && Catch::Contains("datasets.test_1.type") &&
+                                Catch::Contains("LQ-only"));
+  CHECK(!t.config["datasets"].contains("test_1"));
+}

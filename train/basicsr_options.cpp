@@ -1,0 +1,222 @@
+// BasicSR option file (as JSON) -> srengine config JSON. Each section has its own function;
+// a key is either mapped, ignored with one note (no effect here), a problem (would change
+// results, cannot be honoured), or passed through to the same place, where the validator
+// judges it (so a misspelt key there gets its "did you mean" from the schema).
+#include "train/basicsr_options.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include "engine/error.h"
+#include "engine/suggest.h"
+
+namespace sr::train {
+
+namespace {
+
+using nlohmann::json;
+using Why = std::map<std::string, std::string>;  // ignored key -> why it has no effect here
+
+bool among(const std::string& k, const std::vector<std::string>& keys) {
+  return std::find(keys.begin(), keys.end(), k) != keys.end();
+}
+
+struct Translator {
+  std::string file;
+  BasicsrTranslation out;
+
+  void note(const std::string& key, const std::string& why) {
+    out.notes.push_back(str_cat("options '", file, "': '", key, "' ignored: ", why));
+  }
+  void problem(const std::string& key, const json& value, const std::string& why) {
+    out.problems.push_back(str_cat("options '", file, "': '", key, "' (", value.dump(), ") ", why));
+  }
+
+  // Copies the section's keys, noting those in `ignored`.
+  json section(const std::string& name, const json& s, const Why& ignored) {
+    if (!s.is_object()) return s;  // the validator names the wrong type
+    json o = json::object();
+    for (auto it = s.begin(); it != s.end(); ++it) {
+      const auto why = ignored.find(it.key());
+      if (why != ignored.end()) note(name + "." + it.key(), why->second);
+      else o[it.key()] = it.value();
+    }
+    return o;
+  }
+
+  void num_gpu(const json& v) {
+    if (v == 0) {
+      out.config["device"] = "cpu";  // BasicSR's CPU mode
+      out.notes.push_back(str_cat("options '", file, "': 'num_gpu' is 0: device cpu"));
+    } else if (v == "auto" || (v.is_number_integer() && v.get<int64_t>() > 0)) {
+      note("num_gpu", "srengine runs one process per GPU: start N with mpirun -np N (docs/DISTRIBUTED.md)");
+    } else {
+      problem("num_gpu", v, "must be 'auto' or a number of GPUs");
+    }
+  }
+
+  // One dataset, or nothing when its type cannot be honoured (then the problem says why,
+  // and leaving it out spares the validator's follow-on complaints about its keys).
+  std::optional<json> dataset(const std::string& key, const json& d) {
+    static const Why ignored = {
+        {"phase", "set from the section name"},
+        {"prefetch_mode", "srengine's loader always prepares batches ahead on its worker threads"},
+        {"num_prefetch_queue", "srengine's loader sizes its own queue"},
+        {"pin_memory", "srengine's loader manages its host buffers itself"},
+        {"persistent_workers", "srengine's loader threads live for the whole run"},
+        {"use_shuffle", "BasicSR ignores it too: training sets are always shuffled"},
+    };
+    const std::string base = "datasets." + key;
+    if (!d.is_object()) return d;
+    const std::string type = d.value("type", "");
+    if (type == "SingleImageDataset") {
+      problem(base + ".type", type,
+              "is BasicSR's LQ-only dataset (testing without GT, no metrics), which srengine does not have yet; "
+              "for GT images with LQ made by bicubic use 'GTOnlyBicubicDataset', for GT and LQ folders "
+              "'PairedImageDataset'");
+      return std::nullopt;
+    }
+    if (type == "RealESRGANDataset") {
+      problem(base + ".type", type,
+              "(Real-ESRGAN's degradations on the fly) is not a training dataset in srengine yet; make pairs with "
+              "`srengine degrade` and train on them with 'RealESRGANPairedDataset'");
+      return std::nullopt;
+    }
+    for (const char* k : {"color", "mean", "std"})
+      if (d.contains(k) && !d[k].is_null())
+        problem(base + "." + k, d[k], "changes what the network sees and is not supported here");
+    json o = section(base, d, ignored);
+    for (const char* k : {"color", "mean", "std"}) o.erase(k);
+    return o;
+  }
+
+  void datasets(const json& ds) {
+    if (!ds.is_object()) {
+      out.config["datasets"] = ds;
+      return;
+    }
+    json o = json::object();
+    for (auto it = ds.begin(); it != ds.end(); ++it)
+      if (auto d = dataset(it.key(), it.value())) o[it.key()] = *d;
+    out.config["datasets"] = o;
+  }
+
+  void path(const json& p) {
+    static const Why ignored = {
+        {"resume_state", "resume with `srengine train --resume auto|STATE` (BasicSR's .state files are not read)"},
+        {"root", "set by BasicSR at run time"},
+        {"experiments_root_parent", "set by BasicSR at run time"},
+        {"models", "srengine writes <experiments_root>/<name>/models"},
+        {"training_states", "srengine writes <experiments_root>/<name>/training_states"},
+        {"log", "srengine writes <experiments_root>/<name>/train.log"},
+        {"visualization", "srengine writes <experiments_root>/<name>/visualization"},
+        {"results_root", "`srengine test` writes to --output (default results/<name>)"},
+    };
+    json o = section("path", p, ignored);
+    if (o.is_object() && o.contains("param_key_d")) {
+      // srengine loads D's 'params', which is what BasicSR's default means.
+      if (o["param_key_d"].is_null() || o["param_key_d"] == "params") note("path.param_key_d", "D is read from 'params'");
+      else problem("path.param_key_d", o["param_key_d"], "is not supported: D is read from 'params'");
+      o.erase("param_key_d");
+    }
+    out.config["path"] = o;
+  }
+
+  // BasicSR's flat train section -> train.ema_decay + one stage.
+  void train(const json& t, const std::string& model_type) {
+    static const std::vector<std::string> stage_keys = {
+        "optim_g", "optim_d", "scheduler", "total_iter", "warmup_iter", "pixel_opt", "perceptual_opt",
+        "gan_opt", "net_d_iters", "net_d_init_iters"};
+    if (!t.is_object()) {
+      out.config["train"] = t;
+      return;
+    }
+    std::string type = stage_type_of_model(model_type);
+    if (model_type.empty()) {
+      problem("model_type", nullptr, "is missing: SRModel, SRGANModel or ESRGANModel picks the training stage");
+    } else if (model_type == "RealESRNetModel" || model_type == "RealESRGANModel") {
+      problem("model_type", model_type,
+              "needs the Real-ESRGAN stage types (degradations on the fly), which srengine does not have yet");
+    } else if (type.empty()) {
+      problem("model_type", model_type, str_cat("is not a model srengine trains: SRModel (stage sr), SRGANModel "
+                                                "(srgan) or ESRGANModel (esrgan)",
+                                                did_you_mean(model_type, {"SRModel", "SRGANModel", "ESRGANModel"})));
+    }
+    // With the model type already reported, a stand-in type keeps the validator from
+    // reporting the same mistake a second time as a missing key.
+    if (type.empty()) type = "sr";
+    json stage = {{"name", type}, {"type", type}};
+    json train = json::object();
+    std::vector<std::string> valid = stage_keys;
+    valid.push_back("ema_decay");
+    for (auto it = t.begin(); it != t.end(); ++it) {
+      const std::string& k = it.key();
+      if (k == "ema_decay") train[k] = it.value();
+      else if (among(k, stage_keys)) stage[k] = it.value();
+      else problem("train." + k, it.value(), "is not supported here" + did_you_mean(k, valid));
+    }
+    const json& percep = stage.contains("perceptual_opt") ? stage["perceptual_opt"] : json();
+    if (percep.is_object() && !percep.contains("vgg_weights"))
+      out.notes.push_back(str_cat("options '", file, "': 'train.perceptual_opt' needs VGG19 weights as a file (BasicSR "
+                                  "downloads them): --set train.stages.0.perceptual_opt.vgg_weights=FILE; without it "
+                                  "the perceptual loss is skipped with a warning"));
+    train["stages"] = json::array({stage});
+    out.config["train"] = train;
+  }
+
+  // Real-ESRGAN's model keys: covered by the model_type problem for those models.
+  bool realesrgan_model_key(const std::string& k, const json& v, const std::string& model_type) {
+    if (!among(k, {"queue_size", "gt_size", "l1_gt_usm", "percep_gt_usm", "gan_gt_usm", "high_order_degradation"}))
+      return false;
+    if (model_type != "RealESRNetModel" && model_type != "RealESRGANModel")
+      problem(k, v, "belongs to RealESRNetModel / RealESRGANModel and is not supported here");
+    return true;
+  }
+
+  void top(const json& o) {
+    static const Why ignored = {
+        {"dist_params", "srengine's processes meet through MPI or NCCL (dist.backend; docs/DISTRIBUTED.md)"},
+        {"is_train", "set by the command (srengine train / test)"},
+        {"dist", "set by the launcher (mpirun)"},
+        {"rank", "set by the launcher (mpirun)"},
+        {"world_size", "set by the launcher (mpirun)"},
+        {"auto_resume", "use `srengine train --resume auto`"},
+        {"find_unused_parameters", "srengine's gradient all-reduce covers every parameter"},
+    };
+    const std::string model_type = o.value("model_type", "");
+    for (auto it = o.begin(); it != o.end(); ++it) {
+      const std::string& k = it.key();
+      const json& v = it.value();
+      const auto why = ignored.find(k);
+      if (why != ignored.end()) note(k, why->second);
+      else if (k == "model_type") continue;  // read with train
+      else if (k == "num_gpu") num_gpu(v);
+      else if (k == "datasets") datasets(v);
+      else if (k == "path") path(v);
+      else if (k == "train") train(v, model_type);
+      else if (k == "val") out.config[k] = section("val", v, {{"pbar", "srengine shows its own progress"}});
+      else if (k == "logger") out.config[k] = section("logger", v, {{"wandb", "srengine writes metrics.jsonl and report.html"}});
+      else if (realesrgan_model_key(k, v, model_type)) continue;
+      else out.config[k] = v;  // name, scale, manual_seed, network_g/d, degradation keys; the rest the validator judges
+    }
+  }
+};
+
+}  // namespace
+
+std::string stage_type_of_model(const std::string& model_type) {
+  if (model_type == "SRModel") return "sr";
+  if (model_type == "SRGANModel") return "srgan";
+  if (model_type == "ESRGANModel") return "esrgan";
+  return "";
+}
+
+BasicsrTranslation translate_basicsr_options(const json& options, const std::string& file) {
+  Translator t{file, {}};
+  t.out.config = json::object();
+  t.top(options);
+  return t.out;
+}
+
+}  // namespace sr::train

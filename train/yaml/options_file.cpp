@@ -1,0 +1,89 @@
+// Reading srengine JSON or BasicSR YAML, overrides and validation in one place, so that
+// `srengine train`, `test` and `config` treat both kinds of file the same way.
+#include "train/yaml/options_file.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+
+#include "engine/error.h"
+#include "train/basicsr_options.h"
+#include "train/config.h"
+#include "train/yaml/read_yaml.h"
+
+namespace sr::train {
+
+using nlohmann::json;
+
+namespace {
+
+// srengine's GT-only dataset was called SingleImageDataset, which in BasicSR (and in an
+// option file here) is an LQ-only set: the old name still works in JSON, with a note.
+void note_deprecated_names(const json& c, const std::string& path, std::vector<std::string>& notes) {
+  for (auto it = c.at("datasets").begin(); it != c.at("datasets").end(); ++it)
+    if (it.value().value("type", "") == "SingleImageDataset")
+      notes.push_back(str_cat("config '", path, "': 'datasets.", it.key(), ".type' SingleImageDataset is deprecated: ",
+                              "write GTOnlyBicubicDataset (GT folder, LQ by bicubic); in BasicSR's option files ",
+                              "SingleImageDataset means an LQ-only set"));
+}
+
+// PyYAML, and so BasicSR, reads `2e-4` (no dot, no tag) as text: the commonest slip in an
+// option file, which the validator can only report as a string where a number belongs.
+std::string exponent_text_hint(const std::string& message) {
+  static const std::regex text_number("must be (a number|an integer), got \"([-+]?[0-9]+[eE][-+]?[0-9]+)\"");
+  std::smatch m;
+  if (!std::regex_search(message, m, text_number)) return "";
+  return str_cat("\nhint: YAML reads ", m[2].str(), " without a dot as text (as BasicSR does): write !!float ",
+                 m[2].str());
+}
+
+}  // namespace
+
+bool is_yaml_path(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return (char)std::tolower(c); });
+  return ext == ".yml" || ext == ".yaml";
+}
+
+ConfigFile read_config_or_options(const std::string& path) {
+  if (!is_yaml_path(path)) return {read_config_file(path), {}, {}};
+  BasicsrTranslation t = translate_basicsr_options(read_yaml_file(path), path);
+  // As for JSON: relative dataset paths are looked up from the file's folder, then from the
+  // working directory (BasicSR uses the working directory only).
+  t.config["__config_dir__"] = std::filesystem::absolute(path).parent_path().string();
+  return {std::move(t.config), std::move(t.notes), std::move(t.problems)};
+}
+
+LoadedConfig load_config_or_options(const std::string& path, const std::vector<std::string>& overrides,
+                                    ConfigUse use) {
+  ConfigFile f = read_config_or_options(path);
+  json& c = f.config;
+  for (const auto& o : overrides) apply_override(c, o);
+  if (use == ConfigUse::test) {
+    // The schema requires a train section; a placeholder stage lets everything else (metric
+    // defaults, dataset paths) go through the one validation.
+    if (!c.contains("train"))
+      c["train"] = {{"stages", json::array({{{"name", "placeholder"}, {"type", "sr"}, {"total_iter", 1},
+                                              {"pixel_opt", {{"type", "L1Loss"}}}}})}};
+    if (c.contains("datasets") && c["datasets"].is_object()) c["datasets"].erase("train");
+  }
+  if (!is_yaml_path(path)) {
+    LoadedConfig l{validate_config(c), {}};
+    note_deprecated_names(l.config, path, l.notes);
+    return l;
+  }
+  try {
+    return {validate_config(c, f.problems), std::move(f.notes)};
+  } catch (const Error& e) {
+    // The validator names srengine's keys; say how they relate to the option file's.
+    fail("options '", path, "' as srengine's config (BasicSR's train.KEY is train.stages.0.KEY there, and --set "
+         "takes srengine's keys):\n", e.what(), exponent_text_hint(e.what()));
+  }
+}
+
+void print_config_notes(const std::vector<std::string>& notes) {
+  for (const auto& n : notes) std::fprintf(stderr, "note: %s\n", n.c_str());
+}
+
+}  // namespace sr::train

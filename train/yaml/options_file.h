@@ -1,0 +1,39 @@
+// The one way the commands read a config file: srengine's JSON as it is, or a BasicSR /
+// Real-ESRGAN option file (.yml / .yaml) translated (train/basicsr_options.h); then the
+// `--set` overrides (srengine's keys, after translation) and the one validator, with the
+// translation's problems heading the validator's in one numbered list.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace sr::train {
+
+// .yml or .yaml (any case).
+bool is_yaml_path(const std::string& path);
+
+// What a file says before validation: the config (with its folder recorded for resolving
+// relative dataset paths: the config's folder first, then the working directory), the
+// notes of ignored keys and the translation's problems (both empty for JSON).
+struct ConfigFile {
+  nlohmann::json config;
+  std::vector<std::string> notes, problems;
+};
+ConfigFile read_config_or_options(const std::string& path);
+
+// What the config is for: training needs `train`; a test config (like BasicSR's test_*.yml)
+// has none, and its datasets.train, if any, is not used.
+enum class ConfigUse { train, test };
+
+struct LoadedConfig {
+  nlohmann::json config;           // validated, defaults filled
+  std::vector<std::string> notes;  // to show the user
+};
+// read + overrides + validate. Every problem (translation and validation) in one sr::Error.
+LoadedConfig load_config_or_options(const std::string& path, const std::vector<std::string>& overrides,
+                                    ConfigUse use);
+
+// Prints the notes to stderr, one line each.
+void print_config_notes(const std::vector<std::string>& notes);
+
+}  // namespace sr::train
