@@ -81,8 +81,10 @@ bool ordered(uint16_t s, uint16_t ws, uint32_t gs, uint16_t t, uint16_t wt, uint
 
 void report(State& st, const char* p, const std::string& first, const void* first_pc, const std::string& second,
             const void* second_pc) {
-  st.report = sr::str_cat("block (", t_block.block_idx.x, ",", t_block.block_idx.y, ",", t_block.block_idx.z,
-                          "): shared-memory race on ", shared_byte_name(p), ": ", first, " at ", code_at(first_pc),
+  // A copy: str_cat takes references, and GCC 12's -fsanitize=null misreads a reference
+  // into thread-local storage as null (the ASan/UBSan build runs this code too).
+  const uint3 b = t_block.block_idx;
+  st.report = sr::str_cat("block (", b.x, ",", b.y, ",", b.z, "): shared-memory race on ", shared_byte_name(p), ": ", first, " at ", code_at(first_pc),
                           ", then ", second, " at ", code_at(second_pc),
                           ", with no __syncthreads between them (nor, for lanes of one warp, a __syncwarp or other warp "
                           "collective): a missing barrier");
