@@ -43,6 +43,7 @@
 #include "kernels/cuda/loss.h"
 #include "kernels/cuda/optimizer.h"
 #include "kernels/registry.h"
+#include "support/conv_views.h"
 #include "support/parity.h"
 
 using namespace sr;
@@ -400,117 +401,52 @@ struct Guarded {
 };
 
 
-struct ConvCase {
-  int64_t N, C, H, W, K, R, S;
-  int stride, pad;
-  int64_t extra_in = 0, extra_out = 0;  // channel-range views: buffer has C + extra_in channels, view at offset 1
-};
+using test::ConvCase;
+using test::conv_shape;
+using test::describe;
 
-Conv2dShape conv_shape(const ConvCase& c) {
-  Conv2dShape s = sr::cpu::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
-  s.x_batch_stride = (c.C + c.extra_in) * c.H * c.W;
-  s.y_batch_stride = (c.K + c.extra_out) * s.P * s.Q;
-  return s;
-}
-
-std::string describe(const ConvCase& c) {
-  return "N" + std::to_string(c.N) + " C" + std::to_string(c.C) + " " + std::to_string(c.H) + "x" +
-         std::to_string(c.W) + " K" + std::to_string(c.K) + " " + std::to_string(c.R) + "x" +
-         std::to_string(c.S) + " s" + std::to_string(c.stride) + " p" + std::to_string(c.pad) +
-         (c.extra_in || c.extra_out ? " (views)" : "");
-}
-
-// One variant on one shape: forward with the full fused epilogue into a channel view,
-// backward-data (overwrite and accumulate, into a channel view), backward-weight (+=) with
-// the bias gradient, all against the CPU float64 reference, with sentinels.
+// One variant on one shape (the data and references of tests/support/conv_views.h): forward
+// with the full fused epilogue into a channel view, backward-data (overwrite and accumulate,
+// into a channel view), backward-weight (+=) with the bias gradient, with sentinels.
 void run_conv_variant(cuda::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed) {
-  const Conv2dShape s = conv_shape(c);
+  test::ConvViewData d(c, seed);
   const std::string ctx = std::string(cuda::conv_variant_name(v)) + " " + describe(c);
-  std::mt19937_64 rng(seed);
-  const int64_t HW = c.H * c.W, PQ = s.P * s.Q;
-  const int64_t x_off = c.extra_in ? HW : 0, y_off = c.extra_out ? PQ : 0;
-  const int64_t x_len = c.N * s.x_batch_stride, y_len = c.N * s.y_batch_stride;
-  const std::vector<float> xbuf = random_floats(rng, x_len), w = random_floats(rng, c.K * c.C * c.R * c.S);
-  const std::vector<float> bias = random_floats(rng, c.K), res = random_floats(rng, y_len),
-                           dybuf = random_floats(rng, y_len);
-  Conv2dShape sc = s;  // the CPU reference on contiguous copies
-  sc.x_batch_stride = c.C * HW;
-  sc.y_batch_stride = c.K * PQ;
-  std::vector<double> xc(c.N * c.C * HW), dyc(c.N * c.K * PQ);
-  for (int64_t n = 0; n < c.N; ++n) {
-    for (int64_t i = 0; i < c.C * HW; ++i) xc[n * c.C * HW + i] = xbuf[x_off + n * s.x_batch_stride + i];
-    for (int64_t i = 0; i < c.K * PQ; ++i) dyc[n * c.K * PQ + i] = dybuf[y_off + n * s.y_batch_stride + i];
-  }
-  const std::vector<double> wd(w.begin(), w.end()), bd(bias.begin(), bias.end());
-  Tensor xg = Tensor::from_vector(xbuf, {x_len}).to(Device::cuda());
-  Tensor wg = Tensor::from_vector(w, {(int64_t)w.size()}).to(Device::cuda());
-  Tensor bg = Tensor::from_vector(bias, {c.K}).to(Device::cuda());
-  Tensor rg = Tensor::from_vector(res, {y_len}).to(Device::cuda());
-  Tensor dyg = Tensor::from_vector(dybuf, {y_len}).to(Device::cuda());
-  const float* x = xg.data<float>() + x_off;
-  const float* dy = dyg.data<float>() + y_off;
+  Tensor xg = Tensor::from_vector(d.xbuf, {d.x_len}).to(Device::cuda());
+  Tensor wg = Tensor::from_vector(d.w, {(int64_t)d.w.size()}).to(Device::cuda());
+  Tensor bg = Tensor::from_vector(d.bias, {c.K}).to(Device::cuda());
+  Tensor rg = Tensor::from_vector(d.res, {d.y_len}).to(Device::cuda());
+  Tensor dyg = Tensor::from_vector(d.dybuf, {d.y_len}).to(Device::cuda());
+  const float* x = xg.data<float>() + d.x_off;
+  const float* dy = dyg.data<float>() + d.y_off;
 
-  {  // forward: y = res + 0.5 * sqrt2 * leaky(conv + bias, 0.2) into the view of a NaN buffer
-    Guarded y(std::vector<float>(y_len, kNaN));
+  {  // forward into the view of a NaN buffer
+    Guarded y(std::vector<float>(d.y_len, kNaN));
     cuda::ConvEpilogue ep;
     ep.bias = bg.data<float>();
     ep.leaky_relu = true;
     ep.slope = 0.2f;
     ep.gain = std::sqrt(2.0f);
-    ep.residual = rg.data<float>() + y_off;
-    ep.residual_batch_stride = s.y_batch_stride;
+    ep.residual = rg.data<float>() + d.y_off;
+    ep.residual_batch_stride = d.s.y_batch_stride;
     ep.residual_scale = 0.5f;
-    cuda::conv2d_forward_with(v, s, x, wg.data<float>(), ep, y.ptr() + y_off);
-    const std::vector<float> out = y.body(ctx + " forward");
-    std::vector<double> ref(c.N * c.K * PQ), got(ref.size());
-    cpu::conv2d_forward<double>(sc, xc.data(), wd.data(), bd.data(), ref.data());
-    for (int64_t n = 0; n < c.N; ++n)
-      for (int64_t i = 0; i < s.y_batch_stride; ++i) {
-        const int64_t at = n * s.y_batch_stride + i;
-        if (i < y_off || i >= y_off + c.K * PQ) {
-          if (!std::isnan(out[at])) FAIL(ctx << " forward: wrote outside the output view at " << at);
-          continue;
-        }
-        double z = ref[n * c.K * PQ + i - y_off];
-        z = (double)std::sqrt(2.0f) * (z > 0 ? z : 0.2 * z);
-        ref[n * c.K * PQ + i - y_off] = (double)res[at] + 0.5 * z;
-        got[n * c.K * PQ + i - y_off] = out[at];
-      }
-    compare(ctx + " forward (bias, leaky, gain, residual)", got, ref, tol);
+    cuda::conv2d_forward_with(v, d.s, x, wg.data<float>(), ep, y.ptr() + d.y_off);
+    const auto r = d.forward(y.body(ctx + " forward"), ctx);
+    compare(ctx + " forward (bias, leaky, gain, residual)", r.got, r.ref, tol);
   }
   for (bool accumulate : {false, true}) {  // backward-data into the view of x's layout
-    const std::vector<float> init = accumulate ? random_floats(rng, x_len) : std::vector<float>(x_len, kNaN);
+    const std::vector<float> init = accumulate ? random_floats(d.rng, d.x_len) : std::vector<float>(d.x_len, kNaN);
     Guarded dx(init);
-    cuda::conv2d_backward_data_with(v, s, dy, wg.data<float>(), dx.ptr() + x_off, accumulate, s.x_batch_stride);
-    const std::vector<float> out = dx.body(ctx + " backward-data");
-    std::vector<double> ref(c.N * c.C * HW), got(ref.size());
-    cpu::conv2d_backward_data<double>(sc, dyc.data(), wd.data(), ref.data());
-    for (int64_t n = 0; n < c.N; ++n)
-      for (int64_t i = 0; i < s.x_batch_stride; ++i) {
-        const int64_t at = n * s.x_batch_stride + i;
-        if (i < x_off || i >= x_off + c.C * HW) {
-          const bool untouched = accumulate ? out[at] == init[at] : std::isnan(out[at]);
-          if (!untouched) FAIL(ctx << " backward-data: wrote outside the dx view at " << at);
-          continue;
-        }
-        const int64_t r = n * c.C * HW + i - x_off;
-        if (accumulate) ref[r] += init[at];
-        got[r] = out[at];
-      }
-    compare(ctx + (accumulate ? " backward-data (accumulate)" : " backward-data"), got, ref, tol);
+    cuda::conv2d_backward_data_with(v, d.s, dy, wg.data<float>(), dx.ptr() + d.x_off, accumulate, d.s.x_batch_stride);
+    const auto r = d.backward_data(dx.body(ctx + " backward-data"), init, accumulate, ctx);
+    compare(ctx + (accumulate ? " backward-data (accumulate)" : " backward-data"), r.got, r.ref, tol);
   }
   {  // backward-weight: dw += ..., dbias += ...
-    const std::vector<float> dw0 = random_floats(rng, (int64_t)w.size()), db0 = random_floats(rng, c.K);
+    const std::vector<float> dw0 = random_floats(d.rng, (int64_t)d.w.size()), db0 = random_floats(d.rng, c.K);
     Guarded dw(dw0), db(db0);
-    cuda::conv2d_backward_weight_with(v, s, x, dy, dw.ptr(), db.ptr());
-    std::vector<double> ref(w.size(), 0.0), refb(c.K, 0.0);
-    cpu::conv2d_backward_weight<double>(sc, xc.data(), dyc.data(), ref.data(), refb.data());
-    const std::vector<float> gw = dw.body(ctx + " dw"), gb = db.body(ctx + " dbias");
-    std::vector<double> got(gw.begin(), gw.end()), gotb(gb.begin(), gb.end());
-    for (size_t i = 0; i < ref.size(); ++i) ref[i] += dw0[i];
-    for (int64_t k = 0; k < c.K; ++k) refb[k] += db0[k];
-    compare(ctx + " backward-weight", got, ref, tol);
-    compare(ctx + " bias gradient", gotb, refb, kFp32);
+    cuda::conv2d_backward_weight_with(v, d.s, x, dy, dw.ptr(), db.ptr());
+    const auto r = d.backward_weight_ref(dw0, db0);
+    compare(ctx + " backward-weight", parity::to_double(dw.body(ctx + " dw")), r.dw, tol);
+    compare(ctx + " bias gradient", parity::to_double(db.body(ctx + " dbias")), r.dbias, kFp32);
   }
 }
 

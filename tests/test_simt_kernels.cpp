@@ -34,6 +34,7 @@
 #include "kernels/cpu/rdb.h"
 #include "kernels/cpu/resample.h"
 #include "kernels/cpu/spectral_norm.h"
+#include "support/conv_views.h"
 #include "support/simt_support.h"
 
 #ifdef SRENGINE_WITH_SIMT
@@ -470,103 +471,48 @@ void test_gemm() {
 
 // ---- convolution: naive, tf32 and bf16 implicit GEMM (the mma.sync wrappers) ------------------------
 
-struct ConvCase {
-  int64_t N, C, H, W, K, R, S;
-  int stride, pad;
-  int64_t extra_in = 0, extra_out = 0;  // channel-range views: buffer has C + extra channels, view at offset 1
-};
+using test::ConvCase;
+using test::describe;
 
-std::string describe(const ConvCase& c) {
-  return "N" + std::to_string(c.N) + " C" + std::to_string(c.C) + " " + std::to_string(c.H) + "x" +
-         std::to_string(c.W) + " K" + std::to_string(c.K) + " " + std::to_string(c.R) + "x" + std::to_string(c.S) +
-         " s" + std::to_string(c.stride) + " p" + std::to_string(c.pad) + (c.extra_in || c.extra_out ? " (views)" : "");
-}
-
-// One variant on one shape, as the parity suite's run_conv_variant: forward with the full
-// fused epilogue into a channel view, backward-data (overwrite and accumulate, into a view),
-// backward-weight (+=) with the bias gradient, against the CPU float64 reference. Elements
-// outside the views must keep their NaN poison (or their value, when accumulating).
+// One variant on one shape, as the parity suite's run_conv_variant (the data and references
+// of tests/support/conv_views.h): forward with the full fused epilogue into a channel view,
+// backward-data (overwrite and accumulate, into a view), backward-weight (+=) with the bias
+// gradient. Elements outside the views must keep their NaN poison (or their value, when
+// accumulating).
 bool run_conv(sr::simt::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed) {
-  Conv2dShape s = cpu::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
-  s.x_batch_stride = (c.C + c.extra_in) * c.H * c.W;
-  s.y_batch_stride = (c.K + c.extra_out) * s.P * s.Q;
+  test::ConvViewData d(c, seed);
   const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c);
-  std::mt19937_64 rng(seed);
-  const int64_t HW = c.H * c.W, PQ = s.P * s.Q;
-  const int64_t x_off = c.extra_in ? HW : 0, y_off = c.extra_out ? PQ : 0;
-  const int64_t x_len = c.N * s.x_batch_stride, y_len = c.N * s.y_batch_stride;
-  const auto xbuf = random_floats(rng, x_len), w = random_floats(rng, c.K * c.C * c.R * c.S);
-  const auto bias = random_floats(rng, c.K), res = random_floats(rng, y_len), dybuf = random_floats(rng, y_len);
-  Conv2dShape sc = s;  // the CPU reference on contiguous copies
-  sc.x_batch_stride = c.C * HW;
-  sc.y_batch_stride = c.K * PQ;
-  std::vector<double> xc(c.N * c.C * HW), dyc(c.N * c.K * PQ);
-  for (int64_t n = 0; n < c.N; ++n) {
-    for (int64_t i = 0; i < c.C * HW; ++i) xc[n * c.C * HW + i] = xbuf[x_off + n * s.x_batch_stride + i];
-    for (int64_t i = 0; i < c.K * PQ; ++i) dyc[n * c.K * PQ + i] = dybuf[y_off + n * s.y_batch_stride + i];
-  }
-  const std::vector<double> wd = to_double(w), bd = to_double(bias);
-  Dev X(xbuf), Wt(w), Bias(bias), Res(res), DY(dybuf);
+  Dev X(d.xbuf), Wt(d.w), Bias(d.bias), Res(d.res), DY(d.dybuf);
   bool ok = true;
-  {  // forward: y = res + 0.5 * sqrt2 * leaky(conv + bias, 0.2) into the view of a NaN buffer
-    Dev Y(y_len);
+  {  // forward into the view of a NaN buffer
+    Dev Y(d.y_len);
     sr::simt::ConvEpilogue ep;
     ep.bias = Bias.p;
     ep.leaky_relu = true;
     ep.slope = 0.2f;
     ep.gain = std::sqrt(2.0f);
-    ep.residual = Res.p + y_off;
-    ep.residual_batch_stride = s.y_batch_stride;
+    ep.residual = Res.p + d.y_off;
+    ep.residual_batch_stride = d.s.y_batch_stride;
     ep.residual_scale = 0.5f;
-    sr::simt::conv2d_forward_with(v, s, X.p + x_off, Wt.p, ep, Y.p + y_off);
-    const auto out = Y.get();
-    std::vector<double> ref(c.N * c.K * PQ), got(ref.size());
-    cpu::conv2d_forward<double>(sc, xc.data(), wd.data(), bd.data(), ref.data());
-    for (int64_t n = 0; n < c.N; ++n)
-      for (int64_t i = 0; i < s.y_batch_stride; ++i) {
-        const int64_t at = n * s.y_batch_stride + i;
-        if (i < y_off || i >= y_off + c.K * PQ) {
-          if (!std::isnan(out[at])) FAIL(ctx << " forward: wrote outside the output view at " << at);
-          continue;
-        }
-        double z = ref[n * c.K * PQ + i - y_off];
-        z = (double)std::sqrt(2.0f) * (z > 0 ? z : 0.2 * z);
-        ref[n * c.K * PQ + i - y_off] = (double)res[at] + 0.5 * z;
-        got[n * c.K * PQ + i - y_off] = out[at];
-      }
-    ok &= compare(ctx + " forward (bias, leaky, gain, residual)", got, ref, tol);
+    sr::simt::conv2d_forward_with(v, d.s, X.p + d.x_off, Wt.p, ep, Y.p + d.y_off);
+    const auto r = d.forward(Y.get(), ctx);
+    ok &= compare(ctx + " forward (bias, leaky, gain, residual)", r.got, r.ref, tol);
   }
   for (bool accumulate : {false, true}) {  // backward-data into the view of x's layout
-    const auto init = accumulate ? random_floats(rng, x_len) : std::vector<float>(x_len, kNaN);
+    const auto init = accumulate ? random_floats(d.rng, d.x_len) : std::vector<float>(d.x_len, kNaN);
     Dev DX(init);
-    sr::simt::conv2d_backward_data_with(v, s, DY.p + y_off, Wt.p, DX.p + x_off, accumulate, s.x_batch_stride);
-    const auto out = DX.get();
-    std::vector<double> ref(c.N * c.C * HW), got(ref.size());
-    cpu::conv2d_backward_data<double>(sc, dyc.data(), wd.data(), ref.data());
-    for (int64_t n = 0; n < c.N; ++n)
-      for (int64_t i = 0; i < s.x_batch_stride; ++i) {
-        const int64_t at = n * s.x_batch_stride + i;
-        if (i < x_off || i >= x_off + c.C * HW) {
-          const bool untouched = accumulate ? out[at] == init[at] : std::isnan(out[at]);
-          if (!untouched) FAIL(ctx << " backward-data: wrote outside the dx view at " << at);
-          continue;
-        }
-        const int64_t r = n * c.C * HW + i - x_off;
-        if (accumulate) ref[r] += init[at];
-        got[r] = out[at];
-      }
-    ok &= compare(ctx + (accumulate ? " backward-data (accumulate)" : " backward-data"), got, ref, tol);
+    sr::simt::conv2d_backward_data_with(v, d.s, DY.p + d.y_off, Wt.p, DX.p + d.x_off, accumulate,
+                                        d.s.x_batch_stride);
+    const auto r = d.backward_data(DX.get(), init, accumulate, ctx);
+    ok &= compare(ctx + (accumulate ? " backward-data (accumulate)" : " backward-data"), r.got, r.ref, tol);
   }
   {  // backward-weight: dw += ..., dbias += ...
-    const auto dw0 = random_floats(rng, (int64_t)w.size()), db0 = random_floats(rng, c.K);
+    const auto dw0 = random_floats(d.rng, (int64_t)d.w.size()), db0 = random_floats(d.rng, c.K);
     Dev DW(dw0), DB(db0);
-    sr::simt::conv2d_backward_weight_with(v, s, X.p + x_off, DY.p + y_off, DW.p, DB.p);
-    std::vector<double> ref(w.size(), 0.0), refb(c.K, 0.0);
-    cpu::conv2d_backward_weight<double>(sc, xc.data(), dyc.data(), ref.data(), refb.data());
-    for (size_t i = 0; i < ref.size(); ++i) ref[i] += dw0[i];
-    for (int64_t k = 0; k < c.K; ++k) refb[k] += db0[k];
-    ok &= compare(ctx + " backward-weight", DW.get(), ref, tol);
-    ok &= compare(ctx + " bias gradient", DB.get(), refb, kFp32);
+    sr::simt::conv2d_backward_weight_with(v, d.s, X.p + d.x_off, DY.p + d.y_off, DW.p, DB.p);
+    const auto r = d.backward_weight_ref(dw0, db0);
+    ok &= compare(ctx + " backward-weight", DW.get(), r.dw, tol);
+    ok &= compare(ctx + " bias gradient", DB.get(), r.dbias, kFp32);
   }
   return ok;
 }

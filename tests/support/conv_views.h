@@ -1,0 +1,132 @@
+// The conv-variant parity cases of the cuda/ and simt/ suites (tests/test_cuda_parity.cpp,
+// tests/test_simt_kernels.cpp): a convolution on channel views (the input and output are
+// channel ranges of larger buffers, as in the dense blocks), its random data, and the CPU
+// float64 reference of each direction, with the check that nothing outside a view was
+// written. The suites differ only in how they run the device kernels.
+#pragma once
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/conv2d.h"
+#include "support/parity.h"
+
+namespace sr::test {
+
+struct ConvCase {
+  int64_t N, C, H, W, K, R, S;
+  int stride, pad;
+  int64_t extra_in = 0, extra_out = 0;  // channel-range views: buffer has C + extra_in channels, view at offset 1
+};
+
+inline std::string describe(const ConvCase& c) {
+  return "N" + std::to_string(c.N) + " C" + std::to_string(c.C) + " " + std::to_string(c.H) + "x" +
+         std::to_string(c.W) + " K" + std::to_string(c.K) + " " + std::to_string(c.R) + "x" + std::to_string(c.S) +
+         " s" + std::to_string(c.stride) + " p" + std::to_string(c.pad) + (c.extra_in || c.extra_out ? " (views)" : "");
+}
+
+// The shape with the views' batch strides.
+inline cpu::Conv2dShape conv_shape(const ConvCase& c) {
+  cpu::Conv2dShape s = cpu::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
+  s.x_batch_stride = (c.C + c.extra_in) * c.H * c.W;
+  s.y_batch_stride = (c.K + c.extra_out) * s.P * s.Q;
+  return s;
+}
+
+// Fresh random buffers for one case, and the references. Forward runs the full fused
+// epilogue: y = res + 0.5 * sqrt2 * leaky(conv + bias, 0.2) into the y view of a NaN buffer.
+struct ConvViewData {
+  ConvCase c;
+  cpu::Conv2dShape s, sc;  // s: on the views; sc: the CPU reference on contiguous copies
+  int64_t HW, PQ, x_off, y_off, x_len, y_len;
+  std::mt19937_64 rng;
+  std::vector<float> xbuf, w, bias, res, dybuf;
+  std::vector<double> xc, dyc, wd, bd;
+
+  ConvViewData(const ConvCase& cc, uint64_t seed) : c(cc), s(conv_shape(cc)), sc(s), rng(seed) {
+    HW = c.H * c.W;
+    PQ = s.P * s.Q;
+    x_off = c.extra_in ? HW : 0;
+    y_off = c.extra_out ? PQ : 0;
+    x_len = c.N * s.x_batch_stride;
+    y_len = c.N * s.y_batch_stride;
+    xbuf = parity::random_floats(rng, x_len);
+    w = parity::random_floats(rng, c.K * c.C * c.R * c.S);
+    bias = parity::random_floats(rng, c.K);
+    res = parity::random_floats(rng, y_len);
+    dybuf = parity::random_floats(rng, y_len);
+    sc.x_batch_stride = c.C * HW;
+    sc.y_batch_stride = c.K * PQ;
+    xc.resize(c.N * c.C * HW);
+    dyc.resize(c.N * c.K * PQ);
+    for (int64_t n = 0; n < c.N; ++n) {
+      for (int64_t i = 0; i < c.C * HW; ++i) xc[n * c.C * HW + i] = xbuf[x_off + n * s.x_batch_stride + i];
+      for (int64_t i = 0; i < c.K * PQ; ++i) dyc[n * c.K * PQ + i] = dybuf[y_off + n * s.y_batch_stride + i];
+    }
+    wd = parity::to_double(w);
+    bd = parity::to_double(bias);
+  }
+
+  struct Result {
+    std::vector<double> got, ref;
+  };
+
+  // The forward output buffer (whole, y_len) against the reference inside the view; a
+  // write outside the view fails the test.
+  Result forward(const std::vector<float>& out, const std::string& ctx) const {
+    Result r{std::vector<double>(c.N * c.K * PQ), std::vector<double>(c.N * c.K * PQ)};
+    cpu::conv2d_forward<double>(sc, xc.data(), wd.data(), bd.data(), r.ref.data());
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t i = 0; i < s.y_batch_stride; ++i) {
+        const int64_t at = n * s.y_batch_stride + i;
+        if (i < y_off || i >= y_off + c.K * PQ) {
+          if (!std::isnan(out[at])) FAIL(ctx << " forward: wrote outside the output view at " << at);
+          continue;
+        }
+        const int64_t k = n * c.K * PQ + i - y_off;
+        double z = r.ref[k];
+        z = (double)std::sqrt(2.0f) * (z > 0 ? z : 0.2 * z);
+        r.ref[k] = (double)res[at] + 0.5 * z;
+        r.got[k] = out[at];
+      }
+    return r;
+  }
+
+  // The backward-data buffer (whole, x_len), which held `init` before (NaN, or random when
+  // accumulating), against the reference inside the view; outside it must be untouched.
+  Result backward_data(const std::vector<float>& out, const std::vector<float>& init, bool accumulate,
+                       const std::string& ctx) const {
+    Result r{std::vector<double>(c.N * c.C * HW), std::vector<double>(c.N * c.C * HW)};
+    cpu::conv2d_backward_data<double>(sc, dyc.data(), wd.data(), r.ref.data());
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t i = 0; i < s.x_batch_stride; ++i) {
+        const int64_t at = n * s.x_batch_stride + i;
+        if (i < x_off || i >= x_off + c.C * HW) {
+          const bool untouched = accumulate ? out[at] == init[at] : std::isnan(out[at]);
+          if (!untouched) FAIL(ctx << " backward-data: wrote outside the dx view at " << at);
+          continue;
+        }
+        const int64_t k = n * c.C * HW + i - x_off;
+        if (accumulate) r.ref[k] += init[at];
+        r.got[k] = out[at];
+      }
+    return r;
+  }
+
+  // The references of dw += ... and dbias += ... from the starting values dw0, db0.
+  struct WeightRef {
+    std::vector<double> dw, dbias;
+  };
+  WeightRef backward_weight_ref(const std::vector<float>& dw0, const std::vector<float>& db0) const {
+    WeightRef r{std::vector<double>(w.size(), 0.0), std::vector<double>(c.K, 0.0)};
+    cpu::conv2d_backward_weight<double>(sc, xc.data(), dyc.data(), r.dw.data(), r.dbias.data());
+    for (size_t i = 0; i < r.dw.size(); ++i) r.dw[i] += dw0[i];
+    for (int64_t k = 0; k < c.K; ++k) r.dbias[k] += db0[k];
+    return r;
+  }
+};
+
+}  // namespace sr::test
