@@ -2,6 +2,8 @@
 #include "data/raw_pixels.h"
 
 #include <cmath>
+#include <cstdint>
+#include <string>
 
 #include "engine/error.h"
 
@@ -52,9 +54,12 @@ Image raw_to_image(const unsigned char* pixels, size_t rowbytes, int width, int 
 
 void check_pixel_limit(const std::string& name, int64_t width, int64_t height, int64_t limit) {
   SR_CHECK(width > 0 && height > 0, name, ": image size ", width, "x", height, " is not positive");
-  SR_CHECK(width * height <= limit, name, ": image is ", width, "x", height, " = ", width * height,
-           " pixels, over the limit of ", limit,
-           " (refused before decoding; a decompression bomb or a huge file: raise max_pixels if it is genuine)");
+  // Headers may claim up to 2^32 - 1 per side, so width * height can overflow int64: compare by division.
+  if (width <= limit / height) return;
+  const std::string pixels =
+      width <= INT64_MAX / height ? std::to_string(width * height) : std::string("more than 2^63");
+  fail(name, ": image is ", width, "x", height, " = ", pixels, " pixels, over the limit of ", limit,
+       " (refused before decoding; a decompression bomb or a huge file: raise max_pixels if it is genuine)");
 }
 
 namespace {

@@ -14,6 +14,7 @@
 #include "data/image.h"
 #include "data/image_io.h"
 #include "data/image_row_writer.h"
+#include "data/raw_pixels.h"
 #include "engine/error.h"
 #include "support/data_support.h"
 
@@ -170,6 +171,17 @@ TEST_CASE("formats/written_files_read_by_pil") {
     REQUIRE(pil.channels == c);
     CHECK(levels(pil) == levels(convert_channels(img, c)));
   }
+}
+
+// The limit is checked on the header's numbers before anything is allocated; TIFF sides are
+// 32-bit, so their product can overflow int64 and must be compared without multiplying.
+TEST_CASE("formats/pixel_limit_never_overflows") {
+  test::require_error([] { check_pixel_limit("huge.tif", 3221225486LL, 3170893833LL, 1LL << 28); },
+                      {"huge.tif", "3221225486x3170893833", "more than 2^63", "limit of"});
+  test::require_error([] { check_pixel_limit("big.tif", 1LL << 31, 1LL << 31, 1LL << 28); },
+                      {"big.tif", "4611686018427387904 pixels"});
+  check_pixel_limit("edge.png", 60, 60, 3600);  // exactly at the limit passes
+  test::require_error([] { check_pixel_limit("edge.png", 61, 59, 3598); }, {"3599 pixels"});
 }
 
 TEST_CASE("formats/hostile_headers_refused_before_allocating") {
