@@ -7,6 +7,7 @@
 
 #include "engine/cuda_runtime.h"
 #include "engine/dispatch.h"
+#include "engine/host_block_cache.h"
 
 namespace sr {
 
@@ -37,7 +38,7 @@ Storage::Storage(size_t bytes, Device device, int pin_device) : bytes_(bytes), d
 #endif
   if (device.is_cpu()) {
     const size_t rounded = (alloc_bytes + 63) / 64 * 64;
-    data_ = std::aligned_alloc(64, rounded);
+    data_ = rounded >= host_cache::kMinBytes ? host_cache::acquire(rounded) : std::aligned_alloc(64, rounded);
     if (!data_) fail("Storage: out of host memory allocating ", bytes, " bytes");
     note_host_alloc(bytes);
   } else {
@@ -58,7 +59,11 @@ Storage::~Storage() {
   }
 #endif
   if (device_.is_cpu()) {
-    std::free(data_);
+    const size_t rounded = ((bytes_ == 0 ? 64 : bytes_) + 63) / 64 * 64;
+    if (rounded >= host_cache::kMinBytes)
+      host_cache::release(data_, rounded);
+    else
+      std::free(data_);
     g_host_current.fetch_sub(bytes_);
   } else {
     try {
