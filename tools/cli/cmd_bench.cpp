@@ -47,6 +47,7 @@
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/batch_norm.h"
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv2d_int8.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/loss.h"
@@ -271,6 +272,33 @@ std::vector<ConvFns> conv_variants() {
   return v;
 }
 
+// The int8 inference conv (kernels/cpu/conv2d_int8.h) on a conv_fwd case: uint8 input,
+// int8 weights, quantised output (as between two convs of an int8 network); its GFLOPS
+// column counts int8 multiply-adds as two operations. Stride-1 odd filters only.
+Runner int8_conv_runner(const Case& c, Buffers&, int rot) {
+  const cpu::Conv2dShape s = conv_shape(c.p);
+  if (s.stride != 1 || s.R % 2 == 0 || s.pad != s.R / 2) return {};
+  Generator gen(4321);
+  std::vector<int8_t> qw(s.K * s.C * s.R * s.S);
+  Tensor wr = Tensor::empty({(int64_t)qw.size()});
+  uniform_(wr, -127.0, 127.0, gen);
+  for (size_t i = 0; i < qw.size(); ++i) qw[i] = (int8_t)wr.data<float>()[i];
+  const std::vector<float> scale(s.K, 0.01f), bias(s.K, 0.1f);
+  auto w = std::make_shared<cpu::QuantConvWeights>(
+      cpu::pack_conv_weights_int8(qw.data(), scale.data(), bias.data(), s.K, s.C, s.R, s.S));
+  auto xs = std::make_shared<std::vector<cpu::QuantActivation>>();
+  auto ys = std::make_shared<std::vector<cpu::QuantActivation>>();
+  for (int i = 0; i < rot; ++i) {
+    cpu::QuantActivation x = cpu::make_quant_activation(s.N, s.C, s.H, s.W, s.pad, 0.02f, 128);
+    Tensor xr = Tensor::empty({(int64_t)x.data.size()});
+    uniform_(xr, 0.0, 255.0, gen);
+    for (size_t j = 0; j < x.data.size(); ++j) x.data[j] = (uint8_t)xr.data<float>()[j];
+    xs->push_back(std::move(x));
+    ys->push_back(cpu::make_quant_activation(s.N, s.K, s.H, s.W, 1, 0.02f, 128));
+  }
+  return [=](int i) { cpu::conv2d_int8_forward((*xs)[i % rot], *w, {nullptr, &(*ys)[i % rot], nullptr}); };
+}
+
 std::vector<Impl> conv_impls(const std::string& op) {
   std::vector<Impl> out;
   for (const ConvFns& f : conv_variants()) {
@@ -295,6 +323,7 @@ std::vector<Impl> conv_impls(const std::string& op) {
                      return [=](int i) { f.bwd_weight(s, x[i % rot], dy[i % rot], dw, db); };
                    }});
   }
+  if (op == "conv_fwd") out.push_back({"cpu", std::string("int8_") + cpu::conv2d_int8_isa(), false, int8_conv_runner});
   return out;
 }
 

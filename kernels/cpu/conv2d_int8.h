@@ -1,0 +1,91 @@
+// int8 convolution for CPU inference: uint8 activations x int8 weights, int32 sums.
+//
+// Quantisation (the ONNX QuantizeLinear / DequantizeLinear convention):
+//   activation  real = sx * (qx - zx),  qx in [0, 255], one (sx, zx) per tensor
+//   weight      real = sw[k] * qw,       qw in [-127, 127], one sw per output channel
+// so a conv output is
+//   y[k][pix] = sx * sw[k] * sum_{c,r,s} (qx - zx) * qw  + bias[k]
+//             = sx * sw[k] * (sum qx * qw  -  zx * sum qw[k])  + bias[k],
+// an integer sum that is exact in int32 (at most 255 * 127 * C*R*S, under 2^31 up to
+// C*R*S = 66000), and one per-channel correction zx * sum qw[k] (wsum below).
+//
+// Layouts, chosen for AVX512-VNNI's vpdpbusd (16 lanes, each adding the dot product of 4
+// unsigned bytes with 4 signed bytes to an int32):
+//   activations  NHWC with the channels padded to Cp (a multiple of 4) and a border of
+//                `pad` pixels that holds zx (a real 0), so every tap reads in bounds;
+//   weights      [r][s][c / 4][k / 16][16 k][4 c]: one 64-byte row holds 4 input channels
+//                of 16 output channels, the operand of one vpdpbusd against 4 broadcast
+//                input bytes of one pixel.
+// The epilogue applies scale, bias and an activation y = max(v, 0) + slope[k] * min(v, 0)
+// (slope 1: none, 0: relu, a: leaky relu, a[k]: prelu), then either quantises into the next
+// conv's activation (QuantizeLinear: round half to even of y / sy, plus zy, saturated to
+// [0, 255]) or writes float NCHW.
+//
+// conv2d_int8_forward_reference is the plain loop nest every other path is tested against.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace sr::cpu {
+
+struct QuantActivation {
+  int64_t N = 0, H = 0, W = 0, C = 0;  // interior size and real channel count
+  int64_t Cp = 0, pad = 0;             // padded channel count (multiple of 4), border width
+  float scale = 1.0f;
+  int zero_point = 0;
+  std::vector<uint8_t> data;  // N x (H + 2 pad) x (W + 2 pad) x Cp
+
+  int64_t row_bytes() const { return (W + 2 * pad) * Cp; }
+  int64_t image_bytes() const { return (H + 2 * pad) * row_bytes(); }
+  // The interior pixel (n, y, x)'s first channel.
+  uint8_t* at(int64_t n, int64_t y, int64_t x) { return data.data() + n * image_bytes() + (y + pad) * row_bytes() + (x + pad) * Cp; }
+  const uint8_t* at(int64_t n, int64_t y, int64_t x) const {
+    return data.data() + n * image_bytes() + (y + pad) * row_bytes() + (x + pad) * Cp;
+  }
+};
+
+// An activation of the given size, every byte (border and padded channels too) zero_point.
+QuantActivation make_quant_activation(int64_t N, int64_t C, int64_t H, int64_t W, int64_t pad, float scale,
+                                      int zero_point);
+
+// QuantizeLinear of float NCHW x into the interior of `q` (sizes must agree).
+void quantize_activation(const float* x, QuantActivation& q);
+// DequantizeLinear of q's interior into float NCHW.
+void dequantize_activation(const QuantActivation& q, float* x);
+
+struct QuantConvWeights {
+  int64_t K = 0, C = 0, R = 0, S = 0;
+  int64_t Cp = 0, Kp = 0;  // C padded to 4, K padded to 16
+  std::vector<int8_t> packed;  // [r][s][Cp/4][Kp/16][16][4]
+  std::vector<float> scale;    // Kp (0 past K)
+  std::vector<int32_t> wsum;   // Kp: sum over (c, r, s) of qw[k]
+  std::vector<float> bias;     // Kp (0 when the conv has none)
+  std::vector<int8_t> oihw;    // the quantised weights as given (the reference reads these)
+};
+
+// Packs int8 weights qw (OIHW, K x C x R x S) with their per-channel scales and the bias
+// (nullptr: none). Values outside [-127, 127] are refused.
+QuantConvWeights pack_conv_weights_int8(const int8_t* qw, const float* scale, const float* bias, int64_t K,
+                                        int64_t C, int64_t R, int64_t S);
+
+// Symmetric int8 quantisation of float OIHW weights: per output channel (or one scale for
+// all when per_channel is false), scale = max|w| / 127, qw = round half to even (w / scale).
+void quantize_conv_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool per_channel,
+                           std::vector<int8_t>& qw, std::vector<float>& scale);
+
+// Where a conv's result goes: quantised into `q` (the next conv's input; its N, H, W, C
+// must match the output) or float NCHW into `y`. Exactly one of the two.
+struct Int8ConvOutput {
+  const float* slope = nullptr;  // K slopes of the activation, nullptr: none
+  QuantActivation* q = nullptr;
+  float* y = nullptr;
+};
+
+// Stride 1, "same" padding: the input's border must be at least R / 2 and S / 2 (odd R, S).
+void conv2d_int8_forward(const QuantActivation& x, const QuantConvWeights& w, const Int8ConvOutput& out);
+void conv2d_int8_forward_reference(const QuantActivation& x, const QuantConvWeights& w, const Int8ConvOutput& out);
+
+// The name of the path conv2d_int8_forward takes on this build ("avx512_vnni" or "reference").
+const char* conv2d_int8_isa();
+
+}  // namespace sr::cpu
