@@ -57,6 +57,23 @@ QuantActivation make_quant_activation(int64_t N, int64_t C, int64_t H, int64_t W
   return q;
 }
 
+void fill_border(QuantActivation& q) {
+  const uint8_t z = (uint8_t)q.zero_point;
+  const int64_t rb = q.row_bytes(), rows = q.H + 2 * q.pad;
+  for (int64_t n = 0; n < q.N; ++n) {
+    uint8_t* img = q.data.data() + n * q.image_bytes();
+    for (int64_t y = 0; y < rows; ++y) {
+      uint8_t* row = img + y * rb;
+      if (y < q.pad || y >= q.pad + q.H) {
+        std::memset(row, z, rb);
+        continue;
+      }
+      std::memset(row, z, q.pad * q.Cp);
+      std::memset(row + (q.pad + q.W) * q.Cp, z, q.pad * q.Cp);
+    }
+  }
+}
+
 void quantize_activation(const float* x, QuantActivation& q) {
   const int64_t plane = q.H * q.W;
 #pragma omp parallel for collapse(2) schedule(static) if (q.N * q.C * plane > 65536)

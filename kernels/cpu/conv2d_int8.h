@@ -48,6 +48,10 @@ struct QuantActivation {
 QuantActivation make_quant_activation(int64_t N, int64_t C, int64_t H, int64_t W, int64_t pad, float scale,
                                       int zero_point);
 
+// Sets the border of q to its zero point (after a change of zero point, when a buffer is
+// reused for another activation of the same size: the convs write the interior).
+void fill_border(QuantActivation& q);
+
 // QuantizeLinear of float NCHW x into the interior of `q` (sizes must agree).
 void quantize_activation(const float* x, QuantActivation& q);
 // DequantizeLinear of q's interior into float NCHW.
