@@ -186,3 +186,37 @@ TEST_CASE("bench/kernels_cuda_without_device_fails_cleanly") {
   CHECK_THAT(log, Catch::Contains("error: --device cuda:"));
   fs::remove_all(dir);
 }
+
+// `srengine bench infer`: fp32 and int8 rows of one run, and int8 refused for a network it
+// has no int8 path for.
+TEST_CASE("bench/infer_fp32_and_int8_rows") {
+  if (!fs::exists(bench_exe())) {
+    WARN("SKIPPED: " << bench_exe() << " is not built");
+    return;
+  }
+  const std::string dir = scratch_dir("infer");
+  {
+    std::ofstream cfg(dir + "/srvgg.json");
+    cfg << R"({"name": "b", "scale": 4, "network_g": {"type": "SRVGGNetCompact", "num_in_ch": 3, "num_out_ch": 3,
+              "num_feat": 16, "num_conv": 2, "upscale": 4, "act_type": "prelu"}})";
+    std::ofstream rrdb(dir + "/rrdb.json");
+    rrdb << R"({"name": "b", "scale": 4, "network_g": {"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3,
+              "num_feat": 8, "num_block": 1, "num_grow_ch": 4}})";
+  }
+  const std::string run = bench_exe() + " bench infer --size 13x10 --iters 2 --warmup 0 --threads 1";
+  REQUIRE(std::system((run + " --config " + dir + "/srvgg.json --json " + dir + "/out.json > " + dir +
+                       "/log.txt 2>&1").c_str()) == 0);
+  const json rows = read_json(dir + "/out.json");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0]["precision"] == "fp32");
+  CHECK(rows[1]["precision"] == "int8");
+  for (const json& r : rows) {
+    CHECK(r["median_ms"].get<double>() > 0);
+    CHECK(r["input"] == "1x3x13x10");
+  }
+  CHECK(std::system((run + " --config " + dir + "/rrdb.json > " + dir + "/rrdb.txt 2>&1").c_str()) != 0);
+  const std::string log = read_text(dir + "/rrdb.txt");
+  CHECK(log.find("int8 needs network_g of type SRVGGNetCompact") != std::string::npos);
+  CHECK(log.find("RRDBNet") != std::string::npos);
+  fs::remove_all(dir);
+}

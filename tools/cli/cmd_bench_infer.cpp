@@ -1,0 +1,144 @@
+// `srengine bench infer`: network_g's CPU inference at a given image size, in float32 and in
+// int8 (nets/srvgg_int8.h, SRVGGNetCompact), side by side in one run, with the ratio.
+//
+// The int8 network is calibrated (minmax) on the benchmark's own input, so the timing needs
+// no data; its quality is what `srengine quantize` reports. Weights are the network's random
+// initialisation unless --weights is given (speed does not depend on them).
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/autograd.h"
+#include "engine/error.h"
+#include "engine/random.h"
+#include "kernels/cpu/conv2d_int8.h"
+#include "nets/load_weights.h"
+#include "nets/srvgg_int8.h"
+#include "tools/cli/args.h"
+#include "tools/cli/net_setup.h"
+
+namespace sr::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void print_usage() {
+  std::printf(
+      "usage: srengine bench infer --config CFG [--weights W] [--size HxW] [--batch N]\n"
+      "                            [--precision fp32,int8] [--iters N] [--warmup W]\n"
+      "                            [--threads N] [--json FILE]\n\n"
+      "Times network_g's forward on the CPU (no autograd) on a random image of the given size,\n"
+      "in each precision, back to back in one run; prints the median per precision and the\n"
+      "ratio to fp32. int8 runs SRVGGNetCompact's int8 network (conv2d_int8, %s path),\n"
+      "calibrated (minmax) on the same input.\n\n"
+      "  --size HxW       LR input size (default 256x256; one number: square)\n"
+      "  --batch N        images per forward (default 1)\n"
+      "  --precision L    comma-separated: fp32, int8 (default fp32,int8)\n"
+      "  --iters N        timed forwards per precision (default 5)\n"
+      "  --warmup W       untimed forwards first (default 1)\n"
+      "  --threads N      OpenMP threads (default: all cores)\n"
+      "  --json FILE      write one object per precision\n",
+      cpu::conv2d_int8_isa());
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+std::pair<int, int> parse_size(const std::string& s) {
+  const size_t x = s.find('x');
+  const int h = parse_int_arg("bench infer", "--size", s.substr(0, x), 1, 1 << 16);
+  const int w = x == std::string::npos ? h : parse_int_arg("bench infer", "--size", s.substr(x + 1), 1, 1 << 16);
+  return {h, w};
+}
+
+}  // namespace
+
+int run_bench_infer(const std::vector<std::string>& args) {
+  std::string config, weights, json_path, precisions = "fp32,int8";
+  std::pair<int, int> size{256, 256};
+  int batch = 1, iters = 5, warmup = 1, threads = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      print_usage();
+      return 0;
+    }
+    SR_CHECK(i + 1 < args.size(), "bench infer: ", a, " needs a value (see --help)");
+    const std::string& v = args[++i];
+    if (a == "--config") config = v;
+    else if (a == "--weights") weights = v;
+    else if (a == "--json") json_path = v;
+    else if (a == "--precision") precisions = v;
+    else if (a == "--size") size = parse_size(v);
+    else if (a == "--batch") batch = parse_int_arg("bench infer", a, v, 1, 1024);
+    else if (a == "--iters") iters = parse_int_arg("bench infer", a, v, 1, 100000);
+    else if (a == "--warmup") warmup = parse_int_arg("bench infer", a, v, 0, 100000);
+    else if (a == "--threads") threads = parse_int_arg("bench infer", a, v, 1, 4096);
+    else fail("bench infer: unknown option '", a, "' (see --help)");
+  }
+  SR_CHECK(!config.empty(), "bench infer: --config is required (see --help)");
+  if (threads > 0) omp_set_num_threads(threads);
+
+  manual_seed(1);
+  std::unique_ptr<Module> net = build_generator(config);
+  if (!weights.empty()) load_basicsr_weights(*net, weights);
+  Tensor x = Tensor::empty({batch, 3, size.first, size.second});
+  uniform_(x, 0.0, 1.0);
+
+  std::vector<std::string> list;
+  std::stringstream ss(precisions);
+  for (std::string p; std::getline(ss, p, ',');) {
+    SR_CHECK(p == "fp32" || p == "int8", "bench infer: --precision '", p, "' is not fp32 or int8");
+    list.push_back(p);
+  }
+  std::unique_ptr<SRVGGNetCompactInt8> int8;
+  if (std::find(list.begin(), list.end(), "int8") != list.end()) {
+    auto* srvgg = dynamic_cast<SRVGGNetCompact*>(net.get());
+    SR_CHECK(srvgg, "bench infer: int8 needs network_g of type SRVGGNetCompact, ", config, " has ", net->type_name());
+    int8 = std::make_unique<SRVGGNetCompactInt8>(*srvgg, srvgg_conv_input_ranges(*srvgg, x));
+  }
+
+  NoGradGuard no_grad;
+  nlohmann::json rows = nlohmann::json::array();
+  double fp32_ms = 0;
+  std::printf("%-6s %-12s %8s %12s %10s\n", "prec", "input", "threads", "median ms", "vs fp32");
+  for (const std::string& p : list) {
+    auto run = [&] { return p == "fp32" ? net->forward(x) : int8->forward(x); };
+    for (int i = 0; i < warmup; ++i) run();
+    std::vector<double> ms;
+    for (int i = 0; i < iters; ++i) {
+      const auto t0 = Clock::now();
+      run();
+      ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+    const double med = median(ms);
+    if (p == "fp32") fp32_ms = med;
+    const std::string input = std::to_string(batch) + "x3x" + std::to_string(size.first) + "x" +
+                              std::to_string(size.second);
+    std::printf("%-6s %-12s %8d %12.1f %10s\n", p.c_str(), input.c_str(), omp_get_max_threads(), med,
+                fp32_ms > 0 ? (std::to_string(fp32_ms / med).substr(0, 4) + "x").c_str() : "-");
+    rows.push_back({{"precision", p}, {"input", input}, {"threads", omp_get_max_threads()},
+                    {"median_ms", med}, {"iters", iters}, {"int8_path", cpu::conv2d_int8_isa()}});
+  }
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    SR_CHECK(out.good(), "bench infer: cannot write --json ", json_path);
+    out << rows.dump(2) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace sr::cli
