@@ -72,6 +72,11 @@ QuantActivation poisoned_output(const Int8Case& c, float scale, int zy) {
   return q;
 }
 
+// The float conv of the same shape ("same" padding, stride 1).
+Conv2dShape conv_shape_of(const Int8Case& c) {
+  return make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, 1, (int)(c.R / 2));
+}
+
 }  // namespace
 
 TEST_CASE("conv_int8/fast_path_matches_reference_bit_for_bit") {
@@ -139,21 +144,8 @@ TEST_CASE("conv_int8/reference_matches_float64_conv_of_dequantized_values") {
     std::vector<double> xd(xf.begin(), xf.end()), wd(c.K * T), bd(c.w.bias.begin(), c.w.bias.begin() + c.K);
     for (int64_t k = 0; k < c.K; ++k)
       for (int64_t t = 0; t < T; ++t) wd[k * T + t] = (double)c.w.scale[k] * c.w.oihw[k * T + t];
-    Conv2dShape s{};
-    s.N = c.N;
-    s.C = c.C;
-    s.H = c.H;
-    s.W = c.W;
-    s.K = c.K;
-    s.R = c.R;
-    s.S = c.S;
-    s.stride = 1;
-    s.pad = (int)(c.R / 2);
-    s.P = c.H;
-    s.Q = c.W;
-    s.x_batch_stride = c.C * c.H * c.W;
-    s.y_batch_stride = c.K * c.H * c.W;
     if (c.R != c.S) continue;  // conv2d.cpp pads both sides alike: square filters only
+    const Conv2dShape s = conv_shape_of(c);
     std::vector<double> want(c.N * c.K * c.H * c.W), size(want.size());
     conv2d_forward_im2col<double>(s, xd.data(), wd.data(), bd.data(), want.data());
     // The same conv of |x|, |w|, |b|: the size of the terms, which float32 rounding scales with.
