@@ -22,12 +22,12 @@
 #include "engine/random.h"
 #include "engine/storage.h"
 #include "kernels/registry.h"
-#include "nets/factory.h"
 #include "nets/load_weights.h"
 #include "train/checkpoint.h"
 #include "train/comm.h"
 #include "train/experiment_lock.h"
 #include "train/grad_reducer.h"
+#include "train/networks.h"
 #include "train/report.h"
 #include "train/run_log.h"
 #include "train/stage_step.h"
@@ -48,8 +48,8 @@ using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
-// resolve_device and make_network (and config_types.h) are shared with `srengine bench
-// train` (declared in trainer.h), so the bench builds exactly what a run builds.
+// resolve_device (and config_types.h, networks.h) are shared with `srengine bench train`
+// (declared in trainer.h), so the bench builds exactly what a run builds.
 // A CUDA device is also made this thread's current one: the networks, the batches and the
 // NCCL communicator built afterwards all live on it.
 Device resolve_device(const std::string& s, int local_rank) {
@@ -64,19 +64,6 @@ Device resolve_device(const std::string& s, int local_rank) {
   }
   activate_device(d, "device '" + s + "'" + (s == "cuda" ? " (local rank " + std::to_string(local_rank) + ")" : ""));
   return d;
-}
-
-// Networks get their own deterministic random stream (independent of what ran before),
-// so that a resumed run builds exactly the discriminator an uninterrupted one did.
-std::unique_ptr<Module> make_network(const json& opt, uint64_t seed, uint64_t salt, Device device) {
-  manual_seed(seed * 1000003ull + salt);
-  std::unique_ptr<Module> net = build_network(opt);
-  net->to(device);
-  return net;
-}
-
-std::unique_ptr<Module> make_network(const NetworkConfig& net, uint64_t seed, uint64_t salt, Device device) {
-  return make_network(net.args, seed, salt, device);
 }
 
 namespace {
