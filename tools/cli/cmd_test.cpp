@@ -85,7 +85,7 @@ json test_one_set(Module& net, const train::DatasetConfig& dc, std::vector<train
       data::write_image(str_cat(vis, "/", stem, "_", suffix, ".png"), data::tensor_to_image(sr));
       json row = {{"name", s.name}};
       std::string line = str_cat("  ", s.name);
-      if (line.size() < 34) line.resize(34, ' ');
+      if (line.size() < 34 && !metrics.empty()) line.resize(34, ' ');
       for (const train::MetricConfig& m : metrics) {
         data::MetricOptions mo;
         mo.crop_border = m.crop_border;
