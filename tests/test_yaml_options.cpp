@@ -457,3 +457,16 @@ TEST_CASE("yaml/bench_train_reads_an_option_file") {
   CHECK(list[0]["batch"] == 2);
   CHECK(list[0]["network_g"] == want["network_g"]);
 }
+
+TEST_CASE("yaml/network_of_a_file_srengine_cannot_train") {
+  if (!yaml_or_skip()) return;
+  // Real-ESRGAN's RealESRNet file cannot train here (its model and dataset types), but its
+  // network_g is an RRDBNet that infer, export and convert can build.
+  const std::string yml = fixture("train_realesrnet_x4plus.yml");
+  CHECK_THAT(error_of(yml), Catch::Contains("RealESRNetModel"));
+  const NetworkConfig n = read_generator_config(yml);
+  CHECK(n.type == "RRDBNet");
+  CHECK(n.args["num_block"] == 23);
+  CHECK(n.args["num_grow_ch"] == 32);
+  CHECK(n.args["scale"] == 4);
+}

@@ -48,9 +48,18 @@ bool is_yaml_path(const std::string& path) {
   return ext == ".yml" || ext == ".yaml";
 }
 
-ConfigFile read_config_or_options(const std::string& path) {
+ConfigFile read_config_or_options(const std::string& path, ConfigUse use) {
   if (!is_yaml_path(path)) return {read_config_file(path), {}, {}};
-  BasicsrTranslation t = translate_basicsr_options(read_yaml_file(path), path);
+  json options = read_yaml_file(path);
+  // Read for its network only: the keys that describe the net, so that a training file
+  // whose model or datasets srengine cannot train (Real-ESRGAN's) still gives its network_g.
+  if (use == ConfigUse::network && options.is_object()) {
+    json net = json::object();
+    for (const char* k : {"name", "scale", "num_gpu", "manual_seed", "network_g"})
+      if (options.contains(k)) net[k] = options[k];
+    options = std::move(net);
+  }
+  BasicsrTranslation t = translate_basicsr_options(options, path);
   // As for JSON: relative dataset paths are looked up from the file's folder, then from the
   // working directory (BasicSR uses the working directory only).
   t.config["__config_dir__"] = std::filesystem::absolute(path).parent_path().string();
@@ -59,7 +68,7 @@ ConfigFile read_config_or_options(const std::string& path) {
 
 LoadedConfig load_config_or_options(const std::string& path, const std::vector<std::string>& overrides,
                                     ConfigUse use) {
-  ConfigFile f = read_config_or_options(path);
+  ConfigFile f = read_config_or_options(path, use);
   json& c = f.config;
   for (const auto& o : overrides) apply_override(c, o);
   prepare_config_for_use(c, use);

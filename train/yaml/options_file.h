@@ -22,7 +22,8 @@ struct ConfigFile {
   nlohmann::json config;
   std::vector<std::string> notes, problems;
 };
-ConfigFile read_config_or_options(const std::string& path);
+// ConfigUse::network reads only the keys that describe network_g from an option file.
+ConfigFile read_config_or_options(const std::string& path, ConfigUse use = ConfigUse::train);
 
 
 struct LoadedConfig {
