@@ -8,6 +8,7 @@
 #include "engine/cuda_runtime.h"
 #include "engine/error.h"
 #include "infer/open_model.h"
+#include "train/networks.h"
 #include "train/yaml/options_file.h"
 
 namespace sr::cli {
@@ -39,6 +40,10 @@ void ensure_writable_dir(const std::string& dir, const std::string& what) {
   std::error_code ignore;
   fs::remove(probe, ignore);
   SR_CHECK(ok, what, " '", dir, "' is not writable");
+}
+
+std::unique_ptr<Module> build_generator(const std::string& config_path) {
+  return train::make_network(train::read_generator_config(config_path), 0, 1, Device::cpu());
 }
 
 infer::OpenedModel open_cli_model(infer::ModelSpec spec) {

@@ -25,4 +25,8 @@ void ensure_writable_dir(const std::string& dir, const std::string& what);
 // infer::open_model, with spec.config (JSON or .yml) read by train/yaml/options_file.h.
 infer::OpenedModel open_cli_model(infer::ModelSpec spec);
 
+// network_g of a config file (JSON or .yml) with fresh weights, built as training builds
+// it (train/networks.h: seed 0, G's stream), on the CPU.
+std::unique_ptr<Module> build_generator(const std::string& config_path);
+
 }  // namespace sr::cli
