@@ -19,12 +19,16 @@ DatasetType parse_dataset_type(const std::string& s) {
   // SingleImageDataset: the deprecated name (BasicSR's SingleImageDataset is LQ-only).
   if (s == "single" || s == "GTOnlyBicubicDataset" || s == "SingleImageDataset") return DatasetType::single;
   if (s == "realesrgan_paired" || s == "RealESRGANPairedDataset") return DatasetType::realesrgan_paired;
-  fail("dataset: type must be 'paired' (PairedImageDataset), 'single' (GTOnlyBicubicDataset) or 'realesrgan_paired' ",
-       "(RealESRGANPairedDataset), got '", s, "'");
+  if (s == "lq_only" || s == "LQOnlyDataset") return DatasetType::lq_only;
+  fail("dataset: type must be 'paired' (PairedImageDataset), 'single' (GTOnlyBicubicDataset), 'realesrgan_paired' ",
+       "(RealESRGANPairedDataset) or 'lq_only' (LQOnlyDataset), got '", s, "'");
 }
 
 void validate(const DataConfig& c) {
-  SR_CHECK(!c.dataroot_gt.empty(), "dataset: 'dataroot_gt' is required");
+  if (c.type == DatasetType::lq_only)
+    SR_CHECK(!c.dataroot_lq.empty(), "dataset: 'dataroot_lq' is required for an LQ-only dataset (LQOnlyDataset)");
+  else
+    SR_CHECK(!c.dataroot_gt.empty(), "dataset: 'dataroot_gt' is required");
   SR_CHECK(c.type == DatasetType::single || !c.dataroot_lq.empty(),
            "dataset: 'dataroot_lq' is required for a paired dataset (or use type 'single' to make LQ by bicubic)");
   SR_CHECK(c.scale >= 1 && c.scale <= 16, "dataset: 'scale' must be 1..16, got ", c.scale);
@@ -71,8 +75,9 @@ std::string lq_name_for(const std::string& gt_name, const std::string& tmpl) {
   return lq + p.extension().string();
 }
 
-// "name" or "name (h,w,c)"; anything else is an error naming the file and line.
-std::vector<FilePair> read_meta_info(const std::string& path, const std::string& gt_root) {
+// "name" or "name (h,w,c)"; anything else is an error naming the file and line. The names
+// are of GT files under `root`, or of LQ files for an LQ-only dataset (`lq`).
+std::vector<FilePair> read_meta_info(const std::string& path, const std::string& root, bool lq) {
   std::ifstream in(path);
   SR_CHECK(in.good(), path, ": cannot open meta_info file");
   std::vector<FilePair> out;
@@ -100,9 +105,10 @@ std::vector<FilePair> read_meta_info(const std::string& path, const std::string&
       f.meta_width = w;
     }
     SR_CHECK(is_image_file_name(f.name), where, ": '", f.name, "' is not a .png/.jpg/.jpeg file name");
-    f.gt_path = (fs::path(gt_root) / f.name).string();
+    std::string& file = lq ? f.lq_path : f.gt_path;
+    file = (fs::path(root) / f.name).string();
     std::error_code ec;
-    SR_CHECK(fs::is_regular_file(f.gt_path, ec), where, ": GT file '", f.gt_path, "' does not exist");
+    SR_CHECK(fs::is_regular_file(file, ec), where, ": ", lq ? "LQ" : "GT", " file '", file, "' does not exist");
     out.push_back(std::move(f));
   }
   SR_CHECK(!out.empty(), path, ": meta_info file lists no images");
@@ -120,8 +126,21 @@ Dataset::Dataset(const DataConfig& cfg) : cfg_(cfg) {
     files_ = degrade::read_paired_meta_info(cfg_.meta_info_file, cfg_.dataroot_gt, cfg_.dataroot_lq);
     return;
   }
+  if (cfg_.type == DatasetType::lq_only) {
+    if (!cfg_.meta_info_file.empty()) {
+      files_ = read_meta_info(cfg_.meta_info_file, cfg_.dataroot_lq, true);
+      return;
+    }
+    for (const std::string& name : list_image_files(cfg_.dataroot_lq)) {
+      FilePair f;
+      f.name = name;
+      f.lq_path = (fs::path(cfg_.dataroot_lq) / name).string();
+      files_.push_back(std::move(f));
+    }
+    return;
+  }
   if (!cfg_.meta_info_file.empty()) {
-    files_ = read_meta_info(cfg_.meta_info_file, cfg_.dataroot_gt);
+    files_ = read_meta_info(cfg_.meta_info_file, cfg_.dataroot_gt, false);
   } else {
     for (const std::string& name : list_image_files(cfg_.dataroot_gt)) {
       FilePair f;
@@ -154,7 +173,7 @@ namespace {
 
 void check_meta_size(const FilePair& f, int width, int height) {
   if (f.meta_height > 0)
-    SR_CHECK(height == f.meta_height && width == f.meta_width, f.gt_path, ": is ", width, "x", height, " but ",
+    SR_CHECK(height == f.meta_height && width == f.meta_width, f.gt_path.empty() ? f.lq_path : f.gt_path, ": is ", width, "x", height, " but ",
              f.origin, " says ", f.meta_width, "x", f.meta_height, " (w x h)");
 }
 
@@ -177,6 +196,11 @@ ImagePair Dataset::load_pair(size_t i, bool exact) const {
   const DecodeOptions opt{cfg_.max_pixels, {}};
   const int s = cfg_.scale;
   ImagePair p;
+  if (cfg_.type == DatasetType::lq_only) {
+    p.lq = read_image(f.lq_path, opt);
+    check_meta_size(f, p.lq.width, p.lq.height);
+    return p;
+  }
   p.gt = read_image(f.gt_path, opt);
   check_meta_size(f, p.gt.width, p.gt.height);
   if (cfg_.type == DatasetType::single) {
@@ -201,6 +225,9 @@ void Dataset::load_train_sample(size_t i, const SampleDraw& d, float* gt_out, fl
              ", smaller than the LQ patch ", lq_size, "x", lq_size, " (gt_size ", cfg_.gt_size, " / scale ", s,
              "): remove the image or lower gt_size");
   };
+  SR_CHECK(has_gt(cfg_.type), "dataset: '", cfg_.dataroot_lq,
+           "' is an LQ-only dataset (LQOnlyDataset; BasicSR's SingleImageDataset): training needs GT images "
+           "(PairedImageDataset, or GTOnlyBicubicDataset to make LQ by bicubic)");
   if (cfg_.type == DatasetType::single) {
     const ImagePair p = load_pair(i, true);
     check_patch(p.lq);
@@ -236,6 +263,11 @@ std::pair<int, int> Dataset::probe_val(size_t i) const {
              " pixels, over the limit of ", cfg_.max_pixels, " (max_pixels)");
     return info;
   };
+  if (cfg_.type == DatasetType::lq_only) {
+    const ImageInfo lq = probe(f.lq_path);
+    check_meta_size(f, lq.width, lq.height);
+    return {lq.width * s, lq.height * s};
+  }
   const ImageInfo gt = probe(f.gt_path);
   check_meta_size(f, gt.width, gt.height);
   if (cfg_.type == DatasetType::single) {
@@ -250,7 +282,7 @@ std::pair<int, int> Dataset::probe_val(size_t i) const {
 
 ValSample Dataset::load_val(size_t i) const {
   const ImagePair p = load_pair(i, false);
-  return ValSample{file(i).name, image_to_tensor(p.gt), image_to_tensor(p.lq)};
+  return ValSample{file(i).name, has_gt(cfg_.type) ? image_to_tensor(p.gt) : Tensor(), image_to_tensor(p.lq)};
 }
 
 }  // namespace sr::data

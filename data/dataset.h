@@ -1,8 +1,9 @@
 // Super-resolution datasets with BasicSR's semantics: paired GT/LQ folders (optionally
 // listed by a meta_info file, LQ names from filename_tmpl), Real-ESRGAN's fine-tuning
-// pairs (a meta_info file of "GT_PATH, LQ_PATH" lines; otherwise as paired) or a single
-// HR folder whose LQ is made by the MATLAB-compatible bicubic after modcrop. Every file problem is an
-// sr::Error naming the file(s) and the sizes involved.
+// pairs (a meta_info file of "GT_PATH, LQ_PATH" lines; otherwise as paired), a single
+// HR folder whose LQ is made by the MATLAB-compatible bicubic after modcrop, or an LQ
+// folder alone (BasicSR's SingleImageDataset: upscaling without GT, so without metrics).
+// Every file problem is an sr::Error naming the file(s) and the sizes involved.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -18,18 +19,20 @@
 namespace sr::data {
 
 // realesrgan_paired loads and crops as paired; only its meta_info format differs.
-enum class DatasetType { paired, single, realesrgan_paired };
+// lq_only has no GT: it can be upscaled (srengine test) but neither trained on nor measured.
+enum class DatasetType { paired, single, realesrgan_paired, lq_only };
 // "paired" / "PairedImageDataset", "single" / "GTOnlyBicubicDataset" (or its deprecated
-// name "SingleImageDataset", which in BasicSR means an LQ-only set) or
-// "realesrgan_paired" / "RealESRGANPairedDataset".
+// name "SingleImageDataset", which in BasicSR means an LQ-only set),
+// "realesrgan_paired" / "RealESRGANPairedDataset" or "lq_only" / "LQOnlyDataset".
 DatasetType parse_dataset_type(const std::string& s);
 
 // What the training config's datasets.train (or val) section holds; names follow BasicSR.
 struct DataConfig {
   DatasetType type = DatasetType::paired;
-  std::string dataroot_gt;
-  std::string dataroot_lq;       // paired types only
+  std::string dataroot_gt;       // all types but lq_only
+  std::string dataroot_lq;       // paired types and lq_only
   // Optional. paired / single: "name [(h,w,c)]" per line, names relative to dataroot_gt;
+  // lq_only: the same, relative to dataroot_lq;
   // realesrgan_paired: "gt_path, lq_path" per line, relative to dataroot_gt / dataroot_lq.
   std::string meta_info_file;
   std::string filename_tmpl = "{}";  // LQ stem from the GT stem, e.g. "{}x4"
@@ -49,9 +52,10 @@ struct DataConfig {
 void validate(const DataConfig& cfg);
 
 struct FilePair {
-  std::string name;     // GT file name relative to dataroot_gt (what metrics and logs show)
-  std::string gt_path;
-  std::string lq_path;  // empty for a single-folder dataset
+  std::string name;     // GT file name relative to dataroot_gt (lq_only: LQ file name
+                        // relative to dataroot_lq); what metrics and logs show
+  std::string gt_path;  // empty for lq_only
+  std::string lq_path;  // empty for a GT-only (single) dataset
   int meta_height = 0, meta_width = 0;  // from meta_info "(h,w,c)", 0 when absent
   std::string origin;   // "meta_info FILE line N" when listed there
 };
@@ -62,8 +66,11 @@ struct ImagePair {
 
 struct ValSample {
   std::string name;
-  Tensor gt, lq;  // (1, 3, H, W) float32; GT cropped to scale x LQ
+  Tensor gt, lq;  // (1, 3, H, W) float32; GT cropped to scale x LQ; gt undefined for lq_only
 };
+
+// Whether a dataset type has GT images (what training and metrics need).
+inline bool has_gt(DatasetType t) { return t != DatasetType::lq_only; }
 
 // Files sorted by name. Non-image files in a folder are ignored; hidden files too.
 std::vector<std::string> list_image_files(const std::string& dir);
@@ -78,15 +85,17 @@ class Dataset {
 
   // Decodes sample i. Paired: GT must be exactly scale x LQ when `exact`, otherwise
   // (validation) GT may exceed it by less than `scale` per side (a modcrop remainder)
-  // and is cropped. Single: GT is modcropped and LQ = imresize(GT, 1/scale).
+  // and is cropped. Single: GT is modcropped and LQ = imresize(GT, 1/scale). LQ-only: the
+  // LQ image, GT left empty.
   ImagePair load_pair(size_t i, bool exact = true) const;
   // A training sample: the random crop on the LQ grid and the augmentation of `draw`,
   // written as planar RGB float (3, gt_size, gt_size) and (3, gt_size/s, gt_size/s).
+  // An LQ-only dataset has no training samples (an error naming its folder).
   void load_train_sample(size_t i, const SampleDraw& draw, float* gt_out, float* lq_out) const;
   ValSample load_val(size_t i) const;
   // (width, height) of load_val(i)'s GT from the file headers alone, with load_val's checks
   // (readable, scale, meta_info size, pixel limit): a run checks its val sets with this
-  // before its first iteration.
+  // before its first iteration. LQ-only: the size the SR image will have (scale x LQ).
   std::pair<int, int> probe_val(size_t i) const;
 
  private:

@@ -7,11 +7,10 @@
 
 #include "engine/error.h"
 #include "engine/pth_reader.h"
-#include "nets/factory.h"
 #include "nets/load_weights.h"
 #include "nets/model_presets.h"
 #include "nets/network_from_weights.h"
-#include "train/config.h"
+#include "train/networks.h"
 
 namespace sr::infer {
 
@@ -27,14 +26,6 @@ SelectedWeights read_group(const std::string& path, const std::string& param_key
 }
 
 }  // namespace
-
-nlohmann::json generator_options(const nlohmann::json& cfg, const std::string& config_path) {
-  SR_CHECK(cfg.contains("network_g"), "config '", config_path, "' has no network_g section");
-  nlohmann::json opt = cfg["network_g"];
-  if (opt.value("type", "") == "RRDBNet" && !opt.contains("scale") && cfg.contains("scale"))
-    opt["scale"] = cfg["scale"];
-  return opt;
-}
 
 NamedTensors interpolate_weights(const NamedTensors& a, const NamedTensors& b, double alpha,
                                  const std::string& a_name, const std::string& b_name) {
@@ -94,7 +85,7 @@ OpenedModel open_model(const ModelSpec& spec) {
     }
   } else if (!spec.config.empty()) {
     SR_CHECK(!weights.empty(), "--config needs --weights (the config gives only the architecture)");
-    m.network_g = generator_options(train::read_config_file(spec.config), spec.config);
+    m.network_g = spec.network_g.is_null() ? train::read_json_generator_config(spec.config).args : spec.network_g;
     m.architecture_from = "config";
   } else {
     SR_CHECK(!weights.empty(), "no model: give -n MODEL_NAME, or --weights FILE (with --config CFG.json when the "
@@ -103,7 +94,7 @@ OpenedModel open_model(const ModelSpec& spec) {
     m.network_g = arch.network_g;
     m.architecture_from = arch.source;
   }
-  m.net = build_network(m.network_g);
+  m.net = train::make_network(m.network_g, 0, 1, Device::cpu());
   if (dni_weights.empty()) {
     m.param_key = load_basicsr_weights(*m.net, weights, spec.param_key == "bare" ? "" : spec.param_key, true);
     m.weights = weights;

@@ -1,6 +1,6 @@
 // A generator ready for inference from what a user names: a released model (-n, its
 // weights found in the models folders: nets/model_presets.h), a config's network_g with a
-// weights file, or a weights file alone (its metadata or its shapes give the architecture:
+// weights file (built as training builds it: train/networks.h), or a weights file alone (its metadata or its shapes give the architecture:
 // nets/network_from_weights.h). Optionally two weight files of one architecture blended
 // (deep network interpolation, DNI). The CLI, the C API and the Python module share it.
 #pragma once
@@ -16,7 +16,10 @@ namespace sr::infer {
 
 struct ModelSpec {
   std::string model_name;             // a preset (-n); its weights looked up unless `weights` is set
-  std::string config;                 // a config file whose network_g is used (not with model_name)
+  std::string config;                 // a config file whose network_g is used (not with model_name);
+                                      // JSON here: callers that read option files set network_g
+  nlohmann::json network_g;           // the config's network_g when the caller has read it
+                                      // (train/yaml/options_file.h: read_generator_config)
   std::string weights;                // the weights file
   std::string model_dir = "weights";  // where presets' files are looked for, before $SRENGINE_MODELS
   std::string param_key = "auto";     // auto, params_ema, params or bare
@@ -41,10 +44,6 @@ struct OpenedModel {
 // Builds and loads the net; every failure (unknown name, missing file with where to get it,
 // mismatched keys) is an sr::Error.
 OpenedModel open_model(const ModelSpec& spec);
-
-// network_g of a parsed config, with the top-level scale carried into an RRDBNet as BasicSR
-// configs leave it there.
-nlohmann::json generator_options(const nlohmann::json& cfg, const std::string& config_path);
 
 // (1 - alpha) * a + alpha * b for every tensor, computed in float64 and rounded once; the two
 // must have the same names and shapes (errors name the files through `a_name`, `b_name`).

@@ -22,6 +22,7 @@
 #include "nets/model_presets.h"
 #include "train/config.h"
 #include "train/trainer.h"
+#include "train/yaml/options_file.h"
 
 #ifdef SRENGINE_WITH_CUDA
 #include "engine/cuda_runtime.h"
@@ -91,7 +92,11 @@ class Upscaler {
     sr::infer::ModelSpec spec;
     if (model_name) spec.model_name = *model_name;
     if (weights) spec.weights = *weights;
-    if (config) spec.config = *config;
+    if (config) {
+      // JSON or a BasicSR option file, read as `srengine infer --config` reads it.
+      spec.config = *config;
+      spec.network_g = sr::train::read_generator_config(*config).args;
+    }
     spec.model_dir = model_dir;
     if (denoise_strength) spec.denoise_strength = *denoise_strength;
     if (dni_weights) {
@@ -205,7 +210,11 @@ A super-resolution model ready to upscale numpy images, used like Real-ESRGAN's 
       "train",
       [](const std::string& config_path, const std::vector<std::string>& overrides, const std::string& stage,
          const std::string& resume) {
-        const nlohmann::json cfg = sr::train::load_config(config_path, overrides);
+        // JSON or a BasicSR option file (docs/BASICSR_YAML.md), read as `srengine train` reads it.
+        const sr::train::LoadedConfig loaded =
+            sr::train::load_config_or_options(config_path, overrides, sr::train::ConfigUse::train);
+        sr::train::print_config_notes(loaded.notes);
+        const nlohmann::json& cfg = loaded.config;
         sr::train::TrainOptions opt;
         opt.only_stage = stage;
         opt.resume = resume;

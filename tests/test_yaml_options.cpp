@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "engine/error.h"
 #include "data/dataset.h"
@@ -14,6 +15,11 @@
 #include "train/config.h"
 #include "train/yaml/options_file.h"
 #include "train/yaml/read_yaml.h"
+#include "engine/autograd.h"
+#include "engine/random.h"
+#include "engine/safetensors.h"
+#include "data/image_io.h"
+#include "nets/rrdbnet.h"
 
 using namespace sr;
 using namespace sr::train;
@@ -163,7 +169,8 @@ TEST_CASE("yaml/five_mistakes_in_one_error") {
   CHECK_THAT(e, Catch::Contains("config: 5 problems:"));
   CHECK_THAT(e, Catch::Contains("'model_type' (\"RealESRGANModel\")"));
   CHECK_THAT(e, Catch::Contains("'train.totl_iter' (10) is not supported here (did you mean 'total_iter'?)"));
-  CHECK_THAT(e, Catch::Contains("'datasets.test_lq_only.type' (\"SingleImageDataset\") is BasicSR's LQ-only"));
+  CHECK_THAT(e, Catch::Contains("'datasets.test_lq_only.type' is LQOnlyDataset (LQ images only, BasicSR's "
+                                "SingleImageDataset): validation during training measures against GT"));
   CHECK_THAT(e, Catch::Contains("'train.stages.0.optim_g.lr' must be a number, got \"2e-4\""));
   CHECK_THAT(e, Catch::Contains("'scale' is 3, must be 1, 2 or 4"));
   CHECK(count(e, "\n  ") == 5);
@@ -285,11 +292,181 @@ TEST_CASE("yaml/gt_only_dataset_has_its_own_name") {
                                Catch::Contains("GTOnlyBicubicDataset"));
   CHECK(data::parse_dataset_type("GTOnlyBicubicDataset") == data::DatasetType::single);
   CHECK(data::parse_dataset_type("SingleImageDataset") == data::DatasetType::single);
-  // YAML: BasicSR's meaning (LQ only), which srengine cannot test yet: an error, not GT-only.
+  // YAML: BasicSR's meaning, LQ images only.
   const BasicsrTranslation t = translate_basicsr_options(
       {{"name", "x"}, {"datasets", {{"test_1", {{"type", "SingleImageDataset"}, {"dataroot_lq", "lq"}}}}}}, "t.yml");
-  REQUIRE(t.problems.size() == 1);
-  CHECK_THAT(t.problems[0], Catch::Contains("t.yml") && Catch::Contains("datasets.test_1.type") &&
-                                Catch::Contains("LQ-only"));
-  CHECK(!t.config["datasets"].contains("test_1"));
+  CHECK(t.problems.empty());
+  CHECK(t.config["datasets"]["test_1"]["type"] == "LQOnlyDataset");
+  CHECK(data::parse_dataset_type("LQOnlyDataset") == data::DatasetType::lq_only);
+}
+
+namespace {
+
+// The 8-bit samples a PNG of the image holds (image_io.h: clamped, rounded half to even).
+std::vector<uint8_t> as_u8(const data::Image& img) {
+  std::vector<uint8_t> out;
+  for (float v : img.pixels) out.push_back(data::quantize_u8(v));
+  return out;
+}
+
+// A folder of LQ images of odd sizes with random pixels.
+std::vector<std::string> write_lq_folder(const std::string& dir, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::string> names;
+  const std::vector<std::pair<int, int>> sizes = {{11, 7}, {6, 9}, {8, 8}};
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    names.push_back("img" + std::to_string(i) + ".png");
+    data::write_image(dir + "/" + names.back(), test::random_image(rng, sizes[i].first, sizes[i].second, 3));
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("yaml/lq_only_test_set_upscales_without_metrics") {
+  if (!yaml_or_skip()) return;
+  test::TempDir tmp;
+  const std::string lq = tmp.subdir("lq");
+  const uint64_t seed = std::random_device{}();
+  INFO("seed " << seed);
+  const std::vector<std::string> names = write_lq_folder(lq, seed);
+  manual_seed(seed);
+  RRDBNet net(3, 3, 4, 8, 1, 4);  // the fixture's network_g
+  for (auto& [k, t] : net.state_dict())
+    if (t.dim() == 4) kaiming_normal_(t, 0.2);  // larger than the default init: a visible output
+  net.eval();
+  write_safetensors(tmp.file("w.safetensors"), net.state_dict());
+
+  // The file reads as an LQ-only set, for `srengine test` only.
+  const std::string yml = fixture("test_lq_only_x4.yml");
+  const LoadedConfig c = load_config_or_options(yml, {"datasets.test_1.dataroot_lq=" + lq}, ConfigUse::test);
+  CHECK(c.config["datasets"]["test_1"]["type"] == "LQOnlyDataset");
+
+  const std::string cmd = test::srengine_exe() + " test " + yml + " --weights " + tmp.file("w.safetensors") +
+                          " --param-key bare --output " + tmp.file("out") + " --set datasets.test_1.dataroot_lq=" +
+                          lq + " > " + tmp.file("log.txt") + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  const std::string log = test::read_text(tmp.file("log.txt"));
+  INFO(log);
+  REQUIRE(rc == 0);
+  CHECK_THAT(log, Catch::Contains("3 image(s) upscaled; no metrics: the set is LQ-only"));
+  const json metrics = json::parse(test::read_text(tmp.file("out/metrics.json")));
+  CHECK(!metrics["test_1"].contains("mean"));
+  REQUIRE(metrics["test_1"]["images"].size() == names.size());
+  // Each SR image is the network's output on its LQ image, computed here directly.
+  NoGradGuard no_grad;
+  for (size_t i = 0; i < names.size(); ++i) {
+    INFO(names[i]);
+    CHECK(metrics["test_1"]["images"][i]["name"] == names[i]);
+    const data::Image in = data::read_image(lq + "/" + names[i]);
+    const data::Image want = data::tensor_to_image(net.forward(data::image_to_tensor(in)));
+    const std::string stem = fs::path(names[i]).stem().string();
+    const data::Image got = data::read_image(tmp.file("out/visualization/test_1/" + stem + "_RRDBNet_x4_lq_only.png"));
+    REQUIRE(got.width == 4 * in.width);
+    REQUIRE(got.height == 4 * in.height);
+    CHECK(as_u8(got) == as_u8(want));
+  }
+}
+
+TEST_CASE("yaml/lq_only_set_is_refused_where_gt_is_needed") {
+  test::TempDir tmp;
+  const std::string lq = tmp.subdir("lq");
+  write_lq_folder(lq, 3);
+  const std::string tiny = kRoot + "/tests/fixtures/train_tiny.json";
+  // As a validation set of a training config: metrics need GT.
+  const std::string val = test::require_error(
+      [&] {
+        load_config_or_options(tiny, {"datasets.val.type=LQOnlyDataset", "datasets.val.dataroot_lq=" + lq},
+                               ConfigUse::train);
+      },
+      {"'datasets.val.type' is LQOnlyDataset", "validation during training measures against GT", "srengine test"});
+  // As the training set: training needs GT.
+  test::require_error(
+      [&] {
+        load_config_or_options(tiny, {"datasets.train.type=LQOnlyDataset", "datasets.train.dataroot_lq=" + lq},
+                               ConfigUse::train);
+      },
+      {"'datasets.train.type' is LQOnlyDataset", "training needs GT images"});
+  // The same set for `srengine test` is fine, and no GT folder is asked for.
+  const LoadedConfig ok = load_config_or_options(
+      tiny, {"datasets.val.type=LQOnlyDataset", "datasets.val.dataroot_lq=" + lq, "datasets.val.dataroot_gt=null"},
+      ConfigUse::test);
+  CHECK(!ok.config["datasets"]["val"].contains("dataroot_gt"));
+  // Every other type still needs its GT folder.
+  test::require_error([&] { load_config_or_options(tiny, {"datasets.val.dataroot_gt=null"}, ConfigUse::test); },
+                      {"missing required key 'datasets.val.dataroot_gt'"});
+  // The data layer refuses training samples and gives no GT.
+  data::DataConfig dc;
+  dc.type = data::DatasetType::lq_only;
+  dc.dataroot_lq = lq;
+  const data::Dataset ds(dc);
+  REQUIRE(ds.size() == 3);
+  std::vector<float> gt(3 * 128 * 128), lqp(3 * 32 * 32);
+  test::require_error([&] { ds.load_train_sample(0, data::SampleDraw{}, gt.data(), lqp.data()); },
+                      {lq, "LQ-only dataset", "training needs GT images"});
+  const data::ValSample s = ds.load_val(0);
+  CHECK(!s.gt.defined());
+  CHECK(s.lq.size(3) == 11);
+  CHECK(ds.probe_val(0) == std::pair<int, int>{44, 28});
+}
+
+TEST_CASE("yaml/notes_are_printed_by_rank_0_only") {
+  if (!yaml_or_skip()) return;
+  test::TempDir tmp;
+  const std::string lq = tmp.subdir("lq");
+  write_lq_folder(lq, 5);
+  // What mpirun tells each process (train/comm.h detect_launch): every rank reads the file,
+  // only rank 0 prints its notes.
+  auto notes_of_rank = [&](int rank) {
+    const std::string log = tmp.file("rank" + std::to_string(rank) + ".txt");
+    const std::string cmd = "OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=" + std::to_string(rank) + " " +
+                            test::srengine_exe() + " config --check " + fixture("test_lq_only_x4.yml") +
+                            " --set datasets.test_1.dataroot_lq=" + lq + " > " + log + " 2>&1";
+    const int rc = std::system(cmd.c_str());
+    const std::string text = test::read_text(log);
+    INFO(text);
+    CHECK(rc == 0);
+    CHECK_THAT(text, Catch::Contains("test_lq_only_x4.yml: ok"));
+    return count(text, "note: ");
+  };
+  CHECK(notes_of_rank(0) == 1);  // num_gpu: 0
+  CHECK(notes_of_rank(1) == 0);
+}
+
+TEST_CASE("yaml/bench_train_reads_an_option_file") {
+  if (!yaml_or_skip()) return;
+  test::TempDir tmp;
+  // The published PSNR file with the embedded photos and a tiny network: the workload the
+  // bench lists is the one `srengine train` would run (the same reader and validator).
+  const std::vector<std::string> sets = embedded("train", kTrainPhotos) + embedded("val", kValPhotos) +
+      std::vector<std::string>{"datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2",
+                               "network_g.num_feat=8", "network_g.num_block=1", "network_g.num_grow_ch=4"};
+  const std::string yml = fixture("train_RRDBNet_PSNR_x4.yml");
+  std::string cmd = test::srengine_exe() + " bench train --config " + yml + " --list-json " + tmp.file("list.json");
+  for (const auto& s : sets) cmd += " --set '" + s + "'";
+  cmd += " > " + tmp.file("log.txt") + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  const std::string log = test::read_text(tmp.file("log.txt"));
+  INFO(log);
+  REQUIRE(rc == 0);
+  CHECK_THAT(log, Catch::Contains("note: options '") && Catch::Contains("'dist_params' ignored"));
+  const json list = json::parse(test::read_text(tmp.file("list.json")));
+  const json want = load_config_or_options(yml, sets, ConfigUse::train).config;
+  REQUIRE(list.size() == 2);  // the one stage, and infer
+  CHECK(list[0]["type"] == "sr");
+  CHECK(list[0]["batch"] == 2);
+  CHECK(list[0]["network_g"] == want["network_g"]);
+}
+
+TEST_CASE("yaml/network_of_a_file_srengine_cannot_train") {
+  if (!yaml_or_skip()) return;
+  // Real-ESRGAN's RealESRNet file: whatever srengine makes of its model and datasets (here,
+  // problems that stop `srengine train`), its network_g is an RRDBNet that infer, export and
+  // convert build; only the keys describing the net are read.
+  const std::string yml = fixture("train_realesrnet_x4plus.yml");
+  const NetworkConfig n = read_generator_config(yml);
+  CHECK(n.type == "RRDBNet");
+  CHECK(n.args["num_block"] == 23);
+  CHECK(n.args["num_grow_ch"] == 32);
+  CHECK(n.args["scale"] == 4);
 }

@@ -70,13 +70,6 @@ struct Translator {
     const std::string base = "datasets." + key;
     if (!d.is_object()) return d;
     const std::string type = d.value("type", "");
-    if (type == "SingleImageDataset") {
-      problem(base + ".type", type,
-              "is BasicSR's LQ-only dataset (testing without GT, no metrics), which srengine does not have yet; "
-              "for GT images with LQ made by bicubic use 'GTOnlyBicubicDataset', for GT and LQ folders "
-              "'PairedImageDataset'");
-      return std::nullopt;
-    }
     if (type == "RealESRGANDataset") {
       problem(base + ".type", type,
               "(Real-ESRGAN's degradations on the fly) is not a training dataset in srengine yet; make pairs with "
@@ -88,6 +81,9 @@ struct Translator {
         problem(base + "." + k, d[k], "changes what the network sees and is not supported here");
     json o = section(base, d, ignored);
     for (const char* k : {"color", "mean", "std"}) o.erase(k);
+    // BasicSR's SingleImageDataset is LQ images only, upscaled without metrics (srengine's
+    // GT-only set with bicubic LQ is GTOnlyBicubicDataset).
+    if (type == "SingleImageDataset") o["type"] = "LQOnlyDataset";
     return o;
   }
 

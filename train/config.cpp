@@ -121,14 +121,18 @@ Spec dataset_spec() {
                       "PairedImageDataset (GT and LQ folders), GTOnlyBicubicDataset (GT folder only; "
                       "LQ made on the fly by MATLAB-compatible bicubic after modcrop) or RealESRGANPairedDataset "
                       "(Real-ESRGAN fine-tuning pairs: meta_info lines 'gt_path, lq_path'; otherwise as "
-                      "PairedImageDataset). SingleImageDataset: deprecated name of GTOnlyBicubicDataset (BasicSR's "
-                      "SingleImageDataset is LQ-only)",
-                      {"PairedImageDataset", "GTOnlyBicubicDataset", "RealESRGANPairedDataset", "SingleImageDataset"})},
-      {"dataroot_gt", required(string(nullptr, "folder of ground-truth (HR) images; relative paths "
-                                               "are resolved from the config file's folder, then the working directory"))},
-      {"dataroot_lq", string(nullptr, "folder of low-quality (LR) images (PairedImageDataset, RealESRGANPairedDataset)")},
-      {"meta_info_file", string(nullptr, "optional list of GT file names, one per line (first token); for "
-                                         "RealESRGANPairedDataset 'gt_path, lq_path' per line")},
+                      "PairedImageDataset) or LQOnlyDataset (LQ folder only, no GT: `srengine test` upscales it "
+                      "without metrics; BasicSR's SingleImageDataset in an option file). SingleImageDataset: "
+                      "deprecated name of GTOnlyBicubicDataset in a JSON config",
+                      {"PairedImageDataset", "GTOnlyBicubicDataset", "RealESRGANPairedDataset", "LQOnlyDataset",
+                       "SingleImageDataset"})},
+      {"dataroot_gt", string(nullptr, "folder of ground-truth (HR) images, required by every type but "
+                                      "LQOnlyDataset; relative paths are resolved from the config file's folder, "
+                                      "then the working directory")},
+      {"dataroot_lq", string(nullptr, "folder of low-quality (LR) images (PairedImageDataset, RealESRGANPairedDataset, "
+                                      "LQOnlyDataset)")},
+      {"meta_info_file", string(nullptr, "optional list of GT file names (LQOnlyDataset: LQ file names), one per line "
+                                         "(first token); for RealESRGANPairedDataset 'gt_path, lq_path' per line")},
       {"meta_info", string(nullptr, "the same as meta_info_file (the name Real-ESRGAN's datasets use); give one "
                                     "of the two")},
       {"filename_tmpl", string("{}", "LQ file name from the GT stem, e.g. '{}x4'")},
@@ -514,9 +518,23 @@ void check_semantics(json& c, Problems& p) {
           p.check(gt == in, "config: '", base, ".gt_size' is ", gt, " but VGGStyleDiscriminator has input_size ", in);
         }
       }
-      if (d.at("type") == "PairedImageDataset" || d.at("type") == "RealESRGANPairedDataset")
-        p.check(d.contains("dataroot_lq"), "config: '", base, ".dataroot_lq' is required by ",
-                d.at("type").get<std::string>());
+      const std::string type = d.at("type");
+      if (type == "PairedImageDataset" || type == "RealESRGANPairedDataset" || type == "LQOnlyDataset")
+        p.check(d.contains("dataroot_lq"), "config: '", base, ".dataroot_lq' is required by ", type);
+      if (type != "LQOnlyDataset")
+        p.check(d.contains("dataroot_gt"), "config: missing required key '", base, ".dataroot_gt' (folder of "
+                "ground-truth images; only LQOnlyDataset has none)");
+      // Training learns from GT and validates against it; an LQ-only set can only be upscaled
+      // (srengine test, which drops datasets.train). With datasets.train present the config
+      // trains, and every val*/test* set is validated during training.
+      if (it.key() == "train")
+        p.check(type != "LQOnlyDataset", "config: '", base, ".type' is LQOnlyDataset (LQ images only, BasicSR's "
+                "SingleImageDataset): training needs GT images (PairedImageDataset, or GTOnlyBicubicDataset to "
+                "make LQ by bicubic)");
+      else if (c["datasets"].contains("train"))
+        p.check(type != "LQOnlyDataset", "config: '", base, ".type' is LQOnlyDataset (LQ images only, BasicSR's "
+                "SingleImageDataset): validation during training measures against GT; upscale it with `srengine "
+                "test`, or give it GT (PairedImageDataset, GTOnlyBicubicDataset)");
       p.check(!(d.contains("meta_info") && d.contains("meta_info_file")), "config: '", base, ".meta_info' and '", base,
               ".meta_info_file' are both given: they name the same file, keep one");
     });
@@ -689,6 +707,26 @@ json load_config(const std::string& path, const std::vector<std::string>& overri
   json c = read_config_file(path);
   for (const auto& o : overrides) apply_override(c, o);
   return validate_config(c);
+}
+
+void prepare_config_for_use(json& c, ConfigUse use) {
+  if (use == ConfigUse::train || !c.is_object()) return;
+  // The schema requires a train section; a placeholder stage lets everything else (metric
+  // defaults, dataset paths, network_g's scale) go through the one validation.
+  const json placeholder = {{"stages", json::array({{{"name", "placeholder"}, {"type", "sr"}, {"total_iter", 1},
+                                                     {"pixel_opt", {{"type", "L1Loss"}}}}})}};
+  if (use == ConfigUse::network) {
+    c["train"] = placeholder;
+    c["datasets"] = json::object();
+    // A config that gives only network_g (with its own factor) means that factor, not the
+    // top-level default of 4: the validator then checks the two agree where both are given.
+    if (!c.contains("scale") && c.contains("network_g") && c["network_g"].is_object())
+      for (const char* key : {"scale", "upscale"})
+        if (c["network_g"].contains(key) && c["network_g"][key].is_number_integer()) c["scale"] = c["network_g"][key];
+    return;
+  }
+  if (!c.contains("train")) c["train"] = placeholder;
+  if (c.contains("datasets") && c["datasets"].is_object()) c["datasets"].erase("train");
 }
 
 std::string config_reference_markdown() {

@@ -34,6 +34,16 @@ void check_config_keys(const json& config);
 // read + overrides + validate.
 json load_config(const std::string& path, const std::vector<std::string>& overrides);
 
+// What a config is read for. train: everything. test (`srengine test`, BasicSR's test_*.yml,
+// which has no train section): the datasets.train of a training config is not used.
+// network (infer, export, convert, the C API and Python's Upscaler): only network_g is, so
+// no dataset folder or training section has to exist where the net runs.
+enum class ConfigUse { train, test, network };
+
+// Makes a config read for `use` validate as one: the sections that use does not read are
+// dropped or (the schema requires train.stages) stood in for by a placeholder stage.
+void prepare_config_for_use(json& config, ConfigUse use);
+
 // The whole key reference in Markdown (docs/CONFIG.md is this text).
 std::string config_reference_markdown();
 

@@ -81,7 +81,7 @@ DatasetConfig dataset(const std::string& key, const json& d, int scale, uint64_t
   c.name = d.at("name");
   data::DataConfig& x = c.data;
   x.type = data::parse_dataset_type(d.at("type"));
-  x.dataroot_gt = d.at("dataroot_gt");
+  x.dataroot_gt = d.value("dataroot_gt", "");  // absent only for LQOnlyDataset
   x.dataroot_lq = d.value("dataroot_lq", "");
   // meta_info is Real-ESRGAN's name for the same key (validation allows only one of them).
   x.meta_info_file = d.value("meta_info_file", d.value("meta_info", ""));

@@ -14,6 +14,7 @@
 #include "data/dataset.h"
 #include "layers/module.h"
 #include "train/config_types.h"
+#include "train/networks.h"
 
 namespace sr::train {
 
@@ -29,12 +30,8 @@ int run_training(const nlohmann::json& config, const TrainOptions& options);
 
 // The pieces of a run that `srengine bench train` reuses, so that it times exactly what
 // training builds:
-// the device of `device` ("auto", "cpu", "cuda", "cuda:N", "simt") for this local rank;
+// the device of `device` ("auto", "cpu", "cuda", "cuda:N", "simt") for this local rank,
 Device resolve_device(const std::string& device, int local_rank);
-// a network from its option section, seeded from (seed, salt) (salt 1: G and its EMA
-// copy, 2: D), moved to `device`;
-std::unique_ptr<Module> make_network(const NetworkConfig& net, uint64_t seed, uint64_t salt, Device device);
-// (the same from a network section's JSON: BasicSR's constructor arguments)
-std::unique_ptr<Module> make_network(const nlohmann::json& opt, uint64_t seed, uint64_t salt, Device device);
+// and the networks, from train/networks.h's make_network.
 
 }  // namespace sr::train

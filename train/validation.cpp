@@ -42,6 +42,9 @@ void check_finite_output(const Tensor& sr, const std::string& set, const std::st
 void check_validation_sets(const Config& cfg) {
   for (const DatasetConfig* d : cfg.eval_datasets()) {
     const std::string set = "datasets." + d->key;
+    SR_CHECK(data::has_gt(d->data.type), "validation set '", set, "' is LQOnlyDataset (LQ images only, BasicSR's "
+             "SingleImageDataset): validation during training measures against GT; upscale it with `srengine test`, "
+             "or give it GT (PairedImageDataset, GTOnlyBicubicDataset)");
     data::Dataset ds(d->data);
     for (size_t i = 0; i < ds.size(); ++i) {
       const auto [w, h] = ds.probe_val(i);

@@ -1,6 +1,7 @@
 """The Python module (build/python/srengine*.so) used as Real-ESRGAN's RealESRGANer is:
 BGR(A) numpy images in and out, (output, img_mode) back, the same pixels as `srengine infer`
-gives for the same file; errors as exceptions; BasicSR's metrics; training from a config.
+gives for the same file; errors as exceptions; BasicSR's metrics; training from a config; BasicSR
+option files (.yml) wherever a config is read.
 
 usage: /usr/bin/python3 tests/python/check_module.py BUILD_PYTHON_DIR SRENGINE_EXE SOURCE_DIR
 """
@@ -82,6 +83,32 @@ with tempfile.TemporaryDirectory() as tmp:
     model = os.path.join(tmp, "exp", "tiny", "models", "net_g_psnr_final.safetensors")
     check(rc == 0 and os.path.exists(model), "train() ran and saved the model")
     check(srengine.Upscaler(weights=model, device="cpu").scale == 4, "the trained model opens without a config")
+
+# A BasicSR option file is read as the CLI reads it: the architecture for Upscaler, and
+# training (the published PSNR file with the embedded photos, a tiny net, 2 iterations).
+with tempfile.TemporaryDirectory() as tmp:
+    yml = os.path.join(tmp, "net.yml")
+    with open(yml, "w") as f:
+        f.write("name: infer_fixture\nmodel_type: SRModel\nscale: 4\nnum_gpu: 0\n"
+                "network_g: {type: RRDBNet, num_in_ch: 3, num_out_ch: 3, num_feat: 4, num_block: 1, num_grow_ch: 3}\n")
+    from_yaml = srengine.Upscaler(config=yml, weights=weights, tile=8, device="cpu")
+    photo = bgr(np.asarray(Image.open(os.path.join(fx, "input.png")).convert("RGB")))
+    check(np.array_equal(from_yaml.enhance(photo)[0], up.enhance(photo)[0]), "Upscaler from a .yml config")
+    photos = os.path.join(src, "datasets")
+    sets = []
+    for s in ("train", "val"):
+        sets += [f"datasets.{s}.type=GTOnlyBicubicDataset", f"datasets.{s}.dataroot_gt={photos}/{s}_photos",
+                 f"datasets.{s}.dataroot_lq=null"]
+    rc = srengine.train(os.path.join(src, "tests", "fixtures", "yaml", "train_RRDBNet_PSNR_x4.yml"),
+                        overrides=sets + [f"datasets.val.meta_info_file={src}/tests/fixtures/val_one.txt",
+                                          "datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2",
+                                          "network_g.num_feat=8", "network_g.num_block=1", "network_g.num_grow_ch=4",
+                                          "train.stages.0.total_iter=2", "train.stages.0.scheduler.periods=[2]",
+                                          "train.stages.0.scheduler.restart_weights=[1]",
+                                          "val.val_freq=2", "logger.save_checkpoint_freq=2", "device=cpu",
+                                          "name=yaml_py", f"path.experiments_root={tmp}/exp"])
+    check(rc == 0 and os.path.exists(os.path.join(tmp, "exp", "yaml_py", "models", "net_g_sr_final.safetensors")),
+          "train() from a BasicSR option file")
 
 print("check_module:", "FAILED " + ", ".join(failures) if failures else "all checks passed")
 sys.exit(1 if failures else 0)

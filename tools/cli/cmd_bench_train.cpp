@@ -39,6 +39,7 @@
 #include "tools/cli/commands.h"
 #include "train/comm.h"
 #include "train/config.h"
+#include "train/yaml/options_file.h"
 #include "train/stage_step.h"
 #include "train/trainer.h"
 #ifdef SRENGINE_WITH_CUDA
@@ -64,7 +65,8 @@ void print_usage() {
       "usage: srengine bench train --config CFG [--stage NAME|infer] [--iters N] [--warmup W]\n"
       "                            [--device cpu|cuda] [--set key=value ...] [--json FILE]\n"
       "                            [--real-data] [--threads N] [--list-json FILE]\n\n"
-      "Times one training iteration of each stage of CFG exactly as `srengine train` runs it\n"
+      "Times one training iteration of each stage of CFG (JSON, or a BasicSR option file read as\n"
+      "`srengine train` reads it: docs/BASICSR_YAML.md) exactly as `srengine train` runs it\n"
       "(sr: G step; srgan: G step then D step; EMA when train.ema_decay > 0), plus \"infer\":\n"
       "network_g's forward without autograd. Batches are synthetic (uniform LQ/GT of the\n"
       "configured batch_size_per_gpu, gt_size and scale) unless --real-data. Reports the median\n"
@@ -351,7 +353,9 @@ int run_bench_train(const std::vector<std::string>& args) {
   }
   SR_CHECK(!o.config.empty(), "--config is required (see srengine bench train --help)");
   if (!o.device.empty()) o.overrides.push_back("device=" + o.device);
-  const json cfg = train::load_config(o.config, o.overrides);
+  const train::LoadedConfig loaded = train::load_config_or_options(o.config, o.overrides, train::ConfigUse::train);
+  train::print_config_notes(loaded.notes);
+  const json& cfg = loaded.config;
   const train::Config typed = train::parse_config(cfg);
   const std::vector<int> rows = selected_rows(cfg, o.stage);
   if (!o.list_json_path.empty()) {

@@ -11,11 +11,11 @@
 #include "engine/pth_reader.h"
 #include "engine/safetensors.h"
 #include "infer/open_model.h"
-#include "nets/factory.h"
 #include "nets/load_weights.h"
 #include "nets/model_presets.h"
 #include "nets/network_from_weights.h"
-#include "train/config.h"
+#include "train/networks.h"
+#include "train/yaml/options_file.h"
 #include "tools/cli/commands.h"
 
 namespace sr::cli {
@@ -70,7 +70,7 @@ int run_convert(const std::vector<std::string>& args) {
   SR_CHECK(model_name.empty() || config.empty(), "convert: give -n or --config, not both");
   std::optional<nlohmann::json> network;
   if (!model_name.empty()) network = find_model_preset(model_name).network_g;
-  if (!config.empty()) network = infer::generator_options(train::read_config_file(config), config);
+  if (!config.empty()) network = train::read_generator_config(config).args;
 
   NamedTensors tensors = read_weights_file(in);
   std::string used = "all";
@@ -95,7 +95,7 @@ int run_convert(const std::vector<std::string>& args) {
   std::string arch_note;
   if (network) {
     // The tensors must fit the architecture claimed for them: build it and load them.
-    std::unique_ptr<Module> net = build_network(*network);
+    std::unique_ptr<Module> net = train::make_network(*network, 0, 1, Device::cpu());
     std::map<std::string, Tensor> dict(unique.begin(), unique.end());
     net->load_state_dict(dict, true, "'" + in + "'");
     arch_note =

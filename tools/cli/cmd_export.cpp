@@ -9,6 +9,7 @@
 #include "infer/open_model.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/net_setup.h"
 
 namespace sr::cli {
 
@@ -82,7 +83,7 @@ int run_export(const std::vector<std::string>& args) {
   // Fail before reading weights when the build cannot export at all.
   SR_CHECK(deploy::onnx_export_built(), "export: this srengine was built without ONNX export (CMake found no "
                                         "libonnx-dev / libprotobuf-dev); install them (tools/setup.sh) and rebuild");
-  const infer::OpenedModel model = infer::open_model(spec);
+  const infer::OpenedModel model = open_cli_model(spec);
   const deploy::OnnxExportSummary s = deploy::export_onnx(*model.net, options, output);
   std::printf("wrote %s: %s, %s, opset %d, %lld nodes, %lld initializers, %lld bytes\n  input  %s\n  output %s\n",
               output.c_str(), s.network.c_str(), options.dtype.c_str(), options.opset, (long long)s.nodes,

@@ -261,7 +261,7 @@ int run_infer(const std::vector<std::string>& args) {
   const std::vector<data::PlannedOutput> plan = data::plan_outputs(
       inputs, output, [&](const std::string& in) { return infer::output_name(in, file_options.at(in)); }, "infer");
 
-  infer::OpenedModel model = infer::open_model(spec);
+  infer::OpenedModel model = open_cli_model(spec);
   std::unique_ptr<Module>& net = model.net;
   net->to(fo.device);
   const std::string name = spec.model_name.empty() ? "" : " " + spec.model_name;

@@ -2,7 +2,8 @@
 // of every datasets.val* / test* set of a config (tiled when asked), the SR images are
 // written to <output>/visualization/<set>/<stem>_<suffix>.png, and the val.metrics
 // (BasicSR's PSNR/SSIM semantics: crop_border, test_y_channel) are printed per image and
-// as means per set, and saved to <output>/metrics.json.
+// as means per set, and saved to <output>/metrics.json. An LQ-only set (LQOnlyDataset,
+// BasicSR's SingleImageDataset) is upscaled without metrics.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -24,6 +25,7 @@
 #include "tools/cli/progress_bar.h"
 #include "train/config.h"
 #include "train/config_types.h"
+#include "train/networks.h"
 #include "train/yaml/options_file.h"
 
 namespace sr::cli {
@@ -37,10 +39,11 @@ const char* kUsage =
     "usage: srengine test [--config] CFG.json|OPTIONS.yml [--weights W.safetensors|W.pth] [--output DIR] [--suffix S]\n"
     "                     [--tile T] [--tile-pad P] [--pre-pad P] [--device cpu|cuda|cuda:N|simt]\n"
     "                     [--param-key auto|params_ema|params|bare] [--set key=value ...]\n"
-    "  Evaluates network_g on every datasets.val*/test* set of the config (paired folders, or a GT\n"
-    "  folder with bicubic LQ), as BasicSR's test.py: SR images go to <output>/visualization/<set>/,\n"
-    "  per-image and mean PSNR/SSIM (val.metrics: crop_border, test_y_channel) are printed and saved\n"
-    "  to <output>/metrics.json. --weights defaults to path.pretrain_network_g; --output to\n"
+    "  Evaluates network_g on every datasets.val*/test* set of the config (paired folders, a GT\n"
+    "  folder with bicubic LQ, or an LQ folder alone), as BasicSR's test.py: SR images go to\n"
+    "  <output>/visualization/<set>/, per-image and mean PSNR/SSIM (val.metrics: crop_border,\n"
+    "  test_y_channel; not for LQ-only sets, which have no GT) are printed and saved to\n"
+    "  <output>/metrics.json. --weights defaults to path.pretrain_network_g; --output to\n"
     "  results/<name>; --suffix to the config's name. A BasicSR option file (test_*.yml) is\n"
     "  translated first (docs/BASICSR_YAML.md); --set then addresses srengine's keys.\n";
 
@@ -49,6 +52,89 @@ std::string fmt_metric(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%9.4f", v);
   return b;
+}
+
+
+struct SetTotals {
+  int failed = 0;
+  size_t images = 0;
+  double out_mpix = 0;
+};
+
+// Upscales one set into <output>/visualization/<set>/, prints its table of metrics (none for
+// an LQ-only set: there is no GT to measure against) and returns its metrics.json entry.
+json test_one_set(Module& net, const train::DatasetConfig& dc, std::vector<train::MetricConfig> metrics,
+                  const infer::TileOptions& tile, Device dev, const std::string& output, const std::string& suffix,
+                  SetTotals& totals) {
+  const std::string& set = dc.key;
+  const data::Dataset ds(dc.data);
+  const bool has_gt = data::has_gt(dc.data.type);
+  if (!has_gt) metrics.clear();
+  const std::string vis = str_cat(output, "/visualization/", set);
+  fs::create_directories(vis);
+  std::map<std::string, double> sums;
+  json rows = json::array();
+  ProgressBar bar(str_cat("test ", set), (long)ds.size());
+  std::string table;
+  int failed = 0;
+  for (size_t i = 0; i < ds.size(); ++i) {
+    try {
+      const data::ValSample s = ds.load_val(i);
+      const Tensor sr = infer::upscale_image(net, s.lq, tile, dev);
+      const std::string stem = fs::path(s.name).stem().string();
+      data::write_image(str_cat(vis, "/", stem, "_", suffix, ".png"), data::tensor_to_image(sr));
+      json row = {{"name", s.name}};
+      std::string line = str_cat("  ", s.name);
+      if (line.size() < 34 && !metrics.empty()) line.resize(34, ' ');
+      for (const train::MetricConfig& m : metrics) {
+        data::MetricOptions mo;
+        mo.crop_border = m.crop_border;
+        mo.test_y_channel = m.test_y_channel;
+        const double v = m.type == "calculate_psnr" ? data::calculate_psnr(sr, s.gt, mo)
+                                                    : data::calculate_ssim(sr, s.gt, mo);
+        sums[m.name] += v;
+        row[m.name] = std::isinf(v) ? json("inf") : json(v);
+        line += ' ';
+        line += fmt_metric(v);
+      }
+      rows.push_back(row);
+      table += line;
+      table += '\n';
+      ++totals.images;
+      totals.out_mpix += (double)sr.size(2) * sr.size(3) / 1e6;
+    } catch (const std::exception& e) {
+      ++failed;
+      std::fprintf(stderr, "\ntest: FAILED %s/%s: %s\n", set.c_str(), ds.file(i).name.c_str(), e.what());
+    }
+    bar.update((long)i + 1, failed ? str_cat(failed, " failed") : "");
+  }
+  totals.failed += failed;
+  const std::string shown = dc.name.empty() ? set : dc.name;
+  if (!has_gt) {
+    std::printf("\n%s (%s) -> %s\n%s  %zu image(s) upscaled; no metrics: the set is LQ-only (LQOnlyDataset), "
+                "metrics need GT images\n",
+                set.c_str(), shown.c_str(), vis.c_str(), table.c_str(), rows.size());
+    return {{"images", rows}, {"metrics", "none: LQ-only set (metrics need GT images)"}};
+  }
+  std::string header = "  image";
+  header.resize(34, ' ');
+  for (const train::MetricConfig& m : metrics) {
+    char k[64];
+    std::snprintf(k, sizeof k, " %9s", m.name.c_str());
+    header += k;
+  }
+  std::string mean_line = str_cat("  mean (", rows.size(), " images)");
+  mean_line.resize(34, ' ');
+  json means = json::object();
+  for (const train::MetricConfig& m : metrics) {
+    const double v = rows.empty() ? NAN : sums[m.name] / rows.size();
+    means[m.name] = std::isinf(v) ? json("inf") : json(v);
+    mean_line += ' ';
+    mean_line += fmt_metric(v);
+  }
+  std::printf("\n%s (%s) -> %s\n%s\n%s%s\n", set.c_str(), shown.c_str(), vis.c_str(), header.c_str(), table.c_str(),
+              mean_line.c_str());
+  return {{"mean", means}, {"images", rows}};
 }
 
 }  // namespace
@@ -102,7 +188,8 @@ int run_test(const std::vector<std::string>& args) {
   SR_CHECK(!sets.empty(), "test: config '", config, "' has no datasets.val* / test* set to evaluate");
   ensure_writable_dir(output, "test: --output");
 
-  std::unique_ptr<Module> net = build_generator(cfg, config);
+  // Built as training builds it (train/networks.h); the weights replace the initialisation.
+  std::unique_ptr<Module> net = train::make_network(train::generator_of(typed, config), typed.manual_seed, 1, Device::cpu());
   const std::string used = load_basicsr_weights(*net, weights, param_key == "bare" ? "" : param_key, true);
   net->to(dev);
   net->eval();
@@ -112,78 +199,17 @@ int run_test(const std::vector<std::string>& args) {
               used.empty() ? "" : str_cat(" [", used, "]").c_str(), dev.str().c_str());
 
   NoGradGuard no_grad;
-  const std::vector<train::MetricConfig>& metrics = typed.val.metrics;
   json report = json::object();
-  int failed = 0;
-  size_t images = 0;
-  double out_mpix = 0;
+  SetTotals totals;
   const auto t0 = std::chrono::steady_clock::now();
-  for (const std::string& set : sets) {
-    const data::Dataset ds(typed.find_dataset(set)->data);
-    const std::string vis = str_cat(output, "/visualization/", set);
-    fs::create_directories(vis);
-    std::map<std::string, double> sums;
-    json rows = json::array();
-    ProgressBar bar(str_cat("test ", set), (long)ds.size());
-    std::string table;
-    for (size_t i = 0; i < ds.size(); ++i) {
-      try {
-        const data::ValSample s = ds.load_val(i);
-        const Tensor sr = infer::upscale_image(*net, s.lq, tile, dev);
-        const std::string stem = fs::path(s.name).stem().string();
-        data::write_image(str_cat(vis, "/", stem, "_", suffix, ".png"), data::tensor_to_image(sr));
-        json row = {{"name", s.name}};
-        std::string line = str_cat("  ", s.name);
-        if (line.size() < 34) line.resize(34, ' ');
-        for (const train::MetricConfig& m : metrics) {
-          data::MetricOptions mo;
-          mo.crop_border = m.crop_border;
-          mo.test_y_channel = m.test_y_channel;
-          const double v = m.type == "calculate_psnr" ? data::calculate_psnr(sr, s.gt, mo)
-                                                      : data::calculate_ssim(sr, s.gt, mo);
-          sums[m.name] += v;
-          row[m.name] = std::isinf(v) ? json("inf") : json(v);
-          line += ' ';
-          line += fmt_metric(v);
-        }
-        rows.push_back(row);
-        table += line;
-        table += '\n';
-        ++images;
-        out_mpix += (double)sr.size(2) * sr.size(3) / 1e6;
-      } catch (const std::exception& e) {
-        ++failed;
-        std::fprintf(stderr, "\ntest: FAILED %s/%s: %s\n", set.c_str(), ds.file(i).name.c_str(), e.what());
-      }
-      bar.update((long)i + 1, failed ? str_cat(failed, " failed") : "");
-    }
-    std::string header = "  image";
-    header.resize(34, ' ');
-    for (const train::MetricConfig& m : metrics) {
-      char k[64];
-      std::snprintf(k, sizeof k, " %9s", m.name.c_str());
-      header += k;
-    }
-    std::string mean_line = str_cat("  mean (", rows.size(), " images)");
-    mean_line.resize(34, ' ');
-    json means = json::object();
-    for (const train::MetricConfig& m : metrics) {
-      const double v = rows.empty() ? NAN : sums[m.name] / rows.size();
-      means[m.name] = std::isinf(v) ? json("inf") : json(v);
-      mean_line += ' ';
-      mean_line += fmt_metric(v);
-    }
-    const std::string& shown = typed.find_dataset(set)->name;
-    std::printf("\n%s (%s) -> %s\n%s\n%s%s\n", set.c_str(), shown.empty() ? set.c_str() : shown.c_str(),
-                vis.c_str(), header.c_str(), table.c_str(), mean_line.c_str());
-    report[set] = {{"mean", means}, {"images", rows}};
-  }
+  for (const std::string& set : sets)
+    report[set] = test_one_set(*net, *typed.find_dataset(set), typed.val.metrics, tile, dev, output, suffix, totals);
   std::ofstream(str_cat(output, "/metrics.json")) << report.dump(2) << "\n";
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("\ntest: %zu image(s) in %.2f s: %.3f images/s, %.3f output megapixels/s; metrics in %s/metrics.json\n",
-              images, secs, images / secs, out_mpix / secs, output.c_str());
-  if (failed) {
-    std::fprintf(stderr, "test: %d image(s) failed (named above)\n", failed);
+              totals.images, secs, totals.images / secs, totals.out_mpix / secs, output.c_str());
+  if (totals.failed) {
+    std::fprintf(stderr, "test: %d image(s) failed (named above)\n", totals.failed);
     return 1;
   }
   return 0;

@@ -8,8 +8,8 @@
 #include "engine/cuda_runtime.h"
 #include "engine/error.h"
 #include "infer/open_model.h"
-#include "nets/factory.h"
-#include "train/config.h"
+#include "train/networks.h"
+#include "train/yaml/options_file.h"
 
 namespace sr::cli {
 
@@ -42,12 +42,13 @@ void ensure_writable_dir(const std::string& dir, const std::string& what) {
   SR_CHECK(ok, what, " '", dir, "' is not writable");
 }
 
-std::unique_ptr<Module> build_generator(const nlohmann::json& cfg, const std::string& config_path) {
-  return build_network(infer::generator_options(cfg, config_path));
+std::unique_ptr<Module> build_generator(const std::string& config_path) {
+  return train::make_network(train::read_generator_config(config_path), 0, 1, Device::cpu());
 }
 
-std::unique_ptr<Module> build_generator(const std::string& config_path) {
-  return build_generator(train::read_config_file(config_path), config_path);
+infer::OpenedModel open_cli_model(infer::ModelSpec spec) {
+  if (!spec.config.empty() && spec.network_g.is_null()) spec.network_g = train::read_generator_config(spec.config).args;
+  return infer::open_model(spec);
 }
 
 }  // namespace sr::cli

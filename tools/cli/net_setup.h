@@ -1,12 +1,13 @@
-// What `srengine infer` and `srengine test` share before any image is touched: the
+// What `srengine infer`, `test` and `export` share before any image is touched: the
 // device (with a clear error when CUDA is absent), an output folder proven writable, and
-// network_g built from a config.
+// the model (a --config read as training reads it: JSON or a BasicSR option file).
 #pragma once
 #include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "infer/open_model.h"
 #include "layers/module.h"
 
 namespace sr::cli {
@@ -21,8 +22,11 @@ std::string default_infer_device();
 // one error naming `what` and the folder.
 void ensure_writable_dir(const std::string& dir, const std::string& what);
 
-// network_g of a config (the scale taken from the top level as BasicSR configs carry it).
-std::unique_ptr<Module> build_generator(const nlohmann::json& cfg, const std::string& config_path);
+// infer::open_model, with spec.config (JSON or .yml) read by train/yaml/options_file.h.
+infer::OpenedModel open_cli_model(infer::ModelSpec spec);
+
+// network_g of a config file (JSON or .yml) with fresh weights, built as training builds
+// it (train/networks.h: seed 0, G's stream), on the CPU.
 std::unique_ptr<Module> build_generator(const std::string& config_path);
 
 }  // namespace sr::cli

@@ -9,7 +9,9 @@
 
 #include "engine/error.h"
 #include "train/basicsr_options.h"
+#include "train/comm.h"
 #include "train/config.h"
+#include "train/networks.h"
 #include "train/yaml/read_yaml.h"
 
 namespace sr::train {
@@ -46,9 +48,18 @@ bool is_yaml_path(const std::string& path) {
   return ext == ".yml" || ext == ".yaml";
 }
 
-ConfigFile read_config_or_options(const std::string& path) {
+ConfigFile read_config_or_options(const std::string& path, ConfigUse use) {
   if (!is_yaml_path(path)) return {read_config_file(path), {}, {}};
-  BasicsrTranslation t = translate_basicsr_options(read_yaml_file(path), path);
+  json options = read_yaml_file(path);
+  // Read for its network only: the keys that describe the net, so that a training file
+  // whose model or datasets srengine cannot train (Real-ESRGAN's) still gives its network_g.
+  if (use == ConfigUse::network && options.is_object()) {
+    json net = json::object();
+    for (const char* k : {"name", "scale", "num_gpu", "manual_seed", "network_g"})
+      if (options.contains(k)) net[k] = options[k];
+    options = std::move(net);
+  }
+  BasicsrTranslation t = translate_basicsr_options(options, path);
   // As for JSON: relative dataset paths are looked up from the file's folder, then from the
   // working directory (BasicSR uses the working directory only).
   t.config["__config_dir__"] = std::filesystem::absolute(path).parent_path().string();
@@ -57,17 +68,10 @@ ConfigFile read_config_or_options(const std::string& path) {
 
 LoadedConfig load_config_or_options(const std::string& path, const std::vector<std::string>& overrides,
                                     ConfigUse use) {
-  ConfigFile f = read_config_or_options(path);
+  ConfigFile f = read_config_or_options(path, use);
   json& c = f.config;
   for (const auto& o : overrides) apply_override(c, o);
-  if (use == ConfigUse::test) {
-    // The schema requires a train section; a placeholder stage lets everything else (metric
-    // defaults, dataset paths) go through the one validation.
-    if (!c.contains("train"))
-      c["train"] = {{"stages", json::array({{{"name", "placeholder"}, {"type", "sr"}, {"total_iter", 1},
-                                              {"pixel_opt", {{"type", "L1Loss"}}}}})}};
-    if (c.contains("datasets") && c["datasets"].is_object()) c["datasets"].erase("train");
-  }
+  prepare_config_for_use(c, use);
   if (!is_yaml_path(path)) {
     LoadedConfig l{validate_config(c), {}};
     note_deprecated_names(l.config, path, l.notes);
@@ -82,7 +86,14 @@ LoadedConfig load_config_or_options(const std::string& path, const std::vector<s
   }
 }
 
+NetworkConfig read_generator_config(const std::string& path, const std::vector<std::string>& overrides) {
+  const LoadedConfig l = load_config_or_options(path, overrides, ConfigUse::network);
+  print_config_notes(l.notes);
+  return generator_of(parse_config(l.config), path);
+}
+
 void print_config_notes(const std::vector<std::string>& notes) {
+  if (detect_launch().rank != 0) return;
   for (const auto& n : notes) std::fprintf(stderr, "note: %s\n", n.c_str());
 }
 

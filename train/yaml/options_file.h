@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "train/config.h"
+#include "train/config_types.h"
+
 namespace sr::train {
 
 // .yml or .yaml (any case).
@@ -19,11 +22,9 @@ struct ConfigFile {
   nlohmann::json config;
   std::vector<std::string> notes, problems;
 };
-ConfigFile read_config_or_options(const std::string& path);
+// ConfigUse::network reads only the keys that describe network_g from an option file.
+ConfigFile read_config_or_options(const std::string& path, ConfigUse use = ConfigUse::train);
 
-// What the config is for: training needs `train`; a test config (like BasicSR's test_*.yml)
-// has none, and its datasets.train, if any, is not used.
-enum class ConfigUse { train, test };
 
 struct LoadedConfig {
   nlohmann::json config;           // validated, defaults filled
@@ -33,7 +34,12 @@ struct LoadedConfig {
 LoadedConfig load_config_or_options(const std::string& path, const std::vector<std::string>& overrides,
                                     ConfigUse use);
 
-// Prints the notes to stderr, one line each.
+// network_g of a JSON config or an option file (ConfigUse::network: nothing else is read
+// or has to exist), as training builds it (train/networks.h). Notes are printed.
+NetworkConfig read_generator_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Prints the notes to stderr, one line each; under mpirun only rank 0 does (every rank
+// reads the same file, and N copies of each note would bury the log).
 void print_config_notes(const std::vector<std::string>& notes);
 
 }  // namespace sr::train

@@ -1,0 +1,188 @@
+// One network builder (train/networks.h): training, `srengine test`, `srengine infer
+// --config`, infer::open_model (the C API and Python) and `srengine bench train` build
+// network_g from the same validated, typed section, so the same weights give the same output
+// everywhere, and the top-level scale reaches every one of them (an x2 config never
+// builds an x4 net).
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "data/image.h"
+#include "data/image_io.h"
+#include "engine/autograd.h"
+#include "engine/random.h"
+#include "engine/safetensors.h"
+#include "infer/open_model.h"
+#include "infer/tiled_upscale.h"
+#include "support/data_support.h"
+#include "train/config.h"
+#include "train/config_types.h"
+#include "train/networks.h"
+#include "train/yaml/options_file.h"
+#include "train/yaml/read_yaml.h"
+
+using namespace sr;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// An x2 config whose network_g leaves its factor to the top-level scale (as BasicSR's
+// files often do), with an LQ-only set for `srengine test`.
+json x2_config(const json& network_g, const std::string& lq_dir) {
+  return {{"name", "x2net"},
+          {"scale", 2},
+          {"manual_seed", 5},
+          {"device", "cpu"},
+          {"datasets", {{"test_1", {{"type", "LQOnlyDataset"}, {"dataroot_lq", lq_dir}}}}},
+          {"network_g", network_g},
+          {"train", {{"stages", json::array({{{"name", "s"}, {"type", "sr"}, {"total_iter", 1},
+                                               {"pixel_opt", {{"type", "L1Loss"}}}}})}}}};
+}
+
+// The same config as a BasicSR option file (the train section in BasicSR's flat form).
+std::string as_yaml(const json& network_g, const std::string& lq_dir) {
+  std::string net = "network_g:\n";
+  for (auto it = network_g.begin(); it != network_g.end(); ++it) net += "  " + it.key() + ": " + it.value().dump() + "\n";
+  return "name: x2net\nmodel_type: SRModel\nscale: 2\nnum_gpu: 0\nmanual_seed: 5\n"
+         "datasets:\n  test_1:\n    type: SingleImageDataset\n    dataroot_lq: " + lq_dir + "\n" + net +
+         "train:\n  total_iter: 1\n  pixel_opt: {type: L1Loss, loss_weight: 1.0}\n";
+}
+
+// The 8-bit samples a PNG of the image holds (image_io.h: clamped, rounded half to even).
+std::vector<uint8_t> as_u8(const data::Image& img) {
+  std::vector<uint8_t> out;
+  for (float v : img.pixels) out.push_back(data::quantize_u8(v));
+  return out;
+}
+
+Tensor forward(Module& net, const Tensor& x) {
+  NoGradGuard no_grad;
+  return net.forward(x);
+}
+
+bool same_values(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape()) return false;
+  const Tensor ca = a.contiguous(), cb = b.contiguous();
+  return std::equal(ca.data<float>(), ca.data<float>() + ca.numel(), cb.data<float>());
+}
+
+}  // namespace
+
+TEST_CASE("networks/train_test_infer_and_bench_build_the_same_generator") {
+  const uint64_t seed = std::random_device{}();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  const std::vector<json> nets = {
+      {{"type", "RRDBNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 1}, {"num_grow_ch", 4}},
+      {{"type", "SRVGGNetCompact"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_conv", 2},
+       {"act_type", "prelu"}}};
+  for (const json& network_g : nets) {
+    const std::string type = network_g["type"];
+    INFO(type);
+    test::TempDir tmp;
+    const std::string lq = tmp.subdir("lq");
+    data::write_image(lq + "/a.png", test::random_image(rng, 10, 8, 3));
+    const std::string cfg_path = tmp.file("x2.json");
+    std::ofstream(cfg_path) << x2_config(network_g, lq).dump(2);
+
+    // Training's network: the validated, typed section.
+    const train::Config cfg = train::parse_config(train::load_config(cfg_path, {}));
+    std::unique_ptr<Module> g = train::make_network(*cfg.network_g, cfg.manual_seed, 1, Device::cpu());
+    REQUIRE(infer::net_scale(*g) == 2);
+    manual_seed(seed);
+    for (auto& [k, t] : g->state_dict())
+      if (t.dim() == 4) kaiming_normal_(t, 0.2);  // visible outputs, different in every run
+    g->eval();
+    write_safetensors(tmp.file("w.safetensors"), g->state_dict());
+    const Tensor x = data::image_to_tensor(data::read_image(lq + "/a.png"));
+    const Tensor want = forward(*g, x);
+
+    // infer::open_model from the config (the C API's path; JSON read by the library).
+    infer::ModelSpec spec;
+    spec.config = cfg_path;
+    spec.weights = tmp.file("w.safetensors");
+    spec.param_key = "bare";
+    const infer::OpenedModel opened = infer::open_model(spec);
+    CHECK(opened.network_g == cfg.network_g->args);
+    CHECK(same_values(forward(*opened.net, x), want));
+
+    // The same file as a BasicSR option file reads to the same section (the CLI's and
+    // Python's --config path).
+    if (train::yaml_reader_built()) {
+      std::ofstream(tmp.file("x2.yml")) << as_yaml(network_g, lq);
+      const train::NetworkConfig from_yaml = train::read_generator_config(tmp.file("x2.yml"));
+      CHECK(from_yaml.args == cfg.network_g->args);
+      infer::ModelSpec yspec = spec;
+      yspec.network_g = from_yaml.args;
+      CHECK(same_values(forward(*infer::open_model(yspec).net, x), want));
+    }
+
+    // The CLI: srengine infer --config and srengine test write the same pixels.
+    const std::string w = " --weights " + tmp.file("w.safetensors") + " --param-key bare";
+    const std::string infer_cmd = test::srengine_exe() + " infer --config " + cfg_path + w + " -i " + lq +
+                                  "/a.png -o " + tmp.file("inf") + " --device cpu > " + tmp.file("infer.log") + " 2>&1";
+    const int infer_rc = std::system(infer_cmd.c_str());
+    INFO(test::read_text(tmp.file("infer.log")));
+    REQUIRE(infer_rc == 0);
+    const std::string test_cmd = test::srengine_exe() + " test " + cfg_path + w + " --output " + tmp.file("res") +
+                                 " > " + tmp.file("test.log") + " 2>&1";
+    const int test_rc = std::system(test_cmd.c_str());
+    INFO(test::read_text(tmp.file("test.log")));
+    REQUIRE(test_rc == 0);
+    const data::Image want_img = data::tensor_to_image(want);
+    for (const std::string& out : {tmp.file("inf/a.png"), tmp.file("res/visualization/test_1/a_x2net.png")}) {
+      INFO(out);
+      const data::Image got = data::read_image(out);
+      REQUIRE(got.width == 20);
+      REQUIRE(got.height == 16);
+      CHECK(as_u8(got) == as_u8(want_img));
+    }
+
+    // srengine bench train builds from the same typed section (it calls make_network on
+    // cfg.network_g): the workload it lists is that section.
+    // (The bench needs a training set for its batch shape; the LQ-only set becomes GT-only.)
+    const std::string sets = " --set 'datasets.train={\"type\": \"GTOnlyBicubicDataset\", \"dataroot_gt\": \"" +
+                             lq + "\", \"gt_size\": 16}' --set datasets.test_1.type=GTOnlyBicubicDataset" +
+                             " --set datasets.test_1.dataroot_gt=" + lq;
+    const std::string list_cmd = test::srengine_exe() + " bench train --config " + cfg_path + sets +
+                                 " --stage infer --list-json " + tmp.file("list.json") + " > " + tmp.file("bench.log") +
+                                 " 2>&1";
+    const int list_rc = std::system(list_cmd.c_str());
+    INFO(test::read_text(tmp.file("bench.log")));
+    REQUIRE(list_rc == 0);
+    const json list = json::parse(test::read_text(tmp.file("list.json")));
+    REQUIRE(list.size() == 1);
+    CHECK(list[0]["network_g"] == cfg.network_g->args);
+  }
+}
+
+TEST_CASE("networks/config_for_a_network_needs_only_network_g") {
+  test::TempDir tmp;
+  const json rrdb = {{"type", "RRDBNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 4},
+                     {"num_block", 1},    {"num_grow_ch", 2}, {"scale", 2}};
+  // No datasets, no train section, no top-level scale: the net's own factor is the scale.
+  std::ofstream(tmp.file("net.json")) << json{{"name", "n"}, {"network_g", rrdb}}.dump();
+  const train::NetworkConfig n = train::read_json_generator_config(tmp.file("net.json"));
+  CHECK(n.args["scale"] == 2);
+  // Dataset folders that do not exist here are not looked at.
+  std::ofstream(tmp.file("train.json"))
+      << json{{"name", "n"}, {"scale", 2}, {"network_g", rrdb},
+              {"datasets", {{"train", {{"type", "PairedImageDataset"}, {"dataroot_gt", "/nonexistent/gt"},
+                                       {"dataroot_lq", "/nonexistent/lq"}}}}}}.dump();
+  CHECK(train::read_json_generator_config(tmp.file("train.json")).args == n.args);
+  // A stated scale that disagrees with the net's is still an error, as in training.
+  std::ofstream(tmp.file("bad.json")) << json{{"name", "n"}, {"scale", 4}, {"network_g", rrdb}}.dump();
+  test::require_error([&] { train::read_json_generator_config(tmp.file("bad.json")); },
+                      {"'network_g.scale' (2) differs from 'scale' (4)"});
+  std::ofstream(tmp.file("none.json")) << json{{"name", "n"}}.dump();
+  test::require_error([&] { train::read_json_generator_config(tmp.file("none.json")); },
+                      {"none.json", "has no network_g section"});
+  // The library reads JSON only; the message says where option files are read.
+  std::ofstream(tmp.file("o.yml")) << "name: n\n";
+  test::require_error([&] { train::read_json_generator_config(tmp.file("o.yml")); },
+                      {"o.yml", "BasicSR option file", "--from-yaml"});
+}

@@ -1,0 +1,272 @@
+// One stage's iterations (stage_loop.h).
+#include "train/stage_loop.h"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <omp.h>
+
+#include "engine/cpu_threads.h"
+#include "engine/cuda_runtime.h"
+#include "engine/dispatch.h"
+#include "engine/storage.h"
+#include "train/grad_reducer.h"
+#include "train/thread_tuner.h"
+
+namespace sr::train {
+
+using nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::atomic<int> g_stop_signal{0};
+extern "C" void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::map<std::string, Tensor> with_prefix(const SafetensorsFile& f, const std::string& prefix) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [name, t] : f.tensors)
+    if (name.compare(0, prefix.size(), prefix) == 0) out[name.substr(prefix.size())] = t;
+  return out;
+}
+
+std::string memory_text(Device device) {
+  char buf[64];
+  if (!device.is_cpu()) {
+    size_t current = 0, peak = 0;
+    SR_ON_DEVICE(device, const auto s = cuda::pool_stats(device.index); current = s.current_bytes; peak = s.peak_bytes);
+    std::snprintf(buf, sizeof buf, "%s %.2f GB (peak %.2f)", device.is_cuda() ? "gpu" : "simt", current / 1e9, peak / 1e9);
+    return buf;
+  }
+  const auto s = host_memory_stats();
+  std::snprintf(buf, sizeof buf, "tensors %.2f GB (peak %.2f)", s.current_bytes / 1e9, s.peak_bytes / 1e9);
+  return buf;
+}
+
+}  // namespace
+
+void install_stop_handlers() {
+  g_stop_signal.store(0);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+}
+
+// The losses, data wait and time since the last progress line.
+struct StageLoop::ProgressWindow {
+  LossWindow losses;
+  double data_wait = 0;
+  Clock::time_point start;
+  int64_t first = 0;  // the window's first iteration
+};
+
+// On the CPU the OpenMP thread count follows the measured speed (train/thread_tuner.h),
+// unless OMP_NUM_THREADS pins it; the planned count is restored when the stage ends.
+class StageLoop::CpuThreads {
+ public:
+  CpuThreads(const RunContext& ctx, const std::string& stage)
+      : plan_(plan_cpu_threads()), planned_(omp_get_max_threads()), tune_(ctx.device.is_cpu() && !plan_.from_env),
+        tuner_(tune_ ? planned_ : 1) {
+    if (ctx.device.is_cpu())
+      ctx.log->info("[" + stage + "] " + std::to_string(planned_) + " CPU thread(s) (" + std::to_string(plan_.cores) +
+                    " usable cores / " + std::to_string(plan_.local_ranks) + " rank(s) on this node" +
+                    (plan_.from_env ? ", OMP_NUM_THREADS" : "; fewer while measurably faster under load") + ")");
+  }
+  ~CpuThreads() { omp_set_num_threads(planned_); }
+  CpuThreads(const CpuThreads&) = delete;
+  CpuThreads& operator=(const CpuThreads&) = delete;
+
+  void record(double seconds) { tuner_.record(seconds); }
+  int threads() const { return tune_ ? tuner_.threads() : planned_; }
+
+ private:
+  CpuThreadPlan plan_;
+  int planned_;
+  bool tune_;
+  ThreadTuner tuner_;
+};
+
+int StageLoop::run(size_t si, const TrainingState* resume) {
+  const StageConfig& stage = ctx_.cfg.train.stages[si];
+  const StageStart start = restore(resume);
+  broadcast_nets();
+  StageStep step(stage, *nets_.g, nets_.g_ema, stage.adversarial() ? nets_.d : nullptr, ctx_.cfg.train.ema_decay,
+                 *ctx_.comm, ctx_.cfg.dist.bucket_mb, ctx_.cfg.train.inject_nan_iters);
+  if (stage.perceptual_opt && !step.has_perceptual())
+    ctx_.log->warn("stage '" + stage.name + "': perceptual_opt.vgg_weights is empty, training without the perceptual loss");
+  restore_optimizers(step, resume);
+  const std::unique_ptr<data::Loader> loader = make_loader(start);
+  ctx_.log->info("[" + stage.name + "] stage " + std::to_string(si + 1) + "/" +
+                 std::to_string(ctx_.cfg.train.stages.size()) + " (" + stage.type + "), iterations " +
+                 std::to_string(start.iter + 1) + ".." + std::to_string(stage.total_iter) + ", " +
+                 std::to_string(loader->batches_per_epoch()) + " batches per epoch, " +
+                 std::to_string(ctx_.comm->world_size()) + " rank(s) (" + ctx_.comm->backend() + ") on " +
+                 ctx_.device.str());
+  CpuThreads threads(ctx_, stage.name);
+  last_val_ = -1;
+  if (const int sig = iterate(si, start.iter + 1, step, *loader, threads)) return sig;
+  finish(si, step, *loader);
+  return 0;
+}
+
+StageStart StageLoop::restore(const TrainingState* resume) {
+  StageStart start;
+  if (!resume) return start;
+  SafetensorsFile f{"training state", resume->tensors, {}};
+  nets_.g->load_state_dict(with_prefix(f, "net_g."), true);
+  if (nets_.g_ema) nets_.g_ema->load_state_dict(with_prefix(f, "net_g_ema."), true);
+  if (nets_.d && resume->info.has_net_d) nets_.d->load_state_dict(with_prefix(f, "net_d."), true);
+  start.iter = resume->iter;
+  start.pos.epoch = resume->count(&StateInfo::loader_epoch, "loader_epoch");
+  start.pos.batch = resume->count(&StateInfo::loader_batch, "loader_batch");
+  // States written before the global batch was recorded: it was world_size x this
+  // config's batch, unless the batch size was changed too.
+  start.global_batch = resume->info.loader_global_batch.value_or(
+      resume->info.world_size * (int64_t)ctx_.cfg.find_dataset("train")->data.batch_size_per_gpu);
+  ctx_.counters.nan_streak = resume->info.nan_streak;
+  ctx_.counters.best = resume->info.best;
+  return start;
+}
+
+// Every rank starts from rank 0's networks (weights, buffers, spectral-norm u/v).
+void StageLoop::broadcast_nets() {
+  std::vector<Tensor> all;
+  for (Module* m : {nets_.g, nets_.g_ema, nets_.d})
+    if (m)
+      for (auto& [_, t] : m->state_dict()) all.push_back(t);
+  broadcast_tensors(*ctx_.comm, std::move(all));
+}
+
+void StageLoop::restore_optimizers(StageStep& step, const TrainingState* resume) {
+  if (!resume) return;
+  SafetensorsFile f{"training state", resume->tensors, {}};
+  step.optim_g().load_state(f, "optim_g.", resume->count(&StateInfo::optim_g_steps, "optim_g_steps"));
+  if (step.optim_d())
+    step.optim_d()->load_state(f, "optim_d.", resume->count(&StateInfo::optim_d_steps, "optim_d_steps"));
+}
+
+std::unique_ptr<data::Loader> StageLoop::make_loader(const StageStart& start) {
+  data::LoaderOptions options;
+  options.rank = ctx_.comm->rank();
+  options.world_size = ctx_.comm->world_size();
+  options.start = start.pos;
+  options.start_global_batch = start.global_batch;
+  options.warn = [this](const std::string& m) { ctx_.log->warn(m); };
+  if (ctx_.device.is_cuda()) options.pin_memory_device = ctx_.device.index;
+  return std::make_unique<data::Loader>(ctx_.cfg.find_dataset("train")->data, options);
+}
+
+int StageLoop::iterate(size_t si, int64_t first, StageStep& step, data::Loader& loader, CpuThreads& threads) {
+  const StageConfig& stage = ctx_.cfg.train.stages[si];
+  const std::string& name = stage.name;
+  const int64_t total = stage.total_iter;
+  const LoggerConfig& logger = ctx_.cfg.logger;
+  ProgressWindow window{LossWindow{}, 0.0, Clock::now(), first};  // losses read back only when logged
+  for (int64_t iter = first; iter <= total; ++iter) {
+    const auto t0 = Clock::now();
+    data::Batch batch = loader.next();
+    window.data_wait += seconds_since(t0);
+    Tensor lq = batch.lq.to(ctx_.device), gt = batch.gt.to(ctx_.device);
+    StepResult r = step.run(lq, gt, iter);
+    threads.record(seconds_since(t0));
+    if (r.skipped) {
+      note_skipped(name, iter);
+    } else {
+      ctx_.counters.nan_streak = 0;
+      window.losses.add(r.losses);
+    }
+    if (iter % logger.print_freq == 0 || iter == total) log_progress(name, iter, total, step, window, threads.threads());
+    if (iter % ctx_.cfg.val.val_freq == 0) {
+      validator_.run(name, iter, nets_.eval());
+      last_val_ = iter;
+    }
+    if (const int sig = stop_requested(si, iter, step, loader)) return sig;
+    if (iter % logger.save_checkpoint_freq == 0 && iter != total) checkpointer_.save(si, iter, nets_, step, loader);
+  }
+  return 0;
+}
+
+// The last validation (unless the last iteration had one), checkpoint and final generator.
+void StageLoop::finish(size_t si, StageStep& step, const data::Loader& loader) {
+  const StageConfig& stage = ctx_.cfg.train.stages[si];
+  if (last_val_ != stage.total_iter) validator_.run(stage.name, stage.total_iter, nets_.eval());
+  checkpointer_.save(si, stage.total_iter, nets_, step, loader);
+  if (ctx_.rank0()) {
+    const std::string final_path = ctx_.dir + "/models/net_g_" + stage.name + "_final.safetensors";
+    checkpointer_.save_model(nets_.eval(), final_path);
+    ctx_.log->info("[" + stage.name + "] done: final generator " + final_path + (nets_.g_ema ? " (EMA weights)" : ""));
+  }
+  ctx_.comm->barrier_untimed();
+}
+
+// One progress line (and metrics.jsonl event): the window's mean losses over all ranks,
+// LR, speed, ETA, memory.
+void StageLoop::log_progress(const std::string& name, int64_t iter, int64_t total, const StageStep& step,
+                             ProgressWindow& w, int threads) {
+  Communicator& comm = *ctx_.comm;
+  const int window_n = w.losses.updates();
+  const std::map<std::string, double> sums = w.losses.take_sums();
+  std::vector<double> vals;
+  for (const auto& [k, v] : sums) vals.push_back(v / std::max(1, window_n));
+  comm.all_reduce_host(vals);  // mean over ranks of the window means
+  const double secs = seconds_since(w.start);
+  const double its = (iter - w.first + 1) / std::max(secs, 1e-9);
+  json ev = {{"event", "train"}, {"stage", name}, {"iter", iter}, {"lr", step.lr_g()},
+             {"it_per_s", its}, {"data_wait_s", w.data_wait}};
+  if (ctx_.device.is_cpu()) ev["threads"] = threads;
+  char head[160];
+  std::snprintf(head, sizeof head, "[%s] iter %lld/%lld |", name.c_str(), (long long)iter, (long long)total);
+  std::string line = head;
+  if (sums.empty()) line += " every update skipped";
+  size_t i = 0;
+  for (const auto& [k, _] : sums) {
+    const double v = vals[i++] / comm.world_size();
+    ev[k] = v;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " %s %.4g", k.c_str(), v);
+    line += buf;
+  }
+  char tail[200];
+  std::snprintf(tail, sizeof tail, " | lr %.2e | %.2f it/s%s | eta %s | %s", step.lr_g(), its,
+                ctx_.device.is_cpu() ? (" (" + std::to_string(threads) + " thr)").c_str() : "",
+                format_duration((total - iter) / std::max(its, 1e-9)).c_str(), memory_text(ctx_.device).c_str());
+  ctx_.log->info(line + tail);
+  ctx_.log->event(ev);
+  w.data_wait = 0;
+  w.start = Clock::now();
+  w.first = iter + 1;
+}
+
+// SIGINT/SIGTERM: all ranks agree on the iteration, write a checkpoint and leave. One
+// host all-reduce per iteration: a signal reaches each rank at its own time, and a rank
+// that left alone would hang the others in their next collective.
+int StageLoop::stop_requested(size_t si, int64_t iter, StageStep& step, const data::Loader& loader) {
+  const int sig = g_stop_signal.load();
+  std::vector<double> stop{sig == SIGINT ? 1.0 : 0.0, sig != 0 && sig != SIGINT ? 1.0 : 0.0};
+  ctx_.comm->all_reduce_host(stop);  // ranks that got SIGINT, ranks that got SIGTERM
+  if (stop[0] == 0 && stop[1] == 0) return 0;
+  checkpointer_.save(si, iter, nets_, step, loader);
+  const int stop_signal = stop[0] != 0 ? SIGINT : SIGTERM;
+  ctx_.log->info("[" + ctx_.cfg.train.stages[si].name + "] stopped by " +
+                 (stop_signal == SIGINT ? "SIGINT" : "SIGTERM") + " at iteration " + std::to_string(iter) +
+                 "; checkpoint " + checkpointer_.last() + " (continue with --resume auto; exit status " +
+                 std::to_string(128 + stop_signal) + ")");
+  return stop_signal;
+}
+
+// A skipped (non-finite) update: counted, logged, and the run stops after max_nan_steps in a row.
+void StageLoop::note_skipped(const std::string& name, int64_t iter) {
+  int& streak = ctx_.counters.nan_streak;
+  ++streak;
+  ctx_.log->warn("[" + name + "] iter " + std::to_string(iter) + ": non-finite loss, update skipped (" +
+                 std::to_string(streak) + " in a row)");
+  ctx_.log->event({{"event", "nan_skip"}, {"stage", name}, {"iter", iter}, {"streak", streak}});
+  if (streak >= ctx_.cfg.train.max_nan_steps)
+    fail("training stopped: ", streak, " consecutive non-finite losses at stage '", name, "' iteration ", iter,
+         "; last good checkpoint: ", checkpointer_.last().empty() ? "none yet" : checkpointer_.last());
+}
+
+}  // namespace sr::train

@@ -1,0 +1,62 @@
+// One stage's iterations; Run (trainer.cpp) chooses the stages and prepares the networks.
+// A stage starts from a training state or from iteration 0, broadcasts rank 0's networks,
+// builds its StageStep (train/stage_step.h: the stage type's math) and its loader, then
+// per iteration: batch -> step -> NaN streak -> progress line -> validation at val_freq ->
+// stop signals -> checkpoint at save_checkpoint_freq. It ends with validation, a
+// checkpoint and the final generator.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "data/loader.h"
+#include "train/checkpointer.h"
+#include "train/run_context.h"
+#include "train/stage_step.h"
+#include "train/validator.h"
+
+namespace sr::train {
+
+// SIGINT / SIGTERM set a flag that the loop reads once per iteration; every rank then
+// agrees on the iteration, writes a checkpoint and leaves. Clears an earlier signal (a
+// previous run in this process, e.g. in tests).
+void install_stop_handlers();
+
+// Where a stage starts: iteration 0 and the loader's first batch, or a training state's.
+struct StageStart {
+  int64_t iter = 0, global_batch = 0;
+  data::LoaderPosition pos;
+};
+
+class StageLoop {
+ public:
+  StageLoop(RunContext& ctx, Checkpointer& checkpointer, Validator& validator, const RunNets& nets)
+      : ctx_(ctx), checkpointer_(checkpointer), validator_(validator), nets_(nets) {}
+
+  // Runs stage `si` from `resume` (nullptr: from its start). Returns the signal that stopped
+  // it after its checkpoint (SIGINT, SIGTERM), or 0 when every iteration ran.
+  int run(size_t si, const TrainingState* resume);
+
+ private:
+  struct ProgressWindow;
+  class CpuThreads;
+
+  StageStart restore(const TrainingState* resume);
+  void broadcast_nets();
+  void restore_optimizers(StageStep& step, const TrainingState* resume);
+  std::unique_ptr<data::Loader> make_loader(const StageStart& start);
+  // The iterations after start.iter; returns the stopping signal or 0.
+  int iterate(size_t si, int64_t first, StageStep& step, data::Loader& loader, CpuThreads& threads);
+  void finish(size_t si, StageStep& step, const data::Loader& loader);
+  void log_progress(const std::string& name, int64_t iter, int64_t total, const StageStep& step, ProgressWindow& w,
+                    int threads);
+  int stop_requested(size_t si, int64_t iter, StageStep& step, const data::Loader& loader);
+  void note_skipped(const std::string& name, int64_t iter);
+
+  RunContext& ctx_;
+  Checkpointer& checkpointer_;
+  Validator& validator_;
+  RunNets nets_;
+  int64_t last_val_ = -1;  // the iteration last validated
+};
+
+}  // namespace sr::train

@@ -1,0 +1,66 @@
+// Validation during a run: rank 0 measures and logs, the others wait (validator.h).
+#include "train/validator.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "train/report.h"
+#include "train/validation.h"
+
+namespace sr::train {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+void Validator::run(const std::string& stage, int64_t iter, Module& net) {
+  if (ctx_.rank0()) validate_and_log(stage, iter, net);
+  ctx_.comm->barrier_untimed();  // validation runs on rank 0 alone and may outlast dist.timeout_s
+}
+
+const BestMetric& Validator::update_best(const std::string& stage, const std::string& k, double value, int64_t iter) {
+  bool lower_better = false;  // val.metrics.<name>.better
+  for (const MetricConfig& mc : ctx_.cfg.val.metrics)
+    if (k.size() > mc.name.size() && k.compare(k.size() - mc.name.size() - 1, std::string::npos, "_" + mc.name) == 0)
+      lower_better = mc.lower_is_better;
+  auto& best = ctx_.counters.best;
+  const std::string key = stage + "/" + k;
+  auto it = best.find(key);
+  if (it == best.end() || (lower_better ? value < it->second.value : value > it->second.value))
+    it = best.insert_or_assign(key, BestMetric{value, iter}).first;
+  return it->second;
+}
+
+void Validator::validate_and_log(const std::string& stage, int64_t iter, Module& net) {
+  const Config& cfg = ctx_.cfg;
+  if (cfg.eval_datasets().empty()) return;
+  const auto t0 = Clock::now();
+  ValidationResult v;
+  try {
+    v = validate(net, cfg, ctx_.dir, stage + "_" + std::to_string(iter), ctx_.device);
+  } catch (const Error& e) {
+    fail("[", stage, "] validation at iteration ", iter, ": ", e.what());
+  }
+  json ev = {{"event", "val"}, {"stage", stage}, {"iter", iter}};
+  std::string line = "[" + stage + "] validation at iter " + std::to_string(iter) + ":";
+  for (const auto& [k, m] : v.means) {
+    ev[k] = m;
+    if (k.size() > 8 && k.compare(k.size() - 8, 8, "_bicubic") == 0) continue;  // shown beside its metric
+    char buf[96];
+    std::snprintf(buf, sizeof buf, " %s %.4f", k.c_str(), m);
+    line += buf;
+    if (v.means.count(k + "_bicubic")) {
+      std::snprintf(buf, sizeof buf, " (bicubic %.4f)", v.means.at(k + "_bicubic"));
+      line += buf;
+    }
+    const BestMetric& best = update_best(stage, k, m, iter);
+    std::snprintf(buf, sizeof buf, " (best %.4f @%lld)", best.value, (long long)best.iter);
+    line += buf;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, " [%.1fs]", std::chrono::duration<double>(Clock::now() - t0).count());
+  ctx_.log->info(line + buf);
+  ctx_.log->event(ev);
+  write_report(ctx_.dir, cfg.name, v.report_images);
+}
+
+}  // namespace sr::train
