@@ -17,6 +17,7 @@
 #include "kernels/cuda/degrade_jpeg.h"
 #include "kernels/cuda/degrade_noise.h"
 #include "kernels/cuda/degrade_resize.h"
+#include "kernels/cuda/degrade_usm_sharp.h"
 #endif
 
 namespace {
@@ -79,6 +80,10 @@ struct CudaDegradeBackend {
   void jpeg(float* x, int64_t N, int64_t H, int64_t W, const double* quality) {
     sr::cuda::degrade_jpeg(x, N, H, W, quality);
   }
+  void usm_sharp(const float* x, float* y, int64_t NC, int64_t H, int64_t W, int radius, double weight,
+                 double threshold) {
+    sr::cuda::degrade_usm_sharp(x, y, NC, H, W, radius, weight, threshold);
+  }
   void resize(const float* x, float* y, int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, double ry,
               double rx, ResizeMode mode) {
     sr::cuda::degrade_resize(x, y, NC, H, W, OH, OW, ry, rx, mode);
@@ -117,5 +122,13 @@ TEST_CASE("cuda/degrade_resize") {
 #ifdef SRENGINE_WITH_CUDA
   CudaDegradeBackend be;
   sr::degrade_parity::check_degrade_resize(be);
+#endif
+}
+
+TEST_CASE("cuda/degrade_usm_sharp") {
+  if (skip_without_cuda()) return;
+#ifdef SRENGINE_WITH_CUDA
+  CudaDegradeBackend be;
+  sr::degrade_parity::check_degrade_usm_sharp(be);
 #endif
 }

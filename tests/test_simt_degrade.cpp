@@ -2,7 +2,7 @@
 // by the SIMT interpreter, against the CPU reference of data/degrade/ (the cases are
 // tests/support/degrade_parity.h, shared with cuda/degrade_*). The interpreter runs the
 // same host math for the random draws, the Poisson walk and the resize weights, so noise,
-// resize and JPEG must match bitwise; the blur sums in float against the CPU's double.
+// resize, JPEG and USM must match bitwise; the blur sums in float against the CPU's double.
 #include "kernels/simt/kernels.h"  // first: kernels/cuda's headers as sr::simt
 
 #include <catch2/catch.hpp>
@@ -45,6 +45,10 @@ struct SimtDegradeBackend {
   void jpeg(float* x, int64_t N, int64_t H, int64_t W, const double* quality) {
     sr::simt::degrade_jpeg(x, N, H, W, quality);
   }
+  void usm_sharp(const float* x, float* y, int64_t NC, int64_t H, int64_t W, int radius, double weight,
+                 double threshold) {
+    sr::simt::degrade_usm_sharp(x, y, NC, H, W, radius, weight, threshold);
+  }
   void resize(const float* x, float* y, int64_t NC, int64_t H, int64_t W, int64_t OH, int64_t OW, double ry,
               double rx, ResizeMode mode) {
     sr::simt::degrade_resize(x, y, NC, H, W, OH, OW, ry, rx, mode);
@@ -70,11 +74,17 @@ void test_degrade_resize() {
   degrade_parity::check_degrade_resize(be);
 }
 
+void test_degrade_usm_sharp() {
+  SimtDegradeBackend be;
+  degrade_parity::check_degrade_usm_sharp(be);
+}
+
 }  // namespace sr::simt_test
 
 TEST_CASE("simt/degrade_blur") { sr::simt_test::test_degrade_blur(); }
 TEST_CASE("simt/degrade_jpeg") { sr::simt_test::test_degrade_jpeg(); }
 TEST_CASE("simt/degrade_noise") { sr::simt_test::test_degrade_noise(); }
 TEST_CASE("simt/degrade_resize") { sr::simt_test::test_degrade_resize(); }
+TEST_CASE("simt/degrade_usm_sharp") { sr::simt_test::test_degrade_usm_sharp(); }
 
 #endif  // SRENGINE_WITH_SIMT

@@ -700,6 +700,7 @@ void test_degrade_blur();
 void test_degrade_jpeg();
 void test_degrade_noise();
 void test_degrade_resize();
+void test_degrade_usm_sharp();
 }  // namespace sr::simt_test
 
 namespace {
@@ -729,6 +730,7 @@ const Family kFamilies[] = {
     {"degrade_jpeg", sr::simt_test::test_degrade_jpeg},
     {"degrade_noise", sr::simt_test::test_degrade_noise},
     {"degrade_resize", sr::simt_test::test_degrade_resize},
+    {"degrade_usm_sharp", sr::simt_test::test_degrade_usm_sharp},
 };
 
 TEST_CASE("simt/elementwise") { test_elementwise(); }

@@ -4,7 +4,8 @@
 // tests/test_cuda_degrade.cpp). A Backend supplies device buffers and the entry points:
 //   float* upload(const std::vector<float>&);  float* poisoned(int64_t n);   (NaN-filled)
 //   std::vector<float> download(const float*, int64_t n);
-//   blur(...), noise(...), resize(...), jpeg(...): the sr::simt:: or sr::cuda:: functions;
+//   blur(...), noise(...), resize(...), jpeg(...), usm_sharp(...): the sr::simt:: or sr::cuda::
+//   functions;
 //   types NoiseSample, NoiseKind, ResizeMode: that namespace's parameter types;
 //   name: "simt" or "cuda"; exact: whether results must be bitwise equal (the interpreter
 //   runs the same host math; nvcc fuses multiply-adds, so a GPU gets float tolerances).
@@ -25,6 +26,7 @@
 #include "data/degrade/planes.h"
 #include "data/degrade/random_stream.h"
 #include "data/degrade/resize.h"
+#include "data/degrade/usm_sharp.h"
 #include "support/parity.h"
 
 namespace sr::degrade_parity {
@@ -245,6 +247,58 @@ void check_degrade_jpeg(B& be) {
   float* X = be.upload(std::vector<float>(3 * 4 * 4, 0.5f));
   const double q100 = 100.0;
   CHECK_THROWS_WITH(be.jpeg(X, 1, 4, 4, &q100), Catch::Contains("degrade_jpeg") && Catch::Contains("quality 100"));
+}
+
+// ---- degrade_usm_sharp: against data/degrade/usm_sharp, and the spec's golden row -------------
+template <class B>
+void check_degrade_usm_sharp(B& be) {
+  std::mt19937_64 rng(std::random_device{}());
+  // A smooth pattern plus noise, so that the mask (|x - blur(x)| 255 > threshold) has both
+  // values; nvcc's fused double multiply-adds can flip it only within ~1e-13 of the threshold.
+  const Tol tol = be.exact ? kExact : kFp32;
+  struct Shape {
+    int N, H, W, radius;
+  };
+  for (const Shape s : {Shape{2, 31, 53, 50}, Shape{3, 27, 26, 50}, Shape{1, 12, 9, 10}}) {
+    const int64_t n = (int64_t)s.N * 3 * s.H * s.W;
+    std::vector<float> x = uniform_floats(rng, n, -0.03f, 0.03f);
+    const double fx = std::uniform_real_distribution<double>(0.1, 0.6)(rng);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t xx = i % s.W, yy = (i / s.W) % s.H;
+      x[i] = std::clamp(x[i] + (float)(0.5 + 0.3 * std::sin(fx * xx) * std::cos(0.7 * fx * yy)), 0.0f, 1.0f);
+    }
+    const double threshold = std::uniform_real_distribution<double>(5.0, 15.0)(rng);
+    float* X = be.upload(x);
+    float* Y = be.poisoned(n);
+    be.usm_sharp(X, Y, s.N * 3, s.H, s.W, s.radius, 0.5, threshold);
+    std::vector<double> ref;
+    for (int b = 0; b < s.N; ++b) append(ref, dg::usm_sharp(sample_planes(x, b, 3, s.H, s.W), s.radius, 0.5, threshold));
+    compare("degrade_usm_sharp " + std::to_string(s.N) + "x3x" + std::to_string(s.H) + "x" + std::to_string(s.W) +
+                " radius " + std::to_string(s.radius),
+            be.download(Y, n), ref, tol, be.name);
+  }
+  {  // The spec's golden row (U1): 64 x 64, columns 0-31 at 0.25, 32-63 at 0.75; row 32, columns 24-39.
+    std::vector<float> x(3 * 64 * 64);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = i % 64 < 32 ? 0.25f : 0.75f;
+    float* X = be.upload(x);
+    float* Y = be.poisoned(3 * 64 * 64);
+    be.usm_sharp(X, Y, 3, 64, 64, 50, 0.5, 10);
+    const std::vector<float> y = be.download(Y, 3 * 64 * 64);
+    const double golden[16] = {0.221359, 0.213659, 0.204863, 0.195091, 0.184541, 0.173485, 0.162261, 0.151254,
+                               0.848747, 0.837739, 0.826515, 0.815459, 0.804909, 0.795137, 0.786342, 0.778642};
+    std::vector<float> got;
+    std::vector<double> want;
+    for (int c = 0; c < 3; ++c)
+      for (int j = 0; j < 16; ++j) {
+        got.push_back(y[(size_t)c * 4096 + 32 * 64 + 24 + j]);
+        want.push_back(golden[j]);
+      }
+    compare("degrade_usm_sharp golden row", got, want, Tol{1.5e-6, 0, "6 decimals"}, be.name);
+  }
+  float* X = be.upload(std::vector<float>(3 * 20 * 20, 0.5f));
+  float* Y = be.poisoned(3 * 20 * 20);
+  CHECK_THROWS_WITH(be.usm_sharp(X, Y, 3, 20, 20, 50, 0.5, 10),
+                    Catch::Contains("degrade_usm_sharp") && Catch::Contains("20x20"));
 }
 
 }  // namespace sr::degrade_parity

@@ -17,6 +17,7 @@
 #include "kernels/cuda/degrade_jpeg.h"
 #include "kernels/cuda/degrade_noise.h"
 #include "kernels/cuda/degrade_resize.h"
+#include "kernels/cuda/degrade_usm_sharp.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/loss.h"
@@ -272,7 +273,7 @@ Maker optimizer(const std::string& op) {
   };
 }
 
-// ---- degradation: "fused_tile", "fused_macroblock", "philox_map", "gather" -----------------------------------------
+// ---- degradation: fused_tile, fused_macroblock, philox_map, gather, separable ------------------
 
 Maker degrade(const std::string& op) {
   return [op](const Case& c, Buffers& b, int rot) -> Runner {
@@ -300,6 +301,10 @@ Maker degrade(const std::string& op) {
       }
       const auto kind = poisson ? cuda::DegradeNoiseKind::poisson : cuda::DegradeNoiseKind::gaussian;
       return [=](int i) { cuda::degrade_noise(x[i % rot], N, H, W, kind, samples.data(), 7, 99, false); };
+    }
+    if (op == "degrade_usm_sharp") {
+      auto y = b.rand_sets(rot, n);
+      return [=](int i) { cuda::degrade_usm_sharp(x[i % rot], y[i % rot], N * 3, H, W, 50, 0.5, 10); };
     }
     const int64_t OH = param(c, "OH"), OW = param(c, "OW");
     const auto mode = (cuda::DegradeResizeMode)param(c, "mode");
@@ -332,6 +337,7 @@ Maker cuda_op_maker(const std::string& op, const std::string& variant) {
   if (op == "degrade_jpeg") return only_for(variant, "fused_macroblock", degrade(op));
   if (op == "degrade_noise") return only_for(variant, "philox_map", degrade(op));
   if (op == "degrade_resize") return only_for(variant, "gather", degrade(op));
+  if (op == "degrade_usm_sharp") return only_for(variant, "separable", degrade(op));
   return {};
 }
 

@@ -326,6 +326,7 @@ const OpKernel kOpKernels[] = {
     {"spectral_norm", "spectral_norm"}, {"spectral_norm_bwd", "spectral_norm"},
     {"adam", "optimizer"}, {"ema", "optimizer"},
     {"degrade_blur", "degrade_blur"}, {"degrade_jpeg", "degrade_jpeg"}, {"degrade_noise", "degrade_noise"}, {"degrade_resize", "degrade_resize"},
+    {"degrade_usm_sharp", "degrade_usm_sharp"},
 };
 
 std::string kernel_of(const std::string& op) {
@@ -520,7 +521,7 @@ std::vector<Case> all_cases(int batch) {
     mem("ema/rrdbnet", "ema", shape, p, 12 * total);
   }
   // Real-ESRGAN's degradation (kernels/cuda/degrade_*.h; CUDA only: the CPU reference is
-  // data/degrade/, per sample) on the 400 x 400 GT crops it starts from: the first blur
+  // data/degrade/, per sample) on the 400 x 400 GT crops it starts from: USM, the first blur
   // with full 21 x 21 kernels (the worst case: smaller kernels skip their zero padding),
   // the noise and JPEG in place, the final bicubic resize to the x4 LQ and a 1.5x bilinear upscale.
   {
@@ -535,6 +536,8 @@ std::vector<Case> all_cases(int batch) {
         {{"N", N}, {"H", (double)S}, {"W", (double)S}, {"poisson", 1}}, 12 * n);
     mem("degrade_jpeg/q30-95.400px", "degrade_jpeg", batch3 + dims({S, S}) + " per-sample quality, in place",
         {{"N", N}, {"H", (double)S}, {"W", (double)S}}, 8 * n);
+    mem("degrade_usm_sharp/gt400.r51", "degrade_usm_sharp", batch3 + dims({S, S}) + " radius 51, weight 0.5",
+        {{"N", N}, {"H", (double)S}, {"W", (double)S}}, 8 * n + 4 * 8 * 3 * n);
     mem("degrade_resize/bicubic.400to100", "degrade_resize", batch3 + dims({S, S}) + " -> 100x100 bicubic",
         {{"N", N}, {"C", 3}, {"H", (double)S}, {"W", (double)S}, {"OH", 100}, {"OW", 100}, {"mode", 2}},
         4 * n + 4 * n / 16);
