@@ -16,29 +16,21 @@ namespace {
 
 // Poisson(lambda) by inversion of the CDF with one 53-bit uniform. The quantised image has
 // at most 256 distinct values, so the CDF tables are built once per distinct lambda. The
-// sums and the stopping rule are degrade_math::poisson_inverse_cdf's (the CUDA kernel's walk),
-// so both pick the same k for the same uniform.
+// tables and the search are degrade_math's (kernels/common/degrade_math.h), which the CUDA
+// kernel uses too, so both pick the same k for the same uniform.
 class PoissonTables {
  public:
   explicit PoissonTables(int levels) : levels_(levels), cdf_(256) {}
   int draw(int level255, double u) {
     std::vector<double>& cdf = cdf_[level255];
-    if (cdf.empty()) build(level255, cdf);
-    const auto it = std::upper_bound(cdf.begin(), cdf.end(), u);
-    return (int)std::min<ptrdiff_t>(it - cdf.begin(), (ptrdiff_t)cdf.size() - 1);
+    if (cdf.empty()) {
+      cdf.resize(degrade_math::kPoissonCdfCapacity);
+      cdf.resize(degrade_math::poisson_cdf(levels_ * (level255 / 255.0), cdf.data()));
+    }
+    return degrade_math::poisson_search(cdf.data(), (int)cdf.size(), u);
   }
 
  private:
-  void build(int level255, std::vector<double>& cdf) const {
-    const double lambda = levels_ * (level255 / 255.0);
-    double pmf = std::exp(-lambda), acc = 0;  // lambda <= 256: exp(-256) ~ 6.6e-112 is representable
-    for (int k = 0;; ++k) {
-      if (k > 0) pmf *= lambda / k;
-      acc += pmf;
-      cdf.push_back(acc);
-      if (k > lambda && (pmf < 1e-18 || acc >= 1.0)) break;
-    }
-  }
   int levels_;
   std::vector<std::vector<double>> cdf_;
 };

@@ -38,19 +38,37 @@ SR_HD float poisson_gray(float r, float g, float b) {
 #endif
 }
 
-// P ~ Poisson(lambda) by inversion of the CDF with the uniform u in [0, 1): the smallest k
-// whose CDF exceeds u. The CDF is summed as pmf(0) = exp(-lambda), pmf(k) = pmf(k-1)
-// lambda / k, and the walk stops (returning k) once k > lambda and the pmf is negligible
-// or the sum reached 1: the same sums, in the same order, as the CPU reference's tables
-// (data/degrade/noise.cpp), so both return the same k for the same u.
-SR_HD int poisson_inverse_cdf(double lambda, double u) {
+// Poisson(lambda) by inversion of the CDF: P = the smallest k whose CDF exceeds a uniform
+// u in [0, 1). poisson_cdf writes the CDF as the sums pmf(0) = exp(-lambda),
+// pmf(k) = pmf(k-1) lambda / k, accumulated in order, and stops (k is then the last entry)
+// once k > lambda and the pmf is negligible or the sum reached 1. For the noise's
+// lambda = V level / 255 <= 256 that is at most 408 entries (k = 407 at lambda 256), so
+// kPoissonCdfCapacity bounds every table; the walk never reaches it.
+constexpr int kPoissonCdfCapacity = 416;
+
+SR_HD int poisson_cdf(double lambda, double* cdf) {
   double pmf = exp(-lambda), acc = 0;
-  for (int k = 0;; ++k) {
+  for (int k = 0; k < kPoissonCdfCapacity; ++k) {
     if (k > 0) pmf *= lambda / k;
     acc += pmf;
-    if (u < acc) return k;
-    if (k > lambda && (pmf < 1e-18 || acc >= 1.0)) return k;
+    cdf[k] = acc;
+    if (k > lambda && (pmf < 1e-18 || acc >= 1.0)) return k + 1;
   }
+  return kPoissonCdfCapacity;  // lambda > 256: not a value the noise asks for
+}
+
+// The draw for u from a table of n entries: the first k with cdf[k] > u, or the last entry
+// (u beyond the summed CDF, which rounding can leave just below 1).
+SR_HD int poisson_search(const double* cdf, int n, double u) {
+  int lo = 0, hi = n;  // upper bound in [lo, hi)
+  while (lo < hi) {
+    const int mid = (lo + hi) / 2;
+    if (cdf[mid] > u)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo < n ? lo : n - 1;
 }
 
 // Keys' cubic convolution weight with A = -0.75 (PyTorch's bicubic).

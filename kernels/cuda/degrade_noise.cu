@@ -7,9 +7,12 @@
 // round(255 x) over the whole sample (gray: of the luma). degrade_noise_levels_kernel marks
 // the levels present (shared-memory flags set by atomics, then one plain store of 1 per
 // level and block: every writer stores the same value), degrade_noise_count_kernel counts
-// them per sample with a ballot. The noise kernel draws P ~ Poisson(V level / 255) by
-// inverting the CDF with a 53-bit uniform (degrade_math.h: the CPU's sums in the same
-// order), noise = P / V - level / 255, x = clamp(x + scale noise, 0, 1).
+// them per sample with a ballot, degrade_noise_cdf_kernel writes the CDF of
+// Poisson(V level / 255) for every (sample, level) (degrade_math.h's sums, the CPU's
+// tables: at most 416 doubles each, 852 KB per sample, read from L2 afterwards). The noise
+// kernel draws P by a binary search of its level's CDF with a 53-bit uniform (about 9
+// steps, where walking the CDF would take ~V level / 255), noise = P / V - level / 255,
+// x = clamp(x + scale noise, 0, 1).
 // Nothing here sums across threads, so the results are bitwise independent of the launch.
 #include <algorithm>
 #include <cmath>
@@ -65,6 +68,16 @@ __global__ void degrade_noise_count_kernel(const int* __restrict__ flags, int* _
   }
 }
 
+// grid N, block 256 (one thread per level): the CDF of Poisson(V level / 255) of sample n
+// into cdf[(n 256 + level) kPoissonCdfCapacity ...] and its length into cdf_len.
+__global__ void degrade_noise_cdf_kernel(const int* __restrict__ levels, double* __restrict__ cdf,
+                                         int* __restrict__ cdf_len) {
+  const int n = blockIdx.x, level = threadIdx.x;
+  const int64_t table = (int64_t)n * kLevels + level;
+  cdf_len[table] = degrade_math::poisson_cdf(levels[n] * (level / 255.0),
+                                             cdf + table * degrade_math::kPoissonCdfCapacity);
+}
+
 // (round(255 v) / 255, half to even, clamped: data/degrade/planes.cpp's quantize_u8.)
 __device__ float round_u8(float v) {
   const float s = rintf(v * 255.0f);
@@ -92,7 +105,8 @@ __global__ void degrade_noise_gaussian_kernel(float* __restrict__ x, int64_t hw,
 // channels before writing them, so one thread owns all three.
 __global__ void degrade_noise_poisson_kernel(float* __restrict__ x, int64_t hw, int64_t pixels,
                                              const DegradeNoiseSample* __restrict__ samples,
-                                             const int* __restrict__ levels, uint64_t seed, int round_to_u8) {
+                                             const int* __restrict__ levels, const double* __restrict__ cdf,
+                                             const int* __restrict__ cdf_len, uint64_t seed, int round_to_u8) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < pixels; i += (int64_t)gridDim.x * blockDim.x) {
     const int64_t n = i / hw, p = i - n * hw;
     const DegradeNoiseSample s = samples[n];
@@ -103,9 +117,11 @@ __global__ void degrade_noise_poisson_kernel(float* __restrict__ x, int64_t hw, 
     // noise of one quantised value: P / V - level / 255 with P ~ Poisson(V level / 255);
     // level 0 has lambda 0 and no noise (the CPU does not draw for it either).
     auto noise_of = [&](int level, uint64_t index) -> float {
+      const int64_t table = n * kLevels + level;
       const int P = level == 0 ? 0
-                               : degrade_math::poisson_inverse_cdf(v_levels * (level / 255.0),
-                                                                   degrade_math::unit53_at(seed, s.stream, index));
+                               : degrade_math::poisson_search(cdf + table * degrade_math::kPoissonCdfCapacity,
+                                                              cdf_len[table],
+                                                              degrade_math::unit53_at(seed, s.stream, index));
       return (float)((double)P / v_levels - level / 255.0);
     };
     float noise[3];
@@ -156,9 +172,15 @@ void degrade_noise(float* x, int64_t N, int64_t H, int64_t W, DegradeNoiseKind k
   launch_kernel(degrade_noise_count_kernel, (unsigned)N, kLevels, 0, current_stream(), (const int*)flags.as<int>(),
                 levels.as<int>());
   CUDA_CHECK_LAUNCH("degrade_noise (count levels)");
+  DeviceScratch cdf(N * kLevels * degrade_math::kPoissonCdfCapacity * sizeof(double)),
+      cdf_len(N * kLevels * sizeof(int));
+  launch_kernel(degrade_noise_cdf_kernel, (unsigned)N, kLevels, 0, current_stream(), (const int*)levels.as<int>(),
+                cdf.as<double>(), cdf_len.as<int>());
+  CUDA_CHECK_LAUNCH("degrade_noise (poisson tables)");
   const int64_t pixels = N * hw;
   launch_kernel(degrade_noise_poisson_kernel, grid_for(pixels), kBlock, 0, current_stream(), x, hw, pixels,
-                dev_samples, (const int*)levels.as<int>(), seed, round_to_u8 ? 1 : 0);
+                dev_samples, (const int*)levels.as<int>(), (const double*)cdf.as<double>(),
+                (const int*)cdf_len.as<int>(), seed, round_to_u8 ? 1 : 0);
   CUDA_CHECK_LAUNCH("degrade_noise (poisson)");
 }
 

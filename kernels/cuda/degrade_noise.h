@@ -23,7 +23,8 @@ enum class DegradeNoiseKind : int { gaussian = 0, poisson = 1 };
 // x = round(255 x) / 255 (half to even). `samples` is a host array of N entries;
 // `gray_stream` is the stream of the gray Gaussian field the batch's gray samples share.
 // Poisson needs each sample's number of distinct 8-bit levels: a first kernel marks them,
-// a second counts them (V = 2^ceil(log2 count)), then the noise kernel runs.
+// a second counts them (V = 2^ceil(log2 count)), a third writes the CDF of every
+// (sample, level) (N x 852 KB of scratch), then the noise kernel draws by binary search.
 void degrade_noise(float* x, int64_t N, int64_t H, int64_t W, DegradeNoiseKind kind,
                    const DegradeNoiseSample* samples, uint64_t seed, uint64_t gray_stream, bool round_to_u8);
 
