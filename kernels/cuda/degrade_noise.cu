@@ -9,7 +9,7 @@
 // level and block: every writer stores the same value), degrade_noise_count_kernel counts
 // them per sample with a ballot, degrade_noise_cdf_kernel writes the CDF of
 // Poisson(V level / 255) for every (sample, level) (degrade_math.h's sums, the CPU's
-// tables: at most 416 doubles each, 852 KB per sample, read from L2 afterwards). The noise
+// tables: at most 408 of 416 doubles each, 852 KB per sample, read from L2). The noise
 // kernel draws P by a binary search of its level's CDF with a 53-bit uniform (about 9
 // steps, where walking the CDF would take ~V level / 255), noise = P / V - level / 255,
 // x = clamp(x + scale noise, 0, 1).
@@ -27,7 +27,7 @@ namespace {
 
 constexpr int kLevels = 256;
 
-// 255-level value of a sample element for the level histogram: colour reads plane c, gray
+// 8-bit level of a sample element for the level flags: colour reads the element, gray
 // the luma of the pixel.
 __device__ int element_level(const float* xs, int64_t hw, int64_t i, bool gray) {
   if (gray) return degrade_math::poisson_level(degrade_math::poisson_gray(xs[i], xs[hw + i], xs[2 * hw + i]));
