@@ -536,8 +536,10 @@ std::vector<Case> all_cases(int batch) {
         {{"N", N}, {"H", (double)S}, {"W", (double)S}, {"poisson", 1}}, 12 * n);
     mem("degrade_jpeg/q30-95.400px", "degrade_jpeg", batch3 + dims({S, S}) + " per-sample quality, in place",
         {{"N", N}, {"H", (double)S}, {"W", (double)S}}, 8 * n);
+    // USM: four passes through double scratch planes; bytes per element: x read three
+    // times (12), y written (4), 8 double reads and writes of the scratch (64).
     mem("degrade_usm_sharp/gt400.r51", "degrade_usm_sharp", batch3 + dims({S, S}) + " radius 51, weight 0.5",
-        {{"N", N}, {"H", (double)S}, {"W", (double)S}}, 8 * n + 4 * 8 * 3 * n);
+        {{"N", N}, {"H", (double)S}, {"W", (double)S}}, 80 * n);
     mem("degrade_resize/bicubic.400to100", "degrade_resize", batch3 + dims({S, S}) + " -> 100x100 bicubic",
         {{"N", N}, {"C", 3}, {"H", (double)S}, {"W", (double)S}, {"OH", 100}, {"OW", 100}, {"mode", 2}},
         4 * n + 4 * n / 16);
