@@ -97,6 +97,8 @@ void degrade_blur(const float* x, const float* kernels, int64_t kernel_stride, f
            "degrade_blur: kernel stride ", kernel_stride, " is neither 0 (shared) nor at least k*k = ", k * k);
   if (N == 0) return;
   SR_CHECK(N * C <= 65535, "degrade_blur: N*C = ", N * C, " planes exceed the grid's z limit 65535");
+  SR_CHECK(ceil_div(H, kTile) <= 65535 && W <= INT32_MAX - kTile, "degrade_blur: a ", W, "x", H,
+           " plane exceeds the grid (at most ", 65535 * kTile, " rows)");
   const dim3 grid((unsigned)ceil_div(W, kTile), (unsigned)ceil_div(H, kTile), (unsigned)(N * C));
   launch_kernel(degrade_blur_kernel, grid, dim3(kTile, kRows), 0, current_stream(), x, kernels, kernel_stride, y,
                 (int)C, (int)H, (int)W, k);

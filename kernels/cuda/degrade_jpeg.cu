@@ -137,6 +137,8 @@ void degrade_jpeg(float* x, int64_t N, int64_t H, int64_t W, const double* quali
   SR_CHECK(N >= 0 && H >= 1 && W >= 1, "degrade_jpeg: bad shape N ", N, " H ", H, " W ", W);
   if (N == 0) return;
   SR_CHECK(N <= 65535, "degrade_jpeg: batch ", N, " exceeds 65535 samples");
+  SR_CHECK(ceil_div(H, 16) <= 65535 && W <= INT32_MAX - 16, "degrade_jpeg: a ", W, "x", H,
+           " image exceeds the grid (at most ", 65535 * 16, " rows)");
   std::vector<double> factor(N);
   for (int64_t n = 0; n < N; ++n) {
     const double q = quality[n];

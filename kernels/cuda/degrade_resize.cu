@@ -70,7 +70,8 @@ __global__ void degrade_resize_kernel(const float* __restrict__ x, float* __rest
                                       int OH, int OW, double ry, double rx, int mode) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
     const int64_t plane = i / ((int64_t)OH * OW);
-    const int rem = (int)(i - plane * OH * OW), oy = rem / OW, ox = rem % OW;
+    const int64_t rem = i - plane * OH * OW;
+    const int oy = (int)(rem / OW), ox = (int)(rem % OW);
     const Taps ty = axis_taps(oy, H, OH, ry, mode), tx = axis_taps(ox, W, OW, rx, mode);
     const float* src = x + plane * H * W;
     double acc = 0;

@@ -50,7 +50,8 @@ __global__ void degrade_usm_cols_kernel(const double* __restrict__ rows, const f
   const int64_t hw = (int64_t)H * W;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
     const int64_t plane = i / hw;
-    const int rem = (int)(i - plane * hw), yy = rem / W, xx = rem % W;
+    const int64_t rem = i - plane * hw;
+    const int yy = (int)(rem / W), xx = (int)(rem % W);
     const double* col = rows + plane * hw + xx;
     double s = 0;
     for (int t = 0; t < g.taps; ++t) s += g.g[t] * col[(int64_t)degrade_math::reflect101(yy + t - pad, H) * W];
@@ -77,6 +78,7 @@ void degrade_usm_sharp(const float* x, float* y, int64_t NC, int64_t H, int64_t 
   const int pad = radius / 2;
   SR_CHECK(pad < H && pad < W, "degrade_usm_sharp: a ", W, "x", H, " image is too small for radius ", radius,
            " (sides must exceed ", pad, ")");
+  SR_CHECK(H <= INT32_MAX / 2 && W <= INT32_MAX / 2, "degrade_usm_sharp: sides above 2^30 are not supported");
   SR_CHECK(std::isfinite(weight) && std::isfinite(threshold), "degrade_usm_sharp: weight ", weight, " and threshold ",
            threshold, " must be finite");
   const int64_t total = NC * H * W;
