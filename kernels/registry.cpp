@@ -64,6 +64,13 @@ const std::vector<Variant>& table() {
       // CUDA only: the building block of the bias, slope and spectral-norm gradients (the CPU
       // sums inside each op's own loops).
       {"reduce", "two_pass", "cuda", "fp32/fp64", "channel sums and dots: double chunk partials, fixed-order finish", true},
+      // The Real-ESRGAN degradation's batch kernels; their CPU references are the per-sample
+      // functions of data/degrade/ (filter2d, add_*_noise, resize_*), not registry kernels.
+      {"degrade_blur", "fused_tile", "cuda", "fp32", "per-sample kernel, 32x32 tile + halo + kernel in shared memory", true},
+      {"degrade_jpeg", "fused_macroblock", "cuda", "fp64", "DiffJPEG: one 64-thread block per 16x16 macroblock, double DCTs", true},
+      {"degrade_noise", "philox_map", "cuda", "fp32", "Gaussian / Poisson noise + clamp (+ round), per-element Philox draws", true},
+      {"degrade_usm_sharp", "separable", "cuda", "fp64", "USM: row and column passes in double (blur, mask, blur, mix)", true},
+      {"degrade_resize", "gather", "cuda", "fp32/fp64", "area / bilinear / bicubic, one thread per output, double sums", true},
 #endif
   };
   return t;

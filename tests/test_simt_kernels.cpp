@@ -692,6 +692,19 @@ void test_copy() {
 
 // ---- the test cases, and the check that they launch every kernel of kernels/cuda ----------------------
 
+}  // namespace
+
+// The degradation kernels' families (tests/test_simt_degrade.cpp).
+namespace sr::simt_test {
+void test_degrade_blur();
+void test_degrade_jpeg();
+void test_degrade_noise();
+void test_degrade_resize();
+void test_degrade_usm_sharp();
+}  // namespace sr::simt_test
+
+namespace {
+
 struct Family {
   const char* name;
   void (*run)();
@@ -713,6 +726,11 @@ const Family kFamilies[] = {
     {"conv2d_naive", test_conv2d_naive},
     {"rdb", test_rdb},
     {"copy", test_copy},
+    {"degrade_blur", sr::simt_test::test_degrade_blur},
+    {"degrade_jpeg", sr::simt_test::test_degrade_jpeg},
+    {"degrade_noise", sr::simt_test::test_degrade_noise},
+    {"degrade_resize", sr::simt_test::test_degrade_resize},
+    {"degrade_usm_sharp", sr::simt_test::test_degrade_usm_sharp},
 };
 
 TEST_CASE("simt/elementwise") { test_elementwise(); }

@@ -8,36 +8,29 @@
 #include "data/degrade/random_stream.h"
 #include "engine/error.h"
 #include "engine/philox.h"
+#include "kernels/common/degrade_math.h"
 
 namespace sr::data::degrade {
 
 namespace {
 
-float quantized(float v) { return std::clamp(std::nearbyint(v * 255.0f), 0.0f, 255.0f) / 255.0f; }
-
 // Poisson(lambda) by inversion of the CDF with one 53-bit uniform. The quantised image has
-// at most 256 distinct values, so the CDF tables are built once per distinct lambda.
+// at most 256 distinct values, so the CDF tables are built once per distinct lambda. The
+// tables and the search are degrade_math's (kernels/common/degrade_math.h), which the CUDA
+// kernel uses too, so both pick the same k for the same uniform.
 class PoissonTables {
  public:
   explicit PoissonTables(int levels) : levels_(levels), cdf_(256) {}
   int draw(int level255, double u) {
     std::vector<double>& cdf = cdf_[level255];
-    if (cdf.empty()) build(level255, cdf);
-    const auto it = std::upper_bound(cdf.begin(), cdf.end(), u);
-    return (int)std::min<ptrdiff_t>(it - cdf.begin(), (ptrdiff_t)cdf.size() - 1);
+    if (cdf.empty()) {
+      cdf.resize(degrade_math::kPoissonCdfCapacity);
+      cdf.resize(degrade_math::poisson_cdf(levels_ * (level255 / 255.0), cdf.data()));
+    }
+    return degrade_math::poisson_search(cdf.data(), (int)cdf.size(), u);
   }
 
  private:
-  void build(int level255, std::vector<double>& cdf) const {
-    const double lambda = levels_ * (level255 / 255.0);
-    double pmf = std::exp(-lambda), acc = 0;  // lambda <= 256: exp(-256) ~ 6.6e-112 is representable
-    for (int k = 0;; ++k) {
-      if (k > 0) pmf *= lambda / k;
-      acc += pmf;
-      cdf.push_back(acc);
-      if (k > lambda && (pmf < 1e-18 || acc >= 1.0)) break;
-    }
-  }
   int levels_;
   std::vector<std::vector<double>> cdf_;
 };
@@ -72,7 +65,7 @@ int poisson_levels(const float* v, size_t n) {
   bool seen[256] = {};
   int distinct = 0;
   for (size_t i = 0; i < n; ++i) {
-    const int q = (int)std::lround(quantized(v[i]) * 255.0f);
+    const int q = degrade_math::poisson_level(v[i]);
     if (!seen[q]) {
       seen[q] = true;
       ++distinct;
@@ -90,12 +83,12 @@ void add_poisson_noise(Planes& x, double scale, bool gray, const FieldKey& field
   if (gray) {
     values.resize(n);
     for (size_t i = 0; i < n; ++i)
-      values[i] = 0.2989f * x.plane(0)[i] + 0.587f * x.plane(1)[i] + 0.114f * x.plane(2)[i];
+      values[i] = degrade_math::poisson_gray(x.plane(0)[i], x.plane(1)[i], x.plane(2)[i]);
   } else {
     values = x.v;
   }
   std::vector<uint8_t> level(values.size());
-  for (size_t i = 0; i < values.size(); ++i) level[i] = (uint8_t)std::lround(quantized(values[i]) * 255.0f);
+  for (size_t i = 0; i < values.size(); ++i) level[i] = (uint8_t)degrade_math::poisson_level(values[i]);
   poisson_noise(level, poisson_levels(values.data(), values.size()), field, noise);
   const float s = (float)scale;
   for (int c = 0; c < 3; ++c) {

@@ -5,6 +5,7 @@
 
 #include "engine/error.h"
 #include "engine/philox.h"
+#include "kernels/common/degrade_math.h"
 
 namespace sr::data::degrade {
 
@@ -15,11 +16,7 @@ uint64_t stream_id(StreamTag tag, uint64_t a, uint64_t b) {
   return (uint64_t)r.v[0] | ((uint64_t)r.v[1] << 32);
 }
 
-double unit_at(uint64_t seed, uint64_t stream, uint64_t index) {
-  const philox::U32x4 r = philox::draw(seed, stream, index);
-  const uint64_t bits = ((uint64_t)(r.v[0] >> 5) << 26) | (uint64_t)(r.v[1] >> 6);  // 27 + 26 bits
-  return (double)bits * (1.0 / 9007199254740992.0);  // / 2^53
-}
+double unit_at(uint64_t seed, uint64_t stream, uint64_t index) { return degrade_math::unit53_at(seed, stream, index); }
 
 int Stream::randint(int lo, int hi) {
   SR_CHECK(lo <= hi, "randint: empty range [", lo, ", ", hi, "]");

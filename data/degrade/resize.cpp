@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "kernels/common/degrade_math.h"
 
 namespace sr::data::degrade {
 
@@ -94,13 +95,7 @@ const char* resize_mode_name(ResizeMode m) {
   return m == ResizeMode::area ? "area" : m == ResizeMode::bilinear ? "bilinear" : "bicubic";
 }
 
-double cubic_weight_a075(double z) {
-  constexpr double A = -0.75;
-  z = std::fabs(z);
-  if (z <= 1) return ((A + 2) * z - (A + 3)) * z * z + 1;
-  if (z < 2) return ((A * z - 5 * A) * z + 8 * A) * z - 4 * A;
-  return 0;
-}
+double cubic_weight_a075(double z) { return degrade_math::cubic_weight_a075(z); }
 
 Planes resize_by_factor(const Planes& x, double f, ResizeMode mode) {
   SR_CHECK(std::isfinite(f) && f > 0, "resize: scale factor must be positive, got ", f);

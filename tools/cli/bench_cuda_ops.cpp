@@ -13,6 +13,11 @@
 #include "kernels/common/math.h"
 #include "kernels/cuda/activation.h"
 #include "kernels/cuda/batch_norm.h"
+#include "kernels/cuda/degrade_blur.h"
+#include "kernels/cuda/degrade_jpeg.h"
+#include "kernels/cuda/degrade_noise.h"
+#include "kernels/cuda/degrade_resize.h"
+#include "kernels/cuda/degrade_usm_sharp.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/loss.h"
@@ -268,6 +273,48 @@ Maker optimizer(const std::string& op) {
   };
 }
 
+// ---- degradation: fused_tile, fused_macroblock, philox_map, gather, separable ------------------
+
+Maker degrade(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    const int64_t N = param(c, "N"), H = param(c, "H"), W = param(c, "W");
+    const int64_t n = N * 3 * H * W;
+    auto x = b.rand_sets(rot, n, 0.0, 1.0);
+    if (op == "degrade_blur") {
+      const int k = (int)param(c, "k");
+      float* kernels = b.rand(N * k * k, 0.0, 2.0 / (k * k));  // full support, sums near 1
+      auto y = b.rand_sets(rot, n);
+      return [=](int i) { cuda::degrade_blur(x[i % rot], kernels, (int64_t)k * k, y[i % rot], N, 3, H, W, k); };
+    }
+    if (op == "degrade_jpeg") {
+      std::vector<double> quality(N);
+      for (int64_t s = 0; s < N; ++s) quality[s] = 30.0 + 65.0 * s / std::max<int64_t>(N - 1, 1);  // jpeg_range
+      return [=](int i) { cuda::degrade_jpeg(x[i % rot], N, H, W, quality.data()); };
+    }
+    if (op == "degrade_noise") {
+      const bool poisson = param(c, "poisson") != 0;
+      std::vector<cuda::DegradeNoiseSample> samples(N);
+      for (int64_t s = 0; s < N; ++s) {
+        samples[s].amount = poisson ? 0.05 + 2.95 * s / std::max<int64_t>(N - 1, 1) : 1.0 + 29.0 * s / std::max<int64_t>(N - 1, 1);
+        samples[s].gray = (int)(s % 5 < 2);  // gray_noise_prob 0.4
+        samples[s].stream = 1000 + s;
+      }
+      const auto kind = poisson ? cuda::DegradeNoiseKind::poisson : cuda::DegradeNoiseKind::gaussian;
+      return [=](int i) { cuda::degrade_noise(x[i % rot], N, H, W, kind, samples.data(), 7, 99, false); };
+    }
+    if (op == "degrade_usm_sharp") {
+      auto y = b.rand_sets(rot, n);
+      return [=](int i) { cuda::degrade_usm_sharp(x[i % rot], y[i % rot], N * 3, H, W, 50, 0.5, 10); };
+    }
+    const int64_t OH = param(c, "OH"), OW = param(c, "OW");
+    const auto mode = (cuda::DegradeResizeMode)param(c, "mode");
+    auto y = b.rand_sets(rot, N * 3 * OH * OW);
+    return [=](int i) {
+      cuda::degrade_resize(x[i % rot], y[i % rot], N * 3, H, W, OH, OW, (double)H / OH, (double)W / OW, mode);
+    };
+  };
+}
+
 }  // namespace
 
 Maker cuda_op_maker(const std::string& op, const std::string& variant) {
@@ -286,6 +333,11 @@ Maker cuda_op_maker(const std::string& op, const std::string& variant) {
   if (op == "channel_sum" || op == "dot") return only_for(variant, "two_pass", reduce(op));
   if (op == "spectral_norm" || op == "spectral_norm_bwd") return only_for(variant, "fused_steps", spectral_norm(op));
   if (op == "adam" || op == "ema") return only_for(variant, "multi_tensor", optimizer(op));
+  if (op == "degrade_blur") return only_for(variant, "fused_tile", degrade(op));
+  if (op == "degrade_jpeg") return only_for(variant, "fused_macroblock", degrade(op));
+  if (op == "degrade_noise") return only_for(variant, "philox_map", degrade(op));
+  if (op == "degrade_resize") return only_for(variant, "gather", degrade(op));
+  if (op == "degrade_usm_sharp") return only_for(variant, "separable", degrade(op));
   return {};
 }
 

@@ -354,6 +354,8 @@ const OpKernel kOpKernels[] = {
     {"channel_sum", "reduce"}, {"dot", "reduce"},
     {"spectral_norm", "spectral_norm"}, {"spectral_norm_bwd", "spectral_norm"},
     {"adam", "optimizer"}, {"ema", "optimizer"},
+    {"degrade_blur", "degrade_blur"}, {"degrade_jpeg", "degrade_jpeg"}, {"degrade_noise", "degrade_noise"}, {"degrade_resize", "degrade_resize"},
+    {"degrade_usm_sharp", "degrade_usm_sharp"},
 };
 
 std::string kernel_of(const std::string& op) {
@@ -546,6 +548,33 @@ std::vector<Case> all_cases(int batch) {
     // Adam reads p, g, m, v and writes p, m, v; EMA reads e, p and writes e.
     mem("adam/rrdbnet", "adam", shape, p, 28 * total);
     mem("ema/rrdbnet", "ema", shape, p, 12 * total);
+  }
+  // Real-ESRGAN's degradation (kernels/cuda/degrade_*.h; CUDA only: the CPU reference is
+  // data/degrade/, per sample) on the 400 x 400 GT crops it starts from: USM, the first blur
+  // with full 21 x 21 kernels (the worst case: smaller kernels skip their zero padding),
+  // the noise and JPEG in place, the final bicubic resize to the x4 LQ and a 1.5x bilinear upscale.
+  {
+    const int64_t S = 400;
+    const double n = N * 3 * S * S;
+    const std::string batch3 = "n" + std::to_string(batch) + " c3 ";
+    cases.push_back({"degrade_blur/order1.k21", "degrade_blur", batch3 + dims({S, S}) + " k21 per sample",
+                     {{"N", N}, {"C", 3}, {"H", (double)S}, {"W", (double)S}, {"k", 21}}, 2.0 * 441 * n, 8 * n, true});
+    mem("degrade_noise/gaussian.400px", "degrade_noise", batch3 + dims({S, S}) + " gaussian, in place",
+        {{"N", N}, {"H", (double)S}, {"W", (double)S}, {"poisson", 0}}, 8 * n);
+    mem("degrade_noise/poisson.400px", "degrade_noise", batch3 + dims({S, S}) + " poisson (levels + noise), in place",
+        {{"N", N}, {"H", (double)S}, {"W", (double)S}, {"poisson", 1}}, 12 * n);
+    mem("degrade_jpeg/q30-95.400px", "degrade_jpeg", batch3 + dims({S, S}) + " per-sample quality, in place",
+        {{"N", N}, {"H", (double)S}, {"W", (double)S}}, 8 * n);
+    // USM: four passes through double scratch planes; bytes per element: x read three
+    // times (12), y written (4), 8 double reads and writes of the scratch (64).
+    mem("degrade_usm_sharp/gt400.r51", "degrade_usm_sharp", batch3 + dims({S, S}) + " radius 51, weight 0.5",
+        {{"N", N}, {"H", (double)S}, {"W", (double)S}}, 80 * n);
+    mem("degrade_resize/bicubic.400to100", "degrade_resize", batch3 + dims({S, S}) + " -> 100x100 bicubic",
+        {{"N", N}, {"C", 3}, {"H", (double)S}, {"W", (double)S}, {"OH", 100}, {"OW", 100}, {"mode", 2}},
+        4 * n + 4 * n / 16);
+    mem("degrade_resize/bilinear.400to600", "degrade_resize", batch3 + dims({S, S}) + " -> 600x600 bilinear",
+        {{"N", N}, {"C", 3}, {"H", (double)S}, {"W", (double)S}, {"OH", 600}, {"OW", 600}, {"mode", 1}},
+        4 * n + 4 * n * 2.25);
   }
   // Dense blocks, fused vs unfused (bench_rdb.h); bytes = the cat copies the fused one avoids.
   for (const RdbBenchCase& r : rdb_bench_cases(batch)) cases.push_back({r.name, r.op, r.shape, r.p, r.flops, r.bytes, true});
