@@ -10,13 +10,17 @@
 
 namespace sr::quant {
 
-ActivationQParams activation_qparams(double lo, double hi) {
+ActivationQParams activation_qparams(double lo, double hi, bool symmetric) {
   SR_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "int8 activation range [", lo, ", ", hi,
            "] is not a finite interval");
   lo = std::min(lo, 0.0);
   hi = std::max(hi, 0.0);
   ActivationQParams q;
   if (hi - lo <= 0) return q;
+  if (symmetric) {
+    q.scale = float(std::max(-lo, hi) / 127.0);
+    return q;
+  }
   q.scale = float((hi - lo) / 255.0);
   // lo maps to -128; 0 maps to the integer zero point, so zero padding stays exact.
   q.zero_point = int32_t(std::clamp(std::nearbyint(-128.0 - lo / double(q.scale)), -128.0, 127.0));

@@ -22,7 +22,9 @@ struct ActivationQParams {
 
 // Scale and zero point mapping [lo, hi] (widened to contain 0) onto [-128, 127]. A range of
 // zero width (an all-zero tensor) gets scale 1 (any scale represents 0 exactly).
-ActivationQParams activation_qparams(double lo, double hi);
+// `symmetric`: zero point 0 and scale max(|lo|, |hi|) / 127 (values in [-127, 127]), the only
+// activation quantisation TensorRT accepts; half the levels are unused on a one-signed tensor.
+ActivationQParams activation_qparams(double lo, double hi, bool symmetric = false);
 
 // QuantizeLinear then DequantizeLinear of one value, in float32 as ONNX Runtime computes it.
 float fake_quant_value(float x, const ActivationQParams& q);

@@ -66,7 +66,7 @@ QuantTable Calibrator::table() const {
   for (const auto& [path, s] : stats_) {
     const Range r = calibrated_range(s, options_.method, options_.percentile);
     t.ranges[path] = r;
-    t.inputs[path] = activation_qparams(r.lo, r.hi);
+    t.inputs[path] = activation_qparams(r.lo, r.hi, options_.symmetric);
   }
   return t;
 }

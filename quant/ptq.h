@@ -21,6 +21,7 @@ struct CalibrationOptions {
   CalibMethod method = CalibMethod::percentile;
   double percentile = 99.99;
   bool per_channel = true;  // weights: one scale per output channel, else one per tensor
+  bool symmetric = false;   // activations: zero point 0 (TensorRT's rule), else asymmetric
 };
 
 // What the int8 model needs: per conv (by dotted path) the range and int8 parameters of its

@@ -81,6 +81,11 @@ TEST_CASE("quant/activation_qparams_cover_the_range_and_keep_zero_exact") {
     CHECK(std::fabs(top - hi) <= q.scale);
     CHECK(std::fabs(bottom - lo) <= q.scale);
   }
+  // Symmetric: zero point 0, the larger side on 127 steps.
+  const ActivationQParams sym = activation_qparams(-0.5, 2.0, true);
+  CHECK(sym.zero_point == 0);
+  CHECK(sym.scale == Approx(2.0 / 127));
+  CHECK(fake_quant_value(-3.0f, sym) == -128 * sym.scale);  // QuantizeLinear saturates at -128
   // A one-signed range is widened to contain 0: [0.5, 2] quantises as [0, 2].
   const ActivationQParams pos = activation_qparams(0.5, 2.0);
   CHECK(pos.zero_point == -128);
@@ -451,6 +456,7 @@ struct Int8Case {
   nlohmann::json network_g;
   CalibMethod method = CalibMethod::percentile;
   bool per_channel = true;
+  bool symmetric = false;
   int h = 13, w = 11;  // odd sizes (even ones for RRDBNet x2)
   uint64_t seed = 1;
 };
@@ -471,6 +477,7 @@ Int8Result int8_compare(const Int8Case& c, const std::function<void(QuantTable&)
   CalibrationOptions o;
   o.method = c.method;
   o.per_channel = c.per_channel;
+  o.symmetric = c.symmetric;
   const QuantTable table = calibrate(*net, calib, o);
   QuantTable exported = table;
   if (plant) plant(exported);
@@ -534,6 +541,10 @@ TEST_CASE("onnx/int8_rrdbnet_x4_matches_fake_quant_in_onnxruntime") {
 
 TEST_CASE("onnx/int8_rrdbnet_x2_matches_fake_quant_in_onnxruntime") {
   require_int8_match({.network_g = rrdbnet_g(2), .method = CalibMethod::entropy, .h = 14, .w = 10});
+}
+
+TEST_CASE("onnx/int8_rrdbnet_x2_symmetric_matches_fake_quant_in_onnxruntime") {
+  require_int8_match({.network_g = rrdbnet_g(2), .symmetric = true, .h = 10, .w = 6});
 }
 
 // The comparison must be able to fail: one conv input's scale 3% off in the exported model (the
@@ -602,7 +613,7 @@ TEST_CASE("onnx/quantize_cli_writes_a_qdq_model_and_reports_psnr_ssim") {
   INFO(log2);
   CHECK(rc2 == 0);
   CHECK(log2.find("validation on " + f.calib + " (2 images") != std::string::npos);
-  CHECK(log2.find("weights per tensor") != std::string::npos);
+  CHECK(log2.find("asymmetric activations, weights per tensor") != std::string::npos);
   CHECK(log2.find("method percentile 99.99") != std::string::npos);
 }
 

@@ -28,7 +28,7 @@ const char* kUsage =
     "usage: srengine quantize (--config CFG --weights W | -n MODEL_NAME | --weights W) --calib DIR\n"
     "                         --output MODEL_INT8.onnx [--method minmax|percentile|entropy]\n"
     "                         [--percentile P] [--per-channel | --per-tensor] [--val DIR [--val-gt DIR]]\n"
-    "                         [--crop N]\n"
+    "                         [--symmetric] [--crop N]\n"
     "  Post-training int8 quantisation to a QDQ ONNX model (docs/EXPORT.md, \"int8\"): the input of\n"
     "  every Conv int8 per tensor (calibrated on the images of --calib), its weights int8 per output\n"
     "  channel, its bias int32. Then PSNR/SSIM of the int8 model against the fp32 model on --val.\n"
@@ -44,6 +44,7 @@ const char* kUsage =
     "  --percentile P          the percentile of |x| kept by --method percentile (default 99.99)\n"
     "  --per-channel           weights: one scale per output channel (the default)\n"
     "  --per-tensor            weights: one scale per tensor\n"
+    "  --symmetric             activations with zero point 0 (TensorRT accepts no other)\n"
     "  --crop N                each image's centre crop of at most N pixels a side (default 128)\n"
     "  -o, --output P          the .onnx file (written to a temporary file, then renamed)\n"
     "report:\n"
@@ -105,6 +106,8 @@ int run_quantize(const std::vector<std::string>& args) {
       calib_opts.per_channel = true;
     } else if (a == "--per-tensor") {
       calib_opts.per_channel = false;
+    } else if (a == "--symmetric") {
+      calib_opts.symmetric = true;
     } else if (a == "--crop") {
       crop = parse_int_arg("quantize", a, value());
       SR_CHECK(crop >= 8, "quantize: --crop ", crop, ": at least 8 pixels");
@@ -151,7 +154,8 @@ int run_quantize(const std::vector<std::string>& args) {
               table.inputs.size(), calib.size(), calib_dir.c_str(), (long long)crop,
               quant::calib_method_name(calib_opts.method));
   if (calib_opts.method == quant::CalibMethod::percentile) std::printf(" %g", calib_opts.percentile);
-  std::printf(", weights per %s\n", calib_opts.per_channel ? "output channel" : "tensor");
+  std::printf(", %s activations, weights per %s\n", calib_opts.symmetric ? "symmetric" : "asymmetric",
+              calib_opts.per_channel ? "output channel" : "tensor");
 
   deploy::OnnxExportOptions export_opts;
   export_opts.int8 = &table;
