@@ -7,6 +7,7 @@
 #include <string>
 #include <filesystem>
 
+#include "data/dataset.h"
 #include "data/image.h"
 #include "data/image_io.h"
 #include "data/metrics.h"
@@ -133,6 +134,13 @@ int run_quantize(const std::vector<std::string>& args) {
     if (dir.empty()) continue;
     SR_CHECK(fs::exists(dir, ec), "quantize: ", what, " '", dir, "' does not exist");
     SR_CHECK(fs::is_directory(dir, ec), "quantize: ", what, " '", dir, "' is not a folder");
+    if (dir != val_gt_dir) {
+      try {
+        data::list_image_files(dir);  // an error when it holds no images
+      } catch (const std::exception& e) {
+        fail("quantize: ", what, " '", dir, "': ", e.what());
+      }
+    }
   }
 
   const infer::OpenedModel model = infer::open_model(spec);
