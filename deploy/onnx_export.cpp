@@ -51,6 +51,10 @@ void rename_tensor(onnx::GraphProto& g, const std::string& from, const std::stri
 
 void check_options(const OnnxExportOptions& o, const GeneratorInterface& io) {
   check_onnx_options(o);
+  if (o.int8) {
+    SR_CHECK(o.dtype == "fp32", "int8 export: the QDQ graph's float side is fp32, not ", o.dtype);
+    SR_CHECK(o.opset >= 13, "int8 export: opset ", o.opset, " has no per-channel DequantizeLinear (13 or later)");
+  }
   if (!o.shape) return;
   const auto& s = *o.shape;
   SR_CHECK(s[1] == io.in_channels, "--shape ", s[0], "x", s[1], "x", s[2], "x", s[3], ": ", io.name, " takes ",
@@ -74,7 +78,7 @@ OnnxExportSummary export_onnx(const Module& net, const OnnxExportOptions& o, con
   model.set_ir_version(onnx::IR_VERSION);
   model.set_producer_name("srengine");
   model.set_producer_version(SRENGINE_VERSION);
-  model.set_doc_string(io.name + " (" + o.dtype + ") exported by srengine: input RGB NCHW float32 in [0, 1]");
+  model.set_doc_string(io.name + " (" + (o.int8 ? std::string("int8 QDQ") : o.dtype) + ") exported by srengine: input RGB NCHW float32 in [0, 1]");
   onnx::OperatorSetIdProto* opset = model.add_opset_import();
   opset->set_domain("");
   opset->set_version(o.opset);
@@ -95,6 +99,7 @@ OnnxExportSummary export_onnx(const Module& net, const OnnxExportOptions& o, con
   set_io(graph.add_output(), "output", out_dims);
 
   OnnxGraph g(&graph, half);
+  g.int8 = o.int8;
   g.reserve_name("input");
   g.reserve_name("output");
   std::string x = "input";

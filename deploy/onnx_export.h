@@ -12,6 +12,10 @@
 
 #include "layers/module.h"
 
+namespace sr::quant {
+struct QuantTable;
+}
+
 namespace sr::deploy {
 
 // ONNX 1.12 (Debian 12's libonnx) knows opsets up to 17; Resize's coordinate modes and
@@ -26,6 +30,11 @@ struct OnnxExportOptions {
   std::string dtype = "fp32";
   // A fixed N, C, H, W; unset: batch, height and width are symbolic (dynamic).
   std::optional<std::array<int64_t, 4>> shape;
+  // Set: an int8 QDQ graph (`srengine quantize`): each Conv's input goes through
+  // QuantizeLinear/DequantizeLinear with these calibrated scales, its weights are stored int8
+  // (per output channel, axis 0, or per tensor) and its bias int32, each with a
+  // DequantizeLinear (docs/EXPORT.md, "int8"). Needs dtype fp32 and opset 13 or later.
+  const quant::QuantTable* int8 = nullptr;
 };
 
 // What an export wrote, for the CLI's summary line.

@@ -54,6 +54,22 @@ std::string OnnxGraph::add_weight(const std::string& name, const std::vector<flo
   return name;
 }
 
+std::string OnnxGraph::add_int8(const std::string& name, const std::vector<int8_t>& values,
+                                const std::vector<int64_t>& dims) {
+  onnx::TensorProto& t = new_initializer(name, dims);
+  t.set_data_type(onnx::TensorProto::INT8);
+  t.set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size()));  // one byte each
+  return name;
+}
+
+std::string OnnxGraph::add_int32(const std::string& name, const std::vector<int32_t>& values,
+                                 const std::vector<int64_t>& dims) {
+  onnx::TensorProto& t = new_initializer(name, dims);
+  t.set_data_type(onnx::TensorProto::INT32);
+  for (int32_t v : values) t.add_int32_data(v);
+  return name;
+}
+
 std::string OnnxGraph::add_float32(const std::string& name, const std::vector<float>& values,
                                    const std::vector<int64_t>& dims) {
   onnx::TensorProto& t = new_initializer(name, dims);

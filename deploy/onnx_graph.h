@@ -12,6 +12,10 @@
 
 #include "engine/tensor.h"
 
+namespace sr::quant {
+struct QuantTable;
+}
+
 namespace sr::deploy {
 
 class OnnxGraph {
@@ -29,6 +33,10 @@ class OnnxGraph {
   // Weight values given directly, in the graph's element type.
   std::string add_weight(const std::string& name, const std::vector<float>& values,
                          const std::vector<int64_t>& dims);
+  // Integer constants (the int8 QDQ graph's quantised weights and zero points, int32 biases).
+  std::string add_int8(const std::string& name, const std::vector<int8_t>& values, const std::vector<int64_t>& dims);
+  std::string add_int32(const std::string& name, const std::vector<int32_t>& values,
+                        const std::vector<int64_t>& dims);
   // A float32 constant whatever the graph's type (Resize's scales and roi are float32).
   std::string add_float32(const std::string& name, const std::vector<float>& values,
                           const std::vector<int64_t>& dims);
@@ -46,6 +54,9 @@ class OnnxGraph {
   void reserve_name(const std::string& name) { names_.insert(name); }
 
   int64_t node_count() const { return graph_->node_size(); }
+
+  // Set for an int8 QDQ export: the calibrated scales of every conv's input (quant/ptq.h).
+  const quant::QuantTable* int8 = nullptr;
 
  private:
   std::string unique(const std::string& name);

@@ -12,6 +12,8 @@
 #include "layers/sequential.h"
 #include "nets/rrdbnet.h"
 #include "nets/srvgg_compact.h"
+#include "quant/int8.h"
+#include "quant/ptq.h"
 
 namespace sr::deploy {
 
@@ -34,16 +36,64 @@ const M& as(const Module& m) {
 
 // Conv: 3x3 (any square or rectangular kernel), stride, zero padding, bias; OIHW weights as
 // stored. `weight` replaces the module's (RRDBNet's conv_first after pixel unshuffle).
+// int8 QDQ form of a conv's operands (quant/int8.h has the arithmetic): the input through
+// QuantizeLinear + DequantizeLinear with its calibrated per-tensor scale and zero point; the
+// weight stored int8 (symmetric, per output channel on axis 0 or per tensor) and the bias
+// int32 (scale = input scale * weight scale), each read through a DequantizeLinear. ONNX
+// Runtime recognises this pattern and may run the conv on integers; run as written, in float,
+// it computes exactly srengine's fake-quant forward (quant/ptq.h).
+struct QdqOperands {
+  std::string x, w, b;
+};
+
+QdqOperands emit_qdq_operands(OnnxGraph& g, const Conv2d& c, const std::string& path, const std::string& x,
+                              const Tensor& weight) {
+  const quant::ActivationQParams& q = g.int8->input(path);
+  const bool per_channel = g.int8->options.per_channel;
+  QdqOperands r;
+  const std::string xs = g.add_float32(path + ".input_scale", {q.scale}, {});
+  const std::string xz = g.add_int8(path + ".input_zero_point", {int8_t(q.zero_point)}, {});
+  const std::string xq = g.add_node("QuantizeLinear", {x, xs, xz}, path + ".input_quantized").output(0);
+  r.x = g.add_node("DequantizeLinear", {xq, xs, xz}, path + ".input_dequantized").output(0);
+
+  const quant::WeightQuant wq = quant::quantize_weight(weight, per_channel);
+  const int64_t out = weight.size(0);
+  const std::vector<int64_t> scale_dims = per_channel ? std::vector<int64_t>{out} : std::vector<int64_t>{};
+  const std::string wv = g.add_int8(path + ".weight_quantized", wq.values, wq.shape);
+  const std::string ws = g.add_float32(path + ".weight_scale", wq.scale, scale_dims);
+  const std::string wz = g.add_int8(path + ".weight_zero_point", std::vector<int8_t>(wq.scale.size(), 0), scale_dims);
+  onnx::NodeProto& wd = g.add_node("DequantizeLinear", {wv, ws, wz}, path + ".weight");
+  if (per_channel) set_attr(wd, "axis", int64_t(0));
+  r.w = wd.output(0);
+
+  if (c.bias.defined()) {
+    const quant::BiasQuant bq = quant::quantize_bias(c.bias, q.scale, wq, path + ".bias");
+    const std::string bv = g.add_int32(path + ".bias_quantized", bq.values, {out});
+    const std::string bs = g.add_float32(path + ".bias_scale", bq.scale, scale_dims);
+    // No zero point: an int32 DequantizeLinear's is 0 by definition.
+    onnx::NodeProto& bd = g.add_node("DequantizeLinear", {bv, bs}, path + ".bias");
+    if (per_channel) set_attr(bd, "axis", int64_t(0));
+    r.b = bd.output(0);
+  }
+  return r;
+}
+
 std::string emit_conv(OnnxGraph& g, const Conv2d& c, const std::string& path, const std::string& x,
                       const Tensor& weight) {
   SR_CHECK(weight.dim() == 4, "ONNX export: ", path, ".weight must be OIHW, got ", weight.shape().str());
-  const std::string w = g.add_weight(path + ".weight", weight);
-  onnx::NodeProto* n;
-  if (c.bias.defined()) {
-    const std::string b = g.add_weight(path + ".bias", c.bias);
-    n = &g.add_node("Conv", {x, w, b}, path);
+  QdqOperands ops;
+  if (g.int8) {
+    ops = emit_qdq_operands(g, c, path, x, weight);
   } else {
-    n = &g.add_node("Conv", {x, w}, path);
+    ops.x = x;
+    ops.w = g.add_weight(path + ".weight", weight);
+    if (c.bias.defined()) ops.b = g.add_weight(path + ".bias", c.bias);
+  }
+  onnx::NodeProto* n;
+  if (!ops.b.empty()) {
+    n = &g.add_node("Conv", {ops.x, ops.w, ops.b}, path);
+  } else {
+    n = &g.add_node("Conv", {ops.x, ops.w}, path);
   }
   set_attr(*n, "kernel_shape", std::vector<int64_t>{weight.size(2), weight.size(3)});
   set_attr(*n, "strides", std::vector<int64_t>{c.stride, c.stride});

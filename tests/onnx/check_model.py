@@ -1,6 +1,6 @@
 """ONNX's own checks on an srengine export, for the onnx/ tests (tests/test_onnx_export.cpp).
 
-    python3 tests/onnx/check_model.py MODEL.onnx fp32|fp16
+    python3 tests/onnx/check_model.py MODEL.onnx fp32|fp16|int8
 
 onnx.checker with full_check (which adds strict shape inference), then the interface the
 exporter promises (docs/EXPORT.md): one float32 input `input` and one float32 output `output`,
@@ -13,6 +13,32 @@ import onnx
 FLOAT, FLOAT16 = onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16
 
 
+def check_qdq(g):
+    """The int8 QDQ layout (docs/EXPORT.md, "int8"): every Conv reads its input through
+    QuantizeLinear -> DequantizeLinear with an int8 zero point, its weight from an int8
+    initializer and its bias from an int32 one, each through a DequantizeLinear; nothing else
+    is quantised and no float weight is left on a Conv."""
+    inits = {i.name: i for i in g.initializer}
+    producer = {o: n for n in g.node for o in n.output}
+    convs = [n for n in g.node if n.op_type == "Conv"]
+    assert convs, "no Conv"
+    for c in convs:
+        x = producer.get(c.input[0])
+        assert x is not None and x.op_type == "DequantizeLinear", f"{c.name}: input not dequantised"
+        q = producer.get(x.input[0])
+        assert q is not None and q.op_type == "QuantizeLinear", f"{c.name}: input not quantised"
+        assert inits[q.input[2]].data_type == onnx.TensorProto.INT8, f"{c.name}: input zero point not int8"
+        w = producer.get(c.input[1])
+        assert w is not None and w.op_type == "DequantizeLinear", f"{c.name}: weight not dequantised"
+        assert inits[w.input[0]].data_type == onnx.TensorProto.INT8, f"{c.name}: weight not int8"
+        if len(c.input) > 2:
+            b = producer.get(c.input[2])
+            assert b is not None and b.op_type == "DequantizeLinear", f"{c.name}: bias not dequantised"
+            assert inits[b.input[0]].data_type == onnx.TensorProto.INT32, f"{c.name}: bias not int32"
+    n_q = sum(n.op_type == "QuantizeLinear" for n in g.node)
+    assert n_q == len(convs), f"{n_q} QuantizeLinear for {len(convs)} Conv"
+
+
 def main(path, dtype):
     model = onnx.load(path)
     onnx.checker.check_model(model, full_check=True)
@@ -21,9 +47,12 @@ def main(path, dtype):
     assert [o.name for o in g.output] == ["output"], [o.name for o in g.output]
     for v in list(g.input) + list(g.output):
         assert v.type.tensor_type.elem_type == FLOAT, f"{v.name} is not float32"
-    want = FLOAT16 if dtype == "fp16" else FLOAT
-    wrong = [i.name for i in g.initializer if i.data_type != want and not i.name.startswith("resize_")]
-    assert not wrong, f"not {dtype}: {wrong}"
+    if dtype == "int8":
+        check_qdq(g)
+    else:
+        want = FLOAT16 if dtype == "fp16" else FLOAT
+        wrong = [i.name for i in g.initializer if i.data_type != want and not i.name.startswith("resize_")]
+        assert not wrong, f"not {dtype}: {wrong}"
     print(f"{path}: checked, {len(g.node)} nodes, opset {model.opset_import[0].version}")
 
 

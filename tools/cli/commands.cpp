@@ -13,6 +13,7 @@ int run_metrics(const std::vector<std::string>& args);
 int run_prepare(const std::vector<std::string>& args);
 int run_convert(const std::vector<std::string>& args);
 int run_export(const std::vector<std::string>& args);
+int run_quantize(const std::vector<std::string>& args);
 int run_bench_loader(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
 
@@ -28,6 +29,8 @@ const std::vector<Command>& commands() {
       {"prepare", "cut HR images into sub-images (and bicubic LQ) for training", &run_prepare},
       {"convert", "PyTorch .pth (read without Python) or safetensors weights to float32 safetensors", &run_convert},
       {"export", "write a generator as an ONNX model (fp32 or fp16; docs/EXPORT.md)", &run_export},
+      {"quantize", "post-training int8 quantisation to a QDQ ONNX model, with its PSNR/SSIM vs fp32 (docs/EXPORT.md)",
+       &run_quantize},
       {"bench", "benchmarks: `bench kernels` (every kernel on the nets' shapes), `bench train` (training step)", &run_bench},
       {"bench-loader", "training data loader throughput (patches/s)", &run_bench_loader},
   };
