@@ -27,6 +27,7 @@
 #include "train/checkpoint.h"
 #include "train/comm.h"
 #include "train/experiment_lock.h"
+#include "train/realesrgan_stage.h"
 #include "train/grad_reducer.h"
 #include "train/report.h"
 #include "train/run_log.h"
@@ -143,7 +144,7 @@ class Run {
   void check_stages(size_t first, size_t last);
   void run_stage(size_t si, const TrainingState* resume);
   StageStart restore(const TrainingState* resume);  // nets and counters from a state (or a fresh start)
-  std::unique_ptr<data::Loader> make_loader(const StageStart& start);
+  std::unique_ptr<data::Loader> make_loader(const StageStart& start, const StageConfig& stage);
   void log_progress(const std::string& name, int64_t iter, int64_t total, const StageStep& step, ProgressWindow& w,
                     int threads);
   bool stop_requested(size_t si, int64_t iter, StageStep& step, const data::Loader& loader);
@@ -167,6 +168,7 @@ class Run {
   std::unique_ptr<ExperimentLock> lock_;  // rank 0: this run owns dir_ (before log_: released last)
   std::unique_ptr<RunLog> log_;
   std::unique_ptr<Module> net_g_, net_g_ema_, net_d_;
+  std::unique_ptr<PairPool> pool_;  // realesrnet / realesrgan stages: the training-pair pool
   double ema_decay_ = 0;
   std::map<std::string, BestMetric> best_;  // "<stage>/<set>_<metric>"
   int nan_streak_ = 0;
@@ -190,6 +192,7 @@ void Run::checkpoint(size_t si, int64_t iter, StageStep& step, const data::Loade
   append_prefixed(s.tensors, "", step.optim_g().state("optim_g."));
   if (step.optim_d()) append_prefixed(s.tensors, "", step.optim_d()->state("optim_d."));
   check_replicas(stage, iter, s.tensors);
+  if (pool_) append_prefixed(s.tensors, "", gather_pair_pool(*pool_, *comm_, device_));  // differs per rank
   if (comm_->rank() == 0) write_checkpoint(si, iter, step, loader, models_too, s);
   comm_->barrier_untimed();  // the other ranks wait, exempt from dist.timeout_s, for the files
 }
@@ -325,7 +328,7 @@ StageStart Run::restore(const TrainingState* resume) {
   return start;
 }
 
-std::unique_ptr<data::Loader> Run::make_loader(const StageStart& start) {
+std::unique_ptr<data::Loader> Run::make_loader(const StageStart& start, const StageConfig& stage) {
   data::LoaderOptions lo;
   lo.rank = comm_->rank();
   lo.world_size = comm_->world_size();
@@ -333,7 +336,7 @@ std::unique_ptr<data::Loader> Run::make_loader(const StageStart& start) {
   lo.start_global_batch = start.global_batch;
   lo.warn = [this](const std::string& m) { log_->warn(m); };
   if (device_.is_cuda()) lo.pin_memory_device = device_.index;
-  return std::make_unique<data::Loader>(cfg_.find_dataset("train")->data, lo);
+  return std::make_unique<data::Loader>(training_data(cfg_, stage), lo);
 }
 
 // One progress line (and metrics.jsonl event): the window's mean losses over all ranks,
@@ -429,7 +432,11 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
     if (step.optim_d())
       step.optim_d()->load_state(f, "optim_d.", resume->count(&StateInfo::optim_d_steps, "optim_d_steps"));
   }
-  const std::unique_ptr<data::Loader> loader = make_loader(start);
+  const std::unique_ptr<data::Loader> loader = make_loader(start, stage);
+  pool_ = make_pair_pool(cfg_, stage, si, comm_->rank());
+  if (pool_ && resume && !restore_pair_pool(*pool_, resume->tensors, comm_->rank(), comm_->world_size()))
+    log_->warn("[" + name + "] the training state holds no training-pair pool for " +
+               std::to_string(comm_->world_size()) + " rank(s): the pool fills again from the next batches");
   log_->info("[" + name + "] stage " + std::to_string(si + 1) + "/" + std::to_string(cfg_.train.stages.size()) +
              " (" + stage.type + "), iterations " + std::to_string(start.iter + 1) + ".." + std::to_string(total) +
              ", " + std::to_string(loader->batches_per_epoch()) + " batches per epoch, " +
@@ -455,6 +462,7 @@ void Run::run_stage(size_t si, const TrainingState* resume) {
   for (int64_t iter = start.iter + 1; iter <= total; ++iter) {
     auto t0 = Clock::now();
     data::Batch batch = loader->next();
+    if (pool_) pool_->exchange(batch.lq, batch.gt, iter);
     window.data_wait += std::chrono::duration<double>(Clock::now() - t0).count();
     Tensor lq = batch.lq.to(device_), gt = batch.gt.to(device_);
     StepResult r = step.run(lq, gt, iter);
