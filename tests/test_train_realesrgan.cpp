@@ -130,6 +130,27 @@ TEST_CASE("realesrgan/loader_is_reproducible_across_workers_and_positions") {
   CHECK(values(resumed.next().lq) == lq[2]);
   data::Loader other_seed(synth_config(6, 0));
   CHECK(values(other_seed.next().lq) != lq[0]);
+  // Rank 1 of 2: its samples are the crops and kernels of global positions 1, 3, 5 (as one
+  // rank with twice the batch would draw them), cut at its own batch's patch position.
+  data::LoaderOptions rank1;
+  rank1.rank = 1;
+  rank1.world_size = 2;
+  const data::DataConfig cfg = synth_config(5, 0);
+  data::Loader second(cfg, rank1);
+  const data::Batch b = second.next();
+  const data::Dataset ds(cfg);
+  const std::vector<float> g = values(b.gt);
+  std::vector<data::degrade::Planes> sharp;
+  for (int i = 0; i < 3; ++i)
+    sharp.push_back(data::degrade::usm_sharp(ds.load_realesrgan_sample((size_t)b.indices[i], 0, 1 + 2 * i).gt));
+  int fits = 0;
+  for (int top = 0; top <= 24; ++top)
+    for (int left = 0; left <= 24; ++left) {
+      bool all = true;
+      for (int i = 0; i < 3 && all; ++i) all = patch(sharp[i], top * 4, left * 4, 32) == sample_of(g, i, 32);
+      fits += all;
+    }
+  CHECK(fits == 1);
 }
 
 TEST_CASE("realesrgan/pair_pool_dequeues_and_enqueues_as_basicsr") {
