@@ -20,8 +20,9 @@ DatasetType parse_dataset_type(const std::string& s) {
   if (s == "single" || s == "GTOnlyBicubicDataset" || s == "SingleImageDataset") return DatasetType::single;
   if (s == "realesrgan_paired" || s == "RealESRGANPairedDataset") return DatasetType::realesrgan_paired;
   if (s == "lq_only" || s == "LQOnlyDataset") return DatasetType::lq_only;
+  if (s == "realesrgan" || s == "RealESRGANDataset") return DatasetType::realesrgan;
   fail("dataset: type must be 'paired' (PairedImageDataset), 'single' (GTOnlyBicubicDataset), 'realesrgan_paired' ",
-       "(RealESRGANPairedDataset) or 'lq_only' (LQOnlyDataset), got '", s, "'");
+       "(RealESRGANPairedDataset), 'lq_only' (LQOnlyDataset) or 'realesrgan' (RealESRGANDataset), got '", s, "'");
 }
 
 void validate(const DataConfig& c) {
@@ -29,7 +30,8 @@ void validate(const DataConfig& c) {
     SR_CHECK(!c.dataroot_lq.empty(), "dataset: 'dataroot_lq' is required for an LQ-only dataset (LQOnlyDataset)");
   else
     SR_CHECK(!c.dataroot_gt.empty(), "dataset: 'dataroot_gt' is required");
-  SR_CHECK(c.type == DatasetType::single || !c.dataroot_lq.empty(),
+  const bool gt_only = c.type == DatasetType::single || c.type == DatasetType::realesrgan;
+  SR_CHECK(gt_only || !c.dataroot_lq.empty(),
            "dataset: 'dataroot_lq' is required for a paired dataset (or use type 'single' to make LQ by bicubic)");
   SR_CHECK(c.scale >= 1 && c.scale <= 16, "dataset: 'scale' must be 1..16, got ", c.scale);
   SR_CHECK(c.gt_size >= 1, "dataset: 'gt_size' must be positive, got ", c.gt_size);
@@ -42,6 +44,16 @@ void validate(const DataConfig& c) {
   SR_CHECK(c.dataset_enlarge_ratio >= 1, "dataset: 'dataset_enlarge_ratio' must be >= 1, got ", c.dataset_enlarge_ratio);
   SR_CHECK(c.max_pixels >= 1, "dataset: 'max_pixels' must be >= 1, got ", c.max_pixels);
   SR_CHECK(c.prefetch_batches >= 0, "dataset: 'prefetch_batches' must be >= 0, got ", c.prefetch_batches);
+  if (c.type == DatasetType::realesrgan) {
+    // The degradation ends at crop_pad_size / scale; the training patch is cut from that.
+    SR_CHECK(c.crop_pad_size % c.scale == 0, "dataset: RealESRGANDataset's 'crop_pad_size' ", c.crop_pad_size,
+             " is not a multiple of scale ", c.scale, " (the GT must be exactly scale x the LQ)");
+    SR_CHECK(c.gt_size <= c.crop_pad_size, "dataset: 'gt_size' ", c.gt_size, " exceeds RealESRGANDataset's ",
+             "'crop_pad_size' ", c.crop_pad_size, " (the patch is cut from the degraded crop)");
+    SR_CHECK(c.degradation.scale == c.scale, "dataset: the degradation's scale ", c.degradation.scale,
+             " differs from the dataset's scale ", c.scale);
+    degrade::validate(c.degradation);
+  }
   const size_t slot = c.filename_tmpl.find("{}");
   SR_CHECK(slot != std::string::npos && c.filename_tmpl.find("{}", slot + 2) == std::string::npos,
            "dataset: 'filename_tmpl' must contain '{}' exactly once, got '", c.filename_tmpl, "'");
@@ -149,7 +161,7 @@ Dataset::Dataset(const DataConfig& cfg) : cfg_(cfg) {
       files_.push_back(std::move(f));
     }
   }
-  if (cfg_.type == DatasetType::single) return;
+  if (cfg_.type == DatasetType::single || cfg_.type == DatasetType::realesrgan) return;
 
   const std::vector<std::string> lq_names = list_image_files(cfg_.dataroot_lq);
   const std::set<std::string> lq_set(lq_names.begin(), lq_names.end());
@@ -251,6 +263,16 @@ void Dataset::load_train_sample(size_t i, const SampleDraw& d, float* gt_out, fl
   const Image gt = decode_image(gt_bytes.data(), gt_bytes.size(), f.gt_path, opt);
   crop_augment_planar(lq, top, left, lq_size, d.aug, lq_out);
   crop_augment_planar(gt, 0, 0, cfg_.gt_size, d.aug, gt_out);
+}
+
+degrade::GtSample Dataset::load_realesrgan_sample(size_t i, int64_t epoch, int64_t position) const {
+  SR_CHECK(cfg_.type == DatasetType::realesrgan, "dataset: load_realesrgan_sample on a dataset that is not a "
+           "RealESRGANDataset");
+  const FilePair& f = file(i);
+  const Image gt = read_image(f.gt_path, DecodeOptions{cfg_.max_pixels, {}});
+  check_meta_size(f, gt.width, gt.height);
+  const degrade::GtSampleOptions g{cfg_.use_hflip, cfg_.use_rot, cfg_.crop_pad_size};
+  return degrade::make_gt_sample(gt, g, cfg_.degradation, cfg_.seed, (uint64_t)epoch, (uint64_t)position);
 }
 
 std::pair<int, int> Dataset::probe_val(size_t i) const {

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "data/degrade/options.h"
+#include "data/degrade/realesrgan_sample.h"
 #include "data/image.h"
 #include "data/image_io.h"
 #include "data/transforms.h"
@@ -20,10 +22,13 @@ namespace sr::data {
 
 // realesrgan_paired loads and crops as paired; only its meta_info format differs.
 // lq_only has no GT: it can be upscaled (srengine test) but neither trained on nor measured.
-enum class DatasetType { paired, single, realesrgan_paired, lq_only };
+// realesrgan: GT images only; the LQ is synthesised by Real-ESRGAN's degradation model
+// (data/degrade/) when the loader makes a batch (loader.h).
+enum class DatasetType { paired, single, realesrgan_paired, lq_only, realesrgan };
 // "paired" / "PairedImageDataset", "single" / "GTOnlyBicubicDataset" (or its deprecated
 // name "SingleImageDataset", which in BasicSR means an LQ-only set),
-// "realesrgan_paired" / "RealESRGANPairedDataset" or "lq_only" / "LQOnlyDataset".
+// "realesrgan_paired" / "RealESRGANPairedDataset", "lq_only" / "LQOnlyDataset" or
+// "realesrgan" / "RealESRGANDataset".
 DatasetType parse_dataset_type(const std::string& s);
 
 // What the training config's datasets.train (or val) section holds; names follow BasicSR.
@@ -47,6 +52,16 @@ struct DataConfig {
   bool skip_bad_images = false;  // warn, count and substitute instead of failing
   int64_t max_pixels = kDefaultMaxPixels;
   int prefetch_batches = 0;      // ready-batch queue bound; 0: max(2, 2 * workers)
+  // RealESRGANDataset only: the degradation model's options (kernel keys of the dataset
+  // section, pipeline keys of the top level), the side of the square GT crop it starts
+  // from, and where USM sharpening applies. RealESRNetModel (gt_usm true): the GT crop is
+  // sharpened first and both the LQ and the batch's GT come from it. RealESRGANModel: the
+  // LQ is degraded from the sharpened crop, the batch's GT stays plain (its losses sharpen
+  // the final patch themselves). The trainer sets the two flags from the stage type.
+  degrade::DegradationOptions degradation;
+  int crop_pad_size = 400;
+  bool usm_gt = true;         // the batch's GT is the sharpened crop
+  bool degrade_from_usm = true;  // the LQ is degraded from the sharpened crop
 };
 // Value checks with messages naming the key (gt_size vs scale, positive sizes, ...).
 void validate(const DataConfig& cfg);
@@ -93,6 +108,9 @@ class Dataset {
   // An LQ-only dataset has no training samples (an error naming its folder).
   void load_train_sample(size_t i, const SampleDraw& draw, float* gt_out, float* lq_out) const;
   ValSample load_val(size_t i) const;
+  // RealESRGANDataset: image i flipped, padded, cropped to crop_pad_size and given its
+  // three kernels, all drawn from the sample stream (seed, epoch, position).
+  degrade::GtSample load_realesrgan_sample(size_t i, int64_t epoch, int64_t position) const;
   // (width, height) of load_val(i)'s GT from the file headers alone, with load_val's checks
   // (readable, scale, meta_info size, pixel limit): a run checks its val sets with this
   // before its first iteration. LQ-only: the size the SR image will have (scale x LQ).

@@ -13,6 +13,9 @@
 #include <numeric>
 #include <thread>
 
+#include "data/degrade/pipeline.h"
+#include "data/degrade/random_stream.h"
+#include "data/degrade/usm_sharp.h"
 #include "engine/error.h"
 #include "engine/philox.h"
 
@@ -153,6 +156,8 @@ Batch Loader::make_batch(int64_t seq) {
   }
   float* gt = batch.gt.data<float>();
   float* lq = batch.lq.data<float>();
+  const bool synth = cfg_.type == DatasetType::realesrgan;
+  std::vector<degrade::GtSample> crops(synth ? bs : 0);
   for (int64_t i = 0; i < bs; ++i) {
     const int64_t k = b * bs + i;
     const int64_t position = opt_.rank + (int64_t)opt_.world_size * k;
@@ -162,7 +167,8 @@ Batch Loader::make_batch(int64_t seq) {
     // (deterministic, so the batch stays a function of its position).
     for (int64_t attempt = 0;; ++attempt) {
       try {
-        dataset_->load_train_sample((size_t)index, draw, gt + i * 3 * g * g, lq + i * 3 * l * l);
+        if (synth) crops[i] = dataset_->load_realesrgan_sample((size_t)index, epoch, position);
+        else dataset_->load_train_sample((size_t)index, draw, gt + i * 3 * g * g, lq + i * 3 * l * l);
         break;
       } catch (const Error& e) {
         if (!cfg_.skip_bad_images)
@@ -176,7 +182,41 @@ Batch Loader::make_batch(int64_t seq) {
     }
     batch.indices.push_back(index);
   }
+  if (synth) degrade_batch_into(crops, epoch, b, gt, lq);
   return batch;
+}
+
+// RealESRGANDataset: the GT crops of one batch -> USM (as the stage wants it), the
+// second-order degradation with one set of per-batch decisions, then one patch position
+// for the whole batch on the LQ grid (Real-ESRGAN's paired crop after the degradation).
+void Loader::degrade_batch_into(std::vector<degrade::GtSample>& crops, int64_t epoch, int64_t b, float* gt_out,
+                                float* lq_out) const {
+  const int s = cfg_.scale, g = cfg_.gt_size, l = g / s, size = cfg_.crop_pad_size, lq_side = size / s;
+  const uint64_t key = degrade::stream_id(degrade::StreamTag::train_batch, (uint64_t)epoch,
+                                          ((uint64_t)b << 20) | (uint64_t)opt_.rank);
+  std::vector<degrade::Planes> source(crops.size()), target(crops.size());
+  std::vector<degrade::SampleKernels> kernels(crops.size());
+  for (size_t i = 0; i < crops.size(); ++i) {
+    degrade::Planes sharp;
+    if (cfg_.degrade_from_usm || cfg_.usm_gt) sharp = degrade::usm_sharp(crops[i].gt);
+    source[i] = cfg_.degrade_from_usm ? sharp : crops[i].gt;
+    target[i] = cfg_.usm_gt ? std::move(sharp) : std::move(crops[i].gt);
+    kernels[i] = crops[i].kernels;
+  }
+  const std::vector<degrade::Planes> lq = degrade::degrade_batch(source, kernels, cfg_.degradation, cfg_.seed, key);
+  degrade::Stream crop_rng(cfg_.seed, degrade::stream_id(degrade::StreamTag::batch_crop, key));
+  const int top = crop_rng.randint(0, lq_side - l), left = crop_rng.randint(0, lq_side - l);
+  for (size_t i = 0; i < crops.size(); ++i) {
+    SR_CHECK(lq[i].height == lq_side && lq[i].width == lq_side, "loader: degraded LQ is ", lq[i].width, "x",
+             lq[i].height, ", expected ", lq_side, "x", lq_side);
+    for (int c = 0; c < 3; ++c) {
+      for (int y = 0; y < l; ++y)
+        for (int x = 0; x < l; ++x) lq_out[((i * 3 + c) * l + y) * l + x] = lq[i].at(c, top + y, left + x);
+      for (int y = 0; y < g; ++y)
+        for (int x = 0; x < g; ++x)
+          gt_out[((i * 3 + c) * g + y) * g + x] = target[i].at(c, top * s + y, left * s + x);
+    }
+  }
 }
 
 void Loader::worker_loop() {

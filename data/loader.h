@@ -10,6 +10,12 @@
 // global position j = r + world * k is augmented with draw_sample(seed, epoch, j), so
 // n ranks with batch B see the same samples, identically augmented, as one rank with
 // batch n * B.
+//
+// RealESRGANDataset: each sample is a GT crop with its kernels (drawn from its position's
+// stream as above); the batch is then degraded with Real-ESRGAN's second-order model, its
+// per-batch decisions and patch position keyed by (seed, epoch, batch, rank): each rank's
+// batch has its own, as each GPU's batch has in the original. So the pairs are a function
+// of the seed and the batch's position only, whatever the worker count.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -80,6 +86,8 @@ class Loader {
  private:
   struct State;
   Batch make_batch(int64_t seq);
+  void degrade_batch_into(std::vector<degrade::GtSample>& crops, int64_t epoch, int64_t b, float* gt_out,
+                          float* lq_out) const;
   void worker_loop();
   std::shared_ptr<const std::vector<int64_t>> indices_for_epoch(int64_t epoch);
 

@@ -66,16 +66,12 @@ struct Translator {
         {"pin_memory", "srengine's loader manages its host buffers itself"},
         {"persistent_workers", "srengine's loader threads live for the whole run"},
         {"use_shuffle", "BasicSR ignores it too: training sets are always shuffled"},
+        {"blur_kernel_size", "Real-ESRGAN reads it but does not use it either: kernel sizes are drawn from 7..21"},
+        {"blur_kernel_size2", "Real-ESRGAN reads it but does not use it either: kernel sizes are drawn from 7..21"},
     };
     const std::string base = "datasets." + key;
     if (!d.is_object()) return d;
     const std::string type = d.value("type", "");
-    if (type == "RealESRGANDataset") {
-      problem(base + ".type", type,
-              "(Real-ESRGAN's degradations on the fly) is not a training dataset in srengine yet; make pairs with "
-              "`srengine degrade` and train on them with 'RealESRGANPairedDataset'");
-      return std::nullopt;
-    }
     for (const char* k : {"color", "mean", "std"})
       if (d.contains(k) && !d[k].is_null())
         problem(base + "." + k, d[k], "changes what the network sees and is not supported here");
@@ -120,7 +116,7 @@ struct Translator {
   }
 
   // BasicSR's flat train section -> train.ema_decay + one stage.
-  void train(const json& t, const std::string& model_type) {
+  void train(const json& t, const std::string& model_type, const json& top) {
     static const std::vector<std::string> stage_keys = {
         "optim_g", "optim_d", "scheduler", "total_iter", "warmup_iter", "pixel_opt", "perceptual_opt",
         "gan_opt", "net_d_iters", "net_d_init_iters"};
@@ -131,13 +127,12 @@ struct Translator {
     std::string type = stage_type_of_model(model_type);
     if (model_type.empty()) {
       problem("model_type", nullptr, "is missing: SRModel, SRGANModel or ESRGANModel picks the training stage");
-    } else if (model_type == "RealESRNetModel" || model_type == "RealESRGANModel") {
-      problem("model_type", model_type,
-              "needs the Real-ESRGAN stage types (degradations on the fly), which srengine does not have yet");
     } else if (type.empty()) {
-      problem("model_type", model_type, str_cat("is not a model srengine trains: SRModel (stage sr), SRGANModel "
-                                                "(srgan) or ESRGANModel (esrgan)",
-                                                did_you_mean(model_type, {"SRModel", "SRGANModel", "ESRGANModel"})));
+      problem("model_type", model_type,
+              str_cat("is not a model srengine trains: SRModel (stage sr), SRGANModel (srgan), ESRGANModel (esrgan), "
+                      "RealESRNetModel (realesrnet) or RealESRGANModel (realesrgan)",
+                      did_you_mean(model_type, {"SRModel", "SRGANModel", "ESRGANModel", "RealESRNetModel",
+                                                "RealESRGANModel"})));
     }
     // With the model type already reported, a stand-in type keeps the validator from
     // reporting the same mistake a second time as a missing key.
@@ -157,18 +152,35 @@ struct Translator {
       out.notes.push_back(str_cat("options '", file, "': 'train.perceptual_opt' needs VGG19 weights as a file (BasicSR "
                                   "downloads them): --set train.stages.0.perceptual_opt.vgg_weights=FILE; without it "
                                   "the perceptual loss is skipped with a warning"));
+    // RealESRGANModel's loss targets are top-level keys in its option files.
+    for (const char* k : {"l1_gt_usm", "percep_gt_usm", "gan_gt_usm"})
+      if (top.contains(k) && type == "realesrgan") stage[k] = top[k];
     train["stages"] = json::array({stage});
     out.config["train"] = train;
   }
 
-  // Real-ESRGAN's model keys: covered by the model_type problem for those models.
+  // Real-ESRGAN's model keys at the top level of its option files: queue_size stays there,
+  // the *_gt_usm switches go to the stage (train()), gt_size is the training set's patch.
   bool realesrgan_model_key(const std::string& k, const json& v, const std::string& model_type) {
     if (!among(k, {"queue_size", "gt_size", "l1_gt_usm", "percep_gt_usm", "gan_gt_usm", "high_order_degradation"}))
       return false;
-    if (model_type != "RealESRNetModel" && model_type != "RealESRGANModel")
+    const bool realesr = model_type == "RealESRNetModel" || model_type == "RealESRGANModel";
+    if (!realesr) {
       problem(k, v, "belongs to RealESRNetModel / RealESRGANModel and is not supported here");
+    } else if (k == "queue_size") {
+      out.config[k] = v;
+    } else if (among(k, {"l1_gt_usm", "percep_gt_usm", "gan_gt_usm"}) && model_type == "RealESRNetModel") {
+      note(k, "RealESRNetModel does not read it (its target follows gt_usm)");
+    } else if (k == "high_order_degradation") {
+      // On the fly for RealESRGANDataset, none for RealESRGANPairedDataset: the dataset decides.
+      note(k, "the training set's type decides (RealESRGANDataset degrades, RealESRGANPairedDataset does not)");
+    } else if (k == "gt_size") {
+      gt_size = v;
+    }
     return true;
   }
+
+  json gt_size;  // the model's patch size (top level), checked against datasets.train.gt_size
 
   void top(const json& o) {
     static const Why ignored = {
@@ -190,11 +202,19 @@ struct Translator {
       else if (k == "num_gpu") num_gpu(v);
       else if (k == "datasets") datasets(v);
       else if (k == "path") path(v);
-      else if (k == "train") train(v, model_type);
+      else if (k == "train") train(v, model_type, o);
       else if (k == "val") out.config[k] = section("val", v, {{"pbar", "srengine shows its own progress"}});
       else if (k == "logger") out.config[k] = section("logger", v, {{"wandb", "srengine writes metrics.jsonl and report.html"}});
       else if (realesrgan_model_key(k, v, model_type)) continue;
       else out.config[k] = v;  // name, scale, manual_seed, network_g/d, degradation keys; the rest the validator judges
+    }
+    if (!gt_size.is_null() && out.config.contains("datasets") && out.config["datasets"].is_object() &&
+        out.config["datasets"].contains("train") && out.config["datasets"]["train"].is_object()) {
+      json& d = out.config["datasets"]["train"];
+      if (!d.contains("gt_size")) d["gt_size"] = gt_size;
+      else if (d["gt_size"] != gt_size)
+        problem("gt_size", gt_size, str_cat("differs from datasets.train.gt_size (", d["gt_size"].dump(),
+                                            "): srengine has one patch size"));
     }
   }
 };
@@ -205,6 +225,8 @@ std::string stage_type_of_model(const std::string& model_type) {
   if (model_type == "SRModel") return "sr";
   if (model_type == "SRGANModel") return "srgan";
   if (model_type == "ESRGANModel") return "esrgan";
+  if (model_type == "RealESRNetModel") return "realesrnet";
+  if (model_type == "RealESRGANModel") return "realesrgan";
   return "";
 }
 

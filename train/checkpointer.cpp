@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "train/grad_reducer.h"
+#include "train/realesrgan_stage.h"
 
 namespace sr::train {
 
@@ -32,6 +33,7 @@ void Checkpointer::save(size_t si, int64_t iter, const RunNets& nets, StageStep&
   append_prefixed(s.tensors, "", step.optim_g().state("optim_g."));
   if (step.optim_d()) append_prefixed(s.tensors, "", step.optim_d()->state("optim_d."));
   check_replicas(stage, iter, s.tensors);
+  if (pool_) append_prefixed(s.tensors, "", gather_pair_pool(*pool_, *ctx_.comm, ctx_.device));  // differs per rank
   if (ctx_.rank0()) write(si, iter, nets, step, loader, s);
   ctx_.comm->barrier_untimed();  // the other ranks wait, exempt from dist.timeout_s, for the files
 }

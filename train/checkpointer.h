@@ -8,6 +8,7 @@
 
 #include "data/loader.h"
 #include "layers/module.h"
+#include "train/pair_pool.h"
 #include "train/run_context.h"
 #include "train/stage_step.h"
 
@@ -34,6 +35,9 @@ class Checkpointer {
   void save_model(Module& net, const std::string& path, const std::string& which = "network_g");
   // The newest training state written ("" before the first): named by messages.
   const std::string& last() const { return last_; }
+  // The training-pair pool of the running stage (realesrnet / realesrgan; nullptr: none),
+  // saved with the state: gathered from every rank, since each rank's pool differs.
+  void set_pair_pool(const PairPool* pool) { pool_ = pool; }
 
  private:
   void write(size_t si, int64_t iter, const RunNets& nets, StageStep& step, const data::Loader& loader,
@@ -42,6 +46,7 @@ class Checkpointer {
 
   RunContext& ctx_;
   std::string last_;
+  const PairPool* pool_ = nullptr;
 };
 
 }  // namespace sr::train

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "data/degrade/option_keys.h"
+#include "data/degrade/options.h"
 #include "data/output_names.h"
 #include "engine/error.h"
 #include "engine/json_depth.h"
@@ -121,11 +122,13 @@ Spec dataset_spec() {
                       "PairedImageDataset (GT and LQ folders), GTOnlyBicubicDataset (GT folder only; "
                       "LQ made on the fly by MATLAB-compatible bicubic after modcrop) or RealESRGANPairedDataset "
                       "(Real-ESRGAN fine-tuning pairs: meta_info lines 'gt_path, lq_path'; otherwise as "
-                      "PairedImageDataset) or LQOnlyDataset (LQ folder only, no GT: `srengine test` upscales it "
-                      "without metrics; BasicSR's SingleImageDataset in an option file). SingleImageDataset: "
-                      "deprecated name of GTOnlyBicubicDataset in a JSON config",
-                      {"PairedImageDataset", "GTOnlyBicubicDataset", "RealESRGANPairedDataset", "LQOnlyDataset",
-                       "SingleImageDataset"})},
+                      "PairedImageDataset), RealESRGANDataset (GT folder only; LQ synthesised on the fly by "
+                      "Real-ESRGAN's second-order degradation model, docs/DEGRADATIONS.md; training sets of "
+                      "realesrnet / realesrgan stages) or LQOnlyDataset (LQ folder only, no GT: `srengine test` "
+                      "upscales it without metrics; BasicSR's SingleImageDataset in an option file). "
+                      "SingleImageDataset: deprecated name of GTOnlyBicubicDataset in a JSON config",
+                      {"PairedImageDataset", "GTOnlyBicubicDataset", "RealESRGANPairedDataset", "RealESRGANDataset",
+                       "LQOnlyDataset", "SingleImageDataset"})},
       {"dataroot_gt", string(nullptr, "folder of ground-truth (HR) images, required by every type but "
                                       "LQOnlyDataset; relative paths are resolved from the config file's folder, "
                                       "then the working directory")},
@@ -178,8 +181,11 @@ Spec stage_spec() {
   return object({
       {"name", required(string(nullptr, "stage name (unique; used by --stage and file names)"))},
       {"type", required(string(nullptr, "sr (SRModel: pixel [+ perceptual] loss), srgan (SRGANModel: + "
-                                        "adversarial loss against network_d) or esrgan (ESRGANModel: the "
-                                        "relativistic average GAN of ESRGAN)", {"sr", "srgan", "esrgan"}))},
+                                        "adversarial loss against network_d), esrgan (ESRGANModel: the "
+                                        "relativistic average GAN of ESRGAN), realesrnet (RealESRNetModel: as sr, on "
+                                        "Real-ESRGAN's synthesised pairs through the training-pair pool) or "
+                                        "realesrgan (RealESRGANModel: as srgan, with the *_gt_usm targets and the pool)",
+                                        {"sr", "srgan", "esrgan", "realesrnet", "realesrgan"}))},
       {"total_iter", required(integer(nullptr, "iterations of this stage", 1))},
       {"init_from_previous", boolean(true, "start G (and its EMA) from the previous stage's final "
                                            "generator (EMA weights when EMA is on)")},
@@ -214,6 +220,9 @@ Spec stage_spec() {
        }, "adversarial loss (srgan stages)")},
       {"net_d_iters", integer(1, "update G every net_d_iters iterations", 1)},
       {"net_d_init_iters", integer(0, "D-only warm-up iterations", 0)},
+      {"l1_gt_usm", boolean(true, "realesrgan: the pixel loss compares with the USM-sharpened GT patch")},
+      {"percep_gt_usm", boolean(true, "realesrgan: the perceptual loss compares with the USM-sharpened GT patch")},
+      {"gan_gt_usm", boolean(false, "realesrgan: the discriminator's real input is the USM-sharpened GT patch")},
   });
 }
 
@@ -245,6 +254,9 @@ const Spec& schema() {
       {"device", string("auto", "cpu, cuda, cuda:N, simt (the CUDA kernels on the SIMT interpreter: slow, for tests) or auto (CUDA when available)")},
       {"manual_seed", integer(0, "seed of every random stream (weights, data, augmentation)", 0)},
       {"conv_impl", string("native", "convolution variant on CUDA: native or cudnn", {"native", "cudnn"})},
+      {"queue_size", integer(180, "realesrnet / realesrgan stages on RealESRGANDataset: pairs in the training-pair "
+                                  "pool that mixes batches (BasicSR's _dequeue_and_enqueue); a multiple of "
+                                  "datasets.train.batch_size_per_gpu; 0: no pool", 0)},
       {"rdb_impl", string("fused", "residual dense blocks: fused (one buffer, no cat copies) or unfused "
                                    "(cat + conv, the reference); SRENGINE_RDB_IMPL overrides", {"fused", "unfused"})},
       {"datasets", [] {
@@ -450,6 +462,20 @@ void guarded(Problems& p, F&& checks) {
   }
 }
 
+// RealESRGANDataset makes its pairs for the Real-ESRGAN stage types only, and their pool
+// swaps whole batches: queue_size must be a multiple of the batch (BasicSR asserts it).
+void check_realesrgan_stage(const json& c, size_t i, const std::string& type, Problems& p) {
+  const json* train = c.contains("datasets") && c["datasets"].contains("train") ? &c["datasets"]["train"] : nullptr;
+  const bool synth = train && train->value("type", "") == "RealESRGANDataset";
+  const bool realesr = type == "realesrnet" || type == "realesrgan";
+  p.check(!synth || realesr, "config: 'train.stages.", i, ".type' is '", type,
+          "', but datasets.train is a RealESRGANDataset, whose pairs are made for realesrnet / realesrgan stages");
+  if (!synth || !realesr) return;
+  const int64_t q = c.at("queue_size"), b = train->at("batch_size_per_gpu");
+  p.check(q % b == 0, "config: 'queue_size' is ", q, ", not a multiple of 'datasets.train.batch_size_per_gpu' ", b,
+          ": the pool swaps whole batches (use ", q / b * b, " or ", (q / b + 1) * b, ")");
+}
+
 // Checks that involve several keys or the file system.
 void check_semantics(json& c, Problems& p) {
   guarded(p, [&] {
@@ -481,7 +507,7 @@ void check_semantics(json& c, Problems& p) {
     std::vector<std::string> names;
     for (size_t i = 0; i < stages.size(); ++i) {
       const std::string type = stages[i].value("type", "");
-      if (type == "srgan" || type == "esrgan") any_gan = true;
+      if (type == "srgan" || type == "esrgan" || type == "realesrgan") any_gan = true;
     }
     for (size_t i = 0; i < stages.size(); ++i) {
       guarded(p, [&] {
@@ -490,7 +516,8 @@ void check_semantics(json& c, Problems& p) {
                 ".name' repeats stage name '", name, "'");
         names.push_back(name);
         const std::string type = stages[i].at("type");
-        const bool gan = type == "srgan" || type == "esrgan";
+        const bool gan = type == "srgan" || type == "esrgan" || type == "realesrgan";
+        check_realesrgan_stage(c, i, type, p);
         if (gan)
           p.check(stages[i].contains("gan_opt"), "config: 'train.stages.", i, ".gan_opt' is required for an ", type,
                   " stage");
@@ -499,7 +526,8 @@ void check_semantics(json& c, Problems& p) {
       });
     }
   });
-  p.check(!any_gan || c.contains("network_d"), "config: 'network_d' is required by the srgan/esrgan stage(s)");
+  p.check(!any_gan || c.contains("network_d"),
+          "config: 'network_d' is required by the srgan/esrgan/realesrgan stage(s)");
   if (!c.contains("datasets") || !c["datasets"].is_object()) return;
   for (auto it = c["datasets"].begin(); it != c["datasets"].end(); ++it) {
     guarded(p, [&] {
@@ -535,6 +563,18 @@ void check_semantics(json& c, Problems& p) {
         p.check(type != "LQOnlyDataset", "config: '", base, ".type' is LQOnlyDataset (LQ images only, BasicSR's "
                 "SingleImageDataset): validation during training measures against GT; upscale it with `srengine "
                 "test`, or give it GT (PairedImageDataset, GTOnlyBicubicDataset)");
+      p.check(it.key() == "train" || type != "RealESRGANDataset", "config: '", base,
+              ".type' is RealESRGANDataset, which makes training pairs only (evaluate on PairedImageDataset, e.g. "
+              "LQ made by srengine degrade)");
+      if (type == "RealESRGANDataset") {
+        // The degradation options' values (probabilities, ranges, kernel lists), each error
+        // naming its key; and the crop the degradation starts from against scale and gt_size.
+        guarded(p, [&] { data::degrade::parse_degradation_options(d, base, c); });
+        const int64_t scale = c.at("scale"), pad = d.value("crop_pad_size", 400), gt = d.at("gt_size");
+        p.check(pad % scale == 0, "config: '", base, ".crop_pad_size' is ", pad, ", not a multiple of scale ", scale);
+        p.check(gt <= pad, "config: '", base, ".gt_size' is ", gt, ", larger than '", base, ".crop_pad_size' ", pad,
+                " (the training patch is cut from the degraded crop)");
+      }
       p.check(!(d.contains("meta_info") && d.contains("meta_info_file")), "config: '", base, ".meta_info' and '", base,
               ".meta_info_file' are both given: they name the same file, keep one");
     });

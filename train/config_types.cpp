@@ -3,6 +3,7 @@
 // in the trainer needs to.
 #include "train/config_types.h"
 
+#include "data/degrade/options.h"
 #include "engine/error.h"
 
 namespace sr::train {
@@ -72,10 +73,13 @@ StageConfig stage(const json& s) {
   }
   c.net_d_iters = s.at("net_d_iters");
   c.net_d_init_iters = s.at("net_d_init_iters");
+  c.l1_gt_usm = s.at("l1_gt_usm");
+  c.percep_gt_usm = s.at("percep_gt_usm");
+  c.gan_gt_usm = s.at("gan_gt_usm");
   return c;
 }
 
-DatasetConfig dataset(const std::string& key, const json& d, int scale, uint64_t seed) {
+DatasetConfig dataset(const std::string& key, const json& d, int scale, uint64_t seed, const json& top) {
   DatasetConfig c;
   c.key = key;
   c.name = d.at("name");
@@ -88,6 +92,11 @@ DatasetConfig dataset(const std::string& key, const json& d, int scale, uint64_t
   x.filename_tmpl = d.at("filename_tmpl");
   x.scale = scale;
   x.max_pixels = d.at("max_pixels");
+  if (x.type == data::DatasetType::realesrgan) {
+    x.degradation = data::degrade::parse_degradation_options(d, "datasets." + key, top);
+    x.crop_pad_size = d.value("crop_pad_size", 400);
+    x.usm_gt = x.degrade_from_usm = top.value("gt_usm", true);  // RealESRNetModel's; the trainer sets them per stage
+  }
   if (key == "train") {
     x.gt_size = d.at("gt_size");
     x.use_hflip = d.at("use_hflip");
@@ -114,10 +123,12 @@ Config parse_config(const json& v) {
   c.manual_seed = v.at("manual_seed");
   c.conv_impl = v.at("conv_impl");
   c.rdb_impl = v.at("rdb_impl");
+  c.queue_size = v.at("queue_size");
+  c.gt_usm = v.value("gt_usm", true);
   const json& ds = v.at("datasets");
-  if (ds.contains("train")) c.datasets.push_back(dataset("train", ds["train"], c.scale, c.manual_seed));
+  if (ds.contains("train")) c.datasets.push_back(dataset("train", ds["train"], c.scale, c.manual_seed, v));
   for (auto it = ds.begin(); it != ds.end(); ++it)  // a std::map: name order
-    if (it.key() != "train") c.datasets.push_back(dataset(it.key(), it.value(), c.scale, c.manual_seed));
+    if (it.key() != "train") c.datasets.push_back(dataset(it.key(), it.value(), c.scale, c.manual_seed, v));
   if (v.contains("network_g")) c.network_g = NetworkConfig{v["network_g"].at("type"), v["network_g"]};
   if (v.contains("network_d")) c.network_d = NetworkConfig{v["network_d"].at("type"), v["network_d"]};
   const json& p = v.at("path");

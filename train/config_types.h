@@ -57,7 +57,11 @@ struct StageConfig {
   std::optional<PerceptualLossConfig> perceptual_opt;
   std::optional<GanLossConfig> gan_opt;
   int64_t net_d_iters = 1, net_d_init_iters = 0;
-  bool adversarial() const { return type == "srgan" || type == "esrgan"; }
+  // realesrgan: which losses compare with the USM-sharpened GT patch (RealESRGANModel).
+  bool l1_gt_usm = true, percep_gt_usm = true, gan_gt_usm = false;
+  bool adversarial() const { return type == "srgan" || type == "esrgan" || type == "realesrgan"; }
+  // RealESRNetModel / RealESRGANModel: Real-ESRGAN's synthesised pairs and the pair pool.
+  bool realesrgan_family() const { return type == "realesrnet" || type == "realesrgan"; }
   // ESRGANModel: D judges whether real data is more realistic than the average fake one.
   bool relativistic() const { return type == "esrgan"; }
 };
@@ -121,6 +125,8 @@ struct Config {
   std::string device = "auto";
   uint64_t manual_seed = 0;
   std::string conv_impl = "native", rdb_impl = "fused";
+  int64_t queue_size = 180;  // the training-pair pool of realesrnet / realesrgan stages (0: none)
+  bool gt_usm = true;        // realesrnet on RealESRGANDataset: train against the sharpened GT
   std::vector<DatasetConfig> datasets;  // train first (when present), then val*/test* in name order
   std::optional<NetworkConfig> network_g, network_d;
   PathConfig path;

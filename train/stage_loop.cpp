@@ -12,6 +12,7 @@
 #include "engine/dispatch.h"
 #include "engine/storage.h"
 #include "train/grad_reducer.h"
+#include "train/realesrgan_stage.h"
 #include "train/thread_tuner.h"
 
 namespace sr::train {
@@ -98,7 +99,12 @@ int StageLoop::run(size_t si, const TrainingState* resume) {
   if (stage.perceptual_opt && !step.has_perceptual())
     ctx_.log->warn("stage '" + stage.name + "': perceptual_opt.vgg_weights is empty, training without the perceptual loss");
   restore_optimizers(step, resume);
-  const std::unique_ptr<data::Loader> loader = make_loader(start);
+  const std::unique_ptr<data::Loader> loader = make_loader(start, stage);
+  pool_ = make_pair_pool(ctx_.cfg, stage, si, ctx_.comm->rank());
+  if (pool_ && resume && !restore_pair_pool(*pool_, resume->tensors, ctx_.comm->rank(), ctx_.comm->world_size()))
+    ctx_.log->warn("[" + stage.name + "] the training state holds no training-pair pool for " +
+                   std::to_string(ctx_.comm->world_size()) + " rank(s): the pool fills again from the next batches");
+  checkpointer_.set_pair_pool(pool_.get());
   ctx_.log->info("[" + stage.name + "] stage " + std::to_string(si + 1) + "/" +
                  std::to_string(ctx_.cfg.train.stages.size()) + " (" + stage.type + "), iterations " +
                  std::to_string(start.iter + 1) + ".." + std::to_string(stage.total_iter) + ", " +
@@ -148,7 +154,7 @@ void StageLoop::restore_optimizers(StageStep& step, const TrainingState* resume)
     step.optim_d()->load_state(f, "optim_d.", resume->count(&StateInfo::optim_d_steps, "optim_d_steps"));
 }
 
-std::unique_ptr<data::Loader> StageLoop::make_loader(const StageStart& start) {
+std::unique_ptr<data::Loader> StageLoop::make_loader(const StageStart& start, const StageConfig& stage) {
   data::LoaderOptions options;
   options.rank = ctx_.comm->rank();
   options.world_size = ctx_.comm->world_size();
@@ -156,7 +162,7 @@ std::unique_ptr<data::Loader> StageLoop::make_loader(const StageStart& start) {
   options.start_global_batch = start.global_batch;
   options.warn = [this](const std::string& m) { ctx_.log->warn(m); };
   if (ctx_.device.is_cuda()) options.pin_memory_device = ctx_.device.index;
-  return std::make_unique<data::Loader>(ctx_.cfg.find_dataset("train")->data, options);
+  return std::make_unique<data::Loader>(training_data(ctx_.cfg, stage), options);
 }
 
 int StageLoop::iterate(size_t si, int64_t first, StageStep& step, data::Loader& loader, CpuThreads& threads) {
@@ -168,6 +174,7 @@ int StageLoop::iterate(size_t si, int64_t first, StageStep& step, data::Loader& 
   for (int64_t iter = first; iter <= total; ++iter) {
     const auto t0 = Clock::now();
     data::Batch batch = loader.next();
+    if (pool_) pool_->exchange(batch.lq, batch.gt, iter);
     window.data_wait += seconds_since(t0);
     Tensor lq = batch.lq.to(ctx_.device), gt = batch.gt.to(ctx_.device);
     StepResult r = step.run(lq, gt, iter);

@@ -10,6 +10,7 @@
 
 #include "data/loader.h"
 #include "train/checkpointer.h"
+#include "train/pair_pool.h"
 #include "train/run_context.h"
 #include "train/stage_step.h"
 #include "train/validator.h"
@@ -43,7 +44,7 @@ class StageLoop {
   StageStart restore(const TrainingState* resume);
   void broadcast_nets();
   void restore_optimizers(StageStep& step, const TrainingState* resume);
-  std::unique_ptr<data::Loader> make_loader(const StageStart& start);
+  std::unique_ptr<data::Loader> make_loader(const StageStart& start, const StageConfig& stage);
   // The iterations after start.iter; returns the stopping signal or 0.
   int iterate(size_t si, int64_t first, StageStep& step, data::Loader& loader, CpuThreads& threads);
   void finish(size_t si, StageStep& step, const data::Loader& loader);
@@ -56,6 +57,7 @@ class StageLoop {
   Checkpointer& checkpointer_;
   Validator& validator_;
   RunNets nets_;
+  std::unique_ptr<PairPool> pool_;  // realesrnet / realesrgan stages: the training-pair pool
   int64_t last_val_ = -1;  // the iteration last validated
 };
 

@@ -8,6 +8,7 @@
 #include "engine/autograd.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops.h"
+#include "train/realesrgan_stage.h"
 
 namespace sr::train {
 
@@ -179,9 +180,17 @@ bool StageStep::agree_finite(double value) {
   return flag[0] == 0.0;
 }
 
-StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
+StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, const Tensor& gt_usm) {
   StepResult r;
   auto t = Clock::now();
+  // realesrgan: each loss compares with the plain or the USM-sharpened GT patch.
+  Tensor usm;
+  const bool realesrgan = stage_.type == "realesrgan";
+  if (realesrgan && (stage_.l1_gt_usm || stage_.percep_gt_usm || stage_.gan_gt_usm))
+    usm = gt_usm.defined() ? gt_usm : usm_sharp_batch(gt);
+  const Tensor& pixel_target = realesrgan && stage_.l1_gt_usm ? usm : gt;
+  const Tensor& percep_target = realesrgan && stage_.percep_gt_usm ? usm : gt;
+  const Tensor& real = realesrgan && stage_.gan_gt_usm ? usm : gt;
   const auto t_g = t;
   optim_g_->set_lr(sched_g_->lr_at(iter));
   if (optim_d_) optim_d_->set_lr(sched_d_->lr_at(iter));
@@ -196,13 +205,13 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
       r.losses[name] = l.detach();  // the value only: the graph goes with `total`
       total = total.defined() ? add(total, l) : l;
     };
-    if (pixel_) add_term("l_g_pix", (*pixel_)(out, gt));
-    if (percep_) add_term("l_g_percep", (*percep_)(out, gt));
+    if (pixel_) add_term("l_g_pix", (*pixel_)(out, pixel_target));
+    if (percep_) add_term("l_g_percep", (*percep_)(out, percep_target));
     if (gan_ && !stage_.relativistic()) {
       Tensor fake_pred = d_->forward(out);
       add_term("l_g_gan", (*gan_)(fake_pred, true, false));
     } else if (gan_) {
-      Tensor real_pred = d_->forward(gt).detach();
+      Tensor real_pred = d_->forward(real).detach();
       Tensor fake_pred = d_->forward(out);
       Tensor l_real = (*gan_)(minus_mean_of(real_pred, fake_pred), false, false);
       Tensor l_fake = (*gan_)(minus_mean_of(fake_pred, real_pred), true, false);
@@ -249,7 +258,7 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
       NoGradGuard no_grad;
       fake_ref = d_->forward(out.detach()).detach();
     }
-    Tensor real_pred = d_->forward(gt);
+    Tensor real_pred = d_->forward(real);
     Tensor l_real = ra ? scale((*gan_)(minus_mean_of(real_pred, fake_ref), true, true), 0.5)
                        : (*gan_)(real_pred, true, true);
     r.losses["l_d_real"] = l_real.detach();

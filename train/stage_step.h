@@ -11,6 +11,13 @@
 //           then D: f' = D(out).detach(); r = D(gt); gan(r - mean(f'), real) / 2 backward;
 //             f = D(out.detach()); gan(f - mean(r.detach()), fake) / 2 backward; D step; EMA
 //           (D runs four times per iteration, as in BasicSR: batch-norm statistics follow it)
+//   realesrnet: as sr (RealESRNetModel); its batches come from Real-ESRGAN's degradation
+//           with the GT already sharpened when gt_usm is on (train/realesrgan_stage.h)
+//   realesrgan: as srgan (RealESRGANModel, Wang et al. 2021) with per-loss targets: the
+//           pixel loss against USM(gt) when l1_gt_usm, the perceptual loss when
+//           percep_gt_usm, D's real input USM(gt) when gan_gt_usm (else the plain gt);
+//           order and detach points as srgan (G: pixel, perceptual, gan(D(out), real) with D
+//           frozen; D: gan(D(real), real) backward, gan(D(out.detach()), fake) backward)
 // A non-finite loss (on any rank) skips that iteration's update.
 //
 // Host waits: on CUDA the losses stay on the device (StepResult holds them as one-element
@@ -83,7 +90,9 @@ class StageStep {
   StageStep(const StageConfig& stage, Module& net_g, Module* net_g_ema, Module* net_d, double ema_decay,
             Communicator& comm, double bucket_mb, std::vector<int64_t> inject_nan_iters = {});
   ~StageStep();
-  StepResult run(const Tensor& lq, const Tensor& gt, int64_t iter);
+  // gt_usm: the USM-sharpened gt for a realesrgan stage's *_gt_usm targets; computed
+  // here (usm_sharp_batch) when not given. Other stage types ignore it.
+  StepResult run(const Tensor& lq, const Tensor& gt, int64_t iter, const Tensor& gt_usm = Tensor());
 
   Adam& optim_g() { return *optim_g_; }
   double lr_g() const { return optim_g_->lr(); }

@@ -24,7 +24,7 @@ const std::vector<OptionKey>& degradation_option_keys() {
       add("betap_range" + s, true, "[lo, hi] shape beta of plateau kernels (must contain 1)");
     }
     add("final_sinc_prob", true, "probability of the final sinc filter (else none)");
-    k.push_back({"crop_pad_size", true, 400, "side of the GT crop the degradation starts from (srengine degrade)"});
+    k.push_back({"crop_pad_size", true, 400, "side of the GT crop the degradation starts from (RealESRGANDataset, srengine degrade)"});
     for (const std::string s : {"", "2"}) {
       const std::string order = s.empty() ? "first order" : "second order";
       add("resize_prob" + s, false, "[up, down, keep] probabilities of the " + order + " resize; sum 1");
@@ -36,7 +36,7 @@ const std::vector<OptionKey>& degradation_option_keys() {
       add("jpeg_range" + s, false, "[lo, hi] JPEG quality, below 100 (" + order + ")");
     }
     add("second_blur_prob", false, "probability of the second blur");
-    k.push_back({"gt_usm", false, true, "USM-sharpen the GT crop before degrading it (srengine degrade)"});
+    k.push_back({"gt_usm", false, true, "USM-sharpen the GT crop before degrading it; a realesrnet stage also trains against the sharpened GT (a realesrgan stage always degrades from it)"});
     return k;
   }();
   return keys;

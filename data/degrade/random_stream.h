@@ -17,6 +17,9 @@ enum class StreamTag : uint64_t {
   batch = 2,         // per-batch decisions of the pipeline (batch key)
   batch_sample = 3,  // per-sample draws inside a batch (batch key, sample)
   noise_field = 4,   // one noise field (batch key, field number)
+  train_batch = 5,   // a training batch's key (epoch, batch index and rank)
+  batch_crop = 6,    // a training batch's patch position (batch key)
+  pair_pool = 7,     // the training-pair pool's shuffles (stage, rank, iteration)
 };
 
 // A 64-bit stream number from a domain and two identifiers (a Philox hash of them).

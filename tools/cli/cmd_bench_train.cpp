@@ -153,7 +153,7 @@ json workload(const json& cfg, const json* stage) {
   if (!stage) return w;
   for (const char* k : {"optim_g", "optim_d", "pixel_opt", "gan_opt", "net_d_iters", "net_d_init_iters"})
     if (stage->contains(k)) w[k] = stage->at(k);
-  if (stage->at("type") != "sr") w["network_d"] = cfg.at("network_d");
+  if (stage->at("type") != "sr" && stage->at("type") != "realesrnet") w["network_d"] = cfg.at("network_d");
   const bool percep = stage->contains("perceptual_opt") &&
                       !stage->at("perceptual_opt").value("vgg_weights", std::string()).empty();
   w["perceptual"] = percep;
@@ -243,7 +243,7 @@ json summarise(const json& w, const Samples& s, const Options& o, Device device,
             {"optimizer_ms", median(s.optimizer)},
             {"communication_ms", median(s.communication)},
             {"workload", w}};
-  if (w["type"] != "sr" && w["type"] != "infer") {
+  if (w["type"] != "sr" && w["type"] != "realesrnet" && w["type"] != "infer") {
     r["g_step_ms"] = median(s.g_step);
     r["d_step_ms"] = median(s.d_step);
   }

@@ -1,0 +1,89 @@
+// The Real-ESRGAN stage types' data, pool and sharpened targets (see realesrgan_stage.h).
+#include "train/realesrgan_stage.h"
+
+#include <cstring>
+
+#include "data/degrade/usm_sharp.h"
+#include "engine/error.h"
+
+namespace sr::train {
+
+data::DataConfig training_data(const Config& cfg, const StageConfig& stage) {
+  const DatasetConfig* train = cfg.find_dataset("train");
+  SR_CHECK(train, "config: 'datasets.train' is required for training");
+  data::DataConfig d = train->data;
+  if (d.type == data::DatasetType::realesrgan) {
+    SR_CHECK(stage.realesrgan_family(), "stage '", stage.name, "' (", stage.type,
+             "): datasets.train is a RealESRGANDataset, whose pairs are made for realesrnet / realesrgan stages");
+    const bool esrgan = stage.type == "realesrgan";
+    d.degrade_from_usm = esrgan || cfg.gt_usm;
+    d.usm_gt = !esrgan && cfg.gt_usm;
+  }
+  return d;
+}
+
+std::unique_ptr<PairPool> make_pair_pool(const Config& cfg, const StageConfig& stage, size_t stage_index, int rank) {
+  const DatasetConfig* train = cfg.find_dataset("train");
+  if (!stage.realesrgan_family() || !train || train->data.type != data::DatasetType::realesrgan || cfg.queue_size == 0)
+    return nullptr;
+  return std::make_unique<PairPool>(cfg.queue_size, train->data.batch_size_per_gpu, cfg.manual_seed, stage_index,
+                                    rank);
+}
+
+NamedTensors gather_pair_pool(const PairPool& pool, Communicator& comm, Device device) {
+  const int world = comm.world_size(), rank = comm.rank();
+  NamedTensors out;
+  for (const auto& [name, t] : pool.state()) {
+    std::vector<int64_t> one = t.shape().vec(), all_shape = one;
+    one.insert(one.begin(), 1);
+    all_shape.insert(all_shape.begin(), world);
+    if (world == 1) {
+      out.push_back({"pair_pool." + name, t.reshape(Shape(one))});
+      continue;
+    }
+    // Each rank writes its slot of a zeroed (world, ...) tensor; the sum over ranks is the
+    // gather (exact: every element has one non-zero term).
+    Tensor all = Tensor::zeros(Shape(all_shape));
+    all.narrow(0, rank, 1).copy_(t.reshape(Shape(one)));
+    Tensor on_device = all.to(device);
+    comm.all_reduce(on_device, false);
+    out.push_back({"pair_pool." + name, on_device.to(Device::cpu())});
+  }
+  return out;
+}
+
+bool restore_pair_pool(PairPool& pool, const NamedTensors& state, int rank, int world_size) {
+  Tensor lq, gt;
+  for (const auto& [name, t] : state) {
+    if (name == "pair_pool.lq") lq = t;
+    if (name == "pair_pool.gt") gt = t;
+  }
+  if (!lq.defined() || !gt.defined() || lq.shape()[0] != world_size || gt.shape()[0] != world_size) return false;
+  auto slice = [&](const Tensor& t) {
+    const std::vector<int64_t> dims = t.shape().vec();
+    return t.narrow(0, rank, 1).contiguous().reshape(Shape(std::vector<int64_t>(dims.begin() + 1, dims.end())));
+  };
+  pool.load_state(slice(lq), slice(gt));
+  return true;
+}
+
+Tensor usm_sharp_batch(const Tensor& gt) {
+  SR_CHECK(gt.dim() == 4 && gt.shape()[1] == 3, "usm_sharp_batch: expected a (B, 3, H, W) batch, got ", gt.str());
+  const Tensor host = gt.to(Device::cpu()).contiguous();
+  SR_CHECK(host.dtype() == DType::f32, "usm_sharp_batch: expected float32, got ", gt.str());
+  const int64_t B = host.shape()[0], H = host.shape()[2], W = host.shape()[3], n = 3 * H * W;
+  // The 51-tap blur's reflect padding (25) must stay inside the image.
+  SR_CHECK(H > 25 && W > 25, "usm_sharp_batch: a ", W, "x", H, " GT patch is too small for USM sharpening (radius ",
+           "51 needs sides of at least 26): raise gt_size");
+  Tensor out = Tensor::empty(host.shape());
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < B; ++b) {
+    data::degrade::Planes p(3, (int)H, (int)W);
+    std::memcpy(p.v.data(), host.data<float>() + b * n, n * sizeof(float));
+    const data::degrade::Planes s = data::degrade::usm_sharp(p);
+    std::memcpy(out.data<float>() + b * n, s.v.data(), n * sizeof(float));
+  }
+  return out.to(gt.device());
+}
+
+}  // namespace sr::train

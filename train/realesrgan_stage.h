@@ -1,0 +1,38 @@
+// What the Real-ESRGAN stage types (realesrnet: RealESRNetModel, realesrgan:
+// RealESRGANModel) add around the training step: the data they train on (where USM
+// sharpening applies to a RealESRGANDataset batch), their training-pair pool and its place
+// in the training state, and the USM-sharpened GT patch their losses compare with.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "data/dataset.h"
+#include "engine/safetensors.h"
+#include "engine/tensor.h"
+#include "train/comm.h"
+#include "train/config_types.h"
+#include "train/pair_pool.h"
+
+namespace sr::train {
+
+// datasets.train as `stage` trains on it. RealESRGANDataset: realesrnet sharpens the GT
+// crop when gt_usm is on and degrades from it (its target is the sharpened crop);
+// realesrgan always degrades from the sharpened crop and keeps the plain GT as the batch's
+// target (its losses sharpen the patch: usm_sharp_batch).
+data::DataConfig training_data(const Config& cfg, const StageConfig& stage);
+
+// The pool of a realesrnet / realesrgan stage on a RealESRGANDataset with queue_size > 0
+// (BasicSR's: paired fine-tuning has none), else null.
+std::unique_ptr<PairPool> make_pair_pool(const Config& cfg, const StageConfig& stage, size_t stage_index, int rank);
+
+// Every rank's pool, gathered for rank 0's training state: "pair_pool.lq" / "pair_pool.gt"
+// of shape (world_size, filled, ...). Collective: every rank calls it.
+NamedTensors gather_pair_pool(const PairPool& pool, Communicator& comm, Device device);
+// Restores this rank's slice from a training state's tensors; false (the pool refills)
+// when the state has none or was written by another world size.
+bool restore_pair_pool(PairPool& pool, const NamedTensors& state, int rank, int world_size);
+
+// USM(gt) for each image of a (B, 3, H, W) batch (data/degrade/usm_sharp.h), on gt's device.
+Tensor usm_sharp_batch(const Tensor& gt);
+
+}  // namespace sr::train
