@@ -1,20 +1,19 @@
-// SRVGGNetCompact in int8 (nets/srvgg_int8.h): against a float64 fake-quant network with the
-// same quantisation parameters (the math of the QDQ ONNX graph), against the float network,
-// and its errors.
+// SRVGGNetCompact in int8 (quant/srvgg_int8.h) against the fake-quant forward of the same
+// QuantTable (quant/ptq.h: the math of the QDQ ONNX graph, itself checked against ONNX
+// Runtime in the onnx/ tests), against the float network, and its errors.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <random>
 
 #include "engine/autograd.h"
-#include "engine/ops.h"
-#include "engine/random.h"
 #include "layers/activation.h"
 #include "layers/conv2d.h"
-#include "nets/srvgg_int8.h"
+#include "quant/srvgg_int8.h"
 #include "support/data_support.h"
 
 using namespace sr;
+using namespace sr::quant;
 
 namespace {
 
@@ -30,6 +29,21 @@ Tensor smooth_image(int64_t N, int64_t H, int64_t W, std::mt19937_64& rng) {
         p[(nc * H + y) * W + xx] = (float)(0.5 + 0.4 * std::sin(a * y + b * xx + ph) * (0.5 + 0.5 * u(rng)));
   }
   return x;
+}
+
+// He-normal weights (std sqrt(2 / fan_in)) and small biases: activations keep their size
+// through the body, so its output is not lost beside the upsampled input. (PyTorch's
+// default init shrinks them by about sqrt(6) per layer: a deep random net would output ~0.)
+void he_init(SRVGGNetCompact& net, std::mt19937_64& rng) {
+  const Sequential& body = *net.body;
+  for (size_t i = 0; i < body.size(); ++i)
+    if (auto* conv = dynamic_cast<Conv2d*>(&body[i])) {
+      const Shape& s = conv->weight.shape();
+      std::normal_distribution<double> w(0.0, std::sqrt(2.0 / (double)(s[1] * s[2] * s[3])));
+      for (int64_t j = 0; j < conv->weight.numel(); ++j) conv->weight.data<float>()[j] = (float)w(rng);
+      std::uniform_real_distribution<double> b(-0.05, 0.05);
+      for (int64_t j = 0; j < conv->bias.numel(); ++j) conv->bias.data<float>()[j] = (float)b(rng);
+    }
 }
 
 double psnr(const Tensor& a, const Tensor& b) {
@@ -53,74 +67,24 @@ double share_differing(const Tensor& a, const Tensor& b, double tol) {
   return (double)n / (double)d.numel();
 }
 
-// QuantizeLinear then DequantizeLinear in float64; `dq_shift` is added to the zero point of
-// the dequantisation only (the planted bug of the sensitivity check: 0 normally).
-double fake_quant(double v, const ActivationQuant& q, int dq_shift = 0) {
-  const double r = std::nearbyint(v / q.scale) + q.zero_point;
-  return q.scale * (std::clamp(r, 0.0, 255.0) - (q.zero_point + dq_shift));
-}
-
-// The QDQ network in float64: every conv input and weight quantised and dequantised with
-// the int8 network's parameters, everything else exact. shift_layer: the conv whose input
-// is dequantised with its zero point off by one (-1: none), the planted bug.
-Tensor fake_quant_forward(SRVGGNetCompact& net, const SRVGGNetCompactInt8& q8, const Tensor& x, int shift_layer = -1) {
-  NoGradGuard no_grad;
-  Tensor h = x.to(DType::f64);
-  const Sequential& body = *net.body;
-  size_t conv_i = 0;
-  for (size_t i = 0; i < body.size(); ++i) {
-    if (auto* conv = dynamic_cast<Conv2d*>(&body[i])) {
-      const ActivationQuant aq = q8.input_quant()[conv_i];
-      const int shift = (int)conv_i == shift_layer ? 1 : 0;
-      Tensor hq = h.contiguous();
-      for (int64_t j = 0; j < hq.numel(); ++j) hq.data<double>()[j] = fake_quant(hq.data<double>()[j], aq, shift);
-      const Shape& s = conv->weight.shape();
-      std::vector<float> w(conv->weight.data<float>(), conv->weight.data<float>() + conv->weight.numel());
-      std::vector<int8_t> qw;
-      std::vector<float> scale;
-      cpu::quantize_conv_weights(w.data(), s[0], s[1], s[2], s[3], true, qw, scale);
-      Tensor wd = Tensor::empty(s, DType::f64);
-      const int64_t T = s[1] * s[2] * s[3];
-      for (int64_t j = 0; j < wd.numel(); ++j) wd.data<double>()[j] = (double)scale[j / T] * qw[j];
-      h = conv2d(hq, wd, conv->bias.to(DType::f64), 1, 1);
-      ++conv_i;
-    } else {
-      h = body[i].forward(h.to(DType::f32)).to(DType::f64);  // activations: exact enough in float32 here
-    }
-  }
-  Tensor base = upsample_nearest2x(x.to(DType::f64));
-  if (net.upscale == 4) base = upsample_nearest2x(base);
-  return add(pixel_shuffle(h, net.upscale), base).to(DType::f32);
-}
-
-// He-normal weights (std sqrt(2 / fan_in)) and small biases: activations keep their size
-// through the body, so its output is not lost beside the upsampled input. (PyTorch's
-// default init shrinks them by about sqrt(6) per layer: a deep random net would output ~0.)
-void he_init(SRVGGNetCompact& net, std::mt19937_64& rng) {
-  const Sequential& body = *net.body;
-  for (size_t i = 0; i < body.size(); ++i)
-    if (auto* conv = dynamic_cast<Conv2d*>(&body[i])) {
-      const Shape& s = conv->weight.shape();
-      std::normal_distribution<double> w(0.0, std::sqrt(2.0 / (double)(s[1] * s[2] * s[3])));
-      for (int64_t j = 0; j < conv->weight.numel(); ++j) conv->weight.data<float>()[j] = (float)w(rng);
-      std::uniform_real_distribution<double> b(-0.05, 0.05);
-      for (int64_t j = 0; j < conv->bias.numel(); ++j) conv->bias.data<float>()[j] = (float)b(rng);
-    }
-}
-
 struct NetCase {
   int64_t nf, num_conv;
   int upscale;
   const char* act;
+  CalibMethod method;
+  bool per_channel, symmetric;
 };
 
 }  // namespace
 
-TEST_CASE("srvgg_int8/matches_the_qdq_network") {
+TEST_CASE("quant/srvgg_int8_matches_the_fake_quant_forward") {
   std::mt19937_64 rng(std::random_device{}());
-  for (const NetCase nc : {NetCase{16, 3, 4, "prelu"}, NetCase{24, 2, 2, "relu"}, NetCase{32, 4, 4, "leakyrelu"}}) {
-    INFO("nf " << nc.nf << " num_conv " << nc.num_conv << " x" << nc.upscale << " " << nc.act);
-    manual_seed(rng());
+  for (const NetCase nc : {NetCase{16, 3, 4, "prelu", CalibMethod::minmax, true, false},
+                           NetCase{24, 2, 2, "relu", CalibMethod::percentile, false, false},
+                           NetCase{32, 4, 4, "leakyrelu", CalibMethod::entropy, true, true}}) {
+    INFO("nf " << nc.nf << " num_conv " << nc.num_conv << " x" << nc.upscale << " " << nc.act << " "
+               << calib_method_name(nc.method) << (nc.per_channel ? " per-channel" : " per-tensor")
+               << (nc.symmetric ? " symmetric" : ""));
     SRVGGNetCompact net(3, 3, nc.nf, nc.num_conv, nc.upscale, nc.act);
     he_init(net, rng);
     if (std::string(nc.act) == "prelu") {
@@ -129,32 +93,47 @@ TEST_CASE("srvgg_int8/matches_the_qdq_network") {
       for (int64_t c = 0; c < nc.nf; ++c) p->weight.data<float>()[c] = 0.05f + 0.4f * (float)c / (float)nc.nf;
     }
     const Tensor x = smooth_image(1 + (int64_t)(rng() % 2), 13 + (int64_t)(rng() % 9), 11 + (int64_t)(rng() % 12), rng);
-    const SRVGGNetCompactInt8 q8(net, srvgg_conv_input_ranges(net, x));
+    CalibrationOptions opt;
+    opt.method = nc.method;
+    opt.per_channel = nc.per_channel;
+    opt.symmetric = nc.symmetric;
+    const QuantTable table = calibrate(net, {x}, opt);
+    const SRVGGNetCompactInt8 q8(net, table);
     REQUIRE(q8.num_convs() == nc.num_conv + 2);
     const Tensor got = q8.forward(x);
-    const Tensor want = fake_quant_forward(net, q8, x);
+    Tensor want;
+    {
+      NoGradGuard no_grad;
+      want = FakeQuantForward(net, table)(x);
+    }
     REQUIRE(got.shape() == want.shape());
-    // Equal to float32 rounding, but for activations on a rounding boundary, where the
-    // float32 epilogue and the float64 reference may fall on either side: such a flip moves
-    // one activation by one step and spreads through the receptive field of the layers
-    // after it, so a small share of the outputs may differ.
-    const double differ = share_differing(got, want, 1e-5);
-    INFO("PSNR int8 vs QDQ float64: " << psnr(got, want) << ", share differing " << differ);
+    // Equal to float32 rounding, but for activations on a rounding boundary, where the int32
+    // sum's epilogue and the float conv of the dequantised values may fall on either side:
+    // such a flip moves one activation by one step and spreads through the receptive field
+    // of the layers after it, so a small share of the outputs may differ.
+    const double differ = share_differing(got, want, 1e-4);
+    INFO("PSNR int8 vs fake-quant: " << psnr(got, want) << ", share differing " << differ);
     CHECK(differ < 0.35);  // measured: 0 in most runs, up to 0.12 after an early flip
-    // The same check catches one conv's input dequantised with its zero point off by one.
-    const Tensor planted = fake_quant_forward(net, q8, x, (int)(rng() % q8.num_convs()));
-    INFO("with a planted zero-point error: share differing " << share_differing(got, planted, 1e-5));
-    CHECK(share_differing(got, planted, 1e-5) > 0.5);
+    // The same check catches an int8 network whose one conv input is quantised 3% coarser
+    // than the table says.
+    QuantTable planted = table;
+    auto it = planted.inputs.begin();
+    std::advance(it, (long)(rng() % planted.inputs.size()));
+    it->second.scale *= 1.03f;
+    const Tensor bad = SRVGGNetCompactInt8(net, planted).forward(x);
+    INFO("with a planted scale error in " << it->first << ": share differing " << share_differing(bad, want, 1e-4));
+    CHECK(share_differing(bad, want, 1e-4) > 0.5);
   }
 }
 
-TEST_CASE("srvgg_int8/close_to_the_float_network") {
+TEST_CASE("quant/srvgg_int8_close_to_the_float_network") {
   std::mt19937_64 rng(std::random_device{}());
-  manual_seed(rng());
   SRVGGNetCompact net(3, 3, 32, 6, 4, "prelu");
   he_init(net, rng);
   const Tensor x = smooth_image(1, 24, 20, rng);
-  const SRVGGNetCompactInt8 q8(net, srvgg_conv_input_ranges(net, x));
+  CalibrationOptions opt;
+  opt.method = CalibMethod::minmax;
+  const SRVGGNetCompactInt8 q8(net, calibrate(net, {x}, opt));
   Tensor want;
   {
     NoGradGuard no_grad;
@@ -165,20 +144,14 @@ TEST_CASE("srvgg_int8/close_to_the_float_network") {
   CHECK(p > 22.0);  // random He-init nets of 8 convs: measured 28-38 dB
 }
 
-TEST_CASE("srvgg_int8/errors") {
-  manual_seed(1);
+TEST_CASE("quant/srvgg_int8_errors") {
   SRVGGNetCompact net(3, 3, 8, 1, 4, "prelu");
-  test::require_error([&] { SRVGGNetCompactInt8(net, {{0.0f, 1.0f}}); }, {"1 calibration ranges", "3 convs"});
-  test::require_error([] { activation_quant_from_range(1.0f, -1.0f); }, {"bad activation range [1, -1]"});
-  const SRVGGNetCompactInt8 q8(net, {{0.0f, 1.0f}, {-1.0f, 2.0f}, {-1.0f, 2.0f}});
+  QuantTable empty;
+  test::require_error([&] { SRVGGNetCompactInt8(net, empty); }, {"no calibrated range", "body.0"});
+  std::mt19937_64 rng(5);
+  const Tensor x = smooth_image(1, 8, 8, rng);
+  const SRVGGNetCompactInt8 q8(net, calibrate(net, {x}, CalibrationOptions{}));
   test::require_error([&] { q8.forward(Tensor::zeros({1, 4, 5, 5})); }, {"N x 3 x H x W", "4"});
-  // Parameters from a range: 0 exact, the range covered.
-  const ActivationQuant a = activation_quant_from_range(-0.5f, 1.5f);
-  CHECK(a.scale == Approx(2.0 / 255));
-  CHECK(a.zero_point == 64);  // round(0.5 / (2 / 255)) = round(63.75)
-  const ActivationQuant pos = activation_quant_from_range(0.2f, 1.0f);  // widened to [0, 1]
-  CHECK(pos.zero_point == 0);
-  CHECK(pos.scale == Approx(1.0 / 255));
 }
 
 TEST_CASE("conv_int8/fill_border_resets_only_the_border") {

@@ -22,7 +22,7 @@
 #include "engine/random.h"
 #include "kernels/cpu/conv2d_int8.h"
 #include "nets/load_weights.h"
-#include "nets/srvgg_int8.h"
+#include "quant/srvgg_int8.h"
 #include "tools/cli/args.h"
 #include "tools/cli/net_setup.h"
 
@@ -40,7 +40,7 @@ void print_usage() {
       "Times network_g's forward on the CPU (no autograd) on a random image of the given size,\n"
       "in each precision, back to back in one run; prints the median per precision and the\n"
       "ratio to fp32. int8 runs SRVGGNetCompact's int8 network (conv2d_int8, %s path),\n"
-      "calibrated (minmax) on the same input.\n\n"
+      "calibrated (percentile) on the same input.\n\n"
       "  --size HxW       LR input size (default 256x256; one number: square)\n"
       "  --batch N        images per forward (default 1)\n"
       "  --precision L    comma-separated: fp32, int8 (default fp32,int8)\n"
@@ -104,11 +104,11 @@ int run_bench_infer(const std::vector<std::string>& args) {
     SR_CHECK(p == "fp32" || p == "int8", "bench infer: --precision '", p, "' is not fp32 or int8");
     list.push_back(p);
   }
-  std::unique_ptr<SRVGGNetCompactInt8> int8;
+  std::unique_ptr<quant::SRVGGNetCompactInt8> int8;
   if (std::find(list.begin(), list.end(), "int8") != list.end()) {
     auto* srvgg = dynamic_cast<SRVGGNetCompact*>(net.get());
     SR_CHECK(srvgg, "bench infer: int8 needs network_g of type SRVGGNetCompact, ", config, " has ", net->type_name());
-    int8 = std::make_unique<SRVGGNetCompactInt8>(*srvgg, srvgg_conv_input_ranges(*srvgg, x));
+    int8 = std::make_unique<quant::SRVGGNetCompactInt8>(*srvgg, quant::calibrate(*srvgg, {x}, {}));
   }
 
   NoGradGuard no_grad;
