@@ -9,6 +9,7 @@
 #include <limits>
 #include <vector>
 
+#include "support/cuda_skip.h"
 #include "support/degrade_parity.h"
 
 #ifdef SRENGINE_WITH_CUDA
@@ -22,17 +23,6 @@
 
 namespace {
 
-bool skip_without_cuda() {
-#ifdef SRENGINE_WITH_CUDA
-  if (sr::cuda::available()) return false;
-  const char* reason = "SKIPPED: no CUDA device";
-#else
-  const char* reason = "SKIPPED: srengine was built without CUDA";
-#endif
-  std::printf("%s\n", reason);
-  WARN(reason);
-  return true;
-}
 
 #ifdef SRENGINE_WITH_CUDA
 // Pool-backed device buffers, freed with the backend; copies through the engine's checked
@@ -94,7 +84,7 @@ struct CudaDegradeBackend {
 }  // namespace
 
 TEST_CASE("cuda/degrade_blur") {
-  if (skip_without_cuda()) return;
+  if (sr::test::skip_without_cuda()) return;
 #ifdef SRENGINE_WITH_CUDA
   CudaDegradeBackend be;
   sr::degrade_parity::check_degrade_blur(be);
@@ -102,7 +92,7 @@ TEST_CASE("cuda/degrade_blur") {
 }
 
 TEST_CASE("cuda/degrade_noise") {
-  if (skip_without_cuda()) return;
+  if (sr::test::skip_without_cuda()) return;
 #ifdef SRENGINE_WITH_CUDA
   CudaDegradeBackend be;
   sr::degrade_parity::check_degrade_noise(be);
@@ -110,7 +100,7 @@ TEST_CASE("cuda/degrade_noise") {
 }
 
 TEST_CASE("cuda/degrade_jpeg") {
-  if (skip_without_cuda()) return;
+  if (sr::test::skip_without_cuda()) return;
 #ifdef SRENGINE_WITH_CUDA
   CudaDegradeBackend be;
   sr::degrade_parity::check_degrade_jpeg(be);
@@ -118,7 +108,7 @@ TEST_CASE("cuda/degrade_jpeg") {
 }
 
 TEST_CASE("cuda/degrade_resize") {
-  if (skip_without_cuda()) return;
+  if (sr::test::skip_without_cuda()) return;
 #ifdef SRENGINE_WITH_CUDA
   CudaDegradeBackend be;
   sr::degrade_parity::check_degrade_resize(be);
@@ -126,7 +116,7 @@ TEST_CASE("cuda/degrade_resize") {
 }
 
 TEST_CASE("cuda/degrade_usm_sharp") {
-  if (skip_without_cuda()) return;
+  if (sr::test::skip_without_cuda()) return;
 #ifdef SRENGINE_WITH_CUDA
   CudaDegradeBackend be;
   sr::degrade_parity::check_degrade_usm_sharp(be);

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "support/cuda_skip.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops.h"
 #include "engine/ops_batch_norm.h"
@@ -51,17 +52,6 @@ using sr::cpu::Conv2dShape;
 
 namespace {
 
-bool skip_without_cuda() {
-#ifdef SRENGINE_WITH_CUDA
-  if (cuda::available()) return false;
-  const char* reason = "SKIPPED: no CUDA device";
-#else
-  const char* reason = "SKIPPED: srengine was built without CUDA";
-#endif
-  std::printf("%s\n", reason);
-  WARN(reason);
-  return true;
-}
 
 }  // namespace
 
@@ -739,22 +729,22 @@ void test_device_selection() {
 #define CUDA_BODY(f) (void)0
 #endif  // SRENGINE_WITH_CUDA
 
-TEST_CASE("cuda/ops_elementwise") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("elementwise", Device::cuda()); }); }
-TEST_CASE("cuda/ops_activation") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("activation", Device::cuda()); }); }
-TEST_CASE("cuda/ops_layout") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("layout", Device::cuda()); }); }
-TEST_CASE("cuda/ops_conv") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("conv", Device::cuda()); }); }
-TEST_CASE("cuda/ops_loss") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("loss", Device::cuda()); }); }
-TEST_CASE("cuda/ops_spectral_norm") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("spectral_norm", Device::cuda()); }); }
-TEST_CASE("cuda/ops_rdb") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("rdb", Device::cuda()); }); }
-TEST_CASE("cuda/ops_norm_pool") { if (skip_without_cuda()) return; CUDA_BODY([] { run_family("norm_pool", Device::cuda()); }); }
-TEST_CASE("cuda/conv2d_variants") { if (skip_without_cuda()) return; CUDA_BODY(test_conv_variants); }
-TEST_CASE("cuda/conv2d_native_vs_cudnn") { if (skip_without_cuda()) return; CUDA_BODY(test_native_vs_cudnn); }
-TEST_CASE("cuda/determinism") { if (skip_without_cuda()) return; CUDA_BODY(test_determinism); }
-TEST_CASE("cuda/gemm_variants") { if (skip_without_cuda()) return; CUDA_BODY(test_gemm_variants); }
-TEST_CASE("cuda/optimizer") { if (skip_without_cuda()) return; CUDA_BODY(test_optimizer); }
-TEST_CASE("cuda/memory_pool") { if (skip_without_cuda()) return; CUDA_BODY(test_memory); }
-TEST_CASE("cuda/device_selection") { if (skip_without_cuda()) return; CUDA_BODY(test_device_selection); }
-TEST_CASE("cuda/ops_do_not_wait_on_the_host") { if (skip_without_cuda()) return; CUDA_BODY(test_ops_do_not_wait_on_the_host); }
+TEST_CASE("cuda/ops_elementwise") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("elementwise", Device::cuda()); }); }
+TEST_CASE("cuda/ops_activation") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("activation", Device::cuda()); }); }
+TEST_CASE("cuda/ops_layout") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("layout", Device::cuda()); }); }
+TEST_CASE("cuda/ops_conv") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("conv", Device::cuda()); }); }
+TEST_CASE("cuda/ops_loss") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("loss", Device::cuda()); }); }
+TEST_CASE("cuda/ops_spectral_norm") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("spectral_norm", Device::cuda()); }); }
+TEST_CASE("cuda/ops_rdb") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("rdb", Device::cuda()); }); }
+TEST_CASE("cuda/ops_norm_pool") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("norm_pool", Device::cuda()); }); }
+TEST_CASE("cuda/conv2d_variants") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_conv_variants); }
+TEST_CASE("cuda/conv2d_native_vs_cudnn") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_native_vs_cudnn); }
+TEST_CASE("cuda/determinism") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_determinism); }
+TEST_CASE("cuda/gemm_variants") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_gemm_variants); }
+TEST_CASE("cuda/optimizer") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_optimizer); }
+TEST_CASE("cuda/memory_pool") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_memory); }
+TEST_CASE("cuda/device_selection") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_device_selection); }
+TEST_CASE("cuda/ops_do_not_wait_on_the_host") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_ops_do_not_wait_on_the_host); }
 
 #ifdef SRENGINE_WITH_SIMT
 TEST_CASE("simt/ops_elementwise") { run_family("elementwise", Device::simt()); }

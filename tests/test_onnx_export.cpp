@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/onnx_support.h"
 #include "deploy/float16.h"
 #include "deploy/onnx_export.h"
 #include "engine/autograd.h"
@@ -27,29 +28,13 @@
 #include "support/data_support.h"
 
 using namespace sr;
+using sr::test::ort_available, sr::test::python3, sr::test::python_onnx_available, sr::test::run,
+    sr::test::source_dir;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string source_dir() { return SRENGINE_SOURCE_DIR; }
-
 std::string ort_script() { return source_dir() + "/tools/ort/run_model.js"; }
-
-bool ort_available() {
-  static const bool ok = fs::exists(source_dir() + "/tools/ort/node_modules/onnxruntime-node/package.json") &&
-                         std::system("node --version > /dev/null 2>&1") == 0;
-  return ok;
-}
-
-// Debian's python3, which python3-onnx installs into (not a python3 earlier on PATH, e.g. pyenv's).
-std::string python3() { return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
-
-bool python_onnx_available() {
-  static const bool ok = std::system((python3() + " -c 'import onnx' > /dev/null 2>&1").c_str()) == 0;
-  return ok;
-}
-
-int run(const std::string& cmd, const std::string& log) { return std::system((cmd + " > " + log + " 2>&1").c_str()); }
 
 // Every parameter random, so a misplaced channel, slope or bias shows: conv weights
 // U(+-1/sqrt(fan_in)) (PyTorch's default, keeping activations O(1)), biases U(+-0.1),

@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/onnx_support.h"
 #include "data/image.h"
 #include "data/image_io.h"
 #include "data/metrics.h"
@@ -37,6 +38,8 @@
 #include "support/data_support.h"
 
 using namespace sr;
+using sr::test::ort_available, sr::test::python3, sr::test::python_onnx_available, sr::test::run,
+    sr::test::source_dir;
 using namespace sr::quant;
 namespace fs = std::filesystem;
 
@@ -383,23 +386,6 @@ TEST_CASE("quant/image_folders_are_checked_and_cropped_to_the_network_divisor") 
 // ---- onnx/: the QDQ export in ONNX Runtime ------------------------------------------------
 
 namespace {
-
-std::string source_dir() { return SRENGINE_SOURCE_DIR; }
-
-bool ort_available() {
-  static const bool ok = fs::exists(source_dir() + "/tools/ort/node_modules/onnxruntime-node/package.json") &&
-                         std::system("node --version > /dev/null 2>&1") == 0;
-  return ok;
-}
-
-std::string python3() { return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
-
-bool python_onnx_available() {
-  static const bool ok = std::system((python3() + " -c 'import onnx' > /dev/null 2>&1").c_str()) == 0;
-  return ok;
-}
-
-int run(const std::string& cmd, const std::string& log) { return std::system((cmd + " > " + log + " 2>&1").c_str()); }
 
 // ONNX's checker and the QDQ layout (tests/onnx/check_model.py int8).
 void check_qdq_model(const test::TempDir& dir, const std::string& model) {

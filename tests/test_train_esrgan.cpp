@@ -42,20 +42,6 @@ std::pair<Tensor, Tensor> batch() {
   return {lq, Tensor::from_vector(flipped, Shape({2, 3, 128, 128}), DType::f32)};
 }
 
-StageConfig esrgan_stage(const nlohmann::json& s, const std::string& type) {
-  StageConfig c;
-  c.name = "gan";
-  c.type = type;
-  c.total_iter = 3;
-  c.optim_g.lr = s.at("lr_g");
-  c.optim_d.lr = s.at("lr_d");
-  c.optim_g.beta1 = c.optim_d.beta1 = s.at("betas")[0];
-  c.optim_g.beta2 = c.optim_d.beta2 = s.at("betas")[1];
-  c.pixel_opt = PixelLossConfig{"L1Loss", s.at("pixel_weight"), 1e-12};
-  c.gan_opt = GanLossConfig{"vanilla", 1.0, 0.0, s.at("gan_weight")};
-  return c;
-}
-
 struct Trained {
   std::unique_ptr<Module> g, d;
 };
@@ -67,7 +53,7 @@ Trained train_steps(const SafetensorsFile& f, const std::string& type) {
   t.g->load_state_dict(with_prefix(f, "init.g."), true, kFixture);
   t.d->load_state_dict(with_prefix(f, "init.d."), true, kFixture);
   auto comm = make_communicator("auto", Device::cpu());
-  StageStep step(esrgan_stage(nlohmann::json::parse(f.metadata.at("stage")), type), *t.g, nullptr, t.d.get(), 0.0,
+  StageStep step(test::gan_step_fixture_stage(nlohmann::json::parse(f.metadata.at("stage")), type), *t.g, nullptr, t.d.get(), 0.0,
                  *comm, 1.0);
   const auto [lq, gt] = batch();
   const int iters = std::stoi(f.metadata.at("iters"));

@@ -263,16 +263,7 @@ struct Trained {
 
 Trained train_realesrgan_steps(const SafetensorsFile& f, const std::string& path, bool l1_gt_usm, bool gan_gt_usm) {
   const json s = json::parse(f.metadata.at("stage"));
-  StageConfig c;
-  c.name = "gan";
-  c.type = "realesrgan";
-  c.total_iter = 3;
-  c.optim_g.lr = s.at("lr_g");
-  c.optim_d.lr = s.at("lr_d");
-  c.optim_g.beta1 = c.optim_d.beta1 = s.at("betas")[0];
-  c.optim_g.beta2 = c.optim_d.beta2 = s.at("betas")[1];
-  c.pixel_opt = PixelLossConfig{"L1Loss", s.at("pixel_weight"), 1e-12};
-  c.gan_opt = GanLossConfig{"vanilla", 1.0, 0.0, s.at("gan_weight")};
+  StageConfig c = test::gan_step_fixture_stage(s, "realesrgan");
   c.l1_gt_usm = l1_gt_usm;
   c.gan_gt_usm = gan_gt_usm;
   Trained t;

@@ -231,7 +231,8 @@ std::string stage_type_of_model(const std::string& model_type) {
 }
 
 BasicsrTranslation translate_basicsr_options(const json& options, const std::string& file) {
-  Translator t{file, {}};
+  Translator t;
+  t.file = file;
   t.out.config = json::object();
   t.top(options);
   return t.out;

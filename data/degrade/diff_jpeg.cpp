@@ -7,20 +7,12 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "kernels/common/degrade_math.h"
 
 namespace sr::data::degrade {
 
 namespace {
 
-// ITU-T T.81 Annex K tables as printed (rows = vertical frequency).
-constexpr double kLuma[8][8] = {
-    {16, 11, 10, 16, 24, 40, 51, 61},     {12, 12, 14, 19, 26, 58, 60, 55},
-    {14, 13, 16, 24, 40, 57, 69, 56},     {14, 17, 22, 29, 51, 87, 80, 62},
-    {18, 22, 37, 56, 68, 109, 103, 77},   {24, 35, 55, 64, 81, 104, 113, 92},
-    {49, 64, 78, 87, 103, 121, 120, 101}, {72, 92, 95, 98, 112, 100, 103, 99}};
-constexpr double kChromaTopLeft[4][4] = {{17, 18, 24, 47}, {18, 21, 26, 66}, {24, 26, 56, 99}, {47, 66, 99, 99}};
-
-double chroma_table(int r, int c) { return r < 4 && c < 4 ? kChromaTopLeft[r][c] : 99.0; }
 
 struct DctBasis {
   double b[8][8];  // b[x][u] = 1/2 a(u) cos((2x+1) u pi / 16): orthonormal, C = B^T P B
@@ -82,8 +74,8 @@ void diff_jpeg(Planes& x, double quality) {
   double luma_step[8][8], chroma_step[8][8];
   for (int u = 0; u < 8; ++u)
     for (int v = 0; v < 8; ++v) {
-      luma_step[u][v] = kLuma[v][u] * f;  // transposed, as in the original
-      chroma_step[u][v] = chroma_table(v, u) * f;
+      luma_step[u][v] = degrade_math::kJpegLuma[v][u] * f;  // transposed, as in the original
+      chroma_step[u][v] = degrade_math::jpeg_chroma_table(v, u) * f;
     }
   const int h = x.height, w = x.width;
   const int ph = (h + 15) / 16 * 16, pw = (w + 15) / 16 * 16;

@@ -9,6 +9,17 @@
 
 namespace sr::degrade_math {
 
+// JPEG's quantisation tables at quality 50, ITU-T T.81 Annex K, as printed (rows = vertical
+// frequency); the chroma table is 99 outside its top-left 4 x 4. Host-side constants: both
+// devices scale them per quality on the host.
+constexpr double kJpegLuma[8][8] = {
+    {16, 11, 10, 16, 24, 40, 51, 61},     {12, 12, 14, 19, 26, 58, 60, 55},
+    {14, 13, 16, 24, 40, 57, 69, 56},     {14, 17, 22, 29, 51, 87, 80, 62},
+    {18, 22, 37, 56, 68, 109, 103, 77},   {24, 35, 55, 64, 81, 104, 113, 92},
+    {49, 64, 78, 87, 103, 121, 120, 101}, {72, 92, 95, 98, 112, 100, 103, 99}};
+constexpr double kJpegChromaTopLeft[4][4] = {{17, 18, 24, 47}, {18, 21, 26, 66}, {24, 26, 56, 99}, {47, 66, 99, 99}};
+inline double jpeg_chroma_table(int r, int c) { return r < 4 && c < 4 ? kJpegChromaTopLeft[r][c] : 99.0; }
+
 // reflect-101 index of i into [0, n) (mirror without repeating the edge), for |overhang| < n.
 SR_HD int reflect101(int i, int n) { return i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i); }
 

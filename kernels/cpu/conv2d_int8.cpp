@@ -45,7 +45,7 @@ QuantActivation make_quant_activation(int64_t N, int64_t C, int64_t H, int64_t W
   SR_CHECK(zero_point >= 0 && zero_point <= 255, "int8 activation: zero point ", zero_point,
            " is outside [0, 255]");
   QuantActivation q{.N = N, .H = H, .W = W, .C = C, .Cp = round_up(C, 4), .pad = pad, .scale = scale,
-                    .zero_point = zero_point};
+                    .zero_point = zero_point, .data = {}};
   q.data.assign((size_t)(N * q.image_bytes()), (uint8_t)zero_point);
   return q;
 }
@@ -116,7 +116,8 @@ QuantConvWeights pack_conv_weights_int8(const int8_t* qw, const float* scale, co
            R, "x", S, " are not an odd-sized filter");
   // The int32 sum of 255 * 127 per term must not overflow.
   SR_CHECK(C * R * S <= 66000, "int8 conv: ", C * R * S, " terms per output overflow an int32 sum (at most 66000)");
-  QuantConvWeights w{.K = K, .C = C, .R = R, .S = S, .Cp = round_up(C, 4), .Kp = round_up(K, 16)};
+  QuantConvWeights w{.K = K, .C = C, .R = R, .S = S, .Cp = round_up(C, 4), .Kp = round_up(K, 16),
+                     .packed = {}, .scale = {}, .wsum = {}, .bias = {}, .oihw = {}};
   w.oihw.assign(qw, qw + K * C * R * S);
   w.scale.assign(w.Kp, 0.0f);
   w.wsum.assign(w.Kp, 0);

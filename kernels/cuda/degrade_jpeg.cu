@@ -14,6 +14,7 @@
 #include <numbers>
 #include <vector>
 
+#include "kernels/common/degrade_math.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/degrade_jpeg.h"
 
@@ -28,20 +29,13 @@ struct JpegTables {
   double chroma[8][8];  // the chroma table, likewise
 };
 
-constexpr double kLuma[8][8] = {
-    {16, 11, 10, 16, 24, 40, 51, 61},     {12, 12, 14, 19, 26, 58, 60, 55},
-    {14, 13, 16, 24, 40, 57, 69, 56},     {14, 17, 22, 29, 51, 87, 80, 62},
-    {18, 22, 37, 56, 68, 109, 103, 77},   {24, 35, 55, 64, 81, 104, 113, 92},
-    {49, 64, 78, 87, 103, 121, 120, 101}, {72, 92, 95, 98, 112, 100, 103, 99}};
-constexpr double kChromaTopLeft[4][4] = {{17, 18, 24, 47}, {18, 21, 26, 66}, {24, 26, 56, 99}, {47, 66, 99, 99}};
-
 JpegTables make_tables() {
   JpegTables t;
   for (int x = 0; x < 8; ++x)
     for (int u = 0; u < 8; ++u) {
       t.basis[x][u] = 0.5 * (u == 0 ? 1 / std::numbers::sqrt2 : 1.0) * std::cos((2 * x + 1) * u * std::numbers::pi / 16);
-      t.luma[x][u] = kLuma[x][u];
-      t.chroma[x][u] = x < 4 && u < 4 ? kChromaTopLeft[x][u] : 99.0;
+      t.luma[x][u] = degrade_math::kJpegLuma[x][u];
+      t.chroma[x][u] = degrade_math::jpeg_chroma_table(x, u);
     }
   return t;
 }

@@ -40,4 +40,18 @@ void expect_same_tensors(const SafetensorsFile& a, const SafetensorsFile& b) {
   }
 }
 
+train::StageConfig gan_step_fixture_stage(const train::json& s, const std::string& type) {
+  train::StageConfig c;
+  c.name = "gan";
+  c.type = type;
+  c.total_iter = 3;
+  c.optim_g.lr = s.at("lr_g");
+  c.optim_d.lr = s.at("lr_d");
+  c.optim_g.beta1 = c.optim_d.beta1 = s.at("betas")[0];
+  c.optim_g.beta2 = c.optim_d.beta2 = s.at("betas")[1];
+  c.pixel_opt = train::PixelLossConfig{"L1Loss", s.at("pixel_weight"), 1e-12};
+  c.gan_opt = train::GanLossConfig{"vanilla", 1.0, 0.0, s.at("gan_weight")};
+  return c;
+}
+
 }  // namespace sr::test

@@ -52,16 +52,7 @@ int run_export(const std::vector<std::string>& args) {
       if (!deploy::onnx_export_built())
         std::fputs("\nThis srengine was built without ONNX export (no libonnx-dev / libprotobuf-dev).\n", stdout);
       return 0;
-    } else if (a == "--config") {
-      spec.config = value();
-    } else if (a == "--weights" || a == "--model_path") {
-      spec.weights = value();
-    } else if (a == "-n" || a == "--model-name" || a == "--model_name") {
-      spec.model_name = value();
-    } else if (a == "--model-dir") {
-      spec.model_dir = value();
-    } else if (a == "--param-key") {
-      spec.param_key = value();
+    } else if (parse_model_flag(a, value, spec)) {
     } else if (a == "-o" || a == "--output") {
       output = value();
     } else if (a == "--opset") {

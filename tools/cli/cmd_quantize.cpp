@@ -17,6 +17,7 @@
 #include "infer/open_model.h"
 #include "quant/ptq.h"
 #include "tools/cli/args.h"
+#include "tools/cli/net_setup.h"
 #include "tools/cli/commands.h"
 
 namespace sr::cli {
@@ -76,16 +77,7 @@ int run_quantize(const std::vector<std::string>& args) {
     if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
-    } else if (a == "--config") {
-      spec.config = value();
-    } else if (a == "--weights" || a == "--model_path") {
-      spec.weights = value();
-    } else if (a == "-n" || a == "--model-name" || a == "--model_name") {
-      spec.model_name = value();
-    } else if (a == "--model-dir") {
-      spec.model_dir = value();
-    } else if (a == "--param-key") {
-      spec.param_key = value();
+    } else if (parse_model_flag(a, value, spec)) {
     } else if (a == "-o" || a == "--output") {
       output = value();
     } else if (a == "--calib") {

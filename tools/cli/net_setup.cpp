@@ -22,6 +22,21 @@ std::string default_infer_device() {
   return "cpu";
 }
 
+bool parse_model_flag(const std::string& flag, const std::function<std::string()>& value, infer::ModelSpec& spec) {
+  auto is = [&](std::initializer_list<const char*> names) {
+    for (const char* n : names)
+      if (flag == n) return true;
+    return false;
+  };
+  if (is({"-n", "--model-name", "--model_name"})) spec.model_name = value();
+  else if (is({"--model-dir", "--model_dir"})) spec.model_dir = value();
+  else if (is({"--config"})) spec.config = value();
+  else if (is({"--weights", "--model_path", "--model-path"})) spec.weights = value();
+  else if (is({"--param-key", "--param_key"})) spec.param_key = value();
+  else return false;
+  return true;
+}
+
 Device resolve_infer_device(const std::string& s) {
   const Device d = parse_device(s);
   activate_device(d, "--device " + s);

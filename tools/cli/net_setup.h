@@ -2,6 +2,7 @@
 // device (with a clear error when CUDA is absent), an output folder proven writable, and
 // the model (a --config read as training reads it: JSON or a BasicSR option file).
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,11 @@ std::string default_infer_device();
 // Creates `dir` if needed and writes (then removes) a probe file in it; any failure is
 // one error naming `what` and the folder.
 void ensure_writable_dir(const std::string& dir, const std::string& what);
+
+// The flags that name a model, spelled as `srengine infer` accepts them: -n / --model-name,
+// --model-dir, --config, --weights / --model_path, --param-key. When `flag` is one of them,
+// sets its field of `spec` from value() and returns true.
+bool parse_model_flag(const std::string& flag, const std::function<std::string()>& value, infer::ModelSpec& spec);
 
 // infer::open_model, with spec.config (JSON or .yml) read by train/yaml/options_file.h.
 infer::OpenedModel open_cli_model(infer::ModelSpec spec);
