@@ -151,12 +151,8 @@ int run_infer(const std::vector<std::string>& args) {
         if (a == n) return true;
       return false;
     };
-    if (is({"-n", "--model-name", "--model_name"})) spec.model_name = value();
-    else if (is({"--model-dir", "--model_dir"})) spec.model_dir = value();
-    else if (is({"--config"})) spec.config = value();
-    else if (is({"--weights", "--model_path", "--model-path"})) spec.weights = value();
-    else if (is({"--param-key", "--param_key"})) spec.param_key = value();
-    else if (is({"-dn", "--denoise_strength", "--denoise-strength"})) {
+    if (parse_model_flag(a, value, spec)) continue;
+    if (is({"-dn", "--denoise_strength", "--denoise-strength"})) {
       spec.denoise_strength = parse_double_arg(a, value());
       SR_CHECK(spec.denoise_strength >= 0 && spec.denoise_strength <= 1, "infer: ", a, " must be in [0, 1], got ",
                spec.denoise_strength);
