@@ -61,6 +61,13 @@ size_t count(const std::string& text, const std::string& part) {
   return n;
 }
 
+// `srengine <args>` with each override as --set, its output in `log`; the exit status.
+int run_srengine(const std::string& args, const std::vector<std::string>& sets, const std::string& log) {
+  std::string cmd = test::srengine_exe() + " " + args;
+  for (const auto& s : sets) cmd += " --set '" + s + "'";
+  return std::system((cmd + " > " + log + " 2>&1").c_str());
+}
+
 bool yaml_or_skip() {
   if (yaml_reader_built()) return true;
   WARN("SKIPPED: this build has no yaml-cpp (libyaml-cpp-dev)");
@@ -195,10 +202,7 @@ TEST_CASE("yaml/cli_trains_from_realesrnet_yaml") {
       "network_g.num_feat=8", "network_g.num_block=1", "network_g.num_grow_ch=4", "path.pretrain_network_g=",
       "train.stages.0.total_iter=4", "logger.print_freq=1", "logger.save_checkpoint_freq=4", "device=cpu",
       "name=yaml_realesrnet", "path.experiments_root=" + tmp.path()};
-  std::string cmd = test::srengine_exe() + " train " + fixture("train_realesrnet_x4plus.yml");
-  for (const auto& s : sets) cmd += " --set '" + s + "'";
-  cmd += " > " + tmp.file("log.txt") + " 2>&1";
-  const int rc = std::system(cmd.c_str());
+  const int rc = run_srengine("train " + fixture("train_realesrnet_x4plus.yml"), sets, tmp.file("log.txt"));
   const std::string log = test::read_text(tmp.file("log.txt"));
   INFO(log);
   REQUIRE(rc == 0);
@@ -296,10 +300,7 @@ TEST_CASE("yaml/cli_trains_from_rrdbnet_psnr_yaml") {
                                "train.stages.0.scheduler.restart_weights=[1]", "val.val_freq=3",
                                "logger.print_freq=1", "logger.save_checkpoint_freq=3", "device=cpu",
                                "name=yaml_psnr", "path.experiments_root=" + tmp.path()};
-  std::string cmd = test::srengine_exe() + " train " + fixture("train_RRDBNet_PSNR_x4.yml");
-  for (const auto& s : sets) cmd += " --set '" + s + "'";
-  cmd += " > " + tmp.file("log.txt") + " 2>&1";
-  const int rc = std::system(cmd.c_str());
+  const int rc = run_srengine("train " + fixture("train_RRDBNet_PSNR_x4.yml"), sets, tmp.file("log.txt"));
   const std::string log = test::read_text(tmp.file("log.txt"));
   INFO(log);
   REQUIRE(rc == 0);
@@ -487,10 +488,8 @@ TEST_CASE("yaml/bench_train_reads_an_option_file") {
       std::vector<std::string>{"datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2",
                                "network_g.num_feat=8", "network_g.num_block=1", "network_g.num_grow_ch=4"};
   const std::string yml = fixture("train_RRDBNet_PSNR_x4.yml");
-  std::string cmd = test::srengine_exe() + " bench train --config " + yml + " --list-json " + tmp.file("list.json");
-  for (const auto& s : sets) cmd += " --set '" + s + "'";
-  cmd += " > " + tmp.file("log.txt") + " 2>&1";
-  const int rc = std::system(cmd.c_str());
+  const int rc =
+      run_srengine("bench train --config " + yml + " --list-json " + tmp.file("list.json"), sets, tmp.file("log.txt"));
   const std::string log = test::read_text(tmp.file("log.txt"));
   INFO(log);
   REQUIRE(rc == 0);
