@@ -15,6 +15,9 @@ namespace {
 std::atomic<size_t> g_host_current{0};
 std::atomic<size_t> g_host_peak{0};
 
+// What a host Storage of `bytes` allocates: at least 64 bytes, a multiple of 64 (AVX-512).
+size_t host_alloc_bytes(size_t bytes) { return ((bytes == 0 ? 64 : bytes) + 63) / 64 * 64; }
+
 void note_host_alloc(size_t bytes) {
   size_t now = g_host_current.fetch_add(bytes) + bytes;
   size_t peak = g_host_peak.load();
@@ -37,7 +40,7 @@ Storage::Storage(size_t bytes, Device device, int pin_device) : bytes_(bytes), d
   (void)pin_device;
 #endif
   if (device.is_cpu()) {
-    const size_t rounded = (alloc_bytes + 63) / 64 * 64;
+    const size_t rounded = host_alloc_bytes(bytes);
     data_ = rounded >= host_cache::kMinBytes ? host_cache::acquire(rounded) : std::aligned_alloc(64, rounded);
     if (!data_) fail("Storage: out of host memory allocating ", bytes, " bytes");
     note_host_alloc(bytes);
@@ -59,7 +62,7 @@ Storage::~Storage() {
   }
 #endif
   if (device_.is_cpu()) {
-    const size_t rounded = ((bytes_ == 0 ? 64 : bytes_) + 63) / 64 * 64;
+    const size_t rounded = host_alloc_bytes(bytes_);
     if (rounded >= host_cache::kMinBytes)
       host_cache::release(data_, rounded);
     else

@@ -1,8 +1,9 @@
 // `srengine bench infer`: network_g's CPU inference at a given image size, in float32 and in
-// int8 (nets/srvgg_int8.h, SRVGGNetCompact), side by side in one run, with the ratio.
+// int8 (quant/srvgg_int8.h, SRVGGNetCompact), side by side in one run, with the ratio.
 //
-// The int8 network is calibrated (minmax) on the benchmark's own input, so the timing needs
-// no data; its quality is what `srengine quantize` reports. Weights are the network's random
+// The int8 network is calibrated (percentile, as `srengine quantize` does by default) on the
+// benchmark's own input, so the timing needs no data; its quality is what `srengine quantize`
+// reports. Weights are the network's random
 // initialisation unless --weights is given (speed does not depend on them).
 #include <omp.h>
 
