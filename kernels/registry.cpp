@@ -21,6 +21,12 @@ const std::vector<Variant>& table() {
       // the build has AVX2/AVX-512, everything else the im2col reference.
       {"conv2d", "implicit_simd", "cpu", "fp32", "implicit GEMM, register-blocked AVX2/AVX-512 micro-kernels", true},
       {"conv2d", "im2col_eigen", "cpu", "fp32/fp64", "im2col + Eigen GEMM per image: the reference, float64", false},
+      // int8 inference conv (kernels/cpu/conv2d_int8.h): the fastest path the running CPU has
+      // (the default where it has it, then down the list); SRENGINE_INT8_ISA overrides.
+      {"conv2d_int8", "avx512_vnni", "cpu", "int8", "u8 x s8 vpdpbusd on 16 int32 lanes, 4x16 channels x 6-24 pixels", true},
+      {"conv2d_int8", "avx_vnni", "cpu", "int8", "vpdpbusd on 8 lanes (AVX-VNNI, 256-bit), 16 channels x 6 pixels", false},
+      {"conv2d_int8", "avx2", "cpu", "int8", "vpmaddwd on int16 pairs (exact, no VNNI), 16 channels x 4 pixels", false},
+      {"conv2d_int8", "reference", "cpu", "int8", "plain loop nest: the oracle", false},
 #ifdef SRENGINE_WITH_CUDA
       {"conv2d", "naive", "cuda", "fp32", "v1: one thread per output element, direct loops (CUDA oracle)", false},
       {"conv2d", "tf32", "cuda", "tf32", "v2: implicit GEMM, mma.sync m16n8k8 TF32, fused epilogue, split-K wgrad", true},

@@ -64,7 +64,9 @@ SRVGGNetCompactInt8::SRVGGNetCompactInt8(SRVGGNetCompact& net, const QuantTable&
   in_ch_ = convs_.front().w.C;
 }
 
-Tensor SRVGGNetCompactInt8::forward(const Tensor& x_in) const {
+Tensor SRVGGNetCompactInt8::forward(const Tensor& x_in) const { return forward(x_in, cpu::conv2d_int8_selected_isa()); }
+
+Tensor SRVGGNetCompactInt8::forward(const Tensor& x_in, cpu::Int8Isa isa) const {
   SR_CHECK(x_in.defined() && x_in.dim() == 4 && x_in.shape()[1] == in_ch_, "SRVGGNetCompact int8: input must be N x ",
            in_ch_, " x H x W, got ", x_in.defined() ? x_in.shape().str() : "undefined");
   NoGradGuard no_grad;
@@ -89,11 +91,11 @@ Tensor SRVGGNetCompactInt8::forward(const Tensor& x_in) const {
       } else {
         next = cpu::make_quant_activation(N, l.w.K, H, W, 1, n.in_scale, n.in_zero_point);
       }
-      cpu::conv2d_int8_forward(a, l.w, {slope, &next, nullptr});
+      cpu::conv2d_int8_forward_isa(isa, a, l.w, {slope, &next, nullptr});
       std::swap(a, next);
     } else {
       out = Tensor::empty({N, l.w.K, H, W});
-      cpu::conv2d_int8_forward(a, l.w, {slope, nullptr, out.data<float>()});
+      cpu::conv2d_int8_forward_isa(isa, a, l.w, {slope, nullptr, out.data<float>()});
     }
   }
   Tensor base = upsample_nearest2x(x);

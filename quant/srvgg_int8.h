@@ -26,8 +26,10 @@ class SRVGGNetCompactInt8 {
  public:
   // table: from calibrate() on this network (every "body.<i>" conv input).
   SRVGGNetCompactInt8(SRVGGNetCompact& net, const QuantTable& table);
-  // x: float NCHW in [0, 1] (any size) -> float NCHW, upscale times larger.
+  // x: float NCHW in [0, 1] (any size) -> float NCHW, upscale times larger. The convs take
+  // conv2d_int8's path `isa`, or without one the path conv2d_int8_forward would take.
   Tensor forward(const Tensor& x) const;
+  Tensor forward(const Tensor& x, cpu::Int8Isa isa) const;
 
   int64_t num_convs() const { return (int64_t)convs_.size(); }
 

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernels/cpu/conv2d_int8.h"
 #include "kernels/registry.h"
 #ifdef SRENGINE_WITH_CUDA
 #include "engine/cuda_runtime.h"
@@ -214,6 +215,22 @@ TEST_CASE("bench/infer_fp32_and_int8_rows") {
     CHECK(r["median_ms"].get<double>() > 0);
     CHECK(r["input"] == "1x3x13x10");
   }
+  CHECK(rows[0]["int8_path"].is_null());
+  CHECK(rows[1]["int8_path"] == sr::cpu::conv2d_int8_isa());
+  // --int8-isa all: one int8 row per vector path this CPU runs, each named.
+  REQUIRE(std::system((run + " --config " + dir + "/srvgg.json --int8-isa all --json " + dir + "/all.json > " + dir +
+                       "/log.txt 2>&1").c_str()) == 0);
+  std::vector<std::string> want = {"fp32"};
+  for (sr::cpu::Int8Isa isa : sr::cpu::kInt8Isas)
+    if (isa != sr::cpu::Int8Isa::reference && sr::cpu::int8_isa_supported(isa))
+      want.push_back(std::string("int8 ") + sr::cpu::int8_isa_name(isa));
+  std::vector<std::string> got;
+  for (const json& r : read_json(dir + "/all.json"))
+    got.push_back(r["int8_path"].is_null() ? r["precision"].get<std::string>()
+                                           : r["precision"].get<std::string>() + " " + r["int8_path"].get<std::string>());
+  CHECK(got == want);
+  CHECK(std::system((run + " --config " + dir + "/srvgg.json --int8-isa avx3 > " + dir + "/bad.txt 2>&1").c_str()) != 0);
+  CHECK_THAT(read_text(dir + "/bad.txt"), Catch::Contains("--int8-isa='avx3' is not an int8 conv path"));
   CHECK(std::system((run + " --config " + dir + "/rrdb.json > " + dir + "/rrdb.txt 2>&1").c_str()) != 0);
   const std::string log = read_text(dir + "/rrdb.txt");
   CHECK(log.find("int8 needs network_g of type SRVGGNetCompact") != std::string::npos);

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "engine/autograd.h"
@@ -123,6 +124,15 @@ TEST_CASE("quant/srvgg_int8_matches_the_fake_quant_forward") {
     const Tensor bad = SRVGGNetCompactInt8(net, planted).forward(x);
     INFO("with a planted scale error in " << it->first << ": share differing " << share_differing(bad, want, 1e-4));
     CHECK(share_differing(bad, want, 1e-4) > 0.5);
+    // Every conv2d_int8 path this CPU runs gives the whole network's output bit for bit
+    // (conv_int8/*_matches_reference_bit_for_bit checks each conv).
+    const Tensor ref = q8.forward(x, cpu::Int8Isa::reference);
+    for (cpu::Int8Isa isa : cpu::kInt8Isas) {
+      if (!cpu::int8_isa_supported(isa)) continue;
+      INFO("path " << cpu::int8_isa_name(isa));
+      const Tensor y = q8.forward(x, isa).contiguous();
+      CHECK(std::memcmp(y.data<float>(), ref.contiguous().data<float>(), sizeof(float) * (size_t)y.numel()) == 0);
+    }
   }
 }
 

@@ -5,14 +5,11 @@
 #include <cmath>
 #include <cstring>
 
-#include "engine/error.h"
+#include <cstdlib>
+#include <string>
 
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-#define SR_INT8_VNNI 1
-#include <immintrin.h>
-#else
-#define SR_INT8_VNNI 0
-#endif
+#include "engine/error.h"
+#include "kernels/cpu/conv2d_int8_paths.h"
 
 namespace sr::cpu {
 
@@ -20,7 +17,7 @@ namespace {
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-// The activation after the integer sum: scale, bias, slope. Both paths compute exactly
+// The activation after the integer sum: scale, bias, slope. Every path computes exactly
 // these float operations in this order, so they agree bit for bit.
 inline float epilogue_value(int32_t sum, int32_t zx_wsum, float mult, float bias, float slope) {
   const float v = std::fma((float)(sum - zx_wsum), mult, bias);
@@ -117,7 +114,7 @@ QuantConvWeights pack_conv_weights_int8(const int8_t* qw, const float* scale, co
   // The int32 sum of 255 * 127 per term must not overflow.
   SR_CHECK(C * R * S <= 66000, "int8 conv: ", C * R * S, " terms per output overflow an int32 sum (at most 66000)");
   QuantConvWeights w{.K = K, .C = C, .R = R, .S = S, .Cp = round_up(C, 4), .Kp = round_up(K, 16),
-                     .packed = {}, .scale = {}, .wsum = {}, .bias = {}, .oihw = {}};
+                     .packed = {}, .pairs = {}, .scale = {}, .wsum = {}, .bias = {}, .oihw = {}};
   w.oihw.assign(qw, qw + K * C * R * S);
   w.scale.assign(w.Kp, 0.0f);
   w.wsum.assign(w.Kp, 0);
@@ -139,7 +136,24 @@ QuantConvWeights pack_conv_weights_int8(const int8_t* qw, const float* scale, co
           w.packed[((((r * S + s) * CG + c / 4) * KB + k / 16) * 16 + k % 16) * 4 + c % 4] = v;
         }
   }
+  w.pairs = pack_conv_weights_int16_pairs(w.oihw, K, C, R, S, w.Cp, w.Kp);
   return w;
+}
+
+std::vector<int16_t> pack_conv_weights_int16_pairs(const std::vector<int8_t>& oihw, int64_t K, int64_t C,
+                                                   int64_t R, int64_t S, int64_t Cp, int64_t Kp) {
+  SR_CHECK((int64_t)oihw.size() == K * C * R * S && Cp >= C && Cp % 4 == 0 && Kp >= K && Kp % 8 == 0,
+           "int8 conv: int16 pair packing of ", K, "x", C, "x", R, "x", S, " weights into Cp ", Cp, ", Kp ", Kp);
+  // [r][s][c / 4][k / 8][half = (c % 4) / 2][k % 8][c % 2]; padded channels hold 0.
+  std::vector<int16_t> pairs((size_t)(R * S * Cp * Kp), 0);
+  const int64_t CG = Cp / 4, KB8 = Kp / 8;
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t s = 0; s < S; ++s)
+          pairs[(((((r * S + s) * CG + c / 4) * KB8 + k / 8) * 2 + c % 4 / 2) * 8 + k % 8) * 2 + c % 2] =
+              oihw[((k * C + c) * R + r) * S + s];
+  return pairs;
 }
 
 namespace {
@@ -183,98 +197,9 @@ void conv2d_int8_forward_reference(const QuantActivation& x, const QuantConvWeig
         }
 }
 
-#if SR_INT8_VNNI
+namespace int8_paths {
 
-namespace {
-
-// The per-conv constants of the epilogue, per output channel (Kp of each).
-struct Epilogue {
-  std::vector<int32_t> zx_wsum;
-  std::vector<float> mult, bias, slope;
-};
-
-// PX output pixels of one row x KB blocks of 16 output channels: acc[p][b] += for every
-// tap (r, s) and group of 4 input channels, the 4 input bytes of pixel p (broadcast to
-// all lanes) dotted with the 4 weight bytes of each of the block's 16 channels.
-// `src` is the padded input at tap (0, 0) of pixel 0; `wt` the packed weights at block kb0.
-template <int KB, int PX>
-inline void tile_int8(const uint8_t* src, int64_t row_bytes, int64_t Cp, const int8_t* wt, int64_t R, int64_t S,
-                      int64_t KBtot, __m512i (&acc)[PX][KB]) {
-  const int64_t CG = Cp / 4;
-  for (int p = 0; p < PX; ++p)
-    for (int b = 0; b < KB; ++b) acc[p][b] = _mm512_setzero_si512();
-  for (int64_t r = 0; r < R; ++r)
-    for (int64_t s = 0; s < S; ++s) {
-      const uint8_t* in = src + r * row_bytes + s * Cp;
-      const int8_t* wrs = wt + (r * S + s) * CG * KBtot * 64;
-      for (int64_t cg = 0; cg < CG; ++cg) {
-        __m512i wv[KB];
-        for (int b = 0; b < KB; ++b) wv[b] = _mm512_loadu_si512(wrs + (cg * KBtot + b) * 64);
-        for (int p = 0; p < PX; ++p) {
-          int32_t four;
-          std::memcpy(&four, in + p * Cp + cg * 4, 4);
-          const __m512i a = _mm512_set1_epi32(four);
-          for (int b = 0; b < KB; ++b) acc[p][b] = _mm512_dpbusd_epi32(acc[p][b], a, wv[b]);
-        }
-      }
-    }
-}
-
-template <int KB, int PX>
-inline void store_tile(const __m512i (&acc)[PX][KB], const Epilogue& e, int64_t kb0, const QuantConvWeights& w,
-                       const Int8ConvOutput& out, int64_t n, int64_t oy, int64_t ox0, int64_t H, int64_t W) {
-  for (int b = 0; b < KB; ++b) {
-    const int64_t k0 = (kb0 + b) * 16;
-    const __m512i zw = _mm512_loadu_si512(e.zx_wsum.data() + k0);
-    const __m512 mult = _mm512_loadu_ps(e.mult.data() + k0), bias = _mm512_loadu_ps(e.bias.data() + k0),
-                 slope = _mm512_loadu_ps(e.slope.data() + k0);
-    for (int p = 0; p < PX; ++p) {
-      const __m512 v0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[p][b], zw)), mult, bias);
-      const __m512 v = _mm512_fmadd_ps(slope, _mm512_min_ps(v0, _mm512_setzero_ps()),
-                                       _mm512_max_ps(v0, _mm512_setzero_ps()));
-      if (out.q) {
-        const int64_t valid = std::min<int64_t>(16, out.q->Cp - k0);
-        if (valid <= 0) continue;
-        __m512 t = _mm512_div_ps(v, _mm512_set1_ps(out.q->scale));
-        t = _mm512_min_ps(_mm512_max_ps(t, _mm512_set1_ps(-512.0f)), _mm512_set1_ps(512.0f));
-        __m512i qi = _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(out.q->zero_point));
-        qi = _mm512_max_epi32(qi, _mm512_setzero_si512());  // then saturate to 255 when narrowing
-        _mm_mask_storeu_epi8(out.q->at(n, oy, ox0 + p) + k0, (__mmask16)((1u << valid) - 1),
-                             _mm512_cvtusepi32_epi8(qi));
-      } else {
-        alignas(64) float lanes[16];
-        _mm512_store_ps(lanes, v);
-        const int64_t valid = std::min<int64_t>(16, w.K - k0);
-        for (int64_t i = 0; i < valid; ++i) out.y[((n * w.K + k0 + i) * H + oy) * W + ox0 + p] = lanes[i];
-      }
-    }
-  }
-}
-
-// One output row, blocks kb0 .. kb0 + KB: tiles of PX pixels, then single pixels.
-template <int KB, int PX>
-void row_int8(const QuantActivation& x, const QuantConvWeights& w, const Epilogue& e, const Int8ConvOutput& out,
-              int64_t n, int64_t oy, int64_t kb0) {
-  const int64_t KBtot = w.Kp / 16, row_bytes = x.row_bytes();
-  const int8_t* wt = w.packed.data() + kb0 * 64;
-  const uint8_t* row0 = x.data.data() + n * x.image_bytes() + (oy - w.R / 2 + x.pad) * row_bytes;
-  int64_t ox = 0;
-  for (; ox + PX <= x.W; ox += PX) {
-    __m512i acc[PX][KB];
-    tile_int8<KB, PX>(row0 + (ox - w.S / 2 + x.pad) * x.Cp, row_bytes, x.Cp, wt, w.R, w.S, KBtot, acc);
-    store_tile<KB, PX>(acc, e, kb0, w, out, n, oy, ox, x.H, x.W);
-  }
-  for (; ox < x.W; ++ox) {
-    __m512i acc[1][KB];
-    tile_int8<KB, 1>(row0 + (ox - w.S / 2 + x.pad) * x.Cp, row_bytes, x.Cp, wt, w.R, w.S, KBtot, acc);
-    store_tile<KB, 1>(acc, e, kb0, w, out, n, oy, ox, x.H, x.W);
-  }
-}
-
-}  // namespace
-
-void conv2d_int8_forward(const QuantActivation& x, const QuantConvWeights& w, const Int8ConvOutput& out) {
-  check_shapes(x, w, out);
+Epilogue make_epilogue(const QuantActivation& x, const QuantConvWeights& w, const Int8ConvOutput& out) {
   Epilogue e;
   e.zx_wsum.resize(w.Kp);
   e.mult.resize(w.Kp);
@@ -285,34 +210,77 @@ void conv2d_int8_forward(const QuantActivation& x, const QuantConvWeights& w, co
     e.mult[k] = x.scale * w.scale[k];
     if (out.slope && k < w.K) e.slope[k] = out.slope[k];
   }
-  // Register tiles: PX pixels x KB blocks of 16 channels = 24 accumulators, KB weight
-  // vectors and one broadcast within AVX-512's 32 registers.
-  const int64_t KBtot = w.Kp / 16;
-  const int64_t groups = (KBtot + 3) / 4;
-#pragma omp parallel for collapse(3) schedule(static)
-  for (int64_t n = 0; n < x.N; ++n)
-    for (int64_t oy = 0; oy < x.H; ++oy)
-      for (int64_t g = 0; g < groups; ++g) {
-        const int64_t kb0 = g * 4, nb = std::min<int64_t>(4, KBtot - kb0);
-        switch (nb) {
-          case 4: row_int8<4, 6>(x, w, e, out, n, oy, kb0); break;
-          case 3: row_int8<3, 8>(x, w, e, out, n, oy, kb0); break;
-          case 2: row_int8<2, 12>(x, w, e, out, n, oy, kb0); break;
-          default: row_int8<1, 24>(x, w, e, out, n, oy, kb0); break;
-        }
-      }
+  return e;
 }
 
-const char* conv2d_int8_isa() { return "avx512_vnni"; }
+}  // namespace int8_paths
 
-#else
+const char* int8_isa_name(Int8Isa isa) {
+  switch (isa) {
+    case Int8Isa::avx512_vnni: return "avx512_vnni";
+    case Int8Isa::avx_vnni: return "avx_vnni";
+    case Int8Isa::avx2: return "avx2";
+    case Int8Isa::reference: return "reference";
+  }
+  return "?";
+}
+
+bool int8_isa_supported(Int8Isa isa) {
+  // __builtin_cpu_supports also checks that the OS saves the wider registers.
+  switch (isa) {
+    case Int8Isa::avx512_vnni:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+             __builtin_cpu_supports("fma");
+    case Int8Isa::avx_vnni:
+      return __builtin_cpu_supports("avxvnni") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Int8Isa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Int8Isa::reference: return true;
+  }
+  return false;
+}
+
+Int8Isa int8_isa_from_name(const std::string& name, const std::string& what) {
+  std::string valid, available;
+  for (Int8Isa isa : kInt8Isas) {
+    valid += std::string(valid.empty() ? "" : ", ") + int8_isa_name(isa);
+    if (int8_isa_supported(isa)) available += std::string(available.empty() ? "" : ", ") + int8_isa_name(isa);
+  }
+  for (Int8Isa isa : kInt8Isas)
+    if (name == int8_isa_name(isa)) {
+      SR_CHECK(int8_isa_supported(isa), what, "='", name, "': this CPU cannot run the ", name,
+               " int8 path (available here: ", available, ")");
+      return isa;
+    }
+  fail(what, "='", name, "' is not an int8 conv path (valid: ", valid, "; available here: ", available, ")");
+}
+
+Int8Isa conv2d_int8_selected_isa() {
+  if (const char* env = std::getenv("SRENGINE_INT8_ISA"); env && *env)
+    return int8_isa_from_name(env, "SRENGINE_INT8_ISA");
+  for (Int8Isa isa : kInt8Isas)
+    if (int8_isa_supported(isa)) return isa;
+  return Int8Isa::reference;
+}
+
+const char* conv2d_int8_isa() { return int8_isa_name(conv2d_int8_selected_isa()); }
+
+void conv2d_int8_forward_isa(Int8Isa isa, const QuantActivation& x, const QuantConvWeights& w,
+                             const Int8ConvOutput& out) {
+  if (isa == Int8Isa::reference) return conv2d_int8_forward_reference(x, w, out);
+  SR_CHECK(int8_isa_supported(isa), "int8 conv: this CPU cannot run the ", int8_isa_name(isa), " path");
+  check_shapes(x, w, out);
+  const int8_paths::Epilogue e = int8_paths::make_epilogue(x, w, out);
+  switch (isa) {
+    case Int8Isa::avx512_vnni: return int8_paths::forward_avx512_vnni(x, w, e, out);
+    case Int8Isa::avx_vnni: return int8_paths::forward_avx_vnni(x, w, e, out);
+    case Int8Isa::avx2: return int8_paths::forward_avx2(x, w, e, out);
+    case Int8Isa::reference: break;
+  }
+}
 
 void conv2d_int8_forward(const QuantActivation& x, const QuantConvWeights& w, const Int8ConvOutput& out) {
-  conv2d_int8_forward_reference(x, w, out);
+  conv2d_int8_forward_isa(conv2d_int8_selected_isa(), x, w, out);
 }
-
-const char* conv2d_int8_isa() { return "reference"; }
-
-#endif
 
 }  // namespace sr::cpu

@@ -15,15 +15,20 @@
 //                `pad` pixels that holds zx (a real 0), so every tap reads in bounds;
 //   weights      [r][s][c / 4][k / 16][16 k][4 c]: one 64-byte row holds 4 input channels
 //                of 16 output channels, the operand of one vpdpbusd against 4 broadcast
-//                input bytes of one pixel.
+//                input bytes of one pixel; the 256-bit AVX-VNNI path reads each row as two
+//                8-channel halves. The AVX2 path (no VNNI) reads its own copy, widened to
+//                int16 pairs (pack_conv_weights_int16_pairs below).
 // The epilogue applies scale, bias and an activation y = max(v, 0) + slope[k] * min(v, 0)
 // (slope 1: none, 0: relu, a: leaky relu, a[k]: prelu), then either quantises into the next
 // conv's activation (QuantizeLinear: round half to even of y / sy, plus zy, saturated to
 // [0, 255]) or writes float NCHW.
 //
 // conv2d_int8_forward_reference is the plain loop nest every other path is tested against.
+// The vector paths (avx512_vnni, avx_vnni, avx2) are each compiled for their own ISA whatever
+// the build's -march, and conv2d_int8_forward picks one when it runs (Int8Isa below).
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace sr::cpu {
@@ -61,6 +66,7 @@ struct QuantConvWeights {
   int64_t K = 0, C = 0, R = 0, S = 0;
   int64_t Cp = 0, Kp = 0;  // C padded to 4, K padded to 16
   std::vector<int8_t> packed;  // [r][s][Cp/4][Kp/16][16][4]
+  std::vector<int16_t> pairs;  // the AVX2 path's copy: [r][s][Cp/4][Kp/8][2][8][2] (see below)
   std::vector<float> scale;    // Kp (0 past K)
   std::vector<int32_t> wsum;   // Kp: sum over (c, r, s) of qw[k]
   std::vector<float> bias;     // Kp (0 when the conv has none)
@@ -71,6 +77,13 @@ struct QuantConvWeights {
 // (nullptr: none). Values outside [-127, 127] are refused.
 QuantConvWeights pack_conv_weights_int8(const int8_t* qw, const float* scale, const float* bias, int64_t K,
                                         int64_t C, int64_t R, int64_t S);
+
+// The AVX2 path's weights (no VNNI): for each tap, group of 4 input channels c0..c3 and block
+// of 8 output channels, two rows of 8 int16 pairs, (w[k][c0], w[k][c1]) then (w[k][c2], w[k][c3]),
+// the operands of vpmaddwd against a broadcast pair of input values (pack_conv_weights_int8
+// fills w.pairs with it).
+std::vector<int16_t> pack_conv_weights_int16_pairs(const std::vector<int8_t>& oihw, int64_t K, int64_t C,
+                                                   int64_t R, int64_t S, int64_t Cp, int64_t Kp);
 
 // Symmetric int8 quantisation of float OIHW weights: per output channel (or one scale for
 // all when per_channel is false), scale = max|w| / 127, qw = round half to even (w / scale).
@@ -85,11 +98,29 @@ struct Int8ConvOutput {
   float* y = nullptr;
 };
 
+// The paths, fastest first: AVX512-VNNI (16 int32 lanes of vpdpbusd), AVX-VNNI (the same
+// instruction on 8 lanes), AVX2 (vpmaddwd on int16 pairs) and the plain reference.
+enum class Int8Isa { avx512_vnni, avx_vnni, avx2, reference };
+inline constexpr Int8Isa kInt8Isas[] = {Int8Isa::avx512_vnni, Int8Isa::avx_vnni, Int8Isa::avx2, Int8Isa::reference};
+const char* int8_isa_name(Int8Isa isa);
+// Whether the running CPU (and OS) can execute the path.
+bool int8_isa_supported(Int8Isa isa);
+// The path of a name; an unknown name, or one this CPU cannot run, is an error naming `what`
+// (e.g. the variable it came from) and listing the valid and the available names.
+Int8Isa int8_isa_from_name(const std::string& name, const std::string& what);
+
 // Stride 1, "same" padding: the input's border must be at least R / 2 and S / 2 (odd R, S).
+// conv2d_int8_forward takes conv2d_int8_selected_isa()'s path; conv2d_int8_forward_isa a
+// given one (an error where this CPU cannot run it).
 void conv2d_int8_forward(const QuantActivation& x, const QuantConvWeights& w, const Int8ConvOutput& out);
+void conv2d_int8_forward_isa(Int8Isa isa, const QuantActivation& x, const QuantConvWeights& w,
+                             const Int8ConvOutput& out);
 void conv2d_int8_forward_reference(const QuantActivation& x, const QuantConvWeights& w, const Int8ConvOutput& out);
 
-// The name of the path conv2d_int8_forward takes on this build ("avx512_vnni" or "reference").
+// The path conv2d_int8_forward takes: the one named by the environment variable
+// SRENGINE_INT8_ISA (avx512_vnni, avx_vnni, avx2 or reference; read at every call) when it is
+// set, else the fastest this CPU supports. conv2d_int8_isa() is its name.
+Int8Isa conv2d_int8_selected_isa();
 const char* conv2d_int8_isa();
 
 }  // namespace sr::cpu

@@ -274,8 +274,9 @@ std::vector<ConvFns> conv_variants() {
 
 // The int8 inference conv (kernels/cpu/conv2d_int8.h) on a conv_fwd case: uint8 input,
 // int8 weights, quantised output (as between two convs of an int8 network); its GFLOPS
-// column counts int8 multiply-adds as two operations. Stride-1 odd filters only.
-Runner int8_conv_runner(const Case& c, Buffers&, int rot) {
+// column counts int8 multiply-adds as two operations. Stride-1 odd filters only. One row per
+// vector path the CPU runs (int8_avx512_vnni, int8_avx_vnni, int8_avx2).
+Runner int8_conv_runner(cpu::Int8Isa isa, const Case& c, Buffers&, int rot) {
   const cpu::Conv2dShape s = conv_shape(c.p);
   if (s.stride != 1 || s.R % 2 == 0 || s.pad != s.R / 2) return {};
   Generator gen(4321);
@@ -296,7 +297,7 @@ Runner int8_conv_runner(const Case& c, Buffers&, int rot) {
     xs->push_back(std::move(x));
     ys->push_back(cpu::make_quant_activation(s.N, s.K, s.H, s.W, 1, 0.02f, 128));
   }
-  return [=](int i) { cpu::conv2d_int8_forward((*xs)[i % rot], *w, {nullptr, &(*ys)[i % rot], nullptr}); };
+  return [=](int i) { cpu::conv2d_int8_forward_isa(isa, (*xs)[i % rot], *w, {nullptr, &(*ys)[i % rot], nullptr}); };
 }
 
 std::vector<Impl> conv_impls(const std::string& op) {
@@ -323,7 +324,11 @@ std::vector<Impl> conv_impls(const std::string& op) {
                      return [=](int i) { f.bwd_weight(s, x[i % rot], dy[i % rot], dw, db); };
                    }});
   }
-  if (op == "conv_fwd") out.push_back({"cpu", std::string("int8_") + cpu::conv2d_int8_isa(), false, int8_conv_runner});
+  if (op == "conv_fwd")
+    for (cpu::Int8Isa isa : cpu::kInt8Isas)
+      if (isa != cpu::Int8Isa::reference && cpu::int8_isa_supported(isa))
+        out.push_back({"cpu", std::string("int8_") + cpu::int8_isa_name(isa), false,
+                       [isa](const Case& c, Buffers& b, int rot) { return int8_conv_runner(isa, c, b, rot); }});
   return out;
 }
 

@@ -1,5 +1,6 @@
 // `srengine bench infer`: network_g's CPU inference at a given image size, in float32 and in
-// int8 (quant/srvgg_int8.h, SRVGGNetCompact), side by side in one run, with the ratio.
+// int8 (quant/srvgg_int8.h, SRVGGNetCompact; one row per conv2d_int8 path asked for), side by
+// side in one run, with the ratio.
 //
 // The int8 network is calibrated (percentile, as `srengine quantize` does by default) on the
 // benchmark's own input, so the timing needs no data; its quality is what `srengine quantize`
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,16 +39,19 @@ void print_usage() {
   std::printf(
       "usage: srengine bench infer --config CFG [--weights W] [--size HxW] [--batch N]\n"
       "                            [--precision fp32,int8] [--iters N] [--warmup W]\n"
-      "                            [--threads N] [--json FILE]\n\n"
+      "                            [--int8-isa default|all|LIST] [--threads N] [--json FILE]\n\n"
       "Times network_g's forward on the CPU (no autograd) on a random image of the given size,\n"
       "in each precision, back to back in one run; prints the median per precision and the\n"
-      "ratio to fp32. int8 runs SRVGGNetCompact's int8 network (conv2d_int8, %s path),\n"
-      "calibrated (percentile) on the same input.\n\n"
+      "ratio to fp32. int8 runs SRVGGNetCompact's int8 network (conv2d_int8), calibrated\n"
+      "(percentile) on the same input.\n\n"
       "  --size HxW       LR input size (default 256x256; one number: square)\n"
       "  --batch N        images per forward (default 1)\n"
       "  --precision L    comma-separated: fp32, int8 (default fp32,int8)\n"
       "  --iters N        timed forwards per precision (default 5)\n"
       "  --warmup W       untimed forwards first (default 1)\n"
+      "  --int8-isa P     conv2d_int8 paths, one int8 row each: default (the path int8 takes\n"
+      "                   here: %s), all (every vector path this CPU runs), or a\n"
+      "                   comma-separated list of avx512_vnni, avx_vnni, avx2, reference\n"
       "  --threads N      OpenMP threads (default: all cores)\n"
       "  --json FILE      write one object per precision\n",
       cpu::conv2d_int8_isa());
@@ -68,7 +73,7 @@ std::pair<int, int> parse_size(const std::string& s) {
 }  // namespace
 
 int run_bench_infer(const std::vector<std::string>& args) {
-  std::string config, weights, json_path, precisions = "fp32,int8";
+  std::string config, weights, json_path, precisions = "fp32,int8", isas = "default";
   std::pair<int, int> size{256, 256};
   int batch = 1, iters = 5, warmup = 1, threads = 0;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -83,6 +88,7 @@ int run_bench_infer(const std::vector<std::string>& args) {
     else if (a == "--weights") weights = v;
     else if (a == "--json") json_path = v;
     else if (a == "--precision") precisions = v;
+    else if (a == "--int8-isa") isas = v;
     else if (a == "--size") size = parse_size(v);
     else if (a == "--batch") batch = parse_int_arg("bench infer", a, v, 1, 1024);
     else if (a == "--iters") iters = parse_int_arg("bench infer", a, v, 1, 100000);
@@ -105,6 +111,19 @@ int run_bench_infer(const std::vector<std::string>& args) {
     SR_CHECK(p == "fp32" || p == "int8", "bench infer: --precision '", p, "' is not fp32 or int8");
     list.push_back(p);
   }
+  // The int8 paths to time (a bad name is an error before any timing).
+  std::vector<cpu::Int8Isa> int8_paths;
+  if (isas == "default") {
+    int8_paths.push_back(cpu::conv2d_int8_selected_isa());
+  } else if (isas == "all") {
+    for (cpu::Int8Isa isa : cpu::kInt8Isas)
+      if (isa != cpu::Int8Isa::reference && cpu::int8_isa_supported(isa)) int8_paths.push_back(isa);
+    if (int8_paths.empty()) int8_paths.push_back(cpu::Int8Isa::reference);
+  } else {
+    std::stringstream is(isas);
+    for (std::string name; std::getline(is, name, ',');)
+      int8_paths.push_back(cpu::int8_isa_from_name(name, "bench infer: --int8-isa"));
+  }
   std::unique_ptr<quant::SRVGGNetCompactInt8> int8;
   if (std::find(list.begin(), list.end(), "int8") != list.end()) {
     auto* srvgg = dynamic_cast<SRVGGNetCompact*>(net.get());
@@ -115,9 +134,16 @@ int run_bench_infer(const std::vector<std::string>& args) {
   NoGradGuard no_grad;
   nlohmann::json rows = nlohmann::json::array();
   double fp32_ms = 0;
-  std::printf("%-6s %-12s %8s %12s %10s\n", "prec", "input", "threads", "median ms", "vs fp32");
+  // One row per (precision, path): fp32 has one, int8 one per path asked for.
+  std::vector<std::pair<std::string, std::optional<cpu::Int8Isa>>> row_list;
   for (const std::string& p : list) {
-    auto run = [&] { return p == "fp32" ? net->forward(x) : int8->forward(x); };
+    if (p == "fp32") row_list.push_back({p, std::nullopt});
+    else
+      for (cpu::Int8Isa isa : int8_paths) row_list.push_back({p, isa});
+  }
+  std::printf("%-6s %-12s %-12s %8s %12s %10s\n", "prec", "int8 path", "input", "threads", "median ms", "vs fp32");
+  for (const auto& [p, isa] : row_list) {
+    auto run = [&] { return isa ? int8->forward(x, *isa) : net->forward(x); };
     for (int i = 0; i < warmup; ++i) run();
     std::vector<double> ms;
     for (int i = 0; i < iters; ++i) {
@@ -129,10 +155,13 @@ int run_bench_infer(const std::vector<std::string>& args) {
     if (p == "fp32") fp32_ms = med;
     const std::string input = std::to_string(batch) + "x3x" + std::to_string(size.first) + "x" +
                               std::to_string(size.second);
-    std::printf("%-6s %-12s %8d %12.1f %10s\n", p.c_str(), input.c_str(), omp_get_max_threads(), med,
+    const char* path = isa ? cpu::int8_isa_name(*isa) : "-";
+    std::printf("%-6s %-12s %-12s %8d %12.1f %10s\n", p.c_str(), path, input.c_str(), omp_get_max_threads(), med,
                 fp32_ms > 0 ? (std::to_string(fp32_ms / med).substr(0, 4) + "x").c_str() : "-");
-    rows.push_back({{"precision", p}, {"input", input}, {"threads", omp_get_max_threads()},
-                    {"median_ms", med}, {"iters", iters}, {"int8_path", cpu::conv2d_int8_isa()}});
+    nlohmann::json row = {{"precision", p}, {"input", input}, {"threads", omp_get_max_threads()},
+                          {"median_ms", med}, {"iters", iters}};
+    row["int8_path"] = isa ? nlohmann::json(path) : nlohmann::json(nullptr);
+    rows.push_back(row);
   }
   if (!json_path.empty()) {
     std::ofstream out(json_path);
