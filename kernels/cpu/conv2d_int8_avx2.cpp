@@ -6,16 +6,19 @@
 //
 // Why not vpmaddubsw (u8 x s8 pairs summed into int16)? Its pair sum saturates: 255 * 127 * 2 =
 // 64770 > 32767, so a plain maddubs would not be exact, and splitting the weights so that it
-// cannot saturate costs two maddubs plus two widening vpmaddwd per step. Instead the weights
-// are kept widened to int16 (QuantConvWeights::pairs) and the input bytes are zero-extended to
-// int16 when broadcast, so vpmaddwd computes a0 * w0 + a1 * w1 per int32 lane with both
-// products exact in int32 (|a * w| <= 255 * 127 = 32385, their sum <= 64770 < 2^31), and the
-// int32 accumulation is the same exact sum as every other path (bounded by pack's C*R*S check).
-// One step (4 input channels x 8 output channels) is two vpmaddwd and two vpaddd.
+// cannot saturate costs two maddubs plus two widening vpmaddwd per step. Instead both operands
+// are int16: the weights kept widened (QuantConvWeights::pairs) and the input widened once per
+// conv into a uint16 copy of the same layout (values 0..255, so as int16 they are unchanged), so
+// that vpmaddwd computes a0 * w0 + a1 * w1 per int32 lane with both products exact
+// (|a * w| <= 255 * 127 = 32385, their sum <= 64770 < 2^31), and the int32 accumulation is the
+// same exact sum as every other path (bounded by pack's C*R*S check). One step (4 input
+// channels x 8 output channels) is two vpmaddwd and two vpaddd, against two broadcast pairs
+// loaded straight from the widened copy.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/conv2d_int8_paths.h"
 
@@ -27,25 +30,25 @@ namespace {
 
 #include "kernels/cpu/conv2d_int8_tiles256.h"
 
-// PX pixels x 16 output channels. Per group of 4 input channels: the 4 bytes of a pixel are
-// broadcast and shuffled into (a0, a1) and (a2, a3) int16 pairs in every lane, and multiplied
-// with the pair rows (w[k][c0], w[k][c1]) and (w[k][c2], w[k][c3]) of each 8-channel half.
-// 8 accumulators + 4 weight rows + 3 broadcasts of the 16 registers at PX = 4.
+// PX pixels x 16 output channels. Per group of 4 input channels: the pixel's (a0, a1) and
+// (a2, a3) int16 pairs broadcast to every lane, multiplied with the pair rows (w[k][c0], w[k][c1])
+// and (w[k][c2], w[k][c3]) of each 8-channel half. 8 accumulators + 4 weight rows + 2
+// broadcasts of the 16 registers at PX = 4.
 struct TileMaddwd {
+  const uint8_t* base;    // x.data
+  const uint16_t* wide;   // x.data widened, element for element
+
   template <int PX>
-  static inline void run(const uint8_t* src, int64_t row_bytes, const QuantActivation& x, const QuantConvWeights& w,
-                         int64_t kb, __m256i (&acc)[PX][2]) {
+  inline void run(const uint8_t* src, int64_t row_bytes, const QuantActivation& x, const QuantConvWeights& w,
+                  int64_t kb, __m256i (&acc)[PX][2]) const {
     const int64_t Cp = x.Cp, CG = Cp / 4, KB8 = w.Kp / 8;
+    const uint16_t* src16 = wide + (src - base);
     // pairs: [r][s][cg][k / 8][2][8][2] int16, so block kb's two halves are 4 rows of 16.
     const int16_t* wt = w.pairs.data() + kb * 2 * 32;
-    const __m256i lo = _mm256_setr_epi8(0, -1, 1, -1, 0, -1, 1, -1, 0, -1, 1, -1, 0, -1, 1, -1, 0, -1, 1, -1, 0, -1,
-                                        1, -1, 0, -1, 1, -1, 0, -1, 1, -1);
-    const __m256i hi = _mm256_setr_epi8(2, -1, 3, -1, 2, -1, 3, -1, 2, -1, 3, -1, 2, -1, 3, -1, 2, -1, 3, -1, 2, -1,
-                                        3, -1, 2, -1, 3, -1, 2, -1, 3, -1);
     for (int p = 0; p < PX; ++p) acc[p][0] = acc[p][1] = _mm256_setzero_si256();
     for (int64_t r = 0; r < w.R; ++r)
       for (int64_t s = 0; s < w.S; ++s) {
-        const uint8_t* in = src + r * row_bytes + s * Cp;
+        const uint16_t* in = src16 + r * row_bytes + s * Cp;
         const int16_t* wrs = wt + (r * w.S + s) * CG * KB8 * 32;
         for (int64_t cg = 0; cg < CG; ++cg) {
           const int16_t* wc = wrs + cg * KB8 * 32;
@@ -54,11 +57,10 @@ struct TileMaddwd {
           const __m256i w01b = _mm256_loadu_si256((const __m256i*)(wc + 32));
           const __m256i w23b = _mm256_loadu_si256((const __m256i*)(wc + 48));
           for (int p = 0; p < PX; ++p) {
-            int32_t four;
-            std::memcpy(&four, in + p * Cp + cg * 4, 4);
-            const __m256i a = _mm256_set1_epi32(four);
-            // pshufb with a negative index writes 0: the bytes zero-extend to int16.
-            const __m256i a01 = _mm256_shuffle_epi8(a, lo), a23 = _mm256_shuffle_epi8(a, hi);
+            int32_t p01, p23;
+            std::memcpy(&p01, in + p * Cp + cg * 4, 4);
+            std::memcpy(&p23, in + p * Cp + cg * 4 + 2, 4);
+            const __m256i a01 = _mm256_set1_epi32(p01), a23 = _mm256_set1_epi32(p23);
             acc[p][0] = _mm256_add_epi32(acc[p][0], _mm256_add_epi32(_mm256_madd_epi16(a01, w01a),
                                                                      _mm256_madd_epi16(a23, w23a)));
             acc[p][1] = _mm256_add_epi32(acc[p][1], _mm256_add_epi32(_mm256_madd_epi16(a01, w01b),
@@ -72,7 +74,12 @@ struct TileMaddwd {
 }  // namespace
 
 void forward_avx2(const QuantActivation& x, const QuantConvWeights& w, const Epilogue& e, const Int8ConvOutput& out) {
-  forward_tiles256<TileMaddwd, 4>(x, w, e, out);
+  // The widened input: 2 bytes per byte of x, written once, read R*S*Kp/16 times.
+  std::vector<uint16_t> wide(x.data.size());
+  const int64_t n = (int64_t)wide.size();
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) wide[i] = x.data[i];
+  forward_tiles256<TileMaddwd, 4>(TileMaddwd{x.data.data(), wide.data()}, x, w, e, out);
 }
 
 }  // namespace sr::cpu::int8_paths

@@ -23,8 +23,8 @@ namespace {
 // channels of half h. 12 accumulators + 2 weight rows + 1 broadcast of the 16 registers at PX = 6.
 struct TileVnni {
   template <int PX>
-  static inline void run(const uint8_t* src, int64_t row_bytes, const QuantActivation& x, const QuantConvWeights& w,
-                         int64_t kb, __m256i (&acc)[PX][2]) {
+  inline void run(const uint8_t* src, int64_t row_bytes, const QuantActivation& x, const QuantConvWeights& w,
+                  int64_t kb, __m256i (&acc)[PX][2]) const {
     const int64_t Cp = x.Cp, CG = Cp / 4, KBtot = w.Kp / 16;
     const int8_t* wt = w.packed.data() + kb * 64;
     for (int p = 0; p < PX; ++p) acc[p][0] = acc[p][1] = _mm256_setzero_si256();
@@ -51,7 +51,7 @@ struct TileVnni {
 
 void forward_avx_vnni(const QuantActivation& x, const QuantConvWeights& w, const Epilogue& e,
                       const Int8ConvOutput& out) {
-  forward_tiles256<TileVnni, 6>(x, w, e, out);
+  forward_tiles256<TileVnni, 6>(TileVnni{}, x, w, e, out);
 }
 
 }  // namespace sr::cpu::int8_paths

@@ -6,7 +6,7 @@
 //
 // The epilogue is the AVX-512 path's on 8 lanes: the same float operations in the same order
 // as the reference (conv2d_int8.cpp's epilogue_value, quantize_value), so all paths agree bit
-// for bit. `Tile` supplies the integer sums: Tile::run<PX>(src, row_bytes, x, w, kb, acc).
+// for bit. `tile` supplies the integer sums: tile.run<PX>(src, row_bytes, x, w, kb, acc).
 
 template <int PX>
 inline void store_tile16(const __m256i (&acc)[PX][2], const Epilogue& e, int64_t kb, const QuantConvWeights& w,
@@ -51,30 +51,30 @@ inline void store_tile16(const __m256i (&acc)[PX][2], const Epilogue& e, int64_t
 
 // One output row of block kb: tiles of PX pixels, then single pixels.
 template <class Tile, int PX>
-void row16(const QuantActivation& x, const QuantConvWeights& w, const Epilogue& e, const Int8ConvOutput& out,
+void row16(const Tile& tile, const QuantActivation& x, const QuantConvWeights& w, const Epilogue& e, const Int8ConvOutput& out,
            int64_t n, int64_t oy, int64_t kb) {
   const int64_t row_bytes = x.row_bytes();
   const uint8_t* row0 = x.data.data() + n * x.image_bytes() + (oy - w.R / 2 + x.pad) * row_bytes;
   int64_t ox = 0;
   for (; ox + PX <= x.W; ox += PX) {
     __m256i acc[PX][2];
-    Tile::template run<PX>(row0 + (ox - w.S / 2 + x.pad) * x.Cp, row_bytes, x, w, kb, acc);
+    tile.template run<PX>(row0 + (ox - w.S / 2 + x.pad) * x.Cp, row_bytes, x, w, kb, acc);
     store_tile16<PX>(acc, e, kb, w, out, n, oy, ox, x.H, x.W);
   }
   for (; ox < x.W; ++ox) {
     __m256i acc[1][2];
-    Tile::template run<1>(row0 + (ox - w.S / 2 + x.pad) * x.Cp, row_bytes, x, w, kb, acc);
+    tile.template run<1>(row0 + (ox - w.S / 2 + x.pad) * x.Cp, row_bytes, x, w, kb, acc);
     store_tile16<1>(acc, e, kb, w, out, n, oy, ox, x.H, x.W);
   }
 }
 
 // Rows x 16-channel blocks over the threads.
 template <class Tile, int PX>
-void forward_tiles256(const QuantActivation& x, const QuantConvWeights& w, const Epilogue& e,
+void forward_tiles256(const Tile& tile, const QuantActivation& x, const QuantConvWeights& w, const Epilogue& e,
                       const Int8ConvOutput& out) {
   const int64_t KB = w.Kp / 16;
 #pragma omp parallel for collapse(3) schedule(static)
   for (int64_t n = 0; n < x.N; ++n)
     for (int64_t oy = 0; oy < x.H; ++oy)
-      for (int64_t kb = 0; kb < KB; ++kb) row16<Tile, PX>(x, w, e, out, n, oy, kb);
+      for (int64_t kb = 0; kb < KB; ++kb) row16<Tile, PX>(tile, x, w, e, out, n, oy, kb);
 }
