@@ -41,7 +41,7 @@ void print_usage() {
       "                            [--precision fp32,int8] [--iters N] [--warmup W]\n"
       "                            [--int8-isa default|all|LIST] [--threads N] [--json FILE]\n\n"
       "Times network_g's forward on the CPU (no autograd) on a random image of the given size,\n"
-      "in each precision, back to back in one run; prints the median per precision and the\n"
+      "in each precision, round-robin in one run; prints the median per precision and the\n"
       "ratio to fp32. int8 runs SRVGGNetCompact's int8 network (conv2d_int8), calibrated\n"
       "(percentile) on the same input.\n\n"
       "  --size HxW       LR input size (default 256x256; one number: square)\n"
@@ -141,20 +141,29 @@ int run_bench_infer(const std::vector<std::string>& args) {
     else
       for (cpu::Int8Isa isa : int8_paths) row_list.push_back({p, isa});
   }
-  std::printf("%-6s %-12s %-12s %8s %12s %10s\n", "prec", "int8 path", "input", "threads", "median ms", "vs fp32");
-  for (const auto& [p, isa] : row_list) {
-    auto run = [&] { return isa ? int8->forward(x, *isa) : net->forward(x); };
-    for (int i = 0; i < warmup; ++i) run();
-    std::vector<double> ms;
-    for (int i = 0; i < iters; ++i) {
+  // Warm-ups row by row, then the timed forwards round-robin over the rows (iteration i of
+  // every row before iteration i + 1 of any), so that a change of machine load during the
+  // run falls on every row alike and the ratios stay fair.
+  auto run = [&](size_t r) {
+    const auto& isa = row_list[r].second;
+    return isa ? int8->forward(x, *isa) : net->forward(x);
+  };
+  for (size_t r = 0; r < row_list.size(); ++r)
+    for (int i = 0; i < warmup; ++i) run(r);
+  std::vector<std::vector<double>> ms(row_list.size());
+  for (int i = 0; i < iters; ++i)
+    for (size_t r = 0; r < row_list.size(); ++r) {
       const auto t0 = Clock::now();
-      run();
-      ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      run(r);
+      ms[r].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
-    const double med = median(ms);
+  const std::string input = std::to_string(batch) + "x3x" + std::to_string(size.first) + "x" +
+                            std::to_string(size.second);
+  std::printf("%-6s %-12s %-12s %8s %12s %10s\n", "prec", "int8 path", "input", "threads", "median ms", "vs fp32");
+  for (size_t r = 0; r < row_list.size(); ++r) {
+    const auto& [p, isa] = row_list[r];
+    const double med = median(ms[r]);
     if (p == "fp32") fp32_ms = med;
-    const std::string input = std::to_string(batch) + "x3x" + std::to_string(size.first) + "x" +
-                              std::to_string(size.second);
     const char* path = isa ? cpu::int8_isa_name(*isa) : "-";
     std::printf("%-6s %-12s %-12s %8d %12.1f %10s\n", p.c_str(), path, input.c_str(), omp_get_max_threads(), med,
                 fp32_ms > 0 ? (std::to_string(fp32_ms / med).substr(0, 4) + "x").c_str() : "-");
