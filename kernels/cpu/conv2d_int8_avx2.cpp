@@ -7,8 +7,8 @@
 // Why not vpmaddubsw (u8 x s8 pairs summed into int16)? Its pair sum saturates: 255 * 127 * 2 =
 // 64770 > 32767, so a plain maddubs would not be exact, and splitting the weights so that it
 // cannot saturate costs two maddubs plus two widening vpmaddwd per step. Instead both operands
-// are int16: the weights kept widened (QuantConvWeights::pairs) and the input widened once per
-// conv into a uint16 copy of the same layout (values 0..255, so as int16 they are unchanged), so
+// are int16: the weights kept widened (QuantConvWeights::pairs) and the input rows widened into
+// a per-thread uint16 copy of the same layout (values 0..255, so as int16 they are unchanged), so
 // that vpmaddwd computes a0 * w0 + a1 * w1 per int32 lane with both products exact
 // (|a * w| <= 255 * 127 = 32385, their sum <= 64770 < 2^31), and the int32 accumulation is the
 // same exact sum as every other path (bounded by pack's C*R*S check). One step (4 input
@@ -35,8 +35,8 @@ namespace {
 // and (w[k][c2], w[k][c3]) of each 8-channel half. 8 accumulators + 4 weight rows + 2
 // broadcasts of the 16 registers at PX = 4.
 struct TileMaddwd {
-  const uint8_t* base;    // x.data
-  const uint16_t* wide;   // x.data widened, element for element
+  const uint8_t* base;    // the first input row the tile's output row reads
+  const uint16_t* wide;   // its R rows widened, element for element
 
   template <int PX>
   inline void run(const uint8_t* src, int64_t row_bytes, const QuantActivation& x, const QuantConvWeights& w,
@@ -74,12 +74,23 @@ struct TileMaddwd {
 }  // namespace
 
 void forward_avx2(const QuantActivation& x, const QuantConvWeights& w, const Epilogue& e, const Int8ConvOutput& out) {
-  // The widened input: 2 bytes per byte of x, written once, read R*S*Kp/16 times.
-  std::vector<uint16_t> wide(x.data.size());
-  const int64_t n = (int64_t)wide.size();
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) wide[i] = x.data[i];
-  forward_tiles256<TileMaddwd, 4>(TileMaddwd{x.data.data(), wide.data()}, x, w, e, out);
+  // Each thread widens the R input rows of its output row into its own buffer (R rows of
+  // (W + 2 pad) * Cp values: a few hundred KB, which stay in L2 while the row's 16-channel
+  // blocks read them), so no image-sized copy is made. An input row is widened once per
+  // output row that reads it (R times), against R*S*Kp multiply-adds per value: noise.
+  const int64_t KB = w.Kp / 16, row_bytes = x.row_bytes();
+#pragma omp parallel
+  {
+    std::vector<uint16_t> wide((size_t)(w.R * row_bytes));
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t n = 0; n < x.N; ++n)
+      for (int64_t oy = 0; oy < x.H; ++oy) {
+        const uint8_t* row0 = x.data.data() + n * x.image_bytes() + (oy - w.R / 2 + x.pad) * row_bytes;
+        for (size_t i = 0; i < wide.size(); ++i) wide[i] = row0[i];
+        const TileMaddwd tile{row0, wide.data()};
+        for (int64_t kb = 0; kb < KB; ++kb) row16<TileMaddwd, 4>(tile, x, w, e, out, n, oy, kb);
+      }
+  }
 }
 
 }  // namespace sr::cpu::int8_paths
