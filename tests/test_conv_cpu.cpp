@@ -130,6 +130,8 @@ TEST_CASE("conv_cpu/implicit_matches_reference_fixed_shapes") {
       {2, 7, 6, 9, 40, 3, 3, 1, 1},       // backward-weight with channels in the lanes, K % 16 != 0
       {1, 256, 4, 4, 64, 4, 4, 2, 1},     // many channels, few pixels (threads split channels)
       {0, 3, 5, 5, 16, 3, 3, 1, 1},       // an empty batch
+      {1, 64, 3, 421, 24, 3, 3, 1, 1},    // rows wider than a pixel block: several tap chunks
+      {1, 16, 4, 450, 8, 4, 4, 2, 1},     // ... with stride 2
   };
   for (const Case& c : cases) check_case(c, rng);
 }

@@ -306,15 +306,22 @@ void run_implicit(const ImplicitGemm& g) {
   }
 }
 
-// Taps per chunk so that the input rows one block of pixel tiles reads through a chunk
-// fit in kChunkBytes: a block covers block_px outputs of rows of `cols`, and each group
-// of taps_per_plane taps (one input channel's plane, or phase plane) reads rows_per_tap
-// more input rows of ld floats.
+// Taps per chunk so that the input one block of pixel tiles reads through a chunk fits in
+// kChunkBytes: a block covers block_px outputs of rows of `cols`, and each group of
+// taps_per_plane taps (one input channel's plane, or phase plane) reads rows_per_tap more
+// input rows of ld floats. A block shorter than a row spans at most two output rows and
+// reads, of each of its rows_per_tap + 1 input rows, block_px columns and the filter's
+// halo, not the whole row: counting whole rows left 1920-column images one plane per chunk,
+// so a 64-channel 3x3 conv went back to its partial sums 64 times per block instead of 5.
+// (The chunking does not change the order of the sums: the results are the same.)
 int64_t tap_chunk(int64_t cols, int64_t ld, int64_t rows_per_tap, int64_t taps_per_plane, int64_t M) {
   const int V = M <= kFwdMRSmall ? kFwdVSmall : kFwdV;
   const int64_t block_px = kGroupBlock * V * kLanes;
   const int64_t rows = (block_px + cols - 1) / cols + 1 + rows_per_tap;
-  const int64_t planes = std::max<int64_t>(1, kChunkBytes / (rows * ld * (int64_t)sizeof(float)));
+  const int64_t plane_bytes = (int64_t)sizeof(float) * (block_px < cols
+                                                            ? (rows_per_tap + 1) * std::min(ld, block_px + 2 * kLanes)
+                                                            : rows * ld);
+  const int64_t planes = std::max<int64_t>(1, kChunkBytes / plane_bytes);
   return planes * taps_per_plane;
 }
 
