@@ -1,6 +1,6 @@
 // The kernel-variant registry: one table of every variant of every op family compiled into
-// this build, read by the ops (which variant runs), the tests (which variants to compare)
-// and the benchmarks (which variants to time). Plain C++; CUDA variants appear only in CUDA
+// this build, read by the kernel choice (which names exist, which are the defaults), the
+// tests (which variants to compare) and the benchmarks (which variants to time). Plain C++; CUDA variants appear only in CUDA
 // builds, cuDNN ones only when cuDNN was found.
 //
 // Selecting a variant (the CUDA side of conv2d and gemm; rdb on both devices) is a value,
