@@ -9,6 +9,7 @@
 
 #include "engine/autograd.h"
 #include "engine/tensor.h"
+#include "kernels/kernel_choice.h"
 
 namespace sr {
 
@@ -41,10 +42,13 @@ Tensor upsample_bilinear2x(const Tensor& x);                 // align_corners=fa
 
 // ---- Convolution ------------------------------------------------------------------------------
 // y = conv2d(x, w) + bias, zero padding. x (N, C, H, W) may be a channel-range view of a
-// larger NCHW buffer. bias may be undefined.
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int padding);
-// y = x @ w^T + b for x (N, in), w (out, in).
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+// larger NCHW buffer. bias may be undefined. On CUDA it runs `choice`'s conv2d variant,
+// forward and backward (the layers pass theirs; the default is the table's under the
+// environment overrides, kernels/kernel_choice.h).
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int padding,
+              const kernels::KernelChoice& choice = {});
+// y = x @ w^T + b for x (N, in), w (out, in); on CUDA with `choice`'s gemm variant.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const kernels::KernelChoice& choice = {});
 
 // ---- Reductions and losses (mean over all elements unless named otherwise) ------------------
 Tensor sum(const Tensor& x);

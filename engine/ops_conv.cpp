@@ -27,7 +27,8 @@ cpu::Conv2dShape conv_shape(const Tensor& x, const Tensor& w, int stride, int pa
 
 }  // namespace
 
-Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int stride, int padding) {
+Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int stride, int padding,
+              const kernels::KernelChoice& choice) {
   check_dim("conv2d", x_in, 4, "input");
   check_dim("conv2d", weight, 4, "weight");
   check_same_device_dtype("conv2d", x_in, weight);
@@ -52,12 +53,13 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int 
   const cpu::Conv2dShape s = conv_shape(x, weight, stride, padding);
   Tensor y = Tensor::empty({s.N, s.K, s.P, s.Q}, x.dtype(), x.device());
   Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
+  [[maybe_unused]] const kernels::ConvVariant v = choice.conv2d;  // the backward runs the same variant
   dispatch("conv2d", x, [&](auto t) {
     using T = decltype(t);
     cpu::conv2d_forward<T>(s, x.data<T>(), weight.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
                            y.data<T>());
   }, [&] {
-    SR_CUDA(cuda::conv2d_forward(s, x.data<float>(), weight.data<float>(),
+    SR_CUDA(cuda::conv2d_forward(v, s, x.data<float>(), weight.data<float>(),
                                  bc.defined() ? bc.data<float>() : nullptr, y.data<float>()));
   });
 
@@ -76,9 +78,9 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int 
         cpu::conv2d_backward_weight<T>(s, xs.data<T>(), g.data<T>(), gw ? dw.data<T>() : nullptr,
                                        gb ? db.data<T>() : nullptr);
     }, [&] {
-      if (gx) SR_CUDA(cuda::conv2d_backward_data(s, g.data<float>(), ws.data<float>(), dx.data<float>()));
+      if (gx) SR_CUDA(cuda::conv2d_backward_data(v, s, g.data<float>(), ws.data<float>(), dx.data<float>()));
       if (gw || gb)
-        SR_CUDA(cuda::conv2d_backward_weight(s, xs.data<float>(), g.data<float>(),
+        SR_CUDA(cuda::conv2d_backward_weight(v, s, xs.data<float>(), g.data<float>(),
                                              gw ? dw.data<float>() : nullptr,
                                              gb ? db.data<float>() : nullptr));
     });
@@ -86,7 +88,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int 
   });
 }
 
-Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias) {
+Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const kernels::KernelChoice& choice) {
   check_dim("linear", x_in, 2, "input");
   check_dim("linear", weight, 2, "weight");
   check_same_device_dtype("linear", x_in, weight);
@@ -99,6 +101,7 @@ Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias) {
   Tensor x = x_in.contiguous(), w = weight.contiguous();
   Tensor b = bias.defined() ? bias.contiguous() : Tensor();
   Tensor y = Tensor::empty({N, Out}, x.dtype(), x.device());
+  [[maybe_unused]] const kernels::GemmVariant v = choice.gemm;  // the backward runs the same variant
   dispatch("linear", x, [&](auto t) {
     using T = decltype(t);
     cpu::gemm<T>(false, true, N, Out, In, x.data<T>(), In, w.data<T>(), In, y.data<T>(), Out, false);
@@ -106,7 +109,7 @@ Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias) {
       for (int64_t n = 0; n < N; ++n)
         for (int64_t o = 0; o < Out; ++o) y.data<T>()[n * Out + o] += b.data<T>()[o];
   }, [&] {
-    SR_CUDA(cuda::linear_forward(x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr,
+    SR_CUDA(cuda::linear_forward(v, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr,
                                  y.data<float>(), N, In, Out));
   });
   const bool gx = x_in.requires_grad(), gw = weight.requires_grad(),
@@ -133,7 +136,7 @@ Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias) {
       if (gx) dx = Tensor::empty({N, In}, g.dtype(), g.device());
       if (gw) dw = Tensor::empty({Out, In}, g.dtype(), g.device());
       if (gb) db = Tensor::zeros({Out}, g.dtype(), g.device());
-      SR_CUDA(cuda::linear_backward(g.data<float>(), xs.data<float>(), ws.data<float>(),
+      SR_CUDA(cuda::linear_backward(v, g.data<float>(), xs.data<float>(), ws.data<float>(),
                                     gx ? dx.data<float>() : nullptr, gw ? dw.data<float>() : nullptr,
                                     gb ? db.data<float>() : nullptr, N, In, Out));
     });

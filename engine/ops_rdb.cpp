@@ -31,7 +31,7 @@ void check_params(const Tensor& x, const RdbParams& p, int64_t nf, int64_t gc) {
 }  // namespace
 
 Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double slope, double residual,
-                            const Tensor& outer_in, double outer_scale) {
+                            const Tensor& outer_in, double outer_scale, const kernels::KernelChoice& choice) {
   check_dim("residual_dense_block", x_in, 4, "input");
   SR_CHECK(slope > 0, "residual_dense_block: slope must be > 0 (backward reads the sign of the "
            "output), got ", slope);
@@ -52,6 +52,7 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
   }
   Tensor buf = Tensor::empty({s.N, s.channels(), s.H, s.W}, x.dtype(), x.device());
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  [[maybe_unused]] const kernels::ConvVariant v = choice.conv2d;  // the backward runs the same variant
 
   dispatch("residual_dense_block", x, [&](auto t) {
     using T = decltype(t);
@@ -69,7 +70,7 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
         kp.w[k] = p.w[k].data<float>();
         kp.b[k] = p.b[k].defined() ? p.b[k].data<float>() : nullptr;
       }
-      cuda::rdb_forward(s, x.data<float>(), kp, has_outer ? outer.data<float>() : nullptr, (float)slope,
+      cuda::rdb_forward(v, s, x.data<float>(), kp, has_outer ? outer.data<float>() : nullptr, (float)slope,
                         (float)residual, (float)outer_scale, buf.data<float>(), y.data<float>());
     });
   });
@@ -115,7 +116,7 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
           dw[k] = need[1 + k] ? grads[1 + k].data<float>() : nullptr;
           db[k] = need[6 + k] ? grads[6 + k].data<float>() : nullptr;
         }
-        cuda::rdb_backward(s, bufs.data<float>(), kp, g.data<float>(), (float)slope, (float)residual,
+        cuda::rdb_backward(v, s, bufs.data<float>(), kp, g.data<float>(), (float)slope, (float)residual,
                            has_outer, (float)outer_scale, need[0] ? grads[0].data<float>() : nullptr, dw, db);
       });
     });

@@ -10,6 +10,7 @@
 #include <array>
 
 #include "engine/tensor.h"
+#include "kernels/kernel_choice.h"
 
 namespace sr {
 
@@ -19,8 +20,9 @@ struct RdbParams {
   std::array<Tensor, 5> w, b;
 };
 
+// On CUDA the convolutions run `choice`'s conv2d variant, forward and backward.
 Tensor residual_dense_block(const Tensor& x, const RdbParams& p, double slope = 0.2,
                             double residual = 0.2, const Tensor& outer = Tensor(),
-                            double outer_scale = 0.2);
+                            double outer_scale = 0.2, const kernels::KernelChoice& choice = {});
 
 }  // namespace sr

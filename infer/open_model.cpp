@@ -94,7 +94,7 @@ OpenedModel open_model(const ModelSpec& spec) {
     m.network_g = arch.network_g;
     m.architecture_from = arch.source;
   }
-  m.net = train::make_network(m.network_g, 0, 1, Device::cpu());
+  m.net = train::make_network(m.network_g, 0, 1, Device::cpu(), LayerOptions{});
   if (dni_weights.empty()) {
     m.param_key = load_basicsr_weights(*m.net, weights, spec.param_key == "bare" ? "" : spec.param_key, true);
     m.weights = weights;

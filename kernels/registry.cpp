@@ -1,14 +1,8 @@
 // The kernel-variant table (see registry.h). Adding a variant: write the kernel, add one
-// row here, map its name in the CUDA dispatcher (e.g. conv_variant_from_name in
-// kernels/cuda/conv2d.cu), and the registry test (tests/test_cuda_host.cpp) checks that
+// row here, map its name to its value (e.g. conv_variant_from_name in
+// kernels/kernel_choice.cpp) and the value in the CUDA dispatcher (kernels/cuda/conv2d.cu), and the registry test (tests/test_cuda_host.cpp) checks that
 // the two agree; the parity tests then compare it with the CPU automatically.
 #include "kernels/registry.h"
-
-#include <cstdlib>
-#include <map>
-#include <mutex>
-
-#include "engine/error.h"
 
 namespace sr::kernels {
 
@@ -36,7 +30,7 @@ const std::vector<Variant>& table() {
       {"conv2d", "cudnn_fp32", "cuda", "fp32", "cuDNN 9 restricted to FMA math: the fp32 oracle", false},
 #endif
 #endif
-      // The residual dense block, on both devices (rdb_impl() chooses; see registry.h).
+      // The residual dense block, on both devices (KernelChoice::rdb chooses; see registry.h).
       {"rdb", "fused", "cpu", "fp32/fp64", "one (N, nf+4gc, H, W) buffer, convs on channel views, fused residuals", true},
       {"rdb", "unfused", "cpu", "fp32/fp64", "BasicSR's composition: cat_channels, conv2d, bias_leaky_relu, axpby", false},
 #ifdef SRENGINE_WITH_CUDA
@@ -82,31 +76,6 @@ const std::vector<Variant>& table() {
   return t;
 }
 
-std::mutex g_mutex;
-std::map<std::string, std::string>& chosen() {
-  static std::map<std::string, std::string> m;
-  return m;
-}
-
-std::string valid_names(const std::string& op) {
-  std::string s;
-  for (const Variant& v : table())
-    if (op == v.op && std::string(v.device) == "cuda") s += (s.empty() ? "" : ", ") + std::string(v.name);
-  return s.empty() ? "none in this build" : s;
-}
-
-// "native" -> the default CUDA variant; otherwise the name itself when it exists.
-std::string resolve(const std::string& op, const std::string& name, const char* where) {
-  std::string def;
-  for (const Variant& v : table()) {
-    if (op != v.op || std::string(v.device) != "cuda") continue;
-    if (v.is_default) def = v.name;
-    if (name == v.name) return name;
-  }
-  if (name == "native" && !def.empty()) return def;
-  fail(where, ": unknown ", op, " variant '", name, "' (valid: native, ", valid_names(op), ")");
-}
-
 }  // namespace
 
 const std::vector<Variant>& variants() { return table(); }
@@ -133,76 +102,6 @@ const char* override_env(const std::string& op) {
   if (op == "gemm") return "SRENGINE_GEMM_IMPL";
   if (op == "rdb") return "SRENGINE_RDB_IMPL";
   return "";
-}
-
-std::string active_variant(const std::string& op) {
-  const char* env_name = override_env(op);
-  if (*env_name) {
-    const char* env = std::getenv(env_name);
-    if (env && *env) return resolve(op, env, env_name);
-  }
-  {
-    std::lock_guard<std::mutex> lock(g_mutex);
-    auto it = chosen().find(op);
-    if (it != chosen().end()) return it->second;
-  }
-  for (const Variant& v : table())
-    if (op == v.op && std::string(v.device) == "cuda" && v.is_default) return v.name;
-  fail("kernel registry: op '", op, "' has no CUDA variant in this build");
-}
-
-void set_active_variant(const std::string& op, const std::string& name) {
-  const std::string resolved = resolve(op, name, "set_active_variant");
-  std::lock_guard<std::mutex> lock(g_mutex);
-  chosen()[op] = resolved;
-}
-
-void set_conv_impl(const std::string& impl) {
-  // Every name any build knows: a typo is an error everywhere, but a CPU-only build accepts
-  // (and ignores) a GPU config's choice, since it only concerns CUDA tensors.
-  static const char* const kKnown[] = {"native", "naive", "tf32", "bf16", "cudnn", "cudnn_fp32"};
-  bool known = false;
-  for (const char* k : kKnown) known = known || impl == k;
-  if (!known)
-    fail("conv_impl: unknown value '", impl, "' (valid: native, cudnn, naive, tf32, bf16, cudnn_fp32)");
-#ifndef SRENGINE_WITH_CUDA
-  return;
-#endif
-  const std::string resolved = resolve("conv2d", impl, "conv_impl");
-  std::lock_guard<std::mutex> lock(g_mutex);
-  chosen()["conv2d"] = resolved;
-}
-
-namespace {
-// A name of the rdb table rows (any device), else an error listing them.
-std::string check_rdb_name(const std::string& name, const char* where) {
-  std::string valid;
-  for (const Variant& v : table()) {
-    if (std::string(v.op) != "rdb") continue;
-    if (name == v.name) return name;
-    if (valid.find(v.name) == std::string::npos) valid += (valid.empty() ? "" : ", ") + std::string(v.name);
-  }
-  fail(where, ": unknown rdb_impl '", name, "' (valid: ", valid, ")");
-}
-}  // namespace
-
-std::string rdb_impl() {
-  const char* env = std::getenv("SRENGINE_RDB_IMPL");
-  if (env && *env) return check_rdb_name(env, "SRENGINE_RDB_IMPL");
-  std::lock_guard<std::mutex> lock(g_mutex);
-  auto it = chosen().find("rdb");
-  return it != chosen().end() ? it->second : "fused";
-}
-
-void set_rdb_impl(const std::string& name) {
-  const std::string checked = check_rdb_name(name, "rdb_impl");
-  std::lock_guard<std::mutex> lock(g_mutex);
-  chosen()["rdb"] = checked;
-}
-
-void reset_active_variants() {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  chosen().clear();
 }
 
 }  // namespace sr::kernels

@@ -17,8 +17,9 @@ void default_init_(Tensor& weight, Tensor& bias) {
   }
 }
 
-Conv2d::Conv2d(int64_t in_ch, int64_t out_ch, int kernel, int stride_, int padding_, bool with_bias)
-    : stride(stride_), padding(padding_) {
+Conv2d::Conv2d(int64_t in_ch, int64_t out_ch, int kernel, int stride_, int padding_, bool with_bias,
+               const LayerOptions& options_)
+    : stride(stride_), padding(padding_), options(options_) {
   SR_CHECK(in_ch > 0 && out_ch > 0 && kernel > 0, "Conv2d: invalid sizes in ", in_ch, " out ", out_ch,
            " kernel ", kernel);
   Tensor w = Tensor::empty({out_ch, in_ch, kernel, kernel});
@@ -28,13 +29,14 @@ Conv2d::Conv2d(int64_t in_ch, int64_t out_ch, int kernel, int stride_, int paddi
   if (with_bias) bias = register_parameter("bias", b);
 }
 
-Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight, bias, stride, padding); }
+Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight, bias, stride, padding, options.kernels); }
 
 Tensor Conv2d::forward_leaky_relu(const Tensor& x, double slope) {
-  return bias_leaky_relu(conv2d(x, weight, Tensor(), stride, padding), bias, slope);
+  return bias_leaky_relu(conv2d(x, weight, Tensor(), stride, padding, options.kernels), bias, slope);
 }
 
-Linear::Linear(int64_t in_features, int64_t out_features, bool with_bias) {
+Linear::Linear(int64_t in_features, int64_t out_features, bool with_bias, const LayerOptions& options_)
+    : options(options_) {
   SR_CHECK(in_features > 0 && out_features > 0, "Linear: invalid sizes in ", in_features, " out ",
            out_features);
   Tensor w = Tensor::empty({out_features, in_features});
@@ -44,6 +46,6 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool with_bias) {
   if (with_bias) bias = register_parameter("bias", b);
 }
 
-Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias); }
+Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias, options.kernels); }
 
 }  // namespace sr

@@ -2,13 +2,15 @@
 // kaiming_uniform(a = sqrt(5)) on the weight, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
 // and the bias from the same bound.
 #pragma once
+#include "layers/layer_options.h"
 #include "layers/module.h"
 
 namespace sr {
 
 class Conv2d : public Module {
  public:
-  Conv2d(int64_t in_ch, int64_t out_ch, int kernel, int stride = 1, int padding = 0, bool bias = true);
+  Conv2d(int64_t in_ch, int64_t out_ch, int kernel, int stride = 1, int padding = 0, bool bias = true,
+         const LayerOptions& options = {});
   std::string type_name() const override { return "Conv2d"; }
   Tensor forward(const Tensor& x) override;
   // leaky_relu(conv(x) + bias, slope): the bias add and activation run as one fused
@@ -18,16 +20,18 @@ class Conv2d : public Module {
   Tensor weight;  // (out, in, k, k)
   Tensor bias;    // (out) or undefined
   int stride, padding;
+  LayerOptions options;  // the kernel variants its ops run
 };
 
 class Linear : public Module {
  public:
-  Linear(int64_t in_features, int64_t out_features, bool bias = true);
+  Linear(int64_t in_features, int64_t out_features, bool bias = true, const LayerOptions& options = {});
   std::string type_name() const override { return "Linear"; }
   Tensor forward(const Tensor& x) override;  // x (N, in) -> (N, out)
 
   Tensor weight;  // (out, in)
   Tensor bias;    // (out) or undefined
+  LayerOptions options;  // the kernel variants its ops run
 };
 
 // PyTorch's reset_parameters for Conv2d / Linear (also used to re-initialise).

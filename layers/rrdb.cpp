@@ -5,7 +5,6 @@
 #include "engine/ops.h"
 #include "engine/ops_rdb.h"
 #include "engine/random.h"
-#include "kernels/registry.h"
 
 namespace sr {
 
@@ -20,22 +19,20 @@ void scaled_kaiming_init_(Conv2d& conv, double scale, double bias_fill) {
   if (conv.bias.defined()) conv.bias.fill_(bias_fill);
 }
 
-ResidualDenseBlock::ResidualDenseBlock(int64_t nf, int64_t gc) {
+ResidualDenseBlock::ResidualDenseBlock(int64_t nf, int64_t gc, const LayerOptions& options_) : options(options_) {
   SR_CHECK(nf > 0 && gc > 0, "ResidualDenseBlock: num_feat ", nf, " and num_grow_ch ", gc, " must be > 0");
-  conv1 = register_module("conv1", std::make_shared<Conv2d>(nf, gc, 3, 1, 1));
-  conv2 = register_module("conv2", std::make_shared<Conv2d>(nf + gc, gc, 3, 1, 1));
-  conv3 = register_module("conv3", std::make_shared<Conv2d>(nf + 2 * gc, gc, 3, 1, 1));
-  conv4 = register_module("conv4", std::make_shared<Conv2d>(nf + 3 * gc, gc, 3, 1, 1));
-  conv5 = register_module("conv5", std::make_shared<Conv2d>(nf + 4 * gc, nf, 3, 1, 1));
+  conv1 = register_module("conv1", std::make_shared<Conv2d>(nf, gc, 3, 1, 1, true, options));
+  conv2 = register_module("conv2", std::make_shared<Conv2d>(nf + gc, gc, 3, 1, 1, true, options));
+  conv3 = register_module("conv3", std::make_shared<Conv2d>(nf + 2 * gc, gc, 3, 1, 1, true, options));
+  conv4 = register_module("conv4", std::make_shared<Conv2d>(nf + 3 * gc, gc, 3, 1, 1, true, options));
+  conv5 = register_module("conv5", std::make_shared<Conv2d>(nf + 4 * gc, nf, 3, 1, 1, true, options));
   for (Conv2d* c : {conv1.get(), conv2.get(), conv3.get(), conv4.get(), conv5.get()})
     scaled_kaiming_init_(*c, 0.1);
 }
 
-namespace {
-bool use_fused() { return kernels::rdb_impl() == "fused"; }
-}  // namespace
-
-Tensor ResidualDenseBlock::forward(const Tensor& x) { return use_fused() ? forward_fused(x) : forward_unfused(x); }
+Tensor ResidualDenseBlock::forward(const Tensor& x) {
+  return options.kernels.rdb == kernels::RdbImpl::fused ? forward_fused(x) : forward_unfused(x);
+}
 
 Tensor ResidualDenseBlock::forward_fused(const Tensor& x, const Tensor& outer) {
   RdbParams p;
@@ -44,7 +41,7 @@ Tensor ResidualDenseBlock::forward_fused(const Tensor& x, const Tensor& outer) {
     p.w[k] = convs[k]->weight;
     p.b[k] = convs[k]->bias;
   }
-  return residual_dense_block(x, p, kSlope, kResidual, outer, kResidual);
+  return residual_dense_block(x, p, kSlope, kResidual, outer, kResidual, options.kernels);
 }
 
 Tensor ResidualDenseBlock::forward_unfused(const Tensor& x) {
@@ -56,13 +53,15 @@ Tensor ResidualDenseBlock::forward_unfused(const Tensor& x) {
   return axpby(kResidual, x5, 1.0, x);
 }
 
-RRDB::RRDB(int64_t nf, int64_t gc) {
-  rdb1 = register_module("rdb1", std::make_shared<ResidualDenseBlock>(nf, gc));
-  rdb2 = register_module("rdb2", std::make_shared<ResidualDenseBlock>(nf, gc));
-  rdb3 = register_module("rdb3", std::make_shared<ResidualDenseBlock>(nf, gc));
+RRDB::RRDB(int64_t nf, int64_t gc, const LayerOptions& options_) : options(options_) {
+  rdb1 = register_module("rdb1", std::make_shared<ResidualDenseBlock>(nf, gc, options));
+  rdb2 = register_module("rdb2", std::make_shared<ResidualDenseBlock>(nf, gc, options));
+  rdb3 = register_module("rdb3", std::make_shared<ResidualDenseBlock>(nf, gc, options));
 }
 
-Tensor RRDB::forward(const Tensor& x) { return use_fused() ? forward_fused(x) : forward_unfused(x); }
+Tensor RRDB::forward(const Tensor& x) {
+  return options.kernels.rdb == kernels::RdbImpl::fused ? forward_fused(x) : forward_unfused(x);
+}
 
 Tensor RRDB::forward_fused(const Tensor& x) {
   // rdb3's node also applies out = x + 0.2 * rdb3(..): no separate axpby pass.

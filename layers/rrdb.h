@@ -3,7 +3,7 @@
 //                       out = 0.2 * x5 + x   (conv_k: 3x3, nf + (k-1)*gc -> gc; conv5 -> nf)
 //   RRDB:               out = 0.2 * rdb3(rdb2(rdb1(x))) + x
 // forward() runs the fused block (engine/ops_rdb.h: one buffer, no concatenation copies, the
-// RRDB's residual fused into rdb3) unless kernels::rdb_impl() says "unfused"; both paths
+// RRDB's residual fused into rdb3) unless the block's options say rdb = unfused; both paths
 // compute the same function with the same parameters (state dict keys unchanged).
 // LeakyReLU slope 0.2. The five convs are initialised Kaiming-normal (fan_in, a = 0) scaled
 // by 0.1 with zero bias, as BasicSR's default_init_weights(scale=0.1).
@@ -16,7 +16,7 @@ namespace sr {
 
 class ResidualDenseBlock : public Module {
  public:
-  explicit ResidualDenseBlock(int64_t num_feat = 64, int64_t num_grow_ch = 32);
+  explicit ResidualDenseBlock(int64_t num_feat = 64, int64_t num_grow_ch = 32, const LayerOptions& options = {});
   std::string type_name() const override { return "ResidualDenseBlock"; }
   Tensor forward(const Tensor& x) override;
   // BasicSR's composition, op by op (the reference for the fused path).
@@ -25,17 +25,19 @@ class ResidualDenseBlock : public Module {
   Tensor forward_fused(const Tensor& x, const Tensor& outer = Tensor());
 
   std::shared_ptr<Conv2d> conv1, conv2, conv3, conv4, conv5;
+  LayerOptions options;  // fused or unfused, and the convolutions' kernel variants
 };
 
 class RRDB : public Module {
  public:
-  explicit RRDB(int64_t num_feat = 64, int64_t num_grow_ch = 32);
+  explicit RRDB(int64_t num_feat = 64, int64_t num_grow_ch = 32, const LayerOptions& options = {});
   std::string type_name() const override { return "RRDB"; }
   Tensor forward(const Tensor& x) override;
   Tensor forward_unfused(const Tensor& x);
   Tensor forward_fused(const Tensor& x);
 
   std::shared_ptr<ResidualDenseBlock> rdb1, rdb2, rdb3;
+  LayerOptions options;
 };
 
 // BasicSR's default_init_weights for one conv: kaiming_normal_ (a = 0, fan_in) times

@@ -22,8 +22,9 @@ void normalize_(Tensor& x, double eps) {
 }  // namespace
 
 SpectralNormConv2d::SpectralNormConv2d(int64_t in_ch, int64_t out_ch, int kernel, int stride_, int padding_,
-                                       bool with_bias, int power_iterations_, double eps_)
-    : stride(stride_), padding(padding_), power_iterations(power_iterations_), eps(eps_) {
+                                       bool with_bias, int power_iterations_, double eps_,
+                                       const LayerOptions& options_)
+    : stride(stride_), padding(padding_), power_iterations(power_iterations_), eps(eps_), options(options_) {
   SR_CHECK(in_ch > 0 && out_ch > 0 && kernel > 0, "SpectralNormConv2d: invalid sizes in ", in_ch,
            " out ", out_ch, " kernel ", kernel);
   Tensor w = Tensor::empty({out_ch, in_ch, kernel, kernel});
@@ -47,11 +48,11 @@ Tensor SpectralNormConv2d::normalized_weight() {
 }
 
 Tensor SpectralNormConv2d::forward(const Tensor& x) {
-  return conv2d(x, normalized_weight(), bias, stride, padding);
+  return conv2d(x, normalized_weight(), bias, stride, padding, options.kernels);
 }
 
 Tensor SpectralNormConv2d::forward_leaky_relu(const Tensor& x, double slope) {
-  return bias_leaky_relu(conv2d(x, normalized_weight(), Tensor(), stride, padding), bias, slope);
+  return bias_leaky_relu(conv2d(x, normalized_weight(), Tensor(), stride, padding, options.kernels), bias, slope);
 }
 
 }  // namespace sr

@@ -5,6 +5,7 @@
 // mode one power iteration first updates u and v in place (every forward, also when the
 // weights are frozen), in eval mode the stored u, v are used as they are.
 #pragma once
+#include "layers/layer_options.h"
 #include "layers/module.h"
 
 namespace sr {
@@ -12,7 +13,8 @@ namespace sr {
 class SpectralNormConv2d : public Module {
  public:
   SpectralNormConv2d(int64_t in_ch, int64_t out_ch, int kernel, int stride = 1, int padding = 0,
-                     bool bias = true, int power_iterations = 1, double eps = 1e-12);
+                     bool bias = true, int power_iterations = 1, double eps = 1e-12,
+                     const LayerOptions& options = {});
   std::string type_name() const override { return "SpectralNormConv2d"; }
   Tensor forward(const Tensor& x) override;
   // leaky_relu(conv(x) + bias, slope) with the fused epilogue.
@@ -26,6 +28,7 @@ class SpectralNormConv2d : public Module {
   Tensor weight_v;     // (in * k * k)
   int stride, padding, power_iterations;
   double eps;
+  LayerOptions options;  // the kernel variants its ops run
 };
 
 }  // namespace sr

@@ -73,40 +73,40 @@ class Args {
   std::vector<std::string> known_;
 };
 
-using Builder = std::function<std::unique_ptr<Module>(Args&)>;
+using Builder = std::function<std::unique_ptr<Module>(Args&, const LayerOptions&)>;
 
 const std::vector<std::pair<std::string, Builder>>& builders() {
   static const std::vector<std::pair<std::string, Builder>> table = {
       {"RRDBNet",
-       [](Args& a) -> std::unique_ptr<Module> {
+       [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {
          const int64_t in = a.integer("num_in_ch", std::nullopt), out = a.integer("num_out_ch", std::nullopt);
          const int64_t scale = a.integer("scale", 4), nf = a.integer("num_feat", 64),
                        nb = a.integer("num_block", 23), gc = a.integer("num_grow_ch", 32);
          a.check_no_unknown();
-         return std::make_unique<RRDBNet>(in, out, (int)scale, nf, nb, gc);
+         return std::make_unique<RRDBNet>(in, out, (int)scale, nf, nb, gc, layers);
        }},
       {"UNetDiscriminatorSN",
-       [](Args& a) -> std::unique_ptr<Module> {
+       [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {
          const int64_t in = a.integer("num_in_ch", std::nullopt), nf = a.integer("num_feat", 64);
          const bool skip = a.boolean("skip_connection", true);
          a.check_no_unknown();
-         return std::make_unique<UNetDiscriminatorSN>(in, nf, skip);
+         return std::make_unique<UNetDiscriminatorSN>(in, nf, skip, layers);
        }},
       {"VGGStyleDiscriminator",
-       [](Args& a) -> std::unique_ptr<Module> {
+       [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {
          const int64_t in = a.integer("num_in_ch", std::nullopt), nf = a.integer("num_feat", std::nullopt);
          const int64_t size = a.integer("input_size", 128);
          a.check_no_unknown();
-         return std::make_unique<VGGStyleDiscriminator>(in, nf, (int)size);
+         return std::make_unique<VGGStyleDiscriminator>(in, nf, (int)size, layers);
        }},
       {"SRVGGNetCompact",
-       [](Args& a) -> std::unique_ptr<Module> {
+       [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {
          const int64_t in = a.integer("num_in_ch", 3), out = a.integer("num_out_ch", 3),
                        nf = a.integer("num_feat", 64), nc = a.integer("num_conv", 16),
                        up = a.integer("upscale", 4);
          const std::string act = a.string("act_type", "prelu");
          a.check_no_unknown();
-         return std::make_unique<SRVGGNetCompact>(in, out, nf, nc, (int)up, act);
+         return std::make_unique<SRVGGNetCompact>(in, out, nf, nc, (int)up, act, layers);
        }},
   };
   return table;
@@ -120,7 +120,7 @@ std::vector<std::string> network_types() {
   return out;
 }
 
-std::unique_ptr<Module> build_network(const json& opt) {
+std::unique_ptr<Module> build_network(const json& opt, const LayerOptions& layers) {
   SR_CHECK(opt.is_object(), "network: options must be an object like {\"type\": \"RRDBNet\", ...}, got ", opt.dump());
   SR_CHECK(opt.contains("type") && opt["type"].is_string(), "network: missing string key 'type' in ", opt.dump(),
            " (one of: ", join(network_types()), ")");
@@ -128,7 +128,7 @@ std::unique_ptr<Module> build_network(const json& opt) {
   for (const auto& [name, build] : builders()) {
     if (name != type) continue;
     Args args(opt, type);
-    return build(args);
+    return build(args, layers);
   }
   fail("network: unknown type '", type, "'", did_you_mean(type, network_types()), "; known types: ",
        join(network_types()));

@@ -10,11 +10,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "layers/layer_options.h"
 #include "layers/module.h"
 
 namespace sr {
 
-std::unique_ptr<Module> build_network(const nlohmann::json& opt);
+// `layers` reaches every layer of the network (its kernel variants; the default: the
+// table's under the environment overrides, kernels/kernel_choice.h).
+std::unique_ptr<Module> build_network(const nlohmann::json& opt, const LayerOptions& layers = {});
 
 // The network types build_network knows.
 std::vector<std::string> network_types();

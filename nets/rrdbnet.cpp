@@ -9,7 +9,8 @@ namespace {
 constexpr double kSlope = 0.2;
 }
 
-RRDBNet::RRDBNet(int64_t num_in_ch, int64_t num_out_ch, int scale_, int64_t nf, int64_t nb, int64_t gc)
+RRDBNet::RRDBNet(int64_t num_in_ch, int64_t num_out_ch, int scale_, int64_t nf, int64_t nb, int64_t gc,
+                 const LayerOptions& options)
     : scale(scale_) {
   SR_CHECK(scale == 1 || scale == 2 || scale == 4, "RRDBNet: scale must be 1, 2 or 4, got ", scale);
   SR_CHECK(num_in_ch > 0 && num_out_ch > 0 && nf > 0 && nb >= 0 && gc > 0,
@@ -17,14 +18,14 @@ RRDBNet::RRDBNet(int64_t num_in_ch, int64_t num_out_ch, int scale_, int64_t nf, 
            " num_block ", nb, " num_grow_ch ", gc);
   // Unshuffling by r multiplies the input channels by r^2.
   const int64_t in = scale == 2 ? num_in_ch * 4 : scale == 1 ? num_in_ch * 16 : num_in_ch;
-  conv_first = register_module("conv_first", std::make_shared<Conv2d>(in, nf, 3, 1, 1));
+  conv_first = register_module("conv_first", std::make_shared<Conv2d>(in, nf, 3, 1, 1, true, options));
   body = register_module("body", std::make_shared<Sequential>());
-  for (int64_t i = 0; i < nb; ++i) body->push_back(std::make_shared<RRDB>(nf, gc));
-  conv_body = register_module("conv_body", std::make_shared<Conv2d>(nf, nf, 3, 1, 1));
-  conv_up1 = register_module("conv_up1", std::make_shared<Conv2d>(nf, nf, 3, 1, 1));
-  conv_up2 = register_module("conv_up2", std::make_shared<Conv2d>(nf, nf, 3, 1, 1));
-  conv_hr = register_module("conv_hr", std::make_shared<Conv2d>(nf, nf, 3, 1, 1));
-  conv_last = register_module("conv_last", std::make_shared<Conv2d>(nf, num_out_ch, 3, 1, 1));
+  for (int64_t i = 0; i < nb; ++i) body->push_back(std::make_shared<RRDB>(nf, gc, options));
+  conv_body = register_module("conv_body", std::make_shared<Conv2d>(nf, nf, 3, 1, 1, true, options));
+  conv_up1 = register_module("conv_up1", std::make_shared<Conv2d>(nf, nf, 3, 1, 1, true, options));
+  conv_up2 = register_module("conv_up2", std::make_shared<Conv2d>(nf, nf, 3, 1, 1, true, options));
+  conv_hr = register_module("conv_hr", std::make_shared<Conv2d>(nf, nf, 3, 1, 1, true, options));
+  conv_last = register_module("conv_last", std::make_shared<Conv2d>(nf, num_out_ch, 3, 1, 1, true, options));
 }
 
 Tensor RRDBNet::forward(const Tensor& x) {

@@ -19,7 +19,7 @@ namespace sr {
 class RRDBNet : public Module {
  public:
   RRDBNet(int64_t num_in_ch, int64_t num_out_ch, int scale = 4, int64_t num_feat = 64,
-          int64_t num_block = 23, int64_t num_grow_ch = 32);
+          int64_t num_block = 23, int64_t num_grow_ch = 32, const LayerOptions& options = {});
   std::string type_name() const override { return "RRDBNet"; }
   Tensor forward(const Tensor& x) override;
 

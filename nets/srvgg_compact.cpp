@@ -17,7 +17,7 @@ std::shared_ptr<Module> make_activation(const std::string& act_type, int64_t num
 }  // namespace
 
 SRVGGNetCompact::SRVGGNetCompact(int64_t num_in_ch, int64_t num_out_ch, int64_t nf, int64_t num_conv, int upscale_,
-                                 const std::string& act_type)
+                                 const std::string& act_type, const LayerOptions& options)
     : upscale(upscale_) {
   SR_CHECK(upscale == 2 || upscale == 4, "SRVGGNetCompact: upscale must be 2 or 4, got ", upscale);
   SR_CHECK(num_in_ch > 0 && nf > 0 && num_conv >= 0, "SRVGGNetCompact: invalid num_in_ch ", num_in_ch,
@@ -25,13 +25,13 @@ SRVGGNetCompact::SRVGGNetCompact(int64_t num_in_ch, int64_t num_out_ch, int64_t 
   SR_CHECK(num_out_ch == num_in_ch, "SRVGGNetCompact: num_out_ch (", num_out_ch, ") must equal num_in_ch (",
            num_in_ch, ") because the upsampled input is added to the output");
   body = register_module("body", std::make_shared<Sequential>());
-  body->push_back(std::make_shared<Conv2d>(num_in_ch, nf, 3, 1, 1));
+  body->push_back(std::make_shared<Conv2d>(num_in_ch, nf, 3, 1, 1, true, options));
   body->push_back(make_activation(act_type, nf));
   for (int64_t i = 0; i < num_conv; ++i) {
-    body->push_back(std::make_shared<Conv2d>(nf, nf, 3, 1, 1));
+    body->push_back(std::make_shared<Conv2d>(nf, nf, 3, 1, 1, true, options));
     body->push_back(make_activation(act_type, nf));
   }
-  body->push_back(std::make_shared<Conv2d>(nf, num_out_ch * upscale * upscale, 3, 1, 1));
+  body->push_back(std::make_shared<Conv2d>(nf, num_out_ch * upscale * upscale, 3, 1, 1, true, options));
 }
 
 Tensor SRVGGNetCompact::forward(const Tensor& x) {

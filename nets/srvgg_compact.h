@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "layers/layer_options.h"
 #include "layers/sequential.h"
 
 namespace sr {
@@ -16,7 +17,7 @@ namespace sr {
 class SRVGGNetCompact : public Module {
  public:
   SRVGGNetCompact(int64_t num_in_ch = 3, int64_t num_out_ch = 3, int64_t num_feat = 64, int64_t num_conv = 16,
-                  int upscale = 4, const std::string& act_type = "prelu");
+                  int upscale = 4, const std::string& act_type = "prelu", const LayerOptions& options = {});
   std::string type_name() const override { return "SRVGGNetCompact"; }
   Tensor forward(const Tensor& x) override;
 

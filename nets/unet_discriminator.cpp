@@ -9,12 +9,13 @@ namespace {
 constexpr double kSlope = 0.2;
 }
 
-UNetDiscriminatorSN::UNetDiscriminatorSN(int64_t num_in_ch, int64_t nf, bool skip) : skip_connection(skip) {
+UNetDiscriminatorSN::UNetDiscriminatorSN(int64_t num_in_ch, int64_t nf, bool skip, const LayerOptions& options)
+    : skip_connection(skip) {
   SR_CHECK(num_in_ch > 0 && nf > 0, "UNetDiscriminatorSN: invalid num_in_ch ", num_in_ch, " or num_feat ", nf);
   auto sn = [&](const char* name, int64_t in, int64_t out, int k, int s, int p) {
-    return register_module(name, std::make_shared<SpectralNormConv2d>(in, out, k, s, p, false));
+    return register_module(name, std::make_shared<SpectralNormConv2d>(in, out, k, s, p, false, 1, 1e-12, options));
   };
-  conv0 = register_module("conv0", std::make_shared<Conv2d>(num_in_ch, nf, 3, 1, 1));
+  conv0 = register_module("conv0", std::make_shared<Conv2d>(num_in_ch, nf, 3, 1, 1, true, options));
   conv1 = sn("conv1", nf, nf * 2, 4, 2, 1);
   conv2 = sn("conv2", nf * 2, nf * 4, 4, 2, 1);
   conv3 = sn("conv3", nf * 4, nf * 8, 4, 2, 1);
@@ -23,7 +24,7 @@ UNetDiscriminatorSN::UNetDiscriminatorSN(int64_t num_in_ch, int64_t nf, bool ski
   conv6 = sn("conv6", nf * 2, nf, 3, 1, 1);
   conv7 = sn("conv7", nf, nf, 3, 1, 1);
   conv8 = sn("conv8", nf, nf, 3, 1, 1);
-  conv9 = register_module("conv9", std::make_shared<Conv2d>(nf, 1, 3, 1, 1));
+  conv9 = register_module("conv9", std::make_shared<Conv2d>(nf, 1, 3, 1, 1, true, options));
 }
 
 Tensor UNetDiscriminatorSN::forward(const Tensor& x) {

@@ -19,7 +19,8 @@ namespace sr {
 
 class UNetDiscriminatorSN : public Module {
  public:
-  explicit UNetDiscriminatorSN(int64_t num_in_ch, int64_t num_feat = 64, bool skip_connection = true);
+  explicit UNetDiscriminatorSN(int64_t num_in_ch, int64_t num_feat = 64, bool skip_connection = true,
+                               const LayerOptions& options = {});
   std::string type_name() const override { return "UNetDiscriminatorSN"; }
   Tensor forward(const Tensor& x) override;
 

@@ -9,17 +9,17 @@ namespace {
 constexpr double kSlope = 0.2;
 }
 
-VGGStyleDiscriminator::VGGStyleDiscriminator(int64_t num_in_ch, int64_t nf, int input_size_)
+VGGStyleDiscriminator::VGGStyleDiscriminator(int64_t num_in_ch, int64_t nf, int input_size_, const LayerOptions& options)
     : input_size(input_size_) {
   SR_CHECK(input_size == 128 || input_size == 256, "VGGStyleDiscriminator: input_size must be 128 or 256, got ",
            input_size);
   SR_CHECK(num_in_ch > 0 && nf > 0, "VGGStyleDiscriminator: invalid num_in_ch ", num_in_ch, " or num_feat ", nf);
   // Registration follows BasicSR's attribute order (conv0_0, conv0_1, bn0_1, conv1_0, bn1_0, ...).
-  stages.emplace_back(register_module("conv0_0", std::make_shared<Conv2d>(num_in_ch, nf, 3, 1, 1, true)), nullptr);
+  stages.emplace_back(register_module("conv0_0", std::make_shared<Conv2d>(num_in_ch, nf, 3, 1, 1, true, options)), nullptr);
   auto add_stage = [&](int k, int j, int64_t in, int64_t out) {
     const std::string s = std::to_string(k) + "_" + std::to_string(j);
-    auto conv = j == 0 ? std::make_shared<Conv2d>(in, out, 3, 1, 1, false)
-                       : std::make_shared<Conv2d>(in, out, 4, 2, 1, false);
+    auto conv = j == 0 ? std::make_shared<Conv2d>(in, out, 3, 1, 1, false, options)
+                       : std::make_shared<Conv2d>(in, out, 4, 2, 1, false, options);
     register_module("conv" + s, conv);
     auto bn = register_module("bn" + s, std::make_shared<BatchNorm2d>(out));
     stages.emplace_back(conv, bn);
@@ -31,8 +31,8 @@ VGGStyleDiscriminator::VGGStyleDiscriminator(int64_t num_in_ch, int64_t nf, int 
     add_stage(k, 0, widths[k - 1], widths[k]);
     add_stage(k, 1, widths[k], widths[k]);
   }
-  linear1 = register_module("linear1", std::make_shared<Linear>(nf * 8 * 4 * 4, 100));
-  linear2 = register_module("linear2", std::make_shared<Linear>(100, 1));
+  linear1 = register_module("linear1", std::make_shared<Linear>(nf * 8 * 4 * 4, 100, true, options));
+  linear2 = register_module("linear2", std::make_shared<Linear>(100, 1, true, options));
 }
 
 Tensor VGGStyleDiscriminator::forward(const Tensor& x) {

@@ -17,7 +17,7 @@ namespace sr {
 
 class VGGStyleDiscriminator : public Module {
  public:
-  VGGStyleDiscriminator(int64_t num_in_ch, int64_t num_feat, int input_size = 128);
+  VGGStyleDiscriminator(int64_t num_in_ch, int64_t num_feat, int input_size = 128, const LayerOptions& options = {});
   std::string type_name() const override { return "VGGStyleDiscriminator"; }
   Tensor forward(const Tensor& x) override;
 

@@ -62,7 +62,7 @@ VGGFeatureExtractor::VGGFeatureExtractor(const VGGFeatureOptions& options) : opt
     const std::string& name = all[i];
     const int block = name[name.size() - (name[0] == 'p' ? 1 : 3)] - '1';
     if (name.rfind("conv", 0) == 0) {
-      vgg_net->push_back(name, std::make_shared<Conv2d>(in, kBlockWidth[block], 3, 1, 1));
+      vgg_net->push_back(name, std::make_shared<Conv2d>(in, kBlockWidth[block], 3, 1, 1, true, options.layers));
       in = kBlockWidth[block];
     } else if (name.rfind("relu", 0) == 0) {
       vgg_net->push_back(name, std::make_shared<ReLU>());
@@ -91,7 +91,7 @@ std::map<std::string, Tensor> VGGFeatureExtractor::features(const Tensor& x) {
     }
     Tensor wt = Tensor::from_vector(w, {3, 3, 1, 1}, x.dtype()).to(x.device());
     Tensor bt = Tensor::from_vector(b, {3}, x.dtype()).to(x.device());
-    y = conv2d(x, wt, bt, 1, 0);
+    y = conv2d(x, wt, bt, 1, 0, options_.layers.kernels);
   }
   std::map<std::string, Tensor> out;
   const auto& wanted = options_.layer_name_list;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "layers/layer_options.h"
 #include "layers/sequential.h"
 
 namespace sr {
@@ -25,6 +26,7 @@ struct VGGFeatureOptions {
   bool use_input_norm = true;
   bool range_norm = false;
   int pooling_stride = 2;
+  LayerOptions layers;  // the kernel variants of its convolutions
 };
 
 class VGGFeatureExtractor : public Module {

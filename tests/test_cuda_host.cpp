@@ -29,7 +29,9 @@
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/fast_div.h"
 #include "kernels/cuda/igemm.h"
+#include "kernels/kernel_choice.h"
 #include "kernels/registry.h"
+#include "support/scoped_env.h"
 
 using sr::cpu::Conv2dShape;
 namespace ig = sr::cuda::igemm;
@@ -436,7 +438,6 @@ TEST_CASE("kernels/cudnn_algorithm_choice") {
 
 TEST_CASE("kernels/registry") {
   namespace k = sr::kernels;
-  k::reset_active_variants();
   // Every op has exactly one default per device, and names are unique per (op, device).
   for (const std::string& op : k::ops()) {
     for (const char* dev : {"cpu", "cuda"}) {
@@ -451,11 +452,15 @@ TEST_CASE("kernels/registry") {
       CHECK(defaults == 1);
     }
   }
+  // The checks below set the environment overrides themselves (and put back the suite's).
+  sr::test::ScopedEnv env;
+  for (const char* op : {"conv2d", "gemm", "rdb"}) env.unset(k::override_env(op));
   // conv_impl values: typos are errors in every build; known values are accepted.
-  CHECK_THROWS_WITH(k::set_conv_impl("cudnnn"), Catch::Contains("valid: native, cudnn"));
-  CHECK_NOTHROW(k::set_conv_impl("native"));
+  CHECK_THROWS_WITH(k::kernel_choice("cudnnn", "fused"), Catch::Contains("conv_impl: unknown value 'cudnnn'") &&
+                                                             Catch::Contains("valid: native, cudnn"));
+  CHECK_NOTHROW(k::kernel_choice("native", "fused"));
 #ifdef SRENGINE_WITH_CUDA
-  // The table and the CUDA dispatchers name the same variants (no drift either way).
+  // The table and the names of the CUDA dispatchers' values agree (no drift either way).
   for (const auto& v : k::variants_of("conv2d", "cuda"))
     CHECK(std::string(sr::cuda::conv_variant_name(sr::cuda::conv_variant_from_name(v.name))) == v.name);
   for (sr::cuda::ConvVariant v : {sr::cuda::ConvVariant::naive, sr::cuda::ConvVariant::tf32,
@@ -471,27 +476,33 @@ TEST_CASE("kernels/registry") {
   }
   for (const auto& v : k::variants_of("gemm", "cuda"))
     CHECK(std::string(sr::cuda::gemm_variant_name(sr::cuda::gemm_variant_from_name(v.name))) == v.name);
-  CHECK(k::active_variant("conv2d") == "tf32");
-  CHECK(k::active_variant("gemm") == "native");
-  k::set_active_variant("conv2d", "naive");
-  CHECK(k::active_variant("conv2d") == "naive");
-  CHECK_THROWS_WITH(k::set_active_variant("conv2d", "fast"), Catch::Contains("valid: native"));
-  // The environment wins over the configured choice.
-  setenv("SRENGINE_CONV_IMPL", "bf16", 1);
-  CHECK(k::active_variant("conv2d") == "bf16");
-  setenv("SRENGINE_CONV_IMPL", "nonsense", 1);
-  CHECK_THROWS_WITH(k::active_variant("conv2d"), Catch::Contains("SRENGINE_CONV_IMPL"));
-  unsetenv("SRENGINE_CONV_IMPL");
-  CHECK(k::active_variant("conv2d") == "naive");
+  // The defaults are the table's; the config's keys choose; "native" is the default.
+  CHECK(k::KernelChoice{}.conv2d == k::ConvVariant::tf32);
+  CHECK(k::KernelChoice{}.gemm == k::GemmVariant::native);
+  CHECK(k::kernel_choice("native", "fused").conv2d == k::ConvVariant::tf32);
+  CHECK(k::kernel_choice("naive", "fused").conv2d == k::ConvVariant::naive);
+  // The environment wins over the configured choice, and over the defaults.
+  env.set("SRENGINE_CONV_IMPL", "bf16");
+  CHECK(k::kernel_choice("naive", "fused").conv2d == k::ConvVariant::bf16);
+  CHECK(k::KernelChoice{}.conv2d == k::ConvVariant::bf16);
+  env.set("SRENGINE_GEMM_IMPL", "cublas");
+  CHECK(k::KernelChoice{}.gemm == k::GemmVariant::cublas);
+  env.unset("SRENGINE_GEMM_IMPL");
+  env.set("SRENGINE_CONV_IMPL", "nonsense");
+  CHECK_THROWS_WITH(k::KernelChoice{}, Catch::Contains("SRENGINE_CONV_IMPL") && Catch::Contains("'nonsense'"));
+  CHECK_THROWS_WITH(k::kernel_choice("naive", "fused"), Catch::Contains("SRENGINE_CONV_IMPL"));
+  env.unset("SRENGINE_CONV_IMPL");
+  CHECK(k::kernel_choice("naive", "fused").conv2d == k::ConvVariant::naive);
+  CHECK(k::KernelChoice{}.conv2d == k::ConvVariant::tf32);
 #ifdef SRENGINE_WITH_CUDNN
-  k::set_conv_impl("cudnn");
-  CHECK(k::active_variant("conv2d") == "cudnn");
-#endif
-  k::reset_active_variants();
-  CHECK(k::active_variant("conv2d") == "tf32");
+  CHECK(k::kernel_choice("cudnn", "fused").conv2d == k::ConvVariant::cudnn);
 #else
+  CHECK_THROWS_WITH(k::kernel_choice("cudnn", "fused"), Catch::Contains("conv_impl: unknown conv2d variant 'cudnn'"));
+#endif
+#else
+  // No CUDA variants: a GPU config's conv_impl is accepted and ignored.
   CHECK(k::variants_of("conv2d", "cuda").empty());
-  CHECK_THROWS(k::active_variant("conv2d"));
+  CHECK(k::kernel_choice("cudnn", "fused").conv2d == k::KernelChoice{}.conv2d);
 #endif
 }
 

@@ -70,12 +70,15 @@ Tol tol_for_precision(const std::string& p) {
   return kFp32;
 }
 
-// The tolerance of the active CUDA variant of an op (from the registry's precision column).
+// The tolerance of the default CUDA variant of an op, the one the ops run without a kernel
+// choice of their own (from the registry's precision column).
 Tol active_tol(const char* op) {
   // A build without CUDA lists no CUDA variants: the interpreter then runs conv2d's tf32
   // and gemm's native variant (kernels/cuda/conv2d.cu, gemm.cu).
   if (kernels::variants_of(op, "cuda").empty()) return std::string(op) == "conv2d" ? kTf32 : kFp32;
-  const std::string name = kernels::active_variant(op);
+  const kernels::KernelChoice defaults;  // the table's, under SRENGINE_CONV_IMPL / SRENGINE_GEMM_IMPL
+  const std::string name = std::string(op) == "conv2d" ? kernels::conv_variant_name(defaults.conv2d)
+                                                        : kernels::gemm_variant_name(defaults.gemm);
   for (const auto& v : kernels::variants_of(op, "cuda"))
     if (name == v.name) return tol_for_precision(v.precision);
   return kFp32;

@@ -460,7 +460,7 @@ TEST_CASE("harden/b16_scale_without_network_g_scale_builds_that_scale") {
   const json c = load_config(cfg, {"scale=2"});
   REQUIRE(c["network_g"].contains("scale"));  // was absent: the net was built as x4
   CHECK(c["network_g"]["scale"] == 2);
-  CHECK(infer::net_scale(*make_network(c["network_g"], 0, 1, Device::cpu())) == 2);
+  CHECK(infer::net_scale(*make_network(c["network_g"], 0, 1, Device::cpu(), LayerOptions{})) == 2);
   test::require_error([&] { load_config(cfg, {"scale=2", "network_g.scale=4"}); },
                       {"'network_g.scale' (4) differs from 'scale' (2)"});
 }

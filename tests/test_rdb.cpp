@@ -1,13 +1,15 @@
 // The fused residual dense block (engine/ops_rdb.h, kernels/cpu/rdb.cpp): float64 gradient
 // checks, forward and every gradient against BasicSR's unfused composition (layers/rrdb.cpp)
 // for a block and a whole RRDB, the raw kernels on NaN-poisoned outputs, and the
-// rdb_impl selection. The CUDA twin is checked against the CPU in tests/test_cuda_parity.cpp.
+// rdb_impl choice (from the config, per network). The CUDA twin is checked against the CPU in tests/test_cuda_parity.cpp.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <limits>
+#include <map>
+#include <set>
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
@@ -15,9 +17,10 @@
 #include "engine/random.h"
 #include "engine/storage.h"
 #include "kernels/cpu/rdb.h"
-#include "kernels/registry.h"
+#include "kernels/kernel_choice.h"
 #include "layers/rrdb.h"
 #include "support/gradcheck.h"
+#include "support/scoped_env.h"
 
 using namespace sr;
 using sr::test::random_tensor;
@@ -263,26 +266,87 @@ TEST_CASE("rdb/shape_errors") {
   CHECK_THROWS(call_fused(bad));
 }
 
-TEST_CASE("rdb/impl_selection") {
+namespace {
+
+// How many autograd nodes of each op the graph behind y holds (each node once).
+std::map<std::string, int> graph_ops(const Tensor& y) {
+  std::map<std::string, int> count;
+  std::set<const Node*> seen;
+  std::vector<std::shared_ptr<Node>> todo{y.grad_fn()};
+  while (!todo.empty()) {
+    const std::shared_ptr<Node> n = todo.back();
+    todo.pop_back();
+    if (!n || !seen.insert(n.get()).second) continue;
+    ++count[n->name()];
+    for (const Edge& e : n->next_edges)
+      if (e.fn) todo.push_back(e.fn);
+  }
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("rdb/choice_from_config") {
   namespace k = sr::kernels;
-  unsetenv("SRENGINE_RDB_IMPL");
-  k::reset_active_variants();
-  CHECK(k::rdb_impl() == "fused");
-  k::set_rdb_impl("unfused");
-  CHECK(k::rdb_impl() == "unfused");
-  CHECK_THROWS_WITH(k::set_rdb_impl("fast"), Catch::Contains("valid: fused, unfused"));
-  setenv("SRENGINE_RDB_IMPL", "fused", 1);  // the environment wins
-  CHECK(k::rdb_impl() == "fused");
-  setenv("SRENGINE_RDB_IMPL", "nonsense", 1);
-  CHECK_THROWS_WITH(k::rdb_impl(), Catch::Contains("SRENGINE_RDB_IMPL"));
-  unsetenv("SRENGINE_RDB_IMPL");
-  k::reset_active_variants();
-  CHECK(k::rdb_impl() == "fused");
-  // The unfused choice reaches the modules: the graph then has no fused node.
-  k::set_rdb_impl("unfused");
-  RRDB rrdb(4, 2);
-  Tensor x = Tensor::ones({1, 4, 3, 3});
-  x.set_requires_grad(true);
-  CHECK_NOTHROW(sum(rrdb.forward(x)).backward());
-  k::reset_active_variants();
+  sr::test::ScopedEnv env;  // puts back a suite-wide SRENGINE_RDB_IMPL
+  env.unset("SRENGINE_RDB_IMPL");
+  CHECK(k::KernelChoice{}.rdb == k::RdbImpl::fused);
+  CHECK(k::kernel_choice("native", "fused").rdb == k::RdbImpl::fused);
+  CHECK(k::kernel_choice("native", "unfused").rdb == k::RdbImpl::unfused);
+  CHECK_THROWS_WITH(k::kernel_choice("native", "fast"),
+                    Catch::Contains("rdb_impl: unknown rdb_impl 'fast'") && Catch::Contains("valid: fused, unfused"));
+  env.set("SRENGINE_RDB_IMPL", "fused");  // the environment wins over the config
+  CHECK(k::kernel_choice("native", "unfused").rdb == k::RdbImpl::fused);
+  env.set("SRENGINE_RDB_IMPL", "unfused");  // and over the default
+  CHECK(k::KernelChoice{}.rdb == k::RdbImpl::unfused);
+  env.set("SRENGINE_RDB_IMPL", "nonsense");
+  CHECK_THROWS_WITH(k::KernelChoice{}, Catch::Contains("SRENGINE_RDB_IMPL") && Catch::Contains("'nonsense'"));
+  CHECK_THROWS_WITH(k::kernel_choice("native", "fused"), Catch::Contains("SRENGINE_RDB_IMPL"));
+}
+
+// Two RRDBs with different choices, built side by side with the same weights and run
+// interleaved in one process: each runs its own path, told apart by the nodes of its graph
+// (one fused node per block, or BasicSR's cat_channels + conv2d composition), and both
+// compute the same function. A choice held anywhere but in the module would give both
+// graphs the same nodes.
+TEST_CASE("rdb/choice_per_network") {
+  const uint64_t seed = sr::test::fresh_seed();
+  INFO("seed " << seed);
+  Generator gen(seed);
+  LayerOptions fused, unfused;
+  fused.kernels.rdb = kernels::RdbImpl::fused;
+  unfused.kernels.rdb = kernels::RdbImpl::unfused;
+  RRDB a(6, 3, fused), b(6, 3, unfused);
+  randomize(a, gen);
+  b.load_state_dict(a.state_dict(), true);
+  std::map<std::string, int> ops_a, ops_b;
+  for (int round = 0; round < 2; ++round) {  // a, b, a, b: no choice leaks from one to the next
+    Tensor x = Tensor::empty({2, 6, 5, 4}), r = Tensor::empty({2, 6, 5, 4});
+    uniform_(x, -1, 1, gen);
+    uniform_(r, -1, 1, gen);
+    const Result ra = run(a, x, r, [&](const Tensor& t) {
+      Tensor y = a.forward(t);
+      ops_a = graph_ops(y);
+      return y;
+    });
+    const Result rb = run(b, x, r, [&](const Tensor& t) {
+      Tensor y = b.forward(t);
+      ops_b = graph_ops(y);
+      return y;
+    });
+    INFO("round " << round);
+    CHECK(ops_a["residual_dense_block"] == 3);
+    CHECK(ops_a["cat_channels"] == 0);
+    CHECK(ops_a["conv2d"] == 0);
+    CHECK(ops_b["residual_dense_block"] == 0);
+    CHECK(ops_b["cat_channels"] == 12);  // 4 per block
+    CHECK(ops_b["conv2d"] == 15);        // 5 per block
+    compare_results(ra, rb, 5e-5);
+  }
+  // The options reach every layer the blocks build.
+  for (const auto* m : {&a, &b})
+    for (const auto& rdb : {m->rdb1, m->rdb2, m->rdb3}) {
+      CHECK(rdb->options.kernels == m->options.kernels);
+      CHECK(rdb->conv5->options.kernels == m->options.kernels);
+    }
 }

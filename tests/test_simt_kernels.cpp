@@ -453,8 +453,8 @@ void test_gemm() {
     const auto x = random_floats(rng, Nb * In), w = random_floats(rng, Out * In), bias = random_floats(rng, Out),
                g = random_floats(rng, Nb * Out), db0 = random_floats(rng, Out);
     Dev X(x), Wt(w), Bs(bias), Y(Nb * Out), G(g), DX(Nb * In), DW(Out * In), DB(db0);
-    sr::simt::linear_forward(X.p, Wt.p, Bs.p, Y.p, Nb, In, Out);
-    sr::simt::linear_backward(G.p, X.p, Wt.p, DX.p, DW.p, DB.p, Nb, In, Out);
+    sr::simt::linear_forward(sr::simt::GemmVariant::native, X.p, Wt.p, Bs.p, Y.p, Nb, In, Out);
+    sr::simt::linear_backward(sr::simt::GemmVariant::native, G.p, X.p, Wt.p, DX.p, DW.p, DB.p, Nb, In, Out);
     const auto xd = to_double(x), wd = to_double(w), gd = to_double(g);
     std::vector<double> ry(Nb * Out), rdx(Nb * In), rdw(Out * In), rdb = to_double(db0);
     cpu::gemm(false, true, Nb, Out, In, xd.data(), In, wd.data(), In, ry.data(), Out, false);
@@ -584,8 +584,8 @@ void test_rdb() {
       gbp[k] = gb[k]->p;
     }
     Dev X(x), O(o), DY(dy), Buf(bn), Y(xn), DX(xn);
-    sr::simt::rdb_forward(s, X.p, p, outer ? O.p : nullptr, 0.2f, 0.2f, 0.2f, Buf.p, Y.p);
-    sr::simt::rdb_backward(s, Buf.p, p, DY.p, 0.2f, 0.2f, outer, 0.2f, DX.p, gwp, gbp);
+    sr::simt::rdb_forward(sr::simt::ConvVariant::tf32, s, X.p, p, outer ? O.p : nullptr, 0.2f, 0.2f, 0.2f, Buf.p, Y.p);
+    sr::simt::rdb_backward(sr::simt::ConvVariant::tf32, s, Buf.p, p, DY.p, 0.2f, 0.2f, outer, 0.2f, DX.p, gwp, gbp);
     // reference in double
     std::vector<std::vector<double>> wd(5), bd(5), rgw(5), rgb(5);
     cpu::RdbParams<double> pd{};
@@ -605,8 +605,8 @@ void test_rdb() {
     std::vector<double> rbuf(bn), ry(xn), rdx(xn);
     cpu::rdb_forward<double>(s, xd.data(), pd, outer ? od.data() : nullptr, 0.2, 0.2, 0.2, rbuf.data(), ry.data());
     cpu::rdb_backward<double>(s, rbuf.data(), pd, dyd.data(), 0.2, 0.2, outer, 0.2, rdx.data(), rgwp, rgbp);
-    // The active conv variant (tf32 unless a CUDA build's registry says otherwise) over a
-    // chain of ten convolutions: ten single-conv budgets, as the parity suite's rdb case.
+    // The tf32 conv variant over a chain of ten convolutions: ten single-conv budgets, as the
+    // parity suite's rdb case.
     const Tol t{10 * kTf32.abs, 10 * kTf32.rel, "10 x tf32"};
     compare("rdb y" + what, Y.get(), ry, t);
     compare("rdb buffer" + what, Buf.get(), rbuf, t);

@@ -4,22 +4,27 @@
 // interpreter) against the same float32 network on the CPU: the output, the loss, the input
 // gradient, every parameter gradient, and the buffers after the forward (spectral-norm
 // vectors, batch-norm running statistics).
-// Tolerance: the active conv variant's budget (tf32: 2e-3 of the largest value plus 2e-3 of
+// Tolerance: the network's conv variant's budget (tf32: 2e-3 of the largest value plus 2e-3 of
 // the element) times the number of conv and linear layers on the longest path: the layer
 // count for the forward and the buffers, twice it for the gradients (forward and back), as
-// cuda/ops_rdb allows ten budgets for its ten chained convs.
+// cuda/ops_rdb allows ten budgets for its ten chained convs. simt/conv_choice_per_layer:
+// two convolutions built with different conv variants each run their own.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "engine/random.h"
 #include "engine/safetensors.h"
-#include "kernels/registry.h"
+#include "kernels/kernel_choice.h"
+#include "layers/conv2d.h"
 #include "nets/factory.h"
 #include "support/net_fixtures.h"
 #include "support/simt_support.h"
@@ -31,13 +36,16 @@ using sr::simt_test::Tol;
 
 namespace {
 
-// The single-conv budget of the active conv2d variant (a build without CUDA lists none: the
-// interpreter then runs tf32).
-double conv_budget() {
-  std::string precision = "tf32";
-  for (const auto& v : kernels::variants_of("conv2d", "cuda"))
-    if (v.name == kernels::active_variant("conv2d")) precision = v.precision;
-  return precision == "tf32" ? 2e-3 : precision == "bf16" ? 1.5e-2 : 1e-5;
+// The single-conv budget of a conv2d variant.
+double conv_budget(kernels::ConvVariant v) {
+  switch (v) {
+    case kernels::ConvVariant::tf32:
+    case kernels::ConvVariant::cudnn: return 2e-3;
+    case kernels::ConvVariant::bf16: return 1.5e-2;
+    case kernels::ConvVariant::naive:
+    case kernels::ConvVariant::cudnn_fp32: return 1e-5;
+  }
+  return 1e-5;
 }
 
 bool close(const std::string& what, const Tensor& got, const Tensor& ref, double budget) {
@@ -54,9 +62,9 @@ struct Run {
 };
 
 Run run_net(const nlohmann::json& opt, const std::map<std::string, Tensor>& weights, const Tensor& input,
-            const Tensor& target, const std::string& kind, Device device) {
+            const Tensor& target, const std::string& kind, Device device, const LayerOptions& layers) {
   Run r;
-  r.net = build_network(opt);
+  r.net = build_network(opt, layers);
   r.net->load_state_dict(weights, true, "fixture");
   r.net->to(device);
   r.net->train();
@@ -70,7 +78,8 @@ Run run_net(const nlohmann::json& opt, const std::map<std::string, Tensor>& weig
   return r;
 }
 
-void run_net_parity(const std::string& name) {
+// The fixture's network with `layers` (its kernel choice) on the CPU and on the simt device.
+void run_net_parity(const std::string& name, const LayerOptions& layers = {}) {
   const std::string path = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/nets/" + name + ".safetensors";
   SafetensorsReadOptions as_f32;
   as_f32.dtype = DType::f32;
@@ -89,13 +98,13 @@ void run_net_parity(const std::string& name) {
   const Tensor target = kind == "l1" ? f.get("target") : Tensor();
 
   const uint64_t launches = ::simt::stats().launches;
-  Run cpu = run_net(opt, weights, input, target, kind, Device::cpu());
-  Run sim = run_net(opt, weights, input, target, kind, Device::simt());
+  Run cpu = run_net(opt, weights, input, target, kind, Device::cpu(), layers);
+  Run sim = run_net(opt, weights, input, target, kind, Device::simt(), layers);
   CHECK(::simt::stats().launches > launches);
 
-  int layers = 0;  // conv and linear weights: an upper bound of the longest chain
-  for (const auto& [k, p] : cpu.net->named_parameters()) layers += p.dim() >= 2;
-  const double fwd = layers * conv_budget(), bwd = 2 * fwd;
+  int depth = 0;  // conv and linear weights: an upper bound of the longest chain
+  for (const auto& [k, p] : cpu.net->named_parameters()) depth += p.dim() >= 2;
+  const double fwd = depth * conv_budget(layers.kernels.conv2d), bwd = 2 * fwd;
   close(name + " output", sim.y, cpu.y, fwd);
   close(name + " loss", sim.loss, cpu.loss, fwd);
   close(name + " grad.input", sim.x.grad(), cpu.x.grad(), bwd);
@@ -119,24 +128,75 @@ TEST_CASE("simt/nets_srvgg_compact_x2_leakyrelu") { run_net_parity("srvgg_compac
 // (training mode, a small batch, the fixture's one-channel first layers) subtract means that
 // cancel most of each gradient. Under tf32 its first conv's bias gradient comes out twice
 // the CPU's on the simt device, as it would on a GPU (bf16 worse still, as the precisions
-// predict), while the fp32 naive variant agrees with the CPU to 1e-7. So it runs
-// on the naive variant, where the registry can choose one (a build without CUDA lists no
-// variants: the interpreter runs tf32 only, and this case is skipped).
+// predict), while the fp32 naive variant agrees with the CPU to 1e-7. So it is built with
+// the naive variant.
 TEST_CASE("simt/nets_vgg_style_discriminator") {
-  if (kernels::variants_of("conv2d", "cuda").empty()) {
-    std::printf("SKIPPED: a build without CUDA cannot choose the naive conv variant\n");
-    WARN("SKIPPED: a build without CUDA cannot choose the naive conv variant");
-    return;
+  LayerOptions naive;
+  naive.kernels.conv2d = kernels::ConvVariant::naive;
+  run_net_parity("vgg_style_discriminator", naive);
+}
+
+// Two convolutions with the same weights, one built with the naive variant and one with
+// tf32, run interleaved (forward a, forward b, backward a, backward b) on the simt device:
+// each runs its own. Told apart by their error against the float64 CPU convolution: naive
+// (fp32 FMA) stays within fp32 rounding, tf32 (10-bit operand mantissas) lands far outside
+// it but inside its own budget. A variant held anywhere but in the layer would give both the
+// same error.
+TEST_CASE("simt/conv_choice_per_layer") {
+  const uint64_t seed = std::random_device{}();  // fresh inputs each run
+  INFO("seed " << seed);
+  Generator gen(seed);
+  LayerOptions naive, tf32;
+  naive.kernels.conv2d = kernels::ConvVariant::naive;
+  tf32.kernels.conv2d = kernels::ConvVariant::tf32;
+  Conv2d a(16, 8, 3, 1, 1, true, naive), b(16, 8, 3, 1, 1, true, tf32);
+  uniform_(a.weight, -0.3, 0.3, gen);
+  uniform_(a.bias, -0.2, 0.2, gen);
+  b.load_state_dict(a.state_dict(), true);
+  Tensor x = Tensor::empty({2, 16, 7, 6}), r = Tensor::empty({2, 8, 7, 6});
+  uniform_(x, -1, 1, gen);
+  uniform_(r, -1, 1, gen);
+
+  // The reference: the same convolution in float64 on the CPU.
+  Conv2d ref(16, 8, 3, 1, 1, true);
+  ref.load_state_dict(a.state_dict(), true);
+  ref.to(DType::f64);
+  Tensor xr = x.to(DType::f64);
+  xr.set_requires_grad(true);
+  Tensor yr = ref.forward(xr);
+  sum(mul(yr, r.to(DType::f64))).backward();
+
+  a.to(Device::simt());
+  b.to(Device::simt());
+  Tensor xa = x.to(Device::simt()), xb = x.to(Device::simt()), rs = r.to(Device::simt());
+  xa.set_requires_grad(true);
+  xb.set_requires_grad(true);
+  Tensor ya = a.forward(xa), yb = b.forward(xb);
+  sum(mul(ya, rs)).backward();
+  sum(mul(yb, rs)).backward();
+
+  struct Pair {
+    std::string what;
+    Tensor naive, tf32, ref;
+  };
+  const Pair pairs[] = {{"output", ya, yb, yr},
+                        {"grad.input", xa.grad(), xb.grad(), xr.grad()},
+                        {"grad.weight", a.weight.grad(), b.weight.grad(), ref.weight.grad()}};
+  for (const Pair& p : pairs) {
+    INFO(p.what);
+    const std::vector<double> ref_v = p.ref.to_vector();
+    // Within fp32 rounding: the naive variant.
+    CHECK(simt_test::compare(p.what + " naive", p.naive.to_vector(), ref_v, Tol{1e-5, 1e-5, "fp32"}));
+    // Within tf32's budget, but far outside fp32 rounding: the tf32 variant.
+    CHECK(simt_test::compare(p.what + " tf32", p.tf32.to_vector(), ref_v, Tol{2e-3, 2e-3, "tf32"}));
+    double maxref = 0, worst = 0;
+    for (double v : ref_v) maxref = std::max(maxref, std::fabs(v));
+    const std::vector<double> got = p.tf32.to_vector();
+    for (size_t i = 0; i < got.size(); ++i)
+      worst = std::max(worst, parity::budget_share(got[i], ref_v[i], maxref, Tol{1e-5, 1e-5, "fp32"}));
+    INFO("tf32's worst element uses " << worst << " fp32 budgets");
+    CHECK(worst > 5);
   }
-  const std::string saved = kernels::active_variant("conv2d");
-  kernels::set_active_variant("conv2d", "naive");
-  try {
-    run_net_parity("vgg_style_discriminator");
-  } catch (...) {
-    kernels::set_active_variant("conv2d", saved);
-    throw;
-  }
-  kernels::set_active_variant("conv2d", saved);
 }
 
 #endif  // SRENGINE_WITH_SIMT

@@ -138,9 +138,9 @@ struct TinyStage {
             std::vector<int64_t> inject_nan = {}, bool with_ema = false) {
     cfg = tiny(run, std::move(extra));
     const StageConfig st = parse_config(cfg).train.stages[stage];
-    g = make_network(cfg["network_g"], 3, 1, device);
-    if (st.adversarial()) d = make_network(cfg["network_d"], 3, 2, device);
-    if (with_ema) ema = make_network(cfg["network_g"], 3, 1, device);
+    g = make_network(cfg["network_g"], 3, 1, device, LayerOptions{});
+    if (st.adversarial()) d = make_network(cfg["network_d"], 3, 2, device, LayerOptions{});
+    if (with_ema) ema = make_network(cfg["network_g"], 3, 1, device, LayerOptions{});
     comm = make_communicator("auto", device);
     step = std::make_unique<StageStep>(st, *g, ema.get(), d.get(), with_ema ? cfg["train"]["ema_decay"].get<double>() : 0.0,
                                        *comm, 1.0, std::move(inject_nan));
@@ -274,11 +274,12 @@ TEST_CASE("simt/train_iteration_matches_cpu") {
 #ifdef SRENGINE_WITH_SIMT
   TinyStage cpu("simt_iter_cpu", 1, Device::cpu(), {}, {}, true);
   TinyStage sim("simt_iter_simt", 1, Device::simt(), {}, {}, true);
-  // The active conv variant's precision (a build without CUDA lists none: the interpreter
-  // then runs tf32), and the parity suite's budget for it.
+  // The default conv variant's precision (the networks are built with the default kernel
+  // choice; a build without CUDA lists no variants: the interpreter then runs tf32), and
+  // the parity suite's budget for it.
   std::string precision = "tf32";
   for (const auto& v : kernels::variants_of("conv2d", "cuda"))
-    if (v.name == kernels::active_variant("conv2d")) precision = v.precision;
+    if (v.name == std::string(kernels::conv_variant_name(kernels::KernelChoice{}.conv2d))) precision = v.precision;
   const double budget = precision == "tf32" ? 2e-3 : precision == "bf16" ? 1.5e-2 : 1e-5;
   const StepResult rc = cpu.step->run(cpu.lq, cpu.gt, 1);
   const uint64_t launches = ::simt::stats().launches;

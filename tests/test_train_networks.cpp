@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 
 #include "data/image.h"
@@ -17,7 +18,9 @@
 #include "engine/safetensors.h"
 #include "infer/open_model.h"
 #include "infer/tiled_upscale.h"
+#include "layers/rrdb.h"
 #include "support/data_support.h"
+#include "support/scoped_env.h"
 #include "train/config.h"
 #include "train/config_types.h"
 #include "train/networks.h"
@@ -91,7 +94,8 @@ TEST_CASE("networks/train_test_infer_and_bench_build_the_same_generator") {
 
     // Training's network: the validated, typed section.
     const train::Config cfg = train::parse_config(train::load_config(cfg_path, {}));
-    std::unique_ptr<Module> g = train::make_network(*cfg.network_g, cfg.manual_seed, 1, Device::cpu());
+    std::unique_ptr<Module> g =
+        train::make_network(*cfg.network_g, cfg.manual_seed, 1, Device::cpu(), train::layer_options(cfg));
     REQUIRE(infer::net_scale(*g) == 2);
     manual_seed(seed);
     for (auto& [k, t] : g->state_dict())
@@ -185,4 +189,40 @@ TEST_CASE("networks/config_for_a_network_needs_only_network_g") {
   std::ofstream(tmp.file("o.yml")) << "name: n\n";
   test::require_error([&] { train::read_json_generator_config(tmp.file("o.yml")); },
                       {"o.yml", "BasicSR option file", "--from-yaml"});
+}
+
+// The config's rdb_impl / conv_impl reach every block of the network make_network builds
+// (layer_options, as the trainer's run context and `srengine bench train` / `test` use it),
+// and two networks from two configs keep their own in one process.
+TEST_CASE("networks/kernel_choice_reaches_the_layers") {
+  test::ScopedEnv env;  // puts back a suite-wide override
+  env.unset("SRENGINE_RDB_IMPL");
+  env.unset("SRENGINE_CONV_IMPL");
+  test::TempDir tmp;
+  const json net = {{"type", "RRDBNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 4}, {"num_block", 2},
+                    {"num_grow_ch", 2}};
+  json c = x2_config(net, tmp.subdir("lq"));
+  c["rdb_impl"] = "unfused";
+  const train::Config unfused_cfg = train::parse_config(train::validate_config(c));
+  c["rdb_impl"] = "fused";
+  const train::Config fused_cfg = train::parse_config(train::validate_config(c));
+  CHECK(train::layer_options(unfused_cfg).kernels.rdb == kernels::RdbImpl::unfused);
+  CHECK(train::layer_options(fused_cfg).kernels.rdb == kernels::RdbImpl::fused);
+  const auto u = train::make_network(*unfused_cfg.network_g, 1, 1, Device::cpu(), train::layer_options(unfused_cfg));
+  const auto f = train::make_network(*fused_cfg.network_g, 1, 1, Device::cpu(), train::layer_options(fused_cfg));
+  int blocks = 0;
+  std::function<void(const Module&, kernels::RdbImpl)> visit = [&](const Module& m, kernels::RdbImpl want) {
+    if (const auto* rrdb = dynamic_cast<const RRDB*>(&m)) {
+      CHECK(rrdb->options.kernels.rdb == want);
+      CHECK(rrdb->rdb2->conv3->options.kernels.rdb == want);
+      ++blocks;
+    }
+    for (const auto& [name, child] : m.named_children()) visit(*child, want);
+  };
+  visit(*u, kernels::RdbImpl::unfused);
+  visit(*f, kernels::RdbImpl::fused);
+  CHECK(blocks == 4);
+  // A typo is an error naming the key, as before.
+  c["rdb_impl"] = "fast";
+  CHECK_THROWS_WITH(train::parse_config(train::validate_config(c)), Catch::Contains("rdb_impl"));
 }

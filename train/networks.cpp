@@ -11,17 +11,25 @@
 
 namespace sr::train {
 
-std::unique_ptr<Module> make_network(const NetworkConfig& net, uint64_t seed, uint64_t salt, Device device) {
+std::unique_ptr<Module> make_network(const NetworkConfig& net, uint64_t seed, uint64_t salt, Device device,
+                                     const LayerOptions& layers) {
   // Its own deterministic random stream, so that a resumed run builds exactly the
   // discriminator an uninterrupted one did.
   manual_seed(seed * 1000003ull + salt);
-  std::unique_ptr<Module> m = build_network(net.args);
+  std::unique_ptr<Module> m = build_network(net.args, layers);
   m->to(device);
   return m;
 }
 
-std::unique_ptr<Module> make_network(const nlohmann::json& opt, uint64_t seed, uint64_t salt, Device device) {
-  return make_network(NetworkConfig{opt.value("type", ""), opt}, seed, salt, device);
+std::unique_ptr<Module> make_network(const nlohmann::json& opt, uint64_t seed, uint64_t salt, Device device,
+                                     const LayerOptions& layers) {
+  return make_network(NetworkConfig{opt.value("type", ""), opt}, seed, salt, device, layers);
+}
+
+LayerOptions layer_options(const Config& cfg) {
+  LayerOptions o;
+  o.kernels = kernels::kernel_choice(cfg.conv_impl, cfg.rdb_impl);
+  return o;
 }
 
 const NetworkConfig& generator_of(const Config& cfg, const std::string& source) {

@@ -24,8 +24,9 @@ Tensor scalar_sqrt(const Tensor& s) {
 
 class VggPerceptualLoss : public PerceptualLoss {
  public:
-  explicit VggPerceptualLoss(const PerceptualLossConfig& opt) : weights_(opt.layer_weights) {
+  VggPerceptualLoss(const PerceptualLossConfig& opt, const LayerOptions& layers) : weights_(opt.layer_weights) {
     VGGFeatureOptions vo;
+    vo.layers = layers;
     for (const auto& [layer, w] : opt.layer_weights) vo.layer_name_list.push_back(layer);
     SR_CHECK(!vo.layer_name_list.empty(), "perceptual_opt.layer_weights is empty");
     vo.use_input_norm = opt.use_input_norm;
@@ -82,10 +83,10 @@ void PerceptualLoss::check_weights_file(const PerceptualLossConfig& opt) {
   const RegularFile file(path, "perceptual_opt.vgg_weights");  // a folder or a FIFO: an error now
 }
 
-std::unique_ptr<PerceptualLoss> PerceptualLoss::create(const PerceptualLossConfig& opt) {
+std::unique_ptr<PerceptualLoss> PerceptualLoss::create(const PerceptualLossConfig& opt, const LayerOptions& layers) {
   if (opt.vgg_weights.empty()) return nullptr;
   check_weights_file(opt);
-  return std::make_unique<VggPerceptualLoss>(opt);
+  return std::make_unique<VggPerceptualLoss>(opt, layers);
 }
 
 }  // namespace sr::train

@@ -6,17 +6,17 @@
 #include <memory>
 #include <string>
 
-#include "train/config_types.h"
-
 #include "engine/tensor.h"
+#include "layers/layer_options.h"
+#include "train/config_types.h"
 
 namespace sr::train {
 
 class PerceptualLoss {
  public:
   // Null when `vgg_weights` is empty (the caller warns and trains without the term); a
-  // named file that does not exist is an error naming it.
-  static std::unique_ptr<PerceptualLoss> create(const PerceptualLossConfig& opt);
+  // named file that does not exist is an error naming it. `layers`: the VGG's kernel variants.
+  static std::unique_ptr<PerceptualLoss> create(const PerceptualLossConfig& opt, const LayerOptions& layers);
   // What create() would refuse about the weights file (missing, a folder, a FIFO), without
   // reading it: the trainer checks every stage's file before the first iteration.
   static void check_weights_file(const PerceptualLossConfig& opt);

@@ -8,18 +8,13 @@
 
 #include "engine/atomic_file.h"
 #include "engine/cpu_threads.h"
-#include "kernels/registry.h"
+#include "train/networks.h"
 #include "train/trainer.h"
 #include "train/validation.h"
 
 namespace sr::train {
 
 namespace fs = std::filesystem;
-
-void KernelSelection::apply() const {
-  kernels::set_conv_impl(conv_impl);
-  kernels::set_rdb_impl(rdb_impl);
-}
 
 void open_run_context(RunContext& ctx) {
   const Config& cfg = ctx.cfg;
@@ -28,8 +23,7 @@ void open_run_context(RunContext& ctx) {
   const LaunchInfo launch = detect_launch();
   configure_cpu_threads();  // cores / ranks on this node, unless OMP_NUM_THREADS is set
   ctx.device = resolve_device(cfg.device, launch.local_rank);
-  ctx.kernels = KernelSelection{cfg.conv_impl, cfg.rdb_impl};
-  ctx.kernels.apply();
+  ctx.layers = layer_options(cfg);
   ctx.comm = make_communicator(cfg.dist.backend, ctx.device);
   ctx.comm->set_timeout(cfg.dist.timeout_s);
   // Before anything is written: this run owns the folder (config validation has made

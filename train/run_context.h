@@ -1,5 +1,5 @@
 // What every part of a training run shares (trainer.cpp, stage_loop, checkpointer,
-// validator): the typed config, the device, the config's kernel selection, the
+// validator): the typed config, the device, the layer options (the config's kernel choice), the
 // communicator, the log, the experiment folder, and the counters a checkpoint carries
 // (NaN streak, best metrics). open_run_context fills it in the order a run needs it.
 #pragma once
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "engine/dtype.h"
+#include "layers/layer_options.h"
 #include "train/checkpoint.h"
 #include "train/comm.h"
 #include "train/config_types.h"
@@ -15,13 +16,6 @@
 #include "train/run_log.h"
 
 namespace sr::train {
-
-// The config's conv_impl / rdb_impl. kernels/registry.h keeps the choice process-wide,
-// where layers and kernels read it; apply() is the one place a run sets it.
-struct KernelSelection {
-  std::string conv_impl, rdb_impl;
-  void apply() const;
-};
 
 // What a training state records besides tensors and positions.
 struct RunCounters {
@@ -34,7 +28,7 @@ struct RunContext {
 
   const Config& cfg;
   Device device;
-  KernelSelection kernels;
+  LayerOptions layers;  // the config's conv_impl / rdb_impl, for every network the run builds
   std::unique_ptr<Communicator> comm;
   std::unique_ptr<ExperimentLock> lock;  // rank 0: this run owns `dir` (declared before log: released last)
   std::unique_ptr<RunLog> log;
@@ -44,7 +38,7 @@ struct RunContext {
   bool rank0() const { return comm->rank() == 0; }
 };
 
-// Threads, device, kernel selection, communicator; then (rank 0) the experiment folder: its
+// Threads, device, layer options, communicator; then (rank 0) the experiment folder: its
 // lock, config.json and the validation sets' check, all before the first iteration. Fills
 // `ctx` member by member, so that after an error the communicator, once made, can still
 // end the other ranks (Run::execute).

@@ -95,7 +95,7 @@ int StageLoop::run(size_t si, const TrainingState* resume) {
   const StageStart start = restore(resume);
   broadcast_nets();
   StageStep step(stage, *nets_.g, nets_.g_ema, stage.adversarial() ? nets_.d : nullptr, ctx_.cfg.train.ema_decay,
-                 *ctx_.comm, ctx_.cfg.dist.bucket_mb, ctx_.cfg.train.inject_nan_iters);
+                 *ctx_.comm, ctx_.cfg.dist.bucket_mb, ctx_.cfg.train.inject_nan_iters, ctx_.layers);
   if (stage.perceptual_opt && !step.has_perceptual())
     ctx_.log->warn("stage '" + stage.name + "': perceptual_opt.vgg_weights is empty, training without the perceptual loss");
   restore_optimizers(step, resume);

@@ -137,7 +137,8 @@ void check_stage_config(const StageConfig& stage) {
 }
 
 StageStep::StageStep(const StageConfig& stage, Module& net_g, Module* net_g_ema, Module* net_d, double ema_decay,
-                     Communicator& comm, double bucket_mb, std::vector<int64_t> inject_nan_iters)
+                     Communicator& comm, double bucket_mb, std::vector<int64_t> inject_nan_iters,
+                     const LayerOptions& layers)
     : stage_(stage), g_(net_g), ema_(net_g_ema), d_(net_d), ema_decay_(ema_decay), comm_(comm),
       inject_nan_iters_(std::move(inject_nan_iters)) {
   const int64_t warmup = stage.warmup_iter;
@@ -147,7 +148,7 @@ StageStep::StageStep(const StageConfig& stage, Module& net_g, Module* net_g_ema,
   reduce_g_ = std::make_unique<GradReducer>(comm_, values(g_.named_parameters()), bucket_mb);
   if (stage.pixel_opt) pixel_ = std::make_unique<PixelLoss>(*stage.pixel_opt);
   if (stage.perceptual_opt) {
-    percep_ = PerceptualLoss::create(*stage.perceptual_opt);
+    percep_ = PerceptualLoss::create(*stage.perceptual_opt, layers);
     if (percep_) percep_->to(g_.parameters().at(0).device());
   }
   if (stage.adversarial()) {

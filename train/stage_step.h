@@ -86,9 +86,11 @@ void check_stage_config(const StageConfig& stage);
 
 class StageStep {
  public:
-  // net_d may be null for an "sr" stage; net_g_ema may be null when EMA is off.
+  // net_d may be null for an "sr" stage; net_g_ema may be null when EMA is off. `layers`:
+  // the networks' options, for the ones the step builds itself (the perceptual loss's VGG).
   StageStep(const StageConfig& stage, Module& net_g, Module* net_g_ema, Module* net_d, double ema_decay,
-            Communicator& comm, double bucket_mb, std::vector<int64_t> inject_nan_iters = {});
+            Communicator& comm, double bucket_mb, std::vector<int64_t> inject_nan_iters = {},
+            const LayerOptions& layers = {});
   ~StageStep();
   // gt_usm: the USM-sharpened gt for a realesrgan stage's *_gt_usm targets; computed
   // here (usm_sharp_batch) when not given. Other stage types ignore it.

@@ -121,7 +121,7 @@ void Run::check_stages(size_t first, size_t last) {
   if (gan_stage.empty()) return;
   try {
     SR_CHECK(cfg_.network_d.has_value(), "'network_d' is missing");
-    const std::unique_ptr<Module> probe = make_network(*cfg_.network_d, cfg_.manual_seed, 2, Device::cpu());
+    const std::unique_ptr<Module> probe = make_network(*cfg_.network_d, cfg_.manual_seed, 2, Device::cpu(), ctx_.layers);
     const std::string& pd = cfg_.path.pretrain_network_d;
     if (!pd.empty()) load_basicsr_weights(*probe, pd, "auto", cfg_.path.strict_load_d);
   } catch (const Error& e) {
@@ -131,11 +131,11 @@ void Run::check_stages(size_t first, size_t last) {
 
 // net_g (pretrained weights when given) and its EMA copy.
 void Run::build_generator() {
-  net_g_ = make_network(*cfg_.network_g, cfg_.manual_seed, 1, ctx_.device);
+  net_g_ = make_network(*cfg_.network_g, cfg_.manual_seed, 1, ctx_.device, ctx_.layers);
   const std::string& pg = cfg_.path.pretrain_network_g;
   if (!pg.empty()) load_basicsr_weights(*net_g_, pg, cfg_.path.param_key_g, cfg_.path.strict_load_g);
   if (cfg_.train.ema_decay > 0) {
-    net_g_ema_ = make_network(*cfg_.network_g, cfg_.manual_seed, 1, ctx_.device);
+    net_g_ema_ = make_network(*cfg_.network_g, cfg_.manual_seed, 1, ctx_.device, ctx_.layers);
     net_g_ema_->train(false);
     std::map<std::string, Tensor> sd;
     for (auto& [k, t] : net_g_->state_dict()) sd[k] = t;
@@ -145,7 +145,7 @@ void Run::build_generator() {
 
 // net_d, when the first adversarial stage begins (pretrained weights when given).
 void Run::build_discriminator() {
-  net_d_ = make_network(*cfg_.network_d, cfg_.manual_seed, 2, ctx_.device);
+  net_d_ = make_network(*cfg_.network_d, cfg_.manual_seed, 2, ctx_.device, ctx_.layers);
   const std::string& pd = cfg_.path.pretrain_network_d;
   if (!pd.empty()) load_basicsr_weights(*net_d_, pd, "auto", cfg_.path.strict_load_d);
 }

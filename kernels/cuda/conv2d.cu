@@ -16,7 +16,6 @@
 #include "kernels/cuda/conv2d_problems.h"
 #include "kernels/cuda/conv2d_variants.h"
 #include "kernels/cuda/reduce.h"
-#include "kernels/registry.h"
 
 namespace sr::cuda {
 
@@ -125,34 +124,6 @@ void require_cudnn(ConvVariant v) {
 
 }  // namespace
 
-ConvVariant conv_variant_from_name(const std::string& name) {
-  if (name == "naive") return ConvVariant::naive;
-  if (name == "tf32" || name == "native") return ConvVariant::tf32;
-  if (name == "bf16") return ConvVariant::bf16;
-  if (name == "cudnn") return ConvVariant::cudnn;
-  if (name == "cudnn_fp32") return ConvVariant::cudnn_fp32;
-  fail("conv2d: unknown CUDA variant '", name, "' (valid: naive, tf32, bf16, cudnn, cudnn_fp32)");
-}
-
-const char* conv_variant_name(ConvVariant v) {
-  switch (v) {
-    case ConvVariant::naive: return "naive";
-    case ConvVariant::tf32: return "tf32";
-    case ConvVariant::bf16: return "bf16";
-    case ConvVariant::cudnn: return "cudnn";
-    case ConvVariant::cudnn_fp32: return "cudnn_fp32";
-  }
-  return "?";
-}
-
-ConvVariant active_conv_variant() {
-#if defined(SRENGINE_SIMT)
-  // The registry lists the CUDA variants only in CUDA builds; the interpreter's default is tf32.
-  if (kernels::variants_of("conv2d", "cuda").empty()) return ConvVariant::tf32;
-#endif
-  return conv_variant_from_name(kernels::active_variant("conv2d"));
-}
-
 void conv2d_apply_epilogue(const Conv2dShape& s, const ConvEpilogue& ep, float* y) {
   if (!has_epilogue(ep)) return;
   launch_map("conv2d epilogue", EpilogueOp{s, y, igemm::make_epilogue(s, ep)}, s.N * s.K * s.P * s.Q);
@@ -225,20 +196,21 @@ void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const floa
   }
 }
 
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                    float* y) {
+void conv2d_forward(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
+                    const float* bias, float* y) {
   ConvEpilogue ep;
   ep.bias = bias;
-  conv2d_forward_with(active_conv_variant(), s, x, w, ep, y);
+  conv2d_forward_with(v, s, x, w, ep, y);
 }
 
-void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
-  conv2d_backward_data_with(active_conv_variant(), s, dy, w, dx, false, 0);
+void conv2d_backward_data(ConvVariant v, const Conv2dShape& s, const float* dy, const float* w,
+                          float* dx) {
+  conv2d_backward_data_with(v, s, dy, w, dx, false, 0);
 }
 
-void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* dbias) {
-  conv2d_backward_weight_with(active_conv_variant(), s, x, dy, dw, dbias);
+void conv2d_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x, const float* dy,
+                            float* dw, float* dbias) {
+  conv2d_backward_weight_with(v, s, x, dy, dw, dbias);
 }
 
 }  // namespace sr::cuda

@@ -2,8 +2,8 @@
 // NCHW activations and OIHW weights at the API (the CPU twin is kernels/cpu/conv2d.h;
 // the shapes and the channel-range-view conventions are the same Conv2dShape).
 //
-// Every direction has several variants behind one entry point (kernels/registry.h picks
-// the active one from `conv_impl` / SRENGINE_CONV_IMPL):
+// Every direction has several variants behind one entry point; the caller names one
+// (the op passes its kernels::KernelChoice's, kernels/kernel_choice.h):
 //   naive       v1: one thread per output element, direct loops, fp32 FMA (the CUDA oracle)
 //   tf32        v2: implicit GEMM on tensor cores, mma.sync m16n8k8 TF32, fp32 accumulate
 //   bf16        v3: implicit GEMM on tensor cores, mma.sync m16n8k16 bf16 operands, fp32 accumulate
@@ -17,18 +17,15 @@
 #include <string>
 
 #include "kernels/cpu/conv2d.h"
+#include "kernels/kernel_choice.h"
 
 namespace sr::cuda {
 
 using Conv2dShape = cpu::Conv2dShape;
 
-enum class ConvVariant { naive, tf32, bf16, cudnn, cudnn_fp32 };
-
-// "naive" | "tf32" | "bf16" | "cudnn" | "cudnn_fp32"; anything else throws, listing them.
-ConvVariant conv_variant_from_name(const std::string& name);
-const char* conv_variant_name(ConvVariant v);
-// The variant the ops use: kernels/registry's active "conv2d" variant.
-ConvVariant active_conv_variant();
+using ConvVariant = kernels::ConvVariant;
+using kernels::conv_variant_from_name;
+using kernels::conv_variant_name;
 
 // The fused forward epilogue, applied to z = conv(x, w) per output element (n, k, p, q):
 //   z += bias[k]                          (bias may be null)
@@ -46,17 +43,18 @@ struct ConvEpilogue {
   float residual_scale = 1.0f;
 };
 
-// ---- The ops' entry points: the active variant, CPU semantics -------------------------------
+// ---- The ops' entry points: CPU semantics ---------------------------------------------------
 // y = conv(x, w) + bias (bias may be null). Overwrites y (batch stride s.y_batch_stride).
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                    float* y);
+void conv2d_forward(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
+                    const float* bias, float* y);
 // dx = conv_transpose(dy, w). Overwrites dx (contiguous (N, C, H, W)).
-void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx);
+void conv2d_backward_data(ConvVariant v, const Conv2dShape& s, const float* dy, const float* w,
+                          float* dx);
 // dw += correlation(x, dy); dbias += sum over N, P, Q of dy (dw, dbias may be null).
-void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* dbias);
+void conv2d_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x, const float* dy,
+                            float* dw, float* dbias);
 
-// ---- Explicit variants (tests, benchmarks, fused blocks) -------------------------------------
+// ---- With an epilogue and views (tests, benchmarks, fused blocks) ----------------------------
 // dy always has y's layout: images s.y_batch_stride apart, channels P*Q apart.
 void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
                          const ConvEpilogue& ep, float* y);

@@ -15,7 +15,6 @@
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/reduce.h"
-#include "kernels/registry.h"
 
 namespace sr::cuda {
 
@@ -109,22 +108,6 @@ cublasHandle_t cublas_handle() {
 
 }  // namespace
 
-GemmVariant gemm_variant_from_name(const std::string& name) {
-  if (name == "native") return GemmVariant::native;
-  if (name == "cublas") return GemmVariant::cublas;
-  fail("gemm: unknown CUDA variant '", name, "' (choose native or cublas)");
-}
-
-const char* gemm_variant_name(GemmVariant v) { return v == GemmVariant::native ? "native" : "cublas"; }
-
-GemmVariant active_gemm_variant() {
-#if defined(SRENGINE_SIMT)
-  // The registry lists the CUDA variants only in CUDA builds; the interpreter has the native one.
-  if (kernels::variants_of("gemm", "cuda").empty()) return GemmVariant::native;
-#endif
-  return gemm_variant_from_name(kernels::active_variant("gemm"));
-}
-
 void gemm_with(GemmVariant v, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
                bool accumulate) {
@@ -149,21 +132,16 @@ void gemm_with(GemmVariant v, bool trans_a, bool trans_b, int64_t M, int64_t N, 
   CUDA_CHECK_LAUNCH("gemm");
 }
 
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
-          const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate) {
-  gemm_with(active_gemm_variant(), trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
-}
-
-void linear_forward(const float* x, const float* w, const float* bias, float* y, int64_t N,
+void linear_forward(GemmVariant v, const float* x, const float* w, const float* bias, float* y, int64_t N,
                     int64_t In, int64_t Out) {
-  gemm(false, true, N, Out, In, x, In, w, In, y, Out, false);
+  gemm_with(v, false, true, N, Out, In, x, In, w, In, y, Out, false);
   if (bias) launch_map("linear bias", AddBiasRowsOp{y, bias, Out}, N * Out);
 }
 
-void linear_backward(const float* g, const float* x, const float* w, float* dx, float* dw,
+void linear_backward(GemmVariant v, const float* g, const float* x, const float* w, float* dx, float* dw,
                      float* dbias, int64_t N, int64_t In, int64_t Out) {
-  if (dx) gemm(false, false, N, In, Out, g, Out, w, In, dx, In, false);
-  if (dw) gemm(true, false, Out, In, N, g, Out, x, In, dw, In, false);
+  if (dx) gemm_with(v, false, false, N, In, Out, g, Out, w, In, dx, In, false);
+  if (dw) gemm_with(v, true, false, Out, In, N, g, Out, x, In, dw, In, false);
   if (dbias) channel_sum(g, N, Out, 1, Out, dbias, /*accumulate=*/true);
 }
 

@@ -1,7 +1,7 @@
 // The fused residual dense block on CUDA (see rdb.h and the math in kernels/cpu/rdb.cpp).
 //
 // v1 (this file): no kernel of its own beyond four elementwise maps; the convolutions are
-// the active conv2d variant's explicit entry points on channel-range views of the buffer:
+// the caller's conv2d variant's explicit entry points on channel-range views of the buffer:
 //   forward   conv_k writes bias + LeakyReLU (epilogue) into buf's slice k (y_batch_stride),
 //             conv5 writes x + residual * (conv5 + b5) (epilogue residual) into y; the RRDB's
 //             outer residual is one extra in-place axpby (the epilogue has a single residual);
@@ -63,9 +63,8 @@ Conv2dShape rdb_conv_shape(const RdbShape& s, int k, int64_t y_batch) {
 
 }  // namespace
 
-void rdb_forward(const RdbShape& s, const float* x, const RdbParams& p, const float* outer,
+void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbParams& p, const float* outer,
                  float slope, float residual, float outer_scale, float* buf, float* y) {
-  const ConvVariant v = active_conv_variant();
   const int64_t HW = s.H * s.W, CB = s.channels() * HW, xn = s.nf * HW;
   launch_map("rdb_copy_x", CopyIntoView{x, buf, xn, CB}, s.N * xn);
   for (int k = 0; k < 4; ++k) {
@@ -84,10 +83,9 @@ void rdb_forward(const RdbShape& s, const float* x, const RdbParams& p, const fl
   if (outer) axpby(outer_scale, y, 1.0f, outer, y, s.N * xn);  // y = outer + outer_scale * y
 }
 
-void rdb_backward(const RdbShape& s, const float* buf, const RdbParams& p, const float* dy,
+void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbParams& p, const float* dy,
                   float slope, float residual, bool has_outer, float outer_scale, float* dx,
                   float* const dw[5], float* const db[5]) {
-  const ConvVariant v = active_conv_variant();
   const int64_t HW = s.H * s.W, CB = s.channels() * HW, xn = s.nf * HW, gn = s.gc * HW;
   const float identity = has_outer ? outer_scale : 1.0f;
   DeviceScratch G(sizeof(float) * s.N * CB), dz5(sizeof(float) * s.N * xn);

@@ -7,6 +7,7 @@
 
 #ifdef SRENGINE_WITH_CUDA
 
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -171,22 +172,22 @@ Maker max_pool(const std::string& op) {
 
 // ---- gemm: every registry variant, through linear_forward / linear_backward ---------------------
 
-// The entry points use the registry's active gemm variant, so make() selects `variant`
-// there (rows run right after their make(), and nothing later in the bench calls
-// cuda::gemm). When SRENGINE_GEMM_IMPL pins another variant, only that one's row runs.
+// Each row runs its own variant. When SRENGINE_GEMM_IMPL pins one (the debugging override,
+// kernels/registry.h), only that one's row runs.
 Maker linear(const std::string& op, const std::string& variant) {
   return [op, variant](const Case& c, Buffers& b, int rot) -> Runner {
-    kernels::set_active_variant("gemm", variant);
-    if (kernels::active_variant("gemm") != variant) return {};
+    const kernels::GemmVariant v = kernels::gemm_variant_from_name(variant);
+    const char* pinned = std::getenv(kernels::override_env("gemm"));
+    if (pinned && *pinned && kernels::KernelChoice{}.gemm != v) return {};
     const int64_t N = param(c, "N"), In = param(c, "In"), Out = param(c, "Out");
     auto x = b.rand_sets(rot, N * In), y = b.rand_sets(rot, N * Out);
     const float* w = b.rand(Out * In, -0.05, 0.05);
     const float* bias = b.rand(Out);
-    if (op == "linear_fwd") return [=](int i) { cuda::linear_forward(x[i % rot], w, bias, y[i % rot], N, In, Out); };
+    if (op == "linear_fwd") return [=](int i) { cuda::linear_forward(v, x[i % rot], w, bias, y[i % rot], N, In, Out); };
     auto dx = b.rand_sets(rot, N * In);
     float* dw = b.zeros(Out * In);
     float* db = b.zeros(Out);
-    return [=](int i) { cuda::linear_backward(y[i % rot], x[i % rot], w, dx[i % rot], dw, db, N, In, Out); };
+    return [=](int i) { cuda::linear_backward(v, y[i % rot], x[i % rot], w, dx[i % rot], dw, db, N, In, Out); };
   };
 }
 

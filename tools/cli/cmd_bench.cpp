@@ -886,7 +886,10 @@ Ceilings measure_ceilings(const Device& dev, int repeat) {
   float* C = b.zeros(n * n);
   Runner gemm = [=](int) { cpu::gemm<float>(false, false, n, n, n, A, n, B, n, C, n, false); };
 #ifdef SRENGINE_WITH_CUDA
-  if (dev.is_cuda()) gemm = [=](int) { cuda::gemm(false, false, n, n, n, A, n, B, n, C, n, false); };
+  if (dev.is_cuda()) {
+    const kernels::GemmVariant v = kernels::KernelChoice{}.gemm;  // the default, or SRENGINE_GEMM_IMPL's
+    gemm = [=](int) { cuda::gemm_with(v, false, false, n, n, n, A, n, B, n, C, n, false); };
+  }
 #endif
   const Timing tg = time_runs(gemm, dev, 1, std::max(3, repeat / 2));
   c.gemm_gflops = 2.0 * n * n * n / (tg.median_ms * 1e6);

@@ -257,7 +257,8 @@ json bench_row(const train::Config& cfg, int si, const Options& o, Device device
   const bool peak_reset = reset_peaks(device);
   const uint64_t seed = cfg.manual_seed;
   const double ema_decay = cfg.train.ema_decay;
-  std::unique_ptr<Module> g = train::make_network(*cfg.network_g, seed, 1, device), ema, d;
+  const LayerOptions layers = train::layer_options(cfg);  // the config's conv_impl / rdb_impl
+  std::unique_ptr<Module> g = train::make_network(*cfg.network_g, seed, 1, device, layers), ema, d;
   BatchSource source(cfg, device, o.real_data);
   Samples s;
   // body(i, lq, gt, record): iteration i (1-based), record = past the warm-up.
@@ -287,14 +288,14 @@ json bench_row(const train::Config& cfg, int si, const Options& o, Device device
   } else {
     const bool gan = stage->adversarial();
     if (ema_decay > 0) {  // as the trainer: an eval-mode copy of G
-      ema = train::make_network(*cfg.network_g, seed, 1, device);
+      ema = train::make_network(*cfg.network_g, seed, 1, device, layers);
       ema->train(false);
       std::map<std::string, Tensor> sd;
       for (auto& [k, t] : g->state_dict()) sd[k] = t;
       ema->load_state_dict(sd, true);
     }
-    if (gan) d = train::make_network(*cfg.network_d, seed, 2, device);
-    train::StageStep step(*stage, *g, ema.get(), d.get(), ema_decay, comm, cfg.dist.bucket_mb);
+    if (gan) d = train::make_network(*cfg.network_d, seed, 2, device, layers);
+    train::StageStep step(*stage, *g, ema.get(), d.get(), ema_decay, comm, cfg.dist.bucket_mb, {}, layers);
     if (stage->perceptual_opt && !step.has_perceptual() && comm.rank() == 0)
       std::printf("note: stage '%s' runs without its perceptual loss (perceptual_opt.vgg_weights is empty), as "
                   "training would\n", stage->name.c_str());
@@ -368,8 +369,6 @@ int run_bench_train(const std::vector<std::string>& args) {
   const train::LaunchInfo launch = train::detect_launch();
   const Device device = train::resolve_device(typed.device, launch.local_rank);
   SR_CHECK(!device.is_simt(), "device simt: the SIMT interpreter checks kernels, it does not time them (use cpu or cuda)");
-  kernels::set_conv_impl(typed.conv_impl);
-  kernels::set_rdb_impl(typed.rdb_impl);
   auto comm = train::make_communicator(typed.dist.backend, device);
   const bool print = comm->rank() == 0;
   if (print) {

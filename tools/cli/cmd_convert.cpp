@@ -95,7 +95,7 @@ int run_convert(const std::vector<std::string>& args) {
   std::string arch_note;
   if (network) {
     // The tensors must fit the architecture claimed for them: build it and load them.
-    std::unique_ptr<Module> net = train::make_network(*network, 0, 1, Device::cpu());
+    std::unique_ptr<Module> net = train::make_network(*network, 0, 1, Device::cpu(), LayerOptions{});
     std::map<std::string, Tensor> dict(unique.begin(), unique.end());
     net->load_state_dict(dict, true, "'" + in + "'");
     arch_note =

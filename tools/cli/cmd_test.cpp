@@ -189,7 +189,8 @@ int run_test(const std::vector<std::string>& args) {
   ensure_writable_dir(output, "test: --output");
 
   // Built as training builds it (train/networks.h); the weights replace the initialisation.
-  std::unique_ptr<Module> net = train::make_network(train::generator_of(typed, config), typed.manual_seed, 1, Device::cpu());
+  std::unique_ptr<Module> net = train::make_network(train::generator_of(typed, config), typed.manual_seed, 1,
+                                                    Device::cpu(), train::layer_options(typed));
   const std::string used = load_basicsr_weights(*net, weights, param_key == "bare" ? "" : param_key, true);
   net->to(dev);
   net->eval();

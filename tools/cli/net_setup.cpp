@@ -58,7 +58,7 @@ void ensure_writable_dir(const std::string& dir, const std::string& what) {
 }
 
 std::unique_ptr<Module> build_generator(const std::string& config_path) {
-  return train::make_network(train::read_generator_config(config_path), 0, 1, Device::cpu());
+  return train::make_network(train::read_generator_config(config_path), 0, 1, Device::cpu(), LayerOptions{});
 }
 
 infer::OpenedModel open_cli_model(infer::ModelSpec spec) {
