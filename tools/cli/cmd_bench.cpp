@@ -584,12 +584,13 @@ std::vector<Case> all_cases(int batch) {
   // big GPU), GT patch 256 cut from the 400 x 400 crops the pipeline degrades. One fixed draw
   // with the costliest branches: USM, 21 x 21 kernels in both blurs and the sinc, first
   // resize up 1.5 x (600 x 600), Poisson noise in both orders, second resize up (120 x 120),
-  // then the patch cut. Bytes: the estimate of docs/DEGRADATIONS.md (device pipeline).
+  // then the patch cut. FLOPs (67 G FP32 in the blurs, 17 G FP64, ~10 G of noise) and bytes
+  // (4.4 GB): the per-step estimate of docs/DEGRADATIONS.md (the device pipeline).
   {
     const double B48 = 48;
     cases.push_back({"degrade_pipeline/b48.gt256", "degrade_pipeline",
                      "n48 c3 400x400 -> lq 64x64, gt 256x256 (worst-case draw)",
-                     {{"N", B48}, {"S", 400}, {"gt_size", 256}}, 1.6e11, 1.0e10, true});
+                     {{"N", B48}, {"S", 400}, {"gt_size", 256}}, 9.4e10, 4.4e9, true});
   }
   // Dense blocks, fused vs unfused (bench_rdb.h); bytes = the cat copies the fused one avoids.
   for (const RdbBenchCase& r : rdb_bench_cases(batch)) cases.push_back({r.name, r.op, r.shape, r.p, r.flops, r.bytes, true});
