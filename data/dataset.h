@@ -62,6 +62,11 @@ struct DataConfig {
   int crop_pad_size = 400;
   bool usm_gt = true;         // the batch's GT is the sharpened crop
   bool degrade_from_usm = true;  // the LQ is degraded from the sharpened crop
+  // datasets.train.degrade_on ("auto", "cpu", "device") and what the trainer made of it for
+  // its device: true, the loader only crops, flips and draws the degradation's parameters
+  // (Batch::degradation) and the training device degrades (data/degrade/batch_device.h).
+  std::string degrade_on = "auto";
+  bool degrade_on_device = false;
 };
 // Value checks with messages naming the key (gt_size vs scale, positive sizes, ...).
 void validate(const DataConfig& cfg);

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <numeric>
 #include <thread>
+#include <tuple>
 
 #include "data/degrade/pipeline.h"
 #include "data/degrade/random_stream.h"
@@ -147,16 +148,19 @@ Batch Loader::make_batch(int64_t seq) {
   const int64_t n = (int64_t)dataset_->size();
   Batch batch;
   batch.position = {epoch, b};
-  if (opt_.pin_memory_device >= 0) {
+  const bool synth = cfg_.type == DatasetType::realesrgan;
+  const bool on_device = synth && cfg_.degrade_on_device;  // no CPU pair: the device makes it
+  if (on_device) {
+    batch.gt = Tensor::empty({bs, 3, cfg_.crop_pad_size, cfg_.crop_pad_size});  // filled below
+  } else if (opt_.pin_memory_device >= 0) {
     batch.gt = Tensor::empty_pinned({bs, 3, g, g}, DType::f32, opt_.pin_memory_device);
     batch.lq = Tensor::empty_pinned({bs, 3, l, l}, DType::f32, opt_.pin_memory_device);
   } else {
     batch.gt = Tensor::empty({bs, 3, g, g});
     batch.lq = Tensor::empty({bs, 3, l, l});
   }
-  float* gt = batch.gt.data<float>();
-  float* lq = batch.lq.data<float>();
-  const bool synth = cfg_.type == DatasetType::realesrgan;
+  float* gt = on_device ? nullptr : batch.gt.data<float>();
+  float* lq = on_device ? nullptr : batch.lq.data<float>();
   std::vector<degrade::GtSample> crops(synth ? bs : 0);
   for (int64_t i = 0; i < bs; ++i) {
     const int64_t k = b * bs + i;
@@ -182,8 +186,50 @@ Batch Loader::make_batch(int64_t seq) {
     }
     batch.indices.push_back(index);
   }
-  if (synth) degrade_batch_into(crops, epoch, b, gt, lq);
+  if (on_device)
+    draw_device_degradation(batch, crops, epoch, b);
+  else if (synth)
+    degrade_batch_into(crops, epoch, b, gt, lq);
   return batch;
+}
+
+namespace {
+
+// A RealESRGANDataset batch's key: the streams of its degradation and patch position.
+uint64_t train_batch_key(int64_t epoch, int64_t b, int rank) {
+  return degrade::stream_id(degrade::StreamTag::train_batch, (uint64_t)epoch, ((uint64_t)b << 20) | (uint64_t)rank);
+}
+
+// The patch's corner on the LQ grid (one position for the whole batch).
+std::pair<int, int> patch_corner(uint64_t seed, uint64_t key, int lq_side, int l) {
+  degrade::Stream crop_rng(seed, degrade::stream_id(degrade::StreamTag::batch_crop, key));
+  const int top = crop_rng.randint(0, lq_side - l);
+  return {top, crop_rng.randint(0, lq_side - l)};
+}
+
+}  // namespace
+
+// RealESRGANDataset on the device: the plain crops (pinned when the device is a GPU) and
+// the draws degrade_batch_into would make, the same streams in the same order.
+void Loader::draw_device_degradation(Batch& batch, std::vector<degrade::GtSample>& crops, int64_t epoch,
+                                     int64_t b) const {
+  const int size = cfg_.crop_pad_size, s = cfg_.scale;
+  const uint64_t key = train_batch_key(epoch, b, opt_.rank);
+  const int64_t n = 3 * (int64_t)size * size;
+  if (opt_.pin_memory_device >= 0)
+    batch.gt = Tensor::empty_pinned(batch.gt.shape(), DType::f32, opt_.pin_memory_device);
+  std::vector<degrade::SampleKernels> kernels(crops.size());
+  for (size_t i = 0; i < crops.size(); ++i) {
+    std::copy(crops[i].gt.v.begin(), crops[i].gt.v.end(), batch.gt.data<float>() + i * n);
+    kernels[i] = crops[i].kernels;
+  }
+  auto d = std::make_shared<degrade::DeviceDegradation>();
+  d->params = degrade::draw_degradation(kernels, size, size, cfg_.degradation, cfg_.seed, key);
+  d->usm_gt = cfg_.usm_gt;
+  d->degrade_from_usm = cfg_.degrade_from_usm;
+  d->gt_size = cfg_.gt_size;
+  std::tie(d->top, d->left) = patch_corner(cfg_.seed, key, size / s, cfg_.gt_size / s);
+  batch.degradation = std::move(d);
 }
 
 // RealESRGANDataset: the GT crops of one batch -> USM (as the stage wants it), the
@@ -192,8 +238,7 @@ Batch Loader::make_batch(int64_t seq) {
 void Loader::degrade_batch_into(std::vector<degrade::GtSample>& crops, int64_t epoch, int64_t b, float* gt_out,
                                 float* lq_out) const {
   const int s = cfg_.scale, g = cfg_.gt_size, l = g / s, size = cfg_.crop_pad_size, lq_side = size / s;
-  const uint64_t key = degrade::stream_id(degrade::StreamTag::train_batch, (uint64_t)epoch,
-                                          ((uint64_t)b << 20) | (uint64_t)opt_.rank);
+  const uint64_t key = train_batch_key(epoch, b, opt_.rank);
   std::vector<degrade::Planes> source(crops.size()), target(crops.size());
   std::vector<degrade::SampleKernels> kernels(crops.size());
   for (size_t i = 0; i < crops.size(); ++i) {
@@ -204,8 +249,7 @@ void Loader::degrade_batch_into(std::vector<degrade::GtSample>& crops, int64_t e
     kernels[i] = crops[i].kernels;
   }
   const std::vector<degrade::Planes> lq = degrade::degrade_batch(source, kernels, cfg_.degradation, cfg_.seed, key);
-  degrade::Stream crop_rng(cfg_.seed, degrade::stream_id(degrade::StreamTag::batch_crop, key));
-  const int top = crop_rng.randint(0, lq_side - l), left = crop_rng.randint(0, lq_side - l);
+  const auto [top, left] = patch_corner(cfg_.seed, key, lq_side, l);
   for (size_t i = 0; i < crops.size(); ++i) {
     SR_CHECK(lq[i].height == lq_side && lq[i].width == lq_side, "loader: degraded LQ is ", lq[i].width, "x",
              lq[i].height, ", expected ", lq_side, "x", lq_side);

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/degrade/batch_device.h"
 #include "engine/tensor.h"
 
 namespace sr::data {
@@ -37,6 +38,10 @@ struct LoaderPosition {
 struct Batch {
   Tensor gt;  // (B, 3, gt_size, gt_size) float32 CPU
   Tensor lq;  // (B, 3, gt_size/scale, gt_size/scale)
+  // RealESRGANDataset with degrade_on_device: gt holds the plain (B, 3, crop_pad_size,
+  // crop_pad_size) crops, lq is empty, and this holds what the training device does to make
+  // the pair (degrade::degrade_crops_on_device). Null otherwise.
+  std::shared_ptr<const degrade::DeviceDegradation> degradation;
   LoaderPosition position;       // where this batch sits
   std::vector<int64_t> indices;  // dataset index of each sample (after any substitution)
 };
@@ -88,6 +93,7 @@ class Loader {
   Batch make_batch(int64_t seq);
   void degrade_batch_into(std::vector<degrade::GtSample>& crops, int64_t epoch, int64_t b, float* gt_out,
                           float* lq_out) const;
+  void draw_device_degradation(Batch& batch, std::vector<degrade::GtSample>& crops, int64_t epoch, int64_t b) const;
   void worker_loop();
   std::shared_ptr<const std::vector<int64_t>> indices_for_epoch(int64_t epoch);
 

@@ -71,6 +71,9 @@ const std::vector<Variant>& table() {
       {"degrade_noise", "philox_map", "cuda", "fp32", "Gaussian / Poisson noise + clamp (+ round), per-element Philox draws", true},
       {"degrade_usm_sharp", "separable", "cuda", "fp64", "USM: row and column passes in double (blur, mask, blur, mix)", true},
       {"degrade_resize", "gather", "cuda", "fp32/fp64", "area / bilinear / bicubic, one thread per output, double sums", true},
+      {"degrade_clamp", "map", "cuda", "fp32", "clamp to [0, 1] before JPEG, final round to k/255; grid-stride map", true},
+      // The whole pipeline of one batch (data/degrade/pipeline_device.h): the kernels above chained.
+      {"degrade_pipeline", "chained", "cuda", "fp32/fp64", "USM + both orders + final stage of a training batch, kernel by kernel", true},
 #endif
   };
   return t;

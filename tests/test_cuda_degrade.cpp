@@ -15,6 +15,7 @@
 #ifdef SRENGINE_WITH_CUDA
 #include "engine/cuda_runtime.h"
 #include "kernels/cuda/degrade_blur.h"
+#include "kernels/cuda/degrade_clamp.h"
 #include "kernels/cuda/degrade_jpeg.h"
 #include "kernels/cuda/degrade_noise.h"
 #include "kernels/cuda/degrade_resize.h"
@@ -67,6 +68,7 @@ struct CudaDegradeBackend {
              uint64_t gray_stream, bool round) {
     sr::cuda::degrade_noise(x, N, H, W, kind, s, seed, gray_stream, round);
   }
+  void clamp(float* x, int64_t n, bool round) { sr::cuda::degrade_clamp(x, n, round); }
   void jpeg(float* x, int64_t N, int64_t H, int64_t W, const double* quality) {
     sr::cuda::degrade_jpeg(x, N, H, W, quality);
   }
@@ -96,6 +98,14 @@ TEST_CASE("cuda/degrade_noise") {
 #ifdef SRENGINE_WITH_CUDA
   CudaDegradeBackend be;
   sr::degrade_parity::check_degrade_noise(be);
+#endif
+}
+
+TEST_CASE("cuda/degrade_clamp") {
+  if (sr::test::skip_without_cuda()) return;
+#ifdef SRENGINE_WITH_CUDA
+  CudaDegradeBackend be;
+  sr::degrade_parity::check_degrade_clamp(be);
 #endif
 }
 

@@ -42,6 +42,7 @@ struct SimtDegradeBackend {
              uint64_t gray_stream, bool round) {
     sr::simt::degrade_noise(x, N, H, W, kind, s, seed, gray_stream, round);
   }
+  void clamp(float* x, int64_t n, bool round) { sr::simt::degrade_clamp(x, n, round); }
   void jpeg(float* x, int64_t N, int64_t H, int64_t W, const double* quality) {
     sr::simt::degrade_jpeg(x, N, H, W, quality);
   }
@@ -74,6 +75,11 @@ void test_degrade_resize() {
   degrade_parity::check_degrade_resize(be);
 }
 
+void test_degrade_clamp() {
+  SimtDegradeBackend be;
+  degrade_parity::check_degrade_clamp(be);
+}
+
 void test_degrade_usm_sharp() {
   SimtDegradeBackend be;
   degrade_parity::check_degrade_usm_sharp(be);
@@ -82,6 +88,7 @@ void test_degrade_usm_sharp() {
 }  // namespace sr::simt_test
 
 TEST_CASE("simt/degrade_blur") { sr::simt_test::test_degrade_blur(); }
+TEST_CASE("simt/degrade_clamp") { sr::simt_test::test_degrade_clamp(); }
 TEST_CASE("simt/degrade_jpeg") { sr::simt_test::test_degrade_jpeg(); }
 TEST_CASE("simt/degrade_noise") { sr::simt_test::test_degrade_noise(); }
 TEST_CASE("simt/degrade_resize") { sr::simt_test::test_degrade_resize(); }

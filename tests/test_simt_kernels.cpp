@@ -697,6 +697,7 @@ void test_copy() {
 // The degradation kernels' families (tests/test_simt_degrade.cpp).
 namespace sr::simt_test {
 void test_degrade_blur();
+void test_degrade_clamp();
 void test_degrade_jpeg();
 void test_degrade_noise();
 void test_degrade_resize();
@@ -727,6 +728,7 @@ const Family kFamilies[] = {
     {"rdb", test_rdb},
     {"copy", test_copy},
     {"degrade_blur", sr::simt_test::test_degrade_blur},
+    {"degrade_clamp", sr::simt_test::test_degrade_clamp},
     {"degrade_jpeg", sr::simt_test::test_degrade_jpeg},
     {"degrade_noise", sr::simt_test::test_degrade_noise},
     {"degrade_resize", sr::simt_test::test_degrade_resize},

@@ -445,3 +445,81 @@ TEST_CASE("realesrgan/quickstart_config_trains") {
   REQUIRE(run_training(c, {}) == 0);
   CHECK(fs::exists(root / "rq" / "models" / "net_g_realesrnet_final.safetensors"));
 }
+
+#ifdef SRENGINE_WITH_SIMT
+TEST_CASE("realesrgan/device_degradation_matches_the_cpu_loader") {
+  // datasets.train.degrade_on device: the loader hands over plain crops and the drawn
+  // parameters, the simt device sharpens, degrades and cuts the patch; the pair equals the
+  // CPU loader's (the GT bitwise: USM and the cut are exact; the LQ within one level of
+  // k/255 except where the blur's float sums moved a rounding: tests/test_degrade_device.cpp).
+  for (const bool esrgan : {false, true}) {
+    data::DataConfig cpu = synth_config(11);
+    cpu.usm_gt = !esrgan;  // realesrnet: sharpened GT; realesrgan: plain GT, LQ from the sharpened crop
+    data::DataConfig dev = cpu;
+    dev.degrade_on_device = true;
+    data::Loader lc(cpu), ld(dev);
+    for (int k = 0; k < 2; ++k) {
+      const data::Batch bc = lc.next(), bd = ld.next();
+      REQUIRE(!bc.degradation);
+      REQUIRE(bd.degradation);
+      REQUIRE(!bd.lq.defined());
+      REQUIRE(bd.gt.shape() == Shape({3, 3, 128, 128}));
+      CHECK(bd.indices == bc.indices);
+      Tensor lq, gt;
+      batch_on_device(bd, Device::simt(), &lq, &gt);
+      REQUIRE(lq.device().is_simt());
+      INFO((esrgan ? "realesrgan" : "realesrnet") << " batch " << k);
+      CHECK(values(gt) == values(bc.gt));
+      const std::vector<float> a = values(lq), b = values(bc.lq);
+      REQUIRE(a.size() == b.size());
+      size_t beyond = 0;
+      for (size_t i = 0; i < a.size(); ++i) beyond += !(std::fabs(a[i] - b[i]) <= 1.0 / 255 + 1e-6);
+      INFO(beyond << " of " << a.size() << " LQ values differ by more than one level");
+      CHECK(beyond <= a.size() / 5);  // tests/test_degrade_device.cpp's end-to-end bound
+    }
+  }
+  // The check of the check: another patch position is caught by the GT comparison.
+  data::DataConfig dev = synth_config(11);
+  dev.degrade_on_device = true;
+  data::Loader ld(dev), lc(synth_config(11));
+  data::Batch bd = ld.next();
+  auto moved = std::make_shared<data::degrade::DeviceDegradation>(*bd.degradation);
+  moved->top = moved->top == 0 ? 1 : 0;
+  bd.degradation = moved;
+  Tensor lq, gt;
+  batch_on_device(bd, Device::simt(), &lq, &gt);
+  CHECK(values(gt) != values(lc.next().gt));
+}
+
+TEST_CASE("realesrgan/simt_training_degrades_on_the_device") {
+  // Both Real-ESRGAN stage types on the simt device with degrade_on device (the pool mixing
+  // device pairs): the runs finish, every logged loss is finite, the log says where the
+  // degradation ran. Tiny: two iterations per stage.
+  std::vector<std::string> o = synth_overrides();
+  o.insert(o.end(), {"device=simt", "datasets.train.degrade_on=device", "datasets.train.num_worker_per_gpu=0",
+                     "train.stages.0.total_iter=3", "train.stages.1.total_iter=3", "logger.print_freq=1",
+                     "val.val_freq=100", "logger.save_checkpoint_freq=100"});
+  const json c = test::tiny_train_config("realesrgan_simt_device", o);
+  REQUIRE(run_training(c, {}) == 0);
+  int train_events = 0;
+  for (const json& e : test::train_events("realesrgan_simt_device")) {
+    if (e.value("event", "") != "train") continue;
+    ++train_events;
+    for (auto it = e.begin(); it != e.end(); ++it)
+      if (it.key().rfind("l_", 0) == 0) {
+        INFO(e.dump());
+        CHECK(std::isfinite(it.value().get<double>()));
+      }
+  }
+  CHECK(train_events == 6);
+  bool logged = false;
+  std::ifstream log(test::train_exp_dir("realesrgan_simt_device") + "/train.log");
+  for (std::string line; std::getline(log, line);) logged |= line.find("degradation runs on simt") != std::string::npos;
+  CHECK(logged);
+  // degrade_on device on the CPU is an error naming the key.
+  std::vector<std::string> on_cpu = synth_overrides();
+  on_cpu.push_back("datasets.train.degrade_on=device");
+  test::require_error([&] { test::tiny_train_config("realesrgan_cpu_device", on_cpu); },
+                      {"'datasets.train.degrade_on' is device, but training runs on the CPU"});
+}
+#endif

@@ -148,6 +148,13 @@ Spec dataset_spec() {
       {"dataset_enlarge_ratio", integer(1, "repeat the file list this many times per epoch", 1)},
       {"skip_bad_images", boolean(false, "warn and skip unreadable images instead of stopping")},
       {"max_pixels", integer(100000000, "refuse images with more pixels than this (decompression bombs)", 1)},
+      {"degrade_on", string("auto", "RealESRGANDataset: where the degradation runs. cpu: the loader workers "
+                                    "degrade each batch (data/degrade/pipeline.h); device: the workers only crop, "
+                                    "flip and draw the parameters, and the training device degrades the batch "
+                                    "(data/degrade/pipeline_device.h: the same draws, so the same LQ up to the "
+                                    "blur's float sums; needs a cuda or simt device); auto: device when training "
+                                    "on cuda, else cpu",
+                            {"auto", "cpu", "device"})},
   });
   add_degradation_keys(s, true);
   return s;
@@ -575,6 +582,9 @@ void check_semantics(json& c, Problems& p) {
         p.check(pad % scale == 0, "config: '", base, ".crop_pad_size' is ", pad, ", not a multiple of scale ", scale);
         p.check(gt <= pad, "config: '", base, ".gt_size' is ", gt, ", larger than '", base, ".crop_pad_size' ", pad,
                 " (the training patch is cut from the degraded crop)");
+        p.check(d.value("degrade_on", "auto") != "device" || c.value("device", "auto") != "cpu", "config: '", base,
+                ".degrade_on' is device, but training runs on the CPU (device: cpu): use cpu or auto, or train on "
+                "cuda");
       }
       p.check(!(d.contains("meta_info") && d.contains("meta_info_file")), "config: '", base, ".meta_info' and '", base,
               ".meta_info_file' are both given: they name the same file, keep one");

@@ -95,6 +95,7 @@ DatasetConfig dataset(const std::string& key, const json& d, int scale, uint64_t
   if (x.type == data::DatasetType::realesrgan) {
     x.degradation = data::degrade::parse_degradation_options(d, "datasets." + key, top);
     x.crop_pad_size = d.value("crop_pad_size", 400);
+    x.degrade_on = d.value("degrade_on", "auto");
     x.usm_gt = x.degrade_from_usm = top.value("gt_usm", true);  // RealESRNetModel's; the trainer sets them per stage
   }
   if (key == "train") {

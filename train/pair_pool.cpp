@@ -1,7 +1,6 @@
 // The training-pair pool (see pair_pool.h).
 #include "train/pair_pool.h"
 
-#include <cstring>
 #include <numeric>
 #include <vector>
 
@@ -13,11 +12,8 @@ namespace sr::train {
 
 namespace {
 
-// Copies sample i of `src` into sample j of `dst` (both contiguous, same sample shape).
-void copy_sample(const Tensor& dst, int64_t j, const Tensor& src, int64_t i) {
-  const int64_t n = src.numel() / src.shape()[0];
-  std::memcpy(dst.data<float>() + j * n, src.data<float>() + i * n, (size_t)n * sizeof(float));
-}
+// Sample j of `dst` = sample i of `src` (same sample shape; any device).
+void copy_sample(const Tensor& dst, int64_t j, const Tensor& src, int64_t i) { dst.narrow(0, j, 1).copy_(src.narrow(0, i, 1)); }
 
 Shape with_first(const Shape& s, int64_t n) {
   Shape out = s;
@@ -37,23 +33,27 @@ PairPool::PairPool(int64_t queue_size, int64_t batch_size, uint64_t seed, uint64
 }
 
 void PairPool::exchange(Tensor& lq, Tensor& gt, int64_t iter) {
-  SR_CHECK(lq.device().is_cpu() && gt.device().is_cpu() && lq.dtype() == DType::f32 && gt.dtype() == DType::f32 && lq.is_contiguous() &&
+  SR_CHECK(lq.device() == gt.device() && lq.dtype() == DType::f32 && gt.dtype() == DType::f32 && lq.is_contiguous() &&
                gt.is_contiguous(),
-           "pair pool: batches must be contiguous float32 CPU tensors, got ", lq.str(), " and ", gt.str());
+           "pair pool: batches must be contiguous float32 tensors on one device, got ", lq.str(), " and ", gt.str());
   SR_CHECK(lq.shape()[0] == batch_size_ && gt.shape()[0] == batch_size_, "pair pool: a batch of ", lq.shape()[0],
            " pairs, the pool was made for ", batch_size_);
   if (!lq_.defined()) {
-    lq_ = Tensor::zeros(with_first(lq.shape(), queue_size_));
-    gt_ = Tensor::zeros(with_first(gt.shape(), queue_size_));
+    lq_ = Tensor::zeros(with_first(lq.shape(), queue_size_), DType::f32, lq.device());
+    gt_ = Tensor::zeros(with_first(gt.shape(), queue_size_), DType::f32, gt.device());
   }
   SR_CHECK(with_first(lq.shape(), queue_size_) == lq_.shape() && with_first(gt.shape(), queue_size_) == gt_.shape(),
            "pair pool: batch ", lq.str(), " / ", gt.str(), " does not match the pool's pairs ", lq_.str(), " / ",
            gt_.str());
+  // The pool lives where the batches are made (the CPU, or the training device when it
+  // degrades them); a restored pool moves there once.
+  if (lq_.device() != lq.device()) {
+    lq_ = lq_.to(lq.device());
+    gt_ = gt_.to(gt.device());
+  }
   if (filled_ < queue_size_) {  // fill phase: keep a copy, train on the fresh batch as it is
-    for (int64_t i = 0; i < batch_size_; ++i) {
-      copy_sample(lq_, filled_ + i, lq, i);
-      copy_sample(gt_, filled_ + i, gt, i);
-    }
+    lq_.narrow(0, filled_, batch_size_).copy_(lq);
+    gt_.narrow(0, filled_, batch_size_).copy_(gt);
     filled_ += batch_size_;
     return;
   }
@@ -67,25 +67,19 @@ void PairPool::exchange(Tensor& lq, Tensor& gt, int64_t iter) {
     const int64_t j = k + (int64_t)(((unsigned __int128)bits * (uint64_t)(queue_size_ - k)) >> 64);
     std::swap(perm[k], perm[j]);
   }
-  const int64_t nl = lq.numel() / batch_size_, ng = gt.numel() / batch_size_;
-  std::vector<float> tmp_l(nl), tmp_g(ng);
+  const Tensor fresh_lq = lq.clone(), fresh_gt = gt.clone();
   for (int64_t i = 0; i < batch_size_; ++i) {
-    float* bl = lq.data<float>() + i * nl;
-    float* bg = gt.data<float>() + i * ng;
-    float* pl = lq_.data<float>() + perm[i] * nl;
-    float* pg = gt_.data<float>() + perm[i] * ng;
-    std::memcpy(tmp_l.data(), pl, nl * sizeof(float));
-    std::memcpy(tmp_g.data(), pg, ng * sizeof(float));
-    std::memcpy(pl, bl, nl * sizeof(float));
-    std::memcpy(pg, bg, ng * sizeof(float));
-    std::memcpy(bl, tmp_l.data(), nl * sizeof(float));
-    std::memcpy(bg, tmp_g.data(), ng * sizeof(float));
+    copy_sample(lq, i, lq_, perm[i]);
+    copy_sample(gt, i, gt_, perm[i]);
+    copy_sample(lq_, perm[i], fresh_lq, i);
+    copy_sample(gt_, perm[i], fresh_gt, i);
   }
 }
 
 NamedTensors PairPool::state() const {
   if (filled_ == 0) return {};
-  return {{"lq", lq_.narrow(0, 0, filled_).contiguous()}, {"gt", gt_.narrow(0, 0, filled_).contiguous()}};
+  return {{"lq", lq_.narrow(0, 0, filled_).to(Device::cpu()).contiguous()},
+          {"gt", gt_.narrow(0, 0, filled_).to(Device::cpu()).contiguous()}};
 }
 
 void PairPool::load_state(const Tensor& lq, const Tensor& gt) {

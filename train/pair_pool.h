@@ -10,7 +10,8 @@
 //     batch are the same, and here only B pairs are copied).
 // The choice at iteration t is a Philox permutation keyed by (seed, stage, rank, t), so a
 // run is reproducible from its seed; the pool itself is part of the training state, so a
-// resumed run continues exactly. Pool tensors live on the CPU, where the batches are made.
+// resumed run continues exactly. Pool tensors live where the batches are made: on the CPU,
+// or on the training device when it degrades them (datasets.train.degrade_on).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -25,8 +26,8 @@ class PairPool {
   // queue_size must be a multiple of batch_size (an error naming both otherwise).
   PairPool(int64_t queue_size, int64_t batch_size, uint64_t seed, uint64_t stage_index, int rank);
 
-  // lq (B, C, h, w) and gt (B, C, H, W), CPU float32, replaced in place by this
-  // iteration's training batch.
+  // lq (B, C, h, w) and gt (B, C, H, W), contiguous float32 on one device (the CPU, cuda or
+  // simt), replaced in place by this iteration's training batch. The state() is on the CPU.
   void exchange(Tensor& lq, Tensor& gt, int64_t iter);
 
   int64_t queue_size() const { return queue_size_; }

@@ -8,7 +8,7 @@
 
 namespace sr::train {
 
-data::DataConfig training_data(const Config& cfg, const StageConfig& stage) {
+data::DataConfig training_data(const Config& cfg, const StageConfig& stage, Device device) {
   const DatasetConfig* train = cfg.find_dataset("train");
   SR_CHECK(train, "config: 'datasets.train' is required for training");
   data::DataConfig d = train->data;
@@ -18,8 +18,23 @@ data::DataConfig training_data(const Config& cfg, const StageConfig& stage) {
     const bool esrgan = stage.type == "realesrgan";
     d.degrade_from_usm = esrgan || cfg.gt_usm;
     d.usm_gt = !esrgan && cfg.gt_usm;
+    SR_CHECK(d.degrade_on == "auto" || d.degrade_on == "cpu" || d.degrade_on == "device",
+             "config: 'datasets.train.degrade_on' must be auto, cpu or device, got '", d.degrade_on, "'");
+    SR_CHECK(d.degrade_on != "device" || !device.is_cpu(), "config: 'datasets.train.degrade_on' is device, but ",
+             "training runs on the CPU (device: cpu): use cpu or auto, or train on cuda");
+    d.degrade_on_device = d.degrade_on == "device" || (d.degrade_on == "auto" && device.is_cuda());
   }
   return d;
+}
+
+void batch_on_device(const data::Batch& batch, Device device, Tensor* lq, Tensor* gt) {
+  if (!batch.degradation) {
+    *lq = batch.lq.to(device);
+    *gt = batch.gt.to(device);
+    return;
+  }
+  SR_CHECK(!device.is_cpu(), "training: a batch left for the device to degrade reached a CPU stage");
+  data::degrade::degrade_crops_on_device(batch.gt.to(device), *batch.degradation, lq, gt);
 }
 
 std::unique_ptr<PairPool> make_pair_pool(const Config& cfg, const StageConfig& stage, size_t stage_index, int rank) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "data/dataset.h"
+#include "data/loader.h"
 #include "engine/safetensors.h"
 #include "engine/tensor.h"
 #include "train/comm.h"
@@ -19,7 +20,13 @@ namespace sr::train {
 // crop when gt_usm is on and degrades from it (its target is the sharpened crop);
 // realesrgan always degrades from the sharpened crop and keeps the plain GT as the batch's
 // target (its losses sharpen the patch: usm_sharp_batch).
-data::DataConfig training_data(const Config& cfg, const StageConfig& stage);
+// degrade_on resolves against `device` (the training device): auto is device on cuda, cpu
+// elsewhere; device on the CPU is an error naming the key.
+data::DataConfig training_data(const Config& cfg, const StageConfig& stage, Device device = Device::cpu());
+
+// The pair a stage trains on, on `device`: a loader batch moved there, or, when the loader
+// left the degradation to the device (degrade_on), made there from its crops.
+void batch_on_device(const data::Batch& batch, Device device, Tensor* lq, Tensor* gt);
 
 // The pool of a realesrnet / realesrgan stage on a RealESRGANDataset with queue_size > 0
 // (BasicSR's: paired fine-tuning has none), else null.

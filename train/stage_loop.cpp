@@ -162,7 +162,11 @@ std::unique_ptr<data::Loader> StageLoop::make_loader(const StageStart& start, co
   options.start_global_batch = start.global_batch;
   options.warn = [this](const std::string& m) { ctx_.log->warn(m); };
   if (ctx_.device.is_cuda()) options.pin_memory_device = ctx_.device.index;
-  return std::make_unique<data::Loader>(training_data(ctx_.cfg, stage), options);
+  const data::DataConfig data = training_data(ctx_.cfg, stage, ctx_.device);
+  if (data.degrade_on_device)
+    ctx_.log->info("[" + stage.name + "] the Real-ESRGAN degradation runs on " + ctx_.device.str() +
+                   " (datasets.train.degrade_on " + data.degrade_on + ")");
+  return std::make_unique<data::Loader>(data, options);
 }
 
 int StageLoop::iterate(size_t si, int64_t first, StageStep& step, data::Loader& loader, CpuThreads& threads) {
@@ -174,9 +178,17 @@ int StageLoop::iterate(size_t si, int64_t first, StageStep& step, data::Loader& 
   for (int64_t iter = first; iter <= total; ++iter) {
     const auto t0 = Clock::now();
     data::Batch batch = loader.next();
-    if (pool_) pool_->exchange(batch.lq, batch.gt, iter);
     window.data_wait += seconds_since(t0);
-    Tensor lq = batch.lq.to(ctx_.device), gt = batch.gt.to(ctx_.device);
+    // The pool mixes pairs where they are made: on the CPU, or on the device when it
+    // degrades the batch (datasets.train.degrade_on).
+    Tensor lq, gt;
+    if (batch.degradation) {
+      batch_on_device(batch, ctx_.device, &lq, &gt);
+      if (pool_) pool_->exchange(lq, gt, iter);
+    } else {
+      if (pool_) pool_->exchange(batch.lq, batch.gt, iter);
+      batch_on_device(batch, ctx_.device, &lq, &gt);
+    }
     StepResult r = step.run(lq, gt, iter);
     threads.record(seconds_since(t0));
     if (r.skipped) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "kernels/common/degrade_math.h"
 
 namespace sr::data::degrade {
 
@@ -29,12 +30,11 @@ Image image_from_planes(const Planes& p) {
 }
 
 void clamp01(Planes& p) {
-  for (float& v : p.v) v = std::clamp(v, 0.0f, 1.0f);
+  for (float& v : p.v) v = degrade_math::clamp01_value(v);
 }
 
 void quantize_u8(Planes& p) {
-  // std::nearbyint rounds half to even under the default rounding mode, as torch.round.
-  for (float& v : p.v) v = std::clamp(std::nearbyint(v * 255.0f), 0.0f, 255.0f) / 255.0f;
+  for (float& v : p.v) v = degrade_math::quantize_u8_value(v);
 }
 
 }  // namespace sr::data::degrade

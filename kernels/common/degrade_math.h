@@ -23,6 +23,15 @@ inline double jpeg_chroma_table(int r, int c) { return r < 4 && c < 4 ? kJpegChr
 // reflect-101 index of i into [0, n) (mirror without repeating the edge), for |overhang| < n.
 SR_HD int reflect101(int i, int n) { return i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i); }
 
+// The pipeline's clamps: v into [0, 1]; and the last step, clamp(round(255 v), 0, 255) / 255
+// with round half to even (PyTorch's round). One multiply and one division, nothing to
+// fuse, so host and device give the same float.
+SR_HD float clamp01_value(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
+SR_HD float quantize_u8_value(float v) {
+  const float s = rintf(v * 255.0f);
+  return (s < 0.0f ? 0.0f : (s > 255.0f ? 255.0f : s)) / 255.0f;
+}
+
 // Uniform double in [0, 1) with 53 random bits: 27 from the first Philox output, 26 from
 // the second. Draw `index` of the stream (seed, stream) of data/degrade/random_stream.h.
 SR_HD double unit53_at(uint64_t seed, uint64_t stream, uint64_t index) {
@@ -39,13 +48,16 @@ SR_HD int poisson_level(float v) {
 }
 
 // Gray value of the Poisson gray branch: 0.2989 R + 0.587 G + 0.114 B in float, each
-// product rounded before the sums (nvcc would otherwise fuse them into FMAs, and one ulp
-// can move a value across a level boundary).
+// product rounded before the sums (nvcc would otherwise fuse them into FMAs, and so would
+// GCC under -march=native, whose default -ffp-contract=fast fuses a * b + c; one ulp can
+// move a value across a level boundary). The host branch stores the products through
+// volatile floats, which no contraction can see through.
 SR_HD float poisson_gray(float r, float g, float b) {
 #if defined(SR_DEVICE_CODE)
   return __fadd_rn(__fadd_rn(__fmul_rn(0.2989f, r), __fmul_rn(0.587f, g)), __fmul_rn(0.114f, b));
 #else
-  return 0.2989f * r + 0.587f * g + 0.114f * b;
+  volatile float pr = 0.2989f * r, pg = 0.587f * g, pb = 0.114f * b;
+  return (pr + pg) + pb;
 #endif
 }
 

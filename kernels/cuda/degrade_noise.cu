@@ -80,8 +80,7 @@ __global__ void degrade_noise_cdf_kernel(const int* __restrict__ levels, double*
 
 // (round(255 v) / 255, half to even, clamped: data/degrade/planes.cpp's quantize_u8.)
 __device__ float round_u8(float v) {
-  const float s = rintf(v * 255.0f);
-  return (s < 0.0f ? 0.0f : (s > 255.0f ? 255.0f : s)) / 255.0f;
+  return degrade_math::quantize_u8_value(v);
 }
 
 __device__ float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }

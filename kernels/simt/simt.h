@@ -346,8 +346,16 @@ inline float __powf(float x, float y) { return powf(x, y); }
 inline float __fdividef(float x, float y) { return x / y; }
 inline float __frcp_rn(float x) { return 1.f / x; }
 inline float __fsqrt_rn(float x) { return sqrtf(x); }
-inline float __fadd_rn(float a, float b) { return a + b; }
-inline float __fmul_rn(float a, float b) { return a * b; }
+// The _rn forms are never contracted into an FMA; the host compiler (-ffp-contract=fast
+// under -march=native) would fuse an inlined a * b + c, so the values pass through volatile.
+inline float __fadd_rn(float a, float b) {
+  volatile float va = a, vb = b;
+  return va + vb;
+}
+inline float __fmul_rn(float a, float b) {
+  volatile float p = a * b;
+  return p;
+}
 inline float __fmaf_rn(float a, float b, float c) { return fmaf(a, b, c); }
 inline float __saturatef(float x) { return x < 0.f ? 0.f : (x > 1.f ? 1.f : (x == x ? x : 0.f)); }
 

@@ -4,7 +4,7 @@
 // tests/test_cuda_degrade.cpp). A Backend supplies device buffers and the entry points:
 //   float* upload(const std::vector<float>&);  float* poisoned(int64_t n);   (NaN-filled)
 //   std::vector<float> download(const float*, int64_t n);
-//   blur(...), noise(...), resize(...), jpeg(...), usm_sharp(...): the sr::simt:: or sr::cuda::
+//   blur(...), noise(...), resize(...), jpeg(...), usm_sharp(...), clamp(...): the sr::simt:: or sr::cuda::
 //   functions;
 //   types NoiseSample, NoiseKind, ResizeMode: that namespace's parameter types;
 //   name: "simt" or "cuda"; exact: whether results must be bitwise equal (the interpreter
@@ -299,6 +299,28 @@ void check_degrade_usm_sharp(B& be) {
   float* Y = be.poisoned(3 * 20 * 20);
   CHECK_THROWS_WITH(be.usm_sharp(X, Y, 3, 20, 20, 50, 0.5, 10),
                     Catch::Contains("degrade_usm_sharp") && Catch::Contains("20x20"));
+}
+
+// ---- degrade_clamp: clamp01 and quantize_u8 of data/degrade/planes, bitwise on both devices ----
+template <class B>
+void check_degrade_clamp(B& be) {
+  std::mt19937_64 rng(std::random_device{}());
+  const int64_t n = 3 * 37 * 45 + 5;  // not a multiple of the block
+  for (int round = 0; round < 2; ++round) {
+    std::vector<float> x = uniform_floats(rng, n, -0.3f, 1.3f);
+    x[0] = 0.5f / 255;  // exact halves round to even
+    x[1] = 1.5f / 255;
+    float* X = be.upload(x);
+    be.clamp(X, n, round != 0);
+    dg::Planes p(1, 1, (int)n);
+    p.v = x;
+    if (round)
+      dg::quantize_u8(p);
+    else
+      dg::clamp01(p);
+    compare(std::string("degrade_clamp") + (round ? " round to k/255" : " [0, 1]"), be.download(X, n),
+            std::vector<double>(p.v.begin(), p.v.end()), kExact, be.name);
+  }
 }
 
 }  // namespace sr::degrade_parity

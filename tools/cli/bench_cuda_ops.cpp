@@ -11,10 +11,14 @@
 #include <memory>
 #include <vector>
 
+#include "data/degrade/batch_device.h"
+#include "engine/cuda_runtime.h"
+#include "engine/tensor.h"
 #include "kernels/common/math.h"
 #include "kernels/cuda/activation.h"
 #include "kernels/cuda/batch_norm.h"
 #include "kernels/cuda/degrade_blur.h"
+#include "kernels/cuda/degrade_clamp.h"
 #include "kernels/cuda/degrade_jpeg.h"
 #include "kernels/cuda/degrade_noise.h"
 #include "kernels/cuda/degrade_resize.h"
@@ -303,6 +307,7 @@ Maker degrade(const std::string& op) {
       const auto kind = poisson ? cuda::DegradeNoiseKind::poisson : cuda::DegradeNoiseKind::gaussian;
       return [=](int i) { cuda::degrade_noise(x[i % rot], N, H, W, kind, samples.data(), 7, 99, false); };
     }
+    if (op == "degrade_clamp") return [=](int i) { cuda::degrade_clamp(x[i % rot], n, true); };
     if (op == "degrade_usm_sharp") {
       auto y = b.rand_sets(rot, n);
       return [=](int i) { cuda::degrade_usm_sharp(x[i % rot], y[i % rot], N * 3, H, W, 50, 0.5, 10); };
@@ -312,6 +317,54 @@ Maker degrade(const std::string& op) {
     auto y = b.rand_sets(rot, N * 3 * OH * OW);
     return [=](int i) {
       cuda::degrade_resize(x[i % rot], y[i % rot], N * 3, H, W, OH, OW, (double)H / OH, (double)W / OW, mode);
+    };
+  };
+}
+
+// The whole device pipeline (data/degrade/batch_device.h) on one fixed worst-case draw
+// (cmd_bench.cpp's degrade_pipeline case): crops uploaded once, one batch per call, its
+// temporaries from the stream-ordered pool as in training.
+Maker degrade_pipeline() {
+  return [](const Case& c, Buffers&, int) -> Runner {
+    namespace dg = data::degrade;
+    const int64_t N = param(c, "N");
+    const int S = (int)param(c, "S"), gt_size = (int)param(c, "gt_size");
+    auto d = std::make_shared<dg::DeviceDegradation>();
+    dg::DegradationParams& p = d->params;
+    p.seed = 7;
+    p.height = p.width = S;
+    p.scale = 4;
+    dg::SampledKernel full;  // a 21 x 21 box: every tap non-zero, as a wide kernel costs
+    full.size = 21;
+    full.weights.fill(1.0f / 441);
+    p.kernels.assign(N, dg::SampleKernels{full, full, full});
+    auto poisson = [&](uint64_t base) {
+      dg::NoiseDraw n;
+      n.gaussian = false;
+      for (int64_t b = 0; b < N; ++b) n.samples.push_back({0.05 + 2.9 * b / std::max<int64_t>(N - 1, 1), b % 5 < 2, base + b});
+      n.gray_stream = base + 1000;
+      return n;
+    };
+    std::vector<double> q(N);
+    for (int64_t b = 0; b < N; ++b) q[b] = 30.0 + 65.0 * b / std::max<int64_t>(N - 1, 1);
+    p.resize1 = {"up", 1.5, dg::ResizeMode::bicubic};
+    p.noise1 = poisson(100);
+    p.jpeg1 = q;
+    p.second_blur = true;
+    p.resize2 = {"up", 1.2, dg::ResizeMode::bicubic};
+    p.resize2_height = p.resize2_width = (int)(S / 4 * 1.2);
+    p.noise2 = poisson(5000);
+    p.sinc_first = true;
+    p.final_mode = dg::ResizeMode::bicubic;
+    p.jpeg2 = q;
+    d->gt_size = gt_size;
+    d->top = d->left = (S / 4 - gt_size / 4) / 2;
+    std::vector<float> host((size_t)N * 3 * S * S);
+    for (size_t i = 0; i < host.size(); ++i) host[i] = (float)((i * 2654435761u) % 1000) / 999.0f;
+    const Tensor crops = Tensor::from_vector(host, {N, 3, S, S}).to(Device::cuda(cuda::current_device()));
+    return [=](int) {
+      Tensor lq, gt;
+      dg::degrade_crops_on_device(crops, *d, &lq, &gt);
     };
   };
 }
@@ -327,6 +380,7 @@ Maker cuda_op_maker(const std::string& op, const std::string& variant) {
       op == "lrelu_fwd" || op == "lrelu_bwd")
     return only_for(variant, "map", pointwise(op));
   if (op == "prelu_fwd" || op == "prelu_bwd") return only_for(variant, "map", prelu(op));
+  if (op == "degrade_pipeline") return only_for(variant, "chained", degrade_pipeline());
   if (op == "batch_norm_fwd" || op == "batch_norm_bwd") return only_for(variant, "chunked", batch_norm(op));
   if (op == "max_pool_fwd" || op == "max_pool_bwd") return only_for(variant, "gather", max_pool(op));
   if (op == "linear_fwd" || op == "linear_bwd") return linear(op, variant);  // every gemm variant
@@ -339,6 +393,7 @@ Maker cuda_op_maker(const std::string& op, const std::string& variant) {
   if (op == "degrade_noise") return only_for(variant, "philox_map", degrade(op));
   if (op == "degrade_resize") return only_for(variant, "gather", degrade(op));
   if (op == "degrade_usm_sharp") return only_for(variant, "separable", degrade(op));
+  if (op == "degrade_clamp") return only_for(variant, "map", degrade(op));
   return {};
 }
 

@@ -360,7 +360,8 @@ const OpKernel kOpKernels[] = {
     {"spectral_norm", "spectral_norm"}, {"spectral_norm_bwd", "spectral_norm"},
     {"adam", "optimizer"}, {"ema", "optimizer"},
     {"degrade_blur", "degrade_blur"}, {"degrade_jpeg", "degrade_jpeg"}, {"degrade_noise", "degrade_noise"}, {"degrade_resize", "degrade_resize"},
-    {"degrade_usm_sharp", "degrade_usm_sharp"},
+    {"degrade_usm_sharp", "degrade_usm_sharp"}, {"degrade_clamp", "degrade_clamp"},
+    {"degrade_pipeline", "degrade_pipeline"},
 };
 
 std::string kernel_of(const std::string& op) {
@@ -580,6 +581,21 @@ std::vector<Case> all_cases(int batch) {
     mem("degrade_resize/bilinear.400to600", "degrade_resize", batch3 + dims({S, S}) + " -> 600x600 bilinear",
         {{"N", N}, {"C", 3}, {"H", (double)S}, {"W", (double)S}, {"OH", 600}, {"OW", 600}, {"mode", 1}},
         4 * n + 4 * n * 2.25);
+    mem("degrade_clamp/round.400px", "degrade_clamp", batch3 + dims({S, S}) + " round to k/255, in place",
+        {{"N", N}, {"H", (double)S}, {"W", (double)S}}, 8 * n);
+  }
+  // The whole device degradation of a Real-ESRGAN training batch (datasets.train.degrade_on:
+  // device) at the training run's size: batch 48 (the x4plus config's 12 per GPU x 4, or one
+  // big GPU), GT patch 256 cut from the 400 x 400 crops the pipeline degrades. One fixed draw
+  // with the costliest branches: USM, 21 x 21 kernels in both blurs and the sinc, first
+  // resize up 1.5 x (600 x 600), Poisson noise in both orders, second resize up (120 x 120),
+  // then the patch cut. FLOPs (67 G FP32 in the blurs, 17 G FP64, ~10 G of noise) and bytes
+  // (4.4 GB): the per-step estimate of docs/DEGRADATIONS.md (the device pipeline).
+  {
+    const double B48 = 48;
+    cases.push_back({"degrade_pipeline/b48.gt256", "degrade_pipeline",
+                     "n48 c3 400x400 -> lq 64x64, gt 256x256 (worst-case draw)",
+                     {{"N", B48}, {"S", 400}, {"gt_size", 256}}, 9.4e10, 4.4e9, true});
   }
   // Dense blocks, fused vs unfused (bench_rdb.h); bytes = the cat copies the fused one avoids.
   for (const RdbBenchCase& r : rdb_bench_cases(batch)) cases.push_back({r.name, r.op, r.shape, r.p, r.flops, r.bytes, true});
