@@ -9,6 +9,7 @@
 
 #include "engine/autograd.h"
 #include "engine/tensor.h"
+#include "kernels/common/precision.h"
 
 namespace sr {
 
@@ -41,8 +42,10 @@ Tensor upsample_bilinear2x(const Tensor& x);                 // align_corners=fa
 
 // ---- Convolution ------------------------------------------------------------------------------
 // y = conv2d(x, w) + bias, zero padding. x (N, C, H, W) may be a channel-range view of a
-// larger NCHW buffer. bias may be undefined.
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int padding);
+// larger NCHW buffer. bias may be undefined. precision bf16 (float32 on the CPU) rounds the
+// operands to bfloat16 and accumulates in float32 (kernels/cpu/conv2d_bf16.h).
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int padding,
+              Precision precision = Precision::fp32);
 // y = x @ w^T + b for x (N, in), w (out, in).
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 

@@ -10,6 +10,7 @@
 #include <array>
 
 #include "engine/tensor.h"
+#include "kernels/common/precision.h"
 
 namespace sr {
 
@@ -21,6 +22,6 @@ struct RdbParams {
 
 Tensor residual_dense_block(const Tensor& x, const RdbParams& p, double slope = 0.2,
                             double residual = 0.2, const Tensor& outer = Tensor(),
-                            double outer_scale = 0.2);
+                            double outer_scale = 0.2, Precision precision = Precision::fp32);
 
 }  // namespace sr

@@ -9,6 +9,7 @@
 #include "engine/atomic_file.h"
 #include "engine/cpu_threads.h"
 #include "kernels/registry.h"
+#include "layers/precision.h"
 #include "train/trainer.h"
 #include "train/validation.h"
 
@@ -28,6 +29,7 @@ void open_run_context(RunContext& ctx) {
   const LaunchInfo launch = detect_launch();
   configure_cpu_threads();  // cores / ranks on this node, unless OMP_NUM_THREADS is set
   ctx.device = resolve_device(cfg.device, launch.local_rank);
+  check_precision_supported(cfg.precision, ctx.device);
   ctx.kernels = KernelSelection{cfg.conv_impl, cfg.rdb_impl};
   ctx.kernels.apply();
   ctx.comm = make_communicator(cfg.dist.backend, ctx.device);
