@@ -136,7 +136,7 @@ struct PixRun {
 
 struct Scratch {
   std::vector<uint32_t> in2, panel, dyT;
-  std::vector<uint16_t> inh, dyh;
+  std::vector<uint16_t> inh, dyh, wb;
   std::vector<float> dwT, rx, rdy, rw;
   std::vector<int64_t> off, starts;
   std::vector<PixVec> vecs;
@@ -152,8 +152,6 @@ V* grow(std::vector<V>& v, size_t n) {
   if (v.size() < n) v.resize(n);
   return v.data();
 }
-
-uint32_t pair_bits(float lo, float hi) { return (uint32_t)bf16_bits(lo) | ((uint32_t)bf16_bits(hi) << 16); }
 
 // dst[j] = (bf16 a[j], bf16 b[j]) for j < n (b null: zero high halves).
 SR_BF16_TARGET void pack_row_pairs(const float* a, const float* b, int64_t n, uint32_t* dst) {
@@ -171,6 +169,27 @@ SR_BF16_TARGET void pack_row_halves(const float* a, int64_t n, uint16_t* dst) {
   for (int64_t j = 0; j < n; j += kL) {
     const __mmask16 m = (__mmask16)(n - j >= kL ? 0xffffu : (1u << (n - j)) - 1u);
     _mm256_mask_storeu_epi16(dst + j, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, a + j)));
+  }
+}
+
+// dst[j] = bf16 a[j] widened back to float32, for j < n.
+SR_BF16_TARGET void round_row(const float* a, int64_t n, float* dst) {
+  for (int64_t j = 0; j < n; j += kL) {
+    const __mmask16 m = (__mmask16)(n - j >= kL ? 0xffffu : (1u << (n - j)) - 1u);
+    const __m512i h = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, a + j)));
+    _mm512_mask_storeu_ps(dst + j, m, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
+  }
+}
+
+// rounded_copy with the vector conversion (the kernels' fallbacks; the reference keeps the
+// scalar one).
+void rounded_copy_fast(const float* src, int64_t N, int64_t len, int64_t src_bs, std::vector<float>& dst) {
+  float* out = grow(dst, N * len);
+  const int64_t chunk = 4096, per = (len + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (N * len > 65536)
+  for (int64_t job = 0; job < N * per; ++job) {
+    const int64_t n = job / per, j0 = (job % per) * chunk, cnt = std::min(chunk, len - j0);
+    round_row(src + n * src_bs + j0, cnt, out + n * len + j0);
   }
 }
 
@@ -394,20 +413,30 @@ void run_pair_gemm(const PairGemm& g) {
 
 // panel[mt][(g*RS + rs)][i] = (W(m, 2g, rs), W(m, 2g + 1, rs)) with m = mt*MR + i, zero past
 // M or past the G2 reduction channels; W(m, c, rs) = w[wm*m + wc*c + rs'] with rs' = rs or
-// its flip RS - 1 - rs.
+// its flip RS - 1 - rs. w is rounded to bf16 once (wb), then the pairs are gathered.
 void pack_pair_panel(const float* w, int64_t M, int64_t G2, int64_t RS, int64_t wm, int64_t wc, bool flip,
-                     int MR, std::vector<uint32_t>& buf) {
-  const int64_t mtiles = (M + MR - 1) / MR, G = (G2 + 1) / 2, T = G * RS;
+                     int MR, std::vector<uint16_t>& wb_buf, std::vector<uint32_t>& buf) {
+  const int64_t mtiles = (M + MR - 1) / MR, G = (G2 + 1) / 2, T = G * RS, n = M * G2 * RS;
+  uint16_t* wb = grow(wb_buf, n);
+  pack_row_halves(w, n, wb);  // w is dense: M x G2 x RS in some order, n values
   uint32_t* panel = grow(buf, mtiles * T * MR);
 #pragma omp parallel for schedule(static) if (M * T > 16384)
   for (int64_t mt = 0; mt < mtiles; ++mt)
-    for (int64_t t = 0; t < T; ++t)
-      for (int i = 0; i < MR; ++i) {
-        const int64_t m = mt * MR + i, g = t / RS, rs = flip ? RS - 1 - t % RS : t % RS;
-        const float lo = m < M ? w[m * wm + 2 * g * wc + rs] : 0.0f;
-        const float hi = m < M && 2 * g + 1 < G2 ? w[m * wm + (2 * g + 1) * wc + rs] : 0.0f;
-        panel[(mt * T + t) * MR + i] = pair_bits(lo, hi);
+    for (int i = 0; i < MR; ++i) {
+      const int64_t m = mt * MR + i;
+      uint32_t* dst = panel + mt * T * MR + i;
+      for (int64_t g = 0; g < G; ++g) {
+        const bool has_hi = 2 * g + 1 < G2;
+        for (int64_t rs = 0; rs < RS; ++rs, dst += MR) {
+          if (m >= M) {
+            *dst = 0;
+            continue;
+          }
+          const int64_t src = m * wm + 2 * g * wc + (flip ? RS - 1 - rs : rs);
+          *dst = (uint32_t)wb[src] | (has_hi ? (uint32_t)wb[src + wc] << 16 : 0u);
+        }
       }
+    }
 }
 
 // ---- backward-weight: pixel pairs, channels in the lanes --------------------------------------
@@ -551,7 +580,7 @@ void conv2d_forward_bf16(const Conv2dShape& s, const float* x, const float* w, c
   const int64_t per_plane = std::max<int64_t>(1, (s.R / s.stride) * (s.S / s.stride));
   const int64_t chunk = tap_chunk(s.Q, p.Wh, (s.R + s.stride - 1) / s.stride, per_plane, s.K);
   const int MR = tile_mr(s.K);
-  pack_pair_panel(w, s.K, s.C, RS, s.C * RS, RS, false, MR, ws.panel);
+  pack_pair_panel(w, s.K, s.C, RS, s.C * RS, RS, false, MR, ws.wb, ws.panel);
   PairGemm g{s.K, T, chunk, ws.panel.data(), ws.off.data(), ws.in2.data(), s.N * p.img, ws.vecs.data(),
              (int64_t)ws.vecs.size(), y, s.P * s.Q, bias};
   run_pair_gemm(g);
@@ -561,8 +590,8 @@ void conv2d_backward_data_bf16(const Conv2dShape& s, const float* dy, const floa
   require_bf16("conv2d_backward_data");
   Scratch& ws = scratch();
   if (s.stride != 1) {
-    rounded_copy(dy, 1, s.N * s.K * s.P * s.Q, 0, ws.rdy);
-    rounded_copy(w, 1, s.K * s.C * s.R * s.S, 0, ws.rw);
+    rounded_copy_fast(dy, 1, s.N * s.K * s.P * s.Q, 0, ws.rdy);
+    rounded_copy_fast(w, 1, s.K * s.C * s.R * s.S, 0, ws.rw);
     conv2d_backward_data<float>(as_fp32(s), ws.rdy.data(), ws.rw.data(), dx);
     return;
   }
@@ -577,7 +606,7 @@ void conv2d_backward_data_bf16(const Conv2dShape& s, const float* dy, const floa
   const int64_t chunk = tap_chunk(s.W, p.Wh, s.R, RS, s.C);
   const int MR = tile_mr(s.C);
   // W(m = c, channel k, rs) = w[k][c][flipped rs]
-  pack_pair_panel(w, s.C, s.K, RS, RS, s.C * RS, true, MR, ws.panel);
+  pack_pair_panel(w, s.C, s.K, RS, RS, s.C * RS, true, MR, ws.wb, ws.panel);
   PairGemm g{s.C, T, chunk, ws.panel.data(), ws.off.data(), ws.in2.data(), s.N * p.img, ws.vecs.data(),
              (int64_t)ws.vecs.size(), dx, s.H * s.W, nullptr};
   run_pair_gemm(g);
@@ -591,8 +620,8 @@ void conv2d_backward_weight_bf16(const Conv2dShape& s, const float* x, const flo
   Scratch& ws = scratch();
   if (s.K >= kL && s.C * s.R * s.S > kWgtFewTaps) return weight_wide(s, x, dy, dw, ws);
   // Few channels or taps: the float32 kernel on rounded operands.
-  rounded_copy(x, s.N, s.C * s.H * s.W, s.x_batch_stride, ws.rx);
-  rounded_copy(dy, 1, s.N * s.K * s.P * s.Q, 0, ws.rdy);
+  rounded_copy_fast(x, s.N, s.C * s.H * s.W, s.x_batch_stride, ws.rx);
+  rounded_copy_fast(dy, 1, s.N * s.K * s.P * s.Q, 0, ws.rdy);
   Conv2dShape r = as_fp32(s);
   r.x_batch_stride = s.C * s.H * s.W;
   conv2d_backward_weight<float>(r, ws.rx.data(), ws.rdy.data(), dw, nullptr);
