@@ -9,6 +9,7 @@
 
 #include "engine/autograd.h"
 #include "engine/tensor.h"
+#include "kernels/common/precision.h"
 #include "kernels/kernel_choice.h"
 
 namespace sr {
@@ -44,9 +45,10 @@ Tensor upsample_bilinear2x(const Tensor& x);                 // align_corners=fa
 // y = conv2d(x, w) + bias, zero padding. x (N, C, H, W) may be a channel-range view of a
 // larger NCHW buffer. bias may be undefined. On CUDA it runs `choice`'s conv2d variant,
 // forward and backward (the layers pass theirs; the default is the table's under the
-// environment overrides, kernels/kernel_choice.h).
+// environment overrides, kernels/kernel_choice.h). precision bf16 (float32 on the CPU)
+// rounds the operands to bfloat16 and accumulates in float32 (kernels/cpu/conv2d_bf16.h).
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int padding,
-              const kernels::KernelChoice& choice = {});
+              const kernels::KernelChoice& choice = {}, Precision precision = Precision::fp32);
 // y = x @ w^T + b for x (N, in), w (out, in); on CUDA with `choice`'s gemm variant.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const kernels::KernelChoice& choice = {});
 

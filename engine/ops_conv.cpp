@@ -25,10 +25,17 @@ cpu::Conv2dShape conv_shape(const Tensor& x, const Tensor& w, int stride, int pa
   return s;
 }
 
+// bf16 applies to float32 on the CPU; float64 (gradient checks) stays exact.
+void check_precision(const char* op, const Tensor& x, Precision precision) {
+  SR_CHECK(precision == Precision::fp32 || x.device().is_cpu(), op, ": precision ", precision_name(precision),
+           " is implemented for the CPU only, not on ", x.device().str());
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int stride, int padding,
-              const kernels::KernelChoice& choice) {
+              const kernels::KernelChoice& choice, Precision precision) {
+  check_precision("conv2d", x_in, precision);
   check_dim("conv2d", x_in, 4, "input");
   check_dim("conv2d", weight, 4, "weight");
   check_same_device_dtype("conv2d", x_in, weight);
@@ -50,7 +57,8 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int 
              bias.shape().str(), " does not match weight ", weight.shape().str());
   }
   Tensor x = conv_readable(x_in) ? x_in : x_in.contiguous();
-  const cpu::Conv2dShape s = conv_shape(x, weight, stride, padding);
+  cpu::Conv2dShape s = conv_shape(x, weight, stride, padding);
+  s.precision = precision;
   Tensor y = Tensor::empty({s.N, s.K, s.P, s.Q}, x.dtype(), x.device());
   Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
   [[maybe_unused]] const kernels::ConvVariant v = choice.conv2d;  // the backward runs the same variant

@@ -31,8 +31,11 @@ void check_params(const Tensor& x, const RdbParams& p, int64_t nf, int64_t gc) {
 }  // namespace
 
 Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double slope, double residual,
-                            const Tensor& outer_in, double outer_scale, const kernels::KernelChoice& choice) {
+                            const Tensor& outer_in, double outer_scale, const kernels::KernelChoice& choice,
+                            Precision precision) {
   check_dim("residual_dense_block", x_in, 4, "input");
+  SR_CHECK(precision == Precision::fp32 || x_in.device().is_cpu(), "residual_dense_block: precision ",
+           precision_name(precision), " is implemented for the CPU only, not on ", x_in.device().str());
   SR_CHECK(slope > 0, "residual_dense_block: slope must be > 0 (backward reads the sign of the "
            "output), got ", slope);
   SR_CHECK(p_in.w[0].defined() && p_in.w[0].dim() == 4, "residual_dense_block: conv1 weight missing");
@@ -43,7 +46,7 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
     check_same_shape("residual_dense_block", x_in, outer_in);
     check_same_device_dtype("residual_dense_block", x_in, outer_in);
   }
-  const cpu::RdbShape s{x_in.size(0), nf, gc, x_in.size(2), x_in.size(3)};
+  const cpu::RdbShape s{x_in.size(0), nf, gc, x_in.size(2), x_in.size(3), precision};
   Tensor x = x_in.contiguous(), outer = has_outer ? outer_in.contiguous() : Tensor();
   RdbParams p;  // contiguous, detached copies of the parameters for the kernels and backward
   for (int k = 0; k < 5; ++k) {

@@ -10,6 +10,7 @@
 #include <array>
 
 #include "engine/tensor.h"
+#include "kernels/common/precision.h"
 #include "kernels/kernel_choice.h"
 
 namespace sr {
@@ -23,6 +24,7 @@ struct RdbParams {
 // On CUDA the convolutions run `choice`'s conv2d variant, forward and backward.
 Tensor residual_dense_block(const Tensor& x, const RdbParams& p, double slope = 0.2,
                             double residual = 0.2, const Tensor& outer = Tensor(),
-                            double outer_scale = 0.2, const kernels::KernelChoice& choice = {});
+                            double outer_scale = 0.2, const kernels::KernelChoice& choice = {},
+                            Precision precision = Precision::fp32);
 
 }  // namespace sr

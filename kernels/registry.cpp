@@ -12,9 +12,11 @@ const std::vector<Variant>& table() {
   static const std::vector<Variant> t = {
       // op            name          device  precision    description                                                   default
       // On the CPU the kernel picks itself (no selection): float32 takes implicit_simd where
-      // the build has AVX2/AVX-512, everything else the im2col reference.
+      // the build has AVX2/AVX-512, everything else the im2col reference; implicit_bf16 runs
+      // when the network's `precision` is bf16 (Conv2dShape::precision).
       {"conv2d", "implicit_simd", "cpu", "fp32", "implicit GEMM, register-blocked AVX2/AVX-512 micro-kernels", true},
       {"conv2d", "im2col_eigen", "cpu", "fp32/fp64", "im2col + Eigen GEMM per image: the reference, float64", false},
+      {"conv2d", "implicit_bf16", "cpu", "bf16", "implicit GEMM on bf16 pairs, AVX512-BF16 vdpbf16ps, fp32 accumulate (precision bf16)", false},
       // int8 inference conv (kernels/cpu/conv2d_int8.h): the fastest path the running CPU has
       // (the default where it has it, then down the list); SRENGINE_INT8_ISA overrides.
       {"conv2d_int8", "avx512_vnni", "cpu", "int8", "u8 x s8 vpdpbusd on 16 int32 lanes, 4x16 channels x 6-24 pixels", true},

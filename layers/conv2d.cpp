@@ -29,10 +29,12 @@ Conv2d::Conv2d(int64_t in_ch, int64_t out_ch, int kernel, int stride_, int paddi
   if (with_bias) bias = register_parameter("bias", b);
 }
 
-Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight, bias, stride, padding, options.kernels); }
+Tensor Conv2d::forward(const Tensor& x) {
+  return conv2d(x, weight, bias, stride, padding, options.kernels, precision);
+}
 
 Tensor Conv2d::forward_leaky_relu(const Tensor& x, double slope) {
-  return bias_leaky_relu(conv2d(x, weight, Tensor(), stride, padding, options.kernels), bias, slope);
+  return bias_leaky_relu(conv2d(x, weight, Tensor(), stride, padding, options.kernels, precision), bias, slope);
 }
 
 Linear::Linear(int64_t in_features, int64_t out_features, bool with_bias, const LayerOptions& options_)

@@ -2,6 +2,7 @@
 // kaiming_uniform(a = sqrt(5)) on the weight, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
 // and the bias from the same bound.
 #pragma once
+#include "kernels/common/precision.h"
 #include "layers/layer_options.h"
 #include "layers/module.h"
 
@@ -21,6 +22,7 @@ class Conv2d : public Module {
   Tensor bias;    // (out) or undefined
   int stride, padding;
   LayerOptions options;  // the kernel variants its ops run
+  Precision precision = Precision::fp32;  // of the convolution (set_precision, layers/precision.h)
 };
 
 class Linear : public Module {

@@ -41,7 +41,8 @@ Tensor ResidualDenseBlock::forward_fused(const Tensor& x, const Tensor& outer) {
     p.w[k] = convs[k]->weight;
     p.b[k] = convs[k]->bias;
   }
-  return residual_dense_block(x, p, kSlope, kResidual, outer, kResidual, options.kernels);
+  // The block's five convs share one precision (set_precision sets all of them alike).
+  return residual_dense_block(x, p, kSlope, kResidual, outer, kResidual, options.kernels, conv1->precision);
 }
 
 Tensor ResidualDenseBlock::forward_unfused(const Tensor& x) {

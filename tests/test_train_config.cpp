@@ -6,7 +6,10 @@
 
 #include "engine/error.h"
 #include "engine/suggest.h"
+#include "kernels/cpu/conv2d_bf16.h"
+#include "layers/precision.h"
 #include "train/config.h"
+#include "train/config_types.h"
 
 using namespace sr::train;
 
@@ -141,4 +144,32 @@ TEST_CASE("config/edit_distance") {
   CHECK(sr::edit_distance("kitten", "sitting") == 3);
   CHECK(sr::edit_distance("", "abc") == 3);
   CHECK(sr::edit_distance("same", "same") == 0);
+}
+
+TEST_CASE("config/precision_key") {
+  json c = esrgan();
+  CHECK(parse_config(validate_config(c)).precision == sr::Precision::fp32);  // the default
+  c["precision"] = "bf16";
+  CHECK(parse_config(validate_config(c)).precision == sr::Precision::bf16);
+  for (const char* bad : {"fp16", "tf32", "BF16"}) {
+    c["precision"] = bad;
+    const std::string e = error_of(c);
+    INFO(e);
+    CHECK_THAT(e, Catch::Contains("precision") && Catch::Contains(bad) && Catch::Contains("fp32") &&
+                      Catch::Contains("bf16"));
+  }
+  // What the device cannot run is an error naming the key, the value and what is missing.
+  try {
+    sr::check_precision_supported(sr::Precision::bf16, sr::Device::cuda(0));
+    FAIL("no error for bf16 on cuda");
+  } catch (const sr::Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("precision 'bf16'") && Catch::Contains("CPU only"));
+  }
+  if (sr::cpu::cpu_has_avx512_bf16()) {
+    CHECK_NOTHROW(sr::check_precision_supported(sr::Precision::bf16, sr::Device::cpu()));
+  } else {
+    CHECK_THROWS_WITH(sr::check_precision_supported(sr::Precision::bf16, sr::Device::cpu()),
+                      Catch::Contains("avx512_bf16"));
+  }
+  CHECK_NOTHROW(sr::check_precision_supported(sr::Precision::fp32, sr::Device::cuda(0)));
 }

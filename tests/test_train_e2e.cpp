@@ -12,6 +12,7 @@
 
 #include "engine/cuda_runtime.h"
 #include "engine/random.h"
+#include "kernels/cpu/conv2d_bf16.h"
 #include "kernels/registry.h"
 #ifdef SRENGINE_WITH_SIMT
 #include "kernels/simt/device.h"
@@ -88,6 +89,32 @@ TEST_CASE("train/l1_loss_falls") {
   REQUIRE(losses.size() == 6);
   INFO("first window " << losses.front() << ", last " << losses.back());
   CHECK(losses.back() < 0.7 * losses.front());
+}
+
+// precision bf16 (the generator's convs on AVX512-BF16) trains like fp32: the same run's
+// loss falls as far, window by window, within a bf16-sized margin.
+TEST_CASE("train/bf16_loss_falls_like_fp32") {
+  if (!cpu::cpu_has_avx512_bf16()) {
+    WARN("SKIPPED: this CPU lacks avx512_bf16");
+    return;
+  }
+  std::vector<double> losses[2];
+  const char* precisions[2] = {"fp32", "bf16"};
+  for (int i = 0; i < 2; ++i) {
+    const std::string run = std::string("prec_") + precisions[i];
+    json c = tiny(run, {"train.stages.0.total_iter=60", "logger.print_freq=10", "val.val_freq=1000",
+                        "logger.save_checkpoint_freq=1000", std::string("precision=") + precisions[i]});
+    c["train"]["stages"].erase(1);
+    REQUIRE(run_training(c, {}) == 0);
+    for (const json& e : events(run))
+      if (e["event"] == "train") losses[i].push_back(e["l_g_pix"]);
+    REQUIRE(losses[i].size() == 6);
+  }
+  for (size_t w = 0; w < 6; ++w) {
+    INFO("window " << w << ": fp32 " << losses[0][w] << ", bf16 " << losses[1][w]);
+    CHECK(std::fabs(losses[1][w] - losses[0][w]) <= 0.05 * losses[0][w]);
+  }
+  CHECK(losses[1].back() < 0.7 * losses[1].front());
 }
 
 TEST_CASE("train/resume_is_bit_exact") {

@@ -265,6 +265,10 @@ const Spec& schema() {
       {"queue_size", integer(180, "realesrnet / realesrgan stages on RealESRGANDataset: pairs in the training-pair "
                                   "pool that mixes batches (BasicSR's _dequeue_and_enqueue); a multiple of "
                                   "datasets.train.batch_size_per_gpu; 0: no pool", 0)},
+      {"precision", string("fp32", "arithmetic of the generator's convolutions in training: fp32, or bf16 (CPU with "
+                                   "AVX512-BF16: operands rounded to bfloat16, float32 accumulation; weights, "
+                                   "Adam state, activations and losses stay float32; the EMA copy runs fp32). "
+                                   "tf32 and fp16 are not implemented", {"fp32", "bf16"})},
       {"rdb_impl", string("fused", "residual dense blocks: fused (one buffer, no cat copies) or unfused "
                                    "(cat + conv, the reference); SRENGINE_RDB_IMPL overrides", {"fused", "unfused"})},
       {"datasets", [] {

@@ -124,6 +124,7 @@ Config parse_config(const json& v) {
   c.manual_seed = v.at("manual_seed");
   c.conv_impl = v.at("conv_impl");
   c.rdb_impl = v.at("rdb_impl");
+  c.precision = v.at("precision") == "bf16" ? Precision::bf16 : Precision::fp32;
   c.queue_size = v.at("queue_size");
   c.gt_usm = v.value("gt_usm", true);
   const json& ds = v.at("datasets");

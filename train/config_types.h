@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "kernels/common/precision.h"
 
 namespace sr::train {
 
@@ -125,6 +126,7 @@ struct Config {
   std::string device = "auto";
   uint64_t manual_seed = 0;
   std::string conv_impl = "native", rdb_impl = "fused";
+  Precision precision = Precision::fp32;  // of net_g's convolutions in training (layers/precision.h)
   int64_t queue_size = 180;  // the training-pair pool of realesrnet / realesrgan stages (0: none)
   bool gt_usm = true;        // realesrnet on RealESRGANDataset: train against the sharpened GT
   std::vector<DatasetConfig> datasets;  // train first (when present), then val*/test* in name order

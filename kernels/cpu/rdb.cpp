@@ -28,6 +28,7 @@ Conv2dShape rdb_conv_shape(const RdbShape& s, int k, int64_t y_batch) {
   Conv2dShape c = make_conv2d_shape(s.N, cin, s.H, s.W, cout, 3, 3, 1, 1);
   c.x_batch_stride = s.channels() * s.H * s.W;
   c.y_batch_stride = y_batch;
+  c.precision = s.precision;
   return c;
 }
 

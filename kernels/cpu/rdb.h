@@ -15,10 +15,13 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/common/precision.h"
+
 namespace sr::cpu {
 
 struct RdbShape {
   int64_t N, nf, gc, H, W;
+  Precision precision = Precision::fp32;  // of the five convs (Conv2dShape::precision)
   int64_t channels() const { return nf + 4 * gc; }  // of the buffer
 };
 

@@ -47,6 +47,7 @@
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/batch_norm.h"
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv2d_bf16.h"
 #include "kernels/cpu/conv2d_int8.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
@@ -129,7 +130,8 @@ void print_usage() {
       "of a large SGEMM / large copy measured in the same run.\n\n"
       "  --filter REGEX     only cases whose name matches (e.g. 'conv_fwd/rrdb')\n"
       "  --batch N          images per conv/resample case (default 4 on cpu, 16 on cuda)\n"
-      "  --variants all     also time the non-default variants (cpu: the im2col reference)\n"
+      "  --variants all     also time the non-default variants (cpu: the im2col reference, and\n"
+      "                     implicit_bf16 where the CPU has avx512_bf16)\n"
       "  --json FILE        write the results as JSON (the format tools/peer_torch.py prints)\n"
       "  --list-json FILE   write the case list (shapes) as JSON and exit\n"
       "  --threads N        OpenMP threads (default: all cores)\n"
@@ -252,6 +254,10 @@ std::vector<ConvFns> conv_variants() {
   v.push_back({"cpu", "im2col", false, cpu::conv2d_forward_im2col<float>,
                cpu::conv2d_backward_data_im2col<float>, cpu::conv2d_backward_weight_im2col<float>});
 #endif
+  // precision bf16 (AVX512-BF16): operands rounded to bf16, float32 sums (conv2d_bf16.h).
+  if (cpu::cpu_has_avx512_bf16())
+    v.push_back({"cpu", "implicit_bf16", false, cpu::conv2d_forward_bf16, cpu::conv2d_backward_data_bf16,
+                 cpu::conv2d_backward_weight_bf16});
 #ifdef SRENGINE_WITH_CUDA
   for (const kernels::Variant& kv : kernels::variants_of("conv2d", "cuda")) {
     const cuda::ConvVariant cv = cuda::conv_variant_from_name(kv.name);

@@ -14,6 +14,9 @@
 // is host time: the host waits only for the non-finite loss checks, which come after each
 // backward has been queued and are counted in backward (see stage_step.h), so most GPU
 // time lands wherever the queue fills; the whole-iteration time is synchronised.
+//
+// --precision fp32,bf16 runs each stage once per listed precision of network_g's convs
+// (the config's `precision` otherwise), one row each, side by side in one process.
 #include <malloc.h>
 #include <omp.h>
 #include <sys/resource.h>
@@ -35,6 +38,7 @@
 #include "engine/storage.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/registry.h"
+#include "layers/precision.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "train/comm.h"
@@ -56,6 +60,7 @@ using Clock = std::chrono::steady_clock;
 struct Options {
   std::string config, stage, device, json_path, list_json_path;
   std::vector<std::string> overrides;
+  std::vector<Precision> precisions;  // empty: the config's
   int iters = 10, warmup = 2, threads = -1;
   bool real_data = false;
 };
@@ -64,7 +69,8 @@ void print_usage() {
   std::printf(
       "usage: srengine bench train --config CFG [--stage NAME|infer] [--iters N] [--warmup W]\n"
       "                            [--device cpu|cuda] [--set key=value ...] [--json FILE]\n"
-      "                            [--real-data] [--threads N] [--list-json FILE]\n\n"
+      "                            [--real-data] [--threads N] [--list-json FILE]\n"
+      "                            [--precision fp32,bf16]\n\n"
       "Times one training iteration of each stage of CFG (JSON, or a BasicSR option file read as\n"
       "`srengine train` reads it: docs/BASICSR_YAML.md) exactly as `srengine train` runs it\n"
       "(sr: G step; srgan: G step then D step; EMA when train.ema_decay > 0), plus \"infer\":\n"
@@ -80,8 +86,24 @@ void print_usage() {
       "  --json FILE      write a JSON array, one object per stage\n"
       "  --real-data      batches from the training loader (datasets.train) instead of synthetic\n"
       "  --threads N      OpenMP threads (default: all cores)\n"
+      "  --precision LIST network_g's conv precision per row, comma-separated (fp32, bf16), each\n"
+      "                   stage once per entry in this order; default: the config's `precision`\n"
       "  --list-json FILE write the workloads (nets, shapes, losses, optimizers) and exit;\n"
       "                   tools/peer_torch.py train reads it\n");
+}
+
+// "fp32,bf16" -> {fp32, bf16}; anything else names the bad entry and the allowed ones.
+std::vector<Precision> parse_precisions(const std::string& list) {
+  std::vector<Precision> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    const std::string v = list.substr(start, comma - start);
+    SR_CHECK(v == "fp32" || v == "bf16", "--precision: '", v, "' is not a precision (allowed: fp32, bf16)");
+    out.push_back(v == "bf16" ? Precision::bf16 : Precision::fp32);
+    start = comma + 1;
+  }
+  return out;
 }
 
 double since_ms(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
@@ -215,13 +237,14 @@ class BatchSource {
   size_t i_ = 0;
 };
 
-json summarise(const json& w, const Samples& s, const Options& o, Device device, double peak_mb, double tensor_mb,
-               bool peak_reset) {
+json summarise(const json& w, const Samples& s, const Options& o, Device device, Precision precision,
+               double peak_mb, double tensor_mb, bool peak_reset) {
   const double ms = median(s.total);
   const int64_t batch = w["batch"], lr = w["lr_size"];
   json r = {{"stage", w["stage"]},
             {"type", w["type"]},
             {"device", device.str()},
+            {"precision", precision_name(precision)},
             {"threads", omp_get_max_threads()},
             {"data", o.real_data ? "real" : "synthetic"},
             {"batch", batch},
@@ -251,7 +274,8 @@ json summarise(const json& w, const Samples& s, const Options& o, Device device,
 }
 
 // One row: builds the nets and the step as the trainer does, runs warm-up + iters.
-json bench_row(const train::Config& cfg, int si, const Options& o, Device device, train::Communicator& comm) {
+json bench_row(const train::Config& cfg, int si, const Options& o, Device device, Precision precision,
+               train::Communicator& comm) {
   const train::StageConfig* stage = si >= 0 ? &cfg.train.stages[si] : nullptr;
   const json w = workload(cfg.json, si >= 0 ? &cfg.json["train"]["stages"][si] : nullptr);
   const bool peak_reset = reset_peaks(device);
@@ -259,6 +283,7 @@ json bench_row(const train::Config& cfg, int si, const Options& o, Device device
   const double ema_decay = cfg.train.ema_decay;
   const LayerOptions layers = train::layer_options(cfg);  // the config's conv_impl / rdb_impl
   std::unique_ptr<Module> g = train::make_network(*cfg.network_g, seed, 1, device, layers), ema, d;
+  set_precision(*g, precision);  // as the trainer: the EMA copy stays fp32
   BatchSource source(cfg, device, o.real_data);
   Samples s;
   // body(i, lq, gt, record): iteration i (1-based), record = past the warm-up.
@@ -310,15 +335,17 @@ json bench_row(const train::Config& cfg, int si, const Options& o, Device device
       s.g_step.push_back(1e3 * t.g_step), s.d_step.push_back(1e3 * t.d_step);
     });
   }
-  return summarise(w, s, o, device, device_peak_mb(device), host_memory_stats().peak_bytes / 1048576.0, peak_reset);
+  return summarise(w, s, o, device, precision, device_peak_mb(device), host_memory_stats().peak_bytes / 1048576.0,
+                   peak_reset);
 }
 
 void print_row(const json& r) {
   char gd[64] = "";
   if (r.contains("g_step_ms"))
     std::snprintf(gd, sizeof gd, " %8.1f %8.1f", r["g_step_ms"].get<double>(), r["d_step_ms"].get<double>());
-  std::printf("%-8s %-6s %5d %4dpx %10.1f %11.0f %7.2f %8.0f | %6.1f %8.1f %8.1f %8.1f %6.1f |%s\n",
-              r["stage"].get<std::string>().c_str(), r["type"].get<std::string>().c_str(), r["batch"].get<int>(),
+  std::printf("%-8s %-6s %-4s %5d %4dpx %10.1f %11.0f %7.2f %8.0f | %6.1f %8.1f %8.1f %8.1f %6.1f |%s\n",
+              r["stage"].get<std::string>().c_str(), r["type"].get<std::string>().c_str(),
+              r["precision"].get<std::string>().c_str(), r["batch"].get<int>(),
               r["lr_size"].get<int>(), r["step_ms_median"].get<double>(), r["lr_pixels_per_s"].get<double>(),
               r["images_per_s"].get<double>(), r["peak_mem_mb"].get<double>(), r["data_ms"].get<double>(),
               r["forward_ms"].get<double>(), r["backward_ms"].get<double>(), r["optimizer_ms"].get<double>(),
@@ -349,6 +376,7 @@ int run_bench_train(const std::vector<std::string>& args) {
     else if (a == "--list-json") o.list_json_path = value("--list-json");
     else if (a == "--threads") o.threads = parse_int_arg("bench train", "--threads", value("--threads"), 1, 1000000);
     else if (a == "--real-data") o.real_data = true;
+    else if (a == "--precision") o.precisions = parse_precisions(value("--precision"));
     else if (o.config.empty() && !a.empty() && a[0] != '-') o.config = a;
     else fail("unknown argument '", a, "' (see srengine bench train --help)");
   }
@@ -375,16 +403,20 @@ int run_bench_train(const std::vector<std::string>& args) {
     std::printf("bench train: %s on %s (%s, %d threads), %s batches, median of %d iterations after %d warm-up\n",
                 o.config.c_str(), device.str().c_str(), cpu::simd_isa(), omp_get_max_threads(),
                 o.real_data ? "real (training loader)" : "synthetic", o.iters, o.warmup);
-    std::printf("%-8s %-6s %5s %6s %10s %11s %7s %8s | %6s %8s %8s %8s %6s | %8s %8s\n", "stage", "type", "batch", "LR",
+    std::printf("%-8s %-6s %-4s %5s %6s %10s %11s %7s %8s | %6s %8s %8s %8s %6s | %8s %8s\n", "stage", "type", "prec",
+                "batch", "LR",
                 "step ms", "LR px/s", "img/s", "peak MB", "data", "forward", "backward", "optim", "comm", "G step",
                 "D step");
   }
   json out = json::array();
-  for (int si : rows) {
-    json r = bench_row(typed, si, o, device, *comm);
-    if (print) print_row(r);
-    out.push_back(std::move(r));
-  }
+  if (o.precisions.empty()) o.precisions.push_back(typed.precision);
+  for (Precision p : o.precisions) check_precision_supported(p, device);
+  for (int si : rows)
+    for (Precision p : o.precisions) {
+      json r = bench_row(typed, si, o, device, p, *comm);
+      if (print) print_row(r);
+      out.push_back(std::move(r));
+    }
   if (!o.json_path.empty() && print) {
     char date[32];
     const std::time_t now = std::time(nullptr);
