@@ -132,14 +132,21 @@ Inputs make_inputs(const Case& c, std::mt19937_64& rng) {
 
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-// The three bf16 kernels (outputs NaN-poisoned first; dw and dbias accumulate into dw0, db0).
-Results run_kernels(const Inputs& in) {
+// Outputs NaN-poisoned, dw and dbias starting from dw0 and db0.
+Results poisoned(const Inputs& in) {
   const Conv2dShape& s = in.s;
   Results r;
   r.y.assign(s.N * s.K * s.P * s.Q, kNaN);
   r.dx.assign(s.N * s.C * s.H * s.W, kNaN);
   r.dw = in.dw0;
   r.db = in.db0;
+  return r;
+}
+
+// The three bf16 kernels (outputs NaN-poisoned first; dw and dbias accumulate into dw0, db0).
+Results run_kernels(const Inputs& in) {
+  const Conv2dShape& s = in.s;
+  Results r = poisoned(in);
   sr::cpu::conv2d_forward<float>(s, in.x.data() + in.x_off, in.w.data(), in.bias.data(), r.y.data());
   sr::cpu::conv2d_backward_data<float>(s, in.dy.data(), in.w.data(), r.dx.data());
   sr::cpu::conv2d_backward_weight<float>(s, in.x.data() + in.x_off, in.dy.data(), r.dw.data(), r.db.data());
@@ -148,11 +155,7 @@ Results run_kernels(const Inputs& in) {
 
 Results run_reference(const Inputs& in) {
   const Conv2dShape& s = in.s;
-  Results r;
-  r.y.assign(s.N * s.K * s.P * s.Q, kNaN);
-  r.dx.assign(s.N * s.C * s.H * s.W, kNaN);
-  r.dw = in.dw0;
-  r.db = in.db0;
+  Results r = poisoned(in);
   sr::cpu::conv2d_forward_bf16_reference(s, in.x.data() + in.x_off, in.w.data(), in.bias.data(), r.y.data());
   sr::cpu::conv2d_backward_data_bf16_reference(s, in.dy.data(), in.w.data(), r.dx.data());
   sr::cpu::conv2d_backward_weight_bf16_reference(s, in.x.data() + in.x_off, in.dy.data(), r.dw.data(), r.db.data());

@@ -38,6 +38,7 @@
 
 #include "engine/error.h"
 #include "kernels/common/bf16_round.h"
+#include "kernels/cpu/conv2d_implicit_schedule.h"
 #include "kernels/cpu/transpose.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -81,6 +82,14 @@ void rounded_copy(const float* src, int64_t N, int64_t len, int64_t src_bs, std:
   for (int64_t i = 0; i < N * len; ++i) out[i] = round_to_bf16(src[(i / len) * src_bs + i % len]);
 }
 
+// x rounded into rx (images packed densely) and the float32 shape that reads it.
+Conv2dShape rounded_input(const Conv2dShape& s, const float* x, std::vector<float>& rx) {
+  rounded_copy(x, s.N, s.C * s.H * s.W, s.x_batch_stride, rx);
+  Conv2dShape r = as_fp32(s);
+  r.x_batch_stride = s.C * s.H * s.W;
+  return r;
+}
+
 }  // namespace
 
 // ---- the reference ----------------------------------------------------------------------------
@@ -88,10 +97,8 @@ void rounded_copy(const float* src, int64_t N, int64_t len, int64_t src_bs, std:
 void conv2d_forward_bf16_reference(const Conv2dShape& s, const float* x, const float* w, const float* bias,
                                    float* y) {
   std::vector<float> rx, rw;
-  rounded_copy(x, s.N, s.C * s.H * s.W, s.x_batch_stride, rx);
+  const Conv2dShape r = rounded_input(s, x, rx);
   rounded_copy(w, 1, s.K * s.C * s.R * s.S, 0, rw);
-  Conv2dShape r = as_fp32(s);
-  r.x_batch_stride = s.C * s.H * s.W;
   conv2d_forward_im2col<float>(r, rx.data(), rw.data(), bias, y);
 }
 
@@ -107,10 +114,8 @@ void conv2d_backward_weight_bf16_reference(const Conv2dShape& s, const float* x,
   if (dbias) conv2d_backward_weight_im2col<float>(as_fp32(s), x, dy, nullptr, dbias);
   if (!dw) return;
   std::vector<float> rx, rdy;
-  rounded_copy(x, s.N, s.C * s.H * s.W, s.x_batch_stride, rx);
+  const Conv2dShape r = rounded_input(s, x, rx);
   rounded_copy(dy, 1, s.N * s.K * s.P * s.Q, 0, rdy);
-  Conv2dShape r = as_fp32(s);
-  r.x_batch_stride = s.C * s.H * s.W;
   conv2d_backward_weight_im2col<float>(r, rx.data(), rdy.data(), dw, nullptr);
 }
 
@@ -126,13 +131,10 @@ constexpr int64_t kChunkBytes = 49152;
 constexpr int64_t kWgtFewTaps = 32;
 constexpr int64_t kWgtTBlockBytes = 65536;
 
-struct PixVec {
-  int64_t in, out;
-  int32_t n;
-};
-struct PixRun {
-  int64_t in, dy, pairs;
-};
+using implicit::grow;
+using implicit::PixRun;
+using implicit::PixVec;
+using implicit::Prepared;
 
 struct Scratch {
   std::vector<uint32_t> in2, panel, dyT;
@@ -145,12 +147,6 @@ struct Scratch {
 Scratch& scratch() {
   thread_local Scratch s;
   return s;
-}
-
-template <typename V>
-V* grow(std::vector<V>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
-  return v.data();
 }
 
 // dst[j] = (bf16 a[j], bf16 b[j]) for j < n (b null: zero high halves).
@@ -193,40 +189,30 @@ void rounded_copy_fast(const float* src, int64_t N, int64_t len, int64_t src_bs,
   }
 }
 
-// The padded, phase-split input (conv2d_implicit.cpp's Prepared) of G channel groups:
-// G = ceil(C/2) pairs packed in dwords (Pairs = true) or G = C plain bf16 values.
-struct Prepared {
-  int st;
-  int64_t G, Hh, Wh, plane, img;
-};
+// The padded, phase-split input (implicit::Prepared) of p.C channel groups: ceil(C/2)
+// pairs packed in dwords (Pairs = true) or C plain bf16 values.
 
 template <bool Pairs, typename E>
 Prepared prepare(const float* src, int64_t N, int64_t C, int64_t H, int64_t W, int64_t src_bs, int st,
                  int64_t pad_t, int64_t pad_l, int64_t Hp, int64_t Wp, std::vector<E>& buf) {
-  Prepared p{};
-  p.st = st;
-  p.G = Pairs ? (C + 1) / 2 : C;
-  p.Hh = (Hp + st - 1) / st;
-  p.Wh = (Wp + st - 1) / st;
-  p.plane = p.Hh * p.Wh;
-  p.img = (int64_t)st * st * p.G * p.plane;
+  const Prepared p = implicit::padded_layout(st, Pairs ? (C + 1) / 2 : C, Hp, Wp);
   // Slack: a partial pixel vector (or the odd pixel of a last pair) reads past its row;
   // the values there are finite and meet masked-off lanes or zero dy.
   const int64_t total = N * p.img + 4 * kL;
   E* out = grow(buf, total);
   std::fill(out + N * p.img, out + total, E(0));
-  const int64_t jobs = N * st * st * p.G;
+  const int64_t jobs = N * st * st * p.C;
 #pragma omp parallel for schedule(static) if (jobs * p.plane > 32768)
   for (int64_t job = 0; job < jobs; ++job) {
-    const int64_t g = job % p.G, ph = (job / p.G) % (st * st), n = job / (p.G * st * st);
+    const int64_t g = job % p.C, ph = (job / p.C) % (st * st), n = job / (p.C * st * st);
     const int64_t a = ph / st, b = ph % st;
     const int64_t c0 = Pairs ? 2 * g : g;
     const bool has_hi = Pairs && c0 + 1 < C;
     const float* x0 = src + n * src_bs + c0 * H * W;
     const float* x1 = has_hi ? x0 + H * W : nullptr;
     E* dst = out + n * p.img + (g * st * st + ph) * p.plane;
-    const int64_t j0 = std::min<int64_t>(p.Wh, std::max<int64_t>(0, (pad_l - b + st - 1) / st));
-    const int64_t j1 = std::max<int64_t>(j0, std::min<int64_t>(p.Wh, (W - 1 + pad_l - b) / st + 1));
+    int64_t j0, j1;
+    implicit::data_columns(p, W, pad_l, b, j0, j1);
     std::vector<float> ga, gb;  // stride 2: the row's columns of this phase, gathered
     if (st > 1) {
       ga.resize(j1 - j0);
@@ -262,24 +248,12 @@ Prepared prepare(const float* src, int64_t N, int64_t C, int64_t H, int64_t W, i
 
 void make_vectors(int64_t N, int64_t rows, int64_t cols, int64_t in_img, int64_t in_ld, int64_t out_img,
                   int64_t out_ld, std::vector<PixVec>& v) {
-  v.clear();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; j += kL)
-        v.push_back({n * in_img + i * in_ld + j, n * out_img + i * out_ld + j,
-                     (int32_t)std::min<int64_t>(kL, cols - j)});
+  implicit::make_vectors<kL>(N, rows, cols, in_img, in_ld, 0, 0, out_img, out_ld, v);
 }
 
 // Tap offsets of tap groups (g, r, s) in a Prepared buffer, in (g, r, s) order.
 void filter_offsets(const Prepared& p, int64_t R, int64_t S, std::vector<int64_t>& off) {
-  grow(off, p.G * R * S);
-  const int st = p.st;
-  for (int64_t g = 0; g < p.G; ++g)
-    for (int64_t r = 0; r < R; ++r)
-      for (int64_t s = 0; s < S; ++s) {
-        const int64_t a = r % st, u = r / st, b = s % st, v = s / st;
-        off[(g * R + r) * S + s] = ((g * st + a) * st + b) * p.plane + u * p.Wh + v;
-      }
+  implicit::filter_offsets(p, p.C, R, S, off);
 }
 
 // ---- forward / backward-data: the pair GEMM ---------------------------------------------------
@@ -325,71 +299,18 @@ SR_BF16_TARGET void tile_pairs(const uint32_t* __restrict A, const int64_t* __re
   }
 }
 
-template <int MR, int VMAX>
-void tile_pairs_v(int nv, const uint32_t* A, const int64_t* off, int64_t nt, const uint32_t* in,
-                  const PixVec* vec, float* out, int64_t out_ms, int mvalid, const float* bias, bool first) {
-  switch (nv) {
-#define SR_CASE(V)                                                                    \
-  case V:                                                                             \
-    if constexpr (V < VMAX) return tile_pairs<MR, V>(A, off, nt, in, vec, out, out_ms, mvalid, bias, first); \
-    break;
-    SR_CASE(1) SR_CASE(2) SR_CASE(3) SR_CASE(4) SR_CASE(5)
-#undef SR_CASE
-  }
-}
+// The pair GEMM: implicit::Gemm on bf16 pairs, T counting tap pairs; panel[mt][t][i] is
+// the weight pair of output mt*MR + i at tap pair t.
+using PairGemm = implicit::Gemm<uint32_t>;
 
-struct PairGemm {
-  int64_t M, T, chunk;    // T: tap pairs
-  const uint32_t* panel;  // panel[mt][t][i] = weight pair of output mt*MR + i at tap pair t
-  const int64_t* off;
-  const uint32_t* in;
-  int64_t in_words;
-  const PixVec* vecs;
-  int64_t nvec;
-  float* out;
-  int64_t out_ms;
-  const float* bias;
-};
-
-// conv2d_implicit.cpp's run_implicit: threads split pixels (or output channels when the
-// weights outweigh the input); blocks of pixel tiles walk the tap chunks.
 template <int MR, int V>
 void run_pairs(const PairGemm& g) {
-  const int64_t mtiles = (g.M + MR - 1) / MR;
-  const int64_t ngroups = (g.nvec + V - 1) / V;
-  const bool split_m = mtiles * MR * g.T > g.in_words && mtiles > 1;
-#pragma omp parallel if (split_m || ngroups > 1)
-  {
-    const int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-    int64_t g0 = 0, g1 = ngroups, mt0 = 0, mt1 = mtiles;
-    if (split_m) {
-      mt0 = mtiles * tid / nth;
-      mt1 = mtiles * (tid + 1) / nth;
-    } else {
-      g0 = ngroups * tid / nth;
-      g1 = ngroups * (tid + 1) / nth;
-    }
-    for (int64_t gb = g0; gb < g1; gb += kGroupBlock) {
-      const int64_t ge = std::min(g1, gb + kGroupBlock);
-      for (int64_t t0 = 0; t0 < g.T; t0 += g.chunk) {
-        const int64_t nt = std::min(g.chunk, g.T - t0);
-        for (int64_t mt = mt0; mt < mt1; ++mt) {
-          const uint32_t* A = g.panel + (mt * g.T + t0) * MR;
-          const int mvalid = (int)std::min<int64_t>(MR, g.M - mt * MR);
-          float* out = g.out + mt * MR * g.out_ms;
-          const float* bias = g.bias ? g.bias + mt * MR : nullptr;
-          for (int64_t gi = gb; gi < ge; ++gi) {
-            const int64_t v0 = gi * V;
-            const int nv = (int)std::min<int64_t>(V, g.nvec - v0);
-            if (nv == V)
-              tile_pairs<MR, V>(A, g.off + t0, nt, g.in, g.vecs + v0, out, g.out_ms, mvalid, bias, t0 == 0);
-            else
-              tile_pairs_v<MR, V>(nv, A, g.off + t0, nt, g.in, g.vecs + v0, out, g.out_ms, mvalid, bias, t0 == 0);
-          }
-        }
-      }
-    }
-  }
+  implicit::run_gemm<MR, V>(g, kGroupBlock,
+                            [&](auto mr, auto nv, const uint32_t* A, const int64_t* off, int64_t nt,
+                                const PixVec* vec, float* out, int mvalid, const float* bias, bool first) {
+                              tile_pairs<decltype(mr)::value, decltype(nv)::value>(A, off, nt, g.in, vec, out,
+                                                                                   g.out_ms, mvalid, bias, first);
+                            });
 }
 
 int tile_mr(int64_t M) { return M <= kMRSmall ? kMRSmall : kMR; }
@@ -458,7 +379,7 @@ SR_BF16_TARGET void tile_weight_pairs(const PixRun* runs, int64_t nruns, const u
   for (int64_t r = 0; r < nruns; ++r) {
     const uint16_t* b = in + runs[r].in;
     const uint32_t* d = dyT + runs[r].dy;
-    for (int64_t q = 0; q < runs[r].pairs; ++q) {
+    for (int64_t q = 0; q < runs[r].n; ++q) {
       __m512i dv[KV];
 #pragma GCC unroll 4
       for (int v = 0; v < KV; ++v) dv[v] = _mm512_loadu_si512(d + q * ldk + v * kL);
@@ -482,23 +403,11 @@ SR_BF16_TARGET void tile_weight_pairs(const PixRun* runs, int64_t nruns, const u
 template <int KV, int TT>
 void weight_pairs(const std::vector<PixRun>& runs, const std::vector<int64_t>& starts, const uint16_t* in,
                   const int64_t* off, int64_t T, const uint32_t* dyT, int64_t ldk, float* dwT) {
-  const int64_t ttiles = (T + TT - 1) / TT, kchunks = ldk / (KV * kL);
-  const int64_t nblocks = (int64_t)starts.size() - 1;
-#pragma omp parallel if (ttiles > 1)
-  {
-    const int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-    const int64_t tt0 = ttiles * tid / nth, tt1 = ttiles * (tid + 1) / nth;
-    for (int64_t kc = 0; kc < kchunks; ++kc)
-      for (int64_t bl = 0; bl < nblocks; ++bl) {
-        const PixRun* r = runs.data() + starts[bl];
-        const int64_t nr = starts[bl + 1] - starts[bl];
-        for (int64_t tt = tt0; tt < tt1; ++tt) {
-          const int tvalid = (int)std::min<int64_t>(TT, T - tt * TT);
-          tile_weight_pairs<KV, TT>(r, nr, in, off + tt * TT, tvalid, dyT + kc * KV * kL, ldk,
-                                    dwT + tt * TT * ldk + kc * KV * kL, bl == 0);
-        }
-      }
-  }
+  implicit::run_weight_channels_in_lanes<TT>(
+      runs, starts, T, ldk / (KV * kL), [&](const PixRun* r, int64_t nr, int64_t tt, int tvalid, int64_t kc, bool first) {
+        tile_weight_pairs<KV, TT>(r, nr, in, off + tt * TT, tvalid, dyT + kc * KV * kL, ldk,
+                                  dwT + tt * TT * ldk + kc * KV * kL, first);
+      });
 }
 
 void weight_wide(const Conv2dShape& s, const float* x, const float* dy, float* dw, Scratch& ws) {
@@ -532,21 +441,7 @@ void weight_wide(const Conv2dShape& s, const float* x, const float* dy, float* d
   // Runs of pixel pairs (pieces of one output row), grouped in blocks of about
   // kWgtTBlockBytes of dyT so a block stays in L1 while the thread's tap tiles pass over it.
   const int64_t block_pairs = std::max<int64_t>(4, kWgtTBlockBytes / (int64_t)(KV * kL * 4));
-  ws.runs.clear();
-  ws.starts.assign(1, 0);
-  int64_t in_block = 0;
-  for (int64_t n = 0; n < s.N; ++n)
-    for (int64_t pr = 0; pr < s.P; ++pr)
-      for (int64_t q0 = 0; q0 < Qh; q0 += block_pairs) {
-        const int64_t cnt = std::min(block_pairs, Qh - q0);
-        ws.runs.push_back({n * p.img + pr * p.Wh + 2 * q0, ((n * s.P + pr) * Qh + q0) * ldk, cnt});
-        in_block += cnt;
-        if (in_block >= block_pairs) {
-          ws.starts.push_back((int64_t)ws.runs.size());
-          in_block = 0;
-        }
-      }
-  if (ws.starts.back() != (int64_t)ws.runs.size()) ws.starts.push_back((int64_t)ws.runs.size());
+  implicit::make_runs(s.N, s.P, Qh, p.img, p.Wh, 2, block_pairs, ldk, ws.runs, ws.starts);
   float* dwT = grow(ws.dwT, T * ldk);  // written by the first pixel block
   const uint16_t* in = ws.inh.data();
   const int64_t* off = ws.off.data();
@@ -556,13 +451,7 @@ void weight_wide(const Conv2dShape& s, const float* x, const float* dy, float* d
     case 3: weight_pairs<3, 8>(ws.runs, ws.starts, in, off, T, dyT, ldk, dwT); break;
     default: weight_pairs<4, 6>(ws.runs, ws.starts, in, off, T, dyT, ldk, dwT); break;
   }
-  // dw[k][t] += dwT[t][k].
-  const int64_t tblocks = (T + 63) / 64;
-#pragma omp parallel for schedule(static) if (s.K * T > 65536)
-  for (int64_t tb = 0; tb < tblocks; ++tb) {
-    const int64_t t0 = tb * 64, t1 = std::min(T, t0 + 64);
-    transpose(dwT + t0 * ldk, ldk, dw + t0, T, t1 - t0, s.K, true);
-  }
+  implicit::add_transposed(dwT, ldk, dw, T, s.K);  // dw[k][t] += dwT[t][k]
 }
 
 }  // namespace
@@ -574,7 +463,7 @@ void conv2d_forward_bf16(const Conv2dShape& s, const float* x, const float* w, c
   Scratch& ws = scratch();
   const Prepared p = prepare<true>(x, s.N, s.C, s.H, s.W, s.x_batch_stride, s.stride, s.pad, s.pad,
                                    s.H + 2 * s.pad, s.W + 2 * s.pad, ws.in2);
-  const int64_t RS = s.R * s.S, T = p.G * RS;
+  const int64_t RS = s.R * s.S, T = p.C * RS;
   filter_offsets(p, s.R, s.S, ws.off);
   make_vectors(s.N, s.P, s.Q, p.img, p.Wh, s.y_batch_stride, s.Q, ws.vecs);
   const int64_t per_plane = std::max<int64_t>(1, (s.R / s.stride) * (s.S / s.stride));
@@ -600,7 +489,7 @@ void conv2d_backward_data_bf16(const Conv2dShape& s, const float* dy, const floa
   const int64_t top = s.R - 1 - s.pad, left = s.S - 1 - s.pad;
   const Prepared p = prepare<true>(dy, s.N, s.K, s.P, s.Q, s.K * s.P * s.Q, 1, top, left, s.H + s.R - 1,
                                    s.W + s.S - 1, ws.in2);
-  const int64_t RS = s.R * s.S, T = p.G * RS;
+  const int64_t RS = s.R * s.S, T = p.C * RS;
   filter_offsets(p, s.R, s.S, ws.off);
   make_vectors(s.N, s.H, s.W, p.img, p.Wh, s.C * s.H * s.W, s.W, ws.vecs);
   const int64_t chunk = tap_chunk(s.W, p.Wh, s.R, RS, s.C);

@@ -51,6 +51,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/conv2d_implicit_schedule.h"
 #include "kernels/cpu/transpose.h"
 
 namespace sr::cpu {
@@ -59,6 +60,10 @@ namespace {
 
 using simd::kLanes;
 using simd::Vec;
+using implicit::grow;
+using implicit::PixRun;
+using implicit::PixVec;
+using implicit::Prepared;
 
 // Register tiles. AVX-512 has 32 vector registers: 8x3 uses 24 accumulators, 3 input
 // vectors and one broadcast; 4x6 suits outputs with few channels (conv_last: 3).
@@ -83,20 +88,6 @@ constexpr int64_t kWgtPixBlock = 256;  // pixel vectors per block (backward-weig
 constexpr int64_t kWgtFewTaps = 32;    // at most this many taps: backward-weight in dot form
 constexpr int64_t kWgtTBlockBytes = 65536;  // dy^T bytes per pixel block (backward-weight)
 
-// One run of up to kLanes output pixels: where its taps start in `in`, where its outputs
-// go (channel 0; channel m is m*out_m_stride further), and how many lanes are real.
-struct PixVec {
-  int64_t in;
-  int64_t out;
-  int32_t n;
-};
-
-// A run of pixels of one output row: `in` is where tap offset 0 of its first pixel
-// reads, `dy` where its first pixel's channel vector starts in dy^T, n how many pixels.
-struct PixRun {
-  int64_t in, dy, n;
-};
-
 // Reused buffers of the calling thread: conv calls come one after another, so keeping
 // them avoids page-faulting fresh megabytes on every call.
 struct Scratch {
@@ -113,32 +104,14 @@ Scratch& scratch() {
   return s;
 }
 
-template <typename V>
-void grow(std::vector<V>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
-}
-
 // ---- input preparation --------------------------------------------------------------------
-
-// The padded, phase-split input of all images (layout in the header comment): per image
-// C channels of st*st phase planes of Hh x Wh.
-struct Prepared {
-  int st;
-  int64_t C, Hh, Wh, plane, img;  // per-phase rows/cols, plane = Hh*Wh, img = elements per image
-};
 
 // src: N images of C planes H x W (planes H*W apart, images src_bs apart). The padded
 // image has pad_t rows above and pad_l columns left of the data and Hp x Wp in total.
 Prepared prepare_input(const float* src, int64_t N, int64_t C, int64_t H, int64_t W, int64_t src_bs,
                        int st, int64_t pad_t, int64_t pad_l, int64_t Hp, int64_t Wp,
                        std::vector<float>& buf) {
-  Prepared p{};
-  p.st = st;
-  p.C = C;
-  p.Hh = (Hp + st - 1) / st;
-  p.Wh = (Wp + st - 1) / st;
-  p.plane = p.Hh * p.Wh;
-  p.img = (int64_t)st * st * C * p.plane;
+  const Prepared p = implicit::padded_layout(st, C, Hp, Wp);
   // Slack after the last image: a partial pixel vector reads up to kLanes floats past its
   // row; the values there are finite and only reach masked-off lanes.
   const int64_t total = N * p.img + 2 * kLanes;
@@ -152,9 +125,8 @@ Prepared prepare_input(const float* src, int64_t N, int64_t C, int64_t H, int64_
     const int64_t a = ph / st, b = ph % st;
     const float* xc = src + n * src_bs + c * H * W;
     float* dst = out + n * p.img + (c * st * st + ph) * p.plane;
-    // Columns j with source column st*j + b - pad_l in [0, W).
-    const int64_t j0 = std::min<int64_t>(p.Wh, std::max<int64_t>(0, (pad_l - b + st - 1) / st));
-    const int64_t j1 = std::max<int64_t>(j0, std::min<int64_t>(p.Wh, (W - 1 + pad_l - b) / st + 1));
+    int64_t j0, j1;  // columns j with source column st*j + b - pad_l in [0, W)
+    implicit::data_columns(p, W, pad_l, b, j0, j1);
     for (int64_t i = 0; i < p.Hh; ++i) {
       float* row = dst + i * p.Wh;
       const int64_t h = st * i + a - pad_t;
@@ -175,16 +147,9 @@ Prepared prepare_input(const float* src, int64_t N, int64_t C, int64_t H, int64_
   return p;
 }
 
-// Pixel vectors of `rows` x `cols` outputs per image: image n, row i, columns j0.. start at
-// in_base(n) + (i + in_row0)*in_ld + j0 + in_col0 and write out_base(n) + i*out_ld + j0.
 void make_vectors(int64_t N, int64_t rows, int64_t cols, int64_t in_img, int64_t in_ld, int64_t in_row0,
                   int64_t in_col0, int64_t out_img, int64_t out_ld, std::vector<PixVec>& v) {
-  v.clear();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; j += kLanes)
-        v.push_back({n * in_img + (i + in_row0) * in_ld + in_col0 + j, n * out_img + i * out_ld + j,
-                     (int32_t)std::min<int64_t>(kLanes, cols - j)});
+  implicit::make_vectors<kLanes>(N, rows, cols, in_img, in_ld, in_row0, in_col0, out_img, out_ld, v);
 }
 
 // ---- forward micro-kernel -----------------------------------------------------------------
@@ -231,79 +196,17 @@ void tile_forward(const float* __restrict A, const int64_t* __restrict off, int6
   }
 }
 
-// The last, partial pixel tile of a thread's range (nv < V).
-template <int MR>
-void tile_forward_v(int nv, const float* A, const int64_t* off, int64_t nt, const float* in,
-                    const PixVec* vec, float* out, int64_t out_ms, int mvalid, const float* bias,
-                    bool first) {
-  switch (nv) {
-#define SR_CASE(V)                                                                    \
-  case V:                                                                             \
-    if constexpr (V < (MR == kFwdMR ? kFwdV : kFwdVSmall))                            \
-      return tile_forward<MR, V>(A, off, nt, in, vec, out, out_ms, mvalid, bias, first); \
-    break;
-    SR_CASE(1) SR_CASE(2) SR_CASE(3) SR_CASE(4) SR_CASE(5)
-#undef SR_CASE
-  }
-}
+// A stride-1 implicit GEMM on float32 operands (implicit::Gemm, implicit::run_gemm).
+using ImplicitGemm = implicit::Gemm<float>;
 
-// A stride-1 implicit GEMM: out[m][pix] = bias[m] + sum_t Wt(m, t) * in[pix.in + off[t]],
-// m < M, with the taps run in chunks of `chunk` (see the header comment).
-struct ImplicitGemm {
-  int64_t M, T, chunk;
-  const float* panel;  // packed weights: panel[mt][t][i] = W(mt*MR + i, t), see pack_panel_*
-  const int64_t* off;
-  const float* in;
-  int64_t in_floats;  // size of `in` (for choosing how threads split the work)
-  const PixVec* vecs;
-  int64_t nvec;
-  float* out;
-  int64_t out_ms;
-  const float* bias;
-};
-
-// Threads split the output pixels when the input is the bigger operand (each thread reads
-// all the weights and its share of the input), else the output channels (each thread reads
-// its share of the weights and all the input): batch-1 layers with 256-512 channels at
-// 16-32 px have megabytes of weights for a few hundred pixels.
 template <int MR, int V>
 void run_implicit(const ImplicitGemm& g) {
-  const int64_t mtiles = (g.M + MR - 1) / MR;
-  const int64_t ngroups = (g.nvec + V - 1) / V;
-  const bool split_m = mtiles * MR * g.T > g.in_floats && mtiles > 1;
-#pragma omp parallel if (split_m || ngroups > 1)
-  {
-    const int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-    int64_t g0 = 0, g1 = ngroups, mt0 = 0, mt1 = mtiles;
-    if (split_m) {
-      mt0 = mtiles * tid / nth;
-      mt1 = mtiles * (tid + 1) / nth;
-    } else {
-      g0 = ngroups * tid / nth;
-      g1 = ngroups * (tid + 1) / nth;
-    }
-    for (int64_t gb = g0; gb < g1; gb += kGroupBlock) {
-      const int64_t ge = std::min(g1, gb + kGroupBlock);
-      for (int64_t t0 = 0; t0 < g.T; t0 += g.chunk) {
-        const int64_t nt = std::min(g.chunk, g.T - t0);
-        for (int64_t mt = mt0; mt < mt1; ++mt) {
-          const float* A = g.panel + (mt * g.T + t0) * MR;
-          const int mvalid = (int)std::min<int64_t>(MR, g.M - mt * MR);
-          float* out = g.out + mt * MR * g.out_ms;
-          const float* bias = g.bias ? g.bias + mt * MR : nullptr;
-          for (int64_t gi = gb; gi < ge; ++gi) {
-            const int64_t v0 = gi * V;
-            const int nv = (int)std::min<int64_t>(V, g.nvec - v0);
-            const PixVec* vec = g.vecs + v0;
-            if (nv == V)
-              tile_forward<MR, V>(A, g.off + t0, nt, g.in, vec, out, g.out_ms, mvalid, bias, t0 == 0);
-            else
-              tile_forward_v<MR>(nv, A, g.off + t0, nt, g.in, vec, out, g.out_ms, mvalid, bias, t0 == 0);
-          }
-        }
-      }
-    }
-  }
+  implicit::run_gemm<MR, V>(g, kGroupBlock,
+                            [&](auto mr, auto nv, const float* A, const int64_t* off, int64_t nt, const PixVec* vec,
+                                float* out, int mvalid, const float* bias, bool first) {
+                              tile_forward<decltype(mr)::value, decltype(nv)::value>(A, off, nt, g.in, vec, out,
+                                                                                     g.out_ms, mvalid, bias, first);
+                            });
 }
 
 // Taps per chunk so that the input one block of pixel tiles reads through a chunk fits in
@@ -454,36 +357,15 @@ template <int KV, int TT>
 void weight_channels_in_lanes(const std::vector<PixRun>& runs, const std::vector<int64_t>& block_start,
                               const float* in, const int64_t* off, int64_t T, const float* dyT,
                               int64_t ldk, float* dwT) {
-  const int64_t ttiles = (T + TT - 1) / TT, kchunks = ldk / (KV * kLanes);
-  const int64_t nblocks = (int64_t)block_start.size() - 1;
-#pragma omp parallel if (ttiles > 1)
-  {
-    const int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-    const int64_t tt0 = ttiles * tid / nth, tt1 = ttiles * (tid + 1) / nth;
-    for (int64_t kc = 0; kc < kchunks; ++kc)
-      for (int64_t bl = 0; bl < nblocks; ++bl) {
-        const PixRun* r = runs.data() + block_start[bl];
-        const int64_t nr = block_start[bl + 1] - block_start[bl];
-        for (int64_t tt = tt0; tt < tt1; ++tt) {
-          const int tvalid = (int)std::min<int64_t>(TT, T - tt * TT);
-          tile_weight_t<KV, TT>(r, nr, in, off + tt * TT, tvalid, dyT + kc * KV * kLanes, ldk,
-                                dwT + tt * TT * ldk + kc * KV * kLanes, bl == 0);
-        }
-      }
-  }
+  implicit::run_weight_channels_in_lanes<TT>(
+      runs, block_start, T, ldk / (KV * kLanes),
+      [&](const PixRun* r, int64_t nr, int64_t tt, int tvalid, int64_t kc, bool first) {
+        tile_weight_t<KV, TT>(r, nr, in, off + tt * TT, tvalid, dyT + kc * KV * kLanes, ldk,
+                              dwT + tt * TT * ldk + kc * KV * kLanes, first);
+      });
 }
 
-// Tap offsets of a filter (c, r, s) in a Prepared buffer, in OIHW order.
-void filter_offsets(const Prepared& p, int64_t C, int64_t R, int64_t S, std::vector<int64_t>& off) {
-  grow(off, C * R * S);
-  const int st = p.st;
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t r = 0; r < R; ++r)
-      for (int64_t s = 0; s < S; ++s) {
-        const int64_t a = r % st, u = r / st, b = s % st, v = s / st;
-        off[(c * R + r) * S + s] = (((c * st + a) * st + b) * p.plane + u * p.Wh + v);
-      }
-}
+using implicit::filter_offsets;
 
 // Backward-weight for K >= kLanes output channels, channels in the lanes (see
 // tile_weight_t): transposes dy to dy^T[n][pix][ldk], accumulates dw^T, adds it into dw.
@@ -513,21 +395,7 @@ void weight_wide(const Conv2dShape& s, const Prepared& p, const float* dy, float
   const int64_t block_px = std::max<int64_t>(8, kWgtTBlockBytes / (int64_t)(KV * kLanes * sizeof(float)));
   std::vector<PixRun>& runs = ws.runs;
   std::vector<int64_t>& starts = ws.block_start;
-  runs.clear();
-  starts.assign(1, 0);
-  int64_t in_block = 0;
-  for (int64_t n = 0; n < s.N; ++n)
-    for (int64_t pr = 0; pr < s.P; ++pr)
-      for (int64_t q0 = 0; q0 < s.Q; q0 += block_px) {
-        const int64_t cnt = std::min(block_px, s.Q - q0);
-        runs.push_back({n * p.img + pr * p.Wh + q0, ((n * s.P + pr) * s.Q + q0) * ldk, cnt});
-        in_block += cnt;
-        if (in_block >= block_px) {
-          starts.push_back((int64_t)runs.size());
-          in_block = 0;
-        }
-      }
-  if (starts.back() != (int64_t)runs.size()) starts.push_back((int64_t)runs.size());
+  implicit::make_runs(s.N, s.P, s.Q, p.img, p.Wh, 1, block_px, ldk, runs, starts);
   float* dwT = ws.dwT.get(T * ldk);  // written by the first pixel block, no zeroing
   const float* in = ws.in.data();
   const int64_t* off = ws.off.data();
@@ -544,13 +412,7 @@ void weight_wide(const Conv2dShape& s, const Prepared& p, const float* dy, float
   else
     weight_channels_in_lanes<2, 6>(runs, starts, in, off, T, dyT, ldk, dwT);
 #endif
-  // dw[k][t] += dw^T[t][k], in 16 x 16 transposes over blocks of taps.
-  const int64_t tblocks = (T + 63) / 64;
-#pragma omp parallel for schedule(static) if (s.K * T > 65536)
-  for (int64_t tb = 0; tb < tblocks; ++tb) {
-    const int64_t t0 = tb * 64, t1 = std::min(T, t0 + 64);
-    transpose(dwT + t0 * ldk, ldk, dw + t0, T, t1 - t0, s.K, true);
-  }
+  implicit::add_transposed(dwT, ldk, dw, T, s.K);  // dw[k][t] += dw^T[t][k]
 }
 
 }  // namespace
