@@ -543,6 +543,27 @@ void test_conv2d_bf16() {
   for (const ConvCase& c : conv_cases()) run_conv(sr::simt::ConvVariant::bf16, c, kBf16, ++seed);
 }
 
+// igemm_v2: the same shapes (stride-2 backward-data runs bf16's kernel, by design), plus
+// shapes aimed at its packing and pipeline: channels not a multiple of 8 on both sides of
+// the GEMM, more k tiles than pipeline stages with a channel count that leaves a partial
+// 32-channel tile per tap, M and N not multiples of the tiles, and split-K on the wide (K > 32)
+// weight-gradient tile (the narrow one gets it from the base cases' K = 16 shape).
+const std::vector<ConvCase>& conv_cases_v2() {
+  static const std::vector<ConvCase> cases = [] {
+    std::vector<ConvCase> c = conv_cases();
+    c.push_back({2, 11, 9, 10, 13, 3, 3, 1, 1});   // C and K not multiples of 8
+    c.push_back({1, 40, 6, 7, 72, 3, 3, 1, 1});    // 18 k tiles (2 per tap, the second partial), N > 64
+    c.push_back({2, 8, 24, 24, 48, 3, 3, 1, 1});   // N*P*Q = 1152: two splits on the 64 x 64 wgrad tile
+    return c;
+  }();
+  return cases;
+}
+
+void test_conv2d_igemm_v2() {
+  uint64_t seed = 600;
+  for (const ConvCase& c : conv_cases_v2()) run_conv(sr::simt::ConvVariant::igemm_v2, c, kBf16, ++seed);
+}
+
 void test_conv2d_naive() {
   // The naive weight gradient runs a 256-thread block per weight: the smaller cases only.
   uint64_t seed = 400;
@@ -725,6 +746,7 @@ const Family kFamilies[] = {
     {"conv2d_tf32", test_conv2d_tf32},
     {"conv2d_bf16", test_conv2d_bf16},
     {"conv2d_naive", test_conv2d_naive},
+    {"conv2d_igemm_v2", test_conv2d_igemm_v2},
     {"rdb", test_rdb},
     {"copy", test_copy},
     {"degrade_blur", sr::simt_test::test_degrade_blur},
@@ -749,6 +771,7 @@ TEST_CASE("simt/gemm") { test_gemm(); }
 TEST_CASE("simt/conv2d_tf32") { test_conv2d_tf32(); }
 TEST_CASE("simt/conv2d_bf16") { test_conv2d_bf16(); }
 TEST_CASE("simt/conv2d_naive") { test_conv2d_naive(); }
+TEST_CASE("simt/conv2d_igemm_v2") { test_conv2d_igemm_v2(); }
 TEST_CASE("simt/rdb") { test_rdb(); }
 TEST_CASE("simt/copy") { test_copy(); }
 
