@@ -513,6 +513,14 @@ void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, cons
   run_conv(g, st, op);
 }
 
+void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out) {
+  pack_activations(x, x_bs, N, C, HW, pad8(C), out, "igemm_v2 pack activations");
+}
+
+void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool flip, uint16_t* out) {
+  pack_weights(w, K, C, R, S, pad8(flip ? K : C), flip, out, "igemm_v2 pack weights");
+}
+
 bool igemm_v2_backward_data_supported(const Conv2dShape& s) { return s.stride == 1; }
 
 void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,

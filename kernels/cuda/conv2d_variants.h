@@ -22,6 +22,12 @@ bool igemm_v2_backward_data_supported(const Conv2dShape& s);
 void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
                             int64_t dx_batch_stride);
 void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);  // dw += ...
+// Its packing (bf16 bit patterns, round to nearest even; padding channels 0), for the tests:
+//   activations  x (N, C, HW), images x_bs apart -> out[N][HW][Cp], Cp = C rounded up to 8
+//   weights      w (K, C, R, S) -> out[K][R][S][Cp]; flip: out[C][R][S][Kp] with
+//                out[c][r][s][k] = w[k][c][R-1-r][S-1-s] (backward-data's filters)
+void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out);
+void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool flip, uint16_t* out);
 
 // cuDNN (allow_tf32: default math; otherwise FMA math only). Forward writes the plain
 // convolution (the dispatcher applies the epilogue); backward-weight adds into dw.
