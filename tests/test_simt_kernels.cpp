@@ -469,7 +469,7 @@ void test_gemm() {
   }
 }
 
-// ---- convolution: naive, tf32 and bf16 implicit GEMM (the mma.sync wrappers) ------------------------
+// ---- convolution: naive, tf32, bf16 and fp16 implicit GEMM (the mma.sync wrappers) ------------------------
 
 using test::ConvCase;
 using test::describe;
@@ -541,6 +541,11 @@ void test_conv2d_tf32() {
 void test_conv2d_bf16() {
   uint64_t seed = 300;
   for (const ConvCase& c : conv_cases()) run_conv(sr::simt::ConvVariant::bf16, c, kBf16, ++seed);
+}
+
+void test_conv2d_fp16() {
+  uint64_t seed = 600;
+  for (const ConvCase& c : conv_cases()) run_conv(sr::simt::ConvVariant::fp16, c, kFp16, ++seed);
 }
 
 void test_conv2d_naive() {
@@ -724,6 +729,7 @@ const Family kFamilies[] = {
     {"gemm", test_gemm},
     {"conv2d_tf32", test_conv2d_tf32},
     {"conv2d_bf16", test_conv2d_bf16},
+    {"conv2d_fp16", test_conv2d_fp16},
     {"conv2d_naive", test_conv2d_naive},
     {"rdb", test_rdb},
     {"copy", test_copy},
@@ -748,6 +754,7 @@ TEST_CASE("simt/prelu") { test_prelu(); }
 TEST_CASE("simt/gemm") { test_gemm(); }
 TEST_CASE("simt/conv2d_tf32") { test_conv2d_tf32(); }
 TEST_CASE("simt/conv2d_bf16") { test_conv2d_bf16(); }
+TEST_CASE("simt/conv2d_fp16") { test_conv2d_fp16(); }
 TEST_CASE("simt/conv2d_naive") { test_conv2d_naive(); }
 TEST_CASE("simt/rdb") { test_rdb(); }
 TEST_CASE("simt/copy") { test_copy(); }

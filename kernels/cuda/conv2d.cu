@@ -10,7 +10,7 @@
 //   backward-weight  one block of 256 threads per weight (k, c, r, s): the threads stride
 //                    over the N*P*Q pixels, block_sum's fixed tree adds them
 //   bias gradient    reduce.h's two-pass channel_sum over dy (all variants)
-// v2 tf32 / v3 bf16: conv2d_igemm.cu; cudnn / cudnn_fp32: conv2d_cudnn.cu.
+// v2 tf32 / v3 bf16 / v4 fp16: conv2d_igemm.cu; cudnn / cudnn_fp32: conv2d_cudnn.cu.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/conv2d_problems.h"
@@ -119,7 +119,7 @@ bool has_epilogue(const ConvEpilogue& ep) { return ep.bias || ep.leaky_relu || e
 
 void require_cudnn(ConvVariant v) {
   SR_CHECK(detail::cudnn_built(), "conv2d: variant ", conv_variant_name(v),
-           " needs cuDNN, which this build does not have (choose naive, tf32 or bf16)");
+           " needs cuDNN, which this build does not have (choose naive, tf32, bf16 or fp16)");
 }
 
 }  // namespace
@@ -139,7 +139,8 @@ void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, co
       return;
     case ConvVariant::tf32:
     case ConvVariant::bf16:
-      detail::igemm_forward(v == ConvVariant::bf16, s, x, w, ep, y);
+    case ConvVariant::fp16:
+      detail::igemm_forward(v, s, x, w, ep, y);
       return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:
@@ -162,7 +163,8 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
       return;
     case ConvVariant::tf32:
     case ConvVariant::bf16:
-      detail::igemm_backward_data(v == ConvVariant::bf16, s, dy, w, dx, accumulate, dx_bs);
+    case ConvVariant::fp16:
+      detail::igemm_backward_data(v, s, dy, w, dx, accumulate, dx_bs);
       return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:
@@ -186,7 +188,8 @@ void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const floa
     }
     case ConvVariant::tf32:
     case ConvVariant::bf16:
-      detail::igemm_backward_weight(v == ConvVariant::bf16, s, x, dy, dw);
+    case ConvVariant::fp16:
+      detail::igemm_backward_weight(v, s, x, dy, dw);
       return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:

@@ -7,6 +7,7 @@
 //   naive       v1: one thread per output element, direct loops, fp32 FMA (the CUDA oracle)
 //   tf32        v2: implicit GEMM on tensor cores, mma.sync m16n8k8 TF32, fp32 accumulate
 //   bf16        v3: implicit GEMM on tensor cores, mma.sync m16n8k16 bf16 operands, fp32 accumulate
+//   fp16        v4: as v3 with IEEE fp16 operands (mma.sync m16n8k16 .f16), fp32 accumulate
 //   cudnn       cuDNN 9 (legacy conv API), default math: TF32 allowed (the PyTorch default)
 //   cudnn_fp32  cuDNN 9 restricted to FMA math: the fp32 oracle for the native kernels
 // All variants are deterministic: no float atomics anywhere (cuDNN algorithms are filtered

@@ -86,7 +86,8 @@ void print_usage() {
       "  --json FILE      write a JSON array, one object per stage\n"
       "  --real-data      batches from the training loader (datasets.train) instead of synthetic\n"
       "  --threads N      OpenMP threads (default: all cores)\n"
-      "  --precision LIST network_g's conv precision per row, comma-separated (fp32, bf16), each\n"
+      "  --precision LIST network_g's conv precision per row, comma-separated (default, fp32, tf32,\n"
+      "                   bf16, fp16; fp16 without loss scaling), each\n"
       "                   stage once per entry in this order; default: the config's `precision`\n"
       "  --list-json FILE write the workloads (nets, shapes, losses, optimizers) and exit;\n"
       "                   tools/peer_torch.py train reads it\n");
@@ -99,8 +100,10 @@ std::vector<Precision> parse_precisions(const std::string& list) {
   while (start <= list.size()) {
     const size_t comma = std::min(list.find(',', start), list.size());
     const std::string v = list.substr(start, comma - start);
-    SR_CHECK(v == "fp32" || v == "bf16", "--precision: '", v, "' is not a precision (allowed: fp32, bf16)");
-    out.push_back(v == "bf16" ? Precision::bf16 : Precision::fp32);
+    Precision p;
+    SR_CHECK(precision_from_name(v, &p), "--precision: '", v,
+             "' is not a precision (allowed: default, fp32, tf32, bf16, fp16)");
+    out.push_back(p);
     start = comma + 1;
   }
   return out;
@@ -410,7 +413,7 @@ int run_bench_train(const std::vector<std::string>& args) {
   }
   json out = json::array();
   if (o.precisions.empty()) o.precisions.push_back(typed.precision);
-  for (Precision p : o.precisions) check_precision_supported(p, device);
+  for (Precision p : o.precisions) check_precision_supported(p, device, typed.conv_impl);
   for (int si : rows)
     for (Precision p : o.precisions) {
       json r = bench_row(typed, si, o, device, p, *comm);
