@@ -393,6 +393,31 @@ TEST_CASE("conv_fp16/overflow_gives_infinity") {
   CHECK(y[0] == 70000.0f);
 }
 
+// Gradient checks run in float64, which every precision leaves exact: the float64 kernels
+// with precision fp16 / tf32 give exactly the float64 results of precision fp32.
+TEST_CASE("conv_fp16/float64_ignores_precision") {
+  std::mt19937_64 rng(std::random_device{}());
+  const Case c{2, 5, 7, 9, 6, 3, 3, 1, 1, 0};
+  for (Precision p : {Precision::fp16, Precision::tf32}) {
+    const Inputs in = make_inputs(c, p, rng);
+    std::vector<double> x(in.x.begin(), in.x.end()), w(in.w.begin(), in.w.end()), dy(in.dy.begin(), in.dy.end());
+    x[3] = 1e-9;  // below fp16's range: rounding would flush it
+    x[4] = 1e6;   // above it: rounding would make it infinite
+    Conv2dShape s32 = in.s;
+    s32.precision = Precision::fp32;
+    auto run = [&](const Conv2dShape& s) {
+      std::vector<double> y(s.N * s.K * s.P * s.Q, kNaN), dx(s.N * s.C * s.H * s.W, kNaN), dw(w.size(), 0.0);
+      sr::cpu::conv2d_forward<double>(s, x.data(), w.data(), nullptr, y.data());
+      sr::cpu::conv2d_backward_data<double>(s, dy.data(), w.data(), dx.data());
+      sr::cpu::conv2d_backward_weight<double>(s, x.data(), dy.data(), dw.data(), nullptr);
+      y.insert(y.end(), dx.begin(), dx.end());
+      y.insert(y.end(), dw.begin(), dw.end());
+      return y;
+    };
+    CHECK(run(in.s) == run(s32));
+  }
+}
+
 TEST_CASE("conv_fp16/rdb_fused_uses_fp16_convs") { rdb_uses_precision(Precision::fp16, 1e-5); }
 TEST_CASE("conv_tf32/rdb_fused_uses_tf32_convs") { rdb_uses_precision(Precision::tf32, 1e-5); }
 

@@ -70,7 +70,7 @@ void print_usage() {
       "usage: srengine bench train --config CFG [--stage NAME|infer] [--iters N] [--warmup W]\n"
       "                            [--device cpu|cuda] [--set key=value ...] [--json FILE]\n"
       "                            [--real-data] [--threads N] [--list-json FILE]\n"
-      "                            [--precision fp32,bf16]\n\n"
+      "                            [--precision fp32,tf32,bf16,fp16]\n\n"
       "Times one training iteration of each stage of CFG (JSON, or a BasicSR option file read as\n"
       "`srengine train` reads it: docs/BASICSR_YAML.md) exactly as `srengine train` runs it\n"
       "(sr: G step; srgan: G step then D step; EMA when train.ema_decay > 0), plus \"infer\":\n"
@@ -87,7 +87,7 @@ void print_usage() {
       "  --real-data      batches from the training loader (datasets.train) instead of synthetic\n"
       "  --threads N      OpenMP threads (default: all cores)\n"
       "  --precision LIST network_g's conv precision per row, comma-separated (default, fp32, tf32,\n"
-      "                   bf16, fp16; fp16 without loss scaling), each\n"
+      "                   bf16, fp16; fp16 with train.loss_scale as in training), each\n"
       "                   stage once per entry in this order; default: the config's `precision`\n"
       "  --list-json FILE write the workloads (nets, shapes, losses, optimizers) and exit;\n"
       "                   tools/peer_torch.py train reads it\n");
@@ -324,6 +324,7 @@ json bench_row(const train::Config& cfg, int si, const Options& o, Device device
     }
     if (gan) d = train::make_network(*cfg.network_d, seed, 2, device, layers);
     train::StageStep step(*stage, *g, ema.get(), d.get(), ema_decay, comm, cfg.dist.bucket_mb, {}, layers);
+    if (precision == Precision::fp16) step.enable_loss_scaling(cfg.train.loss_scale);  // as the trainer
     if (stage->perceptual_opt && !step.has_perceptual() && comm.rank() == 0)
       std::printf("note: stage '%s' runs without its perceptual loss (perceptual_opt.vgg_weights is empty), as "
                   "training would\n", stage->name.c_str());
