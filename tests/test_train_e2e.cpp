@@ -17,6 +17,7 @@
 #ifdef SRENGINE_WITH_SIMT
 #include "kernels/simt/device.h"
 #endif
+#include "layers/precision.h"
 #include "support/train_support.h"
 #include "train/checkpoint.h"
 #include "train/comm.h"
@@ -418,6 +419,49 @@ TEST_CASE("simt/train_iteration_matches_cpu") {
   for (size_t i = 0; i < bs.size(); ++i) expect_close("D buffer " + bs[i].first, bs[i].second, bc[i].second, 1);
 #else
   std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
+  WARN("SKIPPED: srengine was built without the SIMT interpreter");
+#endif
+}
+
+// precision fp16 with loss scaling on the simt device (the fp16 tensor-core conv variant on
+// the interpreter) against the CPU's fp16 path (rounded operands, float32 implicit GEMM):
+// one L1 iteration gives the same loss, the same scaler decision and parameters within the
+// fp16 budget (fp16 keeps 11 significant bits, as tf32).
+TEST_CASE("simt/fp16_train_iteration_matches_cpu") {
+#ifdef SRENGINE_WITH_SIMT
+  TinyStage cpu("simt_fp16_cpu", 0, Device::cpu(), {}, {}, true);
+  TinyStage sim("simt_fp16_simt", 0, Device::simt(), {}, {}, true);
+  for (TinyStage* t : {&cpu, &sim}) {
+    set_precision(*t->g, Precision::fp16);
+    t->step->enable_loss_scaling(LossScaleConfig{});
+  }
+  const StepResult rc = cpu.step->run(cpu.lq, cpu.gt, 1), rs = sim.step->run(sim.lq, sim.gt, 1);
+  REQUIRE_FALSE(rc.skipped);
+  REQUIRE_FALSE(rs.skipped);
+  CHECK(rc.overflow == rs.overflow);
+  CHECK(cpu.step->loss_scaler()->state() == sim.step->loss_scaler()->state());
+  const double budget = 2e-3;
+  auto expect_close = [&](const std::string& what, const Tensor& got, const Tensor& ref, double depth) {
+    const std::vector<double> a = got.to_vector(), b = ref.to_vector();
+    REQUIRE(a.size() == b.size());
+    double maxref = 0, worst = 0;
+    size_t at = 0;
+    for (double r : b) maxref = std::max(maxref, std::fabs(r));
+    for (size_t i = 0; i < a.size(); ++i) {
+      const double allowed = depth * budget * (maxref + std::fabs(b[i]));
+      const double ratio = !std::isfinite(a[i]) ? INFINITY : allowed > 0 ? std::fabs(a[i] - b[i]) / allowed
+                                                                         : (a[i] == b[i] ? 0.0 : INFINITY);
+      if (ratio > worst || i == 0) worst = ratio, at = i;
+    }
+    INFO(what << ": worst element " << at << ": simt " << a[at] << ", cpu " << b[at] << ", " << worst * 100
+              << "% of its budget");
+    CHECK(worst <= 1.0);
+  };
+  expect_close("loss l_g_pix", rs.losses.at("l_g_pix"), rc.losses.at("l_g_pix"), 21);
+  const NamedTensors a = sim.g->named_parameters(), b = cpu.g->named_parameters();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) expect_close("G " + a[i].first, a[i].second, b[i].second, 62);
+#else
   WARN("SKIPPED: srengine was built without the SIMT interpreter");
 #endif
 }
