@@ -286,7 +286,7 @@ json bench_row(const train::Config& cfg, int si, const Options& o, Device device
   const double ema_decay = cfg.train.ema_decay;
   const LayerOptions layers = train::layer_options(cfg);  // the config's conv_impl / rdb_impl
   std::unique_ptr<Module> g = train::make_network(*cfg.network_g, seed, 1, device, layers), ema, d;
-  set_precision(*g, precision);  // as the trainer: the EMA copy stays fp32
+  set_precision(*g, precision);  // as the trainer: the EMA copy stays at the device default
   BatchSource source(cfg, device, o.real_data);
   Samples s;
   // body(i, lq, gt, record): iteration i (1-based), record = past the warm-up.
