@@ -45,10 +45,12 @@ Tensor upsample_bilinear2x(const Tensor& x);                 // align_corners=fa
 // y = conv2d(x, w) + bias, zero padding. x (N, C, H, W) may be a channel-range view of a
 // larger NCHW buffer. bias may be undefined. On CUDA it runs `choice`'s conv2d variant,
 // forward and backward (the layers pass theirs; the default is the table's under the
-// environment overrides, kernels/kernel_choice.h). precision bf16 (float32 on the CPU)
-// rounds the operands to bfloat16 and accumulates in float32 (kernels/cpu/conv2d_bf16.h).
+// environment overrides, kernels/kernel_choice.h), turned into the variant of `precision`
+// (kernels::conv_variant_for_precision; device_default keeps it). On the CPU precision bf16,
+// tf32 or fp16 (float32 only) rounds the operands and accumulates in float32
+// (kernels/cpu/conv2d_bf16.h, conv2d_rounded.h).
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int padding,
-              const kernels::KernelChoice& choice = {}, Precision precision = Precision::fp32);
+              const kernels::KernelChoice& choice = {}, Precision precision = Precision::device_default);
 // y = x @ w^T + b for x (N, in), w (out, in); on CUDA with `choice`'s gemm variant.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const kernels::KernelChoice& choice = {});
 

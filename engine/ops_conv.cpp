@@ -25,17 +25,10 @@ cpu::Conv2dShape conv_shape(const Tensor& x, const Tensor& w, int stride, int pa
   return s;
 }
 
-// bf16 applies to float32 on the CPU; float64 (gradient checks) stays exact.
-void check_precision(const char* op, const Tensor& x, Precision precision) {
-  SR_CHECK(precision == Precision::fp32 || x.device().is_cpu(), op, ": precision ", precision_name(precision),
-           " is implemented for the CPU only, not on ", x.device().str());
-}
-
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int stride, int padding,
               const kernels::KernelChoice& choice, Precision precision) {
-  check_precision("conv2d", x_in, precision);
   check_dim("conv2d", x_in, 4, "input");
   check_dim("conv2d", weight, 4, "weight");
   check_same_device_dtype("conv2d", x_in, weight);
@@ -61,7 +54,10 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int 
   s.precision = precision;
   Tensor y = Tensor::empty({s.N, s.K, s.P, s.Q}, x.dtype(), x.device());
   Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
-  [[maybe_unused]] const kernels::ConvVariant v = choice.conv2d;  // the backward runs the same variant
+  // The CUDA variant of the precision (kernel_choice.h); the backward runs the same one. The
+  // CPU kernels read s.precision (float64 ignores it: gradient checks stay exact).
+  [[maybe_unused]] const kernels::ConvVariant v =
+      x.device().is_cpu() ? choice.conv2d : kernels::conv_variant_for_precision(choice.conv2d, precision, "conv2d");
   dispatch("conv2d", x, [&](auto t) {
     using T = decltype(t);
     cpu::conv2d_forward<T>(s, x.data<T>(), weight.data<T>(), bc.defined() ? bc.data<T>() : nullptr,

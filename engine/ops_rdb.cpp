@@ -34,8 +34,6 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
                             const Tensor& outer_in, double outer_scale, const kernels::KernelChoice& choice,
                             Precision precision) {
   check_dim("residual_dense_block", x_in, 4, "input");
-  SR_CHECK(precision == Precision::fp32 || x_in.device().is_cpu(), "residual_dense_block: precision ",
-           precision_name(precision), " is implemented for the CPU only, not on ", x_in.device().str());
   SR_CHECK(slope > 0, "residual_dense_block: slope must be > 0 (backward reads the sign of the "
            "output), got ", slope);
   SR_CHECK(p_in.w[0].defined() && p_in.w[0].dim() == 4, "residual_dense_block: conv1 weight missing");
@@ -55,7 +53,10 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
   }
   Tensor buf = Tensor::empty({s.N, s.channels(), s.H, s.W}, x.dtype(), x.device());
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  [[maybe_unused]] const kernels::ConvVariant v = choice.conv2d;  // the backward runs the same variant
+  // The CUDA conv variant of the precision (kernel_choice.h); the backward runs the same one.
+  [[maybe_unused]] const kernels::ConvVariant v =
+      x_in.device().is_cpu() ? choice.conv2d
+                             : kernels::conv_variant_for_precision(choice.conv2d, precision, "residual_dense_block");
 
   dispatch("residual_dense_block", x, [&](auto t) {
     using T = decltype(t);

@@ -25,6 +25,6 @@ struct RdbParams {
 Tensor residual_dense_block(const Tensor& x, const RdbParams& p, double slope = 0.2,
                             double residual = 0.2, const Tensor& outer = Tensor(),
                             double outer_scale = 0.2, const kernels::KernelChoice& choice = {},
-                            Precision precision = Precision::fp32);
+                            Precision precision = Precision::device_default);
 
 }  // namespace sr

@@ -56,7 +56,8 @@ ConvVariant conv_variant_from_name(const std::string& name) {
   if (name == "cudnn") return ConvVariant::cudnn;
   if (name == "cudnn_fp32") return ConvVariant::cudnn_fp32;
   if (name == "igemm_v2") return ConvVariant::igemm_v2;
-  fail("conv2d: unknown CUDA variant '", name, "' (valid: naive, tf32, bf16, cudnn, cudnn_fp32, igemm_v2)");
+  if (name == "fp16") return ConvVariant::fp16;
+  fail("conv2d: unknown CUDA variant '", name, "' (valid: naive, tf32, bf16, fp16, igemm_v2, cudnn, cudnn_fp32)");
 }
 
 const char* conv_variant_name(ConvVariant v) {
@@ -67,6 +68,7 @@ const char* conv_variant_name(ConvVariant v) {
     case ConvVariant::cudnn: return "cudnn";
     case ConvVariant::cudnn_fp32: return "cudnn_fp32";
     case ConvVariant::igemm_v2: return "igemm_v2";
+    case ConvVariant::fp16: return "fp16";
   }
   return "?";
 }
@@ -117,6 +119,23 @@ KernelChoice kernel_choice(const std::string& conv_impl, const std::string& rdb_
     c.conv2d = conv_variant_from_name(resolve("conv2d", conv_impl, "conv_impl"));
   if (env_override("rdb").empty()) c.rdb = rdb;
   return c;
+}
+
+ConvVariant conv_variant_for_precision(ConvVariant chosen, Precision p, const char* op) {
+  if (p == Precision::device_default) return chosen;
+  const bool cudnn = chosen == ConvVariant::cudnn || chosen == ConvVariant::cudnn_fp32;
+  switch (p) {
+    case Precision::fp32: return cudnn ? ConvVariant::cudnn_fp32 : ConvVariant::naive;
+    case Precision::tf32: return cudnn ? ConvVariant::cudnn : ConvVariant::tf32;
+    case Precision::bf16:
+    case Precision::fp16:
+      SR_CHECK(!cudnn, op, ": precision ", precision_name(p), " has no cuDNN kernel (conv variant ",
+               conv_variant_name(chosen), "); use conv_impl native (the ", precision_name(p),
+               " tensor-core variant) or precision fp32 / tf32");
+      return p == Precision::bf16 ? ConvVariant::bf16 : ConvVariant::fp16;
+    case Precision::device_default: break;
+  }
+  return chosen;
 }
 
 }  // namespace sr::kernels

@@ -6,10 +6,12 @@
 #pragma once
 #include <string>
 
+#include "kernels/common/precision.h"
+
 namespace sr::kernels {
 
 // The CUDA conv2d variants (kernels/cuda/conv2d.h) and gemm variants (kernels/cuda/gemm.h).
-enum class ConvVariant { naive, tf32, bf16, cudnn, cudnn_fp32, igemm_v2 };
+enum class ConvVariant { naive, tf32, bf16, cudnn, cudnn_fp32, igemm_v2, fp16 };
 enum class GemmVariant { native, cublas };
 // The residual dense block on every device: the fused op (engine/ops_rdb.h) or BasicSR's
 // cat + conv composition (layers/rrdb.cpp's forward_unfused, the reference).
@@ -46,5 +48,13 @@ GemmVariant gemm_variant_from_name(const std::string& name);
 const char* gemm_variant_name(GemmVariant v);
 RdbImpl rdb_impl_from_name(const std::string& name);
 const char* rdb_impl_name(RdbImpl r);
+
+// The CUDA conv variant that runs a convolution of precision `p` when the KernelChoice names
+// `chosen` (docs/PERFORMANCE.md, "Training precision", has the table). The precision keeps
+// the choice's family and sets its math: device_default -> `chosen` itself; with cuDNN
+// (cudnn, cudnn_fp32): fp32 -> cudnn_fp32, tf32 -> cudnn, bf16 and fp16 throw (no cuDNN
+// half-precision path is wired); with the native kernels (any other variant): fp32 -> naive,
+// tf32 -> tf32, bf16 -> bf16, fp16 -> fp16. `op` names the caller in the error.
+ConvVariant conv_variant_for_precision(ConvVariant chosen, Precision p, const char* op);
 
 }  // namespace sr::kernels

@@ -13,10 +13,13 @@ const std::vector<Variant>& table() {
       // op            name          device  precision    description                                                   default
       // On the CPU the kernel picks itself (no selection): float32 takes implicit_simd where
       // the build has AVX2/AVX-512, everything else the im2col reference; implicit_bf16 runs
-      // when the network's `precision` is bf16 (Conv2dShape::precision).
+      // when the network's `precision` is bf16, rounded_tf32 / rounded_fp16 when it is tf32 /
+      // fp16 (Conv2dShape::precision, kernels/cpu/conv2d_rounded.h).
       {"conv2d", "implicit_simd", "cpu", "fp32", "implicit GEMM, register-blocked AVX2/AVX-512 micro-kernels", true},
       {"conv2d", "im2col_eigen", "cpu", "fp32/fp64", "im2col + Eigen GEMM per image: the reference, float64", false},
       {"conv2d", "implicit_bf16", "cpu", "bf16", "implicit GEMM on bf16 pairs, AVX512-BF16 vdpbf16ps, fp32 accumulate (precision bf16)", false},
+      {"conv2d", "rounded_tf32", "cpu", "tf32", "operands rounded to TF32 (cvt.rna), fp32 implicit GEMM (precision tf32)", false},
+      {"conv2d", "rounded_fp16", "cpu", "fp16", "operands rounded to fp16 (F16C vcvtps2ph), fp32 implicit GEMM (precision fp16)", false},
       // int8 inference conv (kernels/cpu/conv2d_int8.h): the fastest path the running CPU has
       // (the default where it has it, then down the list); SRENGINE_INT8_ISA overrides.
       {"conv2d_int8", "avx512_vnni", "cpu", "int8", "u8 x s8 vpdpbusd on 16 int32 lanes, 4x16 channels x 6-24 pixels", true},
@@ -29,6 +32,7 @@ const std::vector<Variant>& table() {
       {"conv2d", "bf16", "cuda", "bf16", "v3: implicit GEMM, mma.sync m16n8k16 bf16 operands, fp32 accumulate", false},
       // Not the default until a GPU run shows it faster than tf32 (docs/KERNELS.md).
       {"conv2d", "igemm_v2", "cuda", "bf16", "v4: NHWC bf16 packing, cp.async 3-stage ring, ldmatrix, mma.sync m16n8k16; backward-data stride != 1 runs bf16's", false},
+      {"conv2d", "fp16", "cuda", "fp16", "v3 on fp16: implicit GEMM, mma.sync m16n8k16 fp16 operands (overflow to inf), fp32 accumulate", false},
 #ifdef SRENGINE_WITH_CUDNN
       {"conv2d", "cudnn", "cuda", "tf32", "cuDNN 9 legacy conv API, default math (TF32 allowed), deterministic algos", false},
       {"conv2d", "cudnn_fp32", "cuda", "fp32", "cuDNN 9 restricted to FMA math: the fp32 oracle", false},

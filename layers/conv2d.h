@@ -22,7 +22,7 @@ class Conv2d : public Module {
   Tensor bias;    // (out) or undefined
   int stride, padding;
   LayerOptions options;  // the kernel variants its ops run
-  Precision precision = Precision::fp32;  // of the convolution (set_precision, layers/precision.h)
+  Precision precision = Precision::device_default;  // of the convolution (set_precision, layers/precision.h)
 };
 
 class Linear : public Module {

@@ -3,6 +3,7 @@
 
 #include "engine/error.h"
 #include "kernels/cpu/conv2d_bf16.h"
+#include "kernels/kernel_choice.h"
 #include "layers/conv2d.h"
 
 namespace sr {
@@ -12,12 +13,23 @@ void set_precision(Module& root, Precision precision) {
   for (auto& [name, child] : root.named_children()) set_precision(*child, precision);
 }
 
-void check_precision_supported(Precision precision, Device device) {
-  if (precision == Precision::fp32) return;
-  SR_CHECK(device.is_cpu(), "config: precision '", precision_name(precision),
-           "' is implemented for the CPU only; on device ", device.str(), " use precision 'fp32'");
+void check_precision_supported(Precision precision, Device device, const std::string& conv_impl) {
+  if (!device.is_cpu()) {
+    const kernels::ConvVariant chosen = kernels::kernel_choice(conv_impl, "fused").conv2d;
+    try {
+      kernels::conv_variant_for_precision(chosen, precision, "config");
+    } catch (const Error&) {
+      fail("config: precision '", precision_name(precision), "' with conv_impl '", conv_impl, "' (conv variant ",
+           kernels::conv_variant_name(chosen), ") is not supported on ", device.str(),
+           ": cuDNN runs only fp32 and tf32 here; use conv_impl 'native' for ", precision_name(precision),
+           " or precision 'fp32' / 'tf32' / 'default' with cudnn");
+    }
+    return;
+  }
+  if (precision != Precision::bf16) return;  // default, fp32, tf32, fp16: any CPU
   SR_CHECK(cpu::cpu_has_avx512_bf16(), "config: precision '", precision_name(precision),
-           "' needs a CPU with AVX512-BF16 (vdpbf16ps); this CPU lacks avx512_bf16 (allowed here: fp32)");
+           "' needs a CPU with AVX512-BF16 (vdpbf16ps); this CPU lacks avx512_bf16 (allowed here: default, "
+           "fp32, tf32, fp16)");
 }
 
 }  // namespace sr

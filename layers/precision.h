@@ -1,7 +1,7 @@
 // The conv precision of a whole network: set_precision walks the module tree and sets
 // every Conv2d's precision (the fused residual dense blocks read their convs'), so the
 // network builder's callers choose it once from the config's `precision` key. Spectral-norm
-// convs (discriminators) and the VGG feature extractor stay fp32.
+// convs (discriminators) and the VGG feature extractor stay at Precision::device_default.
 #pragma once
 #include "kernels/common/precision.h"
 #include "layers/module.h"
@@ -11,7 +11,11 @@ namespace sr {
 void set_precision(Module& root, Precision precision);
 
 // An error naming the config key `precision`, its value and what is missing when `device`
-// cannot run `precision`: bf16 needs the CPU and AVX512-BF16 (no silent fallback).
-void check_precision_supported(Precision precision, Device device);
+// cannot run `precision` with the conv variant `conv_impl` selects (no silent fallback):
+//   CPU            default and fp32: float32; tf32, fp16: rounded operands on every CPU;
+//                  bf16: needs AVX512-BF16. conv_impl is ignored (the CPU has one conv).
+//   CUDA / simt    kernels::conv_variant_for_precision: bf16 and fp16 with conv_impl cudnn
+//                  are refused, naming both keys and values.
+void check_precision_supported(Precision precision, Device device, const std::string& conv_impl = "native");
 
 }  // namespace sr

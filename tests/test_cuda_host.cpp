@@ -1,6 +1,6 @@
 // Host-side checks of the CUDA backend that need no GPU, so they run in every CI build:
 //   kernels/fast_div          the index division of every CUDA kernel, against / and %
-//   kernels/igemm_emulated    the tensor-core convolution kernels (v2 TF32, v3 bf16) run
+//   kernels/igemm_emulated    the tensor-core convolution kernels (v2 TF32, v3 bf16, v4 fp16) run
 //                             thread by thread on the CPU: the very Loader, fragment,
 //                             epilogue and split-K code of kernels/cuda/igemm.h and
 //                             conv2d_problems.h, with mma.sync emulated from the PTX ISA's
@@ -235,9 +235,9 @@ void expect_close(const char* what, const std::vector<float>& got, const std::ve
 template <ig::Prec PR>
 void run_case(const ConvCase& c, bool integers, uint64_t seed) {
   const Conv2dShape s = shape_of(c);
-  const std::string ctx = describe(c) + (PR == ig::Prec::tf32 ? " tf32" : " bf16") +
+  const std::string ctx = describe(c) + (PR == ig::Prec::tf32 ? " tf32" : PR == ig::Prec::bf16 ? " bf16" : " fp16") +
                           (integers ? " integers" : " random");
-  const double tol = integers ? 0.0 : (PR == ig::Prec::tf32 ? 2e-3 : 2e-2);
+  const double tol = integers ? 0.0 : (PR == ig::Prec::bf16 ? 2e-2 : 2e-3);  // tf32 and fp16: 11 bits
   std::mt19937_64 rng(seed);
   const int64_t x_len = c.N * s.x_batch_stride, y_len = c.N * s.y_batch_stride;
   const int64_t x_off = c.extra_in ? c.H * c.W : 0, y_off = c.extra_out ? s.P * s.Q : 0;
@@ -436,6 +436,38 @@ TEST_CASE("kernels/cudnn_algorithm_choice") {
 
 // ---- Registry -----------------------------------------------------------------------------
 
+TEST_CASE("kernels/igemm_emulated_fp16") {
+  uint64_t seed = 300;
+  for (const ConvCase& c : conv_cases()) {
+    DYNAMIC_SECTION(describe(c) << " integers") { run_case<ig::Prec::fp16>(c, true, ++seed); }
+    DYNAMIC_SECTION(describe(c) << " random") { run_case<ig::Prec::fp16>(c, false, ++seed); }
+  }
+}
+
+// The precision -> CUDA conv variant table (kernels/kernel_choice.h): the precision keeps the
+// choice's family (native or cuDNN) and sets its math; cuDNN has no bf16 / fp16 path.
+TEST_CASE("kernels/conv_variant_for_precision") {
+  namespace k = sr::kernels;
+  using P = sr::Precision;
+  using V = k::ConvVariant;
+  for (V v : {V::naive, V::tf32, V::bf16, V::fp16, V::cudnn, V::cudnn_fp32})
+    CHECK(k::conv_variant_for_precision(v, P::device_default, "t") == v);  // no silent math change
+  for (V v : {V::naive, V::tf32, V::bf16, V::fp16}) {
+    CHECK(k::conv_variant_for_precision(v, P::fp32, "t") == V::naive);
+    CHECK(k::conv_variant_for_precision(v, P::tf32, "t") == V::tf32);
+    CHECK(k::conv_variant_for_precision(v, P::bf16, "t") == V::bf16);
+    CHECK(k::conv_variant_for_precision(v, P::fp16, "t") == V::fp16);
+  }
+  for (V v : {V::cudnn, V::cudnn_fp32}) {
+    CHECK(k::conv_variant_for_precision(v, P::fp32, "t") == V::cudnn_fp32);
+    CHECK(k::conv_variant_for_precision(v, P::tf32, "t") == V::cudnn);
+    for (P p : {P::bf16, P::fp16})
+      CHECK_THROWS_WITH(k::conv_variant_for_precision(v, p, "conv2d"),
+                        Catch::Contains("conv2d: precision " + std::string(sr::precision_name(p))) &&
+                            Catch::Contains(k::conv_variant_name(v)) && Catch::Contains("conv_impl native"));
+  }
+}
+
 TEST_CASE("kernels/registry") {
   namespace k = sr::kernels;
   // Every op has exactly one default per device, and names are unique per (op, device).
@@ -464,8 +496,9 @@ TEST_CASE("kernels/registry") {
   for (const auto& v : k::variants_of("conv2d", "cuda"))
     CHECK(std::string(sr::cuda::conv_variant_name(sr::cuda::conv_variant_from_name(v.name))) == v.name);
   for (sr::cuda::ConvVariant v : {sr::cuda::ConvVariant::naive, sr::cuda::ConvVariant::tf32,
-                                  sr::cuda::ConvVariant::bf16, sr::cuda::ConvVariant::cudnn,
-                                  sr::cuda::ConvVariant::cudnn_fp32, sr::cuda::ConvVariant::igemm_v2}) {
+                                  sr::cuda::ConvVariant::bf16, sr::cuda::ConvVariant::fp16,
+                                  sr::cuda::ConvVariant::igemm_v2, sr::cuda::ConvVariant::cudnn,
+                                  sr::cuda::ConvVariant::cudnn_fp32}) {
 #ifndef SRENGINE_WITH_CUDNN
     if (v == sr::cuda::ConvVariant::cudnn || v == sr::cuda::ConvVariant::cudnn_fp32) continue;
 #endif

@@ -67,6 +67,7 @@ using namespace sr::parity;
 Tol tol_for_precision(const std::string& p) {
   if (p == "tf32") return kTf32;
   if (p == "bf16") return kBf16;
+  if (p == "fp16") return kFp16;
   return kFp32;
 }
 
@@ -493,6 +494,7 @@ void test_native_vs_cudnn() {
                                    {cuda::ConvVariant::tf32, cuda::ConvVariant::cudnn_fp32, kTf32},
                                    {cuda::ConvVariant::bf16, cuda::ConvVariant::cudnn_fp32, kBf16},
                                    {cuda::ConvVariant::igemm_v2, cuda::ConvVariant::cudnn_fp32, kBf16},
+                                   {cuda::ConvVariant::fp16, cuda::ConvVariant::cudnn_fp32, kFp16},
                                    {cuda::ConvVariant::tf32, cuda::ConvVariant::cudnn, {4e-3, 4e-3, "tf32 x2"}}};
   const std::vector<ConvCase> shapes = {{4, 96, 32, 32, 32, 3, 3, 1, 1},    // RRDB growth conv
                                         {4, 192, 32, 32, 64, 3, 3, 1, 1},   // RRDB conv5
@@ -537,7 +539,7 @@ void test_determinism() {
   const int64_t xl = c.N * s.x_batch_stride, yl = c.N * s.y_batch_stride, wl = c.K * c.C * 9;
   Tensor x = Tensor::from_vector(random_floats(rng, xl), {xl}).to(Device::cuda());
   Tensor dy = Tensor::from_vector(random_floats(rng, yl), {yl}).to(Device::cuda());
-  for (const char* name : {"tf32", "bf16", "naive"}) {
+  for (const char* name : {"tf32", "bf16", "fp16", "naive"}) {
     std::vector<double> first;
     for (int rep = 0; rep < 3; ++rep) {
       Tensor dw = Tensor::zeros({wl}, DType::f32, Device::cuda());

@@ -469,7 +469,7 @@ void test_gemm() {
   }
 }
 
-// ---- convolution: naive, tf32 and bf16 implicit GEMM (the mma.sync wrappers) ------------------------
+// ---- convolution: naive, tf32, bf16 and fp16 implicit GEMM (the mma.sync wrappers) ------------------------
 
 using test::ConvCase;
 using test::describe;
@@ -613,6 +613,11 @@ void test_conv2d_igemm_v2() {
   check_igemm_v2_packing(rng);
   uint64_t seed = 600;
   for (const ConvCase& c : conv_cases_v2()) run_conv(sr::simt::ConvVariant::igemm_v2, c, kBf16, ++seed);
+}
+
+void test_conv2d_fp16() {
+  uint64_t seed = 700;
+  for (const ConvCase& c : conv_cases()) run_conv(sr::simt::ConvVariant::fp16, c, kFp16, ++seed);
 }
 
 void test_conv2d_naive() {
@@ -796,6 +801,7 @@ const Family kFamilies[] = {
     {"gemm", test_gemm},
     {"conv2d_tf32", test_conv2d_tf32},
     {"conv2d_bf16", test_conv2d_bf16},
+    {"conv2d_fp16", test_conv2d_fp16},
     {"conv2d_naive", test_conv2d_naive},
     {"conv2d_igemm_v2", test_conv2d_igemm_v2},
     {"rdb", test_rdb},
@@ -821,6 +827,7 @@ TEST_CASE("simt/prelu") { test_prelu(); }
 TEST_CASE("simt/gemm") { test_gemm(); }
 TEST_CASE("simt/conv2d_tf32") { test_conv2d_tf32(); }
 TEST_CASE("simt/conv2d_bf16") { test_conv2d_bf16(); }
+TEST_CASE("simt/conv2d_fp16") { test_conv2d_fp16(); }
 TEST_CASE("simt/conv2d_naive") { test_conv2d_naive(); }
 TEST_CASE("simt/conv2d_igemm_v2") { test_conv2d_igemm_v2(); }
 TEST_CASE("simt/rdb") { test_rdb(); }

@@ -40,6 +40,7 @@ namespace {
 double conv_budget(kernels::ConvVariant v) {
   switch (v) {
     case kernels::ConvVariant::tf32:
+    case kernels::ConvVariant::fp16:
     case kernels::ConvVariant::cudnn: return 2e-3;
     case kernels::ConvVariant::bf16:
     case kernels::ConvVariant::igemm_v2: return 1.5e-2;

@@ -7,7 +7,9 @@
 #include "engine/error.h"
 #include "engine/suggest.h"
 #include "kernels/cpu/conv2d_bf16.h"
+#include "kernels/registry.h"
 #include "layers/precision.h"
+#include "support/scoped_env.h"
 #include "train/config.h"
 #include "train/config_types.h"
 
@@ -148,28 +150,87 @@ TEST_CASE("config/edit_distance") {
 
 TEST_CASE("config/precision_key") {
   json c = esrgan();
-  CHECK(parse_config(validate_config(c)).precision == sr::Precision::fp32);  // the default
-  c["precision"] = "bf16";
-  CHECK(parse_config(validate_config(c)).precision == sr::Precision::bf16);
-  for (const char* bad : {"fp16", "tf32", "BF16"}) {
+  // Absent: the device's own math, exactly as before the key existed.
+  CHECK(parse_config(validate_config(c)).precision == sr::Precision::device_default);
+  const std::pair<const char*, sr::Precision> values[] = {{"default", sr::Precision::device_default},
+                                                          {"fp32", sr::Precision::fp32},
+                                                          {"tf32", sr::Precision::tf32},
+                                                          {"bf16", sr::Precision::bf16},
+                                                          {"fp16", sr::Precision::fp16}};
+  for (const auto& [name, value] : values) {
+    c["precision"] = name;
+    CHECK(parse_config(validate_config(c)).precision == value);
+    CHECK(std::string(sr::precision_name(value)) == name);
+  }
+  for (const char* bad : {"fp8", "half", "BF16", "float32"}) {
     c["precision"] = bad;
     const std::string e = error_of(c);
     INFO(e);
     CHECK_THAT(e, Catch::Contains("precision") && Catch::Contains(bad) && Catch::Contains("fp32") &&
-                      Catch::Contains("bf16"));
+                      Catch::Contains("tf32") && Catch::Contains("bf16") && Catch::Contains("fp16") &&
+                      Catch::Contains("default"));
   }
+  // train.loss_scale belongs to fp16: refused with any other precision, naming both keys.
+  c["train"]["loss_scale"] = {{"init", 1024}};
+  for (const char* other : {"default", "fp32", "tf32", "bf16"}) {
+    c["precision"] = other;
+    const std::string e = error_of(c);
+    INFO(e);
+    CHECK_THAT(e, Catch::Contains("train.loss_scale") && Catch::Contains("precision") &&
+                      Catch::Contains(std::string("'") + other + "'"));
+  }
+  c["precision"] = "fp16";
+  const auto parsed = parse_config(validate_config(c));
+  CHECK(parsed.train.loss_scale.init == 1024);
+  CHECK(parsed.train.loss_scale.growth_factor == 2);  // the other fields keep their defaults
+  CHECK(parsed.train.loss_scale.backoff_factor == 0.5);
+  CHECK(parsed.train.loss_scale.growth_interval == 2000);
+  for (const auto& [key, value] : std::vector<std::pair<const char*, json>>{
+           {"init", 0}, {"backoff_factor", 1.0}, {"backoff_factor", 0}, {"growth_factor", 0.5}, {"growth_interval", 0}}) {
+    json d = c;
+    d["train"]["loss_scale"][key] = value;
+    const std::string e = error_of(d);
+    INFO(e);
+    CHECK_THAT(e, Catch::Contains(std::string("loss_scale.") + key));
+  }
+  c["train"].erase("loss_scale");
+  CHECK(parse_config(validate_config(c)).train.loss_scale.init == 65536);  // fp16 without the key: the defaults
+
   // What the device cannot run is an error naming the key, the value and what is missing.
-  try {
-    sr::check_precision_supported(sr::Precision::bf16, sr::Device::cuda(0));
-    FAIL("no error for bf16 on cuda");
-  } catch (const sr::Error& e) {
-    CHECK_THAT(e.what(), Catch::Contains("precision 'bf16'") && Catch::Contains("CPU only"));
-  }
   if (sr::cpu::cpu_has_avx512_bf16()) {
     CHECK_NOTHROW(sr::check_precision_supported(sr::Precision::bf16, sr::Device::cpu()));
   } else {
     CHECK_THROWS_WITH(sr::check_precision_supported(sr::Precision::bf16, sr::Device::cpu()),
-                      Catch::Contains("avx512_bf16"));
+                      Catch::Contains("precision 'bf16'") && Catch::Contains("avx512_bf16"));
   }
-  CHECK_NOTHROW(sr::check_precision_supported(sr::Precision::fp32, sr::Device::cuda(0)));
+  for (sr::Precision p : {sr::Precision::device_default, sr::Precision::fp32, sr::Precision::tf32, sr::Precision::fp16})
+    CHECK_NOTHROW(sr::check_precision_supported(p, sr::Device::cpu(), "cudnn"));  // the CPU ignores conv_impl
+  // CUDA / simt: every precision with the native kernels; cuDNN only fp32 / tf32 / default,
+  // and the refusal names both keys and both values.
+  for (sr::Precision p : {sr::Precision::device_default, sr::Precision::fp32, sr::Precision::tf32,
+                          sr::Precision::bf16, sr::Precision::fp16})
+    CHECK_NOTHROW(sr::check_precision_supported(p, sr::Device::cuda(0), "native"));
+  // (The conv_impl names resolve against the CUDA rows of the registry: a build without
+  // them accepts and ignores a GPU config's conv_impl, kernels/kernel_choice.h.)
+  sr::test::ScopedEnv env;
+  env.unset(sr::kernels::override_env("conv2d"));
+  if (!sr::kernels::variants_of("conv2d", "cuda").empty()) {
+    for (sr::Precision p : {sr::Precision::device_default, sr::Precision::fp32, sr::Precision::tf32}) {
+      try {
+        sr::check_precision_supported(p, sr::Device::cuda(0), "cudnn");
+      } catch (const sr::Error& e) {
+        // Only a build without cuDNN refuses the conv_impl itself.
+        CHECK_THAT(e.what(), Catch::Contains("conv_impl") && Catch::Contains("cudnn"));
+      }
+    }
+    for (sr::Precision p : {sr::Precision::bf16, sr::Precision::fp16}) {
+      try {
+        sr::check_precision_supported(p, sr::Device::cuda(0), "cudnn");
+        FAIL("no error for precision " << sr::precision_name(p) << " with conv_impl cudnn");
+      } catch (const sr::Error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("conv_impl") && Catch::Contains("'cudnn'") &&
+                                 Catch::Contains(std::string("precision '") + sr::precision_name(p) + "'"));
+      }
+    }
+  }
 }

@@ -17,6 +17,7 @@
 #ifdef SRENGINE_WITH_SIMT
 #include "kernels/simt/device.h"
 #endif
+#include "layers/precision.h"
 #include "support/train_support.h"
 #include "train/checkpoint.h"
 #include "train/comm.h"
@@ -115,6 +116,64 @@ TEST_CASE("train/bf16_loss_falls_like_fp32") {
     CHECK(std::fabs(losses[1][w] - losses[0][w]) <= 0.05 * losses[0][w]);
   }
   CHECK(losses[1].back() < 0.7 * losses[1].front());
+}
+
+// precision fp16 (operands rounded to IEEE fp16, float32 sums, dynamic loss scaling) trains
+// like fp32: the loss falls as far, window by window; every progress event carries the
+// loss scale and the overflow-skip count, and the log line shows them.
+TEST_CASE("train/fp16_loss_falls_like_fp32") {
+  std::vector<double> losses[2];
+  const char* precisions[2] = {"fp32", "fp16"};
+  for (int i = 0; i < 2; ++i) {
+    const std::string run = std::string("fp16cmp_") + precisions[i];  // not the bf16 test's folders (ctest -j)
+    json c = tiny(run, {"train.stages.0.total_iter=60", "logger.print_freq=10", "val.val_freq=1000",
+                        "logger.save_checkpoint_freq=1000", std::string("precision=") + precisions[i]});
+    c["train"]["stages"].erase(1);
+    REQUIRE(run_training(c, {}) == 0);
+    for (const json& e : events(run))
+      if (e["event"] == "train") {
+        losses[i].push_back(e["l_g_pix"]);
+        CHECK(e.contains("loss_scale") == (i == 1));
+        if (i == 1) CHECK(e["overflow_skipped"].get<int64_t>() >= 0);
+      }
+    REQUIRE(losses[i].size() == 6);
+  }
+  for (size_t w = 0; w < 6; ++w) {
+    INFO("window " << w << ": fp32 " << losses[0][w] << ", fp16 " << losses[1][w]);
+    CHECK(std::fabs(losses[1][w] - losses[0][w]) <= 0.05 * losses[0][w]);
+  }
+  CHECK(losses[1].back() < 0.7 * losses[1].front());
+  std::ifstream log(exp_dir("fp16cmp_fp16") + "/train.log");
+  std::stringstream text;
+  text << log.rdbuf();
+  CHECK_THAT(text.str(), Catch::Contains("| scale ") && Catch::Contains(" skipped "));
+}
+
+// fp16 with a loss scale large enough to overflow at first (the first updates are skipped
+// and S backs off) and a short growth interval: a run resumed from its middle state ends
+// bit-identical to the uninterrupted one, the scaler's state included.
+TEST_CASE("train/fp16_resume_is_exact") {
+  json c = tiny("resume_fp16", {"precision=fp16", "train.loss_scale.init=1e12", "train.loss_scale.backoff_factor=0.01",
+                                "train.loss_scale.growth_interval=2"});
+  c["train"]["stages"].erase(1);
+  REQUIRE(run_training(c, {}) == 0);
+  const std::string d = exp_dir("resume_fp16");
+  const std::string final_state = state_path(d, "psnr", 8);
+  const TrainingState uninterrupted = load_training_state(final_state);
+  REQUIRE(uninterrupted.info.loss_scaler.has_value());
+  INFO("final scale " << uninterrupted.info.loss_scaler->scale << ", skipped " << uninterrupted.info.loss_scaler->skipped);
+  CHECK(uninterrupted.info.loss_scaler->skipped > 0);  // the overflow path ran
+  const TrainingState middle = load_training_state(state_path(d, "psnr", 4));
+  REQUIRE(middle.info.loss_scaler.has_value());
+  CHECK_FALSE(*middle.info.loss_scaler == *uninterrupted.info.loss_scaler);  // the state moved after iteration 4
+  SafetensorsFile before = read_safetensors(final_state);
+  fs::remove(final_state);
+  REQUIRE(find_latest_state(d).value() == state_path(d, "psnr", 4));
+  REQUIRE(run_training(c, {"", "auto"}) == 0);
+  expect_same_tensors(before, read_safetensors(final_state));
+  const TrainingState resumed = load_training_state(final_state);
+  REQUIRE(resumed.info.loss_scaler.has_value());
+  CHECK(*resumed.info.loss_scaler == *uninterrupted.info.loss_scaler);
 }
 
 TEST_CASE("train/resume_is_bit_exact") {
@@ -360,6 +419,49 @@ TEST_CASE("simt/train_iteration_matches_cpu") {
   for (size_t i = 0; i < bs.size(); ++i) expect_close("D buffer " + bs[i].first, bs[i].second, bc[i].second, 1);
 #else
   std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
+  WARN("SKIPPED: srengine was built without the SIMT interpreter");
+#endif
+}
+
+// precision fp16 with loss scaling on the simt device (the fp16 tensor-core conv variant on
+// the interpreter) against the CPU's fp16 path (rounded operands, float32 implicit GEMM):
+// one L1 iteration gives the same loss, the same scaler decision and parameters within the
+// fp16 budget (fp16 keeps 11 significant bits, as tf32).
+TEST_CASE("simt/fp16_train_iteration_matches_cpu") {
+#ifdef SRENGINE_WITH_SIMT
+  TinyStage cpu("simt_fp16_cpu", 0, Device::cpu(), {}, {}, true);
+  TinyStage sim("simt_fp16_simt", 0, Device::simt(), {}, {}, true);
+  for (TinyStage* t : {&cpu, &sim}) {
+    set_precision(*t->g, Precision::fp16);
+    t->step->enable_loss_scaling(LossScaleConfig{});
+  }
+  const StepResult rc = cpu.step->run(cpu.lq, cpu.gt, 1), rs = sim.step->run(sim.lq, sim.gt, 1);
+  REQUIRE_FALSE(rc.skipped);
+  REQUIRE_FALSE(rs.skipped);
+  CHECK(rc.overflow == rs.overflow);
+  CHECK(cpu.step->loss_scaler()->state() == sim.step->loss_scaler()->state());
+  const double budget = 2e-3;
+  auto expect_close = [&](const std::string& what, const Tensor& got, const Tensor& ref, double depth) {
+    const std::vector<double> a = got.to_vector(), b = ref.to_vector();
+    REQUIRE(a.size() == b.size());
+    double maxref = 0, worst = 0;
+    size_t at = 0;
+    for (double r : b) maxref = std::max(maxref, std::fabs(r));
+    for (size_t i = 0; i < a.size(); ++i) {
+      const double allowed = depth * budget * (maxref + std::fabs(b[i]));
+      const double ratio = !std::isfinite(a[i]) ? INFINITY : allowed > 0 ? std::fabs(a[i] - b[i]) / allowed
+                                                                         : (a[i] == b[i] ? 0.0 : INFINITY);
+      if (ratio > worst || i == 0) worst = ratio, at = i;
+    }
+    INFO(what << ": worst element " << at << ": simt " << a[at] << ", cpu " << b[at] << ", " << worst * 100
+              << "% of its budget");
+    CHECK(worst <= 1.0);
+  };
+  expect_close("loss l_g_pix", rs.losses.at("l_g_pix"), rc.losses.at("l_g_pix"), 21);
+  const NamedTensors a = sim.g->named_parameters(), b = cpu.g->named_parameters();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) expect_close("G " + a[i].first, a[i].second, b[i].second, 62);
+#else
   WARN("SKIPPED: srengine was built without the SIMT interpreter");
 #endif
 }

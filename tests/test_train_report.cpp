@@ -56,3 +56,31 @@ TEST_CASE("train/report_charts") {
   // The gan stage starts after psnr's 20 iterations: a dashed marker labelled "gan".
   CHECK_THAT(log_chart, Catch::Contains("stroke-dasharray") && Catch::Contains(">gan</text>"));
 }
+
+// precision fp16 runs log their loss scale: a chart of its own (log scale), absent otherwise.
+TEST_CASE("train/report_loss_scale_chart") {
+  test::TempDir dir;
+  {
+    std::ofstream m(dir.file("metrics.jsonl"));
+    m << R"({"event":"train","stage":"psnr","iter":10,"l_g_pix":0.2,"lr":1e-3})" << "\n";
+  }
+  train::write_report(dir.path(), "unit", {});
+  auto html = [&] {
+    std::ifstream in(dir.file("report.html"));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  CHECK_THAT(html(), !Catch::Contains("loss scale"));
+  {
+    std::ofstream m(dir.file("metrics.jsonl"));
+    m << R"({"event":"train","stage":"psnr","iter":10,"l_g_pix":0.2,"lr":1e-3,"loss_scale":65536,"overflow_skipped":0})"
+      << "\n"
+      << R"({"event":"train","stage":"psnr","iter":20,"l_g_pix":0.1,"lr":1e-3,"loss_scale":32768,"overflow_skipped":1})"
+      << "\n";
+  }
+  train::write_report(dir.path(), "unit", {});
+  const std::string h = html();
+  CHECK_THAT(between(h, "fp16 loss scale (log scale)", "</figure>"), Catch::Contains("psnr loss_scale"));
+  CHECK_THAT(between(h, "losses (log scale)", "</figure>"), !Catch::Contains("loss_scale"));
+}

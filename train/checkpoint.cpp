@@ -38,6 +38,10 @@ nlohmann::json record_json(const TrainingState& s) {
   info["best"] = nlohmann::json::object();
   for (const auto& [k, b] : i.best) info["best"][k] = {{"value", b.value}, {"iter", b.iter}};
   info["has_net_d"] = i.has_net_d;
+  if (i.loss_scaler)
+    info["loss_scaler"] = {{"scale", i.loss_scaler->scale},
+                           {"good_steps", i.loss_scaler->good_steps},
+                           {"skipped", i.loss_scaler->skipped}};
   return info;
 }
 
@@ -86,6 +90,14 @@ void check_state_record(const nlohmann::json& info, const std::string& where) {
   if (info.contains("has_net_d"))
     SR_CHECK(info["has_net_d"].is_boolean(), where, ": 'has_net_d' must be true or false, got ",
              info["has_net_d"].dump());
+  if (info.contains("loss_scaler")) {
+    const nlohmann::json& ls = info["loss_scaler"];
+    SR_CHECK(ls.is_object() && ls.contains("scale") && ls["scale"].is_number() && ls["scale"].get<double>() > 0,
+             where, ": 'loss_scaler' must be {\"scale\": positive number, \"good_steps\": integer, "
+             "\"skipped\": integer}, got ", ls.dump());
+    checked_integer(ls, "good_steps", 0, kMaxCount, where, true);
+    checked_integer(ls, "skipped", 0, kMaxCount, where, true);
+  }
   if (info.contains("best")) {
     const nlohmann::json& best = info["best"];
     SR_CHECK(best.is_object(), where, ": 'best' must be an object of {\"value\": number, \"iter\": integer}, got ",
@@ -137,6 +149,11 @@ TrainingState load_training_state(const std::string& path) {
     for (auto it = info["best"].begin(); it != info["best"].end(); ++it)
       i.best[it.key()] = BestMetric{it.value()["value"].get<double>(), it.value()["iter"].get<int64_t>()};
   i.has_net_d = info.value("has_net_d", false);
+  if (info.contains("loss_scaler")) {
+    const nlohmann::json& ls = info["loss_scaler"];
+    i.loss_scaler = LossScalerState{ls["scale"].get<double>(), ls["good_steps"].get<int64_t>(),
+                                    ls["skipped"].get<int64_t>()};
+  }
   s.tensors = std::move(f.tensors);
   return s;
 }

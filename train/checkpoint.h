@@ -4,7 +4,8 @@
 //   models/net_g_<stage>_final.safetensors   end of a stage (EMA weights when EMA is on);
 //   training_states/<stage>_<iter>.state      everything an exact resume needs: every
 //       network's parameters and buffers (spectral-norm u/v included), optimizer moments,
-//       the step counts, the data-loader position, the RNG state and the stage.
+//       the step counts, the data-loader position, the RNG state, the fp16 loss scaler's
+//       state and the stage.
 // Every file is written atomically (temporary file, fsync, rename), so a crash, SIGINT or
 // full disk leaves the previous checkpoint intact. keep_last prunes older files.
 #pragma once
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/safetensors.h"
+#include "train/loss_scaler.h"
 
 namespace sr::train {
 
@@ -36,6 +38,7 @@ struct StateInfo {
   int nan_streak = 0;
   std::map<std::string, BestMetric> best;
   bool has_net_d = false;
+  std::optional<LossScalerState> loss_scaler;  // precision fp16: scale, good-step counter, skips
 };
 
 struct TrainingState {

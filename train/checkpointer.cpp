@@ -68,6 +68,7 @@ void Checkpointer::write(size_t si, int64_t iter, const RunNets& nets, StageStep
   s.info.nan_streak = ctx_.counters.nan_streak;
   s.info.best = ctx_.counters.best;
   s.info.has_net_d = nets.d != nullptr;
+  if (const LossScaler* ls = step.loss_scaler()) s.info.loss_scaler = ls->state();
   save_training_state(dir, s);
   prune_checkpoints(dir + "/training_states", "", stage, ".state", keep);
   last_ = state_path(dir, stage, iter);

@@ -265,10 +265,13 @@ const Spec& schema() {
       {"queue_size", integer(180, "realesrnet / realesrgan stages on RealESRGANDataset: pairs in the training-pair "
                                   "pool that mixes batches (BasicSR's _dequeue_and_enqueue); a multiple of "
                                   "datasets.train.batch_size_per_gpu; 0: no pool", 0)},
-      {"precision", string("fp32", "arithmetic of the generator's convolutions in training: fp32, or bf16 (CPU with "
-                                   "AVX512-BF16: operands rounded to bfloat16, float32 accumulation; weights, "
-                                   "Adam state, activations and losses stay float32; the EMA copy runs fp32). "
-                                   "tf32 and fp16 are not implemented", {"fp32", "bf16"})},
+      {"precision", string("default", "arithmetic of the generator's convolutions in training (weights, Adam state, "
+                                      "activations and losses stay float32; the EMA copy, discriminators and VGG run "
+                                      "'default'): default (the device's math: float32 on the CPU, the conv_impl's "
+                                      "variant on CUDA, TF32 as before the key existed), fp32, tf32, bf16 (CPU: "
+                                      "AVX512-BF16) or fp16 (with dynamic loss scaling, train.loss_scale); bf16 and fp16 with conv_impl "
+                                      "cudnn are refused. Operands are rounded to the format, products summed in float32",
+                           {"default", "fp32", "tf32", "bf16", "fp16"})},
       {"rdb_impl", string("fused", "residual dense blocks: fused (one buffer, no cat copies) or unfused "
                                    "(cat + conv, the reference); SRENGINE_RDB_IMPL overrides", {"fused", "unfused"})},
       {"datasets", [] {
@@ -294,6 +297,15 @@ const Spec& schema() {
       {"train", object({
            {"ema_decay", number(0.999, "EMA of G (0: off)", 0.0, 1.0)},
            {"max_nan_steps", integer(10, "stop after this many consecutive non-finite losses", 1)},
+           {"loss_scale", optional_object({
+                {"init", number(65536.0, "initial scale S of the generator loss", 0.0)},
+                {"growth_factor", number(2.0, "S *= growth_factor after growth_interval finite updates in a row", 1.0)},
+                {"backoff_factor", number(0.5, "S *= backoff_factor after an update with non-finite gradients "
+                                               "(that update is skipped: no optimizer step, no EMA)", 0.0, 1.0)},
+                {"growth_interval", integer(2000, "finite updates in a row before S grows", 1)},
+            }, "dynamic loss scaling of precision fp16 (on whenever precision is fp16, these defaults when "
+               "absent; an error with any other precision): the generator loss times S before backward, "
+               "gradients times 1/S after; the lr schedule advances on skipped updates")},
            {"inject_nan_iters", array(integer(nullptr, "iteration", 1), json::array(),
                                       "fault injection for tests: the generator loss of these iterations "
                                       "(of every stage) is replaced by NaN")},
@@ -490,6 +502,22 @@ void check_realesrgan_stage(const json& c, size_t i, const std::string& type, Pr
 
 // Checks that involve several keys or the file system.
 void check_semantics(json& c, Problems& p) {
+  guarded(p, [&] {
+    // train.loss_scale belongs to precision fp16 (train/loss_scaler.h); given with another
+    // precision it would do nothing, which a user would not expect.
+    const json& t = c.at("train");
+    if (t.contains("loss_scale") && t["loss_scale"].is_object()) {
+      const std::string precision = c.at("precision");
+      p.check(precision == "fp16", "config: 'train.loss_scale' is given but 'precision' is '", precision,
+              "': loss scaling applies to precision 'fp16' only (remove train.loss_scale or set precision fp16)");
+      const json& ls = t["loss_scale"];
+      p.check(ls.at("init").get<double>() > 0, "config: 'train.loss_scale.init' is ", ls.at("init").dump(),
+              ", must be > 0");
+      const double b = ls.at("backoff_factor");
+      p.check(b > 0 && b < 1, "config: 'train.loss_scale.backoff_factor' is ", ls.at("backoff_factor").dump(),
+              ", must be in (0, 1)");
+    }
+  });
   guarded(p, [&] {
     const int64_t scale = c.at("scale");
     p.check(scale == 1 || scale == 2 || scale == 4, "config: 'scale' is ", scale, ", must be 1, 2 or 4");

@@ -124,7 +124,8 @@ Config parse_config(const json& v) {
   c.manual_seed = v.at("manual_seed");
   c.conv_impl = v.at("conv_impl");
   c.rdb_impl = v.at("rdb_impl");
-  c.precision = v.at("precision") == "bf16" ? Precision::bf16 : Precision::fp32;
+  SR_CHECK(precision_from_name(v.at("precision"), &c.precision), "config: unknown precision '",
+           v.at("precision").get<std::string>(), "'");  // validate_config has checked the value
   c.queue_size = v.at("queue_size");
   c.gt_usm = v.value("gt_usm", true);
   const json& ds = v.at("datasets");
@@ -143,6 +144,11 @@ Config parse_config(const json& v) {
   const json& t = v.at("train");
   c.train.ema_decay = t.at("ema_decay");
   c.train.max_nan_steps = t.at("max_nan_steps");
+  if (t.contains("loss_scale") && t["loss_scale"].is_object()) {
+    const json& ls = t["loss_scale"];
+    c.train.loss_scale = LossScaleConfig{ls.at("init"), ls.at("growth_factor"), ls.at("backoff_factor"),
+                                         ls.at("growth_interval")};
+  }
   c.train.inject_nan_iters = t.at("inject_nan_iters").get<std::vector<int64_t>>();
   for (const json& s : t.at("stages")) c.train.stages.push_back(stage(s));
   const json& val = v.at("val");

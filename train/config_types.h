@@ -94,8 +94,17 @@ struct PathConfig {
   bool strict_load_g = true, strict_load_d = true;
 };
 
+// train.loss_scale: dynamic loss scaling of precision fp16 (train/loss_scaler.h).
+struct LossScaleConfig {
+  double init = 65536.0;
+  double growth_factor = 2.0;
+  double backoff_factor = 0.5;
+  int64_t growth_interval = 2000;
+};
+
 struct TrainConfig {
   double ema_decay = 0.999;
+  LossScaleConfig loss_scale;  // used when precision is fp16 (the defaults when the key is absent)
   int max_nan_steps = 10;
   std::vector<int64_t> inject_nan_iters;
   std::vector<StageConfig> stages;
@@ -126,7 +135,7 @@ struct Config {
   std::string device = "auto";
   uint64_t manual_seed = 0;
   std::string conv_impl = "native", rdb_impl = "fused";
-  Precision precision = Precision::fp32;  // of net_g's convolutions in training (layers/precision.h)
+  Precision precision = Precision::device_default;  // of net_g's convolutions in training (layers/precision.h)
   int64_t queue_size = 180;  // the training-pair pool of realesrnet / realesrgan stages (0: none)
   bool gt_usm = true;        // realesrnet on RealESRGANDataset: train against the sharpened GT
   std::vector<DatasetConfig> datasets;  // train first (when present), then val*/test* in name order

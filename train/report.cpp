@@ -125,7 +125,7 @@ void write_report(const std::string& dir, const std::string& title, const std::v
   // metrics: validation values keyed "<stage> <metric>", psnr_keys those whose metric
   // (not stage) name is a PSNR, so that a stage called "psnr" does not pull its SSIM
   // into the PSNR chart.
-  Series losses, metrics, lrs;
+  Series losses, metrics, lrs, loss_scales;  // loss_scales: precision fp16 only
   std::set<std::string> psnr_keys;
   StageMarks stages;
   std::ifstream in(dir + "/metrics.jsonl");
@@ -147,6 +147,7 @@ void write_report(const std::string& dir, const std::string& title, const std::v
       const std::string& k = it.key();
       if (kind == "train" && k.rfind("l_", 0) == 0) losses[stage + " " + k].push_back({x, it.value()});
       if (kind == "train" && k == "lr") lrs[stage + " lr"].push_back({x, it.value()});
+      if (kind == "train" && k == "loss_scale") loss_scales[stage + " loss_scale"].push_back({x, it.value()});
       if (kind == "val" && k != "iter" && k != "epoch") {
         metrics[stage + " " + k].push_back({x, it.value()});
         if (k.find("psnr") != std::string::npos) psnr_keys.insert(stage + " " + k);
@@ -170,6 +171,9 @@ void write_report(const std::string& dir, const std::string& title, const std::v
   os << "<h2>Training losses</h2>" << svg_chart("losses (log scale)", positive, true, stages);
   if (!signed_terms.empty()) os << svg_chart("signed loss terms (linear)", signed_terms, false, stages);
   os << svg_chart("learning rate", lrs, false, stages);
+  // fp16 loss scaling (train/loss_scaler.h): S halves on overflow and doubles after a run of
+  // good updates, so it spans decades.
+  if (!loss_scales.empty()) os << svg_chart("fp16 loss scale (log scale)", loss_scales, true, stages);
   os << "<h2>Validation</h2>";
   Series psnr, other;
   for (auto& [k, v] : metrics) (psnr_keys.count(k) ? psnr : other)[k] = v;

@@ -24,7 +24,7 @@ void open_run_context(RunContext& ctx) {
   const LaunchInfo launch = detect_launch();
   configure_cpu_threads();  // cores / ranks on this node, unless OMP_NUM_THREADS is set
   ctx.device = resolve_device(cfg.device, launch.local_rank);
-  check_precision_supported(cfg.precision, ctx.device);
+  check_precision_supported(cfg.precision, ctx.device, cfg.conv_impl);
   ctx.layers = layer_options(cfg);
   ctx.comm = make_communicator(cfg.dist.backend, ctx.device);
   ctx.comm->set_timeout(cfg.dist.timeout_s);

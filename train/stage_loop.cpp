@@ -98,6 +98,7 @@ int StageLoop::run(size_t si, const TrainingState* resume) {
                  *ctx_.comm, ctx_.cfg.dist.bucket_mb, ctx_.cfg.train.inject_nan_iters, ctx_.layers);
   if (stage.perceptual_opt && !step.has_perceptual())
     ctx_.log->warn("stage '" + stage.name + "': perceptual_opt.vgg_weights is empty, training without the perceptual loss");
+  if (ctx_.cfg.precision == Precision::fp16) step.enable_loss_scaling(ctx_.cfg.train.loss_scale);
   restore_optimizers(step, resume);
   const std::unique_ptr<data::Loader> loader = make_loader(start, stage);
   pool_ = make_pair_pool(ctx_.cfg, stage, si, ctx_.comm->rank());
@@ -152,6 +153,10 @@ void StageLoop::restore_optimizers(StageStep& step, const TrainingState* resume)
   step.optim_g().load_state(f, "optim_g.", resume->count(&StateInfo::optim_g_steps, "optim_g_steps"));
   if (step.optim_d())
     step.optim_d()->load_state(f, "optim_d.", resume->count(&StateInfo::optim_d_steps, "optim_d_steps"));
+  if (LossScaler* ls = step.loss_scaler()) {
+    // A state without a scaler (written with another precision) starts from train.loss_scale.init.
+    if (resume->info.loss_scaler) ls->load_state(*resume->info.loss_scaler);
+  }
 }
 
 std::unique_ptr<data::Loader> StageLoop::make_loader(const StageStart& start, const StageConfig& stage) {
@@ -236,6 +241,14 @@ void StageLoop::log_progress(const std::string& name, int64_t iter, int64_t tota
   json ev = {{"event", "train"}, {"stage", name}, {"iter", iter}, {"lr", step.lr_g()},
              {"it_per_s", its}, {"data_wait_s", w.data_wait}};
   if (ctx_.device.is_cpu()) ev["threads"] = threads;
+  std::string scaler_text;  // precision fp16: the loss scale and the updates skipped for overflow
+  if (const LossScaler* ls = step.loss_scaler()) {
+    ev["loss_scale"] = ls->scale();
+    ev["overflow_skipped"] = ls->state().skipped;
+    char buf[80];
+    std::snprintf(buf, sizeof buf, " | scale %g skipped %lld", ls->scale(), (long long)ls->state().skipped);
+    scaler_text = buf;
+  }
   char head[160];
   std::snprintf(head, sizeof head, "[%s] iter %lld/%lld |", name.c_str(), (long long)iter, (long long)total);
   std::string line = head;
@@ -252,7 +265,7 @@ void StageLoop::log_progress(const std::string& name, int64_t iter, int64_t tota
   std::snprintf(tail, sizeof tail, " | lr %.2e | %.2f it/s%s | eta %s | %s", step.lr_g(), its,
                 ctx_.device.is_cpu() ? (" (" + std::to_string(threads) + " thr)").c_str() : "",
                 format_duration((total - iter) / std::max(its, 1e-9)).c_str(), memory_text(ctx_.device).c_str());
-  ctx_.log->info(line + tail);
+  ctx_.log->info(line + scaler_text + tail);
   ctx_.log->event(ev);
   w.data_wait = 0;
   w.start = Clock::now();

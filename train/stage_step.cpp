@@ -224,7 +224,7 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
     // Backward before the non-finite check (see stage_step.h): its gradients are dropped
     // below when the loss is not finite.
     reduce_g_->begin();
-    total.backward();
+    (scaler_ ? scaler_->scale_loss(total) : total).backward();
     r.times.backward += since(t);
     t = Clock::now();
     reduce_g_->finish();
@@ -240,7 +240,14 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
       return r;
     }
     t = Clock::now();
-    optim_g_->step();
+    // Loss scaling: unscale, and skip the G step (and the EMA below) on non-finite gradients.
+    if (scaler_) {
+      std::vector<Tensor> grads;
+      for (const Tensor& p : g_.parameters()) grads.push_back(p.grad());
+      r.overflow = !agree_finite(scaler_->unscale_and_check(grads) ? 0.0 : NAN);
+      scaler_->update(r.overflow);
+    }
+    if (!r.overflow) optim_g_->step();
     optim_g_->zero_grad();
     r.times.optimizer += since(t);
   } else {
@@ -301,8 +308,9 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
     r.times.d_step = since(t_d);
   }
 
-  // ---- EMA (every iteration, as BasicSR, even when G was not stepped) -----------------
-  if (ema_) {
+  // ---- EMA (every iteration, as BasicSR, even when G was not stepped; not after a ------
+  // loss-scaling overflow, whose G step was skipped) -----------------------------------
+  if (ema_ && !r.overflow) {
     t = Clock::now();
     NoGradGuard no_grad;
     NamedTensors e = ema_->named_parameters();

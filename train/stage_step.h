@@ -18,7 +18,10 @@
 //           percep_gt_usm, D's real input USM(gt) when gan_gt_usm (else the plain gt);
 //           order and detach points as srgan (G: pixel, perceptual, gan(D(out), real) with D
 //           frozen; D: gan(D(real), real) backward, gan(D(out.detach()), fake) backward)
-// A non-finite loss (on any rank) skips that iteration's update.
+// A non-finite loss (on any rank) skips that iteration's update. With loss scaling
+// (precision fp16, enable_loss_scaling, train/loss_scaler.h) the generator's loss is scaled
+// before backward and its gradients unscaled after; non-finite gradients skip the G step
+// and the EMA update (StepResult::overflow).
 //
 // Host waits: on CUDA the losses stay on the device (StepResult holds them as one-element
 // tensors; the trainer reads them when it logs). The non-finite check needs each checked
@@ -39,6 +42,7 @@
 #include "layers/module.h"
 #include "train/comm.h"
 #include "train/grad_reducer.h"
+#include "train/loss_scaler.h"
 #include "train/losses.h"
 #include "train/lr_scheduler.h"
 #include "train/optimizer.h"
@@ -59,6 +63,7 @@ struct StepResult {
   // on the networks' device (read them with LossWindow or .item(), which waits on CUDA)
   std::map<std::string, Tensor> losses;
   bool skipped = false;  // non-finite loss: no update
+  bool overflow = false;  // loss scaling: non-finite gradients, no G step and no EMA (loss_scaler.h)
   StepTimes times;
 };
 
@@ -102,6 +107,10 @@ class StageStep {
   const LRSchedule& schedule_g() const { return *sched_g_; }
   bool is_gan() const { return gan_ != nullptr; }
   bool has_perceptual() const { return percep_ != nullptr; }
+  // Dynamic loss scaling of the generator's updates (precision fp16): off until enabled.
+  void enable_loss_scaling(const LossScaleConfig& config) { scaler_ = std::make_unique<LossScaler>(config); }
+  LossScaler* loss_scaler() { return scaler_.get(); }
+  const LossScaler* loss_scaler() const { return scaler_.get(); }
 
  private:
   class Peek;  // a loss's value for the host, queued now and read later (stage_step.cpp)
@@ -123,6 +132,7 @@ class StageStep {
   int64_t net_d_iters_, net_d_init_iters_;
   std::vector<int64_t> inject_nan_iters_;
   std::unique_ptr<Peek> peek_g_, peek_d_real_, peek_d_fake_;
+  std::unique_ptr<LossScaler> scaler_;
 };
 
 }  // namespace sr::train

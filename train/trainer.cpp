@@ -133,7 +133,7 @@ void Run::check_stages(size_t first, size_t last) {
 // net_g (pretrained weights when given) and its EMA copy.
 void Run::build_generator() {
   net_g_ = make_network(*cfg_.network_g, cfg_.manual_seed, 1, ctx_.device, ctx_.layers);
-  set_precision(*net_g_, cfg_.precision);  // the EMA copy below stays fp32
+  set_precision(*net_g_, cfg_.precision);  // the EMA copy below stays at the device default
   const std::string& pg = cfg_.path.pretrain_network_g;
   if (!pg.empty()) load_basicsr_weights(*net_g_, pg, cfg_.path.param_key_g, cfg_.path.strict_load_g);
   if (cfg_.train.ema_decay > 0) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv2d_bf16.h"
+#include "kernels/cpu/conv2d_rounded.h"
 #include "kernels/cpu/conv2d_implicit.h"
 #include "kernels/cpu/gemm.h"
 
@@ -208,12 +209,16 @@ void conv2d_backward_weight_im2col(const Conv2dShape& s, const T* x, const T* dy
   }
 }
 
-// float32 takes the bf16 kernels when the shape asks for them, else the implicit-GEMM
-// kernels where the build has them; float64 ignores the precision.
+// float32 takes the bf16 kernels or the rounded-operand (tf32, fp16) kernels when the shape
+// asks for them, else the implicit-GEMM kernels where the build has them; float64 ignores
+// the precision (gradient checks stay exact).
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   if constexpr (std::is_same_v<T, float>)
     if (s.precision == Precision::bf16) return conv2d_forward_bf16(s, x, w, bias, y);
+  if constexpr (std::is_same_v<T, float>)
+    if (s.precision == Precision::tf32 || s.precision == Precision::fp16)
+      return conv2d_forward_rounded(s, x, w, bias, y);
 #if SR_CPU_SIMD
   if constexpr (std::is_same_v<T, float>) return conv2d_forward_implicit(s, x, w, bias, y);
 #endif
@@ -224,6 +229,9 @@ template <typename T>
 void conv2d_backward_data(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
   if constexpr (std::is_same_v<T, float>)
     if (s.precision == Precision::bf16) return conv2d_backward_data_bf16(s, dy, w, dx);
+  if constexpr (std::is_same_v<T, float>)
+    if (s.precision == Precision::tf32 || s.precision == Precision::fp16)
+      return conv2d_backward_data_rounded(s, dy, w, dx);
 #if SR_CPU_SIMD
   if constexpr (std::is_same_v<T, float>) return conv2d_backward_data_implicit(s, dy, w, dx);
 #endif
@@ -234,6 +242,9 @@ template <typename T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* dbias) {
   if constexpr (std::is_same_v<T, float>)
     if (s.precision == Precision::bf16) return conv2d_backward_weight_bf16(s, x, dy, dw, dbias);
+  if constexpr (std::is_same_v<T, float>)
+    if (s.precision == Precision::tf32 || s.precision == Precision::fp16)
+      return conv2d_backward_weight_rounded(s, x, dy, dw, dbias);
 #if SR_CPU_SIMD
   if constexpr (std::is_same_v<T, float>) return conv2d_backward_weight_implicit(s, x, dy, dw, dbias);
 #endif

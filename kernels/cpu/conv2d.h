@@ -4,7 +4,8 @@
 //  - an implicit GEMM with SIMD micro-kernels (conv2d_implicit.h): the float32 path
 //    wherever the build has AVX2 or AVX-512.
 // conv2d_forward/backward_* pick the fast one; the *_im2col names force the reference.
-// With precision bf16 (float32 only) they run the AVX512-BF16 kernels (conv2d_bf16.h).
+// With precision bf16 (float32 only) they run the AVX512-BF16 kernels (conv2d_bf16.h), with
+// tf32 or fp16 the rounded-operand kernels (conv2d_rounded.h).
 //
 // Shapes: x (N, C, H, W), w (K, C, R, S), y (N, K, P, Q) with P = (H + 2*pad - R)/stride + 1.
 // x and y may be channel-range views: consecutive images are x_batch_stride (y_batch_stride)
@@ -22,8 +23,9 @@ struct Conv2dShape {
   int stride, pad;
   int64_t P, Q;        // output spatial size
   int64_t x_batch_stride, y_batch_stride;
-  // float32 only: bf16 rounds x, w and dy to bfloat16 and accumulates in float32
-  // (conv2d_bf16.h). float64 ignores it (gradient checks stay exact).
+  // float32 only: bf16 / tf32 / fp16 round the operands (x, w, dy) to the format and
+  // accumulate in float32 (conv2d_bf16.h, conv2d_rounded.h); fp32 and device_default do
+  // not. float64 ignores it (gradient checks stay exact).
   Precision precision = Precision::fp32;
 };
 

@@ -10,8 +10,8 @@
 //   backward-weight  one block of 256 threads per weight (k, c, r, s): the threads stride
 //                    over the N*P*Q pixels, block_sum's fixed tree adds them
 //   bias gradient    reduce.h's two-pass channel_sum over dy (all variants)
-// v2 tf32 / v3 bf16: conv2d_igemm.cu; v4 igemm_v2: conv2d_igemm_v2.cu; cudnn / cudnn_fp32:
-// conv2d_cudnn.cu.
+// v2 tf32 / v3 bf16 and fp16: conv2d_igemm.cu; v4 igemm_v2: conv2d_igemm_v2.cu;
+// cudnn / cudnn_fp32: conv2d_cudnn.cu.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/conv2d_problems.h"
@@ -120,7 +120,7 @@ bool has_epilogue(const ConvEpilogue& ep) { return ep.bias || ep.leaky_relu || e
 
 void require_cudnn(ConvVariant v) {
   SR_CHECK(detail::cudnn_built(), "conv2d: variant ", conv_variant_name(v),
-           " needs cuDNN, which this build does not have (choose naive, tf32 or bf16)");
+           " needs cuDNN, which this build does not have (choose naive, tf32, bf16 or fp16)");
 }
 
 }  // namespace
@@ -140,7 +140,8 @@ void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, co
       return;
     case ConvVariant::tf32:
     case ConvVariant::bf16:
-      detail::igemm_forward(v == ConvVariant::bf16, s, x, w, ep, y);
+    case ConvVariant::fp16:
+      detail::igemm_forward(v, s, x, w, ep, y);
       return;
     case ConvVariant::igemm_v2:
       detail::igemm_v2_forward(s, x, w, ep, y);
@@ -166,7 +167,8 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
       return;
     case ConvVariant::tf32:
     case ConvVariant::bf16:
-      detail::igemm_backward_data(v == ConvVariant::bf16, s, dy, w, dx, accumulate, dx_bs);
+    case ConvVariant::fp16:
+      detail::igemm_backward_data(v, s, dy, w, dx, accumulate, dx_bs);
       return;
     case ConvVariant::igemm_v2:
       // Strided backward-data (the discriminators' downsampling convs) is not a plain forward
@@ -174,7 +176,7 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
       if (detail::igemm_v2_backward_data_supported(s))
         detail::igemm_v2_backward_data(s, dy, w, dx, accumulate, dx_bs);
       else
-        detail::igemm_backward_data(/*bf16=*/true, s, dy, w, dx, accumulate, dx_bs);
+        detail::igemm_backward_data(ConvVariant::bf16, s, dy, w, dx, accumulate, dx_bs);
       return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:
@@ -198,7 +200,8 @@ void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const floa
     }
     case ConvVariant::tf32:
     case ConvVariant::bf16:
-      detail::igemm_backward_weight(v == ConvVariant::bf16, s, x, dy, dw);
+    case ConvVariant::fp16:
+      detail::igemm_backward_weight(v, s, x, dy, dw);
       return;
     case ConvVariant::igemm_v2:
       detail::igemm_v2_backward_weight(s, x, dy, dw);

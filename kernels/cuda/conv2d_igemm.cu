@@ -4,6 +4,8 @@
 //            mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32, fp32 accumulators.
 //   v3 bf16: fp32 in shared memory, pairs rounded to bf16 (cvt.rn.bf16x2) into fragments,
 //            mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32, fp32 accumulators.
+//   v4 fp16: as v3 with IEEE fp16 pairs (cvt.rn.f16x2: overflow to infinity, subnormals
+//            kept) and mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32.
 //
 // The GEMM views of the three directions are in conv2d_problems.h and the tile engine
 // (loads, shared-memory layouts, fragments, epilogue) in igemm.h; this file is the
@@ -14,7 +16,7 @@
 //   split-K    wgrad only (its K is N*P*Q = 65,536 for RRDB at batch 16 while M*N is a
 //              handful of tiles): plan_split_k, partials in a pool workspace, then
 //              splitk_reduce_kernel adds split 0, 1, 2, ... into dw: deterministic.
-// Instantiations: 3 directions x 2 tiles x 2 precisions = 12 kernels per architecture.
+// Instantiations: 3 directions x 2 tiles x 3 precisions = 18 kernels per architecture.
 //
 // Not yet done (needs a GPU to measure): cp.async multi-stage pipelines, vectorised
 // 16-byte loads when C and W allow, NHWC internal layout, wgmma (sm_90a) for Hopper.
@@ -92,15 +94,24 @@ struct SplitKReduceOp {
 };
 
 template <class P, int BM, int BN>
-void launch(const P& p, bool bf16, int splits, int k_per_split, const char* op) {
+void launch(const P& p, ConvVariant v, int splits, int k_per_split, const char* op) {
   using T = igemm::Tile<P, BM, BN>;
   const dim3 grid((unsigned)ceil_div(p.M, BM), (unsigned)ceil_div(p.N, BN), (unsigned)splits);
   SR_CHECK(grid.y <= 65535 && grid.z <= 65535, op, ": grid ", grid.x, " x ", grid.y, " x ",
            grid.z, " exceeds the launch limits");
-  if (bf16)
-    launch_kernel(igemm_kernel<P, BM, BN, Prec::bf16>, grid, T::THREADS, 0, current_stream(), p, k_per_split);
-  else
-    launch_kernel(igemm_kernel<P, BM, BN, Prec::tf32>, grid, T::THREADS, 0, current_stream(), p, k_per_split);
+  switch (v) {
+    case ConvVariant::bf16:
+      launch_kernel(igemm_kernel<P, BM, BN, Prec::bf16>, grid, T::THREADS, 0, current_stream(), p, k_per_split);
+      break;
+    case ConvVariant::fp16:
+      launch_kernel(igemm_kernel<P, BM, BN, Prec::fp16>, grid, T::THREADS, 0, current_stream(), p, k_per_split);
+      break;
+    case ConvVariant::tf32:
+      launch_kernel(igemm_kernel<P, BM, BN, Prec::tf32>, grid, T::THREADS, 0, current_stream(), p, k_per_split);
+      break;
+    default:
+      fail(op, ": conv variant ", conv_variant_name(v), " is not an implicit-GEMM format (tf32, bf16, fp16)");
+  }
   CUDA_CHECK_LAUNCH(op);
 }
 
@@ -110,27 +121,27 @@ int whole_k(int K) { return (int)ceil_div(K, igemm::kBK) * igemm::kBK; }
 
 namespace detail {
 
-void igemm_forward(bool bf16, const Conv2dShape& s, const float* x, const float* w,
+void igemm_forward(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
                    const ConvEpilogue& ep, float* y) {
   const igemm::Fprop p = igemm::make_fprop(s, x, w, ep, y);
   if (p.M == 0 || p.N == 0) return;
   if (p.N <= 32)
-    launch<igemm::Fprop, 128, 32>(p, bf16, 1, whole_k(p.K), "conv2d_forward (igemm)");
+    launch<igemm::Fprop, 128, 32>(p, v, 1, whole_k(p.K), "conv2d_forward (igemm)");
   else
-    launch<igemm::Fprop, 128, 64>(p, bf16, 1, whole_k(p.K), "conv2d_forward (igemm)");
+    launch<igemm::Fprop, 128, 64>(p, v, 1, whole_k(p.K), "conv2d_forward (igemm)");
 }
 
-void igemm_backward_data(bool bf16, const Conv2dShape& s, const float* dy, const float* w,
+void igemm_backward_data(ConvVariant v, const Conv2dShape& s, const float* dy, const float* w,
                          float* dx, bool accumulate, int64_t dx_batch_stride) {
   const igemm::Dgrad p = igemm::make_dgrad(s, dy, w, dx, accumulate, dx_batch_stride);
   if (p.M == 0 || p.N == 0) return;
   if (p.N <= 32)
-    launch<igemm::Dgrad, 128, 32>(p, bf16, 1, whole_k(p.K), "conv2d_backward_data (igemm)");
+    launch<igemm::Dgrad, 128, 32>(p, v, 1, whole_k(p.K), "conv2d_backward_data (igemm)");
   else
-    launch<igemm::Dgrad, 128, 64>(p, bf16, 1, whole_k(p.K), "conv2d_backward_data (igemm)");
+    launch<igemm::Dgrad, 128, 64>(p, v, 1, whole_k(p.K), "conv2d_backward_data (igemm)");
 }
 
-void igemm_backward_weight(bool bf16, const Conv2dShape& s, const float* x, const float* dy,
+void igemm_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x, const float* dy,
                            float* dw) {
   igemm::Wgrad p = igemm::make_wgrad(s, x, dy, dw, nullptr);
   if (p.M == 0 || p.N == 0) return;
@@ -141,9 +152,9 @@ void igemm_backward_weight(bool bf16, const Conv2dShape& s, const float* x, cons
   DeviceScratch ws(plan.splits > 1 ? plan.splits * mn * sizeof(float) : 0);
   p.ws = plan.splits > 1 ? ws.as<float>() : nullptr;
   if (narrow)
-    launch<igemm::Wgrad, 32, 128>(p, bf16, plan.splits, plan.k_per_split, "conv2d_backward_weight (igemm)");
+    launch<igemm::Wgrad, 32, 128>(p, v, plan.splits, plan.k_per_split, "conv2d_backward_weight (igemm)");
   else
-    launch<igemm::Wgrad, 64, 64>(p, bf16, plan.splits, plan.k_per_split, "conv2d_backward_weight (igemm)");
+    launch<igemm::Wgrad, 64, 64>(p, v, plan.splits, plan.k_per_split, "conv2d_backward_weight (igemm)");
   if (plan.splits > 1)
     launch_map("conv2d_backward_weight split-K reduce", SplitKReduceOp{ws.as<float>(), dw, mn, plan.splits}, mn);
 }

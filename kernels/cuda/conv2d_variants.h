@@ -6,12 +6,13 @@
 
 namespace sr::cuda::detail {
 
-// v2 (bf16 = false: TF32 m16n8k8) and v3 (bf16 = true: bf16 m16n8k16) implicit GEMM.
-void igemm_forward(bool bf16, const Conv2dShape& s, const float* x, const float* w,
+// v2 / v3 / v4 implicit GEMM, `v` naming the operand format: tf32 (TF32 m16n8k8), bf16 or
+// fp16 (m16n8k16); another variant throws.
+void igemm_forward(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
                    const ConvEpilogue& ep, float* y);
-void igemm_backward_data(bool bf16, const Conv2dShape& s, const float* dy, const float* w,
+void igemm_backward_data(ConvVariant v, const Conv2dShape& s, const float* dy, const float* w,
                          float* dx, bool accumulate, int64_t dx_batch_stride);
-void igemm_backward_weight(bool bf16, const Conv2dShape& s, const float* x, const float* dy,
+void igemm_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x, const float* dy,
                            float* dw);  // dw += ...
 
 // v4 igemm_v2 (conv2d_igemm_v2.cu): bf16 operands packed channels-last, cp.async + ldmatrix.

@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/common/fp16_round.h"
 #include "kernels/common/math.h"
 #include "kernels/cuda/ptx.h"
 
@@ -48,7 +49,9 @@
 
 namespace sr::cuda::igemm {
 
-enum class Prec { tf32, bf16 };
+// The tensor-core operand format: tf32 (m16n8k8), bf16 or fp16 (m16n8k16, the same fragment
+// layout; fp16 pairs by cvt.rn.f16x2, overflow to infinity, subnormals kept).
+enum class Prec { tf32, bf16, fp16 };
 constexpr int kBK = 16;
 
 // ---- number formats -----------------------------------------------------------------------
@@ -99,6 +102,24 @@ SR_HD uint32_t pack_bf16x2(float lo, float hi) {
 #else
   return (uint32_t)bf16_bits_host(lo) | ((uint32_t)bf16_bits_host(hi) << 16);
 #endif
+}
+
+// Two floats -> packed IEEE fp16x2, `lo` in bits 0..15 (host twin: fp16_round.h's fp16_bits).
+SR_HD uint32_t pack_f16x2(float lo, float hi) {
+#if defined(SR_DEVICE_CODE)
+  return ptx::cvt_rn_f16x2(hi, lo);
+#else
+  return (uint32_t)fp16_bits(lo) | ((uint32_t)fp16_bits(hi) << 16);
+#endif
+}
+
+// The pair packer of a 16-bit format (bf16 or fp16).
+template <Prec PR>
+SR_HD uint32_t pack_pair(float lo, float hi) {
+  if constexpr (PR == Prec::fp16)
+    return pack_f16x2(lo, hi);
+  else
+    return pack_bf16x2(lo, hi);
 }
 
 // ---- tile geometry ---------------------------------------------------------------------------
@@ -213,10 +234,10 @@ SR_UNROLL
       af[mt][3] = float_bits(As[T::a_at(r1, kk + t + 4)]);
     } else {
       const int k0 = kk + 2 * t, k1 = kk + 2 * t + 8;
-      af[mt][0] = pack_bf16x2(As[T::a_at(r0, k0)], As[T::a_at(r0, k0 + 1)]);
-      af[mt][1] = pack_bf16x2(As[T::a_at(r1, k0)], As[T::a_at(r1, k0 + 1)]);
-      af[mt][2] = pack_bf16x2(As[T::a_at(r0, k1)], As[T::a_at(r0, k1 + 1)]);
-      af[mt][3] = pack_bf16x2(As[T::a_at(r1, k1)], As[T::a_at(r1, k1 + 1)]);
+      af[mt][0] = pack_pair<PR>(As[T::a_at(r0, k0)], As[T::a_at(r0, k0 + 1)]);
+      af[mt][1] = pack_pair<PR>(As[T::a_at(r1, k0)], As[T::a_at(r1, k0 + 1)]);
+      af[mt][2] = pack_pair<PR>(As[T::a_at(r0, k1)], As[T::a_at(r0, k1 + 1)]);
+      af[mt][3] = pack_pair<PR>(As[T::a_at(r1, k1)], As[T::a_at(r1, k1 + 1)]);
     }
   }
 SR_UNROLL
@@ -227,8 +248,8 @@ SR_UNROLL
       bf[nt][1] = float_bits(Bs[T::b_at(c, kk + t + 4)]);
     } else {
       const int k0 = kk + 2 * t, k1 = kk + 2 * t + 8;
-      bf[nt][0] = pack_bf16x2(Bs[T::b_at(c, k0)], Bs[T::b_at(c, k0 + 1)]);
-      bf[nt][1] = pack_bf16x2(Bs[T::b_at(c, k1)], Bs[T::b_at(c, k1 + 1)]);
+      bf[nt][0] = pack_pair<PR>(Bs[T::b_at(c, k0)], Bs[T::b_at(c, k0 + 1)]);
+      bf[nt][1] = pack_pair<PR>(Bs[T::b_at(c, k1)], Bs[T::b_at(c, k1 + 1)]);
     }
   }
 }
@@ -239,6 +260,8 @@ template <Prec PR>
 SR_DEVICE_INLINE void mma(float d[4], const uint32_t a[4], const uint32_t b[2]) {
   if constexpr (PR == Prec::tf32)
     ptx::mma_m16n8k8_tf32(d, a, b);
+  else if constexpr (PR == Prec::fp16)
+    ptx::mma_m16n8k16_f16(d, a, b);
   else
     ptx::mma_m16n8k16_bf16(d, a, b);
 }
@@ -252,7 +275,10 @@ inline void emulate_warp_mma(float d[32][4], const uint32_t a[32][4], const uint
   constexpr int KS = kKStep<PR>;
   float A[16][16] = {}, B[16][8] = {};
   auto tf32 = [](uint32_t u) { return bits_float(u & 0xffffe000u); };
-  auto half = [](uint32_t u, int i) { return bf16_to_float_host((uint16_t)(i ? u >> 16 : u & 0xffffu)); };
+  auto half = [](uint32_t u, int i) {
+    const uint16_t h = (uint16_t)(i ? u >> 16 : u & 0xffffu);
+    return PR == Prec::fp16 ? fp16_to_float(h) : bf16_to_float_host(h);
+  };
   for (int lane = 0; lane < 32; ++lane) {
     const int g = lane >> 2, t = lane & 3;
     if constexpr (PR == Prec::tf32) {

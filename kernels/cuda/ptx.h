@@ -51,6 +51,20 @@ SR_DEVICE_INLINE uint32_t cvt_rn_bf16x2(float hi, float lo) {
 #endif
 }
 
+// cvt.rn.f16x2.f32 d, hi, lo: hi rounded to IEEE fp16 (nearest even, overflow to infinity,
+// subnormals kept) in bits 16..31, lo in 0..15.
+SR_DEVICE_INLINE uint32_t cvt_rn_f16x2(float hi, float lo) {
+#if defined(SRENGINE_SIMT)
+  return ::simt::ptx::cvt_rn_f16x2(hi, lo);
+#else
+  uint32_t r = 0;
+#if defined(__CUDA_ARCH__)
+  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+#endif
+  return r;
+#endif
+}
+
 // mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 d, a, b, d (every lane of the warp).
 SR_DEVICE_INLINE void mma_m16n8k8_tf32(float d[4], const uint32_t a[4], const uint32_t b[2]) {
 #if defined(SRENGINE_SIMT)
@@ -138,6 +152,19 @@ SR_DEVICE_INLINE void ldmatrix_x4_trans(uint32_t r[4], const void* row) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(shared_address(row)));
+#endif
+}
+
+// mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 d, a, b, d (every lane of the warp).
+SR_DEVICE_INLINE void mma_m16n8k16_f16(float d[4], const uint32_t a[4], const uint32_t b[2]) {
+#if defined(SRENGINE_SIMT)
+  ::simt::ptx::mma_m16n8k16_f16(d, a, b);
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+      "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 #endif
 }
 

@@ -25,10 +25,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -756,9 +758,32 @@ struct MmaPayload {
 
 float tf32_value(uint32_t r) { return from_bits(r & 0xffffe000u); }
 float bf16_value(uint32_t r, int half) { return from_bits((half ? r >> 16 : r & 0xffffu) << 16); }
+// IEEE binary16 bits -> value: (-1)^s 2^(e-15) (1 + m/1024), subnormal (e = 0) m 2^-24.
+float f16_value(uint32_t r, int half) {
+  const uint32_t h = (half ? r >> 16 : r) & 0xffffu;
+  const int e = (int)((h >> 10) & 0x1fu), m = (int)(h & 0x3ffu);
+  const double sign = (h & 0x8000u) ? -1.0 : 1.0;
+  if (e == 31) return m ? std::numeric_limits<float>::quiet_NaN() : (float)(sign * HUGE_VAL);
+  return (float)(sign * (e ? std::ldexp(1024.0 + m, e - 25) : std::ldexp((double)m, -24)));
+}
+// float -> IEEE binary16 bits, round to nearest even, written on the value (not the bits):
+// the quantum is 2^(max(exponent, -14) - 10), the rounded multiple is encoded back.
+uint16_t f16_rn(float a) {
+  if (std::isnan(a)) return 0x7fffu;
+  const uint16_t sign = std::signbit(a) ? 0x8000u : 0u;
+  const double m = std::fabs((double)a);
+  if (m >= 65520.0) return sign | 0x7c00u;  // rounds past 65504: infinity
+  if (m == 0.0) return sign;
+  const int e = std::max(std::ilogb(m), -14);
+  const double q = std::nearbyint(std::ldexp(m, 10 - e));  // in [0, 2048], ties to even
+  if (q < 1024.0) return sign | (uint16_t)q;              // subnormal (e == -14) or zero
+  const int e2 = q >= 2048.0 ? e + 1 : e;
+  const int frac = (int)(q >= 2048.0 ? 0.0 : q - 1024.0);
+  return sign | (uint16_t)(((e2 + 15) << 10) | frac);
+}
 
 // m16n8kK: A is 16 x K (row), B is K x 8 (col), C/D 16 x 8 (fp32). g = lane / 4, t = lane % 4.
-template <int K>
+template <int K, bool kF16 = false>
 void mma_op(void* const payload[32], unsigned, const void*) {
   float A[16][K], B[K][8];
   for (int lane = 0; lane < 32; ++lane) {
@@ -781,9 +806,10 @@ void mma_op(void* const payload[32], unsigned, const void*) {
       for (int i = 0; i < 8; ++i) {
         const int row = g + ((i >> 1) & 1) * 8;
         const int col = 2 * t + (i & 1) + (i >= 4 ? 8 : 0);
-        A[row][col] = bf16_value(p->a[i >> 1], i & 1);
+        A[row][col] = kF16 ? f16_value(p->a[i >> 1], i & 1) : bf16_value(p->a[i >> 1], i & 1);
       }
-      for (int i = 0; i < 4; ++i) B[2 * t + (i & 1) + (i >= 2 ? 8 : 0)][g] = bf16_value(p->b[i >> 1], i & 1);
+      for (int i = 0; i < 4; ++i)
+        B[2 * t + (i & 1) + (i >= 2 ? 8 : 0)][g] = kF16 ? f16_value(p->b[i >> 1], i & 1) : bf16_value(p->b[i >> 1], i & 1);
     }
   }
   // Accumulators: c0 (row g, col 2t), c1 (g, 2t+1), c2 (g+8, 2t), c3 (g+8, 2t+1).
@@ -856,6 +882,8 @@ uint32_t cvt_rna_tf32(float a) {
 
 uint32_t cvt_rn_bf16x2(float a, float b) { return ((uint32_t)bf16_rn(a) << 16) | bf16_rn(b); }
 
+uint32_t cvt_rn_f16x2(float a, float b) { return ((uint32_t)f16_rn(a) << 16) | f16_rn(b); }
+
 void mma_m16n8k8_tf32(float d[4], const uint32_t a[4], const uint32_t b[2], const std::source_location& loc) {
   MmaPayload p{d, a, b};
   detail::warp_collective("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32", 0xffffffffu, &p, &mma_op<8>,
@@ -866,6 +894,12 @@ void mma_m16n8k16_bf16(float d[4], const uint32_t a[4], const uint32_t b[2], con
   MmaPayload p{d, a, b};
   detail::warp_collective("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32", 0xffffffffu, &p, &mma_op<16>,
                           nullptr, loc);
+}
+
+void mma_m16n8k16_f16(float d[4], const uint32_t a[4], const uint32_t b[2], const std::source_location& loc) {
+  MmaPayload p{d, a, b};
+  detail::warp_collective("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", 0xffffffffu, &p,
+                          &mma_op<16, true>, nullptr, loc);
 }
 
 }  // namespace ptx

@@ -19,6 +19,11 @@ uint32_t cvt_rna_tf32(float a);
 // round to nearest even; NaN becomes the canonical quiet NaN 0x7fff.
 uint32_t cvt_rn_bf16x2(float a, float b);
 
+// cvt.rn.f16x2.f32 d, a, b: a to IEEE binary16 in the upper half of d, b in the lower half,
+// both round to nearest even; a magnitude that rounds to 2^16 or more becomes infinity,
+// results below 2^-14 are subnormal (not flushed); NaN becomes the canonical NaN 0x7fff.
+uint32_t cvt_rn_f16x2(float a, float b);
+
 // mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {d}, {a}, {b}, {d} for the calling
 // lane; all 32 lanes of the warp must call it (else the interpreter reports the lanes
 // missing). TF32 operands use the upper 19 bits of each register (the rest is ignored, as
@@ -31,6 +36,10 @@ void mma_m16n8k8_tf32(float d[4], const uint32_t a[4], const uint32_t b[2],
 // (lower half = lower k index).
 void mma_m16n8k16_bf16(float d[4], const uint32_t a[4], const uint32_t b[2],
                        const std::source_location& loc = std::source_location::current());
+// mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32: the same fragment layout with f16x2
+// registers (fp16 x fp16 products are exact in double, subnormal operands included).
+void mma_m16n8k16_f16(float d[4], const uint32_t a[4], const uint32_t b[2],
+                      const std::source_location& loc = std::source_location::current());
 
 // ldmatrix.sync.aligned.m8n8.x4.shared.b16 {r0..r3}, [addr] (trans: .trans): a warp
 // collective. Lane 8j+i gives the address of row i of matrix j (16 bytes: eight b16); each

@@ -24,6 +24,8 @@ constexpr Tol kExact{0, 0, "exact"};
 constexpr Tol kFp32{1e-5, 1e-5, "fp32"};
 constexpr Tol kTf32{2e-3, 2e-3, "tf32"};
 constexpr Tol kBf16{1.5e-2, 1e-2, "bf16"};
+// fp16 keeps 11 significant bits, as tf32 (its exponent range is not reached by the inputs).
+constexpr Tol kFp16{2e-3, 2e-3, "fp16"};
 constexpr Tol kFp64Sum{1e-12, 1e-12, "fp64 sum"};
 
 inline std::vector<float> random_floats(std::mt19937_64& rng, int64_t n) {

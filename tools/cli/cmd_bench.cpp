@@ -49,6 +49,7 @@
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv2d_bf16.h"
 #include "kernels/cpu/conv2d_int8.h"
+#include "kernels/cpu/conv2d_rounded.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/loss.h"
@@ -258,6 +259,23 @@ std::vector<ConvFns> conv_variants() {
   if (cpu::cpu_has_avx512_bf16())
     v.push_back({"cpu", "implicit_bf16", false, cpu::conv2d_forward_bf16, cpu::conv2d_backward_data_bf16,
                  cpu::conv2d_backward_weight_bf16});
+  // precision tf32 / fp16: operands rounded into copies, the float32 kernel (conv2d_rounded.h).
+  for (const Precision p : {Precision::tf32, Precision::fp16}) {
+    auto with = [p](cpu::Conv2dShape s) {
+      s.precision = p;
+      return s;
+    };
+    v.push_back({"cpu", std::string("rounded_") + precision_name(p), false,
+                 [with](const cpu::Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
+                   cpu::conv2d_forward_rounded(with(s), x, w, b, y);
+                 },
+                 [with](const cpu::Conv2dShape& s, const float* dy, const float* w, float* dx) {
+                   cpu::conv2d_backward_data_rounded(with(s), dy, w, dx);
+                 },
+                 [with](const cpu::Conv2dShape& s, const float* x, const float* dy, float* dw, float* db) {
+                   cpu::conv2d_backward_weight_rounded(with(s), x, dy, dw, db);
+                 }});
+  }
 #ifdef SRENGINE_WITH_CUDA
   for (const kernels::Variant& kv : kernels::variants_of("conv2d", "cuda")) {
     const cuda::ConvVariant cv = cuda::conv_variant_from_name(kv.name);

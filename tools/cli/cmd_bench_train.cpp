@@ -70,7 +70,7 @@ void print_usage() {
       "usage: srengine bench train --config CFG [--stage NAME|infer] [--iters N] [--warmup W]\n"
       "                            [--device cpu|cuda] [--set key=value ...] [--json FILE]\n"
       "                            [--real-data] [--threads N] [--list-json FILE]\n"
-      "                            [--precision fp32,bf16]\n\n"
+      "                            [--precision fp32,tf32,bf16,fp16]\n\n"
       "Times one training iteration of each stage of CFG (JSON, or a BasicSR option file read as\n"
       "`srengine train` reads it: docs/BASICSR_YAML.md) exactly as `srengine train` runs it\n"
       "(sr: G step; srgan: G step then D step; EMA when train.ema_decay > 0), plus \"infer\":\n"
@@ -86,7 +86,8 @@ void print_usage() {
       "  --json FILE      write a JSON array, one object per stage\n"
       "  --real-data      batches from the training loader (datasets.train) instead of synthetic\n"
       "  --threads N      OpenMP threads (default: all cores)\n"
-      "  --precision LIST network_g's conv precision per row, comma-separated (fp32, bf16), each\n"
+      "  --precision LIST network_g's conv precision per row, comma-separated (default, fp32, tf32,\n"
+      "                   bf16, fp16; fp16 with train.loss_scale as in training), each\n"
       "                   stage once per entry in this order; default: the config's `precision`\n"
       "  --list-json FILE write the workloads (nets, shapes, losses, optimizers) and exit;\n"
       "                   tools/peer_torch.py train reads it\n");
@@ -99,8 +100,10 @@ std::vector<Precision> parse_precisions(const std::string& list) {
   while (start <= list.size()) {
     const size_t comma = std::min(list.find(',', start), list.size());
     const std::string v = list.substr(start, comma - start);
-    SR_CHECK(v == "fp32" || v == "bf16", "--precision: '", v, "' is not a precision (allowed: fp32, bf16)");
-    out.push_back(v == "bf16" ? Precision::bf16 : Precision::fp32);
+    Precision p;
+    SR_CHECK(precision_from_name(v, &p), "--precision: '", v,
+             "' is not a precision (allowed: default, fp32, tf32, bf16, fp16)");
+    out.push_back(p);
     start = comma + 1;
   }
   return out;
@@ -283,7 +286,7 @@ json bench_row(const train::Config& cfg, int si, const Options& o, Device device
   const double ema_decay = cfg.train.ema_decay;
   const LayerOptions layers = train::layer_options(cfg);  // the config's conv_impl / rdb_impl
   std::unique_ptr<Module> g = train::make_network(*cfg.network_g, seed, 1, device, layers), ema, d;
-  set_precision(*g, precision);  // as the trainer: the EMA copy stays fp32
+  set_precision(*g, precision);  // as the trainer: the EMA copy stays at the device default
   BatchSource source(cfg, device, o.real_data);
   Samples s;
   // body(i, lq, gt, record): iteration i (1-based), record = past the warm-up.
@@ -321,6 +324,7 @@ json bench_row(const train::Config& cfg, int si, const Options& o, Device device
     }
     if (gan) d = train::make_network(*cfg.network_d, seed, 2, device, layers);
     train::StageStep step(*stage, *g, ema.get(), d.get(), ema_decay, comm, cfg.dist.bucket_mb, {}, layers);
+    if (precision == Precision::fp16) step.enable_loss_scaling(cfg.train.loss_scale);  // as the trainer
     if (stage->perceptual_opt && !step.has_perceptual() && comm.rank() == 0)
       std::printf("note: stage '%s' runs without its perceptual loss (perceptual_opt.vgg_weights is empty), as "
                   "training would\n", stage->name.c_str());
@@ -410,7 +414,7 @@ int run_bench_train(const std::vector<std::string>& args) {
   }
   json out = json::array();
   if (o.precisions.empty()) o.precisions.push_back(typed.precision);
-  for (Precision p : o.precisions) check_precision_supported(p, device);
+  for (Precision p : o.precisions) check_precision_supported(p, device, typed.conv_impl);
   for (int si : rows)
     for (Precision p : o.precisions) {
       json r = bench_row(typed, si, o, device, p, *comm);
