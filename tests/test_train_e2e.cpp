@@ -8,9 +8,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "engine/cuda_runtime.h"
+#include "engine/host_round_trips.h"
+#include "engine/ops.h"
 #include "engine/random.h"
 #include "kernels/cpu/conv2d_bf16.h"
 #include "kernels/registry.h"
@@ -278,6 +281,79 @@ TEST_CASE("cuda/train_step_waits_only_for_its_loss_checks") {
 #else
   std::printf("SKIPPED: srengine was built without CUDA\n");
   WARN("SKIPPED: srengine was built without CUDA");
+#endif
+}
+
+// The host round-trip counter (engine/host_round_trips.h) counts every device->host read of
+// a simt tensor once (item, to_vector, a copy to the CPU) and nothing else: not host->device
+// copies, not kernels, not CPU tensors. The step tests below stand on it.
+TEST_CASE("simt/host_round_trip_counter") {
+#ifdef SRENGINE_WITH_SIMT
+  const uint64_t n = host_round_trips();
+  Tensor d = Tensor::full({4}, 2.0).to(Device::simt());
+  Tensor e = add(d, d);
+  CHECK(host_round_trips() == n);
+  CHECK(e.narrow(0, 1, 1).item() == 4.0);
+  CHECK(host_round_trips() == n + 1);
+  CHECK(e.to_vector().size() == 4);
+  CHECK(host_round_trips() == n + 2);
+  CHECK(e.to(Device::cpu()).numel() == 4);
+  CHECK(host_round_trips() == n + 3);
+  CHECK(Tensor::full({1}, 3.0).item() == 3.0);  // a CPU tensor: no round trip
+  CHECK(host_round_trips() == n + 3);
+#else
+  std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
+  WARN("SKIPPED: srengine was built without the SIMT interpreter");
+#endif
+}
+
+namespace {
+
+// Host round trips made by iterations 2..4 of `t` (iteration 1 first, uncounted: it makes
+// the optimizers' state); `after` runs after each counted iteration (a test of the test
+// plants a read there). The losses go to `w`, whose reads are not counted.
+uint64_t count_step_round_trips(TinyStage& t, LossWindow& w,
+                                const std::function<void(const StepResult&)>& after = {}) {
+  t.step->run(t.lq, t.gt, 1);
+  const uint64_t before = host_round_trips();
+  for (int64_t iter = 2; iter <= 4; ++iter) {
+    const StepResult r = t.step->run(t.lq, t.gt, iter);
+    w.add(r.losses);
+    if (after) after(r);
+  }
+  return host_round_trips() - before;
+}
+
+}  // namespace
+
+// On the simt device (the CUDA path, interpreted) a training step reads nothing back but
+// its non-finite loss checks (one per checked loss); the log line's losses come back once
+// per name. A read planted in the loop is seen.
+TEST_CASE("simt/train_step_reads_only_its_loss_checks") {
+#ifdef SRENGINE_WITH_SIMT
+  for (size_t stage : {0, 1}) {
+    INFO("stage " << stage);
+    const uint64_t checks = stage == 0 ? 1 : 3;  // G; G, D real, D fake
+    TinyStage t("simt_reads", stage, Device::simt(), {}, {}, true);
+    LossWindow w;
+    CHECK(count_step_round_trips(t, w) == 3 * checks);
+    const uint64_t before = host_round_trips();
+    const auto sums = w.take_sums();
+    CHECK(host_round_trips() - before == sums.size());  // one read back per name
+    for (const auto& [name, v] : sums) {
+      INFO(name);
+      CHECK(std::isfinite(v));
+    }
+    TinyStage planted("simt_reads_planted", stage, Device::simt(), {}, {}, true);
+    LossWindow w2;
+    const uint64_t n = count_step_round_trips(planted, w2, [](const StepResult& r) {
+      (void)r.losses.begin()->second.item();
+    });
+    CHECK(n == 3 * checks + 3);
+  }
+#else
+  std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
+  WARN("SKIPPED: srengine was built without the SIMT interpreter");
 #endif
 }
 

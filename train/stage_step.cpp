@@ -80,8 +80,8 @@ std::map<std::string, double> LossWindow::take_sums() {
   std::map<std::string, double> sums;
   for (const auto& [name, ts] : values_) {
     std::vector<double> v;
-    if (ts.front().is_cuda()) {
-      // Gathered on the device, then one copy back (and one host wait) per name.
+    if (!ts.front().device().is_cpu()) {
+      // Gathered on the device (a GPU or simt), then one copy back (and one host wait) per name.
       Tensor all = Tensor::empty({(int64_t)ts.size()}, ts.front().dtype(), ts.front().device());
       for (size_t i = 0; i < ts.size(); ++i) all.narrow(0, (int64_t)i, 1).copy_(ts[i].reshape({1}));
       v = all.to_vector();
