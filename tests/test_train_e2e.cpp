@@ -209,7 +209,7 @@ TEST_CASE("train/loss_window_sums_each_name_over_its_updates") {
   w.add({{"l_g_pix", Tensor::full({1}, pix[0])}, {"l_g_gan", Tensor::full({1}, gan[0])}});
   w.add({{"l_g_pix", Tensor::full({1}, pix[1])}});  // no G adversarial term this iteration
   w.add({{"l_g_pix", Tensor::full({1}, pix[2])}, {"l_g_gan", Tensor::full({1}, gan[1])}});
-  CHECK(w.updates() == 3);
+  CHECK(w.iterations() == 3);
   const std::map<std::string, double> sums = w.take_sums();
   double want_pix = 0, want_gan = 0;
   for (float v : pix) want_pix += (double)v;
@@ -217,12 +217,24 @@ TEST_CASE("train/loss_window_sums_each_name_over_its_updates") {
   CHECK(sums.size() == 2);
   CHECK(sums.at("l_g_pix") == want_pix);
   CHECK(sums.at("l_g_gan") == want_gan);
-  CHECK(w.updates() == 0);
+  CHECK(w.iterations() == 0);
   CHECK(w.take_sums().empty());
+  // A skipped iteration (its gate NaN) is listed, and its losses are left out of the sums.
+  w.add({{"l_g_pix", Tensor::full({1}, 0.5)}}, Tensor::zeros({1}), 7);
+  w.add({{"l_g_pix", Tensor::full({1}, NAN)}, {"l_g_gan", Tensor::full({1}, 1.0)}}, Tensor::full({1}, NAN), 8);
+  w.add({{"l_g_pix", Tensor::full({1}, 0.25)}}, Tensor::zeros({1}), 9);
+  const LossWindow::Taken taken = w.take();
+  CHECK(taken.updates == 2);
+  CHECK(taken.sums.size() == 1);
+  CHECK(taken.sums.at("l_g_pix") == 0.75);
+  REQUIRE(taken.skipped.size() == 3);
+  CHECK(taken.skipped[0] == std::pair<int64_t, bool>{7, false});
+  CHECK(taken.skipped[1] == std::pair<int64_t, bool>{8, true});
+  CHECK(taken.skipped[2] == std::pair<int64_t, bool>{9, false});
 }
 
-// The non-finite check comes after the backward (so that on CUDA the host waits for the
-// forward while the GPU runs the backward); a skipped update must still leave no trace:
+// The non-finite check is a gate on the device that the optimizers and the EMA read (so that
+// a GPU step never waits for its losses); a skipped update must still leave no trace:
 // no weight change, no gradient left over, no optimizer step, so that the next update is
 // the one an uninterrupted run makes.
 TEST_CASE("train/skipped_update_leaves_no_trace") {
@@ -231,7 +243,7 @@ TEST_CASE("train/skipped_update_leaves_no_trace") {
   b.step->run(b.lq, b.gt, 1);
   const NamedTensors before = snapshot(*a.g);
   const StepResult r = a.step->run(a.lq, a.gt, 2);  // its loss is made NaN
-  CHECK(r.skipped);
+  CHECK(r.skipped());
   expect_unchanged(before, *a.g);
   CHECK(a.step->optim_g().steps() == 1);
   a.step->run(a.lq, a.gt, 3);
@@ -246,15 +258,28 @@ TEST_CASE("train/skipped_update_leaves_no_trace") {
   const NamedTensors d_before = snapshot(*gan.d);
   Tensor bad = gan.gt.clone();
   bad.narrow(0, 0, 1).fill_(NAN);
-  CHECK(gan.step->run(gan.lq, bad, 2).skipped);
+  CHECK(gan.step->run(gan.lq, bad, 2).skipped());
   expect_unchanged(d_before, *gan.d);
   CHECK(gan.step->optim_d()->steps() == 1);
+#ifdef SRENGINE_WITH_SIMT
+  // The same on the simt device, where the kernels read the gate: G, its EMA copy and the
+  // step count stay, and the next iteration updates again.
+  TinyStage s("skip_simt", 0, Device::simt(), {}, {2}, true);
+  s.step->run(s.lq, s.gt, 1);
+  const NamedTensors g_before = snapshot(*s.g), e_before = snapshot(*s.ema);
+  CHECK(s.step->run(s.lq, s.gt, 2).skipped());
+  expect_unchanged(g_before, *s.g);
+  expect_unchanged(e_before, *s.ema);
+  CHECK(s.step->optim_g().steps() == 1);
+  CHECK_FALSE(s.step->run(s.lq, s.gt, 3).skipped());
+  CHECK(s.step->optim_g().steps() == 2);
+#endif
 }
 
-// On a GPU a training step waits for the GPU only at its non-finite loss checks (one per
-// checked loss, each after the backward is queued): the losses, sigma and the rest stay on
-// the device until the log line reads them.
-TEST_CASE("cuda/train_step_waits_only_for_its_loss_checks") {
+// On a GPU a training step never waits for the GPU: the losses, the non-finite gate, sigma
+// and the rest stay on the device until the log line reads them (one read per loss name and
+// one for the gates).
+TEST_CASE("cuda/step_has_no_host_round_trips") {
 #ifdef SRENGINE_WITH_CUDA
   if (!cuda::available()) {
     std::printf("SKIPPED: no CUDA device\n");
@@ -267,12 +292,14 @@ TEST_CASE("cuda/train_step_waits_only_for_its_loss_checks") {
     LossWindow w;
     cuda::synchronize();
     const uint64_t before = cuda::host_wait_count();
-    for (int64_t iter = 2; iter <= 4; ++iter) w.add(t.step->run(t.lq, t.gt, iter).losses);
-    const uint64_t checks = stage == 0 ? 1 : 3;  // G; G, D real, D fake
+    for (int64_t iter = 2; iter <= 4; ++iter) {
+      const StepResult r = t.step->run(t.lq, t.gt, iter);
+      w.add(r.losses, r.skip_gate, iter);
+    }
     INFO("stage " << stage);
-    CHECK(cuda::host_wait_count() - before == 3 * checks);
+    CHECK(cuda::host_wait_count() - before == 0);
     const auto sums = w.take_sums();
-    CHECK(cuda::host_wait_count() - before == 3 * checks + sums.size());  // one read back per name
+    CHECK(cuda::host_wait_count() - before == 1 + sums.size());  // the gates, then one read back per name
     for (const auto& [name, v] : sums) {
       INFO(name);
       CHECK(std::isfinite(v));
@@ -318,7 +345,7 @@ uint64_t count_step_round_trips(TinyStage& t, LossWindow& w,
   const uint64_t before = host_round_trips();
   for (int64_t iter = 2; iter <= 4; ++iter) {
     const StepResult r = t.step->run(t.lq, t.gt, iter);
-    w.add(r.losses);
+    w.add(r.losses, r.skip_gate, iter);
     if (after) after(r);
   }
   return host_round_trips() - before;
@@ -326,20 +353,23 @@ uint64_t count_step_round_trips(TinyStage& t, LossWindow& w,
 
 }  // namespace
 
-// On the simt device (the CUDA path, interpreted) a training step reads nothing back but
-// its non-finite loss checks (one per checked loss); the log line's losses come back once
-// per name. A read planted in the loop is seen.
-TEST_CASE("simt/train_step_reads_only_its_loss_checks") {
+// On the simt device (the CUDA path, interpreted) the tiny config's psnr and GAN iterations
+// (G, D with spectral norm, two Adams, EMA) read nothing back: losses and the non-finite
+// gate stay on the device until the log line, which reads the gates once and each loss
+// name once. A read planted in the loop is seen.
+TEST_CASE("train/step_has_no_host_round_trips") {
 #ifdef SRENGINE_WITH_SIMT
   for (size_t stage : {0, 1}) {
     INFO("stage " << stage);
-    const uint64_t checks = stage == 0 ? 1 : 3;  // G; G, D real, D fake
     TinyStage t("simt_reads", stage, Device::simt(), {}, {}, true);
     LossWindow w;
-    CHECK(count_step_round_trips(t, w) == 3 * checks);
+    CHECK(count_step_round_trips(t, w) == 0);
     const uint64_t before = host_round_trips();
-    const auto sums = w.take_sums();
-    CHECK(host_round_trips() - before == sums.size());  // one read back per name
+    const LossWindow::Taken taken = w.take();
+    CHECK(host_round_trips() - before == 1 + taken.sums.size());  // the gates, then one read per name
+    CHECK(taken.updates == 3);
+    CHECK(taken.sums.size() == (stage == 0 ? 1u : 6u));  // l_g_pix; + l_g_gan, l_d_real/fake, out_d_real/fake
+    const auto& sums = taken.sums;
     for (const auto& [name, v] : sums) {
       INFO(name);
       CHECK(std::isfinite(v));
@@ -349,7 +379,7 @@ TEST_CASE("simt/train_step_reads_only_its_loss_checks") {
     const uint64_t n = count_step_round_trips(planted, w2, [](const StepResult& r) {
       (void)r.losses.begin()->second.item();
     });
-    CHECK(n == 3 * checks + 3);
+    CHECK(n == 3);
   }
 #else
   std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
@@ -387,8 +417,8 @@ TEST_CASE("simt/train_iteration_matches_cpu") {
   const StepResult rc = cpu.step->run(cpu.lq, cpu.gt, 1);
   const uint64_t launches = ::simt::stats().launches;
   const StepResult rs = sim.step->run(sim.lq, sim.gt, 1);
-  REQUIRE_FALSE(rc.skipped);
-  REQUIRE_FALSE(rs.skipped);
+  REQUIRE_FALSE(rc.skipped());
+  REQUIRE_FALSE(rs.skipped());
   {
     INFO(::simt::stats().launches - launches << " kernel launches on the interpreter");
     CHECK(::simt::stats().launches - launches > 300);  // the iteration ran on the kernels (810)
