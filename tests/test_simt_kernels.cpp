@@ -388,10 +388,10 @@ void test_batch_norm() {
     Dev X(x), DY(dy), Gm(gamma), Bt(beta), RM(rm), RV(rv), Y(n), DX(n);
     const auto dg0 = random_floats(rng, C), db0 = random_floats(rng, C);
     Dev DG(dg0), DB(db0);
-    std::vector<double> mean(C), invstd(C);
-    sr::simt::batch_norm_forward(X.p, Gm.p, Bt.p, Y.p, RM.p, RV.p, N, C, HW, training, 0.1, 1e-5, mean.data(),
-                                 invstd.data());
-    sr::simt::batch_norm_backward(X.p, DY.p, mean.data(), invstd.data(), Gm.p, DX.p, DG.p, DB.p, N, C, HW, training);
+    DevT<double> MEAN(C), INV(C);  // device statistics, poisoned until the forward writes them
+    sr::simt::batch_norm_forward(X.p, Gm.p, Bt.p, Y.p, RM.p, RV.p, N, C, HW, training, 0.1, 1e-5, MEAN.p, INV.p);
+    const std::vector<double> mean = MEAN.get(), invstd = INV.get();
+    sr::simt::batch_norm_backward(X.p, DY.p, MEAN.p, INV.p, Gm.p, DX.p, DG.p, DB.p, N, C, HW, training);
     // reference
     const auto xd = to_double(x), dyd = to_double(dy), gd = to_double(gamma), bd = to_double(beta);
     std::vector<double> rmean(C), rvar(C), rinv(C), ry(n), rdx(n), rdg = to_double(dg0), rdb = to_double(db0);

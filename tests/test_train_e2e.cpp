@@ -17,6 +17,7 @@
 #include "engine/random.h"
 #include "kernels/cpu/conv2d_bf16.h"
 #include "kernels/registry.h"
+#include "layers/batch_norm.h"
 #ifdef SRENGINE_WITH_SIMT
 #include "kernels/simt/device.h"
 #endif
@@ -328,6 +329,39 @@ TEST_CASE("simt/host_round_trip_counter") {
   CHECK(host_round_trips() == n + 3);
   CHECK(Tensor::full({1}, 3.0).item() == 3.0);  // a CPU tensor: no round trip
   CHECK(host_round_trips() == n + 3);
+#else
+  std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
+  WARN("SKIPPED: srengine was built without the SIMT interpreter");
+#endif
+}
+
+// Batch norm training on the simt device keeps its statistics for the backward and its
+// num_batches_tracked on the device (nothing read back), with the CPU's values.
+TEST_CASE("simt/batch_norm_has_no_host_round_trips") {
+#ifdef SRENGINE_WITH_SIMT
+  BatchNorm2d on_cpu(3), on_simt(3);
+  on_simt.to(Device::simt());
+  manual_seed(9);
+  Tensor x = Tensor::empty({2, 3, 4, 5}), w = Tensor::empty({2, 3, 4, 5});
+  uniform_(x, -1.0, 1.0);
+  uniform_(w, -1.0, 1.0);
+  Tensor xc = x.clone().set_requires_grad(true), xs = x.to(Device::simt()).set_requires_grad(true);
+  const Tensor ws = w.to(Device::simt());
+  mean(mul(on_cpu.forward(xc), w)).backward();
+  const uint64_t n = host_round_trips();
+  mean(mul(on_simt.forward(xs), ws)).backward();
+  CHECK(host_round_trips() == n);
+  auto close = [](const Tensor& a, const Tensor& b) {
+    const std::vector<double> u = a.to_vector(), v = b.to_vector();
+    REQUIRE(u.size() == v.size());
+    for (size_t i = 0; i < u.size(); ++i) CHECK(std::fabs(u[i] - v[i]) <= 1e-5 * (1 + std::fabs(v[i])));
+  };
+  close(xs.grad(), xc.grad());
+  close(on_simt.weight.grad(), on_cpu.weight.grad());
+  close(on_simt.running_mean, on_cpu.running_mean);
+  close(on_simt.running_var, on_cpu.running_var);
+  CHECK(on_simt.num_batches_tracked.item() == 1.0);
+  CHECK(on_cpu.num_batches_tracked.item() == 1.0);
 #else
   std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
   WARN("SKIPPED: srengine was built without the SIMT interpreter");
