@@ -40,6 +40,7 @@ Adam::Adam(NamedTensors params, AdamOptions options)
       device_(params_.empty() ? Device::cpu() : params_.front().second.device()) {
   step_ = Tensor::zeros({1}, DType::f64, device_);
   lr_ = Tensor::zeros({1}, DType::f64, device_);
+  lr_host_ = device_.is_cuda() ? Tensor::empty_pinned({1}, DType::f64, device_.index) : Tensor::empty({1}, DType::f64);
   scalars_ = Tensor::zeros({kAdamStepFloats}, DType::f32, device_);
   open_ = Tensor::zeros({1}, DType::f32, device_);
   for (auto& [name, p] : params_) {
@@ -59,8 +60,10 @@ void Adam::step(const Tensor& gate_in) {
   c.eps = options_.eps;
   c.weight_decay = options_.weight_decay;
   c.decoupled = options_.decoupled_weight_decay;
-  // The learning rate goes to the device by a host->device copy (not a kernel argument).
-  lr_.copy_(Tensor::full({1}, options_.lr, DType::f64));
+  // The learning rate goes to the device by a host->device copy (not a kernel argument),
+  // from a buffer that lives as long as the optimizer (a captured copy reads it at replay).
+  stage_lr();
+  lr_.copy_(lr_host_);
   const float* g_ptr = gate_pointer(gate, device_, "Adam step");
   auto* s_ptr = reinterpret_cast<cpu::AdamStep*>(scalars_.data<float>());
   if (device_.is_cpu()) {
@@ -97,6 +100,8 @@ void Adam::step(const Tensor& gate_in) {
     cpu::adam_update(*s_ptr, p.data(), g.data(), m.data(), v.data(), n.data(), (int)p.size());
   }
 }
+
+void Adam::stage_lr() { lr_host_.data<double>()[0] = options_.lr; }
 
 int64_t Adam::steps() const { return (int64_t)step_.item(); }
 

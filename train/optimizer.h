@@ -33,6 +33,9 @@ class Adam {
   // One update of every parameter that has a gradient (others are left alone), unless
   // `gate` (undefined: always open) is not finite.
   void step(const Tensor& gate = Tensor());
+  // Writes lr() into the host buffer step() copies the learning rate from. step() calls it;
+  // before replaying a captured step (whose copy reads that buffer) the caller does.
+  void stage_lr();
   void zero_grad();
   // The steps taken (skipped ones not counted). Reads the device's count: a host round
   // trip on a GPU, for checkpoints and tests.
@@ -48,7 +51,8 @@ class Adam {
   AdamOptions options_;
   Device device_;
   Tensor step_;     // float64 [1]: steps taken
-  Tensor lr_;       // float64 [1]: this step's learning rate, copied from options_ before each step
+  Tensor lr_;       // float64 [1]: this step's learning rate, copied from lr_host_ before each step
+  Tensor lr_host_;  // float64 [1] on the host (page-locked for a GPU): outlives a captured copy
   Tensor scalars_;  // float32 [kAdamStepFloats]: the step's cpu::AdamStep, written on the device
   Tensor open_;     // float32 [1] 0: the gate of an ungated step
 };

@@ -148,6 +148,15 @@ StageStep::StageStep(const StageConfig& stage, Module& net_g, Module* net_g_ema,
            "': no loss is active (pixel_opt absent and perceptual loss without VGG weights)");
 }
 
+void StageStep::prepare_replay(int64_t iter) {
+  optim_g_->set_lr(sched_g_->lr_at(iter));
+  optim_g_->stage_lr();
+  if (optim_d_) {
+    optim_d_->set_lr(sched_d_->lr_at(iter));
+    optim_d_->stage_lr();
+  }
+}
+
 void StageStep::set_d_requires_grad(bool on) {
   for (auto& [_, p] : d_->named_parameters()) p.set_requires_grad(on);
 }

@@ -108,6 +108,9 @@ class StageStep {
   // gt_usm: the USM-sharpened gt for a realesrgan stage's *_gt_usm targets; computed
   // here (usm_sharp_batch) when not given. Other stage types ignore it.
   StepResult run(const Tensor& lq, const Tensor& gt, int64_t iter, const Tensor& gt_usm = Tensor());
+  // Before replaying a captured run() as iteration `iter`: the host's part of run() that its
+  // device work reads, the learning rates, written where the captured copies read them.
+  void prepare_replay(int64_t iter);
 
   Adam& optim_g() { return *optim_g_; }
   double lr_g() const { return optim_g_->lr(); }

@@ -11,6 +11,7 @@
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/optimizer.h"
+#include "kernels/cuda/retained_copy.h"
 
 namespace sr::cuda {
 
@@ -63,13 +64,15 @@ __global__ void __launch_bounds__(kOptThreads)
   }
 }
 
-// Copies the chunk table to the device and launches `kernel` over it.
+// Copies the chunk table to the device and launches `kernel` over it. The copy owns its host
+// bytes (retained_copy.h): a captured step's replays read the table again.
 template <typename ChunkT, typename Launch>
 void run_table(const std::vector<ChunkT>& table, const char* op, Launch&& launch) {
   if (table.empty()) return;
   SR_CHECK(table.size() < (size_t{1} << 31), op, ": too many chunks");
   DeviceScratch dev(table.size() * sizeof(ChunkT));
-  memcpy(dev.as<void>(), table.data(), table.size() * sizeof(ChunkT), CopyKind::host_to_device);
+  const char* first = reinterpret_cast<const char*>(table.data());
+  memcpy_to_device_retained(dev.as<void>(), std::vector<char>(first, first + table.size() * sizeof(ChunkT)));
   launch(dev.as<ChunkT>(), (unsigned)table.size());
   CUDA_CHECK_LAUNCH(op);
 }
@@ -85,7 +88,8 @@ void adam_step_gated(const cpu::AdamConfig& c, const double* lr, const float* ga
 void adam_update(const cpu::AdamStep& s, float* const* params, const float* const* grads,
                  float* const* exp_avg, float* const* exp_avg_sq, const int64_t* sizes, int count) {
   DeviceScratch dev(sizeof(cpu::AdamStep));
-  memcpy(dev.as<void>(), &s, sizeof s, CopyKind::host_to_device);
+  const char* first = reinterpret_cast<const char*>(&s);
+  memcpy_to_device_retained(dev.as<void>(), std::vector<char>(first, first + sizeof s));
   adam_update(dev.as<cpu::AdamStep>(), params, grads, exp_avg, exp_avg_sq, sizes, count);
 }
 

@@ -17,6 +17,7 @@
 #include "engine/error.h"
 #include "kernels/simt/device.h"
 #include "kernels/simt/graph.h"
+#include "kernels/cuda/retained_copy.h"
 
 namespace simt {
 
@@ -216,6 +217,16 @@ void memcpy(void* dst, const void* src, size_t bytes, CopyKind kind) {
   }
   if (bytes) std::memmove(dst, src, bytes);
 }
+void memcpy_to_device_retained(void* dst, std::vector<char>&& src) {
+  if (src.empty()) return;
+  if (::simt::capturing()) {  // the recorded copy holds the bytes for the graph's lifetime
+    auto held = std::make_shared<std::vector<char>>(std::move(src));
+    ::simt::capture::record([dst, held] { std::memmove(dst, held->data(), held->size()); });
+    return;
+  }
+  std::memmove(dst, src.data(), src.size());
+}
+
 void memset_zero(void* dst, size_t bytes) {
   if (::simt::capturing()) {
     if (bytes) ::simt::capture::record([=] { std::memset(dst, 0, bytes); });
