@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "engine/cuda_graph.h"
 #include "engine/cuda_runtime.h"
 #include "engine/host_round_trips.h"
 #include "engine/ops.h"
@@ -21,7 +22,6 @@
 #include "layers/batch_norm.h"
 #ifdef SRENGINE_WITH_SIMT
 #include "kernels/simt/device.h"
-#include "kernels/simt/graph.h"
 #endif
 #include "support/train_support.h"
 #include "train/checkpoint.h"
@@ -532,49 +532,34 @@ std::map<std::string, std::vector<double>> training_state(TinyStage& t) {
   return out;
 }
 
-#ifdef SRENGINE_WITH_SIMT
-// Iteration 1 eagerly (it makes the optimizers' state), iteration 2 captured on the simt
-// device, then the graph replayed as iterations 2..iters; prepare_replay writes each
-// iteration's learning rates first unless `stale_lr` (a planted bug: the value of the
-// capture iteration baked in).
-void run_replayed(TinyStage& t, int64_t iters, bool stale_lr, LossLog& log) {
+// Iteration 1 eagerly (it makes the optimizers' state), iteration 2 captured (StreamGraph),
+// then the graph replayed as iterations 2..iters; prepare_replay writes each iteration's
+// learning rates first unless `stale_lr` (a planted bug: the capture iteration's value
+// baked in).
+void run_replayed(TinyStage& t, Device device, int64_t iters, bool stale_lr, LossLog& log) {
   log[1] = loss_values(t.step->run(t.lq, t.gt, 1));
-  ::simt::begin_capture();
-  std::unique_ptr<::simt::Graph> graph;
+  StreamGraph graph(device);
   StepResult r;
-  try {
-    r = t.step->run(t.lq, t.gt, 2);
-  } catch (...) {
-    ::simt::end_capture();
-    throw;
-  }
-  graph = ::simt::end_capture();
-  REQUIRE(graph->nodes() > 300);  // the whole iteration: forward, both backward passes, two Adams, EMA
+  graph.begin_capture();
+  r = t.step->run(t.lq, t.gt, 2);
+  graph.end_capture();
   for (int64_t iter = 2; iter <= iters; ++iter) {
     if (iter > 2 && !stale_lr) t.step->prepare_replay(iter);
-    graph->replay();
+    graph.replay();
     log[iter] = loss_values(r);  // the graph's outputs: read after each replay
   }
   r = StepResult{};  // its tensors live in the graph's memory: dropped before the graph
 }
-#endif
 
-}  // namespace
-
-// A captured GAN iteration (G and the U-Net spectral-norm D, both Adams, EMA), replayed on
-// the simt device, equals eager iterations bit for bit: parameters, moments, step counts,
-// EMA weights, spectral-norm vectors and every logged loss, with a learning rate that
-// changes at every iteration. Replaying without writing the new learning rates (a value
-// baked into the graph) must differ.
-TEST_CASE("train/cuda_graph_replay_equals_eager") {
-#ifdef SRENGINE_WITH_SIMT
+// The replay test on `device` (below).
+void expect_replay_equals_eager(Device device) {
   const std::vector<std::string> lr_every_iter = {"train.stages.1.scheduler.milestones=[2,3,4,5]"};
   constexpr int64_t kIters = 5;
-  TinyStage eager("graph_eager", 1, Device::simt(), lr_every_iter, {}, true);
+  TinyStage eager("graph_eager", 1, device, lr_every_iter, {}, true);
   LossLog eager_log, replay_log, stale_log;
   for (int64_t iter = 1; iter <= kIters; ++iter) eager_log[iter] = loss_values(eager.step->run(eager.lq, eager.gt, iter));
-  TinyStage replayed("graph_replay", 1, Device::simt(), lr_every_iter, {}, true);
-  run_replayed(replayed, kIters, false, replay_log);
+  TinyStage replayed("graph_replay", 1, device, lr_every_iter, {}, true);
+  run_replayed(replayed, device, kIters, false, replay_log);
   const auto want = training_state(eager), got = training_state(replayed);
   REQUIRE(want.size() == got.size());
   for (const auto& [name, v] : want) {
@@ -588,16 +573,47 @@ TEST_CASE("train/cuda_graph_replay_equals_eager") {
   }
   CHECK(eager_log.at(kIters) != eager_log.at(2));  // the replays computed new iterations
 
-  TinyStage stale("graph_stale_lr", 1, Device::simt(), lr_every_iter, {}, true);
-  run_replayed(stale, kIters, true, stale_log);
+  TinyStage stale("graph_stale_lr", 1, device, lr_every_iter, {}, true);
+  run_replayed(stale, device, kIters, true, stale_log);
   const auto baked = training_state(stale);
   int differ = 0;
   for (const auto& [name, v] : want) differ += baked.at(name) != v;
   INFO(differ << " of " << want.size() << " tensors differ with the learning rate baked in");
   CHECK(differ > 0);
+}
+
+}  // namespace
+
+// A captured GAN iteration (G and the U-Net spectral-norm D, both Adams, EMA), replayed on
+// the simt device, equals eager iterations bit for bit: parameters, moments, step counts,
+// EMA weights, spectral-norm vectors and every logged loss, with a learning rate that
+// changes at every iteration. Replaying without writing the new learning rates (a value
+// baked into the graph) must differ.
+TEST_CASE("train/cuda_graph_replay_equals_eager") {
+#ifdef SRENGINE_WITH_SIMT
+  expect_replay_equals_eager(Device::simt());
+  CHECK_THROWS_WITH(StreamGraph(Device::cpu()), Catch::Contains("needs a GPU or the simt device, not cpu"));
+  StreamGraph unused(Device::simt());
+  CHECK_THROWS_WITH(unused.replay(), Catch::Contains("replay before end_capture"));
 #else
   std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
   WARN("SKIPPED: srengine was built without the SIMT interpreter");
+#endif
+}
+
+// The same on a GPU: CUDA graphs (engine/cuda_graph.cu).
+TEST_CASE("cuda/cuda_graph_replay_equals_eager") {
+#ifdef SRENGINE_WITH_CUDA
+  if (!cuda::available()) {
+    std::printf("SKIPPED: no CUDA device\n");
+    WARN("SKIPPED: no CUDA device");
+    return;
+  }
+  activate_device(Device::cuda(0), "test");
+  expect_replay_equals_eager(Device::cuda(0));
+#else
+  std::printf("SKIPPED: srengine was built without CUDA\n");
+  WARN("SKIPPED: srengine was built without CUDA");
 #endif
 }
 
