@@ -9,7 +9,7 @@
 
 #include "engine/cuda_check.h"
 #include "engine/cuda_runtime.h"
-#include "kernels/cuda/retained_copy.h"
+#include "engine/cuda_retained_copy.h"
 
 namespace sr::cuda {
 

@@ -11,7 +11,7 @@
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/optimizer.h"
-#include "kernels/cuda/retained_copy.h"
+#include "engine/cuda_retained_copy.h"
 
 namespace sr::cuda {
 
@@ -65,7 +65,7 @@ __global__ void __launch_bounds__(kOptThreads)
 }
 
 // Copies the chunk table to the device and launches `kernel` over it. The copy owns its host
-// bytes (retained_copy.h): a captured step's replays read the table again.
+// bytes (engine/cuda_retained_copy.h): a captured step's replays read the table again.
 template <typename ChunkT, typename Launch>
 void run_table(const std::vector<ChunkT>& table, const char* op, Launch&& launch) {
   if (table.empty()) return;

@@ -17,7 +17,7 @@
 #include "engine/error.h"
 #include "kernels/simt/device.h"
 #include "kernels/simt/graph.h"
-#include "kernels/cuda/retained_copy.h"
+#include "engine/cuda_retained_copy.h"
 
 namespace simt {
 

@@ -1,5 +1,6 @@
 // A host->device copy that owns its host bytes, for the tables the multi-tensor kernels read
-// (optimizer.cu): defined by engine/cuda_runtime.cu (a GPU) and kernels/simt/runtime.cpp.
+// (kernels/cuda/optimizer.cu): defined by engine/cuda_runtime.cu (a GPU) and
+// kernels/simt/runtime.cpp (the simt device, where this namespace is sr::simt).
 #pragma once
 #include <vector>
 
