@@ -55,7 +55,8 @@ ConvVariant conv_variant_from_name(const std::string& name) {
   if (name == "bf16") return ConvVariant::bf16;
   if (name == "cudnn") return ConvVariant::cudnn;
   if (name == "cudnn_fp32") return ConvVariant::cudnn_fp32;
-  fail("conv2d: unknown CUDA variant '", name, "' (valid: naive, tf32, bf16, cudnn, cudnn_fp32)");
+  if (name == "igemm_v2") return ConvVariant::igemm_v2;
+  fail("conv2d: unknown CUDA variant '", name, "' (valid: naive, tf32, bf16, cudnn, cudnn_fp32, igemm_v2)");
 }
 
 const char* conv_variant_name(ConvVariant v) {
@@ -65,6 +66,7 @@ const char* conv_variant_name(ConvVariant v) {
     case ConvVariant::bf16: return "bf16";
     case ConvVariant::cudnn: return "cudnn";
     case ConvVariant::cudnn_fp32: return "cudnn_fp32";
+    case ConvVariant::igemm_v2: return "igemm_v2";
   }
   return "?";
 }
@@ -103,11 +105,11 @@ RdbImpl default_rdb_impl() {
 KernelChoice kernel_choice(const std::string& conv_impl, const std::string& rdb_impl) {
   // Every name any build knows: a typo is an error everywhere, but a CPU-only build accepts
   // (and ignores) a GPU config's choice, since it only concerns CUDA tensors.
-  static const char* const kKnown[] = {"native", "naive", "tf32", "bf16", "cudnn", "cudnn_fp32"};
+  static const char* const kKnown[] = {"native", "naive", "tf32", "bf16", "cudnn", "cudnn_fp32", "igemm_v2"};
   bool known = false;
   for (const char* k : kKnown) known = known || conv_impl == k;
   if (!known)
-    fail("conv_impl: unknown value '", conv_impl, "' (valid: native, cudnn, naive, tf32, bf16, cudnn_fp32)");
+    fail("conv_impl: unknown value '", conv_impl, "' (valid: native, cudnn, naive, tf32, bf16, cudnn_fp32, igemm_v2)");
   KernelChoice c;  // the defaults under the environment overrides
   const RdbImpl rdb = check_rdb_name(rdb_impl, "rdb_impl");
   // The config's values where no environment override wins over them.

@@ -9,7 +9,7 @@
 namespace sr::kernels {
 
 // The CUDA conv2d variants (kernels/cuda/conv2d.h) and gemm variants (kernels/cuda/gemm.h).
-enum class ConvVariant { naive, tf32, bf16, cudnn, cudnn_fp32 };
+enum class ConvVariant { naive, tf32, bf16, cudnn, cudnn_fp32, igemm_v2 };
 enum class GemmVariant { native, cublas };
 // The residual dense block on every device: the fused op (engine/ops_rdb.h) or BasicSR's
 // cat + conv composition (layers/rrdb.cpp's forward_unfused, the reference).

@@ -492,6 +492,7 @@ void test_native_vs_cudnn() {
   const std::vector<Pair> pairs = {{cuda::ConvVariant::naive, cuda::ConvVariant::cudnn_fp32, kFp32},
                                    {cuda::ConvVariant::tf32, cuda::ConvVariant::cudnn_fp32, kTf32},
                                    {cuda::ConvVariant::bf16, cuda::ConvVariant::cudnn_fp32, kBf16},
+                                   {cuda::ConvVariant::igemm_v2, cuda::ConvVariant::cudnn_fp32, kBf16},
                                    {cuda::ConvVariant::tf32, cuda::ConvVariant::cudnn, {4e-3, 4e-3, "tf32 x2"}}};
   const std::vector<ConvCase> shapes = {{4, 96, 32, 32, 32, 3, 3, 1, 1},    // RRDB growth conv
                                         {4, 192, 32, 32, 64, 3, 3, 1, 1},   // RRDB conv5

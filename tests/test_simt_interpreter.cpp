@@ -147,6 +147,77 @@ TEST_CASE("simt/interpreter_mma_fragments") {
   }
 }
 
+// ldmatrix x4 and x4.trans against values read off the PTX ISA's figures: element (i, c) of
+// matrix j holds 64j + 8i + c, so each register's two halves name their source element.
+TEST_CASE("simt/interpreter_ldmatrix") {
+  std::vector<uint16_t> in(256);
+  for (int i = 0; i < 256; ++i) in[i] = (uint16_t)i;  // lane l's row: matrix l/8, row l%8
+  DevT<uint16_t> In(in);
+  auto word = [](int lo, int hi) { return (uint32_t)lo | ((uint32_t)hi << 16); };
+  for (bool trans : {false, true}) {
+    DevT<uint32_t> Out(128);
+    std::memset(Out.p, 0xff, 128 * 4);
+    simt_planted::ldmatrix_x4(In.p, trans, Out.p);
+    const std::vector<uint32_t> got = Out.get();
+    // A few registers written out by hand from the ISA's layout.
+    if (!trans) {
+      CHECK(got[0 * 4 + 0] == word(0, 1));                 // lane 0, matrix 0: row 0, cols 0-1
+      CHECK(got[5 * 4 + 2] == word(128 + 8 + 2, 128 + 8 + 3));  // lane 5, matrix 2: row 1, cols 2-3
+      CHECK(got[31 * 4 + 3] == word(192 + 56 + 6, 192 + 56 + 7));  // lane 31, matrix 3: row 7, cols 6-7
+    } else {
+      CHECK(got[0 * 4 + 0] == word(0, 8));                 // lane 0: (row 0, col 0), (row 1, col 0)
+      CHECK(got[5 * 4 + 2] == word(128 + 16 + 1, 128 + 24 + 1));  // lane 5, matrix 2: (2, 1), (3, 1)
+      CHECK(got[31 * 4 + 3] == word(192 + 48 + 7, 192 + 56 + 7));  // lane 31, matrix 3: (6, 7), (7, 7)
+    }
+    for (int l = 0; l < 32; ++l)
+      for (int j = 0; j < 4; ++j) {
+        const int g = l / 4, t = l % 4;
+        const uint32_t want = trans ? word(64 * j + 8 * (2 * t) + g, 64 * j + 8 * (2 * t + 1) + g)
+                                    : word(64 * j + 8 * g + 2 * t, 64 * j + 8 * g + 2 * t + 1);
+        INFO("lane " << l << " register " << j << (trans ? " (trans)" : ""));
+        CHECK(got[l * 4 + j] == want);
+      }
+  }
+}
+
+// cp.async: zero fill by src-size, groups retired by wait_group, and the planted misuses:
+// a stage read before its wait is poison, a missing barrier after the wait is a race.
+TEST_CASE("simt/interpreter_cp_async") {
+  std::vector<float> src(256);
+  for (int i = 0; i < 256; ++i) src[i] = 1.0f + (float)i;
+  Dev Src(src);
+  // What s[j] holds once group 0 (and, if `both`, group 1) landed; NaN where nothing has.
+  auto expected = [&](int j, bool both) -> double {
+    if (j >= 128) return both ? src[j] : NAN;
+    const int lane = j / 4, e = j % 4, size = lane % 3 == 0 ? 16 : lane % 3 == 1 ? 8 : 0;
+    return e * 4 < size ? src[j] : 0.0;
+  };
+  for (int mode : {0, 1}) {
+    Dev Out(256);
+    simt_planted::cp_async(Src.p, mode, Out.p);
+    const std::vector<float> got = Out.get();
+    for (int i = 0; i < 256; ++i) {
+      const double want = expected((i + 4) % 256, mode == 0);
+      INFO("mode " << mode << " out[" << i << "] = " << got[i] << ", want " << want);
+      if (std::isnan(want))
+        CHECK(std::isnan(got[i]));
+      else
+        CHECK(got[i] == want);
+    }
+  }
+  {  // read before any wait: shared memory still holds its poison
+    Dev Out(256);
+    simt_planted::cp_async(Src.p, 2, Out.p);
+    for (float v : Out.get()) CHECK(std::isnan(v));
+  }
+  if (::simt::racecheck()) {  // waited, but read the neighbour's copy without a barrier
+    Dev Out(256);
+    const std::string err = fault_of([&] { simt_planted::cp_async(Src.p, 3, Out.p); });
+    INFO(err);
+    CHECK(err.find("shared-memory race on shared array s") != std::string::npos);
+  }
+}
+
 TEST_CASE("simt/interpreter_catches_planted_faults") {
   struct Case {
     int which;

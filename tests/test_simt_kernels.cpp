@@ -582,6 +582,78 @@ void test_conv2d_bf16() {
   for (const ConvCase& c : conv_cases()) run_conv(sr::simt::ConvVariant::bf16, c, kBf16, ++seed);
 }
 
+// igemm_v2: the same shapes (stride-2 backward-data runs bf16's kernel, by design), plus
+// shapes aimed at its packing and pipeline: channels not a multiple of 8 on both sides of
+// the GEMM, more k tiles than pipeline stages with a channel count that leaves a partial
+// 32-channel tile per tap, M and N not multiples of the tiles, and split-K on the wide (K > 32)
+// weight-gradient tile (the narrow one gets it from the base cases' K = 16 shape).
+const std::vector<ConvCase>& conv_cases_v2() {
+  static const std::vector<ConvCase> cases = [] {
+    std::vector<ConvCase> c = conv_cases();
+    c.push_back({2, 11, 9, 10, 13, 3, 3, 1, 1});   // C and K not multiples of 8
+    c.push_back({1, 40, 6, 7, 72, 3, 3, 1, 1});    // 18 k tiles (2 per tap, the second partial), N > 64
+    c.push_back({2, 8, 24, 24, 48, 3, 3, 1, 1});   // N*P*Q = 1152: two splits on the 64 x 64 wgrad tile
+    return c;
+  }();
+  return cases;
+}
+
+// bf16 round to nearest even of a float, written from the format (not the kernels' code).
+uint16_t bf16_rne(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+// igemm_v2's packing kernels on their own: NCHW views to NHWC bf16 with padded channels, and
+// the forward and flipped (backward-data) weight layouts; outputs poisoned (0xffff) first.
+void check_igemm_v2_packing(std::mt19937_64& rng) {
+  {  // activations: a channel view (C = 5 of 9 channels, offset 2), Cp = 8
+    const int64_t N = 2, C = 5, Call = 9, HW = 7, Cp = 8;
+    const auto x = random_floats(rng, N * Call * HW);
+    Dev X(x);
+    DevT<uint16_t> Out(std::vector<uint16_t>(N * HW * Cp, 0xffff));
+    sr::simt::detail::igemm_v2_pack_activations(X.p + 2 * HW, Call * HW, N, C, HW, Out.p);
+    const auto got = Out.get();
+    int bad = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t hw = 0; hw < HW; ++hw)
+        for (int64_t c = 0; c < Cp; ++c) {
+          const uint16_t want = c < C ? bf16_rne(x[(n * Call + 2 + c) * HW + hw]) : 0;
+          bad += got[(n * HW + hw) * Cp + c] != want;
+        }
+    INFO("igemm_v2 activation packing: " << bad << " elements differ");
+    CHECK(bad == 0);
+  }
+  for (bool flip : {false, true}) {  // weights K = 3, C = 10, 2 x 3 filters
+    const int64_t K = 3, C = 10, R = 2, S = 3, Cp = flip ? 8 : 16, rows = flip ? C : K;
+    const auto w = random_floats(rng, K * C * R * S);
+    Dev Wt(w);
+    DevT<uint16_t> Out(std::vector<uint16_t>(rows * R * S * Cp, 0xffff));
+    sr::simt::detail::igemm_v2_pack_weights(Wt.p, K, C, R, S, flip, Out.p);
+    const auto got = Out.get();
+    int bad = 0;
+    for (int64_t row = 0; row < rows; ++row)
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t s = 0; s < S; ++s)
+          for (int64_t ch = 0; ch < Cp; ++ch) {
+            uint16_t want = 0;
+            if (!flip && ch < C) want = bf16_rne(w[((row * C + ch) * R + r) * S + s]);
+            if (flip && ch < K) want = bf16_rne(w[((ch * C + row) * R + (R - 1 - r)) * S + (S - 1 - s)]);
+            bad += got[((row * R + r) * S + s) * Cp + ch] != want;
+          }
+    INFO("igemm_v2 weight packing" << (flip ? " (flipped)" : "") << ": " << bad << " elements differ");
+    CHECK(bad == 0);
+  }
+}
+
+void test_conv2d_igemm_v2() {
+  std::mt19937_64 rng(599);
+  check_igemm_v2_packing(rng);
+  uint64_t seed = 600;
+  for (const ConvCase& c : conv_cases_v2()) run_conv(sr::simt::ConvVariant::igemm_v2, c, kBf16, ++seed);
+}
+
 void test_conv2d_naive() {
   // The naive weight gradient runs a 256-thread block per weight: the smaller cases only.
   uint64_t seed = 400;
@@ -764,6 +836,7 @@ const Family kFamilies[] = {
     {"conv2d_tf32", test_conv2d_tf32},
     {"conv2d_bf16", test_conv2d_bf16},
     {"conv2d_naive", test_conv2d_naive},
+    {"conv2d_igemm_v2", test_conv2d_igemm_v2},
     {"rdb", test_rdb},
     {"copy", test_copy},
     {"degrade_blur", sr::simt_test::test_degrade_blur},
@@ -788,6 +861,7 @@ TEST_CASE("simt/gemm") { test_gemm(); }
 TEST_CASE("simt/conv2d_tf32") { test_conv2d_tf32(); }
 TEST_CASE("simt/conv2d_bf16") { test_conv2d_bf16(); }
 TEST_CASE("simt/conv2d_naive") { test_conv2d_naive(); }
+TEST_CASE("simt/conv2d_igemm_v2") { test_conv2d_igemm_v2(); }
 TEST_CASE("simt/rdb") { test_rdb(); }
 TEST_CASE("simt/copy") { test_copy(); }
 

@@ -27,7 +27,7 @@
 #   build       srengine, srengine_tests, srengine_dp_check for one architecture
 #   sass        tensor-core instructions (HMMA) in the conv kernels, local-memory spills
 #   tests       the cuda/ tests, one process each, CUDA_LAUNCH_BLOCKING=1
-#   conv impl   cuda/ops_conv under each conv variant (naive, bf16, cudnn, cudnn_fp32)
+#   conv impl   cuda/ops_conv under each conv variant (naive, bf16, igemm_v2, cudnn, cudnn_fp32)
 #   memcheck    compute-sanitizer memcheck over the cuda/ tests
 #   train smoke two stages on the GPU, the L1 loss must fall
 #   nccl        a one-rank NCCL run (no mpirun) equals a single-process run
@@ -276,11 +276,14 @@ if command -v cuobjdump > /dev/null; then
   tf32=$(grep -c "HMMA.1688.F32.TF32" "$LOG/srengine.sass")
   bf16=$(grep -c "HMMA.16816.F32.BF16" "$LOG/srengine.sass")
   spill=$(awk '/Function :/ { f = $3 } /igemm/ && /LDL|STL/ { c++ } END { print c + 0 }' "$LOG/srengine.sass")
+  # igemm_v2's pipeline: ldmatrix (LDSM) and cp.async (LDGSTS) must be in the SASS.
+  ldsm=$(grep -c "LDSM" "$LOG/srengine.sass")
+  ldgsts=$(grep -c "LDGSTS" "$LOG/srengine.sass")
   igemm_local=$(awk '/Function :/ { f = ($3 ~ /igemm/) } f && /LDL|STL/ { c++ } END { print c + 0 }' "$LOG/srengine.sass")
-  if [ "$tf32" -gt 0 ] && [ "$bf16" -gt 0 ]; then
-    row sass ok "$tf32 HMMA.1688.TF32, $bf16 HMMA.16816.BF16; $igemm_local LDL/STL in igemm kernels"
+  if [ "$tf32" -gt 0 ] && [ "$bf16" -gt 0 ] && [ "$ldsm" -gt 0 ] && [ "$ldgsts" -gt 0 ]; then
+    row sass ok "$tf32 HMMA.1688.TF32, $bf16 HMMA.16816.BF16, $ldsm LDSM, $ldgsts LDGSTS; $igemm_local LDL/STL in igemm kernels"
   else
-    row sass FAIL "$tf32 TF32 and $bf16 bf16 HMMA (expected both > 0): $(head -c 100 "$LOG/cuobjdump.err")"
+    row sass FAIL "$tf32 TF32 and $bf16 bf16 HMMA, $ldsm LDSM, $ldgsts LDGSTS (expected all > 0): $(head -c 100 "$LOG/cuobjdump.err")"
   fi
   : "$spill"
 else
@@ -330,8 +333,8 @@ run_tests "tests cuda/" "cuda/*" 180 tests CUDA_LAUNCH_BLOCKING=1 SRENGINE_SYNC_
 if ((REHEARSE)); then
   row "conv impls" "not run" "no GPU (rehearsal)"
 else
-  # Four processes at once: each is small next to the GPU.
-  for v in naive bf16 cudnn cudnn_fp32; do
+  # Five processes at once: each is small next to the GPU.
+  for v in naive bf16 igemm_v2 cudnn cudnn_fp32; do
     run_tests "conv+rdb $v" "cuda/ops_conv,cuda/ops_rdb" 90 "conv_$v" SRENGINE_CONV_IMPL=$v &
   done
   wait
@@ -431,10 +434,10 @@ if ! gpu_row "bench conv"; then
   timed 100 bench_conv.log "$CLI" bench kernels --device cuda --variants all --filter '^conv_' --repeat 10 \
     --json "$OUT/bench_conv.json"
   case $? in
-    0) row "bench conv" ok "$(awk '$1 ~ /^conv_(fwd|bwd_data|bwd_weight)\/rrdb.rdb_conv5$/ && ($2 == "tf32" || $2 == "cudnn") {
+    0) row "bench conv" ok "$(awk '$1 ~ /^conv_(fwd|bwd_data|bwd_weight)\/rrdb.rdb_conv5$/ && ($2 == "tf32" || $2 == "igemm_v2" || $2 == "cudnn") {
                  split($1, a, "/"); t[a[1] " " $2] = $(NF - 3) }
-               END { printf "rdb_conv5 ms tf32/cudnn:"; n = split("conv_fwd conv_bwd_data conv_bwd_weight", o, " ");
-                     for (i = 1; i <= n; i++) printf " %s %s/%s", o[i], t[o[i] " tf32"], t[o[i] " cudnn"] }' "$LOG/bench_conv.log")" ;;
+               END { printf "rdb_conv5 ms tf32/igemm_v2/cudnn:"; n = split("conv_fwd conv_bwd_data conv_bwd_weight", o, " ");
+                     for (i = 1; i <= n; i++) printf " %s %s/%s/%s", o[i], t[o[i] " tf32"], t[o[i] " igemm_v2"], t[o[i] " cudnn"] }' "$LOG/bench_conv.log")" ;;
     99) no_time "bench conv" ;;
     *) row "bench conv" FAIL "$(tail -1 "$LOG/bench_conv.log" | cut -c1-120)" ;;
   esac

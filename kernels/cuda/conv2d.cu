@@ -10,7 +10,8 @@
 //   backward-weight  one block of 256 threads per weight (k, c, r, s): the threads stride
 //                    over the N*P*Q pixels, block_sum's fixed tree adds them
 //   bias gradient    reduce.h's two-pass channel_sum over dy (all variants)
-// v2 tf32 / v3 bf16: conv2d_igemm.cu; cudnn / cudnn_fp32: conv2d_cudnn.cu.
+// v2 tf32 / v3 bf16: conv2d_igemm.cu; v4 igemm_v2: conv2d_igemm_v2.cu; cudnn / cudnn_fp32:
+// conv2d_cudnn.cu.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/conv2d_problems.h"
@@ -141,6 +142,9 @@ void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, co
     case ConvVariant::bf16:
       detail::igemm_forward(v == ConvVariant::bf16, s, x, w, ep, y);
       return;
+    case ConvVariant::igemm_v2:
+      detail::igemm_v2_forward(s, x, w, ep, y);
+      return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:
       require_cudnn(v);
@@ -163,6 +167,14 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
     case ConvVariant::tf32:
     case ConvVariant::bf16:
       detail::igemm_backward_data(v == ConvVariant::bf16, s, dy, w, dx, accumulate, dx_bs);
+      return;
+    case ConvVariant::igemm_v2:
+      // Strided backward-data (the discriminators' downsampling convs) is not a plain forward
+      // conv of dy: v3 bf16 runs it (the same numeric class: bf16 operands, fp32 accumulate).
+      if (detail::igemm_v2_backward_data_supported(s))
+        detail::igemm_v2_backward_data(s, dy, w, dx, accumulate, dx_bs);
+      else
+        detail::igemm_backward_data(/*bf16=*/true, s, dy, w, dx, accumulate, dx_bs);
       return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:
@@ -187,6 +199,9 @@ void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const floa
     case ConvVariant::tf32:
     case ConvVariant::bf16:
       detail::igemm_backward_weight(v == ConvVariant::bf16, s, x, dy, dw);
+      return;
+    case ConvVariant::igemm_v2:
+      detail::igemm_v2_backward_weight(s, x, dy, dw);
       return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:

@@ -7,6 +7,9 @@
 //   naive       v1: one thread per output element, direct loops, fp32 FMA (the CUDA oracle)
 //   tf32        v2: implicit GEMM on tensor cores, mma.sync m16n8k8 TF32, fp32 accumulate
 //   bf16        v3: implicit GEMM on tensor cores, mma.sync m16n8k16 bf16 operands, fp32 accumulate
+//   igemm_v2    v4: bf16 operands packed channels-last (NHWC, C padded to 8), cp.async 3-stage
+//               shared ring, ldmatrix fragments, mma.sync m16n8k16, fp32 accumulate
+//               (backward-data with stride != 1 runs bf16's kernel)
 //   cudnn       cuDNN 9 (legacy conv API), default math: TF32 allowed (the PyTorch default)
 //   cudnn_fp32  cuDNN 9 restricted to FMA math: the fp32 oracle for the native kernels
 // All variants are deterministic: no float atomics anywhere (cuDNN algorithms are filtered

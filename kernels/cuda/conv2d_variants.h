@@ -1,5 +1,5 @@
 // The variant implementations behind kernels/cuda/conv2d.h's dispatcher (conv2d.cu), one
-// translation unit each so they compile in parallel: conv2d_igemm.cu (v2/v3 tensor cores)
+// translation unit each so they compile in parallel: conv2d_igemm.cu (v2/v3 tensor cores), conv2d_igemm_v2.cu (v4)
 // and conv2d_cudnn.cu (cuDNN). Plain C++.
 #pragma once
 #include "kernels/cuda/conv2d.h"
@@ -13,6 +13,21 @@ void igemm_backward_data(bool bf16, const Conv2dShape& s, const float* dy, const
                          float* dx, bool accumulate, int64_t dx_batch_stride);
 void igemm_backward_weight(bool bf16, const Conv2dShape& s, const float* x, const float* dy,
                            float* dw);  // dw += ...
+
+// v4 igemm_v2 (conv2d_igemm_v2.cu): bf16 operands packed channels-last, cp.async + ldmatrix.
+// Backward-data is stride 1 only (igemm_v2_backward_data_supported); the dispatcher sends
+// other strides to v3's.
+void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y);
+bool igemm_v2_backward_data_supported(const Conv2dShape& s);
+void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
+                            int64_t dx_batch_stride);
+void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);  // dw += ...
+// Its packing (bf16 bit patterns, round to nearest even; padding channels 0), for the tests:
+//   activations  x (N, C, HW), images x_bs apart -> out[N][HW][Cp], Cp = C rounded up to 8
+//   weights      w (K, C, R, S) -> out[K][R][S][Cp]; flip: out[C][R][S][Kp] with
+//                out[c][r][s][k] = w[k][c][R-1-r][S-1-s] (backward-data's filters)
+void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out);
+void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool flip, uint16_t* out);
 
 // cuDNN (allow_tf32: default math; otherwise FMA math only). Forward writes the plain
 // convolution (the dispatcher applies the epilogue); backward-weight adds into dw.

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "kernels/simt/async_copy.h"
 #include "kernels/simt/fiber.h"
 #include "kernels/simt/graph.h"
 #include "kernels/simt/device.h"
@@ -78,6 +79,7 @@ struct Thread {
   FiberContext fiber;
   State state = State::ready;
   std::source_location site;  // where it waits
+  AsyncCopies async;          // its cp.async copies in flight
 };
 
 struct Pending {  // a warp collective being gathered
@@ -150,6 +152,12 @@ Thread& current() {
   return m.threads[t_thread->linear];
 }
 
+}  // namespace
+
+AsyncCopies& async_copies() { return current().async; }
+
+namespace {
+
 std::string thread_name(const Thread& t) {
   return sr::str_cat("block ", dim_str(t_block.block_idx), " thread ", dim_str(t.ctx.thread_idx), " (warp ",
                      t.ctx.warp, " lane ", t.ctx.lane, ")");
@@ -172,6 +180,7 @@ void fiber_main(void* arg) {
   fiber_started(m.scheduler);
   try {
     m.body(m.body_ctx);
+    t.async.retire_all();  // copies never waited for land at exit
   } catch (const std::exception& e) {
     if (m.fault.empty()) m.fault = e.what();
   } catch (...) {
@@ -793,7 +802,51 @@ void mma_op(void* const payload[32], unsigned, const void*) {
   for (int lane = 0; lane < 32; ++lane) std::memcpy(static_cast<MmaPayload*>(payload[lane])->d, D[lane], 16);
 }
 
+// ldmatrix: each lane's payload is the 16-byte row it read and its four result registers.
+struct LdmatrixPayload {
+  uint16_t row[8];
+  uint32_t* r;
+};
+
+template <bool Trans>
+void ldmatrix_op(void* const payload[32], unsigned, const void*) {
+  // Matrix j's row i is lane 8j+i's row; element (i, c) = payload[8j+i]->row[c].
+  uint32_t out[32][4];
+  for (int lane = 0; lane < 32; ++lane) {
+    const int g = lane >> 2, t = lane & 3;
+    for (int j = 0; j < 4; ++j) {
+      uint16_t lo, hi;
+      if (Trans) {  // elements (2t, g) and (2t+1, g): the transpose's (g, 2t), (g, 2t+1)
+        lo = static_cast<const LdmatrixPayload*>(payload[8 * j + 2 * t])->row[g];
+        hi = static_cast<const LdmatrixPayload*>(payload[8 * j + 2 * t + 1])->row[g];
+      } else {
+        const auto* p = static_cast<const LdmatrixPayload*>(payload[8 * j + g]);
+        lo = p->row[2 * t];
+        hi = p->row[2 * t + 1];
+      }
+      out[lane][j] = (uint32_t)lo | ((uint32_t)hi << 16);
+    }
+  }
+  for (int lane = 0; lane < 32; ++lane) std::memcpy(static_cast<LdmatrixPayload*>(payload[lane])->r, out[lane], 16);
+}
+
 }  // namespace
+
+void ldmatrix_x4(uint32_t r[4], const void* row_addr, bool trans, const std::source_location& loc) {
+  if (reinterpret_cast<uintptr_t>(row_addr) % 16)
+    detail::device_fail("ldmatrix with a row address not aligned to 16 bytes", loc);
+  if (!detail::race::is_shared(row_addr)) detail::device_fail("ldmatrix with a row address outside shared memory", loc);
+  LdmatrixPayload p{};
+  p.r = r;
+  detail::race::record(row_addr, 16, /*write=*/false, __builtin_return_address(0));
+  std::memcpy(p.row, row_addr, 16);
+  if (trans)
+    detail::warp_collective("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16", 0xffffffffu, &p, &ldmatrix_op<true>,
+                            nullptr, loc);
+  else
+    detail::warp_collective("ldmatrix.sync.aligned.m8n8.x4.shared.b16", 0xffffffffu, &p, &ldmatrix_op<false>,
+                            nullptr, loc);
+}
 
 uint32_t cvt_rna_tf32(float a) {
   const uint32_t u = bits(a);

@@ -32,4 +32,24 @@ void mma_m16n8k8_tf32(float d[4], const uint32_t a[4], const uint32_t b[2],
 void mma_m16n8k16_bf16(float d[4], const uint32_t a[4], const uint32_t b[2],
                        const std::source_location& loc = std::source_location::current());
 
+// ldmatrix.sync.aligned.m8n8.x4.shared.b16 {r0..r3}, [addr] (trans: .trans): a warp
+// collective. Lane 8j+i gives the address of row i of matrix j (16 bytes: eight b16); each
+// lane reads its own row (a read of the calling thread for the race checker). Lane l then
+// receives in r[j] the 32-bit word of matrix j's row l/4, elements 2*(l%4) (low half) and
+// 2*(l%4)+1 (high half); with .trans, elements (row 2*(l%4), column l/4) and
+// (row 2*(l%4)+1, column l/4) of matrix j, i.e. the same fragment of the transpose.
+// Addresses must be 16-byte aligned and in shared memory.
+void ldmatrix_x4(uint32_t r[4], const void* row_addr, bool trans,
+                 const std::source_location& loc = std::source_location::current());
+
+// cp.async.cg.shared.global [dst], [src], 16, src_size: a 16-byte asynchronous copy from
+// global to shared memory, the bytes past src_size zero (src_size 0: a zero fill that reads
+// nothing). Pending until cp.async.wait_group retires its group (async_copy.h).
+void cp_async_cg_16(void* dst, const void* src, int src_size,
+                    const std::source_location& loc = std::source_location::current());
+// cp.async.commit_group: the thread's copies issued since the last commit become a group.
+void cp_async_commit_group();
+// cp.async.wait_group n: waits until at most the n newest groups of the thread are pending.
+void cp_async_wait_group(int n, const std::source_location& loc = std::source_location::current());
+
 }  // namespace simt::ptx

@@ -162,6 +162,14 @@ void begin_block(int nwarps) {
 
 void barrier() { ++state().epoch; }
 
+void record(const void* p, size_t n, bool write, const void* pc) { access(p, n, write, pc); }
+
+bool is_shared(const void* p) {
+  State& st = state();
+  const char* a = static_cast<const char*>(p);
+  return st.arena.find(a) || st.dynamic.find(a);
+}
+
 void warp_synced(int warp) { ++state().gens[warp]; }
 
 std::string take_report() {

@@ -30,6 +30,12 @@ void barrier();
 // The lanes of `warp` completed a warp collective (shuffle, vote, __syncwarp, mma.sync):
 // their accesses before it are ordered before their accesses after it.
 void warp_synced(int warp);
+// An access the interpreter makes for the running CUDA thread (the PTX instructions that
+// touch shared memory from uninstrumented code: ldmatrix's reads, a retired cp.async's
+// write); pc names the kernel's instruction.
+void record(const void* p, size_t n, bool write, const void* pc);
+// Whether p lies in the running block's shared memory (the arena or the dynamic bytes).
+bool is_shared(const void* p);
 // The first race found in the running block, or "" (the report is cleared).
 std::string take_report();
 

@@ -113,7 +113,47 @@ __global__ void mma_kernel(const uint32_t* a, const uint32_t* b, float* d) {
   for (int i = 0; i < 4; ++i) d[lane * 4 + i] = acc[i];
 }
 
+__global__ void ldmatrix_kernel(const uint16_t* in, int trans, uint32_t* out) {
+  SR_SHARED_ALIGNED(16, uint16_t, m, [256]);
+  const int lane = threadIdx.x;
+  for (int i = 0; i < 8; ++i) m[lane * 8 + i] = in[lane * 8 + i];
+  __syncthreads();
+  uint32_t r[4];
+  if (trans)
+    cuda::ptx::ldmatrix_x4_trans(r, &m[lane * 8]);
+  else
+    cuda::ptx::ldmatrix_x4(r, &m[lane * 8]);
+  for (int j = 0; j < 4; ++j) out[lane * 4 + j] = r[j];
+}
+
+__global__ void cp_async_kernel(const float* src, int mode, float* out) {
+  SR_SHARED_ALIGNED(16, float, s, [256]);
+  const int lane = threadIdx.x;
+  const int size = lane % 3 == 0 ? 16 : lane % 3 == 1 ? 8 : 0;
+  cuda::ptx::cp_async_cg_16(&s[4 * lane], src + 4 * lane, size);
+  cuda::ptx::cp_async_commit_group();
+  cuda::ptx::cp_async_cg_16(&s[128 + 4 * lane], src + 128 + 4 * lane, 16);
+  cuda::ptx::cp_async_commit_group();
+  if (mode == 0) cuda::ptx::cp_async_wait_group<0>();
+  if (mode == 1) cuda::ptx::cp_async_wait_group<1>();
+  if (mode == 3) cuda::ptx::cp_async_wait_group<0>();
+  if (mode != 3) __syncthreads();
+  for (int i = lane; i < 256; i += 32) out[i] = s[(i + 4) % 256];
+  // Everyone has read before anyone exits (copies still pending land at exit).
+  if (mode != 3) __syncthreads();
+}
+
 }  // namespace
+
+void ldmatrix_x4(const uint16_t* in, bool trans, uint32_t* out) {
+  launch_kernel(ldmatrix_kernel, 1, 32, 0, cuda::current_stream(), in, trans ? 1 : 0, out);
+  CUDA_CHECK_LAUNCH("ldmatrix_x4");
+}
+
+void cp_async(const float* src, int mode, float* out) {
+  launch_kernel(cp_async_kernel, 1, 32, 0, cuda::current_stream(), src, mode, out);
+  CUDA_CHECK_LAUNCH("cp_async");
+}
 
 void block_reduce(const float* in, int n, float* out, bool missing_barrier) {
   launch_kernel(block_reduce_kernel, 2, 256, 0, cuda::current_stream(), in, n, out, missing_barrier ? 1 : 0);

@@ -42,4 +42,20 @@ void atomics(float* out, int n, unsigned* counter);
 void mma_tf32(const uint32_t* a, const uint32_t* b, float* d);
 void mma_bf16(const uint32_t* a, const uint32_t* b, float* d);
 
+// One warp's ldmatrix.sync...m8n8.x4 (trans: .x4.trans) through kernels/cuda/ptx.h: lane l
+// stores in[8l .. 8l+7] (bf16 bit patterns) as row l%8 of matrix l/8 in shared memory and
+// gives that row's address; out[4l + j] is lane l's register j.
+void ldmatrix_x4(const uint16_t* in, bool trans, uint32_t* out);
+
+// cp.async.cg (16 bytes) through kernels/cuda/ptx.h by one warp, into a shared float[256]:
+// lane l copies src[4l .. 4l+3] to s[4l ..] with src-size 16, 8 or 0 for l % 3 = 0, 1, 2
+// (the rest zero-filled) as group 0, and src[128 + 4l ..] to s[128 + 4l ..] (src-size 16) as
+// group 1; then out[i] = s[(i + 4) % 256] (a neighbour's copy) after
+//   mode 0: wait_group 0 + __syncthreads      (correct: every copy landed)
+//   mode 1: wait_group 1 + __syncthreads      (group 0 landed, group 1 still pending)
+//   mode 2: __syncthreads, no wait            (planted: reads before the wait: poison)
+//   mode 3: wait_group 0, no __syncthreads    (planted: a race with the neighbour's copy)
+// (modes 0-2 end with a __syncthreads, so copies still pending land after every read)
+void cp_async(const float* src, int mode, float* out);
+
 }  // namespace sr::simt_planted

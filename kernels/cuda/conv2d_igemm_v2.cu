@@ -1,0 +1,590 @@
+// igemm_v2: the convolution variant built for cp.async pipelines and ldmatrix (docs/KERNELS.md,
+// "igemm_v2: the conv design"). bf16 operands, fp32 accumulate (the numeric class of `bf16`).
+//
+// Layout. On entry the operands are packed into an internal channels-last bf16 form:
+//   activations  [N][H][W][Cp]        Cp = C rounded up to 8 (16 bytes), padding channels 0
+//   weights      [K][R][S][Cp]        (backward-data: flipped and transposed, below)
+// The GEMM's reduction index is ordered (r, s, c), so a 32-wide k tile is one filter tap and
+// 32 consecutive channels (ceil(Cp / 32) tiles per tap): a thread computes its rows' input
+// offsets for a tap once per k tile, by stepping (r, s, channel tile), with no per-element
+// division; taps outside the image and channels past Cp are zero-filled by cp.async's
+// src-size = 0 form (it reads nothing).
+//
+// Pipeline. Every thread copies 16-byte chunks with cp.async.cg into a 3-stage shared ring,
+// one commit group per k tile; at tile i it waits until at most kStages - 2 groups are in
+// flight (so tile i has landed), __syncthreads (so everyone's chunks of tile i are visible,
+// and everyone finished reading the slot tile i + 2 is about to overwrite), issues tile
+// i + 2, and computes on tile i while tiles i + 1 and i + 2 are in flight.
+//
+// Fragments. ldmatrix.x4 loads a warp's A and B fragments for mma.m16n8k16 (bf16): the
+// forward and backward-data tiles are stored k-contiguous ([row][k]), which is the fragment
+// layout as it is; the weight-gradient tiles are stored with the pixel (the GEMM k) as the
+// row, so they are read with ldmatrix .trans.
+//
+// Directions.
+//   forward          M = N*P*Q pixels, N = K output channels, k = (r, s, c); the full fused
+//                    epilogue of ConvEpilogue in the store (NCHW, channel views).
+//   backward-data    stride 1: a forward convolution of dy (packed NHWC, Kp channels) with the
+//                    weights flipped and transposed, w'[c][r][s][k] = w[k][c][R-1-r][S-1-s],
+//                    padding R-1-pad / S-1-pad; the store writes or adds into dx's view.
+//                    stride != 1 (the discriminators' downsampling convs): the `bf16`
+//                    variant's backward-data (same numeric class), see conv2d.cu.
+//   backward-weight  M = K output channels, N = R*S*Cp columns (tap, channel), reduction over
+//                    the N*P*Q pixels of dy and x (both packed NHWC), split-K planned from the
+//                    shape only; every split stores its partial tile to a workspace and a
+//                    second kernel adds the splits in the fixed order 0, 1, ... and scatters
+//                    the (tap, channel) columns into dw's OIHW layout: deterministic.
+//
+// Tiles (per problem, from the shape only); every warp computes a 32 x 32 sub-tile:
+//   forward / backward-data: 128 x 64 (8 warps), 128 x 32 (4 warps) when the GEMM N <= 32,
+//   weight gradient: 64 x 64 (4 warps), 32 x 64 (2 warps) when K <= 32.
+// On 132 SMs, RRDB shapes: LR 64x64, batch 16 is M = 65,536 pixels = 512 row tiles; the trunk
+// convs (K = 64) give 512 CTAs of 128 x 64 (3.9 waves), the growth convs (K = 32) 512 CTAs
+// of 128 x 32; LR 32, batch 16: 128 CTAs (one partial wave: the reason 64 x 64 tiles would be
+// the next step for small images); batch 48 at LR 64: 1,536 CTAs. The weight gradients
+// (M*N = 64 x 9*Cp, Cp 64..192) are 9..27 column tiles, so split-K supplies the parallelism.
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/conv2d_problems.h"
+#include "kernels/cuda/conv2d_variants.h"
+#include "kernels/cuda/fast_div.h"
+#include "kernels/cuda/ptx.h"
+
+namespace sr::cuda {
+
+namespace {
+
+using bf16_bits = uint16_t;
+
+constexpr int kBK = 32;      // GEMM k per tile: 32 bf16 = 64 bytes = 4 chunks of 16 bytes
+constexpr int kStages = 3;   // the cp.async ring (3 x 15 KiB for 128 x 64 tiles)
+constexpr int kChunk = 8;    // bf16 per 16-byte cp.async
+// Shared rows of a k-contiguous tile hold 32 bf16 plus 8 of padding: 80 bytes. ldmatrix
+// reads 8 rows of 16 bytes per phase; row i starts at byte 80 i + 16 j, i.e. in 16-byte
+// units at 5 i + j, and 5 i mod 8 = {0, 5, 2, 7, 4, 1, 6, 3} for i = 0..7: the 8 rows fall
+// in 8 different 16-byte bank groups of the 128-byte bank window, so no bank conflicts (with
+// the unpadded 64-byte pitch rows i and i + 2 would share banks: 4-way conflicts). The
+// cp.async stores of a warp (8 rows x 4 chunks) are conflict-free for the same reason.
+constexpr int kPitch = kBK + 8;
+
+int pad8(int64_t c) { return (int)((c + 7) / 8 * 8); }
+
+// ---- Packing ----------------------------------------------------------------------------------
+// x (NCHW fp32, images x_bs apart) -> [N][HW][Cp] bf16, two channels per thread (Cp is even).
+__global__ void igemm_v2_pack_activations_kernel(const float* __restrict__ x, int64_t x_bs, int C, int HW, int Cp,
+                                                 int64_t pairs, uint32_t* __restrict__ out) {
+  const int half = Cp / 2;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < pairs; i += (int64_t)gridDim.x * blockDim.x) {
+    const int c = (int)(i % half) * 2;
+    const int64_t pix = i / half, n = pix / HW, hw = pix % HW;
+    const float* xn = x + n * x_bs + hw;
+    const float lo = c < C ? xn[(int64_t)c * HW] : 0.f;
+    const float hi = c + 1 < C ? xn[(int64_t)(c + 1) * HW] : 0.f;
+    out[i] = ptx::cvt_rn_bf16x2(hi, lo);
+  }
+}
+
+// w (OIHW fp32, K x C x R x S) -> [rows][R][S][Cp] bf16, two channels per thread:
+//   flip = 0 (forward):        rows = K, out[k][r][s][c] = w[k][c][r][s]
+//   flip = 1 (backward-data):  rows = C, out[c][r][s][k] = w[k][c][R-1-r][S-1-s], Cp = Kp
+__global__ void igemm_v2_pack_weights_kernel(const float* __restrict__ w, int K, int C, int R, int S, int Cp,
+                                             int flip, int64_t pairs, uint32_t* __restrict__ out) {
+  const int half = Cp / 2, RS = R * S;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < pairs; i += (int64_t)gridDim.x * blockDim.x) {
+    const int ci = (int)(i % half) * 2;
+    const int rs = (int)(i / half % RS);
+    const int row = (int)(i / ((int64_t)half * RS));
+    const int r = rs / S, s = rs % S;
+    float v[2];
+    for (int e = 0; e < 2; ++e) {
+      const int ch = ci + e;
+      if (!flip)
+        v[e] = ch < C ? w[(((int64_t)row * C + ch) * R + r) * S + s] : 0.f;
+      else
+        v[e] = ch < K ? w[(((int64_t)ch * C + row) * R + (R - 1 - r)) * S + (S - 1 - s)] : 0.f;
+    }
+    out[i] = ptx::cvt_rn_bf16x2(v[1], v[0]);
+  }
+}
+
+void pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, int Cp, bf16_bits* out,
+                      const char* op) {
+  const int64_t pairs = N * HW * Cp / 2;
+  launch_kernel(igemm_v2_pack_activations_kernel, grid_for(pairs), kBlock, 0, current_stream(), x, x_bs, (int)C,
+                (int)HW, Cp, pairs, reinterpret_cast<uint32_t*>(out));
+  CUDA_CHECK_LAUNCH(op);
+}
+
+void pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, int Cp, bool flip, bf16_bits* out,
+                  const char* op) {
+  const int64_t pairs = (flip ? C : K) * R * S * Cp / 2;
+  launch_kernel(igemm_v2_pack_weights_kernel, grid_for(pairs), kBlock, 0, current_stream(), w, (int)K, (int)C,
+                (int)R, (int)S, Cp, flip ? 1 : 0, pairs, reinterpret_cast<uint32_t*>(out));
+  CUDA_CHECK_LAUNCH(op);
+}
+
+// ---- The stores of the forward-shaped kernel ------------------------------------------------------
+struct ForwardStore {  // y[n][k][p][q] = epilogue(acc), m = (n*P + p)*Q + q
+  float* y;
+  int64_t y_bs;
+  int M, K, PQ;
+  FastDiv div_pq;
+  igemm::Epilogue ep;
+  __device__ void operator()(int m, int k, float v) const {
+    if (m >= M || k >= K) return;
+    uint32_t n, pq;
+    div_pq.divmod((uint32_t)m, n, pq);
+    y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = ep.apply(v, k, (int64_t)n * ep.residual_batch_stride + pq, PQ);
+  }
+};
+
+struct DataStore {  // dx[n][c][h][w] (+)= acc, m = (n*H + h)*W + w
+  float* dx;
+  int64_t dx_bs;
+  int M, C, HW, accumulate;
+  FastDiv div_hw;
+  __device__ void operator()(int m, int c, float v) const {
+    if (m >= M || c >= C) return;
+    uint32_t n, hw;
+    div_hw.divmod((uint32_t)m, n, hw);
+    float* p = dx + (int64_t)n * dx_bs + (int64_t)c * HW + hw;
+    *p = accumulate ? *p + v : v;
+  }
+};
+
+// A convolution as the forward-shaped kernel sees it: input [N][H][W][Cp], filters
+// [Nout][R][S][Cp], output pixels m = (n*P + p)*Q + q.
+struct ConvGemm {
+  const bf16_bits* x;
+  const bf16_bits* w;
+  int H, W, Cp, P, Q, R, S, stride, pad_h, pad_w, Nout, M;
+  int ctiles;  // k tiles per tap: ceil(Cp / kBK)
+  FastDiv div_pq, div_q;
+};
+
+// One warp's 32 x 32 sub-tile over one k tile: 2 k-steps of 16, each 2 ldmatrix.x4 for A (two
+// m16 tiles), 2 for B (four n8 tiles), 8 mma.m16n8k16.
+template <bool kTransposed>
+__device__ __forceinline__ void warp_tile_mma(const bf16_bits* As, int a_pitch, const bf16_bits* Bs, int b_pitch,
+                                              int wm0, int wn0, int lane, float acc[2][4][4]) {
+#pragma unroll
+  for (int kk = 0; kk < kBK; kk += 16) {
+    uint32_t af[2][4], bf[4][2];
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt) {
+      if (!kTransposed) {
+        // [m][k] rows: matrices (m 0-7, k 0-7), (m 8-15, k 0-7), (m 0-7, k 8-15), (m 8-15, k 8-15)
+        // = a0..a3; lane l gives row m = l % 16 at k + 8 (l / 16).
+        ptx::ldmatrix_x4(af[mt], As + (wm0 + mt * 16 + (lane & 15)) * a_pitch + kk + (lane >> 4) * 8);
+      } else {
+        // [k][m] rows, transposed on the way: matrix j = l / 8 covers k + 8 (j / 2), m + 8 (j % 2).
+        const int j = lane >> 3;
+        ptx::ldmatrix_x4_trans(af[mt], As + (kk + (lane & 7) + (j >> 1) * 8) * a_pitch + wm0 + mt * 16 + (j & 1) * 8);
+      }
+    }
+#pragma unroll
+    for (int np = 0; np < 2; ++np) {
+      uint32_t r[4];
+      if (!kTransposed) {
+        // [n][k] rows: matrices (n 0-7, k 0-7), (n 0-7, k 8-15), (n 8-15, k 0-7), (n 8-15, k 8-15)
+        // = b0, b1 of n tile 2np and b0, b1 of n tile 2np + 1.
+        ptx::ldmatrix_x4(r, Bs + (wn0 + np * 16 + (lane & 7) + (lane >> 4) * 8) * b_pitch + kk + ((lane >> 3) & 1) * 8);
+      } else {
+        // [k][n] rows: matrix j covers k + 8 (j % 2), n + 8 (j / 2), transposed.
+        const int j = lane >> 3;
+        ptx::ldmatrix_x4_trans(r, Bs + (kk + (lane & 7) + (j & 1) * 8) * b_pitch + wn0 + np * 16 + (j >> 1) * 8);
+      }
+      bf[2 * np][0] = r[0];
+      bf[2 * np][1] = r[1];
+      bf[2 * np + 1][0] = r[2];
+      bf[2 * np + 1][1] = r[3];
+    }
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < 4; ++nt) ptx::mma_m16n8k16_bf16(acc[mt][nt], af[mt], bf[nt]);
+  }
+}
+
+// ---- Forward-shaped kernel (forward and stride-1 backward-data) ---------------------------------------
+template <int BM, int BN>
+struct FwdTile {
+  static constexpr int WARPS_M = BM / 32, WARPS_N = BN / 32, THREADS = 32 * WARPS_M * WARPS_N;
+  static constexpr int A_CHUNKS = BM * (kBK / kChunk) / THREADS, B_CHUNKS = BN * (kBK / kChunk) / THREADS;
+  static_assert(A_CHUNKS >= 1 && B_CHUNKS >= 1, "every thread copies at least one chunk of each operand");
+};
+
+template <int BM, int BN, class Store>
+__global__ void __launch_bounds__(FwdTile<BM, BN>::THREADS) igemm_v2_conv_kernel(const ConvGemm g, const Store st) {
+  using T = FwdTile<BM, BN>;
+  SR_SHARED_ALIGNED(16, bf16_bits, As, [kStages][BM * kPitch]);
+  SR_SHARED_ALIGNED(16, bf16_bits, Bs, [kStages][BN * kPitch]);
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
+  const int wm0 = (warp % T::WARPS_M) * 32, wn0 = (warp / T::WARPS_M) * 32;
+
+  // This thread's chunks: row id / 4 of the tile, channels 8 (id % 4) .. of the k tile. The
+  // pixel of each A row is decoded once here; per k tile only the tap offset changes.
+  int a_ih0[T::A_CHUNKS], a_iw0[T::A_CHUNKS];
+  const bf16_bits* a_img[T::A_CHUNKS];
+#pragma unroll
+  for (int i = 0; i < T::A_CHUNKS; ++i) {
+    const int id = tid + i * T::THREADS, m = m0 + (id >> 2);
+    uint32_t n = 0, pq = 0, p = 0, q = 0;
+    if (m < g.M) {
+      g.div_pq.divmod((uint32_t)m, n, pq);
+      g.div_q.divmod(pq, p, q);
+      a_ih0[i] = (int)p * g.stride - g.pad_h;
+      a_iw0[i] = (int)q * g.stride - g.pad_w;
+    } else {
+      a_ih0[i] = -(1 << 28);  // every tap misses the image: zero rows
+      a_iw0[i] = 0;
+    }
+    a_img[i] = g.x + (int64_t)n * g.H * g.W * g.Cp;
+  }
+  const bf16_bits* b_row[T::B_CHUNKS];
+  bool b_ok[T::B_CHUNKS];
+#pragma unroll
+  for (int i = 0; i < T::B_CHUNKS; ++i) {
+    const int id = tid + i * T::THREADS, nr = n0 + (id >> 2);
+    b_ok[i] = nr < g.Nout;
+    b_row[i] = g.w + (int64_t)(b_ok[i] ? nr : 0) * g.R * g.S * g.Cp;
+  }
+
+  const int ktiles = g.R * g.S * g.ctiles;
+  int lr = 0, ls = 0, lc = 0;  // the next k tile to load: tap (lr, ls), channel tile lc
+  auto load_tile = [&](int slot) {
+    bf16_bits* as = As[slot];
+    bf16_bits* bs = Bs[slot];
+    const int tap = lr * g.S + ls;
+#pragma unroll
+    for (int i = 0; i < T::A_CHUNKS; ++i) {
+      const int id = tid + i * T::THREADS, row = id >> 2, ch = (id & 3) * kChunk, c = lc * kBK + ch;
+      const int ih = a_ih0[i] + lr, iw = a_iw0[i] + ls;
+      const bool ok = c < g.Cp && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+      const bf16_bits* src = ok ? a_img[i] + ((int64_t)ih * g.W + iw) * g.Cp + c : g.x;
+      ptx::cp_async_cg_16(as + row * kPitch + ch, src, ok ? 16 : 0);
+    }
+#pragma unroll
+    for (int i = 0; i < T::B_CHUNKS; ++i) {
+      const int id = tid + i * T::THREADS, row = id >> 2, ch = (id & 3) * kChunk, c = lc * kBK + ch;
+      const bool ok = b_ok[i] && c < g.Cp;
+      const bf16_bits* src = ok ? b_row[i] + (int64_t)tap * g.Cp + c : g.w;
+      ptx::cp_async_cg_16(bs + row * kPitch + ch, src, ok ? 16 : 0);
+    }
+    if (++lc == g.ctiles) {  // step to the next tap: no division
+      lc = 0;
+      if (++ls == g.S) {
+        ls = 0;
+        ++lr;
+      }
+    }
+  };
+
+  float acc[2][4][4];
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < 4; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[mt][nt][e] = 0.f;
+
+  // Prologue: tiles 0 .. kStages-2 in flight, one group each (empty groups past the end keep
+  // the group count, and so the wait below, uniform).
+#pragma unroll
+  for (int t = 0; t < kStages - 1; ++t) {
+    if (t < ktiles) load_tile(t);
+    ptx::cp_async_commit_group();
+  }
+  for (int it = 0; it < ktiles; ++it) {
+    // Groups 0 .. it + kStages - 2 are committed; leaving the newest kStages - 2 in flight
+    // means group `it` (tile it) has landed, for this thread's chunks.
+    ptx::cp_async_wait_group<kStages - 2>();
+    // Everyone's chunks of tile it are visible; everyone has finished tile it - 1, whose
+    // slot the load below overwrites.
+    __syncthreads();
+    if (it + kStages - 1 < ktiles) load_tile((it + kStages - 1) % kStages);
+    ptx::cp_async_commit_group();
+    warp_tile_mma<false>(As[it % kStages], kPitch, Bs[it % kStages], kPitch, wm0, wn0, lane, acc);
+  }
+
+  // Accumulator c_e of m16n8 tile (mt, nt): row g + 8 (e / 2), column 2t + e % 2.
+  const int gq = lane >> 2, tq = lane & 3;
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < 4; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        st(m0 + wm0 + mt * 16 + gq + (e >> 1) * 8, n0 + wn0 + nt * 8 + 2 * tq + (e & 1), acc[mt][nt][e]);
+}
+
+// ---- Weight gradient ----------------------------------------------------------------------------
+// C[m][col] = sum over pixels t of dy[t][m] * x_im2col[t][col], col = (r*S + s)*Cp + c:
+// A = dy NHWC [pixels][Kp], B = x NHWC gathered at the column's tap. Both tiles are stored
+// pixel-major ([k][m], [k][n], 16-byte chunks along the channels) and read with ldmatrix.trans.
+struct WgradGemm {
+  const bf16_bits* dy;  // [N*P*Q][Kp]
+  const bf16_bits* x;   // [N][H][W][Cp]
+  float* ws;            // [splits][M][Ncols]
+  int M, Kp, Ncols, pixels, H, W, Cp, S, stride, pad, k_per_split;
+  FastDiv div_pq, div_q, div_cp, div_s;
+};
+
+template <int BM, int BN>
+struct WgradTile {
+  static constexpr int WARPS_M = BM / 32, WARPS_N = BN / 32, THREADS = 32 * WARPS_M * WARPS_N;
+  static constexpr int A_PITCH = BM + 8, B_PITCH = BN + 8;  // 16 bytes of padding, as kPitch
+  static constexpr int A_CHUNKS = kBK * BM / kChunk / THREADS, B_CHUNKS = kBK * BN / kChunk / THREADS;
+  static_assert(A_CHUNKS >= 1 && B_CHUNKS >= 1, "every thread copies at least one chunk of each operand");
+};
+
+template <int BM, int BN>
+__global__ void __launch_bounds__(WgradTile<BM, BN>::THREADS) igemm_v2_wgrad_kernel(const WgradGemm g) {
+  using T = WgradTile<BM, BN>;
+  SR_SHARED_ALIGNED(16, bf16_bits, As, [kStages][kBK * T::A_PITCH]);
+  SR_SHARED_ALIGNED(16, bf16_bits, Bs, [kStages][kBK * T::B_PITCH]);
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
+  const int wm0 = (warp % T::WARPS_M) * 32, wn0 = (warp / T::WARPS_M) * 32;
+  const int t_begin = blockIdx.z * g.k_per_split;
+  const int t_end = min(g.pixels, t_begin + g.k_per_split);
+  const int ktiles = (t_end - t_begin + kBK - 1) / kBK;
+
+  // B columns are fixed per thread: decode each chunk's (tap, channel) once.
+  int b_r[T::B_CHUNKS], b_s[T::B_CHUNKS], b_c[T::B_CHUNKS];
+  bool b_ok[T::B_CHUNKS];
+#pragma unroll
+  for (int i = 0; i < T::B_CHUNKS; ++i) {
+    const int id = tid + i * T::THREADS, col = n0 + (id % (BN / kChunk)) * kChunk;
+    uint32_t tap = 0, c = 0, r = 0, s = 0;
+    b_ok[i] = col < g.Ncols;
+    if (b_ok[i]) {
+      g.div_cp.divmod((uint32_t)col, tap, c);
+      g.div_s.divmod(tap, r, s);
+    }
+    b_r[i] = (int)r - g.pad;
+    b_s[i] = (int)s - g.pad;
+    b_c[i] = (int)c;
+  }
+  auto load_tile = [&](int slot, int t0) {
+    bf16_bits* as = As[slot];
+    bf16_bits* bs = Bs[slot];
+#pragma unroll
+    for (int i = 0; i < T::A_CHUNKS; ++i) {
+      const int id = tid + i * T::THREADS, row = id / (BM / kChunk), ch = (id % (BM / kChunk)) * kChunk;
+      const int t = t0 + row, m = m0 + ch;
+      const bool ok = t < t_end && m < g.Kp;
+      ptx::cp_async_cg_16(as + row * T::A_PITCH + ch, ok ? g.dy + (int64_t)t * g.Kp + m : g.dy, ok ? 16 : 0);
+    }
+#pragma unroll
+    for (int i = 0; i < T::B_CHUNKS; ++i) {
+      const int id = tid + i * T::THREADS, row = id / (BN / kChunk), ch = (id % (BN / kChunk)) * kChunk;
+      const int t = t0 + row;
+      bool ok = b_ok[i] && t < t_end;
+      const bf16_bits* src = g.x;
+      if (ok) {  // one pixel decode per chunk and tile (the columns' taps were decoded above)
+        uint32_t n, pq, p, q;
+        g.div_pq.divmod((uint32_t)t, n, pq);
+        g.div_q.divmod(pq, p, q);
+        const int ih = (int)p * g.stride + b_r[i], iw = (int)q * g.stride + b_s[i];
+        ok = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+        if (ok) src = g.x + (((int64_t)n * g.H + ih) * g.W + iw) * g.Cp + b_c[i];
+      }
+      ptx::cp_async_cg_16(bs + row * T::B_PITCH + ch, src, ok ? 16 : 0);
+    }
+  };
+
+  float acc[2][4][4];
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < 4; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[mt][nt][e] = 0.f;
+
+#pragma unroll
+  for (int t = 0; t < kStages - 1; ++t) {
+    if (t < ktiles) load_tile(t, t_begin + t * kBK);
+    ptx::cp_async_commit_group();
+  }
+  for (int it = 0; it < ktiles; ++it) {
+    ptx::cp_async_wait_group<kStages - 2>();  // tile it landed (see igemm_v2_conv_kernel)
+    __syncthreads();
+    if (it + kStages - 1 < ktiles) load_tile((it + kStages - 1) % kStages, t_begin + (it + kStages - 1) * kBK);
+    ptx::cp_async_commit_group();
+    warp_tile_mma<true>(As[it % kStages], T::A_PITCH, Bs[it % kStages], T::B_PITCH, wm0, wn0, lane, acc);
+  }
+
+  // Every element of the split's partial tile is stored by exactly one thread (zeros for
+  // an empty split), so the reduce reads no stale workspace.
+  float* ws = g.ws + (int64_t)blockIdx.z * g.M * g.Ncols;
+  const int gq = lane >> 2, tq = lane & 3;
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < 4; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int m = m0 + wm0 + mt * 16 + gq + (e >> 1) * 8, col = n0 + wn0 + nt * 8 + 2 * tq + (e & 1);
+        if (m < g.M && col < g.Ncols) ws[(int64_t)m * g.Ncols + col] = acc[mt][nt][e];
+      }
+}
+
+// dw[k][c][r][s] += ws[0][k][(r*S + s)*Cp + c] + ws[1][...] + ... in split order.
+__global__ void igemm_v2_wgrad_reduce_kernel(const float* __restrict__ ws, int splits, int64_t mn, int C, int RS,
+                                             int Cp, int64_t total, float* __restrict__ dw) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+    const int rs = (int)(i % RS);
+    const int64_t kc = i / RS;
+    const int c = (int)(kc % C);
+    const int64_t k = kc / C;
+    const int64_t src = k * RS * Cp + (int64_t)rs * Cp + c;
+    float acc = 0.f;
+    for (int z = 0; z < splits; ++z) acc += ws[z * mn + src];
+    dw[i] += acc;
+  }
+}
+
+// ---- Launchers ------------------------------------------------------------------------------------
+template <int BM, int BN, class Store>
+void launch_conv(const ConvGemm& g, const Store& st, const char* op) {
+  using T = FwdTile<BM, BN>;
+  const dim3 grid((unsigned)ceil_div(g.M, BM), (unsigned)ceil_div(g.Nout, BN), 1);
+  SR_CHECK(grid.y <= 65535, op, ": grid ", grid.x, " x ", grid.y, " exceeds the launch limits");
+  launch_kernel(igemm_v2_conv_kernel<BM, BN, Store>, grid, T::THREADS, 0, current_stream(), g, st);
+  CUDA_CHECK_LAUNCH(op);
+}
+
+template <class Store>
+void run_conv(const ConvGemm& g, const Store& st, const char* op) {
+  if (g.Nout <= 32)
+    launch_conv<128, 32>(g, st, op);
+  else
+    launch_conv<128, 64>(g, st, op);
+}
+
+ConvGemm conv_gemm(const bf16_bits* x, const bf16_bits* w, int64_t H, int64_t W, int Cp, int64_t P, int64_t Q,
+                   int64_t N, int64_t R, int64_t S, int stride, int pad_h, int pad_w, int64_t Nout) {
+  ConvGemm g{};
+  g.x = x;
+  g.w = w;
+  g.H = (int)H;
+  g.W = (int)W;
+  g.Cp = Cp;
+  g.P = (int)P;
+  g.Q = (int)Q;
+  g.R = (int)R;
+  g.S = (int)S;
+  g.stride = stride;
+  g.pad_h = pad_h;
+  g.pad_w = pad_w;
+  g.Nout = (int)Nout;
+  g.M = (int)(N * P * Q);
+  g.ctiles = (int)ceil_div(Cp, kBK);
+  g.div_pq = FastDiv((uint32_t)(P * Q));
+  g.div_q = FastDiv((uint32_t)Q);
+  return g;
+}
+
+// 32-bit indices inside the kernels, and the packed copies' sizes, must fit.
+void check_range(const char* op, const Conv2dShape& s) {
+  igemm::check_index_range(op, s);
+  const int64_t lim = int64_t{1} << 31, Cp = pad8(s.C), Kp = pad8(s.K);
+  SR_CHECK(s.N * s.H * s.W * Cp < lim && s.N * s.P * s.Q * Kp < lim && s.K * s.R * s.S * Cp < lim, op,
+           ": problem too large for 32-bit indexing in igemm_v2: N=", s.N, " C=", s.C, " H=", s.H, " W=", s.W,
+           " K=", s.K);
+}
+
+}  // namespace
+
+namespace detail {
+
+void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y) {
+  const char* op = "conv2d_forward (igemm_v2)";
+  check_range(op, s);
+  const int Cp = pad8(s.C);
+  DeviceScratch xp(s.N * s.H * s.W * Cp * sizeof(bf16_bits)), wp(s.K * s.R * s.S * Cp * sizeof(bf16_bits));
+  pack_activations(x, s.x_batch_stride, s.N, s.C, s.H * s.W, Cp, xp.as<bf16_bits>(), op);
+  pack_weights(w, s.K, s.C, s.R, s.S, Cp, /*flip=*/false, wp.as<bf16_bits>(), op);
+  const ConvGemm g = conv_gemm(xp.as<bf16_bits>(), wp.as<bf16_bits>(), s.H, s.W, Cp, s.P, s.Q, s.N, s.R, s.S,
+                               s.stride, s.pad, s.pad, s.K);
+  ForwardStore st{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q), FastDiv((uint32_t)(s.P * s.Q)),
+                  igemm::make_epilogue(s, ep)};
+  run_conv(g, st, op);
+}
+
+void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out) {
+  pack_activations(x, x_bs, N, C, HW, pad8(C), out, "igemm_v2 pack activations");
+}
+
+void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool flip, uint16_t* out) {
+  pack_weights(w, K, C, R, S, pad8(flip ? K : C), flip, out, "igemm_v2 pack weights");
+}
+
+bool igemm_v2_backward_data_supported(const Conv2dShape& s) { return s.stride == 1; }
+
+void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
+                            int64_t dx_batch_stride) {
+  const char* op = "conv2d_backward_data (igemm_v2)";
+  SR_CHECK(s.stride == 1, op, ": stride ", s.stride, " (the dispatcher routes stride != 1 to bf16)");
+  check_range(op, s);
+  const int Kp = pad8(s.K);
+  DeviceScratch dyp(s.N * s.P * s.Q * Kp * sizeof(bf16_bits)), wp(s.C * s.R * s.S * Kp * sizeof(bf16_bits));
+  pack_activations(dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, Kp, dyp.as<bf16_bits>(), op);
+  pack_weights(w, s.K, s.C, s.R, s.S, Kp, /*flip=*/true, wp.as<bf16_bits>(), op);
+  // dx = dy (*) w' with padding R-1-pad, S-1-pad: input P x Q, output H x W.
+  const ConvGemm g = conv_gemm(dyp.as<bf16_bits>(), wp.as<bf16_bits>(), s.P, s.Q, Kp, s.H, s.W, s.N, s.R, s.S, 1,
+                               (int)s.R - 1 - s.pad, (int)s.S - 1 - s.pad, s.C);
+  DataStore st{dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W, g.M, (int)s.C, (int)(s.H * s.W),
+               accumulate ? 1 : 0, FastDiv((uint32_t)(s.H * s.W))};
+  run_conv(g, st, op);
+}
+
+void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
+  const char* op = "conv2d_backward_weight (igemm_v2)";
+  check_range(op, s);
+  const int Cp = pad8(s.C), Kp = pad8(s.K);
+  DeviceScratch xp(s.N * s.H * s.W * Cp * sizeof(bf16_bits)), dyp(s.N * s.P * s.Q * Kp * sizeof(bf16_bits));
+  pack_activations(x, s.x_batch_stride, s.N, s.C, s.H * s.W, Cp, xp.as<bf16_bits>(), op);
+  pack_activations(dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, Kp, dyp.as<bf16_bits>(), op);
+  WgradGemm g{};
+  g.dy = dyp.as<bf16_bits>();
+  g.x = xp.as<bf16_bits>();
+  g.M = (int)s.K;
+  g.Kp = Kp;
+  g.Ncols = (int)(s.R * s.S) * Cp;
+  g.pixels = (int)(s.N * s.P * s.Q);
+  g.H = (int)s.H;
+  g.W = (int)s.W;
+  g.Cp = Cp;
+  g.S = (int)s.S;
+  g.stride = s.stride;
+  g.pad = s.pad;
+  g.div_pq = FastDiv((uint32_t)(s.P * s.Q));
+  g.div_q = FastDiv((uint32_t)s.Q);
+  g.div_cp = FastDiv((uint32_t)Cp);
+  g.div_s = FastDiv((uint32_t)s.S);
+  const bool narrow = g.M <= 32;
+  const int BM = narrow ? 32 : 64, BN = 64;
+  const igemm::SplitPlan plan = igemm::plan_split_k(g.M, g.Ncols, g.pixels, BM, BN, kBK);
+  g.k_per_split = plan.k_per_split;
+  const int64_t mn = (int64_t)g.M * g.Ncols;
+  DeviceScratch ws(plan.splits * mn * sizeof(float));
+  g.ws = ws.as<float>();
+  const dim3 grid((unsigned)ceil_div(g.M, BM), (unsigned)ceil_div(g.Ncols, BN), (unsigned)plan.splits);
+  SR_CHECK(grid.y <= 65535 && grid.z <= 65535, op, ": grid ", grid.x, " x ", grid.y, " x ", grid.z,
+           " exceeds the launch limits");
+  if (narrow)
+    launch_kernel(igemm_v2_wgrad_kernel<32, 64>, grid, WgradTile<32, 64>::THREADS, 0, current_stream(), g);
+  else
+    launch_kernel(igemm_v2_wgrad_kernel<64, 64>, grid, WgradTile<64, 64>::THREADS, 0, current_stream(), g);
+  CUDA_CHECK_LAUNCH(op);
+  const int64_t total = s.K * s.C * s.R * s.S;
+  launch_kernel(igemm_v2_wgrad_reduce_kernel, grid_for(total), kBlock, 0, current_stream(), ws.as<float>(),
+                plan.splits, mn, (int)s.C, (int)(s.R * s.S), Cp, total, dw);
+  CUDA_CHECK_LAUNCH("conv2d_backward_weight (igemm_v2) split-K reduce");
+}
+
+}  // namespace detail
+
+}  // namespace sr::cuda
