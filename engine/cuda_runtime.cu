@@ -1,6 +1,7 @@
 // CUDA device memory (stream-ordered pool), copies and fills (see cuda_runtime.h).
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
@@ -8,6 +9,7 @@
 
 #include "engine/cuda_check.h"
 #include "engine/cuda_runtime.h"
+#include "engine/cuda_retained_copy.h"
 
 namespace sr::cuda {
 
@@ -174,6 +176,23 @@ void StreamMark::set() { CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(eve
 void StreamMark::wait() {
   g_host_waits.fetch_add(1);
   CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event_)));
+}
+
+void memcpy_to_device_retained(void* dst, std::vector<char>&& src) {
+  if (src.empty()) return;
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  CUDA_CHECK(cudaStreamIsCapturing(cudaStreamPerThread, &status));
+  auto held = std::make_unique<std::vector<char>>(std::move(src));
+  CUDA_CHECK(cudaMemcpyAsync(dst, held->data(), held->size(), cudaMemcpyHostToDevice, cudaStreamPerThread));
+  if (status != cudaStreamCaptureStatusActive) return;  // pageable: staged before the call returned
+  cudaGraph_t graph = nullptr;
+  CUDA_CHECK(cudaStreamGetCaptureInfo(cudaStreamPerThread, &status, nullptr, &graph));
+  cudaUserObject_t object = nullptr;
+  CUDA_CHECK(cudaUserObjectCreate(&object, held.get(),
+                                  [](void* p) { delete static_cast<std::vector<char>*>(p); }, 1,
+                                  cudaUserObjectNoDestructorSync));
+  held.release();  // the user object owns it now
+  CUDA_CHECK(cudaGraphRetainUserObject(graph, object, 1, cudaGraphUserObjectMove));
 }
 
 }  // namespace sr::cuda

@@ -41,8 +41,11 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
   Tensor x = x_in.contiguous();
   Tensor w = weight.defined() ? weight.contiguous() : Tensor();
   Tensor b = bias.defined() ? bias.contiguous() : Tensor();
-  auto mean = std::make_shared<std::vector<double>>(C);
-  auto invstd = std::make_shared<std::vector<double>>(C);
+  // The statistics the backward reads: host doubles for the CPU kernels; on a GPU (or simt)
+  // 2C doubles on the device, so that nothing is read back.
+  auto mean = std::make_shared<std::vector<double>>(x.device().is_cpu() ? C : 0);
+  auto invstd = std::make_shared<std::vector<double>>(x.device().is_cpu() ? C : 0);
+  const Tensor dev_stats = x.device().is_cpu() ? Tensor() : Tensor::empty({2 * C}, DType::f64, x.device());
   std::vector<double> var(C);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch("batch_norm", x, [&](auto t) {
@@ -76,7 +79,8 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
                                      b.defined() ? b.data<float>() : nullptr, y.data<float>(),
                                      running_mean.defined() ? running_mean.data<float>() : nullptr,
                                      running_var.defined() ? running_var.data<float>() : nullptr, N, C,
-                                     HW, training, momentum, eps, mean->data(), invstd->data()));
+                                     HW, training, momentum, eps, dev_stats.data<double>(),
+                                     dev_stats.data<double>() + C));
   });
 
   const bool gx = x_in.requires_grad(), gw = weight.defined() && weight.requires_grad(),
@@ -94,7 +98,8 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
                                   gw ? dw.data<T>() : nullptr, gb ? db.data<T>() : nullptr, N, C, HW,
                                   training);
     }, [&] {
-      SR_CUDA(cuda::batch_norm_backward(xs.data<float>(), g.data<float>(), mean->data(), invstd->data(),
+      SR_CUDA(cuda::batch_norm_backward(xs.data<float>(), g.data<float>(), dev_stats.data<double>(),
+                                        dev_stats.data<double>() + C,
                                         ws.defined() ? ws.data<float>() : nullptr,
                                         gx ? dx.data<float>() : nullptr, gw ? dw.data<float>() : nullptr,
                                         gb ? db.data<float>() : nullptr, N, C, HW, training));

@@ -1,6 +1,8 @@
 // BatchNorm2d (see batch_norm.h).
 #include "layers/batch_norm.h"
 
+#include "engine/autograd.h"
+#include "engine/ops.h"
 #include "engine/ops_batch_norm.h"
 
 namespace sr {
@@ -16,7 +18,11 @@ BatchNorm2d::BatchNorm2d(int64_t num_features, double eps_, double momentum_) : 
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
   Tensor y = batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
-  if (is_training()) num_batches_tracked.fill_(num_batches_tracked.item() + 1);
+  // Counted where the buffer lives (no read back on a GPU): num_batches_tracked += 1.
+  if (is_training()) {
+    NoGradGuard no_grad;
+    num_batches_tracked.copy_(add(num_batches_tracked, Tensor::ones({}, num_batches_tracked.dtype(), num_batches_tracked.device())));
+  }
   return y;
 }
 

@@ -300,6 +300,45 @@ void test_optimizer() {
     cpu::ema_update(0.999, ce.data(), cc.data(), sizes.data(), (int)sizes.size());
     for (size_t i = 0; i < sizes.size(); ++i)
       compare("ema " + std::to_string(i), de[i]->get(), to_double(e[i]), kExact);
+
+    // The gated step (what a training step runs): adam_step_gated computes the scalars on the
+    // device from the device's step count, learning rate and gate, bitwise the host's; a
+    // NaN or infinite gate leaves the count, the parameters, the moments and the EMA as they
+    // were. Fresh step counts and learning rates; the outputs start as NaN.
+    std::uniform_int_distribution<int> steps(0, 5000);
+    for (const float gate : {0.f, NAN, INFINITY}) {
+      const double t0 = (double)steps(rng), lr = 1e-4 * (1 + steps(rng));
+      DevT<double> d_lr(std::vector<double>{lr}), d_step(std::vector<double>{t0});
+      Dev d_gate(std::vector<float>{gate});
+      const int64_t words = (int64_t)(sizeof(cpu::AdamStep) / sizeof(float));
+      Dev d_scalars(std::vector<float>(words, NAN));
+      auto* dev_s = reinterpret_cast<cpu::AdamStep*>(d_scalars.p);
+      sr::simt::adam_step_gated(cfg, d_lr.p, d_gate.p, d_step.p, dev_s);
+      double host_step = t0;
+      const cpu::AdamStep want = cpu::adam_step_gated(cfg, lr, gate, host_step);
+      const std::string g = "gate " + std::to_string(gate);
+      CHECK(d_step.get()[0] == host_step);
+      CHECK(host_step == (gate == 0.f ? t0 + 1 : t0));
+      CHECK(std::memcmp(dev_s, &want, sizeof want) == 0);
+      CHECK((want.skip != 0.f) == (gate != 0.f));
+      std::vector<std::vector<double>> p0, m0, v0, e0;
+      for (size_t i = 0; i < sizes.size(); ++i) {
+        p0.push_back(to_double(dp[i]->get()));
+        m0.push_back(to_double(dm[i]->get()));
+        v0.push_back(to_double(dv[i]->get()));
+        e0.push_back(to_double(de[i]->get()));
+      }
+      sr::simt::adam_update(static_cast<const cpu::AdamStep*>(dev_s), pp.data(), pg.data(), pm.data(), pv.data(),
+                            sizes.data(), (int)sizes.size());
+      sr::simt::ema_update(0.999, pe.data(), pc.data(), sizes.data(), (int)sizes.size(), d_gate.p);
+      for (size_t i = 0; i < sizes.size(); ++i) {
+        const bool moves = gate == 0.f && i != 1;  // tensor 1 has no gradient
+        INFO(what << " gated, " << g << ", tensor " << i);
+        CHECK((to_double(dp[i]->get()) != p0[i]) == moves);
+        CHECK((to_double(dm[i]->get()) != m0[i]) == moves);
+        CHECK((to_double(de[i]->get()) != e0[i]) == (gate == 0.f));
+      }
+    }
   }
 }
 
@@ -349,10 +388,10 @@ void test_batch_norm() {
     Dev X(x), DY(dy), Gm(gamma), Bt(beta), RM(rm), RV(rv), Y(n), DX(n);
     const auto dg0 = random_floats(rng, C), db0 = random_floats(rng, C);
     Dev DG(dg0), DB(db0);
-    std::vector<double> mean(C), invstd(C);
-    sr::simt::batch_norm_forward(X.p, Gm.p, Bt.p, Y.p, RM.p, RV.p, N, C, HW, training, 0.1, 1e-5, mean.data(),
-                                 invstd.data());
-    sr::simt::batch_norm_backward(X.p, DY.p, mean.data(), invstd.data(), Gm.p, DX.p, DG.p, DB.p, N, C, HW, training);
+    DevT<double> MEAN(C), INV(C);  // device statistics, poisoned until the forward writes them
+    sr::simt::batch_norm_forward(X.p, Gm.p, Bt.p, Y.p, RM.p, RV.p, N, C, HW, training, 0.1, 1e-5, MEAN.p, INV.p);
+    const std::vector<double> mean = MEAN.get(), invstd = INV.get();
+    sr::simt::batch_norm_backward(X.p, DY.p, MEAN.p, INV.p, Gm.p, DX.p, DG.p, DB.p, N, C, HW, training);
     // reference
     const auto xd = to_double(x), dyd = to_double(dy), gd = to_double(gamma), bd = to_double(beta);
     std::vector<double> rmean(C), rvar(C), rinv(C), ry(n), rdx(n), rdg = to_double(dg0), rdb = to_double(db0);

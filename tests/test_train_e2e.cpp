@@ -8,12 +8,18 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <sstream>
 
+#include "engine/cuda_graph.h"
 #include "engine/cuda_runtime.h"
+#include "engine/host_round_trips.h"
+#include "engine/ops.h"
 #include "engine/random.h"
 #include "kernels/cpu/conv2d_bf16.h"
 #include "kernels/registry.h"
+#include "layers/batch_norm.h"
 #ifdef SRENGINE_WITH_SIMT
 #include "kernels/simt/device.h"
 #endif
@@ -265,7 +271,7 @@ TEST_CASE("train/loss_window_sums_each_name_over_its_updates") {
   w.add({{"l_g_pix", Tensor::full({1}, pix[0])}, {"l_g_gan", Tensor::full({1}, gan[0])}});
   w.add({{"l_g_pix", Tensor::full({1}, pix[1])}});  // no G adversarial term this iteration
   w.add({{"l_g_pix", Tensor::full({1}, pix[2])}, {"l_g_gan", Tensor::full({1}, gan[1])}});
-  CHECK(w.updates() == 3);
+  CHECK(w.iterations() == 3);
   const std::map<std::string, double> sums = w.take_sums();
   double want_pix = 0, want_gan = 0;
   for (float v : pix) want_pix += (double)v;
@@ -273,12 +279,24 @@ TEST_CASE("train/loss_window_sums_each_name_over_its_updates") {
   CHECK(sums.size() == 2);
   CHECK(sums.at("l_g_pix") == want_pix);
   CHECK(sums.at("l_g_gan") == want_gan);
-  CHECK(w.updates() == 0);
+  CHECK(w.iterations() == 0);
   CHECK(w.take_sums().empty());
+  // A skipped iteration (its gate NaN) is listed, and its losses are left out of the sums.
+  w.add({{"l_g_pix", Tensor::full({1}, 0.5)}}, Tensor::zeros({1}), 7);
+  w.add({{"l_g_pix", Tensor::full({1}, NAN)}, {"l_g_gan", Tensor::full({1}, 1.0)}}, Tensor::full({1}, NAN), 8);
+  w.add({{"l_g_pix", Tensor::full({1}, 0.25)}}, Tensor::zeros({1}), 9);
+  const LossWindow::Taken taken = w.take();
+  CHECK(taken.updates == 2);
+  CHECK(taken.sums.size() == 1);
+  CHECK(taken.sums.at("l_g_pix") == 0.75);
+  REQUIRE(taken.skipped.size() == 3);
+  CHECK(taken.skipped[0] == std::pair<int64_t, bool>{7, false});
+  CHECK(taken.skipped[1] == std::pair<int64_t, bool>{8, true});
+  CHECK(taken.skipped[2] == std::pair<int64_t, bool>{9, false});
 }
 
-// The non-finite check comes after the backward (so that on CUDA the host waits for the
-// forward while the GPU runs the backward); a skipped update must still leave no trace:
+// The non-finite check is a gate on the device that the optimizers and the EMA read (so that
+// a GPU step never waits for its losses); a skipped update must still leave no trace:
 // no weight change, no gradient left over, no optimizer step, so that the next update is
 // the one an uninterrupted run makes.
 TEST_CASE("train/skipped_update_leaves_no_trace") {
@@ -287,7 +305,7 @@ TEST_CASE("train/skipped_update_leaves_no_trace") {
   b.step->run(b.lq, b.gt, 1);
   const NamedTensors before = snapshot(*a.g);
   const StepResult r = a.step->run(a.lq, a.gt, 2);  // its loss is made NaN
-  CHECK(r.skipped);
+  CHECK(r.skipped());
   expect_unchanged(before, *a.g);
   CHECK(a.step->optim_g().steps() == 1);
   a.step->run(a.lq, a.gt, 3);
@@ -302,15 +320,28 @@ TEST_CASE("train/skipped_update_leaves_no_trace") {
   const NamedTensors d_before = snapshot(*gan.d);
   Tensor bad = gan.gt.clone();
   bad.narrow(0, 0, 1).fill_(NAN);
-  CHECK(gan.step->run(gan.lq, bad, 2).skipped);
+  CHECK(gan.step->run(gan.lq, bad, 2).skipped());
   expect_unchanged(d_before, *gan.d);
   CHECK(gan.step->optim_d()->steps() == 1);
+#ifdef SRENGINE_WITH_SIMT
+  // The same on the simt device, where the kernels read the gate: G, its EMA copy and the
+  // step count stay, and the next iteration updates again.
+  TinyStage s("skip_simt", 0, Device::simt(), {}, {2}, true);
+  s.step->run(s.lq, s.gt, 1);
+  const NamedTensors g_before = snapshot(*s.g), e_before = snapshot(*s.ema);
+  CHECK(s.step->run(s.lq, s.gt, 2).skipped());
+  expect_unchanged(g_before, *s.g);
+  expect_unchanged(e_before, *s.ema);
+  CHECK(s.step->optim_g().steps() == 1);
+  CHECK_FALSE(s.step->run(s.lq, s.gt, 3).skipped());
+  CHECK(s.step->optim_g().steps() == 2);
+#endif
 }
 
-// On a GPU a training step waits for the GPU only at its non-finite loss checks (one per
-// checked loss, each after the backward is queued): the losses, sigma and the rest stay on
-// the device until the log line reads them.
-TEST_CASE("cuda/train_step_waits_only_for_its_loss_checks") {
+// On a GPU a training step never waits for the GPU: the losses, the non-finite gate, sigma
+// and the rest stay on the device until the log line reads them (one read per loss name and
+// one for the gates).
+TEST_CASE("cuda/step_has_no_host_round_trips") {
 #ifdef SRENGINE_WITH_CUDA
   if (!cuda::available()) {
     std::printf("SKIPPED: no CUDA device\n");
@@ -323,12 +354,14 @@ TEST_CASE("cuda/train_step_waits_only_for_its_loss_checks") {
     LossWindow w;
     cuda::synchronize();
     const uint64_t before = cuda::host_wait_count();
-    for (int64_t iter = 2; iter <= 4; ++iter) w.add(t.step->run(t.lq, t.gt, iter).losses);
-    const uint64_t checks = stage == 0 ? 1 : 3;  // G; G, D real, D fake
+    for (int64_t iter = 2; iter <= 4; ++iter) {
+      const StepResult r = t.step->run(t.lq, t.gt, iter);
+      w.add(r.losses, r.skip_gate, iter);
+    }
     INFO("stage " << stage);
-    CHECK(cuda::host_wait_count() - before == 3 * checks);
+    CHECK(cuda::host_wait_count() - before == 0);
     const auto sums = w.take_sums();
-    CHECK(cuda::host_wait_count() - before == 3 * checks + sums.size());  // one read back per name
+    CHECK(cuda::host_wait_count() - before == 1 + sums.size());  // the gates, then one read back per name
     for (const auto& [name, v] : sums) {
       INFO(name);
       CHECK(std::isfinite(v));
@@ -337,6 +370,115 @@ TEST_CASE("cuda/train_step_waits_only_for_its_loss_checks") {
 #else
   std::printf("SKIPPED: srengine was built without CUDA\n");
   WARN("SKIPPED: srengine was built without CUDA");
+#endif
+}
+
+// The host round-trip counter (engine/host_round_trips.h) counts every device->host read of
+// a simt tensor once (item, to_vector, a copy to the CPU) and nothing else: not host->device
+// copies, not kernels, not CPU tensors. The step tests below stand on it.
+TEST_CASE("simt/host_round_trip_counter") {
+#ifdef SRENGINE_WITH_SIMT
+  const uint64_t n = host_round_trips();
+  Tensor d = Tensor::full({4}, 2.0).to(Device::simt());
+  Tensor e = add(d, d);
+  CHECK(host_round_trips() == n);
+  CHECK(e.narrow(0, 1, 1).item() == 4.0);
+  CHECK(host_round_trips() == n + 1);
+  CHECK(e.to_vector().size() == 4);
+  CHECK(host_round_trips() == n + 2);
+  CHECK(e.to(Device::cpu()).numel() == 4);
+  CHECK(host_round_trips() == n + 3);
+  CHECK(Tensor::full({1}, 3.0).item() == 3.0);  // a CPU tensor: no round trip
+  CHECK(host_round_trips() == n + 3);
+#else
+  std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
+  WARN("SKIPPED: srengine was built without the SIMT interpreter");
+#endif
+}
+
+// Batch norm training on the simt device keeps its statistics for the backward and its
+// num_batches_tracked on the device (nothing read back), with the CPU's values.
+TEST_CASE("simt/batch_norm_has_no_host_round_trips") {
+#ifdef SRENGINE_WITH_SIMT
+  BatchNorm2d on_cpu(3), on_simt(3);
+  on_simt.to(Device::simt());
+  manual_seed(9);
+  Tensor x = Tensor::empty({2, 3, 4, 5}), w = Tensor::empty({2, 3, 4, 5});
+  uniform_(x, -1.0, 1.0);
+  uniform_(w, -1.0, 1.0);
+  Tensor xc = x.clone().set_requires_grad(true), xs = x.to(Device::simt()).set_requires_grad(true);
+  const Tensor ws = w.to(Device::simt());
+  mean(mul(on_cpu.forward(xc), w)).backward();
+  const uint64_t n = host_round_trips();
+  mean(mul(on_simt.forward(xs), ws)).backward();
+  CHECK(host_round_trips() == n);
+  auto close = [](const Tensor& a, const Tensor& b) {
+    const std::vector<double> u = a.to_vector(), v = b.to_vector();
+    REQUIRE(u.size() == v.size());
+    for (size_t i = 0; i < u.size(); ++i) CHECK(std::fabs(u[i] - v[i]) <= 1e-5 * (1 + std::fabs(v[i])));
+  };
+  close(xs.grad(), xc.grad());
+  close(on_simt.weight.grad(), on_cpu.weight.grad());
+  close(on_simt.running_mean, on_cpu.running_mean);
+  close(on_simt.running_var, on_cpu.running_var);
+  CHECK(on_simt.num_batches_tracked.item() == 1.0);
+  CHECK(on_cpu.num_batches_tracked.item() == 1.0);
+#else
+  std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
+  WARN("SKIPPED: srengine was built without the SIMT interpreter");
+#endif
+}
+
+namespace {
+
+// Host round trips made by iterations 2..4 of `t` (iteration 1 first, uncounted: it makes
+// the optimizers' state); `after` runs after each counted iteration (a test of the test
+// plants a read there). The losses go to `w`, whose reads are not counted.
+uint64_t count_step_round_trips(TinyStage& t, LossWindow& w,
+                                const std::function<void(const StepResult&)>& after = {}) {
+  t.step->run(t.lq, t.gt, 1);
+  const uint64_t before = host_round_trips();
+  for (int64_t iter = 2; iter <= 4; ++iter) {
+    const StepResult r = t.step->run(t.lq, t.gt, iter);
+    w.add(r.losses, r.skip_gate, iter);
+    if (after) after(r);
+  }
+  return host_round_trips() - before;
+}
+
+}  // namespace
+
+// On the simt device (the CUDA path, interpreted) the tiny config's psnr and GAN iterations
+// (G, D with spectral norm, two Adams, EMA) read nothing back: losses and the non-finite
+// gate stay on the device until the log line, which reads the gates once and each loss
+// name once. A read planted in the loop is seen.
+TEST_CASE("train/step_has_no_host_round_trips") {
+#ifdef SRENGINE_WITH_SIMT
+  for (size_t stage : {0, 1}) {
+    INFO("stage " << stage);
+    TinyStage t("simt_reads", stage, Device::simt(), {}, {}, true);
+    LossWindow w;
+    CHECK(count_step_round_trips(t, w) == 0);
+    const uint64_t before = host_round_trips();
+    const LossWindow::Taken taken = w.take();
+    CHECK(host_round_trips() - before == 1 + taken.sums.size());  // the gates, then one read per name
+    CHECK(taken.updates == 3);
+    CHECK(taken.sums.size() == (stage == 0 ? 1u : 6u));  // l_g_pix; + l_g_gan, l_d_real/fake, out_d_real/fake
+    const auto& sums = taken.sums;
+    for (const auto& [name, v] : sums) {
+      INFO(name);
+      CHECK(std::isfinite(v));
+    }
+    TinyStage planted("simt_reads_planted", stage, Device::simt(), {}, {}, true);
+    LossWindow w2;
+    const uint64_t n = count_step_round_trips(planted, w2, [](const StepResult& r) {
+      (void)r.losses.begin()->second.item();
+    });
+    CHECK(n == 3);
+  }
+#else
+  std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
+  WARN("SKIPPED: srengine was built without the SIMT interpreter");
 #endif
 }
 
@@ -370,8 +512,8 @@ TEST_CASE("simt/train_iteration_matches_cpu") {
   const StepResult rc = cpu.step->run(cpu.lq, cpu.gt, 1);
   const uint64_t launches = ::simt::stats().launches;
   const StepResult rs = sim.step->run(sim.lq, sim.gt, 1);
-  REQUIRE_FALSE(rc.skipped);
-  REQUIRE_FALSE(rs.skipped);
+  REQUIRE_FALSE(rc.skipped());
+  REQUIRE_FALSE(rs.skipped());
   {
     INFO(::simt::stats().launches - launches << " kernel launches on the interpreter");
     CHECK(::simt::stats().launches - launches > 300);  // the iteration ran on the kernels (810)
@@ -436,8 +578,8 @@ TEST_CASE("simt/fp16_train_iteration_matches_cpu") {
     t->step->enable_loss_scaling(LossScaleConfig{});
   }
   const StepResult rc = cpu.step->run(cpu.lq, cpu.gt, 1), rs = sim.step->run(sim.lq, sim.gt, 1);
-  REQUIRE_FALSE(rc.skipped);
-  REQUIRE_FALSE(rs.skipped);
+  REQUIRE_FALSE(rc.skipped());
+  REQUIRE_FALSE(rs.skipped());
   CHECK(rc.overflow == rs.overflow);
   CHECK(cpu.step->loss_scaler()->state() == sim.step->loss_scaler()->state());
   const double budget = 2e-3;
@@ -463,6 +605,117 @@ TEST_CASE("simt/fp16_train_iteration_matches_cpu") {
   for (size_t i = 0; i < a.size(); ++i) expect_close("G " + a[i].first, a[i].second, b[i].second, 62);
 #else
   WARN("SKIPPED: srengine was built without the SIMT interpreter");
+#endif
+}
+
+namespace {
+
+using LossLog = std::map<int64_t, std::map<std::string, std::vector<double>>>;
+
+std::map<std::string, std::vector<double>> loss_values(const StepResult& r) {
+  std::map<std::string, std::vector<double>> out;
+  for (const auto& [name, t] : r.losses) out[name] = t.to_vector();
+  out["skip_gate"] = r.skip_gate.to_vector();
+  return out;
+}
+
+// Everything an iteration changes: parameters, Adam moments and step counts of both
+// optimizers, EMA weights, D's buffers (spectral-norm vectors), on the host.
+std::map<std::string, std::vector<double>> training_state(TinyStage& t) {
+  std::map<std::string, std::vector<double>> out;
+  for (const auto& [n, p] : t.g->named_parameters()) out["G." + n] = p.to_vector();
+  for (const auto& [n, p] : t.d->named_parameters()) out["D." + n] = p.to_vector();
+  for (const auto& [n, p] : t.d->named_buffers()) out["D buffer." + n] = p.to_vector();
+  for (const auto& [n, p] : t.ema->named_parameters()) out["EMA." + n] = p.to_vector();
+  for (const auto& [n, p] : t.step->optim_g().state("")) out["G Adam." + n] = p.to_vector();
+  for (const auto& [n, p] : t.step->optim_d()->state("")) out["D Adam." + n] = p.to_vector();
+  out["G steps"] = {(double)t.step->optim_g().steps()};
+  out["D steps"] = {(double)t.step->optim_d()->steps()};
+  return out;
+}
+
+// Iteration 1 eagerly (it makes the optimizers' state), iteration 2 captured (StreamGraph),
+// then the graph replayed as iterations 2..iters; prepare_replay writes each iteration's
+// learning rates first unless `stale_lr` (a planted bug: the capture iteration's value
+// baked in).
+void run_replayed(TinyStage& t, Device device, int64_t iters, bool stale_lr, LossLog& log) {
+  log[1] = loss_values(t.step->run(t.lq, t.gt, 1));
+  StreamGraph graph(device);
+  StepResult r;
+  graph.begin_capture();
+  r = t.step->run(t.lq, t.gt, 2);
+  graph.end_capture();
+  for (int64_t iter = 2; iter <= iters; ++iter) {
+    if (iter > 2 && !stale_lr) t.step->prepare_replay(iter);
+    graph.replay();
+    log[iter] = loss_values(r);  // the graph's outputs: read after each replay
+  }
+  r = StepResult{};  // its tensors live in the graph's memory: dropped before the graph
+}
+
+// The replay test on `device` (below).
+void expect_replay_equals_eager(Device device) {
+  const std::vector<std::string> lr_every_iter = {"train.stages.1.scheduler.milestones=[2,3,4,5]"};
+  constexpr int64_t kIters = 5;
+  TinyStage eager("graph_eager", 1, device, lr_every_iter, {}, true);
+  LossLog eager_log, replay_log, stale_log;
+  for (int64_t iter = 1; iter <= kIters; ++iter) eager_log[iter] = loss_values(eager.step->run(eager.lq, eager.gt, iter));
+  TinyStage replayed("graph_replay", 1, device, lr_every_iter, {}, true);
+  run_replayed(replayed, device, kIters, false, replay_log);
+  const auto want = training_state(eager), got = training_state(replayed);
+  REQUIRE(want.size() == got.size());
+  for (const auto& [name, v] : want) {
+    INFO(name);
+    CHECK(got.at(name) == v);
+  }
+  CHECK(want.at("G steps") == std::vector<double>{(double)kIters});
+  for (int64_t iter = 1; iter <= kIters; ++iter) {
+    INFO("iteration " << iter);
+    CHECK(replay_log.at(iter) == eager_log.at(iter));
+  }
+  CHECK(eager_log.at(kIters) != eager_log.at(2));  // the replays computed new iterations
+
+  TinyStage stale("graph_stale_lr", 1, device, lr_every_iter, {}, true);
+  run_replayed(stale, device, kIters, true, stale_log);
+  const auto baked = training_state(stale);
+  int differ = 0;
+  for (const auto& [name, v] : want) differ += baked.at(name) != v;
+  INFO(differ << " of " << want.size() << " tensors differ with the learning rate baked in");
+  CHECK(differ > 0);
+}
+
+}  // namespace
+
+// A captured GAN iteration (G and the U-Net spectral-norm D, both Adams, EMA), replayed on
+// the simt device, equals eager iterations bit for bit: parameters, moments, step counts,
+// EMA weights, spectral-norm vectors and every logged loss, with a learning rate that
+// changes at every iteration. Replaying without writing the new learning rates (a value
+// baked into the graph) must differ.
+TEST_CASE("train/cuda_graph_replay_equals_eager") {
+#ifdef SRENGINE_WITH_SIMT
+  expect_replay_equals_eager(Device::simt());
+  CHECK_THROWS_WITH(StreamGraph(Device::cpu()), Catch::Contains("needs a GPU or the simt device, not cpu"));
+  StreamGraph unused(Device::simt());
+  CHECK_THROWS_WITH(unused.replay(), Catch::Contains("replay before end_capture"));
+#else
+  std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
+  WARN("SKIPPED: srengine was built without the SIMT interpreter");
+#endif
+}
+
+// The same on a GPU: CUDA graphs (engine/cuda_graph.cu).
+TEST_CASE("cuda/cuda_graph_replay_equals_eager") {
+#ifdef SRENGINE_WITH_CUDA
+  if (!cuda::available()) {
+    std::printf("SKIPPED: no CUDA device\n");
+    WARN("SKIPPED: no CUDA device");
+    return;
+  }
+  activate_device(Device::cuda(0), "test");
+  expect_replay_equals_eager(Device::cuda(0));
+#else
+  std::printf("SKIPPED: srengine was built without CUDA\n");
+  WARN("SKIPPED: srengine was built without CUDA");
 #endif
 }
 

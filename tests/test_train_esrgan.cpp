@@ -57,7 +57,7 @@ Trained train_steps(const SafetensorsFile& f, const std::string& type) {
                  *comm, 1.0);
   const auto [lq, gt] = batch();
   const int iters = std::stoi(f.metadata.at("iters"));
-  for (int i = 1; i <= iters; ++i) REQUIRE_FALSE(step.run(lq, gt, i).skipped);
+  for (int i = 1; i <= iters; ++i) REQUIRE_FALSE(step.run(lq, gt, i).skipped());
   return t;
 }
 

@@ -274,7 +274,7 @@ Trained train_realesrgan_steps(const SafetensorsFile& f, const std::string& path
   auto comm = make_communicator("auto", Device::cpu());
   StageStep step(c, *t.g, nullptr, t.d.get(), 0.0, *comm, 1.0);
   const auto [lq, gt] = fixture_batch();
-  for (int i = 1; i <= std::stoi(f.metadata.at("iters")); ++i) REQUIRE_FALSE(step.run(lq, gt, i).skipped);
+  for (int i = 1; i <= std::stoi(f.metadata.at("iters")); ++i) REQUIRE_FALSE(step.run(lq, gt, i).skipped());
   return t;
 }
 

@@ -29,16 +29,22 @@ void LossScaler::load_state(const LossScalerState& s) {
 
 Tensor LossScaler::scale_loss(const Tensor& loss) const { return sr::scale(loss, state_.scale); }
 
-bool LossScaler::unscale_and_check(const std::vector<Tensor>& grads) const {
+Tensor LossScaler::unscale(const std::vector<Tensor>& grads) const {
   const double inv = 1.0 / state_.scale;
   Tensor flag;  // sum over the gradients of sum(0 * g): 0, or NaN when any element is inf or NaN
+  Device device = Device::cpu();
   for (Tensor g : grads) {
     if (!g.defined()) continue;
     scale_(g, inv);
-    const Tensor z = sum(sr::scale(g, 0.0));
+    const Tensor z = sum(sr::scale(g, 0.0)).reshape({1});
     flag = flag.defined() ? add(flag, z) : z;
+    device = g.device();
   }
-  return !flag.defined() || std::isfinite(flag.item());
+  return flag.defined() ? flag : Tensor::zeros({1}, DType::f32, device);
+}
+
+bool LossScaler::unscale_and_check(const std::vector<Tensor>& grads) const {
+  return std::isfinite(unscale(grads).item());
 }
 
 void LossScaler::update(bool found_inf) {

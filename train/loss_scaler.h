@@ -15,8 +15,10 @@
 //
 // Host round trip: S lives on the host (it changes only on the host's decision), so
 // scaling the loss needs no read. found_inf is computed on the device as one scalar (the
-// sum of 0 * g over all gradients: 0 for finite gradients, NaN otherwise) and read on the
-// host once per update, beside the loss's own non-finite check (stage_step.h).
+// sum of 0 * g over all gradients: 0 for finite gradients, NaN otherwise); the optimizer and
+// the EMA read it on the device as a skip gate, and the host reads it once per update to
+// move S: the one host round trip of an fp16 step (the loss's own non-finite check stays
+// on the device, stage_step.h).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -45,8 +47,11 @@ class LossScaler {
 
   // S * loss (a new tensor in the graph).
   Tensor scale_loss(const Tensor& loss) const;
-  // Multiplies every defined gradient by 1/S in place and returns whether all of them are
-  // finite (one host read of a device scalar).
+  // Multiplies every defined gradient by 1/S in place and returns the overflow flag: one
+  // float32 element on the gradients' device, 0 when all of them are finite, else NaN (the
+  // form of StageStep's skip gates, so the optimizers can read it on the device).
+  Tensor unscale(const std::vector<Tensor>& grads) const;
+  // unscale, then whether all gradients were finite (one host read of the flag).
   bool unscale_and_check(const std::vector<Tensor>& grads) const;
   // The bookkeeping after an update: found_inf backs off and counts a skip, else the
   // good-step counter grows S every growth_interval steps.

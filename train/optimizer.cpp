@@ -23,7 +23,26 @@ AdamOptions AdamOptions::from_config(const OptimizerConfig& o) {
   return a;
 }
 
-Adam::Adam(NamedTensors params, AdamOptions options) : params_(std::move(params)), options_(options) {
+namespace {
+constexpr int64_t kAdamStepFloats = sizeof(cpu::AdamStep) / sizeof(float);
+static_assert(sizeof(cpu::AdamStep) % sizeof(float) == 0, "cpu::AdamStep must be whole floats");
+
+// The gate's device value as a pointer for the kernels, after checking it.
+const float* gate_pointer(const Tensor& gate, Device device, const char* who) {
+  SR_CHECK(gate.numel() == 1 && gate.dtype() == DType::f32 && gate.device() == device, who,
+           ": the gate must be one float32 element on ", device.str(), ", got ", gate.str());
+  return gate.data<float>();
+}
+}  // namespace
+
+Adam::Adam(NamedTensors params, AdamOptions options)
+    : params_(std::move(params)), options_(options),
+      device_(params_.empty() ? Device::cpu() : params_.front().second.device()) {
+  step_ = Tensor::zeros({1}, DType::f64, device_);
+  lr_ = Tensor::zeros({1}, DType::f64, device_);
+  lr_host_ = device_.is_cuda() ? Tensor::empty_pinned({1}, DType::f64, device_.index) : Tensor::empty({1}, DType::f64);
+  scalars_ = Tensor::zeros({kAdamStepFloats}, DType::f32, device_);
+  open_ = Tensor::zeros({1}, DType::f32, device_);
   for (auto& [name, p] : params_) {
     SR_CHECK(p.is_contiguous(),
              "Adam: parameter ", name, " must be a contiguous tensor, got ", p.str());
@@ -32,8 +51,8 @@ Adam::Adam(NamedTensors params, AdamOptions options) : params_(std::move(params)
   }
 }
 
-void Adam::step() {
-  ++step_;
+void Adam::step(const Tensor& gate_in) {
+  const Tensor& gate = gate_in.defined() ? gate_in : open_;
   cpu::AdamConfig c;
   c.lr = options_.lr;
   c.beta1 = options_.beta1;
@@ -41,7 +60,17 @@ void Adam::step() {
   c.eps = options_.eps;
   c.weight_decay = options_.weight_decay;
   c.decoupled = options_.decoupled_weight_decay;
-  const cpu::AdamStep scalars = cpu::adam_step_scalars(c, step_);
+  // The learning rate goes to the device by a host->device copy (not a kernel argument),
+  // from a buffer that lives as long as the optimizer (a captured copy reads it at replay).
+  stage_lr();
+  lr_.copy_(lr_host_);
+  const float* g_ptr = gate_pointer(gate, device_, "Adam step");
+  auto* s_ptr = reinterpret_cast<cpu::AdamStep*>(scalars_.data<float>());
+  if (device_.is_cpu()) {
+    *s_ptr = cpu::adam_step_gated(c, lr_.data<double>()[0], *g_ptr, step_.data<double>()[0]);
+  } else {
+    SR_ON_DEVICE(device_, cuda::adam_step_gated(c, lr_.data<double>(), g_ptr, step_.data<double>(), s_ptr));
+  }
   // All parameters of one device in one multi-tensor call; a parameter without a
   // gradient is skipped (null gradient pointer), as torch does.
   std::vector<float*> p, m, v;
@@ -54,6 +83,8 @@ void Adam::step() {
     Tensor grad = param.grad();
     SR_CHECK(param.dtype() == DType::f32, "Adam: parameter ", params_[k].first, " must be float32, got ", param.str());
     device = param.device();
+    SR_CHECK(device == device_, "Adam: parameter ", params_[k].first, " is on ", device.str(), ", the first on ",
+             device_.str());
     if (grad.defined()) keep.push_back(grad.contiguous());
     p.push_back(param.data<float>());
     g.push_back(grad.defined() ? keep.back().data<float>() : nullptr);
@@ -63,11 +94,16 @@ void Adam::step() {
   }
   if (p.empty()) return;
   if (!device.is_cpu()) {
-    SR_ON_DEVICE(device, cuda::adam_update(scalars, p.data(), g.data(), m.data(), v.data(), n.data(), (int)p.size()));
+    const cpu::AdamStep* s_dev = s_ptr;
+    SR_ON_DEVICE(device, cuda::adam_update(s_dev, p.data(), g.data(), m.data(), v.data(), n.data(), (int)p.size()));
   } else {
-    cpu::adam_update(scalars, p.data(), g.data(), m.data(), v.data(), n.data(), (int)p.size());
+    cpu::adam_update(*s_ptr, p.data(), g.data(), m.data(), v.data(), n.data(), (int)p.size());
   }
 }
+
+void Adam::stage_lr() { lr_host_.data<double>()[0] = options_.lr; }
+
+int64_t Adam::steps() const { return (int64_t)step_.item(); }
 
 void Adam::zero_grad() {
   for (auto& [_, p] : params_) p.zero_grad();
@@ -91,10 +127,10 @@ void Adam::load_state(const SafetensorsFile& file, const std::string& prefix, in
       dst->copy_(src);
     }
   }
-  step_ = steps;
+  step_.fill_((double)steps);
 }
 
-void ema_update(NamedTensors& ema, const NamedTensors& params, double decay) {
+void ema_update(NamedTensors& ema, const NamedTensors& params, double decay, const Tensor& gate) {
   SR_CHECK(ema.size() == params.size(), "EMA: ", ema.size(), " EMA tensors for ", params.size(), " parameters");
   std::vector<float*> e;
   std::vector<const float*> p;
@@ -111,10 +147,11 @@ void ema_update(NamedTensors& ema, const NamedTensors& params, double decay) {
   }
   if (e.empty()) return;
   const Device device = ema[0].second.device();
+  const float* g = gate.defined() ? gate_pointer(gate, device, "EMA") : nullptr;
   if (!device.is_cpu()) {
-    SR_ON_DEVICE(device, cuda::ema_update(decay, e.data(), p.data(), n.data(), (int)e.size()));
+    SR_ON_DEVICE(device, cuda::ema_update(decay, e.data(), p.data(), n.data(), (int)e.size(), g));
   } else {
-    cpu::ema_update(decay, e.data(), p.data(), n.data(), (int)e.size());
+    cpu::ema_update(decay, e.data(), p.data(), n.data(), (int)e.size(), g);
   }
 }
 

@@ -196,12 +196,7 @@ int StageLoop::iterate(size_t si, int64_t first, StageStep& step, data::Loader& 
     }
     StepResult r = step.run(lq, gt, iter);
     threads.record(seconds_since(t0));
-    if (r.skipped) {
-      note_skipped(name, iter);
-    } else {
-      ctx_.counters.nan_streak = 0;
-      window.losses.add(r.losses);
-    }
+    window.losses.add(r.losses, r.skip_gate, iter);  // skips are read (and counted) at the log line
     if (iter % logger.print_freq == 0 || iter == total) log_progress(name, iter, total, step, window, threads.threads());
     if (iter % ctx_.cfg.val.val_freq == 0) {
       validator_.run(name, iter, nets_.eval());
@@ -231,8 +226,16 @@ void StageLoop::finish(size_t si, StageStep& step, const data::Loader& loader) {
 void StageLoop::log_progress(const std::string& name, int64_t iter, int64_t total, const StageStep& step,
                              ProgressWindow& w, int threads) {
   Communicator& comm = *ctx_.comm;
-  const int window_n = w.losses.updates();
-  const std::map<std::string, double> sums = w.losses.take_sums();
+  const LossWindow::Taken taken = w.losses.take();
+  for (const auto& [it, skipped] : taken.skipped) {
+    if (skipped) {
+      note_skipped(name, it);
+    } else {
+      ctx_.counters.nan_streak = 0;
+    }
+  }
+  const int window_n = taken.updates;
+  const std::map<std::string, double>& sums = taken.sums;
   std::vector<double> vals;
   for (const auto& [k, v] : sums) vals.push_back(v / std::max(1, window_n));
   comm.all_reduce_host(vals);  // mean over ranks of the window means

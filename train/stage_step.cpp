@@ -22,79 +22,61 @@ std::vector<Tensor> values(const NamedTensors& named) {
 }
 }  // namespace
 
-// A loss's value for the host, queued now and read later (see stage_step.h). On CUDA,
-// queue() puts a copy into page-locked memory and a mark on the stream, and value() waits
-// for that mark only; on the CPU the value is read at once.
-class StageStep::Peek {
- public:
-  explicit Peek(Device device) {
-#ifdef SRENGINE_WITH_CUDA
-    if (device.is_cuda()) {
-      host_ = Tensor::empty_pinned({1}, DType::f32, device.index);
-      mark_ = std::make_unique<cuda::StreamMark>();
-    }
-#else
-    (void)device;
-#endif
-  }
-  void queue(const Tensor& loss) {
-    SR_CHECK(loss.numel() == 1, "training step: a loss must have one element, got ", loss.str());
-    if (!loss.is_cuda()) {
-      value_ = loss.item();
-      return;
-    }
-#ifdef SRENGINE_WITH_CUDA
-    SR_CHECK(mark_ && loss.dtype() == DType::f32, "training step: loss ", loss.str(),
-             " is not on the networks' device or not float32");
-    cuda::memcpy_to_host_async(host_.raw_data(), loss.raw_data(), sizeof(float));
-    mark_->set();
-    queued_ = true;
-#endif
-  }
-  double value() {
-#ifdef SRENGINE_WITH_CUDA
-    if (queued_) {
-      mark_->wait();
-      queued_ = false;
-      value_ = host_.data<float>()[0];
-    }
-#endif
-    return value_;
-  }
+bool StepResult::skipped() const { return skip_gate.defined() && !std::isfinite(skip_gate.item()); }
 
- private:
-  double value_ = 0;
-#ifdef SRENGINE_WITH_CUDA
-  Tensor host_;
-  std::unique_ptr<cuda::StreamMark> mark_;
-  bool queued_ = false;
-#endif
-};
-
-void LossWindow::add(const std::map<std::string, Tensor>& losses) {
-  for (const auto& [name, t] : losses) values_[name].push_back(t);
-  ++updates_;
+void LossWindow::add(const std::map<std::string, Tensor>& losses, const Tensor& skip_gate, int64_t iter) {
+  for (const auto& [name, t] : losses) values_[name].push_back({gates_.size(), t});
+  gates_.push_back(skip_gate);
+  iters_.push_back(iter);
 }
 
-std::map<std::string, double> LossWindow::take_sums() {
-  std::map<std::string, double> sums;
-  for (const auto& [name, ts] : values_) {
-    std::vector<double> v;
-    if (ts.front().is_cuda()) {
-      // Gathered on the device, then one copy back (and one host wait) per name.
-      Tensor all = Tensor::empty({(int64_t)ts.size()}, ts.front().dtype(), ts.front().device());
-      for (size_t i = 0; i < ts.size(); ++i) all.narrow(0, (int64_t)i, 1).copy_(ts[i].reshape({1}));
-      v = all.to_vector();
-    } else {
-      for (const Tensor& t : ts) v.push_back(t.item());
-    }
+namespace {
+// The values of one-element tensors on one device: on a GPU gathered there, then one copy
+// back (one host wait); on the CPU read directly.
+std::vector<double> read_scalars(const std::vector<Tensor>& ts) {
+  std::vector<double> v;
+  if (ts.empty()) return v;
+  if (!ts.front().device().is_cpu()) {
+    Tensor all = Tensor::empty({(int64_t)ts.size()}, ts.front().dtype(), ts.front().device());
+    for (size_t i = 0; i < ts.size(); ++i) all.narrow(0, (int64_t)i, 1).copy_(ts[i].reshape({1}));
+    return all.to_vector();
+  }
+  for (const Tensor& t : ts) v.push_back(t.item());
+  return v;
+}
+}  // namespace
+
+LossWindow::Taken LossWindow::take() {
+  Taken out;
+  std::vector<Tensor> gates;
+  for (const Tensor& g : gates_)
+    if (g.defined()) gates.push_back(g);
+  const std::vector<double> gv = read_scalars(gates);
+  std::vector<bool> skipped;
+  size_t k = 0;
+  for (size_t i = 0; i < gates_.size(); ++i) {
+    const bool s = gates_[i].defined() && !std::isfinite(gv[k++]);
+    skipped.push_back(s);
+    out.skipped.push_back({iters_[i], s});
+    if (!s) ++out.updates;
+  }
+  for (const auto& [name, entries] : values_) {
+    std::vector<Tensor> ts;
+    for (const auto& [i, t] : entries) ts.push_back(t);
+    const std::vector<double> v = read_scalars(ts);
     double sum = 0;
-    for (double x : v) sum += x;
-    sums[name] = sum;
+    bool any = false;
+    for (size_t j = 0; j < v.size(); ++j) {
+      if (skipped[entries[j].first]) continue;
+      sum += v[j];
+      any = true;
+    }
+    if (any) out.sums[name] = sum;
   }
   values_.clear();
-  updates_ = 0;
-  return sums;
+  gates_.clear();
+  iters_.clear();
+  return out;
 }
 
 namespace {
@@ -159,26 +141,40 @@ StageStep::StageStep(const StageConfig& stage, Module& net_g, Module* net_g_ema,
     sched_d_ = std::make_unique<LRSchedule>(optim_d_->lr(), sched, warmup);
     reduce_d_ = std::make_unique<GradReducer>(comm_, values(d_->named_parameters()), bucket_mb);
   }
-  const Device device = g_.parameters().at(0).device();
-  peek_g_ = std::make_unique<Peek>(device);
-  if (gan_) {
-    peek_d_real_ = std::make_unique<Peek>(device);
-    peek_d_fake_ = std::make_unique<Peek>(device);
-  }
+  device_ = g_.parameters().at(0).device();
   net_d_iters_ = stage.net_d_iters;
   net_d_init_iters_ = stage.net_d_init_iters;
   SR_CHECK(pixel_ || percep_ || gan_, "stage '", stage.name,
            "': no loss is active (pixel_opt absent and perceptual loss without VGG weights)");
 }
 
+void StageStep::prepare_replay(int64_t iter) {
+  optim_g_->set_lr(sched_g_->lr_at(iter));
+  optim_g_->stage_lr();
+  if (optim_d_) {
+    optim_d_->set_lr(sched_d_->lr_at(iter));
+    optim_d_->stage_lr();
+  }
+}
+
 void StageStep::set_d_requires_grad(bool on) {
   for (auto& [_, p] : d_->named_parameters()) p.set_requires_grad(on);
 }
 
-bool StageStep::agree_finite(double value) {
-  std::vector<double> flag{std::isfinite(value) ? 0.0 : 1.0};
-  comm_.all_reduce_host(flag);
-  return flag[0] == 0.0;
+// loss * 0 is 0 for a finite loss and NaN otherwise (IEEE 754: inf * 0 and NaN * 0 are NaN);
+// the sum of those is NaN when any is, on every rank after the all-reduce.
+Tensor StageStep::agreed_gate(std::initializer_list<Tensor> losses, bool inject_nan) {
+  NoGradGuard no_grad;
+  Tensor gate;
+  for (const Tensor& l : losses) {
+    SR_CHECK(l.numel() == 1 && l.dtype() == DType::f32 && l.device() == device_, "training step: loss ", l.str(),
+             " is not one float32 element on the networks' device ", device_.str());
+    const Tensor z = scale(l.detach().reshape({1}), 0.0);
+    gate = gate.defined() ? add(gate, z) : z;
+  }
+  if (inject_nan) gate = add(gate, Tensor::full({1}, NAN, DType::f32, device_));
+  if (comm_.world_size() > 1) comm_.all_reduce(gate, false);
+  return gate;
 }
 
 StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, const Tensor& gt_usm) {
@@ -193,6 +189,7 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
   const Tensor& percep_target = realesrgan && stage_.percep_gt_usm ? usm : gt;
   const Tensor& real = realesrgan && stage_.gan_gt_usm ? usm : gt;
   const auto t_g = t;
+  Tensor gate;  // the skip gate so far (StepResult::skip_gate); undefined while nothing was checked
   optim_g_->set_lr(sched_g_->lr_at(iter));
   if (optim_d_) optim_d_->set_lr(sched_d_->lr_at(iter));
 
@@ -218,7 +215,6 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
       Tensor l_fake = (*gan_)(minus_mean_of(fake_pred, real_pred), true, false);
       add_term("l_g_gan", scale(add(l_real, l_fake), 0.5));
     }
-    peek_g_->queue(total);
     r.times.forward += since(t);
     t = Clock::now();
     // Backward before the non-finite check (see stage_step.h): its gradients are dropped
@@ -230,24 +226,22 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
     reduce_g_->finish();
     r.times.communication += since(t);
     t = Clock::now();
-    double value = peek_g_->value();
-    if (std::find(inject_nan_iters_.begin(), inject_nan_iters_.end(), iter) != inject_nan_iters_.end()) value = NAN;
-    const bool finite = agree_finite(value);
-    r.times.backward += since(t);
-    if (!finite) {
-      optim_g_->zero_grad();
-      r.skipped = true;
-      return r;
-    }
-    t = Clock::now();
-    // Loss scaling: unscale, and skip the G step (and the EMA below) on non-finite gradients.
+    const bool inject = std::find(inject_nan_iters_.begin(), inject_nan_iters_.end(), iter) != inject_nan_iters_.end();
+    gate = agreed_gate({total}, inject);
+    // Loss scaling: unscale G's gradients; non-finite ones skip G's step and the EMA (not
+    // D's) and back the scale off. The scale is the host's, so the scaler reads the overflow
+    // flag: the one host round trip of an fp16 step (loss_scaler.h).
+    Tensor g_gate = gate;
     if (scaler_) {
       std::vector<Tensor> grads;
       for (const Tensor& p : g_.parameters()) grads.push_back(p.grad());
-      r.overflow = !agree_finite(scaler_->unscale_and_check(grads) ? 0.0 : NAN);
+      Tensor found = scaler_->unscale(grads);
+      if (comm_.world_size() > 1) comm_.all_reduce(found, false);
+      r.overflow = !std::isfinite(found.item());
       scaler_->update(r.overflow);
+      g_gate = add(gate, found);
     }
-    if (!r.overflow) optim_g_->step();
+    optim_g_->step(g_gate);
     optim_g_->zero_grad();
     r.times.optimizer += since(t);
   } else {
@@ -271,7 +265,6 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
                        : (*gan_)(real_pred, true, true);
     r.losses["l_d_real"] = l_real.detach();
     r.losses["out_d_real"] = mean(real_pred.detach());
-    peek_d_real_->queue(l_real);
     r.times.forward += since(t);
     t = Clock::now();
     // Two backward passes as BasicSR: real first, then fake; the reducer runs in the
@@ -284,7 +277,6 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
                        : (*gan_)(fake_pred, false, true);
     r.losses["l_d_fake"] = l_fake.detach();
     r.losses["out_d_fake"] = mean(fake_pred.detach());
-    peek_d_fake_->queue(l_fake);
     r.times.forward += since(t);
     t = Clock::now();
     reduce_d_->begin();
@@ -294,15 +286,9 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
     reduce_d_->finish();
     r.times.communication += since(t);
     t = Clock::now();
-    const bool finite = agree_finite(peek_d_real_->value()) && agree_finite(peek_d_fake_->value());
-    r.times.backward += since(t);
-    if (!finite) {
-      optim_d_->zero_grad();
-      r.skipped = true;
-      return r;
-    }
-    t = Clock::now();
-    optim_d_->step();
+    const Tensor gate_d = agreed_gate({l_real, l_fake}, false);
+    gate = gate.defined() ? add(gate, gate_d) : gate_d;  // a skipped G step skips D's too
+    optim_d_->step(gate);
     optim_d_->zero_grad();
     r.times.optimizer += since(t);
     r.times.d_step = since(t_d);
@@ -314,9 +300,10 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
     t = Clock::now();
     NoGradGuard no_grad;
     NamedTensors e = ema_->named_parameters();
-    ema_update(e, g_.named_parameters(), ema_decay_);
+    ema_update(e, g_.named_parameters(), ema_decay_, gate);
     r.times.optimizer += since(t);
   }
+  r.skip_gate = gate.defined() ? gate : Tensor::zeros({1}, DType::f32, device_);
   return r;
 }
 

@@ -18,18 +18,20 @@
 //           percep_gt_usm, D's real input USM(gt) when gan_gt_usm (else the plain gt);
 //           order and detach points as srgan (G: pixel, perceptual, gan(D(out), real) with D
 //           frozen; D: gan(D(real), real) backward, gan(D(out.detach()), fake) backward)
-// A non-finite loss (on any rank) skips that iteration's update. With loss scaling
-// (precision fp16, enable_loss_scaling, train/loss_scaler.h) the generator's loss is scaled
-// before backward and its gradients unscaled after; non-finite gradients skip the G step
-// and the EMA update (StepResult::overflow).
+// A non-finite loss (on any rank) skips that iteration's updates: a non-finite G loss skips
+// G's step, D's step and the EMA; a non-finite D loss D's step and the EMA.
+// With loss scaling (precision fp16, enable_loss_scaling, train/loss_scaler.h) the
+// generator's loss is scaled before backward and its gradients unscaled after; non-finite
+// gradients skip G's step and the EMA (not D's) and move the scale (StepResult::overflow).
 //
-// Host waits: on CUDA the losses stay on the device (StepResult holds them as one-element
-// tensors; the trainer reads them when it logs). The non-finite check needs each checked
-// loss on the host every iteration, so its copy is queued right after the loss and waited
-// for only after the backward has been queued: the host waits for the forward while the
-// GPU runs the backward, instead of draining the GPU before the backward. A non-finite
-// loss's backward has then run, and its gradients are dropped unused, which leaves the
-// same state as not running it.
+// No host round trips: on a GPU (and the simt device) a step reads nothing back. The
+// losses stay on the device (StepResult holds them as one-element tensors; the trainer
+// reads them when it logs), and so does the non-finite check: each checked loss times 0 is
+// 0, or NaN when the loss is not finite, and their sum (over the ranks too) is the gate the
+// optimizers and the EMA read on the device (train/optimizer.h). The forward and backward
+// passes of a skipped iteration have run (their gradients are dropped unused): the networks'
+// buffers (spectral-norm vectors, batch-norm statistics) move as those passes moved them;
+// parameters, moments, step counts and EMA weights stay.
 #pragma once
 #include <map>
 #include <memory>
@@ -62,25 +64,36 @@ struct StepResult {
   // l_g_pix, l_g_percep, l_g_gan, l_d_real, l_d_fake, ...: one-element tensors, detached,
   // on the networks' device (read them with LossWindow or .item(), which waits on CUDA)
   std::map<std::string, Tensor> losses;
-  bool skipped = false;  // non-finite loss: no update
-  bool overflow = false;  // loss scaling: non-finite gradients, no G step and no EMA (loss_scaler.h)
+  // One float32 element on the networks' device: 0 when the iteration updated the networks,
+  // NaN when a non-finite loss (on any rank) skipped its updates.
+  Tensor skip_gate;
+  bool skipped() const;  // reads skip_gate: a host round trip on a GPU
+  bool overflow = false;  // loss scaling: non-finite G gradients, no G step and no EMA (loss_scaler.h)
   StepTimes times;
 };
 
-// The losses of the updates since the last log line, kept where they were computed until
-// the line needs them: on CUDA one read back per loss name per log line, instead of a
-// host wait per loss per iteration. The sums are the host's, in double and in iteration
-// order, as when every loss was read at once.
+// The losses and skip gates of the iterations since the last log line, kept where they were
+// computed until the line needs them: on a GPU one read back per loss name and one for the
+// gates per log line, instead of a host wait per loss per iteration. The sums are the
+// host's, in double and in iteration order, as when every loss was read at once; the
+// losses of skipped iterations are left out.
 class LossWindow {
  public:
-  void add(const std::map<std::string, Tensor>& losses);  // one update's losses
-  int updates() const { return updates_; }
-  // name -> sum over the window (names in map order); empties the window.
-  std::map<std::string, double> take_sums();
+  // One iteration's losses and its skip gate (StepResult::skip_gate; undefined: updated).
+  void add(const std::map<std::string, Tensor>& losses, const Tensor& skip_gate = Tensor(), int64_t iter = 0);
+  int iterations() const { return (int)gates_.size(); }  // added since the last take
+  struct Taken {
+    std::map<std::string, double> sums;  // name -> sum over the updated iterations (map order)
+    int updates = 0;                     // iterations that updated
+    std::vector<std::pair<int64_t, bool>> skipped;  // (iteration, skipped) for every iteration, in order
+  };
+  Taken take();  // empties the window
+  std::map<std::string, double> take_sums() { return take().sums; }
 
  private:
-  std::map<std::string, std::vector<Tensor>> values_;
-  int updates_ = 0;
+  std::map<std::string, std::vector<std::pair<size_t, Tensor>>> values_;  // (iteration index, loss)
+  std::vector<Tensor> gates_;
+  std::vector<int64_t> iters_;
 };
 
 // Everything a StageStep of `stage` would refuse in its configuration (the scheduler
@@ -100,6 +113,9 @@ class StageStep {
   // gt_usm: the USM-sharpened gt for a realesrgan stage's *_gt_usm targets; computed
   // here (usm_sharp_batch) when not given. Other stage types ignore it.
   StepResult run(const Tensor& lq, const Tensor& gt, int64_t iter, const Tensor& gt_usm = Tensor());
+  // Before replaying a captured run() as iteration `iter`: the host's part of run() that its
+  // device work reads, the learning rates, written where the captured copies read them.
+  void prepare_replay(int64_t iter);
 
   Adam& optim_g() { return *optim_g_; }
   double lr_g() const { return optim_g_->lr(); }
@@ -113,9 +129,9 @@ class StageStep {
   const LossScaler* loss_scaler() const { return scaler_.get(); }
 
  private:
-  class Peek;  // a loss's value for the host, queued now and read later (stage_step.cpp)
   void set_d_requires_grad(bool on);
-  bool agree_finite(double value);  // all ranks agree the loss is finite
+  // 0 when every loss is finite on every rank, else NaN; on the networks' device.
+  Tensor agreed_gate(std::initializer_list<Tensor> losses, bool inject_nan);
 
   StageConfig stage_;
   Module& g_;
@@ -131,8 +147,8 @@ class StageStep {
   std::unique_ptr<GradReducer> reduce_g_, reduce_d_;
   int64_t net_d_iters_, net_d_init_iters_;
   std::vector<int64_t> inject_nan_iters_;
-  std::unique_ptr<Peek> peek_g_, peek_d_real_, peek_d_fake_;
   std::unique_ptr<LossScaler> scaler_;
+  Device device_;
 };
 
 }  // namespace sr::train

@@ -32,6 +32,7 @@ std::vector<Chunk> make_chunks(const int64_t* sizes, int count, const float* con
 
 void adam_update(const AdamStep& s, float* const* params, const float* const* grads,
                  float* const* exp_avg, float* const* exp_avg_sq, const int64_t* sizes, int count) {
+  if (s.skip != 0.f) return;
   const std::vector<Chunk> chunks = make_chunks(sizes, count, grads);
   const int64_t n = (int64_t)chunks.size();
 #pragma omp parallel for schedule(static) if (n > 1)
@@ -47,7 +48,8 @@ void adam_update(const AdamStep& s, float* const* params, const float* const* gr
 }
 
 void ema_update(double decay, float* const* ema, const float* const* params, const int64_t* sizes,
-                int count) {
+                int count, const float* gate) {
+  if (gate && !(*gate - *gate == 0.f)) return;  // not finite
   const std::vector<Chunk> chunks = make_chunks(sizes, count, nullptr);
   const float d = (float)decay, omd = (float)(1.0 - decay);
   const int64_t n = (int64_t)chunks.size();

@@ -10,6 +10,12 @@
 //   v = b2 v + (1-b2) g^2
 //   p = p - (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps)
 // EMA: e = d e + (1-d) p.
+//
+// The gate: a training step hands the optimizer a one-element tensor that is 0 when the
+// iteration's losses were finite and NaN when one was not (loss * 0), and the step count
+// and learning rate live beside the parameters. adam_step_gated turns them into the step's
+// scalars where the parameters are, so a step on a GPU reads nothing back and passes no
+// per-iteration value as a kernel argument (docs/GPU.md, "The sync-free step").
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -26,18 +32,22 @@ struct AdamConfig {
   bool decoupled = false;  // true: AdamW
 };
 
-// The scalars of one step, computed in double on the host and rounded once.
+// The scalars of one step, computed in double and rounded once (on the host, or by one
+// device thread from device values: adam_step_gated).
 struct AdamStep {
   float one_minus_beta1, beta2, one_minus_beta2, eps;
   float weight_decay;    // Adam's L2 term (0 for AdamW)
   float decay_factor;    // AdamW's 1 - lr*wd (1 for Adam)
   float step_size;       // lr / (1 - beta1^t)
   float bc2_sqrt;        // sqrt(1 - beta2^t)
+  float skip = 0;        // 1: change nothing (the iteration's loss was not finite)
 };
 
-inline AdamStep adam_step_scalars(const AdamConfig& c, int64_t step) {
-  const double bc1 = 1.0 - std::pow(c.beta1, (double)step);
-  const double bc2 = 1.0 - std::pow(c.beta2, (double)step);
+// pow and sqrt in double: the C library's on the host, CUDA's on a GPU (within an ulp of
+// each other; the float rounding of the results absorbs it).
+SR_HD AdamStep adam_step_scalars(const AdamConfig& c, int64_t step) {
+  const double bc1 = 1.0 - pow(c.beta1, (double)step);
+  const double bc2 = 1.0 - pow(c.beta2, (double)step);
   AdamStep s;
   s.one_minus_beta1 = (float)(1.0 - c.beta1);
   s.beta2 = (float)c.beta2;
@@ -46,8 +56,23 @@ inline AdamStep adam_step_scalars(const AdamConfig& c, int64_t step) {
   s.weight_decay = c.decoupled ? 0.f : (float)c.weight_decay;
   s.decay_factor = c.decoupled ? (float)(1.0 - c.lr * c.weight_decay) : 1.f;
   s.step_size = (float)(c.lr / bc1);
-  s.bc2_sqrt = (float)std::sqrt(bc2);
+  s.bc2_sqrt = (float)sqrt(bc2);
   return s;
+}
+
+// The gated step: a finite `gate` advances `step` (the count of steps taken, a double: exact
+// to 2^53) and gives the scalars of that step at learning rate `lr`; a non-finite one leaves
+// `step` alone and gives skip = 1. (g - g) == 0 exactly when g is finite: inf - inf and
+// NaN - NaN are NaN.
+SR_HD AdamStep adam_step_gated(AdamConfig c, double lr, float gate, double& step) {
+  if (!(gate - gate == 0.f)) {
+    AdamStep s{};
+    s.skip = 1.f;
+    return s;
+  }
+  step += 1.0;
+  c.lr = lr;
+  return adam_step_scalars(c, (int64_t)step);
 }
 
 SR_HD void adam_update_element(const AdamStep& s, float& p, float g, float& m, float& v) {
@@ -65,12 +90,14 @@ SR_HD void ema_update_element(float decay, float one_minus_decay, float& e, floa
 
 // Updates `count` tensors in one call: tensor i has sizes[i] elements at params[i],
 // grads[i], exp_avg[i], exp_avg_sq[i]. A null grads[i] skips tensor i (no gradient, as
-// torch skips params whose .grad is None). OpenMP over fixed chunks of all tensors.
+// torch skips params whose .grad is None). OpenMP over fixed chunks of all tensors. s.skip:
+// nothing changes.
 void adam_update(const AdamStep& s, float* const* params, const float* const* grads,
                  float* const* exp_avg, float* const* exp_avg_sq, const int64_t* sizes, int count);
 
-// ema[i] = decay * ema[i] + (1 - decay) * params[i] for every tensor.
+// ema[i] = decay * ema[i] + (1 - decay) * params[i] for every tensor; nothing changes when
+// `gate` (optional, one float) is not finite.
 void ema_update(double decay, float* const* ema, const float* const* params, const int64_t* sizes,
-                int count);
+                int count, const float* gate = nullptr);
 
 }  // namespace sr::cpu

@@ -151,15 +151,12 @@ void channel_sums(const ChannelGeom& g, const float* x, const float* dy, const d
 
 void batch_norm_forward(const float* x, const float* gamma, const float* beta, float* y,
                         float* running_mean, float* running_var, int64_t N, int64_t C, int64_t HW,
-                        bool training, double momentum, double eps, double* mean_host,
-                        double* invstd_host) {
+                        bool training, double momentum, double eps, double* mean, double* invstd) {
   if (C == 0) return;
   const ChannelGeom g = geometry(N, C, HW);
   const double M = (double)(N * HW);
-  DeviceScratch stats(3 * C * sizeof(double));
-  double* mean = stats.as<double>();
-  double* var = mean + C;
-  double* invstd = var + C;
+  DeviceScratch var_scratch(C * sizeof(double));
+  double* var = var_scratch.as<double>();
   DeviceScratch partial(training ? C * g.chunks * sizeof(double) : 0);
   if (training) {
     channel_sums<0>(g, x, nullptr, nullptr, nullptr, 1.0 / M, partial.as<double>(), mean);
@@ -169,22 +166,16 @@ void batch_norm_forward(const float* x, const float* gamma, const float* beta, f
                 M, mean, var, running_mean, running_var, invstd);
   CUDA_CHECK_LAUNCH("batch_norm statistics");
   launch_map("batch_norm", ApplyOp{x, mean, invstd, gamma, beta, y, C, HW}, N * C * HW);
-  memcpy(mean_host, mean, C * sizeof(double), CopyKind::device_to_host);
-  memcpy(invstd_host, invstd, C * sizeof(double), CopyKind::device_to_host);
 }
 
-void batch_norm_backward(const float* x, const float* dy, const double* mean_host,
-                         const double* invstd_host, const float* gamma, float* dx, float* dgamma,
-                         float* dbeta, int64_t N, int64_t C, int64_t HW, bool training) {
+void batch_norm_backward(const float* x, const float* dy, const double* mean, const double* invstd,
+                         const float* gamma, float* dx, float* dgamma, float* dbeta, int64_t N, int64_t C,
+                         int64_t HW, bool training) {
   if (C == 0) return;
   const ChannelGeom g = geometry(N, C, HW);
-  DeviceScratch stats(4 * C * sizeof(double));
-  double* mean = stats.as<double>();
-  double* invstd = mean + C;
-  double* sum_dy = invstd + C;
+  DeviceScratch stats(2 * C * sizeof(double));
+  double* sum_dy = stats.as<double>();
   double* sum_dy_xhat = sum_dy + C;
-  memcpy(mean, mean_host, C * sizeof(double), CopyKind::host_to_device);
-  memcpy(invstd, invstd_host, C * sizeof(double), CopyKind::host_to_device);
   DeviceScratch partial(C * g.chunks * sizeof(double));
   channel_sums<2>(g, x, dy, mean, invstd, 1.0, partial.as<double>(), sum_dy);
   channel_sums<3>(g, x, dy, mean, invstd, 1.0, partial.as<double>(), sum_dy_xhat);

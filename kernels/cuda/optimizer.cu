@@ -5,10 +5,13 @@
 // and one launch runs a block per chunk (grid-stride within the chunk). So the whole model
 // is updated by a single kernel, whether it has 10 or 1,000 parameter tensors, without
 // kernel-argument size limits. Each element is touched by one thread: deterministic.
+// The step's scalars are read from device memory (adam_step_gated writes them there, from the
+// device's step count, learning rate and gate), so no per-iteration value is a kernel argument.
 #include <vector>
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/optimizer.h"
+#include "engine/cuda_retained_copy.h"
 
 namespace sr::cuda {
 
@@ -31,8 +34,15 @@ struct EmaChunk {
   int64_t n;
 };
 
+__global__ void adam_step_gated_kernel(cpu::AdamConfig c, const double* lr, const float* gate, double* step,
+                                       cpu::AdamStep* out) {
+  *out = cpu::adam_step_gated(c, *lr, *gate, *step);
+}
+
 __global__ void __launch_bounds__(kOptThreads)
-    adam_kernel(const AdamChunk* __restrict__ chunks, cpu::AdamStep s) {
+    adam_kernel(const AdamChunk* __restrict__ chunks, const cpu::AdamStep* __restrict__ sp) {
+  const cpu::AdamStep s = *sp;
+  if (s.skip != 0.f) return;
   const AdamChunk c = chunks[blockIdx.x];
   for (int64_t i = threadIdx.x; i < c.n; i += kOptThreads) {
     float p = c.p[i], m = c.m[i], v = c.v[i];
@@ -44,7 +54,8 @@ __global__ void __launch_bounds__(kOptThreads)
 }
 
 __global__ void __launch_bounds__(kOptThreads)
-    ema_kernel(const EmaChunk* __restrict__ chunks, float decay, float one_minus_decay) {
+    ema_kernel(const EmaChunk* __restrict__ chunks, float decay, float one_minus_decay, const float* gate) {
+  if (gate && !(*gate - *gate == 0.f)) return;  // not finite
   const EmaChunk c = chunks[blockIdx.x];
   for (int64_t i = threadIdx.x; i < c.n; i += kOptThreads) {
     float e = c.e[i];
@@ -53,20 +64,36 @@ __global__ void __launch_bounds__(kOptThreads)
   }
 }
 
-// Copies the chunk table to the device and launches `kernel` over it.
+// Copies the chunk table to the device and launches `kernel` over it. The copy owns its host
+// bytes (engine/cuda_retained_copy.h): a captured step's replays read the table again.
 template <typename ChunkT, typename Launch>
 void run_table(const std::vector<ChunkT>& table, const char* op, Launch&& launch) {
   if (table.empty()) return;
   SR_CHECK(table.size() < (size_t{1} << 31), op, ": too many chunks");
   DeviceScratch dev(table.size() * sizeof(ChunkT));
-  memcpy(dev.as<void>(), table.data(), table.size() * sizeof(ChunkT), CopyKind::host_to_device);
+  const char* first = reinterpret_cast<const char*>(table.data());
+  memcpy_to_device_retained(dev.as<void>(), std::vector<char>(first, first + table.size() * sizeof(ChunkT)));
   launch(dev.as<ChunkT>(), (unsigned)table.size());
   CUDA_CHECK_LAUNCH(op);
 }
 
 }  // namespace
 
+void adam_step_gated(const cpu::AdamConfig& c, const double* lr, const float* gate, double* step,
+                     cpu::AdamStep* out) {
+  launch_kernel(adam_step_gated_kernel, 1, 1, 0, current_stream(), c, lr, gate, step, out);
+  CUDA_CHECK_LAUNCH("adam_step_gated");
+}
+
 void adam_update(const cpu::AdamStep& s, float* const* params, const float* const* grads,
+                 float* const* exp_avg, float* const* exp_avg_sq, const int64_t* sizes, int count) {
+  DeviceScratch dev(sizeof(cpu::AdamStep));
+  const char* first = reinterpret_cast<const char*>(&s);
+  memcpy_to_device_retained(dev.as<void>(), std::vector<char>(first, first + sizeof s));
+  adam_update(dev.as<cpu::AdamStep>(), params, grads, exp_avg, exp_avg_sq, sizes, count);
+}
+
+void adam_update(const cpu::AdamStep* s, float* const* params, const float* const* grads,
                  float* const* exp_avg, float* const* exp_avg_sq, const int64_t* sizes, int count) {
   std::vector<AdamChunk> table;
   for (int i = 0; i < count; ++i) {
@@ -81,13 +108,13 @@ void adam_update(const cpu::AdamStep& s, float* const* params, const float* cons
 }
 
 void ema_update(double decay, float* const* ema, const float* const* params, const int64_t* sizes,
-                int count) {
+                int count, const float* gate) {
   std::vector<EmaChunk> table;
   for (int i = 0; i < count; ++i)
     for (int64_t b = 0; b < sizes[i]; b += kChunk)
       table.push_back({ema[i] + b, params[i] + b, b + kChunk < sizes[i] ? kChunk : sizes[i] - b});
   run_table(table, "ema_update", [&](const EmaChunk* t, unsigned blocks) {
-    launch_kernel(ema_kernel, blocks, kOptThreads, 0, current_stream(), t, (float)decay, (float)(1.0 - decay));
+    launch_kernel(ema_kernel, blocks, kOptThreads, 0, current_stream(), t, (float)decay, (float)(1.0 - decay), gate);
   });
 }
 

@@ -8,10 +8,18 @@
 
 namespace sr::cuda {
 
+// With the step's scalars from the host (tests, benchmarks): they travel with the chunk table.
 void adam_update(const cpu::AdamStep& s, float* const* params, const float* const* grads,
                  float* const* exp_avg, float* const* exp_avg_sq, const int64_t* sizes, int count);
+// With the scalars in device memory (written by adam_step_gated): the training step's form.
+void adam_update(const cpu::AdamStep* s, float* const* params, const float* const* grads,
+                 float* const* exp_avg, float* const* exp_avg_sq, const int64_t* sizes, int count);
+// One device thread: *out = cpu::adam_step_gated(c, *lr, *gate, *step) (all device pointers).
+void adam_step_gated(const cpu::AdamConfig& c, const double* lr, const float* gate, double* step,
+                     cpu::AdamStep* out);
 
+// gate: optional device float; not finite: nothing changes.
 void ema_update(double decay, float* const* ema, const float* const* params, const int64_t* sizes,
-                int count);
+                int count, const float* gate = nullptr);
 
 }  // namespace sr::cuda

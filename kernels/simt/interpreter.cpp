@@ -42,6 +42,7 @@
 #include "engine/error.h"
 #include "kernels/simt/async_copy.h"
 #include "kernels/simt/fiber.h"
+#include "kernels/simt/graph.h"
 #include "kernels/simt/device.h"
 #include "kernels/simt/ptx.h"
 #include "kernels/simt/racecheck.h"
@@ -923,6 +924,10 @@ const char* cudaGetErrorString(cudaError_t err) {
 cudaError_t cudaDeviceSynchronize() { return simt::detail::t_error; }
 cudaError_t cudaStreamSynchronize(cudaStream_t) { return simt::detail::t_error; }
 cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t) {
+  if (simt::capturing()) {  // recorded, run at replay (graph.h)
+    if (bytes) simt::capture::record([=] { std::memset(p, value, bytes); });
+    return cudaSuccess;
+  }
   if (bytes) std::memset(p, value, bytes);
   return cudaSuccess;
 }

@@ -9,12 +9,15 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <map>
 #include <mutex>
 
 #include "engine/cuda_runtime.h"
 #include "engine/error.h"
 #include "kernels/simt/device.h"
+#include "kernels/simt/graph.h"
+#include "engine/cuda_retained_copy.h"
 
 namespace simt {
 
@@ -170,17 +173,25 @@ int current_device() { return 0; }
 
 namespace {
 size_t g_peak = 0;
+// Counted as engine/cuda_runtime.cu counts a GPU's: every device->host copy, synchronize()
+// and StreamMark::wait(), though nothing waits here, so that a test on this device sees
+// the host reads a GPU run would make (engine/host_round_trips.h).
+std::atomic<uint64_t> g_host_waits{0};
 }
 
 void* allocate(size_t bytes, int device) {
   SR_CHECK(device == 0, "simt allocate: bad device index ", device);
   void* p = ::simt::device_alloc(bytes);
+  if (::simt::capturing()) ::simt::capture::note_allocation(p);  // the graph's, until it is destroyed
   const size_t now = ::simt::device_bytes_in_use();
   if (now > g_peak) g_peak = now;
   return p;
 }
 
-void deallocate(void* ptr, int) { ::simt::device_free(ptr); }
+void deallocate(void* ptr, int) {
+  if (ptr && ::simt::capture::owned_by_a_graph(ptr)) return;  // freed with its graph (graph.h)
+  ::simt::device_free(ptr);
+}
 
 PoolStats pool_stats(int) { return {::simt::device_bytes_in_use(), g_peak}; }
 void reset_peak(int) { g_peak = ::simt::device_bytes_in_use(); }
@@ -188,13 +199,45 @@ void reset_peak(int) { g_peak = ::simt::device_bytes_in_use(); }
 void* allocate_pinned_host(size_t bytes, int) { return std::malloc(bytes ? bytes : 1); }
 void release_pinned_host(void* ptr, size_t) { std::free(ptr); }
 
-void memcpy(void* dst, const void* src, size_t bytes, CopyKind) {
+namespace {
+void no_host_wait_in_capture(const char* what) {
+  SR_CHECK(!::simt::capturing(), "simt: ", what,
+           " inside a stream capture (the host cannot wait for work that has not run; CUDA refuses it too)");
+}
+}  // namespace
+
+void memcpy(void* dst, const void* src, size_t bytes, CopyKind kind) {
+  if (kind == CopyKind::device_to_host) {
+    no_host_wait_in_capture("a device->host copy");
+    g_host_waits.fetch_add(1);
+  }
+  if (::simt::capturing()) {  // the source is read at replay (graph.h)
+    if (bytes) ::simt::capture::record([=] { std::memmove(dst, src, bytes); });
+    return;
+  }
   if (bytes) std::memmove(dst, src, bytes);
 }
+void memcpy_to_device_retained(void* dst, std::vector<char>&& src) {
+  if (src.empty()) return;
+  if (::simt::capturing()) {  // the recorded copy holds the bytes for the graph's lifetime
+    auto held = std::make_shared<std::vector<char>>(std::move(src));
+    ::simt::capture::record([dst, held] { std::memmove(dst, held->data(), held->size()); });
+    return;
+  }
+  std::memmove(dst, src.data(), src.size());
+}
+
 void memset_zero(void* dst, size_t bytes) {
+  if (::simt::capturing()) {
+    if (bytes) ::simt::capture::record([=] { std::memset(dst, 0, bytes); });
+    return;
+  }
   if (bytes) std::memset(dst, 0, bytes);
 }
-void synchronize() {}
+void synchronize() {
+  no_host_wait_in_capture("synchronize()");
+  g_host_waits.fetch_add(1);
+}
 void memcpy_to_host_async(void* dst, const void* src, size_t bytes) {
   if (bytes) std::memmove(dst, src, bytes);
 }
@@ -202,8 +245,11 @@ void memcpy_to_host_async(void* dst, const void* src, size_t bytes) {
 StreamMark::StreamMark() {}
 StreamMark::~StreamMark() {}
 void StreamMark::set() {}
-void StreamMark::wait() {}
+void StreamMark::wait() {
+  no_host_wait_in_capture("StreamMark::wait()");
+  g_host_waits.fetch_add(1);
+}
 
-uint64_t host_wait_count() { return 0; }
+uint64_t host_wait_count() { return g_host_waits.load(); }
 
 }  // namespace sr::simt

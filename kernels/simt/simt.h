@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "kernels/simt/device.h"
+#include "kernels/simt/graph.h"
 
 // ---- Types of the CUDA runtime API ---------------------------------------------------------
 struct uint3 {
@@ -99,11 +100,9 @@ void launch(const void* kernel, dim3 grid, dim3 block, size_t shared_bytes, void
 // The one launch: what `kernel<<<grid, block, shared_bytes>>>(args...)` does. The arguments
 // are converted to the kernel's parameter types once, on the host, as at a CUDA launch;
 // every thread then receives its own copy of them (std::apply copies into by-value params).
-template <class... Params, class... Args>
-void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes, Args&&... args) {
-  static_assert(sizeof...(Params) == sizeof...(Args), "kernel launched with the wrong argument count");
-  using Tuple = std::tuple<std::remove_cv_t<std::remove_reference_t<Params>>...>;
-  Tuple params(std::forward<Args>(args)...);
+namespace detail {
+template <class... Params, class Tuple>
+void launch_converted(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes, Tuple& params) {
   struct Ctx {
     void (*kernel)(Params...);
     Tuple* params;
@@ -114,6 +113,21 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_byte
                    std::apply(x->kernel, *x->params);
                  },
                  &ctx);
+}
+}  // namespace detail
+
+template <class... Params, class... Args>
+void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes, Args&&... args) {
+  static_assert(sizeof...(Params) == sizeof...(Args), "kernel launched with the wrong argument count");
+  using Tuple = std::tuple<std::remove_cv_t<std::remove_reference_t<Params>>...>;
+  if (capturing()) {  // recorded with its converted arguments; runs at replay (graph.h)
+    capture::record([kernel, grid, block, shared_bytes, params = Tuple(std::forward<Args>(args)...)]() mutable {
+      detail::launch_converted(kernel, grid, block, shared_bytes, params);
+    });
+    return;
+  }
+  Tuple params(std::forward<Args>(args)...);
+  detail::launch_converted(kernel, grid, block, shared_bytes, params);
 }
 
 

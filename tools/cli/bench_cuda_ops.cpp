@@ -124,7 +124,7 @@ Maker prelu(const std::string& op) {
   };
 }
 
-// ---- batch_norm: "chunked" (training; statistics to and from host doubles, as the op) ----------
+// ---- batch_norm: "chunked" (training; statistics in device doubles, as the op) -----------------
 
 Maker batch_norm(const std::string& op) {
   return [op](const Case& c, Buffers& b, int rot) -> Runner {
@@ -134,11 +134,12 @@ Maker batch_norm(const std::string& op) {
     const float* beta = b.rand(C);
     float* rm = b.zeros(C);
     float* rv = b.zeros(C);
-    // Per input set: mean and invstd in host memory (the forward writes, the backward reads).
-    auto stats = std::make_shared<std::vector<std::vector<double>>>(2 * rot, std::vector<double>(C));
+    // Per input set: mean and invstd, C doubles each on the device (the forward writes, the
+    // backward reads), carved from a float buffer of twice the count.
+    double* stats = reinterpret_cast<double*>(b.zeros(4 * C * rot));
     auto forward = [=](int i) {
       cuda::batch_norm_forward(x[i % rot], gamma, beta, y[i % rot], rm, rv, N, C, HW, true, 0.1, 1e-5,
-                               (*stats)[2 * (i % rot)].data(), (*stats)[2 * (i % rot) + 1].data());
+                               stats + 2 * C * (i % rot), stats + 2 * C * (i % rot) + C);
     };
     if (op == "batch_norm_fwd") return forward;
     for (int i = 0; i < rot; ++i) forward(i);
@@ -146,9 +147,8 @@ Maker batch_norm(const std::string& op) {
     float* dgamma = b.zeros(C);
     float* dbeta = b.zeros(C);
     return [=](int i) {
-      cuda::batch_norm_backward(x[i % rot], dy[i % rot], (*stats)[2 * (i % rot)].data(),
-                                (*stats)[2 * (i % rot) + 1].data(), gamma, y[i % rot], dgamma, dbeta, N, C, HW,
-                                true);
+      cuda::batch_norm_backward(x[i % rot], dy[i % rot], stats + 2 * C * (i % rot), stats + 2 * C * (i % rot) + C,
+                                gamma, y[i % rot], dgamma, dbeta, N, C, HW, true);
     };
   };
 }
