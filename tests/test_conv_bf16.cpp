@@ -20,22 +20,25 @@
 #include "kernels/cpu/conv2d_bf16.h"
 #include "layers/precision.h"
 #include "layers/rrdb.h"
+#include "support/cpu_conv_cases.h"
 
 using sr::cpu::Conv2dShape;
 
+using Case = sr::test::CpuConvCase;
+using sr::test::describe;
+using sr::test::expect_within;
+using sr::test::random_floats;
+using sr::test::worst_ratio;
+
 namespace {
+
+// The shapes drawn here: channels up to 40, 1x1, 3x3 and 5x5 filters, images up to 23 x 37.
+constexpr sr::test::CpuConvLimits kLimits{40, 3, 23, 37};
 
 bool skip_without_bf16() {
   if (sr::cpu::cpu_has_avx512_bf16()) return false;
   WARN("SKIPPED: this CPU lacks avx512_bf16");
   return true;
-}
-
-std::vector<float> random_floats(std::mt19937_64& rng, int64_t n) {
-  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
 }
 
 std::vector<float> abs_of(std::vector<float> v) {
@@ -44,64 +47,6 @@ std::vector<float> abs_of(std::vector<float> v) {
 }
 
 std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
-
-// The largest |got - want| / bound over the elements (> 1: outside the budget), with the
-// worst element printed. bound[i] > 0.
-double worst_ratio(const std::vector<float>& got, const std::vector<double>& want, const std::vector<double>& bound,
-                   std::string* report) {
-  double worst = 0;
-  size_t wi = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double r = std::isfinite(got[i]) ? std::fabs(got[i] - want[i]) / bound[i]
-                                           : std::numeric_limits<double>::infinity();
-    if (r > worst || (i == 0 && r == worst)) worst = r, wi = i;
-  }
-  if (report) {
-    std::ostringstream o;
-    o << "worst element " << wi << ": got " << got[wi] << " want " << want[wi] << " bound " << bound[wi]
-      << " (ratio " << worst << ")";
-    *report = o.str();
-  }
-  return worst;
-}
-
-void expect_within(const char* what, const std::vector<float>& got, const std::vector<double>& want,
-                   const std::vector<double>& bound) {
-  REQUIRE(got.size() == want.size());
-  std::string report;
-  const double r = worst_ratio(got, want, bound, &report);
-  INFO(what << ": " << report);
-  CHECK(r <= 1.0);
-}
-
-struct Case {
-  int64_t N, C, H, W, K, R, S;
-  int stride, pad;
-  int64_t extra = 0;  // x is a view of C channels inside C + extra (starting at channel 1)
-};
-
-std::string describe(const Case& c) {
-  std::ostringstream o;
-  o << "N" << c.N << " C" << c.C << " " << c.H << "x" << c.W << " -> K" << c.K << " " << c.R << "x" << c.S
-    << " stride " << c.stride << " pad " << c.pad << " extra " << c.extra;
-  return o.str();
-}
-
-Case random_case(std::mt19937_64& rng) {
-  auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
-  Case c;
-  c.N = pick(1, 3);
-  c.C = pick(1, 40);
-  c.K = pick(1, 40);
-  c.R = pick(1, 3) * 2 - 1;  // 1, 3, 5
-  c.S = c.R;
-  c.stride = (int)pick(1, 2);
-  c.pad = (int)pick(0, (c.R - 1) / 2);
-  c.H = pick(c.R, 23);
-  c.W = pick(c.S, 37);
-  c.extra = pick(0, 1) * 2;
-  return c;
-}
 
 // One element of the three results of a shape: the kernel's, the reference's, the exact
 // (float64, unrounded operands), and |.| sums for the bounds.
@@ -266,7 +211,7 @@ TEST_CASE("conv_bf16/kernels_match_reference_random_shapes") {
   const uint64_t seed = ((uint64_t)rd() << 32) ^ rd();
   INFO("seed " << seed);
   std::mt19937_64 rng(seed);
-  for (int i = 0; i < 12; ++i) check_against_reference(random_case(rng), rng);
+  for (int i = 0; i < 12; ++i) check_against_reference(sr::test::random_case(rng, kLimits), rng);
 }
 
 // Against the exact convolution of the unrounded operands: each operand moves by at most

@@ -20,6 +20,7 @@
 #include "kernels/cuda/igemm.h"
 #include "layers/precision.h"
 #include "layers/rrdb.h"
+#include "support/cpu_conv_cases.h"
 #ifdef SRENGINE_WITH_SIMT
 #include "kernels/simt/ptx.h"
 #endif
@@ -27,7 +28,16 @@
 using sr::Precision;
 using sr::cpu::Conv2dShape;
 
+using Case = sr::test::CpuConvCase;
+using sr::test::describe;
+using sr::test::expect_within;
+using sr::test::random_floats;
+using sr::test::worst_ratio;
+
 namespace {
+
+// The shapes drawn here: channels up to 24, 1x1 and 3x3 filters, images up to 17 x 23.
+constexpr sr::test::CpuConvLimits kLimits{24, 2, 17, 23};
 
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 const float kInf = std::numeric_limits<float>::infinity();
@@ -56,42 +66,6 @@ float truncate_fp16(float f) {
 float truncate_tf32(float f) { return from_bits(bits_of(f) & 0xffffe000u); }
 
 Rounder rounder_of(Precision p) { return p == Precision::fp16 ? round_fp16 : round_tf32; }
-
-std::vector<float> random_floats(std::mt19937_64& rng, int64_t n) {
-  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-struct Case {
-  int64_t N, C, H, W, K, R, S;
-  int stride, pad;
-  int64_t extra = 0;  // x is a view of C channels inside C + extra (starting at channel 1)
-};
-
-std::string describe(const Case& c) {
-  std::ostringstream o;
-  o << "N" << c.N << " C" << c.C << " " << c.H << "x" << c.W << " -> K" << c.K << " " << c.R << "x" << c.S
-    << " stride " << c.stride << " pad " << c.pad << " extra " << c.extra;
-  return o.str();
-}
-
-Case random_case(std::mt19937_64& rng) {
-  auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
-  Case c;
-  c.N = pick(1, 3);
-  c.C = pick(1, 24);
-  c.K = pick(1, 24);
-  c.R = pick(1, 2) * 2 - 1;  // 1, 3
-  c.S = c.R;
-  c.stride = (int)pick(1, 2);
-  c.pad = (int)pick(0, (c.R - 1) / 2);
-  c.H = pick(c.R, 17);
-  c.W = pick(c.S, 23);
-  c.extra = pick(0, 1) * 2;
-  return c;
-}
 
 struct Inputs {
   Conv2dShape s;
@@ -172,34 +146,6 @@ std::vector<double> order_bound(const std::vector<double>& A, int64_t n) {
   return b;
 }
 
-// The largest |got - want| / bound (> 1: outside the budget; NaN or inf counts as infinite).
-double worst_ratio(const std::vector<float>& got, const std::vector<double>& want, const std::vector<double>& bound,
-                   std::string* report) {
-  double worst = 0;
-  size_t wi = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double r = std::isfinite(got[i]) ? std::fabs(got[i] - want[i]) / bound[i]
-                                           : std::numeric_limits<double>::infinity();
-    if (r > worst) worst = r, wi = i;
-  }
-  if (report) {
-    std::ostringstream o;
-    o << "worst element " << wi << ": got " << got[wi] << " want " << want[wi] << " bound " << bound[wi]
-      << " (ratio " << worst << ")";
-    *report = o.str();
-  }
-  return worst;
-}
-
-void expect_within(const char* what, const std::vector<float>& got, const std::vector<double>& want,
-                   const std::vector<double>& bound) {
-  REQUIRE(got.size() == want.size());
-  std::string report;
-  const double r = worst_ratio(got, want, bound, &report);
-  INFO(what << ": " << report);
-  CHECK(r <= 1.0);
-}
-
 void check_against_reference(const Case& c, Precision p, std::mt19937_64& rng) {
   INFO(describe(c) << " precision " << sr::precision_name(p));
   const Inputs in = make_inputs(c, p, rng);
@@ -218,7 +164,7 @@ void parity_random_shapes(Precision p) {
   INFO("seed " << seed);
   std::mt19937_64 rng(seed);
   check_against_reference({2, 32, 13, 17, 16, 3, 3, 1, 1, 2}, p, rng);  // RDB-like, a channel-range view
-  for (int i = 0; i < 8; ++i) check_against_reference(random_case(rng), p, rng);
+  for (int i = 0; i < 8; ++i) check_against_reference(sr::test::random_case(rng, kLimits), p, rng);
 }
 
 // The checker rejects results computed from truncated operands (a wrong rounding), and the
