@@ -482,6 +482,30 @@ TEST_CASE("train/step_has_no_host_round_trips") {
 #endif
 }
 
+// A simt tensor against its CPU twin: every element within depth x budget x (the CPU
+// tensor's largest |value| + the element's own), the worst element reported (a non-finite
+// simt value fails).
+#ifdef SRENGINE_WITH_SIMT
+static void expect_simt_close_to_cpu(const std::string& what, const Tensor& got, const Tensor& ref, double depth,
+                                     double budget) {
+  REQUIRE(got.device().is_simt());
+  const std::vector<double> a = got.to_vector(), b = ref.to_vector();
+  REQUIRE(a.size() == b.size());
+  double maxref = 0, worst = 0;
+  size_t at = 0;
+  for (double r : b) maxref = std::max(maxref, std::fabs(r));
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double allowed = depth * budget * (maxref + std::fabs(b[i]));
+    const double ratio = !std::isfinite(a[i]) ? INFINITY : allowed > 0 ? std::fabs(a[i] - b[i]) / allowed
+                                                                       : (a[i] == b[i] ? 0.0 : INFINITY);
+    if (ratio > worst || i == 0) worst = ratio, at = i;
+  }
+  INFO(what << ": worst element " << at << " of " << a.size() << ": simt " << a[at] << ", cpu " << b[at] << ", "
+            << worst * 100 << "% of its budget (" << depth << " x " << budget << ")");
+  CHECK(worst <= 1.0);
+}
+#endif
+
 // The simt device (the CUDA kernels on the SIMT interpreter, docs/SIMT.md) runs a whole
 // GAN iteration of the tiny config through the engine's real code: RRDBNet forward, the
 // U-Net spectral-norm discriminator, the pixel and hinge losses, both backward passes, the
@@ -519,21 +543,7 @@ TEST_CASE("simt/train_iteration_matches_cpu") {
     CHECK(::simt::stats().launches - launches > 300);  // the iteration ran on the kernels (810)
   }
   auto expect_close = [&](const std::string& what, const Tensor& got, const Tensor& ref, double depth) {
-    REQUIRE(got.device().is_simt());
-    const std::vector<double> a = got.to_vector(), b = ref.to_vector();
-    REQUIRE(a.size() == b.size());
-    double maxref = 0, worst = 0;
-    size_t at = 0;
-    for (double r : b) maxref = std::max(maxref, std::fabs(r));
-    for (size_t i = 0; i < a.size(); ++i) {
-      const double allowed = depth * budget * (maxref + std::fabs(b[i]));
-      const double ratio = !std::isfinite(a[i]) ? INFINITY : allowed > 0 ? std::fabs(a[i] - b[i]) / allowed
-                                                                         : (a[i] == b[i] ? 0.0 : INFINITY);
-      if (ratio > worst || i == 0) worst = ratio, at = i;
-    }
-    INFO(what << ": worst element " << at << " of " << a.size() << ": simt " << a[at] << ", cpu " << b[at] << ", "
-              << worst * 100 << "% of its budget (" << depth << " x " << budget << ")");
-    CHECK(worst <= 1.0);
+    expect_simt_close_to_cpu(what, got, ref, depth, budget);
   };
   for (const auto& [name, v] : rc.losses) {
     REQUIRE(rs.losses.count(name));
@@ -584,20 +594,7 @@ TEST_CASE("simt/fp16_train_iteration_matches_cpu") {
   CHECK(cpu.step->loss_scaler()->state() == sim.step->loss_scaler()->state());
   const double budget = 2e-3;
   auto expect_close = [&](const std::string& what, const Tensor& got, const Tensor& ref, double depth) {
-    const std::vector<double> a = got.to_vector(), b = ref.to_vector();
-    REQUIRE(a.size() == b.size());
-    double maxref = 0, worst = 0;
-    size_t at = 0;
-    for (double r : b) maxref = std::max(maxref, std::fabs(r));
-    for (size_t i = 0; i < a.size(); ++i) {
-      const double allowed = depth * budget * (maxref + std::fabs(b[i]));
-      const double ratio = !std::isfinite(a[i]) ? INFINITY : allowed > 0 ? std::fabs(a[i] - b[i]) / allowed
-                                                                         : (a[i] == b[i] ? 0.0 : INFINITY);
-      if (ratio > worst || i == 0) worst = ratio, at = i;
-    }
-    INFO(what << ": worst element " << at << ": simt " << a[at] << ", cpu " << b[at] << ", " << worst * 100
-              << "% of its budget");
-    CHECK(worst <= 1.0);
+    expect_simt_close_to_cpu(what, got, ref, depth, budget);
   };
   expect_close("loss l_g_pix", rs.losses.at("l_g_pix"), rc.losses.at("l_g_pix"), 21);
   const NamedTensors a = sim.g->named_parameters(), b = cpu.g->named_parameters();
