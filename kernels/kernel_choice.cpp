@@ -107,11 +107,11 @@ RdbImpl default_rdb_impl() {
 KernelChoice kernel_choice(const std::string& conv_impl, const std::string& rdb_impl) {
   // Every name any build knows: a typo is an error everywhere, but a CPU-only build accepts
   // (and ignores) a GPU config's choice, since it only concerns CUDA tensors.
-  static const char* const kKnown[] = {"native", "naive", "tf32", "bf16", "cudnn", "cudnn_fp32", "igemm_v2"};
+  static const char* const kKnown[] = {"native", "naive", "tf32", "bf16", "fp16", "igemm_v2", "cudnn", "cudnn_fp32"};
   bool known = false;
   for (const char* k : kKnown) known = known || conv_impl == k;
   if (!known)
-    fail("conv_impl: unknown value '", conv_impl, "' (valid: native, cudnn, naive, tf32, bf16, cudnn_fp32, igemm_v2)");
+    fail("conv_impl: unknown value '", conv_impl, "' (valid: native, cudnn, naive, tf32, bf16, fp16, igemm_v2, cudnn_fp32)");
   KernelChoice c;  // the defaults under the environment overrides
   const RdbImpl rdb = check_rdb_name(rdb_impl, "rdb_impl");
   // The config's values where no environment override wins over them.
@@ -132,7 +132,9 @@ ConvVariant conv_variant_for_precision(ConvVariant chosen, Precision p, const ch
       SR_CHECK(!cudnn, op, ": precision ", precision_name(p), " has no cuDNN kernel (conv variant ",
                conv_variant_name(chosen), "); use conv_impl native (the ", precision_name(p),
                " tensor-core variant) or precision fp32 / tf32");
-      return p == Precision::bf16 ? ConvVariant::bf16 : ConvVariant::fp16;
+      if (p == Precision::fp16) return ConvVariant::fp16;
+      // igemm_v2 is a bf16 variant (bf16 operands, fp32 accumulate): bf16 keeps it.
+      return chosen == ConvVariant::igemm_v2 ? ConvVariant::igemm_v2 : ConvVariant::bf16;
     case Precision::device_default: break;
   }
   return chosen;

@@ -54,7 +54,8 @@ const char* rdb_impl_name(RdbImpl r);
 // the choice's family and sets its math: device_default -> `chosen` itself; with cuDNN
 // (cudnn, cudnn_fp32): fp32 -> cudnn_fp32, tf32 -> cudnn, bf16 and fp16 throw (no cuDNN
 // half-precision path is wired); with the native kernels (any other variant): fp32 -> naive,
-// tf32 -> tf32, bf16 -> bf16, fp16 -> fp16. `op` names the caller in the error.
+// tf32 -> tf32, bf16 -> bf16 (igemm_v2, a bf16 variant itself, stays), fp16 -> fp16. `op`
+// names the caller in the error.
 ConvVariant conv_variant_for_precision(ConvVariant chosen, Precision p, const char* op);
 
 }  // namespace sr::kernels

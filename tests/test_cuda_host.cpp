@@ -450,12 +450,13 @@ TEST_CASE("kernels/conv_variant_for_precision") {
   namespace k = sr::kernels;
   using P = sr::Precision;
   using V = k::ConvVariant;
-  for (V v : {V::naive, V::tf32, V::bf16, V::fp16, V::cudnn, V::cudnn_fp32})
+  for (V v : {V::naive, V::tf32, V::bf16, V::fp16, V::igemm_v2, V::cudnn, V::cudnn_fp32})
     CHECK(k::conv_variant_for_precision(v, P::device_default, "t") == v);  // no silent math change
-  for (V v : {V::naive, V::tf32, V::bf16, V::fp16}) {
+  for (V v : {V::naive, V::tf32, V::bf16, V::fp16, V::igemm_v2}) {
     CHECK(k::conv_variant_for_precision(v, P::fp32, "t") == V::naive);
     CHECK(k::conv_variant_for_precision(v, P::tf32, "t") == V::tf32);
-    CHECK(k::conv_variant_for_precision(v, P::bf16, "t") == V::bf16);
+    // igemm_v2 computes bf16 already: precision bf16 keeps it.
+    CHECK(k::conv_variant_for_precision(v, P::bf16, "t") == (v == V::igemm_v2 ? V::igemm_v2 : V::bf16));
     CHECK(k::conv_variant_for_precision(v, P::fp16, "t") == V::fp16);
   }
   for (V v : {V::cudnn, V::cudnn_fp32}) {

@@ -260,8 +260,10 @@ const Spec& schema() {
       {"num_gpu", integer(1, "GPUs per process (BasicSR compatibility; one process per GPU)", 0)},
       {"device", string("auto", "cpu, cuda, cuda:N, simt (the CUDA kernels on the SIMT interpreter: slow, for tests) or auto (CUDA when available)")},
       {"manual_seed", integer(0, "seed of every random stream (weights, data, augmentation)", 0)},
-      {"conv_impl", string("native", "convolution variant on CUDA: native or cudnn; SRENGINE_CONV_IMPL overrides",
-                           {"native", "cudnn"})},
+      {"conv_impl", string("native", "convolution variant on CUDA: native (the default hand-written variant), cudnn, "
+                                     "or a variant by name (naive, tf32, bf16, fp16, igemm_v2, cudnn_fp32; "
+                                     "docs/KERNELS.md); SRENGINE_CONV_IMPL overrides",
+                           {"native", "cudnn", "naive", "tf32", "bf16", "fp16", "igemm_v2", "cudnn_fp32"})},
       {"queue_size", integer(180, "realesrnet / realesrgan stages on RealESRGANDataset: pairs in the training-pair "
                                   "pool that mixes batches (BasicSR's _dequeue_and_enqueue); a multiple of "
                                   "datasets.train.batch_size_per_gpu; 0: no pool", 0)},
