@@ -17,7 +17,6 @@
 #include "engine/random.h"
 #include "kernels/common/fp16_round.h"
 #include "kernels/cpu/conv2d_rounded.h"
-#include "kernels/cuda/igemm.h"
 #include "layers/precision.h"
 #include "layers/rrdb.h"
 #include "support/cpu_conv_cases.h"
@@ -303,14 +302,17 @@ TEST_CASE("conv_tf32/rounding_bit_exact_on_known_values") {
   CHECK(sr::round_to_tf32(kInf) == kInf);
   CHECK(std::isnan(sr::round_to_tf32(kNaN)));
   CHECK(sr::round_to_tf32(std::numeric_limits<float>::max()) == kInf);  // no .satfinite
-  // The same rule as the CUDA tile engine's host twin, on random values.
+#ifdef SRENGINE_WITH_SIMT
+  // The same rule as cvt.rna.tf32.f32 in the interpreter (written from the PTX ISA), on
+  // random values.
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_int_distribution<uint32_t> u;
   for (int i = 0; i < 100000; ++i) {
     const float f = from_bits(u(rng));
     if (std::isnan(f)) continue;
-    REQUIRE(bits_of(sr::round_to_tf32(f)) == bits_of(sr::cuda::igemm::round_tf32(f)));
+    REQUIRE(bits_of(sr::round_to_tf32(f)) == (::simt::ptx::cvt_rna_tf32(f) & 0xffffe000u));
   }
+#endif
 }
 
 TEST_CASE("conv_fp16/kernels_match_rounded_float64_reference") { parity_random_shapes(Precision::fp16); }

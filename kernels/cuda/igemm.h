@@ -37,6 +37,7 @@
 #include <cstring>
 
 #include "kernels/common/fp16_round.h"
+#include "kernels/common/fp16_round.h"
 #include "kernels/common/math.h"
 #include "kernels/cuda/ptx.h"
 
@@ -75,14 +76,13 @@ SR_HD float bits_float(uint32_t u) {
 }
 
 // Rounds to TF32 (8-bit exponent, 10-bit mantissa), to nearest with ties away from zero:
-// what cvt.rna.tf32.f32 does. The low 13 bits of the result are zero.
+// what cvt.rna.tf32.f32 does. The low 13 bits of the result are zero. The host side is the
+// CPU tf32 convolution's own rounding (kernels/common/fp16_round.h).
 SR_HD float round_tf32(float x) {
 #if defined(SR_DEVICE_CODE)
   return __uint_as_float(ptx::cvt_rna_tf32(x) & 0xffffe000u);
 #else
-  uint32_t u = float_bits(x);
-  if ((u & 0x7f800000u) != 0x7f800000u) u = (u + 0x1000u) & 0xffffe000u;
-  return bits_float(u);
+  return round_to_tf32(x);
 #endif
 }
 
