@@ -22,6 +22,9 @@ Tensor scale(const Tensor& x, double s);                                // s*x
 Tensor axpby(double a, const Tensor& x, double b, const Tensor& y);     // a*x + b*y (residual scaling)
 Tensor abs(const Tensor& x);
 Tensor relu(const Tensor& x);
+// torch.sqrt (named so that it does not hide std::sqrt from unqualified calls in namespace
+// sr); the gradient at 0 is finite (math::square_root_grad_from_output).
+Tensor square_root(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double slope);
 // gain * leaky_relu(x + bias[c], slope) for NCHW x and bias of length C: the fused
 // epilogue of every conv + LeakyReLU pair.

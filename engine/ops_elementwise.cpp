@@ -129,6 +129,26 @@ Tensor relu(const Tensor& x) {
   });
 }
 
+Tensor square_root(const Tensor& x) {
+  SR_CHECK(x.defined(), "square_root: undefined input");
+  Tensor xc = x.contiguous(), y = empty_like(x);
+  dispatch("square_root", x, [&](auto t) {
+    using T = decltype(t);
+    cpu::square_root_forward<T>(xc.data<T>(), y.data<T>(), y.numel());
+  }, [&] { SR_CUDA(cuda::square_root_forward(xc.data<float>(), y.data<float>(), y.numel())); });
+  Tensor ys = y.detach();
+  return record("square_root", y, {x}, [ys](const Tensor& g) {
+    Tensor dx = empty_like(ys);
+    dispatch("square_root_backward", ys, [&](auto t) {
+      using T = decltype(t);
+      cpu::square_root_backward<T>(ys.data<T>(), g.data<T>(), dx.data<T>(), dx.numel());
+    }, [&] {
+      SR_CUDA(cuda::square_root_backward(ys.data<float>(), g.data<float>(), dx.data<float>(), dx.numel()));
+    });
+    return std::vector<Tensor>{dx};
+  });
+}
+
 Tensor leaky_relu(const Tensor& x, double slope) {
   SR_CHECK(x.defined(), "leaky_relu: undefined input");
   SR_CHECK(slope > 0, "leaky_relu: slope must be > 0, got ", slope);

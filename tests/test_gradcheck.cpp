@@ -114,6 +114,12 @@ TEST_CASE("gradcheck/abs") {
                    [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(1, 3, 4, 3), -1, 1, {0.0})}; });
 }
 
+// Inputs in [0.1, 2]: away from 0, where the derivative 1 / (2 sqrt(x)) blows up.
+TEST_CASE("gradcheck/square_root") {
+  expect_gradients("square_root", [](const V& in) { return square_root(in[0]); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 4, 5), 0.1, 2)}; });
+}
+
 TEST_CASE("gradcheck/add") {
   expect_gradients("add", [](const V& in) { return add(in[0], in[1]); }, [](std::mt19937_64& rng) {
     return V{random_tensor(rng, nchw(2, 3, 3, 5)), random_tensor(rng, nchw(2, 3, 3, 5))};

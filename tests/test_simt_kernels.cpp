@@ -72,6 +72,21 @@ void test_elementwise() {
   run("relu", [&](float* y) { sr::simt::relu_forward(A.p, y, n); }, [&](double* r) { cpu::relu_forward(da.data(), r, n); });
   run("relu_backward", [&](float* y) { sr::simt::relu_backward(A.p, B.p, y, n); },
       [&](double* r) { cpu::relu_backward(da.data(), db.data(), r, n); });
+  {  // square_root of |a| (a zero included: its gradient's floor), its backward from the output
+    std::vector<float> pos(n);
+    for (int64_t i = 0; i < n; ++i) pos[i] = i == 7 ? 0.f : std::fabs(a[i]);
+    const auto dpos = to_double(pos);
+    Dev P(pos), Y(n), DX(n);
+    std::fill(Y.p, Y.p + n, NAN);  // unwritten elements fail
+    std::fill(DX.p, DX.p + n, NAN);
+    sr::simt::square_root_forward(P.p, Y.p, n);
+    std::vector<double> r(n), dr(n);
+    cpu::square_root_forward(dpos.data(), r.data(), n);
+    compare("square_root", Y.get(), r, kFp32);
+    sr::simt::square_root_backward(Y.p, B.p, DX.p, n);
+    cpu::square_root_backward(r.data(), db.data(), dr.data(), n);
+    compare("square_root_backward", DX.get(), dr, kFp32);
+  }
   {  // in place: y += a*x
     Dev Y(a);
     sr::simt::axpy_inplace(Y.p, -0.5f, B.p, n);

@@ -1,10 +1,8 @@
 // Perceptual loss on VGG19 features (see perceptual_loss.h).
 #include "train/perceptual_loss.h"
 
-#include <cmath>
 #include <filesystem>
 
-#include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/regular_file.h"
 #include "nets/vgg_features.h"
@@ -12,15 +10,6 @@
 namespace sr::train {
 
 namespace {
-
-// sqrt of a one-element tensor, differentiable: d sqrt(s) / ds = 1 / (2 sqrt(s)).
-Tensor scalar_sqrt(const Tensor& s) {
-  const double v = std::sqrt(s.item());
-  Tensor y = Tensor::full(s.shape(), v, s.dtype(), s.device());
-  return record("sqrt", y, {s}, [v, s_shape = s.shape(), dt = s.dtype(), dev = s.device()](const Tensor& g) {
-    return std::vector<Tensor>{Tensor::full(s_shape, g.item() / (2 * std::max(v, 1e-30)), dt, dev)};
-  });
-}
 
 class VggPerceptualLoss : public PerceptualLoss {
  public:
@@ -54,8 +43,9 @@ class VggPerceptualLoss : public PerceptualLoss {
       } else if (criterion_ == "l2") {
         l = mse_loss(fx.at(name), fg.at(name));
       } else {
+        // The norm stays on the device: the sum and its square root are device ops.
         Tensor d = sub(fx.at(name), fg.at(name));
-        l = scalar_sqrt(sum(mul(d, d)));
+        l = square_root(sum(mul(d, d)));
       }
       l = scale(l, w);
       total = total.defined() ? add(total, l) : l;

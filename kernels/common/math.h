@@ -29,6 +29,14 @@ SR_HD T leaky_relu_grad_from_output(T y, T slope) {
   return y > T(0) ? T(1) : slope;
 }
 
+// d sqrt(x) / dx = 1 / (2 sqrt(x)) from the output y = sqrt(x). At y = 0 the divisor is
+// held at 2e-30 (finite): a norm of zeros, sqrt(sum(d^2)), then passes 0 back through d^2
+// (torch.norm's gradient there) where the exact inf would give inf * 0 = NaN.
+template <typename T>
+SR_HD T square_root_grad_from_output(T y, T dy) {
+  return dy / (T(2) * (y > T(1e-30) ? y : T(1e-30)));
+}
+
 template <typename T>
 SR_HD T sign(T x) {
   return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));

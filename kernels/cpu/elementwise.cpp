@@ -29,6 +29,11 @@ template <typename T> void relu_forward(const T* x, T* y, int64_t n) { SR_ELEMEN
 template <typename T> void relu_backward(const T* y, const T* dy, T* dx, int64_t n) {
   SR_ELEMENTWISE(dx[i] = y[i] > T(0) ? dy[i] : T(0))
 }
+// IEEE sqrt is correctly rounded: the same bits as CUDA's sqrtf (no fast-math build).
+template <typename T> void square_root_forward(const T* x, T* y, int64_t n) { SR_ELEMENTWISE(y[i] = std::sqrt(x[i])) }
+template <typename T> void square_root_backward(const T* y, const T* dy, T* dx, int64_t n) {
+  SR_ELEMENTWISE(dx[i] = math::square_root_grad_from_output(y[i], dy[i]))
+}
 #undef SR_ELEMENTWISE
 
 #define SR_INSTANTIATE(T)                                               \
@@ -41,7 +46,9 @@ template <typename T> void relu_backward(const T* y, const T* dy, T* dx, int64_t
   template void abs_forward<T>(const T*, T*, int64_t);                  \
   template void abs_backward<T>(const T*, const T*, T*, int64_t);       \
   template void relu_forward<T>(const T*, T*, int64_t);                 \
-  template void relu_backward<T>(const T*, const T*, T*, int64_t);
+  template void relu_backward<T>(const T*, const T*, T*, int64_t);      \
+  template void square_root_forward<T>(const T*, T*, int64_t);          \
+  template void square_root_backward<T>(const T*, const T*, T*, int64_t);
 SR_INSTANTIATE(float)
 SR_INSTANTIATE(double)
 #undef SR_INSTANTIATE

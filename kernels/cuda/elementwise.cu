@@ -52,6 +52,17 @@ struct ReluOp {
   float* y;
   __device__ void operator()(int64_t i) const { y[i] = x[i] > 0.f ? x[i] : 0.f; }
 };
+struct SquareRootOp {
+  const float* x;
+  float* y;
+  __device__ void operator()(int64_t i) const { y[i] = sqrtf(x[i]); }  // correctly rounded
+};
+struct SquareRootBackwardOp {
+  const float* y;
+  const float* dy;
+  float* dx;
+  __device__ void operator()(int64_t i) const { dx[i] = math::square_root_grad_from_output(y[i], dy[i]); }
+};
 struct ReluBackwardOp {
   const float* y;
   const float* dy;
@@ -82,6 +93,10 @@ void abs_backward(const float* x, const float* dy, float* dx, int64_t n) {
 void relu_forward(const float* x, float* y, int64_t n) { launch_map("relu", ReluOp{x, y}, n); }
 void relu_backward(const float* y, const float* dy, float* dx, int64_t n) {
   launch_map("relu_backward", ReluBackwardOp{y, dy, dx}, n);
+}
+void square_root_forward(const float* x, float* y, int64_t n) { launch_map("square_root", SquareRootOp{x, y}, n); }
+void square_root_backward(const float* y, const float* dy, float* dx, int64_t n) {
+  launch_map("square_root_backward", SquareRootBackwardOp{y, dy, dx}, n);
 }
 
 }  // namespace sr::cuda
