@@ -160,7 +160,8 @@ TEST_CASE("bench/kernels_cpu_rows_run") {
     ops.insert(c["op"].get<std::string>());
   }
   for (const char* op : {"batch_norm_fwd", "batch_norm_bwd", "max_pool_fwd", "max_pool_bwd", "prelu_fwd",
-                         "prelu_bwd", "linear_fwd", "linear_bwd", "relu_bwd", "spectral_norm_bwd", "adam"}) {
+                         "prelu_bwd", "linear_fwd", "linear_bwd", "relu_bwd", "spectral_norm_bwd", "adam",
+                         "square_root_fwd", "square_root_bwd", "loss_unscale"}) {
     INFO("op " << op);
     CHECK(ops.count(op) == 1);
   }

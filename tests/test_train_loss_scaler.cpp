@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <random>
 
@@ -61,6 +62,96 @@ TEST_CASE("train/loss_scaler_backoff_counts_skips") {
   s.update(false);
   CHECK(s.scale() == 2048);
   CHECK(s.state().skipped == 3);
+}
+
+namespace {
+
+// The update rule as loss_scaler.h states it, on the host, written apart from the device
+// kernel it checks (kernels/cpu/optimizer.h, loss_scale_update).
+using Rule = std::function<void(const LossScaleConfig&, bool overflow, LossScalerState&)>;
+void reference_rule(const LossScaleConfig& c, bool overflow, LossScalerState& s) {
+  if (overflow) {
+    s.scale *= c.backoff_factor;
+    s.good_steps = 0;
+    ++s.skipped;
+  } else if (++s.good_steps >= c.growth_interval) {
+    s.scale *= c.growth_factor;
+    s.good_steps = 0;
+  }
+}
+
+// Runs `script` ('.' a finite update, 'x' an overflow, flagged as NaN, +inf or -inf in turn,
+// as a device tensor) through a scaler on `device` and through `rule`; returns the first
+// update (1-based) after which the device state differs from the rule's, or whose S the
+// loss and 1/S the gradients are not multiplied by (read from device memory); 0 when none.
+size_t first_disagreement(Device device, const LossScaleConfig& c, const std::string& script, const Rule& rule) {
+  LossScaler s(c, device);
+  LossScalerState ref{c.init, 0, 0};
+  const float flags[] = {NAN, INFINITY, -INFINITY};
+  for (size_t i = 0; i < script.size(); ++i) {
+    const bool overflow = script[i] == 'x';
+    s.update(Tensor::full({1}, overflow ? flags[i % 3] : 0.f, DType::f32, device));
+    rule(c, overflow, ref);
+    if (!(s.state() == ref)) return i + 1;
+    const Tensor one = Tensor::full({1}, 1.0, DType::f32, device);
+    Tensor g = one.clone();
+    if (!s.unscale_and_check({g}) || g.item() != (double)(float)(1.0 / ref.scale) ||
+        s.scale_loss(one).item() != (double)(float)ref.scale)
+      return i + 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// The device update (one thread) against the host rule over a scripted run of finite and
+// overflowing updates: backoffs in and out of a good-step run, growths, runs just short of
+// the interval, on the CPU and the simt device. S starts at 1000.1 and grows by 1.5 (neither
+// float32 values nor powers of two: the double arithmetic must be the same). Wrong rules
+// planted in the reference are caught, so the comparison can fail.
+TEST_CASE("train/loss_scaler_device_update_matches_host_rule") {
+  const LossScaleConfig c = config(1000.1, 1.5, 0.25, 3);
+  const std::string script = "...x..x...x.xx.......x..x..";
+  std::vector<Device> devices{Device::cpu()};
+#ifdef SRENGINE_WITH_SIMT
+  devices.push_back(Device::simt());
+#endif
+  const std::vector<std::pair<const char*, Rule>> wrong = {
+      {"no good-step restart on backoff",
+       [](const LossScaleConfig& c, bool o, LossScalerState& s) {
+         const int64_t good = s.good_steps;
+         reference_rule(c, o, s);
+         if (o) s.good_steps = good;
+       }},
+      {"growth one step late",
+       [](const LossScaleConfig& c, bool o, LossScalerState& s) {
+         if (o) return reference_rule(c, o, s);
+         if (++s.good_steps > c.growth_interval) s.scale *= c.growth_factor, s.good_steps = 0;
+       }},
+      {"skip not counted",
+       [](const LossScaleConfig& c, bool o, LossScalerState& s) {
+         reference_rule(c, o, s);
+         if (o) --s.skipped;
+       }},
+      {"backoff by half, not backoff_factor",
+       [](const LossScaleConfig& c, bool o, LossScalerState& s) {
+         reference_rule(c, o, s);
+         if (o) s.scale *= 0.5 / c.backoff_factor;
+       }},
+      {"S rounded to float32",
+       [](const LossScaleConfig& c, bool o, LossScalerState& s) {
+         reference_rule(c, o, s);
+         s.scale = (float)s.scale;
+       }},
+  };
+  for (Device d : devices) {
+    INFO(d.str());
+    CHECK(first_disagreement(d, c, script, reference_rule) == 0);
+    for (const auto& [what, rule] : wrong) {
+      INFO("planted: " << what);
+      CHECK(first_disagreement(d, c, script, rule) > 0);
+    }
+  }
 }
 
 TEST_CASE("train/loss_scaler_inf_and_nan_gradients") {

@@ -13,12 +13,16 @@
 // The lr schedule still advances on a skipped step (as PyTorch's GradScaler with a
 // scheduler stepped every iteration): lr is a function of the iteration number.
 //
-// Host round trip: S lives on the host (it changes only on the host's decision), so
-// scaling the loss needs no read. found_inf is computed on the device as one scalar (the
-// sum of 0 * g over all gradients: 0 for finite gradients, NaN otherwise); the optimizer and
-// the EMA read it on the device as a skip gate, and the host reads it once per update to
-// move S: the one host round trip of an fp16 step (the loss's own non-finite check stays
-// on the device, stage_step.h).
+// Where S lives: on the parameters' device (kernels/cpu/optimizer.h, LossScaleState: S and
+// 1/S in float64, the good-step and skip counts), as Adam's step count does. scale_loss
+// multiplies by S read from device memory (a float32 copy the update writes), unscale by 1/S
+// read from there, and update() is one device thread that reads the overflow flag where it
+// was computed: an fp16 step makes no host read and passes no per-iteration value as a kernel
+// argument, so it can be captured (docs/GPU.md). The host reads the state only for the log
+// line and checkpoints (state(), scale()). float64 for S: the checkpoint's `scale` is a
+// double, and any positive double (an init of 1000, a growth factor of 1.5) resumes exactly
+// and moves by the same double arithmetic as on the host; the float32 rounding of S and 1/S
+// happens where they multiply float32 values, as it did for the host's kernel arguments.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -38,28 +42,37 @@ struct LossScalerState {
 
 class LossScaler {
  public:
-  explicit LossScaler(const LossScaleConfig& config);
+  // The state lives on `device`, where the gradients are.
+  explicit LossScaler(const LossScaleConfig& config, Device device = Device::cpu());
 
-  double scale() const { return state_.scale; }
-  const LossScalerState& state() const { return state_; }
-  // A saved state; an sr::Error naming the field when it is not a valid state.
+  // Host reads of the device state (the log line, checkpoints, tests): one read each.
+  double scale() const { return state().scale; }
+  LossScalerState state() const;
+  // A saved state (a host->device copy); an sr::Error naming the field when it is not valid.
   void load_state(const LossScalerState& s);
 
-  // S * loss (a new tensor in the graph).
+  // S * loss (a new tensor in the graph; its backward multiplies by S too), S read from
+  // device memory. `loss`: float32 on the scaler's device.
   Tensor scale_loss(const Tensor& loss) const;
-  // Multiplies every defined gradient by 1/S in place and returns the overflow flag: one
-  // float32 element on the gradients' device, 0 when all of them are finite, else NaN (the
-  // form of StageStep's skip gates, so the optimizers can read it on the device).
+  // Multiplies every defined gradient (float32, contiguous, on the scaler's device) by 1/S in
+  // place, in one multi-tensor pass, and returns the overflow flag: one float32 element on
+  // the device, 0 when all products are finite, else NaN (the form of StageStep's skip gates,
+  // so the optimizers can read it on the device).
   Tensor unscale(const std::vector<Tensor>& grads) const;
-  // unscale, then whether all gradients were finite (one host read of the flag).
+  // unscale, then whether all gradients were finite (one host read of the flag; tests).
   bool unscale_and_check(const std::vector<Tensor>& grads) const;
-  // The bookkeeping after an update: found_inf backs off and counts a skip, else the
-  // good-step counter grows S every growth_interval steps.
+  // The bookkeeping after an update, on the device (one thread, no host read): a non-finite
+  // `found` (unscale's flag, all-reduced over the ranks) backs off and counts a skip, else
+  // the good-step counter grows S every growth_interval steps.
+  void update(const Tensor& found);
+  // The same with a host decision (tests): a flag of NaN or 0, then update(flag).
   void update(bool found_inf);
 
  private:
   LossScaleConfig config_;
-  LossScalerState state_;
+  Device device_;
+  Tensor state_;      // float64 {S, 1/S, good_steps, skipped}: cpu::LossScaleState, on device_
+  Tensor scale_f32_;  // float32 {S}: the loss's multiplier, written with state_
 };
 
 }  // namespace sr::train

@@ -246,10 +246,11 @@ void StageLoop::log_progress(const std::string& name, int64_t iter, int64_t tota
   if (ctx_.device.is_cpu()) ev["threads"] = threads;
   std::string scaler_text;  // precision fp16: the loss scale and the updates skipped for overflow
   if (const LossScaler* ls = step.loss_scaler()) {
-    ev["loss_scale"] = ls->scale();
-    ev["overflow_skipped"] = ls->state().skipped;
+    const LossScalerState st = ls->state();  // one read of the device state
+    ev["loss_scale"] = st.scale;
+    ev["overflow_skipped"] = st.skipped;
     char buf[80];
-    std::snprintf(buf, sizeof buf, " | scale %g skipped %lld", ls->scale(), (long long)ls->state().skipped);
+    std::snprintf(buf, sizeof buf, " | scale %g skipped %lld", st.scale, (long long)st.skipped);
     scaler_text = buf;
   }
   char head[160];

@@ -229,17 +229,15 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
     const bool inject = std::find(inject_nan_iters_.begin(), inject_nan_iters_.end(), iter) != inject_nan_iters_.end();
     gate = agreed_gate({total}, inject);
     // Loss scaling: unscale G's gradients; non-finite ones skip G's step and the EMA (not
-    // D's) and back the scale off. The scale is the host's, so the scaler reads the overflow
-    // flag: the one host round trip of an fp16 step (loss_scaler.h).
+    // D's) and back the scale off, all on the device (loss_scaler.h).
     Tensor g_gate = gate;
     if (scaler_) {
       std::vector<Tensor> grads;
       for (const Tensor& p : g_.parameters()) grads.push_back(p.grad());
-      Tensor found = scaler_->unscale(grads);
-      if (comm_.world_size() > 1) comm_.all_reduce(found, false);
-      r.overflow = !std::isfinite(found.item());
+      r.overflow = scaler_->unscale(grads);
+      if (comm_.world_size() > 1) comm_.all_reduce(r.overflow, false);
       scaler_->update(r.overflow);
-      g_gate = add(gate, found);
+      g_gate = add(gate, r.overflow);
     }
     optim_g_->step(g_gate);
     optim_g_->zero_grad();
@@ -296,11 +294,11 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
 
   // ---- EMA (every iteration, as BasicSR, even when G was not stepped; not after a ------
   // loss-scaling overflow, whose G step was skipped) -----------------------------------
-  if (ema_ && !r.overflow) {
+  if (ema_) {
     t = Clock::now();
     NoGradGuard no_grad;
     NamedTensors e = ema_->named_parameters();
-    ema_update(e, g_.named_parameters(), ema_decay_, gate);
+    ema_update(e, g_.named_parameters(), ema_decay_, r.overflow.defined() ? add(gate, r.overflow) : gate);
     r.times.optimizer += since(t);
   }
   r.skip_gate = gate.defined() ? gate : Tensor::zeros({1}, DType::f32, device_);

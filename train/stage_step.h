@@ -68,7 +68,9 @@ struct StepResult {
   // NaN when a non-finite loss (on any rank) skipped its updates.
   Tensor skip_gate;
   bool skipped() const;  // reads skip_gate: a host round trip on a GPU
-  bool overflow = false;  // loss scaling: non-finite G gradients, no G step and no EMA (loss_scaler.h)
+  // Loss scaling: the overflow flag on the device, 0, or NaN when G's gradients were not
+  // finite (no G step, no EMA; loss_scaler.h); undefined without loss scaling.
+  Tensor overflow;
   StepTimes times;
 };
 
@@ -124,7 +126,7 @@ class StageStep {
   bool is_gan() const { return gan_ != nullptr; }
   bool has_perceptual() const { return percep_ != nullptr; }
   // Dynamic loss scaling of the generator's updates (precision fp16): off until enabled.
-  void enable_loss_scaling(const LossScaleConfig& config) { scaler_ = std::make_unique<LossScaler>(config); }
+  void enable_loss_scaling(const LossScaleConfig& config) { scaler_ = std::make_unique<LossScaler>(config, device_); }
   LossScaler* loss_scaler() { return scaler_.get(); }
   const LossScaler* loss_scaler() const { return scaler_.get(); }
 

@@ -1,10 +1,11 @@
-// Multi-tensor Adam/AdamW and EMA on the CPU (see optimizer.h). All tensors are cut into
+// Multi-tensor Adam/AdamW, EMA and the fp16 gradient unscale on the CPU (see optimizer.h). All tensors are cut into
 // chunks of kChunk elements and one OpenMP loop runs over the chunk list, so a model of many
 // small tensors (biases) and a few large ones (3x3 weights) still spreads evenly over the
 // threads with a single parallel region per step. Each element is updated by exactly one
 // thread: the result does not depend on the thread count.
 #include "kernels/cpu/optimizer.h"
 
+#include <cmath>
 #include <vector>
 
 namespace sr::cpu {
@@ -61,6 +62,26 @@ void ema_update(double decay, float* const* ema, const float* const* params, con
 #pragma omp simd
     for (int64_t i = ch.begin; i < ch.end; ++i) ema_update_element(d, omd, e[i], p[i]);
   }
+}
+
+void loss_unscale(const LossScaleState& s, float* const* grads, const int64_t* sizes, int count, float* found) {
+  const std::vector<Chunk> chunks = make_chunks(sizes, count, grads);
+  const float inv = (float)s.inv_scale;
+  const int64_t n = (int64_t)chunks.size();
+  bool bad = false;
+#pragma omp parallel for schedule(static) reduction(|| : bad) if (n > 1)
+  for (int64_t c = 0; c < n; ++c) {
+    const Chunk& ch = chunks[c];
+    float* g = grads[ch.tensor];
+    bool chunk_bad = false;
+#pragma omp simd reduction(|| : chunk_bad)
+    for (int64_t i = ch.begin; i < ch.end; ++i) {
+      g[i] *= inv;
+      chunk_bad = chunk_bad || !(g[i] - g[i] == 0.f);
+    }
+    bad = bad || chunk_bad;
+  }
+  if (bad) *found = NAN;
 }
 
 }  // namespace sr::cpu

@@ -88,6 +88,43 @@ SR_HD void ema_update_element(float decay, float one_minus_decay, float& e, floa
   e = e * decay + one_minus_decay * p;
 }
 
+// Dynamic loss scaling of precision fp16 (train/loss_scaler.h), kept where the gradients
+// are: the scale S, the good-step count and the skip count live in device memory, the loss
+// is multiplied by S read from there and the gradients by 1/S, and one device thread moves
+// S once the overflow flag is known, so an fp16 step reads nothing back.
+struct LossScaleRule {
+  double growth_factor = 2.0;   // S *= growth_factor after growth_interval good steps in a row
+  double backoff_factor = 0.5;  // S *= backoff_factor on overflow
+  int64_t growth_interval = 2000;
+};
+
+// S in double (the checkpoint's `scale`; any positive double resumes exactly) with 1/S
+// beside it; the counts are doubles, exact to 2^53. The kernels round S and 1/S to float
+// where they multiply float32 values.
+struct LossScaleState {
+  double scale, inv_scale, good_steps, skipped;
+};
+
+// One update once the overflow flag is known (0, or NaN when a gradient was not finite;
+// (f - f) == 0 exactly when f is finite): overflow backs S off, restarts the good-step run
+// and counts a skip; else the good-step run grows by one and, reaching growth_interval,
+// grows S and restarts.
+SR_HD void loss_scale_update(const LossScaleRule& r, float found, LossScaleState& s) {
+  if (!(found - found == 0.f)) {
+    s.scale *= r.backoff_factor;
+    s.good_steps = 0;
+    s.skipped += 1;
+  } else if ((s.good_steps += 1) >= (double)r.growth_interval) {
+    s.scale *= r.growth_factor;
+    s.good_steps = 0;
+  }
+  s.inv_scale = 1.0 / s.scale;
+}
+
+// grads[i] *= (float)s.inv_scale for every tensor (a null grads[i] is passed over); *found
+// becomes NaN when a product is not finite and is left alone otherwise (the caller zeroes it).
+void loss_unscale(const LossScaleState& s, float* const* grads, const int64_t* sizes, int count, float* found);
+
 // Updates `count` tensors in one call: tensor i has sizes[i] elements at params[i],
 // grads[i], exp_avg[i], exp_avg_sq[i]. A null grads[i] skips tensor i (no gradient, as
 // torch skips params whose .grad is None). OpenMP over fixed chunks of all tensors. s.skip:

@@ -64,6 +64,32 @@ __global__ void __launch_bounds__(kOptThreads)
   }
 }
 
+struct UnscaleChunk {
+  float* g;
+  int64_t n;
+};
+
+__global__ void loss_scale_update_kernel(cpu::LossScaleRule r, const float* found, cpu::LossScaleState* s,
+                                         float* scale_f32) {
+  cpu::loss_scale_update(r, *found, *s);
+  *scale_f32 = (float)s->scale;
+}
+
+// Every thread that meets a non-finite product writes the same NaN to *found: which one
+// lands does not matter, and a finite run writes nothing.
+__global__ void __launch_bounds__(kOptThreads)
+    loss_unscale_kernel(const UnscaleChunk* __restrict__ chunks, const cpu::LossScaleState* s, float* found) {
+  const float inv = (float)s->inv_scale;
+  const UnscaleChunk c = chunks[blockIdx.x];
+  bool bad = false;
+  for (int64_t i = threadIdx.x; i < c.n; i += kOptThreads) {
+    const float g = c.g[i] * inv;
+    c.g[i] = g;
+    bad = bad || !(g - g == 0.f);
+  }
+  if (bad) *found = __int_as_float(0x7fc00000);
+}
+
 // Copies the chunk table to the device and launches `kernel` over it. The copy owns its host
 // bytes (engine/cuda_retained_copy.h): a captured step's replays read the table again.
 template <typename ChunkT, typename Launch>
@@ -115,6 +141,22 @@ void ema_update(double decay, float* const* ema, const float* const* params, con
       table.push_back({ema[i] + b, params[i] + b, b + kChunk < sizes[i] ? kChunk : sizes[i] - b});
   run_table(table, "ema_update", [&](const EmaChunk* t, unsigned blocks) {
     launch_kernel(ema_kernel, blocks, kOptThreads, 0, current_stream(), t, (float)decay, (float)(1.0 - decay), gate);
+  });
+}
+
+void loss_scale_update(const cpu::LossScaleRule& r, const float* found, cpu::LossScaleState* s, float* scale_f32) {
+  launch_kernel(loss_scale_update_kernel, 1, 1, 0, current_stream(), r, found, s, scale_f32);
+  CUDA_CHECK_LAUNCH("loss_scale_update");
+}
+
+void loss_unscale(const cpu::LossScaleState* s, float* const* grads, const int64_t* sizes, int count, float* found) {
+  std::vector<UnscaleChunk> table;
+  for (int i = 0; i < count; ++i) {
+    if (!grads[i]) continue;
+    for (int64_t b = 0; b < sizes[i]; b += kChunk) table.push_back({grads[i] + b, b + kChunk < sizes[i] ? kChunk : sizes[i] - b});
+  }
+  run_table(table, "loss_unscale", [&](const UnscaleChunk* t, unsigned blocks) {
+    launch_kernel(loss_unscale_kernel, blocks, kOptThreads, 0, current_stream(), t, s, found);
   });
 }
 

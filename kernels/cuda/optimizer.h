@@ -1,4 +1,4 @@
-// Multi-tensor Adam/AdamW and EMA on CUDA: the twins of kernels/cpu/optimizer.h, one kernel
+// Multi-tensor Adam/AdamW, EMA and the fp16 gradient unscale on CUDA: the twins of kernels/cpu/optimizer.h, one kernel
 // launch per call whatever the number of tensors. The arrays are host arrays of device
 // pointers; the same element math (cpu::adam_update_element / ema_update_element) runs.
 #pragma once
@@ -21,5 +21,12 @@ void adam_step_gated(const cpu::AdamConfig& c, const double* lr, const float* ga
 // gate: optional device float; not finite: nothing changes.
 void ema_update(double decay, float* const* ema, const float* const* params, const int64_t* sizes,
                 int count, const float* gate = nullptr);
+
+// Loss scaling (cpu::LossScaleState; all pointers device pointers). One device thread:
+// cpu::loss_scale_update(r, *found, *s), then *scale_f32 = (float)s->scale (the loss's multiplier).
+void loss_scale_update(const cpu::LossScaleRule& r, const float* found, cpu::LossScaleState* s, float* scale_f32);
+// grads[i] *= (float)s->inv_scale over all tensors in one launch (null grads[i] passed over);
+// *found = NaN when a product is not finite, else left alone.
+void loss_unscale(const cpu::LossScaleState* s, float* const* grads, const int64_t* sizes, int count, float* found);
 
 }  // namespace sr::cuda

@@ -105,6 +105,9 @@ Maker pointwise(const std::string& op) {
     if (op == "abs_bwd") return [=](int i) { cuda::abs_backward(x[i % rot], z[i % rot], y[i % rot], n); };
     if (op == "relu_fwd") return [=](int i) { cuda::relu_forward(x[i % rot], y[i % rot], n); };
     if (op == "relu_bwd") return [=](int i) { cuda::relu_backward(x[i % rot], z[i % rot], y[i % rot], n); };
+    if (op == "square_root_fwd") return [=](int i) { cuda::square_root_forward(x[i % rot], y[i % rot], n); };
+    if (op == "square_root_bwd")
+      return [=](int i) { cuda::square_root_backward(x[i % rot], z[i % rot], y[i % rot], n); };
     if (op == "lrelu_fwd") return [=](int i) { cuda::leaky_relu_forward(x[i % rot], y[i % rot], n, 0.2f); };
     return [=](int i) { cuda::leaky_relu_backward(x[i % rot], z[i % rot], y[i % rot], n, 0.2f); };  // lrelu_bwd
   };
@@ -269,6 +272,12 @@ Maker optimizer(const std::string& op) {
     }
     const int count = (int)sizes.size();
     if (op == "ema") return [=](int) { cuda::ema_update(0.999, m.data(), p.data(), sizes.data(), count); };
+    if (op == "loss_unscale") {
+      // The state is zeros (1/S = 0): the pass's traffic, not its values, is timed.
+      const auto* state = reinterpret_cast<const cpu::LossScaleState*>(b.zeros(sizeof(cpu::LossScaleState) / sizeof(float)));
+      float* found = b.zeros(1);
+      return [=](int) { cuda::loss_unscale(state, g.data(), sizes.data(), count, found); };
+    }
     cpu::AdamConfig cfg;
     cfg.lr = 1e-4;
     return [=](int i) {
@@ -377,7 +386,7 @@ Maker cuda_op_maker(const std::string& op, const std::string& variant) {
   if (op == "bias_lrelu_fwd" || op == "bias_lrelu_bwd") return only_for(variant, "map", bias_leaky_relu(op));
   if (op == "residual_axpby" || op == "add" || op == "sub" || op == "mul" || op == "scale" ||
       op == "axpy_inplace" || op == "abs_fwd" || op == "abs_bwd" || op == "relu_fwd" || op == "relu_bwd" ||
-      op == "lrelu_fwd" || op == "lrelu_bwd")
+      op == "lrelu_fwd" || op == "lrelu_bwd" || op == "square_root_fwd" || op == "square_root_bwd")
     return only_for(variant, "map", pointwise(op));
   if (op == "prelu_fwd" || op == "prelu_bwd") return only_for(variant, "map", prelu(op));
   if (op == "degrade_pipeline") return only_for(variant, "chained", degrade_pipeline());
@@ -387,7 +396,7 @@ Maker cuda_op_maker(const std::string& op, const std::string& variant) {
   if (op.rfind("l1_loss", 0) == 0 || op.rfind("hinge_loss", 0) == 0) return only_for(variant, "two_pass", loss(op));
   if (op == "channel_sum" || op == "dot") return only_for(variant, "two_pass", reduce(op));
   if (op == "spectral_norm" || op == "spectral_norm_bwd") return only_for(variant, "fused_steps", spectral_norm(op));
-  if (op == "adam" || op == "ema") return only_for(variant, "multi_tensor", optimizer(op));
+  if (op == "adam" || op == "ema" || op == "loss_unscale") return only_for(variant, "multi_tensor", optimizer(op));
   if (op == "degrade_blur") return only_for(variant, "fused_tile", degrade(op));
   if (op == "degrade_jpeg") return only_for(variant, "fused_macroblock", degrade(op));
   if (op == "degrade_noise") return only_for(variant, "philox_map", degrade(op));

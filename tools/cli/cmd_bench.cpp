@@ -374,7 +374,7 @@ const OpKernel kOpKernels[] = {
     {"residual_axpby", "elementwise"}, {"add", "elementwise"}, {"sub", "elementwise"},
     {"mul", "elementwise"}, {"scale", "elementwise"}, {"axpy_inplace", "elementwise"},
     {"abs_fwd", "elementwise"}, {"abs_bwd", "elementwise"}, {"relu_fwd", "elementwise"},
-    {"relu_bwd", "elementwise"},
+    {"relu_bwd", "elementwise"}, {"square_root_fwd", "elementwise"}, {"square_root_bwd", "elementwise"},
     {"prelu_fwd", "prelu"}, {"prelu_bwd", "prelu"},
     {"batch_norm_fwd", "batch_norm"}, {"batch_norm_bwd", "batch_norm"},
     {"max_pool_fwd", "pool"}, {"max_pool_bwd", "pool"},
@@ -382,7 +382,7 @@ const OpKernel kOpKernels[] = {
     {"l1_loss_fwd", "loss"}, {"l1_loss_bwd", "loss"}, {"hinge_loss_fwd", "loss"}, {"hinge_loss_bwd", "loss"},
     {"channel_sum", "reduce"}, {"dot", "reduce"},
     {"spectral_norm", "spectral_norm"}, {"spectral_norm_bwd", "spectral_norm"},
-    {"adam", "optimizer"}, {"ema", "optimizer"},
+    {"adam", "optimizer"}, {"ema", "optimizer"}, {"loss_unscale", "optimizer"},
     {"degrade_blur", "degrade_blur"}, {"degrade_jpeg", "degrade_jpeg"}, {"degrade_noise", "degrade_noise"}, {"degrade_resize", "degrade_resize"},
     {"degrade_usm_sharp", "degrade_usm_sharp"}, {"degrade_clamp", "degrade_clamp"},
     {"degrade_pipeline", "degrade_pipeline"},
@@ -487,6 +487,8 @@ std::vector<Case> all_cases(int batch) {
                       {"abs_bwd", "rrdb.out", 3, 128, 3, "dy * sign(x)"},
                       {"relu_fwd", "vgg19.relu1_2", 64, 128, 2, "relu"},
                       {"relu_bwd", "vgg19.relu1_2", 64, 128, 3, "relu' from y"},
+                      {"square_root_fwd", "vgg19.relu1_2", 64, 128, 2, "sqrt"},
+                      {"square_root_bwd", "vgg19.relu1_2", 64, 128, 3, "sqrt' from y"},
                       {"lrelu_fwd", "vggd.bn0_1", 64, 64, 2, "leaky_relu 0.2"},
                       {"lrelu_bwd", "vggd.bn0_1", 64, 64, 3, "leaky_relu' from y"},
                       {"prelu_fwd", "srvgg.body", 64, 32, 2, "per-channel a"},
@@ -578,6 +580,8 @@ std::vector<Case> all_cases(int batch) {
     // Adam reads p, g, m, v and writes p, m, v; EMA reads e, p and writes e.
     mem("adam/rrdbnet", "adam", shape, p, 28 * total);
     mem("ema/rrdbnet", "ema", shape, p, 12 * total);
+    // fp16's unscale reads and writes g.
+    mem("loss_unscale/rrdbnet", "loss_unscale", shape, p, 8 * total);
   }
   // Real-ESRGAN's degradation (kernels/cuda/degrade_*.h; CUDA only: the CPU reference is
   // data/degrade/, per sample) on the 400 x 400 GT crops it starts from: USM, the first blur
@@ -716,6 +720,9 @@ std::vector<Impl> cpu_impls(const std::string& op) {
       if (op == "abs_bwd") return [=](int i) { cpu::abs_backward(x[i % rot], z[i % rot], y[i % rot], n); };
       if (op == "relu_fwd") return [=](int i) { cpu::relu_forward(x[i % rot], y[i % rot], n); };
       if (op == "relu_bwd") return [=](int i) { cpu::relu_backward(x[i % rot], z[i % rot], y[i % rot], n); };
+      if (op == "square_root_fwd") return [=](int i) { cpu::square_root_forward(x[i % rot], y[i % rot], n); };
+      if (op == "square_root_bwd")
+        return [=](int i) { cpu::square_root_backward(x[i % rot], z[i % rot], y[i % rot], n); };
       if (op == "lrelu_fwd") return [=](int i) { cpu::leaky_relu_forward(x[i % rot], y[i % rot], n, 0.2f); };
       if (op == "lrelu_bwd")
         return [=](int i) { cpu::leaky_relu_backward(x[i % rot], z[i % rot], y[i % rot], n, 0.2f); };
@@ -848,7 +855,7 @@ std::vector<Impl> cpu_impls(const std::string& op) {
       auto g = b.rand_sets(rot, rows * cols), dW = b.rand_sets(rot, rows * cols);
       return [=](int i) { cpu::spectral_norm_backward(W[i % rot], g[i % rot], u, v, 1.5, dW[i % rot], rows, cols); };
     });
-  if (op == "adam" || op == "ema")
+  if (op == "adam" || op == "ema" || op == "loss_unscale")
     return cpu([op](const Case&, Buffers& b, int) -> Runner {
       // One copy of the state: 16.7M floats x 4 tensors is already far beyond the caches.
       const std::vector<int64_t> sizes = rrdbnet_param_sizes();
@@ -864,6 +871,12 @@ std::vector<Impl> cpu_impls(const std::string& op) {
         return [=](int) {
           cpu::ema_update(0.999, m.data(), p.data(), sizes.data(), count);
         };
+      if (op == "loss_unscale") {
+        float* found = b.zeros(1);
+        return [=](int) {
+          cpu::loss_unscale(cpu::LossScaleState{65536.0, 1.0 / 65536, 0, 0}, g.data(), sizes.data(), count, found);
+        };
+      }
       cpu::AdamConfig cfg;
       cfg.lr = 1e-4;
       return [=](int i) {
