@@ -81,17 +81,22 @@ std::map<std::string, Tensor> VGGFeatureExtractor::features(const Tensor& x) {
   // y_c = a_c x_c + b_c, run as a 1x1 conv with a diagonal weight (differentiable in x).
   Tensor y = x;
   if (options_.use_input_norm || options_.range_norm) {
-    const double rs = options_.range_norm ? 0.5 : 1.0, rb = options_.range_norm ? 0.5 : 0.0;
-    std::vector<double> w(9, 0.0), b(3);
-    const std::vector<double> m = options_.use_input_norm ? mean_.to_vector() : std::vector<double>{0, 0, 0};
-    const std::vector<double> s = options_.use_input_norm ? std_.to_vector() : std::vector<double>{1, 1, 1};
-    for (int c = 0; c < 3; ++c) {
-      w[c * 3 + c] = rs / s[c];
-      b[c] = (rb - m[c]) / s[c];
+    // Built once per device and dtype and kept there: a training step's forward reads
+    // nothing back and copies nothing up (docs/GPU.md, the sync-free step). The buffers
+    // stay as constructed (load_weights keeps them), so the map does not go stale.
+    if (!norm_w_.defined() || norm_w_.device() != x.device() || norm_w_.dtype() != x.dtype()) {
+      const double rs = options_.range_norm ? 0.5 : 1.0, rb = options_.range_norm ? 0.5 : 0.0;
+      std::vector<double> w(9, 0.0), b(3);
+      const std::vector<double> m = options_.use_input_norm ? mean_.to_vector() : std::vector<double>{0, 0, 0};
+      const std::vector<double> s = options_.use_input_norm ? std_.to_vector() : std::vector<double>{1, 1, 1};
+      for (int c = 0; c < 3; ++c) {
+        w[c * 3 + c] = rs / s[c];
+        b[c] = (rb - m[c]) / s[c];
+      }
+      norm_w_ = Tensor::from_vector(w, {3, 3, 1, 1}, x.dtype()).to(x.device());
+      norm_b_ = Tensor::from_vector(b, {3}, x.dtype()).to(x.device());
     }
-    Tensor wt = Tensor::from_vector(w, {3, 3, 1, 1}, x.dtype()).to(x.device());
-    Tensor bt = Tensor::from_vector(b, {3}, x.dtype()).to(x.device());
-    y = conv2d(x, wt, bt, 1, 0, options_.layers.kernels);
+    y = conv2d(x, norm_w_, norm_b_, 1, 0, options_.layers.kernels);
   }
   std::map<std::string, Tensor> out;
   const auto& wanted = options_.layer_name_list;

@@ -48,6 +48,7 @@ class VGGFeatureExtractor : public Module {
  private:
   VGGFeatureOptions options_;
   Tensor mean_, std_;
+  Tensor norm_w_, norm_b_;  // the input map as a 1x1 conv, on the device and dtype last used
 };
 
 }  // namespace sr

@@ -17,6 +17,7 @@
 #include "engine/host_round_trips.h"
 #include "engine/ops.h"
 #include "engine/random.h"
+#include "engine/safetensors.h"
 #include "kernels/cpu/conv2d_bf16.h"
 #include "kernels/registry.h"
 #include "layers/batch_norm.h"
@@ -24,6 +25,8 @@
 #include "kernels/simt/device.h"
 #endif
 #include "layers/precision.h"
+#include "nets/vgg_features.h"
+#include "support/data_support.h"
 #include "support/train_support.h"
 #include "train/checkpoint.h"
 #include "train/comm.h"
@@ -452,7 +455,9 @@ uint64_t count_step_round_trips(TinyStage& t, LossWindow& w,
 // On the simt device (the CUDA path, interpreted) the tiny config's psnr and GAN iterations
 // (G, D with spectral norm, two Adams, EMA) read nothing back: losses and the non-finite
 // gate stay on the device until the log line, which reads the gates once and each loss
-// name once. A read planted in the loop is seen.
+// name once. A read planted in the loop is seen. So do the steps the shipped configs add
+// (configs/*.json): precision fp16's loss scaling, the perceptual loss (with criterion fro,
+// whose norm has a square root), the realesrgan stage.
 TEST_CASE("train/step_has_no_host_round_trips") {
 #ifdef SRENGINE_WITH_SIMT
   for (size_t stage : {0, 1}) {
@@ -493,6 +498,39 @@ TEST_CASE("train/step_has_no_host_round_trips") {
     CHECK(t.step->loss_scaler()->state() == host.state());
     const LossWindow::Taken taken = w.take();
     CHECK(taken.updates == 3);
+  }
+  // The perceptual loss with criterion fro (its norm's square root a device op), on the
+  // first VGG19 conv only (random weights stand in for ImageNet's; the interpreter keeps
+  // the net small).
+  {
+    test::TempDir dir;
+    VGGFeatureOptions vo;
+    vo.layer_name_list = {"conv1_1"};
+    VGGFeatureExtractor vgg(vo);
+    const std::string weights = dir.file("vgg19_random.safetensors");
+    write_safetensors(weights, vgg.named_parameters());
+    TinyStage t("simt_reads_fro", 0, Device::simt(),
+                {"train.stages.0.perceptual_opt={\"layer_weights\": {\"conv1_1\": 1.0}, \"criterion\": \"fro\", "
+                 "\"vgg_weights\": \"" + weights + "\"}"},
+                {}, true);
+    REQUIRE(t.step->has_perceptual());
+    LossWindow w;
+    CHECK(count_step_round_trips(t, w) == 0);
+    const LossWindow::Taken taken = w.take();
+    REQUIRE(taken.sums.count("l_g_percep"));
+    CHECK((std::isfinite(taken.sums.at("l_g_percep")) && taken.sums.at("l_g_percep") > 0));
+  }
+  // The Real-ESRGAN configs' GAN stage: realesrgan (USM-sharpened targets, made on the
+  // device), the vanilla GAN loss.
+  {
+    TinyStage t("simt_reads_realesrgan", 1, Device::simt(),
+                {"datasets.train.type=RealESRGANDataset", "datasets.train.crop_pad_size=128",
+                 "train.stages.0.type=realesrnet", "train.stages.1.type=realesrgan",
+                 "train.stages.1.gan_opt.gan_type=vanilla"},
+                {}, true);
+    LossWindow w;
+    CHECK(count_step_round_trips(t, w) == 0);
+    CHECK(w.take().sums.size() == 6u);
   }
 #else
   std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
@@ -714,6 +752,61 @@ TEST_CASE("train/cuda_graph_replay_equals_eager") {
   CHECK_THROWS_WITH(unused.replay(), Catch::Contains("replay before end_capture"));
 #else
   std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
+  WARN("SKIPPED: srengine was built without the SIMT interpreter");
+#endif
+}
+
+// What became capturable with the loss scale and the fro norm on the device: a psnr
+// iteration with precision fp16 (loss scaling, S growing every 2 updates, so S and 1/S move
+// between replays) and the perceptual loss with criterion fro, captured and replayed on the
+// simt device (a host read inside the capture is an error there), equals eager iterations
+// bit for bit: G, its EMA, Adam's state, the losses and the scaler's state (S grew twice).
+TEST_CASE("train/cuda_graph_replay_equals_eager_fp16_fro") {
+#ifdef SRENGINE_WITH_SIMT
+  test::TempDir dir;
+  VGGFeatureOptions vo;
+  vo.layer_name_list = {"conv1_1"};
+  VGGFeatureExtractor vgg(vo);
+  const std::string weights = dir.file("vgg19_random.safetensors");
+  write_safetensors(weights, vgg.named_parameters());
+  const std::vector<std::string> extra = {
+      "train.stages.0.perceptual_opt={\"layer_weights\": {\"conv1_1\": 1.0}, \"criterion\": \"fro\", "
+      "\"perceptual_weight\": 0.01, \"vgg_weights\": \"" + weights + "\"}"};
+  const LossScaleConfig scaling{1024, 2, 0.5, 2};
+  auto make = [&](const std::string& run) {
+    auto t = std::make_unique<TinyStage>(run, 0, Device::simt(), extra, std::vector<int64_t>{}, true);
+    set_precision(*t->g, Precision::fp16);
+    t->step->enable_loss_scaling(scaling);
+    return t;
+  };
+  auto state = [](TinyStage& t) {
+    std::map<std::string, std::vector<double>> out;
+    for (const auto& [n, p] : t.g->named_parameters()) out["G." + n] = p.to_vector();
+    for (const auto& [n, p] : t.ema->named_parameters()) out["EMA." + n] = p.to_vector();
+    for (const auto& [n, p] : t.step->optim_g().state("")) out["G Adam." + n] = p.to_vector();
+    out["G steps"] = {(double)t.step->optim_g().steps()};
+    const LossScalerState ls = t.step->loss_scaler()->state();
+    out["loss scaler"] = {ls.scale, (double)ls.good_steps, (double)ls.skipped};
+    return out;
+  };
+  constexpr int64_t kIters = 5;
+  auto eager = make("graph_fp16_eager");
+  LossLog eager_log, replay_log;
+  for (int64_t iter = 1; iter <= kIters; ++iter) eager_log[iter] = loss_values(eager->step->run(eager->lq, eager->gt, iter));
+  auto replayed = make("graph_fp16_replay");
+  run_replayed(*replayed, Device::simt(), kIters, false, replay_log);
+  const auto want = state(*eager), got = state(*replayed);
+  for (const auto& [name, v] : want) {
+    INFO(name);
+    CHECK(got.at(name) == v);
+  }
+  CHECK(want.at("loss scaler") == std::vector<double>{4096, 1, 0});
+  for (int64_t iter = 1; iter <= kIters; ++iter) {
+    INFO("iteration " << iter);
+    REQUIRE(replay_log.at(iter).count("l_g_percep"));
+    CHECK(replay_log.at(iter) == eager_log.at(iter));
+  }
+#else
   WARN("SKIPPED: srengine was built without the SIMT interpreter");
 #endif
 }

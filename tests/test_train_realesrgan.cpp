@@ -15,6 +15,7 @@
 
 #include "data/degrade/usm_sharp.h"
 #include "data/loader.h"
+#include "engine/host_round_trips.h"
 #include "engine/safetensors.h"
 #include "nets/factory.h"
 #include "support/data_support.h"
@@ -466,10 +467,23 @@ TEST_CASE("realesrgan/device_degradation_matches_the_cpu_loader") {
       REQUIRE(bd.gt.shape() == Shape({3, 3, 128, 128}));
       CHECK(bd.indices == bc.indices);
       Tensor lq, gt;
+      const uint64_t reads = host_round_trips();
       batch_on_device(bd, Device::simt(), &lq, &gt);
+      CHECK(host_round_trips() == reads);  // the degradation reads nothing back
       REQUIRE(lq.device().is_simt());
       INFO((esrgan ? "realesrgan" : "realesrnet") << " batch " << k);
       CHECK(values(gt) == values(bc.gt));
+      if (esrgan && k == 0) {
+        // The realesrgan step's sharpened patch (usm_sharp_batch) on the device: the CPU's
+        // bits, nothing read back.
+        const Tensor patch = gt.narrow(3, 2, 28).contiguous();  // not square
+        const uint64_t before = host_round_trips();
+        const Tensor sharp = usm_sharp_batch(patch);
+        CHECK(host_round_trips() == before);
+        REQUIRE(sharp.device().is_simt());
+        CHECK(values(sharp) == values(usm_sharp_batch(patch.to(Device::cpu()))));
+        CHECK(values(sharp) != values(patch));
+      }
       const std::vector<float> a = values(lq), b = values(bc.lq);
       REQUIRE(a.size() == b.size());
       size_t beyond = 0;

@@ -4,7 +4,9 @@
 #include <cstring>
 
 #include "data/degrade/usm_sharp.h"
+#include "engine/dispatch.h"
 #include "engine/error.h"
+#include "kernels/cuda/degrade_usm_sharp.h"
 
 namespace sr::train {
 
@@ -84,12 +86,20 @@ bool restore_pair_pool(PairPool& pool, const NamedTensors& state, int rank, int 
 
 Tensor usm_sharp_batch(const Tensor& gt) {
   SR_CHECK(gt.dim() == 4 && gt.shape()[1] == 3, "usm_sharp_batch: expected a (B, 3, H, W) batch, got ", gt.str());
-  const Tensor host = gt.to(Device::cpu()).contiguous();
-  SR_CHECK(host.dtype() == DType::f32, "usm_sharp_batch: expected float32, got ", gt.str());
-  const int64_t B = host.shape()[0], H = host.shape()[2], W = host.shape()[3], n = 3 * H * W;
+  SR_CHECK(gt.dtype() == DType::f32, "usm_sharp_batch: expected float32, got ", gt.str());
+  const int64_t B = gt.shape()[0], H = gt.shape()[2], W = gt.shape()[3], n = 3 * H * W;
   // The 51-tap blur's reflect padding (25) must stay inside the image.
   SR_CHECK(H > 25 && W > 25, "usm_sharp_batch: a ", W, "x", H, " GT patch is too small for USM sharpening (radius ",
            "51 needs sides of at least 26): raise gt_size");
+  if (!gt.device().is_cpu()) {
+    // On the device, the CUDA twin (the same result, tests/test_degrade_device.cpp): the
+    // training step reads nothing back.
+    const Tensor x = gt.contiguous();
+    Tensor y = Tensor::empty(x.shape(), DType::f32, x.device());
+    SR_ON_DEVICE(x.device(), cuda::degrade_usm_sharp(x.data<float>(), y.data<float>(), B * 3, H, W));
+    return y;
+  }
+  const Tensor host = gt.contiguous();
   Tensor out = Tensor::empty(host.shape());
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < B; ++b) {
@@ -98,7 +108,7 @@ Tensor usm_sharp_batch(const Tensor& gt) {
     const data::degrade::Planes s = data::degrade::usm_sharp(p);
     std::memcpy(out.data<float>() + b * n, s.v.data(), n * sizeof(float));
   }
-  return out.to(gt.device());
+  return out;
 }
 
 }  // namespace sr::train

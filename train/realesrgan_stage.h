@@ -39,7 +39,8 @@ NamedTensors gather_pair_pool(const PairPool& pool, Communicator& comm, Device d
 // when the state has none or was written by another world size.
 bool restore_pair_pool(PairPool& pool, const NamedTensors& state, int rank, int world_size);
 
-// USM(gt) for each image of a (B, 3, H, W) batch (data/degrade/usm_sharp.h), on gt's device.
+// USM(gt) for each image of a (B, 3, H, W) batch (data/degrade/usm_sharp.h), on gt's device
+// (there by its CUDA twin, kernels/cuda/degrade_usm_sharp.h: nothing read back).
 Tensor usm_sharp_batch(const Tensor& gt);
 
 }  // namespace sr::train
