@@ -57,7 +57,8 @@ ConvVariant conv_variant_from_name(const std::string& name) {
   if (name == "cudnn_fp32") return ConvVariant::cudnn_fp32;
   if (name == "igemm_v2") return ConvVariant::igemm_v2;
   if (name == "fp16") return ConvVariant::fp16;
-  fail("conv2d: unknown CUDA variant '", name, "' (valid: naive, tf32, bf16, fp16, igemm_v2, cudnn, cudnn_fp32)");
+  if (name == "wgmma") return ConvVariant::wgmma;
+  fail("conv2d: unknown CUDA variant '", name, "' (valid: naive, tf32, bf16, fp16, igemm_v2, wgmma, cudnn, cudnn_fp32)");
 }
 
 const char* conv_variant_name(ConvVariant v) {
@@ -69,6 +70,7 @@ const char* conv_variant_name(ConvVariant v) {
     case ConvVariant::cudnn_fp32: return "cudnn_fp32";
     case ConvVariant::igemm_v2: return "igemm_v2";
     case ConvVariant::fp16: return "fp16";
+    case ConvVariant::wgmma: return "wgmma";
   }
   return "?";
 }
@@ -107,11 +109,13 @@ RdbImpl default_rdb_impl() {
 KernelChoice kernel_choice(const std::string& conv_impl, const std::string& rdb_impl) {
   // Every name any build knows: a typo is an error everywhere, but a CPU-only build accepts
   // (and ignores) a GPU config's choice, since it only concerns CUDA tensors.
-  static const char* const kKnown[] = {"native", "naive", "tf32", "bf16", "fp16", "igemm_v2", "cudnn", "cudnn_fp32"};
+  static const char* const kKnown[] = {"native", "naive", "tf32", "bf16", "fp16", "igemm_v2", "wgmma",
+                                       "cudnn", "cudnn_fp32"};
   bool known = false;
   for (const char* k : kKnown) known = known || conv_impl == k;
   if (!known)
-    fail("conv_impl: unknown value '", conv_impl, "' (valid: native, cudnn, naive, tf32, bf16, fp16, igemm_v2, cudnn_fp32)");
+    fail("conv_impl: unknown value '", conv_impl,
+         "' (valid: native, cudnn, naive, tf32, bf16, fp16, igemm_v2, wgmma, cudnn_fp32)");
   KernelChoice c;  // the defaults under the environment overrides
   const RdbImpl rdb = check_rdb_name(rdb_impl, "rdb_impl");
   // The config's values where no environment override wins over them.
@@ -133,8 +137,8 @@ ConvVariant conv_variant_for_precision(ConvVariant chosen, Precision p, const ch
                conv_variant_name(chosen), "); use conv_impl native (the ", precision_name(p),
                " tensor-core variant) or precision fp32 / tf32");
       if (p == Precision::fp16) return ConvVariant::fp16;
-      // igemm_v2 is a bf16 variant (bf16 operands, fp32 accumulate): bf16 keeps it.
-      return chosen == ConvVariant::igemm_v2 ? ConvVariant::igemm_v2 : ConvVariant::bf16;
+      // igemm_v2 and wgmma are bf16 variants (bf16 operands, fp32 accumulate): bf16 keeps them.
+      return chosen == ConvVariant::igemm_v2 || chosen == ConvVariant::wgmma ? chosen : ConvVariant::bf16;
     case Precision::device_default: break;
   }
   return chosen;

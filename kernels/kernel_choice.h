@@ -11,7 +11,7 @@
 namespace sr::kernels {
 
 // The CUDA conv2d variants (kernels/cuda/conv2d.h) and gemm variants (kernels/cuda/gemm.h).
-enum class ConvVariant { naive, tf32, bf16, cudnn, cudnn_fp32, igemm_v2, fp16 };
+enum class ConvVariant { naive, tf32, bf16, cudnn, cudnn_fp32, igemm_v2, fp16, wgmma };
 enum class GemmVariant { native, cublas };
 // The residual dense block on every device: the fused op (engine/ops_rdb.h) or BasicSR's
 // cat + conv composition (layers/rrdb.cpp's forward_unfused, the reference).
@@ -54,7 +54,7 @@ const char* rdb_impl_name(RdbImpl r);
 // the choice's family and sets its math: device_default -> `chosen` itself; with cuDNN
 // (cudnn, cudnn_fp32): fp32 -> cudnn_fp32, tf32 -> cudnn, bf16 and fp16 throw (no cuDNN
 // half-precision path is wired); with the native kernels (any other variant): fp32 -> naive,
-// tf32 -> tf32, bf16 -> bf16 (igemm_v2, a bf16 variant itself, stays), fp16 -> fp16. `op`
+// tf32 -> tf32, bf16 -> bf16 (igemm_v2 and wgmma, bf16 variants themselves, stay), fp16 -> fp16. `op`
 // names the caller in the error.
 ConvVariant conv_variant_for_precision(ConvVariant chosen, Precision p, const char* op);
 

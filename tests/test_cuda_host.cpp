@@ -498,7 +498,8 @@ TEST_CASE("kernels/registry") {
     CHECK(std::string(sr::cuda::conv_variant_name(sr::cuda::conv_variant_from_name(v.name))) == v.name);
   for (sr::cuda::ConvVariant v : {sr::cuda::ConvVariant::naive, sr::cuda::ConvVariant::tf32,
                                   sr::cuda::ConvVariant::bf16, sr::cuda::ConvVariant::fp16,
-                                  sr::cuda::ConvVariant::igemm_v2, sr::cuda::ConvVariant::cudnn,
+                                  sr::cuda::ConvVariant::igemm_v2, sr::cuda::ConvVariant::wgmma,
+                                  sr::cuda::ConvVariant::cudnn,
                                   sr::cuda::ConvVariant::cudnn_fp32}) {
 #ifndef SRENGINE_WITH_CUDNN
     if (v == sr::cuda::ConvVariant::cudnn || v == sr::cuda::ConvVariant::cudnn_fp32) continue;

@@ -669,6 +669,27 @@ void test_conv2d_igemm_v2() {
   for (const ConvCase& c : conv_cases_v2()) run_conv(sr::simt::ConvVariant::igemm_v2, c, kBf16, ++seed);
 }
 
+// wgmma: igemm_v2's shapes (stride-2 forward runs igemm_v2's kernel and stride-2
+// backward-data bf16's, by design; backward-weight is igemm_v2's) plus the RRDB's channel
+// counts: a growth conv (C = 64 -> K = 32) on channel views, the fifth dense-block conv
+// (C = 192: 3 channel tiles per tap, 27 k tiles through the 4-stage ring, its phases wrapping
+// six times) with output columns past one 16-wide tile row, and odd channels on both sides.
+const std::vector<ConvCase>& conv_cases_wgmma() {
+  static const std::vector<ConvCase> cases = [] {
+    std::vector<ConvCase> c = conv_cases_v2();
+    c.push_back({1, 64, 10, 18, 32, 3, 3, 1, 1, 8, 8});  // growth conv on views, 2 x 2 pixel tiles
+    c.push_back({1, 192, 9, 17, 64, 3, 3, 1, 1});        // rdb conv5: 27 k tiles
+    c.push_back({1, 23, 5, 33, 37, 3, 3, 1, 1});         // odd C and K, three tiles across
+    return c;
+  }();
+  return cases;
+}
+
+void test_conv2d_wgmma() {
+  uint64_t seed = 800;
+  for (const ConvCase& c : conv_cases_wgmma()) run_conv(sr::simt::ConvVariant::wgmma, c, kBf16, ++seed);
+}
+
 void test_conv2d_fp16() {
   uint64_t seed = 700;
   for (const ConvCase& c : conv_cases()) run_conv(sr::simt::ConvVariant::fp16, c, kFp16, ++seed);
@@ -858,6 +879,7 @@ const Family kFamilies[] = {
     {"conv2d_fp16", test_conv2d_fp16},
     {"conv2d_naive", test_conv2d_naive},
     {"conv2d_igemm_v2", test_conv2d_igemm_v2},
+    {"conv2d_wgmma", test_conv2d_wgmma},
     {"rdb", test_rdb},
     {"copy", test_copy},
     {"degrade_blur", sr::simt_test::test_degrade_blur},
@@ -884,6 +906,7 @@ TEST_CASE("simt/conv2d_bf16") { test_conv2d_bf16(); }
 TEST_CASE("simt/conv2d_fp16") { test_conv2d_fp16(); }
 TEST_CASE("simt/conv2d_naive") { test_conv2d_naive(); }
 TEST_CASE("simt/conv2d_igemm_v2") { test_conv2d_igemm_v2(); }
+TEST_CASE("simt/conv2d_wgmma") { test_conv2d_wgmma(); }
 TEST_CASE("simt/rdb") { test_rdb(); }
 TEST_CASE("simt/copy") { test_copy(); }
 

@@ -43,7 +43,8 @@ double conv_budget(kernels::ConvVariant v) {
     case kernels::ConvVariant::fp16:
     case kernels::ConvVariant::cudnn: return 2e-3;
     case kernels::ConvVariant::bf16:
-    case kernels::ConvVariant::igemm_v2: return 1.5e-2;
+    case kernels::ConvVariant::igemm_v2:
+    case kernels::ConvVariant::wgmma: return 1.5e-2;
     case kernels::ConvVariant::naive:
     case kernels::ConvVariant::cudnn_fp32: return 1e-5;
   }

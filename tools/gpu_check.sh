@@ -25,9 +25,11 @@
 # Steps (each row: name, state ok/FAIL/skip/not run, seconds since the start, detail):
 #   preflight   GPU, driver, nvcc, cmake, headers, cuDNN and NCCL location (seconds)
 #   build       srengine, srengine_tests, srengine_dp_check for one architecture
-#   sass        tensor-core instructions (HMMA) in the conv kernels, local-memory spills
+#   sass        tensor-core instructions (HMMA; HGMMA and UTMALDG of the wgmma conv) in the conv
+#               kernels, local-memory spills
 #   tests       the cuda/ tests, one process each, CUDA_LAUNCH_BLOCKING=1
-#   conv impl   cuda/ops_conv under each conv variant (naive, bf16, fp16, igemm_v2, cudnn, cudnn_fp32)
+#   conv impl   cuda/ops_conv under each conv variant (naive, bf16, fp16, igemm_v2, cudnn, cudnn_fp32;
+#               wgmma on sm_90a)
 #   memcheck    compute-sanitizer memcheck over the cuda/ tests
 #   train smoke two stages on the GPU, the L1 loss must fall
 #   nccl        a one-rank NCCL run (no mpirun) equals a single-process run
@@ -281,10 +283,15 @@ if command -v cuobjdump > /dev/null; then
   ldsm=$(grep -c "LDSM" "$LOG/srengine.sass")
   ldgsts=$(grep -c "LDGSTS" "$LOG/srengine.sass")
   igemm_local=$(awk '/Function :/ { f = ($3 ~ /igemm/) } f && /LDL|STL/ { c++ } END { print c + 0 }' "$LOG/srengine.sass")
-  if [ "$tf32" -gt 0 ] && [ "$bf16" -gt 0 ] && [ "$ldsm" -gt 0 ] && [ "$ldgsts" -gt 0 ]; then
-    row sass ok "$tf32 HMMA.1688.TF32, $bf16 HMMA.16816.BF16, $fp16 HMMA.16816.F32 (fp16), $ldsm LDSM, $ldgsts LDGSTS; $igemm_local LDL/STL in igemm kernels"
+  # The wgmma conv (its sm_90a cubin, built whatever ARCH is): warpgroup MMA (HGMMA) and the
+  # tensor-map loads (UTMALDG) inside conv2d_wgmma_kernel.
+  hgmma=$(awk '/Function :/ { f = ($3 ~ /conv2d_wgmma/) } f && /HGMMA/ { c++ } END { print c + 0 }' "$LOG/srengine.sass")
+  utmaldg=$(awk '/Function :/ { f = ($3 ~ /conv2d_wgmma/) } f && /UTMALDG/ { c++ } END { print c + 0 }' "$LOG/srengine.sass")
+  if [ "$tf32" -gt 0 ] && [ "$bf16" -gt 0 ] && [ "$ldsm" -gt 0 ] && [ "$ldgsts" -gt 0 ] && [ "$hgmma" -gt 0 ] &&
+    [ "$utmaldg" -gt 0 ]; then
+    row sass ok "$tf32 HMMA.1688.TF32, $bf16 HMMA.16816.BF16, $fp16 HMMA.16816.F32 (fp16), $ldsm LDSM, $ldgsts LDGSTS, $hgmma HGMMA + $utmaldg UTMALDG (wgmma); $igemm_local LDL/STL in igemm kernels"
   else
-    row sass FAIL "$tf32 TF32 and $bf16 bf16 HMMA, $ldsm LDSM, $ldgsts LDGSTS (expected all > 0): $(head -c 100 "$LOG/cuobjdump.err")"
+    row sass FAIL "$tf32 TF32 and $bf16 bf16 HMMA, $ldsm LDSM, $ldgsts LDGSTS, $hgmma HGMMA, $utmaldg UTMALDG in conv2d_wgmma (expected all > 0): $(head -c 100 "$LOG/cuobjdump.err")"
   fi
   : "$spill"
 else
@@ -334,8 +341,10 @@ run_tests "tests cuda/" "cuda/*" 180 tests CUDA_LAUNCH_BLOCKING=1 SRENGINE_SYNC_
 if ((REHEARSE)); then
   row "conv impls" "not run" "no GPU (rehearsal)"
 else
-  # Six processes at once: each is small next to the GPU.
-  for v in naive bf16 fp16 igemm_v2 cudnn cudnn_fp32; do
+  # Six (seven) processes at once: each is small next to the GPU. wgmma runs on sm_90a only.
+  impls="naive bf16 fp16 igemm_v2 cudnn cudnn_fp32"
+  [ "$ARCH" = 90a ] && impls="$impls wgmma"
+  for v in $impls; do
     run_tests "conv+rdb $v" "cuda/ops_conv,cuda/ops_rdb" 90 "conv_$v" SRENGINE_CONV_IMPL=$v &
   done
   wait
@@ -435,10 +444,10 @@ if ! gpu_row "bench conv"; then
   timed 100 bench_conv.log "$CLI" bench kernels --device cuda --variants all --filter '^conv_' --repeat 10 \
     --json "$OUT/bench_conv.json"
   case $? in
-    0) row "bench conv" ok "$(awk '$1 ~ /^conv_(fwd|bwd_data|bwd_weight)\/rrdb.rdb_conv5$/ && ($2 == "tf32" || $2 == "igemm_v2" || $2 == "cudnn") {
+    0) row "bench conv" ok "$(awk '$1 ~ /^conv_(fwd|bwd_data|bwd_weight)\/rrdb.rdb_conv5$/ && ($2 == "tf32" || $2 == "igemm_v2" || $2 == "wgmma" || $2 == "cudnn") {
                  split($1, a, "/"); t[a[1] " " $2] = $(NF - 3) }
-               END { printf "rdb_conv5 ms tf32/igemm_v2/cudnn:"; n = split("conv_fwd conv_bwd_data conv_bwd_weight", o, " ");
-                     for (i = 1; i <= n; i++) printf " %s %s/%s/%s", o[i], t[o[i] " tf32"], t[o[i] " igemm_v2"], t[o[i] " cudnn"] }' "$LOG/bench_conv.log")" ;;
+               END { printf "rdb_conv5 ms tf32/igemm_v2/wgmma/cudnn:"; n = split("conv_fwd conv_bwd_data conv_bwd_weight", o, " ");
+                     for (i = 1; i <= n; i++) printf " %s %s/%s/%s/%s", o[i], t[o[i] " tf32"], t[o[i] " igemm_v2"], t[o[i] " wgmma"], t[o[i] " cudnn"] }' "$LOG/bench_conv.log")" ;;
     99) no_time "bench conv" ;;
     *) row "bench conv" FAIL "$(tail -1 "$LOG/bench_conv.log" | cut -c1-120)" ;;
   esac

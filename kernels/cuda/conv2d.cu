@@ -10,7 +10,8 @@
 //   backward-weight  one block of 256 threads per weight (k, c, r, s): the threads stride
 //                    over the N*P*Q pixels, block_sum's fixed tree adds them
 //   bias gradient    reduce.h's two-pass channel_sum over dy (all variants)
-// v2 tf32 / v3 bf16 and fp16: conv2d_igemm.cu; v4 igemm_v2: conv2d_igemm_v2.cu;
+// v2 tf32 / v3 bf16 and fp16: conv2d_igemm.cu; v4 igemm_v2: conv2d_igemm_v2.cu; v5 wgmma:
+// conv2d_wgmma.cu (sm_90a);
 // cudnn / cudnn_fp32: conv2d_cudnn.cu.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d.h"
@@ -146,6 +147,13 @@ void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, co
     case ConvVariant::igemm_v2:
       detail::igemm_v2_forward(s, x, w, ep, y);
       return;
+    case ConvVariant::wgmma:
+      // A strided conv's taps are not tensor-map boxes: igemm_v2 (the same numeric class).
+      if (detail::wgmma_supported(s))
+        detail::wgmma_forward(s, x, w, ep, y);
+      else
+        detail::igemm_v2_forward(s, x, w, ep, y);
+      return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:
       require_cudnn(v);
@@ -178,6 +186,12 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
       else
         detail::igemm_backward_data(ConvVariant::bf16, s, dy, w, dx, accumulate, dx_bs);
       return;
+    case ConvVariant::wgmma:
+      if (detail::wgmma_supported(s))
+        detail::wgmma_backward_data(s, dy, w, dx, accumulate, dx_bs);
+      else
+        detail::igemm_backward_data(ConvVariant::bf16, s, dy, w, dx, accumulate, dx_bs);
+      return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:
       require_cudnn(v);
@@ -204,6 +218,7 @@ void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const floa
       detail::igemm_backward_weight(v, s, x, dy, dw);
       return;
     case ConvVariant::igemm_v2:
+    case ConvVariant::wgmma:  // the weight gradient of wgmma is igemm_v2's
       detail::igemm_v2_backward_weight(s, x, dy, dw);
       return;
     case ConvVariant::cudnn:

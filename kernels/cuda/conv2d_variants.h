@@ -30,6 +30,15 @@ void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float*
 void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out);
 void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool flip, uint16_t* out);
 
+// v5 wgmma (conv2d_wgmma.cu): igemm_v2's packing, TMA tiled loads, an mbarrier ring and
+// wgmma.mma_async (sm_90a: a device of another compute capability gets an error naming the
+// variant). Stride 1 only (wgmma_supported); the dispatcher sends other strides to
+// igemm_v2's forward and bf16's backward-data, and backward-weight to igemm_v2's.
+bool wgmma_supported(const Conv2dShape& s);
+void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y);
+void wgmma_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
+                         int64_t dx_batch_stride);
+
 // cuDNN (allow_tf32: default math; otherwise FMA math only). Forward writes the plain
 // convolution (the dispatcher applies the epilogue); backward-weight adds into dw.
 bool cudnn_built();

@@ -44,9 +44,11 @@
 #include "kernels/simt/fiber.h"
 #include "kernels/simt/graph.h"
 #include "kernels/simt/device.h"
+#include "kernels/simt/mbarrier.h"
 #include "kernels/simt/ptx.h"
 #include "kernels/simt/racecheck.h"
 #include "kernels/simt/simt.h"
+#include "kernels/simt/wgmma.h"
 
 // For debuggers: the CUDA thread and block the interpreter runs now (plain globals, so a
 // gdb breakpoint condition can read them: `break file.cu:42 if simt_thread_idx.x == 5`).
@@ -71,10 +73,11 @@ constexpr size_t kStackBytes = 64 * 1024;
 #endif
 constexpr int kMaxThreads = 1024;
 constexpr size_t kMaxStaticShared = 48 * 1024;
+constexpr size_t kMaxOptInShared = 227 * 1024;  // sm_90's per-block limit with the opt-in
 constexpr size_t kSharedGuard = 64;
 constexpr uint32_t kGuardWord = 0xfff0deadu;
 
-enum class State : uint8_t { ready, barrier, warp, exited };
+enum class State : uint8_t { ready, barrier, warp, mbarrier, exited };
 
 struct Thread {
   ThreadCtx ctx;
@@ -82,6 +85,9 @@ struct Thread {
   State state = State::ready;
   std::source_location site;  // where it waits
   AsyncCopies async;          // its cp.async copies in flight
+  WgmmaQueue wgmma;           // its wgmma.mma_async in flight
+  const void* wait_bar = nullptr;  // the mbarrier it waits on (State::mbarrier)
+  uint32_t wait_parity = 0;
 };
 
 struct Pending {  // a warp collective being gathered
@@ -124,6 +130,8 @@ struct Machine {
   size_t dynamic_bytes = 0;
   std::vector<char> dynamic_store;
   std::vector<int> warp_order, lane_order;
+  MbarrierTable mbarriers;  // the running block's
+  size_t shared_limit = kMaxStaticShared;  // the running kernel's (its opt-in)
   Stats stats;
 };
 
@@ -134,6 +142,7 @@ Machine& machine() {
 
 std::mutex g_launch_mutex;  // one launch at a time: stdout order and the counters stay simple
 std::set<const void*> g_launched;  // every kernel launched in this process
+std::map<const void*, size_t> g_shared_opt_in;  // cudaFuncAttributeMaxDynamicSharedMemorySize
 uint64_t g_seed = [] {
   const char* s = std::getenv("SRENGINE_SIMT_SEED");
   return s && *s ? std::strtoull(s, nullptr, 10) : 0;
@@ -157,6 +166,11 @@ Thread& current() {
 }  // namespace
 
 AsyncCopies& async_copies() { return current().async; }
+WgmmaQueue& wgmma_queue() { return current().wgmma; }
+MbarrierTable& mbarriers() {
+  if (!t_thread) sr::fail("simt: an mbarrier used outside a kernel");
+  return machine().mbarriers;
+}
 
 namespace {
 
@@ -183,6 +197,7 @@ void fiber_main(void* arg) {
   try {
     m.body(m.body_ctx);
     t.async.retire_all();  // copies never waited for land at exit
+    t.wgmma.drop();
   } catch (const std::exception& e) {
     if (m.fault.empty()) m.fault = e.what();
   } catch (...) {
@@ -216,6 +231,10 @@ std::string describe_stuck(Machine& m) {
     const Thread& t = m.threads[i];
     if (t.state == State::barrier) {
       s += sr::str_cat("; thread ", dim_str(t.ctx.thread_idx), " waits at __syncthreads (", where(t.site), ")");
+      ++shown;
+    } else if (t.state == State::mbarrier) {
+      s += sr::str_cat("; thread ", dim_str(t.ctx.thread_idx), " waits at mbarrier.try_wait.parity (", where(t.site),
+                       ") for the phase of parity ", t.wait_parity, " of ", m.mbarriers.describe(t.wait_bar));
       ++shown;
     } else if (t.state == State::warp) {
       const Pending& w = m.warps[t.ctx.warp];
@@ -306,6 +325,7 @@ std::string run_block(Machine& m, std::mt19937_64& rng) {
   m.fault.clear();
   ++m.block_epoch;
   m.touched.clear();
+  m.mbarriers.clear();
   if (m.dynamic_bytes) {
     std::memset(m.dynamic, 0xff, m.dynamic_bytes);
     fill_guard(m.dynamic + m.dynamic_bytes, kSharedGuard, m.dynamic_bytes % 4);
@@ -422,14 +442,20 @@ void install_fault_handler() {
   });
 }
 
-std::string check_config(dim3 grid, dim3 block, size_t shared_bytes) {
+size_t shared_limit_of(const void* kernel) {
+  auto it = g_shared_opt_in.find(kernel);
+  return it == g_shared_opt_in.end() ? kMaxStaticShared : std::max(kMaxStaticShared, it->second);
+}
+
+std::string check_config(const void* kernel, dim3 grid, dim3 block, size_t shared_bytes) {
   const uint64_t threads = (uint64_t)block.x * block.y * block.z;
   if (threads == 0 || threads > (uint64_t)kMaxThreads || block.x > 1024 || block.y > 1024 || block.z > 64)
     return sr::str_cat("invalid block ", block.x, " x ", block.y, " x ", block.z, " (1 to 1024 threads)");
   if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.x > 2147483647u || grid.y > 65535 || grid.z > 65535)
     return sr::str_cat("invalid grid ", grid.x, " x ", grid.y, " x ", grid.z);
-  if (shared_bytes > kMaxStaticShared)
-    return sr::str_cat(shared_bytes, " bytes of dynamic shared memory (more than 48 KiB needs an opt-in)");
+  if (shared_bytes > shared_limit_of(kernel))
+    return sr::str_cat(shared_bytes, " bytes of dynamic shared memory (more than ", shared_limit_of(kernel),
+                       "; above 48 KiB needs cudaFuncAttributeMaxDynamicSharedMemorySize)");
   return "";
 }
 
@@ -468,9 +494,9 @@ void* shared_at(SharedSite& site, size_t bytes, size_t align) {
     m.touched.push_back(&site);
     size_t total = 0;
     for (SharedSite* s : m.touched) total += s->bytes;
-    if (total + m.dynamic_bytes > kMaxStaticShared)
+    if (total + m.dynamic_bytes > m.shared_limit)
       fault_here(sr::str_cat("the block uses ", total + m.dynamic_bytes, " bytes of shared memory (", site.name,
-                             " at ", site.file, ":", site.line, " makes it more than 48 KiB)"));
+                             " at ", site.file, ":", site.line, " makes it more than ", m.shared_limit, ")"));
   }
   return m.arena.base + site.offset;
 }
@@ -565,6 +591,30 @@ void warp_collective(const char* name, unsigned mask, void* payload, WarpOp op, 
   yield(t);
 }
 
+void mbarrier_block(const void* addr, uint32_t parity, const std::source_location& loc) {
+  Thread& t = current();
+  t.state = State::mbarrier;
+  t.site = loc;
+  t.wait_bar = addr;
+  t.wait_parity = parity;
+  yield(t);
+}
+
+void mbarrier_wake(const void* addr) {
+  Machine& m = machine();
+  for (int i = 0; i < m.nthreads; ++i) {
+    Thread& t = m.threads[i];
+    if (t.state == State::mbarrier && t.wait_bar == addr) t.state = State::ready;  // it tests the parity again
+  }
+}
+
+cudaError_t set_max_dynamic_shared(const void* kernel, int bytes) {
+  if (bytes < 0 || (size_t)bytes > kMaxOptInShared) return cudaErrorInvalidValue;
+  std::lock_guard<std::mutex> lock(g_launch_mutex);
+  g_shared_opt_in[kernel] = (size_t)bytes;
+  return cudaSuccess;
+}
+
 unsigned active_mask() {
   Machine& m = machine();
   Thread& t = current();
@@ -585,7 +635,7 @@ void launch(const void* kernel, dim3 grid, dim3 block, size_t shared_bytes, void
   g_launched.insert(kernel);
   if (t_error != cudaSuccess) return;  // a sticky fault: the check after this launch reports it
   if (t_thread) sr::fail("simt: a kernel launched from device code (dynamic parallelism) is not supported");
-  std::string err = check_config(grid, block, shared_bytes);
+  std::string err = check_config(kernel, grid, block, shared_bytes);
   if (!err.empty()) {
     set_error(cudaErrorInvalidConfiguration, "simt: " + kernel_name(kernel) + ": " + err);
     return;
@@ -593,12 +643,14 @@ void launch(const void* kernel, dim3 grid, dim3 block, size_t shared_bytes, void
   install_fault_handler();
   Machine& m = machine();
   ++m.stats.launches;
+  m.shared_limit = shared_limit_of(kernel);
   m.body = body;
   m.body_ctx = ctx;
   if (m.dynamic) asan_guard(m.dynamic + m.dynamic_bytes, kSharedGuard, false);  // (the resize may copy it)
   m.dynamic_bytes = shared_bytes;
-  m.dynamic_store.resize(shared_bytes + kSharedGuard + 16);
-  m.dynamic = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(m.dynamic_store.data()) + 15) & ~uintptr_t{15});
+  // 1024-byte aligned: the swizzled layouts (TMA, wgmma) are functions of address bits 4..9.
+  m.dynamic_store.resize(shared_bytes + kSharedGuard + 1024);
+  m.dynamic = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(m.dynamic_store.data()) + 1023) & ~uintptr_t{1023});
 
   const uint64_t nblocks = (uint64_t)grid.x * grid.y * grid.z;
   std::mt19937_64 rng(g_seed);

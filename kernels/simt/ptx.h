@@ -6,6 +6,35 @@
 #pragma once
 #include <cstdint>
 #include <source_location>
+#include <string>
+
+namespace simt {
+
+// A tiled tensor map: the fields of a CUtensorMap that cp.async.bulk.tensor's tile mode reads
+// (cuTensorMapEncodeTiled's parameters). Dimension 0 is the innermost (contiguous) one.
+enum class TensorMapSwizzle : uint8_t { none = 0, b32 = 1, b64 = 2, b128 = 3 };  // CU_TENSOR_MAP_SWIZZLE_*
+struct TensorMap {
+  const void* global = nullptr;
+  uint32_t rank = 0, elem_bytes = 0;
+  uint64_t dims[5] = {};
+  uint64_t strides[5] = {};  // bytes between consecutive indices of each dimension; strides[0] = elem_bytes
+  uint32_t box[5] = {};
+  uint32_t elem_strides[5] = {};
+  TensorMapSwizzle swizzle = TensorMapSwizzle::none;
+  bool oob_nan = false;  // CU_TENSOR_MAP_FLOAT_OOB_FILL_NAN_REQUEST_ZERO_FMA; else zeros
+};
+// cuTensorMapEncodeTiled for the interpreter: fills *map after the driver's documented
+// checks (rank 1..5; global address 16-byte aligned; dims 1..2^32; the rank-1 strides of
+// dimensions 1.. multiples of 16 below 2^40; box 1..256 per dimension, its inner row a
+// multiple of 16 bytes; element strides 1..8; a swizzled box's inner row at most the
+// swizzle span). Returns "" or what is wrong. The interpreter models element strides of 1
+// and, for the swizzled modes, 128B with an inner row of exactly 128 bytes; others are
+// refused here rather than modelled wrongly.
+std::string encode_tensor_map_tiled(TensorMap* map, uint32_t elem_bytes, uint32_t rank, const void* global,
+                                    const uint64_t* dims, const uint64_t* strides, const uint32_t* box,
+                                    const uint32_t* elem_strides, TensorMapSwizzle swizzle, bool oob_nan);
+
+}  // namespace simt
 
 namespace simt::ptx {
 
@@ -60,5 +89,46 @@ void cp_async_cg_16(void* dst, const void* src, int src_size,
 void cp_async_commit_group();
 // cp.async.wait_group n: waits until at most the n newest groups of the thread are pending.
 void cp_async_wait_group(int n, const std::source_location& loc = std::source_location::current());
+
+// The .shared address (cvta.to.shared) of a byte of the block's dynamic shared memory: its
+// offset there (the interpreter's dynamic shared memory starts 1024-byte aligned, so the
+// swizzle patterns, functions of address bits 4..9, read the same as on a GPU). The matrix
+// descriptors of wgmma hold such addresses; other shared memory has none here.
+uint32_t shared_address(const void* p, const std::source_location& loc = std::source_location::current());
+
+// mbarrier.init.shared::cta.b64 [bar], count (1 <= count < 2^20): phase 0, count arrivals
+// pending, tx-count 0. bar is 8-byte aligned shared memory (mbarrier.h).
+void mbarrier_init(uint64_t* bar, uint32_t count, const std::source_location& loc = std::source_location::current());
+// mbarrier.arrive.shared::cta.b64 state, [bar]: one arrival; returns the state token.
+uint64_t mbarrier_arrive(uint64_t* bar, const std::source_location& loc = std::source_location::current());
+// mbarrier.arrive.expect_tx.shared::cta.b64 state, [bar], tx: tx-count += tx, then one arrival.
+uint64_t mbarrier_arrive_expect_tx(uint64_t* bar, uint32_t tx,
+                                   const std::source_location& loc = std::source_location::current());
+// mbarrier.try_wait.parity.shared::cta.b64 in a loop until it succeeds: returns once the
+// phase of parity `parity` has completed; the calling fiber blocks until then.
+void mbarrier_wait_parity(uint64_t* bar, uint32_t parity,
+                          const std::source_location& loc = std::source_location::current());
+
+// cp.async.bulk.tensor.<rank>d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
+// [dst], [map, {coords}], [bar]: the box of map at coords (coords[0] innermost; signed, an
+// element outside the tensor reads as zero, or NaN with oob_nan) into dst, packed with
+// dimension 0 innermost and the map's swizzle applied to the byte address; the box's bytes
+// complete as transactions on bar. Reads global memory now; writes dst when bar's phase
+// completes (mbarrier.h). dst: 128-byte aligned shared memory (1024 for the 128B swizzle).
+void tma_load_tile(void* dst, const TensorMap* map, const int32_t* coords, uint64_t* bar,
+                   const std::source_location& loc = std::source_location::current());
+
+// wgmma.mma_async.sync.aligned.m64n<n>k16.f32.bf16.bf16 {d}, desc_a, desc_b, scale_d, 1, 1,
+// 0, 0: D (64 x n, f32) = A (64 x 16, K-major) * B (16 x n, K-major: n rows of 16 k) + (scale_d
+// ? D : 0), issued by each of the 128 threads of a warpgroup (warps 4g .. 4g+3) with its
+// n/2 accumulators d (wgmma.h: the descriptors, the fragment layout, the asynchrony).
+void wgmma_m64k16_bf16(float* d, int n, uint64_t desc_a, uint64_t desc_b, bool scale_d,
+                       const std::source_location& loc = std::source_location::current());
+// wgmma.fence.sync.aligned: orders register accesses before the next wgmma.mma_async.
+void wgmma_fence(const std::source_location& loc = std::source_location::current());
+// wgmma.commit_group.sync.aligned: the thread's uncommitted wgmma.mma_async form one group.
+void wgmma_commit_group(const std::source_location& loc = std::source_location::current());
+// wgmma.wait_group.sync.aligned n: waits until at most the n newest groups are pending.
+void wgmma_wait_group(int n, const std::source_location& loc = std::source_location::current());
 
 }  // namespace simt::ptx

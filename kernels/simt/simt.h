@@ -140,6 +140,7 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_byte
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __align__(n) __attribute__((aligned(n)))
+#define __grid_constant__
 // Static shared memory must be declared with SR_SHARED (kernels/cuda/common.cuh), which the
 // interpreter backs with a poisoned per-block arena; a bare __shared__ would silently be
 // one static variable for every block.
@@ -381,3 +382,14 @@ cudaError_t cudaDeviceSynchronize();
 cudaError_t cudaStreamSynchronize(cudaStream_t);
 cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t = nullptr);
 cudaError_t cudaMemset(void* p, int value, size_t bytes);
+// Dynamic shared memory above 48 KiB needs the kernel's opt-in, as on a GPU (up to 227 KiB,
+// sm_90's limit per block); the interpreter checks launches against it.
+enum cudaFuncAttribute : int { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
+namespace simt::detail {
+cudaError_t set_max_dynamic_shared(const void* kernel, int bytes);
+}
+template <class... Params>
+cudaError_t cudaFuncSetAttribute(void (*kernel)(Params...), cudaFuncAttribute attr, int value) {
+  if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize) return cudaErrorInvalidValue;
+  return ::simt::detail::set_max_dynamic_shared(reinterpret_cast<const void*>(kernel), value);
+}

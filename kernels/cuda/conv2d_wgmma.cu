@@ -1,0 +1,326 @@
+// wgmma: the Hopper convolution (docs/KERNELS.md, "wgmma: the Hopper conv design"). bf16
+// operands, fp32 accumulate (the numeric class of `bf16` and `igemm_v2`); sm_90a only.
+//
+// Layout. igemm_v2's packing (conv2d_variants.h) gives channels-last bf16 operands,
+//   activations [N][H][W][Cp], weights [K][R][S][Cp], Cp = C rounded up to 8,
+// and the GEMM's reduction index is ordered (r, s, c) as there: a k tile is one filter tap
+// and 64 channels (ceil(Cp / 64) tiles per tap), 64 bf16 = 128 bytes = one swizzle row.
+//
+// Tiles. A CTA computes 128 output pixels x BN output channels (BN = 64, or 32 when K <= 32:
+// the RRDB growth convs), the pixels an 8 x 16 (rows x columns) rectangle of one image, so
+// that for each tap (r, s) the A tile is one box of the activations: the tensor map's
+// tiled copy of the 4-d box (64 channels, 16 columns, 8 rows, 1 image) at (c0, q0 + s -
+// pad, p0 + r - pad, n). Elements outside the tensor are zero-filled by the copy itself,
+// and that is the convolution's zero padding: a tap hanging over the image border reads
+// zeros without a bounds test, and channels Cp .. c0 + 63 of the last channel tile are zero
+// the same way. The box never leaves its image (n is a dimension of its own). The B tile is
+// the box (64 channels, tap, BN output channels) of the weights' 3-d map; output channels
+// past K are zero rows. Stride 1 only: a strided conv's taps are not boxes (the dispatcher
+// sends stride != 1 to igemm_v2).
+//
+// Shared memory and swizzle. Both maps use the 128B swizzle: the 16-byte chunk j of the
+// 128-byte row of pixel (or output channel) i is stored at chunk j ^ (i % 8). The wgmma
+// descriptors name the same layout (K-major, swizzle mode 1, stride byte offset 1024: 8 rows
+// of 128 bytes per core group); a k-step of 16 channels advances the start address by 32
+// bytes. The tensor core reads 8 rows of one 16-byte chunk column at a time, and the XOR
+// puts those 8 chunks in 8 different 16-byte bank groups: conflict-free, with no padding
+// (a padded pitch cannot be expressed by the tensor map's box). Every stage starts on a
+// 1024-byte boundary, where the swizzle pattern repeats.
+//
+// Pipeline. 4 stages of 16 KiB (A) + 8 KiB (B, BN = 64) = 96 KiB, one mbarrier each ("full":
+// init count 1, armed by thread 0's arrive.expect_tx of the stage's bytes, completed by the
+// two copies' transactions). One warpgroup (128 threads) computes; thread 0 also issues the
+// copies: a tensor copy is one instruction per box, so a dedicated producer warp would idle,
+// and the refill point is already a __syncthreads. At k tile i every thread waits for the
+// phase (i / 4) % 2 of full[i % 4], issues 2 (m halves) x 4 (k-steps) wgmma m64nBNk16,
+// commits them as one group and waits until only that group is in flight (so tile i - 1's
+// wgmma finished reading its stage); the __syncthreads then makes that true for all four
+// warps, and thread 0 refills that stage with tile i + 3. So 3 tiles are in flight while a
+// fourth is multiplied, and the wgmma of tile i overlaps the wait for tile i + 1.
+//
+// Occupancy at the RRDB shapes on 132 SMs (H100/H200: 228 KiB shared per SM): 96 KiB + 1 KiB
+// of alignment slack per CTA (80 KiB for BN = 32) gives 2 CTAs (8 warps) per SM; the 128 x 64
+// fp32 accumulators are 64 registers per thread. LR 64x64 at batch 16 is 16 x 8 x 4 = 512
+// CTAs (1.9 waves of 264); LR 32x32 at batch 16: 128 CTAs, under one wave.
+//
+// Directions.
+//   forward          the kernel above with the full ConvEpilogue in the store (NCHW,
+//                    channel views); stride != 1: igemm_v2's forward.
+//   backward-data    stride 1: the same kernel on dy (packed, Kp channels) with igemm_v2's
+//                    flipped, transposed weights w'[c][r][s][k] = w[k][c][R-1-r][S-1-s] and
+//                    padding R-1-pad, storing (or adding) into dx's view; stride != 1: bf16.
+//   backward-weight  igemm_v2's (split-K over pixels, deterministic reduce).
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/conv2d_problems.h"
+#include "kernels/cuda/conv2d_variants.h"
+#include "kernels/cuda/ptx.h"
+
+#if defined(__CUDACC__) && !defined(SRENGINE_SIMT)
+#include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled (the driver's, reached through the runtime)
+#endif
+
+namespace sr::cuda {
+
+namespace {
+
+using bf16_bits = uint16_t;
+using ptx::TensorMap;
+
+constexpr int kStages = 4;
+constexpr int kBC = 64;                   // channels per k tile: one 128-byte swizzle row
+constexpr int kTileH = 8, kTileW = 16;    // the CTA's output pixels
+constexpr int kBM = kTileH * kTileW;      // 128
+constexpr int kThreads = 128;             // one warpgroup
+constexpr int kRowBytes = kBC * 2;        // 128
+constexpr uint32_t kSwizzleGroup = 1024;  // 8 rows of 128 bytes: the descriptors' stride byte offset
+
+template <int BN>
+struct Stage {
+  static constexpr int A_BYTES = kBM * kRowBytes, B_BYTES = BN * kRowBytes, BYTES = A_BYTES + B_BYTES;
+  static_assert(BYTES % 1024 == 0, "every stage starts on a swizzle-pattern boundary");
+  static constexpr int SHARED = kStages * BYTES + kStages * 8;  // the stages, then the mbarriers
+  static constexpr int LAUNCH = SHARED + 1024;                  // slack to align the base to 1024
+};
+
+struct WgmmaConv {
+  int H, W, P, Q, R, S, pad_h, pad_w, Nout, ctiles, tiles_w, tiles_h;
+};
+
+// The output of forward: y[n][k][p][q] = epilogue(acc).
+struct WgmmaForwardStore {
+  float* y;
+  int64_t y_bs;
+  int K, P, Q;
+  igemm::Epilogue ep;
+  __device__ void operator()(int n, int p, int q, int k, float v) const {
+    if (p >= P || q >= Q || k >= K) return;
+    const int64_t pq = (int64_t)p * Q + q, PQ = (int64_t)P * Q;
+    y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = ep.apply(v, k, (int64_t)n * ep.residual_batch_stride + pq, PQ);
+  }
+};
+
+// The output of backward-data: dx[n][c][h][w] (+)= acc.
+struct WgmmaDataStore {
+  float* dx;
+  int64_t dx_bs;
+  int C, H, W, accumulate;
+  __device__ void operator()(int n, int h, int w, int c, float v) const {
+    if (h >= H || w >= W || c >= C) return;
+    float* p = dx + (int64_t)n * dx_bs + ((int64_t)c * H + h) * W + w;
+    *p = accumulate ? *p + v : v;
+  }
+};
+
+template <int BN, class Store>
+__global__ void __launch_bounds__(kThreads)
+    conv2d_wgmma_kernel(const __grid_constant__ TensorMap xmap, const __grid_constant__ TensorMap wmap,
+                        const WgmmaConv g, const Store st) {
+#if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL) && !defined(SRENGINE_SIMT)
+  __trap();  // built for a target without wgmma: never launched (require_sm90a), never silent
+#endif
+  using T = Stage<BN>;
+  SR_DYNAMIC_SHARED(unsigned char, raw);
+  unsigned char* smem = raw + ((1024 - ptx::shared_address(raw) % 1024) % 1024);
+  uint64_t* full = reinterpret_cast<uint64_t*>(smem + kStages * T::BYTES);
+  const int tid = threadIdx.x;
+  const int tw = (int)(blockIdx.x % g.tiles_w), th = (int)(blockIdx.x / g.tiles_w % g.tiles_h);
+  const int n = (int)(blockIdx.x / ((unsigned)g.tiles_w * g.tiles_h));
+  const int p0 = th * kTileH, q0 = tw * kTileW, n0 = (int)blockIdx.y * BN;
+  const int ktiles = g.R * g.S * g.ctiles;
+
+  if (tid == 0) {
+    for (int s = 0; s < kStages; ++s) ptx::mbarrier_init(&full[s], 1);
+    ptx::fence_mbarrier_init();
+  }
+  __syncthreads();
+
+  // Thread 0: k tile kt = (tap, channel tile) into stage kt % kStages.
+  auto issue = [&](int kt) {
+    const int slot = kt % kStages, ct = kt % g.ctiles, tap = kt / g.ctiles;
+    const int r = tap / g.S, s = tap % g.S;
+    unsigned char* a = smem + slot * T::BYTES;
+    ptx::mbarrier_arrive_expect_tx(&full[slot], T::BYTES);
+    ptx::tma_load_4d(a, &xmap, ct * kBC, q0 + s - g.pad_w, p0 + r - g.pad_h, n, &full[slot]);
+    ptx::tma_load_3d(a + T::A_BYTES, &wmap, ct * kBC, tap, n0, &full[slot]);
+  };
+
+  float acc[2][BN / 2];
+#pragma unroll
+  for (int h = 0; h < 2; ++h)
+#pragma unroll
+    for (int i = 0; i < BN / 2; ++i) acc[h][i] = 0.f;
+
+  if (tid == 0)
+    for (int kt = 0; kt < kStages - 1 && kt < ktiles; ++kt) issue(kt);
+  for (int it = 0; it < ktiles; ++it) {
+    const int slot = it % kStages;
+    ptx::mbarrier_wait_parity(&full[slot], (uint32_t)(it / kStages) & 1u);
+    const uint32_t a = ptx::shared_address(smem + slot * T::BYTES), b = a + T::A_BYTES;
+    ptx::wgmma_fence();
+#pragma unroll
+    for (int ks = 0; ks < kBC / 16; ++ks)
+#pragma unroll
+      for (int h = 0; h < 2; ++h)  // rows 64h .. 64h + 63 of the tile
+        ptx::wgmma_m64k16_bf16<BN>(acc[h],
+                                   ptx::wgmma_descriptor(a + h * 64 * kRowBytes + 32 * ks, 16, kSwizzleGroup, 1),
+                                   ptx::wgmma_descriptor(b + 32 * ks, 16, kSwizzleGroup, 1), 1);
+    ptx::wgmma_commit_group();
+    // Tile it - 1's group has finished (this thread's warp); the barrier extends that to the
+    // warpgroup, so its stage may be refilled.
+    ptx::wgmma_wait_group<1>();
+    __syncthreads();
+    if (tid == 0 && it + kStages - 1 < ktiles) issue(it + kStages - 1);
+  }
+  ptx::wgmma_wait_group<0>();
+
+  // Accumulator i of warp w, lane l, m half h: tile row 64h + 16w + l/4 + 8((i/2)%2) (pixel
+  // row / 16, column row % 16 of the rectangle), output channel 8(i/4) + 2(l%4) + i%2.
+  const int warp = tid / 32, lane = tid % 32;
+#pragma unroll
+  for (int h = 0; h < 2; ++h)
+#pragma unroll
+    for (int i = 0; i < BN / 2; ++i) {
+      const int row = 64 * h + 16 * warp + lane / 4 + 8 * ((i / 2) % 2);
+      const int col = 8 * (i / 4) + 2 * (lane % 4) + (i % 2);
+      st(n, p0 + row / kTileW, q0 + row % kTileW, n0 + col, acc[h][i]);
+    }
+}
+
+int pad8(int64_t c) { return (int)((c + 7) / 8 * 8); }
+
+// ---- Tensor maps ------------------------------------------------------------------------------------
+// A tiled bf16 map with the 128B swizzle over a packed operand (dims[0] innermost, dense).
+TensorMap bf16_tensor_map(const void* base, int rank, const uint64_t* dims, const uint32_t* box, const char* op) {
+  uint64_t strides[4];
+  uint64_t bytes = 2;
+  for (int d = 0; d + 1 < rank; ++d) strides[d] = bytes *= dims[d];
+  const uint32_t ones[5] = {1, 1, 1, 1, 1};
+  TensorMap map;
+#if defined(SRENGINE_SIMT)
+  const std::string err = ::simt::encode_tensor_map_tiled(&map, 2, (uint32_t)rank, base, dims, strides, box, ones,
+                                                          ::simt::TensorMapSwizzle::b128, false);
+  SR_CHECK(err.empty(), op, ": tensor map refused: ", err);
+#else
+  static PFN_cuTensorMapEncodeTiled_v12000 encode = [] {
+    void* fn = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    const cudaError_t e =
+        cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found);
+    return e == cudaSuccess && found == cudaDriverEntryPointSuccess
+               ? reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn)
+               : nullptr;
+  }();
+  SR_CHECK(encode, op, ": the driver has no cuTensorMapEncodeTiled (CUDA 12 or newer driver needed)");
+  const CUresult r = encode(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, (cuuint32_t)rank, const_cast<void*>(base), dims,
+                            strides, box, ones, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                            CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  SR_CHECK(r == CUDA_SUCCESS, op, ": cuTensorMapEncodeTiled failed with CUresult ", (int)r);
+#endif
+  return map;
+}
+
+// The device must run sm_90a code: compute capability 9.0 exactly (the arch-specific
+// features of 90a are not forward compatible).
+void require_sm90a(const char* op) {
+#if !defined(SRENGINE_SIMT)
+  int dev = 0, major = 0, minor = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
+  SR_CHECK(major == 9 && minor == 0, op, ": conv2d variant wgmma needs an sm_90a GPU (compute capability 9.0: H100, ",
+           "H200); this device has compute capability ", major, ".", minor, " (choose igemm_v2 or bf16)");
+#else
+  (void)op;
+#endif
+}
+
+// A stride-1 convolution of packed x [N][H][W][Cp] with packed filters [Nout][R][S][Cp].
+template <class Store>
+void run_wgmma_conv(const bf16_bits* x, const bf16_bits* w, int64_t N, int64_t H, int64_t W, int Cp, int64_t P,
+                    int64_t Q, int64_t R, int64_t S, int pad_h, int pad_w, int64_t Nout, const Store& st,
+                    const char* op) {
+  WgmmaConv g{};
+  g.H = (int)H;
+  g.W = (int)W;
+  g.P = (int)P;
+  g.Q = (int)Q;
+  g.R = (int)R;
+  g.S = (int)S;
+  g.pad_h = pad_h;
+  g.pad_w = pad_w;
+  g.Nout = (int)Nout;
+  g.ctiles = (int)ceil_div(Cp, kBC);
+  g.tiles_w = (int)ceil_div(Q, kTileW);
+  g.tiles_h = (int)ceil_div(P, kTileH);
+  const int BN = Nout <= 32 ? 32 : 64;
+  const uint64_t xdims[4] = {(uint64_t)Cp, (uint64_t)W, (uint64_t)H, (uint64_t)N};
+  const uint32_t xbox[4] = {kBC, kTileW, kTileH, 1};
+  const uint64_t wdims[3] = {(uint64_t)Cp, (uint64_t)(R * S), (uint64_t)Nout};
+  const uint32_t wbox[3] = {kBC, 1, (uint32_t)BN};
+  const TensorMap xmap = bf16_tensor_map(x, 4, xdims, xbox, op), wmap = bf16_tensor_map(w, 3, wdims, wbox, op);
+  const int64_t ctas = N * g.tiles_w * g.tiles_h;
+  const dim3 grid((unsigned)ctas, (unsigned)ceil_div(Nout, BN), 1);
+  SR_CHECK(ctas < (int64_t{1} << 31) && grid.y <= 65535, op, ": grid ", ctas, " x ", grid.y,
+           " exceeds the launch limits");
+  if (BN == 32) {
+    CUDA_CHECK(cudaFuncSetAttribute(conv2d_wgmma_kernel<32, Store>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    Stage<32>::LAUNCH));
+    launch_kernel(conv2d_wgmma_kernel<32, Store>, grid, kThreads, Stage<32>::LAUNCH, current_stream(), xmap, wmap, g,
+                  st);
+  } else {
+    CUDA_CHECK(cudaFuncSetAttribute(conv2d_wgmma_kernel<64, Store>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    Stage<64>::LAUNCH));
+    launch_kernel(conv2d_wgmma_kernel<64, Store>, grid, kThreads, Stage<64>::LAUNCH, current_stream(), xmap, wmap, g,
+                  st);
+  }
+  CUDA_CHECK_LAUNCH(op);
+}
+
+// 32-bit indices inside the kernel and the tensor maps' limits.
+void check_range(const char* op, const Conv2dShape& s) {
+  igemm::check_index_range(op, s);
+  const int64_t lim = int64_t{1} << 31, Cp = pad8(s.C), Kp = pad8(s.K);
+  SR_CHECK(s.N * s.H * s.W * Cp < lim && s.N * s.P * s.Q * Kp < lim && s.K * s.R * s.S * Cp < lim, op,
+           ": problem too large for 32-bit indexing in wgmma: N=", s.N, " C=", s.C, " H=", s.H, " W=", s.W, " K=", s.K);
+}
+
+}  // namespace
+
+namespace detail {
+
+bool wgmma_supported(const Conv2dShape& s) { return s.stride == 1; }
+
+void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y) {
+  const char* op = "conv2d_forward (wgmma)";
+  SR_CHECK(s.stride == 1, op, ": stride ", s.stride, " (the dispatcher routes stride != 1 to igemm_v2)");
+  require_sm90a(op);
+  check_range(op, s);
+  const int Cp = pad8(s.C);
+  DeviceScratch xp(s.N * s.H * s.W * Cp * sizeof(bf16_bits)), wp(s.K * s.R * s.S * Cp * sizeof(bf16_bits));
+  igemm_v2_pack_activations(x, s.x_batch_stride, s.N, s.C, s.H * s.W, xp.as<bf16_bits>());
+  igemm_v2_pack_weights(w, s.K, s.C, s.R, s.S, /*flip=*/false, wp.as<bf16_bits>());
+  const WgmmaForwardStore st{y, s.y_batch_stride, (int)s.K, (int)s.P, (int)s.Q, igemm::make_epilogue(s, ep)};
+  run_wgmma_conv(xp.as<bf16_bits>(), wp.as<bf16_bits>(), s.N, s.H, s.W, Cp, s.P, s.Q, s.R, s.S, s.pad, s.pad, s.K,
+                 st, op);
+}
+
+void wgmma_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
+                         int64_t dx_batch_stride) {
+  const char* op = "conv2d_backward_data (wgmma)";
+  SR_CHECK(s.stride == 1, op, ": stride ", s.stride, " (the dispatcher routes stride != 1 to bf16)");
+  require_sm90a(op);
+  check_range(op, s);
+  const int Kp = pad8(s.K);
+  DeviceScratch dyp(s.N * s.P * s.Q * Kp * sizeof(bf16_bits)), wp(s.C * s.R * s.S * Kp * sizeof(bf16_bits));
+  igemm_v2_pack_activations(dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, dyp.as<bf16_bits>());
+  igemm_v2_pack_weights(w, s.K, s.C, s.R, s.S, /*flip=*/true, wp.as<bf16_bits>());
+  // dx = dy (*) w' with padding R-1-pad, S-1-pad: input P x Q, output H x W.
+  const WgmmaDataStore st{dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W, (int)s.C, (int)s.H, (int)s.W,
+                          accumulate ? 1 : 0};
+  run_wgmma_conv(dyp.as<bf16_bits>(), wp.as<bf16_bits>(), s.N, s.P, s.Q, Kp, s.H, s.W, s.R, s.S,
+                 (int)s.R - 1 - s.pad, (int)s.S - 1 - s.pad, s.C, st, op);
+}
+
+}  // namespace detail
+
+}  // namespace sr::cuda

@@ -1,0 +1,161 @@
+// The interpreter's wgmma.mma_async (wgmma.h) and its PTX entry points.
+#include "kernels/simt/wgmma.h"
+
+#include <cstring>
+#include <limits>
+
+#include "engine/error.h"
+#include "kernels/simt/ptx.h"
+#include "kernels/simt/racecheck.h"
+#include "kernels/simt/simt.h"
+
+namespace simt {
+
+namespace detail {
+
+uint32_t wgmma_operand_address(uint64_t desc, int row, int k, const std::source_location& loc) {
+  const uint32_t start = (uint32_t)(desc & 0x3fff) << 4;
+  const uint32_t lbo = (uint32_t)((desc >> 16) & 0x3fff) << 4;
+  const uint32_t sbo = (uint32_t)((desc >> 32) & 0x3fff) << 4;
+  const uint32_t base_offset = (uint32_t)((desc >> 49) & 7);
+  const uint32_t mode = (uint32_t)(desc >> 62);
+  if (base_offset != 0) device_fail("wgmma matrix descriptor with a base offset (the interpreter models 0)", loc);
+  if (mode == 0) return start + (row / 8) * sbo + (k / 8) * lbo + (row % 8) * 16 + (k % 8) * 2;
+  if (mode == 1) {
+    const uint32_t a = start + (row / 8) * sbo + (row % 8) * 128 + k * 2;
+    return a ^ (((a >> 7) & 7) << 4);
+  }
+  device_fail("wgmma matrix descriptor with the 64B or 32B swizzle (the interpreter models none and 128B)", loc);
+}
+
+namespace {
+
+float bf16_at(uint32_t shared_addr, const std::source_location& loc) {
+  char* base = static_cast<char*>(dynamic_shared());
+  const char* p = base + shared_addr;
+  if (!race::is_shared(p) || !race::is_shared(p + 1))
+    device_fail("wgmma operand outside the block's dynamic shared memory", loc);
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  const uint32_t u = (uint32_t)h << 16;
+  float x;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
+
+}  // namespace
+
+void WgmmaQueue::issue(float* d, int n, uint64_t desc_a, uint64_t desc_b, bool scale_d, int warp_in_group, int lane,
+                       const std::source_location& loc) {
+  if (!fenced_)
+    device_fail("wgmma.mma_async without a wgmma.fence since the accumulators were last accessible", loc);
+  Op op{d, n, desc_a, desc_b, scale_d, false, {}, kOpen, warp_in_group, lane, loc};
+  for (const Op& o : pending_)
+    if (o.d == d) {
+      if (o.n != n) device_fail("wgmma.mma_async chained on accumulators of another shape", loc);
+      op.chained = true;
+    }
+  if (!op.chained) op.input.assign(d, d + n / 2);
+  for (int i = 0; i < n / 2; ++i) d[i] = std::numeric_limits<float>::quiet_NaN();  // undefined until the wait
+  pending_.push_back(std::move(op));
+}
+
+void WgmmaQueue::commit() {
+  for (Op& o : pending_)
+    if (o.group == kOpen) o.group = committed_;
+  ++committed_;
+}
+
+void WgmmaQueue::wait(int n) {
+  const int64_t keep_from = (int64_t)committed_ - n;
+  // In issue order, so a chained operation finds its predecessor's result.
+  for (size_t i = 0; i < pending_.size();) {
+    const Op& o = pending_[i];
+    if (o.group != kOpen && (int64_t)o.group < keep_from) {
+      retire(i);
+      pending_.erase(pending_.begin() + (ptrdiff_t)i);
+    } else {
+      ++i;
+    }
+  }
+  fenced_ = false;  // the accumulators are the thread's again: the next issue needs a fence
+}
+
+void WgmmaQueue::retire(size_t i) {
+  Op& o = pending_[i];
+  std::vector<float> result(o.n / 2);
+  const int g = o.lane / 4, t = o.lane % 4;
+  for (int e = 0; e < o.n / 2; ++e) {
+    const int row = 16 * o.warp_in_group + g + 8 * ((e >> 1) & 1);
+    const int col = 8 * (e >> 2) + 2 * t + (e & 1);
+    double s = o.scale_d ? (double)o.input[e] : 0.0;
+    for (int k = 0; k < 16; ++k)
+      s += (double)bf16_at(wgmma_operand_address(o.a, row, k, o.loc), o.loc) *
+           (double)bf16_at(wgmma_operand_address(o.b, col, k, o.loc), o.loc);
+    result[e] = (float)s;
+  }
+  for (size_t j = i + 1; j < pending_.size(); ++j)
+    if (pending_[j].d == o.d) {  // the next operation on these accumulators starts from this result
+      pending_[j].input = std::move(result);
+      return;
+    }
+  std::memcpy(o.d, result.data(), result.size() * 4);
+}
+
+namespace {
+
+struct WgmmaPayload {
+  uint64_t a, b;
+  int n, scale_d;
+};
+
+void wgmma_uniform(void* const payload[32], unsigned, const void* ctx) {
+  const auto* p0 = static_cast<const WgmmaPayload*>(payload[0]);
+  for (int l = 1; l < 32; ++l) {
+    const auto* p = static_cast<const WgmmaPayload*>(payload[l]);
+    if (p->a != p0->a || p->b != p0->b || p->n != p0->n || p->scale_d != p0->scale_d)
+      device_fail("wgmma.mma_async with descriptors, shape or scale-d that differ between the lanes of a warp",
+                  *static_cast<const std::source_location*>(ctx));
+  }
+}
+
+}  // namespace
+
+}  // namespace detail
+
+namespace ptx {
+
+uint32_t shared_address(const void* p, const std::source_location& loc) {
+  const char* base = static_cast<const char*>(detail::dynamic_shared());
+  const char* c = static_cast<const char*>(p);
+  if (c < base || !detail::race::is_shared(p))
+    detail::device_fail("a .shared address asked for memory outside the block's dynamic shared memory", loc);
+  return (uint32_t)(c - base);
+}
+
+void wgmma_m64k16_bf16(float* d, int n, uint64_t desc_a, uint64_t desc_b, bool scale_d,
+                       const std::source_location& loc) {
+  if (n < 8 || n > 256 || n % 8)
+    detail::device_fail("wgmma.mma_async m64nNk16 with N not a multiple of 8 in 8..256", loc);
+  const uint3 bd = blockDim;
+  const int threads = (int)(bd.x * bd.y * bd.z);
+  const int linear = (int)(threadIdx.x + threadIdx.y * bd.x + threadIdx.z * bd.x * bd.y);
+  const int warp = linear / 32, lane = linear % 32;
+  if ((warp / 4 + 1) * 128 > threads)
+    detail::device_fail("wgmma.mma_async by a warp whose warpgroup (4 warps) the block does not complete", loc);
+  detail::WgmmaPayload p{desc_a, desc_b, n, scale_d ? 1 : 0};
+  detail::warp_collective("wgmma.mma_async.sync.aligned.m64nNk16.f32.bf16.bf16", 0xffffffffu, &p,
+                          &detail::wgmma_uniform, &loc, loc);
+  detail::wgmma_queue().issue(d, n, desc_a, desc_b, scale_d, warp % 4, lane, loc);
+}
+
+void wgmma_fence(const std::source_location&) { detail::wgmma_queue().fence(); }
+void wgmma_commit_group(const std::source_location&) { detail::wgmma_queue().commit(); }
+void wgmma_wait_group(int n, const std::source_location& loc) {
+  if (n < 0) detail::device_fail("wgmma.wait_group with a negative count", loc);
+  detail::wgmma_queue().wait(n);
+}
+
+}  // namespace ptx
+
+}  // namespace simt

@@ -1,0 +1,243 @@
+// simt/interpreter_mbarrier, interpreter_tma, interpreter_wgmma: the interpreter's sm_90
+// instructions (kernels/simt/mbarrier.h, wgmma.h) on the kernels of tests/simt/planted_hopper.cu,
+// each against a reference written here from the PTX ISA's description, and each with planted
+// misuses it must catch (a wrong parity, a missing expect_tx, a read before the wait, a
+// missing fence, a descriptor naming the wrong layout).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "kernels/cuda/igemm.h"
+#include "kernels/simt/wgmma.h"
+#include "support/simt_support.h"
+#include "tests/simt/planted_hopper.h"
+
+#ifdef SRENGINE_WITH_SIMT
+
+using namespace sr;
+using namespace sr::simt_test;
+
+namespace {
+
+std::string fault_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const sr::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Phases: every wait returns only once all 128 arrivals of its round are in.
+TEST_CASE("simt/interpreter_mbarrier") {
+  for (uint64_t seed : {0, 5}) {
+    ::simt::set_schedule_seed(seed);
+    DevT<unsigned> Counts(std::vector<unsigned>(3, 0)), Seen(3 * 128);
+    simt_planted::mbarrier_rounds(0, Counts.p, Seen.p);
+    for (unsigned v : Seen.get()) CHECK(v == 128u);
+  }
+  ::simt::set_schedule_seed(0);
+  // Planted: the wrong parity returns at once (the previous phase counts as complete) and the
+  // count read is short; an init count below the arrivals completes phases early.
+  for (int mode : {1, 4}) {
+    DevT<unsigned> Counts(std::vector<unsigned>(3, 0)), Seen(3 * 128);
+    const std::string err = fault_of([&] { simt_planted::mbarrier_rounds(mode, Counts.p, Seen.p); });
+    int short_reads = 0;
+    for (unsigned v : Seen.get()) short_reads += v != 128u;
+    INFO("mode " << mode << ": " << err);
+    CHECK((!err.empty() || short_reads > 0));
+  }
+  {  // expect_tx with no transaction to complete it: the block is stuck at the wait, named
+    DevT<unsigned> Counts(std::vector<unsigned>(3, 0)), Seen(3 * 128);
+    const std::string err = fault_of([&] { simt_planted::mbarrier_rounds(2, Counts.p, Seen.p); });
+    INFO(err);
+    CHECK(err.find("is stuck") != std::string::npos);
+    CHECK(err.find("mbarrier.try_wait.parity") != std::string::npos);
+    CHECK(err.find("tx-count 64") != std::string::npos);
+  }
+  {  // arrivals on a barrier mbarrier.init never initialised
+    DevT<unsigned> Counts(std::vector<unsigned>(3, 0)), Seen(3 * 128);
+    const std::string err = fault_of([&] { simt_planted::mbarrier_rounds(3, Counts.p, Seen.p); });
+    INFO(err);
+    CHECK(err.find("never initialised") != std::string::npos);
+  }
+}
+
+// A 4-d NHWC-like tensor of 16-bit elements, value 1 + linear index (0 is the fill).
+struct Tensor4 {
+  uint64_t dims[4];
+  std::vector<uint16_t> host;
+  explicit Tensor4(std::initializer_list<uint64_t> d) {
+    std::copy(d.begin(), d.end(), dims);
+    host.resize(dims[0] * dims[1] * dims[2] * dims[3]);
+    for (size_t i = 0; i < host.size(); ++i) host[i] = (uint16_t)(1 + i);
+  }
+  uint16_t at(int64_t c, int64_t w, int64_t h, int64_t n) const {
+    if (c < 0 || w < 0 || h < 0 || n < 0 || c >= (int64_t)dims[0] || w >= (int64_t)dims[1] || h >= (int64_t)dims[2] ||
+        n >= (int64_t)dims[3])
+      return 0;
+    return host[((n * dims[2] + h) * dims[1] + w) * dims[0] + c];
+  }
+};
+
+// The box as the ISA describes the tile mode: element (i0, i1, i2, i3) of the box is the
+// tensor's element at coords + i (zero outside), packed with i0 innermost; under the 128B
+// swizzle, the 16-byte chunk j of each 128-byte row q is stored at chunk position j XOR (q % 8).
+std::vector<uint16_t> expected_box(const Tensor4& t, const uint32_t box[4], const int32_t c[4], bool swizzle) {
+  std::vector<uint16_t> out((size_t)box[0] * box[1] * box[2] * box[3]);
+  for (uint32_t i3 = 0; i3 < box[3]; ++i3)
+    for (uint32_t i2 = 0; i2 < box[2]; ++i2)
+      for (uint32_t i1 = 0; i1 < box[1]; ++i1)
+        for (uint32_t i0 = 0; i0 < box[0]; ++i0) {
+          const size_t e = ((i3 * box[2] + i2) * box[1] + i1) * box[0] + i0;
+          size_t byte = e * 2;
+          if (swizzle) {
+            const size_t q = byte / 128, j = byte % 128 / 16;
+            byte = q * 128 + ((j ^ (q % 8)) * 16) + byte % 16;
+          }
+          out[byte / 2] = t.at(c[0] + (int)i0, c[1] + (int)i1, c[2] + (int)i2, c[3] + (int)i3);
+        }
+  return out;
+}
+
+TEST_CASE("simt/interpreter_tma") {
+  // C = 64 (one 128-byte row per pixel), W = 10, H = 6, N = 2; a box of 8 x 4 pixels.
+  Tensor4 t({64, 10, 6, 2});
+  DevT<uint16_t> G(t.host);
+  const uint64_t strides[3] = {64 * 2, 64 * 2 * 10, 64 * 2 * 10 * 6};
+  const uint32_t box[4] = {64, 8, 4, 1}, ones[4] = {1, 1, 1, 1};
+  const int n = 64 * 8 * 4;
+  for (bool swizzle : {true, false}) {
+    ::simt::TensorMap map;
+    REQUIRE(::simt::encode_tensor_map_tiled(&map, 2, 4, G.p, t.dims, strides, box, ones,
+                                            swizzle ? ::simt::TensorMapSwizzle::b128 : ::simt::TensorMapSwizzle::none,
+                                            false) == "");
+    // Inside, across the top-left corner (the conv's zero padding) and past the far edges.
+    for (const std::vector<int32_t>& c : {std::vector<int32_t>{0, 1, 1, 0}, std::vector<int32_t>{0, -1, -1, 1},
+                                           std::vector<int32_t>{0, 5, 4, 1}}) {
+      DevT<uint16_t> Out(n);
+      simt_planted::tma_tile(map, c.data(), 0, Out.p);
+      const std::vector<uint16_t> want = expected_box(t, box, c.data(), swizzle);
+      const std::vector<uint16_t> got = Out.get();
+      int bad = 0;
+      for (int i = 0; i < n; ++i) bad += got[i] != want[i];
+      INFO("swizzle " << swizzle << " at (" << c[1] << ", " << c[2] << ", " << c[3] << ")");
+      CHECK(bad == 0);
+      // The reference itself tells the layouts apart (a swizzle left out is caught).
+      if (swizzle) CHECK(want != expected_box(t, box, c.data(), false));
+    }
+  }
+  ::simt::TensorMap map;
+  REQUIRE(::simt::encode_tensor_map_tiled(&map, 2, 4, G.p, t.dims, strides, box, ones,
+                                          ::simt::TensorMapSwizzle::b128, false) == "");
+  const int32_t c[4] = {0, 0, 0, 0};
+  // Read before the wait, no expect_tx (the phase completes on the arrival alone), the wait
+  // on the wrong parity: the bytes have not landed, the box reads as poison.
+  for (int mode : {1, 2, 3}) {
+    DevT<uint16_t> Out(n);
+    simt_planted::tma_tile(map, c, mode, Out.p);
+    int poison = 0;
+    for (uint16_t v : Out.get()) poison += v == 0xffff;
+    INFO("mode " << mode);
+    CHECK(poison == n);
+  }
+  // cuTensorMapEncodeTiled's checks.
+  const uint64_t bad_strides[3] = {64 * 2 + 8, 64 * 2 * 10, 64 * 2 * 10 * 6};
+  CHECK(::simt::encode_tensor_map_tiled(&map, 2, 4, G.p, t.dims, bad_strides, box, ones,
+                                        ::simt::TensorMapSwizzle::none, false)
+            .find("multiple of 16") != std::string::npos);
+  const uint32_t big_box[4] = {64, 300, 1, 1}, half_row[4] = {32, 8, 4, 1};
+  CHECK(::simt::encode_tensor_map_tiled(&map, 2, 4, G.p, t.dims, strides, big_box, ones,
+                                        ::simt::TensorMapSwizzle::none, false)
+            .find("1 to 256") != std::string::npos);
+  CHECK(::simt::encode_tensor_map_tiled(&map, 2, 4, G.p, t.dims, strides, half_row, ones,
+                                        ::simt::TensorMapSwizzle::b128, false)
+            .find("128B swizzle of 128-byte rows") != std::string::npos);
+}
+
+// The descriptor's address mapping against the ISA's description, spelled as rows, chunks
+// and core matrices (wgmma_operand_address is the interpreter's bit-level form).
+TEST_CASE("simt/interpreter_wgmma") {
+  const std::source_location here = std::source_location::current();
+  auto desc = [](uint32_t start, uint32_t lbo, uint32_t sbo, uint64_t mode) {
+    return (uint64_t)(start >> 4) | ((uint64_t)(lbo >> 4) << 16) | ((uint64_t)(sbo >> 4) << 32) | (mode << 62);
+  };
+  for (uint32_t start : {0u, 2048u + 32u, 4096u + 96u}) {
+    const uint64_t d = desc(start, 16, 1024, 1);
+    for (int r = 0; r < 64; r += 3)
+      for (int k = 0; k < 16; ++k) {
+        // Row r's 128-byte line; its byte start%128 + 2k is in chunk j, stored at j ^ (r % 8).
+        const uint32_t line = start / 1024 * 1024 + (r / 8) * 1024 + (r % 8) * 128;
+        const uint32_t in_row = start % 128 + 2 * k;
+        const uint32_t want = line + (((in_row / 16) ^ (r % 8)) * 16) + in_row % 16;
+        INFO("start " << start << " row " << r << " k " << k);
+        CHECK(::simt::detail::wgmma_operand_address(d, r, k, here) == want);
+      }
+    const uint64_t di = desc(start, 128, 1024, 0);
+    for (int r = 0; r < 64; r += 5)
+      for (int k = 0; k < 16; ++k)  // core matrix (r/8, k/8): 8 rows of 16 bytes
+        CHECK(::simt::detail::wgmma_operand_address(di, r, k, here) ==
+              start + (r / 8) * 1024 + (k / 8) * 128 + (r % 8) * 16 + (k % 8) * 2);
+  }
+
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  auto bf16_bits = [&](float x) { return (uint16_t)(cuda::igemm::pack_bf16x2(x, 0.f) & 0xffffu); };
+  auto bf16_value = [](uint16_t h) {
+    const uint32_t u = (uint32_t)h << 16;
+    float x;
+    std::memcpy(&x, &u, 4);
+    return (double)x;
+  };
+  for (int n : {64, 32})
+    for (bool swizzle : {true, false}) {
+      std::vector<uint16_t> a(64 * 64), b((size_t)n * 64);
+      for (auto& v : a) v = bf16_bits(nd(rng));
+      for (auto& v : b) v = bf16_bits(nd(rng));
+      std::vector<double> want((size_t)64 * n, 0.0);
+      for (int i = 0; i < 64; ++i)
+        for (int j = 0; j < n; ++j)
+          for (int k = 0; k < 64; ++k) want[(size_t)i * n + j] += bf16_value(a[i * 64 + k]) * bf16_value(b[j * 64 + k]);
+      DevT<uint16_t> A(a), B(b);
+      const std::string what =
+          "wgmma m64n" + std::to_string(n) + "k16 x4, " + (swizzle ? "128B swizzle" : "interleaved");
+      {
+        Dev Out((int64_t)64 * n);
+        simt_planted::wgmma_tile(A.p, B.p, n, swizzle, 0, Out.p);
+        compare(what, Out.get(), want, kFp32);
+      }
+      {  // accumulators read before wgmma.wait_group: poison
+        Dev Out((int64_t)64 * n);
+        simt_planted::wgmma_tile(A.p, B.p, n, swizzle, 1, Out.p);
+        int nan = 0;
+        for (float v : Out.get()) nan += std::isnan(v);
+        CHECK(nan == 64 * n);
+      }
+      {  // descriptors naming the other layout: the product differs from the reference
+        Dev Out((int64_t)64 * n);
+        simt_planted::wgmma_tile(A.p, B.p, n, swizzle, 3, Out.p);
+        const std::vector<float> got = Out.get();
+        double worst = 0;
+        for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
+        INFO(what << ", wrong descriptor layout: worst error " << worst);
+        CHECK(worst > 0.5);
+      }
+    }
+  {  // no wgmma.fence before the first wgmma.mma_async
+    DevT<uint16_t> A(std::vector<uint16_t>(64 * 64, 0)), B(std::vector<uint16_t>(64 * 64, 0));
+    Dev Out(64 * 64);
+    const std::string err = fault_of([&] { simt_planted::wgmma_tile(A.p, B.p, 64, true, 2, Out.p); });
+    INFO(err);
+    CHECK(err.find("without a wgmma.fence") != std::string::npos);
+  }
+}
+
+}  // namespace
+
+#endif
