@@ -171,12 +171,7 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
       detail::igemm_backward_data(v, s, dy, w, dx, accumulate, dx_bs);
       return;
     case ConvVariant::igemm_v2:
-      // Strided backward-data (the discriminators' downsampling convs) is not a plain forward
-      // conv of dy: v3 bf16 runs it (the same numeric class: bf16 operands, fp32 accumulate).
-      if (detail::igemm_v2_backward_data_supported(s))
-        detail::igemm_v2_backward_data(s, dy, w, dx, accumulate, dx_bs);
-      else
-        detail::igemm_backward_data(ConvVariant::bf16, s, dy, w, dx, accumulate, dx_bs);
+      detail::igemm_v2_backward_data(s, dy, w, dx, accumulate, dx_bs);
       return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:
