@@ -9,7 +9,7 @@
 //                    p = (h + pad - r) / stride integral and in range
 //   backward-weight  one block of 256 threads per weight (k, c, r, s): the threads stride
 //                    over the N*P*Q pixels, block_sum's fixed tree adds them
-//   bias gradient    reduce.h's two-pass channel_sum over dy (all variants)
+//   bias gradient    reduce.h's two-pass channel_sum over dy (igemm_v2: from its weight-gradient tiles)
 // v2 tf32 / v3 bf16 and fp16: conv2d_igemm.cu; v4 igemm_v2: conv2d_igemm_v2.cu;
 // cudnn / cudnn_fp32: conv2d_cudnn.cu.
 #include "kernels/cuda/common.cuh"
@@ -183,8 +183,11 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
 
 void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const float* x,
                                  const float* dy, float* dw, float* dbias) {
-  if (dbias) channel_sum(dy, s.N, s.K, s.P * s.Q, s.y_batch_stride, dbias, /*accumulate=*/true);
-  if (!dw || s.K * s.C * s.R * s.S == 0) return;
+  const bool has_weights = dw && s.K * s.C * s.R * s.S != 0;
+  // igemm_v2 sums dbias from its weight-gradient tiles; the others run channel_sum over dy.
+  if (dbias && !(v == ConvVariant::igemm_v2 && has_weights))
+    channel_sum(dy, s.N, s.K, s.P * s.Q, s.y_batch_stride, dbias, /*accumulate=*/true);
+  if (!has_weights) return;
   switch (v) {
     case ConvVariant::naive: {
       const int64_t blocks = s.K * s.C * s.R * s.S;
@@ -199,7 +202,7 @@ void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const floa
       detail::igemm_backward_weight(v, s, x, dy, dw);
       return;
     case ConvVariant::igemm_v2:
-      detail::igemm_v2_backward_weight(s, x, dy, dw);
+      detail::igemm_v2_backward_weight(s, x, dy, dw, dbias);
       return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:

@@ -32,10 +32,13 @@
 //                    sub-filter writing one residue class of dx's rows and columns (the
 //                    derivation at igemm_v2_backward_data): no tap multiplies a zero.
 //   backward-weight  M = K output channels, N = R*S*Cp columns (tap, channel), reduction over
-//                    the N*P*Q pixels of dy and x (both packed NHWC), split-K planned from the
-//                    shape only; every split stores its partial tile to a workspace and a
+//                    the N*P*Q pixels of dy and x (both packed NHWC), split-K planned (below);
+//                    every split stores its partial tile to a workspace and a
 //                    second kernel adds the splits in the fixed order 0, 1, ... and scatters
-//                    the (tap, channel) columns into dw's OIHW layout: deterministic.
+//                    the (tap, channel) columns into dw's OIHW layout: deterministic. The
+//                    bias gradient comes from the same dy tiles in shared memory (the first
+//                    column tile's CTAs sum them per split; the same reduce adds the splits),
+//                    so no separate pass reads dy; it sums the bf16-rounded dy in fp32.
 //
 // Tiles and split-K, per problem, from the shape and the SM count only (conv2d_igemm_v2_plan.h;
 // a wave = one CTA per SM, the plans aim at 2); every warp computes a 32 x 32 sub-tile:
@@ -375,6 +378,7 @@ struct WgradGemm {
   const bf16_bits* dy;  // [N*P*Q][Kp]
   const bf16_bits* x;   // [N][H][W][Cp]
   float* ws;            // [splits][M][Ncols]
+  float* bias_ws;       // [splits][M]: the bias gradient's partial sums, or null
   int M, Kp, Ncols, pixels, H, W, Cp, S, stride, pad, k_per_split;
   FastDiv div_pq, div_q, div_cp, div_s;
 };
@@ -385,6 +389,8 @@ struct WgradTile {
   static constexpr int A_PITCH = BM + 8, B_PITCH = BN + 8;  // 16 bytes of padding, as kPitch
   static constexpr int A_CHUNKS = kBK * BM / kChunk / THREADS, B_CHUNKS = kBK * BN / kChunk / THREADS;
   static_assert(A_CHUNKS >= 1 && B_CHUNKS >= 1, "every thread copies at least one chunk of each operand");
+  // The bias gradient's column sums: two threads per channel of the A tile, 16 pixels each.
+  static_assert(THREADS == 2 * BM, "two threads per output channel for the bias gradient");
 };
 
 template <int BM, int BN>
@@ -398,6 +404,12 @@ __global__ void __launch_bounds__(WgradTile<BM, BN>::THREADS) igemm_v2_wgrad_ker
   const int t_begin = blockIdx.z * g.k_per_split;
   const int t_end = min(g.pixels, t_begin + g.k_per_split);
   const int ktiles = (t_end - t_begin + kBK - 1) / kBK;
+  // The bias gradient sum_t dy[t][m] comes from the A tiles already in shared memory: the
+  // CTAs of the first column tile add them up (zero-filled rows past the split and channels
+  // past Kp add nothing), so dy is not read a second time.
+  const bool with_bias = g.bias_ws && blockIdx.y == 0;
+  const int bc = tid % BM, bh = tid / BM;
+  float bias_acc = 0.f;
 
   // B columns are fixed per thread: decode each chunk's (tap, channel) once.
   int b_r[T::B_CHUNKS], b_s[T::B_CHUNKS], b_c[T::B_CHUNKS];
@@ -462,6 +474,21 @@ __global__ void __launch_bounds__(WgradTile<BM, BN>::THREADS) igemm_v2_wgrad_ker
     if (it + kStages - 1 < ktiles) load_tile((it + kStages - 1) % kStages, t_begin + (it + kStages - 1) * kBK);
     ptx::cp_async_commit_group();
     warp_tile_mma<true>(As[it % kStages], T::A_PITCH, Bs[it % kStages], T::B_PITCH, wm0, wn0, lane, acc);
+    if (with_bias) {  // dy's pixels of this k tile for channel m0 + bc, rows 16 bh .. 16 bh + 15
+      const bf16_bits* a = As[it % kStages] + bh * 16 * T::A_PITCH + bc;
+#pragma unroll
+      for (int r = 0; r < 16; ++r)  // bf16 bits are the high half of the float's
+        bias_acc += __uint_as_float((uint32_t)a[r * T::A_PITCH] << 16);
+    }
+  }
+
+  // The bias partial of channel m0 + bc: rows 0-15 of every k tile plus rows 16-31, in that
+  // order (the second half through shared memory), one store per channel and split.
+  if (with_bias) {
+    SR_SHARED(float, bias_half, [BM]);
+    if (bh == 1) bias_half[bc] = bias_acc;
+    __syncthreads();
+    if (bh == 0 && m0 + bc < g.M) g.bias_ws[(int64_t)blockIdx.z * g.M + m0 + bc] = bias_acc + bias_half[bc];
   }
 
   // Every element of the split's partial tile is stored by exactly one thread (zeros for
@@ -491,10 +518,20 @@ __global__ void igemm_v2_split_reduce_kernel(const float* __restrict__ ws, int s
   }
 }
 
-// dw[k][c][r][s] += ws[0][k][(r*S + s)*Cp + c] + ws[1][...] + ... in split order.
+// dw[k][c][r][s] += ws[0][k][(r*S + s)*Cp + c] + ws[1][...] + ... in split order, and after
+// the total weights (when dbias is given) dbias[k] += bias_ws[0][k] + bias_ws[1][k] + ...
 __global__ void igemm_v2_wgrad_reduce_kernel(const float* __restrict__ ws, int splits, int64_t mn, int C, int RS,
-                                             int Cp, int64_t total, float* __restrict__ dw) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+                                             int Cp, int64_t total, float* __restrict__ dw,
+                                             const float* __restrict__ bias_ws, int K, float* __restrict__ dbias) {
+  const int64_t n = dbias ? total + K : total;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    if (i >= total) {
+      const int k = (int)(i - total);
+      float acc = 0.f;
+      for (int z = 0; z < splits; ++z) acc += bias_ws[(int64_t)z * K + k];
+      dbias[k] += acc;
+      continue;
+    }
     const int rs = (int)(i % RS);
     const int64_t kc = i / RS;
     const int c = (int)(kc % C);
@@ -680,7 +717,7 @@ void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* 
     }
 }
 
-void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
+void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias) {
   const char* op = "conv2d_backward_weight (igemm_v2)";
   check_range(op, s);
   const int Cp = pad8(s.C), Kp = pad8(s.K);
@@ -709,8 +746,9 @@ void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float*
   const int BM = wplan.bm, BN = wplan.bn;
   g.k_per_split = plan.k_per_split;
   const int64_t mn = (int64_t)g.M * g.Ncols;
-  DeviceScratch ws(plan.splits * mn * sizeof(float));
+  DeviceScratch ws((plan.splits * mn + (dbias ? plan.splits * s.K : 0)) * sizeof(float));
   g.ws = ws.as<float>();
+  g.bias_ws = dbias ? g.ws + plan.splits * mn : nullptr;
   const dim3 grid((unsigned)ceil_div(g.M, BM), (unsigned)ceil_div(g.Ncols, BN), (unsigned)plan.splits);
   SR_CHECK(grid.y <= 65535 && grid.z <= 65535, op, ": grid ", grid.x, " x ", grid.y, " x ", grid.z,
            " exceeds the launch limits");
@@ -720,8 +758,8 @@ void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float*
     launch_kernel(igemm_v2_wgrad_kernel<64, 64>, grid, WgradTile<64, 64>::THREADS, 0, current_stream(), g);
   CUDA_CHECK_LAUNCH(op);
   const int64_t total = s.K * s.C * s.R * s.S;
-  launch_kernel(igemm_v2_wgrad_reduce_kernel, grid_for(total), kBlock, 0, current_stream(), ws.as<float>(),
-                plan.splits, mn, (int)s.C, (int)(s.R * s.S), Cp, total, dw);
+  launch_kernel(igemm_v2_wgrad_reduce_kernel, grid_for(total + s.K), kBlock, 0, current_stream(), ws.as<float>(),
+                plan.splits, mn, (int)s.C, (int)(s.R * s.S), Cp, total, dw, g.bias_ws, (int)s.K, dbias);
   CUDA_CHECK_LAUNCH("conv2d_backward_weight (igemm_v2) split-K reduce");
 }
 

@@ -20,7 +20,9 @@ void igemm_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x, 
 void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y);
 void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
                             int64_t dx_batch_stride);
-void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);  // dw += ...
+// dw += ...; dbias (when not null) += the sum of dy over the pixels, from the same A tiles
+// (bf16-rounded dy, fp32 sums) and split-K reduction, so dy is read once.
+void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias);
 // Its packing (bf16 bit patterns, round to nearest even; padding channels 0), for the tests:
 //   activations  x (N, C, HW), images x_bs apart -> out[N][HW][Cp], Cp = C rounded up to 8
 //   weights      w (K, C, R, S) -> out[K][R][S][Cp]; flip: out[C][R][S][Kp] with
