@@ -31,9 +31,9 @@ const std::vector<Variant>& table() {
       {"conv2d", "tf32", "cuda", "tf32", "v2: implicit GEMM, mma.sync m16n8k8 TF32, fused epilogue, split-K wgrad", true},
       {"conv2d", "bf16", "cuda", "bf16", "v3: implicit GEMM, mma.sync m16n8k16 bf16 operands, fp32 accumulate", false},
       // Not the default until a GPU run shows it faster than tf32 (docs/KERNELS.md).
-      {"conv2d", "igemm_v2", "cuda", "bf16", "v4: NHWC bf16 packing, cp.async 3-stage ring, ldmatrix, mma.sync m16n8k16; backward-data stride != 1 runs bf16's", false},
+      {"conv2d", "igemm_v2", "cuda", "bf16", "v4: NHWC bf16 packing, cp.async 3-stage ring, ldmatrix, mma.sync m16n8k16; per-problem tiles and split-K; strided backward-data as phase convolutions", false},
       // sm_90a only (compute capability 9.0); elsewhere a clear error naming the variant.
-      {"conv2d", "wgmma", "cuda", "bf16", "v5, sm_90a: TMA tiled loads (zero fill = padding), 4-stage mbarrier ring, wgmma m64nNk16 from 128B-swizzled shared memory; stride != 1 forward runs igemm_v2's, backward-data bf16's; backward-weight runs igemm_v2's", false},
+      {"conv2d", "wgmma", "cuda", "bf16", "v5, sm_90a: TMA tiled loads (zero fill = padding), 4-stage mbarrier ring, wgmma m64nNk16 from 128B-swizzled shared memory; stride != 1 and backward-weight run igemm_v2's", false},
       {"conv2d", "fp16", "cuda", "fp16", "v3 on fp16: implicit GEMM, mma.sync m16n8k16 fp16 operands (overflow to inf), fp32 accumulate", false},
 #ifdef SRENGINE_WITH_CUDNN
       {"conv2d", "cudnn", "cuda", "tf32", "cuDNN 9 legacy conv API, default math (TF32 allowed), deterministic algos", false},

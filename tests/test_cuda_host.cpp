@@ -6,6 +6,8 @@
 //                             conv2d_problems.h, with mma.sync emulated from the PTX ISA's
 //                             documented fragment layouts and NaN-poisoned shared memory,
 //                             against the float64 CPU convolution
+//   kernels/igemm_v2_plan     igemm_v2's tile and split-K plans at the RRDB shapes, against
+//                             the rule of kernels/cuda/conv2d_igemm_v2_plan.h
 //   kernels/registry          the variant table, selection and environment override
 //   kernels/sync_launches_flag  the values of SRENGINE_SYNC_LAUNCHES that turn it on
 //   kernels/cudnn_algorithm_choice  which cuDNN algorithms each variant may run, in which
@@ -14,6 +16,7 @@
 // implement them, barriers, timing): the cuda/ parity tests do that on a GPU.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -25,6 +28,7 @@
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/conv2d_cudnn.h"
+#include "kernels/cuda/conv2d_igemm_v2_plan.h"
 #include "kernels/cuda/conv2d_problems.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/fast_div.h"
@@ -375,6 +379,97 @@ TEST_CASE("kernels/igemm_split_plan") {
   CHECK((int64_t)(p.splits - 1) * p.k_per_split < 65536);
   const ig::SplitPlan small = ig::plan_split_k(64, 576, 500, 64, 64, ig::kBK);
   CHECK(small.splits == 1);
+}
+
+// ---- igemm_v2's launch plans --------------------------------------------------------------------
+namespace v2p = sr::cuda::igemm_v2;
+
+// The rule of plan_conv, restated: BN = 32 iff Nout <= 32; BM = 128 iff the 128-row tiles
+// make kWaves waves; split-K only under one wave of 64-row tiles, enough for kWaves waves
+// unless a split would get fewer than kMinKTilesPerSplit k tiles; whole, non-empty splits.
+void check_conv_plan_rule(const v2p::ConvPlan& p, int64_t M, int64_t Nout, int ktiles, int sms) {
+  INFO("M " << M << " Nout " << Nout << " ktiles " << ktiles << " SMs " << sms << ": plan " << p.bm << " x " << p.bn
+            << ", " << p.splits << " splits of " << p.ktiles_per_split);
+  CHECK(p.bn == (Nout <= 32 ? 32 : 64));
+  const int64_t t128 = v2p::tile_count(M, Nout, 128, p.bn), t64 = v2p::tile_count(M, Nout, 64, p.bn);
+  CHECK(p.bm == (t128 >= 2 * sms ? 128 : 64));
+  if (p.bm == 128 || t64 >= sms) {
+    CHECK(p.splits == 1);
+  } else {
+    const int64_t want = (2 * sms + t64 - 1) / t64;
+    const int64_t most = std::max(1, ktiles / v2p::kMinKTilesPerSplit);
+    CHECK(p.splits <= std::min(want, most));
+    CHECK(p.splits >= 1);
+  }
+  CHECK((int64_t)p.splits * p.ktiles_per_split >= ktiles);
+  CHECK((int64_t)(p.splits - 1) * p.ktiles_per_split < ktiles);  // no empty split
+}
+
+TEST_CASE("kernels/igemm_v2_plan") {
+  constexpr int kH100 = 132;
+  // RRDBNet (nf 64, gc 32) at LR 32 and 64, batch 16 and 48: the dense-block convs (input
+  // 64 + 32 i channels, 32 or 64 out), conv_first (3 -> 64), the trunk and upsampling convs
+  // (64 -> 64 at LR, 2 LR and 4 LR), conv_last (64 -> 3 at 4 LR). Forward: M = N*P*Q,
+  // Nout = K, k tiles = 9 ceil(Cp / 32); backward-data: Nout = C, k tiles over Kp.
+  auto ktiles = [](int64_t ch) { return 9 * (int)((((ch + 7) / 8 * 8) + 31) / 32); };
+  for (int64_t lr : {32, 64})
+    for (int64_t batch : {16, 48}) {
+      struct Conv {
+        int64_t C, K, scale;
+      };
+      std::vector<Conv> convs = {{3, 64, 1}, {64, 64, 1}, {64, 64, 2}, {64, 64, 4}, {64, 3, 4}};
+      for (int64_t i = 0; i < 5; ++i) convs.push_back({64 + 32 * i, i < 4 ? 32 : 64, 1});
+      for (const Conv& c : convs) {
+        const int64_t M = batch * (lr * c.scale) * (lr * c.scale);
+        for (bool data : {false, true}) {
+          const int64_t nout = data ? c.C : c.K;
+          const int kt = ktiles(data ? c.K : c.C);
+          const v2p::ConvPlan p = v2p::plan_conv(M, nout, kt, kH100);
+          check_conv_plan_rule(p, M, nout, kt, kH100);
+          // Every RRDB conv fills about two waves of the H100: the issue with 128-row tiles
+          // alone was LR 32 at batch 16 (128 CTAs).
+          INFO("LR " << lr << " batch " << batch << " C " << c.C << " K " << c.K << (data ? " backward-data" : ""));
+          CHECK(v2p::tile_count(M, nout, p.bm, p.bn) * p.splits >= 250);
+        }
+      }
+    }
+  // The choices themselves at the issue's shapes.
+  auto is = [](const v2p::ConvPlan& p, int bm, int bn, int splits) {
+    return p.bm == bm && p.bn == bn && p.splits == splits;
+  };
+  CHECK(is(v2p::plan_conv(16 * 32 * 32, 64, 18, kH100), 64, 64, 1));   // LR 32 batch 16: 256 CTAs
+  CHECK(is(v2p::plan_conv(16 * 32 * 32, 32, 54, kH100), 64, 32, 1));   // its growth conv
+  CHECK(is(v2p::plan_conv(48 * 32 * 32, 64, 18, kH100), 128, 64, 1));  // batch 48: 384 CTAs
+  CHECK(is(v2p::plan_conv(16 * 64 * 64, 32, 18, kH100), 128, 32, 1));  // LR 64: 512 CTAs
+  CHECK(is(v2p::plan_conv(16 * 32 * 32, 64, 18, 64), 128, 64, 1));     // a 64-SM GPU: 128 CTAs are 2 waves
+  // A deep discriminator conv (8 x 8 at batch 16, 256 -> 256 channels, 72 k tiles): 16 x 4 = 64
+  // CTAs, under a wave, so ceil(264 / 64) = 5 splits of 15 k tiles (the last 12).
+  const v2p::ConvPlan deep = v2p::plan_conv(16 * 8 * 8, 256, 72, kH100);
+  CHECK(is(deep, 64, 64, 5));
+  CHECK(deep.ktiles_per_split == 15);
+  // Few k tiles: no split below kMinKTilesPerSplit each.
+  CHECK(is(v2p::plan_conv(100, 64, 9, kH100), 64, 64, 1));
+  CHECK(is(v2p::plan_conv(100, 64, 16, kH100), 64, 64, 2));
+  // A forced split count larger than the k tiles is cut to one per k tile.
+  v2p::ConvPlan forced;
+  forced.splits = 7;
+  v2p::finish_splits(forced, 3);
+  CHECK(forced.splits == 3);
+  CHECK(forced.ktiles_per_split == 1);
+
+  // Weight gradient: BM = 32 iff K <= 32, split-K from plan_split_k with a 2-wave target.
+  for (int sms : {kH100, 64}) {
+    const v2p::WgradPlan g = v2p::plan_wgrad(32, 9 * 64, 16 * 32 * 32, sms);
+    CHECK(g.bm == 32);
+    CHECK(g.bn == 64);
+    const ig::SplitPlan same = ig::plan_split_k(32, 9 * 64, 16 * 32 * 32, 32, 64, v2p::kBK, 2 * sms);
+    CHECK(g.split.splits == same.splits);
+    CHECK(g.split.k_per_split == same.k_per_split);
+    // 9 column tiles at 16,384 pixels: the pixel floor (512 per split) allows 32 splits; the
+    // 2-wave target asks for ceil(264 / 9) = 30 (H100) or ceil(128 / 9) = 15 (64 SMs).
+    CHECK(g.split.splits == (sms == kH100 ? 29 : 15));
+  }
+  CHECK(v2p::plan_wgrad(64, 9 * 192, 16 * 64 * 64, kH100).bm == 64);
 }
 
 // ---- cuDNN algorithm choice -------------------------------------------------------------------

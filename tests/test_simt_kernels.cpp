@@ -566,7 +566,9 @@ bool run_conv(sr::simt::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed
     sr::simt::conv2d_backward_weight_with(v, d.s, X.p + d.x_off, DY.p + d.y_off, DW.p, DB.p);
     const auto r = d.backward_weight_ref(dw0, db0);
     ok &= compare(ctx + " backward-weight", DW.get(), r.dw, tol);
-    ok &= compare(ctx + " bias gradient", DB.get(), r.dbias, kFp32);
+    // igemm_v2 sums the bias gradient from its bf16 dy tiles; the others run channel_sum on
+    // the fp32 dy.
+    ok &= compare(ctx + " bias gradient", DB.get(), r.dbias, v == sr::simt::ConvVariant::igemm_v2 || v == sr::simt::ConvVariant::wgmma ? tol : kFp32);
   }
   return ok;
 }
@@ -597,17 +599,24 @@ void test_conv2d_bf16() {
   for (const ConvCase& c : conv_cases()) run_conv(sr::simt::ConvVariant::bf16, c, kBf16, ++seed);
 }
 
-// igemm_v2: the same shapes (stride-2 backward-data runs bf16's kernel, by design), plus
-// shapes aimed at its packing and pipeline: channels not a multiple of 8 on both sides of
-// the GEMM, more k tiles than pipeline stages with a channel count that leaves a partial
-// 32-channel tile per tap, M and N not multiples of the tiles, and split-K on the wide (K > 32)
-// weight-gradient tile (the narrow one gets it from the base cases' K = 16 shape).
+// igemm_v2: the same shapes, plus shapes aimed at its packing and pipeline: channels not a
+// multiple of 8 on both sides of the GEMM, more k tiles than pipeline stages with a channel
+// count that leaves a partial 32-channel tile per tap (its plan splits the forward's 18 k
+// tiles in two at 132 SMs), M and N not multiples of the tiles, split-K on the wide (K > 32)
+// weight-gradient tile (the narrow one gets it from the base cases' K = 16 shape), and the
+// discriminators' stride-2 convs whose backward-data runs as 4 phase convolutions: 3x3 and
+// 4x4 filters, padding 1, odd and even sizes (the phases then differ in size and in taps),
+// and a 1x1 stride-2 filter whose odd phases have no taps at all.
 const std::vector<ConvCase>& conv_cases_v2() {
   static const std::vector<ConvCase> cases = [] {
     std::vector<ConvCase> c = conv_cases();
     c.push_back({2, 11, 9, 10, 13, 3, 3, 1, 1});   // C and K not multiples of 8
     c.push_back({1, 40, 6, 7, 72, 3, 3, 1, 1});    // 18 k tiles (2 per tap, the second partial), N > 64
     c.push_back({2, 8, 24, 24, 48, 3, 3, 1, 1});   // N*P*Q = 1152: two splits on the 64 x 64 wgrad tile
+    c.push_back({2, 12, 9, 11, 20, 3, 3, 2, 1});   // 3x3 stride 2, odd sizes
+    c.push_back({1, 10, 10, 12, 24, 3, 3, 2, 1});  // 3x3 stride 2, even sizes
+    c.push_back({2, 9, 11, 10, 16, 4, 4, 2, 1, 0, 3});  // 4x4 stride 2, odd x even, dy a channel view
+    c.push_back({1, 6, 7, 8, 9, 1, 1, 2, 0});      // 1x1 stride 2: phases without taps
     return c;
   }();
   return cases;
@@ -669,8 +678,8 @@ void test_conv2d_igemm_v2() {
   for (const ConvCase& c : conv_cases_v2()) run_conv(sr::simt::ConvVariant::igemm_v2, c, kBf16, ++seed);
 }
 
-// wgmma: igemm_v2's shapes (stride-2 forward runs igemm_v2's kernel and stride-2
-// backward-data bf16's, by design; backward-weight is igemm_v2's) plus the RRDB's channel
+// wgmma: igemm_v2's shapes (stride-2 forward and backward-data run igemm_v2's kernels, by
+// design; backward-weight and the bias gradient are igemm_v2's) plus the RRDB's channel
 // counts: a growth conv (C = 64 -> K = 32) on channel views, the fifth dense-block conv
 // (C = 192: 3 channel tiles per tap, 27 k tiles through the 4-stage ring, its phases wrapping
 // six times) with output columns past one 16-wide tile row, and odd channels on both sides.
@@ -688,6 +697,46 @@ const std::vector<ConvCase>& conv_cases_wgmma() {
 void test_conv2d_wgmma() {
   uint64_t seed = 800;
   for (const ConvCase& c : conv_cases_wgmma()) run_conv(sr::simt::ConvVariant::wgmma, c, kBf16, ++seed);
+}
+
+// igemm_v2 under every forward / backward-data plan its launcher can pick (forced through the
+// test hook): each tile shape without split-K, and split-K 2 and 4 ways on some of them (the
+// 18-k-tile shape splits at k tiles 9 and 5, 10, 15: mid-tap, so a split's first tap and
+// channel tile are decoded from its start). Then the plans' own choice at a tiny and a huge SM
+// count (many splits; one 128-row tile). The shapes: the 18-k-tile one (N = 72: partial
+// column tiles for both widths), channels not multiples of 8, a 4x4 stride-2 conv (the
+// phases), and the growth conv on views.
+void test_conv2d_igemm_v2_plans() {
+  struct Forced {
+    int bm, bn, splits;
+  };
+  const Forced plans[] = {{128, 64, 1}, {128, 32, 1}, {64, 64, 1}, {64, 32, 1},
+                          {64, 64, 2},  {128, 32, 4}, {64, 32, 2}};
+  const ConvCase cases[] = {{1, 40, 6, 7, 72, 3, 3, 1, 1},
+                            {2, 11, 9, 10, 13, 3, 3, 1, 1},
+                            {2, 9, 11, 10, 16, 4, 4, 2, 1},
+                            {2, 20, 10, 12, 32, 3, 3, 1, 1, 8, 8}};
+  uint64_t seed = 650;
+  struct Restore {
+    ~Restore() {
+      sr::simt::detail::igemm_v2_force_conv_plan(0, 0, 0);
+      sr::simt::detail::igemm_v2_set_sm_count(0);
+    }
+  } restore;
+  for (const Forced& p : plans) {
+    sr::simt::detail::igemm_v2_force_conv_plan(p.bm, p.bn, p.splits);
+    for (const ConvCase& c : cases) {
+      INFO("forced plan " << p.bm << " x " << p.bn << ", " << p.splits << " splits");
+      run_conv(sr::simt::ConvVariant::igemm_v2, c, kBf16, ++seed);
+    }
+  }
+  sr::simt::detail::igemm_v2_force_conv_plan(0, 0, 0);
+  for (int sms : {1, 100000}) {
+    sr::simt::detail::igemm_v2_set_sm_count(sms);
+    INFO("planned for " << sms << " SMs");
+    run_conv(sr::simt::ConvVariant::igemm_v2, cases[0], kBf16, ++seed);
+    run_conv(sr::simt::ConvVariant::igemm_v2, {2, 8, 24, 24, 48, 3, 3, 1, 1}, kBf16, ++seed);
+  }
 }
 
 void test_conv2d_fp16() {
@@ -880,6 +929,7 @@ const Family kFamilies[] = {
     {"conv2d_naive", test_conv2d_naive},
     {"conv2d_igemm_v2", test_conv2d_igemm_v2},
     {"conv2d_wgmma", test_conv2d_wgmma},
+    {"conv2d_igemm_v2_plans", test_conv2d_igemm_v2_plans},
     {"rdb", test_rdb},
     {"copy", test_copy},
     {"degrade_blur", sr::simt_test::test_degrade_blur},
@@ -907,6 +957,7 @@ TEST_CASE("simt/conv2d_fp16") { test_conv2d_fp16(); }
 TEST_CASE("simt/conv2d_naive") { test_conv2d_naive(); }
 TEST_CASE("simt/conv2d_igemm_v2") { test_conv2d_igemm_v2(); }
 TEST_CASE("simt/conv2d_wgmma") { test_conv2d_wgmma(); }
+TEST_CASE("simt/conv2d_igemm_v2_plans") { test_conv2d_igemm_v2_plans(); }
 TEST_CASE("simt/rdb") { test_rdb(); }
 TEST_CASE("simt/copy") { test_copy(); }
 

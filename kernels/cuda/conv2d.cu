@@ -9,7 +9,8 @@
 //                    p = (h + pad - r) / stride integral and in range
 //   backward-weight  one block of 256 threads per weight (k, c, r, s): the threads stride
 //                    over the N*P*Q pixels, block_sum's fixed tree adds them
-//   bias gradient    reduce.h's two-pass channel_sum over dy (all variants)
+//   bias gradient    reduce.h's two-pass channel_sum over dy (igemm_v2 and wgmma: from
+//                    igemm_v2's weight-gradient tiles)
 // v2 tf32 / v3 bf16 and fp16: conv2d_igemm.cu; v4 igemm_v2: conv2d_igemm_v2.cu; v5 wgmma:
 // conv2d_wgmma.cu (sm_90a);
 // cudnn / cudnn_fp32: conv2d_cudnn.cu.
@@ -179,18 +180,13 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
       detail::igemm_backward_data(v, s, dy, w, dx, accumulate, dx_bs);
       return;
     case ConvVariant::igemm_v2:
-      // Strided backward-data (the discriminators' downsampling convs) is not a plain forward
-      // conv of dy: v3 bf16 runs it (the same numeric class: bf16 operands, fp32 accumulate).
-      if (detail::igemm_v2_backward_data_supported(s))
-        detail::igemm_v2_backward_data(s, dy, w, dx, accumulate, dx_bs);
-      else
-        detail::igemm_backward_data(ConvVariant::bf16, s, dy, w, dx, accumulate, dx_bs);
+      detail::igemm_v2_backward_data(s, dy, w, dx, accumulate, dx_bs);
       return;
     case ConvVariant::wgmma:
       if (detail::wgmma_supported(s))
         detail::wgmma_backward_data(s, dy, w, dx, accumulate, dx_bs);
-      else
-        detail::igemm_backward_data(ConvVariant::bf16, s, dy, w, dx, accumulate, dx_bs);
+      else  // stride != 1: igemm_v2's phase convolutions (the same numeric class)
+        detail::igemm_v2_backward_data(s, dy, w, dx, accumulate, dx_bs);
       return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:
@@ -202,8 +198,12 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
 
 void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const float* x,
                                  const float* dy, float* dw, float* dbias) {
-  if (dbias) channel_sum(dy, s.N, s.K, s.P * s.Q, s.y_batch_stride, dbias, /*accumulate=*/true);
-  if (!dw || s.K * s.C * s.R * s.S == 0) return;
+  const bool has_weights = dw && s.K * s.C * s.R * s.S != 0;
+  // igemm_v2 (and wgmma, whose weight gradient is igemm_v2's) sums dbias from its weight-gradient
+  // tiles; the others run channel_sum over dy.
+  if (dbias && !((v == ConvVariant::igemm_v2 || v == ConvVariant::wgmma) && has_weights))
+    channel_sum(dy, s.N, s.K, s.P * s.Q, s.y_batch_stride, dbias, /*accumulate=*/true);
+  if (!has_weights) return;
   switch (v) {
     case ConvVariant::naive: {
       const int64_t blocks = s.K * s.C * s.R * s.S;
@@ -219,7 +219,7 @@ void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const floa
       return;
     case ConvVariant::igemm_v2:
     case ConvVariant::wgmma:  // the weight gradient of wgmma is igemm_v2's
-      detail::igemm_v2_backward_weight(s, x, dy, dw);
+      detail::igemm_v2_backward_weight(s, x, dy, dw, dbias);
       return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:

@@ -8,11 +8,11 @@
 //   tf32        v2: implicit GEMM on tensor cores, mma.sync m16n8k8 TF32, fp32 accumulate
 //   bf16        v3: implicit GEMM on tensor cores, mma.sync m16n8k16 bf16 operands, fp32 accumulate
 //   igemm_v2    v4: bf16 operands packed channels-last (NHWC, C padded to 8), cp.async 3-stage
-//               shared ring, ldmatrix fragments, mma.sync m16n8k16, fp32 accumulate
-//               (backward-data with stride != 1 runs bf16's kernel)
+//               shared ring, ldmatrix fragments, mma.sync m16n8k16, fp32 accumulate; tiles
+//               and split-K planned per problem and SM count
 //   wgmma       v5 (sm_90a only): igemm_v2's packing, TMA tiled loads into 128B-swizzled
 //               shared memory, a 4-stage mbarrier ring, wgmma.mma_async m64nNk16, fp32
-//               accumulate (stride != 1 and backward-weight run igemm_v2's / bf16's kernels)
+//               accumulate (stride != 1 and backward-weight run igemm_v2's kernels)
 //   fp16        v3 with IEEE fp16 operands: with IEEE fp16 operands (mma.sync m16n8k16 .f16), fp32 accumulate
 //   cudnn       cuDNN 9 (legacy conv API), default math: TF32 allowed (the PyTorch default)
 //   cudnn_fp32  cuDNN 9 restricted to FMA math: the fp32 oracle for the native kernels

@@ -27,23 +27,38 @@
 //   backward-data    stride 1: a forward convolution of dy (packed NHWC, Kp channels) with the
 //                    weights flipped and transposed, w'[c][r][s][k] = w[k][c][R-1-r][S-1-s],
 //                    padding R-1-pad / S-1-pad; the store writes or adds into dx's view.
-//                    stride != 1 (the discriminators' downsampling convs): the `bf16`
-//                    variant's backward-data (same numeric class), see conv2d.cu.
+//                    stride > 1 (the discriminators' downsampling convs): stride^2 phase
+//                    convolutions, each a stride-1 forward conv of dy with a flipped
+//                    sub-filter writing one residue class of dx's rows and columns (the
+//                    derivation at igemm_v2_backward_data): no tap multiplies a zero.
 //   backward-weight  M = K output channels, N = R*S*Cp columns (tap, channel), reduction over
-//                    the N*P*Q pixels of dy and x (both packed NHWC), split-K planned from the
-//                    shape only; every split stores its partial tile to a workspace and a
+//                    the N*P*Q pixels of dy and x (both packed NHWC), split-K planned (below);
+//                    every split stores its partial tile to a workspace and a
 //                    second kernel adds the splits in the fixed order 0, 1, ... and scatters
-//                    the (tap, channel) columns into dw's OIHW layout: deterministic.
+//                    the (tap, channel) columns into dw's OIHW layout: deterministic. The
+//                    bias gradient comes from the same dy tiles in shared memory (the first
+//                    column tile's CTAs sum them per split; the same reduce adds the splits),
+//                    so no separate pass reads dy; it sums the bf16-rounded dy in fp32.
 //
-// Tiles (per problem, from the shape only); every warp computes a 32 x 32 sub-tile:
-//   forward / backward-data: 128 x 64 (8 warps), 128 x 32 (4 warps) when the GEMM N <= 32,
-//   weight gradient: 64 x 64 (4 warps), 32 x 64 (2 warps) when K <= 32.
-// On 132 SMs, RRDB shapes: LR 64x64, batch 16 is M = 65,536 pixels = 512 row tiles; the trunk
-// convs (K = 64) give 512 CTAs of 128 x 64 (3.9 waves), the growth convs (K = 32) 512 CTAs
-// of 128 x 32; LR 32, batch 16: 128 CTAs (one partial wave: the reason 64 x 64 tiles would be
-// the next step for small images); batch 48 at LR 64: 1,536 CTAs. The weight gradients
-// (M*N = 64 x 9*Cp, Cp 64..192) are 9..27 column tiles, so split-K supplies the parallelism.
+// Tiles and split-K, per problem, from the shape and the SM count only (conv2d_igemm_v2_plan.h;
+// a wave = one CTA per SM, the plans aim at 2); every warp computes a 32 x 32 sub-tile:
+//   forward / backward-data: BN = 32 when the GEMM N <= 32, else 64; BM = 128 when the
+//     128-row tiles make 2 waves, else 64 (tiles 128 x 64 of 8 warps, 128 x 32 and 64 x 64 of
+//     4, 64 x 32 of 2); split-K only when even the 64-row tiles leave SMs idle (fewer CTAs
+//     than SMs), at least 8 k tiles per split: each split stores its partial tile to a
+//     workspace and igemm_v2_split_reduce_kernel adds the splits in the fixed order 0, 1, ...
+//     through the direction's store (the forward's epilogue applies to the sum);
+//   weight gradient: 64 x 64 (4 warps), 32 x 64 (2 warps) when K <= 32; split-K over the
+//     pixels by plan_split_k for 2 waves (>= 512 pixels per split).
+// On 132 SMs, RRDB (nf 64, gc 32): LR 32 at batch 16 is M = 16,384 pixels: 128 CTAs of
+// 128 rows would be under one wave, so 64-row tiles, 256 CTAs (1.9 waves) for the trunk
+// (64 x 64) and growth (64 x 32) convs; LR 32 at batch 48 (49,152 pixels) is 384 CTAs of
+// 128 rows (2.9 waves), LR 64 at batch 16 512 (3.9 waves), batch 48 1,536. The weight
+// gradients (K x 9 Cp, Cp 64..192: 9..27 column tiles) take their parallelism from split-K
+// (29 splits of 576 pixels for a growth conv at LR 32, batch 16). The SM count makes the
+// plan device-dependent, so the summation order of a split-K shape is fixed per GPU model.
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/conv2d_igemm_v2_plan.h"
 #include "kernels/cuda/conv2d_problems.h"
 #include "kernels/cuda/conv2d_variants.h"
 #include "kernels/cuda/fast_div.h"
@@ -55,7 +70,7 @@ namespace {
 
 using bf16_bits = uint16_t;
 
-constexpr int kBK = 32;      // GEMM k per tile: 32 bf16 = 64 bytes = 4 chunks of 16 bytes
+constexpr int kBK = igemm_v2::kBK;  // GEMM k per tile: 32 bf16 = 64 bytes = 4 chunks of 16 bytes
 constexpr int kStages = 3;   // the cp.async ring (3 x 15 KiB for 128 x 64 tiles)
 constexpr int kChunk = 8;    // bf16 per 16-byte cp.async
 // Shared rows of a k-contiguous tile hold 32 bf16 plus 8 of padding: 80 bytes. ldmatrix
@@ -83,24 +98,34 @@ __global__ void igemm_v2_pack_activations_kernel(const float* __restrict__ x, in
   }
 }
 
-// w (OIHW fp32, K x C x R x S) -> [rows][R][S][Cp] bf16, two channels per thread:
-//   flip = 0 (forward):        rows = K, out[k][r][s][c] = w[k][c][r][s]
-//   flip = 1 (backward-data):  rows = C, out[c][r][s][k] = w[k][c][R-1-r][S-1-s], Cp = Kp
-__global__ void igemm_v2_pack_weights_kernel(const float* __restrict__ w, int K, int C, int R, int S, int Cp,
-                                             int flip, int64_t pairs, uint32_t* __restrict__ out) {
-  const int half = Cp / 2, RS = R * S;
+// w (OIHW fp32, K x C x R x S) -> [rows][Rs][Ss][Cp] bf16, two channels per thread:
+//   flip = 0 (forward):        rows = K, Rs x Ss = R x S, out[k][r][s][c] = w[k][c][r][s]
+//   flip = 1 (backward-data):  rows = C, Cp = Kp, the flipped and transposed sub-filter of
+//                              the taps r0 + step j, s0 + step l (one output phase, below):
+//                              out[c][r][s][k] = w[k][c][r0 + step (Rs-1-r)][s0 + step (Ss-1-s)]
+//                              (stride 1: r0 = s0 = 0, step 1, the whole filter flipped)
+struct WeightPacking {
+  int K, C, R, S, Cp, flip;
+  int Rs, Ss, r0, s0, step;  // the (sub-)filter written
+};
+
+__global__ void igemm_v2_pack_weights_kernel(const float* __restrict__ w, const WeightPacking pk, int64_t pairs,
+                                             uint32_t* __restrict__ out) {
+  const int half = pk.Cp / 2, RS = pk.Rs * pk.Ss, K = pk.K, C = pk.C, R = pk.R, S = pk.S, step = pk.step;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < pairs; i += (int64_t)gridDim.x * blockDim.x) {
     const int ci = (int)(i % half) * 2;
     const int rs = (int)(i / half % RS);
     const int row = (int)(i / ((int64_t)half * RS));
-    const int r = rs / S, s = rs % S;
+    const int r = rs / pk.Ss, s = rs % pk.Ss;
     float v[2];
     for (int e = 0; e < 2; ++e) {
       const int ch = ci + e;
-      if (!flip)
+      if (!pk.flip) {
         v[e] = ch < C ? w[(((int64_t)row * C + ch) * R + r) * S + s] : 0.f;
-      else
-        v[e] = ch < K ? w[(((int64_t)ch * C + row) * R + (R - 1 - r)) * S + (S - 1 - s)] : 0.f;
+      } else {
+        const int fr = pk.r0 + step * (pk.Rs - 1 - r), fs = pk.s0 + step * (pk.Ss - 1 - s);
+        v[e] = ch < K ? w[(((int64_t)ch * C + row) * R + fr) * S + fs] : 0.f;
+      }
     }
     out[i] = ptx::cvt_rn_bf16x2(v[1], v[0]);
   }
@@ -114,12 +139,16 @@ void pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_
   CUDA_CHECK_LAUNCH(op);
 }
 
-void pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, int Cp, bool flip, bf16_bits* out,
-                  const char* op) {
-  const int64_t pairs = (flip ? C : K) * R * S * Cp / 2;
-  launch_kernel(igemm_v2_pack_weights_kernel, grid_for(pairs), kBlock, 0, current_stream(), w, (int)K, (int)C,
-                (int)R, (int)S, Cp, flip ? 1 : 0, pairs, reinterpret_cast<uint32_t*>(out));
+void pack_weights(const float* w, const WeightPacking& pk, bf16_bits* out, const char* op) {
+  const int64_t pairs = (int64_t)(pk.flip ? pk.C : pk.K) * pk.Rs * pk.Ss * pk.Cp / 2;
+  if (pairs == 0) return;  // a phase with no taps (filter narrower than the stride)
+  launch_kernel(igemm_v2_pack_weights_kernel, grid_for(pairs), kBlock, 0, current_stream(), w, pk, pairs,
+                reinterpret_cast<uint32_t*>(out));
   CUDA_CHECK_LAUNCH(op);
+}
+
+WeightPacking whole_filter(int64_t K, int64_t C, int64_t R, int64_t S, int Cp, bool flip) {
+  return WeightPacking{(int)K, (int)C, (int)R, (int)S, Cp, flip ? 1 : 0, (int)R, (int)S, 0, 0, 1};
 }
 
 // ---- The stores of the forward-shaped kernel ------------------------------------------------------
@@ -137,17 +166,32 @@ struct ForwardStore {  // y[n][k][p][q] = epilogue(acc), m = (n*P + p)*Q + q
   }
 };
 
-struct DataStore {  // dx[n][c][h][w] (+)= acc, m = (n*H + h)*W + w
+// One output phase of dx: dx[n][c][h0 + step i][w0 + step j] (+)= acc, m = (n*Hi + i)*Wi + j
+// (stride 1: the single phase h0 = w0 = 0, step 1, Hi x Wi = H x W).
+struct DataStore {
   float* dx;
   int64_t dx_bs;
-  int M, C, HW, accumulate;
-  FastDiv div_hw;
+  int M, C, HW, W, h0, w0, step, accumulate;
+  FastDiv div_phase, div_wi;  // Hi * Wi, Wi
   __device__ void operator()(int m, int c, float v) const {
     if (m >= M || c >= C) return;
-    uint32_t n, hw;
-    div_hw.divmod((uint32_t)m, n, hw);
+    uint32_t n, ij, i, j;
+    div_phase.divmod((uint32_t)m, n, ij);
+    div_wi.divmod(ij, i, j);
+    const int64_t hw = (int64_t)(h0 + step * (int)i) * W + w0 + step * (int)j;
     float* p = dx + (int64_t)n * dx_bs + (int64_t)c * HW + hw;
     *p = accumulate ? *p + v : v;
+  }
+};
+
+// A split's partial tile, column-major ([split][n][m]) so that the reduce reads it and the
+// NCHW stores write it along the pixels.
+struct PartialStore {
+  float* ws;
+  int M, N;
+  __device__ void operator()(int m, int n, float v) const {
+    if (m >= M || n >= N) return;
+    ws[((int64_t)blockIdx.z * N + n) * M + m] = v;
   }
 };
 
@@ -157,7 +201,8 @@ struct ConvGemm {
   const bf16_bits* x;
   const bf16_bits* w;
   int H, W, Cp, P, Q, R, S, stride, pad_h, pad_w, Nout, M;
-  int ctiles;  // k tiles per tap: ceil(Cp / kBK)
+  int ctiles;          // k tiles per tap: ceil(Cp / kBK)
+  int kt_per_split;    // k tiles of split blockIdx.z: [z kt_per_split, (z + 1) kt_per_split)
   FastDiv div_pq, div_q;
 };
 
@@ -250,8 +295,15 @@ __global__ void __launch_bounds__(FwdTile<BM, BN>::THREADS) igemm_v2_conv_kernel
     b_row[i] = g.w + (int64_t)(b_ok[i] ? nr : 0) * g.R * g.S * g.Cp;
   }
 
-  const int ktiles = g.R * g.S * g.ctiles;
+  const int kt_begin = blockIdx.z * g.kt_per_split;
+  const int ktiles = min(g.R * g.S * g.ctiles, kt_begin + g.kt_per_split) - kt_begin;
   int lr = 0, ls = 0, lc = 0;  // the next k tile to load: tap (lr, ls), channel tile lc
+  if (kt_begin > 0) {          // a later split starts mid-filter: one division per CTA
+    const int tap = kt_begin / g.ctiles;
+    lc = kt_begin - tap * g.ctiles;
+    lr = tap / g.S;
+    ls = tap - lr * g.S;
+  }
   auto load_tile = [&](int slot) {
     bf16_bits* as = As[slot];
     bf16_bits* bs = Bs[slot];
@@ -326,6 +378,7 @@ struct WgradGemm {
   const bf16_bits* dy;  // [N*P*Q][Kp]
   const bf16_bits* x;   // [N][H][W][Cp]
   float* ws;            // [splits][M][Ncols]
+  float* bias_ws;       // [splits][M]: the bias gradient's partial sums, or null
   int M, Kp, Ncols, pixels, H, W, Cp, S, stride, pad, k_per_split;
   FastDiv div_pq, div_q, div_cp, div_s;
 };
@@ -336,6 +389,8 @@ struct WgradTile {
   static constexpr int A_PITCH = BM + 8, B_PITCH = BN + 8;  // 16 bytes of padding, as kPitch
   static constexpr int A_CHUNKS = kBK * BM / kChunk / THREADS, B_CHUNKS = kBK * BN / kChunk / THREADS;
   static_assert(A_CHUNKS >= 1 && B_CHUNKS >= 1, "every thread copies at least one chunk of each operand");
+  // The bias gradient's column sums: two threads per channel of the A tile, 16 pixels each.
+  static_assert(THREADS == 2 * BM, "two threads per output channel for the bias gradient");
 };
 
 template <int BM, int BN>
@@ -349,6 +404,12 @@ __global__ void __launch_bounds__(WgradTile<BM, BN>::THREADS) igemm_v2_wgrad_ker
   const int t_begin = blockIdx.z * g.k_per_split;
   const int t_end = min(g.pixels, t_begin + g.k_per_split);
   const int ktiles = (t_end - t_begin + kBK - 1) / kBK;
+  // The bias gradient sum_t dy[t][m] comes from the A tiles already in shared memory: the
+  // CTAs of the first column tile add them up (zero-filled rows past the split and channels
+  // past Kp add nothing), so dy is not read a second time.
+  const bool with_bias = g.bias_ws && blockIdx.y == 0;
+  const int bc = tid % BM, bh = tid / BM;
+  float bias_acc = 0.f;
 
   // B columns are fixed per thread: decode each chunk's (tap, channel) once.
   int b_r[T::B_CHUNKS], b_s[T::B_CHUNKS], b_c[T::B_CHUNKS];
@@ -413,6 +474,21 @@ __global__ void __launch_bounds__(WgradTile<BM, BN>::THREADS) igemm_v2_wgrad_ker
     if (it + kStages - 1 < ktiles) load_tile((it + kStages - 1) % kStages, t_begin + (it + kStages - 1) * kBK);
     ptx::cp_async_commit_group();
     warp_tile_mma<true>(As[it % kStages], T::A_PITCH, Bs[it % kStages], T::B_PITCH, wm0, wn0, lane, acc);
+    if (with_bias) {  // dy's pixels of this k tile for channel m0 + bc, rows 16 bh .. 16 bh + 15
+      const bf16_bits* a = As[it % kStages] + bh * 16 * T::A_PITCH + bc;
+#pragma unroll
+      for (int r = 0; r < 16; ++r)  // bf16 bits are the high half of the float's
+        bias_acc += __uint_as_float((uint32_t)a[r * T::A_PITCH] << 16);
+    }
+  }
+
+  // The bias partial of channel m0 + bc: rows 0-15 of every k tile plus rows 16-31, in that
+  // order (the second half through shared memory), one store per channel and split.
+  if (with_bias) {
+    SR_SHARED(float, bias_half, [BM]);
+    if (bh == 1) bias_half[bc] = bias_acc;
+    __syncthreads();
+    if (bh == 0 && m0 + bc < g.M) g.bias_ws[(int64_t)blockIdx.z * g.M + m0 + bc] = bias_acc + bias_half[bc];
   }
 
   // Every element of the split's partial tile is stored by exactly one thread (zeros for
@@ -430,10 +506,32 @@ __global__ void __launch_bounds__(WgradTile<BM, BN>::THREADS) igemm_v2_wgrad_ker
       }
 }
 
-// dw[k][c][r][s] += ws[0][k][(r*S + s)*Cp + c] + ws[1][...] + ... in split order.
+// The forward-shaped kernel's split-K: out(m, n) = ws[0][n][m] + ws[1][n][m] + ... in split
+// order, through the direction's store (the forward's epilogue applies to the sum).
+template <class Store>
+__global__ void igemm_v2_split_reduce_kernel(const float* __restrict__ ws, int splits, int M, int N, const Store st) {
+  const int64_t mn = (int64_t)M * N;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < mn; i += (int64_t)gridDim.x * blockDim.x) {
+    float acc = 0.f;
+    for (int z = 0; z < splits; ++z) acc += ws[z * mn + i];
+    st((int)(i % M), (int)(i / M), acc);
+  }
+}
+
+// dw[k][c][r][s] += ws[0][k][(r*S + s)*Cp + c] + ws[1][...] + ... in split order, and after
+// the total weights (when dbias is given) dbias[k] += bias_ws[0][k] + bias_ws[1][k] + ...
 __global__ void igemm_v2_wgrad_reduce_kernel(const float* __restrict__ ws, int splits, int64_t mn, int C, int RS,
-                                             int Cp, int64_t total, float* __restrict__ dw) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+                                             int Cp, int64_t total, float* __restrict__ dw,
+                                             const float* __restrict__ bias_ws, int K, float* __restrict__ dbias) {
+  const int64_t n = dbias ? total + K : total;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    if (i >= total) {
+      const int k = (int)(i - total);
+      float acc = 0.f;
+      for (int z = 0; z < splits; ++z) acc += bias_ws[(int64_t)z * K + k];
+      dbias[k] += acc;
+      continue;
+    }
     const int rs = (int)(i % RS);
     const int64_t kc = i / RS;
     const int c = (int)(kc % C);
@@ -446,21 +544,73 @@ __global__ void igemm_v2_wgrad_reduce_kernel(const float* __restrict__ ws, int s
 }
 
 // ---- Launchers ------------------------------------------------------------------------------------
+// The SM count the plans read: the device's on CUDA, a fixed H100's (132) on the simt
+// interpreter, or the tests' override (igemm_v2_set_sm_count).
+int g_sm_count_override = 0;
+igemm_v2::ConvPlan g_forced_conv_plan;  // used when its bm is nonzero
+
+#if defined(SRENGINE_SIMT)
+constexpr int kSimtSmCount = 132;
+#endif
+
+int sm_count() {
+  if (g_sm_count_override > 0) return g_sm_count_override;
+#if defined(SRENGINE_SIMT)
+  return kSimtSmCount;
+#else
+  int n = 0;
+  CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, current_device()));
+  return n;
+#endif
+}
+
 template <int BM, int BN, class Store>
-void launch_conv(const ConvGemm& g, const Store& st, const char* op) {
+void launch_conv(const ConvGemm& g, int splits, const Store& st, const char* op) {
   using T = FwdTile<BM, BN>;
-  const dim3 grid((unsigned)ceil_div(g.M, BM), (unsigned)ceil_div(g.Nout, BN), 1);
-  SR_CHECK(grid.y <= 65535, op, ": grid ", grid.x, " x ", grid.y, " exceeds the launch limits");
+  const dim3 grid((unsigned)ceil_div(g.M, BM), (unsigned)ceil_div(g.Nout, BN), (unsigned)splits);
+  SR_CHECK(grid.y <= 65535 && grid.z <= 65535, op, ": grid ", grid.x, " x ", grid.y, " x ", grid.z,
+           " exceeds the launch limits");
   launch_kernel(igemm_v2_conv_kernel<BM, BN, Store>, grid, T::THREADS, 0, current_stream(), g, st);
   CUDA_CHECK_LAUNCH(op);
 }
 
 template <class Store>
-void run_conv(const ConvGemm& g, const Store& st, const char* op) {
-  if (g.Nout <= 32)
-    launch_conv<128, 32>(g, st, op);
+void launch_conv_tile(const igemm_v2::ConvPlan& p, const ConvGemm& g, const Store& st, const char* op) {
+  if (p.bm == 128 && p.bn == 64)
+    launch_conv<128, 64>(g, p.splits, st, op);
+  else if (p.bm == 128 && p.bn == 32)
+    launch_conv<128, 32>(g, p.splits, st, op);
+  else if (p.bm == 64 && p.bn == 64)
+    launch_conv<64, 64>(g, p.splits, st, op);
+  else if (p.bm == 64 && p.bn == 32)
+    launch_conv<64, 32>(g, p.splits, st, op);
   else
-    launch_conv<128, 64>(g, st, op);
+    SR_CHECK(false, op, ": no ", p.bm, " x ", p.bn, " tile in igemm_v2 (128 x 64, 128 x 32, 64 x 64, 64 x 32)");
+}
+
+// The plan (igemm_v2::plan_conv, or the tests' forced one), then one launch, or with split-K
+// the partial tiles into a workspace and the ordered reduce through the store.
+template <class Store>
+void run_conv(ConvGemm g, const Store& st, const char* op) {
+  const int ktiles = g.R * g.S * g.ctiles;
+  igemm_v2::ConvPlan p;
+  if (g_forced_conv_plan.bm) {
+    p = g_forced_conv_plan;
+    igemm_v2::finish_splits(p, ktiles);
+  } else {
+    p = igemm_v2::plan_conv(g.M, g.Nout, ktiles, sm_count());
+  }
+  g.kt_per_split = p.ktiles_per_split;
+  if (p.splits == 1) {
+    launch_conv_tile(p, g, st, op);
+    return;
+  }
+  DeviceScratch ws((size_t)p.splits * g.M * g.Nout * sizeof(float));
+  launch_conv_tile(p, g, PartialStore{ws.as<float>(), g.M, g.Nout}, op);
+  const int64_t mn = (int64_t)g.M * g.Nout;
+  launch_kernel(igemm_v2_split_reduce_kernel<Store>, grid_for(mn), kBlock, 0, current_stream(), ws.as<float>(),
+                p.splits, g.M, g.Nout, st);
+  CUDA_CHECK_LAUNCH(op);
 }
 
 ConvGemm conv_gemm(const bf16_bits* x, const bf16_bits* w, int64_t H, int64_t W, int Cp, int64_t P, int64_t Q,
@@ -505,7 +655,7 @@ void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, cons
   const int Cp = pad8(s.C);
   DeviceScratch xp(s.N * s.H * s.W * Cp * sizeof(bf16_bits)), wp(s.K * s.R * s.S * Cp * sizeof(bf16_bits));
   pack_activations(x, s.x_batch_stride, s.N, s.C, s.H * s.W, Cp, xp.as<bf16_bits>(), op);
-  pack_weights(w, s.K, s.C, s.R, s.S, Cp, /*flip=*/false, wp.as<bf16_bits>(), op);
+  pack_weights(w, whole_filter(s.K, s.C, s.R, s.S, Cp, /*flip=*/false), wp.as<bf16_bits>(), op);
   const ConvGemm g = conv_gemm(xp.as<bf16_bits>(), wp.as<bf16_bits>(), s.H, s.W, Cp, s.P, s.Q, s.N, s.R, s.S,
                                s.stride, s.pad, s.pad, s.K);
   ForwardStore st{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q), FastDiv((uint32_t)(s.P * s.Q)),
@@ -518,29 +668,56 @@ void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t 
 }
 
 void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool flip, uint16_t* out) {
-  pack_weights(w, K, C, R, S, pad8(flip ? K : C), flip, out, "igemm_v2 pack weights");
+  pack_weights(w, whole_filter(K, C, R, S, pad8(flip ? K : C), flip), out, "igemm_v2 pack weights");
 }
 
-bool igemm_v2_backward_data_supported(const Conv2dShape& s) { return s.stride == 1; }
+void igemm_v2_set_sm_count(int n) { g_sm_count_override = n > 0 ? n : 0; }
 
+void igemm_v2_force_conv_plan(int bm, int bn, int splits) {
+  g_forced_conv_plan = igemm_v2::ConvPlan{};
+  g_forced_conv_plan.bm = bm;
+  g_forced_conv_plan.bn = bn;
+  g_forced_conv_plan.splits = splits;
+}
+
+// Backward-data as stride x stride phase convolutions. With h + pad = p stride + r, the rows
+// h of one residue (h + pad) mod stride = a receive exactly the taps r = a + stride j
+// (j = 0 .. Ra-1, Ra = ceil((R - a) / stride)): writing h = h0 + stride i, where h0 is the
+// first row >= 0 of that residue, p = base + i - j with base = (h0 + pad - a) / stride. So the
+// phase's dx sub-image (Hi x Wi) is a stride-1 correlation of dy with the sub-filter
+// w[., ., a + stride j, b + stride l]; flipped (j' = Ra-1-j) it is the forward kernel on dy
+// with padding Ra-1-base (possibly negative: the window starts inside dy), which the forward
+// kernel's bounds test handles as it is. No tap multiplies an inserted zero, and every dx
+// element belongs to exactly one phase. Stride 1 is the single phase a = b = 0: padding
+// R-1-pad, the whole filter flipped. A phase whose filter has no taps (R < stride) still
+// runs (zero k tiles), so its elements are written (zeros) or kept (accumulate).
 void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
                             int64_t dx_batch_stride) {
   const char* op = "conv2d_backward_data (igemm_v2)";
-  SR_CHECK(s.stride == 1, op, ": stride ", s.stride, " (the dispatcher routes stride != 1 to bf16)");
   check_range(op, s);
-  const int Kp = pad8(s.K);
+  const int Kp = pad8(s.K), st = s.stride;
   DeviceScratch dyp(s.N * s.P * s.Q * Kp * sizeof(bf16_bits)), wp(s.C * s.R * s.S * Kp * sizeof(bf16_bits));
   pack_activations(dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, Kp, dyp.as<bf16_bits>(), op);
-  pack_weights(w, s.K, s.C, s.R, s.S, Kp, /*flip=*/true, wp.as<bf16_bits>(), op);
-  // dx = dy (*) w' with padding R-1-pad, S-1-pad: input P x Q, output H x W.
-  const ConvGemm g = conv_gemm(dyp.as<bf16_bits>(), wp.as<bf16_bits>(), s.P, s.Q, Kp, s.H, s.W, s.N, s.R, s.S, 1,
-                               (int)s.R - 1 - s.pad, (int)s.S - 1 - s.pad, s.C);
-  DataStore st{dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W, g.M, (int)s.C, (int)(s.H * s.W),
-               accumulate ? 1 : 0, FastDiv((uint32_t)(s.H * s.W))};
-  run_conv(g, st, op);
+  int64_t w_off = 0;  // the phases' sub-filters partition the taps: one packed copy in all
+  for (int a = 0; a < st; ++a)
+    for (int b = 0; b < st; ++b) {
+      const int h0 = ((a - s.pad) % st + st) % st, w0 = ((b - s.pad) % st + st) % st;
+      const int64_t Hi = h0 < s.H ? (s.H - h0 + st - 1) / st : 0, Wi = w0 < s.W ? (s.W - w0 + st - 1) / st : 0;
+      const int Ra = a < s.R ? (int)((s.R - a + st - 1) / st) : 0, Sb = b < s.S ? (int)((s.S - b + st - 1) / st) : 0;
+      const int base_h = (h0 + s.pad - a) / st, base_w = (w0 + s.pad - b) / st;
+      bf16_bits* wph = wp.as<bf16_bits>() + w_off;
+      w_off += s.C * Ra * Sb * Kp;
+      if (Hi == 0 || Wi == 0) continue;
+      pack_weights(w, WeightPacking{(int)s.K, (int)s.C, (int)s.R, (int)s.S, Kp, 1, Ra, Sb, a, b, st}, wph, op);
+      const ConvGemm g = conv_gemm(dyp.as<bf16_bits>(), wph, s.P, s.Q, Kp, Hi, Wi, s.N, Ra, Sb, 1,
+                                   Ra - 1 - base_h, Sb - 1 - base_w, s.C);
+      DataStore ds{dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W, g.M, (int)s.C, (int)(s.H * s.W),
+                   (int)s.W, h0, w0, st, accumulate ? 1 : 0, FastDiv((uint32_t)(Hi * Wi)), FastDiv((uint32_t)Wi)};
+      run_conv(g, ds, op);
+    }
 }
 
-void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
+void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias) {
   const char* op = "conv2d_backward_weight (igemm_v2)";
   check_range(op, s);
   const int Cp = pad8(s.C), Kp = pad8(s.K);
@@ -564,24 +741,25 @@ void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float*
   g.div_q = FastDiv((uint32_t)s.Q);
   g.div_cp = FastDiv((uint32_t)Cp);
   g.div_s = FastDiv((uint32_t)s.S);
-  const bool narrow = g.M <= 32;
-  const int BM = narrow ? 32 : 64, BN = 64;
-  const igemm::SplitPlan plan = igemm::plan_split_k(g.M, g.Ncols, g.pixels, BM, BN, kBK);
+  const igemm_v2::WgradPlan wplan = igemm_v2::plan_wgrad(g.M, g.Ncols, g.pixels, sm_count());
+  const igemm::SplitPlan plan = wplan.split;
+  const int BM = wplan.bm, BN = wplan.bn;
   g.k_per_split = plan.k_per_split;
   const int64_t mn = (int64_t)g.M * g.Ncols;
-  DeviceScratch ws(plan.splits * mn * sizeof(float));
+  DeviceScratch ws((plan.splits * mn + (dbias ? plan.splits * s.K : 0)) * sizeof(float));
   g.ws = ws.as<float>();
+  g.bias_ws = dbias ? g.ws + plan.splits * mn : nullptr;
   const dim3 grid((unsigned)ceil_div(g.M, BM), (unsigned)ceil_div(g.Ncols, BN), (unsigned)plan.splits);
   SR_CHECK(grid.y <= 65535 && grid.z <= 65535, op, ": grid ", grid.x, " x ", grid.y, " x ", grid.z,
            " exceeds the launch limits");
-  if (narrow)
+  if (BM == 32)
     launch_kernel(igemm_v2_wgrad_kernel<32, 64>, grid, WgradTile<32, 64>::THREADS, 0, current_stream(), g);
   else
     launch_kernel(igemm_v2_wgrad_kernel<64, 64>, grid, WgradTile<64, 64>::THREADS, 0, current_stream(), g);
   CUDA_CHECK_LAUNCH(op);
   const int64_t total = s.K * s.C * s.R * s.S;
-  launch_kernel(igemm_v2_wgrad_reduce_kernel, grid_for(total), kBlock, 0, current_stream(), ws.as<float>(),
-                plan.splits, mn, (int)s.C, (int)(s.R * s.S), Cp, total, dw);
+  launch_kernel(igemm_v2_wgrad_reduce_kernel, grid_for(total + s.K), kBlock, 0, current_stream(), ws.as<float>(),
+                plan.splits, mn, (int)s.C, (int)(s.R * s.S), Cp, total, dw, g.bias_ws, (int)s.K, dbias);
   CUDA_CHECK_LAUNCH("conv2d_backward_weight (igemm_v2) split-K reduce");
 }
 

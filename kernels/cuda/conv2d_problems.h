@@ -376,17 +376,18 @@ inline Wgrad make_wgrad(const Conv2dShape& s, const float* x, const float* dy, f
   return p;
 }
 
-// How many K-splits for a GEMM of M x N tiles (BM x BN) over K: enough CTAs to fill an
-// H100/H200 twice over (2 x 132 SMs), but at least kMinKPerSplit of K per split. A function of
-// the shape only (not of the device), so a given shape always sums in the same order.
+// How many K-splits for a GEMM of M x N tiles (BM x BN) over K: enough CTAs for target_ctas
+// (by default an H100/H200 twice over, 2 x 132 SMs), but at least kMinKPerSplit of K per
+// split. A function of the shape and the target only, so a given shape always sums in the
+// same order.
 struct SplitPlan {
   int splits = 1;
   int k_per_split = 0;
 };
-inline SplitPlan plan_split_k(int M, int N, int K, int BM, int BN, int BK) {
-  constexpr int kTargetCtas = 264, kMinKPerSplit = 512;
+inline SplitPlan plan_split_k(int M, int N, int K, int BM, int BN, int BK, int target_ctas = 264) {
+  constexpr int kMinKPerSplit = 512;
   const int tiles = ((M + BM - 1) / BM) * ((N + BN - 1) / BN);
-  int splits = (kTargetCtas + tiles - 1) / tiles;
+  int splits = (target_ctas + tiles - 1) / tiles;
   const int max_splits = K / kMinKPerSplit > 1 ? K / kMinKPerSplit : 1;
   if (splits > max_splits) splits = max_splits;
   if (splits < 1) splits = 1;

@@ -15,20 +15,26 @@ void igemm_backward_data(ConvVariant v, const Conv2dShape& s, const float* dy, c
 void igemm_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x, const float* dy,
                            float* dw);  // dw += ...
 
-// v4 igemm_v2 (conv2d_igemm_v2.cu): bf16 operands packed channels-last, cp.async + ldmatrix.
-// Backward-data is stride 1 only (igemm_v2_backward_data_supported); the dispatcher sends
-// other strides to v3's.
+// v4 igemm_v2 (conv2d_igemm_v2.cu): bf16 operands packed channels-last, cp.async + ldmatrix;
+// backward-data of any stride (stride x stride phase convolutions).
 void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y);
-bool igemm_v2_backward_data_supported(const Conv2dShape& s);
 void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
                             int64_t dx_batch_stride);
-void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);  // dw += ...
+// dw += ...; dbias (when not null) += the sum of dy over the pixels, from the same A tiles
+// (bf16-rounded dy, fp32 sums) and split-K reduction, so dy is read once.
+void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias);
 // Its packing (bf16 bit patterns, round to nearest even; padding channels 0), for the tests:
 //   activations  x (N, C, HW), images x_bs apart -> out[N][HW][Cp], Cp = C rounded up to 8
 //   weights      w (K, C, R, S) -> out[K][R][S][Cp]; flip: out[C][R][S][Kp] with
 //                out[c][r][s][k] = w[k][c][R-1-r][S-1-s] (backward-data's filters)
 void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out);
 void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool flip, uint16_t* out);
+// Test hooks of its launch plans (kernels/cuda/conv2d_igemm_v2_plan.h): the SM count the plans
+// read (0: the device's; the simt interpreter's is 132), and a forced forward / backward-data
+// plan (tile bm x bn of 128 x 64, 128 x 32, 64 x 64 or 64 x 32, and `splits` k splits; bm = 0:
+// plan_conv's). Process-wide; the tests restore them.
+void igemm_v2_set_sm_count(int n);
+void igemm_v2_force_conv_plan(int bm, int bn, int splits);
 
 // v5 wgmma (conv2d_wgmma.cu): igemm_v2's packing, TMA tiled loads, an mbarrier ring and
 // wgmma.mma_async (sm_90a: a device of another compute capability gets an error naming the

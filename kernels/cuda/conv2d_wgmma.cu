@@ -48,8 +48,10 @@
 //                    channel views); stride != 1: igemm_v2's forward.
 //   backward-data    stride 1: the same kernel on dy (packed, Kp channels) with igemm_v2's
 //                    flipped, transposed weights w'[c][r][s][k] = w[k][c][R-1-r][S-1-s] and
-//                    padding R-1-pad, storing (or adding) into dx's view; stride != 1: bf16.
-//   backward-weight  igemm_v2's (split-K over pixels, deterministic reduce).
+//                    padding R-1-pad, storing (or adding) into dx's view; stride != 1:
+//                    igemm_v2's phase convolutions.
+//   backward-weight  igemm_v2's (split-K over pixels, deterministic reduce, the bias gradient
+//                    from its tiles).
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d_problems.h"
 #include "kernels/cuda/conv2d_variants.h"
