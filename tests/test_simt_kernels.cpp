@@ -355,6 +355,43 @@ void test_optimizer() {
       }
     }
   }
+  // fp16's loss scaling: loss_unscale multiplies by 1/S from device memory, bitwise the
+  // CPU's, passes a null gradient over and flags a non-finite product (an inf planted in
+  // the large tensor's second chunk) and nothing else; loss_scale_update is the host rule's
+  // double arithmetic bit for bit, with the float32 copy of S beside it.
+  for (const bool plant_inf : {false, true}) {
+    const cpu::LossScaleState st{3000.5, 1.0 / 3000.5, 1, 4};
+    std::vector<std::vector<float>> g;
+    std::vector<std::unique_ptr<Dev>> dg;
+    std::vector<float*> pg, cg;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      g.push_back(random_floats(rng, sizes[i]));
+      if (plant_inf && i == 0) g[0][66000] = INFINITY;
+      dg.push_back(std::make_unique<Dev>(g[i]));
+      pg.push_back(i == 1 ? nullptr : dg[i]->p);
+      cg.push_back(i == 1 ? nullptr : g[i].data());
+    }
+    DevT<double> d_state(std::vector<double>{st.scale, st.inv_scale, st.good_steps, st.skipped});
+    Dev d_found(std::vector<float>{0.f});
+    const auto* dev_st = reinterpret_cast<const cpu::LossScaleState*>(d_state.p);
+    sr::simt::loss_unscale(dev_st, pg.data(), sizes.data(), (int)sizes.size(), d_found.p);
+    float found = 0.f;
+    cpu::loss_unscale(st, cg.data(), sizes.data(), (int)sizes.size(), &found);
+    INFO("planted inf " << plant_inf);
+    for (size_t i = 0; i < sizes.size(); ++i)
+      compare("loss_unscale " + std::to_string(i), dg[i]->get(), to_double(g[i]), kExact);
+    CHECK(std::isnan(d_found.get()[0]) == plant_inf);
+    CHECK(std::isnan(found) == plant_inf);
+    const cpu::LossScaleRule rule{1.5, 0.25, 2};
+    Dev d_scale32(std::vector<float>{NAN});
+    sr::simt::loss_scale_update(rule, d_found.p, reinterpret_cast<cpu::LossScaleState*>(d_state.p), d_scale32.p);
+    cpu::LossScaleState want = st;
+    cpu::loss_scale_update(rule, found, want);
+    const std::vector<double> got = d_state.get();
+    CHECK(got == std::vector<double>{want.scale, want.inv_scale, want.good_steps, want.skipped});
+    CHECK(want.scale == (plant_inf ? 3000.5 * 0.25 : 3000.5 * 1.5));
+    CHECK(d_scale32.get()[0] == (float)want.scale);
+  }
 }
 
 // ---- spectral norm -----------------------------------------------------------------------------------
