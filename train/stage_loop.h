@@ -10,6 +10,7 @@
 
 #include "data/loader.h"
 #include "train/checkpointer.h"
+#include "train/graphed_step.h"
 #include "train/pair_pool.h"
 #include "train/run_context.h"
 #include "train/stage_step.h"
@@ -46,7 +47,9 @@ class StageLoop {
   void restore_optimizers(StageStep& step, const TrainingState* resume);
   std::unique_ptr<data::Loader> make_loader(const StageStart& start, const StageConfig& stage);
   // The iterations after start.iter; returns the stopping signal or 0.
-  int iterate(size_t si, int64_t first, StageStep& step, data::Loader& loader, CpuThreads& threads);
+  // `graphed`: off the CPU, the iterations' runner (train/graphed_step.h); null on the CPU.
+  int iterate(size_t si, int64_t first, StageStep& step, GraphedStep* graphed, data::Loader& loader,
+              CpuThreads& threads);
   void finish(size_t si, StageStep& step, const data::Loader& loader);
   void log_progress(const std::string& name, int64_t iter, int64_t total, const StageStep& step, ProgressWindow& w,
                     int threads);
