@@ -77,8 +77,6 @@ size_t GraphedStep::graphs() const {
   return n;
 }
 
-void GraphedStep::clear() { graphs_.clear(); }
-
 // The learning rates reach the device by a copy from one host buffer per optimizer
 // (Adam::stage_lr), which an eager step and a replay both queue, and which runs when the
 // GPU reaches it: writing the next iteration's rate into that buffer while the last queued

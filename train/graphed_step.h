@@ -59,8 +59,6 @@ class GraphedStep {
   // Iteration `iter` on (lq, gt): eager, captured and replayed, or replayed. The result's
   // losses and skip gate are the iteration's own tensors (copies of a graph's outputs).
   StepResult run(const Tensor& lq, const Tensor& gt, int64_t iter);
-  // Destroys every graph (the next iterations warm up and capture again).
-  void clear();
   size_t graphs() const;  // graphs held
 
  private:

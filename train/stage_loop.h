@@ -1,9 +1,10 @@
 // One stage's iterations; Run (trainer.cpp) chooses the stages and prepares the networks.
 // A stage starts from a training state or from iteration 0, broadcasts rank 0's networks,
 // builds its StageStep (train/stage_step.h: the stage type's math) and its loader, then
-// per iteration: batch -> step -> NaN streak -> progress line -> validation at val_freq ->
-// stop signals -> checkpoint at save_checkpoint_freq. It ends with validation, a
-// checkpoint and the final generator.
+// per iteration: batch -> step (off the CPU through a GraphedStep, train/graphed_step.h:
+// captured and replayed under train.cuda_graph) -> NaN streak -> progress line ->
+// validation at val_freq -> stop signals -> checkpoint at save_checkpoint_freq. It ends
+// with validation, a checkpoint and the final generator.
 #pragma once
 #include <cstdint>
 #include <memory>
