@@ -817,6 +817,28 @@ TEST_CASE("train/graphed_step_equals_eager") {
 }
 
 // The same on a GPU.
+// The learning-rate write waits for the last queued iteration (a StreamMark, counted as a
+// host round trip) exactly when the rates change, and never otherwise: eager warm-up,
+// capture and replays read nothing back.
+TEST_CASE("train/graphed_step_waits_only_when_the_rate_changes") {
+#ifdef SRENGINE_WITH_SIMT
+  TinyStage t("graphed_waits", 0, Device::simt(), {"train.stages.0.scheduler.milestones=[3,6]"});
+  GraphedStep graphed(*t.step, Device::simt(), true);
+  int changes = 0;
+  const uint64_t before = host_round_trips();
+  for (int64_t iter = 1; iter <= 8; ++iter) {
+    if (iter > 1 && t.step->lrs_at(iter) != t.step->lrs_at(iter - 1)) ++changes;
+    graphed.run(t.lq, t.gt, iter);
+  }
+  CHECK(changes == 2);
+  CHECK(host_round_trips() - before == (uint64_t)changes);
+  CHECK(graphed.graphs() == 1);
+#else
+  std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
+  WARN("SKIPPED: srengine was built without the SIMT interpreter");
+#endif
+}
+
 TEST_CASE("cuda/graphed_step_equals_eager") {
 #ifdef SRENGINE_WITH_CUDA
   if (!cuda::available()) {
