@@ -59,9 +59,10 @@ struct GraphedStep::Graph {
 };
 
 GraphedStep::GraphedStep(StageStep& step, Device device, bool capture,
-                         std::function<void(int64_t, const std::string&)> on_capture)
-    : step_(step), device_(device), capture_(capture), on_capture_(std::move(on_capture)) {
+                         std::function<void(int64_t, const std::string&)> on_capture, size_t max_graphs)
+    : step_(step), device_(device), capture_(capture), max_graphs_(max_graphs), on_capture_(std::move(on_capture)) {
   SR_CHECK(!device.is_cpu(), "GraphedStep: the CPU has no stream to capture or order");
+  SR_CHECK(max_graphs >= 1, "GraphedStep: max_graphs must be at least 1");
   SR_ON_DEVICE(device, {
     auto mark = std::make_shared<cuda::StreamMark>();
     mark_set_ = [mark] { mark->set(); };
@@ -97,7 +98,7 @@ void GraphedStep::order_lr_write(int64_t iter) {
 GraphedStep::Graph& GraphedStep::find_or_add(const std::string& key) {
   for (auto& g : graphs_)
     if (g->key == key) return *g;
-  if (graphs_.size() >= kMaxGraphs) {
+  if (graphs_.size() >= max_graphs_) {
     auto oldest = std::min_element(graphs_.begin(), graphs_.end(),
                                    [](const auto& a, const auto& b) { return a->last_use < b->last_use; });
     graphs_.erase(oldest);  // its outputs, then its graph and memory
@@ -109,22 +110,21 @@ GraphedStep::Graph& GraphedStep::find_or_add(const std::string& key) {
 
 StepResult GraphedStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
   order_lr_write(iter);
+  StepResult r = queue(lq, gt, iter);
+  mark_set_();  // after the iteration's work: the next learning-rate write may wait for it
+  mark_pending_ = true;
+  return r;
+}
+
+StepResult GraphedStep::queue(const Tensor& lq, const Tensor& gt, int64_t iter) {
   const std::string kind = capture_ ? step_.iteration_kind(iter) : "";
-  if (kind.empty()) {
-    StepResult r = step_.run(lq, gt, iter);
-    mark_set_();
-    mark_pending_ = true;
-    return r;
-  }
+  if (kind.empty()) return step_.run(lq, gt, iter);
   Graph& g = find_or_add(kind + " lq " + lq.shape().str() + " gt " + gt.shape().str());
   g.last_use = ++uses_;
-  if (!g.lq.defined()) {  // the warm-up: eager, on the batch itself
-    g.lq = lq.clone();    // the input buffers, holding this batch until the capture copies the next in
-    g.gt = gt.clone();
-    StepResult r = step_.run(lq, gt, iter);
-    mark_set_();
-    mark_pending_ = true;
-    return r;
+  if (!g.lq.defined()) {  // the warm-up: eager, on the batch itself; the input buffers are made
+    g.lq = Tensor::empty(lq.shape(), lq.dtype(), lq.device());
+    g.gt = Tensor::empty(gt.shape(), gt.dtype(), gt.device());
+    return step_.run(lq, gt, iter);
   }
   if (!g.graph) {
     // The capture records iteration `iter` (learning rates included: run() stages them)
@@ -146,8 +146,6 @@ StepResult GraphedStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
     step_.prepare_replay(iter);
   }
   g.graph->replay();
-  mark_set_();
-  mark_pending_ = true;
   // The outputs are overwritten by the next replay: copies, queued on the device.
   StepResult r;
   for (const auto& [name, t] : g.out.losses) r.losses[name] = t.clone();

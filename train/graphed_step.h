@@ -9,7 +9,8 @@
 // captured copies read them (StageStep::prepare_replay), the graph runs, and its losses and
 // skip gate are copied out on the device, so the log window (LossWindow) reads them at the
 // log line as in an eager run. Iterations with an injected NaN run eagerly. At most
-// kMaxGraphs pairs are kept; the least recently used is destroyed first.
+// `max_graphs` pairs are kept (kMaxGraphs by default); the least recently used is destroyed
+// first.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -51,7 +52,7 @@ class GraphedStep {
   // `capture` false: every iteration eager (the learning-rate write is still ordered, below).
   // `device`: the networks' (a GPU or simt). `on_capture(iter, text)`: told each capture.
   GraphedStep(StageStep& step, Device device, bool capture,
-              std::function<void(int64_t, const std::string&)> on_capture = {});
+              std::function<void(int64_t, const std::string&)> on_capture = {}, size_t max_graphs = kMaxGraphs);
   ~GraphedStep();
   GraphedStep(const GraphedStep&) = delete;
   GraphedStep& operator=(const GraphedStep&) = delete;
@@ -66,11 +67,14 @@ class GraphedStep {
   // Before the host writes iteration `iter`'s learning rates into the buffer the last
   // queued iteration's copy reads: wait for that iteration when they differ.
   void order_lr_write(int64_t iter);
+  // run() without the ordering: eager, captured and replayed, or replayed.
+  StepResult queue(const Tensor& lq, const Tensor& gt, int64_t iter);
   Graph& find_or_add(const std::string& key);
 
   StageStep& step_;
   Device device_;
   bool capture_;
+  size_t max_graphs_;
   std::function<void(int64_t, const std::string&)> on_capture_;
   std::vector<std::unique_ptr<Graph>> graphs_;
   uint64_t uses_ = 0;
