@@ -30,6 +30,7 @@
 #include "support/train_support.h"
 #include "train/checkpoint.h"
 #include "train/comm.h"
+#include "train/graphed_step.h"
 #include "train/stage_step.h"
 #include "train/trainer.h"
 
@@ -821,6 +822,142 @@ TEST_CASE("cuda/cuda_graph_replay_equals_eager") {
   }
   activate_device(Device::cuda(0), "test");
   expect_replay_equals_eager(Device::cuda(0));
+#else
+  std::printf("SKIPPED: srengine was built without CUDA\n");
+  WARN("SKIPPED: srengine was built without CUDA");
+#endif
+}
+
+namespace {
+
+// A batch of `n` pairs of `gt_size` GT patches, drawn fresh for iteration `iter`.
+std::pair<Tensor, Tensor> graph_batch(Device device, int64_t n, int64_t gt_size, int64_t iter) {
+  manual_seed(100 + (uint64_t)iter);
+  Tensor lq = Tensor::empty({n, 3, gt_size / 4, gt_size / 4}), gt = Tensor::empty({n, 3, gt_size, gt_size});
+  uniform_(lq, 0.0, 1.0);
+  uniform_(gt, 0.0, 1.0);
+  return {lq.to(device), gt.to(device)};
+}
+
+// The batch shape of each iteration: a full batch, then a partial one (1 pair) of a larger
+// gt_size, then the full batch again. With net_d_iters 2 and two graphs kept, each shape
+// change evicts both graphs of the shape before, which are made again when it returns.
+constexpr size_t kGraphsKept = 2;
+std::pair<int64_t, int64_t> graph_shape(int64_t iter) {
+  if (iter >= 6 && iter <= 11) return {1, 48};
+  return {2, 32};
+}
+
+// Iterations 1..iters of the GAN stage through a GraphedStep, captured or eager, each
+// iteration's losses logged as the loop's LossWindow would read them.
+void run_graphed(TinyStage& t, Device device, bool capture, int64_t iters, LossLog& log) {
+  GraphedStep graphed(*t.step, device, capture, {}, kGraphsKept);
+  for (int64_t iter = 1; iter <= iters; ++iter) {
+    const auto [n, size] = graph_shape(iter);
+    const auto [lq, gt] = graph_batch(device, n, size, iter);
+    log[iter] = loss_values(graphed.run(lq, gt, iter));
+    CHECK(graphed.graphs() <= kGraphsKept);
+  }
+}
+
+// The loop's runner on `device` (below): a GAN stage with D-only iterations (net_d_iters 2),
+// an injected NaN, a learning rate that changes at every iteration and batch shapes that
+// change, graphed against eager.
+void expect_graphed_equals_eager(Device device) {
+  const std::vector<std::string> extra = {"train.stages.1.scheduler.milestones=[3,4,5,6,7,8,9,10,11,12,13,14,15,16]",
+                                          "train.stages.1.net_d_iters=2"};
+  constexpr int64_t kIters = 15;
+  TinyStage eager("graphed_eager", 1, device, extra, {8}, true);
+  TinyStage graphed("graphed_replay", 1, device, extra, {8}, true);
+  LossLog eager_log, graphed_log;
+  run_graphed(eager, device, false, kIters, eager_log);
+  const uint64_t captures = cuda_graph_captures();
+  run_graphed(graphed, device, true, kIters, graphed_log);
+  // Odd iterations are "d", even ones "g+d". 2x32: warm-up 1 and 2, captures 3 and 4,
+  // replay 5; 1x48: warm-up 6 and 7 (evicting 2x32's graphs), 8 eager (the injected NaN),
+  // captures 9 and 10, replay 11; 2x32 again: warm-up 12 and 13, captures 14 and 15.
+  CHECK(cuda_graph_captures() - captures == 6);
+  const auto want = training_state(eager), got = training_state(graphed);
+  REQUIRE(want.size() == got.size());
+  for (const auto& [name, v] : want) {
+    INFO(name);
+    CHECK(got.at(name) == v);
+  }
+  auto same = [](const std::vector<double>& a, const std::vector<double>& b) {  // NaN equals NaN
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+    return true;
+  };
+  for (int64_t iter = 1; iter <= kIters; ++iter) {
+    INFO("iteration " << iter);
+    REQUIRE(graphed_log.at(iter).size() == eager_log.at(iter).size());
+    for (const auto& [name, v] : eager_log.at(iter)) {
+      INFO(name);
+      CHECK(same(graphed_log.at(iter).at(name), v));
+    }
+  }
+  CHECK(std::isnan(eager_log.at(8).at("skip_gate").at(0)));  // the injected NaN ran (eagerly)
+
+  // A planted bug: replays that do not copy the new batch in. Iterations 3 and 4 are the
+  // captures (which copy their batches in), iteration 5 the first replay: it must differ.
+  TinyStage stale("graphed_stale", 1, device, extra, {8}, true);
+  LossLog stale_log;
+  set_cuda_graph_stale_inputs(true);
+  run_graphed(stale, device, true, 5, stale_log);
+  set_cuda_graph_stale_inputs(false);
+  CHECK(stale_log.at(4) == eager_log.at(4));
+  CHECK(stale_log.at(5) != eager_log.at(5));
+}
+
+}  // namespace
+
+// The training loop's runner (train/graphed_step.h) on the simt device: a graph per
+// iteration kind and batch shape, made after one eager iteration of that pair, re-made after
+// a shape change and an eviction, with its inputs copied in and its losses copied out,
+// equals eager iterations bit for bit, D-only iterations, an injected NaN and a learning
+// rate that changes at every iteration included. Stale graph inputs must differ.
+TEST_CASE("train/graphed_step_equals_eager") {
+#ifdef SRENGINE_WITH_SIMT
+  expect_graphed_equals_eager(Device::simt());
+#else
+  std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
+  WARN("SKIPPED: srengine was built without the SIMT interpreter");
+#endif
+}
+
+// The same on a GPU.
+// The learning-rate write waits for the last queued iteration (a StreamMark, counted as a
+// host round trip) exactly when the rates change, and never otherwise: eager warm-up,
+// capture and replays read nothing back.
+TEST_CASE("train/graphed_step_waits_only_when_the_rate_changes") {
+#ifdef SRENGINE_WITH_SIMT
+  TinyStage t("graphed_waits", 0, Device::simt(), {"train.stages.0.scheduler.milestones=[3,6]"});
+  GraphedStep graphed(*t.step, Device::simt(), true);
+  int changes = 0;
+  const uint64_t before = host_round_trips();
+  for (int64_t iter = 1; iter <= 8; ++iter) {
+    if (iter > 1 && t.step->lrs_at(iter) != t.step->lrs_at(iter - 1)) ++changes;
+    graphed.run(t.lq, t.gt, iter);
+  }
+  CHECK(changes == 2);
+  CHECK(host_round_trips() - before == (uint64_t)changes);
+  CHECK(graphed.graphs() == 1);
+#else
+  std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
+  WARN("SKIPPED: srengine was built without the SIMT interpreter");
+#endif
+}
+
+TEST_CASE("cuda/graphed_step_equals_eager") {
+#ifdef SRENGINE_WITH_CUDA
+  if (!cuda::available()) {
+    std::printf("SKIPPED: no CUDA device\n");
+    WARN("SKIPPED: no CUDA device");
+    return;
+  }
+  activate_device(Device::cuda(0), "test");
+  expect_graphed_equals_eager(Device::cuda(0));
 #else
   std::printf("SKIPPED: srengine was built without CUDA\n");
   WARN("SKIPPED: srengine was built without CUDA");

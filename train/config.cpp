@@ -311,6 +311,13 @@ const Spec& schema() {
            {"inject_nan_iters", array(integer(nullptr, "iteration", 1), json::array(),
                                       "fault injection for tests: the generator loss of these iterations "
                                       "(of every stage) is replaced by NaN")},
+           {"cuda_graph", string("auto", "capture each iteration shape as a CUDA graph after one eager "
+                                         "iteration and replay it (docs/GPU.md, \"CUDA graphs\"). auto: on "
+                                         "a CUDA GPU when the stage can be captured (else eager, with one log "
+                                         "line saying why), eager on the CPU and the simt device; true: "
+                                         "captured, an error where it cannot be (the CPU, precision fp16, "
+                                         "the perceptual loss's criterion fro, MPI); false: eager",
+                                 {"auto", "true", "false"})},
            {"stages", required(array(stage_spec(), nullptr, "ordered training stages"))},
        })},
       {"val", object({
@@ -450,6 +457,9 @@ void validate(json& value, const Spec& spec, const std::string& path, Problems& 
       for (size_t i = 0; i < value.size(); ++i) validate(value[i], spec.item[0], join(path, std::to_string(i)), p);
       return;
     case Kind::string:
+      // An auto | true | false key: a boolean is the choice of its name.
+      if (value.is_boolean() && std::find(spec.choices.begin(), spec.choices.end(), "true") != spec.choices.end())
+        value = value.get<bool>() ? "true" : "false";
       if (!value.is_string()) return p.add("config: '", path, "' must be a string, got ", value.dump());
       if (!spec.choices.empty() &&
           std::find(spec.choices.begin(), spec.choices.end(), value.get<std::string>()) == spec.choices.end()) {

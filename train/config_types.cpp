@@ -150,6 +150,7 @@ Config parse_config(const json& v) {
                                          ls.at("growth_interval")};
   }
   c.train.inject_nan_iters = t.at("inject_nan_iters").get<std::vector<int64_t>>();
+  c.train.cuda_graph = t.at("cuda_graph");
   for (const json& s : t.at("stages")) c.train.stages.push_back(stage(s));
   const json& val = v.at("val");
   c.val.val_freq = val.at("val_freq");

@@ -107,6 +107,9 @@ struct TrainConfig {
   LossScaleConfig loss_scale;  // used when precision is fp16 (the defaults when the key is absent)
   int max_nan_steps = 10;
   std::vector<int64_t> inject_nan_iters;
+  // auto, true or false: capture each iteration shape as a CUDA graph and replay it
+  // (train/graphed_step.h; auto: on a CUDA GPU when the stage can be captured)
+  std::string cuda_graph = "auto";
   std::vector<StageConfig> stages;
 };
 

@@ -12,6 +12,7 @@
 #include "engine/dispatch.h"
 #include "engine/storage.h"
 #include "train/grad_reducer.h"
+#include "train/graphed_step.h"
 #include "train/realesrgan_stage.h"
 #include "train/thread_tuner.h"
 
@@ -113,8 +114,18 @@ int StageLoop::run(size_t si, const TrainingState* resume) {
                  std::to_string(ctx_.comm->world_size()) + " rank(s) (" + ctx_.comm->backend() + ") on " +
                  ctx_.device.str());
   CpuThreads threads(ctx_, stage.name);
+  // Off the CPU every iteration goes through a GraphedStep: captured and replayed when
+  // train.cuda_graph says so, else eager with its learning-rate writes ordered.
+  std::unique_ptr<GraphedStep> graphed;
+  if (!ctx_.device.is_cpu()) {
+    const bool capture = use_cuda_graph(ctx_.cfg, stage, ctx_.device, ctx_.comm->backend(), ctx_.log.get());
+    graphed = std::make_unique<GraphedStep>(step, ctx_.device, capture, [this, &stage](int64_t iter, const std::string& what) {
+      ctx_.log->info("[" + stage.name + "] iteration " + std::to_string(iter) + ": captured a CUDA graph (" + what +
+                     "), replayed from here on");
+    });
+  }
   last_val_ = -1;
-  if (const int sig = iterate(si, start.iter + 1, step, *loader, threads)) return sig;
+  if (const int sig = iterate(si, start.iter + 1, step, graphed.get(), *loader, threads)) return sig;
   finish(si, step, *loader);
   return 0;
 }
@@ -174,7 +185,8 @@ std::unique_ptr<data::Loader> StageLoop::make_loader(const StageStart& start, co
   return std::make_unique<data::Loader>(data, options);
 }
 
-int StageLoop::iterate(size_t si, int64_t first, StageStep& step, data::Loader& loader, CpuThreads& threads) {
+int StageLoop::iterate(size_t si, int64_t first, StageStep& step, GraphedStep* graphed, data::Loader& loader,
+                       CpuThreads& threads) {
   const StageConfig& stage = ctx_.cfg.train.stages[si];
   const std::string& name = stage.name;
   const int64_t total = stage.total_iter;
@@ -194,7 +206,7 @@ int StageLoop::iterate(size_t si, int64_t first, StageStep& step, data::Loader& 
       if (pool_) pool_->exchange(batch.lq, batch.gt, iter);
       batch_on_device(batch, ctx_.device, &lq, &gt);
     }
-    StepResult r = step.run(lq, gt, iter);
+    StepResult r = graphed ? graphed->run(lq, gt, iter) : step.run(lq, gt, iter);
     threads.record(seconds_since(t0));
     window.losses.add(r.losses, r.skip_gate, iter);  // skips are read (and counted) at the log line
     if (iter % logger.print_freq == 0 || iter == total) log_progress(name, iter, total, step, window, threads.threads());

@@ -1,15 +1,17 @@
 // One stage's iterations; Run (trainer.cpp) chooses the stages and prepares the networks.
 // A stage starts from a training state or from iteration 0, broadcasts rank 0's networks,
 // builds its StageStep (train/stage_step.h: the stage type's math) and its loader, then
-// per iteration: batch -> step -> NaN streak -> progress line -> validation at val_freq ->
-// stop signals -> checkpoint at save_checkpoint_freq. It ends with validation, a
-// checkpoint and the final generator.
+// per iteration: batch -> step (off the CPU through a GraphedStep, train/graphed_step.h:
+// captured and replayed under train.cuda_graph) -> NaN streak -> progress line ->
+// validation at val_freq -> stop signals -> checkpoint at save_checkpoint_freq. It ends
+// with validation, a checkpoint and the final generator.
 #pragma once
 #include <cstdint>
 #include <memory>
 
 #include "data/loader.h"
 #include "train/checkpointer.h"
+#include "train/graphed_step.h"
 #include "train/pair_pool.h"
 #include "train/run_context.h"
 #include "train/stage_step.h"
@@ -46,7 +48,9 @@ class StageLoop {
   void restore_optimizers(StageStep& step, const TrainingState* resume);
   std::unique_ptr<data::Loader> make_loader(const StageStart& start, const StageConfig& stage);
   // The iterations after start.iter; returns the stopping signal or 0.
-  int iterate(size_t si, int64_t first, StageStep& step, data::Loader& loader, CpuThreads& threads);
+  // `graphed`: off the CPU, the iterations' runner (train/graphed_step.h); null on the CPU.
+  int iterate(size_t si, int64_t first, StageStep& step, GraphedStep* graphed, data::Loader& loader,
+              CpuThreads& threads);
   void finish(size_t si, StageStep& step, const data::Loader& loader);
   void log_progress(const std::string& name, int64_t iter, int64_t total, const StageStep& step, ProgressWindow& w,
                     int threads);

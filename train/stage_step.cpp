@@ -157,6 +157,22 @@ void StageStep::prepare_replay(int64_t iter) {
   }
 }
 
+bool StageStep::updates_g(int64_t iter) const {
+  return !gan_ || (iter % net_d_iters_ == 0 && iter > net_d_init_iters_);
+}
+
+std::string StageStep::iteration_kind(int64_t iter) const {
+  const bool nan = std::count(inject_nan_iters_.begin(), inject_nan_iters_.end(), iter) > 0;
+  if (updates_g(iter) && nan) return "";
+  return !gan_ ? "g" : updates_g(iter) ? "g+d" : "d";
+}
+
+std::vector<double> StageStep::lrs_at(int64_t iter) const {
+  std::vector<double> lrs{sched_g_->lr_at(iter)};
+  if (sched_d_) lrs.push_back(sched_d_->lr_at(iter));
+  return lrs;
+}
+
 void StageStep::set_d_requires_grad(bool on) {
   for (auto& [_, p] : d_->named_parameters()) p.set_requires_grad(on);
 }
@@ -196,8 +212,7 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
   // ---- Generator ----------------------------------------------------------------------
   if (gan_) set_d_requires_grad(false);
   Tensor out = g_.forward(lq);
-  const bool update_g = !gan_ || (iter % net_d_iters_ == 0 && iter > net_d_init_iters_);
-  if (update_g) {
+  if (updates_g(iter)) {
     Tensor total;
     auto add_term = [&](const char* name, const Tensor& l) {
       r.losses[name] = l.detach();  // the value only: the graph goes with `total`

@@ -118,6 +118,12 @@ class StageStep {
   // Before replaying a captured run() as iteration `iter`: the host's part of run() that its
   // device work reads, the learning rates, written where the captured copies read them.
   void prepare_replay(int64_t iter);
+  // What iteration `iter` queues, as a name ("g", "g+d", "d"): iterations of one name queue
+  // the same work on batches of one shape, so one CUDA graph replays them all
+  // (train/graphed_step.h). Empty for an iteration with an injected NaN, which runs eagerly.
+  std::string iteration_kind(int64_t iter) const;
+  // The learning rates iteration `iter` stages (G's, then D's): prepare_replay's values.
+  std::vector<double> lrs_at(int64_t iter) const;
 
   Adam& optim_g() { return *optim_g_; }
   double lr_g() const { return optim_g_->lr(); }
@@ -132,6 +138,7 @@ class StageStep {
 
  private:
   void set_d_requires_grad(bool on);
+  bool updates_g(int64_t iter) const;    // srgan: every net_d_iters-th iteration after net_d_init_iters
   // 0 when every loss is finite on every rank, else NaN; on the networks' device.
   Tensor agreed_gate(std::initializer_list<Tensor> losses, bool inject_nan);
 

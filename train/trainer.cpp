@@ -11,6 +11,7 @@
 #include "nets/load_weights.h"
 #include "train/checkpoint.h"
 #include "train/checkpointer.h"
+#include "train/graphed_step.h"
 #include "train/networks.h"
 #include "train/run_context.h"
 #include "train/stage_loop.h"
@@ -117,6 +118,7 @@ void Run::check_stages(size_t first, size_t last) {
   std::string gan_stage, gan_type;
   for (size_t si = first; si < last; ++si) {
     check_stage_config(stages[si]);
+    use_cuda_graph(cfg_, stages[si], ctx_.device, ctx_.comm->backend(), nullptr);  // train.cuda_graph true: can it?
     if (gan_stage.empty() && stages[si].adversarial()) gan_stage = stages[si].name, gan_type = stages[si].type;
   }
   if (gan_stage.empty()) return;

@@ -1,0 +1,156 @@
+// Captured and replayed training iterations (see graphed_step.h).
+#include "train/graphed_step.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "engine/cuda_runtime.h"
+#include "engine/dispatch.h"
+#include "engine/error.h"
+
+namespace sr::train {
+
+namespace {
+std::atomic<uint64_t> g_captures{0};
+std::atomic<bool> g_stale_inputs{false};
+}  // namespace
+
+uint64_t cuda_graph_captures() { return g_captures.load(); }
+void set_cuda_graph_stale_inputs(bool stale) { g_stale_inputs.store(stale); }
+
+// Each reason is a host read inside the step: the value read decides what the next kernels
+// get, which a graph (replayed without the host) cannot follow.
+std::string cuda_graph_blocker(const Config& cfg, const StageConfig& stage, const std::string& comm_backend) {
+  if (cfg.precision == Precision::fp16)
+    return "precision fp16: the loss scale S lives on the host, which reads the overflow flag every step "
+           "(train/loss_scaler.h)";
+  const auto& percep = stage.perceptual_opt;
+  if (percep && !percep->vgg_weights.empty() && percep->criterion == "fro")
+    return "stage '" + stage.name +
+           "': the perceptual loss with criterion fro takes its square root on the host (criterion l1 does not)";
+  if (comm_backend == "mpi") return "the MPI communicator all-reduces through the host";
+  return "";
+}
+
+bool use_cuda_graph(const Config& cfg, const StageConfig& stage, Device device, const std::string& comm_backend,
+                    RunLog* log) {
+  const std::string& mode = cfg.train.cuda_graph;
+  if (mode == "false") return false;
+  if (mode == "auto" && !device.is_cuda()) return false;  // the CPU; simt stays eager unless asked
+  SR_CHECK(mode == "true" || mode == "auto", "train.cuda_graph: '", mode, "', expected auto, true or false");
+  SR_CHECK(mode != "true" || !device.is_cpu(), "train.cuda_graph is true, but the device ", device.str(),
+           " cannot capture CUDA graphs (a CUDA GPU or simt can): set train.cuda_graph to auto or false");
+  const std::string why = cuda_graph_blocker(cfg, stage, comm_backend);
+  if (why.empty()) return true;
+  SR_CHECK(mode != "true", "train.cuda_graph is true, but stage '", stage.name, "' cannot be captured: ", why,
+           "; set train.cuda_graph to auto (eager there) or false");
+  if (log) log->info("[" + stage.name + "] CUDA graphs off (train.cuda_graph auto): " + why + "; iterations run eagerly");
+  return false;
+}
+
+// One (kind, shapes) pair: its input buffers, graph and outputs. Declared in that order, so
+// the outputs (tensors in the graph's memory) go before the graph.
+struct GraphedStep::Graph {
+  std::string key;
+  uint64_t last_use = 0;
+  Tensor lq, gt;                      // the static inputs the graph reads
+  std::unique_ptr<StreamGraph> graph;  // null until captured (after one eager iteration)
+  StepResult out;                      // the captured iteration's losses and gate
+};
+
+GraphedStep::GraphedStep(StageStep& step, Device device, bool capture,
+                         std::function<void(int64_t, const std::string&)> on_capture, size_t max_graphs)
+    : step_(step), device_(device), capture_(capture), max_graphs_(max_graphs), on_capture_(std::move(on_capture)) {
+  SR_CHECK(!device.is_cpu(), "GraphedStep: the CPU has no stream to capture or order");
+  SR_CHECK(max_graphs >= 1, "GraphedStep: max_graphs must be at least 1");
+  SR_ON_DEVICE(device, {
+    auto mark = std::make_shared<cuda::StreamMark>();
+    mark_set_ = [mark] { mark->set(); };
+    mark_wait_ = [mark] { mark->wait(); };
+  });
+}
+
+GraphedStep::~GraphedStep() = default;
+
+size_t GraphedStep::graphs() const {
+  size_t n = 0;
+  for (const auto& g : graphs_) n += g->graph != nullptr;
+  return n;
+}
+
+// The learning rates reach the device by a copy from one host buffer per optimizer
+// (Adam::stage_lr), which an eager step and a replay both queue, and which runs when the
+// GPU reaches it: writing the next iteration's rate into that buffer while the last queued
+// iteration's copy has not run would hand that iteration the new rate. One buffer and a
+// StreamMark after each iteration (rather than one page-locked buffer per iteration in flight,
+// which a replay could not follow: the graph's copy reads one fixed address): the host waits
+// for the last iteration only when the rates change, so a constant-rate stretch stays
+// asynchronous and a changing one keeps one iteration in flight.
+void GraphedStep::order_lr_write(int64_t iter) {
+  std::vector<double> lrs = step_.lrs_at(iter);
+  if (mark_pending_ && lrs != queued_lrs_) {
+    mark_wait_();
+    mark_pending_ = false;
+  }
+  queued_lrs_ = std::move(lrs);
+}
+
+GraphedStep::Graph& GraphedStep::find_or_add(const std::string& key) {
+  for (auto& g : graphs_)
+    if (g->key == key) return *g;
+  if (graphs_.size() >= max_graphs_) {
+    auto oldest = std::min_element(graphs_.begin(), graphs_.end(),
+                                   [](const auto& a, const auto& b) { return a->last_use < b->last_use; });
+    graphs_.erase(oldest);  // its outputs, then its graph and memory
+  }
+  graphs_.push_back(std::make_unique<Graph>());
+  graphs_.back()->key = key;
+  return *graphs_.back();
+}
+
+StepResult GraphedStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
+  order_lr_write(iter);
+  StepResult r = queue(lq, gt, iter);
+  mark_set_();  // after the iteration's work: the next learning-rate write may wait for it
+  mark_pending_ = true;
+  return r;
+}
+
+StepResult GraphedStep::queue(const Tensor& lq, const Tensor& gt, int64_t iter) {
+  const std::string kind = capture_ ? step_.iteration_kind(iter) : "";
+  if (kind.empty()) return step_.run(lq, gt, iter);
+  Graph& g = find_or_add(kind + " lq " + lq.shape().str() + " gt " + gt.shape().str());
+  g.last_use = ++uses_;
+  if (!g.lq.defined()) {  // the warm-up: eager, on the batch itself; the input buffers are made
+    g.lq = Tensor::empty(lq.shape(), lq.dtype(), lq.device());
+    g.gt = Tensor::empty(gt.shape(), gt.dtype(), gt.device());
+    return step_.run(lq, gt, iter);
+  }
+  if (!g.graph) {
+    // The capture records iteration `iter` (learning rates included: run() stages them)
+    // without running it; the replay below runs it.
+    g.lq.copy_(lq);
+    g.gt.copy_(gt);
+    auto graph = std::make_unique<StreamGraph>(device_);
+    graph->begin_capture();
+    g.out = step_.run(g.lq, g.gt, iter);
+    graph->end_capture();
+    g.graph = std::move(graph);
+    g_captures.fetch_add(1);
+    if (on_capture_) on_capture_(iter, kind + ", lq " + lq.shape().str() + ", gt " + gt.shape().str());
+  } else {
+    if (!g_stale_inputs.load()) {
+      g.lq.copy_(lq);
+      g.gt.copy_(gt);
+    }
+    step_.prepare_replay(iter);
+  }
+  g.graph->replay();
+  // The outputs are overwritten by the next replay: copies, queued on the device.
+  StepResult r;
+  for (const auto& [name, t] : g.out.losses) r.losses[name] = t.clone();
+  r.skip_gate = g.out.skip_gate.clone();
+  return r;
+}
+
+}  // namespace sr::train
