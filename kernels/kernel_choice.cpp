@@ -2,6 +2,7 @@
 // config keys, checked against the registry's table (kernels/registry.cpp).
 #include "kernels/kernel_choice.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "engine/error.h"
@@ -106,16 +107,21 @@ RdbImpl default_rdb_impl() {
   return env.empty() ? RdbImpl::fused : check_rdb_name(env, override_env("rdb"));
 }
 
+const std::vector<std::string>& conv_impl_names() {
+  static const std::vector<std::string> names = {"native", "cudnn", "naive", "tf32", "bf16", "fp16",
+                                                 "igemm_v2", "wgmma", "cudnn_fp32"};
+  return names;
+}
+
 KernelChoice kernel_choice(const std::string& conv_impl, const std::string& rdb_impl) {
-  // Every name any build knows: a typo is an error everywhere, but a CPU-only build accepts
-  // (and ignores) a GPU config's choice, since it only concerns CUDA tensors.
-  static const char* const kKnown[] = {"native", "naive", "tf32", "bf16", "fp16", "igemm_v2", "wgmma",
-                                       "cudnn", "cudnn_fp32"};
-  bool known = false;
-  for (const char* k : kKnown) known = known || conv_impl == k;
-  if (!known)
-    fail("conv_impl: unknown value '", conv_impl,
-         "' (valid: native, cudnn, naive, tf32, bf16, fp16, igemm_v2, wgmma, cudnn_fp32)");
+  // A typo is an error everywhere, but a CPU-only build accepts (and ignores) a GPU config's
+  // choice, since it only concerns CUDA tensors.
+  const std::vector<std::string>& known = conv_impl_names();
+  if (std::find(known.begin(), known.end(), conv_impl) == known.end()) {
+    std::string valid;
+    for (const std::string& k : known) valid += (valid.empty() ? "" : ", ") + k;
+    fail("conv_impl: unknown value '", conv_impl, "' (valid: ", valid, ")");
+  }
   KernelChoice c;  // the defaults under the environment overrides
   const RdbImpl rdb = check_rdb_name(rdb_impl, "rdb_impl");
   // The config's values where no environment override wins over them.

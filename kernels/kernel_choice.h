@@ -5,6 +5,7 @@
 // environment overrides (kernels/registry.h lists the order). Plain C++ (every build).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "kernels/common/precision.h"
 
@@ -39,6 +40,11 @@ struct KernelChoice {
 // the key and listing the valid values. A CPU-only build accepts (and ignores) a GPU
 // config's conv_impl. The environment overrides win over both keys.
 KernelChoice kernel_choice(const std::string& conv_impl, const std::string& rdb_impl);
+
+// Every value conv_impl accepts, in every build (a CPU-only build accepts and ignores a GPU
+// config's choice): native, cudnn and each conv2d CUDA variant's name. The config schema's
+// choices are this list.
+const std::vector<std::string>& conv_impl_names();
 
 // Names <-> values. "native" names the default hand-written variant (conv2d: tf32; gemm:
 // native). An unknown name throws, listing the valid ones.

@@ -1,12 +1,14 @@
 // Config validation, overrides, error messages and the generated key reference.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "engine/error.h"
 #include "engine/suggest.h"
 #include "kernels/cpu/conv2d_bf16.h"
+#include "kernels/kernel_choice.h"
 #include "kernels/registry.h"
 #include "layers/precision.h"
 #include "support/scoped_env.h"
@@ -146,6 +148,27 @@ TEST_CASE("config/edit_distance") {
   CHECK(sr::edit_distance("kitten", "sitting") == 3);
   CHECK(sr::edit_distance("", "abc") == 3);
   CHECK(sr::edit_distance("same", "same") == 0);
+}
+
+// conv_impl: the schema's choices are kernel_choice's names (one list), so every variant a
+// build can run (igemm_v2, wgmma, ...) can be named in a config, and a typo is refused by the
+// schema with the valid names.
+TEST_CASE("config/conv_impl_key") {
+  json c = esrgan();
+  for (const std::string& name : sr::kernels::conv_impl_names()) {
+    INFO(name);
+    c["conv_impl"] = name;
+    CHECK(parse_config(validate_config(c)).conv_impl == name);
+    CHECK_NOTHROW(sr::kernels::kernel_choice(name, "fused"));
+  }
+  for (const char* name : {"wgmma", "igemm_v2", "cudnn_fp32"}) {
+    const auto& names = sr::kernels::conv_impl_names();
+    CHECK(std::find(names.begin(), names.end(), name) != names.end());
+  }
+  c["conv_impl"] = "wgma";
+  const std::string e = error_of(c);
+  INFO(e);
+  CHECK_THAT(e, Catch::Contains("conv_impl") && Catch::Contains("wgma") && Catch::Contains("wgmma"));
 }
 
 TEST_CASE("config/precision_key") {

@@ -15,6 +15,7 @@
 #include "engine/json_depth.h"
 #include "engine/regular_file.h"
 #include "engine/suggest.h"
+#include "kernels/kernel_choice.h"
 
 namespace sr::train {
 
@@ -261,9 +262,9 @@ const Spec& schema() {
       {"device", string("auto", "cpu, cuda, cuda:N, simt (the CUDA kernels on the SIMT interpreter: slow, for tests) or auto (CUDA when available)")},
       {"manual_seed", integer(0, "seed of every random stream (weights, data, augmentation)", 0)},
       {"conv_impl", string("native", "convolution variant on CUDA: native (the default hand-written variant), cudnn, "
-                                     "or a variant by name (naive, tf32, bf16, fp16, igemm_v2, cudnn_fp32; "
-                                     "docs/KERNELS.md); SRENGINE_CONV_IMPL overrides",
-                           {"native", "cudnn", "naive", "tf32", "bf16", "fp16", "igemm_v2", "cudnn_fp32"})},
+                                     "or a variant by name (naive, tf32, bf16, fp16, igemm_v2, wgmma (sm_90a), "
+                                     "cudnn_fp32; docs/KERNELS.md); SRENGINE_CONV_IMPL overrides",
+                           kernels::conv_impl_names())},
       {"queue_size", integer(180, "realesrnet / realesrgan stages on RealESRGANDataset: pairs in the training-pair "
                                   "pool that mixes batches (BasicSR's _dequeue_and_enqueue); a multiple of "
                                   "datasets.train.batch_size_per_gpu; 0: no pool", 0)},
@@ -315,8 +316,8 @@ const Spec& schema() {
                                          "iteration and replay it (docs/GPU.md, \"CUDA graphs\"). auto: on "
                                          "a CUDA GPU when the stage can be captured (else eager, with one log "
                                          "line saying why), eager on the CPU and the simt device; true: "
-                                         "captured, an error where it cannot be (the CPU, precision fp16, "
-                                         "the perceptual loss's criterion fro, MPI); false: eager",
+                                         "captured, an error where it cannot be (the CPU; MPI, which "
+                                         "all-reduces through the host); false: eager",
                                  {"auto", "true", "false"})},
            {"stages", required(array(stage_spec(), nullptr, "ordered training stages"))},
        })},

@@ -81,7 +81,7 @@ constexpr int kChunk = 8;    // bf16 per 16-byte cp.async
 // cp.async stores of a warp (8 rows x 4 chunks) are conflict-free for the same reason.
 constexpr int kPitch = kBK + 8;
 
-int pad8(int64_t c) { return (int)((c + 7) / 8 * 8); }
+int pad8(int64_t c) { return detail::igemm_v2_packed_channels(c); }
 
 // ---- Packing ----------------------------------------------------------------------------------
 // x (NCHW fp32, images x_bs apart) -> [N][HW][Cp] bf16, two channels per thread (Cp is even).
@@ -636,18 +636,19 @@ ConvGemm conv_gemm(const bf16_bits* x, const bf16_bits* w, int64_t H, int64_t W,
   return g;
 }
 
-// 32-bit indices inside the kernels, and the packed copies' sizes, must fit.
-void check_range(const char* op, const Conv2dShape& s) {
-  igemm::check_index_range(op, s);
-  const int64_t lim = int64_t{1} << 31, Cp = pad8(s.C), Kp = pad8(s.K);
-  SR_CHECK(s.N * s.H * s.W * Cp < lim && s.N * s.P * s.Q * Kp < lim && s.K * s.R * s.S * Cp < lim, op,
-           ": problem too large for 32-bit indexing in igemm_v2: N=", s.N, " C=", s.C, " H=", s.H, " W=", s.W,
-           " K=", s.K);
-}
+void check_range(const char* op, const Conv2dShape& s) { detail::igemm_v2_check_range(op, "igemm_v2", s); }
 
 }  // namespace
 
 namespace detail {
+
+void igemm_v2_check_range(const char* op, const char* variant, const Conv2dShape& s) {
+  igemm::check_index_range(op, s);
+  const int64_t lim = int64_t{1} << 31, Cp = igemm_v2_packed_channels(s.C), Kp = igemm_v2_packed_channels(s.K);
+  SR_CHECK(s.N * s.H * s.W * Cp < lim && s.N * s.P * s.Q * Kp < lim && s.K * s.R * s.S * Cp < lim, op,
+           ": problem too large for 32-bit indexing in ", variant, ": N=", s.N, " C=", s.C, " H=", s.H, " W=", s.W,
+           " K=", s.K);
+}
 
 void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y) {
   const char* op = "conv2d_forward (igemm_v2)";

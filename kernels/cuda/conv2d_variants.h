@@ -29,6 +29,11 @@ void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float*
 //                out[c][r][s][k] = w[k][c][R-1-r][S-1-s] (backward-data's filters)
 void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out);
 void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool flip, uint16_t* out);
+// The packed copies' channel count (C rounded up to 8: one 16-byte cp.async or TMA chunk of
+// bf16), and the check that 32-bit indices inside igemm_v2's and wgmma's kernels and the sizes
+// of their packed copies fit (an error naming op and variant otherwise).
+inline int igemm_v2_packed_channels(int64_t c) { return (int)((c + 7) / 8 * 8); }
+void igemm_v2_check_range(const char* op, const char* variant, const Conv2dShape& s);
 // Test hooks of its launch plans (kernels/cuda/conv2d_igemm_v2_plan.h): the SM count the plans
 // read (0: the device's; the simt interpreter's is 132), and a forced forward / backward-data
 // plan (tile bm x bn of 128 x 64, 128 x 32, 64 x 64 or 64 x 32, and `splits` k splits; bm = 0:

@@ -188,7 +188,7 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
-int pad8(int64_t c) { return (int)((c + 7) / 8 * 8); }
+int pad8(int64_t c) { return detail::igemm_v2_packed_channels(c); }
 
 // ---- Tensor maps ------------------------------------------------------------------------------------
 // A tiled bf16 map with the 128B swizzle over a packed operand (dims[0] innermost, dense).
@@ -278,13 +278,9 @@ void run_wgmma_conv(const bf16_bits* x, const bf16_bits* w, int64_t N, int64_t H
   CUDA_CHECK_LAUNCH(op);
 }
 
-// 32-bit indices inside the kernel and the tensor maps' limits.
-void check_range(const char* op, const Conv2dShape& s) {
-  igemm::check_index_range(op, s);
-  const int64_t lim = int64_t{1} << 31, Cp = pad8(s.C), Kp = pad8(s.K);
-  SR_CHECK(s.N * s.H * s.W * Cp < lim && s.N * s.P * s.Q * Kp < lim && s.K * s.R * s.S * Cp < lim, op,
-           ": problem too large for 32-bit indexing in wgmma: N=", s.N, " C=", s.C, " H=", s.H, " W=", s.W, " K=", s.K);
-}
+// 32-bit indices inside the kernel and the packed copies (the tensor maps' limits are
+// checked where the maps are encoded).
+void check_range(const char* op, const Conv2dShape& s) { detail::igemm_v2_check_range(op, "wgmma", s); }
 
 }  // namespace
 
