@@ -16,6 +16,9 @@
 // "SKIPPED: <reason>" and returns; ctest reports them as skipped (tests/CMakeLists.txt
 // sets SKIP_REGULAR_EXPRESSION), never as passed.
 //
+// A case's seed is 1000 + its position in the op table (1-based); SRENGINE_PARITY_SEED
+// replaces the 1000, to run the table on other inputs (the default run stays the same).
+//
 // simt/ops_<family>: the same op table on the simt device (Device::simt: the same kernels
 // run by the SIMT interpreter, docs/SIMT.md), on every CI machine. Its fresh device memory
 // is NaN already, and it reports out-of-bounds writes itself.
@@ -23,6 +26,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <random>
@@ -129,11 +133,19 @@ struct OpCase {
   Tol tol = kFp32;
   std::vector<Init> init;        // per input (empty: normal)
   bool stateful = false;         // mutates non-grad inputs (compared after the op; no rerun)
+  // A float32 CPU reference with the device's rounded conv operands (empty: none).
+  std::function<Tensor(std::vector<Tensor>&)> rounded;
+  Tol rounded_tol = kFp32;
 
   OpCase& grads(std::vector<bool> g) { grad = std::move(g); return *this; }
   OpCase& tolerance(Tol t) { tol = t; return *this; }
   OpCase& inits(std::vector<Init> i) { init = std::move(i); return *this; }
   OpCase& with_state() { stateful = true; return *this; }
+  OpCase& rounded_reference(std::function<Tensor(std::vector<Tensor>&)> f, Tol t) {
+    rounded = std::move(f);
+    rounded_tol = t;
+    return *this;
+  }
 };
 
 OpCase& add_case(std::vector<OpCase>& t, const char* family, std::string name, std::vector<Shape> shapes,
@@ -259,34 +271,50 @@ std::vector<OpCase> op_cases() {
   // the fused residual dense block (engine/ops_rdb.h); inputs x, w1..w5, b1..b5 (, outer).
   // The uniform weights are scaled by 1/sqrt(fan_in) (a recorded op, so gradients still
   // reach the raw inputs) to keep the activations of every conv at the scale of x.
-  // Tolerance: the longest chain of rounded products is the gradient of w1 and b1: five
-  // forward convs, four backward-data convs (through the dense connections) and one
-  // backward-weight conv, so ten times the single-conv budget. Rounding errors of the
-  // chained convs add up (they do not cancel in the biases' sums over N*H*W), and the
-  // first H200 run measured 6.8 single-conv budgets for b1 under TF32. A wrong index or a
-  // missing term is still far outside it: its error is of the order of the values. Under
-  // SRENGINE_CONV_IMPL=naive (fp32) the same case is checked against a budget 200 times
-  // smaller (tools/gpu_check.sh runs it so).
+  // Tolerance. The forward is compared with the float64 reference within ten single-conv
+  // budgets (five chained convs; at most 0.2% of it over seeds 1000..1029 under TF32).
+  // The gradients are not: the leaky ReLU's derivative jumps from 1 to the slope at 0, so a
+  // pre-activation within rounding error of 0 (some among the 4 x 2 x 8 x 9 x 7 of the
+  // block, at every few seeds) takes the other slope under rounded operands than in
+  // float64, and the gradients of the convs before it (w1, b1 most) move by a share of
+  // their values: under TF32 up to 7.2 times the ten-conv budget over seeds 1000..1029
+  // (with slope 1, no jump, 0.06 times), the kernels being right. No elementwise bound of
+  // the rounding error covers a jump. The gradients (and the forward) are compared instead
+  // with a float32 CPU reference that rounds the conv operands the same way
+  // (kernels/cpu/conv2d_rounded: the same slopes are taken), within the single-conv
+  // budget: what remains is float32 summation order and the rare operand rounded to the
+  // neighbouring value, at most 10% of that budget over seeds 1000..1069. A wrong scale or
+  // a missing term is of the order of the values (a 1% error in the gradient of x is 2.5
+  // budgets). The CPU rounds tf32 and fp16 everywhere and bf16 only with avx512_bf16:
+  // under a bf16 variant the gradients keep the float64 reference and its ten-conv
+  // budget. Under SRENGINE_CONV_IMPL=naive (fp32) the reference rounds nothing.
   {
     const Tol rt{10 * ct.abs, 10 * ct.rel, ct.name};
-    auto rdb = [](V& x) {
-      RdbParams p;
-      for (int k = 0; k < 5; ++k) {
-        p.w[k] = scale(x[1 + k], 1.0 / std::sqrt((double)x[1 + k].size(1) * 9.0));
-        p.b[k] = x[6 + k];
-      }
-      return residual_dense_block(x[0], p, 0.2, 0.2, x.size() > 11 ? x[11] : Tensor(), 0.2);
+    auto rdb_at = [](Precision prec) {
+      return [prec](V& x) {
+        RdbParams p;
+        for (int k = 0; k < 5; ++k) {
+          p.w[k] = scale(x[1 + k], 1.0 / std::sqrt((double)x[1 + k].size(1) * 9.0));
+          p.b[k] = x[6 + k];
+        }
+        return residual_dense_block(x[0], p, 0.2, 0.2, x.size() > 11 ? x[11] : Tensor(), 0.2, {}, prec);
+      };
     };
+    auto rdb = rdb_at(Precision::device_default);
+    Precision rp = Precision::device_default;
+    precision_from_name(ct.name, &rp);
     const int64_t nf = 16, gc = 8;
     std::vector<Shape> shapes{{2, nf, 9, 7}};
     for (int k = 0; k < 5; ++k) shapes.push_back({k == 4 ? nf : gc, nf + k * gc, 3, 3});
     for (int k = 0; k < 5; ++k) shapes.push_back({k == 4 ? nf : gc});
     std::vector<Init> inits(shapes.size(), Init::uniform);
     inits[0] = Init::normal;
-    add_case(t, "rdb", "residual_dense_block", shapes, rdb).tolerance(rt).inits(inits);
+    OpCase& c1 = add_case(t, "rdb", "residual_dense_block", shapes, rdb).tolerance(rt).inits(inits);
+    if (rp != Precision::bf16) c1.rounded_reference(rdb_at(rp), ct);
     shapes.push_back(shapes[0]);
     inits.push_back(Init::normal);
-    add_case(t, "rdb", "residual_dense_block + outer residual", shapes, rdb).tolerance(rt).inits(inits);
+    OpCase& c2 = add_case(t, "rdb", "residual_dense_block + outer residual", shapes, rdb).tolerance(rt).inits(inits);
+    if (rp != Precision::bf16) c2.rounded_reference(rdb_at(rp), ct);
   }
   add_case(t, "norm_pool", "max_pool2d 2x2", {{2, 3, 9, 8}},
            [](V& x) { return max_pool2d(x[0], 2, 2); });
@@ -301,23 +329,27 @@ std::vector<OpCase> op_cases() {
 void run_op_case(const OpCase& c, uint64_t seed) {
   std::mt19937_64 rng(seed);
   const size_t n = c.shapes.size();
-  std::vector<Tensor> cpu_in, gpu_in, gpu_in2;
+  std::vector<Tensor> cpu_in, gpu_in, gpu_in2, r_in;
   std::vector<bool> grad = c.grad.empty() ? std::vector<bool>(n, true) : c.grad;
   for (size_t i = 0; i < n; ++i) {
     Tensor v = random_tensor(c.shapes[i], rng, c.init.empty() ? Init::normal : c.init[i]);
     cpu_in.push_back(v.clone());
     gpu_in.push_back(v.to(DType::f32).to(g_device));
     gpu_in2.push_back(v.to(DType::f32).to(g_device));
+    if (c.rounded) r_in.push_back(v.to(DType::f32));
     if (grad[i]) {
       cpu_in.back().set_requires_grad(true);
       gpu_in.back().set_requires_grad(true);
+      if (c.rounded) r_in.back().set_requires_grad(true);
     }
   }
   Tensor y_cpu = c.fn(cpu_in);
+  Tensor y_r = c.rounded ? c.rounded(r_in) : Tensor();
   poison_pool();
   Tensor y_gpu = c.fn(gpu_in);
   REQUIRE(y_gpu.device() == g_device);
   compare_tensors(c.name + ": forward", y_gpu, y_cpu, c.tol);
+  if (c.rounded) compare_tensors(c.name + ": forward (rounded reference)", y_gpu, y_r, c.rounded_tol);
   if (c.stateful) {
     for (size_t i = 0; i < n; ++i)
       if (!grad[i]) compare_tensors(c.name + ": state input " + std::to_string(i) + " after the op", gpu_in[i], cpu_in[i], c.tol);
@@ -334,17 +366,24 @@ void run_op_case(const OpCase& c, uint64_t seed) {
   if (!y_cpu.requires_grad()) return;
   Tensor g = random_tensor(y_cpu.shape(), rng);
   y_cpu.backward(g);
+  if (c.rounded) y_r.backward(g.to(DType::f32));
   poison_pool();
   y_gpu.backward(g.to(DType::f32).to(g_device));
   for (size_t i = 0; i < n; ++i) {
     if (!grad[i]) continue;
-    compare_tensors(c.name + ": gradient of input " + std::to_string(i), gpu_in[i].grad(), cpu_in[i].grad(), c.tol);
+    // With a rounded reference the gradients are checked against it alone (see the rdb cases).
+    if (!c.rounded)
+      compare_tensors(c.name + ": gradient of input " + std::to_string(i), gpu_in[i].grad(), cpu_in[i].grad(), c.tol);
+    else
+      compare_tensors(c.name + ": gradient of input " + std::to_string(i) + " (rounded reference)", gpu_in[i].grad(),
+                      r_in[i].grad(), c.rounded_tol);
   }
 }
 
 void run_family(const char* family, Device device) {
   g_device = device;
   uint64_t seed = 1000;
+  if (const char* e = std::getenv("SRENGINE_PARITY_SEED")) seed = std::strtoull(e, nullptr, 10);
   int ran = 0;
   for (const OpCase& c : op_cases()) {
     ++seed;
