@@ -23,15 +23,6 @@ using namespace sr::simt_test;
 
 namespace {
 
-std::string fault_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sr::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST_CASE("simt/interpreter_barriers") {
   std::vector<float> in(200);
   double sum = 0;

@@ -25,15 +25,6 @@ using namespace sr::simt_test;
 
 namespace {
 
-std::string fault_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sr::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // Phases: every wait returns only once all 128 arrivals of its round are in.
 TEST_CASE("simt/interpreter_mbarrier") {
   for (uint64_t seed : {0, 5}) {

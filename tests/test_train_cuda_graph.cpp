@@ -11,6 +11,7 @@
 
 #include "engine/cuda_runtime.h"
 #include "support/train_support.h"
+#include "support/cuda_skip.h"
 #include "train/checkpoint.h"
 #include "train/comm.h"
 #include "train/graphed_step.h"
@@ -219,15 +220,8 @@ TEST_CASE("train/cuda_graph_run_equals_eager") {
 
 // The same on a GPU, where train.cuda_graph auto is on.
 TEST_CASE("cuda/cuda_graph_run_equals_eager") {
+  if (test::skip_without_cuda()) return;
 #ifdef SRENGINE_WITH_CUDA
-  if (!cuda::available()) {
-    std::printf("SKIPPED: no CUDA device\n");
-    WARN("SKIPPED: no CUDA device");
-    return;
-  }
   expect_graph_run_equals_eager("cuda");
-#else
-  std::printf("SKIPPED: srengine was built without CUDA\n");
-  WARN("SKIPPED: srengine was built without CUDA");
 #endif
 }

@@ -28,6 +28,7 @@
 #include "nets/vgg_features.h"
 #include "support/data_support.h"
 #include "support/train_support.h"
+#include "support/cuda_skip.h"
 #include "train/checkpoint.h"
 #include "train/comm.h"
 #include "train/graphed_step.h"
@@ -346,12 +347,8 @@ TEST_CASE("train/skipped_update_leaves_no_trace") {
 // and the rest stay on the device until the log line reads them (one read per loss name and
 // one for the gates).
 TEST_CASE("cuda/step_has_no_host_round_trips") {
+  if (test::skip_without_cuda()) return;
 #ifdef SRENGINE_WITH_CUDA
-  if (!cuda::available()) {
-    std::printf("SKIPPED: no CUDA device\n");
-    WARN("SKIPPED: no CUDA device");
-    return;
-  }
   for (size_t stage : {0, 1}) {
     TinyStage t("cuda_waits", stage, Device::cuda(0));
     t.step->run(t.lq, t.gt, 1);
@@ -371,9 +368,6 @@ TEST_CASE("cuda/step_has_no_host_round_trips") {
       CHECK(std::isfinite(v));
     }
   }
-#else
-  std::printf("SKIPPED: srengine was built without CUDA\n");
-  WARN("SKIPPED: srengine was built without CUDA");
 #endif
 }
 
@@ -814,17 +808,10 @@ TEST_CASE("train/cuda_graph_replay_equals_eager_fp16_fro") {
 
 // The same on a GPU: CUDA graphs (engine/cuda_graph.cu).
 TEST_CASE("cuda/cuda_graph_replay_equals_eager") {
+  if (test::skip_without_cuda()) return;
 #ifdef SRENGINE_WITH_CUDA
-  if (!cuda::available()) {
-    std::printf("SKIPPED: no CUDA device\n");
-    WARN("SKIPPED: no CUDA device");
-    return;
-  }
   activate_device(Device::cuda(0), "test");
   expect_replay_equals_eager(Device::cuda(0));
-#else
-  std::printf("SKIPPED: srengine was built without CUDA\n");
-  WARN("SKIPPED: srengine was built without CUDA");
 #endif
 }
 
@@ -950,17 +937,10 @@ TEST_CASE("train/graphed_step_waits_only_when_the_rate_changes") {
 }
 
 TEST_CASE("cuda/graphed_step_equals_eager") {
+  if (test::skip_without_cuda()) return;
 #ifdef SRENGINE_WITH_CUDA
-  if (!cuda::available()) {
-    std::printf("SKIPPED: no CUDA device\n");
-    WARN("SKIPPED: no CUDA device");
-    return;
-  }
   activate_device(Device::cuda(0), "test");
   expect_graphed_equals_eager(Device::cuda(0));
-#else
-  std::printf("SKIPPED: srengine was built without CUDA\n");
-  WARN("SKIPPED: srengine was built without CUDA");
 #endif
 }
 

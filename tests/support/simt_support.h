@@ -3,8 +3,11 @@
 // comparison (tests/support/parity.h).
 #pragma once
 #include <cstring>
+#include <functional>
+#include <string>
 #include <vector>
 
+#include "engine/error.h"
 #include "kernels/simt/device.h"
 #include "support/parity.h"
 
@@ -27,5 +30,16 @@ struct DevT {
   std::vector<T> get() const { return std::vector<T>(p, p + n); }
 };
 using Dev = DevT<float>;
+
+// The error a launch (or any call) throws, "" when it throws none: the interpreter's reports
+// (a race, a stuck barrier, a misuse of a primitive) are sr::Error.
+inline std::string fault_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const sr::Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 }  // namespace sr::simt_test
