@@ -109,9 +109,10 @@ TEST_CASE("bench/kernels_cuda_rows_cover_registry") {
 #ifdef SRENGINE_WITH_CUDA
   // Every CUDA kernel header is a registry family (so the checks above cover it), except
   // the conv2d dispatcher's internals (conv2d_cudnn.h: the cuDNN variants' algorithm rules;
-  // conv2d_igemm_v2_plan.h: igemm_v2's launch plans) and the inline-PTX wrappers.
-  const std::set<std::string> internal = {"conv2d_problems", "conv2d_variants", "conv2d_cudnn",
-                                          "conv2d_igemm_v2_plan", "igemm", "fast_div", "ptx"};
+  // conv2d_igemm_v2_plan.h and conv2d_wgmma_plan.h: igemm_v2's and wgmma's launch plans) and
+  // the inline-PTX wrappers.
+  const std::set<std::string> internal = {"conv2d_problems",   "conv2d_variants", "conv2d_cudnn", "conv2d_igemm_v2_plan",
+                                          "conv2d_wgmma_plan", "igemm",           "fast_div",     "ptx"};
   int headers = 0;
   for (const auto& e : fs::directory_iterator(std::string(SRENGINE_SOURCE_DIR) + "/kernels/cuda")) {
     if (e.path().extension() != ".h" || internal.count(e.path().stem().string())) continue;

@@ -8,6 +8,8 @@
 //                             against the float64 CPU convolution
 //   kernels/igemm_v2_plan     igemm_v2's tile and split-K plans at the RRDB shapes, against
 //                             the rule of kernels/cuda/conv2d_igemm_v2_plan.h
+//   kernels/wgmma_plan        wgmma's tile and pixel-rectangle plans at the RRDB shapes and
+//                             odd sizes, against the rule of kernels/cuda/conv2d_wgmma_plan.h
 //   kernels/registry          the variant table, selection and environment override
 //   kernels/sync_launches_flag  the values of SRENGINE_SYNC_LAUNCHES that turn it on
 //   kernels/cudnn_algorithm_choice  which cuDNN algorithms each variant may run, in which
@@ -30,6 +32,7 @@
 #include "kernels/cuda/conv2d_cudnn.h"
 #include "kernels/cuda/conv2d_igemm_v2_plan.h"
 #include "kernels/cuda/conv2d_problems.h"
+#include "kernels/cuda/conv2d_wgmma_plan.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/fast_div.h"
 #include "kernels/cuda/igemm.h"
@@ -470,6 +473,103 @@ TEST_CASE("kernels/igemm_v2_plan") {
     CHECK(g.split.splits == (sms == kH100 ? 29 : 15));
   }
   CHECK(v2p::plan_wgrad(64, 9 * 192, 16 * 64 * 64, kH100).bm == 64);
+}
+
+// ---- wgmma's launch plans ----------------------------------------------------------------------------
+namespace wp = sr::cuda::wgmma;
+
+std::string plan_str(const wp::ConvPlan& p) {
+  std::ostringstream o;
+  o << p.bm << "x" << p.bn << ":" << p.tile_h << "x" << p.tile_w;
+  return o.str();
+}
+
+// The rule of wgmma::plan_conv, restated as properties of the choice against every plan of
+// kPlans: BN = 32 when Nout <= 32; if some plan fills a wave of sm_count CTAs the choice does,
+// and no filling plan computes less, or as much with a larger tile; if none fills, none has
+// more CTAs.
+void check_wgmma_plan_rule(const wp::ConvPlan& p, int64_t N, int64_t P, int64_t Q, int64_t Nout, int sms) {
+  INFO("N " << N << " " << P << " x " << Q << " Nout " << Nout << " SMs " << sms << ": plan " << plan_str(p));
+  CHECK(wp::is_plan(p));
+  if (Nout <= 32) CHECK(p.bn == 32);
+  CHECK(p.bm == p.tile_h * p.tile_w);
+  const int64_t ctas = wp::cta_count(p, N, P, Q, Nout), work = wp::computed_work(p, N, P, Q, Nout);
+  bool any_fills = false;
+  for (const wp::ConvPlan& o : wp::kPlans)
+    any_fills |= (Nout > 32 || o.bn == 32) && wp::cta_count(o, N, P, Q, Nout) >= sms;
+  CHECK((ctas >= sms) == any_fills);
+  for (const wp::ConvPlan& o : wp::kPlans) {
+    if (Nout <= 32 && o.bn != 32) continue;
+    INFO("against " << plan_str(o));
+    const int64_t oc = wp::cta_count(o, N, P, Q, Nout), ow = wp::computed_work(o, N, P, Q, Nout);
+    if (any_fills) {
+      if (oc < sms) continue;
+      CHECK(ow >= work);
+      if (ow == work) CHECK(o.bm * o.bn <= p.bm * p.bn);
+    } else {
+      CHECK(oc <= ctas);
+    }
+  }
+}
+
+TEST_CASE("kernels/wgmma_plan") {
+  constexpr int kH100 = 132;
+  // RRDBNet (nf 64, gc 32) at LR 32, 48 and 64, batch 1, 4 and 16: the dense-block convs
+  // (input 64 + 32 i channels, 32 or 64 out) and the trunk conv, forward (Nout = K) and
+  // backward-data (Nout = C), all against the rule.
+  for (int64_t lr : {32, 48, 64})
+    for (int64_t batch : {1, 4, 16})
+      for (int64_t c = 64; c <= 192; c += 32)
+        for (int64_t k : {32, 64})
+          for (int64_t nout : {k, c})
+            check_wgmma_plan_rule(wp::plan_conv(batch, lr, lr, nout, kH100), batch, lr, lr, nout, kH100);
+  // The choices themselves. Forward, 64 output channels (trunk, rdb conv5): LR 32 at batch 16
+  // is 128 CTAs of 128 x 64, under the wave, so 8 x 8 rectangles of 64 (256 CTAs); LR 48 and
+  // 64 fill with 128 x 64 (288 and 512); at batch 4 LR 48 and 64 fill with 64 x 64 (144, 256;
+  // 128 x 32 has as many CTAs and as much work: the order of kPlans keeps 64 x 64); LR 32 at
+  // batch 4 and every batch-1 shape fill no wave and take the most CTAs, 64 x 32.
+  auto plan = [](int64_t n, int64_t p, int64_t q, int64_t nout, int sms = 132) {
+    return plan_str(wp::plan_conv(n, p, q, nout, sms));
+  };
+  CHECK(plan(16, 32, 32, 64) == "64x64:8x8");
+  CHECK(plan(16, 48, 48, 64) == "128x64:8x16");
+  CHECK(plan(16, 64, 64, 64) == "128x64:8x16");
+  CHECK(plan(4, 32, 32, 64) == "64x32:8x8");
+  CHECK(plan(4, 48, 48, 64) == "64x64:8x8");
+  CHECK(plan(4, 64, 64, 64) == "64x64:8x8");
+  for (int64_t lr : {32, 48, 64}) CHECK(plan(1, lr, lr, 64) == "64x32:8x8");
+  // The growth convs (32 out): BN 32.
+  CHECK(plan(16, 32, 32, 32) == "64x32:8x8");
+  CHECK(plan(16, 48, 48, 32) == "128x32:8x16");
+  CHECK(plan(16, 64, 64, 32) == "128x32:8x16");
+  CHECK(plan(4, 64, 64, 32) == "64x32:8x8");
+  // Backward-data of a dense-block conv (Nout = C): 96 and 160 channels are 2 and 3 tiles of 64
+  // (a third and a sixth padding) but 3 and 5 of 32, so BN = 32; 128 and 192 keep BN = 64.
+  CHECK(plan(16, 32, 32, 96) == "128x32:8x16");
+  CHECK(plan(16, 32, 32, 160) == "128x32:8x16");
+  CHECK(plan(16, 32, 32, 128) == "128x64:8x16");
+  CHECK(plan(16, 32, 32, 192) == "128x64:8x16");
+  // A 64-SM GPU: the 128 CTAs of LR 32 at batch 16 are two waves.
+  CHECK(plan(16, 32, 32, 64, 64) == "128x64:8x16");
+  // Odd sizes: the rectangle that hangs least past the edge. 20 x 20: 8 x 8 computes 24 x 24
+  // (4 x 16: 20 x 32; the 128-row tiles, 96 CTAs, fill no wave). 33 x 33: 8 x 8 computes
+  // 40 x 40 (8 x 16: 40 x 48). 12 x 40: 4 x 16 computes 12 x 48 (8 x 8: 16 x 40). 32 x 40 at
+  // batch 32: 16 x 8 divides it exactly (8 x 16: 32 x 48) and fills (320 CTAs).
+  CHECK(plan(16, 20, 20, 64) == "64x64:8x8");
+  CHECK(plan(16, 33, 33, 64) == "64x64:8x8");
+  CHECK(plan(16, 12, 40, 64) == "64x64:4x16");
+  CHECK(plan(32, 32, 40, 64) == "128x64:16x8");
+  for (int64_t n : {1, 3, 16})
+    for (int64_t p : {1, 7, 9, 17, 31})
+      for (int64_t q : {1, 5, 15, 33, 100})
+        for (int64_t nout : {3, 32, 33, 64, 70, 256})
+          for (int sms : {1, 64, kH100, 100000})
+            check_wgmma_plan_rule(wp::plan_conv(n, p, q, nout, sms), n, p, q, nout, sms);
+  // The counts themselves.
+  CHECK(wp::cta_count({64, 32, 4, 16}, 2, 12, 40, 70) == 2 * 3 * 3 * 3);
+  CHECK(wp::computed_work({64, 32, 4, 16}, 2, 12, 40, 70) == 2 * 12 * 48 * 96);
+  CHECK_FALSE(wp::is_plan({64, 64, 16, 4}));
+  CHECK_FALSE(wp::is_plan({128, 64, 8, 8}));
 }
 
 // ---- cuDNN algorithm choice -------------------------------------------------------------------

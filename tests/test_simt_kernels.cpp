@@ -569,8 +569,8 @@ using test::describe;
 // of tests/support/conv_views.h): forward with the full fused epilogue into a channel view,
 // backward-data (overwrite and accumulate, into a view), backward-weight (+=) with the bias
 // gradient. Elements outside the views must keep their NaN poison (or their value, when
-// accumulating).
-bool run_conv(sr::simt::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed) {
+// accumulating). weight_grad false: forward and backward-data only.
+bool run_conv(sr::simt::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed, bool weight_grad = true) {
   test::ConvViewData d(c, seed);
   const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c);
   Dev X(d.xbuf), Wt(d.w), Bias(d.bias), Res(d.res), DY(d.dybuf);
@@ -597,7 +597,7 @@ bool run_conv(sr::simt::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed
     const auto r = d.backward_data(DX.get(), init, accumulate, ctx);
     ok &= compare(ctx + (accumulate ? " backward-data (accumulate)" : " backward-data"), r.got, r.ref, tol);
   }
-  {  // backward-weight: dw += ..., dbias += ...
+  if (weight_grad) {  // backward-weight: dw += ..., dbias += ...
     const auto dw0 = random_floats(d.rng, (int64_t)d.w.size()), db0 = random_floats(d.rng, c.K);
     Dev DW(dw0), DB(db0);
     sr::simt::conv2d_backward_weight_with(v, d.s, X.p + d.x_off, DY.p + d.y_off, DW.p, DB.p);
@@ -720,6 +720,8 @@ void test_conv2d_igemm_v2() {
 // counts: a growth conv (C = 64 -> K = 32) on channel views, the fifth dense-block conv
 // (C = 192: 3 channel tiles per tap, 27 k tiles through the 4-stage ring, its phases wrapping
 // six times) with output columns past one 16-wide tile row, and odd channels on both sides.
+// Each runs under the plan the rule picks at 132 SMs (these small shapes fill no wave: the most
+// CTAs, 64 x 32 tiles); simt/conv2d_wgmma_plans forces the others.
 const std::vector<ConvCase>& conv_cases_wgmma() {
   static const std::vector<ConvCase> cases = [] {
     std::vector<ConvCase> c = conv_cases_v2();
@@ -774,6 +776,48 @@ void test_conv2d_igemm_v2_plans() {
     run_conv(sr::simt::ConvVariant::igemm_v2, cases[0], kBf16, ++seed);
     run_conv(sr::simt::ConvVariant::igemm_v2, {2, 8, 24, 24, 48, 3, 3, 1, 1}, kBf16, ++seed);
   }
+}
+
+// wgmma under every plan of wgmma::kPlans (conv2d_wgmma_plan.h), forced through the test hook:
+// 128 and 64 pixel rows, 8 x 16, 16 x 8, 8 x 8 and 4 x 16 rectangles, BN 64 and 32, forward
+// and backward-data (backward-weight is igemm_v2's). The shapes: an 11 x 19 image (no
+// rectangle divides it: every plan's edge tiles hang over both borders), a growth conv on
+// channel views, 70 output channels (a partial last column tile of either width) and 72 input
+// channels (two 64-channel k tiles per tap, the second partial: 18 k tiles through the ring).
+// Then the plans' own choice at 1 and 100,000 SMs (most CTAs; one wave of the largest tile).
+void test_conv2d_wgmma_plans() {
+  struct Forced {
+    int bm, bn, tile_h, tile_w;
+  };
+  const Forced plans[] = {{128, 64, 8, 16}, {128, 64, 16, 8}, {64, 64, 8, 8}, {64, 64, 4, 16},
+                          {128, 32, 8, 16}, {128, 32, 16, 8}, {64, 32, 8, 8}, {64, 32, 4, 16}};
+  const ConvCase cases[] = {{2, 8, 11, 19, 8, 3, 3, 1, 1},
+                            {1, 20, 10, 12, 32, 3, 3, 1, 1, 8, 8},
+                            {1, 6, 9, 9, 70, 1, 1, 1, 0},
+                            {1, 72, 5, 9, 16, 3, 3, 1, 1}};
+  uint64_t seed = 850;
+  struct Restore {
+    ~Restore() {
+      sr::simt::detail::wgmma_force_conv_plan(0, 0, 0, 0);
+      sr::simt::detail::igemm_v2_set_sm_count(0);
+    }
+  } restore;
+  for (const Forced& p : plans) {
+    sr::simt::detail::wgmma_force_conv_plan(p.bm, p.bn, p.tile_h, p.tile_w);
+    for (const ConvCase& c : cases) {
+      INFO("forced plan " << p.bm << " x " << p.bn << ", " << p.tile_h << " x " << p.tile_w << " pixels");
+      run_conv(sr::simt::ConvVariant::wgmma, c, kBf16, ++seed, /*weight_grad=*/false);
+    }
+  }
+  sr::simt::detail::wgmma_force_conv_plan(0, 0, 0, 0);
+  for (int sms : {1, 100000}) {
+    sr::simt::detail::igemm_v2_set_sm_count(sms);
+    INFO("planned for " << sms << " SMs");
+    run_conv(sr::simt::ConvVariant::wgmma, cases[0], kBf16, ++seed, /*weight_grad=*/false);
+  }
+  // A plan the kernel is not built for is an error naming it.
+  CHECK_THROWS_WITH(sr::simt::detail::wgmma_force_conv_plan(128, 64, 8, 8),
+                    Catch::Contains("128x64:8x8 is no wgmma plan"));
 }
 
 void test_conv2d_fp16() {
@@ -967,6 +1011,7 @@ const Family kFamilies[] = {
     {"conv2d_igemm_v2", test_conv2d_igemm_v2},
     {"conv2d_wgmma", test_conv2d_wgmma},
     {"conv2d_igemm_v2_plans", test_conv2d_igemm_v2_plans},
+    {"conv2d_wgmma_plans", test_conv2d_wgmma_plans},
     {"rdb", test_rdb},
     {"copy", test_copy},
     {"degrade_blur", sr::simt_test::test_degrade_blur},
@@ -995,6 +1040,7 @@ TEST_CASE("simt/conv2d_naive") { test_conv2d_naive(); }
 TEST_CASE("simt/conv2d_igemm_v2") { test_conv2d_igemm_v2(); }
 TEST_CASE("simt/conv2d_wgmma") { test_conv2d_wgmma(); }
 TEST_CASE("simt/conv2d_igemm_v2_plans") { test_conv2d_igemm_v2_plans(); }
+TEST_CASE("simt/conv2d_wgmma_plans") { test_conv2d_wgmma_plans(); }
 TEST_CASE("simt/rdb") { test_rdb(); }
 TEST_CASE("simt/copy") { test_copy(); }
 

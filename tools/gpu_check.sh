@@ -34,6 +34,7 @@
 #   train smoke two stages on the GPU, the L1 loss must fall
 #   nccl        a one-rank NCCL run (no mpirun) equals a single-process run
 #   bench conv  native conv vs cuDNN on the RRDB and U-Net shapes (bench_conv.json)
+#   bench wgmma plans  each wgmma tile plan forced, beside the planned one (sm_90a)
 #   train vs torch  batch-16 L1 / GAN / inference steps against PyTorch, TF32 then bf16
 #   racecheck   compute-sanitizer racecheck on the conv and dense-block tests
 #   bench all   every kernel's row (logs/bench_all.json): GB/s against the copy bandwidth
@@ -48,7 +49,7 @@ for a in "$@"; do
   case "$a" in
     --rehearse) REHEARSE=1 ;;
     --configure-only) CONFIGURE_ONLY=1 ;;
-    -h|--help) sed -n '2,36p' "$0" | cut -c3-; exit 0 ;;
+    -h|--help) sed -n '2,/^# Exit status/p' "$0" | cut -c3-; exit 0 ;;
     *) echo "gpu_check.sh: unknown argument '$a' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -451,6 +452,45 @@ if ! gpu_row "bench conv"; then
     99) no_time "bench conv" ;;
     *) row "bench conv" FAIL "$(tail -1 "$LOG/bench_conv.log" | cut -c1-120)" ;;
   esac
+fi
+
+# ---- wgmma's plans: each forced (SRENGINE_WGMMA_PLAN) beside its own choice ("auto") -------------
+# The RRDB convs at LR 32 (rdb_conv1: 32 out, rdb_conv5: 192 in, conv_body) and LR 64
+# (conv_up1), batch 16, 4 and 1: the plan rule of kernels/cuda/conv2d_wgmma_plan.h is
+# confirmed where auto is within 5% of the fastest forced plan (logs/bench_wgmma_plans.txt:
+# batch, case, plan, median ms).
+if ! gpu_row "bench wgmma plans"; then
+  if [ "$ARCH" != 90a ]; then
+    row "bench wgmma plans" skip "wgmma needs sm_90a (this is sm_$ARCH)"
+  else
+    re='^conv_(fwd|bwd_data)/rrdb\.(rdb_conv1|rdb_conv5|conv_body|conv_up1)$'
+    plans_log=$LOG/bench_wgmma_plans.txt
+    : > "$plans_log"
+    rc=0
+    section_end=$((SECONDS + 90))
+    for b in 16 4 1; do
+      for plan in auto 128x64:8x16 128x64:16x8 64x64:8x8 64x64:4x16 128x32:8x16 128x32:16x8 64x32:8x8 64x32:4x16; do
+        ((SECONDS > section_end)) && { rc=98; break 2; }
+        log=bench_wgmma_${plan/:/_}_b$b.log
+        timed 30 "$log" env SRENGINE_WGMMA_PLAN="${plan#auto}" "$CLI" bench kernels --device cuda --variants wgmma \
+          --filter "$re" --batch "$b" --repeat 10 --no-ceilings
+        rc=$?
+        [ $rc = 0 ] || break 2
+        awk -v p="$plan" -v b="$b" '$2 == "wgmma" { print "b" b, $1, p, $(NF - 3) }' "$LOG/$log" >> "$plans_log"
+      done
+    done
+    summary=$(awk '{ k = $1 " " $2; if ($3 == "auto") a[k] = $4; else if (!(k in best) || $4 < best[k]) { best[k] = $4; bp[k] = $3 } }
+                   END { n = 0; ok = 0; worst = 1; for (k in a) if (k in best) { n++; r = a[k] / best[k]; if (r <= 1.05) ok++;
+                           if (r > worst) { worst = r; w = k " auto " a[k] " ms, " bp[k] " " best[k] " ms" } }
+                         printf "auto within 5%% of the best forced plan in %d of %d rows", ok, n;
+                         if (worst > 1.05) printf "; worst %s", w }' "$plans_log")
+    case $rc in
+      0) row "bench wgmma plans" ok "$summary" ;;
+      98) row "bench wgmma plans" skip "90 s spent after $(wc -l < "$plans_log") rows: $summary" ;;
+      99) no_time "bench wgmma plans" ;;
+      *) row "bench wgmma plans" FAIL "rc $rc: $(tail -1 "$LOG/$log" | cut -c1-120)" ;;
+    esac
+  fi
 fi
 
 # ---- training step vs PyTorch, TF32 then bf16 --------------------------------------------------

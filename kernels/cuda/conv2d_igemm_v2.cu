@@ -673,6 +673,7 @@ void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int6
 }
 
 void igemm_v2_set_sm_count(int n) { g_sm_count_override = n > 0 ? n : 0; }
+int igemm_v2_sm_count() { return sm_count(); }
 
 void igemm_v2_force_conv_plan(int bm, int bn, int splits) {
   g_forced_conv_plan = igemm_v2::ConvPlan{};

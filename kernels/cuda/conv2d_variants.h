@@ -40,6 +40,8 @@ void igemm_v2_check_range(const char* op, const char* variant, const Conv2dShape
 // plan_conv's). Process-wide; the tests restore them.
 void igemm_v2_set_sm_count(int n);
 void igemm_v2_force_conv_plan(int bm, int bn, int splits);
+// The SM count the plans read (igemm_v2's and wgmma's): the override, else the device's.
+int igemm_v2_sm_count();
 
 // v5 wgmma (conv2d_wgmma.cu): igemm_v2's packing, TMA tiled loads, an mbarrier ring and
 // wgmma.mma_async (sm_90a: a device of another compute capability gets an error naming the
@@ -49,6 +51,10 @@ bool wgmma_supported(const Conv2dShape& s);
 void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y);
 void wgmma_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
                          int64_t dx_batch_stride);
+// Test hook of its launch plans (kernels/cuda/conv2d_wgmma_plan.h): a forced tile bm x bn with
+// a tile_h x tile_w pixel rectangle, one of wgmma::kPlans (bm = 0: plan_conv's; another plan
+// is an error). Process-wide; the tests restore it. The SM count is igemm_v2_set_sm_count's.
+void wgmma_force_conv_plan(int bm, int bn, int tile_h, int tile_w);
 
 // cuDNN (allow_tf32: default math; otherwise FMA math only). Forward writes the plain
 // convolution (the dispatcher applies the epilogue); backward-weight adds into dw.

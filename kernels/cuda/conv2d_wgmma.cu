@@ -6,16 +6,18 @@
 // and the GEMM's reduction index is ordered (r, s, c) as there: a k tile is one filter tap
 // and 64 channels (ceil(Cp / 64) tiles per tap), 64 bf16 = 128 bytes = one swizzle row.
 //
-// Tiles. A CTA computes 128 output pixels x BN output channels (BN = 64, or 32 when K <= 32:
-// the RRDB growth convs), the pixels an 8 x 16 (rows x columns) rectangle of one image, so
-// that for each tap (r, s) the A tile is one box of the activations: the tensor map's
-// tiled copy of the 4-d box (64 channels, 16 columns, 8 rows, 1 image) at (c0, q0 + s -
-// pad, p0 + r - pad, n). Elements outside the tensor are zero-filled by the copy itself,
-// and that is the convolution's zero padding: a tap hanging over the image border reads
-// zeros without a bounds test, and channels Cp .. c0 + 63 of the last channel tile are zero
-// the same way. The box never leaves its image (n is a dimension of its own). The B tile is
-// the box (64 channels, tap, BN output channels) of the weights' 3-d map; output channels
-// past K are zero rows. Stride 1 only: a strided conv's taps are not boxes (the dispatcher
+// Tiles. A CTA computes BM = TH x TW output pixels x BN output channels, the pixels a TH x TW
+// rectangle of one image: 128 as 8 x 16 or 16 x 8, 64 as 8 x 8 or 4 x 16, and BN = 64 or 32;
+// wgmma::plan_conv (conv2d_wgmma_plan.h) picks one per problem. So for each tap (r, s) the A
+// tile is one box of the activations: the tensor map's tiled copy of the 4-d box (64
+// channels, TW columns, TH rows, 1 image) at (c0, q0 + s - pad, p0 + r - pad, n), pixel
+// (i, j) of the rectangle landing in tile row i * TW + j. Elements outside the tensor are
+// zero-filled by the copy itself, and that is the convolution's zero padding: a tap hanging
+// over the image border reads zeros without a bounds test, and channels Cp .. c0 + 63 of the
+// last channel tile are zero the same way. The box never leaves its image (n is a dimension
+// of its own); the store drops the rectangle's pixels past P x Q. The B tile is the box (64
+// channels, tap, BN output channels) of the weights' 3-d map; output channels past K are
+// zero rows. Stride 1 only: a strided conv's taps are not boxes (the dispatcher
 // sends stride != 1 to igemm_v2).
 //
 // Shared memory and swizzle. Both maps use the 128B swizzle: the 16-byte chunk j of the
@@ -27,21 +29,23 @@
 // (a padded pitch cannot be expressed by the tensor map's box). Every stage starts on a
 // 1024-byte boundary, where the swizzle pattern repeats.
 //
-// Pipeline. 4 stages of 16 KiB (A) + 8 KiB (B, BN = 64) = 96 KiB, one mbarrier each ("full":
-// init count 1, armed by thread 0's arrive.expect_tx of the stage's bytes, completed by the
-// two copies' transactions). One warpgroup (128 threads) computes; thread 0 also issues the
-// copies: a tensor copy is one instruction per box, so a dedicated producer warp would idle,
-// and the refill point is already a __syncthreads. At k tile i every thread waits for the
-// phase (i / 4) % 2 of full[i % 4], issues 2 (m halves) x 4 (k-steps) wgmma m64nBNk16,
-// commits them as one group and waits until only that group is in flight (so tile i - 1's
-// wgmma finished reading its stage); the __syncthreads then makes that true for all four
-// warps, and thread 0 refills that stage with tile i + 3. So 3 tiles are in flight while a
-// fourth is multiplied, and the wgmma of tile i overlaps the wait for tile i + 1.
+// Pipeline. 4 stages of 16 KiB (A, BM = 128; 8 KiB at 64) + 8 KiB (B, BN = 64; 4 KiB at 32)
+// = 96 KiB at 128 x 64, one mbarrier each ("full": init count 1, armed by thread 0's
+// arrive.expect_tx of the stage's bytes, completed by the two copies' transactions). One
+// warpgroup (128 threads) computes; thread 0 also issues the copies: a tensor copy is one
+// instruction per box, so a dedicated producer warp would idle, and the refill point is
+// already a __syncthreads. At k tile i every thread waits for the phase (i / 4) % 2 of
+// full[i % 4], issues BM / 64 (m halves) x 4 (k-steps) wgmma m64nBNk16, commits them as one
+// group and waits until only that group is in flight (so tile i - 1's wgmma finished reading
+// its stage); the __syncthreads then makes that true for all four warps, and thread 0 refills
+// that stage with tile i + 3. So 3 tiles are in flight while a fourth is multiplied, and the
+// wgmma of tile i overlaps the wait for tile i + 1.
 //
-// Occupancy at the RRDB shapes on 132 SMs (H100/H200: 228 KiB shared per SM): 96 KiB + 1 KiB
-// of alignment slack per CTA (80 KiB for BN = 32) gives 2 CTAs (8 warps) per SM; the 128 x 64
-// fp32 accumulators are 64 registers per thread. LR 64x64 at batch 16 is 16 x 8 x 4 = 512
-// CTAs (1.9 waves of 264); LR 32x32 at batch 16: 128 CTAs, under one wave.
+// Occupancy on 132 SMs (H100/H200: 228 KiB shared per SM): 96 KiB + 1 KiB of alignment
+// slack per CTA at 128 x 64 (80 KiB at 128 x 32) gives 2 CTAs (8 warps) per SM; 64 x 64
+// (64 KiB + 1) and 64 x 32 (48 KiB + 1) give 3 and 4. The 128 x 64 fp32 accumulators are 64
+// registers per thread, 64 x 32 16. The plan takes 64-row tiles where the 128-row ones fill
+// under one wave (LR 32 x 32 at batch 16: 128 CTAs of 128, 256 of 64).
 //
 // Directions.
 //   forward          the kernel above with the full ConvEpilogue in the store (NCHW,
@@ -55,7 +59,11 @@
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d_problems.h"
 #include "kernels/cuda/conv2d_variants.h"
+#include "kernels/cuda/conv2d_wgmma_plan.h"
 #include "kernels/cuda/ptx.h"
+
+#include <cstdlib>
+#include <string>
 
 #if defined(__CUDACC__) && !defined(SRENGINE_SIMT)
 #include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled (the driver's, reached through the runtime)
@@ -70,15 +78,13 @@ using ptx::TensorMap;
 
 constexpr int kStages = 4;
 constexpr int kBC = 64;                   // channels per k tile: one 128-byte swizzle row
-constexpr int kTileH = 8, kTileW = 16;    // the CTA's output pixels
-constexpr int kBM = kTileH * kTileW;      // 128
 constexpr int kThreads = 128;             // one warpgroup
 constexpr int kRowBytes = kBC * 2;        // 128
 constexpr uint32_t kSwizzleGroup = 1024;  // 8 rows of 128 bytes: the descriptors' stride byte offset
 
-template <int BN>
+template <int BM, int BN>
 struct Stage {
-  static constexpr int A_BYTES = kBM * kRowBytes, B_BYTES = BN * kRowBytes, BYTES = A_BYTES + B_BYTES;
+  static constexpr int A_BYTES = BM * kRowBytes, B_BYTES = BN * kRowBytes, BYTES = A_BYTES + B_BYTES;
   static_assert(BYTES % 1024 == 0, "every stage starts on a swizzle-pattern boundary");
   static constexpr int SHARED = kStages * BYTES + kStages * 8;  // the stages, then the mbarriers
   static constexpr int LAUNCH = SHARED + 1024;                  // slack to align the base to 1024
@@ -113,21 +119,26 @@ struct WgmmaDataStore {
   }
 };
 
-template <int BN, class Store>
+// BM = TH x TW pixels (a TH x TW rectangle of one image) x BN output channels: BM / 64 m64
+// wgmma per k-step (docs/KERNELS.md, Plans).
+template <int BM, int BN, int TW, class Store>
 __global__ void __launch_bounds__(kThreads)
     conv2d_wgmma_kernel(const __grid_constant__ TensorMap xmap, const __grid_constant__ TensorMap wmap,
                         const WgmmaConv g, const Store st) {
 #if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL) && !defined(SRENGINE_SIMT)
   __trap();  // built for a target without wgmma: never launched (require_sm90a), never silent
 #endif
-  using T = Stage<BN>;
+  static_assert(BM == 64 || BM == 128, "one or two m64 halves");
+  static_assert(BM % TW == 0, "the tile is a whole rectangle");
+  constexpr int TH = BM / TW, MH = BM / 64;
+  using T = Stage<BM, BN>;
   SR_DYNAMIC_SHARED(unsigned char, raw);
   unsigned char* smem = raw + ((1024 - ptx::shared_address(raw) % 1024) % 1024);
   uint64_t* full = reinterpret_cast<uint64_t*>(smem + kStages * T::BYTES);
   const int tid = threadIdx.x;
   const int tw = (int)(blockIdx.x % g.tiles_w), th = (int)(blockIdx.x / g.tiles_w % g.tiles_h);
   const int n = (int)(blockIdx.x / ((unsigned)g.tiles_w * g.tiles_h));
-  const int p0 = th * kTileH, q0 = tw * kTileW, n0 = (int)blockIdx.y * BN;
+  const int p0 = th * TH, q0 = tw * TW, n0 = (int)blockIdx.y * BN;
   const int ktiles = g.R * g.S * g.ctiles;
 
   if (tid == 0) {
@@ -146,9 +157,9 @@ __global__ void __launch_bounds__(kThreads)
     ptx::tma_load_3d(a + T::A_BYTES, &wmap, ct * kBC, tap, n0, &full[slot]);
   };
 
-  float acc[2][BN / 2];
+  float acc[MH][BN / 2];
 #pragma unroll
-  for (int h = 0; h < 2; ++h)
+  for (int h = 0; h < MH; ++h)
 #pragma unroll
     for (int i = 0; i < BN / 2; ++i) acc[h][i] = 0.f;
 
@@ -162,7 +173,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int ks = 0; ks < kBC / 16; ++ks)
 #pragma unroll
-      for (int h = 0; h < 2; ++h)  // rows 64h .. 64h + 63 of the tile
+      for (int h = 0; h < MH; ++h)  // rows 64h .. 64h + 63 of the tile
         ptx::wgmma_m64k16_bf16<BN>(acc[h],
                                    ptx::wgmma_descriptor(a + h * 64 * kRowBytes + 32 * ks, 16, kSwizzleGroup, 1),
                                    ptx::wgmma_descriptor(b + 32 * ks, 16, kSwizzleGroup, 1), 1);
@@ -176,15 +187,16 @@ __global__ void __launch_bounds__(kThreads)
   ptx::wgmma_wait_group<0>();
 
   // Accumulator i of warp w, lane l, m half h: tile row 64h + 16w + l/4 + 8((i/2)%2) (pixel
-  // row / 16, column row % 16 of the rectangle), output channel 8(i/4) + 2(l%4) + i%2.
+  // row / TW, column row % TW of the rectangle: the box's order), output channel
+  // 8(i/4) + 2(l%4) + i%2.
   const int warp = tid / 32, lane = tid % 32;
 #pragma unroll
-  for (int h = 0; h < 2; ++h)
+  for (int h = 0; h < MH; ++h)
 #pragma unroll
     for (int i = 0; i < BN / 2; ++i) {
       const int row = 64 * h + 16 * warp + lane / 4 + 8 * ((i / 2) % 2);
       const int col = 8 * (i / 4) + 2 * (lane % 4) + (i % 2);
-      st(n, p0 + row / kTileW, q0 + row % kTileW, n0 + col, acc[h][i]);
+      st(n, p0 + row / TW, q0 + row % TW, n0 + col, acc[h][i]);
     }
 }
 
@@ -236,11 +248,48 @@ void require_sm90a(const char* op) {
 #endif
 }
 
+// ---- Plans ----------------------------------------------------------------------------------------
+// The tests' forced plan (wgmma_force_conv_plan; used when its bm is nonzero), else the one
+// SRENGINE_WGMMA_PLAN names ("BMxBN:THxTW", e.g. 64x32:8x8: the bench's per-plan rows on a
+// GPU), else wgmma::plan_conv from the shape and igemm_v2's SM count.
+wgmma::ConvPlan g_forced_plan{0, 0, 0, 0};
+
+std::string plan_name(const wgmma::ConvPlan& p) {
+  return std::to_string(p.bm) + "x" + std::to_string(p.bn) + ":" + std::to_string(p.tile_h) + "x" +
+         std::to_string(p.tile_w);
+}
+
+std::string valid_plan_names() {
+  std::string s;
+  for (const wgmma::ConvPlan& p : wgmma::kPlans) s += (s.empty() ? "" : ", ") + plan_name(p);
+  return s;
+}
+
+wgmma::ConvPlan choose_plan(int64_t N, int64_t P, int64_t Q, int64_t Nout, const char* op) {
+  if (g_forced_plan.bm) return g_forced_plan;
+  if (const char* env = std::getenv("SRENGINE_WGMMA_PLAN"); env && *env) {
+    for (const wgmma::ConvPlan& p : wgmma::kPlans)
+      if (plan_name(p) == env) return p;
+    SR_CHECK(false, op, ": SRENGINE_WGMMA_PLAN='", env, "' is no wgmma plan (valid: ", valid_plan_names(), ")");
+  }
+  return wgmma::plan_conv(N, P, Q, Nout, detail::igemm_v2_sm_count());
+}
+
+template <int BM, int BN, int TW, class Store>
+void launch_plan(const TensorMap& xmap, const TensorMap& wmap, const WgmmaConv& g, const Store& st, dim3 grid) {
+  using T = Stage<BM, BN>;
+  CUDA_CHECK(cudaFuncSetAttribute(conv2d_wgmma_kernel<BM, BN, TW, Store>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  T::LAUNCH));
+  launch_kernel(conv2d_wgmma_kernel<BM, BN, TW, Store>, grid, kThreads, T::LAUNCH, current_stream(), xmap, wmap, g,
+                st);
+}
+
 // A stride-1 convolution of packed x [N][H][W][Cp] with packed filters [Nout][R][S][Cp].
 template <class Store>
 void run_wgmma_conv(const bf16_bits* x, const bf16_bits* w, int64_t N, int64_t H, int64_t W, int Cp, int64_t P,
                     int64_t Q, int64_t R, int64_t S, int pad_h, int pad_w, int64_t Nout, const Store& st,
                     const char* op) {
+  const wgmma::ConvPlan plan = choose_plan(N, P, Q, Nout, op);
   WgmmaConv g{};
   g.H = (int)H;
   g.W = (int)W;
@@ -252,29 +301,28 @@ void run_wgmma_conv(const bf16_bits* x, const bf16_bits* w, int64_t N, int64_t H
   g.pad_w = pad_w;
   g.Nout = (int)Nout;
   g.ctiles = (int)ceil_div(Cp, kBC);
-  g.tiles_w = (int)ceil_div(Q, kTileW);
-  g.tiles_h = (int)ceil_div(P, kTileH);
-  const int BN = Nout <= 32 ? 32 : 64;
+  g.tiles_w = (int)ceil_div(Q, plan.tile_w);
+  g.tiles_h = (int)ceil_div(P, plan.tile_h);
   const uint64_t xdims[4] = {(uint64_t)Cp, (uint64_t)W, (uint64_t)H, (uint64_t)N};
-  const uint32_t xbox[4] = {kBC, kTileW, kTileH, 1};
+  const uint32_t xbox[4] = {kBC, (uint32_t)plan.tile_w, (uint32_t)plan.tile_h, 1};
   const uint64_t wdims[3] = {(uint64_t)Cp, (uint64_t)(R * S), (uint64_t)Nout};
-  const uint32_t wbox[3] = {kBC, 1, (uint32_t)BN};
+  const uint32_t wbox[3] = {kBC, 1, (uint32_t)plan.bn};
   const TensorMap xmap = bf16_tensor_map(x, 4, xdims, xbox, op), wmap = bf16_tensor_map(w, 3, wdims, wbox, op);
   const int64_t ctas = N * g.tiles_w * g.tiles_h;
-  const dim3 grid((unsigned)ctas, (unsigned)ceil_div(Nout, BN), 1);
+  const dim3 grid((unsigned)ctas, (unsigned)ceil_div(Nout, plan.bn), 1);
   SR_CHECK(ctas < (int64_t{1} << 31) && grid.y <= 65535, op, ": grid ", ctas, " x ", grid.y,
            " exceeds the launch limits");
-  if (BN == 32) {
-    CUDA_CHECK(cudaFuncSetAttribute(conv2d_wgmma_kernel<32, Store>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    Stage<32>::LAUNCH));
-    launch_kernel(conv2d_wgmma_kernel<32, Store>, grid, kThreads, Stage<32>::LAUNCH, current_stream(), xmap, wmap, g,
-                  st);
-  } else {
-    CUDA_CHECK(cudaFuncSetAttribute(conv2d_wgmma_kernel<64, Store>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    Stage<64>::LAUNCH));
-    launch_kernel(conv2d_wgmma_kernel<64, Store>, grid, kThreads, Stage<64>::LAUNCH, current_stream(), xmap, wmap, g,
-                  st);
-  }
+  // One instantiation per plan of wgmma::kPlans (TH = BM / TW).
+  auto is = [&](int bm, int bn, int tw) { return plan.bm == bm && plan.bn == bn && plan.tile_w == tw; };
+  if (is(128, 64, 16)) launch_plan<128, 64, 16>(xmap, wmap, g, st, grid);
+  else if (is(128, 64, 8)) launch_plan<128, 64, 8>(xmap, wmap, g, st, grid);
+  else if (is(64, 64, 8)) launch_plan<64, 64, 8>(xmap, wmap, g, st, grid);
+  else if (is(64, 64, 16)) launch_plan<64, 64, 16>(xmap, wmap, g, st, grid);
+  else if (is(128, 32, 16)) launch_plan<128, 32, 16>(xmap, wmap, g, st, grid);
+  else if (is(128, 32, 8)) launch_plan<128, 32, 8>(xmap, wmap, g, st, grid);
+  else if (is(64, 32, 8)) launch_plan<64, 32, 8>(xmap, wmap, g, st, grid);
+  else if (is(64, 32, 16)) launch_plan<64, 32, 16>(xmap, wmap, g, st, grid);
+  else SR_CHECK(false, op, ": wgmma plan ", plan_name(plan), " is not built (valid: ", valid_plan_names(), ")");
   CUDA_CHECK_LAUNCH(op);
 }
 
@@ -300,6 +348,13 @@ void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const C
   const WgmmaForwardStore st{y, s.y_batch_stride, (int)s.K, (int)s.P, (int)s.Q, igemm::make_epilogue(s, ep)};
   run_wgmma_conv(xp.as<bf16_bits>(), wp.as<bf16_bits>(), s.N, s.H, s.W, Cp, s.P, s.Q, s.R, s.S, s.pad, s.pad, s.K,
                  st, op);
+}
+
+void wgmma_force_conv_plan(int bm, int bn, int tile_h, int tile_w) {
+  const wgmma::ConvPlan p{bm, bn, tile_h, tile_w};
+  SR_CHECK(bm == 0 || wgmma::is_plan(p), "wgmma_force_conv_plan: ", plan_name(p), " is no wgmma plan (valid: ",
+           valid_plan_names(), ")");
+  g_forced_plan = bm ? p : wgmma::ConvPlan{0, 0, 0, 0};
 }
 
 void wgmma_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,

@@ -113,6 +113,7 @@ struct Options {
   std::string json_path, list_json_path;
   int repeat = -1, warmup = 2, rotations = 4, batch = -1, threads = -1;
   bool all_variants = false;
+  std::string only_variant;  // --variants NAME: only that variant's rows
   bool no_ceilings = false, ceilings_only = false;
 };
 
@@ -120,7 +121,7 @@ void print_usage() {
   std::printf(
       "usage: srengine bench kernels [--device cpu|cuda] [--filter REGEX] [--json FILE]\n"
       "                              [--repeat N] [--warmup N] [--batch N] [--rotations N]\n"
-      "                              [--threads N] [--variants default|all] [--list-json FILE]\n\n"
+      "                              [--threads N] [--variants default|all|NAME] [--list-json FILE]\n\n"
       "Times every kernel on the shapes RRDBNet (nf64 nb23 gc32 x4), UNetDiscriminatorSN and\n"
       "VGGStyleDiscriminator (nf64), the VGG19 perceptual loss and SRVGGNetCompact run: conv\n"
       "forward, backward-data and backward-weight per layer, the dense blocks, pixel (un)shuffle,\n"
@@ -133,6 +134,8 @@ void print_usage() {
       "  --batch N          images per conv/resample case (default 4 on cpu, 16 on cuda)\n"
       "  --variants all     also time the non-default variants (cpu: the im2col reference, and\n"
       "                     implicit_bf16 where the CPU has avx512_bf16)\n"
+      "  --variants NAME    only the rows of variant NAME (e.g. wgmma; with SRENGINE_WGMMA_PLAN\n"
+      "                     set, one forced wgmma plan: tools/gpu_check.sh)\n"
       "  --json FILE        write the results as JSON (the format tools/peer_torch.py prints)\n"
       "  --list-json FILE   write the case list (shapes) as JSON and exit\n"
       "  --threads N        OpenMP threads (default: all cores)\n"
@@ -1004,8 +1007,9 @@ int run_kernels(const std::vector<std::string>& args) {
     else if (a == "--ceilings-only") o.ceilings_only = true;
     else if (a == "--variants") {
       const std::string v = value("--variants");
-      SR_CHECK(v == "all" || v == "default", "--variants must be 'default' or 'all', got '", v, "'");
+      SR_CHECK(!v.empty(), "--variants must be 'default', 'all' or a variant name, got ''");
       o.all_variants = v == "all";
+      if (v != "all" && v != "default") o.only_variant = v;
     } else if (a == "--help" || a == "-h") {
       print_usage();
       return 0;
@@ -1075,7 +1079,7 @@ int run_kernels(const std::vector<std::string>& args) {
                   kernel_of(c.op).c_str(), device);
     for (const Impl& impl : impls) {
       if (impl.device != device) continue;
-      if (!impl.is_default && !o.all_variants) continue;
+      if (!o.only_variant.empty() ? impl.variant != o.only_variant : !impl.is_default && !o.all_variants) continue;
       Buffers bufs(dev);
       const Runner run = impl.make(c, bufs, o.rotations);
       if (!run) continue;
@@ -1105,6 +1109,8 @@ int run_kernels(const std::vector<std::string>& args) {
       results.push_back(r);
     }
   }
+  SR_CHECK(o.only_variant.empty() || !results.empty(), "--variants ", o.only_variant, ": no ", o.device,
+           " row of that variant in the cases selected");
   if (!o.json_path.empty()) {
     json j = {{"tool", "srengine"},
               {"version", SRENGINE_VERSION},
