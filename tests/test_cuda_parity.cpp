@@ -442,8 +442,9 @@ using test::conv_shape;
 using test::describe;
 
 // One variant on one shape (the data and references of tests/support/conv_views.h): forward
-// with the full fused epilogue into a channel view, backward-data (overwrite and accumulate,
-// into a channel view), backward-weight (+=) with the bias gradient, with sentinels.
+// with the full fused epilogue into a channel view (and again with the outer residual),
+// backward-data (overwrite and accumulate, into a channel view; and again with the LeakyReLU
+// derivative epilogue), backward-weight (+=) with the bias gradient, with sentinels.
 void run_conv_variant(cuda::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed) {
   test::ConvViewData d(c, seed);
   const std::string ctx = std::string(cuda::conv_variant_name(v)) + " " + describe(c);
@@ -475,6 +476,43 @@ void run_conv_variant(cuda::ConvVariant v, const ConvCase& c, Tol tol, uint64_t 
     cuda::conv2d_backward_data_with(v, d.s, dy, wg.data<float>(), dx.ptr() + d.x_off, accumulate, d.s.x_batch_stride);
     const auto r = d.backward_data(dx.body(ctx + " backward-data"), init, accumulate, ctx);
     compare(ctx + (accumulate ? " backward-data (accumulate)" : " backward-data"), r.got, r.ref, tol);
+  }
+  {  // forward with the outer residual (a view of its own buffer) after the residual
+    const int64_t o_bs = (c.K + 3) * d.PQ, o_off = 2 * d.PQ;
+    const std::vector<float> outer = random_floats(d.rng, c.N * o_bs);
+    Tensor og = Tensor::from_vector(outer, {c.N * o_bs}).to(Device::cuda());
+    Guarded y(std::vector<float>(d.y_len, kNaN));
+    cuda::ConvEpilogue ep;
+    ep.bias = bg.data<float>();
+    ep.leaky_relu = true;
+    ep.gain = std::sqrt(2.0f);
+    ep.residual = rg.data<float>() + d.y_off;
+    ep.residual_batch_stride = d.s.y_batch_stride;
+    ep.residual_scale = 0.5f;
+    ep.outer = og.data<float>() + o_off;
+    ep.outer_batch_stride = o_bs;
+    ep.outer_scale = 0.3f;
+    cuda::conv2d_forward_with(v, d.s, x, wg.data<float>(), ep, y.ptr() + d.y_off);
+    auto r = d.forward(y.body(ctx + " forward (outer residual)"), ctx);
+    d.add_outer(r, outer, o_bs, o_off, 0.3);
+    compare(ctx + " forward (outer residual)", r.got, r.ref, tol);
+  }
+  for (bool accumulate : {false, true}) {  // backward-data with LeakyReLU's derivative on channels [C/3, C-1)
+    const std::vector<float> act = random_floats(d.rng, d.x_len);
+    const std::vector<float> init = accumulate ? random_floats(d.rng, d.x_len) : std::vector<float>(d.x_len, kNaN);
+    Tensor ag = Tensor::from_vector(act, {d.x_len}).to(Device::cuda());
+    Guarded dx(init);
+    cuda::ConvDgradEpilogue ep;
+    ep.y = ag.data<float>() + d.x_off;
+    ep.y_batch_stride = d.s.x_batch_stride;
+    ep.c_begin = c.C / 3;
+    ep.c_end = c.C - 1;
+    cuda::conv2d_backward_data_with(v, d.s, dy, wg.data<float>(), dx.ptr() + d.x_off, accumulate, d.s.x_batch_stride,
+                                    ep);
+    const std::string what = ctx + (accumulate ? " dgrad epilogue (accumulate)" : " dgrad epilogue");
+    auto r = d.backward_data(dx.body(what), init, accumulate, ctx);
+    d.apply_leaky_grad(r, act, ep.c_begin, ep.c_end, ep.slope);
+    compare(what, r.got, r.ref, tol);
   }
   {  // backward-weight: dw += ..., dbias += ...
     const std::vector<float> dw0 = random_floats(d.rng, (int64_t)d.w.size()), db0 = random_floats(d.rng, c.K);

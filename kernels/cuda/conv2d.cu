@@ -50,7 +50,7 @@ struct NaiveForwardOp {  // over the logical output (N, K, P, Q)
       }
     }
     const int64_t pq = p * s.Q + q, PQ = s.P * s.Q;
-    y[n * s.y_batch_stride + k * PQ + pq] = ep.apply(acc, (int)k, n * ep.residual_batch_stride + pq, PQ);
+    y[n * s.y_batch_stride + k * PQ + pq] = ep.apply(acc, (int)k, n, pq, PQ);
   }
 };
 
@@ -114,11 +114,45 @@ struct EpilogueOp {  // over the logical output (N, K, P, Q), in place
   __device__ void operator()(int64_t o) const {
     const int64_t PQ = s.P * s.Q, pq = o % PQ, k = (o / PQ) % s.K, n = o / (s.K * PQ);
     float* p = y + n * s.y_batch_stride + k * PQ + pq;
-    *p = ep.apply(*p, (int)k, n * ep.residual_batch_stride + pq, PQ);
+    *p = ep.apply(*p, (int)k, n, pq, PQ);
   }
 };
 
-bool has_epilogue(const ConvEpilogue& ep) { return ep.bias || ep.leaky_relu || ep.residual; }
+struct OuterResidualOp {  // y = outer + outer_scale * y over the logical output, in place
+  Conv2dShape s;
+  float* y;
+  igemm::Epilogue ep;
+  __device__ void operator()(int64_t o) const {
+    const int64_t PQ = s.P * s.Q, pq = o % PQ, k = (o / PQ) % s.K, n = o / (s.K * PQ);
+    float* p = y + n * s.y_batch_stride + k * PQ + pq;
+    *p = ep.outer[n * ep.outer_batch_stride + k * PQ + pq] + ep.outer_scale * *p;
+  }
+};
+
+struct DgradEpilogueOp {  // dx *= leaky'(y) over (N, c_end - c_begin, H, W), in place
+  Conv2dShape s;
+  float* dx;
+  int64_t dx_bs;
+  igemm::DgradEpilogue ep;
+  __device__ void operator()(int64_t i) const {
+    const int64_t HW = s.H * s.W, nc = ep.c_end - ep.c_begin, hw = i % HW, c = ep.c_begin + (i / HW) % nc,
+                  n = i / (nc * HW);
+    float* p = dx + n * dx_bs + c * HW + hw;
+    *p = ep.apply(*p, (int)c, n, hw, HW);
+  }
+};
+
+bool has_epilogue(const ConvEpilogue& ep) { return ep.bias || ep.leaky_relu || ep.residual || ep.outer; }
+
+void check_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep) {
+  if (ep.c_begin == ep.c_end) return;
+  SR_CHECK(ep.c_begin >= 0 && ep.c_begin < ep.c_end && ep.c_end <= s.C, "conv2d_backward_data: epilogue channels [",
+           ep.c_begin, ", ", ep.c_end, ") outside the input's ", s.C);
+  SR_CHECK(ep.y, "conv2d_backward_data: epilogue over channels [", ep.c_begin, ", ", ep.c_end,
+           ") without the activation y");
+  SR_CHECK(ep.slope > 0, "conv2d_backward_data: epilogue slope must be > 0 (the derivative reads the sign of "
+           "the output), got ", ep.slope);
+}
 
 void require_cudnn(ConvVariant v) {
   SR_CHECK(detail::cudnn_built(), "conv2d: variant ", conv_variant_name(v),
@@ -130,6 +164,16 @@ void require_cudnn(ConvVariant v) {
 void conv2d_apply_epilogue(const Conv2dShape& s, const ConvEpilogue& ep, float* y) {
   if (!has_epilogue(ep)) return;
   launch_map("conv2d epilogue", EpilogueOp{s, y, igemm::make_epilogue(s, ep)}, s.N * s.K * s.P * s.Q);
+}
+
+void conv2d_apply_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep, float* dx,
+                                 int64_t dx_batch_stride) {
+  check_dgrad_epilogue(s, ep);
+  if (ep.c_begin == ep.c_end) return;
+  launch_map("conv2d_backward_data epilogue",
+             DgradEpilogueOp{s, dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W,
+                             igemm::make_dgrad_epilogue(s, ep)},
+             s.N * (ep.c_end - ep.c_begin) * s.H * s.W);
 }
 
 void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
@@ -150,10 +194,17 @@ void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, co
       return;
     case ConvVariant::wgmma:
       // A strided conv's taps are not tensor-map boxes: igemm_v2 (the same numeric class).
-      if (detail::wgmma_supported(s))
-        detail::wgmma_forward(s, x, w, ep, y);
-      else
+      if (detail::wgmma_supported(s)) {
+        // Its store applies all but the outer residual: that one is a map after it.
+        ConvEpilogue inner = ep;
+        inner.outer = nullptr;
+        detail::wgmma_forward(s, x, w, inner, y);
+        if (ep.outer)
+          launch_map("conv2d_forward (wgmma) outer residual", OuterResidualOp{s, y, igemm::make_epilogue(s, ep)},
+                     s.N * s.K * s.P * s.Q);
+      } else {
         detail::igemm_v2_forward(s, x, w, ep, y);
+      }
       return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:
@@ -166,34 +217,38 @@ void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, co
 
 void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float* dy,
                                const float* w, float* dx, bool accumulate,
-                               int64_t dx_batch_stride) {
+                               int64_t dx_batch_stride, const ConvDgradEpilogue& ep) {
   if (s.N * s.C * s.H * s.W == 0) return;
+  check_dgrad_epilogue(s, ep);
   const int64_t dx_bs = dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W;
+  // igemm_v2 (and wgmma's strided fallback to it) applies ep in its store; the others run
+  // the convolution, then ep as one map: the same dx.
+  if (v == ConvVariant::igemm_v2 || (v == ConvVariant::wgmma && !detail::wgmma_supported(s))) {
+    detail::igemm_v2_backward_data(s, dy, w, dx, accumulate, dx_bs, ep);
+    return;
+  }
   switch (v) {
     case ConvVariant::naive:
       launch_map("conv2d_backward_data (naive)",
                  NaiveBackwardDataOp{s, dy, w, dx, dx_bs, accumulate ? 1 : 0}, s.N * s.C * s.H * s.W);
-      return;
+      break;
     case ConvVariant::tf32:
     case ConvVariant::bf16:
     case ConvVariant::fp16:
       detail::igemm_backward_data(v, s, dy, w, dx, accumulate, dx_bs);
-      return;
-    case ConvVariant::igemm_v2:
-      detail::igemm_v2_backward_data(s, dy, w, dx, accumulate, dx_bs);
-      return;
-    case ConvVariant::wgmma:
-      if (detail::wgmma_supported(s))
-        detail::wgmma_backward_data(s, dy, w, dx, accumulate, dx_bs);
-      else  // stride != 1: igemm_v2's phase convolutions (the same numeric class)
-        detail::igemm_v2_backward_data(s, dy, w, dx, accumulate, dx_bs);
-      return;
+      break;
+    case ConvVariant::igemm_v2:  // above
+      break;
+    case ConvVariant::wgmma:  // stride 1 (stride != 1: igemm_v2's phase convolutions, above)
+      detail::wgmma_backward_data(s, dy, w, dx, accumulate, dx_bs);
+      break;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:
       require_cudnn(v);
       detail::cudnn_backward_data(v == ConvVariant::cudnn, s, dy, w, dx, accumulate, dx_bs);
-      return;
+      break;
   }
+  conv2d_apply_dgrad_epilogue(s, ep, dx, dx_bs);
 }
 
 void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const float* x,

@@ -38,8 +38,10 @@ using kernels::conv_variant_name;
 //   z += bias[k]                          (bias may be null)
 //   z  = gain * leaky_relu(z, slope)      (when leaky_relu)
 //   y  = residual[n][k][p][q] + residual_scale * z   (when residual is non-null)
-// residual has y's (K, P, Q) layout with its own batch stride (0 means K*P*Q), so it can be
-// a channel-range view (the dense block's `x + 0.2 * conv5`).
+//   y  = outer[n][k][p][q] + outer_scale * y         (when outer is non-null)
+// residual and outer have y's (K, P, Q) layout, each with its own batch stride (0 means
+// K*P*Q), so either can be a channel-range view: the dense block's `x + 0.2 * conv5`, and
+// the RRDB's outer residual around it, `outer + 0.2 * (x + 0.2 * conv5)`, in one store.
 struct ConvEpilogue {
   const float* bias = nullptr;
   bool leaky_relu = false;
@@ -48,6 +50,24 @@ struct ConvEpilogue {
   const float* residual = nullptr;
   int64_t residual_batch_stride = 0;
   float residual_scale = 1.0f;
+  const float* outer = nullptr;
+  int64_t outer_batch_stride = 0;
+  float outer_scale = 1.0f;
+};
+
+// The fused backward-data epilogue: LeakyReLU's derivative, read off its output y, on the
+// channels [c_begin, c_end) of dx, applied after the accumulate:
+//   dx[n][c] = leaky'(y[n][c]) * ((accumulate ? dx[n][c] : 0) + conv_transpose(dy, w)[n][c])
+// with leaky'(y) = 1 for y > 0, else slope (slope > 0, so the sign of y is the sign of the
+// pre-activation). y has dx's (C, H, W) layout over those channels (c indexes both from
+// dx's channel 0), images y_batch_stride apart (0 means C*H*W). c_begin == c_end: none.
+// The dense block's backward: slice k of G = dL/dbuf is final once conv_{k+1}'s
+// backward-data has added into it, so that conv's store applies the slice's derivative.
+struct ConvDgradEpilogue {
+  const float* y = nullptr;
+  int64_t y_batch_stride = 0;
+  int64_t c_begin = 0, c_end = 0;
+  float slope = 0.2f;
 };
 
 // ---- The ops' entry points: CPU semantics ---------------------------------------------------
@@ -66,15 +86,21 @@ void conv2d_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x,
 void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
                          const ConvEpilogue& ep, float* y);
 // dx = (accumulate ? dx : 0) + conv_transpose(dy, w); images dx_batch_stride apart
-// (0 means C*H*W), so dx may be a channel-range view (dense-block prefix gradients).
+// (0 means C*H*W), so dx may be a channel-range view (dense-block prefix gradients); then
+// ep's LeakyReLU derivative on its channel range (igemm_v2 in its store, every other
+// variant as one map after the convolution: the same result).
 void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float* dy,
                                const float* w, float* dx, bool accumulate = false,
-                               int64_t dx_batch_stride = 0);
+                               int64_t dx_batch_stride = 0, const ConvDgradEpilogue& ep = {});
 // dw += correlation(x, dy) (when dw is non-null); dbias += sum of dy (when non-null).
 void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const float* x,
                                  const float* dy, float* dw, float* dbias);
 
 // y = epilogue(y) in place (the cuDNN variants' epilogue; also a standalone fused op).
 void conv2d_apply_epilogue(const Conv2dShape& s, const ConvEpilogue& ep, float* y);
+// dx *= leaky'(y) on ep's channels, in place (the backward-data epilogue of the variants
+// that do not fuse it); dx's images dx_batch_stride apart (0 means C*H*W).
+void conv2d_apply_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep, float* dx,
+                                 int64_t dx_batch_stride = 0);
 
 }  // namespace sr::cuda

@@ -23,10 +23,12 @@
 //
 // Directions.
 //   forward          M = N*P*Q pixels, N = K output channels, k = (r, s, c); the full fused
-//                    epilogue of ConvEpilogue in the store (NCHW, channel views).
+//                    epilogue of ConvEpilogue (outer residual included) in the store (NCHW,
+//                    channel views).
 //   backward-data    stride 1: a forward convolution of dy (packed NHWC, Kp channels) with the
 //                    weights flipped and transposed, w'[c][r][s][k] = w[k][c][R-1-r][S-1-s],
-//                    padding R-1-pad / S-1-pad; the store writes or adds into dx's view.
+//                    padding R-1-pad / S-1-pad; the store writes or adds into dx's view,
+//                    then applies ConvDgradEpilogue (LeakyReLU's derivative) on its channels.
 //                    stride > 1 (the discriminators' downsampling convs): stride^2 phase
 //                    convolutions, each a stride-1 forward conv of dy with a flipped
 //                    sub-filter writing one residue class of dx's rows and columns (the
@@ -162,17 +164,20 @@ struct ForwardStore {  // y[n][k][p][q] = epilogue(acc), m = (n*P + p)*Q + q
     if (m >= M || k >= K) return;
     uint32_t n, pq;
     div_pq.divmod((uint32_t)m, n, pq);
-    y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = ep.apply(v, k, (int64_t)n * ep.residual_batch_stride + pq, PQ);
+    y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = ep.apply(v, k, n, pq, PQ);
   }
 };
 
 // One output phase of dx: dx[n][c][h0 + step i][w0 + step j] (+)= acc, m = (n*Hi + i)*Wi + j
-// (stride 1: the single phase h0 = w0 = 0, step 1, Hi x Wi = H x W).
+// (stride 1: the single phase h0 = w0 = 0, step 1, Hi x Wi = H x W), then the backward-data
+// epilogue (LeakyReLU's derivative on its channel range) on the accumulated value; with
+// split-K this runs in the reduce, on the ordered sum.
 struct DataStore {
   float* dx;
   int64_t dx_bs;
   int M, C, HW, W, h0, w0, step, accumulate;
   FastDiv div_phase, div_wi;  // Hi * Wi, Wi
+  igemm::DgradEpilogue ep;
   __device__ void operator()(int m, int c, float v) const {
     if (m >= M || c >= C) return;
     uint32_t n, ij, i, j;
@@ -180,7 +185,7 @@ struct DataStore {
     div_wi.divmod(ij, i, j);
     const int64_t hw = (int64_t)(h0 + step * (int)i) * W + w0 + step * (int)j;
     float* p = dx + (int64_t)n * dx_bs + (int64_t)c * HW + hw;
-    *p = accumulate ? *p + v : v;
+    *p = ep.apply(accumulate ? *p + v : v, c, n, hw, HW);
   }
 };
 
@@ -694,7 +699,7 @@ void igemm_v2_force_conv_plan(int bm, int bn, int splits) {
 // R-1-pad, the whole filter flipped. A phase whose filter has no taps (R < stride) still
 // runs (zero k tiles), so its elements are written (zeros) or kept (accumulate).
 void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
-                            int64_t dx_batch_stride) {
+                            int64_t dx_batch_stride, const ConvDgradEpilogue& ep) {
   const char* op = "conv2d_backward_data (igemm_v2)";
   check_range(op, s);
   const int Kp = pad8(s.K), st = s.stride;
@@ -714,7 +719,8 @@ void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* 
       const ConvGemm g = conv_gemm(dyp.as<bf16_bits>(), wph, s.P, s.Q, Kp, Hi, Wi, s.N, Ra, Sb, 1,
                                    Ra - 1 - base_h, Sb - 1 - base_w, s.C);
       DataStore ds{dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W, g.M, (int)s.C, (int)(s.H * s.W),
-                   (int)s.W, h0, w0, st, accumulate ? 1 : 0, FastDiv((uint32_t)(Hi * Wi)), FastDiv((uint32_t)Wi)};
+                   (int)s.W, h0, w0, st, accumulate ? 1 : 0, FastDiv((uint32_t)(Hi * Wi)), FastDiv((uint32_t)Wi),
+                   igemm::make_dgrad_epilogue(s, ep)};
       run_conv(g, ds, op);
     }
 }

@@ -48,12 +48,23 @@ struct Epilogue {
   const float* residual = nullptr;
   int64_t residual_batch_stride = 0;
   float residual_scale = 1.f;
+  const float* outer = nullptr;
+  int64_t outer_batch_stride = 0;
+  float outer_scale = 1.f;
 
-  // z: the convolution sum; res_off: offset of this element in `residual` less k*PQ.
+  // Everything but the outer residual. z: the convolution sum; res_off: offset of this
+  // element in `residual` less k*PQ. (wgmma's store calls this one: the dispatcher applies
+  // the outer residual after it.)
   SR_HD float apply(float z, int k, int64_t res_off, int64_t PQ) const {
     if (bias) z += ldg(bias + k);
     if (leaky) z = gain * math::leaky_relu(z, slope);
     if (residual) z = ldg(residual + res_off + (int64_t)k * PQ) + residual_scale * z;
+    return z;
+  }
+  // The whole epilogue for output element (n, k, pq) of an (N, K, P*Q) output.
+  SR_HD float apply(float z, int k, int64_t n, int64_t pq, int64_t PQ) const {
+    z = apply(z, k, n * residual_batch_stride + pq, PQ);
+    if (outer) z = ldg(outer + n * outer_batch_stride + (int64_t)k * PQ + pq) + outer_scale * z;
     return z;
   }
 };
@@ -67,6 +78,32 @@ inline Epilogue make_epilogue(const Conv2dShape& s, const ConvEpilogue& ep) {
   e.residual = ep.residual;
   e.residual_batch_stride = ep.residual_batch_stride ? ep.residual_batch_stride : s.K * s.P * s.Q;
   e.residual_scale = ep.residual_scale;
+  e.outer = ep.outer;
+  e.outer_batch_stride = ep.outer_batch_stride ? ep.outer_batch_stride : s.K * s.P * s.Q;
+  e.outer_scale = ep.outer_scale;
+  return e;
+}
+
+// ConvDgradEpilogue for one dx element of channel c at pixel hw of image n.
+struct DgradEpilogue {
+  const float* y = nullptr;
+  int64_t y_bs = 0;
+  int c_begin = 0, c_end = 0;
+  float slope = 0.2f;
+
+  SR_HD float apply(float v, int c, int64_t n, int64_t hw, int64_t HW) const {
+    if (c < c_begin || c >= c_end) return v;
+    return v * math::leaky_relu_grad_from_output(ldg(y + n * y_bs + (int64_t)c * HW + hw), slope);
+  }
+};
+
+inline DgradEpilogue make_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep) {
+  DgradEpilogue e;
+  e.y = ep.y;
+  e.y_bs = ep.y_batch_stride ? ep.y_batch_stride : s.C * s.H * s.W;
+  e.c_begin = (int)ep.c_begin;
+  e.c_end = (int)ep.c_end;
+  e.slope = ep.slope;
   return e;
 }
 
@@ -160,22 +197,23 @@ struct Fprop {
     return b.valid && n < N ? ldg(w + (int64_t)n * K + b.k) : 0.f;
   }
   struct CRow {
-    int64_t y_off, r_off;
+    int64_t y_off, n, pq;
     bool valid;
   };
   SR_HD CRow c_row(int m, int /*split*/) const {
-    CRow c{0, 0, m < M};
+    CRow c{0, 0, 0, m < M};
     if (c.valid) {
       uint32_t n, pq;
       gx.div_pq.divmod((uint32_t)m, n, pq);
       c.y_off = (int64_t)n * y_bs + pq;
-      c.r_off = (int64_t)n * ep.residual_batch_stride + pq;
+      c.n = n;
+      c.pq = pq;
     }
     return c;
   }
   SR_HD void c_store(const CRow& c, int n, float v) const {
     if (!c.valid || n >= N) return;
-    y[c.y_off + (int64_t)n * PQ] = ep.apply(v, n, c.r_off, PQ);
+    y[c.y_off + (int64_t)n * PQ] = ep.apply(v, n, c.n, c.pq, PQ);
   }
 };
 

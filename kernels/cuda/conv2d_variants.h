@@ -18,8 +18,10 @@ void igemm_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x, 
 // v4 igemm_v2 (conv2d_igemm_v2.cu): bf16 operands packed channels-last, cp.async + ldmatrix;
 // backward-data of any stride (stride x stride phase convolutions).
 void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y);
+// Its backward-data applies ep (conv2d.h's ConvDgradEpilogue) in its store, after the
+// accumulate (with split-K: to the ordered sum).
 void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
-                            int64_t dx_batch_stride);
+                            int64_t dx_batch_stride, const ConvDgradEpilogue& ep = {});
 // dw += ...; dbias (when not null) += the sum of dy over the pixels, from the same A tiles
 // (bf16-rounded dy, fp32 sums) and split-K reduction, so dy is read once.
 void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias);

@@ -1,16 +1,20 @@
 // The fused residual dense block on CUDA (see rdb.h and the math in kernels/cpu/rdb.cpp).
 //
-// v1 (this file): no kernel of its own beyond four elementwise maps; the convolutions are
-// the caller's conv2d variant's explicit entry points on channel-range views of the buffer:
-//   forward   conv_k writes bias + LeakyReLU (epilogue) into buf's slice k (y_batch_stride),
-//             conv5 writes x + residual * (conv5 + b5) (epilogue residual) into y; the RRDB's
-//             outer residual is one extra in-place axpby (the epilogue has a single residual);
-//   backward  conv5's backward-data overwrites G = dL/dbuf; then per conv k, LeakyReLU's
-//             derivative is applied to G's slice in place (the slice is final by then), the
-//             slice is conv k's dy (a view: y_batch_stride), and its backward-data adds
-//             (accumulate) into G's channel prefix (dx_batch_stride). No float atomics:
-//             deterministic like the convolutions.
-#include "kernels/common/math.h"
+// v2 (this file): the convolutions are the caller's conv2d variant's explicit entry points
+// on channel-range views of the buffer, with everything elementwise folded into their
+// epilogues but three maps (x into the buffer, dy's scaling for conv5, and dx):
+//   forward   conv_k writes bias + LeakyReLU (epilogue) into buf's slice k (y_batch_stride);
+//             conv5 writes x + residual * (conv5 + b5), and with the RRDB's outer residual
+//             outer + outer_scale * (that), straight into y (the epilogue's residual and
+//             outer terms);
+//   backward  conv5's backward-data overwrites G = dL/dbuf; then per conv k, G's slice k is
+//             conv k's dy (a view: y_batch_stride) and its backward-data adds (accumulate)
+//             into G's channel prefix (dx_batch_stride). Slice k is final once conv_{k+1}'s
+//             backward-data has added into it (conv5's for k = 3), so that conv's
+//             backward-data epilogue multiplies it by LeakyReLU's derivative, read off
+//             buf's slice k, after the accumulate (ConvDgradEpilogue: igemm_v2 in its store,
+//             the other variants as one map). No float atomics: deterministic like the
+//             convolutions.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/elementwise.h"
@@ -31,17 +35,6 @@ struct CopyIntoView {  // view[i] = src[i]
   float* view;
   int64_t per_image, batch;
   __device__ void operator()(int64_t i) const { view[view_index(i, per_image, batch)] = src[i]; }
-};
-
-struct LeakyGradInView {  // g *= leaky'(y) on a view, in place
-  const float* y;
-  float* g;
-  int64_t per_image, batch;
-  float slope;
-  __device__ void operator()(int64_t i) const {
-    const int64_t j = view_index(i, per_image, batch);
-    g[j] *= math::leaky_relu_grad_from_output(y[j], slope);
-  }
 };
 
 struct IdentityPlusView {  // dx[i] = view[i] + a * dy[i]
@@ -79,28 +72,41 @@ void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbPara
   ep5.residual = x;
   ep5.residual_batch_stride = xn;
   ep5.residual_scale = residual;
+  ep5.outer = outer;  // y = outer + outer_scale * (x + residual * (conv5 + b5))
+  ep5.outer_batch_stride = xn;
+  ep5.outer_scale = outer_scale;
   conv2d_forward_with(v, rdb_conv_shape(s, 4, xn), buf, p.w[4], ep5, y);
-  if (outer) axpby(outer_scale, y, 1.0f, outer, y, s.N * xn);  // y = outer + outer_scale * y
 }
 
 void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbParams& p, const float* dy,
                   float slope, float residual, bool has_outer, float outer_scale, float* dx,
                   float* const dw[5], float* const db[5]) {
-  const int64_t HW = s.H * s.W, CB = s.channels() * HW, xn = s.nf * HW, gn = s.gc * HW;
+  const int64_t HW = s.H * s.W, CB = s.channels() * HW, xn = s.nf * HW;
   const float identity = has_outer ? outer_scale : 1.0f;
   DeviceScratch G(sizeof(float) * s.N * CB), dz5(sizeof(float) * s.N * xn);
   float* g = G.as<float>();
   scale(dy, residual * identity, dz5.as<float>(), s.N * xn);
+  // LeakyReLU's derivative on G's slice k (channels nf + k gc .. nf + (k+1) gc of the
+  // prefix a backward-data writes), read off buf's slice k; none for k < 0 (x's channels).
+  auto leaky_slice = [&](int k) {
+    ConvDgradEpilogue ep;
+    if (k < 0) return ep;
+    ep.y = buf;
+    ep.y_batch_stride = CB;
+    ep.c_begin = s.nf + k * s.gc;
+    ep.c_end = ep.c_begin + s.gc;
+    ep.slope = slope;
+    return ep;
+  };
   const Conv2dShape s5 = rdb_conv_shape(s, 4, xn);
-  conv2d_backward_data_with(v, s5, dz5.as<float>(), p.w[4], g, false, 0);
+  conv2d_backward_data_with(v, s5, dz5.as<float>(), p.w[4], g, false, 0, leaky_slice(3));
   if (dw[4] || db[4]) conv2d_backward_weight_with(v, s5, buf, dz5.as<float>(), dw[4], db[4]);
   for (int k = 3; k >= 0; --k) {
     const int64_t off = (s.nf + k * s.gc) * HW;
-    launch_map("rdb_leaky_relu_backward", LeakyGradInView{buf + off, g + off, gn, CB, slope}, s.N * gn);
-    const Conv2dShape sk = rdb_conv_shape(s, k, CB);  // dy = G's slice k, a view
+    const Conv2dShape sk = rdb_conv_shape(s, k, CB);  // dy = G's slice k (final), a view
     if (dw[k] || db[k]) conv2d_backward_weight_with(v, sk, buf, g + off, dw[k], db[k]);
     if (k == 0 && !dx) break;
-    conv2d_backward_data_with(v, sk, g + off, p.w[k], g, /*accumulate=*/true, CB);
+    conv2d_backward_data_with(v, sk, g + off, p.w[k], g, /*accumulate=*/true, CB, leaky_slice(k - 1));
   }
   if (dx) launch_map("rdb_dx", IdentityPlusView{g, dy, dx, xn, CB, identity}, s.N * xn);
 }

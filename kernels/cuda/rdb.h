@@ -2,7 +2,8 @@
 // math and accumulation rules; float32 device pointers). The convolutions run through
 // conv2d variant v's explicit entry points (kernels/cuda/conv2d.h) on channel-range
 // views of the buffer, with their fused epilogues: bias + LeakyReLU straight into the next
-// slice, and `x + residual * (conv5 + b5)` straight into y.
+// slice, `x + residual * (conv5 + b5)` (and the RRDB's outer residual around it) straight
+// into y, and in backward LeakyReLU's derivative in the backward-data stores.
 // Plain C++ header (no CUDA types), so engine/ops_rdb.cpp can call it.
 #pragma once
 #include "kernels/cpu/rdb.h"

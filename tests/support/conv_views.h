@@ -116,6 +116,26 @@ struct ConvViewData {
     return r;
   }
 
+  // The epilogues the dense block folds its elementwise passes into (conv2d.h), on top of
+  // forward()'s and backward_data()'s results:
+  //   forward        ref = outer + outer_scale * ref, outer a view of its own buffer
+  //                  (images o_bs apart, the view at o_off)
+  //   backward-data  ref *= leaky'(act) on channels [cb, ce), act a LeakyReLU output with
+  //                  the dx buffer's layout (its sign picks the slope)
+  void add_outer(Result& r, const std::vector<float>& outer, int64_t o_bs, int64_t o_off, double outer_scale) const {
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t i = 0; i < c.K * PQ; ++i) {
+        double& ref = r.ref[n * c.K * PQ + i];
+        ref = (double)outer[n * o_bs + o_off + i] + outer_scale * ref;
+      }
+  }
+  void apply_leaky_grad(Result& r, const std::vector<float>& act, int64_t cb, int64_t ce, double slope) const {
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t ch = cb; ch < ce; ++ch)
+        for (int64_t hw = 0; hw < HW; ++hw)
+          r.ref[(n * c.C + ch) * HW + hw] *= act[n * s.x_batch_stride + x_off + ch * HW + hw] > 0 ? 1.0 : slope;
+  }
+
   // The references of dw += ... and dbias += ... from the starting values dw0, db0.
   struct WeightRef {
     std::vector<double> dw, dbias;

@@ -1,0 +1,258 @@
+// simt/: the conv epilogues the residual dense block folds its elementwise passes into
+// (kernels/cuda/conv2d.h): the forward epilogue's outer residual, the backward-data epilogue
+// (LeakyReLU's derivative on a channel range, after the accumulate), and the launches the
+// fused block saves. Each variant is checked against a CPU float64 composition of the plain
+// convolution and the elementwise terms, on channel views of NaN-poisoned buffers, with fresh
+// random inputs: igemm_v2 fuses both epilogues in its stores (split-K and the stride-2 phase
+// convolutions included); tf32 and naive fuse the forward one and run the backward one as a
+// map; wgmma runs the outer residual as a map after its store. Then the fused block on
+// igemm_v2 against the same convolutions with those passes done separately.
+#include "kernels/simt/kernels.h"  // first: kernels/cuda's headers as sr::simt
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/rdb.h"
+#include "support/conv_views.h"
+#include "support/simt_support.h"
+
+#ifdef SRENGINE_WITH_SIMT
+
+using namespace sr;
+using namespace sr::simt_test;
+using sr::simt::ConvVariant;
+using test::ConvCase;
+using test::describe;
+
+namespace {
+
+Tol tolerance(ConvVariant v) {
+  switch (v) {
+    case ConvVariant::naive: return kFp32;
+    case ConvVariant::tf32: return kTf32;
+    case ConvVariant::fp16: return kFp16;
+    default: return kBf16;
+  }
+}
+
+// Stride 1 and 2, odd channel counts, input and output channel views (dx_batch_stride).
+const std::vector<ConvCase>& cases() {
+  static const std::vector<ConvCase> c = {
+      {2, 11, 7, 8, 13, 3, 3, 1, 1, 3, 2},  // odd C and K, both sides views
+      {2, 9, 9, 7, 5, 3, 3, 2, 1, 2, 0},    // stride 2 (igemm_v2: four phase convolutions), dx a view
+      {1, 7, 6, 5, 6, 3, 3, 1, 1},          // contiguous
+  };
+  return c;
+}
+
+// dx = leaky'(y) * ((accumulate ? dx : 0) + conv_transpose(dy, w)) on channels [cb, ce) of
+// the dx view; y a random activation with dx's buffer layout (its sign picks the slope).
+void check_dgrad_epilogue(ConvVariant v, const ConvCase& c, uint64_t seed, const std::string& plan = "") {
+  test::ConvViewData d(c, seed);
+  const int64_t cb = c.C / 3, ce = c.C - 1;  // a range strictly inside the channels
+  const float slope = 0.2f;
+  const auto act = random_floats(d.rng, d.x_len);
+  Dev Wt(d.w), DY(d.dybuf), Y(act);
+  for (bool accumulate : {false, true}) {
+    const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + plan +
+                            (accumulate ? " dgrad epilogue (accumulate)" : " dgrad epilogue");
+    const auto init = accumulate ? random_floats(d.rng, d.x_len) : std::vector<float>(d.x_len, kNaN);
+    Dev DX(init);
+    sr::simt::ConvDgradEpilogue ep;
+    ep.y = Y.p + d.x_off;  // channel 0 of the view, as dx
+    ep.y_batch_stride = d.s.x_batch_stride;
+    ep.c_begin = cb;
+    ep.c_end = ce;
+    ep.slope = slope;
+    sr::simt::conv2d_backward_data_with(v, d.s, DY.p + d.y_off, Wt.p, DX.p + d.x_off, accumulate,
+                                        d.s.x_batch_stride, ep);
+    auto r = d.backward_data(DX.get(), init, accumulate, ctx);  // also: nothing outside the view
+    d.apply_leaky_grad(r, act, cb, ce, slope);
+    compare(ctx, r.got, r.ref, tolerance(v));
+  }
+}
+
+void test_dgrad_epilogue() {
+  uint64_t seed = 1100;
+  for (ConvVariant v : {ConvVariant::igemm_v2, ConvVariant::tf32, ConvVariant::naive})
+    for (const ConvCase& c : cases()) check_dgrad_epilogue(v, c, ++seed);
+  // igemm_v2's split-K: the epilogue applies to the ordered sum in the reduce.
+  struct Restore {
+    ~Restore() { sr::simt::detail::igemm_v2_force_conv_plan(0, 0, 0); }
+  } restore;
+  sr::simt::detail::igemm_v2_force_conv_plan(64, 32, 2);
+  for (const ConvCase& c : {cases()[0], cases()[1]}) check_dgrad_epilogue(ConvVariant::igemm_v2, c, ++seed, " split-K 2");
+}
+
+// y = outer + 0.3 * (res + 0.5 * sqrt2 * leaky(conv + bias)) into y's view; outer a view of
+// its own buffer (another batch stride and offset than y's and the residual's).
+void check_outer_residual(ConvVariant v, const ConvCase& c, uint64_t seed) {
+  test::ConvViewData d(c, seed);
+  const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + " outer residual";
+  const int64_t o_bs = (c.K + 3) * d.PQ, o_off = 2 * d.PQ;
+  const auto outer = random_floats(d.rng, c.N * o_bs);
+  Dev X(d.xbuf), Wt(d.w), Bias(d.bias), Res(d.res), O(outer), Y(d.y_len);
+  sr::simt::ConvEpilogue ep;
+  ep.bias = Bias.p;
+  ep.leaky_relu = true;
+  ep.slope = 0.2f;
+  ep.gain = std::sqrt(2.0f);
+  ep.residual = Res.p + d.y_off;
+  ep.residual_batch_stride = d.s.y_batch_stride;
+  ep.residual_scale = 0.5f;
+  ep.outer = O.p + o_off;
+  ep.outer_batch_stride = o_bs;
+  ep.outer_scale = 0.3f;
+  sr::simt::conv2d_forward_with(v, d.s, X.p + d.x_off, Wt.p, ep, Y.p + d.y_off);
+  auto r = d.forward(Y.get(), ctx);
+  d.add_outer(r, outer, o_bs, o_off, 0.3);
+  compare(ctx, r.got, r.ref, tolerance(v));
+}
+
+// conv2d_apply_epilogue (the cuDNN variants' epilogue, after their plain convolution): the
+// same terms on a float32 convolution result already in y's view.
+void check_apply_epilogue(const ConvCase& c, uint64_t seed) {
+  test::ConvViewData d(c, seed);
+  const std::string ctx = describe(c) + " conv2d_apply_epilogue with outer residual";
+  std::vector<double> conv(c.N * c.K * d.PQ);
+  cpu::conv2d_forward<double>(d.sc, d.xc.data(), d.wd.data(), nullptr, conv.data());
+  std::vector<float> y(d.y_len, kNaN);
+  for (int64_t n = 0; n < c.N; ++n)
+    for (int64_t i = 0; i < c.K * d.PQ; ++i) y[n * d.s.y_batch_stride + d.y_off + i] = (float)conv[n * c.K * d.PQ + i];
+  const auto outer = random_floats(d.rng, c.N * c.K * d.PQ);
+  Dev Bias(d.bias), Res(d.res), O(outer), Y(y);
+  sr::simt::ConvEpilogue ep;
+  ep.bias = Bias.p;
+  ep.leaky_relu = true;
+  ep.slope = 0.2f;
+  ep.gain = std::sqrt(2.0f);
+  ep.residual = Res.p + d.y_off;
+  ep.residual_batch_stride = d.s.y_batch_stride;
+  ep.residual_scale = 0.5f;
+  ep.outer = O.p;  // contiguous: batch stride 0 means K*P*Q
+  ep.outer_scale = -0.7f;
+  sr::simt::conv2d_apply_epilogue(d.s, ep, Y.p + d.y_off);
+  auto r = d.forward(Y.get(), ctx);
+  d.add_outer(r, outer, c.K * d.PQ, 0, -0.7);
+  compare(ctx, r.got, r.ref, kFp32);
+}
+
+void test_outer_residual() {
+  uint64_t seed = 1200;
+  for (ConvVariant v : {ConvVariant::igemm_v2, ConvVariant::tf32, ConvVariant::naive, ConvVariant::wgmma})
+    for (const ConvCase& c : cases()) check_outer_residual(v, c, ++seed);
+  check_apply_epilogue(cases()[0], ++seed);
+}
+
+// The fused block on igemm_v2 against the same convolutions with the elementwise passes it
+// folded into their epilogues done separately (here on the host, between the calls): the
+// outer residual after conv5, LeakyReLU's derivative on G's slice before conv k's weight
+// gradient and backward-data. The same bf16 convolutions see the same operands, so y, the
+// buffer, dx, dw and db agree to float32 rounding (no LeakyReLU kink can flip between the
+// two). And the launches: forward and backward (outer residual, every gradient) launch the
+// convolutions' kernels plus exactly three maps (x into the buffer, conv5's dy scaled, dx);
+// before the epilogues took them, eight (and four LeakyReLU' maps, one axpby).
+void test_rdb_fused_epilogues() {
+  std::mt19937_64 rng(1300);
+  const cpu::RdbShape s{2, 8, 4, 4, 5};
+  const int64_t HW = s.H * s.W, CB = s.channels() * HW, XB = s.nf * HW, xn = s.N * XB, gn = s.gc * HW;
+  const float slope = 0.2f, residual = 0.2f, outer_scale = 0.2f;
+  std::vector<std::unique_ptr<Dev>> w, b, gw, gb, rgw, rgb;
+  sr::simt::RdbParams p{};
+  float* gwp[5];
+  float* gbp[5];
+  for (int k = 0; k < 5; ++k) {
+    const int64_t cin = s.nf + k * s.gc, cout = k == 4 ? s.nf : s.gc;
+    auto wk = random_floats(rng, cout * cin * 9);
+    for (auto& e : wk) e /= std::sqrt((float)cin * 9.f);
+    const auto gw0 = random_floats(rng, cout * cin * 9), gb0 = random_floats(rng, cout);
+    w.push_back(std::make_unique<Dev>(wk));
+    b.push_back(std::make_unique<Dev>(random_floats(rng, cout)));
+    gw.push_back(std::make_unique<Dev>(gw0));
+    gb.push_back(std::make_unique<Dev>(gb0));
+    rgw.push_back(std::make_unique<Dev>(gw0));
+    rgb.push_back(std::make_unique<Dev>(gb0));
+    p.w[k] = w[k]->p;
+    p.b[k] = b[k]->p;
+    gwp[k] = gw[k]->p;
+    gbp[k] = gb[k]->p;
+  }
+  const auto x = random_floats(rng, xn), outer = random_floats(rng, xn), dy = random_floats(rng, xn);
+  Dev X(x), O(outer), DY(dy), Buf(s.N * CB), Y(xn), DX(xn);
+  const ConvVariant v = ConvVariant::igemm_v2;
+  const uint64_t l0 = ::simt::stats().launches;
+  sr::simt::rdb_forward(v, s, X.p, p, O.p, slope, residual, outer_scale, Buf.p, Y.p);
+  sr::simt::rdb_backward(v, s, Buf.p, p, DY.p, slope, residual, true, outer_scale, DX.p, gwp, gbp);
+  const uint64_t fused = ::simt::stats().launches - l0;
+
+  Dev RBuf(s.N * CB), RY(xn), G(s.N * CB), DZ5(xn);
+  auto shape = [&](int k, int64_t y_bs) {
+    cpu::Conv2dShape c = cpu::make_conv2d_shape(s.N, s.nf + k * s.gc, s.H, s.W, k == 4 ? s.nf : s.gc, 3, 3, 1, 1);
+    c.x_batch_stride = CB;
+    c.y_batch_stride = y_bs;
+    return c;
+  };
+  auto leaky_grad = [&](int k) {  // G's slice k *= leaky'(buf's slice k), on the host
+    for (int64_t n = 0; n < s.N; ++n)
+      for (int64_t i = 0; i < gn; ++i) {
+        const int64_t at = n * CB + (s.nf + k * s.gc) * HW + i;
+        G.p[at] *= RBuf.p[at] > 0 ? 1.0f : slope;
+      }
+  };
+  const uint64_t l1 = ::simt::stats().launches;
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t i = 0; i < XB; ++i) RBuf.p[n * CB + i] = x[n * XB + i];
+  for (int k = 0; k < 4; ++k) {
+    sr::simt::ConvEpilogue ep;
+    ep.bias = p.b[k];
+    ep.leaky_relu = true;
+    ep.slope = slope;
+    sr::simt::conv2d_forward_with(v, shape(k, CB), RBuf.p, p.w[k], ep, RBuf.p + (s.nf + k * s.gc) * HW);
+  }
+  sr::simt::ConvEpilogue ep5;
+  ep5.bias = p.b[4];
+  ep5.residual = X.p;
+  ep5.residual_batch_stride = XB;
+  ep5.residual_scale = residual;
+  sr::simt::conv2d_forward_with(v, shape(4, XB), RBuf.p, p.w[4], ep5, RY.p);
+  for (int64_t i = 0; i < xn; ++i) RY.p[i] = outer[i] + outer_scale * RY.p[i];
+  for (int64_t i = 0; i < xn; ++i) DZ5.p[i] = dy[i] * (residual * outer_scale);
+  sr::simt::conv2d_backward_data_with(v, shape(4, XB), DZ5.p, p.w[4], G.p, false, 0);
+  sr::simt::conv2d_backward_weight_with(v, shape(4, XB), RBuf.p, DZ5.p, rgw[4]->p, rgb[4]->p);
+  for (int k = 3; k >= 0; --k) {
+    leaky_grad(k);
+    const float* gk = G.p + (s.nf + k * s.gc) * HW;
+    sr::simt::conv2d_backward_weight_with(v, shape(k, CB), RBuf.p, gk, rgw[k]->p, rgb[k]->p);
+    sr::simt::conv2d_backward_data_with(v, shape(k, CB), gk, p.w[k], G.p, true, CB);
+  }
+  std::vector<double> rdx(xn);
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t i = 0; i < XB; ++i) rdx[n * XB + i] = (double)(G.p[n * CB + i] + outer_scale * dy[n * XB + i]);
+  const uint64_t convs = ::simt::stats().launches - l1;
+
+  compare("rdb y (igemm_v2, fused epilogues vs maps)", Y.get(), to_double(RY.get()), kFp32);
+  compare("rdb buffer (igemm_v2, fused epilogues vs maps)", Buf.get(), to_double(RBuf.get()), kFp32);
+  compare("rdb dx (igemm_v2, fused epilogues vs maps)", DX.get(), rdx, kFp32);
+  for (int k = 0; k < 5; ++k) {
+    compare("rdb dw" + std::to_string(k + 1) + " (igemm_v2, fused epilogues vs maps)", gw[k]->get(),
+            to_double(rgw[k]->get()), kFp32);
+    compare("rdb db" + std::to_string(k + 1) + " (igemm_v2, fused epilogues vs maps)", gb[k]->get(),
+            to_double(rgb[k]->get()), kFp32);
+  }
+  INFO("rdb forward + backward on igemm_v2: " << fused << " launches, its convolutions alone " << convs);
+  CHECK(fused == convs + 3);
+}
+
+}  // namespace
+
+TEST_CASE("simt/conv2d_dgrad_epilogue") { test_dgrad_epilogue(); }
+TEST_CASE("simt/conv2d_outer_residual") { test_outer_residual(); }
+TEST_CASE("simt/rdb_fused_epilogues") { test_rdb_fused_epilogues(); }
+
+#endif
