@@ -14,6 +14,17 @@ struct StreamGraph::SimtGraph {
 #endif
 };
 
+bool stream_capturing(Device device) {
+#if defined(SRENGINE_WITH_SIMT)
+  if (device.is_simt()) return ::simt::capturing();
+#endif
+#if defined(SRENGINE_WITH_CUDA)
+  if (device.is_cuda()) return cuda::stream_capture_active();
+#endif
+  (void)device;
+  return false;
+}
+
 StreamGraph::StreamGraph(Device device) : device_(device) {
   SR_CHECK(device.is_cuda() || device.is_simt(), "a CUDA graph needs a GPU or the simt device, not ", device.str());
 #if !defined(SRENGINE_WITH_CUDA)

@@ -7,6 +7,12 @@
 
 namespace sr::cuda {
 
+bool stream_capture_active() {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  CUDA_CHECK(cudaStreamIsCapturing(cudaStreamPerThread, &status));
+  return status == cudaStreamCaptureStatusActive;
+}
+
 void stream_capture_begin() {
   // Thread-local mode: another thread's unsafe calls (a loader's cudaMalloc) do not break it.
   CUDA_CHECK(cudaStreamBeginCapture(cudaStreamPerThread, cudaStreamCaptureModeThreadLocal));

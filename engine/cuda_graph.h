@@ -34,8 +34,14 @@ class StreamGraph {
   std::unique_ptr<SimtGraph> simt_;
 };
 
+// Whether the calling thread's stream on `device` is being captured (a StreamGraph between
+// begin_capture and end_capture): work queued now is recorded for the replays, so a value
+// the host stages for one iteration (a learning rate) must be queued outside. False on the CPU.
+bool stream_capturing(Device device);
+
 namespace cuda {
 // engine/cuda_graph.cu: the CUDA calls, checked.
+bool stream_capture_active();
 void stream_capture_begin();
 void* stream_capture_end();  // the instantiated cudaGraphExec_t
 void graph_launch(void* exec);

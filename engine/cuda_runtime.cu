@@ -178,6 +178,16 @@ void StreamMark::wait() {
   CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event_)));
 }
 
+bool StreamMark::done() {
+  const cudaError_t err = cudaEventQuery(static_cast<cudaEvent_t>(event_));
+  if (err == cudaErrorNotReady) {
+    (void)cudaGetLastError();  // "not yet" is an answer, not an error: leave no trace of it
+    return false;
+  }
+  CUDA_CHECK(err);
+  return true;
+}
+
 void memcpy_to_device_retained(void* dst, std::vector<char>&& src) {
   if (src.empty()) return;
   cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;

@@ -56,6 +56,10 @@ void memcpy_to_host_async(void* dst, const void* src, size_t bytes);
 // A point in the calling thread's stream: wait() blocks the host until the work queued
 // before set() has run, not the work queued after it, so the GPU stays busy meanwhile (a
 // trainer can check a loss while its backward runs). One event, reused by every set().
+// done() asks without waiting (not a host round trip): whether the work queued before the
+// last set() has run (true before any set()). The simt device runs work as it is queued but
+// answers as a GPU that has run nothing the host has not waited for: done() is false from
+// set() until wait(), so a test there sees every wait a slow GPU would cost.
 class StreamMark {
  public:
   StreamMark();
@@ -64,9 +68,11 @@ class StreamMark {
   StreamMark& operator=(const StreamMark&) = delete;
   void set();
   void wait();
+  bool done();
 
  private:
   void* event_ = nullptr;
+  bool pending_ = false;  // simt: set() and no wait() since
 };
 
 // How many times the host has waited for the GPU through this file (device->host copies,

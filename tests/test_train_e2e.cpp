@@ -683,9 +683,9 @@ std::map<std::string, std::vector<double>> training_state(TinyStage& t) {
 }
 
 // Iteration 1 eagerly (it makes the optimizers' state), iteration 2 captured (StreamGraph),
-// then the graph replayed as iterations 2..iters; prepare_replay writes each iteration's
-// learning rates first unless `stale_lr` (a planted bug: the capture iteration's value
-// baked in).
+// then the graph replayed as iterations 2..iters; prepare_replay stages each iteration's
+// learning rates first unless `stale_lr` (a planted bug: every replay reads the rate staged
+// last, iteration 1's).
 void run_replayed(TinyStage& t, Device device, int64_t iters, bool stale_lr, LossLog& log) {
   log[1] = loss_values(t.step->run(t.lq, t.gt, 1));
   StreamGraph graph(device);
@@ -694,7 +694,7 @@ void run_replayed(TinyStage& t, Device device, int64_t iters, bool stale_lr, Los
   r = t.step->run(t.lq, t.gt, 2);
   graph.end_capture();
   for (int64_t iter = 2; iter <= iters; ++iter) {
-    if (iter > 2 && !stale_lr) t.step->prepare_replay(iter);
+    if (!stale_lr) t.step->prepare_replay(iter);
     graph.replay();
     log[iter] = loss_values(r);  // the graph's outputs: read after each replay
   }
@@ -913,29 +913,53 @@ TEST_CASE("train/graphed_step_equals_eager") {
 #endif
 }
 
-// The same on a GPU.
-// The learning-rate write waits for the last queued iteration (a StreamMark, counted as a
-// host round trip) exactly when the rates change, and never otherwise: eager warm-up,
-// capture and replays read nothing back.
-TEST_CASE("train/graphed_step_waits_only_when_the_rate_changes") {
-#ifdef SRENGINE_WITH_SIMT
-  TinyStage t("graphed_waits", 0, Device::simt(), {"train.stages.0.scheduler.milestones=[3,6]"});
+namespace {
+
+// The host round trips (on simt: the learning-rate ring's StreamMark waits) of each of
+// iterations 1..iters of the tiny psnr stage (one Adam) run through a GraphedStep: eager
+// warm-up, capture, replays.
+std::vector<uint64_t> waits_per_iteration(const std::string& run, int64_t iters, const std::vector<std::string>& extra) {
+  TinyStage t(run, 0, Device::simt(), extra);
   GraphedStep graphed(*t.step, Device::simt(), true);
-  int changes = 0;
-  const uint64_t before = host_round_trips();
-  for (int64_t iter = 1; iter <= 8; ++iter) {
-    if (iter > 1 && t.step->lrs_at(iter) != t.step->lrs_at(iter - 1)) ++changes;
+  std::vector<uint64_t> waits;
+  for (int64_t iter = 1; iter <= iters; ++iter) {
+    const uint64_t before = host_round_trips();
     graphed.run(t.lq, t.gt, iter);
+    waits.push_back(host_round_trips() - before);
   }
-  CHECK(changes == 2);
-  CHECK(host_round_trips() - before == (uint64_t)changes);
   CHECK(graphed.graphs() == 1);
+  return waits;
+}
+
+}  // namespace
+
+// Adam's learning-rate ring (train/optimizer.h) under a GraphedStep: a rate that changes
+// every iteration (linear warm-up) takes a slot per iteration and waits for nothing while
+// the host is fewer than kLrSlots iterations ahead; then each iteration wraps onto a slot
+// whose copy simt reports as not run (StreamMark::done is false until waited) and waits
+// exactly once. A constant rate copies nothing after the first iteration, so it never
+// wraps. A ring that reuses slots without waiting (a planted bug) is caught.
+TEST_CASE("train/graphed_step_waits_only_when_the_lr_ring_wraps") {
+#ifdef SRENGINE_WITH_SIMT
+  const int64_t slots = (int64_t)Adam::kLrSlots;
+  const std::vector<std::string> warmup = {"train.stages.0.warmup_iter=100"};
+  std::vector<uint64_t> want(slots, 0);
+  want.push_back(1);
+  want.push_back(1);
+  CHECK(waits_per_iteration("ring_changing", slots + 2, warmup) == want);
+  CHECK(waits_per_iteration("ring_constant", slots + 2, {"train.stages.0.scheduler.milestones=[100]"}) ==
+        std::vector<uint64_t>(slots + 2, 0));
+  set_lr_ring_reuse_without_wait(true);
+  const std::vector<uint64_t> planted = waits_per_iteration("ring_planted", slots + 2, warmup);
+  set_lr_ring_reuse_without_wait(false);
+  CHECK(planted != want);
 #else
   std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
   WARN("SKIPPED: srengine was built without the SIMT interpreter");
 #endif
 }
 
+// The same on a GPU.
 TEST_CASE("cuda/graphed_step_equals_eager") {
   if (test::skip_without_cuda()) return;
 #ifdef SRENGINE_WITH_CUDA

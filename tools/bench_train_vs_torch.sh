@@ -5,6 +5,8 @@
 # same workload in PyTorch, back to back; the 1-minute load average is recorded before and
 # after each pair. The JSON files are joined into one markdown table with the ratio
 # srengine/PyTorch per row (< 1: srengine is faster) against its target (docs/PERFORMANCE.md).
+# On a GPU srengine also times the replays of the captured iteration (its ":graph" row, what
+# training runs there): the table shows both, and the target is judged on the replays.
 #
 #   tools/bench_train_vs_torch.sh [--bin build/srengine] [--out bench-train-out]
 #       [--config configs/esrgan_x4.json] [--only REGEX] [--iters N] [--warmup W]
@@ -132,11 +134,14 @@ print("Measured %s. srengine %s (%d threads), PyTorch %s (%d threads), %s, synth
       "load average before / after the pair." % (first.get("date", "?"), first.get("version", "?"),
       first.get("threads", 0), torch0.get("version", "?"), torch0.get("threads", 0), where))
 print()
-print("| workload | shape | srengine ms | PyTorch ms | srengine / PyTorch | target | LR px/s srengine / PyTorch "
+print("| workload | shape | srengine ms | PyTorch ms | srengine / PyTorch | srengine graph ms (graph / eager) "
+      "| graph / PyTorch | target | LR px/s srengine / PyTorch "
       "| srengine fwd / bwd / opt ms | PyTorch fwd / bwd / opt ms | peak memory MB srengine / PyTorch (RSS on the CPU, device on CUDA) | load |")
-print("|---|---|---:|---:|---:|---|---|---|---|---|---|")
+print("|---|---|---:|---:|---:|---:|---:|---|---|---|---|---|---|")
 for n in names:
-    s, t, m = load(n, "srengine")[0], load(n, "torch")[0], load(n, "meta")
+    rows, t, m = load(n, "srengine"), load(n, "torch")[0], load(n, "meta")
+    s = rows[0]  # the eager row; on a GPU the ":graph" row (replays, what training runs) follows it
+    graph = next((r for r in rows if r.get("mode") == "graph"), None)
     w = s["workload"]
     g = w["network_g"]
     shape = "%s nf%d nb%d gc%d x%d, batch %d, LR %dpx" % (w["type"], g.get("num_feat", 64), g.get("num_block", 23),
@@ -144,11 +149,16 @@ for n in names:
     if "network_d" in w:
         shape += ", D nf%d %dpx" % (w["network_d"].get("num_feat", 64), w["gt_size"])
     ratio = s["step_ms_median"] / t["step_ms_median"]
-    verdict = "met" if ratio <= m["target"] else "missed"
+    graph_ms = "%.1f (%.2f)" % (graph["step_ms_median"], graph["graph_over_eager"]) if graph else "-"
+    graph_ratio = graph["step_ms_median"] / t["step_ms_median"] if graph else None
+    # The target is met by what training runs: the replays where it captures.
+    trained = graph_ratio if graph else ratio
+    verdict = "met" if trained <= m["target"] else "missed"
     phases = lambda r: "%.0f / %.0f / %.0f" % (r["forward_ms"], r["backward_ms"], r["optimizer_ms"]) + (
         " (G %.0f, D %.0f)" % (r["g_step_ms"], r["d_step_ms"]) if "g_step_ms" in r else "")
-    print("| %s | %s | %.1f | %.1f | %.2f | <= %.1f: %s | %.0f / %.0f | %s | %s | %.0f / %.0f | %.2f / %.2f |" % (
-        n, shape, s["step_ms_median"], t["step_ms_median"], ratio, m["target"], verdict, s["lr_pixels_per_s"],
+    print("| %s | %s | %.1f | %.1f | %.2f | %s | %s | <= %.1f: %s | %.0f / %.0f | %s | %s | %.0f / %.0f | %.2f / %.2f |" % (
+        n, shape, s["step_ms_median"], t["step_ms_median"], ratio, graph_ms,
+        "%.2f" % graph_ratio if graph else "-", m["target"], verdict, s["lr_pixels_per_s"],
         t["lr_pixels_per_s"], phases(s), phases(t), s["peak_mem_mb"], t["peak_mem_mb"], m["load_before"],
         m["load_after"]))
 EOF

@@ -505,7 +505,7 @@ for prec in tf32 bf16; do
   case $? in
     0) { echo "## $prec"; cat "$RUNS/bench_train_$prec/table.md"; echo; } >> "$OUT/bench_train.md"
        mkdir -p "$LOG/bench_train_$prec" && cp "$RUNS/bench_train_$prec"/*.json "$LOG/bench_train_$prec/" 2> /dev/null
-       row "train vs torch $prec" ok "srengine/PyTorch: $(grep -E '^\| gpu_' "$RUNS/bench_train_$prec/table.md" | awk -F'|' '{gsub(/ /, "", $2); gsub(/ /, "", $6); printf "%s %s; ", $2, $6}')" ;;
+       row "train vs torch $prec" ok "srengine/PyTorch eager, graph: $(grep -E '^\| gpu_' "$RUNS/bench_train_$prec/table.md" | awk -F'|' '{gsub(/ /, "", $2); gsub(/ /, "", $6); gsub(/ /, "", $8); printf "%s %s, %s; ", $2, $6, $8}')" ;;
     99) no_time "train vs torch $prec" ;;
     *) row "train vs torch $prec" FAIL "$(grep -m1 -iE 'error|Traceback' "$LOG/bench_train_$prec.log" | cut -c1-120)" ;;
   esac

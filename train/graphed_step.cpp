@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <atomic>
 
-#include "engine/cuda_runtime.h"
-#include "engine/dispatch.h"
 #include "engine/error.h"
 
 namespace sr::train {
@@ -55,13 +53,8 @@ struct GraphedStep::Graph {
 GraphedStep::GraphedStep(StageStep& step, Device device, bool capture,
                          std::function<void(int64_t, const std::string&)> on_capture, size_t max_graphs)
     : step_(step), device_(device), capture_(capture), max_graphs_(max_graphs), on_capture_(std::move(on_capture)) {
-  SR_CHECK(!device.is_cpu(), "GraphedStep: the CPU has no stream to capture or order");
+  SR_CHECK(!device.is_cpu(), "GraphedStep: the CPU has no stream to capture");
   SR_CHECK(max_graphs >= 1, "GraphedStep: max_graphs must be at least 1");
-  SR_ON_DEVICE(device, {
-    auto mark = std::make_shared<cuda::StreamMark>();
-    mark_set_ = [mark] { mark->set(); };
-    mark_wait_ = [mark] { mark->wait(); };
-  });
 }
 
 GraphedStep::~GraphedStep() = default;
@@ -70,23 +63,6 @@ size_t GraphedStep::graphs() const {
   size_t n = 0;
   for (const auto& g : graphs_) n += g->graph != nullptr;
   return n;
-}
-
-// The learning rates reach the device by a copy from one host buffer per optimizer
-// (Adam::stage_lr), which an eager step and a replay both queue, and which runs when the
-// GPU reaches it: writing the next iteration's rate into that buffer while the last queued
-// iteration's copy has not run would hand that iteration the new rate. One buffer and a
-// StreamMark after each iteration (rather than one page-locked buffer per iteration in flight,
-// which a replay could not follow: the graph's copy reads one fixed address): the host waits
-// for the last iteration only when the rates change, so a constant-rate stretch stays
-// asynchronous and a changing one keeps one iteration in flight.
-void GraphedStep::order_lr_write(int64_t iter) {
-  std::vector<double> lrs = step_.lrs_at(iter);
-  if (mark_pending_ && lrs != queued_lrs_) {
-    mark_wait_();
-    mark_pending_ = false;
-  }
-  queued_lrs_ = std::move(lrs);
 }
 
 GraphedStep::Graph& GraphedStep::find_or_add(const std::string& key) {
@@ -103,14 +79,6 @@ GraphedStep::Graph& GraphedStep::find_or_add(const std::string& key) {
 }
 
 StepResult GraphedStep::run(const Tensor& lq, const Tensor& gt, int64_t iter) {
-  order_lr_write(iter);
-  StepResult r = queue(lq, gt, iter);
-  mark_set_();  // after the iteration's work: the next learning-rate write may wait for it
-  mark_pending_ = true;
-  return r;
-}
-
-StepResult GraphedStep::queue(const Tensor& lq, const Tensor& gt, int64_t iter) {
   const std::string kind = capture_ ? step_.iteration_kind(iter) : "";
   if (kind.empty()) return step_.run(lq, gt, iter);
   Graph& g = find_or_add(kind + " lq " + lq.shape().str() + " gt " + gt.shape().str());
@@ -121,8 +89,8 @@ StepResult GraphedStep::queue(const Tensor& lq, const Tensor& gt, int64_t iter) 
     return step_.run(lq, gt, iter);
   }
   if (!g.graph) {
-    // The capture records iteration `iter` (learning rates included: run() stages them)
-    // without running it; the replay below runs it.
+    // The capture records iteration `iter` without running it (and stages no learning rate:
+    // the graph reads the device rates); the replay below runs it.
     g.lq.copy_(lq);
     g.gt.copy_(gt);
     auto graph = std::make_unique<StreamGraph>(device_);
@@ -132,13 +100,14 @@ StepResult GraphedStep::queue(const Tensor& lq, const Tensor& gt, int64_t iter) 
     g.graph = std::move(graph);
     g_captures.fetch_add(1);
     if (on_capture_) on_capture_(iter, kind + ", lq " + lq.shape().str() + ", gt " + gt.shape().str());
-  } else {
-    if (!g_stale_inputs.load()) {
-      g.lq.copy_(lq);
-      g.gt.copy_(gt);
-    }
-    step_.prepare_replay(iter);
+  } else if (!g_stale_inputs.load()) {
+    g.lq.copy_(lq);
+    g.gt.copy_(gt);
   }
+  // The iteration's rates, queued ahead of the replay into the device rates it reads
+  // (Adam::stage_lr: nothing when they did not change, a wait only when the ring wraps onto
+  // a slot whose copy has not run).
+  step_.prepare_replay(iter);
   g.graph->replay();
   // The outputs are overwritten by the next replay: copies, queued on the device.
   StepResult r;

@@ -5,8 +5,8 @@
 // the shapes of its batch; each (kind, shapes) pair gets one graph. The first iteration of a
 // pair runs eagerly (it makes the optimizers' state and the workspaces of that shape), the
 // second is captured, then replayed, and every later one replays: the batch is copied into
-// the graph's own input buffers, the iteration's learning rates are written where the
-// captured copies read them (StageStep::prepare_replay), the graph runs, and its losses and
+// the graph's own input buffers, the iteration's learning rates are staged into the device
+// rates the graph reads (StageStep::prepare_replay), the graph runs, and its losses and
 // skip gate are copied out on the device, so the log window (LossWindow) reads them at the
 // log line as in an eager run. Iterations with an injected NaN run eagerly. At most
 // `max_graphs` pairs are kept (kMaxGraphs by default); the least recently used is destroyed
@@ -49,7 +49,7 @@ class GraphedStep {
  public:
   static constexpr size_t kMaxGraphs = 4;
 
-  // `capture` false: every iteration eager (the learning-rate write is still ordered, below).
+  // `capture` false: every iteration eager.
   // `device`: the networks' (a GPU or simt). `on_capture(iter, text)`: told each capture.
   GraphedStep(StageStep& step, Device device, bool capture,
               std::function<void(int64_t, const std::string&)> on_capture = {}, size_t max_graphs = kMaxGraphs);
@@ -64,11 +64,6 @@ class GraphedStep {
 
  private:
   struct Graph;
-  // Before the host writes iteration `iter`'s learning rates into the buffer the last
-  // queued iteration's copy reads: wait for that iteration when they differ.
-  void order_lr_write(int64_t iter);
-  // run() without the ordering: eager, captured and replayed, or replayed.
-  StepResult queue(const Tensor& lq, const Tensor& gt, int64_t iter);
   Graph& find_or_add(const std::string& key);
 
   StageStep& step_;
@@ -78,10 +73,6 @@ class GraphedStep {
   std::function<void(int64_t, const std::string&)> on_capture_;
   std::vector<std::unique_ptr<Graph>> graphs_;
   uint64_t uses_ = 0;
-  // The last queued iteration: its learning rates, and a mark in the stream after it.
-  std::vector<double> queued_lrs_;
-  std::function<void()> mark_set_, mark_wait_;
-  bool mark_pending_ = false;
 };
 
 }  // namespace sr::train

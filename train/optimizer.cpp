@@ -2,9 +2,15 @@
 // (kernels/cpu/optimizer.h and its CUDA twin), one call over all parameters.
 #include "train/optimizer.h"
 
+#include <array>
+#include <atomic>
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <vector>
 
+#include "engine/cuda_graph.h"
+#include "engine/cuda_runtime.h"
 #include "engine/dispatch.h"
 #include "engine/error.h"
 #include "kernels/cpu/optimizer.h"
@@ -24,6 +30,23 @@ AdamOptions AdamOptions::from_config(const OptimizerConfig& o) {
 }
 
 namespace {
+std::atomic<bool> g_reuse_without_wait{false};
+}  // namespace
+
+void set_lr_ring_reuse_without_wait(bool on) { g_reuse_without_wait.store(on); }
+
+// The host side of the rate's ring (optimizer.h): slot k's value goes up by a copy queued
+// from slots[k], and slot k's StreamMark is set in the stream after that copy (set[k]; its
+// done() and wait() are done[k] and wait[k]). A slot is rewritten only when its mark is
+// done, so a copy still queued always reads the value it was queued with.
+struct Adam::Ring {
+  Tensor slots;  // float64 [kLrSlots] on the host, page-locked for a GPU
+  std::array<std::function<void()>, kLrSlots> set, wait;
+  std::array<std::function<bool()>, kLrSlots> done;
+  size_t next = 0;  // the slot the next staged rate goes to
+};
+
+namespace {
 constexpr int64_t kAdamStepFloats = sizeof(cpu::AdamStep) / sizeof(float);
 static_assert(sizeof(cpu::AdamStep) % sizeof(float) == 0, "cpu::AdamStep must be whole floats");
 
@@ -40,7 +63,19 @@ Adam::Adam(NamedTensors params, AdamOptions options)
       device_(params_.empty() ? Device::cpu() : params_.front().second.device()) {
   step_ = Tensor::zeros({1}, DType::f64, device_);
   lr_ = Tensor::zeros({1}, DType::f64, device_);
-  lr_host_ = device_.is_cuda() ? Tensor::empty_pinned({1}, DType::f64, device_.index) : Tensor::empty({1}, DType::f64);
+  if (!device_.is_cpu()) {
+    ring_ = std::make_unique<Ring>();
+    const int64_t n = (int64_t)kLrSlots;
+    ring_->slots = device_.is_cuda() ? Tensor::empty_pinned({n}, DType::f64, device_.index) : Tensor::empty({n}, DType::f64);
+    for (size_t k = 0; k < kLrSlots; ++k) {
+      SR_ON_DEVICE(device_, {
+        auto mark = std::make_shared<cuda::StreamMark>();
+        ring_->set[k] = [mark] { mark->set(); };
+        ring_->wait[k] = [mark] { mark->wait(); };
+        ring_->done[k] = [mark] { return mark->done(); };
+      });
+    }
+  }
   scalars_ = Tensor::zeros({kAdamStepFloats}, DType::f32, device_);
   open_ = Tensor::zeros({1}, DType::f32, device_);
   for (auto& [name, p] : params_) {
@@ -60,10 +95,9 @@ void Adam::step(const Tensor& gate_in) {
   c.eps = options_.eps;
   c.weight_decay = options_.weight_decay;
   c.decoupled = options_.decoupled_weight_decay;
-  // The learning rate goes to the device by a host->device copy (not a kernel argument),
-  // from a buffer that lives as long as the optimizer (a captured copy reads it at replay).
-  stage_lr();
-  lr_.copy_(lr_host_);
+  // The learning rate is read from device memory (not a kernel argument); a captured step
+  // reads what the caller stages before each replay.
+  if (!stream_capturing(device_)) stage_lr();
   const float* g_ptr = gate_pointer(gate, device_, "Adam step");
   auto* s_ptr = reinterpret_cast<cpu::AdamStep*>(scalars_.data<float>());
   if (device_.is_cpu()) {
@@ -101,7 +135,29 @@ void Adam::step(const Tensor& gate_in) {
   }
 }
 
-void Adam::stage_lr() { lr_host_.data<double>()[0] = options_.lr; }
+Adam::~Adam() = default;
+
+void Adam::stage_lr() {
+  SR_CHECK(!stream_capturing(device_), "Adam: stage_lr inside a stream capture on ", device_.str(),
+           " (the graph would replay this rate, ", options_.lr, "); stage before each replay instead");
+  if (staged_ && staged_lr_ == options_.lr) return;  // lr_ holds it, or will once the queued copies run
+  staged_ = true;
+  staged_lr_ = options_.lr;
+  if (!ring_) {  // the CPU: nothing is queued, the step reads lr_ now
+    lr_.data<double>()[0] = options_.lr;
+    return;
+  }
+  Ring& r = *ring_;
+  const size_t k = r.next;
+  r.next = (k + 1) % kLrSlots;
+  // The slot's last copy, kLrSlots rate changes ago, must have run before the host
+  // overwrites its value: wait only when it has not.
+  if (!r.done[k]() && !g_reuse_without_wait.load()) r.wait[k]();
+  Tensor slot = r.slots.narrow(0, (int64_t)k, 1);
+  slot.data<double>()[0] = options_.lr;
+  lr_.copy_(slot);  // stream order: every step queued after this reads this rate
+  r.set[k]();
+}
 
 int64_t Adam::steps() const { return (int64_t)step_.item(); }
 

@@ -114,12 +114,11 @@ int StageLoop::run(size_t si, const TrainingState* resume) {
                  std::to_string(ctx_.comm->world_size()) + " rank(s) (" + ctx_.comm->backend() + ") on " +
                  ctx_.device.str());
   CpuThreads threads(ctx_, stage.name);
-  // Off the CPU every iteration goes through a GraphedStep: captured and replayed when
-  // train.cuda_graph says so, else eager with its learning-rate writes ordered.
+  // Captured and replayed iterations when train.cuda_graph says so (off the CPU), else eager
+  // (the learning rates go up through Adam's ring either way: optimizer.h).
   std::unique_ptr<GraphedStep> graphed;
-  if (!ctx_.device.is_cpu()) {
-    const bool capture = use_cuda_graph(ctx_.cfg, stage, ctx_.device, ctx_.comm->backend(), ctx_.log.get());
-    graphed = std::make_unique<GraphedStep>(step, ctx_.device, capture, [this, &stage](int64_t iter, const std::string& what) {
+  if (!ctx_.device.is_cpu() && use_cuda_graph(ctx_.cfg, stage, ctx_.device, ctx_.comm->backend(), ctx_.log.get())) {
+    graphed = std::make_unique<GraphedStep>(step, ctx_.device, true, [this, &stage](int64_t iter, const std::string& what) {
       ctx_.log->info("[" + stage.name + "] iteration " + std::to_string(iter) + ": captured a CUDA graph (" + what +
                      "), replayed from here on");
     });

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/autograd.h"
+#include "engine/cuda_graph.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops.h"
 #include "train/realesrgan_stage.h"
@@ -167,12 +168,6 @@ std::string StageStep::iteration_kind(int64_t iter) const {
   return !gan_ ? "g" : updates_g(iter) ? "g+d" : "d";
 }
 
-std::vector<double> StageStep::lrs_at(int64_t iter) const {
-  std::vector<double> lrs{sched_g_->lr_at(iter)};
-  if (sched_d_) lrs.push_back(sched_d_->lr_at(iter));
-  return lrs;
-}
-
 void StageStep::set_d_requires_grad(bool on) {
   for (auto& [_, p] : d_->named_parameters()) p.set_requires_grad(on);
 }
@@ -208,6 +203,12 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
   Tensor gate;  // the skip gate so far (StepResult::skip_gate); undefined while nothing was checked
   optim_g_->set_lr(sched_g_->lr_at(iter));
   if (optim_d_) optim_d_->set_lr(sched_d_->lr_at(iter));
+  // The rates go up ahead of the iteration's kernels (Adam::stage_lr). Not inside a capture:
+  // the graph reads the device rates, which prepare_replay stages before each replay.
+  if (!stream_capturing(device_)) {
+    optim_g_->stage_lr();
+    if (optim_d_) optim_d_->stage_lr();
+  }
 
   // ---- Generator ----------------------------------------------------------------------
   if (gan_) set_d_requires_grad(false);

@@ -116,14 +116,13 @@ class StageStep {
   // here (usm_sharp_batch) when not given. Other stage types ignore it.
   StepResult run(const Tensor& lq, const Tensor& gt, int64_t iter, const Tensor& gt_usm = Tensor());
   // Before replaying a captured run() as iteration `iter`: the host's part of run() that its
-  // device work reads, the learning rates, written where the captured copies read them.
+  // device work reads, the learning rates, staged into the device rates the graph reads
+  // (Adam::stage_lr; a capture stages nothing, and run() outside one stages its own).
   void prepare_replay(int64_t iter);
   // What iteration `iter` queues, as a name ("g", "g+d", "d"): iterations of one name queue
   // the same work on batches of one shape, so one CUDA graph replays them all
   // (train/graphed_step.h). Empty for an iteration with an injected NaN, which runs eagerly.
   std::string iteration_kind(int64_t iter) const;
-  // The learning rates iteration `iter` stages (G's, then D's): prepare_replay's values.
-  std::vector<double> lrs_at(int64_t iter) const;
 
   Adam& optim_g() { return *optim_g_; }
   double lr_g() const { return optim_g_->lr(); }

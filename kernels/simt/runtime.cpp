@@ -244,11 +244,13 @@ void memcpy_to_host_async(void* dst, const void* src, size_t bytes) {
 
 StreamMark::StreamMark() {}
 StreamMark::~StreamMark() {}
-void StreamMark::set() {}
+void StreamMark::set() { pending_ = true; }
 void StreamMark::wait() {
   no_host_wait_in_capture("StreamMark::wait()");
   g_host_waits.fetch_add(1);
+  pending_ = false;
 }
+bool StreamMark::done() { return !pending_; }
 
 uint64_t host_wait_count() { return g_host_waits.load(); }
 

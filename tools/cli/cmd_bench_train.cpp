@@ -17,6 +17,13 @@
 //
 // --precision fp32,bf16 runs each stage once per listed precision of network_g's convs
 // (the config's `precision` otherwise), one row each, side by side in one process.
+//
+// Where training would capture the stage's iterations (train.cuda_graph resolving to capture:
+// auto on a CUDA GPU, true on simt; train/graphed_step.h's use_cuda_graph), the stage gets a
+// second row, "<stage>:graph", timed as training runs it: through a GraphedStep, warm-up
+// (one eager iteration, then the capture) first, then replays. Its JSON object has "mode":
+// "graph" and "graph_over_eager" (its median over the eager row's); a replay has no phase
+// split. On the CPU there is no such row.
 #include <malloc.h>
 #include <omp.h>
 #include <sys/resource.h>
@@ -43,6 +50,7 @@
 #include "tools/cli/commands.h"
 #include "train/comm.h"
 #include "train/config.h"
+#include "train/graphed_step.h"
 #include "train/yaml/options_file.h"
 #include "train/stage_step.h"
 #include "train/trainer.h"
@@ -77,7 +85,9 @@ void print_usage() {
       "network_g's forward without autograd. Batches are synthetic (uniform LQ/GT of the\n"
       "configured batch_size_per_gpu, gt_size and scale) unless --real-data. Reports the median\n"
       "iteration time, LR pixels/s, images/s, peak memory (CPU: peak RSS; CUDA: pool peak) and\n"
-      "the median split into data wait / forward / backward / optimizer / communication.\n\n"
+      "the median split into data wait / forward / backward / optimizer / communication. Where\n"
+      "training captures CUDA graphs (train.cuda_graph auto on a GPU, true on simt) each stage\n"
+      "also gets a \"<stage>:graph\" row: replays after warm-up and capture, with graph / eager.\n\n"
       "  --stage NAME     only this stage (a name from train.stages, or infer); default: all + infer\n"
       "  --iters N        timed iterations per stage (default 10)\n"
       "  --warmup W       untimed iterations first (default 2)\n"
@@ -240,7 +250,7 @@ class BatchSource {
   size_t i_ = 0;
 };
 
-json summarise(const json& w, const Samples& s, const Options& o, Device device, Precision precision,
+json summarise(const json& w, const Samples& s, const Options& o, int warmup, Device device, Precision precision,
                double peak_mb, double tensor_mb, bool peak_reset) {
   const double ms = median(s.total);
   const int64_t batch = w["batch"], lr = w["lr_size"];
@@ -254,7 +264,7 @@ json summarise(const json& w, const Samples& s, const Options& o, Device device,
             {"lr_size", lr},
             {"gt_size", w["gt_size"]},
             {"iters", (int)s.total.size()},
-            {"warmup", o.warmup},
+            {"warmup", warmup},
             {"step_ms_median", ms},
             {"step_ms_min", *std::min_element(s.total.begin(), s.total.end())},
             {"lr_pixels_per_s", batch * lr * lr / (ms / 1000.0)},
@@ -276,9 +286,10 @@ json summarise(const json& w, const Samples& s, const Options& o, Device device,
   return r;
 }
 
-// One row: builds the nets and the step as the trainer does, runs warm-up + iters.
+// One row: builds the nets and the step as the trainer does, runs warm-up + iters; `graphed`:
+// through a GraphedStep that captures (the ":graph" row), else StageStep::run.
 json bench_row(const train::Config& cfg, int si, const Options& o, Device device, Precision precision,
-               train::Communicator& comm) {
+               train::Communicator& comm, bool graphed = false) {
   const train::StageConfig* stage = si >= 0 ? &cfg.train.stages[si] : nullptr;
   const json w = workload(cfg.json, si >= 0 ? &cfg.json["train"]["stages"][si] : nullptr);
   const bool peak_reset = reset_peaks(device);
@@ -289,10 +300,14 @@ json bench_row(const train::Config& cfg, int si, const Options& o, Device device
   set_precision(*g, precision);  // as the trainer: the EMA copy stays at the device default
   BatchSource source(cfg, device, o.real_data);
   Samples s;
+  // A graph per iteration kind ("g+d" and "d" alternate with net_d_iters > 1): each kind's
+  // first iteration runs eagerly and its second is captured, so those stay in the warm-up.
+  const int kinds = stage && stage->adversarial() ? (int)std::max<int64_t>(1, stage->net_d_iters) : 1;
+  const int warmup = graphed ? std::max(o.warmup, 2 * kinds) : o.warmup;
   // body(i, lq, gt, record): iteration i (1-based), record = past the warm-up.
   auto timed = [&](auto&& body) {
-    for (int i = 1; i <= o.warmup + o.iters; ++i) {
-      const bool record = i > o.warmup;
+    for (int i = 1; i <= warmup + o.iters; ++i) {
+      const bool record = i > warmup;
       const auto t0 = Clock::now();
       auto [lq, gt] = source.next();
       sync(device);
@@ -330,7 +345,13 @@ json bench_row(const train::Config& cfg, int si, const Options& o, Device device
                   "training would\n", stage->name.c_str());
     // Iterations numbered after net_d_init_iters so that every one updates G (steady state).
     const int64_t first = stage->net_d_init_iters;
+    std::unique_ptr<train::GraphedStep> graph_step;
+    if (graphed) graph_step = std::make_unique<train::GraphedStep>(step, device, true);
     timed([&](int i, const Tensor& lq, const Tensor& gt, bool record) {
+      if (graph_step) {  // a replay's time is the whole iteration's: no phases
+        (void)graph_step->run(lq, gt, first + i);
+        return;
+      }
       train::StepResult r = step.run(lq, gt, first + i);
       if (!record) return;
       const auto& t = r.times;
@@ -339,16 +360,29 @@ json bench_row(const train::Config& cfg, int si, const Options& o, Device device
       s.g_step.push_back(1e3 * t.g_step), s.d_step.push_back(1e3 * t.d_step);
     });
   }
-  return summarise(w, s, o, device, precision, device_peak_mb(device), host_memory_stats().peak_bytes / 1048576.0,
-                   peak_reset);
+  json r = summarise(w, s, o, warmup, device, precision, device_peak_mb(device),
+                     host_memory_stats().peak_bytes / 1048576.0, peak_reset);
+  r["mode"] = graphed ? "graph" : "eager";
+  return r;
 }
 
 void print_row(const json& r) {
+  const bool graph = r.value("mode", "eager") == "graph";
+  const std::string stage = r["stage"].get<std::string>() + (graph ? ":graph" : "");
+  if (graph) {  // replays: no phase split; the ratio to the eager row instead
+    std::printf("%-8s %-6s %-4s %5d %4dpx %10.1f %11.0f %7.2f %8.0f | replays, %d warm-up; graph / eager %.2f\n",
+                stage.c_str(), r["type"].get<std::string>().c_str(), r["precision"].get<std::string>().c_str(),
+                r["batch"].get<int>(), r["lr_size"].get<int>(), r["step_ms_median"].get<double>(),
+                r["lr_pixels_per_s"].get<double>(), r["images_per_s"].get<double>(), r["peak_mem_mb"].get<double>(),
+                r["warmup"].get<int>(), r["graph_over_eager"].get<double>());
+    std::fflush(stdout);
+    return;
+  }
   char gd[64] = "";
   if (r.contains("g_step_ms"))
     std::snprintf(gd, sizeof gd, " %8.1f %8.1f", r["g_step_ms"].get<double>(), r["d_step_ms"].get<double>());
   std::printf("%-8s %-6s %-4s %5d %4dpx %10.1f %11.0f %7.2f %8.0f | %6.1f %8.1f %8.1f %8.1f %6.1f |%s\n",
-              r["stage"].get<std::string>().c_str(), r["type"].get<std::string>().c_str(),
+              stage.c_str(), r["type"].get<std::string>().c_str(),
               r["precision"].get<std::string>().c_str(), r["batch"].get<int>(),
               r["lr_size"].get<int>(), r["step_ms_median"].get<double>(), r["lr_pixels_per_s"].get<double>(),
               r["images_per_s"].get<double>(), r["peak_mem_mb"].get<double>(), r["data_ms"].get<double>(),
@@ -400,7 +434,9 @@ int run_bench_train(const std::vector<std::string>& args) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const train::LaunchInfo launch = train::detect_launch();
   const Device device = train::resolve_device(typed.device, launch.local_rank);
-  SR_CHECK(!device.is_simt(), "device simt: the SIMT interpreter checks kernels, it does not time them (use cpu or cuda)");
+  SR_CHECK(!device.is_simt() || typed.train.cuda_graph == "true",
+           "device simt: the SIMT interpreter checks kernels, it does not time them (use cpu or cuda; with "
+           "train.cuda_graph true, simt runs the graphed rows as a check that they work)");
   auto comm = train::make_communicator(typed.dist.backend, device);
   const bool print = comm->rank() == 0;
   if (print) {
@@ -419,7 +455,16 @@ int run_bench_train(const std::vector<std::string>& args) {
     for (Precision p : o.precisions) {
       json r = bench_row(typed, si, o, device, p, *comm);
       if (print) print_row(r);
+      const double eager_ms = r["step_ms_median"];
       out.push_back(std::move(r));
+      // What training runs when it captures: the replays, beside the eager row.
+      if (si < 0 || device.is_cpu() ||
+          !train::use_cuda_graph(typed, typed.train.stages[si], device, comm->backend(), nullptr))
+        continue;
+      json g = bench_row(typed, si, o, device, p, *comm, true);
+      g["graph_over_eager"] = g["step_ms_median"].get<double>() / eager_ms;
+      if (print) print_row(g);
+      out.push_back(std::move(g));
     }
   if (!o.json_path.empty() && print) {
     char date[32];
