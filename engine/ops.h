@@ -54,6 +54,14 @@ Tensor upsample_bilinear2x(const Tensor& x);                 // align_corners=fa
 // (kernels/cpu/conv2d_bf16.h, conv2d_rounded.h).
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int padding,
               const kernels::KernelChoice& choice = {}, Precision precision = Precision::device_default);
+// y = conv2d(upsample_nearest2x(x), weight, bias, stride 1, padding): x (N, C, H, W) ->
+// (N, K, 2H + 2 padding - R + 1, 2W + 2 padding - S + 1), without materialising the upsampled
+// tensor where the kernel folds it into the convolution's gather (the CPU kernels, CUDA's
+// igemm_v2; kernels/cpu/upsample_nearest2x_conv2d.h, kernels/cuda/upsample_nearest2x_conv2d.h),
+// and saving x, not the upsampled tensor, for the backward. `choice` and `precision` as conv2d's.
+Tensor upsample_nearest2x_conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int padding,
+                                 const kernels::KernelChoice& choice = {},
+                                 Precision precision = Precision::device_default);
 // y = x @ w^T + b for x (N, in), w (out, in); on CUDA with `choice`'s gemm variant.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const kernels::KernelChoice& choice = {});
 

@@ -5,6 +5,8 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/gemm.h"
+#include "kernels/cpu/upsample_nearest2x_conv2d.h"
+#include "kernels/cuda/upsample_nearest2x_conv2d.h"
 
 namespace sr {
 
@@ -87,6 +89,72 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int 
         SR_CUDA(cuda::conv2d_backward_weight(v, s, xs.data<float>(), g.data<float>(),
                                              gw ? dw.data<float>() : nullptr,
                                              gb ? db.data<float>() : nullptr));
+    });
+    return std::vector<Tensor>{dx, dw, db};
+  });
+}
+
+Tensor upsample_nearest2x_conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int padding,
+                                 const kernels::KernelChoice& choice, Precision precision) {
+  const char* op = "upsample_nearest2x_conv2d";
+  check_dim(op, x_in, 4, "input");
+  check_dim(op, weight, 4, "weight");
+  check_same_device_dtype(op, x_in, weight);
+  SR_CHECK(weight.is_contiguous(), op, ": weight ", weight.str(), " must be contiguous");
+  SR_CHECK(x_in.size(1) == weight.size(1), op, ": input ", x_in.shape().str(), " has ", x_in.size(1),
+           " channels but weight ", weight.shape().str(), " expects ", weight.size(1));
+  SR_CHECK(weight.size(2) >= 1 && weight.size(2) <= 7 && weight.size(3) >= 1 && weight.size(3) <= 7, op,
+           ": kernel size must be 1..7, weight is ", weight.shape().str());
+  SR_CHECK(padding >= 0 && padding < weight.size(2) && padding < weight.size(3), op, ": padding ", padding,
+           " invalid for weight ", weight.shape().str());
+  SR_CHECK(2 * x_in.size(2) + 2 * padding >= weight.size(2) && 2 * x_in.size(3) + 2 * padding >= weight.size(3),
+           op, ": upsampled input of ", x_in.shape().str(), " is smaller than kernel ", weight.shape().str(),
+           " with padding ", padding);
+  if (bias.defined()) {
+    check_same_device_dtype(op, x_in, bias);
+    SR_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), op, ": bias ", bias.shape().str(),
+             " does not match weight ", weight.shape().str());
+  }
+  Tensor x = x_in.contiguous();
+  cpu::Conv2dShape s = cpu::make_upsample_nearest2x_conv2d_shape(
+      x.size(0), x.size(1), x.size(2), x.size(3), weight.size(0), weight.size(2), weight.size(3), padding);
+  s.precision = precision;
+  Tensor y = Tensor::empty({s.N, s.K, s.P, s.Q}, x.dtype(), x.device());
+  Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
+  [[maybe_unused]] const kernels::ConvVariant v =
+      x.device().is_cpu() ? choice.conv2d : kernels::conv_variant_for_precision(choice.conv2d, precision, op);
+  dispatch(op, x, [&](auto t) {
+    using T = decltype(t);
+    cpu::upsample_nearest2x_conv2d_forward<T>(s, x.data<T>(), weight.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
+                                              y.data<T>());
+  }, [&] {
+    SR_CUDA(cuda::upsample_nearest2x_conv2d_forward(v, s, x.data<float>(), weight.data<float>(),
+                                                    bc.defined() ? bc.data<float>() : nullptr, y.data<float>()));
+  });
+
+  // Saved for the backward: x at its own size (not the 4x larger upsampled tensor).
+  const bool gx = x_in.requires_grad(), gw = weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
+  Tensor xs = x.detach(), ws = weight.detach();
+  return record(op, y, {x_in, weight, bias}, [=](const Tensor& g_in) {
+    Tensor g = g_in.contiguous();
+    Tensor dx, dw, db;
+    if (gx) dx = Tensor::empty(xs.shape(), g.dtype(), g.device());
+    if (gw) dw = Tensor::zeros(ws.shape(), g.dtype(), g.device());
+    if (gb) db = Tensor::zeros({s.K}, g.dtype(), g.device());
+    dispatch("upsample_nearest2x_conv2d_backward", g, [&](auto t) {
+      using T = decltype(t);
+      if (gx) cpu::upsample_nearest2x_conv2d_backward_data<T>(s, g.data<T>(), ws.data<T>(), dx.data<T>());
+      if (gw || gb)
+        cpu::upsample_nearest2x_conv2d_backward_weight<T>(s, xs.data<T>(), g.data<T>(), gw ? dw.data<T>() : nullptr,
+                                                          gb ? db.data<T>() : nullptr);
+    }, [&] {
+      if (gx)
+        SR_CUDA(cuda::upsample_nearest2x_conv2d_backward_data(v, s, g.data<float>(), ws.data<float>(),
+                                                              dx.data<float>()));
+      if (gw || gb)
+        SR_CUDA(cuda::upsample_nearest2x_conv2d_backward_weight(v, s, xs.data<float>(), g.data<float>(),
+                                                                gw ? dw.data<float>() : nullptr,
+                                                                gb ? db.data<float>() : nullptr));
     });
     return std::vector<Tensor>{dx, dw, db};
   });

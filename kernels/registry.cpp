@@ -40,6 +40,23 @@ const std::vector<Variant>& table() {
       {"conv2d", "cudnn_fp32", "cuda", "fp32", "cuDNN 9 restricted to FMA math: the fp32 oracle", false},
 #endif
 #endif
+      // Nearest x2 upsampling folded into the following conv (RRDBNet's conv_up1 / conv_up2):
+      // the same variant names as conv2d (KernelChoice::conv2d chooses); each says whether it
+      // folds the upsampling into its gathers or composes upsample_nearest2x + conv2d.
+      {"upsample_nearest2x_conv2d", "phases", "cpu", "fp32/fp64", "four phase convs of x at its own size with tap-summed filters (2x2 for 3x3: 4/9 of the MACs) on conv2d's kernels; bf16/tf32/fp16 precision: composed", true},
+      {"upsample_nearest2x_conv2d", "composed", "cpu", "fp32/fp64", "reference: upsample_nearest2x, then conv2d's kernel (the bench baseline)", false},
+#ifdef SRENGINE_WITH_CUDA
+      {"upsample_nearest2x_conv2d", "naive", "cuda", "fp32", "composes: upsample_nearest2x + conv2d naive", false},
+      {"upsample_nearest2x_conv2d", "tf32", "cuda", "tf32", "composes: upsample_nearest2x + conv2d tf32", true},
+      {"upsample_nearest2x_conv2d", "bf16", "cuda", "bf16", "composes: upsample_nearest2x + conv2d bf16", false},
+      {"upsample_nearest2x_conv2d", "igemm_v2", "cuda", "bf16", "folds forward and weight-gradient gathers (row u of the upsampled image is x's u >> 1); backward-data: dgrad at 2H x 2W + 2x2 sums", false},
+      {"upsample_nearest2x_conv2d", "wgmma", "cuda", "bf16", "composes the forward and backward-data; the weight gradient is igemm_v2's folded one", false},
+      {"upsample_nearest2x_conv2d", "fp16", "cuda", "fp16", "composes: upsample_nearest2x + conv2d fp16", false},
+#ifdef SRENGINE_WITH_CUDNN
+      {"upsample_nearest2x_conv2d", "cudnn", "cuda", "tf32", "composes: upsample_nearest2x + cuDNN", false},
+      {"upsample_nearest2x_conv2d", "cudnn_fp32", "cuda", "fp32", "composes: upsample_nearest2x + cuDNN (FMA math)", false},
+#endif
+#endif
       // The residual dense block, on both devices (KernelChoice::rdb chooses; see registry.h).
       {"rdb", "fused", "cpu", "fp32/fp64", "one (N, nf+4gc, H, W) buffer, convs on channel views, fused residuals", true},
       {"rdb", "unfused", "cpu", "fp32/fp64", "BasicSR's composition: cat_channels, conv2d, bias_leaky_relu, axpby", false},

@@ -37,6 +37,12 @@ Tensor Conv2d::forward_leaky_relu(const Tensor& x, double slope) {
   return bias_leaky_relu(conv2d(x, weight, Tensor(), stride, padding, options.kernels, precision), bias, slope);
 }
 
+Tensor Conv2d::forward_upsample_nearest2x_leaky_relu(const Tensor& x, double slope) {
+  SR_CHECK(stride == 1, "Conv2d: forward_upsample_nearest2x_leaky_relu needs stride 1, the layer has stride ", stride);
+  return bias_leaky_relu(upsample_nearest2x_conv2d(x, weight, Tensor(), padding, options.kernels, precision), bias,
+                         slope);
+}
+
 Linear::Linear(int64_t in_features, int64_t out_features, bool with_bias, const LayerOptions& options_)
     : options(options_) {
   SR_CHECK(in_features > 0 && out_features > 0, "Linear: invalid sizes in ", in_features, " out ",

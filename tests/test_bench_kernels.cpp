@@ -135,7 +135,7 @@ TEST_CASE("bench/kernels_cpu_rows_run") {
     return;
   }
   const std::string dir = scratch_dir("cpu");
-  const std::string filter = "'^(?!conv_|rdb_|rrdb_)'";
+  const std::string filter = "'^(?!conv_|rdb_|rrdb_|upsample_nearest2x_conv2d_)'";
   const std::string common = bench_exe() + " bench kernels --device cpu --batch 1 --filter " + filter;
   REQUIRE(std::system((common + " --list-json " + dir + "/list.json > /dev/null 2>&1").c_str()) == 0);
   REQUIRE(std::system((common + " --repeat 1 --warmup 0 --rotations 1 --no-ceilings --json " + dir +

@@ -43,7 +43,9 @@
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/optimizer.h"
+#include "kernels/cpu/upsample_nearest2x_conv2d.h"
 #include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/upsample_nearest2x_conv2d.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/loss.h"
 #include "kernels/cuda/optimizer.h"
@@ -232,6 +234,10 @@ std::vector<OpCase> op_cases() {
            [](V& x) { return conv2d(x[0], x[1], x[2], 2, 2); }).tolerance(ct);
   add_case(t, "conv", "conv2d on a channel view", {{2, 12, 8, 7}, {20, 8, 3, 3}, {20}},
            [](V& x) { return conv2d(slice_channels(x[0], 2, 8), x[1], x[2], 1, 1); }).tolerance(ct);
+  add_case(t, "conv", "upsample_nearest2x_conv2d 3x3 p1 odd", {{2, 11, 5, 7}, {13, 11, 3, 3}, {13}},
+           [](V& x) { return upsample_nearest2x_conv2d(x[0], x[1], x[2], 1); }).tolerance(ct);
+  add_case(t, "conv", "upsample_nearest2x_conv2d 3x3 p0", {{1, 6, 3, 5}, {9, 6, 3, 3}},
+           [](V& x) { return upsample_nearest2x_conv2d(x[0], x[1], Tensor(), 0); }).tolerance(ct);
   add_case(t, "conv", "linear + bias", {{5, 37}, {11, 37}, {11}},
            [](V& x) { return linear(x[0], x[1], x[2]); }).tolerance(active_tol("gemm"));
   add_case(t, "conv", "linear", {{70, 130}, {65, 130}},
@@ -555,6 +561,70 @@ void test_conv_variants() {
   }
 }
 
+// upsample_nearest2x_conv2d on every CUDA variant of its registry family (igemm_v2 folds, the
+// others compose; tests/test_simt_kernels.cpp's simt/upsample_nearest2x_conv2d is the
+// interpreter's twin): forward with bias and leaky ReLU, backward-data, backward-weight with
+// the bias gradient, against the CPU's float64 composed reference; fresh inputs, outputs NaN
+// inside guard sentinels. The RRDBNet conv_up1 shape at LR 16 and odd small shapes.
+void test_upsample_nearest2x_conv2d_variants() {
+  const uint64_t seed = std::random_device{}();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  struct Case {
+    int64_t N, C, H, W, K, R, S;
+    int pad;
+  };
+  const Case cases[] = {{2, 64, 16, 16, 64, 3, 3, 1}, {2, 11, 5, 7, 13, 3, 3, 1}, {1, 6, 3, 5, 9, 3, 3, 0}};
+  for (const auto& var : kernels::variants_of("upsample_nearest2x_conv2d", "cuda")) {
+    const cuda::ConvVariant v = cuda::conv_variant_from_name(var.name);
+    const Tol tol = tol_for_precision(var.precision);
+    for (const Case& c : cases) {
+      const Conv2dShape s = cpu::make_upsample_nearest2x_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.pad);
+      const int64_t nx = c.N * c.C * c.H * c.W, ny = s.N * s.K * s.P * s.Q, nw = c.K * c.C * c.R * c.S;
+      const std::string ctx = std::string(var.name) + " N" + std::to_string(c.N) + " C" + std::to_string(c.C) + " " +
+                              std::to_string(c.H) + "x" + std::to_string(c.W) + " K" + std::to_string(c.K) +
+                              " pad " + std::to_string(c.pad);
+      const auto x = random_floats(rng, nx), w = random_floats(rng, nw), bias = random_floats(rng, c.K),
+                 dy = random_floats(rng, ny), dw0 = random_floats(rng, nw), db0 = random_floats(rng, c.K);
+      const auto xd = parity::to_double(x), wd = parity::to_double(w), dyd = parity::to_double(dy);
+      Tensor xg = Tensor::from_vector(x, {nx}).to(Device::cuda()), wg = Tensor::from_vector(w, {nw}).to(Device::cuda());
+      Tensor bg = Tensor::from_vector(bias, {c.K}).to(Device::cuda()), dyg = Tensor::from_vector(dy, {ny}).to(Device::cuda());
+      {
+        Guarded y(std::vector<float>(ny, kNaN));
+        cuda::ConvEpilogue ep;
+        ep.bias = bg.data<float>();
+        ep.leaky_relu = true;
+        ep.slope = 0.2f;
+        cuda::upsample_nearest2x_conv2d_forward_with(v, s, xg.data<float>(), wg.data<float>(), ep, y.ptr());
+        std::vector<double> ref(ny);
+        cpu::upsample_nearest2x_conv2d_forward_reference<double>(s, xd.data(), wd.data(), nullptr, ref.data());
+        for (int64_t i = 0; i < ny; ++i) {
+          const double z = ref[i] + bias[(i / (s.P * s.Q)) % s.K];
+          ref[i] = z > 0 ? z : 0.2 * z;
+        }
+        compare(ctx + " forward (bias, leaky)", parity::to_double(y.body(ctx + " forward")), ref, tol);
+      }
+      {
+        Guarded dx(std::vector<float>(nx, kNaN));
+        cuda::upsample_nearest2x_conv2d_backward_data(v, s, dyg.data<float>(), wg.data<float>(), dx.ptr());
+        std::vector<double> ref(nx);
+        cpu::upsample_nearest2x_conv2d_backward_data_reference<double>(s, dyd.data(), wd.data(), ref.data());
+        compare(ctx + " backward-data", parity::to_double(dx.body(ctx + " backward-data")), ref, tol);
+      }
+      {
+        Guarded dw(dw0), db(db0);
+        cuda::upsample_nearest2x_conv2d_backward_weight(v, s, xg.data<float>(), dyg.data<float>(), dw.ptr(), db.ptr());
+        auto rdw = parity::to_double(dw0), rdb = parity::to_double(db0);
+        cpu::upsample_nearest2x_conv2d_backward_weight_reference<double>(s, xd.data(), dyd.data(), rdw.data(),
+                                                                         rdb.data());
+        compare(ctx + " backward-weight", parity::to_double(dw.body(ctx + " dw")), rdw, tol);
+        const bool tiles = v == cuda::ConvVariant::igemm_v2 || v == cuda::ConvVariant::wgmma;
+        compare(ctx + " bias gradient", parity::to_double(db.body(ctx + " dbias")), rdb, tiles ? tol : kFp32);
+      }
+    }
+  }
+}
+
 // Native variants against cuDNN on ESRGAN-sized shapes (the oracle comparison).
 void test_native_vs_cudnn() {
   bool have_cudnn = false;
@@ -827,6 +897,7 @@ TEST_CASE("cuda/ops_spectral_norm") { if (sr::test::skip_without_cuda()) return;
 TEST_CASE("cuda/ops_rdb") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("rdb", Device::cuda()); }); }
 TEST_CASE("cuda/ops_norm_pool") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("norm_pool", Device::cuda()); }); }
 TEST_CASE("cuda/conv2d_variants") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_conv_variants); }
+TEST_CASE("cuda/upsample_nearest2x_conv2d_variants") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_upsample_nearest2x_conv2d_variants); }
 TEST_CASE("cuda/conv2d_native_vs_cudnn") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_native_vs_cudnn); }
 TEST_CASE("cuda/determinism") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_determinism); }
 TEST_CASE("cuda/gemm_variants") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_gemm_variants); }

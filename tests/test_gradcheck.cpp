@@ -190,6 +190,27 @@ TEST_CASE("gradcheck/upsample_nearest2x") {
                    [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 3, 5))}; });
 }
 
+// The fold of the upsampling into the conv: x, w and b at odd sizes, padding 1 (the top/left
+// border, where the gather's floor shift matters) and 0, a 2x2 and a non-square filter.
+TEST_CASE("gradcheck/upsample_nearest2x_conv2d") {
+  struct Case { int64_t n, c, h, w, k, r, s; int pad; bool bias; };
+  const Case cases[] = {
+      {1, 3, 3, 3, 4, 3, 3, 1, true},   // RRDBNet's conv_up, tiny
+      {2, 2, 3, 5, 3, 3, 3, 0, true},   // batch 2, odd non-square, no padding
+      {1, 3, 4, 3, 2, 2, 3, 1, false},  // 2x3 filter, no bias
+      {1, 2, 2, 3, 2, 5, 5, 2, true},   // 5x5, padding 2: taps two upsampled rows out
+  };
+  for (const Case& c : cases) {
+    expect_gradients(
+        "upsample_nearest2x_conv2d",
+        [&](const V& in) { return upsample_nearest2x_conv2d(in[0], in[1], c.bias ? in[2] : Tensor(), c.pad); },
+        [&](std::mt19937_64& rng) {
+          return V{random_tensor(rng, nchw(c.n, c.c, c.h, c.w)), random_tensor(rng, nchw(c.k, c.c, c.r, c.s)),
+                   random_tensor(rng, {c.k})};
+        });
+  }
+}
+
 TEST_CASE("gradcheck/upsample_bilinear2x") {
   for (auto hw : {std::pair<int, int>{3, 5}, {1, 1}, {4, 4}, {1, 6}}) {
     expect_gradients("upsample_bilinear2x", [](const V& in) { return upsample_bilinear2x(in[0]); },

@@ -34,6 +34,7 @@
 #include "kernels/cpu/rdb.h"
 #include "kernels/cpu/resample.h"
 #include "kernels/cpu/spectral_norm.h"
+#include "kernels/cpu/upsample_nearest2x_conv2d.h"
 #include "support/conv_views.h"
 #include "support/simt_support.h"
 
@@ -832,6 +833,70 @@ void test_conv2d_naive() {
     run_conv(sr::simt::ConvVariant::naive, c, kFp32, ++seed);
 }
 
+// ---- upsample_nearest2x_conv2d: igemm_v2's fold and a composing variant ------------------------------
+
+// The three directions of the op against the CPU's composed float64 reference, on fresh random
+// inputs: forward with bias and leaky ReLU, backward-data (overwrite), backward-weight (dw +=,
+// dbias +=). Outputs start as NaN. Odd sizes, C and K not multiples of 8, padding 1 (the
+// top/left border, where the fold's floor shift differs from a truncating division) and 0,
+// a rectangular filter. igemm_v2 folds the forward and weight-gradient gathers; tf32 composes.
+void test_upsample_nearest2x_conv2d() {
+  const uint64_t seed = std::random_device{}();  // fresh inputs each run
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  struct Case {
+    int64_t N, C, H, W, K, R, S;
+    int pad;
+  };
+  const Case cases[] = {{2, 11, 5, 7, 13, 3, 3, 1}, {1, 6, 3, 5, 9, 3, 3, 0}, {1, 5, 4, 3, 7, 2, 3, 1}};
+  const std::pair<sr::simt::ConvVariant, Tol> variants[] = {{sr::simt::ConvVariant::igemm_v2, kBf16},
+                                                            {sr::simt::ConvVariant::tf32, kTf32}};
+  for (const auto& [v, tol] : variants)
+    for (const Case& c : cases) {
+      const Conv2dShape s = cpu::make_upsample_nearest2x_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.pad);
+      const int64_t nx = c.N * c.C * c.H * c.W, ny = s.N * s.K * s.P * s.Q, nw = c.K * c.C * c.R * c.S;
+      const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " N" + std::to_string(c.N) + " C" +
+                              std::to_string(c.C) + " " + std::to_string(c.H) + "x" + std::to_string(c.W) + " K" +
+                              std::to_string(c.K) + " " + std::to_string(c.R) + "x" + std::to_string(c.S) + " pad " +
+                              std::to_string(c.pad);
+      const auto x = random_floats(rng, nx), w = random_floats(rng, nw), bias = random_floats(rng, c.K),
+                 dy = random_floats(rng, ny), dw0 = random_floats(rng, nw), db0 = random_floats(rng, c.K);
+      const auto xd = to_double(x), wd = to_double(w), dyd = to_double(dy);
+      Dev X(x), Wt(w), Bias(bias), DY(dy);
+      {  // forward: leaky_relu(conv(upsample(x)) + bias)
+        Dev Y(std::vector<float>(ny, kNaN));
+        sr::simt::ConvEpilogue ep;
+        ep.bias = Bias.p;
+        ep.leaky_relu = true;
+        ep.slope = 0.2f;
+        sr::simt::upsample_nearest2x_conv2d_forward_with(v, s, X.p, Wt.p, ep, Y.p);
+        std::vector<double> ref(ny);
+        cpu::upsample_nearest2x_conv2d_forward_reference<double>(s, xd.data(), wd.data(), nullptr, ref.data());
+        for (int64_t i = 0; i < ny; ++i) {
+          const double z = ref[i] + bias[(i / (s.P * s.Q)) % s.K];
+          ref[i] = z > 0 ? z : 0.2 * z;
+        }
+        compare(ctx + " forward (bias, leaky)", Y.get(), ref, tol);
+      }
+      {  // backward-data: the 2 x 2 sums of conv_transpose(dy, w)
+        Dev DX(std::vector<float>(nx, kNaN));
+        sr::simt::upsample_nearest2x_conv2d_backward_data(v, s, DY.p, Wt.p, DX.p);
+        std::vector<double> ref(nx);
+        cpu::upsample_nearest2x_conv2d_backward_data_reference<double>(s, dyd.data(), wd.data(), ref.data());
+        compare(ctx + " backward-data", DX.get(), ref, tol);
+      }
+      {  // backward-weight: dw += ..., dbias += ...
+        Dev DW(dw0), DB(db0);
+        sr::simt::upsample_nearest2x_conv2d_backward_weight(v, s, X.p, DY.p, DW.p, DB.p);
+        auto rdw = to_double(dw0), rdb = to_double(db0);
+        cpu::upsample_nearest2x_conv2d_backward_weight_reference<double>(s, xd.data(), dyd.data(), rdw.data(),
+                                                                         rdb.data());
+        compare(ctx + " backward-weight", DW.get(), rdw, tol);
+        compare(ctx + " bias gradient", DB.get(), rdb, v == sr::simt::ConvVariant::igemm_v2 ? tol : kFp32);
+      }
+    }
+}
+
 // ---- the fused residual dense block (conv epilogues on channel views, elementwise glue) ---------------
 
 void test_rdb() {
@@ -1012,6 +1077,7 @@ const Family kFamilies[] = {
     {"conv2d_wgmma", test_conv2d_wgmma},
     {"conv2d_igemm_v2_plans", test_conv2d_igemm_v2_plans},
     {"conv2d_wgmma_plans", test_conv2d_wgmma_plans},
+    {"upsample_nearest2x_conv2d", test_upsample_nearest2x_conv2d},
     {"rdb", test_rdb},
     {"copy", test_copy},
     {"degrade_blur", sr::simt_test::test_degrade_blur},
@@ -1041,6 +1107,7 @@ TEST_CASE("simt/conv2d_igemm_v2") { test_conv2d_igemm_v2(); }
 TEST_CASE("simt/conv2d_wgmma") { test_conv2d_wgmma(); }
 TEST_CASE("simt/conv2d_igemm_v2_plans") { test_conv2d_igemm_v2_plans(); }
 TEST_CASE("simt/conv2d_wgmma_plans") { test_conv2d_wgmma_plans(); }
+TEST_CASE("simt/upsample_nearest2x_conv2d") { test_upsample_nearest2x_conv2d(); }
 TEST_CASE("simt/rdb") { test_rdb(); }
 TEST_CASE("simt/copy") { test_copy(); }
 

@@ -209,6 +209,10 @@ struct ConvGemm {
   int ctiles;          // k tiles per tap: ceil(Cp / kBK)
   int kt_per_split;    // k tiles of split blockIdx.z: [z kt_per_split, (z + 1) kt_per_split)
   FastDiv div_pq, div_q;
+  // 1: the input is read through a nearest x2 upsampling (upsample_nearest2x_conv2d): the tap's
+  // row and column u of the 2H x 2W upsampled image are x's floor(u / 2) = u >> 1, which is in
+  // [0, H) exactly when u is in [0, 2H). 0: plain convolution (u >> 0 = u).
+  int up;
 };
 
 // One warp's 32 x 32 sub-tile over one k tile: 2 k-steps of 16, each 2 ldmatrix.x4 for A (two
@@ -316,7 +320,7 @@ __global__ void __launch_bounds__(FwdTile<BM, BN>::THREADS) igemm_v2_conv_kernel
 #pragma unroll
     for (int i = 0; i < T::A_CHUNKS; ++i) {
       const int id = tid + i * T::THREADS, row = id >> 2, ch = (id & 3) * kChunk, c = lc * kBK + ch;
-      const int ih = a_ih0[i] + lr, iw = a_iw0[i] + ls;
+      const int ih = (a_ih0[i] + lr) >> g.up, iw = (a_iw0[i] + ls) >> g.up;  // floor: -1 stays outside
       const bool ok = c < g.Cp && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
       const bf16_bits* src = ok ? a_img[i] + ((int64_t)ih * g.W + iw) * g.Cp + c : g.x;
       ptx::cp_async_cg_16(as + row * kPitch + ch, src, ok ? 16 : 0);
@@ -386,6 +390,7 @@ struct WgradGemm {
   float* bias_ws;       // [splits][M]: the bias gradient's partial sums, or null
   int M, Kp, Ncols, pixels, H, W, Cp, S, stride, pad, k_per_split;
   FastDiv div_pq, div_q, div_cp, div_s;
+  int up;  // 1: x read through a nearest x2 upsampling, as ConvGemm::up
 };
 
 template <int BM, int BN>
@@ -452,7 +457,7 @@ __global__ void __launch_bounds__(WgradTile<BM, BN>::THREADS) igemm_v2_wgrad_ker
         uint32_t n, pq, p, q;
         g.div_pq.divmod((uint32_t)t, n, pq);
         g.div_q.divmod(pq, p, q);
-        const int ih = (int)p * g.stride + b_r[i], iw = (int)q * g.stride + b_s[i];
+        const int ih = ((int)p * g.stride + b_r[i]) >> g.up, iw = ((int)q * g.stride + b_s[i]) >> g.up;
         ok = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
         if (ok) src = g.x + (((int64_t)n * g.H + ih) * g.W + iw) * g.Cp + b_c[i];
       }
@@ -655,15 +660,18 @@ void igemm_v2_check_range(const char* op, const char* variant, const Conv2dShape
            " K=", s.K);
 }
 
-void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y) {
-  const char* op = "conv2d_forward (igemm_v2)";
+void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y,
+                      bool upsampled_x) {
+  const char* op = upsampled_x ? "upsample_nearest2x_conv2d_forward (igemm_v2)" : "conv2d_forward (igemm_v2)";
   check_range(op, s);
-  const int Cp = pad8(s.C);
-  DeviceScratch xp(s.N * s.H * s.W * Cp * sizeof(bf16_bits)), wp(s.K * s.R * s.S * Cp * sizeof(bf16_bits));
-  pack_activations(x, s.x_batch_stride, s.N, s.C, s.H * s.W, Cp, xp.as<bf16_bits>(), op);
+  const int Cp = pad8(s.C), up = upsampled_x ? 1 : 0;
+  const int64_t H = s.H >> up, W = s.W >> up, x_bs = up ? s.C * H * W : s.x_batch_stride;  // x's own size
+  DeviceScratch xp(s.N * H * W * Cp * sizeof(bf16_bits)), wp(s.K * s.R * s.S * Cp * sizeof(bf16_bits));
+  pack_activations(x, x_bs, s.N, s.C, H * W, Cp, xp.as<bf16_bits>(), op);
   pack_weights(w, whole_filter(s.K, s.C, s.R, s.S, Cp, /*flip=*/false), wp.as<bf16_bits>(), op);
-  const ConvGemm g = conv_gemm(xp.as<bf16_bits>(), wp.as<bf16_bits>(), s.H, s.W, Cp, s.P, s.Q, s.N, s.R, s.S,
-                               s.stride, s.pad, s.pad, s.K);
+  ConvGemm g = conv_gemm(xp.as<bf16_bits>(), wp.as<bf16_bits>(), H, W, Cp, s.P, s.Q, s.N, s.R, s.S, s.stride, s.pad,
+                         s.pad, s.K);
+  g.up = up;
   ForwardStore st{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q), FastDiv((uint32_t)(s.P * s.Q)),
                   igemm::make_epilogue(s, ep)};
   run_conv(g, st, op);
@@ -725,12 +733,15 @@ void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* 
     }
 }
 
-void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias) {
-  const char* op = "conv2d_backward_weight (igemm_v2)";
+void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias,
+                              bool upsampled_x) {
+  const char* op =
+      upsampled_x ? "upsample_nearest2x_conv2d_backward_weight (igemm_v2)" : "conv2d_backward_weight (igemm_v2)";
   check_range(op, s);
-  const int Cp = pad8(s.C), Kp = pad8(s.K);
-  DeviceScratch xp(s.N * s.H * s.W * Cp * sizeof(bf16_bits)), dyp(s.N * s.P * s.Q * Kp * sizeof(bf16_bits));
-  pack_activations(x, s.x_batch_stride, s.N, s.C, s.H * s.W, Cp, xp.as<bf16_bits>(), op);
+  const int Cp = pad8(s.C), Kp = pad8(s.K), up = upsampled_x ? 1 : 0;
+  const int64_t H = s.H >> up, W = s.W >> up, x_bs = up ? s.C * H * W : s.x_batch_stride;  // x's own size
+  DeviceScratch xp(s.N * H * W * Cp * sizeof(bf16_bits)), dyp(s.N * s.P * s.Q * Kp * sizeof(bf16_bits));
+  pack_activations(x, x_bs, s.N, s.C, H * W, Cp, xp.as<bf16_bits>(), op);
   pack_activations(dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, Kp, dyp.as<bf16_bits>(), op);
   WgradGemm g{};
   g.dy = dyp.as<bf16_bits>();
@@ -739,8 +750,9 @@ void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float*
   g.Kp = Kp;
   g.Ncols = (int)(s.R * s.S) * Cp;
   g.pixels = (int)(s.N * s.P * s.Q);
-  g.H = (int)s.H;
-  g.W = (int)s.W;
+  g.H = (int)H;
+  g.W = (int)W;
+  g.up = up;
   g.Cp = Cp;
   g.S = (int)s.S;
   g.stride = s.stride;

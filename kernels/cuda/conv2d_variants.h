@@ -16,15 +16,19 @@ void igemm_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x, 
                            float* dw);  // dw += ...
 
 // v4 igemm_v2 (conv2d_igemm_v2.cu): bf16 operands packed channels-last, cp.async + ldmatrix;
-// backward-data of any stride (stride x stride phase convolutions).
-void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y);
+// backward-data of any stride (stride x stride phase convolutions). upsampled_x (forward and
+// backward-weight): upsample_nearest2x_conv2d's fold, s the convolution over the 2x upsampled
+// input and x contiguous (N, C, s.H / 2, s.W / 2), gathered through the upsampling.
+void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y,
+                      bool upsampled_x = false);
 // Its backward-data applies ep (conv2d.h's ConvDgradEpilogue) in its store, after the
 // accumulate (with split-K: to the ordered sum).
 void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
                             int64_t dx_batch_stride, const ConvDgradEpilogue& ep = {});
 // dw += ...; dbias (when not null) += the sum of dy over the pixels, from the same A tiles
 // (bf16-rounded dy, fp32 sums) and split-K reduction, so dy is read once.
-void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias);
+void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias,
+                              bool upsampled_x = false);
 // Its packing (bf16 bit patterns, round to nearest even; padding channels 0), for the tests:
 //   activations  x (N, C, HW), images x_bs apart -> out[N][HW][Cp], Cp = C rounded up to 8
 //   weights      w (K, C, R, S) -> out[K][R][S][Cp]; flip: out[C][R][S][Kp] with

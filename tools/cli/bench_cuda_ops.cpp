@@ -32,6 +32,7 @@
 #include "kernels/cuda/reduce.h"
 #include "kernels/cuda/resample.h"
 #include "kernels/cuda/spectral_norm.h"
+#include "kernels/cuda/upsample_nearest2x_conv2d.h"
 #include "kernels/registry.h"
 
 namespace sr::cli::kernel_bench {
@@ -378,9 +379,35 @@ Maker degrade_pipeline() {
   };
 }
 
+// ---- upsample_nearest2x_conv2d: every conv2d variant (igemm_v2 folds, the others compose) --------
+
+Maker upsample_nearest2x_conv2d(const std::string& op, const std::string& variant) {
+  return [op, variant](const Case& c, Buffers& b, int rot) -> Runner {
+    const cuda::ConvVariant v = cuda::conv_variant_from_name(variant);
+    const cpu::Conv2dShape s = upsample_nearest2x_conv2d_shape(c);
+    const int64_t nx = s.N * s.C * s.H * s.W / 4, ny = s.N * s.K * s.P * s.Q;
+    const float* w = b.rand(s.K * s.C * s.R * s.S, -0.1, 0.1);
+    if (op == "upsample_nearest2x_conv2d_fwd") {
+      const float* bias = b.rand(s.K);
+      auto x = b.rand_sets(rot, nx), y = b.rand_sets(rot, ny);
+      return [=](int i) { cuda::upsample_nearest2x_conv2d_forward(v, s, x[i % rot], w, bias, y[i % rot]); };
+    }
+    auto dy = b.rand_sets(rot, ny);
+    if (op == "upsample_nearest2x_conv2d_bwd_data") {
+      auto dx = b.rand_sets(rot, nx);
+      return [=](int i) { cuda::upsample_nearest2x_conv2d_backward_data(v, s, dy[i % rot], w, dx[i % rot]); };
+    }
+    auto x = b.rand_sets(rot, nx);
+    float* dw = b.zeros(s.K * s.C * s.R * s.S);
+    float* db = b.zeros(s.K);
+    return [=](int i) { cuda::upsample_nearest2x_conv2d_backward_weight(v, s, x[i % rot], dy[i % rot], dw, db); };
+  };
+}
+
 }  // namespace
 
 Maker cuda_op_maker(const std::string& op, const std::string& variant) {
+  if (op.rfind("upsample_nearest2x_conv2d_", 0) == 0) return upsample_nearest2x_conv2d(op, variant);  // every conv2d variant
   if (op == "pixel_shuffle" || op == "pixel_unshuffle" || op.rfind("upsample_", 0) == 0)
     return only_for(variant, "gather", resample(op));
   if (op == "bias_lrelu_fwd" || op == "bias_lrelu_bwd") return only_for(variant, "map", bias_leaky_relu(op));

@@ -12,6 +12,7 @@
 
 #include "engine/random.h"
 #include "engine/tensor.h"
+#include "kernels/cpu/upsample_nearest2x_conv2d.h"
 
 namespace sr::cli::kernel_bench {
 
@@ -68,6 +69,12 @@ struct Impl {
 };
 
 inline int64_t param(const Case& c, const char* key) { return (int64_t)c.p.at(key); }
+
+// The convolution over the upsampled input of an upsample_nearest2x_conv2d case (x is N, C, H, W).
+inline cpu::Conv2dShape upsample_nearest2x_conv2d_shape(const Case& c) {
+  return cpu::make_upsample_nearest2x_conv2d_shape(param(c, "N"), param(c, "C"), param(c, "H"), param(c, "W"),
+                                                   param(c, "K"), param(c, "R"), param(c, "R"), (int)param(c, "pad"));
+}
 
 // RRDBNet nf64 nb23 gc32 x4's parameter tensors (weights and biases), 16.7M floats: the
 // Adam and EMA cases' tensors (cmd_bench.cpp).

@@ -50,6 +50,7 @@
 #include "kernels/cpu/conv2d_bf16.h"
 #include "kernels/cpu/conv2d_int8.h"
 #include "kernels/cpu/conv2d_rounded.h"
+#include "kernels/cpu/upsample_nearest2x_conv2d.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/loss.h"
@@ -359,6 +360,47 @@ std::vector<Impl> conv_impls(const std::string& op) {
   return out;
 }
 
+// upsample_nearest2x_conv2d's CPU rows: the folded kernel (the default) and, beside it, the
+// composed baseline (upsample_nearest2x into a scratch tensor, then conv2d's kernel). The
+// CUDA rows, one per registry variant, are bench_cuda_ops.cpp's.
+std::vector<Impl> upsample_nearest2x_conv2d_cpu_impls(const std::string& op) {
+  std::vector<Impl> out;
+  for (const bool folded : {true, false})
+    out.push_back({"cpu", folded ? "phases" : "composed", folded,
+                   [op, folded](const Case& c, Buffers& b, int rot) -> Runner {
+                     const cpu::Conv2dShape s = kernel_bench::upsample_nearest2x_conv2d_shape(c);
+                     const int64_t nx = s.N * s.C * s.H * s.W / 4, ny = s.N * s.K * s.P * s.Q;
+                     const float* w = b.rand(s.K * s.C * s.R * s.S, -0.1, 0.1);
+                     if (op == "upsample_nearest2x_conv2d_fwd") {
+                       const float* bias = b.rand(s.K);
+                       auto x = b.rand_sets(rot, nx), y = b.rand_sets(rot, ny);
+                       if (folded)
+                         return [=](int i) { cpu::upsample_nearest2x_conv2d_forward(s, x[i % rot], w, bias, y[i % rot]); };
+                       return [=](int i) {
+                         cpu::upsample_nearest2x_conv2d_forward_reference(s, x[i % rot], w, bias, y[i % rot]);
+                       };
+                     }
+                     auto dy = b.rand_sets(rot, ny);
+                     if (op == "upsample_nearest2x_conv2d_bwd_data") {
+                       auto dx = b.rand_sets(rot, nx);
+                       if (folded)
+                         return [=](int i) { cpu::upsample_nearest2x_conv2d_backward_data(s, dy[i % rot], w, dx[i % rot]); };
+                       return [=](int i) {
+                         cpu::upsample_nearest2x_conv2d_backward_data_reference(s, dy[i % rot], w, dx[i % rot]);
+                       };
+                     }
+                     auto x = b.rand_sets(rot, nx);
+                     float* dw = b.zeros(s.K * s.C * s.R * s.S);
+                     float* db = b.zeros(s.K);
+                     if (folded)
+                       return [=](int i) { cpu::upsample_nearest2x_conv2d_backward_weight(s, x[i % rot], dy[i % rot], dw, db); };
+                     return [=](int i) {
+                       cpu::upsample_nearest2x_conv2d_backward_weight_reference(s, x[i % rot], dy[i % rot], dw, db);
+                     };
+                   }});
+  return out;
+}
+
 // Every op of the cases below and the kernels/registry family that implements it: its
 // CUDA rows are the family's CUDA variants (the registry names them), and the case list
 // (--list-json) reports the family, so a test can hold the rows against the registry.
@@ -369,6 +411,9 @@ struct OpKernel {
 const OpKernel kOpKernels[] = {
     {"conv_fwd", "conv2d"}, {"conv_bwd_data", "conv2d"}, {"conv_bwd_weight", "conv2d"},
     {"rdb_fwd_bwd", "rdb"}, {"rrdb_fwd_bwd", "rdb"},
+    {"upsample_nearest2x_conv2d_fwd", "upsample_nearest2x_conv2d"},
+    {"upsample_nearest2x_conv2d_bwd_data", "upsample_nearest2x_conv2d"},
+    {"upsample_nearest2x_conv2d_bwd_weight", "upsample_nearest2x_conv2d"},
     {"pixel_shuffle", "resample"}, {"pixel_unshuffle", "resample"},
     {"upsample_nearest_fwd", "resample"}, {"upsample_nearest_bwd", "resample"},
     {"upsample_bilinear_fwd", "resample"}, {"upsample_bilinear_bwd", "resample"},
@@ -453,6 +498,20 @@ std::vector<Case> all_cases(int batch) {
     const Params p = {{"N", N}, {"C", (double)u.C}, {"H", (double)u.H}, {"W", (double)u.H}};
     mem(std::string("upsample_") + u.mode + "_fwd/" + u.name, std::string("upsample_") + u.mode + "_fwd", shape, p, 4 * 5 * n);
     mem(std::string("upsample_") + u.mode + "_bwd/" + u.name, std::string("upsample_") + u.mode + "_bwd", shape, p, 4 * 5 * n);
+  }
+  // RRDBNet's conv_up1 / conv_up2: nearest x2 upsampling of the 64-channel LR (then 2x LR)
+  // feature map folded into the 3x3 conv; FLOPs and bytes of the conv at the upsampled size,
+  // x read at its own size.
+  for (const auto& [name, H] : {std::pair<const char*, int64_t>{"rrdb.conv_up1", 32}, {"rrdb.conv_up2", 64}}) {
+    const int64_t C = 64, K = 64, R = 3, P = 2 * H;
+    const double flops = 2.0 * N * K * C * R * R * P * P;
+    const double bx = 4.0 * N * C * H * H, by = 4.0 * N * K * P * P, bw = 4.0 * K * C * R * R;
+    const std::string shape = "n" + std::to_string(batch) + " c64->64 " + dims({H, H}) + " x2 -> " + dims({P, P}) + " k3";
+    const Params p = {{"N", N}, {"C", (double)C}, {"H", (double)H}, {"W", (double)H}, {"K", (double)K},
+                      {"R", (double)R}, {"pad", 1}};
+    for (const char* op : {"upsample_nearest2x_conv2d_fwd", "upsample_nearest2x_conv2d_bwd_data",
+                           "upsample_nearest2x_conv2d_bwd_weight"})
+      cases.push_back({std::string(op) + "/" + name, op, shape, p, flops, bx + by + bw, true});
   }
   struct Act {
     const char* name;
@@ -652,7 +711,7 @@ std::vector<Impl> impls_of(const std::string& op) {
                      }});
     return out;
   }
-  std::vector<Impl> out = cpu_impls(op);
+  std::vector<Impl> out = kernel == "upsample_nearest2x_conv2d" ? upsample_nearest2x_conv2d_cpu_impls(op) : cpu_impls(op);
 #ifdef SRENGINE_WITH_CUDA
   // One row per CUDA variant of the family that has a twin (bench_cuda_ops.cpp).
   for (const kernels::Variant& v : kernels::variants_of(kernel, "cuda"))

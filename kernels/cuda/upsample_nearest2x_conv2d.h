@@ -1,0 +1,37 @@
+// Nearest x2 upsampling folded into the following convolution on CUDA, float32 (the CPU twin
+// and the math are kernels/cpu/upsample_nearest2x_conv2d.h; the shapes are the same: s is the
+// convolution over the upsampled input, x and dx contiguous (N, C, s.H / 2, s.W / 2), y and dy
+// contiguous (N, K, P, Q)).
+//
+// Every conv2d variant (kernels/cuda/conv2d.h) runs the op:
+//   igemm_v2   folds the forward and the weight gradient: their gathers read x through the
+//              upsampling (row u of the 2H x 2W image is x's u >> 1)
+//   wgmma      composes the forward (its TMA boxes read a materialised image); its weight
+//              gradient is igemm_v2's, so that one folds
+//   the others (naive, tf32, bf16, fp16, cudnn, cudnn_fp32) compose: upsample_nearest2x into
+//              a scratch tensor, then the variant's conv2d
+// Backward-data, every variant: the variant's conv2d backward-data at 2H x 2W into a scratch
+// tensor, then upsample_nearest2x_backward's 2 x 2 sums.
+// The fold saves the N x C x 2H x 2W upsampled tensor, written and read in the forward and
+// (as the op saves x, not the upsampled tensor) held for the backward.
+//
+// Plain C++ header (no CUDA types), so engine/ops_conv.cpp can call it.
+#pragma once
+#include "kernels/cuda/conv2d.h"
+
+namespace sr::cuda {
+
+// y = epilogue(conv(upsample(x), w)) (ConvEpilogue's bias, leaky ReLU, gain, residual).
+void upsample_nearest2x_conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
+                                            const ConvEpilogue& ep, float* y);
+// y = conv(upsample(x), w) + bias (bias may be null). Overwrites y.
+void upsample_nearest2x_conv2d_forward(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
+                                       const float* bias, float* y);
+// dx = the 2 x 2 sums of conv_transpose(dy, w). Overwrites dx.
+void upsample_nearest2x_conv2d_backward_data(ConvVariant v, const Conv2dShape& s, const float* dy, const float* w,
+                                             float* dx);
+// dw += correlation(upsample(x), dy); dbias += sum of dy (either may be null).
+void upsample_nearest2x_conv2d_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x, const float* dy,
+                                               float* dw, float* dbias);
+
+}  // namespace sr::cuda
