@@ -805,7 +805,11 @@ void test_conv2d_wgmma_plans() {
   } restore;
   for (const Forced& p : plans) {
     sr::simt::detail::wgmma_force_conv_plan(p.bm, p.bn, p.tile_h, p.tile_w);
+    // The 18-k-tile case is the slow one on the interpreter: one 128-row and one 64-row plan
+    // run it (the ring's phases do not depend on the rectangle).
+    const bool long_k = (p.bm == 128 && p.bn == 64 && p.tile_h == 8) || (p.bm == 64 && p.bn == 32 && p.tile_h == 4);
     for (const ConvCase& c : cases) {
+      if (c.C == 72 && !long_k) continue;
       INFO("forced plan " << p.bm << " x " << p.bn << ", " << p.tile_h << " x " << p.tile_w << " pixels");
       run_conv(sr::simt::ConvVariant::wgmma, c, kBf16, ++seed, /*weight_grad=*/false);
     }
