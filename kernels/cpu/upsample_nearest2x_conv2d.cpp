@@ -91,8 +91,8 @@ void phase_filter(const Conv2dShape& s, const Phase& ph, const T* w, T* wp) {
     }
 }
 
-// Calls f(y_index, z_index) for every element of phase (a, b): y[n][k][2i + a][2j + b] and
-// z[n][k][off_h + i][off_w + j]. Planes (n, k) in parallel.
+// Calls f(n * K + k, y_index, z_index) for every element of phase (a, b): y[n][k][2i + a][2j + b]
+// and z[n][k][off_h + i][off_w + j]. Planes (n, k) in parallel.
 template <typename F>
 void for_phase_elements(const Conv2dShape& s, const Phase& ph, F&& f) {
   const int64_t planes = s.N * s.K, PQ = s.P * s.Q, ZPQ = ph.conv.P * ph.conv.Q;
@@ -100,7 +100,7 @@ void for_phase_elements(const Conv2dShape& s, const Phase& ph, F&& f) {
   for (int64_t nk = 0; nk < planes; ++nk)
     for (int64_t i = 0; i < ph.Pa; ++i) {
       const int64_t yrow = nk * PQ + (2 * i + ph.a) * s.Q + ph.b, zrow = nk * ZPQ + (ph.off_h + i) * ph.conv.Q + ph.off_w;
-      for (int64_t j = 0; j < ph.Qb; ++j) f(yrow + 2 * j, zrow + j);
+      for (int64_t j = 0; j < ph.Qb; ++j) f(nk, yrow + 2 * j, zrow + j);
     }
 }
 
@@ -121,9 +121,10 @@ void upsample_nearest2x_conv2d_forward(const Conv2dShape& s, const T* x, const T
       z.resize(s.N * s.K * ph.conv.P * ph.conv.Q);
       phase_filter(s, ph, w, wp.data());
       conv2d_forward(ph.conv, x, wp.data(), (const T*)nullptr, z.data());
-      const int64_t PQ = s.P * s.Q;
-      for_phase_elements(s, ph, [&](int64_t yi, int64_t zi) {
-        y[yi] = bias ? z[zi] + bias[(yi / PQ) % s.K] : z[zi];
+      // The plane's bias is looked up by index (a division per element cost as much as the
+      // phase's convolution at the RRDB's upsampling shapes).
+      for_phase_elements(s, ph, [&](int64_t nk, int64_t yi, int64_t zi) {
+        y[yi] = bias ? z[zi] + bias[nk % s.K] : z[zi];
       });
     }
 }
@@ -140,7 +141,7 @@ void upsample_nearest2x_conv2d_backward_data(const Conv2dShape& s, const T* dy, 
       wp.resize(s.K * s.C * ph.Ra * ph.Sb);
       phase_filter(s, ph, w, wp.data());
       dz.assign(s.N * s.K * ph.conv.P * ph.conv.Q, T(0));
-      for_phase_elements(s, ph, [&](int64_t yi, int64_t zi) { dz[zi] = dy[yi]; });
+      for_phase_elements(s, ph, [&](int64_t, int64_t yi, int64_t zi) { dz[zi] = dy[yi]; });
       conv2d_backward_data(ph.conv, dz.data(), wp.data(), dxp.data());
       for (int64_t i = 0; i < nx; ++i) dx[i] += dxp[i];
     }
@@ -168,7 +169,7 @@ void upsample_nearest2x_conv2d_backward_weight(const Conv2dShape& s, const T* x,
     for (int b = 0; b < 2; ++b) {
       const Phase ph = make_phase(s, a, b);
       dz.assign(s.N * s.K * ph.conv.P * ph.conv.Q, T(0));
-      for_phase_elements(s, ph, [&](int64_t yi, int64_t zi) { dz[zi] = dy[yi]; });
+      for_phase_elements(s, ph, [&](int64_t, int64_t yi, int64_t zi) { dz[zi] = dy[yi]; });
       dwp.assign(s.K * s.C * ph.Ra * ph.Sb, T(0));
       conv2d_backward_weight(ph.conv, x, dz.data(), dwp.data(), (T*)nullptr);
       // Every tap (r, s) of w took part in phase (a, b) through the sub-filter tap (j, l) it
