@@ -82,12 +82,12 @@ class Adam {
   Tensor open_;     // float32 [1] 0: the gate of an ungated step
 };
 
-// Exponential moving average of a network's parameters: e = d e + (1 - d) p.
-// Buffers are copied, not averaged (spectral-norm vectors and BN statistics must not be
-// averaged; RRDBNet has none). Nothing changes when `gate` (see Adam) is not finite.
 // Test hook, a planted bug: Adam's ring reuses a slot without waiting for its last copy.
 void set_lr_ring_reuse_without_wait(bool on);
 
+// Exponential moving average of a network's parameters: e = d e + (1 - d) p.
+// Buffers are copied, not averaged (spectral-norm vectors and BN statistics must not be
+// averaged; RRDBNet has none). Nothing changes when `gate` (see Adam) is not finite.
 void ema_update(NamedTensors& ema_params, const NamedTensors& params, double decay, const Tensor& gate = Tensor());
 
 }  // namespace sr::train
