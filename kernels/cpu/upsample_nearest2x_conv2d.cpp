@@ -150,19 +150,9 @@ void upsample_nearest2x_conv2d_backward_data(const Conv2dShape& s, const T* dy, 
 template <typename T>
 void upsample_nearest2x_conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* dbias) {
   if (rounds(s) || !phases_fit(s)) return upsample_nearest2x_conv2d_backward_weight_reference(s, x, dy, dw, dbias);
-  const int64_t PQ = s.P * s.Q;
-  if (dbias) {
-    // Fixed summation order per channel (as conv2d's): deterministic whatever the threads.
-#pragma omp parallel for if (s.K * s.N * PQ > 65536)
-    for (int64_t k = 0; k < s.K; ++k) {
-      double acc = 0;
-      for (int64_t n = 0; n < s.N; ++n) {
-        const T* d = dy + (n * s.K + k) * PQ;
-        for (int64_t i = 0; i < PQ; ++i) acc += d[i];
-      }
-      dbias[k] += (T)acc;
-    }
-  }
+  // dbias sums dy (N, K, P, Q) as conv2d's does (fixed order per channel); without dw that
+  // call reads no x.
+  if (dbias) conv2d_backward_weight_im2col(s, x, dy, (T*)nullptr, dbias);
   if (!dw) return;
   std::vector<T> dz, dwp;
   for (int a = 0; a < 2; ++a)

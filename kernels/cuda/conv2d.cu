@@ -107,14 +107,24 @@ __global__ void __launch_bounds__(kWgradThreads)
   if (threadIdx.x == 0) dw[idx] += acc;
 }
 
+// Element o of the logical output (N, K, P, Q): its image n, channel k and pixel pq, and its
+// address in y's view (images s.y_batch_stride apart).
+struct OutputElement {
+  int64_t n, k, pq, PQ;
+  float* p;
+};
+__device__ __forceinline__ OutputElement output_element(const Conv2dShape& s, float* y, int64_t o) {
+  const int64_t PQ = s.P * s.Q, pq = o % PQ, k = (o / PQ) % s.K, n = o / (s.K * PQ);
+  return {n, k, pq, PQ, y + n * s.y_batch_stride + k * PQ + pq};
+}
+
 struct EpilogueOp {  // over the logical output (N, K, P, Q), in place
   Conv2dShape s;
   float* y;
   igemm::Epilogue ep;
   __device__ void operator()(int64_t o) const {
-    const int64_t PQ = s.P * s.Q, pq = o % PQ, k = (o / PQ) % s.K, n = o / (s.K * PQ);
-    float* p = y + n * s.y_batch_stride + k * PQ + pq;
-    *p = ep.apply(*p, (int)k, n, pq, PQ);
+    const OutputElement e = output_element(s, y, o);
+    *e.p = ep.apply(*e.p, (int)e.k, e.n, e.pq, e.PQ);
   }
 };
 
@@ -123,9 +133,8 @@ struct OuterResidualOp {  // y = outer + outer_scale * y over the logical output
   float* y;
   igemm::Epilogue ep;
   __device__ void operator()(int64_t o) const {
-    const int64_t PQ = s.P * s.Q, pq = o % PQ, k = (o / PQ) % s.K, n = o / (s.K * PQ);
-    float* p = y + n * s.y_batch_stride + k * PQ + pq;
-    *p = ep.outer[n * ep.outer_batch_stride + k * PQ + pq] + ep.outer_scale * *p;
+    const OutputElement e = output_element(s, y, o);
+    *e.p = ep.outer[e.n * ep.outer_batch_stride + e.k * e.PQ + e.pq] + ep.outer_scale * *e.p;
   }
 };
 
