@@ -3,9 +3,9 @@
 #include "engine/ops.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/upsample_nearest2x_conv2d.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/gemm.h"
-#include "kernels/cpu/upsample_nearest2x_conv2d.h"
 #include "kernels/cuda/upsample_nearest2x_conv2d.h"
 
 namespace sr {
@@ -27,30 +27,37 @@ cpu::Conv2dShape conv_shape(const Tensor& x, const Tensor& w, int stride, int pa
   return s;
 }
 
+// The argument checks of conv2d and upsample_nearest2x_conv2d (`upsampled`: the convolution
+// reads x through a nearest x2 upsampling, so its input is 2H x 2W).
+void check_conv_args(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias, int padding,
+                     bool upsampled) {
+  check_dim(op, x, 4, "input");
+  check_dim(op, weight, 4, "weight");
+  check_same_device_dtype(op, x, weight);
+  SR_CHECK(weight.is_contiguous(), op, ": weight ", weight.str(), " must be contiguous");
+  SR_CHECK(x.size(1) == weight.size(1), op, ": input ", x.shape().str(), " has ", x.size(1),
+           " channels but weight ", weight.shape().str(), " expects ", weight.size(1));
+  SR_CHECK(weight.size(2) >= 1 && weight.size(2) <= 7 && weight.size(3) >= 1 && weight.size(3) <= 7, op,
+           ": kernel size must be 1..7, weight is ", weight.shape().str());
+  SR_CHECK(padding >= 0 && padding < weight.size(2) && padding < weight.size(3), op, ": padding ", padding,
+           " invalid for weight ", weight.shape().str());
+  const int64_t f = upsampled ? 2 : 1;
+  SR_CHECK(f * x.size(2) + 2 * padding >= weight.size(2) && f * x.size(3) + 2 * padding >= weight.size(3), op, ": ",
+           upsampled ? "upsampled input of " : "input ", x.shape().str(), " is smaller than kernel ",
+           weight.shape().str(), " with padding ", padding);
+  if (bias.defined()) {
+    check_same_device_dtype(op, x, bias);
+    SR_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), op, ": bias ", bias.shape().str(),
+             " does not match weight ", weight.shape().str());
+  }
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int stride, int padding,
               const kernels::KernelChoice& choice, Precision precision) {
-  check_dim("conv2d", x_in, 4, "input");
-  check_dim("conv2d", weight, 4, "weight");
-  check_same_device_dtype("conv2d", x_in, weight);
-  SR_CHECK(weight.is_contiguous(), "conv2d: weight ", weight.str(), " must be contiguous");
-  SR_CHECK(x_in.size(1) == weight.size(1), "conv2d: input ", x_in.shape().str(), " has ",
-           x_in.size(1), " channels but weight ", weight.shape().str(), " expects ",
-           weight.size(1));
-  SR_CHECK(weight.size(2) >= 1 && weight.size(2) <= 7 && weight.size(3) >= 1 && weight.size(3) <= 7,
-           "conv2d: kernel size must be 1..7, weight is ", weight.shape().str());
   SR_CHECK(stride == 1 || stride == 2, "conv2d: stride must be 1 or 2, got ", stride);
-  SR_CHECK(padding >= 0 && padding < weight.size(2) && padding < weight.size(3),
-           "conv2d: padding ", padding, " invalid for weight ", weight.shape().str());
-  SR_CHECK(x_in.size(2) + 2 * padding >= weight.size(2) && x_in.size(3) + 2 * padding >= weight.size(3),
-           "conv2d: input ", x_in.shape().str(), " is smaller than kernel ", weight.shape().str(),
-           " with padding ", padding);
-  if (bias.defined()) {
-    check_same_device_dtype("conv2d", x_in, bias);
-    SR_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "conv2d: bias ",
-             bias.shape().str(), " does not match weight ", weight.shape().str());
-  }
+  check_conv_args("conv2d", x_in, weight, bias, padding, /*upsampled=*/false);
   Tensor x = conv_readable(x_in) ? x_in : x_in.contiguous();
   cpu::Conv2dShape s = conv_shape(x, weight, stride, padding);
   s.precision = precision;
@@ -97,24 +104,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int 
 Tensor upsample_nearest2x_conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int padding,
                                  const kernels::KernelChoice& choice, Precision precision) {
   const char* op = "upsample_nearest2x_conv2d";
-  check_dim(op, x_in, 4, "input");
-  check_dim(op, weight, 4, "weight");
-  check_same_device_dtype(op, x_in, weight);
-  SR_CHECK(weight.is_contiguous(), op, ": weight ", weight.str(), " must be contiguous");
-  SR_CHECK(x_in.size(1) == weight.size(1), op, ": input ", x_in.shape().str(), " has ", x_in.size(1),
-           " channels but weight ", weight.shape().str(), " expects ", weight.size(1));
-  SR_CHECK(weight.size(2) >= 1 && weight.size(2) <= 7 && weight.size(3) >= 1 && weight.size(3) <= 7, op,
-           ": kernel size must be 1..7, weight is ", weight.shape().str());
-  SR_CHECK(padding >= 0 && padding < weight.size(2) && padding < weight.size(3), op, ": padding ", padding,
-           " invalid for weight ", weight.shape().str());
-  SR_CHECK(2 * x_in.size(2) + 2 * padding >= weight.size(2) && 2 * x_in.size(3) + 2 * padding >= weight.size(3),
-           op, ": upsampled input of ", x_in.shape().str(), " is smaller than kernel ", weight.shape().str(),
-           " with padding ", padding);
-  if (bias.defined()) {
-    check_same_device_dtype(op, x_in, bias);
-    SR_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), op, ": bias ", bias.shape().str(),
-             " does not match weight ", weight.shape().str());
-  }
+  check_conv_args(op, x_in, weight, bias, padding, /*upsampled=*/true);
   Tensor x = x_in.contiguous();
   cpu::Conv2dShape s = cpu::make_upsample_nearest2x_conv2d_shape(
       x.size(0), x.size(1), x.size(2), x.size(3), weight.size(0), weight.size(2), weight.size(3), padding);

@@ -464,14 +464,7 @@ void run_conv_variant(cuda::ConvVariant v, const ConvCase& c, Tol tol, uint64_t 
 
   {  // forward into the view of a NaN buffer
     Guarded y(std::vector<float>(d.y_len, kNaN));
-    cuda::ConvEpilogue ep;
-    ep.bias = bg.data<float>();
-    ep.leaky_relu = true;
-    ep.slope = 0.2f;
-    ep.gain = std::sqrt(2.0f);
-    ep.residual = rg.data<float>() + d.y_off;
-    ep.residual_batch_stride = d.s.y_batch_stride;
-    ep.residual_scale = 0.5f;
+    const auto ep = d.epilogue<cuda::ConvEpilogue>(bg.data<float>(), rg.data<float>());
     cuda::conv2d_forward_with(v, d.s, x, wg.data<float>(), ep, y.ptr() + d.y_off);
     const auto r = d.forward(y.body(ctx + " forward"), ctx);
     compare(ctx + " forward (bias, leaky, gain, residual)", r.got, r.ref, tol);
@@ -488,13 +481,7 @@ void run_conv_variant(cuda::ConvVariant v, const ConvCase& c, Tol tol, uint64_t 
     const std::vector<float> outer = random_floats(d.rng, c.N * o_bs);
     Tensor og = Tensor::from_vector(outer, {c.N * o_bs}).to(Device::cuda());
     Guarded y(std::vector<float>(d.y_len, kNaN));
-    cuda::ConvEpilogue ep;
-    ep.bias = bg.data<float>();
-    ep.leaky_relu = true;
-    ep.gain = std::sqrt(2.0f);
-    ep.residual = rg.data<float>() + d.y_off;
-    ep.residual_batch_stride = d.s.y_batch_stride;
-    ep.residual_scale = 0.5f;
+    auto ep = d.epilogue<cuda::ConvEpilogue>(bg.data<float>(), rg.data<float>());
     ep.outer = og.data<float>() + o_off;
     ep.outer_batch_stride = o_bs;
     ep.outer_scale = 0.3f;

@@ -98,14 +98,7 @@ void check_outer_residual(ConvVariant v, const ConvCase& c, uint64_t seed) {
   const int64_t o_bs = (c.K + 3) * d.PQ, o_off = 2 * d.PQ;
   const auto outer = random_floats(d.rng, c.N * o_bs);
   Dev X(d.xbuf), Wt(d.w), Bias(d.bias), Res(d.res), O(outer), Y(d.y_len);
-  sr::simt::ConvEpilogue ep;
-  ep.bias = Bias.p;
-  ep.leaky_relu = true;
-  ep.slope = 0.2f;
-  ep.gain = std::sqrt(2.0f);
-  ep.residual = Res.p + d.y_off;
-  ep.residual_batch_stride = d.s.y_batch_stride;
-  ep.residual_scale = 0.5f;
+  auto ep = d.epilogue<sr::simt::ConvEpilogue>(Bias.p, Res.p);
   ep.outer = O.p + o_off;
   ep.outer_batch_stride = o_bs;
   ep.outer_scale = 0.3f;
@@ -127,14 +120,7 @@ void check_apply_epilogue(const ConvCase& c, uint64_t seed) {
     for (int64_t i = 0; i < c.K * d.PQ; ++i) y[n * d.s.y_batch_stride + d.y_off + i] = (float)conv[n * c.K * d.PQ + i];
   const auto outer = random_floats(d.rng, c.N * c.K * d.PQ);
   Dev Bias(d.bias), Res(d.res), O(outer), Y(y);
-  sr::simt::ConvEpilogue ep;
-  ep.bias = Bias.p;
-  ep.leaky_relu = true;
-  ep.slope = 0.2f;
-  ep.gain = std::sqrt(2.0f);
-  ep.residual = Res.p + d.y_off;
-  ep.residual_batch_stride = d.s.y_batch_stride;
-  ep.residual_scale = 0.5f;
+  auto ep = d.epilogue<sr::simt::ConvEpilogue>(Bias.p, Res.p);
   ep.outer = O.p;  // contiguous: batch stride 0 means K*P*Q
   ep.outer_scale = -0.7f;
   sr::simt::conv2d_apply_epilogue(d.s, ep, Y.p + d.y_off);

@@ -578,14 +578,7 @@ bool run_conv(sr::simt::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed
   bool ok = true;
   {  // forward into the view of a NaN buffer
     Dev Y(d.y_len);
-    sr::simt::ConvEpilogue ep;
-    ep.bias = Bias.p;
-    ep.leaky_relu = true;
-    ep.slope = 0.2f;
-    ep.gain = std::sqrt(2.0f);
-    ep.residual = Res.p + d.y_off;
-    ep.residual_batch_stride = d.s.y_batch_stride;
-    ep.residual_scale = 0.5f;
+    const auto ep = d.epilogue<sr::simt::ConvEpilogue>(Bias.p, Res.p);
     sr::simt::conv2d_forward_with(v, d.s, X.p + d.x_off, Wt.p, ep, Y.p + d.y_off);
     const auto r = d.forward(Y.get(), ctx);
     ok &= compare(ctx + " forward (bias, leaky, gain, residual)", r.got, r.ref, tol);

@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "engine/autograd.h"
-#include "engine/cuda_graph.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops.h"
 #include "train/realesrgan_stage.h"
@@ -203,12 +202,7 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
   Tensor gate;  // the skip gate so far (StepResult::skip_gate); undefined while nothing was checked
   optim_g_->set_lr(sched_g_->lr_at(iter));
   if (optim_d_) optim_d_->set_lr(sched_d_->lr_at(iter));
-  // The rates go up ahead of the iteration's kernels (Adam::stage_lr). Not inside a capture:
-  // the graph reads the device rates, which prepare_replay stages before each replay.
-  if (!stream_capturing(device_)) {
-    optim_g_->stage_lr();
-    if (optim_d_) optim_d_->stage_lr();
-  }
+  // Each Adam::step stages its rate (outside a capture; before a replay prepare_replay does).
 
   // ---- Generator ----------------------------------------------------------------------
   if (gan_) set_d_requires_grad(false);

@@ -70,6 +70,21 @@ struct ConvViewData {
     bd = parity::to_double(bias);
   }
 
+  // The forward epilogue above, for a device kernel: bias_dev and res_dev are the device
+  // copies of bias and of res (the whole buffer: the view's offset is added here).
+  template <class Epilogue>
+  Epilogue epilogue(const float* bias_dev, const float* res_dev) const {
+    Epilogue ep;
+    ep.bias = bias_dev;
+    ep.leaky_relu = true;
+    ep.slope = 0.2f;
+    ep.gain = std::sqrt(2.0f);
+    ep.residual = res_dev + y_off;
+    ep.residual_batch_stride = s.y_batch_stride;
+    ep.residual_scale = 0.5f;
+    return ep;
+  }
+
   struct Result {
     std::vector<double> got, ref;
   };
