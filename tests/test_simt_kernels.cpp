@@ -20,6 +20,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernels/cpu/activation.h"
@@ -35,6 +36,7 @@
 #include "kernels/cpu/resample.h"
 #include "kernels/cpu/spectral_norm.h"
 #include "kernels/cpu/upsample_nearest2x_conv2d.h"
+#include "kernels/cuda/conv2d_igemm_v2_plan.h"
 #include "support/conv_views.h"
 #include "support/simt_support.h"
 
@@ -830,68 +832,89 @@ void test_conv2d_naive() {
     run_conv(sr::simt::ConvVariant::naive, c, kFp32, ++seed);
 }
 
-// ---- upsample_nearest2x_conv2d: igemm_v2's fold and a composing variant ------------------------------
+// ---- upsample_nearest2x_conv2d: igemm_v2's phase convolutions and a composing variant ---------------
+
+struct UpsampleConvCase {
+  int64_t N, C, H, W, K, R, S;
+  int pad;
+};
 
 // The three directions of the op against the CPU's composed float64 reference, on fresh random
 // inputs: forward with bias and leaky ReLU, backward-data (overwrite), backward-weight (dw +=,
-// dbias +=). Outputs start as NaN. Odd sizes, C and K not multiples of 8, padding 1 (the
-// top/left border, where the fold's floor shift differs from a truncating division) and 0,
-// a rectangular filter. igemm_v2 folds the forward and weight-gradient gathers; tf32 composes.
+// dbias +=). Outputs start as NaN.
+void check_upsample_nearest2x_conv2d(sr::simt::ConvVariant v, const Tol& tol, const UpsampleConvCase& c,
+                                     std::mt19937_64& rng) {
+  const Conv2dShape s = cpu::make_upsample_nearest2x_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.pad);
+  const int64_t nx = c.N * c.C * c.H * c.W, ny = s.N * s.K * s.P * s.Q, nw = c.K * c.C * c.R * c.S;
+  const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " N" + std::to_string(c.N) + " C" +
+                          std::to_string(c.C) + " " + std::to_string(c.H) + "x" + std::to_string(c.W) + " K" +
+                          std::to_string(c.K) + " " + std::to_string(c.R) + "x" + std::to_string(c.S) + " pad " +
+                          std::to_string(c.pad);
+  const auto x = random_floats(rng, nx), w = random_floats(rng, nw), bias = random_floats(rng, c.K),
+             dy = random_floats(rng, ny), dw0 = random_floats(rng, nw), db0 = random_floats(rng, c.K);
+  const auto xd = to_double(x), wd = to_double(w), dyd = to_double(dy);
+  Dev X(x), Wt(w), Bias(bias), DY(dy);
+  {  // forward: leaky_relu(conv(upsample(x)) + bias)
+    Dev Y(std::vector<float>(ny, kNaN));
+    sr::simt::ConvEpilogue ep;
+    ep.bias = Bias.p;
+    ep.leaky_relu = true;
+    ep.slope = 0.2f;
+    sr::simt::upsample_nearest2x_conv2d_forward_with(v, s, X.p, Wt.p, ep, Y.p);
+    std::vector<double> ref(ny);
+    cpu::upsample_nearest2x_conv2d_forward_reference<double>(s, xd.data(), wd.data(), nullptr, ref.data());
+    for (int64_t i = 0; i < ny; ++i) {
+      const double z = ref[i] + bias[(i / (s.P * s.Q)) % s.K];
+      ref[i] = z > 0 ? z : 0.2 * z;
+    }
+    compare(ctx + " forward (bias, leaky)", Y.get(), ref, tol);
+  }
+  {  // backward-data: the 2 x 2 sums of conv_transpose(dy, w)
+    Dev DX(std::vector<float>(nx, kNaN));
+    sr::simt::upsample_nearest2x_conv2d_backward_data(v, s, DY.p, Wt.p, DX.p);
+    std::vector<double> ref(nx);
+    cpu::upsample_nearest2x_conv2d_backward_data_reference<double>(s, dyd.data(), wd.data(), ref.data());
+    compare(ctx + " backward-data", DX.get(), ref, tol);
+  }
+  {  // backward-weight: dw += ..., dbias += ...
+    Dev DW(dw0), DB(db0);
+    sr::simt::upsample_nearest2x_conv2d_backward_weight(v, s, X.p, DY.p, DW.p, DB.p);
+    auto rdw = to_double(dw0), rdb = to_double(db0);
+    cpu::upsample_nearest2x_conv2d_backward_weight_reference<double>(s, xd.data(), dyd.data(), rdw.data(),
+                                                                     rdb.data());
+    compare(ctx + " backward-weight", DW.get(), rdw, tol);
+    compare(ctx + " bias gradient", DB.get(), rdb, kFp32);  // channel_sum's fp32 sums on every variant
+  }
+}
+
+// Odd sizes, C and K not multiples of 8, padding 1 and 0, a rectangular filter (different row
+// and column phases), on igemm_v2 (the phase convolutions) and tf32 (composes). Then igemm_v2
+// under forced tile plans with split-K (the phases' stores in the ordered reduce), and a case
+// whose stride-2 weight gradient splits its pixels (the fold adds the splits).
 void test_upsample_nearest2x_conv2d() {
   const uint64_t seed = std::random_device{}();  // fresh inputs each run
   INFO("seed " << seed);
   std::mt19937_64 rng(seed);
-  struct Case {
-    int64_t N, C, H, W, K, R, S;
-    int pad;
-  };
-  const Case cases[] = {{2, 11, 5, 7, 13, 3, 3, 1}, {1, 6, 3, 5, 9, 3, 3, 0}, {1, 5, 4, 3, 7, 2, 3, 1}};
+  const UpsampleConvCase cases[] = {{2, 11, 5, 7, 13, 3, 3, 1}, {1, 6, 3, 5, 9, 3, 3, 0}, {1, 5, 4, 3, 7, 2, 3, 1}};
   const std::pair<sr::simt::ConvVariant, Tol> variants[] = {{sr::simt::ConvVariant::igemm_v2, kBf16},
                                                             {sr::simt::ConvVariant::tf32, kTf32}};
   for (const auto& [v, tol] : variants)
-    for (const Case& c : cases) {
-      const Conv2dShape s = cpu::make_upsample_nearest2x_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.pad);
-      const int64_t nx = c.N * c.C * c.H * c.W, ny = s.N * s.K * s.P * s.Q, nw = c.K * c.C * c.R * c.S;
-      const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " N" + std::to_string(c.N) + " C" +
-                              std::to_string(c.C) + " " + std::to_string(c.H) + "x" + std::to_string(c.W) + " K" +
-                              std::to_string(c.K) + " " + std::to_string(c.R) + "x" + std::to_string(c.S) + " pad " +
-                              std::to_string(c.pad);
-      const auto x = random_floats(rng, nx), w = random_floats(rng, nw), bias = random_floats(rng, c.K),
-                 dy = random_floats(rng, ny), dw0 = random_floats(rng, nw), db0 = random_floats(rng, c.K);
-      const auto xd = to_double(x), wd = to_double(w), dyd = to_double(dy);
-      Dev X(x), Wt(w), Bias(bias), DY(dy);
-      {  // forward: leaky_relu(conv(upsample(x)) + bias)
-        Dev Y(std::vector<float>(ny, kNaN));
-        sr::simt::ConvEpilogue ep;
-        ep.bias = Bias.p;
-        ep.leaky_relu = true;
-        ep.slope = 0.2f;
-        sr::simt::upsample_nearest2x_conv2d_forward_with(v, s, X.p, Wt.p, ep, Y.p);
-        std::vector<double> ref(ny);
-        cpu::upsample_nearest2x_conv2d_forward_reference<double>(s, xd.data(), wd.data(), nullptr, ref.data());
-        for (int64_t i = 0; i < ny; ++i) {
-          const double z = ref[i] + bias[(i / (s.P * s.Q)) % s.K];
-          ref[i] = z > 0 ? z : 0.2 * z;
-        }
-        compare(ctx + " forward (bias, leaky)", Y.get(), ref, tol);
-      }
-      {  // backward-data: the 2 x 2 sums of conv_transpose(dy, w)
-        Dev DX(std::vector<float>(nx, kNaN));
-        sr::simt::upsample_nearest2x_conv2d_backward_data(v, s, DY.p, Wt.p, DX.p);
-        std::vector<double> ref(nx);
-        cpu::upsample_nearest2x_conv2d_backward_data_reference<double>(s, dyd.data(), wd.data(), ref.data());
-        compare(ctx + " backward-data", DX.get(), ref, tol);
-      }
-      {  // backward-weight: dw += ..., dbias += ...
-        Dev DW(dw0), DB(db0);
-        sr::simt::upsample_nearest2x_conv2d_backward_weight(v, s, X.p, DY.p, DW.p, DB.p);
-        auto rdw = to_double(dw0), rdb = to_double(db0);
-        cpu::upsample_nearest2x_conv2d_backward_weight_reference<double>(s, xd.data(), dyd.data(), rdw.data(),
-                                                                         rdb.data());
-        compare(ctx + " backward-weight", DW.get(), rdw, tol);
-        compare(ctx + " bias gradient", DB.get(), rdb, v == sr::simt::ConvVariant::igemm_v2 ? tol : kFp32);
-      }
-    }
+    for (const UpsampleConvCase& c : cases) check_upsample_nearest2x_conv2d(v, tol, c, rng);
+
+  struct Restore {
+    ~Restore() { sr::simt::detail::igemm_v2_force_conv_plan(0, 0, 0); }
+  } restore;
+  for (const auto& [bm, bn, splits] : {std::tuple{64, 32, 2}, std::tuple{128, 64, 3}}) {
+    INFO("forced plan " << bm << " x " << bn << ", " << splits << " splits");
+    sr::simt::detail::igemm_v2_force_conv_plan(bm, bn, splits);
+    check_upsample_nearest2x_conv2d(sr::simt::ConvVariant::igemm_v2, kBf16, cases[0], rng);
+  }
+  sr::simt::detail::igemm_v2_force_conv_plan(0, 0, 0);
+  // 2 x 24 x 24 = 1152 pixels of x: plan_wgrad gives the stride-2 weight gradient (rows C = 8,
+  // (3+1) x (3+1) taps of 16 channels) 2 splits of at least 512 pixels on the simt's 132 SMs.
+  const UpsampleConvCase split = {2, 8, 24, 24, 12, 3, 3, 1};
+  REQUIRE(sr::cuda::igemm_v2::plan_wgrad(8, 16 * 16, 2 * 24 * 24, 132).split.splits == 2);
+  check_upsample_nearest2x_conv2d(sr::simt::ConvVariant::igemm_v2, kBf16, split, rng);
 }
 
 // ---- the fused residual dense block (conv epilogues on channel views, elementwise glue) ---------------

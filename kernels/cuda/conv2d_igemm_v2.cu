@@ -41,6 +41,10 @@
 //                    bias gradient comes from the same dy tiles in shared memory (the first
 //                    column tile's CTAs sum them per split; the same reduce adds the splits),
 //                    so no separate pass reads dy; it sums the bf16-rounded dy in fp32.
+//   upsample_nearest2x_conv2d  the op's three directions on the same kernels at x's size, with
+//                    tap-summed filters: four forward phases (PhaseForwardStore), a stride-2
+//                    backward-data, a stride-2 weight gradient folded onto w's taps (the
+//                    derivation at igemm_v2_upsample_nearest2x_forward).
 //
 // Tiles and split-K, per problem, from the shape and the SM count only (conv2d_igemm_v2_plan.h;
 // a wave = one CTA per SM, the plans aim at 2); every warp computes a 32 x 32 sub-tile:
@@ -133,6 +137,40 @@ __global__ void igemm_v2_pack_weights_kernel(const float* __restrict__ w, const 
   }
 }
 
+// upsample_nearest2x_conv2d's tap sums D (derivation above igemm_v2_upsample_nearest2x_forward):
+// D[k][c][e][f] = the sum of w[k][c][r][s] over r in {R-1-e, R-e} and s in {S-1-f, S-f} inside
+// the filter, e = 0..R, f = 0..S. Packed [rows][Rs][Ss][Cp] bf16, two channels per thread, the
+// written tap (j, l) being D's (e0 + de j, f0 + df l):
+//   transpose = 0 (the forward's phases):  rows = K, channels C: out[k][j][l][c] = D[k][c][e][f]
+//   transpose = 1 (backward-data):         rows = C, channels K: out[c][j][l][k] = D[k][c][e][f]
+// The sums are formed in fp32 (a fixed order) and rounded to bf16 once.
+struct TapSumPacking {
+  int K, C, R, S, Cp, transpose;
+  int Rs, Ss, e0, de, f0, df;  // the taps written
+};
+
+__global__ void igemm_v2_pack_tap_sums_kernel(const float* __restrict__ w, const TapSumPacking pk, int64_t pairs,
+                                              uint32_t* __restrict__ out) {
+  const int half = pk.Cp / 2, RS = pk.Rs * pk.Ss, R = pk.R, S = pk.S;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < pairs; i += (int64_t)gridDim.x * blockDim.x) {
+    const int ci = (int)(i % half) * 2;
+    const int rs = (int)(i / half % RS);
+    const int row = (int)(i / ((int64_t)half * RS));
+    const int e = pk.e0 + pk.de * (rs / pk.Ss), f = pk.f0 + pk.df * (rs % pk.Ss);
+    float v[2];
+    for (int h = 0; h < 2; ++h) {
+      const int ch = ci + h, k = pk.transpose ? ch : row, c = pk.transpose ? row : ch;
+      float sum = 0.f;
+      if (ch < (pk.transpose ? pk.K : pk.C))
+        for (int r = max(R - 1 - e, 0); r <= min(R - e, R - 1); ++r)
+          for (int s = max(S - 1 - f, 0); s <= min(S - f, S - 1); ++s)
+            sum += w[(((int64_t)k * pk.C + c) * R + r) * S + s];
+      v[h] = sum;
+    }
+    out[i] = ptx::cvt_rn_bf16x2(v[1], v[0]);
+  }
+}
+
 void pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, int Cp, bf16_bits* out,
                       const char* op) {
   const int64_t pairs = N * HW * Cp / 2;
@@ -153,6 +191,13 @@ WeightPacking whole_filter(int64_t K, int64_t C, int64_t R, int64_t S, int Cp, b
   return WeightPacking{(int)K, (int)C, (int)R, (int)S, Cp, flip ? 1 : 0, (int)R, (int)S, 0, 0, 1};
 }
 
+void pack_tap_sums(const float* w, const TapSumPacking& pk, bf16_bits* out, const char* op) {
+  const int64_t pairs = (int64_t)(pk.transpose ? pk.C : pk.K) * pk.Rs * pk.Ss * pk.Cp / 2;
+  launch_kernel(igemm_v2_pack_tap_sums_kernel, grid_for(pairs), kBlock, 0, current_stream(), w, pk, pairs,
+                reinterpret_cast<uint32_t*>(out));
+  CUDA_CHECK_LAUNCH(op);
+}
+
 // ---- The stores of the forward-shaped kernel ------------------------------------------------------
 struct ForwardStore {  // y[n][k][p][q] = epilogue(acc), m = (n*P + p)*Q + q
   float* y;
@@ -164,6 +209,24 @@ struct ForwardStore {  // y[n][k][p][q] = epilogue(acc), m = (n*P + p)*Q + q
     if (m >= M || k >= K) return;
     uint32_t n, pq;
     div_pq.divmod((uint32_t)m, n, pq);
+    y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = ep.apply(v, k, n, pq, PQ);
+  }
+};
+
+// One output phase of upsample_nearest2x_conv2d's forward: y[n][k][h0 + 2i][w0 + 2j] =
+// epilogue(acc), m = (n*Hi + i)*Wi + j; with split-K this runs in the reduce, on the ordered sum.
+struct PhaseForwardStore {
+  float* y;
+  int64_t y_bs;
+  int M, K, PQ, Q, h0, w0;
+  FastDiv div_phase, div_wi;  // Hi * Wi, Wi
+  igemm::Epilogue ep;
+  __device__ void operator()(int m, int k, float v) const {
+    if (m >= M || k >= K) return;
+    uint32_t n, ij, i, j;
+    div_phase.divmod((uint32_t)m, n, ij);
+    div_wi.divmod(ij, i, j);
+    const int64_t pq = (int64_t)(h0 + 2 * (int)i) * Q + w0 + 2 * (int)j;
     y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = ep.apply(v, k, n, pq, PQ);
   }
 };
@@ -209,10 +272,6 @@ struct ConvGemm {
   int ctiles;          // k tiles per tap: ceil(Cp / kBK)
   int kt_per_split;    // k tiles of split blockIdx.z: [z kt_per_split, (z + 1) kt_per_split)
   FastDiv div_pq, div_q;
-  // 1: the input is read through a nearest x2 upsampling (upsample_nearest2x_conv2d): the tap's
-  // row and column u of the 2H x 2W upsampled image are x's floor(u / 2) = u >> 1, which is in
-  // [0, H) exactly when u is in [0, 2H). 0: plain convolution (u >> 0 = u).
-  int up;
 };
 
 // One warp's 32 x 32 sub-tile over one k tile: 2 k-steps of 16, each 2 ldmatrix.x4 for A (two
@@ -320,7 +379,7 @@ __global__ void __launch_bounds__(FwdTile<BM, BN>::THREADS) igemm_v2_conv_kernel
 #pragma unroll
     for (int i = 0; i < T::A_CHUNKS; ++i) {
       const int id = tid + i * T::THREADS, row = id >> 2, ch = (id & 3) * kChunk, c = lc * kBK + ch;
-      const int ih = (a_ih0[i] + lr) >> g.up, iw = (a_iw0[i] + ls) >> g.up;  // floor: -1 stays outside
+      const int ih = a_ih0[i] + lr, iw = a_iw0[i] + ls;
       const bool ok = c < g.Cp && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
       const bf16_bits* src = ok ? a_img[i] + ((int64_t)ih * g.W + iw) * g.Cp + c : g.x;
       ptx::cp_async_cg_16(as + row * kPitch + ch, src, ok ? 16 : 0);
@@ -388,9 +447,8 @@ struct WgradGemm {
   const bf16_bits* x;   // [N][H][W][Cp]
   float* ws;            // [splits][M][Ncols]
   float* bias_ws;       // [splits][M]: the bias gradient's partial sums, or null
-  int M, Kp, Ncols, pixels, H, W, Cp, S, stride, pad, k_per_split;
+  int M, Kp, Ncols, pixels, H, W, Cp, S, stride, pad_h, pad_w, k_per_split;
   FastDiv div_pq, div_q, div_cp, div_s;
-  int up;  // 1: x read through a nearest x2 upsampling, as ConvGemm::up
 };
 
 template <int BM, int BN>
@@ -433,8 +491,8 @@ __global__ void __launch_bounds__(WgradTile<BM, BN>::THREADS) igemm_v2_wgrad_ker
       g.div_cp.divmod((uint32_t)col, tap, c);
       g.div_s.divmod(tap, r, s);
     }
-    b_r[i] = (int)r - g.pad;
-    b_s[i] = (int)s - g.pad;
+    b_r[i] = (int)r - g.pad_h;
+    b_s[i] = (int)s - g.pad_w;
     b_c[i] = (int)c;
   }
   auto load_tile = [&](int slot, int t0) {
@@ -457,7 +515,7 @@ __global__ void __launch_bounds__(WgradTile<BM, BN>::THREADS) igemm_v2_wgrad_ker
         uint32_t n, pq, p, q;
         g.div_pq.divmod((uint32_t)t, n, pq);
         g.div_q.divmod(pq, p, q);
-        const int ih = ((int)p * g.stride + b_r[i]) >> g.up, iw = ((int)q * g.stride + b_s[i]) >> g.up;
+        const int ih = (int)p * g.stride + b_r[i], iw = (int)q * g.stride + b_s[i];
         ok = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
         if (ok) src = g.x + (((int64_t)n * g.H + ih) * g.W + iw) * g.Cp + b_c[i];
       }
@@ -549,6 +607,24 @@ __global__ void igemm_v2_wgrad_reduce_kernel(const float* __restrict__ ws, int s
     const int64_t src = k * RS * Cp + (int64_t)rs * Cp + c;
     float acc = 0.f;
     for (int z = 0; z < splits; ++z) acc += ws[z * mn + src];
+    dw[i] += acc;
+  }
+}
+
+// upsample_nearest2x_conv2d's weight gradient: the GEMM computed dD (rows c, columns (e, f, k),
+// ws[split][c][(e (S+1) + f) Kp + k]); the taps of D that hold w's (r, s) are e in {R-1-r, R-r},
+// f in {S-1-s, S-s}, so dw[k][c][r][s] += the sum over splits (in order) of those 4 partials.
+__global__ void igemm_v2_tap_sum_wgrad_reduce_kernel(const float* __restrict__ ws, int splits, int64_t mn, int K,
+                                                     int C, int R, int S, int Kp, float* __restrict__ dw) {
+  const int64_t total = (int64_t)K * C * R * S, ncols = (int64_t)(R + 1) * (S + 1) * Kp;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+    const int s = (int)(i % S), r = (int)(i / S % R);
+    const int64_t kc = i / ((int64_t)R * S);
+    const int c = (int)(kc % C), k = (int)(kc / C);
+    float acc = 0.f;
+    for (int z = 0; z < splits; ++z)
+      for (int e = R - 1 - r; e <= R - r; ++e)
+        for (int f = S - 1 - s; f <= S - s; ++f) acc += ws[z * mn + c * ncols + ((int64_t)e * (S + 1) + f) * Kp + k];
     dw[i] += acc;
   }
 }
@@ -646,7 +722,75 @@ ConvGemm conv_gemm(const bf16_bits* x, const bf16_bits* w, int64_t H, int64_t W,
   return g;
 }
 
+// The weight-gradient GEMM of a convolution that gathers b (N, bH, bW, b_cp packed channels)
+// through an R x S filter at `stride` for each pixel of a (N, aP, aQ, a_cp packed channels; its
+// M channels are the GEMM rows): C[m][(r*S + s)*b_cp + c] = sum over a's pixels.
+WgradGemm wgrad_gemm(const bf16_bits* a, int a_cp, int64_t M, int64_t N, int64_t aP, int64_t aQ, const bf16_bits* b,
+                     int b_cp, int64_t bH, int64_t bW, int64_t R, int64_t S, int stride, int pad_h, int pad_w) {
+  WgradGemm g{};
+  g.dy = a;
+  g.x = b;
+  g.M = (int)M;
+  g.Kp = a_cp;
+  g.Ncols = (int)(R * S) * b_cp;
+  g.pixels = (int)(N * aP * aQ);
+  g.H = (int)bH;
+  g.W = (int)bW;
+  g.Cp = b_cp;
+  g.S = (int)S;
+  g.stride = stride;
+  g.pad_h = pad_h;
+  g.pad_w = pad_w;
+  g.div_pq = FastDiv((uint32_t)(aP * aQ));
+  g.div_q = FastDiv((uint32_t)aQ);
+  g.div_cp = FastDiv((uint32_t)b_cp);
+  g.div_s = FastDiv((uint32_t)S);
+  return g;
+}
+
+// The weight-gradient plan (igemm_v2::plan_wgrad), its workspace and kernel, then
+// reduce(ws, bias_ws, splits, M * Ncols), which launches the direction's reduce of the split
+// partials (bias_ws: the bias partials when with_bias, else null).
+template <class Reduce>
+void run_wgrad(WgradGemm g, bool with_bias, const char* op, const Reduce& reduce) {
+  const igemm_v2::WgradPlan wplan = igemm_v2::plan_wgrad(g.M, g.Ncols, g.pixels, sm_count());
+  const igemm::SplitPlan plan = wplan.split;
+  g.k_per_split = plan.k_per_split;
+  const int64_t mn = (int64_t)g.M * g.Ncols;
+  DeviceScratch ws((plan.splits * mn + (with_bias ? plan.splits * g.M : 0)) * sizeof(float));
+  g.ws = ws.as<float>();
+  g.bias_ws = with_bias ? g.ws + plan.splits * mn : nullptr;
+  const dim3 grid((unsigned)ceil_div(g.M, wplan.bm), (unsigned)ceil_div(g.Ncols, wplan.bn), (unsigned)plan.splits);
+  SR_CHECK(grid.y <= 65535 && grid.z <= 65535, op, ": grid ", grid.x, " x ", grid.y, " x ", grid.z,
+           " exceeds the launch limits");
+  if (wplan.bm == 32)
+    launch_kernel(igemm_v2_wgrad_kernel<32, 64>, grid, WgradTile<32, 64>::THREADS, 0, current_stream(), g);
+  else
+    launch_kernel(igemm_v2_wgrad_kernel<64, 64>, grid, WgradTile<64, 64>::THREADS, 0, current_stream(), g);
+  CUDA_CHECK_LAUNCH(op);
+  reduce(g.ws, g.bias_ws, plan.splits, mn);
+}
+
 void check_range(const char* op, const Conv2dShape& s) { detail::igemm_v2_check_range(op, "igemm_v2", s); }
+
+// The output rows (or columns) of parity a of upsample_nearest2x_conv2d's forward, for R filter
+// taps, padding pad and P output rows (derivation above igemm_v2_upsample_nearest2x_forward):
+// `count` rows a, a + 2, ...; the forward kernel's tap j reads D's tap e = e_first - 2 j
+// (j < taps: D's taps of parity ea, flipped) with padding `pad`.
+struct UpsamplePhase {
+  int count, taps, e_first, pad;
+};
+
+UpsamplePhase upsample_phase(int a, int64_t R, int pad, int64_t P) {
+  const int pb = (int)R - 1 - pad;         // the stride-2 convolution's padding
+  const int ea = ((a + pb) % 2 + 2) % 2;  // D's taps of this parity: ea, ea + 2, ... <= R
+  UpsamplePhase ph;
+  ph.count = a < P ? (int)((P - a + 1) / 2) : 0;
+  ph.taps = ((int)R - ea) / 2 + 1;
+  ph.e_first = ea + 2 * (ph.taps - 1);
+  ph.pad = ph.taps - 1 - (a + pb - ea) / 2;  // a + pb - ea is even: an exact division
+  return ph;
+}
 
 }  // namespace
 
@@ -660,18 +804,15 @@ void igemm_v2_check_range(const char* op, const char* variant, const Conv2dShape
            " K=", s.K);
 }
 
-void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y,
-                      bool upsampled_x) {
-  const char* op = upsampled_x ? "upsample_nearest2x_conv2d_forward (igemm_v2)" : "conv2d_forward (igemm_v2)";
+void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y) {
+  const char* op = "conv2d_forward (igemm_v2)";
   check_range(op, s);
-  const int Cp = pad8(s.C), up = upsampled_x ? 1 : 0;
-  const int64_t H = s.H >> up, W = s.W >> up, x_bs = up ? s.C * H * W : s.x_batch_stride;  // x's own size
-  DeviceScratch xp(s.N * H * W * Cp * sizeof(bf16_bits)), wp(s.K * s.R * s.S * Cp * sizeof(bf16_bits));
-  pack_activations(x, x_bs, s.N, s.C, H * W, Cp, xp.as<bf16_bits>(), op);
+  const int Cp = pad8(s.C);
+  DeviceScratch xp(s.N * s.H * s.W * Cp * sizeof(bf16_bits)), wp(s.K * s.R * s.S * Cp * sizeof(bf16_bits));
+  pack_activations(x, s.x_batch_stride, s.N, s.C, s.H * s.W, Cp, xp.as<bf16_bits>(), op);
   pack_weights(w, whole_filter(s.K, s.C, s.R, s.S, Cp, /*flip=*/false), wp.as<bf16_bits>(), op);
-  ConvGemm g = conv_gemm(xp.as<bf16_bits>(), wp.as<bf16_bits>(), H, W, Cp, s.P, s.Q, s.N, s.R, s.S, s.stride, s.pad,
-                         s.pad, s.K);
-  g.up = up;
+  const ConvGemm g = conv_gemm(xp.as<bf16_bits>(), wp.as<bf16_bits>(), s.H, s.W, Cp, s.P, s.Q, s.N, s.R, s.S,
+                               s.stride, s.pad, s.pad, s.K);
   ForwardStore st{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q), FastDiv((uint32_t)(s.P * s.Q)),
                   igemm::make_epilogue(s, ep)};
   run_conv(g, st, op);
@@ -733,54 +874,117 @@ void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* 
     }
 }
 
-void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias,
-                              bool upsampled_x) {
-  const char* op =
-      upsampled_x ? "upsample_nearest2x_conv2d_backward_weight (igemm_v2)" : "conv2d_backward_weight (igemm_v2)";
+void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias) {
+  const char* op = "conv2d_backward_weight (igemm_v2)";
   check_range(op, s);
-  const int Cp = pad8(s.C), Kp = pad8(s.K), up = upsampled_x ? 1 : 0;
-  const int64_t H = s.H >> up, W = s.W >> up, x_bs = up ? s.C * H * W : s.x_batch_stride;  // x's own size
-  DeviceScratch xp(s.N * H * W * Cp * sizeof(bf16_bits)), dyp(s.N * s.P * s.Q * Kp * sizeof(bf16_bits));
-  pack_activations(x, x_bs, s.N, s.C, H * W, Cp, xp.as<bf16_bits>(), op);
+  const int Cp = pad8(s.C), Kp = pad8(s.K);
+  DeviceScratch xp(s.N * s.H * s.W * Cp * sizeof(bf16_bits)), dyp(s.N * s.P * s.Q * Kp * sizeof(bf16_bits));
+  pack_activations(x, s.x_batch_stride, s.N, s.C, s.H * s.W, Cp, xp.as<bf16_bits>(), op);
   pack_activations(dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, Kp, dyp.as<bf16_bits>(), op);
-  WgradGemm g{};
-  g.dy = dyp.as<bf16_bits>();
-  g.x = xp.as<bf16_bits>();
-  g.M = (int)s.K;
-  g.Kp = Kp;
-  g.Ncols = (int)(s.R * s.S) * Cp;
-  g.pixels = (int)(s.N * s.P * s.Q);
-  g.H = (int)H;
-  g.W = (int)W;
-  g.up = up;
-  g.Cp = Cp;
-  g.S = (int)s.S;
-  g.stride = s.stride;
-  g.pad = s.pad;
-  g.div_pq = FastDiv((uint32_t)(s.P * s.Q));
-  g.div_q = FastDiv((uint32_t)s.Q);
-  g.div_cp = FastDiv((uint32_t)Cp);
-  g.div_s = FastDiv((uint32_t)s.S);
-  const igemm_v2::WgradPlan wplan = igemm_v2::plan_wgrad(g.M, g.Ncols, g.pixels, sm_count());
-  const igemm::SplitPlan plan = wplan.split;
-  const int BM = wplan.bm, BN = wplan.bn;
-  g.k_per_split = plan.k_per_split;
-  const int64_t mn = (int64_t)g.M * g.Ncols;
-  DeviceScratch ws((plan.splits * mn + (dbias ? plan.splits * s.K : 0)) * sizeof(float));
-  g.ws = ws.as<float>();
-  g.bias_ws = dbias ? g.ws + plan.splits * mn : nullptr;
-  const dim3 grid((unsigned)ceil_div(g.M, BM), (unsigned)ceil_div(g.Ncols, BN), (unsigned)plan.splits);
-  SR_CHECK(grid.y <= 65535 && grid.z <= 65535, op, ": grid ", grid.x, " x ", grid.y, " x ", grid.z,
-           " exceeds the launch limits");
-  if (BM == 32)
-    launch_kernel(igemm_v2_wgrad_kernel<32, 64>, grid, WgradTile<32, 64>::THREADS, 0, current_stream(), g);
-  else
-    launch_kernel(igemm_v2_wgrad_kernel<64, 64>, grid, WgradTile<64, 64>::THREADS, 0, current_stream(), g);
-  CUDA_CHECK_LAUNCH(op);
-  const int64_t total = s.K * s.C * s.R * s.S;
-  launch_kernel(igemm_v2_wgrad_reduce_kernel, grid_for(total + s.K), kBlock, 0, current_stream(), ws.as<float>(),
-                plan.splits, mn, (int)s.C, (int)(s.R * s.S), Cp, total, dw, g.bias_ws, (int)s.K, dbias);
-  CUDA_CHECK_LAUNCH("conv2d_backward_weight (igemm_v2) split-K reduce");
+  const WgradGemm g = wgrad_gemm(dyp.as<bf16_bits>(), Kp, s.K, s.N, s.P, s.Q, xp.as<bf16_bits>(), Cp, s.H, s.W, s.R,
+                                 s.S, s.stride, s.pad, s.pad);
+  run_wgrad(g, dbias != nullptr, op, [&](const float* ws, const float* bias_ws, int splits, int64_t mn) {
+    const int64_t total = s.K * s.C * s.R * s.S;
+    launch_kernel(igemm_v2_wgrad_reduce_kernel, grid_for(total + s.K), kBlock, 0, current_stream(), ws, splits, mn,
+                  (int)s.C, (int)(s.R * s.S), Cp, total, dw, bias_ws, (int)s.K, dbias);
+    CUDA_CHECK_LAUNCH("conv2d_backward_weight (igemm_v2) split-K reduce");
+  });
+}
+
+// upsample_nearest2x_conv2d as convolutions at x's size. s is the convolution over the
+// upsampled input (stride 1, padding pad, an R x S filter, s.H = 2H, P = 2H + 2 pad - R + 1).
+// Row oh of y reads the upsampled rows oh + r - pad, which are x's rows floor((oh + r - pad) / 2).
+// So x's row i reaches y's row oh through the taps r with floor((oh - 2i + r - pad) / 2) = 0,
+// i.e. r in {pad - d, pad - d + 1} for d = oh - 2i. With e = d + R - 1 - pad (e = 0..R, and each
+// e has at least one such tap inside the filter), per axis
+//   y[oh] = sum over i and e with oh = 2i - (R - 1 - pad) + e of D[e] x[i],
+//   D[e]  = the sum of w[r] over r in {R-1-e, R-e} inside [0, R)
+// and in two dimensions D[k][c][e][f] sums up to 4 taps of w[k][c] (pack_tap_sums): the
+// forward is the transpose of a stride-2 convolution with the (R+1) x (S+1) filter D and padding
+// R-1-pad / S-1-pad. Hence the three directions:
+//   forward          y = that transpose, computed like backward-data's stride phases above: the
+//                    rows oh = a + 2i (a = 0, 1) meet D's taps e of one parity, e = ea + 2j
+//                    (ea = (a + R-1-pad) mod 2), at x's row i + (a + R-1-pad - e) / 2, so each
+//                    of the 4 output phases is a stride-1 convolution of x with those taps
+//                    flipped (upsample_phase), stored into its rows and columns of y through
+//                    the forward epilogue (PhaseForwardStore);
+//   backward-data    dx = the stride-2 convolution itself: the forward kernel on dy with D
+//                    transposed (rows C, channels K), (R+1) x (S+1) taps, written straight into
+//                    dx at x's size;
+//   backward-weight  dD[c][k][e][f] = sum over n, i, j of x[c][i][j] dy[k][2i - (R-1-pad) + e][...]:
+//                    the weight-gradient kernel with x as the rows and dy gathered at stride 2,
+//                    then dw[k][c][r][s] += the 4 taps of dD that hold (r, s).
+// For RRDBNet's 3 x 3 with padding 1 that is 4 taps per y pixel (instead of 9), 16 per x pixel
+// (instead of 9 at each of its 4 upsampled pixels) and 16 products per (k, c) and x pixel
+// (instead of 36): 4/9 of the composed convolution's MACs in every direction, and no tensor of
+// the upsampled size. The tap sums are rounded to bf16 once (the composed path rounds each tap).
+void igemm_v2_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep,
+                                         float* y) {
+  const char* op = "upsample_nearest2x_conv2d_forward (igemm_v2)";
+  check_range(op, s);
+  const int Cp = pad8(s.C);
+  const int64_t H = s.H / 2, W = s.W / 2;
+  UpsamplePhase rows[2], cols[2];
+  int64_t w_elems = 0;
+  for (int a = 0; a < 2; ++a) {
+    rows[a] = upsample_phase(a, s.R, s.pad, s.P);
+    cols[a] = upsample_phase(a, s.S, s.pad, s.Q);
+  }
+  for (int a = 0; a < 2; ++a)
+    for (int b = 0; b < 2; ++b) w_elems += s.K * rows[a].taps * cols[b].taps * Cp;
+  DeviceScratch xp(s.N * H * W * Cp * sizeof(bf16_bits)), wp(w_elems * sizeof(bf16_bits));
+  pack_activations(x, s.C * H * W, s.N, s.C, H * W, Cp, xp.as<bf16_bits>(), op);
+  const igemm::Epilogue e = igemm::make_epilogue(s, ep);
+  bf16_bits* wph = wp.as<bf16_bits>();
+  for (int a = 0; a < 2; ++a)
+    for (int b = 0; b < 2; ++b) {
+      const UpsamplePhase& pr = rows[a];
+      const UpsamplePhase& pc = cols[b];
+      if (pr.count > 0 && pc.count > 0) {
+        pack_tap_sums(w, TapSumPacking{(int)s.K, (int)s.C, (int)s.R, (int)s.S, Cp, 0, pr.taps, pc.taps, pr.e_first,
+                                       -2, pc.e_first, -2},
+                      wph, op);
+        const ConvGemm g =
+            conv_gemm(xp.as<bf16_bits>(), wph, H, W, Cp, pr.count, pc.count, s.N, pr.taps, pc.taps, 1, pr.pad, pc.pad, s.K);
+        const PhaseForwardStore st{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q), (int)s.Q, a, b,
+                                   FastDiv((uint32_t)(pr.count * pc.count)), FastDiv((uint32_t)pc.count), e};
+        run_conv(g, st, op);
+      }
+      wph += s.K * pr.taps * pc.taps * Cp;
+    }
+}
+
+void igemm_v2_upsample_nearest2x_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
+  const char* op = "upsample_nearest2x_conv2d_backward_data (igemm_v2)";
+  check_range(op, s);
+  const int Kp = pad8(s.K);
+  const int64_t H = s.H / 2, W = s.W / 2, R = s.R + 1, S = s.S + 1;  // D's taps
+  DeviceScratch dyp(s.N * s.P * s.Q * Kp * sizeof(bf16_bits)), wp(s.C * R * S * Kp * sizeof(bf16_bits));
+  pack_activations(dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, Kp, dyp.as<bf16_bits>(), op);
+  pack_tap_sums(w, TapSumPacking{(int)s.K, (int)s.C, (int)s.R, (int)s.S, Kp, 1, (int)R, (int)S, 0, 1, 0, 1},
+                wp.as<bf16_bits>(), op);
+  const ConvGemm g = conv_gemm(dyp.as<bf16_bits>(), wp.as<bf16_bits>(), s.P, s.Q, Kp, H, W, s.N, R, S, 2,
+                               (int)s.R - 1 - s.pad, (int)s.S - 1 - s.pad, s.C);
+  run_conv(g, ForwardStore{dx, s.C * H * W, g.M, (int)s.C, (int)(H * W), FastDiv((uint32_t)(H * W)), igemm::Epilogue{}},
+           op);
+}
+
+void igemm_v2_upsample_nearest2x_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
+  const char* op = "upsample_nearest2x_conv2d_backward_weight (igemm_v2)";
+  check_range(op, s);
+  const int Cp = pad8(s.C), Kp = pad8(s.K);
+  const int64_t H = s.H / 2, W = s.W / 2;
+  DeviceScratch xp(s.N * H * W * Cp * sizeof(bf16_bits)), dyp(s.N * s.P * s.Q * Kp * sizeof(bf16_bits));
+  pack_activations(x, s.C * H * W, s.N, s.C, H * W, Cp, xp.as<bf16_bits>(), op);
+  pack_activations(dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, Kp, dyp.as<bf16_bits>(), op);
+  const WgradGemm g = wgrad_gemm(xp.as<bf16_bits>(), Cp, s.C, s.N, H, W, dyp.as<bf16_bits>(), Kp, s.P, s.Q, s.R + 1,
+                                 s.S + 1, 2, (int)s.R - 1 - s.pad, (int)s.S - 1 - s.pad);
+  run_wgrad(g, /*with_bias=*/false, op, [&](const float* ws, const float*, int splits, int64_t mn) {
+    const int64_t total = s.K * s.C * s.R * s.S;
+    launch_kernel(igemm_v2_tap_sum_wgrad_reduce_kernel, grid_for(total), kBlock, 0, current_stream(), ws, splits, mn,
+                  (int)s.K, (int)s.C, (int)s.R, (int)s.S, Kp, dw);
+    CUDA_CHECK_LAUNCH("upsample_nearest2x_conv2d_backward_weight (igemm_v2) split-K reduce");
+  });
 }
 
 }  // namespace detail

@@ -16,19 +16,25 @@ void igemm_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x, 
                            float* dw);  // dw += ...
 
 // v4 igemm_v2 (conv2d_igemm_v2.cu): bf16 operands packed channels-last, cp.async + ldmatrix;
-// backward-data of any stride (stride x stride phase convolutions). upsampled_x (forward and
-// backward-weight): upsample_nearest2x_conv2d's fold, s the convolution over the 2x upsampled
-// input and x contiguous (N, C, s.H / 2, s.W / 2), gathered through the upsampling.
-void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y,
-                      bool upsampled_x = false);
+// backward-data of any stride (stride x stride phase convolutions).
+void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y);
 // Its backward-data applies ep (conv2d.h's ConvDgradEpilogue) in its store, after the
 // accumulate (with split-K: to the ordered sum).
 void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
                             int64_t dx_batch_stride, const ConvDgradEpilogue& ep = {});
 // dw += ...; dbias (when not null) += the sum of dy over the pixels, from the same A tiles
 // (bf16-rounded dy, fp32 sums) and split-K reduction, so dy is read once.
-void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias,
-                              bool upsampled_x = false);
+void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias);
+// upsample_nearest2x_conv2d (kernels/cuda/upsample_nearest2x_conv2d.h's semantics) as convolutions
+// at x's size with tap-summed filters, 4/9 of the composed MACs for 3 x 3 (the derivation is at
+// their definition): the forward's 4 output phases through the forward epilogue, backward-data
+// one stride-2 convolution of dy, backward-weight one stride-2 weight gradient folded back to
+// w's taps (dw +=; the bias gradient is the caller's). s is the convolution over the upsampled
+// input, x and dx contiguous (N, C, s.H / 2, s.W / 2).
+void igemm_v2_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep,
+                                         float* y);
+void igemm_v2_upsample_nearest2x_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx);
+void igemm_v2_upsample_nearest2x_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
 // Its packing (bf16 bit patterns, round to nearest even; padding channels 0), for the tests:
 //   activations  x (N, C, HW), images x_bs apart -> out[N][HW][Cp], Cp = C rounded up to 8
 //   weights      w (K, C, R, S) -> out[K][R][S][Cp]; flip: out[C][R][S][Kp] with

@@ -1,10 +1,11 @@
 // upsample_nearest2x_conv2d on CUDA: the dispatcher over the conv2d variants (see
-// upsample_nearest2x_conv2d.h). igemm_v2 folds the upsampling into its gathers
-// (conv2d_igemm_v2.cu, ConvGemm::up / WgradGemm::up); the other variants and every
-// backward-data compose with resample.cu's upsample_nearest2x kernels through a scratch
-// tensor of the upsampled size. No kernels of its own.
+// upsample_nearest2x_conv2d.h). igemm_v2 runs the op as convolutions at x's size with tap-summed
+// filters (conv2d_igemm_v2.cu, igemm_v2_upsample_nearest2x_*); the other variants compose with
+// resample.cu's upsample_nearest2x kernels through a scratch tensor of the upsampled size. No
+// kernels of its own.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d_variants.h"
+#include "kernels/cuda/reduce.h"
 #include "kernels/cuda/resample.h"
 #include "kernels/cuda/upsample_nearest2x_conv2d.h"
 
@@ -29,7 +30,7 @@ void upsample_nearest2x_conv2d_forward_with(ConvVariant v, const Conv2dShape& s,
   check_shape("upsample_nearest2x_conv2d_forward", s);
   if (s.N * s.K * s.P * s.Q == 0) return;
   if (v == ConvVariant::igemm_v2) {
-    detail::igemm_v2_forward(s, x, w, ep, y, /*upsampled_x=*/true);
+    detail::igemm_v2_upsample_nearest2x_forward(s, x, w, ep, y);
     return;
   }
   DeviceScratch xu(upsampled_bytes(s));
@@ -48,6 +49,10 @@ void upsample_nearest2x_conv2d_backward_data(ConvVariant v, const Conv2dShape& s
                                              float* dx) {
   check_shape("upsample_nearest2x_conv2d_backward_data", s);
   if (s.N * s.C * s.H * s.W == 0) return;
+  if (v == ConvVariant::igemm_v2) {
+    detail::igemm_v2_upsample_nearest2x_backward_data(s, dy, w, dx);
+    return;
+  }
   // dx[h][w] = sum over a, b in {0, 1} of dxu[2h + a][2w + b], dxu = conv_transpose(dy, w).
   DeviceScratch dxu(upsampled_bytes(s));
   conv2d_backward_data_with(v, s, dy, w, dxu.as<float>());
@@ -58,8 +63,10 @@ void upsample_nearest2x_conv2d_backward_weight(ConvVariant v, const Conv2dShape&
                                                float* dw, float* dbias) {
   check_shape("upsample_nearest2x_conv2d_backward_weight", s);
   if ((v == ConvVariant::igemm_v2 || v == ConvVariant::wgmma) && dw && s.K * s.C * s.R * s.S != 0) {
-    // igemm_v2's weight gradient (wgmma's too) with the folded gather; it sums dbias from its dy tiles.
-    detail::igemm_v2_backward_weight(s, x, dy, dw, dbias, /*upsampled_x=*/true);
+    // igemm_v2's (wgmma's weight gradient is igemm_v2's): its GEMM's rows are x's channels, so
+    // the bias gradient is channel_sum's.
+    detail::igemm_v2_upsample_nearest2x_backward_weight(s, x, dy, dw);
+    if (dbias) channel_sum(dy, s.N, s.K, s.P * s.Q, s.y_batch_stride, dbias, /*accumulate=*/true);
     return;
   }
   if (!dw || s.K * s.C * s.R * s.S == 0) {  // the bias gradient alone reads no x

@@ -4,16 +4,18 @@
 // contiguous (N, K, P, Q)).
 //
 // Every conv2d variant (kernels/cuda/conv2d.h) runs the op:
-//   igemm_v2   folds the forward and the weight gradient: their gathers read x through the
-//              upsampling (row u of the 2H x 2W image is x's u >> 1)
-//   wgmma      composes the forward (its TMA boxes read a materialised image); its weight
-//              gradient is igemm_v2's, so that one folds
+//   igemm_v2   convolutions at x's size with tap-summed filters (conv2d_igemm_v2.cu,
+//              igemm_v2_upsample_nearest2x_*, where the derivation is): the forward as four
+//              output-phase convolutions through the forward epilogue, backward-data as one
+//              stride-2 convolution of dy, the weight gradient as one stride-2 weight gradient
+//              folded back onto w's taps; 4/9 of the composed MACs for 3 x 3 and no tensor of
+//              the upsampled size
+//   wgmma      composes the forward and backward-data (its TMA boxes read a materialised
+//              image); its weight gradient is igemm_v2's
 //   the others (naive, tf32, bf16, fp16, cudnn, cudnn_fp32) compose: upsample_nearest2x into
-//              a scratch tensor, then the variant's conv2d
-// Backward-data, every variant: the variant's conv2d backward-data at 2H x 2W into a scratch
-// tensor, then upsample_nearest2x_backward's 2 x 2 sums.
-// The fold saves the N x C x 2H x 2W upsampled tensor, written and read in the forward and
-// (as the op saves x, not the upsampled tensor) held for the backward.
+//              a scratch tensor, then the variant's conv2d; backward-data is the variant's
+//              conv2d backward-data at 2H x 2W into a scratch tensor, then
+//              upsample_nearest2x_backward's 2 x 2 sums
 //
 // Plain C++ header (no CUDA types), so engine/ops_conv.cpp can call it.
 #pragma once
