@@ -63,6 +63,8 @@
 // gradients (K x 9 Cp, Cp 64..192: 9..27 column tiles) take their parallelism from split-K
 // (29 splits of 576 pixels for a growth conv at LR 32, batch 16). The SM count makes the
 // plan device-dependent, so the summation order of a split-K shape is fixed per GPU model.
+#include <memory>
+
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d_igemm_v2_plan.h"
 #include "kernels/cuda/conv2d_problems.h"
@@ -90,9 +92,11 @@ constexpr int kPitch = kBK + 8;
 int pad8(int64_t c) { return detail::igemm_v2_packed_channels(c); }
 
 // ---- Packing ----------------------------------------------------------------------------------
-// x (NCHW fp32, images x_bs apart) -> [N][HW][Cp] bf16, two channels per thread (Cp is even).
+// x (NCHW fp32, images x_bs apart) -> [N][HW][Cp] bf16, two channels per thread (Cp is even),
+// written into pixel rows of ld channels at channel c_off (ld = Cp, c_off = 0: a copy of its
+// own; a wider ld: one slice of a shared buffer, rdb.cu's twin of the dense block's buffer).
 __global__ void igemm_v2_pack_activations_kernel(const float* __restrict__ x, int64_t x_bs, int C, int HW, int Cp,
-                                                 int64_t pairs, uint32_t* __restrict__ out) {
+                                                 int ld, int c_off, int64_t pairs, uint32_t* __restrict__ out) {
   const int half = Cp / 2;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < pairs; i += (int64_t)gridDim.x * blockDim.x) {
     const int c = (int)(i % half) * 2;
@@ -100,7 +104,7 @@ __global__ void igemm_v2_pack_activations_kernel(const float* __restrict__ x, in
     const float* xn = x + n * x_bs + hw;
     const float lo = c < C ? xn[(int64_t)c * HW] : 0.f;
     const float hi = c + 1 < C ? xn[(int64_t)(c + 1) * HW] : 0.f;
-    out[i] = ptx::cvt_rn_bf16x2(hi, lo);
+    out[(pix * ld + c_off + c) / 2] = ptx::cvt_rn_bf16x2(hi, lo);
   }
 }
 
@@ -172,12 +176,36 @@ __global__ void igemm_v2_pack_tap_sums_kernel(const float* __restrict__ w, const
 }
 
 void pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, int Cp, bf16_bits* out,
-                      const char* op) {
+                      const char* op, int ld = 0, int c_off = 0) {
   const int64_t pairs = N * HW * Cp / 2;
+  if (pairs == 0) return;
   launch_kernel(igemm_v2_pack_activations_kernel, grid_for(pairs), kBlock, 0, current_stream(), x, x_bs, (int)C,
-                (int)HW, Cp, pairs, reinterpret_cast<uint32_t*>(out));
+                (int)HW, Cp, ld ? ld : Cp, c_off, pairs, reinterpret_cast<uint32_t*>(out));
   CUDA_CHECK_LAUNCH(op);
 }
+
+// An activation operand of the GEMMs: the caller's packed buffer, or a copy packed here
+// (pitch pad8(C)), held for the call.
+struct Operand {
+  std::unique_ptr<DeviceScratch> own;
+  const bf16_bits* data = nullptr;
+  int ld = 0;
+  Operand(const detail::PackedActivations& p, const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW,
+          const char* op) {
+    const int Cp = pad8(C);
+    if (p.data) {
+      SR_CHECK(p.ld % 8 == 0 && p.ld >= Cp && p.ld < (int64_t{1} << 24), op, ": a packed operand of ", C,
+               " channels needs a pixel pitch that is a multiple of 8 and at least ", Cp, ", not ", p.ld);
+      data = p.data;
+      ld = (int)p.ld;
+      return;
+    }
+    own = std::make_unique<DeviceScratch>(N * HW * Cp * sizeof(bf16_bits));
+    pack_activations(x, x_bs, N, C, HW, Cp, own->as<bf16_bits>(), op);
+    data = own->as<bf16_bits>();
+    ld = Cp;
+  }
+};
 
 void pack_weights(const float* w, const WeightPacking& pk, bf16_bits* out, const char* op) {
   const int64_t pairs = (int64_t)(pk.flip ? pk.C : pk.K) * pk.Rs * pk.Ss * pk.Cp / 2;
@@ -269,6 +297,7 @@ struct ConvGemm {
   const bf16_bits* x;
   const bf16_bits* w;
   int H, W, Cp, P, Q, R, S, stride, pad_h, pad_w, Nout, M;
+  int ldx;             // x's pixel pitch in channels (>= Cp: a prefix of a wider packed buffer)
   int ctiles;          // k tiles per tap: ceil(Cp / kBK)
   int kt_per_split;    // k tiles of split blockIdx.z: [z kt_per_split, (z + 1) kt_per_split)
   FastDiv div_pq, div_q;
@@ -352,7 +381,7 @@ __global__ void __launch_bounds__(FwdTile<BM, BN>::THREADS) igemm_v2_conv_kernel
       a_ih0[i] = -(1 << 28);  // every tap misses the image: zero rows
       a_iw0[i] = 0;
     }
-    a_img[i] = g.x + (int64_t)n * g.H * g.W * g.Cp;
+    a_img[i] = g.x + (int64_t)n * g.H * g.W * g.ldx;
   }
   const bf16_bits* b_row[T::B_CHUNKS];
   bool b_ok[T::B_CHUNKS];
@@ -381,7 +410,7 @@ __global__ void __launch_bounds__(FwdTile<BM, BN>::THREADS) igemm_v2_conv_kernel
       const int id = tid + i * T::THREADS, row = id >> 2, ch = (id & 3) * kChunk, c = lc * kBK + ch;
       const int ih = a_ih0[i] + lr, iw = a_iw0[i] + ls;
       const bool ok = c < g.Cp && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
-      const bf16_bits* src = ok ? a_img[i] + ((int64_t)ih * g.W + iw) * g.Cp + c : g.x;
+      const bf16_bits* src = ok ? a_img[i] + ((int64_t)ih * g.W + iw) * g.ldx + c : g.x;
       ptx::cp_async_cg_16(as + row * kPitch + ch, src, ok ? 16 : 0);
     }
 #pragma unroll
@@ -448,6 +477,7 @@ struct WgradGemm {
   float* ws;            // [splits][M][Ncols]
   float* bias_ws;       // [splits][M]: the bias gradient's partial sums, or null
   int M, Kp, Ncols, pixels, H, W, Cp, S, stride, pad_h, pad_w, k_per_split;
+  int ldx;  // x's pixel pitch in channels (>= Cp: a prefix of a wider packed buffer)
   FastDiv div_pq, div_q, div_cp, div_s;
 };
 
@@ -517,7 +547,7 @@ __global__ void __launch_bounds__(WgradTile<BM, BN>::THREADS) igemm_v2_wgrad_ker
         g.div_q.divmod(pq, p, q);
         const int ih = (int)p * g.stride + b_r[i], iw = (int)q * g.stride + b_s[i];
         ok = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
-        if (ok) src = g.x + (((int64_t)n * g.H + ih) * g.W + iw) * g.Cp + b_c[i];
+        if (ok) src = g.x + (((int64_t)n * g.H + ih) * g.W + iw) * g.ldx + b_c[i];
       }
       ptx::cp_async_cg_16(bs + row * T::B_PITCH + ch, src, ok ? 16 : 0);
     }
@@ -707,6 +737,7 @@ ConvGemm conv_gemm(const bf16_bits* x, const bf16_bits* w, int64_t H, int64_t W,
   g.H = (int)H;
   g.W = (int)W;
   g.Cp = Cp;
+  g.ldx = Cp;
   g.P = (int)P;
   g.Q = (int)Q;
   g.R = (int)R;
@@ -737,6 +768,7 @@ WgradGemm wgrad_gemm(const bf16_bits* a, int a_cp, int64_t M, int64_t N, int64_t
   g.H = (int)bH;
   g.W = (int)bW;
   g.Cp = b_cp;
+  g.ldx = b_cp;
   g.S = (int)S;
   g.stride = stride;
   g.pad_h = pad_h;
@@ -804,22 +836,30 @@ void igemm_v2_check_range(const char* op, const char* variant, const Conv2dShape
            " K=", s.K);
 }
 
-void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y) {
+void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y,
+                      const PackedActivations& px) {
   const char* op = "conv2d_forward (igemm_v2)";
   check_range(op, s);
   const int Cp = pad8(s.C);
-  DeviceScratch xp(s.N * s.H * s.W * Cp * sizeof(bf16_bits)), wp(s.K * s.R * s.S * Cp * sizeof(bf16_bits));
-  pack_activations(x, s.x_batch_stride, s.N, s.C, s.H * s.W, Cp, xp.as<bf16_bits>(), op);
+  const Operand xo(px, x, s.x_batch_stride, s.N, s.C, s.H * s.W, op);
+  DeviceScratch wp(s.K * s.R * s.S * Cp * sizeof(bf16_bits));
   pack_weights(w, whole_filter(s.K, s.C, s.R, s.S, Cp, /*flip=*/false), wp.as<bf16_bits>(), op);
-  const ConvGemm g = conv_gemm(xp.as<bf16_bits>(), wp.as<bf16_bits>(), s.H, s.W, Cp, s.P, s.Q, s.N, s.R, s.S,
-                               s.stride, s.pad, s.pad, s.K);
+  ConvGemm g = conv_gemm(xo.data, wp.as<bf16_bits>(), s.H, s.W, Cp, s.P, s.Q, s.N, s.R, s.S, s.stride, s.pad, s.pad,
+                         s.K);
+  g.ldx = xo.ld;
   ForwardStore st{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q), FastDiv((uint32_t)(s.P * s.Q)),
                   igemm::make_epilogue(s, ep)};
   run_conv(g, st, op);
 }
 
-void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out) {
-  pack_activations(x, x_bs, N, C, HW, pad8(C), out, "igemm_v2 pack activations");
+void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out,
+                               int64_t ld, int64_t c_off) {
+  const char* op = "igemm_v2 pack activations";
+  const int Cp = pad8(C);
+  SR_CHECK(ld % 8 == 0 && c_off % 8 == 0 && c_off >= 0 && (ld == 0 ? c_off == 0 : c_off + Cp <= ld), op,
+           ": a slice of ", Cp, " packed channels at channel ", c_off, " does not fit pixel rows of ", ld,
+           " channels (both multiples of 8)");
+  pack_activations(x, x_bs, N, C, HW, Cp, out, op, (int)ld, (int)c_off);
 }
 
 void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool flip, uint16_t* out) {
@@ -848,12 +888,12 @@ void igemm_v2_force_conv_plan(int bm, int bn, int splits) {
 // R-1-pad, the whole filter flipped. A phase whose filter has no taps (R < stride) still
 // runs (zero k tiles), so its elements are written (zeros) or kept (accumulate).
 void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
-                            int64_t dx_batch_stride, const ConvDgradEpilogue& ep) {
+                            int64_t dx_batch_stride, const ConvDgradEpilogue& ep, const PackedActivations& pdy) {
   const char* op = "conv2d_backward_data (igemm_v2)";
   check_range(op, s);
   const int Kp = pad8(s.K), st = s.stride;
-  DeviceScratch dyp(s.N * s.P * s.Q * Kp * sizeof(bf16_bits)), wp(s.C * s.R * s.S * Kp * sizeof(bf16_bits));
-  pack_activations(dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, Kp, dyp.as<bf16_bits>(), op);
+  const Operand dyo(pdy, dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, op);
+  DeviceScratch wp(s.C * s.R * s.S * Kp * sizeof(bf16_bits));
   int64_t w_off = 0;  // the phases' sub-filters partition the taps: one packed copy in all
   for (int a = 0; a < st; ++a)
     for (int b = 0; b < st; ++b) {
@@ -865,8 +905,9 @@ void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* 
       w_off += s.C * Ra * Sb * Kp;
       if (Hi == 0 || Wi == 0) continue;
       pack_weights(w, WeightPacking{(int)s.K, (int)s.C, (int)s.R, (int)s.S, Kp, 1, Ra, Sb, a, b, st}, wph, op);
-      const ConvGemm g = conv_gemm(dyp.as<bf16_bits>(), wph, s.P, s.Q, Kp, Hi, Wi, s.N, Ra, Sb, 1,
-                                   Ra - 1 - base_h, Sb - 1 - base_w, s.C);
+      ConvGemm g = conv_gemm(dyo.data, wph, s.P, s.Q, Kp, Hi, Wi, s.N, Ra, Sb, 1, Ra - 1 - base_h, Sb - 1 - base_w,
+                             s.C);
+      g.ldx = dyo.ld;
       DataStore ds{dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W, g.M, (int)s.C, (int)(s.H * s.W),
                    (int)s.W, h0, w0, st, accumulate ? 1 : 0, FastDiv((uint32_t)(Hi * Wi)), FastDiv((uint32_t)Wi),
                    igemm::make_dgrad_epilogue(s, ep)};
@@ -874,15 +915,18 @@ void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* 
     }
 }
 
-void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias) {
+void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias,
+                              const PackedActivations& px, const PackedActivations& pdy) {
   const char* op = "conv2d_backward_weight (igemm_v2)";
   check_range(op, s);
-  const int Cp = pad8(s.C), Kp = pad8(s.K);
-  DeviceScratch xp(s.N * s.H * s.W * Cp * sizeof(bf16_bits)), dyp(s.N * s.P * s.Q * Kp * sizeof(bf16_bits));
-  pack_activations(x, s.x_batch_stride, s.N, s.C, s.H * s.W, Cp, xp.as<bf16_bits>(), op);
-  pack_activations(dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, Kp, dyp.as<bf16_bits>(), op);
-  const WgradGemm g = wgrad_gemm(dyp.as<bf16_bits>(), Kp, s.K, s.N, s.P, s.Q, xp.as<bf16_bits>(), Cp, s.H, s.W, s.R,
-                                 s.S, s.stride, s.pad, s.pad);
+  const int Cp = pad8(s.C);
+  const Operand xo(px, x, s.x_batch_stride, s.N, s.C, s.H * s.W, op),
+      dyo(pdy, dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, op);
+  // The GEMM's A rows are dy's pixels at pitch Kp: a wider dy buffer is read through its own
+  // pitch as the A operand's `Kp` (the columns past K are never stored).
+  WgradGemm g = wgrad_gemm(dyo.data, (int)dyo.ld, s.K, s.N, s.P, s.Q, xo.data, Cp, s.H, s.W, s.R, s.S, s.stride,
+                           s.pad, s.pad);
+  g.ldx = xo.ld;
   run_wgrad(g, dbias != nullptr, op, [&](const float* ws, const float* bias_ws, int splits, int64_t mn) {
     const int64_t total = s.K * s.C * s.R * s.S;
     launch_kernel(igemm_v2_wgrad_reduce_kernel, grid_for(total + s.K), kBlock, 0, current_stream(), ws, splits, mn,

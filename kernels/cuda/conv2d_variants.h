@@ -15,16 +15,29 @@ void igemm_backward_data(ConvVariant v, const Conv2dShape& s, const float* dy, c
 void igemm_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x, const float* dy,
                            float* dw);  // dw += ...
 
+// An activation operand igemm_v2 reads already packed (igemm_v2_pack_activations' layout) from
+// a wider buffer: pixel p's channel c at data[p * ld + c], the convolution reading the first
+// pad8(C) channels of each pixel (rdb.cu's packed twin of the dense block's buffer). ld is a
+// multiple of 8 and at least pad8(C); data == nullptr: the entry point packs its own copy.
+struct PackedActivations {
+  const uint16_t* data = nullptr;
+  int64_t ld = 0;
+};
+
 // v4 igemm_v2 (conv2d_igemm_v2.cu): bf16 operands packed channels-last, cp.async + ldmatrix;
-// backward-data of any stride (stride x stride phase convolutions).
-void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y);
+// backward-data of any stride (stride x stride phase convolutions). px / pdy: x / dy already
+// packed (then x / dy are not read).
+void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y,
+                      const PackedActivations& px = {});
 // Its backward-data applies ep (conv2d.h's ConvDgradEpilogue) in its store, after the
 // accumulate (with split-K: to the ordered sum).
 void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
-                            int64_t dx_batch_stride, const ConvDgradEpilogue& ep = {});
+                            int64_t dx_batch_stride, const ConvDgradEpilogue& ep = {},
+                            const PackedActivations& pdy = {});
 // dw += ...; dbias (when not null) += the sum of dy over the pixels, from the same A tiles
 // (bf16-rounded dy, fp32 sums) and split-K reduction, so dy is read once.
-void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias);
+void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias,
+                              const PackedActivations& px = {}, const PackedActivations& pdy = {});
 // upsample_nearest2x_conv2d (kernels/cuda/upsample_nearest2x_conv2d.h's semantics) as convolutions
 // at x's size with tap-summed filters, 4/9 of the composed MACs for 3 x 3 (the derivation is at
 // their definition): the forward's 4 output phases through the forward epilogue, backward-data
@@ -35,11 +48,14 @@ void igemm_v2_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, c
                                          float* y);
 void igemm_v2_upsample_nearest2x_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx);
 void igemm_v2_upsample_nearest2x_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
-// Its packing (bf16 bit patterns, round to nearest even; padding channels 0), for the tests:
-//   activations  x (N, C, HW), images x_bs apart -> out[N][HW][Cp], Cp = C rounded up to 8
+// Its packing (bf16 bit patterns, round to nearest even; padding channels 0):
+//   activations  x (N, C, HW), images x_bs apart -> out[N][HW][Cp], Cp = C rounded up to 8,
+//                into pixel rows of ld channels at channel c_off (ld 0: Cp; both multiples of
+//                8 and c_off + Cp <= ld), so slices can fill one wider buffer
 //   weights      w (K, C, R, S) -> out[K][R][S][Cp]; flip: out[C][R][S][Kp] with
 //                out[c][r][s][k] = w[k][c][R-1-r][S-1-s] (backward-data's filters)
-void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out);
+void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out,
+                               int64_t ld = 0, int64_t c_off = 0);
 void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool flip, uint16_t* out);
 // The packed copies' channel count (C rounded up to 8: one 16-byte cp.async or TMA chunk of
 // bf16), and the check that 32-bit indices inside igemm_v2's and wgmma's kernels and the sizes

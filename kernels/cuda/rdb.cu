@@ -15,8 +15,17 @@
 //             buf's slice k, after the accumulate (ConvDgradEpilogue: igemm_v2 in its store,
 //             the other variants as one map). No float atomics: deterministic like the
 //             convolutions.
+// igemm_v2 with nf and gc multiples of 8 reads the buffer through one packed twin (NHWC bf16,
+// all nf + 4 gc channels per pixel, igemm_v2_pack_activations' layout) instead of packing each
+// conv's channel prefix again: the forward packs x and then each slice as its conv writes it;
+// the backward packs the buffer once for the five weight gradients, and each conv's dy once for
+// its backward-data and weight gradient. Per pixel the packing reads nf + 4 gc channels in the
+// forward instead of 5 nf + 10 gc, and in the backward nf + 4 gc plus each dy once instead of
+// 5 nf + 10 gc plus each dy twice (at nf 64, gc 32: 192 + 192 + 192 instead of 640 + 640 + 384
+// channels). The bf16 values, and so the results, are the per-conv packing's bit for bit.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/conv2d_variants.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/rdb.h"
 
@@ -54,18 +63,49 @@ Conv2dShape rdb_conv_shape(const RdbShape& s, int k, int64_t y_batch) {
   return c;
 }
 
+// The packed twin of the block's buffer (see the top), when the variant and the shape allow it.
+class BufferTwin {
+ public:
+  BufferTwin(ConvVariant v, const RdbShape& s)
+      : on_(v == ConvVariant::igemm_v2 && s.nf % 8 == 0 && s.gc % 8 == 0 && s.N * s.H * s.W > 0),
+        s_(s),
+        data_(on_ ? (size_t)(s.N * s.H * s.W * s.channels()) * sizeof(uint16_t) : 0) {}
+  bool on() const { return on_; }
+  // Channels [c_begin, c_begin + C) of every pixel from `src` (NCHW, images batch apart).
+  void pack(const float* src, int64_t batch, int64_t c_begin, int64_t C) {
+    detail::igemm_v2_pack_activations(src, batch, s_.N, C, s_.H * s_.W, data_.as<uint16_t>(), s_.channels(), c_begin);
+  }
+  detail::PackedActivations view() const { return {data_.as<uint16_t>(), s_.channels()}; }
+
+ private:
+  bool on_;
+  RdbShape s_;
+  DeviceScratch data_;
+};
+
 }  // namespace
 
 void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbParams& p, const float* outer,
                  float slope, float residual, float outer_scale, float* buf, float* y) {
   const int64_t HW = s.H * s.W, CB = s.channels() * HW, xn = s.nf * HW;
   launch_map("rdb_copy_x", CopyIntoView{x, buf, xn, CB}, s.N * xn);
+  BufferTwin twin(v, s);
+  if (twin.on()) twin.pack(x, xn, 0, s.nf);
+  auto conv = [&](int k, const ConvEpilogue& ep, float* out) {
+    const Conv2dShape c = rdb_conv_shape(s, k, k == 4 ? xn : CB);
+    if (twin.on())
+      detail::igemm_v2_forward(c, buf, p.w[k], ep, out, twin.view());
+    else
+      conv2d_forward_with(v, c, buf, p.w[k], ep, out);
+  };
   for (int k = 0; k < 4; ++k) {
     ConvEpilogue ep;
     ep.bias = p.b[k];
     ep.leaky_relu = true;
     ep.slope = slope;
-    conv2d_forward_with(v, rdb_conv_shape(s, k, CB), buf, p.w[k], ep, buf + (s.nf + k * s.gc) * HW);
+    const int64_t off = (s.nf + k * s.gc) * HW;
+    conv(k, ep, buf + off);
+    if (twin.on()) twin.pack(buf + off, CB, s.nf + k * s.gc, s.gc);
   }
   ConvEpilogue ep5;
   ep5.bias = p.b[4];
@@ -75,7 +115,7 @@ void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbPara
   ep5.outer = outer;  // y = outer + outer_scale * (x + residual * (conv5 + b5))
   ep5.outer_batch_stride = xn;
   ep5.outer_scale = outer_scale;
-  conv2d_forward_with(v, rdb_conv_shape(s, 4, xn), buf, p.w[4], ep5, y);
+  conv(4, ep5, y);
 }
 
 void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbParams& p, const float* dy,
@@ -98,16 +138,29 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
     ep.slope = slope;
     return ep;
   };
-  const Conv2dShape s5 = rdb_conv_shape(s, 4, xn);
-  conv2d_backward_data_with(v, s5, dz5.as<float>(), p.w[4], g, false, 0, leaky_slice(3));
-  if (dw[4] || db[4]) conv2d_backward_weight_with(v, s5, buf, dz5.as<float>(), dw[4], db[4]);
-  for (int k = 3; k >= 0; --k) {
-    const int64_t off = (s.nf + k * s.gc) * HW;
-    const Conv2dShape sk = rdb_conv_shape(s, k, CB);  // dy = G's slice k (final), a view
-    if (dw[k] || db[k]) conv2d_backward_weight_with(v, sk, buf, g + off, dw[k], db[k]);
-    if (k == 0 && !dx) break;
-    conv2d_backward_data_with(v, sk, g + off, p.w[k], g, /*accumulate=*/true, CB, leaky_slice(k - 1));
-  }
+  BufferTwin twin(v, s);
+  if (twin.on()) twin.pack(buf, CB, 0, s.channels());
+  DeviceScratch dyp(twin.on() ? sizeof(uint16_t) * s.N * HW * detail::igemm_v2_packed_channels(s.nf) : 0);
+  // Conv k's weight gradient (when asked) and backward-data (when `data`) for its dy: dz5, or
+  // G's slice k (final, a view). With the twin, dy is packed once for both.
+  auto conv_backward = [&](int k, const float* dyk, bool accumulate, int64_t dx_bs, bool data) {
+    const Conv2dShape c = rdb_conv_shape(s, k, k == 4 ? xn : CB);
+    if (!twin.on()) {
+      if (dw[k] || db[k]) conv2d_backward_weight_with(v, c, buf, dyk, dw[k], db[k]);
+      if (data) conv2d_backward_data_with(v, c, dyk, p.w[k], g, accumulate, dx_bs, leaky_slice(k - 1));
+      return;
+    }
+    detail::igemm_v2_pack_activations(dyk, c.y_batch_stride, s.N, c.K, HW, dyp.as<uint16_t>());
+    const detail::PackedActivations pdy{dyp.as<uint16_t>(), detail::igemm_v2_packed_channels(c.K)};
+    if (dw[k])
+      detail::igemm_v2_backward_weight(c, buf, dyk, dw[k], db[k], twin.view(), pdy);
+    else if (db[k])
+      conv2d_backward_weight_with(v, c, buf, dyk, nullptr, db[k]);
+    if (data) detail::igemm_v2_backward_data(c, dyk, p.w[k], g, accumulate, dx_bs, leaky_slice(k - 1), pdy);
+  };
+  conv_backward(4, dz5.as<float>(), /*accumulate=*/false, 0, /*data=*/true);
+  for (int k = 3; k >= 0; --k)
+    conv_backward(k, g + (s.nf + k * s.gc) * HW, /*accumulate=*/true, CB, /*data=*/k > 0 || dx != nullptr);
   if (dx) launch_map("rdb_dx", IdentityPlusView{g, dy, dx, xn, CB, identity}, s.N * xn);
 }
 
