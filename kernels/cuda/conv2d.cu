@@ -186,7 +186,7 @@ void conv2d_apply_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& 
 }
 
 void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
-                         const ConvEpilogue& ep, float* y) {
+                         const ConvEpilogue& ep, float* y, const PackedActivations& px) {
   if (s.N * s.K * s.P * s.Q == 0) return;
   switch (v) {
     case ConvVariant::naive:
@@ -199,7 +199,7 @@ void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, co
       detail::igemm_forward(v, s, x, w, ep, y);
       return;
     case ConvVariant::igemm_v2:
-      detail::igemm_v2_forward(s, x, w, ep, y);
+      detail::igemm_v2_forward(s, x, w, ep, y, px);
       return;
     case ConvVariant::wgmma:
       // A strided conv's taps are not tensor-map boxes: igemm_v2 (the same numeric class).
@@ -207,12 +207,12 @@ void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, co
         // Its store applies all but the outer residual: that one is a map after it.
         ConvEpilogue inner = ep;
         inner.outer = nullptr;
-        detail::wgmma_forward(s, x, w, inner, y);
+        detail::wgmma_forward(s, x, w, inner, y, px);
         if (ep.outer)
           launch_map("conv2d_forward (wgmma) outer residual", OuterResidualOp{s, y, igemm::make_epilogue(s, ep)},
                      s.N * s.K * s.P * s.Q);
       } else {
-        detail::igemm_v2_forward(s, x, w, ep, y);
+        detail::igemm_v2_forward(s, x, w, ep, y, px);
       }
       return;
     case ConvVariant::cudnn:
@@ -226,14 +226,15 @@ void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, co
 
 void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float* dy,
                                const float* w, float* dx, bool accumulate,
-                               int64_t dx_batch_stride, const ConvDgradEpilogue& ep) {
+                               int64_t dx_batch_stride, const ConvDgradEpilogue& ep,
+                               const PackedActivations& pdy) {
   if (s.N * s.C * s.H * s.W == 0) return;
   check_dgrad_epilogue(s, ep);
   const int64_t dx_bs = dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W;
   // igemm_v2 (and wgmma's strided fallback to it) applies ep in its store; the others run
   // the convolution, then ep as one map: the same dx.
   if (v == ConvVariant::igemm_v2 || (v == ConvVariant::wgmma && !detail::wgmma_supported(s))) {
-    detail::igemm_v2_backward_data(s, dy, w, dx, accumulate, dx_bs, ep);
+    detail::igemm_v2_backward_data(s, dy, w, dx, accumulate, dx_bs, ep, pdy);
     return;
   }
   switch (v) {
@@ -249,7 +250,7 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
     case ConvVariant::igemm_v2:  // above
       break;
     case ConvVariant::wgmma:  // stride 1 (stride != 1: igemm_v2's phase convolutions, above)
-      detail::wgmma_backward_data(s, dy, w, dx, accumulate, dx_bs);
+      detail::wgmma_backward_data(s, dy, w, dx, accumulate, dx_bs, pdy);
       break;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:
@@ -261,7 +262,8 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
 }
 
 void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const float* x,
-                                 const float* dy, float* dw, float* dbias) {
+                                 const float* dy, float* dw, float* dbias, const PackedActivations& px,
+                                 const PackedActivations& pdy) {
   const bool has_weights = dw && s.K * s.C * s.R * s.S != 0;
   // igemm_v2 (and wgmma, whose weight gradient is igemm_v2's) sums dbias from its weight-gradient
   // tiles; the others run channel_sum over dy.
@@ -283,7 +285,7 @@ void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const floa
       return;
     case ConvVariant::igemm_v2:
     case ConvVariant::wgmma:  // the weight gradient of wgmma is igemm_v2's
-      detail::igemm_v2_backward_weight(s, x, dy, dw, dbias);
+      detail::igemm_v2_backward_weight(s, x, dy, dw, dbias, px, pdy);
       return;
     case ConvVariant::cudnn:
     case ConvVariant::cudnn_fp32:

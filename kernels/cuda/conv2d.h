@@ -70,6 +70,18 @@ struct ConvDgradEpilogue {
   float slope = 0.2f;
 };
 
+// An activation operand already packed the way igemm_v2 and wgmma pack theirs (NHWC bf16,
+// kernels/cuda/conv2d_variants.h's igemm_v2_pack_activations), inside a wider buffer: pixel p's
+// channel c at data[p * ld + c], the convolution reading the first C (rounded up to 8) channels
+// of each pixel. ld is a multiple of 8 and at least that. The fused dense block keeps one such
+// twin of its buffer for its five convolutions (kernels/cuda/rdb.cu). igemm_v2 and wgmma read
+// it instead of packing x (or dy) again; the other variants read the float32 tensor and ignore
+// it, so it must hold that tensor's values rounded to bf16. data == nullptr: none.
+struct PackedActivations {
+  const uint16_t* data = nullptr;
+  int64_t ld = 0;
+};
+
 // ---- The ops' entry points: CPU semantics ---------------------------------------------------
 // y = conv(x, w) + bias (bias may be null). Overwrites y (batch stride s.y_batch_stride).
 void conv2d_forward(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
@@ -83,18 +95,21 @@ void conv2d_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x,
 
 // ---- With an epilogue and views (tests, benchmarks, fused blocks) ----------------------------
 // dy always has y's layout: images s.y_batch_stride apart, channels P*Q apart.
+// px, pdy: x, dy already packed (PackedActivations above; ignored by the variants that do not pack).
 void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
-                         const ConvEpilogue& ep, float* y);
+                         const ConvEpilogue& ep, float* y, const PackedActivations& px = {});
 // dx = (accumulate ? dx : 0) + conv_transpose(dy, w); images dx_batch_stride apart
 // (0 means C*H*W), so dx may be a channel-range view (dense-block prefix gradients); then
 // ep's LeakyReLU derivative on its channel range (igemm_v2 in its store, every other
 // variant as one map after the convolution: the same result).
 void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float* dy,
                                const float* w, float* dx, bool accumulate = false,
-                               int64_t dx_batch_stride = 0, const ConvDgradEpilogue& ep = {});
+                               int64_t dx_batch_stride = 0, const ConvDgradEpilogue& ep = {},
+                               const PackedActivations& pdy = {});
 // dw += correlation(x, dy) (when dw is non-null); dbias += sum of dy (when non-null).
 void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const float* x,
-                                 const float* dy, float* dw, float* dbias);
+                                 const float* dy, float* dw, float* dbias,
+                                 const PackedActivations& px = {}, const PackedActivations& pdy = {});
 
 // y = epilogue(y) in place (the cuDNN variants' epilogue; also a standalone fused op).
 void conv2d_apply_epilogue(const Conv2dShape& s, const ConvEpilogue& ep, float* y);

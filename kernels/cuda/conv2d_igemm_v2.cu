@@ -63,8 +63,6 @@
 // gradients (K x 9 Cp, Cp 64..192: 9..27 column tiles) take their parallelism from split-K
 // (29 splits of 576 pixels for a growth conv at LR 32, batch 16). The SM count makes the
 // plan device-dependent, so the summation order of a split-K shape is fixed per GPU model.
-#include <memory>
-
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d_igemm_v2_plan.h"
 #include "kernels/cuda/conv2d_problems.h"
@@ -183,29 +181,6 @@ void pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_
                 (int)HW, Cp, ld ? ld : Cp, c_off, pairs, reinterpret_cast<uint32_t*>(out));
   CUDA_CHECK_LAUNCH(op);
 }
-
-// An activation operand of the GEMMs: the caller's packed buffer, or a copy packed here
-// (pitch pad8(C)), held for the call.
-struct Operand {
-  std::unique_ptr<DeviceScratch> own;
-  const bf16_bits* data = nullptr;
-  int ld = 0;
-  Operand(const detail::PackedActivations& p, const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW,
-          const char* op) {
-    const int Cp = pad8(C);
-    if (p.data) {
-      SR_CHECK(p.ld % 8 == 0 && p.ld >= Cp && p.ld < (int64_t{1} << 24), op, ": a packed operand of ", C,
-               " channels needs a pixel pitch that is a multiple of 8 and at least ", Cp, ", not ", p.ld);
-      data = p.data;
-      ld = (int)p.ld;
-      return;
-    }
-    own = std::make_unique<DeviceScratch>(N * HW * Cp * sizeof(bf16_bits));
-    pack_activations(x, x_bs, N, C, HW, Cp, own->as<bf16_bits>(), op);
-    data = own->as<bf16_bits>();
-    ld = Cp;
-  }
-};
 
 void pack_weights(const float* w, const WeightPacking& pk, bf16_bits* out, const char* op) {
   const int64_t pairs = (int64_t)(pk.flip ? pk.C : pk.K) * pk.Rs * pk.Ss * pk.Cp / 2;
@@ -841,16 +816,34 @@ void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, cons
   const char* op = "conv2d_forward (igemm_v2)";
   check_range(op, s);
   const int Cp = pad8(s.C);
-  const Operand xo(px, x, s.x_batch_stride, s.N, s.C, s.H * s.W, op);
+  const PackedOperand xo(px, x, s.x_batch_stride, s.N, s.C, s.H * s.W, op);
   DeviceScratch wp(s.K * s.R * s.S * Cp * sizeof(bf16_bits));
   pack_weights(w, whole_filter(s.K, s.C, s.R, s.S, Cp, /*flip=*/false), wp.as<bf16_bits>(), op);
-  ConvGemm g = conv_gemm(xo.data, wp.as<bf16_bits>(), s.H, s.W, Cp, s.P, s.Q, s.N, s.R, s.S, s.stride, s.pad, s.pad,
+  ConvGemm g = conv_gemm(xo.data(), wp.as<bf16_bits>(), s.H, s.W, Cp, s.P, s.Q, s.N, s.R, s.S, s.stride, s.pad, s.pad,
                          s.K);
-  g.ldx = xo.ld;
+  g.ldx = xo.ld();
   ForwardStore st{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q), FastDiv((uint32_t)(s.P * s.Q)),
                   igemm::make_epilogue(s, ep)};
   run_conv(g, st, op);
 }
+
+PackedOperand::PackedOperand(const PackedActivations& p, const float* x, int64_t x_bs, int64_t N, int64_t C,
+                             int64_t HW, const char* op) {
+  const int Cp = pad8(C);
+  if (p.data) {
+    SR_CHECK(p.ld % 8 == 0 && p.ld >= Cp && p.ld < (int64_t{1} << 24), op, ": a packed operand of ", C,
+             " channels needs a pixel pitch that is a multiple of 8 and at least ", Cp, ", not ", p.ld);
+    data_ = p.data;
+    ld_ = (int)p.ld;
+    return;
+  }
+  own_ = std::make_unique<DeviceScratch>(N * HW * Cp * sizeof(bf16_bits));
+  pack_activations(x, x_bs, N, C, HW, Cp, own_->as<bf16_bits>(), op);
+  data_ = own_->as<bf16_bits>();
+  ld_ = Cp;
+}
+
+PackedOperand::~PackedOperand() = default;
 
 void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out,
                                int64_t ld, int64_t c_off) {
@@ -892,7 +885,7 @@ void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* 
   const char* op = "conv2d_backward_data (igemm_v2)";
   check_range(op, s);
   const int Kp = pad8(s.K), st = s.stride;
-  const Operand dyo(pdy, dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, op);
+  const PackedOperand dyo(pdy, dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, op);
   DeviceScratch wp(s.C * s.R * s.S * Kp * sizeof(bf16_bits));
   int64_t w_off = 0;  // the phases' sub-filters partition the taps: one packed copy in all
   for (int a = 0; a < st; ++a)
@@ -905,9 +898,9 @@ void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* 
       w_off += s.C * Ra * Sb * Kp;
       if (Hi == 0 || Wi == 0) continue;
       pack_weights(w, WeightPacking{(int)s.K, (int)s.C, (int)s.R, (int)s.S, Kp, 1, Ra, Sb, a, b, st}, wph, op);
-      ConvGemm g = conv_gemm(dyo.data, wph, s.P, s.Q, Kp, Hi, Wi, s.N, Ra, Sb, 1, Ra - 1 - base_h, Sb - 1 - base_w,
+      ConvGemm g = conv_gemm(dyo.data(), wph, s.P, s.Q, Kp, Hi, Wi, s.N, Ra, Sb, 1, Ra - 1 - base_h, Sb - 1 - base_w,
                              s.C);
-      g.ldx = dyo.ld;
+      g.ldx = dyo.ld();
       DataStore ds{dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W, g.M, (int)s.C, (int)(s.H * s.W),
                    (int)s.W, h0, w0, st, accumulate ? 1 : 0, FastDiv((uint32_t)(Hi * Wi)), FastDiv((uint32_t)Wi),
                    igemm::make_dgrad_epilogue(s, ep)};
@@ -920,13 +913,13 @@ void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float*
   const char* op = "conv2d_backward_weight (igemm_v2)";
   check_range(op, s);
   const int Cp = pad8(s.C);
-  const Operand xo(px, x, s.x_batch_stride, s.N, s.C, s.H * s.W, op),
+  const PackedOperand xo(px, x, s.x_batch_stride, s.N, s.C, s.H * s.W, op),
       dyo(pdy, dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, op);
   // The GEMM's A rows are dy's pixels at pitch Kp: a wider dy buffer is read through its own
   // pitch as the A operand's `Kp` (the columns past K are never stored).
-  WgradGemm g = wgrad_gemm(dyo.data, (int)dyo.ld, s.K, s.N, s.P, s.Q, xo.data, Cp, s.H, s.W, s.R, s.S, s.stride,
+  WgradGemm g = wgrad_gemm(dyo.data(), (int)dyo.ld(), s.K, s.N, s.P, s.Q, xo.data(), Cp, s.H, s.W, s.R, s.S, s.stride,
                            s.pad, s.pad);
-  g.ldx = xo.ld;
+  g.ldx = xo.ld();
   run_wgrad(g, dbias != nullptr, op, [&](const float* ws, const float* bias_ws, int splits, int64_t mn) {
     const int64_t total = s.K * s.C * s.R * s.S;
     launch_kernel(igemm_v2_wgrad_reduce_kernel, grid_for(total + s.K), kBlock, 0, current_stream(), ws, splits, mn,

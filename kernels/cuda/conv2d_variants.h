@@ -2,7 +2,13 @@
 // translation unit each so they compile in parallel: conv2d_igemm.cu (v2/v3 tensor cores), conv2d_igemm_v2.cu (v4)
 // and conv2d_cudnn.cu (cuDNN). Plain C++.
 #pragma once
+#include <memory>
+
 #include "kernels/cuda/conv2d.h"
+
+namespace sr::cuda {
+class DeviceScratch;  // kernels/cuda/common.cuh
+}
 
 namespace sr::cuda::detail {
 
@@ -14,15 +20,6 @@ void igemm_backward_data(ConvVariant v, const Conv2dShape& s, const float* dy, c
                          float* dx, bool accumulate, int64_t dx_batch_stride);
 void igemm_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x, const float* dy,
                            float* dw);  // dw += ...
-
-// An activation operand igemm_v2 reads already packed (igemm_v2_pack_activations' layout) from
-// a wider buffer: pixel p's channel c at data[p * ld + c], the convolution reading the first
-// pad8(C) channels of each pixel (rdb.cu's packed twin of the dense block's buffer). ld is a
-// multiple of 8 and at least pad8(C); data == nullptr: the entry point packs its own copy.
-struct PackedActivations {
-  const uint16_t* data = nullptr;
-  int64_t ld = 0;
-};
 
 // v4 igemm_v2 (conv2d_igemm_v2.cu): bf16 operands packed channels-last, cp.async + ldmatrix;
 // backward-data of any stride (stride x stride phase convolutions). px / pdy: x / dy already
@@ -57,6 +54,25 @@ void igemm_v2_upsample_nearest2x_backward_weight(const Conv2dShape& s, const flo
 void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out,
                                int64_t ld = 0, int64_t c_off = 0);
 void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool flip, uint16_t* out);
+// An activation operand of igemm_v2's and wgmma's GEMMs: the caller's packed buffer (checked:
+// ld a multiple of 8, at least pad8(C)), or a copy of x packed here (pitch pad8(C)), held while
+// this lives. x: (N, C, HW), images x_bs apart.
+class PackedOperand {
+ public:
+  PackedOperand(const PackedActivations& p, const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW,
+                const char* op);
+  ~PackedOperand();
+  PackedOperand(const PackedOperand&) = delete;
+  PackedOperand& operator=(const PackedOperand&) = delete;
+  const uint16_t* data() const { return data_; }
+  int ld() const { return ld_; }
+
+ private:
+  std::unique_ptr<DeviceScratch> own_;
+  const uint16_t* data_ = nullptr;
+  int ld_ = 0;
+};
+
 // The packed copies' channel count (C rounded up to 8: one 16-byte cp.async or TMA chunk of
 // bf16), and the check that 32-bit indices inside igemm_v2's and wgmma's kernels and the sizes
 // of their packed copies fit (an error naming op and variant otherwise).
@@ -76,9 +92,12 @@ int igemm_v2_sm_count();
 // variant). Stride 1 only (wgmma_supported); the dispatcher sends other strides to
 // igemm_v2's forward and bf16's backward-data, and backward-weight to igemm_v2's.
 bool wgmma_supported(const Conv2dShape& s);
-void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y);
+// px / pdy: x / dy already packed (conv2d.h's PackedActivations), read through the tensor map's
+// pixel stride.
+void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y,
+                   const PackedActivations& px = {});
 void wgmma_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
-                         int64_t dx_batch_stride);
+                         int64_t dx_batch_stride, const PackedActivations& pdy = {});
 // Test hook of its launch plans (kernels/cuda/conv2d_wgmma_plan.h): a forced tile bm x bn with
 // a tile_h x tile_w pixel rectangle, one of wgmma::kPlans (bm = 0: plan_conv's; another plan
 // is an error). Process-wide; the tests restore it. The SM count is igemm_v2_set_sm_count's.

@@ -204,10 +204,13 @@ int pad8(int64_t c) { return detail::igemm_v2_packed_channels(c); }
 
 // ---- Tensor maps ------------------------------------------------------------------------------------
 // A tiled bf16 map with the 128B swizzle over a packed operand (dims[0] innermost, dense).
-TensorMap bf16_tensor_map(const void* base, int rank, const uint64_t* dims, const uint32_t* box, const char* op) {
+// pitch0: the elements between consecutive indices of dimension 1 (0: dims[0], packed); a
+// wider pitch reads a prefix of each row (the packed twin of a dense block's buffer).
+TensorMap bf16_tensor_map(const void* base, int rank, const uint64_t* dims, const uint32_t* box, const char* op,
+                          uint64_t pitch0 = 0) {
   uint64_t strides[4];
   uint64_t bytes = 2;
-  for (int d = 0; d + 1 < rank; ++d) strides[d] = bytes *= dims[d];
+  for (int d = 0; d + 1 < rank; ++d) strides[d] = bytes *= (d == 0 && pitch0 ? pitch0 : dims[d]);
   const uint32_t ones[5] = {1, 1, 1, 1, 1};
   TensorMap map;
 #if defined(SRENGINE_SIMT)
@@ -284,10 +287,11 @@ void launch_plan(const TensorMap& xmap, const TensorMap& wmap, const WgmmaConv& 
                 st);
 }
 
-// A stride-1 convolution of packed x [N][H][W][Cp] with packed filters [Nout][R][S][Cp].
+// A stride-1 convolution of packed x [N][H][W][ldx] (its first Cp channels) with packed filters
+// [Nout][R][S][Cp].
 template <class Store>
-void run_wgmma_conv(const bf16_bits* x, const bf16_bits* w, int64_t N, int64_t H, int64_t W, int Cp, int64_t P,
-                    int64_t Q, int64_t R, int64_t S, int pad_h, int pad_w, int64_t Nout, const Store& st,
+void run_wgmma_conv(const bf16_bits* x, int64_t ldx, const bf16_bits* w, int64_t N, int64_t H, int64_t W, int Cp,
+                    int64_t P, int64_t Q, int64_t R, int64_t S, int pad_h, int pad_w, int64_t Nout, const Store& st,
                     const char* op) {
   const wgmma::ConvPlan plan = choose_plan(N, P, Q, Nout, op);
   WgmmaConv g{};
@@ -307,7 +311,8 @@ void run_wgmma_conv(const bf16_bits* x, const bf16_bits* w, int64_t N, int64_t H
   const uint32_t xbox[4] = {kBC, (uint32_t)plan.tile_w, (uint32_t)plan.tile_h, 1};
   const uint64_t wdims[3] = {(uint64_t)Cp, (uint64_t)(R * S), (uint64_t)Nout};
   const uint32_t wbox[3] = {kBC, 1, (uint32_t)plan.bn};
-  const TensorMap xmap = bf16_tensor_map(x, 4, xdims, xbox, op), wmap = bf16_tensor_map(w, 3, wdims, wbox, op);
+  const TensorMap xmap = bf16_tensor_map(x, 4, xdims, xbox, op, (uint64_t)ldx),
+                  wmap = bf16_tensor_map(w, 3, wdims, wbox, op);
   const int64_t ctas = N * g.tiles_w * g.tiles_h;
   const dim3 grid((unsigned)ctas, (unsigned)ceil_div(Nout, plan.bn), 1);
   SR_CHECK(ctas < (int64_t{1} << 31) && grid.y <= 65535, op, ": grid ", ctas, " x ", grid.y,
@@ -336,18 +341,19 @@ namespace detail {
 
 bool wgmma_supported(const Conv2dShape& s) { return s.stride == 1; }
 
-void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y) {
+void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y,
+                   const PackedActivations& px) {
   const char* op = "conv2d_forward (wgmma)";
   SR_CHECK(s.stride == 1, op, ": stride ", s.stride, " (the dispatcher routes stride != 1 to igemm_v2)");
   require_sm90a(op);
   check_range(op, s);
   const int Cp = pad8(s.C);
-  DeviceScratch xp(s.N * s.H * s.W * Cp * sizeof(bf16_bits)), wp(s.K * s.R * s.S * Cp * sizeof(bf16_bits));
-  igemm_v2_pack_activations(x, s.x_batch_stride, s.N, s.C, s.H * s.W, xp.as<bf16_bits>());
+  const PackedOperand xo(px, x, s.x_batch_stride, s.N, s.C, s.H * s.W, op);
+  DeviceScratch wp(s.K * s.R * s.S * Cp * sizeof(bf16_bits));
   igemm_v2_pack_weights(w, s.K, s.C, s.R, s.S, /*flip=*/false, wp.as<bf16_bits>());
   const WgmmaForwardStore st{y, s.y_batch_stride, (int)s.K, (int)s.P, (int)s.Q, igemm::make_epilogue(s, ep)};
-  run_wgmma_conv(xp.as<bf16_bits>(), wp.as<bf16_bits>(), s.N, s.H, s.W, Cp, s.P, s.Q, s.R, s.S, s.pad, s.pad, s.K,
-                 st, op);
+  run_wgmma_conv(xo.data(), xo.ld(), wp.as<bf16_bits>(), s.N, s.H, s.W, Cp, s.P, s.Q, s.R, s.S, s.pad, s.pad, s.K, st,
+                 op);
 }
 
 void wgmma_force_conv_plan(int bm, int bn, int tile_h, int tile_w) {
@@ -358,19 +364,19 @@ void wgmma_force_conv_plan(int bm, int bn, int tile_h, int tile_w) {
 }
 
 void wgmma_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
-                         int64_t dx_batch_stride) {
+                         int64_t dx_batch_stride, const PackedActivations& pdy) {
   const char* op = "conv2d_backward_data (wgmma)";
   SR_CHECK(s.stride == 1, op, ": stride ", s.stride, " (the dispatcher routes stride != 1 to bf16)");
   require_sm90a(op);
   check_range(op, s);
   const int Kp = pad8(s.K);
-  DeviceScratch dyp(s.N * s.P * s.Q * Kp * sizeof(bf16_bits)), wp(s.C * s.R * s.S * Kp * sizeof(bf16_bits));
-  igemm_v2_pack_activations(dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, dyp.as<bf16_bits>());
+  const PackedOperand dyo(pdy, dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, op);
+  DeviceScratch wp(s.C * s.R * s.S * Kp * sizeof(bf16_bits));
   igemm_v2_pack_weights(w, s.K, s.C, s.R, s.S, /*flip=*/true, wp.as<bf16_bits>());
   // dx = dy (*) w' with padding R-1-pad, S-1-pad: input P x Q, output H x W.
   const WgmmaDataStore st{dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W, (int)s.C, (int)s.H, (int)s.W,
                           accumulate ? 1 : 0};
-  run_wgmma_conv(dyp.as<bf16_bits>(), wp.as<bf16_bits>(), s.N, s.P, s.Q, Kp, s.H, s.W, s.R, s.S,
+  run_wgmma_conv(dyo.data(), dyo.ld(), wp.as<bf16_bits>(), s.N, s.P, s.Q, Kp, s.H, s.W, s.R, s.S,
                  (int)s.R - 1 - s.pad, (int)s.S - 1 - s.pad, s.C, st, op);
 }
 

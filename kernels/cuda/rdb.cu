@@ -15,8 +15,9 @@
 //             buf's slice k, after the accumulate (ConvDgradEpilogue: igemm_v2 in its store,
 //             the other variants as one map). No float atomics: deterministic like the
 //             convolutions.
-// igemm_v2 with nf and gc multiples of 8 reads the buffer through one packed twin (NHWC bf16,
-// all nf + 4 gc channels per pixel, igemm_v2_pack_activations' layout) instead of packing each
+// igemm_v2 and wgmma (the variants that pack their operands), with nf and gc multiples of 8,
+// read the buffer through one packed twin (NHWC bf16, all nf + 4 gc channels per pixel,
+// igemm_v2_pack_activations' layout; conv2d.h's PackedActivations) instead of packing each
 // conv's channel prefix again: the forward packs x and then each slice as its conv writes it;
 // the backward packs the buffer once for the five weight gradients, and each conv's dy once for
 // its backward-data and weight gradient. Per pixel the packing reads nf + 4 gc channels in the
@@ -67,7 +68,8 @@ Conv2dShape rdb_conv_shape(const RdbShape& s, int k, int64_t y_batch) {
 class BufferTwin {
  public:
   BufferTwin(ConvVariant v, const RdbShape& s)
-      : on_(v == ConvVariant::igemm_v2 && s.nf % 8 == 0 && s.gc % 8 == 0 && s.N * s.H * s.W > 0),
+      : on_((v == ConvVariant::igemm_v2 || v == ConvVariant::wgmma) && s.nf % 8 == 0 && s.gc % 8 == 0 &&
+            s.N * s.H * s.W > 0),
         s_(s),
         data_(on_ ? (size_t)(s.N * s.H * s.W * s.channels()) * sizeof(uint16_t) : 0) {}
   bool on() const { return on_; }
@@ -75,7 +77,7 @@ class BufferTwin {
   void pack(const float* src, int64_t batch, int64_t c_begin, int64_t C) {
     detail::igemm_v2_pack_activations(src, batch, s_.N, C, s_.H * s_.W, data_.as<uint16_t>(), s_.channels(), c_begin);
   }
-  detail::PackedActivations view() const { return {data_.as<uint16_t>(), s_.channels()}; }
+  PackedActivations view() const { return on_ ? PackedActivations{data_.as<uint16_t>(), s_.channels()} : PackedActivations{}; }
 
  private:
   bool on_;
@@ -92,11 +94,7 @@ void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbPara
   BufferTwin twin(v, s);
   if (twin.on()) twin.pack(x, xn, 0, s.nf);
   auto conv = [&](int k, const ConvEpilogue& ep, float* out) {
-    const Conv2dShape c = rdb_conv_shape(s, k, k == 4 ? xn : CB);
-    if (twin.on())
-      detail::igemm_v2_forward(c, buf, p.w[k], ep, out, twin.view());
-    else
-      conv2d_forward_with(v, c, buf, p.w[k], ep, out);
+    conv2d_forward_with(v, rdb_conv_shape(s, k, k == 4 ? xn : CB), buf, p.w[k], ep, out, twin.view());
   };
   for (int k = 0; k < 4; ++k) {
     ConvEpilogue ep;
@@ -145,18 +143,13 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
   // G's slice k (final, a view). With the twin, dy is packed once for both.
   auto conv_backward = [&](int k, const float* dyk, bool accumulate, int64_t dx_bs, bool data) {
     const Conv2dShape c = rdb_conv_shape(s, k, k == 4 ? xn : CB);
-    if (!twin.on()) {
-      if (dw[k] || db[k]) conv2d_backward_weight_with(v, c, buf, dyk, dw[k], db[k]);
-      if (data) conv2d_backward_data_with(v, c, dyk, p.w[k], g, accumulate, dx_bs, leaky_slice(k - 1));
-      return;
+    PackedActivations pdy;
+    if (twin.on()) {
+      detail::igemm_v2_pack_activations(dyk, c.y_batch_stride, s.N, c.K, HW, dyp.as<uint16_t>());
+      pdy = {dyp.as<uint16_t>(), detail::igemm_v2_packed_channels(c.K)};
     }
-    detail::igemm_v2_pack_activations(dyk, c.y_batch_stride, s.N, c.K, HW, dyp.as<uint16_t>());
-    const detail::PackedActivations pdy{dyp.as<uint16_t>(), detail::igemm_v2_packed_channels(c.K)};
-    if (dw[k])
-      detail::igemm_v2_backward_weight(c, buf, dyk, dw[k], db[k], twin.view(), pdy);
-    else if (db[k])
-      conv2d_backward_weight_with(v, c, buf, dyk, nullptr, db[k]);
-    if (data) detail::igemm_v2_backward_data(c, dyk, p.w[k], g, accumulate, dx_bs, leaky_slice(k - 1), pdy);
+    if (dw[k] || db[k]) conv2d_backward_weight_with(v, c, buf, dyk, dw[k], db[k], twin.view(), pdy);
+    if (data) conv2d_backward_data_with(v, c, dyk, p.w[k], g, accumulate, dx_bs, leaky_slice(k - 1), pdy);
   };
   conv_backward(4, dz5.as<float>(), /*accumulate=*/false, 0, /*data=*/true);
   for (int k = 3; k >= 0; --k)
