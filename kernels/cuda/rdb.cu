@@ -2,7 +2,7 @@
 //
 // v2 (this file): the convolutions are the caller's conv2d variant's explicit entry points
 // on channel-range views of the buffer, with everything elementwise folded into their
-// epilogues but three maps (x into the buffer, dy's scaling for conv5, and dx):
+// epilogues but two maps (x into the buffer, and dy's scaling for conv5):
 //   forward   conv_k writes bias + LeakyReLU (epilogue) into buf's slice k (y_batch_stride);
 //             conv5 writes x + residual * (conv5 + b5), and with the RRDB's outer residual
 //             outer + outer_scale * (that), straight into y (the epilogue's residual and
@@ -13,8 +13,10 @@
 //             backward-data has added into it (conv5's for k = 3), so that conv's
 //             backward-data epilogue multiplies it by LeakyReLU's derivative, read off
 //             buf's slice k, after the accumulate (ConvDgradEpilogue: igemm_v2 in its store,
-//             the other variants as one map). No float atomics: deterministic like the
-//             convolutions.
+//             the other variants as one map). conv1's backward-data (when dx is wanted)
+//             adds into G's prefix read as the epilogue's source and writes
+//             dx = G[:, :nf] + identity * dy (its residual term) instead, so G's prefix is
+//             never written. No float atomics: deterministic like the convolutions.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/elementwise.h"
@@ -35,15 +37,6 @@ struct CopyIntoView {  // view[i] = src[i]
   float* view;
   int64_t per_image, batch;
   __device__ void operator()(int64_t i) const { view[view_index(i, per_image, batch)] = src[i]; }
-};
-
-struct IdentityPlusView {  // dx[i] = view[i] + a * dy[i]
-  const float* view;
-  const float* dy;
-  float* dx;
-  int64_t per_image, batch;
-  float a;
-  __device__ void operator()(int64_t i) const { dx[i] = view[view_index(i, per_image, batch)] + a * dy[i]; }
 };
 
 Conv2dShape rdb_conv_shape(const RdbShape& s, int k, int64_t y_batch) {
@@ -87,10 +80,9 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
   float* g = G.as<float>();
   scale(dy, residual * identity, dz5.as<float>(), s.N * xn);
   // LeakyReLU's derivative on G's slice k (channels nf + k gc .. nf + (k+1) gc of the
-  // prefix a backward-data writes), read off buf's slice k; none for k < 0 (x's channels).
+  // prefix a backward-data writes), read off buf's slice k.
   auto leaky_slice = [&](int k) {
     ConvDgradEpilogue ep;
-    if (k < 0) return ep;
     ep.y = buf;
     ep.y_batch_stride = CB;
     ep.c_begin = s.nf + k * s.gc;
@@ -105,10 +97,20 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
     const int64_t off = (s.nf + k * s.gc) * HW;
     const Conv2dShape sk = rdb_conv_shape(s, k, CB);  // dy = G's slice k (final), a view
     if (dw[k] || db[k]) conv2d_backward_weight_with(v, sk, buf, g + off, dw[k], db[k]);
-    if (k == 0 && !dx) break;
-    conv2d_backward_data_with(v, sk, g + off, p.w[k], g, /*accumulate=*/true, CB, leaky_slice(k - 1));
+    if (k > 0) {
+      conv2d_backward_data_with(v, sk, g + off, p.w[k], g, /*accumulate=*/true, CB, leaky_slice(k - 1));
+    } else if (dx) {
+      // dx = G[:, :nf] + conv1's contribution + identity * dy, x's channels having no
+      // LeakyReLU: G's prefix is the source of the accumulate, dy the residual.
+      ConvDgradEpilogue ep;
+      ep.source = g;
+      ep.source_batch_stride = CB;
+      ep.residual = dy;
+      ep.residual_batch_stride = xn;
+      ep.residual_scale = identity;
+      conv2d_backward_data_with(v, sk, g + off, p.w[0], dx, /*accumulate=*/true, xn, ep);
+    }
   }
-  if (dx) launch_map("rdb_dx", IdentityPlusView{g, dy, dx, xn, CB, identity}, s.N * xn);
 }
 
 }  // namespace sr::cuda
