@@ -496,11 +496,7 @@ void run_conv_variant(cuda::ConvVariant v, const ConvCase& c, Tol tol, uint64_t 
     const std::vector<float> init = accumulate ? random_floats(d.rng, d.x_len) : std::vector<float>(d.x_len, kNaN);
     Tensor ag = Tensor::from_vector(act, {d.x_len}).to(Device::cuda());
     Guarded dx(init);
-    cuda::ConvDgradEpilogue ep;
-    ep.y = ag.data<float>() + d.x_off;
-    ep.y_batch_stride = d.s.x_batch_stride;
-    ep.c_begin = c.C / 3;
-    ep.c_end = c.C - 1;
+    auto ep = d.dgrad_epilogue<cuda::ConvDgradEpilogue>(ag.data<float>());
     cuda::conv2d_backward_data_with(v, d.s, dy, wg.data<float>(), dx.ptr() + d.x_off, accumulate, d.s.x_batch_stride,
                                     ep);
     const std::string what = ctx + (accumulate ? " dgrad epilogue (accumulate)" : " dgrad epilogue");
@@ -516,11 +512,7 @@ void run_conv_variant(cuda::ConvVariant v, const ConvCase& c, Tol tol, uint64_t 
     Tensor sg = Tensor::from_vector(src, {c.N * src_bs}).to(Device::cuda());
     Tensor qg = Tensor::from_vector(res, {c.N * res_bs}).to(Device::cuda());
     Guarded dx(init);
-    cuda::ConvDgradEpilogue ep;
-    ep.y = ag.data<float>() + d.x_off;
-    ep.y_batch_stride = d.s.x_batch_stride;
-    ep.c_begin = c.C / 3;
-    ep.c_end = c.C - 1;
+    auto ep = d.dgrad_epilogue<cuda::ConvDgradEpilogue>(ag.data<float>());
     ep.source = sg.data<float>() + src_off;
     ep.source_batch_stride = src_bs;
     ep.residual = qg.data<float>() + res_off;

@@ -51,12 +51,10 @@ const std::vector<ConvCase>& cases() {
   return c;
 }
 
-// dx = leaky'(y) * ((accumulate ? dx : 0) + conv_transpose(dy, w)) on channels [cb, ce) of
+// dx = leaky'(y) * ((accumulate ? dx : 0) + conv_transpose(dy, w)) on channels [C/3, C-1) of
 // the dx view; y a random activation with dx's buffer layout (its sign picks the slope).
 void check_dgrad_epilogue(ConvVariant v, const ConvCase& c, uint64_t seed, const std::string& plan = "") {
   test::ConvViewData d(c, seed);
-  const int64_t cb = c.C / 3, ce = c.C - 1;  // a range strictly inside the channels
-  const float slope = 0.2f;
   const auto act = random_floats(d.rng, d.x_len);
   Dev Wt(d.w), DY(d.dybuf), Y(act);
   for (bool accumulate : {false, true}) {
@@ -64,16 +62,11 @@ void check_dgrad_epilogue(ConvVariant v, const ConvCase& c, uint64_t seed, const
                             (accumulate ? " dgrad epilogue (accumulate)" : " dgrad epilogue");
     const auto init = accumulate ? random_floats(d.rng, d.x_len) : std::vector<float>(d.x_len, kNaN);
     Dev DX(init);
-    sr::simt::ConvDgradEpilogue ep;
-    ep.y = Y.p + d.x_off;  // channel 0 of the view, as dx
-    ep.y_batch_stride = d.s.x_batch_stride;
-    ep.c_begin = cb;
-    ep.c_end = ce;
-    ep.slope = slope;
+    const auto ep = d.dgrad_epilogue<sr::simt::ConvDgradEpilogue>(Y.p);
     sr::simt::conv2d_backward_data_with(v, d.s, DY.p + d.y_off, Wt.p, DX.p + d.x_off, accumulate,
                                         d.s.x_batch_stride, ep);
     auto r = d.backward_data(DX.get(), init, accumulate, ctx);  // also: nothing outside the view
-    d.apply_leaky_grad(r, act, cb, ce, slope);
+    d.apply_leaky_grad(r, act, ep.c_begin, ep.c_end, ep.slope);
     compare(ctx, r.got, r.ref, tolerance(v));
   }
 }
@@ -85,9 +78,8 @@ void check_dgrad_epilogue(ConvVariant v, const ConvCase& c, uint64_t seed, const
 // source dx starts NaN, so a read of dx's old value shows; the residual is a third view.
 void check_dgrad_source_residual(ConvVariant v, const ConvCase& c, uint64_t seed, const std::string& plan = "") {
   test::ConvViewData d(c, seed);
-  const int64_t cb = c.C / 3, ce = c.C - 1;
   const int64_t src_bs = (c.C + 3) * d.HW, src_off = 2 * d.HW, res_bs = (c.C + 1) * d.HW, res_off = d.HW;
-  const float slope = 0.2f, res_scale = -0.6f;
+  const float res_scale = -0.6f;
   const auto act = random_floats(d.rng, d.x_len);
   const auto src = random_floats(d.rng, c.N * src_bs), res = random_floats(d.rng, c.N * res_bs);
   Dev Wt(d.w), DY(d.dybuf), Y(act), Src(src), Res(res);
@@ -102,12 +94,7 @@ void check_dgrad_source_residual(ConvVariant v, const ConvCase& c, uint64_t seed
     const bool from_dx = m.accumulate && !m.source;
     const auto init = from_dx ? random_floats(d.rng, d.x_len) : std::vector<float>(d.x_len, kNaN);
     Dev DX(init);
-    sr::simt::ConvDgradEpilogue ep;
-    ep.y = Y.p + d.x_off;
-    ep.y_batch_stride = d.s.x_batch_stride;
-    ep.c_begin = cb;
-    ep.c_end = ce;
-    ep.slope = slope;
+    auto ep = d.dgrad_epilogue<sr::simt::ConvDgradEpilogue>(Y.p);
     if (m.source) {
       ep.source = Src.p + src_off;
       ep.source_batch_stride = src_bs;
@@ -119,7 +106,7 @@ void check_dgrad_source_residual(ConvVariant v, const ConvCase& c, uint64_t seed
                                         d.s.x_batch_stride, ep);
     auto r = d.backward_data(DX.get(), init, from_dx, ctx);  // also: nothing outside the view
     if (m.source) d.add_dx_term(r, src, src_bs, src_off, 1.0);
-    d.apply_leaky_grad(r, act, cb, ce, slope);
+    d.apply_leaky_grad(r, act, ep.c_begin, ep.c_end, ep.slope);
     d.add_dx_term(r, res, res_bs, res_off, res_scale);
     compare(ctx, r.got, r.ref, tolerance(v));
   }

@@ -68,8 +68,8 @@ struct ConvEpilogue {
 // is read only when accumulating (the value the convolution adds to; without accumulate it
 // is an error). The dense block's backward: slice k of G = dL/dbuf is final once
 // conv_{k+1}'s backward-data has added into it, so that conv's store applies the slice's
-// derivative; and conv1's backward-data adds into G's prefix read as the source and writes
-// the block's dx = G[:, :nf] + identity * dy with the residual term.
+// derivative; and conv1's backward-data reads G's prefix as its source and writes the
+// block's dx = (G[:, :nf] + its contribution) + identity * dy, dy being the residual.
 struct ConvDgradEpilogue {
   const float* y = nullptr;
   int64_t y_batch_stride = 0;

@@ -14,9 +14,10 @@
 //             backward-data epilogue multiplies it by LeakyReLU's derivative, read off
 //             buf's slice k, after the accumulate (ConvDgradEpilogue: igemm_v2 in its store,
 //             the other variants as one map). conv1's backward-data (when dx is wanted)
-//             adds into G's prefix read as the epilogue's source and writes
-//             dx = G[:, :nf] + identity * dy (its residual term) instead, so G's prefix is
-//             never written. No float atomics: deterministic like the convolutions.
+//             reads G's prefix as the epilogue's source, adds its contribution and
+//             identity * dy (the residual term) and writes dx, the block's input gradient:
+//             G's prefix itself is never written. No float atomics: deterministic like the
+//             convolutions.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/elementwise.h"

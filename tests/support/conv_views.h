@@ -85,6 +85,20 @@ struct ConvViewData {
     return ep;
   }
 
+  // The backward-data epilogue's derivative on the channels [C/3, C-1) (a range strictly
+  // inside them), slope 0.2, read off act_dev: the device copy of an activation with the dx
+  // buffer's layout (the whole buffer: the view's offset is added here).
+  template <class DgradEpilogue>
+  DgradEpilogue dgrad_epilogue(const float* act_dev) const {
+    DgradEpilogue ep;
+    ep.y = act_dev + x_off;
+    ep.y_batch_stride = s.x_batch_stride;
+    ep.c_begin = c.C / 3;
+    ep.c_end = c.C - 1;
+    ep.slope = 0.2f;
+    return ep;
+  }
+
   struct Result {
     std::vector<double> got, ref;
   };
