@@ -449,8 +449,9 @@ using test::describe;
 
 // One variant on one shape (the data and references of tests/support/conv_views.h): forward
 // with the full fused epilogue into a channel view (and again with the outer residual),
-// backward-data (overwrite and accumulate, into a channel view; and again with the LeakyReLU
-// derivative epilogue), backward-weight (+=) with the bias gradient, with sentinels.
+// backward-data (overwrite and accumulate, into a channel view; again with the LeakyReLU
+// derivative epilogue; and with the whole epilogue: accumulate from a source view, the
+// derivative, a residual view), backward-weight (+=) with the bias gradient, with sentinels.
 void run_conv_variant(cuda::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed) {
   test::ConvViewData d(c, seed);
   const std::string ctx = std::string(cuda::conv_variant_name(v)) + " " + describe(c);
@@ -495,16 +496,34 @@ void run_conv_variant(cuda::ConvVariant v, const ConvCase& c, Tol tol, uint64_t 
     const std::vector<float> init = accumulate ? random_floats(d.rng, d.x_len) : std::vector<float>(d.x_len, kNaN);
     Tensor ag = Tensor::from_vector(act, {d.x_len}).to(Device::cuda());
     Guarded dx(init);
-    cuda::ConvDgradEpilogue ep;
-    ep.y = ag.data<float>() + d.x_off;
-    ep.y_batch_stride = d.s.x_batch_stride;
-    ep.c_begin = c.C / 3;
-    ep.c_end = c.C - 1;
+    auto ep = d.dgrad_epilogue<cuda::ConvDgradEpilogue>(ag.data<float>());
     cuda::conv2d_backward_data_with(v, d.s, dy, wg.data<float>(), dx.ptr() + d.x_off, accumulate, d.s.x_batch_stride,
                                     ep);
     const std::string what = ctx + (accumulate ? " dgrad epilogue (accumulate)" : " dgrad epilogue");
     auto r = d.backward_data(dx.body(what), init, accumulate, ctx);
     d.apply_leaky_grad(r, act, ep.c_begin, ep.c_end, ep.slope);
+    compare(what, r.got, r.ref, tol);
+  }
+  {  // dx = leaky'(act) * (source + conv_T) + (-0.6) * residual, source and residual views of their own
+    const int64_t src_bs = (c.C + 3) * d.HW, src_off = 2 * d.HW, res_bs = (c.C + 1) * d.HW, res_off = d.HW;
+    const std::vector<float> act = random_floats(d.rng, d.x_len), src = random_floats(d.rng, c.N * src_bs),
+                             res = random_floats(d.rng, c.N * res_bs), init(d.x_len, kNaN);
+    Tensor ag = Tensor::from_vector(act, {d.x_len}).to(Device::cuda());
+    Tensor sg = Tensor::from_vector(src, {c.N * src_bs}).to(Device::cuda());
+    Tensor qg = Tensor::from_vector(res, {c.N * res_bs}).to(Device::cuda());
+    Guarded dx(init);
+    auto ep = d.dgrad_epilogue<cuda::ConvDgradEpilogue>(ag.data<float>());
+    ep.source = sg.data<float>() + src_off;
+    ep.source_batch_stride = src_bs;
+    ep.residual = qg.data<float>() + res_off;
+    ep.residual_batch_stride = res_bs;
+    ep.residual_scale = -0.6f;
+    cuda::conv2d_backward_data_with(v, d.s, dy, wg.data<float>(), dx.ptr() + d.x_off, true, d.s.x_batch_stride, ep);
+    const std::string what = ctx + " dgrad epilogue (source + residual)";
+    auto r = d.backward_data(dx.body(what), init, false, ctx);
+    d.add_dx_term(r, src, src_bs, src_off, 1.0);
+    d.apply_leaky_grad(r, act, ep.c_begin, ep.c_end, ep.slope);
+    d.add_dx_term(r, res, res_bs, res_off, ep.residual_scale);
     compare(what, r.got, r.ref, tol);
   }
   {  // backward-weight: dw += ..., dbias += ...

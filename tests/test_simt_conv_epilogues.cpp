@@ -1,7 +1,7 @@
 // simt/: the conv epilogues the residual dense block folds its elementwise passes into
 // (kernels/cuda/conv2d.h): the forward epilogue's outer residual, the backward-data epilogue
-// (LeakyReLU's derivative on a channel range, after the accumulate), and the launches the
-// fused block saves. Each variant is checked against a CPU float64 composition of the plain
+// (LeakyReLU's derivative on a channel range, after the accumulate from dx or from a source
+// of its own, then a residual term), and the launches the fused block saves. Each variant is checked against a CPU float64 composition of the plain
 // convolution and the elementwise terms, on channel views of NaN-poisoned buffers, with fresh
 // random inputs: igemm_v2 fuses both epilogues in its stores (split-K and the stride-2 phase
 // convolutions included); tf32 and naive fuse the forward one and run the backward one as a
@@ -51,12 +51,10 @@ const std::vector<ConvCase>& cases() {
   return c;
 }
 
-// dx = leaky'(y) * ((accumulate ? dx : 0) + conv_transpose(dy, w)) on channels [cb, ce) of
+// dx = leaky'(y) * ((accumulate ? dx : 0) + conv_transpose(dy, w)) on channels [C/3, C-1) of
 // the dx view; y a random activation with dx's buffer layout (its sign picks the slope).
 void check_dgrad_epilogue(ConvVariant v, const ConvCase& c, uint64_t seed, const std::string& plan = "") {
   test::ConvViewData d(c, seed);
-  const int64_t cb = c.C / 3, ce = c.C - 1;  // a range strictly inside the channels
-  const float slope = 0.2f;
   const auto act = random_floats(d.rng, d.x_len);
   Dev Wt(d.w), DY(d.dybuf), Y(act);
   for (bool accumulate : {false, true}) {
@@ -64,16 +62,52 @@ void check_dgrad_epilogue(ConvVariant v, const ConvCase& c, uint64_t seed, const
                             (accumulate ? " dgrad epilogue (accumulate)" : " dgrad epilogue");
     const auto init = accumulate ? random_floats(d.rng, d.x_len) : std::vector<float>(d.x_len, kNaN);
     Dev DX(init);
-    sr::simt::ConvDgradEpilogue ep;
-    ep.y = Y.p + d.x_off;  // channel 0 of the view, as dx
-    ep.y_batch_stride = d.s.x_batch_stride;
-    ep.c_begin = cb;
-    ep.c_end = ce;
-    ep.slope = slope;
+    const auto ep = d.dgrad_epilogue<sr::simt::ConvDgradEpilogue>(Y.p);
     sr::simt::conv2d_backward_data_with(v, d.s, DY.p + d.y_off, Wt.p, DX.p + d.x_off, accumulate,
                                         d.s.x_batch_stride, ep);
     auto r = d.backward_data(DX.get(), init, accumulate, ctx);  // also: nothing outside the view
-    d.apply_leaky_grad(r, act, cb, ce, slope);
+    d.apply_leaky_grad(r, act, ep.c_begin, ep.c_end, ep.slope);
+    compare(ctx, r.got, r.ref, tolerance(v));
+  }
+}
+
+// The whole epilogue, the derivative's range and the residual both present:
+//   dx = leaky'(y) * ((accumulate ? prior : 0) + conv_transpose(dy, w)) + (-0.6) * residual
+// with the prior read from a source (a view of its own buffer, another batch stride and
+// offset than dx's: the dense block's G prefix for conv1), from dx itself, or none. With a
+// source dx starts NaN, so a read of dx's old value shows; the residual is a third view.
+void check_dgrad_source_residual(ConvVariant v, const ConvCase& c, uint64_t seed, const std::string& plan = "") {
+  test::ConvViewData d(c, seed);
+  const int64_t src_bs = (c.C + 3) * d.HW, src_off = 2 * d.HW, res_bs = (c.C + 1) * d.HW, res_off = d.HW;
+  const float res_scale = -0.6f;
+  const auto act = random_floats(d.rng, d.x_len);
+  const auto src = random_floats(d.rng, c.N * src_bs), res = random_floats(d.rng, c.N * res_bs);
+  Dev Wt(d.w), DY(d.dybuf), Y(act), Src(src), Res(res);
+  struct Mode {
+    const char* name;
+    bool accumulate, source;
+  };
+  for (const Mode m : {Mode{"source + residual", true, true}, Mode{"accumulate + residual", true, false},
+                       Mode{"residual", false, false}}) {
+    const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + plan +
+                            " dgrad epilogue (" + m.name + ")";
+    const bool from_dx = m.accumulate && !m.source;
+    const auto init = from_dx ? random_floats(d.rng, d.x_len) : std::vector<float>(d.x_len, kNaN);
+    Dev DX(init);
+    auto ep = d.dgrad_epilogue<sr::simt::ConvDgradEpilogue>(Y.p);
+    if (m.source) {
+      ep.source = Src.p + src_off;
+      ep.source_batch_stride = src_bs;
+    }
+    ep.residual = Res.p + res_off;
+    ep.residual_batch_stride = res_bs;
+    ep.residual_scale = res_scale;
+    sr::simt::conv2d_backward_data_with(v, d.s, DY.p + d.y_off, Wt.p, DX.p + d.x_off, m.accumulate,
+                                        d.s.x_batch_stride, ep);
+    auto r = d.backward_data(DX.get(), init, from_dx, ctx);  // also: nothing outside the view
+    if (m.source) d.add_dx_term(r, src, src_bs, src_off, 1.0);
+    d.apply_leaky_grad(r, act, ep.c_begin, ep.c_end, ep.slope);
+    d.add_dx_term(r, res, res_bs, res_off, res_scale);
     compare(ctx, r.got, r.ref, tolerance(v));
   }
 }
@@ -81,13 +115,42 @@ void check_dgrad_epilogue(ConvVariant v, const ConvCase& c, uint64_t seed, const
 void test_dgrad_epilogue() {
   uint64_t seed = 1100;
   for (ConvVariant v : {ConvVariant::igemm_v2, ConvVariant::tf32, ConvVariant::naive})
-    for (const ConvCase& c : cases()) check_dgrad_epilogue(v, c, ++seed);
+    for (const ConvCase& c : cases()) {
+      check_dgrad_epilogue(v, c, ++seed);
+      check_dgrad_source_residual(v, c, ++seed);
+    }
   // igemm_v2's split-K: the epilogue applies to the ordered sum in the reduce.
   struct Restore {
     ~Restore() { sr::simt::detail::igemm_v2_force_conv_plan(0, 0, 0); }
   } restore;
   sr::simt::detail::igemm_v2_force_conv_plan(64, 32, 2);
-  for (const ConvCase& c : {cases()[0], cases()[1]}) check_dgrad_epilogue(ConvVariant::igemm_v2, c, ++seed, " split-K 2");
+  for (const ConvCase& c : {cases()[0], cases()[1]}) {
+    check_dgrad_epilogue(ConvVariant::igemm_v2, c, ++seed, " split-K 2");
+    check_dgrad_source_residual(ConvVariant::igemm_v2, c, ++seed, " split-K 2");
+  }
+}
+
+// The epilogue's argument checks: each names the op and the bad value.
+void test_dgrad_epilogue_checks() {
+  const ConvCase c = cases()[2];
+  test::ConvViewData d(c, 1150);
+  Dev Wt(d.w), DY(d.dybuf), DX(d.x_len), Other(d.x_len);
+  auto run = [&](const sr::simt::ConvDgradEpilogue& ep, bool accumulate) {
+    sr::simt::conv2d_backward_data_with(ConvVariant::igemm_v2, d.s, DY.p, Wt.p, DX.p, accumulate, 0, ep);
+  };
+  sr::simt::ConvDgradEpilogue ep;
+  ep.source = Other.p;
+  CHECK_THROWS_WITH(run(ep, false), Catch::Contains("conv2d_backward_data: epilogue source") &&
+                                        Catch::Contains("without accumulate"));
+  ep.source = DX.p;
+  CHECK_THROWS_WITH(run(ep, true), Catch::Contains("is dx itself"));
+  ep = {};
+  ep.residual = DX.p;
+  CHECK_THROWS_WITH(run(ep, false), Catch::Contains("epilogue residual") && Catch::Contains("is dx itself"));
+  ep = {};
+  ep.residual = Other.p;
+  ep.residual_batch_stride = -4;
+  CHECK_THROWS_WITH(run(ep, false), Catch::Contains("batch strides must be >= 0") && Catch::Contains("residual -4"));
 }
 
 // y = outer + 0.3 * (res + 0.5 * sqrt2 * leaky(conv + bias)) into y's view; outer a view of
@@ -142,14 +205,18 @@ void test_outer_residual() {
 // gradient and backward-data. The same bf16 convolutions see the same operands, so y, the
 // buffer, dx, dw and db agree to float32 rounding (no LeakyReLU kink can flip between the
 // two). And the launches: forward and backward (outer residual, every gradient) launch the
-// convolutions' kernels plus exactly three maps (x into the buffer, conv5's dy scaled, dx);
-// before the epilogues took them, eight (and four LeakyReLU' maps, one axpby). With nf and gc
-// multiples of 8 the block reads its buffer through the packed twin (rdb.cu): the same
-// results, and 9 fewer packings than the convolutions alone (the forward's 5 prefixes become x
-// and 4 slices; the backward's 10 packings of the prefix and 10 of dy become 1 and 5).
-void check_rdb_fused_epilogues(const cpu::RdbShape& s, uint64_t seed) {
+// convolutions' kernels plus exactly two maps (x into the buffer, conv5's dy scaled); before
+// the epilogues took them, eight (four LeakyReLU' maps, one axpby, and dx = G's prefix +
+// identity * dy, now conv1's backward-data store). With nf and gc multiples of 8 the block
+// reads its buffer through the packed twin (rdb.cu): the same results, and 9 fewer packings
+// than the convolutions alone (the forward's 5 prefixes become x and 4 slices; the backward's
+// 10 packings of the prefix and 10 of dy become 1 and 5). wgmma (the twin through its tensor
+// maps) is checked for the values: it runs its backward-data epilogues and the outer residual
+// as maps, so its launch count differs.
+void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t seed) {
   std::mt19937_64 rng(seed);
   const bool twin = s.nf % 8 == 0 && s.gc % 8 == 0;
+  const std::string tag = std::string(" (") + sr::simt::conv_variant_name(v) + ", fused epilogues vs maps)";
   INFO("nf " << s.nf << ", gc " << s.gc << (twin ? ": the packed twin" : ": packed per conv"));
   const int64_t HW = s.H * s.W, CB = s.channels() * HW, XB = s.nf * HW, xn = s.N * XB, gn = s.gc * HW;
   const float slope = 0.2f, residual = 0.2f, outer_scale = 0.2f;
@@ -175,7 +242,6 @@ void check_rdb_fused_epilogues(const cpu::RdbShape& s, uint64_t seed) {
   }
   const auto x = random_floats(rng, xn), outer = random_floats(rng, xn), dy = random_floats(rng, xn);
   Dev X(x), O(outer), DY(dy), Buf(s.N * CB), Y(xn), DX(xn);
-  const ConvVariant v = ConvVariant::igemm_v2;
   const uint64_t l0 = ::simt::stats().launches;
   sr::simt::rdb_forward(v, s, X.p, p, O.p, slope, residual, outer_scale, Buf.p, Y.p);
   sr::simt::rdb_backward(v, s, Buf.p, p, DY.p, slope, residual, true, outer_scale, DX.p, gwp, gbp);
@@ -226,27 +292,29 @@ void check_rdb_fused_epilogues(const cpu::RdbShape& s, uint64_t seed) {
     for (int64_t i = 0; i < XB; ++i) rdx[n * XB + i] = (double)(G.p[n * CB + i] + outer_scale * dy[n * XB + i]);
   const uint64_t convs = ::simt::stats().launches - l1;
 
-  compare("rdb y (igemm_v2, fused epilogues vs maps)", Y.get(), to_double(RY.get()), kFp32);
-  compare("rdb buffer (igemm_v2, fused epilogues vs maps)", Buf.get(), to_double(RBuf.get()), kFp32);
-  compare("rdb dx (igemm_v2, fused epilogues vs maps)", DX.get(), rdx, kFp32);
+  compare("rdb y" + tag, Y.get(), to_double(RY.get()), kFp32);
+  compare("rdb buffer" + tag, Buf.get(), to_double(RBuf.get()), kFp32);
+  compare("rdb dx" + tag, DX.get(), rdx, kFp32);
   for (int k = 0; k < 5; ++k) {
-    compare("rdb dw" + std::to_string(k + 1) + " (igemm_v2, fused epilogues vs maps)", gw[k]->get(),
+    compare("rdb dw" + std::to_string(k + 1) + tag, gw[k]->get(),
             to_double(rgw[k]->get()), kFp32);
-    compare("rdb db" + std::to_string(k + 1) + " (igemm_v2, fused epilogues vs maps)", gb[k]->get(),
+    compare("rdb db" + std::to_string(k + 1) + tag, gb[k]->get(),
             to_double(rgb[k]->get()), kFp32);
   }
-  INFO("rdb forward + backward on igemm_v2: " << fused << " launches, its convolutions alone " << convs);
-  CHECK(fused == convs + 3 - (twin ? 9 : 0));
+  INFO("rdb forward + backward on " << sr::simt::conv_variant_name(v) << ": " << fused << " launches, its convolutions alone " << convs);
+  if (v == ConvVariant::igemm_v2) CHECK(fused == convs + 2 - (twin ? 9 : 0));
 }
 
 void test_rdb_fused_epilogues() {
-  check_rdb_fused_epilogues({2, 8, 4, 4, 5}, 1300);
-  check_rdb_fused_epilogues({2, 16, 8, 4, 5}, 1301);
+  check_rdb_fused_epilogues(ConvVariant::igemm_v2, {2, 8, 4, 4, 5}, 1300);
+  check_rdb_fused_epilogues(ConvVariant::igemm_v2, {2, 16, 8, 4, 5}, 1301);
+  check_rdb_fused_epilogues(ConvVariant::wgmma, {2, 16, 8, 4, 5}, 1302);
 }
 
 }  // namespace
 
 TEST_CASE("simt/conv2d_dgrad_epilogue") { test_dgrad_epilogue(); }
+TEST_CASE("simt/conv2d_dgrad_epilogue_checks") { test_dgrad_epilogue_checks(); }
 TEST_CASE("simt/conv2d_outer_residual") { test_outer_residual(); }
 TEST_CASE("simt/rdb_fused_epilogues") { test_rdb_fused_epilogues(); }
 

@@ -138,22 +138,34 @@ struct OuterResidualOp {  // y = outer + outer_scale * y over the logical output
   }
 };
 
-struct DgradEpilogueOp {  // dx *= leaky'(y) over (N, c_end - c_begin, H, W), in place
+// ConvDgradEpilogue on a dx that holds the convolution, in place, over the channels
+// [c0, c0 + nc) of (N, C, H, W); add_source: add source's element (the convolution did not
+// accumulate into dx).
+struct DgradEpilogueOp {
   Conv2dShape s;
   float* dx;
-  int64_t dx_bs;
+  int64_t dx_bs, c0, nc;
+  int add_source;
   igemm::DgradEpilogue ep;
   __device__ void operator()(int64_t i) const {
-    const int64_t HW = s.H * s.W, nc = ep.c_end - ep.c_begin, hw = i % HW, c = ep.c_begin + (i / HW) % nc,
-                  n = i / (nc * HW);
+    const int64_t HW = s.H * s.W, hw = i % HW, c = c0 + (i / HW) % nc, n = i / (nc * HW);
     float* p = dx + n * dx_bs + c * HW + hw;
-    *p = ep.apply(*p, (int)c, n, hw, HW);
+    *p = ep.apply(*p, add_source, p, (int)c, n, hw, HW);
   }
 };
 
 bool has_epilogue(const ConvEpilogue& ep) { return ep.bias || ep.leaky_relu || ep.residual || ep.outer; }
 
-void check_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep) {
+void check_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep, bool accumulate, const float* dx) {
+  SR_CHECK(!ep.source || accumulate, "conv2d_backward_data: epilogue source ", ep.source,
+           " without accumulate (the source is the value the convolution adds to)");
+  SR_CHECK(!ep.source || ep.source != dx, "conv2d_backward_data: epilogue source ", ep.source,
+           " is dx itself (leave it null to accumulate into dx)");
+  SR_CHECK(!ep.residual || ep.residual != dx, "conv2d_backward_data: epilogue residual ", ep.residual,
+           " is dx itself (dx is written while the residual is read)");
+  SR_CHECK(ep.source_batch_stride >= 0 && ep.residual_batch_stride >= 0 && ep.y_batch_stride >= 0,
+           "conv2d_backward_data: epilogue batch strides must be >= 0 (0: contiguous), got source ",
+           ep.source_batch_stride, ", residual ", ep.residual_batch_stride, ", y ", ep.y_batch_stride);
   if (ep.c_begin == ep.c_end) return;
   SR_CHECK(ep.c_begin >= 0 && ep.c_begin < ep.c_end && ep.c_end <= s.C, "conv2d_backward_data: epilogue channels [",
            ep.c_begin, ", ", ep.c_end, ") outside the input's ", s.C);
@@ -176,13 +188,16 @@ void conv2d_apply_epilogue(const Conv2dShape& s, const ConvEpilogue& ep, float* 
 }
 
 void conv2d_apply_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep, float* dx,
-                                 int64_t dx_batch_stride) {
-  check_dgrad_epilogue(s, ep);
-  if (ep.c_begin == ep.c_end) return;
+                                 int64_t dx_batch_stride, bool add_source) {
+  check_dgrad_epilogue(s, ep, add_source, dx);
+  // Without a source or a residual only the derivative's channels change.
+  const bool whole = ep.source || ep.residual;
+  if (!whole && ep.c_begin == ep.c_end) return;
+  const int64_t c0 = whole ? 0 : ep.c_begin, nc = whole ? s.C : ep.c_end - ep.c_begin;
   launch_map("conv2d_backward_data epilogue",
-             DgradEpilogueOp{s, dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W,
+             DgradEpilogueOp{s, dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W, c0, nc, add_source ? 1 : 0,
                              igemm::make_dgrad_epilogue(s, ep)},
-             s.N * (ep.c_end - ep.c_begin) * s.H * s.W);
+             s.N * nc * s.H * s.W);
 }
 
 void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
@@ -229,14 +244,18 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
                                int64_t dx_batch_stride, const ConvDgradEpilogue& ep,
                                const PackedActivations& pdy) {
   if (s.N * s.C * s.H * s.W == 0) return;
-  check_dgrad_epilogue(s, ep);
+  check_dgrad_epilogue(s, ep, accumulate, dx);
   const int64_t dx_bs = dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W;
   // igemm_v2 (and wgmma's strided fallback to it) applies ep in its store; the others run
-  // the convolution, then ep as one map: the same dx.
+  // the convolution, then ep as one map: the same dx. With a source the convolution
+  // overwrites dx (every element of the view, whatever the channel range) and the map adds
+  // source's element to it, so dx's old value is never read.
   if (v == ConvVariant::igemm_v2 || (v == ConvVariant::wgmma && !detail::wgmma_supported(s))) {
     detail::igemm_v2_backward_data(s, dy, w, dx, accumulate, dx_bs, ep, pdy);
     return;
   }
+  const bool add_source = accumulate && ep.source;
+  accumulate = accumulate && !ep.source;
   switch (v) {
     case ConvVariant::naive:
       launch_map("conv2d_backward_data (naive)",
@@ -258,7 +277,7 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
       detail::cudnn_backward_data(v == ConvVariant::cudnn, s, dy, w, dx, accumulate, dx_bs);
       break;
   }
-  conv2d_apply_dgrad_epilogue(s, ep, dx, dx_bs);
+  conv2d_apply_dgrad_epilogue(s, ep, dx, dx_bs, add_source);
 }
 
 void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const float* x,

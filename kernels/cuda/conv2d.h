@@ -55,19 +55,31 @@ struct ConvEpilogue {
   float outer_scale = 1.0f;
 };
 
-// The fused backward-data epilogue: LeakyReLU's derivative, read off its output y, on the
-// channels [c_begin, c_end) of dx, applied after the accumulate:
-//   dx[n][c] = leaky'(y[n][c]) * ((accumulate ? dx[n][c] : 0) + conv_transpose(dy, w)[n][c])
+// The fused backward-data epilogue, applied per dx element (n, c, h, w) to
+// conv = conv_transpose(dy, w)[n][c][h][w], in this order:
+//   v  = conv + (accumulate ? prior : 0)    prior = source[n][c][h][w] when source is
+//                                           non-null, else dx's own old value
+//   v *= leaky'(y[n][c][h][w])              on the channels [c_begin, c_end) only
+//   dx = v + residual_scale * residual[n][c][h][w]   (when residual is non-null)
 // with leaky'(y) = 1 for y > 0, else slope (slope > 0, so the sign of y is the sign of the
-// pre-activation). y has dx's (C, H, W) layout over those channels (c indexes both from
-// dx's channel 0), images y_batch_stride apart (0 means C*H*W). c_begin == c_end: none.
-// The dense block's backward: slice k of G = dL/dbuf is final once conv_{k+1}'s
-// backward-data has added into it, so that conv's store applies the slice's derivative.
+// pre-activation). y, source and residual have dx's (C, H, W) layout (c indexes them from
+// dx's channel 0), each with its own batch stride (0 means C*H*W), so each can be a
+// channel-range view; none may share dx's memory. c_begin == c_end: no derivative. A source
+// is read only when accumulating (the value the convolution adds to; without accumulate it
+// is an error). The dense block's backward: slice k of G = dL/dbuf is final once
+// conv_{k+1}'s backward-data has added into it, so that conv's store applies the slice's
+// derivative; and conv1's backward-data reads G's prefix as its source and writes the
+// block's dx = (G[:, :nf] + its contribution) + identity * dy, dy being the residual.
 struct ConvDgradEpilogue {
   const float* y = nullptr;
   int64_t y_batch_stride = 0;
   int64_t c_begin = 0, c_end = 0;
   float slope = 0.2f;
+  const float* source = nullptr;
+  int64_t source_batch_stride = 0;
+  const float* residual = nullptr;
+  int64_t residual_batch_stride = 0;
+  float residual_scale = 1.0f;
 };
 
 // An activation operand already packed the way igemm_v2 and wgmma pack theirs (NHWC bf16,
@@ -99,9 +111,9 @@ void conv2d_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x,
 void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
                          const ConvEpilogue& ep, float* y, const PackedActivations& px = {});
 // dx = (accumulate ? dx : 0) + conv_transpose(dy, w); images dx_batch_stride apart
-// (0 means C*H*W), so dx may be a channel-range view (dense-block prefix gradients); then
-// ep's LeakyReLU derivative on its channel range (igemm_v2 in its store, every other
-// variant as one map after the convolution: the same result).
+// (0 means C*H*W), so dx may be a channel-range view (dense-block prefix gradients); with
+// ep as ConvDgradEpilogue says (igemm_v2 in its store; every other variant runs the
+// convolution, overwriting dx when ep has a source, then ep as one map: the same result).
 void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float* dy,
                                const float* w, float* dx, bool accumulate = false,
                                int64_t dx_batch_stride = 0, const ConvDgradEpilogue& ep = {},
@@ -113,9 +125,13 @@ void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const floa
 
 // y = epilogue(y) in place (the cuDNN variants' epilogue; also a standalone fused op).
 void conv2d_apply_epilogue(const Conv2dShape& s, const ConvEpilogue& ep, float* y);
-// dx *= leaky'(y) on ep's channels, in place (the backward-data epilogue of the variants
-// that do not fuse it); dx's images dx_batch_stride apart (0 means C*H*W).
+// The backward-data epilogue of the variants that do not fuse it, in place on a dx that
+// holds the convolution (plus dx's old value, when accumulating without a source):
+//   dx = leaky'(y) * (dx + (add_source ? source : 0)) + residual_scale * residual
+// (add_source: the convolution ran with accumulate and ep has a source); dx's images
+// dx_batch_stride apart (0 means C*H*W). Only ep's channel range when ep has neither a
+// source nor a residual, else all of dx.
 void conv2d_apply_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep, float* dx,
-                                 int64_t dx_batch_stride = 0);
+                                 int64_t dx_batch_stride = 0, bool add_source = false);
 
 }  // namespace sr::cuda

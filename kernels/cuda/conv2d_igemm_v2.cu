@@ -27,8 +27,8 @@
 //                    channel views).
 //   backward-data    stride 1: a forward convolution of dy (packed NHWC, Kp channels) with the
 //                    weights flipped and transposed, w'[c][r][s][k] = w[k][c][R-1-r][S-1-s],
-//                    padding R-1-pad / S-1-pad; the store writes or adds into dx's view,
-//                    then applies ConvDgradEpilogue (LeakyReLU's derivative) on its channels.
+//                    padding R-1-pad / S-1-pad; the store applies ConvDgradEpilogue (the
+//                    accumulate, from dx or a source; LeakyReLU's derivative; a residual).
 //                    stride > 1 (the discriminators' downsampling convs): stride^2 phase
 //                    convolutions, each a stride-1 forward conv of dy with a flipped
 //                    sub-filter writing one residue class of dx's rows and columns (the
@@ -234,10 +234,11 @@ struct PhaseForwardStore {
   }
 };
 
-// One output phase of dx: dx[n][c][h0 + step i][w0 + step j] (+)= acc, m = (n*Hi + i)*Wi + j
-// (stride 1: the single phase h0 = w0 = 0, step 1, Hi x Wi = H x W), then the backward-data
-// epilogue (LeakyReLU's derivative on its channel range) on the accumulated value; with
-// split-K this runs in the reduce, on the ordered sum.
+// One output phase of dx: dx[n][c][h0 + step i][w0 + step j] = the backward-data epilogue of
+// acc, m = (n*Hi + i)*Wi + j (stride 1: the single phase h0 = w0 = 0, step 1, Hi x Wi = H x W):
+// acc plus, when accumulating, dx's old value or the epilogue's source; LeakyReLU's
+// derivative on its channel range; the residual term. With split-K this runs in the reduce,
+// on the ordered sum.
 struct DataStore {
   float* dx;
   int64_t dx_bs;
@@ -251,7 +252,7 @@ struct DataStore {
     div_wi.divmod(ij, i, j);
     const int64_t hw = (int64_t)(h0 + step * (int)i) * W + w0 + step * (int)j;
     float* p = dx + (int64_t)n * dx_bs + (int64_t)c * HW + hw;
-    *p = ep.apply(accumulate ? *p + v : v, c, n, hw, HW);
+    *p = ep.apply(v, accumulate, p, c, n, hw, HW);
   }
 };
 
@@ -879,7 +880,7 @@ void igemm_v2_force_conv_plan(int bm, int bn, int splits) {
 // kernel's bounds test handles as it is. No tap multiplies an inserted zero, and every dx
 // element belongs to exactly one phase. Stride 1 is the single phase a = b = 0: padding
 // R-1-pad, the whole filter flipped. A phase whose filter has no taps (R < stride) still
-// runs (zero k tiles), so its elements are written (zeros) or kept (accumulate).
+// runs (zero k tiles), so its elements still go through the store (a zero convolution).
 void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
                             int64_t dx_batch_stride, const ConvDgradEpilogue& ep, const PackedActivations& pdy) {
   const char* op = "conv2d_backward_data (igemm_v2)";

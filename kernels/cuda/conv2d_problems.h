@@ -90,20 +90,39 @@ struct DgradEpilogue {
   int64_t y_bs = 0;
   int c_begin = 0, c_end = 0;
   float slope = 0.2f;
+  const float* source = nullptr;  // the accumulated value's home when not dx itself
+  int64_t source_bs = 0;
+  const float* residual = nullptr;
+  int64_t residual_bs = 0;
+  float residual_scale = 1.f;
 
-  SR_HD float apply(float v, int c, int64_t n, int64_t hw, int64_t HW) const {
-    if (c < c_begin || c >= c_end) return v;
-    return v * math::leaky_relu_grad_from_output(ldg(y + n * y_bs + (int64_t)c * HW + hw), slope);
+  // dx's new value from the convolution's `conv`, in ConvDgradEpilogue's order: the prior
+  // value (source's element, else *dx_elem, dx's own) added when accumulate, then
+  // LeakyReLU's derivative on the channel range, then the residual term.
+  SR_HD float apply(float conv, int accumulate, const float* dx_elem, int c, int64_t n, int64_t hw,
+                    int64_t HW) const {
+    const int64_t chw = (int64_t)c * HW + hw;
+    float v = conv;
+    if (accumulate) v += source ? ldg(source + n * source_bs + chw) : *dx_elem;
+    if (c >= c_begin && c < c_end) v *= math::leaky_relu_grad_from_output(ldg(y + n * y_bs + chw), slope);
+    if (residual) v += residual_scale * ldg(residual + n * residual_bs + chw);
+    return v;
   }
 };
 
 inline DgradEpilogue make_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep) {
+  const int64_t chw = s.C * s.H * s.W;  // a batch stride of 0 means contiguous images
   DgradEpilogue e;
   e.y = ep.y;
-  e.y_bs = ep.y_batch_stride ? ep.y_batch_stride : s.C * s.H * s.W;
+  e.y_bs = ep.y_batch_stride ? ep.y_batch_stride : chw;
   e.c_begin = (int)ep.c_begin;
   e.c_end = (int)ep.c_end;
   e.slope = ep.slope;
+  e.source = ep.source;
+  e.source_bs = ep.source_batch_stride ? ep.source_batch_stride : chw;
+  e.residual = ep.residual;
+  e.residual_bs = ep.residual_batch_stride ? ep.residual_batch_stride : chw;
+  e.residual_scale = ep.residual_scale;
   return e;
 }
 

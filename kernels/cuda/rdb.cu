@@ -2,7 +2,7 @@
 //
 // v2 (this file): the convolutions are the caller's conv2d variant's explicit entry points
 // on channel-range views of the buffer, with everything elementwise folded into their
-// epilogues but three maps (x into the buffer, dy's scaling for conv5, and dx):
+// epilogues but two maps (x into the buffer, and dy's scaling for conv5):
 //   forward   conv_k writes bias + LeakyReLU (epilogue) into buf's slice k (y_batch_stride);
 //             conv5 writes x + residual * (conv5 + b5), and with the RRDB's outer residual
 //             outer + outer_scale * (that), straight into y (the epilogue's residual and
@@ -13,7 +13,10 @@
 //             backward-data has added into it (conv5's for k = 3), so that conv's
 //             backward-data epilogue multiplies it by LeakyReLU's derivative, read off
 //             buf's slice k, after the accumulate (ConvDgradEpilogue: igemm_v2 in its store,
-//             the other variants as one map). No float atomics: deterministic like the
+//             the other variants as one map). conv1's backward-data (when dx is wanted)
+//             reads G's prefix as the epilogue's source, adds its contribution and
+//             identity * dy (the residual term) and writes dx, the block's input gradient:
+//             G's prefix itself is never written. No float atomics: deterministic like the
 //             convolutions.
 // igemm_v2 and wgmma (the variants that pack their operands), with nf and gc multiples of 8,
 // read the buffer through one packed twin (NHWC bf16, all nf + 4 gc channels per pixel,
@@ -45,15 +48,6 @@ struct CopyIntoView {  // view[i] = src[i]
   float* view;
   int64_t per_image, batch;
   __device__ void operator()(int64_t i) const { view[view_index(i, per_image, batch)] = src[i]; }
-};
-
-struct IdentityPlusView {  // dx[i] = view[i] + a * dy[i]
-  const float* view;
-  const float* dy;
-  float* dx;
-  int64_t per_image, batch;
-  float a;
-  __device__ void operator()(int64_t i) const { dx[i] = view[view_index(i, per_image, batch)] + a * dy[i]; }
 };
 
 Conv2dShape rdb_conv_shape(const RdbShape& s, int k, int64_t y_batch) {
@@ -125,10 +119,9 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
   float* g = G.as<float>();
   scale(dy, residual * identity, dz5.as<float>(), s.N * xn);
   // LeakyReLU's derivative on G's slice k (channels nf + k gc .. nf + (k+1) gc of the
-  // prefix a backward-data writes), read off buf's slice k; none for k < 0 (x's channels).
+  // prefix a backward-data writes), read off buf's slice k.
   auto leaky_slice = [&](int k) {
     ConvDgradEpilogue ep;
-    if (k < 0) return ep;
     ep.y = buf;
     ep.y_batch_stride = CB;
     ep.c_begin = s.nf + k * s.gc;
@@ -139,9 +132,11 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
   BufferTwin twin(v, s);
   if (twin.on()) twin.pack(buf, CB, 0, s.channels());
   DeviceScratch dyp(twin.on() ? sizeof(uint16_t) * s.N * HW * detail::igemm_v2_packed_channels(s.nf) : 0);
-  // Conv k's weight gradient (when asked) and backward-data (when `data`) for its dy: dz5, or
-  // G's slice k (final, a view). With the twin, dy is packed once for both.
-  auto conv_backward = [&](int k, const float* dyk, bool accumulate, int64_t dx_bs, bool data) {
+  // Conv k's weight gradient (when asked) and, when ep is given, its backward-data into dxk
+  // with that epilogue, for its dy: dz5, or G's slice k (final, a view). With the twin, dy is
+  // packed once for both.
+  auto conv_backward = [&](int k, const float* dyk, float* dxk, bool accumulate, int64_t dx_bs,
+                           const ConvDgradEpilogue* ep) {
     const Conv2dShape c = rdb_conv_shape(s, k, k == 4 ? xn : CB);
     PackedActivations pdy;
     if (twin.on()) {
@@ -149,12 +144,23 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
       pdy = {dyp.as<uint16_t>(), detail::igemm_v2_packed_channels(c.K)};
     }
     if (dw[k] || db[k]) conv2d_backward_weight_with(v, c, buf, dyk, dw[k], db[k], twin.view(), pdy);
-    if (data) conv2d_backward_data_with(v, c, dyk, p.w[k], g, accumulate, dx_bs, leaky_slice(k - 1), pdy);
+    if (ep) conv2d_backward_data_with(v, c, dyk, p.w[k], dxk, accumulate, dx_bs, *ep, pdy);
   };
-  conv_backward(4, dz5.as<float>(), /*accumulate=*/false, 0, /*data=*/true);
-  for (int k = 3; k >= 0; --k)
-    conv_backward(k, g + (s.nf + k * s.gc) * HW, /*accumulate=*/true, CB, /*data=*/k > 0 || dx != nullptr);
-  if (dx) launch_map("rdb_dx", IdentityPlusView{g, dy, dx, xn, CB, identity}, s.N * xn);
+  const ConvDgradEpilogue ep5 = leaky_slice(3);
+  conv_backward(4, dz5.as<float>(), g, /*accumulate=*/false, 0, &ep5);
+  for (int k = 3; k >= 1; --k) {
+    const ConvDgradEpilogue ep = leaky_slice(k - 1);
+    conv_backward(k, g + (s.nf + k * s.gc) * HW, g, /*accumulate=*/true, CB, &ep);
+  }
+  // dx = G[:, :nf] + conv1's contribution + identity * dy, x's channels having no LeakyReLU:
+  // G's prefix is the source of the accumulate, dy the residual.
+  ConvDgradEpilogue ep1;
+  ep1.source = g;
+  ep1.source_batch_stride = CB;
+  ep1.residual = dy;
+  ep1.residual_batch_stride = xn;
+  ep1.residual_scale = identity;
+  conv_backward(0, g + s.nf * HW, dx, /*accumulate=*/true, xn, dx ? &ep1 : nullptr);
 }
 
 }  // namespace sr::cuda

@@ -85,6 +85,20 @@ struct ConvViewData {
     return ep;
   }
 
+  // The backward-data epilogue's derivative on the channels [C/3, C-1) (a range strictly
+  // inside them), slope 0.2, read off act_dev: the device copy of an activation with the dx
+  // buffer's layout (the whole buffer: the view's offset is added here).
+  template <class DgradEpilogue>
+  DgradEpilogue dgrad_epilogue(const float* act_dev) const {
+    DgradEpilogue ep;
+    ep.y = act_dev + x_off;
+    ep.y_batch_stride = s.x_batch_stride;
+    ep.c_begin = c.C / 3;
+    ep.c_end = c.C - 1;
+    ep.slope = 0.2f;
+    return ep;
+  }
+
   struct Result {
     std::vector<double> got, ref;
   };
@@ -136,7 +150,10 @@ struct ConvViewData {
   //   forward        ref = outer + outer_scale * ref, outer a view of its own buffer
   //                  (images o_bs apart, the view at o_off)
   //   backward-data  ref *= leaky'(act) on channels [cb, ce), act a LeakyReLU output with
-  //                  the dx buffer's layout (its sign picks the slope)
+  //                  the dx buffer's layout (its sign picks the slope); and
+  //                  ref += scale * term, term a view with dx's (C, H, W) layout in a
+  //                  buffer of its own (images t_bs apart, the view at t_off): the
+  //                  epilogue's source (scale 1) and its residual
   void add_outer(Result& r, const std::vector<float>& outer, int64_t o_bs, int64_t o_off, double outer_scale) const {
     for (int64_t n = 0; n < c.N; ++n)
       for (int64_t i = 0; i < c.K * PQ; ++i) {
@@ -149,6 +166,10 @@ struct ConvViewData {
       for (int64_t ch = cb; ch < ce; ++ch)
         for (int64_t hw = 0; hw < HW; ++hw)
           r.ref[(n * c.C + ch) * HW + hw] *= act[n * s.x_batch_stride + x_off + ch * HW + hw] > 0 ? 1.0 : slope;
+  }
+  void add_dx_term(Result& r, const std::vector<float>& term, int64_t t_bs, int64_t t_off, double scale) const {
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t i = 0; i < c.C * HW; ++i) r.ref[n * c.C * HW + i] += scale * (double)term[n * t_bs + t_off + i];
   }
 
   // The references of dw += ... and dbias += ... from the starting values dw0, db0.
