@@ -442,12 +442,15 @@ fi
 
 # ---- native conv vs cuDNN on the RRDB / U-Net shapes -------------------------------------------
 if ! gpu_row "bench conv"; then
-  timed 100 bench_conv.log "$CLI" bench kernels --device cuda --variants all --filter '^conv_' --repeat 10 \
-    --json "$OUT/bench_conv.json"
+  timed 100 bench_conv.log "$CLI" bench kernels --device cuda --variants all \
+    --filter '^(conv_|upsample_nearest2x_conv2d_)' --repeat 10 --json "$OUT/bench_conv.json"
   case $? in
-    0) row "bench conv" ok "$(awk '$1 ~ /^conv_(fwd|bwd_data|bwd_weight)\/rrdb.rdb_conv5$/ && ($2 == "tf32" || $2 == "igemm_v2" || $2 == "wgmma" || $2 == "cudnn") {
-                 split($1, a, "/"); t[a[1] " " $2] = $(NF - 3) }
-               END { printf "rdb_conv5 ms tf32/igemm_v2/wgmma/cudnn:"; n = split("conv_fwd conv_bwd_data conv_bwd_weight", o, " ");
+    0) row "bench conv" ok "$(awk '($1 ~ /^conv_(fwd|bwd_data|bwd_weight)\/rrdb.rdb_conv5$/ || $1 ~ /^upsample_nearest2x_conv2d_(fwd|bwd_data|bwd_weight)\/rrdb.conv_up2$/) &&
+                 ($2 == "tf32" || $2 == "igemm_v2" || $2 == "wgmma" || $2 == "cudnn") {
+                 split($1, a, "/"); sub(/^upsample_nearest2x_conv2d_/, "up_", a[1]); t[a[1] " " $2] = $(NF - 3) }
+               END { printf "ms tf32/igemm_v2/wgmma/cudnn, rdb_conv5:"; n = split("conv_fwd conv_bwd_data conv_bwd_weight", o, " ");
+                     for (i = 1; i <= n; i++) printf " %s %s/%s/%s/%s", o[i], t[o[i] " tf32"], t[o[i] " igemm_v2"], t[o[i] " wgmma"], t[o[i] " cudnn"];
+                     printf "; conv_up2:"; n = split("up_fwd up_bwd_data up_bwd_weight", o, " ");
                      for (i = 1; i <= n; i++) printf " %s %s/%s/%s/%s", o[i], t[o[i] " tf32"], t[o[i] " igemm_v2"], t[o[i] " wgmma"], t[o[i] " cudnn"] }' "$LOG/bench_conv.log")" ;;
     99) no_time "bench conv" ;;
     *) row "bench conv" FAIL "$(tail -1 "$LOG/bench_conv.log" | cut -c1-120)" ;;
