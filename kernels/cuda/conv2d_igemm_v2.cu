@@ -216,41 +216,53 @@ struct ForwardStore {  // y[n][k][p][q] = epilogue(acc), m = (n*P + p)*Q + q
   }
 };
 
-// One output phase of upsample_nearest2x_conv2d's forward: y[n][k][h0 + 2i][w0 + 2j] =
-// epilogue(acc), m = (n*Hi + i)*Wi + j; with split-K this runs in the reduce, on the ordered sum.
+// The pixels of one output phase: GEMM row m = (n*Hi + i)*Wi + j is image n's pixel
+// (h0 + step i, w0 + step j) of a W-wide plane (stride 1: the single phase h0 = w0 = 0, step 1).
+struct PhasePixels {
+  int W, h0, w0, step;
+  FastDiv div_phase, div_wi;  // Hi * Wi, Wi
+  __device__ int64_t locate(int m, uint32_t& n) const {
+    uint32_t ij, i, j;
+    div_phase.divmod((uint32_t)m, n, ij);
+    div_wi.divmod(ij, i, j);
+    return (int64_t)(h0 + step * (int)i) * W + w0 + step * (int)j;
+  }
+};
+
+PhasePixels phase_pixels(int64_t W, int h0, int w0, int step, int64_t Hi, int64_t Wi) {
+  return PhasePixels{(int)W, h0, w0, step, FastDiv((uint32_t)(Hi * Wi)), FastDiv((uint32_t)Wi)};
+}
+
+// One output phase of upsample_nearest2x_conv2d's forward (step 2): y[n][k][pixel] =
+// epilogue(acc); with split-K this runs in the reduce, on the ordered sum.
 struct PhaseForwardStore {
   float* y;
   int64_t y_bs;
-  int M, K, PQ, Q, h0, w0;
-  FastDiv div_phase, div_wi;  // Hi * Wi, Wi
+  int M, K, PQ;
+  PhasePixels px;
   igemm::Epilogue ep;
   __device__ void operator()(int m, int k, float v) const {
     if (m >= M || k >= K) return;
-    uint32_t n, ij, i, j;
-    div_phase.divmod((uint32_t)m, n, ij);
-    div_wi.divmod(ij, i, j);
-    const int64_t pq = (int64_t)(h0 + 2 * (int)i) * Q + w0 + 2 * (int)j;
+    uint32_t n;
+    const int64_t pq = px.locate(m, n);
     y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = ep.apply(v, k, n, pq, PQ);
   }
 };
 
-// One output phase of dx: dx[n][c][h0 + step i][w0 + step j] = the backward-data epilogue of
-// acc, m = (n*Hi + i)*Wi + j (stride 1: the single phase h0 = w0 = 0, step 1, Hi x Wi = H x W):
-// acc plus, when accumulating, dx's old value or the epilogue's source; LeakyReLU's
+// One output phase of dx: dx[n][c][pixel] = the backward-data epilogue of acc (stride > 1: one
+// of the stride^2 phases; stride 1: the whole plane): acc plus, when accumulating, dx's old value or the epilogue's source; LeakyReLU's
 // derivative on its channel range; the residual term. With split-K this runs in the reduce,
 // on the ordered sum.
 struct DataStore {
   float* dx;
   int64_t dx_bs;
-  int M, C, HW, W, h0, w0, step, accumulate;
-  FastDiv div_phase, div_wi;  // Hi * Wi, Wi
+  int M, C, HW, accumulate;
+  PhasePixels px;
   igemm::DgradEpilogue ep;
   __device__ void operator()(int m, int c, float v) const {
     if (m >= M || c >= C) return;
-    uint32_t n, ij, i, j;
-    div_phase.divmod((uint32_t)m, n, ij);
-    div_wi.divmod(ij, i, j);
-    const int64_t hw = (int64_t)(h0 + step * (int)i) * W + w0 + step * (int)j;
+    uint32_t n;
+    const int64_t hw = px.locate(m, n);
     float* p = dx + (int64_t)n * dx_bs + (int64_t)c * HW + hw;
     *p = ep.apply(v, accumulate, p, c, n, hw, HW);
   }
@@ -902,8 +914,13 @@ void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* 
       ConvGemm g = conv_gemm(dyo.data(), wph, s.P, s.Q, Kp, Hi, Wi, s.N, Ra, Sb, 1, Ra - 1 - base_h, Sb - 1 - base_w,
                              s.C);
       g.ldx = dyo.ld();
-      DataStore ds{dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W, g.M, (int)s.C, (int)(s.H * s.W),
-                   (int)s.W, h0, w0, st, accumulate ? 1 : 0, FastDiv((uint32_t)(Hi * Wi)), FastDiv((uint32_t)Wi),
+      DataStore ds{dx,
+                   dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W,
+                   g.M,
+                   (int)s.C,
+                   (int)(s.H * s.W),
+                   accumulate ? 1 : 0,
+                   phase_pixels(s.W, h0, w0, st, Hi, Wi),
                    igemm::make_dgrad_epilogue(s, ep)};
       run_conv(g, ds, op);
     }
@@ -984,8 +1001,8 @@ void igemm_v2_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, c
                       wph, op);
         const ConvGemm g =
             conv_gemm(xp.as<bf16_bits>(), wph, H, W, Cp, pr.count, pc.count, s.N, pr.taps, pc.taps, 1, pr.pad, pc.pad, s.K);
-        const PhaseForwardStore st{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q), (int)s.Q, a, b,
-                                   FastDiv((uint32_t)(pr.count * pc.count)), FastDiv((uint32_t)pc.count), e};
+        const PhaseForwardStore st{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q),
+                                   phase_pixels(s.Q, a, b, 2, pr.count, pc.count), e};
         run_conv(g, st, op);
       }
       wph += s.K * pr.taps * pc.taps * Cp;
