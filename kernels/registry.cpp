@@ -42,15 +42,15 @@ const std::vector<Variant>& table() {
 #endif
       // Nearest x2 upsampling folded into the following conv (RRDBNet's conv_up1 / conv_up2):
       // the same variant names as conv2d (KernelChoice::conv2d chooses); each says whether it
-      // folds the upsampling into its gathers or composes upsample_nearest2x + conv2d.
+      // runs convolutions at x's size with tap-summed filters or composes upsample_nearest2x + conv2d.
       {"upsample_nearest2x_conv2d", "phases", "cpu", "fp32/fp64", "four phase convs of x at its own size with tap-summed filters (2x2 for 3x3: 4/9 of the MACs) on conv2d's kernels; bf16/tf32/fp16 precision: composed", true},
       {"upsample_nearest2x_conv2d", "composed", "cpu", "fp32/fp64", "reference: upsample_nearest2x, then conv2d's kernel (the bench baseline)", false},
 #ifdef SRENGINE_WITH_CUDA
       {"upsample_nearest2x_conv2d", "naive", "cuda", "fp32", "composes: upsample_nearest2x + conv2d naive", false},
       {"upsample_nearest2x_conv2d", "tf32", "cuda", "tf32", "composes: upsample_nearest2x + conv2d tf32", true},
       {"upsample_nearest2x_conv2d", "bf16", "cuda", "bf16", "composes: upsample_nearest2x + conv2d bf16", false},
-      {"upsample_nearest2x_conv2d", "igemm_v2", "cuda", "bf16", "folds forward and weight-gradient gathers (row u of the upsampled image is x's u >> 1); backward-data: dgrad at 2H x 2W + 2x2 sums", false},
-      {"upsample_nearest2x_conv2d", "wgmma", "cuda", "bf16", "composes the forward and backward-data; the weight gradient is igemm_v2's folded one", false},
+      {"upsample_nearest2x_conv2d", "igemm_v2", "cuda", "bf16", "convs at x's size with tap-summed filters (4/9 of the MACs for 3x3): four forward phases, a stride-2 backward-data, a stride-2 weight gradient folded onto the taps", false},
+      {"upsample_nearest2x_conv2d", "wgmma", "cuda", "bf16", "the four forward phases as wgmma convs; backward-data and the weight gradient are igemm_v2's stride-2 convs", false},
       {"upsample_nearest2x_conv2d", "fp16", "cuda", "fp16", "composes: upsample_nearest2x + conv2d fp16", false},
 #ifdef SRENGINE_WITH_CUDNN
       {"upsample_nearest2x_conv2d", "cudnn", "cuda", "tf32", "composes: upsample_nearest2x + cuDNN", false},

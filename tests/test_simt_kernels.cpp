@@ -888,7 +888,8 @@ void check_upsample_nearest2x_conv2d(sr::simt::ConvVariant v, const Tol& tol, co
 }
 
 // Odd sizes, C and K not multiples of 8, padding 1 and 0, a rectangular filter (different row
-// and column phases), on igemm_v2 (the phase convolutions) and tf32 (composes). Then igemm_v2
+// and column phases), on igemm_v2 (the phase convolutions), wgmma (its forward's phases on its
+// own kernel) and tf32 (composes). Then igemm_v2
 // under forced tile plans with split-K (the phases' stores in the ordered reduce), and a case
 // whose stride-2 weight gradient splits its pixels (the fold adds the splits).
 void test_upsample_nearest2x_conv2d() {
@@ -897,6 +898,7 @@ void test_upsample_nearest2x_conv2d() {
   std::mt19937_64 rng(seed);
   const UpsampleConvCase cases[] = {{2, 11, 5, 7, 13, 3, 3, 1}, {1, 6, 3, 5, 9, 3, 3, 0}, {1, 5, 4, 3, 7, 2, 3, 1}};
   const std::pair<sr::simt::ConvVariant, Tol> variants[] = {{sr::simt::ConvVariant::igemm_v2, kBf16},
+                                                            {sr::simt::ConvVariant::wgmma, kBf16},
                                                             {sr::simt::ConvVariant::tf32, kTf32}};
   for (const auto& [v, tol] : variants)
     for (const UpsampleConvCase& c : cases) check_upsample_nearest2x_conv2d(v, tol, c, rng);

@@ -793,25 +793,6 @@ void run_wgrad(WgradGemm g, bool with_bias, const char* op, const Reduce& reduce
 
 void check_range(const char* op, const Conv2dShape& s) { detail::igemm_v2_check_range(op, "igemm_v2", s); }
 
-// The output rows (or columns) of parity a of upsample_nearest2x_conv2d's forward, for R filter
-// taps, padding pad and P output rows (derivation above igemm_v2_upsample_nearest2x_forward):
-// `count` rows a, a + 2, ...; the forward kernel's tap j reads D's tap e = e_first - 2 j
-// (j < taps: D's taps of parity ea, flipped) with padding `pad`.
-struct UpsamplePhase {
-  int count, taps, e_first, pad;
-};
-
-UpsamplePhase upsample_phase(int a, int64_t R, int pad, int64_t P) {
-  const int pb = (int)R - 1 - pad;         // the stride-2 convolution's padding
-  const int ea = ((a + pb) % 2 + 2) % 2;  // D's taps of this parity: ea, ea + 2, ... <= R
-  UpsamplePhase ph;
-  ph.count = a < P ? (int)((P - a + 1) / 2) : 0;
-  ph.taps = ((int)R - ea) / 2 + 1;
-  ph.e_first = ea + 2 * (ph.taps - 1);
-  ph.pad = ph.taps - 1 - (a + pb - ea) / 2;  // a + pb - ea is even: an exact division
-  return ph;
-}
-
 }  // namespace
 
 namespace detail {
@@ -946,6 +927,24 @@ void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float*
   });
 }
 
+UpsamplePhase upsample_nearest2x_phase(int a, int64_t R, int pad, int64_t P) {
+  const int pb = (int)R - 1 - pad;         // the stride-2 convolution's padding
+  const int ea = ((a + pb) % 2 + 2) % 2;  // D's taps of this parity: ea, ea + 2, ... <= R
+  UpsamplePhase ph;
+  ph.count = a < P ? (int)((P - a + 1) / 2) : 0;
+  ph.taps = ((int)R - ea) / 2 + 1;
+  ph.e_first = ea + 2 * (ph.taps - 1);
+  ph.pad = ph.taps - 1 - (a + pb - ea) / 2;  // a + pb - ea is even: an exact division
+  return ph;
+}
+
+void igemm_v2_pack_upsample_phase_filter(const Conv2dShape& s, const float* w, const UpsamplePhase& rows,
+                                         const UpsamplePhase& cols, uint16_t* out) {
+  pack_tap_sums(w, TapSumPacking{(int)s.K, (int)s.C, (int)s.R, (int)s.S, pad8(s.C), 0, rows.taps, cols.taps,
+                                 rows.e_first, -2, cols.e_first, -2},
+                out, "upsample_nearest2x_conv2d_forward: phase filter");
+}
+
 // upsample_nearest2x_conv2d as convolutions at x's size. s is the convolution over the
 // upsampled input (stride 1, padding pad, an R x S filter, s.H = 2H, P = 2H + 2 pad - R + 1).
 // Row oh of y reads the upsampled rows oh + r - pad, which are x's rows floor((oh + r - pad) / 2).
@@ -961,7 +960,7 @@ void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float*
 //                    rows oh = a + 2i (a = 0, 1) meet D's taps e of one parity, e = ea + 2j
 //                    (ea = (a + R-1-pad) mod 2), at x's row i + (a + R-1-pad - e) / 2, so each
 //                    of the 4 output phases is a stride-1 convolution of x with those taps
-//                    flipped (upsample_phase), stored into its rows and columns of y through
+//                    flipped (upsample_nearest2x_phase), stored into its rows and columns of y through
 //                    the forward epilogue (PhaseForwardStore);
 //   backward-data    dx = the stride-2 convolution itself: the forward kernel on dy with D
 //                    transposed (rows C, channels K), (R+1) x (S+1) taps, written straight into
@@ -982,8 +981,8 @@ void igemm_v2_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, c
   UpsamplePhase rows[2], cols[2];
   int64_t w_elems = 0;
   for (int a = 0; a < 2; ++a) {
-    rows[a] = upsample_phase(a, s.R, s.pad, s.P);
-    cols[a] = upsample_phase(a, s.S, s.pad, s.Q);
+    rows[a] = upsample_nearest2x_phase(a, s.R, s.pad, s.P);
+    cols[a] = upsample_nearest2x_phase(a, s.S, s.pad, s.Q);
   }
   for (int a = 0; a < 2; ++a)
     for (int b = 0; b < 2; ++b) w_elems += s.K * rows[a].taps * cols[b].taps * Cp;
@@ -996,9 +995,7 @@ void igemm_v2_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, c
       const UpsamplePhase& pr = rows[a];
       const UpsamplePhase& pc = cols[b];
       if (pr.count > 0 && pc.count > 0) {
-        pack_tap_sums(w, TapSumPacking{(int)s.K, (int)s.C, (int)s.R, (int)s.S, Cp, 0, pr.taps, pc.taps, pr.e_first,
-                                       -2, pc.e_first, -2},
-                      wph, op);
+        igemm_v2_pack_upsample_phase_filter(s, w, pr, pc, wph);
         const ConvGemm g =
             conv_gemm(xp.as<bf16_bits>(), wph, H, W, Cp, pr.count, pc.count, s.N, pr.taps, pc.taps, 1, pr.pad, pc.pad, s.K);
         const PhaseForwardStore st{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q),

@@ -43,6 +43,17 @@ void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float*
 // input, x and dx contiguous (N, C, s.H / 2, s.W / 2).
 void igemm_v2_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep,
                                          float* y);
+// The forward's output phases, shared with wgmma's: the rows (or columns) of parity a of an
+// output of P rows, for R filter taps and padding pad, are `count` rows a, a + 2, ... of a
+// stride-1 convolution of x with `taps` tap-summed rows at padding `pad` (its tap j is the
+// stride-2 filter D's tap e_first - 2 j); the phase (rows, cols)'s filter is packed
+// [K][rows.taps][cols.taps][pad8(C)] bf16, the layout of both variants' forward filters.
+struct UpsamplePhase {
+  int count, taps, e_first, pad;
+};
+UpsamplePhase upsample_nearest2x_phase(int a, int64_t R, int pad, int64_t P);
+void igemm_v2_pack_upsample_phase_filter(const Conv2dShape& s, const float* w, const UpsamplePhase& rows,
+                                         const UpsamplePhase& cols, uint16_t* out);
 void igemm_v2_upsample_nearest2x_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx);
 void igemm_v2_upsample_nearest2x_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
 // Its packing (bf16 bit patterns, round to nearest even; padding channels 0):
@@ -98,6 +109,12 @@ void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const C
                    const PackedActivations& px = {});
 void wgmma_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
                          int64_t dx_batch_stride, const PackedActivations& pdy = {});
+// upsample_nearest2x_conv2d's forward (kernels/cuda/upsample_nearest2x_conv2d.h's shapes): the
+// four output phases of igemm_v2_upsample_nearest2x_forward, each a stride-1 wgmma convolution
+// of x at its own size with a tap-summed filter, stored into its rows and columns of y through
+// the whole forward epilogue.
+void wgmma_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep,
+                                      float* y);
 // Test hook of its launch plans (kernels/cuda/conv2d_wgmma_plan.h): a forced tile bm x bn with
 // a tile_h x tile_w pixel rectangle, one of wgmma::kPlans (bm = 0: plan_conv's; another plan
 // is an error). Process-wide; the tests restore it. The SM count is igemm_v2_set_sm_count's.

@@ -107,6 +107,20 @@ struct WgmmaForwardStore {
   }
 };
 
+// The output of one phase of upsample_nearest2x_conv2d's forward: the phase's pixel (p, q) is y's
+// (h0 + 2p, w0 + 2q), y[n][k][.][.] = the whole epilogue of acc (the outer residual included).
+struct WgmmaPhaseForwardStore {
+  float* y;
+  int64_t y_bs;
+  int K, Pa, Qb, Q, PQ, h0, w0;
+  igemm::Epilogue ep;
+  __device__ void operator()(int n, int p, int q, int k, float v) const {
+    if (p >= Pa || q >= Qb || k >= K) return;
+    const int64_t pq = (int64_t)(h0 + 2 * p) * Q + w0 + 2 * q;
+    y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = ep.apply(v, k, n, pq, PQ);
+  }
+};
+
 // The output of backward-data: dx[n][c][h][w] (+)= acc.
 struct WgmmaDataStore {
   float* dx;
@@ -354,6 +368,29 @@ void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const C
   const WgmmaForwardStore st{y, s.y_batch_stride, (int)s.K, (int)s.P, (int)s.Q, igemm::make_epilogue(s, ep)};
   run_wgmma_conv(xo.data(), xo.ld(), wp.as<bf16_bits>(), s.N, s.H, s.W, Cp, s.P, s.Q, s.R, s.S, s.pad, s.pad, s.K, st,
                  op);
+}
+
+void wgmma_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep,
+                                      float* y) {
+  const char* op = "upsample_nearest2x_conv2d_forward (wgmma)";
+  require_sm90a(op);
+  check_range(op, s);
+  const int Cp = pad8(s.C);
+  const int64_t H = s.H / 2, W = s.W / 2;
+  const PackedOperand xo({}, x, s.C * H * W, s.N, s.C, H * W, op);
+  const igemm::Epilogue e = igemm::make_epilogue(s, ep);
+  for (int a = 0; a < 2; ++a)
+    for (int b = 0; b < 2; ++b) {
+      const UpsamplePhase pr = upsample_nearest2x_phase(a, s.R, s.pad, s.P),
+                          pc = upsample_nearest2x_phase(b, s.S, s.pad, s.Q);
+      if (pr.count == 0 || pc.count == 0) continue;
+      DeviceScratch wp(s.K * pr.taps * pc.taps * Cp * sizeof(bf16_bits));
+      igemm_v2_pack_upsample_phase_filter(s, w, pr, pc, wp.as<bf16_bits>());
+      const WgmmaPhaseForwardStore st{y, s.y_batch_stride, (int)s.K, pr.count, pc.count, (int)s.Q, (int)(s.P * s.Q),
+                                      a, b, e};
+      run_wgmma_conv(xo.data(), xo.ld(), wp.as<bf16_bits>(), s.N, H, W, Cp, pr.count, pc.count, pr.taps, pc.taps,
+                     pr.pad, pc.pad, s.K, st, op);
+    }
 }
 
 void wgmma_force_conv_plan(int bm, int bn, int tile_h, int tile_w) {

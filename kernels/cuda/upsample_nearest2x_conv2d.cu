@@ -1,6 +1,7 @@
 // upsample_nearest2x_conv2d on CUDA: the dispatcher over the conv2d variants (see
 // upsample_nearest2x_conv2d.h). igemm_v2 runs the op as convolutions at x's size with tap-summed
-// filters (conv2d_igemm_v2.cu, igemm_v2_upsample_nearest2x_*); the other variants compose with
+// filters (conv2d_igemm_v2.cu, igemm_v2_upsample_nearest2x_*), wgmma its forward's phases on its
+// own kernel and the rest on igemm_v2's; the other variants compose with
 // resample.cu's upsample_nearest2x kernels through a scratch tensor of the upsampled size. No
 // kernels of its own.
 #include "kernels/cuda/common.cuh"
@@ -33,6 +34,10 @@ void upsample_nearest2x_conv2d_forward_with(ConvVariant v, const Conv2dShape& s,
     detail::igemm_v2_upsample_nearest2x_forward(s, x, w, ep, y);
     return;
   }
+  if (v == ConvVariant::wgmma) {
+    detail::wgmma_upsample_nearest2x_forward(s, x, w, ep, y);
+    return;
+  }
   DeviceScratch xu(upsampled_bytes(s));
   upsample_nearest2x_forward(x, xu.as<float>(), s.N * s.C, s.H / 2, s.W / 2);
   conv2d_forward_with(v, s, xu.as<float>(), w, ep, y);
@@ -49,7 +54,9 @@ void upsample_nearest2x_conv2d_backward_data(ConvVariant v, const Conv2dShape& s
                                              float* dx) {
   check_shape("upsample_nearest2x_conv2d_backward_data", s);
   if (s.N * s.C * s.H * s.W == 0) return;
-  if (v == ConvVariant::igemm_v2) {
+  if (v == ConvVariant::igemm_v2 || v == ConvVariant::wgmma) {
+    // wgmma too: a stride-2 convolution's taps are not tensor-map boxes (conv2d's dispatcher
+    // sends its strided convs to igemm_v2 likewise).
     detail::igemm_v2_upsample_nearest2x_backward_data(s, dy, w, dx);
     return;
   }

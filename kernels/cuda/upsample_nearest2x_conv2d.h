@@ -10,8 +10,8 @@
 //              stride-2 convolution of dy, the weight gradient as one stride-2 weight gradient
 //              folded back onto w's taps; 4/9 of the composed MACs for 3 x 3 and no tensor of
 //              the upsampled size
-//   wgmma      composes the forward and backward-data (its TMA boxes read a materialised
-//              image); its weight gradient is igemm_v2's
+//   wgmma      the same forward phases as wgmma convolutions (wgmma_upsample_nearest2x_forward);
+//              backward-data (a stride-2 convolution) and the weight gradient are igemm_v2's
 //   the others (naive, tf32, bf16, fp16, cudnn, cudnn_fp32) compose: upsample_nearest2x into
 //              a scratch tensor, then the variant's conv2d; backward-data is the variant's
 //              conv2d backward-data at 2H x 2W into a scratch tensor, then
