@@ -90,18 +90,20 @@ constexpr int kPitch = kBK + 8;
 int pad8(int64_t c) { return detail::igemm_v2_packed_channels(c); }
 
 // ---- Packing ----------------------------------------------------------------------------------
-// x (NCHW fp32, images x_bs apart) -> [N][HW][Cp] bf16, two channels per thread (Cp is even),
-// written into pixel rows of ld channels at channel c_off (ld = Cp, c_off = 0: a copy of its
-// own; a wider ld: one slice of a shared buffer, rdb.cu's twin of the dense block's buffer).
+// scale * x (NCHW fp32, images x_bs apart) -> [N][HW][Cp] bf16, two channels per thread (Cp is
+// even), written into pixel rows of ld channels at channel c_off (ld = Cp, c_off = 0: a copy of
+// its own; a wider ld: one slice of a shared buffer, rdb.cu's twin of the dense block's buffer).
+// The product is the fp32 one a separate scaling pass would store, so the bf16 is the same.
 __global__ void igemm_v2_pack_activations_kernel(const float* __restrict__ x, int64_t x_bs, int C, int HW, int Cp,
-                                                 int ld, int c_off, int64_t pairs, uint32_t* __restrict__ out) {
+                                                 int ld, int c_off, float scale, int64_t pairs,
+                                                 uint32_t* __restrict__ out) {
   const int half = Cp / 2;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < pairs; i += (int64_t)gridDim.x * blockDim.x) {
     const int c = (int)(i % half) * 2;
     const int64_t pix = i / half, n = pix / HW, hw = pix % HW;
     const float* xn = x + n * x_bs + hw;
-    const float lo = c < C ? xn[(int64_t)c * HW] : 0.f;
-    const float hi = c + 1 < C ? xn[(int64_t)(c + 1) * HW] : 0.f;
+    const float lo = c < C ? scale * xn[(int64_t)c * HW] : 0.f;
+    const float hi = c + 1 < C ? scale * xn[(int64_t)(c + 1) * HW] : 0.f;
     out[(pix * ld + c_off + c) / 2] = ptx::cvt_rn_bf16x2(hi, lo);
   }
 }
@@ -174,11 +176,11 @@ __global__ void igemm_v2_pack_tap_sums_kernel(const float* __restrict__ w, const
 }
 
 void pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, int Cp, bf16_bits* out,
-                      const char* op, int ld = 0, int c_off = 0) {
+                      const char* op, int ld = 0, int c_off = 0, float scale = 1.f) {
   const int64_t pairs = N * HW * Cp / 2;
   if (pairs == 0) return;
   launch_kernel(igemm_v2_pack_activations_kernel, grid_for(pairs), kBlock, 0, current_stream(), x, x_bs, (int)C,
-                (int)HW, Cp, ld ? ld : Cp, c_off, pairs, reinterpret_cast<uint32_t*>(out));
+                (int)HW, Cp, ld ? ld : Cp, c_off, scale, pairs, reinterpret_cast<uint32_t*>(out));
   CUDA_CHECK_LAUNCH(op);
 }
 
@@ -840,13 +842,13 @@ PackedOperand::PackedOperand(const PackedActivations& p, const float* x, int64_t
 PackedOperand::~PackedOperand() = default;
 
 void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out,
-                               int64_t ld, int64_t c_off) {
+                               int64_t ld, int64_t c_off, float scale) {
   const char* op = "igemm_v2 pack activations";
   const int Cp = pad8(C);
   SR_CHECK(ld % 8 == 0 && c_off % 8 == 0 && c_off >= 0 && (ld == 0 ? c_off == 0 : c_off + Cp <= ld), op,
            ": a slice of ", Cp, " packed channels at channel ", c_off, " does not fit pixel rows of ", ld,
            " channels (both multiples of 8)");
-  pack_activations(x, x_bs, N, C, HW, Cp, out, op, (int)ld, (int)c_off);
+  pack_activations(x, x_bs, N, C, HW, Cp, out, op, (int)ld, (int)c_off, scale);
 }
 
 void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool flip, uint16_t* out) {

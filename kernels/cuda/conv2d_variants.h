@@ -59,11 +59,12 @@ void igemm_v2_upsample_nearest2x_backward_weight(const Conv2dShape& s, const flo
 // Its packing (bf16 bit patterns, round to nearest even; padding channels 0):
 //   activations  x (N, C, HW), images x_bs apart -> out[N][HW][Cp], Cp = C rounded up to 8,
 //                into pixel rows of ld channels at channel c_off (ld 0: Cp; both multiples of
-//                8 and c_off + Cp <= ld), so slices can fill one wider buffer
+//                8 and c_off + Cp <= ld), so slices can fill one wider buffer; scaled by
+//                `scale` first (the fp32 product, as a separate scaling pass would store it)
 //   weights      w (K, C, R, S) -> out[K][R][S][Cp]; flip: out[C][R][S][Kp] with
 //                out[c][r][s][k] = w[k][c][R-1-r][S-1-s] (backward-data's filters)
 void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out,
-                               int64_t ld = 0, int64_t c_off = 0);
+                               int64_t ld = 0, int64_t c_off = 0, float scale = 1.f);
 void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool flip, uint16_t* out);
 // An activation operand of igemm_v2's and wgmma's GEMMs: the caller's packed buffer (checked:
 // ld a multiple of 8, at least pad8(C)), or a copy of x packed here (pitch pad8(C)), held while

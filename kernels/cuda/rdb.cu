@@ -26,7 +26,9 @@
 // its backward-data and weight gradient. Per pixel the packing reads nf + 4 gc channels in the
 // forward instead of 5 nf + 10 gc, and in the backward nf + 4 gc plus each dy once instead of
 // 5 nf + 10 gc plus each dy twice (at nf 64, gc 32: 192 + 192 + 192 instead of 640 + 640 + 384
-// channels). The bf16 values, and so the results, are the per-conv packing's bit for bit.
+// channels). conv5's dy, residual * identity * dy, is scaled as it is packed, so the twin's
+// backward needs no float32 copy of it (one map fewer). The bf16 values, and so the results,
+// are the per-conv packing's bit for bit.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/conv2d_variants.h"
@@ -115,9 +117,8 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
                   float* const dw[5], float* const db[5]) {
   const int64_t HW = s.H * s.W, CB = s.channels() * HW, xn = s.nf * HW;
   const float identity = has_outer ? outer_scale : 1.0f;
-  DeviceScratch G(sizeof(float) * s.N * CB), dz5(sizeof(float) * s.N * xn);
+  DeviceScratch G(sizeof(float) * s.N * CB);
   float* g = G.as<float>();
-  scale(dy, residual * identity, dz5.as<float>(), s.N * xn);
   // LeakyReLU's derivative on G's slice k (channels nf + k gc .. nf + (k+1) gc of the
   // prefix a backward-data writes), read off buf's slice k.
   auto leaky_slice = [&](int k) {
@@ -133,24 +134,35 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
   if (twin.on()) twin.pack(buf, CB, 0, s.channels());
   DeviceScratch dyp(twin.on() ? sizeof(uint16_t) * s.N * HW * detail::igemm_v2_packed_channels(s.nf) : 0);
   // Conv k's weight gradient (when asked) and, when ep is given, its backward-data into dxk
-  // with that epilogue, for its dy: dz5, or G's slice k (final, a view). With the twin, dy is
-  // packed once for both.
-  auto conv_backward = [&](int k, const float* dyk, float* dxk, bool accumulate, int64_t dx_bs,
+  // with that epilogue, for its dy = dy_scale * dyk: G's slice k (final, a view), or for conv5
+  // the scaled dy. With the twin, dy is packed (and scaled) once for both, and the float32 dyk
+  // is read only by a bias gradient without a weight gradient; otherwise dyk must be the dy.
+  auto conv_backward = [&](int k, const float* dyk, float dy_scale, float* dxk, bool accumulate, int64_t dx_bs,
                            const ConvDgradEpilogue* ep) {
     const Conv2dShape c = rdb_conv_shape(s, k, k == 4 ? xn : CB);
     PackedActivations pdy;
     if (twin.on()) {
-      detail::igemm_v2_pack_activations(dyk, c.y_batch_stride, s.N, c.K, HW, dyp.as<uint16_t>());
+      detail::igemm_v2_pack_activations(dyk, c.y_batch_stride, s.N, c.K, HW, dyp.as<uint16_t>(), 0, 0, dy_scale);
       pdy = {dyp.as<uint16_t>(), detail::igemm_v2_packed_channels(c.K)};
     }
     if (dw[k] || db[k]) conv2d_backward_weight_with(v, c, buf, dyk, dw[k], db[k], twin.view(), pdy);
     if (ep) conv2d_backward_data_with(v, c, dyk, p.w[k], dxk, accumulate, dx_bs, *ep, pdy);
   };
+  // conv5's dy is dz5 = residual * identity * dy. The twin scales it as it packs it, so the
+  // float32 dz5 (a map reading dy and writing N nf H W floats) exists only when the packed copy
+  // cannot serve every reader: no twin, or conv5's bias gradient without its weight gradient.
+  const float dz5_scale = residual * identity;
+  const bool dz5_as_float = !twin.on() || (!dw[4] && db[4]);
+  DeviceScratch dz5(dz5_as_float ? sizeof(float) * s.N * xn : 0);
+  if (dz5_as_float) scale(dy, dz5_scale, dz5.as<float>(), s.N * xn);
   const ConvDgradEpilogue ep5 = leaky_slice(3);
-  conv_backward(4, dz5.as<float>(), g, /*accumulate=*/false, 0, &ep5);
+  if (dz5_as_float)
+    conv_backward(4, dz5.as<float>(), 1.0f, g, /*accumulate=*/false, 0, &ep5);
+  else
+    conv_backward(4, dy, dz5_scale, g, /*accumulate=*/false, 0, &ep5);
   for (int k = 3; k >= 1; --k) {
     const ConvDgradEpilogue ep = leaky_slice(k - 1);
-    conv_backward(k, g + (s.nf + k * s.gc) * HW, g, /*accumulate=*/true, CB, &ep);
+    conv_backward(k, g + (s.nf + k * s.gc) * HW, 1.0f, g, /*accumulate=*/true, CB, &ep);
   }
   // dx = G[:, :nf] + conv1's contribution + identity * dy, x's channels having no LeakyReLU:
   // G's prefix is the source of the accumulate, dy the residual.
@@ -160,7 +172,7 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
   ep1.residual = dy;
   ep1.residual_batch_stride = xn;
   ep1.residual_scale = identity;
-  conv_backward(0, g + s.nf * HW, dx, /*accumulate=*/true, xn, dx ? &ep1 : nullptr);
+  conv_backward(0, g + s.nf * HW, 1.0f, dx, /*accumulate=*/true, xn, dx ? &ep1 : nullptr);
 }
 
 }  // namespace sr::cuda
