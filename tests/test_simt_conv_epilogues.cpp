@@ -1,12 +1,14 @@
 // simt/: the conv epilogues the residual dense block folds its elementwise passes into
 // (kernels/cuda/conv2d.h): the forward epilogue's outer residual, the backward-data epilogue
 // (LeakyReLU's derivative on a channel range, after the accumulate from dx or from a source
-// of its own, then a residual term), and the launches the fused block saves. Each variant is checked against a CPU float64 composition of the plain
-// convolution and the elementwise terms, on channel views of NaN-poisoned buffers, with fresh
-// random inputs: igemm_v2 fuses both epilogues in its stores (split-K and the stride-2 phase
-// convolutions included); tf32 and naive fuse the forward one and run the backward one as a
-// map; wgmma runs the outer residual as a map after its store. Then the fused block on
-// igemm_v2 against the same convolutions with those passes done separately.
+// of its own, then a residual term), and the launches the fused block saves. Each variant is
+// checked against a CPU float64 composition of the plain convolution and the elementwise
+// terms, on channel views of NaN-poisoned buffers, with fresh random inputs: igemm_v2 fuses
+// both epilogues in its stores (split-K and the stride-2 phase convolutions included); tf32
+// and naive fuse the forward one and run the backward one as a map; wgmma runs the outer
+// residual as a map after its store. Then the fused block on igemm_v2 and wgmma (with and
+// without the packed twin of its buffer) against the same convolutions with those passes done
+// separately.
 #include "kernels/simt/kernels.h"  // first: kernels/cuda's headers as sr::simt
 
 #include <catch2/catch.hpp>
@@ -151,6 +153,29 @@ void test_dgrad_epilogue_checks() {
   ep.residual = Other.p;
   ep.residual_batch_stride = -4;
   CHECK_THROWS_WITH(run(ep, false), Catch::Contains("batch strides must be >= 0") && Catch::Contains("residual -4"));
+}
+
+// A pre-packed operand's checks (conv2d.h's PackedActivations, igemm_v2_pack_activations' pitch
+// and offset): each names the op and the bad value, on igemm_v2 and wgmma.
+void test_packed_operand_checks() {
+  const cpu::Conv2dShape s = cpu::make_conv2d_shape(1, 8, 4, 4, 8, 3, 3, 1, 1);
+  std::mt19937_64 rng(1170);
+  Dev X(random_floats(rng, 8 * 16)), Wt(random_floats(rng, 8 * 8 * 9)), Y(8 * 16), Buf(16 * 32);
+  uint16_t* packed = reinterpret_cast<uint16_t*>(Buf.p);  // room for 16 pixels of 64 channels
+  CHECK_THROWS_WITH(sr::simt::detail::igemm_v2_pack_activations(X.p, 128, 1, 8, 16, packed, 12, 0),
+                    Catch::Contains("igemm_v2 pack activations") && Catch::Contains("pixel rows of 12"));
+  CHECK_THROWS_WITH(sr::simt::detail::igemm_v2_pack_activations(X.p, 128, 1, 8, 16, packed, 16, 16),
+                    Catch::Contains("at channel 16 does not fit pixel rows of 16"));
+  CHECK_THROWS_WITH(sr::simt::detail::igemm_v2_pack_activations(X.p, 128, 1, 8, 16, packed + 1, 16, 8),
+                    Catch::Contains("16-byte aligned buffer"));
+  sr::simt::detail::igemm_v2_pack_activations(X.p, 128, 1, 8, 16, packed, 16, 8);  // a valid slice
+  for (ConvVariant v : {ConvVariant::igemm_v2, ConvVariant::wgmma}) {
+    const std::string op = std::string("conv2d_forward (") + sr::simt::conv_variant_name(v) + ")";
+    CHECK_THROWS_WITH(sr::simt::conv2d_forward_with(v, s, X.p, Wt.p, {}, Y.p, {packed, 4}),
+                      Catch::Contains(op) && Catch::Contains("got pitch 4"));
+    CHECK_THROWS_WITH(sr::simt::conv2d_forward_with(v, s, X.p, Wt.p, {}, Y.p, {packed + 1, 16}),
+                      Catch::Contains(op) && Catch::Contains("16-byte aligned base"));
+  }
 }
 
 // y = outer + 0.3 * (res + 0.5 * sqrt2 * leaky(conv + bias)) into y's view; outer a view of
@@ -302,13 +327,15 @@ void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t s
     compare("rdb db" + std::to_string(k + 1) + tag, gb[k]->get(),
             to_double(rgb[k]->get()), kFp32);
   }
-  INFO("rdb forward + backward on " << sr::simt::conv_variant_name(v) << ": " << fused << " launches, its convolutions alone " << convs);
+  INFO("rdb forward + backward on " << sr::simt::conv_variant_name(v) << ": " << fused
+                                     << " launches, its convolutions alone " << convs);
   if (v == ConvVariant::igemm_v2) CHECK(fused == convs + (twin ? 1 - 9 : 2));
 }
 
 void test_rdb_fused_epilogues() {
   check_rdb_fused_epilogues(ConvVariant::igemm_v2, {2, 8, 4, 4, 5}, 1300);
   check_rdb_fused_epilogues(ConvVariant::igemm_v2, {2, 16, 8, 4, 5}, 1301);
+  check_rdb_fused_epilogues(ConvVariant::igemm_v2, {2, 8, 16, 4, 5}, 1303);  // gc > nf: dy of gc channels
   check_rdb_fused_epilogues(ConvVariant::wgmma, {2, 16, 8, 4, 5}, 1302);
 }
 
@@ -316,6 +343,7 @@ void test_rdb_fused_epilogues() {
 
 TEST_CASE("simt/conv2d_dgrad_epilogue") { test_dgrad_epilogue(); }
 TEST_CASE("simt/conv2d_dgrad_epilogue_checks") { test_dgrad_epilogue_checks(); }
+TEST_CASE("simt/conv2d_packed_operand_checks") { test_packed_operand_checks(); }
 TEST_CASE("simt/conv2d_outer_residual") { test_outer_residual(); }
 TEST_CASE("simt/rdb_fused_epilogues") { test_rdb_fused_epilogues(); }
 

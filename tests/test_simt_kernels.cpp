@@ -840,7 +840,8 @@ struct UpsampleConvCase {
 };
 
 // The three directions of the op against the CPU's composed float64 reference, on fresh random
-// inputs: forward with bias and leaky ReLU, backward-data (overwrite), backward-weight (dw +=,
+// inputs: forward with the whole epilogue (bias, leaky ReLU, a residual and an outer residual,
+// each with a batch stride of its own), backward-data (overwrite), backward-weight (dw +=,
 // dbias +=). Outputs start as NaN.
 void check_upsample_nearest2x_conv2d(sr::simt::ConvVariant v, const Tol& tol, const UpsampleConvCase& c,
                                      std::mt19937_64& rng) {
@@ -850,22 +851,31 @@ void check_upsample_nearest2x_conv2d(sr::simt::ConvVariant v, const Tol& tol, co
                           std::to_string(c.C) + " " + std::to_string(c.H) + "x" + std::to_string(c.W) + " K" +
                           std::to_string(c.K) + " " + std::to_string(c.R) + "x" + std::to_string(c.S) + " pad " +
                           std::to_string(c.pad);
+  const int64_t per_image = s.K * s.P * s.Q, res_bs = per_image + 3, out_bs = per_image + 5;
   const auto x = random_floats(rng, nx), w = random_floats(rng, nw), bias = random_floats(rng, c.K),
-             dy = random_floats(rng, ny), dw0 = random_floats(rng, nw), db0 = random_floats(rng, c.K);
+             dy = random_floats(rng, ny), dw0 = random_floats(rng, nw), db0 = random_floats(rng, c.K),
+             res = random_floats(rng, c.N * res_bs), outer = random_floats(rng, c.N * out_bs);
   const auto xd = to_double(x), wd = to_double(w), dyd = to_double(dy);
-  Dev X(x), Wt(w), Bias(bias), DY(dy);
-  {  // forward: leaky_relu(conv(upsample(x)) + bias)
+  Dev X(x), Wt(w), Bias(bias), DY(dy), Res(res), Outer(outer);
+  {  // forward: outer + 1.5 (res + 0.5 leaky_relu(conv(upsample(x)) + bias))
     Dev Y(std::vector<float>(ny, kNaN));
     sr::simt::ConvEpilogue ep;
     ep.bias = Bias.p;
     ep.leaky_relu = true;
     ep.slope = 0.2f;
+    ep.residual = Res.p;
+    ep.residual_batch_stride = res_bs;
+    ep.residual_scale = 0.5f;
+    ep.outer = Outer.p;
+    ep.outer_batch_stride = out_bs;
+    ep.outer_scale = 1.5f;
     sr::simt::upsample_nearest2x_conv2d_forward_with(v, s, X.p, Wt.p, ep, Y.p);
     std::vector<double> ref(ny);
     cpu::upsample_nearest2x_conv2d_forward_reference<double>(s, xd.data(), wd.data(), nullptr, ref.data());
     for (int64_t i = 0; i < ny; ++i) {
-      const double z = ref[i] + bias[(i / (s.P * s.Q)) % s.K];
-      ref[i] = z > 0 ? z : 0.2 * z;
+      const int64_t n = i / per_image, e = i % per_image;
+      const double z = ref[i] + bias[e / (s.P * s.Q)], a = z > 0 ? z : 0.2 * z;
+      ref[i] = outer[n * out_bs + e] + 1.5 * (res[n * res_bs + e] + 0.5 * a);
     }
     compare(ctx + " forward (bias, leaky)", Y.get(), ref, tol);
   }

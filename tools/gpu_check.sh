@@ -443,7 +443,7 @@ fi
 # ---- native conv vs cuDNN on the RRDB / U-Net shapes -------------------------------------------
 if ! gpu_row "bench conv"; then
   timed 100 bench_conv.log "$CLI" bench kernels --device cuda --variants all \
-    --filter '^(conv_|upsample_nearest2x_conv2d_)' --repeat 10 --json "$OUT/bench_conv.json"
+    --filter '^(conv_|upsample_nearest2x_conv2d_.*conv_up2$)' --repeat 10 --json "$OUT/bench_conv.json"
   case $? in
     0) row "bench conv" ok "$(awk '($1 ~ /^conv_(fwd|bwd_data|bwd_weight)\/rrdb.rdb_conv5$/ || $1 ~ /^upsample_nearest2x_conv2d_(fwd|bwd_data|bwd_weight)\/rrdb.conv_up2$/) &&
                  ($2 == "tf32" || $2 == "igemm_v2" || $2 == "wgmma" || $2 == "cudnn") {

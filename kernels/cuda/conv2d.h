@@ -64,7 +64,8 @@ struct ConvEpilogue {
 // with leaky'(y) = 1 for y > 0, else slope (slope > 0, so the sign of y is the sign of the
 // pre-activation). y, source and residual have dx's (C, H, W) layout (c indexes them from
 // dx's channel 0), each with its own batch stride (0 means C*H*W), so each can be a
-// channel-range view; none may share dx's memory. c_begin == c_end: no derivative. A source
+// channel-range view; none may share dx's memory (the check catches a source or residual
+// that is dx itself, not an overlapping view). c_begin == c_end: no derivative. A source
 // is read only when accumulating (the value the convolution adds to; without accumulate it
 // is an error). The dense block's backward: slice k of G = dL/dbuf is final once
 // conv_{k+1}'s backward-data has added into it, so that conv's store applies the slice's

@@ -89,6 +89,9 @@ constexpr int kPitch = kBK + 8;
 
 int pad8(int64_t c) { return detail::igemm_v2_packed_channels(c); }
 
+// A pre-packed operand's pixel pitch stays below this (the kernels hold it in an int).
+constexpr int64_t kMaxPackedPitch = int64_t{1} << 24;
+
 // ---- Packing ----------------------------------------------------------------------------------
 // scale * x (NCHW fp32, images x_bs apart) -> [N][HW][Cp] bf16, two channels per thread (Cp is
 // even), written into pixel rows of ld channels at channel c_off (ld = Cp, c_off = 0: a copy of
@@ -252,9 +255,9 @@ struct PhaseForwardStore {
 };
 
 // One output phase of dx: dx[n][c][pixel] = the backward-data epilogue of acc (stride > 1: one
-// of the stride^2 phases; stride 1: the whole plane): acc plus, when accumulating, dx's old value or the epilogue's source; LeakyReLU's
-// derivative on its channel range; the residual term. With split-K this runs in the reduce,
-// on the ordered sum.
+// of the stride^2 phases; stride 1: the whole plane): acc plus, when accumulating, dx's old
+// value or the epilogue's source; LeakyReLU's derivative on its channel range; the residual
+// term. With split-K this runs in the reduce, on the ordered sum.
 struct DataStore {
   float* dx;
   int64_t dx_bs;
@@ -827,8 +830,11 @@ PackedOperand::PackedOperand(const PackedActivations& p, const float* x, int64_t
                              int64_t HW, const char* op) {
   const int Cp = pad8(C);
   if (p.data) {
-    SR_CHECK(p.ld % 8 == 0 && p.ld >= Cp && p.ld < (int64_t{1} << 24), op, ": a packed operand of ", C,
-             " channels needs a pixel pitch that is a multiple of 8 and at least ", Cp, ", not ", p.ld);
+    // 16-byte cp.async chunks and TMA rows: the base and every pixel row 16-byte aligned.
+    const bool aligned = reinterpret_cast<uintptr_t>(p.data) % 16 == 0;
+    SR_CHECK(p.ld % 8 == 0 && p.ld >= Cp && p.ld < kMaxPackedPitch && aligned, op, ": a packed operand of ", C,
+             " channels needs a 16-byte aligned base and a pixel pitch that is a multiple of 8, at least ", Cp,
+             " and below ", kMaxPackedPitch, "; got pitch ", p.ld, " at address ", p.data);
     data_ = p.data;
     ld_ = (int)p.ld;
     return;
@@ -845,9 +851,10 @@ void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t 
                                int64_t ld, int64_t c_off, float scale) {
   const char* op = "igemm_v2 pack activations";
   const int Cp = pad8(C);
-  SR_CHECK(ld % 8 == 0 && c_off % 8 == 0 && c_off >= 0 && (ld == 0 ? c_off == 0 : c_off + Cp <= ld), op,
-           ": a slice of ", Cp, " packed channels at channel ", c_off, " does not fit pixel rows of ", ld,
-           " channels (both multiples of 8)");
+  SR_CHECK(ld % 8 == 0 && c_off % 8 == 0 && c_off >= 0 && ld < kMaxPackedPitch &&
+               (ld == 0 ? c_off == 0 : c_off + Cp <= ld) && reinterpret_cast<uintptr_t>(out) % 16 == 0,
+           op, ": a slice of ", Cp, " packed channels at channel ", c_off, " does not fit pixel rows of ", ld,
+           " channels (both multiples of 8, the rows below ", kMaxPackedPitch, " channels, a 16-byte aligned buffer)");
   pack_activations(x, x_bs, N, C, HW, Cp, out, op, (int)ld, (int)c_off, scale);
 }
 
@@ -929,6 +936,8 @@ void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float*
   });
 }
 
+namespace {
+
 UpsamplePhase upsample_nearest2x_phase(int a, int64_t R, int pad, int64_t P) {
   const int pb = (int)R - 1 - pad;         // the stride-2 convolution's padding
   const int ea = ((a + pb) % 2 + 2) % 2;  // D's taps of this parity: ea, ea + 2, ... <= R
@@ -940,12 +949,32 @@ UpsamplePhase upsample_nearest2x_phase(int a, int64_t R, int pad, int64_t P) {
   return ph;
 }
 
-void igemm_v2_pack_upsample_phase_filter(const Conv2dShape& s, const float* w, const UpsamplePhase& rows,
-                                         const UpsamplePhase& cols, uint16_t* out) {
-  pack_tap_sums(w, TapSumPacking{(int)s.K, (int)s.C, (int)s.R, (int)s.S, pad8(s.C), 0, rows.taps, cols.taps,
-                                 rows.e_first, -2, cols.e_first, -2},
-                out, "upsample_nearest2x_conv2d_forward: phase filter");
+}  // namespace
+
+UpsamplePhaseFilters::UpsamplePhaseFilters(const Conv2dShape& s, const float* w, const char* op) {
+  const int Cp = pad8(s.C);
+  for (int a = 0; a < 2; ++a) {
+    rows_[a] = upsample_nearest2x_phase(a, s.R, s.pad, s.P);
+    cols_[a] = upsample_nearest2x_phase(a, s.S, s.pad, s.Q);
+  }
+  int64_t elems = 0;
+  for (int a = 0; a < 2; ++a)
+    for (int b = 0; b < 2; ++b) {
+      offset_[a][b] = elems;
+      if (has_output(a, b)) elems += s.K * rows_[a].taps * cols_[b].taps * Cp;
+    }
+  data_ = std::make_unique<DeviceScratch>(elems * sizeof(bf16_bits));
+  for (int a = 0; a < 2; ++a)
+    for (int b = 0; b < 2; ++b)
+      if (has_output(a, b))
+        pack_tap_sums(w, TapSumPacking{(int)s.K, (int)s.C, (int)s.R, (int)s.S, Cp, 0, rows_[a].taps, cols_[b].taps,
+                                       rows_[a].e_first, -2, cols_[b].e_first, -2},
+                      data_->as<bf16_bits>() + offset_[a][b], op);
 }
+
+UpsamplePhaseFilters::~UpsamplePhaseFilters() = default;
+
+const uint16_t* UpsamplePhaseFilters::filter(int a, int b) const { return data_->as<bf16_bits>() + offset_[a][b]; }
 
 // upsample_nearest2x_conv2d as convolutions at x's size. s is the convolution over the
 // upsampled input (stride 1, padding pad, an R x S filter, s.H = 2H, P = 2H + 2 pad - R + 1).
@@ -980,31 +1009,19 @@ void igemm_v2_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, c
   check_range(op, s);
   const int Cp = pad8(s.C);
   const int64_t H = s.H / 2, W = s.W / 2;
-  UpsamplePhase rows[2], cols[2];
-  int64_t w_elems = 0;
-  for (int a = 0; a < 2; ++a) {
-    rows[a] = upsample_nearest2x_phase(a, s.R, s.pad, s.P);
-    cols[a] = upsample_nearest2x_phase(a, s.S, s.pad, s.Q);
-  }
-  for (int a = 0; a < 2; ++a)
-    for (int b = 0; b < 2; ++b) w_elems += s.K * rows[a].taps * cols[b].taps * Cp;
-  DeviceScratch xp(s.N * H * W * Cp * sizeof(bf16_bits)), wp(w_elems * sizeof(bf16_bits));
-  pack_activations(x, s.C * H * W, s.N, s.C, H * W, Cp, xp.as<bf16_bits>(), op);
+  const PackedOperand xo({}, x, s.C * H * W, s.N, s.C, H * W, op);
+  const UpsamplePhaseFilters f(s, w, op);
   const igemm::Epilogue e = igemm::make_epilogue(s, ep);
-  bf16_bits* wph = wp.as<bf16_bits>();
   for (int a = 0; a < 2; ++a)
     for (int b = 0; b < 2; ++b) {
-      const UpsamplePhase& pr = rows[a];
-      const UpsamplePhase& pc = cols[b];
-      if (pr.count > 0 && pc.count > 0) {
-        igemm_v2_pack_upsample_phase_filter(s, w, pr, pc, wph);
-        const ConvGemm g =
-            conv_gemm(xp.as<bf16_bits>(), wph, H, W, Cp, pr.count, pc.count, s.N, pr.taps, pc.taps, 1, pr.pad, pc.pad, s.K);
-        const PhaseForwardStore st{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q),
-                                   phase_pixels(s.Q, a, b, 2, pr.count, pc.count), e};
-        run_conv(g, st, op);
-      }
-      wph += s.K * pr.taps * pc.taps * Cp;
+      if (!f.has_output(a, b)) continue;
+      const UpsamplePhase &pr = f.rows(a), &pc = f.cols(b);
+      const ConvGemm g = conv_gemm(xo.data(), f.filter(a, b), H, W, Cp, pr.count, pc.count, s.N, pr.taps, pc.taps, 1,
+                                   pr.pad, pc.pad, s.K);
+      run_conv(g,
+               PhaseForwardStore{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q),
+                                 phase_pixels(s.Q, a, b, 2, pr.count, pc.count), e},
+               op);
     }
 }
 

@@ -46,14 +46,30 @@ void igemm_v2_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, c
 // The forward's output phases, shared with wgmma's: the rows (or columns) of parity a of an
 // output of P rows, for R filter taps and padding pad, are `count` rows a, a + 2, ... of a
 // stride-1 convolution of x with `taps` tap-summed rows at padding `pad` (its tap j is the
-// stride-2 filter D's tap e_first - 2 j); the phase (rows, cols)'s filter is packed
-// [K][rows.taps][cols.taps][pad8(C)] bf16, the layout of both variants' forward filters.
+// stride-2 filter D's tap e_first - 2 j).
 struct UpsamplePhase {
   int count, taps, e_first, pad;
 };
-UpsamplePhase upsample_nearest2x_phase(int a, int64_t R, int pad, int64_t P);
-void igemm_v2_pack_upsample_phase_filter(const Conv2dShape& s, const float* w, const UpsamplePhase& rows,
-                                         const UpsamplePhase& cols, uint16_t* out);
+// The four phases (a, b) of s's forward, rows(a) x cols(b), and their filters packed back to
+// back into a buffer held while this lives: filter(a, b) is [K][rows.taps][cols.taps][pad8(C)]
+// bf16, the layout of both variants' forward filters. A phase with no output (count 0) has
+// none.
+class UpsamplePhaseFilters {
+ public:
+  UpsamplePhaseFilters(const Conv2dShape& s, const float* w, const char* op);
+  ~UpsamplePhaseFilters();
+  UpsamplePhaseFilters(const UpsamplePhaseFilters&) = delete;
+  UpsamplePhaseFilters& operator=(const UpsamplePhaseFilters&) = delete;
+  const UpsamplePhase& rows(int a) const { return rows_[a]; }
+  const UpsamplePhase& cols(int b) const { return cols_[b]; }
+  bool has_output(int a, int b) const { return rows_[a].count > 0 && cols_[b].count > 0; }
+  const uint16_t* filter(int a, int b) const;
+
+ private:
+  UpsamplePhase rows_[2], cols_[2];
+  int64_t offset_[2][2] = {};
+  std::unique_ptr<DeviceScratch> data_;
+};
 void igemm_v2_upsample_nearest2x_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx);
 void igemm_v2_upsample_nearest2x_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
 // Its packing (bf16 bit patterns, round to nearest even; padding channels 0):

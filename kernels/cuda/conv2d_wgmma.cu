@@ -378,18 +378,16 @@ void wgmma_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, cons
   const int Cp = pad8(s.C);
   const int64_t H = s.H / 2, W = s.W / 2;
   const PackedOperand xo({}, x, s.C * H * W, s.N, s.C, H * W, op);
+  const UpsamplePhaseFilters f(s, w, op);
   const igemm::Epilogue e = igemm::make_epilogue(s, ep);
   for (int a = 0; a < 2; ++a)
     for (int b = 0; b < 2; ++b) {
-      const UpsamplePhase pr = upsample_nearest2x_phase(a, s.R, s.pad, s.P),
-                          pc = upsample_nearest2x_phase(b, s.S, s.pad, s.Q);
-      if (pr.count == 0 || pc.count == 0) continue;
-      DeviceScratch wp(s.K * pr.taps * pc.taps * Cp * sizeof(bf16_bits));
-      igemm_v2_pack_upsample_phase_filter(s, w, pr, pc, wp.as<bf16_bits>());
+      if (!f.has_output(a, b)) continue;
+      const UpsamplePhase &pr = f.rows(a), &pc = f.cols(b);
       const WgmmaPhaseForwardStore st{y, s.y_batch_stride, (int)s.K, pr.count, pc.count, (int)s.Q, (int)(s.P * s.Q),
                                       a, b, e};
-      run_wgmma_conv(xo.data(), xo.ld(), wp.as<bf16_bits>(), s.N, H, W, Cp, pr.count, pc.count, pr.taps, pc.taps,
-                     pr.pad, pc.pad, s.K, st, op);
+      run_wgmma_conv(xo.data(), xo.ld(), f.filter(a, b), s.N, H, W, Cp, pr.count, pc.count, pr.taps, pc.taps, pr.pad,
+                     pc.pad, s.K, st, op);
     }
 }
 

@@ -29,6 +29,8 @@
 // channels). conv5's dy, residual * identity * dy, is scaled as it is packed, so the twin's
 // backward needs no float32 copy of it (one map fewer). The bf16 values, and so the results,
 // are the per-conv packing's bit for bit.
+#include <algorithm>
+
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/conv2d_variants.h"
@@ -73,7 +75,9 @@ class BufferTwin {
   void pack(const float* src, int64_t batch, int64_t c_begin, int64_t C) {
     detail::igemm_v2_pack_activations(src, batch, s_.N, C, s_.H * s_.W, data_.as<uint16_t>(), s_.channels(), c_begin);
   }
-  PackedActivations view() const { return on_ ? PackedActivations{data_.as<uint16_t>(), s_.channels()} : PackedActivations{}; }
+  PackedActivations view() const {
+    return on_ ? PackedActivations{data_.as<uint16_t>(), s_.channels()} : PackedActivations{};
+  }
 
  private:
   bool on_;
@@ -130,9 +134,12 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
     ep.slope = slope;
     return ep;
   };
+  // The twin serves the weight gradients: packed only when one is asked for. dyp holds one
+  // conv's packed dy: nf channels (conv5) or gc (the others).
   BufferTwin twin(v, s);
-  if (twin.on()) twin.pack(buf, CB, 0, s.channels());
-  DeviceScratch dyp(twin.on() ? sizeof(uint16_t) * s.N * HW * detail::igemm_v2_packed_channels(s.nf) : 0);
+  if (twin.on() && (dw[0] || dw[1] || dw[2] || dw[3] || dw[4])) twin.pack(buf, CB, 0, s.channels());
+  const int64_t dy_channels = detail::igemm_v2_packed_channels(std::max(s.nf, s.gc));
+  DeviceScratch dyp(twin.on() ? sizeof(uint16_t) * s.N * HW * dy_channels : 0);
   // Conv k's weight gradient (when asked) and, when ep is given, its backward-data into dxk
   // with that epilogue, for its dy = dy_scale * dyk: G's slice k (final, a view), or for conv5
   // the scaled dy. With the twin, dy is packed (and scaled) once for both, and the float32 dyk
@@ -141,7 +148,7 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
                            const ConvDgradEpilogue* ep) {
     const Conv2dShape c = rdb_conv_shape(s, k, k == 4 ? xn : CB);
     PackedActivations pdy;
-    if (twin.on()) {
+    if (twin.on() && (dw[k] || ep)) {  // its readers: the weight gradient and backward-data
       detail::igemm_v2_pack_activations(dyk, c.y_batch_stride, s.N, c.K, HW, dyp.as<uint16_t>(), 0, 0, dy_scale);
       pdy = {dyp.as<uint16_t>(), detail::igemm_v2_packed_channels(c.K)};
     }

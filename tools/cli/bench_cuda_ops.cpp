@@ -379,7 +379,7 @@ Maker degrade_pipeline() {
   };
 }
 
-// ---- upsample_nearest2x_conv2d: every conv2d variant (igemm_v2 folds, the others compose) --------
+// ---- upsample_nearest2x_conv2d: every conv2d variant (igemm_v2 and wgmma: convs at x's size) ----
 
 Maker upsample_nearest2x_conv2d(const std::string& op, const std::string& variant) {
   return [op, variant](const Case& c, Buffers& b, int rot) -> Runner {
