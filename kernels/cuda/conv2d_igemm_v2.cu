@@ -951,7 +951,8 @@ UpsamplePhase upsample_nearest2x_phase(int a, int64_t R, int pad, int64_t P) {
 
 }  // namespace
 
-UpsamplePhaseFilters::UpsamplePhaseFilters(const Conv2dShape& s, const float* w, const char* op) {
+UpsamplePhases::UpsamplePhases(const Conv2dShape& s, const float* x, const float* w, const char* op)
+    : x_({}, x, s.C * (s.H / 2) * (s.W / 2), s.N, s.C, (s.H / 2) * (s.W / 2), op) {
   const int Cp = pad8(s.C);
   for (int a = 0; a < 2; ++a) {
     rows_[a] = upsample_nearest2x_phase(a, s.R, s.pad, s.P);
@@ -961,20 +962,19 @@ UpsamplePhaseFilters::UpsamplePhaseFilters(const Conv2dShape& s, const float* w,
   for (int a = 0; a < 2; ++a)
     for (int b = 0; b < 2; ++b) {
       offset_[a][b] = elems;
-      if (has_output(a, b)) elems += s.K * rows_[a].taps * cols_[b].taps * Cp;
+      elems += s.K * rows_[a].taps * cols_[b].taps * Cp;
     }
-  data_ = std::make_unique<DeviceScratch>(elems * sizeof(bf16_bits));
-  for (int a = 0; a < 2; ++a)
-    for (int b = 0; b < 2; ++b)
-      if (has_output(a, b))
-        pack_tap_sums(w, TapSumPacking{(int)s.K, (int)s.C, (int)s.R, (int)s.S, Cp, 0, rows_[a].taps, cols_[b].taps,
-                                       rows_[a].e_first, -2, cols_[b].e_first, -2},
-                      data_->as<bf16_bits>() + offset_[a][b], op);
+  filters_ = std::make_unique<DeviceScratch>(elems * sizeof(bf16_bits));
+  for_each_phase([&](int a, int b, const UpsamplePhase& pr, const UpsamplePhase& pc, const uint16_t*) {
+    pack_tap_sums(w, TapSumPacking{(int)s.K, (int)s.C, (int)s.R, (int)s.S, Cp, 0, pr.taps, pc.taps, pr.e_first, -2,
+                                   pc.e_first, -2},
+                  filters_->as<bf16_bits>() + offset_[a][b], op);
+  });
 }
 
-UpsamplePhaseFilters::~UpsamplePhaseFilters() = default;
+UpsamplePhases::~UpsamplePhases() = default;
 
-const uint16_t* UpsamplePhaseFilters::filter(int a, int b) const { return data_->as<bf16_bits>() + offset_[a][b]; }
+const uint16_t* UpsamplePhases::filter(int a, int b) const { return filters_->as<bf16_bits>() + offset_[a][b]; }
 
 // upsample_nearest2x_conv2d as convolutions at x's size. s is the convolution over the
 // upsampled input (stride 1, padding pad, an R x S filter, s.H = 2H, P = 2H + 2 pad - R + 1).
@@ -1007,22 +1007,16 @@ void igemm_v2_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, c
                                          float* y) {
   const char* op = "upsample_nearest2x_conv2d_forward (igemm_v2)";
   check_range(op, s);
-  const int Cp = pad8(s.C);
-  const int64_t H = s.H / 2, W = s.W / 2;
-  const PackedOperand xo({}, x, s.C * H * W, s.N, s.C, H * W, op);
-  const UpsamplePhaseFilters f(s, w, op);
+  const UpsamplePhases phases(s, x, w, op);
   const igemm::Epilogue e = igemm::make_epilogue(s, ep);
-  for (int a = 0; a < 2; ++a)
-    for (int b = 0; b < 2; ++b) {
-      if (!f.has_output(a, b)) continue;
-      const UpsamplePhase &pr = f.rows(a), &pc = f.cols(b);
-      const ConvGemm g = conv_gemm(xo.data(), f.filter(a, b), H, W, Cp, pr.count, pc.count, s.N, pr.taps, pc.taps, 1,
-                                   pr.pad, pc.pad, s.K);
-      run_conv(g,
-               PhaseForwardStore{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q),
-                                 phase_pixels(s.Q, a, b, 2, pr.count, pc.count), e},
-               op);
-    }
+  phases.for_each_phase([&](int a, int b, const UpsamplePhase& pr, const UpsamplePhase& pc, const uint16_t* filter) {
+    const ConvGemm g = conv_gemm(phases.x(), filter, s.H / 2, s.W / 2, pad8(s.C), pr.count, pc.count, s.N, pr.taps,
+                                 pc.taps, 1, pr.pad, pc.pad, s.K);
+    run_conv(g,
+             PhaseForwardStore{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q),
+                               phase_pixels(s.Q, a, b, 2, pr.count, pc.count), e},
+             op);
+  });
 }
 
 void igemm_v2_upsample_nearest2x_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {

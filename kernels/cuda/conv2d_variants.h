@@ -21,6 +21,25 @@ void igemm_backward_data(ConvVariant v, const Conv2dShape& s, const float* dy, c
 void igemm_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x, const float* dy,
                            float* dw);  // dw += ...
 
+// An activation operand of igemm_v2's and wgmma's GEMMs: the caller's packed buffer (checked:
+// ld a multiple of 8, at least pad8(C)), or a copy of x packed here (pitch pad8(C)), held while
+// this lives. x: (N, C, HW), images x_bs apart.
+class PackedOperand {
+ public:
+  PackedOperand(const PackedActivations& p, const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW,
+                const char* op);
+  ~PackedOperand();
+  PackedOperand(const PackedOperand&) = delete;
+  PackedOperand& operator=(const PackedOperand&) = delete;
+  const uint16_t* data() const { return data_; }
+  int ld() const { return ld_; }
+
+ private:
+  std::unique_ptr<DeviceScratch> own_;
+  const uint16_t* data_ = nullptr;
+  int ld_ = 0;
+};
+
 // v4 igemm_v2 (conv2d_igemm_v2.cu): bf16 operands packed channels-last, cp.async + ldmatrix;
 // backward-data of any stride (stride x stride phase convolutions). px / pdy: x / dy already
 // packed (then x / dy are not read).
@@ -50,25 +69,30 @@ void igemm_v2_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, c
 struct UpsamplePhase {
   int count, taps, e_first, pad;
 };
-// The four phases (a, b) of s's forward, rows(a) x cols(b), and their filters packed back to
-// back into a buffer held while this lives: filter(a, b) is [K][rows.taps][cols.taps][pad8(C)]
-// bf16, the layout of both variants' forward filters. A phase with no output (count 0) has
-// none.
-class UpsamplePhaseFilters {
+// The operands of s's forward phases, held while this lives: x packed (x(), pitch pad8(C)), and
+// for each phase (a, b) with an output, rows(a) x cols(b), its filter packed
+// [K][rows.taps][cols.taps][pad8(C)] bf16 (the layout of both variants' forward filters).
+// for_each_phase(f) calls f(a, b, rows, cols, filter) for each such phase.
+class UpsamplePhases {
  public:
-  UpsamplePhaseFilters(const Conv2dShape& s, const float* w, const char* op);
-  ~UpsamplePhaseFilters();
-  UpsamplePhaseFilters(const UpsamplePhaseFilters&) = delete;
-  UpsamplePhaseFilters& operator=(const UpsamplePhaseFilters&) = delete;
-  const UpsamplePhase& rows(int a) const { return rows_[a]; }
-  const UpsamplePhase& cols(int b) const { return cols_[b]; }
-  bool has_output(int a, int b) const { return rows_[a].count > 0 && cols_[b].count > 0; }
-  const uint16_t* filter(int a, int b) const;
+  UpsamplePhases(const Conv2dShape& s, const float* x, const float* w, const char* op);
+  ~UpsamplePhases();
+  UpsamplePhases(const UpsamplePhases&) = delete;
+  UpsamplePhases& operator=(const UpsamplePhases&) = delete;
+  const uint16_t* x() const { return x_.data(); }
+  template <class F>
+  void for_each_phase(F&& f) const {
+    for (int a = 0; a < 2; ++a)
+      for (int b = 0; b < 2; ++b)
+        if (rows_[a].count > 0 && cols_[b].count > 0) f(a, b, rows_[a], cols_[b], filter(a, b));
+  }
 
  private:
+  const uint16_t* filter(int a, int b) const;
+  PackedOperand x_;
   UpsamplePhase rows_[2], cols_[2];
   int64_t offset_[2][2] = {};
-  std::unique_ptr<DeviceScratch> data_;
+  std::unique_ptr<DeviceScratch> filters_;
 };
 void igemm_v2_upsample_nearest2x_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx);
 void igemm_v2_upsample_nearest2x_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
@@ -82,25 +106,6 @@ void igemm_v2_upsample_nearest2x_backward_weight(const Conv2dShape& s, const flo
 void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW, uint16_t* out,
                                int64_t ld = 0, int64_t c_off = 0, float scale = 1.f);
 void igemm_v2_pack_weights(const float* w, int64_t K, int64_t C, int64_t R, int64_t S, bool flip, uint16_t* out);
-// An activation operand of igemm_v2's and wgmma's GEMMs: the caller's packed buffer (checked:
-// ld a multiple of 8, at least pad8(C)), or a copy of x packed here (pitch pad8(C)), held while
-// this lives. x: (N, C, HW), images x_bs apart.
-class PackedOperand {
- public:
-  PackedOperand(const PackedActivations& p, const float* x, int64_t x_bs, int64_t N, int64_t C, int64_t HW,
-                const char* op);
-  ~PackedOperand();
-  PackedOperand(const PackedOperand&) = delete;
-  PackedOperand& operator=(const PackedOperand&) = delete;
-  const uint16_t* data() const { return data_; }
-  int ld() const { return ld_; }
-
- private:
-  std::unique_ptr<DeviceScratch> own_;
-  const uint16_t* data_ = nullptr;
-  int ld_ = 0;
-};
-
 // The packed copies' channel count (C rounded up to 8: one 16-byte cp.async or TMA chunk of
 // bf16), and the check that 32-bit indices inside igemm_v2's and wgmma's kernels and the sizes
 // of their packed copies fit (an error naming op and variant otherwise).

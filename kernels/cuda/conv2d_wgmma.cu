@@ -376,19 +376,14 @@ void wgmma_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, cons
   require_sm90a(op);
   check_range(op, s);
   const int Cp = pad8(s.C);
-  const int64_t H = s.H / 2, W = s.W / 2;
-  const PackedOperand xo({}, x, s.C * H * W, s.N, s.C, H * W, op);
-  const UpsamplePhaseFilters f(s, w, op);
+  const UpsamplePhases phases(s, x, w, op);
   const igemm::Epilogue e = igemm::make_epilogue(s, ep);
-  for (int a = 0; a < 2; ++a)
-    for (int b = 0; b < 2; ++b) {
-      if (!f.has_output(a, b)) continue;
-      const UpsamplePhase &pr = f.rows(a), &pc = f.cols(b);
-      const WgmmaPhaseForwardStore st{y, s.y_batch_stride, (int)s.K, pr.count, pc.count, (int)s.Q, (int)(s.P * s.Q),
-                                      a, b, e};
-      run_wgmma_conv(xo.data(), xo.ld(), f.filter(a, b), s.N, H, W, Cp, pr.count, pc.count, pr.taps, pc.taps, pr.pad,
-                     pc.pad, s.K, st, op);
-    }
+  phases.for_each_phase([&](int a, int b, const UpsamplePhase& pr, const UpsamplePhase& pc, const uint16_t* filter) {
+    const WgmmaPhaseForwardStore st{y, s.y_batch_stride, (int)s.K, pr.count, pc.count, (int)s.Q, (int)(s.P * s.Q),
+                                    a, b, e};
+    run_wgmma_conv(phases.x(), Cp, filter, s.N, s.H / 2, s.W / 2, Cp, pr.count, pc.count, pr.taps, pc.taps, pr.pad,
+                   pc.pad, s.K, st, op);
+  });
 }
 
 void wgmma_force_conv_plan(int bm, int bn, int tile_h, int tile_w) {
