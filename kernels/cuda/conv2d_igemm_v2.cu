@@ -92,6 +92,13 @@ int pad8(int64_t c) { return detail::igemm_v2_packed_channels(c); }
 // A pre-packed operand's pixel pitch stays below this (the kernels hold it in an int).
 constexpr int64_t kMaxPackedPitch = int64_t{1} << 24;
 
+// Pixel rows of packed bf16 that cp.async's and TMA's 16-byte chunks can read: a 16-byte
+// aligned base and a pitch ld that is a multiple of 8 channels, at least min_ld and below
+// kMaxPackedPitch. (The pre-packed operands and the slices written into them.)
+bool packed_rows_fit(const void* base, int64_t ld, int64_t min_ld) {
+  return reinterpret_cast<uintptr_t>(base) % 16 == 0 && ld % 8 == 0 && ld >= min_ld && ld < kMaxPackedPitch;
+}
+
 // ---- Packing ----------------------------------------------------------------------------------
 // scale * x (NCHW fp32, images x_bs apart) -> [N][HW][Cp] bf16, two channels per thread (Cp is
 // even), written into pixel rows of ld channels at channel c_off (ld = Cp, c_off = 0: a copy of
@@ -830,9 +837,7 @@ PackedOperand::PackedOperand(const PackedActivations& p, const float* x, int64_t
                              int64_t HW, const char* op) {
   const int Cp = pad8(C);
   if (p.data) {
-    // 16-byte cp.async chunks and TMA rows: the base and every pixel row 16-byte aligned.
-    const bool aligned = reinterpret_cast<uintptr_t>(p.data) % 16 == 0;
-    SR_CHECK(p.ld % 8 == 0 && p.ld >= Cp && p.ld < kMaxPackedPitch && aligned, op, ": a packed operand of ", C,
+    SR_CHECK(packed_rows_fit(p.data, p.ld, Cp), op, ": a packed operand of ", C,
              " channels needs a 16-byte aligned base and a pixel pitch that is a multiple of 8, at least ", Cp,
              " and below ", kMaxPackedPitch, "; got pitch ", p.ld, " at address ", p.data);
     data_ = p.data;
@@ -851,9 +856,7 @@ void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t 
                                int64_t ld, int64_t c_off, float scale) {
   const char* op = "igemm_v2 pack activations";
   const int Cp = pad8(C);
-  SR_CHECK(ld % 8 == 0 && c_off % 8 == 0 && c_off >= 0 && ld < kMaxPackedPitch &&
-               (ld == 0 ? c_off == 0 : c_off + Cp <= ld) && reinterpret_cast<uintptr_t>(out) % 16 == 0,
-           op, ": a slice of ", Cp, " packed channels at channel ", c_off, " does not fit pixel rows of ", ld,
+  SR_CHECK(c_off % 8 == 0 && c_off >= 0 && packed_rows_fit(out, ld ? ld : Cp, c_off + Cp), op, ": a slice of ", Cp, " packed channels at channel ", c_off, " does not fit pixel rows of ", ld,
            " channels (both multiples of 8, the rows below ", kMaxPackedPitch, " channels, a 16-byte aligned buffer)");
   pack_activations(x, x_bs, N, C, HW, Cp, out, op, (int)ld, (int)c_off, scale);
 }

@@ -142,8 +142,9 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
   DeviceScratch dyp(twin.on() ? sizeof(uint16_t) * s.N * HW * dy_channels : 0);
   // Conv k's weight gradient (when asked) and, when ep is given, its backward-data into dxk
   // with that epilogue, for its dy = dy_scale * dyk: G's slice k (final, a view), or for conv5
-  // the scaled dy. With the twin, dy is packed (and scaled) once for both, and the float32 dyk
-  // is read only by a bias gradient without a weight gradient; otherwise dyk must be the dy.
+  // the scaled dy. With the twin, dy is packed (and scaled) once for both. The convolutions get
+  // the float32 dyk only when it is the dy itself (dy_scale 1); otherwise null, as nothing may
+  // read it (the caller keeps the scaled dy in float32 where a bias gradient alone needs it).
   auto conv_backward = [&](int k, const float* dyk, float dy_scale, float* dxk, bool accumulate, int64_t dx_bs,
                            const ConvDgradEpilogue* ep) {
     const Conv2dShape c = rdb_conv_shape(s, k, k == 4 ? xn : CB);
@@ -152,8 +153,9 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
       detail::igemm_v2_pack_activations(dyk, c.y_batch_stride, s.N, c.K, HW, dyp.as<uint16_t>(), 0, 0, dy_scale);
       pdy = {dyp.as<uint16_t>(), detail::igemm_v2_packed_channels(c.K)};
     }
-    if (dw[k] || db[k]) conv2d_backward_weight_with(v, c, buf, dyk, dw[k], db[k], twin.view(), pdy);
-    if (ep) conv2d_backward_data_with(v, c, dyk, p.w[k], dxk, accumulate, dx_bs, *ep, pdy);
+    const float* dy_float = dy_scale == 1.0f ? dyk : nullptr;
+    if (dw[k] || db[k]) conv2d_backward_weight_with(v, c, buf, dy_float, dw[k], db[k], twin.view(), pdy);
+    if (ep) conv2d_backward_data_with(v, c, dy_float, p.w[k], dxk, accumulate, dx_bs, *ep, pdy);
   };
   // conv5's dy is dz5 = residual * identity * dy. The twin scales it as it packs it, so the
   // float32 dz5 (a map reading dy and writing N nf H W floats) exists only when the packed copy
@@ -163,10 +165,8 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
   DeviceScratch dz5(dz5_as_float ? sizeof(float) * s.N * xn : 0);
   if (dz5_as_float) scale(dy, dz5_scale, dz5.as<float>(), s.N * xn);
   const ConvDgradEpilogue ep5 = leaky_slice(3);
-  if (dz5_as_float)
-    conv_backward(4, dz5.as<float>(), 1.0f, g, /*accumulate=*/false, 0, &ep5);
-  else
-    conv_backward(4, dy, dz5_scale, g, /*accumulate=*/false, 0, &ep5);
+  conv_backward(4, dz5_as_float ? dz5.as<float>() : dy, dz5_as_float ? 1.0f : dz5_scale, g, /*accumulate=*/false, 0,
+                &ep5);
   for (int k = 3; k >= 1; --k) {
     const ConvDgradEpilogue ep = leaky_slice(k - 1);
     conv_backward(k, g + (s.nf + k * s.gc) * HW, 1.0f, g, /*accumulate=*/true, CB, &ep);
