@@ -80,7 +80,15 @@ struct Tensor4 {
 // The box as the ISA describes the tile mode: element (i0, i1, i2, i3) of the box is the
 // tensor's element at coords + i (zero outside), packed with i0 innermost; under the 128B
 // swizzle, the 16-byte chunk j of each 128-byte row q is stored at chunk position j XOR (q % 8).
-std::vector<uint16_t> expected_box(const Tensor4& t, const uint32_t box[4], const int32_t c[4], bool swizzle) {
+// With element strides t (dimension 0's ignored), the box holds element i of dimension d at
+// coords + t[d] i, for i below ceil(box[d] / t[d]).
+std::vector<uint16_t> expected_box(const Tensor4& t, const uint32_t box_dims[4], const int32_t c[4], bool swizzle,
+                                   const uint32_t steps[4] = nullptr) {
+  uint32_t st[4] = {1, 1, 1, 1}, box[4];
+  for (int d = 0; d < 4; ++d) {
+    if (steps && d > 0) st[d] = steps[d];
+    box[d] = (box_dims[d] + st[d] - 1) / st[d];
+  }
   std::vector<uint16_t> out((size_t)box[0] * box[1] * box[2] * box[3]);
   for (uint32_t i3 = 0; i3 < box[3]; ++i3)
     for (uint32_t i2 = 0; i2 < box[2]; ++i2)
@@ -92,7 +100,8 @@ std::vector<uint16_t> expected_box(const Tensor4& t, const uint32_t box[4], cons
             const size_t q = byte / 128, j = byte % 128 / 16;
             byte = q * 128 + ((j ^ (q % 8)) * 16) + byte % 16;
           }
-          out[byte / 2] = t.at(c[0] + (int)i0, c[1] + (int)i1, c[2] + (int)i2, c[3] + (int)i3);
+          out[byte / 2] = t.at(c[0] + (int)i0, c[1] + (int)(st[1] * i1), c[2] + (int)(st[2] * i2),
+                               c[3] + (int)(st[3] * i3));
         }
   return out;
 }
@@ -123,6 +132,36 @@ TEST_CASE("simt/interpreter_tma") {
       // The reference itself tells the layouts apart (a swizzle left out is caught).
       if (swizzle) CHECK(want != expected_box(t, box, c.data(), false));
     }
+  }
+  // Element strides (wgmma's strided convolutions): 2 along W, 3 along H over a box of 8 x 5
+  // traversed pixels loads 4 x 2 of them; dimension 0's stride is ignored (here 4). A stride of
+  // 1 read instead, or the traversed box loaded whole, differs from the reference.
+  {
+    const uint32_t sbox[4] = {64, 8, 5, 1}, steps[4] = {4, 2, 3, 1};
+    ::simt::TensorMap map;
+    REQUIRE(::simt::encode_tensor_map_tiled(&map, 2, 4, G.p, t.dims, strides, sbox, steps,
+                                            ::simt::TensorMapSwizzle::b128, false) == "");
+    CHECK(::simt::tensor_map_box_elements(map, 0) == 64);
+    CHECK(::simt::tensor_map_box_elements(map, 1) == 4);
+    CHECK(::simt::tensor_map_box_elements(map, 2) == 2);
+    for (const std::vector<int32_t>& c : {std::vector<int32_t>{0, -1, -1, 0}, std::vector<int32_t>{0, 3, 2, 1}}) {
+      const int loaded = 64 * 4 * 2;
+      DevT<uint16_t> Out(loaded);
+      simt_planted::tma_tile(map, c.data(), 0, Out.p);
+      const std::vector<uint16_t> want = expected_box(t, sbox, c.data(), true, steps);
+      REQUIRE(want.size() == (size_t)loaded);
+      const std::vector<uint16_t> got = Out.get();
+      int bad = 0;
+      for (int i = 0; i < loaded; ++i) bad += got[i] != want[i];
+      INFO("element strides 2, 3 at (" << c[1] << ", " << c[2] << ", " << c[3] << ")");
+      CHECK(bad == 0);
+      const uint32_t unit_box[4] = {64, 4, 2, 1};
+      CHECK(want != expected_box(t, unit_box, c.data(), true));
+    }
+    const uint32_t nine[4] = {1, 9, 1, 1};
+    CHECK(::simt::encode_tensor_map_tiled(&map, 2, 4, G.p, t.dims, strides, sbox, nine,
+                                          ::simt::TensorMapSwizzle::b128, false)
+              .find("element stride 9 in dimension 1 (1 to 8)") != std::string::npos);
   }
   ::simt::TensorMap map;
   REQUIRE(::simt::encode_tensor_map_tiled(&map, 2, 4, G.p, t.dims, strides, box, ones,

@@ -711,11 +711,16 @@ void test_conv2d_igemm_v2() {
   for (const ConvCase& c : conv_cases_v2()) run_conv(sr::simt::ConvVariant::igemm_v2, c, kBf16, ++seed);
 }
 
-// wgmma: igemm_v2's shapes (stride-2 forward and backward-data run igemm_v2's kernels, by
-// design; backward-weight and the bias gradient are igemm_v2's) plus the RRDB's channel
-// counts: a growth conv (C = 64 -> K = 32) on channel views, the fifth dense-block conv
-// (C = 192: 3 channel tiles per tap, 27 k tiles through the 4-stage ring, its phases wrapping
-// six times) with output columns past one 16-wide tile row, and odd channels on both sides.
+// wgmma: igemm_v2's shapes (their strided forwards on wgmma's kernel through the element-strided
+// tensor map, their strided backward-data as its phase convolutions, but the 1 x 1 stride-2
+// one's, whose phases have no taps: igemm_v2's; backward-weight and the bias gradient are
+// igemm_v2's) plus the RRDB's channel counts: a growth conv (C = 64 -> K = 32) on channel
+// views, the fifth dense-block conv (C = 192: 3 channel tiles per tap, 27 k tiles through the
+// 4-stage ring, its phases wrapping six times) with output columns past one 16-wide tile row,
+// and odd channels on both sides; then strides 3 (rectangles across the row, so each box
+// starts at its own strided column; 9 phases of 2 x 2 down to 1 x 1 taps) and 8 (the largest
+// the tensor map steps: boxes of 16 x 8 = 128 pixels traversed; 64 one-tap phases), with
+// padding.
 // Each runs under the plan the rule picks at 132 SMs (these small shapes fill no wave: the most
 // CTAs, 64 x 32 tiles); simt/conv2d_wgmma_plans forces the others.
 const std::vector<ConvCase>& conv_cases_wgmma() {
@@ -724,6 +729,8 @@ const std::vector<ConvCase>& conv_cases_wgmma() {
     c.push_back({1, 64, 10, 18, 32, 3, 3, 1, 1, 8, 8});  // growth conv on views, 2 x 2 pixel tiles
     c.push_back({1, 192, 9, 17, 64, 3, 3, 1, 1});        // rdb conv5: 27 k tiles
     c.push_back({1, 23, 5, 33, 37, 3, 3, 1, 1});         // odd C and K, three tiles across
+    c.push_back({1, 10, 13, 50, 12, 5, 5, 3, 2});        // 5x5 stride 3: 17 output columns (2 or 3 rectangles)
+    c.push_back({2, 8, 19, 17, 9, 8, 8, 8, 3});          // 8x8 stride 8: 64 one-tap phases
     return c;
   }();
   return cases;
@@ -779,8 +786,10 @@ void test_conv2d_igemm_v2_plans() {
 // and backward-data (backward-weight is igemm_v2's). The shapes: an 11 x 19 image (no
 // rectangle divides it: every plan's edge tiles hang over both borders), a growth conv on
 // channel views, 70 output channels (a partial last column tile of either width) and 72 input
-// channels (two 64-channel k tiles per tap, the second partial: 18 k tiles through the ring).
-// Then the plans' own choice at 1 and 100,000 SMs (most CTAs; one wave of the largest tile).
+// channels (two 64-channel k tiles per tap, the second partial: 18 k tiles through the ring),
+// and a 4x4 stride-2 conv (each plan's rectangle traversing its box at element stride 2; the
+// backward-data phases). Then the plans' own choice at 1 and 100,000 SMs (most CTAs; one wave
+// of the largest tile).
 void test_conv2d_wgmma_plans() {
   struct Forced {
     int bm, bn, tile_h, tile_w;
@@ -790,7 +799,8 @@ void test_conv2d_wgmma_plans() {
   const ConvCase cases[] = {{2, 8, 11, 19, 8, 3, 3, 1, 1},
                             {1, 20, 10, 12, 32, 3, 3, 1, 1, 8, 8},
                             {1, 6, 9, 9, 70, 1, 1, 1, 0},
-                            {1, 72, 5, 9, 16, 3, 3, 1, 1}};
+                            {1, 72, 5, 9, 16, 3, 3, 1, 1},
+                            {1, 9, 23, 37, 16, 4, 4, 2, 1}};
   uint64_t seed = 850;
   struct Restore {
     ~Restore() {

@@ -217,8 +217,8 @@ void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, co
       detail::igemm_v2_forward(s, x, w, ep, y, px);
       return;
     case ConvVariant::wgmma:
-      // A strided conv's taps are not tensor-map boxes: igemm_v2 (the same numeric class).
-      if (detail::wgmma_supported(s)) {
+      // Strides above wgmma::kMaxStride: igemm_v2 (the same numeric class).
+      if (detail::wgmma_forward_supported(s)) {
         // Its store applies all but the outer residual: that one is a map after it.
         ConvEpilogue inner = ep;
         inner.outer = nullptr;
@@ -246,11 +246,11 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
   if (s.N * s.C * s.H * s.W == 0) return;
   check_dgrad_epilogue(s, ep, accumulate, dx);
   const int64_t dx_bs = dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W;
-  // igemm_v2 (and wgmma's strided fallback to it) applies ep in its store; the others run
+  // igemm_v2 (and wgmma's fallback to it) applies ep in its store; the others run
   // the convolution, then ep as one map: the same dx. With a source the convolution
   // overwrites dx (every element of the view, whatever the channel range) and the map adds
   // source's element to it, so dx's old value is never read.
-  if (v == ConvVariant::igemm_v2 || (v == ConvVariant::wgmma && !detail::wgmma_supported(s))) {
+  if (v == ConvVariant::igemm_v2 || (v == ConvVariant::wgmma && !detail::wgmma_backward_data_supported(s))) {
     detail::igemm_v2_backward_data(s, dy, w, dx, accumulate, dx_bs, ep, pdy);
     return;
   }
@@ -268,7 +268,7 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
       break;
     case ConvVariant::igemm_v2:  // above
       break;
-    case ConvVariant::wgmma:  // stride 1 (stride != 1: igemm_v2's phase convolutions, above)
+    case ConvVariant::wgmma:  // its phase convolutions (the shapes it cannot take: igemm_v2's, above)
       detail::wgmma_backward_data(s, dy, w, dx, accumulate, dx_bs, pdy);
       break;
     case ConvVariant::cudnn:

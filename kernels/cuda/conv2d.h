@@ -12,7 +12,9 @@
 //               and split-K planned per problem and SM count
 //   wgmma       v5 (sm_90a only): igemm_v2's packing, TMA tiled loads into 128B-swizzled
 //               shared memory, a 4-stage mbarrier ring, wgmma.mma_async m64nNk16, fp32
-//               accumulate (stride != 1 and backward-weight run igemm_v2's kernels)
+//               accumulate; strides 2 .. 8 through the tensor map's element strides and
+//               backward-data's phase convolutions (backward-weight, strides above 8 and a
+//               backward-data with phases without taps run igemm_v2's kernels)
 //   fp16        v3 with IEEE fp16 operands: with IEEE fp16 operands (mma.sync m16n8k16 .f16), fp32 accumulate
 //   cudnn       cuDNN 9 (legacy conv API), default math: TF32 allowed (the PyTorch default)
 //   cudnn_fp32  cuDNN 9 restricted to FMA math: the fp32 oracle for the native kernels

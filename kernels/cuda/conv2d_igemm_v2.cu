@@ -875,6 +875,47 @@ void igemm_v2_force_conv_plan(int bm, int bn, int splits) {
   g_forced_conv_plan.splits = splits;
 }
 
+namespace {
+
+DgradPhase dgrad_phase(int a, int64_t R, int pad, int st, int64_t H) {
+  DgradPhase ph;
+  ph.first = ((a - pad) % st + st) % st;  // the first row >= 0 of residue a
+  ph.count = ph.first < H ? (int)((H - ph.first + st - 1) / st) : 0;
+  ph.taps = a < R ? (int)((R - a + st - 1) / st) : 0;
+  ph.pad = ph.taps - 1 - (ph.first + pad - a) / st;  // Ra - 1 - base (an exact division)
+  return ph;
+}
+
+}  // namespace
+
+DgradPhases::DgradPhases(const Conv2dShape& s, const float* w, const char* op)
+    : stride_(s.stride), rows_(s.stride), cols_(s.stride), offset_((size_t)s.stride * s.stride) {
+  const int Kp = pad8(s.K), st = s.stride;
+  for (int a = 0; a < st; ++a) {
+    rows_[a] = dgrad_phase(a, s.R, s.pad, st, s.H);
+    cols_[a] = dgrad_phase(a, s.S, s.pad, st, s.W);
+  }
+  int64_t elems = 0;
+  for (int a = 0; a < st; ++a)
+    for (int b = 0; b < st; ++b) {
+      offset_[a * st + b] = elems;
+      elems += s.C * rows_[a].taps * cols_[b].taps * Kp;
+    }
+  filters_ = std::make_unique<DeviceScratch>(elems * sizeof(bf16_bits));
+  for (int a = 0; a < st; ++a)
+    for (int b = 0; b < st; ++b) {
+      if (rows_[a].count == 0 || cols_[b].count == 0) continue;  // no dx pixels: never run
+      const WeightPacking pk{(int)s.K, (int)s.C, (int)s.R, (int)s.S, Kp, 1, rows_[a].taps, cols_[b].taps, a, b, st};
+      pack_weights(w, pk, filters_->as<bf16_bits>() + offset_[a * st + b], op);
+    }
+}
+
+DgradPhases::~DgradPhases() = default;
+
+const uint16_t* DgradPhases::filter(int a, int b) const {
+  return filters_->as<bf16_bits>() + offset_[a * stride_ + b];
+}
+
 // Backward-data as stride x stride phase convolutions. With h + pad = p stride + r, the rows
 // h of one residue (h + pad) mod stride = a receive exactly the taps r = a + stride j
 // (j = 0 .. Ra-1, Ra = ceil((R - a) / stride)): writing h = h0 + stride i, where h0 is the
@@ -886,37 +927,28 @@ void igemm_v2_force_conv_plan(int bm, int bn, int splits) {
 // element belongs to exactly one phase. Stride 1 is the single phase a = b = 0: padding
 // R-1-pad, the whole filter flipped. A phase whose filter has no taps (R < stride) still
 // runs (zero k tiles), so its elements still go through the store (a zero convolution).
+// (DgradPhases: the phases and their packed filters.)
 void igemm_v2_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
                             int64_t dx_batch_stride, const ConvDgradEpilogue& ep, const PackedActivations& pdy) {
   const char* op = "conv2d_backward_data (igemm_v2)";
   check_range(op, s);
-  const int Kp = pad8(s.K), st = s.stride;
+  const int Kp = pad8(s.K);
   const PackedOperand dyo(pdy, dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, op);
-  DeviceScratch wp(s.C * s.R * s.S * Kp * sizeof(bf16_bits));
-  int64_t w_off = 0;  // the phases' sub-filters partition the taps: one packed copy in all
-  for (int a = 0; a < st; ++a)
-    for (int b = 0; b < st; ++b) {
-      const int h0 = ((a - s.pad) % st + st) % st, w0 = ((b - s.pad) % st + st) % st;
-      const int64_t Hi = h0 < s.H ? (s.H - h0 + st - 1) / st : 0, Wi = w0 < s.W ? (s.W - w0 + st - 1) / st : 0;
-      const int Ra = a < s.R ? (int)((s.R - a + st - 1) / st) : 0, Sb = b < s.S ? (int)((s.S - b + st - 1) / st) : 0;
-      const int base_h = (h0 + s.pad - a) / st, base_w = (w0 + s.pad - b) / st;
-      bf16_bits* wph = wp.as<bf16_bits>() + w_off;
-      w_off += s.C * Ra * Sb * Kp;
-      if (Hi == 0 || Wi == 0) continue;
-      pack_weights(w, WeightPacking{(int)s.K, (int)s.C, (int)s.R, (int)s.S, Kp, 1, Ra, Sb, a, b, st}, wph, op);
-      ConvGemm g = conv_gemm(dyo.data(), wph, s.P, s.Q, Kp, Hi, Wi, s.N, Ra, Sb, 1, Ra - 1 - base_h, Sb - 1 - base_w,
-                             s.C);
-      g.ldx = dyo.ld();
-      DataStore ds{dx,
-                   dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W,
-                   g.M,
-                   (int)s.C,
-                   (int)(s.H * s.W),
-                   accumulate ? 1 : 0,
-                   phase_pixels(s.W, h0, w0, st, Hi, Wi),
-                   igemm::make_dgrad_epilogue(s, ep)};
-      run_conv(g, ds, op);
-    }
+  const DgradPhases phases(s, w, op);
+  phases.for_each_phase([&](const DgradPhase& pr, const DgradPhase& pc, const uint16_t* filter) {
+    ConvGemm g = conv_gemm(dyo.data(), filter, s.P, s.Q, Kp, pr.count, pc.count, s.N, pr.taps, pc.taps, 1, pr.pad,
+                           pc.pad, s.C);
+    g.ldx = dyo.ld();
+    DataStore ds{dx,
+                 dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W,
+                 g.M,
+                 (int)s.C,
+                 (int)(s.H * s.W),
+                 accumulate ? 1 : 0,
+                 phase_pixels(s.W, pr.first, pc.first, s.stride, pr.count, pc.count),
+                 igemm::make_dgrad_epilogue(s, ep)};
+    run_conv(g, ds, op);
+  });
 }
 
 void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias,
@@ -1022,6 +1054,12 @@ void igemm_v2_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, c
   });
 }
 
+void upsample_nearest2x_pack_dgrad_filter(const Conv2dShape& s, const float* w, uint16_t* out, const char* op) {
+  pack_tap_sums(w, TapSumPacking{(int)s.K, (int)s.C, (int)s.R, (int)s.S, pad8(s.K), 1, (int)s.R + 1, (int)s.S + 1, 0, 1,
+                                 0, 1},
+                out, op);
+}
+
 void igemm_v2_upsample_nearest2x_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
   const char* op = "upsample_nearest2x_conv2d_backward_data (igemm_v2)";
   check_range(op, s);
@@ -1029,8 +1067,7 @@ void igemm_v2_upsample_nearest2x_backward_data(const Conv2dShape& s, const float
   const int64_t H = s.H / 2, W = s.W / 2, R = s.R + 1, S = s.S + 1;  // D's taps
   DeviceScratch dyp(s.N * s.P * s.Q * Kp * sizeof(bf16_bits)), wp(s.C * R * S * Kp * sizeof(bf16_bits));
   pack_activations(dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, Kp, dyp.as<bf16_bits>(), op);
-  pack_tap_sums(w, TapSumPacking{(int)s.K, (int)s.C, (int)s.R, (int)s.S, Kp, 1, (int)R, (int)S, 0, 1, 0, 1},
-                wp.as<bf16_bits>(), op);
+  upsample_nearest2x_pack_dgrad_filter(s, w, wp.as<bf16_bits>(), op);
   const ConvGemm g = conv_gemm(dyp.as<bf16_bits>(), wp.as<bf16_bits>(), s.P, s.Q, Kp, H, W, s.N, R, S, 2,
                                (int)s.R - 1 - s.pad, (int)s.S - 1 - s.pad, s.C);
   run_conv(g, ForwardStore{dx, s.C * H * W, g.M, (int)s.C, (int)(H * W), FastDiv((uint32_t)(H * W)), igemm::Epilogue{}},

@@ -3,6 +3,7 @@
 // and conv2d_cudnn.cu (cuDNN). Plain C++.
 #pragma once
 #include <memory>
+#include <vector>
 
 #include "kernels/cuda/conv2d.h"
 
@@ -94,7 +95,43 @@ class UpsamplePhases {
   int64_t offset_[2][2] = {};
   std::unique_ptr<DeviceScratch> filters_;
 };
+// Backward-data of a convolution of any stride as stride x stride phase convolutions, shared
+// by igemm_v2 and wgmma (the derivation at igemm_v2_backward_data). Per axis, the phase of
+// residue a writes dx's rows first, first + stride, ... (`count` of them): a stride-1
+// convolution of dy with `taps` rows of the flipped sub-filter at padding `pad` (negative: the
+// window starts inside dy). taps = 0 (a filter narrower than the stride) still has rows: they
+// are written a zero convolution. Stride 1 is the single phase of the whole filter flipped.
+struct DgradPhase {
+  int first, count, taps, pad;
+};
+// Each phase's filter packed [C][rows.taps][cols.taps][pad8(K)] bf16 (the forward filters'
+// layout with C as the output channels; the sub-filters partition w's taps: one copy of w in
+// all), held while this lives. for_each_phase(f) calls f(rows, cols, filter) for each phase
+// with an output.
+class DgradPhases {
+ public:
+  DgradPhases(const Conv2dShape& s, const float* w, const char* op);
+  ~DgradPhases();
+  DgradPhases(const DgradPhases&) = delete;
+  DgradPhases& operator=(const DgradPhases&) = delete;
+  template <class F>
+  void for_each_phase(F&& f) const {
+    for (int a = 0; a < stride_; ++a)
+      for (int b = 0; b < stride_; ++b)
+        if (rows_[a].count > 0 && cols_[b].count > 0) f(rows_[a], cols_[b], filter(a, b));
+  }
+
+ private:
+  const uint16_t* filter(int a, int b) const;
+  int stride_;
+  std::vector<DgradPhase> rows_, cols_;
+  std::vector<int64_t> offset_;  // [a * stride + b]
+  std::unique_ptr<DeviceScratch> filters_;
+};
 void igemm_v2_upsample_nearest2x_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx);
+// Its backward-data filter, D transposed: out[C][R+1][S+1][pad8(K)] bf16 (the stride-2
+// convolution of dy that igemm_v2's and wgmma's backward-data run).
+void upsample_nearest2x_pack_dgrad_filter(const Conv2dShape& s, const float* w, uint16_t* out, const char* op);
 void igemm_v2_upsample_nearest2x_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
 // Its packing (bf16 bit patterns, round to nearest even; padding channels 0):
 //   activations  x (N, C, HW), images x_bs apart -> out[N][HW][Cp], Cp = C rounded up to 8,
@@ -122,9 +159,12 @@ int igemm_v2_sm_count();
 
 // v5 wgmma (conv2d_wgmma.cu): igemm_v2's packing, TMA tiled loads, an mbarrier ring and
 // wgmma.mma_async (sm_90a: a device of another compute capability gets an error naming the
-// variant). Stride 1 only (wgmma_supported); the dispatcher sends other strides to
-// igemm_v2's forward and bf16's backward-data, and backward-weight to igemm_v2's.
-bool wgmma_supported(const Conv2dShape& s);
+// variant). Its forward takes strides 1 .. wgmma::kMaxStride (the tensor map's element
+// strides), its backward-data the same strides as DgradPhases' phase convolutions when every
+// phase has taps (R, S >= stride); the dispatcher sends the other shapes to igemm_v2, and
+// backward-weight to igemm_v2's.
+bool wgmma_forward_supported(const Conv2dShape& s);
+bool wgmma_backward_data_supported(const Conv2dShape& s);
 // px / pdy: x / dy already packed (conv2d.h's PackedActivations), read through the tensor map's
 // pixel stride.
 void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y,
@@ -137,6 +177,9 @@ void wgmma_backward_data(const Conv2dShape& s, const float* dy, const float* w, 
 // the whole forward epilogue.
 void wgmma_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep,
                                       float* y);
+// Its backward-data: igemm_v2's stride-2 convolution of dy with the tap-summed filter D
+// (upsample_nearest2x_pack_dgrad_filter), on wgmma's kernel (the element-strided tensor map).
+void wgmma_upsample_nearest2x_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx);
 // Test hook of its launch plans (kernels/cuda/conv2d_wgmma_plan.h): a forced tile bm x bn with
 // a tile_h x tile_w pixel rectangle, one of wgmma::kPlans (bm = 0: plan_conv's; another plan
 // is an error). Process-wide; the tests restore it. The SM count is igemm_v2_set_sm_count's.

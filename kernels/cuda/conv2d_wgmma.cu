@@ -17,8 +17,10 @@
 // last channel tile are zero the same way. The box never leaves its image (n is a dimension
 // of its own); the store drops the rectangle's pixels past P x Q. The B tile is the box (64
 // channels, tap, BN output channels) of the weights' 3-d map; output channels past K are
-// zero rows. Stride 1 only: a strided conv's taps are not boxes (the dispatcher
-// sends stride != 1 to igemm_v2).
+// zero rows. Stride t (2 .. kMaxStride = 8): the same box traversed at element stride t
+// ((64, t TW, t TH, 1) elements traversed, every t-th loaded: TW x TH pixels, the stride-1
+// tile), starting at (c0, t q0 + s - pad, t p0 + r - pad, n); the dispatcher sends larger
+// strides to igemm_v2.
 //
 // Shared memory and swizzle. Both maps use the 128B swizzle: the 16-byte chunk j of the
 // 128-byte row of pixel (or output channel) i is stored at chunk j ^ (i % 8). The wgmma
@@ -49,11 +51,13 @@
 //
 // Directions.
 //   forward          the kernel above with the full ConvEpilogue in the store (NCHW,
-//                    channel views); stride != 1: igemm_v2's forward.
-//   backward-data    stride 1: the same kernel on dy (packed, Kp channels) with igemm_v2's
-//                    flipped, transposed weights w'[c][r][s][k] = w[k][c][R-1-r][S-1-s] and
-//                    padding R-1-pad, storing (or adding) into dx's view; stride != 1:
-//                    igemm_v2's phase convolutions.
+//                    channel views), any stride up to kMaxStride.
+//   backward-data    the same kernel on dy (packed, Kp channels) with igemm_v2's flipped,
+//                    transposed weights w'[c][r][s][k] = w[k][c][R-1-r][S-1-s]: stride 1 with
+//                    padding R-1-pad; stride t as DgradPhases' t x t phase convolutions (each a
+//                    flipped sub-filter at its own padding), storing (or adding) into its
+//                    residue class of dx's view (WgmmaDataStore). Shapes with phases without
+//                    taps (R or S < t) and strides above kMaxStride: igemm_v2's.
 //   backward-weight  igemm_v2's (split-K over pixels, deterministic reduce, the bias gradient
 //                    from its tiles).
 #include "kernels/cuda/common.cuh"
@@ -91,7 +95,7 @@ struct Stage {
 };
 
 struct WgmmaConv {
-  int H, W, P, Q, R, S, pad_h, pad_w, Nout, ctiles, tiles_w, tiles_h;
+  int H, W, P, Q, R, S, stride, pad_h, pad_w, Nout, ctiles, tiles_w, tiles_h;
 };
 
 // The output of forward: y[n][k][p][q] = epilogue(acc).
@@ -121,14 +125,16 @@ struct WgmmaPhaseForwardStore {
   }
 };
 
-// The output of backward-data: dx[n][c][h][w] (+)= acc.
+// The output of one backward-data phase (DgradPhases): its pixel (i, j) is dx's
+// (h0 + step i, w0 + step j) of an H x W plane, dx[n][c][.][.] (+)= acc (stride 1: the whole
+// plane, h0 = w0 = 0, step 1).
 struct WgmmaDataStore {
   float* dx;
   int64_t dx_bs;
-  int C, H, W, accumulate;
-  __device__ void operator()(int n, int h, int w, int c, float v) const {
-    if (h >= H || w >= W || c >= C) return;
-    float* p = dx + (int64_t)n * dx_bs + ((int64_t)c * H + h) * W + w;
+  int C, Hi, Wi, W, HW, h0, w0, step, accumulate;
+  __device__ void operator()(int n, int i, int j, int c, float v) const {
+    if (i >= Hi || j >= Wi || c >= C) return;
+    float* p = dx + (int64_t)n * dx_bs + (int64_t)c * HW + (int64_t)(h0 + step * i) * W + w0 + step * j;
     *p = accumulate ? *p + v : v;
   }
 };
@@ -167,7 +173,9 @@ __global__ void __launch_bounds__(kThreads)
     const int r = tap / g.S, s = tap % g.S;
     unsigned char* a = smem + slot * T::BYTES;
     ptx::mbarrier_arrive_expect_tx(&full[slot], T::BYTES);
-    ptx::tma_load_4d(a, &xmap, ct * kBC, q0 + s - g.pad_w, p0 + r - g.pad_h, n, &full[slot]);
+    // Output pixel (p, q) reads input (p stride + r - pad_h, q stride + s - pad_w): the map's
+    // element strides step the box's pixels by `stride` from the rectangle's first.
+    ptx::tma_load_4d(a, &xmap, ct * kBC, q0 * g.stride + s - g.pad_w, p0 * g.stride + r - g.pad_h, n, &full[slot]);
     ptx::tma_load_3d(a + T::A_BYTES, &wmap, ct * kBC, tap, n0, &full[slot]);
   };
 
@@ -219,13 +227,16 @@ int pad8(int64_t c) { return detail::igemm_v2_packed_channels(c); }
 // ---- Tensor maps ------------------------------------------------------------------------------------
 // A tiled bf16 map with the 128B swizzle over a packed operand (dims[0] innermost, dense).
 // pitch0: the elements between consecutive indices of dimension 1 (0: dims[0], packed); a
-// wider pitch reads a prefix of each row (the packed twin of a dense block's buffer).
+// wider pitch reads a prefix of each row (the packed twin of a dense block's buffer). steps:
+// the element strides (null: all 1); box[d] counts the elements traversed, so a copy loads
+// box[d] / steps[d] of them (the callers make it exact).
 TensorMap bf16_tensor_map(const void* base, int rank, const uint64_t* dims, const uint32_t* box, const char* op,
-                          uint64_t pitch0 = 0) {
+                          uint64_t pitch0 = 0, const uint32_t* steps = nullptr) {
   uint64_t strides[4];
   uint64_t bytes = 2;
   for (int d = 0; d + 1 < rank; ++d) strides[d] = bytes *= (d == 0 && pitch0 ? pitch0 : dims[d]);
-  const uint32_t ones[5] = {1, 1, 1, 1, 1};
+  const uint32_t all_ones[5] = {1, 1, 1, 1, 1};
+  const uint32_t* ones = steps ? steps : all_ones;
   TensorMap map;
 #if defined(SRENGINE_SIMT)
   const std::string err = ::simt::encode_tensor_map_tiled(&map, 2, (uint32_t)rank, base, dims, strides, box, ones,
@@ -301,12 +312,12 @@ void launch_plan(const TensorMap& xmap, const TensorMap& wmap, const WgmmaConv& 
                 st);
 }
 
-// A stride-1 convolution of packed x [N][H][W][ldx] (its first Cp channels) with packed filters
-// [Nout][R][S][Cp].
+// A convolution (stride 1 .. kMaxStride) of packed x [N][H][W][ldx] (its first Cp channels)
+// with packed filters [Nout][R][S][Cp].
 template <class Store>
 void run_wgmma_conv(const bf16_bits* x, int64_t ldx, const bf16_bits* w, int64_t N, int64_t H, int64_t W, int Cp,
-                    int64_t P, int64_t Q, int64_t R, int64_t S, int pad_h, int pad_w, int64_t Nout, const Store& st,
-                    const char* op) {
+                    int64_t P, int64_t Q, int64_t R, int64_t S, int stride, int pad_h, int pad_w, int64_t Nout,
+                    const Store& st, const char* op) {
   const wgmma::ConvPlan plan = choose_plan(N, P, Q, Nout, op);
   WgmmaConv g{};
   g.H = (int)H;
@@ -315,6 +326,7 @@ void run_wgmma_conv(const bf16_bits* x, int64_t ldx, const bf16_bits* w, int64_t
   g.Q = (int)Q;
   g.R = (int)R;
   g.S = (int)S;
+  g.stride = stride;
   g.pad_h = pad_h;
   g.pad_w = pad_w;
   g.Nout = (int)Nout;
@@ -322,10 +334,14 @@ void run_wgmma_conv(const bf16_bits* x, int64_t ldx, const bf16_bits* w, int64_t
   g.tiles_w = (int)ceil_div(Q, plan.tile_w);
   g.tiles_h = (int)ceil_div(P, plan.tile_h);
   const uint64_t xdims[4] = {(uint64_t)Cp, (uint64_t)W, (uint64_t)H, (uint64_t)N};
-  const uint32_t xbox[4] = {kBC, (uint32_t)plan.tile_w, (uint32_t)plan.tile_h, 1};
+  // A strided convolution's rectangle of TH x TW outputs reads every stride-th pixel of a
+  // (TH stride) x (TW stride) input window per tap: the box traverses the window with element
+  // strides (dimension 0's is ignored by TMA), and loads TH x TW pixels, the stride-1 tile.
+  const uint32_t xbox[4] = {kBC, (uint32_t)(plan.tile_w * stride), (uint32_t)(plan.tile_h * stride), 1},
+                 xsteps[4] = {1, (uint32_t)stride, (uint32_t)stride, 1};
   const uint64_t wdims[3] = {(uint64_t)Cp, (uint64_t)(R * S), (uint64_t)Nout};
   const uint32_t wbox[3] = {kBC, 1, (uint32_t)plan.bn};
-  const TensorMap xmap = bf16_tensor_map(x, 4, xdims, xbox, op, (uint64_t)ldx),
+  const TensorMap xmap = bf16_tensor_map(x, 4, xdims, xbox, op, (uint64_t)ldx, xsteps),
                   wmap = bf16_tensor_map(w, 3, wdims, wbox, op);
   const int64_t ctas = N * g.tiles_w * g.tiles_h;
   const dim3 grid((unsigned)ctas, (unsigned)ceil_div(Nout, plan.bn), 1);
@@ -353,12 +369,17 @@ void check_range(const char* op, const Conv2dShape& s) { detail::igemm_v2_check_
 
 namespace detail {
 
-bool wgmma_supported(const Conv2dShape& s) { return s.stride == 1; }
+bool wgmma_forward_supported(const Conv2dShape& s) { return s.stride >= 1 && s.stride <= wgmma::kMaxStride; }
+
+bool wgmma_backward_data_supported(const Conv2dShape& s) {
+  return s.stride == 1 || (s.stride <= wgmma::kMaxStride && s.R >= s.stride && s.S >= s.stride);
+}
 
 void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y,
                    const PackedActivations& px) {
   const char* op = "conv2d_forward (wgmma)";
-  SR_CHECK(s.stride == 1, op, ": stride ", s.stride, " (the dispatcher routes stride != 1 to igemm_v2)");
+  SR_CHECK(wgmma_forward_supported(s), op, ": stride ", s.stride, " (1 to ", wgmma::kMaxStride,
+           "; the dispatcher routes the others to igemm_v2)");
   require_sm90a(op);
   check_range(op, s);
   const int Cp = pad8(s.C);
@@ -366,8 +387,8 @@ void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const C
   DeviceScratch wp(s.K * s.R * s.S * Cp * sizeof(bf16_bits));
   igemm_v2_pack_weights(w, s.K, s.C, s.R, s.S, /*flip=*/false, wp.as<bf16_bits>());
   const WgmmaForwardStore st{y, s.y_batch_stride, (int)s.K, (int)s.P, (int)s.Q, igemm::make_epilogue(s, ep)};
-  run_wgmma_conv(xo.data(), xo.ld(), wp.as<bf16_bits>(), s.N, s.H, s.W, Cp, s.P, s.Q, s.R, s.S, s.pad, s.pad, s.K, st,
-                 op);
+  run_wgmma_conv(xo.data(), xo.ld(), wp.as<bf16_bits>(), s.N, s.H, s.W, Cp, s.P, s.Q, s.R, s.S, s.stride, s.pad,
+                 s.pad, s.K, st, op);
 }
 
 void wgmma_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep,
@@ -381,9 +402,25 @@ void wgmma_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, cons
   phases.for_each_phase([&](int a, int b, const UpsamplePhase& pr, const UpsamplePhase& pc, const uint16_t* filter) {
     const WgmmaPhaseForwardStore st{y, s.y_batch_stride, (int)s.K, pr.count, pc.count, (int)s.Q, (int)(s.P * s.Q),
                                     a, b, e};
-    run_wgmma_conv(phases.x(), Cp, filter, s.N, s.H / 2, s.W / 2, Cp, pr.count, pc.count, pr.taps, pc.taps, pr.pad,
+    run_wgmma_conv(phases.x(), Cp, filter, s.N, s.H / 2, s.W / 2, Cp, pr.count, pc.count, pr.taps, pc.taps, 1, pr.pad,
                    pc.pad, s.K, st, op);
   });
+}
+
+void wgmma_upsample_nearest2x_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
+  const char* op = "upsample_nearest2x_conv2d_backward_data (wgmma)";
+  require_sm90a(op);
+  check_range(op, s);
+  const int Kp = pad8(s.K);
+  const int64_t H = s.H / 2, W = s.W / 2;
+  const PackedOperand dyo({}, dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, op);
+  DeviceScratch wp(s.C * (s.R + 1) * (s.S + 1) * Kp * sizeof(bf16_bits));
+  upsample_nearest2x_pack_dgrad_filter(s, w, wp.as<bf16_bits>(), op);
+  // dx = dy (*) D^T at stride 2, padding R-1-pad / S-1-pad, output x's H x W (one phase: the
+  // whole plane).
+  const WgmmaDataStore st{dx, s.C * H * W, (int)s.C, (int)H, (int)W, (int)W, (int)(H * W), 0, 0, 1, 0};
+  run_wgmma_conv(dyo.data(), dyo.ld(), wp.as<bf16_bits>(), s.N, s.P, s.Q, Kp, H, W, s.R + 1, s.S + 1, 2,
+                 (int)s.R - 1 - s.pad, (int)s.S - 1 - s.pad, s.C, st, op);
 }
 
 void wgmma_force_conv_plan(int bm, int bn, int tile_h, int tile_w) {
@@ -396,18 +433,26 @@ void wgmma_force_conv_plan(int bm, int bn, int tile_h, int tile_w) {
 void wgmma_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
                          int64_t dx_batch_stride, const PackedActivations& pdy) {
   const char* op = "conv2d_backward_data (wgmma)";
-  SR_CHECK(s.stride == 1, op, ": stride ", s.stride, " (the dispatcher routes stride != 1 to bf16)");
+  SR_CHECK(wgmma_backward_data_supported(s), op, ": stride ", s.stride, " with a ", s.R, " x ", s.S,
+           " filter (the dispatcher routes strides above ", wgmma::kMaxStride,
+           " and filters narrower than the stride to igemm_v2)");
   require_sm90a(op);
   check_range(op, s);
   const int Kp = pad8(s.K);
   const PackedOperand dyo(pdy, dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, op);
-  DeviceScratch wp(s.C * s.R * s.S * Kp * sizeof(bf16_bits));
-  igemm_v2_pack_weights(w, s.K, s.C, s.R, s.S, /*flip=*/true, wp.as<bf16_bits>());
-  // dx = dy (*) w' with padding R-1-pad, S-1-pad: input P x Q, output H x W.
-  const WgmmaDataStore st{dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W, (int)s.C, (int)s.H, (int)s.W,
-                          accumulate ? 1 : 0};
-  run_wgmma_conv(dyo.data(), dyo.ld(), wp.as<bf16_bits>(), s.N, s.P, s.Q, Kp, s.H, s.W, s.R, s.S,
-                 (int)s.R - 1 - s.pad, (int)s.S - 1 - s.pad, s.C, st, op);
+  // Each phase: dx's phase pixels = dy (*) its flipped sub-filter, input P x Q (stride 1: the
+  // whole filter flipped, padding R-1-pad, S-1-pad, output H x W).
+  const DgradPhases phases(s, w, op);
+  phases.for_each_phase([&](const DgradPhase& pr, const DgradPhase& pc, const uint16_t* filter) {
+    const WgmmaDataStore st{dx,         dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W,
+                            (int)s.C,   pr.count,
+                            pc.count,   (int)s.W,
+                            (int)(s.H * s.W), pr.first,
+                            pc.first,   s.stride,
+                            accumulate ? 1 : 0};
+    run_wgmma_conv(dyo.data(), dyo.ld(), filter, s.N, s.P, s.Q, Kp, pr.count, pc.count, pr.taps, pc.taps, 1, pr.pad,
+                   pc.pad, s.C, st, op);
+  });
 }
 
 }  // namespace detail

@@ -1,5 +1,5 @@
 // wgmma's launch plans: the CTA tile (BM pixels x BN output channels) and the pixel rectangle
-// of each stride-1 convolution, chosen from the problem's shape and the SM count only.
+// of each convolution (its output pixels: any stride), chosen from the problem's shape and the SM count only.
 // Host-only and header-only: the unit test reads the same function the launcher calls
 // (docs/KERNELS.md, "wgmma: the Hopper conv design", Plans).
 #pragma once
@@ -23,6 +23,11 @@ inline bool operator==(const ConvPlan& a, const ConvPlan& b) {
 // 4 x 16 (108); each with BN = 64 and 32.
 inline constexpr ConvPlan kPlans[] = {{128, 64, 8, 16}, {128, 64, 16, 8}, {64, 64, 8, 8}, {64, 64, 4, 16},
                                       {128, 32, 8, 16}, {128, 32, 16, 8}, {64, 32, 8, 8}, {64, 32, 4, 16}};
+
+// The largest convolution stride the forward takes natively: the tensor map's element strides
+// go up to 8 (cuTensorMapEncodeTiled), and a rectangle of at most 16 pixels by 8 traverses
+// 128 <= 256 pixels of its box.
+inline constexpr int kMaxStride = 8;
 
 inline bool is_plan(const ConvPlan& p) {
   for (const ConvPlan& k : kPlans)

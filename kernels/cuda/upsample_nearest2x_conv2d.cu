@@ -1,7 +1,8 @@
 // upsample_nearest2x_conv2d on CUDA: the dispatcher over the conv2d variants (see
 // upsample_nearest2x_conv2d.h). igemm_v2 runs the op as convolutions at x's size with tap-summed
-// filters (conv2d_igemm_v2.cu, igemm_v2_upsample_nearest2x_*), wgmma its forward's phases on its
-// own kernel and the rest on igemm_v2's; the other variants compose with
+// filters (conv2d_igemm_v2.cu, igemm_v2_upsample_nearest2x_*), wgmma its forward's phases and its
+// stride-2 backward-data on its own kernel and the weight gradient on igemm_v2's; the other
+// variants compose with
 // resample.cu's upsample_nearest2x kernels through a scratch tensor of the upsampled size. No
 // kernels of its own.
 #include "kernels/cuda/common.cuh"
@@ -54,10 +55,12 @@ void upsample_nearest2x_conv2d_backward_data(ConvVariant v, const Conv2dShape& s
                                              float* dx) {
   check_shape("upsample_nearest2x_conv2d_backward_data", s);
   if (s.N * s.C * s.H * s.W == 0) return;
-  if (v == ConvVariant::igemm_v2 || v == ConvVariant::wgmma) {
-    // wgmma too: a stride-2 convolution's taps are not tensor-map boxes (conv2d's dispatcher
-    // sends its strided convs to igemm_v2 likewise).
+  if (v == ConvVariant::igemm_v2) {
     detail::igemm_v2_upsample_nearest2x_backward_data(s, dy, w, dx);
+    return;
+  }
+  if (v == ConvVariant::wgmma) {
+    detail::wgmma_upsample_nearest2x_backward_data(s, dy, w, dx);
     return;
   }
   // dx[h][w] = sum over a, b in {0, 1} of dxu[2h + a][2w + b], dxu = conv_transpose(dy, w).

@@ -90,11 +90,12 @@ std::string encode_tensor_map_tiled(TensorMap* map, uint32_t elem_bytes, uint32_
   for (uint32_t d = 0; d < rank; ++d) {
     if (dims[d] == 0 || dims[d] > (uint64_t{1} << 32)) return sr::str_cat("dimension ", d, " of size ", dims[d]);
     if (box[d] == 0 || box[d] > 256) return sr::str_cat("box dimension ", d, " of ", box[d], " (1 to 256)");
-    if (elem_strides[d] != 1)
-      return sr::str_cat("element stride ", elem_strides[d], " in dimension ", d, " (the interpreter models 1)");
+    if (elem_strides[d] < 1 || elem_strides[d] > 8)
+      return sr::str_cat("element stride ", elem_strides[d], " in dimension ", d, " (1 to 8)");
     m.dims[d] = dims[d];
     m.box[d] = box[d];
-    m.elem_strides[d] = 1;
+    // Without interleave the hardware ignores dimension 0's element stride (it steps by 1).
+    m.elem_strides[d] = d == 0 ? 1 : elem_strides[d];
     m.strides[d] = d == 0 ? elem_bytes : strides[d - 1];
     if (d > 0 && (m.strides[d] % 16 || m.strides[d] >= (uint64_t{1} << 40)))
       return sr::str_cat("stride ", m.strides[d], " bytes of dimension ", d, " (a multiple of 16 below 2^40)");
@@ -106,6 +107,10 @@ std::string encode_tensor_map_tiled(TensorMap* map, uint32_t elem_bytes, uint32_
                        " bytes (the interpreter models the 128B swizzle of 128-byte rows)");
   *map = m;
   return "";
+}
+
+uint32_t tensor_map_box_elements(const TensorMap& map, uint32_t d) {
+  return (map.box[d] + map.elem_strides[d] - 1) / map.elem_strides[d];
 }
 
 namespace ptx {
@@ -164,13 +169,16 @@ void tma_load_tile(void* dst, const TensorMap* map, const int32_t* coords, uint6
                             ? "cp.async.bulk.tensor with the 128B swizzle into shared memory not 1024-byte aligned"
                             : "cp.async.bulk.tensor into shared memory not 128-byte aligned",
                         loc);
+  // With element strides, dimension d loads ceil(box / stride) elements, at coords[d],
+  // coords[d] + stride, ...: the box counts the elements traversed, not those loaded.
+  uint32_t loaded[5] = {};
   uint64_t elems = 1;
-  for (uint32_t d = 0; d < map->rank; ++d) elems *= map->box[d];
+  for (uint32_t d = 0; d < map->rank; ++d) elems *= loaded[d] = tensor_map_box_elements(*map, d);
   const size_t bytes = elems * map->elem_bytes;
   if (!detail::race::is_shared(dst) || !detail::race::is_shared(static_cast<char*>(dst) + bytes - 1))
     detail::device_fail("cp.async.bulk.tensor with a destination box outside shared memory", loc);
   detail::Mbarrier& b = detail::mbarriers().at(bar, op, loc);
-  // The box, dimension 0 innermost; element e's packed byte offset o lands at o with bits
+  // The loaded box, dimension 0 innermost; element e's packed byte offset o lands at o with bits
   // 4..6 XORed with bits 7..9 under the 128B swizzle (the 16-byte chunks of each 128-byte
   // row permuted by the row's index within its 1024-byte group).
   detail::Mbarrier::Landing l{static_cast<char*>(dst), std::vector<char>(bytes)};
@@ -180,8 +188,8 @@ void tma_load_tile(void* dst, const TensorMap* map, const int32_t* coords, uint6
     bool inside = true;
     uint64_t src = 0;
     for (uint32_t d = 0; d < map->rank; ++d) {
-      const int64_t c = (int64_t)coords[d] + (int64_t)(rest % map->box[d]);
-      rest /= map->box[d];
+      const int64_t c = (int64_t)coords[d] + (int64_t)(rest % loaded[d]) * map->elem_strides[d];
+      rest /= loaded[d];
       if (c < 0 || c >= (int64_t)map->dims[d]) inside = false;
       else src += (uint64_t)c * map->strides[d];
     }

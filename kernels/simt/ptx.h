@@ -27,12 +27,16 @@ struct TensorMap {
 // checks (rank 1..5; global address 16-byte aligned; dims 1..2^32; the rank-1 strides of
 // dimensions 1.. multiples of 16 below 2^40; box 1..256 per dimension, its inner row a
 // multiple of 16 bytes; element strides 1..8; a swizzled box's inner row at most the
-// swizzle span). Returns "" or what is wrong. The interpreter models element strides of 1
-// and, for the swizzled modes, 128B with an inner row of exactly 128 bytes; others are
-// refused here rather than modelled wrongly.
+// swizzle span). Returns "" or what is wrong. Element strides: dimension d >= 1 loads
+// ceil(box[d] / elem_strides[d]) elements, elem_strides[d] apart (so a box of N elements at
+// stride t is box[d] = N t); dimension 0's is ignored (no interleave: TMA steps it by 1). The
+// interpreter models, of the swizzled modes, 128B with an inner row of exactly 128 bytes; others
+// are refused here rather than modelled wrongly.
 std::string encode_tensor_map_tiled(TensorMap* map, uint32_t elem_bytes, uint32_t rank, const void* global,
                                     const uint64_t* dims, const uint64_t* strides, const uint32_t* box,
                                     const uint32_t* elem_strides, TensorMapSwizzle swizzle, bool oob_nan);
+// The elements a copy through `map` loads along dimension d: ceil(box[d] / elem_strides[d]).
+uint32_t tensor_map_box_elements(const TensorMap& map, uint32_t d);
 
 }  // namespace simt
 

@@ -109,7 +109,7 @@ void mbarrier_rounds(int mode, unsigned* counts, unsigned* seen) {
 
 void tma_tile(const ::simt::TensorMap& map, const int32_t* coords, int mode, uint16_t* out) {
   int bytes = (int)map.elem_bytes;
-  for (uint32_t d = 0; d < map.rank; ++d) bytes *= (int)map.box[d];
+  for (uint32_t d = 0; d < map.rank; ++d) bytes *= (int)::simt::tensor_map_box_elements(map, d);
   launch_kernel(tma_tile_kernel, 1, 32, (size_t)bytes, cuda::current_stream(), map, coords[0], coords[1],
                 map.rank == 4 ? coords[2] : 0, map.rank == 4 ? coords[3] : 0, mode, out, bytes);
   CUDA_CHECK_LAUNCH("tma_tile");
