@@ -51,12 +51,16 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
     p.w[k] = p_in.w[k].contiguous().detach();
     if (p_in.b[k].defined()) p.b[k] = p_in.b[k].contiguous().detach();
   }
-  Tensor buf = Tensor::empty({s.N, s.channels(), s.H, s.W}, x.dtype(), x.device());
-  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   // The CUDA conv variant of the precision (kernel_choice.h); the backward runs the same one.
   [[maybe_unused]] const kernels::ConvVariant v =
       x_in.device().is_cpu() ? choice.conv2d
                              : kernels::conv_variant_for_precision(choice.conv2d, precision, "residual_dense_block");
+  // The buffer [x | x_1 .. x_4]; on a device whose block keeps a packed twin, the slices
+  // x_1 .. x_4 alone (kernels/cuda/rdb.h), and x is saved for the backward instead.
+  int64_t buf_channels = s.channels();
+  if (!x.device().is_cpu()) SR_ON_DEVICE(x.device(), buf_channels = cuda::rdb_buffer_channels(v, s));
+  Tensor buf = Tensor::empty({s.N, buf_channels, s.H, s.W}, x.dtype(), x.device());
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
 
   dispatch("residual_dense_block", x, [&](auto t) {
     using T = decltype(t);
@@ -85,8 +89,10 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
   inputs.push_back(outer_in);
   std::array<bool, 12> need{};
   for (size_t i = 0; i < inputs.size(); ++i) need[i] = inputs[i].defined() && inputs[i].requires_grad();
-  // Saved: the buffer (x and x_1..x_4) and the parameters; nothing per conv.
+  // Saved: the buffer (x and x_1..x_4, or x_1..x_4 and x itself) and the parameters; nothing
+  // per conv.
   Tensor bufs = buf.detach();
+  Tensor xs = buf_channels == s.channels() ? Tensor() : x.detach();
   return record("residual_dense_block", y, inputs, [=](const Tensor& g_in) {
     Tensor g = g_in.contiguous();
     std::vector<Tensor> grads(12);
@@ -120,8 +126,9 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
           dw[k] = need[1 + k] ? grads[1 + k].data<float>() : nullptr;
           db[k] = need[6 + k] ? grads[6 + k].data<float>() : nullptr;
         }
-        cuda::rdb_backward(v, s, bufs.data<float>(), kp, g.data<float>(), (float)slope, (float)residual,
-                           has_outer, (float)outer_scale, need[0] ? grads[0].data<float>() : nullptr, dw, db);
+        cuda::rdb_backward(v, s, xs.defined() ? xs.data<float>() : nullptr, bufs.data<float>(), kp, g.data<float>(),
+                           (float)slope, (float)residual, has_outer, (float)outer_scale,
+                           need[0] ? grads[0].data<float>() : nullptr, dw, db);
       });
     });
     return grads;

@@ -134,10 +134,10 @@ TEST_CASE("simt/interpreter_tma") {
     }
   }
   // Element strides (wgmma's strided convolutions): 2 along W, 3 along H over a box of 8 x 5
-  // traversed pixels loads 4 x 2 of them; dimension 0's stride is ignored (here 4). A stride of
-  // 1 read instead, or the traversed box loaded whole, differs from the reference.
+  // traversed pixels loads 4 x 2 of them (dimension 0's must be 1). A stride of 1 read instead,
+  // or the traversed box loaded whole, differs from the reference.
   {
-    const uint32_t sbox[4] = {64, 8, 5, 1}, steps[4] = {4, 2, 3, 1};
+    const uint32_t sbox[4] = {64, 8, 5, 1}, steps[4] = {1, 2, 3, 1};
     ::simt::TensorMap map;
     REQUIRE(::simt::encode_tensor_map_tiled(&map, 2, 4, G.p, t.dims, strides, sbox, steps,
                                             ::simt::TensorMapSwizzle::b128, false) == "");
@@ -158,10 +158,13 @@ TEST_CASE("simt/interpreter_tma") {
       const uint32_t unit_box[4] = {64, 4, 2, 1};
       CHECK(want != expected_box(t, unit_box, c.data(), true));
     }
-    const uint32_t nine[4] = {1, 9, 1, 1};
+    const uint32_t nine[4] = {1, 9, 1, 1}, inner[4] = {2, 1, 1, 1};
     CHECK(::simt::encode_tensor_map_tiled(&map, 2, 4, G.p, t.dims, strides, sbox, nine,
                                           ::simt::TensorMapSwizzle::b128, false)
               .find("element stride 9 in dimension 1 (1 to 8)") != std::string::npos);
+    CHECK(::simt::encode_tensor_map_tiled(&map, 2, 4, G.p, t.dims, strides, sbox, inner,
+                                          ::simt::TensorMapSwizzle::b128, false)
+              .find("element stride 2 in dimension 0 (must be 1") != std::string::npos);
   }
   ::simt::TensorMap map;
   REQUIRE(::simt::encode_tensor_map_tiled(&map, 2, 4, G.p, t.dims, strides, box, ones,

@@ -719,8 +719,8 @@ void test_conv2d_igemm_v2() {
 // 4-stage ring, its phases wrapping six times) with output columns past one 16-wide tile row,
 // and odd channels on both sides; then strides 3 (rectangles across the row, so each box
 // starts at its own strided column; 9 phases of 2 x 2 down to 1 x 1 taps) and 8 (the largest
-// the tensor map steps: boxes of 16 x 8 = 128 pixels traversed; 64 one-tap phases), with
-// padding.
+// the tensor map steps; 64 one-tap phases), with padding. The planned rectangle here is 8 x 8
+// (64 pixels traversed per side); simt/conv2d_wgmma_plans runs stride 8 under the 16-wide ones.
 // Each runs under the plan the rule picks at 132 SMs (these small shapes fill no wave: the most
 // CTAs, 64 x 32 tiles); simt/conv2d_wgmma_plans forces the others.
 const std::vector<ConvCase>& conv_cases_wgmma() {
@@ -787,8 +787,10 @@ void test_conv2d_igemm_v2_plans() {
 // rectangle divides it: every plan's edge tiles hang over both borders), a growth conv on
 // channel views, 70 output channels (a partial last column tile of either width) and 72 input
 // channels (two 64-channel k tiles per tap, the second partial: 18 k tiles through the ring),
-// and a 4x4 stride-2 conv (each plan's rectangle traversing its box at element stride 2; the
-// backward-data phases). Then the plans' own choice at 1 and 100,000 SMs (most CTAs; one wave
+// a 4x4 stride-2 conv (each plan's rectangle traversing its box at element stride 2; the
+// backward-data phases) and a 2x2 stride-8 one with 17 output columns (a 16-wide rectangle
+// traverses 128 input columns, the widest box a plan makes; its backward-data, phases without
+// taps, is igemm_v2's). Then the plans' own choice at 1 and 100,000 SMs (most CTAs; one wave
 // of the largest tile).
 void test_conv2d_wgmma_plans() {
   struct Forced {
@@ -800,7 +802,8 @@ void test_conv2d_wgmma_plans() {
                             {1, 20, 10, 12, 32, 3, 3, 1, 1, 8, 8},
                             {1, 6, 9, 9, 70, 1, 1, 1, 0},
                             {1, 72, 5, 9, 16, 3, 3, 1, 1},
-                            {1, 9, 23, 37, 16, 4, 4, 2, 1}};
+                            {1, 9, 13, 37, 16, 4, 4, 2, 1},
+                            {1, 8, 9, 131, 9, 2, 2, 8, 0}};
   uint64_t seed = 850;
   struct Restore {
     ~Restore() {
@@ -908,8 +911,8 @@ void check_upsample_nearest2x_conv2d(sr::simt::ConvVariant v, const Tol& tol, co
 }
 
 // Odd sizes, C and K not multiples of 8, padding 1 and 0, a rectangular filter (different row
-// and column phases), on igemm_v2 (the phase convolutions), wgmma (its forward's phases on its
-// own kernel) and tf32 (composes). Then igemm_v2
+// and column phases), on igemm_v2 (the phase convolutions), wgmma (its forward's phases and
+// its stride-2 backward-data on its own kernel) and tf32 (composes). Then igemm_v2
 // under forced tile plans with split-K (the phases' stores in the ordered reduce), and a case
 // whose stride-2 weight gradient splits its pixels (the fold adds the splits).
 void test_upsample_nearest2x_conv2d() {
@@ -974,7 +977,9 @@ void test_rdb() {
     }
     Dev X(x), O(o), DY(dy), Buf(bn), Y(xn), DX(xn);
     sr::simt::rdb_forward(sr::simt::ConvVariant::tf32, s, X.p, p, outer ? O.p : nullptr, 0.2f, 0.2f, 0.2f, Buf.p, Y.p);
-    sr::simt::rdb_backward(sr::simt::ConvVariant::tf32, s, Buf.p, p, DY.p, 0.2f, 0.2f, outer, 0.2f, DX.p, gwp, gbp);
+    REQUIRE(sr::simt::rdb_buffer_channels(sr::simt::ConvVariant::tf32, s) == s.channels());  // [x | slices]
+    sr::simt::rdb_backward(sr::simt::ConvVariant::tf32, s, X.p, Buf.p, p, DY.p, 0.2f, 0.2f, outer, 0.2f, DX.p, gwp,
+                           gbp);
     // reference in double
     std::vector<std::vector<double>> wd(5), bd(5), rgw(5), rgb(5);
     cpu::RdbParams<double> pd{};

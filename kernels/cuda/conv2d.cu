@@ -171,6 +171,9 @@ void check_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep, boo
            ep.c_begin, ", ", ep.c_end, ") outside the input's ", s.C);
   SR_CHECK(ep.y, "conv2d_backward_data: epilogue over channels [", ep.c_begin, ", ", ep.c_end,
            ") without the activation y");
+  SR_CHECK(ep.y_first_channel >= 0 && ep.y_first_channel <= ep.c_begin, "conv2d_backward_data: epilogue y's first ",
+           "channel ", ep.y_first_channel, " is not in [0, ", ep.c_begin, "] (y must hold the channels [",
+           ep.c_begin, ", ", ep.c_end, ") the derivative reads)");
   SR_CHECK(ep.slope > 0, "conv2d_backward_data: epilogue slope must be > 0 (the derivative reads the sign of "
            "the output), got ", ep.slope);
 }

@@ -65,8 +65,9 @@ struct ConvEpilogue {
 //   dx = v + residual_scale * residual[n][c][h][w]   (when residual is non-null)
 // with leaky'(y) = 1 for y > 0, else slope (slope > 0, so the sign of y is the sign of the
 // pre-activation). y, source and residual have dx's (C, H, W) layout (c indexes them from
-// dx's channel 0), each with its own batch stride (0 means C*H*W), so each can be a
-// channel-range view; none may share dx's memory (the check catches a source or residual
+// dx's channel 0; y from y_first_channel: its first plane is dx's channel y_first_channel,
+// at most c_begin, so y may hold the derivative's channels alone), each with its own batch
+// stride (0 means C*H*W), so each can be a channel-range view; none may share dx's memory (the check catches a source or residual
 // that is dx itself, not an overlapping view). c_begin == c_end: no derivative. A source
 // is read only when accumulating (the value the convolution adds to; without accumulate it
 // is an error). The dense block's backward: slice k of G = dL/dbuf is final once
@@ -76,6 +77,7 @@ struct ConvEpilogue {
 struct ConvDgradEpilogue {
   const float* y = nullptr;
   int64_t y_batch_stride = 0;
+  int64_t y_first_channel = 0;
   int64_t c_begin = 0, c_end = 0;
   float slope = 0.2f;
   const float* source = nullptr;

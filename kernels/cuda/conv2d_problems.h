@@ -88,6 +88,7 @@ inline Epilogue make_epilogue(const Conv2dShape& s, const ConvEpilogue& ep) {
 struct DgradEpilogue {
   const float* y = nullptr;
   int64_t y_bs = 0;
+  int y_c0 = 0;  // y's first plane is dx's channel y_c0
   int c_begin = 0, c_end = 0;
   float slope = 0.2f;
   const float* source = nullptr;  // the accumulated value's home when not dx itself
@@ -101,10 +102,10 @@ struct DgradEpilogue {
   // LeakyReLU's derivative on the channel range, then the residual term.
   SR_HD float apply(float conv, int accumulate, const float* dx_elem, int c, int64_t n, int64_t hw,
                     int64_t HW) const {
-    const int64_t chw = (int64_t)c * HW + hw;
+    const int64_t chw = (int64_t)c * HW + hw, ychw = chw - (int64_t)y_c0 * HW;
     float v = conv;
     if (accumulate) v += source ? ldg(source + n * source_bs + chw) : *dx_elem;
-    if (c >= c_begin && c < c_end) v *= math::leaky_relu_grad_from_output(ldg(y + n * y_bs + chw), slope);
+    if (c >= c_begin && c < c_end) v *= math::leaky_relu_grad_from_output(ldg(y + n * y_bs + ychw), slope);
     if (residual) v += residual_scale * ldg(residual + n * residual_bs + chw);
     return v;
   }
@@ -115,6 +116,7 @@ inline DgradEpilogue make_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEp
   DgradEpilogue e;
   e.y = ep.y;
   e.y_bs = ep.y_batch_stride ? ep.y_batch_stride : chw;
+  e.y_c0 = (int)ep.y_first_channel;
   e.c_begin = (int)ep.c_begin;
   e.c_end = (int)ep.c_end;
   e.slope = ep.slope;

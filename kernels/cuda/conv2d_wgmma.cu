@@ -336,7 +336,7 @@ void run_wgmma_conv(const bf16_bits* x, int64_t ldx, const bf16_bits* w, int64_t
   const uint64_t xdims[4] = {(uint64_t)Cp, (uint64_t)W, (uint64_t)H, (uint64_t)N};
   // A strided convolution's rectangle of TH x TW outputs reads every stride-th pixel of a
   // (TH stride) x (TW stride) input window per tap: the box traverses the window with element
-  // strides (dimension 0's is ignored by TMA), and loads TH x TW pixels, the stride-1 tile.
+  // strides (dimension 0's must be 1), and loads TH x TW pixels, the stride-1 tile.
   const uint32_t xbox[4] = {kBC, (uint32_t)(plan.tile_w * stride), (uint32_t)(plan.tile_h * stride), 1},
                  xsteps[4] = {1, (uint32_t)stride, (uint32_t)stride, 1};
   const uint64_t wdims[3] = {(uint64_t)Cp, (uint64_t)(R * S), (uint64_t)Nout};

@@ -2,7 +2,8 @@
 //
 // v2 (this file): the convolutions are the caller's conv2d variant's explicit entry points
 // on channel-range views of the buffer, with everything elementwise folded into their
-// epilogues but two maps (x into the buffer, and dy's scaling for conv5):
+// epilogues but two maps (x into the buffer, and dy's scaling for conv5; with the packed twin
+// below, neither):
 //   forward   conv_k writes bias + LeakyReLU (epilogue) into buf's slice k (y_batch_stride);
 //             conv5 writes x + residual * (conv5 + b5), and with the RRDB's outer residual
 //             outer + outer_scale * (that), straight into y (the epilogue's residual and
@@ -28,7 +29,11 @@
 // 5 nf + 10 gc plus each dy twice (at nf 64, gc 32: 192 + 192 + 192 instead of 640 + 640 + 384
 // channels). conv5's dy, residual * identity * dy, is scaled as it is packed, so the twin's
 // backward needs no float32 copy of it (one map fewer). The bf16 values, and so the results,
-// are the per-conv packing's bit for bit.
+// are the per-conv packing's bit for bit. With the twin no convolution reads x's channels from
+// the float32 buffer, so the buffer holds the growth slices alone (rdb_buffer_channels: 4 gc
+// channels) and x is not copied into it (the `rdb_copy_x` map is gone): the backward packs the
+// twin's x channels from x itself, which the op saves instead (the same bytes: the buffer
+// lost x's copy).
 #include <algorithm>
 
 #include "kernels/cuda/common.cuh"
@@ -54,20 +59,26 @@ struct CopyIntoView {  // view[i] = src[i]
   __device__ void operator()(int64_t i) const { view[view_index(i, per_image, batch)] = src[i]; }
 };
 
-Conv2dShape rdb_conv_shape(const RdbShape& s, int k, int64_t y_batch) {
+Conv2dShape rdb_conv_shape(const RdbShape& s, int k, int64_t x_batch, int64_t y_batch) {
   const int64_t cin = s.nf + k * s.gc, cout = k == 4 ? s.nf : s.gc;
   Conv2dShape c = cpu::make_conv2d_shape(s.N, cin, s.H, s.W, cout, 3, 3, 1, 1);
-  c.x_batch_stride = s.channels() * s.H * s.W;
+  c.x_batch_stride = x_batch;
   c.y_batch_stride = y_batch;
   return c;
 }
 
-// The packed twin of the block's buffer (see the top), when the variant and the shape allow it.
+// The block keeps a packed twin of its buffer (see the top): variants that pack, whole 16-byte
+// chunks per slice.
+bool keeps_twin(ConvVariant v, const RdbShape& s) {
+  return (v == ConvVariant::igemm_v2 || v == ConvVariant::wgmma) && s.nf % 8 == 0 && s.gc % 8 == 0;
+}
+
+// The packed twin of the block's buffer, [N][H][W][nf + 4 gc] (all the block's channels,
+// whatever the float32 buffer holds).
 class BufferTwin {
  public:
   BufferTwin(ConvVariant v, const RdbShape& s)
-      : on_((v == ConvVariant::igemm_v2 || v == ConvVariant::wgmma) && s.nf % 8 == 0 && s.gc % 8 == 0 &&
-            s.N * s.H * s.W > 0),
+      : on_(keeps_twin(v, s)),
         s_(s),
         data_(on_ ? (size_t)(s.N * s.H * s.W * s.channels()) * sizeof(uint16_t) : 0) {}
   bool on() const { return on_; }
@@ -87,23 +98,34 @@ class BufferTwin {
 
 }  // namespace
 
+int64_t rdb_buffer_channels(ConvVariant v, const RdbShape& s) {
+  return keeps_twin(v, s) ? 4 * s.gc : s.channels();
+}
+
 void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbParams& p, const float* outer,
                  float slope, float residual, float outer_scale, float* buf, float* y) {
-  const int64_t HW = s.H * s.W, CB = s.channels() * HW, xn = s.nf * HW;
-  launch_map("rdb_copy_x", CopyIntoView{x, buf, xn, CB}, s.N * xn);
+  if (s.N * s.H * s.W == 0) return;
+  // buf: [x | slices] (BC = nf + 4 gc), or with the twin the slices alone (BC = 4 gc); slice k
+  // at channel first_slice + k gc.
+  const int64_t HW = s.H * s.W, BC = rdb_buffer_channels(v, s), CB = BC * HW, xn = s.nf * HW;
+  const int64_t first_slice = BC - 4 * s.gc;
   BufferTwin twin(v, s);
   if (twin.on()) twin.pack(x, xn, 0, s.nf);
+  else launch_map("rdb_copy_x", CopyIntoView{x, buf, xn, CB}, s.N * xn);
+  // The convolutions read the twin when there is one (then nothing reads the float32 prefix:
+  // no pointer is given), else buf's channel prefix.
+  const float* prefix = twin.on() ? nullptr : buf;
   auto conv = [&](int k, const ConvEpilogue& ep, float* out) {
-    conv2d_forward_with(v, rdb_conv_shape(s, k, k == 4 ? xn : CB), buf, p.w[k], ep, out, twin.view());
+    conv2d_forward_with(v, rdb_conv_shape(s, k, CB, k == 4 ? xn : CB), prefix, p.w[k], ep, out, twin.view());
   };
   for (int k = 0; k < 4; ++k) {
     ConvEpilogue ep;
     ep.bias = p.b[k];
     ep.leaky_relu = true;
     ep.slope = slope;
-    const int64_t off = (s.nf + k * s.gc) * HW;
-    conv(k, ep, buf + off);
-    if (twin.on()) twin.pack(buf + off, CB, s.nf + k * s.gc, s.gc);
+    float* slice = buf + (first_slice + k * s.gc) * HW;
+    conv(k, ep, slice);
+    if (twin.on()) twin.pack(slice, CB, s.nf + k * s.gc, s.gc);
   }
   ConvEpilogue ep5;
   ep5.bias = p.b[4];
@@ -116,19 +138,24 @@ void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbPara
   conv(4, ep5, y);
 }
 
-void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbParams& p, const float* dy,
-                  float slope, float residual, bool has_outer, float outer_scale, float* dx,
+void rdb_backward(ConvVariant v, const RdbShape& s, const float* x, const float* buf, const RdbParams& p,
+                  const float* dy, float slope, float residual, bool has_outer, float outer_scale, float* dx,
                   float* const dw[5], float* const db[5]) {
-  const int64_t HW = s.H * s.W, CB = s.channels() * HW, xn = s.nf * HW;
+  if (s.N * s.H * s.W == 0) return;
+  // G = dL/d[x | slices] has all nf + 4 gc channels (GB per image); buf has BC (the forward's).
+  const int64_t HW = s.H * s.W, GB = s.channels() * HW, BC = rdb_buffer_channels(v, s), CB = BC * HW;
+  const int64_t xn = s.nf * HW;
   const float identity = has_outer ? outer_scale : 1.0f;
-  DeviceScratch G(sizeof(float) * s.N * CB);
+  DeviceScratch G(sizeof(float) * s.N * GB);
   float* g = G.as<float>();
   // LeakyReLU's derivative on G's slice k (channels nf + k gc .. nf + (k+1) gc of the
-  // prefix a backward-data writes), read off buf's slice k.
+  // prefix a backward-data writes), read off buf's slice k (buf's first plane is G's channel
+  // nf + 4 gc - BC: 0, or nf without x).
   auto leaky_slice = [&](int k) {
     ConvDgradEpilogue ep;
     ep.y = buf;
     ep.y_batch_stride = CB;
+    ep.y_first_channel = s.channels() - BC;
     ep.c_begin = s.nf + k * s.gc;
     ep.c_end = ep.c_begin + s.gc;
     ep.slope = slope;
@@ -137,7 +164,11 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
   // The twin serves the weight gradients: packed only when one is asked for. dyp holds one
   // conv's packed dy: nf channels (conv5) or gc (the others).
   BufferTwin twin(v, s);
-  if (twin.on() && (dw[0] || dw[1] || dw[2] || dw[3] || dw[4])) twin.pack(buf, CB, 0, s.channels());
+  if (twin.on() && (dw[0] || dw[1] || dw[2] || dw[3] || dw[4])) {
+    twin.pack(x, xn, 0, s.nf);
+    twin.pack(buf, CB, s.nf, 4 * s.gc);
+  }
+  const float* prefix = twin.on() ? nullptr : buf;
   const int64_t dy_channels = detail::igemm_v2_packed_channels(std::max(s.nf, s.gc));
   DeviceScratch dyp(twin.on() ? sizeof(uint16_t) * s.N * HW * dy_channels : 0);
   // Conv k's weight gradient (when asked) and, when ep is given, its backward-data into dxk
@@ -147,14 +178,14 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
   // read it (the caller keeps the scaled dy in float32 where a bias gradient alone needs it).
   auto conv_backward = [&](int k, const float* dyk, float dy_scale, float* dxk, bool accumulate, int64_t dx_bs,
                            const ConvDgradEpilogue* ep) {
-    const Conv2dShape c = rdb_conv_shape(s, k, k == 4 ? xn : CB);
+    const Conv2dShape c = rdb_conv_shape(s, k, CB, k == 4 ? xn : GB);
     PackedActivations pdy;
     if (twin.on() && (dw[k] || ep)) {  // its readers: the weight gradient and backward-data
       detail::igemm_v2_pack_activations(dyk, c.y_batch_stride, s.N, c.K, HW, dyp.as<uint16_t>(), 0, 0, dy_scale);
       pdy = {dyp.as<uint16_t>(), detail::igemm_v2_packed_channels(c.K)};
     }
     const float* dy_float = dy_scale == 1.0f ? dyk : nullptr;
-    if (dw[k] || db[k]) conv2d_backward_weight_with(v, c, buf, dy_float, dw[k], db[k], twin.view(), pdy);
+    if (dw[k] || db[k]) conv2d_backward_weight_with(v, c, prefix, dy_float, dw[k], db[k], twin.view(), pdy);
     if (ep) conv2d_backward_data_with(v, c, dy_float, p.w[k], dxk, accumulate, dx_bs, *ep, pdy);
   };
   // conv5's dy is dz5 = residual * identity * dy. The twin scales it as it packs it, so the
@@ -169,13 +200,13 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const float* buf, const RdbP
                 &ep5);
   for (int k = 3; k >= 1; --k) {
     const ConvDgradEpilogue ep = leaky_slice(k - 1);
-    conv_backward(k, g + (s.nf + k * s.gc) * HW, 1.0f, g, /*accumulate=*/true, CB, &ep);
+    conv_backward(k, g + (s.nf + k * s.gc) * HW, 1.0f, g, /*accumulate=*/true, GB, &ep);
   }
   // dx = G[:, :nf] + conv1's contribution + identity * dy, x's channels having no LeakyReLU:
   // G's prefix is the source of the accumulate, dy the residual.
   ConvDgradEpilogue ep1;
   ep1.source = g;
-  ep1.source_batch_stride = CB;
+  ep1.source_batch_stride = GB;
   ep1.residual = dy;
   ep1.residual_batch_stride = xn;
   ep1.residual_scale = identity;

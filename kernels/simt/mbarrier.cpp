@@ -92,10 +92,13 @@ std::string encode_tensor_map_tiled(TensorMap* map, uint32_t elem_bytes, uint32_
     if (box[d] == 0 || box[d] > 256) return sr::str_cat("box dimension ", d, " of ", box[d], " (1 to 256)");
     if (elem_strides[d] < 1 || elem_strides[d] > 8)
       return sr::str_cat("element stride ", elem_strides[d], " in dimension ", d, " (1 to 8)");
+    // The PTX ISA: without interleave the traversal stride of dimension 0 must be 1 (the
+    // driver's documentation says it is ignored; refused here, the stricter reading).
+    if (d == 0 && elem_strides[0] != 1)
+      return sr::str_cat("element stride ", elem_strides[0], " in dimension 0 (must be 1 without interleave)");
     m.dims[d] = dims[d];
     m.box[d] = box[d];
-    // Without interleave the hardware ignores dimension 0's element stride (it steps by 1).
-    m.elem_strides[d] = d == 0 ? 1 : elem_strides[d];
+    m.elem_strides[d] = elem_strides[d];
     m.strides[d] = d == 0 ? elem_bytes : strides[d - 1];
     if (d > 0 && (m.strides[d] % 16 || m.strides[d] >= (uint64_t{1} << 40)))
       return sr::str_cat("stride ", m.strides[d], " bytes of dimension ", d, " (a multiple of 16 below 2^40)");

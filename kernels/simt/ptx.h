@@ -29,7 +29,7 @@ struct TensorMap {
 // multiple of 16 bytes; element strides 1..8; a swizzled box's inner row at most the
 // swizzle span). Returns "" or what is wrong. Element strides: dimension d >= 1 loads
 // ceil(box[d] / elem_strides[d]) elements, elem_strides[d] apart (so a box of N elements at
-// stride t is box[d] = N t); dimension 0's is ignored (no interleave: TMA steps it by 1). The
+// stride t is box[d] = N t); dimension 0's must be 1 (no interleave; the PTX ISA). The
 // interpreter models, of the swizzled modes, 128B with an inner row of exactly 128 bytes; others
 // are refused here rather than modelled wrongly.
 std::string encode_tensor_map_tiled(TensorMap* map, uint32_t elem_bytes, uint32_t rank, const void* global,
