@@ -55,30 +55,32 @@ const std::vector<ConvCase>& cases() {
 
 // dx = leaky'(y) * ((accumulate ? dx : 0) + conv_transpose(dy, w)) on channels [C/3, C-1) of
 // the dx view; y a random activation with dx's buffer layout (its sign picks the slope), or a
-// tensor of those channels alone (y_first_channel = C/3, the dense block's buffer of slices).
+// contiguous tensor of channels C/3 - 1 .. C - 2 alone (y_first_channel = C/3 - 1, one below
+// the range: the dense block's buffer of slices, whose first slice is below the later ones'
+// ranges; batch stride 0).
 void check_dgrad_epilogue(ConvVariant v, const ConvCase& c, uint64_t seed, const std::string& plan = "") {
   test::ConvViewData d(c, seed);
   const auto act = random_floats(d.rng, d.x_len);
   Dev Wt(d.w), DY(d.dybuf), Y(act);
   const auto whole = d.dgrad_epilogue<sr::simt::ConvDgradEpilogue>(Y.p);
-  const int64_t nc = whole.c_end - whole.c_begin;
+  const int64_t y0 = whole.c_begin - 1, nc = c.C - y0;  // the contiguous y: channels y0 .. C-1
   std::vector<float> range(c.N * nc * d.HW);
   for (int64_t n = 0; n < c.N; ++n)
     for (int64_t i = 0; i < nc * d.HW; ++i)
-      range[n * nc * d.HW + i] = act[n * d.s.x_batch_stride + d.x_off + whole.c_begin * d.HW + i];
+      range[n * nc * d.HW + i] = act[n * d.s.x_batch_stride + d.x_off + y0 * d.HW + i];
   Dev YRange(range);
   for (const bool alone : {false, true})
   for (bool accumulate : {false, true}) {
     const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + plan +
                             (accumulate ? " dgrad epilogue (accumulate)" : " dgrad epilogue") +
-                            (alone ? " (y of the range alone)" : "");
+                            (alone ? " (y from channel C/3 - 1 alone)" : "");
     const auto init = accumulate ? random_floats(d.rng, d.x_len) : std::vector<float>(d.x_len, kNaN);
     Dev DX(init);
     auto ep = whole;
     if (alone) {
       ep.y = YRange.p;
-      ep.y_batch_stride = nc * d.HW;
-      ep.y_first_channel = ep.c_begin;
+      ep.y_batch_stride = 0;  // contiguous: (C - y_first_channel) H W
+      ep.y_first_channel = y0;
     }
     sr::simt::conv2d_backward_data_with(v, d.s, DY.p + d.y_off, Wt.p, DX.p + d.x_off, accumulate,
                                         d.s.x_batch_stride, ep);
@@ -258,7 +260,7 @@ void test_outer_residual() {
 // reads its buffer through the packed twin (rdb.cu), and its float32 buffer holds the growth
 // slices alone (rdb_buffer_channels: no x copied in, the backward reading x itself): the same
 // slices, dx and gradients, 8 fewer packings than the convolutions alone (the forward's 5
-// prefixes become x and 4 slices; the backward's 10 packings of the prefix and 10 of dy become
+// prefixes become x and 4 slices; the backward's 5 packings of the prefix and 10 of dy become
 // 2, x and the slices, and 5) and no map at all (x is not copied; conv5's dy is scaled as it
 // is packed). wgmma (the twin through its tensor maps) is checked for the values: it runs its
 // backward-data epilogues and the outer residual as maps, so its launch count differs.

@@ -67,7 +67,8 @@ struct ConvEpilogue {
 // pre-activation). y, source and residual have dx's (C, H, W) layout (c indexes them from
 // dx's channel 0; y from y_first_channel: its first plane is dx's channel y_first_channel,
 // at most c_begin, so y may hold the derivative's channels alone), each with its own batch
-// stride (0 means C*H*W), so each can be a channel-range view; none may share dx's memory (the check catches a source or residual
+// stride (0 means contiguous: C*H*W, for y (C - y_first_channel)*H*W), so each can be a
+// channel-range view; none may share dx's memory (the check catches a source or residual
 // that is dx itself, not an overlapping view). c_begin == c_end: no derivative. A source
 // is read only when accumulating (the value the convolution adds to; without accumulate it
 // is an error). The dense block's backward: slice k of G = dL/dbuf is final once

@@ -115,7 +115,7 @@ inline DgradEpilogue make_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEp
   const int64_t chw = s.C * s.H * s.W;  // a batch stride of 0 means contiguous images
   DgradEpilogue e;
   e.y = ep.y;
-  e.y_bs = ep.y_batch_stride ? ep.y_batch_stride : chw;
+  e.y_bs = ep.y_batch_stride ? ep.y_batch_stride : (s.C - ep.y_first_channel) * s.H * s.W;
   e.y_c0 = (int)ep.y_first_channel;
   e.c_begin = (int)ep.c_begin;
   e.c_end = (int)ep.c_end;

@@ -8,7 +8,8 @@
 //             conv5 writes x + residual * (conv5 + b5), and with the RRDB's outer residual
 //             outer + outer_scale * (that), straight into y (the epilogue's residual and
 //             outer terms);
-//   backward  conv5's backward-data overwrites G = dL/dbuf; then per conv k, G's slice k is
+//   backward  conv5's backward-data overwrites G = dL/d[x | slices] (all nf + 4 gc channels,
+//             whatever buf holds); then per conv k, G's slice k is
 //             conv k's dy (a view: y_batch_stride) and its backward-data adds (accumulate)
 //             into G's channel prefix (dx_batch_stride). Slice k is final once conv_{k+1}'s
 //             backward-data has added into it (conv5's for k = 3), so that conv's
@@ -23,7 +24,8 @@
 // read the buffer through one packed twin (NHWC bf16, all nf + 4 gc channels per pixel,
 // igemm_v2_pack_activations' layout; conv2d.h's PackedActivations) instead of packing each
 // conv's channel prefix again: the forward packs x and then each slice as its conv writes it;
-// the backward packs the buffer once for the five weight gradients, and each conv's dy once for
+// the backward packs the buffer once for the five weight gradients (x and the slices, from x
+// and buf when buf holds the slices alone: below), and each conv's dy once for
 // its backward-data and weight gradient. Per pixel the packing reads nf + 4 gc channels in the
 // forward instead of 5 nf + 10 gc, and in the backward nf + 4 gc plus each dy once instead of
 // 5 nf + 10 gc plus each dy twice (at nf 64, gc 32: 192 + 192 + 192 instead of 640 + 640 + 384
@@ -115,6 +117,7 @@ void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbPara
   // The convolutions read the twin when there is one (then nothing reads the float32 prefix:
   // no pointer is given), else buf's channel prefix.
   const float* prefix = twin.on() ? nullptr : buf;
+  // (x's batch stride is buf's: with the twin no pointer is given and the stride is unused.)
   auto conv = [&](int k, const ConvEpilogue& ep, float* out) {
     conv2d_forward_with(v, rdb_conv_shape(s, k, CB, k == 4 ? xn : CB), prefix, p.w[k], ep, out, twin.view());
   };
