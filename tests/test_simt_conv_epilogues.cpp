@@ -55,9 +55,9 @@ const std::vector<ConvCase>& cases() {
 
 // dx = leaky'(y) * ((accumulate ? dx : 0) + conv_transpose(dy, w)) on channels [C/3, C-1) of
 // the dx view; y a random activation with dx's buffer layout (its sign picks the slope), or a
-// contiguous tensor of channels C/3 - 1 .. C - 2 alone (y_first_channel = C/3 - 1, one below
-// the range: the dense block's buffer of slices, whose first slice is below the later ones'
-// ranges; batch stride 0).
+// contiguous tensor of channels C/3 - 1 .. C - 1 alone (y_first_channel = C/3 - 1, one below
+// the range: as in the dense block's buffer of slices, whose first slice lies below the later
+// convs' ranges; batch stride 0).
 void check_dgrad_epilogue(ConvVariant v, const ConvCase& c, uint64_t seed, const std::string& plan = "") {
   test::ConvViewData d(c, seed);
   const auto act = random_floats(d.rng, d.x_len);
@@ -69,24 +69,25 @@ void check_dgrad_epilogue(ConvVariant v, const ConvCase& c, uint64_t seed, const
     for (int64_t i = 0; i < nc * d.HW; ++i)
       range[n * nc * d.HW + i] = act[n * d.s.x_batch_stride + d.x_off + y0 * d.HW + i];
   Dev YRange(range);
-  for (const bool alone : {false, true})
-  for (bool accumulate : {false, true}) {
-    const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + plan +
-                            (accumulate ? " dgrad epilogue (accumulate)" : " dgrad epilogue") +
-                            (alone ? " (y from channel C/3 - 1 alone)" : "");
-    const auto init = accumulate ? random_floats(d.rng, d.x_len) : std::vector<float>(d.x_len, kNaN);
-    Dev DX(init);
-    auto ep = whole;
-    if (alone) {
-      ep.y = YRange.p;
-      ep.y_batch_stride = 0;  // contiguous: (C - y_first_channel) H W
-      ep.y_first_channel = y0;
+  for (const bool alone : {false, true}) {
+    for (bool accumulate : {false, true}) {
+      const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + plan +
+                              (accumulate ? " dgrad epilogue (accumulate)" : " dgrad epilogue") +
+                              (alone ? " (y from channel C/3 - 1 alone)" : "");
+      const auto init = accumulate ? random_floats(d.rng, d.x_len) : std::vector<float>(d.x_len, kNaN);
+      Dev DX(init);
+      auto ep = whole;
+      if (alone) {
+        ep.y = YRange.p;
+        ep.y_batch_stride = 0;  // contiguous: (C - y_first_channel) H W
+        ep.y_first_channel = y0;
+      }
+      sr::simt::conv2d_backward_data_with(v, d.s, DY.p + d.y_off, Wt.p, DX.p + d.x_off, accumulate,
+                                          d.s.x_batch_stride, ep);
+      auto r = d.backward_data(DX.get(), init, accumulate, ctx);  // also: nothing outside the view
+      d.apply_leaky_grad(r, act, ep.c_begin, ep.c_end, ep.slope);
+      compare(ctx, r.got, r.ref, tolerance(v));
     }
-    sr::simt::conv2d_backward_data_with(v, d.s, DY.p + d.y_off, Wt.p, DX.p + d.x_off, accumulate,
-                                        d.s.x_batch_stride, ep);
-    auto r = d.backward_data(DX.get(), init, accumulate, ctx);  // also: nothing outside the view
-    d.apply_leaky_grad(r, act, ep.c_begin, ep.c_end, ep.slope);
-    compare(ctx, r.got, r.ref, tolerance(v));
   }
 }
 
