@@ -80,7 +80,7 @@ struct Tensor4 {
 // The box as the ISA describes the tile mode: element (i0, i1, i2, i3) of the box is the
 // tensor's element at coords + i (zero outside), packed with i0 innermost; under the 128B
 // swizzle, the 16-byte chunk j of each 128-byte row q is stored at chunk position j XOR (q % 8).
-// With element strides t (dimension 0's ignored), the box holds element i of dimension d at
+// With element strides t (dimension 0 steps by 1), the box holds element i of dimension d at
 // coords + t[d] i, for i below ceil(box[d] / t[d]).
 std::vector<uint16_t> expected_box(const Tensor4& t, const uint32_t box_dims[4], const int32_t c[4], bool swizzle,
                                    const uint32_t steps[4] = nullptr) {

@@ -790,8 +790,8 @@ void test_conv2d_igemm_v2_plans() {
 // a 4x4 stride-2 conv (each plan's rectangle traversing its box at element stride 2; the
 // backward-data phases) and a 2x2 stride-8 one with 17 output columns (a 16-wide rectangle
 // traverses 128 input columns, the widest box a plan makes; its backward-data, phases without
-// taps, is igemm_v2's); the strided ones under the four rectangles once (BN 64). Then the plans' own choice at 1 and 100,000 SMs (most CTAs; one wave
-// of the largest tile).
+// taps, is igemm_v2's); the strided ones under the four rectangles once (BN 64). Then the
+// plans' own choice at 1 and 100,000 SMs (most CTAs; one wave of the largest tile).
 void test_conv2d_wgmma_plans() {
   struct Forced {
     int bm, bn, tile_h, tile_w;

@@ -856,7 +856,8 @@ void igemm_v2_pack_activations(const float* x, int64_t x_bs, int64_t N, int64_t 
                                int64_t ld, int64_t c_off, float scale) {
   const char* op = "igemm_v2 pack activations";
   const int Cp = pad8(C);
-  SR_CHECK(c_off % 8 == 0 && c_off >= 0 && packed_rows_fit(out, ld ? ld : Cp, c_off + Cp), op, ": a slice of ", Cp, " packed channels at channel ", c_off, " does not fit pixel rows of ", ld,
+  SR_CHECK(c_off % 8 == 0 && c_off >= 0 && packed_rows_fit(out, ld ? ld : Cp, c_off + Cp), op, ": a slice of ", Cp,
+           " packed channels at channel ", c_off, " does not fit pixel rows of ", ld,
            " channels (both multiples of 8, the rows below ", kMaxPackedPitch, " channels, a 16-byte aligned buffer)");
   pack_activations(x, x_bs, N, C, HW, Cp, out, op, (int)ld, (int)c_off, scale);
 }

@@ -137,6 +137,15 @@ struct WgmmaDataStore {
     float* p = dx + (int64_t)n * dx_bs + (int64_t)c * HW + (int64_t)(h0 + step * i) * W + w0 + step * j;
     *p = accumulate ? *p + v : v;
   }
+  // Phase (rows, cols) of dx's C x H x W images, dx_bs apart; the whole plane.
+  static WgmmaDataStore phase(float* dx, int64_t dx_bs, int64_t C, int64_t H, int64_t W, const detail::DgradPhase& rows,
+                              const detail::DgradPhase& cols, int step, bool accumulate) {
+    return {dx, dx_bs, (int)C, rows.count, cols.count, (int)W, (int)(H * W), rows.first, cols.first, step,
+            accumulate ? 1 : 0};
+  }
+  static WgmmaDataStore whole(float* dx, int64_t dx_bs, int64_t C, int64_t H, int64_t W, bool accumulate) {
+    return {dx, dx_bs, (int)C, (int)H, (int)W, (int)W, (int)(H * W), 0, 0, 1, accumulate ? 1 : 0};
+  }
 };
 
 // BM = TH x TW pixels (a TH x TW rectangle of one image) x BN output channels: BM / 64 m64
@@ -235,12 +244,12 @@ TensorMap bf16_tensor_map(const void* base, int rank, const uint64_t* dims, cons
   uint64_t strides[4];
   uint64_t bytes = 2;
   for (int d = 0; d + 1 < rank; ++d) strides[d] = bytes *= (d == 0 && pitch0 ? pitch0 : dims[d]);
-  const uint32_t all_ones[5] = {1, 1, 1, 1, 1};
-  const uint32_t* ones = steps ? steps : all_ones;
+  const uint32_t ones[5] = {1, 1, 1, 1, 1};
+  const uint32_t* elem_strides = steps ? steps : ones;
   TensorMap map;
 #if defined(SRENGINE_SIMT)
-  const std::string err = ::simt::encode_tensor_map_tiled(&map, 2, (uint32_t)rank, base, dims, strides, box, ones,
-                                                          ::simt::TensorMapSwizzle::b128, false);
+  const std::string err = ::simt::encode_tensor_map_tiled(&map, 2, (uint32_t)rank, base, dims, strides, box,
+                                                          elem_strides, ::simt::TensorMapSwizzle::b128, false);
   SR_CHECK(err.empty(), op, ": tensor map refused: ", err);
 #else
   static PFN_cuTensorMapEncodeTiled_v12000 encode = [] {
@@ -254,7 +263,7 @@ TensorMap bf16_tensor_map(const void* base, int rank, const uint64_t* dims, cons
   }();
   SR_CHECK(encode, op, ": the driver has no cuTensorMapEncodeTiled (CUDA 12 or newer driver needed)");
   const CUresult r = encode(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, (cuuint32_t)rank, const_cast<void*>(base), dims,
-                            strides, box, ones, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                            strides, box, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                             CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   SR_CHECK(r == CUDA_SUCCESS, op, ": cuTensorMapEncodeTiled failed with CUresult ", (int)r);
 #endif
@@ -418,7 +427,7 @@ void wgmma_upsample_nearest2x_backward_data(const Conv2dShape& s, const float* d
   upsample_nearest2x_pack_dgrad_filter(s, w, wp.as<bf16_bits>(), op);
   // dx = dy (*) D^T at stride 2, padding R-1-pad / S-1-pad, output x's H x W (one phase: the
   // whole plane).
-  const WgmmaDataStore st{dx, s.C * H * W, (int)s.C, (int)H, (int)W, (int)W, (int)(H * W), 0, 0, 1, 0};
+  const WgmmaDataStore st = WgmmaDataStore::whole(dx, s.C * H * W, s.C, H, W, /*accumulate=*/false);
   run_wgmma_conv(dyo.data(), dyo.ld(), wp.as<bf16_bits>(), s.N, s.P, s.Q, Kp, H, W, s.R + 1, s.S + 1, 2,
                  (int)s.R - 1 - s.pad, (int)s.S - 1 - s.pad, s.C, st, op);
 }
@@ -444,12 +453,8 @@ void wgmma_backward_data(const Conv2dShape& s, const float* dy, const float* w, 
   // whole filter flipped, padding R-1-pad, S-1-pad, output H x W).
   const DgradPhases phases(s, w, op);
   phases.for_each_phase([&](const DgradPhase& pr, const DgradPhase& pc, const uint16_t* filter) {
-    const WgmmaDataStore st{dx,         dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W,
-                            (int)s.C,   pr.count,
-                            pc.count,   (int)s.W,
-                            (int)(s.H * s.W), pr.first,
-                            pc.first,   s.stride,
-                            accumulate ? 1 : 0};
+    const WgmmaDataStore st = WgmmaDataStore::phase(dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W, s.C,
+                                                    s.H, s.W, pr, pc, s.stride, accumulate);
     run_wgmma_conv(dyo.data(), dyo.ld(), filter, s.N, s.P, s.Q, Kp, pr.count, pc.count, pr.taps, pc.taps, 1, pr.pad,
                    pc.pad, s.C, st, op);
   });
