@@ -33,7 +33,7 @@ const std::vector<Variant>& table() {
       // Not the default until a GPU run shows it faster than tf32 (docs/KERNELS.md).
       {"conv2d", "igemm_v2", "cuda", "bf16", "v4: NHWC bf16 packing, cp.async 3-stage ring, ldmatrix, mma.sync m16n8k16; per-problem tiles and split-K; strided backward-data as phase convolutions", false},
       // sm_90a only (compute capability 9.0); elsewhere a clear error naming the variant.
-      {"conv2d", "wgmma", "cuda", "bf16", "v5, sm_90a: TMA tiled loads (zero fill = padding; strides 2-8 through the map's element strides), 4-stage mbarrier ring, wgmma m64nNk16 from 128B-swizzled shared memory; strided backward-data as phase convs; backward-weight runs igemm_v2's", false},
+      {"conv2d", "wgmma", "cuda", "bf16", "v5, sm_90a: TMA tiled loads (zero fill = padding; strides 2-8 through the map's element strides), 4-stage mbarrier ring, wgmma m64nNk16 from swizzled shared memory (128B; the weight gradient's 32-channel dy tile 64B); strided backward-data as phase convs; backward-weight from MN-major operands (dy's pixels, x's gathered boxes), split-K with igemm_v2's ordered reduce", false},
       {"conv2d", "fp16", "cuda", "fp16", "v3 on fp16: implicit GEMM, mma.sync m16n8k16 fp16 operands (overflow to inf), fp32 accumulate", false},
 #ifdef SRENGINE_WITH_CUDNN
       {"conv2d", "cudnn", "cuda", "tf32", "cuDNN 9 legacy conv API, default math (TF32 allowed), deterministic algos", false},
@@ -50,7 +50,7 @@ const std::vector<Variant>& table() {
       {"upsample_nearest2x_conv2d", "tf32", "cuda", "tf32", "composes: upsample_nearest2x + conv2d tf32", true},
       {"upsample_nearest2x_conv2d", "bf16", "cuda", "bf16", "composes: upsample_nearest2x + conv2d bf16", false},
       {"upsample_nearest2x_conv2d", "igemm_v2", "cuda", "bf16", "convs at x's size with tap-summed filters (4/9 of the MACs for 3x3): four forward phases, a stride-2 backward-data, a stride-2 weight gradient folded onto the taps", false},
-      {"upsample_nearest2x_conv2d", "wgmma", "cuda", "bf16", "the four forward phases and the stride-2 backward-data as wgmma convs; the weight gradient is igemm_v2's stride-2 one", false},
+      {"upsample_nearest2x_conv2d", "wgmma", "cuda", "bf16", "the four forward phases, the stride-2 backward-data and weight gradient on wgmma's kernels", false},
       {"upsample_nearest2x_conv2d", "fp16", "cuda", "fp16", "composes: upsample_nearest2x + conv2d fp16", false},
 #ifdef SRENGINE_WITH_CUDNN
       {"upsample_nearest2x_conv2d", "cudnn", "cuda", "tf32", "composes: upsample_nearest2x + cuDNN", false},

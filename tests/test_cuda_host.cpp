@@ -10,6 +10,7 @@
 //                             the rule of kernels/cuda/conv2d_igemm_v2_plan.h
 //   kernels/wgmma_plan        wgmma's tile and pixel-rectangle plans at the RRDB shapes and
 //                             odd sizes, against the rule of kernels/cuda/conv2d_wgmma_plan.h
+//   kernels/wgmma_wgrad_plan  its weight gradient's tiles and splits, against their rule
 //   kernels/registry          the variant table, selection and environment override
 //   kernels/sync_launches_flag  the values of SRENGINE_SYNC_LAUNCHES that turn it on
 //   kernels/cudnn_algorithm_choice  which cuDNN algorithms each variant may run, in which
@@ -570,6 +571,63 @@ TEST_CASE("kernels/wgmma_plan") {
   CHECK(wp::computed_work({64, 32, 4, 16}, 2, 12, 40, 70) == 2 * 12 * 48 * 96);
   CHECK_FALSE(wp::is_plan({64, 64, 16, 4}));
   CHECK_FALSE(wp::is_plan({128, 64, 8, 8}));
+}
+
+// wgmma::plan_wgrad: the tile from the channel counts, the rectangle from the image, the splits
+// from the SM count, each against its rule; and the splits cover the rectangles exactly.
+TEST_CASE("kernels/wgmma_wgrad_plan") {
+  auto tile = [](const wp::WgradPlan& p) { return plan_str({p.bm, p.bn, p.tile_h, p.tile_w}); };
+  // RRDB at LR 32, batch 16 (256 rectangles of 8 x 8), 9 taps. Growth convs (32 out, bn 32): Cp
+  // 64 one 64-row tile (9 CTAs: 29 splits of 9 rectangles), 96 and 128 one 128-row tile, 160
+  // three 64-row tiles (27 CTAs: 10 splits of 26, the last 22); conv5 (192 in, 64 out): three
+  // 64-row tiles.
+  const wp::WgradPlan g1 = wp::plan_wgrad(16, 32, 32, 9, 64, 32, 132);
+  CHECK(tile(g1) == "64x32:8x8");
+  CHECK(g1.splits == 29);
+  CHECK(g1.rects_per_split == 9);
+  CHECK(tile(wp::plan_wgrad(16, 32, 32, 9, 96, 32, 132)) == "128x32:8x8");
+  CHECK(tile(wp::plan_wgrad(16, 32, 32, 9, 128, 32, 132)) == "128x32:8x8");
+  const wp::WgradPlan g4 = wp::plan_wgrad(16, 32, 32, 9, 160, 32, 132);
+  CHECK(tile(g4) == "64x32:8x8");
+  CHECK(g4.splits == 10);
+  CHECK(g4.rects_per_split == 26);
+  CHECK(tile(wp::plan_wgrad(16, 32, 32, 9, 192, 64, 132)) == "64x64:8x8");
+  // 33 output channels need the 64-wide dy tile; 12 x 40 pixels hang least in 4 x 16.
+  CHECK(tile(wp::plan_wgrad(2, 12, 40, 9, 64, 40, 132)) == "64x64:4x16");
+  // A forced tile keeps the planned splits' rule.
+  const wp::WgradPlan forced{128, 64, 4, 16};
+  CHECK(tile(wp::plan_wgrad(16, 32, 32, 9, 64, 32, 132, &forced)) == "128x64:4x16");
+  // No pixels (an empty batch): one split.
+  CHECK(wp::plan_wgrad(0, 32, 32, 9, 64, 32, 132).splits == 1);
+  CHECK(wp::plan_wgrad(4, 0, 32, 9, 64, 32, 132).splits == 1);
+  for (int64_t n : {1, 3, 16})
+    for (int64_t p : {1, 7, 32, 33})
+      for (int64_t q : {1, 9, 32, 100})
+        for (int64_t taps : {1, 9, 16})
+          for (int64_t cp : {8, 64, 72, 192})
+            for (int64_t kp : {8, 32, 40, 512})
+              for (int sms : {1, 132, 100000}) {
+                const wp::WgradPlan w = wp::plan_wgrad(n, p, q, taps, cp, kp, sms);
+                INFO(n << " x " << p << " x " << q << ", " << taps << " taps, Cp " << cp << ", Kp " << kp << ", "
+                       << sms << " SMs: " << tile(w) << ", " << w.splits << " x " << w.rects_per_split);
+                CHECK(wp::is_wgrad_tile(w.bm, w.bn, w.tile_h, w.tile_w));
+                CHECK(w.bn == (kp <= 32 ? 32 : 64));
+                CHECK(wp::ceil_div(cp, w.bm) * w.bm <= wp::ceil_div(cp, 192 - w.bm) * (192 - w.bm));
+                const int64_t rects = n * wp::ceil_div(p, w.tile_h) * wp::ceil_div(q, w.tile_w);
+                const int64_t other_h = w.tile_h == 8 ? 4 : 8, other_w = 64 / other_h;
+                CHECK(rects * 64 <= n * wp::ceil_div(p, other_h) * other_h * wp::ceil_div(q, other_w) * other_w);
+                // No empty split, none missing; each at least 8 rectangles unless there is one split.
+                CHECK((int64_t)(w.splits - 1) * w.rects_per_split < rects);
+                CHECK((int64_t)w.splits * w.rects_per_split >= rects);
+                if (w.splits > 1) CHECK(w.rects_per_split >= wp::kWgradMinRectsPerSplit);
+                // About two waves where the rectangles allow: the splits aimed at are
+                // ceil(2 sms / tiles), and rounding the run length up loses under 1/9 of them
+                // when every split has 8 rectangles or more.
+                const int64_t ctas = taps * wp::ceil_div(cp, w.bm) * wp::ceil_div(kp, w.bn) * w.splits;
+                if (rects / wp::kWgradMinRectsPerSplit >= 2 * sms) CHECK(ctas * 9 >= 16 * (int64_t)sms);
+              }
+  CHECK_FALSE(wp::is_wgrad_tile(64, 64, 8, 16));
+  CHECK_FALSE(wp::is_wgrad_tile(32, 64, 8, 8));
 }
 
 // ---- cuDNN algorithm choice -------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // instructions (kernels/simt/mbarrier.h, wgmma.h) on the kernels of tests/simt/planted_hopper.cu,
 // each against a reference written here from the PTX ISA's description, and each with planted
 // misuses it must catch (a wrong parity, a missing expect_tx, a read before the wait, a
-// missing fence, a descriptor naming the wrong layout).
+// missing fence, a descriptor naming the wrong layout, MN-major data read K-major).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -79,11 +79,12 @@ struct Tensor4 {
 
 // The box as the ISA describes the tile mode: element (i0, i1, i2, i3) of the box is the
 // tensor's element at coords + i (zero outside), packed with i0 innermost; under the 128B
-// swizzle, the 16-byte chunk j of each 128-byte row q is stored at chunk position j XOR (q % 8).
+// swizzle, the 16-byte chunk j of each 128-byte row q is stored at chunk position j XOR (q % 8);
+// under the 64B swizzle (swizzle_row 64), chunk j of 64-byte row q at j XOR ((q / 2) % 4).
 // With element strides t (dimension 0 steps by 1), the box holds element i of dimension d at
 // coords + t[d] i, for i below ceil(box[d] / t[d]).
 std::vector<uint16_t> expected_box(const Tensor4& t, const uint32_t box_dims[4], const int32_t c[4], bool swizzle,
-                                   const uint32_t steps[4] = nullptr) {
+                                   const uint32_t steps[4] = nullptr, int swizzle_row = 128) {
   uint32_t st[4] = {1, 1, 1, 1}, box[4];
   for (int d = 0; d < 4; ++d) {
     if (steps && d > 0) st[d] = steps[d];
@@ -96,9 +97,12 @@ std::vector<uint16_t> expected_box(const Tensor4& t, const uint32_t box_dims[4],
         for (uint32_t i0 = 0; i0 < box[0]; ++i0) {
           const size_t e = ((i3 * box[2] + i2) * box[1] + i1) * box[0] + i0;
           size_t byte = e * 2;
-          if (swizzle) {
+          if (swizzle && swizzle_row == 128) {
             const size_t q = byte / 128, j = byte % 128 / 16;
             byte = q * 128 + ((j ^ (q % 8)) * 16) + byte % 16;
+          } else if (swizzle) {  // 64B: chunk j of 64-byte row q at j XOR (q / 2) % 4
+            const size_t q = byte / 64, j = byte % 64 / 16;
+            byte = q * 64 + ((j ^ (q / 2 % 4)) * 16) + byte % 16;
           }
           out[byte / 2] = t.at(c[0] + (int)i0, c[1] + (int)(st[1] * i1), c[2] + (int)(st[2] * i2),
                                c[3] + (int)(st[3] * i3));
@@ -159,6 +163,26 @@ TEST_CASE("simt/interpreter_tma") {
       CHECK(want != expected_box(t, unit_box, c.data(), true));
     }
   }
+  // The 64B swizzle of 64-byte rows (32 channels: wgmma's 32-wide N-major operands), inside
+  // and across the corner; the 128B pattern or none applied instead differs.
+  {
+    Tensor4 t32({32, 10, 6, 2});
+    DevT<uint16_t> G32(t32.host);
+    const uint64_t strides32[3] = {32 * 2, 32 * 2 * 10, 32 * 2 * 10 * 6};
+    const uint32_t box32[4] = {32, 8, 4, 1};
+    ::simt::TensorMap map;
+    REQUIRE(::simt::encode_tensor_map_tiled(&map, 2, 4, G32.p, t32.dims, strides32, box32, ones,
+                                            ::simt::TensorMapSwizzle::b64, false) == "");
+    for (const std::vector<int32_t>& c : {std::vector<int32_t>{0, 1, 1, 0}, std::vector<int32_t>{0, -1, -2, 1}}) {
+      DevT<uint16_t> Out(32 * 8 * 4);
+      simt_planted::tma_tile(map, c.data(), 0, Out.p);
+      const std::vector<uint16_t> want = expected_box(t32, box32, c.data(), true, nullptr, 64);
+      INFO("64B swizzle at (" << c[1] << ", " << c[2] << ", " << c[3] << ")");
+      CHECK(Out.get() == want);
+      CHECK(want != expected_box(t32, box32, c.data(), false));
+      CHECK(want != expected_box(t32, box32, c.data(), true, nullptr, 128));
+    }
+  }
   ::simt::TensorMap map;
   REQUIRE(::simt::encode_tensor_map_tiled(&map, 2, 4, G.p, t.dims, strides, box, ones,
                                           ::simt::TensorMapSwizzle::b128, false) == "");
@@ -184,6 +208,7 @@ TEST_CASE("simt/interpreter_tma") {
   CHECK_THAT(refusal(bad_strides, box, ones, none), Catch::Contains("multiple of 16"));
   CHECK_THAT(refusal(strides, big_box, ones, none), Catch::Contains("1 to 256"));
   CHECK_THAT(refusal(strides, half_row, ones, b128), Catch::Contains("128B swizzle of 128-byte rows"));
+  CHECK_THAT(refusal(strides, box, ones, ::simt::TensorMapSwizzle::b64), Catch::Contains("inner box row of 128"));
   CHECK_THAT(refusal(strides, box, nine, b128), Catch::Contains("element stride 9 in dimension 1 (1 to 8)"));
   CHECK_THAT(refusal(strides, box, inner, b128), Catch::Contains("element stride 2 in dimension 0 (must be 1"));
 }
@@ -204,13 +229,38 @@ TEST_CASE("simt/interpreter_wgmma") {
         const uint32_t in_row = start % 128 + 2 * k;
         const uint32_t want = line + (((in_row / 16) ^ (r % 8)) * 16) + in_row % 16;
         INFO("start " << start << " row " << r << " k " << k);
-        CHECK(::simt::detail::wgmma_operand_address(d, r, k, here) == want);
+        CHECK(::simt::detail::wgmma_operand_address(d, r, k, false, here) == want);
       }
     const uint64_t di = desc(start, 128, 1024, 0);
     for (int r = 0; r < 64; r += 5)
       for (int k = 0; k < 16; ++k)  // core matrix (r/8, k/8): 8 rows of 16 bytes
-        CHECK(::simt::detail::wgmma_operand_address(di, r, k, here) ==
+        CHECK(::simt::detail::wgmma_operand_address(di, r, k, false, here) ==
               start + (r / 8) * 1024 + (k / 8) * 128 + (r % 8) * 16 + (k % 8) * 2);
+  }
+
+  // MN-major (imm-trans 1): line k of `span` bytes holds span/2 consecutive i, column blocks
+  // LBO apart, atoms of 8 lines SBO apart; chunk j of line k at j XOR (k % 8) (128B) or
+  // j XOR (k % 8) / 2 (64B); without swizzle, core matrices of 8 k lines of 8 i (16 bytes).
+  for (uint32_t span : {128u, 64u})
+    for (uint32_t start : {0u, 4096u}) {
+      const uint32_t lbo = 64 * span, sbo = 8 * span;
+      const uint64_t d = desc(start, lbo, sbo, span == 128 ? 1 : 2);
+      for (int i = 0; i < 64; i += 3)
+        for (int k = 0; k < 16; ++k) {
+          const uint32_t per_line = span / 2, j = (i % per_line) / 8;
+          const uint32_t chunk = span == 128 ? j ^ (k % 8) : j ^ ((k % 8) / 2);
+          const uint32_t want =
+              start + (i / per_line) * lbo + (k / 8) * sbo + (k % 8) * span + chunk * 16 + (i % 8) * 2;
+          INFO("MN-major, span " << span << ", start " << start << ", i " << i << ", k " << k);
+          CHECK(::simt::detail::wgmma_operand_address(d, i, k, true, here) == want);
+        }
+    }
+  {
+    const uint64_t d = desc(1024, 256, 128, 0);
+    for (int i = 0; i < 64; i += 5)
+      for (int k = 0; k < 16; ++k)
+        CHECK(::simt::detail::wgmma_operand_address(d, i, k, true, here) ==
+              (uint32_t)(1024 + (i / 8) * 128 + (k / 8) * 256 + (k % 8) * 16 + (i % 8) * 2));
   }
 
   std::mt19937_64 rng(11);
@@ -256,6 +306,32 @@ TEST_CASE("simt/interpreter_wgmma") {
         CHECK(worst > 0.5);
       }
     }
+  // MN-major operands: the 128B swizzle (one 64-wide column block) and the 64B swizzle (two
+  // 32-wide blocks of A, LBO between them; B 64 or 32 wide). The same data read K-major
+  // (imm-trans 0) is another product.
+  for (const auto& [span, n] : {std::pair{128, 64}, std::pair{64, 64}, std::pair{64, 32}}) {
+    std::vector<uint16_t> a(64 * 64), b((size_t)n * 64);
+    for (auto& v : a) v = bf16_bits(nd(rng));
+    for (auto& v : b) v = bf16_bits(nd(rng));
+    std::vector<double> want((size_t)64 * n, 0.0);
+    for (int i = 0; i < 64; ++i)
+      for (int j = 0; j < n; ++j)
+        for (int k = 0; k < 64; ++k) want[(size_t)i * n + j] += bf16_value(a[i * 64 + k]) * bf16_value(b[j * 64 + k]);
+    DevT<uint16_t> A(a), B(b);
+    const std::string what = "wgmma m64n" + std::to_string(n) + "k16 x4, MN-major, span " + std::to_string(span);
+    Dev Out((int64_t)64 * n);
+    simt_planted::wgmma_mn_tile(A.p, B.p, n, span, true, Out.p);
+    compare(what, Out.get(), want, kFp32);
+    // Read K-major, the descriptors' offsets reach past the tile (a failed launch) or read
+    // other elements (a wrong product): either way not the reference.
+    Dev Wrong((int64_t)64 * n);
+    const std::string err = fault_of([&] { simt_planted::wgmma_mn_tile(A.p, B.p, n, span, false, Wrong.p); });
+    const std::vector<float> got = Wrong.get();
+    double worst = 0;
+    for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
+    INFO(what << ", read K-major: worst error " << worst << ", launch: " << err);
+    CHECK((!err.empty() || worst > 0.5));
+  }
   {  // no wgmma.fence before the first wgmma.mma_async
     DevT<uint16_t> A(std::vector<uint16_t>(64 * 64, 0)), B(std::vector<uint16_t>(64 * 64, 0));
     Dev Out(64 * 64);

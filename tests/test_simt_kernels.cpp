@@ -37,6 +37,7 @@
 #include "kernels/cpu/spectral_norm.h"
 #include "kernels/cpu/upsample_nearest2x_conv2d.h"
 #include "kernels/cuda/conv2d_igemm_v2_plan.h"
+#include "kernels/cuda/conv2d_wgmma_plan.h"
 #include "support/conv_views.h"
 #include "support/simt_support.h"
 
@@ -599,8 +600,8 @@ bool run_conv(sr::simt::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed
     sr::simt::conv2d_backward_weight_with(v, d.s, X.p + d.x_off, DY.p + d.y_off, DW.p, DB.p);
     const auto r = d.backward_weight_ref(dw0, db0);
     ok &= compare(ctx + " backward-weight", DW.get(), r.dw, tol);
-    // igemm_v2 sums the bias gradient from its bf16 dy tiles; the others run channel_sum on
-    // the fp32 dy.
+    // igemm_v2 and wgmma sum the bias gradient from their bf16 dy tiles; the others run
+    // channel_sum on the fp32 dy.
     ok &= compare(ctx + " bias gradient", DB.get(), r.dbias, v == sr::simt::ConvVariant::igemm_v2 || v == sr::simt::ConvVariant::wgmma ? tol : kFp32);
   }
   return ok;
@@ -713,12 +714,13 @@ void test_conv2d_igemm_v2() {
 
 // wgmma: igemm_v2's shapes (their strided forwards on wgmma's kernel through the element-strided
 // tensor map, their strided backward-data as its phase convolutions, but the 1 x 1 stride-2
-// one's, whose phases have no taps: igemm_v2's; backward-weight and the bias gradient are
-// igemm_v2's) plus the RRDB's channel counts: a growth conv (C = 64 -> K = 32) on channel
-// views, the fifth dense-block conv (C = 192: 3 channel tiles per tap, 27 k tiles through the
-// 4-stage ring, its phases wrapping six times) with output columns past one 16-wide tile row,
-// and odd channels on both sides; then strides 3 (rectangles across the row, so each box
-// starts at its own strided column; 9 phases of 2 x 2 down to 1 x 1 taps) and 8 (the largest
+// one's, whose phases have no taps: igemm_v2's; their weight gradients on wgmma's MN-major
+// kernel, split where dy has 16 rectangles or more) plus the RRDB's channel counts: a growth
+// conv (C = 64 -> K = 32: the 32-wide dy tile) on channel views, the fifth dense-block conv
+// (C = 192: 3 channel tiles per tap, 27 k tiles through the 4-stage ring, its phases wrapping
+// six times) with output columns past one 16-wide tile row, the second (C = 96: one 128-row
+// weight-gradient tile, its second half part padding), and odd channels on both sides; then
+// strides 3 (rectangles across the row, so each box starts at its own strided column; 9 phases of 2 x 2 down to 1 x 1 taps) and 8 (the largest
 // the tensor map steps; 64 one-tap phases), with padding. The planned rectangle here is 8 x 8
 // (64 pixels traversed per side); simt/conv2d_wgmma_plans runs stride 8 under the 16-wide ones.
 // Each runs under the plan the rule picks at 132 SMs (these small shapes fill no wave: the most
@@ -728,6 +730,7 @@ const std::vector<ConvCase>& conv_cases_wgmma() {
     std::vector<ConvCase> c = conv_cases_v2();
     c.push_back({1, 64, 10, 18, 32, 3, 3, 1, 1, 8, 8});  // growth conv on views, 2 x 2 pixel tiles
     c.push_back({1, 192, 9, 17, 64, 3, 3, 1, 1});        // rdb conv5: 27 k tiles
+    c.push_back({1, 96, 6, 10, 32, 3, 3, 1, 1});         // rdb conv2: a 128-row wgrad tile, half padding
     c.push_back({1, 23, 5, 33, 37, 3, 3, 1, 1});         // odd C and K, three tiles across
     c.push_back({1, 10, 7, 50, 12, 5, 5, 3, 2});         // 5x5 stride 3: 17 output columns (2 or 3 rectangles)
     c.push_back({1, 8, 11, 13, 9, 8, 8, 8, 3});          // 8x8 stride 8: 64 one-tap phases
@@ -783,7 +786,7 @@ void test_conv2d_igemm_v2_plans() {
 
 // wgmma under every plan of wgmma::kPlans (conv2d_wgmma_plan.h), forced through the test hook:
 // 128 and 64 pixel rows, 8 x 16, 16 x 8, 8 x 8 and 4 x 16 rectangles, BN 64 and 32, forward
-// and backward-data (backward-weight is igemm_v2's). The shapes: an 11 x 19 image (no
+// and backward-data (the weight gradient's own tiles: below). The shapes: an 11 x 19 image (no
 // rectangle divides it: every plan's edge tiles hang over both borders), a growth conv on
 // channel views, 70 output channels (a partial last column tile of either width) and 72 input
 // channels (two 64-channel k tiles per tap, the second partial: 18 k tiles through the ring),
@@ -832,6 +835,36 @@ void test_conv2d_wgmma_plans() {
   // A plan the kernel is not built for is an error naming it.
   CHECK_THROWS_WITH(sr::simt::detail::wgmma_force_conv_plan(128, 64, 8, 8),
                     Catch::Contains("128x64:8x8 is no wgmma plan"));
+
+  // The weight gradient under each of its eight tiles (wgmma_force_wgrad_tile): bm 128 and 64
+  // of x's channels, bn 64 and 32 of dy's (the 64B-swizzled tile), 8 x 8 and 4 x 16 rectangles;
+  // on the 11 x 19 image (both rectangles hang over), 72 input channels (a partial second
+  // half, or two 64-row tiles) and the 4x4 stride-2 conv (x's box at element stride 2, with
+  // either dy tile). A bn 32 tile over more than 32 output channels is refused.
+  struct RestoreWgrad {
+    ~RestoreWgrad() { sr::simt::detail::wgmma_force_wgrad_tile(0, 0, 0, 0); }
+  } restore_wgrad;
+  for (int bm : {128, 64})
+    for (int bn : {64, 32})
+      for (int tile_h : {8, 4}) {
+        sr::simt::detail::wgmma_force_wgrad_tile(bm, bn, tile_h, 64 / tile_h);
+        for (const ConvCase& c : {cases[0], cases[3], cases[4]}) {
+          INFO("forced weight-gradient tile " << bm << " x " << bn << ", " << tile_h << " x " << 64 / tile_h);
+          run_conv(sr::simt::ConvVariant::wgmma, c, kBf16, ++seed);
+        }
+      }
+  CHECK_THROWS_WITH(run_conv(sr::simt::ConvVariant::wgmma, {1, 8, 6, 6, 40, 3, 3, 1, 1}, kBf16, ++seed),
+                    Catch::Contains("bn 32 with 40 packed output channels"));
+  CHECK_THROWS_WITH(sr::simt::detail::wgmma_force_wgrad_tile(64, 64, 8, 16),
+                    Catch::Contains("64x64:8x16 is no wgmma weight-gradient tile"));
+  sr::simt::detail::wgmma_force_wgrad_tile(0, 0, 0, 0);
+  {  // an empty batch: dw and dbias keep their values (no tensor map of an empty tensor is made)
+    const sr::cpu::Conv2dShape e = sr::cpu::make_conv2d_shape(0, 8, 6, 6, 16, 3, 3, 1, 1);
+    Dev DW(std::vector<float>(16 * 8 * 9, 1.5f)), DB(std::vector<float>(16, 2.5f)), X(1), DY(1);
+    sr::simt::conv2d_backward_weight_with(sr::simt::ConvVariant::wgmma, e, X.p, DY.p, DW.p, DB.p);
+    CHECK(DW.get() == std::vector<float>(16 * 8 * 9, 1.5f));
+    CHECK(DB.get() == std::vector<float>(16, 2.5f));
+  }
 }
 
 void test_conv2d_fp16() {
@@ -846,7 +879,7 @@ void test_conv2d_naive() {
     run_conv(sr::simt::ConvVariant::naive, c, kFp32, ++seed);
 }
 
-// ---- upsample_nearest2x_conv2d: igemm_v2's phase convolutions and a composing variant ---------------
+// ---- upsample_nearest2x_conv2d: igemm_v2's and wgmma's phase convolutions and a composing variant -----
 
 struct UpsampleConvCase {
   int64_t N, C, H, W, K, R, S;
@@ -941,6 +974,9 @@ void test_upsample_nearest2x_conv2d() {
   const UpsampleConvCase split = {2, 8, 24, 24, 12, 3, 3, 1};
   REQUIRE(sr::cuda::igemm_v2::plan_wgrad(8, 16 * 16, 2 * 24 * 24, 132).split.splits == 2);
   check_upsample_nearest2x_conv2d(sr::simt::ConvVariant::igemm_v2, kBf16, split, rng);
+  // wgmma's: x's 18 rectangles of 8 x 8 against dy gathered over the 16 taps, 2 splits of 9.
+  REQUIRE(sr::cuda::wgmma::plan_wgrad(2, 24, 24, 16, 16, 8, 132).splits == 2);
+  check_upsample_nearest2x_conv2d(sr::simt::ConvVariant::wgmma, kBf16, split, rng);
 }
 
 // ---- the fused residual dense block (conv epilogues on channel views, elementwise glue) ---------------

@@ -445,13 +445,17 @@ if ! gpu_row "bench conv"; then
   timed 100 bench_conv.log "$CLI" bench kernels --device cuda --variants all \
     --filter '^(conv_|upsample_nearest2x_conv2d_.*conv_up2$)' --repeat 10 --json "$OUT/bench_conv.json"
   case $? in
-    0) row "bench conv" ok "$(awk '($1 ~ /^conv_(fwd|bwd_data|bwd_weight)\/(rrdb.rdb_conv5|unet.conv2)$/ || $1 ~ /^upsample_nearest2x_conv2d_(fwd|bwd_data|bwd_weight)\/rrdb.conv_up2$/) &&
+    0) row "bench conv" ok "$(awk '($1 ~ /^conv_(fwd|bwd_data|bwd_weight)\/(rrdb.rdb_conv5|unet.conv2)$/ || $1 == "conv_bwd_weight/rrdb.rdb_conv1" ||
+                  $1 ~ /^upsample_nearest2x_conv2d_(fwd|bwd_data|bwd_weight)\/rrdb.conv_up2$/) &&
                  ($2 == "tf32" || $2 == "igemm_v2" || $2 == "wgmma" || $2 == "cudnn") {
                  split($1, a, "/"); sub(/^upsample_nearest2x_conv2d_/, "up_", a[1]); if (a[2] == "unet.conv2") a[1] = "s2_" a[1];
+                 if (a[2] == "rrdb.rdb_conv1") a[1] = "g_" a[1];
                  t[a[1] " " $2] = $(NF - 3) }
                END { printf "ms tf32/igemm_v2/wgmma/cudnn, rdb_conv5:"; n = split("conv_fwd conv_bwd_data conv_bwd_weight", o, " ");
                      for (i = 1; i <= n; i++) printf " %s %s/%s/%s/%s", o[i], t[o[i] " tf32"], t[o[i] " igemm_v2"], t[o[i] " wgmma"], t[o[i] " cudnn"];
-                     printf "; unet.conv2 (4x4 stride 2):"; n = split("s2_conv_fwd s2_conv_bwd_data", o, " ");
+                     printf "; rdb_conv1 (32 out):"; n = split("g_conv_bwd_weight", o, " ");
+                     for (i = 1; i <= n; i++) printf " %s %s/%s/%s/%s", o[i], t[o[i] " tf32"], t[o[i] " igemm_v2"], t[o[i] " wgmma"], t[o[i] " cudnn"];
+                     printf "; unet.conv2 (4x4 stride 2):"; n = split("s2_conv_fwd s2_conv_bwd_data s2_conv_bwd_weight", o, " ");
                      for (i = 1; i <= n; i++) printf " %s %s/%s/%s/%s", o[i], t[o[i] " tf32"], t[o[i] " igemm_v2"], t[o[i] " wgmma"], t[o[i] " cudnn"];
                      printf "; conv_up2:"; n = split("up_fwd up_bwd_data up_bwd_weight", o, " ");
                      for (i = 1; i <= n; i++) printf " %s %s/%s/%s/%s", o[i], t[o[i] " tf32"], t[o[i] " igemm_v2"], t[o[i] " wgmma"], t[o[i] " cudnn"] }' "$LOG/bench_conv.log")" ;;

@@ -287,8 +287,8 @@ void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const floa
                                  const float* dy, float* dw, float* dbias, const PackedActivations& px,
                                  const PackedActivations& pdy) {
   const bool has_weights = dw && s.K * s.C * s.R * s.S != 0;
-  // igemm_v2 (and wgmma, whose weight gradient is igemm_v2's) sums dbias from its weight-gradient
-  // tiles; the others run channel_sum over dy.
+  // igemm_v2 and wgmma sum dbias from their weight-gradient dy tiles; the others run
+  // channel_sum over dy.
   if (dbias && !((v == ConvVariant::igemm_v2 || v == ConvVariant::wgmma) && has_weights))
     channel_sum(dy, s.N, s.K, s.P * s.Q, s.y_batch_stride, dbias, /*accumulate=*/true);
   if (!has_weights) return;
@@ -305,8 +305,13 @@ void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const floa
     case ConvVariant::fp16:
       detail::igemm_backward_weight(v, s, x, dy, dw);
       return;
+    case ConvVariant::wgmma:
+      if (detail::wgmma_backward_weight_supported(s)) {
+        detail::wgmma_backward_weight(s, x, dy, dw, dbias, px, pdy);
+        return;
+      }
+      [[fallthrough]];  // strides above wgmma::kMaxStride
     case ConvVariant::igemm_v2:
-    case ConvVariant::wgmma:  // the weight gradient of wgmma is igemm_v2's
       detail::igemm_v2_backward_weight(s, x, dy, dw, dbias, px, pdy);
       return;
     case ConvVariant::cudnn:

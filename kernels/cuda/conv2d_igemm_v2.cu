@@ -964,12 +964,26 @@ void igemm_v2_backward_weight(const Conv2dShape& s, const float* x, const float*
   WgradGemm g = wgrad_gemm(dyo.data(), (int)dyo.ld(), s.K, s.N, s.P, s.Q, xo.data(), Cp, s.H, s.W, s.R, s.S, s.stride,
                            s.pad, s.pad);
   g.ldx = xo.ld();
-  run_wgrad(g, dbias != nullptr, op, [&](const float* ws, const float* bias_ws, int splits, int64_t mn) {
-    const int64_t total = s.K * s.C * s.R * s.S;
-    launch_kernel(igemm_v2_wgrad_reduce_kernel, grid_for(total + s.K), kBlock, 0, current_stream(), ws, splits, mn,
-                  (int)s.C, (int)(s.R * s.S), Cp, total, dw, bias_ws, (int)s.K, dbias);
-    CUDA_CHECK_LAUNCH("conv2d_backward_weight (igemm_v2) split-K reduce");
+  run_wgrad(g, dbias != nullptr, op, [&](const float* ws, const float* bias_ws, int splits, int64_t) {
+    igemm_v2_wgrad_reduce(s, ws, bias_ws, splits, dw, dbias, op);
   });
+}
+
+void igemm_v2_wgrad_reduce(const Conv2dShape& s, const float* ws, const float* bias_ws, int splits, float* dw,
+                           float* dbias, const char* op) {
+  const int Cp = pad8(s.C);
+  const int64_t total = s.K * s.C * s.R * s.S, mn = s.K * s.R * s.S * Cp;
+  launch_kernel(igemm_v2_wgrad_reduce_kernel, grid_for(total + s.K), kBlock, 0, current_stream(), ws, splits, mn,
+                (int)s.C, (int)(s.R * s.S), Cp, total, dw, bias_ws, (int)s.K, bias_ws ? dbias : nullptr);
+  CUDA_CHECK_LAUNCH(op);
+}
+
+void igemm_v2_tap_sum_wgrad_reduce(const Conv2dShape& s, const float* ws, int splits, float* dw, const char* op) {
+  const int Kp = pad8(s.K);
+  const int64_t total = s.K * s.C * s.R * s.S, mn = s.C * (s.R + 1) * (s.S + 1) * Kp;
+  launch_kernel(igemm_v2_tap_sum_wgrad_reduce_kernel, grid_for(total), kBlock, 0, current_stream(), ws, splits, mn,
+                (int)s.K, (int)s.C, (int)s.R, (int)s.S, Kp, dw);
+  CUDA_CHECK_LAUNCH(op);
 }
 
 namespace {
@@ -1085,11 +1099,8 @@ void igemm_v2_upsample_nearest2x_backward_weight(const Conv2dShape& s, const flo
   pack_activations(dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, Kp, dyp.as<bf16_bits>(), op);
   const WgradGemm g = wgrad_gemm(xp.as<bf16_bits>(), Cp, s.C, s.N, H, W, dyp.as<bf16_bits>(), Kp, s.P, s.Q, s.R + 1,
                                  s.S + 1, 2, (int)s.R - 1 - s.pad, (int)s.S - 1 - s.pad);
-  run_wgrad(g, /*with_bias=*/false, op, [&](const float* ws, const float*, int splits, int64_t mn) {
-    const int64_t total = s.K * s.C * s.R * s.S;
-    launch_kernel(igemm_v2_tap_sum_wgrad_reduce_kernel, grid_for(total), kBlock, 0, current_stream(), ws, splits, mn,
-                  (int)s.K, (int)s.C, (int)s.R, (int)s.S, Kp, dw);
-    CUDA_CHECK_LAUNCH("upsample_nearest2x_conv2d_backward_weight (igemm_v2) split-K reduce");
+  run_wgrad(g, /*with_bias=*/false, op, [&](const float* ws, const float*, int splits, int64_t) {
+    igemm_v2_tap_sum_wgrad_reduce(s, ws, splits, dw, op);
   });
 }
 

@@ -133,6 +133,14 @@ void igemm_v2_upsample_nearest2x_backward_data(const Conv2dShape& s, const float
 // convolution of dy that igemm_v2's and wgmma's backward-data run).
 void upsample_nearest2x_pack_dgrad_filter(const Conv2dShape& s, const float* w, uint16_t* out, const char* op);
 void igemm_v2_upsample_nearest2x_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
+// The weight gradients' split-K reduces (igemm_v2's and wgmma's partial tiles have one layout):
+// ws[split][K][(r S + s) Cp + c] (Cp = C rounded up to 8) summed over the splits in order into
+// dw (OIHW, +=), and with bias_ws ([split][K]) dbias += its splits' sum; the upsample
+// convolution's ws[split][C][(e (S+1) + f) Kp + k] over D's taps, each w tap the sum of its up
+// to 4 taps of D (igemm_v2_upsample_nearest2x_backward_weight's derivation).
+void igemm_v2_wgrad_reduce(const Conv2dShape& s, const float* ws, const float* bias_ws, int splits, float* dw,
+                           float* dbias, const char* op);
+void igemm_v2_tap_sum_wgrad_reduce(const Conv2dShape& s, const float* ws, int splits, float* dw, const char* op);
 // Its packing (bf16 bit patterns, round to nearest even; padding channels 0):
 //   activations  x (N, C, HW), images x_bs apart -> out[N][HW][Cp], Cp = C rounded up to 8,
 //                into pixel rows of ld channels at channel c_off (ld 0: Cp; both multiples of
@@ -161,16 +169,22 @@ int igemm_v2_sm_count();
 // wgmma.mma_async (sm_90a: a device of another compute capability gets an error naming the
 // variant). Its forward takes strides 1 .. wgmma::kMaxStride (the tensor map's element
 // strides), its backward-data the same strides as DgradPhases' phase convolutions when every
-// phase has taps (R, S >= stride); the dispatcher sends the other shapes to igemm_v2, and
-// backward-weight to igemm_v2's.
+// phase has taps (R, S >= stride), its backward-weight strides 1 .. kMaxStride (MN-major
+// operands: dy's pixels and x's gathered at each tap, split-K over the pixels, igemm_v2's
+// reduce); the dispatcher sends the other shapes to igemm_v2.
 bool wgmma_forward_supported(const Conv2dShape& s);
 bool wgmma_backward_data_supported(const Conv2dShape& s);
+bool wgmma_backward_weight_supported(const Conv2dShape& s);
 // px / pdy: x / dy already packed (conv2d.h's PackedActivations), read through the tensor map's
 // pixel stride.
 void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y,
                    const PackedActivations& px = {});
 void wgmma_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, bool accumulate,
                          int64_t dx_batch_stride, const PackedActivations& pdy = {});
+// dw += the weight gradient; dbias += dy's channel sums (from the dy tiles in shared memory)
+// when given.
+void wgmma_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias,
+                           const PackedActivations& px = {}, const PackedActivations& pdy = {});
 // upsample_nearest2x_conv2d's forward (kernels/cuda/upsample_nearest2x_conv2d.h's shapes): the
 // four output phases of igemm_v2_upsample_nearest2x_forward, each a stride-1 wgmma convolution
 // of x at its own size with a tap-summed filter, stored into its rows and columns of y through
@@ -180,10 +194,18 @@ void wgmma_upsample_nearest2x_forward(const Conv2dShape& s, const float* x, cons
 // Its backward-data: igemm_v2's stride-2 convolution of dy with the tap-summed filter D
 // (upsample_nearest2x_pack_dgrad_filter), on wgmma's kernel (the element-strided tensor map).
 void wgmma_upsample_nearest2x_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx);
+// Its backward-weight: igemm_v2's weight gradient of D (x's pixels against dy gathered at
+// stride 2 over D's (R+1) x (S+1) taps), on wgmma's weight-gradient kernel, then the tap-sum
+// reduce (dw +=).
+void wgmma_upsample_nearest2x_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
 // Test hook of its launch plans (kernels/cuda/conv2d_wgmma_plan.h): a forced tile bm x bn with
 // a tile_h x tile_w pixel rectangle, one of wgmma::kPlans (bm = 0: plan_conv's; another plan
 // is an error). Process-wide; the tests restore it. The SM count is igemm_v2_set_sm_count's.
 void wgmma_force_conv_plan(int bm, int bn, int tile_h, int tile_w);
+// And of its weight gradient's (wgmma::plan_wgrad): a forced tile, bm 64 or 128 of x's channels
+// x bn 64 or 32 of dy's (32 only for at most 32 packed channels) over a 64-pixel tile_h x
+// tile_w rectangle (8 x 8, 4 x 16), the splits still planned (bm = 0: the rule's).
+void wgmma_force_wgrad_tile(int bm, int bn, int tile_h, int tile_w);
 
 // cuDNN (allow_tf32: default math; otherwise FMA math only). Forward writes the plain
 // convolution (the dispatcher applies the epilogue); backward-weight adds into dw.

@@ -22,7 +22,8 @@
 // tile), starting at (c0, t q0 + s - pad, t p0 + r - pad, n); the dispatcher sends larger
 // strides to igemm_v2.
 //
-// Shared memory and swizzle. Both maps use the 128B swizzle: the 16-byte chunk j of the
+// Shared memory and swizzle. Both maps of the forward kernel (and x's of the weight gradient,
+// below) use the 128B swizzle: the 16-byte chunk j of the
 // 128-byte row of pixel (or output channel) i is stored at chunk j ^ (i % 8). The wgmma
 // descriptors name the same layout (K-major, swizzle mode 1, stride byte offset 1024: 8 rows
 // of 128 bytes per core group); a k-step of 16 channels advances the start address by 32
@@ -58,8 +59,23 @@
 //                    flipped sub-filter at its own padding), storing (or adding) into its
 //                    residue class of dx's view (WgmmaDataStore). Shapes with phases without
 //                    taps (R or S < t) and strides above kMaxStride: igemm_v2's.
-//   backward-weight  igemm_v2's (split-K over pixels, deterministic reduce, the bias gradient
-//                    from its tiles).
+//   backward-weight  dw[k][c][r][s] = sum over dy's pixels (n, p, q) of
+//                    x[n][c][p t + r - pad][q t + s - pad] dy[n][k][p][q]: per tap (r, s) a GEMM
+//                    whose reduction runs over pixels, so both operands come MN-major (their
+//                    channels contiguous, the pixels the K index). A CTA takes one tap, BM = 64
+//                    or 128 of x's channels (the M rows, as m64 halves) and BN = 64 or 32 of
+//                    dy's (the N columns); a k tile is one kWgradPixels = 64-pixel rectangle of
+//                    dy (8 x 8 or 4 x 16) and, per half, the box of x that the tap gathers for
+//                    it (the forward's box, element strides included), so the tiles land as 64
+//                    rows of 128 bytes (x; 128B swizzle) and 64 rows of BN * 2 bytes (dy; 128B,
+//                    or the 64B swizzle for BN = 32), which are the MN-major canonical layouts
+//                    (PTX ISA: a row per K index, 8-row atoms SBO apart; wgmma imm-trans 1).
+//                    A k-step of 16 pixels is 16 rows further. The pixels are split over
+//                    blockIdx.z (wgmma::plan_wgrad: 2 waves, >= 8 rectangles per split); each
+//                    split stores its partial tile to igemm_v2's workspace layout and
+//                    igemm_v2's reduce adds the splits in order (deterministic) into dw. The
+//                    bias gradient comes from the dy tiles already in shared memory (the CTAs
+//                    of tap 0 and the first x tile); the reduce adds its splits too.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d_problems.h"
 #include "kernels/cuda/conv2d_variants.h"
@@ -231,16 +247,153 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
+// ---- Weight gradient ------------------------------------------------------------------------------
+// ws[z][j][tap * Mrows + i] = the sum over split z's rectangles of gathered[i] * aligned[j] (the
+// header's backward-weight: i a channel of x, j one of dy, for a convolution).
+struct WgmmaWgrad {
+  int S, stride, pad_h, pad_w, mtiles, tiles_w, tiles_h, rects, rects_per_split;
+  int Mrows;  // the gathered operand's packed channels (the workspace's columns per tap)
+  int cols;   // taps * Mrows: the workspace's row length
+  int Nout;   // the aligned operand's channels (the workspace's rows)
+  float* ws;       // [splits][Nout][taps * Mrows]
+  float* bias_ws;  // [splits][Nout]: the aligned operand's channel sums, or null
+};
+
+template <int BM, int BN>
+struct WgradStage {
+  static constexpr int PIXELS = wgmma::kWgradPixels;
+  static constexpr int A_HALF = PIXELS * kRowBytes;           // 64 pixels x 64 channels: 8 KiB
+  static constexpr int B_ROW = BN * 2;                         // dy's row: 128 (128B) or 64 (64B) bytes
+  static constexpr int A_BYTES = BM / 64 * A_HALF, B_BYTES = PIXELS * B_ROW, BYTES = A_BYTES + B_BYTES;
+  static_assert(BYTES % 1024 == 0, "every stage starts on a swizzle-pattern boundary");
+  // The stages, their mbarriers, then the bias gradient's partial sums (one per thread).
+  static constexpr int SHARED = kStages * BYTES + kStages * 8 + kThreads * 4, LAUNCH = SHARED + 1024;
+};
+
+template <int BM, int BN, int TW>
+__global__ void __launch_bounds__(kThreads)
+    conv2d_wgmma_wgrad_kernel(const __grid_constant__ TensorMap gmap, const __grid_constant__ TensorMap amap,
+                              const WgmmaWgrad g) {
+#if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL) && !defined(SRENGINE_SIMT)
+  __trap();  // built for a target without wgmma: never launched (require_sm90a), never silent
+#endif
+  static_assert(BM == 64 || BM == 128, "one or two m64 halves");
+  static_assert(BN == 64 || BN == 32, "dy rows of 128 or 64 bytes");
+  using T = WgradStage<BM, BN>;
+  constexpr int MH = BM / 64, TH = T::PIXELS / TW;
+  constexpr uint32_t kBSwizzle = BN == 64 ? 1 : 2;  // descriptor modes: 128B, 64B
+  SR_DYNAMIC_SHARED(unsigned char, raw);
+  unsigned char* smem = raw + ((1024 - ptx::shared_address(raw) % 1024) % 1024);
+  uint64_t* full = reinterpret_cast<uint64_t*>(smem + kStages * T::BYTES);
+  const int tid = threadIdx.x;
+  const int tap = (int)blockIdx.x / g.mtiles, mt = (int)blockIdx.x % g.mtiles;
+  const int r = tap / g.S, s = tap % g.S;
+  const int c0 = mt * BM, k0 = (int)blockIdx.y * BN;
+  const int t_begin = (int)blockIdx.z * g.rects_per_split;
+  const int ktiles = max(0, min(g.rects, t_begin + g.rects_per_split) - t_begin);
+  // dy's channel sums from its tiles here: the CTAs of tap 0 and the first x tile, 128 / BN
+  // threads per channel, each over 64 / (128 / BN) pixels of every tile, in a fixed order.
+  const bool with_bias = g.bias_ws && tap == 0 && mt == 0;
+  constexpr int kBiasGroups = kThreads / BN, kBiasPixels = T::PIXELS / kBiasGroups;
+  const int bias_k = tid % BN, bias_group = tid / BN;
+  float bias_acc = 0.f;
+
+  if (tid == 0) {
+    for (int i = 0; i < kStages; ++i) ptx::mbarrier_init(&full[i], 1);
+    ptx::fence_mbarrier_init();
+  }
+  __syncthreads();
+
+  // Thread 0: rectangle t_begin + kt into stage kt % kStages: x's box for this tap per half,
+  // then dy's.
+  auto issue = [&](int kt) {
+    const int slot = kt % kStages, rect = t_begin + kt;
+    const int tw = rect % g.tiles_w, th = rect / g.tiles_w % g.tiles_h, n = rect / (g.tiles_w * g.tiles_h);
+    const int p0 = th * TH, q0 = tw * TW;
+    unsigned char* a = smem + slot * T::BYTES;
+    ptx::mbarrier_arrive_expect_tx(&full[slot], T::BYTES);
+#pragma unroll
+    for (int h = 0; h < MH; ++h)
+      ptx::tma_load_4d(a + h * T::A_HALF, &gmap, c0 + 64 * h, q0 * g.stride + s - g.pad_w, p0 * g.stride + r - g.pad_h,
+                       n, &full[slot]);
+    ptx::tma_load_4d(a + T::A_BYTES, &amap, k0, q0, p0, n, &full[slot]);
+  };
+
+  float acc[MH][BN / 2];
+#pragma unroll
+  for (int h = 0; h < MH; ++h)
+#pragma unroll
+    for (int i = 0; i < BN / 2; ++i) acc[h][i] = 0.f;
+
+  if (tid == 0)
+    for (int kt = 0; kt < kStages - 1 && kt < ktiles; ++kt) issue(kt);
+  for (int it = 0; it < ktiles; ++it) {
+    const int slot = it % kStages;
+    ptx::mbarrier_wait_parity(&full[slot], (uint32_t)(it / kStages) & 1u);
+    const uint32_t a = ptx::shared_address(smem + slot * T::BYTES), b = a + T::A_BYTES;
+    ptx::wgmma_fence();
+    // k-step ks: pixels 16 ks .. 16 ks + 15, rows 16 ks .. of both tiles (two 8-row atoms).
+#pragma unroll
+    for (int ks = 0; ks < T::PIXELS / 16; ++ks)
+#pragma unroll
+      for (int h = 0; h < MH; ++h)
+        ptx::wgmma_m64k16_bf16<BN, 1, 1>(
+            acc[h], ptx::wgmma_descriptor(a + h * T::A_HALF + 16 * kRowBytes * ks, T::A_HALF, 8 * kRowBytes, 1),
+            ptx::wgmma_descriptor(b + 16 * T::B_ROW * ks, T::B_BYTES, 8 * T::B_ROW, kBSwizzle), 1);
+    ptx::wgmma_commit_group();
+    if (with_bias) {  // dy (pixel px, channel bias_k) of this stage: row px, its chunk swizzled
+      const unsigned char* dy_tile = smem + slot * T::BYTES + T::A_BYTES;
+      for (int px = bias_group * kBiasPixels; px < (bias_group + 1) * kBiasPixels; ++px) {
+        uint32_t o = (uint32_t)(px * T::B_ROW + 2 * bias_k);
+        o ^= ((o >> 7) & (BN == 64 ? 7u : 3u)) << 4;
+        bias_acc += __uint_as_float((uint32_t)*reinterpret_cast<const bf16_bits*>(dy_tile + o) << 16);
+      }
+    }
+    // As the forward: tile it - 1's group has finished, the barrier extends that to the
+    // warpgroup, and its stage is refilled.
+    ptx::wgmma_wait_group<1>();
+    __syncthreads();
+    if (tid == 0 && it + kStages - 1 < ktiles) issue(it + kStages - 1);
+  }
+  ptx::wgmma_wait_group<0>();
+
+  if (with_bias) {  // the groups' partials of each channel, added in group order
+    float* bias_part = reinterpret_cast<float*>(full + kStages);
+    bias_part[tid] = bias_acc;
+    __syncthreads();
+    if (tid < BN && k0 + tid < g.Nout) {
+      float sum = 0.f;
+      for (int q = 0; q < kBiasGroups; ++q) sum += bias_part[q * BN + tid];
+      g.bias_ws[(int64_t)blockIdx.z * g.Nout + k0 + tid] = sum;
+    }
+  }
+
+  // Accumulator i of warp w, lane l, half h: x's channel c0 + 64h + 16w + l/4 + 8((i/2)%2) (the
+  // row), dy's channel k0 + 8(i/4) + 2(l%4) + i%2 (the column). Every element of the split's
+  // tile is stored (zeros for an empty split), so the reduce reads no stale workspace.
+  const int warp = tid / 32, lane = tid % 32;
+  float* ws = g.ws + (int64_t)blockIdx.z * g.Nout * g.cols + (int64_t)tap * g.Mrows;
+#pragma unroll
+  for (int h = 0; h < MH; ++h)
+#pragma unroll
+    for (int i = 0; i < BN / 2; ++i) {
+      const int row = c0 + 64 * h + 16 * warp + lane / 4 + 8 * ((i / 2) % 2);
+      const int col = k0 + 8 * (i / 4) + 2 * (lane % 4) + (i % 2);
+      if (row < g.Mrows && col < g.Nout) ws[(int64_t)col * g.cols + row] = acc[h][i];
+    }
+}
+
 int pad8(int64_t c) { return detail::igemm_v2_packed_channels(c); }
 
 // ---- Tensor maps ------------------------------------------------------------------------------------
-// A tiled bf16 map with the 128B swizzle over a packed operand (dims[0] innermost, dense).
+// A tiled bf16 map with the 128B (or 64B) swizzle over a packed operand (dims[0] innermost).
 // pitch0: the elements between consecutive indices of dimension 1 (0: dims[0], packed); a
 // wider pitch reads a prefix of each row (the packed twin of a dense block's buffer). steps:
 // the element strides (null: all 1); box[d] counts the elements traversed, so a copy loads
-// box[d] / steps[d] of them (the callers make it exact).
+// box[d] / steps[d] of them (the callers make it exact). swizzle_bytes: 128, or 64 (a box row
+// of 64 bytes: the 32-channel dy tiles of the weight gradient).
 TensorMap bf16_tensor_map(const void* base, int rank, const uint64_t* dims, const uint32_t* box, const char* op,
-                          uint64_t pitch0 = 0, const uint32_t* steps = nullptr) {
+                          uint64_t pitch0 = 0, const uint32_t* steps = nullptr, int swizzle_bytes = 128) {
   uint64_t strides[4];
   uint64_t bytes = 2;
   for (int d = 0; d + 1 < rank; ++d) strides[d] = bytes *= (d == 0 && pitch0 ? pitch0 : dims[d]);
@@ -248,8 +401,9 @@ TensorMap bf16_tensor_map(const void* base, int rank, const uint64_t* dims, cons
   const uint32_t* elem_strides = steps ? steps : ones;
   TensorMap map;
 #if defined(SRENGINE_SIMT)
-  const std::string err = ::simt::encode_tensor_map_tiled(&map, 2, (uint32_t)rank, base, dims, strides, box,
-                                                          elem_strides, ::simt::TensorMapSwizzle::b128, false);
+  const std::string err = ::simt::encode_tensor_map_tiled(
+      &map, 2, (uint32_t)rank, base, dims, strides, box, elem_strides,
+      swizzle_bytes == 64 ? ::simt::TensorMapSwizzle::b64 : ::simt::TensorMapSwizzle::b128, false);
   SR_CHECK(err.empty(), op, ": tensor map refused: ", err);
 #else
   static PFN_cuTensorMapEncodeTiled_v12000 encode = [] {
@@ -263,7 +417,8 @@ TensorMap bf16_tensor_map(const void* base, int rank, const uint64_t* dims, cons
   }();
   SR_CHECK(encode, op, ": the driver has no cuTensorMapEncodeTiled (CUDA 12 or newer driver needed)");
   const CUresult r = encode(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, (cuuint32_t)rank, const_cast<void*>(base), dims,
-                            strides, box, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                            strides, box, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                            swizzle_bytes == 64 ? CU_TENSOR_MAP_SWIZZLE_64B : CU_TENSOR_MAP_SWIZZLE_128B,
                             CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   SR_CHECK(r == CUDA_SUCCESS, op, ": cuTensorMapEncodeTiled failed with CUresult ", (int)r);
 #endif
@@ -290,6 +445,7 @@ void require_sm90a(const char* op) {
 // SRENGINE_WGMMA_PLAN names ("BMxBN:THxTW", e.g. 64x32:8x8: the bench's per-plan rows on a
 // GPU), else wgmma::plan_conv from the shape and igemm_v2's SM count.
 wgmma::ConvPlan g_forced_plan{0, 0, 0, 0};
+wgmma::WgradPlan g_forced_wgrad_tile{0, 0, 0, 0};  // wgmma_force_wgrad_tile's (used when its bm is nonzero)
 
 std::string plan_name(const wgmma::ConvPlan& p) {
   return std::to_string(p.bm) + "x" + std::to_string(p.bn) + ":" + std::to_string(p.tile_h) + "x" +
@@ -370,6 +526,70 @@ void run_wgmma_conv(const bf16_bits* x, int64_t ldx, const bf16_bits* w, int64_t
   CUDA_CHECK_LAUNCH(op);
 }
 
+template <int BM, int BN, int TW>
+void launch_wgrad(const TensorMap& gmap, const TensorMap& amap, const WgmmaWgrad& g, dim3 grid) {
+  using T = WgradStage<BM, BN>;
+  CUDA_CHECK(cudaFuncSetAttribute(conv2d_wgmma_wgrad_kernel<BM, BN, TW>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  T::LAUNCH));
+  launch_kernel(conv2d_wgmma_wgrad_kernel<BM, BN, TW>, grid, kThreads, T::LAUNCH, current_stream(), gmap, amap, g);
+}
+
+// The weight-gradient GEMM of a convolution that gathers b ([N][bH][bW][b_ld], its first b_cp
+// channels) through an R x S filter at `stride` for each pixel of a ([N][aP][aQ][a_ld], its
+// first a_cp channels, a_ch of them real): ws[z][j][(r S + s) b_cp + i] per split z (plan_wgrad),
+// then reduce(ws, bias_ws, splits) (bias_ws: a's channel sums per split when with_bias).
+template <class Reduce>
+void run_wgmma_wgrad(const bf16_bits* a, int64_t a_ld, int a_cp, int64_t a_ch, const bf16_bits* b, int64_t b_ld,
+                     int b_cp, int64_t N, int64_t aP, int64_t aQ, int64_t bH, int64_t bW, int64_t R, int64_t S,
+                     int stride, int pad_h, int pad_w, bool with_bias, const char* op, const Reduce& reduce) {
+  const wgmma::WgradPlan plan = wgmma::plan_wgrad(N, aP, aQ, R * S, b_cp, a_cp, detail::igemm_v2_sm_count(),
+                                                  g_forced_wgrad_tile.bm ? &g_forced_wgrad_tile : nullptr);
+  SR_CHECK(plan.bn == 64 || a_cp <= 32, op, ": a wgmma weight-gradient tile of bn 32 with ", a_cp,
+           " packed output channels (bn 32 takes at most 32)");
+  WgmmaWgrad g{};
+  g.S = (int)S;
+  g.stride = stride;
+  g.pad_h = pad_h;
+  g.pad_w = pad_w;
+  g.mtiles = (int)ceil_div(b_cp, plan.bm);
+  g.tiles_w = (int)ceil_div(aQ, plan.tile_w);
+  g.tiles_h = (int)ceil_div(aP, plan.tile_h);
+  g.rects = (int)(N * g.tiles_w * g.tiles_h);
+  g.rects_per_split = plan.rects_per_split;
+  g.Mrows = b_cp;
+  g.cols = (int)(R * S) * b_cp;
+  g.Nout = (int)a_ch;
+  const int64_t mn = a_ch * g.cols;
+  DeviceScratch ws((plan.splits * mn + (with_bias ? plan.splits * a_ch : 0)) * sizeof(float));
+  g.ws = ws.as<float>();
+  g.bias_ws = with_bias ? g.ws + plan.splits * mn : nullptr;
+  // x's box for a tap: the forward's (the rectangle traversed at the stride); dy's: the
+  // rectangle itself, bn channels (64-byte rows under the 64B swizzle when bn = 32).
+  const uint64_t gdims[4] = {(uint64_t)b_cp, (uint64_t)bW, (uint64_t)bH, (uint64_t)N};
+  const uint32_t gbox[4] = {kBC, (uint32_t)(plan.tile_w * stride), (uint32_t)(plan.tile_h * stride), 1},
+                 gsteps[4] = {1, (uint32_t)stride, (uint32_t)stride, 1};
+  const uint64_t adims[4] = {(uint64_t)a_cp, (uint64_t)aQ, (uint64_t)aP, (uint64_t)N};
+  const uint32_t abox[4] = {(uint32_t)plan.bn, (uint32_t)plan.tile_w, (uint32_t)plan.tile_h, 1};
+  const TensorMap gmap = bf16_tensor_map(b, 4, gdims, gbox, op, (uint64_t)b_ld, gsteps),
+                  amap = bf16_tensor_map(a, 4, adims, abox, op, (uint64_t)a_ld, nullptr, plan.bn == 32 ? 64 : 128);
+  const int64_t gx = R * S * g.mtiles;
+  const dim3 grid((unsigned)gx, (unsigned)ceil_div(a_ch, plan.bn), (unsigned)plan.splits);
+  SR_CHECK(gx < (int64_t{1} << 31) && grid.y <= 65535 && grid.z <= 65535, op, ": grid ", gx, " x ", grid.y, " x ",
+           grid.z, " exceeds the launch limits");
+  // One instantiation per (bm, bn, rectangle width).
+  auto is = [&](int bm, int bn, int tw) { return plan.bm == bm && plan.bn == bn && plan.tile_w == tw; };
+  if (is(64, 64, 8)) launch_wgrad<64, 64, 8>(gmap, amap, g, grid);
+  else if (is(64, 64, 16)) launch_wgrad<64, 64, 16>(gmap, amap, g, grid);
+  else if (is(128, 64, 8)) launch_wgrad<128, 64, 8>(gmap, amap, g, grid);
+  else if (is(128, 64, 16)) launch_wgrad<128, 64, 16>(gmap, amap, g, grid);
+  else if (is(64, 32, 8)) launch_wgrad<64, 32, 8>(gmap, amap, g, grid);
+  else if (is(64, 32, 16)) launch_wgrad<64, 32, 16>(gmap, amap, g, grid);
+  else if (is(128, 32, 8)) launch_wgrad<128, 32, 8>(gmap, amap, g, grid);
+  else launch_wgrad<128, 32, 16>(gmap, amap, g, grid);
+  CUDA_CHECK_LAUNCH(op);
+  reduce(g.ws, g.bias_ws, plan.splits);
+}
+
 // 32-bit indices inside the kernel and the packed copies (the tensor maps' limits are
 // checked where the maps are encoded).
 void check_range(const char* op, const Conv2dShape& s) { detail::igemm_v2_check_range(op, "wgmma", s); }
@@ -383,6 +603,8 @@ bool wgmma_forward_supported(const Conv2dShape& s) { return s.stride >= 1 && s.s
 bool wgmma_backward_data_supported(const Conv2dShape& s) {
   return s.stride == 1 || (s.stride <= wgmma::kMaxStride && s.R >= s.stride && s.S >= s.stride);
 }
+
+bool wgmma_backward_weight_supported(const Conv2dShape& s) { return s.stride >= 1 && s.stride <= wgmma::kMaxStride; }
 
 void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const ConvEpilogue& ep, float* y,
                    const PackedActivations& px) {
@@ -430,6 +652,46 @@ void wgmma_upsample_nearest2x_backward_data(const Conv2dShape& s, const float* d
   const WgmmaDataStore st = WgmmaDataStore::whole(dx, s.C * H * W, s.C, H, W, /*accumulate=*/false);
   run_wgmma_conv(dyo.data(), dyo.ld(), wp.as<bf16_bits>(), s.N, s.P, s.Q, Kp, H, W, s.R + 1, s.S + 1, 2,
                  (int)s.R - 1 - s.pad, (int)s.S - 1 - s.pad, s.C, st, op);
+}
+
+void wgmma_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* dbias,
+                           const PackedActivations& px, const PackedActivations& pdy) {
+  const char* op = "conv2d_backward_weight (wgmma)";
+  SR_CHECK(wgmma_backward_weight_supported(s), op, ": stride ", s.stride, " (1 to ", wgmma::kMaxStride,
+           "; the dispatcher routes the others to igemm_v2)");
+  require_sm90a(op);
+  check_range(op, s);
+  if (s.N * s.P * s.Q == 0) return;  // no pixels: dw and dbias += 0 (no tensor map of an empty tensor)
+  const PackedOperand xo(px, x, s.x_batch_stride, s.N, s.C, s.H * s.W, op),
+      dyo(pdy, dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, op);
+  run_wgmma_wgrad(dyo.data(), dyo.ld(), pad8(s.K), s.K, xo.data(), xo.ld(), pad8(s.C), s.N, s.P, s.Q, s.H, s.W, s.R,
+                  s.S, s.stride, s.pad, s.pad, dbias != nullptr, op,
+                  [&](const float* ws, const float* bias_ws, int splits) {
+                    igemm_v2_wgrad_reduce(s, ws, bias_ws, splits, dw, dbias, op);
+                  });
+}
+
+void wgmma_upsample_nearest2x_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
+  const char* op = "upsample_nearest2x_conv2d_backward_weight (wgmma)";
+  require_sm90a(op);
+  check_range(op, s);
+  if (s.N * s.H * s.W == 0) return;  // no pixels: dw += 0
+  const int64_t H = s.H / 2, W = s.W / 2;
+  const PackedOperand xo({}, x, s.C * H * W, s.N, s.C, H * W, op),
+      dyo({}, dy, s.y_batch_stride, s.N, s.K, s.P * s.Q, op);
+  // dD: x's pixels against dy gathered at stride 2 over D's (R+1) x (S+1) taps, padding
+  // R-1-pad / S-1-pad (igemm_v2_upsample_nearest2x_backward_weight), rows C, columns (tap, k).
+  run_wgmma_wgrad(xo.data(), xo.ld(), pad8(s.C), s.C, dyo.data(), dyo.ld(), pad8(s.K), s.N, H, W, s.P, s.Q, s.R + 1,
+                  s.S + 1, 2, (int)s.R - 1 - s.pad, (int)s.S - 1 - s.pad, /*with_bias=*/false, op,
+                  [&](const float* ws, const float*, int splits) {
+                    igemm_v2_tap_sum_wgrad_reduce(s, ws, splits, dw, op);
+                  });
+}
+
+void wgmma_force_wgrad_tile(int bm, int bn, int tile_h, int tile_w) {
+  SR_CHECK(bm == 0 || wgmma::is_wgrad_tile(bm, bn, tile_h, tile_w), "wgmma_force_wgrad_tile: ", bm, "x", bn, ":",
+           tile_h, "x", tile_w, " is no wgmma weight-gradient tile (bm 64 or 128, bn 64 or 32, 8x8 or 4x16 pixels)");
+  g_forced_wgrad_tile = bm ? wgmma::WgradPlan{bm, bn, tile_h, tile_w} : wgmma::WgradPlan{0, 0, 0, 0};
 }
 
 void wgmma_force_conv_plan(int bm, int bn, int tile_h, int tile_w) {

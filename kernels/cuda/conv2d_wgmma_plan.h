@@ -89,4 +89,63 @@ inline ConvPlan plan_conv(int64_t N, int64_t P, int64_t Q, int64_t Nout, int sm_
   return *best;
 }
 
+// ---- The weight gradient ------------------------------------------------------------------------
+// A CTA computes, for one filter tap, bm channels of the gathered operand (x of a convolution:
+// 64, or 128 as two m64 halves) x bn channels of the pixel-aligned one (dy: 64, or 32 when it
+// has at most 32, the 64B-swizzled tile), summed over a run of kWgradPixels-pixel rectangles
+// (tile_h x tile_w, 8 x 8 or 4 x 16) of the aligned operand's images: `splits` runs of
+// rects_per_split rectangles, each split's partial tile stored for the ordered reduce. The
+// kernel is built for bm 64 / 128 x bn 64 / 32 x the two rectangles (is_wgrad_tile).
+inline constexpr int kWgradPixels = 64;
+inline constexpr int kWgradMinRectsPerSplit = 8;  // 512 pixels per split at least
+
+struct WgradPlan {
+  int bm = 64, bn = 64, tile_h = 8, tile_w = 8;
+  int splits = 1, rects_per_split = 1;
+};
+
+inline bool is_wgrad_tile(int bm, int bn, int tile_h, int tile_w) {
+  return (bm == 64 || bm == 128) && (bn == 64 || bn == 32) && tile_h * tile_w == kWgradPixels &&
+         (tile_w == 8 || tile_w == 16);
+}
+
+// The rule, from the shape and the SM count only (so a shape sums in one order per GPU model):
+//   bn  32 when the aligned operand has at most 32 (packed) channels, else 64;
+//   bm  the one of 64 and 128 that computes the fewest padded channels of the gathered
+//       operand's Cp (ties: 128, which loads each dy tile once for twice the MMAs);
+//   the rectangle of 8 x 8 and 4 x 16 with the fewest pixels past P x Q (ties: 8 x 8);
+//   splits: enough for 2 waves (2 sm_count CTAs) over taps x channel tiles, at least
+//       kWgradMinRectsPerSplit rectangles each, no empty split, at most 65535 (grid z).
+// At RRDB's growth convs (Cp 64 .. 160, 32 outputs, 9 taps) on 132 SMs: 9 to 27 tiles, 10 to
+// 29 splits; at LR 32 and batch 16 (256 rectangles of 8 x 8) a split sums 9 to 26 of them.
+// tile: the tests' forced tile (bm, bn, rectangle; the splits still planned), else null.
+inline WgradPlan plan_wgrad(int64_t N, int64_t P, int64_t Q, int64_t taps, int64_t gathered_cp, int64_t aligned_cp,
+                            int sm_count, const WgradPlan* tile = nullptr) {
+  WgradPlan p;
+  p.bn = aligned_cp <= 32 ? 32 : 64;
+  p.bm = ceil_div(gathered_cp, 128) * 128 <= ceil_div(gathered_cp, 64) * 64 ? 128 : 64;
+  const int64_t square = ceil_div(P, 8) * 8 * ceil_div(Q, 8) * 8, wide = ceil_div(P, 4) * 4 * ceil_div(Q, 16) * 16;
+  if (wide < square) {
+    p.tile_h = 4;
+    p.tile_w = 16;
+  }
+  if (tile) {
+    p.bm = tile->bm;
+    p.bn = tile->bn;
+    p.tile_h = tile->tile_h;
+    p.tile_w = tile->tile_w;
+  }
+  const int64_t rects = N * ceil_div(P, p.tile_h) * ceil_div(Q, p.tile_w);
+  if (rects == 0) return p;  // no pixels: one split of nothing (the launchers return before)
+  const int64_t tiles = taps * ceil_div(gathered_cp, p.bm) * ceil_div(aligned_cp, p.bn);
+  int64_t splits = ceil_div(2 * (int64_t)sm_count, tiles);
+  const int64_t most = rects / kWgradMinRectsPerSplit > 1 ? rects / kWgradMinRectsPerSplit : 1;
+  if (splits > most) splits = most;
+  if (splits > 65535) splits = 65535;
+  if (splits < 1) splits = 1;
+  p.rects_per_split = (int)ceil_div(rects, splits);
+  p.splits = (int)ceil_div(rects, p.rects_per_split);
+  return p;
+}
+
 }  // namespace sr::cuda::wgmma

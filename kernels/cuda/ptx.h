@@ -294,8 +294,8 @@ SR_DEVICE_INLINE void tma_load_2d(void* dst, const TensorMap* map, int c0, int c
 // wgmma is an sm_90a feature (__CUDA_ARCH_FEAT_SM90_ALL): other targets compile these
 // wrappers empty, and the kernels that use them refuse to launch there.
 
-// The 64-bit shared-memory matrix descriptor of a K-major bf16 operand (kernels/simt/wgmma.h:
-// start address, leading and stride byte offsets, each >> 4; swizzle 0 none or 1 128B).
+// The 64-bit shared-memory matrix descriptor of a bf16 operand (kernels/simt/wgmma.h: start
+// address, leading and stride byte offsets, each >> 4; swizzle 0 none, 1 128B, 2 64B).
 SR_DEVICE_INLINE uint64_t wgmma_descriptor(uint32_t shared_addr, uint32_t lbo, uint32_t sbo, uint32_t swizzle) {
   return (uint64_t)((shared_addr >> 4) & 0x3fff) | ((uint64_t)((lbo >> 4) & 0x3fff) << 16) |
          ((uint64_t)((sbo >> 4) & 0x3fff) << 32) | ((uint64_t)(swizzle & 3) << 62);
@@ -331,34 +331,37 @@ SR_DEVICE_INLINE void wgmma_wait_group() {
 #endif
 }
 
-// wgmma.mma_async.sync.aligned.m64n<N>k16.f32.bf16.bf16 d, desc_a, desc_b, scale_d, 1, 1, 0, 0
-// (every thread of the warpgroup; N = 64 or 32): D = A (64 x 16) * B (16 x N), both K-major,
-// + (scale_d ? D : 0); d: the thread's N/2 accumulators (fragment layout: wgmma.h).
-template <int N>
+// wgmma.mma_async.sync.aligned.m64n<N>k16.f32.bf16.bf16 d, desc_a, desc_b, scale_d, 1, 1,
+// TransA, TransB (every thread of the warpgroup; N = 64 or 32): D = A (64 x 16) * B (16 x N)
+// + (scale_d ? D : 0), A K-major (TransA 0) or M-major (1), B K-major or N-major (TransB 1);
+// d: the thread's N/2 accumulators (fragment layout and operand layouts: kernels/simt/wgmma.h).
+template <int N, int TransA = 0, int TransB = 0>
 SR_DEVICE_INLINE void wgmma_m64k16_bf16(float* d, uint64_t desc_a, uint64_t desc_b, int scale_d) {
   static_assert(N == 64 || N == 32, "wgmma_m64k16_bf16: N is 64 or 32");
+  static_assert((TransA == 0 || TransA == 1) && (TransB == 0 || TransB == 1), "imm-trans is 0 or 1");
 #if defined(SRENGINE_SIMT)
-  ::simt::ptx::wgmma_m64k16_bf16(d, N, desc_a, desc_b, scale_d != 0);
+  ::simt::ptx::wgmma_m64k16_bf16(d, N, desc_a, desc_b, scale_d != 0, TransA != 0, TransB != 0);
 #elif defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
   if constexpr (N == 64) {
     asm volatile(
         "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
         "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
         "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-        "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+        "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, %35, "
+        "%36;\n}\n"
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
           "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
           "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
           "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-        : "l"(desc_a), "l"(desc_b), "r"(scale_d));
+        : "l"(desc_a), "l"(desc_b), "r"(scale_d), "n"(TransA), "n"(TransB));
   } else {
     asm volatile(
         "{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"
         "wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 "
-        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, %16, %17, p, 1, 1, 0, 0;\n}\n"
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, %16, %17, p, 1, 1, %19, %20;\n}\n"
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
           "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
-        : "l"(desc_a), "l"(desc_b), "r"(scale_d));
+        : "l"(desc_a), "l"(desc_b), "r"(scale_d), "n"(TransA), "n"(TransB));
   }
 #else
   (void)d, (void)desc_a, (void)desc_b, (void)scale_d;

@@ -73,9 +73,12 @@ void upsample_nearest2x_conv2d_backward_weight(ConvVariant v, const Conv2dShape&
                                                float* dw, float* dbias) {
   check_shape("upsample_nearest2x_conv2d_backward_weight", s);
   if ((v == ConvVariant::igemm_v2 || v == ConvVariant::wgmma) && dw && s.K * s.C * s.R * s.S != 0) {
-    // igemm_v2's (wgmma's weight gradient is igemm_v2's): its GEMM's rows are x's channels, so
-    // the bias gradient is channel_sum's.
-    detail::igemm_v2_upsample_nearest2x_backward_weight(s, x, dy, dw);
+    // The GEMM's pixels are x's and dy is the gathered operand, so the bias gradient is
+    // channel_sum's.
+    if (v == ConvVariant::wgmma)
+      detail::wgmma_upsample_nearest2x_backward_weight(s, x, dy, dw);
+    else
+      detail::igemm_v2_upsample_nearest2x_backward_weight(s, x, dy, dw);
     if (dbias) channel_sum(dy, s.N, s.K, s.P * s.Q, s.y_batch_stride, dbias, /*accumulate=*/true);
     return;
   }

@@ -105,9 +105,11 @@ std::string encode_tensor_map_tiled(TensorMap* map, uint32_t elem_bytes, uint32_
   }
   const uint64_t row = (uint64_t)box[0] * elem_bytes;
   if (row % 16) return sr::str_cat("an inner box row of ", row, " bytes (a multiple of 16)");
-  if (swizzle != TensorMapSwizzle::none && (swizzle != TensorMapSwizzle::b128 || row != 128))
+  if ((swizzle == TensorMapSwizzle::b128 && row != 128) || (swizzle == TensorMapSwizzle::b64 && row != 64) ||
+      swizzle == TensorMapSwizzle::b32)
     return sr::str_cat("swizzle mode ", (int)swizzle, " with an inner box row of ", row,
-                       " bytes (the interpreter models the 128B swizzle of 128-byte rows)");
+                       " bytes (the interpreter models the 128B swizzle of 128-byte rows and the 64B swizzle of ",
+                       "64-byte rows)");
   *map = m;
   return "";
 }
@@ -166,12 +168,15 @@ void tma_load_tile(void* dst, const TensorMap* map, const int32_t* coords, uint6
   const char* op = "cp.async.bulk.tensor.tile";
   detail::check_bar(bar, op, loc);
   if (map->rank < 1 || map->rank > 5) detail::device_fail("cp.async.bulk.tensor with an unencoded tensor map", loc);
-  const size_t align = map->swizzle == TensorMapSwizzle::b128 ? 1024 : 128;
-  if (reinterpret_cast<uintptr_t>(dst) % align)
-    detail::device_fail(map->swizzle == TensorMapSwizzle::b128
-                            ? "cp.async.bulk.tensor with the 128B swizzle into shared memory not 1024-byte aligned"
-                            : "cp.async.bulk.tensor into shared memory not 128-byte aligned",
-                        loc);
+  // The swizzle pattern repeats every 1024 (128B) or 512 (64B) bytes and starts at dst.
+  const size_t align = map->swizzle == TensorMapSwizzle::b128  ? 1024
+                       : map->swizzle == TensorMapSwizzle::b64 ? 512
+                                                               : 128;
+  if (reinterpret_cast<uintptr_t>(dst) % align) {
+    const std::string what = sr::str_cat("cp.async.bulk.tensor into shared memory not ", align,
+                                         "-byte aligned (swizzle mode ", (int)map->swizzle, ")");
+    detail::device_fail(what.c_str(), loc);
+  }
   // With element strides, dimension d loads ceil(box / stride) elements, at coords[d],
   // coords[d] + stride, ...: the box counts the elements traversed, not those loaded.
   uint32_t loaded[5] = {};
@@ -183,7 +188,9 @@ void tma_load_tile(void* dst, const TensorMap* map, const int32_t* coords, uint6
   detail::Mbarrier& b = detail::mbarriers().at(bar, op, loc);
   // The loaded box, dimension 0 innermost; element e's packed byte offset o lands at o with bits
   // 4..6 XORed with bits 7..9 under the 128B swizzle (the 16-byte chunks of each 128-byte
-  // row permuted by the row's index within its 1024-byte group).
+  // row permuted by the row's index within its 1024-byte group), bits 4..5 with bits 7..8
+  // under the 64B swizzle (the 4 chunks of each 64-byte row permuted by the index of its
+  // 128-byte pair of rows within its 512-byte group).
   detail::Mbarrier::Landing l{static_cast<char*>(dst), std::vector<char>(bytes)};
   const uint32_t eb = map->elem_bytes;
   for (uint64_t e = 0; e < elems; ++e) {
@@ -198,6 +205,7 @@ void tma_load_tile(void* dst, const TensorMap* map, const int32_t* coords, uint6
     }
     uint64_t o = e * eb;
     if (map->swizzle == TensorMapSwizzle::b128) o ^= ((o >> 7) & 7) << 4;
+    if (map->swizzle == TensorMapSwizzle::b64) o ^= ((o >> 7) & 3) << 4;
     char* out = l.bytes.data() + o;
     if (inside) {
       std::memcpy(out, static_cast<const char*>(map->global) + src, eb);

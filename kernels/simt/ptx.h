@@ -30,8 +30,8 @@ struct TensorMap {
 // swizzle span). Returns "" or what is wrong. Element strides: dimension d >= 1 loads
 // ceil(box[d] / elem_strides[d]) elements, elem_strides[d] apart (so a box of N elements at
 // stride t is box[d] = N t); dimension 0's must be 1 (no interleave; the PTX ISA). The
-// interpreter models, of the swizzled modes, 128B with an inner row of exactly 128 bytes; others
-// are refused here rather than modelled wrongly.
+// interpreter models, of the swizzled modes, 128B with an inner row of exactly 128 bytes and
+// 64B with one of 64 bytes; others are refused here rather than modelled wrongly.
 std::string encode_tensor_map_tiled(TensorMap* map, uint32_t elem_bytes, uint32_t rank, const void* global,
                                     const uint64_t* dims, const uint64_t* strides, const uint32_t* box,
                                     const uint32_t* elem_strides, TensorMapSwizzle swizzle, bool oob_nan);
@@ -118,16 +118,18 @@ void mbarrier_wait_parity(uint64_t* bar, uint32_t parity,
 // element outside the tensor reads as zero, or NaN with oob_nan) into dst, packed with
 // dimension 0 innermost and the map's swizzle applied to the byte address; the box's bytes
 // complete as transactions on bar. Reads global memory now; writes dst when bar's phase
-// completes (mbarrier.h). dst: 128-byte aligned shared memory (1024 for the 128B swizzle).
+// completes (mbarrier.h). dst: 128-byte aligned shared memory (1024 for the 128B swizzle, 512
+// for the 64B).
 void tma_load_tile(void* dst, const TensorMap* map, const int32_t* coords, uint64_t* bar,
                    const std::source_location& loc = std::source_location::current());
 
 // wgmma.mma_async.sync.aligned.m64n<n>k16.f32.bf16.bf16 {d}, desc_a, desc_b, scale_d, 1, 1,
-// 0, 0: D (64 x n, f32) = A (64 x 16, K-major) * B (16 x n, K-major: n rows of 16 k) + (scale_d
-// ? D : 0), issued by each of the 128 threads of a warpgroup (warps 4g .. 4g+3) with its
-// n/2 accumulators d (wgmma.h: the descriptors, the fragment layout, the asynchrony).
-void wgmma_m64k16_bf16(float* d, int n, uint64_t desc_a, uint64_t desc_b, bool scale_d,
-                       const std::source_location& loc = std::source_location::current());
+// trans_a, trans_b: D (64 x n, f32) = A (64 x 16) * B (16 x n) + (scale_d ? D : 0), A K-major
+// (trans_a 0) or M-major (1), B K-major (n rows of 16 k) or N-major; issued by each of the 128
+// threads of a warpgroup (warps 4g .. 4g+3) with its n/2 accumulators d (wgmma.h: the
+// descriptors and layouts, the fragment layout, the asynchrony).
+void wgmma_m64k16_bf16(float* d, int n, uint64_t desc_a, uint64_t desc_b, bool scale_d, bool trans_a = false,
+                       bool trans_b = false, const std::source_location& loc = std::source_location::current());
 // wgmma.fence.sync.aligned: orders register accesses before the next wgmma.mma_async.
 void wgmma_fence(const std::source_location& loc = std::source_location::current());
 // wgmma.commit_group.sync.aligned: the thread's uncommitted wgmma.mma_async form one group.

@@ -13,19 +13,23 @@ namespace simt {
 
 namespace detail {
 
-uint32_t wgmma_operand_address(uint64_t desc, int row, int k, const std::source_location& loc) {
+uint32_t wgmma_operand_address(uint64_t desc, int i, int k, bool mn_major, const std::source_location& loc) {
   const uint32_t start = (uint32_t)(desc & 0x3fff) << 4;
   const uint32_t lbo = (uint32_t)((desc >> 16) & 0x3fff) << 4;
   const uint32_t sbo = (uint32_t)((desc >> 32) & 0x3fff) << 4;
   const uint32_t base_offset = (uint32_t)((desc >> 49) & 7);
   const uint32_t mode = (uint32_t)(desc >> 62);
   if (base_offset != 0) device_fail("wgmma matrix descriptor with a base offset (the interpreter models 0)", loc);
-  if (mode == 0) return start + (row / 8) * sbo + (k / 8) * lbo + (row % 8) * 16 + (k % 8) * 2;
-  if (mode == 1) {
-    const uint32_t a = start + (row / 8) * sbo + (row % 8) * 128 + k * 2;
-    return a ^ (((a >> 7) & 7) << 4);
-  }
-  device_fail("wgmma matrix descriptor with the 64B or 32B swizzle (the interpreter models none and 128B)", loc);
+  if (mode == 0)
+    return mn_major ? start + (i / 8) * sbo + (k / 8) * lbo + (k % 8) * 16 + (i % 8) * 2
+                    : start + (i / 8) * sbo + (k / 8) * lbo + (i % 8) * 16 + (k % 8) * 2;
+  if (mode == 3)
+    device_fail("wgmma matrix descriptor with the 32B swizzle (the interpreter models none, 128B and 64B)", loc);
+  const uint32_t span = mode == 1 ? 128 : 64, chunk_bits = mode == 1 ? 7 : 3;
+  const uint32_t per_row = span / 2;  // bf16 elements in one swizzle row
+  const uint32_t a = mn_major ? start + (k / 8) * sbo + (k % 8) * span + (i / per_row) * lbo + 2 * (i % per_row)
+                              : start + (i / 8) * sbo + (i % 8) * span + 2 * k;
+  return a ^ (((a >> 7) & chunk_bits) << 4);
 }
 
 namespace {
@@ -45,11 +49,11 @@ float bf16_at(uint32_t shared_addr, const std::source_location& loc) {
 
 }  // namespace
 
-void WgmmaQueue::issue(float* d, int n, uint64_t desc_a, uint64_t desc_b, bool scale_d, int warp_in_group, int lane,
-                       const std::source_location& loc) {
+void WgmmaQueue::issue(float* d, int n, uint64_t desc_a, uint64_t desc_b, bool scale_d, bool trans_a, bool trans_b,
+                       int warp_in_group, int lane, const std::source_location& loc) {
   if (!fenced_)
     device_fail("wgmma.mma_async without a wgmma.fence since the accumulators were last accessible", loc);
-  Op op{d, n, desc_a, desc_b, scale_d, false, {}, kOpen, warp_in_group, lane, loc};
+  Op op{d, n, desc_a, desc_b, scale_d, trans_a, trans_b, false, {}, kOpen, warp_in_group, lane, loc};
   for (const Op& o : pending_)
     if (o.d == d) {
       if (o.n != n) device_fail("wgmma.mma_async chained on accumulators of another shape", loc);
@@ -90,8 +94,8 @@ void WgmmaQueue::retire(size_t i) {
     const int col = 8 * (e >> 2) + 2 * t + (e & 1);
     double s = o.scale_d ? (double)o.input[e] : 0.0;
     for (int k = 0; k < 16; ++k)
-      s += (double)bf16_at(wgmma_operand_address(o.a, row, k, o.loc), o.loc) *
-           (double)bf16_at(wgmma_operand_address(o.b, col, k, o.loc), o.loc);
+      s += (double)bf16_at(wgmma_operand_address(o.a, row, k, o.trans_a, o.loc), o.loc) *
+           (double)bf16_at(wgmma_operand_address(o.b, col, k, o.trans_b, o.loc), o.loc);
     result[e] = (float)s;
   }
   for (size_t j = i + 1; j < pending_.size(); ++j)
@@ -106,15 +110,16 @@ namespace {
 
 struct WgmmaPayload {
   uint64_t a, b;
-  int n, scale_d;
+  int n, scale_d, trans_a, trans_b;
 };
 
 void wgmma_uniform(void* const payload[32], unsigned, const void* ctx) {
   const auto* p0 = static_cast<const WgmmaPayload*>(payload[0]);
   for (int l = 1; l < 32; ++l) {
     const auto* p = static_cast<const WgmmaPayload*>(payload[l]);
-    if (p->a != p0->a || p->b != p0->b || p->n != p0->n || p->scale_d != p0->scale_d)
-      device_fail("wgmma.mma_async with descriptors, shape or scale-d that differ between the lanes of a warp",
+    if (p->a != p0->a || p->b != p0->b || p->n != p0->n || p->scale_d != p0->scale_d || p->trans_a != p0->trans_a ||
+        p->trans_b != p0->trans_b)
+      device_fail("wgmma.mma_async with descriptors, shape, scale-d or imm-trans differing between a warp's lanes",
                   *static_cast<const std::source_location*>(ctx));
   }
 }
@@ -133,7 +138,7 @@ uint32_t shared_address(const void* p, const std::source_location& loc) {
   return (uint32_t)(c - base);
 }
 
-void wgmma_m64k16_bf16(float* d, int n, uint64_t desc_a, uint64_t desc_b, bool scale_d,
+void wgmma_m64k16_bf16(float* d, int n, uint64_t desc_a, uint64_t desc_b, bool scale_d, bool trans_a, bool trans_b,
                        const std::source_location& loc) {
   if (n < 8 || n > 256 || n % 8)
     detail::device_fail("wgmma.mma_async m64nNk16 with N not a multiple of 8 in 8..256", loc);
@@ -143,10 +148,10 @@ void wgmma_m64k16_bf16(float* d, int n, uint64_t desc_a, uint64_t desc_b, bool s
   const int warp = linear / 32, lane = linear % 32;
   if ((warp / 4 + 1) * 128 > threads)
     detail::device_fail("wgmma.mma_async by a warp whose warpgroup (4 warps) the block does not complete", loc);
-  detail::WgmmaPayload p{desc_a, desc_b, n, scale_d ? 1 : 0};
+  detail::WgmmaPayload p{desc_a, desc_b, n, scale_d ? 1 : 0, trans_a ? 1 : 0, trans_b ? 1 : 0};
   detail::warp_collective("wgmma.mma_async.sync.aligned.m64nNk16.f32.bf16.bf16", 0xffffffffu, &p,
                           &detail::wgmma_uniform, &loc, loc);
-  detail::wgmma_queue().issue(d, n, desc_a, desc_b, scale_d, warp % 4, lane, loc);
+  detail::wgmma_queue().issue(d, n, desc_a, desc_b, scale_d, trans_a, trans_b, warp % 4, lane, loc);
 }
 
 void wgmma_fence(const std::source_location&) { detail::wgmma_queue().fence(); }

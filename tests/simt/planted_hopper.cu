@@ -100,6 +100,51 @@ __global__ void wgmma_tile_kernel(const uint16_t* a, const uint16_t* b, int swiz
   if (mode == 1) ptx::wgmma_wait_group<0>();
 }
 
+// Byte offset of element (i, k) of an MN-major bf16 operand in the test's swizzled layouts,
+// spelled as the ISA draws them: row k of the operand is a line of `span` bytes (128 or 64)
+// holding span/2 consecutive i, one column block of lines per span/2 values of i (column
+// blocks `lbo` apart), 8 lines per swizzle atom (atoms along K `sbo` apart); the 16-byte
+// chunk j of line k is stored at chunk j XOR (k % 8) under the 128B swizzle, j XOR (k % 8) / 2
+// under the 64B swizzle (two 64-byte lines per 128 bytes of the pattern).
+__device__ int mn_tile_offset(int i, int k, int span, int lbo, int sbo) {
+  const int per_line = span / 2, j = (i % per_line) / 8;
+  const int chunk = span == 128 ? j ^ (k % 8) : j ^ ((k % 8) / 2);
+  return (i / per_line) * lbo + (k / 8) * sbo + (k % 8) * span + chunk * 16 + (i % 8) * 2;
+}
+
+// a[64 x 64] ([m][k]) and b[N x 64] ([n][k]) stored MN-major; four k-steps of 16 k.
+template <int N, int TRANS>
+__global__ void wgmma_mn_tile_kernel(const uint16_t* a, const uint16_t* b, int span, float* out) {
+  SR_DYNAMIC_SHARED(unsigned char, smem);
+  unsigned char* sa = smem;         // 64 x 64 bf16: 8 KiB
+  unsigned char* sb = smem + 8192;  // N x 64 bf16
+  // A column block holds span/2 of M (or N) for all 64 k: 64 lines of span bytes.
+  const int lbo = 64 * span, sbo = 8 * span;
+  const int t = threadIdx.x;
+  for (int e = t; e < 64 * 64; e += 128)
+    *reinterpret_cast<uint16_t*>(sa + mn_tile_offset(e / 64, e % 64, span, lbo, sbo)) = a[e];
+  for (int e = t; e < N * 64; e += 128)
+    *reinterpret_cast<uint16_t*>(sb + mn_tile_offset(e / 64, e % 64, span, lbo, sbo)) = b[e];
+  __syncthreads();
+  float d[N / 2];
+  for (int i = 0; i < N / 2; ++i) d[i] = 0.f;
+  ptx::wgmma_fence();
+  const uint32_t mode = span == 128 ? 1 : 2;
+  for (int ks = 0; ks < 4; ++ks) {  // 16 k = two atoms of 8 lines further
+    const uint32_t step = 2u * sbo * ks;
+    const uint64_t da = ptx::wgmma_descriptor(ptx::shared_address(sa) + step, lbo, sbo, mode);
+    const uint64_t db = ptx::wgmma_descriptor(ptx::shared_address(sb) + step, lbo, sbo, mode);
+    ptx::wgmma_m64k16_bf16<N, TRANS, TRANS>(d, da, db, ks > 0);
+  }
+  ptx::wgmma_commit_group();
+  ptx::wgmma_wait_group<0>();
+  const int w = t / 32, l = t % 32;
+  for (int i = 0; i < N / 2; ++i) {
+    const int row = 16 * w + l / 4 + ((i / 2) % 2) * 8, col = 8 * (i / 4) + 2 * (l % 4) + i % 2;
+    out[row * N + col] = d[i];
+  }
+}
+
 }  // namespace
 
 void mbarrier_rounds(int mode, unsigned* counts, unsigned* seen) {
@@ -122,6 +167,16 @@ void wgmma_tile(const uint16_t* a, const uint16_t* b, int n, bool swizzle128, in
   else
     launch_kernel(wgmma_tile_kernel<32>, 1, 128, smem, cuda::current_stream(), a, b, swizzle128 ? 1 : 0, mode, out);
   CUDA_CHECK_LAUNCH("wgmma_tile");
+}
+
+void wgmma_mn_tile(const uint16_t* a, const uint16_t* b, int n, int span, bool trans, float* out) {
+  const size_t smem = 8192 + (size_t)n * 128;
+  auto go = [&](auto kernel) {
+    launch_kernel(kernel, 1, 128, smem, cuda::current_stream(), a, b, span, out);
+    CUDA_CHECK_LAUNCH("wgmma_mn_tile");
+  };
+  if (n == 64) trans ? go(wgmma_mn_tile_kernel<64, 1>) : go(wgmma_mn_tile_kernel<64, 0>);
+  else trans ? go(wgmma_mn_tile_kernel<32, 1>) : go(wgmma_mn_tile_kernel<32, 0>);
 }
 
 }  // namespace sr::simt_planted

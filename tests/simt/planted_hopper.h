@@ -41,4 +41,11 @@ void tma_tile(const ::simt::TensorMap& map, const int32_t* coords, int mode, uin
 //   mode 3: the descriptors name the other layout than the data's      (planted: wrong values)
 void wgmma_tile(const uint16_t* a, const uint16_t* b, int n, bool swizzle128, int mode, float* out);
 
+// The same product from MN-major operands (imm-trans 1): a and b as above, stored with
+// element (i, k) in line k of `span` bytes (128: the 128B swizzle, LBO 8 KiB, SBO 1 KiB; 64:
+// the 64B swizzle, two column blocks of 32 along M or N, LBO 4 KiB, SBO 512), then out[64 x n]:
+//   trans 1: wgmma with imm-trans-a = imm-trans-b = 1                  (correct)
+//   trans 0: the same descriptors with imm-trans 0                     (planted: wrong values)
+void wgmma_mn_tile(const uint16_t* a, const uint16_t* b, int n, int span, bool trans, float* out);
+
 }  // namespace sr::simt_planted
