@@ -6,7 +6,8 @@
 // terms, on channel views of NaN-poisoned buffers, with fresh random inputs: igemm_v2 fuses
 // both epilogues in its stores (split-K and the stride-2 phase convolutions included); tf32
 // and naive fuse the forward one and run the backward one as a map; wgmma runs the outer
-// residual as a map after its store. Then the fused block on igemm_v2 and wgmma (with and
+// residual as a map after its store. The forward's packed copy of its output (the dense
+// block's twin receiving each slice). Then the fused block on igemm_v2 and wgmma (with and
 // without the packed twin of its buffer) against the same convolutions with those passes done
 // separately.
 #include "kernels/simt/kernels.h"  // first: kernels/cuda's headers as sr::simt
@@ -21,6 +22,7 @@
 
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/rdb.h"
+#include "kernels/cpu/upsample_nearest2x_conv2d.h"
 #include "support/conv_views.h"
 #include "support/simt_support.h"
 
@@ -249,6 +251,91 @@ void test_outer_residual() {
   check_apply_epilogue(cases()[0], ++seed);
 }
 
+// ConvEpilogue::packed: the forward's output also stored as bf16 channels-last into channels
+// [c_off, c_off + K) of wider pixel rows. Bit for bit igemm_v2_pack_activations of the y the
+// same call wrote, and nothing else of the NaN-poisoned rows written: igemm_v2 and wgmma in
+// their stores (igemm_v2 also under split-K, where its reduce stores; wgmma with an outer
+// residual, whose final y is packed after its map), tf32 and naive packing after, and the
+// upsample convolution's phases; a layout that is not whole 16-byte chunks is refused.
+void check_packed_output(ConvVariant v, const ConvCase& c, bool outer, uint64_t seed) {
+  test::ConvViewData d(c, seed);
+  const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + (outer ? ", outer" : "");
+  constexpr int64_t kLd = 40, kOff = 16;  // K = 16 at channels 16 .. 31 of 40 per pixel
+  const int64_t pixels = c.N * d.s.P * d.s.Q;
+  Dev X(d.xbuf), Wt(d.w), Bias(d.bias), Res(d.res), Y(d.y_len), Outer(random_floats(d.rng, d.y_len));
+  DevT<uint16_t> Packed(std::vector<uint16_t>(pixels * kLd, 0xffff)),
+      Want(std::vector<uint16_t>(pixels * kLd, 0xffff));
+  auto ep = d.epilogue<sr::simt::ConvEpilogue>(Bias.p, Res.p);
+  if (outer) {
+    ep.outer = Outer.p + d.y_off;
+    ep.outer_batch_stride = d.s.y_batch_stride;
+    ep.outer_scale = 0.5f;
+  }
+  ep.packed = Packed.p;
+  ep.packed_ld = kLd;
+  ep.packed_c_off = kOff;
+  sr::simt::conv2d_forward_with(v, d.s, X.p + d.x_off, Wt.p, ep, Y.p + d.y_off);
+  sr::simt::detail::igemm_v2_pack_activations(Y.p + d.y_off, d.s.y_batch_stride, c.N, c.K, d.s.P * d.s.Q, Want.p, kLd,
+                                              kOff);
+  const std::vector<uint16_t> got = Packed.get(), want = Want.get();
+  int64_t bad = 0, stray = 0;
+  for (int64_t i = 0; i < pixels * kLd; ++i) {
+    const int64_t ch = i % kLd;
+    if (ch >= kOff && ch < kOff + c.K) bad += got[i] != want[i];
+    else stray += got[i] != 0xffff;
+  }
+  INFO(ctx << ": " << bad << " packed elements differ from y's packing, " << stray << " written outside");
+  CHECK(bad == 0);
+  CHECK(stray == 0);
+}
+
+void test_packed_output() {
+  uint64_t seed = 1250;
+  // K = 16 on a channel view of y (the view's batch stride), one stride-2 conv.
+  const ConvCase shapes[] = {{2, 12, 7, 9, 16, 3, 3, 1, 1, 0, 8}, {1, 10, 9, 11, 16, 4, 4, 2, 1}};
+  for (ConvVariant v : {ConvVariant::igemm_v2, ConvVariant::wgmma, ConvVariant::tf32, ConvVariant::naive})
+    for (const ConvCase& c : shapes) check_packed_output(v, c, false, ++seed);
+  check_packed_output(ConvVariant::wgmma, shapes[0], true, ++seed);
+  check_packed_output(ConvVariant::igemm_v2, shapes[0], true, ++seed);
+  {  // igemm_v2 under split-K: the reduce's store writes it
+    struct Restore {
+      ~Restore() { sr::simt::detail::igemm_v2_force_conv_plan(0, 0, 0); }
+    } restore;
+    sr::simt::detail::igemm_v2_force_conv_plan(64, 32, 3);
+    check_packed_output(ConvVariant::igemm_v2, shapes[0], false, ++seed);
+  }
+  // The upsample convolution (phase stores, packed after) on igemm_v2 and wgmma.
+  for (ConvVariant v : {ConvVariant::igemm_v2, ConvVariant::wgmma}) {
+    const auto s = sr::cpu::make_upsample_nearest2x_conv2d_shape(2, 8, 3, 4, 16, 3, 3, 1);
+    std::mt19937_64 rng(++seed);
+    Dev X(random_floats(rng, s.N * s.C * (s.H / 2) * (s.W / 2))), Wt(random_floats(rng, s.K * s.C * 9)),
+        Y(s.N * s.K * s.P * s.Q);
+    const int64_t pixels = s.N * s.P * s.Q;
+    DevT<uint16_t> Packed(std::vector<uint16_t>(pixels * 16, 0xffff)), Want(pixels * 16);
+    sr::simt::ConvEpilogue ep;
+    ep.packed = Packed.p;
+    ep.packed_ld = 16;
+    sr::simt::upsample_nearest2x_conv2d_forward_with(v, s, X.p, Wt.p, ep, Y.p);
+    sr::simt::detail::igemm_v2_pack_activations(Y.p, s.K * s.P * s.Q, s.N, s.K, s.P * s.Q, Want.p, 16, 0);
+    INFO("upsample_nearest2x_conv2d on " << sr::simt::conv_variant_name(v));
+    CHECK(Packed.get() == Want.get());
+  }
+  // Refused: 12 output channels (not whole chunks), an offset past the row.
+  const ConvCase odd = {1, 4, 5, 5, 12, 3, 3, 1, 1};
+  test::ConvViewData d(odd, ++seed);
+  Dev X(d.xbuf), Wt(d.w), Y(d.y_len);
+  DevT<uint16_t> Packed(64 * 25);
+  sr::simt::ConvEpilogue ep;
+  ep.packed = Packed.p;
+  ep.packed_ld = 64;
+  CHECK_THROWS_WITH(sr::simt::conv2d_forward_with(ConvVariant::igemm_v2, d.s, X.p + d.x_off, Wt.p, ep, Y.p + d.y_off),
+                    Catch::Contains("a packed copy of 12 output channels at channel 0 of pixel rows of 64"));
+  d.s.K = 16;
+  ep.packed_c_off = 56;
+  CHECK_THROWS_WITH(sr::simt::conv2d_forward_with(ConvVariant::igemm_v2, d.s, X.p + d.x_off, Wt.p, ep, Y.p + d.y_off),
+                    Catch::Contains("16 output channels at channel 56"));
+}
+
 // The fused block on igemm_v2 against the same convolutions with the elementwise passes it
 // folded into their epilogues done separately (here on the host, between the calls): the
 // outer residual after conv5, LeakyReLU's derivative on G's slice before conv k's weight
@@ -260,11 +347,12 @@ void test_outer_residual() {
 // identity * dy, now conv1's backward-data store). With nf and gc multiples of 8 the block
 // reads its buffer through the packed twin (rdb.cu), and its float32 buffer holds the growth
 // slices alone (rdb_buffer_channels: no x copied in, the backward reading x itself): the same
-// slices, dx and gradients, 8 fewer packings than the convolutions alone (the forward's 5
-// prefixes become x and 4 slices; the backward's 5 packings of the prefix and 10 of dy become
-// 2, x and the slices, and 5) and no map at all (x is not copied; conv5's dy is scaled as it
-// is packed). wgmma (the twin through its tensor maps) is checked for the values: it runs its
-// backward-data epilogues and the outer residual as maps, so its launch count differs.
+// slices, dx and gradients, 12 fewer packings than the convolutions alone (the forward's 5
+// prefixes become x's alone, the growth convs' stores writing their slices into the twin; the
+// backward's 5 packings of the prefix and 10 of dy become 2, x and the slices, and 5) and no
+// map at all (x is not copied; conv5's dy is scaled as it is packed). wgmma (the twin through
+// its tensor maps) is checked for the values: it runs its backward-data epilogues and the
+// outer residual as maps, so its launch count differs.
 void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t seed) {
   std::mt19937_64 rng(seed);
   const bool twin = s.nf % 8 == 0 && s.gc % 8 == 0;
@@ -360,7 +448,7 @@ void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t s
   }
   INFO("rdb forward + backward on " << sr::simt::conv_variant_name(v) << ": " << fused
                                      << " launches, its convolutions alone " << convs);
-  if (v == ConvVariant::igemm_v2) CHECK(fused == convs + (twin ? -8 : 2));
+  if (v == ConvVariant::igemm_v2) CHECK(fused == convs + (twin ? -12 : 2));
 }
 
 void test_rdb_fused_epilogues() {
@@ -377,5 +465,6 @@ TEST_CASE("simt/conv2d_dgrad_epilogue_checks") { test_dgrad_epilogue_checks(); }
 TEST_CASE("simt/conv2d_packed_operand_checks") { test_packed_operand_checks(); }
 TEST_CASE("simt/conv2d_outer_residual") { test_outer_residual(); }
 TEST_CASE("simt/rdb_fused_epilogues") { test_rdb_fused_epilogues(); }
+TEST_CASE("simt/conv2d_packed_output") { test_packed_output(); }
 
 #endif

@@ -185,6 +185,20 @@ void require_cudnn(ConvVariant v) {
 
 }  // namespace
 
+void check_packed_output(const char* op, const Conv2dShape& s, const ConvEpilogue& ep) {
+  if (!ep.packed) return;
+  SR_CHECK(s.K % 8 == 0 && ep.packed_ld % 8 == 0 && ep.packed_c_off % 8 == 0 && ep.packed_c_off >= 0 &&
+               ep.packed_c_off + s.K <= ep.packed_ld && reinterpret_cast<uintptr_t>(ep.packed) % 16 == 0,
+           op, ": a packed copy of ", s.K, " output channels at channel ", ep.packed_c_off, " of pixel rows of ",
+           ep.packed_ld, " (all multiples of 8, the channels inside the row, a 16-byte aligned buffer)");
+}
+
+void conv2d_pack_output(const Conv2dShape& s, const ConvEpilogue& ep, const float* y) {
+  if (!ep.packed) return;
+  detail::igemm_v2_pack_activations(y, s.y_batch_stride, s.N, s.K, s.P * s.Q, ep.packed, ep.packed_ld,
+                                    ep.packed_c_off);
+}
+
 void conv2d_apply_epilogue(const Conv2dShape& s, const ConvEpilogue& ep, float* y) {
   if (!has_epilogue(ep)) return;
   launch_map("conv2d epilogue", EpilogueOp{s, y, igemm::make_epilogue(s, ep)}, s.N * s.K * s.P * s.Q);
@@ -206,29 +220,36 @@ void conv2d_apply_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& 
 void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, const float* w,
                          const ConvEpilogue& ep, float* y, const PackedActivations& px) {
   if (s.N * s.K * s.P * s.Q == 0) return;
+  check_packed_output("conv2d_forward", s, ep);
   switch (v) {
     case ConvVariant::naive:
       launch_map("conv2d_forward (naive)", NaiveForwardOp{s, x, w, y, igemm::make_epilogue(s, ep)},
                  s.N * s.K * s.P * s.Q);
+      conv2d_pack_output(s, ep, y);
       return;
     case ConvVariant::tf32:
     case ConvVariant::bf16:
     case ConvVariant::fp16:
       detail::igemm_forward(v, s, x, w, ep, y);
+      conv2d_pack_output(s, ep, y);
       return;
     case ConvVariant::igemm_v2:
-      detail::igemm_v2_forward(s, x, w, ep, y, px);
+      detail::igemm_v2_forward(s, x, w, ep, y, px);  // its store writes the packed copy
       return;
     case ConvVariant::wgmma:
       // Strides above wgmma::kMaxStride: igemm_v2 (the same numeric class).
       if (detail::wgmma_forward_supported(s)) {
-        // Its store applies all but the outer residual: that one is a map after it.
+        // Its store applies all but the outer residual: that one is a map after it, and then
+        // the packed copy (of the final y) is packed after it too.
         ConvEpilogue inner = ep;
         inner.outer = nullptr;
+        if (ep.outer) inner.packed = nullptr;
         detail::wgmma_forward(s, x, w, inner, y, px);
-        if (ep.outer)
+        if (ep.outer) {
           launch_map("conv2d_forward (wgmma) outer residual", OuterResidualOp{s, y, igemm::make_epilogue(s, ep)},
                      s.N * s.K * s.P * s.Q);
+          conv2d_pack_output(s, ep, y);
+        }
       } else {
         detail::igemm_v2_forward(s, x, w, ep, y, px);
       }
@@ -238,6 +259,7 @@ void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, co
       require_cudnn(v);
       detail::cudnn_forward(v == ConvVariant::cudnn, s, x, w, y);
       conv2d_apply_epilogue(s, ep, y);
+      conv2d_pack_output(s, ep, y);
       return;
   }
 }

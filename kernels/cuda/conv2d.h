@@ -12,9 +12,10 @@
 //               and split-K planned per problem and SM count
 //   wgmma       v5 (sm_90a only): igemm_v2's packing, TMA tiled loads into 128B-swizzled
 //               shared memory, a 4-stage mbarrier ring, wgmma.mma_async m64nNk16, fp32
-//               accumulate; strides 2 .. 8 through the tensor map's element strides and
-//               backward-data's phase convolutions (backward-weight, strides above 8 and a
-//               backward-data with phases without taps run igemm_v2's kernels)
+//               accumulate; strides 2 .. 8 through the tensor map's element strides,
+//               backward-data's phase convolutions, backward-weight from MN-major operands
+//               (strides above 8 and a backward-data with phases without taps run
+//               igemm_v2's kernels)
 //   fp16        v3 with IEEE fp16 operands: with IEEE fp16 operands (mma.sync m16n8k16 .f16), fp32 accumulate
 //   cudnn       cuDNN 9 (legacy conv API), default math: TF32 allowed (the PyTorch default)
 //   cudnn_fp32  cuDNN 9 restricted to FMA math: the fp32 oracle for the native kernels
@@ -44,6 +45,12 @@ using kernels::conv_variant_name;
 // residual and outer have y's (K, P, Q) layout, each with its own batch stride (0 means
 // K*P*Q), so either can be a channel-range view: the dense block's `x + 0.2 * conv5`, and
 // the RRDB's outer residual around it, `outer + 0.2 * (x + 0.2 * conv5)`, in one store.
+// packed (optional): y also stored as bf16 (round to nearest even) channels-last,
+//   packed[(n P Q + p Q + q) * packed_ld + packed_c_off + k] = bf16(y[n][k][p][q]),
+// igemm_v2_pack_activations' layout and values (the dense block's twin receives each growth
+// slice as its conv writes it). K, packed_ld and packed_c_off multiples of 8 (whole 16-byte
+// chunks), packed_c_off + K <= packed_ld; igemm_v2 and wgmma write it in their store, the
+// other variants (and wgmma with an outer residual, applied after its store) pack y after.
 struct ConvEpilogue {
   const float* bias = nullptr;
   bool leaky_relu = false;
@@ -55,6 +62,8 @@ struct ConvEpilogue {
   const float* outer = nullptr;
   int64_t outer_batch_stride = 0;
   float outer_scale = 1.0f;
+  uint16_t* packed = nullptr;
+  int64_t packed_ld = 0, packed_c_off = 0;
 };
 
 // The fused backward-data epilogue, applied per dx element (n, c, h, w) to
@@ -131,6 +140,10 @@ void conv2d_backward_weight_with(ConvVariant v, const Conv2dShape& s, const floa
 
 // y = epilogue(y) in place (the cuDNN variants' epilogue; also a standalone fused op).
 void conv2d_apply_epilogue(const Conv2dShape& s, const ConvEpilogue& ep, float* y);
+// ep.packed's refusals (conv2d_forward_with's: the layout the ConvEpilogue comment states),
+// and its copy of y packed after the fact (the variants whose store does not write it).
+void check_packed_output(const char* op, const Conv2dShape& s, const ConvEpilogue& ep);
+void conv2d_pack_output(const Conv2dShape& s, const ConvEpilogue& ep, const float* y);
 // The backward-data epilogue of the variants that do not fuse it, in place on a dx that
 // holds the convolution (plus dx's old value, when accumulating without a source):
 //   dx = leaky'(y) * (dx + (add_source ? source : 0)) + residual_scale * residual

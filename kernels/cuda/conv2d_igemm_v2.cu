@@ -224,7 +224,9 @@ struct ForwardStore {  // y[n][k][p][q] = epilogue(acc), m = (n*P + p)*Q + q
     if (m >= M || k >= K) return;
     uint32_t n, pq;
     div_pq.divmod((uint32_t)m, n, pq);
-    y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = ep.apply(v, k, n, pq, PQ);
+    const float out = ep.apply(v, k, n, pq, PQ);
+    y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = out;
+    igemm::store_packed(ep, out, k, n, pq, PQ);
   }
 };
 
@@ -829,7 +831,7 @@ void igemm_v2_forward(const Conv2dShape& s, const float* x, const float* w, cons
                          s.K);
   g.ldx = xo.ld();
   ForwardStore st{y, s.y_batch_stride, g.M, (int)s.K, (int)(s.P * s.Q), FastDiv((uint32_t)(s.P * s.Q)),
-                  igemm::make_epilogue(s, ep)};
+                  igemm::make_epilogue(s, ep).with_packed(ep)};
   run_conv(g, st, op);
 }
 

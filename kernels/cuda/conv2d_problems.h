@@ -24,6 +24,7 @@
 // need no other predication.
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 #include "engine/error.h"
 #include "kernels/common/math.h"
@@ -51,6 +52,18 @@ struct Epilogue {
   const float* outer = nullptr;
   int64_t outer_batch_stride = 0;
   float outer_scale = 1.f;
+  // ConvEpilogue::packed, set only by the stores that write it (igemm_v2's and wgmma's
+  // forwards: with_packed); make_epilogue leaves it null, so no other store is handed it.
+  uint16_t* packed = nullptr;
+  int64_t packed_ld = 0, packed_c_off = 0;
+
+  Epilogue with_packed(const ConvEpilogue& ep) const {
+    Epilogue e = *this;
+    e.packed = ep.packed;
+    e.packed_ld = ep.packed_ld;
+    e.packed_c_off = ep.packed_c_off;
+    return e;
+  }
 
   // Everything but the outer residual. z: the convolution sum; res_off: offset of this
   // element in `residual` less k*PQ. (wgmma's store calls this one: the dispatcher applies
@@ -68,6 +81,18 @@ struct Epilogue {
     return z;
   }
 };
+
+// The packed copy of output element (n, k, pq) of e (ConvEpilogue::packed), y its final value,
+// rounded as igemm_v2_pack_activations' cvt.rn.bf16x2.f32 rounds: to nearest, ties to even (a
+// carry into the exponent is the right result, up to infinity), NaN to the canonical 0x7fff.
+SR_HD void store_packed(const Epilogue& e, float y, int k, int64_t n, int64_t pq, int64_t PQ) {
+  if (!e.packed) return;
+  uint32_t u;
+  std::memcpy(&u, &y, 4);
+  const uint16_t b =
+      (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)0x7fff : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  e.packed[(n * PQ + pq) * e.packed_ld + e.packed_c_off + k] = b;
+}
 
 inline Epilogue make_epilogue(const Conv2dShape& s, const ConvEpilogue& ep) {
   Epilogue e;

@@ -123,7 +123,9 @@ struct WgmmaForwardStore {
   __device__ void operator()(int n, int p, int q, int k, float v) const {
     if (p >= P || q >= Q || k >= K) return;
     const int64_t pq = (int64_t)p * Q + q, PQ = (int64_t)P * Q;
-    y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = ep.apply(v, k, (int64_t)n * ep.residual_batch_stride + pq, PQ);
+    const float out = ep.apply(v, k, (int64_t)n * ep.residual_batch_stride + pq, PQ);
+    y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = out;
+    igemm::store_packed(ep, out, k, n, pq, PQ);
   }
 };
 
@@ -617,7 +619,8 @@ void wgmma_forward(const Conv2dShape& s, const float* x, const float* w, const C
   const PackedOperand xo(px, x, s.x_batch_stride, s.N, s.C, s.H * s.W, op);
   DeviceScratch wp(s.K * s.R * s.S * Cp * sizeof(bf16_bits));
   igemm_v2_pack_weights(w, s.K, s.C, s.R, s.S, /*flip=*/false, wp.as<bf16_bits>());
-  const WgmmaForwardStore st{y, s.y_batch_stride, (int)s.K, (int)s.P, (int)s.Q, igemm::make_epilogue(s, ep)};
+  const WgmmaForwardStore st{y, s.y_batch_stride, (int)s.K, (int)s.P, (int)s.Q,
+                             igemm::make_epilogue(s, ep).with_packed(ep)};
   run_wgmma_conv(xo.data(), xo.ld(), wp.as<bf16_bits>(), s.N, s.H, s.W, Cp, s.P, s.Q, s.R, s.S, s.stride, s.pad,
                  s.pad, s.K, st, op);
 }

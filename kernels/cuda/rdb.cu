@@ -23,10 +23,12 @@
 // igemm_v2 and wgmma (the variants that pack their operands), with nf and gc multiples of 8,
 // read the buffer through one packed twin (NHWC bf16, all nf + 4 gc channels per pixel,
 // igemm_v2_pack_activations' layout; conv2d.h's PackedActivations) instead of packing each
-// conv's channel prefix again: the forward packs x and then each slice as its conv writes it;
+// conv's channel prefix again: the forward packs x, and each slice lands as its conv writes it;
 // the backward packs the buffer once for the five weight gradients (x and the slices, from x
 // and buf when buf holds the slices alone: below), and each conv's dy once for
-// its backward-data and weight gradient. Per pixel the packing reads nf + 4 gc channels in the
+// its backward-data and weight gradient. In the forward each growth conv's store writes its
+// slice into the twin as well (ConvEpilogue::packed: the bf16 of the value it stores), so
+// the only forward packing is x's. Per pixel the packing reads nf + 4 gc channels in the
 // forward instead of 5 nf + 10 gc, and in the backward nf + 4 gc plus each dy once instead of
 // 5 nf + 10 gc plus each dy twice (at nf 64, gc 32: 192 + 192 + 192 instead of 640 + 640 + 384
 // channels). conv5's dy, residual * identity * dy, is scaled as it is packed, so the twin's
@@ -91,6 +93,14 @@ class BufferTwin {
   PackedActivations view() const {
     return on_ ? PackedActivations{data_.as<uint16_t>(), s_.channels()} : PackedActivations{};
   }
+  // A convolution's epilogue that also writes its output into channels [c_begin, c_begin + K)
+  // of every pixel (conv2d.h's ConvEpilogue::packed), when the twin is on.
+  void receive_output(ConvEpilogue& ep, int64_t c_begin) const {
+    if (!on_) return;
+    ep.packed = data_.as<uint16_t>();
+    ep.packed_ld = s_.channels();
+    ep.packed_c_off = c_begin;
+  }
 
  private:
   bool on_;
@@ -126,9 +136,9 @@ void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbPara
     ep.bias = p.b[k];
     ep.leaky_relu = true;
     ep.slope = slope;
-    float* slice = buf + (first_slice + k * s.gc) * HW;
-    conv(k, ep, slice);
-    if (twin.on()) twin.pack(slice, CB, s.nf + k * s.gc, s.gc);
+    // Conv k reads the twin's first nf + k gc channels and its store writes the next gc.
+    twin.receive_output(ep, s.nf + k * s.gc);
+    conv(k, ep, buf + (first_slice + k * s.gc) * HW);
   }
   ConvEpilogue ep5;
   ep5.bias = p.b[4];

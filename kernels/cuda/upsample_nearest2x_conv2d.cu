@@ -31,12 +31,16 @@ void upsample_nearest2x_conv2d_forward_with(ConvVariant v, const Conv2dShape& s,
                                             const ConvEpilogue& ep, float* y) {
   check_shape("upsample_nearest2x_conv2d_forward", s);
   if (s.N * s.K * s.P * s.Q == 0) return;
-  if (v == ConvVariant::igemm_v2) {
-    detail::igemm_v2_upsample_nearest2x_forward(s, x, w, ep, y);
-    return;
-  }
-  if (v == ConvVariant::wgmma) {
-    detail::wgmma_upsample_nearest2x_forward(s, x, w, ep, y);
+  check_packed_output("upsample_nearest2x_conv2d_forward", s, ep);
+  if (v == ConvVariant::igemm_v2 || v == ConvVariant::wgmma) {
+    // The phase stores do not write ep.packed: y is packed after them.
+    ConvEpilogue phases = ep;
+    phases.packed = nullptr;
+    if (v == ConvVariant::igemm_v2)
+      detail::igemm_v2_upsample_nearest2x_forward(s, x, w, phases, y);
+    else
+      detail::wgmma_upsample_nearest2x_forward(s, x, w, phases, y);
+    conv2d_pack_output(s, ep, y);
     return;
   }
   DeviceScratch xu(upsampled_bytes(s));
