@@ -630,6 +630,50 @@ TEST_CASE("kernels/wgmma_wgrad_plan") {
   CHECK_FALSE(wp::is_wgrad_tile(32, 64, 8, 8));
 }
 
+// igemm::store_packed (ConvEpilogue::packed, written by igemm_v2's and wgmma's stores) rounds
+// as the packing's cvt.rn.bf16x2.f32: checked against the nearest bf16 chosen in double (ties
+// to the even one; past the largest finite bf16 by half an ulp or more: infinity), NaN to
+// 0x7fff, over every high half with the low halves that decide rounding, and the element's
+// place in the packed rows.
+TEST_CASE("kernels/packed_output_rounding") {
+  auto value = [](uint32_t bits) {
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return (double)f;
+  };
+  auto nearest = [&](float f) -> uint16_t {
+    if (std::isnan(f)) return 0x7fff;
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    const uint32_t down = u & 0xffff0000u, up = down + 0x10000u;  // the two bf16 around f (same sign)
+    if (down == u) return (uint16_t)(u >> 16);
+    // The step past the largest finite bf16 is to infinity, which rounds like 2^128 would.
+    const double above = (up & 0x7fffffffu) == 0x7f800000u ? std::copysign(std::ldexp(1.0, 128), (double)f) : value(up);
+    const double d = std::fabs((double)f - value(down)), e = std::fabs(above - (double)f);
+    if (d < e) return (uint16_t)(down >> 16);
+    if (e < d) return (uint16_t)(up >> 16);
+    return (uint16_t)(((down >> 16) & 1u) ? up >> 16 : down >> 16);
+  };
+  std::vector<uint16_t> row(16, 0);
+  sr::cuda::igemm::Epilogue e;
+  e.packed = row.data();
+  e.packed_ld = 8;
+  e.packed_c_off = 4;
+  int64_t bad = 0;
+  for (uint32_t hi = 0; hi < 0x10000u; ++hi)
+    for (uint32_t lo : {0u, 1u, 0x7fffu, 0x8000u, 0x8001u, 0xffffu}) {
+      const uint32_t u = hi << 16 | lo;
+      float f;
+      std::memcpy(&f, &u, 4);
+      sr::cuda::igemm::store_packed(e, f, 2, 1, 0, 1);  // pixel 1, channel 4 + 2: row[8 + 6]
+      bad += row[14] != nearest(f);
+    }
+  CHECK(bad == 0);
+  CHECK(row[0] == 0);
+  e.packed = nullptr;  // no packed copy: nothing is written
+  sr::cuda::igemm::store_packed(e, 1.0f, 0, 0, 0, 1);
+}
+
 // ---- cuDNN algorithm choice -------------------------------------------------------------------
 
 TEST_CASE("kernels/cudnn_algorithm_choice") {

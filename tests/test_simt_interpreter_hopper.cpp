@@ -272,15 +272,25 @@ TEST_CASE("simt/interpreter_wgmma") {
     std::memcpy(&x, &u, 4);
     return (double)x;
   };
+  // Random bf16 a[64 x 64] and b[n x 64] ([row][k]) and their product a b^T in double.
+  struct Product {
+    std::vector<uint16_t> a, b;
+    std::vector<double> want;
+  };
+  auto random_product = [&](int n) {
+    Product p{std::vector<uint16_t>(64 * 64), std::vector<uint16_t>((size_t)n * 64),
+              std::vector<double>((size_t)64 * n, 0.0)};
+    for (auto& v : p.a) v = bf16_bits(nd(rng));
+    for (auto& v : p.b) v = bf16_bits(nd(rng));
+    for (int i = 0; i < 64; ++i)
+      for (int j = 0; j < n; ++j)
+        for (int k = 0; k < 64; ++k)
+          p.want[(size_t)i * n + j] += bf16_value(p.a[i * 64 + k]) * bf16_value(p.b[j * 64 + k]);
+    return p;
+  };
   for (int n : {64, 32})
     for (bool swizzle : {true, false}) {
-      std::vector<uint16_t> a(64 * 64), b((size_t)n * 64);
-      for (auto& v : a) v = bf16_bits(nd(rng));
-      for (auto& v : b) v = bf16_bits(nd(rng));
-      std::vector<double> want((size_t)64 * n, 0.0);
-      for (int i = 0; i < 64; ++i)
-        for (int j = 0; j < n; ++j)
-          for (int k = 0; k < 64; ++k) want[(size_t)i * n + j] += bf16_value(a[i * 64 + k]) * bf16_value(b[j * 64 + k]);
+      const auto [a, b, want] = random_product(n);
       DevT<uint16_t> A(a), B(b);
       const std::string what =
           "wgmma m64n" + std::to_string(n) + "k16 x4, " + (swizzle ? "128B swizzle" : "interleaved");
@@ -310,13 +320,7 @@ TEST_CASE("simt/interpreter_wgmma") {
   // 32-wide blocks of A, LBO between them; B 64 or 32 wide). The same data read K-major
   // (imm-trans 0) is another product.
   for (const auto& [span, n] : {std::pair{128, 64}, std::pair{64, 64}, std::pair{64, 32}}) {
-    std::vector<uint16_t> a(64 * 64), b((size_t)n * 64);
-    for (auto& v : a) v = bf16_bits(nd(rng));
-    for (auto& v : b) v = bf16_bits(nd(rng));
-    std::vector<double> want((size_t)64 * n, 0.0);
-    for (int i = 0; i < 64; ++i)
-      for (int j = 0; j < n; ++j)
-        for (int k = 0; k < 64; ++k) want[(size_t)i * n + j] += bf16_value(a[i * 64 + k]) * bf16_value(b[j * 64 + k]);
+    const auto [a, b, want] = random_product(n);
     DevT<uint16_t> A(a), B(b);
     const std::string what = "wgmma m64n" + std::to_string(n) + "k16 x4, MN-major, span " + std::to_string(span);
     Dev Out((int64_t)64 * n);

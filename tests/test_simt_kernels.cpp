@@ -574,6 +574,28 @@ using test::describe;
 // backward-data (overwrite and accumulate, into a view), backward-weight (+=) with the bias
 // gradient. Elements outside the views must keep their NaN poison (or their value, when
 // accumulating). weight_grad false: forward and backward-data only.
+// Backward-weight (+=) with the bias gradient on d's views: the last part of run_conv.
+bool check_weight_grad(sr::simt::ConvVariant v, test::ConvViewData& d, const Dev& X, const Dev& DY,
+                       const std::string& ctx, Tol tol) {
+  const auto dw0 = random_floats(d.rng, (int64_t)d.w.size()), db0 = random_floats(d.rng, d.c.K);
+  Dev DW(dw0), DB(db0);
+  sr::simt::conv2d_backward_weight_with(v, d.s, X.p + d.x_off, DY.p + d.y_off, DW.p, DB.p);
+  const auto r = d.backward_weight_ref(dw0, db0);
+  bool ok = compare(ctx + " backward-weight", DW.get(), r.dw, tol);
+  // igemm_v2 and wgmma sum the bias gradient from their bf16 dy tiles; the others run
+  // channel_sum on the fp32 dy.
+  const bool from_tiles = v == sr::simt::ConvVariant::igemm_v2 || v == sr::simt::ConvVariant::wgmma;
+  ok &= compare(ctx + " bias gradient", DB.get(), r.dbias, from_tiles ? tol : kFp32);
+  return ok;
+}
+
+// The weight gradient alone (the mutants' and forced tiles' cheaper run).
+bool run_conv_weight_grad(sr::simt::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed) {
+  test::ConvViewData d(c, seed);
+  Dev X(d.xbuf), DY(d.dybuf);
+  return check_weight_grad(v, d, X, DY, std::string(sr::simt::conv_variant_name(v)) + " " + describe(c), tol);
+}
+
 bool run_conv(sr::simt::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed, bool weight_grad = true) {
   test::ConvViewData d(c, seed);
   const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c);
@@ -594,16 +616,7 @@ bool run_conv(sr::simt::ConvVariant v, const ConvCase& c, Tol tol, uint64_t seed
     const auto r = d.backward_data(DX.get(), init, accumulate, ctx);
     ok &= compare(ctx + (accumulate ? " backward-data (accumulate)" : " backward-data"), r.got, r.ref, tol);
   }
-  if (weight_grad) {  // backward-weight: dw += ..., dbias += ...
-    const auto dw0 = random_floats(d.rng, (int64_t)d.w.size()), db0 = random_floats(d.rng, c.K);
-    Dev DW(dw0), DB(db0);
-    sr::simt::conv2d_backward_weight_with(v, d.s, X.p + d.x_off, DY.p + d.y_off, DW.p, DB.p);
-    const auto r = d.backward_weight_ref(dw0, db0);
-    ok &= compare(ctx + " backward-weight", DW.get(), r.dw, tol);
-    // igemm_v2 and wgmma sum the bias gradient from their bf16 dy tiles; the others run
-    // channel_sum on the fp32 dy.
-    ok &= compare(ctx + " bias gradient", DB.get(), r.dbias, v == sr::simt::ConvVariant::igemm_v2 || v == sr::simt::ConvVariant::wgmma ? tol : kFp32);
-  }
+  if (weight_grad) ok &= check_weight_grad(v, d, X, DY, ctx, tol);  // dw += ..., dbias += ...
   return ok;
 }
 
@@ -744,6 +757,18 @@ void test_conv2d_wgmma() {
   for (const ConvCase& c : conv_cases_wgmma()) run_conv(sr::simt::ConvVariant::wgmma, c, kBf16, ++seed);
 }
 
+// wgmma's weight gradient alone on five of those shapes (its mutants' test): the growth conv
+// on views and the dense block's conv2 (the 32-wide, 64B-swizzled dy tile; one and two m64
+// halves), a split over pixels, the 4x4 stride-2 conv (x's box at element stride 2) and odd
+// channels on both sides.
+void test_conv2d_wgmma_weight_grad() {
+  uint64_t seed = 880;
+  for (const ConvCase& c : {ConvCase{1, 64, 10, 18, 32, 3, 3, 1, 1, 8, 8}, ConvCase{1, 96, 6, 10, 32, 3, 3, 1, 1},
+                            ConvCase{2, 16, 24, 24, 16, 3, 3, 1, 1}, ConvCase{2, 16, 16, 16, 48, 4, 4, 2, 1},
+                            ConvCase{1, 23, 5, 33, 37, 3, 3, 1, 1}})
+    run_conv_weight_grad(sr::simt::ConvVariant::wgmma, c, kBf16, ++seed);
+}
+
 // igemm_v2 under every forward / backward-data plan its launcher can pick (forced through the
 // test hook): each tile shape without split-K, and split-K 2 and 4 ways on some of them (the
 // 18-k-tile shape splits at k tiles 9 and 5, 10, 15: mid-tap, so a split's first tap and
@@ -850,10 +875,10 @@ void test_conv2d_wgmma_plans() {
         sr::simt::detail::wgmma_force_wgrad_tile(bm, bn, tile_h, 64 / tile_h);
         for (const ConvCase& c : {cases[0], cases[3], cases[4]}) {
           INFO("forced weight-gradient tile " << bm << " x " << bn << ", " << tile_h << " x " << 64 / tile_h);
-          run_conv(sr::simt::ConvVariant::wgmma, c, kBf16, ++seed);
+          run_conv_weight_grad(sr::simt::ConvVariant::wgmma, c, kBf16, ++seed);
         }
       }
-  CHECK_THROWS_WITH(run_conv(sr::simt::ConvVariant::wgmma, {1, 8, 6, 6, 40, 3, 3, 1, 1}, kBf16, ++seed),
+  CHECK_THROWS_WITH(run_conv_weight_grad(sr::simt::ConvVariant::wgmma, {1, 8, 6, 6, 40, 3, 3, 1, 1}, kBf16, ++seed),
                     Catch::Contains("bn 32 with 40 packed output channels"));
   CHECK_THROWS_WITH(sr::simt::detail::wgmma_force_wgrad_tile(64, 64, 8, 16),
                     Catch::Contains("64x64:8x16 is no wgmma weight-gradient tile"));
@@ -1189,6 +1214,7 @@ TEST_CASE("simt/conv2d_fp16") { test_conv2d_fp16(); }
 TEST_CASE("simt/conv2d_naive") { test_conv2d_naive(); }
 TEST_CASE("simt/conv2d_igemm_v2") { test_conv2d_igemm_v2(); }
 TEST_CASE("simt/conv2d_wgmma") { test_conv2d_wgmma(); }
+TEST_CASE("simt/conv2d_wgmma_weight_grad") { test_conv2d_wgmma_weight_grad(); }
 TEST_CASE("simt/conv2d_igemm_v2_plans") { test_conv2d_igemm_v2_plans(); }
 TEST_CASE("simt/conv2d_wgmma_plans") { test_conv2d_wgmma_plans(); }
 TEST_CASE("simt/upsample_nearest2x_conv2d") { test_upsample_nearest2x_conv2d(); }

@@ -49,7 +49,9 @@ using kernels::conv_variant_name;
 //   packed[(n P Q + p Q + q) * packed_ld + packed_c_off + k] = bf16(y[n][k][p][q]),
 // igemm_v2_pack_activations' layout and values (the dense block's twin receives each growth
 // slice as its conv writes it). K, packed_ld and packed_c_off multiples of 8 (whole 16-byte
-// chunks), packed_c_off + K <= packed_ld; igemm_v2 and wgmma write it in their store, the
+// chunks), packed_c_off + K <= packed_ld, packed 16-byte aligned; it must not overlap the
+// channels the convolution reads (a PackedActivations x of the same rows: packed_c_off at or
+// past x's channels); igemm_v2 and wgmma write it in their store, the
 // other variants (and wgmma with an outer residual, applied after its store) pack y after.
 struct ConvEpilogue {
   const float* bias = nullptr;

@@ -166,6 +166,35 @@ struct WgmmaDataStore {
   }
 };
 
+// The mbarrier ring of both kernels (the header's Pipeline) over k tiles 0 .. ktiles-1, stage
+// i % kStages of `stage_bytes` at smem, full[i % kStages] its barrier. Thread 0 issues tiles 0 ..
+// kStages-2 (issue(kt): arms the barrier and starts the stage's copies); at tile it every
+// thread waits for the phase (it / kStages) % 2 of its barrier, fences, runs mma(the stage's
+// .shared address) (its wgmma.mma_async), commits them as one group, runs beside(slot) (work
+// of its own on the stage's data while the group runs), then waits until only that group is
+// in flight: tile it - 1's group has finished reading its stage, the barrier extends that to
+// the warpgroup, and thread 0 refills that stage with tile it + kStages - 1. At the end every
+// group has retired, so the accumulators are the thread's.
+template <class Issue, class Mma, class Beside>
+__device__ __forceinline__ void wgmma_ring(int ktiles, unsigned char* smem, int stage_bytes, uint64_t* full,
+                                           const Issue& issue, const Mma& mma, const Beside& beside) {
+  const int tid = threadIdx.x;
+  if (tid == 0)
+    for (int kt = 0; kt < kStages - 1 && kt < ktiles; ++kt) issue(kt);
+  for (int it = 0; it < ktiles; ++it) {
+    const int slot = it % kStages;
+    ptx::mbarrier_wait_parity(&full[slot], (uint32_t)(it / kStages) & 1u);
+    ptx::wgmma_fence();
+    mma(ptx::shared_address(smem + slot * stage_bytes));
+    ptx::wgmma_commit_group();
+    beside(slot);
+    ptx::wgmma_wait_group<1>();
+    __syncthreads();
+    if (tid == 0 && it + kStages - 1 < ktiles) issue(it + kStages - 1);
+  }
+  ptx::wgmma_wait_group<0>();
+}
+
 // BM = TH x TW pixels (a TH x TW rectangle of one image) x BN output channels: BM / 64 m64
 // wgmma per k-step (docs/KERNELS.md, Plans).
 template <int BM, int BN, int TW, class Store>
@@ -212,13 +241,9 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int i = 0; i < BN / 2; ++i) acc[h][i] = 0.f;
 
-  if (tid == 0)
-    for (int kt = 0; kt < kStages - 1 && kt < ktiles; ++kt) issue(kt);
-  for (int it = 0; it < ktiles; ++it) {
-    const int slot = it % kStages;
-    ptx::mbarrier_wait_parity(&full[slot], (uint32_t)(it / kStages) & 1u);
-    const uint32_t a = ptx::shared_address(smem + slot * T::BYTES), b = a + T::A_BYTES;
-    ptx::wgmma_fence();
+  // A k tile: 4 k-steps of 16 channels, 32 bytes further along the K-major rows.
+  auto mma = [&](uint32_t a) {
+    const uint32_t b = a + T::A_BYTES;
 #pragma unroll
     for (int ks = 0; ks < kBC / 16; ++ks)
 #pragma unroll
@@ -226,14 +251,8 @@ __global__ void __launch_bounds__(kThreads)
         ptx::wgmma_m64k16_bf16<BN>(acc[h],
                                    ptx::wgmma_descriptor(a + h * 64 * kRowBytes + 32 * ks, 16, kSwizzleGroup, 1),
                                    ptx::wgmma_descriptor(b + 32 * ks, 16, kSwizzleGroup, 1), 1);
-    ptx::wgmma_commit_group();
-    // Tile it - 1's group has finished (this thread's warp); the barrier extends that to the
-    // warpgroup, so its stage may be refilled.
-    ptx::wgmma_wait_group<1>();
-    __syncthreads();
-    if (tid == 0 && it + kStages - 1 < ktiles) issue(it + kStages - 1);
-  }
-  ptx::wgmma_wait_group<0>();
+  };
+  wgmma_ring(ktiles, smem, T::BYTES, full, issue, mma, [](int) {});
 
   // Accumulator i of warp w, lane l, m half h: tile row 64h + 16w + l/4 + 8((i/2)%2) (pixel
   // row / TW, column row % TW of the rectangle: the box's order), output channel
@@ -327,14 +346,10 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int i = 0; i < BN / 2; ++i) acc[h][i] = 0.f;
 
-  if (tid == 0)
-    for (int kt = 0; kt < kStages - 1 && kt < ktiles; ++kt) issue(kt);
-  for (int it = 0; it < ktiles; ++it) {
-    const int slot = it % kStages;
-    ptx::mbarrier_wait_parity(&full[slot], (uint32_t)(it / kStages) & 1u);
-    const uint32_t a = ptx::shared_address(smem + slot * T::BYTES), b = a + T::A_BYTES;
-    ptx::wgmma_fence();
-    // k-step ks: pixels 16 ks .. 16 ks + 15, rows 16 ks .. of both tiles (two 8-row atoms).
+  // A k tile: k-step ks takes pixels 16 ks .. 16 ks + 15, rows 16 ks .. of both MN-major
+  // tiles (two 8-row atoms).
+  auto mma = [&](uint32_t a) {
+    const uint32_t b = a + T::A_BYTES;
 #pragma unroll
     for (int ks = 0; ks < T::PIXELS / 16; ++ks)
 #pragma unroll
@@ -342,22 +357,18 @@ __global__ void __launch_bounds__(kThreads)
         ptx::wgmma_m64k16_bf16<BN, 1, 1>(
             acc[h], ptx::wgmma_descriptor(a + h * T::A_HALF + 16 * kRowBytes * ks, T::A_HALF, 8 * kRowBytes, 1),
             ptx::wgmma_descriptor(b + 16 * T::B_ROW * ks, T::B_BYTES, 8 * T::B_ROW, kBSwizzle), 1);
-    ptx::wgmma_commit_group();
-    if (with_bias) {  // dy (pixel px, channel bias_k) of this stage: row px, its chunk swizzled
-      const unsigned char* dy_tile = smem + slot * T::BYTES + T::A_BYTES;
-      for (int px = bias_group * kBiasPixels; px < (bias_group + 1) * kBiasPixels; ++px) {
-        uint32_t o = (uint32_t)(px * T::B_ROW + 2 * bias_k);
-        o ^= ((o >> 7) & (BN == 64 ? 7u : 3u)) << 4;
-        bias_acc += __uint_as_float((uint32_t)*reinterpret_cast<const bf16_bits*>(dy_tile + o) << 16);
-      }
+  };
+  // Beside the MMAs: dy (pixel px, channel bias_k) of the stage, row px with its chunk swizzled.
+  auto bias_sum = [&](int slot) {
+    if (!with_bias) return;
+    const unsigned char* dy_tile = smem + slot * T::BYTES + T::A_BYTES;
+    for (int px = bias_group * kBiasPixels; px < (bias_group + 1) * kBiasPixels; ++px) {
+      uint32_t o = (uint32_t)(px * T::B_ROW + 2 * bias_k);
+      o ^= ((o >> 7) & (BN == 64 ? 7u : 3u)) << 4;
+      bias_acc += __uint_as_float((uint32_t)*reinterpret_cast<const bf16_bits*>(dy_tile + o) << 16);
     }
-    // As the forward: tile it - 1's group has finished, the barrier extends that to the
-    // warpgroup, and its stage is refilled.
-    ptx::wgmma_wait_group<1>();
-    __syncthreads();
-    if (tid == 0 && it + kStages - 1 < ktiles) issue(it + kStages - 1);
-  }
-  ptx::wgmma_wait_group<0>();
+  };
+  wgmma_ring(ktiles, smem, T::BYTES, full, issue, mma, bias_sum);
 
   if (with_bias) {  // the groups' partials of each channel, added in group order
     float* bias_part = reinterpret_cast<float*>(full + kStages);

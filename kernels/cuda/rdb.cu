@@ -28,10 +28,10 @@
 // and buf when buf holds the slices alone: below), and each conv's dy once for
 // its backward-data and weight gradient. In the forward each growth conv's store writes its
 // slice into the twin as well (ConvEpilogue::packed: the bf16 of the value it stores), so
-// the only forward packing is x's. Per pixel the packing reads nf + 4 gc channels in the
-// forward instead of 5 nf + 10 gc, and in the backward nf + 4 gc plus each dy once instead of
-// 5 nf + 10 gc plus each dy twice (at nf 64, gc 32: 192 + 192 + 192 instead of 640 + 640 + 384
-// channels). conv5's dy, residual * identity * dy, is scaled as it is packed, so the twin's
+// the only forward packing is x's. Per pixel the packing passes read nf channels in the
+// forward instead of 5 nf + 10 gc (the stores add 4 gc bf16 writes), and in the backward
+// nf + 4 gc plus each dy once instead of 5 nf + 10 gc plus each dy twice (at nf 64, gc 32:
+// 64 + 192 + 192 instead of 640 + 640 + 384 channels). conv5's dy, residual * identity * dy, is scaled as it is packed, so the twin's
 // backward needs no float32 copy of it (one map fewer). The bf16 values, and so the results,
 // are the per-conv packing's bit for bit. With the twin no convolution reads x's channels from
 // the float32 buffer, so the buffer holds the growth slices alone (rdb_buffer_channels: 4 gc
