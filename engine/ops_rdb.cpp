@@ -32,7 +32,7 @@ void check_params(const Tensor& x, const RdbParams& p, int64_t nf, int64_t gc) {
 
 Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double slope, double residual,
                             const Tensor& outer_in, double outer_scale, const kernels::KernelChoice& choice,
-                            Precision precision) {
+                            Precision precision, RdbLink* link) {
   check_dim("residual_dense_block", x_in, 4, "input");
   SR_CHECK(slope > 0, "residual_dense_block: slope must be > 0 (backward reads the sign of the "
            "output), got ", slope);
@@ -55,11 +55,29 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
   [[maybe_unused]] const kernels::ConvVariant v =
       x_in.device().is_cpu() ? choice.conv2d
                              : kernels::conv_variant_for_precision(choice.conv2d, precision, "residual_dense_block");
-  // The buffer [x | x_1 .. x_4]; on a device whose block keeps a packed twin, the slices
-  // x_1 .. x_4 alone (kernels/cuda/rdb.h), and x is saved for the backward instead.
-  int64_t buf_channels = s.channels();
-  if (!x.device().is_cpu()) SR_ON_DEVICE(x.device(), buf_channels = cuda::rdb_buffer_channels(v, s));
-  Tensor buf = Tensor::empty({s.N, buf_channels, s.H, s.W}, x.dtype(), x.device());
+  // The buffer [x | x_1 .. x_4], or on a device whose block keeps a packed twin the twin
+  // [N][H][W][nf + 4 gc] bf16 (kernels/cuda/rdb.h) instead: what the backward reads.
+  bool keeps_twin = false;
+  if (!x.device().is_cpu()) SR_ON_DEVICE(x.device(), keeps_twin = cuda::rdb_keeps_twin(v, s));
+  // The twin: raw device bytes (no engine tensor holds bf16), N H W (nf + 4 gc) values.
+  const size_t twin_bytes = (size_t)(s.N * s.H * s.W * s.channels()) * sizeof(uint16_t);
+  Tensor buf;
+  std::shared_ptr<Storage> twin, next_twin;
+  bool twin_holds_x = false;
+  if (keeps_twin) {
+    // The previous block's leftover twin, when it holds this x (its output): see RdbLink.
+    if (link && link->twin && link->of.defined() && link->of.impl() == x_in.impl() &&
+        link->twin->bytes() == twin_bytes && link->twin->device() == x.device()) {
+      twin = link->twin;
+      twin_holds_x = true;
+    } else {
+      twin = std::make_shared<Storage>(twin_bytes, x.device());
+    }
+    if (link && link->leave_next) next_twin = std::make_shared<Storage>(twin_bytes, x.device());
+  } else {
+    buf = Tensor::empty({s.N, s.channels(), s.H, s.W}, x.dtype(), x.device());
+  }
+  if (link) *link = RdbLink{link->leave_next, nullptr, Tensor()};
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
 
   dispatch("residual_dense_block", x, [&](auto t) {
@@ -78,8 +96,11 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
         kp.w[k] = p.w[k].data<float>();
         kp.b[k] = p.b[k].defined() ? p.b[k].data<float>() : nullptr;
       }
+      const cuda::RdbSaved saved{keeps_twin ? nullptr : buf.data<float>(),
+                                 keeps_twin ? static_cast<uint16_t*>(twin->data()) : nullptr};
+      const cuda::RdbLink kl{twin_holds_x, next_twin ? static_cast<uint16_t*>(next_twin->data()) : nullptr};
       cuda::rdb_forward(v, s, x.data<float>(), kp, has_outer ? outer.data<float>() : nullptr, (float)slope,
-                        (float)residual, (float)outer_scale, buf.data<float>(), y.data<float>());
+                        (float)residual, (float)outer_scale, saved, y.data<float>(), kl);
     });
   });
 
@@ -89,11 +110,9 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
   inputs.push_back(outer_in);
   std::array<bool, 12> need{};
   for (size_t i = 0; i < inputs.size(); ++i) need[i] = inputs[i].defined() && inputs[i].requires_grad();
-  // Saved: the buffer (x and x_1..x_4, or x_1..x_4 and x itself) and the parameters; nothing
-  // per conv.
-  Tensor bufs = buf.detach();
-  Tensor xs = buf_channels == s.channels() ? Tensor() : x.detach();
-  return record("residual_dense_block", y, inputs, [=](const Tensor& g_in) {
+  // Saved: the buffer or the twin, and the parameters; nothing per conv.
+  Tensor bufs = keeps_twin ? Tensor() : buf.detach();
+  Tensor out = record("residual_dense_block", y, inputs, [=](const Tensor& g_in) {
     Tensor g = g_in.contiguous();
     std::vector<Tensor> grads(12);
     if (need[0]) grads[0] = Tensor::empty({s.N, s.nf, s.H, s.W}, g.dtype(), g.device());
@@ -126,13 +145,16 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
           dw[k] = need[1 + k] ? grads[1 + k].data<float>() : nullptr;
           db[k] = need[6 + k] ? grads[6 + k].data<float>() : nullptr;
         }
-        cuda::rdb_backward(v, s, xs.defined() ? xs.data<float>() : nullptr, bufs.data<float>(), kp, g.data<float>(),
-                           (float)slope, (float)residual, has_outer, (float)outer_scale,
-                           need[0] ? grads[0].data<float>() : nullptr, dw, db);
+        const cuda::RdbSaved saved{keeps_twin ? nullptr : bufs.data<float>(),
+                                   keeps_twin ? static_cast<uint16_t*>(twin->data()) : nullptr};
+        cuda::rdb_backward(v, s, saved, kp, g.data<float>(), (float)slope, (float)residual, has_outer,
+                           (float)outer_scale, need[0] ? grads[0].data<float>() : nullptr, dw, db);
       });
     });
     return grads;
   });
+  if (next_twin) *link = RdbLink{true, next_twin, out};
+  return out;
 }
 
 }  // namespace sr

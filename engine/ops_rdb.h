@@ -5,9 +5,11 @@
 //   inner = x + residual * (conv5(cat(x, x_1, .., x_4)) + b5)
 //   y     = inner, or outer + outer_scale * inner when `outer` is defined
 // (3x3 convs, padding 1), but keeps one (N, nf + 4 gc, H, W) buffer instead of four
-// concatenation copies, and saves only that buffer for backward.
+// concatenation copies, and saves only that buffer for backward (on CUDA with igemm_v2 or
+// wgmma, its packed bf16 twin: half the bytes).
 #pragma once
 #include <array>
+#include <memory>
 
 #include "engine/tensor.h"
 #include "kernels/common/precision.h"
@@ -21,10 +23,23 @@ struct RdbParams {
   std::array<Tensor, 5> w, b;
 };
 
+// A chain of blocks, each one's output the next one's input (the RRDB trunk: layers/rrdb.cpp,
+// nets/rrdbnet.cpp). Where the blocks keep packed twins (kernels/cuda/rdb.h: igemm_v2 and
+// wgmma), a block given a link leaves in it, when leave_next, the next block's twin with its x
+// channels already written by its own last convolution's store (its output y, rounded to bf16,
+// as packing y would write it), together with y; the next block given the same link takes the
+// twin when its x is that y, and so packs no x. Anything else (the CPU, other variants, another
+// x) takes nothing and leaves the link empty: the link changes no result, only the packing.
+struct RdbLink {
+  bool leave_next = true;
+  std::shared_ptr<Storage> twin;  // the leftover twin (bf16 bytes)
+  Tensor of;                      // the block output its x channels hold
+};
+
 // On CUDA the convolutions run `choice`'s conv2d variant, forward and backward.
 Tensor residual_dense_block(const Tensor& x, const RdbParams& p, double slope = 0.2,
                             double residual = 0.2, const Tensor& outer = Tensor(),
                             double outer_scale = 0.2, const kernels::KernelChoice& choice = {},
-                            Precision precision = Precision::device_default);
+                            Precision precision = Precision::device_default, RdbLink* link = nullptr);
 
 }  // namespace sr

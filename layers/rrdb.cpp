@@ -34,7 +34,7 @@ Tensor ResidualDenseBlock::forward(const Tensor& x) {
   return options.kernels.rdb == kernels::RdbImpl::fused ? forward_fused(x) : forward_unfused(x);
 }
 
-Tensor ResidualDenseBlock::forward_fused(const Tensor& x, const Tensor& outer) {
+Tensor ResidualDenseBlock::forward_fused(const Tensor& x, const Tensor& outer, RdbLink* link) {
   RdbParams p;
   const Conv2d* convs[5] = {conv1.get(), conv2.get(), conv3.get(), conv4.get(), conv5.get()};
   for (int k = 0; k < 5; ++k) {
@@ -42,7 +42,7 @@ Tensor ResidualDenseBlock::forward_fused(const Tensor& x, const Tensor& outer) {
     p.b[k] = convs[k]->bias;
   }
   // The block's five convs share one precision (set_precision sets all of them alike).
-  return residual_dense_block(x, p, kSlope, kResidual, outer, kResidual, options.kernels, conv1->precision);
+  return residual_dense_block(x, p, kSlope, kResidual, outer, kResidual, options.kernels, conv1->precision, link);
 }
 
 Tensor ResidualDenseBlock::forward_unfused(const Tensor& x) {
@@ -64,9 +64,17 @@ Tensor RRDB::forward(const Tensor& x) {
   return options.kernels.rdb == kernels::RdbImpl::fused ? forward_fused(x) : forward_unfused(x);
 }
 
-Tensor RRDB::forward_fused(const Tensor& x) {
+Tensor RRDB::forward_fused(const Tensor& x, RdbLink* link) {
+  RdbLink own;
+  own.leave_next = false;
+  RdbLink& chain = link ? *link : own;
+  const bool leave_after = chain.leave_next;
+  chain.leave_next = true;
+  const Tensor a = rdb1->forward_fused(x, Tensor(), &chain);
+  const Tensor b = rdb2->forward_fused(a, Tensor(), &chain);
+  chain.leave_next = leave_after;
   // rdb3's node also applies out = x + 0.2 * rdb3(..): no separate axpby pass.
-  return rdb3->forward_fused(rdb2->forward_fused(rdb1->forward_fused(x)), x);
+  return rdb3->forward_fused(b, x, &chain);
 }
 
 Tensor RRDB::forward_unfused(const Tensor& x) {

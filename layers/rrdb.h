@@ -10,6 +10,7 @@
 #pragma once
 #include <memory>
 
+#include "engine/ops_rdb.h"
 #include "layers/conv2d.h"
 
 namespace sr {
@@ -22,7 +23,8 @@ class ResidualDenseBlock : public Module {
   // BasicSR's composition, op by op (the reference for the fused path).
   Tensor forward_unfused(const Tensor& x);
   // One fused node; with `outer` defined it returns outer + 0.2 * block(x) (an RRDB's tail).
-  Tensor forward_fused(const Tensor& x, const Tensor& outer = Tensor());
+  // link: the chain of blocks it belongs to (engine/ops_rdb.h's RdbLink), or null.
+  Tensor forward_fused(const Tensor& x, const Tensor& outer = Tensor(), RdbLink* link = nullptr);
 
   std::shared_ptr<Conv2d> conv1, conv2, conv3, conv4, conv5;
   LayerOptions options;  // fused or unfused, and the convolutions' kernel variants
@@ -34,7 +36,9 @@ class RRDB : public Module {
   std::string type_name() const override { return "RRDB"; }
   Tensor forward(const Tensor& x) override;
   Tensor forward_unfused(const Tensor& x);
-  Tensor forward_fused(const Tensor& x);
+  // The three blocks chained by one RdbLink: rdb1 and rdb2 leave the next block's packed twin,
+  // rdb3 when the caller's link asks (the trunk's next RRDB).
+  Tensor forward_fused(const Tensor& x, RdbLink* link = nullptr);
 
   std::shared_ptr<ResidualDenseBlock> rdb1, rdb2, rdb3;
   LayerOptions options;

@@ -28,6 +28,24 @@ RRDBNet::RRDBNet(int64_t num_in_ch, int64_t num_out_ch, int scale_, int64_t nf, 
   conv_last = register_module("conv_last", std::make_shared<Conv2d>(nf, num_out_ch, 3, 1, 1, true, options));
 }
 
+Tensor RRDBNet::trunk(const Tensor& feat) {
+  // The fused RRDBs in one RdbLink chain: each dense block but the last leaves the next its
+  // packed twin with x already in it (where the blocks keep twins).
+  RdbLink link;
+  Tensor h = feat;
+  for (size_t i = 0; i < body->size(); ++i) {
+    auto* rrdb = dynamic_cast<RRDB*>(&(*body)[i]);
+    if (!rrdb || rrdb->options.kernels.rdb != kernels::RdbImpl::fused) {
+      h = (*body)[i].forward(h);
+      link = RdbLink{};
+      continue;
+    }
+    link.leave_next = i + 1 < body->size();
+    h = rrdb->forward_fused(h, &link);
+  }
+  return h;
+}
+
 Tensor RRDBNet::forward(const Tensor& x) {
   SR_CHECK(x.defined() && x.dim() == 4, "RRDBNet: input must be NCHW, got ",
            x.defined() ? x.shape().str() : "undefined");
@@ -36,7 +54,7 @@ Tensor RRDBNet::forward(const Tensor& x) {
            "): input height and width must be multiples of ", r, ", got ", x.shape().str());
   Tensor feat = r > 1 ? pixel_unshuffle(x, r) : x;
   feat = conv_first->forward(feat);
-  feat = add(feat, conv_body->forward(body->forward(feat)));
+  feat = add(feat, conv_body->forward(trunk(feat)));
   // conv_up(upsample_nearest2x(feat)) with the upsampling folded into the convolution.
   feat = conv_up1->forward_upsample_nearest2x_leaky_relu(feat, kSlope);
   feat = conv_up2->forward_upsample_nearest2x_leaky_relu(feat, kSlope);

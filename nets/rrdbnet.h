@@ -22,6 +22,8 @@ class RRDBNet : public Module {
           int64_t num_block = 23, int64_t num_grow_ch = 32, const LayerOptions& options = {});
   std::string type_name() const override { return "RRDBNet"; }
   Tensor forward(const Tensor& x) override;
+  // body(feat), its fused RRDBs chained (engine/ops_rdb.h's RdbLink).
+  Tensor trunk(const Tensor& feat);
 
   int scale;
   std::shared_ptr<Conv2d> conv_first;

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/common/bf16_round.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/rdb.h"
 #include "kernels/cpu/upsample_nearest2x_conv2d.h"
@@ -59,7 +60,9 @@ const std::vector<ConvCase>& cases() {
 // the dx view; y a random activation with dx's buffer layout (its sign picks the slope), or a
 // contiguous tensor of channels C/3 - 1 .. C - 1 alone (y_first_channel = C/3 - 1, one below
 // the range: as in the dense block's buffer of slices, whose first slice lies below the later
-// convs' ranges; batch stride 0).
+// convs' ranges; batch stride 0), or packed: bf16 channels-last rows of C rounded up to 8 plus
+// 8 (the dense block's saved twin), the columns past C of the opposite sign to the channel
+// before (a read one column off flips the slope about half the time; so would one row off).
 void check_dgrad_epilogue(ConvVariant v, const ConvCase& c, uint64_t seed, const std::string& plan = "") {
   test::ConvViewData d(c, seed);
   const auto act = random_floats(d.rng, d.x_len);
@@ -71,18 +74,35 @@ void check_dgrad_epilogue(ConvVariant v, const ConvCase& c, uint64_t seed, const
     for (int64_t i = 0; i < nc * d.HW; ++i)
       range[n * nc * d.HW + i] = act[n * d.s.x_batch_stride + d.x_off + y0 * d.HW + i];
   Dev YRange(range);
-  for (const bool alone : {false, true}) {
+  const int64_t ld = (c.C + 7) / 8 * 8 + 8;
+  std::vector<uint16_t> packed(c.N * d.HW * ld);
+  for (int64_t n = 0; n < c.N; ++n)
+    for (int64_t hw = 0; hw < d.HW; ++hw)
+      for (int64_t ch = 0; ch < ld; ++ch) {
+        const float a = act[n * d.s.x_batch_stride + d.x_off + std::min(ch, c.C - 1) * d.HW + hw];
+        packed[(n * d.HW + hw) * ld + ch] = sr::bf16_bits(ch < c.C ? a : -a);
+      }
+  DevT<uint16_t> YPacked(packed);
+  enum class YForm { whole, alone, packed };
+  for (const YForm form : {YForm::whole, YForm::alone, YForm::packed}) {
     for (bool accumulate : {false, true}) {
       const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + plan +
                               (accumulate ? " dgrad epilogue (accumulate)" : " dgrad epilogue") +
-                              (alone ? " (y from channel C/3 - 1 alone)" : "");
+                              (form == YForm::alone    ? " (y from channel C/3 - 1 alone)"
+                               : form == YForm::packed ? " (y packed)"
+                                                       : "");
       const auto init = accumulate ? random_floats(d.rng, d.x_len) : std::vector<float>(d.x_len, kNaN);
       Dev DX(init);
       auto ep = whole;
-      if (alone) {
+      if (form == YForm::alone) {
         ep.y = YRange.p;
         ep.y_batch_stride = 0;  // contiguous: (C - y_first_channel) H W
         ep.y_first_channel = y0;
+      } else if (form == YForm::packed) {
+        ep.y = nullptr;
+        ep.y_batch_stride = 0;
+        ep.y_packed = YPacked.p;
+        ep.y_packed_ld = ld;
       }
       sr::simt::conv2d_backward_data_with(v, d.s, DY.p + d.y_off, Wt.p, DX.p + d.x_off, accumulate,
                                           d.s.x_batch_stride, ep);
@@ -180,6 +200,16 @@ void test_dgrad_epilogue_checks() {
   ep.c_end = 4;
   ep.y_first_channel = 3;
   CHECK_THROWS_WITH(run(ep, false), Catch::Contains("epilogue y's first channel 3 is not in [0, 2]"));
+  ep.y_first_channel = 0;
+  DevT<uint16_t> Packed(std::vector<uint16_t>(64 * d.s.N * d.HW, 0));
+  ep.y_packed = Packed.p;
+  ep.y_packed_ld = 64;
+  CHECK_THROWS_WITH(run(ep, false), Catch::Contains("over channels [2, 4) needs the activation y") &&
+                                        Catch::Contains("got both"));
+  ep.y = nullptr;
+  ep.y_packed_ld = 3;
+  CHECK_THROWS_WITH(run(ep, false), Catch::Contains("packed y has rows of 3 channels") &&
+                                        Catch::Contains("last channel 4"));
 }
 
 // A pre-packed operand's checks (conv2d.h's PackedActivations, igemm_v2_pack_activations' pitch
@@ -287,6 +317,17 @@ void check_packed_output(ConvVariant v, const ConvCase& c, bool outer, uint64_t 
   INFO(ctx << ": " << bad << " packed elements differ from y's packing, " << stray << " written outside");
   CHECK(bad == 0);
   CHECK(stray == 0);
+  // No y: where the store writes the packed copy it is the only output, the same bits;
+  // elsewhere (the copy is packed from y) refused.
+  DevT<uint16_t> Alone(std::vector<uint16_t>(pixels * kLd, 0xffff));
+  ep.packed = Alone.p;
+  if (sr::simt::stores_packed_output(v, d.s, ep)) {
+    sr::simt::conv2d_forward_with(v, d.s, X.p + d.x_off, Wt.p, ep, nullptr);
+    CHECK(count_differing(Alone.get(), got) == 0);
+  } else {
+    CHECK_THROWS_WITH(sr::simt::conv2d_forward_with(v, d.s, X.p + d.x_off, Wt.p, ep, nullptr),
+                      Catch::Contains("no output y, and this variant packs its output from y"));
+  }
 }
 
 void test_packed_output() {
@@ -345,14 +386,14 @@ void test_packed_output() {
 // convolutions' kernels plus exactly two maps (x into the buffer, conv5's dy scaled); before
 // the epilogues took them, eight (four LeakyReLU' maps, one axpby, and dx = G's prefix +
 // identity * dy, now conv1's backward-data store). With nf and gc multiples of 8 the block
-// reads its buffer through the packed twin (rdb.cu), and its float32 buffer holds the growth
-// slices alone (rdb_buffer_channels: no x copied in, the backward reading x itself): the same
-// slices, dx and gradients, 12 fewer packings than the convolutions alone (the forward's 5
+// keeps the packed twin instead of a float32 buffer (rdb.cu) and saves it for the backward:
+// the twin's values (x and the slices) within bf16 rounding of the reference buffer's, the
+// same dx and gradients, 14 fewer packings than the convolutions alone (the forward's 5
 // prefixes become x's alone, the growth convs' stores writing their slices into the twin; the
-// backward's 5 packings of the prefix and 10 of dy become 2, x and the slices, and 5) and no
-// map at all (x is not copied; conv5's dy is scaled as it is packed). wgmma (the twin through
-// its tensor maps) is checked for the values: it runs its backward-data epilogues and the
-// outer residual as maps, so its launch count differs.
+// backward's 5 packings of the prefix and 10 of dy become the 5 of dy) and no map at all (x is
+// not copied; conv5's dy is scaled as it is packed). The twin starts poisoned, so a channel
+// left unwritten shows. wgmma (the twin through its tensor maps) is checked for the values: it
+// runs its backward-data epilogues and the outer residual as maps, so its launch count differs.
 void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t seed) {
   std::mt19937_64 rng(seed);
   const bool twin = s.nf % 8 == 0 && s.gc % 8 == 0;
@@ -381,12 +422,14 @@ void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t s
     gbp[k] = gb[k]->p;
   }
   const auto x = random_floats(rng, xn), outer = random_floats(rng, xn), dy = random_floats(rng, xn);
-  const int64_t BC = sr::simt::rdb_buffer_channels(v, s);  // the fused block's buffer: [x | slices] or slices
-  CHECK(BC == (twin ? 4 * s.gc : s.channels()));
-  Dev X(x), O(outer), DY(dy), Buf(s.N * BC * HW), Y(xn), DX(xn);
+  CHECK(sr::simt::rdb_keeps_twin(v, s) == twin);
+  // The fused block's saved state: the float32 buffer [x | slices], or the packed twin alone.
+  Dev X(x), O(outer), DY(dy), Buf(twin ? 0 : s.N * CB), Y(xn), DX(xn);
+  DevT<uint16_t> Twin(std::vector<uint16_t>(twin ? s.N * HW * s.channels() : 0, 0x7fc1));  // NaN
+  const sr::simt::RdbSaved saved{twin ? nullptr : Buf.p, twin ? Twin.p : nullptr};
   const uint64_t l0 = ::simt::stats().launches;
-  sr::simt::rdb_forward(v, s, X.p, p, O.p, slope, residual, outer_scale, Buf.p, Y.p);
-  sr::simt::rdb_backward(v, s, X.p, Buf.p, p, DY.p, slope, residual, true, outer_scale, DX.p, gwp, gbp);
+  sr::simt::rdb_forward(v, s, X.p, p, O.p, slope, residual, outer_scale, saved, Y.p);
+  sr::simt::rdb_backward(v, s, saved, p, DY.p, slope, residual, true, outer_scale, DX.p, gwp, gbp);
   const uint64_t fused = ::simt::stats().launches - l0;
 
   Dev RBuf(s.N * CB), RY(xn), G(s.N * CB), DZ5(xn);
@@ -435,10 +478,19 @@ void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t s
   const uint64_t convs = ::simt::stats().launches - l1;
 
   compare("rdb y" + tag, Y.get(), to_double(RY.get()), kFp32);
-  std::vector<double> rbuf;  // the reference's channels [nf + 4 gc - BC, nf + 4 gc) of each image
-  for (int64_t n = 0; n < s.N; ++n)
-    for (int64_t i = (s.channels() - BC) * HW; i < CB; ++i) rbuf.push_back(RBuf.p[n * CB + i]);
-  compare("rdb buffer" + tag, Buf.get(), rbuf, kFp32);
+  if (twin) {  // the twin against the reference's buffer: bf16 channels-last
+    std::vector<double> got, want;
+    const auto t = Twin.get();
+    for (int64_t n = 0; n < s.N; ++n)
+      for (int64_t hw = 0; hw < HW; ++hw)
+        for (int64_t c = 0; c < s.channels(); ++c) {
+          got.push_back(sr::bf16_to_float(t[(n * HW + hw) * s.channels() + c]));
+          want.push_back(RBuf.p[n * CB + c * HW + hw]);
+        }
+    compare("rdb twin" + tag, got, want, kBf16);
+  } else {
+    compare("rdb buffer" + tag, Buf.get(), to_double(RBuf.get()), kFp32);
+  }
   compare("rdb dx" + tag, DX.get(), rdx, kFp32);
   for (int k = 0; k < 5; ++k) {
     compare("rdb dw" + std::to_string(k + 1) + tag, gw[k]->get(),
@@ -448,7 +500,84 @@ void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t s
   }
   INFO("rdb forward + backward on " << sr::simt::conv_variant_name(v) << ": " << fused
                                      << " launches, its convolutions alone " << convs);
-  if (v == ConvVariant::igemm_v2) CHECK(fused == convs + (twin ? -12 : 2));
+  if (v == ConvVariant::igemm_v2) CHECK(fused == convs + (twin ? -14 : 2));
+}
+
+// One dense block's random parameters on the device, and gradient buffers of their shapes.
+struct RdbDeviceParams {
+  std::vector<std::unique_ptr<Dev>> w, b, gw, gb;
+  sr::simt::RdbParams p{};
+  float* gwp[5];
+  float* gbp[5];
+  RdbDeviceParams(const cpu::RdbShape& s, std::mt19937_64& rng) {
+    for (int k = 0; k < 5; ++k) {
+      const int64_t cin = s.nf + k * s.gc, cout = k == 4 ? s.nf : s.gc;
+      auto wk = random_floats(rng, cout * cin * 9);
+      for (auto& e : wk) e /= std::sqrt((float)cin * 9.f);
+      w.push_back(std::make_unique<Dev>(wk));
+      b.push_back(std::make_unique<Dev>(random_floats(rng, cout)));
+      gw.push_back(std::make_unique<Dev>(std::vector<float>(cout * cin * 9, 0.f)));
+      gb.push_back(std::make_unique<Dev>(std::vector<float>(cout, 0.f)));
+      p.w[k] = w[k]->p;
+      p.b[k] = b[k]->p;
+      gwp[k] = gw[k]->p;
+      gbp[k] = gb[k]->p;
+    }
+  }
+};
+
+// Two blocks chained by an RdbLink (the trunk): block A (with or without an outer residual, as
+// rdb3 and rdb1/rdb2 of an RRDB) leaves block B its twin with x in it, written by A's conv5
+// store; B, told its twin holds x, does not pack it. Against B run alone on A's y (packing x
+// itself): the same twin, y, dx and gradients bit for bit, and one launch fewer. A's own y is
+// unchanged by the link.
+void check_rdb_link(ConvVariant v, const cpu::RdbShape& s, bool a_outer, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const std::string tag = std::string(" (") + sr::simt::conv_variant_name(v) + (a_outer ? ", A with outer)" : ")");
+  REQUIRE(sr::simt::rdb_keeps_twin(v, s));
+  const int64_t xn = s.N * s.nf * s.H * s.W, tn = s.N * s.H * s.W * s.channels();
+  RdbDeviceParams pa(s, rng), pb(s, rng), pb_alone(s, rng);
+  pb_alone.p = pb.p;  // the same weights; its own gradient buffers
+  Dev X(random_floats(rng, xn)), O(random_floats(rng, xn)), DY(random_floats(rng, xn));
+  Dev YA(xn), YA_alone(xn), YB(xn), YB_alone(xn), DXB(xn), DXB_alone(xn);
+  auto poisoned = [&] { return std::vector<uint16_t>(tn, 0x7fc1); };  // a NaN: unwritten shows
+  DevT<uint16_t> TA(poisoned()), TA_alone(poisoned()), TB(poisoned()), TB_alone(poisoned());
+  const float* outer = a_outer ? O.p : nullptr;
+  sr::simt::rdb_forward(v, s, X.p, pa.p, outer, 0.2f, 0.2f, 0.2f, {nullptr, TA.p}, YA.p, {false, TB.p});
+  sr::simt::rdb_forward(v, s, X.p, pa.p, outer, 0.2f, 0.2f, 0.2f, {nullptr, TA_alone.p}, YA_alone.p);
+  CHECK(count_differing(YA.get(), YA_alone.get()) == 0);
+  const uint64_t l0 = ::simt::stats().launches;
+  sr::simt::rdb_forward(v, s, YA.p, pb.p, nullptr, 0.2f, 0.2f, 0.2f, {nullptr, TB.p}, YB.p, {true, nullptr});
+  const uint64_t linked = ::simt::stats().launches - l0;
+  sr::simt::rdb_forward(v, s, YA.p, pb.p, nullptr, 0.2f, 0.2f, 0.2f, {nullptr, TB_alone.p}, YB_alone.p);
+  const uint64_t alone = ::simt::stats().launches - l0 - linked;
+  INFO("block B" << tag << ": " << linked << " forward launches linked, " << alone << " alone");
+  CHECK(linked + 1 == alone);
+  CHECK(count_differing(TB.get(), TB_alone.get()) == 0);
+  CHECK(count_differing(YB.get(), YB_alone.get()) == 0);
+  sr::simt::rdb_backward(v, s, {nullptr, TB.p}, pb.p, DY.p, 0.2f, 0.2f, false, 0.2f, DXB.p, pb.gwp, pb.gbp);
+  sr::simt::rdb_backward(v, s, {nullptr, TB_alone.p}, pb.p, DY.p, 0.2f, 0.2f, false, 0.2f, DXB_alone.p, pb_alone.gwp,
+                         pb_alone.gbp);
+  CHECK(count_differing(DXB.get(), DXB_alone.get()) == 0);
+  for (int k = 0; k < 5; ++k) {
+    INFO("conv" << k + 1);
+    CHECK(count_differing(pb.gw[k]->get(), pb_alone.gw[k]->get()) == 0);
+    CHECK(count_differing(pb.gb[k]->get(), pb_alone.gb[k]->get()) == 0);
+  }
+  // A link needs the twin: the float32 buffer's variants refuse one.
+  Dev Buf(s.N * s.channels() * s.H * s.W);
+  CHECK_THROWS_WITH(sr::simt::rdb_forward(ConvVariant::tf32, s, X.p, pa.p, nullptr, 0.2f, 0.2f, 0.2f,
+                                          {Buf.p, nullptr}, YB.p, {false, TB.p}),
+                    Catch::Contains("a link to the next block needs the packed twin"));
+  CHECK_THROWS_WITH(sr::simt::rdb_forward(v, s, X.p, pa.p, nullptr, 0.2f, 0.2f, 0.2f, {Buf.p, nullptr}, YB.p),
+                    Catch::Contains("saves the packed twin alone, got no twin and a buffer"));
+}
+
+void test_rdb_link() {
+  check_rdb_link(ConvVariant::igemm_v2, {2, 16, 8, 4, 5}, false, 1310);
+  check_rdb_link(ConvVariant::igemm_v2, {1, 8, 16, 5, 3}, true, 1311);
+  check_rdb_link(ConvVariant::wgmma, {2, 16, 8, 4, 5}, false, 1312);
+  check_rdb_link(ConvVariant::wgmma, {1, 16, 8, 3, 6}, true, 1313);  // outer: packed after the map
 }
 
 void test_rdb_fused_epilogues() {
@@ -465,6 +594,7 @@ TEST_CASE("simt/conv2d_dgrad_epilogue_checks") { test_dgrad_epilogue_checks(); }
 TEST_CASE("simt/conv2d_packed_operand_checks") { test_packed_operand_checks(); }
 TEST_CASE("simt/conv2d_outer_residual") { test_outer_residual(); }
 TEST_CASE("simt/rdb_fused_epilogues") { test_rdb_fused_epilogues(); }
+TEST_CASE("simt/rdb_link") { test_rdb_link(); }
 TEST_CASE("simt/conv2d_packed_output") { test_packed_output(); }
 
 #endif

@@ -1038,10 +1038,10 @@ void test_rdb() {
       gbp[k] = gb[k]->p;
     }
     Dev X(x), O(o), DY(dy), Buf(bn), Y(xn), DX(xn);
-    sr::simt::rdb_forward(sr::simt::ConvVariant::tf32, s, X.p, p, outer ? O.p : nullptr, 0.2f, 0.2f, 0.2f, Buf.p, Y.p);
-    REQUIRE(sr::simt::rdb_buffer_channels(sr::simt::ConvVariant::tf32, s) == s.channels());  // [x | slices]
-    sr::simt::rdb_backward(sr::simt::ConvVariant::tf32, s, X.p, Buf.p, p, DY.p, 0.2f, 0.2f, outer, 0.2f, DX.p, gwp,
-                           gbp);
+    REQUIRE(!sr::simt::rdb_keeps_twin(sr::simt::ConvVariant::tf32, s));  // the float32 buffer [x | slices]
+    const sr::simt::RdbSaved saved{Buf.p, nullptr};
+    sr::simt::rdb_forward(sr::simt::ConvVariant::tf32, s, X.p, p, outer ? O.p : nullptr, 0.2f, 0.2f, 0.2f, saved, Y.p);
+    sr::simt::rdb_backward(sr::simt::ConvVariant::tf32, s, saved, p, DY.p, 0.2f, 0.2f, outer, 0.2f, DX.p, gwp, gbp);
     // reference in double
     std::vector<std::vector<double>> wd(5), bd(5), rgw(5), rgb(5);
     cpu::RdbParams<double> pd{};

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -26,6 +27,7 @@
 #include "kernels/kernel_choice.h"
 #include "layers/conv2d.h"
 #include "nets/factory.h"
+#include "nets/rrdbnet.h"
 #include "support/net_fixtures.h"
 #include "support/simt_support.h"
 
@@ -199,6 +201,107 @@ TEST_CASE("simt/conv_choice_per_layer") {
       worst = std::max(worst, parity::budget_share(got[i], ref_v[i], maxref, Tol{1e-5, 1e-5, "fp32"}));
     INFO("tf32's worst element uses " << worst << " fp32 budgets");
     CHECK(worst > 5);
+  }
+}
+
+// RRDBNet's trunk (nets/rrdbnet.cpp) chains its fused dense blocks with one RdbLink: on
+// igemm_v2 and wgmma (nf and gc multiples of 8: the blocks keep packed twins) each block but
+// the first finds x already in its twin, stored by the previous block's conv5. Against the
+// same blocks called one by one without a link (each packs its x): the trunk's output, the
+// input gradient and every parameter gradient bit for bit, and one packing launch fewer per
+// block but the first (3 nb - 1); on wgmma nb - 1 fewer than that, as its rdb3 applies the
+// RRDB's outer residual as a map after its store and packs y after that map (conv2d.cu), so
+// the next RRDB's x is packed by the producer instead of the consumer.
+TEST_CASE("simt/rrdbnet_trunk_link") {
+  const uint64_t seed = std::random_device{}();  // fresh inputs each run
+  INFO("seed " << seed);
+  for (const kernels::ConvVariant v : {kernels::ConvVariant::igemm_v2, kernels::ConvVariant::wgmma}) {
+    INFO(kernels::conv_variant_name(v));
+    Generator gen(seed);
+    LayerOptions layers;
+    layers.kernels.conv2d = v;
+    const int64_t nb = 2;
+    RRDBNet net(3, 3, 4, /*num_feat=*/16, nb, /*num_grow_ch=*/8, layers);
+    for (auto& [name, p] : net.named_parameters()) uniform_(p, -0.3, 0.3, gen);
+    net.to(Device::simt());
+    Tensor feat = Tensor::empty({2, 16, 5, 4}), r = Tensor::empty({2, 16, 5, 4});
+    uniform_(feat, -1, 1, gen);
+    uniform_(r, -1, 1, gen);
+    const Tensor rs = r.to(Device::simt());
+
+    struct Result {
+      Tensor y, dfeat;
+      std::vector<std::vector<double>> grads;
+      uint64_t launches;
+    };
+    auto run = [&](bool linked) {
+      net.zero_grad();
+      Tensor x = feat.to(Device::simt());
+      x.set_requires_grad(true);
+      const uint64_t l0 = ::simt::stats().launches;
+      Tensor h = x;
+      if (linked) {
+        h = net.trunk(x);
+      } else {
+        for (size_t i = 0; i < net.body->size(); ++i) {
+          auto& rrdb = dynamic_cast<RRDB&>((*net.body)[i]);
+          const Tensor a = rrdb.rdb1->forward_fused(h), b = rrdb.rdb2->forward_fused(a);
+          h = rrdb.rdb3->forward_fused(b, h);
+        }
+      }
+      Result out{h, Tensor(), {}, ::simt::stats().launches - l0};
+      sum(mul(h, rs)).backward();
+      out.dfeat = x.grad();
+      for (const auto& [name, p] : net.named_parameters())
+        if (name.rfind("body.", 0) == 0) out.grads.push_back(p.grad().to_vector());
+      return out;
+    };
+    const Result linked = run(true), alone = run(false);
+    const int64_t saved = v == kernels::ConvVariant::wgmma ? 2 * nb : 3 * nb - 1;
+    CHECK(linked.launches + saved == alone.launches);
+    CHECK(simt_test::count_differing(linked.y.to_vector(), alone.y.to_vector()) == 0);
+    CHECK(simt_test::count_differing(linked.dfeat.to_vector(), alone.dfeat.to_vector()) == 0);
+    REQUIRE(linked.grads.size() == (size_t)nb * 3 * 10);
+    for (size_t i = 0; i < linked.grads.size(); ++i) {
+      INFO("body parameter " << i);
+      CHECK(simt_test::count_differing(linked.grads[i], alone.grads[i]) == 0);
+    }
+  }
+}
+
+// What a fused dense block keeps for its backward, counted in the simt device's live bytes
+// after the forward: on igemm_v2 (nf 16, gc 8: multiples of 8) the packed twin, nf + 4 gc
+// bf16 per pixel, beside y; on tf32 the float32 buffer [x | slices], twice the bytes. An RRDB
+// keeps three and its output (its blocks' outputs in between are freed; the twins the blocks
+// hand on are the next blocks' own). An empty batch runs.
+TEST_CASE("simt/rdb_saves_its_twin") {
+  const int64_t N = 2, nf = 16, gc = 8, H = 5, W = 4, pixels = N * H * W;
+  for (const kernels::ConvVariant v : {kernels::ConvVariant::igemm_v2, kernels::ConvVariant::tf32}) {
+    INFO(kernels::conv_variant_name(v));
+    LayerOptions layers;
+    layers.kernels.conv2d = v;
+    ResidualDenseBlock block(nf, gc, layers);
+    RRDB rrdb(nf, gc, layers);
+    block.to(Device::simt());
+    rrdb.to(Device::simt());
+    Tensor x = Tensor::zeros({N, nf, H, W}).to(Device::simt());
+    x.set_requires_grad(true);
+    auto held = [&](const std::function<Tensor()>& forward) {
+      const size_t before = ::simt::device_bytes_in_use();
+      const Tensor y = forward();
+      return (int64_t)::simt::device_bytes_in_use() - (int64_t)before;
+    };
+    const int64_t saved = (nf + 4 * gc) * pixels * (v == kernels::ConvVariant::igemm_v2 ? 2 : 4);
+    const int64_t y = nf * pixels * 4;
+    CHECK(held([&] { return block.forward_fused(x); }) == saved + y);
+    CHECK(held([&] { return rrdb.forward_fused(x); }) == 3 * saved + y);
+    // An empty batch: nothing to hold, forward and backward run.
+    Tensor e = Tensor::zeros({0, nf, H, W}).to(Device::simt());
+    e.set_requires_grad(true);
+    const Tensor ye = rrdb.forward_fused(e);
+    CHECK(ye.shape() == e.shape());
+    ye.backward(Tensor::zeros(ye.shape()).to(Device::simt()));
+    CHECK(e.grad().shape() == e.shape());
   }
 }
 

@@ -169,8 +169,10 @@ void check_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep, boo
   if (ep.c_begin == ep.c_end) return;
   SR_CHECK(ep.c_begin >= 0 && ep.c_begin < ep.c_end && ep.c_end <= s.C, "conv2d_backward_data: epilogue channels [",
            ep.c_begin, ", ", ep.c_end, ") outside the input's ", s.C);
-  SR_CHECK(ep.y, "conv2d_backward_data: epilogue over channels [", ep.c_begin, ", ", ep.c_end,
-           ") without the activation y");
+  SR_CHECK(!ep.y != !ep.y_packed, "conv2d_backward_data: epilogue over channels [", ep.c_begin, ", ", ep.c_end,
+           ") needs the activation y, float32 or packed (one of them), got ", ep.y ? "both" : "neither");
+  SR_CHECK(!ep.y_packed || ep.y_packed_ld >= ep.c_end, "conv2d_backward_data: epilogue's packed y has rows of ",
+           ep.y_packed_ld, " channels, fewer than the derivative's last channel ", ep.c_end, " needs");
   SR_CHECK(ep.y_first_channel >= 0 && ep.y_first_channel <= ep.c_begin, "conv2d_backward_data: epilogue y's first ",
            "channel ", ep.y_first_channel, " is not in [0, ", ep.c_begin, "] (y must hold the channels [",
            ep.c_begin, ", ", ep.c_end, ") the derivative reads)");
@@ -191,6 +193,10 @@ void check_packed_output(const char* op, const Conv2dShape& s, const ConvEpilogu
                ep.packed_c_off + s.K <= ep.packed_ld && reinterpret_cast<uintptr_t>(ep.packed) % 16 == 0,
            op, ": a packed copy of ", s.K, " output channels at channel ", ep.packed_c_off, " of pixel rows of ",
            ep.packed_ld, " (all multiples of 8, the channels inside the row, a 16-byte aligned buffer)");
+}
+
+bool stores_packed_output(ConvVariant v, const Conv2dShape& s, const ConvEpilogue& ep) {
+  return v == ConvVariant::igemm_v2 || (v == ConvVariant::wgmma && (!ep.outer || !detail::wgmma_forward_supported(s)));
 }
 
 void conv2d_pack_output(const Conv2dShape& s, const ConvEpilogue& ep, const float* y) {
@@ -221,6 +227,8 @@ void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, co
                          const ConvEpilogue& ep, float* y, const PackedActivations& px) {
   if (s.N * s.K * s.P * s.Q == 0) return;
   check_packed_output("conv2d_forward", s, ep);
+  SR_CHECK(y || (ep.packed && stores_packed_output(v, s, ep)), "conv2d_forward (", conv_variant_name(v),
+           "): no output y, and ", ep.packed ? "this variant packs its output from y" : "no packed copy either");
   switch (v) {
     case ConvVariant::naive:
       launch_map("conv2d_forward (naive)", NaiveForwardOp{s, x, w, y, igemm::make_epilogue(s, ep)},

@@ -53,6 +53,8 @@ using kernels::conv_variant_name;
 // channels the convolution reads (a PackedActivations x of the same rows: packed_c_off at or
 // past x's channels); igemm_v2 and wgmma write it in their store, the
 // other variants (and wgmma with an outer residual, applied after its store) pack y after.
+// Where the store writes it, y may be null: the packed copy is then the only output (the dense
+// block's growth slices, which nothing reads in float32).
 struct ConvEpilogue {
   const float* bias = nullptr;
   bool leaky_relu = false;
@@ -86,10 +88,17 @@ struct ConvEpilogue {
 // conv_{k+1}'s backward-data has added into it, so that conv's store applies the slice's
 // derivative; and conv1's backward-data reads G's prefix as its source and writes the
 // block's dx = (G[:, :nf] + its contribution) + identity * dy, dy being the residual.
+// y may instead be given as bf16 channels-last (y_packed: pixel n H W + h W + w's row of
+// y_packed_ld values, dx's channel c at column c; y_first_channel unused): the dense block's
+// packed twin, which it saves for its backward instead of a float32 buffer. The derivative
+// then reads the sign of bf16(y), which is y's but for a positive y of at most 2^-134 (half
+// bf16's smallest denormal), which rounds to +0.
 struct ConvDgradEpilogue {
   const float* y = nullptr;
   int64_t y_batch_stride = 0;
   int64_t y_first_channel = 0;
+  const uint16_t* y_packed = nullptr;
+  int64_t y_packed_ld = 0;
   int64_t c_begin = 0, c_end = 0;
   float slope = 0.2f;
   const float* source = nullptr;
@@ -145,6 +154,8 @@ void conv2d_apply_epilogue(const Conv2dShape& s, const ConvEpilogue& ep, float* 
 // ep.packed's refusals (conv2d_forward_with's: the layout the ConvEpilogue comment states),
 // and its copy of y packed after the fact (the variants whose store does not write it).
 void check_packed_output(const char* op, const Conv2dShape& s, const ConvEpilogue& ep);
+// Whether variant v's store writes ep's packed copy itself (then y may be null).
+bool stores_packed_output(ConvVariant v, const Conv2dShape& s, const ConvEpilogue& ep);
 void conv2d_pack_output(const Conv2dShape& s, const ConvEpilogue& ep, const float* y);
 // The backward-data epilogue of the variants that do not fuse it, in place on a dx that
 // holds the convolution (plus dx's old value, when accumulating without a source):

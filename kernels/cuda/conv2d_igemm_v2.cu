@@ -214,7 +214,7 @@ void pack_tap_sums(const float* w, const TapSumPacking& pk, bf16_bits* out, cons
 }
 
 // ---- The stores of the forward-shaped kernel ------------------------------------------------------
-struct ForwardStore {  // y[n][k][p][q] = epilogue(acc), m = (n*P + p)*Q + q
+struct ForwardStore {  // y[n][k][p][q] = epilogue(acc), m = (n*P + p)*Q + q; y null: packed only
   float* y;
   int64_t y_bs;
   int M, K, PQ;
@@ -225,7 +225,7 @@ struct ForwardStore {  // y[n][k][p][q] = epilogue(acc), m = (n*P + p)*Q + q
     uint32_t n, pq;
     div_pq.divmod((uint32_t)m, n, pq);
     const float out = ep.apply(v, k, n, pq, PQ);
-    y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = out;
+    if (y) y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = out;
     igemm::store_packed(ep, out, k, n, pq, PQ);
   }
 };

@@ -41,6 +41,18 @@ SR_HD float ldg(const float* p) {
 #endif
 }
 
+// A bf16 value (its 16 bits) widened to float: exact, the bits are float's upper half.
+SR_HD float ldg_bf16(const uint16_t* p) {
+#if defined(SR_DEVICE_CODE)
+  return __uint_as_float((uint32_t)__ldg(p) << 16);
+#else
+  const uint32_t bits = (uint32_t)*p << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+#endif
+}
+
 // The fused forward epilogue of ConvEpilogue, for one output element of channel k.
 struct Epilogue {
   const float* bias = nullptr;
@@ -114,6 +126,8 @@ struct DgradEpilogue {
   const float* y = nullptr;
   int64_t y_bs = 0;
   int y_c0 = 0;  // y's first plane is dx's channel y_c0
+  const uint16_t* y_packed = nullptr;  // or y as bf16 channels-last: pixel n HW + hw, column c
+  int64_t y_packed_ld = 0;
   int c_begin = 0, c_end = 0;
   float slope = 0.2f;
   const float* source = nullptr;  // the accumulated value's home when not dx itself
@@ -121,6 +135,11 @@ struct DgradEpilogue {
   const float* residual = nullptr;
   int64_t residual_bs = 0;
   float residual_scale = 1.f;
+
+  // y's element at dx's channel c, pixel hw of image n (ychw: its offset in a float32 image).
+  SR_HD float y_value(int64_t n, int c, int64_t hw, int64_t ychw, int64_t HW) const {
+    return y_packed ? ldg_bf16(y_packed + (n * HW + hw) * y_packed_ld + c) : ldg(y + n * y_bs + ychw);
+  }
 
   // dx's new value from the convolution's `conv`, in ConvDgradEpilogue's order: the prior
   // value (source's element, else *dx_elem, dx's own) added when accumulate, then
@@ -130,7 +149,7 @@ struct DgradEpilogue {
     const int64_t chw = (int64_t)c * HW + hw, ychw = chw - (int64_t)y_c0 * HW;
     float v = conv;
     if (accumulate) v += source ? ldg(source + n * source_bs + chw) : *dx_elem;
-    if (c >= c_begin && c < c_end) v *= math::leaky_relu_grad_from_output(ldg(y + n * y_bs + ychw), slope);
+    if (c >= c_begin && c < c_end) v *= math::leaky_relu_grad_from_output(y_value(n, c, hw, ychw, HW), slope);
     if (residual) v += residual_scale * ldg(residual + n * residual_bs + chw);
     return v;
   }
@@ -142,6 +161,8 @@ inline DgradEpilogue make_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEp
   e.y = ep.y;
   e.y_bs = ep.y_batch_stride ? ep.y_batch_stride : (s.C - ep.y_first_channel) * s.H * s.W;
   e.y_c0 = (int)ep.y_first_channel;
+  e.y_packed = ep.y_packed;
+  e.y_packed_ld = ep.y_packed_ld;
   e.c_begin = (int)ep.c_begin;
   e.c_end = (int)ep.c_end;
   e.slope = ep.slope;

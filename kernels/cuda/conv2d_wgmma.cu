@@ -115,7 +115,7 @@ struct WgmmaConv {
 };
 
 // The output of forward: y[n][k][p][q] = epilogue(acc).
-struct WgmmaForwardStore {
+struct WgmmaForwardStore {  // y null: the packed copy only
   float* y;
   int64_t y_bs;
   int K, P, Q;
@@ -124,7 +124,7 @@ struct WgmmaForwardStore {
     if (p >= P || q >= Q || k >= K) return;
     const int64_t pq = (int64_t)p * Q + q, PQ = (int64_t)P * Q;
     const float out = ep.apply(v, k, (int64_t)n * ep.residual_batch_stride + pq, PQ);
-    y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = out;
+    if (y) y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = out;
     igemm::store_packed(ep, out, k, n, pq, PQ);
   }
 };

@@ -3,7 +3,7 @@
 // v2 (this file): the convolutions are the caller's conv2d variant's explicit entry points
 // on channel-range views of the buffer, with everything elementwise folded into their
 // epilogues but two maps (x into the buffer, and dy's scaling for conv5; with the packed twin
-// below, neither):
+// below, neither). Without the twin:
 //   forward   conv_k writes bias + LeakyReLU (epilogue) into buf's slice k (y_batch_stride);
 //             conv5 writes x + residual * (conv5 + b5), and with the RRDB's outer residual
 //             outer + outer_scale * (that), straight into y (the epilogue's residual and
@@ -21,23 +21,21 @@
 //             G's prefix itself is never written. No float atomics: deterministic like the
 //             convolutions.
 // igemm_v2 and wgmma (the variants that pack their operands), with nf and gc multiples of 8,
-// read the buffer through one packed twin (NHWC bf16, all nf + 4 gc channels per pixel,
-// igemm_v2_pack_activations' layout; conv2d.h's PackedActivations) instead of packing each
-// conv's channel prefix again: the forward packs x, and each slice lands as its conv writes it;
-// the backward packs the buffer once for the five weight gradients (x and the slices, from x
-// and buf when buf holds the slices alone: below), and each conv's dy once for
-// its backward-data and weight gradient. In the forward each growth conv's store writes its
-// slice into the twin as well (ConvEpilogue::packed: the bf16 of the value it stores), so
-// the only forward packing is x's. Per pixel the packing passes read nf channels in the
-// forward instead of 5 nf + 10 gc (the stores add 4 gc bf16 writes), and in the backward
-// nf + 4 gc plus each dy once instead of 5 nf + 10 gc plus each dy twice (at nf 64, gc 32:
-// 64 + 192 + 192 instead of 640 + 640 + 384 channels). conv5's dy, residual * identity * dy, is scaled as it is packed, so the twin's
-// backward needs no float32 copy of it (one map fewer). The bf16 values, and so the results,
-// are the per-conv packing's bit for bit. With the twin no convolution reads x's channels from
-// the float32 buffer, so the buffer holds the growth slices alone (rdb_buffer_channels: 4 gc
-// channels) and x is not copied into it (the `rdb_copy_x` map is gone): the backward packs the
-// twin's x channels from x itself, which the op saves instead (the same bytes: the buffer
-// lost x's copy).
+// keep the block in one packed twin instead of a float32 buffer: NHWC bf16, all nf + 4 gc
+// channels per pixel (igemm_v2_pack_activations' layout; conv2d.h's PackedActivations), the
+// caller's memory. In the forward x is packed into it (or is there already: the previous
+// block's conv5 stored it, RdbLink), and each growth conv's store writes its slice into it
+// (ConvEpilogue::packed) and nothing else: the slices never exist in float32. The five
+// convolutions read their channel prefixes from it. The forward saves it for the backward,
+// which reads everything from it: the five weight gradients' operands as they are, and the
+// signs LeakyReLU's derivative needs (ConvDgradEpilogue's packed y). Per pixel that is
+// (nf + 4 gc) bf16 saved instead of (nf + 4 gc) floats (at nf 64, gc 32: 384 bytes instead of
+// 768), no packing in the backward but each conv's dy once (for its backward-data and weight
+// gradient), and in the forward x's packing alone (none inside the trunk) and no float32
+// slice written. The bf16 values, and so the convolutions' results, are the per-conv
+// packing's bit for bit; the derivative reads bf16(y)'s sign, y's own but for a positive
+// y <= 2^-134 (conv2d.h). conv5's dy, residual * identity * dy, is scaled as it is packed, so
+// the twin's backward needs no float32 copy of it (one map fewer).
 #include <algorithm>
 
 #include "kernels/cuda/common.cuh"
@@ -71,63 +69,60 @@ Conv2dShape rdb_conv_shape(const RdbShape& s, int k, int64_t x_batch, int64_t y_
   return c;
 }
 
-// The block keeps a packed twin of its buffer (see the top): variants that pack, whole 16-byte
-// chunks per slice.
-bool keeps_twin(ConvVariant v, const RdbShape& s) {
-  return (v == ConvVariant::igemm_v2 || v == ConvVariant::wgmma) && s.nf % 8 == 0 && s.gc % 8 == 0;
-}
-
-// The packed twin of the block's buffer, [N][H][W][nf + 4 gc] (all the block's channels,
-// whatever the float32 buffer holds).
+// The packed twin of the block's buffer, [N][H][W][nf + 4 gc] (x and all the slices), the
+// caller's memory (saved for the backward), when the block keeps one.
 class BufferTwin {
  public:
-  BufferTwin(ConvVariant v, const RdbShape& s)
-      : on_(keeps_twin(v, s)),
-        s_(s),
-        data_(on_ ? (size_t)(s.N * s.H * s.W * s.channels()) * sizeof(uint16_t) : 0) {}
-  bool on() const { return on_; }
+  BufferTwin(const RdbShape& s, uint16_t* data) : s_(s), data_(data) {}
+  bool on() const { return data_ != nullptr; }
   // Channels [c_begin, c_begin + C) of every pixel from `src` (NCHW, images batch apart).
-  void pack(const float* src, int64_t batch, int64_t c_begin, int64_t C) {
-    detail::igemm_v2_pack_activations(src, batch, s_.N, C, s_.H * s_.W, data_.as<uint16_t>(), s_.channels(), c_begin);
+  void pack(const float* src, int64_t batch, int64_t c_begin, int64_t C) const {
+    detail::igemm_v2_pack_activations(src, batch, s_.N, C, s_.H * s_.W, data_, s_.channels(), c_begin);
   }
-  PackedActivations view() const {
-    return on_ ? PackedActivations{data_.as<uint16_t>(), s_.channels()} : PackedActivations{};
-  }
+  PackedActivations view() const { return on() ? PackedActivations{data_, s_.channels()} : PackedActivations{}; }
   // A convolution's epilogue that also writes its output into channels [c_begin, c_begin + K)
   // of every pixel (conv2d.h's ConvEpilogue::packed), when the twin is on.
   void receive_output(ConvEpilogue& ep, int64_t c_begin) const {
-    if (!on_) return;
-    ep.packed = data_.as<uint16_t>();
+    if (!on()) return;
+    ep.packed = data_;
     ep.packed_ld = s_.channels();
     ep.packed_c_off = c_begin;
   }
 
  private:
-  bool on_;
   RdbShape s_;
-  DeviceScratch data_;
+  uint16_t* data_;
 };
+
+// The block's saved state as rdb.h states it: the twin with it, else the float32 buffer.
+void check_saved(const char* op, ConvVariant v, const RdbShape& s, const RdbSaved& saved) {
+  const bool twin = rdb_keeps_twin(v, s);
+  SR_CHECK(twin ? saved.twin && !saved.buf : saved.buf && !saved.twin, op, " (", conv_variant_name(v), ", nf ", s.nf,
+           ", gc ", s.gc, "): saves ", twin ? "the packed twin alone" : "the float32 buffer alone", ", got ",
+           saved.twin ? "a twin" : "no twin", " and ", saved.buf ? "a buffer" : "no buffer");
+}
 
 }  // namespace
 
-int64_t rdb_buffer_channels(ConvVariant v, const RdbShape& s) {
-  return keeps_twin(v, s) ? 4 * s.gc : s.channels();
+bool rdb_keeps_twin(ConvVariant v, const RdbShape& s) {
+  return (v == ConvVariant::igemm_v2 || v == ConvVariant::wgmma) && s.nf % 8 == 0 && s.gc % 8 == 0;
 }
 
 void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbParams& p, const float* outer,
-                 float slope, float residual, float outer_scale, float* buf, float* y) {
-  if (s.N * s.H * s.W == 0) return;
-  // buf: [x | slices] (BC = nf + 4 gc), or with the twin the slices alone (BC = 4 gc); slice k
-  // at channel first_slice + k gc.
-  const int64_t HW = s.H * s.W, BC = rdb_buffer_channels(v, s), CB = BC * HW, xn = s.nf * HW;
-  const int64_t first_slice = BC - 4 * s.gc;
-  BufferTwin twin(v, s);
-  if (twin.on()) twin.pack(x, xn, 0, s.nf);
-  else launch_map("rdb_copy_x", CopyIntoView{x, buf, xn, CB}, s.N * xn);
-  // The convolutions read the twin when there is one (then nothing reads the float32 prefix:
-  // no pointer is given), else buf's channel prefix.
-  const float* prefix = twin.on() ? nullptr : buf;
-  // (x's batch stride is buf's: with the twin no pointer is given and the stride is unused.)
+                 float slope, float residual, float outer_scale, const RdbSaved& saved, float* y,
+                 const RdbLink& link) {
+  if (s.N * s.H * s.W == 0) return;  // (nothing to hold: the pointers may be null)
+  check_saved("rdb_forward", v, s, saved);
+  SR_CHECK(saved.twin || (!link.twin_holds_x && !link.next_twin), "rdb_forward (", conv_variant_name(v),
+           "): a link to the next block needs the packed twin");
+  // buf: [x | slices] (CB per image) without the twin; with it no float32 buffer at all.
+  const int64_t HW = s.H * s.W, CB = s.channels() * HW, xn = s.nf * HW;
+  const BufferTwin twin(s, saved.twin);
+  if (!twin.on()) launch_map("rdb_copy_x", CopyIntoView{x, saved.buf, xn, CB}, s.N * xn);
+  else if (!link.twin_holds_x) twin.pack(x, xn, 0, s.nf);
+  // The convolutions read the twin when there is one (then no float32 prefix exists: no
+  // pointer is given), else buf's channel prefix. (x's batch stride is buf's: unused with the twin.)
+  const float* prefix = twin.on() ? nullptr : saved.buf;
   auto conv = [&](int k, const ConvEpilogue& ep, float* out) {
     conv2d_forward_with(v, rdb_conv_shape(s, k, CB, k == 4 ? xn : CB), prefix, p.w[k], ep, out, twin.view());
   };
@@ -136,9 +131,10 @@ void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbPara
     ep.bias = p.b[k];
     ep.leaky_relu = true;
     ep.slope = slope;
-    // Conv k reads the twin's first nf + k gc channels and its store writes the next gc.
+    // Conv k reads the twin's first nf + k gc channels and its store writes the next gc, its
+    // only output (no float32 slice).
     twin.receive_output(ep, s.nf + k * s.gc);
-    conv(k, ep, buf + (first_slice + k * s.gc) * HW);
+    conv(k, ep, twin.on() ? nullptr : saved.buf + (s.nf + k * s.gc) * HW);
   }
   ConvEpilogue ep5;
   ep5.bias = p.b[4];
@@ -148,39 +144,45 @@ void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbPara
   ep5.outer = outer;  // y = outer + outer_scale * (x + residual * (conv5 + b5))
   ep5.outer_batch_stride = xn;
   ep5.outer_scale = outer_scale;
+  if (link.next_twin) {  // y is the next block's x: its twin's first nf channels
+    ep5.packed = link.next_twin;
+    ep5.packed_ld = s.channels();
+    ep5.packed_c_off = 0;
+  }
   conv(4, ep5, y);
 }
 
-void rdb_backward(ConvVariant v, const RdbShape& s, const float* x, const float* buf, const RdbParams& p,
-                  const float* dy, float slope, float residual, bool has_outer, float outer_scale, float* dx,
-                  float* const dw[5], float* const db[5]) {
+void rdb_backward(ConvVariant v, const RdbShape& s, const RdbSaved& saved, const RdbParams& p, const float* dy,
+                  float slope, float residual, bool has_outer, float outer_scale, float* dx, float* const dw[5],
+                  float* const db[5]) {
   if (s.N * s.H * s.W == 0) return;
-  // G = dL/d[x | slices] has all nf + 4 gc channels (GB per image); buf has BC (the forward's).
-  const int64_t HW = s.H * s.W, GB = s.channels() * HW, BC = rdb_buffer_channels(v, s), CB = BC * HW;
-  const int64_t xn = s.nf * HW;
+  check_saved("rdb_backward", v, s, saved);
+  // G = dL/d[x | slices] and the float32 buffer have all nf + 4 gc channels (GB per image).
+  const int64_t HW = s.H * s.W, GB = s.channels() * HW, CB = GB, xn = s.nf * HW;
+  const float* buf = saved.buf;
+  const BufferTwin twin(s, saved.twin);
   const float identity = has_outer ? outer_scale : 1.0f;
   DeviceScratch G(sizeof(float) * s.N * GB);
   float* g = G.as<float>();
   // LeakyReLU's derivative on G's slice k (channels nf + k gc .. nf + (k+1) gc of the
-  // prefix a backward-data writes), read off buf's slice k (buf's first plane is G's channel
-  // nf + 4 gc - BC: 0, or nf without x).
+  // prefix a backward-data writes), read off the slice's signs in buf, or in the twin (whose
+  // columns are G's channels).
   auto leaky_slice = [&](int k) {
     ConvDgradEpilogue ep;
-    ep.y = buf;
-    ep.y_batch_stride = CB;
-    ep.y_first_channel = s.channels() - BC;
+    if (twin.on()) {
+      ep.y_packed = saved.twin;
+      ep.y_packed_ld = s.channels();
+    } else {
+      ep.y = buf;
+      ep.y_batch_stride = CB;
+    }
     ep.c_begin = s.nf + k * s.gc;
     ep.c_end = ep.c_begin + s.gc;
     ep.slope = slope;
     return ep;
   };
-  // The twin serves the weight gradients: packed only when one is asked for. dyp holds one
-  // conv's packed dy: nf channels (conv5) or gc (the others).
-  BufferTwin twin(v, s);
-  if (twin.on() && (dw[0] || dw[1] || dw[2] || dw[3] || dw[4])) {
-    twin.pack(x, xn, 0, s.nf);
-    twin.pack(buf, CB, s.nf, 4 * s.gc);
-  }
+  // The saved twin serves the weight gradients as it is. dyp holds one conv's packed dy: nf
+  // channels (conv5) or gc (the others).
   const float* prefix = twin.on() ? nullptr : buf;
   const int64_t dy_channels = detail::igemm_v2_packed_channels(std::max(s.nf, s.gc));
   DeviceScratch dyp(twin.on() ? sizeof(uint16_t) * s.N * HW * dy_channels : 0);
