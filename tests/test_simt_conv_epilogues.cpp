@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -173,6 +174,59 @@ void test_dgrad_epilogue() {
   }
 }
 
+// The backward-data epilogue's packed copy (ConvDgradEpilogue::packed, the dense block's next
+// dy): the finished channels [5, 13) of an accumulating dx view also stored as bf16
+// channels-last in rows of 16, bit for bit the nearest bf16 of the dx the same call wrote
+// (ties to even, as the GPU's cvt.rn), columns 8 .. 15 untouched; dx itself as without the copy.
+uint16_t bf16_nearest_even(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);  // (finite f: no NaN here)
+}
+
+void check_dgrad_packed_output(ConvVariant v, const ConvCase& c, uint64_t seed, const std::string& plan = "") {
+  test::ConvViewData d(c, seed);
+  const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + plan +
+                          " dgrad epilogue packed copy";
+  constexpr int64_t kBegin = 5, kEnd = 13, kLd = 16;
+  const auto act = random_floats(d.rng, d.x_len), init = random_floats(d.rng, d.x_len);
+  Dev Wt(d.w), DY(d.dybuf), Y(act), DX(init);
+  DevT<uint16_t> Packed(std::vector<uint16_t>(c.N * d.HW * kLd, 0xffff));
+  auto ep = d.dgrad_epilogue<sr::simt::ConvDgradEpilogue>(Y.p);
+  ep.c_begin = kBegin;
+  ep.c_end = kEnd;
+  ep.packed = Packed.p;
+  ep.packed_ld = kLd;
+  sr::simt::conv2d_backward_data_with(v, d.s, DY.p + d.y_off, Wt.p, DX.p + d.x_off, true, d.s.x_batch_stride, ep);
+  auto r = d.backward_data(DX.get(), init, true, ctx);
+  d.apply_leaky_grad(r, act, kBegin, kEnd, ep.slope);
+  compare(ctx, r.got, r.ref, tolerance(v));
+  const std::vector<uint16_t> got = Packed.get();
+  int64_t bad = 0, stray = 0;
+  for (int64_t n = 0; n < c.N; ++n)
+    for (int64_t hw = 0; hw < d.HW; ++hw)
+      for (int64_t col = 0; col < kLd; ++col) {
+        const uint16_t b = got[(n * d.HW + hw) * kLd + col];
+        if (col < kEnd - kBegin) bad += b != bf16_nearest_even((float)r.got[(n * c.C + kBegin + col) * d.HW + hw]);
+        else stray += b != 0xffff;
+      }
+  INFO(ctx << ": " << bad << " packed elements differ from dx's bf16, " << stray << " written past the range");
+  CHECK(bad == 0);
+  CHECK(stray == 0);
+}
+
+void test_dgrad_packed_output() {
+  uint64_t seed = 1190;
+  const ConvCase shapes[] = {{2, 17, 6, 5, 9, 3, 3, 1, 1, 2, 1}, {1, 16, 7, 6, 5, 3, 3, 2, 1}};
+  for (ConvVariant v : {ConvVariant::igemm_v2, ConvVariant::wgmma, ConvVariant::tf32})
+    for (const ConvCase& c : shapes) check_dgrad_packed_output(v, c, ++seed);
+  struct Restore {  // igemm_v2's split-K: the reduce's store writes it
+    ~Restore() { sr::simt::detail::igemm_v2_force_conv_plan(0, 0, 0); }
+  } restore;
+  sr::simt::detail::igemm_v2_force_conv_plan(64, 32, 2);
+  check_dgrad_packed_output(ConvVariant::igemm_v2, shapes[0], ++seed, " split-K 2");
+}
+
 // The epilogue's argument checks: each names the op and the bad value.
 void test_dgrad_epilogue_checks() {
   const ConvCase c = cases()[2];
@@ -210,6 +264,15 @@ void test_dgrad_epilogue_checks() {
   ep.y_packed_ld = 3;
   CHECK_THROWS_WITH(run(ep, false), Catch::Contains("packed y has rows of 3 channels") &&
                                         Catch::Contains("last channel 4"));
+  // The packed copy: whole 16-byte chunks of the range, and a range at all.
+  ep.y_packed_ld = 64;
+  DevT<uint16_t> Copy(std::vector<uint16_t>(64 * d.s.N * d.HW, 0));
+  ep.packed = Copy.p;
+  ep.packed_ld = 8;
+  CHECK_THROWS_WITH(run(ep, false), Catch::Contains("a packed copy of the epilogue's channels [2, 4) in pixel rows "
+                                                    "of 8"));
+  ep.c_begin = ep.c_end = 0;
+  CHECK_THROWS_WITH(run(ep, false), Catch::Contains("a packed copy of the epilogue's channels without a channel range"));
 }
 
 // A pre-packed operand's checks (conv2d.h's PackedActivations, igemm_v2_pack_activations' pitch
@@ -388,10 +451,11 @@ void test_packed_output() {
 // identity * dy, now conv1's backward-data store). With nf and gc multiples of 8 the block
 // keeps the packed twin instead of a float32 buffer (rdb.cu) and saves it for the backward:
 // the twin's values (x and the slices) within bf16 rounding of the reference buffer's, the
-// same dx and gradients, 14 fewer packings than the convolutions alone (the forward's 5
+// same dx and gradients, 18 fewer packings than the convolutions alone (the forward's 5
 // prefixes become x's alone, the growth convs' stores writing their slices into the twin; the
-// backward's 5 packings of the prefix and 10 of dy become the 5 of dy) and no map at all (x is
-// not copied; conv5's dy is scaled as it is packed). The twin starts poisoned, so a channel
+// backward's 5 packings of the prefix and 10 of dy become conv5's dy alone, the backward-data
+// stores packing the growth convs' dy as they finish it) and no map at all (x is not copied;
+// conv5's dy is scaled as it is packed). The twin starts poisoned, so a channel
 // left unwritten shows. wgmma (the twin through its tensor maps) is checked for the values: it
 // runs its backward-data epilogues and the outer residual as maps, so its launch count differs.
 void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t seed) {
@@ -500,7 +564,7 @@ void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t s
   }
   INFO("rdb forward + backward on " << sr::simt::conv_variant_name(v) << ": " << fused
                                      << " launches, its convolutions alone " << convs);
-  if (v == ConvVariant::igemm_v2) CHECK(fused == convs + (twin ? -14 : 2));
+  if (v == ConvVariant::igemm_v2) CHECK(fused == convs + (twin ? -18 : 2));
 }
 
 // One dense block's random parameters on the device, and gradient buffers of their shapes.
@@ -591,6 +655,7 @@ void test_rdb_fused_epilogues() {
 
 TEST_CASE("simt/conv2d_dgrad_epilogue") { test_dgrad_epilogue(); }
 TEST_CASE("simt/conv2d_dgrad_epilogue_checks") { test_dgrad_epilogue_checks(); }
+TEST_CASE("simt/conv2d_dgrad_packed_output") { test_dgrad_packed_output(); }
 TEST_CASE("simt/conv2d_packed_operand_checks") { test_packed_operand_checks(); }
 TEST_CASE("simt/conv2d_outer_residual") { test_outer_residual(); }
 TEST_CASE("simt/rdb_fused_epilogues") { test_rdb_fused_epilogues(); }

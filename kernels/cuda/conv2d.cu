@@ -150,7 +150,9 @@ struct DgradEpilogueOp {
   __device__ void operator()(int64_t i) const {
     const int64_t HW = s.H * s.W, hw = i % HW, c = c0 + (i / HW) % nc, n = i / (nc * HW);
     float* p = dx + n * dx_bs + c * HW + hw;
-    *p = ep.apply(*p, add_source, p, (int)c, n, hw, HW);
+    const float out = ep.apply(*p, add_source, p, (int)c, n, hw, HW);
+    *p = out;
+    ep.store_packed(out, (int)c, n, hw, HW);
   }
 };
 
@@ -166,11 +168,17 @@ void check_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep, boo
   SR_CHECK(ep.source_batch_stride >= 0 && ep.residual_batch_stride >= 0 && ep.y_batch_stride >= 0,
            "conv2d_backward_data: epilogue batch strides must be >= 0 (0: contiguous), got source ",
            ep.source_batch_stride, ", residual ", ep.residual_batch_stride, ", y ", ep.y_batch_stride);
+  SR_CHECK(!ep.packed || ep.c_begin != ep.c_end, "conv2d_backward_data: a packed copy of the epilogue's channels "
+           "without a channel range (c_begin == c_end == ", ep.c_begin, ")");
   if (ep.c_begin == ep.c_end) return;
   SR_CHECK(ep.c_begin >= 0 && ep.c_begin < ep.c_end && ep.c_end <= s.C, "conv2d_backward_data: epilogue channels [",
            ep.c_begin, ", ", ep.c_end, ") outside the input's ", s.C);
   SR_CHECK(!ep.y != !ep.y_packed, "conv2d_backward_data: epilogue over channels [", ep.c_begin, ", ", ep.c_end,
            ") needs the activation y, float32 or packed (one of them), got ", ep.y ? "both" : "neither");
+  SR_CHECK(!ep.packed || ((ep.c_end - ep.c_begin) % 8 == 0 && ep.packed_ld % 8 == 0 &&
+                           ep.packed_ld >= ep.c_end - ep.c_begin && reinterpret_cast<uintptr_t>(ep.packed) % 16 == 0),
+           "conv2d_backward_data: a packed copy of the epilogue's channels [", ep.c_begin, ", ", ep.c_end,
+           ") in pixel rows of ", ep.packed_ld, " (the count and the rows multiples of 8, a 16-byte aligned buffer)");
   SR_CHECK(!ep.y_packed || ep.y_packed_ld >= ep.c_end, "conv2d_backward_data: epilogue's packed y has rows of ",
            ep.y_packed_ld, " channels, fewer than the derivative's last channel ", ep.c_end, " needs");
   SR_CHECK(ep.y_first_channel >= 0 && ep.y_first_channel <= ep.c_begin, "conv2d_backward_data: epilogue y's first ",

@@ -93,12 +93,19 @@ struct ConvEpilogue {
 // packed twin, which it saves for its backward instead of a float32 buffer. The derivative
 // then reads the sign of bf16(y), which is y's but for a positive y of at most 2^-134 (half
 // bf16's smallest denormal), which rounds to +0.
+// packed (optional): the derivative's channels, once final, also stored as bf16 (round to
+// nearest even) channels-last, packed[(n H W + h W + w) * packed_ld + c - c_begin] =
+// bf16(dx[n][c][h][w]): the dense block's next dy, packed as igemm_v2_pack_activations packs
+// (the count c_end - c_begin and packed_ld multiples of 8, a 16-byte aligned buffer; the
+// columns past the count are not written).
 struct ConvDgradEpilogue {
   const float* y = nullptr;
   int64_t y_batch_stride = 0;
   int64_t y_first_channel = 0;
   const uint16_t* y_packed = nullptr;
   int64_t y_packed_ld = 0;
+  uint16_t* packed = nullptr;
+  int64_t packed_ld = 0;
   int64_t c_begin = 0, c_end = 0;
   float slope = 0.2f;
   const float* source = nullptr;

@@ -278,7 +278,9 @@ struct DataStore {
     uint32_t n;
     const int64_t hw = px.locate(m, n);
     float* p = dx + (int64_t)n * dx_bs + (int64_t)c * HW + hw;
-    *p = ep.apply(v, accumulate, p, c, n, hw, HW);
+    const float out = ep.apply(v, accumulate, p, c, n, hw, HW);
+    *p = out;
+    ep.store_packed(out, c, n, hw, HW);
   }
 };
 

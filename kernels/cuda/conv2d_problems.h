@@ -94,16 +94,19 @@ struct Epilogue {
   }
 };
 
-// The packed copy of output element (n, k, pq) of e (ConvEpilogue::packed), y its final value,
-// rounded as igemm_v2_pack_activations' cvt.rn.bf16x2.f32 rounds: to nearest, ties to even (a
-// carry into the exponent is the right result, up to infinity), NaN to the canonical 0x7fff.
-SR_HD void store_packed(const Epilogue& e, float y, int k, int64_t n, int64_t pq, int64_t PQ) {
-  if (!e.packed) return;
+// y's bf16, rounded as igemm_v2_pack_activations' cvt.rn.bf16x2.f32 rounds: to nearest, ties
+// to even (a carry into the exponent is the right result, up to infinity), NaN to the
+// canonical 0x7fff.
+SR_HD uint16_t bf16_rn_bits(float y) {
   uint32_t u;
   std::memcpy(&u, &y, 4);
-  const uint16_t b =
-      (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)0x7fff : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-  e.packed[(n * PQ + pq) * e.packed_ld + e.packed_c_off + k] = b;
+  return (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)0x7fff : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+// The packed copy of output element (n, k, pq) of e (ConvEpilogue::packed), y its final value.
+SR_HD void store_packed(const Epilogue& e, float y, int k, int64_t n, int64_t pq, int64_t PQ) {
+  if (!e.packed) return;
+  e.packed[(n * PQ + pq) * e.packed_ld + e.packed_c_off + k] = bf16_rn_bits(y);
 }
 
 inline Epilogue make_epilogue(const Conv2dShape& s, const ConvEpilogue& ep) {
@@ -128,6 +131,8 @@ struct DgradEpilogue {
   int y_c0 = 0;  // y's first plane is dx's channel y_c0
   const uint16_t* y_packed = nullptr;  // or y as bf16 channels-last: pixel n HW + hw, column c
   int64_t y_packed_ld = 0;
+  uint16_t* packed = nullptr;  // the finished range's copy: pixel n HW + hw, column c - c_begin
+  int64_t packed_ld = 0;
   int c_begin = 0, c_end = 0;
   float slope = 0.2f;
   const float* source = nullptr;  // the accumulated value's home when not dx itself
@@ -139,6 +144,12 @@ struct DgradEpilogue {
   // y's element at dx's channel c, pixel hw of image n (ychw: its offset in a float32 image).
   SR_HD float y_value(int64_t n, int c, int64_t hw, int64_t ychw, int64_t HW) const {
     return y_packed ? ldg_bf16(y_packed + (n * HW + hw) * y_packed_ld + c) : ldg(y + n * y_bs + ychw);
+  }
+
+  // The packed copy of dx's final value v at channel c (ConvDgradEpilogue::packed): the
+  // derivative's channels only.
+  SR_HD void store_packed(float v, int c, int64_t n, int64_t hw, int64_t HW) const {
+    if (packed && c >= c_begin && c < c_end) packed[(n * HW + hw) * packed_ld + (c - c_begin)] = bf16_rn_bits(v);
   }
 
   // dx's new value from the convolution's `conv`, in ConvDgradEpilogue's order: the prior
@@ -163,6 +174,8 @@ inline DgradEpilogue make_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEp
   e.y_c0 = (int)ep.y_first_channel;
   e.y_packed = ep.y_packed;
   e.y_packed_ld = ep.y_packed_ld;
+  e.packed = ep.packed;
+  e.packed_ld = ep.packed_ld;
   e.c_begin = (int)ep.c_begin;
   e.c_end = (int)ep.c_end;
   e.slope = ep.slope;

@@ -30,9 +30,10 @@
 // which reads everything from it: the five weight gradients' operands as they are, and the
 // signs LeakyReLU's derivative needs (ConvDgradEpilogue's packed y). Per pixel that is
 // (nf + 4 gc) bf16 saved instead of (nf + 4 gc) floats (at nf 64, gc 32: 384 bytes instead of
-// 768), no packing in the backward but each conv's dy once (for its backward-data and weight
-// gradient), and in the forward x's packing alone (none inside the trunk) and no float32
-// slice written. The bf16 values, and so the convolutions' results, are the per-conv
+// 768); in the backward one packing, conv5's dy (its backward-data and weight gradient
+// read it), the growth convs' dy being packed by the backward-data store that finishes each
+// slice (ConvDgradEpilogue::packed); in the forward x's packing alone (none inside the trunk)
+// and no float32 slice written. The bf16 values, and so the convolutions' results, are the per-conv
 // packing's bit for bit; the derivative reads bf16(y)'s sign, y's own but for a positive
 // y <= 2^-134 (conv2d.h). conv5's dy, residual * identity * dy, is scaled as it is packed, so
 // the twin's backward needs no float32 copy of it (one map fewer).
@@ -164,9 +165,20 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const RdbSaved& saved, const
   const float identity = has_outer ? outer_scale : 1.0f;
   DeviceScratch G(sizeof(float) * s.N * GB);
   float* g = G.as<float>();
+  // The saved twin serves the weight gradients as it is. Conv k's packed dy lives in
+  // dyp[k % 2]: conv5's is packed (and scaled) from dy below, and slice k's (k < 4) is written
+  // by the backward-data store that finishes it (conv_{k+1}'s: ConvDgradEpilogue::packed)
+  // while that convolution reads its own dy from the other buffer.
+  const int64_t dy_channels = detail::igemm_v2_packed_channels(std::max(s.nf, s.gc));
+  const size_t dyp_bytes = twin.on() ? sizeof(uint16_t) * s.N * HW * dy_channels : 0;
+  DeviceScratch dyp0(dyp_bytes), dyp1(dyp_bytes);
+  uint16_t* const dyp[2] = {dyp0.as<uint16_t>(), dyp1.as<uint16_t>()};
+  // Whether conv k's dy is packed: with the twin, when read by its weight gradient or its
+  // backward-data (every conv's but conv1's, which runs only for dx).
+  auto packs_dy = [&](int k) { return twin.on() && (dw[k] || k > 0 || dx); };
   // LeakyReLU's derivative on G's slice k (channels nf + k gc .. nf + (k+1) gc of the
   // prefix a backward-data writes), read off the slice's signs in buf, or in the twin (whose
-  // columns are G's channels).
+  // columns are G's channels); the finished slice is conv k's dy, packed by the same store.
   auto leaky_slice = [&](int k) {
     ConvDgradEpilogue ep;
     if (twin.on()) {
@@ -179,25 +191,25 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const RdbSaved& saved, const
     ep.c_begin = s.nf + k * s.gc;
     ep.c_end = ep.c_begin + s.gc;
     ep.slope = slope;
+    if (packs_dy(k)) {
+      ep.packed = dyp[k % 2];
+      ep.packed_ld = detail::igemm_v2_packed_channels(s.gc);
+    }
     return ep;
   };
-  // The saved twin serves the weight gradients as it is. dyp holds one conv's packed dy: nf
-  // channels (conv5) or gc (the others).
   const float* prefix = twin.on() ? nullptr : buf;
-  const int64_t dy_channels = detail::igemm_v2_packed_channels(std::max(s.nf, s.gc));
-  DeviceScratch dyp(twin.on() ? sizeof(uint16_t) * s.N * HW * dy_channels : 0);
   // Conv k's weight gradient (when asked) and, when ep is given, its backward-data into dxk
   // with that epilogue, for its dy = dy_scale * dyk: G's slice k (final, a view), or for conv5
-  // the scaled dy. With the twin, dy is packed (and scaled) once for both. The convolutions get
-  // the float32 dyk only when it is the dy itself (dy_scale 1); otherwise null, as nothing may
-  // read it (the caller keeps the scaled dy in float32 where a bias gradient alone needs it).
+  // the scaled dy. With the twin both read the packed dy. The convolutions get the float32 dyk
+  // only when it is the dy itself (dy_scale 1); otherwise null, as nothing may read it (the
+  // caller keeps the scaled dy in float32 where a bias gradient alone needs it).
   auto conv_backward = [&](int k, const float* dyk, float dy_scale, float* dxk, bool accumulate, int64_t dx_bs,
                            const ConvDgradEpilogue* ep) {
     const Conv2dShape c = rdb_conv_shape(s, k, CB, k == 4 ? xn : GB);
     PackedActivations pdy;
-    if (twin.on() && (dw[k] || ep)) {  // its readers: the weight gradient and backward-data
-      detail::igemm_v2_pack_activations(dyk, c.y_batch_stride, s.N, c.K, HW, dyp.as<uint16_t>(), 0, 0, dy_scale);
-      pdy = {dyp.as<uint16_t>(), detail::igemm_v2_packed_channels(c.K)};
+    if (packs_dy(k)) {
+      if (k == 4) detail::igemm_v2_pack_activations(dyk, c.y_batch_stride, s.N, c.K, HW, dyp[0], 0, 0, dy_scale);
+      pdy = {dyp[k % 2], detail::igemm_v2_packed_channels(c.K)};
     }
     const float* dy_float = dy_scale == 1.0f ? dyk : nullptr;
     if (dw[k] || db[k]) conv2d_backward_weight_with(v, c, prefix, dy_float, dw[k], db[k], twin.view(), pdy);
