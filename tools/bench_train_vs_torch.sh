@@ -10,13 +10,16 @@
 #
 #   tools/bench_train_vs_torch.sh [--bin build/srengine] [--out bench-train-out]
 #       [--config configs/esrgan_x4.json] [--only REGEX] [--iters N] [--warmup W]
-#       [--threads N] [--max-load L] [--device cpu|cuda] [--precision tf32|bf16] [--python PY]
+#       [--threads N] [--max-load L] [--device cpu|cuda] [--precision tf32|bf16] [--conv-impl V]
+#       [--python PY]
 #
 # --device cuda times the GPU workloads instead (batch 16 training steps, the GPU target:
 # srengine / PyTorch <= 1/1.2). --precision tf32 (default): srengine's default conv (TF32
 # tensor cores) against PyTorch eager with cuDNN in TF32; bf16: srengine's bf16 conv
-# (SRENGINE_CONV_IMPL=bf16) against PyTorch under bf16 autocast. --python names the
-# interpreter that has PyTorch (default: $SRENGINE_TORCH_PYTHON, else python3 on PATH).
+# (SRENGINE_CONV_IMPL=bf16) against PyTorch under bf16 autocast; --conv-impl names another bf16
+# variant for it (igemm_v2, or wgmma on sm_90a: the native kernels with the dense block's packed
+# twin). --python names the interpreter that has PyTorch (default: $SRENGINE_TORCH_PYTHON, else
+# python3 on PATH).
 #
 # --max-load L waits (up to 5 minutes) before each workload until the 1-minute load
 # average is below L and the CPUs were >= 90% idle over 2 seconds.
@@ -34,6 +37,7 @@ max_load=""
 device=cpu
 python=${SRENGINE_TORCH_PYTHON:-python3}
 precision=tf32
+bf16_impl=bf16
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) bin=$2; shift 2 ;;
@@ -47,13 +51,21 @@ while [ $# -gt 0 ]; do
     --device) device=$2; shift 2 ;;
     --python) python=$2; shift 2 ;;
     --precision) precision=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | cut -c3-; exit 0 ;;
+    --conv-impl) bf16_impl=$2; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0" | cut -c3-; exit 0 ;;
     *) echo "bench_train_vs_torch.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+case "$bf16_impl" in
+  bf16|igemm_v2|wgmma) ;;
+  *) echo "bench_train_vs_torch.sh: --conv-impl must be a bf16 variant (bf16, igemm_v2, wgmma), got '$bf16_impl'" >&2
+     exit 2 ;;
+esac
+[ "$bf16_impl" = bf16 ] || [ "$precision" = bf16 ] || {
+  echo "bench_train_vs_torch.sh: --conv-impl $bf16_impl needs --precision bf16" >&2; exit 2; }
 case "$precision" in
   tf32) conv_impl="" ;;
-  bf16) conv_impl=bf16 ;;
+  bf16) conv_impl=$bf16_impl ;;
   *) echo "bench_train_vs_torch.sh: --precision must be tf32 or bf16, got '$precision'" >&2; exit 2 ;;
 esac
 [ "$device" = cuda ] || [ "$precision" = tf32 ] || { echo "bench_train_vs_torch.sh: --precision bf16 needs --device cuda" >&2; exit 2; }
@@ -117,8 +129,8 @@ for w in "${workloads[@]}"; do
   [ "$device" = cuda ] && peer_precision=(--precision "$precision")
   "$python" "$root/tools/peer_torch.py" train --workloads "$out/$name.list.json" --iters "$n" \
     --warmup "$warmup" --threads "$threads" --device "$device" "${peer_precision[@]}" --json "$out/$name.torch.json"
-  printf '{"name": "%s", "target": %s, "load_before": %s, "load_after": %s}\n' "$name" "$target" "$before" \
-    "$(load1)" > "$out/$name.meta.json"
+  printf '{"name": "%s", "target": %s, "load_before": %s, "load_after": %s, "conv_impl": "%s"}\n' "$name" "$target" \
+    "$before" "$(load1)" "${conv_impl:-${SRENGINE_CONV_IMPL:-default}}" > "$out/$name.meta.json"
 done
 
 "$python" - "$out" "${names[@]}" > "$out/table.md" <<'EOF'
@@ -127,8 +139,10 @@ out, names = sys.argv[1], sys.argv[2:]
 load = lambda n, k: json.load(open(os.path.join(out, "%s.%s.json" % (n, k))))
 first = load(names[0], "srengine")[0] if names else {}
 torch0 = load(names[0], "torch")[0] if names else {}
+meta0 = load(names[0], "meta") if names else {}
 where = ("float32 on the CPU" if first.get("device", "cpu") == "cpu" else
-         "on %s, PyTorch in %s" % (first.get("device"), torch0.get("precision", "?")))
+         "on %s, srengine's conv variant %s, PyTorch in %s" % (first.get("device"), meta0.get("conv_impl", "?"),
+                                                               torch0.get("precision", "?")))
 print("Measured %s. srengine %s (%d threads), PyTorch %s (%d threads), %s, synthetic batches; "
       "median of the iterations after the warm-up; srengine then PyTorch back to back per row; load = 1-minute "
       "load average before / after the pair." % (first.get("date", "?"), first.get("version", "?"),

@@ -35,7 +35,8 @@
 #   nccl        a one-rank NCCL run (no mpirun) equals a single-process run
 #   bench conv  native conv vs cuDNN on the RRDB and U-Net shapes (bench_conv.json)
 #   bench wgmma plans  each wgmma tile plan forced, beside the planned one (sm_90a)
-#   train vs torch  batch-16 L1 / GAN / inference steps against PyTorch, TF32 then bf16
+#   train vs torch  batch-16 L1 / GAN / inference steps against PyTorch, TF32 then bf16 (srengine's
+#               native bf16 conv: wgmma on sm_90a, else igemm_v2)
 #   racecheck   compute-sanitizer racecheck on the conv and dense-block tests
 #   bench all   every kernel's row (logs/bench_all.json): GB/s against the copy bandwidth
 #   ncu         Nsight Compute speed-of-light of the slowest conv kernel
@@ -504,18 +505,24 @@ if ! gpu_row "bench wgmma plans"; then
 fi
 
 # ---- training step vs PyTorch, TF32 then bf16 --------------------------------------------------
+# bf16 runs srengine's native bf16 kernels (wgmma on sm_90a, else igemm_v2): the dense blocks'
+# packed twins and the trunk's links only exist there.
+bf16_impl=igemm_v2
+[ "$ARCH" = 90a ] && bf16_impl=wgmma
 for prec in tf32 bf16; do
   gpu_row "train vs torch $prec" && continue
   if ! "$PY" -c 'import torch, sys; sys.exit(not torch.cuda.is_available())' 2> /dev/null; then
     row "train vs torch $prec" skip "no CUDA PyTorch in $PY (set SRENGINE_TORCH_PYTHON)"
     continue
   fi
+  impl_args=()
+  [ "$prec" = bf16 ] && impl_args=(--conv-impl "$bf16_impl")
   timed 130 "bench_train_$prec.log" "$ROOT/tools/bench_train_vs_torch.sh" --device cuda --precision "$prec" \
-    --python "$PY" --bin "$CLI" --iters 8 --warmup 2 --out "$RUNS/bench_train_$prec"
+    "${impl_args[@]}" --python "$PY" --bin "$CLI" --iters 8 --warmup 2 --out "$RUNS/bench_train_$prec"
   case $? in
     0) { echo "## $prec"; cat "$RUNS/bench_train_$prec/table.md"; echo; } >> "$OUT/bench_train.md"
        mkdir -p "$LOG/bench_train_$prec" && cp "$RUNS/bench_train_$prec"/*.json "$LOG/bench_train_$prec/" 2> /dev/null
-       row "train vs torch $prec" ok "srengine/PyTorch eager, graph: $(grep -E '^\| gpu_' "$RUNS/bench_train_$prec/table.md" | awk -F'|' '{gsub(/ /, "", $2); gsub(/ /, "", $6); gsub(/ /, "", $8); printf "%s %s, %s; ", $2, $6, $8}')" ;;
+       row "train vs torch $prec" ok "${impl_args[1]:+${impl_args[1]}: }srengine/PyTorch eager, graph: $(grep -E '^\| gpu_' "$RUNS/bench_train_$prec/table.md" | awk -F'|' '{gsub(/ /, "", $2); gsub(/ /, "", $6); gsub(/ /, "", $8); printf "%s %s, %s; ", $2, $6, $8}')" ;;
     99) no_time "train vs torch $prec" ;;
     *) row "train vs torch $prec" FAIL "$(grep -m1 -iE 'error|Traceback' "$LOG/bench_train_$prec.log" | cut -c1-120)" ;;
   esac
