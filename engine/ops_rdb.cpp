@@ -1,5 +1,5 @@
 // residual_dense_block op (see ops_rdb.h): shape checks, the fused kernels, and the
-// autograd node whose backward runs the reverse pass over the saved buffer.
+// autograd node whose backward runs the reverse pass over the saved buffer (or packed twin).
 #include "engine/ops_rdb.h"
 
 #include "engine/dispatch.h"

@@ -6,7 +6,7 @@
 //   y     = inner, or outer + outer_scale * inner when `outer` is defined
 // (3x3 convs, padding 1), but keeps one (N, nf + 4 gc, H, W) buffer instead of four
 // concatenation copies, and saves only that buffer for backward (on CUDA with igemm_v2 or
-// wgmma, its packed bf16 twin: half the bytes).
+// wgmma and nf, gc multiples of 8, its packed bf16 twin instead: half the bytes).
 #pragma once
 #include <array>
 #include <memory>
@@ -30,6 +30,8 @@ struct RdbParams {
 // as packing y would write it), together with y; the next block given the same link takes the
 // twin when its x is that y, and so packs no x. Anything else (the CPU, other variants, another
 // x) takes nothing and leaves the link empty: the link changes no result, only the packing.
+// The match is by tensor identity, so `of` must not be written in place between the two
+// blocks (nothing does: the layers pass it straight on).
 struct RdbLink {
   bool leave_next = true;
   std::shared_ptr<Storage> twin;  // the leftover twin (bf16 bytes)

@@ -224,7 +224,7 @@ TEST_CASE("simt/rrdbnet_trunk_link") {
     RRDBNet net(3, 3, 4, /*num_feat=*/16, nb, /*num_grow_ch=*/8, layers);
     for (auto& [name, p] : net.named_parameters()) uniform_(p, -0.3, 0.3, gen);
     net.to(Device::simt());
-    Tensor feat = Tensor::empty({2, 16, 5, 4}), r = Tensor::empty({2, 16, 5, 4});
+    Tensor feat = Tensor::empty({1, 16, 4, 5}), r = Tensor::empty({1, 16, 4, 5});
     uniform_(feat, -1, 1, gen);
     uniform_(r, -1, 1, gen);
     const Tensor rs = r.to(Device::simt());

@@ -826,7 +826,7 @@ TEST_CASE("train/cuda_graph_replay_equals_eager_packed_twins") {
     for (const auto& [n, p] : t.step->optim_g().state("")) out["G Adam." + n] = p.to_vector();
     return out;
   };
-  constexpr int64_t kIters = 4;
+  constexpr int64_t kIters = 3;
   auto eager = make("graph_twins_eager");
   LossLog eager_log, replay_log;
   for (int64_t iter = 1; iter <= kIters; ++iter) eager_log[iter] = loss_values(eager->step->run(eager->lq, eager->gt, iter));

@@ -156,6 +156,11 @@ struct DgradEpilogueOp {
   }
 };
 
+// Whether [a0, a1) and [b0, b1) share an element.
+bool ranges_overlap(const uint16_t* a0, const uint16_t* a1, const uint16_t* b0, const uint16_t* b1) {
+  return a0 < b1 && b0 < a1;
+}
+
 bool has_epilogue(const ConvEpilogue& ep) { return ep.bias || ep.leaky_relu || ep.residual || ep.outer; }
 
 void check_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep, bool accumulate, const float* dx) {
@@ -179,6 +184,8 @@ void check_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep, boo
                            ep.packed_ld >= ep.c_end - ep.c_begin && reinterpret_cast<uintptr_t>(ep.packed) % 16 == 0),
            "conv2d_backward_data: a packed copy of the epilogue's channels [", ep.c_begin, ", ", ep.c_end,
            ") in pixel rows of ", ep.packed_ld, " (the count and the rows multiples of 8, a 16-byte aligned buffer)");
+  SR_CHECK(!ep.y_packed || ep.y_first_channel == 0, "conv2d_backward_data: epilogue's packed y holds dx's channels at "
+           "their own columns, so y_first_channel must be 0, got ", ep.y_first_channel);
   SR_CHECK(!ep.y_packed || ep.y_packed_ld >= ep.c_end, "conv2d_backward_data: epilogue's packed y has rows of ",
            ep.y_packed_ld, " channels, fewer than the derivative's last channel ", ep.c_end, " needs");
   SR_CHECK(ep.y_first_channel >= 0 && ep.y_first_channel <= ep.c_begin, "conv2d_backward_data: epilogue y's first ",
@@ -286,6 +293,12 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
                                const PackedActivations& pdy) {
   if (s.N * s.C * s.H * s.W == 0) return;
   check_dgrad_epilogue(s, ep, accumulate, dx);
+  // The packed copy is written while the packed dy is read, tile by tile: never the same rows.
+  SR_CHECK(!ep.packed || !pdy.data ||
+               !ranges_overlap(ep.packed, ep.packed + (s.N * s.H * s.W - 1) * ep.packed_ld + (ep.c_end - ep.c_begin),
+                               pdy.data, pdy.data + (s.N * s.P * s.Q - 1) * pdy.ld + s.K),
+           "conv2d_backward_data: the epilogue's packed copy ", ep.packed, " overlaps the packed dy ", pdy.data,
+           " the convolution reads");
   const int64_t dx_bs = dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W;
   // igemm_v2 (and wgmma's fallback to it) applies ep in its store; the others run
   // the convolution, then ep as one map: the same dx. With a source the convolution

@@ -89,7 +89,7 @@ struct ConvEpilogue {
 // derivative; and conv1's backward-data reads G's prefix as its source and writes the
 // block's dx = (G[:, :nf] + its contribution) + identity * dy, dy being the residual.
 // y may instead be given as bf16 channels-last (y_packed: pixel n H W + h W + w's row of
-// y_packed_ld values, dx's channel c at column c; y_first_channel unused): the dense block's
+// y_packed_ld values, dx's channel c at column c; y_first_channel 0): the dense block's
 // packed twin, which it saves for its backward instead of a float32 buffer. The derivative
 // then reads the sign of bf16(y), which is y's but for a positive y of at most 2^-134 (half
 // bf16's smallest denormal), which rounds to +0.
@@ -97,7 +97,8 @@ struct ConvEpilogue {
 // nearest even) channels-last, packed[(n H W + h W + w) * packed_ld + c - c_begin] =
 // bf16(dx[n][c][h][w]): the dense block's next dy, packed as igemm_v2_pack_activations packs
 // (the count c_end - c_begin and packed_ld multiples of 8, a 16-byte aligned buffer; the
-// columns past the count are not written).
+// columns past the count are not written). It must not overlap the packed dy the same call
+// reads (checked): the dense block alternates two buffers.
 struct ConvDgradEpilogue {
   const float* y = nullptr;
   int64_t y_batch_stride = 0;
@@ -118,10 +119,11 @@ struct ConvDgradEpilogue {
 // An activation operand already packed the way igemm_v2 and wgmma pack theirs (NHWC bf16,
 // kernels/cuda/conv2d_variants.h's igemm_v2_pack_activations), inside a wider buffer: pixel p's
 // channel c at data[p * ld + c], the convolution reading the first C (rounded up to 8) channels
-// of each pixel. ld is a multiple of 8 and at least that. The fused dense block keeps one such
-// twin of its buffer for its five convolutions (kernels/cuda/rdb.cu). igemm_v2 and wgmma read
-// it instead of packing x (or dy) again; the other variants read the float32 tensor and ignore
-// it, so it must hold that tensor's values rounded to bf16. data == nullptr: none.
+// of each pixel. ld is a multiple of 8 and at least that. The fused dense block keeps x and its
+// growth slices in one such twin for its five convolutions and saves it for their weight
+// gradients (kernels/cuda/rdb.cu). igemm_v2 and wgmma read it instead of packing x (or dy)
+// again (the float32 pointer may then be null); the other variants read the float32 tensor and
+// ignore it, so it must hold that tensor's values rounded to bf16. data == nullptr: none.
 struct PackedActivations {
   const uint16_t* data = nullptr;
   int64_t ld = 0;
@@ -169,7 +171,7 @@ void conv2d_pack_output(const Conv2dShape& s, const ConvEpilogue& ep, const floa
 //   dx = leaky'(y) * (dx + (add_source ? source : 0)) + residual_scale * residual
 // (add_source: the convolution ran with accumulate and ep has a source); dx's images
 // dx_batch_stride apart (0 means C*H*W). Only ep's channel range when ep has neither a
-// source nor a residual, else all of dx.
+// source nor a residual, else all of dx. It writes ep's packed copy too.
 void conv2d_apply_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep, float* dx,
                                  int64_t dx_batch_stride = 0, bool add_source = false);
 

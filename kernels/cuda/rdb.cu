@@ -3,7 +3,8 @@
 // v2 (this file): the convolutions are the caller's conv2d variant's explicit entry points
 // on channel-range views of the buffer, with everything elementwise folded into their
 // epilogues but two maps (x into the buffer, and dy's scaling for conv5; with the packed twin
-// below, neither). Without the twin:
+// below, neither, but dy's scaling for conv5's bias gradient asked without its weight
+// gradient). Without the twin:
 //   forward   conv_k writes bias + LeakyReLU (epilogue) into buf's slice k (y_batch_stride);
 //             conv5 writes x + residual * (conv5 + b5), and with the RRDB's outer residual
 //             outer + outer_scale * (that), straight into y (the epilogue's residual and
