@@ -669,16 +669,17 @@ std::map<std::string, std::vector<double>> loss_values(const StepResult& r) {
 }
 
 // Everything an iteration changes: parameters, Adam moments and step counts of both
-// optimizers, EMA weights, D's buffers (spectral-norm vectors), on the host.
+// optimizers (D's in a GAN stage), EMA weights, D's buffers (spectral-norm vectors), on the host.
 std::map<std::string, std::vector<double>> training_state(TinyStage& t) {
   std::map<std::string, std::vector<double>> out;
   for (const auto& [n, p] : t.g->named_parameters()) out["G." + n] = p.to_vector();
-  for (const auto& [n, p] : t.d->named_parameters()) out["D." + n] = p.to_vector();
-  for (const auto& [n, p] : t.d->named_buffers()) out["D buffer." + n] = p.to_vector();
   for (const auto& [n, p] : t.ema->named_parameters()) out["EMA." + n] = p.to_vector();
   for (const auto& [n, p] : t.step->optim_g().state("")) out["G Adam." + n] = p.to_vector();
-  for (const auto& [n, p] : t.step->optim_d()->state("")) out["D Adam." + n] = p.to_vector();
   out["G steps"] = {(double)t.step->optim_g().steps()};
+  if (!t.d) return out;
+  for (const auto& [n, p] : t.d->named_parameters()) out["D." + n] = p.to_vector();
+  for (const auto& [n, p] : t.d->named_buffers()) out["D buffer." + n] = p.to_vector();
+  for (const auto& [n, p] : t.step->optim_d()->state("")) out["D Adam." + n] = p.to_vector();
   out["D steps"] = {(double)t.step->optim_d()->steps()};
   return out;
 }
@@ -700,6 +701,37 @@ void run_replayed(TinyStage& t, Device device, int64_t iters, bool stale_lr, Los
     log[iter] = loss_values(r);  // the graph's outputs: read after each replay
   }
   r = StepResult{};  // its tensors live in the graph's memory: dropped before the graph
+}
+
+// Two stages `make` builds (named run + "_eager" and run + "_replay"), run `iters` iterations
+// on the simt device, one eagerly and one captured and replayed (run_replayed), with their
+// logged losses.
+struct EagerAndReplayed {
+  std::unique_ptr<TinyStage> eager, replayed;
+  LossLog eager_log, replay_log;
+};
+EagerAndReplayed eager_and_replayed(const std::function<std::unique_ptr<TinyStage>(const std::string&)>& make,
+                                    const std::string& run, int64_t iters) {
+  EagerAndReplayed r{make(run + "_eager"), nullptr, {}, {}};
+  for (int64_t iter = 1; iter <= iters; ++iter)
+    r.eager_log[iter] = loss_values(r.eager->step->run(r.eager->lq, r.eager->gt, iter));
+  r.replayed = make(run + "_replay");
+  run_replayed(*r.replayed, Device::simt(), iters, false, r.replay_log);
+  return r;
+}
+
+// got's named states bit for bit want's (a count per state on failure).
+void expect_same_states(const std::map<std::string, std::vector<double>>& want,
+                        const std::map<std::string, std::vector<double>>& got) {
+  REQUIRE(want.size() == got.size());
+  for (const auto& [name, v] : want) {
+    const std::vector<double>& g = got.at(name);
+    REQUIRE(g.size() == v.size());
+    int64_t differ = 0;
+    for (size_t i = 0; i < v.size(); ++i) differ += std::memcmp(&g[i], &v[i], sizeof(double)) != 0;
+    INFO(name << ": " << differ << " of " << v.size() << " values differ");
+    CHECK(differ == 0);
+  }
 }
 
 // The replay test on `device` (below).
@@ -776,31 +808,20 @@ TEST_CASE("train/cuda_graph_replay_equals_eager_fp16_fro") {
     return t;
   };
   auto state = [](TinyStage& t) {
-    std::map<std::string, std::vector<double>> out;
-    for (const auto& [n, p] : t.g->named_parameters()) out["G." + n] = p.to_vector();
-    for (const auto& [n, p] : t.ema->named_parameters()) out["EMA." + n] = p.to_vector();
-    for (const auto& [n, p] : t.step->optim_g().state("")) out["G Adam." + n] = p.to_vector();
-    out["G steps"] = {(double)t.step->optim_g().steps()};
+    auto out = training_state(t);
     const LossScalerState ls = t.step->loss_scaler()->state();
     out["loss scaler"] = {ls.scale, (double)ls.good_steps, (double)ls.skipped};
     return out;
   };
   constexpr int64_t kIters = 5;
-  auto eager = make("graph_fp16_eager");
-  LossLog eager_log, replay_log;
-  for (int64_t iter = 1; iter <= kIters; ++iter) eager_log[iter] = loss_values(eager->step->run(eager->lq, eager->gt, iter));
-  auto replayed = make("graph_fp16_replay");
-  run_replayed(*replayed, Device::simt(), kIters, false, replay_log);
-  const auto want = state(*eager), got = state(*replayed);
-  for (const auto& [name, v] : want) {
-    INFO(name);
-    CHECK(got.at(name) == v);
-  }
+  const EagerAndReplayed r = eager_and_replayed(make, "graph_fp16", kIters);
+  const auto want = state(*r.eager);
+  expect_same_states(want, state(*r.replayed));
   CHECK(want.at("loss scaler") == std::vector<double>{4096, 1, 0});
   for (int64_t iter = 1; iter <= kIters; ++iter) {
     INFO("iteration " << iter);
-    REQUIRE(replay_log.at(iter).count("l_g_percep"));
-    CHECK(replay_log.at(iter) == eager_log.at(iter));
+    REQUIRE(r.replay_log.at(iter).count("l_g_percep"));
+    CHECK(r.replay_log.at(iter) == r.eager_log.at(iter));
   }
 #else
   WARN("SKIPPED: srengine was built without the SIMT interpreter");
@@ -819,31 +840,12 @@ TEST_CASE("train/cuda_graph_replay_equals_eager_packed_twins") {
   auto make = [&](const std::string& run) {
     return std::make_unique<TinyStage>(run, 0, Device::simt(), extra, std::vector<int64_t>{}, true, layers);
   };
-  auto state = [](TinyStage& t) {
-    std::map<std::string, std::vector<double>> out;
-    for (const auto& [n, p] : t.g->named_parameters()) out["G." + n] = p.to_vector();
-    for (const auto& [n, p] : t.ema->named_parameters()) out["EMA." + n] = p.to_vector();
-    for (const auto& [n, p] : t.step->optim_g().state("")) out["G Adam." + n] = p.to_vector();
-    return out;
-  };
   constexpr int64_t kIters = 3;
-  auto eager = make("graph_twins_eager");
-  LossLog eager_log, replay_log;
-  for (int64_t iter = 1; iter <= kIters; ++iter) eager_log[iter] = loss_values(eager->step->run(eager->lq, eager->gt, iter));
-  auto replayed = make("graph_twins_replay");
-  run_replayed(*replayed, Device::simt(), kIters, false, replay_log);
-  const auto want = state(*eager), got = state(*replayed);
-  for (const auto& [name, v] : want) {
-    const std::vector<double>& g = got.at(name);
-    REQUIRE(g.size() == v.size());
-    int64_t differ = 0;
-    for (size_t i = 0; i < v.size(); ++i) differ += std::memcmp(&g[i], &v[i], sizeof(double)) != 0;
-    INFO(name << ": " << differ << " of " << v.size() << " values differ");
-    CHECK(differ == 0);
-  }
+  const EagerAndReplayed r = eager_and_replayed(make, "graph_twins", kIters);
+  expect_same_states(training_state(*r.eager), training_state(*r.replayed));
   for (int64_t iter = 1; iter <= kIters; ++iter) {
     INFO("iteration " << iter);
-    CHECK(replay_log.at(iter) == eager_log.at(iter));
+    CHECK(r.replay_log.at(iter) == r.eager_log.at(iter));
   }
 #else
   WARN("SKIPPED: srengine was built without the SIMT interpreter");
