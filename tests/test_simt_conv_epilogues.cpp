@@ -177,12 +177,6 @@ void test_dgrad_epilogue() {
 // dy): the finished channels [5, 13) of an accumulating dx view also stored as bf16
 // channels-last in rows of 16, bit for bit the nearest bf16 of the dx the same call wrote
 // (ties to even, as the GPU's cvt.rn), columns 8 .. 15 untouched; dx itself as without the copy.
-uint16_t bf16_nearest_even(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);  // (finite f: no NaN here)
-}
-
 void check_dgrad_packed_output(ConvVariant v, const ConvCase& c, uint64_t seed, const std::string& plan = "") {
   test::ConvViewData d(c, seed);
   const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + plan +
@@ -206,7 +200,7 @@ void check_dgrad_packed_output(ConvVariant v, const ConvCase& c, uint64_t seed, 
     for (int64_t hw = 0; hw < d.HW; ++hw)
       for (int64_t col = 0; col < kLd; ++col) {
         const uint16_t b = got[(n * d.HW + hw) * kLd + col];
-        if (col < kEnd - kBegin) bad += b != bf16_nearest_even((float)r.got[(n * c.C + kBegin + col) * d.HW + hw]);
+        if (col < kEnd - kBegin) bad += b != bf16_rne((float)r.got[(n * c.C + kBegin + col) * d.HW + hw]);
         else stray += b != 0xffff;
       }
   INFO(ctx << ": " << bad << " packed elements differ from dx's bf16, " << stray << " written past the range");
@@ -451,6 +445,23 @@ void test_packed_output() {
                     Catch::Contains("16 output channels at channel 56"));
 }
 
+// One dense block's random parameters on the device.
+struct RdbDeviceParams {
+  std::vector<std::unique_ptr<Dev>> w, b;
+  sr::simt::RdbParams p{};
+  RdbDeviceParams(const cpu::RdbShape& s, std::mt19937_64& rng) {
+    for (int k = 0; k < 5; ++k) {
+      const int64_t cin = s.nf + k * s.gc, cout = k == 4 ? s.nf : s.gc;
+      auto wk = random_floats(rng, cout * cin * 9);
+      for (auto& e : wk) e /= std::sqrt((float)cin * 9.f);
+      w.push_back(std::make_unique<Dev>(wk));
+      b.push_back(std::make_unique<Dev>(random_floats(rng, cout)));
+      p.w[k] = w[k]->p;
+      p.b[k] = b[k]->p;
+    }
+  }
+};
+
 // The fused block on igemm_v2 against the same convolutions with the elementwise passes it
 // folded into their epilogues done separately (here on the host, between the calls): the
 // outer residual after conv5, LeakyReLU's derivative on G's slice before conv k's weight
@@ -476,26 +487,21 @@ void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t s
   INFO("nf " << s.nf << ", gc " << s.gc << (twin ? ": the packed twin" : ": packed per conv"));
   const int64_t HW = s.H * s.W, CB = s.channels() * HW, XB = s.nf * HW, xn = s.N * XB, gn = s.gc * HW;
   const float slope = 0.2f, residual = 0.2f, outer_scale = 0.2f;
-  std::vector<std::unique_ptr<Dev>> w, b, gw, gb, rgw, rgb;
+  const RdbDeviceParams params(s, rng);
+  const sr::simt::RdbParams& p = params.p;
+  std::vector<std::unique_ptr<Dev>> gw, gb, rgw, rgb;
   std::vector<std::vector<float>> gw_init, gb_init;
-  sr::simt::RdbParams p{};
   float* gwp[5];
   float* gbp[5];
   for (int k = 0; k < 5; ++k) {
     const int64_t cin = s.nf + k * s.gc, cout = k == 4 ? s.nf : s.gc;
-    auto wk = random_floats(rng, cout * cin * 9);
-    for (auto& e : wk) e /= std::sqrt((float)cin * 9.f);
     const auto gw0 = random_floats(rng, cout * cin * 9), gb0 = random_floats(rng, cout);
     gw_init.push_back(gw0);
     gb_init.push_back(gb0);
-    w.push_back(std::make_unique<Dev>(wk));
-    b.push_back(std::make_unique<Dev>(random_floats(rng, cout)));
     gw.push_back(std::make_unique<Dev>(gw0));
     gb.push_back(std::make_unique<Dev>(gb0));
     rgw.push_back(std::make_unique<Dev>(gw0));
     rgb.push_back(std::make_unique<Dev>(gb0));
-    p.w[k] = w[k]->p;
-    p.b[k] = b[k]->p;
     gwp[k] = gw[k]->p;
     gbp[k] = gb[k]->p;
   }
@@ -560,7 +566,7 @@ void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t s
     std::vector<uint16_t> want;
     for (int64_t n = 0; n < s.N; ++n)
       for (int64_t hw = 0; hw < HW; ++hw)
-        for (int64_t c = 0; c < s.channels(); ++c) want.push_back(bf16_nearest_even(RBuf.p[n * CB + c * HW + hw]));
+        for (int64_t c = 0; c < s.channels(); ++c) want.push_back(bf16_rne(RBuf.p[n * CB + c * HW + hw]));
     const int64_t differ = count_differing(Twin.get(), want);
     INFO("rdb twin" << tag << ": " << differ << " of " << want.size() << " values differ");
     CHECK(differ == 0);
@@ -601,23 +607,6 @@ void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t s
   compare("rdb db1, no dw1 or dx" + tag, pb[0]->get(), to_double(rgb[0]->get()), kBf16);
   compare("rdb db5, no dw5" + tag, pb[4]->get(), to_double(rgb[4]->get()), kBf16);
 }
-
-// One dense block's random parameters on the device.
-struct RdbDeviceParams {
-  std::vector<std::unique_ptr<Dev>> w, b;
-  sr::simt::RdbParams p{};
-  RdbDeviceParams(const cpu::RdbShape& s, std::mt19937_64& rng) {
-    for (int k = 0; k < 5; ++k) {
-      const int64_t cin = s.nf + k * s.gc, cout = k == 4 ? s.nf : s.gc;
-      auto wk = random_floats(rng, cout * cin * 9);
-      for (auto& e : wk) e /= std::sqrt((float)cin * 9.f);
-      w.push_back(std::make_unique<Dev>(wk));
-      b.push_back(std::make_unique<Dev>(random_floats(rng, cout)));
-      p.w[k] = w[k]->p;
-      p.b[k] = b[k]->p;
-    }
-  }
-};
 
 // Two blocks chained by an RdbLink (the trunk): block A (with or without an outer residual, as
 // rdb3 and rdb1/rdb2 of an RRDB) leaves block B its twin with x in it, written by A's conv5

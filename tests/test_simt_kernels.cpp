@@ -669,13 +669,6 @@ const std::vector<ConvCase>& conv_cases_v2() {
   return cases;
 }
 
-// bf16 round to nearest even of a float, written from the format (not the kernels' code).
-uint16_t bf16_rne(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
 // igemm_v2's packing kernels on their own: NCHW views to NHWC bf16 with padded channels, and
 // the forward and flipped (backward-data) weight layouts; outputs poisoned (0xffff) first.
 void check_igemm_v2_packing(std::mt19937_64& rng) {

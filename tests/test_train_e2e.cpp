@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -27,6 +26,7 @@
 #endif
 #include "layers/precision.h"
 #include "nets/vgg_features.h"
+#include "support/parity.h"
 #include "support/data_support.h"
 #include "support/train_support.h"
 #include "support/cuda_skip.h"
@@ -725,11 +725,8 @@ void expect_same_states(const std::map<std::string, std::vector<double>>& want,
                         const std::map<std::string, std::vector<double>>& got) {
   REQUIRE(want.size() == got.size());
   for (const auto& [name, v] : want) {
-    const std::vector<double>& g = got.at(name);
-    REQUIRE(g.size() == v.size());
-    int64_t differ = 0;
-    for (size_t i = 0; i < v.size(); ++i) differ += std::memcmp(&g[i], &v[i], sizeof(double)) != 0;
-    INFO(name << ": " << differ << " of " << v.size() << " values differ");
+    const int64_t differ = parity::count_differing(got.at(name), v);
+    INFO(name << ": " << differ << " of " << v.size() << " values differ (-1: another length)");
     CHECK(differ == 0);
   }
 }

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -38,6 +40,23 @@ inline std::vector<float> random_floats(std::mt19937_64& rng, int64_t n) {
 template <class T>
 std::vector<double> to_double(const std::vector<T>& v) {
   return std::vector<double>(v.begin(), v.end());
+}
+
+// The elements at which two results differ bit for bit (-1 when their lengths differ): a
+// failure reports a count, not two whole vectors.
+template <class T>
+int64_t count_differing(const std::vector<T>& a, const std::vector<T>& b) {
+  if (a.size() != b.size()) return -1;
+  int64_t n = 0;
+  for (size_t i = 0; i < a.size(); ++i) n += std::memcmp(&a[i], &b[i], sizeof(T)) != 0;
+  return n;
+}
+
+// bf16 round to nearest even of a finite float, written from the format (not the kernels' code).
+inline uint16_t bf16_rne(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
 // The share of its budget one element uses: 0 when equal, > 1 when out of tolerance,

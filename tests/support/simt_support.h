@@ -31,16 +31,6 @@ struct DevT {
 };
 using Dev = DevT<float>;
 
-// The elements at which two results differ bit for bit (-1 when their lengths differ): a
-// failure reports a count, not two whole vectors.
-template <class T>
-int64_t count_differing(const std::vector<T>& a, const std::vector<T>& b) {
-  if (a.size() != b.size()) return -1;
-  int64_t n = 0;
-  for (size_t i = 0; i < a.size(); ++i) n += std::memcmp(&a[i], &b[i], sizeof(T)) != 0;
-  return n;
-}
-
 // The error a launch (or any call) throws, "" when it throws none: the interpreter's reports
 // (a race, a stuck barrier, a misuse of a primitive) are sr::Error.
 inline std::string fault_of(const std::function<void()>& f) {
