@@ -874,8 +874,8 @@ std::pair<Tensor, Tensor> graph_batch(Device device, int64_t n, int64_t gt_size,
 // change evicts both graphs of the shape before, which are made again when it returns.
 constexpr size_t kGraphsKept = 2;
 std::pair<int64_t, int64_t> graph_shape(int64_t iter) {
-  if (iter >= 6 && iter <= 11) return {1, 48};
-  return {2, 32};
+  if (iter >= 6 && iter <= 11) return {1, 24};
+  return {2, 16};
 }
 
 // Iterations 1..iters of the GAN stage through a GraphedStep, captured or eager, each
@@ -903,9 +903,9 @@ void expect_graphed_equals_eager(Device device) {
   run_graphed(eager, device, false, kIters, eager_log);
   const uint64_t captures = cuda_graph_captures();
   run_graphed(graphed, device, true, kIters, graphed_log);
-  // Odd iterations are "d", even ones "g+d". 2x32: warm-up 1 and 2, captures 3 and 4,
-  // replay 5; 1x48: warm-up 6 and 7 (evicting 2x32's graphs), 8 eager (the injected NaN),
-  // captures 9 and 10, replay 11; 2x32 again: warm-up 12 and 13, captures 14 and 15.
+  // Odd iterations are "d", even ones "g+d". 2x16: warm-up 1 and 2, captures 3 and 4,
+  // replay 5; 1x24: warm-up 6 and 7 (evicting 2x16's graphs), 8 eager (the injected NaN),
+  // captures 9 and 10, replay 11; 2x16 again: warm-up 12 and 13, captures 14 and 15.
   CHECK(cuda_graph_captures() - captures == 6);
   const auto want = training_state(eager), got = training_state(graphed);
   REQUIRE(want.size() == got.size());
