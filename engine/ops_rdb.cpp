@@ -2,6 +2,8 @@
 // autograd node whose backward runs the reverse pass over the saved buffer (or packed twin).
 #include "engine/ops_rdb.h"
 
+#include <atomic>
+
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "kernels/cpu/rdb.h"
@@ -10,6 +12,8 @@
 namespace sr {
 
 namespace {
+
+std::atomic<bool> g_grad_handoff_unchecked{false};
 
 void check_params(const Tensor& x, const RdbParams& p, int64_t nf, int64_t gc) {
   for (int k = 0; k < 5; ++k) {
@@ -29,6 +33,8 @@ void check_params(const Tensor& x, const RdbParams& p, int64_t nf, int64_t gc) {
 }
 
 }  // namespace
+
+void set_rdb_grad_handoff_unchecked(bool on) { g_grad_handoff_unchecked.store(on); }
 
 Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double slope, double residual,
                             const Tensor& outer_in, double outer_scale, const kernels::KernelChoice& choice,
@@ -63,6 +69,9 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
   const size_t twin_bytes = (size_t)(s.N * s.H * s.W * s.channels()) * sizeof(uint16_t);
   Tensor buf;
   std::shared_ptr<Storage> twin, next_twin;
+  // The backward's handoffs (RdbLink): to_prev, the previous block's, which this block's backward
+  // fills; from_next, this block's own, which the next block's backward fills.
+  std::shared_ptr<RdbGradHandoff> to_prev, from_next;
   bool twin_holds_x = false;
   if (keeps_twin) {
     // The previous block's leftover twin, when it holds this x (its output): see RdbLink.
@@ -70,14 +79,22 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
         link->twin->bytes() == twin_bytes && link->twin->device() == x.device()) {
       twin = link->twin;
       twin_holds_x = true;
+      to_prev = link->grad;
     } else {
       twin = std::make_shared<Storage>(twin_bytes, x.device());
     }
-    if (link && link->leave_next) next_twin = std::make_shared<Storage>(twin_bytes, x.device());
+    if (link && link->leave_next) {
+      next_twin = std::make_shared<Storage>(twin_bytes, x.device());
+      if (link->sole_consumer) {
+        from_next = std::make_shared<RdbGradHandoff>();
+        SR_ON_DEVICE(x.device(),
+                     from_next->scale = cuda::rdb_dz5_scale((float)residual, has_outer, (float)outer_scale));
+      }
+    }
   } else {
     buf = Tensor::empty({s.N, s.channels(), s.H, s.W}, x.dtype(), x.device());
   }
-  if (link) *link = RdbLink{link->leave_next, nullptr, Tensor()};
+  if (link) *link = RdbLink{link->leave_next, link->sole_consumer, nullptr, Tensor(), nullptr};
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
 
   dispatch("residual_dense_block", x, [&](auto t) {
@@ -147,13 +164,33 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
         }
         const cuda::RdbSaved saved{keeps_twin ? nullptr : bufs.data<float>(),
                                    keeps_twin ? static_cast<uint16_t*>(twin->data()) : nullptr};
+        // The links' packed conv5 dy (RdbLink): this block's, when the next block's backward
+        // stored it from the very gradient received here; the previous block's, from dx.
+        cuda::RdbBackwardLink bl;
+        if (from_next && from_next->packed &&
+            (from_next->of.impl() == g_in.impl() || g_grad_handoff_unchecked.load()))
+          bl.dz5_packed = static_cast<const uint16_t*>(from_next->packed->data());
+        std::shared_ptr<Storage> prev_dz5;
+        if (to_prev && need[0]) {
+          prev_dz5 = std::make_shared<Storage>((size_t)(s.N * s.H * s.W * s.nf) * sizeof(uint16_t), g.device());
+          bl.prev_dz5 = static_cast<uint16_t*>(prev_dz5->data());
+          bl.prev_dz5_scale = to_prev->scale;
+        }
         cuda::rdb_backward(v, s, saved, kp, g.data<float>(), (float)slope, (float)residual, has_outer,
-                           (float)outer_scale, need[0] ? grads[0].data<float>() : nullptr, dw, db);
+                           (float)outer_scale, need[0] ? grads[0].data<float>() : nullptr, dw, db, bl);
+        if (prev_dz5) {
+          to_prev->packed = prev_dz5;
+          to_prev->of = grads[0];
+        }
       });
     });
+    if (from_next) {  // read (or not): released with the gradient it held
+      from_next->packed.reset();
+      from_next->of = Tensor();
+    }
     return grads;
   });
-  if (next_twin) *link = RdbLink{true, next_twin, out};
+  if (next_twin) *link = RdbLink{true, link->sole_consumer, next_twin, out, from_next};
   return out;
 }
 

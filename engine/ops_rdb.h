@@ -32,11 +32,31 @@ struct RdbParams {
 // x) takes nothing and leaves the link empty: the link changes no result, only the packing.
 // The match is by tensor identity, so `of` must not be written in place between the two
 // blocks (nothing does: the layers pass it straight on).
+// The backward's half (kernels/cuda/rdb.h's RdbBackwardLink): a block told that the next block
+// is the only consumer of its output (sole_consumer: rdb1's and rdb2's in an RRDB, not rdb3's,
+// which the next RRDB's outer residual reads too) leaves with the twin a handoff that its own
+// backward reads. The next block's backward, which runs first, stores there its dx scaled for
+// this block's conv5 and packed; this block's backward takes it when the gradient it receives
+// is that very dx, and then packs no dy for conv5. Gradients are never modified in place (the
+// autograd sums into new tensors), so the same tensor means the same values; any other
+// gradient (a sum, another consumer) is packed as without the link.
+struct RdbGradHandoff {
+  float scale = 1.0f;                // the earlier block's conv5 dy scale (cuda::rdb_dz5_scale)
+  std::shared_ptr<Storage> packed;   // bf16 bytes, stored by the later block's backward
+  Tensor of;                         // the later block's dx that `packed` holds
+};
+
 struct RdbLink {
   bool leave_next = true;
+  bool sole_consumer = false;     // the next block alone reads this block's output
   std::shared_ptr<Storage> twin;  // the leftover twin (bf16 bytes)
   Tensor of;                      // the block output its x channels hold
+  std::shared_ptr<RdbGradHandoff> grad;  // the handoff to the backward of the block that left it
 };
+
+// Test hook, a planted bug: the backward takes the next block's handoff whatever gradient it
+// receives (RdbLink's identity check skipped). Process-wide; the test restores it.
+void set_rdb_grad_handoff_unchecked(bool on);
 
 // On CUDA the convolutions run `choice`'s conv2d variant, forward and backward.
 Tensor residual_dense_block(const Tensor& x, const RdbParams& p, double slope = 0.2,

@@ -69,10 +69,14 @@ Tensor RRDB::forward_fused(const Tensor& x, RdbLink* link) {
   own.leave_next = false;
   RdbLink& chain = link ? *link : own;
   const bool leave_after = chain.leave_next;
+  // rdb1's and rdb2's outputs feed the next block alone; rdb3's (this RRDB's) the next RRDB's
+  // rdb1 and its outer residual too.
   chain.leave_next = true;
+  chain.sole_consumer = true;
   const Tensor a = rdb1->forward_fused(x, Tensor(), &chain);
   const Tensor b = rdb2->forward_fused(a, Tensor(), &chain);
   chain.leave_next = leave_after;
+  chain.sole_consumer = false;
   // rdb3's node also applies out = x + 0.2 * rdb3(..): no separate axpby pass.
   return rdb3->forward_fused(b, x, &chain);
 }

@@ -173,58 +173,120 @@ void test_dgrad_epilogue() {
   }
 }
 
-// The backward-data epilogue's packed copy (ConvDgradEpilogue::packed, the dense block's next
-// dy): the finished channels [5, 13) of an accumulating dx view also stored as bf16
-// channels-last in rows of 16, bit for bit the nearest bf16 of the dx the same call wrote
-// (ties to even, as the GPU's cvt.rn), columns 8 .. 15 untouched; dx itself as without the copy.
+// The backward-data epilogue's packed copy (ConvDgradEpilogue::packed): the derivative's
+// finished channels [5, 13) of an accumulating dx view (the dense block's next dy), or the
+// channels [0, 8) scaled by 0.2 (the previous block's conv5 dy), also stored as bf16
+// channels-last in rows of 16, bit for bit the nearest bf16 of scale * the dx the same call
+// wrote (one float product, then ties to even, as the GPU's cvt.rn), columns 8 .. 15
+// untouched; dx itself as without the copy.
 void check_dgrad_packed_output(ConvVariant v, const ConvCase& c, uint64_t seed, const std::string& plan = "") {
-  test::ConvViewData d(c, seed);
-  const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + plan +
-                          " dgrad epilogue packed copy";
   constexpr int64_t kBegin = 5, kEnd = 13, kLd = 16;
+  struct Range {
+    int64_t begin, end;
+    float scale;
+  };
+  for (const Range pr : {Range{kBegin, kEnd, 1.0f}, Range{0, 8, 0.2f}}) {
+    test::ConvViewData d(c, seed * 2 + (pr.begin == 0 ? 1 : 0));
+    const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + plan +
+                            " dgrad epilogue packed copy of [" + std::to_string(pr.begin) + ", " +
+                            std::to_string(pr.end) + ") x " + std::to_string(pr.scale);
+    const auto act = random_floats(d.rng, d.x_len), init = random_floats(d.rng, d.x_len);
+    Dev Wt(d.w), DY(d.dybuf), Y(act), DX(init);
+    DevT<uint16_t> Packed(std::vector<uint16_t>(c.N * d.HW * kLd, 0xffff));
+    auto ep = d.dgrad_epilogue<sr::simt::ConvDgradEpilogue>(Y.p);
+    ep.c_begin = kBegin;
+    ep.c_end = kEnd;
+    ep.packed = Packed.p;
+    ep.packed_ld = kLd;
+    ep.packed_c_begin = pr.begin;
+    ep.packed_c_end = pr.end;
+    ep.packed_scale = pr.scale;
+    sr::simt::conv2d_backward_data_with(v, d.s, DY.p + d.y_off, Wt.p, DX.p + d.x_off, true, d.s.x_batch_stride, ep);
+    auto r = d.backward_data(DX.get(), init, true, ctx);
+    d.apply_leaky_grad(r, act, kBegin, kEnd, ep.slope);
+    compare(ctx, r.got, r.ref, tolerance(v));
+    const std::vector<uint16_t> got = Packed.get();
+    int64_t bad = 0, stray = 0;
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t hw = 0; hw < d.HW; ++hw)
+        for (int64_t col = 0; col < kLd; ++col) {
+          const uint16_t b = got[(n * d.HW + hw) * kLd + col];
+          if (col < pr.end - pr.begin)
+            bad += b != bf16_rne(pr.scale * (float)r.got[(n * c.C + pr.begin + col) * d.HW + hw]);
+          else
+            stray += b != 0xffff;
+        }
+    INFO(ctx << ": " << bad << " packed elements differ from dx's bf16, " << stray << " written past the range");
+    CHECK(bad == 0);
+    CHECK(stray == 0);
+  }
+}
+
+// packed_only: the same call (the derivative on channels [5, 13)) storing channels [8, 16)
+// packed alone (the dense block's finished slices, there the derivative's own range). The
+// packed copy is the full store's bit for bit, and so is dx outside [8, 16); inside it
+// igemm_v2's store (and its split-K reduce) leaves dx's old values, as nothing is stored there
+// (the map variants leave unspecified values: not compared).
+void check_dgrad_packed_only(ConvVariant v, const ConvCase& c, uint64_t seed, const std::string& plan = "") {
+  test::ConvViewData d(c, seed * 2 + 1000003);
+  const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + plan +
+                          " dgrad epilogue packed_only";
+  constexpr int64_t kBegin = 5, kEnd = 13, kPackedBegin = 8, kPackedEnd = 16, kLd = 16;
   const auto act = random_floats(d.rng, d.x_len), init = random_floats(d.rng, d.x_len);
-  Dev Wt(d.w), DY(d.dybuf), Y(act), DX(init);
-  DevT<uint16_t> Packed(std::vector<uint16_t>(c.N * d.HW * kLd, 0xffff));
-  auto ep = d.dgrad_epilogue<sr::simt::ConvDgradEpilogue>(Y.p);
-  ep.c_begin = kBegin;
-  ep.c_end = kEnd;
-  ep.packed = Packed.p;
-  ep.packed_ld = kLd;
-  sr::simt::conv2d_backward_data_with(v, d.s, DY.p + d.y_off, Wt.p, DX.p + d.x_off, true, d.s.x_batch_stride, ep);
-  auto r = d.backward_data(DX.get(), init, true, ctx);
-  d.apply_leaky_grad(r, act, kBegin, kEnd, ep.slope);
-  compare(ctx, r.got, r.ref, tolerance(v));
-  const std::vector<uint16_t> got = Packed.get();
-  int64_t bad = 0, stray = 0;
-  for (int64_t n = 0; n < c.N; ++n)
-    for (int64_t hw = 0; hw < d.HW; ++hw)
-      for (int64_t col = 0; col < kLd; ++col) {
-        const uint16_t b = got[(n * d.HW + hw) * kLd + col];
-        if (col < kEnd - kBegin) bad += b != bf16_rne((float)r.got[(n * c.C + kBegin + col) * d.HW + hw]);
-        else stray += b != 0xffff;
-      }
-  INFO(ctx << ": " << bad << " packed elements differ from dx's bf16, " << stray << " written past the range");
-  CHECK(bad == 0);
-  CHECK(stray == 0);
+  Dev Wt(d.w), DY(d.dybuf), Y(act);
+  std::vector<float> dx[2];
+  std::vector<uint16_t> packed[2];
+  for (int only = 0; only < 2; ++only) {
+    Dev DX(init);
+    DevT<uint16_t> Packed(std::vector<uint16_t>(c.N * d.HW * kLd, 0xffff));
+    auto ep = d.dgrad_epilogue<sr::simt::ConvDgradEpilogue>(Y.p);
+    ep.c_begin = kBegin;
+    ep.c_end = kEnd;
+    ep.packed_c_begin = kPackedBegin;
+    ep.packed_c_end = kPackedEnd;
+    ep.packed = Packed.p;
+    ep.packed_ld = kLd;
+    ep.packed_only = only == 1;
+    sr::simt::conv2d_backward_data_with(v, d.s, DY.p + d.y_off, Wt.p, DX.p + d.x_off, true, d.s.x_batch_stride, ep);
+    dx[only] = DX.get();
+    packed[only] = Packed.get();
+  }
+  CHECK(count_differing(packed[1], packed[0]) == 0);
+  const bool in_store = v == ConvVariant::igemm_v2;
+  int64_t outside = 0, stored_inside = 0;
+  for (int64_t i = 0; i < d.x_len; ++i) {
+    const int64_t rel = i - d.x_off, ch = rel >= 0 ? rel % d.s.x_batch_stride / d.HW : -1;
+    const bool inside = rel >= 0 && rel / d.s.x_batch_stride < c.N && ch >= kPackedBegin && ch < kPackedEnd;
+    if (!inside) outside += !(dx[1][i] == dx[0][i]);
+    else if (in_store) stored_inside += !(dx[1][i] == init[i]);
+  }
+  INFO(ctx << ": " << outside << " dx elements outside [8, 16) differ from the full store's, " << stored_inside
+           << " inside it were stored");
+  CHECK(outside == 0);
+  CHECK(stored_inside == 0);
 }
 
 void test_dgrad_packed_output() {
   uint64_t seed = 1190;
   const ConvCase shapes[] = {{2, 17, 6, 5, 9, 3, 3, 1, 1, 2, 1}, {1, 16, 7, 6, 5, 3, 3, 2, 1}};
   for (ConvVariant v : {ConvVariant::igemm_v2, ConvVariant::wgmma, ConvVariant::tf32})
-    for (const ConvCase& c : shapes) check_dgrad_packed_output(v, c, ++seed);
+    for (const ConvCase& c : shapes) {
+      check_dgrad_packed_output(v, c, ++seed);
+      check_dgrad_packed_only(v, c, ++seed);
+    }
   struct Restore {  // igemm_v2's split-K: the reduce's store writes it
     ~Restore() { sr::simt::detail::igemm_v2_force_conv_plan(0, 0, 0); }
   } restore;
   sr::simt::detail::igemm_v2_force_conv_plan(64, 32, 2);
   check_dgrad_packed_output(ConvVariant::igemm_v2, shapes[0], ++seed, " split-K 2");
+  check_dgrad_packed_only(ConvVariant::igemm_v2, shapes[0], ++seed, " split-K 2");
   // Refused: the packed copy written into the packed dy the convolution reads.
   test::ConvViewData d(shapes[0], ++seed);
   Dev Wt(d.w), DY(d.dybuf), Y(random_floats(d.rng, d.x_len)), DX(d.x_len);
   DevT<uint16_t> Shared(std::vector<uint16_t>(shapes[0].N * std::max(d.HW, d.PQ) * 16, 0));
   auto ep = d.dgrad_epilogue<sr::simt::ConvDgradEpilogue>(Y.p);
-  ep.c_begin = 5;
-  ep.c_end = 13;
+  ep.c_begin = ep.packed_c_begin = 5;
+  ep.c_end = ep.packed_c_end = 13;
   ep.packed = Shared.p;
   ep.packed_ld = 16;
   CHECK_THROWS_WITH(sr::simt::conv2d_backward_data_with(ConvVariant::igemm_v2, d.s, DY.p + d.y_off, Wt.p,
@@ -269,15 +331,22 @@ void test_dgrad_epilogue_checks() {
   ep.y_packed_ld = 3;
   CHECK_THROWS_WITH(run(ep, false), Catch::Contains("packed y has rows of 3 channels") &&
                                         Catch::Contains("last channel 4"));
-  // The packed copy: whole 16-byte chunks of the range, and a range at all.
+  // The packed copy: whole 16-byte chunks of its range, and a range inside dx's channels.
   ep.y_packed_ld = 64;
   DevT<uint16_t> Copy(std::vector<uint16_t>(64 * d.s.N * d.HW, 0));
   ep.packed = Copy.p;
   ep.packed_ld = 8;
-  CHECK_THROWS_WITH(run(ep, false), Catch::Contains("a packed copy of the epilogue's channels [2, 4) in pixel rows "
-                                                    "of 8"));
-  ep.c_begin = ep.c_end = 0;
-  CHECK_THROWS_WITH(run(ep, false), Catch::Contains("a packed copy of the epilogue's channels without a channel range"));
+  ep.packed_c_begin = 2;
+  ep.packed_c_end = 4;
+  CHECK_THROWS_WITH(run(ep, false), Catch::Contains("a packed copy of dx's channels [2, 4) in pixel rows of 8"));
+  ep.packed_c_begin = ep.packed_c_end = 0;
+  CHECK_THROWS_WITH(run(ep, false), Catch::Contains("a packed copy of dx's channels [0, 0): an empty range"));
+  ep.packed_c_end = c.C + 8;
+  CHECK_THROWS_WITH(run(ep, false), Catch::Contains("a packed copy of dx's channels [0, " + std::to_string(c.C + 8) +
+                                                    "): an empty range or outside the input's " + std::to_string(c.C)));
+  ep.packed = nullptr;
+  ep.packed_only = true;
+  CHECK_THROWS_WITH(run(ep, false), Catch::Contains("packed_only without a packed copy"));
 }
 
 // A pre-packed operand's checks (conv2d.h's PackedActivations, igemm_v2_pack_activations' pitch
@@ -606,14 +675,70 @@ void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t s
   }
   compare("rdb db1, no dw1 or dx" + tag, pb[0]->get(), to_double(rgb[0]->get()), kBf16);
   compare("rdb db5, no dw5" + tag, pb[4]->get(), to_double(rgb[4]->get()), kBf16);
+  // dx asked, but conv2's and conv4's weight gradients not, their biases' yes: G's slices 1 and 3
+  // are then kept in float32 (their channel sums read them), the others packed alone
+  // (packed_only). dx and the other gradients as in the full backward, bit for bit; db2 and db4
+  // (float32 channel sums) within bf16 of the reference.
+  Dev DX2(xn);
+  for (int k = 0; k < 5; ++k) {
+    pw[k] = std::make_unique<Dev>(gw_init[k]);
+    pb[k] = std::make_unique<Dev>(gb_init[k]);
+    pwp[k] = k == 1 || k == 3 ? nullptr : pw[k]->p;
+    pbp[k] = pb[k]->p;
+  }
+  sr::simt::rdb_backward(v, s, saved, p, DY.p, slope, residual, true, outer_scale, DX2.p, pwp, pbp);
+  CHECK(count_differing(DX2.get(), DX.get()) == 0);
+  for (int k : {0, 2, 4}) {
+    INFO("conv" << k + 1 << " beside conv2 and conv4 without weight gradients" << tag);
+    CHECK(count_differing(pw[k]->get(), gw[k]->get()) == 0);
+    CHECK(count_differing(pb[k]->get(), gb[k]->get()) == 0);
+  }
+  compare("rdb db2, no dw2" + tag, pb[1]->get(), to_double(rgb[1]->get()), kBf16);
+  compare("rdb db4, no dw4" + tag, pb[3]->get(), to_double(rgb[3]->get()), kBf16);
+}
+
+// One block's backward on the simt device: dx (poisoned first) and the ten parameter gradients
+// (zeroed: they accumulate), for dy, with `link`.
+struct RdbGradients {
+  std::unique_ptr<Dev> dx;
+  std::vector<std::unique_ptr<Dev>> dw, db;
+  uint64_t launches = 0;
+};
+RdbGradients rdb_gradients(ConvVariant v, const cpu::RdbShape& s, const uint16_t* twin, const sr::simt::RdbParams& p,
+                           const float* dy, bool has_outer, const sr::simt::RdbBackwardLink& link = {}) {
+  RdbGradients g;
+  g.dx = std::make_unique<Dev>(s.N * s.nf * s.H * s.W);
+  float* dw[5];
+  float* db[5];
+  for (int k = 0; k < 5; ++k) {
+    const int64_t cin = s.nf + k * s.gc, cout = k == 4 ? s.nf : s.gc;
+    g.dw.push_back(std::make_unique<Dev>(std::vector<float>(cout * cin * 9, 0.f)));
+    g.db.push_back(std::make_unique<Dev>(std::vector<float>(cout, 0.f)));
+    dw[k] = g.dw[k]->p;
+    db[k] = g.db[k]->p;
+  }
+  const uint64_t l0 = ::simt::stats().launches;
+  sr::simt::rdb_backward(v, s, {nullptr, const_cast<uint16_t*>(twin)}, p, dy, 0.2f, 0.2f, has_outer, 0.2f, g.dx->p,
+                         dw, db, link);
+  g.launches = ::simt::stats().launches - l0;
+  return g;
+}
+
+int64_t differing_gradients(const RdbGradients& a, const RdbGradients& b) {
+  int64_t n = count_differing(a.dx->get(), b.dx->get());
+  for (int k = 0; k < 5; ++k)
+    n += count_differing(a.dw[k]->get(), b.dw[k]->get()) + count_differing(a.db[k]->get(), b.db[k]->get());
+  return n;
 }
 
 // Two blocks chained by an RdbLink (the trunk): block A (with or without an outer residual, as
 // rdb3 and rdb1/rdb2 of an RRDB) leaves block B its twin with x in it, written by A's conv5
 // store; B, told its twin holds x, does not pack it. Against B run alone on A's y (packing x
-// itself): the same twin and y bit for bit, and one launch fewer (the backward, reading
-// the twin alone, then follows: rdb_fused_epilogues checks it). A's own y is unchanged by the
-// link.
+// itself): the same twin and y bit for bit, and one launch fewer. A's own y is unchanged by the
+// link. The backward's half (RdbBackwardLink): B's backward, given A's packed conv5 dy to store,
+// writes there bf16(A's dz5 scale * B's dx) bit for bit, B's gradients unchanged; A's backward
+// on that dx, given the packed copy, equals A's backward packing it itself bit for bit (dx and
+// all ten parameter gradients) with one launch fewer.
 void check_rdb_link(ConvVariant v, const cpu::RdbShape& s, bool a_outer, uint64_t seed) {
   std::mt19937_64 rng(seed);
   const std::string tag = std::string(" (") + sr::simt::conv_variant_name(v) + (a_outer ? ", A with outer)" : ")");
@@ -637,6 +762,35 @@ void check_rdb_link(ConvVariant v, const cpu::RdbShape& s, bool a_outer, uint64_
   CHECK(linked + 1 == alone);
   CHECK(count_differing(TB.get(), TB_alone.get()) == 0);
   CHECK(count_differing(YB.get(), YB_alone.get()) == 0);
+
+  // The backward: B first, storing A's packed conv5 dy; then A reading it.
+  const int64_t pixels = s.N * s.H * s.W;
+  Dev DY(random_floats(rng, xn));
+  DevT<uint16_t> PZ(std::vector<uint16_t>(pixels * s.nf, 0x7fc1));
+  const float a_scale = sr::simt::rdb_dz5_scale(0.2f, a_outer, 0.2f);
+  const RdbGradients gb = rdb_gradients(v, s, TB.p, pb.p, DY.p, false, {nullptr, PZ.p, a_scale});
+  const RdbGradients gb_alone = rdb_gradients(v, s, TB.p, pb.p, DY.p, false);
+  CHECK(differing_gradients(gb, gb_alone) == 0);
+  CHECK(gb.launches == gb_alone.launches);
+  const std::vector<float> dxb = gb.dx->get();
+  const std::vector<uint16_t> pz = PZ.get();
+  int64_t bad = 0;
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t c = 0; c < s.nf; ++c)
+      for (int64_t hw = 0; hw < s.H * s.W; ++hw)
+        bad += pz[(n * s.H * s.W + hw) * s.nf + c] != bf16_rne(a_scale * dxb[(n * s.nf + c) * s.H * s.W + hw]);
+  INFO("block B's packed dx" << tag << ": " << bad << " of " << pz.size() << " differ from bf16(" << a_scale << " dx)");
+  CHECK(bad == 0);
+  const RdbGradients ga = rdb_gradients(v, s, TA.p, pa.p, gb.dx->p, a_outer, {PZ.p, nullptr, 1.0f});
+  const RdbGradients ga_alone = rdb_gradients(v, s, TA.p, pa.p, gb.dx->p, a_outer);
+  INFO("block A's backward" << tag << ": " << ga.launches << " launches linked, " << ga_alone.launches << " alone");
+  CHECK(differing_gradients(ga, ga_alone) == 0);
+  CHECK(ga.launches + 1 == ga_alone.launches);
+  float* no_grads[5] = {};
+  CHECK_THROWS_WITH(sr::simt::rdb_backward(v, s, {nullptr, TB.p}, pb.p, DY.p, 0.2f, 0.2f, false, 0.2f, nullptr,
+                                           no_grads, no_grads, {nullptr, PZ.p, a_scale}),
+                    Catch::Contains("the previous block's packed dy is this block's dx, which was not asked for"));
+
   // A link needs the twin: the float32 buffer's variants refuse one.
   Dev Buf(s.N * s.channels() * s.H * s.W);
   CHECK_THROWS_WITH(sr::simt::rdb_forward(ConvVariant::tf32, s, X.p, pa.p, nullptr, 0.2f, 0.2f, 0.2f,
@@ -644,6 +798,9 @@ void check_rdb_link(ConvVariant v, const cpu::RdbShape& s, bool a_outer, uint64_
                     Catch::Contains("a link to the next block needs the packed twin"));
   CHECK_THROWS_WITH(sr::simt::rdb_forward(v, s, X.p, pa.p, nullptr, 0.2f, 0.2f, 0.2f, {Buf.p, nullptr}, YB.p),
                     Catch::Contains("saves the packed twin alone, got no twin and a buffer"));
+  CHECK_THROWS_WITH(sr::simt::rdb_backward(ConvVariant::tf32, s, {Buf.p, nullptr}, pb.p, DY.p, 0.2f, 0.2f, false, 0.2f,
+                                           gb.dx->p, no_grads, no_grads, {PZ.p, nullptr, 1.0f}),
+                    Catch::Contains("a link to the neighbouring block needs the packed twin"));
 }
 
 void test_rdb_link() {

@@ -22,6 +22,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "engine/ops_rdb.h"
 #include "engine/random.h"
 #include "engine/safetensors.h"
 #include "kernels/kernel_choice.h"
@@ -204,15 +205,10 @@ TEST_CASE("simt/conv_choice_per_layer") {
   }
 }
 
-// RRDBNet's trunk (nets/rrdbnet.cpp) chains its fused dense blocks with one RdbLink: on
-// igemm_v2 and wgmma (nf and gc multiples of 8: the blocks keep packed twins) each block but
-// the first finds x already in its twin, stored by the previous block's conv5. Against the
-// same blocks called one by one without a link (each packs its x): the trunk's output, the
-// input gradient and every parameter gradient bit for bit, and one packing launch fewer per
-// block but the first (3 nb - 1); on wgmma nb - 1 fewer than that, as its rdb3 applies the
-// RRDB's outer residual as a map after its store and packs y after that map (conv2d.cu), so
-// the next RRDB's x is packed by the producer instead of the consumer.
-TEST_CASE("simt/rrdbnet_trunk_link") {
+// Runs f(layers, gen) for igemm_v2 and wgmma, the conv variants whose dense blocks keep packed
+// twins (nf and gc multiples of 8), each from the same fresh seed (printed on failure).
+namespace {
+void for_each_twin_variant(const std::function<void(const LayerOptions&, Generator&)>& f) {
   const uint64_t seed = std::random_device{}();  // fresh inputs each run
   INFO("seed " << seed);
   for (const kernels::ConvVariant v : {kernels::ConvVariant::igemm_v2, kernels::ConvVariant::wgmma}) {
@@ -220,6 +216,26 @@ TEST_CASE("simt/rrdbnet_trunk_link") {
     Generator gen(seed);
     LayerOptions layers;
     layers.kernels.conv2d = v;
+    f(layers, gen);
+  }
+}
+}  // namespace
+
+// RRDBNet's trunk (nets/rrdbnet.cpp) chains its fused dense blocks with one RdbLink: on
+// igemm_v2 and wgmma (nf and gc multiples of 8: the blocks keep packed twins) each block but
+// the first finds x already in its twin, stored by the previous block's conv5. Against the
+// same blocks called one by one without a link (each packs its x): the trunk's output, the
+// input gradient and every parameter gradient bit for bit, and one packing launch fewer per
+// block but the first (3 nb - 1); on wgmma nb - 1 fewer than that, as its rdb3 applies the
+// RRDB's outer residual as a map after its store and packs y after that map (conv2d.cu), so
+// the next RRDB's x is packed by the producer instead of the consumer. In the backward, rdb2's
+// and rdb3's conv1 stores pack their dx as rdb1's and rdb2's conv5 dy (RdbLink's backward half:
+// those outputs have no other consumer), so 2 nb packing launches fewer; an RRDB's rdb1's dx is
+// not the previous RRDB's rdb3's dy alone (that output also feeds this RRDB's outer residual):
+// there the dy is packed by its consumer as without the link.
+TEST_CASE("simt/rrdbnet_trunk_link") {
+  for_each_twin_variant([](const LayerOptions& layers, Generator& gen) {
+    const kernels::ConvVariant v = layers.kernels.conv2d;
     const int64_t nb = 2;
     RRDBNet net(3, 3, 4, /*num_feat=*/16, nb, /*num_grow_ch=*/8, layers);
     for (auto& [name, p] : net.named_parameters()) uniform_(p, -0.3, 0.3, gen);
@@ -232,7 +248,7 @@ TEST_CASE("simt/rrdbnet_trunk_link") {
     struct Result {
       Tensor y, dfeat;
       std::vector<std::vector<double>> grads;
-      uint64_t launches;
+      uint64_t launches, backward_launches;
     };
     auto run = [&](bool linked) {
       net.zero_grad();
@@ -249,8 +265,11 @@ TEST_CASE("simt/rrdbnet_trunk_link") {
           h = rrdb.rdb3->forward_fused(b, h);
         }
       }
-      Result out{h, Tensor(), {}, ::simt::stats().launches - l0};
-      sum(mul(h, rs)).backward();
+      Result out{h, Tensor(), {}, ::simt::stats().launches - l0, 0};
+      const Tensor loss = sum(mul(h, rs));
+      const uint64_t l1 = ::simt::stats().launches;
+      loss.backward();
+      out.backward_launches = ::simt::stats().launches - l1;
       out.dfeat = x.grad();
       for (const auto& [name, p] : net.named_parameters())
         if (name.rfind("body.", 0) == 0) out.grads.push_back(p.grad().to_vector());
@@ -259,6 +278,7 @@ TEST_CASE("simt/rrdbnet_trunk_link") {
     const Result linked = run(true), alone = run(false);
     const int64_t saved = v == kernels::ConvVariant::wgmma ? 2 * nb : 3 * nb - 1;
     CHECK(linked.launches + saved == alone.launches);
+    CHECK(linked.backward_launches + 2 * nb == alone.backward_launches);
     CHECK(simt_test::count_differing(linked.y.to_vector(), alone.y.to_vector()) == 0);
     CHECK(simt_test::count_differing(linked.dfeat.to_vector(), alone.dfeat.to_vector()) == 0);
     REQUIRE(linked.grads.size() == (size_t)nb * 3 * 10);
@@ -266,7 +286,76 @@ TEST_CASE("simt/rrdbnet_trunk_link") {
       INFO("body parameter " << i);
       CHECK(simt_test::count_differing(linked.grads[i], alone.grads[i]) == 0);
     }
-  }
+  });
+}
+
+// RdbLink's backward half is taken only when the gradient a block receives is the next
+// block's dx itself. Two linked blocks (rdb1 told that rdb2 alone reads its output) against the
+// same blocks unlinked, on igemm_v2 and wgmma: with the loss reading rdb2's output only, every
+// gradient bit for bit and one packing launch fewer (rdb1's conv5 dy stored by rdb2's conv1);
+// with the loss also reading rdb1's output (the caller's claim wrong), rdb1's dy is a sum, a new
+// tensor, so rdb1 packs its own and every gradient is still the unlinked blocks' bit for bit
+// (the planted bug that takes the handoff there drops the second reader's term: it differs).
+TEST_CASE("simt/rdb_grad_handoff_needs_the_very_gradient") {
+  for_each_twin_variant([](const LayerOptions& layers, Generator& gen) {
+    ResidualDenseBlock rdb1(16, 8, layers), rdb2(16, 8, layers);
+    for (Module* m : {(Module*)&rdb1, (Module*)&rdb2}) {
+      for (auto& [name, p] : m->named_parameters()) uniform_(p, -0.3, 0.3, gen);
+      m->to(Device::simt());
+    }
+    Tensor feat = Tensor::empty({2, 16, 4, 3}), r = Tensor::empty({2, 16, 4, 3}), q = Tensor::empty({2, 16, 4, 3});
+    uniform_(feat, -1, 1, gen);
+    uniform_(r, -1, 1, gen);
+    uniform_(q, -1, 1, gen);
+    const Tensor rs = r.to(Device::simt()), qs = q.to(Device::simt());
+
+    struct Result {
+      std::vector<std::vector<double>> grads;  // the input's, then every parameter's
+      uint64_t backward_launches;
+    };
+    auto run = [&](bool linked, bool second_reader) {
+      rdb1.zero_grad();
+      rdb2.zero_grad();
+      Tensor x = feat.to(Device::simt());
+      x.set_requires_grad(true);
+      RdbLink link;
+      link.sole_consumer = true;
+      const Tensor a = rdb1.forward_fused(x, Tensor(), linked ? &link : nullptr);
+      link.leave_next = false;
+      link.sole_consumer = false;
+      const Tensor b = rdb2.forward_fused(a, Tensor(), linked ? &link : nullptr);
+      Tensor loss = sum(mul(b, rs));
+      if (second_reader) loss = add(loss, sum(mul(a, qs)));
+      const uint64_t l0 = ::simt::stats().launches;
+      loss.backward();
+      Result out{{x.grad().to_vector()}, ::simt::stats().launches - l0};
+      for (Module* m : {(Module*)&rdb1, (Module*)&rdb2})
+        for (const auto& [name, p] : m->named_parameters()) out.grads.push_back(p.grad().to_vector());
+      return out;
+    };
+    for (const bool second_reader : {false, true}) {
+      INFO((second_reader ? "the loss reads rdb1's output too" : "rdb2 alone reads rdb1's output"));
+      const Result linked = run(true, second_reader), alone = run(false, second_reader);
+      CHECK(linked.backward_launches + (second_reader ? 0 : 1) == alone.backward_launches);
+      REQUIRE(linked.grads.size() == 21);
+      for (size_t i = 0; i < linked.grads.size(); ++i) {
+        INFO("gradient " << i);
+        CHECK(simt_test::count_differing(linked.grads[i], alone.grads[i]) == 0);
+      }
+      if (!second_reader) continue;
+      struct Restore {
+        ~Restore() { set_rdb_grad_handoff_unchecked(false); }
+      } restore;
+      set_rdb_grad_handoff_unchecked(true);
+      const Result planted = run(true, true);
+      set_rdb_grad_handoff_unchecked(false);
+      int64_t differ = 0;
+      for (size_t i = 0; i < planted.grads.size(); ++i)
+        differ += simt_test::count_differing(planted.grads[i], alone.grads[i]);
+      INFO("the handoff taken without the check: " << differ << " gradient values differ");
+      CHECK(differ > 0);
+    }
+  });
 }
 
 // What a fused dense block keeps for its backward, counted in the simt device's live bytes

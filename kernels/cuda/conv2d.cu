@@ -14,6 +14,8 @@
 // v2 tf32 / v3 bf16 and fp16: conv2d_igemm.cu; v4 igemm_v2: conv2d_igemm_v2.cu; v5 wgmma:
 // conv2d_wgmma.cu (sm_90a);
 // cudnn / cudnn_fp32: conv2d_cudnn.cu.
+#include <algorithm>
+
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/conv2d_problems.h"
@@ -151,7 +153,7 @@ struct DgradEpilogueOp {
     const int64_t HW = s.H * s.W, hw = i % HW, c = c0 + (i / HW) % nc, n = i / (nc * HW);
     float* p = dx + n * dx_bs + c * HW + hw;
     const float out = ep.apply(*p, add_source, p, (int)c, n, hw, HW);
-    *p = out;
+    if (ep.stores_float((int)c)) *p = out;
     ep.store_packed(out, (int)c, n, hw, HW);
   }
 };
@@ -173,17 +175,21 @@ void check_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep, boo
   SR_CHECK(ep.source_batch_stride >= 0 && ep.residual_batch_stride >= 0 && ep.y_batch_stride >= 0,
            "conv2d_backward_data: epilogue batch strides must be >= 0 (0: contiguous), got source ",
            ep.source_batch_stride, ", residual ", ep.residual_batch_stride, ", y ", ep.y_batch_stride);
-  SR_CHECK(!ep.packed || ep.c_begin != ep.c_end, "conv2d_backward_data: a packed copy of the epilogue's channels "
-           "without a channel range (c_begin == c_end == ", ep.c_begin, ")");
+  SR_CHECK(!ep.packed_only || ep.packed, "conv2d_backward_data: packed_only without a packed copy (dx's channels [",
+           ep.packed_c_begin, ", ", ep.packed_c_end, ") would be stored nowhere)");
+  SR_CHECK(!ep.packed || (ep.packed_c_begin >= 0 && ep.packed_c_begin < ep.packed_c_end && ep.packed_c_end <= s.C),
+           "conv2d_backward_data: a packed copy of dx's channels [", ep.packed_c_begin, ", ", ep.packed_c_end,
+           "): an empty range or outside the input's ", s.C);
+  SR_CHECK(!ep.packed || ((ep.packed_c_end - ep.packed_c_begin) % 8 == 0 && ep.packed_ld % 8 == 0 &&
+                           ep.packed_ld >= ep.packed_c_end - ep.packed_c_begin &&
+                           reinterpret_cast<uintptr_t>(ep.packed) % 16 == 0),
+           "conv2d_backward_data: a packed copy of dx's channels [", ep.packed_c_begin, ", ", ep.packed_c_end,
+           ") in pixel rows of ", ep.packed_ld, " (the count and the rows multiples of 8, a 16-byte aligned buffer)");
   if (ep.c_begin == ep.c_end) return;
   SR_CHECK(ep.c_begin >= 0 && ep.c_begin < ep.c_end && ep.c_end <= s.C, "conv2d_backward_data: epilogue channels [",
            ep.c_begin, ", ", ep.c_end, ") outside the input's ", s.C);
   SR_CHECK(!ep.y != !ep.y_packed, "conv2d_backward_data: epilogue over channels [", ep.c_begin, ", ", ep.c_end,
            ") needs the activation y, float32 or packed (one of them), got ", ep.y ? "both" : "neither");
-  SR_CHECK(!ep.packed || ((ep.c_end - ep.c_begin) % 8 == 0 && ep.packed_ld % 8 == 0 &&
-                           ep.packed_ld >= ep.c_end - ep.c_begin && reinterpret_cast<uintptr_t>(ep.packed) % 16 == 0),
-           "conv2d_backward_data: a packed copy of the epilogue's channels [", ep.c_begin, ", ", ep.c_end,
-           ") in pixel rows of ", ep.packed_ld, " (the count and the rows multiples of 8, a 16-byte aligned buffer)");
   SR_CHECK(!ep.y_packed || ep.y_first_channel == 0, "conv2d_backward_data: epilogue's packed y holds dx's channels at "
            "their own columns, so y_first_channel must be 0, got ", ep.y_first_channel);
   SR_CHECK(!ep.y_packed || ep.y_packed_ld >= ep.c_end, "conv2d_backward_data: epilogue's packed y has rows of ",
@@ -228,10 +234,20 @@ void conv2d_apply_epilogue(const Conv2dShape& s, const ConvEpilogue& ep, float* 
 void conv2d_apply_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep, float* dx,
                                  int64_t dx_batch_stride, bool add_source) {
   check_dgrad_epilogue(s, ep, add_source, dx);
-  // Without a source or a residual only the derivative's channels change.
+  // Without a source or a residual only the derivative's channels change, and only those and
+  // the packed copy's are visited (the hull of the two ranges).
   const bool whole = ep.source || ep.residual;
-  if (!whole && ep.c_begin == ep.c_end) return;
-  const int64_t c0 = whole ? 0 : ep.c_begin, nc = whole ? s.C : ep.c_end - ep.c_begin;
+  int64_t c0 = ep.c_begin, c1 = ep.c_end;
+  if (ep.packed && c0 == c1) {  // no derivative: the packed range alone
+    c0 = ep.packed_c_begin;
+    c1 = ep.packed_c_end;
+  } else if (ep.packed) {
+    c0 = std::min(c0, ep.packed_c_begin);
+    c1 = std::max(c1, ep.packed_c_end);
+  }
+  if (whole) c0 = 0, c1 = s.C;
+  if (c0 == c1) return;
+  const int64_t nc = c1 - c0;
   launch_map("conv2d_backward_data epilogue",
              DgradEpilogueOp{s, dx, dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W, c0, nc, add_source ? 1 : 0,
                              igemm::make_dgrad_epilogue(s, ep)},
@@ -295,13 +311,15 @@ void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float*
   check_dgrad_epilogue(s, ep, accumulate, dx);
   // The packed copy is written while the packed dy is read, tile by tile: never the same rows.
   SR_CHECK(!ep.packed || !pdy.data ||
-               !ranges_overlap(ep.packed, ep.packed + (s.N * s.H * s.W - 1) * ep.packed_ld + (ep.c_end - ep.c_begin),
+               !ranges_overlap(ep.packed,
+                               ep.packed + (s.N * s.H * s.W - 1) * ep.packed_ld + (ep.packed_c_end - ep.packed_c_begin),
                                pdy.data, pdy.data + (s.N * s.P * s.Q - 1) * pdy.ld + s.K),
            "conv2d_backward_data: the epilogue's packed copy ", ep.packed, " overlaps the packed dy ", pdy.data,
            " the convolution reads");
   const int64_t dx_bs = dx_batch_stride ? dx_batch_stride : s.C * s.H * s.W;
   // igemm_v2 (and wgmma's fallback to it) applies ep in its store; the others run
-  // the convolution, then ep as one map: the same dx. With a source the convolution
+  // the convolution, then ep as one map: the same dx (but a packed_only range's, unspecified
+  // either way: the store leaves it, the map the convolution's values). With a source the convolution
   // overwrites dx (every element of the view, whatever the channel range) and the map adds
   // source's element to it, so dx's old value is never read.
   if (v == ConvVariant::igemm_v2 || (v == ConvVariant::wgmma && !detail::wgmma_backward_data_supported(s))) {

@@ -93,12 +93,18 @@ struct ConvEpilogue {
 // packed twin, which it saves for its backward instead of a float32 buffer. The derivative
 // then reads the sign of bf16(y), which is y's but for a positive y of at most 2^-134 (half
 // bf16's smallest denormal), which rounds to +0.
-// packed (optional): the derivative's channels, once final, also stored as bf16 (round to
-// nearest even) channels-last, packed[(n H W + h W + w) * packed_ld + c - c_begin] =
-// bf16(dx[n][c][h][w]): the dense block's next dy, packed as igemm_v2_pack_activations packs
-// (the count c_end - c_begin and packed_ld multiples of 8, a 16-byte aligned buffer; the
-// columns past the count are not written). It must not overlap the packed dy the same call
-// reads (checked): the dense block alternates two buffers.
+// packed (optional): dx's channels [packed_c_begin, packed_c_end), once final, also stored
+// scaled as bf16 (round to nearest even) channels-last,
+// packed[(n H W + h W + w) * packed_ld + c - packed_c_begin] = bf16(packed_scale * dx[n][c][h][w]),
+// as igemm_v2_pack_activations packs with that scale (the count and packed_ld multiples of 8,
+// a 16-byte aligned buffer; the columns past the count are not written): the dense block's
+// next dy (a finished slice, scale 1), or the previous block's conv5 dy (its dx, scaled by that
+// block's residual: rdb.h's RdbBackwardLink). It must not overlap the packed dy the same call
+// reads (checked): the dense block alternates two buffers. packed_only (with packed): the
+// range's final values are stored packed alone, and dx's float32 elements there are left
+// unspecified (igemm_v2's store leaves them as they were; the map variants, which convolve into
+// dx first, with the convolution's partial values): the dense block's finished slices, which
+// nothing reads in float32 once their packed dy exists.
 struct ConvDgradEpilogue {
   const float* y = nullptr;
   int64_t y_batch_stride = 0;
@@ -107,6 +113,9 @@ struct ConvDgradEpilogue {
   int64_t y_packed_ld = 0;
   uint16_t* packed = nullptr;
   int64_t packed_ld = 0;
+  int64_t packed_c_begin = 0, packed_c_end = 0;
+  float packed_scale = 1.0f;
+  bool packed_only = false;
   int64_t c_begin = 0, c_end = 0;
   float slope = 0.2f;
   const float* source = nullptr;
@@ -148,7 +157,8 @@ void conv2d_forward_with(ConvVariant v, const Conv2dShape& s, const float* x, co
 // dx = (accumulate ? dx : 0) + conv_transpose(dy, w); images dx_batch_stride apart
 // (0 means C*H*W), so dx may be a channel-range view (dense-block prefix gradients); with
 // ep as ConvDgradEpilogue says (igemm_v2 in its store; every other variant runs the
-// convolution, overwriting dx when ep has a source, then ep as one map: the same result).
+// convolution, overwriting dx when ep has a source, then ep as one map: the same result, but
+// in a packed_only range, whose float32 elements are unspecified).
 void conv2d_backward_data_with(ConvVariant v, const Conv2dShape& s, const float* dy,
                                const float* w, float* dx, bool accumulate = false,
                                int64_t dx_batch_stride = 0, const ConvDgradEpilogue& ep = {},
@@ -170,8 +180,9 @@ void conv2d_pack_output(const Conv2dShape& s, const ConvEpilogue& ep, const floa
 // holds the convolution (plus dx's old value, when accumulating without a source):
 //   dx = leaky'(y) * (dx + (add_source ? source : 0)) + residual_scale * residual
 // (add_source: the convolution ran with accumulate and ep has a source); dx's images
-// dx_batch_stride apart (0 means C*H*W). Only ep's channel range when ep has neither a
-// source nor a residual, else all of dx. It writes ep's packed copy too.
+// dx_batch_stride apart (0 means C*H*W). Only ep's channel range and its packed copy's (the
+// channels between them too) when ep has neither a source nor a residual, else all of dx. It
+// writes ep's packed copy too, and no float32 element of a packed_only range.
 void conv2d_apply_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEpilogue& ep, float* dx,
                                  int64_t dx_batch_stride = 0, bool add_source = false);
 

@@ -279,7 +279,7 @@ struct DataStore {
     const int64_t hw = px.locate(m, n);
     float* p = dx + (int64_t)n * dx_bs + (int64_t)c * HW + hw;
     const float out = ep.apply(v, accumulate, p, c, n, hw, HW);
-    *p = out;
+    if (ep.stores_float(c)) *p = out;
     ep.store_packed(out, c, n, hw, HW);
   }
 };

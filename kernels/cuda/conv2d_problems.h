@@ -131,8 +131,11 @@ struct DgradEpilogue {
   int y_c0 = 0;  // y's first plane is dx's channel y_c0
   const uint16_t* y_packed = nullptr;  // or y as bf16 channels-last: pixel n HW + hw, column c
   int64_t y_packed_ld = 0;
-  uint16_t* packed = nullptr;  // the finished range's copy: pixel n HW + hw, column c - c_begin
+  uint16_t* packed = nullptr;  // the packed range's copy: pixel n HW + hw, column c - packed_c_begin
   int64_t packed_ld = 0;
+  int packed_c_begin = 0, packed_c_end = 0;
+  float packed_scale = 1.f;
+  int packed_only = 0;  // the packed range's float32 elements not stored
   int c_begin = 0, c_end = 0;
   float slope = 0.2f;
   const float* source = nullptr;  // the accumulated value's home when not dx itself
@@ -146,10 +149,15 @@ struct DgradEpilogue {
     return y_packed ? ldg_bf16(y_packed + (n * HW + hw) * y_packed_ld + c) : ldg(y + n * y_bs + ychw);
   }
 
-  // The packed copy of dx's final value v at channel c (ConvDgradEpilogue::packed): the
-  // derivative's channels only.
+  // Whether dx's float32 element at channel c is stored: not in a packed_only copy's range.
+  SR_HD bool stores_float(int c) const { return !(packed_only && c >= packed_c_begin && c < packed_c_end); }
+
+  // The packed copy of dx's final value v at channel c (ConvDgradEpilogue::packed): its
+  // channel range only, scaled as igemm_v2_pack_activations scales (one float product, then
+  // the rounding).
   SR_HD void store_packed(float v, int c, int64_t n, int64_t hw, int64_t HW) const {
-    if (packed && c >= c_begin && c < c_end) packed[(n * HW + hw) * packed_ld + (c - c_begin)] = bf16_rn_bits(v);
+    if (packed && c >= packed_c_begin && c < packed_c_end)
+      packed[(n * HW + hw) * packed_ld + (c - packed_c_begin)] = bf16_rn_bits(packed_scale * v);
   }
 
   // dx's new value from the convolution's `conv`, in ConvDgradEpilogue's order: the prior
@@ -176,6 +184,10 @@ inline DgradEpilogue make_dgrad_epilogue(const Conv2dShape& s, const ConvDgradEp
   e.y_packed_ld = ep.y_packed_ld;
   e.packed = ep.packed;
   e.packed_ld = ep.packed_ld;
+  e.packed_c_begin = (int)ep.packed_c_begin;
+  e.packed_c_end = (int)ep.packed_c_end;
+  e.packed_scale = ep.packed_scale;
+  e.packed_only = ep.packed_only ? 1 : 0;
   e.c_begin = (int)ep.c_begin;
   e.c_end = (int)ep.c_end;
   e.slope = ep.slope;

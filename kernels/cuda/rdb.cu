@@ -32,9 +32,11 @@
 // signs LeakyReLU's derivative needs (ConvDgradEpilogue's packed y). Per pixel that is
 // (nf + 4 gc) bf16 saved instead of (nf + 4 gc) floats (at nf 64, gc 32: 384 bytes instead of
 // 768); in the backward one packing, conv5's dy (its backward-data and weight gradient
-// read it), the growth convs' dy being packed by the backward-data store that finishes each
-// slice (ConvDgradEpilogue::packed); in the forward x's packing alone (none inside the trunk)
-// and no float32 slice written. The bf16 values, and so the convolutions' results, are the per-conv
+// read it; none when the next block's backward stored it: RdbBackwardLink), the growth convs'
+// dy being packed by the backward-data store that finishes each slice
+// (ConvDgradEpilogue::packed), which then stores no float32 copy of it (packed_only: nothing
+// reads it, but a bias gradient asked without its weight gradient); in the forward x's packing
+// alone (none inside the trunk) and no float32 slice written. The bf16 values, and so the convolutions' results, are the per-conv
 // packing's bit for bit; the derivative reads bf16(y)'s sign, y's own but for a positive
 // y <= 2^-134 (conv2d.h). conv5's dy, residual * identity * dy, is scaled as it is packed, so
 // the twin's backward needs no float32 copy of it (one map fewer).
@@ -156,9 +158,13 @@ void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbPara
 
 void rdb_backward(ConvVariant v, const RdbShape& s, const RdbSaved& saved, const RdbParams& p, const float* dy,
                   float slope, float residual, bool has_outer, float outer_scale, float* dx, float* const dw[5],
-                  float* const db[5]) {
+                  float* const db[5], const RdbBackwardLink& link) {
   if (s.N * s.H * s.W == 0) return;
   check_saved("rdb_backward", v, s, saved);
+  SR_CHECK(saved.twin || (!link.dz5_packed && !link.prev_dz5), "rdb_backward (", conv_variant_name(v),
+           "): a link to the neighbouring block needs the packed twin");
+  SR_CHECK(!link.prev_dz5 || dx, "rdb_backward (", conv_variant_name(v),
+           "): the previous block's packed dy is this block's dx, which was not asked for");
   // G = dL/d[x | slices] and the float32 buffer have all nf + 4 gc channels (GB per image).
   const int64_t HW = s.H * s.W, GB = s.channels() * HW, CB = GB, xn = s.nf * HW;
   const float* buf = saved.buf;
@@ -167,16 +173,21 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const RdbSaved& saved, const
   DeviceScratch G(sizeof(float) * s.N * GB);
   float* g = G.as<float>();
   // The saved twin serves the weight gradients as it is. Conv k's packed dy lives in
-  // dyp[k % 2]: conv5's is packed (and scaled) from dy below, and slice k's (k < 4) is written
-  // by the backward-data store that finishes it (conv_{k+1}'s: ConvDgradEpilogue::packed)
-  // while that convolution reads its own dy from the other buffer.
-  const int64_t dy_channels = detail::igemm_v2_packed_channels(std::max(s.nf, s.gc));
+  // dyp[k % 2]: conv5's is packed (and scaled) from dy below, or was stored by the next block's
+  // backward (link.dz5_packed: then dyp holds slices alone, gc wide), and slice k's (k < 4) is
+  // written by the backward-data store that finishes it (conv_{k+1}'s:
+  // ConvDgradEpilogue::packed) while that convolution reads its own dy from the other buffer.
+  const int64_t dy_channels = detail::igemm_v2_packed_channels(link.dz5_packed ? s.gc : std::max(s.nf, s.gc));
   const size_t dyp_bytes = twin.on() ? sizeof(uint16_t) * s.N * HW * dy_channels : 0;
   DeviceScratch dyp0(dyp_bytes), dyp1(dyp_bytes);
   uint16_t* const dyp[2] = {dyp0.as<uint16_t>(), dyp1.as<uint16_t>()};
   // Whether conv k's dy is packed: with the twin, when read by its weight gradient or its
   // backward-data (every conv's but conv1's, which runs only for dx).
   auto packs_dy = [&](int k) { return twin.on() && (dw[k] || k > 0 || dx); };
+  // Whether growth conv k's dy (G's slice k) exists only packed: nothing reads its float32 once
+  // the store that finishes it has packed it, but a bias gradient asked without the weight
+  // gradient (a channel sum of the float32 dy: conv2d_backward_weight_with).
+  auto dy_packed_only = [&](int k) { return k < 4 && packs_dy(k) && (dw[k] || !db[k]); };
   // LeakyReLU's derivative on G's slice k (channels nf + k gc .. nf + (k+1) gc of the
   // prefix a backward-data writes), read off the slice's signs in buf, or in the twin (whose
   // columns are G's channels); the finished slice is conv k's dy, packed by the same store.
@@ -195,6 +206,9 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const RdbSaved& saved, const
     if (packs_dy(k)) {
       ep.packed = dyp[k % 2];
       ep.packed_ld = detail::igemm_v2_packed_channels(s.gc);
+      ep.packed_c_begin = ep.c_begin;
+      ep.packed_c_end = ep.c_end;
+      ep.packed_only = dy_packed_only(k);
     }
     return ep;
   };
@@ -202,24 +216,28 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const RdbSaved& saved, const
   // Conv k's weight gradient (when asked) and, when ep is given, its backward-data into dxk
   // with that epilogue, for its dy = dy_scale * dyk: G's slice k (final, a view), or for conv5
   // the scaled dy. With the twin both read the packed dy. The convolutions get the float32 dyk
-  // only when it is the dy itself (dy_scale 1); otherwise null, as nothing may read it (the
-  // caller keeps the scaled dy in float32 where a bias gradient alone needs it).
+  // only when it is the dy itself (dy_scale 1) and was stored; otherwise null, as nothing may
+  // read it (the caller keeps the scaled dy in float32 where a bias gradient alone needs it).
   auto conv_backward = [&](int k, const float* dyk, float dy_scale, float* dxk, bool accumulate, int64_t dx_bs,
                            const ConvDgradEpilogue* ep) {
     const Conv2dShape c = rdb_conv_shape(s, k, CB, k == 4 ? xn : GB);
     PackedActivations pdy;
     if (packs_dy(k)) {
-      if (k == 4) detail::igemm_v2_pack_activations(dyk, c.y_batch_stride, s.N, c.K, HW, dyp[0], 0, 0, dy_scale);
-      pdy = {dyp[k % 2], detail::igemm_v2_packed_channels(c.K)};
+      if (k == 4 && link.dz5_packed) {  // the next block's backward stored it (RdbBackwardLink)
+        pdy = {link.dz5_packed, detail::igemm_v2_packed_channels(c.K)};
+      } else {
+        if (k == 4) detail::igemm_v2_pack_activations(dyk, c.y_batch_stride, s.N, c.K, HW, dyp[0], 0, 0, dy_scale);
+        pdy = {dyp[k % 2], detail::igemm_v2_packed_channels(c.K)};
+      }
     }
-    const float* dy_float = dy_scale == 1.0f ? dyk : nullptr;
+    const float* dy_float = dy_scale == 1.0f && !dy_packed_only(k) ? dyk : nullptr;
     if (dw[k] || db[k]) conv2d_backward_weight_with(v, c, prefix, dy_float, dw[k], db[k], twin.view(), pdy);
     if (ep) conv2d_backward_data_with(v, c, dy_float, p.w[k], dxk, accumulate, dx_bs, *ep, pdy);
   };
   // conv5's dy is dz5 = residual * identity * dy. The twin scales it as it packs it, so the
   // float32 dz5 (a map reading dy and writing N nf H W floats) exists only when the packed copy
   // cannot serve every reader: no twin, or conv5's bias gradient without its weight gradient.
-  const float dz5_scale = residual * identity;
+  const float dz5_scale = rdb_dz5_scale(residual, has_outer, outer_scale);
   const bool dz5_as_float = !twin.on() || (!dw[4] && db[4]);
   DeviceScratch dz5(dz5_as_float ? sizeof(float) * s.N * xn : 0);
   if (dz5_as_float) scale(dy, dz5_scale, dz5.as<float>(), s.N * xn);
@@ -238,6 +256,13 @@ void rdb_backward(ConvVariant v, const RdbShape& s, const RdbSaved& saved, const
   ep1.residual = dy;
   ep1.residual_batch_stride = xn;
   ep1.residual_scale = identity;
+  if (link.prev_dz5) {  // dx is the previous block's dy: its conv5 dy, scaled and packed
+    ep1.packed = link.prev_dz5;
+    ep1.packed_ld = detail::igemm_v2_packed_channels(s.nf);
+    ep1.packed_c_begin = 0;
+    ep1.packed_c_end = s.nf;
+    ep1.packed_scale = link.prev_dz5_scale;
+  }
   conv_backward(0, g + s.nf * HW, 1.0f, dx, /*accumulate=*/true, xn, dx ? &ep1 : nullptr);
 }
 
