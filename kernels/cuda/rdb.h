@@ -42,20 +42,20 @@ void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbPara
                  float slope, float residual, float outer_scale, const RdbSaved& saved, float* y,
                  const RdbLink& link = {});
 
-// The backward's half of the chain, where block A's output feeds the next block B alone (rdb1's
-// and rdb2's in an RRDB), so B's dx is A's dy: B's backward (it runs first) also stores its dx,
-// scaled by A's residual * identity and packed, where A's conv5 reads its packed dy (B's conv1
-// backward-data store writes it: ConvDgradEpilogue::packed over dx's nf channels), and A
-// packs no dy for conv5. Rows of igemm_v2_packed_channels(nf) = nf bf16 per pixel. Both need
-// the twin; prev_dz5 needs dx.
-// dz5_packed (given to A): A's conv5 dy, residual * identity * dy, already packed (or null).
-// prev_dz5 (given to B): where to store B's dx, times prev_dz5_scale (A's), packed (or null).
 // conv5's dy is dz5 = this factor * the block's dy (inner = x + residual * conv5, y = outer +
 // outer_scale * inner): the scale its packed copy carries, here and in a link.
 inline float rdb_dz5_scale(float residual, bool has_outer, float outer_scale) {
   return residual * (has_outer ? outer_scale : 1.0f);
 }
 
+// The backward's half of the chain, where block A's output feeds the next block B alone (rdb1's
+// and rdb2's in an RRDB), so B's dx is A's dy: B's backward (it runs first) also stores its dx,
+// scaled by A's rdb_dz5_scale and packed, where A's conv5 reads its packed dy (B's conv1
+// backward-data store writes it: ConvDgradEpilogue::packed over dx's nf channels), and A
+// packs no dy for conv5. Rows of igemm_v2_packed_channels(nf) = nf bf16 per pixel. Both need
+// the twin; prev_dz5 needs dx.
+// dz5_packed (given to A): A's conv5 dy, rdb_dz5_scale * dy, already packed (or null).
+// prev_dz5 (given to B): where to store B's dx, times prev_dz5_scale (A's), packed (or null).
 struct RdbBackwardLink {
   const uint16_t* dz5_packed = nullptr;
   uint16_t* prev_dz5 = nullptr;
