@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -93,6 +94,7 @@ struct Thread {
 struct Pending {  // a warp collective being gathered
   const char* name = nullptr;
   unsigned mask = 0, arrived = 0;
+  unsigned exited = 0;  // the warp's lanes that have returned (or faulted): a collective may not name them
   WarpOp op = nullptr;
   const void* op_ctx = nullptr;
   void* payload[32] = {};
@@ -207,6 +209,7 @@ void fiber_main(void* arg) {
   --m.live;
   // A lane that leaves while its warp gathers a collective naming it would hang the warp.
   Pending& w = m.warps[t.ctx.warp];
+  w.exited |= 1u << t.ctx.lane;
   if (w.arrived && (w.mask >> t.ctx.lane & 1u) && !(w.arrived >> t.ctx.lane & 1u) && m.fault.empty())
     m.fault = sr::str_cat(thread_name(t), ": returned while lanes of its warp wait for it at ", w.name, " (",
                           where(w.site), ", mask 0x", std::hex, w.mask, ")");
@@ -419,6 +422,7 @@ void segv_handler(int sig, siginfo_t* info, void* uc) {
   Thread& t = m.threads[t_thread->linear];
   if (m.fault.empty()) m.fault = t_segv_text;
   t.state = State::exited;
+  m.warps[t.ctx.warp].exited |= 1u << t.ctx.lane;
   fiber_switch(t.fiber, m.scheduler, /*from_ends=*/true);  // never resumed
   std::abort();
 }
@@ -507,6 +511,11 @@ void* dynamic_shared() {
   return m.dynamic;
 }
 
+size_t dynamic_shared_bytes() {
+  if (!t_thread) sr::fail("simt: dynamic shared memory used outside a kernel");
+  return machine().dynamic_bytes;
+}
+
 namespace race {
 
 std::string shared_byte_name(const char* p) {
@@ -557,10 +566,9 @@ void warp_collective(const char* name, unsigned mask, void* payload, WarpOp op, 
   if (mask & ~existing)
     fault_here(sr::str_cat(name, " (", where(loc), ") with mask 0x", std::hex, mask,
                            " naming lanes the block does not have (", std::dec, lanes, " lanes in this warp)"));
-  for (int l = 0; l < lanes; ++l)
-    if ((mask >> l & 1u) && m.threads[first_lane + l].state == State::exited)
-      fault_here(sr::str_cat(name, " (", where(loc), ") with mask 0x", std::hex, mask, " names lane ", std::dec, l,
-                             ", which has returned"));
+  if (mask & w.exited)  // (a bit mask, not a scan of the lanes: this runs once per lane and collective)
+    fault_here(sr::str_cat(name, " (", where(loc), ") with mask 0x", std::hex, mask, " names lane ", std::dec,
+                           std::countr_zero(mask & w.exited), ", which has returned"));
   if (w.arrived == 0) {
     w.name = name;
     w.mask = mask;

@@ -79,6 +79,7 @@ struct SharedSite {
 };
 void* shared_at(SharedSite& site, size_t bytes, size_t align);
 void* dynamic_shared();
+size_t dynamic_shared_bytes();  // the launch's dynamic shared memory size
 
 void syncthreads(const std::source_location& loc);
 // A warp-collective operation: every lane of `mask` calls it (any order); the last one to

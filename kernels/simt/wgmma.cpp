@@ -13,31 +13,45 @@ namespace simt {
 
 namespace detail {
 
-uint32_t wgmma_operand_address(uint64_t desc, int i, int k, bool mn_major, const std::source_location& loc) {
-  const uint32_t start = (uint32_t)(desc & 0x3fff) << 4;
-  const uint32_t lbo = (uint32_t)((desc >> 16) & 0x3fff) << 4;
-  const uint32_t sbo = (uint32_t)((desc >> 32) & 0x3fff) << 4;
-  const uint32_t base_offset = (uint32_t)((desc >> 49) & 7);
-  const uint32_t mode = (uint32_t)(desc >> 62);
-  if (base_offset != 0) device_fail("wgmma matrix descriptor with a base offset (the interpreter models 0)", loc);
-  if (mode == 0)
-    return mn_major ? start + (i / 8) * sbo + (k / 8) * lbo + (k % 8) * 16 + (i % 8) * 2
-                    : start + (i / 8) * sbo + (k / 8) * lbo + (i % 8) * 16 + (k % 8) * 2;
-  if (mode == 3)
-    device_fail("wgmma matrix descriptor with the 32B swizzle (the interpreter models none, 128B and 64B)", loc);
-  const uint32_t span = mode == 1 ? 128 : 64, chunk_bits = mode == 1 ? 7 : 3;
-  const uint32_t per_row = span / 2;  // bf16 elements in one swizzle row
-  const uint32_t a = mn_major ? start + (k / 8) * sbo + (k % 8) * span + (i / per_row) * lbo + 2 * (i % per_row)
-                              : start + (i / 8) * sbo + (i % 8) * span + 2 * k;
-  return a ^ (((a >> 7) & chunk_bits) << 4);
-}
-
 namespace {
 
-float bf16_at(uint32_t shared_addr, const std::source_location& loc) {
-  char* base = static_cast<char*>(dynamic_shared());
-  const char* p = base + shared_addr;
-  if (!race::is_shared(p) || !race::is_shared(p + 1))
+// A descriptor decoded once (the checks included), for the many elements a retire reads.
+struct OperandLayout {
+  uint32_t start, lbo, sbo, mode;
+  bool mn_major;
+  uint32_t address(int i, int k) const {
+    if (mode == 0)
+      return mn_major ? start + (i / 8) * sbo + (k / 8) * lbo + (k % 8) * 16 + (i % 8) * 2
+                      : start + (i / 8) * sbo + (k / 8) * lbo + (i % 8) * 16 + (k % 8) * 2;
+    const uint32_t span = mode == 1 ? 128 : 64, chunk_bits = mode == 1 ? 7 : 3;
+    const uint32_t per_row = span / 2;  // bf16 elements in one swizzle row
+    const uint32_t a = mn_major ? start + (k / 8) * sbo + (k % 8) * span + (i / per_row) * lbo + 2 * (i % per_row)
+                                : start + (i / 8) * sbo + (i % 8) * span + 2 * k;
+    return a ^ (((a >> 7) & chunk_bits) << 4);
+  }
+};
+
+OperandLayout operand_layout(uint64_t desc, bool mn_major, const std::source_location& loc) {
+  const OperandLayout l{(uint32_t)(desc & 0x3fff) << 4, (uint32_t)((desc >> 16) & 0x3fff) << 4,
+                        (uint32_t)((desc >> 32) & 0x3fff) << 4, (uint32_t)(desc >> 62), mn_major};
+  const uint32_t base_offset = (uint32_t)((desc >> 49) & 7);
+  if (base_offset != 0) device_fail("wgmma matrix descriptor with a base offset (the interpreter models 0)", loc);
+  if (l.mode == 3)
+    device_fail("wgmma matrix descriptor with the 32B swizzle (the interpreter models none, 128B and 64B)", loc);
+  return l;
+}
+
+// The block's dynamic shared memory, as a retire reads it.
+struct SharedBytes {
+  const char* base;
+  size_t bytes;
+};
+
+// The bf16 at .shared address `shared_addr`, widened (anywhere in the dynamic bytes, else in
+// the block's other shared memory: race::is_shared's test).
+float bf16_at(const SharedBytes& shared, uint32_t shared_addr, const std::source_location& loc) {
+  const char* p = shared.base + shared_addr;
+  if ((size_t)shared_addr + 2 > shared.bytes && (!race::is_shared(p) || !race::is_shared(p + 1)))
     device_fail("wgmma operand outside the block's dynamic shared memory", loc);
   uint16_t h;
   std::memcpy(&h, p, 2);
@@ -48,6 +62,10 @@ float bf16_at(uint32_t shared_addr, const std::source_location& loc) {
 }
 
 }  // namespace
+
+uint32_t wgmma_operand_address(uint64_t desc, int i, int k, bool mn_major, const std::source_location& loc) {
+  return operand_layout(desc, mn_major, loc).address(i, k);
+}
 
 void WgmmaQueue::issue(float* d, int n, uint64_t desc_a, uint64_t desc_b, bool scale_d, bool trans_a, bool trans_b,
                        int warp_in_group, int lane, const std::source_location& loc) {
@@ -87,15 +105,25 @@ void WgmmaQueue::wait(int n) {
 
 void WgmmaQueue::retire(size_t i) {
   Op& o = pending_[i];
-  std::vector<float> result(o.n / 2);
   const int g = o.lane / 4, t = o.lane % 4;
-  for (int e = 0; e < o.n / 2; ++e) {
-    const int row = 16 * o.warp_in_group + g + 8 * ((e >> 1) & 1);
-    const int col = 8 * (e >> 2) + 2 * t + (e & 1);
-    double s = o.scale_d ? (double)o.input[e] : 0.0;
+  // The thread's operands, each read from shared memory once: A's rows 16w + g + 8h (h = 0, 1)
+  // and B's columns 8j + 2t + c (j < N/8, c = 0, 1), along k = 0..15. Element e of D is row
+  // half h = (e/2)%2 and column slot 2(e/4) + e%2 (the fragment layout in wgmma.h).
+  const SharedBytes base{static_cast<const char*>(dynamic_shared()), dynamic_shared_bytes()};
+  const OperandLayout la = operand_layout(o.a, o.trans_a, o.loc), lb = operand_layout(o.b, o.trans_b, o.loc);
+  double a[2][16];
+  for (int h = 0; h < 2; ++h)
+    for (int k = 0; k < 16; ++k) a[h][k] = bf16_at(base, la.address(16 * o.warp_in_group + g + 8 * h, k), o.loc);
+  std::vector<double> b((size_t)o.n / 4 * 16);
+  for (int slot = 0; slot < o.n / 4; ++slot)
     for (int k = 0; k < 16; ++k)
-      s += (double)bf16_at(wgmma_operand_address(o.a, row, k, o.trans_a, o.loc), o.loc) *
-           (double)bf16_at(wgmma_operand_address(o.b, col, k, o.trans_b, o.loc), o.loc);
+      b[(size_t)slot * 16 + k] = bf16_at(base, lb.address(8 * (slot / 2) + 2 * t + slot % 2, k), o.loc);
+  std::vector<float> result(o.n / 2);
+  for (int e = 0; e < o.n / 2; ++e) {
+    const double* ar = a[(e >> 1) & 1];
+    const double* bc = &b[(size_t)(2 * (e >> 2) + (e & 1)) * 16];
+    double s = o.scale_d ? (double)o.input[e] : 0.0;
+    for (int k = 0; k < 16; ++k) s += ar[k] * bc[k];  // exact products (8-bit significands), summed in order
     result[e] = (float)s;
   }
   for (size_t j = i + 1; j < pending_.size(); ++j)
