@@ -28,6 +28,7 @@ using Case = sr::test::CpuConvCase;
 using sr::test::describe;
 using sr::test::expect_within;
 using sr::test::random_floats;
+using sr::test::to_double;
 using sr::test::worst_ratio;
 
 namespace {
@@ -46,7 +47,6 @@ std::vector<float> abs_of(std::vector<float> v) {
   return v;
 }
 
-std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 
 // One element of the three results of a shape: the kernel's, the reference's, the exact
 // (float64, unrounded operands), and |.| sums for the bounds.

@@ -15,33 +15,17 @@
 #include "kernels/cpu/conv2d.h"
 #include "engine/ops.h"
 #include "engine/random.h"
+#include "support/cpu_conv_cases.h"
 #include "support/gradcheck.h"
 
 using sr::cpu::Conv2dShape;
 
+using Case = sr::test::CpuConvCase;
+using sr::test::describe;
+using sr::test::random_floats;
+using sr::test::to_double;
+
 namespace {
-
-struct Case {
-  int64_t N, C, H, W, K, R, S;
-  int stride, pad;
-  int64_t extra_channels = 0;  // x is a view of C channels inside C + extra (offset 1)
-};
-
-std::string describe(const Case& c) {
-  std::ostringstream o;
-  o << "N" << c.N << " C" << c.C << " " << c.H << "x" << c.W << " -> K" << c.K << " filter " << c.R
-    << "x" << c.S << " stride " << c.stride << " pad " << c.pad << " extra " << c.extra_channels;
-  return o.str();
-}
-
-std::vector<float> random_floats(std::mt19937_64& rng, int64_t n) {
-  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 
 // |got - want| <= atol + rtol*|want| with atol growing with the reduction length n: float32
 // sums of n products of values in [-1, 1].
@@ -60,9 +44,9 @@ void check_case(const Case& c, std::mt19937_64& rng) {
   INFO(describe(c));
   Conv2dShape s = sr::cpu::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
   const int64_t HW = c.H * c.W, PQ = s.P * s.Q, CRS = c.C * c.R * c.S;
-  s.x_batch_stride = (c.C + c.extra_channels) * HW;
+  s.x_batch_stride = (c.C + c.extra) * HW;
   s.y_batch_stride = c.K * PQ;
-  const int64_t x_off = c.extra_channels ? HW : 0;  // the view starts at channel 1
+  const int64_t x_off = c.extra ? HW : 0;  // the view starts at channel 1
 
   const auto xbuf = random_floats(rng, c.N * s.x_batch_stride);
   const auto w = random_floats(rng, c.K * CRS);
@@ -151,7 +135,7 @@ TEST_CASE("conv_cpu/implicit_matches_reference_random_shapes") {
     c.pad = (int)(rng() % std::min(c.R, c.S));
     c.H = c.R + rng() % 20;
     c.W = c.S + rng() % 40;
-    c.extra_channels = rng() % 2;
+    c.extra = rng() % 2;
     check_case(c, rng);
   }
 }

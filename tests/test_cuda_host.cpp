@@ -79,7 +79,7 @@ TEST_CASE("kernels/fast_div") {
 
 namespace {
 
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kPoison = std::numeric_limits<float>::quiet_NaN();
 
 // Runs one launch of igemm_kernel<P, BM, BN, PR> (grid ceil(M/BM) x ceil(N/BN) x splits) on
 // the CPU: every phase of conv2d_igemm.cu's kernel, for every thread, in program order,
@@ -98,8 +98,8 @@ void emulate_launch(const P& p, int splits, int k_per_split) {
     for (int by = 0; by < gy; ++by)
       for (int bx = 0; bx < gx; ++bx) {
         const ig::Block blk = ig::block_at<T>(p.K, bx, by, bz, k_per_split);
-        std::fill(As.begin(), As.end(), kNaN);  // unwritten shared memory poisons the result
-        std::fill(Bs.begin(), Bs.end(), kNaN);
+        std::fill(As.begin(), As.end(), kPoison);  // unwritten shared memory poisons the result
+        std::fill(Bs.begin(), Bs.end(), kPoison);
         for (auto& a : acc)
           for (auto& x : a.v)
             for (auto& y : x)
@@ -174,7 +174,7 @@ void emulate_wgrad(ig::Wgrad p, float* dw, ig::SplitPlan forced = {0, 0}) {
   const int BM = narrow ? 32 : 64, BN = narrow ? 128 : 64;
   ig::SplitPlan plan = forced.splits > 0 ? forced : ig::plan_split_k(p.M, p.N, p.K, BM, BN, ig::kBK);
   const int64_t mn = (int64_t)p.M * p.N;
-  std::vector<float> ws(plan.splits > 1 ? plan.splits * mn : 0, kNaN);
+  std::vector<float> ws(plan.splits > 1 ? plan.splits * mn : 0, kPoison);
   p.ws = plan.splits > 1 ? ws.data() : nullptr;
   if (narrow)
     emulate_launch<ig::Wgrad, 32, 128, PR>(p, plan.splits, plan.k_per_split);
@@ -277,7 +277,7 @@ void run_case(const ConvCase& c, bool integers, uint64_t seed) {
     ep.residual = res.data() + y_off;
     ep.residual_batch_stride = s.y_batch_stride;
     ep.residual_scale = 0.5f;
-    std::vector<float> ybuf(y_len, kNaN);
+    std::vector<float> ybuf(y_len, kPoison);
     const ig::Fprop p = ig::make_fprop(s, x, w.data(), ep, ybuf.data() + y_off);
     emulate_fprop<PR>(p);
     std::vector<double> ref(c.N * c.K * PQ);
@@ -302,7 +302,7 @@ void run_case(const ConvCase& c, bool integers, uint64_t seed) {
   SECTION("backward-data, overwrite and accumulate") {
     for (bool accumulate : {false, true}) {
       const int64_t dx_bs = s.x_batch_stride;  // dx in the same channel-view layout as x
-      std::vector<float> dxbuf = accumulate ? values(rng, x_len, integers) : std::vector<float>(x_len, kNaN);
+      std::vector<float> dxbuf = accumulate ? values(rng, x_len, integers) : std::vector<float>(x_len, kPoison);
       const std::vector<float> before = dxbuf;
       const ig::Dgrad p = ig::make_dgrad(s, dy, w.data(), dxbuf.data() + x_off, accumulate, dx_bs);
       emulate_dgrad<PR>(p);

@@ -29,7 +29,7 @@ std::string formats_fixture(const std::string& name) {
 }
 
 // The 8- or 16-bit integer samples of an image, for exact comparisons.
-std::vector<int> levels(const Image& img) {
+std::vector<int> quantized_levels(const Image& img) {
   std::vector<int> out(img.pixels.size());
   for (size_t i = 0; i < out.size(); ++i)
     out[i] = img.bit_depth == 16 ? quantize_u16(img.pixels[i]) : quantize_u8(img.pixels[i]);
@@ -65,7 +65,7 @@ TEST_CASE("formats/files_from_other_software_read_exactly") {
     REQUIRE(got.height == want.height);
     REQUIRE(got.channels == want.channels);
     REQUIRE(got.bit_depth == want.bit_depth);
-    CHECK(levels(got) == levels(want));
+    CHECK(quantized_levels(got) == quantized_levels(want));
     const ImageInfo info = read_image_info(formats_fixture(name));
     CHECK(info.width == got.width);
     CHECK(info.height == got.height);
@@ -107,7 +107,7 @@ TEST_CASE("formats/round_trips") {
                                                                    : channels;
         REQUIRE(back.channels == expect_channels);
         REQUIRE(back.bit_depth == depth);
-        CHECK(levels(back) == levels(convert_channels(img, expect_channels)));
+        CHECK(quantized_levels(back) == quantized_levels(convert_channels(img, expect_channels)));
         // The streaming writer produces the same file, fed in uneven row batches.
         const std::string rows = dir.file("rows_" + fs::path(path).filename().string());
         ImageRowWriter w(rows, img.width, img.height, img.channels, depth);
@@ -169,7 +169,7 @@ TEST_CASE("formats/written_files_read_by_pil") {
     const std::string ext = fs::path(p).extension().string();
     const int c = ext == ".webp" && img.channels == 1 ? 3 : img.channels;
     REQUIRE(pil.channels == c);
-    CHECK(levels(pil) == levels(convert_channels(img, c)));
+    CHECK(quantized_levels(pil) == quantized_levels(convert_channels(img, c)));
   }
 }
 

@@ -21,11 +21,8 @@ using namespace sr::data;
 
 namespace {
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
 using test::block_upscale;
+using test::write_text;
 
 DataConfig pair_config(const std::string& gt, const std::string& lq, const std::string& meta, int s, int gt_size) {
   DataConfig c = test::paired_config(gt, lq, s, gt_size);

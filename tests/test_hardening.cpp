@@ -37,12 +37,10 @@
 using namespace sr;
 using namespace sr::train;
 namespace fs = std::filesystem;
+using sr::test::infer_fixture;
+using sr::test::write_text;
 
 namespace {
-
-std::string infer_fixture(const std::string& name) {
-  return std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/" + name;
-}
 
 struct CliResult {
   int status = -1;      // exit status; 128 + signal when killed; -2 on timeout
@@ -101,8 +99,6 @@ std::string file_text(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
 void write_png(const std::string& path, int w, int h, int seed = 1) {
   std::mt19937_64 rng(seed);

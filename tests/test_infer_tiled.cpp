@@ -32,6 +32,7 @@
 
 using namespace sr;
 namespace fs = std::filesystem;
+using sr::test::infer_fixture;
 
 namespace {
 
@@ -87,7 +88,6 @@ std::unique_ptr<Module> nearest_net(int scale) {
   return net;
 }
 
-std::string fixture(const std::string& n) { return std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/" + n; }
 }  // namespace
 
 TEST_CASE("infer/reflect_padding") {
@@ -286,11 +286,11 @@ TEST_CASE("infer/cli_bad_image_in_folder_and_unwritable_output") {
   }
   test::TempDir dir;
   const std::string in = dir.subdir("in");
-  fs::copy_file(fixture("input.png"), in + "/a.png");
-  fs::copy_file(fixture("input.png"), in + "/c.png");
+  fs::copy_file(infer_fixture("input.png"), in + "/a.png");
+  fs::copy_file(infer_fixture("input.png"), in + "/c.png");
   test::write_bytes(in + "/b_broken.png", {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0});
-  const std::string base = test::srengine_exe() + " infer --config " + fixture("config.json") + " --weights " +
-                           fixture("rrdbnet_tiny.safetensors") + " --input " + in;
+  const std::string base = test::srengine_exe() + " infer --config " + infer_fixture("config.json") + " --weights " +
+                           infer_fixture("rrdbnet_tiny.safetensors") + " --input " + in;
   const int rc = std::system((base + " --output " + dir.file("out") + " --tile 8 > " + dir.file("log.txt") + " 2>&1").c_str());
   const std::string log = test::read_text(dir.file("log.txt"));
   INFO(log);
@@ -327,8 +327,9 @@ TEST_CASE("infer/cli_device_cuda") {
     return;
   }
   test::TempDir dir;
-  const std::string base = test::srengine_exe() + " infer --config " + fixture("config.json") + " --weights " +
-                           fixture("rrdbnet_tiny.safetensors") + " --input " + fixture("input.png") + " --tile 8";
+  const std::string base = test::srengine_exe() + " infer --config " + infer_fixture("config.json") + " --weights " +
+                           infer_fixture("rrdbnet_tiny.safetensors") + " --input " + infer_fixture("input.png") +
+                           " --tile 8";
   REQUIRE(std::system((base + " --output " + dir.file("cpu") + " > /dev/null 2>&1").c_str()) == 0);
   const int rc = std::system((base + " --device cuda --output " + dir.file("gpu") + " > " + dir.file("log.txt") + " 2>&1").c_str());
   const std::string log = test::read_text(dir.file("log.txt"));
@@ -369,7 +370,7 @@ TEST_CASE("infer/cli_test_command_metrics_table") {
     "datasets": {"test_a": {"type": "SingleImageDataset", "dataroot_gt": "gt"}},
     "val": {"metrics": {"psnr": {"type": "calculate_psnr", "crop_border": 4, "test_y_channel": true}}}})";
   const std::string cmd = test::srengine_exe() + " test --config " + dir.file("cfg.json") + " --weights " +
-                          fixture("rrdbnet_tiny.safetensors") + " --tile 8 --output " + dir.file("res") + " > " +
+                          infer_fixture("rrdbnet_tiny.safetensors") + " --tile 8 --output " + dir.file("res") + " > " +
                           dir.file("log.txt") + " 2>&1";
   const int rc = std::system(cmd.c_str());
   const std::string log = test::read_text(dir.file("log.txt"));
@@ -393,8 +394,8 @@ TEST_CASE("infer/cli_test_command_metrics_table") {
 TEST_CASE("measure/infer_tiling_table", "[.]") {
   const char* cfg = std::getenv("SRENGINE_MEASURE_CONFIG");
   const char* weights = std::getenv("SRENGINE_MEASURE_WEIGHTS");
-  const std::string cfg_path = cfg ? cfg : fixture("config.json");
-  const std::string w_path = weights ? weights : fixture("rrdbnet_tiny.safetensors");
+  const std::string cfg_path = cfg ? cfg : infer_fixture("config.json");
+  const std::string w_path = weights ? weights : infer_fixture("rrdbnet_tiny.safetensors");
   nlohmann::json c = nlohmann::json::parse(test::read_text(cfg_path), nullptr, true, true);
   nlohmann::json opt = c["network_g"];
   if (opt.value("type", "") == "RRDBNet" && !opt.contains("scale")) opt["scale"] = c.value("scale", 4);

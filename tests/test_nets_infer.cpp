@@ -12,12 +12,13 @@
 #include "engine/safetensors.h"
 #include "nets/load_weights.h"
 #include "nets/rrdbnet.h"
+#include "support/data_support.h"
 
 using namespace sr;
 namespace fs = std::filesystem;
+using sr::test::infer_fixture;
 
 namespace {
-std::string fixture(const std::string& name) { return std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/" + name; }
 std::string tmp_dir(const std::string& name) {
   const std::string d = std::string(SRENGINE_BINARY_DIR) + "/test_tmp/" + name + "_" + std::to_string(::getpid());
   fs::remove_all(d);
@@ -35,14 +36,14 @@ TEST_CASE("nets/infer_matches_pytorch_png") {
   const std::string out = tmp_dir("infer");
   // A folder input: a second copy under another name checks that names are kept.
   fs::create_directories(out + "/in");
-  fs::copy_file(fixture("input.png"), out + "/in/photo.png");
-  fs::copy_file(fixture("input.png"), out + "/in/other.png");
-  fs::copy_file(fixture("config.json"), out + "/in/notes.txt");  // not an image: ignored
-  const std::string cmd = exe + " infer --config " + fixture("config.json") + " --weights " +
-                          fixture("rrdbnet_tiny.safetensors") + " --input " + out + "/in --output " + out +
+  fs::copy_file(infer_fixture("input.png"), out + "/in/photo.png");
+  fs::copy_file(infer_fixture("input.png"), out + "/in/other.png");
+  fs::copy_file(infer_fixture("config.json"), out + "/in/notes.txt");  // not an image: ignored
+  const std::string cmd = exe + " infer --config " + infer_fixture("config.json") + " --weights " +
+                          infer_fixture("rrdbnet_tiny.safetensors") + " --input " + out + "/in --output " + out +
                           "/sr > " + out + "/log.txt 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);
-  const data::Image expected = data::read_image(fixture("expected.png"));
+  const data::Image expected = data::read_image(infer_fixture("expected.png"));
   for (const char* name : {"photo.png", "other.png"}) {
     INFO(name);
     const data::Image got = data::read_image(out + "/sr/" + name);
@@ -60,7 +61,7 @@ TEST_CASE("nets/infer_matches_pytorch_png") {
   }
   CHECK_FALSE(fs::exists(out + "/sr/notes.png"));
   // Errors are one clear line and a non-zero exit.
-  const std::string bad = exe + " infer --config " + fixture("config.json") + " --weights " + out +
+  const std::string bad = exe + " infer --config " + infer_fixture("config.json") + " --weights " + out +
                           "/missing.safetensors --input " + out + "/in --output " + out + "/sr2 > " + out +
                           "/bad.txt 2>&1";
   CHECK(std::system(bad.c_str()) != 0);

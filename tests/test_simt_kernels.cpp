@@ -156,7 +156,7 @@ void test_resample() {
     const int64_t NC = 6, n = NC * H * W, n4 = 4 * n;
     const auto x = random_floats(rng, n), dy = random_floats(rng, n4);
     const auto dx_ = to_double(x), ddy = to_double(dy);
-    const std::string shape = " " + std::to_string(H) + "x" + std::to_string(W);
+    const std::string shape = sr::str_cat(" ", H, "x", W);
     Dev X(x), DY(dy);
     {
       Dev Y(n4), DX(n);
@@ -403,7 +403,7 @@ void test_optimizer() {
 void test_spectral_norm() {
   std::mt19937_64 rng(107);
   for (auto [rows, cols] : {std::pair<int64_t, int64_t>{16, 72}, {37, 1100}}) {
-    const std::string shape = " " + std::to_string(rows) + "x" + std::to_string(cols);
+    const std::string shape = sr::str_cat(" ", rows, "x", cols);
     const auto w = random_floats(rng, rows * cols), u0 = random_floats(rng, rows), v0 = random_floats(rng, cols),
                g = random_floats(rng, rows * cols);
     Dev W(w), U(u0), V(v0), G(g), Y(rows * cols), DW(rows * cols);
@@ -1102,7 +1102,7 @@ void test_copy() {
       dst_len += (c.shape[k] - 1) * c.dst_strides[k];
       src_len += (c.shape[k] - 1) * c.src_strides[k];
     }
-    const std::string shape = " " + std::to_string(c.shape.size()) + "-d, " + std::to_string(n) + " elements";
+    const std::string shape = sr::str_cat(" ", c.shape.size(), "-d, ", n, " elements");
     for (int dst_size : {4, 8})
       for (int src_size : {4, 8}) {
         const std::vector<float> src = random_floats(rng, src_len);

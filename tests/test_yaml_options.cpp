@@ -28,10 +28,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kRoot = SRENGINE_SOURCE_DIR;
-std::string fixture(const std::string& name) { return kRoot + "/tests/fixtures/yaml/" + name; }
-const std::string kTrainPhotos = kRoot + "/datasets/train_photos";
-const std::string kValPhotos = kRoot + "/datasets/val_photos";
+const std::string kRepo = SRENGINE_SOURCE_DIR;
+std::string fixture(const std::string& name) { return kRepo + "/tests/fixtures/yaml/" + name; }
+const std::string kTrainPhotos = kRepo + "/datasets/train_photos";
+const std::string kValPhotos = kRepo + "/datasets/val_photos";
 
 // The published files name DIV2K / Set5 folders: point a dataset at the embedded GT-only
 // photographs (LQ made by bicubic).
@@ -249,7 +249,7 @@ TEST_CASE("yaml/float_null_and_anchor_round_trip") {
   json j = read_config_file(out);
   CHECK(j["train"]["stages"][0]["optim_g"]["lr"] == 2e-4);
   // Relative dataset paths are kept as written: resolved from the option file's folder.
-  j["__config_dir__"] = kRoot + "/tests/fixtures/yaml";
+  j["__config_dir__"] = kRepo + "/tests/fixtures/yaml";
   CHECK(validate_config(j) == l.config);
 }
 
@@ -292,7 +292,7 @@ TEST_CASE("yaml/cli_trains_from_rrdbnet_psnr_yaml") {
   test::TempDir tmp;
   // The published file, with the embedded photos, a tiny network and a few iterations.
   const std::vector<std::string> sets = embedded("train", kTrainPhotos) + embedded("val", kValPhotos) +
-      std::vector<std::string>{"datasets.val.meta_info_file=" + kRoot + "/tests/fixtures/val_one.txt",
+      std::vector<std::string>{"datasets.val.meta_info_file=" + kRepo + "/tests/fixtures/val_one.txt",
                                "datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2",
                                "datasets.train.num_worker_per_gpu=1", "datasets.train.dataset_enlarge_ratio=1",
                                "network_g.num_feat=8", "network_g.num_block=1", "network_g.num_grow_ch=4",
@@ -314,7 +314,7 @@ TEST_CASE("yaml/cli_trains_from_rrdbnet_psnr_yaml") {
     test_cmd += " --set " + s;
   for (const std::string set : {"test_1", "test_2"})
     for (const auto& s : embedded(set, kValPhotos) + std::vector<std::string>{"datasets." + set + ".meta_info_file=" +
-                                                                            kRoot + "/tests/fixtures/val_one.txt"})
+                                                                            kRepo + "/tests/fixtures/val_one.txt"})
       test_cmd += " --set '" + s + "'";
   test_cmd += " > " + tmp.file("test_log.txt") + " 2>&1";
   const int test_rc = std::system(test_cmd.c_str());
@@ -328,7 +328,7 @@ TEST_CASE("yaml/cli_trains_from_rrdbnet_psnr_yaml") {
 
 TEST_CASE("yaml/gt_only_dataset_has_its_own_name") {
   // JSON: the new name, and the old one with a deprecation note.
-  const std::string tiny = kRoot + "/tests/fixtures/train_tiny.json";
+  const std::string tiny = kRepo + "/tests/fixtures/train_tiny.json";
   const LoadedConfig now = load_config_or_options(tiny, {}, ConfigUse::train);
   CHECK(now.config["datasets"]["train"]["type"] == "GTOnlyBicubicDataset");
   CHECK(now.notes.empty());
@@ -418,7 +418,7 @@ TEST_CASE("yaml/lq_only_set_is_refused_where_gt_is_needed") {
   test::TempDir tmp;
   const std::string lq = tmp.subdir("lq");
   write_lq_folder(lq, 3);
-  const std::string tiny = kRoot + "/tests/fixtures/train_tiny.json";
+  const std::string tiny = kRepo + "/tests/fixtures/train_tiny.json";
   // As a validation set of a training config: metrics need GT.
   const std::string val = test::require_error(
       [&] {

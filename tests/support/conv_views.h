@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/error.h"
 #include "kernels/cpu/conv2d.h"
 #include "support/parity.h"
 
@@ -23,9 +24,8 @@ struct ConvCase {
 };
 
 inline std::string describe(const ConvCase& c) {
-  return "N" + std::to_string(c.N) + " C" + std::to_string(c.C) + " " + std::to_string(c.H) + "x" +
-         std::to_string(c.W) + " K" + std::to_string(c.K) + " " + std::to_string(c.R) + "x" + std::to_string(c.S) +
-         " s" + std::to_string(c.stride) + " p" + std::to_string(c.pad) + (c.extra_in || c.extra_out ? " (views)" : "");
+  return str_cat("N", c.N, " C", c.C, " ", c.H, "x", c.W, " K", c.K, " ", c.R, "x", c.S, " s", c.stride, " p", c.pad,
+                 c.extra_in || c.extra_out ? " (views)" : "");
 }
 
 // The shape with the views' batch strides.

@@ -21,6 +21,8 @@ inline std::vector<float> random_floats(std::mt19937_64& rng, int64_t n) {
   return v;
 }
 
+inline std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
 struct CpuConvCase {
   int64_t N, C, H, W, K, R, S;
   int stride, pad;

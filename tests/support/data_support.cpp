@@ -35,6 +35,9 @@ std::string TempDir::subdir(const std::string& name) const {
 }
 
 std::string data_fixture(const std::string& name) { return std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/data/" + name; }
+std::string infer_fixture(const std::string& name) {
+  return std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/" + name;
+}
 
 data::Image read_f32_fixture(const std::string& name) {
   const std::string path = data_fixture(name);
@@ -62,6 +65,12 @@ data::Image random_image(std::mt19937_64& rng, int width, int height, int channe
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(bytes.data()), (std::streamsize)bytes.size());
+  if (!out) fail(path, ": cannot write");
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
   if (!out) fail(path, ": cannot write");
 }
 

@@ -26,7 +26,8 @@ class TempDir {
   std::string path_;
 };
 
-std::string data_fixture(const std::string& name);  // tests/fixtures/data/<name>
+std::string data_fixture(const std::string& name);   // tests/fixtures/data/<name>
+std::string infer_fixture(const std::string& name);  // tests/fixtures/infer/<name>
 
 // A tools/ref_imresize_metrics.py output: "SRF32\0\0\0", int32 c, h, w, float32 HWC.
 data::Image read_f32_fixture(const std::string& name);
@@ -34,8 +35,11 @@ data::Image read_f32_fixture(const std::string& name);
 // Samples are k / (2^depth - 1) for random integers k, so they survive encoding exactly.
 data::Image random_image(std::mt19937_64& rng, int width, int height, int channels, int bit_depth = 8);
 
-// Writes bytes to a file (creating or truncating it).
+// Writes bytes (or text) to a file, creating or truncating it.
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
+// Writes text to a file (creating or truncating it).
+void write_text(const std::string& path, const std::string& text);
+void write_text(const std::string& path, const std::string& text);
 
 // build/srengine: the command-line program the CLI tests run.
 std::string srengine_exe();
