@@ -47,7 +47,6 @@ std::vector<float> abs_of(std::vector<float> v) {
   return v;
 }
 
-
 // One element of the three results of a shape: the kernel's, the reference's, the exact
 // (float64, unrounded operands), and |.| sums for the bounds.
 struct Results {

@@ -37,9 +37,10 @@
 // (ConvDgradEpilogue::packed), which then stores no float32 copy of it (packed_only: nothing
 // reads it, but a bias gradient asked without its weight gradient); in the forward x's packing
 // alone (none inside the trunk) and no float32 slice written. The bf16 values, and so the
-// convolutions' results, are the per-conv packing's bit for bit; the derivative reads bf16(y)'s sign, y's own but for a positive
-// y <= 2^-134 (conv2d.h). conv5's dy, residual * identity * dy, is scaled as it is packed, so
-// the twin's backward needs no float32 copy of it (one map fewer).
+// convolutions' results, are the per-conv packing's bit for bit; the derivative reads
+// bf16(y)'s sign, y's own but for a positive y <= 2^-134 (conv2d.h). conv5's dy, residual *
+// identity * dy, is scaled as it is packed, so the twin's backward needs no float32 copy of it
+// (one map fewer).
 #include <algorithm>
 
 #include "kernels/cuda/common.cuh"

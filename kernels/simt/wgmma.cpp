@@ -109,15 +109,15 @@ void WgmmaQueue::retire(size_t i) {
   // The thread's operands, each read from shared memory once: A's rows 16w + g + 8h (h = 0, 1)
   // and B's columns 8j + 2t + c (j < N/8, c = 0, 1), along k = 0..15. Element e of D is row
   // half h = (e/2)%2 and column slot 2(e/4) + e%2 (the fragment layout in wgmma.h).
-  const SharedBytes base{static_cast<const char*>(dynamic_shared()), dynamic_shared_bytes()};
+  const SharedBytes shared{static_cast<const char*>(dynamic_shared()), dynamic_shared_bytes()};
   const OperandLayout la = operand_layout(o.a, o.trans_a, o.loc), lb = operand_layout(o.b, o.trans_b, o.loc);
   double a[2][16];
   for (int h = 0; h < 2; ++h)
-    for (int k = 0; k < 16; ++k) a[h][k] = bf16_at(base, la.address(16 * o.warp_in_group + g + 8 * h, k), o.loc);
+    for (int k = 0; k < 16; ++k) a[h][k] = bf16_at(shared, la.address(16 * o.warp_in_group + g + 8 * h, k), o.loc);
   std::vector<double> b((size_t)o.n / 4 * 16);
   for (int slot = 0; slot < o.n / 4; ++slot)
     for (int k = 0; k < 16; ++k)
-      b[(size_t)slot * 16 + k] = bf16_at(base, lb.address(8 * (slot / 2) + 2 * t + slot % 2, k), o.loc);
+      b[(size_t)slot * 16 + k] = bf16_at(shared, lb.address(8 * (slot / 2) + 2 * t + slot % 2, k), o.loc);
   std::vector<float> result(o.n / 2);
   for (int e = 0; e < o.n / 2; ++e) {
     const double* ar = a[(e >> 1) & 1];

@@ -37,8 +37,6 @@ data::Image random_image(std::mt19937_64& rng, int width, int height, int channe
 
 // Writes bytes (or text) to a file, creating or truncating it.
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
-// Writes text to a file (creating or truncating it).
-void write_text(const std::string& path, const std::string& text);
 void write_text(const std::string& path, const std::string& text);
 
 // build/srengine: the command-line program the CLI tests run.
