@@ -39,6 +39,7 @@
 #include "kernels/cuda/igemm.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/registry.h"
+#include "support/gradcheck.h"
 #include "support/scoped_env.h"
 
 using sr::cpu::Conv2dShape;
@@ -672,6 +673,61 @@ TEST_CASE("kernels/packed_output_rounding") {
   CHECK(row[0] == 0);
   e.packed = nullptr;  // no packed copy: nothing is written
   sr::cuda::igemm::store_packed(e, 1.0f, 0, 0, 0, 1);
+}
+
+// The paired stores (an mma fragment's two adjacent channels as one 32-bit word) write what two
+// single stores write, bit for bit and nothing else: igemm::store_packed_pair for k even along
+// the packed rows, DgradEpilogue::store_packed_pair for every even c before, in and past a
+// range starting at an odd channel (an odd column: element by element) and at an even one
+// (one word). The singles are held to the nearest bf16 above; the rows start poisoned.
+TEST_CASE("kernels/packed_output_pairs") {
+  const uint64_t seed = sr::test::fresh_seed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(-4.f, 4.f);
+  constexpr int64_t kLd = 24, kPixels = 3;
+  auto poisoned = [] { return std::vector<uint16_t>(kPixels * kLd, 0xffff); };
+  int64_t differ = 0, pairs = 0;
+  for (int64_t off : {0, 8}) {
+    std::vector<uint16_t> got = poisoned(), want = poisoned();
+    ig::Epilogue e;
+    e.packed_ld = kLd;
+    e.packed_c_off = off;
+    for (int64_t n = 0; n < 2; ++n)  // rows 0 and 1: images of one pixel (PQ = 1)
+      for (int k = 0; k < 16; k += 2) {
+        const float y0 = u(rng), y1 = u(rng);
+        e.packed = got.data();
+        ig::store_packed_pair(e, y0, y1, k, n, 0, 1);
+        e.packed = want.data();
+        ig::store_packed(e, y0, k, n, 0, 1);
+        ig::store_packed(e, y1, k + 1, n, 0, 1);
+        ++pairs;
+      }
+    differ += got != want;
+  }
+  for (int begin : {5, 0}) {
+    std::vector<uint16_t> got = poisoned(), want = poisoned();
+    ig::DgradEpilogue e;
+    e.packed_ld = kLd;
+    e.packed_c_begin = begin;
+    e.packed_c_end = begin + 16;
+    e.packed_scale = 0.2f;
+    for (int64_t hw = 0; hw < kPixels; ++hw)
+      for (int c = 0; c < begin + 18; c += 2) {  // pairs before, across and past the range
+        const float v0 = u(rng), v1 = u(rng);
+        e.packed = got.data();
+        e.store_packed_pair(v0, v1, c, 0, hw, kPixels);
+        e.packed = want.data();
+        e.store_packed(v0, c, 0, hw, kPixels);
+        e.store_packed(v1, c + 1, 0, hw, kPixels);
+        ++pairs;
+      }
+    differ += got != want;
+    INFO("dgrad range [" << begin << ", " << begin + 16 << ")");
+    CHECK(std::count(want.begin(), want.end(), (uint16_t)0xffff) == kPixels * (kLd - 16));  // the singles wrote
+  }
+  CHECK(pairs == 2 * 2 * 8 + 3 * (12 + 9));
+  CHECK(differ == 0);
 }
 
 // ---- cuDNN algorithm choice -------------------------------------------------------------------

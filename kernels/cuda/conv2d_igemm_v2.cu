@@ -228,6 +228,20 @@ struct ForwardStore {  // y[n][k][p][q] = epilogue(acc), m = (n*P + p)*Q + q; y 
     if (y) y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = out;
     igemm::store_packed(ep, out, k, n, pq, PQ);
   }
+  // Elements (m, k) and (m, k + 1), k even (store_pair): one pixel decode, one packed word.
+  __device__ void pair(int m, int k, float v0, float v1) const {
+    if (m >= M || k >= K) return;
+    if (k + 1 == K) return (*this)(m, k, v0);  // odd K (never packed: K % 8 == 0 there)
+    uint32_t n, pq;
+    div_pq.divmod((uint32_t)m, n, pq);
+    const float out0 = ep.apply(v0, k, n, pq, PQ), out1 = ep.apply(v1, k + 1, n, pq, PQ);
+    if (y) {
+      float* p = y + (int64_t)n * y_bs + (int64_t)k * PQ + pq;
+      p[0] = out0;
+      p[PQ] = out1;
+    }
+    igemm::store_packed_pair(ep, out0, out1, k, n, pq, PQ);
+  }
 };
 
 // The pixels of one output phase: GEMM row m = (n*Hi + i)*Wi + j is image n's pixel
@@ -282,7 +296,34 @@ struct DataStore {
     if (ep.stores_float(c)) *p = out;
     ep.store_packed(out, c, n, hw, HW);
   }
+  // Elements (m, c) and (m, c + 1), c even (store_pair): one pixel decode, one packed word
+  // where the packed range allows.
+  __device__ void pair(int m, int c, float v0, float v1) const {
+    if (m >= M || c >= C) return;
+    if (c + 1 == C) return (*this)(m, c, v0);
+    uint32_t n;
+    const int64_t hw = px.locate(m, n);
+    float* p = dx + (int64_t)n * dx_bs + (int64_t)c * HW + hw;
+    const float out0 = ep.apply(v0, accumulate, p, c, n, hw, HW);
+    const float out1 = ep.apply(v1, accumulate, p + HW, c + 1, n, hw, HW);
+    if (ep.stores_float(c)) p[0] = out0;
+    if (ep.stores_float(c + 1)) p[HW] = out1;
+    ep.store_packed_pair(out0, out1, c, n, hw, HW);
+  }
 };
+
+// Accumulators (m, n) and (m, n + 1) of a thread, n even (an mma fragment's adjacent columns),
+// through a store: its pair() where it has one (channels of one pixel: the decode once, the
+// packed copy's two bf16 as one 32-bit store), else element by element.
+template <class Store>
+__device__ __forceinline__ void store_pair(const Store& st, int m, int n, float v0, float v1) {
+  if constexpr (requires { st.pair(m, n, v0, v1); }) {
+    st.pair(m, n, v0, v1);
+  } else {
+    st(m, n, v0);
+    st(m, n + 1, v1);
+  }
+}
 
 // A split's partial tile, column-major ([split][n][m]) so that the reduce reads it and the
 // NCHW stores write it along the pixels.
@@ -460,15 +501,17 @@ __global__ void __launch_bounds__(FwdTile<BM, BN>::THREADS) igemm_v2_conv_kernel
     warp_tile_mma<false>(As[it % kStages], kPitch, Bs[it % kStages], kPitch, wm0, wn0, lane, acc);
   }
 
-  // Accumulator c_e of m16n8 tile (mt, nt): row g + 8 (e / 2), column 2t + e % 2.
+  // Accumulator c_e of m16n8 tile (mt, nt): row g + 8 (e / 2), column 2t + e % 2 (c_e and
+  // c_e+1, e even: one row's adjacent columns, stored as a pair).
   const int gq = lane >> 2, tq = lane & 3;
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
     for (int nt = 0; nt < 4; ++nt)
 #pragma unroll
-      for (int e = 0; e < 4; ++e)
-        st(m0 + wm0 + mt * 16 + gq + (e >> 1) * 8, n0 + wn0 + nt * 8 + 2 * tq + (e & 1), acc[mt][nt][e]);
+      for (int e = 0; e < 4; e += 2)
+        store_pair(st, m0 + wm0 + mt * 16 + gq + (e >> 1) * 8, n0 + wn0 + nt * 8 + 2 * tq, acc[mt][nt][e],
+                   acc[mt][nt][e + 1]);
 }
 
 // ---- Weight gradient ----------------------------------------------------------------------------

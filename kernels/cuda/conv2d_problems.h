@@ -30,6 +30,11 @@
 #include "kernels/common/math.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/fast_div.h"
+#if defined(SRENGINE_SIMT)
+#include <source_location>
+
+#include "kernels/simt/simt.h"
+#endif
 
 namespace sr::cuda::igemm {
 
@@ -103,10 +108,34 @@ SR_HD uint16_t bf16_rn_bits(float y) {
   return (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)0x7fff : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
+// bf16(lo) then bf16(hi) at p (4-byte aligned) as one 32-bit store: an mma fragment's two
+// adjacent columns are adjacent channels of a packed (channels-last) row.
+SR_HD void store_bf16_pair(uint16_t* p, float lo, float hi) {
+  const uint32_t word = (uint32_t)bf16_rn_bits(lo) | (uint32_t)bf16_rn_bits(hi) << 16;
+#if defined(__CUDA_ARCH__)
+  *reinterpret_cast<uint32_t*>(p) = word;
+#else
+#if defined(SRENGINE_SIMT)  // a GPU faults on a misaligned store ("misaligned address"): so does this
+  if (reinterpret_cast<uintptr_t>(p) % 4)
+    ::simt::detail::device_fail("st.global.b32 of a bf16 pair to an address not aligned to 4 bytes",
+                                std::source_location::current());
+#endif
+  std::memcpy(p, &word, sizeof word);  // host C++ (and the interpreter): no type punning
+#endif
+}
+
 // The packed copy of output element (n, k, pq) of e (ConvEpilogue::packed), y its final value.
 SR_HD void store_packed(const Epilogue& e, float y, int k, int64_t n, int64_t pq, int64_t PQ) {
   if (!e.packed) return;
   e.packed[(n * PQ + pq) * e.packed_ld + e.packed_c_off + k] = bf16_rn_bits(y);
+}
+
+// The packed copies of output elements (n, k, pq) and (n, k + 1, pq), k even, y0 and y1 their
+// final values: one 32-bit word (the packed copy's rows, offset and K are multiples of 8, its
+// base 16-byte aligned: conv2d's checks).
+SR_HD void store_packed_pair(const Epilogue& e, float y0, float y1, int k, int64_t n, int64_t pq, int64_t PQ) {
+  if (!e.packed) return;
+  store_bf16_pair(e.packed + (n * PQ + pq) * e.packed_ld + e.packed_c_off + k, y0, y1);
 }
 
 inline Epilogue make_epilogue(const Conv2dShape& s, const ConvEpilogue& ep) {
@@ -155,9 +184,21 @@ struct DgradEpilogue {
   // The packed copy of dx's final value v at channel c (ConvDgradEpilogue::packed): its
   // channel range only, scaled as igemm_v2_pack_activations scales (one float product, then
   // the rounding).
+  SR_HD float packed_value(float v) const { return packed_scale * v; }
   SR_HD void store_packed(float v, int c, int64_t n, int64_t hw, int64_t HW) const {
     if (packed && c >= packed_c_begin && c < packed_c_end)
-      packed[(n * HW + hw) * packed_ld + (c - packed_c_begin)] = bf16_rn_bits(packed_scale * v);
+      packed[(n * HW + hw) * packed_ld + (c - packed_c_begin)] = bf16_rn_bits(packed_value(v));
+  }
+  // Channels c and c + 1 (c even): one 32-bit word when both are in the range and c's column
+  // is even (the range may start at an odd channel), else element by element.
+  SR_HD void store_packed_pair(float v0, float v1, int c, int64_t n, int64_t hw, int64_t HW) const {
+    if (!packed) return;
+    if (c >= packed_c_begin && c + 1 < packed_c_end && (c - packed_c_begin) % 2 == 0) {
+      store_bf16_pair(packed + (n * HW + hw) * packed_ld + (c - packed_c_begin), packed_value(v0), packed_value(v1));
+      return;
+    }
+    store_packed(v0, c, n, hw, HW);
+    store_packed(v1, c + 1, n, hw, HW);
   }
 
   // dx's new value from the convolution's `conv`, in ConvDgradEpilogue's order: the prior

@@ -127,6 +127,19 @@ struct WgmmaForwardStore {  // y null: the packed copy only
     if (y) y[(int64_t)n * y_bs + (int64_t)k * PQ + pq] = out;
     igemm::store_packed(ep, out, k, n, pq, PQ);
   }
+  // Channels k and k + 1 of pixel (p, q), k even (wgmma_store_pair): one packed word.
+  __device__ void pair(int n, int p, int q, int k, float v0, float v1) const {
+    if (p >= P || q >= Q || k >= K) return;
+    if (k + 1 == K) return (*this)(n, p, q, k, v0);  // odd K (never packed: K % 8 == 0 there)
+    const int64_t pq = (int64_t)p * Q + q, PQ = (int64_t)P * Q, res_off = (int64_t)n * ep.residual_batch_stride + pq;
+    const float out0 = ep.apply(v0, k, res_off, PQ), out1 = ep.apply(v1, k + 1, res_off, PQ);
+    if (y) {
+      float* o = y + (int64_t)n * y_bs + (int64_t)k * PQ + pq;
+      o[0] = out0;
+      o[PQ] = out1;
+    }
+    igemm::store_packed_pair(ep, out0, out1, k, n, pq, PQ);
+  }
 };
 
 // The output of one phase of upsample_nearest2x_conv2d's forward: the phase's pixel (p, q) is y's
@@ -165,6 +178,18 @@ struct WgmmaDataStore {
     return {dx, dx_bs, (int)C, (int)H, (int)W, (int)W, (int)(H * W), 0, 0, 1, accumulate ? 1 : 0};
   }
 };
+
+// Accumulators of channels k and k + 1 (k even: a fragment's adjacent columns) at pixel (p, q)
+// of image n through a store: its pair() where it has one, else element by element.
+template <class Store>
+__device__ __forceinline__ void wgmma_store_pair(const Store& st, int n, int p, int q, int k, float v0, float v1) {
+  if constexpr (requires { st.pair(n, p, q, k, v0, v1); }) {
+    st.pair(n, p, q, k, v0, v1);
+  } else {
+    st(n, p, q, k, v0);
+    st(n, p, q, k + 1, v1);
+  }
+}
 
 // The mbarrier ring of both kernels (the header's Pipeline) over k tiles 0 .. ktiles-1, stage
 // i % kStages of `stage_bytes` at smem, full[i % kStages] its barrier. Thread 0 issues tiles 0 ..
@@ -256,15 +281,15 @@ __global__ void __launch_bounds__(kThreads)
 
   // Accumulator i of warp w, lane l, m half h: tile row 64h + 16w + l/4 + 8((i/2)%2) (pixel
   // row / TW, column row % TW of the rectangle: the box's order), output channel
-  // 8(i/4) + 2(l%4) + i%2.
+  // 8(i/4) + 2(l%4) + i%2: accumulators i and i + 1, i even, are one pixel's adjacent channels.
   const int warp = tid / 32, lane = tid % 32;
 #pragma unroll
   for (int h = 0; h < MH; ++h)
 #pragma unroll
-    for (int i = 0; i < BN / 2; ++i) {
+    for (int i = 0; i < BN / 2; i += 2) {
       const int row = 64 * h + 16 * warp + lane / 4 + 8 * ((i / 2) % 2);
-      const int col = 8 * (i / 4) + 2 * (lane % 4) + (i % 2);
-      st(n, p0 + row / TW, q0 + row % TW, n0 + col, acc[h][i]);
+      const int col = 8 * (i / 4) + 2 * (lane % 4);
+      wgmma_store_pair(st, n, p0 + row / TW, q0 + row % TW, n0 + col, acc[h][i], acc[h][i + 1]);
     }
 }
 
@@ -367,6 +392,10 @@ __global__ void __launch_bounds__(kThreads)
       o ^= ((o >> 7) & (BN == 64 ? 7u : 3u)) << 4;
       bias_acc += __uint_as_float((uint32_t)*reinterpret_cast<const bf16_bits*>(dy_tile + o) << 16);
     }
+    // These reads are the generic proxy's; the stage's refill (after the ring's barrier) is a
+    // tensor copy, the async proxy's. The PTX ISA asks for a proxy fence between two proxies'
+    // accesses of one location; the wgmma reads of the stage need none (async, like the copy).
+    ptx::fence_proxy_async_shared();
   };
   wgmma_ring(ktiles, smem, T::BYTES, full, issue, mma, bias_sum);
 
@@ -433,7 +462,14 @@ TensorMap bf16_tensor_map(const void* base, int rank, const uint64_t* dims, cons
                             strides, box, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
                             swizzle_bytes == 64 ? CU_TENSOR_MAP_SWIZZLE_64B : CU_TENSOR_MAP_SWIZZLE_128B,
                             CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  SR_CHECK(r == CUDA_SUCCESS, op, ": cuTensorMapEncodeTiled failed with CUresult ", (int)r);
+  if (r != CUDA_SUCCESS) {
+    std::string shape;
+    for (int d = 0; d < rank; ++d)
+      shape += str_cat(d ? ", " : "", "dim ", d, ": ", dims[d], " elements, box ", box[d], ", step ", elem_strides[d],
+                       d + 1 < rank ? str_cat(", stride ", strides[d], " B") : std::string());
+    fail(op, ": cuTensorMapEncodeTiled failed with CUresult ", (int)r, " for a bf16 map at ", base, " (", shape,
+         "; swizzle ", swizzle_bytes, " B)");
+  }
 #endif
   return map;
 }

@@ -206,6 +206,15 @@ SR_DEVICE_INLINE void fence_mbarrier_init() {
 #endif
 }
 
+// fence.proxy.async.shared::cta: orders the calling thread's shared-memory accesses through the
+// generic proxy (plain loads and stores) with later ones through the async proxy (tensor copies,
+// wgmma operand reads), and the reverse. The interpreter has one proxy: nothing to order.
+SR_DEVICE_INLINE void fence_proxy_async_shared() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && !defined(SRENGINE_SIMT)
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
 // mbarrier.arrive.shared::cta.b64 _, [bar]: one arrival on the current phase.
 SR_DEVICE_INLINE void mbarrier_arrive(uint64_t* bar) {
 #if defined(SRENGINE_SIMT)
