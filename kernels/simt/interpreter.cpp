@@ -656,9 +656,12 @@ void launch(const void* kernel, dim3 grid, dim3 block, size_t shared_bytes, void
   m.body_ctx = ctx;
   if (m.dynamic) asan_guard(m.dynamic + m.dynamic_bytes, kSharedGuard, false);  // (the resize may copy it)
   m.dynamic_bytes = shared_bytes;
-  // 1024-byte aligned: the swizzled layouts (TMA, wgmma) are functions of address bits 4..9.
-  m.dynamic_store.resize(shared_bytes + kSharedGuard + 1024);
-  m.dynamic = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(m.dynamic_store.data()) + 1023) & ~uintptr_t{1023});
+  // kDynamicSharedAddress past a 1024-byte boundary: the swizzled layouts (TMA, wgmma) are
+  // functions of address bits 4..9, so the kernels that use them must round their stages up
+  // to 1024 bytes themselves (and ask for the slack), as on a GPU.
+  m.dynamic_store.resize(shared_bytes + kSharedGuard + 1024 + kDynamicSharedAddress);
+  m.dynamic = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(m.dynamic_store.data()) + 1023) & ~uintptr_t{1023}) +
+              kDynamicSharedAddress;
 
   const uint64_t nblocks = (uint64_t)grid.x * grid.y * grid.z;
   std::mt19937_64 rng(g_seed);

@@ -80,6 +80,11 @@ struct SharedSite {
 void* shared_at(SharedSite& site, size_t bytes, size_t align);
 void* dynamic_shared();
 size_t dynamic_shared_bytes();  // the launch's dynamic shared memory size
+// The .shared address of the dynamic array's first byte (ptx::shared_address): not 0 and not a
+// multiple of 1024, as on a GPU where the dynamic array follows other shared memory and is
+// only 16-byte aligned. Its pointer has the same residue mod 1024, so the alignment of a
+// pointer and of its .shared address agree.
+constexpr uint32_t kDynamicSharedAddress = 16;
 
 void syncthreads(const std::source_location& loc);
 // A warp-collective operation: every lane of `mask` calls it (any order); the last one to

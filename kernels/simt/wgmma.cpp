@@ -43,15 +43,16 @@ OperandLayout operand_layout(uint64_t desc, bool mn_major, const std::source_loc
 
 // The block's dynamic shared memory, as a retire reads it.
 struct SharedBytes {
-  const char* base;
+  const char* dynamic;  // the dynamic array, at .shared address kDynamicSharedAddress
   size_t bytes;
 };
 
 // The bf16 at .shared address `shared_addr`, widened (anywhere in the dynamic bytes, else in
 // the block's other shared memory: race::is_shared's test).
 float bf16_at(const SharedBytes& shared, uint32_t shared_addr, const std::source_location& loc) {
-  const char* p = shared.base + shared_addr;
-  if ((size_t)shared_addr + 2 > shared.bytes && (!race::is_shared(p) || !race::is_shared(p + 1)))
+  const int64_t offset = (int64_t)shared_addr - kDynamicSharedAddress;
+  const char* p = shared.dynamic + offset;
+  if ((offset < 0 || (size_t)offset + 2 > shared.bytes) && (!race::is_shared(p) || !race::is_shared(p + 1)))
     device_fail("wgmma operand outside the block's dynamic shared memory", loc);
   uint16_t h;
   std::memcpy(&h, p, 2);
@@ -163,7 +164,7 @@ uint32_t shared_address(const void* p, const std::source_location& loc) {
   const char* c = static_cast<const char*>(p);
   if (c < base || !detail::race::is_shared(p))
     detail::device_fail("a .shared address asked for memory outside the block's dynamic shared memory", loc);
-  return (uint32_t)(c - base);
+  return detail::kDynamicSharedAddress + (uint32_t)(c - base);
 }
 
 void wgmma_m64k16_bf16(float* d, int n, uint64_t desc_a, uint64_t desc_b, bool scale_d, bool trans_a, bool trans_b,

@@ -28,9 +28,17 @@ __global__ void mbarrier_rounds_kernel(int mode, unsigned* counts, unsigned* see
   }
 }
 
+// The dynamic array's first 1024-byte aligned byte, where the swizzled layouts (TMA, wgmma)
+// start: the interpreter, as a GPU, aligns the array to 16 bytes only (the launches below ask
+// for 1024 bytes of slack).
+__device__ unsigned char* aligned_1024(unsigned char* raw) {
+  return raw + (1024 - ptx::shared_address(raw) % 1024) % 1024;
+}
+
 __global__ void tma_tile_kernel(const ::simt::TensorMap map, int c0, int c1, int c2, int c3, int mode, uint16_t* out,
                                 int bytes) {
-  SR_DYNAMIC_SHARED(unsigned char, smem);  // 1024-byte aligned in the interpreter
+  SR_DYNAMIC_SHARED(unsigned char, raw);
+  unsigned char* smem = aligned_1024(raw);
   SR_SHARED_ALIGNED(8, uint64_t, bar, [1]);
   const int t = threadIdx.x;
   if (t == 0) {
@@ -68,9 +76,9 @@ __device__ int tile_offset(int row, int k, bool swizzle128) {
 
 template <int N>
 __global__ void wgmma_tile_kernel(const uint16_t* a, const uint16_t* b, int swizzle128, int mode, float* out) {
-  SR_DYNAMIC_SHARED(unsigned char, smem);
-  unsigned char* sa = smem;         // 64 x 64 bf16: 8 KiB
-  unsigned char* sb = smem + 8192;  // N x 64 bf16
+  SR_DYNAMIC_SHARED(unsigned char, raw);
+  unsigned char* sa = aligned_1024(raw);  // 64 x 64 bf16: 8 KiB
+  unsigned char* sb = sa + 8192;          // N x 64 bf16
   const int t = threadIdx.x;
   for (int i = t; i < 64 * 64; i += 128)
     *reinterpret_cast<uint16_t*>(sa + tile_offset(i / 64, i % 64, swizzle128)) = a[i];
@@ -115,9 +123,9 @@ __device__ int mn_tile_offset(int i, int k, int span, int lbo, int sbo) {
 // a[64 x 64] ([m][k]) and b[N x 64] ([n][k]) stored MN-major; four k-steps of 16 k.
 template <int N, int TRANS>
 __global__ void wgmma_mn_tile_kernel(const uint16_t* a, const uint16_t* b, int span, float* out) {
-  SR_DYNAMIC_SHARED(unsigned char, smem);
-  unsigned char* sa = smem;         // 64 x 64 bf16: 8 KiB
-  unsigned char* sb = smem + 8192;  // N x 64 bf16
+  SR_DYNAMIC_SHARED(unsigned char, raw);
+  unsigned char* sa = aligned_1024(raw);  // 64 x 64 bf16: 8 KiB
+  unsigned char* sb = sa + 8192;          // N x 64 bf16
   // A column block holds span/2 of M (or N) for all 64 k: 64 lines of span bytes.
   const int lbo = 64 * span, sbo = 8 * span;
   const int t = threadIdx.x;
@@ -155,13 +163,13 @@ void mbarrier_rounds(int mode, unsigned* counts, unsigned* seen) {
 void tma_tile(const ::simt::TensorMap& map, const int32_t* coords, int mode, uint16_t* out) {
   int bytes = (int)map.elem_bytes;
   for (uint32_t d = 0; d < map.rank; ++d) bytes *= (int)::simt::tensor_map_box_elements(map, d);
-  launch_kernel(tma_tile_kernel, 1, 32, (size_t)bytes, cuda::current_stream(), map, coords[0], coords[1],
+  launch_kernel(tma_tile_kernel, 1, 32, (size_t)bytes + 1024, cuda::current_stream(), map, coords[0], coords[1],
                 map.rank == 4 ? coords[2] : 0, map.rank == 4 ? coords[3] : 0, mode, out, bytes);
   CUDA_CHECK_LAUNCH("tma_tile");
 }
 
 void wgmma_tile(const uint16_t* a, const uint16_t* b, int n, bool swizzle128, int mode, float* out) {
-  const size_t smem = 8192 + (size_t)n * 128;
+  const size_t smem = 8192 + (size_t)n * 128 + 1024;  // + the alignment slack
   if (n == 64)
     launch_kernel(wgmma_tile_kernel<64>, 1, 128, smem, cuda::current_stream(), a, b, swizzle128 ? 1 : 0, mode, out);
   else
@@ -170,7 +178,7 @@ void wgmma_tile(const uint16_t* a, const uint16_t* b, int n, bool swizzle128, in
 }
 
 void wgmma_mn_tile(const uint16_t* a, const uint16_t* b, int n, int span, bool trans, float* out) {
-  const size_t smem = 8192 + (size_t)n * 128;
+  const size_t smem = 8192 + (size_t)n * 128 + 1024;  // + the alignment slack
   auto go = [&](auto kernel) {
     launch_kernel(kernel, 1, 128, smem, cuda::current_stream(), a, b, span, out);
     CUDA_CHECK_LAUNCH("wgmma_mn_tile");

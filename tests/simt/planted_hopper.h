@@ -21,8 +21,8 @@ namespace sr::simt_planted {
 //   mode 4: mbarrier.init count 96, 128 arrivals             (planted: phases complete early)
 void mbarrier_rounds(int mode, unsigned* counts, unsigned* seen);
 
-// One tiled tensor copy of *map's box at coords (rank = map->rank) into 1024-byte aligned
-// dynamic shared memory, completing on an mbarrier; then 32 threads copy the box's bytes
+// One tiled tensor copy of *map's box at coords (rank = map->rank) into the first 1024-byte
+// aligned byte of dynamic shared memory, completing on an mbarrier; then 32 threads copy the box's bytes
 // (map box bytes, at most 16 KiB) to out:
 //   mode 0: thread 0 arrive.expect_tx(box bytes), the copy, everyone waits parity 0  (correct)
 //   mode 1: out read before the wait (waited on after a __syncthreads)    (planted: poison)
