@@ -14,6 +14,7 @@
 #include "engine/error.h"
 #include "infer/open_model.h"
 #include "infer/upscale_file.h"
+#include "layers/precision.h"
 
 #ifdef SRENGINE_WITH_CUDA
 #include "engine/cuda_runtime.h"
@@ -22,11 +23,14 @@
 struct srengine_upscaler {
   sr::infer::OpenedModel model;
   sr::infer::FileOptions options;
+  sr::Precision precision = sr::Precision::device_default;  // the convolutions' (srengine_set_precision)
 };
 
 namespace {
 
 thread_local std::string g_last_error;
+
+std::string str_quote(const char* s) { return sr::str_cat("\"", s, "\""); }
 
 // Runs f; an exception becomes the thread's last error and `on_error` is returned.
 template <typename F, typename R>
@@ -129,8 +133,24 @@ int srengine_set_device(srengine_upscaler* u, const char* device) {
       [&] {
         check_upscaler(u);
         const sr::Device d = activate(device);
+        sr::check_precision_supported(u->precision, d, "native", "srengine_set_device: the upscaler's precision");
         u->model.net->to(d);
         u->options.device = d;
+        return 0;
+      },
+      -1);
+}
+
+int srengine_set_precision(srengine_upscaler* u, const char* precision) {
+  return guarded(
+      [&] {
+        check_upscaler(u);
+        sr::Precision p;
+        SR_CHECK(precision && sr::precision_from_name(precision, &p), "srengine_set_precision: expects \"default\", "
+                 "\"fp32\", \"tf32\", \"bf16\" or \"fp16\", got ", precision ? str_quote(precision) : "NULL");
+        sr::check_precision_supported(p, u->options.device, "native", "srengine_set_precision");
+        sr::set_precision(*u->model.net, p);
+        u->precision = p;
         return 0;
       },
       -1);

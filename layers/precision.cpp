@@ -13,13 +13,14 @@ void set_precision(Module& root, Precision precision) {
   for (auto& [name, child] : root.named_children()) set_precision(*child, precision);
 }
 
-void check_precision_supported(Precision precision, Device device, const std::string& conv_impl) {
+void check_precision_supported(Precision precision, Device device, const std::string& conv_impl,
+                               const std::string& what) {
   if (!device.is_cpu()) {
     const kernels::ConvVariant chosen = kernels::kernel_choice(conv_impl, "fused").conv2d;
     try {
       kernels::conv_variant_for_precision(chosen, precision, "config");
     } catch (const Error&) {
-      fail("config: precision '", precision_name(precision), "' with conv_impl '", conv_impl, "' (conv variant ",
+      fail(what, " '", precision_name(precision), "' with conv_impl '", conv_impl, "' (conv variant ",
            kernels::conv_variant_name(chosen), ") is not supported on ", device.str(),
            ": cuDNN runs only fp32 and tf32 here; use conv_impl 'native' for ", precision_name(precision),
            " or precision 'fp32' / 'tf32' / 'default' with cudnn");
@@ -27,7 +28,7 @@ void check_precision_supported(Precision precision, Device device, const std::st
     return;
   }
   if (precision != Precision::bf16) return;  // default, fp32, tf32, fp16: any CPU
-  SR_CHECK(cpu::cpu_has_avx512_bf16(), "config: precision '", precision_name(precision),
+  SR_CHECK(cpu::cpu_has_avx512_bf16(), what, " '", precision_name(precision),
            "' needs a CPU with AVX512-BF16 (vdpbf16ps); this CPU lacks avx512_bf16 (allowed here: default, "
            "fp32, tf32, fp16)");
 }

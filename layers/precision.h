@@ -10,12 +10,14 @@ namespace sr {
 
 void set_precision(Module& root, Precision precision);
 
-// An error naming the config key `precision`, its value and what is missing when `device`
-// cannot run `precision` with the conv variant `conv_impl` selects (no silent fallback):
+// An error naming the setting (`what`: the config key `precision` by default, or a command's
+// flag), its value and what is missing when `device` cannot run `precision` with the conv
+// variant `conv_impl` selects (no silent fallback):
 //   CPU            default and fp32: float32; tf32, fp16: rounded operands on every CPU;
 //                  bf16: needs AVX512-BF16. conv_impl is ignored (the CPU has one conv).
 //   CUDA / simt    kernels::conv_variant_for_precision: bf16 and fp16 with conv_impl cudnn
 //                  are refused, naming both keys and values.
-void check_precision_supported(Precision precision, Device device, const std::string& conv_impl = "native");
+void check_precision_supported(Precision precision, Device device, const std::string& conv_impl = "native",
+                               const std::string& what = "config: precision");
 
 }  // namespace sr

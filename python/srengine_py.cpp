@@ -19,6 +19,7 @@
 #include "engine/error.h"
 #include "infer/open_model.h"
 #include "infer/upscale_file.h"
+#include "layers/precision.h"
 #include "nets/model_presets.h"
 #include "train/config.h"
 #include "train/trainer.h"
@@ -88,7 +89,8 @@ class Upscaler {
   Upscaler(std::optional<std::string> model_name, std::optional<std::string> weights,
            std::optional<std::string> config, std::string model_dir, int tile, int tile_pad, int pre_pad,
            std::optional<std::string> device, bool tta, std::optional<double> denoise_strength,
-           std::optional<std::vector<std::string>> dni_weights, std::optional<double> dni_alpha) {
+           std::optional<std::vector<std::string>> dni_weights, std::optional<double> dni_alpha, bool half,
+           std::optional<std::string> precision) {
     sr::infer::ModelSpec spec;
     if (model_name) spec.model_name = *model_name;
     if (weights) spec.weights = *weights;
@@ -116,8 +118,18 @@ class Upscaler {
 #endif
     options_.device = sr::parse_device(dev);
     sr::activate_device(options_.device, "device " + dev);
+    // RealESRGANer's half=True is fp16; precision names any (and must agree with half).
+    sr::Precision p = half ? sr::Precision::fp16 : sr::Precision::device_default;
+    if (precision) {
+      SR_CHECK(sr::precision_from_name(*precision, &p), "Upscaler: precision must be 'default', 'fp32', 'tf32', "
+               "'bf16' or 'fp16', got '", *precision, "'");
+      SR_CHECK(!half || p == sr::Precision::fp16, "Upscaler: half=True (fp16) contradicts precision='", *precision,
+               "'");
+    }
+    sr::check_precision_supported(p, options_.device, "native", "Upscaler: precision");
     model_ = sr::infer::open_model(spec);
     model_.net->to(options_.device);
+    sr::set_precision(*model_.net, p);
     scale_ = sr::infer::net_scale(*model_.net);
   }
 
@@ -188,15 +200,19 @@ A super-resolution model ready to upscale numpy images, used like Real-ESRGAN's 
   tta          8-way flip/rotate ensemble
   denoise_strength          realesr-general-x4v3's -dn (default 0.5)
   dni_weights, dni_alpha    two weight files blended (1 - alpha) w1 + alpha w2
+  half         RealESRGANer's half: the convolutions in fp16 (the same as precision='fp16')
+  precision    the convolutions' precision: 'default' (float32 on the CPU, TF32 on CUDA), 'fp32',
+               'tf32', 'bf16' (the CPU's fast path where it has AVX512-BF16) or 'fp16'
 )doc")
       .def(py::init<std::optional<std::string>, std::optional<std::string>, std::optional<std::string>, std::string,
                     int, int, int, std::optional<std::string>, bool, std::optional<double>,
-                    std::optional<std::vector<std::string>>, std::optional<double>>(),
+                    std::optional<std::vector<std::string>>, std::optional<double>, bool,
+                    std::optional<std::string>>(),
            py::kw_only(), py::arg("model_name") = py::none(), py::arg("weights") = py::none(),
            py::arg("config") = py::none(), py::arg("model_dir") = "weights", py::arg("tile") = 0,
            py::arg("tile_pad") = 10, py::arg("pre_pad") = 0, py::arg("device") = py::none(), py::arg("tta") = false,
            py::arg("denoise_strength") = py::none(), py::arg("dni_weights") = py::none(),
-           py::arg("dni_alpha") = py::none())
+           py::arg("dni_alpha") = py::none(), py::arg("half") = false, py::arg("precision") = py::none())
       .def("enhance", &Upscaler::enhance, py::arg("img"), py::arg("outscale") = py::none(),
            py::arg("alpha_upsampler") = "realesrgan",
            "RealESRGANer.enhance: img as cv2 reads it (uint8/uint16; H x W gray, or BGR / BGRA) -> "

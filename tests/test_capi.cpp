@@ -1,8 +1,10 @@
 // The C API from a C program (tests/capi/capi_check.c, linked against libsrengine.so only):
 // its error paths pass, and the pixels it gets equal what the library computes for the same
-// input and options (RGBA 8-bit tiled x4; gray 16-bit with outscale 2.5), byte for byte.
+// input and options (RGBA 8-bit tiled x4; gray 16-bit with outscale 2.5, in float32 and in
+// fp16), byte for byte.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +15,7 @@
 #include "engine/autograd.h"
 #include "infer/open_model.h"
 #include "infer/upscale_file.h"
+#include "layers/precision.h"
 #include "support/data_support.h"
 
 using namespace sr;
@@ -89,6 +92,23 @@ TEST_CASE("capi/c_program_matches_the_library") {
   const std::vector<uint8_t> want_gray = library_bytes(*m.net, gray, resized);
   CHECK(want_gray.size() == (size_t)22 * 17 * 2);
   CHECK(slurp_bytes(dir.file("out.gray16")) == want_gray);
+  // srengine_set_precision("fp16"): the library's fp16 net, byte for byte; not the float32
+  // bytes (the precision reached the convolutions), and within fp16's rounding of them.
+  set_precision(*m.net, Precision::fp16);
+  const std::vector<uint8_t> want_fp16 = library_bytes(*m.net, gray, resized);
+  CHECK(slurp_bytes(dir.file("out.gray16_fp16")) == want_fp16);
+  REQUIRE(want_fp16.size() == want_gray.size());
+  int64_t differ = 0, worst = 0;
+  for (size_t i = 0; i < want_gray.size(); i += 2) {
+    uint16_t a, b;
+    std::memcpy(&a, &want_gray[i], 2);
+    std::memcpy(&b, &want_fp16[i], 2);
+    differ += a != b;
+    worst = std::max<int64_t>(worst, std::abs((int64_t)a - (int64_t)b));
+  }
+  INFO(differ << " of " << want_gray.size() / 2 << " samples differ, by at most " << worst << " of 65535");
+  CHECK(differ > 0);
+  CHECK(worst <= 200);  // 0.3% of the range
 }
 
 // libsrengine.so exports the C API and nothing else (the engine's C++ symbols stay inside).
@@ -110,6 +130,6 @@ TEST_CASE("capi/shared_library_exports_only_the_c_api") {
     else other.push_back(name);
   }
   INFO("other exported symbols, first: " << (other.empty() ? "" : other.front()));
-  CHECK(api == 10);
+  CHECK(api == 11);
   CHECK(other.empty());
 }

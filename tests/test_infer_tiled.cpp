@@ -22,6 +22,7 @@
 #include "engine/random.h"
 #include "engine/safetensors.h"
 #include "infer/padding.h"
+#include "kernels/cpu/conv2d_bf16.h"
 #include "infer/tiled_upscale.h"
 #include "infer/upscale_file.h"
 #include "nets/factory.h"
@@ -312,12 +313,71 @@ TEST_CASE("infer/cli_bad_image_in_folder_and_unwritable_output") {
   CHECK(log2.find("a_file/sub") != std::string::npos);
   CHECK(log2.find("infer: RRDBNet") == std::string::npos);  // stopped before building the net
 
-  const int rc3 = std::system((base + " --output " + dir.file("o3") + " --half > " + dir.file("log3.txt") + " 2>&1").c_str());
+  const int rc3 = std::system(
+      (base + " --output " + dir.file("o3") + " --half --precision bf16 > " + dir.file("log3.txt") + " 2>&1").c_str());
   CHECK(rc3 != 0);
-  CHECK(test::read_text(dir.file("log3.txt")).find("--half") != std::string::npos);
+  CHECK(test::read_text(dir.file("log3.txt")).find("infer: --precision (bf16) contradicts --half (fp16)") !=
+        std::string::npos);
+  const int rc5 =
+      std::system((base + " --output " + dir.file("o5") + " --precision fp8 > " + dir.file("log5.txt") + " 2>&1").c_str());
+  CHECK(rc5 != 0);
+  CHECK(test::read_text(dir.file("log5.txt"))
+            .find("infer: --precision expects default, fp32, tf32, bf16 or fp16, got 'fp8'") != std::string::npos);
   const int rc4 = std::system((base + " --output " + dir.file("o4") + " --tile -3 > " + dir.file("log4.txt") + " 2>&1").c_str());
   CHECK(rc4 != 0);
   CHECK(test::read_text(dir.file("log4.txt")).find("--tile must be >= 0 (0: no tiling), got -3") != std::string::npos);
+}
+
+// --half (fp16) and --precision bf16 / tf32 reach the convolutions: each output differs from
+// the float32 one somewhere (the fixture's net and image: dozens of 8-bit samples) and by at
+// most one level anywhere; --fp32 is the float32 output itself. bf16 on a CPU without
+// AVX512-BF16 is one error naming the flag.
+TEST_CASE("infer/cli_precision") {
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
+    return;
+  }
+  test::TempDir dir;
+  const std::string base = test::srengine_exe() + " infer --config " + infer_fixture("config.json") + " --weights " +
+                           infer_fixture("rrdbnet_tiny.safetensors") + " --input " + infer_fixture("input.png") +
+                           " --tile 8";
+  auto run = [&](const std::string& name, const std::string& flags) {
+    const int rc = std::system((base + " " + flags + " --output " + dir.file(name) + " > " + dir.file(name + ".txt") +
+                                " 2>&1").c_str());
+    return std::make_pair(rc, test::read_text(dir.file(name + ".txt")));
+  };
+  REQUIRE(run("default", "").first == 0);
+  const data::Image ref = data::read_image(dir.file("default/input.png"));
+  struct Case {
+    std::string flags, printed;
+    bool same;
+  };
+  const Case cases[] = {{"--half", ", fp16,", false}, {"--precision bf16", ", bf16,", false},
+                        {"--precision tf32", ", tf32,", false}, {"--fp32", "on cpu, tile", true}};
+  for (const Case& c : cases) {
+    const std::string name = "out" + std::to_string(&c - cases);
+    const auto [rc, log] = run(name, c.flags);
+    INFO(c.flags << ": " << log);
+    if (c.flags == "--precision bf16" && !cpu::cpu_has_avx512_bf16()) {
+      CHECK(rc != 0);
+      CHECK(log.find("infer: --precision 'bf16' needs a CPU with AVX512-BF16") != std::string::npos);
+      continue;
+    }
+    REQUIRE(rc == 0);
+    CHECK(log.find(c.printed) != std::string::npos);
+    const data::Image got = data::read_image(dir.file(name + "/input.png"));
+    REQUIRE(got.pixels.size() == ref.pixels.size());
+    int differ = 0, worst = 0;
+    for (size_t i = 0; i < ref.pixels.size(); ++i) {
+      const int d = std::abs(data::quantize_u8(got.pixels[i]) - data::quantize_u8(ref.pixels[i]));
+      differ += d != 0;
+      worst = std::max(worst, d);
+    }
+    INFO(differ << " of " << ref.pixels.size() << " samples differ, by at most " << worst);
+    if (c.same) CHECK(differ == 0);
+    else CHECK(differ > 0);
+    CHECK(worst <= 1);
+  }
 }
 
 // --device cuda: runs where there is a GPU (and matches the CPU), else one clear error.
@@ -384,6 +444,17 @@ TEST_CASE("infer/cli_test_command_metrics_table") {
   const data::Image ref = data::read_image(gt + "/p1.png");
   const double psnr = data::calculate_psnr(sr, ref, {4, true});
   CHECK(report["test_a"]["images"][0]["psnr"].get<double>() == Approx(psnr).epsilon(1e-9));
+  // --precision fp16: said so, and the metrics within fp16's rounding of float32's; a bad
+  // name is an error naming the flag.
+  const std::string base16 = test::srengine_exe() + " test --config " + dir.file("cfg.json") + " --weights " +
+                             infer_fixture("rrdbnet_tiny.safetensors") + " --tile 8 --output " + dir.file("res16");
+  REQUIRE(std::system((base16 + " --precision fp16 > " + dir.file("log16.txt") + " 2>&1").c_str()) == 0);
+  CHECK(test::read_text(dir.file("log16.txt")).find("on cpu, fp16") != std::string::npos);
+  const auto report16 = nlohmann::json::parse(test::read_text(dir.file("res16/metrics.json")));
+  CHECK(report16["test_a"]["images"][0]["psnr"].get<double>() == Approx(psnr).margin(0.05));
+  CHECK(std::system((base16 + " --precision half > " + dir.file("logh.txt") + " 2>&1").c_str()) != 0);
+  CHECK(test::read_text(dir.file("logh.txt")).find("test: --precision expects default, fp32, tf32, bf16 or fp16, "
+                                                   "got 'half'") != std::string::npos);
 }
 
 // Not a check: the measurement behind docs/INFERENCE.md's table (hidden, so ctest does not

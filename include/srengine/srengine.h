@@ -21,7 +21,8 @@ extern "C" {
 #define SRENGINE_API
 #endif
 
-#define SRENGINE_API_VERSION 1
+/* 2: srengine_set_precision. */
+#define SRENGINE_API_VERSION 2
 
 typedef struct srengine_upscaler srengine_upscaler;
 
@@ -61,6 +62,12 @@ SRENGINE_API int srengine_set_tile(srengine_upscaler* upscaler, int tile, int ti
 
 /* Moves the net to "cpu", "cuda" or "cuda:N". 0 on success, -1 (e.g. no GPU). */
 SRENGINE_API int srengine_set_device(srengine_upscaler* upscaler, const char* device);
+
+/* The convolutions' precision for later calls: "default" (float32 on the CPU, TF32 tensor cores
+ * on CUDA), "fp32", "tf32", "bf16" (the CPU's fast path where it has AVX512-BF16) or "fp16"
+ * (Real-ESRGAN's half; on the CPU operands rounded to fp16, no faster). Images and the other
+ * ops stay float32. 0 on success, -1 (an unknown name, or one the device cannot run). */
+SRENGINE_API int srengine_set_precision(srengine_upscaler* upscaler, const char* precision);
 
 /* The output size for a width x height input: the net's scale, or with outscale > 0
  * (Real-ESRGAN's --outscale: net scale, then a Lanczos-4 resize) (int)(width * outscale) x

@@ -63,6 +63,22 @@ with tempfile.TemporaryDirectory() as tmp:
     flipped, _ = up.enhance(bgr(rgb)[:, ::-1][:, ::-1])  # a non-contiguous view of the same pixels
     check(np.array_equal(base, flipped), "strided input")
 
+    # half=True (RealESRGANer's) is the CLI's --half: its pixels, a few of them off float32's.
+    half_dir = os.path.join(tmp, "cli_half")
+    subprocess.run([exe, "infer", "--config", config, "--weights", weights, "-i", photo, "-o", half_dir, "-t", "8",
+                    "--device", "cpu", "--half"], check=True, stdout=subprocess.DEVNULL)
+    cli_half = bgr(np.asarray(Image.open(os.path.join(half_dir, "input.png")).convert("RGB")))
+    half, _ = srengine.Upscaler(config=config, weights=weights, tile=8, device="cpu", half=True).enhance(bgr(rgb))
+    check(np.array_equal(half, cli_half), "half=True: the CLI's --half pixels")
+    check(not np.array_equal(half, base) and np.abs(half.astype(int) - base).max() <= 1, "half: within a level")
+    for kwargs, words in (({"precision": "fp8"}, "precision must be"), ({"half": True, "precision": "bf16"},
+                                                                       "contradicts")):
+        try:
+            srengine.Upscaler(config=config, weights=weights, device="cpu", **kwargs)
+            check(False, f"{kwargs} raises")
+        except srengine.Error as e:
+            check(words in str(e), f"{kwargs}: the error says '{words}'")
+
     try:
         srengine.Upscaler(model_name="RealESRGAN_x4plus", model_dir=tmp)
         check(False, "a missing weights file raises")

@@ -24,6 +24,7 @@
 #include "engine/error.h"
 #include "engine/random.h"
 #include "kernels/cpu/conv2d_int8.h"
+#include "layers/precision.h"
 #include "nets/load_weights.h"
 #include "quant/srvgg_int8.h"
 #include "tools/cli/args.h"
@@ -38,15 +39,16 @@ using Clock = std::chrono::steady_clock;
 void print_usage() {
   std::printf(
       "usage: srengine bench infer --config CFG [--weights W] [--size HxW] [--batch N]\n"
-      "                            [--precision fp32,int8] [--iters N] [--warmup W]\n"
+      "                            [--precision fp32,bf16,int8] [--iters N] [--warmup W]\n"
       "                            [--int8-isa default|all|LIST] [--threads N] [--json FILE]\n\n"
       "Times network_g's forward on the CPU (no autograd) on a random image of the given size,\n"
       "in each precision, round-robin in one run; prints the median per precision and the\n"
-      "ratio to fp32. int8 runs SRVGGNetCompact's int8 network (conv2d_int8), calibrated\n"
-      "(percentile) on the same input.\n\n"
+      "ratio to fp32. fp32, tf32, bf16, fp16: the convolutions' precision (srengine infer\n"
+      "--precision; bf16 needs AVX512-BF16). int8 runs SRVGGNetCompact's int8 network\n"
+      "(conv2d_int8), calibrated (percentile) on the same input.\n\n"
       "  --size HxW       LR input size (default 256x256; one number: square)\n"
       "  --batch N        images per forward (default 1)\n"
-      "  --precision L    comma-separated: fp32, int8 (default fp32,int8)\n"
+      "  --precision L    comma-separated: fp32, tf32, bf16, fp16, int8 (default fp32,int8)\n"
       "  --iters N        timed forwards per precision (default 5)\n"
       "  --warmup W       untimed forwards first (default 1)\n"
       "  --int8-isa P     conv2d_int8 paths, one int8 row each: default (the path int8 takes\n"
@@ -108,7 +110,11 @@ int run_bench_infer(const std::vector<std::string>& args) {
   std::vector<std::string> list;
   std::stringstream ss(precisions);
   for (std::string p; std::getline(ss, p, ',');) {
-    SR_CHECK(p == "fp32" || p == "int8", "bench infer: --precision '", p, "' is not fp32 or int8");
+    if (p != "int8") {
+      const Precision conv = parse_precision_arg("bench infer", "--precision", p);
+      SR_CHECK(conv != Precision::device_default, "bench infer: --precision 'default': name fp32 (the CPU's)");
+      check_precision_supported(conv, Device::cpu(), "native", "bench infer: --precision");
+    }
     list.push_back(p);
   }
   // The int8 paths to time (a bad name is an error before any timing).
@@ -134,10 +140,10 @@ int run_bench_infer(const std::vector<std::string>& args) {
   NoGradGuard no_grad;
   nlohmann::json rows = nlohmann::json::array();
   double fp32_ms = 0;
-  // One row per (precision, path): fp32 has one, int8 one per path asked for.
+  // One row per (precision, path): a conv precision has one, int8 one per path asked for.
   std::vector<std::pair<std::string, std::optional<cpu::Int8Isa>>> row_list;
   for (const std::string& p : list) {
-    if (p == "fp32") row_list.push_back({p, std::nullopt});
+    if (p != "int8") row_list.push_back({p, std::nullopt});
     else
       for (cpu::Int8Isa isa : int8_paths) row_list.push_back({p, isa});
   }
@@ -145,8 +151,10 @@ int run_bench_infer(const std::vector<std::string>& args) {
   // every row before iteration i + 1 of any), so that a change of machine load during the
   // run falls on every row alike and the ratios stay fair.
   auto run = [&](size_t r) {
-    const auto& isa = row_list[r].second;
-    return isa ? int8->forward(x, *isa) : net->forward(x);
+    const auto& [p, isa] = row_list[r];
+    if (isa) return int8->forward(x, *isa);
+    set_precision(*net, parse_precision_arg("bench infer", "--precision", p));  // a walk over the modules
+    return net->forward(x);
   };
   for (size_t r = 0; r < row_list.size(); ++r)
     for (int i = 0; i < warmup; ++i) run(r);

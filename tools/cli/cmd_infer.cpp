@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <unordered_map>
 
 #include "data/image_io.h"
@@ -20,6 +21,7 @@
 #include "infer/upscale_file.h"
 #include "infer/open_model.h"
 #include "infer/video.h"
+#include "layers/precision.h"
 #include "nets/model_presets.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
@@ -80,8 +82,13 @@ const char* kUsage =
     "  --device D              cpu, cuda or cuda:N (default cuda when this build has CUDA and a GPU, else cpu),\n"
     "                          or simt: the CUDA kernels on the CPU interpreter (slow; for checking kernels)\n"
     "  -g, --gpu-id N          the same as --device cuda:N\n"
-    "  --fp32                  accepted for Real-ESRGAN scripts: srengine always computes in float32\n"
-    "  --half                  float16 inference: not available (srengine has no float16 kernels)\n";
+    "precision (the convolutions'; other ops, the images and the blending stay float32):\n"
+    "  --precision P           default (float32 on the CPU; TF32 tensor cores on CUDA, as PyTorch's\n"
+    "                          default), fp32, tf32, bf16 (the CPU's fast path where it has AVX512-BF16;\n"
+    "                          bf16 tensor cores on CUDA) or fp16 (fp16 tensor cores on CUDA; on the\n"
+    "                          CPU, operands rounded to fp16 and multiplied in float32: no faster)\n"
+    "  --half                  (Real-ESRGAN's flag) the same as --precision fp16\n"
+    "  --fp32                  (Real-ESRGAN's flag) the same as --precision default: float32 already\n";
 
 // The inputs of --input: the file itself, or the images and videos of a folder, sorted.
 // Hidden files (names starting with '.') are skipped, as datasets skip them, and counted in
@@ -138,7 +145,16 @@ int run_infer(const std::vector<std::string>& args) {
   std::string input, output, device, alpha = "bicubic";
   infer::ModelSpec spec;
   infer::FileOptions fo;
-  bool half = false;
+  // --precision, --half and --fp32 name one precision: the first one given, and any other
+  // must agree with it.
+  std::optional<Precision> precision;
+  std::string precision_flag;
+  auto choose_precision = [&](Precision p, const std::string& flag) {
+    SR_CHECK(!precision || *precision == p, "infer: ", flag, " (", precision_name(p), ") contradicts ",
+             precision_flag, " (", precision_name(*precision), ")");
+    precision = p;
+    precision_flag = flag;
+  };
   int crf = 18;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -179,8 +195,9 @@ int run_infer(const std::vector<std::string>& args) {
     else if (is({"--webp-quality", "--webp_quality"})) fo.webp_quality = parse_int_arg("infer", a, value());
     else if (is({"--crf"})) crf = parse_int_arg("infer", a, value(), 0, 51);
     else if (is({"-x", "--tta"})) fo.tta = true;
-    else if (is({"--fp32"})) continue;  // srengine computes in float32 only
-    else if (is({"--half"})) half = true;
+    else if (is({"--fp32"})) choose_precision(Precision::device_default, a);
+    else if (is({"--half"})) choose_precision(Precision::fp16, a);
+    else if (is({"--precision"})) choose_precision(parse_precision_arg("infer", a, value()), a);
     else if (is({"--no-blend"})) fo.tile.blend = false;
     else if (is({"--face_enhance", "--face-enhance"}))
       fail("infer: --face_enhance is not available: srengine has no face restoration network (GFPGAN); run it "
@@ -222,8 +239,7 @@ int run_infer(const std::vector<std::string>& args) {
   // Real-ESRGAN's default: the GPU when there is one.
   if (device.empty()) device = default_infer_device();
   fo.device = resolve_infer_device(device);
-  SR_CHECK(!half, "infer: --half is not available: srengine has no float16 kernels on the CPU or on CUDA "
-                  "(DType f16 is reserved); run without --half (float32)");
+  if (precision) check_precision_supported(*precision, fo.device, "native", "infer: " + precision_flag);
   if (!spec.model_name.empty()) find_model_preset(spec.model_name);  // a typo fails before any file work
   data::check_name_part(fo.suffix, "infer: --suffix");
   int hidden = 0;
@@ -260,12 +276,16 @@ int run_infer(const std::vector<std::string>& args) {
   infer::OpenedModel model = open_cli_model(spec);
   std::unique_ptr<Module>& net = model.net;
   net->to(fo.device);
+  if (precision) set_precision(*net, *precision);
   const std::string name = spec.model_name.empty() ? "" : " " + spec.model_name;
   const int scale = infer::net_scale(*net);
-  std::printf("infer: %s%s x%d from '%s'%s (architecture from %s) on %s, tile %d (pad %d, pre-pad %d)%s\n",
+  const std::string precision_note =
+      precision && *precision != Precision::device_default ? std::string(", ") + precision_name(*precision) : "";
+  std::printf("infer: %s%s x%d from '%s'%s (architecture from %s) on %s%s, tile %d (pad %d, pre-pad %d)%s\n",
               net->type_name().c_str(), name.c_str(), scale, model.weights.c_str(),
               model.param_key.empty() ? "" : (" [" + model.param_key + "]").c_str(), model.architecture_from.c_str(),
-              fo.device.str().c_str(), fo.tile.tile, fo.tile.tile_pad, fo.tile.pre_pad, fo.tta ? ", 8-way TTA" : "");
+              fo.device.str().c_str(), precision_note.c_str(), fo.tile.tile, fo.tile.tile_pad, fo.tile.pre_pad,
+              fo.tta ? ", 8-way TTA" : "");
   if (fo.outscale > 0 && fo.outscale != scale)
     std::printf("infer: output scale %g: the net's x%d, then a Lanczos-4 resize\n", fo.outscale, scale);
 

@@ -18,6 +18,7 @@
 #include "data/output_names.h"
 #include "engine/error.h"
 #include "infer/tiled_upscale.h"
+#include "layers/precision.h"
 #include "nets/load_weights.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
@@ -38,14 +39,16 @@ namespace {
 const char* kUsage =
     "usage: srengine test [--config] CFG.json|OPTIONS.yml [--weights W.safetensors|W.pth] [--output DIR] [--suffix S]\n"
     "                     [--tile T] [--tile-pad P] [--pre-pad P] [--device cpu|cuda|cuda:N|simt]\n"
-    "                     [--param-key auto|params_ema|params|bare] [--set key=value ...]\n"
+    "                     [--param-key auto|params_ema|params|bare] [--precision P] [--set key=value ...]\n"
     "  Evaluates network_g on every datasets.val*/test* set of the config (paired folders, a GT\n"
     "  folder with bicubic LQ, or an LQ folder alone), as BasicSR's test.py: SR images go to\n"
     "  <output>/visualization/<set>/, per-image and mean PSNR/SSIM (val.metrics: crop_border,\n"
     "  test_y_channel; not for LQ-only sets, which have no GT) are printed and saved to\n"
     "  <output>/metrics.json. --weights defaults to path.pretrain_network_g; --output to\n"
     "  results/<name>; --suffix to the config's name. A BasicSR option file (test_*.yml) is\n"
-    "  translated first (docs/BASICSR_YAML.md); --set then addresses srengine's keys.\n";
+    "  translated first (docs/BASICSR_YAML.md); --set then addresses srengine's keys. --precision:\n"
+    "  the convolutions' (default, fp32, tf32, bf16, fp16: as srengine infer --precision); the\n"
+    "  default is the device's, as validation during training (not the config's training precision).\n";
 
 std::string fmt_metric(double v) {
   if (std::isinf(v)) return "      inf";
@@ -141,6 +144,7 @@ json test_one_set(Module& net, const train::DatasetConfig& dc, std::vector<train
 
 int run_test(const std::vector<std::string>& args) {
   std::string config, weights, output, suffix, param_key, device = "cpu";
+  Precision precision = Precision::device_default;
   std::vector<std::string> overrides;
   infer::TileOptions tile;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -155,6 +159,7 @@ int run_test(const std::vector<std::string>& args) {
     else if (a == "--suffix") suffix = value("--suffix");
     else if (a == "--param-key") param_key = value("--param-key");
     else if (a == "--device") device = value("--device");
+    else if (a == "--precision") precision = parse_precision_arg("test", a, value("--precision"));
     else if (a == "--set") overrides.push_back(value("--set"));
     else if (a == "--tile") tile.tile = parse_int_arg("test", a, value("--tile"));
     else if (a == "--tile-pad") tile.tile_pad = parse_int_arg("test", a, value("--tile-pad"));
@@ -171,6 +176,7 @@ int run_test(const std::vector<std::string>& args) {
   SR_CHECK(!config.empty(), "test: a config is required: CFG.json or OPTIONS.yml (see srengine test --help)");
   infer::check_tile_options(tile);
   const Device dev = resolve_infer_device(device);
+  check_precision_supported(precision, dev, "native", "test: --precision");
   train::LoadedConfig loaded = train::load_config_or_options(config, overrides, train::ConfigUse::test);
   train::print_config_notes(loaded.notes);
   const json& cfg = loaded.config;
@@ -194,10 +200,12 @@ int run_test(const std::vector<std::string>& args) {
   const std::string used = load_basicsr_weights(*net, weights, param_key == "bare" ? "" : param_key, true);
   net->to(dev);
   net->eval();
+  set_precision(*net, precision);
   const int scale = infer::net_scale(*net);
   SR_CHECK(scale == typed.scale, "test: network_g upscales x", scale, " but the config's scale is ", typed.scale);
-  std::printf("test: %s x%d from '%s'%s on %s\n", net->type_name().c_str(), scale, weights.c_str(),
-              used.empty() ? "" : str_cat(" [", used, "]").c_str(), dev.str().c_str());
+  std::printf("test: %s x%d from '%s'%s on %s%s\n", net->type_name().c_str(), scale, weights.c_str(),
+              used.empty() ? "" : str_cat(" [", used, "]").c_str(), dev.str().c_str(),
+              precision == Precision::device_default ? "" : str_cat(", ", precision_name(precision)).c_str());
 
   NoGradGuard no_grad;
   json report = json::object();
