@@ -21,14 +21,17 @@
 #include "engine/autograd.h"
 #include "engine/random.h"
 #include "engine/safetensors.h"
+#include "infer/open_model.h"
 #include "infer/padding.h"
-#include "kernels/cpu/conv2d_bf16.h"
 #include "infer/tiled_upscale.h"
 #include "infer/upscale_file.h"
+#include "kernels/cpu/conv2d_bf16.h"
+#include "layers/precision.h"
 #include "nets/factory.h"
 #include "nets/load_weights.h"
 #include "nets/rrdbnet.h"
 #include "nets/srvgg_compact.h"
+#include "support/cuda_skip.h"
 #include "support/data_support.h"
 
 using namespace sr;
@@ -404,6 +407,52 @@ TEST_CASE("infer/cli_device_cuda") {
   for (size_t i = 0; i < a.pixels.size(); ++i)
     worst = std::max(worst, std::abs(data::quantize_u8(a.pixels[i]) - data::quantize_u8(b.pixels[i])));
   CHECK(worst <= 1);
+}
+
+// Each precision reaches the convolutions of a net running inference on `device` (tiles moved
+// there and back): the fixture's RRDBNet on a photo crop, tiled, against the CPU's float32
+// output within the precision's budget; tf32, bf16 and fp16 also differ from fp32's output on
+// the same device (the operands were rounded). Prints each precision's largest difference.
+void check_inference_precisions(Device device) {
+  infer::ModelSpec spec;
+  spec.config = infer_fixture("config.json");
+  spec.weights = infer_fixture("rrdbnet_tiny.safetensors");
+  infer::OpenedModel m = infer::open_model(spec);
+  NoGradGuard no_grad;
+  const Tensor img = photo_crop(20, 27);  // 2 x 2 tiles
+  const infer::TileOptions tiles{16, 6, 0, true};
+  const std::vector<double> want = infer::upscale_image(*m.net, img, tiles).to_vector();
+  m.net->to(device);
+  struct Budget {
+    Precision precision;
+    double max_abs;
+  };
+  std::vector<double> fp32;
+  for (const Budget& b : {Budget{Precision::fp32, 1e-5}, Budget{Precision::device_default, 2e-3},
+                          Budget{Precision::tf32, 2e-3}, Budget{Precision::bf16, 2e-2}, Budget{Precision::fp16, 2e-3}}) {
+    if (b.precision == Precision::bf16 && device.is_cpu() && !cpu::cpu_has_avx512_bf16()) continue;
+    set_precision(*m.net, b.precision);
+    const std::vector<double> got = infer::upscale_image(*m.net, img, tiles, device).to_vector();
+    REQUIRE(got.size() == want.size());
+    double worst = 0;
+    for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
+    INFO(device.str() << " " << precision_name(b.precision) << ": largest difference from the CPU's float32 "
+                      << worst << " (budget " << b.max_abs << ")");
+    std::printf("inference precision %s on %s: largest difference %.3g\n", precision_name(b.precision),
+                device.str().c_str(), worst);
+    CHECK(worst <= b.max_abs);
+    if (b.precision == Precision::fp32) fp32 = got;
+    if (precision_rounds_operands(b.precision)) CHECK(got != fp32);
+  }
+}
+
+TEST_CASE("infer/precision_reaches_the_convolutions") { check_inference_precisions(Device::cpu()); }
+#ifdef SRENGINE_WITH_SIMT
+TEST_CASE("simt/infer_precision") { check_inference_precisions(Device::simt()); }
+#endif
+TEST_CASE("cuda/infer_precision") {
+  if (test::skip_without_cuda()) return;
+  check_inference_precisions(Device::cuda(0));
 }
 
 // `srengine test`: a val set of two photos, SR images written, per-image and mean metrics
