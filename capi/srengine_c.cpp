@@ -46,7 +46,8 @@ R guarded(F&& f, R on_error) {
   return on_error;
 }
 
-sr::Device activate(const char* device) {
+// The device a `device` argument names: NULL or "" is CUDA when available, else the CPU.
+std::string device_name(const char* device) {
   std::string s = device ? device : "";
   if (s.empty()) {
     s = "cpu";
@@ -54,6 +55,11 @@ sr::Device activate(const char* device) {
     if (sr::cuda::available()) s = "cuda";
 #endif
   }
+  return s;
+}
+
+sr::Device activate(const char* device) {
+  const std::string s = device_name(device);
   const sr::Device d = sr::parse_device(s);
   sr::activate_device(d, "device " + s);
   return d;
@@ -132,8 +138,10 @@ int srengine_set_device(srengine_upscaler* u, const char* device) {
   return guarded(
       [&] {
         check_upscaler(u);
+        // Checked before the device is made current, so a refused call changes nothing.
+        sr::check_precision_supported(u->precision, sr::parse_device(device_name(device)), "native",
+                                      "srengine_set_device: the upscaler's precision");
         const sr::Device d = activate(device);
-        sr::check_precision_supported(u->precision, d, "native", "srengine_set_device: the upscaler's precision");
         u->model.net->to(d);
         u->options.device = d;
         return 0;

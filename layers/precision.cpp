@@ -1,9 +1,12 @@
 // set_precision (see precision.h).
 #include "layers/precision.h"
 
+#include <cstdlib>
+
 #include "engine/error.h"
 #include "kernels/cpu/conv2d_bf16.h"
 #include "kernels/kernel_choice.h"
+#include "kernels/registry.h"
 #include "layers/conv2d.h"
 
 namespace sr {
@@ -20,6 +23,12 @@ void check_precision_supported(Precision precision, Device device, const std::st
     try {
       kernels::conv_variant_for_precision(chosen, precision, "config");
     } catch (const Error&) {
+      const char* env_name = kernels::override_env("conv2d");
+      const char* env = std::getenv(env_name);
+      if (env && *env)  // the environment chose the variant, whatever the caller's conv_impl
+        fail(what, " '", precision_name(precision), "' is not supported on ", device.str(), " with ", env_name, "=",
+             env, " (conv variant ", kernels::conv_variant_name(chosen), "): cuDNN runs only fp32 and tf32 here; "
+             "unset ", env_name, " (or set it to native) for ", precision_name(precision));
       fail(what, " '", precision_name(precision), "' with conv_impl '", conv_impl, "' (conv variant ",
            kernels::conv_variant_name(chosen), ") is not supported on ", device.str(),
            ": cuDNN runs only fp32 and tf32 here; use conv_impl 'native' for ", precision_name(precision),

@@ -191,7 +191,7 @@ TEST_CASE("bench/kernels_cuda_without_device_fails_cleanly") {
 }
 
 // `srengine bench infer`: fp32 and int8 rows of one run, and int8 refused for a network it
-// has no int8 path for.
+// has no int8 path for; rows of conv precisions.
 TEST_CASE("bench/infer_fp32_and_int8_rows") {
   if (!fs::exists(bench_exe())) {
     WARN("SKIPPED: " << bench_exe() << " is not built");
@@ -237,5 +237,20 @@ TEST_CASE("bench/infer_fp32_and_int8_rows") {
   const std::string log = read_text(dir + "/rrdb.txt");
   CHECK(log.find("int8 needs network_g of type SRVGGNetCompact") != std::string::npos);
   CHECK(log.find("RRDBNet") != std::string::npos);
+  // The conv precisions: one row each, in the order asked; 'default' and unknown names refused.
+  REQUIRE(std::system((run + " --config " + dir + "/rrdb.json --precision fp32,fp16,tf32 --json " + dir +
+                       "/prec.json > " + dir + "/prec.txt 2>&1").c_str()) == 0);
+  std::vector<std::string> precisions;
+  for (const json& r : read_json(dir + "/prec.json")) {
+    precisions.push_back(r["precision"].get<std::string>());
+    CHECK(r["median_ms"].get<double>() > 0);
+  }
+  CHECK(precisions == std::vector<std::string>{"fp32", "fp16", "tf32"});
+  CHECK(std::system((run + " --config " + dir + "/rrdb.json --precision fp32,default > " + dir + "/def.txt 2>&1")
+                        .c_str()) != 0);
+  CHECK_THAT(read_text(dir + "/def.txt"), Catch::Contains("--precision 'default': name fp32"));
+  CHECK(std::system((run + " --config " + dir + "/rrdb.json --precision fp64 > " + dir + "/fp64.txt 2>&1").c_str()) !=
+        0);
+  CHECK_THAT(read_text(dir + "/fp64.txt"), Catch::Contains("got 'fp64'"));
   fs::remove_all(dir);
 }

@@ -2,7 +2,8 @@
 // stated bound of the untiled one and free of seams (and a pasted tiling shown to fail
 // the seam bound), the formats round-tripped through upscale_file (16-bit PNG, RGBA,
 // gray, JPEG), the streaming row writer against write_image, and the CLI's error
-// behaviour (a bad image in a folder, an unwritable output, --half, --device cuda).
+// behaviour (a bad image in a folder, an unwritable output, contradictory or unknown
+// precisions, --device cuda), and each precision reaching the convolutions on every device.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -321,6 +322,10 @@ TEST_CASE("infer/cli_bad_image_in_folder_and_unwritable_output") {
   CHECK(rc3 != 0);
   CHECK(test::read_text(dir.file("log3.txt")).find("infer: --precision (bf16) contradicts --half (fp16)") !=
         std::string::npos);
+  const int rc6 =
+      std::system((base + " --output " + dir.file("o6") + " --fp32 --half > " + dir.file("log6.txt") + " 2>&1").c_str());
+  CHECK(rc6 != 0);
+  CHECK(test::read_text(dir.file("log6.txt")).find("infer: --fp32 contradicts --half (fp16)") != std::string::npos);
   const int rc5 =
       std::system((base + " --output " + dir.file("o5") + " --precision fp8 > " + dir.file("log5.txt") + " 2>&1").c_str());
   CHECK(rc5 != 0);
@@ -413,6 +418,8 @@ TEST_CASE("infer/cli_device_cuda") {
 // there and back): the fixture's RRDBNet on a photo crop, tiled, against the CPU's float32
 // output within the precision's budget; tf32, bf16 and fp16 also differ from fp32's output on
 // the same device (the operands were rounded). Prints each precision's largest difference.
+namespace {
+
 void check_inference_precisions(Device device) {
   infer::ModelSpec spec;
   spec.config = infer_fixture("config.json");
@@ -445,6 +452,8 @@ void check_inference_precisions(Device device) {
     if (precision_rounds_operands(b.precision)) CHECK(got != fp32);
   }
 }
+
+}  // namespace
 
 TEST_CASE("infer/precision_reaches_the_convolutions") { check_inference_precisions(Device::cpu()); }
 #ifdef SRENGINE_WITH_SIMT

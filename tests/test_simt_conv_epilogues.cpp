@@ -424,9 +424,10 @@ void test_outer_residual() {
 // their stores (igemm_v2 also under split-K, where its reduce stores; wgmma with an outer
 // residual, whose final y is packed after its map), tf32 and naive packing after, and the
 // upsample convolution's phases; a layout that is not whole 16-byte chunks is refused.
-void check_packed_output(ConvVariant v, const ConvCase& c, bool outer, uint64_t seed) {
+void check_packed_output(ConvVariant v, const ConvCase& c, bool outer, uint64_t seed, const std::string& plan = "") {
   test::ConvViewData d(c, seed);
-  const std::string ctx = std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + (outer ? ", outer" : "");
+  const std::string ctx =
+      std::string(sr::simt::conv_variant_name(v)) + " " + describe(c) + plan + (outer ? ", outer" : "");
   constexpr int64_t kLd = 40, kOff = 16;  // K = 16 at channels 16 .. 31 of 40 per pixel
   const int64_t pixels = c.N * d.s.P * d.s.Q;
   Dev X(d.xbuf), Wt(d.w), Bias(d.bias), Res(d.res), Y(d.y_len), Outer(random_floats(d.rng, d.y_len));
@@ -480,7 +481,7 @@ void test_packed_output() {
       ~Restore() { sr::simt::detail::igemm_v2_force_conv_plan(0, 0, 0); }
     } restore;
     sr::simt::detail::igemm_v2_force_conv_plan(64, 32, 3);
-    check_packed_output(ConvVariant::igemm_v2, shapes[0], false, ++seed);
+    check_packed_output(ConvVariant::igemm_v2, shapes[0], false, ++seed, " split-K 3");
   }
   // The upsample convolution (phase stores, packed after) on igemm_v2 and wgmma.
   for (ConvVariant v : {ConvVariant::igemm_v2, ConvVariant::wgmma}) {

@@ -255,5 +255,19 @@ TEST_CASE("config/precision_key") {
                                  Catch::Contains(std::string("precision '") + sr::precision_name(p) + "'"));
       }
     }
+    // Where the environment chose cuDNN, the refusal names the variable, not a conv_impl the
+    // caller (infer, the C API) has no way to set; `what` names the caller's setting.
+    bool has_cudnn = false;
+    for (const auto& v : sr::kernels::variants_of("conv2d", "cuda")) has_cudnn |= std::string(v.name) == "cudnn";
+    if (has_cudnn) {
+      env.set(sr::kernels::override_env("conv2d"), "cudnn");
+      try {
+        sr::check_precision_supported(sr::Precision::fp16, sr::Device::cuda(0), "native", "infer: --half");
+        FAIL("no error for --half under SRENGINE_CONV_IMPL=cudnn");
+      } catch (const sr::Error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("infer: --half 'fp16'") && Catch::Contains("SRENGINE_CONV_IMPL=cudnn") &&
+                                 !Catch::Contains("conv_impl 'native'"));
+      }
+    }
   }
 }

@@ -21,7 +21,8 @@ extern "C" {
 #define SRENGINE_API
 #endif
 
-/* 2: srengine_set_precision. */
+/* Counts additions within the major version (each keeps every earlier call as it was):
+ * 2 added srengine_set_precision. */
 #define SRENGINE_API_VERSION 2
 
 typedef struct srengine_upscaler srengine_upscaler;
@@ -60,7 +61,8 @@ SRENGINE_API int srengine_scale(const srengine_upscaler* upscaler);
 /* Tiling for later calls (as srengine_options). 0 on success, -1 on a bad value. */
 SRENGINE_API int srengine_set_tile(srengine_upscaler* upscaler, int tile, int tile_pad);
 
-/* Moves the net to "cpu", "cuda" or "cuda:N". 0 on success, -1 (e.g. no GPU). */
+/* Moves the net to "cpu", "cuda" or "cuda:N". 0 on success, -1 (e.g. no GPU, or a device
+ * that cannot run the upscaler's precision: bf16 on a CPU without AVX512-BF16). */
 SRENGINE_API int srengine_set_device(srengine_upscaler* upscaler, const char* device);
 
 /* The convolutions' precision for later calls: "default" (float32 on the CPU, TF32 tensor cores

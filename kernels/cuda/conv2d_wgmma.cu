@@ -464,9 +464,9 @@ TensorMap bf16_tensor_map(const void* base, int rank, const uint64_t* dims, cons
                             CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS) {
     std::string shape;
-    for (int d = 0; d < rank; ++d)
-      shape += str_cat(d ? ", " : "", "dim ", d, ": ", dims[d], " elements, box ", box[d], ", step ", elem_strides[d],
-                       d + 1 < rank ? str_cat(", stride ", strides[d], " B") : std::string());
+    for (int d = 0; d < rank; ++d)  // strides[d - 1]: the bytes between indices of dimension d
+      shape += str_cat(d ? "; " : "", "dim ", d, ": ", dims[d], " elements, ", d ? strides[d - 1] : 2, " B apart, box ",
+                       box[d], ", step ", elem_strides[d]);
     fail(op, ": cuTensorMapEncodeTiled failed with CUresult ", (int)r, " for a bf16 map at ", base, " (", shape,
          "; swizzle ", swizzle_bytes, " B)");
   }

@@ -94,10 +94,12 @@ void cp_async_commit_group();
 // cp.async.wait_group n: waits until at most the n newest groups of the thread are pending.
 void cp_async_wait_group(int n, const std::source_location& loc = std::source_location::current());
 
-// The .shared address (cvta.to.shared) of a byte of the block's dynamic shared memory: its
-// offset there (the interpreter's dynamic shared memory starts 1024-byte aligned, so the
-// swizzle patterns, functions of address bits 4..9, read the same as on a GPU). The matrix
-// descriptors of wgmma hold such addresses; other shared memory has none here.
+// The .shared address (cvta.to.shared) of a byte of the block's dynamic shared memory:
+// detail::kDynamicSharedAddress (16) plus its offset there. The array's pointer has the same
+// residue mod 1024, so the swizzle patterns (functions of address bits 4..9) read the same
+// through pointers and addresses, and a kernel must round its swizzled stages up to 1024 bytes
+// as on a GPU. The matrix descriptors of wgmma hold such addresses; other shared memory has
+// none here.
 uint32_t shared_address(const void* p, const std::source_location& loc = std::source_location::current());
 
 // mbarrier.init.shared::cta.b64 [bar], count (1 <= count < 2^20): phase 0, count arrivals

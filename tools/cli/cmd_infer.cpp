@@ -88,7 +88,8 @@ const char* kUsage =
     "                          bf16 tensor cores on CUDA) or fp16 (fp16 tensor cores on CUDA; on the\n"
     "                          CPU, operands rounded to fp16 and multiplied in float32: no faster)\n"
     "  --half                  (Real-ESRGAN's flag) the same as --precision fp16\n"
-    "  --fp32                  (Real-ESRGAN's flag) the same as --precision default: float32 already\n";
+    "  --fp32                  (Real-ESRGAN's flag against its fp16 default) accepted: srengine's default\n"
+    "                          is not fp16 (float32 on the CPU, TF32 on CUDA); refused beside --half\n";
 
 // The inputs of --input: the file itself, or the images and videos of a folder, sorted.
 // Hidden files (names starting with '.') are skipped, as datasets skip them, and counted in
@@ -145,10 +146,11 @@ int run_infer(const std::vector<std::string>& args) {
   std::string input, output, device, alpha = "bicubic";
   infer::ModelSpec spec;
   infer::FileOptions fo;
-  // --precision, --half and --fp32 name one precision: the first one given, and any other
-  // must agree with it.
+  // --precision and --half name one precision: the first one given, and any other must agree
+  // with it. --fp32 (Real-ESRGAN's "not fp16") allows any precision but fp16.
   std::optional<Precision> precision;
   std::string precision_flag;
+  bool not_fp16 = false;
   auto choose_precision = [&](Precision p, const std::string& flag) {
     SR_CHECK(!precision || *precision == p, "infer: ", flag, " (", precision_name(p), ") contradicts ",
              precision_flag, " (", precision_name(*precision), ")");
@@ -195,7 +197,7 @@ int run_infer(const std::vector<std::string>& args) {
     else if (is({"--webp-quality", "--webp_quality"})) fo.webp_quality = parse_int_arg("infer", a, value());
     else if (is({"--crf"})) crf = parse_int_arg("infer", a, value(), 0, 51);
     else if (is({"-x", "--tta"})) fo.tta = true;
-    else if (is({"--fp32"})) choose_precision(Precision::device_default, a);
+    else if (is({"--fp32"})) not_fp16 = true;
     else if (is({"--half"})) choose_precision(Precision::fp16, a);
     else if (is({"--precision"})) choose_precision(parse_precision_arg("infer", a, value()), a);
     else if (is({"--no-blend"})) fo.tile.blend = false;
@@ -239,6 +241,7 @@ int run_infer(const std::vector<std::string>& args) {
   // Real-ESRGAN's default: the GPU when there is one.
   if (device.empty()) device = default_infer_device();
   fo.device = resolve_infer_device(device);
+  SR_CHECK(!(not_fp16 && precision == Precision::fp16), "infer: --fp32 contradicts ", precision_flag, " (fp16)");
   if (precision) check_precision_supported(*precision, fo.device, "native", "infer: " + precision_flag);
   if (!spec.model_name.empty()) find_model_preset(spec.model_name);  // a typo fails before any file work
   data::check_name_part(fo.suffix, "infer: --suffix");

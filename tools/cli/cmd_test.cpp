@@ -176,11 +176,12 @@ int run_test(const std::vector<std::string>& args) {
   SR_CHECK(!config.empty(), "test: a config is required: CFG.json or OPTIONS.yml (see srengine test --help)");
   infer::check_tile_options(tile);
   const Device dev = resolve_infer_device(device);
-  check_precision_supported(precision, dev, "native", "test: --precision");
   train::LoadedConfig loaded = train::load_config_or_options(config, overrides, train::ConfigUse::test);
   train::print_config_notes(loaded.notes);
   const json& cfg = loaded.config;
   const train::Config typed = train::parse_config(cfg);
+  // The net below runs the config's conv_impl: the precision must suit it.
+  check_precision_supported(precision, dev, typed.conv_impl, "test: --precision");
   const std::string& name = typed.name;
   if (weights.empty()) weights = typed.path.pretrain_network_g;
   SR_CHECK(!weights.empty(), "test: no weights: pass --weights or set path.pretrain_network_g in '", config, "'");
