@@ -42,6 +42,13 @@ using sr::test::infer_fixture;
 namespace {
 
 // A 53x37 (W x H) crop of a real photograph as (1, 3, 37, 53): seams show on texture.
+// `srengine infer` on the fixture's net and image, tiled by 8: the CLI tests' command, less
+// --output and the flags under test.
+std::string fixture_infer_command() {
+  return test::srengine_exe() + " infer --config " + infer_fixture("config.json") + " --weights " +
+         infer_fixture("rrdbnet_tiny.safetensors") + " --input " + infer_fixture("input.png") + " --tile 8";
+}
+
 Tensor photo_crop(int h = 37, int w = 53) {
   const Tensor t =
       data::image_to_tensor(data::read_image(std::string(SRENGINE_SOURCE_DIR) + "/datasets/val_photos/mate_wood.png"));
@@ -346,9 +353,7 @@ TEST_CASE("infer/cli_precision") {
     return;
   }
   test::TempDir dir;
-  const std::string base = test::srengine_exe() + " infer --config " + infer_fixture("config.json") + " --weights " +
-                           infer_fixture("rrdbnet_tiny.safetensors") + " --input " + infer_fixture("input.png") +
-                           " --tile 8";
+  const std::string base = fixture_infer_command();
   auto run = [&](const std::string& name, const std::string& flags) {
     const int rc = std::system((base + " " + flags + " --output " + dir.file(name) + " > " + dir.file(name + ".txt") +
                                 " 2>&1").c_str());
@@ -395,9 +400,7 @@ TEST_CASE("infer/cli_device_cuda") {
     return;
   }
   test::TempDir dir;
-  const std::string base = test::srengine_exe() + " infer --config " + infer_fixture("config.json") + " --weights " +
-                           infer_fixture("rrdbnet_tiny.safetensors") + " --input " + infer_fixture("input.png") +
-                           " --tile 8";
+  const std::string base = fixture_infer_command();
   REQUIRE(std::system((base + " --output " + dir.file("cpu") + " > /dev/null 2>&1").c_str()) == 0);
   const int rc = std::system((base + " --device cuda --output " + dir.file("gpu") + " > " + dir.file("log.txt") + " 2>&1").c_str());
   const std::string log = test::read_text(dir.file("log.txt"));
