@@ -30,8 +30,6 @@ namespace {
 
 thread_local std::string g_last_error;
 
-std::string str_quote(const char* s) { return sr::str_cat("\"", s, "\""); }
-
 // Runs f; an exception becomes the thread's last error and `on_error` is returned.
 template <typename F, typename R>
 R guarded(F&& f, R on_error) {
@@ -153,9 +151,8 @@ int srengine_set_precision(srengine_upscaler* u, const char* precision) {
   return guarded(
       [&] {
         check_upscaler(u);
-        sr::Precision p;
-        SR_CHECK(precision && sr::precision_from_name(precision, &p), "srengine_set_precision: expects \"default\", "
-                 "\"fp32\", \"tf32\", \"bf16\" or \"fp16\", got ", precision ? str_quote(precision) : "NULL");
+        SR_CHECK(precision, "srengine_set_precision: precision is NULL");
+        const sr::Precision p = sr::parse_precision(precision, "srengine_set_precision");
         sr::check_precision_supported(p, u->options.device, "native", "srengine_set_precision");
         sr::set_precision(*u->model.net, p);
         u->precision = p;

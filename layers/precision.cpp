@@ -16,6 +16,12 @@ void set_precision(Module& root, Precision precision) {
   for (auto& [name, child] : root.named_children()) set_precision(*child, precision);
 }
 
+Precision parse_precision(const std::string& name, const std::string& what) {
+  Precision p;
+  SR_CHECK(precision_from_name(name, &p), what, " expects default, fp32, tf32, bf16 or fp16, got '", name, "'");
+  return p;
+}
+
 void check_precision_supported(Precision precision, Device device, const std::string& conv_impl,
                                const std::string& what) {
   if (!device.is_cpu()) {

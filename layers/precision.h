@@ -10,6 +10,10 @@ namespace sr {
 
 void set_precision(Module& root, Precision precision);
 
+// `name` as a precision (default, fp32, tf32, bf16, fp16); anything else is an error naming
+// `what` (a flag, a parameter), the value and the names.
+Precision parse_precision(const std::string& name, const std::string& what);
+
 // An error naming the setting (`what`: the config key `precision` by default, or a command's
 // flag), its value and what is missing when `device` cannot run `precision` with the conv
 // variant `conv_impl` selects (no silent fallback):

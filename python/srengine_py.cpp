@@ -121,8 +121,7 @@ class Upscaler {
     // RealESRGANer's half=True is fp16; precision names any (and must agree with half).
     sr::Precision p = half ? sr::Precision::fp16 : sr::Precision::device_default;
     if (precision) {
-      SR_CHECK(sr::precision_from_name(*precision, &p), "Upscaler: precision must be 'default', 'fp32', 'tf32', "
-               "'bf16' or 'fp16', got '", *precision, "'");
+      p = sr::parse_precision(*precision, "Upscaler: precision");
       SR_CHECK(!half || p == sr::Precision::fp16, "Upscaler: half=True (fp16) contradicts precision='", *precision,
                "'");
     }

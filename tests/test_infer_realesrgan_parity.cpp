@@ -36,21 +36,6 @@ int run(const std::string& cmd, const std::string& log) {
   return std::system((cmd + " > " + log + " 2>&1").c_str());
 }
 
-// Largest difference in 8-bit levels between two images of the same size, and how many
-// samples differ at all.
-std::pair<int, int> level_diff(const data::Image& a, const data::Image& b) {
-  REQUIRE(a.width == b.width);
-  REQUIRE(a.height == b.height);
-  REQUIRE(a.channels == b.channels);
-  int worst = 0, differing = 0;
-  for (size_t i = 0; i < a.pixels.size(); ++i) {
-    const int d = std::abs(data::quantize_u8(a.pixels[i]) - data::quantize_u8(b.pixels[i]));
-    worst = std::max(worst, d);
-    differing += d > 0;
-  }
-  return {worst, differing};
-}
-
 }  // namespace
 
 TEST_CASE("infer/realesrgan_x4plus_pth_matches_pytorch") {
@@ -94,7 +79,7 @@ TEST_CASE("infer/realesrgan_x4plus_pth_matches_pytorch") {
 
   // Both sides read the same pixels from the JPEG (libjpeg-turbo, same settings).
   const data::Image input = data::read_image(dir.file("photo.jpg"));
-  REQUIRE(level_diff(input, data::read_image(dir.file("ref_input.png"))).first == 0);
+  REQUIRE(test::level_diff(input, data::read_image(dir.file("ref_input.png"))).first == 0);
 
   // The net part: srengine's float output against PyTorch's (both float32; the sums run in
   // another order, so they agree to rounding, not bit for bit).
@@ -126,7 +111,7 @@ TEST_CASE("infer/realesrgan_x4plus_pth_matches_pytorch") {
   }
   // The whole pipeline: net, rounding, Lanczos-4 to 64x48.
   const auto [levels, differing] =
-      level_diff(data::read_image(dir.file("out_png/photo.png")), data::read_image(dir.file("ref_x2.png")));
+      test::level_diff(data::read_image(dir.file("out_png/photo.png")), data::read_image(dir.file("ref_x2.png")));
   std::printf("RealESRGAN_x4plus vs PyTorch: net max |diff| %.3g (outputs up to %.3g); x4 8-bit: max %d level(s), "
               "%d of %zu samples differ; -s 2 output: max %d level(s), %d of %zu samples differ\n",
               worst, range, net_levels, net_differing, ref.size(), levels, differing, (size_t)64 * 48 * 3);

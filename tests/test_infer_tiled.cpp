@@ -41,7 +41,6 @@ using sr::test::infer_fixture;
 
 namespace {
 
-// A 53x37 (W x H) crop of a real photograph as (1, 3, 37, 53): seams show on texture.
 // `srengine infer` on the fixture's net and image, tiled by 8: the CLI tests' command, less
 // --output and the flags under test.
 std::string fixture_infer_command() {
@@ -49,6 +48,7 @@ std::string fixture_infer_command() {
          infer_fixture("rrdbnet_tiny.safetensors") + " --input " + infer_fixture("input.png") + " --tile 8";
 }
 
+// A 53x37 (W x H) crop of a real photograph as (1, 3, 37, 53): seams show on texture.
 Tensor photo_crop(int h = 37, int w = 53) {
   const Tensor t =
       data::image_to_tensor(data::read_image(std::string(SRENGINE_SOURCE_DIR) + "/datasets/val_photos/mate_wood.png"));
@@ -378,14 +378,7 @@ TEST_CASE("infer/cli_precision") {
     }
     REQUIRE(rc == 0);
     CHECK(log.find(c.printed) != std::string::npos);
-    const data::Image got = data::read_image(dir.file(name + "/input.png"));
-    REQUIRE(got.pixels.size() == ref.pixels.size());
-    int differ = 0, worst = 0;
-    for (size_t i = 0; i < ref.pixels.size(); ++i) {
-      const int d = std::abs(data::quantize_u8(got.pixels[i]) - data::quantize_u8(ref.pixels[i]));
-      differ += d != 0;
-      worst = std::max(worst, d);
-    }
+    const auto [worst, differ] = test::level_diff(data::read_image(dir.file(name + "/input.png")), ref);
     INFO(differ << " of " << ref.pixels.size() << " samples differ, by at most " << worst);
     if (c.same) CHECK(differ == 0);
     else CHECK(differ > 0);
@@ -410,19 +403,16 @@ TEST_CASE("infer/cli_device_cuda") {
     CHECK((log.find("without CUDA") != std::string::npos || log.find("no CUDA device") != std::string::npos));
     return;
   }
-  const data::Image a = data::read_image(dir.file("cpu/input.png")), b = data::read_image(dir.file("gpu/input.png"));
-  int worst = 0;
-  for (size_t i = 0; i < a.pixels.size(); ++i)
-    worst = std::max(worst, std::abs(data::quantize_u8(a.pixels[i]) - data::quantize_u8(b.pixels[i])));
-  CHECK(worst <= 1);
+  const data::Image cpu_out = data::read_image(dir.file("cpu/input.png"));
+  CHECK(test::level_diff(data::read_image(dir.file("gpu/input.png")), cpu_out).first <= 1);
 }
+
+namespace {
 
 // Each precision reaches the convolutions of a net running inference on `device` (tiles moved
 // there and back): the fixture's RRDBNet on a photo crop, tiled, against the CPU's float32
 // output within the precision's budget; tf32, bf16 and fp16 also differ from fp32's output on
 // the same device (the operands were rounded). Prints each precision's largest difference.
-namespace {
-
 void check_inference_precisions(Device device) {
   infer::ModelSpec spec;
   spec.config = infer_fixture("config.json");

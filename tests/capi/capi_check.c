@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
   EXPECT(srengine_set_precision(u, "fp8") == -1);
   EXPECT(strstr(srengine_last_error(), "srengine_set_precision") != NULL);
   EXPECT(srengine_set_precision(u, NULL) == -1);
+  EXPECT(strstr(srengine_last_error(), "NULL") != NULL);
   EXPECT(srengine_set_precision(u, "fp16") == 0);
   EXPECT(srengine_upscale(u, gray, GW, GH, GW * 2, 1, 16, 2.5, gout, (size_t)ow * 2) == 0);
   EXPECT(write_file(argv[3], "gray16_fp16", gout, (size_t)ow * oh * 2) == 0);

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -95,6 +96,19 @@ std::string srengine_exe() { return std::string(SRENGINE_BINARY_DIR) + "/srengin
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+std::pair<int, int> level_diff(const data::Image& a, const data::Image& b) {
+  REQUIRE(a.width == b.width);
+  REQUIRE(a.height == b.height);
+  REQUIRE(a.channels == b.channels);
+  int worst = 0, differing = 0;
+  for (size_t i = 0; i < a.pixels.size(); ++i) {
+    const int d = std::abs(data::quantize_u8(a.pixels[i]) - data::quantize_u8(b.pixels[i]));
+    worst = std::max(worst, d);
+    differing += d > 0;
+  }
+  return {worst, differing};
 }
 
 }  // namespace sr::test

@@ -5,6 +5,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/dataset.h"
@@ -44,6 +45,10 @@ std::string srengine_exe();
 
 // The whole file as bytes ("" when it cannot be read): a CLI test's log or output.
 std::string read_text(const std::string& path);
+
+// Largest difference in 8-bit levels between two images of the same size, and how many
+// samples differ at all.
+std::pair<int, int> level_diff(const data::Image& a, const data::Image& b);
 
 // Runs fn, requires an sr::Error whose message contains every one of `parts`, and
 // returns the message.

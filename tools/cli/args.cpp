@@ -20,11 +20,4 @@ int parse_int_arg(const std::string& command, const std::string& flag, const std
   return (int)x;
 }
 
-Precision parse_precision_arg(const std::string& command, const std::string& flag, const std::string& value) {
-  Precision p;
-  SR_CHECK(precision_from_name(value, &p), command, ": ", flag, " expects default, fp32, tf32, bf16 or fp16, got '",
-           value, "'");
-  return p;
-}
-
 }  // namespace sr::cli

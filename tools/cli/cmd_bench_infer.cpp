@@ -109,15 +109,8 @@ int run_bench_infer(const std::vector<std::string>& args) {
 
   std::vector<std::string> list;
   std::stringstream ss(precisions);
-  for (std::string p; std::getline(ss, p, ',');) {
-    if (p != "int8") {
-      const Precision conv = parse_precision_arg("bench infer", "--precision", p);
-      SR_CHECK(conv != Precision::device_default, "bench infer: --precision 'default': name fp32 (the CPU's)");
-      check_precision_supported(conv, Device::cpu(), "native", "bench infer: --precision");
-    }
-    list.push_back(p);
-  }
-  // The int8 paths to time (a bad name is an error before any timing).
+  for (std::string p; std::getline(ss, p, ',');) list.push_back(p);
+  // The int8 paths to time and the rows (a bad name is an error before any timing).
   std::vector<cpu::Int8Isa> int8_paths;
   if (isas == "default") {
     int8_paths.push_back(cpu::conv2d_int8_selected_isa());
@@ -130,6 +123,23 @@ int run_bench_infer(const std::vector<std::string>& args) {
     for (std::string name; std::getline(is, name, ',');)
       int8_paths.push_back(cpu::int8_isa_from_name(name, "bench infer: --int8-isa"));
   }
+  // One row per (precision, path): a conv precision has one, int8 one per path asked for.
+  struct Row {
+    std::string precision;
+    Precision conv;                   // the float net's convolutions (rows without an int8 path)
+    std::optional<cpu::Int8Isa> isa;  // int8 rows
+  };
+  std::vector<Row> row_list;
+  for (const std::string& p : list) {
+    if (p == "int8") {
+      for (cpu::Int8Isa isa : int8_paths) row_list.push_back({p, Precision::device_default, isa});
+      continue;
+    }
+    const Precision conv = parse_precision(p, "bench infer: --precision");
+    SR_CHECK(conv != Precision::device_default, "bench infer: --precision 'default': name fp32 (the CPU's)");
+    check_precision_supported(conv, Device::cpu(), "native", "bench infer: --precision");
+    row_list.push_back({p, conv, std::nullopt});
+  }
   std::unique_ptr<quant::SRVGGNetCompactInt8> int8;
   if (std::find(list.begin(), list.end(), "int8") != list.end()) {
     auto* srvgg = dynamic_cast<SRVGGNetCompact*>(net.get());
@@ -140,27 +150,25 @@ int run_bench_infer(const std::vector<std::string>& args) {
   NoGradGuard no_grad;
   nlohmann::json rows = nlohmann::json::array();
   double fp32_ms = 0;
-  // One row per (precision, path): a conv precision has one, int8 one per path asked for.
-  std::vector<std::pair<std::string, std::optional<cpu::Int8Isa>>> row_list;
-  for (const std::string& p : list) {
-    if (p != "int8") row_list.push_back({p, std::nullopt});
-    else
-      for (cpu::Int8Isa isa : int8_paths) row_list.push_back({p, isa});
-  }
   // Warm-ups row by row, then the timed forwards round-robin over the rows (iteration i of
   // every row before iteration i + 1 of any), so that a change of machine load during the
-  // run falls on every row alike and the ratios stay fair.
-  auto run = [&](size_t r) {
-    const auto& [p, isa] = row_list[r];
-    if (isa) return int8->forward(x, *isa);
-    set_precision(*net, parse_precision_arg("bench infer", "--precision", p));  // a walk over the modules
-    return net->forward(x);
+  // run falls on every row alike and the ratios stay fair. A float row's precision is set on
+  // the net before its forwards, outside the timed part.
+  auto prepare = [&](size_t r) {
+    if (!row_list[r].isa) set_precision(*net, row_list[r].conv);
   };
-  for (size_t r = 0; r < row_list.size(); ++r)
+  auto run = [&](size_t r) {
+    const Row& row = row_list[r];
+    return row.isa ? int8->forward(x, *row.isa) : net->forward(x);
+  };
+  for (size_t r = 0; r < row_list.size(); ++r) {
+    prepare(r);
     for (int i = 0; i < warmup; ++i) run(r);
+  }
   std::vector<std::vector<double>> ms(row_list.size());
   for (int i = 0; i < iters; ++i)
     for (size_t r = 0; r < row_list.size(); ++r) {
+      prepare(r);
       const auto t0 = Clock::now();
       run(r);
       ms[r].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
@@ -169,7 +177,8 @@ int run_bench_infer(const std::vector<std::string>& args) {
                             std::to_string(size.second);
   std::printf("%-6s %-12s %-12s %8s %12s %10s\n", "prec", "int8 path", "input", "threads", "median ms", "vs fp32");
   for (size_t r = 0; r < row_list.size(); ++r) {
-    const auto& [p, isa] = row_list[r];
+    const std::string& p = row_list[r].precision;
+    const std::optional<cpu::Int8Isa>& isa = row_list[r].isa;
     const double med = median(ms[r]);
     if (p == "fp32") fp32_ms = med;
     const char* path = isa ? cpu::int8_isa_name(*isa) : "-";

@@ -110,10 +110,7 @@ std::vector<Precision> parse_precisions(const std::string& list) {
   while (start <= list.size()) {
     const size_t comma = std::min(list.find(',', start), list.size());
     const std::string v = list.substr(start, comma - start);
-    Precision p;
-    SR_CHECK(precision_from_name(v, &p), "--precision: '", v,
-             "' is not a precision (allowed: default, fp32, tf32, bf16, fp16)");
-    out.push_back(p);
+    out.push_back(parse_precision(v, "bench train: --precision"));
     start = comma + 1;
   }
   return out;

@@ -199,7 +199,7 @@ int run_infer(const std::vector<std::string>& args) {
     else if (is({"-x", "--tta"})) fo.tta = true;
     else if (is({"--fp32"})) not_fp16 = true;
     else if (is({"--half"})) choose_precision(Precision::fp16, a);
-    else if (is({"--precision"})) choose_precision(parse_precision_arg("infer", a, value()), a);
+    else if (is({"--precision"})) choose_precision(parse_precision(value(), "infer: --precision"), a);
     else if (is({"--no-blend"})) fo.tile.blend = false;
     else if (is({"--face_enhance", "--face-enhance"}))
       fail("infer: --face_enhance is not available: srengine has no face restoration network (GFPGAN); run it "

@@ -159,7 +159,7 @@ int run_test(const std::vector<std::string>& args) {
     else if (a == "--suffix") suffix = value("--suffix");
     else if (a == "--param-key") param_key = value("--param-key");
     else if (a == "--device") device = value("--device");
-    else if (a == "--precision") precision = parse_precision_arg("test", a, value("--precision"));
+    else if (a == "--precision") precision = parse_precision(value("--precision"), "test: --precision");
     else if (a == "--set") overrides.push_back(value("--set"));
     else if (a == "--tile") tile.tile = parse_int_arg("test", a, value("--tile"));
     else if (a == "--tile-pad") tile.tile_pad = parse_int_arg("test", a, value("--tile-pad"));
