@@ -366,7 +366,7 @@ std::string run_block(Machine& m, std::mt19937_64& rng) {
           if (t.state != State::ready) continue;
           resume(m, t);
           any = progressed = true;
-          if (m.fault.empty()) m.fault = race::take_report();
+          if (m.fault.empty() && race::has_report()) m.fault = race::take_report();
           if (!m.fault.empty()) return m.fault;
         }
       } while (any);

@@ -1,5 +1,5 @@
-// The shared-memory race checker (racecheck.h): shadow state per byte of shared memory, fed
-// by the thread-sanitizer entry points the instrumented kernel units call.
+// The shared-memory race checker (racecheck.h): shadow state per word or byte of shared
+// memory, fed by the thread-sanitizer entry points the instrumented kernel units call.
 //
 // Happens-before inside a block, as CUDA defines it for shared memory: a __syncthreads
 // orders everything before it (in every thread) before everything after it; a completed
@@ -10,14 +10,27 @@
 // are ordered iff s == t, or ws == wt and gs < gt (a collective of the warp came between
 // them; the checker does not look at which lanes the collective named).
 //
-// Per byte it keeps the last write of the epoch, and a summary of the epoch's reads: one
-// reader, or "several" with the warp they share (if any) and the highest collective count
-// among them. A write conflicts with an unordered earlier write or read; a read with an
-// unordered earlier write. Both orders of a conflicting pair are caught whatever the
-// schedule, because the summary lasts the whole interval.
+// Per byte it keeps the last write of the epoch, and a summary of the epoch's reads: the warp
+// the readers share (or "several warps"), the highest collective count among them and which
+// thread read at that count (or "several"). A write conflicts with an unordered earlier write
+// or read; a read with an unordered earlier write. Both orders of a conflicting pair are caught
+// whatever the schedule, because the summary lasts the whole interval. The summary is exact:
+// a write by thread t of warp w at count g is unordered with a read by another thread r iff r
+// is in another warp, or in w at a count >= g, i.e. at g itself (a warp's count only grows),
+// so it is enough to know the readers' warp, their top count and who read at it.
+//
+// Most accesses are whole aligned words (4, 8, 16 bytes), and the bytes of a word then share
+// one state: the shadow keeps one cell per 4-byte word (relative to the region's start) and
+// splits a word into four byte cells only when an access covers part of it (a bf16 store, an
+// unaligned access). A split word whose cells are all of earlier intervals holds nothing the
+// next interval can conflict with, so the next whole-word access merges it again. Each access
+// updates identical cells identically, so the word cell answers exactly as its four bytes
+// would; simt/interpreter_racecheck_matches_the_pairwise_model holds it to a model that
+// checks every pair of accesses.
 #include "kernels/simt/racecheck.h"
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 #include "engine/error.h"
@@ -30,30 +43,64 @@ namespace detail::race {
 
 namespace {
 
-constexpr uint16_t kSeveral = 0xffff;  // reader: more than one thread
+constexpr uint16_t kSeveral = 0xffff;  // top_reader: more than one thread read at r_gen
 constexpr uint16_t kNoWarp = 0xffff;   // r_warp: the readers span several warps
 
+// The epoch's last write and read summary of one byte, or of a 4-byte word whose bytes agree.
 struct Cell {
   uint32_t w_epoch = 0, r_epoch = 0;
-  uint16_t writer = 0, reader = 0, w_warp = 0, r_warp = 0;
-  uint32_t w_gen = 0, r_gen = 0;  // the warp's collective count at the write / max over reads
+  uint32_t w_gen = 0, r_gen = 0;  // the warp's collective count at the write / the readers' highest
+  uint16_t writer = 0, w_warp = 0;
+  uint16_t top_reader = 0, r_warp = 0;  // who read at r_gen (or kSeveral); the readers' warp (or kNoWarp)
   const void* w_pc = nullptr;
   const void* r_pc = nullptr;
+};
+
+struct Word {
+  Cell whole;          // the state of all four bytes, while split < 0
+  int32_t split = -1;  // else: the index of its four byte cells in Region::bytes_of_split
 };
 
 struct Region {
   char* base = nullptr;
   size_t bytes = 0;
-  std::vector<Cell> cells;
+  std::vector<Word> words;                         // word i: bytes [4i, 4i + 4) from base
+  std::vector<std::array<Cell, 4>> bytes_of_split;  // the byte cells of split words
+  std::vector<int32_t> free_splits;                 // entries of bytes_of_split no word uses
   void set(char* b, size_t n) {
-    if (b != base) cells.clear();
+    if (b != base) {
+      words.clear();
+      bytes_of_split.clear();
+      free_splits.clear();
+    }
     base = b;
     bytes = n;
-    if (cells.size() < n) cells.resize(n);
+    if (words.size() < (n + 3) / 4) words.resize((n + 3) / 4);
   }
-  Cell* find(const char* p) {
-    const uintptr_t off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(base);
-    return off < bytes ? &cells[off] : nullptr;
+  bool contains(const char* p) const {
+    return reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(base) < bytes;
+  }
+  Cell* split(Word& w) {
+    if (w.split < 0) {
+      if (free_splits.empty()) {
+        w.split = (int32_t)bytes_of_split.size();
+        bytes_of_split.emplace_back();
+      } else {
+        w.split = free_splits.back();
+        free_splits.pop_back();
+      }
+      bytes_of_split[w.split].fill(w.whole);
+    }
+    return bytes_of_split[w.split].data();
+  }
+  // A split word whose byte cells are all of earlier epochs becomes one cell again.
+  void merge_if_stale(Word& w, uint32_t epoch) {
+    const std::array<Cell, 4>& b = bytes_of_split[w.split];
+    for (const Cell& c : b)
+      if (c.w_epoch == epoch || c.r_epoch == epoch) return;
+    w.whole = b[0];
+    free_splits.push_back(w.split);
+    w.split = -1;
   }
 };
 
@@ -90,59 +137,93 @@ void report(State& st, const char* p, const std::string& first, const void* firs
                           "collective): a missing barrier");
 }
 
-// One access of n bytes at p by the running CUDA thread; pc: the instruction after the call.
-void access(const void* p, size_t n, bool write, const void* pc) {
+// The running thread (t, of warp w at collective count g) accesses the byte or word of cell
+// c, which starts at p. False when that is a race (reported).
+bool check_and_record(State& st, Cell& c, const char* p, bool write, uint16_t t, uint16_t w, uint32_t g,
+                      const void* pc) {
+  const bool written = c.w_epoch == st.epoch && !ordered(c.writer, c.w_warp, c.w_gen, t, w, g);
+  if (write) {
+    // An earlier read unordered with this write: by another warp, or by another lane at this count.
+    const bool read = c.r_epoch == st.epoch && (c.r_warp != w || (c.r_gen >= g && c.top_reader != t));
+    if (written || read) {
+      const std::string first =
+          written ? thread_of(c.writer) + " wrote it"
+                  : (c.r_warp != kNoWarp && c.top_reader != kSeveral ? thread_of(c.top_reader) + " read it"
+                                                                     : std::string("other threads read it"));
+      report(st, p, first, written ? c.w_pc : c.r_pc, thread_of(t) + " wrote it", pc);
+      return false;
+    }
+    c.w_epoch = st.epoch;
+    c.writer = t;
+    c.w_warp = w;
+    c.w_gen = g;
+    c.w_pc = pc;
+    return true;
+  }
+  if (written) {
+    report(st, p, thread_of(c.writer) + " wrote it", c.w_pc, thread_of(t) + " read it", pc);
+    return false;
+  }
+  if (c.r_epoch != st.epoch) {
+    c.r_epoch = st.epoch;
+    c.r_warp = w;
+    c.r_gen = g;
+    c.top_reader = t;
+    c.r_pc = pc;
+  } else {
+    if (c.r_warp != w) c.r_warp = kNoWarp;
+    if (g > c.r_gen) {  // the pc kept is that of a read at the top count, the one a write may race with
+      c.r_gen = g;
+      c.top_reader = t;
+      c.r_pc = pc;
+    } else if (g == c.r_gen && c.top_reader != t) {
+      c.top_reader = kSeveral;
+    }
+  }
+  return true;
+}
+
+// Where the running block's shared memory is, for the entry points' first test: most
+// instrumented accesses are of global memory or the stack, and stop there. Plain data, so the
+// test is two loads of thread-local storage (no initialisation guard) and two compares.
+struct SharedBounds {
+  uintptr_t arena = 0, arena_bytes = 0, dynamic = 0, dynamic_bytes = 0;
+};
+constinit thread_local SharedBounds t_bounds;
+
+// An access of n bytes at p (in shared memory: p lies in r) by the running CUDA thread; pc:
+// the instruction after the call.
+[[gnu::noinline]] void access_shared(Region& r, const char* p, size_t n, bool write, const void* pc) {
   if (!t_thread || !g_enabled) return;
   State& st = state();
   if (!st.report.empty()) return;  // one report per block
-  const char* a = static_cast<const char*>(p);
-  Region* r = st.arena.find(a) ? &st.arena : st.dynamic.find(a) ? &st.dynamic : nullptr;
-  if (!r) return;  // not shared memory
   const auto t = (uint16_t)t_thread->linear, w = (uint16_t)t_thread->warp;
   const uint32_t g = st.gens[w];
-  for (size_t i = 0; i < n; ++i) {
-    Cell* c = r->find(a + i);
-    if (!c) break;
-    const bool written = c->w_epoch == st.epoch && !ordered(c->writer, c->w_warp, c->w_gen, t, w, g);
-    if (write) {
-      bool read = false;
-      if (c->r_epoch == st.epoch) {
-        if (c->reader != kSeveral)
-          read = !ordered(c->reader, c->r_warp, c->r_gen, t, w, g);
-        else  // several readers: at least one is another thread
-          read = c->r_warp != w || c->r_gen >= g;
-      }
-      if (written || read) {
-        const bool ww = written;
-        report(st, a + i,
-               sr::str_cat(thread_of(ww ? c->writer : (c->reader == kSeveral ? t : c->reader)),
-                           ww ? " wrote it" : (c->reader == kSeveral ? " and other threads read it" : " read it")),
-               ww ? c->w_pc : c->r_pc, thread_of(t) + " wrote it", pc);
-        return;
-      }
-      c->w_epoch = st.epoch;
-      c->writer = t;
-      c->w_warp = w;
-      c->w_gen = g;
-      c->w_pc = pc;
+  size_t at = (size_t)(p - r.base);
+  const size_t end = std::min(at + n, r.bytes);  // the part inside the region
+  while (at < end) {
+    Word& word = r.words[at / 4];
+    const size_t first = at % 4, count = std::min<size_t>(4 - first, end - at);
+    const char* word_start = r.base + (at - first);
+    if (count == 4 && word.split >= 0) r.merge_if_stale(word, st.epoch);
+    if (count == 4 && word.split < 0) {
+      if (!check_and_record(st, word.whole, word_start, write, t, w, g, pc)) return;
     } else {
-      if (written) {
-        report(st, a + i, thread_of(c->writer) + " wrote it", c->w_pc, thread_of(t) + " read it", pc);
-        return;
-      }
-      if (c->r_epoch != st.epoch) {
-        c->r_epoch = st.epoch;
-        c->reader = t;
-        c->r_warp = w;
-        c->r_gen = g;
-        c->r_pc = pc;
-      } else if (c->reader != t) {
-        c->reader = kSeveral;
-        if (c->r_warp != w) c->r_warp = kNoWarp;
-        c->r_gen = std::max(c->r_gen, g);
-      }
+      Cell* cells = r.split(word);
+      for (size_t i = first; i < first + count; ++i)
+        if (!check_and_record(st, cells[i], word_start + i, write, t, w, g, pc)) return;
     }
+    at += count;
   }
+}
+
+inline void access(const void* p, size_t n, bool write, const void* pc) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  const SharedBounds& b = t_bounds;
+  if (a - b.arena < b.arena_bytes)
+    access_shared(state().arena, static_cast<const char*>(p), n, write, pc);
+  else if (a - b.dynamic < b.dynamic_bytes)
+    access_shared(state().dynamic, static_cast<const char*>(p), n, write, pc);
 }
 
 }  // namespace
@@ -151,6 +232,7 @@ void set_regions(char* arena, size_t arena_bytes, char* dynamic, size_t dynamic_
   State& st = state();
   st.arena.set(arena, arena_bytes);
   st.dynamic.set(dynamic, dynamic_bytes);
+  t_bounds = {reinterpret_cast<uintptr_t>(arena), arena_bytes, reinterpret_cast<uintptr_t>(dynamic), dynamic_bytes};
 }
 
 void begin_block(int nwarps) {
@@ -167,10 +249,12 @@ void record(const void* p, size_t n, bool write, const void* pc) { access(p, n, 
 bool is_shared(const void* p) {
   State& st = state();
   const char* a = static_cast<const char*>(p);
-  return st.arena.find(a) || st.dynamic.find(a);
+  return st.arena.contains(a) || st.dynamic.contains(a);
 }
 
 void warp_synced(int warp) { ++state().gens[warp]; }
+
+bool has_report() { return !state().report.empty(); }
 
 std::string take_report() {
   State& st = state();

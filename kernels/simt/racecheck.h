@@ -36,6 +36,8 @@ void warp_synced(int warp);
 void record(const void* p, size_t n, bool write, const void* pc);
 // Whether p lies in the running block's shared memory (the arena or the dynamic bytes).
 bool is_shared(const void* p);
+// Whether a race was found in the running block (cheaper than take_report's copy).
+bool has_report();
 // The first race found in the running block, or "" (the report is cleared).
 std::string take_report();
 

@@ -143,6 +143,65 @@ __global__ void cp_async_kernel(const float* src, int mode, float* out) {
   if (mode != 3) __syncthreads();
 }
 
+// The race checker's scripted accesses (planted.h: race_script), through types of alignment 1
+// so that any offset is defined behaviour: GCC's instrumentation reports them to the checker
+// as __tsan_readN / __tsan_writeN (1 to 8 bytes) and __tsan_read_range / __tsan_write_range
+// (the 16-byte vector).
+typedef uint16_t Unaligned16 __attribute__((aligned(1)));
+typedef uint32_t Unaligned32 __attribute__((aligned(1)));
+typedef uint64_t Unaligned64 __attribute__((aligned(1)));
+typedef uint32_t Unaligned128 __attribute__((vector_size(16), aligned(1)));
+
+// One scripted access at bytes + offset: a write of `value`, or a read whose value is returned
+// (summed into the kernel's output, so the compiler keeps it).
+__device__ uint32_t scripted_access(unsigned char* bytes, int op, uint32_t value) {
+  unsigned char* p = bytes + (op & 0xff);
+  const bool write = (op >> 11) & 1;
+  switch ((op >> 8) & 7) {
+    case 0:
+      if (!write) return *p;
+      *p = (unsigned char)value;
+      return 0;
+    case 1:
+      if (!write) return *reinterpret_cast<Unaligned16*>(p);
+      *reinterpret_cast<Unaligned16*>(p) = (uint16_t)value;
+      return 0;
+    case 2:
+      if (!write) return *reinterpret_cast<Unaligned32*>(p);
+      *reinterpret_cast<Unaligned32*>(p) = value;
+      return 0;
+    case 3:
+      if (!write) return (uint32_t)*reinterpret_cast<Unaligned64*>(p);
+      *reinterpret_cast<Unaligned64*>(p) = value;
+      return 0;
+    default: {
+      if (!write) {
+        const Unaligned128 v = *reinterpret_cast<Unaligned128*>(p);
+        return v[0] ^ v[3];
+      }
+      *reinterpret_cast<Unaligned128*>(p) = Unaligned128{value, value, value, value};
+      return 0;
+    }
+  }
+}
+
+__global__ void race_script_kernel(const int* ops, int phases, int steps, int per_step, uint32_t* out) {
+  SR_SHARED_ALIGNED(16, unsigned char, bytes, [kRaceScriptBytes]);
+  const int t = threadIdx.x;
+  uint32_t sum = 0;
+  for (int p = 0; p < phases; ++p) {
+    for (int q = 0; q < steps; ++q) {
+      if (q > 0) __syncwarp();
+      for (int a = 0; a < per_step; ++a) {
+        const int op = ops[((t * phases + p) * steps + q) * per_step + a];
+        if (op >= 0) sum += scripted_access(bytes, op, (uint32_t)t);
+      }
+    }
+    __syncthreads();
+  }
+  out[t] = sum;
+}
+
 }  // namespace
 
 void ldmatrix_x4(const uint16_t* in, bool trans, uint32_t* out) {
@@ -163,6 +222,11 @@ void block_reduce(const float* in, int n, float* out, bool missing_barrier) {
 void warp_exchange(bool syncwarp, float* out) {
   launch_kernel(warp_exchange_kernel, 1, 32, 0, cuda::current_stream(), syncwarp ? 1 : 0, out);
   CUDA_CHECK_LAUNCH("warp_exchange");
+}
+
+void race_script(const int* ops, int threads, int phases, int steps, int per_step, uint32_t* out) {
+  launch_kernel(race_script_kernel, 1, threads, 0, cuda::current_stream(), ops, phases, steps, per_step, out);
+  CUDA_CHECK_LAUNCH("race_script");
 }
 
 void warp_ops(int mode, uint32_t* out) {

@@ -18,6 +18,15 @@ void block_reduce(const float* in, int n, float* out, bool missing_barrier);
 // with a __syncwarp between the store and the load (correct) or without (a race).
 void warp_exchange(bool syncwarp, float* out);
 
+// The race checker's test: one block of `threads` threads runs a script of shared-memory
+// accesses into a 16-byte-aligned array of kRaceScriptBytes bytes. Thread t's accesses of
+// phase p (phases end with __syncthreads) and step q (steps of a phase are separated by
+// __syncwarp) are ops[((t * phases + p) * steps + q) * per_step + a] for a < per_step, each
+// -1 (none) or offset | log2(size) << 8 | write << 11, size 1, 2, 4, 8 or 16 bytes at any
+// offset (unaligned ones too). out[t]: a sum of what thread t read.
+constexpr int kRaceScriptBytes = 64;
+void race_script(const int* ops, int threads, int phases, int steps, int per_step, uint32_t* out);
+
 // out[lane] for one warp of 32 lanes, v = lane * 10 + 1:
 //   mode 0: __shfl_down_sync(v, 3)   1: __shfl_up_sync(v, 2)   2: __shfl_xor_sync(v, 5)
 //   3: __shfl_sync(v, 31 - lane)     4: __shfl_sync(v, 7, width 8)   5: __ballot_sync(lane % 3 == 0)
