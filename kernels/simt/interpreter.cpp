@@ -876,19 +876,25 @@ void mma_op(void* const payload[32], unsigned, const void*) {
         B[2 * t + (i & 1) + (i >= 2 ? 8 : 0)][g] = kF16 ? f16_value(p->b[i >> 1], i & 1) : bf16_value(p->b[i >> 1], i & 1);
     }
   }
-  // Accumulators: c0 (row g, col 2t), c1 (g, 2t+1), c2 (g+8, 2t), c3 (g+8, 2t+1).
-  float D[32][4];
+  // Accumulators: c0 (row g, col 2t), c1 (g, 2t+1), c2 (g+8, 2t), c3 (g+8, 2t+1). Each
+  // D[row][col] = C[row][col] + sum over k in order of A[row][k] B[k][col], in double (the
+  // products of tf32, bf16 and fp16 values are exact there), rounded once to float. The loop
+  // runs over a row's 8 columns at once, which vectorises and keeps each sum's order.
+  double D[16][8];
   for (int lane = 0; lane < 32; ++lane) {
     const auto* p = static_cast<const MmaPayload*>(payload[lane]);
     const int g = lane >> 2, t = lane & 3;
-    for (int i = 0; i < 4; ++i) {
-      const int row = g + (i >= 2 ? 8 : 0), col = 2 * t + (i & 1);
-      double s = p->d[i];
-      for (int k = 0; k < K; ++k) s += (double)A[row][k] * (double)B[k][col];
-      D[lane][i] = (float)s;
-    }
+    for (int i = 0; i < 4; ++i) D[g + (i >= 2 ? 8 : 0)][2 * t + (i & 1)] = p->d[i];
   }
-  for (int lane = 0; lane < 32; ++lane) std::memcpy(static_cast<MmaPayload*>(payload[lane])->d, D[lane], 16);
+  for (int row = 0; row < 16; ++row)
+    for (int k = 0; k < K; ++k)
+      for (int col = 0; col < 8; ++col) D[row][col] += (double)A[row][k] * (double)B[k][col];
+  for (int lane = 0; lane < 32; ++lane) {
+    const int g = lane >> 2, t = lane & 3;
+    float d[4];
+    for (int i = 0; i < 4; ++i) d[i] = (float)D[g + (i >= 2 ? 8 : 0)][2 * t + (i & 1)];
+    std::memcpy(static_cast<MmaPayload*>(payload[lane])->d, d, 16);
+  }
 }
 
 // ldmatrix: each lane's payload is the 16-byte row it read and its four result registers.
