@@ -322,7 +322,15 @@ const Spec& schema() {
            {"stages", required(array(stage_spec(), nullptr, "ordered training stages"))},
        })},
       {"val", object({
-           {"val_freq", integer(5000, "validate every val_freq iterations (and at the end of each stage)", 1)},
+           {"val_freq", integer(5000,
+                                "validate every val_freq iterations (and at the end of each stage). Each val "
+                                "image goes through the generator whole, as `srengine test` runs it: "
+                                "reflect-padded to the size the net needs (RRDBNet x2 and x1 unshuffle by 2 "
+                                "and 4) and cropped back, so val images of any size are measured. A validation "
+                                "that fails (an image unreadable past its header, a full disk) stops the run "
+                                "after saving the training state of that iteration, so --resume auto loses "
+                                "nothing; a generator whose output is not finite stops it without saving",
+                                1)},
            {"save_img", boolean(true, "write SR images of the validation sets")},
            {"suffix", string("", "suffix of saved SR image names (no '/')")},
            {"report_images", integer(3, "validation images shown in report.html", 0)},

@@ -210,7 +210,7 @@ int StageLoop::iterate(size_t si, int64_t first, StageStep& step, GraphedStep* g
     window.losses.add(r.losses, r.skip_gate, iter);  // skips are read (and counted) at the log line
     if (iter % logger.print_freq == 0 || iter == total) log_progress(name, iter, total, step, window, threads.threads());
     if (iter % ctx_.cfg.val.val_freq == 0) {
-      validator_.run(name, iter, nets_.eval());
+      validate(si, iter, step, loader);
       last_val_ = iter;
     }
     if (const int sig = stop_requested(si, iter, step, loader)) return sig;
@@ -222,7 +222,7 @@ int StageLoop::iterate(size_t si, int64_t first, StageStep& step, GraphedStep* g
 // The last validation (unless the last iteration had one), checkpoint and final generator.
 void StageLoop::finish(size_t si, StageStep& step, const data::Loader& loader) {
   const StageConfig& stage = ctx_.cfg.train.stages[si];
-  if (last_val_ != stage.total_iter) validator_.run(stage.name, stage.total_iter, nets_.eval());
+  if (last_val_ != stage.total_iter) validate(si, stage.total_iter, step, loader);
   checkpointer_.save(si, stage.total_iter, nets_, step, loader);
   if (ctx_.rank0()) {
     const std::string final_path = ctx_.dir + "/models/net_g_" + stage.name + "_final.safetensors";
@@ -230,6 +230,17 @@ void StageLoop::finish(size_t si, StageStep& step, const data::Loader& loader) {
     ctx_.log->info("[" + stage.name + "] done: final generator " + final_path + (nets_.g_ema ? " (EMA weights)" : ""));
   }
   ctx_.comm->barrier_untimed();
+}
+
+void StageLoop::validate(size_t si, int64_t iter, StageStep& step, const data::Loader& loader) {
+  const ValidationFailure f = validator_.run(ctx_.cfg.train.stages[si].name, iter, nets_.eval());
+  if (!f.failed) return;
+  if (f.diverged) fail(f.message);
+  checkpointer_.save(si, iter, nets_, step, loader);
+  const bool last = iter == ctx_.cfg.train.stages[si].total_iter;  // a resumed stage ends with validation again
+  fail(f.message, "; the training state of iteration ", iter, " was saved first (", ctx_.dir,
+       "/training_states/): fix the cause and continue with --resume auto (",
+       last ? "the stage's last validation runs again" : "this validation is not repeated", ")");
 }
 
 // One progress line (and metrics.jsonl event): the window's mean losses over all ranks,

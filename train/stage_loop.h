@@ -4,7 +4,8 @@
 // per iteration: batch -> step (off the CPU through a GraphedStep, train/graphed_step.h:
 // captured and replayed under train.cuda_graph) -> NaN streak -> progress line ->
 // validation at val_freq -> stop signals -> checkpoint at save_checkpoint_freq. It ends
-// with validation, a checkpoint and the final generator.
+// with validation, a checkpoint and the final generator. A failed validation stops the run
+// after a checkpoint of its iteration.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -52,6 +53,10 @@ class StageLoop {
   int iterate(size_t si, int64_t first, StageStep& step, GraphedStep* graphed, data::Loader& loader,
               CpuThreads& threads);
   void finish(size_t si, StageStep& step, const data::Loader& loader);
+  // Validation at `iter`. When it fails the run stops with its error, after every rank has
+  // saved the training state of `iter` (so the iterations since the last checkpoint are kept),
+  // unless the generator diverged: a state of those weights is not saved.
+  void validate(size_t si, int64_t iter, StageStep& step, const data::Loader& loader);
   void log_progress(const std::string& name, int64_t iter, int64_t total, const StageStep& step, ProgressWindow& w,
                     int threads);
   int stop_requested(size_t si, int64_t iter, StageStep& step, const data::Loader& loader);

@@ -11,6 +11,7 @@
 #include "data/imresize.h"
 #include "data/metrics.h"
 #include "engine/autograd.h"
+#include "infer/tiled_upscale.h"
 
 namespace sr::train {
 
@@ -32,10 +33,24 @@ void check_finite_output(const Tensor& sr, const std::string& set, const std::st
   const float* p = c.data<float>();
   int64_t bad = 0;
   for (int64_t i = 0; i < c.numel(); ++i) bad += !std::isfinite(p[i]);
-  SR_CHECK(bad == 0, "validation: the generator's output for '", set, "/", name, "' has ", bad, " non-finite values of ",
-           c.numel(), ": the weights diverged (learning rate too high? lower optim_g.lr of this stage and resume "
-           "from an earlier checkpoint)");
+  if (bad != 0)
+    throw DivergedOutput(str_cat("validation: the generator's output for '", set, "/", name, "' has ", bad,
+                                 " non-finite values of ", c.numel(), ": the weights diverged (learning rate too "
+                                 "high? lower optim_g.lr of this stage and resume from an earlier checkpoint)"));
 }
+
+// Puts a module back in the train/eval mode it had, however the scope ends.
+class ModeGuard {
+ public:
+  explicit ModeGuard(Module& m) : m_(m), training_(m.is_training()) {}
+  ~ModeGuard() { m_.train(training_); }
+  ModeGuard(const ModeGuard&) = delete;
+  ModeGuard& operator=(const ModeGuard&) = delete;
+
+ private:
+  Module& m_;
+  bool training_;
+};
 
 }  // namespace
 
@@ -71,6 +86,7 @@ ValidationResult validate(Module& net, const Config& cfg, const std::string& dir
   const ValConfig& val = cfg.val;
   int report_left = val.report_images;
   NoGradGuard no_grad;
+  ModeGuard mode(net);
   net.train(false);
   for (const DatasetConfig* d : cfg.eval_datasets()) {
     const std::string& set = d->key;
@@ -78,7 +94,12 @@ ValidationResult validate(Module& net, const Config& cfg, const std::string& dir
     std::map<std::string, double> sums;
     for (size_t i = 0; i < ds.size(); ++i) {
       data::ValSample s = ds.load_val(i);
-      Tensor sr = net.forward(s.lq.to(device)).to(Device::cpu());
+      Tensor sr;
+      try {
+        sr = infer::upscale_image(net, s.lq, infer::TileOptions{}, device);  // whole: tile 0
+      } catch (const Error& e) {
+        fail("validation set '", set, "': image '", s.name, "': ", e.what());
+      }
       check_finite_output(sr, set, s.name);
       // The bicubic baseline on the same image, so every log line says what SR gains.
       Tensor bic = data::imresize(s.lq, (double)scale);
@@ -111,7 +132,6 @@ ValidationResult validate(Module& net, const Config& cfg, const std::string& dir
     }
     for (auto& [metric, total] : sums) result.means[set + "_" + metric] = total / std::max<size_t>(1, ds.size());
   }
-  net.train(true);
   return result;
 }
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "train/config_types.h"
-
+#include "engine/error.h"
 #include "layers/module.h"
+#include "train/config_types.h"
 #include "train/report.h"
 
 namespace sr::train {
@@ -20,12 +20,23 @@ struct ValidationResult {
   std::vector<ReportImage> report_images;
 };
 
+// A generator output with NaN or inf: the weights diverged. Its own type, so that the run
+// stops without saving a training state of those weights (a later --resume auto would pick it).
+class DivergedOutput : public Error {
+ public:
+  using Error::Error;
+};
+
 // Everything validation will need, checked before a run's first iteration: every image of
 // every val*/test* dataset is readable and of a size that every metric of val.metrics can
 // measure (crop_border, SSIM's 11x11 window). The error names the dataset, file and metric.
 void check_validation_sets(const Config& config);
 
 // `tag` names the outputs (e.g. "psnr_5000"); images go to <dir>/visualization/<dataset>/.
+// Each LQ image goes through the net whole, as `srengine test` runs it (infer::upscale_image):
+// reflect-padded to the size the net needs (RRDBNet x2 and x1 unshuffle by 2 and 4) and the
+// output cropped back to scale x its size, so a val image of any size is measured. The net's
+// train/eval mode is restored on return, also by an error. An error names the set and image.
 ValidationResult validate(Module& net, const Config& config, const std::string& experiment_dir,
                           const std::string& tag, Device device);
 

@@ -12,9 +12,26 @@ namespace sr::train {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-void Validator::run(const std::string& stage, int64_t iter, Module& net) {
-  if (ctx_.rank0()) validate_and_log(stage, iter, net);
+ValidationFailure Validator::run(const std::string& stage, int64_t iter, Module& net) {
+  ValidationFailure f;
+  if (ctx_.rank0()) {
+    try {
+      validate_and_log(stage, iter, net);
+    } catch (const DivergedOutput& e) {
+      f = {true, true, e.what()};
+    } catch (const std::exception& e) {  // also the file system's errors (a full disk, a lost folder)
+      f = {true, false, e.what()};
+    }
+  }
   ctx_.comm->barrier_untimed();  // validation runs on rank 0 alone and may outlast dist.timeout_s
+  if (ctx_.comm->world_size() > 1) {
+    std::vector<double> outcome{f.failed ? (f.diverged ? 2.0 : 1.0) : 0.0};
+    ctx_.comm->broadcast_host(outcome, 0);
+    if (!ctx_.rank0() && outcome[0] != 0)
+      f = {true, outcome[0] == 2, sr::str_cat("[", stage, "] validation at iteration ", iter,
+                                              " failed on rank 0 (its log names the cause)")};
+  }
+  return f;
 }
 
 const BestMetric& Validator::update_best(const std::string& stage, const std::string& k, double value, int64_t iter) {
@@ -35,10 +52,13 @@ void Validator::validate_and_log(const std::string& stage, int64_t iter, Module&
   if (cfg.eval_datasets().empty()) return;
   const auto t0 = Clock::now();
   ValidationResult v;
+  const std::string where = str_cat("[", stage, "] validation at iteration ", iter, ": ");
   try {
     v = validate(net, cfg, ctx_.dir, stage + "_" + std::to_string(iter), ctx_.device);
-  } catch (const Error& e) {
-    fail("[", stage, "] validation at iteration ", iter, ": ", e.what());
+  } catch (const DivergedOutput& e) {
+    throw DivergedOutput(where + e.what());
+  } catch (const std::exception& e) {
+    fail(where, e.what());
   }
   json ev = {{"event", "val"}, {"stage", stage}, {"iter", iter}};
   std::string line = "[" + stage + "] validation at iter " + std::to_string(iter) + ":";

@@ -12,6 +12,9 @@
 #                  ends at "one"'s weights
 #   resume_1_on_2  "one"'s checkpoint at gan iteration 4, resumed by 2 ranks (batch B),
 #                  ends at "one"'s weights
+#   validation_failure  2 ranks, rank 0's validation at psnr iteration 2 fails (a val image
+#                  cut short after its header): the job ends (no hang) with the error, after
+#                  the training state of iteration 2 was written
 # The global batch is 2B in every run, so the loader position (epoch, batch) in a
 # checkpoint names the same samples on either world size.
 set -euo pipefail
@@ -76,6 +79,23 @@ case $mode in
   resume_1_on_2)
     run one_on_two 2 --resume "$work/one/training_states/gan_4.state"
     same_weights one_on_two one gan_8
+    ;;
+  validation_failure)
+    val=$work/cut_val
+    rm -rf "$val" "$work/val_fails" && mkdir -p "$val"
+    cp "$src/datasets/val_photos/mate_wood.png" "$val/cut.png"
+    truncate -s $(($(stat -c %s "$val/cut.png") / 2)) "$val/cut.png"
+    status=0
+    timeout 60 "${mpirun[@]}" "$bin" train "$cfg" --set "path.experiments_root=$work" --set name=val_fails \
+      --set "datasets.train.batch_size_per_gpu=$B" --set datasets.val.name=cut \
+      --set datasets.val.type=GTOnlyBicubicDataset --set "datasets.val.dataroot_gt=$val" --set val.val_freq=2 \
+      > "$work/val_fails.out" 2>&1 || status=$?
+    cat "$work/val_fails.out"
+    [ "$status" -ne 124 ] || fail "the job hung after the failed validation"
+    [ "$status" -ne 0 ] || fail "the job exited 0"
+    grep -q "cut.png: cannot decode PNG" "$work/val_fails.out" || fail "rank 0's error does not name the image"
+    grep -q "the training state of iteration 2 was saved first" "$work/val_fails.out" || fail "no word of the state"
+    [ -f "$work/val_fails/training_states/psnr_2.state" ] || fail "no training state of iteration 2"
     ;;
   *) fail "unknown mode '$mode'" ;;
 esac

@@ -1,0 +1,131 @@
+// Validation during training (train/validation.h, train/validator.h): a val image of any
+// size is measured the way `srengine test` runs it (padded to the size the net needs, output
+// cropped back), and a validation that fails stops the run only after the training state of
+// its iteration is saved, unless the weights diverged.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "data/dataset.h"
+#include "data/image.h"
+#include "data/image_io.h"
+#include "engine/autograd.h"
+#include "engine/safetensors.h"
+#include "infer/tiled_upscale.h"
+#include "nets/factory.h"
+#include "support/data_support.h"
+#include "support/train_support.h"
+#include "train/config_types.h"
+#include "train/trainer.h"
+
+using namespace sr;
+using namespace sr::train;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The tiny config's psnr stage alone, `iters` iterations, validated at `val_freq` on the
+// images of `val_dir`, at `scale` (RRDBNet x2 unshuffles its input by 2, x1 by 4).
+json validation_run(const std::string& run, int scale, const std::string& val_dir, int iters, int val_freq) {
+  json c = test::tiny_train_config(
+      run, {"scale=" + std::to_string(scale), "network_g.scale=" + std::to_string(scale),
+            "train.stages.0.total_iter=" + std::to_string(iters), "val.val_freq=" + std::to_string(val_freq),
+            "logger.save_checkpoint_freq=1000", "datasets.val.dataroot_gt=" + val_dir});
+  c["datasets"]["val"].erase("meta_info_file");
+  c["train"]["stages"].erase(1);
+  return c;
+}
+
+}  // namespace
+
+// RRDBNet x2 and x1 with val images whose LQ sides (19x15, 37x29) are not multiples of the
+// unshuffle factor: BasicSR's validation stops with a shape error there. The saved SR image is
+// the one infer::upscale_image makes from the same LQ with the iteration's EMA weights, bit
+// for bit, and the PSNR is finite.
+TEST_CASE("train/validation_takes_any_image_size") {
+  for (const int scale : {2, 1}) {
+    INFO("scale " << scale);
+    test::TempDir dir;
+    const std::string val_dir = dir.subdir("val");
+    std::mt19937_64 rng(scale);
+    const int w = scale == 2 ? 38 : 37, h = scale == 2 ? 30 : 29;
+    data::write_image(val_dir + "/odd.png", test::random_image(rng, w, h, 3));
+    const std::string run = "val_any_size_x" + std::to_string(scale);
+    const json c = validation_run(run, scale, val_dir, 2, 2);
+    REQUIRE(run_training(c, {}) == 0);
+
+    int vals = 0;
+    for (const json& e : test::train_events(run))
+      if (e["event"] == "val") {
+        ++vals;
+        CHECK(std::isfinite(e["val_psnr"].get<double>()));
+      }
+    CHECK(vals == 1);
+
+    const std::string exp = test::train_exp_dir(run);
+    const data::Image saved = data::read_image(exp + "/visualization/val/odd_psnr_2.png");
+    CHECK(saved.width == w);
+    CHECK(saved.height == h);
+    const Config cfg = parse_config(c);
+    data::Dataset ds(cfg.eval_datasets().at(0)->data);
+    const data::ValSample s = ds.load_val(0);
+    std::unique_ptr<Module> net = build_network(c["network_g"]);
+    net->load_state_dict(read_safetensors(exp + "/models/net_g_ema_psnr_2.safetensors").tensors, true);
+    net->train(false);
+    NoGradGuard no_grad;
+    const data::Image want = data::tensor_to_image(infer::upscale_image(*net, s.lq, infer::TileOptions{}));
+    // The PNG holds what the image writer makes of want's samples: clamped to [0, 1], 8 bits.
+    REQUIRE(saved.pixels.size() == want.pixels.size());
+    int differing = 0;
+    for (size_t i = 0; i < saved.pixels.size(); ++i)
+      differing += std::lround(saved.pixels[i] * 255.f) != std::lround(std::clamp(want.pixels[i], 0.f, 1.f) * 255.f);
+    CHECK(differing == 0);
+  }
+}
+
+// A val image whose header is sound (the check before the first iteration reads headers) and
+// whose pixel data is cut short: the validation at iteration 3, between checkpoints, fails.
+// The run stops with an error naming the file, after saving the training state of iteration
+// 3; once the image is whole again, --resume auto goes on from there to the end.
+TEST_CASE("train/failed_validation_saves_the_training_state_first") {
+  test::TempDir dir;
+  const std::string val_dir = dir.subdir("val"), png = val_dir + "/cut.png";
+  std::mt19937_64 rng(5);
+  const data::Image img = test::random_image(rng, 32, 32, 3);
+  data::write_image(png, img);
+  fs::resize_file(png, fs::file_size(png) / 2);
+  const json c = validation_run("val_fails", 4, val_dir, 6, 3);
+  CHECK_THROWS_WITH(run_training(c, {}), Catch::Contains("validation at iteration 3") && Catch::Contains("cut.png") &&
+                                             Catch::Contains("the training state of iteration 3 was saved first"));
+  const std::string exp = test::train_exp_dir("val_fails");
+  CHECK(fs::exists(exp + "/training_states/psnr_3.state"));
+  CHECK(fs::exists(exp + "/models/net_g_psnr_3.safetensors"));
+
+  data::write_image(png, img);
+  TrainOptions resume;
+  resume.resume = "auto";
+  REQUIRE(run_training(c, resume) == 0);
+  CHECK(fs::exists(exp + "/models/net_g_psnr_final.safetensors"));
+  int vals = 0;
+  for (const json& e : test::train_events("val_fails")) vals += e["event"] == "val";
+  CHECK(vals == 1);  // iteration 6's; iteration 3's failed and is not repeated
+}
+
+// A generator whose output is not finite at validation (a learning rate of 1e30 blows the
+// weights up in one Adam step): the run stops saying the weights diverged, and leaves no
+// training state of those weights for --resume auto to pick.
+TEST_CASE("train/diverged_validation_saves_nothing") {
+  test::TempDir dir;
+  const std::string val_dir = dir.subdir("val");
+  std::mt19937_64 rng(6);
+  data::write_image(val_dir + "/photo.png", test::random_image(rng, 32, 32, 3));
+  json c = validation_run("val_diverged", 4, val_dir, 4, 1);
+  c["train"]["stages"][0]["optim_g"]["lr"] = 1e30;
+  CHECK_THROWS_WITH(run_training(c, {}), Catch::Contains("validation at iteration 1") &&
+                                             Catch::Contains("the weights diverged") &&
+                                             !Catch::Contains("was saved first"));
+  CHECK_FALSE(fs::exists(test::train_exp_dir("val_diverged") + "/training_states/psnr_1.state"));
+}
