@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <omp.h>
+#include <unistd.h>
 
 #include "engine/cpu_threads.h"
 #include "engine/cuda_runtime.h"
@@ -25,7 +26,24 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::atomic<int> g_stop_signal{0};
-extern "C" void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free flag");
+
+// The first SIGINT / SIGTERM asks for a checkpoint at the end of the iteration; a second one
+// (an impatient Ctrl-C, a run stuck in a long validation) ends the process at once, as the
+// signal's default action would: checkpoints are written atomically, so the last one stays
+// intact. Only async-signal-safe calls here (write, signal, raise).
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop_signal.exchange(sig) == 0) {
+    static const char first[] =
+        "\nsrengine: stopping after this iteration, with a checkpoint (the same signal again: quit at once)\n";
+    (void)!::write(STDERR_FILENO, first, sizeof first - 1);
+    return;
+  }
+  static const char second[] = "\nsrengine: second stop signal: quitting at once (the last checkpoint is intact)\n";
+  (void)!::write(STDERR_FILENO, second, sizeof second - 1);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 

@@ -21,7 +21,8 @@
 namespace sr::train {
 
 // SIGINT / SIGTERM set a flag that the loop reads once per iteration; every rank then
-// agrees on the iteration, writes a checkpoint and leaves. Clears an earlier signal (a
+// agrees on the iteration, writes a checkpoint and leaves. A second signal ends the process
+// at once (exit status 128 + signal, by the signal). Clears an earlier signal (a
 // previous run in this process, e.g. in tests).
 void install_stop_handlers();
 

@@ -2,22 +2,41 @@
 # SIGINT / SIGTERM during training: the current step finishes, a checkpoint is written, and
 # the process exits 128 + signal (130 / 143, as a shell reports a signal-stopped job), so
 # `srengine train ... && next-step` stops and a scheduler requeues the job; --resume auto
-# then continues from that checkpoint.
-#   sigint_test.sh SRENGINE_BINARY SOURCE_DIR WORK_DIR [INT|TERM]
+# then continues from that checkpoint. INT2: a second SIGINT while the first waits for the end
+# of a long iteration ends the process at once, by the signal (130), without a checkpoint.
+#   sigint_test.sh SRENGINE_BINARY SOURCE_DIR WORK_DIR [INT|TERM|INT2]
 set -euo pipefail
 bin=$1 src=$2 work=$3 sig=${4:-INT}
-case $sig in INT) want=130 ;; TERM) want=143 ;; *) echo "unknown signal $sig"; exit 2 ;; esac
+case $sig in INT | INT2) want=130 ;; TERM) want=143 ;; *) echo "unknown signal $sig"; exit 2 ;; esac
 rm -rf "$work" && mkdir -p "$work"
 args=("$src/tests/fixtures/train_tiny.json" --set "path.experiments_root=$work" --set name=sigint
       --set train.stages.0.total_iter=100000 --set logger.save_checkpoint_freq=100000 --set val.val_freq=100000)
+# INT2: iterations of seconds (a wider generator on 128-pixel patches), so that the second
+# signal comes while the first waits for the end of one.
+[ "$sig" = INT2 ] && args+=(--set network_g.num_feat=64 --set network_g.num_block=4 --set network_g.num_grow_ch=32
+                            --set datasets.train.gt_size=128 --set datasets.train.batch_size_per_gpu=4
+                            --set logger.print_freq=1)
 "$bin" train "${args[@]}" > "$work/out.txt" 2>&1 &
 pid=$!
 # Wait for the first logged iterations, then interrupt.
 for _ in $(seq 1 200); do grep -q "iter 2/" "$work/out.txt" 2>/dev/null && break; sleep 0.1; done
-kill -"$sig" "$pid"
+if [ "$sig" = INT2 ]; then
+  kill -INT "$pid"
+  for _ in $(seq 1 100); do grep -q "stopping after this iteration" "$work/out.txt" && break; sleep 0.02; done
+  kill -INT "$pid"
+else
+  kill -"$sig" "$pid"
+fi
 status=0
 wait "$pid" || status=$?
 cat "$work/out.txt"
+if [ "$sig" = INT2 ]; then
+  [ "$status" -eq 130 ] || { echo "FAIL: exit status $status after two SIGINTs, expected 130"; exit 1; }
+  grep -q "second stop signal: quitting at once" "$work/out.txt" || { echo "FAIL: no word of the second signal"; exit 1; }
+  if grep -q "stopped by SIGINT" "$work/out.txt"; then echo "FAIL: the run waited for its checkpoint"; exit 1; fi
+  echo "ok: the second SIGINT ended the run at once, exit status $status"
+  exit 0
+fi
 [ "$status" -eq "$want" ] || { echo "FAIL: exit status $status after SIG$sig, expected $want"; exit 1; }
 grep -q "stopped by SIG$sig" "$work/out.txt" || { echo "FAIL: no stop message naming SIG$sig"; exit 1; }
 ls "$work/sigint/training_states/"psnr_*.state > /dev/null || { echo "FAIL: no checkpoint"; exit 1; }

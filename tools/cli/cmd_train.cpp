@@ -29,7 +29,9 @@ int run_train(const std::vector<std::string>& args) {
           "  --resume auto|FILE  continue from the newest valid training state, or from FILE\n"
           "  --set key.path=v    override a config key (repeatable), e.g. --set train.stages.0.total_iter=100\n"
           "Outputs go to <path.experiments_root>/<name>/: models/, training_states/, train.log,\n"
-          "metrics.jsonl, report.html. Distributed: mpirun -np N srengine train CFG.json\n");
+          "metrics.jsonl, report.html. Distributed: mpirun -np N srengine train CFG.json\n"
+          "Ctrl-C (SIGINT) or SIGTERM: a checkpoint at the end of the iteration, then exit 130 / 143\n"
+          "(continue with --resume auto); the same signal again quits at once.\n");
       return 0;
     } else if (a == "--stage") {
       opt.only_stage = value("--stage");
