@@ -2,7 +2,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "engine/error.h"
@@ -11,6 +14,8 @@
 #include "kernels/kernel_choice.h"
 #include "kernels/registry.h"
 #include "layers/precision.h"
+#include "data/image_io.h"
+#include "support/data_support.h"
 #include "support/scoped_env.h"
 #include "train/config.h"
 #include "train/config_types.h"
@@ -269,5 +274,46 @@ TEST_CASE("config/precision_key") {
                                  !Catch::Contains("conv_impl 'native'"));
       }
     }
+  }
+}
+
+// `srengine config --check` runs what `srengine train` checks before its first iteration
+// (check_before_training): a config whose keys are all valid but whose network cannot be
+// built, whose pretrained weights do not fit, or whose validation image cannot be measured
+// is refused with the reason, not "ok". Each case is an error of its own, on the tiny config.
+TEST_CASE("config/check_runs_what_train_checks_before_its_first_iteration") {
+  if (!std::filesystem::exists(sr::test::srengine_exe())) {
+    WARN("SKIPPED: " << sr::test::srengine_exe() << " is not built");
+    return;
+  }
+  sr::test::TempDir dir;
+  const std::string val_dir = dir.subdir("small_val");
+  std::mt19937_64 rng(2);
+  sr::data::write_image(val_dir + "/small.png", sr::test::random_image(rng, 16, 12, 3));
+  std::ofstream(dir.file("small_meta.txt")) << "small.png\n";
+  const std::string tiny_cfg = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/train_tiny.json";
+  auto check = [&](const std::string& sets, int* rc) {
+    const std::string out = dir.file("check.txt");
+    *rc = std::system((sr::test::srengine_exe() + " config --check " + tiny_cfg + sets + " > " + out + " 2>&1").c_str());
+    return sr::test::read_text(out);
+  };
+  int rc = 0;
+  CHECK_THAT(check("", &rc), Catch::Contains("train_tiny.json: ok"));
+  CHECK(rc == 0);
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {" --set network_g.type=Nope", "network_g: network: unknown type 'Nope'"},
+      {" --set network_g.num_feat=-3", "network_g: RRDBNet: invalid arguments"},
+      {" --set network_d.foo=1", "stage 'gan' (srgan) needs network_d: network UNetDiscriminatorSN: unknown key 'foo'"},
+      {" --set path.pretrain_network_g=" + std::string(SRENGINE_SOURCE_DIR) +
+           "/tests/fixtures/nets/srvgg_compact_x4.safetensors --set path.param_key_g=auto",
+       "network_g: RRDBNet: cannot load"},
+      {" --set datasets.val.dataroot_gt=" + val_dir + " --set datasets.val.meta_info_file=" + dir.file("small_meta.txt"),
+       "small.png' (16x12 when measured) cannot be measured by 'val.metrics.ssim'"},
+  };
+  for (const auto& [sets, message] : refused) {
+    const std::string out = check(sets, &rc);
+    INFO(sets << ":\n" << out);
+    CHECK(rc != 0);
+    CHECK_THAT(out, Catch::Contains(message));
   }
 }

@@ -16,6 +16,7 @@
 #include "train/run_context.h"
 #include "train/stage_loop.h"
 #include "train/stage_step.h"
+#include "train/validation.h"
 #include "train/validator.h"
 
 namespace sr::train {
@@ -42,6 +43,29 @@ Device resolve_device(const std::string& s, int local_rank) {
 }
 
 namespace {
+
+// Everything the stages [first, last) will need that is only built when a stage begins
+// (its scheduler and losses, the VGG weights file, network_d and pretrain_network_d),
+// checked before the first iteration: a typo in the GAN stage must not cost the PSNR
+// stage before it. network_d is built once on the CPU and dropped; in a run this comes
+// before net_g is built, whose make_network reseeds, so the global generator is unchanged.
+void check_stages(const Config& cfg, size_t first, size_t last, const LayerOptions& layers) {
+  const auto& stages = cfg.train.stages;
+  std::string gan_stage, gan_type;
+  for (size_t si = first; si < last; ++si) {
+    check_stage_config(stages[si]);
+    if (gan_stage.empty() && stages[si].adversarial()) gan_stage = stages[si].name, gan_type = stages[si].type;
+  }
+  if (gan_stage.empty()) return;
+  try {
+    SR_CHECK(cfg.network_d.has_value(), "'network_d' is missing");
+    const std::unique_ptr<Module> probe = make_network(*cfg.network_d, cfg.manual_seed, 2, Device::cpu(), layers);
+    const std::string& pd = cfg.path.pretrain_network_d;
+    if (!pd.empty()) load_basicsr_weights(*probe, pd, "auto", cfg.path.strict_load_d);
+  } catch (const Error& e) {
+    fail("stage '", gan_stage, "' (", gan_type, ") needs network_d: ", e.what());
+  }
+}
 
 class Run {
  public:
@@ -108,28 +132,11 @@ std::optional<TrainingState> Run::find_resume() {
   return resume;
 }
 
-// Everything the stages [first, last) will need that is only built when a stage begins
-// (its scheduler and losses, the VGG weights file, network_d and pretrain_network_d),
-// checked before the first iteration: a typo in the GAN stage must not cost the PSNR
-// stage before it. network_d is built once on the CPU and dropped; this runs before
-// net_g is built, whose make_network reseeds, so the global generator is unchanged.
+// The stages' checks, and whether each can run as train.cuda_graph asks on this device.
 void Run::check_stages(size_t first, size_t last) {
-  const auto& stages = cfg_.train.stages;
-  std::string gan_stage, gan_type;
-  for (size_t si = first; si < last; ++si) {
-    check_stage_config(stages[si]);
-    use_cuda_graph(cfg_, stages[si], ctx_.device, ctx_.comm->backend(), nullptr);  // train.cuda_graph true: can it?
-    if (gan_stage.empty() && stages[si].adversarial()) gan_stage = stages[si].name, gan_type = stages[si].type;
-  }
-  if (gan_stage.empty()) return;
-  try {
-    SR_CHECK(cfg_.network_d.has_value(), "'network_d' is missing");
-    const std::unique_ptr<Module> probe = make_network(*cfg_.network_d, cfg_.manual_seed, 2, Device::cpu(), ctx_.layers);
-    const std::string& pd = cfg_.path.pretrain_network_d;
-    if (!pd.empty()) load_basicsr_weights(*probe, pd, "auto", cfg_.path.strict_load_d);
-  } catch (const Error& e) {
-    fail("stage '", gan_stage, "' (", gan_type, ") needs network_d: ", e.what());
-  }
+  for (size_t si = first; si < last; ++si)
+    use_cuda_graph(cfg_, cfg_.train.stages[si], ctx_.device, ctx_.comm->backend(), nullptr);
+  train::check_stages(cfg_, first, last, ctx_.layers);
 }
 
 // net_g (pretrained weights when given) and its EMA copy.
@@ -205,6 +212,22 @@ int Run::execute_stages() {
 }
 
 }  // namespace
+
+void check_before_training(const Config& cfg) {
+  SR_CHECK(cfg.find_dataset("train"), "config: 'datasets.train' is required for training");
+  SR_CHECK(cfg.network_g.has_value(), "config: 'network_g' is required for training");
+  if (cfg.device == "cpu") check_precision_supported(cfg.precision, Device::cpu(), cfg.conv_impl);
+  const LayerOptions layers = layer_options(cfg);
+  check_stages(cfg, 0, cfg.train.stages.size(), layers);
+  try {
+    const std::unique_ptr<Module> probe = make_network(*cfg.network_g, cfg.manual_seed, 1, Device::cpu(), layers);
+    const std::string& pg = cfg.path.pretrain_network_g;
+    if (!pg.empty()) load_basicsr_weights(*probe, pg, cfg.path.param_key_g, cfg.path.strict_load_g);
+  } catch (const Error& e) {
+    fail("network_g: ", e.what());
+  }
+  check_validation_sets(cfg);
+}
 
 int run_training(const json& config, const TrainOptions& options) {
   Run run(parse_config(config), options);

@@ -7,6 +7,8 @@
 #include "engine/error.h"
 #include "tools/cli/commands.h"
 #include "train/config.h"
+#include "train/config_types.h"
+#include "train/trainer.h"
 #include "train/yaml/options_file.h"
 
 namespace sr::cli {
@@ -69,7 +71,8 @@ int run_config(const std::vector<std::string>& args) {
       out = value("--out");
     } else if (args[i] == "--help" || args[i] == "-h") {
       std::printf("usage: srengine config CFG [--set key.path=value ...]   print the validated config\n"
-                  "       srengine config --check CFG [--set ...]          validate only: every problem, one per line\n"
+                  "       srengine config --check CFG [--set ...]          validate only: every problem, one per line;\n"
+                  "                                       then what train checks before its first iteration\n"
                   "       srengine config --from-yaml IN.yml [--out OUT.json] [--set ...]\n"
                   "                                       write srengine's JSON for a BasicSR option file\n"
                   "       srengine config --doc                            print the key reference\n"
@@ -88,8 +91,13 @@ int run_config(const std::vector<std::string>& args) {
   SR_CHECK(out.empty(), "config: --out goes with --from-yaml");
   SR_CHECK(!path.empty(), "missing config file (see srengine config --help)");
   // Throws with every problem listed.
-  const train::LoadedConfig config = train::load_config_or_options(path, overrides, use_of(path));
+  const train::ConfigUse use = use_of(path);
+  const train::LoadedConfig config = train::load_config_or_options(path, overrides, use);
   train::print_config_notes(config.notes);
+  // --check: also what `srengine train` checks before its first iteration (the networks
+  // built, pretrained weights, schedulers and losses, the validation images), so "ok" means
+  // the run starts.
+  if (check_only && use == train::ConfigUse::train) train::check_before_training(train::parse_config(config.config));
   if (check_only)
     std::printf("%s: ok\n", path.c_str());
   else
