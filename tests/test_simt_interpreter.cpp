@@ -143,8 +143,8 @@ TEST_CASE("simt/interpreter_racecheck_matches_the_pairwise_model") {
     });
     std::string listing;
     for (const Access& x : accesses)
-      listing += sr::str_cat("thread ", x.thread, " phase ", x.phase, " step ", x.step, (x.write ? " writes " : " reads "),
-                             x.size, " bytes at ", x.offset, "\n");
+      listing += sr::str_cat("thread ", x.thread, " phase ", x.phase, " step ", x.step,
+                             (x.write ? " writes " : " reads "), x.size, " bytes at ", x.offset, "\n");
     INFO("script " << script << ":\n" << listing << "checker: " << (err.empty() ? "no race" : err));
     REQUIRE(err.empty() == racing_bytes.empty());
     if (err.empty()) {

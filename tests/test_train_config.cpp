@@ -294,7 +294,8 @@ TEST_CASE("config/check_runs_what_train_checks_before_its_first_iteration") {
   const std::string tiny_cfg = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/train_tiny.json";
   auto check = [&](const std::string& sets, int* rc) {
     const std::string out = dir.file("check.txt");
-    *rc = std::system((sr::test::srengine_exe() + " config --check " + tiny_cfg + sets + " > " + out + " 2>&1").c_str());
+    const std::string cmd = sr::test::srengine_exe() + " config --check " + tiny_cfg + sets + " > " + out + " 2>&1";
+    *rc = std::system(cmd.c_str());
     return sr::test::read_text(out);
   };
   int rc = 0;
@@ -307,7 +308,8 @@ TEST_CASE("config/check_runs_what_train_checks_before_its_first_iteration") {
       {" --set path.pretrain_network_g=" + std::string(SRENGINE_SOURCE_DIR) +
            "/tests/fixtures/nets/srvgg_compact_x4.safetensors --set path.param_key_g=auto",
        "network_g: RRDBNet: cannot load"},
-      {" --set datasets.val.dataroot_gt=" + val_dir + " --set datasets.val.meta_info_file=" + dir.file("small_meta.txt"),
+      {" --set datasets.val.dataroot_gt=" + val_dir +
+           " --set datasets.val.meta_info_file=" + dir.file("small_meta.txt"),
        "small.png' (16x12 when measured) cannot be measured by 'val.metrics.ssim'"},
   };
   for (const auto& [sets, message] : refused) {

@@ -32,7 +32,8 @@ wait "$pid" || status=$?
 cat "$work/out.txt"
 if [ "$sig" = INT2 ]; then
   [ "$status" -eq 130 ] || { echo "FAIL: exit status $status after two SIGINTs, expected 130"; exit 1; }
-  grep -q "second stop signal: quitting at once" "$work/out.txt" || { echo "FAIL: no word of the second signal"; exit 1; }
+  grep -q "second stop signal: quitting at once" "$work/out.txt" ||
+    { echo "FAIL: no word of the second signal"; exit 1; }
   if grep -q "stopped by SIGINT" "$work/out.txt"; then echo "FAIL: the run waited for its checkpoint"; exit 1; fi
   echo "ok: the second SIGINT ended the run at once, exit status $status"
   exit 0

@@ -71,8 +71,8 @@ int run_config(const std::vector<std::string>& args) {
       out = value("--out");
     } else if (args[i] == "--help" || args[i] == "-h") {
       std::printf("usage: srengine config CFG [--set key.path=value ...]   print the validated config\n"
-                  "       srengine config --check CFG [--set ...]          validate only: every problem, one per line;\n"
-                  "                                       then what train checks before its first iteration\n"
+                  "       srengine config --check CFG [--set ...]          validate only: every problem, one per\n"
+                  "                                       line; then what train checks before its first iteration\n"
                   "       srengine config --from-yaml IN.yml [--out OUT.json] [--set ...]\n"
                   "                                       write srengine's JSON for a BasicSR option file\n"
                   "       srengine config --doc                            print the key reference\n"
