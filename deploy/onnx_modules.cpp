@@ -200,8 +200,6 @@ std::string emit_rrdb(OnnxGraph& g, const Module& m, const std::string& path, co
   return emit_scaled_add(g, y, kRrdbResidual, x, path);
 }
 
-int unshuffle_factor(int scale) { return scale == 2 ? 2 : scale == 1 ? 4 : 1; }
-
 // torch's pixel_unshuffle puts input channel c, offset k = dy * r + dx at c * r^2 + k;
 // ONNX's SpaceToDepth puts it at k * C + c. Rather than reorder the activations (a
 // Reshape/Transpose pair whose shapes would have to be computed for dynamic sizes), the
@@ -225,7 +223,7 @@ Tensor reorder_for_space_to_depth(const Tensor& weight, int64_t channels, int r)
 // nearest x2 + conv + lrelu, conv_hr + lrelu, conv_last.
 std::string emit_rrdbnet(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
   const RRDBNet& net = as<RRDBNet>(m);
-  const int r = unshuffle_factor(net.scale);
+  const int r = net.unshuffle_factor();
   std::string feat;
   if (r > 1) {
     onnx::NodeProto& s2d = g.add_node("SpaceToDepth", {x}, join(path, "pixel_unshuffle"));
@@ -295,7 +293,7 @@ GeneratorInterface generator_interface(const Module& net) {
   GeneratorInterface io;
   if (const auto* r = dynamic_cast<const RRDBNet*>(&net)) {
     io.scale = r->scale;
-    io.divisor = unshuffle_factor(r->scale);
+    io.divisor = r->unshuffle_factor();
     io.in_channels = r->conv_first->weight.size(1) / (int64_t(io.divisor) * io.divisor);
     io.out_channels = r->conv_last->weight.size(0);
   } else if (const auto* s = dynamic_cast<const SRVGGNetCompact*>(&net)) {

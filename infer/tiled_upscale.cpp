@@ -208,7 +208,7 @@ int net_scale(const Module& net) {
 }
 
 int net_size_multiple(const Module& net) {
-  if (auto* r = dynamic_cast<const RRDBNet*>(&net)) return r->scale == 1 ? 4 : r->scale == 2 ? 2 : 1;
+  if (auto* r = dynamic_cast<const RRDBNet*>(&net)) return r->unshuffle_factor();
   net_scale(net);  // checks the type
   return 1;
 }

@@ -49,7 +49,7 @@ Tensor RRDBNet::trunk(const Tensor& feat) {
 Tensor RRDBNet::forward(const Tensor& x) {
   SR_CHECK(x.defined() && x.dim() == 4, "RRDBNet: input must be NCHW, got ",
            x.defined() ? x.shape().str() : "undefined");
-  const int r = scale == 2 ? 2 : scale == 1 ? 4 : 1;
+  const int r = unshuffle_factor();
   SR_CHECK(x.size(2) % r == 0 && x.size(3) % r == 0, "RRDBNet (scale ", scale,
            "): input height and width must be multiples of ", r, ", got ", x.shape().str());
   Tensor feat = r > 1 ? pixel_unshuffle(x, r) : x;

@@ -25,6 +25,12 @@ class RRDBNet : public Module {
   // body(feat), its fused RRDBs chained (engine/ops_rdb.h's RdbLink).
   Tensor trunk(const Tensor& feat);
 
+  // x2 and x1 run on their input pixel-unshuffled by 2 and 4 (BasicSR's RRDBNet), so that the
+  // trunk works at a quarter of the output's side whatever the scale: input sides must be
+  // multiples of this factor (1 at x4).
+  static int unshuffle_factor(int scale) { return scale == 2 ? 2 : scale == 1 ? 4 : 1; }
+  int unshuffle_factor() const { return unshuffle_factor(scale); }
+
   int scale;
   std::shared_ptr<Conv2d> conv_first;
   std::shared_ptr<Sequential> body;  // num_block x RRDB

@@ -31,7 +31,7 @@ Tensor rdb(const ResidualDenseBlock& b, const std::string& path, const Tensor& x
 }
 
 Tensor rrdbnet(RRDBNet& net, const Tensor& x, const ConvFn& conv) {
-  const int r = net.scale == 2 ? 2 : net.scale == 1 ? 4 : 1;
+  const int r = net.unshuffle_factor();
   SR_CHECK(x.size(2) % r == 0 && x.size(3) % r == 0, "RRDBNet (scale ", net.scale,
            "): input height and width must be multiples of ", r, ", got ", x.shape().str());
   Tensor feat = conv(*net.conv_first, "conv_first", r > 1 ? pixel_unshuffle(x, r) : x);
@@ -68,7 +68,7 @@ Tensor srvgg(SRVGGNetCompact& net, const Tensor& x, const ConvFn& conv) {
 }  // namespace
 
 NetworkShape network_shape(Module& net) {
-  if (auto* r = dynamic_cast<RRDBNet*>(&net)) return {r->scale, r->scale == 2 ? 2 : r->scale == 1 ? 4 : 1};
+  if (auto* r = dynamic_cast<RRDBNet*>(&net)) return {r->scale, r->unshuffle_factor()};
   if (auto* s = dynamic_cast<SRVGGNetCompact*>(&net)) return {s->upscale, 1};
   fail("int8 quantisation: network ", net.type_name(), " is not supported (RRDBNet, SRVGGNetCompact are)");
 }

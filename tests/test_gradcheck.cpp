@@ -15,7 +15,7 @@ using V = std::vector<Tensor>;
 
 namespace {
 
-// Runs one gradient check with a fresh seed; `make` builds the inputs from an RNG.
+// An NCHW shape, for the inputs the checks below draw.
 Shape nchw(int64_t n, int64_t c, int64_t h, int64_t w) { return Shape{n, c, h, w}; }
 
 }  // namespace

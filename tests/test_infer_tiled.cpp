@@ -327,17 +327,19 @@ TEST_CASE("infer/cli_bad_image_in_folder_and_unwritable_output") {
   const int rc3 = std::system(
       (base + " --output " + dir.file("o3") + " --half --precision bf16 > " + dir.file("log3.txt") + " 2>&1").c_str());
   CHECK(rc3 != 0);
-  CHECK(test::read_text(dir.file("log3.txt")).find("infer: --precision (bf16) contradicts --half (fp16)") !=
+  CHECK(test::read_text(dir.file("log3.txt")).find("infer: error: --precision (bf16) contradicts --half (fp16)") !=
         std::string::npos);
   const int rc6 =
       std::system((base + " --output " + dir.file("o6") + " --fp32 --half > " + dir.file("log6.txt") + " 2>&1").c_str());
   CHECK(rc6 != 0);
-  CHECK(test::read_text(dir.file("log6.txt")).find("infer: --fp32 contradicts --half (fp16)") != std::string::npos);
+  CHECK(test::read_text(dir.file("log6.txt")).find("infer: error: --fp32 contradicts --half (fp16)") !=
+        std::string::npos);
   const int rc5 =
       std::system((base + " --output " + dir.file("o5") + " --precision fp8 > " + dir.file("log5.txt") + " 2>&1").c_str());
   CHECK(rc5 != 0);
   CHECK(test::read_text(dir.file("log5.txt"))
-            .find("infer: --precision expects default, fp32, tf32, bf16 or fp16, got 'fp8'") != std::string::npos);
+            .find("infer: error: --precision expects default, fp32, tf32, bf16 or fp16, got 'fp8'") !=
+        std::string::npos);
   const int rc4 = std::system((base + " --output " + dir.file("o4") + " --tile -3 > " + dir.file("log4.txt") + " 2>&1").c_str());
   CHECK(rc4 != 0);
   CHECK(test::read_text(dir.file("log4.txt")).find("--tile must be >= 0 (0: no tiling), got -3") != std::string::npos);
@@ -373,7 +375,7 @@ TEST_CASE("infer/cli_precision") {
     INFO(c.flags << ": " << log);
     if (c.flags == "--precision bf16" && !cpu::cpu_has_avx512_bf16()) {
       CHECK(rc != 0);
-      CHECK(log.find("infer: --precision 'bf16' needs a CPU with AVX512-BF16") != std::string::npos);
+      CHECK(log.find("infer: error: --precision 'bf16' needs a CPU with AVX512-BF16") != std::string::npos);
       continue;
     }
     REQUIRE(rc == 0);
@@ -504,8 +506,9 @@ TEST_CASE("infer/cli_test_command_metrics_table") {
   const auto report16 = nlohmann::json::parse(test::read_text(dir.file("res16/metrics.json")));
   CHECK(report16["test_a"]["images"][0]["psnr"].get<double>() == Approx(psnr).margin(0.05));
   CHECK(std::system((base16 + " --precision half > " + dir.file("logh.txt") + " 2>&1").c_str()) != 0);
-  CHECK(test::read_text(dir.file("logh.txt")).find("test: --precision expects default, fp32, tf32, bf16 or fp16, "
-                                                   "got 'half'") != std::string::npos);
+  CHECK(test::read_text(dir.file("logh.txt"))
+            .find("test: error: --precision expects default, fp32, tf32, bf16 or fp16, got 'half'") !=
+        std::string::npos);
 }
 
 // Not a check: the measurement behind docs/INFERENCE.md's table (hidden, so ctest does not

@@ -90,6 +90,14 @@ Spec array(Spec item, json def, std::string doc) {
   s.doc = std::move(doc);
   return s;
 }
+// An object whose member names are the user's (e.g. metric names): each member's value is
+// checked against `value` when given, else only the object kind is.
+Spec map(json def, std::string doc, std::optional<Spec> value = std::nullopt) {
+  Spec s = object({}, std::move(doc));
+  s.def = std::move(def);
+  if (value) s.item = {std::move(*value)};
+  return s;
+}
 Spec required(Spec s) {
   s.required = true;
   s.def = nullptr;
@@ -209,7 +217,7 @@ Spec stage_spec() {
        }, "pixel loss (absent: none)")},
       {"perceptual_opt", optional_object({
            {"type", string("PerceptualLoss", "", {"PerceptualLoss"})},
-           {"layer_weights", required(Spec{Kind::object, json::object(), false, "VGG layer -> weight, e.g. {\"conv5_4\": 1}"})},
+           {"layer_weights", required(map(json::object(), "VGG layer -> weight, e.g. {\"conv5_4\": 1}"))},
            {"vgg_type", string("vgg19", "", {"vgg19"})},
            {"use_input_norm", boolean(true, "ImageNet mean/std normalisation")},
            {"range_norm", boolean(false, "map [-1,1] to [0,1] first")},
@@ -334,9 +342,9 @@ const Spec& schema() {
            {"save_img", boolean(true, "write SR images of the validation sets")},
            {"suffix", string("", "suffix of saved SR image names (no '/')")},
            {"report_images", integer(3, "validation images shown in report.html", 0)},
-           {"metrics", Spec{Kind::object, json{{"psnr", {{"type", "calculate_psnr"}, {"crop_border", 4}}},
-                                                {"ssim", {{"type", "calculate_ssim"}, {"crop_border", 4}}}},
-                            false, "name -> metric", {}, {metric_spec()}}},
+           {"metrics", map(json{{"psnr", {{"type", "calculate_psnr"}, {"crop_border", 4}}},
+                                {"ssim", {{"type", "calculate_ssim"}, {"crop_border", 4}}}},
+                           "name -> metric", metric_spec())},
        })},
       {"logger", object({
            {"print_freq", integer(100, "console/log line every print_freq iterations", 1)},

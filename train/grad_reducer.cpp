@@ -11,7 +11,7 @@ namespace sr::train {
 
 GradReducer::GradReducer(Communicator& comm, std::vector<Tensor> params, double bucket_mb)
     : comm_(comm), params_(std::move(params)) {
-  const int64_t cap = std::max<int64_t>(1, (int64_t)(bucket_mb * 1024 * 1024 / 4));
+  const int64_t cap = std::max<int64_t>(1, (int64_t)(bucket_mb * 1024 * 1024 / sizeof(float)));  // float32 grads
   Bucket cur;
   for (size_t k = params_.size(); k-- > 0;) {
     const Tensor& p = params_[k];

@@ -45,15 +45,15 @@ Tensor random_tensor(std::mt19937_64& rng, const Shape& shape, double lo = -1.0,
 double tolerance_ratio(const std::vector<double>& a, const std::vector<double>& b, double atol,
                        double rtol, int64_t* worst_index = nullptr);
 
-// Catch check |got - ref| <= tol * (max|ref| over the tensor) + tol * |ref| elementwise:
-// relative to the tensor's scale, so near-zero elements of a large tensor are not held to
-// an impossible relative bound. A failure prints the worst element and the budget used.
-// The default suits float64 parity.
 // Catch check: gradcheck of `fn` on inputs that `make` draws from a fresh seed (printed,
 // with the checker's report, on failure).
 void expect_gradients(const char* what, const TensorFn& fn,
                       const std::function<std::vector<Tensor>(std::mt19937_64&)>& make, GradcheckOptions opts = {});
 
+// Catch check |got - ref| <= tol * (max|ref| over the tensor) + tol * |ref| elementwise:
+// relative to the tensor's scale, so near-zero elements of a large tensor are not held to
+// an impossible relative bound. A failure prints the worst element and the budget used.
+// The default suits float64 parity.
 void expect_close_scaled(const std::string& what, const Tensor& got, const Tensor& ref, double tol = 1e-9);
 
 }  // namespace sr::test

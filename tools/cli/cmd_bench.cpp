@@ -1197,6 +1197,7 @@ int run_kernels(const std::vector<std::string>& args) {
 // `srengine bench <what>`: `kernels` here; other benchmarks (e.g. `train`) add a row.
 int run_bench_train(const std::vector<std::string>& args);  // tools/cli/cmd_bench_train.cpp
 int run_bench_infer(const std::vector<std::string>& args);  // tools/cli/cmd_bench_infer.cpp
+int run_bench_loader(const std::vector<std::string>& args);  // tools/cli/cmd_bench_loader.cpp
 
 int run_bench(const std::vector<std::string>& args) {
   struct Sub {
@@ -1208,6 +1209,7 @@ int run_bench(const std::vector<std::string>& args) {
       {"kernels", &run_kernels, "kernel microbenchmarks on the RRDBNet / UNet shapes"},
       {"train", &run_bench_train, "training iteration (and inference) of each stage of a config"},
       {"infer", &run_bench_infer, "CPU inference of network_g in fp32 and int8, side by side"},
+      {"loader", &run_bench_loader, "training data loader throughput (decode, crop, augment, batch: patches/s)"},
   };
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::printf("usage: srengine bench <what> [options]\n\n");

@@ -1,5 +1,5 @@
-// `srengine bench-loader`: training-loader throughput (decode + crop + augment + batch)
-// on real files, and how many cores would keep a given training step fed.
+// `srengine bench loader` (also `srengine bench-loader`): training-loader throughput (decode +
+// crop + augment + batch) on real files, and how many cores would keep a given training step fed.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -50,17 +50,17 @@ int run_bench_loader(const std::vector<std::string>& args) {
     else if (args[i] == "--step-ms") step_ms = parse_number("--step-ms", value("--step-ms"), 0.1);
     else if (args[i] == "--help" || args[i] == "-h") {
       std::printf(
-          "usage: srengine bench-loader --dir GT_DIR [--lq-dir LQ_DIR] [--scale 4] [--gt-size 128]\n"
+          "usage: srengine bench loader --dir GT_DIR [--lq-dir LQ_DIR] [--scale 4] [--gt-size 128]\n"
           "                             [--batch 16] [--workers 2] [--seconds 10] [--step-ms 30]\n\n"
           "Runs the training loader (paired with --lq-dir, else LQ by bicubic on the fly) for the\n"
           "given time and reports GT patches/s, CPU time per patch, and the cores needed to make\n"
           "one batch per training step of --step-ms milliseconds.\n");
       return 0;
     } else {
-      fail("unknown argument '", args[i], "' (see srengine bench-loader --help)");
+      fail("unknown argument '", args[i], "' (see srengine bench loader --help)");
     }
   }
-  SR_CHECK(!cfg.dataroot_gt.empty(), "--dir is required (see srengine bench-loader --help)");
+  SR_CHECK(!cfg.dataroot_gt.empty(), "--dir is required (see srengine bench loader --help)");
   data::Loader loader(cfg);
   loader.next();  // warm-up: threads started, first files in the page cache
   const double cpu0 = cpu_seconds();

@@ -31,8 +31,9 @@ const std::vector<Command>& commands() {
       {"export", "write a generator as an ONNX model (fp32 or fp16; docs/EXPORT.md)", &run_export},
       {"quantize", "post-training int8 quantisation to a QDQ ONNX model, with its PSNR/SSIM vs fp32 (docs/EXPORT.md)",
        &run_quantize},
-      {"bench", "benchmarks: `bench kernels` (every kernel on the nets' shapes), `bench train` (training step)", &run_bench},
-      {"bench-loader", "training data loader throughput (patches/s)", &run_bench_loader},
+      {"bench", "benchmarks: `bench kernels` (every kernel on the nets' shapes), `bench train` (training step), "
+                "`bench infer`, `bench loader`", &run_bench},
+      {"bench-loader", "the same as `bench loader` (training data loader throughput)", &run_bench_loader},
   };
   return table;
 }

@@ -56,7 +56,12 @@ int main(int argc, char** argv) {
     try {
       return c.run(args);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "srengine %s: error: %s\n", c.name, e.what());
+      // The library names the op in its messages ("infer: --tile needs a value"); where that
+      // is the command itself, it is said once: "srengine infer: error: --tile needs a value".
+      std::string message = e.what();
+      const std::string own = std::string(c.name) + ": ";
+      if (message.rfind(own, 0) == 0) message.erase(0, own.size());
+      std::fprintf(stderr, "srengine %s: error: %s\n", c.name, message.c_str());
       return 1;
     }
   }
