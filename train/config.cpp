@@ -654,7 +654,9 @@ void check_semantics(json& c, Problems& p) {
 }
 
 // Resolves a dataset folder: absolute, else relative to the config's folder, else to the
-// working directory; a folder found nowhere is an error naming the key.
+// working directory; a folder found nowhere is an error naming the key. An empty string is
+// no path: for a meta_info file it means none (BasicSR's `meta_info_file: ~`), for a folder
+// it is an error (it would otherwise resolve to the config's own folder and train on it).
 void resolve_dataset_paths(json& c, const std::string& config_dir, Problems& p) {
   if (!c.contains("datasets") || !c["datasets"].is_object()) return;
   for (auto it = c["datasets"].begin(); it != c["datasets"].end(); ++it) {
@@ -662,6 +664,12 @@ void resolve_dataset_paths(json& c, const std::string& config_dir, Problems& p) 
     for (const char* key : {"dataroot_gt", "dataroot_lq", "meta_info_file", "meta_info"}) {
       if (!it.value().contains(key) || !it.value()[key].is_string()) continue;
       std::filesystem::path path = it.value()[key].get<std::string>();
+      if (path.empty()) {
+        const bool meta = std::string(key).rfind("meta_info", 0) == 0;
+        if (meta) it.value().erase(key);
+        p.check(meta, "config: 'datasets.", it.key(), ".", key, "' is empty: give the folder of the images");
+        continue;
+      }
       std::vector<std::filesystem::path> candidates;
       if (path.is_absolute()) {
         candidates = {path};
