@@ -1,4 +1,4 @@
-// `srengine bench kernels` (tools/cli/cmd_bench.cpp): the case list against the kernel
+// `srengine bench kernels` (tools/cli/cmd_bench_kernels.cpp): the case list against the kernel
 // registry, and a short CPU run. No GPU needed: `--list-json` lists every device's rows of
 // this build, so a CUDA kernel without a cuda bench row fails here on any machine.
 #include <catch2/catch.hpp>

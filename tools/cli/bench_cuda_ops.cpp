@@ -1,7 +1,7 @@
 // The CUDA twins of `srengine bench kernels`' CPU rows (see bench_cuda_ops.h): each maker
 // allocates the case's buffers on the bench device (Buffers) and its runner calls the
 // kernel's host entry point in kernels/cuda/*.h, the call the engine's op makes, with the
-// CPU row's shapes and arguments. Kept apart from cmd_bench.cpp so that file stays the
+// CPU row's shapes and arguments. Kept apart from cmd_bench_kernels.cpp so that file stays the
 // readable driver; the whole file is empty in CPU-only builds.
 #include "tools/cli/bench_cuda_ops.h"
 
@@ -332,7 +332,7 @@ Maker degrade(const std::string& op) {
 }
 
 // The whole device pipeline (data/degrade/batch_device.h) on one fixed worst-case draw
-// (cmd_bench.cpp's degrade_pipeline case): crops uploaded once, one batch per call, its
+// (cmd_bench_kernels.cpp's degrade_pipeline case): crops uploaded once, one batch per call, its
 // temporaries from the stream-ordered pool as in training.
 Maker degrade_pipeline() {
   return [](const Case& c, Buffers&, int) -> Runner {

@@ -1,4 +1,4 @@
-// The types `srengine bench kernels` (cmd_bench.cpp) shares with its CUDA twins
+// The types `srengine bench kernels` (cmd_bench_kernels.cpp) shares with its CUDA twins
 // (bench_cuda_ops.cpp): a case (one shape of one op), an implementation of it (one device
 // variant whose make() allocates the buffers and returns the runner), and the buffers,
 // which live on the bench device.
@@ -77,7 +77,7 @@ inline cpu::Conv2dShape upsample_nearest2x_conv2d_shape(const Case& c) {
 }
 
 // RRDBNet nf64 nb23 gc32 x4's parameter tensors (weights and biases), 16.7M floats: the
-// Adam and EMA cases' tensors (cmd_bench.cpp).
+// Adam and EMA cases' tensors (cmd_bench_kernels.cpp).
 std::vector<int64_t> rrdbnet_param_sizes();
 
 }  // namespace sr::cli::kernel_bench

@@ -1,4 +1,4 @@
-// The dense-block cases of `srengine bench kernels` (cmd_bench.cpp lists them beside the
+// The dense-block cases of `srengine bench kernels` (cmd_bench_kernels.cpp lists them beside the
 // kernel cases): forward + backward of one residual dense block and of one RRDB at
 // RRDBNet's shapes (nf 64, gc 32, 32 x 32 LR patches), through autograd, fused
 // (engine/ops_rdb.h) against the unfused cat + conv composition (layers/rrdb.h's forward_unfused).
