@@ -133,15 +133,19 @@ TEST_CASE("config/missing_dataset_folder_names_key_and_path") {
   CHECK_THAT(error_of(c), Catch::Contains("datasets.eval"));
 }
 
-// An empty path is no path: an empty meta_info file means none (as BasicSR's ~), an empty
-// folder is an error naming the key (it resolved to the config's own folder, and the run
-// trained on whatever images sat beside the config).
+// An empty dataset path is the key left out (BasicSR's ~): an empty meta_info file means
+// none, also beside meta_info; a folder the type needs is reported missing (it resolved to the
+// config's own folder, and the run trained on whatever images sat beside the config); one the
+// type does not read (dataroot_lq of GTOnlyBicubicDataset) is ignored.
 TEST_CASE("config/empty_dataset_paths") {
   const std::string tiny_cfg = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/train_tiny.json";
   const json c = load_config(tiny_cfg, {"datasets.val.meta_info_file="});
   CHECK_FALSE(c["datasets"]["val"].contains("meta_info_file"));
+  const json both = load_config(tiny_cfg, {"datasets.val.meta_info_file=", "datasets.val.meta_info=val_one.txt"});
+  CHECK(both["datasets"]["val"].contains("meta_info"));
+  CHECK_FALSE(load_config(tiny_cfg, {"datasets.train.dataroot_lq="})["datasets"]["train"].contains("dataroot_lq"));
   CHECK_THROWS_WITH(load_config(tiny_cfg, {"datasets.train.dataroot_gt="}),
-                    Catch::Contains("'datasets.train.dataroot_gt' is empty: give the folder of the images"));
+                    Catch::Contains("missing required key 'datasets.train.dataroot_gt'"));
 }
 
 TEST_CASE("config/bad_file_errors_name_the_file") {

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -89,6 +90,20 @@ TEST_CASE("train/two_stage_run_leaves_models_and_report") {
 TEST_CASE("train/missing_cuda_device_is_a_clear_error") {
   CHECK_THROWS_WITH(resolve_device("cuda:99", 0), Catch::Contains("device 'cuda:99': cuda:99 requested"));
   CHECK(resolve_device("cpu", 3) == Device::cpu());
+}
+
+// A run's SIGINT / SIGTERM handlers (a checkpoint, then exit) last as long as the run: the
+// handlers the process had before are back afterwards (the Python module's Ctrl-C, the tests').
+TEST_CASE("train/stop_signal_handlers_are_restored_after_a_run") {
+  void (*const mine)(int) = [](int) {};
+  void (*const old_int)(int) = std::signal(SIGINT, mine);
+  void (*const old_term)(int) = std::signal(SIGTERM, mine);
+  json c = tiny("signals_restored", {"train.stages.0.total_iter=1", "val.val_freq=100"});
+  c["train"]["stages"].erase(1);
+  const int rc = run_training(c, {});
+  CHECK(std::signal(SIGINT, old_int) == mine);
+  CHECK(std::signal(SIGTERM, old_term) == mine);
+  CHECK(rc == 0);
 }
 
 TEST_CASE("train/l1_loss_falls") {

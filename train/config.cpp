@@ -140,7 +140,8 @@ Spec dataset_spec() {
                        "LQOnlyDataset", "SingleImageDataset"})},
       {"dataroot_gt", string(nullptr, "folder of ground-truth (HR) images, required by every type but "
                                       "LQOnlyDataset; relative paths are resolved from the config file's folder, "
-                                      "then the working directory")},
+                                      "then the working directory; an empty path (in any of these four keys) is the "
+                                      "key left out")},
       {"dataroot_lq", string(nullptr, "folder of low-quality (LR) images (PairedImageDataset, RealESRGANPairedDataset, "
                                       "LQOnlyDataset)")},
       {"meta_info_file", string(nullptr, "optional list of GT file names (LQOnlyDataset: LQ file names), one per line "
@@ -335,7 +336,7 @@ const Spec& schema() {
                                 "image goes through the generator whole, as `srengine test` runs it: "
                                 "reflect-padded to the size the net needs (RRDBNet x2 and x1 unshuffle by 2 "
                                 "and 4) and cropped back, so val images of any size are measured. A validation "
-                                "that fails (an image unreadable past its header, a full disk) stops the run "
+                                "that fails (an image unreadable past its header) stops the run "
                                 "after saving the training state of that iteration, so --resume auto loses "
                                 "nothing; a generator whose output is not finite stops it without saving",
                                 1)},
@@ -653,10 +654,21 @@ void check_semantics(json& c, Problems& p) {
   }
 }
 
+// An empty dataset path is the key left out (BasicSR's `meta_info_file: ~`), before the
+// checks: a folder the dataset type needs is then reported missing, one it does not read is
+// ignored. Resolved as a path, "" would be the config's own folder (a dataroot would train on
+// the images beside the config).
+void drop_empty_dataset_paths(json& c) {
+  if (!c.contains("datasets") || !c["datasets"].is_object()) return;
+  for (auto& [name, d] : c["datasets"].items()) {
+    if (!d.is_object()) continue;
+    for (const char* key : {"dataroot_gt", "dataroot_lq", "meta_info_file", "meta_info"})
+      if (d.contains(key) && d[key].is_string() && d[key].get<std::string>().empty()) d.erase(key);
+  }
+}
+
 // Resolves a dataset folder: absolute, else relative to the config's folder, else to the
-// working directory; a folder found nowhere is an error naming the key. An empty string is
-// no path: for a meta_info file it means none (BasicSR's `meta_info_file: ~`), for a folder
-// it is an error (it would otherwise resolve to the config's own folder and train on it).
+// working directory; a folder found nowhere is an error naming the key.
 void resolve_dataset_paths(json& c, const std::string& config_dir, Problems& p) {
   if (!c.contains("datasets") || !c["datasets"].is_object()) return;
   for (auto it = c["datasets"].begin(); it != c["datasets"].end(); ++it) {
@@ -664,12 +676,6 @@ void resolve_dataset_paths(json& c, const std::string& config_dir, Problems& p) 
     for (const char* key : {"dataroot_gt", "dataroot_lq", "meta_info_file", "meta_info"}) {
       if (!it.value().contains(key) || !it.value()[key].is_string()) continue;
       std::filesystem::path path = it.value()[key].get<std::string>();
-      if (path.empty()) {
-        const bool meta = std::string(key).rfind("meta_info", 0) == 0;
-        if (meta) it.value().erase(key);
-        p.check(meta, "config: 'datasets.", it.key(), ".", key, "' is empty: give the folder of the images");
-        continue;
-      }
       std::vector<std::filesystem::path> candidates;
       if (path.is_absolute()) {
         candidates = {path};
@@ -808,6 +814,7 @@ json validate_config(const json& config, const std::vector<std::string>& earlier
   Problems p;
   p.list = earlier_problems;
   validate(c, schema(), "", p);
+  drop_empty_dataset_paths(c);
   check_semantics(c, p);
   resolve_dataset_paths(c, dir, p);
   if (!p.list.empty()) p.raise();

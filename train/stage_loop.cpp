@@ -28,14 +28,14 @@ using Clock = std::chrono::steady_clock;
 std::atomic<int> g_stop_signal{0};
 static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free flag");
 
-// The first SIGINT / SIGTERM asks for a checkpoint at the end of the iteration; a second one
-// (an impatient Ctrl-C, a run stuck in a long validation) ends the process at once, as the
-// signal's default action would: checkpoints are written atomically, so the last one stays
-// intact. Only async-signal-safe calls here (write, signal, raise).
+// The first SIGINT / SIGTERM asks for a checkpoint at the end of the iteration; a second stop
+// signal of either kind (an impatient Ctrl-C, a run stuck in a long validation) ends the
+// process at once, as that signal's default action would: checkpoints are written atomically,
+// so the last one stays intact. Only async-signal-safe calls here (write, signal, raise).
 extern "C" void on_stop_signal(int sig) {
   if (g_stop_signal.exchange(sig) == 0) {
     static const char first[] =
-        "\nsrengine: stopping after this iteration, with a checkpoint (the same signal again: quit at once)\n";
+        "\nsrengine: stopping after this iteration, with a checkpoint (a second stop signal quits at once)\n";
     (void)!::write(STDERR_FILENO, first, sizeof first - 1);
     return;
   }
@@ -69,10 +69,16 @@ std::string memory_text(Device device) {
 
 }  // namespace
 
-void install_stop_handlers() {
+StopSignalScope::StopSignalScope() {
   g_stop_signal.store(0);
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
+  previous_int_ = std::signal(SIGINT, on_stop_signal);
+  previous_term_ = std::signal(SIGTERM, on_stop_signal);
+}
+
+StopSignalScope::~StopSignalScope() {
+  std::signal(SIGINT, previous_int_ == SIG_ERR ? SIG_DFL : previous_int_);
+  std::signal(SIGTERM, previous_term_ == SIG_ERR ? SIG_DFL : previous_term_);
+  g_stop_signal.store(0);
 }
 
 // The losses, data wait and time since the last progress line.

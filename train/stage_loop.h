@@ -20,11 +20,22 @@
 
 namespace sr::train {
 
-// SIGINT / SIGTERM set a flag that the loop reads once per iteration; every rank then
-// agrees on the iteration, writes a checkpoint and leaves. A second signal ends the process
-// at once (exit status 128 + signal, by the signal). Clears an earlier signal (a
-// previous run in this process, e.g. in tests).
-void install_stop_handlers();
+// While a run lasts, SIGINT / SIGTERM set a flag that the loop reads once per iteration;
+// every rank then agrees on the iteration, writes a checkpoint and leaves. A second stop
+// signal ends the process at once (exit status 128 + signal, by the signal). The scope
+// starts with no signal pending and puts the previous handlers back when the run ends, so a
+// process that trains and goes on (the Python module, the tests) gets its own Ctrl-C back.
+class StopSignalScope {
+ public:
+  StopSignalScope();
+  ~StopSignalScope();
+  StopSignalScope(const StopSignalScope&) = delete;
+  StopSignalScope& operator=(const StopSignalScope&) = delete;
+
+ private:
+  void (*previous_int_)(int);
+  void (*previous_term_)(int);
+};
 
 // Where a stage starts: iteration 0 and the loader's first batch, or a training state's.
 struct StageStart {

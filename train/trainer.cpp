@@ -191,7 +191,7 @@ int Run::execute_stages() {
   check_stages(first, last);
   build_generator();
 
-  install_stop_handlers();
+  const StopSignalScope stop_signals;
   Checkpointer checkpointer(ctx_);
   Validator validator(ctx_);
   int stop_signal = 0;

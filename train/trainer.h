@@ -28,12 +28,14 @@ struct TrainOptions {
 // 143 for SIGTERM) when a signal stopped the run after writing its checkpoint.
 int run_training(const nlohmann::json& config, const TrainOptions& options);
 
-// What a run checks before its first iteration that needs neither its device nor its folder:
-// datasets.train and network_g are there; every stage's scheduler and losses; network_g and,
-// for an adversarial stage, network_d built once on the CPU with their pretrained weights
-// loaded (names and shapes); the precision on a CPU run; every validation image's header and
-// size (check_validation_sets). `srengine config --check` runs it, so that its "ok" means the
-// run starts. Throws the first problem, naming the key or file.
+// What a run checks before its first iteration that needs neither its device nor its folder,
+// for every stage (a run with --stage or --resume checks the stages it runs): datasets.train
+// and network_g are there; each stage's scheduler and losses; network_g and, for an
+// adversarial stage, network_d built once on the CPU with their pretrained weights loaded
+// (names and shapes); the precision on a CPU run; every validation image's header and size
+// (check_validation_sets). `srengine config --check` runs it, so that its "ok" means the run
+// starts. Throws the first problem, naming the key or file. Building the networks reseeds the
+// global generator (make_network), as a run does before it builds its own.
 void check_before_training(const Config& config);
 
 // The pieces of a run that `srengine bench train` reuses, so that it times exactly what

@@ -15,13 +15,15 @@ using Clock = std::chrono::steady_clock;
 ValidationFailure Validator::run(const std::string& stage, int64_t iter, Module& net) {
   ValidationFailure f;
   if (ctx_.rank0()) {
+    const std::string where = str_cat("[", stage, "] validation at iteration ", iter, ": ");
     try {
       validate_and_log(stage, iter, net);
     } catch (const DivergedOutput& e) {
       f = {true, true, e.what()};
-    } catch (const std::exception& e) {  // also the file system's errors (a full disk, a lost folder)
-      f = {true, false, e.what()};
+    } catch (const std::exception& e) {  // also the file system's (the report, a lost folder)
+      f = {true, false, std::string(e.what()).rfind(where, 0) == 0 ? e.what() : where + e.what()};
     }
+    if (f.failed) ctx_.log->warn(f.message);  // train.log keeps the cause the other ranks point to
   }
   ctx_.comm->barrier_untimed();  // validation runs on rank 0 alone and may outlast dist.timeout_s
   if (ctx_.comm->world_size() > 1) {
@@ -29,7 +31,7 @@ ValidationFailure Validator::run(const std::string& stage, int64_t iter, Module&
     ctx_.comm->broadcast_host(outcome, 0);
     if (!ctx_.rank0() && outcome[0] != 0)
       f = {true, outcome[0] == 2, sr::str_cat("[", stage, "] validation at iteration ", iter,
-                                              " failed on rank 0 (its log names the cause)")};
+                                              " failed on rank 0 (train.log names the cause)")};
   }
   return f;
 }

@@ -131,10 +131,12 @@ void report(State& st, const char* p, const std::string& first, const void* firs
   // A copy: str_cat takes references, and GCC 12's -fsanitize=null misreads a reference
   // into thread-local storage as null (the ASan/UBSan build runs this code too).
   const uint3 b = t_block.block_idx;
-  st.report = sr::str_cat("block (", b.x, ",", b.y, ",", b.z, "): shared-memory race on ", shared_byte_name(p), ": ", first, " at ", code_at(first_pc),
-                          ", then ", second, " at ", code_at(second_pc),
-                          ", with no __syncthreads between them (nor, for lanes of one warp, a __syncwarp or other warp "
-                          "collective): a missing barrier");
+  // first_pc null: the first access is one of several threads' (the summary keeps no pc for it).
+  const std::string first_at = first_pc ? " at " + code_at(first_pc) : std::string();
+  st.report = sr::str_cat("block (", b.x, ",", b.y, ",", b.z, "): shared-memory race on ", shared_byte_name(p), ": ",
+                          first, first_at, ", then ", second, " at ", code_at(second_pc),
+                          ", with no __syncthreads between them (nor, for lanes of one warp, a __syncwarp or other "
+                          "warp collective): a missing barrier");
 }
 
 // The running thread (t, of warp w at collective count g) accesses the byte or word of cell
@@ -146,11 +148,13 @@ bool check_and_record(State& st, Cell& c, const char* p, bool write, uint16_t t,
     // An earlier read unordered with this write: by another warp, or by another lane at this count.
     const bool read = c.r_epoch == st.epoch && (c.r_warp != w || (c.r_gen >= g && c.top_reader != t));
     if (written || read) {
-      const std::string first =
-          written ? thread_of(c.writer) + " wrote it"
-                  : (c.r_warp != kNoWarp && c.top_reader != kSeveral ? thread_of(c.top_reader) + " read it"
-                                                                     : std::string("other threads read it"));
-      report(st, p, first, written ? c.w_pc : c.r_pc, thread_of(t) + " wrote it", pc);
+      // The reader is known when one thread read at the top count (r_pc is its read); else
+      // the racing reads are some of several threads', and r_pc may even be the writer's own.
+      const bool one_reader = c.r_warp != kNoWarp && c.top_reader != kSeveral;
+      const std::string first = written      ? thread_of(c.writer) + " wrote it"
+                                : one_reader ? thread_of(c.top_reader) + " read it"
+                                             : std::string("other threads read it");
+      report(st, p, first, written ? c.w_pc : one_reader ? c.r_pc : nullptr, thread_of(t) + " wrote it", pc);
       return false;
     }
     c.w_epoch = st.epoch;

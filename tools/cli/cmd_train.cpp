@@ -31,7 +31,7 @@ int run_train(const std::vector<std::string>& args) {
           "Outputs go to <path.experiments_root>/<name>/: models/, training_states/, train.log,\n"
           "metrics.jsonl, report.html. Distributed: mpirun -np N srengine train CFG.json\n"
           "Ctrl-C (SIGINT) or SIGTERM: a checkpoint at the end of the iteration, then exit 130 / 143\n"
-          "(continue with --resume auto); the same signal again quits at once.\n");
+          "(continue with --resume auto); a second stop signal quits at once.\n");
       return 0;
     } else if (a == "--stage") {
       opt.only_stage = value("--stage");
