@@ -15,6 +15,7 @@
 
 #include "engine/error.h"
 #include "kernels/cuda/igemm.h"
+#include "support/fresh_seed.h"
 #include "support/simt_support.h"
 #include "tests/simt/planted.h"
 
@@ -87,7 +88,8 @@ TEST_CASE("simt/interpreter_racecheck") {
 // byte or 4-byte word. A script must fail its launch iff the model finds a race, and the
 // byte the report names must be one a racing pair shares. The scripts mix sizes 1-16 at
 // aligned and unaligned offsets, so words split into bytes and merge again; two to four
-// threads of two warps take part, so about half the scripts race. A fresh seed each run.
+// threads of two warps take part, so about half the scripts race. A fresh seed each run
+// (SRENGINE_TEST_SEED replays a printed one).
 TEST_CASE("simt/interpreter_racecheck_matches_the_pairwise_model") {
   if (!::simt::racecheck()) {
     WARN("the kernels were built without the race checker's instrumentation");
@@ -98,8 +100,7 @@ TEST_CASE("simt/interpreter_racecheck_matches_the_pairwise_model") {
     int thread, phase, step, offset, size;
     bool write;
   };
-  std::random_device entropy;  // the simt test objects link without tests/support's fresh_seed
-  const uint64_t seed = (uint64_t)entropy() << 32 ^ entropy();
+  const uint64_t seed = test::fresh_seed();
   INFO("seed " << seed);
   std::mt19937_64 rng(seed);
   auto pick = [&](int n) { return (int)(rng() % (uint64_t)n); };

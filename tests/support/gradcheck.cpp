@@ -12,11 +12,6 @@
 
 namespace sr::test {
 
-uint64_t fresh_seed() {
-  std::random_device rd;
-  return ((uint64_t)rd() << 32) ^ rd();
-}
-
 Tensor random_tensor(std::mt19937_64& rng, const Shape& shape, double lo, double hi,
                      const std::vector<double>& avoid, double margin, bool requires_grad) {
   std::uniform_real_distribution<double> dist(lo, hi);

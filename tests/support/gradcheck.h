@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/tensor.h"
+#include "support/fresh_seed.h"
 
 namespace sr::test {
 
@@ -32,8 +33,7 @@ using TensorFn = std::function<Tensor(const std::vector<Tensor>&)>;
 GradcheckResult gradcheck(const TensorFn& fn, const std::vector<Tensor>& inputs, uint64_t seed,
                           const GradcheckOptions& options = {});
 
-// A fresh seed per run (printed by the tests on failure), from the OS entropy source.
-uint64_t fresh_seed();
+// fresh_seed(): support/fresh_seed.h (SRENGINE_TEST_SEED replays a printed one).
 
 // A float64 CPU tensor with values uniform in [lo, hi); `avoid` lists kinks that values
 // are kept at least `margin` away from (e.g. 0 for LeakyReLU, +-1 for hinge terms).
