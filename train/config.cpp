@@ -654,6 +654,9 @@ void check_semantics(json& c, Problems& p) {
   }
 }
 
+// The dataset keys that hold a path (resolved below; empty ones dropped first).
+constexpr const char* kDatasetPathKeys[] = {"dataroot_gt", "dataroot_lq", "meta_info_file", "meta_info"};
+
 // An empty dataset path is the key left out (BasicSR's `meta_info_file: ~`), before the
 // checks: a folder the dataset type needs is then reported missing, one it does not read is
 // ignored. Resolved as a path, "" would be the config's own folder (a dataroot would train on
@@ -662,7 +665,7 @@ void drop_empty_dataset_paths(json& c) {
   if (!c.contains("datasets") || !c["datasets"].is_object()) return;
   for (auto& [name, d] : c["datasets"].items()) {
     if (!d.is_object()) continue;
-    for (const char* key : {"dataroot_gt", "dataroot_lq", "meta_info_file", "meta_info"})
+    for (const char* key : kDatasetPathKeys)
       if (d.contains(key) && d[key].is_string() && d[key].get<std::string>().empty()) d.erase(key);
   }
 }
@@ -673,7 +676,7 @@ void resolve_dataset_paths(json& c, const std::string& config_dir, Problems& p) 
   if (!c.contains("datasets") || !c["datasets"].is_object()) return;
   for (auto it = c["datasets"].begin(); it != c["datasets"].end(); ++it) {
     if (!it.value().is_object()) continue;
-    for (const char* key : {"dataroot_gt", "dataroot_lq", "meta_info_file", "meta_info"}) {
+    for (const char* key : kDatasetPathKeys) {
       if (!it.value().contains(key) || !it.value()[key].is_string()) continue;
       std::filesystem::path path = it.value()[key].get<std::string>();
       std::vector<std::filesystem::path> candidates;

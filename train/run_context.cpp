@@ -17,10 +17,14 @@ namespace sr::train {
 
 namespace fs = std::filesystem;
 
-void open_run_context(RunContext& ctx) {
-  const Config& cfg = ctx.cfg;
+void check_training_sections(const Config& cfg) {
   SR_CHECK(cfg.find_dataset("train"), "config: 'datasets.train' is required for training");
   SR_CHECK(cfg.network_g.has_value(), "config: 'network_g' is required for training");
+}
+
+void open_run_context(RunContext& ctx) {
+  const Config& cfg = ctx.cfg;
+  check_training_sections(cfg);
   const LaunchInfo launch = detect_launch();
   configure_cpu_threads();  // cores / ranks on this node, unless OMP_NUM_THREADS is set
   ctx.device = resolve_device(cfg.device, launch.local_rank);

@@ -38,6 +38,9 @@ struct RunContext {
   bool rank0() const { return comm->rank() == 0; }
 };
 
+// datasets.train and network_g are there (a config for `srengine test` may lack them).
+void check_training_sections(const Config& cfg);
+
 // Threads, device, layer options, communicator; then (rank 0) the experiment folder: its
 // lock, config.json and the validation sets' check, all before the first iteration. Fills
 // `ctx` member by member, so that after an error the communicator, once made, can still

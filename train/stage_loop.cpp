@@ -257,11 +257,12 @@ void StageLoop::finish(size_t si, StageStep& step, const data::Loader& loader) {
 }
 
 void StageLoop::validate(size_t si, int64_t iter, StageStep& step, const data::Loader& loader) {
-  const ValidationFailure f = validator_.run(ctx_.cfg.train.stages[si].name, iter, nets_.eval());
+  const StageConfig& stage = ctx_.cfg.train.stages[si];
+  const ValidationFailure f = validator_.run(stage.name, iter, nets_.eval());
   if (!f.failed) return;
   if (f.diverged) fail(f.message);
   checkpointer_.save(si, iter, nets_, step, loader);
-  const bool last = iter == ctx_.cfg.train.stages[si].total_iter;  // a resumed stage ends with validation again
+  const bool last = iter == stage.total_iter;  // a resumed stage ends with validation again
   fail(f.message, "; the training state of iteration ", iter, " was saved first (", ctx_.dir,
        "/training_states/): fix the cause and continue with --resume auto (",
        last ? "the stage's last validation runs again" : "this validation is not repeated", ")");

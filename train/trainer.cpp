@@ -44,6 +44,22 @@ Device resolve_device(const std::string& s, int local_rank) {
 
 namespace {
 
+// network_g / network_d as a run builds them, on `device`: the config's section, then its
+// pretrained weights when path.pretrain_network_g / _d names them. The run and its checks
+// (check_before_training, check_stages) share these, so what is checked is what is built.
+std::unique_ptr<Module> make_generator(const Config& cfg, Device device, const LayerOptions& layers) {
+  std::unique_ptr<Module> g = make_network(*cfg.network_g, cfg.manual_seed, 1, device, layers);
+  const std::string& pg = cfg.path.pretrain_network_g;
+  if (!pg.empty()) load_basicsr_weights(*g, pg, cfg.path.param_key_g, cfg.path.strict_load_g);
+  return g;
+}
+std::unique_ptr<Module> make_discriminator(const Config& cfg, Device device, const LayerOptions& layers) {
+  std::unique_ptr<Module> d = make_network(*cfg.network_d, cfg.manual_seed, 2, device, layers);
+  const std::string& pd = cfg.path.pretrain_network_d;
+  if (!pd.empty()) load_basicsr_weights(*d, pd, "auto", cfg.path.strict_load_d);
+  return d;
+}
+
 // Everything the stages [first, last) will need that is only built when a stage begins
 // (its scheduler and losses, the VGG weights file, network_d and pretrain_network_d),
 // checked before the first iteration: a typo in the GAN stage must not cost the PSNR
@@ -59,9 +75,7 @@ void check_stages(const Config& cfg, size_t first, size_t last, const LayerOptio
   if (gan_stage.empty()) return;
   try {
     SR_CHECK(cfg.network_d.has_value(), "'network_d' is missing");
-    const std::unique_ptr<Module> probe = make_network(*cfg.network_d, cfg.manual_seed, 2, Device::cpu(), layers);
-    const std::string& pd = cfg.path.pretrain_network_d;
-    if (!pd.empty()) load_basicsr_weights(*probe, pd, "auto", cfg.path.strict_load_d);
+    make_discriminator(cfg, Device::cpu(), layers);  // built and dropped
   } catch (const Error& e) {
     fail("stage '", gan_stage, "' (", gan_type, ") needs network_d: ", e.what());
   }
@@ -141,10 +155,8 @@ void Run::check_stages(size_t first, size_t last) {
 
 // net_g (pretrained weights when given) and its EMA copy.
 void Run::build_generator() {
-  net_g_ = make_network(*cfg_.network_g, cfg_.manual_seed, 1, ctx_.device, ctx_.layers);
+  net_g_ = make_generator(cfg_, ctx_.device, ctx_.layers);
   set_precision(*net_g_, cfg_.precision);  // the EMA copy below stays at the device default
-  const std::string& pg = cfg_.path.pretrain_network_g;
-  if (!pg.empty()) load_basicsr_weights(*net_g_, pg, cfg_.path.param_key_g, cfg_.path.strict_load_g);
   if (cfg_.train.ema_decay > 0) {
     net_g_ema_ = make_network(*cfg_.network_g, cfg_.manual_seed, 1, ctx_.device, ctx_.layers);
     net_g_ema_->train(false);
@@ -156,9 +168,7 @@ void Run::build_generator() {
 
 // net_d, when the first adversarial stage begins (pretrained weights when given).
 void Run::build_discriminator() {
-  net_d_ = make_network(*cfg_.network_d, cfg_.manual_seed, 2, ctx_.device, ctx_.layers);
-  const std::string& pd = cfg_.path.pretrain_network_d;
-  if (!pd.empty()) load_basicsr_weights(*net_d_, pd, "auto", cfg_.path.strict_load_d);
+  net_d_ = make_discriminator(cfg_, ctx_.device, ctx_.layers);
 }
 
 // Stage si starts from the previous stage's final generator: in memory when that stage ran
@@ -214,15 +224,12 @@ int Run::execute_stages() {
 }  // namespace
 
 void check_before_training(const Config& cfg) {
-  SR_CHECK(cfg.find_dataset("train"), "config: 'datasets.train' is required for training");
-  SR_CHECK(cfg.network_g.has_value(), "config: 'network_g' is required for training");
+  check_training_sections(cfg);
   if (cfg.device == "cpu") check_precision_supported(cfg.precision, Device::cpu(), cfg.conv_impl);
   const LayerOptions layers = layer_options(cfg);
   check_stages(cfg, 0, cfg.train.stages.size(), layers);
   try {
-    const std::unique_ptr<Module> probe = make_network(*cfg.network_g, cfg.manual_seed, 1, Device::cpu(), layers);
-    const std::string& pg = cfg.path.pretrain_network_g;
-    if (!pg.empty()) load_basicsr_weights(*probe, pg, cfg.path.param_key_g, cfg.path.strict_load_g);
+    make_generator(cfg, Device::cpu(), layers);  // built and dropped
   } catch (const Error& e) {
     fail("network_g: ", e.what());
   }

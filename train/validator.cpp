@@ -14,14 +14,14 @@ using Clock = std::chrono::steady_clock;
 
 ValidationFailure Validator::run(const std::string& stage, int64_t iter, Module& net) {
   ValidationFailure f;
+  const std::string where = str_cat("[", stage, "] validation at iteration ", iter);
   if (ctx_.rank0()) {
-    const std::string where = str_cat("[", stage, "] validation at iteration ", iter, ": ");
     try {
       validate_and_log(stage, iter, net);
     } catch (const DivergedOutput& e) {
-      f = {true, true, e.what()};
+      f = {true, true, where + ": " + e.what()};
     } catch (const std::exception& e) {  // also the file system's (the report, a lost folder)
-      f = {true, false, std::string(e.what()).rfind(where, 0) == 0 ? e.what() : where + e.what()};
+      f = {true, false, where + ": " + e.what()};
     }
     if (f.failed) ctx_.log->warn(f.message);  // train.log keeps the cause the other ranks point to
   }
@@ -30,8 +30,7 @@ ValidationFailure Validator::run(const std::string& stage, int64_t iter, Module&
     std::vector<double> outcome{f.failed ? (f.diverged ? 2.0 : 1.0) : 0.0};
     ctx_.comm->broadcast_host(outcome, 0);
     if (!ctx_.rank0() && outcome[0] != 0)
-      f = {true, outcome[0] == 2, sr::str_cat("[", stage, "] validation at iteration ", iter,
-                                              " failed on rank 0 (train.log names the cause)")};
+      f = {true, outcome[0] == 2, where + " failed on rank 0 (train.log names the cause)"};
   }
   return f;
 }
@@ -53,15 +52,7 @@ void Validator::validate_and_log(const std::string& stage, int64_t iter, Module&
   const Config& cfg = ctx_.cfg;
   if (cfg.eval_datasets().empty()) return;
   const auto t0 = Clock::now();
-  ValidationResult v;
-  const std::string where = str_cat("[", stage, "] validation at iteration ", iter, ": ");
-  try {
-    v = validate(net, cfg, ctx_.dir, stage + "_" + std::to_string(iter), ctx_.device);
-  } catch (const DivergedOutput& e) {
-    throw DivergedOutput(where + e.what());
-  } catch (const std::exception& e) {
-    fail(where, e.what());
-  }
+  const ValidationResult v = validate(net, cfg, ctx_.dir, stage + "_" + std::to_string(iter), ctx_.device);
   json ev = {{"event", "val"}, {"stage", stage}, {"iter", iter}};
   std::string line = "[" + stage + "] validation at iter " + std::to_string(iter) + ":";
   for (const auto& [k, m] : v.means) {
