@@ -20,8 +20,8 @@ bool conv_readable(const Tensor& x) {
          (x.size(1) == 1 || x.stride(1) == H * W);
 }
 
-cpu::Conv2dShape conv_shape(const Tensor& x, const Tensor& w, int stride, int padding) {
-  cpu::Conv2dShape s = cpu::make_conv2d_shape(x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2),
+Conv2dShape conv_shape(const Tensor& x, const Tensor& w, int stride, int padding) {
+  Conv2dShape s = make_conv2d_shape(x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2),
                                               w.size(3), stride, padding);
   if (x.size(0) > 1) s.x_batch_stride = x.stride(0);  // a channel-range view
   return s;
@@ -59,7 +59,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, int 
   SR_CHECK(stride == 1 || stride == 2, "conv2d: stride must be 1 or 2, got ", stride);
   check_conv_args("conv2d", x_in, weight, bias, padding, /*upsampled=*/false);
   Tensor x = conv_readable(x_in) ? x_in : x_in.contiguous();
-  cpu::Conv2dShape s = conv_shape(x, weight, stride, padding);
+  Conv2dShape s = conv_shape(x, weight, stride, padding);
   s.precision = precision;
   Tensor y = Tensor::empty({s.N, s.K, s.P, s.Q}, x.dtype(), x.device());
   Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
@@ -106,7 +106,7 @@ Tensor upsample_nearest2x_conv2d(const Tensor& x_in, const Tensor& weight, const
   const char* op = "upsample_nearest2x_conv2d";
   check_conv_args(op, x_in, weight, bias, padding, /*upsampled=*/true);
   Tensor x = x_in.contiguous();
-  cpu::Conv2dShape s = cpu::make_upsample_nearest2x_conv2d_shape(
+  Conv2dShape s = cpu::make_upsample_nearest2x_conv2d_shape(
       x.size(0), x.size(1), x.size(2), x.size(3), weight.size(0), weight.size(2), weight.size(3), padding);
   s.precision = precision;
   Tensor y = Tensor::empty({s.N, s.K, s.P, s.Q}, x.dtype(), x.device());

@@ -50,7 +50,7 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
     check_same_shape("residual_dense_block", x_in, outer_in);
     check_same_device_dtype("residual_dense_block", x_in, outer_in);
   }
-  const cpu::RdbShape s{x_in.size(0), nf, gc, x_in.size(2), x_in.size(3), precision};
+  const RdbShape s{x_in.size(0), nf, gc, x_in.size(2), x_in.size(3), precision};
   Tensor x = x_in.contiguous(), outer = has_outer ? outer_in.contiguous() : Tensor();
   RdbParams p;  // contiguous, detached copies of the parameters for the kernels and backward
   for (int k = 0; k < 5; ++k) {
@@ -99,7 +99,7 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
 
   dispatch("residual_dense_block", x, [&](auto t) {
     using T = decltype(t);
-    cpu::RdbParams<T> kp{};
+    RdbWeights<T> kp{};
     for (int k = 0; k < 5; ++k) {
       kp.w[k] = p.w[k].data<T>();
       kp.b[k] = p.b[k].defined() ? p.b[k].data<T>() : nullptr;
@@ -108,7 +108,7 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
                         (T)outer_scale, buf.data<T>(), y.data<T>());
   }, [&] {
     SR_CUDA({
-      cuda::RdbParams kp{};
+      cuda::RdbWeights kp{};
       for (int k = 0; k < 5; ++k) {
         kp.w[k] = p.w[k].data<float>();
         kp.b[k] = p.b[k].defined() ? p.b[k].data<float>() : nullptr;
@@ -140,7 +140,7 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
     if (need[11]) grads[11] = g;  // d y / d outer = identity
     dispatch("residual_dense_block_backward", g, [&](auto t) {
       using T = decltype(t);
-      cpu::RdbParams<T> kp{};
+      RdbWeights<T> kp{};
       T* dw[5];
       T* db[5];
       for (int k = 0; k < 5; ++k) {
@@ -153,7 +153,7 @@ Tensor residual_dense_block(const Tensor& x_in, const RdbParams& p_in, double sl
                            (T)outer_scale, need[0] ? grads[0].data<T>() : nullptr, dw, db);
     }, [&] {
       SR_CUDA({
-        cuda::RdbParams kp{};
+        cuda::RdbWeights kp{};
         float* dw[5];
         float* db[5];
         for (int k = 0; k < 5; ++k) {

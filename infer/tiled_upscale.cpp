@@ -9,8 +9,6 @@
 #include "data/image_io.h"
 #include "engine/error.h"
 #include "infer/padding.h"
-#include "nets/rrdbnet.h"
-#include "nets/srvgg_compact.h"
 
 namespace sr::infer {
 
@@ -202,15 +200,13 @@ Tensor tiled_apply(const Tensor& input, int scale, int multiple, const TileOptio
 }
 
 int net_scale(const Module& net) {
-  if (auto* r = dynamic_cast<const RRDBNet*>(&net)) return r->scale;
-  if (auto* v = dynamic_cast<const SRVGGNetCompact*>(&net)) return v->upscale;
+  if (const int scale = net.output_scale(); scale > 0) return scale;
   fail("infer: ", net.type_name(), " is not an upscaling network (use RRDBNet or SRVGGNetCompact as network_g)");
 }
 
 int net_size_multiple(const Module& net) {
-  if (auto* r = dynamic_cast<const RRDBNet*>(&net)) return r->unshuffle_factor();
   net_scale(net);  // checks the type
-  return 1;
+  return net.input_multiple();
 }
 
 Tensor upscale_image(Module& net, const Tensor& img, const TileOptions& opt, Device device) {

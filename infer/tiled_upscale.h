@@ -49,8 +49,8 @@ void tiled_apply(const Tensor& input, int scale, int multiple, const TileOptions
 // The same, collected into one tensor (tests, dataset evaluation).
 Tensor tiled_apply(const Tensor& input, int scale, int multiple, const TileOptions& opt, const TileFn& fn);
 
-// The upscaling factor and input-size divisor of a network built by build_network
-// (RRDBNet, SRVGGNetCompact); any other type is an error naming it.
+// The upscaling factor and input-size divisor of a generator (Module::output_scale and
+// input_multiple); a module that is not an upscaling network is an error naming it.
 int net_scale(const Module& net);
 int net_size_multiple(const Module& net);
 

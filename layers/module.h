@@ -37,6 +37,14 @@ class Module {
   virtual Tensor forward(const Tensor& x);
   Tensor operator()(const Tensor& x) { return forward(x); }
 
+  // ---- Upscaling networks (the generators: RRDBNet, SRVGGNetCompact) ---------------------
+  // The factor by which forward enlarges each side of its input; 0 for a module that is not
+  // an upscaling network (a discriminator, a layer).
+  virtual int output_scale() const { return 0; }
+  // The multiple that forward needs of its input's sides (RRDBNet x2 / x1 pixel-unshuffle
+  // them); 1 when any size is accepted.
+  virtual int input_multiple() const { return 1; }
+
   // ---- Naming (registration order, depth first: own parameters, own buffers, children) ----
   NamedTensors named_parameters() const;
   NamedTensors named_buffers() const;

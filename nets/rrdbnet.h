@@ -30,6 +30,8 @@ class RRDBNet : public Module {
   // multiples of this factor (1 at x4).
   static int unshuffle_factor(int scale) { return scale == 2 ? 2 : scale == 1 ? 4 : 1; }
   int unshuffle_factor() const { return unshuffle_factor(scale); }
+  int output_scale() const override { return scale; }
+  int input_multiple() const override { return unshuffle_factor(); }
 
   int scale;
   std::shared_ptr<Conv2d> conv_first;

@@ -20,6 +20,7 @@ class SRVGGNetCompact : public Module {
                   int upscale = 4, const std::string& act_type = "prelu", const LayerOptions& options = {});
   std::string type_name() const override { return "SRVGGNetCompact"; }
   Tensor forward(const Tensor& x) override;
+  int output_scale() const override { return upscale; }
 
   int upscale;
   std::shared_ptr<Sequential> body;

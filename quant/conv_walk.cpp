@@ -68,8 +68,9 @@ Tensor srvgg(SRVGGNetCompact& net, const Tensor& x, const ConvFn& conv) {
 }  // namespace
 
 NetworkShape network_shape(Module& net) {
-  if (auto* r = dynamic_cast<RRDBNet*>(&net)) return {r->scale, r->unshuffle_factor()};
-  if (auto* s = dynamic_cast<SRVGGNetCompact*>(&net)) return {s->upscale, 1};
+  // The walk below knows these two generators' layer graphs.
+  if (dynamic_cast<RRDBNet*>(&net) || dynamic_cast<SRVGGNetCompact*>(&net))
+    return {net.output_scale(), net.input_multiple()};
   fail("int8 quantisation: network ", net.type_name(), " is not supported (RRDBNet, SRVGGNetCompact are)");
 }
 

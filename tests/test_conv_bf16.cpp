@@ -22,7 +22,7 @@
 #include "layers/rrdb.h"
 #include "support/cpu_conv_cases.h"
 
-using sr::cpu::Conv2dShape;
+using sr::Conv2dShape;
 
 using Case = sr::test::CpuConvCase;
 using sr::test::describe;
@@ -61,7 +61,7 @@ struct Inputs {
 
 Inputs make_inputs(const Case& c, std::mt19937_64& rng) {
   Inputs in;
-  in.s = sr::cpu::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
+  in.s = sr::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
   in.s.x_batch_stride = (c.C + c.extra) * c.H * c.W;
   in.s.precision = sr::Precision::bf16;
   in.x_off = c.extra ? c.H * c.W : 0;

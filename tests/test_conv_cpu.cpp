@@ -18,7 +18,7 @@
 #include "support/cpu_conv_cases.h"
 #include "support/gradcheck.h"
 
-using sr::cpu::Conv2dShape;
+using sr::Conv2dShape;
 
 using Case = sr::test::CpuConvCase;
 using sr::test::describe;
@@ -42,7 +42,7 @@ void expect_close(const std::vector<float>& got, const std::vector<double>& want
 
 void check_case(const Case& c, std::mt19937_64& rng) {
   INFO(describe(c));
-  Conv2dShape s = sr::cpu::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
+  Conv2dShape s = sr::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
   const int64_t HW = c.H * c.W, PQ = s.P * s.Q, CRS = c.C * c.R * c.S;
   s.x_batch_stride = (c.C + c.extra) * HW;
   s.y_batch_stride = c.K * PQ;
@@ -147,7 +147,7 @@ TEST_CASE("conv_cpu/results_do_not_depend_on_thread_count") {
   const Case cases[] = {{3, 24, 11, 20, 40, 3, 3, 1, 1}, {1, 96, 6, 6, 80, 4, 4, 2, 1}, {2, 3, 9, 9, 64, 3, 3, 1, 1}};
   for (const Case& c : cases) {
     INFO(describe(c));
-    const Conv2dShape s = sr::cpu::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
+    const Conv2dShape s = sr::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
     const auto x = random_floats(rng, c.N * c.C * c.H * c.W), w = random_floats(rng, c.K * c.C * c.R * c.S);
     const auto b = random_floats(rng, c.K), dy = random_floats(rng, c.N * c.K * s.P * s.Q);
     auto run = [&](int threads) {

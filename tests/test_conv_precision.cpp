@@ -25,7 +25,7 @@
 #endif
 
 using sr::Precision;
-using sr::cpu::Conv2dShape;
+using sr::Conv2dShape;
 
 using Case = sr::test::CpuConvCase;
 using sr::test::describe;
@@ -74,7 +74,7 @@ struct Inputs {
 
 Inputs make_inputs(const Case& c, Precision p, std::mt19937_64& rng) {
   Inputs in;
-  in.s = sr::cpu::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
+  in.s = sr::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
   in.s.x_batch_stride = (c.C + c.extra) * c.H * c.W;
   in.s.precision = p;
   in.x_off = c.extra ? c.H * c.W : 0;
@@ -324,7 +324,7 @@ TEST_CASE("conv_tf32/checker_catches_wrong_rounding") { checker_catches_wrong_ro
 // Overflow is not clamped: an activation of 70000 is infinity in fp16, so its products are
 // +-inf (and inf - inf is NaN); 65519 rounds to 65504 and stays finite.
 TEST_CASE("conv_fp16/overflow_gives_infinity") {
-  Conv2dShape s = sr::cpu::make_conv2d_shape(1, 1, 1, 4, 2, 1, 1, 1, 0);
+  Conv2dShape s = sr::make_conv2d_shape(1, 1, 1, 4, 2, 1, 1, 1, 0);
   s.precision = Precision::fp16;
   const std::vector<float> x = {70000.0f, 65519.0f, 1.0f, -70000.0f}, w = {1.0f, 0.5f};
   std::vector<float> y(8, kNaN);

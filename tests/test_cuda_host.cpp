@@ -42,7 +42,7 @@
 #include "support/gradcheck.h"
 #include "support/scoped_env.h"
 
-using sr::cpu::Conv2dShape;
+using sr::Conv2dShape;
 namespace ig = sr::cuda::igemm;
 
 // ---- FastDiv ----------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ std::string describe(const ConvCase& c) {
 }
 
 Conv2dShape shape_of(const ConvCase& c) {
-  Conv2dShape s = sr::cpu::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
+  Conv2dShape s = sr::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
   s.x_batch_stride = (c.C + c.extra_in) * c.H * c.W;
   s.y_batch_stride = (c.K + c.extra_out) * s.P * s.Q;
   return s;

@@ -54,7 +54,7 @@
 #include "support/parity.h"
 
 using namespace sr;
-using sr::cpu::Conv2dShape;
+using sr::Conv2dShape;
 
 namespace {
 
@@ -748,7 +748,7 @@ void test_optimizer() {
   std::mt19937_64 rng(21);
   const std::vector<int64_t> sizes = {1, 7, 65536, 65537, 3000, 5};
   for (bool decoupled : {false, true}) {
-    cpu::AdamConfig cfg;
+    AdamConfig cfg;
     cfg.lr = 2e-3;
     cfg.weight_decay = 0.01;
     cfg.decoupled = decoupled;
@@ -783,7 +783,7 @@ void test_optimizer() {
       dg.push_back(i == 5 ? nullptr : gg[i].data<float>());
     }
     for (int64_t t = 1; t <= 4; ++t) {
-      const cpu::AdamStep st = cpu::adam_step_scalars(cfg, t);
+      const AdamStep st = adam_step_scalars(cfg, t);
       cpu::adam_update(st, hp.data(), hg.data(), hm.data(), hv.data(), sizes.data(), (int)sizes.size());
       cuda::adam_update(st, dp.data(), dg.data(), dm.data(), dv.data(), sizes.data(), (int)sizes.size());
     }

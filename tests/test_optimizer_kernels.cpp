@@ -38,7 +38,7 @@ Model make_model(const std::vector<int64_t>& sizes, uint64_t seed) {
 }
 
 // The textbook update in double: AdamW decays p first, Adam adds wd*p to g.
-void reference_step(Model& mo, const sr::cpu::AdamConfig& c, int64_t t, const std::vector<bool>& has_grad) {
+void reference_step(Model& mo, const sr::AdamConfig& c, int64_t t, const std::vector<bool>& has_grad) {
   for (size_t k = 0; k < mo.p.size(); ++k) {
     if (!has_grad[k]) continue;
     for (size_t i = 0; i < mo.p[k].size(); ++i) {
@@ -57,7 +57,7 @@ void reference_step(Model& mo, const sr::cpu::AdamConfig& c, int64_t t, const st
   }
 }
 
-void kernel_step(Model& mo, const sr::cpu::AdamConfig& c, int64_t t, const std::vector<bool>& has_grad) {
+void kernel_step(Model& mo, const sr::AdamConfig& c, int64_t t, const std::vector<bool>& has_grad) {
   std::vector<float*> p, m, v;
   std::vector<const float*> g;
   std::vector<int64_t> n;
@@ -68,11 +68,11 @@ void kernel_step(Model& mo, const sr::cpu::AdamConfig& c, int64_t t, const std::
     v.push_back(mo.v[k].data());
     n.push_back((int64_t)mo.p[k].size());
   }
-  sr::cpu::adam_update(sr::cpu::adam_step_scalars(c, t), p.data(), g.data(), m.data(), v.data(),
+  sr::cpu::adam_update(sr::adam_step_scalars(c, t), p.data(), g.data(), m.data(), v.data(),
                        n.data(), (int)p.size());
 }
 
-void check_adam(const sr::cpu::AdamConfig& c) {
+void check_adam(const sr::AdamConfig& c) {
   const std::vector<int64_t> sizes = {0, 1, 7, 64, 16384, 16385, 50000, 3};
   const std::vector<bool> has_grad = {true, true, true, true, true, true, true, false};
   Model mo = make_model(sizes, 42);
@@ -96,7 +96,7 @@ void check_adam(const sr::cpu::AdamConfig& c) {
 }  // namespace
 
 TEST_CASE("optimizer/adam_cpu") {
-  sr::cpu::AdamConfig c;
+  sr::AdamConfig c;
   c.lr = 2e-3;
   c.beta1 = 0.9;
   c.beta2 = 0.99;
@@ -106,7 +106,7 @@ TEST_CASE("optimizer/adam_cpu") {
 }
 
 TEST_CASE("optimizer/adamw_cpu") {
-  sr::cpu::AdamConfig c;
+  sr::AdamConfig c;
   c.lr = 1e-3;
   c.beta1 = 0.9;
   c.beta2 = 0.999;
@@ -142,7 +142,7 @@ TEST_CASE("optimizer/ema_cpu") {
 }
 
 TEST_CASE("optimizer/adam_cpu_thread_independent") {
-  sr::cpu::AdamConfig c;
+  sr::AdamConfig c;
   c.weight_decay = 0.01;
   c.decoupled = true;
   const std::vector<int64_t> sizes = {100000, 17, 40000};

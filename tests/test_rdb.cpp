@@ -179,8 +179,8 @@ void check_poisoned_kernels(DType dt) {
   sum(mul(y, dy)).backward();
 
   const T nan = std::numeric_limits<T>::quiet_NaN();
-  const cpu::RdbShape s{N, nf, gc, H, W};
-  cpu::RdbParams<T> p{};
+  const RdbShape s{N, nf, gc, H, W};
+  RdbWeights<T> p{};
   for (int k = 0; k < 5; ++k) {
     p.w[k] = in[1 + k].template data<T>();
     p.b[k] = in[6 + k].template data<T>();

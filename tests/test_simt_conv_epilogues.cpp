@@ -352,7 +352,7 @@ void test_dgrad_epilogue_checks() {
 // A pre-packed operand's checks (conv2d.h's PackedActivations, igemm_v2_pack_activations' pitch
 // and offset): each names the op and the bad value, on igemm_v2 and wgmma.
 void test_packed_operand_checks() {
-  const cpu::Conv2dShape s = cpu::make_conv2d_shape(1, 8, 4, 4, 8, 3, 3, 1, 1);
+  const Conv2dShape s = make_conv2d_shape(1, 8, 4, 4, 8, 3, 3, 1, 1);
   std::mt19937_64 rng(1170);
   Dev X(random_floats(rng, 8 * 16)), Wt(random_floats(rng, 8 * 8 * 9)), Y(8 * 16), Buf(16 * 32);
   uint16_t* packed = reinterpret_cast<uint16_t*>(Buf.p);  // room for 16 pixels of 64 channels
@@ -518,8 +518,8 @@ void test_packed_output() {
 // One dense block's random parameters on the device.
 struct RdbDeviceParams {
   std::vector<std::unique_ptr<Dev>> w, b;
-  sr::simt::RdbParams p{};
-  RdbDeviceParams(const cpu::RdbShape& s, std::mt19937_64& rng) {
+  sr::simt::RdbWeights p{};
+  RdbDeviceParams(const RdbShape& s, std::mt19937_64& rng) {
     for (int k = 0; k < 5; ++k) {
       const int64_t cin = s.nf + k * s.gc, cout = k == 4 ? s.nf : s.gc;
       auto wk = random_floats(rng, cout * cin * 9);
@@ -550,7 +550,7 @@ struct RdbDeviceParams {
 // conv5's dy is scaled as it is packed). The twin starts poisoned, so a channel
 // left unwritten shows. wgmma (the twin through its tensor maps) is checked for the values: it
 // runs its backward-data epilogues and the outer residual as maps, so its launch count differs.
-void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t seed) {
+void check_rdb_fused_epilogues(ConvVariant v, const RdbShape& s, uint64_t seed) {
   std::mt19937_64 rng(seed);
   const bool twin = s.nf % 8 == 0 && s.gc % 8 == 0;
   const std::string tag = std::string(" (") + sr::simt::conv_variant_name(v) + ", fused epilogues vs maps)";
@@ -558,7 +558,7 @@ void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t s
   const int64_t HW = s.H * s.W, CB = s.channels() * HW, XB = s.nf * HW, xn = s.N * XB, gn = s.gc * HW;
   const float slope = 0.2f, residual = 0.2f, outer_scale = 0.2f;
   const RdbDeviceParams params(s, rng);
-  const sr::simt::RdbParams& p = params.p;
+  const sr::simt::RdbWeights& p = params.p;
   std::vector<std::unique_ptr<Dev>> gw, gb, rgw, rgb;
   std::vector<std::vector<float>> gw_init, gb_init;
   float* gwp[5];
@@ -588,7 +588,7 @@ void check_rdb_fused_epilogues(ConvVariant v, const cpu::RdbShape& s, uint64_t s
 
   Dev RBuf(s.N * CB), RY(xn), G(s.N * CB), DZ5(xn);
   auto shape = [&](int k, int64_t y_bs) {
-    cpu::Conv2dShape c = cpu::make_conv2d_shape(s.N, s.nf + k * s.gc, s.H, s.W, k == 4 ? s.nf : s.gc, 3, 3, 1, 1);
+    Conv2dShape c = make_conv2d_shape(s.N, s.nf + k * s.gc, s.H, s.W, k == 4 ? s.nf : s.gc, 3, 3, 1, 1);
     c.x_batch_stride = CB;
     c.y_batch_stride = y_bs;
     return c;
@@ -705,7 +705,7 @@ struct RdbGradients {
   std::vector<std::unique_ptr<Dev>> dw, db;
   uint64_t launches = 0;
 };
-RdbGradients rdb_gradients(ConvVariant v, const cpu::RdbShape& s, const uint16_t* twin, const sr::simt::RdbParams& p,
+RdbGradients rdb_gradients(ConvVariant v, const RdbShape& s, const uint16_t* twin, const sr::simt::RdbWeights& p,
                            const float* dy, bool has_outer, const sr::simt::RdbBackwardLink& link = {}) {
   RdbGradients g;
   g.dx = std::make_unique<Dev>(s.N * s.nf * s.H * s.W);
@@ -740,7 +740,7 @@ int64_t differing_gradients(const RdbGradients& a, const RdbGradients& b) {
 // writes there bf16(A's dz5 scale * B's dx) bit for bit, B's gradients unchanged; A's backward
 // on that dx, given the packed copy, equals A's backward packing it itself bit for bit (dx and
 // all ten parameter gradients) with one launch fewer.
-void check_rdb_link(ConvVariant v, const cpu::RdbShape& s, bool a_outer, uint64_t seed) {
+void check_rdb_link(ConvVariant v, const RdbShape& s, bool a_outer, uint64_t seed) {
   std::mt19937_64 rng(seed);
   const std::string tag = std::string(" (") + sr::simt::conv_variant_name(v) + (a_outer ? ", A with outer)" : ")");
   REQUIRE(sr::simt::rdb_keeps_twin(v, s));

@@ -45,7 +45,7 @@
 
 using namespace sr;
 using namespace sr::simt_test;
-using sr::cpu::Conv2dShape;
+using sr::Conv2dShape;
 
 namespace {
 
@@ -201,7 +201,7 @@ void test_reduce() {
     compare("channel_sum (accumulate)", Out.get(), ref, kFp32);
   }
   {
-    const int64_t n = 3 * cpu::kLossBlock + 77;
+    const int64_t n = 3 * math::kLossBlock + 77;
     const auto a = random_floats(rng, n), b = random_floats(rng, n);
     Dev A(a), B(b);
     DevT<double> r1(1), r2(1);
@@ -220,7 +220,7 @@ void test_reduce() {
 void test_loss() {
   std::mt19937_64 rng(105);
   using math::PointLoss;
-  const int64_t n = 2 * cpu::kLossBlock + 301;
+  const int64_t n = 2 * math::kLossBlock + 301;
   const auto x = random_floats(rng, n), t = random_floats(rng, n);
   const auto dx_ = to_double(x), dt_ = to_double(t);
   Dev X(x), T(t);
@@ -259,11 +259,11 @@ void test_optimizer() {
   // Three tensors, one larger than a 65536-element chunk, one without a gradient.
   const std::vector<int64_t> sizes{70000, 333, 1000};
   for (bool adamw : {false, true}) {
-    cpu::AdamConfig cfg;
+    AdamConfig cfg;
     cfg.lr = 2e-3;
     cfg.weight_decay = 0.01;
     cfg.decoupled = adamw;
-    const cpu::AdamStep step = cpu::adam_step_scalars(cfg, 3);
+    const AdamStep step = adam_step_scalars(cfg, 3);
     std::vector<std::vector<float>> p, g, m, v;
     for (int64_t s : sizes) {
       p.push_back(random_floats(rng, s));
@@ -329,12 +329,12 @@ void test_optimizer() {
       const double t0 = (double)steps(rng), lr = 1e-4 * (1 + steps(rng));
       DevT<double> d_lr(std::vector<double>{lr}), d_step(std::vector<double>{t0});
       Dev d_gate(std::vector<float>{gate});
-      const int64_t words = (int64_t)(sizeof(cpu::AdamStep) / sizeof(float));
+      const int64_t words = (int64_t)(sizeof(AdamStep) / sizeof(float));
       Dev d_scalars(std::vector<float>(words, NAN));
-      auto* dev_s = reinterpret_cast<cpu::AdamStep*>(d_scalars.p);
+      auto* dev_s = reinterpret_cast<AdamStep*>(d_scalars.p);
       sr::simt::adam_step_gated(cfg, d_lr.p, d_gate.p, d_step.p, dev_s);
       double host_step = t0;
-      const cpu::AdamStep want = cpu::adam_step_gated(cfg, lr, gate, host_step);
+      const AdamStep want = adam_step_gated(cfg, lr, gate, host_step);
       const std::string g = "gate " + std::to_string(gate);
       CHECK(d_step.get()[0] == host_step);
       CHECK(host_step == (gate == 0.f ? t0 + 1 : t0));
@@ -347,7 +347,7 @@ void test_optimizer() {
         v0.push_back(to_double(dv[i]->get()));
         e0.push_back(to_double(de[i]->get()));
       }
-      sr::simt::adam_update(static_cast<const cpu::AdamStep*>(dev_s), pp.data(), pg.data(), pm.data(), pv.data(),
+      sr::simt::adam_update(static_cast<const AdamStep*>(dev_s), pp.data(), pg.data(), pm.data(), pv.data(),
                             sizes.data(), (int)sizes.size());
       sr::simt::ema_update(0.999, pe.data(), pc.data(), sizes.data(), (int)sizes.size(), d_gate.p);
       for (size_t i = 0; i < sizes.size(); ++i) {
@@ -364,7 +364,7 @@ void test_optimizer() {
   // the large tensor's second chunk) and nothing else; loss_scale_update is the host rule's
   // double arithmetic bit for bit, with the float32 copy of S beside it.
   for (const bool plant_inf : {false, true}) {
-    const cpu::LossScaleState st{3000.5, 1.0 / 3000.5, 1, 4};
+    const LossScaleState st{3000.5, 1.0 / 3000.5, 1, 4};
     std::vector<std::vector<float>> g;
     std::vector<std::unique_ptr<Dev>> dg;
     std::vector<float*> pg, cg;
@@ -377,7 +377,7 @@ void test_optimizer() {
     }
     DevT<double> d_state(std::vector<double>{st.scale, st.inv_scale, st.good_steps, st.skipped});
     Dev d_found(std::vector<float>{0.f});
-    const auto* dev_st = reinterpret_cast<const cpu::LossScaleState*>(d_state.p);
+    const auto* dev_st = reinterpret_cast<const LossScaleState*>(d_state.p);
     sr::simt::loss_unscale(dev_st, pg.data(), sizes.data(), (int)sizes.size(), d_found.p);
     float found = 0.f;
     cpu::loss_unscale(st, cg.data(), sizes.data(), (int)sizes.size(), &found);
@@ -386,11 +386,11 @@ void test_optimizer() {
       compare("loss_unscale " + std::to_string(i), dg[i]->get(), to_double(g[i]), kExact);
     CHECK(std::isnan(d_found.get()[0]) == plant_inf);
     CHECK(std::isnan(found) == plant_inf);
-    const cpu::LossScaleRule rule{1.5, 0.25, 2};
+    const LossScaleRule rule{1.5, 0.25, 2};
     Dev d_scale32(std::vector<float>{NAN});
-    sr::simt::loss_scale_update(rule, d_found.p, reinterpret_cast<cpu::LossScaleState*>(d_state.p), d_scale32.p);
-    cpu::LossScaleState want = st;
-    cpu::loss_scale_update(rule, found, want);
+    sr::simt::loss_scale_update(rule, d_found.p, reinterpret_cast<LossScaleState*>(d_state.p), d_scale32.p);
+    LossScaleState want = st;
+    loss_scale_update(rule, found, want);
     const std::vector<double> got = d_state.get();
     CHECK(got == std::vector<double>{want.scale, want.inv_scale, want.good_steps, want.skipped});
     CHECK(want.scale == (plant_inf ? 3000.5 * 0.25 : 3000.5 * 1.5));
@@ -877,7 +877,7 @@ void test_conv2d_wgmma_plans() {
                     Catch::Contains("64x64:8x16 is no wgmma weight-gradient tile"));
   sr::simt::detail::wgmma_force_wgrad_tile(0, 0, 0, 0);
   {  // an empty batch: dw and dbias keep their values (no tensor map of an empty tensor is made)
-    const sr::cpu::Conv2dShape e = sr::cpu::make_conv2d_shape(0, 8, 6, 6, 16, 3, 3, 1, 1);
+    const sr::Conv2dShape e = sr::make_conv2d_shape(0, 8, 6, 6, 16, 3, 3, 1, 1);
     Dev DW(std::vector<float>(16 * 8 * 9, 1.5f)), DB(std::vector<float>(16, 2.5f)), X(1), DY(1);
     sr::simt::conv2d_backward_weight_with(sr::simt::ConvVariant::wgmma, e, X.p, DY.p, DW.p, DB.p);
     CHECK(DW.get() == std::vector<float>(16 * 8 * 9, 1.5f));
@@ -1001,7 +1001,7 @@ void test_upsample_nearest2x_conv2d() {
 
 void test_rdb() {
   std::mt19937_64 rng(500);
-  const cpu::RdbShape s{2, 8, 4, 5, 6};
+  const RdbShape s{2, 8, 4, 5, 6};
   const int64_t HW = s.H * s.W, xn = s.N * s.nf * HW, bn = s.N * s.channels() * HW;
   for (bool outer : {false, true}) {
     const std::string what = outer ? " (outer residual)" : "";
@@ -1014,7 +1014,7 @@ void test_rdb() {
     }
     const auto x = random_floats(rng, xn), o = random_floats(rng, xn), dy = random_floats(rng, xn);
     std::vector<std::unique_ptr<Dev>> dw, db, gw, gb;
-    sr::simt::RdbParams p{};
+    sr::simt::RdbWeights p{};
     float* gwp[5];
     float* gbp[5];
     std::vector<std::vector<float>> gw0(5), gb0(5);
@@ -1037,7 +1037,7 @@ void test_rdb() {
     sr::simt::rdb_backward(sr::simt::ConvVariant::tf32, s, saved, p, DY.p, 0.2f, 0.2f, outer, 0.2f, DX.p, gwp, gbp);
     // reference in double
     std::vector<std::vector<double>> wd(5), bd(5), rgw(5), rgb(5);
-    cpu::RdbParams<double> pd{};
+    RdbWeights<double> pd{};
     double* rgwp[5];
     double* rgbp[5];
     for (int k = 0; k < 5; ++k) {

@@ -18,7 +18,7 @@
 #include "kernels/cpu/upsample_nearest2x_conv2d.h"
 #include "support/gradcheck.h"
 
-using sr::cpu::Conv2dShape;
+using sr::Conv2dShape;
 
 namespace {
 

@@ -14,11 +14,11 @@ namespace sr::train {
 
 namespace {
 
-constexpr int64_t kStateDoubles = sizeof(cpu::LossScaleState) / sizeof(double);
-static_assert(sizeof(cpu::LossScaleState) % sizeof(double) == 0, "cpu::LossScaleState must be whole doubles");
+constexpr int64_t kStateDoubles = sizeof(LossScaleState) / sizeof(double);
+static_assert(sizeof(LossScaleState) % sizeof(double) == 0, "LossScaleState must be whole doubles");
 
-cpu::LossScaleRule rule_of(const LossScaleConfig& c) {
-  return cpu::LossScaleRule{c.growth_factor, c.backoff_factor, c.growth_interval};
+LossScaleRule rule_of(const LossScaleConfig& c) {
+  return LossScaleRule{c.growth_factor, c.backoff_factor, c.growth_interval};
 }
 
 }  // namespace
@@ -46,7 +46,7 @@ void LossScaler::load_state(const LossScalerState& s) {
   SR_CHECK(s.good_steps >= 0 && s.good_steps < config_.growth_interval, "loss scaler state: good_steps ", s.good_steps,
            " is outside [0, growth_interval ", config_.growth_interval, ")");
   SR_CHECK(s.skipped >= 0, "loss scaler state: skipped must be >= 0, got ", s.skipped);
-  const cpu::LossScaleState d{s.scale, 1.0 / s.scale, (double)s.good_steps, (double)s.skipped};
+  const LossScaleState d{s.scale, 1.0 / s.scale, (double)s.good_steps, (double)s.skipped};
   state_.copy_(Tensor::from_vector(std::vector<double>{d.scale, d.inv_scale, d.good_steps, d.skipped},
                                    {kStateDoubles}, DType::f64));
   scale_f32_.fill_((double)(float)s.scale);
@@ -70,7 +70,7 @@ Tensor LossScaler::unscale(const std::vector<Tensor>& grads) const {
   }
   Tensor found = Tensor::zeros({1}, DType::f32, device_);
   if (g.empty()) return found;
-  const auto* s = reinterpret_cast<const cpu::LossScaleState*>(state_.data<double>());
+  const auto* s = reinterpret_cast<const LossScaleState*>(state_.data<double>());
   if (device_.is_cpu())
     cpu::loss_unscale(*s, g.data(), n.data(), (int)g.size(), found.data<float>());
   else
@@ -85,9 +85,9 @@ bool LossScaler::unscale_and_check(const std::vector<Tensor>& grads) const {
 void LossScaler::update(const Tensor& found) {
   SR_CHECK(found.numel() == 1 && found.dtype() == DType::f32 && found.device() == device_,
            "loss scaling: the overflow flag must be one float32 element on ", device_.str(), ", got ", found.str());
-  auto* s = reinterpret_cast<cpu::LossScaleState*>(state_.data<double>());
+  auto* s = reinterpret_cast<LossScaleState*>(state_.data<double>());
   if (device_.is_cpu()) {
-    cpu::loss_scale_update(rule_of(config_), found.data<float>()[0], *s);
+    loss_scale_update(rule_of(config_), found.data<float>()[0], *s);
     scale_f32_.data<float>()[0] = (float)s->scale;
   } else {
     SR_ON_DEVICE(device_,

@@ -71,7 +71,7 @@ class LossScaler {
  private:
   LossScaleConfig config_;
   Device device_;
-  Tensor state_;      // float64 {S, 1/S, good_steps, skipped}: cpu::LossScaleState, on device_
+  Tensor state_;      // float64 {S, 1/S, good_steps, skipped}: LossScaleState, on device_
   Tensor scale_f32_;  // float32 {S}: the loss's multiplier, written with state_
 };
 

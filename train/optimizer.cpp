@@ -47,8 +47,8 @@ struct Adam::Ring {
 };
 
 namespace {
-constexpr int64_t kAdamStepFloats = sizeof(cpu::AdamStep) / sizeof(float);
-static_assert(sizeof(cpu::AdamStep) % sizeof(float) == 0, "cpu::AdamStep must be whole floats");
+constexpr int64_t kAdamStepFloats = sizeof(AdamStep) / sizeof(float);
+static_assert(sizeof(AdamStep) % sizeof(float) == 0, "AdamStep must be whole floats");
 
 // The gate's device value as a pointer for the kernels, after checking it.
 const float* gate_pointer(const Tensor& gate, Device device, const char* who) {
@@ -88,7 +88,7 @@ Adam::Adam(NamedTensors params, AdamOptions options)
 
 void Adam::step(const Tensor& gate_in) {
   const Tensor& gate = gate_in.defined() ? gate_in : open_;
-  cpu::AdamConfig c;
+  AdamConfig c;
   c.lr = options_.lr;
   c.beta1 = options_.beta1;
   c.beta2 = options_.beta2;
@@ -99,9 +99,9 @@ void Adam::step(const Tensor& gate_in) {
   // reads what the caller stages before each replay.
   if (!stream_capturing(device_)) stage_lr();
   const float* g_ptr = gate_pointer(gate, device_, "Adam step");
-  auto* s_ptr = reinterpret_cast<cpu::AdamStep*>(scalars_.data<float>());
+  auto* s_ptr = reinterpret_cast<AdamStep*>(scalars_.data<float>());
   if (device_.is_cpu()) {
-    *s_ptr = cpu::adam_step_gated(c, lr_.data<double>()[0], *g_ptr, step_.data<double>()[0]);
+    *s_ptr = adam_step_gated(c, lr_.data<double>()[0], *g_ptr, step_.data<double>()[0]);
   } else {
     SR_ON_DEVICE(device_, cuda::adam_step_gated(c, lr_.data<double>(), g_ptr, step_.data<double>(), s_ptr));
   }
@@ -128,7 +128,7 @@ void Adam::step(const Tensor& gate_in) {
   }
   if (p.empty()) return;
   if (!device.is_cpu()) {
-    const cpu::AdamStep* s_dev = s_ptr;
+    const AdamStep* s_dev = s_ptr;
     SR_ON_DEVICE(device, cuda::adam_update(s_dev, p.data(), g.data(), m.data(), v.data(), n.data(), (int)p.size()));
   } else {
     cpu::adam_update(*s_ptr, p.data(), g.data(), m.data(), v.data(), n.data(), (int)p.size());

@@ -78,7 +78,7 @@ class Adam {
   std::unique_ptr<Ring> ring_;
   bool staged_ = false;   // whether a rate was staged yet
   double staged_lr_ = 0;  // the rate staged last: lr_'s value once the queued copies have run
-  Tensor scalars_;  // float32 [kAdamStepFloats]: the step's cpu::AdamStep, written on the device
+  Tensor scalars_;  // float32 [kAdamStepFloats]: the step's AdamStep, written on the device
   Tensor open_;     // float32 [1] 0: the gate of an ungated step
 };
 

@@ -1,6 +1,7 @@
 // Elementwise math shared by the CPU and CUDA kernels: one definition, compiled for both.
 #pragma once
 #include <cmath>
+#include <cstdint>
 
 #if defined(__CUDACC__)
 #define SR_HD __host__ __device__ __forceinline__
@@ -16,6 +17,11 @@
 #endif
 
 namespace sr::math {
+
+// The block of the deterministic sums (losses, dot products): kLossBlock elements are summed
+// per block, then the block sums in order, on the CPU and on CUDA alike, so both devices
+// reduce in the same order whatever their thread counts.
+constexpr int64_t kLossBlock = 8192;
 
 template <typename T>
 SR_HD T leaky_relu(T x, T slope) {

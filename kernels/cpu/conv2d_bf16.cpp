@@ -26,9 +26,7 @@
 // file builds whatever -march says; the entry points check the CPU at run time.
 #include "kernels/cpu/conv2d_bf16.h"
 
-// GCC 12's AVX-512 intrinsics trip -Wuninitialized once inlined (see conv2d_implicit.cpp).
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "kernels/cpu/simd_gcc_warnings.h"
 
 #include <omp.h>
 

@@ -31,11 +31,11 @@ double block_sum(const T* x, const T* t, int64_t lo, int64_t hi, T p) {
 
 template <math::PointLoss K, bool kHasTarget, typename T>
 double sum_kind(const T* x, const T* t, int64_t n, T p) {
-  const int64_t blocks = (n + kLossBlock - 1) / kLossBlock;
+  const int64_t blocks = (n + math::kLossBlock - 1) / math::kLossBlock;
   std::vector<double> partial(blocks, 0.0);
 #pragma omp parallel for if (n >= kSumParallelMin)
   for (int64_t b = 0; b < blocks; ++b)
-    partial[b] = block_sum<K, kHasTarget>(x, t, b * kLossBlock, std::min(n, (b + 1) * kLossBlock), p);
+    partial[b] = block_sum<K, kHasTarget>(x, t, b * math::kLossBlock, std::min(n, (b + 1) * math::kLossBlock), p);
   double total = 0;
   for (double v : partial) total += v;
   return total;

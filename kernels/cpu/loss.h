@@ -1,5 +1,5 @@
 // Sums and pointwise losses on the CPU, reduced deterministically: fixed blocks of
-// kLossBlock elements summed in double, then the block sums added in order, so the
+// math::kLossBlock elements summed in double, then the block sums added in order, so the
 // result does not depend on the thread count.
 #pragma once
 #include <cstdint>
@@ -7,8 +7,6 @@
 #include "kernels/common/math.h"
 
 namespace sr::cpu {
-
-constexpr int64_t kLossBlock = 8192;
 
 // sum_i point_loss(kind, x[i], t[i], param); t may be null for the one-input kinds.
 template <typename T>

@@ -41,7 +41,7 @@ std::unique_ptr<T[]> scratch(int64_t n) {
 }  // namespace
 
 template <typename T>
-void rdb_forward(const RdbShape& s, const T* x, const RdbParams<T>& p, const T* outer, T slope,
+void rdb_forward(const RdbShape& s, const T* x, const RdbWeights<T>& p, const T* outer, T slope,
                  T residual, T outer_scale, T* buf, T* y) {
   const int64_t HW = s.H * s.W, CB = s.channels() * HW, xn = s.nf * HW, gn = s.gc * HW;
   // The one copy of the block: x into the buffer's first nf channels.
@@ -70,7 +70,7 @@ void rdb_forward(const RdbShape& s, const T* x, const RdbParams<T>& p, const T* 
 }
 
 template <typename T>
-void rdb_backward(const RdbShape& s, const T* buf, const RdbParams<T>& p, const T* dy, T slope,
+void rdb_backward(const RdbShape& s, const T* buf, const RdbWeights<T>& p, const T* dy, T slope,
                   T residual, bool has_outer, T outer_scale, T* dx, T* const dw[5], T* const db[5]) {
   const int64_t HW = s.H * s.W, CB = s.channels() * HW, xn = s.nf * HW, gn = s.gc * HW;
   const int64_t total = s.N * xn;
@@ -123,9 +123,9 @@ void rdb_backward(const RdbShape& s, const T* buf, const RdbParams<T>& p, const 
 }
 
 #define SR_INSTANTIATE_RDB(T)                                                                     \
-  template void rdb_forward<T>(const RdbShape&, const T*, const RdbParams<T>&, const T*, T, T, T,  \
+  template void rdb_forward<T>(const RdbShape&, const T*, const RdbWeights<T>&, const T*, T, T, T,  \
                                T*, T*);                                                           \
-  template void rdb_backward<T>(const RdbShape&, const T*, const RdbParams<T>&, const T*, T, T,    \
+  template void rdb_backward<T>(const RdbShape&, const T*, const RdbWeights<T>&, const T*, T, T,    \
                                 bool, T, T*, T* const[5], T* const[5]);
 SR_INSTANTIATE_RDB(float)
 SR_INSTANTIATE_RDB(double)

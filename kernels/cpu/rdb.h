@@ -15,28 +15,14 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/common/precision.h"
+#include "kernels/common/rdb_shape.h"
 
 namespace sr::cpu {
-
-struct RdbShape {
-  int64_t N, nf, gc, H, W;
-  Precision precision = Precision::fp32;  // of the five convs (Conv2dShape::precision)
-  int64_t channels() const { return nf + 4 * gc; }  // of the buffer
-};
-
-// The ten parameters: w[k] (gc, nf + k gc, 3, 3) for k < 4, w[4] (nf, nf + 4 gc, 3, 3);
-// b[k] of length out-channels, or null.
-template <typename T>
-struct RdbParams {
-  const T* w[5];
-  const T* b[5];
-};
 
 // Fills buf (N, nf + 4 gc, H, W) and writes y (N, nf, H, W). outer may be null (then
 // outer_scale is unused). x, outer and y are contiguous.
 template <typename T>
-void rdb_forward(const RdbShape& s, const T* x, const RdbParams<T>& p, const T* outer, T slope,
+void rdb_forward(const RdbShape& s, const T* x, const RdbWeights<T>& p, const T* outer, T slope,
                  T residual, T outer_scale, T* buf, T* y);
 
 // From the saved buffer and dy = dL/dy: dx = dL/dx (overwritten; may be null), and
@@ -44,7 +30,7 @@ void rdb_forward(const RdbShape& s, const T* x, const RdbParams<T>& p, const T* 
 // had an outer residual (its gradient is dy itself: the op returns that). LeakyReLU's
 // derivative comes from the saved output's sign (slope > 0, so y > 0 iff its input > 0).
 template <typename T>
-void rdb_backward(const RdbShape& s, const T* buf, const RdbParams<T>& p, const T* dy, T slope,
+void rdb_backward(const RdbShape& s, const T* buf, const RdbWeights<T>& p, const T* dy, T slope,
                   T residual, bool has_outer, T outer_scale, T* dx, T* const dw[5], T* const db[5]);
 
 }  // namespace sr::cpu

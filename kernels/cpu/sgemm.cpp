@@ -19,10 +19,7 @@
 // packs what it needs on its own, so there is no synchronisation inside the product.
 #include "kernels/cpu/sgemm.h"
 
-// GCC 12's AVX-512 intrinsics (_mm512_unpacklo_ps, _mm512_reduce_add_ps, ...) start from
-// _mm512_undefined_ps() and trip -Wuninitialized once inlined: a known false positive.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "kernels/cpu/simd_gcc_warnings.h"
 
 #if SR_CPU_SIMD
 #include <omp.h>

@@ -4,7 +4,7 @@
 // (-march=native): AVX-512F gives 16 lanes and 32 registers, AVX2+FMA 8 lanes and 16
 // registers. Without either, SR_CPU_SIMD is 0 and callers use their Eigen paths.
 // (GCC 12 reports false -Wuninitialized warnings inside its AVX-512 intrinsics once they
-// are inlined; the .cpp files that use these silence that one warning.)
+// are inlined; the .cpp files that use these include simd_gcc_warnings.h.)
 #pragma once
 
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))

@@ -26,12 +26,10 @@
 #pragma once
 #include <string>
 
-#include "kernels/cpu/conv2d.h"
+#include "kernels/common/conv2d_shape.h"
 #include "kernels/kernel_choice.h"
 
 namespace sr::cuda {
-
-using Conv2dShape = cpu::Conv2dShape;
 
 using ConvVariant = kernels::ConvVariant;
 using kernels::conv_variant_from_name;

@@ -1,6 +1,6 @@
 // Loss reductions on CUDA (see loss.h).
 //
-// Pass 1: one block of 256 threads per cpu::kLossBlock (8192) elements; thread t sums
+// Pass 1: one block of 256 threads per math::kLossBlock (8192) elements; thread t sums
 // point_loss over elements t, t+256, ... of its block in double; block_sum's fixed tree
 // gives the block's partial. Pass 2 (reduce.cu's sum_partials): one block adds the
 // partials in a fixed order. Pass 3: one thread scales the total and rounds it into the
@@ -8,7 +8,7 @@
 // kernels/common/math.h, the same code the CPU runs.
 #include <algorithm>
 
-#include "kernels/cpu/loss.h"
+#include "kernels/common/math.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/loss.h"
 #include "kernels/cuda/reduce.h"
@@ -23,8 +23,8 @@ __global__ void __launch_bounds__(kLossThreads)
     loss_partial_kernel(math::PointLoss kind, const float* __restrict__ x,
                         const float* __restrict__ t, int64_t n, float param,
                         double* __restrict__ partial) {
-  const int64_t lo = blockIdx.x * cpu::kLossBlock;
-  const int64_t hi = lo + cpu::kLossBlock < n ? lo + cpu::kLossBlock : n;
+  const int64_t lo = blockIdx.x * math::kLossBlock;
+  const int64_t hi = lo + math::kLossBlock < n ? lo + math::kLossBlock : n;
   double acc = 0;
   for (int64_t i = lo + threadIdx.x; i < hi; i += kLossThreads)
     acc += (double)math::point_loss<float>(kind, x[i], t ? t[i] : 0.f, param);
@@ -62,7 +62,7 @@ struct LossBackwardOp {
 
 void loss_sum(math::PointLoss kind, const float* x, const float* t, int64_t n, double param,
               double scale, float* out) {
-  const int64_t blocks = std::max<int64_t>(ceil_div(n, cpu::kLossBlock), 1);
+  const int64_t blocks = std::max<int64_t>(ceil_div(n, math::kLossBlock), 1);
   SR_CHECK(blocks < (int64_t{1} << 31), "loss_sum: ", n, " elements is too many");
   DeviceScratch partial((blocks + 1) * sizeof(double));
   double* total = partial.as<double>() + blocks;

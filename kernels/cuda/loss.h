@@ -1,5 +1,5 @@
 // Sums and pointwise losses on CUDA: the twins of kernels/cpu/loss.h. The reduction is
-// deterministic and has the CPU's shape: blocks of cpu::kLossBlock elements summed in
+// deterministic and has the CPU's shape: blocks of math::kLossBlock elements summed in
 // double, then the block sums added in a fixed order.
 #pragma once
 #include <cstdint>

@@ -34,19 +34,19 @@ struct EmaChunk {
   int64_t n;
 };
 
-__global__ void adam_step_gated_kernel(cpu::AdamConfig c, const double* lr, const float* gate, double* step,
-                                       cpu::AdamStep* out) {
-  *out = cpu::adam_step_gated(c, *lr, *gate, *step);
+__global__ void adam_step_gated_kernel(AdamConfig c, const double* lr, const float* gate, double* step,
+                                       AdamStep* out) {
+  *out = adam_step_gated(c, *lr, *gate, *step);
 }
 
 __global__ void __launch_bounds__(kOptThreads)
-    adam_kernel(const AdamChunk* __restrict__ chunks, const cpu::AdamStep* __restrict__ sp) {
-  const cpu::AdamStep s = *sp;
+    adam_kernel(const AdamChunk* __restrict__ chunks, const AdamStep* __restrict__ sp) {
+  const AdamStep s = *sp;
   if (s.skip != 0.f) return;
   const AdamChunk c = chunks[blockIdx.x];
   for (int64_t i = threadIdx.x; i < c.n; i += kOptThreads) {
     float p = c.p[i], m = c.m[i], v = c.v[i];
-    cpu::adam_update_element(s, p, c.g[i], m, v);
+    adam_update_element(s, p, c.g[i], m, v);
     c.p[i] = p;
     c.m[i] = m;
     c.v[i] = v;
@@ -59,7 +59,7 @@ __global__ void __launch_bounds__(kOptThreads)
   const EmaChunk c = chunks[blockIdx.x];
   for (int64_t i = threadIdx.x; i < c.n; i += kOptThreads) {
     float e = c.e[i];
-    cpu::ema_update_element(decay, one_minus_decay, e, c.p[i]);
+    ema_update_element(decay, one_minus_decay, e, c.p[i]);
     c.e[i] = e;
   }
 }
@@ -69,16 +69,16 @@ struct UnscaleChunk {
   int64_t n;
 };
 
-__global__ void loss_scale_update_kernel(cpu::LossScaleRule r, const float* found, cpu::LossScaleState* s,
+__global__ void loss_scale_update_kernel(LossScaleRule r, const float* found, LossScaleState* s,
                                          float* scale_f32) {
-  cpu::loss_scale_update(r, *found, *s);
+  loss_scale_update(r, *found, *s);
   *scale_f32 = (float)s->scale;
 }
 
 // Every thread that meets a non-finite product writes the same NaN to *found: which one
 // lands does not matter, and a finite run writes nothing.
 __global__ void __launch_bounds__(kOptThreads)
-    loss_unscale_kernel(const UnscaleChunk* __restrict__ chunks, const cpu::LossScaleState* s, float* found) {
+    loss_unscale_kernel(const UnscaleChunk* __restrict__ chunks, const LossScaleState* s, float* found) {
   const float inv = (float)s->inv_scale;
   const UnscaleChunk c = chunks[blockIdx.x];
   bool bad = false;
@@ -105,21 +105,21 @@ void run_table(const std::vector<ChunkT>& table, const char* op, Launch&& launch
 
 }  // namespace
 
-void adam_step_gated(const cpu::AdamConfig& c, const double* lr, const float* gate, double* step,
-                     cpu::AdamStep* out) {
+void adam_step_gated(const AdamConfig& c, const double* lr, const float* gate, double* step,
+                     AdamStep* out) {
   launch_kernel(adam_step_gated_kernel, 1, 1, 0, current_stream(), c, lr, gate, step, out);
   CUDA_CHECK_LAUNCH("adam_step_gated");
 }
 
-void adam_update(const cpu::AdamStep& s, float* const* params, const float* const* grads,
+void adam_update(const AdamStep& s, float* const* params, const float* const* grads,
                  float* const* exp_avg, float* const* exp_avg_sq, const int64_t* sizes, int count) {
-  DeviceScratch dev(sizeof(cpu::AdamStep));
+  DeviceScratch dev(sizeof(AdamStep));
   const char* first = reinterpret_cast<const char*>(&s);
   memcpy_to_device_retained(dev.as<void>(), std::vector<char>(first, first + sizeof s));
-  adam_update(dev.as<cpu::AdamStep>(), params, grads, exp_avg, exp_avg_sq, sizes, count);
+  adam_update(dev.as<AdamStep>(), params, grads, exp_avg, exp_avg_sq, sizes, count);
 }
 
-void adam_update(const cpu::AdamStep* s, float* const* params, const float* const* grads,
+void adam_update(const AdamStep* s, float* const* params, const float* const* grads,
                  float* const* exp_avg, float* const* exp_avg_sq, const int64_t* sizes, int count) {
   std::vector<AdamChunk> table;
   for (int i = 0; i < count; ++i) {
@@ -144,12 +144,12 @@ void ema_update(double decay, float* const* ema, const float* const* params, con
   });
 }
 
-void loss_scale_update(const cpu::LossScaleRule& r, const float* found, cpu::LossScaleState* s, float* scale_f32) {
+void loss_scale_update(const LossScaleRule& r, const float* found, LossScaleState* s, float* scale_f32) {
   launch_kernel(loss_scale_update_kernel, 1, 1, 0, current_stream(), r, found, s, scale_f32);
   CUDA_CHECK_LAUNCH("loss_scale_update");
 }
 
-void loss_unscale(const cpu::LossScaleState* s, float* const* grads, const int64_t* sizes, int count, float* found) {
+void loss_unscale(const LossScaleState* s, float* const* grads, const int64_t* sizes, int count, float* found) {
   std::vector<UnscaleChunk> table;
   for (int i = 0; i < count; ++i) {
     if (!grads[i]) continue;

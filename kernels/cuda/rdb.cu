@@ -68,7 +68,7 @@ struct CopyIntoView {  // view[i] = src[i]
 
 Conv2dShape rdb_conv_shape(const RdbShape& s, int k, int64_t x_batch, int64_t y_batch) {
   const int64_t cin = s.nf + k * s.gc, cout = k == 4 ? s.nf : s.gc;
-  Conv2dShape c = cpu::make_conv2d_shape(s.N, cin, s.H, s.W, cout, 3, 3, 1, 1);
+  Conv2dShape c = make_conv2d_shape(s.N, cin, s.H, s.W, cout, 3, 3, 1, 1);
   c.x_batch_stride = x_batch;
   c.y_batch_stride = y_batch;
   return c;
@@ -113,7 +113,7 @@ bool rdb_keeps_twin(ConvVariant v, const RdbShape& s) {
   return (v == ConvVariant::igemm_v2 || v == ConvVariant::wgmma) && s.nf % 8 == 0 && s.gc % 8 == 0;
 }
 
-void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbParams& p, const float* outer,
+void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbWeights& p, const float* outer,
                  float slope, float residual, float outer_scale, const RdbSaved& saved, float* y,
                  const RdbLink& link) {
   if (s.N * s.H * s.W == 0) return;  // (nothing to hold: the pointers may be null)
@@ -157,7 +157,7 @@ void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbPara
   conv(4, ep5, y);
 }
 
-void rdb_backward(ConvVariant v, const RdbShape& s, const RdbSaved& saved, const RdbParams& p, const float* dy,
+void rdb_backward(ConvVariant v, const RdbShape& s, const RdbSaved& saved, const RdbWeights& p, const float* dy,
                   float slope, float residual, bool has_outer, float outer_scale, float* dx, float* const dw[5],
                   float* const db[5], const RdbBackwardLink& link) {
   if (s.N * s.H * s.W == 0) return;

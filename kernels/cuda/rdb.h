@@ -7,13 +7,12 @@
 // into y, and in backward LeakyReLU's derivative in the backward-data stores.
 // Plain C++ header (no CUDA types), so engine/ops_rdb.cpp can call it.
 #pragma once
-#include "kernels/cpu/rdb.h"
+#include "kernels/common/rdb_shape.h"
 #include "kernels/cuda/conv2d.h"
 
 namespace sr::cuda {
 
-using RdbShape = cpu::RdbShape;
-using RdbParams = cpu::RdbParams<float>;
+using RdbWeights = sr::RdbWeights<float>;  // the float32 block
 
 // Whether the block keeps a packed twin instead of the float32 buffer: igemm_v2 and wgmma with
 // nf and gc multiples of 8 (rdb.cu). The twin is [N][H][W][nf + 4 gc] bf16, x and the growth
@@ -38,7 +37,7 @@ struct RdbLink {
   uint16_t* next_twin = nullptr;
 };
 
-void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbParams& p, const float* outer,
+void rdb_forward(ConvVariant v, const RdbShape& s, const float* x, const RdbWeights& p, const float* outer,
                  float slope, float residual, float outer_scale, const RdbSaved& saved, float* y,
                  const RdbLink& link = {});
 
@@ -62,7 +61,7 @@ struct RdbBackwardLink {
   float prev_dz5_scale = 1.0f;
 };
 
-void rdb_backward(ConvVariant v, const RdbShape& s, const RdbSaved& saved, const RdbParams& p, const float* dy,
+void rdb_backward(ConvVariant v, const RdbShape& s, const RdbSaved& saved, const RdbWeights& p, const float* dy,
                   float slope, float residual, bool has_outer, float outer_scale, float* dx, float* const dw[5],
                   float* const db[5], const RdbBackwardLink& link = {});
 

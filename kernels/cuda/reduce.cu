@@ -5,7 +5,7 @@
 // combines the threads. Pass 2 adds a row's chunk sums in chunk order with one thread.
 // The chunk size, block size and order are constants, so the result never depends on the
 // GPU or on timing.
-#include "kernels/cpu/loss.h"
+#include "kernels/common/math.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/fast_div.h"
 #include "kernels/cuda/reduce.h"
@@ -49,8 +49,8 @@ __global__ void channel_sum_finish_kernel(const double* __restrict__ partial, in
 __global__ void __launch_bounds__(kReduceThreads)
     dot_partial_kernel(const float* __restrict__ a, const float* __restrict__ b, int64_t n,
                        double* __restrict__ partial) {
-  const int64_t lo = blockIdx.x * cpu::kLossBlock;
-  const int64_t hi = lo + cpu::kLossBlock < n ? lo + cpu::kLossBlock : n;
+  const int64_t lo = blockIdx.x * math::kLossBlock;
+  const int64_t hi = lo + math::kLossBlock < n ? lo + math::kLossBlock : n;
   double acc = 0;
   for (int64_t i = lo + threadIdx.x; i < hi; i += kReduceThreads)
     acc += b ? (double)a[i] * (double)b[i] : (double)a[i];
@@ -98,7 +98,7 @@ void channel_sum(const float* x, int64_t N, int64_t C, int64_t HW, int64_t batch
 }
 
 void dot_to_device(const float* a, const float* b, int64_t n, double* result) {
-  const int64_t blocks = n > 0 ? ceil_div(n, cpu::kLossBlock) : 0;
+  const int64_t blocks = n > 0 ? ceil_div(n, math::kLossBlock) : 0;
   if (blocks == 0) {
     CUDA_CHECK(cudaMemsetAsync(result, 0, sizeof(double), current_stream()));
     return;

@@ -16,7 +16,7 @@ void channel_sum(const float* x, int64_t N, int64_t C, int64_t HW, int64_t batch
                  float* out, bool accumulate);
 
 // sum_i a[i] * (b ? b[i] : 1) in double, as the CPU's loss_sum does it: blocks of
-// cpu::kLossBlock elements, then the block sums in order. Writes the result to the device
+// math::kLossBlock elements, then the block sums in order. Writes the result to the device
 // double *result (no host synchronisation).
 void dot_to_device(const float* a, const float* b, int64_t n, double* result);
 

@@ -29,8 +29,8 @@ inline std::string describe(const ConvCase& c) {
 }
 
 // The shape with the views' batch strides.
-inline cpu::Conv2dShape conv_shape(const ConvCase& c) {
-  cpu::Conv2dShape s = cpu::make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
+inline Conv2dShape conv_shape(const ConvCase& c) {
+  Conv2dShape s = make_conv2d_shape(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.stride, c.pad);
   s.x_batch_stride = (c.C + c.extra_in) * c.H * c.W;
   s.y_batch_stride = (c.K + c.extra_out) * s.P * s.Q;
   return s;
@@ -40,7 +40,7 @@ inline cpu::Conv2dShape conv_shape(const ConvCase& c) {
 // epilogue: y = res + 0.5 * sqrt2 * leaky(conv + bias, 0.2) into the y view of a NaN buffer.
 struct ConvViewData {
   ConvCase c;
-  cpu::Conv2dShape s, sc;  // s: on the views; sc: the CPU reference on contiguous copies
+  Conv2dShape s, sc;  // s: on the views; sc: the CPU reference on contiguous copies
   int64_t HW, PQ, x_off, y_off, x_len, y_len;
   std::mt19937_64 rng;
   std::vector<float> xbuf, w, bias, res, dybuf;

@@ -275,14 +275,14 @@ Maker optimizer(const std::string& op) {
     if (op == "ema") return [=](int) { cuda::ema_update(0.999, m.data(), p.data(), sizes.data(), count); };
     if (op == "loss_unscale") {
       // The state is zeros (1/S = 0): the pass's traffic, not its values, is timed.
-      const auto* state = reinterpret_cast<const cpu::LossScaleState*>(b.zeros(sizeof(cpu::LossScaleState) / sizeof(float)));
+      const auto* state = reinterpret_cast<const LossScaleState*>(b.zeros(sizeof(LossScaleState) / sizeof(float)));
       float* found = b.zeros(1);
       return [=](int) { cuda::loss_unscale(state, g.data(), sizes.data(), count, found); };
     }
-    cpu::AdamConfig cfg;
+    AdamConfig cfg;
     cfg.lr = 1e-4;
     return [=](int i) {
-      const cpu::AdamStep st = cpu::adam_step_scalars(cfg, i + 1);
+      const AdamStep st = adam_step_scalars(cfg, i + 1);
       cuda::adam_update(st, p.data(), g.data(), m.data(), v.data(), sizes.data(), count);
     };
   };
@@ -384,7 +384,7 @@ Maker degrade_pipeline() {
 Maker upsample_nearest2x_conv2d(const std::string& op, const std::string& variant) {
   return [op, variant](const Case& c, Buffers& b, int rot) -> Runner {
     const cuda::ConvVariant v = cuda::conv_variant_from_name(variant);
-    const cpu::Conv2dShape s = upsample_nearest2x_conv2d_shape(c);
+    const Conv2dShape s = upsample_nearest2x_conv2d_shape(c);
     const int64_t nx = s.N * s.C * s.H * s.W / 4, ny = s.N * s.K * s.P * s.Q;
     const float* w = b.rand(s.K * s.C * s.R * s.S, -0.1, 0.1);
     if (op == "upsample_nearest2x_conv2d_fwd") {

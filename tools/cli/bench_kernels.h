@@ -71,7 +71,7 @@ struct Impl {
 inline int64_t param(const Case& c, const char* key) { return (int64_t)c.p.at(key); }
 
 // The convolution over the upsampled input of an upsample_nearest2x_conv2d case (x is N, C, H, W).
-inline cpu::Conv2dShape upsample_nearest2x_conv2d_shape(const Case& c) {
+inline Conv2dShape upsample_nearest2x_conv2d_shape(const Case& c) {
   return cpu::make_upsample_nearest2x_conv2d_shape(param(c, "N"), param(c, "C"), param(c, "H"), param(c, "W"),
                                                    param(c, "K"), param(c, "R"), param(c, "R"), (int)param(c, "pad"));
 }

@@ -219,8 +219,8 @@ const ConvLayer kConvLayers[] = {
     {"unet.conv9", 64, 128, 1, 3, 1, 1, true},
 };
 
-cpu::Conv2dShape conv_shape(const Params& p) {
-  cpu::Conv2dShape s{};
+Conv2dShape conv_shape(const Params& p) {
+  Conv2dShape s{};
   s.N = (int64_t)p.at("N");
   s.C = (int64_t)p.at("C");
   s.H = (int64_t)p.at("H");
@@ -236,10 +236,10 @@ cpu::Conv2dShape conv_shape(const Params& p) {
   return s;
 }
 
-using ConvFwd = std::function<void(const cpu::Conv2dShape&, const float*, const float*, const float*, float*)>;
-using ConvBwdData = std::function<void(const cpu::Conv2dShape&, const float*, const float*, float*)>;
+using ConvFwd = std::function<void(const Conv2dShape&, const float*, const float*, const float*, float*)>;
+using ConvBwdData = std::function<void(const Conv2dShape&, const float*, const float*, float*)>;
 using ConvBwdWeight =
-    std::function<void(const cpu::Conv2dShape&, const float*, const float*, float*, float*)>;
+    std::function<void(const Conv2dShape&, const float*, const float*, float*, float*)>;
 struct ConvFns {
   std::string device, name;
   bool is_default;
@@ -265,18 +265,18 @@ std::vector<ConvFns> conv_variants() {
                  cpu::conv2d_backward_weight_bf16});
   // precision tf32 / fp16: operands rounded into copies, the float32 kernel (conv2d_rounded.h).
   for (const Precision p : {Precision::tf32, Precision::fp16}) {
-    auto with = [p](cpu::Conv2dShape s) {
+    auto with = [p](Conv2dShape s) {
       s.precision = p;
       return s;
     };
     v.push_back({"cpu", std::string("rounded_") + precision_name(p), false,
-                 [with](const cpu::Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
+                 [with](const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
                    cpu::conv2d_forward_rounded(with(s), x, w, b, y);
                  },
-                 [with](const cpu::Conv2dShape& s, const float* dy, const float* w, float* dx) {
+                 [with](const Conv2dShape& s, const float* dy, const float* w, float* dx) {
                    cpu::conv2d_backward_data_rounded(with(s), dy, w, dx);
                  },
-                 [with](const cpu::Conv2dShape& s, const float* x, const float* dy, float* dw, float* db) {
+                 [with](const Conv2dShape& s, const float* x, const float* dy, float* dw, float* db) {
                    cpu::conv2d_backward_weight_rounded(with(s), x, dy, dw, db);
                  }});
   }
@@ -284,15 +284,15 @@ std::vector<ConvFns> conv_variants() {
   for (const kernels::Variant& kv : kernels::variants_of("conv2d", "cuda")) {
     const cuda::ConvVariant cv = cuda::conv_variant_from_name(kv.name);
     v.push_back({"cuda", kv.name, kv.is_default,
-                 [cv](const cpu::Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
+                 [cv](const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
                    cuda::ConvEpilogue ep;
                    ep.bias = b;
                    cuda::conv2d_forward_with(cv, s, x, w, ep, y);
                  },
-                 [cv](const cpu::Conv2dShape& s, const float* dy, const float* w, float* dx) {
+                 [cv](const Conv2dShape& s, const float* dy, const float* w, float* dx) {
                    cuda::conv2d_backward_data_with(cv, s, dy, w, dx);
                  },
-                 [cv](const cpu::Conv2dShape& s, const float* x, const float* dy, float* dw, float* db) {
+                 [cv](const Conv2dShape& s, const float* x, const float* dy, float* dw, float* db) {
                    cuda::conv2d_backward_weight_with(cv, s, x, dy, dw, db);
                  }});
   }
@@ -305,7 +305,7 @@ std::vector<ConvFns> conv_variants() {
 // column counts int8 multiply-adds as two operations. Stride-1 odd filters only. One row per
 // vector path the CPU runs (int8_avx512_vnni, int8_avx_vnni, int8_avx2).
 Runner int8_conv_runner(cpu::Int8Isa isa, const Case& c, Buffers&, int rot) {
-  const cpu::Conv2dShape s = conv_shape(c.p);
+  const Conv2dShape s = conv_shape(c.p);
   if (s.stride != 1 || s.R % 2 == 0 || s.pad != s.R / 2) return {};
   Generator gen(4321);
   std::vector<int8_t> qw(s.K * s.C * s.R * s.S);
@@ -332,7 +332,7 @@ std::vector<Impl> conv_impls(const std::string& op) {
   std::vector<Impl> out;
   for (const ConvFns& f : conv_variants()) {
     out.push_back({f.device, f.name, f.is_default, [f, op](const Case& c, Buffers& b, int rot) -> Runner {
-                     const cpu::Conv2dShape s = conv_shape(c.p);
+                     const Conv2dShape s = conv_shape(c.p);
                      const int64_t nx = s.N * s.C * s.H * s.W, ny = s.N * s.K * s.P * s.Q;
                      const float* w = b.rand(s.K * s.C * s.R * s.S, -0.1, 0.1);
                      if (op == "conv_fwd") {
@@ -368,7 +368,7 @@ std::vector<Impl> upsample_nearest2x_conv2d_cpu_impls(const std::string& op) {
   for (const bool folded : {true, false})
     out.push_back({"cpu", folded ? "phases" : "composed", folded,
                    [op, folded](const Case& c, Buffers& b, int rot) -> Runner {
-                     const cpu::Conv2dShape s = kernel_bench::upsample_nearest2x_conv2d_shape(c);
+                     const Conv2dShape s = kernel_bench::upsample_nearest2x_conv2d_shape(c);
                      const int64_t nx = s.N * s.C * s.H * s.W / 4, ny = s.N * s.K * s.P * s.Q;
                      const float* w = b.rand(s.K * s.C * s.R * s.S, -0.1, 0.1);
                      if (op == "upsample_nearest2x_conv2d_fwd") {
@@ -936,13 +936,13 @@ std::vector<Impl> cpu_impls(const std::string& op) {
       if (op == "loss_unscale") {
         float* found = b.zeros(1);
         return [=](int) {
-          cpu::loss_unscale(cpu::LossScaleState{65536.0, 1.0 / 65536, 0, 0}, g.data(), sizes.data(), count, found);
+          cpu::loss_unscale(LossScaleState{65536.0, 1.0 / 65536, 0, 0}, g.data(), sizes.data(), count, found);
         };
       }
-      cpu::AdamConfig cfg;
+      AdamConfig cfg;
       cfg.lr = 1e-4;
       return [=](int i) {
-        const cpu::AdamStep st = cpu::adam_step_scalars(cfg, i + 1);
+        const AdamStep st = adam_step_scalars(cfg, i + 1);
         cpu::adam_update(st, p.data(), g.data(), m.data(), v.data(), sizes.data(), count);
       };
     });
