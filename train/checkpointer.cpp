@@ -24,7 +24,8 @@ void Checkpointer::save_model(Module& net, const std::string& path, const std::s
   write_safetensors(path, net.state_dict(), {{"format", "pt"}, {"producer", "srengine"}, {which, spec.args.dump()}});
 }
 
-void Checkpointer::save(size_t si, int64_t iter, const RunNets& nets, StageStep& step, const data::Loader& loader) {
+void Checkpointer::save(size_t si, int64_t iter, const RunNets& nets, StageStep& step, const data::Loader& loader,
+                        std::optional<data::LoaderPosition> at) {
   const std::string& stage = ctx_.cfg.train.stages[si].name;
   TrainingState s;
   append_prefixed(s.tensors, "net_g.", nets.g->state_dict());
@@ -34,12 +35,12 @@ void Checkpointer::save(size_t si, int64_t iter, const RunNets& nets, StageStep&
   if (step.optim_d()) append_prefixed(s.tensors, "", step.optim_d()->state("optim_d."));
   check_replicas(stage, iter, s.tensors);
   if (pool_) append_prefixed(s.tensors, "", gather_pair_pool(*pool_, *ctx_.comm, ctx_.device));  // differs per rank
-  if (ctx_.rank0()) write(si, iter, nets, step, loader, s);
+  if (ctx_.rank0()) write(si, iter, nets, step, loader, at.value_or(loader.position()), s);
   ctx_.comm->barrier_untimed();  // the other ranks wait, exempt from dist.timeout_s, for the files
 }
 
 void Checkpointer::write(size_t si, int64_t iter, const RunNets& nets, StageStep& step, const data::Loader& loader,
-                         TrainingState& s) {
+                         const data::LoaderPosition& pos, TrainingState& s) {
   const std::string& stage = ctx_.cfg.train.stages[si].name;
   const std::string& dir = ctx_.dir;
   const int keep = ctx_.cfg.logger.keep_last;
@@ -57,7 +58,6 @@ void Checkpointer::write(size_t si, int64_t iter, const RunNets& nets, StageStep
   s.stage = stage;
   s.stage_index = (int)si;
   s.iter = iter;
-  const auto pos = loader.position();
   s.info.optim_g_steps = step.optim_g().steps();
   s.info.optim_d_steps = step.optim_d() ? step.optim_d()->steps() : 0;
   s.info.loader_epoch = pos.epoch;

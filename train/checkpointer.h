@@ -4,6 +4,7 @@
 // logger.keep_last, while the other ranks wait for the files.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "data/loader.h"
@@ -29,7 +30,10 @@ class Checkpointer {
   explicit Checkpointer(RunContext& ctx) : ctx_(ctx) {}
 
   // Models and training state of stage `si` after `iter` iterations.
-  void save(size_t si, int64_t iter, const RunNets& nets, StageStep& step, const data::Loader& loader);
+  // `at`: the loader position to record, when it is not loader.position() (a batch that
+  // failed to load is the next one to read).
+  void save(size_t si, int64_t iter, const RunNets& nets, StageStep& step, const data::Loader& loader,
+            std::optional<data::LoaderPosition> at = std::nullopt);
   // The state dict with the network's build options in the metadata under `which`
   // (network_g / network_d), so inference needs no config (nets/network_from_weights.h).
   void save_model(Module& net, const std::string& path, const std::string& which = "network_g");
@@ -41,7 +45,7 @@ class Checkpointer {
 
  private:
   void write(size_t si, int64_t iter, const RunNets& nets, StageStep& step, const data::Loader& loader,
-             TrainingState& state);
+             const data::LoaderPosition& at, TrainingState& state);
   void check_replicas(const std::string& stage, int64_t iter, const NamedTensors& state);
 
   RunContext& ctx_;

@@ -156,7 +156,8 @@ Spec dataset_spec() {
       {"batch_size_per_gpu", integer(16, "batch size per process (per GPU)", 1)},
       {"num_worker_per_gpu", integer(2, "decoding/augmentation threads per process", 0, 64)},
       {"dataset_enlarge_ratio", integer(1, "repeat the file list this many times per epoch", 1)},
-      {"skip_bad_images", boolean(false, "warn and skip unreadable images instead of stopping")},
+      {"skip_bad_images", boolean(false, "warn and skip unreadable images instead of stopping (a training run "
+                                           "that stops on one saves its state first: docs/DATA.md)")},
       {"max_pixels", integer(100000000, "refuse images with more pixels than this (decompression bombs)", 1)},
       {"degrade_on", string("auto", "RealESRGANDataset: where the degradation runs. cpu: the loader workers "
                                     "degrade each batch (data/degrade/pipeline.h); device: the workers only crop, "

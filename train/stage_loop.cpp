@@ -11,6 +11,7 @@
 #include "engine/cpu_threads.h"
 #include "engine/cuda_runtime.h"
 #include "engine/dispatch.h"
+#include "engine/error.h"
 #include "engine/storage.h"
 #include "train/grad_reducer.h"
 #include "train/graphed_step.h"
@@ -217,7 +218,13 @@ int StageLoop::iterate(size_t si, int64_t first, StageStep& step, GraphedStep* g
   ProgressWindow window{LossWindow{}, 0.0, Clock::now(), first};  // losses read back only when logged
   for (int64_t iter = first; iter <= total; ++iter) {
     const auto t0 = Clock::now();
-    data::Batch batch = loader.next();
+    const data::LoaderPosition at = loader.position();
+    data::Batch batch;
+    try {
+      batch = loader.next();
+    } catch (const Error& e) {
+      fail(e.what(), keep_work_before_data_failure(si, iter, first, step, loader, at));
+    }
     window.data_wait += seconds_since(t0);
     // The pool mixes pairs where they are made: on the CPU, or on the device when it
     // degrades the batch (datasets.train.degrade_on).
@@ -266,6 +273,30 @@ void StageLoop::validate(size_t si, int64_t iter, StageStep& step, const data::L
   fail(f.message, "; the training state of iteration ", iter, " was saved first (", ctx_.dir,
        "/training_states/): fix the cause and continue with --resume auto (",
        last ? "the stage's last validation runs again" : "this validation is not repeated", ")");
+}
+
+// A batch that cannot be made (a training image unreadable past its header, without
+// skip_bad_images) stops the run at iteration `iter`. A single process first saves the
+// state of iter - 1 with the failed batch as the loader's next, so the iterations since
+// the last checkpoint are kept and --resume auto, once the file is fixed, goes on exactly
+// as if nothing had happened. On several ranks the others are already inside the step's
+// collectives, so the run is aborted as for any error, from the last checkpoint. Returns
+// the end of the message.
+std::string StageLoop::keep_work_before_data_failure(size_t si, int64_t iter, int64_t first, StageStep& step,
+                                                     const data::Loader& loader, const data::LoaderPosition& at) {
+  const std::string fix = "fix or remove the file, or set datasets.train.skip_bad_images: true, and continue with "
+                          "--resume auto";
+  if (ctx_.comm->world_size() > 1)
+    return "; " + fix + " (from the last checkpoint: a run on several ranks stops at once)";
+  const int64_t done = iter - 1;
+  if (iter == first || done % ctx_.cfg.logger.save_checkpoint_freq == 0)
+    return "; no iteration ran since the last training state was saved: " + fix;
+  checkpointer_.save(si, done, nets_, step, loader, at);
+  ctx_.log->warn("[" + ctx_.cfg.train.stages[si].name + "] the batch of iteration " + std::to_string(iter) +
+                 " could not be made; saved the training state of iteration " + std::to_string(done) + " (" +
+                 checkpointer_.last() + ")");
+  return "; the training state of iteration " + std::to_string(done) + " was saved first (" + checkpointer_.last() +
+         "): " + fix;
 }
 
 // One progress line (and metrics.jsonl event): the window's mean losses over all ranks,

@@ -5,7 +5,8 @@
 // captured and replayed under train.cuda_graph) -> NaN streak -> progress line ->
 // validation at val_freq -> stop signals -> checkpoint at save_checkpoint_freq. It ends
 // with validation, a checkpoint and the final generator. A failed validation stops the run
-// after a checkpoint of its iteration.
+// after a checkpoint of its iteration; a batch that cannot be made, after one of the
+// iteration before (single process).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -72,6 +73,10 @@ class StageLoop {
   void log_progress(const std::string& name, int64_t iter, int64_t total, const StageStep& step, ProgressWindow& w,
                     int threads);
   int stop_requested(size_t si, int64_t iter, StageStep& step, const data::Loader& loader);
+  // When loader.next() fails at `iter`: saves what can be kept and returns the end of the
+  // error message (how to go on).
+  std::string keep_work_before_data_failure(size_t si, int64_t iter, int64_t first, StageStep& step,
+                                            const data::Loader& loader, const data::LoaderPosition& at);
   void note_skipped(const std::string& name, int64_t iter);
 
   RunContext& ctx_;

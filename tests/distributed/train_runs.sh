@@ -15,6 +15,10 @@
 #   validation_failure  2 ranks, rank 0's validation at psnr iteration 2 fails (a val image
 #                  cut short after its header): the job ends (no hang) with the error, after
 #                  the training state of iteration 2 was written
+#   data_failure   2 ranks on 4 images, one cut short after its header: a global batch of 4
+#                  is the whole epoch, so one rank cannot make its first batch while the
+#                  other enters the step's collectives; the job ends (no hang) with the error
+#                  naming the image and saying the run stops from its last checkpoint
 # The global batch is 2B in every run, so the loader position (epoch, batch) in a
 # checkpoint names the same samples on either world size.
 set -euo pipefail
@@ -96,6 +100,21 @@ case $mode in
     grep -q "cut.png: cannot decode PNG" "$work/val_fails.out" || fail "rank 0's error does not name the image"
     grep -q "the training state of iteration 2 was saved first" "$work/val_fails.out" || fail "no word of the state"
     [ -f "$work/val_fails/training_states/psnr_2.state" ] || fail "no training state of iteration 2"
+    ;;
+  data_failure)
+    data=$work/cut_train
+    rm -rf "$data" "$work/data_fails" && mkdir -p "$data"
+    for f in mate_aqua mate_blinds mate_dune mate_garden; do cp "$src/datasets/train_photos/$f.png" "$data/"; done
+    truncate -s $(($(stat -c %s "$data/mate_dune.png") / 2)) "$data/mate_dune.png"
+    status=0
+    timeout 60 "${mpirun[@]}" "$bin" train "$cfg" --set "path.experiments_root=$work" --set name=data_fails \
+      --set "datasets.train.batch_size_per_gpu=$B" --set "datasets.train.dataroot_gt=$data" \
+      > "$work/data_fails.out" 2>&1 || status=$?
+    cat "$work/data_fails.out"
+    [ "$status" -ne 124 ] || fail "the job hung after the failed batch"
+    [ "$status" -ne 0 ] || fail "the job exited 0"
+    grep -q "mate_dune.png: cannot decode PNG" "$work/data_fails.out" || fail "the error does not name the image"
+    grep -q "a run on several ranks stops at once" "$work/data_fails.out" || fail "no word of how to go on"
     ;;
   *) fail "unknown mode '$mode'" ;;
 esac
