@@ -3,7 +3,8 @@
 //    smaller than the thread count): the readable reference, and the float64 path;
 //  - an implicit GEMM with SIMD micro-kernels (conv2d_implicit.h): the float32 path
 //    wherever the build has AVX2 or AVX-512.
-// conv2d_forward/backward_* pick the fast one; the *_im2col names force the reference.
+// conv2d_forward/backward_* pick the fast one (conv2d.cpp); the *_im2col names force the
+// reference (conv2d_reference.cpp).
 // With precision bf16 (float32 only) they run the AVX512-BF16 kernels (conv2d_bf16.h), with
 // tf32 or fp16 the rounded-operand kernels (conv2d_rounded.h).
 // The shapes: Conv2dShape (kernels/common/conv2d_shape.h).
