@@ -67,12 +67,14 @@ int jpeg_read_run(const unsigned char* data, size_t size, long long max_pixels, 
   jpeg_decompress_struct cinfo;
   jpeg_progress_mgr progress;
   unsigned char* volatile pixels = nullptr;
+  unsigned char* volatile cmyk_row = nullptr;  // a CMYK image's row before conversion
   std::memset(&cinfo, 0, sizeof cinfo);  // so jpeg_destroy is safe whenever we jump
   cinfo.err = jpeg_std_error(&err->mgr);
   err->mgr.error_exit = on_jpeg_error;
   err->mgr.emit_message = on_jpeg_message;
   if (setjmp(err->jump)) {
     std::free(pixels);
+    std::free(cmyk_row);
     jpeg_destroy_decompress(&cinfo);
     return kJpegError;
   }
@@ -89,9 +91,11 @@ int jpeg_read_run(const unsigned char* data, size_t size, long long max_pixels, 
   } else if (cinfo.jpeg_color_space == JCS_YCbCr || cinfo.jpeg_color_space == JCS_RGB) {
     cinfo.out_color_space = JCS_RGB;
     out->channels = 3;
+  } else if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
+    cinfo.out_color_space = JCS_CMYK;  // libjpeg turns YCCK into CMYK; RGB is made below
+    out->channels = 3;
   } else {
-    std::snprintf(err->message, sizeof err->message,
-                  "unsupported JPEG colour space %d (CMYK/YCCK are not read; convert to RGB)",
+    std::snprintf(err->message, sizeof err->message, "unsupported JPEG colour space %d",
                   (int)cinfo.jpeg_color_space);
     jpeg_destroy_decompress(&cinfo);
     return kJpegError;
@@ -105,15 +109,34 @@ int jpeg_read_run(const unsigned char* data, size_t size, long long max_pixels, 
   jpeg_start_decompress(&cinfo);
   const size_t stride = (size_t)cinfo.output_width * cinfo.output_components;
   out->rows = row_limit == 0 || row_limit > cinfo.output_height ? cinfo.output_height : row_limit;
-  pixels = (unsigned char*)std::malloc(stride * out->rows);
+  pixels = (unsigned char*)std::malloc((size_t)cinfo.output_width * (size_t)out->channels * out->rows);
   if (!pixels) {
     std::snprintf(err->message, sizeof err->message, "out of memory for the pixels");
     std::longjmp(err->jump, 1);
   }
-  while (cinfo.output_scanline < out->rows) {
-    JSAMPROW row = pixels + (size_t)cinfo.output_scanline * stride;
-    jpeg_read_scanlines(&cinfo, &row, 1);
+  const bool cmyk = cinfo.out_color_space == JCS_CMYK;
+  if (cmyk) {
+    cmyk_row = (unsigned char*)std::malloc(stride);
+    if (!cmyk_row) {
+      std::snprintf(err->message, sizeof err->message, "out of memory for a row");
+      std::longjmp(err->jump, 1);
+    }
   }
+  const size_t out_stride = (size_t)cinfo.output_width * (size_t)out->channels;
+  while (cinfo.output_scanline < out->rows) {
+    unsigned char* dst = pixels + (size_t)cinfo.output_scanline * out_stride;
+    JSAMPROW row = cmyk ? cmyk_row : dst;
+    jpeg_read_scanlines(&cinfo, &row, 1);
+    // CMYK as OpenCV (so Real-ESRGAN's cv2.imread) turns it into RGB, on the stored values
+    // (Adobe's inverted CMYK, what Photoshop writes): R = K - (255 - C) K / 256, G from M,
+    // B from Y, with the integer shift.
+    for (unsigned x = 0; cmyk && x < cinfo.output_width; ++x) {
+      const int k = cmyk_row[4 * x + 3];
+      for (int c = 0; c < 3; ++c) dst[3 * x + c] = (unsigned char)(k - (((255 - cmyk_row[4 * x + c]) * k) >> 8));
+    }
+  }
+  std::free(cmyk_row);
+  cmyk_row = nullptr;
   if (out->rows == cinfo.output_height) jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
   out->pixels = pixels;

@@ -1,6 +1,7 @@
 // open_model: architecture, weights file(s) and DNI (see open_model.h).
 #include "infer/open_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -78,9 +79,15 @@ OpenedModel open_model(const ModelSpec& spec) {
       // Real-ESRGAN's -dn: dn * x4v3 + (1 - dn) * wdn, i.e. from wdn towards x4v3 by dn. The
       // companion file is looked for beside the main one first.
       std::vector<std::string> wdn_dirs = {fs::path(weights).parent_path().string()};
-      for (const auto& d : dirs) wdn_dirs.push_back(d);
+      for (const auto& d : dirs)
+        if (std::find(wdn_dirs.begin(), wdn_dirs.end(), d) == wdn_dirs.end()) wdn_dirs.push_back(d);
       dni_weights = weights;
-      weights = locate_model_weights(find_model_preset(kGeneralWdnModel), wdn_dirs);
+      try {
+        weights = locate_model_weights(find_model_preset(kGeneralWdnModel), wdn_dirs);
+      } catch (const Error& e) {
+        fail(e.what(), "; or give -dn 1 to run ", kGeneralModel, " alone (-dn ", dn, " blends in ", kGeneralWdnModel,
+             ")");
+      }
       dni_alpha = dn;
     }
   } else if (!spec.config.empty()) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <optional>
 #include <memory>
 #include <filesystem>
 #include <vector>
@@ -170,7 +171,14 @@ FileResult upscale_file(Module& net, const std::string& input, const std::string
   data::EncodeOptions eo;
   eo.jpeg_quality = opt.jpeg_quality;
   eo.webp_quality = opt.webp_quality;
-  data::ImageRowWriter writer(output, r.out_width, r.out_height, img.channels, out_depth, eo);
+  std::optional<data::ImageRowWriter> opened;
+  try {
+    opened.emplace(output, r.out_width, r.out_height, img.channels, out_depth, eo);
+  } catch (const Error& e) {  // the format's limits: say which size was asked for, and why
+    fail(e.what(), " (", img.width, "x", img.height, " at x", opt.outscale > 0 ? opt.outscale : net_scale(net),
+         " makes ", r.out_width, "x", r.out_height, ")");
+  }
+  data::ImageRowWriter& writer = *opened;
   try {
     upscale_image_rows(net, std::move(img), opt, out_depth,
                        [&](const float* rows, int n) { writer.write_rows(rows, n); });

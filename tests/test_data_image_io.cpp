@@ -4,11 +4,15 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
+
+#include <jpeglib.h>
 
 #include "data/image.h"
 #include "data/image_io.h"
 #include "support/data_support.h"
+#include "support/fresh_seed.h"
 
 using namespace sr;
 using namespace sr::data;
@@ -114,6 +118,60 @@ TEST_CASE("data/jpeg_decode_matches_pil") {
     for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
     CHECK(worst <= 1);  // same libjpeg family; allow an IDCT rounding difference
   }
+}
+
+// A CMYK JPEG (libjpeg writes Adobe's marker and the values as given) is read as OpenCV reads
+// it: R = K - ((255 - C) K >> 8), G from M, B from Y, on the stored values. Flat 8x8 blocks at
+// quality 100 come back within a level or two of what was written.
+TEST_CASE("data/jpeg_cmyk_reads_as_opencv_does") {
+  test::TempDir dir;
+  const std::string path = dir.file("cmyk.jpg");
+  std::mt19937_64 rng(test::fresh_seed());
+  const int W = 32, H = 16;  // 4 x 2 blocks of one colour each
+  std::vector<unsigned char> colours(8 * 4);
+  for (auto& v : colours) v = (unsigned char)(rng() % 256);
+  std::vector<unsigned char> cmyk(W * H * 4);
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x)
+      for (int c = 0; c < 4; ++c) cmyk[(y * W + x) * 4 + c] = colours[((y / 8) * 4 + x / 8) * 4 + c];
+  {
+    jpeg_compress_struct ci;
+    jpeg_error_mgr jerr;
+    ci.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&ci);
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    REQUIRE(f);
+    jpeg_stdio_dest(&ci, f);
+    ci.image_width = W;
+    ci.image_height = H;
+    ci.input_components = 4;
+    ci.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&ci);
+    jpeg_set_quality(&ci, 100, TRUE);
+    for (int c = 0; c < 4; ++c) ci.comp_info[c].h_samp_factor = ci.comp_info[c].v_samp_factor = 1;
+    jpeg_start_compress(&ci, TRUE);
+    while (ci.next_scanline < ci.image_height) {
+      JSAMPROW row = cmyk.data() + ci.next_scanline * W * 4;
+      jpeg_write_scanlines(&ci, &row, 1);
+    }
+    jpeg_finish_compress(&ci);
+    jpeg_destroy_compress(&ci);
+    std::fclose(f);
+  }
+  const data::ImageInfo info = data::read_image_info(path);
+  CHECK(info.channels == 3);
+  const data::Image img = data::read_image(path);
+  REQUIRE((img.width == W && img.height == H && img.channels == 3 && img.bit_depth == 8));
+  int worst = 0;
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x) {
+      const unsigned char* p = &cmyk[(y * W + x) * 4];
+      for (int c = 0; c < 3; ++c) {
+        const int want = p[3] - (((255 - p[c]) * p[3]) >> 8);
+        worst = std::max(worst, std::abs(data::quantize_u8(img.at(y, x, c)) - want));
+      }
+    }
+  CHECK(worst <= 2);
 }
 
 TEST_CASE("data/jpeg_roundtrip") {

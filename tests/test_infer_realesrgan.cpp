@@ -299,7 +299,6 @@ TEST_CASE("infer/cli_realesrgan_flags") {
            {"--face_enhance", "GFPGAN"},
            {"-s 0", "-s must be > 0, got 0"},
            {"-s two", "-s expects a number, got 'two'"},
-           {"-dn 0.5", "applies only to realesr-general-x4v3"},
            {"--dni a.pth b.pth", "three values"},
        }) {
     INFO(flags);
@@ -318,6 +317,69 @@ TEST_CASE("infer/cli_realesrgan_flags") {
   REQUIRE(std::system((base + " > " + dir.file("log4.txt") + " 2>&1").c_str()) == 0);
   CHECK(test::read_text(dir.file("log4.txt")).find(" on cpu") != std::string::npos);
 #endif
+}
+
+// Real-ESRGAN's command lines as argparse reads them: --name=value and values glued to short
+// options, its defaults (-i inputs, -o results, -n RealESRGAN_x4plus), -n with the file's
+// extension, -dn ignored (with a warning) by other models; and what a user who types a file
+// name for -o, an extension srengine cannot write, a video without ffmpeg or an impossible
+// output size is told.
+TEST_CASE("infer/cli_argparse_forms_and_defaults") {
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
+    return;
+  }
+  test::TempDir dir;
+  std::mt19937_64 rng(23);
+  data::write_image(dir.subdir("inputs") + "/photo.png", test::random_image(rng, 12, 10, 3));
+  const std::string fx = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/";
+  const std::string net = " --weights " + fx + "rrdbnet_tiny.safetensors --config " + fx + "config.json";
+  const std::string exe = "cd " + dir.path() + " && " + test::srengine_exe() + " infer";
+  auto run = [&](const std::string& args, std::string& log) {
+    const int rc = std::system((exe + args + " > log.txt 2>&1").c_str());
+    log = test::read_text(dir.file("log.txt"));
+    return rc;
+  };
+  std::string log;
+  // --outscale=2 and -t16: argparse's forms; no -i / -o: Real-ESRGAN's folders.
+  REQUIRE(run(net + " --outscale=2 -t16 --tile_pad=4 -dn0.3", log) == 0);
+  INFO(log);
+  const data::Image out = data::read_image(dir.file("results/photo.png"));
+  CHECK((out.width == 24 && out.height == 20));
+  CHECK(log.find("--tile 16 is small") != std::string::npos);
+  CHECK(log.find("tile 16 (pad 4") != std::string::npos);
+  CHECK(log.find("-dn applies only to -n realesr-general-x4v3; ignored") != std::string::npos);
+  // No model: Real-ESRGAN's default, RealESRGAN_x4plus, looked up by name (.pth dropped from -n).
+  CHECK(run("", log) != 0);
+  CHECK(log.find("model RealESRGAN_x4plus: its weights file 'RealESRGAN_x4plus.pth' is not in") != std::string::npos);
+  CHECK(run(" -n realesr-animevideov3.pth", log) != 0);
+  CHECK(log.find("model realesr-animevideov3: its weights file") != std::string::npos);
+  // -o with an image name is a folder, and says so.
+  REQUIRE(run(net + " -o one.png", log) == 0);
+  CHECK(log.find("-o 'one.png' is a folder") != std::string::npos);
+  CHECK(fs::exists(dir.file("one.png/photo.png")));
+  // An input whose extension srengine does not write, with --ext auto: named before any work.
+  fs::copy_file(dir.file("inputs/photo.png"), dir.file("photo.jfif"));
+  CHECK(run(net + " -i photo.jfif -o o2", log) != 0);
+  CHECK(log.find("'photo.jfif' has no image extension srengine writes (.jfif) to keep with --ext auto: give --ext png") !=
+        std::string::npos);
+  CHECK(log.find("infer: RRDBNet") == std::string::npos);  // before the net is built
+  REQUIRE(run(net + " -i photo.jfif -o o2 --ext png", log) == 0);
+  CHECK(fs::exists(dir.file("o2/photo.png")));
+  // A size no writer can take names the scale and the size.
+  CHECK(run(net + " -o o3 -s 100000", log) != 0);
+  CHECK(log.find("12x10 at x100000 makes 1200000x1000000") != std::string::npos);
+  // A video in a folder, without ffmpeg on PATH: it fails by name, the image is still done.
+  test::write_bytes(dir.file("inputs/clip.mp4"), {0, 0, 0, 0});
+  dir.subdir("empty_path");
+  const int rc = std::system(("cd " + dir.path() + " && PATH=" + dir.file("empty_path") + " " + test::srengine_exe() +
+                              " infer" + net + " -o o4 > log.txt 2>&1").c_str());
+  log = test::read_text(dir.file("log.txt"));
+  CHECK(rc != 0);
+  CHECK(log.find("1 video(s) in the folder will fail") != std::string::npos);
+  CHECK(log.find("FAILED inputs/clip.mp4: video input 'inputs/clip.mp4' needs the ffmpeg") != std::string::npos);
+  CHECK(log.find("1 of 2 image(s) failed") != std::string::npos);
+  CHECK(fs::exists(dir.file("o4/photo.png")));
 }
 
 // Every format in and out of upscale_file, through a net whose output is exactly

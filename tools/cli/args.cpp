@@ -20,4 +20,30 @@ int parse_int_arg(const std::string& command, const std::string& flag, const std
   return (int)x;
 }
 
+std::vector<std::string> split_option_values(const std::vector<std::string>& args,
+                                             std::initializer_list<const char*> glued) {
+  std::vector<std::string> out;
+  for (const std::string& a : args) {
+    const size_t eq = a.find('=');
+    if (a.rfind("--", 0) == 0 && a.size() > 2 && eq != std::string::npos && eq > 2) {
+      out.push_back(a.substr(0, eq));
+      out.push_back(a.substr(eq + 1));
+      continue;
+    }
+    // The longest short option that prefixes the word (-dn before a hypothetical -d).
+    size_t best = 0;
+    for (const char* g : glued) {
+      const std::string s = g;
+      if (a.size() > s.size() && a.rfind(s, 0) == 0 && s.size() > best) best = s.size();
+    }
+    if (best) {
+      out.push_back(a.substr(0, best));
+      out.push_back(a.substr(best));
+    } else {
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
 }  // namespace sr::cli

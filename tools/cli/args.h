@@ -1,7 +1,9 @@
 // Command-line value parsing shared by the subcommands.
 #pragma once
 #include <climits>
+#include <initializer_list>
 #include <string>
+#include <vector>
 
 namespace sr::cli {
 
@@ -9,5 +11,12 @@ namespace sr::cli {
 // range) is an error naming the command, the flag and the value.
 int parse_int_arg(const std::string& command, const std::string& flag, const std::string& value,
                   int lo = INT_MIN, int hi = INT_MAX);
+
+// The argparse / GNU spellings of an option with its value, as the two words the commands
+// parse: `--name=value` becomes `--name` `value` (main() does this for every command), and a
+// value glued to one of the short options in `glued` (`-s2`, `-t256`, `-dn0.5`) becomes
+// `-s` `2`. Every other word is kept as it is.
+std::vector<std::string> split_option_values(const std::vector<std::string>& args,
+                                             std::initializer_list<const char*> glued = {});
 
 }  // namespace sr::cli

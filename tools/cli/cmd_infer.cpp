@@ -35,10 +35,11 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* kUsage =
-    "usage: srengine infer (-n MODEL_NAME | --weights W [--config CFG.json]) -i IMG_OR_DIR -o DIR [options]\n"
+    "usage: srengine infer [-n MODEL_NAME | --weights W [--config CFG.json]] [-i IMG_OR_DIR] [-o DIR] [options]\n"
     "  Upscales an image or every image of a folder: <output>/<input stem>[_<suffix>].<ext>\n"
     "  (PNG, JPEG, WebP, TIFF, BMP; gray stays gray, alpha is kept). Real-ESRGAN's flags are accepted\n"
-    "  (inference_realesrgan.py's spellings are listed after srengine's).\n"
+    "  (inference_realesrgan.py's spellings are listed after srengine's), as are its defaults: -n\n"
+    "  RealESRGAN_x4plus, -i inputs, -o results; and --name=value or -s2 as well as --name value.\n"
     "model:\n"
     "  -n, --model-name NAME   a released model: %s.\n"
     "                          Its weights (e.g. RealESRGAN_x4plus.pth) are looked for in --model-dir,\n"
@@ -54,8 +55,9 @@ const char* kUsage =
     "                          realesr-general-wdn-x4v3 (default 0.5, as Real-ESRGAN; 1 uses one file)\n"
     "  --dni W1 W2 ALPHA       blend two weight files of one architecture: (1 - ALPHA) W1 + ALPHA W2\n"
     "input and output:\n"
-    "  -i, --input P           an image, or a folder (its images, sorted; other files are named and skipped)\n"
-    "  -o, --output DIR        output folder (created)\n"
+    "  -i, --input P           an image, or a folder (its images, sorted; other files are named and skipped);\n"
+    "                          default inputs\n"
+    "  -o, --output DIR        output folder (created; default results)\n"
     "  -s, --outscale S        output scale, any number > 0: the net's scale, then a Lanczos-4 resize\n"
     "                          (cv2.INTER_LANCZOS4's definition, as Real-ESRGAN) to int(W S) x int(H S)\n"
     "  --suffix S              photo.png -> photo_S.png (default none: photo.png)\n"
@@ -142,7 +144,9 @@ double parse_double_arg(const std::string& flag, const std::string& v) {
 
 }  // namespace
 
-int run_infer(const std::vector<std::string>& args) {
+int run_infer(const std::vector<std::string>& words) {
+  // Real-ESRGAN's argparse also takes a value glued to its short options (-s2, -t256, -dn0.5).
+  const std::vector<std::string> args = split_option_values(words, {"-dn", "-i", "-o", "-n", "-s", "-t", "-g"});
   std::string input, output, device, alpha = "bicubic";
   infer::ModelSpec spec;
   infer::FileOptions fo;
@@ -213,11 +217,20 @@ int run_infer(const std::vector<std::string>& args) {
       fail("infer: unknown argument '", a, "' (see srengine infer --help)");
     }
   }
-  SR_CHECK(!input.empty() && !output.empty(),
-           "infer: -i/--input and -o/--output are required (see srengine infer --help)");
-  SR_CHECK(!spec.model_name.empty() || !spec.weights.empty(),
-           "infer: give a model: -n MODEL_NAME (see srengine infer --help for the names), or --weights FILE "
-           "(with --config CFG.json when the file does not carry its architecture)");
+  // Real-ESRGAN's defaults, so its command lines run as they are.
+  if (input.empty()) {
+    input = "inputs";
+    SR_CHECK(fs::exists(input), "infer: no -i/--input given, and its default 'inputs' (Real-ESRGAN's) does not "
+             "exist here (see srengine infer --help)");
+  }
+  if (output.empty()) output = "results";
+  if (spec.model_name.empty() && spec.weights.empty() && spec.config.empty()) spec.model_name = "RealESRGAN_x4plus";
+  // As Real-ESRGAN, -dn is ignored by the models it does not apply to, but here it says so.
+  if (spec.denoise_strength >= 0 && spec.model_name != "realesr-general-x4v3") {
+    std::fprintf(stderr, "infer: warning: -dn applies only to -n realesr-general-x4v3; ignored for %s\n",
+                 spec.model_name.empty() ? "this model" : spec.model_name.c_str());
+    spec.denoise_strength = -1;
+  }
   // Every option is checked before the net is built or any image read.
   if (fo.ext == "jpeg") fo.ext = "jpg";
   if (fo.ext == "tiff") fo.ext = "tif";
@@ -229,10 +242,14 @@ int run_infer(const std::vector<std::string>& args) {
            fo.jpeg_quality);
   infer::check_tile_options(fo.tile);
   // Legal but rarely meant: say what they cost.
-  if (fo.tile.tile > 0 && fo.tile.tile < 32)
-    std::fprintf(stderr, "infer: warning: --tile %d is tiny: every tile also runs %d pixels of context on each side, "
-                 "so the overlap is most of the work (a 64x48 image becomes thousands of tiles); 128..512 is usual\n",
-                 fo.tile.tile, fo.tile.tile_pad);
+  if (fo.tile.tile > 0 && fo.tile.tile < 32) {
+    // What a tile runs beside its core: tile_pad of context, plus half of it to blend over.
+    const int context = fo.tile.tile_pad + (fo.tile.blend ? (fo.tile.tile_pad + 1) / 2 : 0);
+    const double work = std::pow((fo.tile.tile + 2.0 * context) / fo.tile.tile, 2);
+    std::fprintf(stderr, "infer: warning: --tile %d is small: each tile also runs %d pixels of context on each side, "
+                 "up to %.1fx the pixels of an untiled run (and one net call per %dx%d core); 128..512 is usual\n",
+                 fo.tile.tile, context, work, fo.tile.tile, fo.tile.tile);
+  }
   if (fo.tile.pre_pad > 64)
     std::fprintf(stderr, "infer: warning: --pre-pad %d: the net runs on the padded image, so work and memory grow "
                  "with (side + 2 x pre-pad)^2; a few pixels (e.g. 10) give the border enough context\n",
@@ -250,8 +267,20 @@ int run_infer(const std::vector<std::string>& args) {
   if (hidden)
     std::printf("infer: skipped %d hidden image file(s) in '%s' (names starting with '.', as datasets skip them; "
                 "give one as --input to process it)\n", hidden, input.c_str());
+  // A video needs ffmpeg: given alone, its absence stops the command before any work; in a
+  // folder, each video fails by name (below) and the images are still done.
+  const bool folder = fs::is_directory(input);
+  std::vector<std::string> videos;
   for (const auto& in : inputs)
-    if (infer::is_video_file_name(in)) infer::check_ffmpeg_available(in);  // before any work
+    if (infer::is_video_file_name(in)) videos.push_back(in);
+  if (!videos.empty() && !folder) infer::check_ffmpeg_available(videos.front());
+  if (!videos.empty() && folder) {
+    try {
+      infer::check_ffmpeg_available(videos.front());
+    } catch (const Error& e) {
+      std::fprintf(stderr, "infer: warning: %zu video(s) in the folder will fail: %s\n", videos.size(), e.what());
+    }
+  }
   // The options one input is written with: videos become .mp4; as Real-ESRGAN, an image with
   // alpha asked for as a format without alpha (JPEG) is written as PNG. An unreadable header
   // changes nothing here: that image fails by name in the loop below.
@@ -259,6 +288,12 @@ int run_infer(const std::vector<std::string>& args) {
     infer::FileOptions o = fo;
     if (infer::is_video_file_name(in)) {
       o.ext = "mp4";
+    } else if (fo.ext == "auto" && !data::is_image_file_name(in)) {
+      // A file given by name whose extension is no format srengine writes (x.jfif, no
+      // extension): its output format must be named, before any work.
+      fail("infer: '", in, "' has no image extension srengine writes (",
+           fs::path(in).extension().empty() ? "none" : fs::path(in).extension().string(),
+           ") to keep with --ext auto: give --ext png (or jpg, webp, tif, bmp)");
     } else if (fo.ext != "auto" && !data::stores_alpha("x." + fo.ext)) {
       try {
         if (data::read_image_info(in).channels % 2 == 0) o.ext = "png";
@@ -270,6 +305,9 @@ int run_infer(const std::vector<std::string>& args) {
   // Once per input: the plan below and the loop read the same options (one header read each).
   std::unordered_map<std::string, infer::FileOptions> file_options;
   for (const std::string& in : inputs) file_options.emplace(in, options_for(in));
+  if (!fs::exists(output) && (data::is_image_file_name(output) || infer::is_video_file_name(output)))
+    std::fprintf(stderr, "infer: note: -o '%s' is a folder (created now); the outputs are written inside it\n",
+                 output.c_str());
   ensure_writable_dir(output, "infer: --output");
   // Every output name is fixed (and checked) before the net is built: none leaves --output,
   // no two inputs share one, none replaces an input.
@@ -293,7 +331,6 @@ int run_infer(const std::vector<std::string>& args) {
     std::printf("infer: output scale %g: the net's x%d, then a Lanczos-4 resize\n", fo.outscale, scale);
 
   NoGradGuard no_grad;
-  const bool folder = fs::is_directory(input);
   ProgressBar bar("infer", (long)inputs.size());
   int failed = 0;
   double in_mpix = 0, out_mpix = 0;
@@ -304,6 +341,7 @@ int run_infer(const std::vector<std::string>& args) {
       const std::string& out = plan[k].output;
       const infer::FileOptions& file_fo = file_options.at(plan[k].input);
       if (infer::is_video_file_name(in.string())) {
+        infer::check_ffmpeg_available(in.string());
         const auto t1 = std::chrono::steady_clock::now();
         const infer::VideoResult v = infer::upscale_video(*net, in.string(), out, file_fo, crf, [&](int frames) {
           if (frames % 10 == 0) std::fprintf(stderr, "\r  %s: %d frames", in.filename().c_str(), frames);
@@ -329,7 +367,11 @@ int run_infer(const std::vector<std::string>& args) {
                                r.in_height, out.c_str(), r.out_width, r.out_height, s);
     } catch (const std::exception& e) {
       ++failed;
-      std::fprintf(stderr, "%sinfer: FAILED %s: %s\n", folder ? "\n" : "", in.string().c_str(), e.what());
+      // The library's messages mostly start with the file already; it is said once.
+      const std::string what = e.what(), path = in.string();
+      std::fprintf(stderr, "%sinfer: FAILED %s%s\n", folder ? "\n" : "",
+                   what.rfind(path, 0) == 0 || what.rfind("'" + path + "'", 0) == 0 ? "" : (path + ": ").c_str(),
+                   what.c_str());
     }
     if (folder) bar.update((long)k + 1, failed ? std::to_string(failed) + " failed" : "");
   }

@@ -9,6 +9,7 @@
 
 #include "engine/cpu_threads.h"
 #include "engine/error.h"
+#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 
 namespace {
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
   const std::string name = argv[1];
   for (const auto& c : sr::cli::commands()) {
     if (name != c.name) continue;
-    std::vector<std::string> args(argv + 2, argv + argc);
+    const std::vector<std::string> args = sr::cli::split_option_values({argv + 2, argv + argc});
     try {
       return c.run(args);
     } catch (const std::exception& e) {

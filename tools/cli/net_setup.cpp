@@ -2,6 +2,7 @@
 #include "tools/cli/net_setup.h"
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -28,7 +29,14 @@ bool parse_model_flag(const std::string& flag, const std::function<std::string()
       if (flag == n) return true;
     return false;
   };
-  if (is({"-n", "--model-name", "--model_name"})) spec.model_name = value();
+  if (is({"-n", "--model-name", "--model_name"})) {
+    // Real-ESRGAN drops what follows the name (-n RealESRGAN_x4plus.pth); so does this.
+    spec.model_name = value();
+    for (const char* ext : {".pth", ".safetensors", ".pt"})
+      if (spec.model_name.size() > std::strlen(ext) &&
+          spec.model_name.compare(spec.model_name.size() - std::strlen(ext), std::string::npos, ext) == 0)
+        spec.model_name.erase(spec.model_name.size() - std::strlen(ext));
+  }
   else if (is({"--model-dir", "--model_dir"})) spec.model_dir = value();
   else if (is({"--config"})) spec.config = value();
   else if (is({"--weights", "--model_path", "--model-path"})) spec.weights = value();
