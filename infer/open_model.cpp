@@ -103,7 +103,7 @@ OpenedModel open_model(const ModelSpec& spec) {
   }
   m.net = train::make_network(m.network_g, 0, 1, Device::cpu(), LayerOptions{});
   if (dni_weights.empty()) {
-    m.param_key = load_basicsr_weights(*m.net, weights, spec.param_key == "bare" ? "" : spec.param_key, true);
+    m.param_key = load_basicsr_weights(*m.net, weights, spec.param_key == "bare" ? "" : spec.param_key, true, &m.note);
     m.weights = weights;
   } else {
     SR_CHECK(std::isfinite(dni_alpha), "--dni alpha must be a finite number");

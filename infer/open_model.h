@@ -39,6 +39,7 @@ struct OpenedModel {
   std::string weights;          // the file(s) loaded, for messages
   std::string param_key;        // the group used ("params_ema", "params", "" for bare keys)
   std::string architecture_from;  // "model name", "config", "file metadata" or "tensor shapes"
+  std::string note;               // the param_key group asked for was absent: which one was used
 };
 
 // Builds and loads the net; every failure (unknown name, missing file with where to get it,

@@ -26,8 +26,13 @@ SelectedWeights select_basicsr_weights(const NamedTensors& tensors, const std::s
     if (key.rfind("module.", 0) == 0) key = key.substr(7);
     groups[group].emplace_back(key, t);
   }
-  std::string chosen = param_key;
+  std::string chosen = param_key, note;
   if (param_key == "auto") chosen = groups.count("params_ema") ? "params_ema" : groups.count("params") ? "params" : "";
+  const std::string other = chosen == "params_ema" ? "params" : chosen == "params" ? "params_ema" : "";
+  if (!groups.count(chosen) && !other.empty() && groups.count(other)) {
+    note = str_cat("weights: '", path, "' has no '", chosen, "' tensors: loading its '", other, "' ones instead");
+    chosen = other;
+  }
   SR_CHECK(groups.count(chosen), "weights: '", path, "' has no tensors ",
            chosen.empty() ? "with bare keys" : "under '" + chosen + ".'", " (found: ",
            [&] {
@@ -36,10 +41,11 @@ SelectedWeights select_basicsr_weights(const NamedTensors& tensors, const std::s
              return s.empty() ? std::string("no tensors") : s;
            }(),
            ")");
-  return {chosen, std::move(groups[chosen])};
+  return {chosen, std::move(groups[chosen]), note};
 }
 
-std::string load_basicsr_weights(Module& net, const std::string& path, const std::string& param_key, bool strict) {
+std::string load_basicsr_weights(Module& net, const std::string& path, const std::string& param_key, bool strict,
+                                 std::string* note) {
   SR_CHECK(param_key == "auto" || param_key == "params_ema" || param_key == "params" || param_key.empty(),
            "weights: param_key must be auto, params_ema, params or empty (bare keys), got '", param_key, "'");
   // safetensors or torch.save (.pth), told apart by content
@@ -47,6 +53,7 @@ std::string load_basicsr_weights(Module& net, const std::string& path, const std
   std::map<std::string, Tensor> dict;
   for (const auto& [k, t] : w.tensors) dict[k] = t;  // a repeated key: the later one wins
   net.load_state_dict(dict, strict, "'" + path + "'" + (w.key.empty() ? "" : " [" + w.key + "]"));
+  if (note) *note = w.note;
   return w.key;
 }
 

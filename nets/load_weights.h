@@ -14,6 +14,7 @@ namespace sr {
 struct SelectedWeights {
   std::string key;       // "params_ema", "params" or "" (bare keys)
   NamedTensors tensors;  // that group's tensors, wrapper and "module." prefixes removed, in file order
+  std::string note;      // set when the group asked for was absent and the other one was used
 };
 
 // The group param_key names among a file's tensors (rules of load_basicsr_weights); `path`
@@ -22,9 +23,12 @@ SelectedWeights select_basicsr_weights(const NamedTensors& tensors, const std::s
                                        const std::string& path);
 
 // param_key: "params_ema", "params", "" (bare keys) or "auto" (params_ema if present,
-// else params, else bare). Returns which one was used. A missing file, a key set with no
-// tensors, or (strict) any missing / unexpected / mis-shaped key is an error naming the file.
+// else params, else bare). A file without the group asked for but with the other one
+// (params_ema / params) loads that one, as BasicSR's load_network falls back from params_ema
+// to params (here both ways), and `note` (when given) says so. Returns the group used. A
+// missing file, no such group, or (strict) any missing / unexpected / mis-shaped key is an
+// error naming the file.
 std::string load_basicsr_weights(Module& net, const std::string& path, const std::string& param_key = "auto",
-                                 bool strict = true);
+                                 bool strict = true, std::string* note = nullptr);
 
 }  // namespace sr

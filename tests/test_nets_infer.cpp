@@ -91,6 +91,21 @@ TEST_CASE("nets/load_basicsr_weights_prefixes") {
   CHECK(load_basicsr_weights(b, dir + "/wrapped.safetensors") == "params_ema");  // auto prefers EMA
   CHECK(b.conv_first->weight.to_vector() == first);
   CHECK(load_basicsr_weights(b, dir + "/dp.safetensors") == "");  // module. stripped
+  // A file with one of the two groups serves a request for the other, with a note (BasicSR's
+  // load_network falls back from params_ema to params); without a note pointer, silently.
+  NamedTensors only_params, only_ema;
+  for (const auto& [k, t] : wrapped) (k.rfind("params.", 0) == 0 ? only_params : only_ema).emplace_back(k, t);
+  write_safetensors(dir + "/only_params.safetensors", only_params);
+  write_safetensors(dir + "/only_ema.safetensors", only_ema);
+  std::string note;
+  CHECK(load_basicsr_weights(b, dir + "/only_params.safetensors", "params_ema", true, &note) == "params");
+  CHECK(b.conv_first->weight.to_vector()[0] == 0.25);
+  CHECK_THAT(note, Catch::Contains("only_params.safetensors' has no 'params_ema' tensors: loading its 'params' ones"));
+  CHECK(load_basicsr_weights(b, dir + "/only_ema.safetensors", "params", true, &note) == "params_ema");
+  CHECK(b.conv_first->weight.to_vector() == first);
+  CHECK_THAT(note, Catch::Contains("has no 'params' tensors: loading its 'params_ema' ones"));
+  CHECK(load_basicsr_weights(b, dir + "/wrapped.safetensors", "params", true, &note) == "params");
+  CHECK(note.empty());
   CHECK_THROWS_WITH(load_basicsr_weights(b, dir + "/bare.safetensors", "params_ema"),
                     Catch::Contains("bare.safetensors") && Catch::Contains("no tensors under 'params_ema.'"));
   RRDBNet wider(3, 3, 4, 8, 1, 2);

@@ -326,6 +326,15 @@ TEST_CASE("config/check_runs_what_train_checks_before_its_first_iteration") {
       {" --set datasets.val.dataroot_gt=" + val_dir +
            " --set datasets.val.meta_info_file=" + dir.file("small_meta.txt"),
        "small.png' (16x12 when measured) cannot be measured by 'val.metrics.ssim'"},
+      // Perceptual options are checked without the VGG weights file too.
+      {" --set 'train.stages.1.perceptual_opt={\"layer_weights\": {\"conv5_5\": 1}}'",
+       "stage 'gan': perceptual_opt.layer_weights: 'conv5_5' is not a VGG19 layer (did you mean 'conv5_"},
+      {" --set 'train.stages.1.perceptual_opt={\"layer_weights\": {\"conv5_4\": 1}, \"style_weight\": 0.001}'",
+       "perceptual_opt.style_weight (0.001): the Gram-matrix style loss is not implemented"},
+      // Every independent check reports: D's missing weights and G's in one run.
+      {" --set path.pretrain_network_g=/nonexistent/g.pth --set path.pretrain_network_d=/nonexistent/d.pth",
+       "2 problems:\n  1. stage 'gan' (srgan) needs network_d: weights '/nonexistent/d.pth': cannot open: no such "
+       "file\n  2. network_g: weights '/nonexistent/g.pth'"},
   };
   for (const auto& [sets, message] : refused) {
     const std::string out = check(sets, &rc);

@@ -223,7 +223,38 @@ TEST_CASE("yaml/five_mistakes_in_one_error") {
   CHECK_THAT(e, Catch::Contains("'train.stages.0.optim_g.lr' must be a number, got \"2e-4\""));
   CHECK_THAT(e, Catch::Contains("'scale' is 3, must be 1, 2 or 4"));
   CHECK(count(e, "\n  ") == 5);
-  CHECK_THAT(e, Catch::EndsWith("\nhint: YAML reads 2e-4 without a dot as text (as BasicSR does): write !!float 2e-4"));
+  CHECK_THAT(e, Catch::EndsWith("\nhint: YAML reads 2e-4 as text (as BasicSR does: a float needs a dot and a signed "
+                                "exponent, e.g. 1.0e+5): write !!float 2e-4"));
+}
+
+// Keys an option file leaves out mean BasicSR's (or torch's) defaults, not srengine's: no
+// EMA, Adam's betas (0.9, 0.999), AdamW's weight decay 0.01, MultiStepLR's gamma 0.1, GANLoss's
+// loss_weight 1, and G's weights read from 'params'. A GANLoss without gan_type is refused, as
+// BasicSR refuses it.
+TEST_CASE("yaml/left_out_keys_take_basicsr_defaults") {
+  if (!yaml_or_skip()) return;
+  const LoadedConfig l = load_config_or_options(fixture("defaults_left_out.yml"),
+                                                embedded("train", kTrainPhotos), ConfigUse::train);
+  const json& c = l.config;
+  const json& s = c["train"]["stages"][0];
+  CHECK(c["train"]["ema_decay"] == 0.0);
+  CHECK(s["optim_g"]["betas"] == json::array({0.9, 0.999}));
+  CHECK(s["optim_g"]["weight_decay"] == 0.0);
+  CHECK(s["optim_g"]["lr"] == 1e-4);  // given: kept
+  CHECK(s["optim_d"]["betas"] == json::array({0.9, 0.999}));
+  CHECK(s["optim_d"]["weight_decay"] == 0.01);
+  CHECK(s["scheduler"]["gamma"] == 0.1);
+  CHECK(s["gan_opt"]["loss_weight"] == 1.0);
+  CHECK(s["gan_opt"]["gan_type"] == "vanilla");
+  CHECK(s["pixel_opt"]["loss_weight"] == 1e-2);
+  CHECK(c["path"]["param_key_g"] == "params");
+
+  json options = read_yaml_file(fixture("defaults_left_out.yml"));
+  options["train"]["gan_opt"].erase("gan_type");
+  const BasicsrTranslation t = translate_basicsr_options(options, "no_gan_type.yml");
+  REQUIRE(t.problems.size() == 1);
+  CHECK_THAT(t.problems[0], Catch::Contains("'train.gan_opt.gan_type' (null) is missing: BasicSR's GANLoss has no "
+                                            "default"));
 }
 
 TEST_CASE("yaml/float_null_and_anchor_round_trip") {

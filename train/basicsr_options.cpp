@@ -155,8 +155,42 @@ struct Translator {
     // RealESRGANModel's loss targets are top-level keys in its option files.
     for (const char* k : {"l1_gt_usm", "percep_gt_usm", "gan_gt_usm"})
       if (top.contains(k) && type == "realesrgan") stage[k] = top[k];
+    basicsr_defaults(train, stage);
     train["stages"] = json::array({stage});
     out.config["train"] = train;
+  }
+
+  // BasicSR's (and torch's) defaults where srengine's differ, for the keys a file leaves out,
+  // so that it trains as it did there: no EMA unless asked (train_opt.get('ema_decay', 0)),
+  // torch.optim's lr, betas and AdamW weight decay, MultiStepRestartLR's gamma 0.1,
+  // CosineAnnealingRestartLR's eta_min 0, GANLoss's loss_weight 1; GANLoss has no default
+  // gan_type.
+  void basicsr_defaults(json& train, json& stage) {
+    auto type_of = [](const json& section, const char* fallback) {
+      return section.contains("type") && section["type"].is_string() ? section["type"].get<std::string>()
+                                                                     : std::string(fallback);
+    };
+    if (!train.contains("ema_decay")) train["ema_decay"] = 0.0;
+    for (const char* name : {"optim_g", "optim_d"}) {
+      if (!stage.contains(name) || !stage[name].is_object()) continue;
+      json& o = stage[name];
+      if (!o.contains("lr")) o["lr"] = 1e-3;
+      if (!o.contains("betas")) o["betas"] = {0.9, 0.999};
+      if (!o.contains("weight_decay")) o["weight_decay"] = type_of(o, "Adam") == "AdamW" ? 0.01 : 0.0;
+    }
+    if (stage.contains("scheduler") && stage["scheduler"].is_object()) {
+      json& s = stage["scheduler"];
+      const std::string type = type_of(s, "MultiStepLR");
+      if (type == "MultiStepLR" && !s.contains("gamma")) s["gamma"] = 0.1;
+      if (type == "CosineAnnealingRestartLR" && !s.contains("eta_min")) s["eta_min"] = 0.0;
+    }
+    if (stage.contains("gan_opt") && stage["gan_opt"].is_object()) {
+      json& g = stage["gan_opt"];
+      if (!g.contains("loss_weight")) g["loss_weight"] = 1.0;
+      if (!g.contains("gan_type"))
+        problem("train.gan_opt.gan_type", nullptr, "is missing: BasicSR's GANLoss has no default (vanilla, lsgan or "
+                                                   "hinge; ESRGAN uses vanilla)");
+    }
   }
 
   // Real-ESRGAN's model keys at the top level of its option files: queue_size stays there,
@@ -208,6 +242,11 @@ struct Translator {
       else if (realesrgan_model_key(k, v, model_type)) continue;
       else out.config[k] = v;  // name, scale, manual_seed, network_g/d, degradation keys; the rest the validator judges
     }
+    // BasicSR's load_network reads 'params' unless param_key_g says otherwise (srengine's own
+    // default, auto, prefers params_ema).
+    if (!out.config.contains("path")) out.config["path"] = json::object();
+    json& p = out.config["path"];
+    if (p.is_object() && !p.contains("param_key_g")) p["param_key_g"] = "params";
     if (!gt_size.is_null() && out.config.contains("datasets") && out.config["datasets"].is_object() &&
         out.config["datasets"].contains("train") && out.config["datasets"]["train"].is_object()) {
       json& d = out.config["datasets"]["train"];

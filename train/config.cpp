@@ -224,7 +224,7 @@ Spec stage_spec() {
            {"use_input_norm", boolean(true, "ImageNet mean/std normalisation")},
            {"range_norm", boolean(false, "map [-1,1] to [0,1] first")},
            {"perceptual_weight", number(1.0, "", 0.0)},
-           {"style_weight", number(0.0, "Gram-matrix style loss weight", 0.0)},
+           {"style_weight", number(0.0, "BasicSR's Gram-matrix style loss weight: must be 0 (not implemented)", 0.0)},
            {"criterion", string("l1", "", {"l1", "l2", "fro"})},
            {"vgg_weights", string("", "safetensors or zip-format .pth file with torchvision VGG19 ImageNet "
                                       "weights; the loss is skipped with a warning when empty, an error when the file is missing")},

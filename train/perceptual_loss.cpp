@@ -1,10 +1,12 @@
 // Perceptual loss on VGG19 features (see perceptual_loss.h).
 #include "train/perceptual_loss.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "engine/ops.h"
 #include "engine/regular_file.h"
+#include "engine/suggest.h"
 #include "nets/vgg_features.h"
 
 namespace sr::train {
@@ -16,14 +18,12 @@ class VggPerceptualLoss : public PerceptualLoss {
   VggPerceptualLoss(const PerceptualLossConfig& opt, const LayerOptions& layers) : weights_(opt.layer_weights) {
     VGGFeatureOptions vo;
     vo.layers = layers;
+    check_options(opt);
     for (const auto& [layer, w] : opt.layer_weights) vo.layer_name_list.push_back(layer);
-    SR_CHECK(!vo.layer_name_list.empty(), "perceptual_opt.layer_weights is empty");
     vo.use_input_norm = opt.use_input_norm;
     vo.range_norm = opt.range_norm;
     criterion_ = opt.criterion;
     weight_ = opt.perceptual_weight;
-    SR_CHECK(opt.style_weight == 0.0,
-             "perceptual_opt.style_weight: the Gram-matrix style loss is not implemented; set it to 0");
     vgg_ = std::make_unique<VGGFeatureExtractor>(vo);
     vgg_->load_weights(opt.vgg_weights);
   }
@@ -71,6 +71,16 @@ void PerceptualLoss::check_weights_file(const PerceptualLossConfig& opt) {
            "' does not exist (a safetensors file of torchvision's VGG19 ImageNet weights; "
            "tools/convert_pth.py converts vgg19-dcbb9e9d.pth)");
   const RegularFile file(path, "perceptual_opt.vgg_weights");  // a folder or a FIFO: an error now
+}
+
+void PerceptualLoss::check_options(const PerceptualLossConfig& opt) {
+  SR_CHECK(!opt.layer_weights.empty(), "perceptual_opt.layer_weights is empty");
+  const std::vector<std::string>& names = vgg19_layer_names();
+  for (const auto& [layer, w] : opt.layer_weights)
+    SR_CHECK(std::find(names.begin(), names.end(), layer) != names.end(), "perceptual_opt.layer_weights: '", layer,
+             "' is not a VGG19 layer", did_you_mean(layer, names), " (conv1_1 .. conv5_4, relu*, pool*)");
+  SR_CHECK(opt.style_weight == 0.0, "perceptual_opt.style_weight (", opt.style_weight,
+           "): the Gram-matrix style loss is not implemented; set it to 0");
 }
 
 std::unique_ptr<PerceptualLoss> PerceptualLoss::create(const PerceptualLossConfig& opt, const LayerOptions& layers) {

@@ -20,6 +20,9 @@ class PerceptualLoss {
   // What create() would refuse about the weights file (missing, a folder, a FIFO), without
   // reading it: the trainer checks every stage's file before the first iteration.
   static void check_weights_file(const PerceptualLossConfig& opt);
+  // The options create() would refuse whatever the weights (an unknown VGG19 layer, no layer,
+  // a style weight), so that a run without the weights file, or `config --check`, finds them.
+  static void check_options(const PerceptualLossConfig& opt);
   virtual ~PerceptualLoss() = default;
   virtual Tensor operator()(const Tensor& x, const Tensor& gt) = 0;
   virtual void to(Device device) = 0;

@@ -101,6 +101,7 @@ void check_stage_config(const StageConfig& stage) {
   try {
     const LRSchedule sched_g(stage.optim_g.lr, stage.scheduler, stage.warmup_iter);
     if (stage.pixel_opt) const PixelLoss pixel(*stage.pixel_opt);
+    if (stage.perceptual_opt) PerceptualLoss::check_options(*stage.perceptual_opt);
     const bool percep = stage.perceptual_opt && !stage.perceptual_opt->vgg_weights.empty();
     if (percep) PerceptualLoss::check_weights_file(*stage.perceptual_opt);
     const bool gan = stage.adversarial();

@@ -5,6 +5,9 @@
 #include "train/trainer.h"
 
 #include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
 
 #include "engine/cuda_runtime.h"
 #include "layers/precision.h"
@@ -47,10 +50,12 @@ namespace {
 // network_g / network_d as a run builds them, on `device`: the config's section, then its
 // pretrained weights when path.pretrain_network_g / _d names them. The run and its checks
 // (check_before_training, check_stages) share these, so what is checked is what is built.
-std::unique_ptr<Module> make_generator(const Config& cfg, Device device, const LayerOptions& layers) {
+// `note`: where the weights' param_key_g group was absent and the other one was loaded.
+std::unique_ptr<Module> make_generator(const Config& cfg, Device device, const LayerOptions& layers,
+                                       std::string* note = nullptr) {
   std::unique_ptr<Module> g = make_network(*cfg.network_g, cfg.manual_seed, 1, device, layers);
   const std::string& pg = cfg.path.pretrain_network_g;
-  if (!pg.empty()) load_basicsr_weights(*g, pg, cfg.path.param_key_g, cfg.path.strict_load_g);
+  if (!pg.empty()) load_basicsr_weights(*g, pg, cfg.path.param_key_g, cfg.path.strict_load_g, note);
   return g;
 }
 std::unique_ptr<Module> make_discriminator(const Config& cfg, Device device, const LayerOptions& layers) {
@@ -155,7 +160,9 @@ void Run::check_stages(size_t first, size_t last) {
 
 // net_g (pretrained weights when given) and its EMA copy.
 void Run::build_generator() {
-  net_g_ = make_generator(cfg_, ctx_.device, ctx_.layers);
+  std::string note;
+  net_g_ = make_generator(cfg_, ctx_.device, ctx_.layers, &note);
+  if (!note.empty() && ctx_.rank0()) ctx_.log->warn("path.pretrain_network_g: " + note);
   set_precision(*net_g_, cfg_.precision);  // the EMA copy below stays at the device default
   if (cfg_.train.ema_decay > 0) {
     net_g_ema_ = make_network(*cfg_.network_g, cfg_.manual_seed, 1, ctx_.device, ctx_.layers);
@@ -198,8 +205,21 @@ int Run::execute_stages() {
   auto [first, last] = selected_stages();
   const std::optional<TrainingState> resume = find_resume();
   if (resume) first = std::max<size_t>(first, resume->stage_index);
-  check_stages(first, last);
-  build_generator();
+  // Both run whatever the other finds, so a config whose D and G weights are both missing
+  // names both files in one run.
+  std::string stages_problem;
+  try {
+    check_stages(first, last);
+  } catch (const Error& e) {
+    stages_problem = e.what();
+  }
+  try {
+    build_generator();
+  } catch (const Error& e) {
+    if (stages_problem.empty()) throw;
+    fail("2 problems:\n  1. ", stages_problem, "\n  2. network_g: ", e.what());
+  }
+  if (!stages_problem.empty()) fail(stages_problem);
 
   const StopSignalScope stop_signals;
   Checkpointer checkpointer(ctx_);
@@ -227,13 +247,31 @@ void check_before_training(const Config& cfg) {
   check_training_sections(cfg);
   if (cfg.device == "cpu") check_precision_supported(cfg.precision, Device::cpu(), cfg.conv_impl);
   const LayerOptions layers = layer_options(cfg);
-  check_stages(cfg, 0, cfg.train.stages.size(), layers);
-  try {
-    make_generator(cfg, Device::cpu(), layers);  // built and dropped
-  } catch (const Error& e) {
-    fail("network_g: ", e.what());
+  // The three checks are independent: every one runs, so one run reports all (a fine-tuning
+  // config whose G and D weights are both missing names both files).
+  std::vector<std::string> problems;
+  const auto collect = [&](const std::function<void()>& check) {
+    try {
+      check();
+    } catch (const Error& e) {
+      problems.push_back(e.what());
+    }
+  };
+  collect([&] { check_stages(cfg, 0, cfg.train.stages.size(), layers); });
+  collect([&] {
+    try {
+      make_generator(cfg, Device::cpu(), layers);  // built and dropped
+    } catch (const Error& e) {
+      fail("network_g: ", e.what());
+    }
+  });
+  collect([&] { check_validation_sets(cfg); });
+  if (problems.size() == 1) fail(problems[0]);
+  if (!problems.empty()) {
+    std::string all = str_cat(problems.size(), " problems:");
+    for (size_t i = 0; i < problems.size(); ++i) all += str_cat("\n  ", i + 1, ". ", problems[i]);
+    fail(all);
   }
-  check_validation_sets(cfg);
 }
 
 int run_training(const json& config, const TrainOptions& options) {

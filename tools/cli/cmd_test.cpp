@@ -198,7 +198,9 @@ int run_test(const std::vector<std::string>& args) {
   // Built as training builds it (train/networks.h); the weights replace the initialisation.
   std::unique_ptr<Module> net = train::make_network(train::generator_of(typed, config), typed.manual_seed, 1,
                                                     Device::cpu(), train::layer_options(typed));
-  const std::string used = load_basicsr_weights(*net, weights, param_key == "bare" ? "" : param_key, true);
+  std::string note;
+  const std::string used = load_basicsr_weights(*net, weights, param_key == "bare" ? "" : param_key, true, &note);
+  if (!note.empty()) std::fprintf(stderr, "test: note: %s\n", note.c_str());
   net->to(dev);
   net->eval();
   set_precision(*net, precision);

@@ -71,7 +71,9 @@ std::unique_ptr<Module> build_generator(const std::string& config_path) {
 
 infer::OpenedModel open_cli_model(infer::ModelSpec spec) {
   if (!spec.config.empty() && spec.network_g.is_null()) spec.network_g = train::read_generator_config(spec.config).args;
-  return infer::open_model(spec);
+  infer::OpenedModel m = infer::open_model(spec);
+  if (!m.note.empty()) std::fprintf(stderr, "note: %s\n", m.note.c_str());
+  return m;
 }
 
 }  // namespace sr::cli

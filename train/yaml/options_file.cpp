@@ -30,14 +30,23 @@ void note_deprecated_names(const json& c, const std::string& path, std::vector<s
                               "SingleImageDataset means an LQ-only set"));
 }
 
-// PyYAML, and so BasicSR, reads `2e-4` (no dot, no tag) as text: the commonest slip in an
-// option file, which the validator can only report as a string where a number belongs.
+// PyYAML, and so BasicSR, reads a number with an exponent as a float only with a dot in the
+// mantissa and a sign in the exponent (1.0e+5): `2e-4` and `3.0e5` are text, the commonest
+// slip in an option file, which the validator can only report as a string where a number
+// belongs. Every such value of the message is named once.
 std::string exponent_text_hint(const std::string& message) {
-  static const std::regex text_number("must be (a number|an integer), got \"([-+]?[0-9]+[eE][-+]?[0-9]+)\"");
-  std::smatch m;
-  if (!std::regex_search(message, m, text_number)) return "";
-  return str_cat("\nhint: YAML reads ", m[2].str(), " without a dot as text (as BasicSR does): write !!float ",
-                 m[2].str());
+  static const std::regex text_number("must be (a number|an integer), got \"([-+]?[0-9]+(\\.[0-9]*)?[eE][-+]?[0-9]+)\"");
+  std::vector<std::string> values;
+  for (auto it = std::sregex_iterator(message.begin(), message.end(), text_number); it != std::sregex_iterator(); ++it)
+    if (std::find(values.begin(), values.end(), (*it)[2].str()) == values.end()) values.push_back((*it)[2].str());
+  if (values.empty()) return "";
+  std::string list, tagged;
+  for (const auto& v : values) {
+    list += (list.empty() ? "" : ", ") + v;
+    tagged += (tagged.empty() ? "" : ", ") + ("!!float " + v);
+  }
+  return str_cat("\nhint: YAML reads ", list, " as text (as BasicSR does: a float needs a dot and a signed exponent, ",
+                 "e.g. 1.0e+5): write ", tagged);
 }
 
 }  // namespace
