@@ -434,6 +434,7 @@ TEST_CASE("harden/b15_symlink_loop_fails_by_name_and_the_rest_is_done") {
   fs::create_directories(dir.file("in"));
   fs::copy_file(infer_fixture("input.png"), dir.file("in/good.png"));
   fs::create_symlink("loop.png", dir.file("in/loop.png"));
+  fs::create_symlink(dir.file("gone.png"), dir.file("in/broken.png"));  // a link to nothing: the same
   auto infer_input = [&](const std::string& input) {
     return run_cli({"infer", "--config", infer_fixture("config.json"), "--weights",
                     infer_fixture("rrdbnet_tiny.safetensors"), "--input", input, "--output", dir.file("out")});
@@ -442,6 +443,8 @@ TEST_CASE("harden/b15_symlink_loop_fails_by_name_and_the_rest_is_done") {
   INFO(r.output);
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Catch::Contains("FAILED " + dir.file("in/loop.png")));
+  CHECK_THAT(r.output, Catch::Contains("FAILED " + dir.file("in/broken.png")));
+  CHECK_THAT(r.output, Catch::Contains("2 of 3 image(s) failed"));
   CHECK_THAT(r.output, !Catch::Contains("filesystem error"));
   CHECK(fs::exists(dir.file("out/good.png")));
   // The loop given directly as --input: one clear line.

@@ -96,8 +96,8 @@ const char* kUsage =
 // The inputs of --input: the file itself, or the images and videos of a folder, sorted.
 // Hidden files (names starting with '.') are skipped, as datasets skip them, and counted in
 // *hidden; every other entry that is skipped is named on stderr, so nothing is skipped
-// silently. An entry whose type cannot be read (a symlink loop) is kept, so that it fails by
-// name while the rest of the folder is done.
+// silently. An image or video entry whose type cannot be read (a symlink loop, a link to
+// nothing) is kept, so that it fails by name while the rest of the folder is done.
 std::vector<std::string> list_inputs(const std::string& input, int* hidden) {
   std::error_code ec;
   const fs::file_status st = fs::status(input, ec);
@@ -115,8 +115,7 @@ std::vector<std::string> list_inputs(const std::string& input, int* hidden) {
       }
       std::error_code type_ec;
       const bool regular = e.is_regular_file(type_ec);
-      const bool unreadable_type = type_ec && type_ec != std::errc::no_such_file_or_directory;
-      if (media && (regular || unreadable_type)) out.push_back(e.path().string());
+      if (media && (regular || type_ec)) out.push_back(e.path().string());
       else if (std::error_code dir_ec; e.is_directory(dir_ec))
         skipped.emplace_back(e.path().string(), "a folder (folders are not searched)");
       else if (!regular) skipped.emplace_back(e.path().string(), "not a regular file");
