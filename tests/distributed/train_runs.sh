@@ -34,6 +34,19 @@ ABS=2e-6 REL=1e-5
 
 fail() { echo "FAIL: $*"; exit 1; }
 
+# failing_job NAME WHAT [ARGS...]: a 2-rank run into $work/NAME (output in NAME.out) that must
+# end with an error, not hang (WHAT names the fault for the message) and not exit 0.
+failing_job() {
+  local name=$1 what=$2 status=0
+  shift 2
+  rm -rf "${work:?}/$name"
+  timeout 60 "${mpirun[@]}" "$bin" train "$cfg" --set "path.experiments_root=$work" --set "name=$name" \
+    --set "datasets.train.batch_size_per_gpu=$B" "$@" > "$work/$name.out" 2>&1 || status=$?
+  cat "$work/$name.out"
+  [ "$status" -ne 124 ] || fail "the job hung after $what"
+  [ "$status" -ne 0 ] || fail "the job exited 0"
+}
+
 # run NAME NPROCS [ARGS...]: one training run into $work/NAME, its output in NAME.out.
 run() {
   local name=$1 np=$2
@@ -86,33 +99,21 @@ case $mode in
     ;;
   validation_failure)
     val=$work/cut_val
-    rm -rf "$val" "$work/val_fails" && mkdir -p "$val"
+    rm -rf "$val" && mkdir -p "$val"
     cp "$src/datasets/val_photos/mate_wood.png" "$val/cut.png"
     truncate -s $(($(stat -c %s "$val/cut.png") / 2)) "$val/cut.png"
-    status=0
-    timeout 60 "${mpirun[@]}" "$bin" train "$cfg" --set "path.experiments_root=$work" --set name=val_fails \
-      --set "datasets.train.batch_size_per_gpu=$B" --set datasets.val.name=cut \
-      --set datasets.val.type=GTOnlyBicubicDataset --set "datasets.val.dataroot_gt=$val" --set val.val_freq=2 \
-      > "$work/val_fails.out" 2>&1 || status=$?
-    cat "$work/val_fails.out"
-    [ "$status" -ne 124 ] || fail "the job hung after the failed validation"
-    [ "$status" -ne 0 ] || fail "the job exited 0"
+    failing_job val_fails "the failed validation" --set datasets.val.name=cut \
+      --set datasets.val.type=GTOnlyBicubicDataset --set "datasets.val.dataroot_gt=$val" --set val.val_freq=2
     grep -q "cut.png: cannot decode PNG" "$work/val_fails.out" || fail "rank 0's error does not name the image"
     grep -q "the training state of iteration 2 was saved first" "$work/val_fails.out" || fail "no word of the state"
     [ -f "$work/val_fails/training_states/psnr_2.state" ] || fail "no training state of iteration 2"
     ;;
   data_failure)
     data=$work/cut_train
-    rm -rf "$data" "$work/data_fails" && mkdir -p "$data"
+    rm -rf "$data" && mkdir -p "$data"
     for f in mate_aqua mate_blinds mate_dune mate_garden; do cp "$src/datasets/train_photos/$f.png" "$data/"; done
     truncate -s $(($(stat -c %s "$data/mate_dune.png") / 2)) "$data/mate_dune.png"
-    status=0
-    timeout 60 "${mpirun[@]}" "$bin" train "$cfg" --set "path.experiments_root=$work" --set name=data_fails \
-      --set "datasets.train.batch_size_per_gpu=$B" --set "datasets.train.dataroot_gt=$data" \
-      > "$work/data_fails.out" 2>&1 || status=$?
-    cat "$work/data_fails.out"
-    [ "$status" -ne 124 ] || fail "the job hung after the failed batch"
-    [ "$status" -ne 0 ] || fail "the job exited 0"
+    failing_job data_fails "the failed batch" --set "datasets.train.dataroot_gt=$data"
     grep -q "mate_dune.png: cannot decode PNG" "$work/data_fails.out" || fail "the error does not name the image"
     grep -q "a run on several ranks stops at once" "$work/data_fails.out" || fail "no word of how to go on"
     ;;
