@@ -97,6 +97,7 @@ void tiled_apply(const Tensor& input, int scale, int multiple, const TileOptions
   SR_CHECK(scale >= 1 && multiple >= 1, "tiled_apply: scale and multiple must be >= 1, got ", scale, " and ",
            multiple);
   const int64_t H = input.size(2), W = input.size(3), pre = opt.pre_pad, s = scale;
+  const int64_t lead = opt.pre_pad_top_left ? pre : 0;  // padding above and left of the image
   // The padded input is what the net sees (untiled: at once), so it stays within the
   // decoders' pixel limit; --pre-pad 2147483647 is a typo, not a request for 1.8e19 pixels.
   const int64_t padded = pre <= 1000000 ? (H + 2 * pre) * (W + 2 * pre) : INT64_MAX;  // no overflow
@@ -107,8 +108,8 @@ void tiled_apply(const Tensor& input, int scale, int multiple, const TileOptions
   // ramps reach `half` past a core boundary, so tiles read tile_pad + half beyond it.
   const int64_t tile = round_up(opt.tile, multiple), pad = round_up(opt.tile_pad, multiple);
   const int64_t half = opt.blend ? round_up((pad + 1) / 2, multiple) : 0;
-  const Axis ay = split_axis(round_up(H + 2 * pre, multiple), tile, multiple, pad + half);
-  const Axis ax = split_axis(round_up(W + 2 * pre, multiple), tile, multiple, pad + half);
+  const Axis ay = split_axis(round_up(lead + H + pre, multiple), tile, multiple, pad + half);
+  const Axis ax = split_axis(round_up(lead + W + pre, multiple), tile, multiple, pad + half);
   const double h = (double)half * s;
 
   // Column weights of every tile, and their sum per output column (the grid is a tensor
@@ -124,7 +125,7 @@ void tiled_apply(const Tensor& input, int scale, int multiple, const TileOptions
   for (size_t j = 0; j < ay.tiles(); ++j) cap = std::max(cap, (ay.ext_end(j) - ay.ext_begin(j)) * s);
 
   // The rows [crop0, crop1) x columns [ccrop0, ccrop0 + W*s) are the real image.
-  const int64_t crop0 = pre * s, crop1 = (pre + H) * s, ccrop0 = pre * s, crop_w = W * s;
+  const int64_t crop0 = lead * s, crop1 = (lead + H) * s, ccrop0 = lead * s, crop_w = W * s;
   int64_t C_out = -1, base = 0;  // acc holds output rows [base, base + cap)
   std::vector<float> acc;
   std::vector<double> row_sum(cap, 0.0);
@@ -163,7 +164,7 @@ void tiled_apply(const Tensor& input, int scale, int multiple, const TileOptions
     for (size_t k = 0; k < wy.size(); ++k) row_sum[r0 * s - base + k] += wy[k];
     for (size_t i = 0; i < ax.tiles(); ++i) {
       const int64_t c0 = ax.ext_begin(i), c1 = ax.ext_end(i);
-      const Tensor out = fn(extract_tile(input, pre, r0, r1, c0, c1)).contiguous();
+      const Tensor out = fn(extract_tile(input, lead, r0, r1, c0, c1)).contiguous();
       const int64_t th = (r1 - r0) * s, tw = (c1 - c0) * s;
       SR_CHECK(out.dim() == 4 && out.size(0) == 1 && out.size(2) == th && out.size(3) == tw &&
                    out.dtype() == DType::f32 && out.device().is_cpu(),

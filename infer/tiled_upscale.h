@@ -29,6 +29,9 @@ struct TileOptions {
   int tile_pad = 10;  // least context of any used output pixel (input pixels); blend width
   int pre_pad = 0;    // reflect padding around the whole image, cropped off the output
   bool blend = true;  // false: paste the core of each tile (Real-ESRGAN's scheme)
+  // false: pre_pad on the right and bottom only, as Real-ESRGAN's RealESRGANer pads (its top
+  // and left borders then get no extra context); the Python module's RealESRGANer uses it.
+  bool pre_pad_top_left = true;
 };
 
 // (1, C, h, w) float32 CPU tile -> (1, C', h*scale, w*scale) float32 CPU tensor.

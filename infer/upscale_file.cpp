@@ -39,13 +39,20 @@ Tensor image_planes(const data::Image& img) {
   return t;
 }
 
-// BT.601 luma of the three planes of (1, 3, h, w) as (1, 1, h, w), as convert_channels.
+// BT.601 luma of a net's R, G, B outputs, each clamped to [0, 1] first: Real-ESRGAN clamps the
+// net's output, then turns it gray (cv2.COLOR_BGR2GRAY), for gray images and for alpha.
+float clamped_luma(float r, float g, float b) {
+  const auto c = [](float v) { return std::clamp(v, 0.0f, 1.0f); };
+  return 0.299f * c(r) + 0.587f * c(g) + 0.114f * c(b);
+}
+
+// clamped_luma of the three planes of (1, 3, h, w) as (1, 1, h, w).
 Tensor luma(const Tensor& rgb) {
   const int64_t plane = rgb.size(2) * rgb.size(3);
   Tensor y = Tensor::empty({1, 1, rgb.size(2), rgb.size(3)});
   const float* s = rgb.data<float>();
   float* d = y.data<float>();
-  for (int64_t i = 0; i < plane; ++i) d[i] = 0.299f * s[i] + 0.587f * s[plane + i] + 0.114f * s[2 * plane + i];
+  for (int64_t i = 0; i < plane; ++i) d[i] = clamped_luma(s[i], s[plane + i], s[2 * plane + i]);
   return y;
 }
 
@@ -57,6 +64,7 @@ TileFn make_tile_fn(Module& net, int scale, const FileOptions& opt) {
     return opt.tta ? tta_apply(x, plain) : plain(x);
   };
   return [&net, scale, opt, run](const Tensor& tile) -> Tensor {
+    if (opt.between_tiles) opt.between_tiles();
     const Tensor rgb = tile.narrow(1, 0, 3).contiguous();
     Tensor out_rgb = run(rgb);
     if (tile.size(1) == 3) return out_rgb;
@@ -139,10 +147,13 @@ void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt
     const int64_t n = band.size(2), w = band.size(3), plane = n * w;
     const float* b = band.data<float>();
     rows.resize((size_t)plane * out_channels);
+    // A non-finite output (an fp16 overflow, diverged weights) is an error, never a black image.
+    for (int64_t i = 0; i < band.numel(); ++i)
+      SR_CHECK(std::isfinite(b[i]), "the net gave a non-finite value (NaN or infinity)");
     for (int64_t i = 0; i < plane; ++i) {
       float* px = rows.data() + i * out_channels;
       if (gray) {
-        px[0] = 0.299f * b[i] + 0.587f * b[plane + i] + 0.114f * b[2 * plane + i];
+        px[0] = clamped_luma(b[i], b[plane + i], b[2 * plane + i]);
       } else {
         for (int k = 0; k < 3; ++k) px[k] = b[k * plane + i];
       }
@@ -153,7 +164,6 @@ void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt
       return;
     }
     for (float& v : rows) {
-      SR_CHECK(std::isfinite(v), "the net gave a non-finite value (NaN or infinity)");
       v = (out_depth == 16 ? (float)data::quantize_u16(v) : (float)data::quantize_u8(v)) / levels;
     }
     resizer->push_rows(rows.data(), (int)n);

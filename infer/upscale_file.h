@@ -32,6 +32,8 @@ struct FileOptions {
   // cv2.INTER_LANCZOS4. Streamed like the rest: the net's output still never exists whole.
   double outscale = 0;
   bool tta = false;                      // 8-way flip/rotate ensemble (infer/tta.h) per tile
+  // Called before each tile runs (the Python module checks for Ctrl-C there; it may throw).
+  std::function<void()> between_tiles;
 };
 
 struct FileResult {

@@ -4,8 +4,10 @@
 // the GIL released; errors are Python exceptions (RuntimeError) with srengine's message.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/eval.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -40,6 +42,10 @@ using sr::data::Image;
 Image from_numpy(const py::array& arr, const char* what) {
   SR_CHECK(arr.ndim() == 2 || arr.ndim() == 3, what, ": expected an H x W or H x W x C array, got ", arr.ndim(),
            " dimensions");
+  // 16-bit samples in the other byte order (PIL's I;16B): read from a native copy.
+  const py::dtype dt = arr.dtype();
+  if (dt.kind() == 'u' && dt.itemsize() == 2 && !py::isinstance<py::array_t<uint16_t>>(arr))
+    return from_numpy(py::array(arr.attr("astype")("=u2")), what);
   const bool u8 = py::isinstance<py::array_t<uint8_t>>(arr), u16 = py::isinstance<py::array_t<uint16_t>>(arr);
   SR_CHECK(u8 || u16, what, ": expected uint8 or uint16 samples, got dtype ", std::string(py::str(arr.dtype())));
   const int H = (int)arr.shape(0), W = (int)arr.shape(1), C = arr.ndim() == 3 ? (int)arr.shape(2) : 1;
@@ -90,7 +96,7 @@ class Upscaler {
            std::optional<std::string> config, std::string model_dir, int tile, int tile_pad, int pre_pad,
            std::optional<std::string> device, bool tta, std::optional<double> denoise_strength,
            std::optional<std::vector<std::string>> dni_weights, std::optional<double> dni_alpha, bool half,
-           std::optional<std::string> precision) {
+           std::optional<std::string> precision, const std::string& pre_pad_sides) {
     sr::infer::ModelSpec spec;
     if (model_name) spec.model_name = *model_name;
     if (weights) spec.weights = *weights;
@@ -109,7 +115,9 @@ class Upscaler {
     }
     SR_CHECK(!spec.model_name.empty() || !spec.weights.empty(),
              "Upscaler: give model_name, or weights (with config when the file does not carry its architecture)");
-    options_.tile = {tile, tile_pad, pre_pad, true};
+    SR_CHECK(pre_pad_sides == "all" || pre_pad_sides == "right_bottom",
+             "Upscaler: pre_pad_sides must be 'all' or 'right_bottom', got '", pre_pad_sides, "'");
+    options_.tile = {tile, tile_pad, pre_pad, true, pre_pad_sides == "all"};
     sr::infer::check_tile_options(options_.tile);
     options_.tta = tta;
     std::string dev = device ? *device : "cpu";
@@ -137,8 +145,10 @@ class Upscaler {
   py::tuple enhance(const py::array& img, std::optional<double> outscale, const std::string& alpha_upsampler) {
     SR_CHECK(alpha_upsampler == "realesrgan" || alpha_upsampler == "bicubic" || alpha_upsampler == "net",
              "alpha_upsampler must be 'realesrgan' (through the net) or 'bicubic', got '", alpha_upsampler, "'");
+    SR_CHECK(!outscale || (std::isfinite(*outscale) && *outscale > 0),
+             "enhance: outscale must be a number > 0 (None: the net's scale), got ", outscale.value_or(0));
     Image in = from_numpy(img, "enhance");
-    const bool gray_2d = img.ndim() == 2 || in.channels == 1;
+    const bool gray_2d = img.ndim() == 2;  // H x W x 1 comes back H x W x 1
     const int C = in.channels, depth = in.bit_depth;
     const std::string mode = C == 1 ? "L" : C == 2 ? "LA" : C == 3 ? "RGB" : "RGBA";
     sr::infer::FileOptions fo = options_;
@@ -147,13 +157,25 @@ class Upscaler {
     int out_w = 0, out_h = 0;
     sr::infer::output_size(in.width, in.height, scale_, fo.outscale, out_w, out_h);
     std::vector<float> samples;
-    samples.reserve((size_t)out_w * out_h * C);
-    {
+    try {
+      samples.reserve((size_t)out_w * out_h * C);
+    } catch (const std::bad_alloc&) {
+      sr::fail("enhance: an output of ", out_w, "x", out_h, "x", C, " samples does not fit in memory");
+    }
+    // Ctrl-C between tiles: the signal handler only sets a flag, which Python reads here.
+    struct Interrupted {};
+    fo.between_tiles = [] {
+      py::gil_scoped_acquire acquire;
+      if (PyErr_CheckSignals() != 0) throw Interrupted{};
+    };
+    try {
       py::gil_scoped_release release;
       sr::NoGradGuard no_grad;
       sr::infer::upscale_image_rows(*model_.net, std::move(in), fo, depth, [&](const float* rows, int n) {
         samples.insert(samples.end(), rows, rows + (size_t)n * out_w * C);
       });
+    } catch (const Interrupted&) {
+      throw py::error_already_set();  // the KeyboardInterrupt PyErr_CheckSignals raised
     }
     py::array out = depth == 16 ? to_numpy<uint16_t>(samples, out_h, out_w, C, gray_2d)
                                 : to_numpy<uint8_t>(samples, out_h, out_w, C, gray_2d);
@@ -161,10 +183,26 @@ class Upscaler {
   }
 
   int scale() const { return scale_; }
+  // Tiling, changeable between calls (RealESRGANer's tile_size, tile_pad and pre_pad).
+  int tile() const { return options_.tile.tile; }
+  int tile_pad() const { return options_.tile.tile_pad; }
+  int pre_pad() const { return options_.tile.pre_pad; }
+  void set_tile(int v) { set_tiling(v, options_.tile.tile_pad, options_.tile.pre_pad); }
+  void set_tile_pad(int v) { set_tiling(options_.tile.tile, v, options_.tile.pre_pad); }
+  void set_pre_pad(int v) { set_tiling(options_.tile.tile, options_.tile.tile_pad, v); }
   std::string device() const { return options_.device.str(); }
   std::string architecture() const { return model_.network_g.dump(); }
 
  private:
+  void set_tiling(int tile, int tile_pad, int pre_pad) {
+    sr::infer::TileOptions t = options_.tile;
+    t.tile = tile;
+    t.tile_pad = tile_pad;
+    t.pre_pad = pre_pad;
+    sr::infer::check_tile_options(t);
+    options_.tile = t;
+  }
+
   sr::infer::OpenedModel model_;
   sr::infer::FileOptions options_;
   int scale_ = 0;
@@ -200,26 +238,90 @@ A super-resolution model ready to upscale numpy images, used like Real-ESRGAN's 
   denoise_strength          realesr-general-x4v3's -dn (default 0.5)
   dni_weights, dni_alpha    two weight files blended (1 - alpha) w1 + alpha w2
   half         RealESRGANer's half: the convolutions in fp16 (the same as precision='fp16')
+  pre_pad_sides  'all' (default: every side gets context) or 'right_bottom' (RealESRGANer's)
   precision    the convolutions' precision: 'default' (float32 on the CPU, TF32 on CUDA), 'fp32',
                'tf32', 'bf16' (the CPU's fast path where it has AVX512-BF16) or 'fp16'
 )doc")
       .def(py::init<std::optional<std::string>, std::optional<std::string>, std::optional<std::string>, std::string,
                     int, int, int, std::optional<std::string>, bool, std::optional<double>,
                     std::optional<std::vector<std::string>>, std::optional<double>, bool,
-                    std::optional<std::string>>(),
+                    std::optional<std::string>, const std::string&>(),
            py::kw_only(), py::arg("model_name") = py::none(), py::arg("weights") = py::none(),
            py::arg("config") = py::none(), py::arg("model_dir") = "weights", py::arg("tile") = 0,
            py::arg("tile_pad") = 10, py::arg("pre_pad") = 0, py::arg("device") = py::none(), py::arg("tta") = false,
            py::arg("denoise_strength") = py::none(), py::arg("dni_weights") = py::none(),
-           py::arg("dni_alpha") = py::none(), py::arg("half") = false, py::arg("precision") = py::none())
+           py::arg("dni_alpha") = py::none(), py::arg("half") = false, py::arg("precision") = py::none(),
+           py::arg("pre_pad_sides") = "all")
       .def("enhance", &Upscaler::enhance, py::arg("img"), py::arg("outscale") = py::none(),
            py::arg("alpha_upsampler") = "realesrgan",
-           "RealESRGANer.enhance: img as cv2 reads it (uint8/uint16; H x W gray, or BGR / BGRA) -> "
-           "(output in the same layout and dtype, img_mode 'L' | 'RGB' | 'RGBA'). outscale: any output "
-           "scale (the net's, then Lanczos-4); default the net's.")
+           "RealESRGANer.enhance: img as cv2 reads it (uint8/uint16; H x W or H x W x 1 gray, H x W x 2 gray + "
+           "alpha, BGR, BGRA) -> (output in the same layout and dtype, img_mode 'L' | 'LA' | 'RGB' | 'RGBA'). "
+           "outscale: any output scale > 0 (the net's, then Lanczos-4); None: the net's. Ctrl-C stops it "
+           "between tiles.")
       .def_property_readonly("scale", &Upscaler::scale)
+      .def_property("tile", &Upscaler::tile, &Upscaler::set_tile)
+      .def_property("tile_pad", &Upscaler::tile_pad, &Upscaler::set_tile_pad)
+      .def_property("pre_pad", &Upscaler::pre_pad, &Upscaler::set_pre_pad)
       .def_property_readonly("device", &Upscaler::device)
       .def_property_readonly("architecture", &Upscaler::architecture, "network_g as JSON");
+
+  // Real-ESRGAN's RealESRGANer with its own constructor, so that code written against it
+  // (web UIs, GFPGAN's bg_upsampler) runs unchanged: the same arguments, attributes and
+  // pre_pad (right and bottom only, default 10). The architecture comes from the weights
+  // file, so `model` (a torch module there) is kept but not used.
+  py::exec(R"py(
+import os as _os
+
+
+class RealESRGANer:
+    """Real-ESRGAN's RealESRGANer(scale, model_path, dni_weight=None, model=None, tile=0,
+    tile_pad=10, pre_pad=10, half=False, device=None, gpu_id=None) on srengine's Upscaler.
+    model_path: a .pth / .safetensors file, or two files with dni_weight [w1, w2] (w1 + w2 = 1)
+    for deep network interpolation. device: 'cpu', 'cuda', 'cuda:N' or a torch.device."""
+
+    def __init__(self, scale, model_path, dni_weight=None, model=None, tile=0, tile_pad=10, pre_pad=10,
+                 half=False, device=None, gpu_id=None):
+        def path_of(p):
+            p = _os.fspath(p)
+            if p.startswith(('http://', 'https://')):
+                raise Error(f"RealESRGANer: model_path {p!r} is a URL: srengine downloads nothing; "
+                            "download the file and pass its path")
+            return p
+        kw = dict(tile=tile, tile_pad=tile_pad, pre_pad=pre_pad, half=bool(half), pre_pad_sides='right_bottom')
+        if gpu_id is not None:
+            kw['device'] = f'cuda:{int(gpu_id)}'
+        elif device is not None:
+            kw['device'] = str(device)
+        if isinstance(model_path, (list, tuple)):
+            if dni_weight is None or len(model_path) != 2 or len(dni_weight) != 2:
+                raise Error("RealESRGANer: a list model_path takes two files, with dni_weight [w1, w2]")
+            w1, w2 = float(dni_weight[0]), float(dni_weight[1])
+            if abs(w1 + w2 - 1.0) > 1e-6:
+                raise Error(f"RealESRGANer: dni_weight {list(dni_weight)} must sum to 1 (w1 x first + w2 x second)")
+            kw['dni_weights'] = [path_of(p) for p in model_path]
+            kw['dni_alpha'] = w2
+        else:
+            kw['weights'] = path_of(model_path)
+        self._upscaler = Upscaler(**kw)
+        self.scale = self._upscaler.scale
+        if scale is not None and int(scale) != self.scale:
+            raise Error(f"RealESRGANer: scale={scale}, but the weights are a x{self.scale} network")
+        self.model = model
+        self.half = bool(half)
+        self.device = self._upscaler.device
+
+    tile_size = property(lambda self: self._upscaler.tile, lambda self, v: setattr(self._upscaler, 'tile', v))
+    tile_pad = property(lambda self: self._upscaler.tile_pad,
+                        lambda self, v: setattr(self._upscaler, 'tile_pad', v))
+    pre_pad = property(lambda self: self._upscaler.pre_pad, lambda self, v: setattr(self._upscaler, 'pre_pad', v))
+
+    def enhance(self, img, outscale=None, alpha_upsampler='realesrgan'):
+        """(output, img_mode) as RealESRGANer.enhance; an alpha_upsampler other than 'realesrgan'
+        resizes alpha by MATLAB bicubic (RealESRGANer: cv2's linear)."""
+        alpha = 'realesrgan' if alpha_upsampler == 'realesrgan' else 'bicubic'
+        return self._upscaler.enhance(img, outscale, alpha)
+)py",
+           m.attr("__dict__"));
 
   m.def(
       "train",

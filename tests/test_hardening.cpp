@@ -656,7 +656,9 @@ TEST_CASE("harden/note_tiny_tile_and_huge_pre_pad_are_warned_about") {
                                "--pre-pad", "1000"});
   INFO(r.output);
   CHECK(r.status == 1);
-  CHECK_THAT(r.output, Catch::Contains("warning: --tile 1 is tiny") && Catch::Contains("warning: --pre-pad 1000"));
+  CHECK_THAT(r.output, Catch::Contains("warning: --tile 1 is small: each tile also runs 15 pixels of context on each "
+                                       "side, up to 961.0x") &&
+                           Catch::Contains("warning: --pre-pad 1000"));
   const CliResult usual = run_cli({"infer", "--config", infer_fixture("config.json"), "--weights", dir.file("none"),
                                    "--input", infer_fixture("input.png"), "--output", dir.file("out"), "--tile",
                                    "128", "--pre-pad", "10"});

@@ -101,6 +101,61 @@ with tempfile.TemporaryDirectory() as tmp:
     check(rc == 0 and os.path.exists(model), "train() ran and saved the model")
     check(srengine.Upscaler(weights=model, device="cpu").scale == 4, "the trained model opens without a config")
 
+# RealESRGANer with Real-ESRGAN's constructor: a .pth of {'params_ema': ...} as its releases are,
+# torch.device, pre_pad 10 on the right and bottom only; its pixels are what RealESRGANer.enhance
+# computes (pad, net, crop, clamp, x255, round), within a level of float rounding. Upscaler's
+# pre_pad on all four sides differs more (the top and left border get context there).
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+sys.path.insert(0, os.path.join(src, "tools"))
+from torch_nets import RRDBNet  # noqa: E402
+
+with tempfile.TemporaryDirectory() as tmp:
+    torch.manual_seed(5)
+    net = RRDBNet(3, 3, 4, num_feat=8, num_block=1, num_grow_ch=4).eval()
+    pth = os.path.join(tmp, "net.pth")
+    torch.save({"params_ema": net.state_dict()}, pth)
+    rng = np.random.default_rng(int.from_bytes(os.urandom(4), "little"))
+    img = rng.integers(0, 256, (19, 23, 3), dtype=np.uint8)  # BGR
+    with torch.no_grad():
+        x = torch.from_numpy(img[:, :, ::-1].astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+        y = net(F.pad(x, (0, 10, 0, 10), mode="reflect"))[:, :, :19 * 4, :23 * 4].clamp(0, 1)
+    want = np.round(y[0].permute(1, 2, 0).numpy() * 255.0).astype(np.uint8)[:, :, ::-1]
+    shim = srengine.RealESRGANer(scale=4, model_path=pth, model=net, tile=0, half=False,
+                                 device=torch.device("cpu"), gpu_id=None)
+    got, mode = shim.enhance(img, outscale=None)
+    shim_gap = np.abs(got.astype(int) - want).max()
+    check(mode == "RGB" and got.shape == want.shape and shim_gap <= 1, f"RealESRGANer: its pixels (gap {shim_gap})")
+    check(shim.pre_pad == 10 and shim.tile_size == 0 and shim.scale == 4, "RealESRGANer: its defaults")
+    all_sides, _ = srengine.Upscaler(weights=pth, pre_pad=10, device="cpu").enhance(img)
+    check(np.abs(all_sides.astype(int) - want).max() > shim_gap, "pre_pad on all sides differs at the border")
+    shim.tile_size = 8
+    check(shim.enhance(img)[0].shape == want.shape, "RealESRGANer: tile_size set after construction")
+    for kwargs, words in (({"scale": 2}, "x4 network"), ({"model_path": "https://x/y.pth"}, "downloads nothing"),
+                          ({"model_path": [pth, pth], "dni_weight": [0.5, 0.6]}, "must sum to 1")):
+        try:
+            srengine.RealESRGANer(**{"scale": 4, "model_path": pth, **kwargs})
+            check(False, f"RealESRGANer {kwargs} raises")
+        except srengine.Error as e:
+            check(words in str(e), f"RealESRGANer {kwargs}: the error says '{words}'")
+    # Gray output is the clamped output's luma (RealESRGANer: clamp, then BGR2GRAY); H x W x 1
+    # keeps its layout; 16-bit samples in big-endian order are read; outscale 0 is refused.
+    gray = img[:, :, 1].copy()
+    g, mode = shim.enhance(gray)
+    with torch.no_grad():
+        xg = torch.from_numpy(np.repeat(gray[:, :, None], 3, 2).astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+        yg = net(F.pad(xg, (0, 10, 0, 10), mode="reflect"))[0, :, :19 * 4, :23 * 4].clamp(0, 1)
+    want_g = np.round((0.299 * yg[0] + 0.587 * yg[1] + 0.114 * yg[2]).numpy() * 255.0)
+    check(mode == "L" and np.abs(g.astype(int) - want_g).max() <= 1, "gray: the clamped output's luma")
+    check(shim.enhance(gray[:, :, None])[0].shape == (76, 92, 1), "H x W x 1 stays H x W x 1")
+    big = (img.astype(np.uint16) * 257).astype(">u2")
+    check(np.array_equal(shim.enhance(big)[0], shim.enhance(big.astype(np.uint16))[0]), "big-endian uint16")
+    try:
+        shim.enhance(img, outscale=0)
+        check(False, "outscale 0 raises")
+    except srengine.Error as e:
+        check("outscale must be a number > 0" in str(e), "outscale 0: the error names outscale")
+
 # A BasicSR option file is read as the CLI reads it: the architecture for Upscaler, and
 # training (the published PSNR file with the embedded photos, a tiny net, 2 iterations).
 with tempfile.TemporaryDirectory() as tmp:
