@@ -75,7 +75,7 @@ OnnxExportSummary export_onnx(const Module& net, const OnnxExportOptions& o, con
   const bool half = o.dtype == "fp16";
 
   onnx::ModelProto model;
-  model.set_ir_version(onnx::IR_VERSION);
+  model.set_ir_version(onnx_ir_version_for_opset(o.opset));
   model.set_producer_name("srengine");
   model.set_producer_version(SRENGINE_VERSION);
   model.set_doc_string(io.name + " (" + (o.int8 ? std::string("int8 QDQ") : o.dtype) + ") exported by srengine: input RGB NCHW float32 in [0, 1]");

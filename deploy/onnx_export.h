@@ -23,6 +23,11 @@ namespace sr::deploy {
 constexpr int kMinOpset = 11;
 constexpr int kMaxOpset = 17;
 
+// The IR version that ONNX released with an opset (ONNX's versioning table: opset 11 came
+// with IR 6, 12-14 with IR 7, 15-18 with IR 8), written into the model so that a runtime old
+// enough to want --opset 11 also accepts the file.
+int onnx_ir_version_for_opset(int opset);
+
 struct OnnxExportOptions {
   int opset = kMaxOpset;
   // "fp32", or "fp16": weights and every op in float16, with a Cast after `input` and before

@@ -1,6 +1,8 @@
 // OnnxGraph (see onnx_graph.h).
 #include "deploy/onnx_graph.h"
 
+#include <cmath>
+
 #include "deploy/float16.h"
 #include "engine/error.h"
 
@@ -46,6 +48,10 @@ std::string OnnxGraph::add_weight(const std::string& name, const std::vector<flo
   // raw_data is little-endian IEEE half, two bytes per value (the ONNX spec's layout).
   std::string raw(values.size() * 2, '\0');
   for (size_t i = 0; i < values.size(); ++i) {
+    // fp16's largest finite value is 65504; past it (less half a step) a weight would become
+    // infinity and the model's output NaN: refused, naming the weight.
+    SR_CHECK(std::isfinite(values[i]) && std::fabs(values[i]) < 65520.0f, "ONNX export (--dtype fp16): '", name,
+             "' holds ", values[i], ", beyond fp16's range (|x| <= 65504): export it in fp32");
     const uint16_t h = float_to_half(values[i]);
     raw[2 * i] = char(h & 0xff);
     raw[2 * i + 1] = char(h >> 8);

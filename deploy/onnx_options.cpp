@@ -1,7 +1,10 @@
 // The parts of the ONNX export interface that need no ONNX library (built in every srengine):
 // parsing --shape and checking the options and the output path, before any weights are read.
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "deploy/onnx_export.h"
@@ -26,6 +29,11 @@ std::array<int64_t, 4> parse_onnx_shape(const std::string& text) {
   return dims;
 }
 
+int onnx_ir_version_for_opset(int opset) {
+  SR_CHECK(opset >= kMinOpset && opset <= kMaxOpset, "onnx_ir_version_for_opset: opset ", opset);
+  return opset <= 11 ? 6 : opset <= 14 ? 7 : 8;
+}
+
 void check_onnx_options(const OnnxExportOptions& o) {
   SR_CHECK(o.opset >= kMinOpset && o.opset <= kMaxOpset, "--opset must be between ", kMinOpset, " and ", kMaxOpset,
            " (", kMinOpset, ": Resize's coordinate modes; ", kMaxOpset, ": the newest this ONNX library knows), got ",
@@ -36,10 +44,22 @@ void check_onnx_options(const OnnxExportOptions& o) {
 void check_onnx_output_path(const std::string& path) {
   namespace fs = std::filesystem;
   SR_CHECK(!path.empty(), "export: --output is empty");
-  SR_CHECK(!fs::is_directory(path), "cannot write '", path, "': it is a folder");
+  std::error_code ec;
+  SR_CHECK(!fs::is_directory(path, ec), "cannot write '", path, "': it is a folder");
+  const fs::file_status st = fs::status(path, ec);
+  SR_CHECK(!fs::exists(st) || fs::is_regular_file(st), "cannot write '", path,
+           "': it exists and is not a regular file (a device, FIFO or socket): give another path");
   std::string dir = fs::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
-  SR_CHECK(fs::is_directory(dir), "cannot write '", path, "': folder '", dir, "' does not exist");
+  SR_CHECK(fs::is_directory(dir, ec), "cannot write '", path, "': folder '", dir, "' does not exist");
+  // The model is written beside its name and renamed (engine/atomic_file.h): prove the folder
+  // takes a new file now, before any weights are read or images calibrated.
+  std::string probe = (fs::path(dir) / ".srengine_probe.XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  SR_CHECK(fd >= 0, "cannot write '", path, "': folder '", dir, "' does not take a new file: ",
+           std::strerror(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 }  // namespace sr::deploy

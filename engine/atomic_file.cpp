@@ -27,10 +27,32 @@ void sync_folder(const std::string& dir) {
   ::close(fd);
 }
 
+// Where a write to `path` goes: the path itself when nothing or a regular file is there; the
+// file a symbolic link names (so the link stays a link); an error for anything else, since
+// renaming over a device (/dev/null), a FIFO or a folder would replace it with a plain file.
+std::string write_target(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status link = fs::symlink_status(path, ec);
+  if (!fs::exists(link)) return path;
+  std::string target = path;
+  if (fs::is_symlink(link)) {
+    const fs::path resolved = fs::weakly_canonical(path, ec);
+    SR_CHECK(!ec, "cannot write '", path, "': its symbolic link cannot be followed: ", ec.message());
+    target = resolved.string();
+  }
+  const fs::file_status st = fs::status(target, ec);
+  SR_CHECK(!fs::exists(st) || fs::is_regular_file(st), "cannot write '", path, "': it ",
+           target == path ? "" : "names '" + target + "', which ",
+           "exists and is not a regular file (a device, FIFO or folder): give another path");
+  return target;
+}
+
 }  // namespace
 
-void write_file_atomically(const std::string& path, const std::function<void(std::FILE*)>& write) {
-  SR_CHECK(!path.empty(), "write_file_atomically: empty path");
+void write_file_atomically(const std::string& given, const std::function<void(std::FILE*)>& write) {
+  SR_CHECK(!given.empty(), "write_file_atomically: empty path");
+  const std::string path = write_target(given);
   const std::filesystem::path target(path);
   std::string dir = target.parent_path().string();
   if (dir.empty()) dir = ".";

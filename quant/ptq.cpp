@@ -37,6 +37,7 @@ void Calibrator::observe_ranges(const Tensor& x) {
   SR_CHECK(!histograms_started_, "calibration: every range pass must come before the histogram pass");
   forward_by_convs(net_, x, [&](const Conv2d& c, const std::string& path, const Tensor& in) {
     const Tensor h = host(in);
+    if (first_conv_.empty()) first_conv_ = path;  // the conv that reads the image itself
     stats_[path].observe_range(h.data<float>(), h.numel(), "the input of conv '" + path + "'");
     return plain_conv(c, path, in);
   });
@@ -64,7 +65,11 @@ QuantTable Calibrator::table() const {
   QuantTable t;
   t.options = options_;
   for (const auto& [path, s] : stats_) {
-    const Range r = calibrated_range(s, options_.method, options_.percentile);
+    Range r = calibrated_range(s, options_.method, options_.percentile);
+    // The first conv reads the image, which is in [0, 1] by the model's contract whatever the
+    // calibration photos hold: a dark or flat set must not leave it two levels.
+    if (path == first_conv_) r = {std::min(r.lo, 0.0), std::max(r.hi, 1.0)};
+    if (!(r.hi > r.lo)) t.constant_inputs.push_back(path);
     t.ranges[path] = r;
     t.inputs[path] = activation_qparams(r.lo, r.hi, options_.symmetric);
   }
@@ -117,8 +122,8 @@ std::vector<ImageCrop> load_image_crops(const std::string& dir, const std::strin
   std::vector<ImageCrop> out;
   for (const std::string& name : files) {
     const std::string f = (fs::path(dir) / name).string();
-    const Tensor full = data::image_to_tensor(data::read_image(f));
-    const int64_t h = full.size(2), w = full.size(3);
+    const data::ImageInfo info = data::read_image_info(f);
+    const int64_t h = info.height, w = info.width;
     const int64_t ch = std::min(h, max_side) / divisor * divisor, cw = std::min(w, max_side) / divisor * divisor;
     SR_CHECK(ch > 0 && cw > 0, what, ": '", f, "' is ", w, "x", h, ", smaller than ", divisor,
              " pixels (the network's input must be a multiple of it)");
@@ -128,7 +133,12 @@ std::vector<ImageCrop> load_image_crops(const std::string& dir, const std::strin
     c.x0 = (w - cw) / 2;
     c.full_h = h;
     c.full_w = w;
-    c.lq = full.narrow(2, c.y0, ch).narrow(3, c.x0, cw).contiguous();
+    // Only the centre crop is decoded (PNG and JPEG stop after its last row), so a large photo
+    // costs its crop's memory; the pixel limit is raised to match (kCalibrationMaxPixels).
+    data::DecodeOptions d;
+    d.max_pixels = kCalibrationMaxPixels;
+    d.region = {(int)c.y0, (int)c.x0, (int)ch, (int)cw};
+    c.lq = data::image_to_tensor(data::read_image(f, d)).contiguous();
     out.push_back(std::move(c));
   }
   return out;

@@ -30,6 +30,9 @@ struct QuantTable {
   CalibrationOptions options;
   std::map<std::string, Range> ranges;
   std::map<std::string, ActivationQParams> inputs;
+  // Conv inputs that held one value on every calibration image (a dead channel path, a flat
+  // set): their int8 scale is a placeholder; the CLI warns, naming them.
+  std::vector<std::string> constant_inputs;
 
   const ActivationQParams& input(const std::string& path) const;  // error naming a missing path
 };
@@ -50,6 +53,7 @@ class Calibrator {
   Module& net_;
   CalibrationOptions options_;
   std::map<std::string, TensorStats> stats_;
+  std::string first_conv_;  // the conv that reads the network's input: its range covers [0, 1]
   bool histograms_started_ = false;
 };
 
@@ -78,6 +82,10 @@ struct ImageCrop {
   int64_t y0 = 0, x0 = 0;      // where the crop starts
   int64_t full_h = 0, full_w = 0;  // the image's size
 };
+
+// The largest image (width x height) a calibration or validation folder may hold: its
+// centre crop alone is decoded, so this bounds decoding time, not memory.
+constexpr int64_t kCalibrationMaxPixels = 1000000000;
 
 // Every image of `dir` (sorted by name), cropped. A folder that does not exist, is not a
 // folder, or holds no images is an error naming `what` and the path.

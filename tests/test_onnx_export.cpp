@@ -6,6 +6,8 @@
 // Tools missing: the tests say SKIPPED and why (tools/setup.sh installs them).
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -320,7 +322,9 @@ TEST_CASE("onnx/export_errors_name_the_bad_option_path_or_op") {
       {model + " --output " + dir.file("m.onnx") + " --shape 1x3x8x8 --dynamic", {"--shape or --dynamic"}},
       {model, {"--output"}},
       {model + " --output " + dir.file("m.onnx") + " --bogus", {"unknown argument", "--bogus"}},
+      {model + " --output " + dir.file("fifo.onnx"), {"cannot write", "fifo.onnx", "not a regular file"}},
   };
+  REQUIRE(::mkfifo(dir.file("fifo.onnx").c_str(), 0644) == 0);
   for (const Bad& b : bad) {
     const auto [rc, log] = export_cli(dir, b.args);
     INFO(b.args << "\n" << log);
@@ -329,6 +333,7 @@ TEST_CASE("onnx/export_errors_name_the_bad_option_path_or_op") {
     CHECK(log.find("srengine export: error:") != std::string::npos);
   }
   CHECK(!fs::exists(dir.file("m.onnx")));
+  CHECK(fs::is_fifo(fs::status(dir.file("fifo.onnx"))));  // left as it was
 
   // An existing file: kept as it was by a failed export, replaced whole by a good one.
   std::ofstream(dir.file("m.onnx")) << "old";
@@ -340,6 +345,18 @@ TEST_CASE("onnx/export_errors_name_the_bad_option_path_or_op") {
   CHECK(ok_log.find("input  [2, 3, 8, 6]") != std::string::npos);
   CHECK(ok_log.find("output [2, 3, 16, 12]") != std::string::npos);
   CHECK(fs::file_size(dir.file("m.onnx")) > 1000);
+
+  // A weight beyond fp16's range: refused by name for --dtype fp16 (it would become infinity),
+  // exported as it is in fp32.
+  for (auto& [k, t] : net->state_dict())
+    if (k == "conv_first.bias") t.fill_(1e6);
+  write_safetensors(dir.file("big.safetensors"), net->state_dict());
+  const std::string big = " --config " + dir.file("cfg.json") + " --weights " + dir.file("big.safetensors");
+  const auto [big_rc, big_log] = export_cli(dir, big + " --output " + dir.file("big.onnx") + " --dtype fp16");
+  INFO(big_log);
+  CHECK(big_rc != 0);
+  CHECK(big_log.find("'conv_first.bias' holds 1e+06, beyond fp16's range") != std::string::npos);
+  CHECK(export_cli(dir, big + " --output " + dir.file("big.onnx")).first == 0);
 
   // A network that is not a generator: named, with what can be exported.
   const nlohmann::json disc = {{"type", "VGGStyleDiscriminator"}, {"num_in_ch", 3}, {"num_feat", 4}};

@@ -7,6 +7,8 @@
 // quality budget); a planted wrong scale; the CLI's report and its errors.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -362,6 +364,25 @@ TEST_CASE("quant/calibrated_ranges_are_those_of_the_conv_inputs_and_a_skipped_im
   }
 }
 
+// The first conv reads the image, which is in [0, 1] by the model's contract: its range covers
+// [0, 1] even when every calibration image is black (a flat set would otherwise quantise the
+// network's input to two levels). A conv input that held one value is named in
+// constant_inputs (here body.2: conv 0 without bias on a black image gives zeros).
+TEST_CASE("quant/network_input_range_covers_0_1_whatever_the_calibration") {
+  std::unique_ptr<Module> net = random_net(srvgg_g(4, "prelu"), 31);
+  auto& s = dynamic_cast<SRVGGNetCompact&>(*net);
+  dynamic_cast<Conv2d&>((*s.body)[0]).bias.fill_(0.0);
+  Tensor black = random_input(1, 9, 7, 32);
+  black.fill_(0.0);
+  CalibrationOptions o;
+  o.method = CalibMethod::minmax;
+  const QuantTable t = calibrate(*net, {black}, o);
+  CHECK(t.ranges.at("body.0").lo == 0.0);
+  CHECK(t.ranges.at("body.0").hi == 1.0);
+  CHECK(t.inputs.at("body.0").scale == Approx(1.0 / 255.0));
+  CHECK(t.constant_inputs == std::vector<std::string>{"body.2"});
+}
+
 TEST_CASE("quant/image_folders_are_checked_and_cropped_to_the_network_divisor") {
   test::TempDir dir;
   const std::string empty = dir.subdir("empty");
@@ -607,6 +628,13 @@ TEST_CASE("onnx/quantize_errors_name_the_bad_input") {
   if (!onnx_tools(false)) return;
   CliFixture f(rrdbnet_g(2), 2);
   const std::string empty = f.dir.subdir("empty");
+  const std::string tiny_val = f.dir.subdir("tiny_val"), wrong_gt = f.dir.subdir("wrong_gt");
+  std::mt19937_64 rng(53);
+  data::write_image(tiny_val + "/tiny.png", test::random_image(rng, 4, 4, 3));
+  data::write_image(wrong_gt + "/v1.png", test::random_image(rng, 5, 5, 3));
+  data::write_image(wrong_gt + "/v2.png", test::random_image(rng, 5, 5, 3));
+  const std::string fifo = f.dir.file("fifo.onnx");
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
   std::ofstream(f.dir.file("a_file")) << "x";
   const std::string out = " --output " + f.dir.file("m.onnx");
   struct Bad {
@@ -628,6 +656,12 @@ TEST_CASE("onnx/quantize_errors_name_the_bad_input") {
       {f.model_args + out, {"--calib"}},
       {f.model_args + " --calib " + f.calib, {"--output"}},
       {f.model_args + " --calib " + f.calib + out + " --bogus", {"unknown argument", "--bogus"}},
+      // The report's inputs are checked before the calibration and the model file.
+      {f.model_args + " --calib " + f.calib + out + " --val " + tiny_val, {"tiny.png", "gives a 8x8 output",
+                                                                           "under the 11x11 that SSIM needs"}},
+      {f.model_args + " --calib " + f.calib + out + " --val " + f.val + " --val-gt " + wrong_gt,
+       {"--val-gt", "v1.png", "is 5x5, not 2 times its input"}},
+      {f.model_args + " --calib " + f.calib + " --output " + fifo, {"cannot write", "fifo.onnx", "not a regular file"}},
   };
   for (const Bad& b : bad) {
     const auto [rc, log] = f.quantize(b.args);
@@ -635,5 +669,6 @@ TEST_CASE("onnx/quantize_errors_name_the_bad_input") {
     CHECK(rc != 0);
     for (const std::string& s : b.says) CHECK(log.find(s) != std::string::npos);
     CHECK(log.find("srengine quantize: error:") != std::string::npos);
+    CHECK_FALSE(fs::exists(f.dir.file("m.onnx")));  // nothing written before the error
   }
 }

@@ -2,6 +2,8 @@
 // intact), state round trip, newest-valid-state search, keep_last pruning.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -69,6 +71,34 @@ TEST_CASE("checkpoint/failed_write_keeps_old_file_and_no_temp") {
   // A destination in a folder that does not exist is an error naming the path.
   CHECK_THROWS_WITH(write_file_atomically(dir + "/missing/x.bin", [](std::FILE*) {}),
                     Catch::Contains("missing/x.bin"));
+}
+
+// What is at the destination decides where the bytes go: a symbolic link to a file is
+// followed (the file is replaced, the link stays a link); a FIFO (as a device such as
+// /dev/null would be) is refused and left as it was, never replaced by a plain file.
+TEST_CASE("checkpoint/atomic_write_follows_links_and_refuses_special_files") {
+  const std::string dir = fresh_dir("special");
+  const std::string real = dir + "/real.bin", link = dir + "/link.bin", fifo = dir + "/fifo.bin";
+  write_file_atomically(real, [](std::FILE* f) { std::fputs("old", f); });
+  fs::create_symlink(real, link);
+  write_file_atomically(link, [](std::FILE* f) { std::fputs("new", f); });
+  CHECK(fs::is_symlink(fs::symlink_status(link)));
+  std::ifstream in(real);
+  std::string content;
+  in >> content;
+  CHECK(content == "new");
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  CHECK_THROWS_WITH(write_file_atomically(fifo, [](std::FILE* f) { std::fputs("x", f); }),
+                    Catch::Contains("fifo.bin") && Catch::Contains("is not a regular file"));
+  CHECK(fs::is_fifo(fs::symlink_status(fifo)));
+  const std::string fifo_link = dir + "/fifo_link.bin";
+  fs::create_symlink(fifo, fifo_link);
+  CHECK_THROWS_WITH(write_file_atomically(fifo_link, [](std::FILE*) {}),
+                    Catch::Contains("fifo_link.bin") && Catch::Contains("names '"));
+  int temporaries = 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    temporaries += e.path().filename().string().find(".tmp.") != std::string::npos;
+  CHECK(temporaries == 0);
 }
 
 TEST_CASE("checkpoint/state_round_trip_and_latest") {

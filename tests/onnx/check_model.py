@@ -3,8 +3,9 @@
     python3 tests/onnx/check_model.py MODEL.onnx fp32|fp16|int8
 
 onnx.checker with full_check (which adds strict shape inference), then the interface the
-exporter promises (docs/EXPORT.md): one float32 input `input` and one float32 output `output`,
-and every weight in the export's precision (Resize's scales and roi are float32 by the spec).
+exporter promises (docs/EXPORT.md): the IR version of its opset, one float32 input `input`
+and one float32 output `output`, and every weight in the export's precision (Resize's scales
+and roi are float32 by the spec).
 """
 import sys
 
@@ -43,6 +44,10 @@ def main(path, dtype):
     model = onnx.load(path)
     onnx.checker.check_model(model, full_check=True)
     g = model.graph
+    # The IR version ONNX released with the opset, so that a runtime of that age reads the file.
+    opset = model.opset_import[0].version
+    want_ir = {11: 6, 12: 7, 13: 7, 14: 7, 15: 8, 16: 8, 17: 8}[opset]
+    assert model.ir_version == want_ir, f"IR version {model.ir_version} with opset {opset}, not {want_ir}"
     assert [i.name for i in g.input] == ["input"], [i.name for i in g.input]
     assert [o.name for o in g.output] == ["output"], [o.name for o in g.output]
     for v in list(g.input) + list(g.output):

@@ -135,17 +135,32 @@ int run_quantize(const std::vector<std::string>& args) {
     }
   }
 
-  const infer::OpenedModel model = infer::open_model(spec);
+  // Opened as export opens it (a BasicSR option file as --config, the param_key note).
+  const infer::OpenedModel model = open_cli_model(spec);
   Module& net = *model.net;
   const quant::NetworkShape shape = quant::network_shape(net);
+  for (const char* key : {"num_in_ch", "num_out_ch"}) {
+    const int channels = model.network_g.value(key, 3);
+    SR_CHECK(channels == 3, "quantize: network_g has ", key, " ", channels, ": quantize calibrates and measures RGB "
+             "networks (3 channels in and out); `srengine export` writes this one in fp32 or fp16");
+  }
   const std::vector<quant::ImageCrop> calib =
       quant::load_image_crops(calib_dir, "quantize: calibration folder", crop, shape.divisor);
   const std::vector<quant::ImageCrop> val =
       val_dir == calib_dir ? calib : quant::load_image_crops(val_dir, "quantize: --val folder", crop, shape.divisor);
+  // The report's inputs are checked before the calibration runs and the model is written:
+  // every output measurable by SSIM, every ground truth present and of the right size.
+  std::vector<Tensor> truths;
   for (const auto& v : val) {
+    const int64_t oh = v.lq.size(2) * shape.scale, ow = v.lq.size(3) * shape.scale;
+    SR_CHECK(oh >= 11 && ow >= 11, "quantize: '", (fs::path(val_dir) / v.name).string(), "' gives a ", ow, "x", oh,
+             " output (its ", v.lq.size(3), "x", v.lq.size(2), " crop at x", shape.scale,
+             "), under the 11x11 that SSIM needs: give a larger --crop, or a --val folder without it");
+    if (val_gt_dir.empty()) continue;
     const std::string gt_path = (fs::path(val_gt_dir) / v.name).string();
-    SR_CHECK(val_gt_dir.empty() || fs::exists(gt_path, ec), "quantize: --val-gt: no '", gt_path, "' for the input ",
-             v.name);
+    SR_CHECK(fs::exists(gt_path, ec), "quantize: --val-gt: no '", gt_path, "' for the input ", v.name);
+    truths.push_back(quant::crop_ground_truth(data::image_to_tensor(data::read_image(gt_path)), v, shape.scale,
+                                              gt_path));
   }
   std::vector<Tensor> inputs;
   for (const auto& c : calib) inputs.push_back(c.lq);
@@ -156,6 +171,10 @@ int run_quantize(const std::vector<std::string>& args) {
   if (calib_opts.method == quant::CalibMethod::percentile) std::printf(" %g", calib_opts.percentile);
   std::printf(", %s activations, weights per %s\n", calib_opts.symmetric ? "symmetric" : "asymmetric",
               calib_opts.per_channel ? "output channel" : "tensor");
+  if (!table.constant_inputs.empty())
+    std::fprintf(stderr, "quantize: warning: %zu conv input(s) held a single value on every calibration image (first: "
+                 "'%s'), so their int8 scale is a placeholder: calibrate on varied photos\n",
+                 table.constant_inputs.size(), table.constant_inputs.front().c_str());
 
   deploy::OnnxExportOptions export_opts;
   export_opts.int8 = &table;
@@ -172,7 +191,8 @@ int run_quantize(const std::vector<std::string>& args) {
   std::printf("  %-32s %16s %14s%s\n", "image", "int8/fp32 PSNR", "SSIM",
               gt ? "   fp32/GT PSNR   SSIM   int8/GT PSNR   SSIM" : "");
   Scores mean_q, mean_f, mean_i;
-  for (const auto& v : val) {
+  for (size_t k = 0; k < val.size(); ++k) {
+    const quant::ImageCrop& v = val[k];
     Tensor fp32;
     {
       NoGradGuard no_grad;
@@ -184,9 +204,7 @@ int run_quantize(const std::vector<std::string>& args) {
     mean_q.ssim += q.ssim / double(val.size());
     std::printf("  %-32s %13.3f dB %14.5f", v.name.c_str(), q.psnr, q.ssim);
     if (gt) {
-      const std::string gt_path = (fs::path(val_gt_dir) / v.name).string();
-      const Tensor g = quant::crop_ground_truth(data::image_to_tensor(data::read_image(gt_path)), v, shape.scale,
-                                                gt_path);
+      const Tensor& g = truths[k];
       const Scores f = scores(fp32, g), i8 = scores(int8, g);
       std::printf("   %10.3f dB %7.4f   %10.3f dB %7.4f", f.psnr, f.ssim, i8.psnr, i8.ssim);
       mean_f.psnr += f.psnr / double(val.size());
