@@ -18,9 +18,10 @@
 // ulps of a boundary: ~1e-4 of the values at the noise), but one JPEG block of the 600 x 600
 // intermediate covers ~3 x 3 LQ pixels of these small cases, so a few flips reach a few
 // percent of the LQ. So end to end every value is within one level except at most
-// kEndToEndOutliers of them (measured over 80 cases: most have none, the worst 10%). The
-// planted bug (the final order swapped on the device) moves 80-95% of the values by more
-// than a level.
+// kEndToEndOutliers of them: over 2800 cases (seeds 5000-5149 and 9000-9299, all eight kinds)
+// most have none and the worst had 22.5% (a coarse JPEG block flipped before an upscaling
+// final resize), so 40%. The planted bug (the final order swapped on the device) moved at
+// least 72% of the values by more than a level in 240 cases of kinds 0 and 3.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -34,6 +35,7 @@
 #include "data/degrade/random_stream.h"
 #include "engine/tensor.h"
 #include "support/cuda_skip.h"
+#include "support/fresh_seed.h"
 #include "support/parity.h"
 
 namespace {
@@ -44,7 +46,7 @@ using sr::parity::Tol;
 
 constexpr Tol kBlurTol{1e-5, 1e-5, "fp32 blur sums"};
 constexpr Tol kOneLevel{1.0 / 255 + 1e-6, 0, "one level"};
-constexpr double kEndToEndOutliers = 0.2;  // share of values allowed beyond one level end to end
+constexpr double kEndToEndOutliers = 0.4;  // share of values allowed beyond one level end to end
 
 struct Case {
   DegradationParams params;
@@ -193,7 +195,9 @@ Diff end_to_end(const Case& k, const DegradationParams& device_params, Device de
 bool end_to_end_ok(const Diff& d) { return d.beyond_level <= kEndToEndOutliers * d.n; }
 
 void check_pipeline(Device device, bool exact, int batch, int side) {
-  std::mt19937_64 rng(std::random_device{}());
+  const uint64_t seed = sr::test::fresh_seed();
+  INFO("seed " << seed << " (SRENGINE_TEST_SEED replays it)");
+  std::mt19937_64 rng(seed);
   for (int c = 0; c < 8; ++c) {
     const Case k = make_case(c, batch, side, rng);
     check_steps(k, c, device, exact);
@@ -211,8 +215,12 @@ TEST_CASE("simt/degrade_pipeline") { check_pipeline(Device::simt(), true, 3, 80)
 
 TEST_CASE("simt/degrade_pipeline_planted_order_swap") {
   // The checker against a planted bug: the device runs the other final order; the end-to-end
-  // check must report it.
-  std::mt19937_64 rng(std::random_device{}());
+  // check must report it. Cases 0 and 3 (one of each order) shrink in their second resize, so
+  // the final resize is never the identity and the swap always shows (in cases 1 and 7 it
+  // can commute: keep, then no final sinc).
+  const uint64_t seed = sr::test::fresh_seed();
+  INFO("seed " << seed << " (SRENGINE_TEST_SEED replays it)");
+  std::mt19937_64 rng(seed);
   for (int c : {0, 3}) {
     const Case k = make_case(c, 2, 80, rng);
     DegradationParams swapped = k.params;
