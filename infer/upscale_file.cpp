@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <optional>
-#include <memory>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "data/image.h"

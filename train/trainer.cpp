@@ -47,6 +47,31 @@ Device resolve_device(const std::string& s, int local_rank) {
 
 namespace {
 
+// Independent checks run one after the other, every failure kept, so that one run reports
+// them all (a fine-tuning config whose G and D weights are both missing names both files).
+class CheckList {
+ public:
+  // Runs `check`; an sr::Error it throws is kept, its message after `prefix`.
+  void run(const std::function<void()>& check, const std::string& prefix = "") {
+    try {
+      check();
+    } catch (const Error& e) {
+      problems_.push_back(prefix + e.what());
+    }
+  }
+  // One problem: its message; several: "N problems:" and one numbered line each.
+  void raise_if_any() const {
+    if (problems_.size() == 1) fail(problems_[0]);
+    if (problems_.empty()) return;
+    std::string all = str_cat(problems_.size(), " problems:");
+    for (size_t i = 0; i < problems_.size(); ++i) all += str_cat("\n  ", i + 1, ". ", problems_[i]);
+    fail(all);
+  }
+
+ private:
+  std::vector<std::string> problems_;
+};
+
 // network_g / network_d as a run builds them, on `device`: the config's section, then its
 // pretrained weights when path.pretrain_network_g / _d names them. The run and its checks
 // (check_before_training, check_stages) share these, so what is checked is what is built.
@@ -205,21 +230,10 @@ int Run::execute_stages() {
   auto [first, last] = selected_stages();
   const std::optional<TrainingState> resume = find_resume();
   if (resume) first = std::max<size_t>(first, resume->stage_index);
-  // Both run whatever the other finds, so a config whose D and G weights are both missing
-  // names both files in one run.
-  std::string stages_problem;
-  try {
-    check_stages(first, last);
-  } catch (const Error& e) {
-    stages_problem = e.what();
-  }
-  try {
-    build_generator();
-  } catch (const Error& e) {
-    if (stages_problem.empty()) throw;
-    fail("2 problems:\n  1. ", stages_problem, "\n  2. network_g: ", e.what());
-  }
-  if (!stages_problem.empty()) fail(stages_problem);
+  CheckList checks;
+  checks.run([&] { check_stages(first, last); });
+  checks.run([&] { build_generator(); }, "network_g: ");
+  checks.raise_if_any();
 
   const StopSignalScope stop_signals;
   Checkpointer checkpointer(ctx_);
@@ -247,31 +261,11 @@ void check_before_training(const Config& cfg) {
   check_training_sections(cfg);
   if (cfg.device == "cpu") check_precision_supported(cfg.precision, Device::cpu(), cfg.conv_impl);
   const LayerOptions layers = layer_options(cfg);
-  // The three checks are independent: every one runs, so one run reports all (a fine-tuning
-  // config whose G and D weights are both missing names both files).
-  std::vector<std::string> problems;
-  const auto collect = [&](const std::function<void()>& check) {
-    try {
-      check();
-    } catch (const Error& e) {
-      problems.push_back(e.what());
-    }
-  };
-  collect([&] { check_stages(cfg, 0, cfg.train.stages.size(), layers); });
-  collect([&] {
-    try {
-      make_generator(cfg, Device::cpu(), layers);  // built and dropped
-    } catch (const Error& e) {
-      fail("network_g: ", e.what());
-    }
-  });
-  collect([&] { check_validation_sets(cfg); });
-  if (problems.size() == 1) fail(problems[0]);
-  if (!problems.empty()) {
-    std::string all = str_cat(problems.size(), " problems:");
-    for (size_t i = 0; i < problems.size(); ++i) all += str_cat("\n  ", i + 1, ". ", problems[i]);
-    fail(all);
-  }
+  CheckList checks;
+  checks.run([&] { check_stages(cfg, 0, cfg.train.stages.size(), layers); });
+  checks.run([&] { make_generator(cfg, Device::cpu(), layers); }, "network_g: ");  // built and dropped
+  checks.run([&] { check_validation_sets(cfg); });
+  checks.raise_if_any();
 }
 
 int run_training(const json& config, const TrainOptions& options) {
