@@ -292,10 +292,11 @@ TEST_CASE("yaml/ignored_keys_produce_one_note_each") {
   for (const auto& n : f.notes) all += n + "\n";
   INFO(all);
   for (const char* key : {"'num_gpu'", "'datasets.train.use_shuffle'", "'datasets.train.prefetch_mode'",
-                          "'path.resume_state'", "'logger.wandb'", "'dist_params'"}) {
+                          "'logger.wandb'", "'dist_params'"}) {
     CHECK(count(all, std::string(key) + " ignored: ") == 1);
   }
-  CHECK(f.notes.size() == 6);
+  CHECK(f.notes.size() == 5);
+  CHECK(f.resume_state.empty());  // resume_state: ~ is a fresh start, as in BasicSR
   for (const auto& n : f.notes) CHECK_THAT(n, Catch::StartsWith("options '" + fixture("train_RRDBNet_PSNR_x4.yml")));
   CHECK(!f.config.contains("num_gpu"));
   CHECK(!f.config.contains("dist_params"));
@@ -355,6 +356,77 @@ TEST_CASE("yaml/cli_trains_from_rrdbnet_psnr_yaml") {
   CHECK(metrics.contains("test_1"));
   CHECK(metrics.contains("test_2"));
   CHECK(metrics["test_1"]["mean"].contains("ssim"));
+}
+
+// path.resume_state names the state `srengine train` resumes from, as in BasicSR; a file that
+// is not srengine's (a BasicSR pickle) is refused, naming the key.
+TEST_CASE("yaml/resume_state_resumes_from_an_srengine_state") {
+  if (!yaml_or_skip()) return;
+  test::TempDir tmp;
+  const std::vector<std::string> sets = embedded("train", kTrainPhotos) + embedded("val", kValPhotos) +
+      std::vector<std::string>{"datasets.val.meta_info_file=" + kRepo + "/tests/fixtures/val_one.txt",
+                               "datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2",
+                               "datasets.train.num_worker_per_gpu=1", "datasets.train.dataset_enlarge_ratio=1",
+                               "network_g.num_feat=8", "network_g.num_block=1", "network_g.num_grow_ch=4",
+                               "train.stages.0.total_iter=4", "train.stages.0.scheduler.periods=[4]",
+                               "train.stages.0.scheduler.restart_weights=[1]", "val.val_freq=4",
+                               "logger.save_checkpoint_freq=2", "device=cpu", "name=yaml_resume",
+                               "path.experiments_root=" + tmp.path()};
+  REQUIRE(run_srengine("train " + fixture("train_RRDBNet_PSNR_x4.yml"), sets, tmp.file("log1.txt")) == 0);
+  const std::string state = tmp.path() + "/yaml_resume/training_states/sr_2.state";
+  REQUIRE(fs::exists(state));
+  std::string text = test::read_text(fixture("train_RRDBNet_PSNR_x4.yml"));
+  const size_t at = text.find("resume_state: ~");
+  REQUIRE(at != std::string::npos);
+  std::ofstream(tmp.file("resume.yml")) << text.substr(0, at) + "resume_state: " + state + text.substr(at + 15);
+  REQUIRE(run_srengine("train " + tmp.file("resume.yml"), sets, tmp.file("log2.txt")) == 0);
+  CHECK_THAT(test::read_text(tmp.file("log2.txt")),
+             Catch::Contains("resuming from " + state + " (stage sr, iteration 2)") &&
+                 Catch::Contains("iterations 3..4"));
+  std::ofstream(tmp.file("pickle.state")) << "\x80\x02}q\x00.";
+  std::ofstream(tmp.file("pickle.yml")) << text.substr(0, at) + "resume_state: " + tmp.file("pickle.state") +
+                                               text.substr(at + 15);
+  CHECK(run_srengine("train " + tmp.file("pickle.yml"), sets, tmp.file("log3.txt")) != 0);
+  CHECK_THAT(test::read_text(tmp.file("log3.txt")),
+             Catch::Contains("path.resume_state '" + tmp.file("pickle.state") + "'") &&
+                 Catch::Contains("BasicSR's are Python pickles"));
+  // --resume on the command line wins over the key, with a note.
+  REQUIRE(run_srengine("train " + tmp.file("pickle.yml") + " --resume " + state, sets, tmp.file("log4.txt")) == 0);
+  CHECK_THAT(test::read_text(tmp.file("log4.txt")), Catch::Contains("path.resume_state ignored: --resume"));
+}
+
+// BasicSR's debug mode: a name holding "debug" (or --debug, which prefixes debug_) logs every
+// iteration and checkpoints and validates every 8.
+TEST_CASE("yaml/debug_name_turns_on_basicsr_debug_mode") {
+  const json base = {{"name", "RRDB_x4"}, {"val", {{"val_freq", 5000}}}, {"logger", {{"print_freq", 100}}}};
+  const BasicsrTranslation plain = translate_basicsr_options(base, "x.yml");
+  CHECK(plain.config["logger"]["print_freq"] == 100);
+  json named = base;
+  named["name"] = "debug_RRDB_x4";
+  const BasicsrTranslation debug = translate_basicsr_options(named, "x.yml");
+  CHECK(debug.config["logger"]["print_freq"] == 1);
+  CHECK(debug.config["logger"]["save_checkpoint_freq"] == 8);
+  CHECK(debug.config["val"]["val_freq"] == 8);
+  REQUIRE(debug.notes.size() == 1);
+  CHECK_THAT(debug.notes[0], Catch::Contains("BasicSR's debug mode"));
+  // --debug on a JSON config: the name prefixed, the same frequencies, a note.
+  const ConfigFile f = read_config_or_options(kRepo + "/tests/fixtures/train_tiny.json", ConfigUse::train, true);
+  CHECK(f.config["name"] == "debug_tiny");
+  CHECK(f.config["logger"]["print_freq"] == 1);
+  CHECK(f.config["val"]["val_freq"] == 8);
+  CHECK(f.notes.size() == 1);
+}
+
+// BasicSR's command-line spellings: -opt names the option file, --auto_resume is --resume
+// auto, and its launcher options point to mpirun.
+TEST_CASE("yaml/cli_takes_basicsr_spellings") {
+  test::TempDir tmp;
+  CHECK(run_srengine("train -opt " + tmp.file("missing.yml") + " --auto_resume", {}, tmp.file("a.txt")) != 0);
+  CHECK_THAT(test::read_text(tmp.file("a.txt")), Catch::Contains(tmp.file("missing.yml")));
+  CHECK(run_srengine("train x.yml --launcher pytorch", {}, tmp.file("b.txt")) != 0);
+  CHECK_THAT(test::read_text(tmp.file("b.txt")), Catch::Contains("mpirun -np N"));
+  CHECK(run_srengine("train --force_yml a=1 x.yml", {}, tmp.file("c.txt")) != 0);
+  CHECK_THAT(test::read_text(tmp.file("c.txt")), Catch::Contains("--set key.path=value"));
 }
 
 TEST_CASE("yaml/gt_only_dataset_has_its_own_name") {

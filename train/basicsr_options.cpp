@@ -96,7 +96,6 @@ struct Translator {
 
   void path(const json& p) {
     static const Why ignored = {
-        {"resume_state", "resume with `srengine train --resume auto|STATE` (BasicSR's .state files are not read)"},
         {"root", "set by BasicSR at run time"},
         {"experiments_root_parent", "set by BasicSR at run time"},
         {"models", "srengine writes <experiments_root>/<name>/models"},
@@ -105,7 +104,14 @@ struct Translator {
         {"visualization", "srengine writes <experiments_root>/<name>/visualization"},
         {"results_root", "`srengine test` writes to --output (default results/<name>)"},
     };
+    // BasicSR resumes from path.resume_state; srengine does the same from its own .state files
+    // (`srengine train` refuses another kind, a BasicSR pickle among them, naming the key).
+    if (p.is_object() && p.contains("resume_state")) {
+      if (p["resume_state"].is_string()) out.resume_state = p["resume_state"].get<std::string>();
+      else if (!p["resume_state"].is_null()) problem("path.resume_state", p["resume_state"], "must be a file path");
+    }
     json o = section("path", p, ignored);
+    if (o.is_object()) o.erase("resume_state");
     if (o.is_object() && o.contains("param_key_d")) {
       // srengine loads D's 'params', which is what BasicSR's default means.
       if (o["param_key_d"].is_null() || o["param_key_d"] == "params") note("path.param_key_d", "D is read from 'params'");
@@ -242,6 +248,8 @@ struct Translator {
       else if (realesrgan_model_key(k, v, model_type)) continue;
       else out.config[k] = v;  // name, scale, manual_seed, network_g/d, degradation keys; the rest the validator judges
     }
+    if (o.contains("name") && o["name"].is_string() && o["name"].get<std::string>().find("debug") != std::string::npos)
+      out.notes.push_back(str_cat("options '", file, "': the name holds 'debug': ", apply_debug_mode(out.config)));
     // BasicSR's load_network reads 'params' unless param_key_g says otherwise (srengine's own
     // default, auto, prefers params_ema).
     if (!out.config.contains("path")) out.config["path"] = json::object();
@@ -259,6 +267,18 @@ struct Translator {
 };
 
 }  // namespace
+
+std::string apply_debug_mode(json& config) {
+  if (!config.contains("logger") || !config["logger"].is_object()) config["logger"] = json::object();
+  config["logger"]["print_freq"] = 1;
+  config["logger"]["save_checkpoint_freq"] = 8;
+  std::string what = "logger.print_freq 1, logger.save_checkpoint_freq 8";
+  if (config.contains("val") && config["val"].is_object()) {
+    config["val"]["val_freq"] = 8;
+    what += ", val.val_freq 8";
+  }
+  return "BasicSR's debug mode (" + what + ")";
+}
 
 std::string stage_type_of_model(const std::string& model_type) {
   if (model_type == "SRModel") return "sr";

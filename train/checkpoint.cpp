@@ -14,6 +14,13 @@ namespace {
 constexpr const char* kFormat = "srengine-training-state-1";
 }
 
+std::map<std::string, Tensor> state_tensors(const NamedTensors& tensors, const std::string& prefix) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [name, t] : tensors)
+    if (name.compare(0, prefix.size(), prefix) == 0) out[name.substr(prefix.size())] = t;
+  return out;
+}
+
 std::string state_path(const std::string& dir, const std::string& stage, int64_t iter) {
   return dir + "/training_states/" + stage + "_" + std::to_string(iter) + ".state";
 }
@@ -165,7 +172,8 @@ int64_t TrainingState::count(const std::optional<int64_t> StateInfo::*field, con
   return *v;
 }
 
-std::optional<std::string> find_latest_state(const std::string& dir, std::string* skipped) {
+std::optional<std::string> find_latest_state(const std::string& dir, std::string* skipped,
+                                             const std::string& only_stage) {
   const fs::path folder = fs::path(dir) / "training_states";
   if (!fs::is_directory(folder)) return std::nullopt;
   std::optional<std::string> best;
@@ -175,6 +183,7 @@ std::optional<std::string> find_latest_state(const std::string& dir, std::string
     try {
       // Only the header is needed, but reading checks the whole file is intact.
       TrainingState s = load_training_state(entry.path().string());
+      if (!only_stage.empty() && s.stage != only_stage) continue;
       const std::pair<int, int64_t> key{s.stage_index, s.iter};
       if (key > best_key) best_key = key, best = entry.path().string();
     } catch (const Error& e) {
@@ -185,7 +194,7 @@ std::optional<std::string> find_latest_state(const std::string& dir, std::string
 }
 
 void prune_checkpoints(const std::string& dir, const std::string& prefix, const std::string& stage,
-                       const std::string& suffix, int keep_last) {
+                       const std::string& suffix, int keep_last, const std::set<int64_t>& keep_iters) {
   if (!fs::is_directory(dir)) return;
   std::vector<std::pair<int64_t, fs::path>> found;
   const std::string head = prefix + stage + "_";
@@ -199,7 +208,8 @@ void prune_checkpoints(const std::string& dir, const std::string& prefix, const 
     found.push_back({std::stoll(number), entry.path()});
   }
   std::sort(found.begin(), found.end());
-  for (size_t i = 0; i + keep_last < found.size(); ++i) fs::remove(found[i].second);
+  for (size_t i = 0; i + keep_last < found.size(); ++i)
+    if (!keep_iters.count(found[i].first)) fs::remove(found[i].second);
 }
 
 }  // namespace sr::train

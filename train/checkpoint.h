@@ -11,6 +11,7 @@
 #pragma once
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -51,6 +52,9 @@ struct TrainingState {
   int64_t count(const std::optional<int64_t> StateInfo::*field, const char* key) const;
 };
 
+// The tensors of one network (prefix "net_g.", "net_g_ema.", "net_d.") with the prefix taken off.
+std::map<std::string, Tensor> state_tensors(const NamedTensors& tensors, const std::string& prefix);
+
 std::string state_path(const std::string& experiment_dir, const std::string& stage, int64_t iter);
 void save_training_state(const std::string& experiment_dir, const TrainingState& state);
 // Every field of the state record is checked for type and range (stage_index, iter, step
@@ -58,13 +62,16 @@ void save_training_state(const std::string& experiment_dir, const TrainingState&
 // the file, the key and the value.
 TrainingState load_training_state(const std::string& path);
 
-// The newest readable state (by stage index, then iteration) in <experiment>/training_states;
-// unreadable files are skipped with a note in `skipped`. Empty when there is none.
-std::optional<std::string> find_latest_state(const std::string& experiment_dir, std::string* skipped = nullptr);
+// The newest readable state (by stage index, then iteration) in <experiment>/training_states,
+// of stage `only_stage` when it is not empty; unreadable files are skipped with a note in
+// `skipped`. Empty when there is none.
+std::optional<std::string> find_latest_state(const std::string& experiment_dir, std::string* skipped = nullptr,
+                                             const std::string& only_stage = "");
 
 // Deletes all but the `keep_last` newest files matching <prefix><stage>_<number><suffix> in
-// `dir` (files of other stages and *_final files are kept).
+// `dir` (files of other stages, *_final files and those of the iterations in `keep_iters`,
+// the best validation's, are kept).
 void prune_checkpoints(const std::string& dir, const std::string& prefix, const std::string& stage,
-                       const std::string& suffix, int keep_last);
+                       const std::string& suffix, int keep_last, const std::set<int64_t>& keep_iters = {});
 
 }  // namespace sr::train

@@ -2,6 +2,7 @@
 #include "train/checkpointer.h"
 
 #include <filesystem>
+#include <set>
 
 #include "train/grad_reducer.h"
 #include "train/realesrgan_stage.h"
@@ -45,11 +46,16 @@ void Checkpointer::write(size_t si, int64_t iter, const RunNets& nets, StageStep
   const std::string& dir = ctx_.dir;
   const int keep = ctx_.cfg.logger.keep_last;
   const std::string models = dir + "/models/", tag = stage + "_" + std::to_string(iter);
+  // The generator of each metric's best validation so far outlives keep_last: the log's
+  // "(best X @iter)" names a model that exists (when a checkpoint fell on that iteration).
+  std::set<int64_t> best_iters;
+  for (const auto& [key, best] : ctx_.counters.best)
+    if (key.compare(0, stage.size() + 1, stage + "/") == 0) best_iters.insert(best.iter);
   save_model(*nets.g, models + "net_g_" + tag + ".safetensors");
-  prune_checkpoints(dir + "/models", "net_g_", stage, ".safetensors", keep);
+  prune_checkpoints(dir + "/models", "net_g_", stage, ".safetensors", keep, best_iters);
   if (nets.g_ema) {
     save_model(*nets.g_ema, models + "net_g_ema_" + tag + ".safetensors");
-    prune_checkpoints(dir + "/models", "net_g_ema_", stage, ".safetensors", keep);
+    prune_checkpoints(dir + "/models", "net_g_ema_", stage, ".safetensors", keep, best_iters);
   }
   if (nets.d && step.is_gan()) {
     save_model(*nets.d, models + "net_d_" + tag + ".safetensors", "network_d");

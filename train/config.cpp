@@ -351,7 +351,9 @@ const Spec& schema() {
       {"logger", object({
            {"print_freq", integer(100, "console/log line every print_freq iterations", 1)},
            {"save_checkpoint_freq", integer(5000, "checkpoint every N iterations (and at each stage end)", 1)},
-           {"keep_last", integer(3, "checkpoints kept per kind (older ones deleted)", 1)},
+           {"keep_last", integer(3, "checkpoints kept per kind (older ones deleted, except the generator "
+                                         "models of each metric's best validation, when a checkpoint fell on "
+                                         "that iteration: val_freq a multiple of save_checkpoint_freq)", 1)},
            {"use_tb_logger", boolean(false, "accepted for BasicSR compatibility; metrics.jsonl is written instead")},
        })},
       {"dist", object({

@@ -9,6 +9,7 @@
 #include "engine/atomic_file.h"
 #include "engine/cpu_threads.h"
 #include "layers/precision.h"
+#include "train/experiment_folder.h"
 #include "train/networks.h"
 #include "train/trainer.h"
 #include "train/validation.h"
@@ -22,7 +23,34 @@ void check_training_sections(const Config& cfg) {
   SR_CHECK(cfg.network_g.has_value(), "config: 'network_g' is required for training");
 }
 
-void open_run_context(RunContext& ctx) {
+namespace {
+
+// A fresh start in a folder an earlier run filled (experiment_folder.h): from the first
+// stage, the old folder is archived and this run takes a new one (returns the archive's
+// path); from a later stage, checkpoints of that stage or a later one are refused.
+std::string make_room_for_fresh_run(RunContext& ctx, size_t first_stage) {
+  const auto& stages = ctx.cfg.train.stages;
+  if (first_stage == 0) {
+    if (!holds_previous_run(ctx.dir)) return "";
+    const std::string archived = archive_experiment_folder(ctx.dir);
+    ctx.lock = std::make_unique<ExperimentLock>(ctx.dir);  // the new, empty folder's (the old lock goes)
+    return archived;
+  }
+  std::vector<std::string> names;
+  for (size_t i = first_stage; i < stages.size(); ++i) names.push_back(stages[i].name);
+  const std::vector<std::string> files = stage_checkpoint_files(ctx.dir, names);
+  SR_CHECK(files.empty(), "experiment folder '", ctx.dir, "' already holds ", files.size(),
+           " checkpoint file(s) of stage '", names[0], "' or a later one (", files.front(),
+           "): continue that stage with --resume auto; to train it again from its start, move those files away "
+           "first, or give this run another name (--set name=...)");
+  return "";
+}
+
+}  // namespace
+
+std::string experiment_dir(const Config& cfg) { return (fs::path(cfg.path.experiments_root) / cfg.name).string(); }
+
+void open_run_context(RunContext& ctx, bool fresh, size_t first_stage) {
   const Config& cfg = ctx.cfg;
   check_training_sections(cfg);
   const LaunchInfo launch = detect_launch();
@@ -34,24 +62,36 @@ void open_run_context(RunContext& ctx) {
   ctx.comm->set_timeout(cfg.dist.timeout_s);
   // Before anything is written: this run owns the folder (config validation has made
   // `name` one folder name, so dir is inside experiments_root).
-  ctx.dir = (fs::path(cfg.path.experiments_root) / cfg.name).string();
+  ctx.dir = experiment_dir(cfg);
   int orphans = 0;
+  std::string archived;
   if (ctx.rank0()) {
     ctx.lock = std::make_unique<ExperimentLock>(ctx.dir);
     orphans = ctx.lock->remove_orphan_temp_files();
+    if (fresh) archived = make_room_for_fresh_run(ctx, first_stage);
   }
   ctx.log = std::make_unique<RunLog>(ctx.dir, ctx.rank0());
   if (!ctx.rank0()) return;
   fs::create_directories(ctx.dir + "/models");
-  const std::string text = cfg.json.dump(2) + "\n";
-  write_file_atomically(ctx.dir + "/config.json", [&](std::FILE* f) {
-    if (std::fwrite(text.data(), 1, text.size(), f) != text.size()) fail("short write: ", std::strerror(errno));
-  });
+  if (!archived.empty())
+    ctx.log->info("the experiment folder held an earlier run, moved to " + archived +
+                  " (continue a run with --resume auto instead)");
+  if (cfg.json.at("logger").at("use_tb_logger") == true)
+    ctx.log->info("logger.use_tb_logger: no TensorBoard event files are written; metrics.jsonl has every logged "
+                  "value and report.html plots them");
   if (orphans)
     ctx.log->info("removed " + std::to_string(orphans) + " temporary file(s) left in " + ctx.dir +
                   " by an interrupted checkpoint write");
   // Everything validation will need is checked now, not at the first val_freq iteration.
   check_validation_sets(cfg);
+}
+
+void write_run_config(const RunContext& ctx) {
+  if (!ctx.rank0()) return;
+  const std::string text = ctx.cfg.json.dump(2) + "\n";
+  write_file_atomically(ctx.dir + "/config.json", [&](std::FILE* f) {
+    if (std::fwrite(text.data(), 1, text.size(), f) != text.size()) fail("short write: ", std::strerror(errno));
+  });
 }
 
 }  // namespace sr::train

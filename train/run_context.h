@@ -41,10 +41,19 @@ struct RunContext {
 // datasets.train and network_g are there (a config for `srengine test` may lack them).
 void check_training_sections(const Config& cfg);
 
+// <path.experiments_root>/<name>
+std::string experiment_dir(const Config& cfg);
+
 // Threads, device, layer options, communicator; then (rank 0) the experiment folder: its
-// lock, config.json and the validation sets' check, all before the first iteration. Fills
-// `ctx` member by member, so that after an error the communicator, once made, can still
-// end the other ranks (Run::execute).
-void open_run_context(RunContext& ctx);
+// lock, an earlier run's folder archived (or refused) when this run starts afresh (`fresh`:
+// no state to resume) from stage `first_stage` (train/experiment_folder.h), and the
+// validation sets' check, all before the first iteration. Fills `ctx` member by member, so
+// that after an error the communicator, once made, can still end the other ranks
+// (Run::execute).
+void open_run_context(RunContext& ctx, bool fresh, size_t first_stage);
+
+// <experiment>/config.json (rank 0), once every check before the first iteration passed: a
+// run that fails to start leaves the config of the run that made the folder's checkpoints.
+void write_run_config(const RunContext& ctx);
 
 }  // namespace sr::train

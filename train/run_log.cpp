@@ -61,6 +61,11 @@ void RunLog::warn(const std::string& line) {
   put(log_, log_path_, timestamp() + " warning: " + line + "\n");
 }
 
+void RunLog::error_in_file(const std::string& line) {
+  if (!enabled_) return;
+  put(log_, log_path_, timestamp() + " error: " + line + "\n");
+}
+
 void RunLog::event(const nlohmann::json& record) {
   if (!enabled_) return;
   put(jsonl_, jsonl_path_, record.dump() + "\n");

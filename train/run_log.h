@@ -21,6 +21,7 @@ class RunLog {
   // Each throws sr::Error naming the file and the reason when it cannot be written.
   void info(const std::string& line);             // console + train.log
   void warn(const std::string& line);             // console (stderr) + train.log
+  void error_in_file(const std::string& line);    // train.log only (the command prints the error itself)
   void event(const nlohmann::json& record);       // one line of metrics.jsonl
 
  private:

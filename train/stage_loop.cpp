@@ -48,13 +48,6 @@ extern "C" void on_stop_signal(int sig) {
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::map<std::string, Tensor> with_prefix(const SafetensorsFile& f, const std::string& prefix) {
-  std::map<std::string, Tensor> out;
-  for (const auto& [name, t] : f.tensors)
-    if (name.compare(0, prefix.size(), prefix) == 0) out[name.substr(prefix.size())] = t;
-  return out;
-}
-
 std::string memory_text(Device device) {
   char buf[64];
   if (!device.is_cpu()) {
@@ -132,9 +125,14 @@ int StageLoop::run(size_t si, const TrainingState* resume) {
     ctx_.log->warn("[" + stage.name + "] the training state holds no training-pair pool for " +
                    std::to_string(ctx_.comm->world_size()) + " rank(s): the pool fills again from the next batches");
   checkpointer_.set_pair_pool(pool_.get());
+  // A state at total_iter (a run stopped between a stage's last checkpoint and its end) has
+  // no iteration left: the stage only ends (validation, final model).
+  const std::string iterations = start.iter < stage.total_iter
+                                     ? "iterations " + std::to_string(start.iter + 1) + ".." +
+                                           std::to_string(stage.total_iter)
+                                     : "all " + std::to_string(stage.total_iter) + " iterations done, ending the stage";
   ctx_.log->info("[" + stage.name + "] stage " + std::to_string(si + 1) + "/" +
-                 std::to_string(ctx_.cfg.train.stages.size()) + " (" + stage.type + "), iterations " +
-                 std::to_string(start.iter + 1) + ".." + std::to_string(stage.total_iter) + ", " +
+                 std::to_string(ctx_.cfg.train.stages.size()) + " (" + stage.type + "), " + iterations + ", " +
                  std::to_string(loader->batches_per_epoch()) + " batches per epoch, " +
                  std::to_string(ctx_.comm->world_size()) + " rank(s) (" + ctx_.comm->backend() + ") on " +
                  ctx_.device.str());
@@ -158,9 +156,9 @@ StageStart StageLoop::restore(const TrainingState* resume) {
   StageStart start;
   if (!resume) return start;
   SafetensorsFile f{"training state", resume->tensors, {}};
-  nets_.g->load_state_dict(with_prefix(f, "net_g."), true);
-  if (nets_.g_ema) nets_.g_ema->load_state_dict(with_prefix(f, "net_g_ema."), true);
-  if (nets_.d && resume->info.has_net_d) nets_.d->load_state_dict(with_prefix(f, "net_d."), true);
+  nets_.g->load_state_dict(state_tensors(f.tensors, "net_g."), true);
+  if (nets_.g_ema) nets_.g_ema->load_state_dict(state_tensors(f.tensors, "net_g_ema."), true);
+  if (nets_.d && resume->info.has_net_d) nets_.d->load_state_dict(state_tensors(f.tensors, "net_d."), true);
   start.iter = resume->iter;
   start.pos.epoch = resume->count(&StateInfo::loader_epoch, "loader_epoch");
   start.pos.batch = resume->count(&StateInfo::loader_batch, "loader_batch");
@@ -206,7 +204,11 @@ std::unique_ptr<data::Loader> StageLoop::make_loader(const StageStart& start, co
   if (data.degrade_on_device)
     ctx_.log->info("[" + stage.name + "] the Real-ESRGAN degradation runs on " + ctx_.device.str() +
                    " (datasets.train.degrade_on " + data.degrade_on + ")");
-  return std::make_unique<data::Loader>(data, options);
+  try {
+    return std::make_unique<data::Loader>(data, options);
+  } catch (const Error& e) {
+    fail("datasets.train: ", e.what());  // which set an empty or mismatched folder belongs to
+  }
 }
 
 int StageLoop::iterate(size_t si, int64_t first, StageStep& step, GraphedStep* graphed, data::Loader& loader,
@@ -239,7 +241,12 @@ int StageLoop::iterate(size_t si, int64_t first, StageStep& step, GraphedStep* g
     StepResult r = graphed ? graphed->run(lq, gt, iter) : step.run(lq, gt, iter);
     threads.record(seconds_since(t0));
     window.losses.add(r.losses, r.skip_gate, iter);  // skips are read (and counted) at the log line
-    if (iter % logger.print_freq == 0 || iter == total) log_progress(name, iter, total, step, window, threads.threads());
+    if (iter % logger.print_freq == 0 || iter == total) {
+      // The epoch of the batch just used: the loader's position is the next batch's.
+      const data::LoaderPosition next = loader.position();
+      log_progress(name, iter, total, step, window, threads.threads(),
+                   next.batch == 0 && next.epoch > 0 ? next.epoch - 1 : next.epoch);
+    }
     if (iter % ctx_.cfg.val.val_freq == 0) {
       validate(si, iter, step, loader);
       last_val_ = iter;
@@ -302,7 +309,7 @@ std::string StageLoop::keep_work_before_data_failure(size_t si, int64_t iter, in
 // One progress line (and metrics.jsonl event): the window's mean losses over all ranks,
 // LR, speed, ETA, memory.
 void StageLoop::log_progress(const std::string& name, int64_t iter, int64_t total, const StageStep& step,
-                             ProgressWindow& w, int threads) {
+                             ProgressWindow& w, int threads, int64_t epoch) {
   Communicator& comm = *ctx_.comm;
   const LossWindow::Taken taken = w.losses.take();
   for (const auto& [it, skipped] : taken.skipped) {
@@ -319,7 +326,7 @@ void StageLoop::log_progress(const std::string& name, int64_t iter, int64_t tota
   comm.all_reduce_host(vals);  // mean over ranks of the window means
   const double secs = seconds_since(w.start);
   const double its = (iter - w.first + 1) / std::max(secs, 1e-9);
-  json ev = {{"event", "train"}, {"stage", name}, {"iter", iter}, {"lr", step.lr_g()},
+  json ev = {{"event", "train"}, {"stage", name}, {"iter", iter}, {"epoch", epoch}, {"lr", step.lr_g()},
              {"it_per_s", its}, {"data_wait_s", w.data_wait}};
   if (ctx_.device.is_cpu()) ev["threads"] = threads;
   std::string scaler_text;  // precision fp16: the loss scale and the updates skipped for overflow
@@ -332,7 +339,8 @@ void StageLoop::log_progress(const std::string& name, int64_t iter, int64_t tota
     scaler_text = buf;
   }
   char head[160];
-  std::snprintf(head, sizeof head, "[%s] iter %lld/%lld |", name.c_str(), (long long)iter, (long long)total);
+  std::snprintf(head, sizeof head, "[%s] iter %lld/%lld epoch %lld |", name.c_str(), (long long)iter,
+                (long long)total, (long long)epoch);
   std::string line = head;
   if (sums.empty()) line += " every update skipped";
   size_t i = 0;
@@ -344,8 +352,11 @@ void StageLoop::log_progress(const std::string& name, int64_t iter, int64_t tota
     line += buf;
   }
   char tail[200];
-  std::snprintf(tail, sizeof tail, " | lr %.2e | %.2f it/s%s | eta %s | %s", step.lr_g(), its,
-                ctx_.device.is_cpu() ? (" (" + std::to_string(threads) + " thr)").c_str() : "",
+  // The time an iteration waited for its batch (BasicSR's "time (data)"): a loader that
+  // cannot keep up shows here first.
+  const double data_ms = 1e3 * w.data_wait / std::max<int64_t>(1, iter - w.first + 1);
+  std::snprintf(tail, sizeof tail, " | lr %.2e | %.2f it/s%s, data %.1f ms/it | eta %s | %s", step.lr_g(), its,
+                ctx_.device.is_cpu() ? (" (" + std::to_string(threads) + " thr)").c_str() : "", data_ms,
                 format_duration((total - iter) / std::max(its, 1e-9)).c_str(), memory_text(ctx_.device).c_str());
   ctx_.log->info(line + scaler_text + tail);
   ctx_.log->event(ev);

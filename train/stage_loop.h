@@ -71,7 +71,7 @@ class StageLoop {
   // unless the generator diverged: a state of those weights is not saved.
   void validate(size_t si, int64_t iter, StageStep& step, const data::Loader& loader);
   void log_progress(const std::string& name, int64_t iter, int64_t total, const StageStep& step, ProgressWindow& w,
-                    int threads);
+                    int threads, int64_t epoch);
   int stop_requested(size_t si, int64_t iter, StageStep& step, const data::Loader& loader);
   // When loader.next() fails at `iter`: saves what can be kept and returns the end of the
   // error message (how to go on).

@@ -120,6 +120,13 @@ class Run {
     try {
       return execute_stages();
     } catch (const std::exception& e) {
+      // train.log keeps why the run ended, also when it ended before its first iteration.
+      if (ctx_.log) {
+        try {
+          ctx_.log->error_in_file(e.what());
+        } catch (const std::exception&) {  // a log that cannot be written: the console has the error
+        }
+      }
       if (ctx_.comm && ctx_.comm->world_size() > 1) ctx_.comm->abort(std::string("srengine train: error: ") + e.what());
       throw;
     }
@@ -128,7 +135,8 @@ class Run {
  private:
   int execute_stages();
   std::pair<size_t, size_t> selected_stages() const;
-  std::optional<TrainingState> find_resume();
+  std::string resume_path(size_t first, std::string* info, std::string* warning) const;
+  std::optional<TrainingState> load_resume(const std::string& path, size_t first) const;
   void check_stages(size_t first, size_t last);
   void build_generator();
   void build_discriminator();
@@ -153,26 +161,44 @@ std::pair<size_t, size_t> Run::selected_stages() const {
   fail("--stage: no stage named '", opt_.only_stage, "' (stages: ", names, ")");
 }
 
-// The state --resume names (auto: the newest valid one), if any.
-std::optional<TrainingState> Run::find_resume() {
-  if (opt_.resume.empty()) return std::nullopt;
-  std::string path = opt_.resume;
-  if (path == "auto") {
-    std::string skipped;
-    auto found = find_latest_state(ctx_.dir, &skipped);
-    if (!skipped.empty()) ctx_.log->warn("resume: skipped unreadable states: " + skipped);
-    path = found.value_or("");
+// The state --resume names (auto: the newest valid one of the stages this run may run:
+// with --stage, that stage's), or "" when the run starts afresh. Reads the folder only: the
+// log is not open yet, so what it has to say goes to `info` and `warning`.
+std::string Run::resume_path(size_t first, std::string* info, std::string* warning) const {
+  if (opt_.resume.empty()) return "";
+  if (opt_.resume != "auto") return opt_.resume;
+  const std::string dir = experiment_dir(cfg_);
+  std::string skipped;
+  const std::string only = opt_.only_stage.empty() ? "" : cfg_.train.stages[first].name;
+  const std::optional<std::string> found = find_latest_state(dir, &skipped, only);
+  if (!skipped.empty()) *warning = "resume: skipped unreadable states: " + skipped;
+  if (!found)
+    *info = "resume auto: no training state" + (only.empty() ? std::string() : " of stage '" + only + "'") +
+              " in " + dir + "/training_states, starting fresh";
+  return found.value_or("");
+}
+
+// The state at `path`, checked against this run: its stage is the config's (and --stage's
+// when given), and its iteration within that stage's total_iter.
+std::optional<TrainingState> Run::load_resume(const std::string& path, size_t first) const {
+  if (path.empty()) return std::nullopt;
+  TrainingState resume;
+  try {
+    resume = load_training_state(path);
+  } catch (const Error& e) {
+    if (opt_.resume_from.empty()) throw;
+    fail(opt_.resume_from, " '", path, "': ", e.what(), " (srengine resumes from the .state files it writes; "
+         "BasicSR's are Python pickles, which it does not read: remove the key to start afresh)");
   }
-  if (path.empty()) {
-    ctx_.log->info("resume auto: no training state in " + ctx_.dir + "/training_states, starting fresh");
-    return std::nullopt;
-  }
-  TrainingState resume = load_training_state(path);
   const auto& stages = cfg_.train.stages;
   SR_CHECK(resume.stage_index < (int)stages.size() && stages[resume.stage_index].name == resume.stage, "resume: '",
            path, "' is from stage '", resume.stage, "', which this config does not have at index ", resume.stage_index);
-  ctx_.log->info("resuming from " + path + " (stage " + resume.stage + ", iteration " + std::to_string(resume.iter) +
-                 ")");
+  SR_CHECK(opt_.only_stage.empty() || resume.stage_index == (int)first, "resume: '", path, "' is from stage '",
+           resume.stage, "', but --stage runs stage '", opt_.only_stage, "' only");
+  const int64_t total = stages[resume.stage_index].total_iter;
+  SR_CHECK(resume.iter <= total, "resume: '", path, "' is at iteration ", resume.iter, " of stage '", resume.stage,
+           "', past its total_iter ", total, " (train.stages.", resume.stage_index, ".total_iter): raise total_iter "
+           "to continue the stage, or resume from a state at or before iteration ", total);
   return resume;
 }
 
@@ -226,14 +252,26 @@ void Run::init_from_previous(size_t si, size_t first) {
 }
 
 int Run::execute_stages() {
-  open_run_context(ctx_);
   auto [first, last] = selected_stages();
-  const std::optional<TrainingState> resume = find_resume();
+  std::string info, warning;
+  const std::string from = resume_path(first, &info, &warning);
+  const std::optional<TrainingState> resume = load_resume(from, first);
   if (resume) first = std::max<size_t>(first, resume->stage_index);
+  open_run_context(ctx_, !resume, first);
+  if (!warning.empty()) ctx_.log->warn(warning);
+  if (!info.empty()) ctx_.log->info(info);
+  if (resume)
+    ctx_.log->info("resuming from " + from + " (stage " + resume->stage + ", iteration " + std::to_string(resume->iter) +
+                   ")");
   CheckList checks;
   checks.run([&] { check_stages(first, last); });
   checks.run([&] { build_generator(); }, "network_g: ");
+  // The state's generator fits the config's (a changed num_feat fails here, before
+  // config.json is replaced: the folder keeps the config its checkpoints were made with).
+  if (resume && net_g_) checks.run([&] { net_g_->load_state_dict(state_tensors(resume->tensors, "net_g."), true); },
+                                   "resume: '" + from + "': network_g: ");
   checks.raise_if_any();
+  write_run_config(ctx_);
 
   const StopSignalScope stop_signals;
   Checkpointer checkpointer(ctx_);

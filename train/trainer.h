@@ -21,6 +21,7 @@ namespace sr::train {
 struct TrainOptions {
   std::string only_stage;  // empty: all stages
   std::string resume;      // "", "auto" or a .state path
+  std::string resume_from;  // where a path came from when not --resume (an option file's key), for errors
 };
 
 // `config` is what validate_config() returned (parse_config makes the typed view). Returns

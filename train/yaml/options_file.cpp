@@ -57,9 +57,29 @@ bool is_yaml_path(const std::string& path) {
   return ext == ".yml" || ext == ".yaml";
 }
 
-ConfigFile read_config_or_options(const std::string& path, ConfigUse use) {
-  if (!is_yaml_path(path)) return {read_config_file(path), {}, {}};
+namespace {
+
+// BasicSR's --debug: "debug_" before the name, unless it starts with "debug" already.
+void prefix_debug_name(json& c) {
+  if (c.is_object() && c.contains("name") && c["name"].is_string()) {
+    const std::string name = c["name"];
+    if (name.rfind("debug", 0) != 0) c["name"] = "debug_" + name;
+  }
+}
+
+}  // namespace
+
+ConfigFile read_config_or_options(const std::string& path, ConfigUse use, bool debug) {
+  if (!is_yaml_path(path)) {
+    ConfigFile f{read_config_file(path), {}, {}, {}};
+    if (debug) {
+      prefix_debug_name(f.config);
+      f.notes.push_back(str_cat("config '", path, "': --debug: ", apply_debug_mode(f.config)));
+    }
+    return f;
+  }
   json options = read_yaml_file(path);
+  if (debug) prefix_debug_name(options);  // the translation turns debug mode on from the name
   // Read for its network only: the keys that describe the net, so that a training file
   // whose model or datasets srengine cannot train (Real-ESRGAN's) still gives its network_g.
   if (use == ConfigUse::network && options.is_object()) {
@@ -72,22 +92,22 @@ ConfigFile read_config_or_options(const std::string& path, ConfigUse use) {
   // As for JSON: relative dataset paths are looked up from the file's folder, then from the
   // working directory (BasicSR uses the working directory only).
   t.config["__config_dir__"] = std::filesystem::absolute(path).parent_path().string();
-  return {std::move(t.config), std::move(t.notes), std::move(t.problems)};
+  return {std::move(t.config), std::move(t.notes), std::move(t.problems), std::move(t.resume_state)};
 }
 
 LoadedConfig load_config_or_options(const std::string& path, const std::vector<std::string>& overrides,
-                                    ConfigUse use) {
-  ConfigFile f = read_config_or_options(path, use);
+                                    ConfigUse use, bool debug) {
+  ConfigFile f = read_config_or_options(path, use, debug);
   json& c = f.config;
   for (const auto& o : overrides) apply_override(c, o);
   prepare_config_for_use(c, use);
   if (!is_yaml_path(path)) {
-    LoadedConfig l{validate_config(c), {}};
+    LoadedConfig l{validate_config(c), std::move(f.notes), {}};
     note_deprecated_names(l.config, path, l.notes);
     return l;
   }
   try {
-    return {validate_config(c, f.problems), std::move(f.notes)};
+    return {validate_config(c, f.problems), std::move(f.notes), std::move(f.resume_state)};
   } catch (const Error& e) {
     // The validator names srengine's keys; say how they relate to the option file's.
     fail("options '", path, "' as srengine's config (BasicSR's train.KEY is train.stages.0.KEY there, and --set "

@@ -21,18 +21,22 @@ bool is_yaml_path(const std::string& path);
 struct ConfigFile {
   nlohmann::json config;
   std::vector<std::string> notes, problems;
+  std::string resume_state;  // an option file's path.resume_state
 };
 // ConfigUse::network reads only the keys that describe network_g from an option file.
-ConfigFile read_config_or_options(const std::string& path, ConfigUse use = ConfigUse::train);
+// `debug`: BasicSR's --debug (the name gets a "debug_" prefix and debug mode is on:
+// apply_debug_mode).
+ConfigFile read_config_or_options(const std::string& path, ConfigUse use = ConfigUse::train, bool debug = false);
 
 
 struct LoadedConfig {
   nlohmann::json config;           // validated, defaults filled
   std::vector<std::string> notes;  // to show the user
+  std::string resume_state;        // an option file's path.resume_state ("" if none)
 };
 // read + overrides + validate. Every problem (translation and validation) in one sr::Error.
 LoadedConfig load_config_or_options(const std::string& path, const std::vector<std::string>& overrides,
-                                    ConfigUse use);
+                                    ConfigUse use, bool debug = false);
 
 // network_g of a JSON config or an option file (ConfigUse::network: nothing else is read
 // or has to exist), as training builds it (train/networks.h). Notes are printed.

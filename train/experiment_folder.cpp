@@ -1,0 +1,85 @@
+// Experiment folders an earlier run filled (see experiment_folder.h).
+#include "train/experiment_folder.h"
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <system_error>
+
+#include "engine/error.h"
+
+namespace sr::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool has_entries(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_directory(dir, ec) && !fs::is_empty(dir, ec) && !ec;
+}
+
+bool non_empty_file(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec) && fs::file_size(p, ec) > 0 && !ec;
+}
+
+// <head><iteration or "final"><ext>: the exact names the checkpointer writes (a stage "a" does
+// not claim stage "a_b"'s files).
+bool is_checkpoint_name(const std::string& name, const std::string& head, const std::string& ext) {
+  if (name.size() <= head.size() + ext.size() || name.compare(0, head.size(), head) != 0 ||
+      name.compare(name.size() - ext.size(), ext.size(), ext) != 0)
+    return false;
+  const std::string rest = name.substr(head.size(), name.size() - head.size() - ext.size());
+  return rest == "final" || rest.find_first_not_of("0123456789") == std::string::npos;
+}
+
+}  // namespace
+
+bool holds_previous_run(const std::string& dir) {
+  const fs::path d(dir);
+  return has_entries(d / "models") || has_entries(d / "training_states") || has_entries(d / "visualization") ||
+         non_empty_file(d / "metrics.jsonl") || fs::exists(d / "report.html");
+}
+
+std::string archive_experiment_folder(const std::string& dir) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", std::localtime(&now));
+  std::string base = dir;
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  base += std::string("_archived_") + stamp;
+  std::string target = base;
+  for (int n = 2; fs::exists(target); ++n) target = base + "_" + std::to_string(n);
+  std::error_code ec;
+  fs::rename(dir, target, ec);
+  SR_CHECK(!ec, "experiment folder '", dir, "' holds an earlier run and cannot be moved to '", target,
+           "': ", ec.message(), " (move it yourself, resume it with --resume auto, or give this run another name)");
+  return target;
+}
+
+std::vector<std::string> stage_checkpoint_files(const std::string& dir, const std::vector<std::string>& stages) {
+  std::vector<std::string> found;
+  for (const char* sub : {"models", "training_states"}) {
+    const fs::path folder = fs::path(dir) / sub;
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec)) continue;
+    for (const auto& e : fs::directory_iterator(folder, ec)) {
+      const std::string name = e.path().filename().string();
+      const bool states = std::string(sub) == "training_states";
+      for (const std::string& s : stages) {
+        const bool model = !states && (is_checkpoint_name(name, "net_g_" + s + "_", ".safetensors") ||
+                                       is_checkpoint_name(name, "net_g_ema_" + s + "_", ".safetensors") ||
+                                       is_checkpoint_name(name, "net_d_" + s + "_", ".safetensors"));
+        if (model || (states && is_checkpoint_name(name, s + "_", ".state"))) {
+          found.push_back(e.path().string());
+          break;
+        }
+      }
+    }
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+}  // namespace sr::train
