@@ -28,26 +28,67 @@ nlohmann::json number_or_inf(double v) { return std::isinf(v) ? nlohmann::json("
 
 }  // namespace
 
+std::string pair_problem(const std::string& gt_path, const std::string& sr_path, const MetricOptions& opt) {
+  ImageInfo a, b;
+  try {
+    a = read_image_info(gt_path);
+    b = read_image_info(sr_path);
+  } catch (const Error& e) {
+    return e.what();  // the reader's message names the file
+  }
+  if (a.width != b.width || a.height != b.height)
+    return str_cat("SR '", sr_path, "' is ", b.width, "x", b.height, " but GT '", gt_path, "' is ", a.width, "x",
+                   a.height);
+  try {
+    check_metric_size(a.width, a.height, opt, true);  // SSIM's needs cover PSNR's
+  } catch (const Error& e) {
+    return str_cat("GT '", gt_path, "' and SR '", sr_path, "' (", a.width, "x", a.height,
+                   ") cannot be measured: ", e.what());
+  }
+  return "";
+}
+
 FolderScores evaluate_folders(const std::string& gt_dir, const std::string& sr_dir, const MetricOptions& opt,
                               const std::string& sr_suffix) {
   const auto gt = files_by_stem(gt_dir), sr = files_by_stem(sr_dir);
   std::map<std::string, bool> used;
-  FolderScores out;
+  struct Pair {
+    std::string gt_name, gt_path, sr_path;
+  };
+  std::vector<Pair> pairs;
+  std::vector<std::string> problems;
   for (const auto& [stem, gt_name] : gt) {
     const std::string gt_path = (fs::path(gt_dir) / gt_name).string();
     auto it = sr.find(stem + sr_suffix);
-    SR_CHECK(it != sr.end(), "metrics: GT '", gt_path, "' has no SR partner named '", stem + sr_suffix,
-             ".*' in '", sr_dir, "'");
+    if (it == sr.end()) {
+      problems.push_back(str_cat("GT '", gt_path, "' has no SR partner named '", stem + sr_suffix, ".*' in '", sr_dir,
+                                 "'"));
+      continue;
+    }
     used[it->first] = true;
     const std::string sr_path = (fs::path(sr_dir) / it->second).string();
+    const std::string p = pair_problem(gt_path, sr_path, opt);
+    if (!p.empty()) problems.push_back(p);
+    pairs.push_back({gt_name, gt_path, sr_path});
+  }
+  for (const auto& [stem, name] : sr)
+    if (!used.count(stem))
+      problems.push_back(str_cat("SR '", (fs::path(sr_dir) / name).string(), "' has no GT partner in '", gt_dir, "'",
+                                 sr_suffix.empty() ? "" : " (with SR suffix '" + sr_suffix + "')"));
+  if (problems.size() == 1) fail("metrics: ", problems[0]);
+  if (!problems.empty()) {
+    std::string all = str_cat("metrics: ", problems.size(), " problems, nothing measured:");
+    for (const std::string& p : problems) all += "\n  " + p;
+    fail(all);
+  }
+  FolderScores out;
+  for (const auto& [gt_name, gt_path, sr_path] : pairs) {
     const Image a = read_image(gt_path), b = read_image(sr_path);
+    // The headers said one size; the decoded images are checked again (a file may change).
     SR_CHECK(a.width == b.width && a.height == b.height, "metrics: SR '", sr_path, "' is ", b.size_str(),
              " but GT '", gt_path, "' is ", a.size_str());
     out.images.push_back({gt_name, calculate_psnr(a, b, opt), calculate_ssim(a, b, opt)});
   }
-  for (const auto& [stem, name] : sr)
-    SR_CHECK(used.count(stem), "metrics: SR '", (fs::path(sr_dir) / name).string(), "' has no GT partner in '",
-             gt_dir, "'", sr_suffix.empty() ? "" : " (with SR suffix '" + sr_suffix + "')");
   for (const ImageScore& s : out.images) {
     out.mean_psnr += s.psnr;
     out.mean_ssim += s.ssim;

@@ -3,6 +3,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -78,6 +80,31 @@ std::vector<PlannedOutput> plan_outputs(const std::vector<std::string>& inputs, 
   for (const auto& p : plan)
     check_not_input(p.output, p.input, ids, what, "choose another output folder (or, for infer, a --suffix)");
   return plan;
+}
+
+std::string archive_existing_folder(const std::string& dir, const std::string& what) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec) || fs::is_empty(dir, ec)) return "";
+  const fs::path here = fs::current_path(), folder = fs::canonical(dir);
+  // `folder` holds `here` when it is a prefix of it, component by component.
+  const bool holds_cwd = std::mismatch(folder.begin(), folder.end(), here.begin(), here.end()).first == folder.end();
+  const std::string which =
+      folder == here ? "the working directory" : str_cat("a parent of the working directory '", here.string(), "'");
+  SR_CHECK(!holds_cwd, what, " '", dir, "' already holds results and is ", which,
+           ": it is not renamed to keep them; choose another output folder");
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &local);
+  std::string base = fs::path(dir).lexically_normal().string();
+  if (base.size() > 1 && base.back() == '/') base.pop_back();  // "results/" -> "results_archived_..."
+  base += str_cat("_archived_", stamp);
+  std::string archived = base;
+  for (int n = 1; fs::exists(archived, ec) || fs::is_symlink(archived, ec); ++n) archived = str_cat(base, "_", n);
+  fs::rename(dir, archived, ec);
+  SR_CHECK(!ec, what, " '", dir, "' already holds results and cannot be renamed to '", archived, "': ", ec.message());
+  return archived;
 }
 
 void check_output_is_not_an_input(const std::string& output, const std::vector<std::string>& inputs,

@@ -29,6 +29,13 @@ std::vector<PlannedOutput> plan_outputs(const std::vector<std::string>& inputs, 
                                         const std::function<std::string(const std::string&)>& name_of,
                                         const std::string& what);
 
+// BasicSR's mkdir_and_rename for a results folder: when `dir` exists and is not empty it
+// is renamed to <dir>_archived_<YYYYmmdd_HHMMSS> (plus _<n> when a folder of that name
+// already exists, e.g. two runs in one second), and the new name is returned; otherwise
+// "". A `dir` that is the working directory or holds it is refused (an error starting
+// with `what`): renaming it would pull the ground from under the run.
+std::string archive_existing_folder(const std::string& dir, const std::string& what);
+
 // `output` (an explicit path, e.g. `resize IN.png OUT.png`) must not be any of `inputs`.
 void check_output_is_not_an_input(const std::string& output, const std::vector<std::string>& inputs,
                                   const std::string& what);

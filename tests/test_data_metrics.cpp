@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -101,4 +103,41 @@ TEST_CASE("data/metrics_folders") {
   const FolderScores same = evaluate_folders(gt, sr, opt);
   CHECK(scores_to_json(same)["images"][0]["psnr"] == "inf");
   CHECK(scores_to_json(same)["mean_psnr"] == "inf");
+}
+
+// Every bad pair of two folders is found from the headers and listed in one error naming
+// both files, before anything is measured: a size mismatch and an image too small for
+// SSIM's 11x11 window after crop_border. The CLI says when a path does not exist.
+TEST_CASE("data/metrics_folders_list_every_bad_pair_first") {
+  test::TempDir dir;
+  const std::string gt = dir.subdir("gt"), sr = dir.subdir("sr");
+  std::mt19937_64 rng(4);
+  write_image(gt + "/good.png", test::random_image(rng, 32, 32, 3));
+  write_image(sr + "/good.png", test::random_image(rng, 32, 32, 3));
+  write_image(gt + "/small.png", test::random_image(rng, 16, 12, 3));
+  write_image(sr + "/small.png", test::random_image(rng, 16, 12, 3));
+  write_image(gt + "/sizes.png", test::random_image(rng, 32, 32, 3));
+  write_image(sr + "/sizes.png", test::random_image(rng, 30, 32, 3));
+  MetricOptions opt;
+  opt.crop_border = 2;
+  test::require_error([&] { evaluate_folders(gt, sr, opt); },
+                      {"metrics: 2 problems, nothing measured:",
+                       "SR '" + sr + "/sizes.png' is 30x32 but GT '" + gt + "/sizes.png' is 32x32",
+                       "GT '" + gt + "/small.png' and SR '" + sr + "/small.png' (16x12) cannot be measured: metrics: "
+                       "SSIM needs at least 11x11 pixels after cropping, got 12x8"});
+  if (!std::filesystem::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
+    return;
+  }
+  auto run = [&](const std::string& args) {
+    const std::string cmd = test::srengine_exe() + " metrics " + args + " > " + dir.file("log.txt") + " 2>&1";
+    CHECK(std::system(cmd.c_str()) != 0);
+    return test::read_text(dir.file("log.txt"));
+  };
+  CHECK_THAT(run("--gt " + gt + "/small.png --sr " + sr + "/small.png --crop-border 2"),
+             Catch::Contains("GT '" + gt + "/small.png' and SR '" + sr + "/small.png' (16x12) cannot be measured"));
+  CHECK_THAT(run("--gt " + dir.file("nope") + " --sr " + sr), Catch::Contains("--gt '" + dir.file("nope") +
+                                                                               "' does not exist"));
+  CHECK_THAT(run("--gt " + gt + " --sr " + dir.file("nope")), Catch::Contains("--sr '" + dir.file("nope") +
+                                                                              "' does not exist"));
 }

@@ -3,11 +3,16 @@
 // the seam bound), the formats round-tripped through upscale_file (16-bit PNG, RGBA,
 // gray, JPEG), the streaming row writer against write_image, and the CLI's error
 // behaviour (a bad image in a folder, an unwritable output, contradictory or unknown
-// precisions, --device cuda), and each precision reaching the convolutions on every device.
+// precisions, --device cuda), and each precision reaching the convolutions on every device;
+// `srengine test`'s outputs, failures, checks before any work and archiving of earlier results.
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -19,6 +24,7 @@
 #include "data/image_row_writer.h"
 #include "data/imresize.h"
 #include "data/metrics.h"
+#include "data/output_names.h"
 #include "engine/autograd.h"
 #include "engine/random.h"
 #include "engine/safetensors.h"
@@ -98,6 +104,46 @@ std::unique_ptr<Module> nearest_net(int scale) {
     if (k.rfind("body.4.", 0) == 0) t.fill_(0.0);
   net->eval();
   return net;
+}
+
+// `srengine test` runs for the checks below: the fixture's tiny RRDBNet (x4), the config
+// `cfg_json` written to dir/cfg.json, the log returned through *log.
+int run_cli_test(const test::TempDir& dir, const std::string& cfg_json, const std::string& args, std::string* log,
+                 const std::string& weights = infer_fixture("rrdbnet_tiny.safetensors")) {
+  std::ofstream(dir.file("cfg.json")) << cfg_json;
+  const std::string out = dir.file("cli_test_log.txt");
+  const std::string cmd = test::srengine_exe() + " test --config " + dir.file("cfg.json") + " --weights " + weights +
+                          " --tile 8 " + args + " > " + out + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  *log = test::read_text(out);
+  return rc;
+}
+
+// A test config of the fixture's network around the given "datasets" and "val" sections.
+std::string cli_test_config(const std::string& datasets, const std::string& val = R"({"metrics": {
+    "psnr": {"type": "calculate_psnr", "crop_border": 4}, "ssim": {"type": "calculate_ssim", "crop_border": 4}}})") {
+  return R"({"name": "t", "scale": 4,
+    "network_g": {"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3, "num_feat": 4, "num_block": 1, "num_grow_ch": 3},
+    "datasets": )" + datasets + R"(, "val": )" + val + "}";
+}
+
+// A w x h crop of a real photograph (at an offset from `seed`) written to `path`.
+void write_photo_crop(const std::string& path, int w, int h, int seed) {
+  const data::Image photo = data::read_image(std::string(SRENGINE_SOURCE_DIR) + "/datasets/val_photos/mate_wood.png");
+  data::Image crop(w, h, 3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c) crop.at(y, x, c) = photo.at(seed * 7 % 40 + y, seed * 13 % 40 + x, c);
+  data::write_image(path, crop);
+}
+
+// Files in a folder (none when it does not exist).
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> names;
+  if (!fs::is_directory(dir)) return names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace
@@ -509,6 +555,205 @@ TEST_CASE("infer/cli_test_command_metrics_table") {
   CHECK(test::read_text(dir.file("logh.txt"))
             .find("test: error: --precision expects default, fp32, tf32, bf16 or fp16, got 'half'") !=
         std::string::npos);
+}
+
+// An image too small for a metric (12x12: crop_border 4 leaves 4x4, under SSIM's 11x11) is
+// refused before anything is upscaled, naming the file: measuring the others would give a
+// mean of fewer images (and a PSNR sum that counted the image whose row was dropped).
+TEST_CASE("infer/cli_test_refuses_unmeasurable_images_up_front") {
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
+    return;
+  }
+  test::TempDir dir;
+  const std::string gt = dir.subdir("gt");
+  write_photo_crop(gt + "/big.png", 48, 40, 1);
+  write_photo_crop(gt + "/tiny.png", 12, 12, 2);
+  std::string log;
+  const int rc = run_cli_test(
+      dir, cli_test_config(R"({"test_a": {"type": "GTOnlyBicubicDataset", "dataroot_gt": ")" + gt + R"("}})"),
+      "--output " + dir.file("res"), &log);
+  INFO(log);
+  CHECK(rc != 0);
+  CHECK_THAT(log, Catch::Contains("test: error: set 'datasets.test_a': image '" + gt + "/tiny.png' (12x12 when measured) "
+                                  "cannot be measured by 'val.metrics.ssim'"));
+  CHECK_THAT(log, !Catch::Contains("mean ("));
+  CHECK_FALSE(fs::exists(dir.file("res/visualization")));
+  CHECK_FALSE(fs::exists(dir.file("res/metrics.json")));
+}
+
+// Images that fail after upscaling (a net with a NaN weight: no metric can be computed) are
+// listed in metrics.json under "failed" with their error, the exit status is 1, and no SR
+// image of a failed row is left in visualization/.
+TEST_CASE("infer/cli_test_failed_images_are_recorded_and_leave_no_sr_image") {
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
+    return;
+  }
+  test::TempDir dir;
+  const std::string gt = dir.subdir("gt");
+  write_photo_crop(gt + "/p1.png", 48, 40, 1);
+  write_photo_crop(gt + "/p2.png", 48, 40, 2);
+  SafetensorsFile w = read_safetensors(infer_fixture("rrdbnet_tiny.safetensors"));
+  bool poisoned = false;
+  for (auto& [k, t] : w.tensors)
+    if (k.find("conv_last.bias") != std::string::npos) {
+      t.fill_(std::nanf(""));
+      poisoned = true;
+    }
+  REQUIRE(poisoned);
+  write_safetensors(dir.file("nan.safetensors"), w.tensors);
+  std::string log;
+  const int rc = run_cli_test(
+      dir, cli_test_config(R"({"test_a": {"type": "GTOnlyBicubicDataset", "dataroot_gt": ")" + gt + R"("}})"),
+      "--output " + dir.file("res"), &log, dir.file("nan.safetensors"));
+  INFO(log);
+  CHECK(WEXITSTATUS(rc) == 1);
+  CHECK_THAT(log, Catch::Contains("2 image(s) failed"));
+  CHECK(files_in(dir.file("res/visualization/test_a")).empty());
+  const auto report = nlohmann::json::parse(test::read_text(dir.file("res/metrics.json")));
+  CHECK(report["test_a"]["images"].empty());
+  REQUIRE(report["test_a"]["failed"].is_array());
+  REQUIRE(report["test_a"]["failed"].size() == 2);
+  CHECK(report["test_a"]["failed"][0]["name"] == "p1.png");
+  CHECK_THAT(report["test_a"]["failed"][1]["error"].get<std::string>(), Catch::Contains("non-finite"));
+}
+
+// a.png and a.bmp of one set would both be written to a_t.png: refused before any work,
+// naming both files.
+TEST_CASE("infer/cli_test_refuses_two_images_with_one_output_name") {
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
+    return;
+  }
+  test::TempDir dir;
+  const std::string gt = dir.subdir("gt");
+  write_photo_crop(gt + "/a.png", 48, 40, 1);
+  write_photo_crop(gt + "/a.bmp", 48, 40, 2);
+  std::string log;
+  const int rc = run_cli_test(
+      dir, cli_test_config(R"({"test_a": {"type": "GTOnlyBicubicDataset", "dataroot_gt": ")" + gt + R"("}})"),
+      "--output " + dir.file("res"), &log);
+  INFO(log);
+  CHECK(rc != 0);
+  CHECK_THAT(log, Catch::Contains("test: error: set 'datasets.test_a': inputs '" + gt + "/a.bmp' and '" + gt +
+                                  "/a.png' would both be written to '" + dir.file("res/visualization/test_a/a_t.png")));
+  CHECK_FALSE(fs::exists(dir.file("res/visualization")));
+}
+
+// A second run into the same --output keeps the first run's results under
+// <output>_archived_<time> (BasicSR's mkdir_and_rename); the working directory, or a folder
+// holding it, is refused instead of renamed.
+TEST_CASE("infer/cli_test_archives_an_earlier_run") {
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
+    return;
+  }
+  test::TempDir dir;
+  const std::string gt = dir.subdir("gt");
+  write_photo_crop(gt + "/p1.png", 48, 40, 1);
+  const std::string cfg =
+      cli_test_config(R"({"test_a": {"type": "GTOnlyBicubicDataset", "dataroot_gt": ")" + gt + R"("}})");
+  std::string log;
+  REQUIRE(run_cli_test(dir, cfg, "--output " + dir.file("res"), &log) == 0);
+  test::write_text(dir.file("res/mine.txt"), "first run");
+  const int rc = run_cli_test(dir, cfg, "--output " + dir.file("res"), &log);
+  INFO(log);
+  REQUIRE(rc == 0);
+  std::vector<std::string> archived;
+  for (const std::string& f : files_in(dir.path()))
+    if (f.rfind("res_archived_", 0) == 0) archived.push_back(f);
+  REQUIRE(archived.size() == 1);
+  CHECK(archived[0].size() == std::string("res_archived_20250101_120000").size());
+  CHECK_THAT(log, Catch::Contains("renamed to '" + dir.file(archived[0]) + "'"));
+  CHECK(test::read_text(dir.file(archived[0] + "/mine.txt")) == "first run");
+  CHECK(fs::exists(dir.file(archived[0] + "/visualization/test_a/p1_t.png")));
+  CHECK_FALSE(fs::exists(dir.file("res/mine.txt")));
+  CHECK(fs::exists(dir.file("res/metrics.json")));
+
+  // The working directory (".") and its parent hold results: refused, left in place.
+  for (const std::string& out : {std::string("."), dir.path()}) {
+    INFO(out);
+    const std::string cmd = "cd " + dir.file("res") + " && " + test::srengine_exe() + " test --config " +
+                            dir.file("cfg.json") + " --weights " + infer_fixture("rrdbnet_tiny.safetensors") +
+                            " --output " + out + " > " + dir.file("cwd_log.txt") + " 2>&1";
+    CHECK(std::system(cmd.c_str()) != 0);
+    CHECK_THAT(test::read_text(dir.file("cwd_log.txt")),
+               Catch::Contains("test: error: --output '" + out + "' already holds results and is ") &&
+                   Catch::Contains("choose another output folder"));
+    CHECK(fs::exists(dir.file("res/metrics.json")));
+  }
+}
+
+// Two runs in one second: the second archive of the same folder gets a counter.
+TEST_CASE("infer/archive_existing_folder_counts_within_one_second") {
+  test::TempDir dir;
+  const std::string res = dir.subdir("res");
+  test::write_text(res + "/a.txt", "x");
+  // Every name the next few seconds could give is taken, so the rename must count.
+  for (int ds = 0; ds < 5; ++ds) {
+    const std::time_t t = std::time(nullptr) + ds;
+    std::tm local{};
+    localtime_r(&t, &local);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &local);
+    fs::create_directories(res + "_archived_" + stamp);
+  }
+  const std::string archived = data::archive_existing_folder(res, "test: --output");
+  INFO(archived);
+  CHECK(archived.size() == (res + "_archived_20250101_120000_1").size());
+  CHECK(archived.substr(archived.size() - 2) == "_1");
+  CHECK(test::read_text(archived + "/a.txt") == "x");
+  CHECK_FALSE(fs::exists(res));
+  // An empty folder, or none, is used as it is.
+  fs::create_directories(res);
+  CHECK(data::archive_existing_folder(res, "test: --output").empty());
+  CHECK(fs::is_directory(res));
+  CHECK(data::archive_existing_folder(dir.file("none"), "test: --output").empty());
+}
+
+// A paired set (filename_tmpl '{}x4') named "Set5": its SR images go to visualization/Set5/
+// named by the LQ file (p1x4_t.png, as BasicSR), metrics.json keeps the key and adds the name;
+// val.save_img false writes no image but still measures; two sets with one folder are refused.
+TEST_CASE("infer/cli_test_set_name_lq_stem_and_save_img") {
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
+    return;
+  }
+  test::TempDir dir;
+  const std::string gt = dir.subdir("gt"), lq = dir.subdir("lq");
+  write_photo_crop(gt + "/p1.png", 48, 40, 1);
+  const data::Image lq_img = data::tensor_to_image(
+      data::imresize(data::image_to_tensor(data::read_image(gt + "/p1.png")), 0.25));
+  data::write_image(lq + "/p1x4.png", lq_img);
+  const std::string set = R"({"type": "PairedImageDataset", "name": "Set5", "dataroot_gt": ")" + gt +
+                          R"(", "dataroot_lq": ")" + lq + R"(", "filename_tmpl": "{}x4"})";
+  std::string log;
+  int rc = run_cli_test(dir, cli_test_config(R"({"test_a": )" + set + "}"), "--output " + dir.file("res"), &log);
+  INFO(log);
+  REQUIRE(rc == 0);
+  CHECK(files_in(dir.file("res/visualization")) == std::vector<std::string>{"Set5"});
+  CHECK(files_in(dir.file("res/visualization/Set5")) == std::vector<std::string>{"p1x4_t.png"});
+  auto report = nlohmann::json::parse(test::read_text(dir.file("res/metrics.json")));
+  CHECK(report["test_a"]["name"] == "Set5");
+  CHECK(report["test_a"]["images"][0]["name"] == "p1.png");
+
+  rc = run_cli_test(dir, cli_test_config(R"({"test_a": )" + set + "}", R"({"save_img": false})"),
+                    "--output " + dir.file("nosave"), &log);
+  INFO(log);
+  REQUIRE(rc == 0);
+  CHECK_FALSE(fs::exists(dir.file("nosave/visualization")));
+  report = nlohmann::json::parse(test::read_text(dir.file("nosave/metrics.json")));
+  REQUIRE(report["test_a"]["images"].size() == 1);
+  CHECK(report["test_a"]["images"][0].contains("psnr"));
+
+  rc = run_cli_test(dir, cli_test_config(R"({"test_a": )" + set + R"(, "test_b": )" + set + "}"),
+                    "--output " + dir.file("two"), &log);
+  INFO(log);
+  CHECK(rc != 0);
+  CHECK_THAT(log, Catch::Contains("test: error: datasets.test_a and datasets.test_b would both write their SR images to "
+                                  "visualization/Set5"));
+  CHECK_FALSE(fs::exists(dir.file("two/visualization")));
 }
 
 // Not a check: the measurement behind docs/INFERENCE.md's table (hidden, so ctest does not

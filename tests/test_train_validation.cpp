@@ -20,6 +20,7 @@
 #include "support/train_support.h"
 #include "train/config_types.h"
 #include "train/trainer.h"
+#include "train/validation.h"
 
 using namespace sr;
 using namespace sr::train;
@@ -66,7 +67,7 @@ TEST_CASE("train/validation_takes_any_image_size") {
     CHECK(vals == 1);
 
     const std::string exp = test::train_exp_dir(run);
-    const data::Image saved = data::read_image(exp + "/visualization/val/odd_psnr_2.png");
+    const data::Image saved = data::read_image(exp + "/visualization/one_photo/odd_psnr_2.png");  // the set's name
     CHECK(saved.width == w);
     CHECK(saved.height == h);
     const Config cfg = parse_config(c);
@@ -128,4 +129,61 @@ TEST_CASE("train/diverged_validation_saves_nothing") {
                                              Catch::Contains("the weights diverged") &&
                                              !Catch::Contains("was saved first"));
   CHECK_FALSE(fs::exists(test::train_exp_dir("val_diverged") + "/training_states/psnr_1.state"));
+}
+
+// A paired val set (filename_tmpl '{}x4') with val.suffix: the SR image is named as BasicSR
+// names it, by the LQ file's stem, in the set's named folder, with the suffix after a '_'
+// (visualization/one_photo/im0x4_psnr_2_mysfx.png). val.metrics {} measures nothing: the
+// run validates, logs no metric and still writes the image.
+TEST_CASE("train/validation_names_sr_images_by_set_name_lq_stem_and_suffix") {
+  test::TempDir dir;
+  const std::string gt = dir.subdir("gt"), lq = dir.subdir("lq");
+  std::mt19937_64 rng(8);
+  data::write_image(gt + "/im0.png", test::random_image(rng, 32, 24, 3));
+  data::write_image(lq + "/im0x4.png", test::random_image(rng, 8, 6, 3));
+  json c = validation_run("val_names", 4, gt, 2, 2);
+  c["datasets"]["val"]["type"] = "PairedImageDataset";
+  c["datasets"]["val"]["dataroot_lq"] = lq;
+  c["datasets"]["val"]["filename_tmpl"] = "{}x4";
+  c["datasets"]["val"]["name"] = "one_photo";
+  c["val"]["suffix"] = "mysfx";
+  c["val"]["metrics"] = json::object();
+  REQUIRE(run_training(c, {}) == 0);
+  const std::string vis = test::train_exp_dir("val_names") + "/visualization";
+  CHECK(fs::exists(vis + "/one_photo/im0x4_psnr_2_mysfx.png"));
+  CHECK_FALSE(fs::exists(vis + "/val"));
+  int vals = 0;
+  for (const json& e : test::train_events("val_names"))
+    if (e["event"] == "val") {
+      ++vals;
+      CHECK_FALSE(e.contains("val_psnr"));
+    }
+  CHECK(vals == 1);
+}
+
+// Two val sets whose SR images would share visualization/<folder> (one set's name is the
+// other's key), or two images of a set with one SR name, are refused before the first
+// iteration, naming both.
+TEST_CASE("train/validation_refuses_shared_output_names") {
+  test::TempDir dir;
+  const std::string val_dir = dir.subdir("val");
+  std::mt19937_64 rng(9);
+  data::write_image(val_dir + "/a.png", test::random_image(rng, 32, 32, 3));
+  json c = validation_run("val_shared", 4, val_dir, 2, 2);
+  c["datasets"]["val2"] = c["datasets"]["val"];
+  c["datasets"]["val2"]["name"] = "";
+  c["datasets"]["val"]["name"] = "val2";
+  test::require_error([&] { check_validation_sets(parse_config(c)); },
+                      {"validation: datasets.val and datasets.val2 would both write their SR images to "
+                       "visualization/val2"});
+  // val.save_img false: nothing is written, nothing can collide.
+  c["val"]["save_img"] = false;
+  check_validation_sets(parse_config(c));
+  c["val"]["save_img"] = true;
+  c["datasets"].erase("val2");
+  c["datasets"]["val"]["name"] = "";
+  data::write_image(val_dir + "/a.bmp", test::random_image(rng, 32, 32, 3));
+  test::require_error([&] { check_validation_sets(parse_config(c)); },
+                      {"validation set 'datasets.val': inputs '" + val_dir + "/a.bmp' and '" + val_dir +
+                       "/a.png' would both be written to 'visualization/val/a_<stage>_<iter>.png'"});
 }

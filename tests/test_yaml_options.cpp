@@ -510,11 +510,33 @@ TEST_CASE("yaml/lq_only_test_set_upscales_without_metrics") {
     const data::Image in = data::read_image(lq + "/" + names[i]);
     const data::Image want = data::tensor_to_image(net.forward(data::image_to_tensor(in)));
     const std::string stem = fs::path(names[i]).stem().string();
-    const data::Image got = data::read_image(tmp.file("out/visualization/test_1/" + stem + "_RRDBNet_x4_lq_only.png"));
+    // The set's folder is its name (datasets.test_1.name: own_photos), as BasicSR's.
+    const data::Image got =
+        data::read_image(tmp.file("out/visualization/own_photos/" + stem + "_RRDBNet_x4_lq_only.png"));
     REQUIRE(got.width == 4 * in.width);
     REQUIRE(got.height == 4 * in.height);
     CHECK(as_u8(got) == as_u8(want));
   }
+}
+
+// `val: {metrics: ~}` in a BasicSR option file measures nothing there (with_metrics is
+// `metrics is not None`); srengine's null would be its default PSNR and SSIM, so the
+// translation makes it {}: no metrics. Left out, the key keeps srengine's default.
+TEST_CASE("yaml/null_val_metrics_means_no_metrics") {
+  if (!yaml_or_skip()) return;
+  test::TempDir tmp;
+  std::string text = test::read_text(fixture("test_lq_only_x4.yml"));
+  const size_t at = text.find("  metrics:\n");
+  REQUIRE(at != std::string::npos);
+  text = text.substr(0, at) + "  metrics: ~\n";
+  std::ofstream(tmp.file("none.yml")) << text;
+  const std::vector<std::string> lq = {"datasets.test_1.dataroot_lq=" + tmp.subdir("lq")};
+  const LoadedConfig none = load_config_or_options(tmp.file("none.yml"), lq, ConfigUse::test);
+  CHECK(none.config["val"]["metrics"] == json::object());
+  CHECK(parse_config(none.config).val.metrics.empty());
+  std::ofstream(tmp.file("absent.yml")) << text.substr(0, at);
+  const LoadedConfig absent = load_config_or_options(tmp.file("absent.yml"), lq, ConfigUse::test);
+  CHECK(parse_config(absent.config).val.metrics.size() == 2);
 }
 
 TEST_CASE("yaml/lq_only_set_is_refused_where_gt_is_needed") {

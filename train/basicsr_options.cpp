@@ -121,6 +121,14 @@ struct Translator {
     out.config["path"] = o;
   }
 
+  // BasicSR measures nothing when val.metrics is null (`metrics: ~`: with_metrics is
+  // `metrics is not None`), where srengine's null would mean its default PSNR and SSIM.
+  void val(const json& v) {
+    json o = section("val", v, {{"pbar", "srengine shows its own progress"}});
+    if (o.is_object() && o.contains("metrics") && o["metrics"].is_null()) o["metrics"] = json::object();
+    out.config["val"] = o;
+  }
+
   // BasicSR's flat train section -> train.ema_decay + one stage.
   void train(const json& t, const std::string& model_type, const json& top) {
     static const std::vector<std::string> stage_keys = {
@@ -243,7 +251,7 @@ struct Translator {
       else if (k == "datasets") datasets(v);
       else if (k == "path") path(v);
       else if (k == "train") train(v, model_type, o);
-      else if (k == "val") out.config[k] = section("val", v, {{"pbar", "srengine shows its own progress"}});
+      else if (k == "val") val(v);
       else if (k == "logger") out.config[k] = section("logger", v, {{"wandb", "srengine writes metrics.jsonl and report.html"}});
       else if (realesrgan_model_key(k, v, model_type)) continue;
       else out.config[k] = v;  // name, scale, manual_seed, network_g/d, degradation keys; the rest the validator judges

@@ -126,7 +126,9 @@ void add_degradation_keys(Spec& section, bool dataset) {
 
 Spec dataset_spec() {
   Spec s = object({
-      {"name", string("", "display name (logs, output folders)")},
+      {"name", string("", "display name (logs, output folders): a val*/test* set's SR images go to "
+                          "`visualization/<name>/` (else `visualization/<key>/`), in training validation and "
+                          "`srengine test`; two sets with one folder are an error")},
       {"type", string("PairedImageDataset",
                       "PairedImageDataset (GT and LQ folders), GTOnlyBicubicDataset (GT folder only; "
                       "LQ made on the fly by MATLAB-compatible bicubic after modcrop) or RealESRGANPairedDataset "
@@ -341,12 +343,17 @@ const Spec& schema() {
                                 "after saving the training state of that iteration, so --resume auto loses "
                                 "nothing; a generator whose output is not finite stops it without saving",
                                 1)},
-           {"save_img", boolean(true, "write SR images of the validation sets")},
-           {"suffix", string("", "suffix of saved SR image names (no '/')")},
+           {"save_img", boolean(true, "write SR images of the validation sets (training validation and `srengine "
+                                      "test`; the metrics are computed either way). They are named by the LQ "
+                                      "file's stem (the GT's in a GT-only set): `<stem>_<stage>_<iter>.png` in "
+                                      "training, `<stem>_<suffix>.png` in `srengine test`")},
+           {"suffix", string("", "suffix of saved SR image names (no '/'): `<stem>_<stage>_<iter>_<suffix>.png` in "
+                                 "training; `srengine test` uses it for --suffix, else the config's name")},
            {"report_images", integer(3, "validation images shown in report.html", 0)},
            {"metrics", map(json{{"psnr", {{"type", "calculate_psnr"}, {"crop_border", 4}}},
                                 {"ssim", {{"type", "calculate_ssim"}, {"crop_border", 4}}}},
-                           "name -> metric", metric_spec())},
+                           "name -> metric; `{}` for none (a BasicSR option file's `metrics: ~`): SR images "
+                           "are still written and validation logs no metric", metric_spec())},
        })},
       {"logger", object({
            {"print_freq", integer(100, "console/log line every print_freq iterations", 1)},

@@ -12,6 +12,7 @@
 #include "data/metrics.h"
 #include "engine/autograd.h"
 #include "infer/tiled_upscale.h"
+#include "train/eval_sets.h"
 
 namespace sr::train {
 
@@ -52,31 +53,27 @@ class ModeGuard {
   bool training_;
 };
 
+// What follows an SR image's stem: _<tag>.png, or _<tag>_<suffix>.png with val.suffix.
+std::string sr_image_tail(const std::string& tag, const std::string& suffix) {
+  return "_" + tag + (suffix.empty() ? "" : "_" + suffix) + ".png";
+}
+
 }  // namespace
 
 void check_validation_sets(const Config& cfg) {
-  for (const DatasetConfig* d : cfg.eval_datasets()) {
+  const std::vector<const DatasetConfig*> sets = cfg.eval_datasets();
+  for (const DatasetConfig* d : sets) {
     const std::string set = "datasets." + d->key;
     SR_CHECK(data::has_gt(d->data.type), "validation set '", set, "' is LQOnlyDataset (LQ images only, BasicSR's "
              "SingleImageDataset): validation during training measures against GT; upscale it with `srengine test`, "
              "or give it GT (PairedImageDataset, GTOnlyBicubicDataset)");
-    data::Dataset ds(d->data);
-    for (size_t i = 0; i < ds.size(); ++i) {
-      const auto [w, h] = ds.probe_val(i);
-      for (const MetricConfig& m : cfg.val.metrics) {
-        data::MetricOptions mo;
-        mo.crop_border = m.crop_border;
-        mo.test_y_channel = m.test_y_channel;
-        try {
-          data::check_metric_size(w, h, mo, m.type == "calculate_ssim");
-        } catch (const Error& e) {
-          fail("validation set '", set, "': image '", ds.file(i).gt_path, "' (", w, "x", h,
-               " when measured) cannot be measured by 'val.metrics.", m.name, "': ", e.what(),
-               "; remove the image, or lower crop_border");
-        }
-      }
-    }
+    check_metric_sizes(*d, cfg.val.metrics, str_cat("validation set '", set, "'"), false);
+    // Two images with one SR name (a.png, a.jpg) would overwrite each other at every validation.
+    if (cfg.val.save_img)
+      plan_sr_images(data::Dataset(d->data), "visualization/" + visualization_folder(*d),
+                     sr_image_tail("<stage>_<iter>", cfg.val.suffix), str_cat("validation set '", set, "'"));
   }
+  if (cfg.val.save_img) check_visualization_folders(sets, "validation");
 }
 
 ValidationResult validate(Module& net, const Config& cfg, const std::string& dir, const std::string& tag,
@@ -91,6 +88,12 @@ ValidationResult validate(Module& net, const Config& cfg, const std::string& dir
   for (const DatasetConfig* d : cfg.eval_datasets()) {
     const std::string& set = d->key;
     data::Dataset ds(d->data);
+    const std::string out_dir = dir + "/visualization/" + visualization_folder(*d);
+    std::vector<std::string> sr_paths;
+    if (val.save_img) {
+      sr_paths = plan_sr_images(ds, out_dir, sr_image_tail(tag, val.suffix), "validation set 'datasets." + set + "'");
+      fs::create_directories(out_dir);
+    }
     std::map<std::string, double> sums;
     for (size_t i = 0; i < ds.size(); ++i) {
       data::ValSample s = ds.load_val(i);
@@ -111,14 +114,10 @@ ValidationResult validate(Module& net, const Config& cfg, const std::string& dir
         sums[m.name] += psnr ? data::calculate_psnr(sr, s.gt, mo) : data::calculate_ssim(sr, s.gt, mo);
         sums[m.name + "_bicubic"] += psnr ? data::calculate_psnr(bic, s.gt, mo) : data::calculate_ssim(bic, s.gt, mo);
       }
-      const std::string stem = fs::path(s.name).stem().string();
-      const std::string out_dir = dir + "/visualization/" + set;
-      if (val.save_img) {
-        fs::create_directories(out_dir);
-        data::write_image(out_dir + "/" + stem + "_" + tag + val.suffix + ".png", data::tensor_to_image(sr));
-      }
+      if (val.save_img) data::write_image(sr_paths[i], data::tensor_to_image(sr));
       if (report_left > 0) {
         --report_left;
+        const std::string stem = sr_stem(ds.file(i));
         const std::string rdir = dir + "/report_assets";
         fs::create_directories(rdir);
         const int64_t side = 96 * scale;

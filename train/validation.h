@@ -29,10 +29,13 @@ class DivergedOutput : public Error {
 
 // Everything validation will need, checked before a run's first iteration: every image of
 // every val*/test* dataset is readable and of a size that every metric of val.metrics can
-// measure (crop_border, SSIM's 11x11 window). The error names the dataset, file and metric.
+// measure (crop_border, SSIM's 11x11 window), and with val.save_img no two SR images or
+// sets share an output (train/eval_sets.h). The error names the dataset, file and metric.
 void check_validation_sets(const Config& config);
 
-// `tag` names the outputs (e.g. "psnr_5000"); images go to <dir>/visualization/<dataset>/.
+// `tag` names the outputs (e.g. "psnr_5000"): with val.save_img the SR images are
+// <dir>/visualization/<set name, else key>/<stem>_<tag>[_<val.suffix>].png, the stem the LQ
+// file's (the GT's for a GT-only set), as BasicSR names them.
 // Each LQ image goes through the net whole, as `srengine test` runs it (infer::upscale_image):
 // reflect-padded to the size the net needs (RRDBNet x2 and x1 unshuffle by 2 and 4) and the
 // output cropped back to scale x its size, so a val image of any size is measured. The net's

@@ -42,25 +42,32 @@ int run_metrics(const std::vector<std::string>& args) {
           "PSNR and SSIM exactly as BasicSR's calculate_psnr / calculate_ssim (images rounded to\n"
           "8 bits, N border pixels cropped, optionally on BT.601 Y). Files are paired by name\n"
           "stem (SR stem = GT stem + S, e.g. --sr-suffix _ESRGAN). --gt and --sr may also be\n"
-          "two image files. --json writes {mean_psnr, mean_ssim, images: [{name, psnr, ssim}]}.\n");
+          "two image files. Every pair is checked from the file headers before any is measured\n"
+          "(partners, sizes, crop_border, SSIM's 11x11 window); the error lists every bad pair.\n"
+          "--json writes {mean_psnr, mean_ssim, images: [{name, psnr, ssim}]}.\n");
       return 0;
     } else {
       fail("unknown argument '", args[i], "' (see srengine metrics --help)");
     }
   }
   SR_CHECK(!gt.empty() && !sr.empty(), "both --gt and --sr are required (see srengine metrics --help)");
+  SR_CHECK(fs::exists(gt), "metrics: --gt '", gt, "' does not exist");
+  SR_CHECK(fs::exists(sr), "metrics: --sr '", sr, "' does not exist");
   data::FolderScores scores;
   if (!fs::is_directory(gt) && !fs::is_directory(sr)) {
+    const std::string problem = data::pair_problem(gt, sr, opt);
+    SR_CHECK(problem.empty(), "metrics: ", problem);
     const data::Image a = data::read_image(gt), b = data::read_image(sr);
-    SR_CHECK(a.width == b.width && a.height == b.height, "SR '", sr, "' is ", b.size_str(), " but GT '", gt, "' is ",
-             a.size_str());
+    SR_CHECK(a.width == b.width && a.height == b.height, "metrics: SR '", sr, "' is ", b.size_str(), " but GT '", gt,
+             "' is ", a.size_str());
     scores.images.push_back({fs::path(gt).filename().string(), data::calculate_psnr(a, b, opt),
                              data::calculate_ssim(a, b, opt)});
     scores.mean_psnr = scores.images[0].psnr;
     scores.mean_ssim = scores.images[0].ssim;
   } else {
-    SR_CHECK(fs::is_directory(gt) && fs::is_directory(sr), "--gt and --sr must both be folders or both files: '",
-             gt, "', '", sr, "'");
+    SR_CHECK(fs::is_directory(gt) && fs::is_directory(sr), "metrics: --gt and --sr must both be folders or both "
+             "files: --gt '", gt, "' is a ", fs::is_directory(gt) ? "folder" : "file", ", --sr '", sr, "' a ",
+             fs::is_directory(sr) ? "folder" : "file");
     scores = data::evaluate_folders(gt, sr, opt, suffix);
   }
   for (const auto& s : scores.images) std::printf("%-40s PSNR %8.4f dB  SSIM %.4f\n", s.name.c_str(), s.psnr, s.ssim);

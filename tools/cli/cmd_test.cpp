@@ -1,9 +1,11 @@
 // `srengine test`: BasicSR's test.py. network_g with the given weights upscales every image
 // of every datasets.val* / test* set of a config (tiled when asked), the SR images are
-// written to <output>/visualization/<set>/<stem>_<suffix>.png, and the val.metrics
-// (BasicSR's PSNR/SSIM semantics: crop_border, test_y_channel) are printed per image and
-// as means per set, and saved to <output>/metrics.json. An LQ-only set (LQOnlyDataset,
-// BasicSR's SingleImageDataset) is upscaled without metrics.
+// written to <output>/visualization/<set name>/<LQ stem>_<suffix>.png (unless val.save_img
+// is false), and the val.metrics (BasicSR's PSNR/SSIM semantics: crop_border,
+// test_y_channel) are printed per image and as means per set, and saved to
+// <output>/metrics.json with the images that failed. An LQ-only set (LQOnlyDataset,
+// BasicSR's SingleImageDataset) is upscaled without metrics. An earlier run's <output> is
+// renamed <output>_archived_<time> first, as BasicSR's mkdir_and_rename does.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -14,8 +16,8 @@
 #include "data/dataset.h"
 #include "data/image_io.h"
 #include "data/metrics.h"
-#include "engine/autograd.h"
 #include "data/output_names.h"
+#include "engine/autograd.h"
 #include "engine/error.h"
 #include "infer/tiled_upscale.h"
 #include "layers/precision.h"
@@ -26,6 +28,7 @@
 #include "tools/cli/progress_bar.h"
 #include "train/config.h"
 #include "train/config_types.h"
+#include "train/eval_sets.h"
 #include "train/networks.h"
 #include "train/yaml/options_file.h"
 
@@ -42,10 +45,12 @@ const char* kUsage =
     "                     [--param-key auto|params_ema|params|bare] [--precision P] [--set key=value ...]\n"
     "  Evaluates network_g on every datasets.val*/test* set of the config (paired folders, a GT\n"
     "  folder with bicubic LQ, or an LQ folder alone), as BasicSR's test.py: SR images go to\n"
-    "  <output>/visualization/<set>/, per-image and mean PSNR/SSIM (val.metrics: crop_border,\n"
-    "  test_y_channel; not for LQ-only sets, which have no GT) are printed and saved to\n"
-    "  <output>/metrics.json. --weights defaults to path.pretrain_network_g; --output to\n"
-    "  results/<name>; --suffix to the config's name. A BasicSR option file (test_*.yml) is\n"
+    "  <output>/visualization/<set's name, else key>/<LQ stem>_<suffix>.png (not with val.save_img\n"
+    "  false), per-image and mean PSNR/SSIM (val.metrics: crop_border, test_y_channel; not for\n"
+    "  LQ-only sets, which have no GT) are printed and saved to <output>/metrics.json, with the\n"
+    "  images that failed (exit status 1). An <output> that holds files is first renamed to\n"
+    "  <output>_archived_<YYYYmmdd_HHMMSS>. --weights defaults to path.pretrain_network_g; --output to\n"
+    "  results/<name>; --suffix to val.suffix, else the config's name. A BasicSR option file (test_*.yml) is\n"
     "  translated first (docs/BASICSR_YAML.md); --set then addresses srengine's keys. --precision:\n"
     "  the convolutions' (default, fp32, tf32, bf16, fp16: as srengine infer --precision); the\n"
     "  default is the device's, as validation during training (not the config's training precision).\n";
@@ -57,67 +62,105 @@ std::string fmt_metric(double v) {
   return b;
 }
 
-
 struct SetTotals {
   int failed = 0;
   size_t images = 0;
   double out_mpix = 0;
 };
 
-// Upscales one set into <output>/visualization/<set>/, prints its table of metrics (none for
-// an LQ-only set: there is no GT to measure against) and returns its metrics.json entry.
-json test_one_set(Module& net, const train::DatasetConfig& dc, std::vector<train::MetricConfig> metrics,
-                  const infer::TileOptions& tile, Device dev, const std::string& output, const std::string& suffix,
-                  SetTotals& totals) {
+// One set, as settled before anything is upscaled.
+struct SetPlan {
+  const train::DatasetConfig* d = nullptr;
+  std::string vis;                    // <output>/visualization/<name, else key>
+  bool save = true;                   // val.save_img
+  std::vector<std::string> sr_paths;  // per image, when saved
+};
+
+// Every set's outputs and sizes, checked before the net is built: two sets with one
+// visualization folder, two images with one SR name (a.png, a.jpg) or an image too small
+// for a metric is one error naming them, not a result lost or a mean of fewer images.
+std::vector<SetPlan> plan_sets(const train::Config& typed, const std::string& output, const std::string& suffix) {
+  const std::vector<const train::DatasetConfig*> sets = typed.eval_datasets();
+  if (typed.val.save_img) train::check_visualization_folders(sets, "test");
+  std::vector<SetPlan> plans;
+  for (const train::DatasetConfig* d : sets) {
+    const std::string what = str_cat("test: set 'datasets.", d->key, "'");
+    // An unreadable file is left to fail as one image of the set (named, exit status 1).
+    train::check_metric_sizes(*d, typed.val.metrics, what, true);
+    SetPlan p{d, str_cat(output, "/visualization/", train::visualization_folder(*d)), typed.val.save_img, {}};
+    if (p.save) p.sr_paths = train::plan_sr_images(data::Dataset(d->data), p.vis, "_" + suffix + ".png", what);
+    plans.push_back(std::move(p));
+  }
+  return plans;
+}
+
+json number_or_inf(double v) { return std::isinf(v) ? json("inf") : json(v); }
+
+// Upscales one set into its visualization folder (unless val.save_img is false), prints its
+// table of metrics (none for an LQ-only set: there is no GT to measure against) and returns
+// its metrics.json entry. An image counts only once all its metrics are computed and its SR
+// image written; one that fails leaves no SR image and is listed under "failed".
+json test_one_set(Module& net, const SetPlan& plan, std::vector<train::MetricConfig> metrics,
+                  const infer::TileOptions& tile, Device dev, SetTotals& totals) {
+  const train::DatasetConfig& dc = *plan.d;
   const std::string& set = dc.key;
+  const std::string shown = train::visualization_folder(dc);
+  const bool save = plan.save;
   const data::Dataset ds(dc.data);
   const bool has_gt = data::has_gt(dc.data.type);
   if (!has_gt) metrics.clear();
-  const std::string vis = str_cat(output, "/visualization/", set);
-  fs::create_directories(vis);
+  if (save) fs::create_directories(plan.vis);
   std::map<std::string, double> sums;
-  json rows = json::array();
+  json rows = json::array(), failed_rows = json::array();
   ProgressBar bar(str_cat("test ", set), (long)ds.size());
   std::string table;
-  int failed = 0;
   for (size_t i = 0; i < ds.size(); ++i) {
+    std::string written;
     try {
       const data::ValSample s = ds.load_val(i);
       const Tensor sr = infer::upscale_image(net, s.lq, tile, dev);
-      const std::string stem = fs::path(s.name).stem().string();
-      data::write_image(str_cat(vis, "/", stem, "_", suffix, ".png"), data::tensor_to_image(sr));
-      json row = {{"name", s.name}};
-      std::string line = str_cat("  ", s.name);
-      if (line.size() < 34 && !metrics.empty()) line.resize(34, ' ');
+      std::vector<double> values;
       for (const train::MetricConfig& m : metrics) {
         data::MetricOptions mo;
         mo.crop_border = m.crop_border;
         mo.test_y_channel = m.test_y_channel;
-        const double v = m.type == "calculate_psnr" ? data::calculate_psnr(sr, s.gt, mo)
-                                                    : data::calculate_ssim(sr, s.gt, mo);
-        sums[m.name] += v;
-        row[m.name] = std::isinf(v) ? json("inf") : json(v);
+        values.push_back(m.type == "calculate_psnr" ? data::calculate_psnr(sr, s.gt, mo)
+                                                    : data::calculate_ssim(sr, s.gt, mo));
+      }
+      if (save) {
+        written = plan.sr_paths[i];
+        data::write_image(written, data::tensor_to_image(sr));
+      }
+      json row = {{"name", s.name}};
+      std::string line = str_cat("  ", s.name);
+      if (line.size() < 34 && !metrics.empty()) line.resize(34, ' ');
+      for (size_t k = 0; k < metrics.size(); ++k) {
+        row[metrics[k].name] = number_or_inf(values[k]);
         line += ' ';
-        line += fmt_metric(v);
+        line += fmt_metric(values[k]);
       }
       rows.push_back(row);
       table += line;
       table += '\n';
+      for (size_t k = 0; k < metrics.size(); ++k) sums[metrics[k].name] += values[k];
       ++totals.images;
       totals.out_mpix += (double)sr.size(2) * sr.size(3) / 1e6;
     } catch (const std::exception& e) {
-      ++failed;
+      std::error_code ignore;
+      if (!written.empty()) fs::remove(written, ignore);  // a row that failed leaves no SR image
+      failed_rows.push_back({{"name", ds.file(i).name}, {"error", e.what()}});
       std::fprintf(stderr, "\ntest: FAILED %s/%s: %s\n", set.c_str(), ds.file(i).name.c_str(), e.what());
     }
-    bar.update((long)i + 1, failed ? str_cat(failed, " failed") : "");
+    bar.update((long)i + 1, failed_rows.empty() ? "" : str_cat(failed_rows.size(), " failed"));
   }
-  totals.failed += failed;
-  const std::string shown = dc.name.empty() ? set : dc.name;
+  totals.failed += (int)failed_rows.size();
+  const std::string where = save ? plan.vis : "(val.save_img is false: no SR images written)";
   if (!has_gt) {
     std::printf("\n%s (%s) -> %s\n%s  %zu image(s) upscaled; no metrics: the set is LQ-only (LQOnlyDataset), "
                 "metrics need GT images\n",
-                set.c_str(), shown.c_str(), vis.c_str(), table.c_str(), rows.size());
-    return {{"images", rows}, {"metrics", "none: LQ-only set (metrics need GT images)"}};
+                set.c_str(), shown.c_str(), where.c_str(), table.c_str(), rows.size());
+    return {{"name", shown}, {"images", rows}, {"failed", failed_rows},
+            {"metrics", "none: LQ-only set (metrics need GT images)"}};
   }
   std::string header = "  image";
   header.resize(34, ' ');
@@ -131,13 +174,13 @@ json test_one_set(Module& net, const train::DatasetConfig& dc, std::vector<train
   json means = json::object();
   for (const train::MetricConfig& m : metrics) {
     const double v = rows.empty() ? NAN : sums[m.name] / rows.size();
-    means[m.name] = std::isinf(v) ? json("inf") : json(v);
+    means[m.name] = number_or_inf(v);
     mean_line += ' ';
     mean_line += fmt_metric(v);
   }
-  std::printf("\n%s (%s) -> %s\n%s\n%s%s\n", set.c_str(), shown.c_str(), vis.c_str(), header.c_str(), table.c_str(),
+  std::printf("\n%s (%s) -> %s\n%s\n%s%s\n", set.c_str(), shown.c_str(), where.c_str(), header.c_str(), table.c_str(),
               mean_line.c_str());
-  return {{"mean", means}, {"images", rows}};
+  return {{"name", shown}, {"mean", means}, {"images", rows}, {"failed", failed_rows}};
 }
 
 }  // namespace
@@ -190,9 +233,12 @@ int run_test(const std::vector<std::string>& args) {
   if (suffix.empty()) suffix = typed.val.suffix;
   if (suffix.empty()) suffix = name;
   data::check_name_part(suffix, "test: --suffix");
-  std::vector<std::string> sets;
-  for (const train::DatasetConfig* d : typed.eval_datasets()) sets.push_back(d->key);
-  SR_CHECK(!sets.empty(), "test: config '", config, "' has no datasets.val* / test* set to evaluate");
+  SR_CHECK(!typed.eval_datasets().empty(), "test: config '", config, "' has no datasets.val* / test* set to evaluate");
+  const std::vector<SetPlan> plans = plan_sets(typed, output, suffix);
+  // As BasicSR's mkdir_and_rename: the results of an earlier run are kept, not overwritten.
+  const std::string archived = data::archive_existing_folder(output, "test: --output");
+  if (!archived.empty())
+    std::fprintf(stderr, "test: note: '%s' already held results: renamed to '%s'\n", output.c_str(), archived.c_str());
   ensure_writable_dir(output, "test: --output");
 
   // Built as training builds it (train/networks.h); the weights replace the initialisation.
@@ -214,8 +260,8 @@ int run_test(const std::vector<std::string>& args) {
   json report = json::object();
   SetTotals totals;
   const auto t0 = std::chrono::steady_clock::now();
-  for (const std::string& set : sets)
-    report[set] = test_one_set(*net, *typed.find_dataset(set), typed.val.metrics, tile, dev, output, suffix, totals);
+  for (const SetPlan& plan : plans)
+    report[plan.d->key] = test_one_set(*net, plan, typed.val.metrics, tile, dev, totals);
   std::ofstream(str_cat(output, "/metrics.json")) << report.dump(2) << "\n";
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("\ntest: %zu image(s) in %.2f s: %.3f images/s, %.3f output megapixels/s; metrics in %s/metrics.json\n",

@@ -1,0 +1,82 @@
+// The eval sets' output names and size checks (see eval_sets.h).
+#include "train/eval_sets.h"
+
+#include <filesystem>
+#include <map>
+
+#include "data/metrics.h"
+#include "data/output_names.h"
+#include "engine/error.h"
+
+namespace sr::train {
+
+namespace fs = std::filesystem;
+
+std::string visualization_folder(const DatasetConfig& d) { return d.name.empty() ? d.key : d.name; }
+
+void check_visualization_folders(const std::vector<const DatasetConfig*>& sets, const std::string& what) {
+  std::map<std::string, std::string> taken;  // folder -> the key of the set that has it
+  for (const DatasetConfig* d : sets) {
+    const std::string folder = visualization_folder(*d);
+    data::check_file_name_component(folder, str_cat(what, ": datasets.", d->key, ".name"),
+                                    "it names the set's folder under visualization/");
+    const auto [it, fresh] = taken.emplace(folder, d->key);
+    SR_CHECK(fresh, what, ": datasets.", it->second, " and datasets.", d->key, " would both write their SR images to "
+             "visualization/", folder, " (a set's folder is its name, else its key); give one another name");
+  }
+}
+
+std::string sr_stem(const data::FilePair& f) {
+  return fs::path(f.lq_path.empty() ? f.gt_path : f.lq_path).stem().string();
+}
+
+std::vector<std::string> plan_sr_images(const data::Dataset& ds, const std::string& dir, const std::string& tail,
+                                        const std::string& what) {
+  std::vector<std::string> sources;  // the file each SR image is named after
+  for (size_t i = 0; i < ds.size(); ++i) {
+    const data::FilePair& f = ds.file(i);
+    sources.push_back(f.lq_path.empty() ? f.gt_path : f.lq_path);
+  }
+  std::vector<std::string> out;
+  for (const data::PlannedOutput& p : data::plan_outputs(
+           sources, dir, [&](const std::string& in) { return fs::path(in).stem().string() + tail; }, what))
+    out.push_back(p.output);
+  return out;
+}
+
+void check_metric_sizes(const DatasetConfig& d, const std::vector<MetricConfig>& metrics, const std::string& what,
+                        bool skip_unreadable) {
+  if (!data::has_gt(d.data.type)) return;
+  const data::Dataset ds(d.data);
+  std::vector<std::string> bad;
+  for (size_t i = 0; i < ds.size(); ++i) {
+    std::pair<int, int> size;
+    try {
+      size = ds.probe_val(i);
+    } catch (const std::exception&) {
+      if (skip_unreadable) continue;
+      throw;
+    }
+    const auto [w, h] = size;
+    const data::FilePair& f = ds.file(i);
+    for (const MetricConfig& m : metrics) {
+      data::MetricOptions mo;
+      mo.crop_border = m.crop_border;
+      mo.test_y_channel = m.test_y_channel;
+      try {
+        data::check_metric_size(w, h, mo, m.type == "calculate_ssim");
+      } catch (const Error& e) {
+        bad.push_back(str_cat("image '", f.gt_path, "'", f.lq_path.empty() ? "" : str_cat(" (LQ '", f.lq_path, "')"),
+                              " (", w, "x", h, " when measured) cannot be measured by 'val.metrics.", m.name, "': ",
+                              e.what()));
+      }
+    }
+  }
+  if (bad.empty()) return;
+  if (bad.size() == 1) fail(what, ": ", bad[0], "; remove the image, or lower crop_border");
+  std::string all = str_cat(what, ": ", bad.size(), " problems (remove the images, or lower crop_border):");
+  for (const std::string& b : bad) all += "\n  " + b;
+  fail(all);
+}
+
+}  // namespace sr::train
