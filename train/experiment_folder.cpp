@@ -2,10 +2,10 @@
 #include "train/experiment_folder.h"
 
 #include <algorithm>
-#include <ctime>
 #include <filesystem>
 #include <system_error>
 
+#include "data/output_names.h"
 #include "engine/error.h"
 
 namespace sr::train {
@@ -43,19 +43,11 @@ bool holds_previous_run(const std::string& dir) {
 }
 
 std::string archive_experiment_folder(const std::string& dir) {
-  const std::time_t now = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", std::localtime(&now));
-  std::string base = dir;
-  while (base.size() > 1 && base.back() == '/') base.pop_back();
-  base += std::string("_archived_") + stamp;
-  std::string target = base;
-  for (int n = 2; fs::exists(target); ++n) target = base + "_" + std::to_string(n);
-  std::error_code ec;
-  fs::rename(dir, target, ec);
-  SR_CHECK(!ec, "experiment folder '", dir, "' holds an earlier run and cannot be moved to '", target,
-           "': ", ec.message(), " (move it yourself, resume it with --resume auto, or give this run another name)");
-  return target;
+  try {
+    return data::archive_existing_folder(dir, "experiment folder");
+  } catch (const Error& e) {
+    fail(e.what(), " (resume its run with --resume auto, or give this run another name: --set name=...)");
+  }
 }
 
 std::vector<std::string> stage_checkpoint_files(const std::string& dir, const std::vector<std::string>& stages) {

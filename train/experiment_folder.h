@@ -17,8 +17,9 @@ namespace sr::train {
 // failed before its first iteration) does not.
 bool holds_previous_run(const std::string& dir);
 
-// Renames `dir` to <dir>_archived_<YYYYmmdd_HHMMSS> (with _2, _3, ... when that exists) and
-// returns the new path; an error naming both paths when the rename fails.
+// Renames `dir` to <dir>_archived_<YYYYmmdd_HHMMSS> (data::archive_existing_folder, as
+// `srengine test` archives its results) and returns the new path; an error naming both paths,
+// and how to go on, when it cannot.
 std::string archive_experiment_folder(const std::string& dir);
 
 // The checkpoint files (models/net_g_<stage>_*, net_g_ema_, net_d_, training_states/<stage>_*)
