@@ -14,6 +14,8 @@
 #include "kernels/simt/device.h"
 #include "kernels/simt/graph.h"
 
+#ifdef SRENGINE_WITH_SIMT  // the simt device exists only in SRENGINE_SIMT=ON builds
+
 TEST_CASE("simt/graph_capture_and_replay") {
   namespace dev = sr::simt;
   const int64_t n = 1000;
@@ -66,3 +68,5 @@ TEST_CASE("simt/graph_capture_and_replay") {
   dev::deallocate(y, 0);
   dev::release_pinned_host(in, bytes);
 }
+
+#endif  // SRENGINE_WITH_SIMT
