@@ -22,7 +22,9 @@ struct ConfigFile {
   nlohmann::json config;
   std::vector<std::string> notes, problems;
 };
-// ConfigUse::network reads only the keys that describe network_g from an option file.
+// ConfigUse::network reads only the keys that describe network_g from an option file;
+// ConfigUse::degradation leaves out its network, train, val, path and logger sections and
+// every dataset but train (whose folders are dropped), for `srengine degrade`.
 ConfigFile read_config_or_options(const std::string& path, ConfigUse use = ConfigUse::train);
 
 
