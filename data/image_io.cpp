@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/atomic_file.h"
 #include "engine/error.h"
 #include "engine/regular_file.h"
 
@@ -96,16 +97,21 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
 }
 
 void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) fail(path, ": cannot create: ", std::strerror(errno));
-  errno = 0;
-  const size_t n = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), f);
-  bool bad = n != bytes.size() || std::fflush(f) != 0;
-  const int err = errno;  // ENOSPC, EDQUOT, EFBIG, EIO: the reason is in the message
-  bad = std::fclose(f) != 0 || bad;
-  const int close_err = errno;
-  if (bad) fail(path, ": write failed: ", std::strerror(err ? err : close_err), " (", n, " of ", bytes.size(),
-                " bytes written)");
+  // Through a temporary file renamed into place, so a failed write (ENOSPC, EDQUOT, EFBIG,
+  // EIO) leaves an existing file as it was rather than truncated. Without fsync
+  // (Durability::replaced_on_success): prepare writes tens of thousands of sub-images, and on
+  // an ext4 virtual disk an fsync each added 2.0 s to writing 264 480x480 crops (141 MB),
+  // which took 0.1 s with the rename alone and 16 s for the whole prepare; on a hard disk an
+  // fsync costs more still. A power loss may leave a new image empty; a rerun remakes it.
+  write_file_atomically(
+      path,
+      [&](std::FILE* f) {
+        errno = 0;
+        const size_t n = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), f);
+        if (n != bytes.size() || std::fflush(f) != 0)
+          fail("write failed: ", std::strerror(errno), " (", n, " of ", bytes.size(), " bytes written)");
+      },
+      Durability::replaced_on_success);
 }
 
 Image decode_image(const uint8_t* data, size_t size, const std::string& name, const DecodeOptions& opt) {

@@ -50,6 +50,9 @@ ImageFormat sniff_format(const uint8_t* data, size_t size);
 
 // Whole file into memory; errors name the path (missing, a directory, unreadable, empty).
 std::vector<uint8_t> read_file_bytes(const std::string& path);
+// Written beside `path` and renamed over it (engine/atomic_file.h, without fsync): a failed
+// write leaves what was there untouched. A symbolic link is followed; a device, FIFO or
+// folder at `path` is refused.
 void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 
 // Decoding. `name` is the file name used in error messages.
@@ -109,7 +112,7 @@ struct EncodeOptions {
   int webp_quality = kWebpLossless;
 };
 // Chooses the encoder from the extension (.png, .jpg, .jpeg, .webp, .tif, .tiff, .bmp;
-// case-insensitive).
+// case-insensitive); the bytes go through write_file_bytes.
 void write_image(const std::string& path, const Image& img, const EncodeOptions& opt = {});
 
 // True for the extensions the readers accept (.png, .jpg, .jpeg, .webp, .tif, .tiff, .bmp;

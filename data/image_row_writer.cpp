@@ -20,6 +20,7 @@
 
 #include "data/codec_internal.h"
 #include "data/image_row_writer.h"
+#include "engine/atomic_file.h"
 #include "engine/error.h"
 
 namespace sr::data {
@@ -158,8 +159,8 @@ std::string lower_extension(const std::string& path) {
 
 ImageRowWriter::ImageRowWriter(const std::string& path, int width, int height, int channels, int bit_depth,
                                const EncodeOptions& opt)
-    : path_(path), tmp_path_(path + ".part"), width_(width), height_(height), channels_(channels),
-      bit_depth_(bit_depth), backend_(std::make_unique<Backend>()) {
+    : path_(path), target_(resolve_write_target(path)), tmp_path_(target_ + ".part"), width_(width), height_(height),
+      channels_(channels), bit_depth_(bit_depth), backend_(std::make_unique<Backend>()) {
   using Kind = Backend::Kind;
   const std::string ext = lower_extension(path);
   Backend* b = backend_.get();
@@ -314,8 +315,8 @@ void ImageRowWriter::finish() {
     SR_CHECK(flushed && closed, "cannot write '", tmp_path_, "': ", std::strerror(errno));
   }
   std::error_code ec;
-  std::filesystem::rename(tmp_path_, path_, ec);
-  SR_CHECK(!ec, "cannot rename '", tmp_path_, "' to '", path_, "': ", ec.message());
+  std::filesystem::rename(tmp_path_, target_, ec);
+  SR_CHECK(!ec, "cannot rename '", tmp_path_, "' to '", target_, "': ", ec.message());
   finished_ = true;
 }
 

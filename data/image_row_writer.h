@@ -5,7 +5,8 @@
 // finish(). Samples are quantised like write_image (clamp, x255 or x65535, round half to
 // even); a non-finite sample is an error. Rows go to a temporary
 // file beside the target that finish() renames into place, so a failure never leaves a
-// truncated image under the real name.
+// truncated image under the real name. As write_file_atomically: a symbolic link is followed,
+// a device, FIFO or folder at the path is refused.
 #pragma once
 #include <memory>
 #include <string>
@@ -34,7 +35,8 @@ class ImageRowWriter {
   struct Backend;  // the encoders' state (image_row_writer.cpp)
 
  private:
-  std::string path_, tmp_path_;
+  std::string path_;
+  std::string target_, tmp_path_;  // the file replaced (a symbolic link's target) and target_ + ".part"
   int width_, height_, channels_, bit_depth_;
   int rows_written_ = 0;
   bool finished_ = false;

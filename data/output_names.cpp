@@ -45,6 +45,17 @@ void check_not_input(const std::string& output, const std::string& from, const s
   fail(what, ": output '", output, "' (from '", from, "') would overwrite the input '", it->second, "'; ", fix);
 }
 
+// weakly_canonical resolves what exists (symbolic links, '..') and normalises the rest, so
+// "out" and "./out/" give the same key before either is created.
+std::string folder_key(const std::string& dir) {
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(fs::absolute(dir), ec);
+  if (ec) p = fs::absolute(dir);
+  p = p.lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();  // "out/" -> "out"
+  return p.string();
+}
+
 }  // namespace
 
 void check_name_part(const std::string& part, const std::string& what) {
@@ -105,6 +116,28 @@ std::string archive_existing_folder(const std::string& dir, const std::string& w
   fs::rename(dir, archived, ec);
   SR_CHECK(!ec, what, " '", dir, "' already holds results and cannot be renamed to '", archived, "': ", ec.message());
   return archived;
+}
+
+void check_output_folder_is_new(const std::string& dir, const std::string& what) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (!fs::exists(st)) return;
+  SR_CHECK(fs::is_directory(st), what, " '", dir, "' exists and is not a folder");
+  size_t entries = 0;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) ++entries;
+  SR_CHECK(!ec, what, " '", dir, "': cannot list the folder: ", ec.message());
+  SR_CHECK(entries == 0, what, " '", dir, "' is not empty (it holds ", entries,
+           entries == 1 ? " file or folder" : " files or folders",
+           "): the new results would mix with the old ones; give a new or empty folder, or remove it");
+}
+
+void check_different_folders(const std::string& a, const std::string& a_what, const std::string& b,
+                             const std::string& b_what) {
+  std::error_code ea, eb;
+  const bool same =
+      folder_key(a) == folder_key(b) || (fs::exists(a, ea) && fs::exists(b, eb) && fs::equivalent(a, b, ea));
+  SR_CHECK(!same, a_what, " '", a, "' and ", b_what, " '", b,
+           "' are the same folder: one would overwrite the other's files; give two different folders");
 }
 
 void check_output_is_not_an_input(const std::string& output, const std::vector<std::string>& inputs,

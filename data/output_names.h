@@ -2,7 +2,7 @@
 // place where `srengine infer`, `srengine resize` and the trainer's experiment and
 // validation names are checked. Every check runs before the first file is written, so a
 // bad --suffix, two inputs that would share an output name, or an output folder that is
-// the input folder cost nothing.
+// the input folder (or not empty, for `prepare` and `degrade`) cost nothing.
 #pragma once
 #include <functional>
 #include <string>
@@ -35,6 +35,18 @@ std::vector<PlannedOutput> plan_outputs(const std::vector<std::string>& inputs, 
 // "". A `dir` that is the working directory or holds it is refused (an error starting
 // with `what`): renaming it would pull the ground from under the run.
 std::string archive_existing_folder(const std::string& dir, const std::string& what);
+
+// An output folder (`what` names the command and option, "prepare: --output") must not exist
+// yet or be empty: files of an earlier run would mix with the new ones and could not be told
+// apart (BasicSR's extract_subimages stops the same way). The error names the folder and how
+// many entries it holds.
+void check_output_folder_is_new(const std::string& dir, const std::string& what);
+
+// Two folders given for different roles (input and output, HR and LQ output) must not be one
+// folder, also when they do not exist yet or are spelt differently (a/../b, a symbolic
+// link). `a_what` / `b_what` name the options ("prepare: --output").
+void check_different_folders(const std::string& a, const std::string& a_what, const std::string& b,
+                             const std::string& b_what);
 
 // `output` (an explicit path, e.g. `resize IN.png OUT.png`) must not be any of `inputs`.
 void check_output_is_not_an_input(const std::string& output, const std::vector<std::string>& inputs,

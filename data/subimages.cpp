@@ -24,8 +24,14 @@ std::vector<int> subimage_starts(int length, int crop, int step, int thresh) {
 
 std::string subimage_stem(const std::string& path) {
   std::string stem = fs::path(path).stem().string();
-  for (const char* tag : {"x2", "x3", "x4", "x8"}) {
-    for (size_t at; (at = stem.find(tag)) != std::string::npos;) stem.erase(at, 2);
+  // Python's str.replace, once per tag in this order: every occurrence in the string as it
+  // stands, left to right, without looking again at what a removal joins ("xx44" -> "x4").
+  for (const std::string tag : {"x2", "x3", "x4", "x8"}) {
+    std::string out;
+    size_t from = 0;
+    for (size_t at; (at = stem.find(tag, from)) != std::string::npos; from = at + tag.size())
+      out.append(stem, from, at - from);
+    stem = out + stem.substr(from);
   }
   return stem;
 }

@@ -22,7 +22,9 @@ struct SubimageOptions {
 // side is shorter than crop.
 std::vector<int> subimage_starts(int length, int crop, int step, int thresh);
 
-// The file stem with BasicSR's scale tags ("x2", "x3", "x4", "x8") removed.
+// The file stem with BasicSR's scale tags removed as extract_subimages does:
+// stem.replace('x2', '').replace('x3', '').replace('x4', '').replace('x8', ''), so
+// "0001xx44" gives "0001x4" and "ax2x4" gives "a" ("ax4" after the first replace).
 std::string subimage_stem(const std::string& path);
 
 struct SubimageReport {

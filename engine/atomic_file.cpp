@@ -1,4 +1,5 @@
-// write_file_atomically: mkstemp beside the target, fwrite, fflush, fsync, rename, fsync dir.
+// write_file_atomically: mkstemp beside the target, fwrite, fflush, fsync, rename, fsync dir
+// (the fsyncs only for Durability::durable).
 #include "engine/atomic_file.h"
 
 #include <fcntl.h>
@@ -27,10 +28,12 @@ void sync_folder(const std::string& dir) {
   ::close(fd);
 }
 
+}  // namespace
+
 // Where a write to `path` goes: the path itself when nothing or a regular file is there; the
 // file a symbolic link names (so the link stays a link); an error for anything else, since
 // renaming over a device (/dev/null), a FIFO or a folder would replace it with a plain file.
-std::string write_target(const std::string& path) {
+std::string resolve_write_target(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status link = fs::symlink_status(path, ec);
@@ -48,11 +51,11 @@ std::string write_target(const std::string& path) {
   return target;
 }
 
-}  // namespace
-
-void write_file_atomically(const std::string& given, const std::function<void(std::FILE*)>& write) {
+void write_file_atomically(const std::string& given, const std::function<void(std::FILE*)>& write,
+                           Durability durability) {
   SR_CHECK(!given.empty(), "write_file_atomically: empty path");
-  const std::string path = write_target(given);
+  const bool durable = durability == Durability::durable;
+  const std::string path = resolve_write_target(given);
   const std::filesystem::path target(path);
   std::string dir = target.parent_path().string();
   if (dir.empty()) dir = ".";
@@ -80,7 +83,7 @@ void write_file_atomically(const std::string& given, const std::function<void(st
     write(f);
     SR_CHECK(!std::ferror(f), "write error: ", reason());
     SR_CHECK(std::fflush(f) == 0, "flush failed: ", reason());
-    SR_CHECK(::fsync(fd) == 0, "fsync failed: ", reason());
+    SR_CHECK(!durable || ::fsync(fd) == 0, "fsync failed: ", reason());
   } catch (const std::exception& e) {
     std::fclose(f);
     ::unlink(tmp.c_str());
@@ -96,7 +99,7 @@ void write_file_atomically(const std::string& given, const std::function<void(st
     ::unlink(tmp.c_str());
     fail("cannot write '", path, "': rename from '", tmp, "' failed: ", why);
   }
-  sync_folder(dir);
+  if (durable) sync_folder(dir);
 }
 
 }  // namespace sr

@@ -27,6 +27,20 @@ TEST_CASE("data/subimage_window_starts") {
   CHECK(subimage_stem("img_x2_x8.jpg") == "img__");
 }
 
+// BasicSR: img_name.replace('x2', '').replace('x3', '').replace('x4', '').replace('x8', ''):
+// one pass per tag, in that order, so a tag that a removal makes is kept unless a later pass
+// takes it (values from Python 3).
+TEST_CASE("data/subimage_stem_is_basicsrs_replace_chain") {
+  CHECK(subimage_stem("0001xx44.png") == "0001x4");
+  CHECK(subimage_stem("xx22.png") == "x2");
+  CHECK(subimage_stem("ax2x4.png") == "a");    // x2 goes first, then the x4 it leaves
+  CHECK(subimage_stem("ax4x2.png") == "a");
+  CHECK(subimage_stem("bxx82.png") == "bx2");  // the x8 pass makes an x2, after the x2 pass
+  CHECK(subimage_stem("cxx28.png") == "c");    // the x2 pass makes an x8, before the x8 pass
+  CHECK(subimage_stem("x4x4x4.png") == "");
+  CHECK(subimage_stem("dir.x4/img.x8.tif") == "img.");
+}
+
 TEST_CASE("data/extract_subimages_with_lq") {
   test::TempDir dir;
   std::mt19937_64 rng(8);

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "data/image_io.h"
+#include "data/image_row_writer.h"
 #include "data/imresize.h"
 #include "data/output_names.h"
 #include "engine/pth_reader.h"
@@ -33,6 +34,7 @@
 #include "train/config.h"
 #include "train/experiment_lock.h"
 #include "train/trainer.h"
+#include "train/yaml/read_yaml.h"
 
 using namespace sr;
 using namespace sr::train;
@@ -677,4 +679,225 @@ TEST_CASE("harden/note_set_trailing_dot_is_refused_like_a_leading_one") {
     test::require_error([&] { apply_override(c, bad); }, {std::string("--set '") + bad + "'", "empty path element"});
   }
   CHECK(c["name"] == "tiny");
+}
+
+// ---- prepare, resize and degrade: outputs planned and options checked before any write ------
+
+namespace {
+
+// `srengine prepare` with 16-pixel crops every 16 pixels, one worker, and `extra` arguments.
+CliResult run_prepare_cli(const std::string& in, const std::string& out, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args{"prepare", "--input", in, "--output", out, "--crop-size", "16", "--step", "16",
+                                "--workers", "1"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_cli(args);
+}
+
+size_t entries_in(const std::string& dir) {
+  if (!fs::exists(dir)) return 0;
+  return (size_t)std::distance(fs::directory_iterator(dir), fs::directory_iterator());
+}
+
+// {"scale": 4}: every degradation key at its official value.
+std::string official_degrade_config(const test::TempDir& dir) {
+  write_text(dir.file("degrade.json"), R"({"scale": 4})");
+  return dir.file("degrade.json");
+}
+
+}  // namespace
+
+TEST_CASE("harden/prepare_refuses_one_folder_for_hr_and_lq_sub_images") {
+  test::TempDir dir;
+  fs::create_directories(dir.file("hr"));
+  write_png(dir.file("hr/a.png"), 40, 40);
+  // "pq/" is "pq": the LQ crops (same names) would replace every HR crop.
+  const CliResult r = run_prepare_cli(dir.file("hr"), dir.file("pq"), {"--lq-output", dir.file("pq/")});
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("--lq-output") && Catch::Contains("same folder"));
+  CHECK_FALSE(fs::exists(dir.file("pq")));
+}
+
+TEST_CASE("harden/prepare_refuses_outputs_that_overwrite_inputs_or_each_other") {
+  test::TempDir dir;
+  // a.png and ax4.png both make a_s001.png ... (the scale tag is removed from names).
+  fs::create_directories(dir.file("hr"));
+  write_png(dir.file("hr/a.png"), 40, 40, 1);
+  write_png(dir.file("hr/ax4.png"), 40, 40, 2);
+  CliResult r = run_prepare_cli(dir.file("hr"), dir.file("sub"));
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("hr/a.png") && Catch::Contains("hr/ax4.png") && Catch::Contains("a_s001.png"));
+  CHECK(entries_in(dir.file("sub")) == 0);
+  // In place: the input a_s001.png would be replaced by a crop of a.png before being read.
+  fs::create_directories(dir.file("same"));
+  write_png(dir.file("same/a.png"), 40, 40, 3);
+  write_png(dir.file("same/a_s001.png"), 16, 16, 4);
+  const std::string kept = file_text(dir.file("same/a_s001.png"));
+  r = run_prepare_cli(dir.file("same"), dir.file("same"));
+  CHECK(r.status == 1);
+  CHECK(file_text(dir.file("same/a_s001.png")) == kept);
+  CHECK(entries_in(dir.file("same")) == 2);
+  // An earlier run's folder (HR or LQ) would mix old and new sub-images.
+  fs::create_directories(dir.file("old"));
+  write_png(dir.file("old/stale.png"), 16, 16, 5);
+  r = run_prepare_cli(dir.file("same"), dir.file("old"));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("--output '" + dir.file("old") + "' is not empty (it holds 1 file"));
+  CHECK(entries_in(dir.file("old")) == 1);
+  r = run_prepare_cli(dir.file("same"), dir.file("new"), {"--lq-output", dir.file("old"), "--scale", "2"});
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("--lq-output '" + dir.file("old") + "' is not empty"));
+  CHECK(entries_in(dir.file("new")) == 0);
+  CHECK(entries_in(dir.file("old")) == 1);
+}
+
+TEST_CASE("harden/prepare_checks_compression_and_scale_before_writing") {
+  test::TempDir dir;
+  fs::create_directories(dir.file("hr"));
+  write_png(dir.file("hr/a.png"), 40, 40);
+  CliResult r = run_prepare_cli(dir.file("hr"), dir.file("sub"), {"--compression", "10"});
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("--compression") && Catch::Contains("[0, 9]") && Catch::Contains("'10'"));
+  CHECK_FALSE(fs::exists(dir.file("sub")));
+  // --scale sets the LQ factor only: alone, it would be ignored.
+  r = run_prepare_cli(dir.file("hr"), dir.file("sub"), {"--scale", "3"});
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("--scale 3 needs --lq-output"));
+  CHECK_FALSE(fs::exists(dir.file("sub")));
+  r = run_prepare_cli(dir.file("hr"), dir.file("sub"), {"--compression", "9"});
+  CHECK(r.status == 0);
+  CHECK(entries_in(dir.file("sub")) == 9);
+}
+
+TEST_CASE("harden/resize_modcrop_must_be_a_whole_number") {
+  test::TempDir dir;
+  write_png(dir.file("a.png"), 18, 18);
+  for (const char* bad : {"4.9", "4x", "0"}) {
+    const CliResult r = run_cli({"resize", "--scale", "1/2", "--modcrop", bad, dir.file("a.png"), dir.file("o.png")});
+    INFO(bad << ": " << r.output);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.output, Catch::Contains("--modcrop") && Catch::Contains(std::string("'") + bad + "'"));
+    CHECK_FALSE(fs::exists(dir.file("o.png")));
+  }
+  CHECK(run_cli({"resize", "--scale", "1/2", "--modcrop", "4", dir.file("a.png"), dir.file("o.png")}).status == 0);
+  CHECK(data::read_image(dir.file("o.png")).width == 8);
+}
+
+// A write that fails part-way (a full disk, made here with RLIMIT_FSIZE) goes to a temporary
+// file: the good file of that name stays as it was and nothing is left behind.
+TEST_CASE("harden/failed_image_write_keeps_the_existing_file") {
+  test::TempDir dir;
+  write_png(dir.file("good.png"), 16, 16);
+  const std::string good = file_text(dir.file("good.png"));
+  REQUIRE(good.size() < 4096);
+  struct rlimit old {};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+  struct sigaction ign {}, prev {};
+  ign.sa_handler = SIG_IGN;
+  ::sigaction(SIGXFSZ, &ign, &prev);
+  struct rlimit small = old;
+  small.rlim_cur = 4096;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  std::string error;
+  try {
+    std::mt19937_64 rng(2);
+    data::write_image(dir.file("good.png"), test::random_image(rng, 64, 64, 3), {8, 0, 95});
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  ::sigaction(SIGXFSZ, &prev, nullptr);
+  CHECK_THAT(error, Catch::Contains("good.png") && Catch::Contains("File too large"));
+  CHECK(file_text(dir.file("good.png")) == good);
+  CHECK(entries_in(dir.path()) == 1);
+}
+
+// The row writer replaces the file a symbolic link names, as write_image does, and keeps the link.
+TEST_CASE("harden/row_writer_follows_a_symbolic_link") {
+  test::TempDir dir;
+  write_png(dir.file("real.png"), 4, 4);
+  fs::create_symlink(dir.file("real.png"), dir.file("link.png"));
+  data::ImageRowWriter w(dir.file("link.png"), 6, 2, 1, 8);
+  const std::vector<float> rows(12, 0.5f);
+  w.write_rows(rows.data(), 2);
+  w.finish();
+  CHECK(fs::is_symlink(fs::symlink_status(dir.file("link.png"))));
+  CHECK(data::read_image(dir.file("real.png")).width == 6);
+  CHECK(entries_in(dir.path()) == 2);
+}
+
+TEST_CASE("harden/degrade_refuses_outputs_that_overwrite_inputs_or_each_other") {
+  test::TempDir dir;
+  const std::string cfg = official_degrade_config(dir);
+  auto degrade = [&](const std::string& in, const std::string& out) {
+    return run_cli({"degrade", "--config", cfg, "--input", in, "--output", out});
+  };
+  // a.png and a.jpg both make a_0.png.
+  fs::create_directories(dir.file("two"));
+  write_png(dir.file("two/a.png"), 24, 24, 1);
+  write_png(dir.file("two/a.jpg"), 24, 24, 2);
+  CliResult r = degrade(dir.file("two"), dir.file("lq"));
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("two/a.png") && Catch::Contains("two/a.jpg") && Catch::Contains("a_0.png"));
+  CHECK(entries_in(dir.file("lq")) == 0);
+  // In place: the input a_0.png would be replaced.
+  fs::create_directories(dir.file("same"));
+  write_png(dir.file("same/a.png"), 24, 24, 3);
+  write_png(dir.file("same/a_0.png"), 24, 24, 4);
+  const std::string kept = file_text(dir.file("same/a_0.png"));
+  r = degrade(dir.file("same"), dir.file("same"));
+  CHECK(r.status == 1);
+  CHECK(file_text(dir.file("same/a_0.png")) == kept);
+  // An earlier run's folder.
+  fs::create_directories(dir.file("old"));
+  write_png(dir.file("old/b_0.png"), 8, 8, 5);
+  r = degrade(dir.file("same"), dir.file("old"));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("--output '" + dir.file("old") + "' is not empty"));
+  CHECK(entries_in(dir.file("old")) == 1);
+}
+
+TEST_CASE("harden/degrade_seed_takes_the_whole_uint64_range") {
+  test::TempDir dir;
+  const std::string cfg = official_degrade_config(dir);
+  fs::create_directories(dir.file("gt"));
+  write_png(dir.file("gt/a.png"), 24, 24);
+  auto degrade = [&](const std::string& seed, const std::string& out) {
+    return run_cli({"degrade", "--config", cfg, "--input", dir.file("gt"), "--output", dir.file(out), "--seed", seed});
+  };
+  for (const char* bad : {"99999999999999999999", "18446744073709551616", "-1", "1e3"}) {
+    const CliResult r = degrade(bad, "bad");
+    INFO(bad << ": " << r.output);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.output, Catch::Contains("--seed") && Catch::Contains(std::string("'") + bad + "'"));
+    CHECK_FALSE(fs::exists(dir.file("bad")));
+  }
+  // 2^64-1 is a seed of its own, not 2^63-1 (which it was clamped to).
+  REQUIRE(degrade("18446744073709551615", "top").status == 0);
+  REQUIRE(degrade("9223372036854775807", "mid").status == 0);
+  CHECK(file_text(dir.file("top/a_0.png")) != file_text(dir.file("mid/a_0.png")));
+}
+
+// Real-ESRGAN's option file works as it is: its degradation keys are read (the official
+// values, so the LQ equals the JSON defaults'), and its DF2K folders, absent here, are not.
+TEST_CASE("harden/degrade_reads_a_basicsr_option_file") {
+  if (!yaml_reader_built()) {
+    WARN("SKIPPED: this build has no yaml-cpp (libyaml-cpp-dev)");
+    return;
+  }
+  test::TempDir dir;
+  const std::string yml = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/yaml/train_realesrnet_x4plus.yml";
+  fs::create_directories(dir.file("gt"));
+  write_png(dir.file("gt/a.png"), 24, 24);
+  const CliResult r = run_cli({"degrade", "--config", yml, "--input", dir.file("gt"), "--output", dir.file("yml"),
+                               "--seed", "5"});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  REQUIRE(run_cli({"degrade", "--config", official_degrade_config(dir), "--input", dir.file("gt"), "--output",
+                   dir.file("json"), "--seed", "5"})
+              .status == 0);
+  CHECK(file_text(dir.file("yml/a_0.png")) == file_text(dir.file("json/a_0.png")));
 }

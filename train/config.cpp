@@ -850,6 +850,8 @@ json load_config(const std::string& path, const std::vector<std::string>& overri
 }
 
 void prepare_config_for_use(json& c, ConfigUse use) {
+  SR_CHECK(use != ConfigUse::degradation, "config: a config read for its degradation keys is checked with "
+           "check_config_keys, not validated as a training config");
   if (use == ConfigUse::train || !c.is_object()) return;
   // The schema requires a train section; a placeholder stage lets everything else (metric
   // defaults, dataset paths, network_g's scale) go through the one validation.

@@ -37,8 +37,11 @@ json load_config(const std::string& path, const std::vector<std::string>& overri
 // What a config is read for. train: everything. test (`srengine test`, BasicSR's test_*.yml,
 // which has no train section): the datasets.train of a training config is not used.
 // network (infer, export, convert, the C API and Python's Upscaler): only network_g is, so
-// no dataset folder or training section has to exist where the net runs.
-enum class ConfigUse { train, test, network };
+// no dataset folder or training section has to exist where the net runs. degradation
+// (`srengine degrade`): only the degradation keys (top level and datasets.train) are read,
+// by read_config_or_options, and checked with check_config_keys; such a config is never
+// validated as a whole (it names no folders), so prepare_config_for_use refuses it.
+enum class ConfigUse { train, test, network, degradation };
 
 // Makes a config read for `use` validate as one: the sections that use does not read are
 // dropped or (the schema requires train.stages) stood in for by a placeholder stage.

@@ -20,6 +20,17 @@ int parse_int_arg(const std::string& command, const std::string& flag, const std
   return (int)x;
 }
 
+uint64_t parse_uint64_arg(const std::string& command, const std::string& flag, const std::string& value) {
+  // Digits only: strtoull would take "-1" as 2^64-1 and skip leading spaces.
+  SR_CHECK(!value.empty() && value.find_first_not_of("0123456789") == std::string::npos, command, ": ", flag,
+           " expects an integer in [0, 18446744073709551615], got '", value, "'");
+  errno = 0;
+  const unsigned long long x = std::strtoull(value.c_str(), nullptr, 10);
+  SR_CHECK(errno != ERANGE, command, ": ", flag, " expects an integer in [0, 18446744073709551615], got '", value,
+           "' (too large)");
+  return (uint64_t)x;
+}
+
 std::vector<std::string> split_option_values(const std::vector<std::string>& args,
                                              std::initializer_list<const char*> glued) {
   std::vector<std::string> out;

@@ -1,6 +1,7 @@
 // Command-line value parsing shared by the subcommands.
 #pragma once
 #include <climits>
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -11,6 +12,11 @@ namespace sr::cli {
 // range) is an error naming the command, the flag and the value.
 int parse_int_arg(const std::string& command, const std::string& flag, const std::string& value,
                   int lo = INT_MIN, int hi = INT_MAX);
+
+// `value` as an unsigned 64-bit integer, 0 .. 2^64-1 (the range of a config's manual_seed):
+// decimal digits only; a sign, trailing characters or a larger value is an error naming the
+// command, the flag and the value (never clamped).
+uint64_t parse_uint64_arg(const std::string& command, const std::string& flag, const std::string& value);
 
 // The argparse / GNU spellings of an option with its value, as the two words the commands
 // parse: `--name=value` becomes `--name` `value` (main() does this for every command), and a

@@ -12,9 +12,12 @@
 #include "data/degrade/realesrgan_sample.h"
 #include "data/degrade/usm_sharp.h"
 #include "data/image_io.h"
+#include "data/output_names.h"
 #include "engine/error.h"
+#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "train/config.h"
+#include "train/yaml/options_file.h"
 
 namespace sr::cli {
 namespace fs = std::filesystem;
@@ -22,11 +25,20 @@ using json = nlohmann::json;
 
 namespace {
 
-int64_t parse_int(const std::string& flag, const std::string& v, int64_t min) {
-  char* end = nullptr;
-  const long long x = std::strtoll(v.c_str(), &end, 10);
-  SR_CHECK(!v.empty() && *end == 0 && x >= min, flag, " must be an integer >= ", min, ", got '", v, "'");
-  return x;
+// Everything that can be refused is refused before the first write: an output folder that
+// holds files (among them, when it is the input folder, the inputs themselves), two inputs of
+// one stem (a.png, a.jpg: both NAME_k.png), and a --dump-params file that is an input.
+std::vector<data::PlannedOutput> plan_degrade_outputs(const std::string& input, const std::vector<std::string>& names,
+                                                      const std::string& output, const std::string& dump) {
+  data::check_different_folders(input, "degrade: --input", output, "--output");
+  std::vector<std::string> inputs;
+  for (const std::string& name : names) inputs.push_back((fs::path(input) / name).string());
+  // NAME_k.png for every k collides exactly when NAME_0.png does ("_" and digits end it).
+  std::vector<data::PlannedOutput> plan = data::plan_outputs(
+      inputs, output, [](const std::string& in) { return fs::path(in).stem().string() + "_0.png"; }, "degrade");
+  data::check_output_folder_is_new(output, "degrade: --output");
+  if (!dump.empty()) data::check_output_is_not_an_input(dump, inputs, "degrade: --dump-params");
+  return plan;
 }
 
 }  // namespace
@@ -35,7 +47,7 @@ int run_degrade(const std::vector<std::string>& args) {
   std::string config_path, input, output, dump;
   uint64_t seed = 0;
   bool seed_given = false;
-  int64_t count = 1;
+  int count = 1;
   for (size_t i = 0; i < args.size(); ++i) {
     auto value = [&]() -> const std::string& {
       SR_CHECK(i + 1 < args.size(), args[i], " needs a value (see srengine degrade --help)");
@@ -45,8 +57,8 @@ int run_degrade(const std::vector<std::string>& args) {
     else if (args[i] == "--input") input = value();
     else if (args[i] == "--output") output = value();
     else if (args[i] == "--dump-params") dump = value();
-    else if (args[i] == "--seed") seed = (uint64_t)parse_int("--seed", value(), 0), seed_given = true;
-    else if (args[i] == "--count") count = parse_int("--count", value(), 1);
+    else if (args[i] == "--seed") seed = parse_uint64_arg("degrade", "--seed", value()), seed_given = true;
+    else if (args[i] == "--count") count = parse_int_arg("degrade", "--count", value(), 1);
     else if (args[i] == "--help" || args[i] == "-h") {
       std::printf(
           "usage: srengine degrade --config CFG --input DIR --output DIR [--seed S] [--count K]\n"
@@ -57,7 +69,11 @@ int run_degrade(const std::vector<std::string>& args) {
           "Kernel keys come from datasets.train, pipeline keys (resize_prob, noise_range, ...) and\n"
           "scale from the top level, under BasicSR's names; absent keys take the official values.\n"
           "Every key is checked against the config schema (a training config works as it is).\n"
-          "  --seed S          default: the config's manual_seed (0)\n"
+          "CFG is srengine's JSON or a BasicSR / Real-ESRGAN option file (.yml): of that only the\n"
+          "degradation keys are read, so its dataset folders need not exist.\n"
+          "  --output DIR      a new or empty folder (nothing is written otherwise, nor when two\n"
+          "                    inputs share a name stem: a.png and a.jpg both give a_0.png)\n"
+          "  --seed S          0 .. 18446744073709551615; default: the config's manual_seed (0)\n"
           "  --count K         LQ samples per GT image (default 1): NAME_k.png\n"
           "  --dump-params F   one JSON line per LQ image with every drawn parameter\n");
       return 0;
@@ -65,7 +81,16 @@ int run_degrade(const std::vector<std::string>& args) {
   }
   SR_CHECK(!config_path.empty() && !input.empty() && !output.empty(),
            "degrade needs --config, --input and --output (see srengine degrade --help)");
-  const json cfg = train::read_config_file(config_path);
+  // A JSON config as it is; a BasicSR / Real-ESRGAN option file translated, reading only
+  // what the degradation needs (ConfigUse::degradation: no dataset folder has to exist).
+  const train::ConfigFile file = train::read_config_or_options(config_path, train::ConfigUse::degradation);
+  if (!file.problems.empty()) {
+    std::string list;
+    for (const auto& p : file.problems) list += "\n  " + p;
+    fail(config_path, ": cannot be read as srengine's config:", list);
+  }
+  train::print_config_notes(file.notes);
+  const json& cfg = file.config;
   SR_CHECK(cfg.is_object(), config_path, ": the config must be a JSON object");
   // Strict: every key present must be a schema key (a training config's or a degradation
   // key, train/config.cpp) with the right type, so a misspelt key cannot silently keep its
@@ -88,6 +113,7 @@ int run_degrade(const std::vector<std::string>& args) {
   if (!seed_given) seed = cfg.value("manual_seed", (uint64_t)0);
 
   const std::vector<std::string> names = data::list_image_files(input);
+  const std::vector<data::PlannedOutput> plan = plan_degrade_outputs(input, names, output, dump);
   std::error_code ec;
   fs::create_directories(output, ec);
   SR_CHECK(fs::is_directory(output), output, ": cannot create the output folder");
@@ -97,8 +123,8 @@ int run_degrade(const std::vector<std::string>& args) {
     SR_CHECK(params_out.good(), dump, ": cannot open for writing");
   }
   for (size_t i = 0; i < names.size(); ++i) {
-    const data::Image img = data::read_image((fs::path(input) / names[i]).string());
-    for (int64_t k = 0; k < count; ++k) {
+    const data::Image img = data::read_image(plan[i].input);
+    for (int k = 0; k < count; ++k) {
       // Sample stream (seed, epoch = k, position = i); batch key from the same pair.
       data::degrade::GtSample s = data::degrade::make_gt_sample(img, gopt, opt, seed, (uint64_t)k, i);
       if (gt_usm) s.gt = data::degrade::usm_sharp(s.gt);
@@ -118,7 +144,7 @@ int run_degrade(const std::vector<std::string>& args) {
       }
     }
   }
-  std::printf("degrade: %zu image(s) x %lld sample(s) -> %s\n", names.size(), (long long)count, output.c_str());
+  std::printf("degrade: %zu image(s) x %d sample(s) -> %s\n", names.size(), count, output.c_str());
   return 0;
 }
 

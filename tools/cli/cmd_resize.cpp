@@ -10,6 +10,7 @@
 #include "data/output_names.h"
 #include "data/transforms.h"
 #include "engine/error.h"
+#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/progress_bar.h"
 
@@ -65,8 +66,8 @@ int run_resize(const std::vector<std::string>& args) {
       scale = parse_scale(args[++i]);
     } else if (args[i] == "--modcrop") {
       SR_CHECK(i + 1 < args.size(), "--modcrop needs a value");
-      modcrop_to = std::atoi(args[++i].c_str());
-      SR_CHECK(modcrop_to >= 1, "--modcrop must be a positive integer, got '", args[i], "'");
+      // Strict: "4.9" or "4x" is refused, not cropped to 4.
+      modcrop_to = parse_int_arg("resize", "--modcrop", args[++i], 1);
     } else if (args[i] == "--help" || args[i] == "-h") {
       std::printf(
           "usage: srengine resize --scale S [--modcrop M] IN.png OUT.png\n"

@@ -49,6 +49,23 @@ std::string exponent_text_hint(const std::string& message) {
                  "e.g. 1.0e+5): write ", tagged);
 }
 
+// Read for `srengine degrade`: the sections that describe the network, training, validation,
+// logging and paths go (their notes and problems are not degrade's), and of the datasets only
+// train stays, without its folders, so none has to exist. Every other key is kept, so that a
+// misspelt degradation key still meets check_config_keys.
+void keep_degradation_sections(json& options) {
+  for (const char* k : {"network_g", "network_d", "train", "val", "path", "logger", "num_gpu", "dist_params"})
+    options.erase(k);
+  if (!options.contains("datasets") || !options["datasets"].is_object()) return;
+  json datasets = json::object();
+  if (options["datasets"].contains("train")) {
+    datasets["train"] = options["datasets"]["train"];
+    if (datasets["train"].is_object())
+      for (const char* k : {"dataroot_gt", "dataroot_lq", "meta_info", "meta_info_file"}) datasets["train"].erase(k);
+  }
+  options["datasets"] = datasets;
+}
+
 }  // namespace
 
 bool is_yaml_path(const std::string& path) {
@@ -88,6 +105,7 @@ ConfigFile read_config_or_options(const std::string& path, ConfigUse use, bool d
       if (options.contains(k)) net[k] = options[k];
     options = std::move(net);
   }
+  if (use == ConfigUse::degradation && options.is_object()) keep_degradation_sections(options);
   BasicsrTranslation t = translate_basicsr_options(options, path);
   // As for JSON: relative dataset paths are looked up from the file's folder, then from the
   // working directory (BasicSR uses the working directory only).

@@ -23,9 +23,10 @@ struct ConfigFile {
   std::vector<std::string> notes, problems;
   std::string resume_state;  // an option file's path.resume_state
 };
-// ConfigUse::network reads only the keys that describe network_g from an option file.
-// `debug`: BasicSR's --debug (the name gets a "debug_" prefix and debug mode is on:
-// apply_debug_mode).
+// ConfigUse::network reads only the keys that describe network_g from an option file;
+// ConfigUse::degradation leaves out its network, train, val, path and logger sections and
+// every dataset but train (whose folders are dropped), for `srengine degrade`. `debug`:
+// BasicSR's --debug (the name gets a "debug_" prefix and debug mode is on: apply_debug_mode).
 ConfigFile read_config_or_options(const std::string& path, ConfigUse use = ConfigUse::train, bool debug = false);
 
 
