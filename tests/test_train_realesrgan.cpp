@@ -231,7 +231,7 @@ TEST_CASE("realesrgan/pair_pool_state_restores_the_continuation") {
 
 namespace {
 
-std::map<std::string, Tensor> with_prefix(const SafetensorsFile& f, const std::string& prefix) {
+std::map<std::string, Tensor> realesrgan_tensors_with_prefix(const SafetensorsFile& f, const std::string& prefix) {
   std::map<std::string, Tensor> out;
   for (const auto& [k, t] : f.tensors)
     if (k.rfind(prefix, 0) == 0) out[k.substr(prefix.size())] = t;
@@ -258,20 +258,20 @@ std::pair<Tensor, Tensor> fixture_batch() {
   return {unit(Shape({2, 3, 16, 16}), false), unit(Shape({2, 3, 64, 64}), true)};
 }
 
-struct Trained {
+struct UsmTrained {
   std::unique_ptr<Module> g, d;
 };
 
-Trained train_realesrgan_steps(const SafetensorsFile& f, const std::string& path, bool l1_gt_usm, bool gan_gt_usm) {
+UsmTrained train_realesrgan_steps(const SafetensorsFile& f, const std::string& path, bool l1_gt_usm, bool gan_gt_usm) {
   const json s = json::parse(f.metadata.at("stage"));
   StageConfig c = test::gan_step_fixture_stage(s, "realesrgan");
   c.l1_gt_usm = l1_gt_usm;
   c.gan_gt_usm = gan_gt_usm;
-  Trained t;
+  UsmTrained t;
   t.g = build_network(json::parse(f.metadata.at("net_g")));
   t.d = build_network(json::parse(f.metadata.at("net_d")));
-  t.g->load_state_dict(with_prefix(f, "init.g."), true, path);
-  t.d->load_state_dict(with_prefix(f, "init.d."), true, path);
+  t.g->load_state_dict(realesrgan_tensors_with_prefix(f, "init.g."), true, path);
+  t.d->load_state_dict(realesrgan_tensors_with_prefix(f, "init.d."), true, path);
   auto comm = make_communicator("auto", Device::cpu());
   StageStep step(c, *t.g, nullptr, t.d.get(), 0.0, *comm, 1.0);
   const auto [lq, gt] = fixture_batch();
@@ -280,7 +280,7 @@ Trained train_realesrgan_steps(const SafetensorsFile& f, const std::string& path
 }
 
 double worst_difference(const Module& net, const SafetensorsFile& f, const std::string& prefix, std::string& where) {
-  const auto ref = with_prefix(f, prefix);
+  const auto ref = realesrgan_tensors_with_prefix(f, prefix);
   double worst = 0;
   for (const auto& [k, t] : net.state_dict()) {
     REQUIRE(ref.count(k));
@@ -314,7 +314,7 @@ TEST_CASE("realesrgan/steps_match_pytorch") {
   // Three iterations of each switch setting; three Adam steps of lr 1e-3 move weights by up
   // to 3e-3, float32 order differences stay far below the tolerance.
   constexpr double kTol = 2e-5;
-  std::map<std::string, Trained> runs;
+  std::map<std::string, UsmTrained> runs;
   for (const auto& [name, l1u, ganu] : {std::tuple{"a", true, false}, std::tuple{"b", false, true}}) {
     runs[name] = train_realesrgan_steps(f, path, l1u, ganu);
     for (const char* which : {"g", "d"}) {
