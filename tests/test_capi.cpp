@@ -151,3 +151,31 @@ TEST_CASE("capi/shared_library_exports_only_the_c_api") {
   CHECK(api == 11);
   CHECK(other.empty());
 }
+
+// The installed binaries' RUNPATH has no empty entry ("a:b:" or "a::b"), which the loader reads
+// as the current directory: CMake ended the build-tree copies' RUNPATH with ':' (room for an
+// install-time rewrite) until they were linked once with their install RUNPATH.
+TEST_CASE("capi/runpath_has_no_empty_entry") {
+  if (std::system("command -v readelf > /dev/null 2>&1") != 0) {
+    WARN("SKIPPED: readelf is missing");
+    return;
+  }
+  test::TempDir dir;
+  for (const std::string name : {"libsrengine.so", "srengine"}) {
+    const std::string file = std::string(SRENGINE_BINARY_DIR) + "/" + name;
+    REQUIRE(fs::exists(file));
+    REQUIRE(std::system(("readelf -d " + file + " > " + dir.file("dyn.txt")).c_str()) == 0);
+    std::ifstream f(dir.file("dyn.txt"));
+    std::string line;
+    while (std::getline(f, line)) {
+      const size_t open = line.find("path: [");
+      if (open == std::string::npos) continue;
+      const std::string path = line.substr(open + 7, line.rfind(']') - open - 7);
+      INFO(name << ": " << line);
+      CHECK(!path.empty());
+      CHECK(path.front() != ':');
+      CHECK(path.back() != ':');
+      CHECK(path.find("::") == std::string::npos);
+    }
+  }
+}
