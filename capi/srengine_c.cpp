@@ -168,7 +168,9 @@ int srengine_output_size(const srengine_upscaler* u, int width, int height, doub
         check_upscaler(u);
         SR_CHECK(out_width && out_height, "srengine_output_size: out_width and out_height must not be NULL");
         SR_CHECK(width > 0 && height > 0, "srengine_output_size: size must be positive, got ", width, "x", height);
-        sr::infer::output_size(width, height, sr::infer::net_scale(*u->model.net), outscale, *out_width, *out_height);
+        // The same check as srengine_upscale's, so a size refused here is refused there and no other.
+        sr::infer::checked_output_size(width, height, sr::infer::net_scale(*u->model.net), outscale, u->options.tile,
+                                       *out_width, *out_height);
         return 0;
       },
       -1);
@@ -186,8 +188,10 @@ int srengine_upscale(srengine_upscaler* u, const void* src, int width, int heigh
         const size_t bytes = bit_depth / 8, row = (size_t)width * channels * bytes;
         SR_CHECK(src_stride >= row, "srengine_upscale: src_stride ", src_stride, " is less than a row (", row,
                  " bytes)");
+        // Every size limit, from the numbers alone: nothing below is allocated for a refused size.
         int out_w = 0, out_h = 0;
-        sr::infer::output_size(width, height, sr::infer::net_scale(*u->model.net), outscale, out_w, out_h);
+        sr::infer::checked_output_size(width, height, sr::infer::net_scale(*u->model.net), outscale, u->options.tile,
+                                       out_w, out_h);
         const size_t out_row = (size_t)out_w * channels * bytes;
         SR_CHECK(dst_stride >= out_row, "srengine_upscale: dst_stride ", dst_stride, " is less than an output row (",
                  out_row, " bytes for ", out_w, " pixels)");
@@ -197,7 +201,7 @@ int srengine_upscale(srengine_upscaler* u, const void* src, int width, int heigh
         for (int y = 0; y < height; ++y) {
           const unsigned char* s = static_cast<const unsigned char*>(src) + (size_t)y * src_stride;
           float* d = img.pixels.data() + (size_t)y * width * channels;
-          for (int i = 0; i < width * channels; ++i) {
+          for (size_t i = 0; i < (size_t)width * channels; ++i) {
             uint16_t v16;
             if (bit_depth == 16) std::memcpy(&v16, s + 2 * i, 2);
             d[i] = (float)(bit_depth == 16 ? v16 : s[i]) / top;
@@ -211,7 +215,7 @@ int srengine_upscale(srengine_upscaler* u, const void* src, int width, int heigh
           for (int r = 0; r < n; ++r, ++y) {
             unsigned char* d = static_cast<unsigned char*>(dst) + (size_t)y * dst_stride;
             const float* s = rows + (size_t)r * out_w * channels;
-            for (int i = 0; i < out_w * channels; ++i) {
+            for (size_t i = 0; i < (size_t)out_w * channels; ++i) {
               SR_CHECK(std::isfinite(s[i]), "srengine_upscale: the net gave a non-finite value");
               if (bit_depth == 8) {
                 d[i] = sr::data::quantize_u8(s[i]);

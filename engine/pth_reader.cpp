@@ -42,7 +42,7 @@ PthFile parse_pth(const uint8_t* data, size_t size, const std::string& name, con
   return read_from(MemoryByteSource(data, size, name), options);
 }
 
-NamedTensors read_weights_file(const std::string& path) {
+NamedTensors read_weights_file(const std::string& path, std::vector<std::string>* skipped) {
   uint8_t head[16] = {};
   size_t n = 0;
   {
@@ -52,16 +52,24 @@ NamedTensors read_weights_file(const std::string& path) {
     n = (size_t)std::min<uint64_t>(file.size(), sizeof(head));
     file.read_at(0, head, n);
   }
+  if (skipped) skipped->clear();
+  // float32 whatever is stored, as read_pth gives (a safetensors F64 would otherwise stay float64).
+  SafetensorsReadOptions as_f32;
+  as_f32.dtype = DType::f32;
   switch (sniff_weights_file(head, n)) {
-    case WeightsFileKind::torch_zip: return read_pth(path).tensors;
+    case WeightsFileKind::torch_zip: {
+      PthFile f = read_pth(path);
+      if (skipped) *skipped = std::move(f.skipped);
+      return std::move(f.tensors);
+    }
     case WeightsFileKind::torch_legacy: fail(legacy_pth_message(path));
-    case WeightsFileKind::safetensors: return read_safetensors(path).tensors;
+    case WeightsFileKind::safetensors: return read_safetensors(path, as_f32).tensors;
     case WeightsFileKind::unknown: break;
   }
   const std::string ext = std::filesystem::path(path).extension().string();
   SR_CHECK(ext != ".pth" && ext != ".pt" && ext != ".ckpt", "pth '", path,
            "': not a torch.save checkpoint (neither a zip archive nor a legacy pickle; truncated or corrupt?)");
-  return read_safetensors(path).tensors;  // its messages say what is wrong with the header
+  return read_safetensors(path, as_f32).tensors;  // its messages say what is wrong with the header
 }
 
 }  // namespace sr

@@ -24,8 +24,10 @@ PthFile read_pth(const std::string& path, const PthReadOptions& options = {});
 // The same from a buffer; `name` is used in messages.
 PthFile parse_pth(const uint8_t* data, size_t size, const std::string& name, const PthReadOptions& options = {});
 
-// Named float32 tensors of a safetensors file or a torch.save zip checkpoint. A legacy
-// torch.save file gets an error saying how to re-save or convert it.
-NamedTensors read_weights_file(const std::string& path);
+// Named float32 tensors of a safetensors file or a torch.save zip checkpoint (every stored
+// dtype converted, F64 included). A legacy torch.save file gets an error saying how to re-save
+// or convert it. `skipped`, when given, receives a checkpoint's non-tensor entries ("iter
+// (int)", as PthFile::skipped; none for safetensors).
+NamedTensors read_weights_file(const std::string& path, std::vector<std::string>* skipped = nullptr);
 
 }  // namespace sr

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "data/image_io.h"
@@ -87,6 +88,22 @@ void check_tile_options(const TileOptions& opt) {
   SR_CHECK(opt.pre_pad >= 0, "--pre-pad must be >= 0, got ", opt.pre_pad);
 }
 
+void check_padded_input(int64_t width, int64_t height, const TileOptions& opt) {
+  const int64_t pre = opt.pre_pad, limit = data::kDefaultMaxPixels;
+  SR_CHECK(width > 0 && height > 0 && pre >= 0, "tiled upscale: bad size ", width, "x", height, " or pre-pad ", pre);
+  // In 64 bits each side is exact (both terms fit in 32); the product may not be: an overflow
+  // is over the limit too (a pre-pad of 2147483647 is a typo, not a request for 1.8e19 pixels).
+  const int64_t pw = width + 2 * pre, ph = height + 2 * pre;
+  int64_t pixels = 0;
+  const bool overflow = __builtin_mul_overflow(pw, ph, &pixels);
+  if (!overflow && pixels <= limit) return;
+  const std::string count = overflow ? std::string("over 2^63") : std::to_string(pixels);
+  if (pre == 0) fail("the ", width, "x", height, " image has ", count, " pixels, over the limit of ", limit);
+  const bool fits_unpadded = width * height <= limit;
+  fail("a pre-pad of ", pre, " makes the ", width, "x", height, " image ", pw, "x", ph, " = ", count,
+       " pixels, over the limit of ", limit, fits_unpadded ? "; a few pixels of pre-pad (e.g. 10) are enough" : "");
+}
+
 void tiled_apply(const Tensor& input, int scale, int multiple, const TileOptions& opt, const TileFn& fn,
                  const BandSink& sink) {
   check_tile_options(opt);
@@ -98,12 +115,7 @@ void tiled_apply(const Tensor& input, int scale, int multiple, const TileOptions
            multiple);
   const int64_t H = input.size(2), W = input.size(3), pre = opt.pre_pad, s = scale;
   const int64_t lead = opt.pre_pad_top_left ? pre : 0;  // padding above and left of the image
-  // The padded input is what the net sees (untiled: at once), so it stays within the
-  // decoders' pixel limit; --pre-pad 2147483647 is a typo, not a request for 1.8e19 pixels.
-  const int64_t padded = pre <= 1000000 ? (H + 2 * pre) * (W + 2 * pre) : INT64_MAX;  // no overflow
-  SR_CHECK(padded <= data::kDefaultMaxPixels, "--pre-pad ", pre, " makes the ", W, "x", H,
-           " image ", W + 2 * pre, "x", H + 2 * pre, pre <= 1000000 ? " = " + std::to_string(padded) + " pixels" : "",
-           ", over the limit of ", data::kDefaultMaxPixels, " pixels; a few pixels of pre-pad (e.g. 10) are enough");
+  check_padded_input(W, H, opt);
   // Every output pixel that gets weight keeps at least tile_pad of context: the blend
   // ramps reach `half` past a core boundary, so tiles read tile_pad + half beyond it.
   const int64_t tile = round_up(opt.tile, multiple), pad = round_up(opt.tile_pad, multiple);

@@ -43,6 +43,13 @@ using BandSink = std::function<void(int64_t first_row, const Tensor& band)>;
 // Checks the options (non-negative, tile >= multiple) and names the bad value.
 void check_tile_options(const TileOptions& opt);
 
+// The input with its pre_pad is held whole (and, untiled, seen by the net at once), so it
+// must stay within the decoders' pixel limit (data::kDefaultMaxPixels). An error naming the
+// size, the pre-pad (when there is one) and the limit; from the numbers alone, so callers
+// check before allocating anything. The wording names no front end's flag: the CLI, the
+// C API and the Python module all reach it.
+void check_padded_input(int64_t width, int64_t height, const TileOptions& opt);
+
 // Runs `fn` over the tiles of `input` (1, C, H, W) float32 CPU and streams the blended,
 // cropped (1, C', H*scale, W*scale) result into `sink`. `multiple` >= 1 is the size
 // divisor the function needs; tile and tile_pad are rounded up to multiples of it.

@@ -56,6 +56,16 @@ Tensor luma(const Tensor& rgb) {
   return y;
 }
 
+// MATLAB's bicubic upscaling of an alpha tile (1, 1, h, w) by the net's scale. Not
+// data::imresize, whose output limit guards resizes a user asks for: untiled, the tile is the
+// whole image, and its alpha must fit wherever its colour fits (the input limit bounds both).
+Tensor upscale_alpha_bicubic(const Tensor& a, int scale) {
+  const int h = (int)a.size(2), w = (int)a.size(3);
+  Tensor out = Tensor::empty({1, 1, (int64_t)h * scale, (int64_t)w * scale});
+  data::imresize_interleaved(a.data<float>(), h, w, 1, (double)scale, true, out.data<float>());
+  return out;
+}
+
 // What one tile becomes: colour through the net; alpha (when present) by bicubic, or as
 // a gray RGB image through the net and back to one plane.
 TileFn make_tile_fn(Module& net, int scale, const FileOptions& opt) {
@@ -71,7 +81,7 @@ TileFn make_tile_fn(Module& net, int scale, const FileOptions& opt) {
     const Tensor a = tile.narrow(1, 3, 1).contiguous();
     Tensor out_a;
     if (opt.alpha == AlphaMode::bicubic) {
-      out_a = scale == 1 ? a : data::imresize(a, (double)scale);
+      out_a = scale == 1 ? a : upscale_alpha_bicubic(a, scale);
     } else {
       Tensor a3 = Tensor::empty({1, 3, a.size(2), a.size(3)});
       for (int k = 0; k < 3; ++k) a3.narrow(1, k, 1).copy_(a);
@@ -109,19 +119,27 @@ std::string output_path(const std::string& input, const std::string& out_dir, co
 }
 
 void output_size(int in_width, int in_height, int net_scale, double outscale, int& out_width, int& out_height) {
+  SR_CHECK(in_width > 0 && in_height > 0, "upscale: the image size must be positive, got ", in_width, "x", in_height);
   SR_CHECK(std::isfinite(outscale) && outscale >= 0, "--outscale must be a number > 0, got ", outscale);
-  if (outscale == 0 || outscale == (double)net_scale) {
-    out_width = in_width * net_scale;
-    out_height = in_height * net_scale;
-    return;
-  }
-  // Python's int(w * outscale): the product in double, truncated.
-  const double w = in_width * outscale, h = in_height * outscale;
-  SR_CHECK(w >= 1 && h >= 1, "--outscale ", outscale, " makes the ", in_width, "x", in_height, " image ", w, "x", h,
-           ": less than one pixel");
-  SR_CHECK(w < 1e9 && h < 1e9, "--outscale ", outscale, " makes an output of ", w, "x", h, " pixels");
+  const bool resized = outscale != 0 && outscale != (double)net_scale;
+  // In double: exact for the net's scale (an int times 1..8 is far below 2^53), and Python's
+  // int(w * outscale), the product truncated, for an outscale.
+  const double scale = resized ? outscale : (double)net_scale;
+  const double w = std::trunc(in_width * scale), h = std::trunc(in_height * scale);
+  SR_CHECK(!resized || (w >= 1 && h >= 1), "--outscale ", outscale, " makes the ", in_width, "x", in_height,
+           " image ", w, "x", h, ": less than one pixel");
+  const auto side = [](double v) { return v < 1e18 ? std::to_string((int64_t)v) : str_cat(v); };
+  SR_CHECK(w < (double)kMaxOutputSide && h < (double)kMaxOutputSide, "the ", in_width, "x", in_height, " image at x",
+           scale, " makes an output of ", side(w), "x", side(h), " pixels; each side must be below ", kMaxOutputSide);
   out_width = (int)w;
   out_height = (int)h;
+}
+
+void checked_output_size(int in_width, int in_height, int net_scale, double outscale, const TileOptions& tile,
+                         int& out_width, int& out_height) {
+  check_tile_options(tile);
+  output_size(in_width, in_height, net_scale, outscale, out_width, out_height);
+  check_padded_input(in_width, in_height, tile);
 }
 
 void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt, int out_depth, const RowSink& sink) {
@@ -130,7 +148,7 @@ void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt
   const int W = image.width, H = image.height, out_channels = image.channels;
   SR_CHECK(out_depth == 8 || out_depth == 16, "upscale: output bit depth must be 8 or 16, got ", out_depth);
   int out_w = 0, out_h = 0;
-  output_size(W, H, scale, opt.outscale, out_w, out_h);
+  checked_output_size(W, H, scale, opt.outscale, opt.tile, out_w, out_h);  // before image_planes allocates
   const Tensor planes = image_planes(image);
   data::Image().pixels.swap(image.pixels);  // the decoded samples are freed before the net runs
 
@@ -176,7 +194,7 @@ FileResult upscale_file(Module& net, const std::string& input, const std::string
   // 16-bit input stays 16-bit where the format has it (PNG, TIFF).
   const int out_depth = data::storable_bit_depth(output, img.bit_depth);
   FileResult r{output, img.width, img.height, 0, 0};
-  output_size(img.width, img.height, net_scale(net), opt.outscale, r.out_width, r.out_height);
+  checked_output_size(img.width, img.height, net_scale(net), opt.outscale, opt.tile, r.out_width, r.out_height);
   // Opened before any tile runs, so an impossible output (alpha in JPEG) costs nothing.
   data::EncodeOptions eo;
   eo.jpeg_quality = opt.jpeg_quality;

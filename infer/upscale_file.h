@@ -5,6 +5,7 @@
 // gray (upscaled as RGB, written back gray with BT.601 luma) and alpha (upscaled
 // separately, written back).
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -49,9 +50,19 @@ std::string output_name(const std::string& input, const FileOptions& opt);
 // <out_dir>/output_name(input, opt)
 std::string output_path(const std::string& input, const std::string& out_dir, const FileOptions& opt);
 
+// Each side of an output is below this (a row of floats is then under 16 GB, and every size
+// fits an int): an output beyond it is an error naming the input size, the scale and the limit.
+constexpr int64_t kMaxOutputSide = 1'000'000'000;
+
 // The output size for an input of in_width x in_height: the net's scale, or outscale's
-// int(in * outscale) (an error when that is 0).
+// int(in * outscale) (an error when that is 0), each side below kMaxOutputSide.
 void output_size(int in_width, int in_height, int net_scale, double outscale, int& out_width, int& out_height);
+
+// output_size, and every other size limit of upscale_image_rows (the input with its pre-pad:
+// check_padded_input): what it refuses for the image's size, refused from the numbers alone,
+// before anything is allocated. srengine_output_size is this, so a C caller can ask first.
+void checked_output_size(int in_width, int in_height, int net_scale, double outscale, const TileOptions& tile,
+                         int& out_width, int& out_height);
 
 // The core of upscale_file for an image in memory: `image` (consumed: its samples are freed
 // before the net runs) through `net`, its rows handed to `sink` top to bottom as interleaved

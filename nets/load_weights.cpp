@@ -2,6 +2,7 @@
 #include "nets/load_weights.h"
 
 #include <map>
+#include <utility>
 
 #include "engine/error.h"
 #include "engine/pth_reader.h"
@@ -13,6 +14,9 @@ SelectedWeights select_basicsr_weights(const NamedTensors& tensors, const std::s
   SR_CHECK(param_key == "auto" || param_key == "params_ema" || param_key == "params" || param_key.empty(),
            "weights: param_key must be auto, params_ema, params or empty (bare keys), got '", param_key, "'");
   std::map<std::string, NamedTensors> groups;  // "params_ema" / "params" / "" -> tensors in file order
+  // Group + key -> the file's name for it. Two names that become one key ('module.x' and 'x') are
+  // an error: which value wins would depend on their order (tools/convert_pth.py refuses them too).
+  std::map<std::pair<std::string, std::string>, std::string> source;
   for (const auto& [name, t] : tensors) {
     std::string group, key = name;
     for (const char* p : {"params_ema.", "params."}) {
@@ -24,6 +28,9 @@ SelectedWeights select_basicsr_weights(const NamedTensors& tensors, const std::s
       }
     }
     if (key.rfind("module.", 0) == 0) key = key.substr(7);
+    const auto [it, inserted] = source.emplace(std::make_pair(group, key), name);
+    SR_CHECK(inserted, "weights: '", path, "' holds both '", it->second, "' and '", name, "', which are both '", key,
+             "' once DataParallel's 'module.' prefix is removed; keep one of them");
     groups[group].emplace_back(key, t);
   }
   std::string chosen = param_key, note;
@@ -51,7 +58,7 @@ std::string load_basicsr_weights(Module& net, const std::string& path, const std
   // safetensors or torch.save (.pth), told apart by content
   const SelectedWeights w = select_basicsr_weights(read_weights_file(path), param_key, path);
   std::map<std::string, Tensor> dict;
-  for (const auto& [k, t] : w.tensors) dict[k] = t;  // a repeated key: the later one wins
+  for (const auto& [k, t] : w.tensors) dict[k] = t;  // unique: select_basicsr_weights refuses repeats
   net.load_state_dict(dict, strict, "'" + path + "'" + (w.key.empty() ? "" : " [" + w.key + "]"));
   if (note) *note = w.note;
   return w.key;

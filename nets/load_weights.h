@@ -18,7 +18,8 @@ struct SelectedWeights {
 };
 
 // The group param_key names among a file's tensors (rules of load_basicsr_weights); `path`
-// is for messages.
+// is for messages. Two tensors of one group whose names differ only by a 'module.' prefix
+// ('module.x' and 'x') are an error naming both.
 SelectedWeights select_basicsr_weights(const NamedTensors& tensors, const std::string& param_key,
                                        const std::string& path);
 

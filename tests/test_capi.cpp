@@ -111,6 +111,24 @@ TEST_CASE("capi/c_program_matches_the_library") {
   CHECK(worst <= 200);  // 0.3% of the range
 }
 
+// The size limits (tests/capi/capi_limits.c): srengine_output_size refuses what srengine_upscale
+// refuses for size, with its message, and srengine_upscale refuses before allocating.
+TEST_CASE("capi/size_limits_refused_alike_and_before_allocating") {
+  const std::string exe = std::string(SRENGINE_BINARY_DIR) + "/srengine_capi_limits";
+  if (!fs::exists(exe)) {
+    WARN("SKIPPED: " << exe << " is not built");
+    return;
+  }
+  test::TempDir dir;
+  const std::string fx = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/";
+  const std::string cmd = "SRENGINE_MODELS= " + exe + " " + fx + "config.json " + fx + "rrdbnet_tiny.safetensors > " +
+                          dir.file("log.txt") + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  const std::vector<uint8_t> log = slurp_bytes(dir.file("log.txt"));
+  INFO(std::string(log.begin(), log.end()));
+  CHECK(rc == 0);
+}
+
 // libsrengine.so exports the C API and nothing else (the engine's C++ symbols stay inside).
 TEST_CASE("capi/shared_library_exports_only_the_c_api") {
   const std::string lib = std::string(SRENGINE_BINARY_DIR) + "/libsrengine.so";
@@ -132,4 +150,32 @@ TEST_CASE("capi/shared_library_exports_only_the_c_api") {
   INFO("other exported symbols, first: " << (other.empty() ? "" : other.front()));
   CHECK(api == 11);
   CHECK(other.empty());
+}
+
+// The installed binaries' RUNPATH has no empty entry ("a:b:" or "a::b"), which the loader reads
+// as the current directory: CMake ended the build-tree copies' RUNPATH with ':' (room for an
+// install-time rewrite) until they were linked once with their install RUNPATH.
+TEST_CASE("capi/runpath_has_no_empty_entry") {
+  if (std::system("command -v readelf > /dev/null 2>&1") != 0) {
+    WARN("SKIPPED: readelf is missing");
+    return;
+  }
+  test::TempDir dir;
+  for (const std::string name : {"libsrengine.so", "srengine"}) {
+    const std::string file = std::string(SRENGINE_BINARY_DIR) + "/" + name;
+    REQUIRE(fs::exists(file));
+    REQUIRE(std::system(("readelf -d " + file + " > " + dir.file("dyn.txt")).c_str()) == 0);
+    std::ifstream f(dir.file("dyn.txt"));
+    std::string line;
+    while (std::getline(f, line)) {
+      const size_t open = line.find("path: [");
+      if (open == std::string::npos) continue;
+      const std::string path = line.substr(open + 7, line.rfind(']') - open - 7);
+      INFO(name << ": " << line);
+      CHECK(!path.empty());
+      CHECK(path.front() != ':');
+      CHECK(path.back() != ':');
+      CHECK(path.find("::") == std::string::npos);
+    }
+  }
 }

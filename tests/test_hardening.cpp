@@ -525,9 +525,10 @@ TEST_CASE("harden/b21_huge_pre_pad_is_a_clear_error") {
   opt.pre_pad = 2147483647;
   const infer::TileFn identity = [](const Tensor& t) { return t; };
   test::require_error([&] { infer::tiled_apply(img, 1, 1, opt, identity); },
-                      {"--pre-pad 2147483647", "64x48", "over the limit"});
+                      {"a pre-pad of 2147483647", "64x48", "over the limit"});
   opt.pre_pad = 20000;  // 40064x40048: over 1e8 pixels
-  test::require_error([&] { infer::tiled_apply(img, 1, 1, opt, identity); }, {"--pre-pad 20000", "over the limit"});
+  test::require_error([&] { infer::tiled_apply(img, 1, 1, opt, identity); },
+                      {"a pre-pad of 20000", "64x48 image 40064x40048 = 1604483072 pixels", "over the limit"});
 }
 
 TEST_CASE("harden/b22_resize_extreme_scales_are_clear_errors") {

@@ -4,6 +4,7 @@
 // flips and transposes gives its plain output), and the CLI's Real-ESRGAN flags.
 #include <catch2/catch.hpp>
 
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -119,6 +120,23 @@ TEST_CASE("infer/outscale_output_sizes") {
   infer::output_size(7, 5, 4, 0.25, w, h);
   CHECK((w == 1 && h == 1));
   test::require_error([&] { infer::output_size(7, 5, 4, 0.1, w, h); }, {"--outscale 0.1", "less than one pixel"});
+  // Each side below 1e9 at the net's own scale too, computed without overflow (x4 of 1073741825
+  // wrapped to 4), with or without an outscale equal to the net's.
+  for (const double os : {0.0, 4.0})
+    test::require_error([&] { infer::output_size(1073741825, 1, 4, os, w, h); },
+                        {"the 1073741825x1 image at x4", "4294967300x4", "below 1000000000"});
+  test::require_error([&] { infer::output_size(INT_MAX, INT_MAX, 4, 0, w, h); }, {"8589934588x8589934588"});
+  infer::output_size(249999999, 1, 4, 0, w, h);
+  CHECK((w == 999999996 && h == 4));
+  // checked_output_size adds the input's limit, pre-pad included (nothing allocated: sizes only).
+  infer::TileOptions tile;
+  infer::checked_output_size(10000, 10000, 4, 0, tile, w, h);
+  CHECK((w == 40000 && h == 40000));
+  test::require_error([&] { infer::checked_output_size(10001, 10000, 4, 0, tile, w, h); },
+                      {"the 10001x10000 image has 100010000 pixels, over the limit of 100000000"});
+  tile.pre_pad = 1;
+  test::require_error([&] { infer::checked_output_size(10000, 10000, 4, 0, tile, w, h); },
+                      {"a pre-pad of 1 makes the 10000x10000 image 10002x10002"});
 
   // Through upscale_file: RGB 8-bit, gray+alpha 16-bit, both up and down from the net's x4.
   test::TempDir dir;

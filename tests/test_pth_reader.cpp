@@ -315,3 +315,47 @@ TEST_CASE("pth/cli_infer_and_convert_read_pth") {
   const std::vector<uint8_t> log = read_all(dir.file("legacy.txt"));
   CHECK(std::string(log.begin(), log.end()).find("_use_new_zipfile_serialization=True") != std::string::npos);
 }
+
+// `srengine convert` writes float32 whatever the source stores (a safetensors F64 too), names
+// the checkpoint entries it skips on stderr, and refuses 'module.a' beside 'a' (which of the two
+// it kept depended on their order), as infer does (select_basicsr_weights).
+TEST_CASE("pth/convert_writes_f32_names_skipped_entries_refuses_module_twins") {
+  const std::string exe = std::string(SRENGINE_BINARY_DIR) + "/srengine";
+  if (!fs::exists(exe)) {
+    WARN("SKIPPED: " << exe << " is not built");
+    return;
+  }
+  test::TempDir dir;
+  const auto convert = [&](const std::string& in, const std::string& out) {
+    const std::string cmd = exe + " convert " + in + " " + out + " > " + dir.file("log.txt") + " 2>&1";
+    const int rc = std::system(cmd.c_str());
+    const std::vector<uint8_t> log = read_all(dir.file("log.txt"));
+    return std::make_pair(rc, std::string(log.begin(), log.end()));
+  };
+
+  const Tensor f64 = Tensor::from_vector(std::vector<double>{0.1, 2.5, -1e-3}, {3}, DType::f64);
+  write_safetensors(dir.file("f64.safetensors"), {{"w", f64}});
+  const auto [rc64, log64] = convert(dir.file("f64.safetensors"), dir.file("f64_out.safetensors"));
+  INFO(log64);
+  REQUIRE(rc64 == 0);
+  const Tensor w = read_safetensors(dir.file("f64_out.safetensors")).get("w");  // F64 would read as float64
+  CHECK(w.dtype() == DType::f32);
+  CHECK(w.to_vector() == std::vector<double>{(double)0.1f, 2.5, (double)-1e-3f});
+
+  const auto [rc, log] = convert(pth_fixture("convert_non_tensors.pth"), dir.file("nt.safetensors"));
+  INFO(log);
+  REQUIRE(rc == 0);
+  CHECK(read_safetensors(dir.file("nt.safetensors")).tensors.size() == 1);
+  for (const char* s : {"skipped non-tensor entries", "b (int)", "c (str)", "d (list)", "<int key> (tensor)"})
+    CHECK_THAT(log, Catch::Contains(s));
+
+  const auto [rc2, log2] = convert(pth_fixture("convert_module_twins.pth"), dir.file("mt.safetensors"));
+  INFO(log2);
+  CHECK(rc2 != 0);
+  CHECK_THAT(log2, Catch::Contains("'module.a' and 'a'") && Catch::Contains("keep one"));
+  CHECK_FALSE(fs::exists(dir.file("mt.safetensors")));
+  // infer's loader reads the same way (an error, not the later value).
+  test::require_error([&] { select_basicsr_weights(read_weights_file(pth_fixture("convert_module_twins.pth")), "auto",
+                                                    "twins.pth"); },
+                      {"twins.pth", "'module.a' and 'a'"});
+}

@@ -13,6 +13,9 @@ Real checkpoints, written by torch.save itself:
   tensors_deflated.pth     tensors.pth re-zipped with deflate and torch >= 2's 'archive/' folder
   legacy.pth               a small dict in the legacy (non-zip) format
   torchscript.pt           torch.jit.save of a tiny module (not a state dict)
+  convert_non_tensors.pth  a tensor beside an int, a str, a list of tensors and an int key (srengine convert
+                           names what it skips)
+  convert_module_twins.pth 'module.a' and 'a' (one name once the prefix is removed: an error)
 Hand-built hostile archives (hostile_*.pth), each a zip laid out like torch.save's with a
 crafted data.pkl: imports of os.system / builtins.eval / builtins.exec (STACK_GLOBAL) /
 torch.storage._load_from_bytes / numpy / a model class / a torch.nn module / a quantized
@@ -179,6 +182,13 @@ def write_real(out):
     torch.jit.save(torch.jit.script(nn.Linear(2, 2)), f"{out}/torchscript.pt")
 
 
+def write_convert_cases(out):
+    torch.save({"a": torch.ones(2), "b": 5, "c": "str", "d": [torch.ones(1)], 0: torch.ones(3)},
+               f"{out}/convert_non_tensors.pth")
+    torch.save(collections.OrderedDict([("module.a", torch.ones(2)), ("a", torch.zeros(2))]),
+               f"{out}/convert_module_twins.pth")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=f"{ROOT}/tests/fixtures/pth")
@@ -187,6 +197,7 @@ def main():
     torch.manual_seed(0)
     write_real(args.out)
     write_hostile(args.out)
+    write_convert_cases(args.out)
     for name in sorted(os.listdir(args.out)):
         print(f"  {name}: {os.path.getsize(os.path.join(args.out, name))} bytes")
 

@@ -53,6 +53,7 @@ SRENGINE_API const char* srengine_last_error(void);
 /* Builds the net and loads its weights. NULL on failure (srengine_last_error says why: an
  * unknown model name, a missing weights file with where to get it, mismatched tensors, ...). */
 SRENGINE_API srengine_upscaler* srengine_open(const srengine_options* options);
+/* Frees the upscaler (NULL is a no-op). A closed upscaler must not be passed to any call again. */
 SRENGINE_API void srengine_close(srengine_upscaler* upscaler);
 
 /* The net's upscaling factor (1, 2 or 4), or -1. */
@@ -73,7 +74,12 @@ SRENGINE_API int srengine_set_precision(srengine_upscaler* upscaler, const char*
 
 /* The output size for a width x height input: the net's scale, or with outscale > 0
  * (Real-ESRGAN's --outscale: net scale, then a Lanczos-4 resize) (int)(width * outscale) x
- * (int)(height * outscale). 0 on success, -1 on a bad size or outscale. */
+ * (int)(height * outscale). 0 on success, -1 on a bad size or outscale.
+ * Size limits: the input with the upscaler's pre_pad on every side, (width + 2 pre_pad) x
+ * (height + 2 pre_pad), at most 100000000 pixels (tiled or not: the input is held whole, as
+ * float); each output side below 1000000000 pixels. This call refuses exactly the sizes that
+ * srengine_upscale refuses for size, with the same message, and srengine_upscale refuses them
+ * before allocating anything, so either can be used to check first. */
 SRENGINE_API int srengine_output_size(const srengine_upscaler* upscaler, int width, int height, double outscale,
                                       int* out_width, int* out_height);
 

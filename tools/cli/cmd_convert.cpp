@@ -25,11 +25,12 @@ namespace {
 const char* kUsage =
     "usage: srengine convert IN.pth|IN.safetensors OUT.safetensors [--param-key auto|params_ema|params|bare|all]\n"
     "                        [-n MODEL_NAME | --config CFG.json]\n"
-    "  Writes the weights of IN as float32 safetensors. --param-key chooses a BasicSR wrapper:\n"
-    "  auto (default) params_ema if present, else params, else the bare state dict; all keeps every\n"
-    "  tensor with its dotted path (params.*, params_ema.*: --weights understands both).\n"
-    "  DataParallel's 'module.' prefixes are removed (except with all). Non-tensor entries are listed\n"
-    "  and skipped. Legacy (pre-1.6) .pth files need tools/convert_pth.py (PyTorch).\n"
+    "  Writes the weights of IN as float32 safetensors (whatever dtype IN stores). --param-key chooses\n"
+    "  a BasicSR wrapper: auto (default) params_ema if present, else params, else the bare state dict;\n"
+    "  all keeps every tensor with its dotted path (params.*, params_ema.*: --weights understands both).\n"
+    "  DataParallel's 'module.' prefixes are removed (except with all; 'module.x' beside 'x' is an\n"
+    "  error). Non-tensor entries are listed on stderr and skipped. Legacy (pre-1.6) .pth files need\n"
+    "  tools/convert_pth.py (PyTorch).\n"
     "  The network's options go into the file's metadata (network_g), so `srengine infer --weights OUT`\n"
     "  needs no config: from -n (a released model's architecture: srengine infer --help lists them),\n"
     "  --config (its network_g), else recognised from the tensor shapes (RRDBNet, SRVGGNetCompact).\n";
@@ -72,7 +73,14 @@ int run_convert(const std::vector<std::string>& args) {
   if (!model_name.empty()) network = find_model_preset(model_name).network_g;
   if (!config.empty()) network = train::read_generator_config(config).args;
 
-  NamedTensors tensors = read_weights_file(in);
+  std::vector<std::string> skipped;
+  NamedTensors tensors = read_weights_file(in, &skipped);
+  // Named, so nothing leaves the checkpoint unseen (an optimizer state, a list of tensors).
+  if (!skipped.empty()) {
+    std::string list;
+    for (const std::string& s : skipped) list += (list.empty() ? "" : ", ") + s;
+    std::fprintf(stderr, "convert: '%s': skipped non-tensor entries: %s\n", in.c_str(), list.c_str());
+  }
   std::string used = "all";
   if (param_key != "all") {
     SelectedWeights w = select_basicsr_weights(tensors, param_key == "bare" ? "" : param_key, in);
@@ -80,37 +88,29 @@ int run_convert(const std::vector<std::string>& args) {
     tensors = std::move(w.tensors);
   }
   SR_CHECK(!tensors.empty(), "convert: '", in, "' holds no tensors");
-  // A repeated name (e.g. 'module.x' and 'x') would make an invalid file.
-  std::map<std::string, size_t> seen;
-  NamedTensors unique;
-  for (auto& [k, t] : tensors) {
-    const auto [it, inserted] = seen.emplace(k, unique.size());
-    if (inserted) unique.emplace_back(k, t);
-    else unique[it->second].second = t;
-  }
   int64_t values = 0;
-  for (const auto& [k, t] : unique) values += t.numel();
+  for (const auto& [k, t] : tensors) values += t.numel();
   std::map<std::string, std::string> meta = {
       {"format", "pt"}, {"source", std::filesystem::path(in).filename().string()}, {"param_key", used}};
   std::string arch_note;
   if (network) {
     // The tensors must fit the architecture claimed for them: build it and load them.
     std::unique_ptr<Module> net = train::make_network(*network, 0, 1, Device::cpu(), LayerOptions{});
-    std::map<std::string, Tensor> dict(unique.begin(), unique.end());
+    std::map<std::string, Tensor> dict(tensors.begin(), tensors.end());
     net->load_state_dict(dict, true, "'" + in + "'");
     arch_note =
         ", network " + (*network)["type"].get<std::string>() + (model_name.empty() ? "" : " (" + model_name + ")");
   } else if (param_key != "all") {
     try {
-      network = network_from_tensors(unique, in);
+      network = network_from_tensors(tensors, in);
       arch_note = ", network " + (*network)["type"].get<std::string>() + " (recognised from the shapes)";
     } catch (const Error&) {
       arch_note = ", no network recorded (not recognised: give -n or --config)";
     }
   }
   if (network) meta[kNetworkMetadataKey] = network->dump();
-  write_safetensors(out, unique, meta);
-  std::printf("convert: wrote %s: %zu tensors (%s), %lld values%s\n", out.c_str(), unique.size(), used.c_str(),
+  write_safetensors(out, tensors, meta);
+  std::printf("convert: wrote %s: %zu tensors (%s), %lld values%s\n", out.c_str(), tensors.size(), used.c_str(),
               (long long)values, arch_note.c_str());
   return 0;
 }
