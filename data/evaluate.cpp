@@ -24,9 +24,9 @@ std::map<std::string, std::string> files_by_stem(const std::string& dir) {
   return by_stem;
 }
 
-nlohmann::json number_or_inf(double v) { return std::isinf(v) ? nlohmann::json("inf") : nlohmann::json(v); }
-
 }  // namespace
+
+nlohmann::json metric_json(double v) { return std::isinf(v) ? nlohmann::json("inf") : nlohmann::json(v); }
 
 std::string pair_problem(const std::string& gt_path, const std::string& sr_path, const MetricOptions& opt) {
   ImageInfo a, b;
@@ -101,8 +101,8 @@ FolderScores evaluate_folders(const std::string& gt_dir, const std::string& sr_d
 nlohmann::json scores_to_json(const FolderScores& s) {
   nlohmann::json images = nlohmann::json::array();
   for (const ImageScore& i : s.images)
-    images.push_back({{"name", i.name}, {"psnr", number_or_inf(i.psnr)}, {"ssim", i.ssim}});
-  return {{"mean_psnr", number_or_inf(s.mean_psnr)}, {"mean_ssim", s.mean_ssim}, {"images", images}};
+    images.push_back({{"name", i.name}, {"psnr", metric_json(i.psnr)}, {"ssim", i.ssim}});
+  return {{"mean_psnr", metric_json(s.mean_psnr)}, {"mean_ssim", s.mean_ssim}, {"images", images}};
 }
 
 }  // namespace sr::data

@@ -36,5 +36,7 @@ std::string pair_problem(const std::string& gt_path, const std::string& sr_path,
 // {"mean_psnr": .., "mean_ssim": .., "images": [{"name", "psnr", "ssim"}, ...]}; an
 // infinite PSNR (identical images) is written as the string "inf".
 nlohmann::json scores_to_json(const FolderScores& s);
+// A metric's value for JSON, which has no infinity: "inf" (identical images' PSNR).
+nlohmann::json metric_json(double v);
 
 }  // namespace sr::data

@@ -1,4 +1,4 @@
-// write_file_atomically: mkstemp beside the target, fwrite, fflush, fsync, rename, fsync dir
+// write_file_atomically: a temporary file beside the target, fwrite, fflush, fsync, rename, fsync dir
 // (the fsyncs only for Durability::durable).
 #include "engine/atomic_file.h"
 
@@ -6,10 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <vector>
 
 #include "engine/error.h"
 
@@ -26,6 +28,29 @@ void sync_folder(const std::string& dir) {
   if (fd < 0) return;
   ::fsync(fd);
   ::close(fd);
+}
+
+// A new file <prefix>XXXXXX (6 random letters or digits, the name ExperimentLock's orphan
+// clean-up knows), opened for writing; -1 with errno set when none can be made. It is
+// created by open(O_EXCL) with mode 0666, so the kernel applies the umask as a plain fopen
+// would: mkstemp makes 0600, and reading the umask to fix that means setting it, which races
+// with every other thread that creates a file meanwhile (prepare writes from several).
+int create_temporary(const std::string& prefix, std::string& name) {
+  static std::atomic<uint64_t> counter{0};
+  static const char kLetters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    uint64_t v = (uint64_t)std::chrono::steady_clock::now().time_since_epoch().count() ^
+                 ((uint64_t)::getpid() << 32) ^ (counter.fetch_add(1) * 0x9E3779B97F4A7C15ull);
+    v ^= v >> 31;
+    v *= 0xBF58476D1CE4E5B9ull;  // splitmix's finaliser: neighbouring counts give unrelated names
+    v ^= v >> 29;
+    name = prefix;
+    for (int i = 0; i < 6; ++i, v /= 62) name += kLetters[v % 62];
+    const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  errno = EEXIST;
+  return -1;
 }
 
 }  // namespace
@@ -61,17 +86,10 @@ void write_file_atomically(const std::string& given, const std::function<void(st
   if (dir.empty()) dir = ".";
   SR_CHECK(std::filesystem::is_directory(dir), "cannot write '", path, "': folder '", dir,
            "' does not exist");
-  std::string tmpl = dir + "/." + target.filename().string() + ".tmp.XXXXXX";
-  std::vector<char> name(tmpl.begin(), tmpl.end());
-  name.push_back('\0');
-  const int fd = ::mkstemp(name.data());
+  std::string tmp;
+  const int fd = create_temporary(dir + "/." + target.filename().string() + ".tmp.", tmp);
   SR_CHECK(fd >= 0, "cannot write '", path, "': creating a temporary file in '", dir, "' failed: ",
            reason());
-  const std::string tmp(name.data());
-  // mkstemp creates the file 0600; give it the permissions a plain fopen would have.
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::fchmod(fd, 0666 & ~mask);
   std::FILE* f = ::fdopen(fd, "wb");
   if (!f) {
     const std::string why = reason();

@@ -679,10 +679,19 @@ TEST_CASE("infer/cli_test_archives_an_earlier_run") {
                             " --output " + out + " > " + dir.file("cwd_log.txt") + " 2>&1";
     CHECK(std::system(cmd.c_str()) != 0);
     CHECK_THAT(test::read_text(dir.file("cwd_log.txt")),
-               Catch::Contains("test: error: --output '" + out + "' already holds results and is ") &&
+               Catch::Contains("test: error: --output '" + out + "' ") &&
                    Catch::Contains("choose another output folder"));
     CHECK(fs::exists(dir.file("res/metrics.json")));
   }
+  // An output folder that holds the weights (or a set's images) is not moved away with them.
+  const std::string own = dir.subdir("own");
+  fs::copy_file(infer_fixture("rrdbnet_tiny.safetensors"), own + "/w.safetensors");
+  const std::string cmd = test::srengine_exe() + " test --config " + dir.file("cfg.json") + " --weights " + own +
+                          "/w.safetensors --output " + own + " > " + dir.file("own_log.txt") + " 2>&1";
+  CHECK(std::system(cmd.c_str()) != 0);
+  CHECK_THAT(test::read_text(dir.file("own_log.txt")),
+             Catch::Contains("--output '" + own + "' holds --weights '" + own + "/w.safetensors'"));
+  CHECK(fs::exists(own + "/w.safetensors"));
 }
 
 // Two runs in one second: the second archive of the same folder gets a counter.

@@ -123,6 +123,11 @@ TEST_CASE("train/resume_is_checked_against_the_config_first") {
   // A state of another stage than --stage's.
   CHECK_THROWS_WITH(run_training(c, {"gan", state_path(d, "psnr", 8)}),
                     Catch::Contains("is from stage 'psnr', but --stage runs stage 'gan' only"));
+  // --resume auto where every state is unreadable: an error naming them, not a fresh start.
+  for (const auto& e : fs::directory_iterator(d + "/training_states")) std::ofstream(e.path()) << "damaged";
+  CHECK_THROWS_WITH(run_training(c, {"", "auto"}), Catch::Contains("no readable training state in " + d) &&
+                                                       Catch::Contains("psnr_8.state"));
+  CHECK(fs::exists(d + "/models/net_g_psnr_8.safetensors"));  // not archived
 }
 
 // The learning rate jumps after iteration 4, so the best validation comes early; with

@@ -26,17 +26,29 @@ void check_visualization_folders(const std::vector<const DatasetConfig*>& sets, 
   }
 }
 
-std::string sr_stem(const data::FilePair& f) {
-  return fs::path(f.lq_path.empty() ? f.gt_path : f.lq_path).stem().string();
+data::MetricOptions metric_options(const MetricConfig& m) {
+  data::MetricOptions mo;
+  mo.crop_border = m.crop_border;
+  mo.test_y_channel = m.test_y_channel;
+  return mo;
 }
+
+double measure(const MetricConfig& m, const Tensor& sr, const Tensor& gt) {
+  const data::MetricOptions mo = metric_options(m);
+  return m.type == "calculate_psnr" ? data::calculate_psnr(sr, gt, mo) : data::calculate_ssim(sr, gt, mo);
+}
+
+namespace {
+// The file an SR image is named after.
+const std::string& sr_source(const data::FilePair& f) { return f.lq_path.empty() ? f.gt_path : f.lq_path; }
+}  // namespace
+
+std::string sr_stem(const data::FilePair& f) { return fs::path(sr_source(f)).stem().string(); }
 
 std::vector<std::string> plan_sr_images(const data::Dataset& ds, const std::string& dir, const std::string& tail,
                                         const std::string& what) {
   std::vector<std::string> sources;  // the file each SR image is named after
-  for (size_t i = 0; i < ds.size(); ++i) {
-    const data::FilePair& f = ds.file(i);
-    sources.push_back(f.lq_path.empty() ? f.gt_path : f.lq_path);
-  }
+  for (size_t i = 0; i < ds.size(); ++i) sources.push_back(sr_source(ds.file(i)));
   std::vector<std::string> out;
   for (const data::PlannedOutput& p : data::plan_outputs(
            sources, dir, [&](const std::string& in) { return fs::path(in).stem().string() + tail; }, what))
@@ -60,11 +72,8 @@ void check_metric_sizes(const DatasetConfig& d, const std::vector<MetricConfig>&
     const auto [w, h] = size;
     const data::FilePair& f = ds.file(i);
     for (const MetricConfig& m : metrics) {
-      data::MetricOptions mo;
-      mo.crop_border = m.crop_border;
-      mo.test_y_channel = m.test_y_channel;
       try {
-        data::check_metric_size(w, h, mo, m.type == "calculate_ssim");
+        data::check_metric_size(w, h, metric_options(m), m.type == "calculate_ssim");
       } catch (const Error& e) {
         bad.push_back(str_cat("image '", f.gt_path, "'", f.lq_path.empty() ? "" : str_cat(" (LQ '", f.lq_path, "')"),
                               " (", w, "x", h, " when measured) cannot be measured by 'val.metrics.", m.name, "': ",

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/metrics.h"
 #include "train/config_types.h"
 
 namespace sr::train {
@@ -19,6 +20,10 @@ std::string visualization_folder(const DatasetConfig& d);
 // Every set's folder is one file-name component, and no two sets share one (an error
 // starting with `what` and naming both keys).
 void check_visualization_folders(const std::vector<const DatasetConfig*>& sets, const std::string& what);
+
+// A val.metrics entry as the metric functions take it, and its value for one SR image.
+data::MetricOptions metric_options(const MetricConfig& m);
+double measure(const MetricConfig& m, const Tensor& sr, const Tensor& gt);
 
 // The stem an SR image is named by: BasicSR's, the LQ file's (im0x4 of a paired set with
 // filename_tmpl '{}x4'); the GT file's where the set has no LQ files (GT-only, bicubic LQ).

@@ -45,7 +45,7 @@ bool holds_previous_run(const std::string& dir) {
 std::string archive_experiment_folder(const std::string& dir) {
   try {
     return data::archive_existing_folder(dir, "experiment folder");
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // also std::filesystem's, resolving the folder
     fail(e.what(), " (resume its run with --resume auto, or give this run another name: --set name=...)");
   }
 }

@@ -28,7 +28,7 @@ namespace {
 // A fresh start in a folder an earlier run filled (experiment_folder.h): from the first
 // stage, the old folder is archived and this run takes a new one (returns the archive's
 // path); from a later stage, checkpoints of that stage or a later one are refused.
-std::string make_room_for_fresh_run(RunContext& ctx, size_t first_stage) {
+std::string make_room_for_fresh_run(RunContext& ctx, size_t first_stage, bool resume_auto) {
   const auto& stages = ctx.cfg.train.stages;
   if (first_stage == 0) {
     if (!holds_previous_run(ctx.dir)) return "";
@@ -40,9 +40,11 @@ std::string make_room_for_fresh_run(RunContext& ctx, size_t first_stage) {
   for (size_t i = first_stage; i < stages.size(); ++i) names.push_back(stages[i].name);
   const std::vector<std::string> files = stage_checkpoint_files(ctx.dir, names);
   SR_CHECK(files.empty(), "experiment folder '", ctx.dir, "' already holds ", files.size(),
-           " checkpoint file(s) of stage '", names[0], "' or a later one (", files.front(),
-           "): continue that stage with --resume auto; to train it again from its start, move those files away "
-           "first, or give this run another name (--set name=...)");
+           " checkpoint file(s) of stage '", names[0], "' or a later one (", files.front(), "): ",
+           resume_auto ? "--resume auto found no training state of the stage to continue; "
+                       : "continue that stage with --resume auto; ",
+           "to train it again from its start, move those files away first, or give this run another name "
+           "(--set name=...)");
   return "";
 }
 
@@ -50,7 +52,7 @@ std::string make_room_for_fresh_run(RunContext& ctx, size_t first_stage) {
 
 std::string experiment_dir(const Config& cfg) { return (fs::path(cfg.path.experiments_root) / cfg.name).string(); }
 
-void open_run_context(RunContext& ctx, bool fresh, size_t first_stage) {
+void open_run_context(RunContext& ctx, bool fresh, size_t first_stage, bool resume_auto) {
   const Config& cfg = ctx.cfg;
   check_training_sections(cfg);
   const LaunchInfo launch = detect_launch();
@@ -68,14 +70,15 @@ void open_run_context(RunContext& ctx, bool fresh, size_t first_stage) {
   if (ctx.rank0()) {
     ctx.lock = std::make_unique<ExperimentLock>(ctx.dir);
     orphans = ctx.lock->remove_orphan_temp_files();
-    if (fresh) archived = make_room_for_fresh_run(ctx, first_stage);
+    if (fresh) archived = make_room_for_fresh_run(ctx, first_stage, resume_auto);
   }
   ctx.log = std::make_unique<RunLog>(ctx.dir, ctx.rank0());
   if (!ctx.rank0()) return;
   fs::create_directories(ctx.dir + "/models");
   if (!archived.empty())
     ctx.log->info("the experiment folder held an earlier run, moved to " + archived +
-                  " (continue a run with --resume auto instead)");
+                  (resume_auto ? " (--resume auto found no training state in it to continue)"
+                               : " (continue a run with --resume auto instead)"));
   if (cfg.json.at("logger").at("use_tb_logger") == true)
     ctx.log->info("logger.use_tb_logger: no TensorBoard event files are written; metrics.jsonl has every logged "
                   "value and report.html plots them");

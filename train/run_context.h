@@ -50,7 +50,8 @@ std::string experiment_dir(const Config& cfg);
 // validation sets' check, all before the first iteration. Fills `ctx` member by member, so
 // that after an error the communicator, once made, can still end the other ranks
 // (Run::execute).
-void open_run_context(RunContext& ctx, bool fresh, size_t first_stage);
+// `resume_auto`: --resume auto was given and found no state (the messages say so).
+void open_run_context(RunContext& ctx, bool fresh, size_t first_stage, bool resume_auto = false);
 
 // <experiment>/config.json (rank 0), once every check before the first iteration passed: a
 // run that fails to start leaves the config of the run that made the folder's checkpoints.

@@ -171,6 +171,11 @@ std::string Run::resume_path(size_t first, std::string* info, std::string* warni
   std::string skipped;
   const std::string only = opt_.only_stage.empty() ? "" : cfg_.train.stages[first].name;
   const std::optional<std::string> found = find_latest_state(dir, &skipped, only);
+  // Asked to resume, with states there but none readable: starting afresh (and archiving
+  // the folder) would not be what was asked.
+  SR_CHECK(found || skipped.empty(), "resume auto: no readable training state", only.empty() ? "" : " of stage '" +
+           only + "'", " in ", dir, "/training_states: ", skipped, "; resume from another state with --resume FILE, "
+           "or move the unreadable ones away to start afresh");
   if (!skipped.empty()) *warning = "resume: skipped unreadable states: " + skipped;
   if (!found)
     *info = "resume auto: no training state" + (only.empty() ? std::string() : " of stage '" + only + "'") +
@@ -257,12 +262,12 @@ int Run::execute_stages() {
   const std::string from = resume_path(first, &info, &warning);
   const std::optional<TrainingState> resume = load_resume(from, first);
   if (resume) first = std::max<size_t>(first, resume->stage_index);
-  open_run_context(ctx_, !resume, first);
+  open_run_context(ctx_, !resume, first, opt_.resume == "auto");
   if (!warning.empty()) ctx_.log->warn(warning);
   if (!info.empty()) ctx_.log->info(info);
   if (resume)
-    ctx_.log->info("resuming from " + from + " (stage " + resume->stage + ", iteration " + std::to_string(resume->iter) +
-                   ")");
+    ctx_.log->info("resuming from " + from + " (stage " + resume->stage + ", iteration " +
+                   std::to_string(resume->iter) + ")");
   CheckList checks;
   checks.run([&] { check_stages(first, last); });
   checks.run([&] { build_generator(); }, "network_g: ");

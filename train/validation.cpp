@@ -107,12 +107,8 @@ ValidationResult validate(Module& net, const Config& cfg, const std::string& dir
       // The bicubic baseline on the same image, so every log line says what SR gains.
       Tensor bic = data::imresize(s.lq, (double)scale);
       for (const MetricConfig& m : val.metrics) {
-        data::MetricOptions mo;
-        mo.crop_border = m.crop_border;
-        mo.test_y_channel = m.test_y_channel;
-        const bool psnr = m.type == "calculate_psnr";
-        sums[m.name] += psnr ? data::calculate_psnr(sr, s.gt, mo) : data::calculate_ssim(sr, s.gt, mo);
-        sums[m.name + "_bicubic"] += psnr ? data::calculate_psnr(bic, s.gt, mo) : data::calculate_ssim(bic, s.gt, mo);
+        sums[m.name] += measure(m, sr, s.gt);
+        sums[m.name + "_bicubic"] += measure(m, bic, s.gt);
       }
       if (val.save_img) data::write_image(sr_paths[i], data::tensor_to_image(sr));
       if (report_left > 0) {

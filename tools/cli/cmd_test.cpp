@@ -6,17 +6,20 @@
 // <output>/metrics.json with the images that failed. An LQ-only set (LQOnlyDataset,
 // BasicSR's SingleImageDataset) is upscaled without metrics. An earlier run's <output> is
 // renamed <output>_archived_<time> first, as BasicSR's mkdir_and_rename does.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
+#include <memory>
 
 #include "data/dataset.h"
+#include "data/evaluate.h"
 #include "data/image_io.h"
 #include "data/metrics.h"
 #include "data/output_names.h"
+#include "engine/atomic_file.h"
 #include "engine/autograd.h"
 #include "engine/error.h"
 #include "infer/tiled_upscale.h"
@@ -71,9 +74,10 @@ struct SetTotals {
 // One set, as settled before anything is upscaled.
 struct SetPlan {
   const train::DatasetConfig* d = nullptr;
-  std::string vis;                    // <output>/visualization/<name, else key>
-  bool save = true;                   // val.save_img
-  std::vector<std::string> sr_paths;  // per image, when saved
+  std::shared_ptr<const data::Dataset> ds;  // the one listing of its files: sr_paths follow its order
+  std::string vis;                          // <output>/visualization/<name, else key>
+  bool save = true;                         // val.save_img
+  std::vector<std::string> sr_paths;        // per image, when saved
 };
 
 // Every set's outputs and sizes, checked before the net is built: two sets with one
@@ -87,14 +91,36 @@ std::vector<SetPlan> plan_sets(const train::Config& typed, const std::string& ou
     const std::string what = str_cat("test: set 'datasets.", d->key, "'");
     // An unreadable file is left to fail as one image of the set (named, exit status 1).
     train::check_metric_sizes(*d, typed.val.metrics, what, true);
-    SetPlan p{d, str_cat(output, "/visualization/", train::visualization_folder(*d)), typed.val.save_img, {}};
-    if (p.save) p.sr_paths = train::plan_sr_images(data::Dataset(d->data), p.vis, "_" + suffix + ".png", what);
+    SetPlan p{d, std::make_shared<const data::Dataset>(d->data),
+              str_cat(output, "/visualization/", train::visualization_folder(*d)), typed.val.save_img, {}};
+    if (p.save) p.sr_paths = train::plan_sr_images(*p.ds, p.vis, "_" + suffix + ".png", what);
     plans.push_back(std::move(p));
   }
   return plans;
 }
 
-json number_or_inf(double v) { return std::isinf(v) ? json("inf") : json(v); }
+// Whether `path` is `folder` or lies under it (both resolved: links, '..').
+bool lies_under(const std::string& path, const std::string& folder) {
+  std::error_code ec;
+  const fs::path p = fs::weakly_canonical(fs::absolute(path), ec), f = fs::weakly_canonical(fs::absolute(folder), ec);
+  if (ec || f.empty()) return false;
+  return std::mismatch(f.begin(), f.end(), p.begin(), p.end()).first == f.end();
+}
+
+// An --output folder that holds the weights or a set's files would be moved away with them
+// (archived) before they are read.
+void check_output_holds_no_input(const std::string& output, const std::string& weights, const train::Config& typed) {
+  std::error_code ec;
+  if (!fs::is_directory(output, ec)) return;
+  std::vector<std::pair<std::string, std::string>> inputs = {{"--weights", weights}};
+  for (const train::DatasetConfig* d : typed.eval_datasets())
+    for (const auto& [key, path] : {std::pair<std::string, std::string>{"dataroot_gt", d->data.dataroot_gt},
+                                    {"dataroot_lq", d->data.dataroot_lq}, {"meta_info_file", d->data.meta_info_file}})
+      if (!path.empty()) inputs.push_back({str_cat("datasets.", d->key, ".", key), path});
+  for (const auto& [what, path] : inputs)
+    SR_CHECK(!lies_under(path, output), "test: --output '", output, "' holds ", what, " '", path,
+             "': its earlier results would be archived (renamed) with it; choose another output folder");
+}
 
 // Upscales one set into its visualization folder (unless val.save_img is false), prints its
 // table of metrics (none for an LQ-only set: there is no GT to measure against) and returns
@@ -106,7 +132,7 @@ json test_one_set(Module& net, const SetPlan& plan, std::vector<train::MetricCon
   const std::string& set = dc.key;
   const std::string shown = train::visualization_folder(dc);
   const bool save = plan.save;
-  const data::Dataset ds(dc.data);
+  const data::Dataset& ds = *plan.ds;
   const bool has_gt = data::has_gt(dc.data.type);
   if (!has_gt) metrics.clear();
   if (save) fs::create_directories(plan.vis);
@@ -120,13 +146,7 @@ json test_one_set(Module& net, const SetPlan& plan, std::vector<train::MetricCon
       const data::ValSample s = ds.load_val(i);
       const Tensor sr = infer::upscale_image(net, s.lq, tile, dev);
       std::vector<double> values;
-      for (const train::MetricConfig& m : metrics) {
-        data::MetricOptions mo;
-        mo.crop_border = m.crop_border;
-        mo.test_y_channel = m.test_y_channel;
-        values.push_back(m.type == "calculate_psnr" ? data::calculate_psnr(sr, s.gt, mo)
-                                                    : data::calculate_ssim(sr, s.gt, mo));
-      }
+      for (const train::MetricConfig& m : metrics) values.push_back(train::measure(m, sr, s.gt));
       if (save) {
         written = plan.sr_paths[i];
         data::write_image(written, data::tensor_to_image(sr));
@@ -135,7 +155,7 @@ json test_one_set(Module& net, const SetPlan& plan, std::vector<train::MetricCon
       std::string line = str_cat("  ", s.name);
       if (line.size() < 34 && !metrics.empty()) line.resize(34, ' ');
       for (size_t k = 0; k < metrics.size(); ++k) {
-        row[metrics[k].name] = number_or_inf(values[k]);
+        row[metrics[k].name] = data::metric_json(values[k]);
         line += ' ';
         line += fmt_metric(values[k]);
       }
@@ -174,7 +194,7 @@ json test_one_set(Module& net, const SetPlan& plan, std::vector<train::MetricCon
   json means = json::object();
   for (const train::MetricConfig& m : metrics) {
     const double v = rows.empty() ? NAN : sums[m.name] / rows.size();
-    means[m.name] = number_or_inf(v);
+    means[m.name] = data::metric_json(v);
     mean_line += ' ';
     mean_line += fmt_metric(v);
   }
@@ -235,11 +255,6 @@ int run_test(const std::vector<std::string>& args) {
   data::check_name_part(suffix, "test: --suffix");
   SR_CHECK(!typed.eval_datasets().empty(), "test: config '", config, "' has no datasets.val* / test* set to evaluate");
   const std::vector<SetPlan> plans = plan_sets(typed, output, suffix);
-  // As BasicSR's mkdir_and_rename: the results of an earlier run are kept, not overwritten.
-  const std::string archived = data::archive_existing_folder(output, "test: --output");
-  if (!archived.empty())
-    std::fprintf(stderr, "test: note: '%s' already held results: renamed to '%s'\n", output.c_str(), archived.c_str());
-  ensure_writable_dir(output, "test: --output");
 
   // Built as training builds it (train/networks.h); the weights replace the initialisation.
   std::unique_ptr<Module> net = train::make_network(train::generator_of(typed, config), typed.manual_seed, 1,
@@ -247,6 +262,13 @@ int run_test(const std::vector<std::string>& args) {
   std::string note;
   const std::string used = load_basicsr_weights(*net, weights, param_key == "bare" ? "" : param_key, true, &note);
   if (!note.empty()) std::fprintf(stderr, "test: note: %s\n", note.c_str());
+  // As BasicSR's mkdir_and_rename: the results of an earlier run are kept, not overwritten;
+  // a folder that holds this run's own inputs (the weights, a set's images) is not moved.
+  check_output_holds_no_input(output, weights, typed);
+  const std::string archived = data::archive_existing_folder(output, "test: --output");
+  if (!archived.empty())
+    std::fprintf(stderr, "test: note: '%s' already held results: renamed to '%s'\n", output.c_str(), archived.c_str());
+  ensure_writable_dir(output, "test: --output");
   net->to(dev);
   net->eval();
   set_precision(*net, precision);
@@ -262,7 +284,10 @@ int run_test(const std::vector<std::string>& args) {
   const auto t0 = std::chrono::steady_clock::now();
   for (const SetPlan& plan : plans)
     report[plan.d->key] = test_one_set(*net, plan, typed.val.metrics, tile, dev, totals);
-  std::ofstream(str_cat(output, "/metrics.json")) << report.dump(2) << "\n";
+  const std::string text = report.dump(2) + "\n";
+  write_file_atomically(str_cat(output, "/metrics.json"), [&](std::FILE* f) {
+    SR_CHECK(std::fwrite(text.data(), 1, text.size(), f) == text.size(), "short write");
+  });
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("\ntest: %zu image(s) in %.2f s: %.3f images/s, %.3f output megapixels/s; metrics in %s/metrics.json\n",
               totals.images, secs, totals.images / secs, totals.out_mpix / secs, output.c_str());

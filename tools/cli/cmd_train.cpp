@@ -54,6 +54,8 @@ int run_train(const std::vector<std::string>& args) {
       path = value(a.c_str());
     } else if (a == "--set") {
       overrides.push_back(value("--set"));
+    } else if ((a == "--launcher" && i + 1 < args.size() && args[i + 1] == "none") || a == "--launcher=none") {
+      i += a == "--launcher";  // BasicSR's non-distributed launch: what srengine train does without mpirun
     } else if (a == "--launcher" || a.rfind("--launcher=", 0) == 0 || a == "--local_rank" ||
                a.rfind("--local_rank=", 0) == 0 || a.rfind("--local-rank", 0) == 0) {
       fail("'", a, "' is BasicSR's PyTorch launcher option: srengine starts one process per GPU with mpirun "
