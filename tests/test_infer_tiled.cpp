@@ -119,12 +119,24 @@ int run_cli_test(const test::TempDir& dir, const std::string& cfg_json, const st
   return rc;
 }
 
+// The CLI checks need the built binary; without it they say so and pass.
+bool srengine_built_or_skip() {
+  if (fs::exists(test::srengine_exe())) return true;
+  WARN("SKIPPED: " << test::srengine_exe() << " is not built");
+  return false;
+}
+
 // A test config of the fixture's network around the given "datasets" and "val" sections.
 std::string cli_test_config(const std::string& datasets, const std::string& val = R"({"metrics": {
     "psnr": {"type": "calculate_psnr", "crop_border": 4}, "ssim": {"type": "calculate_ssim", "crop_border": 4}}})") {
   return R"({"name": "t", "scale": 4,
     "network_g": {"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3, "num_feat": 4, "num_block": 1, "num_grow_ch": 3},
     "datasets": )" + datasets + R"(, "val": )" + val + "}";
+}
+
+// One GT-only set, test_a, of the images in `gt` (bicubic LQ).
+std::string gt_only_test_config(const std::string& gt) {
+  return cli_test_config(R"({"test_a": {"type": "GTOnlyBicubicDataset", "dataroot_gt": ")" + gt + R"("}})");
 }
 
 // A w x h crop of a real photograph (at an offset from `seed`) written to `path`.
@@ -338,10 +350,7 @@ TEST_CASE("infer/row_writer_matches_write_image") {
 // A corrupt image in a folder is named, the others are still written, the exit is 1 with
 // a count; an output folder that cannot be created is one error before any work.
 TEST_CASE("infer/cli_bad_image_in_folder_and_unwritable_output") {
-  if (!fs::exists(test::srengine_exe())) {
-    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
-    return;
-  }
+  if (!srengine_built_or_skip()) return;
   test::TempDir dir;
   const std::string in = dir.subdir("in");
   fs::copy_file(infer_fixture("input.png"), in + "/a.png");
@@ -396,10 +405,7 @@ TEST_CASE("infer/cli_bad_image_in_folder_and_unwritable_output") {
 // most one level anywhere; --fp32 is the float32 output itself. bf16 on a CPU without
 // AVX512-BF16 is one error naming the flag.
 TEST_CASE("infer/cli_precision") {
-  if (!fs::exists(test::srengine_exe())) {
-    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
-    return;
-  }
+  if (!srengine_built_or_skip()) return;
   test::TempDir dir;
   const std::string base = fixture_infer_command();
   auto run = [&](const std::string& name, const std::string& flags) {
@@ -436,10 +442,7 @@ TEST_CASE("infer/cli_precision") {
 
 // --device cuda: runs where there is a GPU (and matches the CPU), else one clear error.
 TEST_CASE("infer/cli_device_cuda") {
-  if (!fs::exists(test::srengine_exe())) {
-    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
-    return;
-  }
+  if (!srengine_built_or_skip()) return;
   test::TempDir dir;
   const std::string base = fixture_infer_command();
   REQUIRE(std::system((base + " --output " + dir.file("cpu") + " > /dev/null 2>&1").c_str()) == 0);
@@ -508,10 +511,7 @@ TEST_CASE("cuda/infer_precision") {
 // `srengine test`: a val set of two photos, SR images written, per-image and mean metrics
 // printed and saved, and the saved PSNR equal to the metric of the written image.
 TEST_CASE("infer/cli_test_command_metrics_table") {
-  if (!fs::exists(test::srengine_exe())) {
-    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
-    return;
-  }
+  if (!srengine_built_or_skip()) return;
   test::TempDir dir;
   const std::string gt = dir.subdir("gt");
   std::mt19937_64 rng(9);
@@ -561,18 +561,13 @@ TEST_CASE("infer/cli_test_command_metrics_table") {
 // refused before anything is upscaled, naming the file: measuring the others would give a
 // mean of fewer images (and a PSNR sum that counted the image whose row was dropped).
 TEST_CASE("infer/cli_test_refuses_unmeasurable_images_up_front") {
-  if (!fs::exists(test::srengine_exe())) {
-    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
-    return;
-  }
+  if (!srengine_built_or_skip()) return;
   test::TempDir dir;
   const std::string gt = dir.subdir("gt");
   write_photo_crop(gt + "/big.png", 48, 40, 1);
   write_photo_crop(gt + "/tiny.png", 12, 12, 2);
   std::string log;
-  const int rc = run_cli_test(
-      dir, cli_test_config(R"({"test_a": {"type": "GTOnlyBicubicDataset", "dataroot_gt": ")" + gt + R"("}})"),
-      "--output " + dir.file("res"), &log);
+  const int rc = run_cli_test(dir, gt_only_test_config(gt), "--output " + dir.file("res"), &log);
   INFO(log);
   CHECK(rc != 0);
   CHECK_THAT(log, Catch::Contains("test: error: set 'datasets.test_a': image '" + gt + "/tiny.png' (12x12 when measured) "
@@ -586,10 +581,7 @@ TEST_CASE("infer/cli_test_refuses_unmeasurable_images_up_front") {
 // listed in metrics.json under "failed" with their error, the exit status is 1, and no SR
 // image of a failed row is left in visualization/.
 TEST_CASE("infer/cli_test_failed_images_are_recorded_and_leave_no_sr_image") {
-  if (!fs::exists(test::srengine_exe())) {
-    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
-    return;
-  }
+  if (!srengine_built_or_skip()) return;
   test::TempDir dir;
   const std::string gt = dir.subdir("gt");
   write_photo_crop(gt + "/p1.png", 48, 40, 1);
@@ -604,9 +596,8 @@ TEST_CASE("infer/cli_test_failed_images_are_recorded_and_leave_no_sr_image") {
   REQUIRE(poisoned);
   write_safetensors(dir.file("nan.safetensors"), w.tensors);
   std::string log;
-  const int rc = run_cli_test(
-      dir, cli_test_config(R"({"test_a": {"type": "GTOnlyBicubicDataset", "dataroot_gt": ")" + gt + R"("}})"),
-      "--output " + dir.file("res"), &log, dir.file("nan.safetensors"));
+  const int rc =
+      run_cli_test(dir, gt_only_test_config(gt), "--output " + dir.file("res"), &log, dir.file("nan.safetensors"));
   INFO(log);
   CHECK(WEXITSTATUS(rc) == 1);
   CHECK_THAT(log, Catch::Contains("2 image(s) failed"));
@@ -622,18 +613,13 @@ TEST_CASE("infer/cli_test_failed_images_are_recorded_and_leave_no_sr_image") {
 // a.png and a.bmp of one set would both be written to a_t.png: refused before any work,
 // naming both files.
 TEST_CASE("infer/cli_test_refuses_two_images_with_one_output_name") {
-  if (!fs::exists(test::srengine_exe())) {
-    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
-    return;
-  }
+  if (!srengine_built_or_skip()) return;
   test::TempDir dir;
   const std::string gt = dir.subdir("gt");
   write_photo_crop(gt + "/a.png", 48, 40, 1);
   write_photo_crop(gt + "/a.bmp", 48, 40, 2);
   std::string log;
-  const int rc = run_cli_test(
-      dir, cli_test_config(R"({"test_a": {"type": "GTOnlyBicubicDataset", "dataroot_gt": ")" + gt + R"("}})"),
-      "--output " + dir.file("res"), &log);
+  const int rc = run_cli_test(dir, gt_only_test_config(gt), "--output " + dir.file("res"), &log);
   INFO(log);
   CHECK(rc != 0);
   CHECK_THAT(log, Catch::Contains("test: error: set 'datasets.test_a': inputs '" + gt + "/a.bmp' and '" + gt +
@@ -645,15 +631,11 @@ TEST_CASE("infer/cli_test_refuses_two_images_with_one_output_name") {
 // <output>_archived_<time> (BasicSR's mkdir_and_rename); the working directory, or a folder
 // holding it, is refused instead of renamed.
 TEST_CASE("infer/cli_test_archives_an_earlier_run") {
-  if (!fs::exists(test::srengine_exe())) {
-    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
-    return;
-  }
+  if (!srengine_built_or_skip()) return;
   test::TempDir dir;
   const std::string gt = dir.subdir("gt");
   write_photo_crop(gt + "/p1.png", 48, 40, 1);
-  const std::string cfg =
-      cli_test_config(R"({"test_a": {"type": "GTOnlyBicubicDataset", "dataroot_gt": ")" + gt + R"("}})");
+  const std::string cfg = gt_only_test_config(gt);
   std::string log;
   REQUIRE(run_cli_test(dir, cfg, "--output " + dir.file("res"), &log) == 0);
   test::write_text(dir.file("res/mine.txt"), "first run");
@@ -725,10 +707,7 @@ TEST_CASE("infer/archive_existing_folder_counts_within_one_second") {
 // named by the LQ file (p1x4_t.png, as BasicSR), metrics.json keeps the key and adds the name;
 // val.save_img false writes no image but still measures; two sets with one folder are refused.
 TEST_CASE("infer/cli_test_set_name_lq_stem_and_save_img") {
-  if (!fs::exists(test::srengine_exe())) {
-    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
-    return;
-  }
+  if (!srengine_built_or_skip()) return;
   test::TempDir dir;
   const std::string gt = dir.subdir("gt"), lq = dir.subdir("lq");
   write_photo_crop(gt + "/p1.png", 48, 40, 1);

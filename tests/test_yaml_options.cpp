@@ -68,6 +68,21 @@ int run_srengine(const std::string& args, const std::vector<std::string>& sets, 
   return std::system((cmd + " > " + log + " 2>&1").c_str());
 }
 
+// train_RRDBNet_PSNR_x4.yml made a tiny run (--set): the embedded photos, a tiny network,
+// `iters` iterations validated at the end, a checkpoint every `save_freq`.
+std::vector<std::string> tiny_psnr_run(const std::string& name, const std::string& root, int iters, int save_freq) {
+  const std::string n = std::to_string(iters);
+  return embedded("train", kTrainPhotos) + embedded("val", kValPhotos) +
+         std::vector<std::string>{"datasets.val.meta_info_file=" + kRepo + "/tests/fixtures/val_one.txt",
+                                  "datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2",
+                                  "datasets.train.num_worker_per_gpu=1", "datasets.train.dataset_enlarge_ratio=1",
+                                  "network_g.num_feat=8", "network_g.num_block=1", "network_g.num_grow_ch=4",
+                                  "train.stages.0.total_iter=" + n, "train.stages.0.scheduler.periods=[" + n + "]",
+                                  "train.stages.0.scheduler.restart_weights=[1]", "val.val_freq=" + n,
+                                  "logger.print_freq=1", "logger.save_checkpoint_freq=" + std::to_string(save_freq),
+                                  "device=cpu", "name=" + name, "path.experiments_root=" + root};
+}
+
 bool yaml_or_skip() {
   if (yaml_reader_built()) return true;
   WARN("SKIPPED: this build has no yaml-cpp (libyaml-cpp-dev)");
@@ -323,15 +338,7 @@ TEST_CASE("yaml/cli_trains_from_rrdbnet_psnr_yaml") {
   if (!yaml_or_skip()) return;
   test::TempDir tmp;
   // The published file, with the embedded photos, a tiny network and a few iterations.
-  const std::vector<std::string> sets = embedded("train", kTrainPhotos) + embedded("val", kValPhotos) +
-      std::vector<std::string>{"datasets.val.meta_info_file=" + kRepo + "/tests/fixtures/val_one.txt",
-                               "datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2",
-                               "datasets.train.num_worker_per_gpu=1", "datasets.train.dataset_enlarge_ratio=1",
-                               "network_g.num_feat=8", "network_g.num_block=1", "network_g.num_grow_ch=4",
-                               "train.stages.0.total_iter=3", "train.stages.0.scheduler.periods=[3]",
-                               "train.stages.0.scheduler.restart_weights=[1]", "val.val_freq=3",
-                               "logger.print_freq=1", "logger.save_checkpoint_freq=3", "device=cpu",
-                               "name=yaml_psnr", "path.experiments_root=" + tmp.path()};
+  const std::vector<std::string> sets = tiny_psnr_run("yaml_psnr", tmp.path(), 3, 3);
   const int rc = run_srengine("train " + fixture("train_RRDBNet_PSNR_x4.yml"), sets, tmp.file("log.txt"));
   const std::string log = test::read_text(tmp.file("log.txt"));
   INFO(log);
@@ -363,15 +370,7 @@ TEST_CASE("yaml/cli_trains_from_rrdbnet_psnr_yaml") {
 TEST_CASE("yaml/resume_state_resumes_from_an_srengine_state") {
   if (!yaml_or_skip()) return;
   test::TempDir tmp;
-  const std::vector<std::string> sets = embedded("train", kTrainPhotos) + embedded("val", kValPhotos) +
-      std::vector<std::string>{"datasets.val.meta_info_file=" + kRepo + "/tests/fixtures/val_one.txt",
-                               "datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2",
-                               "datasets.train.num_worker_per_gpu=1", "datasets.train.dataset_enlarge_ratio=1",
-                               "network_g.num_feat=8", "network_g.num_block=1", "network_g.num_grow_ch=4",
-                               "train.stages.0.total_iter=4", "train.stages.0.scheduler.periods=[4]",
-                               "train.stages.0.scheduler.restart_weights=[1]", "val.val_freq=4",
-                               "logger.save_checkpoint_freq=2", "device=cpu", "name=yaml_resume",
-                               "path.experiments_root=" + tmp.path()};
+  const std::vector<std::string> sets = tiny_psnr_run("yaml_resume", tmp.path(), 4, 2);
   REQUIRE(run_srengine("train " + fixture("train_RRDBNet_PSNR_x4.yml"), sets, tmp.file("log1.txt")) == 0);
   const std::string state = tmp.path() + "/yaml_resume/training_states/sr_2.state";
   REQUIRE(fs::exists(state));
