@@ -82,8 +82,7 @@ void write_file_atomically(const std::string& given, const std::function<void(st
   const bool durable = durability == Durability::durable;
   const std::string path = resolve_write_target(given);
   const std::filesystem::path target(path);
-  std::string dir = target.parent_path().string();
-  if (dir.empty()) dir = ".";
+  const std::string dir = target.has_parent_path() ? target.parent_path().string() : std::string(".");
   SR_CHECK(std::filesystem::is_directory(dir), "cannot write '", path, "': folder '", dir,
            "' does not exist");
   std::string tmp;
