@@ -859,6 +859,12 @@ TEST_CASE("harden/degrade_refuses_outputs_that_overwrite_inputs_or_each_other") 
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Catch::Contains("--output '" + dir.file("old") + "' is not empty"));
   CHECK(entries_in(dir.file("old")) == 1);
+  // A --dump-params file named like one of the LQ images it describes.
+  r = run_cli({"degrade", "--config", cfg, "--input", dir.file("same"), "--output", dir.file("new"), "--count", "2",
+               "--dump-params", dir.file("new/a_1.png")});
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("--dump-params '" + dir.file("new/a_1.png") + "' is the name of an LQ image"));
+  CHECK_FALSE(fs::exists(dir.file("new")));
 }
 
 TEST_CASE("harden/degrade_seed_takes_the_whole_uint64_range") {

@@ -121,11 +121,11 @@ struct Translator {
     out.config["path"] = o;
   }
 
-  // BasicSR measures nothing when val.metrics is null (`metrics: ~`: with_metrics is
-  // `metrics is not None`), where srengine's null would mean its default PSNR and SSIM.
+  // BasicSR measures nothing when val.metrics is null or left out (with_metrics is
+  // `val.get('metrics') is not None`), where srengine's would mean its default PSNR and SSIM.
   void val(const json& v) {
     json o = section("val", v, {{"pbar", "srengine shows its own progress"}});
-    if (o.is_object() && o.contains("metrics") && o["metrics"].is_null()) o["metrics"] = json::object();
+    if (o.is_object() && (!o.contains("metrics") || o["metrics"].is_null())) o["metrics"] = json::object();
     out.config["val"] = o;
   }
 

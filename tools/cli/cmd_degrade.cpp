@@ -27,9 +27,10 @@ namespace {
 
 // Everything that can be refused is refused before the first write: an output folder that
 // holds files (among them, when it is the input folder, the inputs themselves), two inputs of
-// one stem (a.png, a.jpg: both NAME_k.png), and a --dump-params file that is an input.
+// one stem (a.png, a.jpg: both NAME_k.png), and a --dump-params file that is an input or
+// one of the LQ images to be written.
 std::vector<data::PlannedOutput> plan_degrade_outputs(const std::string& input, const std::vector<std::string>& names,
-                                                      const std::string& output, const std::string& dump) {
+                                                      const std::string& output, const std::string& dump, int count) {
   data::check_different_folders(input, "degrade: --input", output, "--output");
   std::vector<std::string> inputs;
   for (const std::string& name : names) inputs.push_back((fs::path(input) / name).string());
@@ -37,7 +38,18 @@ std::vector<data::PlannedOutput> plan_degrade_outputs(const std::string& input, 
   std::vector<data::PlannedOutput> plan = data::plan_outputs(
       inputs, output, [](const std::string& in) { return fs::path(in).stem().string() + "_0.png"; }, "degrade");
   data::check_output_folder_is_new(output, "degrade: --output");
-  if (!dump.empty()) data::check_output_is_not_an_input(dump, inputs, "degrade: --dump-params");
+  if (!dump.empty()) {
+    data::check_output_is_not_an_input(dump, inputs, "degrade: --dump-params");
+    std::error_code ec;
+    const fs::path dump_dir = fs::weakly_canonical(fs::absolute(dump).parent_path(), ec);
+    const bool in_output = dump_dir == fs::weakly_canonical(fs::absolute(output), ec);
+    const std::string dump_name = fs::path(dump).filename().string();
+    for (size_t i = 0; in_output && i < names.size(); ++i)
+      for (int k = 0; k < count; ++k)
+        SR_CHECK(fs::path(names[i]).stem().string() + "_" + std::to_string(k) + ".png" != dump_name,
+                 "degrade: --dump-params '", dump, "' is the name of an LQ image of '", names[i],
+                 "' in --output: one would overwrite the other; give another file name");
+  }
   return plan;
 }
 
@@ -113,7 +125,7 @@ int run_degrade(const std::vector<std::string>& args) {
   if (!seed_given) seed = cfg.value("manual_seed", (uint64_t)0);
 
   const std::vector<std::string> names = data::list_image_files(input);
-  const std::vector<data::PlannedOutput> plan = plan_degrade_outputs(input, names, output, dump);
+  const std::vector<data::PlannedOutput> plan = plan_degrade_outputs(input, names, output, dump, count);
   std::error_code ec;
   fs::create_directories(output, ec);
   SR_CHECK(fs::is_directory(output), output, ": cannot create the output folder");
