@@ -108,13 +108,23 @@ std::string archive_existing_folder(const std::string& dir, const std::string& w
   localtime_r(&now, &local);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &local);
-  std::string base = fs::path(dir).lexically_normal().string();
-  if (base.size() > 1 && base.back() == '/') base.pop_back();  // "results/" -> "results_archived_..."
-  base += str_cat("_archived_", stamp);
+  std::string path = fs::path(dir).lexically_normal().string();
+  if (path.size() > 1 && path.back() == '/') path.pop_back();  // "results/" -> "results_archived_..."
+  // A folder reached through a symbolic link (experiments/ -> a larger disk) is archived
+  // where it lies, and the link keeps naming an empty folder there: renaming the link
+  // would send the new results to the link's own disk.
+  const bool via_link = fs::is_symlink(path, ec);
+  if (via_link) path = folder.string();
+  const std::string base = str_cat(path, "_archived_", stamp);
   std::string archived = base;
   for (int n = 1; fs::exists(archived, ec) || fs::is_symlink(archived, ec); ++n) archived = str_cat(base, "_", n);
-  fs::rename(dir, archived, ec);
+  fs::rename(path, archived, ec);
   SR_CHECK(!ec, what, " '", dir, "' already holds results and cannot be renamed to '", archived, "': ", ec.message());
+  if (via_link) {
+    fs::create_directory(path, ec);
+    SR_CHECK(!ec, what, " '", dir, "': its results were moved to '", archived, "', but the folder its link names, '",
+             path, "', cannot be made again: ", ec.message());
+  }
   return archived;
 }
 

@@ -33,7 +33,8 @@ std::vector<PlannedOutput> plan_outputs(const std::vector<std::string>& inputs, 
 // is renamed to <dir>_archived_<YYYYmmdd_HHMMSS> (plus _<n> when a folder of that name
 // already exists, e.g. two runs in one second), and the new name is returned; otherwise
 // "". A `dir` that is the working directory or holds it is refused (an error starting
-// with `what`): renaming it would pull the ground from under the run.
+// with `what`): renaming it would pull the ground from under the run. A `dir` that is a
+// symbolic link keeps it: the folder it names is archived beside itself and made again.
 std::string archive_existing_folder(const std::string& dir, const std::string& what);
 
 // An output folder (`what` names the command and option, "prepare: --output") must not exist

@@ -677,6 +677,22 @@ TEST_CASE("infer/cli_test_archives_an_earlier_run") {
 }
 
 // Two runs in one second: the second archive of the same folder gets a counter.
+// An output or experiment folder reached through a symbolic link (to a larger disk) is
+// archived where it lies; the link stays and names an empty folder for the new results.
+TEST_CASE("infer/archive_existing_folder_keeps_a_symbolic_link") {
+  test::TempDir dir;
+  const std::string real = dir.subdir("big_disk/res");
+  test::write_text(real + "/a.txt", "x");
+  fs::create_directory_symlink(real, dir.file("res"));
+  const std::string archived = data::archive_existing_folder(dir.file("res") + "/", "test: --output");
+  INFO(archived);
+  CHECK(archived.rfind(fs::canonical(real).string() + "_archived_", 0) == 0);
+  CHECK(test::read_text(archived + "/a.txt") == "x");
+  CHECK(fs::is_symlink(dir.file("res")));
+  CHECK(fs::is_directory(real));
+  CHECK(fs::is_empty(real));
+}
+
 TEST_CASE("infer/archive_existing_folder_counts_within_one_second") {
   test::TempDir dir;
   const std::string res = dir.subdir("res");
