@@ -93,15 +93,19 @@ std::vector<PlannedOutput> plan_outputs(const std::vector<std::string>& inputs, 
   return plan;
 }
 
+bool path_lies_within(const std::string& path, const std::string& folder) {
+  const fs::path p(folder_key(path)), f(folder_key(folder));
+  // `f` holds `p` when it is a prefix of it, component by component.
+  return std::mismatch(f.begin(), f.end(), p.begin(), p.end()).first == f.end();
+}
+
 std::string archive_existing_folder(const std::string& dir, const std::string& what) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec) || fs::is_empty(dir, ec)) return "";
   const fs::path here = fs::current_path(), folder = fs::canonical(dir);
-  // `folder` holds `here` when it is a prefix of it, component by component.
-  const bool holds_cwd = std::mismatch(folder.begin(), folder.end(), here.begin(), here.end()).first == folder.end();
   const std::string which =
       folder == here ? "the working directory" : str_cat("a parent of the working directory '", here.string(), "'");
-  SR_CHECK(!holds_cwd, what, " '", dir, "' already holds results and is ", which,
+  SR_CHECK(!path_lies_within(here.string(), dir), what, " '", dir, "' already holds results and is ", which,
            ": it is not renamed to keep them; choose another output folder");
   const std::time_t now = std::time(nullptr);
   std::tm local{};
@@ -141,12 +145,14 @@ void check_output_folder_is_new(const std::string& dir, const std::string& what)
            "): the new results would mix with the old ones; give a new or empty folder, or remove it");
 }
 
+bool is_same_folder(const std::string& a, const std::string& b) {
+  std::error_code ea, eb;
+  return folder_key(a) == folder_key(b) || (fs::exists(a, ea) && fs::exists(b, eb) && fs::equivalent(a, b, ea));
+}
+
 void check_different_folders(const std::string& a, const std::string& a_what, const std::string& b,
                              const std::string& b_what) {
-  std::error_code ea, eb;
-  const bool same =
-      folder_key(a) == folder_key(b) || (fs::exists(a, ea) && fs::exists(b, eb) && fs::equivalent(a, b, ea));
-  SR_CHECK(!same, a_what, " '", a, "' and ", b_what, " '", b,
+  SR_CHECK(!is_same_folder(a, b), a_what, " '", a, "' and ", b_what, " '", b,
            "' are the same folder: one would overwrite the other's files; give two different folders");
 }
 

@@ -37,6 +37,14 @@ std::vector<PlannedOutput> plan_outputs(const std::vector<std::string>& inputs, 
 // symbolic link keeps it: the folder it names is archived beside itself and made again.
 std::string archive_existing_folder(const std::string& dir, const std::string& what);
 
+// Whether `path` is `folder` or lies under it, both resolved (symbolic links, '..', a
+// trailing '/'), so that nothing that exists only through another spelling slips past.
+bool path_lies_within(const std::string& path, const std::string& folder);
+
+// Whether two paths name one folder, also when it does not exist yet or they are spelt
+// differently (a/../b, a trailing '/', a symbolic link).
+bool is_same_folder(const std::string& a, const std::string& b);
+
 // An output folder (`what` names the command and option, "prepare: --output") must not exist
 // yet or be empty: files of an earlier run would mix with the new ones and could not be told
 // apart (BasicSR's extract_subimages stops the same way). The error names the folder and how

@@ -179,4 +179,14 @@ TEST_CASE("checkpoint/state_round_trip_and_latest") {
   CHECK_FALSE(fs::exists(state_path(dir, "psnr", 10)));
   CHECK(fs::exists(state_path(dir, "psnr", 20)));
   CHECK(fs::exists(state_path(dir, "gan", 5)));
+  // A name that only looks like a checkpoint (another stage's, digits past int64, a sign)
+  // is no iteration, and pruning leaves it alone instead of failing on it.
+  CHECK(checkpoint_iteration("net_g_psnr_12.safetensors", "net_g_psnr_", ".safetensors") == 12);
+  CHECK(checkpoint_iteration("net_g_psnr_final.safetensors", "net_g_psnr_", ".safetensors") == -1);
+  for (const char* other : {"net_g_psnr_b_4.safetensors", "net_g_psnr_-4.safetensors", "net_g_psnr_.safetensors",
+                            "net_g_psnr_99999999999999999999.safetensors"})
+    CHECK_FALSE(checkpoint_iteration(other, "net_g_psnr_", ".safetensors").has_value());
+  std::ofstream(dir + "/training_states/psnr_99999999999999999999.state") << "x";
+  CHECK_NOTHROW(prune_checkpoints(dir + "/training_states", "", "psnr", ".state", 1));
+  CHECK(fs::exists(dir + "/training_states/psnr_99999999999999999999.state"));
 }

@@ -2,7 +2,9 @@
 #include "train/checkpoint.h"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
+#include <string_view>
 
 #include "engine/error.h"
 
@@ -193,19 +195,28 @@ std::optional<std::string> find_latest_state(const std::string& dir, std::string
   return best;
 }
 
+std::optional<int64_t> checkpoint_iteration(const std::string& name, const std::string& head, const std::string& ext) {
+  if (name.size() <= head.size() + ext.size() || name.compare(0, head.size(), head) != 0 ||
+      name.compare(name.size() - ext.size(), ext.size(), ext) != 0)
+    return std::nullopt;
+  const char* first = name.data() + head.size();
+  const char* last = name.data() + name.size() - ext.size();
+  if (std::string_view(first, last - first) == "final") return -1;
+  if (*first < '0' || *first > '9') return std::nullopt;  // from_chars would take a '-'
+  int64_t iter = 0;
+  const auto [end, err] = std::from_chars(first, last, iter);
+  if (err != std::errc() || end != last) return std::nullopt;
+  return iter;
+}
+
 void prune_checkpoints(const std::string& dir, const std::string& prefix, const std::string& stage,
                        const std::string& suffix, int keep_last, const std::set<int64_t>& keep_iters) {
   if (!fs::is_directory(dir)) return;
   std::vector<std::pair<int64_t, fs::path>> found;
   const std::string head = prefix + stage + "_";
   for (const auto& entry : fs::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    if (name.size() <= head.size() + suffix.size() || name.compare(0, head.size(), head) != 0 ||
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
-      continue;
-    const std::string number = name.substr(head.size(), name.size() - head.size() - suffix.size());
-    if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) continue;
-    found.push_back({std::stoll(number), entry.path()});
+    const std::optional<int64_t> iter = checkpoint_iteration(entry.path().filename().string(), head, suffix);
+    if (iter && *iter >= 0) found.push_back({*iter, entry.path()});  // *_final files are kept
   }
   std::sort(found.begin(), found.end());
   for (size_t i = 0; i + keep_last < found.size(); ++i)

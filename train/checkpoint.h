@@ -68,6 +68,11 @@ TrainingState load_training_state(const std::string& path);
 std::optional<std::string> find_latest_state(const std::string& experiment_dir, std::string* skipped = nullptr,
                                              const std::string& only_stage = "");
 
+// The iteration in a checkpoint file name <head><iteration><ext> (head "net_g_psnr_", ext
+// ".safetensors"), -1 for <head>final<ext>, nothing for any other name (so stage "a" does not
+// claim stage "a_b"'s files, and digits beyond int64 are no iteration).
+std::optional<int64_t> checkpoint_iteration(const std::string& name, const std::string& head, const std::string& ext);
+
 // Deletes all but the `keep_last` newest files matching <prefix><stage>_<number><suffix> in
 // `dir` (files of other stages, *_final files and those of the iterations in `keep_iters`,
 // the best validation's, are kept).

@@ -56,10 +56,9 @@ std::vector<std::string> plan_sr_images(const data::Dataset& ds, const std::stri
   return out;
 }
 
-void check_metric_sizes(const DatasetConfig& d, const std::vector<MetricConfig>& metrics, const std::string& what,
+void check_metric_sizes(const data::Dataset& ds, const std::vector<MetricConfig>& metrics, const std::string& what,
                         bool skip_unreadable) {
-  if (!data::has_gt(d.data.type)) return;
-  const data::Dataset ds(d.data);
+  if (!data::has_gt(ds.config().type)) return;
   std::vector<std::string> bad;
   for (size_t i = 0; i < ds.size(); ++i) {
     std::pair<int, int> size;

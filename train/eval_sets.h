@@ -34,12 +34,12 @@ std::string sr_stem(const data::FilePair& f);
 std::vector<std::string> plan_sr_images(const data::Dataset& ds, const std::string& dir, const std::string& tail,
                                         const std::string& what);
 
-// Every image of set `d` (with GT; an LQ-only set has nothing to measure) is readable and
+// Every image of `ds` (with GT; an LQ-only set has nothing to measure) is readable and
 // has a size every metric can measure (crop_border leaves something, SSIM's 11x11 window
 // fits), read from the file headers; one error starting with `what` lists every image that
 // has not. `skip_unreadable`: a file whose header cannot be read is left to fail when it is
 // loaded (srengine test goes on with the other images).
-void check_metric_sizes(const DatasetConfig& d, const std::vector<MetricConfig>& metrics, const std::string& what,
+void check_metric_sizes(const data::Dataset& ds, const std::vector<MetricConfig>& metrics, const std::string& what,
                         bool skip_unreadable);
 
 }  // namespace sr::train

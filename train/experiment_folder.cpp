@@ -7,6 +7,7 @@
 
 #include "data/output_names.h"
 #include "engine/error.h"
+#include "train/checkpoint.h"
 
 namespace sr::train {
 
@@ -22,16 +23,6 @@ bool has_entries(const fs::path& dir) {
 bool non_empty_file(const fs::path& p) {
   std::error_code ec;
   return fs::is_regular_file(p, ec) && fs::file_size(p, ec) > 0 && !ec;
-}
-
-// <head><iteration or "final"><ext>: the exact names the checkpointer writes (a stage "a" does
-// not claim stage "a_b"'s files).
-bool is_checkpoint_name(const std::string& name, const std::string& head, const std::string& ext) {
-  if (name.size() <= head.size() + ext.size() || name.compare(0, head.size(), head) != 0 ||
-      name.compare(name.size() - ext.size(), ext.size(), ext) != 0)
-    return false;
-  const std::string rest = name.substr(head.size(), name.size() - head.size() - ext.size());
-  return rest == "final" || rest.find_first_not_of("0123456789") == std::string::npos;
 }
 
 }  // namespace
@@ -56,14 +47,14 @@ std::vector<std::string> stage_checkpoint_files(const std::string& dir, const st
     const fs::path folder = fs::path(dir) / sub;
     std::error_code ec;
     if (!fs::is_directory(folder, ec)) continue;
+    const bool states = std::string(sub) == "training_states";
     for (const auto& e : fs::directory_iterator(folder, ec)) {
       const std::string name = e.path().filename().string();
-      const bool states = std::string(sub) == "training_states";
       for (const std::string& s : stages) {
-        const bool model = !states && (is_checkpoint_name(name, "net_g_" + s + "_", ".safetensors") ||
-                                       is_checkpoint_name(name, "net_g_ema_" + s + "_", ".safetensors") ||
-                                       is_checkpoint_name(name, "net_d_" + s + "_", ".safetensors"));
-        if (model || (states && is_checkpoint_name(name, s + "_", ".state"))) {
+        const bool model = !states && (checkpoint_iteration(name, "net_g_" + s + "_", ".safetensors") ||
+                                       checkpoint_iteration(name, "net_g_ema_" + s + "_", ".safetensors") ||
+                                       checkpoint_iteration(name, "net_d_" + s + "_", ".safetensors"));
+        if (model || (states && checkpoint_iteration(name, s + "_", ".state"))) {
           found.push_back(e.path().string());
           break;
         }

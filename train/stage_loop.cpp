@@ -155,10 +155,9 @@ int StageLoop::run(size_t si, const TrainingState* resume) {
 StageStart StageLoop::restore(const TrainingState* resume) {
   StageStart start;
   if (!resume) return start;
-  SafetensorsFile f{"training state", resume->tensors, {}};
-  nets_.g->load_state_dict(state_tensors(f.tensors, "net_g."), true);
-  if (nets_.g_ema) nets_.g_ema->load_state_dict(state_tensors(f.tensors, "net_g_ema."), true);
-  if (nets_.d && resume->info.has_net_d) nets_.d->load_state_dict(state_tensors(f.tensors, "net_d."), true);
+  nets_.g->load_state_dict(state_tensors(resume->tensors, "net_g."), true);
+  if (nets_.g_ema) nets_.g_ema->load_state_dict(state_tensors(resume->tensors, "net_g_ema."), true);
+  if (nets_.d && resume->info.has_net_d) nets_.d->load_state_dict(state_tensors(resume->tensors, "net_d."), true);
   start.iter = resume->iter;
   start.pos.epoch = resume->count(&StateInfo::loader_epoch, "loader_epoch");
   start.pos.batch = resume->count(&StateInfo::loader_batch, "loader_batch");

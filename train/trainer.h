@@ -21,7 +21,9 @@ namespace sr::train {
 struct TrainOptions {
   std::string only_stage;  // empty: all stages
   std::string resume;      // "", "auto" or a .state path
-  std::string resume_from;  // where a path came from when not --resume (an option file's key), for errors
+  // Where a path came from when not --resume (an option file's key), for errors. Initialised
+  // so that {stage, resume} still names every field a caller means to set.
+  std::string resume_from{};
 };
 
 // `config` is what validate_config() returned (parse_config makes the typed view). Returns

@@ -67,10 +67,11 @@ void check_validation_sets(const Config& cfg) {
     SR_CHECK(data::has_gt(d->data.type), "validation set '", set, "' is LQOnlyDataset (LQ images only, BasicSR's "
              "SingleImageDataset): validation during training measures against GT; upscale it with `srengine test`, "
              "or give it GT (PairedImageDataset, GTOnlyBicubicDataset)");
-    check_metric_sizes(*d, cfg.val.metrics, str_cat("validation set '", set, "'"), false);
+    const data::Dataset ds(d->data);
+    check_metric_sizes(ds, cfg.val.metrics, str_cat("validation set '", set, "'"), false);
     // Two images with one SR name (a.png, a.jpg) would overwrite each other at every validation.
     if (cfg.val.save_img)
-      plan_sr_images(data::Dataset(d->data), "visualization/" + visualization_folder(*d),
+      plan_sr_images(ds, "visualization/" + visualization_folder(*d),
                      sr_image_tail("<stage>_<iter>", cfg.val.suffix), str_cat("validation set '", set, "'"));
   }
   if (cfg.val.save_img) check_visualization_folders(sets, "validation");

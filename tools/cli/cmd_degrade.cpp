@@ -40,9 +40,7 @@ std::vector<data::PlannedOutput> plan_degrade_outputs(const std::string& input, 
   data::check_output_folder_is_new(output, "degrade: --output");
   if (!dump.empty()) {
     data::check_output_is_not_an_input(dump, inputs, "degrade: --dump-params");
-    std::error_code ec;
-    const fs::path dump_dir = fs::weakly_canonical(fs::absolute(dump).parent_path(), ec);
-    const bool in_output = dump_dir == fs::weakly_canonical(fs::absolute(output), ec);
+    const bool in_output = data::is_same_folder(fs::absolute(dump).parent_path().string(), output);
     const std::string dump_name = fs::path(dump).filename().string();
     for (size_t i = 0; in_output && i < names.size(); ++i)
       for (int k = 0; k < count; ++k)

@@ -6,7 +6,6 @@
 // <output>/metrics.json with the images that failed. An LQ-only set (LQOnlyDataset,
 // BasicSR's SingleImageDataset) is upscaled without metrics. An earlier run's <output> is
 // renamed <output>_archived_<time> first, as BasicSR's mkdir_and_rename does.
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -89,22 +88,14 @@ std::vector<SetPlan> plan_sets(const train::Config& typed, const std::string& ou
   std::vector<SetPlan> plans;
   for (const train::DatasetConfig* d : sets) {
     const std::string what = str_cat("test: set 'datasets.", d->key, "'");
-    // An unreadable file is left to fail as one image of the set (named, exit status 1).
-    train::check_metric_sizes(*d, typed.val.metrics, what, true);
     SetPlan p{d, std::make_shared<const data::Dataset>(d->data),
               str_cat(output, "/visualization/", train::visualization_folder(*d)), typed.val.save_img, {}};
+    // An unreadable file is left to fail as one image of the set (named, exit status 1).
+    train::check_metric_sizes(*p.ds, typed.val.metrics, what, true);
     if (p.save) p.sr_paths = train::plan_sr_images(*p.ds, p.vis, "_" + suffix + ".png", what);
     plans.push_back(std::move(p));
   }
   return plans;
-}
-
-// Whether `path` is `folder` or lies under it (both resolved: links, '..').
-bool lies_under(const std::string& path, const std::string& folder) {
-  std::error_code ec;
-  const fs::path p = fs::weakly_canonical(fs::absolute(path), ec), f = fs::weakly_canonical(fs::absolute(folder), ec);
-  if (ec || f.empty()) return false;
-  return std::mismatch(f.begin(), f.end(), p.begin(), p.end()).first == f.end();
 }
 
 // An --output folder that holds the weights or a set's files would be moved away with them
@@ -118,7 +109,7 @@ void check_output_holds_no_input(const std::string& output, const std::string& w
                                     {"dataroot_lq", d->data.dataroot_lq}, {"meta_info_file", d->data.meta_info_file}})
       if (!path.empty()) inputs.push_back({str_cat("datasets.", d->key, ".", key), path});
   for (const auto& [what, path] : inputs)
-    SR_CHECK(!lies_under(path, output), "test: --output '", output, "' holds ", what, " '", path,
+    SR_CHECK(!data::path_lies_within(path, output), "test: --output '", output, "' holds ", what, " '", path,
              "': its earlier results would be archived (renamed) with it; choose another output folder");
 }
 
