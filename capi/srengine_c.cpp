@@ -90,11 +90,15 @@ srengine_upscaler* srengine_open(const srengine_options* o) {
         if (o->config) spec.config = o->config;
         if (o->model_dir) spec.model_dir = o->model_dir;
         spec.denoise_strength = o->denoise_strength;
+        spec.spelling = sr::infer::Spelling::api;
         SR_CHECK(!spec.model_name.empty() || !spec.weights.empty(),
                  "srengine_open: give model_name or weights (with config when the file does not carry its "
                  "architecture)");
         auto u = std::make_unique<srengine_upscaler>();
-        u->options.tile = {o->tile, o->tile_pad, o->pre_pad, true};
+        u->options.tile.tile = o->tile;
+        u->options.tile.tile_pad = o->tile_pad;
+        u->options.tile.pre_pad = o->pre_pad;
+        u->options.tile.spelling = sr::infer::Spelling::api;
         sr::infer::check_tile_options(u->options.tile);
         u->options.tta = o->tta != 0;
         u->options.alpha = o->alpha_by_net ? sr::infer::AlphaMode::net : sr::infer::AlphaMode::bicubic;

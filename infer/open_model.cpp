@@ -57,16 +57,18 @@ NamedTensors interpolate_weights(const NamedTensors& a, const NamedTensors& b, d
 
 OpenedModel open_model(const ModelSpec& spec) {
   OpenedModel m;
-  SR_CHECK(spec.model_name.empty() || spec.config.empty(), "give a model name (-n) or --config, not both");
+  const auto name = [&](InferOption o) { return option_name(o, spec.spelling); };
+  SR_CHECK(spec.model_name.empty() || spec.config.empty(), "give a model name (", name(InferOption::model_name), ") or ",
+           name(InferOption::config), ", not both");
   SR_CHECK(spec.param_key == "auto" || spec.param_key == "params_ema" || spec.param_key == "params" ||
                spec.param_key == "bare",
-           "--param-key must be auto, params_ema, params or bare, got '", spec.param_key, "'");
+           name(InferOption::param_key), " must be auto, params_ema, params or bare, got '", spec.param_key, "'");
   std::string weights = spec.weights, dni_weights = spec.dni_weights;
   double dni_alpha = spec.dni_alpha;
   const std::vector<std::string> dirs = model_search_dirs(spec.model_dir);
   const bool general = spec.model_name == kGeneralModel;
   SR_CHECK(spec.denoise_strength < 0 || general || spec.denoise_strength == 1.0,
-           "--denoise_strength applies only to ", kGeneralModel, " (it blends in ", kGeneralWdnModel, ")");
+           name(InferOption::denoise_strength), " applies only to ", kGeneralModel, " (it blends in ", kGeneralWdnModel, ")");
   if (!spec.model_name.empty()) {
     const ModelPreset& preset = find_model_preset(spec.model_name);
     m.network_g = preset.network_g;
@@ -74,8 +76,9 @@ OpenedModel open_model(const ModelSpec& spec) {
     if (weights.empty()) weights = locate_model_weights(preset, dirs);
     const double dn = spec.denoise_strength < 0 ? 0.5 : spec.denoise_strength;
     if (general && dn != 1.0) {
-      SR_CHECK(dn >= 0.0 && dn <= 1.0, "--denoise_strength must be in [0, 1], got ", dn);
-      SR_CHECK(dni_weights.empty(), "--dni and --denoise_strength both blend weights: give one of them");
+      SR_CHECK(dn >= 0.0 && dn <= 1.0, name(InferOption::denoise_strength), " must be in [0, 1], got ", dn);
+      SR_CHECK(dni_weights.empty(), name(InferOption::dni), " and ", name(InferOption::denoise_strength),
+               " both blend weights: give one of them");
       // Real-ESRGAN's -dn: dn * x4v3 + (1 - dn) * wdn, i.e. from wdn towards x4v3 by dn. The
       // companion file is looked for beside the main one first.
       std::vector<std::string> wdn_dirs = {fs::path(weights).parent_path().string()};
@@ -85,18 +88,20 @@ OpenedModel open_model(const ModelSpec& spec) {
       try {
         weights = locate_model_weights(find_model_preset(kGeneralWdnModel), wdn_dirs);
       } catch (const Error& e) {
-        fail(e.what(), "; or give -dn 1 to run ", kGeneralModel, " alone (-dn ", dn, " blends in ", kGeneralWdnModel,
+        fail(e.what(), "; or give ", name(InferOption::denoise_strength), " 1 to run ", kGeneralModel, " alone (", name(InferOption::denoise_strength), " ", dn, " blends in ", kGeneralWdnModel,
              ")");
       }
       dni_alpha = dn;
     }
   } else if (!spec.config.empty()) {
-    SR_CHECK(!weights.empty(), "--config needs --weights (the config gives only the architecture)");
+    SR_CHECK(!weights.empty(), name(InferOption::config), " needs ", name(InferOption::weights),
+             " (the config gives only the architecture)");
     m.network_g = spec.network_g.is_null() ? train::read_json_generator_config(spec.config).args : spec.network_g;
     m.architecture_from = "config";
   } else {
-    SR_CHECK(!weights.empty(), "no model: give -n MODEL_NAME, or --weights FILE (with --config CFG.json when the "
-                               "file does not carry its architecture)");
+    SR_CHECK(!weights.empty(), "no model: give a model name (", name(InferOption::model_name), ") or a weights file (",
+             name(InferOption::weights), "), with a config (", name(InferOption::config),
+             ") when the file does not carry its architecture");
     const WeightsArchitecture arch = detect_weights_architecture(weights, spec.param_key);
     m.network_g = arch.network_g;
     m.architecture_from = arch.source;
@@ -106,7 +111,7 @@ OpenedModel open_model(const ModelSpec& spec) {
     m.param_key = load_basicsr_weights(*m.net, weights, spec.param_key == "bare" ? "" : spec.param_key, true, &m.note);
     m.weights = weights;
   } else {
-    SR_CHECK(std::isfinite(dni_alpha), "--dni alpha must be a finite number");
+    SR_CHECK(std::isfinite(dni_alpha), name(InferOption::dni_alpha), " must be a finite number");
     const SelectedWeights a = read_group(weights, spec.param_key), b = read_group(dni_weights, spec.param_key);
     const NamedTensors mixed = interpolate_weights(a.tensors, b.tensors, dni_alpha, weights, dni_weights);
     m.net->load_state_dict(mixed, true, "'" + weights + "' x " + std::to_string(1.0 - dni_alpha) + " + '" +

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/safetensors.h"
+#include "infer/option_names.h"
 #include "layers/module.h"
 
 namespace sr::infer {
@@ -31,6 +32,7 @@ struct ModelSpec {
   // weights are interpolated with realesr-general-wdn-x4v3 as dn * x4v3 + (1 - dn) * wdn.
   // Ignored (must stay 1 or unset) for other models.
   double denoise_strength = -1;       // < 0: the model's default (0.5 for realesr-general-x4v3)
+  Spelling spelling = Spelling::cli;  // how errors name these options
 };
 
 struct OpenedModel {

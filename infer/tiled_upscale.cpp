@@ -83,9 +83,10 @@ Tensor extract_tile(const Tensor& in, int64_t pre, int64_t r0, int64_t r1, int64
 }  // namespace
 
 void check_tile_options(const TileOptions& opt) {
-  SR_CHECK(opt.tile >= 0, "--tile must be >= 0 (0: no tiling), got ", opt.tile);
-  SR_CHECK(opt.tile_pad >= 0, "--tile-pad must be >= 0, got ", opt.tile_pad);
-  SR_CHECK(opt.pre_pad >= 0, "--pre-pad must be >= 0, got ", opt.pre_pad);
+  const auto name = [&](InferOption o) { return option_name(o, opt.spelling); };
+  SR_CHECK(opt.tile >= 0, name(InferOption::tile), " must be >= 0 (0: no tiling), got ", opt.tile);
+  SR_CHECK(opt.tile_pad >= 0, name(InferOption::tile_pad), " must be >= 0, got ", opt.tile_pad);
+  SR_CHECK(opt.pre_pad >= 0, name(InferOption::pre_pad), " must be >= 0, got ", opt.pre_pad);
 }
 
 void check_padded_input(int64_t width, int64_t height, const TileOptions& opt) {

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "engine/tensor.h"
+#include "infer/option_names.h"
 #include "layers/module.h"
 
 namespace sr::infer {
@@ -32,6 +33,7 @@ struct TileOptions {
   // false: pre_pad on the right and bottom only, as Real-ESRGAN's RealESRGANer pads (its top
   // and left borders then get no extra context); the Python module's RealESRGANer uses it.
   bool pre_pad_top_left = true;
+  Spelling spelling = Spelling::cli;  // how errors name tile, tile_pad and pre_pad
 };
 
 // (1, C, h, w) float32 CPU tile -> (1, C', h*scale, w*scale) float32 CPU tensor.

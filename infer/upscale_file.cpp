@@ -118,15 +118,17 @@ std::string output_path(const std::string& input, const std::string& out_dir, co
   return (fs::path(out_dir) / output_name(input, opt)).string();
 }
 
-void output_size(int in_width, int in_height, int net_scale, double outscale, int& out_width, int& out_height) {
+void output_size(int in_width, int in_height, int net_scale, double outscale, int& out_width, int& out_height,
+                 Spelling spelling) {
+  const char* outscale_name = option_name(InferOption::outscale, spelling);
   SR_CHECK(in_width > 0 && in_height > 0, "upscale: the image size must be positive, got ", in_width, "x", in_height);
-  SR_CHECK(std::isfinite(outscale) && outscale >= 0, "--outscale must be a number > 0, got ", outscale);
+  SR_CHECK(std::isfinite(outscale) && outscale >= 0, outscale_name, " must be a number > 0, got ", outscale);
   const bool resized = outscale != 0 && outscale != (double)net_scale;
   // In double: exact for the net's scale (an int times 1..8 is far below 2^53), and Python's
   // int(w * outscale), the product truncated, for an outscale.
   const double scale = resized ? outscale : (double)net_scale;
   const double w = std::trunc(in_width * scale), h = std::trunc(in_height * scale);
-  SR_CHECK(!resized || (w >= 1 && h >= 1), "--outscale ", outscale, " makes the ", in_width, "x", in_height,
+  SR_CHECK(!resized || (w >= 1 && h >= 1), outscale_name, " ", outscale, " makes the ", in_width, "x", in_height,
            " image ", w, "x", h, ": less than one pixel");
   const auto side = [](double v) { return v < 1e18 ? std::to_string((int64_t)v) : str_cat(v); };
   SR_CHECK(w < (double)kMaxOutputSide && h < (double)kMaxOutputSide, "the ", in_width, "x", in_height, " image at x",
@@ -138,7 +140,7 @@ void output_size(int in_width, int in_height, int net_scale, double outscale, in
 void checked_output_size(int in_width, int in_height, int net_scale, double outscale, const TileOptions& tile,
                          int& out_width, int& out_height) {
   check_tile_options(tile);
-  output_size(in_width, in_height, net_scale, outscale, out_width, out_height);
+  output_size(in_width, in_height, net_scale, outscale, out_width, out_height, tile.spelling);
   check_padded_input(in_width, in_height, tile);
 }
 

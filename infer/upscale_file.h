@@ -56,7 +56,8 @@ constexpr int64_t kMaxOutputSide = 1'000'000'000;
 
 // The output size for an input of in_width x in_height: the net's scale, or outscale's
 // int(in * outscale) (an error when that is 0), each side below kMaxOutputSide.
-void output_size(int in_width, int in_height, int net_scale, double outscale, int& out_width, int& out_height);
+void output_size(int in_width, int in_height, int net_scale, double outscale, int& out_width, int& out_height,
+                 Spelling spelling);
 
 // output_size, and every other size limit of upscale_image_rows (the input with its pre-pad:
 // check_padded_input): what it refuses for the image's size, refused from the numbers alone,

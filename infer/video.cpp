@@ -97,7 +97,7 @@ VideoResult upscale_video(Module& net, const std::string& input, const std::stri
   const VideoInfo info = probe_video(input);
   VideoResult r{output, 0, info.width, info.height, 0, 0};
   int full_w = 0, full_h = 0;
-  output_size(info.width, info.height, net_scale(net), opt.outscale, full_w, full_h);
+  output_size(info.width, info.height, net_scale(net), opt.outscale, full_w, full_h, opt.tile.spelling);
   r.out_width = full_w & ~1;
   r.out_height = full_h & ~1;
   SR_CHECK(r.out_width >= 2 && r.out_height >= 2, "video '", input, "': output of ", full_w, "x", full_h,

@@ -98,6 +98,7 @@ class Upscaler {
            std::optional<std::vector<std::string>> dni_weights, std::optional<double> dni_alpha, bool half,
            std::optional<std::string> precision, const std::string& pre_pad_sides) {
     sr::infer::ModelSpec spec;
+    spec.spelling = sr::infer::Spelling::api;
     if (model_name) spec.model_name = *model_name;
     if (weights) spec.weights = *weights;
     if (config) {
@@ -117,7 +118,7 @@ class Upscaler {
              "Upscaler: give model_name, or weights (with config when the file does not carry its architecture)");
     SR_CHECK(pre_pad_sides == "all" || pre_pad_sides == "right_bottom",
              "Upscaler: pre_pad_sides must be 'all' or 'right_bottom', got '", pre_pad_sides, "'");
-    options_.tile = {tile, tile_pad, pre_pad, true, pre_pad_sides == "all"};
+    options_.tile = {tile, tile_pad, pre_pad, true, pre_pad_sides == "all", sr::infer::Spelling::api};
     sr::infer::check_tile_options(options_.tile);
     options_.tta = tta;
     std::string dev = device ? *device : "cpu";
@@ -155,7 +156,7 @@ class Upscaler {
     fo.alpha = alpha_upsampler == "bicubic" ? sr::infer::AlphaMode::bicubic : sr::infer::AlphaMode::net;
     fo.outscale = outscale.value_or(0);
     int out_w = 0, out_h = 0;
-    sr::infer::output_size(in.width, in.height, scale_, fo.outscale, out_w, out_h);
+    sr::infer::output_size(in.width, in.height, scale_, fo.outscale, out_w, out_h, sr::infer::Spelling::api);
     std::vector<float> samples;
     try {
       samples.reserve((size_t)out_w * out_h * C);

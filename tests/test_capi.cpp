@@ -35,7 +35,7 @@ std::vector<uint8_t> library_bytes(Module& net, data::Image img, infer::FileOpti
   std::vector<uint8_t> out;
   NoGradGuard no_grad;
   int out_w = 0, out_h = 0;
-  infer::output_size(img.width, img.height, infer::net_scale(net), fo.outscale, out_w, out_h);
+  infer::output_size(img.width, img.height, infer::net_scale(net), fo.outscale, out_w, out_h, infer::Spelling::api);
   const size_t per_row = (size_t)out_w * img.channels;
   infer::upscale_image_rows(net, std::move(img), fo, depth, [&](const float* rows, int n) {
     for (size_t i = 0; i < per_row * n; ++i) {

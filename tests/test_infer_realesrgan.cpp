@@ -107,26 +107,26 @@ TEST_CASE("resize/lanczos4_matches_its_definition") {
 
 TEST_CASE("infer/outscale_output_sizes") {
   int w = 0, h = 0;
-  infer::output_size(10, 12, 4, 0, w, h);  // 0: the net's scale
+  infer::output_size(10, 12, 4, 0, w, h, infer::Spelling::cli);  // 0: the net's scale
   CHECK((w == 40 && h == 48));
-  infer::output_size(10, 12, 4, 4.0, w, h);
+  infer::output_size(10, 12, 4, 4.0, w, h, infer::Spelling::cli);
   CHECK((w == 40 && h == 48));
-  infer::output_size(10, 12, 4, 2, w, h);
+  infer::output_size(10, 12, 4, 2, w, h, infer::Spelling::cli);
   CHECK((w == 20 && h == 24));
-  infer::output_size(37, 53, 4, 3.5, w, h);
+  infer::output_size(37, 53, 4, 3.5, w, h, infer::Spelling::cli);
   CHECK((w == 129 && h == 185));  // int(129.5), int(185.5)
-  infer::output_size(10, 12, 2, 1.3, w, h);
+  infer::output_size(10, 12, 2, 1.3, w, h, infer::Spelling::cli);
   CHECK((w == 13 && h == 15));  // 13.000000000000002 -> 13, 15.6 -> 15
-  infer::output_size(7, 5, 4, 0.25, w, h);
+  infer::output_size(7, 5, 4, 0.25, w, h, infer::Spelling::cli);
   CHECK((w == 1 && h == 1));
-  test::require_error([&] { infer::output_size(7, 5, 4, 0.1, w, h); }, {"--outscale 0.1", "less than one pixel"});
+  test::require_error([&] { infer::output_size(7, 5, 4, 0.1, w, h, infer::Spelling::cli); }, {"--outscale 0.1", "less than one pixel"});
   // Each side below 1e9 at the net's own scale too, computed without overflow (x4 of 1073741825
   // wrapped to 4), with or without an outscale equal to the net's.
   for (const double os : {0.0, 4.0})
-    test::require_error([&] { infer::output_size(1073741825, 1, 4, os, w, h); },
+    test::require_error([&] { infer::output_size(1073741825, 1, 4, os, w, h, infer::Spelling::cli); },
                         {"the 1073741825x1 image at x4", "4294967300x4", "below 1000000000"});
-  test::require_error([&] { infer::output_size(INT_MAX, INT_MAX, 4, 0, w, h); }, {"8589934588x8589934588"});
-  infer::output_size(249999999, 1, 4, 0, w, h);
+  test::require_error([&] { infer::output_size(INT_MAX, INT_MAX, 4, 0, w, h, infer::Spelling::cli); }, {"8589934588x8589934588"});
+  infer::output_size(249999999, 1, 4, 0, w, h, infer::Spelling::cli);
   CHECK((w == 999999996 && h == 4));
   // checked_output_size adds the input's limit, pre-pad included (nothing allocated: sizes only).
   infer::TileOptions tile;

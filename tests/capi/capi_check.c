@@ -51,6 +51,19 @@ int main(int argc, char** argv) {
   EXPECT(strstr(srengine_last_error(), "RealESRGAN_x4plus.pth") != NULL);
   EXPECT(srengine_open(NULL) == NULL);
   EXPECT(srengine_scale(NULL) == -1);
+  /* Errors name the options as srengine_options spells them, not as srengine infer's flags. */
+  srengine_options_init(&o);
+  o.config = argv[1];
+  o.model_name = "RealESRGAN_x4plus";
+  EXPECT(srengine_open(&o) == NULL);
+  EXPECT(strstr(srengine_last_error(), "give a model name (model_name) or config, not both") != NULL);
+  EXPECT(strstr(srengine_last_error(), "--") == NULL);
+  o.model_name = NULL;
+  o.weights = argv[2];
+  o.pre_pad = -2;
+  EXPECT(srengine_open(&o) == NULL);
+  EXPECT(strstr(srengine_last_error(), "pre_pad must be >= 0, got -2") != NULL);
+  EXPECT(strstr(srengine_last_error(), "--") == NULL);
 
   srengine_options_init(&o);
   o.config = argv[1];
@@ -62,7 +75,10 @@ int main(int argc, char** argv) {
   if (!u) return 1;
   EXPECT(srengine_scale(u) == 4);
   EXPECT(srengine_set_tile(u, -1, 4) == -1);
-  EXPECT(strstr(srengine_last_error(), "--tile") != NULL);
+  EXPECT(strstr(srengine_last_error(), "tile must be >= 0") != NULL);
+  EXPECT(strstr(srengine_last_error(), "--") == NULL);
+  EXPECT(srengine_set_tile(u, 8, -3) == -1);
+  EXPECT(strstr(srengine_last_error(), "tile_pad must be >= 0, got -3") != NULL);
   EXPECT(srengine_set_device(u, "cuda:7") == -1);
 
   /* RGBA 8-bit, x4; the source rows padded to 64 bytes, the output rows to 4 extra bytes. */
@@ -71,6 +87,10 @@ int main(int argc, char** argv) {
   for (int i = 0; i < H * SRC_STRIDE; ++i) src[i] = (uint8_t)((i * 37 + 11) % 251);
   int ow = 0, oh = 0;
   EXPECT(srengine_output_size(u, W, H, 0, &ow, &oh) == 0 && ow == 4 * W && oh == 4 * H);
+  EXPECT(srengine_output_size(u, W, H, 0.01, &ow, &oh) == -1);
+  EXPECT(strstr(srengine_last_error(), "outscale 0.01 makes the 13x11 image") != NULL);
+  EXPECT(strstr(srengine_last_error(), "--") == NULL);
+  EXPECT(srengine_output_size(u, W, H, 0, &ow, &oh) == 0);
   const size_t dst_stride = (size_t)ow * 4 + 4;
   uint8_t* dst = (uint8_t*)calloc((size_t)oh * dst_stride, 1);
   EXPECT(srengine_upscale(u, src, W, H, SRC_STRIDE, 4, 8, 0, dst, dst_stride) == 0);

@@ -71,14 +71,22 @@ with tempfile.TemporaryDirectory() as tmp:
     half, _ = srengine.Upscaler(config=config, weights=weights, tile=8, device="cpu", half=True).enhance(bgr(rgb))
     check(np.array_equal(half, cli_half), "half=True: the CLI's --half pixels")
     check(not np.array_equal(half, base) and np.abs(half.astype(int) - base).max() <= 1, "half: within a level")
+    # Errors name the keyword arguments, not srengine infer's flags.
     refusals = (({"precision": "fp8"}, "precision expects default"),
-                ({"half": True, "precision": "bf16"}, "contradicts"))
+                ({"half": True, "precision": "bf16"}, "contradicts"),
+                ({"tile_pad": -1}, "tile_pad must be >= 0, got -1"),
+                ({"model_name": "RealESRGAN_x4plus"}, "give a model name (model_name) or config, not both"))
     for kwargs, words in refusals:
         try:
-            srengine.Upscaler(config=config, weights=weights, device="cpu", **kwargs)
+            srengine.Upscaler(**{"config": config, "weights": weights, "device": "cpu", **kwargs})
             check(False, f"{kwargs} raises")
         except srengine.Error as e:
-            check(words in str(e), f"{kwargs}: the error says '{words}'")
+            check(words in str(e) and "--" not in str(e), f"{kwargs}: the error says '{words}', no CLI flag")
+    try:
+        up.pre_pad = -4
+        check(False, "pre_pad -4 raises")
+    except srengine.Error as e:
+        check(str(e) == "pre_pad must be >= 0, got -4", "pre_pad -4: the error names the property")
 
     try:
         srengine.Upscaler(model_name="RealESRGAN_x4plus", model_dir=tmp)
