@@ -27,15 +27,19 @@ struct Axis {
   size_t tiles() const { return cuts.size() - 1; }
 };
 
-// Splits `length` into ceil(length / tile) cores as equal as possible, in whole units of
-// `multiple`, so every core (and so every tile with its context) keeps the divisibility.
-Axis split_axis(int64_t length, int64_t tile, int64_t multiple, int64_t pad) {
+// Splits `length` into ceil(length / tile) cores, in whole units of `multiple` so every core
+// (and so every tile with its context) keeps the divisibility. Blended cores are as equal as
+// possible (no sliver of a last tile); pasted cores are Real-ESRGAN's grid, `tile` wide from
+// the start with the remainder last, so that --no-blend compares like with like.
+Axis split_axis(int64_t length, int64_t tile, int64_t multiple, int64_t pad, bool equal_cores) {
   Axis a;
   a.length = length;
   a.pad = pad;
   const int64_t units = length / multiple;
   const int64_t n = tile <= 0 ? 1 : (length + tile - 1) / tile;
-  for (int64_t j = 0; j <= n; ++j) a.cuts.push_back(j * units / n * multiple);
+  for (int64_t j = 0; j <= n; ++j)
+    a.cuts.push_back(equal_cores ? j * units / n * multiple : std::min(j * tile, length));
+  if (tile <= 0) a.cuts.back() = length;
   return a;
 }
 
@@ -121,8 +125,8 @@ void tiled_apply(const Tensor& input, int scale, int multiple, const TileOptions
   // ramps reach `half` past a core boundary, so tiles read tile_pad + half beyond it.
   const int64_t tile = round_up(opt.tile, multiple), pad = round_up(opt.tile_pad, multiple);
   const int64_t half = opt.blend ? round_up((pad + 1) / 2, multiple) : 0;
-  const Axis ay = split_axis(round_up(lead + H + pre, multiple), tile, multiple, pad + half);
-  const Axis ax = split_axis(round_up(lead + W + pre, multiple), tile, multiple, pad + half);
+  const Axis ay = split_axis(round_up(lead + H + pre, multiple), tile, multiple, pad + half, opt.blend);
+  const Axis ax = split_axis(round_up(lead + W + pre, multiple), tile, multiple, pad + half, opt.blend);
   const double h = (double)half * s;
 
   // Column weights of every tile, and their sum per output column (the grid is a tensor

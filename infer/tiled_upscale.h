@@ -29,7 +29,7 @@ struct TileOptions {
   int tile = 0;       // core tile side in input pixels; 0: the whole image in one piece
   int tile_pad = 10;  // least context of any used output pixel (input pixels); blend width
   int pre_pad = 0;    // reflect padding around the whole image, cropped off the output
-  bool blend = true;  // false: paste the core of each tile (Real-ESRGAN's scheme)
+  bool blend = true;  // false: paste the core of each tile, on Real-ESRGAN's grid (tile-wide cores, the rest last)
   // false: pre_pad on the right and bottom only, as Real-ESRGAN's RealESRGANer pads (its top
   // and left borders then get no extra context); the Python module's RealESRGANer uses it.
   bool pre_pad_top_left = true;

@@ -15,6 +15,7 @@
 #include "data/image_row_writer.h"
 #include "data/imresize.h"
 #include "data/resize_lanczos4.h"
+#include "data/resize_linear.h"
 #include "engine/error.h"
 #include "infer/tta.h"
 
@@ -80,6 +81,7 @@ TileFn make_tile_fn(Module& net, int scale, const FileOptions& opt) {
     if (tile.size(1) == 3) return out_rgb;
     const Tensor a = tile.narrow(1, 3, 1).contiguous();
     Tensor out_a;
+    SR_CHECK(opt.alpha != AlphaMode::linear, "tile function: linear alpha is resized outside the tiles");
     if (opt.alpha == AlphaMode::bicubic) {
       out_a = scale == 1 ? a : upscale_alpha_bicubic(a, scale);
     } else {
@@ -103,8 +105,9 @@ std::string lower(std::string s) {
 
 AlphaMode parse_alpha_mode(const std::string& s) {
   if (s == "bicubic") return AlphaMode::bicubic;
+  if (s == "linear") return AlphaMode::linear;
   if (s == "net") return AlphaMode::net;
-  fail("--alpha must be bicubic or net, got '", s, "'");
+  fail("--alpha must be bicubic, linear or net, got '", s, "'");
 }
 
 std::string output_name(const std::string& input, const FileOptions& opt) {
@@ -151,8 +154,22 @@ void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt
   SR_CHECK(out_depth == 8 || out_depth == 16, "upscale: output bit depth must be 8 or 16, got ", out_depth);
   int out_w = 0, out_h = 0;
   checked_output_size(W, H, scale, opt.outscale, opt.tile, out_w, out_h);  // before image_planes allocates
-  const Tensor planes = image_planes(image);
+  Tensor planes = image_planes(image);
   data::Image().pixels.swap(image.pixels);  // the decoded samples are freed before the net runs
+
+  // AlphaMode::linear resizes the whole alpha plane as it stands (no pre-pad, no tiles), one
+  // output row at a time as the colour rows arrive; the tiles then carry colour only.
+  const bool alpha_linear = alpha && opt.alpha == AlphaMode::linear;
+  std::vector<float> alpha_plane;
+  data::LinearAxis alpha_x, alpha_y;
+  if (alpha_linear) {
+    const float* a = planes.data<float>() + 3 * (int64_t)W * H;
+    alpha_plane.assign(a, a + (int64_t)W * H);
+    planes = planes.narrow(1, 0, 3).contiguous();
+    alpha_x = data::linear_axis(W, W * scale);
+    alpha_y = data::linear_axis(H, H * scale);
+  }
+  std::vector<float> alpha_row(alpha_linear ? (size_t)W * scale : 0);
 
   // With --outscale the net's rows are quantised to the output depth (as Real-ESRGAN resizes
   // its uint8 / uint16 output) and resized on their way to the sink.
@@ -163,7 +180,7 @@ void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt
   const float levels = out_depth == 16 ? 65535.0f : 255.0f;
 
   std::vector<float> rows;
-  const BandSink band_sink = [&](int64_t, const Tensor& band) {
+  const BandSink band_sink = [&](int64_t first_row, const Tensor& band) {
     const int64_t n = band.size(2), w = band.size(3), plane = n * w;
     const float* b = band.data<float>();
     rows.resize((size_t)plane * out_channels);
@@ -177,7 +194,11 @@ void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt
       } else {
         for (int k = 0; k < 3; ++k) px[k] = b[k * plane + i];
       }
-      if (alpha) px[out_channels - 1] = b[3 * plane + i];
+      if (alpha && !alpha_linear) px[out_channels - 1] = b[3 * plane + i];
+    }
+    for (int64_t y = 0; alpha_linear && y < n; ++y) {
+      data::resize_linear_row(alpha_plane.data(), W, H, alpha_x, alpha_y, (int)(first_row + y), alpha_row.data());
+      for (int64_t x = 0; x < w; ++x) rows[(y * w + x) * out_channels + out_channels - 1] = alpha_row[x];
     }
     if (!resizer) {
       sink(rows.data(), (int)n);

@@ -15,13 +15,16 @@
 
 namespace sr::infer {
 
-enum class AlphaMode { bicubic, net };
-// "bicubic" or "net"; anything else is an error naming the value.
+// How the alpha channel is upscaled: bicubic (MATLAB imresize, per tile), linear (cv2's
+// INTER_LINEAR on the whole plane: what Real-ESRGAN's alpha_upsampler other than 'realesrgan'
+// does), or net (alpha as a gray RGB image through the net, Real-ESRGAN's 'realesrgan').
+enum class AlphaMode { bicubic, linear, net };
+// "bicubic", "linear" or "net"; anything else is an error naming the value.
 AlphaMode parse_alpha_mode(const std::string& s);
 
 struct FileOptions {
   TileOptions tile;
-  AlphaMode alpha = AlphaMode::bicubic;  // bicubic: MATLAB imresize; net: alpha as gray RGB through the net
+  AlphaMode alpha = AlphaMode::bicubic;  // see AlphaMode
   std::string ext = "auto";              // png, jpg, webp, tif, bmp, or auto (the input's own format)
   std::string suffix;                    // appended to the output stem ("photo" -> "photo_out")
   int jpeg_quality = 95;

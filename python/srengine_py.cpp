@@ -144,8 +144,10 @@ class Upscaler {
   // RealESRGANer.enhance: (output, img_mode) with img_mode 'L', 'RGB' or 'RGBA'; the output
   // has the input's dtype and layout (gray stays 2-D), in BGR(A) order.
   py::tuple enhance(const py::array& img, std::optional<double> outscale, const std::string& alpha_upsampler) {
-    SR_CHECK(alpha_upsampler == "realesrgan" || alpha_upsampler == "bicubic" || alpha_upsampler == "net",
-             "alpha_upsampler must be 'realesrgan' (through the net) or 'bicubic', got '", alpha_upsampler, "'");
+    SR_CHECK(alpha_upsampler == "realesrgan" || alpha_upsampler == "net" || alpha_upsampler == "bicubic" ||
+                 alpha_upsampler == "linear",
+             "alpha_upsampler must be 'realesrgan' (through the net), 'bicubic' (MATLAB's) or 'linear' (cv2's), got '",
+             alpha_upsampler, "'");
     SR_CHECK(!outscale || (std::isfinite(*outscale) && *outscale > 0),
              "enhance: outscale must be a number > 0 (None: the net's scale), got ", outscale.value_or(0));
     Image in = from_numpy(img, "enhance");
@@ -153,7 +155,9 @@ class Upscaler {
     const int C = in.channels, depth = in.bit_depth;
     const std::string mode = C == 1 ? "L" : C == 2 ? "LA" : C == 3 ? "RGB" : "RGBA";
     sr::infer::FileOptions fo = options_;
-    fo.alpha = alpha_upsampler == "bicubic" ? sr::infer::AlphaMode::bicubic : sr::infer::AlphaMode::net;
+    fo.alpha = alpha_upsampler == "bicubic"  ? sr::infer::AlphaMode::bicubic
+               : alpha_upsampler == "linear" ? sr::infer::AlphaMode::linear
+                                             : sr::infer::AlphaMode::net;
     fo.outscale = outscale.value_or(0);
     int out_w = 0, out_h = 0;
     sr::infer::output_size(in.width, in.height, scale_, fo.outscale, out_w, out_h, sr::infer::Spelling::api);
@@ -257,8 +261,9 @@ A super-resolution model ready to upscale numpy images, used like Real-ESRGAN's 
            py::arg("alpha_upsampler") = "realesrgan",
            "RealESRGANer.enhance: img as cv2 reads it (uint8/uint16; H x W or H x W x 1 gray, H x W x 2 gray + "
            "alpha, BGR, BGRA) -> (output in the same layout and dtype, img_mode 'L' | 'LA' | 'RGB' | 'RGBA'). "
-           "outscale: any output scale > 0 (the net's, then Lanczos-4); None: the net's. Ctrl-C stops it "
-           "between tiles.")
+           "outscale: any output scale > 0 (the net's, then Lanczos-4); None: the net's. alpha_upsampler: "
+           "'realesrgan' (through the net), 'bicubic' (MATLAB's) or 'linear' (cv2's INTER_LINEAR). Ctrl-C "
+           "stops it between tiles.")
       .def_property_readonly("scale", &Upscaler::scale)
       .def_property("tile", &Upscaler::tile, &Upscaler::set_tile)
       .def_property("tile_pad", &Upscaler::tile_pad, &Upscaler::set_tile_pad)
@@ -318,8 +323,8 @@ class RealESRGANer:
 
     def enhance(self, img, outscale=None, alpha_upsampler='realesrgan'):
         """(output, img_mode) as RealESRGANer.enhance; an alpha_upsampler other than 'realesrgan'
-        resizes alpha by MATLAB bicubic (RealESRGANer: cv2's linear)."""
-        alpha = 'realesrgan' if alpha_upsampler == 'realesrgan' else 'bicubic'
+        resizes the alpha plane as RealESRGANer does, by cv2's INTER_LINEAR."""
+        alpha = 'realesrgan' if alpha_upsampler == 'realesrgan' else 'linear'
         return self._upscaler.enhance(img, outscale, alpha)
 )py",
            m.attr("__dict__"));

@@ -25,6 +25,7 @@
 #include "data/imresize.h"
 #include "data/metrics.h"
 #include "data/output_names.h"
+#include "data/resize_linear.h"
 #include "engine/autograd.h"
 #include "engine/random.h"
 #include "engine/safetensors.h"
@@ -228,6 +229,52 @@ TEST_CASE("infer/tiled_within_seam_bound_and_pasting_fails_it") {
   CHECK(compare(infer::upscale_image(*net, img, {64, 8, 0}), untiled).max_abs == 0.0);
 }
 
+// --no-blend pastes on Real-ESRGAN's grid (RealESRGANer.tile_process): cores `tile` wide from
+// the top-left of the padded image, the remainder last, each run with tile_pad of context
+// clipped to the padded image. The tile function here marks every output pixel with the
+// size of the tile that made it, so the test sees the grid itself, not just pixel values.
+TEST_CASE("infer/no_blend_pastes_realesrgans_tile_grid") {
+  std::mt19937_64 rng(41);
+  const Tensor img = data::image_to_tensor(test::random_image(rng, 53, 37, 3));  // 53 wide, 37 high
+  for (const int multiple : {1, 2}) {
+    const int s = 2, tile = 16, pad = 4, pre = 3;
+    infer::TileOptions opt;
+    opt.tile = tile;
+    opt.tile_pad = pad;
+    opt.pre_pad = pre;
+    opt.blend = false;
+    opt.pre_pad_top_left = false;  // RealESRGANer pads the right and bottom only
+    const Tensor out = infer::tiled_apply(img, s, multiple, opt, [&](const Tensor& t) {
+      const int64_t C = t.size(1), h = t.size(2), w = t.size(3);
+      Tensor o = Tensor::empty({1, C, h * s, w * s});
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t y = 0; y < h * s; ++y)
+          for (int64_t x = 0; x < w * s; ++x)
+            o.data<float>()[(c * h * s + y) * w * s + x] =
+                t.data<float>()[(c * h + y / s) * w + x / s] + (float)(100 * w + h);
+      return o;
+    });
+    // Real-ESRGAN's loop, one axis at a time: the extent of the tile owning padded index i.
+    const auto extent = [&](int64_t i, int64_t length) {
+      const int64_t padded = (length + pre + multiple - 1) / multiple * multiple;
+      const int64_t start = i / tile * tile, end = std::min<int64_t>(start + tile, padded);
+      return std::min<int64_t>(end + pad, padded) - std::max<int64_t>(start - pad, 0);
+    };
+    const int64_t H = img.size(2), W = img.size(3);
+    REQUIRE(out.shape() == Shape({1, 3, H * s, W * s}));
+    int wrong = 0;
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t y = 0; y < H * s; ++y)
+        for (int64_t x = 0; x < W * s; ++x) {
+          const double want = img.data<float>()[(c * H + y / s) * W + x / s] +
+                              (double)(100 * extent(x / s, W) + extent(y / s, H));
+          wrong += std::abs(out.data<float>()[(c * H * s + y) * W * s + x] - want) > 1e-3;
+        }
+    INFO("multiple " << multiple);
+    CHECK(wrong == 0);
+  }
+}
+
 TEST_CASE("infer/png16_round_trip_stays_16_bit") {
   test::TempDir dir;
   std::mt19937_64 rng(7);
@@ -279,6 +326,41 @@ TEST_CASE("infer/rgba_round_trip_alpha_bicubic_or_net") {
   CHECK(worst_rgb == 0);
   CHECK(worst_bic <= 1);  // tiled bicubic = whole-image bicubic (4-tap support < blend margin)
   CHECK(worst_net <= 1);  // luma of (a, a, a) is a
+}
+
+// AlphaMode::linear is RealESRGANer's alpha for an alpha_upsampler other than 'realesrgan':
+// cv2's INTER_LINEAR of the whole alpha plane, untouched by pre-pad and tiles, so every
+// tiling gives exactly data::resize_linear of the input's alpha; the colour is the net's.
+TEST_CASE("infer/alpha_linear_resizes_the_whole_plane") {
+  std::mt19937_64 rng(13);
+  const data::Image in = test::random_image(rng, 37, 29, 4, 8);
+  std::vector<float> alpha(in.pixel_count());
+  for (int64_t i = 0; i < in.pixel_count(); ++i) alpha[i] = in.pixels[i * 4 + 3];
+  const data::LinearAxis ax = data::linear_axis(37, 148), ay = data::linear_axis(29, 116);
+  std::vector<float> want(148 * 116);
+  for (int y = 0; y < 116; ++y) data::resize_linear_row(alpha.data(), 37, 29, ax, ay, y, want.data() + y * 148);
+  auto net = nearest_net(4);
+  NoGradGuard no_grad;
+  for (const infer::TileOptions tile : {infer::TileOptions{0, 10, 0}, infer::TileOptions{12, 4, 3}}) {
+    infer::FileOptions fo;
+    fo.tile = tile;
+    fo.alpha = infer::AlphaMode::linear;
+    std::vector<float> out;
+    infer::upscale_image_rows(*net, data::Image(in), fo, 8, [&](const float* rows, int n) {
+      out.insert(out.end(), rows, rows + (size_t)n * 148 * 4);
+    });
+    REQUIRE(out.size() == want.size() * 4);
+    int wrong_alpha = 0, wrong_rgb = 0;
+    for (int y = 0; y < 116; ++y)
+      for (int x = 0; x < 148; ++x) {
+        const float* px = out.data() + ((size_t)y * 148 + x) * 4;
+        wrong_alpha += px[3] != want[(size_t)y * 148 + x];
+        for (int c = 0; c < 3; ++c) wrong_rgb += data::quantize_u8(px[c]) != data::quantize_u8(in.at(y / 4, x / 4, c));
+      }
+    INFO("tile " << tile.tile << " pre_pad " << tile.pre_pad);
+    CHECK(wrong_alpha == 0);
+    CHECK(wrong_rgb == 0);
+  }
 }
 
 TEST_CASE("infer/gray_input_written_gray_and_jpeg") {

@@ -137,6 +137,15 @@ with tempfile.TemporaryDirectory() as tmp:
     check(shim.pre_pad == 10 and shim.tile_size == 0 and shim.scale == 4, "RealESRGANer: its defaults")
     all_sides, _ = srengine.Upscaler(weights=pth, pre_pad=10, device="cpu").enhance(img)
     check(np.abs(all_sides.astype(int) - want).max() > shim_gap, "pre_pad on all sides differs at the border")
+    # alpha_upsampler other than 'realesrgan': RealESRGANer's cv2.resize(alpha, INTER_LINEAR) of
+    # the whole alpha plane, which is torch's bilinear without align_corners when upscaling.
+    alpha = rng.integers(0, 256, (19, 23), dtype=np.uint8)
+    a = torch.from_numpy(alpha.astype(np.float32) / 255.0)[None, None]
+    want_a = np.round(F.interpolate(a, scale_factor=4, mode="bilinear", align_corners=False)[0, 0].numpy() * 255.0)
+    got4, mode = shim.enhance(np.dstack([img, alpha]), alpha_upsampler="bicubic")
+    alpha_gap = np.abs(got4[:, :, 3].astype(int) - want_a).max()
+    check(mode == "RGBA" and alpha_gap <= 1, f"RealESRGANer: its linear alpha (gap {alpha_gap})")
+    check(np.array_equal(got4[:, :, :3], got), "RealESRGANer: RGBA colour is the RGB output")
     shim.tile_size = 8
     check(shim.enhance(img)[0].shape == want.shape, "RealESRGANer: tile_size set after construction")
     for kwargs, words in (({"scale": 2}, "x4 network"), ({"model_path": "https://x/y.pth"}, "downloads nothing"),
