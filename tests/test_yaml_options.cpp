@@ -402,12 +402,14 @@ TEST_CASE("yaml/debug_name_turns_on_basicsr_debug_mode") {
   CHECK(plain.config["logger"]["print_freq"] == 100);
   json named = base;
   named["name"] = "debug_RRDB_x4";
+  named["logger"]["use_tb_logger"] = true;  // BasicSR writes no TensorBoard files for debug runs
   const BasicsrTranslation debug = translate_basicsr_options(named, "x.yml");
   CHECK(debug.config["logger"]["print_freq"] == 1);
+  CHECK(debug.config["logger"]["use_tb_logger"] == false);
   CHECK(debug.config["logger"]["save_checkpoint_freq"] == 8);
   CHECK(debug.config["val"]["val_freq"] == 8);
   REQUIRE(debug.notes.size() == 1);
-  CHECK_THAT(debug.notes[0], Catch::Contains("BasicSR's debug mode"));
+  CHECK_THAT(debug.notes[0], Catch::Contains("BasicSR's debug mode") && Catch::Contains("no TensorBoard files"));
   // --debug on a JSON config: the name prefixed, the same frequencies, a note.
   const ConfigFile f = read_config_or_options(kRepo + "/tests/fixtures/train_tiny.json", ConfigUse::train, true);
   CHECK(f.config["name"] == "debug_tiny");

@@ -281,6 +281,10 @@ std::string apply_debug_mode(json& config) {
   config["logger"]["print_freq"] = 1;
   config["logger"]["save_checkpoint_freq"] = 8;
   std::string what = "logger.print_freq 1, logger.save_checkpoint_freq 8";
+  if (config["logger"].contains("use_tb_logger") && config["logger"]["use_tb_logger"] == true) {
+    config["logger"]["use_tb_logger"] = false;  // BasicSR writes no TensorBoard files for debug runs
+    what += ", no TensorBoard files";
+  }
   if (config.contains("val") && config["val"].is_object()) {
     config["val"]["val_freq"] = 8;
     what += ", val.val_freq 8";

@@ -361,7 +361,8 @@ const Spec& schema() {
            {"keep_last", integer(3, "checkpoints kept per kind (older ones deleted, except the generator "
                                          "models of each metric's best validation, when a checkpoint fell on "
                                          "that iteration: val_freq a multiple of save_checkpoint_freq)", 1)},
-           {"use_tb_logger", boolean(false, "accepted for BasicSR compatibility; metrics.jsonl is written instead")},
+           {"use_tb_logger", boolean(false, "also write the logged losses and validation metrics as TensorBoard event files, "
+                                            "<experiment>/tb_logger/<stage>/ (metrics.jsonl is always written)")},
        })},
       {"dist", object({
            {"backend", string("auto", "auto (NCCL on CUDA, MPI on CPU), nccl or mpi", {"auto", "nccl", "mpi"})},

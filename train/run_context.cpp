@@ -79,9 +79,11 @@ void open_run_context(RunContext& ctx, bool fresh, size_t first_stage, bool resu
     ctx.log->info("the experiment folder held an earlier run, moved to " + archived +
                   (resume_auto ? " (--resume auto found no training state in it to continue)"
                                : " (continue a run with --resume auto instead)"));
-  if (cfg.json.at("logger").at("use_tb_logger") == true)
-    ctx.log->info("logger.use_tb_logger: no TensorBoard event files are written; metrics.jsonl has every logged "
-                  "value and report.html plots them");
+  if (cfg.json.at("logger").at("use_tb_logger") == true) {
+    ctx.log->enable_tensorboard(ctx.dir + "/tb_logger");
+    ctx.log->info("logger.use_tb_logger: TensorBoard event files go to " + ctx.dir + "/tb_logger/<stage> "
+                  "(tensorboard --logdir " + ctx.dir + "/tb_logger)");
+  }
   if (orphans)
     ctx.log->info("removed " + std::to_string(orphans) + " temporary file(s) left in " + ctx.dir +
                   " by an interrupted checkpoint write");

@@ -69,6 +69,28 @@ void RunLog::error_in_file(const std::string& line) {
 void RunLog::event(const nlohmann::json& record) {
   if (!enabled_) return;
   put(jsonl_, jsonl_path_, record.dump() + "\n");
+  if (!tensorboard_ || record.value("event", "") != "train" || !record.contains("iter")) return;
+  // BasicSR's tags: losses under losses/, the other logged numbers by their own name.
+  std::vector<std::pair<std::string, double>> values;
+  for (const auto& [k, v] : record.items()) {
+    if (!v.is_number() || k == "iter" || k == "epoch" || k == "threads") continue;
+    values.emplace_back(k.rfind("l_", 0) == 0 ? "losses/" + k : k, v.get<double>());
+  }
+  scalars(values, record.at("iter").get<int64_t>());
+}
+
+void RunLog::enable_tensorboard(const std::string& dir) {
+  if (enabled_) tensorboard_dir_ = dir;
+}
+
+void RunLog::begin_stage(const std::string& stage, int64_t first_iter) {
+  if (!enabled_ || tensorboard_dir_.empty()) return;
+  tensorboard_.reset();  // the previous stage's file is closed first
+  tensorboard_ = std::make_unique<TensorBoardWriter>(tensorboard_dir_ + "/" + stage, first_iter);
+}
+
+void RunLog::scalars(const std::vector<std::pair<std::string, double>>& values, int64_t step) {
+  if (tensorboard_) tensorboard_->add_scalars(values, step);
 }
 
 std::string format_duration(double s) {

@@ -217,6 +217,7 @@ int StageLoop::iterate(size_t si, int64_t first, StageStep& step, GraphedStep* g
   const int64_t total = stage.total_iter;
   const LoggerConfig& logger = ctx_.cfg.logger;
   ProgressWindow window{LossWindow{}, 0.0, Clock::now(), first};  // losses read back only when logged
+  ctx_.log->begin_stage(name, first);
   for (int64_t iter = first; iter <= total; ++iter) {
     const auto t0 = Clock::now();
     const data::LoaderPosition at = loader.position();

@@ -126,7 +126,14 @@ ValidationResult validate(Module& net, const Config& cfg, const std::string& dir
         result.report_images.push_back(ri);
       }
     }
-    for (auto& [metric, total] : sums) result.means[set + "_" + metric] = total / std::max<size_t>(1, ds.size());
+    // By the set's name, as BasicSR tags them (metrics/<name>/<metric>); by its key where
+    // another set already has that name.
+    const std::string shown = result.by_set.count(visualization_folder(*d)) ? set : visualization_folder(*d);
+    for (auto& [metric, total] : sums) {
+      const double mean = total / std::max<size_t>(1, ds.size());
+      result.means[set + "_" + metric] = mean;
+      result.by_set[shown][metric] = mean;
+    }
   }
   return result;
 }

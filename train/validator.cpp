@@ -73,6 +73,10 @@ void Validator::validate_and_log(const std::string& stage, int64_t iter, Module&
   std::snprintf(buf, sizeof buf, " [%.1fs]", std::chrono::duration<double>(Clock::now() - t0).count());
   ctx_.log->info(line + buf);
   ctx_.log->event(ev);
+  std::vector<std::pair<std::string, double>> tb;  // BasicSR's tags: metrics/<set>/<metric>
+  for (const auto& [set, metrics] : v.by_set)
+    for (const auto& [metric, mean] : metrics) tb.emplace_back("metrics/" + set + "/" + metric, mean);
+  ctx_.log->scalars(tb, iter);
   write_report(ctx_.dir, cfg.name, v.report_images);
 }
 
