@@ -120,7 +120,7 @@ void check_not_torchrun_launched(const LaunchInfo& info) {
   std::string set;
   for (const auto& [name, single] : {std::pair{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"LOCAL_RANK", "0"}}) {
     const char* v = std::getenv(name);
-    if (v && std::strcmp(v, single) != 0) set += std::string(set.empty() ? "" : " ") + name + "=" + v;
+    if (v && *v && std::strcmp(v, single) != 0) set += std::string(set.empty() ? "" : " ") + name + "=" + v;
   }
   if (set.empty()) return;
   const char* world = std::getenv("WORLD_SIZE");

@@ -207,7 +207,13 @@ std::unique_ptr<data::Loader> StageLoop::make_loader(const StageStart& start, co
   options.world_size = ctx_.comm->world_size();
   options.start = start.pos;
   options.start_global_batch = start.global_batch;
-  options.warn = [this](const std::string& m) { ctx_.log->warn(m); };
+  // The loader's warnings (skip_bad_images) are about this rank's own samples: rank 0 logs
+  // them; the others, whose log is off, print them on the console with their rank.
+  options.warn = [this](const std::string& m) {
+    if (ctx_.rank0()) return ctx_.log->warn(m);
+    std::fprintf(stderr, "rank %d: warning: %s\n", ctx_.comm->rank(), m.c_str());
+    std::fflush(stderr);
+  };
   if (ctx_.device.is_cuda()) options.pin_memory_device = ctx_.device.index;
   const data::DataConfig data = training_data(ctx_.cfg, stage, ctx_.device);
   if (data.degrade_on_device)

@@ -8,6 +8,9 @@
 #                    ends at start-up naming the key and both values, nothing written
 #   batch_in_log     the stage's first log line says the batch is per rank and the global
 #                    batch; a state of 2 ranks x 2 resumed by 1 process x 2 says both
+#   bad_image_rank1  skip_bad_images with one image cut short, 2 ranks x 1 over 4 epochs of 4
+#                    images: rank 1 draws it in some epoch (seed 5) and says so on the console
+#                    (rank 0 alone writes train.log, so rank 1's warning used to be lost)
 set -uo pipefail
 mode=$1 bin=$2 src=$3 work=$4
 shift 4
@@ -60,6 +63,19 @@ case $mode in
     grep "state was saved by" "$log" || true
     grep -q "the state was saved by 2 rank(s), global batch 4; this run has 1 rank(s), global batch 2" "$log" ||
       fail "the resume on another world size is not logged"
+    ;;
+  bad_image_rank1)
+    data=$work/bad_image
+    rm -rf "$data" "${work:?}/bad_image_run" && mkdir -p "$data"
+    for f in mate_aqua mate_blinds mate_dune mate_garden; do cp "$src/datasets/train_photos/$f.png" "$data/"; done
+    truncate -s $(($(stat -c %s "$data/mate_dune.png") / 2)) "$data/mate_dune.png"
+    timeout 60 "${mpirun[@]}" "$bin" train "$cfg" "${common[@]}" --set name=bad_image_run \
+      --set "datasets.train.dataroot_gt=$data" --set datasets.train.skip_bad_images=true \
+      --set datasets.train.batch_size_per_gpu=1 --set train.stages.0.total_iter=8 > "$work/bad_image.out" 2>&1 ||
+      { cat "$work/bad_image.out"; fail "the run failed"; }
+    grep "skipping bad image" "$work/bad_image.out" || true
+    grep -q "^rank 1: warning: skipping bad image (skip_bad_images): .*mate_dune.png" "$work/bad_image.out" ||
+      fail "rank 1's skipped image was not reported"
     ;;
   *) fail "unknown mode '$mode'" ;;
 esac
