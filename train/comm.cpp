@@ -115,6 +115,21 @@ LaunchInfo detect_launch() {
   return info;
 }
 
+void check_not_torchrun_launched(const LaunchInfo& info) {
+  if (info.under_mpirun) return;
+  std::string set;
+  for (const auto& [name, single] : {std::pair{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"LOCAL_RANK", "0"}}) {
+    const char* v = std::getenv(name);
+    if (v && *v && std::strcmp(v, single) != 0) set += std::string(set.empty() ? "" : " ") + name + "=" + v;
+  }
+  if (set.empty()) return;
+  const char* world = std::getenv("WORLD_SIZE");
+  fail("the environment sets ", set, ", as torchrun does, but this process was not started by mpirun: srengine "
+       "does not join a PyTorch process group, so each process would train alone, all into one experiment folder. "
+       "Start one process per GPU with `mpirun -np ", world && *world ? world : "N", " srengine train CFG` "
+       "(docs/DISTRIBUTED.md), or unset RANK, WORLD_SIZE and LOCAL_RANK to train in one process");
+}
+
 #ifdef SRENGINE_WITH_MPI
 
 #define MPI_CHECK(call)                                                                \

@@ -26,6 +26,12 @@ struct LaunchInfo {
   bool under_mpirun = false;
 };
 LaunchInfo detect_launch();
+// torchrun (torch.distributed.launch) starts N copies of a program with RANK, WORLD_SIZE and
+// LOCAL_RANK set and expects each to join a PyTorch process group. srengine reads only
+// mpirun's environment, so each copy would train alone, N runs aiming at one folder: a
+// process not started by mpirun whose environment says it is one of several is an error
+// naming the variables and the mpirun command to use instead.
+void check_not_torchrun_launched(const LaunchInfo& info);
 
 class Communicator {
  public:

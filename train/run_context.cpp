@@ -1,6 +1,7 @@
 // A training run's shared context (run_context.h).
 #include "train/run_context.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -48,20 +49,72 @@ std::string make_room_for_fresh_run(RunContext& ctx, size_t first_stage, bool re
   return "";
 }
 
+// A key of the compared job as the user wrote it: /config/train/stages/0/total_iter is
+// train.stages.0.total_iter, /options/resume is --resume.
+std::string job_key_name(const std::string& pointer) {
+  if (pointer.rfind("/options/", 0) == 0) return "--" + pointer.substr(9);
+  std::string key = pointer.rfind("/config/", 0) == 0 ? pointer.substr(8) : pointer;
+  std::replace(key.begin(), key.end(), '/', '.');
+  return key;
+}
+
+// A value for an error message, cut short when long (a whole section).
+std::string job_value_text(const nlohmann::json& job, const std::string& pointer) {
+  const nlohmann::json::json_pointer at(pointer);
+  if (!job.contains(at)) return "absent";
+  std::string text = job.at(at).dump();
+  if (text.size() > 80) text = text.substr(0, 77) + "...";
+  return text;
+}
+
 }  // namespace
+
+void check_same_job_on_every_rank(Communicator& comm, const nlohmann::json& job) {
+  if (comm.world_size() == 1) return;
+  // Rank 0's text, one byte per double (host values travel as doubles; a config is a few KB).
+  const std::string mine = job.dump();
+  std::vector<double> size{comm.rank() == 0 ? (double)mine.size() : 0.0};
+  comm.broadcast_host(size, 0);
+  std::vector<double> bytes((size_t)size[0]);
+  if (comm.rank() == 0)
+    for (size_t i = 0; i < mine.size(); ++i) bytes[i] = (double)(unsigned char)mine[i];
+  comm.broadcast_host(bytes, 0);
+  std::string text(bytes.size(), '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) text[i] = (char)(unsigned char)bytes[i];
+  const nlohmann::json rank0_job = nlohmann::json::parse(text);
+  const nlohmann::json patch = nlohmann::json::diff(rank0_job, job);
+  // Every rank learns whether any differs before any of them touches the folder.
+  std::vector<double> differing{patch.empty() ? 0.0 : 1.0};
+  comm.all_reduce_host(differing);
+  if (differing[0] == 0) return;
+  if (patch.empty()) {
+    // The differing rank ends the job with its message (Run::execute aborts every rank).
+    comm.barrier();
+    fail("another rank runs another job than rank 0 (its error names the key)");
+  }
+  const std::string pointer = patch[0].at("path").get<std::string>();
+  fail("rank ", comm.rank(), " runs another job than rank 0: ", job_key_name(pointer), " is ",
+       job_value_text(job, pointer), " here but ", job_value_text(rank0_job, pointer), " on rank 0",
+       patch.size() > 1 ? str_cat(" (and ", patch.size() - 1, " more difference(s))") : std::string(),
+       ". Every rank must be given the same config file, --set values, --stage and --resume "
+       "(mpirun -np N srengine train CFG ...; docs/DISTRIBUTED.md)");
+}
 
 std::string experiment_dir(const Config& cfg) { return (fs::path(cfg.path.experiments_root) / cfg.name).string(); }
 
-void open_run_context(RunContext& ctx, bool fresh, size_t first_stage, bool resume_auto) {
+void open_run_context(RunContext& ctx, bool fresh, size_t first_stage, bool resume_auto,
+                      const nlohmann::json& launch_options) {
   const Config& cfg = ctx.cfg;
   check_training_sections(cfg);
   const LaunchInfo launch = detect_launch();
+  check_not_torchrun_launched(launch);
   configure_cpu_threads();  // cores / ranks on this node, unless OMP_NUM_THREADS is set
   ctx.device = resolve_device(cfg.device, launch.local_rank);
   check_precision_supported(cfg.precision, ctx.device, cfg.conv_impl);
   ctx.layers = layer_options(cfg);
   ctx.comm = make_communicator(cfg.dist.backend, ctx.device);
   ctx.comm->set_timeout(cfg.dist.timeout_s);
+  check_same_job_on_every_rank(*ctx.comm, {{"config", cfg.json}, {"options", launch_options}});
   // Before anything is written: this run owns the folder (config validation has made
   // `name` one folder name, so dir is inside experiments_root).
   ctx.dir = experiment_dir(cfg);

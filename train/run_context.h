@@ -51,7 +51,18 @@ std::string experiment_dir(const Config& cfg);
 // that after an error the communicator, once made, can still end the other ranks
 // (Run::execute).
 // `resume_auto`: --resume auto was given and found no state (the messages say so).
-void open_run_context(RunContext& ctx, bool fresh, size_t first_stage, bool resume_auto = false);
+// `launch_options`: the command-line choices every rank must share besides the config
+// (--stage, the state resumed); on several ranks they and the config are compared with
+// rank 0's before anything is written (check_same_job_on_every_rank).
+void open_run_context(RunContext& ctx, bool fresh, size_t first_stage, bool resume_auto = false,
+                      const nlohmann::json& launch_options = nlohmann::json::object());
+
+// Rank 0's `job` (the config, --stage, --resume) travels to every rank, which compares it with
+// its own: a rank given another config file or other --set values (mpirun's `-np 1 A : -np 1
+// B`, a file edited between nodes) would otherwise run until a collective's sizes disagree or
+// the replica check at the first checkpoint. A rank that differs ends the job with an error
+// naming the first differing key and both values; the others wait in a barrier for its abort.
+void check_same_job_on_every_rank(Communicator& comm, const nlohmann::json& job);
 
 // <experiment>/config.json (rank 0), once every check before the first iteration passed: a
 // run that fails to start leaves the config of the run that made the folder's checkpoints.

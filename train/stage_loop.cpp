@@ -125,6 +125,15 @@ int StageLoop::run(size_t si, const TrainingState* resume) {
     ctx_.log->warn("[" + stage.name + "] the training state holds no training-pair pool for " +
                    std::to_string(ctx_.comm->world_size()) + " rank(s): the pool fills again from the next batches");
   checkpointer_.set_pair_pool(pool_.get());
+  // batch_size_per_gpu is per rank, as in BasicSR: the log says so, and says when a resume
+  // changes the world size or the global batch (the loader then maps its position).
+  const int64_t global_batch = loader->batch_size() * ctx_.comm->world_size();
+  if (resume && (resume->info.world_size != ctx_.comm->world_size() || start.global_batch != global_batch))
+    ctx_.log->info("[" + stage.name + "] the state was saved by " + std::to_string(resume->info.world_size) +
+                   " rank(s), global batch " + std::to_string(start.global_batch) + "; this run has " +
+                   std::to_string(ctx_.comm->world_size()) + " rank(s), global batch " + std::to_string(global_batch) +
+                   ": epoch " + std::to_string(start.pos.epoch) + " continues after the samples it has used "
+                   "(docs/DISTRIBUTED.md, Data and resume across world sizes)");
   // A state at total_iter (a run stopped between a stage's last checkpoint and its end) has
   // no iteration left: the stage only ends (validation, final model).
   const std::string iterations = start.iter < stage.total_iter
@@ -133,9 +142,10 @@ int StageLoop::run(size_t si, const TrainingState* resume) {
                                      : "all " + std::to_string(stage.total_iter) + " iterations done, ending the stage";
   ctx_.log->info("[" + stage.name + "] stage " + std::to_string(si + 1) + "/" +
                  std::to_string(ctx_.cfg.train.stages.size()) + " (" + stage.type + "), " + iterations + ", " +
-                 std::to_string(loader->batches_per_epoch()) + " batches per epoch, " +
-                 std::to_string(ctx_.comm->world_size()) + " rank(s) (" + ctx_.comm->backend() + ") on " +
-                 ctx_.device.str());
+                 std::to_string(loader->batches_per_epoch()) + " batches per epoch, batch " +
+                 std::to_string(loader->batch_size()) + " per rank (" + std::to_string(global_batch) +
+                 " per iteration over all ranks), " + std::to_string(ctx_.comm->world_size()) + " rank(s) (" +
+                 ctx_.comm->backend() + ") on " + ctx_.device.str());
   CpuThreads threads(ctx_, stage.name);
   // Captured and replayed iterations when train.cuda_graph says so (off the CPU), else eager
   // (the learning rates go up through Adam's ring either way: optimizer.h).
@@ -197,7 +207,13 @@ std::unique_ptr<data::Loader> StageLoop::make_loader(const StageStart& start, co
   options.world_size = ctx_.comm->world_size();
   options.start = start.pos;
   options.start_global_batch = start.global_batch;
-  options.warn = [this](const std::string& m) { ctx_.log->warn(m); };
+  // The loader's warnings (skip_bad_images) are about this rank's own samples: rank 0 logs
+  // them; the others, whose log is off, print them on the console with their rank.
+  options.warn = [this](const std::string& m) {
+    if (ctx_.rank0()) return ctx_.log->warn(m);
+    std::fprintf(stderr, "rank %d: warning: %s\n", ctx_.comm->rank(), m.c_str());
+    std::fflush(stderr);
+  };
   if (ctx_.device.is_cuda()) options.pin_memory_device = ctx_.device.index;
   const data::DataConfig data = training_data(ctx_.cfg, stage, ctx_.device);
   if (data.degrade_on_device)

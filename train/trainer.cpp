@@ -262,7 +262,7 @@ int Run::execute_stages() {
   const std::string from = resume_path(first, &info, &warning);
   const std::optional<TrainingState> resume = load_resume(from, first);
   if (resume) first = std::max<size_t>(first, resume->stage_index);
-  open_run_context(ctx_, !resume, first, opt_.resume == "auto");
+  open_run_context(ctx_, !resume, first, opt_.resume == "auto", {{"stage", opt_.only_stage}, {"resume", from}});
   if (!warning.empty()) ctx_.log->warn(warning);
   if (!info.empty()) ctx_.log->info(info);
   if (resume)

@@ -430,6 +430,7 @@ int run_bench_train(const std::vector<std::string>& args) {
   }
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const train::LaunchInfo launch = train::detect_launch();
+  train::check_not_torchrun_launched(launch);
   const Device device = train::resolve_device(typed.device, launch.local_rank);
   SR_CHECK(!device.is_simt() || typed.train.cuda_graph == "true",
            "device simt: the SIMT interpreter checks kernels, it does not time them (use cpu or cuda; with "
