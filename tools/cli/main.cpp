@@ -2,6 +2,7 @@
 // and register themselves in the table below.
 #include <malloc.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -55,7 +56,18 @@ int main(int argc, char** argv) {
     if (name != c.name) continue;
     const std::vector<std::string> args = sr::cli::split_option_values({argv + 2, argv + argc});
     try {
-      return c.run(args);
+      const int status = c.run(args);
+      // Output that did not all arrive (`srengine config --doc > docs/CONFIG.md` on a full disk;
+      // a closed pipe where SIGPIPE is ignored) is an error, not a success with a truncated file.
+      errno = 0;
+      const bool flushed = std::fflush(stdout) == 0;
+      const int reason = errno;
+      if (!flushed || std::ferror(stdout)) {
+        std::fprintf(stderr, "srengine %s: error: writing the output failed%s%s\n", c.name, reason ? ": " : "",
+                     reason ? std::strerror(reason) : "");
+        return 1;
+      }
+      return status;
     } catch (const std::exception& e) {
       // The library names the op in its messages ("infer: --tile needs a value"); where that
       // is the command itself, it is said once: "srengine infer: error: --tile needs a value".
