@@ -61,6 +61,10 @@ expect 1 "would overwrite the input '$work/w.safetensors'" -- "$bin" bench infer
 # An unwritable --list-json is an error (it was silently skipped, exit 0).
 expect 1 "folder '$work/no/such/folder' does not exist" -- \
   "$bin" bench train --config "$cfg" --list-json "$work/no/such/folder/list.json"
+# A folder as --json: refused before the benchmark runs (it was found after it).
+expect 1 "is not a regular file" -- "$bin" bench train --config "$cfg" --json "$work" --stage infer --iters 100000
+# An empty --precision list: refused (it printed the header of an empty table, exit 0).
+expect 1 "--precision lists no precision" -- "$bin" bench infer --config "$infer_cfg" --precision "" --size 8
 # config --from-yaml --out over its own option file.
 yml=$work/net.yml
 printf 'name: t\nmodel_type: SRModel\nscale: 4\nnum_gpu: 0\nnetwork_g: {type: RRDBNet, num_feat: 4, num_block: 1}\n' \

@@ -54,6 +54,11 @@ void check_output_file(const std::string& path, const std::vector<std::string>& 
   std::error_code ec;
   SR_CHECK(folder.empty() || std::filesystem::is_directory(folder, ec), what, ": cannot write '", path,
            "': folder '", folder.string(), "' does not exist");
+  try {
+    (void)resolve_write_target(path);  // a folder, device or FIFO there is refused
+  } catch (const std::exception& e) {
+    fail(what, ": ", e.what());
+  }
 }
 
 void write_output_file(const std::string& path, const std::string& text, const std::vector<std::string>& inputs,

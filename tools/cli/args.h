@@ -29,8 +29,9 @@ double parse_double_arg(const std::string& command, const std::string& flag, con
 constexpr int kMaxThreads = 4096;
 
 // Refuses an output file `path` of `what` ("bench train: --json") that is one of `inputs` (the
-// config, the weights) under any spelling, or whose folder does not exist: called before a
-// benchmark runs, so that a wrong path fails at once and not after minutes of work.
+// config, the weights) under any spelling, a folder, device or FIFO, or in a folder that does
+// not exist: called before a benchmark runs, so that a wrong path fails at once, not after
+// minutes of work.
 void check_output_file(const std::string& path, const std::vector<std::string>& inputs, const std::string& what);
 
 // Writes `text` to `path` atomically (a temporary file renamed over it, so an interrupted or

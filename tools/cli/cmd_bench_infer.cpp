@@ -117,6 +117,7 @@ int run_bench_infer(const std::vector<std::string>& args) {
   std::vector<std::string> list;
   std::stringstream ss(precisions);
   for (std::string p; std::getline(ss, p, ',');) list.push_back(p);
+  SR_CHECK(!list.empty(), "bench infer: --precision lists no precision (e.g. fp32,int8), got '", precisions, "'");
   // The int8 paths to time and the rows (a bad name is an error before any timing).
   std::vector<cpu::Int8Isa> int8_paths;
   if (isas == "default") {
