@@ -380,7 +380,8 @@ bad key or value) raise srengine.Error naming it.
 
 Ctrl-C (SIGINT) while it runs: a checkpoint at the end of the iteration, then KeyboardInterrupt
 (continue with resume='auto'); a second Ctrl-C ends the process at once, the last checkpoint
-intact. SIGTERM likewise goes to Python's own handler after the checkpoint. The run holds no GIL:
+intact. SIGTERM likewise goes to Python's own handler after the checkpoint. Called from another
+thread, train returns 130 (143) and the main thread gets the KeyboardInterrupt. The run holds no GIL:
 other Python threads keep running. Its log goes to the process's stdout (C's, not sys.stdout:
 a notebook shows it in the server's terminal, not in the cell) and to train.log in the
 experiment folder.
