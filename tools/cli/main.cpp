@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -40,6 +41,10 @@ void tune_host_malloc() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A reader that stops early (`srengine config --doc | head -1`) ends the command quietly, as
+  // it ends any filter, also when the parent left SIGPIPE ignored (some CI runners and
+  // supervisors): else every later write fails with EPIPE and the command reports it.
+  std::signal(SIGPIPE, SIG_DFL);
   tune_host_malloc();
   sr::configure_cpu_threads();  // cores / ranks on this node unless OMP_NUM_THREADS is set
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
