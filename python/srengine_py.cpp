@@ -6,9 +6,13 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/eval.h>
 #include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
 
+#include <climits>
 #include <cmath>
+#include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,8 +52,13 @@ Image from_numpy(const py::array& arr, const char* what) {
     return from_numpy(py::array(arr.attr("astype")("=u2")), what);
   const bool u8 = py::isinstance<py::array_t<uint8_t>>(arr), u16 = py::isinstance<py::array_t<uint16_t>>(arr);
   SR_CHECK(u8 || u16, what, ": expected uint8 or uint16 samples, got dtype ", std::string(py::str(arr.dtype())));
-  const int H = (int)arr.shape(0), W = (int)arr.shape(1), C = arr.ndim() == 3 ? (int)arr.shape(2) : 1;
-  SR_CHECK(H > 0 && W > 0 && C >= 1 && C <= 4, what, ": image of ", H, "x", W, "x", C, " (1..4 channels)");
+  // The shape as numpy has it before any narrowing: a side past INT_MAX would wrap (2^32 + 16
+  // rows read as 16) instead of being refused.
+  const py::ssize_t h = arr.shape(0), w = arr.shape(1), c = arr.ndim() == 3 ? arr.shape(2) : 1;
+  SR_CHECK(h > 0 && w > 0 && c >= 1 && c <= 4 && h <= INT_MAX && w <= INT_MAX, what,
+           ": expected a non-empty image of at most 2^31-1 pixels a side with 1..4 channels, got shape ",
+           std::string(py::str(arr.attr("shape"))));
+  const int H = (int)h, W = (int)w, C = (int)c;
   Image img(W, H, C, u16 ? 16 : 8);
   const float top = u16 ? 65535.0f : 255.0f;
   // Any strides: read through numpy's indexing arithmetic.
@@ -213,11 +222,23 @@ class Upscaler {
   int scale_ = 0;
 };
 
-sr::data::MetricOptions metric_options(int crop_border, bool test_y_channel) {
+// BasicSR's calculate_psnr / calculate_ssim on two numpy images: as BasicSR asserts, both
+// have one shape (a gray H x W is not an H x W x 3 image) and, here, one dtype (an 8-bit and a
+// 16-bit image of one picture would compare equal after rounding to 8 bits). The metric runs
+// with the GIL released.
+double numpy_metric(const py::array& a, const py::array& b, int crop_border, bool test_y_channel, const char* what,
+                    double (*metric)(const Image&, const Image&, const sr::data::MetricOptions&)) {
+  const auto shape = [](const py::array& x) { return std::string(py::str(x.attr("shape"))); };
+  SR_CHECK(shape(a) == shape(b), what, ": img and img2 differ in shape: ", shape(a), " vs ", shape(b));
+  const py::dtype da = a.dtype(), db = b.dtype();  // byte order aside ('>u2' is read as uint16)
+  SR_CHECK(da.kind() == db.kind() && da.itemsize() == db.itemsize(), what, ": img and img2 differ in dtype: ",
+           std::string(py::str(py::object(da))), " vs ", std::string(py::str(py::object(db))));
+  const Image x = from_numpy(a, what), y = from_numpy(b, what);
   sr::data::MetricOptions o;
   o.crop_border = crop_border;
   o.test_y_channel = test_y_channel;
-  return o;
+  py::gil_scoped_release release;
+  return metric(x, y, o);
 }
 
 }  // namespace
@@ -331,37 +352,61 @@ class RealESRGANer:
 
   m.def(
       "train",
-      [](const std::string& config_path, const std::vector<std::string>& overrides, const std::string& stage,
-         const std::string& resume) {
+      [](const std::filesystem::path& config_path, const std::vector<std::string>& overrides,
+         const std::optional<std::string>& stage, const std::optional<std::filesystem::path>& resume) {
         // JSON or a BasicSR option file (docs/BASICSR_YAML.md), read as `srengine train` reads it.
         const sr::train::LoadedConfig loaded =
-            sr::train::load_config_or_options(config_path, overrides, sr::train::ConfigUse::train);
+            sr::train::load_config_or_options(config_path.string(), overrides, sr::train::ConfigUse::train);
         sr::train::print_config_notes(loaded.notes);
         const nlohmann::json& cfg = loaded.config;
         sr::train::TrainOptions opt;
-        opt.only_stage = stage;
-        opt.resume = resume;
-        py::gil_scoped_release release;
-        return sr::train::run_training(cfg, opt);
+        opt.only_stage = stage.value_or("");
+        opt.resume = resume ? resume->string() : "";
+        // A Ctrl-C while the config was read: stop before the run starts.
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        int status = 0;
+        {
+          py::gil_scoped_release release;
+          status = sr::train::run_training(cfg, opt);
+        }
+        // While the run lasts, SIGINT / SIGTERM only ask it for a checkpoint at the end of the
+        // iteration (train/stage_loop.h). Then the signal is handed on to the handler Python had,
+        // so that Ctrl-C raises KeyboardInterrupt here, as anywhere in Python, instead of hiding
+        // in the return value (a loop over configs would go on to the next run).
+        if (status > 128) std::raise(status - 128);
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        return status;
       },
-      py::arg("config_path"), py::arg("overrides") = std::vector<std::string>{}, py::arg("stage") = "",
-      py::arg("resume") = "",
-      "`srengine train`: overrides are 'key.path=value' strings as --set takes them. Returns the exit status.");
+      py::arg("config_path"), py::arg("overrides") = std::vector<std::string>{}, py::arg("stage") = py::none(),
+      py::arg("resume") = py::none(), R"doc(
+`srengine train` from Python: config_path (str or os.PathLike) is srengine's JSON or a BasicSR
+option file; overrides are 'key.path=value' strings as --set takes them; stage: only that stage;
+resume: 'auto' or a .state file. Returns 0 when every stage finished. Errors (a missing file, a
+bad key or value) raise srengine.Error naming it.
+
+Ctrl-C (SIGINT) while it runs: a checkpoint at the end of the iteration, then KeyboardInterrupt
+(continue with resume='auto'); a second Ctrl-C ends the process at once, the last checkpoint
+intact. SIGTERM likewise goes to Python's own handler after the checkpoint. Called from another
+thread, train returns 130 (143) and the main thread gets the KeyboardInterrupt. The run holds no GIL:
+other Python threads keep running. Its log goes to the process's stdout (C's, not sys.stdout:
+a notebook shows it in the server's terminal, not in the cell) and to train.log in the
+experiment folder.
+)doc");
 
   m.def(
       "calculate_psnr",
       [](const py::array& a, const py::array& b, int crop_border, bool test_y_channel) {
-        const Image x = from_numpy(a, "calculate_psnr"), y = from_numpy(b, "calculate_psnr");
-        return sr::data::calculate_psnr(x, y, metric_options(crop_border, test_y_channel));
+        return numpy_metric(a, b, crop_border, test_y_channel, "calculate_psnr", &sr::data::calculate_psnr);
       },
       py::arg("img"), py::arg("img2"), py::arg("crop_border") = 0, py::arg("test_y_channel") = false,
-      "BasicSR's calculate_psnr for uint8 HWC images in BGR order (as cv2 reads them).");
+      "BasicSR's calculate_psnr for uint8 HWC images in BGR order (as cv2 reads them); img and img2 of one shape "
+      "and dtype.");
   m.def(
       "calculate_ssim",
       [](const py::array& a, const py::array& b, int crop_border, bool test_y_channel) {
-        const Image x = from_numpy(a, "calculate_ssim"), y = from_numpy(b, "calculate_ssim");
-        return sr::data::calculate_ssim(x, y, metric_options(crop_border, test_y_channel));
+        return numpy_metric(a, b, crop_border, test_y_channel, "calculate_ssim", &sr::data::calculate_ssim);
       },
       py::arg("img"), py::arg("img2"), py::arg("crop_border") = 0, py::arg("test_y_channel") = false,
-      "BasicSR's calculate_ssim for uint8 HWC images in BGR order (as cv2 reads them).");
+      "BasicSR's calculate_ssim for uint8 HWC images in BGR order (as cv2 reads them); img and img2 of one shape "
+      "and dtype.");
 }

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <thread>
 #include <vector>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include "engine/random.h"
 #include "engine/safetensors.h"
 #include "train/checkpoint.h"
+#include "train/stage_loop.h"
 
 using namespace sr;
 using namespace sr::train;
@@ -189,4 +191,28 @@ TEST_CASE("checkpoint/state_round_trip_and_latest") {
   std::ofstream(dir + "/training_states/psnr_99999999999999999999.state") << "x";
   CHECK_NOTHROW(prune_checkpoints(dir + "/training_states", "", "psnr", ".state", 1));
   CHECK(fs::exists(dir + "/training_states/psnr_99999999999999999999.state"));
+}
+
+// Two runs that overlap and end in the order they began (two Python threads training at once):
+// afterwards the process's own SIGINT / SIGTERM handlers are back, not the runs' stop handler
+// (which each scope restoring what it saw left installed: Python's Ctrl-C was gone for good).
+TEST_CASE("checkpoint/overlapping_stop_signal_scopes_restore_the_handlers") {
+  void (*const own)(int) = [](int) {};
+  void (*const before_int)(int) = std::signal(SIGINT, own);
+  void (*const before_term)(int) = std::signal(SIGTERM, own);
+  const auto handler_of = [](int sig) {
+    struct sigaction sa {};
+    sigaction(sig, nullptr, &sa);
+    return sa.sa_handler;
+  };
+  auto first = std::make_unique<sr::train::StopSignalScope>();
+  CHECK(handler_of(SIGINT) != own);
+  auto second = std::make_unique<sr::train::StopSignalScope>();
+  first.reset();
+  CHECK(handler_of(SIGINT) != own);  // the second run still stops on Ctrl-C
+  second.reset();
+  CHECK(handler_of(SIGINT) == own);
+  CHECK(handler_of(SIGTERM) == own);
+  std::signal(SIGINT, before_int);
+  std::signal(SIGTERM, before_term);
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <mutex>
 #include <omp.h>
 #include <unistd.h>
 
@@ -63,15 +64,30 @@ std::string memory_text(Device device) {
 
 }  // namespace
 
+// Runs that overlap (two Python threads training at once) share one installation: the first
+// scope saves the process's handlers, the last one puts them back. Each scope saving and
+// restoring its own would, when the first run ends first, leave on_stop_signal installed
+// after both: Python's Ctrl-C would be gone for good.
+namespace {
+std::mutex g_scope_mutex;
+int g_scope_count = 0;
+void (*g_previous_int)(int) = SIG_DFL;
+void (*g_previous_term)(int) = SIG_DFL;
+}  // namespace
+
 StopSignalScope::StopSignalScope() {
+  const std::lock_guard<std::mutex> lock(g_scope_mutex);
+  if (g_scope_count++ > 0) return;
   g_stop_signal.store(0);
-  previous_int_ = std::signal(SIGINT, on_stop_signal);
-  previous_term_ = std::signal(SIGTERM, on_stop_signal);
+  g_previous_int = std::signal(SIGINT, on_stop_signal);
+  g_previous_term = std::signal(SIGTERM, on_stop_signal);
 }
 
 StopSignalScope::~StopSignalScope() {
-  std::signal(SIGINT, previous_int_ == SIG_ERR ? SIG_DFL : previous_int_);
-  std::signal(SIGTERM, previous_term_ == SIG_ERR ? SIG_DFL : previous_term_);
+  const std::lock_guard<std::mutex> lock(g_scope_mutex);
+  if (--g_scope_count > 0) return;
+  std::signal(SIGINT, g_previous_int == SIG_ERR ? SIG_DFL : g_previous_int);
+  std::signal(SIGTERM, g_previous_term == SIG_ERR ? SIG_DFL : g_previous_term);
   g_stop_signal.store(0);
 }
 

@@ -26,16 +26,14 @@ namespace sr::train {
 // signal ends the process at once (exit status 128 + signal, by the signal). The scope
 // starts with no signal pending and puts the previous handlers back when the run ends, so a
 // process that trains and goes on (the Python module, the tests) gets its own Ctrl-C back.
+// Scopes that overlap (runs in two threads) share the handlers: the last one to end restores
+// them, in whatever order the runs end; a stop signal stops every run then going.
 class StopSignalScope {
  public:
   StopSignalScope();
   ~StopSignalScope();
   StopSignalScope(const StopSignalScope&) = delete;
   StopSignalScope& operator=(const StopSignalScope&) = delete;
-
- private:
-  void (*previous_int_)(int);
-  void (*previous_term_)(int);
 };
 
 // Where a stage starts: iteration 0 and the loader's first batch, or a training state's.

@@ -2,8 +2,13 @@
 #include "tools/cli/args.h"
 
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
+#include "data/output_names.h"
+#include "engine/atomic_file.h"
 #include "engine/error.h"
 
 namespace sr::cli {
@@ -29,6 +34,41 @@ uint64_t parse_uint64_arg(const std::string& command, const std::string& flag, c
   SR_CHECK(errno != ERANGE, command, ": ", flag, " expects an integer in [0, 18446744073709551615], got '", value,
            "' (too large)");
   return (uint64_t)x;
+}
+
+double parse_double_arg(const std::string& command, const std::string& flag, const std::string& value, double lo,
+                        double hi) {
+  // from_chars: no leading spaces, sign '+' or hexadecimal (strtod takes "0x10" as 16).
+  double x = 0;
+  const char* end = value.data() + value.size();
+  const auto [ptr, ec] = std::from_chars(value.data(), end, x, std::chars_format::general);
+  const bool ok = !value.empty() && ec == std::errc() && ptr == end && std::isfinite(x) && x >= lo && x <= hi;
+  SR_CHECK(ok, command, ": ", flag, " expects a number in [", lo, ", ", hi, "], got '", value, "'");
+  return x;
+}
+
+void check_output_file(const std::string& path, const std::vector<std::string>& inputs, const std::string& what) {
+  SR_CHECK(!path.empty(), what, ": expects a file name, got ''");
+  data::check_output_is_not_an_input(path, inputs, what);
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  SR_CHECK(folder.empty() || std::filesystem::is_directory(folder, ec), what, ": cannot write '", path,
+           "': folder '", folder.string(), "' does not exist");
+  try {
+    (void)resolve_write_target(path);  // a folder, device or FIFO there is refused
+  } catch (const std::exception& e) {
+    fail(what, ": ", e.what());
+  }
+}
+
+void write_output_file(const std::string& path, const std::string& text, const std::vector<std::string>& inputs,
+                       const std::string& what) {
+  check_output_file(path, inputs, what);
+  try {
+    write_file_atomically(path, [&](std::FILE* f) { std::fputs(text.c_str(), f); });
+  } catch (const std::exception& e) {
+    fail(what, ": ", e.what());
+  }
 }
 
 std::vector<std::string> split_option_values(const std::vector<std::string>& args,

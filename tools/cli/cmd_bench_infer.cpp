@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -84,6 +84,12 @@ int run_bench_infer(const std::vector<std::string>& args) {
       print_usage();
       return 0;
     }
+    // Every option takes a value: an unknown one (another benchmark's --real-data) is named as
+    // unknown, not as missing its value.
+    static const char* const kOptions[] = {"--config", "--weights", "--json",   "--precision", "--int8-isa",
+                                           "--size",   "--batch",   "--iters", "--warmup",    "--threads"};
+    SR_CHECK(std::find(std::begin(kOptions), std::end(kOptions), a) != std::end(kOptions),
+             "bench infer: unknown option '", a, "' (see --help)");
     SR_CHECK(i + 1 < args.size(), "bench infer: ", a, " needs a value (see --help)");
     const std::string& v = args[++i];
     if (a == "--config") config = v;
@@ -95,10 +101,11 @@ int run_bench_infer(const std::vector<std::string>& args) {
     else if (a == "--batch") batch = parse_int_arg("bench infer", a, v, 1, 1024);
     else if (a == "--iters") iters = parse_int_arg("bench infer", a, v, 1, 100000);
     else if (a == "--warmup") warmup = parse_int_arg("bench infer", a, v, 0, 100000);
-    else if (a == "--threads") threads = parse_int_arg("bench infer", a, v, 1, 4096);
+    else if (a == "--threads") threads = parse_int_arg("bench infer", a, v, 1, kMaxThreads);
     else fail("bench infer: unknown option '", a, "' (see --help)");
   }
   SR_CHECK(!config.empty(), "bench infer: --config is required (see --help)");
+  if (!json_path.empty()) check_output_file(json_path, {config, weights}, "bench infer: --json");
   if (threads > 0) omp_set_num_threads(threads);
 
   manual_seed(1);
@@ -110,6 +117,7 @@ int run_bench_infer(const std::vector<std::string>& args) {
   std::vector<std::string> list;
   std::stringstream ss(precisions);
   for (std::string p; std::getline(ss, p, ',');) list.push_back(p);
+  SR_CHECK(!list.empty(), "bench infer: --precision lists no precision (e.g. fp32,int8), got '", precisions, "'");
   // The int8 paths to time and the rows (a bad name is an error before any timing).
   std::vector<cpu::Int8Isa> int8_paths;
   if (isas == "default") {
@@ -189,11 +197,7 @@ int run_bench_infer(const std::vector<std::string>& args) {
     row["int8_path"] = isa ? nlohmann::json(path) : nlohmann::json(nullptr);
     rows.push_back(row);
   }
-  if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    SR_CHECK(out.good(), "bench infer: cannot write --json ", json_path);
-    out << rows.dump(2) << "\n";
-  }
+  if (!json_path.empty()) write_output_file(json_path, rows.dump(2) + "\n", {config, weights}, "bench infer: --json");
   return 0;
 }
 

@@ -31,7 +31,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -1063,7 +1062,7 @@ int run_bench_kernels(const std::vector<std::string>& args) {
     else if (a == "--warmup") o.warmup = parse_int_arg("bench kernels", a, value("--warmup"), 0, 1000000);
     else if (a == "--rotations") o.rotations = parse_int_arg("bench kernels", a, value("--rotations"), 1, 1000000);
     else if (a == "--batch") o.batch = parse_int_arg("bench kernels", a, value("--batch"), 1, 1000000);
-    else if (a == "--threads") o.threads = parse_int_arg("bench kernels", a, value("--threads"), 1, 1000000);
+    else if (a == "--threads") o.threads = parse_int_arg("bench kernels", a, value("--threads"), 1, kMaxThreads);
     else if (a == "--no-ceilings") o.no_ceilings = true;
     else if (a == "--ceilings-only") o.ceilings_only = true;
     else if (a == "--variants") {
@@ -1086,6 +1085,7 @@ int run_bench_kernels(const std::vector<std::string>& args) {
 #endif
   if (o.batch < 0) o.batch = dev.is_cuda() ? 16 : 4;
   if (o.repeat < 0) o.repeat = dev.is_cuda() ? 50 : 10;
+  if (!o.json_path.empty()) check_output_file(o.json_path, {}, "bench kernels: --json");
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const int threads = omp_get_max_threads();
 
@@ -1109,9 +1109,7 @@ int run_bench_kernels(const std::vector<std::string>& args) {
         row["impls"].push_back({{"device", impl.device}, {"variant", impl.variant}, {"default", impl.is_default}});
       j["cases"].push_back(row);
     }
-    std::ofstream f(o.list_json_path);
-    SR_CHECK(f.good(), "--list-json: cannot write ", o.list_json_path);
-    f << j.dump(1) << "\n";
+    write_output_file(o.list_json_path, j.dump(1) + "\n", {}, "bench kernels: --list-json");
     std::printf("bench: %zu cases written to %s\n", cases.size(), o.list_json_path.c_str());
     return 0;
   }
@@ -1187,9 +1185,7 @@ int run_bench_kernels(const std::vector<std::string>& args) {
       j["ceilings"] = {{"gemm_gflops", ceil.gemm_gflops}, {"gemm", ceil.gemm_shape},
                        {"copy_gbs", ceil.copy_gbs}, {"copy", ceil.copy_shape},
                        {"fma_peak_gflops", ceil.fma_peak_gflops}};
-    std::ofstream f(o.json_path);
-    SR_CHECK(f.good(), "--json: cannot write ", o.json_path);
-    f << j.dump(1) << "\n";
+    write_output_file(o.json_path, j.dump(1) + "\n", {}, "bench kernels: --json");
   }
   return 0;
 }

@@ -4,10 +4,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 
 #include "data/loader.h"
 #include "engine/error.h"
+#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 
 namespace sr::cli {
@@ -20,16 +20,10 @@ double cpu_seconds() {
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
-double parse_number(const std::string& flag, const std::string& v, double lo) {
-  char* end = nullptr;
-  const double x = std::strtod(v.c_str(), &end);
-  SR_CHECK(*end == 0 && !v.empty() && x >= lo, flag, " must be a number >= ", lo, ", got '", v, "'");
-  return x;
-}
-
 }  // namespace
 
 int run_bench_loader(const std::vector<std::string>& args) {
+  static constexpr const char* kWhat = "bench loader";
   data::DataConfig cfg;
   cfg.type = data::DatasetType::single;
   double seconds = 10, step_ms = 30;
@@ -42,12 +36,14 @@ int run_bench_loader(const std::vector<std::string>& args) {
     else if (args[i] == "--lq-dir") {
       cfg.dataroot_lq = value("--lq-dir");
       cfg.type = data::DatasetType::paired;
-    } else if (args[i] == "--scale") cfg.scale = (int)parse_number("--scale", value("--scale"), 1);
-    else if (args[i] == "--gt-size") cfg.gt_size = (int)parse_number("--gt-size", value("--gt-size"), 1);
-    else if (args[i] == "--batch") cfg.batch_size_per_gpu = (int)parse_number("--batch", value("--batch"), 1);
-    else if (args[i] == "--workers") cfg.num_worker_per_gpu = (int)parse_number("--workers", value("--workers"), 0);
-    else if (args[i] == "--seconds") seconds = parse_number("--seconds", value("--seconds"), 0.1);
-    else if (args[i] == "--step-ms") step_ms = parse_number("--step-ms", value("--step-ms"), 0.1);
+    } else if (args[i] == "--scale") cfg.scale = parse_int_arg(kWhat, "--scale", value("--scale"), 1, 16);
+    else if (args[i] == "--gt-size") cfg.gt_size = parse_int_arg(kWhat, "--gt-size", value("--gt-size"), 1, 1 << 16);
+    else if (args[i] == "--batch") cfg.batch_size_per_gpu = parse_int_arg(kWhat, "--batch", value("--batch"), 1, 65536);
+    else if (args[i] == "--workers")
+      cfg.num_worker_per_gpu = parse_int_arg(kWhat, "--workers", value("--workers"), 0, 256);
+    // An upper bound: --seconds inf (or 1e300) would never end.
+    else if (args[i] == "--seconds") seconds = parse_double_arg(kWhat, "--seconds", value("--seconds"), 0.1, 86400);
+    else if (args[i] == "--step-ms") step_ms = parse_double_arg(kWhat, "--step-ms", value("--step-ms"), 0.1, 3.6e6);
     else if (args[i] == "--help" || args[i] == "-h") {
       std::printf(
           "usage: srengine bench loader --dir GT_DIR [--lq-dir LQ_DIR] [--scale 4] [--gt-size 128]\n"

@@ -409,13 +409,16 @@ int run_bench_train(const std::vector<std::string>& args) {
     else if (a == "--set") o.overrides.push_back(value("--set"));
     else if (a == "--json") o.json_path = value("--json");
     else if (a == "--list-json") o.list_json_path = value("--list-json");
-    else if (a == "--threads") o.threads = parse_int_arg("bench train", "--threads", value("--threads"), 1, 1000000);
+    else if (a == "--threads")
+      o.threads = parse_int_arg("bench train", "--threads", value("--threads"), 1, kMaxThreads);
     else if (a == "--real-data") o.real_data = true;
     else if (a == "--precision") o.precisions = parse_precisions(value("--precision"));
     else if (o.config.empty() && !a.empty() && a[0] != '-') o.config = a;
     else fail("unknown argument '", a, "' (see srengine bench train --help)");
   }
   SR_CHECK(!o.config.empty(), "--config is required (see srengine bench train --help)");
+  if (!o.json_path.empty()) check_output_file(o.json_path, {o.config}, "bench train: --json");
+  if (!o.list_json_path.empty()) check_output_file(o.list_json_path, {o.config}, "bench train: --list-json");
   if (!o.device.empty()) o.overrides.push_back("device=" + o.device);
   const train::LoadedConfig loaded = train::load_config_or_options(o.config, o.overrides, train::ConfigUse::train);
   train::print_config_notes(loaded.notes);
@@ -425,7 +428,7 @@ int run_bench_train(const std::vector<std::string>& args) {
   if (!o.list_json_path.empty()) {
     json list = json::array();
     for (int si : rows) list.push_back(workload(cfg, si >= 0 ? &cfg["train"]["stages"][si] : nullptr));
-    std::ofstream(o.list_json_path) << list.dump(1) << "\n";
+    write_output_file(o.list_json_path, list.dump(1) + "\n", {o.config}, "bench train: --list-json");
     return 0;
   }
   if (o.threads > 0) omp_set_num_threads(o.threads);
@@ -469,9 +472,7 @@ int run_bench_train(const std::vector<std::string>& args) {
     const std::time_t now = std::time(nullptr);
     std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     for (auto& r : out) r["date"] = date, r["version"] = SRENGINE_VERSION;
-    std::ofstream f(o.json_path);
-    SR_CHECK(f.good(), "--json: cannot write '", o.json_path, "'");
-    f << out.dump(1) << "\n";
+    write_output_file(o.json_path, out.dump(1) + "\n", {o.config}, "bench train: --json");
   }
   return 0;
 }

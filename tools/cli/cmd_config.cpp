@@ -2,9 +2,9 @@
 // without printing it (--check), prints the key reference (docs/CONFIG.md) with --doc, or
 // writes the srengine JSON equivalent of a BasicSR / Real-ESRGAN option file (--from-yaml).
 #include <cstdio>
-#include <fstream>
 
 #include "engine/error.h"
+#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "train/config.h"
 #include "train/config_types.h"
@@ -38,11 +38,7 @@ int write_from_yaml(const std::string& in, const std::string& out, const std::ve
     std::fputs(text.c_str(), stdout);
     return 0;
   }
-  std::ofstream f(out);
-  SR_CHECK(f.good(), "config --from-yaml: cannot write '", out, "'");
-  f << text;
-  f.close();
-  SR_CHECK(f.good(), "config --from-yaml: writing '", out, "' failed");
+  write_output_file(out, text, {in}, "config --from-yaml: --out");
   std::fprintf(stderr, "config: %s -> %s\n", in.c_str(), out.c_str());
   return 0;
 }
@@ -52,15 +48,14 @@ int write_from_yaml(const std::string& in, const std::string& out, const std::ve
 int run_config(const std::vector<std::string>& args) {
   std::string path, from_yaml, out;
   std::vector<std::string> overrides;
-  bool check_only = false;
+  bool check_only = false, doc = false;
   for (size_t i = 0; i < args.size(); ++i) {
     auto value = [&](const char* flag) -> std::string {
       SR_CHECK(i + 1 < args.size(), "config: ", flag, " needs a value (see srengine config --help)");
       return args[++i];
     };
     if (args[i] == "--doc") {
-      std::fputs(train::config_reference_markdown().c_str(), stdout);
-      return 0;
+      doc = true;
     } else if (args[i] == "--check") {
       check_only = true;
     } else if (args[i] == "--set") {
@@ -83,6 +78,13 @@ int run_config(const std::vector<std::string>& args) {
     } else {
       fail("unknown argument '", args[i], "' (see srengine config --help)");
     }
+  }
+  if (doc) {
+    // Not silently ignored: `config CFG --doc` or `--doc --chek` would print the reference and exit 0.
+    SR_CHECK(path.empty() && from_yaml.empty() && out.empty() && overrides.empty() && !check_only,
+             "--doc takes no other argument (see srengine config --help)");
+    std::fputs(train::config_reference_markdown().c_str(), stdout);
+    return 0;
   }
   if (!from_yaml.empty()) {
     SR_CHECK(path.empty() && !check_only, "config --from-yaml takes no other config file and no --check");

@@ -2,6 +2,8 @@
 // and register themselves in the table below.
 #include <malloc.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -39,6 +41,10 @@ void tune_host_malloc() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A reader that stops early (`srengine config --doc | head -1`) ends the command quietly, as
+  // it ends any filter, also when the parent left SIGPIPE ignored (some CI runners and
+  // supervisors): else every later write fails with EPIPE and the command reports it.
+  std::signal(SIGPIPE, SIG_DFL);
   tune_host_malloc();
   sr::configure_cpu_threads();  // cores / ranks on this node unless OMP_NUM_THREADS is set
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
@@ -55,7 +61,18 @@ int main(int argc, char** argv) {
     if (name != c.name) continue;
     const std::vector<std::string> args = sr::cli::split_option_values({argv + 2, argv + argc});
     try {
-      return c.run(args);
+      const int status = c.run(args);
+      // Output that did not all arrive (`srengine config --doc > docs/CONFIG.md` on a full disk;
+      // a closed pipe where SIGPIPE is ignored) is an error, not a success with a truncated file.
+      errno = 0;
+      const bool flushed = std::fflush(stdout) == 0;
+      const int reason = errno;
+      if (!flushed || std::ferror(stdout)) {
+        std::fprintf(stderr, "srengine %s: error: writing the output failed%s%s\n", c.name, reason ? ": " : "",
+                     reason ? std::strerror(reason) : "");
+        return 1;
+      }
+      return status;
     } catch (const std::exception& e) {
       // The library names the op in its messages ("infer: --tile needs a value"); where that
       // is the command itself, it is said once: "srengine infer: error: --tile needs a value".
