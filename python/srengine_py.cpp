@@ -101,26 +101,28 @@ py::array to_numpy(const std::vector<float>& samples, int H, int W, int C, bool 
 
 class Upscaler {
  public:
-  Upscaler(std::optional<std::string> model_name, std::optional<std::string> weights,
-           std::optional<std::string> config, std::string model_dir, int tile, int tile_pad, int pre_pad,
-           std::optional<std::string> device, bool tta, std::optional<double> denoise_strength,
-           std::optional<std::vector<std::string>> dni_weights, std::optional<double> dni_alpha, bool half,
-           std::optional<std::string> precision, const std::string& pre_pad_sides) {
+  // Paths are str or os.PathLike (pathlib.Path), as Python code passes them.
+  Upscaler(std::optional<std::string> model_name, std::optional<std::filesystem::path> weights,
+           std::optional<std::filesystem::path> config, const std::filesystem::path& model_dir, int tile,
+           int tile_pad, int pre_pad, std::optional<std::string> device, bool tta,
+           std::optional<double> denoise_strength, std::optional<std::vector<std::filesystem::path>> dni_weights,
+           std::optional<double> dni_alpha, bool half, std::optional<std::string> precision,
+           const std::string& pre_pad_sides) {
     sr::infer::ModelSpec spec;
     spec.spelling = sr::infer::Spelling::api;
     if (model_name) spec.model_name = *model_name;
-    if (weights) spec.weights = *weights;
+    if (weights) spec.weights = weights->string();
     if (config) {
       // JSON or a BasicSR option file, read as `srengine infer --config` reads it.
-      spec.config = *config;
-      spec.network_g = sr::train::read_generator_config(*config).args;
+      spec.config = config->string();
+      spec.network_g = sr::train::read_generator_config(spec.config).args;
     }
-    spec.model_dir = model_dir;
+    spec.model_dir = model_dir.string();
     if (denoise_strength) spec.denoise_strength = *denoise_strength;
     if (dni_weights) {
       SR_CHECK(dni_weights->size() == 2 && dni_alpha, "dni_weights takes two files, with dni_alpha");
-      spec.weights = (*dni_weights)[0];
-      spec.dni_weights = (*dni_weights)[1];
+      spec.weights = (*dni_weights)[0].string();
+      spec.dni_weights = (*dni_weights)[1].string();
       spec.dni_alpha = *dni_alpha;
     }
     SR_CHECK(!spec.model_name.empty() || !spec.weights.empty(),
@@ -268,9 +270,10 @@ A super-resolution model ready to upscale numpy images, used like Real-ESRGAN's 
   precision    the convolutions' precision: 'default' (float32 on the CPU, TF32 on CUDA), 'fp32',
                'tf32', 'bf16' (the CPU's fast path where it has AVX512-BF16) or 'fp16'
 )doc")
-      .def(py::init<std::optional<std::string>, std::optional<std::string>, std::optional<std::string>, std::string,
-                    int, int, int, std::optional<std::string>, bool, std::optional<double>,
-                    std::optional<std::vector<std::string>>, std::optional<double>, bool,
+      .def(py::init<std::optional<std::string>, std::optional<std::filesystem::path>,
+                    std::optional<std::filesystem::path>, const std::filesystem::path&, int, int, int,
+                    std::optional<std::string>, bool, std::optional<double>,
+                    std::optional<std::vector<std::filesystem::path>>, std::optional<double>, bool,
                     std::optional<std::string>, const std::string&>(),
            py::kw_only(), py::arg("model_name") = py::none(), py::arg("weights") = py::none(),
            py::arg("config") = py::none(), py::arg("model_dir") = "weights", py::arg("tile") = 0,

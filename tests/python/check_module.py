@@ -35,6 +35,10 @@ def bgr(rgb):
 
 check("RealESRGAN_x4plus" in srengine.model_names(), "model_names lists the presets")
 up = srengine.Upscaler(config=config, weights=weights, tile=8, device="cpu")
+# Paths as pathlib.Path work as str does (model_dir too).
+from pathlib import Path  # noqa: E402
+check(srengine.Upscaler(config=Path(config), weights=Path(weights), model_dir=Path("."), device="cpu").scale == 4,
+      "Upscaler takes pathlib.Path arguments")
 check(up.scale == 4 and up.device == "cpu", "scale and device")
 
 with tempfile.TemporaryDirectory() as tmp:
