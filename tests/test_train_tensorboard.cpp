@@ -1,6 +1,9 @@
 // TensorBoard event files (train/tensorboard_writer, logger.use_tb_logger), read back by a
 // decoder written here from the format alone (bitwise CRC-32C, hand-parsed protocol
-// buffers), itself shown to catch a flipped byte.
+// buffers with the field numbers of tensorflow/core/util/event.proto and
+// framework/summary.proto: Event 1 wall_time, 2 step, 3 file_version, 5 summary, 7
+// session_log; Summary 1 value; Value 1 tag, 2 simple_value; SessionLog 1 status, START 1),
+// itself shown to catch a flipped byte.
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -95,7 +98,7 @@ TbEvent parse_tb_event(const std::string& data) {
         }
         break;
       }
-      case 6 << 3 | 2: {
+      case 7 << 3 | 2: {  // session_log (6 is the deprecated log_message)
         const std::string log = r.bytes();
         PbReader s{(const unsigned char*)log.data(), (const unsigned char*)log.data() + log.size()};
         REQUIRE(s.varint() == (1 << 3 | 0));

@@ -104,7 +104,7 @@ TensorBoardWriter::TensorBoardWriter(const std::string& dir, int64_t start_step)
     std::string start = event_head(start_step), log;
     put_varint(log, 1 << 3 | 0);
     put_varint(log, 1);  // SessionLog.START
-    put_bytes(start, 6, log);
+    put_bytes(start, 7, log);  // Event.session_log
     write_record(start);
   }
 }

@@ -6,7 +6,7 @@
 // (little-endian; masked(c) = ((c >> 15) | (c << 17)) + 0xa282ead8, CRC-32C = Castagnoli,
 // reflected polynomial 0x82f63b78), and each record's data is a serialized tensorflow.Event:
 //   Event      { double wall_time = 1; int64 step = 2; string file_version = 3;
-//                Summary summary = 5; SessionLog session_log = 6; }
+//                Summary summary = 5; SessionLog session_log = 7; }
 //   Summary    { repeated Value value = 1; }   Value { string tag = 1; float simple_value = 2; }
 //   SessionLog { SessionStatus status = 1; }   (START = 1)
 // The first record is the file version "brain.Event:2". A run (re)starting at step N writes a
