@@ -1,16 +1,19 @@
 // The LMDB reader against databases the real LMDB library wrote (tests/fixtures/lmdb, made by
 // tools/make_lmdb_fixtures.py): every record's bytes, the newer meta page, refusals, corruptions
-// at many offsets; and io_backend lmdb datasets equal to the same images on disk.
+// at many offsets; io_backend lmdb datasets equal to the same images on disk; the writer and
+// `srengine lmdb`.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
 
 #include "data/dataset.h"
 #include "data/image_io.h"
 #include "data/lmdb_reader.h"
+#include "data/lmdb_writer.h"
 #include "data/loader.h"
 #include "engine/error.h"
 #include "support/data_support.h"
@@ -284,6 +287,11 @@ TEST_CASE("lmdb/paired_set_equals_the_same_images_on_disk") {
   REQUIRE(q.size() == 6);
   CHECK(q.file(2).lq_path == cl.dataroot_lq + ":0002_s002");
   CHECK(lmdb_same(q.load_val(2).lq, l.load_val(2).lq));
+  DataConfig realesrgan_paired = cl;  // pairs by key like PairedImageDataset
+  realesrgan_paired.type = DatasetType::realesrgan_paired;
+  const Dataset rp(realesrgan_paired);
+  REQUIRE(rp.size() == 6);
+  CHECK(lmdb_same(rp.load_val(5).gt, l.load_val(5).gt));
 }
 
 TEST_CASE("lmdb/dataset_errors_name_the_folder_file_and_key") {
@@ -345,4 +353,61 @@ TEST_CASE("lmdb/config_accepts_io_backend_lmdb") {
   CHECK(train_set->data.io_backend == "lmdb");
   CHECK_THROWS_WITH(train::load_config(tiny_cfg, {"datasets.train.io_backend.type=redis"}),
                     Catch::Contains("io_backend.type") && Catch::Contains("redis"));
+}
+
+TEST_CASE("lmdb/writer_output_reads_back_and_refuses_bad_input") {
+  test::TempDir dir;
+  std::mt19937_64 rng(5);
+  std::vector<LmdbRecord> recs;
+  for (int i = 0; i < 700; ++i) {  // several leaves under a branch page, and overflow runs
+    LmdbRecord r;
+    r.key = "k" + std::to_string(100000 + i);
+    r.value.resize(i % 50 == 0 ? 9000 + i : size_t(i % 300));
+    for (uint8_t& v : r.value) v = uint8_t(rng());
+    recs.push_back(std::move(r));
+  }
+  const std::string out = dir.file("w.lmdb");
+  write_lmdb(out, recs.size(), [&](size_t i) { return recs[i]; });
+  const LmdbReader r(out);
+  REQUIRE(r.size() == recs.size());
+  for (const LmdbRecord& x : recs) CHECK(r.read(x.key) == x.value);
+  test::require_error([&] { write_lmdb(out, recs.size(), [&](size_t i) { return recs[i]; }); },
+                      {out + "/data.mdb", "already exists"});
+  std::swap(recs[3], recs[4]);
+  test::require_error([&] { write_lmdb(dir.file("order.lmdb"), recs.size(), [&](size_t i) { return recs[i]; }); },
+                      {"key 'k100003' comes after 'k100004'"});
+  CHECK_FALSE(fs::exists(dir.file("order.lmdb/data.mdb")));  // a failed write leaves no database
+  LmdbRecord no_key;
+  test::require_error([&] { write_lmdb(dir.file("nokey.lmdb"), 1, [&](size_t) { return no_key; }); },
+                      {"key ''", "1..511"});
+}
+
+// `srengine lmdb` turns the paired folders into LMDB folders that read as the same images, with
+// create_lmdb.py's meta_info.txt lines.
+TEST_CASE("lmdb/cli_folder_to_lmdb_reads_as_the_folder") {
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
+    return;
+  }
+  test::TempDir dir;
+  auto run = [&](const std::string& args) {
+    const std::string cmd = test::srengine_exe() + " lmdb " + args + " > " + dir.file("log.txt") + " 2>&1";
+    return std::system(cmd.c_str());
+  };
+  const std::string gt = dir.file("gt.lmdb"), lq = dir.file("lq.lmdb");
+  REQUIRE(run(lmdb_fixture("paired_gt") + " " + gt) == 0);
+  REQUIRE(run(lmdb_fixture("paired_lq") + " " + lq) == 0);
+  CHECK(test::read_text(gt + "/meta_info.txt") == test::read_text(lmdb_fixture("paired_gt.lmdb/meta_info.txt")));
+  DataConfig disk = lmdb_paired(lmdb_fixture("paired_gt"), lmdb_fixture("paired_lq"));
+  disk.io_backend = "disk";
+  const Dataset a(lmdb_paired(gt, lq)), b(disk);
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CHECK(lmdb_same(a.load_val(i).gt, b.load_val(i).gt));
+    CHECK(lmdb_same(a.load_val(i).lq, b.load_val(i).lq));
+  }
+  CHECK(run(lmdb_fixture("paired_gt") + " " + gt) != 0);
+  CHECK_THAT(test::read_text(dir.file("log.txt")), Catch::Contains("already exists"));
+  CHECK(run(lmdb_fixture("paired_gt") + " " + dir.file("plain")) != 0);
+  CHECK_THAT(test::read_text(dir.file("log.txt")), Catch::Contains("should end with '.lmdb'"));
 }
