@@ -130,7 +130,7 @@ class Dataset {
   // before its first iteration. LQ-only: the size the SR image will have (scale x LQ).
   std::pair<int, int> probe_val(size_t i) const;
 
-  // The file (or LMDB record) of sample i's GT (`gt`) or LQ image, and its header facts.
+  // The bytes of f's GT (`gt`) or LQ image: its file, or its LMDB record (io_backend lmdb).
   std::vector<uint8_t> image_bytes(const FilePair& f, bool gt) const;
 
  private:

@@ -1,7 +1,6 @@
-// The LMDB reader against databases the real LMDB library wrote (tests/fixtures/lmdb, made by
-// tools/make_lmdb_fixtures.py): every record's bytes, the newer meta page, refusals, corruptions
-// at many offsets; io_backend lmdb datasets equal to the same images on disk; the writer and
-// `srengine lmdb`.
+// The LMDB reader against databases python3-lmdb wrote (tools/make_lmdb_fixtures.py): record bytes,
+// the newer meta page, refusals, corruptions at many offsets; io_backend lmdb datasets equal to the
+// same images on disk; the writer and `srengine lmdb`.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -361,7 +360,7 @@ TEST_CASE("lmdb/writer_output_reads_back_and_refuses_bad_input") {
   std::vector<LmdbRecord> recs;
   for (int i = 0; i < 700; ++i) {  // several leaves under a branch page, and overflow runs
     LmdbRecord r;
-    r.key = "k" + std::to_string(100000 + i);
+    r.key = str_cat("k", 100000 + i);
     r.value.resize(i % 50 == 0 ? 9000 + i : size_t(i % 300));
     for (uint8_t& v : r.value) v = uint8_t(rng());
     recs.push_back(std::move(r));
