@@ -1,5 +1,5 @@
-// Dataset file lists (folder scan or meta_info) and sample loading with BasicSR's
-// size rules, reported with both file names and all four sizes.
+// Dataset file lists (folder scan, meta_info or an LMDB folder's meta_info.txt) and sample
+// loading with BasicSR's size rules, reported with both file names and all four sizes.
 #include "data/dataset.h"
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 
 #include "data/degrade/paired_meta_info.h"
 #include "data/imresize.h"
+#include "data/lmdb_reader.h"
 #include "engine/error.h"
 
 namespace sr::data {
@@ -54,6 +55,8 @@ void validate(const DataConfig& c) {
              " differs from the dataset's scale ", c.scale);
     degrade::validate(c.degradation);
   }
+  SR_CHECK(c.io_backend == "disk" || c.io_backend == "lmdb", "dataset: 'io_backend.type' must be 'disk' or 'lmdb', ",
+           "got '", c.io_backend, "'");
   const size_t slot = c.filename_tmpl.find("{}");
   SR_CHECK(slot != std::string::npos && c.filename_tmpl.find("{}", slot + 2) == std::string::npos,
            "dataset: 'filename_tmpl' must contain '{}' exactly once, got '", c.filename_tmpl, "'");
@@ -129,10 +132,143 @@ std::vector<FilePair> read_meta_info(const std::string& path, const std::string&
 
 std::string size_str(const Image& img) { return img.size_str(); }
 
+// A BasicSR LMDB folder's key list: the first token of each line of <root>/meta_info.txt, its
+// extension dropped ("0001_s001.png (480,480,3) 1"), with the (h,w,c) that may follow; in file
+// order. Every key must be a record of the database.
+struct LmdbKey {
+  std::string key, origin;
+  int height = 0, width = 0;
+};
+std::vector<LmdbKey> read_lmdb_keys(const std::string& root, const LmdbReader& db) {
+  const std::string path = (fs::path(root) / "meta_info.txt").string();
+  std::error_code ec;
+  SR_CHECK(fs::is_regular_file(path, ec), path, ": missing: an LMDB dataroot lists its keys in meta_info.txt (as ",
+           "BasicSR's create_lmdb.py writes it)");
+  std::ifstream in(path);
+  SR_CHECK(in.good(), path, ": cannot open meta_info file");
+  std::vector<LmdbKey> out;
+  std::set<std::string> seen;
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos) continue;
+    const std::string where = path + " line " + std::to_string(line_no);
+    const size_t end = std::min(line.find_first_of(" \t", start), line.size());
+    const std::string token = line.substr(start, end - start);
+    LmdbKey k;
+    k.key = fs::path(token).stem().string();
+    k.origin = "meta_info " + where;
+    SR_CHECK(!k.key.empty() && token.find('/') == std::string::npos, where, ": '", token,
+             "' is not a record name (KEY.png)");
+    const size_t shape = line.find_first_not_of(" \t", end);
+    if (shape != std::string::npos && line[shape] == '(') {
+      int h = 0, w = 0, c = 0;
+      SR_CHECK(std::sscanf(line.c_str() + shape, "(%d,%d,%d)", &h, &w, &c) == 3 && h > 0 && w > 0 && c > 0, where,
+               ": cannot parse the shape in '", line, "' (expected 'KEY.png (h,w,c) [compress_level]')");
+      k.height = h;
+      k.width = w;
+    }
+    SR_CHECK(seen.insert(k.key).second, where, ": key '", k.key, "' is listed twice");
+    SR_CHECK(db.contains(k.key), where, ": key '", k.key, "' is not in the database ", db.file(), " (",
+             db.size(), " records)");
+    out.push_back(std::move(k));
+  }
+  SR_CHECK(!out.empty(), path, ": meta_info file lists no keys");
+  return out;
+}
+
+// BasicSR's rule (paths_from_lmdb): with io_backend lmdb a dataroot is a NAME.lmdb folder.
+std::string lmdb_root(const std::string& root, const char* key) {
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  SR_CHECK(r.size() > 5 && r.compare(r.size() - 5, 5, ".lmdb") == 0, "dataset: '", key, "' ('", root,
+           "') should end with '.lmdb' with io_backend type lmdb (a folder made by create_lmdb.py; for image ",
+           "folders use io_backend type disk)");
+  return r;
+}
+
 }  // namespace
+
+void Dataset::list_lmdb() {
+  SR_CHECK(cfg_.meta_info_file.empty(), "dataset: 'meta_info_file' ('", cfg_.meta_info_file, "') is not used with ",
+           "io_backend type lmdb: the keys come from the LMDB folder's meta_info.txt; remove it");
+  SR_CHECK(cfg_.filename_tmpl == "{}", "dataset: 'filename_tmpl' ('", cfg_.filename_tmpl, "') is not used with ",
+           "io_backend type lmdb: GT and LQ records pair by key; remove it or set '{}'");
+  const bool want_gt = has_gt(cfg_.type);
+  const bool want_lq = cfg_.type != DatasetType::single && cfg_.type != DatasetType::realesrgan;
+  std::string gt_root, lq_root;
+  if (want_gt) gt_root = lmdb_root(cfg_.dataroot_gt, "dataroot_gt");
+  if (want_lq) lq_root = lmdb_root(cfg_.dataroot_lq, "dataroot_lq");
+  std::vector<LmdbKey> gt_keys, lq_keys;
+  if (want_gt) {
+    gt_db_ = std::make_shared<const LmdbReader>(gt_root);
+    gt_keys = read_lmdb_keys(gt_root, *gt_db_);
+  }
+  if (want_lq) {
+    lq_db_ = std::make_shared<const LmdbReader>(lq_root);
+    lq_keys = read_lmdb_keys(lq_root, *lq_db_);
+  }
+  if (want_gt && want_lq) {
+    // BasicSR's paired_paths_from_lmdb: the two key lists must be equal; pairs in key order.
+    auto key_set = [](const std::vector<LmdbKey>& v) {
+      std::set<std::string> s;
+      for (const LmdbKey& k : v) s.insert(k.key);
+      return s;
+    };
+    const std::set<std::string> gs = key_set(gt_keys), ls = key_set(lq_keys);
+    for (const LmdbKey& k : gt_keys)
+      SR_CHECK(ls.count(k.key), "dataset: key '", k.key, "' of GT ", k.origin, " is not listed in LQ '", lq_root,
+               "/meta_info.txt' (", gt_keys.size(), " GT vs ", lq_keys.size(), " LQ keys; paired LMDB folders ",
+               "must list the same keys)");
+    for (const LmdbKey& k : lq_keys)
+      SR_CHECK(gs.count(k.key), "dataset: key '", k.key, "' of LQ ", k.origin, " is not listed in GT '", gt_root,
+               "/meta_info.txt' (", gt_keys.size(), " GT vs ", lq_keys.size(), " LQ keys; paired LMDB folders ",
+               "must list the same keys)");
+    std::sort(gt_keys.begin(), gt_keys.end(), [](const LmdbKey& a, const LmdbKey& b) { return a.key < b.key; });
+  }
+  for (const LmdbKey& k : want_gt ? gt_keys : lq_keys) {
+    FilePair f;
+    f.name = k.key;
+    f.origin = k.origin;
+    f.meta_height = k.height;
+    f.meta_width = k.width;
+    if (want_gt) {
+      f.gt_key = k.key;
+      f.gt_path = gt_root + ":" + k.key;
+    }
+    if (want_lq) {
+      f.lq_key = k.key;
+      f.lq_path = lq_root + ":" + k.key;
+    }
+    files_.push_back(std::move(f));
+  }
+}
+
+std::vector<uint8_t> Dataset::image_bytes(const FilePair& f, bool gt) const {
+  const LmdbReader* db = gt ? gt_db_.get() : lq_db_.get();
+  if (db) return db->read(gt ? f.gt_key : f.lq_key);
+  return read_file_bytes(gt ? f.gt_path : f.lq_path);
+}
+
+Image Dataset::read(const FilePair& f, bool gt, const DecodeOptions& opt) const {
+  const std::vector<uint8_t> bytes = image_bytes(f, gt);
+  return decode_image(bytes.data(), bytes.size(), gt ? f.gt_path : f.lq_path, opt);
+}
+
+ImageInfo Dataset::info(const FilePair& f, bool gt) const {
+  const std::vector<uint8_t> bytes = image_bytes(f, gt);
+  return probe_image(bytes.data(), bytes.size(), gt ? f.gt_path : f.lq_path);
+}
 
 Dataset::Dataset(const DataConfig& cfg) : cfg_(cfg) {
   validate(cfg_);
+  if (cfg_.io_backend == "lmdb") {
+    list_lmdb();
+    return;
+  }
   if (cfg_.type == DatasetType::realesrgan_paired && !cfg_.meta_info_file.empty()) {
     // The pairs are listed explicitly: no filename_tmpl matching, no folder scan.
     files_ = degrade::read_paired_meta_info(cfg_.meta_info_file, cfg_.dataroot_gt, cfg_.dataroot_lq);
@@ -209,11 +345,11 @@ ImagePair Dataset::load_pair(size_t i, bool exact) const {
   const int s = cfg_.scale;
   ImagePair p;
   if (cfg_.type == DatasetType::lq_only) {
-    p.lq = read_image(f.lq_path, opt);
+    p.lq = read(f, false, opt);
     check_meta_size(f, p.lq.width, p.lq.height);
     return p;
   }
-  p.gt = read_image(f.gt_path, opt);
+  p.gt = read(f, true, opt);
   check_meta_size(f, p.gt.width, p.gt.height);
   if (cfg_.type == DatasetType::single) {
     SR_CHECK(p.gt.width >= s && p.gt.height >= s, f.gt_path, ": a ", size_str(p.gt),
@@ -222,7 +358,7 @@ ImagePair Dataset::load_pair(size_t i, bool exact) const {
     p.lq = imresize(p.gt, 1.0 / s);
     return p;
   }
-  p.lq = read_image(f.lq_path, opt);
+  p.lq = read(f, false, opt);
   check_scale(f, p.gt.width, p.gt.height, p.lq.width, p.lq.height, s, exact);
   if (p.gt.width != p.lq.width * s || p.gt.height != p.lq.height * s)
     p.gt = crop(p.gt, 0, 0, p.lq.height * s, p.lq.width * s, f.gt_path);
@@ -251,8 +387,8 @@ void Dataset::load_train_sample(size_t i, const SampleDraw& d, float* gt_out, fl
   }
   // Paired: the small LQ is decoded whole; of the GT only the patch is converted, and
   // decoding stops after its last row.
-  const Image lq = read_image(f.lq_path, DecodeOptions{cfg_.max_pixels, {}});
-  const std::vector<uint8_t> gt_bytes = read_file_bytes(f.gt_path);
+  const Image lq = read(f, false, DecodeOptions{cfg_.max_pixels, {}});
+  const std::vector<uint8_t> gt_bytes = image_bytes(f, true);
   const ImageInfo info = probe_image(gt_bytes.data(), gt_bytes.size(), f.gt_path);
   check_meta_size(f, info.width, info.height);
   check_scale(f, info.width, info.height, lq.width, lq.height, s, true);
@@ -269,7 +405,7 @@ degrade::GtSample Dataset::load_realesrgan_sample(size_t i, int64_t epoch, int64
   SR_CHECK(cfg_.type == DatasetType::realesrgan, "dataset: load_realesrgan_sample on a dataset that is not a "
            "RealESRGANDataset");
   const FilePair& f = file(i);
-  const Image gt = read_image(f.gt_path, DecodeOptions{cfg_.max_pixels, {}});
+  const Image gt = read(f, true, DecodeOptions{cfg_.max_pixels, {}});
   check_meta_size(f, gt.width, gt.height);
   const degrade::GtSampleOptions g{cfg_.use_hflip, cfg_.use_rot, cfg_.crop_pad_size};
   return degrade::make_gt_sample(gt, g, cfg_.degradation, cfg_.seed, (uint64_t)epoch, (uint64_t)position);
@@ -278,26 +414,26 @@ degrade::GtSample Dataset::load_realesrgan_sample(size_t i, int64_t epoch, int64
 std::pair<int, int> Dataset::probe_val(size_t i) const {
   const FilePair& f = file(i);
   const int s = cfg_.scale;
-  auto probe = [&](const std::string& path) {
-    const ImageInfo info = read_image_info(path);
-    const int64_t pixels = (int64_t)info.width * info.height;
-    SR_CHECK(pixels <= cfg_.max_pixels, path, ": image is ", info.width, "x", info.height, " = ", pixels,
-             " pixels, over the limit of ", cfg_.max_pixels, " (max_pixels)");
-    return info;
+  auto probe = [&](bool gt) {
+    const ImageInfo header = info(f, gt);
+    const int64_t pixels = (int64_t)header.width * header.height;
+    SR_CHECK(pixels <= cfg_.max_pixels, gt ? f.gt_path : f.lq_path, ": image is ", header.width, "x", header.height,
+             " = ", pixels, " pixels, over the limit of ", cfg_.max_pixels, " (max_pixels)");
+    return header;
   };
   if (cfg_.type == DatasetType::lq_only) {
-    const ImageInfo lq = probe(f.lq_path);
+    const ImageInfo lq = probe(false);
     check_meta_size(f, lq.width, lq.height);
     return {lq.width * s, lq.height * s};
   }
-  const ImageInfo gt = probe(f.gt_path);
+  const ImageInfo gt = probe(true);
   check_meta_size(f, gt.width, gt.height);
   if (cfg_.type == DatasetType::single) {
     SR_CHECK(gt.width >= s && gt.height >= s, f.gt_path, ": a ", gt.width, "x", gt.height,
              " image is smaller than the scale ", s);
     return {gt.width - gt.width % s, gt.height - gt.height % s};
   }
-  const ImageInfo lq = probe(f.lq_path);
+  const ImageInfo lq = probe(false);
   check_scale(f, gt.width, gt.height, lq.width, lq.height, s, false);
   return {lq.width * s, lq.height * s};
 }

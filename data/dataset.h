@@ -3,7 +3,8 @@
 // pairs (a meta_info file of "GT_PATH, LQ_PATH" lines; otherwise as paired), a single
 // HR folder whose LQ is made by the MATLAB-compatible bicubic after modcrop, or an LQ
 // folder alone (BasicSR's SingleImageDataset: upscaling without GT, so without metrics).
-// Every file problem is an sr::Error naming the file(s) and the sizes involved.
+// Every file problem is an sr::Error naming the file(s) and the sizes involved. With
+// io_backend lmdb the images are records of BasicSR's LMDB folders (data/lmdb_reader.h).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -41,6 +42,10 @@ struct DataConfig {
   // realesrgan_paired: "gt_path, lq_path" per line, relative to dataroot_gt / dataroot_lq.
   std::string meta_info_file;
   std::string filename_tmpl = "{}";  // LQ stem from the GT stem, e.g. "{}x4"
+  // "disk" (image files) or "lmdb": every dataroot is a BasicSR LMDB folder (NAME.lmdb holding
+  // data.mdb and meta_info.txt), its keys listed by <root>/meta_info.txt; paired sets pair GT and
+  // LQ by key (both lists must hold the same keys), and meta_info_file / filename_tmpl are unused.
+  std::string io_backend = "disk";
   int scale = 4;
   int gt_size = 128;             // training GT patch side; a multiple of scale
   bool use_hflip = true;
@@ -78,6 +83,8 @@ struct FilePair {
   std::string lq_path;  // empty for a GT-only (single) dataset
   int meta_height = 0, meta_width = 0;  // from meta_info "(h,w,c)", 0 when absent
   std::string origin;   // "meta_info FILE line N" when listed there
+  // io_backend lmdb: the record keys; gt_path / lq_path are then "<root>:<key>", what errors show.
+  std::string gt_key, lq_key;
 };
 
 struct ImagePair {
@@ -94,6 +101,8 @@ inline bool has_gt(DatasetType t) { return t != DatasetType::lq_only; }
 
 // Files sorted by name. Non-image files in a folder are ignored; hidden files too.
 std::vector<std::string> list_image_files(const std::string& dir);
+
+class LmdbReader;
 
 class Dataset {
  public:
@@ -121,9 +130,17 @@ class Dataset {
   // before its first iteration. LQ-only: the size the SR image will have (scale x LQ).
   std::pair<int, int> probe_val(size_t i) const;
 
+  // The bytes of f's GT (`gt`) or LQ image: its file, or its LMDB record (io_backend lmdb).
+  std::vector<uint8_t> image_bytes(const FilePair& f, bool gt) const;
+
  private:
+  void list_lmdb();
+  Image read(const FilePair& f, bool gt, const DecodeOptions& opt) const;
+  ImageInfo info(const FilePair& f, bool gt) const;
+
   DataConfig cfg_;
   std::vector<FilePair> files_;
+  std::shared_ptr<const LmdbReader> gt_db_, lq_db_;  // io_backend lmdb; shared by copies
 };
 
 }  // namespace sr::data

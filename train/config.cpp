@@ -151,7 +151,11 @@ Spec dataset_spec() {
       {"meta_info", string(nullptr, "the same as meta_info_file (the name Real-ESRGAN's datasets use); give one "
                                     "of the two")},
       {"filename_tmpl", string("{}", "LQ file name from the GT stem, e.g. '{}x4'")},
-      {"io_backend", object({{"type", string("disk", "only 'disk'", {"disk"})}}, "BasicSR compatibility")},
+      {"io_backend", object({{"type", string("disk", "disk (image files in the dataroot folders) or lmdb (every "
+                                                   "dataroot a BasicSR NAME.lmdb folder of data.mdb and meta_info.txt, "
+                                                   "as create_lmdb.py makes them; docs/DATA.md)",
+                                             {"disk", "lmdb"})}},
+                            "BasicSR compatibility")},
       {"gt_size", integer(128, "training GT patch size; must be a multiple of scale", 1)},
       {"use_hflip", boolean(true, "random horizontal flip (p=0.5)")},
       {"use_rot", boolean(true, "random vertical flip and transpose (each p=0.5)")},

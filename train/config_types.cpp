@@ -90,6 +90,7 @@ DatasetConfig dataset(const std::string& key, const json& d, int scale, uint64_t
   // meta_info is Real-ESRGAN's name for the same key (validation allows only one of them).
   x.meta_info_file = d.value("meta_info_file", d.value("meta_info", ""));
   x.filename_tmpl = d.at("filename_tmpl");
+  x.io_backend = d.value("io_backend", json::object()).value("type", "disk");
   x.scale = scale;
   x.max_pixels = d.at("max_pixels");
   if (x.type == data::DatasetType::realesrgan) {

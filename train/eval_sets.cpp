@@ -39,19 +39,27 @@ double measure(const MetricConfig& m, const Tensor& sr, const Tensor& gt) {
 }
 
 namespace {
-// The file an SR image is named after.
+// The file (or LMDB record, "<root>:<key>") an SR image is named after.
 const std::string& sr_source(const data::FilePair& f) { return f.lq_path.empty() ? f.gt_path : f.lq_path; }
 }  // namespace
 
-std::string sr_stem(const data::FilePair& f) { return fs::path(sr_source(f)).stem().string(); }
+std::string sr_stem(const data::FilePair& f) {
+  // An LMDB record's name is its key, as BasicSR's lq_path is for an lmdb backend.
+  const std::string& key = f.lq_path.empty() ? f.gt_key : f.lq_key;
+  return key.empty() ? fs::path(sr_source(f)).stem().string() : key;
+}
 
 std::vector<std::string> plan_sr_images(const data::Dataset& ds, const std::string& dir, const std::string& tail,
                                         const std::string& what) {
   std::vector<std::string> sources;  // the file each SR image is named after
-  for (size_t i = 0; i < ds.size(); ++i) sources.push_back(sr_source(ds.file(i)));
+  std::map<std::string, std::string> stems;
+  for (size_t i = 0; i < ds.size(); ++i) {
+    sources.push_back(sr_source(ds.file(i)));
+    stems[sources.back()] = sr_stem(ds.file(i));
+  }
   std::vector<std::string> out;
-  for (const data::PlannedOutput& p : data::plan_outputs(
-           sources, dir, [&](const std::string& in) { return fs::path(in).stem().string() + tail; }, what))
+  for (const data::PlannedOutput& p :
+       data::plan_outputs(sources, dir, [&](const std::string& in) { return stems.at(in) + tail; }, what))
     out.push_back(p.output);
   return out;
 }
