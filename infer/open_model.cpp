@@ -58,6 +58,7 @@ NamedTensors interpolate_weights(const NamedTensors& a, const NamedTensors& b, d
 OpenedModel open_model(const ModelSpec& spec) {
   OpenedModel m;
   const auto name = [&](InferOption o) { return option_name(o, spec.spelling); };
+  const ModelOptionNames names = model_option_names(spec.spelling);
   SR_CHECK(spec.model_name.empty() || spec.config.empty(), "give a model name (", name(InferOption::model_name), ") or ",
            name(InferOption::config), ", not both");
   SR_CHECK(spec.param_key == "auto" || spec.param_key == "params_ema" || spec.param_key == "params" ||
@@ -70,10 +71,10 @@ OpenedModel open_model(const ModelSpec& spec) {
   SR_CHECK(spec.denoise_strength < 0 || general || spec.denoise_strength == 1.0,
            name(InferOption::denoise_strength), " applies only to ", kGeneralModel, " (it blends in ", kGeneralWdnModel, ")");
   if (!spec.model_name.empty()) {
-    const ModelPreset& preset = find_model_preset(spec.model_name);
+    const ModelPreset& preset = find_model_preset(spec.model_name, names);
     m.network_g = preset.network_g;
     m.architecture_from = "model name";
-    if (weights.empty()) weights = locate_model_weights(preset, dirs);
+    if (weights.empty()) weights = locate_model_weights(preset, dirs, names);
     const double dn = spec.denoise_strength < 0 ? 0.5 : spec.denoise_strength;
     if (general && dn != 1.0) {
       SR_CHECK(dn >= 0.0 && dn <= 1.0, name(InferOption::denoise_strength), " must be in [0, 1], got ", dn);
@@ -86,7 +87,7 @@ OpenedModel open_model(const ModelSpec& spec) {
         if (std::find(wdn_dirs.begin(), wdn_dirs.end(), d) == wdn_dirs.end()) wdn_dirs.push_back(d);
       dni_weights = weights;
       try {
-        weights = locate_model_weights(find_model_preset(kGeneralWdnModel), wdn_dirs);
+        weights = locate_model_weights(find_model_preset(kGeneralWdnModel), wdn_dirs, names);
       } catch (const Error& e) {
         fail(e.what(), "; or give ", name(InferOption::denoise_strength), " 1 to run ", kGeneralModel, " alone (", name(InferOption::denoise_strength), " ", dn, " blends in ", kGeneralWdnModel,
              ")");
@@ -102,7 +103,7 @@ OpenedModel open_model(const ModelSpec& spec) {
     SR_CHECK(!weights.empty(), "no model: give a model name (", name(InferOption::model_name), ") or a weights file (",
              name(InferOption::weights), "), with a config (", name(InferOption::config),
              ") when the file does not carry its architecture");
-    const WeightsArchitecture arch = detect_weights_architecture(weights, spec.param_key);
+    const WeightsArchitecture arch = detect_weights_architecture(weights, spec.param_key, names);
     m.network_g = arch.network_g;
     m.architecture_from = arch.source;
   }

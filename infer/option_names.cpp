@@ -9,6 +9,7 @@ const char* option_name(InferOption option, Spelling spelling) {
     case InferOption::model_name: return cli ? "-n" : "model_name";
     case InferOption::config: return cli ? "--config" : "config";
     case InferOption::weights: return cli ? "--weights" : "weights";
+    case InferOption::model_dir: return cli ? "--model-dir" : "model_dir";
     case InferOption::param_key: return cli ? "--param-key" : "param_key";
     case InferOption::denoise_strength: return cli ? "--denoise_strength" : "denoise_strength";
     case InferOption::dni: return cli ? "--dni" : "dni_weights";
@@ -19,6 +20,11 @@ const char* option_name(InferOption option, Spelling spelling) {
     case InferOption::outscale: return cli ? "--outscale" : "outscale";
   }
   return "?";
+}
+
+ModelOptionNames model_option_names(Spelling spelling) {
+  if (spelling == Spelling::cli) return {};
+  return {"config", "model_name", "weights", "model_dir"};
 }
 
 }  // namespace sr::infer

@@ -72,13 +72,13 @@ std::vector<std::string> model_preset_names() {
   return out;
 }
 
-const ModelPreset& find_model_preset(const std::string& name) {
+const ModelPreset& find_model_preset(const std::string& name, const ModelOptionNames& names) {
   for (const auto& p : model_presets())
     if (p.name == name) return p;
   std::string known;
   for (const auto& n : model_preset_names()) known += (known.empty() ? "" : ", ") + n;
   fail("unknown model name '", name, "'", did_you_mean(name, model_preset_names()), "; known models: ", known,
-       " (or give --weights FILE with --config CFG, or a file that carries its architecture)");
+       " (or give ", names.weights, " with ", names.config, ", or a file that carries its architecture)");
 }
 
 std::vector<std::string> model_search_dirs(const std::string& model_dir) {
@@ -103,7 +103,8 @@ std::vector<std::string> model_search_dirs(const std::string& model_dir) {
   return dirs;
 }
 
-std::string locate_model_weights(const ModelPreset& preset, const std::vector<std::string>& dirs) {
+std::string locate_model_weights(const ModelPreset& preset, const std::vector<std::string>& dirs,
+                                 const ModelOptionNames& names) {
   for (const auto& d : dirs)
     for (const auto& f : preset.file_names) {
       const fs::path p = fs::path(d) / f;
@@ -115,9 +116,9 @@ std::string locate_model_weights(const ModelPreset& preset, const std::vector<st
   const char* env = std::getenv("SRENGINE_MODELS");
   const std::string first = dirs.empty() ? "weights" : dirs.front();
   fail("model ", preset.name, ": its weights file '", preset.file_names.front(), "' is not in ",
-       searched.empty() ? std::string("any folder") : searched, " (--model-dir, then $SRENGINE_MODELS",
+       searched.empty() ? std::string("any folder") : searched, " (", names.model_dir, ", then $SRENGINE_MODELS",
        env ? "" : ", unset", "). srengine downloads nothing: get it from ", preset.url, " and put it in '", first,
-       "/' (or point --model-dir or SRENGINE_MODELS at its folder, or give --weights FILE)");
+       "/' (or point ", names.model_dir, " or SRENGINE_MODELS at its folder, or give ", names.weights, ")");
 }
 
 }  // namespace sr

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nets/model_option_names.h"
+
 namespace sr {
 
 struct ModelPreset {
@@ -21,8 +23,9 @@ struct ModelPreset {
 // Every preset, in Real-ESRGAN's order.
 const std::vector<ModelPreset>& model_presets();
 std::vector<std::string> model_preset_names();
-// The preset called `name`; an unknown name is an error listing the known ones.
-const ModelPreset& find_model_preset(const std::string& name);
+// The preset called `name`; an unknown name is an error listing the known ones (and what
+// else to give, as `names` spells it).
+const ModelPreset& find_model_preset(const std::string& name, const ModelOptionNames& names = {});
 
 // Where weights are looked for: `model_dir`, then every folder of $SRENGINE_MODELS
 // (colon-separated), without repeats.
@@ -30,6 +33,7 @@ std::vector<std::string> model_search_dirs(const std::string& model_dir);
 
 // The first existing <dir>/<file name> over `dirs` x preset.file_names; when none exists,
 // an error naming the expected file, the folders searched and where to get it.
-std::string locate_model_weights(const ModelPreset& preset, const std::vector<std::string>& dirs);
+std::string locate_model_weights(const ModelPreset& preset, const std::vector<std::string>& dirs,
+                                 const ModelOptionNames& names = {});
 
 }  // namespace sr

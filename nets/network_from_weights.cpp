@@ -36,7 +36,8 @@ int64_t exact_sqrt(int64_t v) {
   return 0;
 }
 
-nlohmann::json rrdbnet_from(const std::map<std::string, const Tensor*>& m, const std::string& path) {
+nlohmann::json rrdbnet_from(const std::map<std::string, const Tensor*>& m, const std::string& path,
+                            const ModelOptionNames& names) {
   const Tensor& first = need(m, "conv_first.weight", 4, path);
   const Tensor& last = need(m, "conv_last.weight", 4, path);
   const int64_t nf = first.size(0), in_unshuffled = first.size(1), out = last.size(0);
@@ -44,7 +45,7 @@ nlohmann::json rrdbnet_from(const std::map<std::string, const Tensor*>& m, const
   const int64_t f = in_unshuffled % out == 0 ? exact_sqrt(in_unshuffled / out) : 0;
   SR_CHECK(f == 1 || f == 2 || f == 4, "weights '", path, "': RRDBNet's conv_first takes ", in_unshuffled,
            " channels and conv_last gives ", out, ": not a scale 4, 2 or 1 net with as many input as output "
-           "channels (give --config)");
+           "channels (give ", names.config, ")");
   std::set<int64_t> blocks;
   for (const auto& [k, t] : m) {
     if (k.rfind("body.", 0) != 0) continue;
@@ -65,7 +66,8 @@ nlohmann::json rrdbnet_from(const std::map<std::string, const Tensor*>& m, const
           {"num_grow_ch", gc}};
 }
 
-nlohmann::json compact_from(const std::map<std::string, const Tensor*>& m, const std::string& path) {
+nlohmann::json compact_from(const std::map<std::string, const Tensor*>& m, const std::string& path,
+                            const ModelOptionNames& names) {
   const Tensor& first = need(m, "body.0.weight", 4, path);
   int64_t last = 0;
   while (find(m, "body." + std::to_string(last + 2) + ".weight")) last += 2;
@@ -75,31 +77,33 @@ nlohmann::json compact_from(const std::map<std::string, const Tensor*>& m, const
   const int64_t up = tail.size(0) % in == 0 ? exact_sqrt(tail.size(0) / in) : 0;
   SR_CHECK(up == 2 || up == 4, "weights '", path, "': SRVGGNetCompact's last conv gives ", tail.size(0),
            " channels for ", in, " input channels: not an x2 or x4 net with as many input as output channels "
-           "(give --config)");
+           "(give ", names.config, ")");
   // PReLU keeps one slope per channel at the odd indices; ReLU and LeakyReLU keep nothing, so
   // they cannot be told apart from the file.
   SR_CHECK(find(m, "body.1.weight"), "weights '", path, "': an SRVGGNetCompact without PReLU weights (relu or "
-           "leakyrelu cannot be told apart from the file): give --config");
+           "leakyrelu cannot be told apart from the file): give ", names.config);
   return {{"type", "SRVGGNetCompact"}, {"num_in_ch", in}, {"num_out_ch", in},      {"num_feat", nf},
           {"num_conv", last / 2 - 1},  {"upscale", up},   {"act_type", "prelu"}};
 }
 
 }  // namespace
 
-nlohmann::json network_from_tensors(const NamedTensors& tensors, const std::string& path) {
+nlohmann::json network_from_tensors(const NamedTensors& tensors, const std::string& path,
+                                    const ModelOptionNames& names) {
   std::map<std::string, const Tensor*> m;
   for (const auto& [k, t] : tensors) m[k] = &t;
   const bool legacy_esrgan = find(m, "model.0.weight") || find(m, "RRDB_trunk.0.RDB1.conv1.weight");
-  if (!legacy_esrgan && find(m, "conv_first.weight")) return rrdbnet_from(m, path);
-  if (find(m, "body.0.weight")) return compact_from(m, path);
+  if (!legacy_esrgan && find(m, "conv_first.weight")) return rrdbnet_from(m, path, names);
+  if (find(m, "body.0.weight")) return compact_from(m, path, names);
   fail("weights '", path, "': the architecture cannot be recognised from its tensor names (",
        tensors.empty() ? std::string("none") : "first: '" + tensors.front().first + "'",
        "); srengine recognises RRDBNet and SRVGGNetCompact with BasicSR's names",
        legacy_esrgan ? " (old ESRGAN names: convert with tools/convert_pth.py)" : "",
-       ". Give --config CFG.json (its network_g) or -n MODEL_NAME");
+       ". Give ", names.config, " (its network_g) or ", names.model_name);
 }
 
-WeightsArchitecture detect_weights_architecture(const std::string& path, const std::string& param_key) {
+WeightsArchitecture detect_weights_architecture(const std::string& path, const std::string& param_key,
+                                                const ModelOptionNames& names) {
   std::ifstream in(path, std::ios::binary);
   SR_CHECK(in.good(), "weights '", path, "': cannot open the file (missing or unreadable)");
   uint8_t head[16] = {};
@@ -125,7 +129,7 @@ WeightsArchitecture detect_weights_architecture(const std::string& path, const s
     tensors = read_weights_file(path);
   }
   const SelectedWeights w = select_basicsr_weights(tensors, param_key == "bare" ? "" : param_key, path);
-  return {network_from_tensors(w.tensors, path), "tensor shapes"};
+  return {network_from_tensors(w.tensors, path, names), "tensor shapes"};
 }
 
 }  // namespace sr

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/safetensors.h"
+#include "nets/model_option_names.h"
 
 namespace sr {
 
@@ -25,10 +26,13 @@ struct WeightsArchitecture {
 // RRDBNet (any scale, feature width, block count, growth) or SRVGGNetCompact (PReLU) from
 // the bare BasicSR names of a state dict (select_basicsr_weights strips params/params_ema
 // and module.). Both assume num_in_ch == num_out_ch, as every released model has it.
-nlohmann::json network_from_tensors(const NamedTensors& tensors, const std::string& path);
+// An unrecognised file is an error that suggests a config or a model name, as `names` spells them.
+nlohmann::json network_from_tensors(const NamedTensors& tensors, const std::string& path,
+                                    const ModelOptionNames& names = {});
 
 // Reads `path` once: the metadata's network options when present, else the shapes of the
 // group `param_key` selects (load_basicsr_weights's rules).
-WeightsArchitecture detect_weights_architecture(const std::string& path, const std::string& param_key = "auto");
+WeightsArchitecture detect_weights_architecture(const std::string& path, const std::string& param_key = "auto",
+                                                const ModelOptionNames& names = {});
 
 }  // namespace sr

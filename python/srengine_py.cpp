@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,43 @@
 namespace py = pybind11;
 
 namespace {
+
+// The srengine.train calls running in this process. One Ctrl-C stops all of them, and is
+// handed on to Python once, by the last run to return: a signal raised while another run still
+// has its stop handler installed would count there as a second Ctrl-C (quit at once), and each
+// run handing it on would give one KeyboardInterrupt per run. SIGINT goes on as Python's own
+// interrupt (PyErr_SetInterruptEx); SIGTERM is raised, so its default action still ends the
+// process once no run is left to checkpoint.
+class TrainRunCount {
+ public:
+  class Scope {
+   public:
+    Scope() {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++running_;
+    }
+    ~Scope() {
+      int deliver = 0;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (--running_ == 0) std::swap(deliver, owed_);
+      }
+      if (deliver == SIGINT) PyErr_SetInterruptEx(SIGINT);
+      else if (deliver != 0) std::raise(deliver);
+    }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+    void owe_signal(int signal) const {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (owed_ == 0) owed_ = signal;
+    }
+  };
+
+ private:
+  static inline std::mutex mutex_;
+  static inline int running_ = 0;
+  static inline int owed_ = 0;
+};
 
 using sr::data::Image;
 
@@ -370,13 +408,14 @@ class RealESRGANer:
         int status = 0;
         {
           py::gil_scoped_release release;
+          const TrainRunCount::Scope counted;
           status = sr::train::run_training(cfg, opt);
+          // While the run lasts, SIGINT / SIGTERM only ask it for a checkpoint at the end of the
+          // iteration (train/stage_loop.h). Then the signal is handed on to the handler Python had,
+          // so that Ctrl-C raises KeyboardInterrupt, as anywhere in Python, instead of hiding in the
+          // return value (a loop over configs would go on to the next run).
+          if (status > 128) counted.owe_signal(status - 128);
         }
-        // While the run lasts, SIGINT / SIGTERM only ask it for a checkpoint at the end of the
-        // iteration (train/stage_loop.h). Then the signal is handed on to the handler Python had,
-        // so that Ctrl-C raises KeyboardInterrupt here, as anywhere in Python, instead of hiding
-        // in the return value (a loop over configs would go on to the next run).
-        if (status > 128) std::raise(status - 128);
         if (PyErr_CheckSignals() != 0) throw py::error_already_set();
         return status;
       },

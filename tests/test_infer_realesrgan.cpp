@@ -281,6 +281,30 @@ TEST_CASE("infer/tta_on_a_symmetric_net_equals_plain_inference") {
 
 // Real-ESRGAN's spellings on the command line, the folder's skipped files named, and the
 // flags srengine cannot honour refused clearly.
+// Real-ESRGAN's --alpha_upsampler bicubic is cv2's bilinear resize of the alpha plane there,
+// so here it is --alpha linear (bit for bit); srengine's own --alpha bicubic is MATLAB's.
+TEST_CASE("infer/cli_alpha_upsampler_means_what_realesrgan_does") {
+  if (!fs::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
+    return;
+  }
+  test::TempDir dir;
+  std::mt19937_64 rng(19);
+  data::write_image(dir.file("logo.png"), test::random_image(rng, 12, 10, 4));
+  const std::string fx = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/";
+  const auto run = [&](const std::string& flags, const std::string& out) {
+    const std::string cmd = test::srengine_exe() + " infer --weights " + fx + "rrdbnet_tiny.safetensors --config " +
+                            fx + "config.json -i " + dir.file("logo.png") + " -o " + dir.file(out) + " " + flags +
+                            " > " + dir.file(out + ".log") + " 2>&1";
+    INFO(cmd);
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    return test::read_text(dir.file(out + "/logo.png"));  // the PNG bytes
+  };
+  const std::string realesrgan = run("--alpha_upsampler bicubic", "a"), linear = run("--alpha linear", "b");
+  CHECK(realesrgan == linear);
+  CHECK(run("--alpha bicubic", "c") != linear);
+}
+
 TEST_CASE("infer/cli_realesrgan_flags") {
   if (!fs::exists(test::srengine_exe())) {
     WARN("SKIPPED: " << test::srengine_exe() << " is not built");

@@ -161,6 +161,34 @@ TEST_CASE("train/validation_names_sr_images_by_set_name_lq_stem_and_suffix") {
   CHECK(vals == 1);
 }
 
+// ValidationResult::by_set (TensorBoard's metrics/<name>/<metric>): sets by name, and two sets
+// sharing a name each as name(key), so neither set's means replace the other's (one set's
+// name may even be the other's key).
+TEST_CASE("train/validation_means_by_set_name_keep_every_set") {
+  test::TempDir dir;
+  std::mt19937_64 rng(12);
+  const std::string a = dir.subdir("a"), b = dir.subdir("b");
+  data::write_image(a + "/x.png", test::random_image(rng, 32, 32, 3));
+  data::write_image(b + "/y.png", test::random_image(rng, 32, 32, 3));
+  json c = validation_run("val_by_set", 4, a, 2, 2);
+  c["val"]["save_img"] = false;
+  c["datasets"]["val_2"] = c["datasets"]["val"];
+  c["datasets"]["val_2"]["dataroot_gt"] = b;
+  c["datasets"]["val"]["name"] = "val_2";
+  c["datasets"]["val_2"]["name"] = "val_2";
+  const Config cfg = parse_config(c);
+  std::unique_ptr<Module> net = build_network(c["network_g"]);
+  ValidationResult v = validate(*net, cfg, dir.subdir("exp"), "t", Device::cpu());
+  REQUIRE(v.by_set.size() == 2);
+  CHECK(v.by_set.at("val_2(val)").at("psnr") == v.means.at("val_psnr"));
+  CHECK(v.by_set.at("val_2(val_2)").at("psnr") == v.means.at("val_2_psnr"));
+  CHECK(v.means.at("val_psnr") != v.means.at("val_2_psnr"));
+  c["datasets"]["val_2"]["name"] = "other";
+  v = validate(*net, parse_config(c), dir.subdir("exp2"), "t", Device::cpu());
+  CHECK(v.by_set.at("val_2").at("psnr") == v.means.at("val_psnr"));
+  CHECK(v.by_set.at("other").at("psnr") == v.means.at("val_2_psnr"));
+}
+
 // Two val sets whose SR images would share visualization/<folder> (one set's name is the
 // other's key), or two images of a set with one SR name, are refused before the first
 // iteration, naming both.

@@ -418,6 +418,31 @@ TEST_CASE("yaml/debug_name_turns_on_basicsr_debug_mode") {
   CHECK(f.notes.size() == 1);
 }
 
+// An option file switched to io_backend lmdb keeps its meta_info_file and filename_tmpl, which
+// BasicSR then ignores (the keys come from each LMDB folder's meta_info.txt): dropped with a
+// note each, where a JSON config setting them is an error (lmdb/dataset_errors_...).
+TEST_CASE("yaml/lmdb_option_file_drops_meta_info_file_with_a_note") {
+  const json set = {{"type", "PairedImageDataset"},
+                    {"dataroot_gt", "gt.lmdb"},
+                    {"dataroot_lq", "lq.lmdb"},
+                    {"meta_info_file", "meta_info_DIV2K800sub_GT.txt"},
+                    {"filename_tmpl", "{}x4"},
+                    {"io_backend", {{"type", "lmdb"}}}};
+  const BasicsrTranslation t = translate_basicsr_options({{"datasets", {{"train", set}}}}, "x.yml");
+  const json& out = t.config["datasets"]["train"];
+  CHECK_FALSE(out.contains("meta_info_file"));
+  CHECK_FALSE(out.contains("filename_tmpl"));
+  REQUIRE(t.notes.size() == 2);
+  CHECK_THAT(t.notes[0] + t.notes[1], Catch::Contains("datasets.train.meta_info_file' ignored") &&
+                                          Catch::Contains("datasets.train.filename_tmpl' ignored"));
+  // On disk both keep their meaning.
+  json disk = set;
+  disk["io_backend"]["type"] = "disk";
+  const BasicsrTranslation d = translate_basicsr_options({{"datasets", {{"train", disk}}}}, "x.yml");
+  CHECK(d.config["datasets"]["train"]["filename_tmpl"] == "{}x4");
+  CHECK(d.notes.empty());
+}
+
 // BasicSR's command-line spellings: -opt names the option file, --auto_resume is --resume
 // auto, and its launcher options point to mpirun.
 TEST_CASE("yaml/cli_takes_basicsr_spellings") {

@@ -77,6 +77,21 @@ struct Translator {
         problem(base + "." + k, d[k], "changes what the network sees and is not supported here");
     json o = section(base, d, ignored);
     for (const char* k : {"color", "mean", "std"}) o.erase(k);
+    // With lmdb BasicSR takes the keys from <dataroot>/meta_info.txt and pairs GT and LQ by
+    // key, so the option files' meta_info_file and filename_tmpl (left in place when a user
+    // switches the io_backend) do nothing there; a JSON config that sets them is an error.
+    const json* backend = o.contains("io_backend") && o["io_backend"].is_object() ? &o["io_backend"] : nullptr;
+    if (backend && backend->value("type", json()) == "lmdb") {
+      for (const char* k : {"meta_info_file", "meta_info"})
+        if (o.contains(k)) {
+          note(base + "." + k, "io_backend lmdb reads the keys from each dataroot's meta_info.txt");
+          o.erase(k);
+        }
+      if (o.contains("filename_tmpl") && o["filename_tmpl"] != "{}") {
+        note(base + ".filename_tmpl", "io_backend lmdb pairs GT and LQ records by key");
+        o.erase("filename_tmpl");
+      }
+    }
     // BasicSR's SingleImageDataset is LQ images only, upscaled without metrics (srengine's
     // GT-only set with bicubic LQ is GTOnlyBicubicDataset).
     if (type == "SingleImageDataset") o["type"] = "LQOnlyDataset";

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -12,6 +13,9 @@
 #include "engine/error.h"
 
 namespace sr::train {
+
+static_assert(std::endian::native == std::endian::little,
+              "TensorBoard event files are little-endian and written from host memory");
 
 namespace {
 
@@ -47,7 +51,7 @@ void put_varint(std::string& out, uint64_t v) {
 template <typename T>
 void put_fixed(std::string& out, T v) {
   char b[sizeof(T)];
-  std::memcpy(b, &v, sizeof(T));  // little-endian host (x86-64, aarch64)
+  std::memcpy(b, &v, sizeof(T));  // little-endian host (the static_assert above)
   out.append(b, sizeof(T));
 }
 

@@ -86,6 +86,10 @@ ValidationResult validate(Module& net, const Config& cfg, const std::string& dir
   NoGradGuard no_grad;
   ModeGuard mode(net);
   net.train(false);
+  // Sets are shown by name, as BasicSR tags them (metrics/<name>/<metric>); a name that two
+  // sets share is shown as name(key) for each, so no set's means hide another's.
+  std::map<std::string, int> name_count;
+  for (const DatasetConfig* d : cfg.eval_datasets()) ++name_count[visualization_folder(*d)];
   for (const DatasetConfig* d : cfg.eval_datasets()) {
     const std::string& set = d->key;
     data::Dataset ds(d->data);
@@ -126,9 +130,8 @@ ValidationResult validate(Module& net, const Config& cfg, const std::string& dir
         result.report_images.push_back(ri);
       }
     }
-    // By the set's name, as BasicSR tags them (metrics/<name>/<metric>); by its key where
-    // another set already has that name.
-    const std::string shown = result.by_set.count(visualization_folder(*d)) ? set : visualization_folder(*d);
+    const std::string name = visualization_folder(*d);
+    const std::string shown = name_count[name] > 1 ? name + "(" + set + ")" : name;
     for (auto& [metric, total] : sums) {
       const double mean = total / std::max<size_t>(1, ds.size());
       result.means[set + "_" + metric] = mean;

@@ -17,8 +17,8 @@ struct ValidationResult {
   // "<dataset>_<metric>" -> mean over the dataset's images, and "<dataset>_<metric>_bicubic"
   // for bicubic upscaling of the same LQ images
   std::map<std::string, double> means;
-  // The same means by set name (datasets.X.name, else X) and metric ("DIV2K" -> "psnr" ->
-  // 27.1; the bicubic ones included)
+  // The same means by set name (datasets.X.name, else X; "name(X)" where sets share a name)
+  // and metric ("DIV2K" -> "psnr" -> 27.1; the bicubic ones included)
   std::map<std::string, std::map<std::string, double>> by_set;
   std::vector<ReportImage> report_images;
 };

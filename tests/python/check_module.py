@@ -97,6 +97,13 @@ with tempfile.TemporaryDirectory() as tmp:
         check(False, "a missing weights file raises")
     except srengine.Error as e:
         check("RealESRGAN_x4plus.pth" in str(e) and isinstance(e, RuntimeError), "the error names the file")
+        check("model_dir" in str(e) and "--" not in str(e), f"the error names model_dir, no CLI flag ({e})")
+    try:  # a file whose architecture cannot be told from its tensors
+        srengine.Upscaler(weights=os.path.join(src, "tests", "fixtures", "nets", "rrdbnet_x1.safetensors"))
+        check(False, "an unrecognised weights file raises")
+    except srengine.Error as e:
+        check("Give config (its network_g) or model_name" in str(e) and "--" not in str(e),
+              f"the unrecognised file's error names config and model_name ({e})")
 
     # BasicSR's PSNR: 10 log10(255^2 / MSE); identical images give inf.
     noisy = np.clip(base.astype(int) + (np.arange(base.size).reshape(base.shape) % 5) - 2, 0, 255).astype(np.uint8)

@@ -110,5 +110,36 @@ with tempfile.TemporaryDirectory() as tmp:
     except KeyboardInterrupt:
         pass
 
+    # Two runs in two threads and one Ctrl-C: both write a checkpoint and return 130, and the
+    # main thread gets one KeyboardInterrupt. (The first run to finish raised SIGINT again
+    # while the other's stop handler was installed: a "second Ctrl-C" that ended the process.)
+    results = {}
+
+    def run_in_thread(name):
+        results[name] = srengine.train(tiny, overrides=[o.replace("py_sigint", name) for o in long_run], stage="psnr")
+
+    runs = [threading.Thread(target=run_in_thread, args=(n,)) for n in ("py_thread_a", "py_thread_b")]
+    for t in runs:
+        t.start()
+    logs = [os.path.join(tmp, "exp", n, "train.log") for n in ("py_thread_a", "py_thread_b")]
+    deadline = time.time() + 120
+    while time.time() < deadline and not all(os.path.exists(p) and "iter 2/" in open(p).read() for p in logs):
+        time.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGINT)
+    interrupted = False
+    try:
+        for t in runs:
+            t.join()
+        time.sleep(0.5)
+    except KeyboardInterrupt:
+        interrupted = True
+        for t in runs:
+            t.join()
+    check(results == {"py_thread_a": 130, "py_thread_b": 130}, f"both threaded runs stopped with 130 ({results})")
+    check(interrupted, "one Ctrl-C over two threaded runs: the main thread gets KeyboardInterrupt, the process lives")
+    for n in ("py_thread_a", "py_thread_b"):
+        states = glob.glob(os.path.join(tmp, "exp", n, "training_states", "psnr_*.state"))
+        check(len(states) == 1, f"{n}: its checkpoint is there ({states})")
+
 print("check_train_and_metrics_args:", "FAILED " + ", ".join(failures) if failures else "all checks passed")
 sys.exit(1 if failures else 0)

@@ -70,9 +70,10 @@ const char* kUsage =
     "                          frames are decoded by ffmpeg, upscaled, and encoded to <stem>[_<suffix>].mp4\n"
     "                          (H.264, yuv420p, sides cut to even; the audio is copied)\n"
     "  --crf N                 H.264 quality, 0..51 (default 18; lower is better)\n"
-    "  --alpha A               (--alpha_upsampler) the alpha channel by bicubic (default: MATLAB's), linear\n"
-    "                          (cv2's bilinear, what Real-ESRGAN's 'bicubic' does), or through the net: net,\n"
-    "                          or Real-ESRGAN's name for it, realesrgan\n"
+    "  --alpha A               the alpha channel by bicubic (default: MATLAB's), linear (cv2's bilinear), or\n"
+    "                          through the net: net, or Real-ESRGAN's name for it, realesrgan.\n"
+    "                          --alpha_upsampler A: Real-ESRGAN's flag, with its meanings: realesrgan, or\n"
+    "                          bicubic, which is cv2's bilinear there (so linear here)\n"
     "tiling and device:\n"
     "  -t, --tile T            core tile side in input pixels; memory then follows T, not the image. 0 (the\n"
     "                          default) runs the whole image at once: memory grows with it (a 4000x3000 x4\n"
@@ -193,7 +194,12 @@ int run_infer(const std::vector<std::string>& words) {
     else if (is({"--pre-pad", "--pre_pad"})) fo.tile.pre_pad = parse_int_arg("infer", "--pre-pad", value());
     else if (is({"--suffix"})) fo.suffix = value();
     else if (is({"--ext"})) fo.ext = value();
-    else if (is({"--alpha", "--alpha_upsampler", "--alpha-upsampler"})) alpha = value();
+    else if (is({"--alpha"})) alpha = value();
+    else if (is({"--alpha_upsampler", "--alpha-upsampler"})) {
+      // Real-ESRGAN's flag keeps Real-ESRGAN's meaning: its 'bicubic' is cv2's bilinear resize.
+      alpha = value();
+      if (alpha == "bicubic") alpha = "linear";
+    }
     else if (is({"--device"})) device = value();
     else if (is({"-g", "--gpu-id", "--gpu_id"}))
       device = "cuda:" + std::to_string(parse_int_arg("infer", a, value(), 0));
