@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <iterator>
 #include <cstdio>
 #include <mutex>
 #include <omp.h>
@@ -30,11 +31,13 @@ using Clock = std::chrono::steady_clock;
 std::atomic<int> g_stop_signal{0};
 static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free flag");
 
-// The first SIGINT / SIGTERM asks for a checkpoint at the end of the iteration; a second stop
-// signal of either kind (an impatient Ctrl-C, a run stuck in a long validation) ends the
-// process at once, as that signal's default action would: checkpoints are written atomically,
-// so the last one stays intact. Only async-signal-safe calls here (write, signal, raise).
+// The first stop signal asks for a checkpoint at the end of the iteration; a second one of any
+// kind (an impatient Ctrl-C, a run stuck in a long validation) ends the process at once, as
+// that signal's default action would: checkpoints are written atomically, so the last one
+// stays intact. SIGPIPE is the exception: once stdout's reader is gone every line logged raises
+// it again, so only the first counts. Only async-signal-safe calls here (write, signal, raise).
 extern "C" void on_stop_signal(int sig) {
+  if (sig == SIGPIPE && g_stop_signal.load() != 0) return;
   if (g_stop_signal.exchange(sig) == 0) {
     static const char first[] =
         "\nsrengine: stopping after this iteration, with a checkpoint (a second stop signal quits at once)\n";
@@ -68,28 +71,47 @@ std::string memory_text(Device device) {
 // scope saves the process's handlers, the last one puts them back. Each scope saving and
 // restoring its own would, when the first run ends first, leave on_stop_signal installed
 // after both: Python's Ctrl-C would be gone for good.
+//
+// SIGHUP (the terminal of an ssh session closed) and SIGPIPE (the reader of stdout, a `| tee`
+// or `| head`, is gone) would end the run without a checkpoint: they stop it like SIGTERM. A
+// process that ignores them (nohup, Python's SIGPIPE) keeps ignoring them and trains on.
 namespace {
 std::mutex g_scope_mutex;
 int g_scope_count = 0;
-void (*g_previous_int)(int) = SIG_DFL;
-void (*g_previous_term)(int) = SIG_DFL;
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+void (*g_previous[std::size(kStopSignals)])(int) = {};
 }  // namespace
 
 StopSignalScope::StopSignalScope() {
   const std::lock_guard<std::mutex> lock(g_scope_mutex);
   if (g_scope_count++ > 0) return;
   g_stop_signal.store(0);
-  g_previous_int = std::signal(SIGINT, on_stop_signal);
-  g_previous_term = std::signal(SIGTERM, on_stop_signal);
+  for (size_t i = 0; i < std::size(kStopSignals); ++i) {
+    g_previous[i] = std::signal(kStopSignals[i], on_stop_signal);
+    const bool ignored = g_previous[i] == SIG_IGN && (kStopSignals[i] == SIGHUP || kStopSignals[i] == SIGPIPE);
+    if (ignored) std::signal(kStopSignals[i], SIG_IGN);
+  }
 }
 
 StopSignalScope::~StopSignalScope() {
   const std::lock_guard<std::mutex> lock(g_scope_mutex);
   if (--g_scope_count > 0) return;
-  std::signal(SIGINT, g_previous_int == SIG_ERR ? SIG_DFL : g_previous_int);
-  std::signal(SIGTERM, g_previous_term == SIG_ERR ? SIG_DFL : g_previous_term);
+  for (size_t i = 0; i < std::size(kStopSignals); ++i)
+    std::signal(kStopSignals[i], g_previous[i] == SIG_ERR ? SIG_DFL : g_previous[i]);
   g_stop_signal.store(0);
 }
+
+namespace {
+const char* stop_signal_name(int sig) {
+  switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP (the terminal closed)";
+    case SIGPIPE: return "SIGPIPE (the reader of the output is gone)";
+  }
+  return "a signal";
+}
+}  // namespace
 
 // The losses, data wait and time since the last progress line.
 struct StageLoop::ProgressWindow {
@@ -402,15 +424,17 @@ void StageLoop::log_progress(const std::string& name, int64_t iter, int64_t tota
 // that left alone would hang the others in their next collective.
 int StageLoop::stop_requested(size_t si, int64_t iter, StageStep& step, const data::Loader& loader) {
   const int sig = g_stop_signal.load();
-  std::vector<double> stop{sig == SIGINT ? 1.0 : 0.0, sig != 0 && sig != SIGINT ? 1.0 : 0.0};
-  ctx_.comm->all_reduce_host(stop);  // ranks that got SIGINT, ranks that got SIGTERM
-  if (stop[0] == 0 && stop[1] == 0) return 0;
+  std::vector<double> stop(std::size(kStopSignals), 0.0);  // per signal: the ranks that got it
+  for (size_t i = 0; i < stop.size(); ++i) stop[i] = sig == kStopSignals[i] ? 1.0 : 0.0;
+  ctx_.comm->all_reduce_host(stop);
+  size_t first = 0;  // the first of kStopSignals that some rank got
+  while (first < stop.size() && stop[first] == 0) ++first;
+  if (first == stop.size()) return 0;
   checkpointer_.save(si, iter, nets_, step, loader);
-  const int stop_signal = stop[0] != 0 ? SIGINT : SIGTERM;
-  ctx_.log->info("[" + ctx_.cfg.train.stages[si].name + "] stopped by " +
-                 (stop_signal == SIGINT ? "SIGINT" : "SIGTERM") + " at iteration " + std::to_string(iter) +
-                 "; checkpoint " + checkpointer_.last() + " (continue with --resume auto; exit status " +
-                 std::to_string(128 + stop_signal) + ")");
+  const int stop_signal = kStopSignals[first];
+  ctx_.log->info("[" + ctx_.cfg.train.stages[si].name + "] stopped by " + stop_signal_name(stop_signal) +
+                 " at iteration " + std::to_string(iter) + "; checkpoint " + checkpointer_.last() +
+                 " (continue with --resume auto; exit status " + std::to_string(128 + stop_signal) + ")");
   return stop_signal;
 }
 

@@ -21,7 +21,8 @@
 
 namespace sr::train {
 
-// While a run lasts, SIGINT / SIGTERM set a flag that the loop reads once per iteration;
+// While a run lasts, SIGINT / SIGTERM (and SIGHUP / SIGPIPE unless ignored) set a flag that
+// the loop reads once per iteration;
 // every rank then agrees on the iteration, writes a checkpoint and leaves. A second stop
 // signal ends the process at once (exit status 128 + signal, by the signal). The scope
 // starts with no signal pending and puts the previous handlers back when the run ends, so a

@@ -4,10 +4,17 @@
 # `srengine train ... && next-step` stops and a scheduler requeues the job; --resume auto
 # then continues from that checkpoint. INT2: a second SIGINT while the first waits for the end
 # of a long iteration ends the process at once, by the signal (130), without a checkpoint.
-#   sigint_test.sh SRENGINE_BINARY SOURCE_DIR WORK_DIR [INT|TERM|INT2]
+# HUP: a closed terminal (ssh) stops it the same way (129); HUP_IGNORED: under nohup (SIGHUP
+# ignored) it trains on to the end. PIPE: the reader of its output goes away (`| grep -m1`,
+# a killed `| tee`): a checkpoint, then 141, where the signal's default would have ended the
+# run on the spot.
+#   sigint_test.sh SRENGINE_BINARY SOURCE_DIR WORK_DIR [INT|TERM|INT2|HUP|HUP_IGNORED|PIPE]
 set -euo pipefail
 bin=$1 src=$2 work=$3 sig=${4:-INT}
-case $sig in INT | INT2) want=130 ;; TERM) want=143 ;; *) echo "unknown signal $sig"; exit 2 ;; esac
+case $sig in
+  INT | INT2) want=130 ;; TERM) want=143 ;; HUP) want=129 ;; PIPE) want=141 ;; HUP_IGNORED) want=0 ;;
+  *) echo "unknown signal $sig"; exit 2 ;;
+esac
 rm -rf "$work" && mkdir -p "$work"
 args=("$src/tests/fixtures/train_tiny.json" --set "path.experiments_root=$work" --set name=sigint
       --set train.stages.0.total_iter=100000 --set logger.save_checkpoint_freq=100000 --set val.val_freq=100000)
@@ -16,7 +23,27 @@ args=("$src/tests/fixtures/train_tiny.json" --set "path.experiments_root=$work" 
 [ "$sig" = INT2 ] && args+=(--set network_g.num_feat=64 --set network_g.num_block=4 --set network_g.num_grow_ch=32
                             --set datasets.train.gt_size=128 --set datasets.train.batch_size_per_gpu=4
                             --set logger.print_freq=1)
-"$bin" train "${args[@]}" > "$work/out.txt" 2>&1 &
+if [ "$sig" = PIPE ]; then
+  # stdout into a reader that leaves at the first progress line; stderr kept in a file.
+  set +e
+  "$bin" train "${args[@]}" 2> "$work/err.txt" | grep -m1 "iter 2/" > /dev/null
+  status=${PIPESTATUS[0]}
+  set -e
+  cat "$work/err.txt"
+  log="$work/sigint/train.log"
+  tail -3 "$log"
+  [ "$status" -eq 141 ] || { echo "FAIL: exit status $status once the output pipe closed, expected 141"; exit 1; }
+  grep -q "stopped by SIGPIPE" "$log" || { echo "FAIL: train.log names no SIGPIPE stop"; exit 1; }
+  ls "$work/sigint/training_states/"psnr_*.state > /dev/null || { echo "FAIL: no checkpoint"; exit 1; }
+  echo "ok: checkpoint written when the output pipe closed, exit status $status"
+  exit 0
+fi
+if [ "$sig" = HUP_IGNORED ]; then
+  args+=(--set train.stages.0.total_iter=12)
+  (trap '' HUP; exec "$bin" train "${args[@]}") > "$work/out.txt" 2>&1 &
+else
+  "$bin" train "${args[@]}" > "$work/out.txt" 2>&1 &
+fi
 pid=$!
 # Wait for the first logged iterations, then interrupt.
 for _ in $(seq 1 200); do grep -q "iter 2/" "$work/out.txt" 2>/dev/null && break; sleep 0.1; done
@@ -25,11 +52,17 @@ if [ "$sig" = INT2 ]; then
   for _ in $(seq 1 100); do grep -q "stopping after this iteration" "$work/out.txt" && break; sleep 0.02; done
   kill -INT "$pid"
 else
-  kill -"$sig" "$pid"
+  kill -"${sig%_IGNORED}" "$pid"
 fi
 status=0
 wait "$pid" || status=$?
 cat "$work/out.txt"
+if [ "$sig" = HUP_IGNORED ]; then
+  [ "$status" -eq 0 ] || { echo "FAIL: exit status $status under nohup after SIGHUP, expected 0"; exit 1; }
+  grep -q "stopped by" "$work/out.txt" && { echo "FAIL: an ignored SIGHUP stopped the run"; exit 1; }
+  echo "ok: SIGHUP ignored (nohup): the run trained on to the end"
+  exit 0
+fi
 if [ "$sig" = INT2 ]; then
   [ "$status" -eq 130 ] || { echo "FAIL: exit status $status after two SIGINTs, expected 130"; exit 1; }
   grep -q "second stop signal: quitting at once" "$work/out.txt" ||

@@ -39,7 +39,8 @@ int run_train(const std::vector<std::string>& args) {
           "moves that folder to <name>_archived_<time> first (as BasicSR does).\n"
           "Distributed: mpirun -np N srengine train CFG.json\n"
           "Ctrl-C (SIGINT) or SIGTERM: a checkpoint at the end of the iteration, then exit 130 / 143\n"
-          "(continue with --resume auto); a second stop signal quits at once.\n");
+          "(continue with --resume auto); a second stop signal quits at once. A closed terminal\n"
+          "(SIGHUP) or output pipe (SIGPIPE) stops it the same way (129 / 141), unless ignored (nohup).\n");
       return 0;
     } else if (a == "--stage") {
       opt.only_stage = value("--stage");

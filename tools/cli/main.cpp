@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
       const int status = c.run(args);
       // Output that did not all arrive (`srengine config --doc > docs/CONFIG.md` on a full disk;
       // a closed pipe where SIGPIPE is ignored) is an error, not a success with a truncated file.
+      // A run that a signal stopped (train: 128 + the signal, SIGPIPE's 141 among them) says so
+      // by its status already.
+      if (status > 128) return status;
       errno = 0;
       const bool flushed = std::fflush(stdout) == 0;
       const int reason = errno;
