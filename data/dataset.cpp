@@ -152,25 +152,36 @@ std::vector<LmdbKey> read_lmdb_keys(const std::string& root, const LmdbReader& d
   int line_no = 0;
   while (std::getline(in, line)) {
     ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const size_t start = line.find_first_not_of(" \t");
+    if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a UTF-8 byte-order mark
+    const size_t start = line.find_first_not_of(" \t\r");
     if (start == std::string::npos) continue;
+    line = line.substr(start, line.find_last_not_of(" \t\r") + 1 - start);
     const std::string where = path + " line " + std::to_string(line_no);
-    const size_t end = std::min(line.find_first_of(" \t", start), line.size());
-    const std::string token = line.substr(start, end - start);
+    // 'NAME.png (h,w,c) N' as create_lmdb.py writes it, or a bare NAME.png: the name runs up to
+    // the shape, so it may hold spaces ('my photo.png (40,40,3) 1') and folders ('sub/b.png').
     LmdbKey k;
-    k.key = fs::path(token).stem().string();
-    k.origin = "meta_info " + where;
-    SR_CHECK(!k.key.empty() && token.find('/') == std::string::npos, where, ": '", token,
-             "' is not a record name (KEY.png)");
-    const size_t shape = line.find_first_not_of(" \t", end);
-    if (shape != std::string::npos && line[shape] == '(') {
-      int h = 0, w = 0, c = 0;
-      SR_CHECK(std::sscanf(line.c_str() + shape, "(%d,%d,%d)", &h, &w, &c) == 3 && h > 0 && w > 0 && c > 0, where,
-               ": cannot parse the shape in '", line, "' (expected 'KEY.png (h,w,c) [compress_level]')");
+    std::string name = line;
+    const size_t paren = line.rfind(" (");
+    const size_t close = line.rfind(')');
+    const bool has_shape = paren != std::string::npos && close != std::string::npos && close > paren &&
+                           line.find_first_not_of(" \t0123456789", close + 1) == std::string::npos;
+    if (has_shape) {  // else 'photo (1).png' is all name
+      int h = 0, w = 0, c = 0, used = 0;
+      const std::string shape = line.substr(paren + 1);
+      SR_CHECK(std::sscanf(shape.c_str(), "(%d ,%d ,%d)%n", &h, &w, &c, &used) == 3 && used > 0 && h > 0 && w > 0 &&
+                   c > 0 && shape.find_first_not_of(" \t0123456789", size_t(used)) == std::string::npos,
+               where, ": cannot parse the shape in '", line, "' (expected 'KEY.png (h,w,c) [compress_level]')");
       k.height = h;
       k.width = w;
+      name = line.substr(0, line.find_last_not_of(" \t", paren) + 1);
     }
+    // The key is the name without its extension (create_lmdb.py's keys).
+    const fs::path named(name);
+    k.key = named.has_extension() ? (named.parent_path() / named.stem()).string() : name;
+    k.origin = "meta_info " + where;
+    SR_CHECK(!k.key.empty() && !named.filename().empty() && named.is_relative() &&
+                 std::find(named.begin(), named.end(), "..") == named.end(),
+             where, ": '", name, "' is not a record name (KEY.png, or a relative sub/KEY.png)");
     SR_CHECK(seen.insert(k.key).second, where, ": key '", k.key, "' is listed twice");
     SR_CHECK(db.contains(k.key), where, ": key '", k.key, "' is not in the database ", db.file(), " (",
              db.size(), " records)");

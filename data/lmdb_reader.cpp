@@ -29,7 +29,8 @@ constexpr uint16_t kPageLeaf2 = 0x20, kPageSub = 0x40;
 constexpr uint16_t kNodeBigData = 0x01, kNodeSubData = 0x02, kNodeDupData = 0x04;
 constexpr uint16_t kDbDupSort = 0x04, kDbDupFixed = 0x10;
 constexpr uint64_t kNoPage = ~uint64_t{0};
-constexpr uint32_t kMinPageSize = 512, kMaxPageSize = 65536;
+constexpr uint32_t kMinPageSize = 512, kMaxPageSize = 32768;  // LMDB's own bounds
+constexpr size_t kMaxKeySize = 511;                            // LMDB's default MDB_MAXKEYSIZE
 // Deeper than any real tree: 2^32 records of 4 KB pages need about 8 levels.
 constexpr uint32_t kMaxDepth = 32;
 
@@ -44,18 +45,21 @@ struct Meta {
   uint16_t main_flags = 0;
   uint16_t depth = 0;
   uint64_t entries = 0, root = 0, last_page = 0, txnid = 0;
-  bool short_file = false;  // valid but for pages past the end of the file
 };
 
 // A meta page's fields (`page` holds its first kPageHeader + kMetaSize bytes), or the reason
-// it is not a valid meta page of a file of `file_size` bytes.
-std::string parse_meta(const uint8_t* page, uint64_t index, uint64_t file_size, Meta* m) {
-  if (!(u16(page + 10) & kPageMeta)) return "not marked as a meta page";
-  if (u64(page) != index) return str_cat("holds page number ", u64(page), " instead of ", index);
+// it is not a valid meta page. The file's length is not one: LMDB may leave the file shorter
+// than the last page a meta page counts (pages allocated and freed in one commit), so a cut
+// file shows where a page the tree needs lies past its end.
+std::string parse_meta(const uint8_t* page, uint64_t index, Meta* m) {
   const uint8_t* meta = page + kPageHeader;
   const uint32_t magic = u32(meta);
   if (magic == 0xDEC0EFBEu) return "has the magic of a big-endian file (not supported)";
+  // A 32-bit build's page header is 12 bytes: its magic sits 4 bytes earlier.
+  if (magic != kMagic && u32(page + 12) == kMagic) return "is a 32-bit LMDB file's (not supported)";
   if (magic != kMagic) return str_cat("has no LMDB magic (0x", std::hex, magic, std::dec, ")");
+  if (!(u16(page + 10) & kPageMeta)) return "not marked as a meta page";
+  if (u64(page) != index) return str_cat("holds page number ", u64(page), " instead of ", index);
   if (u32(meta + 4) != kVersion) return str_cat("has format version ", u32(meta + 4), " (only version 1 is read)");
   // The page size is kept in the free database's pad field, the main database follows it.
   m->page_size = u32(meta + 24);
@@ -77,13 +81,6 @@ std::string parse_meta(const uint8_t* page, uint64_t index, uint64_t file_size, 
     if (m->root < 2 || m->root > m->last_page)
       return str_cat("has root page ", m->root, " outside pages 2..", m->last_page);
     if (m->depth < 1 || m->depth > kMaxDepth) return str_cat("has tree depth ", m->depth, " (1..", kMaxDepth, ")");
-  }
-  // Checked last: a meta page that is sound but for the file's length means a cut file.
-  const uint64_t pages_in_file = file_size / ps;
-  if (m->last_page >= pages_in_file) {
-    m->short_file = true;
-    return str_cat("says the last page is ", m->last_page, " but the file holds ", pages_in_file, " pages of ", ps,
-                   " bytes");
   }
   return "";
 }
@@ -137,35 +134,40 @@ void LmdbReader::open_meta() {
   Meta metas[2];
   std::string why[2];
   read_at(0, need, buf, "meta page 0");
-  why[0] = parse_meta(buf, 0, file_size_, &metas[0]);
+  why[0] = parse_meta(buf, 0, &metas[0]);
   // Meta page 1 lies one page in; without a valid meta page 0 its size is found by trying
-  // each page size that page 1 could have.
+  // each page size that page 1 could have. Where none holds one, the reason given is that of
+  // the likeliest place: a page size whose page 1 has the magic, else 4096.
   std::vector<uint32_t> sizes;
+  // LMDB writes both meta pages when it creates a file: one that ends before page 1 is whole
+  // is cut (read as meta page 0 alone it would be the empty database of the first commit).
+  SR_CHECK(!why[0].empty() || file_size_ >= 2 * uint64_t(metas[0].page_size), file_, ": truncated: the ", file_size_,
+           "-byte file ends before its second meta page (pages of ", metas[0].page_size, " bytes)");
   if (why[0].empty()) sizes.push_back(metas[0].page_size);
   else
     for (uint32_t ps = kMinPageSize; ps <= kMaxPageSize; ps *= 2) sizes.push_back(ps);
-  why[1] = "lies past the end of the file";
+  why[1] = str_cat("lies past the end of the ", file_size_, "-byte file");
+  bool reason_has_magic = false;
   for (uint32_t ps : sizes) {
     if (file_size_ < uint64_t(ps) + need) continue;
     read_at(ps, need, buf, "meta page 1");
     Meta m;
-    std::string w = parse_meta(buf, 1, file_size_, &m);
+    std::string w = parse_meta(buf, 1, &m);
     if (w.empty() && m.page_size != ps)
       w = str_cat("has page size ", m.page_size, " but lies at byte ", ps);
-    if (w.empty() || sizes.size() == 1) {
-      why[1] = w;
+    const bool magic = u32(buf + kPageHeader) == kMagic;
+    if (w.empty() || sizes.size() == 1 || (magic && !reason_has_magic) || (ps == 4096 && !reason_has_magic)) {
+      why[1] = w.empty() || sizes.size() == 1 ? w : str_cat("(at page size ", ps, ") ", w);
       metas[1] = m;
+      reason_has_magic = reason_has_magic || magic;
     }
     if (w.empty()) break;
   }
   SR_CHECK(why[0].empty() || why[1].empty(), file_, ": not a readable LMDB database: meta page 0 ", why[0],
            "; meta page 1 ", why[1]);
   // The newer transaction's meta page describes the database; a damaged one leaves the other
-  // (a torn meta write). A newer one whose pages the file lacks is a truncated file, not the
-  // previous commit's database.
-  for (int i = 0; i < 2; ++i)
-    SR_CHECK(!(metas[i].short_file && (!why[1 - i].empty() || metas[i].txnid >= metas[1 - i].txnid)), file_,
-             ": truncated: meta page ", i, " (transaction ", metas[i].txnid, ") ", why[i]);
+  // (a torn meta write). A cut file is not read as the older commit's database: the newer meta
+  // page stays valid, and the walk stops at the first page it needs that the file lacks.
   int pick = why[0].empty() ? 0 : 1;
   if (why[0].empty() && why[1].empty() && metas[1].txnid > metas[0].txnid) pick = 1;
   const Meta& m = metas[pick];
@@ -204,6 +206,10 @@ void LmdbReader::walk_tree() {
     SR_CHECK(lower >= kPageHeader + 2 && lower <= upper && upper <= ps && (lower - kPageHeader) % 2 == 0, where,
              " has free-space bounds ", lower, "..", upper, " that do not fit a ", ps, "-byte page with entries");
     const size_t count = (lower - kPageHeader) / 2;
+    // The entries' nodes (2-byte aligned) share the data area upper..ps without overlapping:
+    // their sizes sum to at most its length. Overlapping nodes would let a small file name
+    // gigabytes of distinct keys.
+    size_t node_bytes = 0;
     for (size_t i = 0; i < count; ++i) {
       const size_t off = u16(p + kPageHeader + 2 * i);
       const std::string node = str_cat(where, " entry ", i);
@@ -214,11 +220,21 @@ void LmdbReader::walk_tree() {
       const uint16_t node_flags = u16(n + 4);
       const size_t key_size = u16(n + 6);
       const size_t key_at = off + kNodeHeader;
+      SR_CHECK(key_size <= kMaxKeySize, node, " has a ", key_size, "-byte key (LMDB's keys are at most ",
+               kMaxKeySize, " bytes)");
       SR_CHECK(key_at + key_size <= ps, node, " has a ", key_size, "-byte key running past the page");
+      // Called once the node's own fields are checked (so their errors come first): a node is
+      // its header, key and in-page value, rounded up to an even size.
+      const auto count_node_bytes = [&](size_t value_on_page) {
+        node_bytes += (kNodeHeader + key_size + value_on_page + 1) & ~size_t{1};
+        SR_CHECK(node_bytes <= ps - upper, where, "'s entries 0..", i, " take ", node_bytes,
+                 " bytes, more than its data area of ", ps - upper, " (overlapping entries)");
+      };
       if (branch) {
         // A branch entry's child page number spreads over the size and flags fields.
         const uint64_t child = uint64_t(lo_hi) | uint64_t(node_flags) << 32;
         SR_CHECK(child >= 2 && child <= last_page_, node, " points to page ", child, ", outside pages 2..", last_page_);
+        count_node_bytes(0);
         stack.emplace_back(child, level + 1);
         continue;
       }
@@ -248,11 +264,15 @@ void LmdbReader::walk_tree() {
         SR_CHECK(kPageHeader + size <= uint64_t(pages) * ps, ov, ": a ", size, "-byte value does not fit its ", pages,
                  " pages");
         r.offset = first * ps + kPageHeader;
+        count_node_bytes(8);
       } else {
         SR_CHECK(data_at + size <= ps, node, " (key '", key, "') has a ", size, "-byte value running past the page");
         r.offset = pgno * ps + data_at;
+        count_node_bytes(size);
       }
       SR_CHECK(records_.emplace(key, r).second, node, " repeats key '", key, "'");
+      SR_CHECK(records_.size() <= entries_, file_, ": the tree holds more records than the ", entries_,
+               " its meta page counts");
     }
   }
   SR_CHECK(records_.size() == entries_, file_, ": the tree holds ", records_.size(), " records but the meta page ",

@@ -68,6 +68,14 @@ size_t lmdb_read_all(const std::string& folder) {
   return bytes;
 }
 
+// Every record, key -> value.
+std::map<std::string, std::vector<uint8_t>> lmdb_records(const std::string& folder) {
+  const LmdbReader r(folder);
+  std::map<std::string, std::vector<uint8_t>> out;
+  for (const std::string& k : r.keys()) out[k] = r.read(k);
+  return out;
+}
+
 // The fixture's layout, found the way the reader finds it: page size, the meta page of the
 // newer transaction (its offset) and the main database's root page.
 struct LmdbLayout {
@@ -208,21 +216,65 @@ TEST_CASE("lmdb/reader_corrupt_fields_are_errors") {
   const uint64_t leaf = lmdb_le(many, first, 4);
   const size_t inline_node = lmdb_node(many, lm, leaf, 0);
   expect("many.lmdb", many, [&](auto& b) { lmdb_put(b, inline_node + 2, 2, 1); }, {"running past the page"});
-  expect("many.lmdb", many, [&](auto& b) { lmdb_put(b, inline_node + 6, 2, 0xFFFF); }, {"key running past"});
+  expect("many.lmdb", many, [&](auto& b) { lmdb_put(b, inline_node + 6, 2, 0xFFFF); }, {"65535-byte key", "511"});
+  expect("many.lmdb", many, [&](auto& b) { lmdb_put(b, inline_node + 6, 2, 600); }, {"600-byte key", "511"});
+  // The node nearest the free space given a 398-byte key: it runs over the nodes above it, a
+  // distinct key made of their bytes. Overlapping entries would let a small file name gigabytes
+  // of distinct keys (up to 511 bytes each, sharing the same bytes).
+  expect("many.lmdb", many, [&](auto& b) {
+    const size_t count = (lmdb_le(b, leaf * ps + 12, 2) - 16) / 2;
+    size_t lowest = ps;
+    for (size_t i = 0; i < count; ++i) lowest = std::min<size_t>(lowest, lmdb_le(b, leaf * ps + 16 + 2 * i, 2));
+    lmdb_put(b, leaf * ps + lowest + 6, 2, 398);
+  }, {"overlapping entries"});
+  // A 32-bit build's meta pages (magic 4 bytes earlier) and a big-endian file's are named as such.
+  expect("many.lmdb", many, [&](auto& b) {
+    for (size_t m : {size_t(0), ps}) {
+      std::rotate(b.begin() + m + 12, b.begin() + m + 16, b.begin() + m + 16 + 136);
+    }
+  }, {"32-bit LMDB file"});
+  expect("many.lmdb", many, [&](auto& b) { for (size_t m : {size_t(0), ps}) lmdb_put(b, m + 16, 4, 0xDEC0EFBEu); },
+         {"big-endian"});
+}
+
+// LMDB may leave data.mdb shorter than the last page its meta page counts (pages allocated and
+// freed within one commit): such a file is whole and reads as the library reads it.
+TEST_CASE("lmdb/reader_reads_a_file_shorter_than_its_last_page") {
+  const std::vector<uint8_t> b = read_file_bytes(lmdb_fixture("short.lmdb/data.mdb"));
+  const LmdbLayout l = lmdb_layout(b);
+  const uint64_t last_page = lmdb_le(b, l.meta + 120, 8);
+  REQUIRE(b.size() / l.page_size <= last_page);  // the fixture is short
+  const auto records = lmdb_records(lmdb_fixture("short.lmdb"));
+  const std::map<std::string, size_t> want = {{"00005", 3000}, {"00006", 3000}, {"00011", 3000},
+                                              {"00014", 1000}, {"00035", 3000}, {"00036", 20000}};
+  REQUIRE(records.size() == want.size());
+  for (const auto& [k, n] : want) CHECK(records.at(k) == std::vector<uint8_t>(n, 'v'));
 }
 
 // Truncation at many lengths and a flipped byte at many offsets: an error or a clean read,
-// never a crash, a hang or another exception (a huge allocation would be std::bad_alloc).
+// never a crash, a hang or another exception (a huge allocation would be std::bad_alloc). A cut
+// file reads only when every page the tree needs is still there (LMDB files may end before the
+// last page a meta page counts), and then gives exactly the original records; a cut through a
+// page the tree needs is an error naming the file.
 TEST_CASE("lmdb/reader_truncations_and_flipped_bytes_never_crash") {
   test::TempDir dir;
-  int errors = 0, reads = 0;
+  int errors = 0, reads = 0, cut_errors = 0;
   for (const char* name : {"paired_gt.lmdb", "many.lmdb", "two_txns.lmdb"}) {
     const std::vector<uint8_t> orig = read_file_bytes(lmdb_fixture(std::string(name) + "/data.mdb"));
     const std::string folder = lmdb_copy(dir, name, std::string("fuzz_") + name);
     const std::string mdb = folder + "/data.mdb";
+    const auto original = lmdb_records(lmdb_fixture(name));
     for (size_t len = 0; len < orig.size(); len += 61) {
       test::write_bytes(mdb, std::vector<uint8_t>(orig.begin(), orig.begin() + len));
-      test::require_error([&] { lmdb_read_all(folder); }, {mdb});
+      std::map<std::string, std::vector<uint8_t>> got;
+      try {
+        got = lmdb_records(folder);
+      } catch (const sr::Error& e) {
+        ++cut_errors;
+        CHECK(std::string(e.what()).find(mdb) != std::string::npos);
+        continue;
+      }
+      CHECK(got == original);
     }
     test::write_bytes(mdb, orig);
     const size_t whole = lmdb_read_all(folder);
@@ -247,6 +299,7 @@ TEST_CASE("lmdb/reader_truncations_and_flipped_bytes_never_crash") {
     }
     CHECK(lmdb_read_all(folder) == whole);
   }
+  CHECK(cut_errors > 100);  // most cuts lose a page the tree needs
   CHECK(errors > 500);  // the header and node fields are checked...
   CHECK(reads > 500);   // ...and a flipped value byte still reads
 }
@@ -337,6 +390,34 @@ TEST_CASE("lmdb/dataset_errors_name_the_folder_file_and_key") {
   CHECK(ds.load_val(2).lq.numel() > 0);
 }
 
+// meta_info.txt names as BasicSR's sets have them: a name with spaces or parentheses, a key in a
+// subfolder (validation names its SR image by the key's last part, BasicSR's basename), a UTF-8
+// byte-order mark, CRLF line ends and a line with no shape; a name that climbs out is refused.
+TEST_CASE("lmdb/meta_info_names_with_spaces_folders_and_a_bom") {
+  test::TempDir dir;
+  std::mt19937_64 rng(31);
+  const std::vector<std::string> keys = {"my img", "photo (1)", "sub/b"};  // bytewise order
+  const std::string root = dir.file("odd.lmdb");
+  write_lmdb(root, keys.size(), [&](size_t i) {
+    return LmdbRecord{keys[i], encode_png(test::random_image(rng, 12, 8, 3), keys[i])};
+  });
+  test::write_text(root + "/meta_info.txt",
+                   "\xEF\xBB\xBFmy img.png (8,12,3) 1\r\n  photo (1).png\r\n\nsub/b.png (8, 12, 3) 1 \n");
+  DataConfig cfg = lmdb_paired(root, root);
+  cfg.type = DatasetType::single;
+  cfg.dataroot_lq.clear();
+  const Dataset ds(cfg);
+  REQUIRE(ds.size() == 3);
+  std::vector<std::string> stems;
+  for (size_t i = 0; i < ds.size(); ++i) stems.push_back(train::sr_stem(ds.file(i)));
+  CHECK(stems == std::vector<std::string>{"my img", "photo (1)", "b"});
+  CHECK(ds.load_val(2).gt.size(3) == 12);
+  test::write_text(root + "/meta_info.txt", "my img.png (8,12,3) 1\n../sub/b.png (8,12,3) 1\n");
+  test::require_error([&] { Dataset{cfg}; }, {"line 2", "'../sub/b.png' is not a record name"});
+  test::write_text(root + "/meta_info.txt", "my img.png (8,12) 1\n");
+  test::require_error([&] { Dataset{cfg}; }, {"line 1", "cannot parse the shape"});
+}
+
 TEST_CASE("lmdb/config_accepts_io_backend_lmdb") {
   const std::string tiny_cfg = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/train_tiny.json";
   const train::json c = train::load_config(
@@ -409,4 +490,18 @@ TEST_CASE("lmdb/cli_folder_to_lmdb_reads_as_the_folder") {
   CHECK_THAT(test::read_text(dir.file("log.txt")), Catch::Contains("already exists"));
   CHECK(run(lmdb_fixture("paired_gt") + " " + dir.file("plain")) != 0);
   CHECK_THAT(test::read_text(dir.file("log.txt")), Catch::Contains("should end with '.lmdb'"));
+  // meta_info.txt in file-name order as create_lmdb.py (and the folder's own listing) has it:
+  // 'a-b.png' before 'a.png', though data.mdb holds key 'a' before 'a-b'; a name with a space
+  // reads back as its key.
+  const std::string odd = dir.subdir("odd");
+  std::mt19937_64 rng(5);
+  for (const char* name : {"a.png", "a-b.png", "my img.png"})
+    data::write_image(odd + "/" + name, test::random_image(rng, 8, 8, 3));
+  REQUIRE(run(odd + " " + dir.file("odd.lmdb")) == 0);
+  CHECK(test::read_text(dir.file("odd.lmdb/meta_info.txt")) ==
+        "a-b.png (8,8,3) 1\na.png (8,8,3) 1\nmy img.png (8,8,3) 1\n");
+  DataConfig single = lmdb_paired(dir.file("odd.lmdb"), dir.file("odd.lmdb"));
+  single.type = DatasetType::single;
+  single.dataroot_lq.clear();
+  CHECK(Dataset(single).size() == 3);
 }

@@ -11,6 +11,10 @@ tests/test_data_lmdb.cpp's reader and dataset tests:
   two_txns.lmdb                   written in two transactions: the newer meta page has 'a' = b'new'
                                   and 'b' = b'added', the older one 'a' = b'old' alone
   named.lmdb                      the main database holds a named sub-database (refused)
+  short.lmdb                      three commits that allocate and free pages: its data.mdb ends
+                                  before the last page its meta page counts, and it is whole
+                                  (keys 00005 00006 00011 00035: 3000 bytes 'v', 00014: 1000,
+                                  00036: 20000)
   expected.txt                    '<database> <key> <size> <crc32>' for every record written
 
 usage: /usr/bin/python3 tools/make_lmdb_fixtures.py [--out tests/fixtures/lmdb]
@@ -110,6 +114,23 @@ def main():
         txn.put(b"k", b"v", db=sub)
     env.close()
     os.remove(os.path.join(folder, "lock.mdb"))
+
+    folder, env = fresh_env("short.lmdb")
+    with env.begin(write=True) as txn:
+        txn.put(b"zz", b"v" * 50000)
+        txn.delete(b"zz")
+    with env.begin(write=True) as txn:
+        txn.put(b"00014", b"v" * 1000)
+    with env.begin(write=True) as txn:
+        for k in (b"00005", b"00006", b"00035", b"00011"):
+            txn.put(k, b"v" * 3000)
+        txn.put(b"00036", b"v" * 20000)
+        txn.put(b"00037", b"v" * 20000)
+        txn.delete(b"00037")
+    last_page = env.info()["last_pgno"]
+    env.close()
+    os.remove(os.path.join(folder, "lock.mdb"))
+    assert os.path.getsize(os.path.join(folder, "data.mdb")) // 4096 <= last_page, "short.lmdb is not short"
 
     with open(os.path.join(out, "expected.txt"), "w") as f:
         for db, key, n, crc in expected:

@@ -44,9 +44,10 @@ const std::string& sr_source(const data::FilePair& f) { return f.lq_path.empty()
 }  // namespace
 
 std::string sr_stem(const data::FilePair& f) {
-  // An LMDB record's name is its key, as BasicSR's lq_path is for an lmdb backend.
+  // An LMDB record's name is its key, as BasicSR's lq_path is for an lmdb backend, without
+  // the key's folders ('sub/b' -> 'b': BasicSR's basename).
   const std::string& key = f.lq_path.empty() ? f.gt_key : f.lq_key;
-  return key.empty() ? fs::path(sr_source(f)).stem().string() : key;
+  return key.empty() ? fs::path(sr_source(f)).stem().string() : fs::path(key).filename().string();
 }
 
 std::vector<std::string> plan_sr_images(const data::Dataset& ds, const std::string& dir, const std::string& tail,

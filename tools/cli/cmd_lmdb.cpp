@@ -46,10 +46,13 @@ int run_lmdb(const std::vector<std::string>& args) {
   while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
   SR_CHECK(trimmed.size() > 5 && trimmed.compare(trimmed.size() - 5, 5, ".lmdb") == 0, "lmdb: the output '", out,
            "' should end with '.lmdb' (BasicSR reads only such folders)");
-  // Keys are names without extension, written in key order (a-b.png sorts before a.png, its key
-  // after a's); a.png and a.jpg would be one key, refused before anything is written.
+  // Keys are names without extension, written to data.mdb in key order (a-b.png sorts before
+  // a.png, its key after a's) while meta_info.txt lists them in file-name order, as
+  // create_lmdb.py does (and as the folder itself is read); a.png and a.jpg would be one key,
+  // refused before anything is written.
+  const std::vector<std::string> files = data::list_image_files(in);
   std::map<std::string, std::string> by_key;  // key -> file name
-  for (const std::string& name : data::list_image_files(in)) {
+  for (const std::string& name : files) {
     const std::string key = fs::path(name).stem().string();
     const auto [it, fresh] = by_key.emplace(key, name);
     SR_CHECK(fresh, "lmdb: '", (fs::path(in) / name).string(), "' and '", (fs::path(in) / it->second).string(),
@@ -60,7 +63,7 @@ int run_lmdb(const std::vector<std::string>& args) {
     keys.push_back(key);
     names.push_back(name);
   }
-  std::string meta;
+  std::map<std::string, std::string> meta_line;  // file name -> its meta_info.txt line
   ProgressBar bar("lmdb", (long)names.size());
   data::write_lmdb(out, names.size(), [&](size_t i) {
     const std::string path = (fs::path(in) / names[i]).string();
@@ -68,10 +71,13 @@ int run_lmdb(const std::vector<std::string>& args) {
     data::LmdbRecord r;
     r.key = keys[i];
     r.value = data::encode_png(img, path, 0, compression);
-    meta += str_cat(r.key, ".png (", img.height, ",", img.width, ",", img.channels, ") ", compression, "\n");
+    meta_line[names[i]] = str_cat(r.key, ".png (", img.height, ",", img.width, ",", img.channels, ") ", compression,
+                                  "\n");
     bar.update((long)i + 1);
     return r;
   });
+  std::string meta;
+  for (const std::string& name : files) meta += meta_line.at(name);
   write_file_atomically(
       (fs::path(out) / "meta_info.txt").string(),
       [&](std::FILE* f) {
