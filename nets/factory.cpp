@@ -8,6 +8,7 @@
 
 #include "engine/error.h"
 #include "engine/suggest.h"
+#include "nets/edsr.h"
 #include "nets/rrdbnet.h"
 #include "nets/srvgg_compact.h"
 #include "nets/unet_discriminator.h"
@@ -42,6 +43,20 @@ class Args {
     if (!v) return def;
     SR_CHECK(v->is_boolean(), where(key), " must be true or false, got ", v->dump());
     return v->get<bool>();
+  }
+  double number(const std::string& key, double def) {
+    const json* v = find(key, true);
+    if (!v) return def;
+    SR_CHECK(v->is_number(), where(key), " must be a number, got ", v->dump());
+    return v->get<double>();
+  }
+  std::vector<double> numbers(const std::string& key, const std::vector<double>& def) {
+    const json* v = find(key, true);
+    if (!v) return def;
+    SR_CHECK(v->is_array() && !v->empty() && std::all_of(v->begin(), v->end(), [](const json& e) {
+               return e.is_number();
+             }), where(key), " must be a list of numbers, got ", v->dump());
+    return v->get<std::vector<double>>();
   }
   std::string string(const std::string& key, const std::string& def) {
     const json* v = find(key, true);
@@ -107,6 +122,15 @@ const std::vector<std::pair<std::string, Builder>>& builders() {
          const std::string act = a.string("act_type", "prelu");
          a.check_no_unknown();
          return std::make_unique<SRVGGNetCompact>(in, out, nf, nc, (int)up, act, layers);
+       }},
+      {"EDSR",
+       [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {
+         const int64_t in = a.integer("num_in_ch", std::nullopt), out = a.integer("num_out_ch", std::nullopt);
+         const int64_t nf = a.integer("num_feat", 64), nb = a.integer("num_block", 16), up = a.integer("upscale", 4);
+         const double res_scale = a.number("res_scale", 1.0), img_range = a.number("img_range", 255.0);
+         const std::vector<double> mean = a.numbers("rgb_mean", {0.4488, 0.4371, 0.4040});
+         a.check_no_unknown();
+         return std::make_unique<EDSR>(in, out, nf, nb, (int)up, res_scale, img_range, mean, layers);
        }},
   };
   return table;

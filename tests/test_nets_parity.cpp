@@ -89,4 +89,6 @@ TEST_CASE("nets/parity_rrdbnet_x1") { run_parity("rrdbnet_x1"); }
 TEST_CASE("nets/parity_unet_discriminator_sn") { run_parity("unet_discriminator_sn"); }
 TEST_CASE("nets/parity_srvgg_compact_x4_prelu") { run_parity("srvgg_compact_x4"); }
 TEST_CASE("nets/parity_srvgg_compact_x2_leakyrelu") { run_parity("srvgg_compact_x2_leakyrelu"); }
+TEST_CASE("nets/parity_edsr_x2") { run_parity("edsr_x2"); }
+TEST_CASE("nets/parity_edsr_x4_res_scale") { run_parity("edsr_x4"); }
 TEST_CASE("nets/parity_vgg_style_discriminator") { run_parity("vgg_style_discriminator"); }

@@ -10,6 +10,7 @@
 #include "engine/ops_pool.h"
 #include "engine/random.h"
 #include "engine/safetensors.h"
+#include "nets/edsr.h"
 #include "nets/factory.h"
 #include "nets/rrdbnet.h"
 #include "nets/srvgg_compact.h"
@@ -97,6 +98,54 @@ TEST_CASE("nets/srvgg_compact_keys") {
   CHECK(shapes(SRVGGNetCompact(3, 3, 64, 16, 4, "relu")).size() == 17 * 2 + 2);
   CHECK_THROWS_WITH(SRVGGNetCompact(3, 3, 64, 16, 4, "gelu"), Catch::Contains("act_type"));
   CHECK_THROWS_WITH(SRVGGNetCompact(3, 3, 64, 16, 3, "prelu"), Catch::Contains("upscale must be 2 or 4"));
+}
+
+// BasicSR's EDSR_Mx4_f64b16 / Mx2 shapes: the released weights' keys, and no key for the mean.
+TEST_CASE("nets/edsr_keys") {
+  EDSR n(3, 3, 64, 16, 4);
+  const auto s = shapes(n);
+  CHECK(s.at("conv_first.weight") == Shape{64, 3, 3, 3});
+  CHECK(s.at("body.15.conv2.weight") == Shape{64, 64, 3, 3});
+  CHECK(s.at("body.0.conv1.bias") == Shape{64});
+  CHECK(s.at("conv_after_body.weight") == Shape{64, 64, 3, 3});
+  CHECK(s.at("upsample.0.weight") == Shape{256, 64, 3, 3});
+  CHECK(s.at("upsample.2.bias") == Shape{256});
+  CHECK(s.at("conv_last.weight") == Shape{3, 64, 3, 3});
+  CHECK(s.size() == 2 + 16 * 4 + 2 + 2 * 2 + 2);
+  CHECK(n.num_parameters() == 1517571);
+  const auto x2 = shapes(EDSR(3, 3, 64, 16, 2));
+  CHECK(x2.count("upsample.0.weight"));
+  CHECK_FALSE(x2.count("upsample.2.weight"));
+  CHECK(n.output_scale() == 4);
+  CHECK(n.input_multiple() == 1);
+  CHECK(EDSR(3, 3, 4, 1, 2).forward(Tensor::zeros({1, 3, 5, 3})).shape() == Shape{1, 3, 10, 6});
+  // Block convs start at BasicSR's kaiming x 0.1 with zero bias (near-identity blocks).
+  for (double b : dynamic_cast<ResidualBlockNoBN&>((*n.body)[0]).conv1->bias.to_vector()) CHECK(b == 0.0);
+  CHECK_THROWS_WITH(EDSR(3, 3, 64, 16, 3), Catch::Contains("upscale must be 2 or 4, got 3") &&
+                                               Catch::Contains("pixel_shuffle"));
+  CHECK_THROWS_WITH(EDSR(3, 3, 64, 16, 8), Catch::Contains("upscale must be 2 or 4, got 8"));
+  CHECK_THROWS_WITH(EDSR(1, 1, 64, 16, 4), Catch::Contains("rgb_mean has 3 values") &&
+                                               Catch::Contains("num_in_ch is 1"));
+  CHECK_THROWS_WITH(EDSR(3, 3, 64, 16, 4, 1.0, 0.0), Catch::Contains("img_range must be > 0, got 0"));
+  CHECK_THROWS_WITH(EDSR(3, 3, 4, 1, 2).forward(Tensor::zeros({1, 1, 5, 3})), Catch::Contains("[1, 1, 5, 3]"));
+  // Through the factory, with BasicSR's option names and errors naming the key.
+  const auto rgb_edsr = [](const std::string& more) {
+    return json::parse(R"({"type": "EDSR", "num_in_ch": 3, "num_out_ch": 3)" + more + "}");
+  };
+  CHECK(build_network(rgb_edsr(""))->num_parameters() == 1517571);
+  CHECK(build_network(json::parse(R"({"type": "EDSR", "num_in_ch": 1, "num_out_ch": 1, "rgb_mean": [0.5],
+                                      "img_range": 1, "res_scale": 0.1, "upscale": 2, "num_block": 1})"))
+            ->output_scale() == 2);
+  CHECK_THROWS_WITH(build_network(rgb_edsr(R"(, "upscale": 3)")),
+                    Catch::Contains("upscale must be 2 or 4, got 3"));
+  CHECK_THROWS_WITH(build_network(json::parse(R"({"type": "EDSR", "num_out_ch": 3})")),
+                    Catch::Contains("network EDSR: 'num_in_ch' is required"));
+  CHECK_THROWS_WITH(build_network(rgb_edsr(R"(, "rgb_mean": 0.4)")),
+                    Catch::Contains("'rgb_mean' must be a list of numbers, got 0.4"));
+  CHECK_THROWS_WITH(build_network(rgb_edsr(R"(, "res_scale": "1")")),
+                    Catch::Contains("'res_scale' must be a number"));
+  CHECK_THROWS_WITH(build_network(rgb_edsr(R"(, "num_blocks": 4)")),
+                    Catch::Contains("unknown key 'num_blocks'") && Catch::Contains("did you mean 'num_block'"));
 }
 
 TEST_CASE("nets/input_size_errors") {

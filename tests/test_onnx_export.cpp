@@ -370,6 +370,18 @@ TEST_CASE("onnx/export_errors_name_the_bad_option_path_or_op") {
   CHECK(log.find("VGGStyleDiscriminator has no ONNX mapping") != std::string::npos);
   CHECK(log.find("RRDBNet, SRVGGNetCompact") != std::string::npos);
   CHECK(!fs::exists(dir.file("d.onnx")));
+
+  // EDSR trains and upscales but has no exporter: refused by name, no file left behind.
+  const nlohmann::json edsr = {{"type", "EDSR"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 4},
+                               {"num_block", 1}};
+  write_safetensors(dir.file("e.safetensors"), build_network(edsr)->state_dict());
+  std::ofstream(dir.file("edsr.json")) << nlohmann::json{{"name", "t"}, {"network_g", edsr}}.dump();
+  const auto [e_rc, e_log] = export_cli(dir, "--config " + dir.file("edsr.json") + " --weights " +
+                                                 dir.file("e.safetensors") + " --output " + dir.file("e.onnx"));
+  INFO(e_log);
+  CHECK(e_rc != 0);
+  CHECK(e_log.find("network EDSR has no ONNX mapping") != std::string::npos);
+  CHECK(!fs::exists(dir.file("e.onnx")));
 }
 
 TEST_CASE("onnx/unmappable_op_inside_a_generator_is_named_with_its_path") {

@@ -1,6 +1,6 @@
 // simt/nets_*: every network of the PyTorch fixtures (tests/fixtures/nets: RRDBNet x1, x2, x4,
 // the U-Net spectral-norm and VGG-style discriminators, SRVGGNetCompact with PReLU and with
-// LeakyReLU) forward and backward on the simt device (the CUDA kernels on the SIMT
+// LeakyReLU, EDSR x2 and x4) forward and backward on the simt device (the CUDA kernels on the SIMT
 // interpreter) against the same float32 network on the CPU: the output, the loss, the input
 // gradient, every parameter gradient, and the buffers after the forward (spectral-norm
 // vectors, batch-norm running statistics).
@@ -130,6 +130,8 @@ TEST_CASE("simt/nets_rrdbnet_x1") { run_net_parity("rrdbnet_x1"); }
 TEST_CASE("simt/nets_unet_discriminator_sn") { run_net_parity("unet_discriminator_sn"); }
 TEST_CASE("simt/nets_srvgg_compact_x4_prelu") { run_net_parity("srvgg_compact_x4"); }
 TEST_CASE("simt/nets_srvgg_compact_x2_leakyrelu") { run_net_parity("srvgg_compact_x2_leakyrelu"); }
+TEST_CASE("simt/nets_edsr_x2") { run_net_parity("edsr_x2"); }
+TEST_CASE("simt/nets_edsr_x4_res_scale") { run_net_parity("edsr_x4"); }
 // The VGG-style discriminator amplifies rounding far beyond the others: its batch norms
 // (training mode, a small batch, the fixture's one-channel first layers) subtract means that
 // cancel most of each gradient. Under tf32 its first conv's bias gradient comes out twice

@@ -365,6 +365,47 @@ TEST_CASE("yaml/cli_trains_from_rrdbnet_psnr_yaml") {
   CHECK(metrics["test_1"]["mean"].contains("ssim"));
 }
 
+// BasicSR's EDSR-M x4 option file: its network_g (with the float img_range `255.` and the
+// rgb_mean list) reaches srengine's EDSR as written, and the file trains through the CLI with
+// the embedded photos, a tiny EDSR and no pretrained x2 model.
+TEST_CASE("yaml/edsr_option_file_translates_and_trains") {
+  if (!yaml_or_skip()) return;
+  const auto photos = embedded("train", kTrainPhotos) + embedded("val", kValPhotos) +
+                      std::vector<std::string>{"path.pretrain_network_g=null"};
+  const LoadedConfig l = load_config_or_options(fixture("train_EDSR_Mx4.yml"), photos, ConfigUse::train);
+  const json& g = l.config["network_g"];
+  CHECK(g["type"] == "EDSR");
+  CHECK(g["num_feat"] == 64);
+  CHECK(g["num_block"] == 16);
+  CHECK(g["upscale"] == 4);
+  CHECK(g["res_scale"] == 1);
+  CHECK(g["img_range"] == 255.0);
+  CHECK(g["rgb_mean"] == json::array({0.4488, 0.4371, 0.4040}));
+  CHECK(l.config["path"]["strict_load_g"] == false);
+  const json& s = l.config["train"]["stages"][0];
+  CHECK(s["optim_g"]["lr"] == 1e-4);
+  CHECK(s["scheduler"]["type"] == "MultiStepLR");
+  CHECK(s["scheduler"]["milestones"] == json::array({200000}));
+  CHECK(l.config["datasets"]["train"]["gt_size"] == 192);
+
+  test::TempDir tmp;
+  const std::vector<std::string> sets =
+      photos + std::vector<std::string>{"datasets.val.meta_info_file=" + kRepo + "/tests/fixtures/val_one.txt",
+                                        "datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2",
+                                        "datasets.train.num_worker_per_gpu=1", "datasets.train.dataset_enlarge_ratio=1",
+                                        "network_g.num_feat=8", "network_g.num_block=2",
+                                        "train.stages.0.total_iter=2", "train.stages.0.scheduler.milestones=[1]",
+                                        "val.val_freq=2", "logger.print_freq=1", "logger.save_checkpoint_freq=2",
+                                        "device=cpu", "name=yaml_edsr", "path.experiments_root=" + tmp.path()};
+  const int rc = run_srengine("train " + fixture("train_EDSR_Mx4.yml"), sets, tmp.file("log.txt"));
+  const std::string log = test::read_text(tmp.file("log.txt"));
+  INFO(log);
+  REQUIRE(rc == 0);
+  const SafetensorsFile w = read_safetensors(tmp.path() + "/yaml_edsr/models/net_g_sr_final.safetensors");
+  CHECK(w.tensors.size() == 2 + 2 * 4 + 2 + 4 + 2);
+  CHECK(w.get("upsample.2.weight").shape() == Shape{32, 8, 3, 3});
+}
+
 // path.resume_state names the state `srengine train` resumes from, as in BasicSR; a file that
 // is not srengine's (a BasicSR pickle) is refused, naming the key.
 TEST_CASE("yaml/resume_state_resumes_from_an_srengine_state") {

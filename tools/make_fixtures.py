@@ -2,7 +2,7 @@
 """Writes the PyTorch parity fixtures under tests/fixtures/nets/ (run with Debian's python3-torch).
 
 The networks are re-implemented here in plain PyTorch from their published definitions
-(RRDBNet, UNetDiscriminatorSN, VGGStyleDiscriminator, SRVGGNetCompact); nothing is imported
+(RRDBNet, UNetDiscriminatorSN, VGGStyleDiscriminator, SRVGGNetCompact, EDSR); nothing is imported
 from BasicSR. Each fixture is one safetensors file holding, for a tiny configuration:
   weight.<key>   the state dict with BasicSR's names (F32: the values are float32-exact, and the
                  reference then computes in float64 from exactly those values)
@@ -13,6 +13,7 @@ from BasicSR. Each fixture is one safetensors file holding, for a tiny configura
 and metadata: "net" (the JSON network options for srengine's build_network), "loss".
 
 usage: /usr/bin/python3 tools/make_fixtures.py [--out tests/fixtures/nets] [--infer tests/fixtures/infer]
+       /usr/bin/python3 tools/make_fixtures.py --only edsr   (just the EDSR fixtures, the others untouched)
 """
 import argparse
 import json
@@ -28,7 +29,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_file import write_safetensors  # noqa: E402
-from torch_nets import RRDBNet, UNetDiscriminatorSN  # noqa: E402
+from torch_nets import EDSR, RRDBNet, UNetDiscriminatorSN  # noqa: E402
 from torch_nets import SRVGGNetCompact as Compact  # noqa: E402
 
 
@@ -183,6 +184,21 @@ def write_net_fixtures(out_dir):
                  hashed_input((2, 3, 128, 128)), "hinge_real", seed=40, hashed=True, grad_input_stride=37)
 
 
+def write_edsr_fixtures(out_dir):
+    """EDSR x2 (res_scale 1: the blocks' plain add) and x4 (res_scale 0.1, EDSR-L's, with a
+    non-default img_range and rgb_mean), num_feat 8, num_block 2."""
+    os.makedirs(out_dir, exist_ok=True)
+    g = torch.Generator().manual_seed(60)
+    for scale, res_scale, img_range, mean, shape in ((2, 1.0, 255.0, (0.4488, 0.4371, 0.4040), (1, 3, 5, 6)),
+                                                     (4, 0.1, 1.0, (0.5, 0.25, 0.125), (2, 3, 3, 4))):
+        opt = {"type": "EDSR", "num_in_ch": 3, "num_out_ch": 3, "num_feat": 8, "num_block": 2, "upscale": scale,
+               "res_scale": res_scale, "img_range": img_range, "rgb_mean": list(mean)}
+        torch.manual_seed(60 + scale)
+        net = EDSR(3, 3, 8, 2, scale, res_scale, img_range, mean)
+        target = rand(g, shape[0], 3, shape[2] * scale, shape[3] * scale)
+        make_fixture(f"{out_dir}/edsr_x{scale}.safetensors", net, opt, rand(g, *shape), "l1", target, seed=60 + scale)
+
+
 # ---- The `srengine infer` fixture --------------------------------------------------------------
 
 def write_png(path, rgb_u8):
@@ -233,8 +249,12 @@ def main():
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--out", default=os.path.join(here, "tests/fixtures/nets"))
     ap.add_argument("--infer", default=os.path.join(here, "tests/fixtures/infer"))
+    ap.add_argument("--only", choices=["edsr"], help="write only these fixtures")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    write_edsr_fixtures(args.out)
+    if args.only:
+        return
     write_net_fixtures(args.out)
     write_infer_fixture(args.infer)
 

@@ -1,4 +1,4 @@
-"""ESRGAN's generator, Real-ESRGAN's discriminator and compact net in plain PyTorch,
+"""ESRGAN's generator, Real-ESRGAN's discriminator and compact net, EDSR in plain PyTorch,
 re-implemented from their published definitions with BasicSR's module and parameter names
 (so state dicts load into srengine and back). Shared by tools/make_fixtures.py (parity fixtures),
 tools/peer_torch_train.py (the PyTorch side of `srengine bench train`) and
@@ -123,3 +123,47 @@ class SRVGGNetCompact(nn.Module):
         for layer in self.body:
             out = layer(out)
         return F.pixel_shuffle(out, self.upscale) + F.interpolate(x, scale_factor=self.upscale, mode="nearest")
+
+
+class ResidualBlockNoBN(nn.Module):
+    """x + res_scale * conv2(relu(conv1(x))), both convs nf -> nf."""
+
+    def __init__(self, num_feat=64, res_scale=1.0):
+        super().__init__()
+        self.res_scale = res_scale
+        self.conv1 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.conv2 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+
+    def forward(self, x):
+        return x + self.conv2(F.relu(self.conv1(x))) * self.res_scale
+
+
+class EDSR(nn.Module):
+    """EDSR: mean shift and range scaling, conv_first, residual blocks + conv_after_body skip,
+    upsample (x2^n: n x [conv to 4 nf, pixel shuffle 2]; x3: conv to 9 nf, pixel shuffle 3),
+    conv_last, the shift undone. The mean is a constant outside the state dict."""
+
+    def __init__(self, num_in_ch, num_out_ch, num_feat=64, num_block=16, upscale=4, res_scale=1.0,
+                 img_range=255.0, rgb_mean=(0.4488, 0.4371, 0.4040)):
+        super().__init__()
+        self.img_range = img_range
+        self.mean = torch.tensor(rgb_mean, dtype=torch.float64).view(1, -1, 1, 1)
+        self.conv_first = nn.Conv2d(num_in_ch, num_feat, 3, 1, 1)
+        self.body = nn.Sequential(*[ResidualBlockNoBN(num_feat, res_scale) for _ in range(num_block)])
+        self.conv_after_body = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        steps = []
+        if upscale == 3:
+            steps = [nn.Conv2d(num_feat, 9 * num_feat, 3, 1, 1), nn.PixelShuffle(3)]
+        else:
+            assert upscale >= 2 and upscale & (upscale - 1) == 0, upscale
+            while upscale > 1:
+                steps += [nn.Conv2d(num_feat, 4 * num_feat, 3, 1, 1), nn.PixelShuffle(2)]
+                upscale //= 2
+        self.upsample = nn.Sequential(*steps)
+        self.conv_last = nn.Conv2d(num_feat, num_out_ch, 3, 1, 1)
+
+    def forward(self, x):
+        mean = self.mean.to(x.dtype)
+        x = self.conv_first((x - mean) * self.img_range)
+        res = self.conv_after_body(self.body(x)) + x
+        return self.conv_last(self.upsample(res)) / self.img_range + mean

@@ -272,7 +272,7 @@ const Spec& schema() {
     Spec r = object({
       {"name", required(string(nullptr, "experiment name, one folder name (no '/'): outputs go to "
                                         "<experiments_root>/<name>/, which one run at a time owns (experiment.lock)"))},
-      {"scale", integer(4, "upscaling factor; also network_g's scale (RRDBNet) or upscale (SRVGGNetCompact) "
+      {"scale", integer(4, "upscaling factor; also network_g's scale (RRDBNet) or upscale (SRVGGNetCompact, EDSR) "
                            "when that is not given", 1, 4)},
       {"num_gpu", integer(1, "GPUs per process (BasicSR compatibility; one process per GPU)", 0)},
       {"device", string("auto", "cpu, cuda, cuda:N, simt (the CUDA kernels on the SIMT interpreter: slow, for tests) or auto (CUDA when available)")},
@@ -566,13 +566,15 @@ void check_semantics(json& c, Problems& p) {
   guarded(p, [&] {
     const int64_t scale = c.at("scale");
     p.check(scale == 1 || scale == 2 || scale == 4, "config: 'scale' is ", scale, ", must be 1, 2 or 4");
-    // The generator's own factor key (RRDBNet: scale, SRVGGNetCompact: upscale) defaults to
+    // The generator's own factor key (RRDBNet: scale, SRVGGNetCompact and EDSR: upscale) defaults to
     // 4 in BasicSR; absent, it takes the top-level scale (as `srengine infer` does), so
     // scale 2 without network_g.scale builds a x2 net instead of failing at the first loss.
     if (c.contains("network_g")) {
       json& g = c["network_g"];
       const std::string type = g.at("type");
-      const char* key = type == "RRDBNet" ? "scale" : type == "SRVGGNetCompact" ? "upscale" : nullptr;
+      const char* key = type == "RRDBNet"                               ? "scale"
+                        : type == "SRVGGNetCompact" || type == "EDSR" ? "upscale"
+                                                                      : nullptr;
       if (key && !g.contains(key)) g[key] = scale;
       if (key)
         p.check(g[key] == scale, "config: 'network_g.", key, "' (", g[key].dump(), ") differs from 'scale' (", scale,

@@ -1,0 +1,65 @@
+// EDSR (Lim et al. 2017, "Enhanced Deep Residual Networks"), BasicSR's EDSR generator with its
+// constructor, defaults and state-dict keys: conv_first, body.{i}.conv{1,2} (ResidualBlockNoBN),
+// conv_after_body, upsample.{0,2,..} (the convs between the pixel shuffles), conv_last.
+//   x    = (x - rgb_mean) * img_range                (the mean is a constant, not a state-dict key)
+//   feat = conv_first(x);  res = conv_after_body(body(feat)) + feat
+//   out  = conv_last(upsample(res)) / img_range + rgb_mean
+//   ResidualBlockNoBN: y = x + res_scale * conv2(relu(conv1(x)))
+//   upsample x2^n: n x [conv nf -> 4 nf, pixel_shuffle(2)]
+// upscale 2 or 4: BasicSR's x3 ([conv nf -> 9 nf, pixel_shuffle(3)]) is refused because the
+// engine's pixel_shuffle op takes factors 2 and 4 only. num_out_ch and num_in_ch must equal
+// the length of rgb_mean (the mean is subtracted from the input and added to the output).
+// nf 64, nb 16, x4: 1,517,571 parameters (EDSR_Mx4_f64b16_DIV2K_official's shape).
+#pragma once
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "layers/conv2d.h"
+#include "layers/sequential.h"
+
+namespace sr {
+
+// BasicSR's ResidualBlockNoBN: x + res_scale * conv2(relu(conv1(x))), both convs nf -> nf 3x3
+// initialised as BasicSR's default_init_weights(scale 0.1) (kaiming normal x 0.1, zero bias).
+class ResidualBlockNoBN : public Module {
+ public:
+  ResidualBlockNoBN(int64_t num_feat, double res_scale, const LayerOptions& options = {});
+  std::string type_name() const override { return "ResidualBlockNoBN"; }
+  Tensor forward(const Tensor& x) override;
+
+  double res_scale;
+  std::shared_ptr<Conv2d> conv1, conv2;
+};
+
+class EDSR : public Module {
+ public:
+  EDSR(int64_t num_in_ch, int64_t num_out_ch, int64_t num_feat = 64, int64_t num_block = 16, int upscale = 4,
+       double res_scale = 1.0, double img_range = 255.0, std::vector<double> rgb_mean = {0.4488, 0.4371, 0.4040},
+       const LayerOptions& options = {});
+  std::string type_name() const override { return "EDSR"; }
+  Tensor forward(const Tensor& x) override;
+  int output_scale() const override { return upscale; }
+
+  int upscale;
+  double img_range;
+  std::vector<double> rgb_mean;
+  std::shared_ptr<Conv2d> conv_first;
+  std::shared_ptr<Sequential> body;      // num_block x ResidualBlockNoBN
+  std::shared_ptr<Conv2d> conv_after_body;
+  // The upsampling convs, named 0, 2, .. as in BasicSR's nn.Sequential of [conv, PixelShuffle]
+  // pairs (the shuffles hold no weights; forward runs them).
+  std::shared_ptr<Sequential> upsample;
+  std::shared_ptr<Conv2d> conv_last;
+
+ private:
+  // The per-channel biases of the mean shifts, -mean and +mean * img_range, built on the
+  // input's device and dtype at the first forward there (not parameters, not buffers: BasicSR
+  // keeps the mean outside the state dict). Built once before a CUDA graph's capture (its eager
+  // warm-up step), under a mutex for forwards from several threads.
+  Tensor shift_in_, shift_out_;
+  std::mutex shift_mutex_;
+  Tensor shift(Tensor& cache, double sign_scale, const Tensor& like);
+};
+
+}  // namespace sr
