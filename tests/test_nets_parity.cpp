@@ -14,6 +14,7 @@
 #include "engine/ops.h"
 #include "engine/safetensors.h"
 #include "nets/factory.h"
+#include "nets/load_weights.h"
 #include "support/gradcheck.h"
 #include "support/net_fixtures.h"
 
@@ -92,3 +93,27 @@ TEST_CASE("nets/parity_srvgg_compact_x2_leakyrelu") { run_parity("srvgg_compact_
 TEST_CASE("nets/parity_edsr_x2") { run_parity("edsr_x2"); }
 TEST_CASE("nets/parity_edsr_x4_res_scale") { run_parity("edsr_x4"); }
 TEST_CASE("nets/parity_vgg_style_discriminator") { run_parity("vgg_style_discriminator"); }
+
+// BasicSR's release format for EDSR (torch.save of {'params': state_dict()}, float32; the x4
+// fixture's weights, written by tools/make_fixtures.py): the keys load strictly by BasicSR's
+// names, bit for bit, and the float32 forward matches PyTorch's float64 output to float32
+// rounding (1e-5 of the output's scale).
+TEST_CASE("nets/edsr_loads_basicsr_params_pth") {
+  const std::string dir = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/";
+  SafetensorsReadOptions as_f32;
+  as_f32.dtype = DType::f32;
+  const SafetensorsFile f = read_safetensors(dir + "nets/edsr_x4.safetensors", as_f32);
+  std::unique_ptr<Module> net = build_network(nlohmann::json::parse(f.metadata.at("net")));
+  CHECK(load_basicsr_weights(*net, dir + "pth/edsr_x4_params.pth", "params") == "params");
+  int compared = 0;
+  for (const auto& [k, t] : net->state_dict()) {
+    INFO(k);
+    CHECK(t.to_vector() == f.get("weight." + k).to_vector());
+    ++compared;
+  }
+  CHECK(compared == 2 + 2 * 4 + 2 + 4 + 2);
+  net->eval();
+  NoGradGuard no_grad;
+  test::expect_close_scaled("edsr_x4 float32 output", net->forward(f.get("input")).to(DType::f64),
+                            f.get("output").to(DType::f64), 1e-5);
+}

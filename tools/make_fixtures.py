@@ -186,7 +186,8 @@ def write_net_fixtures(out_dir):
 
 def write_edsr_fixtures(out_dir):
     """EDSR x2 (res_scale 1: the blocks' plain add) and x4 (res_scale 0.1, EDSR-L's, with a
-    non-default img_range and rgb_mean), num_feat 8, num_block 2."""
+    non-default img_range and rgb_mean), num_feat 8, num_block 2; the x4 weights also as
+    BasicSR's release format, ../pth/edsr_x4_params.pth."""
     os.makedirs(out_dir, exist_ok=True)
     g = torch.Generator().manual_seed(60)
     for scale, res_scale, img_range, mean, shape in ((2, 1.0, 255.0, (0.4488, 0.4371, 0.4040), (1, 3, 5, 6)),
@@ -197,6 +198,11 @@ def write_edsr_fixtures(out_dir):
         net = EDSR(3, 3, 8, 2, scale, res_scale, img_range, mean)
         target = rand(g, shape[0], 3, shape[2] * scale, shape[3] * scale)
         make_fixture(f"{out_dir}/edsr_x{scale}.safetensors", net, opt, rand(g, *shape), "l1", target, seed=60 + scale)
+        if scale == 4:
+            # As BasicSR releases EDSR (EDSR_Mx4_f64b16_DIV2K_official-*.pth): torch.save of
+            # {'params': state_dict()} in float32, the fixture's weights.
+            pth_dir = os.path.join(os.path.dirname(os.path.abspath(out_dir)), "pth")
+            torch.save({"params": net.float().state_dict()}, f"{pth_dir}/edsr_x4_params.pth")
 
 
 # ---- The `srengine infer` fixture --------------------------------------------------------------
