@@ -15,6 +15,8 @@
 #include "engine/safetensors.h"
 #include "nets/factory.h"
 #include "nets/load_weights.h"
+#include "nets/network_from_weights.h"
+#include "support/data_support.h"
 #include "support/gradcheck.h"
 #include "support/net_fixtures.h"
 
@@ -116,4 +118,7 @@ TEST_CASE("nets/edsr_loads_basicsr_params_pth") {
   NoGradGuard no_grad;
   test::expect_close_scaled("edsr_x4 float32 output", net->forward(f.get("input")).to(DType::f64),
                             f.get("output").to(DType::f64), 1e-5);
+  // Without a config the file is refused by name: its res_scale / img_range / rgb_mean are not in it.
+  test::require_error([&] { detect_weights_architecture(dir + "pth/edsr_x4_params.pth"); },
+                      {"edsr_x4_params.pth", "BasicSR's EDSR", "res_scale", "--config"});
 }
