@@ -168,7 +168,7 @@ std::vector<LmdbKey> read_lmdb_keys(const std::string& root, const LmdbReader& d
     if (has_shape) {  // else 'photo (1).png' is all name
       int h = 0, w = 0, c = 0, used = 0;
       const std::string shape = line.substr(paren + 1);
-      SR_CHECK(std::sscanf(shape.c_str(), "(%d ,%d ,%d)%n", &h, &w, &c, &used) == 3 && used > 0 && h > 0 && w > 0 &&
+      SR_CHECK(std::sscanf(shape.c_str(), "(%d ,%d ,%d )%n", &h, &w, &c, &used) == 3 && used > 0 && h > 0 && w > 0 &&
                    c > 0 && shape.find_first_not_of(" \t0123456789", size_t(used)) == std::string::npos,
                where, ": cannot parse the shape in '", line, "' (expected 'KEY.png (h,w,c) [compress_level]')");
       k.height = h;

@@ -29,6 +29,7 @@
 #include "layers/precision.h"
 #include "nets/model_presets.h"
 #include "train/config.h"
+#include "train/stage_loop.h"
 #include "train/trainer.h"
 #include "train/yaml/options_file.h"
 
@@ -59,15 +60,19 @@ class TrainRunCount {
       {
         std::lock_guard<std::mutex> lock(mutex_);
         if (--running_ == 0) std::swap(deliver, owed_);
+        if (deliver != 0) sr::train::StopSignalScope::set_carried_over(0);
       }
       if (deliver == SIGINT) PyErr_SetInterruptEx(SIGINT);
       else if (deliver != 0) std::raise(deliver);
     }
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;
+    // A run that ends stopped by `signal` while others go on: a run still starting (its stop
+    // handlers not yet installed when the signal came) starts with the stop pending.
     void owe_signal(int signal) const {
       std::lock_guard<std::mutex> lock(mutex_);
       if (owed_ == 0) owed_ = signal;
+      sr::train::StopSignalScope::set_carried_over(owed_);
     }
   };
 

@@ -216,3 +216,34 @@ TEST_CASE("checkpoint/overlapping_stop_signal_scopes_restore_the_handlers") {
   std::signal(SIGINT, before_int);
   std::signal(SIGTERM, before_term);
 }
+
+// A stop the process still owes (the Python module: Ctrl-C reached a run in one thread while
+// another was starting) is pending in every scope that begins while it is set; ignored SIGHUP
+// and SIGPIPE stay ignored inside a scope (nohup), SIGINT is caught even where ignored.
+TEST_CASE("checkpoint/carried_over_stop_and_ignored_signals_in_a_scope") {
+  const auto handler_of = [](int sig) {
+    struct sigaction sa {};
+    sigaction(sig, nullptr, &sa);
+    return sa.sa_handler;
+  };
+  void (*const before_hup)(int) = std::signal(SIGHUP, SIG_IGN);
+  void (*const before_int)(int) = std::signal(SIGINT, SIG_IGN);
+  {
+    const sr::train::StopSignalScope scope;
+    CHECK(sr::train::StopSignalScope::pending() == 0);
+    CHECK(handler_of(SIGHUP) == SIG_IGN);
+    CHECK(handler_of(SIGINT) != SIG_IGN);
+  }
+  sr::train::StopSignalScope::set_carried_over(SIGINT);
+  {
+    const sr::train::StopSignalScope scope;
+    CHECK(sr::train::StopSignalScope::pending() == SIGINT);
+  }
+  sr::train::StopSignalScope::set_carried_over(0);
+  {
+    const sr::train::StopSignalScope scope;
+    CHECK(sr::train::StopSignalScope::pending() == 0);
+  }
+  std::signal(SIGHUP, before_hup);
+  std::signal(SIGINT, before_int);
+}

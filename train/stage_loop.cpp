@@ -29,6 +29,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::atomic<int> g_stop_signal{0};
+std::atomic<int> g_carried_over{0};
 static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free flag");
 
 // The first stop signal asks for a checkpoint at the end of the iteration; a second one of any
@@ -73,8 +74,11 @@ std::string memory_text(Device device) {
 // after both: Python's Ctrl-C would be gone for good.
 //
 // SIGHUP (the terminal of an ssh session closed) and SIGPIPE (the reader of stdout, a `| tee`
-// or `| head`, is gone) would end the run without a checkpoint: they stop it like SIGTERM. A
-// process that ignores them (nohup, Python's SIGPIPE) keeps ignoring them and trains on.
+// or `| head`, is gone) would end the run without a checkpoint: they stop it like SIGTERM;
+// where the process ignores them (nohup's SIGHUP, Python's SIGPIPE) they stay ignored and the
+// run trains on. SIGINT and SIGTERM are someone asking for a stop: they are caught even where
+// ignored, since a script's background job (`srengine train ... &`) ignores SIGINT by POSIX
+// and `kill -INT` is how its user asks it for a checkpoint.
 namespace {
 std::mutex g_scope_mutex;
 int g_scope_count = 0;
@@ -85,11 +89,11 @@ void (*g_previous[std::size(kStopSignals)])(int) = {};
 StopSignalScope::StopSignalScope() {
   const std::lock_guard<std::mutex> lock(g_scope_mutex);
   if (g_scope_count++ > 0) return;
-  g_stop_signal.store(0);
+  g_stop_signal.store(g_carried_over.load());
   for (size_t i = 0; i < std::size(kStopSignals); ++i) {
     g_previous[i] = std::signal(kStopSignals[i], on_stop_signal);
-    const bool ignored = g_previous[i] == SIG_IGN && (kStopSignals[i] == SIGHUP || kStopSignals[i] == SIGPIPE);
-    if (ignored) std::signal(kStopSignals[i], SIG_IGN);
+    const bool incidental = kStopSignals[i] == SIGHUP || kStopSignals[i] == SIGPIPE;
+    if (incidental && g_previous[i] == SIG_IGN) std::signal(kStopSignals[i], SIG_IGN);
   }
 }
 
@@ -101,8 +105,11 @@ StopSignalScope::~StopSignalScope() {
   g_stop_signal.store(0);
 }
 
-namespace {
-const char* stop_signal_name(int sig) {
+int StopSignalScope::pending() { return g_stop_signal.load(); }
+
+void StopSignalScope::set_carried_over(int signal) { g_carried_over.store(signal); }
+
+const char* StopSignalScope::name(int sig) {
   switch (sig) {
     case SIGINT: return "SIGINT";
     case SIGTERM: return "SIGTERM";
@@ -111,7 +118,6 @@ const char* stop_signal_name(int sig) {
   }
   return "a signal";
 }
-}  // namespace
 
 // The losses, data wait and time since the last progress line.
 struct StageLoop::ProgressWindow {
@@ -432,7 +438,7 @@ int StageLoop::stop_requested(size_t si, int64_t iter, StageStep& step, const da
   if (first == stop.size()) return 0;
   checkpointer_.save(si, iter, nets_, step, loader);
   const int stop_signal = kStopSignals[first];
-  ctx_.log->info("[" + ctx_.cfg.train.stages[si].name + "] stopped by " + stop_signal_name(stop_signal) +
+  ctx_.log->info("[" + ctx_.cfg.train.stages[si].name + "] stopped by " + StopSignalScope::name(stop_signal) +
                  " at iteration " + std::to_string(iter) + "; checkpoint " + checkpointer_.last() +
                  " (continue with --resume auto; exit status " + std::to_string(128 + stop_signal) + ")");
   return stop_signal;

@@ -33,6 +33,14 @@ class StopSignalScope {
  public:
   StopSignalScope();
   ~StopSignalScope();
+  // The stop signal received and not yet acted on (0: none).
+  static int pending();
+  // A stop this process still owes a run whose scope has not begun (the Python module: Ctrl-C
+  // reached a run in one thread while another was still starting): each scope that begins
+  // while it is set starts with it pending. 0 withdraws it.
+  static void set_carried_over(int signal);
+  // "SIGINT", "SIGHUP (the terminal closed)", ...
+  static const char* name(int signal);
   StopSignalScope(const StopSignalScope&) = delete;
   StopSignalScope& operator=(const StopSignalScope&) = delete;
 };

@@ -289,13 +289,22 @@ int Run::execute_stages() {
     StageLoop loop(ctx_, checkpointer, validator, nets());
     stop_signal = loop.run(si, resuming_here ? &*resume : nullptr);
   }
+  // A stop signal that came after the last iteration's check (during the final validation or
+  // checkpoint) finds the run complete; its status still says the run was asked to stop, so a
+  // loop over runs (`train && test`, Python's KeyboardInterrupt) stops as the user meant.
+  const int late = stop_signal ? 0 : StopSignalScope::pending();
   if (ctx_.rank0() && !stop_signal)
-    ctx_.log->info("finished. models: " + ctx_.dir + "/models  log: " + ctx_.dir + "/train.log  report: " + ctx_.dir +
+    ctx_.log->info("finished" +
+                   (late ? str_cat(" (", StopSignalScope::name(late), " arrived after the last iteration: exit status ",
+                                   128 + late, ")")
+                         : std::string()) +
+                   ". models: " + ctx_.dir + "/models  log: " + ctx_.dir + "/train.log  report: " + ctx_.dir +
                    "/report.html");
   // A run stopped by a signal has a checkpoint but no final model: like a shell, exit
   // 128 + signal (130 SIGINT, 143 SIGTERM), so `srengine train && srengine test` stops
   // and a scheduler requeues the job.
-  return stop_signal ? 128 + stop_signal : 0;
+  const int signal = stop_signal ? stop_signal : late;
+  return signal ? 128 + signal : 0;
 }
 
 }  // namespace

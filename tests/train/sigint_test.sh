@@ -7,12 +7,14 @@
 # HUP: a closed terminal (ssh) stops it the same way (129); HUP_IGNORED: under nohup (SIGHUP
 # ignored) it trains on to the end. PIPE: the reader of its output goes away (`| grep -m1`,
 # a killed `| tee`): a checkpoint, then 141, where the signal's default would have ended the
-# run on the spot.
-#   sigint_test.sh SRENGINE_BINARY SOURCE_DIR WORK_DIR [INT|TERM|INT2|HUP|HUP_IGNORED|PIPE]
+# run on the spot. PIPE_LATE: the reader leaves at the last iteration's line, so the signal comes
+# during the final validation, after the loop's last look: the run completes, and still exits
+# 141 (before, it exited 0 and then 1, "writing the output failed", as if it had not finished).
+#   sigint_test.sh SRENGINE_BINARY SOURCE_DIR WORK_DIR [INT|TERM|INT2|HUP|HUP_IGNORED|PIPE|PIPE_LATE]
 set -euo pipefail
 bin=$1 src=$2 work=$3 sig=${4:-INT}
 case $sig in
-  INT | INT2) want=130 ;; TERM) want=143 ;; HUP) want=129 ;; PIPE) want=141 ;; HUP_IGNORED) want=0 ;;
+  INT | INT2) want=130 ;; TERM) want=143 ;; HUP) want=129 ;; PIPE | PIPE_LATE) want=141 ;; HUP_IGNORED) want=0 ;;
   *) echo "unknown signal $sig"; exit 2 ;;
 esac
 rm -rf "$work" && mkdir -p "$work"
@@ -36,6 +38,22 @@ if [ "$sig" = PIPE ]; then
   grep -q "stopped by SIGPIPE" "$log" || { echo "FAIL: train.log names no SIGPIPE stop"; exit 1; }
   ls "$work/sigint/training_states/"psnr_*.state > /dev/null || { echo "FAIL: no checkpoint"; exit 1; }
   echo "ok: checkpoint written when the output pipe closed, exit status $status"
+  exit 0
+fi
+if [ "$sig" = PIPE_LATE ]; then
+  args+=(--set train.stages.0.total_iter=2 --stage psnr)
+  set +e
+  "$bin" train "${args[@]}" 2> "$work/err.txt" | grep -m1 "iter 2/2" > /dev/null
+  status=${PIPESTATUS[0]}
+  set -e
+  cat "$work/err.txt"
+  log="$work/sigint/train.log"
+  tail -3 "$log"
+  [ "$status" -eq 141 ] || { echo "FAIL: exit status $status after a late SIGPIPE, expected 141"; exit 1; }
+  grep -q "finished (SIGPIPE.*arrived after the last iteration" "$log" ||
+    { echo "FAIL: train.log does not say the run finished before the SIGPIPE"; exit 1; }
+  [ -f "$work/sigint/models/net_g_psnr_final.safetensors" ] || { echo "FAIL: no final model"; exit 1; }
+  echo "ok: the run finished, and its status says the output pipe closed"
   exit 0
 fi
 if [ "$sig" = HUP_IGNORED ]; then
