@@ -247,3 +247,21 @@ TEST_CASE("checkpoint/carried_over_stop_and_ignored_signals_in_a_scope") {
   std::signal(SIGHUP, before_hup);
   std::signal(SIGINT, before_int);
 }
+
+// The process's own action comes back whole, flags included: a handler without SA_RESTART and
+// with SA_ONSTACK (Python's, which relies on EINTR to see Ctrl-C in blocking calls) keeps
+// them. signal() restored it with SA_RESTART added and SA_ONSTACK dropped.
+TEST_CASE("checkpoint/stop_signal_scope_restores_the_whole_action") {
+  struct sigaction own {}, before {}, after {};
+  own.sa_handler = [](int) {};
+  sigemptyset(&own.sa_mask);
+  sigaddset(&own.sa_mask, SIGUSR1);
+  own.sa_flags = SA_ONSTACK;
+  sigaction(SIGINT, &own, &before);
+  { const sr::train::StopSignalScope scope; }
+  sigaction(SIGINT, nullptr, &after);
+  CHECK(after.sa_handler == own.sa_handler);
+  CHECK((after.sa_flags & (SA_RESTART | SA_ONSTACK)) == SA_ONSTACK);
+  CHECK(sigismember(&after.sa_mask, SIGUSR1) == 1);
+  sigaction(SIGINT, &before, nullptr);
+}

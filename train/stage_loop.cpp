@@ -79,29 +79,38 @@ std::string memory_text(Device device) {
 // run trains on. SIGINT and SIGTERM are someone asking for a stop: they are caught even where
 // ignored, since a script's background job (`srengine train ... &`) ignores SIGINT by POSIX
 // and `kill -INT` is how its user asks it for a checkpoint.
+//
+// The process's actions are saved and put back whole with sigaction: signal() would bring the
+// handler back with other flags (glibc's adds SA_RESTART and drops SA_ONSTACK), and Python,
+// whose handlers rely on blocking calls failing with EINTR, would then no longer see a Ctrl-C
+// during input() or a socket read after a run.
 namespace {
 std::mutex g_scope_mutex;
 int g_scope_count = 0;
 constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-void (*g_previous[std::size(kStopSignals)])(int) = {};
+struct sigaction g_previous[std::size(kStopSignals)];
 }  // namespace
 
 StopSignalScope::StopSignalScope() {
   const std::lock_guard<std::mutex> lock(g_scope_mutex);
   if (g_scope_count++ > 0) return;
   g_stop_signal.store(g_carried_over.load());
+  struct sigaction stop {};
+  stop.sa_handler = on_stop_signal;
+  sigemptyset(&stop.sa_mask);
+  stop.sa_flags = SA_RESTART;  // a file write the signal interrupts resumes instead of failing
   for (size_t i = 0; i < std::size(kStopSignals); ++i) {
-    g_previous[i] = std::signal(kStopSignals[i], on_stop_signal);
+    sigaction(kStopSignals[i], nullptr, &g_previous[i]);
     const bool incidental = kStopSignals[i] == SIGHUP || kStopSignals[i] == SIGPIPE;
-    if (incidental && g_previous[i] == SIG_IGN) std::signal(kStopSignals[i], SIG_IGN);
+    if (incidental && g_previous[i].sa_handler == SIG_IGN) continue;
+    sigaction(kStopSignals[i], &stop, nullptr);
   }
 }
 
 StopSignalScope::~StopSignalScope() {
   const std::lock_guard<std::mutex> lock(g_scope_mutex);
   if (--g_scope_count > 0) return;
-  for (size_t i = 0; i < std::size(kStopSignals); ++i)
-    std::signal(kStopSignals[i], g_previous[i] == SIG_ERR ? SIG_DFL : g_previous[i]);
+  for (size_t i = 0; i < std::size(kStopSignals); ++i) sigaction(kStopSignals[i], &g_previous[i], nullptr);
   g_stop_signal.store(0);
 }
 
