@@ -37,9 +37,8 @@ Axis split_axis(int64_t length, int64_t tile, int64_t multiple, int64_t pad, boo
   a.pad = pad;
   const int64_t units = length / multiple;
   const int64_t n = tile <= 0 ? 1 : (length + tile - 1) / tile;
-  for (int64_t j = 0; j <= n; ++j)
-    a.cuts.push_back(equal_cores ? j * units / n * multiple : std::min(j * tile, length));
-  if (tile <= 0) a.cuts.back() = length;
+  for (int64_t j = 0; j < n; ++j) a.cuts.push_back(equal_cores ? j * units / n * multiple : j * tile);
+  a.cuts.push_back(length);
   return a;
 }
 

@@ -8,10 +8,10 @@
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 
+#include "data/image_io.h"
 #include "support/data_support.h"
 #include "support/train_support.h"
 #include "train/tensorboard_writer.h"
@@ -111,14 +111,9 @@ TbEvent parse_tb_event(const std::string& data) {
   return e;
 }
 
-std::vector<uint8_t> tb_file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 // Every record of an event file; an error (thrown) for a bad length or CRC.
 std::vector<TbEvent> read_tb_events(const std::string& path) {
-  const std::vector<uint8_t> b = tb_file_bytes(path);
+  const std::vector<uint8_t> b = data::read_file_bytes(path);
   std::vector<TbEvent> out;
   size_t at = 0;
   while (at < b.size()) {
@@ -177,7 +172,7 @@ TEST_CASE("train/tensorboard_event_files_are_tfrecords_of_events") {
   CHECK(b[1].step == 7);
   CHECK(b[1].session_status == std::optional<int>(1));  // SessionLog.START: TensorBoard purges steps >= 7
   // The reader catches a flipped byte anywhere in a record.
-  const std::vector<uint8_t> bytes = tb_file_bytes(first);
+  const std::vector<uint8_t> bytes = data::read_file_bytes(first);
   for (size_t at : {size_t(3), size_t(9), size_t(20), bytes.size() - 2}) {
     std::vector<uint8_t> bad = bytes;
     bad[at] ^= 0x10;
