@@ -10,6 +10,7 @@
 #include "layers/conv2d.h"
 #include "layers/rrdb.h"
 #include "layers/sequential.h"
+#include "nets/edsr.h"
 #include "nets/rrdbnet.h"
 #include "nets/srvgg_compact.h"
 #include "quant/int8.h"
@@ -245,16 +246,59 @@ std::string emit_rrdbnet(OnnxGraph& g, const Module& m, const std::string& path,
   return emit_conv(g, *net.conv_last, join(path, "conv_last"), feat);
 }
 
-// nets/srvgg_compact.h: pixel_shuffle(body(x)) + nearest(x). torch's pixel_shuffle is
-// DepthToSpace in CRD mode (channel c * r^2 + dy * r + dx goes to (c, y r + dy, x r + dx)).
+// torch's pixel_shuffle by r is DepthToSpace in CRD mode: channel c * r^2 + dy * r + dx goes to
+// (c, y r + dy, x r + dx).
+std::string emit_pixel_shuffle(OnnxGraph& g, const std::string& x, int r, const std::string& name) {
+  onnx::NodeProto& d2s = g.add_node("DepthToSpace", {x}, name);
+  set_attr(d2s, "blocksize", int64_t(r));
+  set_attr(d2s, "mode", std::string("CRD"));
+  return d2s.output(0);
+}
+
+// nets/srvgg_compact.h: pixel_shuffle(body(x)) + nearest(x).
 std::string emit_srvgg(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
   const SRVGGNetCompact& net = as<SRVGGNetCompact>(m);
   const std::string body = emit_module(g, *net.body, join(path, "body"), x);
-  onnx::NodeProto& d2s = g.add_node("DepthToSpace", {body}, join(path, "pixel_shuffle"));
-  set_attr(d2s, "blocksize", int64_t(net.upscale));
-  set_attr(d2s, "mode", std::string("CRD"));
+  const std::string out = emit_pixel_shuffle(g, body, net.upscale, join(path, "pixel_shuffle"));
   const std::string base = emit_upsample_nearest(g, x, net.upscale, join(path, "upsample_input"));
-  return g.add_node("Add", {d2s.output(0), base}, join(path, "add_upsampled_input")).output(0);
+  return g.add_node("Add", {out, base}, join(path, "add_upsampled_input")).output(0);
+}
+
+// nets/edsr.h's ResidualBlockNoBN: x + res_scale * conv2(relu(conv1(x))) (a plain Add at 1).
+std::string emit_residual_block_no_bn(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  const ResidualBlockNoBN& b = as<ResidualBlockNoBN>(m);
+  std::string y = emit_conv(g, *b.conv1, join(path, "conv1"), x);
+  y = g.add_node("Relu", {y}, join(path, "relu")).output(0);
+  y = emit_conv(g, *b.conv2, join(path, "conv2"), y);
+  if (b.res_scale == 1.0) return g.add_node("Add", {x, y}, join(path, "residual")).output(0);
+  return emit_scaled_add(g, y, float(b.res_scale), x, path);
+}
+
+// nets/edsr.h, in BasicSR's order: (x - mean) * img_range, conv_first, body + conv_after_body
+// with the long skip, the upsample stages (conv, pixel shuffle), conv_last, / img_range + mean.
+// The mean is a (1, C, 1, 1) constant, as ONNX broadcasts from the right.
+std::string emit_edsr(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  const EDSR& net = as<EDSR>(m);
+  const int64_t c = (int64_t)net.rgb_mean.size();
+  std::vector<float> mean_values;
+  for (double v : net.rgb_mean) mean_values.push_back(float(v));
+  const std::string mean = g.add_weight(join(path, "rgb_mean"), mean_values, {1, c, 1, 1});
+  const std::string range = g.add_weight(join(path, "img_range"), {float(net.img_range)}, {});
+  std::string h = g.add_node("Sub", {x, mean}, join(path, "sub_mean")).output(0);
+  h = g.add_node("Mul", {h, range}, join(path, "mul_img_range")).output(0);
+  h = emit_conv(g, *net.conv_first, join(path, "conv_first"), h);
+  const std::string body = emit_module(g, *net.body, join(path, "body"), h);
+  const std::string trunk = emit_conv(g, *net.conv_after_body, join(path, "conv_after_body"), body);
+  std::string res = g.add_node("Add", {trunk, h}, join(path, "body_skip")).output(0);
+  const std::vector<int> factors = net.shuffle_factors();
+  for (size_t i = 0; i < net.upsample->size(); ++i) {
+    const std::string name = join(path, "upsample." + net.upsample->name(i));
+    res = emit_conv(g, as<Conv2d>((*net.upsample)[i]), name, res);
+    res = emit_pixel_shuffle(g, res, factors[i], name + ".pixel_shuffle");
+  }
+  std::string y = emit_conv(g, *net.conv_last, join(path, "conv_last"), res);
+  y = g.add_node("Div", {y, range}, join(path, "div_img_range")).output(0);
+  return g.add_node("Add", {y, mean}, join(path, "add_mean")).output(0);
 }
 
 using Emitter = std::string (*)(OnnxGraph&, const Module&, const std::string&, const std::string&);
@@ -265,7 +309,8 @@ const std::map<std::string, Emitter>& emitters() {
       {"ReLU", &emit_relu},           {"PReLU", &emit_prelu},
       {"Sequential", &emit_sequential}, {"ResidualDenseBlock", &emit_rdb},
       {"RRDB", &emit_rrdb},           {"RRDBNet", &emit_rrdbnet},
-      {"SRVGGNetCompact", &emit_srvgg},
+      {"SRVGGNetCompact", &emit_srvgg}, {"EDSR", &emit_edsr},
+      {"ResidualBlockNoBN", &emit_residual_block_no_bn},
   };
   return table;
 }
@@ -301,9 +346,13 @@ GeneratorInterface generator_interface(const Module& net) {
     const auto& first = as<Conv2d>((*s->body)[0]);
     io.in_channels = first.weight.size(1);
     io.out_channels = io.in_channels;  // the upsampled input is added to the output
+  } else if (const auto* e = dynamic_cast<const EDSR*>(&net)) {
+    io.scale = e->upscale;
+    io.in_channels = e->conv_first->weight.size(1);
+    io.out_channels = e->conv_last->weight.size(0);
   } else {
     fail("ONNX export: network ", net.type_name(), " has no ONNX mapping: srengine exports generators "
-         "(RRDBNet, SRVGGNetCompact)");
+         "(RRDBNet, SRVGGNetCompact, EDSR)");
   }
   io.name = net.type_name() + " x" + std::to_string(io.scale);
   return io;

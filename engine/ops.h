@@ -41,7 +41,7 @@ Tensor slice_channels(const Tensor& x, int64_t start, int64_t length);  // a vie
 Tensor reshape(const Tensor& x, const Shape& shape);         // differentiable view
 Tensor pixel_shuffle(const Tensor& x, int factor);           // (N, C*r*r, H, W) -> (N, C, H*r, W*r)
 Tensor pixel_unshuffle(const Tensor& x, int factor);         // (N, C, H*r, W*r) -> (N, C*r*r, H, W)
-Tensor upsample_nearest2x(const Tensor& x);
+Tensor upsample_nearest(const Tensor& x, int factor);       // (N, C, H, W) -> (N, C, H*r, W*r), torch nearest
 Tensor upsample_bilinear2x(const Tensor& x);                 // align_corners=false
 
 // ---- Convolution ------------------------------------------------------------------------------
@@ -54,7 +54,7 @@ Tensor upsample_bilinear2x(const Tensor& x);                 // align_corners=fa
 // (kernels/cpu/conv2d_bf16.h, conv2d_rounded.h).
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int padding,
               const kernels::KernelChoice& choice = {}, Precision precision = Precision::device_default);
-// y = conv2d(upsample_nearest2x(x), weight, bias, stride 1, padding): x (N, C, H, W) ->
+// y = conv2d(upsample_nearest(x, 2), weight, bias, stride 1, padding): x (N, C, H, W) ->
 // (N, K, 2H + 2 padding - R + 1, 2W + 2 padding - S + 1), without materialising the upsampled
 // tensor where the kernel folds it into the convolution's gather (the CPU kernels, CUDA's
 // igemm_v2; kernels/cpu/upsample_nearest2x_conv2d.h, kernels/cuda/upsample_nearest2x_conv2d.h),

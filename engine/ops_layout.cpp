@@ -79,8 +79,10 @@ Tensor shuffle_raw(const Tensor& x, int r, bool shuffle) {
   return y;
 }
 
+// The factors the nets use: 2 and 4 (RRDBNet, the x2 / x4 heads) and 3 (EDSR and
+// SRVGGNetCompact x3). The kernels take any r; larger ones are refused rather than untested.
 void check_factor(const char* op, int r) {
-  SR_CHECK(r == 2 || r == 4, op, ": factor must be 2 or 4, got ", r);
+  SR_CHECK(r >= 2 && r <= 4, op, ": factor must be 2, 3 or 4, got ", r);
 }
 
 }  // namespace
@@ -105,57 +107,64 @@ Tensor pixel_unshuffle(const Tensor& x, int r) {
 
 namespace {
 
-enum class Upsample { nearest, bilinear };
-
-Tensor upsample_forward(const Tensor& x, Upsample mode) {
+// Nearest upsampling by an integer factor r; its backward sums each r x r block of g.
+Tensor upsample_nearest_raw(const Tensor& x, int r) {
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
   Tensor xc = x.contiguous();
-  Tensor y = Tensor::empty({N, C, 2 * H, 2 * W}, x.dtype(), x.device());
-  dispatch("upsample2x", x, [&](auto t) {
+  Tensor y = Tensor::empty({N, C, r * H, r * W}, x.dtype(), x.device());
+  dispatch("upsample_nearest", x, [&](auto t) {
     using T = decltype(t);
-    if (mode == Upsample::nearest)
-      cpu::upsample_nearest2x_forward<T>(xc.data<T>(), y.data<T>(), N * C, H, W);
-    else
-      cpu::upsample_bilinear2x_forward<T>(xc.data<T>(), y.data<T>(), N * C, H, W);
-  }, [&] {
-    if (mode == Upsample::nearest)
-      SR_CUDA(cuda::upsample_nearest2x_forward(xc.data<float>(), y.data<float>(), N * C, H, W));
-    else
-      SR_CUDA(cuda::upsample_bilinear2x_forward(xc.data<float>(), y.data<float>(), N * C, H, W));
-  });
+    cpu::upsample_nearest_forward<T>(xc.data<T>(), y.data<T>(), N * C, H, W, r);
+  }, [&] { SR_CUDA(cuda::upsample_nearest_forward(xc.data<float>(), y.data<float>(), N * C, H, W, r)); });
   return y;
 }
 
-Tensor upsample_backward(const Tensor& g, Upsample mode) {
-  const int64_t N = g.size(0), C = g.size(1), H = g.size(2) / 2, W = g.size(3) / 2;
+Tensor upsample_nearest_backward_raw(const Tensor& g, int r) {
+  const int64_t N = g.size(0), C = g.size(1), H = g.size(2) / r, W = g.size(3) / r;
+  Tensor gc = g.contiguous();
   Tensor dx = Tensor::empty({N, C, H, W}, g.dtype(), g.device());
-  dispatch("upsample2x_backward", g, [&](auto t) {
+  dispatch("upsample_nearest_backward", g, [&](auto t) {
     using T = decltype(t);
-    if (mode == Upsample::nearest)
-      cpu::upsample_nearest2x_backward<T>(g.data<T>(), dx.data<T>(), N * C, H, W);
-    else
-      cpu::upsample_bilinear2x_backward<T>(g.data<T>(), dx.data<T>(), N * C, H, W);
-  }, [&] {
-    if (mode == Upsample::nearest)
-      SR_CUDA(cuda::upsample_nearest2x_backward(g.data<float>(), dx.data<float>(), N * C, H, W));
-    else
-      SR_CUDA(cuda::upsample_bilinear2x_backward(g.data<float>(), dx.data<float>(), N * C, H, W));
-  });
+    cpu::upsample_nearest_backward<T>(gc.data<T>(), dx.data<T>(), N * C, H, W, r);
+  }, [&] { SR_CUDA(cuda::upsample_nearest_backward(gc.data<float>(), dx.data<float>(), N * C, H, W, r)); });
+  return dx;
+}
+
+Tensor upsample_bilinear2x_raw(const Tensor& x) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  Tensor xc = x.contiguous();
+  Tensor y = Tensor::empty({N, C, 2 * H, 2 * W}, x.dtype(), x.device());
+  dispatch("upsample_bilinear2x", x, [&](auto t) {
+    using T = decltype(t);
+    cpu::upsample_bilinear2x_forward<T>(xc.data<T>(), y.data<T>(), N * C, H, W);
+  }, [&] { SR_CUDA(cuda::upsample_bilinear2x_forward(xc.data<float>(), y.data<float>(), N * C, H, W)); });
+  return y;
+}
+
+Tensor upsample_bilinear2x_backward_raw(const Tensor& g) {
+  const int64_t N = g.size(0), C = g.size(1), H = g.size(2) / 2, W = g.size(3) / 2;
+  Tensor gc = g.contiguous();
+  Tensor dx = Tensor::empty({N, C, H, W}, g.dtype(), g.device());
+  dispatch("upsample_bilinear2x_backward", g, [&](auto t) {
+    using T = decltype(t);
+    cpu::upsample_bilinear2x_backward<T>(gc.data<T>(), dx.data<T>(), N * C, H, W);
+  }, [&] { SR_CUDA(cuda::upsample_bilinear2x_backward(gc.data<float>(), dx.data<float>(), N * C, H, W)); });
   return dx;
 }
 
 }  // namespace
 
-Tensor upsample_nearest2x(const Tensor& x) {
-  check_dim("upsample_nearest2x", x, 4, "input");
-  return record("upsample_nearest2x", upsample_forward(x, Upsample::nearest), {x},
-                [](const Tensor& g) { return std::vector<Tensor>{upsample_backward(g, Upsample::nearest)}; });
+Tensor upsample_nearest(const Tensor& x, int r) {
+  check_dim("upsample_nearest", x, 4, "input");
+  check_factor("upsample_nearest", r);
+  return record("upsample_nearest", upsample_nearest_raw(x, r), {x},
+                [r](const Tensor& g) { return std::vector<Tensor>{upsample_nearest_backward_raw(g, r)}; });
 }
 
 Tensor upsample_bilinear2x(const Tensor& x) {
   check_dim("upsample_bilinear2x", x, 4, "input");
-  return record("upsample_bilinear2x", upsample_forward(x, Upsample::bilinear), {x},
-                [](const Tensor& g) { return std::vector<Tensor>{upsample_backward(g, Upsample::bilinear)}; });
+  return record("upsample_bilinear2x", upsample_bilinear2x_raw(x), {x},
+                [](const Tensor& g) { return std::vector<Tensor>{upsample_bilinear2x_backward_raw(g)}; });
 }
 
 }  // namespace sr

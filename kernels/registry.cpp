@@ -42,7 +42,7 @@ const std::vector<Variant>& table() {
 #endif
       // Nearest x2 upsampling folded into the following conv (RRDBNet's conv_up1 / conv_up2):
       // the same variant names as conv2d (KernelChoice::conv2d chooses); each says whether it
-      // runs convolutions at x's size with tap-summed filters or composes upsample_nearest2x + conv2d.
+      // runs convolutions at x's size with tap-summed filters or composes upsample_nearest(x, 2) + conv2d.
       {"upsample_nearest2x_conv2d", "phases", "cpu", "fp32/fp64", "four phase convs of x at its own size with tap-summed filters (2x2 for 3x3: 4/9 of the MACs) on conv2d's kernels; bf16/tf32/fp16 precision: composed", true},
       {"upsample_nearest2x_conv2d", "composed", "cpu", "fp32/fp64", "reference: upsample_nearest2x, then conv2d's kernel (the bench baseline)", false},
 #ifdef SRENGINE_WITH_CUDA
@@ -71,7 +71,7 @@ const std::vector<Variant>& table() {
 #endif
       {"elementwise", "openmp", "cpu", "fp32/fp64", "OpenMP simd loops", true},
       {"activation", "openmp", "cpu", "fp32/fp64", "leaky_relu, fused bias + leaky_relu (+gain)", true},
-      {"resample", "openmp", "cpu", "fp32/fp64", "pixel (un)shuffle, nearest/bilinear x2", true},
+      {"resample", "openmp", "cpu", "fp32/fp64", "pixel (un)shuffle by 2, 3, 4; nearest by any factor; bilinear x2", true},
       {"loss", "blocked", "cpu", "fp32/fp64", "pointwise losses, 8192-element blocks summed in order", true},
       {"spectral_norm", "loops", "cpu", "fp32/fp64", "power iteration, sigma, backward in double", true},
       {"batch_norm", "openmp", "cpu", "fp32/fp64", "two-pass statistics per channel in double", true},

@@ -17,7 +17,7 @@ class Conv2d : public Module {
   // leaky_relu(conv(x) + bias, slope): the bias add and activation run as one fused
   // epilogue (bias_leaky_relu) instead of two passes.
   Tensor forward_leaky_relu(const Tensor& x, double slope);
-  // leaky_relu(conv(upsample_nearest2x(x)) + bias, slope), the upsampling folded into the
+  // leaky_relu(conv(upsample_nearest(x, 2)) + bias, slope), the upsampling folded into the
   // convolution (the op upsample_nearest2x_conv2d); stride 1 only.
   Tensor forward_upsample_nearest2x_leaky_relu(const Tensor& x, double slope);
 

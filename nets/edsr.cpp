@@ -24,8 +24,8 @@ Tensor ResidualBlockNoBN::forward(const Tensor& x) {
 EDSR::EDSR(int64_t num_in_ch, int64_t num_out_ch, int64_t nf, int64_t nb, int upscale_, double res_scale,
            double img_range_, std::vector<double> rgb_mean_, const LayerOptions& options)
     : upscale(upscale_), img_range(img_range_), rgb_mean(std::move(rgb_mean_)) {
-  SR_CHECK(upscale == 2 || upscale == 4, "EDSR: upscale must be 2 or 4, got ", upscale,
-           (upscale == 3 ? " (BasicSR's x3 needs pixel_shuffle by 3, which srengine does not have)" : ""));
+  SR_CHECK(upscale == 2 || upscale == 3 || upscale == 4 || upscale == 8, "EDSR: upscale must be 2, 3, 4 or 8, got ",
+           upscale);
   SR_CHECK(num_in_ch > 0 && nf > 0 && nb >= 0, "EDSR: invalid num_in_ch ", num_in_ch, " num_feat ", nf,
            " num_block ", nb);
   SR_CHECK(img_range > 0, "EDSR: img_range must be > 0, got ", img_range);
@@ -37,9 +37,12 @@ EDSR::EDSR(int64_t num_in_ch, int64_t num_out_ch, int64_t nf, int64_t nb, int up
   for (int64_t i = 0; i < nb; ++i) body->push_back(std::make_shared<ResidualBlockNoBN>(nf, res_scale, options));
   conv_after_body = register_module("conv_after_body", std::make_shared<Conv2d>(nf, nf, 3, 1, 1, true, options));
   upsample = register_module("upsample", std::make_shared<Sequential>());
-  // x2^n: n pairs [conv nf -> 4 nf, PixelShuffle(2)], the convs at the even indices.
-  for (int i = 0, s = upscale; s > 1; s /= 2, i += 2)
-    upsample->push_back(std::to_string(i), std::make_shared<Conv2d>(nf, 4 * nf, 3, 1, 1, true, options));
+  // x2^n: n pairs [conv nf -> 4 nf, PixelShuffle(2)], the convs at the even indices; x3: one
+  // pair [conv nf -> 9 nf, PixelShuffle(3)].
+  for (int i = 0; i < (int)shuffle_factors().size(); ++i) {
+    const int r = shuffle_factors()[i];
+    upsample->push_back(std::to_string(2 * i), std::make_shared<Conv2d>(nf, r * r * nf, 3, 1, 1, true, options));
+  }
   conv_last = register_module("conv_last", std::make_shared<Conv2d>(nf, num_out_ch, 3, 1, 1, true, options));
 }
 
@@ -64,7 +67,7 @@ Tensor EDSR::forward(const Tensor& x) {
   Tensor h = bias_leaky_relu(x, shift(shift_in_, -1.0, x), 1.0, img_range);
   h = conv_first->forward(h);
   Tensor res = add(conv_after_body->forward(body->forward(h)), h);
-  for (size_t i = 0; i < upsample->size(); ++i) res = pixel_shuffle((*upsample)[i].forward(res), 2);
+  for (size_t i = 0; i < upsample->size(); ++i) res = pixel_shuffle((*upsample)[i].forward(res), shuffle_factors()[i]);
   return bias_leaky_relu(conv_last->forward(res), shift(shift_out_, img_range, x), 1.0, 1.0 / img_range);
 }
 

@@ -5,9 +5,8 @@
 //   feat = conv_first(x);  res = conv_after_body(body(feat)) + feat
 //   out  = conv_last(upsample(res)) / img_range + rgb_mean
 //   ResidualBlockNoBN: y = x + res_scale * conv2(relu(conv1(x)))
-//   upsample x2^n: n x [conv nf -> 4 nf, pixel_shuffle(2)]
-// upscale 2 or 4: BasicSR's x3 ([conv nf -> 9 nf, pixel_shuffle(3)]) is refused because the
-// engine's pixel_shuffle op takes factors 2 and 4 only. num_out_ch and num_in_ch must equal
+//   upsample x2^n: n x [conv nf -> 4 nf, pixel_shuffle(2)];  x3: [conv nf -> 9 nf, pixel_shuffle(3)]
+// upscale 2, 3, 4 or 8 (BasicSR's Upsample takes 2^n and 3). num_out_ch and num_in_ch must equal
 // the length of rgb_mean (the mean is subtracted from the input and added to the output).
 // nf 64, nb 16, x4: 1,517,571 parameters (EDSR_Mx4_f64b16_DIV2K_official's shape).
 #pragma once
@@ -40,6 +39,13 @@ class EDSR : public Module {
   std::string type_name() const override { return "EDSR"; }
   Tensor forward(const Tensor& x) override;
   int output_scale() const override { return upscale; }
+  // The pixel-shuffle factors of the upsample stages, in order: {3} for x3, else 2 per octave.
+  std::vector<int> shuffle_factors() const {
+    if (upscale == 3) return {3};
+    std::vector<int> f;
+    for (int s = upscale; s > 1; s /= 2) f.push_back(2);
+    return f;
+  }
 
   int upscale;
   double img_range;

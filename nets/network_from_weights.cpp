@@ -75,8 +75,8 @@ nlohmann::json compact_from(const std::map<std::string, const Tensor*>& m, const
   const Tensor& tail = need(m, "body." + std::to_string(last) + ".weight", 4, path);
   const int64_t in = first.size(1), nf = first.size(0);
   const int64_t up = tail.size(0) % in == 0 ? exact_sqrt(tail.size(0) / in) : 0;
-  SR_CHECK(up == 2 || up == 4, "weights '", path, "': SRVGGNetCompact's last conv gives ", tail.size(0),
-           " channels for ", in, " input channels: not an x2 or x4 net with as many input as output channels "
+  SR_CHECK(up >= 2 && up <= 4, "weights '", path, "': SRVGGNetCompact's last conv gives ", tail.size(0),
+           " channels for ", in, " input channels: not an x2, x3 or x4 net with as many input as output channels "
            "(give ", names.config, ")");
   // PReLU keeps one slope per channel at the odd indices; ReLU and LeakyReLU keep nothing, so
   // they cannot be told apart from the file.

@@ -55,7 +55,7 @@ Tensor RRDBNet::forward(const Tensor& x) {
   Tensor feat = r > 1 ? pixel_unshuffle(x, r) : x;
   feat = conv_first->forward(feat);
   feat = add(feat, conv_body->forward(trunk(feat)));
-  // conv_up(upsample_nearest2x(feat)) with the upsampling folded into the convolution.
+  // conv_up(upsample_nearest(feat, 2)) with the upsampling folded into the convolution.
   feat = conv_up1->forward_upsample_nearest2x_leaky_relu(feat, kSlope);
   feat = conv_up2->forward_upsample_nearest2x_leaky_relu(feat, kSlope);
   return conv_last->forward(conv_hr->forward_leaky_relu(feat, kSlope));

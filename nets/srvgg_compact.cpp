@@ -19,7 +19,7 @@ std::shared_ptr<Module> make_activation(const std::string& act_type, int64_t num
 SRVGGNetCompact::SRVGGNetCompact(int64_t num_in_ch, int64_t num_out_ch, int64_t nf, int64_t num_conv, int upscale_,
                                  const std::string& act_type, const LayerOptions& options)
     : upscale(upscale_) {
-  SR_CHECK(upscale == 2 || upscale == 4, "SRVGGNetCompact: upscale must be 2 or 4, got ", upscale);
+  SR_CHECK(upscale >= 2 && upscale <= 4, "SRVGGNetCompact: upscale must be 2, 3 or 4, got ", upscale);
   SR_CHECK(num_in_ch > 0 && nf > 0 && num_conv >= 0, "SRVGGNetCompact: invalid num_in_ch ", num_in_ch,
            " num_feat ", nf, " num_conv ", num_conv);
   SR_CHECK(num_out_ch == num_in_ch, "SRVGGNetCompact: num_out_ch (", num_out_ch, ") must equal num_in_ch (",
@@ -38,10 +38,7 @@ Tensor SRVGGNetCompact::forward(const Tensor& x) {
   SR_CHECK(x.defined() && x.dim() == 4, "SRVGGNetCompact: input must be NCHW, got ",
            x.defined() ? x.shape().str() : "undefined");
   Tensor out = pixel_shuffle(body->forward(x), upscale);
-  // Nearest upsampling by 4 is nearest x2 twice: y[i] = x[i / 4] = x[(i / 2) / 2].
-  Tensor base = upsample_nearest2x(x);
-  if (upscale == 4) base = upsample_nearest2x(base);
-  return add(out, base);
+  return add(out, upsample_nearest(x, upscale));
 }
 
 }  // namespace sr

@@ -3,7 +3,7 @@
 // conv body.{2*num_conv+2} (nf -> out * upscale^2); all 3x3 with bias.
 //   out = pixel_shuffle(body(x), upscale) + nearest_upsample(x, upscale)
 // act_type: prelu (one slope per channel, "body.{odd}.weight"), relu, or leakyrelu
-// (slope 0.1, as Real-ESRGAN). upscale 2 or 4 (pixel_shuffle's factors); the residual
+// (slope 0.1, as Real-ESRGAN). upscale 2, 3 or 4 (pixel_shuffle's factors); the residual
 // add needs num_out_ch == num_in_ch.
 #pragma once
 #include <memory>

@@ -46,8 +46,8 @@ Tensor rrdbnet(RRDBNet& net, const Tensor& x, const ConvFn& conv) {
     y = axpby(kRrdbResidual, z, 1.0, y);
   }
   feat = add(feat, conv(*net.conv_body, "conv_body", y));
-  feat = leaky_relu(conv(*net.conv_up1, "conv_up1", upsample_nearest2x(feat)), kRrdbSlope);
-  feat = leaky_relu(conv(*net.conv_up2, "conv_up2", upsample_nearest2x(feat)), kRrdbSlope);
+  feat = leaky_relu(conv(*net.conv_up1, "conv_up1", upsample_nearest(feat, 2)), kRrdbSlope);
+  feat = leaky_relu(conv(*net.conv_up2, "conv_up2", upsample_nearest(feat, 2)), kRrdbSlope);
   feat = leaky_relu(conv(*net.conv_hr, "conv_hr", feat), kRrdbSlope);
   return conv(*net.conv_last, "conv_last", feat);
 }
@@ -60,9 +60,7 @@ Tensor srvgg(SRVGGNetCompact& net, const Tensor& x, const ConvFn& conv) {
     else y = m.forward(y);  // the activation
   }
   Tensor out = pixel_shuffle(y, net.upscale);
-  Tensor base = upsample_nearest2x(x);
-  if (net.upscale == 4) base = upsample_nearest2x(base);
-  return add(out, base);
+  return add(out, upsample_nearest(x, net.upscale));
 }
 
 }  // namespace

@@ -98,9 +98,7 @@ Tensor SRVGGNetCompactInt8::forward(const Tensor& x_in, cpu::Int8Isa isa) const 
       cpu::conv2d_int8_forward_isa(isa, a, l.w, {slope, nullptr, out.data<float>()});
     }
   }
-  Tensor base = upsample_nearest2x(x);
-  if (upscale_ == 4) base = upsample_nearest2x(base);
-  return add(pixel_shuffle(out, upscale_), base);
+  return add(pixel_shuffle(out, upscale_), upsample_nearest(x, upscale_));
 }
 
 }  // namespace sr::quant

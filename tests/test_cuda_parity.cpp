@@ -204,12 +204,20 @@ std::vector<OpCase> op_cases() {
            [](V& x) { return pixel_shuffle(x[0], 2); });
   add_case(t, "layout", "pixel_shuffle r4", {{1, 32, 3, 4}},
            [](V& x) { return pixel_shuffle(x[0], 4); });
+  add_case(t, "layout", "pixel_shuffle r3", {{2, 27, 4, 5}},
+           [](V& x) { return pixel_shuffle(x[0], 3); });
   add_case(t, "layout", "pixel_unshuffle r2", {{2, 3, 6, 10}},
            [](V& x) { return pixel_unshuffle(x[0], 2); });
   add_case(t, "layout", "pixel_unshuffle r4", {{1, 2, 8, 12}},
            [](V& x) { return pixel_unshuffle(x[0], 4); });
-  add_case(t, "layout", "upsample_nearest2x", {{2, 3, 5, 7}},
-           [](V& x) { return upsample_nearest2x(x[0]); });
+  add_case(t, "layout", "pixel_unshuffle r3", {{2, 3, 9, 6}},
+           [](V& x) { return pixel_unshuffle(x[0], 3); });
+  add_case(t, "layout", "upsample_nearest r2", {{2, 3, 5, 7}},
+           [](V& x) { return upsample_nearest(x[0], 2); });
+  add_case(t, "layout", "upsample_nearest r3", {{2, 3, 5, 7}},
+           [](V& x) { return upsample_nearest(x[0], 3); });
+  add_case(t, "layout", "upsample_nearest r4", {{1, 3, 4, 3}},
+           [](V& x) { return upsample_nearest(x[0], 4); });
   add_case(t, "layout", "upsample_bilinear2x", {{2, 3, 5, 7}},
            [](V& x) { return upsample_bilinear2x(x[0]); });
   add_case(t, "layout", "upsample_bilinear2x 1x1", {{1, 2, 1, 1}},

@@ -172,22 +172,24 @@ TEST_CASE("gradcheck/reshape") {
 }
 
 TEST_CASE("gradcheck/pixel_shuffle") {
-  for (int r : {2, 4}) {
+  for (int r : {2, 3, 4}) {
     expect_gradients("pixel_shuffle", [r](const V& in) { return pixel_shuffle(in[0], r); },
                      [r](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 2 * r * r, 3, 5))}; });
   }
 }
 
 TEST_CASE("gradcheck/pixel_unshuffle") {
-  for (int r : {2, 4}) {
+  for (int r : {2, 3, 4}) {
     expect_gradients("pixel_unshuffle", [r](const V& in) { return pixel_unshuffle(in[0], r); },
                      [r](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 2 * r, 3 * r))}; });
   }
 }
 
-TEST_CASE("gradcheck/upsample_nearest2x") {
-  expect_gradients("upsample_nearest2x", [](const V& in) { return upsample_nearest2x(in[0]); },
-                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 3, 5))}; });
+TEST_CASE("gradcheck/upsample_nearest") {
+  for (int r : {2, 3, 4}) {
+    expect_gradients("upsample_nearest", [r](const V& in) { return upsample_nearest(in[0], r); },
+                     [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 3, 5))}; });
+  }
 }
 
 // The fold of the upsampling into the conv: x, w and b at odd sizes, padding 1 (the top/left

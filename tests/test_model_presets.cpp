@@ -106,6 +106,15 @@ TEST_CASE("weights/architecture_from_metadata_or_shapes") {
                                 {"num_feat", 8},     {"num_block", 3}, {"num_grow_ch", 4}};
     CHECK(network_from_tensors(build_network(opt)->state_dict(), "x") == opt);
   }
+  for (int upscale : {2, 3, 4}) {  // PReLU: the slopes tell it apart from ReLU / LeakyReLU
+    const nlohmann::json opt = {{"type", "SRVGGNetCompact"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 4},
+                                {"num_conv", 2},             {"upscale", upscale}, {"act_type", "prelu"}};
+    CHECK(network_from_tensors(build_network(opt)->state_dict(), "x") == opt);
+  }
+  test::require_error(
+      [&] { network_from_tensors({{"body.0.weight", Tensor::zeros({4, 3, 3, 3})}, {"body.1.weight", Tensor::zeros({4})},
+                                  {"body.2.weight", Tensor::zeros({75, 4, 3, 3})}}, "x5.pth"); },
+      {"x5.pth", "75 channels", "not an x2, x3 or x4 net"});
   test::TempDir dir;
   const nlohmann::json relu = {{"type", "SRVGGNetCompact"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 4},
                                {"num_conv", 2},             {"upscale", 2},   {"act_type", "relu"}};

@@ -97,7 +97,11 @@ TEST_CASE("nets/srvgg_compact_keys") {
   // relu / leakyrelu bodies have no activation parameters.
   CHECK(shapes(SRVGGNetCompact(3, 3, 64, 16, 4, "relu")).size() == 17 * 2 + 2);
   CHECK_THROWS_WITH(SRVGGNetCompact(3, 3, 64, 16, 4, "gelu"), Catch::Contains("act_type"));
-  CHECK_THROWS_WITH(SRVGGNetCompact(3, 3, 64, 16, 3, "prelu"), Catch::Contains("upscale must be 2 or 4"));
+  const auto x3 = shapes(SRVGGNetCompact(3, 3, 64, 16, 3, "prelu"));
+  CHECK(x3.at("body.34.weight") == Shape{27, 64, 3, 3});  // 3 channels x 3^2 for pixel_shuffle(3)
+  CHECK(SRVGGNetCompact(3, 3, 4, 1, 3, "relu").forward(Tensor::zeros({1, 3, 5, 2})).shape() == Shape{1, 3, 15, 6});
+  CHECK_THROWS_WITH(SRVGGNetCompact(3, 3, 64, 16, 8, "prelu"), Catch::Contains("upscale must be 2, 3 or 4, got 8"));
+  CHECK_THROWS_WITH(SRVGGNetCompact(3, 3, 64, 16, 1, "prelu"), Catch::Contains("upscale must be 2, 3 or 4, got 1"));
 }
 
 // BasicSR's EDSR_Mx4_f64b16 / Mx2 shapes: the released weights' keys, and no key for the mean.
@@ -121,9 +125,17 @@ TEST_CASE("nets/edsr_keys") {
   CHECK(EDSR(3, 3, 4, 1, 2).forward(Tensor::zeros({1, 3, 5, 3})).shape() == Shape{1, 3, 10, 6});
   // Block convs start at BasicSR's kaiming x 0.1 with zero bias (near-identity blocks).
   for (double b : dynamic_cast<ResidualBlockNoBN&>((*n.body)[0]).conv1->bias.to_vector()) CHECK(b == 0.0);
-  CHECK_THROWS_WITH(EDSR(3, 3, 64, 16, 3), Catch::Contains("upscale must be 2 or 4, got 3") &&
-                                               Catch::Contains("pixel_shuffle"));
-  CHECK_THROWS_WITH(EDSR(3, 3, 64, 16, 8), Catch::Contains("upscale must be 2 or 4, got 8"));
+  // x3: one conv to 9 nf and pixel_shuffle(3) (BasicSR's Upsample); x8: three conv + shuffle(2) pairs.
+  const auto x3 = shapes(EDSR(3, 3, 64, 16, 3));
+  CHECK(x3.at("upsample.0.weight") == Shape{576, 64, 3, 3});
+  CHECK_FALSE(x3.count("upsample.2.weight"));
+  const auto x8 = shapes(EDSR(3, 3, 64, 16, 8));
+  CHECK(x8.at("upsample.4.weight") == Shape{256, 64, 3, 3});
+  CHECK_FALSE(x8.count("upsample.6.weight"));
+  CHECK(EDSR(3, 3, 4, 1, 3).forward(Tensor::zeros({1, 3, 5, 3})).shape() == Shape{1, 3, 15, 9});
+  CHECK(EDSR(3, 3, 4, 1, 8).forward(Tensor::zeros({1, 3, 2, 3})).shape() == Shape{1, 3, 16, 24});
+  for (int bad : {1, 5, 6, 16})
+    CHECK_THROWS_WITH(EDSR(3, 3, 64, 16, bad), Catch::Contains("upscale must be 2, 3, 4 or 8, got " + std::to_string(bad)));
   CHECK_THROWS_WITH(EDSR(1, 1, 64, 16, 4), Catch::Contains("rgb_mean has 3 values") &&
                                                Catch::Contains("num_in_ch is 1"));
   CHECK_THROWS_WITH(EDSR(3, 3, 64, 16, 4, 1.0, 0.0), Catch::Contains("img_range must be > 0, got 0"));
@@ -136,8 +148,9 @@ TEST_CASE("nets/edsr_keys") {
   CHECK(build_network(json::parse(R"({"type": "EDSR", "num_in_ch": 1, "num_out_ch": 1, "rgb_mean": [0.5],
                                       "img_range": 1, "res_scale": 0.1, "upscale": 2, "num_block": 1})"))
             ->output_scale() == 2);
-  CHECK_THROWS_WITH(build_network(rgb_edsr(R"(, "upscale": 3)")),
-                    Catch::Contains("upscale must be 2 or 4, got 3"));
+  CHECK(build_network(rgb_edsr(R"(, "upscale": 3)"))->output_scale() == 3);
+  CHECK_THROWS_WITH(build_network(rgb_edsr(R"(, "upscale": 6)")),
+                    Catch::Contains("upscale must be 2, 3, 4 or 8, got 6"));
   CHECK_THROWS_WITH(build_network(json::parse(R"({"type": "EDSR", "num_out_ch": 3})")),
                     Catch::Contains("network EDSR: 'num_in_ch' is required"));
   CHECK_THROWS_WITH(build_network(rgb_edsr(R"(, "rgb_mean": 0.4)")),

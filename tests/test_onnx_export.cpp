@@ -253,6 +253,41 @@ TEST_CASE("onnx/srvgg_prelu_x4_fp16_matches_srengine_in_onnxruntime") {
   require_match(c, kFp16Tolerance);
 }
 
+// x3: DepthToSpace by 3 and Resize by 3, at sides that are not multiples of 3.
+TEST_CASE("onnx/srvgg_prelu_x3_fp32_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = srvgg(3, "prelu"), .h = 7, .w = 10};
+  require_match(c, kFp32Tolerance);
+}
+
+TEST_CASE("onnx/srvgg_relu_x3_fp16_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = srvgg(3, "relu"), .dtype = "fp16", .h = 8, .w = 5};
+  require_match(c, kFp16Tolerance);
+}
+
+// EDSR: the mean shift and range scaling at both ends, the blocks' residual scaling (a plain Add at
+// res_scale 1), and each upsampling layout: x2^n (shuffles by 2) and x3 (one shuffle by 3).
+nlohmann::json edsr(int upscale, double res_scale, double img_range) {
+  return {{"type", "EDSR"},  {"num_in_ch", 3},          {"num_out_ch", 3},          {"num_feat", 8},
+          {"num_block", 2},  {"upscale", upscale},      {"res_scale", res_scale},   {"img_range", img_range},
+          {"rgb_mean", {0.45, 0.5, 0.375}}};
+}
+
+TEST_CASE("onnx/edsr_x4_res_scale_fp32_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = edsr(4, 0.1, 255.0)};
+  c.n = 2;
+  require_match(c, kFp32Tolerance);
+}
+
+TEST_CASE("onnx/edsr_x3_fp32_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = edsr(3, 1.0, 255.0), .h = 7, .w = 10};
+  require_match(c, kFp32Tolerance);
+}
+
+TEST_CASE("onnx/edsr_x2_fp16_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = edsr(2, 1.0, 1.0), .dtype = "fp16", .h = 9, .w = 6};
+  require_match(c, kFp16Tolerance);
+}
+
 TEST_CASE("onnx/srvgg_relu_x2_fp32_matches_srengine_in_onnxruntime") {
   Case c{.network_g = srvgg(2, "relu"), .h = 9, .w = 15};
   require_match(c, kFp32Tolerance);
@@ -368,20 +403,8 @@ TEST_CASE("onnx/export_errors_name_the_bad_option_path_or_op") {
   INFO(log);
   CHECK(rc != 0);
   CHECK(log.find("VGGStyleDiscriminator has no ONNX mapping") != std::string::npos);
-  CHECK(log.find("RRDBNet, SRVGGNetCompact") != std::string::npos);
+  CHECK(log.find("RRDBNet, SRVGGNetCompact, EDSR") != std::string::npos);
   CHECK(!fs::exists(dir.file("d.onnx")));
-
-  // EDSR trains and upscales but has no exporter: refused by name, no file left behind.
-  const nlohmann::json edsr = {{"type", "EDSR"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 4},
-                               {"num_block", 1}};
-  write_safetensors(dir.file("e.safetensors"), build_network(edsr)->state_dict());
-  std::ofstream(dir.file("edsr.json")) << nlohmann::json{{"name", "t"}, {"network_g", edsr}}.dump();
-  const auto [e_rc, e_log] = export_cli(dir, "--config " + dir.file("edsr.json") + " --weights " +
-                                                 dir.file("e.safetensors") + " --output " + dir.file("e.onnx"));
-  INFO(e_log);
-  CHECK(e_rc != 0);
-  CHECK(e_log.find("network EDSR has no ONNX mapping") != std::string::npos);
-  CHECK(!fs::exists(dir.file("e.onnx")));
 }
 
 TEST_CASE("onnx/unmappable_op_inside_a_generator_is_named_with_its_path") {

@@ -139,7 +139,7 @@ void test_activation() {
 
 void test_resample() {
   std::mt19937_64 rng(103);
-  for (int r : {2, 4}) {
+  for (int r : {2, 3, 4}) {
     const int64_t N = 2, C = 3, H = 5, W = 6, n = N * C * r * r * H * W;
     const auto x = random_floats(rng, n);
     const auto dx_ = to_double(x);
@@ -158,15 +158,19 @@ void test_resample() {
     const auto dx_ = to_double(x), ddy = to_double(dy);
     const std::string shape = sr::str_cat(" ", H, "x", W);
     Dev X(x), DY(dy);
-    {
-      Dev Y(n4), DX(n);
-      std::vector<double> ry(n4), rdx(n);
-      sr::simt::upsample_nearest2x_forward(X.p, Y.p, NC, H, W);
-      cpu::upsample_nearest2x_forward(dx_.data(), ry.data(), NC, H, W);
-      compare("upsample_nearest2x" + shape, Y.get(), ry, kFp32);
-      sr::simt::upsample_nearest2x_backward(DY.p, DX.p, NC, H, W);
-      cpu::upsample_nearest2x_backward(ddy.data(), rdx.data(), NC, H, W);
-      compare("upsample_nearest2x_backward" + shape, DX.get(), rdx, kFp32);
+    for (int r : {2, 3, 4}) {
+      const int64_t nr = r * r * n;
+      const auto dyr = random_floats(rng, nr);
+      const auto ddyr = to_double(dyr);
+      Dev Y(nr), DYR(dyr), DX(n);
+      std::vector<double> ry(nr), rdx(n);
+      const std::string name = sr::str_cat("upsample_nearest r", r);
+      sr::simt::upsample_nearest_forward(X.p, Y.p, NC, H, W, r);
+      cpu::upsample_nearest_forward(dx_.data(), ry.data(), NC, H, W, r);
+      compare(name + shape, Y.get(), ry, kFp32);
+      sr::simt::upsample_nearest_backward(DYR.p, DX.p, NC, H, W, r);
+      cpu::upsample_nearest_backward(ddyr.data(), rdx.data(), NC, H, W, r);
+      compare(name + "_backward" + shape, DX.get(), rdx, kFp32);
     }
     {
       Dev Y(n4), DX(n);

@@ -94,6 +94,35 @@ TEST_CASE("config/wrong_types_and_impossible_values") {
   CHECK_THAT(error_of(c), Catch::Contains("repeats stage name 'psnr'"));
 }
 
+// The top-level scale against each generator's factors (BasicSR's): RRDBNet 1, 2, 4;
+// SRVGGNetCompact 2, 3, 4; EDSR 2, 3, 4, 8. The net's own key takes the scale when absent.
+TEST_CASE("config/scale_against_each_generators_factors") {
+  const auto with = [](int64_t scale, const json& net) {
+    json c = esrgan();
+    c["scale"] = scale;
+    c["network_g"] = net;
+    c["datasets"]["train"]["gt_size"] = 48;  // a multiple of 3, 4 and 8
+    return c;
+  };
+  const json rrdb = {{"type", "RRDBNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}};
+  const json srvgg = {{"type", "SRVGGNetCompact"}, {"num_in_ch", 3}, {"num_out_ch", 3}};
+  const json edsr = {{"type", "EDSR"}, {"num_in_ch", 3}, {"num_out_ch", 3}};
+  CHECK(parse_config(validate_config(with(3, srvgg))).scale == 3);
+  CHECK(validate_config(with(3, srvgg))["network_g"]["upscale"] == 3);
+  CHECK(validate_config(with(3, edsr))["network_g"]["upscale"] == 3);
+  CHECK(validate_config(with(8, edsr))["network_g"]["upscale"] == 8);
+  CHECK(validate_config(with(1, rrdb))["network_g"]["scale"] == 1);
+  CHECK_THAT(error_of(with(3, rrdb)), Catch::Contains("'scale' is 3, which RRDBNet does not upscale by (it takes 1, 2 or 4)"));
+  CHECK_THAT(error_of(with(8, srvgg)),
+             Catch::Contains("'scale' is 8, which SRVGGNetCompact does not upscale by (it takes 2, 3 or 4)"));
+  CHECK_THAT(error_of(with(1, edsr)), Catch::Contains("'scale' is 1, which EDSR does not upscale by (it takes 2, 3, 4 or 8)"));
+  CHECK_THAT(error_of(with(5, edsr)), Catch::Contains("'scale' is 5, must be 1, 2, 3, 4 or 8"));
+  CHECK_THAT(error_of(with(16, edsr)), Catch::Contains("scale") && Catch::Contains("<= 8"));
+  json odd = with(3, srvgg);
+  odd["datasets"]["train"]["gt_size"] = 64;
+  CHECK_THAT(error_of(odd), Catch::Contains("'datasets.train.gt_size' is 64, not a multiple of scale 3 (use 63 or 66)"));
+}
+
 // One run lists every problem: schema ones (unknown key, wrong type, bad choice, missing
 // required key) and cross-key ones (gt_size vs the discriminator, a missing folder)
 // together, numbered.

@@ -75,6 +75,45 @@ bool same_values(const Tensor& a, const Tensor& b) {
   return std::equal(ca.data<float>(), ca.data<float>() + ca.numel(), cb.data<float>());
 }
 
+// `srengine infer --config` (the trained config) with the saved weights upscales a 40x30 crop of
+// a photo by `scale`, tiled (16 px cores, 10 px pads: more than the small test nets' reach) to
+// the same pixels as untiled, within one 8-bit step (the blend sums two tiles' equal predictions).
+void expect_tiled_infer_matches_whole(const json& c, const std::string& weights, int scale) {
+  test::TempDir tmp;
+  const std::string cfg = tmp.file("net.json");
+  std::ofstream(cfg) << c.dump(2);
+  const std::string in = std::string(SRENGINE_SOURCE_DIR) + "/datasets/val_photos/mate_wood.png";
+  const data::Image photo = data::read_image(in);
+  data::Image crop;  // 40x30 of the photo keeps the test short
+  crop.width = 40;
+  crop.height = 30;
+  crop.channels = photo.channels;
+  for (int y = 0; y < crop.height; ++y)
+    for (int x = 0; x < crop.width * crop.channels; ++x)
+      crop.pixels.push_back(photo.pixels[(size_t)y * photo.width * photo.channels + x]);
+  data::write_image(tmp.file("in.png"), crop);
+  for (const std::string tile : {"0", "16"}) {
+    const std::string cmd = test::srengine_exe() + " infer --config " + cfg + " --weights " + weights + " -i " +
+                            tmp.file("in.png") + " -o " + tmp.file("t" + tile) + " --tile " + tile +
+                            " --tile-pad 10 --device cpu > " + tmp.file("infer.log") + " 2>&1";
+    const int rc = std::system(cmd.c_str());
+    INFO(cmd << "\n" << test::read_text(tmp.file("infer.log")));
+    REQUIRE(rc == 0);
+  }
+  const data::Image whole = data::read_image(tmp.file("t0/in.png")), tiled = data::read_image(tmp.file("t16/in.png"));
+  REQUIRE(whole.width == 40 * scale);
+  REQUIRE(whole.height == 30 * scale);
+  const std::vector<uint8_t> a = as_u8(whole), b = as_u8(tiled);
+  REQUIRE(a.size() == b.size());
+  int worst = 0, distinct = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    worst = std::max(worst, std::abs(int(a[i]) - int(b[i])));
+    distinct += a[i] != a[0];
+  }
+  CHECK(worst <= 1);
+  CHECK(distinct > 1000);  // a picture, not a constant
+}
+
 }  // namespace
 
 TEST_CASE("networks/train_test_infer_and_bench_build_the_same_generator") {
@@ -232,8 +271,7 @@ TEST_CASE("networks/kernel_choice_reaches_the_layers") {
 
 // EDSR through the whole training path: train_tiny.json's PSNR stage with network_g EDSR trains,
 // validates and saves BasicSR's keys; `srengine infer --config` with the saved weights upscales a
-// photo x4, tiled (16 px cores, 10 px pads: more than EDSR nf8 nb2's 9 LR-pixel reach) to the same
-// pixels as untiled, within one 8-bit step (the blend sums two tiles' equal predictions).
+// photo x4, tiled as untiled (EDSR nf8 nb2 reaches 9 LR pixels, under the 10 px pads).
 TEST_CASE("networks/edsr_trains_on_train_tiny_and_infers_tiled") {
   const json edsr = {{"type", "EDSR"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 2}};
   const json stage = {{"name", "psnr"}, {"type", "sr"}, {"total_iter", 4}, {"optim_g", {{"lr", 1e-3}}},
@@ -261,37 +299,32 @@ TEST_CASE("networks/edsr_trains_on_train_tiny_and_infers_tiled") {
     CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
   CHECK(keys.size() == 2 + 2 * 4 + 2 + 4 + 2);
 
-  test::TempDir tmp;
-  const std::string cfg = tmp.file("edsr.json");
-  std::ofstream(cfg) << c.dump(2);
-  const std::string in = std::string(SRENGINE_SOURCE_DIR) + "/datasets/val_photos/mate_wood.png";
-  const data::Image photo = data::read_image(in);
-  data::Image crop;  // 40x30 of the photo keeps the test short
-  crop.width = 40;
-  crop.height = 30;
-  crop.channels = photo.channels;
-  for (int y = 0; y < crop.height; ++y)
-    for (int x = 0; x < crop.width * crop.channels; ++x)
-      crop.pixels.push_back(photo.pixels[(size_t)y * photo.width * photo.channels + x]);
-  data::write_image(tmp.file("in.png"), crop);
-  for (const std::string tile : {"0", "16"}) {
-    const std::string cmd = test::srengine_exe() + " infer --config " + cfg + " --weights " + weights + " -i " +
-                            tmp.file("in.png") + " -o " + tmp.file("t" + tile) + " --tile " + tile +
-                            " --tile-pad 10 --device cpu > " + tmp.file("infer.log") + " 2>&1";
-    const int rc = std::system(cmd.c_str());
-    INFO(cmd << "\n" << test::read_text(tmp.file("infer.log")));
-    REQUIRE(rc == 0);
+  expect_tiled_infer_matches_whole(c, weights, 4);
+}
+
+// x3, as BasicSR trains EDSR and Real-ESRGAN's SRVGGNetCompact: train_tiny.json at scale 3 (its
+// GT-only set makes the LQ by MATLAB bicubic 1/3: 48-pixel GT patches, 16-pixel LQ) with
+// each net, both stages (the U-Net discriminator at 48, a multiple of 3 and 8); the top-level
+// scale reaches the net's key, validation runs, and `srengine infer` upscales x3, tiled as whole.
+TEST_CASE("networks/x3_generators_train_and_infer_tiled") {
+  const json nets[] = {
+      {{"type", "SRVGGNetCompact"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_conv", 2}},
+      {{"type", "EDSR"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 1}}};
+  for (const json& net : nets) {
+    const std::string type = net["type"], run = "x3_" + type;
+    INFO(type);
+    json c = test::tiny_train_config(run, {"scale=3", "network_g=" + net.dump(), "datasets.train.gt_size=48",
+                                           "train.stages.0.total_iter=4", "train.stages.1.total_iter=2"});
+    REQUIRE(c["network_g"]["upscale"] == 3);
+    REQUIRE(train::run_training(c, {}) == 0);
+    int vals = 0;
+    for (const json& e : test::train_events(run)) vals += e["event"] == "val" && e.contains("val_psnr");
+    CHECK(vals == 2);  // psnr at 4, gan at its end
+    const std::string weights = test::train_exp_dir(run) + "/models/net_g_gan_final.safetensors";
+    const SafetensorsFile saved = read_safetensors(weights);
+    const std::string last = type == "EDSR" ? "upsample.0.weight" : "body.6.weight";
+    REQUIRE(saved.contains(last));
+    CHECK(saved.get(last).size(0) == (type == "EDSR" ? 9 * 8 : 9 * 3));  // channels for pixel_shuffle(3)
+    expect_tiled_infer_matches_whole(c, weights, 3);
   }
-  const data::Image whole = data::read_image(tmp.file("t0/in.png")), tiled = data::read_image(tmp.file("t16/in.png"));
-  REQUIRE(whole.width == 160);
-  REQUIRE(whole.height == 120);
-  const std::vector<uint8_t> a = as_u8(whole), b = as_u8(tiled);
-  REQUIRE(a.size() == b.size());
-  int worst = 0, distinct = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    worst = std::max(worst, std::abs(int(a[i]) - int(b[i])));
-    distinct += a[i] != a[0];
-  }
-  CHECK(worst <= 1);
-  CHECK(distinct > 1000);  // a picture, not a constant
 }

@@ -164,7 +164,7 @@ TEST_CASE("upsample_nearest2x_conv2d/op_matches_composition") {
     auto run = [&](bool folded) {
       Tensor x = x0.clone(), w = w0.clone(), b = b0.clone();
       for (Tensor* t : {&x, &w, &b}) t->set_requires_grad(true);
-      Tensor y = folded ? sr::upsample_nearest2x_conv2d(x, w, b, pad) : sr::conv2d(sr::upsample_nearest2x(x), w, b, 1, pad);
+      Tensor y = folded ? sr::upsample_nearest2x_conv2d(x, w, b, pad) : sr::conv2d(sr::upsample_nearest(x, 2), w, b, 1, pad);
       sr::sum(sr::mul(y, g)).backward();
       return std::vector<Tensor>{y.detach(), x.grad(), w.grad(), b.grad()};
     };

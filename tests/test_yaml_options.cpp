@@ -236,7 +236,7 @@ TEST_CASE("yaml/five_mistakes_in_one_error") {
   CHECK_THAT(e, Catch::Contains("'datasets.test_lq_only.type' is LQOnlyDataset (LQ images only, BasicSR's "
                                 "SingleImageDataset): validation during training measures against GT"));
   CHECK_THAT(e, Catch::Contains("'train.stages.0.optim_g.lr' must be a number, got \"2e-4\""));
-  CHECK_THAT(e, Catch::Contains("'scale' is 3, must be 1, 2 or 4"));
+  CHECK_THAT(e, Catch::Contains("'scale' is 3, which RRDBNet does not upscale by (it takes 1, 2 or 4)"));
   CHECK(count(e, "\n  ") == 5);
   CHECK_THAT(e, Catch::EndsWith("\nhint: YAML reads 2e-4 as text (as BasicSR does: a float needs a dot and a signed "
                                 "exponent, e.g. 1.0e+5): write !!float 2e-4"));

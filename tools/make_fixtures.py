@@ -13,7 +13,8 @@ from BasicSR. Each fixture is one safetensors file holding, for a tiny configura
 and metadata: "net" (the JSON network options for srengine's build_network), "loss".
 
 usage: /usr/bin/python3 tools/make_fixtures.py [--out tests/fixtures/nets] [--infer tests/fixtures/infer]
-       /usr/bin/python3 tools/make_fixtures.py --only edsr   (just the EDSR fixtures, the others untouched)
+       /usr/bin/python3 tools/make_fixtures.py --only edsr       (just the EDSR fixtures, the others untouched)
+       /usr/bin/python3 tools/make_fixtures.py --only srvgg_x3   (just the SRVGGNetCompact x3 fixture)
 """
 import argparse
 import json
@@ -185,17 +186,21 @@ def write_net_fixtures(out_dir):
 
 
 def write_edsr_fixtures(out_dir):
-    """EDSR x2 (res_scale 1: the blocks' plain add) and x4 (res_scale 0.1, EDSR-L's, with a
-    non-default img_range and rgb_mean), num_feat 8, num_block 2; the x4 weights also as
-    BasicSR's release format, ../pth/edsr_x4_params.pth."""
+    """EDSR x2 (res_scale 1: the blocks' plain add), x4 (res_scale 0.1, EDSR-L's, with a
+    non-default img_range and rgb_mean), x3 (one conv to 9 nf and pixel shuffle 3) and x8 (three
+    shuffles by 2), num_feat 8 (4 at x8), num_block 2; the x4 weights also as BasicSR's release
+    format, ../pth/edsr_x4_params.pth."""
     os.makedirs(out_dir, exist_ok=True)
     g = torch.Generator().manual_seed(60)
-    for scale, res_scale, img_range, mean, shape in ((2, 1.0, 255.0, (0.4488, 0.4371, 0.4040), (1, 3, 5, 6)),
-                                                     (4, 0.1, 1.0, (0.5, 0.25, 0.125), (2, 3, 3, 4))):
-        opt = {"type": "EDSR", "num_in_ch": 3, "num_out_ch": 3, "num_feat": 8, "num_block": 2, "upscale": scale,
+    for scale, nf, res_scale, img_range, mean, shape in (
+            (2, 8, 1.0, 255.0, (0.4488, 0.4371, 0.4040), (1, 3, 5, 6)),
+            (4, 8, 0.1, 1.0, (0.5, 0.25, 0.125), (2, 3, 3, 4)),
+            (3, 8, 1.0, 255.0, (0.4488, 0.4371, 0.4040), (2, 3, 4, 5)),
+            (8, 4, 0.5, 255.0, (0.4488, 0.4371, 0.4040), (1, 3, 3, 2))):
+        opt = {"type": "EDSR", "num_in_ch": 3, "num_out_ch": 3, "num_feat": nf, "num_block": 2, "upscale": scale,
                "res_scale": res_scale, "img_range": img_range, "rgb_mean": list(mean)}
         torch.manual_seed(60 + scale)
-        net = EDSR(3, 3, 8, 2, scale, res_scale, img_range, mean)
+        net = EDSR(3, 3, nf, 2, scale, res_scale, img_range, mean)
         target = rand(g, shape[0], 3, shape[2] * scale, shape[3] * scale)
         make_fixture(f"{out_dir}/edsr_x{scale}.safetensors", net, opt, rand(g, *shape), "l1", target, seed=60 + scale)
         if scale == 4:
@@ -203,6 +208,17 @@ def write_edsr_fixtures(out_dir):
             # {'params': state_dict()} in float32, the fixture's weights.
             pth_dir = os.path.join(os.path.dirname(os.path.abspath(out_dir)), "pth")
             torch.save({"params": net.float().state_dict()}, f"{pth_dir}/edsr_x4_params.pth")
+
+
+def write_srvgg_x3_fixture(out_dir):
+    """SRVGGNetCompact x3 (ReLU): the last conv to 27 channels, pixel shuffle 3, nearest x3 of the input."""
+    os.makedirs(out_dir, exist_ok=True)
+    g = torch.Generator().manual_seed(32)
+    torch.manual_seed(32)
+    opt = {"type": "SRVGGNetCompact", "num_in_ch": 3, "num_out_ch": 3, "num_feat": 4, "num_conv": 1,
+           "upscale": 3, "act_type": "relu"}
+    make_fixture(f"{out_dir}/srvgg_compact_x3_relu.safetensors", Compact(3, 3, 4, 1, 3, "relu"), opt,
+                 rand(g, 2, 3, 4, 5), "l1", rand(g, 2, 3, 12, 15), seed=32)
 
 
 # ---- The `srengine infer` fixture --------------------------------------------------------------
@@ -255,10 +271,13 @@ def main():
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--out", default=os.path.join(here, "tests/fixtures/nets"))
     ap.add_argument("--infer", default=os.path.join(here, "tests/fixtures/infer"))
-    ap.add_argument("--only", choices=["edsr"], help="write only these fixtures")
+    ap.add_argument("--only", choices=["edsr", "srvgg_x3"], help="write only these fixtures")
     args = ap.parse_args()
     torch.set_num_threads(2)
-    write_edsr_fixtures(args.out)
+    if args.only != "srvgg_x3":
+        write_edsr_fixtures(args.out)
+    if args.only != "edsr":
+        write_srvgg_x3_fixture(args.out)
     if args.only:
         return
     write_net_fixtures(args.out)

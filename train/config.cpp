@@ -272,8 +272,9 @@ const Spec& schema() {
     Spec r = object({
       {"name", required(string(nullptr, "experiment name, one folder name (no '/'): outputs go to "
                                         "<experiments_root>/<name>/, which one run at a time owns (experiment.lock)"))},
-      {"scale", integer(4, "upscaling factor; also network_g's scale (RRDBNet) or upscale (SRVGGNetCompact, EDSR) "
-                           "when that is not given", 1, 4)},
+      {"scale", integer(4, "upscaling factor, 1, 2, 3, 4 or 8 (RRDBNet: 1, 2, 4; SRVGGNetCompact: 2, 3, 4; EDSR: "
+                           "2, 3, 4, 8); also network_g's scale (RRDBNet) or upscale (SRVGGNetCompact, EDSR) "
+                           "when that is not given", 1, 8)},
       {"num_gpu", integer(1, "GPUs per process (BasicSR compatibility; one process per GPU)", 0)},
       {"device", string("auto", "cpu, cuda, cuda:N, simt (the CUDA kernels on the SIMT interpreter: slow, for tests) or auto (CUDA when available)")},
       {"manual_seed", integer(0, "seed of every random stream (weights, data, augmentation)", 0)},
@@ -565,7 +566,8 @@ void check_semantics(json& c, Problems& p) {
   });
   guarded(p, [&] {
     const int64_t scale = c.at("scale");
-    p.check(scale == 1 || scale == 2 || scale == 4, "config: 'scale' is ", scale, ", must be 1, 2 or 4");
+    p.check(scale == 1 || scale == 2 || scale == 3 || scale == 4 || scale == 8, "config: 'scale' is ", scale,
+            ", must be 1, 2, 3, 4 or 8");
     // The generator's own factor key (RRDBNet: scale, SRVGGNetCompact and EDSR: upscale) defaults to
     // 4 in BasicSR; absent, it takes the top-level scale (as `srengine infer` does), so
     // scale 2 without network_g.scale builds a x2 net instead of failing at the first loss.
@@ -579,6 +581,18 @@ void check_semantics(json& c, Problems& p) {
       if (key)
         p.check(g[key] == scale, "config: 'network_g.", key, "' (", g[key].dump(), ") differs from 'scale' (", scale,
                 ")");
+      // Each generator's own factors (BasicSR's): RRDBNet unshuffles its input for x1 / x2 and
+      // upsamples by 4; the pixel-shuffle heads of SRVGGNetCompact and EDSR take 3 as well.
+      const std::vector<int64_t> factors = type == "RRDBNet"           ? std::vector<int64_t>{1, 2, 4}
+                                           : type == "SRVGGNetCompact" ? std::vector<int64_t>{2, 3, 4}
+                                           : type == "EDSR"            ? std::vector<int64_t>{2, 3, 4, 8}
+                                                                       : std::vector<int64_t>{};
+      if (!factors.empty() && std::find(factors.begin(), factors.end(), scale) == factors.end()) {
+        std::string list;
+        for (size_t i = 0; i < factors.size(); ++i)
+          list += (i == 0 ? "" : i + 1 == factors.size() ? " or " : ", ") + std::to_string(factors[i]);
+        p.check(false, "config: 'scale' is ", scale, ", which ", type, " does not upscale by (it takes ", list, ")");
+      }
     }
   });
   // The experiment folder is <experiments_root>/<name>: one folder name, never a path.
@@ -658,7 +672,8 @@ void check_semantics(json& c, Problems& p) {
         // naming its key; and the crop the degradation starts from against scale and gt_size.
         guarded(p, [&] { data::degrade::parse_degradation_options(d, base, c); });
         const int64_t scale = c.at("scale"), pad = d.value("crop_pad_size", 400), gt = d.at("gt_size");
-        p.check(pad % scale == 0, "config: '", base, ".crop_pad_size' is ", pad, ", not a multiple of scale ", scale);
+        p.check(pad % scale == 0, "config: '", base, ".crop_pad_size' is ", pad, ", not a multiple of scale ", scale,
+                " (use ", (pad / scale) * scale, " or ", (pad / scale + 1) * scale, ")");
         p.check(gt <= pad, "config: '", base, ".gt_size' is ", gt, ", larger than '", base, ".crop_pad_size' ", pad,
                 " (the training patch is cut from the degraded crop)");
         p.check(d.value("degrade_on", "auto") != "device" || c.value("device", "auto") != "cpu", "config: '", base,

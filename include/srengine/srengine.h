@@ -56,7 +56,7 @@ SRENGINE_API srengine_upscaler* srengine_open(const srengine_options* options);
 /* Frees the upscaler (NULL is a no-op). A closed upscaler must not be passed to any call again. */
 SRENGINE_API void srengine_close(srengine_upscaler* upscaler);
 
-/* The net's upscaling factor (1, 2 or 4), or -1. */
+/* The net's upscaling factor (1, 2, 3, 4 or 8), or -1. */
 SRENGINE_API int srengine_scale(const srengine_upscaler* upscaler);
 
 /* Tiling for later calls (as srengine_options). 0 on success, -1 on a bad value. */

@@ -11,7 +11,7 @@ namespace sr::cpu {
 // Pixel (un)shuffle move whole rows: output row (n, c, h*r + i) of the shuffle
 // interleaves the r input rows (n, c*r*r + i*r + j, h), j = 0..r-1, so the index
 // arithmetic happens per row and the inner loop is a plain interleave; kR > 0 makes r a
-// compile-time constant (2 and 4, the factors RRDBNet uses) so that loop vectorises.
+// compile-time constant (2, 3 and 4, the factors the nets use) so that loop vectorises.
 // Element-wise index division made them ~1.5x slower than PyTorch.
 template <int kR, typename T>
 void pixel_shuffle_r(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W, int r_runtime) {
@@ -48,6 +48,7 @@ void pixel_unshuffle_r(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_
 template <typename T>
 void pixel_shuffle(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W, int r) {
   if (r == 2) return pixel_shuffle_r<2>(x, y, N, C, H, W, r);
+  if (r == 3) return pixel_shuffle_r<3>(x, y, N, C, H, W, r);
   if (r == 4) return pixel_shuffle_r<4>(x, y, N, C, H, W, r);
   pixel_shuffle_r<0>(x, y, N, C, H, W, r);
 }
@@ -55,31 +56,62 @@ void pixel_shuffle(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W,
 template <typename T>
 void pixel_unshuffle(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W, int r) {
   if (r == 2) return pixel_unshuffle_r<2>(x, y, N, C, H, W, r);
+  if (r == 3) return pixel_unshuffle_r<3>(x, y, N, C, H, W, r);
   if (r == 4) return pixel_unshuffle_r<4>(x, y, N, C, H, W, r);
   pixel_unshuffle_r<0>(x, y, N, C, H, W, r);
 }
 
-template <typename T>
-void upsample_nearest2x_forward(const T* x, T* y, int64_t NC, int64_t H, int64_t W) {
+// Nearest by r: y[h*r+i][w*r+j] = x[h][w], each input row written r times; the backward
+// sums each r x r block of dy in row order (i, then j), the order the CUDA kernel adds in.
+// kR > 0 makes r a compile-time constant (2: RRDBNet's; 3 and 4: the x3 and x4 SRVGGNetCompact
+// bases) so the inner loops unroll.
+template <int kR, typename T>
+void upsample_nearest_forward_r(const T* x, T* y, int64_t NC, int64_t H, int64_t W, int r_runtime) {
+  const int r = kR > 0 ? kR : r_runtime;
+  const int64_t Wo = W * r;
 #pragma omp parallel for if (NC * H * W >= (1 << 13))
   for (int64_t p = 0; p < NC; ++p)
-    for (int64_t oh = 0; oh < 2 * H; ++oh) {
-      const T* xrow = x + (p * H + oh / 2) * W;
-      T* yrow = y + (p * 2 * H + oh) * 2 * W;
-      for (int64_t ow = 0; ow < 2 * W; ++ow) yrow[ow] = xrow[ow / 2];
+    for (int64_t h = 0; h < H; ++h) {
+      const T* xrow = x + (p * H + h) * W;
+      T* y0 = y + (p * H + h) * r * Wo;  // the first of the r output rows of input row h
+      for (int64_t w = 0; w < W; ++w)
+        for (int j = 0; j < r; ++j) y0[w * r + j] = xrow[w];
+      for (int i = 1; i < r; ++i) std::copy(y0, y0 + Wo, y0 + i * Wo);
+    }
+}
+
+template <int kR, typename T>
+void upsample_nearest_backward_r(const T* dy, T* dx, int64_t NC, int64_t H, int64_t W, int r_runtime) {
+  const int r = kR > 0 ? kR : r_runtime;
+  const int64_t Wo = W * r;
+#pragma omp parallel for if (NC * H * W >= (1 << 13))
+  for (int64_t p = 0; p < NC; ++p)
+    for (int64_t h = 0; h < H; ++h) {
+      const T* dy0 = dy + (p * H + h) * r * Wo;
+      T* dxrow = dx + (p * H + h) * W;
+      for (int64_t w = 0; w < W; ++w) {
+        T acc = T(0);
+        for (int i = 0; i < r; ++i)
+          for (int j = 0; j < r; ++j) acc += dy0[i * Wo + w * r + j];
+        dxrow[w] = acc;
+      }
     }
 }
 
 template <typename T>
-void upsample_nearest2x_backward(const T* dy, T* dx, int64_t NC, int64_t H, int64_t W) {
-#pragma omp parallel for if (NC * H * W >= (1 << 13))
-  for (int64_t p = 0; p < NC; ++p)
-    for (int64_t h = 0; h < H; ++h) {
-      const T* r0 = dy + (p * 2 * H + 2 * h) * 2 * W;
-      const T* r1 = r0 + 2 * W;
-      T* dxrow = dx + (p * H + h) * W;
-      for (int64_t w = 0; w < W; ++w) dxrow[w] = r0[2 * w] + r0[2 * w + 1] + r1[2 * w] + r1[2 * w + 1];
-    }
+void upsample_nearest_forward(const T* x, T* y, int64_t NC, int64_t H, int64_t W, int r) {
+  if (r == 2) return upsample_nearest_forward_r<2>(x, y, NC, H, W, r);
+  if (r == 3) return upsample_nearest_forward_r<3>(x, y, NC, H, W, r);
+  if (r == 4) return upsample_nearest_forward_r<4>(x, y, NC, H, W, r);
+  upsample_nearest_forward_r<0>(x, y, NC, H, W, r);
+}
+
+template <typename T>
+void upsample_nearest_backward(const T* dy, T* dx, int64_t NC, int64_t H, int64_t W, int r) {
+  if (r == 2) return upsample_nearest_backward_r<2>(dy, dx, NC, H, W, r);
+  if (r == 3) return upsample_nearest_backward_r<3>(dy, dx, NC, H, W, r);
+  if (r == 4) return upsample_nearest_backward_r<4>(dy, dx, NC, H, W, r);
+  upsample_nearest_backward_r<0>(dy, dx, NC, H, W, r);
 }
 
 // Separable: each source row is interpolated horizontally once into a scratch row pair,
@@ -169,8 +201,8 @@ void upsample_bilinear2x_backward(const T* dy, T* dx, int64_t NC, int64_t H, int
 #define SR_INSTANTIATE(T)                                                                   \
   template void pixel_shuffle<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int);     \
   template void pixel_unshuffle<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int);   \
-  template void upsample_nearest2x_forward<T>(const T*, T*, int64_t, int64_t, int64_t);      \
-  template void upsample_nearest2x_backward<T>(const T*, T*, int64_t, int64_t, int64_t);     \
+  template void upsample_nearest_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int);   \
+  template void upsample_nearest_backward<T>(const T*, T*, int64_t, int64_t, int64_t, int);  \
   template void upsample_bilinear2x_forward<T>(const T*, T*, int64_t, int64_t, int64_t);     \
   template void upsample_bilinear2x_backward<T>(const T*, T*, int64_t, int64_t, int64_t);
 SR_INSTANTIATE(float)

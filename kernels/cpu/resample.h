@@ -1,4 +1,4 @@
-// Pixel shuffle / unshuffle and x2 upsampling (nearest, bilinear) on the CPU.
+// Pixel shuffle / unshuffle, nearest upsampling by an integer factor and bilinear x2 on the CPU.
 // Planes are (NC, H, W) contiguous; NC = N*C.
 #pragma once
 #include <cstdint>
@@ -12,9 +12,10 @@ void pixel_shuffle(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W,
 template <typename T>
 void pixel_unshuffle(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t W, int r);  // H, W of the output
 
-// Nearest x2: y[2h+i][2w+j] = x[h][w]; backward sums the 2x2 block. H, W are input sizes.
-template <typename T> void upsample_nearest2x_forward(const T* x, T* y, int64_t NC, int64_t H, int64_t W);
-template <typename T> void upsample_nearest2x_backward(const T* dy, T* dx, int64_t NC, int64_t H, int64_t W);
+// Nearest by an integer factor r (PyTorch's interpolate(scale_factor=r, mode='nearest')):
+// y[h*r+i][w*r+j] = x[h][w]; the backward sums each r x r block. H, W are input sizes.
+template <typename T> void upsample_nearest_forward(const T* x, T* y, int64_t NC, int64_t H, int64_t W, int r);
+template <typename T> void upsample_nearest_backward(const T* dy, T* dx, int64_t NC, int64_t H, int64_t W, int r);
 
 // Bilinear x2, align_corners=false (PyTorch semantics). H, W are input sizes.
 template <typename T> void upsample_bilinear2x_forward(const T* x, T* y, int64_t NC, int64_t H, int64_t W);

@@ -178,7 +178,7 @@ void upsample_nearest2x_conv2d_backward_weight(const Conv2dShape& s, const T* x,
 template <typename T>
 void upsample_nearest2x_conv2d_forward_reference(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   std::vector<T> xu(s.N * s.C * s.H * s.W);
-  upsample_nearest2x_forward(x, xu.data(), s.N * s.C, s.H / 2, s.W / 2);
+  upsample_nearest_forward(x, xu.data(), s.N * s.C, s.H / 2, s.W / 2, 2);
   conv2d_forward(s, xu.data(), w, bias, y);
 }
 
@@ -186,14 +186,14 @@ template <typename T>
 void upsample_nearest2x_conv2d_backward_data_reference(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
   std::vector<T> dxu(s.N * s.C * s.H * s.W);
   conv2d_backward_data(s, dy, w, dxu.data());
-  upsample_nearest2x_backward(dxu.data(), dx, s.N * s.C, s.H / 2, s.W / 2);
+  upsample_nearest_backward(dxu.data(), dx, s.N * s.C, s.H / 2, s.W / 2, 2);
 }
 
 template <typename T>
 void upsample_nearest2x_conv2d_backward_weight_reference(const Conv2dShape& s, const T* x, const T* dy, T* dw,
                                                          T* dbias) {
   std::vector<T> xu(s.N * s.C * s.H * s.W);
-  upsample_nearest2x_forward(x, xu.data(), s.N * s.C, s.H / 2, s.W / 2);
+  upsample_nearest_forward(x, xu.data(), s.N * s.C, s.H / 2, s.W / 2, 2);
   conv2d_backward_weight(s, xu.data(), dy, dw, dbias);
 }
 

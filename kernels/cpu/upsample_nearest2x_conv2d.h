@@ -1,5 +1,5 @@
 // Nearest x2 upsampling folded into the convolution that follows it, on the CPU:
-//   y = conv2d(upsample_nearest2x(x), w) + bias, stride 1, zero padding `pad`,
+//   y = conv2d(upsample_nearest(x, 2), w) + bias, stride 1, zero padding `pad`,
 // without materialising the upsampled tensor (RRDBNet's conv_up1 / conv_up2).
 //
 // Math. Nearest x2 means xu[2h + a][2w + b] = x[h][w] (a, b in {0, 1}), so the convolution's
@@ -27,7 +27,7 @@
 
 namespace sr::cpu {
 
-// The shape of conv2d(upsample_nearest2x(x)) for x (N, C, H, W) and a K x C x R x S filter:
+// The shape of conv2d(upsample_nearest(x, 2)) for x (N, C, H, W) and a K x C x R x S filter:
 // P = 2H + 2 pad - R + 1, Q = 2W + 2 pad - S + 1.
 inline Conv2dShape make_upsample_nearest2x_conv2d_shape(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
                                                        int64_t R, int64_t S, int pad) {

@@ -3,7 +3,8 @@
 //
 // pixel_shuffle:   y[n][c][h*r+i][w*r+j] = x[n][c*r*r + i*r + j][h][w]
 // pixel_unshuffle: the inverse permutation (and each one's backward is the other).
-// nearest x2:      y[2h+i][2w+j] = x[h][w];  backward dx[h][w] = sum of its 2x2 block.
+// nearest by r:    y[h*r+i][w*r+j] = x[h][w];  backward dx[h][w] = sum of its r x r block,
+//                  added in row order (i, then j) as the CPU adds it.
 // bilinear x2:     align_corners=false taps from math::bilinear2x_taps (shared with the CPU).
 //   backward:      output row o reads input rows i0(o) <= i1(o) <= i0(o) + 1, and
 //                  i0(o) = floor(max(o/2 - 1/4, 0)), so input row h is touched only by
@@ -45,13 +46,15 @@ struct PixelUnshuffleOp {  // over the output (N, C*r*r, H, W)
   }
 };
 
-struct NearestOp {  // over the output (NC, 2H, 2W)
+struct NearestOp {  // over the output (NC, H*r, W*r)
   const float* x;
   float* y;
   int64_t H, W;
+  int r;
   __device__ void operator()(int64_t o) const {
-    const int64_t ow = o % (2 * W), oh = (o / (2 * W)) % (2 * H), p = o / (4 * H * W);
-    y[o] = x[(p * H + oh / 2) * W + ow / 2];
+    const int64_t Wo = W * r, Ho = H * r;
+    const int64_t ow = o % Wo, oh = (o / Wo) % Ho, p = o / (Wo * Ho);
+    y[o] = x[(p * H + oh / r) * W + ow / r];
   }
 };
 
@@ -59,11 +62,15 @@ struct NearestBackwardOp {  // over the input (NC, H, W)
   const float* dy;
   float* dx;
   int64_t H, W;
+  int r;
   __device__ void operator()(int64_t i) const {
     const int64_t w = i % W, h = (i / W) % H, p = i / (H * W);
-    const float* r0 = dy + (p * 2 * H + 2 * h) * 2 * W;
-    const float* r1 = r0 + 2 * W;
-    dx[i] = r0[2 * w] + r0[2 * w + 1] + r1[2 * w] + r1[2 * w + 1];
+    const int64_t Wo = W * r;
+    const float* dy0 = dy + (p * H + h) * r * Wo + w * r;
+    float acc = 0.f;
+    for (int a = 0; a < r; ++a)
+      for (int b = 0; b < r; ++b) acc += dy0[a * Wo + b];
+    dx[i] = acc;
   }
 };
 
@@ -129,12 +136,12 @@ void pixel_unshuffle(const float* x, float* y, int64_t N, int64_t C, int64_t H, 
   launch_map("pixel_unshuffle", PixelUnshuffleOp{x, y, C, H, W, r}, N * C * r * r * H * W);
 }
 
-void upsample_nearest2x_forward(const float* x, float* y, int64_t NC, int64_t H, int64_t W) {
-  launch_map("upsample_nearest2x", NearestOp{x, y, H, W}, NC * 4 * H * W);
+void upsample_nearest_forward(const float* x, float* y, int64_t NC, int64_t H, int64_t W, int r) {
+  launch_map("upsample_nearest", NearestOp{x, y, H, W, r}, NC * H * r * W * r);
 }
 
-void upsample_nearest2x_backward(const float* dy, float* dx, int64_t NC, int64_t H, int64_t W) {
-  launch_map("upsample_nearest2x_backward", NearestBackwardOp{dy, dx, H, W}, NC * H * W);
+void upsample_nearest_backward(const float* dy, float* dx, int64_t NC, int64_t H, int64_t W, int r) {
+  launch_map("upsample_nearest_backward", NearestBackwardOp{dy, dx, H, W, r}, NC * H * W);
 }
 
 void upsample_bilinear2x_forward(const float* x, float* y, int64_t NC, int64_t H, int64_t W) {

@@ -1,5 +1,6 @@
-// Pixel shuffle / unshuffle and x2 upsampling (nearest, bilinear align_corners=false) on
-// CUDA: the twins of kernels/cpu/resample.h, same arguments (planes are (NC, H, W)).
+// Pixel shuffle / unshuffle, nearest upsampling by an integer factor and bilinear x2
+// (align_corners=false) on CUDA: the twins of kernels/cpu/resample.h, same arguments
+// (planes are (NC, H, W)).
 #pragma once
 #include <cstdint>
 
@@ -10,9 +11,10 @@ void pixel_shuffle(const float* x, float* y, int64_t N, int64_t C, int64_t H, in
 // y (N, C*r*r, H, W) from x (N, C, H*r, W*r); H, W are the output's.
 void pixel_unshuffle(const float* x, float* y, int64_t N, int64_t C, int64_t H, int64_t W, int r);
 
+// H, W are the input sizes; r the factor.
+void upsample_nearest_forward(const float* x, float* y, int64_t NC, int64_t H, int64_t W, int r);
+void upsample_nearest_backward(const float* dy, float* dx, int64_t NC, int64_t H, int64_t W, int r);
 // H, W are the input sizes.
-void upsample_nearest2x_forward(const float* x, float* y, int64_t NC, int64_t H, int64_t W);
-void upsample_nearest2x_backward(const float* dy, float* dx, int64_t NC, int64_t H, int64_t W);
 void upsample_bilinear2x_forward(const float* x, float* y, int64_t NC, int64_t H, int64_t W);
 // Gather formulation: each dx element sums its own contributions in the CPU's order
 // (output row, then output column), so no atomics and the result is deterministic.

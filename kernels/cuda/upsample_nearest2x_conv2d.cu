@@ -44,7 +44,7 @@ void upsample_nearest2x_conv2d_forward_with(ConvVariant v, const Conv2dShape& s,
     return;
   }
   DeviceScratch xu(upsampled_bytes(s));
-  upsample_nearest2x_forward(x, xu.as<float>(), s.N * s.C, s.H / 2, s.W / 2);
+  upsample_nearest_forward(x, xu.as<float>(), s.N * s.C, s.H / 2, s.W / 2, 2);
   conv2d_forward_with(v, s, xu.as<float>(), w, ep, y);
 }
 
@@ -70,7 +70,7 @@ void upsample_nearest2x_conv2d_backward_data(ConvVariant v, const Conv2dShape& s
   // dx[h][w] = sum over a, b in {0, 1} of dxu[2h + a][2w + b], dxu = conv_transpose(dy, w).
   DeviceScratch dxu(upsampled_bytes(s));
   conv2d_backward_data_with(v, s, dy, w, dxu.as<float>());
-  upsample_nearest2x_backward(dxu.as<float>(), dx, s.N * s.C, s.H / 2, s.W / 2);
+  upsample_nearest_backward(dxu.as<float>(), dx, s.N * s.C, s.H / 2, s.W / 2, 2);
 }
 
 void upsample_nearest2x_conv2d_backward_weight(ConvVariant v, const Conv2dShape& s, const float* x, const float* dy,
@@ -91,7 +91,7 @@ void upsample_nearest2x_conv2d_backward_weight(ConvVariant v, const Conv2dShape&
     return;
   }
   DeviceScratch xu(upsampled_bytes(s));
-  upsample_nearest2x_forward(x, xu.as<float>(), s.N * s.C, s.H / 2, s.W / 2);
+  upsample_nearest_forward(x, xu.as<float>(), s.N * s.C, s.H / 2, s.W / 2, 2);
   conv2d_backward_weight_with(v, s, xu.as<float>(), dy, dw, dbias);
 }
 

@@ -15,7 +15,7 @@
 //   the others (naive, tf32, bf16, fp16, cudnn, cudnn_fp32) compose: upsample_nearest2x into
 //              a scratch tensor, then the variant's conv2d; backward-data is the variant's
 //              conv2d backward-data at 2H x 2W into a scratch tensor, then
-//              upsample_nearest2x_backward's 2 x 2 sums
+//              upsample_nearest_backward's 2 x 2 sums
 //
 // Plain C++ header (no CUDA types), so engine/ops_conv.cpp can call it.
 #pragma once

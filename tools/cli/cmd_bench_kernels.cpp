@@ -360,7 +360,7 @@ std::vector<Impl> conv_impls(const std::string& op) {
 }
 
 // upsample_nearest2x_conv2d's CPU rows: the folded kernel (the default) and, beside it, the
-// composed baseline (upsample_nearest2x into a scratch tensor, then conv2d's kernel). The
+// composed baseline (upsample_nearest by 2 into a scratch tensor, then conv2d's kernel). The
 // CUDA rows, one per registry variant, are bench_cuda_ops.cpp's.
 std::vector<Impl> upsample_nearest2x_conv2d_cpu_impls(const std::string& op) {
   std::vector<Impl> out;
@@ -482,21 +482,28 @@ std::vector<Case> all_cases(int batch) {
     const double m = N * 3 * 128 * 128;
     mem("pixel_unshuffle/r4.c3.128px", "pixel_unshuffle", "n" + std::to_string(batch) + " 3x128x128 -> 48x32x32",
         {{"N", N}, {"C", 3}, {"H", 32}, {"W", 32}, {"r", 4}}, 8 * m);
+    // SRVGGNetCompact x3's head: its last conv's 27 channels shuffled by 3 at LR 64.
+    const double k = N * 27 * 64 * 64;
+    mem("pixel_shuffle/r3.c27.64px", "pixel_shuffle", "n" + std::to_string(batch) + " 27x64x64 -> 3x192x192",
+        {{"N", N}, {"C", 3}, {"H", 64}, {"W", 64}, {"r", 3}}, 8 * k);
   }
   struct Up {
     const char* name;
     const char* mode;
-    int64_t C, H;
+    int64_t C, H, r;
   };
-  const Up ups[] = {{"rrdb.up1", "nearest", 64, 32}, {"rrdb.up2", "nearest", 64, 64},
-                    {"unet.up1", "bilinear", 512, 16}, {"unet.up2", "bilinear", 256, 32},
-                    {"unet.up3", "bilinear", 128, 64}};
+  // SRVGGNetCompact x3's residual base: the LR input upsampled by 3 (nearest).
+  const Up ups[] = {{"rrdb.up1", "nearest", 64, 32, 2}, {"rrdb.up2", "nearest", 64, 64, 2},
+                    {"srvgg.base_x3", "nearest", 3, 64, 3},
+                    {"unet.up1", "bilinear", 512, 16, 2}, {"unet.up2", "bilinear", 256, 32, 2},
+                    {"unet.up3", "bilinear", 128, 64, 2}};
   for (const Up& u : ups) {
-    const double n = N * u.C * u.H * u.H;
-    const std::string shape = "n" + std::to_string(batch) + " c" + std::to_string(u.C) + " " + dims({u.H, u.H}) + " x2";
-    const Params p = {{"N", N}, {"C", (double)u.C}, {"H", (double)u.H}, {"W", (double)u.H}};
-    mem(std::string("upsample_") + u.mode + "_fwd/" + u.name, std::string("upsample_") + u.mode + "_fwd", shape, p, 4 * 5 * n);
-    mem(std::string("upsample_") + u.mode + "_bwd/" + u.name, std::string("upsample_") + u.mode + "_bwd", shape, p, 4 * 5 * n);
+    const double n = N * u.C * u.H * u.H, bytes = 4 * (1 + u.r * u.r) * n;  // read x, write r^2 x
+    const std::string shape = "n" + std::to_string(batch) + " c" + std::to_string(u.C) + " " + dims({u.H, u.H}) +
+                              " x" + std::to_string(u.r);
+    const Params p = {{"N", N}, {"C", (double)u.C}, {"H", (double)u.H}, {"W", (double)u.H}, {"r", (double)u.r}};
+    mem(std::string("upsample_") + u.mode + "_fwd/" + u.name, std::string("upsample_") + u.mode + "_fwd", shape, p, bytes);
+    mem(std::string("upsample_") + u.mode + "_bwd/" + u.name, std::string("upsample_") + u.mode + "_bwd", shape, p, bytes);
   }
   // RRDBNet's conv_up1 / conv_up2: nearest x2 upsampling of the 64-channel LR (then 2x LR)
   // feature map folded into the 3x3 conv; FLOPs and bytes of the conv at the upsampled size,
@@ -741,12 +748,13 @@ std::vector<Impl> cpu_impls(const std::string& op) {
   if (op.rfind("upsample_", 0) == 0)
     return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
       const int64_t NC = param(c, "N") * param(c, "C"), H = param(c, "H"), W = param(c, "W");
+      const int r = (int)param(c, "r");  // bilinear's rows say 2
       auto small = b.rand_sets(rot, NC * H * W);
-      auto big = b.rand_sets(rot, NC * H * W * 4);
+      auto big = b.rand_sets(rot, NC * H * W * r * r);
       if (op == "upsample_nearest_fwd")
-        return [=](int i) { cpu::upsample_nearest2x_forward(small[i % rot], big[i % rot], NC, H, W); };
+        return [=](int i) { cpu::upsample_nearest_forward(small[i % rot], big[i % rot], NC, H, W, r); };
       if (op == "upsample_nearest_bwd")
-        return [=](int i) { cpu::upsample_nearest2x_backward(big[i % rot], small[i % rot], NC, H, W); };
+        return [=](int i) { cpu::upsample_nearest_backward(big[i % rot], small[i % rot], NC, H, W, r); };
       if (op == "upsample_bilinear_fwd")
         return [=](int i) { cpu::upsample_bilinear2x_forward(small[i % rot], big[i % rot], NC, H, W); };
       return [=](int i) { cpu::upsample_bilinear2x_backward(big[i % rot], small[i % rot], NC, H, W); };
