@@ -47,6 +47,23 @@ double parse_double_arg(const std::string& command, const std::string& flag, con
   return x;
 }
 
+double parse_fraction_arg(const std::string& command, const std::string& flag, const std::string& value, double hi) {
+  auto decimal = [](const std::string& s, double& x) {
+    const char* end = s.data() + s.size();
+    const auto [ptr, ec] = std::from_chars(s.data(), end, x, std::chars_format::general);
+    return !s.empty() && ec == std::errc() && ptr == end && std::isfinite(x);
+  };
+  const size_t slash = value.find('/');
+  double v = 0, num = 0, den = 0;
+  const bool ok = slash == std::string::npos
+                      ? decimal(value, v)
+                      : decimal(value.substr(0, slash), num) && decimal(value.substr(slash + 1), den) && den != 0 &&
+                            std::isfinite(v = num / den);
+  SR_CHECK(ok && v > 0 && v <= hi, command, ": ", flag, " expects a positive decimal factor such as 0.25 or 1/4 (at most ",
+           hi, "), got '", value, "'");
+  return v;
+}
+
 void check_output_file(const std::string& path, const std::vector<std::string>& inputs, const std::string& what) {
   SR_CHECK(!path.empty(), what, ": expects a file name, got ''");
   data::check_output_is_not_an_input(path, inputs, what);

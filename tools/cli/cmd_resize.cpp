@@ -19,29 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// "0.25", "4" or a fraction "1/4"; must be positive and finite. Decimal only: strtod
-// would also read "0x10" as 16 and "inf".
-double parse_scale(const std::string& s) {
-  SR_CHECK(s.find_first_not_of("0123456789.eE+-/") == std::string::npos,
-           "--scale must be a decimal factor such as 0.25 or 1/4, got '", s, "'");
-  char* end = nullptr;
-  const size_t slash = s.find('/');
-  double v;
-  if (slash != std::string::npos) {
-    const std::string num = s.substr(0, slash), den = s.substr(slash + 1);
-    const double a = std::strtod(num.c_str(), &end);
-    SR_CHECK(*end == 0 && !num.empty(), "--scale: cannot parse '", s, "'");
-    const double b = std::strtod(den.c_str(), &end);
-    SR_CHECK(*end == 0 && !den.empty() && b != 0, "--scale: cannot parse '", s, "'");
-    v = a / b;
-  } else {
-    v = std::strtod(s.c_str(), &end);
-    SR_CHECK(*end == 0 && !s.empty(), "--scale: cannot parse '", s, "'");
-  }
-  SR_CHECK(v > 0 && v < 1e4, "--scale must be a positive factor such as 0.25 or 1/4, got '", s, "'");
-  return v;
-}
-
 void resize_file(const std::string& in, const std::string& out, double scale, int modcrop_to) {
   data::Image img = data::read_image(in);
   if (modcrop_to > 1) img = data::modcrop(img, modcrop_to);
@@ -63,7 +40,7 @@ int run_resize(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--scale") {
       SR_CHECK(i + 1 < args.size(), "--scale needs a value");
-      scale = parse_scale(args[++i]);
+      scale = parse_fraction_arg("resize", "--scale", args[++i], 1e4);
     } else if (args[i] == "--modcrop") {
       SR_CHECK(i + 1 < args.size(), "--modcrop needs a value");
       // Strict: "4.9" or "4x" is refused, not cropped to 4.

@@ -11,6 +11,7 @@ int run_resize(const std::vector<std::string>& args);
 int run_degrade(const std::vector<std::string>& args);
 int run_metrics(const std::vector<std::string>& args);
 int run_prepare(const std::vector<std::string>& args);
+int run_multiscale(const std::vector<std::string>& args);
 int run_lmdb(const std::vector<std::string>& args);
 int run_convert(const std::vector<std::string>& args);
 int run_export(const std::vector<std::string>& args);
@@ -28,6 +29,8 @@ const std::vector<Command>& commands() {
       {"degrade", "write the LQ images Real-ESRGAN's degradation model makes from GT images", &run_degrade},
       {"metrics", "PSNR/SSIM (BasicSR-identical) of SR images against GT images", &run_metrics},
       {"prepare", "cut HR images into sub-images (and bicubic LQ) for training", &run_prepare},
+      {"multiscale", "downscaled copies of HR images for multi-scale training (BasicSR's DF2K_multiscale, "
+                     "Pillow's Lanczos)", &run_multiscale},
       {"lmdb", "write a folder of images as a BasicSR LMDB folder (create_lmdb.py's data.mdb and meta_info.txt)",
        &run_lmdb},
       {"convert", "PyTorch .pth (read without Python) or safetensors weights to float32 safetensors", &run_convert},
