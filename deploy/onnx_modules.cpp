@@ -11,6 +11,7 @@
 #include "layers/rrdb.h"
 #include "layers/sequential.h"
 #include "nets/edsr.h"
+#include "nets/msrresnet.h"
 #include "nets/rrdbnet.h"
 #include "nets/srvgg_compact.h"
 #include "quant/int8.h"
@@ -137,6 +138,19 @@ std::string emit_upsample_nearest(OnnxGraph& g, const std::string& x, int factor
   set_attr(n, "mode", std::string("nearest"));
   set_attr(n, "coordinate_transformation_mode", std::string("asymmetric"));
   set_attr(n, "nearest_mode", std::string("floor"));
+  return n.output(0);
+}
+
+// Bilinear upsampling by an integer factor, align_corners=false: Resize in linear mode with
+// pytorch_half_pixel coordinates (x_src = (x + 0.5) / f - 0.5, the source clamped to the
+// image as PyTorch clamps it).
+std::string emit_upsample_bilinear(OnnxGraph& g, const std::string& x, int factor, const std::string& name) {
+  const std::string roi = g.shared_float32("resize_roi", {}, {0});
+  const float f = float(factor);
+  const std::string scales = g.shared_float32("resize_scales_x" + std::to_string(factor), {1, 1, f, f}, {4});
+  onnx::NodeProto& n = g.add_node("Resize", {x, roi, scales}, name);
+  set_attr(n, "mode", std::string("linear"));
+  set_attr(n, "coordinate_transformation_mode", std::string("pytorch_half_pixel"));
   return n.output(0);
 }
 
@@ -301,6 +315,26 @@ std::string emit_edsr(OnnxGraph& g, const Module& m, const std::string& path, co
   return g.add_node("Add", {y, mean}, join(path, "add_mean")).output(0);
 }
 
+// nets/msrresnet.h: lrelu(conv_first), the blocks, the upconv + pixel shuffle steps with lrelu,
+// lrelu(conv_hr), conv_last, plus the input upsampled bilinearly.
+std::string emit_msrresnet(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  const MSRResNet& net = as<MSRResNet>(m);
+  constexpr float kSlope = 0.1f;  // nets/msrresnet.cpp
+  std::string out = emit_conv_lrelu(g, *net.conv_first, join(path, "conv_first"), x, kSlope);
+  out = emit_module(g, *net.body, join(path, "body"), out);
+  const int r1 = net.upscale == 4 ? 2 : net.upscale;
+  out = emit_conv_lrelu(g, *net.upconv1, join(path, "upconv1"), out, kSlope);
+  out = emit_pixel_shuffle(g, out, r1, join(path, "upconv1.pixel_shuffle"));
+  if (net.upconv2) {
+    out = emit_conv_lrelu(g, *net.upconv2, join(path, "upconv2"), out, kSlope);
+    out = emit_pixel_shuffle(g, out, 2, join(path, "upconv2.pixel_shuffle"));
+  }
+  out = emit_conv_lrelu(g, *net.conv_hr, join(path, "conv_hr"), out, kSlope);
+  out = emit_conv(g, *net.conv_last, join(path, "conv_last"), out);
+  const std::string base = emit_upsample_bilinear(g, x, net.upscale, join(path, "upsample_input"));
+  return g.add_node("Add", {out, base}, join(path, "add_upsampled_input")).output(0);
+}
+
 using Emitter = std::string (*)(OnnxGraph&, const Module&, const std::string&, const std::string&);
 
 const std::map<std::string, Emitter>& emitters() {
@@ -310,7 +344,7 @@ const std::map<std::string, Emitter>& emitters() {
       {"Sequential", &emit_sequential}, {"ResidualDenseBlock", &emit_rdb},
       {"RRDB", &emit_rrdb},           {"RRDBNet", &emit_rrdbnet},
       {"SRVGGNetCompact", &emit_srvgg}, {"EDSR", &emit_edsr},
-      {"ResidualBlockNoBN", &emit_residual_block_no_bn},
+      {"ResidualBlockNoBN", &emit_residual_block_no_bn}, {"MSRResNet", &emit_msrresnet},
   };
   return table;
 }
@@ -346,13 +380,17 @@ GeneratorInterface generator_interface(const Module& net) {
     const auto& first = as<Conv2d>((*s->body)[0]);
     io.in_channels = first.weight.size(1);
     io.out_channels = io.in_channels;  // the upsampled input is added to the output
+  } else if (const auto* mr = dynamic_cast<const MSRResNet*>(&net)) {
+    io.scale = mr->upscale;
+    io.in_channels = mr->conv_first->weight.size(1);
+    io.out_channels = mr->conv_last->weight.size(0);
   } else if (const auto* e = dynamic_cast<const EDSR*>(&net)) {
     io.scale = e->upscale;
     io.in_channels = e->conv_first->weight.size(1);
     io.out_channels = e->conv_last->weight.size(0);
   } else {
     fail("ONNX export: network ", net.type_name(), " has no ONNX mapping: srengine exports generators "
-         "(RRDBNet, SRVGGNetCompact, EDSR)");
+         "(RRDBNet, SRVGGNetCompact, EDSR, MSRResNet)");
   }
   io.name = net.type_name() + " x" + std::to_string(io.scale);
   return io;

@@ -42,7 +42,7 @@ Tensor reshape(const Tensor& x, const Shape& shape);         // differentiable v
 Tensor pixel_shuffle(const Tensor& x, int factor);           // (N, C*r*r, H, W) -> (N, C, H*r, W*r)
 Tensor pixel_unshuffle(const Tensor& x, int factor);         // (N, C, H*r, W*r) -> (N, C*r*r, H, W)
 Tensor upsample_nearest(const Tensor& x, int factor);       // (N, C, H, W) -> (N, C, H*r, W*r), torch nearest
-Tensor upsample_bilinear2x(const Tensor& x);                 // align_corners=false
+Tensor upsample_bilinear(const Tensor& x, int factor);      // (N, C, H, W) -> (N, C, H*r, W*r), align_corners=false
 
 // ---- Convolution ------------------------------------------------------------------------------
 // y = conv2d(x, w) + bias, zero padding. x (N, C, H, W) may be a channel-range view of a

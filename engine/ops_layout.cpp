@@ -79,8 +79,9 @@ Tensor shuffle_raw(const Tensor& x, int r, bool shuffle) {
   return y;
 }
 
-// The factors the nets use: 2 and 4 (RRDBNet, the x2 / x4 heads) and 3 (EDSR and
-// SRVGGNetCompact x3). The kernels take any r; larger ones are refused rather than untested.
+// The factors the nets use: 2 and 4 (RRDBNet, the U-Net discriminator, the x2 / x4 heads and
+// bases) and 3 (EDSR, SRVGGNetCompact and MSRResNet x3). The kernels take any r; larger ones
+// are refused rather than untested.
 void check_factor(const char* op, int r) {
   SR_CHECK(r >= 2 && r <= 4, op, ": factor must be 2, 3 or 4, got ", r);
 }
@@ -130,25 +131,25 @@ Tensor upsample_nearest_backward_raw(const Tensor& g, int r) {
   return dx;
 }
 
-Tensor upsample_bilinear2x_raw(const Tensor& x) {
+Tensor upsample_bilinear_raw(const Tensor& x, int r) {
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
   Tensor xc = x.contiguous();
-  Tensor y = Tensor::empty({N, C, 2 * H, 2 * W}, x.dtype(), x.device());
-  dispatch("upsample_bilinear2x", x, [&](auto t) {
+  Tensor y = Tensor::empty({N, C, r * H, r * W}, x.dtype(), x.device());
+  dispatch("upsample_bilinear", x, [&](auto t) {
     using T = decltype(t);
-    cpu::upsample_bilinear2x_forward<T>(xc.data<T>(), y.data<T>(), N * C, H, W);
-  }, [&] { SR_CUDA(cuda::upsample_bilinear2x_forward(xc.data<float>(), y.data<float>(), N * C, H, W)); });
+    cpu::upsample_bilinear_forward<T>(xc.data<T>(), y.data<T>(), N * C, H, W, r);
+  }, [&] { SR_CUDA(cuda::upsample_bilinear_forward(xc.data<float>(), y.data<float>(), N * C, H, W, r)); });
   return y;
 }
 
-Tensor upsample_bilinear2x_backward_raw(const Tensor& g) {
-  const int64_t N = g.size(0), C = g.size(1), H = g.size(2) / 2, W = g.size(3) / 2;
+Tensor upsample_bilinear_backward_raw(const Tensor& g, int r) {
+  const int64_t N = g.size(0), C = g.size(1), H = g.size(2) / r, W = g.size(3) / r;
   Tensor gc = g.contiguous();
   Tensor dx = Tensor::empty({N, C, H, W}, g.dtype(), g.device());
-  dispatch("upsample_bilinear2x_backward", g, [&](auto t) {
+  dispatch("upsample_bilinear_backward", g, [&](auto t) {
     using T = decltype(t);
-    cpu::upsample_bilinear2x_backward<T>(gc.data<T>(), dx.data<T>(), N * C, H, W);
-  }, [&] { SR_CUDA(cuda::upsample_bilinear2x_backward(gc.data<float>(), dx.data<float>(), N * C, H, W)); });
+    cpu::upsample_bilinear_backward<T>(gc.data<T>(), dx.data<T>(), N * C, H, W, r);
+  }, [&] { SR_CUDA(cuda::upsample_bilinear_backward(gc.data<float>(), dx.data<float>(), N * C, H, W, r)); });
   return dx;
 }
 
@@ -161,10 +162,11 @@ Tensor upsample_nearest(const Tensor& x, int r) {
                 [r](const Tensor& g) { return std::vector<Tensor>{upsample_nearest_backward_raw(g, r)}; });
 }
 
-Tensor upsample_bilinear2x(const Tensor& x) {
-  check_dim("upsample_bilinear2x", x, 4, "input");
-  return record("upsample_bilinear2x", upsample_bilinear2x_raw(x), {x},
-                [](const Tensor& g) { return std::vector<Tensor>{upsample_bilinear2x_backward_raw(g)}; });
+Tensor upsample_bilinear(const Tensor& x, int r) {
+  check_dim("upsample_bilinear", x, 4, "input");
+  check_factor("upsample_bilinear", r);
+  return record("upsample_bilinear", upsample_bilinear_raw(x, r), {x},
+                [r](const Tensor& g) { return std::vector<Tensor>{upsample_bilinear_backward_raw(g, r)}; });
 }
 
 }  // namespace sr

@@ -71,7 +71,7 @@ const std::vector<Variant>& table() {
 #endif
       {"elementwise", "openmp", "cpu", "fp32/fp64", "OpenMP simd loops", true},
       {"activation", "openmp", "cpu", "fp32/fp64", "leaky_relu, fused bias + leaky_relu (+gain)", true},
-      {"resample", "openmp", "cpu", "fp32/fp64", "pixel (un)shuffle by 2, 3, 4; nearest by any factor; bilinear x2", true},
+      {"resample", "openmp", "cpu", "fp32/fp64", "pixel (un)shuffle, nearest and bilinear upsampling, each by 2, 3 or 4", true},
       {"loss", "blocked", "cpu", "fp32/fp64", "pointwise losses, 8192-element blocks summed in order", true},
       {"spectral_norm", "loops", "cpu", "fp32/fp64", "power iteration, sigma, backward in double", true},
       {"batch_norm", "openmp", "cpu", "fp32/fp64", "two-pass statistics per channel in double", true},

@@ -1,25 +1,9 @@
-// EDSR and its ResidualBlockNoBN (see edsr.h).
+// EDSR (see edsr.h).
 #include "nets/edsr.h"
 
 #include "engine/ops.h"
-#include "layers/rrdb.h"
 
 namespace sr {
-
-ResidualBlockNoBN::ResidualBlockNoBN(int64_t nf, double res_scale_, const LayerOptions& options)
-    : res_scale(res_scale_) {
-  conv1 = register_module("conv1", std::make_shared<Conv2d>(nf, nf, 3, 1, 1, true, options));
-  conv2 = register_module("conv2", std::make_shared<Conv2d>(nf, nf, 3, 1, 1, true, options));
-  // BasicSR's ResidualBlockNoBN (pytorch_init False): kaiming normal scaled by 0.1, zero bias, so
-  // that each block starts near the identity.
-  scaled_kaiming_init_(*conv1, 0.1);
-  scaled_kaiming_init_(*conv2, 0.1);
-}
-
-Tensor ResidualBlockNoBN::forward(const Tensor& x) {
-  Tensor out = conv2->forward(relu(conv1->forward(x)));
-  return res_scale == 1.0 ? add(x, out) : axpby(1.0, x, res_scale, out);
-}
 
 EDSR::EDSR(int64_t num_in_ch, int64_t num_out_ch, int64_t nf, int64_t nb, int upscale_, double res_scale,
            double img_range_, std::vector<double> rgb_mean_, const LayerOptions& options)

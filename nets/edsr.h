@@ -15,21 +15,10 @@
 #include <vector>
 
 #include "layers/conv2d.h"
+#include "layers/residual_block_no_bn.h"
 #include "layers/sequential.h"
 
 namespace sr {
-
-// BasicSR's ResidualBlockNoBN: x + res_scale * conv2(relu(conv1(x))), both convs nf -> nf 3x3
-// initialised as BasicSR's default_init_weights(scale 0.1) (kaiming normal x 0.1, zero bias).
-class ResidualBlockNoBN : public Module {
- public:
-  ResidualBlockNoBN(int64_t num_feat, double res_scale, const LayerOptions& options = {});
-  std::string type_name() const override { return "ResidualBlockNoBN"; }
-  Tensor forward(const Tensor& x) override;
-
-  double res_scale;
-  std::shared_ptr<Conv2d> conv1, conv2;
-};
 
 class EDSR : public Module {
  public:

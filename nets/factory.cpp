@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "engine/suggest.h"
 #include "nets/edsr.h"
+#include "nets/msrresnet.h"
 #include "nets/rrdbnet.h"
 #include "nets/srvgg_compact.h"
 #include "nets/unet_discriminator.h"
@@ -131,6 +132,13 @@ const std::vector<std::pair<std::string, Builder>>& builders() {
          const std::vector<double> mean = a.numbers("rgb_mean", {0.4488, 0.4371, 0.4040});
          a.check_no_unknown();
          return std::make_unique<EDSR>(in, out, nf, nb, (int)up, res_scale, img_range, mean, layers);
+       }},
+      {"MSRResNet",
+       [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {
+         const int64_t in = a.integer("num_in_ch", 3), out = a.integer("num_out_ch", 3),
+                       nf = a.integer("num_feat", 64), nb = a.integer("num_block", 16), up = a.integer("upscale", 4);
+         a.check_no_unknown();
+         return std::make_unique<MSRResNet>(in, out, nf, nb, (int)up, layers);
        }},
   };
   return table;

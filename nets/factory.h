@@ -1,7 +1,7 @@
 // build_network: a network from a BasicSR option section (network_g / network_d), e.g.
 // {"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3, "num_feat": 64, "num_block": 23}.
-// Types: RRDBNet, UNetDiscriminatorSN, VGGStyleDiscriminator, SRVGGNetCompact, EDSR, with
-// BasicSR's argument names and defaults. An unknown type or key, a missing required key
+// Types: RRDBNet, UNetDiscriminatorSN, VGGStyleDiscriminator, SRVGGNetCompact, EDSR,
+// MSRResNet, with BasicSR's argument names and defaults. An unknown type or key, a missing required key
 // or a value of the wrong type is an sr::Error naming it (and the nearest valid name).
 #pragma once
 #include <memory>

@@ -66,6 +66,23 @@ nlohmann::json rrdbnet_from(const std::map<std::string, const Tensor*>& m, const
           {"num_grow_ch", gc}};
 }
 
+// MSRResNet: every option is in the shapes (no PReLU-style ambiguity): the width from
+// conv_first, the blocks from body.{i}.conv1, x4 from upconv2's presence, x2 / x3 from
+// upconv1's r^2 nf outputs.
+nlohmann::json msrresnet_from(const std::map<std::string, const Tensor*>& m, const std::string& path,
+                              const ModelOptionNames& names) {
+  const Tensor& first = need(m, "conv_first.weight", 4, path);
+  const Tensor& up1 = need(m, "upconv1.weight", 4, path);
+  const int64_t in = first.size(1), nf = first.size(0);
+  const int64_t r = find(m, "upconv2.weight") ? 4 : up1.size(0) % nf == 0 ? exact_sqrt(up1.size(0) / nf) : 0;
+  SR_CHECK(r >= 2 && r <= 4 && (r != 4 || up1.size(0) == 4 * nf), "weights '", path, "': MSRResNet's upconv1 gives ",
+           up1.size(0), " channels for ", nf, " features: not an x2, x3 or x4 net (give ", names.config, ")");
+  int64_t nb = 0;
+  while (find(m, "body." + std::to_string(nb) + ".conv1.weight")) ++nb;
+  return {{"type", "MSRResNet"}, {"num_in_ch", in},  {"num_out_ch", in},
+          {"num_feat", nf},      {"num_block", nb},  {"upscale", r}};
+}
+
 nlohmann::json compact_from(const std::map<std::string, const Tensor*>& m, const std::string& path,
                             const ModelOptionNames& names) {
   const Tensor& first = need(m, "body.0.weight", 4, path);
@@ -98,11 +115,12 @@ nlohmann::json network_from_tensors(const NamedTensors& tensors, const std::stri
   SR_CHECK(!find(m, "conv_after_body.weight"), "weights '", path, "': BasicSR's EDSR (conv_after_body, upsample.*), ",
            "whose res_scale, img_range and rgb_mean are not stored in its weights; give ", names.config,
            " with network_g {\"type\": \"EDSR\", ...} as in its BasicSR option file");
+  if (!legacy_esrgan && find(m, "upconv1.weight")) return msrresnet_from(m, path, names);
   if (!legacy_esrgan && find(m, "conv_first.weight")) return rrdbnet_from(m, path, names);
   if (find(m, "body.0.weight")) return compact_from(m, path, names);
   fail("weights '", path, "': the architecture cannot be recognised from its tensor names (",
        tensors.empty() ? std::string("none") : "first: '" + tensors.front().first + "'",
-       "); srengine recognises RRDBNet and SRVGGNetCompact with BasicSR's names",
+       "); srengine recognises RRDBNet, SRVGGNetCompact and MSRResNet with BasicSR's names",
        legacy_esrgan ? " (old ESRGAN names: convert with tools/convert_pth.py)" : "",
        ". Give ", names.config, " (its network_g) or ", names.model_name);
 }

@@ -36,11 +36,11 @@ Tensor UNetDiscriminatorSN::forward(const Tensor& x) {
   Tensor x1 = conv1->forward_leaky_relu(x0, kSlope);
   Tensor x2 = conv2->forward_leaky_relu(x1, kSlope);
   Tensor x3 = conv3->forward_leaky_relu(x2, kSlope);
-  Tensor x4 = conv4->forward_leaky_relu(upsample_bilinear2x(x3), kSlope);
+  Tensor x4 = conv4->forward_leaky_relu(upsample_bilinear(x3, 2), kSlope);
   if (skip_connection) x4 = add(x4, x2);
-  Tensor x5 = conv5->forward_leaky_relu(upsample_bilinear2x(x4), kSlope);
+  Tensor x5 = conv5->forward_leaky_relu(upsample_bilinear(x4, 2), kSlope);
   if (skip_connection) x5 = add(x5, x1);
-  Tensor x6 = conv6->forward_leaky_relu(upsample_bilinear2x(x5), kSlope);
+  Tensor x6 = conv6->forward_leaky_relu(upsample_bilinear(x5, 2), kSlope);
   if (skip_connection) x6 = add(x6, x0);
   Tensor out = conv7->forward_leaky_relu(x6, kSlope);
   out = conv8->forward_leaky_relu(out, kSlope);

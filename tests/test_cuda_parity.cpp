@@ -218,12 +218,16 @@ std::vector<OpCase> op_cases() {
            [](V& x) { return upsample_nearest(x[0], 3); });
   add_case(t, "layout", "upsample_nearest r4", {{1, 3, 4, 3}},
            [](V& x) { return upsample_nearest(x[0], 4); });
-  add_case(t, "layout", "upsample_bilinear2x", {{2, 3, 5, 7}},
-           [](V& x) { return upsample_bilinear2x(x[0]); });
-  add_case(t, "layout", "upsample_bilinear2x 1x1", {{1, 2, 1, 1}},
-           [](V& x) { return upsample_bilinear2x(x[0]); });
-  add_case(t, "layout", "upsample_bilinear2x 1x6", {{1, 2, 1, 6}},
-           [](V& x) { return upsample_bilinear2x(x[0]); });
+  add_case(t, "layout", "upsample_bilinear r2", {{2, 3, 5, 7}},
+           [](V& x) { return upsample_bilinear(x[0], 2); });
+  add_case(t, "layout", "upsample_bilinear r2 1x1", {{1, 2, 1, 1}},
+           [](V& x) { return upsample_bilinear(x[0], 2); });
+  add_case(t, "layout", "upsample_bilinear r2 1x6", {{1, 2, 1, 6}},
+           [](V& x) { return upsample_bilinear(x[0], 2); });
+  add_case(t, "layout", "upsample_bilinear r3", {{2, 3, 5, 7}},
+           [](V& x) { return upsample_bilinear(x[0], 3); });
+  add_case(t, "layout", "upsample_bilinear r4 1x6", {{1, 2, 1, 6}},
+           [](V& x) { return upsample_bilinear(x[0], 4); });
   add_case(t, "layout", "cat_channels", {{2, 3, 4, 5}, {2, 2, 4, 5}},
            [](V& x) { return cat_channels({x[0], x[1]}); });
   add_case(t, "layout", "slice_channels + reshape", {{2, 6, 4, 5}},

@@ -213,11 +213,12 @@ TEST_CASE("gradcheck/upsample_nearest2x_conv2d") {
   }
 }
 
-TEST_CASE("gradcheck/upsample_bilinear2x") {
-  for (auto hw : {std::pair<int, int>{3, 5}, {1, 1}, {4, 4}, {1, 6}}) {
-    expect_gradients("upsample_bilinear2x", [](const V& in) { return upsample_bilinear2x(in[0]); },
-                     [&](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 2, hw.first, hw.second))}; });
-  }
+TEST_CASE("gradcheck/upsample_bilinear") {
+  for (int r : {2, 3, 4})
+    for (auto hw : {std::pair<int, int>{3, 5}, {1, 1}, {4, 4}, {1, 6}}) {
+      expect_gradients("upsample_bilinear", [r](const V& in) { return upsample_bilinear(in[0], r); },
+                       [&](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 2, hw.first, hw.second))}; });
+    }
 }
 
 TEST_CASE("gradcheck/sum") {

@@ -106,6 +106,11 @@ TEST_CASE("weights/architecture_from_metadata_or_shapes") {
                                 {"num_feat", 8},     {"num_block", 3}, {"num_grow_ch", 4}};
     CHECK(network_from_tensors(build_network(opt)->state_dict(), "x") == opt);
   }
+  for (int upscale : {2, 3, 4}) {  // MSRResNet: every option is in the shapes
+    const nlohmann::json opt = {{"type", "MSRResNet"}, {"num_in_ch", 3}, {"num_out_ch", 3},
+                                {"num_feat", 8},       {"num_block", 3}, {"upscale", upscale}};
+    CHECK(network_from_tensors(build_network(opt)->state_dict(), "x") == opt);
+  }
   for (int upscale : {2, 3, 4}) {  // PReLU: the slopes tell it apart from ReLU / LeakyReLU
     const nlohmann::json opt = {{"type", "SRVGGNetCompact"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 4},
                                 {"num_conv", 2},             {"upscale", upscale}, {"act_type", "prelu"}};

@@ -97,6 +97,9 @@ TEST_CASE("nets/parity_edsr_x4_res_scale") { run_parity("edsr_x4"); }
 TEST_CASE("nets/parity_edsr_x3") { run_parity("edsr_x3"); }
 TEST_CASE("nets/parity_edsr_x8") { run_parity("edsr_x8"); }
 TEST_CASE("nets/parity_srvgg_compact_x3_relu") { run_parity("srvgg_compact_x3_relu"); }
+TEST_CASE("nets/parity_msrresnet_x4") { run_parity("msrresnet_x4"); }
+TEST_CASE("nets/parity_msrresnet_x3") { run_parity("msrresnet_x3"); }
+TEST_CASE("nets/parity_msrresnet_x2") { run_parity("msrresnet_x2"); }
 TEST_CASE("nets/parity_vgg_style_discriminator") { run_parity("vgg_style_discriminator"); }
 
 // BasicSR's release format for EDSR (torch.save of {'params': state_dict()}, float32; the x4

@@ -12,6 +12,7 @@
 #include "engine/safetensors.h"
 #include "nets/edsr.h"
 #include "nets/factory.h"
+#include "nets/msrresnet.h"
 #include "nets/rrdbnet.h"
 #include "nets/srvgg_compact.h"
 #include "nets/unet_discriminator.h"
@@ -102,6 +103,35 @@ TEST_CASE("nets/srvgg_compact_keys") {
   CHECK(SRVGGNetCompact(3, 3, 4, 1, 3, "relu").forward(Tensor::zeros({1, 3, 5, 2})).shape() == Shape{1, 3, 15, 6});
   CHECK_THROWS_WITH(SRVGGNetCompact(3, 3, 64, 16, 8, "prelu"), Catch::Contains("upscale must be 2, 3 or 4, got 8"));
   CHECK_THROWS_WITH(SRVGGNetCompact(3, 3, 64, 16, 1, "prelu"), Catch::Contains("upscale must be 2, 3 or 4, got 1"));
+}
+
+// BasicSR's MSRResNet_x4 / x3 / x2 shapes: its released weights' keys (001_MSRResNet_x4_f64b16's
+// 1,517,571 parameters), the x4 net's two shuffles by 2 and the x3 net's one by 3.
+TEST_CASE("nets/msrresnet_keys") {
+  MSRResNet n;  // BasicSR's defaults: 3 -> 3, 64 features, 16 blocks, x4
+  const auto s = shapes(n);
+  CHECK(s.at("conv_first.weight") == Shape{64, 3, 3, 3});
+  CHECK(s.at("body.15.conv2.weight") == Shape{64, 64, 3, 3});
+  CHECK(s.at("upconv1.weight") == Shape{256, 64, 3, 3});
+  CHECK(s.at("upconv2.bias") == Shape{256});
+  CHECK(s.at("conv_hr.weight") == Shape{64, 64, 3, 3});
+  CHECK(s.at("conv_last.weight") == Shape{3, 64, 3, 3});
+  CHECK(s.size() == 2 + 16 * 4 + 2 * 2 + 2 + 2);
+  CHECK(n.num_parameters() == 1517571);
+  const auto x3 = shapes(MSRResNet(3, 3, 64, 16, 3));
+  CHECK(x3.at("upconv1.weight") == Shape{576, 64, 3, 3});
+  CHECK_FALSE(x3.count("upconv2.weight"));
+  CHECK(shapes(MSRResNet(3, 3, 64, 16, 2)).at("upconv1.weight") == Shape{256, 64, 3, 3});
+  CHECK(MSRResNet(3, 3, 4, 1, 3).forward(Tensor::zeros({1, 3, 5, 2})).shape() == Shape{1, 3, 15, 6});
+  CHECK(MSRResNet(1, 1, 4, 1, 4).forward(Tensor::zeros({2, 1, 3, 4})).shape() == Shape{2, 1, 12, 16});
+  // conv_first, the upconvs, conv_hr and conv_last start at kaiming x 0.1 with zero bias.
+  for (double b : n.conv_hr->bias.to_vector()) CHECK(b == 0.0);
+  for (int bad : {1, 5, 8})
+    CHECK_THROWS_WITH(MSRResNet(3, 3, 64, 16, bad), Catch::Contains("upscale must be 2, 3 or 4, got " + std::to_string(bad)));
+  CHECK_THROWS_WITH(MSRResNet(3, 1, 64, 16, 4), Catch::Contains("num_out_ch (1) must equal num_in_ch (3)"));
+  CHECK(build_network(json::parse(R"({"type": "MSRResNet", "upscale": 2, "num_block": 1})"))->output_scale() == 2);
+  CHECK_THROWS_WITH(build_network(json::parse(R"({"type": "MSRResNet", "num_blocks": 1})")),
+                    Catch::Contains("num_blocks") && Catch::Contains("num_block"));
 }
 
 // BasicSR's EDSR_Mx4_f64b16 / Mx2 shapes: the released weights' keys, and no key for the mean.

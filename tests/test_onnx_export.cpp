@@ -288,6 +288,23 @@ TEST_CASE("onnx/edsr_x2_fp16_matches_srengine_in_onnxruntime") {
   require_match(c, kFp16Tolerance);
 }
 
+// MSRResNet: the bilinear base as Resize(linear, pytorch_half_pixel) at x4 (two shuffles) and x3,
+// on sides where the clamped edge taps matter.
+nlohmann::json msrresnet(int upscale) {
+  return {{"type", "MSRResNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 2},
+          {"upscale", upscale}};
+}
+
+TEST_CASE("onnx/msrresnet_x4_fp32_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = msrresnet(4), .h = 5, .w = 9};
+  require_match(c, kFp32Tolerance);
+}
+
+TEST_CASE("onnx/msrresnet_x3_fp16_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = msrresnet(3), .dtype = "fp16", .h = 7, .w = 4};
+  require_match(c, kFp16Tolerance);
+}
+
 TEST_CASE("onnx/srvgg_relu_x2_fp32_matches_srengine_in_onnxruntime") {
   Case c{.network_g = srvgg(2, "relu"), .h = 9, .w = 15};
   require_match(c, kFp32Tolerance);
@@ -403,7 +420,7 @@ TEST_CASE("onnx/export_errors_name_the_bad_option_path_or_op") {
   INFO(log);
   CHECK(rc != 0);
   CHECK(log.find("VGGStyleDiscriminator has no ONNX mapping") != std::string::npos);
-  CHECK(log.find("RRDBNet, SRVGGNetCompact, EDSR") != std::string::npos);
+  CHECK(log.find("RRDBNet, SRVGGNetCompact, EDSR, MSRResNet") != std::string::npos);
   CHECK(!fs::exists(dir.file("d.onnx")));
 }
 

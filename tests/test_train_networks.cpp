@@ -124,7 +124,8 @@ TEST_CASE("networks/train_test_infer_and_bench_build_the_same_generator") {
       {{"type", "RRDBNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 1}, {"num_grow_ch", 4}},
       {{"type", "SRVGGNetCompact"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_conv", 2},
        {"act_type", "prelu"}},
-      {{"type", "EDSR"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 2}, {"res_scale", 0.5}}};
+      {{"type", "EDSR"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 2}, {"res_scale", 0.5}},
+      {{"type", "MSRResNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 2}}};
   for (const json& network_g : nets) {
     const std::string type = network_g["type"];
     INFO(type);
@@ -302,14 +303,15 @@ TEST_CASE("networks/edsr_trains_on_train_tiny_and_infers_tiled") {
   expect_tiled_infer_matches_whole(c, weights, 4);
 }
 
-// x3, as BasicSR trains EDSR and Real-ESRGAN's SRVGGNetCompact: train_tiny.json at scale 3 (its
-// GT-only set makes the LQ by MATLAB bicubic 1/3: 48-pixel GT patches, 16-pixel LQ) with
-// each net, both stages (the U-Net discriminator at 48, a multiple of 3 and 8); the top-level
+// x3, as BasicSR trains EDSR and MSRResNet and Real-ESRGAN's SRVGGNetCompact: train_tiny.json at
+// scale 3 (its GT-only set makes the LQ by MATLAB bicubic 1/3: 48-pixel GT patches, 16-pixel LQ)
+// with each net, both stages (the U-Net discriminator at 48, a multiple of 3 and 8); the top-level
 // scale reaches the net's key, validation runs, and `srengine infer` upscales x3, tiled as whole.
 TEST_CASE("networks/x3_generators_train_and_infer_tiled") {
   const json nets[] = {
       {{"type", "SRVGGNetCompact"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_conv", 2}},
-      {{"type", "EDSR"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 1}}};
+      {{"type", "EDSR"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 1}},
+      {{"type", "MSRResNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 1}}};
   for (const json& net : nets) {
     const std::string type = net["type"], run = "x3_" + type;
     INFO(type);
@@ -322,9 +324,11 @@ TEST_CASE("networks/x3_generators_train_and_infer_tiled") {
     CHECK(vals == 2);  // psnr at 4, gan at its end
     const std::string weights = test::train_exp_dir(run) + "/models/net_g_gan_final.safetensors";
     const SafetensorsFile saved = read_safetensors(weights);
-    const std::string last = type == "EDSR" ? "upsample.0.weight" : "body.6.weight";
+    const std::string last = type == "EDSR"        ? "upsample.0.weight"
+                             : type == "MSRResNet" ? "upconv1.weight"
+                                                   : "body.6.weight";
     REQUIRE(saved.contains(last));
-    CHECK(saved.get(last).size(0) == (type == "EDSR" ? 9 * 8 : 9 * 3));  // channels for pixel_shuffle(3)
+    CHECK(saved.get(last).size(0) == (type == "SRVGGNetCompact" ? 9 * 3 : 9 * 8));  // channels for pixel_shuffle(3)
     expect_tiled_infer_matches_whole(c, weights, 3);
   }
 }

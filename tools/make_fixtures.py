@@ -2,7 +2,7 @@
 """Writes the PyTorch parity fixtures under tests/fixtures/nets/ (run with Debian's python3-torch).
 
 The networks are re-implemented here in plain PyTorch from their published definitions
-(RRDBNet, UNetDiscriminatorSN, VGGStyleDiscriminator, SRVGGNetCompact, EDSR); nothing is imported
+(RRDBNet, UNetDiscriminatorSN, VGGStyleDiscriminator, SRVGGNetCompact, EDSR, MSRResNet); nothing is imported
 from BasicSR. Each fixture is one safetensors file holding, for a tiny configuration:
   weight.<key>   the state dict with BasicSR's names (F32: the values are float32-exact, and the
                  reference then computes in float64 from exactly those values)
@@ -15,6 +15,7 @@ and metadata: "net" (the JSON network options for srengine's build_network), "lo
 usage: /usr/bin/python3 tools/make_fixtures.py [--out tests/fixtures/nets] [--infer tests/fixtures/infer]
        /usr/bin/python3 tools/make_fixtures.py --only edsr       (just the EDSR fixtures, the others untouched)
        /usr/bin/python3 tools/make_fixtures.py --only srvgg_x3   (just the SRVGGNetCompact x3 fixture)
+       /usr/bin/python3 tools/make_fixtures.py --only msrresnet  (just the MSRResNet fixtures)
 """
 import argparse
 import json
@@ -30,7 +31,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_file import write_safetensors  # noqa: E402
-from torch_nets import EDSR, RRDBNet, UNetDiscriminatorSN  # noqa: E402
+from torch_nets import EDSR, MSRResNet, RRDBNet, UNetDiscriminatorSN  # noqa: E402
 from torch_nets import SRVGGNetCompact as Compact  # noqa: E402
 
 
@@ -210,6 +211,19 @@ def write_edsr_fixtures(out_dir):
             torch.save({"params": net.float().state_dict()}, f"{pth_dir}/edsr_x4_params.pth")
 
 
+def write_msrresnet_fixtures(out_dir):
+    """MSRResNet x4 (two shuffles by 2), x3 and x2 (one shuffle by r), num_feat 6, num_block 2,
+    odd input sizes (the bilinear base's edge taps)."""
+    os.makedirs(out_dir, exist_ok=True)
+    g = torch.Generator().manual_seed(70)
+    for scale, shape in ((4, (1, 3, 5, 4)), (3, (2, 3, 4, 5)), (2, (1, 3, 7, 3))):
+        opt = {"type": "MSRResNet", "num_in_ch": 3, "num_out_ch": 3, "num_feat": 6, "num_block": 2, "upscale": scale}
+        torch.manual_seed(70 + scale)
+        target = rand(g, shape[0], 3, shape[2] * scale, shape[3] * scale)
+        make_fixture(f"{out_dir}/msrresnet_x{scale}.safetensors", MSRResNet(3, 3, 6, 2, scale), opt, rand(g, *shape),
+                     "l1", target, seed=70 + scale)
+
+
 def write_srvgg_x3_fixture(out_dir):
     """SRVGGNetCompact x3 (ReLU): the last conv to 27 channels, pixel shuffle 3, nearest x3 of the input."""
     os.makedirs(out_dir, exist_ok=True)
@@ -271,13 +285,15 @@ def main():
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--out", default=os.path.join(here, "tests/fixtures/nets"))
     ap.add_argument("--infer", default=os.path.join(here, "tests/fixtures/infer"))
-    ap.add_argument("--only", choices=["edsr", "srvgg_x3"], help="write only these fixtures")
+    ap.add_argument("--only", choices=["edsr", "srvgg_x3", "msrresnet"], help="write only these fixtures")
     args = ap.parse_args()
     torch.set_num_threads(2)
-    if args.only != "srvgg_x3":
+    if args.only in (None, "edsr"):
         write_edsr_fixtures(args.out)
-    if args.only != "edsr":
+    if args.only in (None, "srvgg_x3"):
         write_srvgg_x3_fixture(args.out)
+    if args.only in (None, "msrresnet"):
+        write_msrresnet_fixtures(args.out)
     if args.only:
         return
     write_net_fixtures(args.out)

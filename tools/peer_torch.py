@@ -69,7 +69,7 @@ def resample_setup(p, op, rot):
             return lambda i: F.pixel_shuffle(xs[i % rot], r)
         xs = [torch.empty(n, c, h * r, w * r).uniform_(-1, 1) for _ in range(rot)]
         return lambda i: F.pixel_unshuffle(xs[i % rot], r)
-    r = int(p.get("r", 2))  # the upsampling factor (bilinear: 2)
+    r = int(p["r"])  # the upsampling factor
     small = [torch.empty(n, c, h, w).uniform_(-1, 1) for _ in range(rot)]
     big = [torch.empty(n, c, r * h, r * w).uniform_(-1, 1) for _ in range(rot)]
     if op == "upsample_nearest_fwd":
@@ -77,9 +77,9 @@ def resample_setup(p, op, rot):
     if op == "upsample_nearest_bwd":
         return lambda i: torch.ops.aten.upsample_nearest2d_backward(big[i % rot], [r * h, r * w], [n, c, h, w])
     if op == "upsample_bilinear_fwd":
-        return lambda i: F.interpolate(small[i % rot], scale_factor=2, mode="bilinear", align_corners=False)
-    return lambda i: torch.ops.aten.upsample_bilinear2d_backward(big[i % rot], [2 * h, 2 * w], [n, c, h, w],
-                                                                 False)
+        return lambda i: F.interpolate(small[i % rot], scale_factor=r, mode="bilinear", align_corners=False)
+    return lambda i: torch.ops.aten.upsample_bilinear2d_backward(big[i % rot], [r * h, r * w], [n, c, h, w],
+                                                                 False, float(r), float(r))
 
 
 def pointwise_setup(p, op, rot):

@@ -1,4 +1,4 @@
-"""ESRGAN's generator, Real-ESRGAN's discriminator and compact net, EDSR in plain PyTorch,
+"""ESRGAN's generator, Real-ESRGAN's discriminator and compact net, EDSR, MSRResNet in plain PyTorch,
 re-implemented from their published definitions with BasicSR's module and parameter names
 (so state dicts load into srengine and back). Shared by tools/make_fixtures.py (parity fixtures),
 tools/peer_torch_train.py (the PyTorch side of `srengine bench train`) and
@@ -167,3 +167,32 @@ class EDSR(nn.Module):
         x = self.conv_first((x - mean) * self.img_range)
         res = self.conv_after_body(self.body(x)) + x
         return self.conv_last(self.upsample(res)) / self.img_range + mean
+
+
+class MSRResNet(nn.Module):
+    """MSRResNet (SRResNet without batch norm): lrelu(conv_first), residual blocks (res_scale 1,
+    no long skip), upconv + pixel shuffle (x2/x3: one by r; x4: two by 2) each with lrelu,
+    lrelu(conv_hr), conv_last, plus the input upsampled bilinearly (align_corners=False)."""
+
+    def __init__(self, num_in_ch=3, num_out_ch=3, num_feat=64, num_block=16, upscale=4):
+        super().__init__()
+        self.upscale = upscale
+        self.conv_first = nn.Conv2d(num_in_ch, num_feat, 3, 1, 1)
+        self.body = nn.Sequential(*[ResidualBlockNoBN(num_feat, 1.0) for _ in range(num_block)])
+        r1 = 2 if upscale == 4 else upscale
+        self.upconv1 = nn.Conv2d(num_feat, num_feat * r1 * r1, 3, 1, 1)
+        if upscale == 4:
+            self.upconv2 = nn.Conv2d(num_feat, num_feat * 4, 3, 1, 1)
+        self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.conv_last = nn.Conv2d(num_feat, num_out_ch, 3, 1, 1)
+
+    def forward(self, x):
+        act = lambda t: F.leaky_relu(t, 0.1)  # noqa: E731
+        out = self.body(act(self.conv_first(x)))
+        if self.upscale == 4:
+            out = act(F.pixel_shuffle(self.upconv1(out), 2))
+            out = act(F.pixel_shuffle(self.upconv2(out), 2))
+        else:
+            out = act(F.pixel_shuffle(self.upconv1(out), self.upscale))
+        out = self.conv_last(act(self.conv_hr(out)))
+        return out + F.interpolate(x, scale_factor=self.upscale, mode="bilinear", align_corners=False)

@@ -272,9 +272,9 @@ const Spec& schema() {
     Spec r = object({
       {"name", required(string(nullptr, "experiment name, one folder name (no '/'): outputs go to "
                                         "<experiments_root>/<name>/, which one run at a time owns (experiment.lock)"))},
-      {"scale", integer(4, "upscaling factor, 1, 2, 3, 4 or 8 (RRDBNet: 1, 2, 4; SRVGGNetCompact: 2, 3, 4; EDSR: "
-                           "2, 3, 4, 8); also network_g's scale (RRDBNet) or upscale (SRVGGNetCompact, EDSR) "
-                           "when that is not given", 1, 8)},
+      {"scale", integer(4, "upscaling factor, 1, 2, 3, 4 or 8 (RRDBNet: 1, 2, 4; SRVGGNetCompact, MSRResNet: 2, 3, "
+                           "4; EDSR: 2, 3, 4, 8); also network_g's scale (RRDBNet) or upscale (the others) when "
+                           "that is not given", 1, 8)},
       {"num_gpu", integer(1, "GPUs per process (BasicSR compatibility; one process per GPU)", 0)},
       {"device", string("auto", "cpu, cuda, cuda:N, simt (the CUDA kernels on the SIMT interpreter: slow, for tests) or auto (CUDA when available)")},
       {"manual_seed", integer(0, "seed of every random stream (weights, data, augmentation)", 0)},
@@ -568,23 +568,23 @@ void check_semantics(json& c, Problems& p) {
     const int64_t scale = c.at("scale");
     p.check(scale == 1 || scale == 2 || scale == 3 || scale == 4 || scale == 8, "config: 'scale' is ", scale,
             ", must be 1, 2, 3, 4 or 8");
-    // The generator's own factor key (RRDBNet: scale, SRVGGNetCompact and EDSR: upscale) defaults to
+    // The generator's own factor key (RRDBNet: scale, the others: upscale) defaults to
     // 4 in BasicSR; absent, it takes the top-level scale (as `srengine infer` does), so
     // scale 2 without network_g.scale builds a x2 net instead of failing at the first loss.
     if (c.contains("network_g")) {
       json& g = c["network_g"];
       const std::string type = g.at("type");
-      const char* key = type == "RRDBNet"                               ? "scale"
-                        : type == "SRVGGNetCompact" || type == "EDSR" ? "upscale"
-                                                                      : nullptr;
+      const bool upscale_key = type == "SRVGGNetCompact" || type == "EDSR" || type == "MSRResNet";
+      const char* key = type == "RRDBNet" ? "scale" : upscale_key ? "upscale" : nullptr;
       if (key && !g.contains(key)) g[key] = scale;
       if (key)
         p.check(g[key] == scale, "config: 'network_g.", key, "' (", g[key].dump(), ") differs from 'scale' (", scale,
                 ")");
       // Each generator's own factors (BasicSR's): RRDBNet unshuffles its input for x1 / x2 and
-      // upsamples by 4; the pixel-shuffle heads of SRVGGNetCompact and EDSR take 3 as well.
+      // upsamples by 4; the pixel-shuffle heads of SRVGGNetCompact, MSRResNet and EDSR take 3 as well.
       const std::vector<int64_t> factors = type == "RRDBNet"           ? std::vector<int64_t>{1, 2, 4}
                                            : type == "SRVGGNetCompact" ? std::vector<int64_t>{2, 3, 4}
+                                           : type == "MSRResNet"       ? std::vector<int64_t>{2, 3, 4}
                                            : type == "EDSR"            ? std::vector<int64_t>{2, 3, 4, 8}
                                                                        : std::vector<int64_t>{};
       if (!factors.empty() && std::find(factors.begin(), factors.end(), scale) == factors.end()) {

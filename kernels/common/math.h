@@ -59,16 +59,19 @@ SR_HD T sigmoid(T x) {
   return x >= T(0) ? T(1) / (T(1) + exp(-x)) : exp(x) / (T(1) + exp(x));
 }
 
-// Bilinear x2 upsampling with align_corners=false: output index o maps to source
-// coordinate (o + 0.5) / 2 - 0.5, clamped at 0; returns the two taps and the weight of
-// the second one.
-SR_HD void bilinear2x_taps(int o, int in_size, int& i0, int& i1, float& w1) {
-  float src = (o + 0.5f) * 0.5f - 0.5f;
-  if (src < 0.f) src = 0.f;
+// Bilinear upsampling by an integer factor r with align_corners=false (PyTorch's
+// interpolate(scale_factor=r, mode='bilinear')): output index o maps to the source coordinate
+// (o + 0.5) * inv_r - 0.5, clamped at 0, computed in the tensor's type A with inv_r = 1 / r
+// rounded to A, as PyTorch computes it (so float32 and float64 runs both follow it: at r = 3
+// the two differ in the last bits); returns the two taps and the weight of the second one.
+template <typename A>
+SR_HD void bilinear_taps(int o, int in_size, A inv_r, int& i0, int& i1, A& w1) {
+  A src = (o + A(0.5)) * inv_r - A(0.5);
+  if (src < A(0)) src = A(0);
   i0 = (int)src;
   if (i0 > in_size - 1) i0 = in_size - 1;
   i1 = i0 + 1 < in_size ? i0 + 1 : in_size - 1;
-  w1 = src - (float)i0;
+  w1 = src - (A)i0;
 }
 
 }  // namespace sr::math

@@ -1,4 +1,4 @@
-// Pixel shuffle / unshuffle, nearest upsampling by an integer factor and bilinear x2 on the CPU.
+// Pixel shuffle / unshuffle and nearest / bilinear upsampling by an integer factor on the CPU.
 // Planes are (NC, H, W) contiguous; NC = N*C.
 #pragma once
 #include <cstdint>
@@ -17,8 +17,9 @@ void pixel_unshuffle(const T* x, T* y, int64_t N, int64_t C, int64_t H, int64_t 
 template <typename T> void upsample_nearest_forward(const T* x, T* y, int64_t NC, int64_t H, int64_t W, int r);
 template <typename T> void upsample_nearest_backward(const T* dy, T* dx, int64_t NC, int64_t H, int64_t W, int r);
 
-// Bilinear x2, align_corners=false (PyTorch semantics). H, W are input sizes.
-template <typename T> void upsample_bilinear2x_forward(const T* x, T* y, int64_t NC, int64_t H, int64_t W);
-template <typename T> void upsample_bilinear2x_backward(const T* dy, T* dx, int64_t NC, int64_t H, int64_t W);
+// Bilinear by an integer factor r, align_corners=false (PyTorch's interpolate(scale_factor=r,
+// mode='bilinear'); taps from math::bilinear_taps). H, W are input sizes.
+template <typename T> void upsample_bilinear_forward(const T* x, T* y, int64_t NC, int64_t H, int64_t W, int r);
+template <typename T> void upsample_bilinear_backward(const T* dy, T* dx, int64_t NC, int64_t H, int64_t W, int r);
 
 }  // namespace sr::cpu

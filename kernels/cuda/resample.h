@@ -1,6 +1,6 @@
-// Pixel shuffle / unshuffle, nearest upsampling by an integer factor and bilinear x2
-// (align_corners=false) on CUDA: the twins of kernels/cpu/resample.h, same arguments
-// (planes are (NC, H, W)).
+// Pixel shuffle / unshuffle and nearest / bilinear (align_corners=false) upsampling by an
+// integer factor on CUDA: the twins of kernels/cpu/resample.h, same arguments (planes are
+// (NC, H, W)).
 #pragma once
 #include <cstdint>
 
@@ -14,10 +14,9 @@ void pixel_unshuffle(const float* x, float* y, int64_t N, int64_t C, int64_t H, 
 // H, W are the input sizes; r the factor.
 void upsample_nearest_forward(const float* x, float* y, int64_t NC, int64_t H, int64_t W, int r);
 void upsample_nearest_backward(const float* dy, float* dx, int64_t NC, int64_t H, int64_t W, int r);
-// H, W are the input sizes.
-void upsample_bilinear2x_forward(const float* x, float* y, int64_t NC, int64_t H, int64_t W);
+void upsample_bilinear_forward(const float* x, float* y, int64_t NC, int64_t H, int64_t W, int r);
 // Gather formulation: each dx element sums its own contributions in the CPU's order
 // (output row, then output column), so no atomics and the result is deterministic.
-void upsample_bilinear2x_backward(const float* dy, float* dx, int64_t NC, int64_t H, int64_t W);
+void upsample_bilinear_backward(const float* dy, float* dx, int64_t NC, int64_t H, int64_t W, int r);
 
 }  // namespace sr::cuda

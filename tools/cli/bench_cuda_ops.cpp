@@ -60,7 +60,7 @@ Maker resample(const std::string& op) {
     };
   return [op](const Case& c, Buffers& b, int rot) -> Runner {
     const int64_t NC = param(c, "N") * param(c, "C"), H = param(c, "H"), W = param(c, "W");
-    const int r = (int)param(c, "r");  // bilinear's rows say 2
+    const int r = (int)param(c, "r");
     auto small = b.rand_sets(rot, NC * H * W);
     auto big = b.rand_sets(rot, NC * H * W * r * r);
     if (op == "upsample_nearest_fwd")
@@ -68,8 +68,8 @@ Maker resample(const std::string& op) {
     if (op == "upsample_nearest_bwd")
       return [=](int i) { cuda::upsample_nearest_backward(big[i % rot], small[i % rot], NC, H, W, r); };
     if (op == "upsample_bilinear_fwd")
-      return [=](int i) { cuda::upsample_bilinear2x_forward(small[i % rot], big[i % rot], NC, H, W); };
-    return [=](int i) { cuda::upsample_bilinear2x_backward(big[i % rot], small[i % rot], NC, H, W); };
+      return [=](int i) { cuda::upsample_bilinear_forward(small[i % rot], big[i % rot], NC, H, W, r); };
+    return [=](int i) { cuda::upsample_bilinear_backward(big[i % rot], small[i % rot], NC, H, W, r); };
   };
 }
 

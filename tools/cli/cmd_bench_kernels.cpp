@@ -492,11 +492,12 @@ std::vector<Case> all_cases(int batch) {
     const char* mode;
     int64_t C, H, r;
   };
-  // SRVGGNetCompact x3's residual base: the LR input upsampled by 3 (nearest).
+  // The residual bases: SRVGGNetCompact x3's LR input upsampled by 3 (nearest), MSRResNet x4's
+  // by 4 (bilinear).
   const Up ups[] = {{"rrdb.up1", "nearest", 64, 32, 2}, {"rrdb.up2", "nearest", 64, 64, 2},
                     {"srvgg.base_x3", "nearest", 3, 64, 3},
                     {"unet.up1", "bilinear", 512, 16, 2}, {"unet.up2", "bilinear", 256, 32, 2},
-                    {"unet.up3", "bilinear", 128, 64, 2}};
+                    {"unet.up3", "bilinear", 128, 64, 2},  {"msrresnet.base_x4", "bilinear", 3, 64, 4}};
   for (const Up& u : ups) {
     const double n = N * u.C * u.H * u.H, bytes = 4 * (1 + u.r * u.r) * n;  // read x, write r^2 x
     const std::string shape = "n" + std::to_string(batch) + " c" + std::to_string(u.C) + " " + dims({u.H, u.H}) +
@@ -748,7 +749,7 @@ std::vector<Impl> cpu_impls(const std::string& op) {
   if (op.rfind("upsample_", 0) == 0)
     return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
       const int64_t NC = param(c, "N") * param(c, "C"), H = param(c, "H"), W = param(c, "W");
-      const int r = (int)param(c, "r");  // bilinear's rows say 2
+      const int r = (int)param(c, "r");
       auto small = b.rand_sets(rot, NC * H * W);
       auto big = b.rand_sets(rot, NC * H * W * r * r);
       if (op == "upsample_nearest_fwd")
@@ -756,8 +757,8 @@ std::vector<Impl> cpu_impls(const std::string& op) {
       if (op == "upsample_nearest_bwd")
         return [=](int i) { cpu::upsample_nearest_backward(big[i % rot], small[i % rot], NC, H, W, r); };
       if (op == "upsample_bilinear_fwd")
-        return [=](int i) { cpu::upsample_bilinear2x_forward(small[i % rot], big[i % rot], NC, H, W); };
-      return [=](int i) { cpu::upsample_bilinear2x_backward(big[i % rot], small[i % rot], NC, H, W); };
+        return [=](int i) { cpu::upsample_bilinear_forward(small[i % rot], big[i % rot], NC, H, W, r); };
+      return [=](int i) { cpu::upsample_bilinear_backward(big[i % rot], small[i % rot], NC, H, W, r); };
     });
   if (op == "bias_lrelu_fwd" || op == "bias_lrelu_bwd")
     return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
