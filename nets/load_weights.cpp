@@ -59,8 +59,18 @@ std::string load_basicsr_weights(Module& net, const std::string& path, const std
   const SelectedWeights w = select_basicsr_weights(read_weights_file(path), param_key, path);
   std::map<std::string, Tensor> dict;
   for (const auto& [k, t] : w.tensors) dict[k] = t;  // unique: select_basicsr_weights refuses repeats
-  net.load_state_dict(dict, strict, "'" + path + "'" + (w.key.empty() ? "" : " [" + w.key + "]"));
-  if (note) *note = w.note;
+  const StateDictReport report =
+      net.load_state_dict(dict, strict, "'" + path + "'" + (w.key.empty() ? "" : " [" + w.key + "]"));
+  if (note) {
+    *note = w.note;
+    if (!report.clean()) {
+      const size_t skipped = report.missing.size() + report.mismatched.size();
+      *note += (note->empty() ? "" : "; ") + std::to_string(skipped) + " of " +
+               std::to_string(net.state_dict().size()) + " tensors not loaded from '" + path +
+               "' (strict_load false: they keep their initial values), " + std::to_string(report.unexpected.size()) +
+               " tensor(s) of the file unused:" + report.str();
+    }
+  }
   return w.key;
 }
 

@@ -28,7 +28,8 @@ SelectedWeights select_basicsr_weights(const NamedTensors& tensors, const std::s
 // (params_ema / params) loads that one, as BasicSR's load_network falls back from params_ema
 // to params (here both ways), and `note` (when given) says so. Returns the group used. A
 // missing file, no such group, or (strict) any missing / unexpected / mis-shaped key is an
-// error naming the file.
+// error naming the file; not strict (BasicSR's strict_load false, e.g. an x3 net started from
+// an x2 model) they are skipped, and `note` lists them, as BasicSR's load_network warns.
 std::string load_basicsr_weights(Module& net, const std::string& path, const std::string& param_key = "auto",
                                  bool strict = true, std::string* note = nullptr);
 

@@ -38,3 +38,29 @@ TEST_CASE("degrade/cli_same_seed_byte_identical") {
   REQUIRE(test::read_text(dir.file("one.jsonl")) == test::read_text(dir.file("two.jsonl")));
   REQUIRE(test::read_text(dir.file("one.jsonl")).find("\"kernel1\"") != std::string::npos);
 }
+
+// At x3 the crop must split into whole LQ pixels: the default 400 is refused with the values to
+// use, before any file is written; 126 gives 42 x 42 LQ images.
+TEST_CASE("degrade/cli_x3_needs_a_crop_that_divides") {
+  test::TempDir dir;
+  const std::string in = dir.subdir("gt");
+  std::mt19937_64 rng(2);
+  data::write_image(in + "/a.png", test::random_image(rng, 70, 50, 3));
+  auto run = [&](const std::string& config, const std::string& out) {
+    test::write_text(dir.file("cfg.json"), config);
+    const std::string cmd = test::srengine_exe() + " degrade --config " + dir.file("cfg.json") + " --input " + in +
+                            " --output " + dir.file(out) + " > " + dir.file(out + ".log") + " 2>&1";
+    return std::system(cmd.c_str());
+  };
+  CHECK(run(R"({"scale": 3})", "default") != 0);
+  CHECK_THAT(test::read_text(dir.file("default.log")),
+             Catch::Contains("'datasets.train.crop_pad_size' is 400 (the default), not a multiple of scale 3: set it "
+                             "(use 399 or 402)"));
+  CHECK_FALSE(fs::exists(dir.file("default")));
+  CHECK(run(R"({"scale": 3, "datasets": {"train": {"crop_pad_size": 128}}})", "odd") != 0);
+  CHECK_THAT(test::read_text(dir.file("odd.log")),
+             Catch::Contains("'datasets.train.crop_pad_size' is 128, not a multiple of scale 3 (use 126 or 129)"));
+  REQUIRE(run(R"({"scale": 3, "datasets": {"train": {"crop_pad_size": 126}}})", "ok") == 0);
+  const data::Image lq = data::read_image(dir.file("ok/a_0.png"));
+  CHECK((lq.width == 42 && lq.height == 42));
+}

@@ -171,6 +171,10 @@ void test_resample() {
       sr::simt::upsample_nearest_backward(DYR.p, DX.p, NC, H, W, r);
       cpu::upsample_nearest_backward(ddyr.data(), rdx.data(), NC, H, W, r);
       compare(name + "_backward" + shape, DX.get(), rdx, kFp32);
+      // Both add each r x r block in row order (i, then j), plain float adds: bit for bit.
+      std::vector<float> rdx_f(n);
+      cpu::upsample_nearest_backward(dyr.data(), rdx_f.data(), NC, H, W, r);
+      compare(name + "_backward float order" + shape, DX.get(), to_double(rdx_f), kExact);
       const std::string bname = sr::str_cat("upsample_bilinear r", r);
       Dev YB(nr), DXB(n);
       sr::simt::upsample_bilinear_forward(X.p, YB.p, NC, H, W, r);

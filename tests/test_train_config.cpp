@@ -118,9 +118,41 @@ TEST_CASE("config/scale_against_each_generators_factors") {
   CHECK_THAT(error_of(with(1, edsr)), Catch::Contains("'scale' is 1, which EDSR does not upscale by (it takes 2, 3, 4 or 8)"));
   CHECK_THAT(error_of(with(5, edsr)), Catch::Contains("'scale' is 5, must be 1, 2, 3, 4 or 8"));
   CHECK_THAT(error_of(with(16, edsr)), Catch::Contains("scale") && Catch::Contains("<= 8"));
+  // gt_size: the suggestions are multiples of the scale, and of 8 too when the U-Net
+  // discriminator trains (esrgan_x4.json's GAN stage): at x3, of 24.
   json odd = with(3, srvgg);
   odd["datasets"]["train"]["gt_size"] = 64;
+  CHECK_THAT(error_of(odd), Catch::Contains("'datasets.train.gt_size' is 64, not a multiple of scale 3 (and of 8 for "
+                                            "UNetDiscriminatorSN) (use 48 or 72)"));
+  odd["datasets"]["train"]["gt_size"] = 66;
+  CHECK_THAT(error_of(odd), Catch::Contains("'datasets.train.gt_size' is 66: UNetDiscriminatorSN needs input sides "
+                                            "that are multiples of 8 (use 48 or 72)"));
+  odd["train"]["stages"].erase(1);  // PSNR only: no discriminator trains
+  odd["datasets"]["train"]["gt_size"] = 64;
   CHECK_THAT(error_of(odd), Catch::Contains("'datasets.train.gt_size' is 64, not a multiple of scale 3 (use 63 or 66)"));
+  odd["datasets"]["train"]["gt_size"] = 2;
+  CHECK_THAT(error_of(odd), Catch::Contains("'datasets.train.gt_size' is 2, not a multiple of scale 3 (use 3)"));
+}
+
+// Without val.metrics, PSNR and SSIM crop `scale` pixels from each border (BasicSR's option
+// files set crop_border to the scale); given metrics keep their own crop_border.
+TEST_CASE("config/default_metrics_crop_the_scale") {
+  for (int64_t scale : {2, 3, 4}) {
+    json c = esrgan();
+    c["scale"] = scale;
+    c["network_g"]["scale"] = scale == 3 ? 4 : scale;  // RRDBNet has no x3: SRVGGNetCompact below
+    if (scale == 3) c["network_g"] = {{"type", "SRVGGNetCompact"}, {"num_in_ch", 3}, {"num_out_ch", 3}};
+    c["datasets"]["train"]["gt_size"] = 48;
+    c["val"].erase("metrics");
+    const json v = validate_config(c);
+    CHECK(v["val"]["metrics"]["psnr"]["crop_border"] == scale);
+    CHECK(v["val"]["metrics"]["ssim"]["crop_border"] == scale);
+    CHECK(validate_config(v)["val"]["metrics"]["psnr"]["crop_border"] == scale);  // a saved config.json
+  }
+  json c = esrgan();  // its own metrics: crop_border 4 as written
+  c["scale"] = 2;
+  c["network_g"]["scale"] = 2;
+  CHECK(validate_config(c)["val"]["metrics"]["psnr"]["crop_border"] == 4);
 }
 
 // One run lists every problem: schema ones (unknown key, wrong type, bad choice, missing

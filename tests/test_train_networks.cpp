@@ -332,3 +332,26 @@ TEST_CASE("networks/x3_generators_train_and_infer_tiled") {
     expect_tiled_infer_matches_whole(c, weights, 3);
   }
 }
+
+// BasicSR's train_EDSR_Mx3 recipe starts the x3 net from the x2 model with strict_load_g false:
+// upsample.0 (x2: 4 nf channels, x3: 9 nf) keeps its initial values. BasicSR warns about it;
+// so does train.log, naming the tensor. Strict, the same start is an error naming it.
+TEST_CASE("networks/strict_load_false_names_the_tensors_it_skips") {
+  const json edsr = {{"type", "EDSR"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 1}};
+  const std::vector<std::string> short_run = {"network_g=" + edsr.dump(), "train.stages.0.total_iter=2",
+                                              "train.stages.1.total_iter=2", "datasets.train.gt_size=48"};
+  std::vector<std::string> o2 = short_run;
+  o2.push_back("scale=2");
+  REQUIRE(train::run_training(test::tiny_train_config("edsr_x2_start", o2), {}) == 0);
+  const std::string x2 = test::train_exp_dir("edsr_x2_start") + "/models/net_g_gan_final.safetensors";
+  std::vector<std::string> o3 = short_run;
+  o3.insert(o3.end(), {"scale=3", "path.pretrain_network_g=" + x2, "path.strict_load_g=false"});
+  REQUIRE(train::run_training(test::tiny_train_config("edsr_x3_from_x2", o3), {}) == 0);
+  const std::string log = test::read_text(test::train_exp_dir("edsr_x3_from_x2") + "/train.log");
+  CHECK_THAT(log, Catch::Contains("path.pretrain_network_g: 2 of ") && Catch::Contains("tensors not loaded from") &&
+                      Catch::Contains("strict_load false") && Catch::Contains("shape mismatch: upsample.0.weight") &&
+                      Catch::Contains("shape mismatch: upsample.0.bias"));
+  o3.back() = "path.strict_load_g=true";
+  test::require_error([&] { train::run_training(test::tiny_train_config("edsr_x3_strict", o3), {}); },
+                      {"upsample.0.weight", "mis-shaped"});
+}

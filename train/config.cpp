@@ -2,6 +2,7 @@
 #include "train/config.h"
 
 #include <algorithm>
+#include <numeric>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -358,7 +359,8 @@ const Spec& schema() {
            {"metrics", map(json{{"psnr", {{"type", "calculate_psnr"}, {"crop_border", 4}}},
                                 {"ssim", {{"type", "calculate_ssim"}, {"crop_border", 4}}}},
                            "name -> metric; `{}` for none (a BasicSR option file's `metrics: ~`): SR images "
-                           "are still written and validation logs no metric", metric_spec())},
+                           "are still written and validation logs no metric. Absent, PSNR and SSIM with "
+                           "crop_border equal to `scale` (the 4 shown is scale 4's)", metric_spec())},
        })},
       {"logger", object({
            {"print_freq", integer(100, "console/log line every print_freq iterations", 1)},
@@ -637,11 +639,17 @@ void check_semantics(json& c, Problems& p) {
       if (it.key() == "train") {
         const int64_t scale = c.at("scale");
         const int64_t gt = d.at("gt_size");
-        p.check(gt % scale == 0, "config: '", base, ".gt_size' is ", gt, ", not a multiple of scale ", scale, " (use ",
-                (gt / scale) * scale, " or ", (gt / scale + 1) * scale, ")");
-        if (any_gan && c.contains("network_d") && c["network_d"].at("type") == "UNetDiscriminatorSN")
+        // The patch must split into whole LQ pixels, and the U-Net discriminator halves it
+        // three times: the suggestions are multiples of both (at x3: of 24).
+        const bool unet = any_gan && c.contains("network_d") && c["network_d"].at("type") == "UNetDiscriminatorSN";
+        const int64_t m = unet ? std::lcm(scale, int64_t(8)) : scale;
+        const std::string use = (gt / m > 0 ? " (use " + std::to_string(gt / m * m) + " or " : " (use ") +
+                                std::to_string((gt / m + 1) * m) + ")";
+        p.check(gt % scale == 0, "config: '", base, ".gt_size' is ", gt, ", not a multiple of scale ", scale,
+                unet ? " (and of 8 for UNetDiscriminatorSN)" : "", use);
+        if (unet && gt % scale == 0)
           p.check(gt % 8 == 0, "config: '", base, ".gt_size' is ", gt,
-                  ": UNetDiscriminatorSN needs input sides that are multiples of 8");
+                  ": UNetDiscriminatorSN needs input sides that are multiples of 8", use);
         if (any_gan && c.contains("network_d") && c["network_d"].at("type") == "VGGStyleDiscriminator") {
           const int64_t in = c["network_d"].value("input_size", 128);
           p.check(gt == in, "config: '", base, ".gt_size' is ", gt, " but VGGStyleDiscriminator has input_size ", in);
@@ -671,9 +679,7 @@ void check_semantics(json& c, Problems& p) {
         // The degradation options' values (probabilities, ranges, kernel lists), each error
         // naming its key; and the crop the degradation starts from against scale and gt_size.
         guarded(p, [&] { data::degrade::parse_degradation_options(d, base, c); });
-        const int64_t scale = c.at("scale"), pad = d.value("crop_pad_size", 400), gt = d.at("gt_size");
-        p.check(pad % scale == 0, "config: '", base, ".crop_pad_size' is ", pad, ", not a multiple of scale ", scale,
-                " (use ", (pad / scale) * scale, " or ", (pad / scale + 1) * scale, ")");
+        const int64_t pad = d.value("crop_pad_size", 400), gt = d.at("gt_size");
         p.check(gt <= pad, "config: '", base, ".gt_size' is ", gt, ", larger than '", base, ".crop_pad_size' ", pad,
                 " (the training patch is cut from the degraded crop)");
         p.check(d.value("degrade_on", "auto") != "device" || c.value("device", "auto") != "cpu", "config: '", base,
@@ -849,6 +855,12 @@ json validate_config(const json& config, const std::vector<std::string>& earlier
   Problems p;
   p.list = earlier_problems;
   validate(c, schema(), "", p);
+  // The default metrics crop `scale` pixels from each border, as BasicSR's option files set
+  // crop_border (x2: 2, x3: 3, x4: 4), so default validation numbers compare with published ones.
+  const bool default_metrics = !config.contains("val") || !config["val"].is_object() || !config["val"].contains("metrics");
+  if (default_metrics && c.contains("scale") && c["scale"].is_number_integer() && c.contains("val") &&
+      c["val"].is_object() && c["val"].contains("metrics") && c["val"]["metrics"].is_object())
+    for (auto& [name, metric] : c["val"]["metrics"].items()) metric["crop_border"] = c["scale"];
   drop_empty_dataset_paths(c);
   check_semantics(c, p);
   resolve_dataset_paths(c, dir, p);

@@ -75,7 +75,8 @@ class CheckList {
 // network_g / network_d as a run builds them, on `device`: the config's section, then its
 // pretrained weights when path.pretrain_network_g / _d names them. The run and its checks
 // (check_before_training, check_stages) share these, so what is checked is what is built.
-// `note`: where the weights' param_key_g group was absent and the other one was loaded.
+// `note`: where the weights' param_key_g group was absent and the other one was loaded, and
+// (strict_load false) the tensors that were not loaded.
 std::unique_ptr<Module> make_generator(const Config& cfg, Device device, const LayerOptions& layers,
                                        std::string* note = nullptr) {
   std::unique_ptr<Module> g = make_network(*cfg.network_g, cfg.manual_seed, 1, device, layers);
@@ -83,10 +84,11 @@ std::unique_ptr<Module> make_generator(const Config& cfg, Device device, const L
   if (!pg.empty()) load_basicsr_weights(*g, pg, cfg.path.param_key_g, cfg.path.strict_load_g, note);
   return g;
 }
-std::unique_ptr<Module> make_discriminator(const Config& cfg, Device device, const LayerOptions& layers) {
+std::unique_ptr<Module> make_discriminator(const Config& cfg, Device device, const LayerOptions& layers,
+                                           std::string* note = nullptr) {
   std::unique_ptr<Module> d = make_network(*cfg.network_d, cfg.manual_seed, 2, device, layers);
   const std::string& pd = cfg.path.pretrain_network_d;
-  if (!pd.empty()) load_basicsr_weights(*d, pd, "auto", cfg.path.strict_load_d);
+  if (!pd.empty()) load_basicsr_weights(*d, pd, "auto", cfg.path.strict_load_d, note);
   return d;
 }
 
@@ -231,7 +233,9 @@ void Run::build_generator() {
 
 // net_d, when the first adversarial stage begins (pretrained weights when given).
 void Run::build_discriminator() {
-  net_d_ = make_discriminator(cfg_, ctx_.device, ctx_.layers);
+  std::string note;
+  net_d_ = make_discriminator(cfg_, ctx_.device, ctx_.layers, &note);
+  if (!note.empty() && ctx_.rank0()) ctx_.log->warn("path.pretrain_network_d: " + note);
 }
 
 // Stage si starts from the previous stage's final generator: in memory when that stage ran

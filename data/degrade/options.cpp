@@ -146,6 +146,18 @@ DegradationOptions parse_degradation_options(const json& dataset, const std::str
     SR_CHECK(top["scale"].is_number_integer(), "degrade: 'scale' must be an integer, got ", top["scale"].dump());
     o.scale = top["scale"].get<int>();
   }
+  // The degraded crop's side must split into whole LQ pixels (BasicSR's paired_random_crop
+  // raises a scale mismatch otherwise), in training and in `srengine degrade` alike.
+  if (dataset.contains("crop_pad_size") && dataset["crop_pad_size"].is_number_integer()) {
+    const int64_t pad = dataset["crop_pad_size"], s = o.scale;
+    SR_CHECK(s < 1 || pad % s == 0, "degrade: '", key_path(dataset_path, "crop_pad_size"), "' is ", pad,
+             ", not a multiple of scale ", s, " (use ", pad / s > 0 ? std::to_string(pad / s * s) + " or " : "",
+             (pad / s + 1) * s, ")");
+  } else if (o.scale > 1) {
+    SR_CHECK(400 % o.scale == 0, "degrade: '", key_path(dataset_path, "crop_pad_size"), "' is 400 (the default), not "
+             "a multiple of scale ", o.scale, ": set it (use ", 400 / o.scale * o.scale, " or ", (400 / o.scale + 1) * o.scale,
+             ")");
+  }
   read_kernel_keys(dataset, dataset_path, "", o.kernel1);
   read_kernel_keys(dataset, dataset_path, "2", o.kernel2);
   if (dataset.contains("final_sinc_prob"))
