@@ -1,6 +1,7 @@
 // Multi-scale copies of HR images (see multiscale.h).
 #include "data/multiscale.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "data/image_io.h"
@@ -14,17 +15,26 @@ namespace fs = std::filesystem;
 std::vector<std::pair<int, int>> multiscale_sizes(int width, int height, const MultiscaleOptions& opt,
                                                   const std::string& name) {
   std::vector<std::pair<int, int>> sizes;
-  for (double s : opt.scales) {
-    const int w = (int)(width * s), h = (int)(height * s);
-    SR_CHECK(w >= 1 && h >= 1, "multiscale: '", name, "' (", width, "x", height, ") scaled by ", s, " is ", w, "x", h,
+  // Sides in float64, truncated as Python's int(); checked before the cast, so a huge
+  // shortest-edge copy of a thin strip is an error naming the file, not an overflow.
+  auto add = [&](double w, double h, const std::string& what) {
+    w = std::trunc(w);
+    h = std::trunc(h);
+    // Sides are at most 2^20 * the aspect ratio of a decodable image: exact in int64.
+    const int64_t wi = (int64_t)w, hi = (int64_t)h;
+    SR_CHECK(w >= 1 && h >= 1, "multiscale: '", name, "' (", width, "x", height, ") ", what, " is ", wi, "x", hi,
              ": a side is 0");
-    sizes.emplace_back(w, h);
-  }
+    SR_CHECK(w * h <= (double)kDefaultMaxPixels, "multiscale: '", name, "' (", width, "x", height, ") ", what, " is ",
+             wi, "x", hi, ", over the limit of ", kDefaultMaxPixels, " pixels");
+    sizes.emplace_back((int)w, (int)h);
+  };
+  for (double s : opt.scales) add(width * s, height * s, str_cat("scaled by ", s));
   if (opt.shortest_edge > 0) {
-    const int e = opt.shortest_edge;
+    const double e = opt.shortest_edge;
+    const std::string what = "with the shorter side " + std::to_string(opt.shortest_edge);
     // The ratio first, then the product, as BasicSR computes it (the rounding can differ).
-    if (width < height) sizes.emplace_back(e, (int)(e * ((double)height / width)));
-    else sizes.emplace_back((int)(e * ((double)width / height)), e);
+    if (width < height) add(e, e * ((double)height / width), what);
+    else add(e * ((double)width / height), e, what);
   }
   return sizes;
 }

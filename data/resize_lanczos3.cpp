@@ -56,7 +56,9 @@ void run_u8(const Pass& p, const std::vector<int32_t>& k, const uint8_t* in, uin
     }
 }
 
-void run_f64(const Pass& p, const double* in, double* out) {
+// 16-bit levels as Pillow's 32-bit integer images (mode I) resample them: float64 weights and
+// sums, each pass rounded half away from zero, not clamped until the end.
+void run_levels(const Pass& p, const double* in, double* out) {
 #pragma omp parallel for if (p.lines * p.ax.out_size * p.ax.taps >= (1 << 16))
   for (int64_t l = 0; l < p.lines; ++l)
     for (int d = 0; d < p.ax.out_size; ++d) {
@@ -64,8 +66,21 @@ void run_f64(const Pass& p, const double* in, double* out) {
       const double* src = in + l * p.line_in + (int64_t)p.ax.first[d] * p.step_in;
       double sum = 0;
       for (int i = 0; i < p.ax.count[d]; ++i) sum += src[i * p.step_in] * w[i];
-      out[l * p.line_out + d * p.step_out] = sum;
+      out[l * p.line_out + d * p.step_out] = sum >= 0 ? std::floor(sum + 0.5) : -std::floor(std::fabs(sum) + 0.5);
     }
+}
+
+// Pillow's premultiplication of 8-bit colour by alpha, round(c a / 255) in integers.
+uint8_t premultiply_u8(int c, int a) {
+  const int t = c * a + 128;
+  return (uint8_t)(((t >> 8) + t) >> 8);
+}
+
+// Its inverse after the resize: kept where alpha is 0 or 255, else 255 c / a truncated and
+// clamped to 255.
+uint8_t unpremultiply_u8(int c, int a) {
+  if (a == 0 || a == 255) return (uint8_t)c;
+  return (uint8_t)std::min(255, 255 * c / a);
 }
 
 // Rows (x axis) then columns (y axis), each only where the size changes, as Pillow does.
@@ -122,21 +137,39 @@ Image resize_lanczos3(const Image& img, int out_width, int out_height) {
   SR_CHECK(out_width >= 1 && out_height >= 1, "Lanczos-3 resize: output size must be >= 1, got ", out_width, "x",
            out_height);
   const int w = img.width, h = img.height, c = img.channels;
+  const int alpha = img.has_alpha() ? c - 1 : -1;  // the alpha channel's index
   Image out(out_width, out_height, c, img.bit_depth);
   if (img.bit_depth == 8) {
     std::vector<uint8_t> src(img.pixels.size());
     for (size_t i = 0; i < src.size(); ++i) src[i] = quantize_u8(img.pixels[i]);
-    const std::vector<uint8_t> r = resize_planes(std::move(src), w, h, c, out_width, out_height,
-                                                 [](const Pass& p, const uint8_t* in, uint8_t* o) {
+    if (alpha >= 0)  // Pillow resizes RGBA as RGBa and LA as La: colour premultiplied by alpha
+      for (size_t px = 0; px < src.size(); px += c)
+        for (int ch = 0; ch < alpha; ++ch) src[px + ch] = premultiply_u8(src[px + ch], src[px + alpha]);
+    std::vector<uint8_t> r = resize_planes(std::move(src), w, h, c, out_width, out_height,
+                                           [](const Pass& p, const uint8_t* in, uint8_t* o) {
       std::vector<int32_t> k(p.ax.weights.size());
       for (size_t i = 0; i < k.size(); ++i) k[i] = fixed_point(p.ax.weights[i]);
       run_u8(p, k, in, o);
     });
+    if (alpha >= 0)
+      for (size_t px = 0; px < r.size(); px += c)
+        for (int ch = 0; ch < alpha; ++ch) r[px + ch] = unpremultiply_u8(r[px + ch], r[px + alpha]);
     for (size_t i = 0; i < r.size(); ++i) out.pixels[i] = r[i] / 255.0f;
   } else {
-    std::vector<double> src(img.pixels.begin(), img.pixels.end());
-    const std::vector<double> r = resize_planes(std::move(src), w, h, c, out_width, out_height, &run_f64);
-    for (size_t i = 0; i < r.size(); ++i) out.pixels[i] = (float)r[i];
+    constexpr double kTop = 65535;
+    std::vector<double> src(img.pixels.size());
+    for (size_t i = 0; i < src.size(); ++i) src[i] = quantize_u16(img.pixels[i]);
+    if (alpha >= 0)  // premultiplied as the 8-bit path, without rounding
+      for (size_t px = 0; px < src.size(); px += c)
+        for (int ch = 0; ch < alpha; ++ch) src[px + ch] *= src[px + alpha] / kTop;
+    std::vector<double> r = resize_planes(std::move(src), w, h, c, out_width, out_height, &run_levels);
+    for (size_t px = 0; px < r.size(); px += c)
+      for (int ch = 0; ch < c; ++ch) {
+        double v = std::clamp(r[px + ch], 0.0, kTop);
+        const double a = alpha >= 0 ? std::clamp(r[px + alpha], 0.0, kTop) : kTop;
+        if (ch != alpha && a > 0 && a < kTop) v = std::min(kTop, std::round(v * kTop / a));
+        out.pixels[px + ch] = (float)(v / kTop);
+      }
   }
   return out;
 }

@@ -10,9 +10,11 @@
 // Arithmetic, 8-bit images (Pillow's, to the bit): the normalised weights become fixed point
 // with 22 fraction bits, rounded half away from zero; each sum starts at 2^21 (rounding) and
 // is shifted right by 22 and clamped to [0, 255]. Rows are resampled first, into 8-bit rows,
-// then columns. 16-bit images (which Pillow has no RGB mode for) use the same weights in
-// float64 without the intermediate rounding. Alpha is resampled as an independent channel
-// (Pillow premultiplies RGBA and LA first), so colours under transparent pixels can differ.
+// then columns. With alpha (RGBA, gray + alpha), colour is premultiplied by alpha first and
+// divided by it after, in Pillow's integer arithmetic (its RGBa / La modes). 16-bit images
+// follow Pillow's 32-bit integer path (how it resizes a 16-bit gray PNG): float64 weights and
+// sums, each pass rounded half away from zero, clamped to [0, 65535] at the end; with alpha,
+// premultiplied in float64 (Pillow reads 16-bit colour and alpha PNGs as 8-bit).
 #pragma once
 #include <vector>
 

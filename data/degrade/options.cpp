@@ -154,9 +154,9 @@ DegradationOptions parse_degradation_options(const json& dataset, const std::str
              ", not a multiple of scale ", s, " (use ", pad / s > 0 ? std::to_string(pad / s * s) + " or " : "",
              (pad / s + 1) * s, ")");
   } else if (o.scale > 1) {
-    SR_CHECK(400 % o.scale == 0, "degrade: '", key_path(dataset_path, "crop_pad_size"), "' is 400 (the default), not "
-             "a multiple of scale ", o.scale, ": set it (use ", 400 / o.scale * o.scale, " or ", (400 / o.scale + 1) * o.scale,
-             ")");
+    const int s = o.scale;
+    SR_CHECK(400 % s == 0, "degrade: '", key_path(dataset_path, "crop_pad_size"), "' is 400 (the default), not a "
+             "multiple of scale ", s, ": set it (use ", 400 / s * s, " or ", (400 / s + 1) * s, ")");
   }
   read_kernel_keys(dataset, dataset_path, "", o.kernel1);
   read_kernel_keys(dataset, dataset_path, "2", o.kernel2);

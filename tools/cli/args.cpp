@@ -48,10 +48,11 @@ double parse_double_arg(const std::string& command, const std::string& flag, con
 }
 
 double parse_fraction_arg(const std::string& command, const std::string& flag, const std::string& value, double hi) {
-  auto decimal = [](const std::string& s, double& x) {
+  auto decimal = [](std::string s, double& x) {
+    if (!s.empty() && s[0] == '+') s.erase(0, 1);  // from_chars takes no '+'; '-' stays refused below
     const char* end = s.data() + s.size();
     const auto [ptr, ec] = std::from_chars(s.data(), end, x, std::chars_format::general);
-    return !s.empty() && ec == std::errc() && ptr == end && std::isfinite(x);
+    return !s.empty() && s[0] != '-' && ec == std::errc() && ptr == end && std::isfinite(x);
   };
   const size_t slash = value.find('/');
   double v = 0, num = 0, den = 0;

@@ -24,9 +24,10 @@ uint64_t parse_uint64_arg(const std::string& command, const std::string& flag, c
 double parse_double_arg(const std::string& command, const std::string& flag, const std::string& value, double lo,
                         double hi);
 
-// `value` as a positive factor in (0, hi]: a decimal number ("0.25") or the quotient of two
-// ("1/4", computed as 1.0 / 4 in float64, so "1/3" is Python's 1 / 3). Hexadecimal, inf, nan,
-// signs, spaces or trailing characters are an error naming the command, the flag and the value.
+// `value` as a positive factor in (0, hi]: a decimal number ("0.25", "+0.25") or the quotient
+// of two ("1/4", computed as 1.0 / 4 in float64, so "1/3" is Python's 1 / 3). Hexadecimal, inf,
+// nan, a minus sign (also "-1/-4"), spaces or trailing characters are an error naming the
+// command, the flag and the value.
 double parse_fraction_arg(const std::string& command, const std::string& flag, const std::string& value, double hi);
 
 // The most OpenMP threads a --threads option accepts: far above any core count, far below

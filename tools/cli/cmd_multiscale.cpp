@@ -7,7 +7,10 @@
 #include <mutex>
 #include <thread>
 
+#include <omp.h>
+
 #include "data/dataset.h"
+#include "data/image_io.h"
 #include "data/multiscale.h"
 #include "data/output_names.h"
 #include "engine/error.h"
@@ -44,12 +47,15 @@ int run_multiscale(const std::vector<std::string>& args) {
       SR_CHECK(i + 1 < args.size(), "multiscale: ", name, " needs a value");
       return args[++i];
     };
+    auto int_value = [&](const char* name, int lo, int hi) {
+      return parse_int_arg("multiscale", name, value(name), lo, hi);
+    };
     if (args[i] == "--input") input = value("--input");
     else if (args[i] == "--output") output = value("--output");
     else if (args[i] == "--scales") opt.scales = parse_scales(value("--scales"));
-    else if (args[i] == "--shortest-edge") opt.shortest_edge = parse_int_arg("multiscale", "--shortest-edge", value("--shortest-edge"), 0, 1 << 20);
-    else if (args[i] == "--compression") opt.compression = parse_int_arg("multiscale", "--compression", value("--compression"), 0, 9);
-    else if (args[i] == "--workers") workers = parse_int_arg("multiscale", "--workers", value("--workers"), 1, 999999);
+    else if (args[i] == "--shortest-edge") opt.shortest_edge = int_value("--shortest-edge", 0, 1 << 20);
+    else if (args[i] == "--compression") opt.compression = int_value("--compression", 0, 9);
+    else if (args[i] == "--workers") workers = int_value("--workers", 1, 999999);
     else if (args[i] == "--help" || args[i] == "-h") {
       std::printf(
           "usage: srengine multiscale --input HR_DIR --output DIR [--scales 0.75,0.5,1/3]\n"
@@ -58,16 +64,19 @@ int run_multiscale(const std::vector<std::string>& args) {
           "generate_multiscale_DF2K.py makes DF2K_multiscale (Real-ESRGAN's Training.md, step 1):\n"
           "{stem}T0.png .. for each scale (sides int(side * s)), then one copy whose shorter side is\n"
           "--shortest-edge (0: none). The resize is Pillow's antialiased Lanczos (Image.LANCZOS),\n"
-          "the same 8-bit pixels; 16-bit images stay 16-bit. --compression is the PNG zlib level.\n"
-          "Nothing is written when the output folder is not empty or is the input folder, or when\n"
-          "two inputs share a stem (a.png and a.jpg).\n");
+          "the same pixels for 8-bit gray, RGB and (premultiplied) alpha images; palette images are\n"
+          "resized as RGB (Pillow would use nearest). 16-bit images stay 16-bit. --compression is\n"
+          "the PNG zlib level. Every image's header is read first: nothing is written when one is\n"
+          "unreadable or a copy would have a side of 0, when the output folder is not empty or is\n"
+          "the input folder, or when two inputs share a stem (a.png and a.jpg).\n");
       return 0;
     } else {
       fail("unknown argument '", args[i], "' (see srengine multiscale --help)");
     }
   }
   SR_CHECK(!input.empty() && !output.empty(), "--input and --output are required (see srengine multiscale --help)");
-  SR_CHECK(!opt.scales.empty() || opt.shortest_edge > 0, "multiscale: no scales and --shortest-edge 0: nothing to write");
+  SR_CHECK(!opt.scales.empty() || opt.shortest_edge > 0,
+           "multiscale: no scales and --shortest-edge 0: nothing to write");
   const std::vector<std::string> names = data::list_image_files(input);
   data::check_different_folders(input, "multiscale: --input", output, "--output");
   // Outputs are {stem}T{i}.png: two inputs collide exactly when their first names do.
@@ -76,6 +85,12 @@ int run_multiscale(const std::vector<std::string>& args) {
   data::plan_outputs(inputs, output, [&](const std::string& in) { return data::multiscale_names(in, opt).front(); },
                      "multiscale");
   data::check_output_folder_is_new(output, "multiscale: --output");
+  // Every header, before the folder exists: an unreadable file, one whose copy would have a
+  // side of 0 or exceed the pixel limit stops the run here, not half-way through it.
+  for (const std::string& in : inputs) {
+    const data::ImageInfo info = data::read_image_info(in);
+    data::multiscale_sizes(info.width, info.height, opt, in);
+  }
   fs::create_directories(output);
 
   std::atomic<size_t> next{0};
@@ -85,7 +100,11 @@ int run_multiscale(const std::vector<std::string>& args) {
   std::exception_ptr error;
   std::vector<std::string> warnings;
   ProgressBar bar("multiscale", (long)names.size());
+  const int pool_size = std::min<int>(workers, (int)names.size());
   auto work = [&] {
+    // Several workers each resize one image on one thread; a single worker gets the OpenMP
+    // team (workers x a full team each would oversubscribe the cores).
+    if (pool_size > 1) omp_set_num_threads(1);
     for (size_t i; !failed && (i = next++) < names.size();) {
       try {
         const data::MultiscaleReport r = data::write_multiscale(inputs[i], output, opt);
@@ -101,7 +120,7 @@ int run_multiscale(const std::vector<std::string>& args) {
     }
   };
   std::vector<std::thread> pool;
-  for (int w = 0; w < std::min<int>(workers, (int)names.size()); ++w) pool.emplace_back(work);
+  for (int w = 0; w < pool_size; ++w) pool.emplace_back(work);
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);
   for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
