@@ -26,6 +26,15 @@ nlohmann::json compact(int num_conv) {
           {"num_conv", num_conv},      {"upscale", 4},   {"act_type", "prelu"}};
 }
 
+// BasicSR's EDSR releases: EDSR-M (nf 64, 16 blocks, res_scale 1) and EDSR-L (nf 256, 32 blocks,
+// res_scale 0.1), img_range 255 and DIV2K's mean, as its train_EDSR_{M,L}x{2,3,4}.yml build them.
+// The file cannot say res_scale (nets/network_from_weights.h), which is why these are presets.
+nlohmann::json edsr(int upscale, bool large) {
+  return {{"type", "EDSR"},          {"num_in_ch", 3},          {"num_out_ch", 3},
+          {"num_feat", large ? 256 : 64}, {"num_block", large ? 32 : 16}, {"upscale", upscale},
+          {"res_scale", large ? 0.1 : 1.0}, {"img_range", 255.0},   {"rgb_mean", {0.4488, 0.4371, 0.4040}}};
+}
+
 // A release's own file name first, then the plain <name>.pth / .safetensors (what
 // `srengine convert` or a user renaming the file would make).
 std::vector<std::string> files(const std::string& name, const std::string& released = "") {
@@ -37,6 +46,9 @@ std::vector<std::string> files(const std::string& name, const std::string& relea
 }
 
 const std::string kReleases = "https://github.com/xinntao/Real-ESRGAN/releases/download/";
+// BasicSR publishes its official models through its model zoo page (Google Drive and Tencent
+// Cloud links), not as release assets.
+const std::string kBasicsrZoo = "https://github.com/XPixelGroup/BasicSR/blob/master/docs/ModelZoo.md";
 
 }  // namespace
 
@@ -62,6 +74,24 @@ const std::vector<ModelPreset>& model_presets() {
        files("ESRGAN_SRx4_DF2KOST", "ESRGAN_SRx4_DF2KOST_official-ff704c30.pth"),
        kReleases + "v0.1.1/ESRGAN_SRx4_DF2KOST_official-ff704c30.pth",
        "x4 RRDBNet (nf 64, 23 blocks), ESRGAN trained on DF2K+OST with bicubic degradation"},
+      {"EDSR_Mx2_f64b16_DIV2K_official", edsr(2, false),
+       files("EDSR_Mx2_f64b16_DIV2K_official", "EDSR_Mx2_f64b16_DIV2K_official-3ba7b086.pth"), kBasicsrZoo,
+       "x2 EDSR-M (nf 64, 16 blocks), BasicSR's, bicubic DIV2K"},
+      {"EDSR_Mx3_f64b16_DIV2K_official", edsr(3, false),
+       files("EDSR_Mx3_f64b16_DIV2K_official", "EDSR_Mx3_f64b16_DIV2K_official-6908f88a.pth"), kBasicsrZoo,
+       "x3 EDSR-M (nf 64, 16 blocks), BasicSR's, bicubic DIV2K"},
+      {"EDSR_Mx4_f64b16_DIV2K_official", edsr(4, false),
+       files("EDSR_Mx4_f64b16_DIV2K_official", "EDSR_Mx4_f64b16_DIV2K_official-0c287733.pth"), kBasicsrZoo,
+       "x4 EDSR-M (nf 64, 16 blocks), BasicSR's, bicubic DIV2K"},
+      {"EDSR_Lx2_f256b32_DIV2K_official", edsr(2, true),
+       files("EDSR_Lx2_f256b32_DIV2K_official", "EDSR_Lx2_f256b32_DIV2K_official-be38e77d.pth"), kBasicsrZoo,
+       "x2 EDSR-L (nf 256, 32 blocks, res_scale 0.1), BasicSR's, bicubic DIV2K"},
+      {"EDSR_Lx3_f256b32_DIV2K_official", edsr(3, true),
+       files("EDSR_Lx3_f256b32_DIV2K_official", "EDSR_Lx3_f256b32_DIV2K_official-3660f70d.pth"), kBasicsrZoo,
+       "x3 EDSR-L (nf 256, 32 blocks, res_scale 0.1), BasicSR's, bicubic DIV2K"},
+      {"EDSR_Lx4_f256b32_DIV2K_official", edsr(4, true),
+       files("EDSR_Lx4_f256b32_DIV2K_official", "EDSR_Lx4_f256b32_DIV2K_official-76ee1c8f.pth"), kBasicsrZoo,
+       "x4 EDSR-L (nf 256, 32 blocks, res_scale 0.1), BasicSR's, bicubic DIV2K"},
   };
   return table;
 }

@@ -53,6 +53,10 @@ TEST_CASE("presets/parameter_counts_equal_the_published_models") {
       {"RealESRGAN_x4plus_anime_6B", 4467779}, {"RealESRGAN_x2plus", 16703171},
       {"realesr-animevideov3", 621424},      {"realesr-general-x4v3", 1213296},
       {"realesr-general-wdn-x4v3", 1213296}, {"ESRGAN_SRx4_DF2KOST", 16697987},
+      // BasicSR's EDSR (tools/torch_nets.py's EDSR at these widths).
+      {"EDSR_Mx2_f64b16_DIV2K_official", 1369859},   {"EDSR_Mx3_f64b16_DIV2K_official", 1554499},
+      {"EDSR_Mx4_f64b16_DIV2K_official", 1517571},   {"EDSR_Lx2_f256b32_DIV2K_official", 40729603},
+      {"EDSR_Lx3_f256b32_DIV2K_official", 43680003}, {"EDSR_Lx4_f256b32_DIV2K_official", 43089923},
   };
   REQUIRE(model_presets().size() == published.size());
   for (const ModelPreset& p : model_presets()) {
@@ -60,9 +64,16 @@ TEST_CASE("presets/parameter_counts_equal_the_published_models") {
     REQUIRE(published.count(p.name));
     const std::unique_ptr<Module> net = build_network(p.network_g);
     CHECK(net->num_parameters() == published.at(p.name));
+    CHECK_FALSE(p.file_names.empty());
+    if (p.network_g["type"] == "EDSR") {
+      // EDSR's res_scale is in no tensor: the file alone is refused, the preset is the way in.
+      CHECK(p.file_names.front() == p.name + "-" + p.file_names.front().substr(p.name.size() + 1));
+      CHECK(p.url == "https://github.com/XPixelGroup/BasicSR/blob/master/docs/ModelZoo.md");
+      test::require_error([&] { network_from_tensors(net->state_dict(), p.name); }, {"BasicSR's EDSR", "res_scale"});
+      continue;
+    }
     // The architecture is also what the file's own shapes say (--weights without -n).
     CHECK(network_from_tensors(net->state_dict(), p.name) == p.network_g);
-    CHECK_FALSE(p.file_names.empty());
     CHECK(p.url.rfind("https://github.com/xinntao/Real-ESRGAN/releases/download/", 0) == 0);
     CHECK(p.url.substr(p.url.rfind('/') + 1) == p.file_names.front());
   }
@@ -174,6 +185,20 @@ TEST_CASE("infer/cli_model_name_and_weights_without_config") {
   const data::ImageInfo out = data::read_image_info(dir.file("o2/input.png"));
   CHECK(out.width == 4 * in_info.width);
   CHECK(out.height == 4 * in_info.height);
+
+  // BasicSR's EDSR-M x3 under its released name: the preset supplies res_scale and the mean,
+  // which the file cannot; the missing file names BasicSR's model zoo.
+  const std::string edsr = "SRENGINE_MODELS= " + test::srengine_exe() + " infer -n EDSR_Mx3_f64b16_DIV2K_official "
+                           "--model-dir " + models + " --input " + in;
+  CHECK(std::system((edsr + " --output " + dir.file("e1") + " > " + dir.file("elog1.txt") + " 2>&1").c_str()) != 0);
+  CHECK_THAT(test::read_text(dir.file("elog1.txt")),
+             Catch::Contains("EDSR_Mx3_f64b16_DIV2K_official-6908f88a.pth") && Catch::Contains("BasicSR"));
+  std::unique_ptr<Module> e3 = build_network(find_model_preset("EDSR_Mx3_f64b16_DIV2K_official").network_g);
+  write_safetensors(models + "/EDSR_Mx3_f64b16_DIV2K_official.safetensors", e3->state_dict());
+  REQUIRE(std::system((edsr + " --output " + dir.file("e2") + " > " + dir.file("elog2.txt") + " 2>&1").c_str()) == 0);
+  const data::ImageInfo e_out = data::read_image_info(dir.file("e2/input.png"));
+  CHECK(e_out.width == 3 * in_info.width);
+  CHECK(e_out.height == 3 * in_info.height);
 
   // convert records the architecture (recognised from the shapes of the .pth); infer then
   // takes the weights alone and gives the same image as with the config.
