@@ -3,6 +3,7 @@
 // normalisation, weight loading with torchvision or BasicSR names).
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <unistd.h>
 
@@ -124,8 +125,19 @@ TEST_CASE("nets/msrresnet_keys") {
   CHECK(shapes(MSRResNet(3, 3, 64, 16, 2)).at("upconv1.weight") == Shape{256, 64, 3, 3});
   CHECK(MSRResNet(3, 3, 4, 1, 3).forward(Tensor::zeros({1, 3, 5, 2})).shape() == Shape{1, 3, 15, 6});
   CHECK(MSRResNet(1, 1, 4, 1, 4).forward(Tensor::zeros({2, 1, 3, 4})).shape() == Shape{2, 1, 12, 16});
-  // conv_first, the upconvs, conv_hr and conv_last start at kaiming x 0.1 with zero bias.
-  for (double b : n.conv_hr->bias.to_vector()) CHECK(b == 0.0);
+  // conv_first, the upconvs, conv_hr and conv_last (and the blocks' convs) start at kaiming
+  // normal x 0.1 (std 0.1 sqrt(2 / fan_in)) with zero bias, as BasicSR's default_init_weights.
+  const auto std_of = [](const Tensor& t) {
+    double s2 = 0;
+    for (double v : t.to_vector()) s2 += v * v;
+    return std::sqrt(s2 / t.numel());
+  };
+  for (const Conv2d* c : {n.conv_first.get(), n.upconv1.get(), n.upconv2.get(), n.conv_hr.get(), n.conv_last.get()}) {
+    const double fan_in = c->weight.size(1) * 9.0, want = 0.1 * std::sqrt(2.0 / fan_in);
+    INFO("fan_in " << fan_in << " std " << std_of(c->weight) << " want " << want);
+    CHECK(std::abs(std_of(c->weight) / want - 1) < (c == n.conv_first.get() ? 0.2 : 0.05));  // 1728+ samples
+    for (double b : c->bias.to_vector()) CHECK(b == 0.0);
+  }
   for (int bad : {1, 5, 8})
     CHECK_THROWS_WITH(MSRResNet(3, 3, 64, 16, bad), Catch::Contains("upscale must be 2, 3 or 4, got " + std::to_string(bad)));
   CHECK_THROWS_WITH(MSRResNet(3, 1, 64, 16, 4), Catch::Contains("num_out_ch (1) must equal num_in_ch (3)"));

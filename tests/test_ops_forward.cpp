@@ -4,9 +4,12 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 
+#include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/random.h"
+#include "support/data_support.h"
 #include "support/gradcheck.h"
 
 using namespace sr;
@@ -195,4 +198,56 @@ TEST_CASE("ops/shape_mismatch_errors_name_op_and_shapes") {
                     Catch::Contains("pixel_unshuffle") && Catch::Contains("[1, 3, 6, 6]"));
   CHECK_THROWS_WITH(pixel_shuffle(a, 3), Catch::Contains("pixel_shuffle") && Catch::Contains("3"));
   CHECK_THROWS_AS(conv2d(a, Tensor::zeros({8, 3, 3, 3}), Tensor::zeros({7}), 1, 1), sr::Error);
+}
+
+// upsample_bilinear in float32 at x2, x3 and x4 against PyTorch's F.interpolate(scale_factor=r,
+// mode='bilinear', align_corners=False) run on the same random input, forward and backward
+// (the gradient of sum(y * g)), where /usr/bin/python3 has torch (tools/setup.sh --torch);
+// skipped with a warning elsewhere. At x3 the weights follow PyTorch's float64 source
+// coordinate (kernels/common/math.h); a float32 coordinate gives other weights there.
+TEST_CASE("ops/upsample_bilinear_float32_matches_torch") {
+  if (std::system("/usr/bin/python3 -c 'import torch' > /dev/null 2>&1") != 0) {
+    WARN("SKIPPED: /usr/bin/python3 has no torch (tools/setup.sh --torch)");
+    return;
+  }
+  sr::test::TempDir dir;
+  manual_seed(11);
+  for (int r : {2, 3, 4}) {
+    INFO("r " << r);
+    Tensor x = Tensor::empty({2, 3, 5, 7}, DType::f32), g = Tensor::empty({2, 3, 5 * r, 7 * r}, DType::f32);
+    uniform_(x, -1.0, 1.0);
+    uniform_(g, -1.0, 1.0);
+    sr::test::write_bytes(dir.file("x.f32"), std::vector<uint8_t>((const uint8_t*)x.data<float>(),
+                                                                 (const uint8_t*)(x.data<float>() + x.numel())));
+    sr::test::write_bytes(dir.file("g.f32"), std::vector<uint8_t>((const uint8_t*)g.data<float>(),
+                                                                 (const uint8_t*)(g.data<float>() + g.numel())));
+    const std::string py =
+        "import numpy as np, torch, torch.nn.functional as F\n"
+        "d = '" + dir.path() + "'\n"
+        "x = torch.from_numpy(np.fromfile(d + '/x.f32', dtype=np.float32).reshape(2, 3, 5, 7)).requires_grad_()\n"
+        "g = torch.from_numpy(np.fromfile(d + '/g.f32', dtype=np.float32).reshape(2, 3, 5 * " + std::to_string(r) +
+        ", 7 * " + std::to_string(r) + "))\n"
+        "y = F.interpolate(x, scale_factor=" + std::to_string(r) + ", mode='bilinear', align_corners=False)\n"
+        "(y * g).sum().backward()\n"
+        "y.detach().numpy().tofile(d + '/y.f32'); x.grad.numpy().tofile(d + '/dx.f32')\n";
+    sr::test::write_text(dir.file("p.py"), py);
+    REQUIRE(std::system(("/usr/bin/python3 " + dir.file("p.py") + " > " + dir.file("p.log") + " 2>&1").c_str()) == 0);
+    Tensor xr = x.clone();
+    xr.set_requires_grad(true);
+    Tensor y = upsample_bilinear(xr, r);
+    sum(mul(y, g)).backward();
+    const std::string ty = sr::test::read_text(dir.file("y.f32")), tdx = sr::test::read_text(dir.file("dx.f32"));
+    REQUIRE((int64_t)ty.size() == y.numel() * 4);
+    REQUIRE((int64_t)tdx.size() == x.numel() * 4);
+    const float* want_y = (const float*)ty.data();
+    const float* want_dx = (const float*)tdx.data();
+    const Tensor yc = y.contiguous(), dxc = xr.grad().contiguous();
+    int y_diff = 0;
+    double dx_worst = 0;
+    for (int64_t i = 0; i < y.numel(); ++i) y_diff += yc.data<float>()[i] != want_y[i];
+    for (int64_t i = 0; i < x.numel(); ++i)
+      dx_worst = std::max(dx_worst, (double)std::fabs(dxc.data<float>()[i] - want_dx[i]));
+    CHECK(y_diff == 0);       // the forward to the bit
+    CHECK(dx_worst < 1e-5);   // the backward sums up to 3r^2 terms in another order than PyTorch
+  }
 }

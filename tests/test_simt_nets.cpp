@@ -1,6 +1,6 @@
 // simt/nets_*: every network of the PyTorch fixtures (tests/fixtures/nets: RRDBNet x1, x2, x4,
 // the U-Net spectral-norm and VGG-style discriminators, SRVGGNetCompact x4 PReLU, x2 LeakyReLU
-// and x3 ReLU, EDSR x2, x3, x4 and x8, MSRResNet x3 and x4) forward and backward on the simt device (the CUDA kernels
+// and x3 ReLU, EDSR x2, x3, x4 and x8, MSRResNet x2, x3 and x4) forward and backward on the simt device (the CUDA kernels
 // on the SIMT interpreter) against the same float32 network on the CPU: the output, the loss, the input
 // gradient, every parameter gradient, and the buffers after the forward (spectral-norm
 // vectors, batch-norm running statistics).
@@ -137,6 +137,7 @@ TEST_CASE("simt/nets_edsr_x8") { run_net_parity("edsr_x8"); }
 TEST_CASE("simt/nets_srvgg_compact_x3_relu") { run_net_parity("srvgg_compact_x3_relu"); }
 TEST_CASE("simt/nets_msrresnet_x4") { run_net_parity("msrresnet_x4"); }
 TEST_CASE("simt/nets_msrresnet_x3") { run_net_parity("msrresnet_x3"); }
+TEST_CASE("simt/nets_msrresnet_x2") { run_net_parity("msrresnet_x2"); }
 // The VGG-style discriminator amplifies rounding far beyond the others: its batch norms
 // (training mode, a small batch, the fixture's one-channel first layers) subtract means that
 // cancel most of each gradient. Under tf32 its first conv's bias gradient comes out twice

@@ -61,17 +61,19 @@ SR_HD T sigmoid(T x) {
 
 // Bilinear upsampling by an integer factor r with align_corners=false (PyTorch's
 // interpolate(scale_factor=r, mode='bilinear')): output index o maps to the source coordinate
-// (o + 0.5) * inv_r - 0.5, clamped at 0, computed in the tensor's type A with inv_r = 1 / r
-// rounded to A, as PyTorch computes it (so float32 and float64 runs both follow it: at r = 3
-// the two differ in the last bits); returns the two taps and the weight of the second one.
+// (o + 0.5) * inv_r - 0.5, clamped at 0, where inv_r is 1 / r rounded to the tensor's type A
+// and the coordinate is computed in float64 from it, as PyTorch computes it; the weight of the
+// second tap is its fraction, rounded to A. At r = 2 and 4 every value is exact; at r = 3 the
+// float32 weights follow PyTorch's (not those of a float32 coordinate), and the float64 ones
+// too. Returns the two taps and the weight of the second one.
 template <typename A>
 SR_HD void bilinear_taps(int o, int in_size, A inv_r, int& i0, int& i1, A& w1) {
-  A src = (o + A(0.5)) * inv_r - A(0.5);
-  if (src < A(0)) src = A(0);
+  double src = (o + 0.5) * (double)inv_r - 0.5;
+  if (src < 0.0) src = 0.0;
   i0 = (int)src;
   if (i0 > in_size - 1) i0 = in_size - 1;
   i1 = i0 + 1 < in_size ? i0 + 1 : in_size - 1;
-  w1 = src - (A)i0;
+  w1 = (A)(src - (double)i0);
 }
 
 }  // namespace sr::math

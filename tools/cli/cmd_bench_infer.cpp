@@ -48,7 +48,8 @@ void print_usage() {
       "(conv2d_int8), calibrated (percentile) on the same input.\n\n"
       "  --size HxW       LR input size (default 256x256; one number: square)\n"
       "  --batch N        images per forward (default 1)\n"
-      "  --precision L    comma-separated: fp32, tf32, bf16, fp16, int8 (default fp32,int8)\n"
+      "  --precision L    comma-separated: fp32, tf32, bf16, fp16, int8 (default fp32, and int8 for\n"
+      "                   SRVGGNetCompact, the net srengine has an int8 path for)\n"
       "  --iters N        timed forwards per precision (default 5)\n"
       "  --warmup W       untimed forwards first (default 1)\n"
       "  --int8-isa P     conv2d_int8 paths, one int8 row each: default (the path int8 takes\n"
@@ -75,7 +76,8 @@ std::pair<int, int> parse_size(const std::string& s) {
 }  // namespace
 
 int run_bench_infer(const std::vector<std::string>& args) {
-  std::string config, weights, json_path, precisions = "fp32,int8", isas = "default";
+  std::string config, weights, json_path, precisions, isas = "default";
+  bool precisions_given = false;
   std::pair<int, int> size{256, 256};
   int batch = 1, iters = 5, warmup = 1, threads = 0;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -95,7 +97,7 @@ int run_bench_infer(const std::vector<std::string>& args) {
     if (a == "--config") config = v;
     else if (a == "--weights") weights = v;
     else if (a == "--json") json_path = v;
-    else if (a == "--precision") precisions = v;
+    else if (a == "--precision") precisions = v, precisions_given = true;
     else if (a == "--int8-isa") isas = v;
     else if (a == "--size") size = parse_size(v);
     else if (a == "--batch") batch = parse_int_arg("bench infer", a, v, 1, 1024);
@@ -114,6 +116,7 @@ int run_bench_infer(const std::vector<std::string>& args) {
   Tensor x = Tensor::empty({batch, 3, size.first, size.second});
   uniform_(x, 0.0, 1.0);
 
+  if (!precisions_given) precisions = dynamic_cast<SRVGGNetCompact*>(net.get()) ? "fp32,int8" : "fp32";
   std::vector<std::string> list;
   std::stringstream ss(precisions);
   for (std::string p; std::getline(ss, p, ',');) list.push_back(p);

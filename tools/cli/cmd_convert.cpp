@@ -33,7 +33,8 @@ const char* kUsage =
     "  tools/convert_pth.py (PyTorch).\n"
     "  The network's options go into the file's metadata (network_g), so `srengine infer --weights OUT`\n"
     "  needs no config: from -n (a released model's architecture: srengine infer --help lists them),\n"
-    "  --config (its network_g), else recognised from the tensor shapes (RRDBNet, SRVGGNetCompact).\n";
+    "  --config (its network_g), else recognised from the tensor shapes (RRDBNet, SRVGGNetCompact,\n"
+    "  MSRResNet).\n";
 
 }  // namespace
 

@@ -48,7 +48,7 @@ const char* kUsage =
     "  --weights W             (--model_path) the weights file: safetensors or a PyTorch .pth (read\n"
     "                          without Python); with -n it replaces the lookup; alone, the architecture\n"
     "                          is the file's own record (srengine's safetensors) or read off its tensor\n"
-    "                          shapes (RRDBNet, SRVGGNetCompact with PReLU)\n"
+    "                          shapes (RRDBNet, SRVGGNetCompact with PReLU, MSRResNet)\n"
     "  --config CFG            a config whose network_g is the architecture (with --weights)\n"
     "  --param-key K           auto (default: params_ema, else params, else bare keys), params_ema, params, bare\n"
     "  -dn, --denoise_strength D   realesr-general-x4v3 only: D x its weights + (1 - D) x those of\n"

@@ -1,13 +1,8 @@
 // `srengine multiscale`: multi-scale copies of HR images (BasicSR's generate_multiscale_DF2K),
 // on several threads, with a progress bar.
-#include <atomic>
 #include <cstdio>
-#include <exception>
 #include <filesystem>
-#include <mutex>
 #include <thread>
-
-#include <omp.h>
 
 #include "data/dataset.h"
 #include "data/image_io.h"
@@ -16,7 +11,7 @@
 #include "engine/error.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
-#include "tools/cli/progress_bar.h"
+#include "tools/cli/file_workers.h"
 
 namespace sr::cli {
 namespace fs = std::filesystem;
@@ -93,38 +88,11 @@ int run_multiscale(const std::vector<std::string>& args) {
   }
   fs::create_directories(output);
 
-  std::atomic<size_t> next{0};
-  std::atomic<long> done{0}, written{0};
-  std::atomic<bool> failed{false};
-  std::mutex mu;
-  std::exception_ptr error;
-  std::vector<std::string> warnings;
-  ProgressBar bar("multiscale", (long)names.size());
-  const int pool_size = std::min<int>(workers, (int)names.size());
-  auto work = [&] {
-    // Several workers each resize one image on one thread; a single worker gets the OpenMP
-    // team (workers x a full team each would oversubscribe the cores).
-    if (pool_size > 1) omp_set_num_threads(1);
-    for (size_t i; !failed && (i = next++) < names.size();) {
-      try {
-        const data::MultiscaleReport r = data::write_multiscale(inputs[i], output, opt);
-        written += r.written;
-        std::lock_guard<std::mutex> lk(mu);
-        if (!r.warning.empty()) warnings.push_back(r.warning);
-        bar.update(++done, std::to_string(written.load()) + " images");
-      } catch (...) {
-        std::lock_guard<std::mutex> lk(mu);
-        if (!error) error = std::current_exception();
-        failed = true;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int w = 0; w < pool_size; ++w) pool.emplace_back(work);
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
-  for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  std::printf("multiscale: %ld images from %zu in %s\n", written.load(), names.size(), output.c_str());
+  const long written = run_file_jobs(inputs.size(), workers, "multiscale", "images", [&](size_t i) {
+    const data::MultiscaleReport r = data::write_multiscale(inputs[i], output, opt);
+    return FileJobResult{r.written, r.warning};
+  });
+  std::printf("multiscale: %ld images from %zu in %s\n", written, names.size(), output.c_str());
   return 0;
 }
 

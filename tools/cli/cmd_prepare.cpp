@@ -1,11 +1,8 @@
 // `srengine prepare`: cuts HR images into sub-images (BasicSR's extract_subimages) and
 // optionally their bicubic LQ counterparts, on several threads, with a progress bar.
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <exception>
 #include <filesystem>
-#include <mutex>
 #include <thread>
 
 #include "data/dataset.h"
@@ -14,7 +11,7 @@
 #include "engine/error.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
-#include "tools/cli/progress_bar.h"
+#include "tools/cli/file_workers.h"
 
 namespace sr::cli {
 namespace fs = std::filesystem;
@@ -100,34 +97,11 @@ int run_prepare(const std::vector<std::string>& args) {
   fs::create_directories(output);
   if (!opt.lq_dir.empty()) fs::create_directories(opt.lq_dir);
 
-  std::atomic<size_t> next{0};
-  std::atomic<long> done{0}, written{0};
-  std::atomic<bool> failed{false};
-  std::mutex mu;
-  std::exception_ptr error;
-  std::vector<std::string> warnings;
-  ProgressBar bar("prepare", (long)names.size());
-  auto work = [&] {
-    for (size_t i; !failed && (i = next++) < names.size();) {
-      try {
-        const data::SubimageReport r = data::extract_subimages((fs::path(input) / names[i]).string(), output, opt);
-        written += r.written;
-        std::lock_guard<std::mutex> lk(mu);
-        if (!r.warning.empty()) warnings.push_back(r.warning);
-        bar.update(++done, std::to_string(written.load()) + " sub-images");
-      } catch (...) {
-        std::lock_guard<std::mutex> lk(mu);
-        if (!error) error = std::current_exception();
-        failed = true;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int w = 0; w < std::min<int>(workers, (int)names.size()); ++w) pool.emplace_back(work);
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
-  for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  std::printf("prepare: %ld sub-images from %zu images in %s%s%s\n", written.load(), names.size(), output.c_str(),
+  const long written = run_file_jobs(names.size(), workers, "prepare", "sub-images", [&](size_t i) {
+    const data::SubimageReport r = data::extract_subimages((fs::path(input) / names[i]).string(), output, opt);
+    return FileJobResult{r.written, r.warning};
+  });
+  std::printf("prepare: %ld sub-images from %zu images in %s%s%s\n", written, names.size(), output.c_str(),
               opt.lq_dir.empty() ? "" : " (LQ in ", opt.lq_dir.empty() ? "" : (opt.lq_dir + ")").c_str());
   return 0;
 }
