@@ -44,17 +44,17 @@ const std::vector<Variant>& table() {
       // the same variant names as conv2d (KernelChoice::conv2d chooses); each says whether it
       // runs convolutions at x's size with tap-summed filters or composes upsample_nearest(x, 2) + conv2d.
       {"upsample_nearest2x_conv2d", "phases", "cpu", "fp32/fp64", "four phase convs of x at its own size with tap-summed filters (2x2 for 3x3: 4/9 of the MACs) on conv2d's kernels; bf16/tf32/fp16 precision: composed", true},
-      {"upsample_nearest2x_conv2d", "composed", "cpu", "fp32/fp64", "reference: upsample_nearest2x, then conv2d's kernel (the bench baseline)", false},
+      {"upsample_nearest2x_conv2d", "composed", "cpu", "fp32/fp64", "reference: upsample_nearest(x, 2), then conv2d's kernel (the bench baseline)", false},
 #ifdef SRENGINE_WITH_CUDA
-      {"upsample_nearest2x_conv2d", "naive", "cuda", "fp32", "composes: upsample_nearest2x + conv2d naive", false},
-      {"upsample_nearest2x_conv2d", "tf32", "cuda", "tf32", "composes: upsample_nearest2x + conv2d tf32", true},
-      {"upsample_nearest2x_conv2d", "bf16", "cuda", "bf16", "composes: upsample_nearest2x + conv2d bf16", false},
+      {"upsample_nearest2x_conv2d", "naive", "cuda", "fp32", "composes: upsample_nearest(x, 2) + conv2d naive", false},
+      {"upsample_nearest2x_conv2d", "tf32", "cuda", "tf32", "composes: upsample_nearest(x, 2) + conv2d tf32", true},
+      {"upsample_nearest2x_conv2d", "bf16", "cuda", "bf16", "composes: upsample_nearest(x, 2) + conv2d bf16", false},
       {"upsample_nearest2x_conv2d", "igemm_v2", "cuda", "bf16", "convs at x's size with tap-summed filters (4/9 of the MACs for 3x3): four forward phases, a stride-2 backward-data, a stride-2 weight gradient folded onto the taps", false},
       {"upsample_nearest2x_conv2d", "wgmma", "cuda", "bf16", "the four forward phases, the stride-2 backward-data and weight gradient on wgmma's kernels", false},
-      {"upsample_nearest2x_conv2d", "fp16", "cuda", "fp16", "composes: upsample_nearest2x + conv2d fp16", false},
+      {"upsample_nearest2x_conv2d", "fp16", "cuda", "fp16", "composes: upsample_nearest(x, 2) + conv2d fp16", false},
 #ifdef SRENGINE_WITH_CUDNN
-      {"upsample_nearest2x_conv2d", "cudnn", "cuda", "tf32", "composes: upsample_nearest2x + cuDNN", false},
-      {"upsample_nearest2x_conv2d", "cudnn_fp32", "cuda", "fp32", "composes: upsample_nearest2x + cuDNN (FMA math)", false},
+      {"upsample_nearest2x_conv2d", "cudnn", "cuda", "tf32", "composes: upsample_nearest(x, 2) + cuDNN", false},
+      {"upsample_nearest2x_conv2d", "cudnn_fp32", "cuda", "fp32", "composes: upsample_nearest(x, 2) + cuDNN (FMA math)", false},
 #endif
 #endif
       // The residual dense block, on both devices (KernelChoice::rdb chooses; see registry.h).

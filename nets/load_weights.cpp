@@ -64,11 +64,15 @@ std::string load_basicsr_weights(Module& net, const std::string& path, const std
   if (note) {
     *note = w.note;
     if (!report.clean()) {
+      // Mis-shaped tensors are both: the net's keeps its initial values, the file's is unused.
       const size_t skipped = report.missing.size() + report.mismatched.size();
-      *note += (note->empty() ? "" : "; ") + std::to_string(skipped) + " of " +
-               std::to_string(net.state_dict().size()) + " tensors not loaded from '" + path +
-               "' (strict_load false: they keep their initial values), " + std::to_string(report.unexpected.size()) +
-               " tensor(s) of the file unused:" + report.str();
+      const size_t unused = report.unexpected.size() + report.mismatched.size();
+      std::string what = "strict_load false: from '" + path + "'";
+      if (skipped > 0)
+        what += ", " + std::to_string(skipped) + " of the net's " + std::to_string(net.state_dict().size()) +
+                " tensors not loaded (they keep their initial values)";
+      if (unused > 0) what += ", " + std::to_string(unused) + " of the file's tensors unused";
+      *note += (note->empty() ? "" : "; ") + what + ":" + report.str();
     }
   }
   return w.key;

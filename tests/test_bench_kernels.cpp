@@ -238,6 +238,9 @@ TEST_CASE("bench/infer_fp32_and_int8_rows") {
                        "/rrdb0.txt 2>&1").c_str()) == 0);
   CHECK(read_json(dir + "/rrdb_default.json").size() == 1);
   CHECK(read_json(dir + "/rrdb_default.json")[0]["precision"] == "fp32");
+  CHECK(std::system((run + " --config " + dir + "/rrdb.json --int8-isa all > " + dir + "/rrdb_isa.txt 2>&1").c_str()) != 0);
+  CHECK_THAT(read_text(dir + "/rrdb_isa.txt"), Catch::Contains("--int8-isa all times int8 rows") &&
+                                                   Catch::Contains("RRDBNet, which has no int8 path"));
   CHECK(std::system((run + " --config " + dir + "/rrdb.json --precision fp32,int8 > " + dir + "/rrdb.txt 2>&1").c_str()) !=
         0);
   const std::string log = read_text(dir + "/rrdb.txt");

@@ -60,7 +60,9 @@ TEST_CASE("degrade/cli_x3_needs_a_crop_that_divides") {
   CHECK(run(R"({"scale": 3, "datasets": {"train": {"crop_pad_size": 128}}})", "odd") != 0);
   CHECK_THAT(test::read_text(dir.file("odd.log")),
              Catch::Contains("'datasets.train.crop_pad_size' is 128, not a multiple of scale 3 (use 126 or 129)"));
-  REQUIRE(run(R"({"scale": 3, "datasets": {"train": {"crop_pad_size": 126}}})", "ok") == 0);
+  CHECK(run(R"({"scale": 2, "datasets": {"train": {"crop_pad_size": 401.0}}})", "float") != 0);  // 401.0 is 401
+  CHECK_THAT(test::read_text(dir.file("float.log")), Catch::Contains("is 401, not a multiple of scale 2"));
+  REQUIRE(run(R"({"scale": 3, "datasets": {"train": {"crop_pad_size": 126.0}}})", "ok") == 0);
   const data::Image lq = data::read_image(dir.file("ok/a_0.png"));
   CHECK((lq.width == 42 && lq.height == 42));
 }

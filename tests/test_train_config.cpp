@@ -149,6 +149,13 @@ TEST_CASE("config/default_metrics_crop_the_scale") {
     CHECK(v["val"]["metrics"]["ssim"]["crop_border"] == scale);
     CHECK(validate_config(v)["val"]["metrics"]["psnr"]["crop_border"] == scale);  // a saved config.json
   }
+  json n = esrgan();  // metrics: null is absent too; {} stays none
+  n["scale"] = 2;
+  n["network_g"]["scale"] = 2;
+  n["val"]["metrics"] = nullptr;
+  CHECK(validate_config(n)["val"]["metrics"]["psnr"]["crop_border"] == 2);
+  n["val"]["metrics"] = json::object();
+  CHECK(validate_config(n)["val"]["metrics"].empty());
   json c = esrgan();  // its own metrics: crop_border 4 as written
   c["scale"] = 2;
   c["network_g"]["scale"] = 2;

@@ -1,5 +1,5 @@
 // upsample_nearest2x_conv2d on the CPU: the phase kernels (kernels/cpu/upsample_nearest2x_conv2d.cpp)
-// against the composed reference (upsample_nearest2x, then conv2d's im2col kernels in float64)
+// against the composed reference (upsample_nearest(x, 2), then conv2d's im2col kernels in float64)
 // on fresh random inputs, odd sizes, padding 0..2 and rectangular filters (phases whose
 // sub-filter is narrower than their padding); float32 against the float64 reference; the op
 // against the composition of the two ops, forward and backward. The checker is shown to reject
@@ -148,7 +148,7 @@ TEST_CASE("upsample_nearest2x_conv2d/checker_catches_truncating_fold") {
   CHECK(scaled_error(planted, ref) > 1e-3);
 }
 
-// The op against the composition of upsample_nearest2x and conv2d, float32, forward and all
+// The op against the composition of upsample_nearest(x, 2) and conv2d, float32, forward and all
 // three gradients (the float64 gradient check is gradcheck/upsample_nearest2x_conv2d).
 TEST_CASE("upsample_nearest2x_conv2d/op_matches_composition") {
   const uint64_t seed = sr::test::fresh_seed();

@@ -857,8 +857,8 @@ json validate_config(const json& config, const std::vector<std::string>& earlier
   validate(c, schema(), "", p);
   // The default metrics crop `scale` pixels from each border, as BasicSR's option files set
   // crop_border (x2: 2, x3: 3, x4: 4), so default validation numbers compare with published ones.
-  const bool default_metrics =
-      !config.contains("val") || !config["val"].is_object() || !config["val"].contains("metrics");
+  const bool default_metrics = !config.contains("val") || !config["val"].is_object() ||
+                               !config["val"].contains("metrics") || config["val"]["metrics"].is_null();
   if (default_metrics && c.contains("scale") && c["scale"].is_number_integer() && c.contains("val") &&
       c["val"].is_object() && c["val"].contains("metrics") && c["val"]["metrics"].is_object())
     for (auto& [name, metric] : c["val"]["metrics"].items()) metric["crop_border"] = c["scale"];

@@ -142,6 +142,7 @@ class Run {
   void check_stages(size_t first, size_t last);
   void build_generator();
   void build_discriminator();
+  bool resumed_ = false;  // a training state replaces the pretrained weights (their notes are moot)
   void init_from_previous(size_t si, size_t first);
   RunNets nets() const { return {net_g_.get(), net_g_ema_.get(), net_d_.get()}; }
 
@@ -220,7 +221,7 @@ void Run::check_stages(size_t first, size_t last) {
 void Run::build_generator() {
   std::string note;
   net_g_ = make_generator(cfg_, ctx_.device, ctx_.layers, &note);
-  if (!note.empty() && ctx_.rank0()) ctx_.log->warn("path.pretrain_network_g: " + note);
+  if (!note.empty() && ctx_.rank0() && !resumed_) ctx_.log->warn("path.pretrain_network_g: " + note);
   set_precision(*net_g_, cfg_.precision);  // the EMA copy below stays at the device default
   if (cfg_.train.ema_decay > 0) {
     net_g_ema_ = make_network(*cfg_.network_g, cfg_.manual_seed, 1, ctx_.device, ctx_.layers);
@@ -235,7 +236,7 @@ void Run::build_generator() {
 void Run::build_discriminator() {
   std::string note;
   net_d_ = make_discriminator(cfg_, ctx_.device, ctx_.layers, &note);
-  if (!note.empty() && ctx_.rank0()) ctx_.log->warn("path.pretrain_network_d: " + note);
+  if (!note.empty() && ctx_.rank0() && !resumed_) ctx_.log->warn("path.pretrain_network_d: " + note);
 }
 
 // Stage si starts from the previous stage's final generator: in memory when that stage ran
@@ -266,6 +267,7 @@ int Run::execute_stages() {
   const std::string from = resume_path(first, &info, &warning);
   const std::optional<TrainingState> resume = load_resume(from, first);
   if (resume) first = std::max<size_t>(first, resume->stage_index);
+  resumed_ = resume.has_value();
   open_run_context(ctx_, !resume, first, opt_.resume == "auto", {{"stage", opt_.only_stage}, {"resume", from}});
   if (!warning.empty()) ctx_.log->warn(warning);
   if (!info.empty()) ctx_.log->info(info);

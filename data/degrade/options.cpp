@@ -148,8 +148,8 @@ DegradationOptions parse_degradation_options(const json& dataset, const std::str
   }
   // The degraded crop's side must split into whole LQ pixels (BasicSR's paired_random_crop
   // raises a scale mismatch otherwise), in training and in `srengine degrade` alike.
-  if (dataset.contains("crop_pad_size") && dataset["crop_pad_size"].is_number_integer()) {
-    const int64_t pad = dataset["crop_pad_size"], s = o.scale;
+  if (dataset.contains("crop_pad_size") && dataset["crop_pad_size"].is_number()) {
+    const int64_t pad = (int64_t)dataset["crop_pad_size"].get<double>(), s = o.scale;  // 402.0 is 402
     SR_CHECK(s < 1 || pad % s == 0, "degrade: '", key_path(dataset_path, "crop_pad_size"), "' is ", pad,
              ", not a multiple of scale ", s, " (use ", pad / s > 0 ? std::to_string(pad / s * s) + " or " : "",
              (pad / s + 1) * s, ")");

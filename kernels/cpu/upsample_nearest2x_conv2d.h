@@ -44,7 +44,7 @@ void upsample_nearest2x_conv2d_backward_data(const Conv2dShape& s, const T* dy, 
 template <typename T>
 void upsample_nearest2x_conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* dbias);
 
-// The references: upsample_nearest2x into a scratch tensor, then conv2d_* (and for
+// The references: upsample_nearest(x, 2) into a scratch tensor, then conv2d_* (and for
 // backward-data conv2d_backward_data into a scratch, then upsample_nearest2x_backward).
 template <typename T>
 void upsample_nearest2x_conv2d_forward_reference(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);

@@ -3,7 +3,7 @@
 // filters (conv2d_igemm_v2.cu, igemm_v2_upsample_nearest2x_*), wgmma its forward's phases and its
 // stride-2 backward-data on its own kernel and the weight gradient on igemm_v2's; the other
 // variants compose with
-// resample.cu's upsample_nearest2x kernels through a scratch tensor of the upsampled size. No
+// resample.cu's upsample_nearest(x, 2) kernels through a scratch tensor of the upsampled size. No
 // kernels of its own.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/conv2d_variants.h"

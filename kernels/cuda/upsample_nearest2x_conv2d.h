@@ -12,7 +12,7 @@
 //              the upsampled size
 //   wgmma      the same forward phases as wgmma convolutions (wgmma_upsample_nearest2x_forward);
 //              backward-data (a stride-2 convolution) and the weight gradient are igemm_v2's
-//   the others (naive, tf32, bf16, fp16, cudnn, cudnn_fp32) compose: upsample_nearest2x into
+//   the others (naive, tf32, bf16, fp16, cudnn, cudnn_fp32) compose: upsample_nearest(x, 2) into
 //              a scratch tensor, then the variant's conv2d; backward-data is the variant's
 //              conv2d backward-data at 2H x 2W into a scratch tensor, then
 //              upsample_nearest_backward's 2 x 2 sums

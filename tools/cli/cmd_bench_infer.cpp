@@ -77,7 +77,7 @@ std::pair<int, int> parse_size(const std::string& s) {
 
 int run_bench_infer(const std::vector<std::string>& args) {
   std::string config, weights, json_path, precisions, isas = "default";
-  bool precisions_given = false;
+  bool precisions_given = false, isas_given = false;
   std::pair<int, int> size{256, 256};
   int batch = 1, iters = 5, warmup = 1, threads = 0;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -98,7 +98,7 @@ int run_bench_infer(const std::vector<std::string>& args) {
     else if (a == "--weights") weights = v;
     else if (a == "--json") json_path = v;
     else if (a == "--precision") precisions = v, precisions_given = true;
-    else if (a == "--int8-isa") isas = v;
+    else if (a == "--int8-isa") isas = v, isas_given = true;
     else if (a == "--size") size = parse_size(v);
     else if (a == "--batch") batch = parse_int_arg("bench infer", a, v, 1, 1024);
     else if (a == "--iters") iters = parse_int_arg("bench infer", a, v, 1, 100000);
@@ -121,6 +121,9 @@ int run_bench_infer(const std::vector<std::string>& args) {
   std::stringstream ss(precisions);
   for (std::string p; std::getline(ss, p, ',');) list.push_back(p);
   SR_CHECK(!list.empty(), "bench infer: --precision lists no precision (e.g. fp32,int8), got '", precisions, "'");
+  SR_CHECK(!isas_given || std::find(list.begin(), list.end(), "int8") != list.end(), "bench infer: --int8-isa ",
+           isas, " times int8 rows, but the precisions are ", precisions,
+           precisions_given ? "" : std::string(" (the default for ") + net->type_name() + ", which has no int8 path)");
   // The int8 paths to time and the rows (a bad name is an error before any timing).
   std::vector<cpu::Int8Isa> int8_paths;
   if (isas == "default") {
