@@ -127,14 +127,19 @@ std::string emit_scaled_add(OnnxGraph& g, const std::string& a, float scale, con
   return g.add_node("Add", {m, b}, path + ".residual").output(0);
 }
 
-// Nearest upsampling by an integer factor: out[y][x] = in[y / f][x / f], which is Resize
-// with nearest mode, asymmetric coordinates and floor rounding (PyTorch's 'nearest').
-std::string emit_upsample_nearest(OnnxGraph& g, const std::string& x, int factor, const std::string& name) {
-  // roi is unused in nearest mode but an input before opset 13: an empty tensor.
+// A Resize node scaling the two spatial axes by an integer factor; the caller sets its mode.
+onnx::NodeProto& add_resize_by(OnnxGraph& g, const std::string& x, int factor, const std::string& name) {
+  // roi is unused by these modes but an input before opset 13: an empty tensor.
   const std::string roi = g.shared_float32("resize_roi", {}, {0});
   const float f = float(factor);
   const std::string scales = g.shared_float32("resize_scales_x" + std::to_string(factor), {1, 1, f, f}, {4});
-  onnx::NodeProto& n = g.add_node("Resize", {x, roi, scales}, name);
+  return g.add_node("Resize", {x, roi, scales}, name);
+}
+
+// Nearest upsampling by an integer factor: out[y][x] = in[y / f][x / f], which is Resize
+// with nearest mode, asymmetric coordinates and floor rounding (PyTorch's 'nearest').
+std::string emit_upsample_nearest(OnnxGraph& g, const std::string& x, int factor, const std::string& name) {
+  onnx::NodeProto& n = add_resize_by(g, x, factor, name);
   set_attr(n, "mode", std::string("nearest"));
   set_attr(n, "coordinate_transformation_mode", std::string("asymmetric"));
   set_attr(n, "nearest_mode", std::string("floor"));
@@ -145,10 +150,7 @@ std::string emit_upsample_nearest(OnnxGraph& g, const std::string& x, int factor
 // pytorch_half_pixel coordinates (x_src = (x + 0.5) / f - 0.5, the source clamped to the
 // image as PyTorch clamps it).
 std::string emit_upsample_bilinear(OnnxGraph& g, const std::string& x, int factor, const std::string& name) {
-  const std::string roi = g.shared_float32("resize_roi", {}, {0});
-  const float f = float(factor);
-  const std::string scales = g.shared_float32("resize_scales_x" + std::to_string(factor), {1, 1, f, f}, {4});
-  onnx::NodeProto& n = g.add_node("Resize", {x, roi, scales}, name);
+  onnx::NodeProto& n = add_resize_by(g, x, factor, name);
   set_attr(n, "mode", std::string("linear"));
   set_attr(n, "coordinate_transformation_mode", std::string("pytorch_half_pixel"));
   return n.output(0);
@@ -304,7 +306,7 @@ std::string emit_edsr(OnnxGraph& g, const Module& m, const std::string& path, co
   const std::string body = emit_module(g, *net.body, join(path, "body"), h);
   const std::string trunk = emit_conv(g, *net.conv_after_body, join(path, "conv_after_body"), body);
   std::string res = g.add_node("Add", {trunk, h}, join(path, "body_skip")).output(0);
-  const std::vector<int> factors = net.shuffle_factors();
+  const std::vector<int>& factors = net.shuffle_factors();
   for (size_t i = 0; i < net.upsample->size(); ++i) {
     const std::string name = join(path, "upsample." + net.upsample->name(i));
     res = emit_conv(g, as<Conv2d>((*net.upsample)[i]), name, res);

@@ -108,65 +108,53 @@ Tensor pixel_unshuffle(const Tensor& x, int r) {
 
 namespace {
 
-// Nearest upsampling by an integer factor r; its backward sums each r x r block of g.
-Tensor upsample_nearest_raw(const Tensor& x, int r) {
+// Upsampling by an integer factor r (nearest: each pixel r x r times, its backward sums each
+// r x r block of g; bilinear: align_corners=false, kernels/common/math.h's taps).
+enum class Upsample { nearest, bilinear };
+
+Tensor upsample_raw(const Tensor& x, int r, Upsample mode) {
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const bool nearest = mode == Upsample::nearest;
   Tensor xc = x.contiguous();
   Tensor y = Tensor::empty({N, C, r * H, r * W}, x.dtype(), x.device());
-  dispatch("upsample_nearest", x, [&](auto t) {
+  dispatch(nearest ? "upsample_nearest" : "upsample_bilinear", x, [&](auto t) {
     using T = decltype(t);
-    cpu::upsample_nearest_forward<T>(xc.data<T>(), y.data<T>(), N * C, H, W, r);
-  }, [&] { SR_CUDA(cuda::upsample_nearest_forward(xc.data<float>(), y.data<float>(), N * C, H, W, r)); });
+    if (nearest) cpu::upsample_nearest_forward<T>(xc.data<T>(), y.data<T>(), N * C, H, W, r);
+    else cpu::upsample_bilinear_forward<T>(xc.data<T>(), y.data<T>(), N * C, H, W, r);
+  }, [&] {
+    if (nearest) SR_CUDA(cuda::upsample_nearest_forward(xc.data<float>(), y.data<float>(), N * C, H, W, r));
+    else SR_CUDA(cuda::upsample_bilinear_forward(xc.data<float>(), y.data<float>(), N * C, H, W, r));
+  });
   return y;
 }
 
-Tensor upsample_nearest_backward_raw(const Tensor& g, int r) {
+Tensor upsample_backward_raw(const Tensor& g, int r, Upsample mode) {
   const int64_t N = g.size(0), C = g.size(1), H = g.size(2) / r, W = g.size(3) / r;
+  const bool nearest = mode == Upsample::nearest;
   Tensor gc = g.contiguous();
   Tensor dx = Tensor::empty({N, C, H, W}, g.dtype(), g.device());
-  dispatch("upsample_nearest_backward", g, [&](auto t) {
+  dispatch(nearest ? "upsample_nearest_backward" : "upsample_bilinear_backward", g, [&](auto t) {
     using T = decltype(t);
-    cpu::upsample_nearest_backward<T>(gc.data<T>(), dx.data<T>(), N * C, H, W, r);
-  }, [&] { SR_CUDA(cuda::upsample_nearest_backward(gc.data<float>(), dx.data<float>(), N * C, H, W, r)); });
+    if (nearest) cpu::upsample_nearest_backward<T>(gc.data<T>(), dx.data<T>(), N * C, H, W, r);
+    else cpu::upsample_bilinear_backward<T>(gc.data<T>(), dx.data<T>(), N * C, H, W, r);
+  }, [&] {
+    if (nearest) SR_CUDA(cuda::upsample_nearest_backward(gc.data<float>(), dx.data<float>(), N * C, H, W, r));
+    else SR_CUDA(cuda::upsample_bilinear_backward(gc.data<float>(), dx.data<float>(), N * C, H, W, r));
+  });
   return dx;
 }
 
-Tensor upsample_bilinear_raw(const Tensor& x, int r) {
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  Tensor xc = x.contiguous();
-  Tensor y = Tensor::empty({N, C, r * H, r * W}, x.dtype(), x.device());
-  dispatch("upsample_bilinear", x, [&](auto t) {
-    using T = decltype(t);
-    cpu::upsample_bilinear_forward<T>(xc.data<T>(), y.data<T>(), N * C, H, W, r);
-  }, [&] { SR_CUDA(cuda::upsample_bilinear_forward(xc.data<float>(), y.data<float>(), N * C, H, W, r)); });
-  return y;
-}
-
-Tensor upsample_bilinear_backward_raw(const Tensor& g, int r) {
-  const int64_t N = g.size(0), C = g.size(1), H = g.size(2) / r, W = g.size(3) / r;
-  Tensor gc = g.contiguous();
-  Tensor dx = Tensor::empty({N, C, H, W}, g.dtype(), g.device());
-  dispatch("upsample_bilinear_backward", g, [&](auto t) {
-    using T = decltype(t);
-    cpu::upsample_bilinear_backward<T>(gc.data<T>(), dx.data<T>(), N * C, H, W, r);
-  }, [&] { SR_CUDA(cuda::upsample_bilinear_backward(gc.data<float>(), dx.data<float>(), N * C, H, W, r)); });
-  return dx;
+Tensor upsample(const char* op, const Tensor& x, int r, Upsample mode) {
+  check_dim(op, x, 4, "input");
+  check_factor(op, r);
+  return record(op, upsample_raw(x, r, mode), {x},
+                [r, mode](const Tensor& g) { return std::vector<Tensor>{upsample_backward_raw(g, r, mode)}; });
 }
 
 }  // namespace
 
-Tensor upsample_nearest(const Tensor& x, int r) {
-  check_dim("upsample_nearest", x, 4, "input");
-  check_factor("upsample_nearest", r);
-  return record("upsample_nearest", upsample_nearest_raw(x, r), {x},
-                [r](const Tensor& g) { return std::vector<Tensor>{upsample_nearest_backward_raw(g, r)}; });
-}
+Tensor upsample_nearest(const Tensor& x, int r) { return upsample("upsample_nearest", x, r, Upsample::nearest); }
 
-Tensor upsample_bilinear(const Tensor& x, int r) {
-  check_dim("upsample_bilinear", x, 4, "input");
-  check_factor("upsample_bilinear", r);
-  return record("upsample_bilinear", upsample_bilinear_raw(x, r), {x},
-                [r](const Tensor& g) { return std::vector<Tensor>{upsample_bilinear_backward_raw(g, r)}; });
-}
+Tensor upsample_bilinear(const Tensor& x, int r) { return upsample("upsample_bilinear", x, r, Upsample::bilinear); }
 
 }  // namespace sr

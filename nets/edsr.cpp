@@ -23,8 +23,10 @@ EDSR::EDSR(int64_t num_in_ch, int64_t num_out_ch, int64_t nf, int64_t nb, int up
   upsample = register_module("upsample", std::make_shared<Sequential>());
   // x2^n: n pairs [conv nf -> 4 nf, PixelShuffle(2)], the convs at the even indices; x3: one
   // pair [conv nf -> 9 nf, PixelShuffle(3)].
-  for (int i = 0; i < (int)shuffle_factors().size(); ++i) {
-    const int r = shuffle_factors()[i];
+  if (upscale == 3) shuffle_factors_ = {3};
+  for (int s = upscale; s > 1 && upscale != 3; s /= 2) shuffle_factors_.push_back(2);
+  for (size_t i = 0; i < shuffle_factors_.size(); ++i) {
+    const int r = shuffle_factors_[i];
     upsample->push_back(std::to_string(2 * i), std::make_shared<Conv2d>(nf, r * r * nf, 3, 1, 1, true, options));
   }
   conv_last = register_module("conv_last", std::make_shared<Conv2d>(nf, num_out_ch, 3, 1, 1, true, options));
@@ -51,7 +53,7 @@ Tensor EDSR::forward(const Tensor& x) {
   Tensor h = bias_leaky_relu(x, shift(shift_in_, -1.0, x), 1.0, img_range);
   h = conv_first->forward(h);
   Tensor res = add(conv_after_body->forward(body->forward(h)), h);
-  for (size_t i = 0; i < upsample->size(); ++i) res = pixel_shuffle((*upsample)[i].forward(res), shuffle_factors()[i]);
+  for (size_t i = 0; i < upsample->size(); ++i) res = pixel_shuffle((*upsample)[i].forward(res), shuffle_factors_[i]);
   return bias_leaky_relu(conv_last->forward(res), shift(shift_out_, img_range, x), 1.0, 1.0 / img_range);
 }
 

@@ -29,12 +29,7 @@ class EDSR : public Module {
   Tensor forward(const Tensor& x) override;
   int output_scale() const override { return upscale; }
   // The pixel-shuffle factors of the upsample stages, in order: {3} for x3, else 2 per octave.
-  std::vector<int> shuffle_factors() const {
-    if (upscale == 3) return {3};
-    std::vector<int> f;
-    for (int s = upscale; s > 1; s /= 2) f.push_back(2);
-    return f;
-  }
+  const std::vector<int>& shuffle_factors() const { return shuffle_factors_; }
 
   int upscale;
   double img_range;
@@ -52,6 +47,7 @@ class EDSR : public Module {
   // input's device and dtype at the first forward there (not parameters, not buffers: BasicSR
   // keeps the mean outside the state dict). Built once before a CUDA graph's capture (its eager
   // warm-up step), under a mutex for forwards from several threads.
+  std::vector<int> shuffle_factors_;
   Tensor shift_in_, shift_out_;
   std::mutex shift_mutex_;
   Tensor shift(Tensor& cache, double sign_scale, const Tensor& like);
