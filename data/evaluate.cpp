@@ -24,11 +24,28 @@ std::map<std::string, std::string> files_by_stem(const std::string& dir) {
   return by_stem;
 }
 
+void take_means(FolderScores& out) {
+  for (const ImageScore& s : out.images) {
+    out.mean_psnr += s.psnr;
+    out.mean_ssim += s.ssim;
+    out.mean_niqe += s.niqe;
+  }
+  const double n = (double)out.images.size();
+  out.mean_psnr /= n;
+  out.mean_ssim /= n;
+  out.mean_niqe /= n;
+}
+
 }  // namespace
 
-nlohmann::json metric_json(double v) { return std::isinf(v) ? nlohmann::json("inf") : nlohmann::json(v); }
+nlohmann::json metric_json(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
 
-std::string pair_problem(const std::string& gt_path, const std::string& sr_path, const MetricOptions& opt) {
+std::string pair_problem(const std::string& gt_path, const std::string& sr_path, const MetricOptions& opt,
+                         bool niqe) {
   ImageInfo a, b;
   try {
     a = read_image_info(gt_path);
@@ -45,11 +62,18 @@ std::string pair_problem(const std::string& gt_path, const std::string& sr_path,
     return str_cat("GT '", gt_path, "' and SR '", sr_path, "' (", a.width, "x", a.height,
                    ") cannot be measured: ", e.what());
   }
+  if (niqe) {
+    try {
+      check_niqe_size(b.width, b.height, opt.crop_border);
+    } catch (const Error& e) {
+      return str_cat("SR '", sr_path, "': ", e.what());
+    }
+  }
   return "";
 }
 
 FolderScores evaluate_folders(const std::string& gt_dir, const std::string& sr_dir, const MetricOptions& opt,
-                              const std::string& sr_suffix) {
+                              const std::string& sr_suffix, const NiqeModel* niqe) {
   const auto gt = files_by_stem(gt_dir), sr = files_by_stem(sr_dir);
   std::map<std::string, bool> used;
   struct Pair {
@@ -67,7 +91,7 @@ FolderScores evaluate_folders(const std::string& gt_dir, const std::string& sr_d
     }
     used[it->first] = true;
     const std::string sr_path = (fs::path(sr_dir) / it->second).string();
-    const std::string p = pair_problem(gt_path, sr_path, opt);
+    const std::string p = pair_problem(gt_path, sr_path, opt, niqe != nullptr);
     if (!p.empty()) problems.push_back(p);
     pairs.push_back({gt_name, gt_path, sr_path});
   }
@@ -82,27 +106,63 @@ FolderScores evaluate_folders(const std::string& gt_dir, const std::string& sr_d
     fail(all);
   }
   FolderScores out;
+  out.has_niqe = niqe != nullptr;
   for (const auto& [gt_name, gt_path, sr_path] : pairs) {
     const Image a = read_image(gt_path), b = read_image(sr_path);
     // The headers said one size; the decoded images are checked again (a file may change).
     SR_CHECK(a.width == b.width && a.height == b.height, "metrics: SR '", sr_path, "' is ", b.size_str(),
              " but GT '", gt_path, "' is ", a.size_str());
-    out.images.push_back({gt_name, calculate_psnr(a, b, opt), calculate_ssim(a, b, opt)});
+    out.images.push_back({gt_name, calculate_psnr(a, b, opt), calculate_ssim(a, b, opt),
+                          niqe ? calculate_niqe(b, opt.crop_border, *niqe) : 0.0});
   }
-  for (const ImageScore& s : out.images) {
-    out.mean_psnr += s.psnr;
-    out.mean_ssim += s.ssim;
+  take_means(out);
+  return out;
+}
+
+FolderScores evaluate_niqe(const std::string& sr, int crop_border, const NiqeModel& niqe) {
+  std::vector<std::string> paths;
+  if (fs::is_directory(sr)) {
+    for (const auto& [stem, name] : files_by_stem(sr)) paths.push_back((fs::path(sr) / name).string());
+    SR_CHECK(!paths.empty(), "metrics: no images in '", sr, "'");
+  } else {
+    paths.push_back(sr);
   }
-  out.mean_psnr /= (double)out.images.size();
-  out.mean_ssim /= (double)out.images.size();
+  std::vector<std::string> problems;
+  for (const std::string& p : paths) {
+    try {
+      const ImageInfo info = read_image_info(p);
+      check_niqe_size(info.width, info.height, crop_border);
+    } catch (const Error& e) {
+      problems.push_back(str_cat("SR '", p, "': ", e.what()));
+    }
+  }
+  if (problems.size() == 1) fail("metrics: ", problems[0]);
+  if (!problems.empty()) {
+    std::string all = str_cat("metrics: ", problems.size(), " problems, nothing measured:");
+    for (const std::string& p : problems) all += "\n  " + p;
+    fail(all);
+  }
+  FolderScores out;
+  out.has_gt = false;
+  out.has_niqe = true;
+  for (const std::string& p : paths)
+    out.images.push_back({fs::path(p).filename().string(), 0.0, 0.0, calculate_niqe(read_image(p), crop_border, niqe)});
+  take_means(out);
   return out;
 }
 
 nlohmann::json scores_to_json(const FolderScores& s) {
-  nlohmann::json images = nlohmann::json::array();
-  for (const ImageScore& i : s.images)
-    images.push_back({{"name", i.name}, {"psnr", metric_json(i.psnr)}, {"ssim", i.ssim}});
-  return {{"mean_psnr", metric_json(s.mean_psnr)}, {"mean_ssim", s.mean_ssim}, {"images", images}};
+  nlohmann::json images = nlohmann::json::array(), out = nlohmann::json::object();
+  for (const ImageScore& i : s.images) {
+    nlohmann::json row = {{"name", i.name}};
+    if (s.has_gt) row["psnr"] = metric_json(i.psnr), row["ssim"] = i.ssim;
+    if (s.has_niqe) row["niqe"] = metric_json(i.niqe);
+    images.push_back(row);
+  }
+  if (s.has_gt) out["mean_psnr"] = metric_json(s.mean_psnr), out["mean_ssim"] = s.mean_ssim;
+  if (s.has_niqe) out["mean_niqe"] = metric_json(s.mean_niqe);
+  out["images"] = images;
+  return out;
 }
 
 }  // namespace sr::data

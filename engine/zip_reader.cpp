@@ -195,6 +195,14 @@ std::vector<uint8_t> ZipArchive::read(const ZipEntry& e, uint64_t max_bytes, boo
   SR_CHECK(le32(h) == kLocalHeaderSig, where, ": bad local header signature at offset ", e.local_header_offset);
   SR_CHECK(le16(h + 8) == e.method, where, ": the local header's method ", le16(h + 8),
            " differs from the central directory's ", e.method);
+  // The local header names the same entry (several central entries pointing at one local
+  // header would otherwise read one compressed stream many times over).
+  const uint64_t name_len = le16(h + 26);
+  SR_CHECK(name_len == e.name.size() && e.local_header_offset + kLocalHeaderBytes + name_len <= central_directory_offset_,
+           where, ": the local header's name length ", name_len, " differs from the central directory's");
+  std::vector<uint8_t> local_name = read_range(source_, e.local_header_offset + kLocalHeaderBytes, name_len);
+  SR_CHECK(std::equal(local_name.begin(), local_name.end(), e.name.begin()), where,
+           ": the local header names another entry");
   const uint64_t data = e.local_header_offset + kLocalHeaderBytes + le16(h + 26) + le16(h + 28);
   SR_CHECK(data <= central_directory_offset_ && e.compressed_size <= central_directory_offset_ - data, where,
            ": its data (", e.compressed_size, " bytes at offset ", data,

@@ -21,6 +21,7 @@
 
 #include "data/image.h"
 #include "data/metrics.h"
+#include "data/niqe.h"
 #include "engine/autograd.h"
 #include "engine/dtype.h"
 #include "engine/error.h"
@@ -456,4 +457,24 @@ experiment folder.
       py::arg("img"), py::arg("img2"), py::arg("crop_border") = 0, py::arg("test_y_channel") = false,
       "BasicSR's calculate_ssim for uint8 HWC images in BGR order (as cv2 reads them); img and img2 of one shape "
       "and dtype.");
+  m.def(
+      "calculate_niqe",
+      [](const py::array& img, int crop_border, const std::string& input_order, const std::string& convert_to,
+         const std::filesystem::path& pris_params) {
+        // BasicSR's keyword arguments, for calls written for it: HWC images measured on Y.
+        SR_CHECK(input_order == "HWC", "calculate_niqe: input_order '", input_order, "' is not supported (images are "
+                 "HWC, as cv2 reads them)");
+        SR_CHECK(convert_to == "y", "calculate_niqe: convert_to '", convert_to, "' is not supported (NIQE measures "
+                 "BT.601 Y, BasicSR's default)");
+        const sr::data::NiqeModel model = sr::data::load_niqe_model(pris_params.string());
+        const Image x = from_numpy(img, "calculate_niqe");
+        py::gil_scoped_release release;
+        return sr::data::calculate_niqe(x, crop_border, model);
+      },
+      py::arg("img"), py::arg("crop_border"), py::arg("input_order") = "HWC", py::arg("convert_to") = "y",
+      py::kw_only(), py::arg("pris_params"),
+      "BasicSR's calculate_niqe (no reference; lower is more natural) for a uint8 HWC image in BGR order (a 2-D "
+      "gray image as it is), against the pristine model pris_params: an .npz such as BasicSR's "
+      "basicsr/metrics/niqe_pris_params.npz or one written by `srengine niqe-fit`. A flat image scores inf; at "
+      "least two 96x96 blocks must remain after cropping.");
 }

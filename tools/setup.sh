@@ -14,7 +14,7 @@ packages=(
   libpng-dev libjpeg62-turbo-dev libwebp-dev libtiff-dev zlib1g-dev
   openmpi-bin libopenmpi-dev
   clang libclang-rt-14-dev
-  python3-numpy python3-pil python3-dev pybind11-dev python3-lmdb
+  python3-numpy python3-pil python3-dev pybind11-dev python3-lmdb python3-scipy
   libonnx-dev libprotobuf-dev python3-onnx
   libyaml-cpp-dev
 )

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <string_view>
 
@@ -45,7 +46,11 @@ nlohmann::json record_json(const TrainingState& s) {
   info["seed"] = i.seed;
   info["nan_streak"] = i.nan_streak;
   info["best"] = nlohmann::json::object();
-  for (const auto& [k, b] : i.best) info["best"][k] = {{"value", b.value}, {"iter", b.iter}};
+  // JSON has no infinity: an infinite best (identical images' PSNR, a flat image's NIQE) is
+  // written as "inf" / "-inf" (NaN never becomes a best: Validator::update_best).
+  for (const auto& [k, b] : i.best)
+    info["best"][k] = {{"value", std::isinf(b.value) ? nlohmann::json(b.value > 0 ? "inf" : "-inf") : nlohmann::json(b.value)},
+                       {"iter", b.iter}};
   info["has_net_d"] = i.has_net_d;
   if (i.loss_scaler)
     info["loss_scaler"] = {{"scale", i.loss_scaler->scale},
@@ -113,9 +118,10 @@ void check_state_record(const nlohmann::json& info, const std::string& where) {
              best.dump());
     for (auto it = best.begin(); it != best.end(); ++it) {
       const nlohmann::json& b = it.value();
-      SR_CHECK(b.is_object() && b.contains("value") && b["value"].is_number() && b.contains("iter") &&
-                   b["iter"].is_number_integer(),
-               where, ": 'best.", it.key(), "' must be {\"value\": number, \"iter\": integer}, got ", b.dump());
+      const bool value_ok = b.is_object() && b.contains("value") &&
+                            (b["value"].is_number() || b["value"] == "inf" || b["value"] == "-inf");
+      SR_CHECK(value_ok && b.contains("iter") && b["iter"].is_number_integer(), where, ": 'best.", it.key(),
+               "' must be {\"value\": number, \"inf\" or \"-inf\", \"iter\": integer}, got ", b.dump());
     }
   }
 }
@@ -156,7 +162,10 @@ TrainingState load_training_state(const std::string& path) {
   i.nan_streak = (int)get("nan_streak").value_or(0);
   if (info.contains("best"))
     for (auto it = info["best"].begin(); it != info["best"].end(); ++it)
-      i.best[it.key()] = BestMetric{it.value()["value"].get<double>(), it.value()["iter"].get<int64_t>()};
+      i.best[it.key()] = BestMetric{it.value()["value"].is_string()
+                                        ? (it.value()["value"] == "inf" ? INFINITY : -INFINITY)
+                                        : it.value()["value"].get<double>(),
+                                    it.value()["iter"].get<int64_t>()};
   i.has_net_d = info.value("has_net_d", false);
   if (info.contains("loss_scaler")) {
     const nlohmann::json& ls = info["loss_scaler"];

@@ -11,6 +11,7 @@
 
 #include "data/degrade/option_keys.h"
 #include "data/degrade/options.h"
+#include "data/niqe.h"
 #include "data/output_names.h"
 #include "engine/error.h"
 #include "engine/json_depth.h"
@@ -253,10 +254,18 @@ Spec stage_spec() {
 
 Spec metric_spec() {
   return object({
-      {"type", required(string(nullptr, "calculate_psnr or calculate_ssim", {"calculate_psnr", "calculate_ssim"}))},
+      {"type", required(string(nullptr, "calculate_psnr and calculate_ssim (against GT), calculate_niqe (no "
+                                        "reference: lower is more natural; data/niqe.h)",
+                               {"calculate_psnr", "calculate_ssim", "calculate_niqe"}))},
       {"crop_border", integer(0, "pixels cropped from each border before measuring", 0)},
-      {"test_y_channel", boolean(false, "measure on BT.601 Y instead of RGB")},
-      {"better", string("higher", "", {"higher", "lower"})},
+      {"test_y_channel", boolean(false, "PSNR/SSIM: measure on BT.601 Y instead of RGB (NIQE always measures Y and "
+                                        "ignores the key, as BasicSR's calculate_niqe does)")},
+      {"better", string(nullptr, "which way the best validation goes: lower for calculate_niqe, higher for PSNR "
+                                 "and SSIM (the default each)", {"higher", "lower"})},
+      {"pris_params", string(nullptr, "calculate_niqe: the pristine model, an .npz of mu_pris_param, "
+                                      "cov_pris_param and gaussian_window (BasicSR's "
+                                      "basicsr/metrics/niqe_pris_params.npz, or `srengine niqe-fit`); relative to "
+                                      "the config file, else the working directory")},
   });
 }
 
@@ -549,6 +558,59 @@ void check_realesrgan_stage(const json& c, size_t i, const std::string& type, Pr
 }
 
 // Checks that involve several keys or the file system.
+// The val.metrics that compare with a GT image (all but calculate_niqe), by name.
+std::vector<std::string> metrics_needing_gt(const json& c) {
+  std::vector<std::string> names;
+  if (!c.contains("val") || !c["val"].is_object() || !c["val"].contains("metrics") || !c["val"]["metrics"].is_object())
+    return names;
+  for (const auto& [name, m] : c["val"]["metrics"].items())
+    if (!m.is_object() || m.value("type", "") != "calculate_niqe") names.push_back(name);
+  return names;
+}
+
+// Each metric's `better` (its type's way when absent) and NIQE's pristine model: resolved
+// like a dataset path and read, so a missing or broken model stops the run before training.
+void check_metrics(json& c, const std::string& config_dir, Problems& p) {
+  if (!c.contains("val") || !c["val"].is_object() || !c["val"].contains("metrics") || !c["val"]["metrics"].is_object())
+    return;
+  for (auto& [name, m] : c["val"]["metrics"].items()) {
+    if (!m.is_object() || !m.contains("type") || !m["type"].is_string()) continue;
+    const std::string base = "val.metrics." + name, type = m["type"];
+    const bool niqe = type == "calculate_niqe";
+    if (!m.contains("better") || m["better"].is_null()) m["better"] = niqe ? "lower" : "higher";
+    if (!niqe) {
+      p.check(!m.contains("pris_params") || m["pris_params"].is_null(), "config: '", base, ".pris_params' is read "
+              "by calculate_niqe only ('", base, ".type' is ", type, ")");
+      continue;
+    }
+    p.check(m["better"] == "lower", "config: '", base, ".better' is higher, but a lower NIQE is the more natural "
+            "image (leave the key out)");
+    if (!m.contains("pris_params") || !m["pris_params"].is_string() || m["pris_params"].get<std::string>().empty()) {
+      p.check(false, "config: '", base, ".pris_params' is required by calculate_niqe: the pristine model .npz "
+              "(BasicSR's basicsr/metrics/niqe_pris_params.npz; `pip show basicsr` names the folder), or fit one to "
+              "your own sharp images with `srengine niqe-fit --input DIR --output MODEL.npz`");
+      continue;
+    }
+    const std::filesystem::path path = m["pris_params"].get<std::string>();
+    std::vector<std::filesystem::path> candidates;
+    if (!path.is_absolute() && !config_dir.empty()) candidates.push_back(std::filesystem::path(config_dir) / path);
+    candidates.push_back(path);
+    const auto found = std::find_if(candidates.begin(), candidates.end(),
+                                    [](const std::filesystem::path& f) { return std::filesystem::exists(f); });
+    if (found == candidates.end()) {
+      p.check(false, "config: '", base, ".pris_params': '", path.string(), "' does not exist",
+              path.is_absolute() ? "" : " (looked relative to the config file and to the working directory)");
+      continue;
+    }
+    m["pris_params"] = std::filesystem::absolute(*found).lexically_normal().string();
+    try {
+      data::load_niqe_model(m["pris_params"]);
+    } catch (const Error& e) {
+      p.add("config: '", base, ".pris_params': ", e.what());
+    }
+  }
+}
+
 void check_semantics(json& c, Problems& p) {
   guarded(p, [&] {
     // train.loss_scale belongs to precision fp16 (train/loss_scaler.h); given with another
@@ -668,10 +730,16 @@ void check_semantics(json& c, Problems& p) {
         p.check(type != "LQOnlyDataset", "config: '", base, ".type' is LQOnlyDataset (LQ images only, BasicSR's "
                 "SingleImageDataset): training needs GT images (PairedImageDataset, or GTOnlyBicubicDataset to "
                 "make LQ by bicubic)");
-      else if (c["datasets"].contains("train"))
-        p.check(type != "LQOnlyDataset", "config: '", base, ".type' is LQOnlyDataset (LQ images only, BasicSR's "
-                "SingleImageDataset): validation during training measures against GT; upscale it with `srengine "
-                "test`, or give it GT (PairedImageDataset, GTOnlyBicubicDataset)");
+      else if (c["datasets"].contains("train") && type == "LQOnlyDataset") {
+        const std::vector<std::string> gt_metrics = metrics_needing_gt(c);
+        std::string named;
+        for (size_t k = 0; k < gt_metrics.size(); ++k)
+          named += str_cat(k == 0 ? "" : k + 1 == gt_metrics.size() ? " and " : ", ", "'val.metrics.", gt_metrics[k], "'");
+        p.check(gt_metrics.empty(), "config: '", base, ".type' is LQOnlyDataset (LQ images only, BasicSR's "
+                "SingleImageDataset): validation during training measures against GT, as ", named,
+                gt_metrics.size() == 1 ? " does" : " do", "; validate such a set with calculate_niqe (no reference) "
+                "only, give it GT (PairedImageDataset, GTOnlyBicubicDataset), or upscale it with `srengine test`");
+      }
       p.check(it.key() == "train" || type != "RealESRGANDataset", "config: '", base,
               ".type' is RealESRGANDataset, which makes training pairs only (evaluate on PairedImageDataset, e.g. "
               "LQ made by srengine degrade)");
@@ -863,6 +931,7 @@ json validate_config(const json& config, const std::vector<std::string>& earlier
       c["val"].is_object() && c["val"].contains("metrics") && c["val"]["metrics"].is_object())
     for (auto& [name, metric] : c["val"]["metrics"].items()) metric["crop_border"] = c["scale"];
   drop_empty_dataset_paths(c);
+  check_metrics(c, dir, p);
   check_semantics(c, p);
   resolve_dataset_paths(c, dir, p);
   if (!p.list.empty()) p.raise();

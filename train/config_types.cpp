@@ -160,8 +160,11 @@ Config parse_config(const json& v) {
   c.val.report_images = val.at("report_images");
   for (auto it = val.at("metrics").begin(); it != val.at("metrics").end(); ++it) {
     const json& m = it.value();
-    c.val.metrics.push_back(MetricConfig{it.key(), m.at("type"), m.at("crop_border"), m.at("test_y_channel"),
-                                         m.at("better") == "lower"});
+    MetricConfig mc{it.key(), m.at("type"), m.at("crop_border"), m.at("test_y_channel"), m.at("better") == "lower",
+                    nullptr};
+    if (mc.type == "calculate_niqe")
+      mc.niqe = std::make_shared<const data::NiqeModel>(data::load_niqe_model(m.at("pris_params")));
+    c.val.metrics.push_back(std::move(mc));
   }
   const json& l = v.at("logger");
   c.logger.print_freq = l.at("print_freq");

@@ -8,11 +8,13 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/niqe.h"
 #include "kernels/common/precision.h"
 
 namespace sr::train {
@@ -81,10 +83,12 @@ struct DatasetConfig {
 };
 
 struct MetricConfig {
-  std::string name, type;  // type: calculate_psnr or calculate_ssim
+  std::string name, type;  // type: calculate_psnr, calculate_ssim or calculate_niqe
   int crop_border = 0;
   bool test_y_channel = false;
   bool lower_is_better = false;
+  std::shared_ptr<const data::NiqeModel> niqe;  // calculate_niqe's pristine model (pris_params)
+  bool needs_gt() const { return type != "calculate_niqe"; }
 };
 
 struct PathConfig {

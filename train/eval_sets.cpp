@@ -1,6 +1,7 @@
 // The eval sets' output names and size checks (see eval_sets.h).
 #include "train/eval_sets.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -35,6 +36,7 @@ data::MetricOptions metric_options(const MetricConfig& m) {
 
 double measure(const MetricConfig& m, const Tensor& sr, const Tensor& gt) {
   const data::MetricOptions mo = metric_options(m);
+  if (m.type == "calculate_niqe") return data::calculate_niqe(sr, m.crop_border, *m.niqe);
   return m.type == "calculate_psnr" ? data::calculate_psnr(sr, gt, mo) : data::calculate_ssim(sr, gt, mo);
 }
 
@@ -67,7 +69,9 @@ std::vector<std::string> plan_sr_images(const data::Dataset& ds, const std::stri
 
 void check_metric_sizes(const data::Dataset& ds, const std::vector<MetricConfig>& metrics, const std::string& what,
                         bool skip_unreadable) {
-  if (!data::has_gt(ds.config().type)) return;
+  const bool has_gt = data::has_gt(ds.config().type);
+  if (!has_gt && std::all_of(metrics.begin(), metrics.end(), [](const MetricConfig& m) { return m.needs_gt(); }))
+    return;  // nothing measures an LQ-only set
   std::vector<std::string> bad;
   for (size_t i = 0; i < ds.size(); ++i) {
     std::pair<int, int> size;
@@ -80,11 +84,16 @@ void check_metric_sizes(const data::Dataset& ds, const std::vector<MetricConfig>
     const auto [w, h] = size;
     const data::FilePair& f = ds.file(i);
     for (const MetricConfig& m : metrics) {
+      if (m.needs_gt() && !has_gt) continue;  // an LQ-only set is measured by NIQE alone
       try {
-        data::check_metric_size(w, h, metric_options(m), m.type == "calculate_ssim");
+        if (m.needs_gt())
+          data::check_metric_size(w, h, metric_options(m), m.type == "calculate_ssim");
+        else
+          data::check_niqe_size(w, h, m.crop_border);
       } catch (const Error& e) {
-        bad.push_back(str_cat("image '", f.gt_path, "'", f.lq_path.empty() ? "" : str_cat(" (LQ '", f.lq_path, "')"),
-                              " (", w, "x", h, " when measured) cannot be measured by 'val.metrics.", m.name, "': ",
+        const std::string& named = has_gt ? f.gt_path : f.lq_path;
+        const std::string lq = f.lq_path.empty() || !has_gt ? "" : str_cat(" (LQ '", f.lq_path, "')");
+        bad.push_back(str_cat("image '", named, "'", lq, " (", w, "x", h, " when measured) cannot be measured by 'val.metrics.", m.name, "': ",
                               e.what()));
       }
     }

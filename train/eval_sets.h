@@ -34,9 +34,9 @@ std::string sr_stem(const data::FilePair& f);
 std::vector<std::string> plan_sr_images(const data::Dataset& ds, const std::string& dir, const std::string& tail,
                                         const std::string& what);
 
-// Every image of `ds` (with GT; an LQ-only set has nothing to measure) is readable and
-// has a size every metric can measure (crop_border leaves something, SSIM's 11x11 window
-// fits), read from the file headers; one error starting with `what` lists every image that
+// Every image of `ds` is readable and has a size every metric can measure (crop_border
+// leaves something, SSIM's 11x11 window fits, NIQE's two 96x96 blocks; an LQ-only set only
+// by NIQE, the metric needing no GT), read from the file headers; one error starting with `what` lists every image that
 // has not. `skip_unreadable`: a file whose header cannot be read is left to fail when it is
 // loaded (srengine test goes on with the other images).
 void check_metric_sizes(const data::Dataset& ds, const std::vector<MetricConfig>& metrics, const std::string& what,

@@ -181,13 +181,15 @@ void write_report(const std::string& dir, const std::string& title, const std::v
   if (!images.empty()) os << "<h2>Validation crops: bicubic | SR | GT</h2>";
   for (const auto& im : images) {
     os << "<div class='trip'><p>" << escape(im.name) << "</p>";
+    std::string labels;
     for (const auto& [label, path] : {std::pair<const char*, std::string>{"bicubic", im.bicubic_png},
                                       {"SR", im.sr_png}, {"GT", im.gt_png}}) {
-      if (!std::filesystem::exists(path)) continue;
+      if (path.empty() || !std::filesystem::exists(path)) continue;  // an LQ-only set has no GT
       os << "<img alt='" << label << "' title='" << label << "' src='data:image/png;base64," << base64(read_file(path))
          << "'>";
+      labels += str_cat("<span>", label, "</span>");
     }
-    os << "<br><span>bicubic</span><span>SR</span><span>GT</span></div>";
+    os << "<br>" << labels << "</div>";
   }
   os << "</body></html>\n";
   const std::string tmp = dir + "/report.html.tmp";

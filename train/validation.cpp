@@ -64,9 +64,12 @@ void check_validation_sets(const Config& cfg) {
   const std::vector<const DatasetConfig*> sets = cfg.eval_datasets();
   for (const DatasetConfig* d : sets) {
     const std::string set = "datasets." + d->key;
-    SR_CHECK(data::has_gt(d->data.type), "validation set '", set, "' is LQOnlyDataset (LQ images only, BasicSR's "
-             "SingleImageDataset): validation during training measures against GT; upscale it with `srengine test`, "
-             "or give it GT (PairedImageDataset, GTOnlyBicubicDataset)");
+    if (!data::has_gt(d->data.type))
+      for (const MetricConfig& m : cfg.val.metrics)
+        SR_CHECK(!m.needs_gt(), "validation set '", set, "' is LQOnlyDataset (LQ images only, BasicSR's "
+                 "SingleImageDataset): validation during training measures against GT, as 'val.metrics.", m.name,
+                 "' does; validate such a set with calculate_niqe (no reference) only, or give it GT "
+                 "(PairedImageDataset, GTOnlyBicubicDataset)");
     const data::Dataset ds(d->data);
     check_metric_sizes(ds, cfg.val.metrics, str_cat("validation set '", set, "'"), false);
     // Two images with one SR name (a.png, a.jpg) would overwrite each other at every validation.
@@ -111,7 +114,7 @@ ValidationResult validate(Module& net, const Config& cfg, const std::string& dir
       check_finite_output(sr, set, s.name);
       // The bicubic baseline on the same image, so every log line says what SR gains.
       Tensor bic = data::imresize(s.lq, (double)scale);
-      for (const MetricConfig& m : val.metrics) {
+      for (const MetricConfig& m : val.metrics) {  // an LQ-only set has NIQE only (check_validation_sets)
         sums[m.name] += measure(m, sr, s.gt);
         sums[m.name + "_bicubic"] += measure(m, bic, s.gt);
       }
@@ -123,10 +126,10 @@ ValidationResult validate(Module& net, const Config& cfg, const std::string& dir
         fs::create_directories(rdir);
         const int64_t side = 96 * scale;
         ReportImage ri{set + "/" + s.name, rdir + "/" + stem + "_bicubic.png", rdir + "/" + stem + "_sr.png",
-                       rdir + "/" + stem + "_gt.png"};
+                       s.gt.defined() ? rdir + "/" + stem + "_gt.png" : ""};
         data::write_image(ri.bicubic_png, data::tensor_to_image(centre_crop(bic, side)));
         data::write_image(ri.sr_png, data::tensor_to_image(centre_crop(sr, side)));
-        data::write_image(ri.gt_png, data::tensor_to_image(centre_crop(s.gt, side)));
+        if (s.gt.defined()) data::write_image(ri.gt_png, data::tensor_to_image(centre_crop(s.gt, side)));
         result.report_images.push_back(ri);
       }
     }

@@ -2,8 +2,10 @@
 #include "train/validator.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
+#include "data/evaluate.h"
 #include "train/report.h"
 #include "train/validation.h"
 
@@ -35,7 +37,7 @@ ValidationFailure Validator::run(const std::string& stage, int64_t iter, Module&
   return f;
 }
 
-const BestMetric& Validator::update_best(const std::string& stage, const std::string& k, double value, int64_t iter) {
+BestMetric Validator::update_best(const std::string& stage, const std::string& k, double value, int64_t iter) {
   bool lower_better = false;  // val.metrics.<name>.better
   for (const MetricConfig& mc : ctx_.cfg.val.metrics)
     if (k.size() > mc.name.size() && k.compare(k.size() - mc.name.size() - 1, std::string::npos, "_" + mc.name) == 0)
@@ -43,6 +45,8 @@ const BestMetric& Validator::update_best(const std::string& stage, const std::st
   auto& best = ctx_.counters.best;
   const std::string key = stage + "/" + k;
   auto it = best.find(key);
+  // A NaN is never the best (no later value would compare better than it).
+  if (std::isnan(value)) return it == best.end() ? BestMetric{value, iter} : it->second;
   if (it == best.end() || (lower_better ? value < it->second.value : value > it->second.value))
     it = best.insert_or_assign(key, BestMetric{value, iter}).first;
   return it->second;
@@ -56,7 +60,7 @@ void Validator::validate_and_log(const std::string& stage, int64_t iter, Module&
   json ev = {{"event", "val"}, {"stage", stage}, {"iter", iter}};
   std::string line = "[" + stage + "] validation at iter " + std::to_string(iter) + ":";
   for (const auto& [k, m] : v.means) {
-    ev[k] = m;
+    ev[k] = data::metric_json(m);  // "inf" where JSON has no number
     if (k.size() > 8 && k.compare(k.size() - 8, 8, "_bicubic") == 0) continue;  // shown beside its metric
     char buf[96];
     std::snprintf(buf, sizeof buf, " %s %.4f", k.c_str(), m);
@@ -65,7 +69,7 @@ void Validator::validate_and_log(const std::string& stage, int64_t iter, Module&
       std::snprintf(buf, sizeof buf, " (bicubic %.4f)", v.means.at(k + "_bicubic"));
       line += buf;
     }
-    const BestMetric& best = update_best(stage, k, m, iter);
+    const BestMetric best = update_best(stage, k, m, iter);
     std::snprintf(buf, sizeof buf, " (best %.4f @%lld)", best.value, (long long)best.iter);
     line += buf;
   }

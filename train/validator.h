@@ -29,7 +29,7 @@ class Validator {
  private:
   void validate_and_log(const std::string& stage, int64_t iter, Module& net);
   // The best value of metric key `k` ("<set>_<metric>") of `stage`, after `value` at `iter`.
-  const BestMetric& update_best(const std::string& stage, const std::string& k, double value, int64_t iter);
+  BestMetric update_best(const std::string& stage, const std::string& k, double value, int64_t iter);
 
   RunContext& ctx_;
 };

@@ -112,6 +112,28 @@ with tempfile.TemporaryDirectory() as tmp:
     check(math.isinf(srengine.calculate_psnr(base, base)), "PSNR of equal images is inf")
     check(abs(srengine.calculate_ssim(base, base) - 1.0) < 1e-12, "SSIM of equal images is 1")
 
+    # NIQE against a pristine model made by niqe-fit: the reference implementation's number
+    # (tests/python/niqe_reference.py, scipy's convolve as BasicSR) where scipy is installed.
+    pristine = os.path.join(tmp, "pristine.npz")
+    subprocess.run([exe, "niqe-fit", "--input", os.path.join(src, "datasets", "train_photos"), "--output", pristine],
+                   check=True, capture_output=True)
+    niqe_photo = os.path.join(src, "datasets", "val_photos", "mate_wood.png")
+    niqe_bgr = np.ascontiguousarray(np.asarray(Image.open(niqe_photo).convert("RGB"))[:, :, ::-1])
+    niqe = srengine.calculate_niqe(niqe_bgr, 4, pris_params=Path(pristine))
+    check(math.isfinite(niqe) and niqe > 0, f"NIQE of a photo is finite ({niqe})")
+    try:
+        sys.path.insert(0, os.path.join(src, "tests", "python"))
+        import niqe_reference  # noqa: E402 (needs python3-scipy)
+        ref = niqe_reference.score(dict(np.load(pristine)), niqe_photo, 4)
+        check(abs(niqe - ref) < 1e-9 * ref, f"NIQE equals the reference's ({niqe} vs {ref})")
+    except ImportError:
+        print("warning: python3-scipy is missing: NIQE not compared with the reference")
+    try:
+        srengine.calculate_niqe(niqe_bgr[:100, :100], 0, pris_params=pristine)
+        check(False, "a 100x100 image raises")
+    except srengine.Error as e:
+        check("two whole 96x96 blocks" in str(e), f"the small image's error says what NIQE needs ({e})")
+
     # Training: the tiny config's first stage for 2 iterations, into the temporary folder.
     rc = srengine.train(os.path.join(src, "tests", "fixtures", "train_tiny.json"),
                         overrides=["train.stages.0.total_iter=2", "val.val_freq=2", "logger.save_checkpoint_freq=2",

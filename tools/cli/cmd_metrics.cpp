@@ -1,13 +1,14 @@
-// `srengine metrics`: BasicSR-identical PSNR/SSIM of SR images against GT images,
-// per image and averaged, optionally written as JSON.
+// `srengine metrics`: BasicSR-identical PSNR/SSIM of SR images against GT images and the
+// no-reference NIQE of SR images, per image and averaged, optionally written as JSON.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
+#include <memory>
 
 #include "data/evaluate.h"
 #include "data/image_io.h"
+#include "data/niqe.h"
 #include "engine/error.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
@@ -16,7 +17,7 @@ namespace sr::cli {
 namespace fs = std::filesystem;
 
 int run_metrics(const std::vector<std::string>& args) {
-  std::string gt, sr, json_path, suffix;
+  std::string gt, sr, json_path, suffix, niqe_path;
   data::MetricOptions opt;
   for (size_t i = 0; i < args.size(); ++i) {
     auto value = [&](const char* name) -> std::string {
@@ -33,52 +34,82 @@ int run_metrics(const std::vector<std::string>& args) {
       opt.test_y_channel = true;
     } else if (args[i] == "--json") {
       json_path = value("--json");
+    } else if (args[i] == "--niqe") {
+      niqe_path = value("--niqe");
     } else if (args[i] == "--sr-suffix") {
       suffix = value("--sr-suffix");
     } else if (args[i] == "--help" || args[i] == "-h") {
       std::printf(
           "usage: srengine metrics --gt DIR --sr DIR [--crop-border N] [--y-channel] [--json FILE]\n"
-          "                        [--sr-suffix S]\n\n"
+          "                        [--sr-suffix S] [--niqe MODEL.npz]\n"
+          "       srengine metrics --sr DIR --niqe MODEL.npz [--crop-border N] [--json FILE]\n\n"
           "PSNR and SSIM exactly as BasicSR's calculate_psnr / calculate_ssim (images rounded to\n"
           "8 bits, N border pixels cropped, optionally on BT.601 Y). Files are paired by name\n"
           "stem (SR stem = GT stem + S, e.g. --sr-suffix _ESRGAN). --gt and --sr may also be\n"
           "two image files. Every pair is checked from the file headers before any is measured\n"
           "(partners, sizes, crop_border, SSIM's 11x11 window); the error lists every bad pair.\n"
-          "--json writes {mean_psnr, mean_ssim, images: [{name, psnr, ssim}]}.\n");
+          "--niqe adds the no-reference NIQE of each SR image (lower is more natural; BasicSR's\n"
+          "calculate_niqe, on rounded Y, N border pixels cropped; at least two 96x96 blocks) against\n"
+          "a pristine model: BasicSR's niqe_pris_params.npz or one made by `srengine niqe-fit`;\n"
+          "without --gt, NIQE is all that is measured.\n"
+          "--json writes {mean_psnr, mean_ssim, mean_niqe, images: [{name, psnr, ssim, niqe}]},\n"
+          "the scores measured.\n");
       return 0;
     } else {
       fail("unknown argument '", args[i], "' (see srengine metrics --help)");
     }
   }
-  SR_CHECK(!gt.empty() && !sr.empty(), "both --gt and --sr are required (see srengine metrics --help)");
-  SR_CHECK(fs::exists(gt), "metrics: --gt '", gt, "' does not exist");
+  SR_CHECK(!sr.empty() && (!gt.empty() || !niqe_path.empty()),
+           "metrics: --sr and --gt are required, or --sr and --niqe (see srengine metrics --help)");
+  if (!gt.empty()) SR_CHECK(fs::exists(gt), "metrics: --gt '", gt, "' does not exist");
   SR_CHECK(fs::exists(sr), "metrics: --sr '", sr, "' does not exist");
+  if (!json_path.empty()) check_output_file(json_path, {gt, sr, niqe_path}, "metrics: --json");
+  std::unique_ptr<data::NiqeModel> niqe;
+  if (!niqe_path.empty()) niqe = std::make_unique<data::NiqeModel>(data::load_niqe_model(niqe_path));
   data::FolderScores scores;
-  if (!fs::is_directory(gt) && !fs::is_directory(sr)) {
-    const std::string problem = data::pair_problem(gt, sr, opt);
+  if (gt.empty()) {
+    SR_CHECK(!opt.test_y_channel, "metrics: --y-channel chooses what PSNR/SSIM measure; NIQE always measures Y "
+             "(drop it, or give --gt)");
+    SR_CHECK(suffix.empty(), "metrics: --sr-suffix pairs SR with GT files; without --gt there is nothing to pair");
+    scores = data::evaluate_niqe(sr, opt.crop_border, *niqe);
+  } else if (!fs::is_directory(gt) && !fs::is_directory(sr)) {
+    const std::string problem = data::pair_problem(gt, sr, opt, niqe != nullptr);
     SR_CHECK(problem.empty(), "metrics: ", problem);
     const data::Image a = data::read_image(gt), b = data::read_image(sr);
     SR_CHECK(a.width == b.width && a.height == b.height, "metrics: SR '", sr, "' is ", b.size_str(), " but GT '", gt,
              "' is ", a.size_str());
+    scores.has_niqe = niqe != nullptr;
     scores.images.push_back({fs::path(gt).filename().string(), data::calculate_psnr(a, b, opt),
-                             data::calculate_ssim(a, b, opt)});
+                             data::calculate_ssim(a, b, opt), niqe ? data::calculate_niqe(b, opt.crop_border, *niqe) : 0.0});
     scores.mean_psnr = scores.images[0].psnr;
     scores.mean_ssim = scores.images[0].ssim;
+    scores.mean_niqe = scores.images[0].niqe;
   } else {
     SR_CHECK(fs::is_directory(gt) && fs::is_directory(sr), "metrics: --gt and --sr must both be folders or both "
              "files: --gt '", gt, "' is a ", fs::is_directory(gt) ? "folder" : "file", ", --sr '", sr, "' a ",
              fs::is_directory(sr) ? "folder" : "file");
-    scores = data::evaluate_folders(gt, sr, opt, suffix);
+    scores = data::evaluate_folders(gt, sr, opt, suffix, niqe.get());
   }
-  for (const auto& s : scores.images) std::printf("%-40s PSNR %8.4f dB  SSIM %.4f\n", s.name.c_str(), s.psnr, s.ssim);
-  std::printf("%-40s PSNR %8.4f dB  SSIM %.4f  (%zu images, crop_border %d, %s)\n", "mean", scores.mean_psnr,
-              scores.mean_ssim, scores.images.size(), opt.crop_border, opt.test_y_channel ? "Y channel" : "RGB");
-  if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    SR_CHECK(out.good(), json_path, ": cannot create");
-    out << data::scores_to_json(scores).dump(1) << "\n";
-    SR_CHECK(out.good(), json_path, ": write failed");
-  }
+  auto line = [&](const std::string& name, const data::ImageScore& s) {
+    std::string text = str_cat(name);
+    if (text.size() < 40) text.resize(40, ' ');
+    char buf[96];
+    if (scores.has_gt) {
+      std::snprintf(buf, sizeof buf, " PSNR %8.4f dB  SSIM %.4f", s.psnr, s.ssim);
+      text += buf;
+    }
+    if (scores.has_niqe) {
+      std::snprintf(buf, sizeof buf, "  NIQE %.4f", s.niqe);
+      text += buf;
+    }
+    return text;
+  };
+  for (const auto& s : scores.images) std::printf("%s\n", line(s.name, s).c_str());
+  const data::ImageScore mean{"mean", scores.mean_psnr, scores.mean_ssim, scores.mean_niqe};
+  std::printf("%s  (%zu images, crop_border %d%s)\n", line("mean", mean).c_str(), scores.images.size(), opt.crop_border,
+              scores.has_gt ? (opt.test_y_channel ? ", Y channel" : ", RGB") : "");
+  if (!json_path.empty())
+    write_output_file(json_path, data::scores_to_json(scores).dump(1) + "\n", {gt, sr, niqe_path}, "metrics: --json");
   return 0;
 }
 

@@ -4,7 +4,8 @@
 // is false), and the val.metrics (BasicSR's PSNR/SSIM semantics: crop_border,
 // test_y_channel) are printed per image and as means per set, and saved to
 // <output>/metrics.json with the images that failed. An LQ-only set (LQOnlyDataset,
-// BasicSR's SingleImageDataset) is upscaled without metrics. An earlier run's <output> is
+// BasicSR's SingleImageDataset) is measured by the no-reference metric alone (NIQE), else
+// upscaled without metrics. An earlier run's <output> is
 // renamed <output>_archived_<time> first, as BasicSR's mkdir_and_rename does.
 #include <chrono>
 #include <cmath>
@@ -48,8 +49,8 @@ const char* kUsage =
     "  Evaluates network_g on every datasets.val*/test* set of the config (paired folders, a GT\n"
     "  folder with bicubic LQ, or an LQ folder alone), as BasicSR's test.py: SR images go to\n"
     "  <output>/visualization/<set's name, else key>/<LQ stem>_<suffix>.png (not with val.save_img\n"
-    "  false), per-image and mean PSNR/SSIM (val.metrics: crop_border, test_y_channel; not for\n"
-    "  LQ-only sets, which have no GT) are printed and saved to <output>/metrics.json, with the\n"
+    "  false), per-image and mean val.metrics (PSNR/SSIM: crop_border, test_y_channel; an LQ-only\n"
+    "  set, which has no GT, only by calculate_niqe) are printed and saved to <output>/metrics.json, with the\n"
     "  images that failed (exit status 1). An <output> that holds files is first renamed to\n"
     "  <output>_archived_<YYYYmmdd_HHMMSS>. --weights defaults to path.pretrain_network_g; --output to\n"
     "  results/<name>; --suffix to val.suffix, else the config's name. A BasicSR option file (test_*.yml) is\n"
@@ -114,7 +115,7 @@ void check_output_holds_no_input(const std::string& output, const std::string& w
 }
 
 // Upscales one set into its visualization folder (unless val.save_img is false), prints its
-// table of metrics (none for an LQ-only set: there is no GT to measure against) and returns
+// table of metrics (for an LQ-only set only NIQE: there is no GT to measure against) and returns
 // its metrics.json entry. An image counts only once all its metrics are computed and its SR
 // image written; one that fails leaves no SR image and is listed under "failed".
 json test_one_set(Module& net, const SetPlan& plan, std::vector<train::MetricConfig> metrics,
@@ -125,7 +126,8 @@ json test_one_set(Module& net, const SetPlan& plan, std::vector<train::MetricCon
   const bool save = plan.save;
   const data::Dataset& ds = *plan.ds;
   const bool has_gt = data::has_gt(dc.data.type);
-  if (!has_gt) metrics.clear();
+  if (!has_gt)  // an LQ-only set: NIQE needs no GT, the other metrics are left out
+    std::erase_if(metrics, [](const train::MetricConfig& m) { return m.needs_gt(); });
   if (save) fs::create_directories(plan.vis);
   std::map<std::string, double> sums;
   json rows = json::array(), failed_rows = json::array();
@@ -166,7 +168,7 @@ json test_one_set(Module& net, const SetPlan& plan, std::vector<train::MetricCon
   }
   totals.failed += (int)failed_rows.size();
   const std::string where = save ? plan.vis : "(val.save_img is false: no SR images written)";
-  if (!has_gt) {
+  if (!has_gt && metrics.empty()) {
     std::printf("\n%s (%s) -> %s\n%s  %zu image(s) upscaled; no metrics: the set is LQ-only (LQOnlyDataset), "
                 "metrics need GT images\n",
                 set.c_str(), shown.c_str(), where.c_str(), table.c_str(), rows.size());

@@ -10,6 +10,7 @@ int run_test(const std::vector<std::string>& args);
 int run_resize(const std::vector<std::string>& args);
 int run_degrade(const std::vector<std::string>& args);
 int run_metrics(const std::vector<std::string>& args);
+int run_niqe_fit(const std::vector<std::string>& args);
 int run_prepare(const std::vector<std::string>& args);
 int run_multiscale(const std::vector<std::string>& args);
 int run_lmdb(const std::vector<std::string>& args);
@@ -27,7 +28,8 @@ const std::vector<Command>& commands() {
       {"test", "evaluate network_g on the config's val*/test* sets: SR images and PSNR/SSIM tables", &run_test},
       {"resize", "MATLAB-compatible bicubic resize of an image or a folder", &run_resize},
       {"degrade", "write the LQ images Real-ESRGAN's degradation model makes from GT images", &run_degrade},
-      {"metrics", "PSNR/SSIM (BasicSR-identical) of SR images against GT images", &run_metrics},
+      {"metrics", "PSNR/SSIM (BasicSR-identical) of SR images against GT images, and no-reference NIQE", &run_metrics},
+      {"niqe-fit", "fit a NIQE pristine model (.npz) to a folder of pristine images", &run_niqe_fit},
       {"prepare", "cut HR images into sub-images (and bicubic LQ) for training", &run_prepare},
       {"multiscale", "downscaled copies of HR images for multi-scale training (BasicSR's DF2K_multiscale, "
                      "Pillow's Lanczos)", &run_multiscale},
