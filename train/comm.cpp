@@ -106,11 +106,28 @@ void CollectiveWatchdog::loop() {
 
 LaunchInfo detect_launch() {
   LaunchInfo info;
-  if (std::getenv("OMPI_COMM_WORLD_SIZE")) {
+  // Each launcher's variables for (world size, rank, rank on this node). Open MPI's mpirun
+  // first: run inside a Slurm allocation it also leaves SLURM_* of the allocation behind.
+  struct Launcher {
+    const char* name;
+    const char *size, *rank, *local_rank;
+  };
+  static constexpr Launcher kLaunchers[] = {
+      {"mpirun", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK"},
+      {"mpiexec", "PMI_SIZE", "PMI_RANK", "MPI_LOCALRANKID"},  // MPICH / Intel MPI (Hydra)
+      // srun sets SLURM_STEP_NUM_TASKS for the tasks of its step; a batch script, which is no
+      // step, has only the allocation's SLURM_NTASKS.
+      {"srun", "SLURM_STEP_NUM_TASKS", "SLURM_PROCID", "SLURM_LOCALID"},
+  };
+  for (const Launcher& l : kLaunchers) {
+    if (!std::getenv(l.size)) continue;
     info.under_mpirun = true;
-    info.world_size = env_int("OMPI_COMM_WORLD_SIZE", 1);
-    info.rank = env_int("OMPI_COMM_WORLD_RANK", 0);
-    info.local_rank = env_int("OMPI_COMM_WORLD_LOCAL_RANK", 0);
+    info.launcher = l.name;
+    info.world_size = env_int(l.size, 1);
+    info.rank = env_int(l.rank, 0);
+    info.local_rank = env_int(l.local_rank, 0);
+    info.variables = str_cat(l.size, "=", info.world_size, ", ", l.rank, "=", info.rank);
+    break;
   }
   return info;
 }
@@ -143,6 +160,24 @@ void check_not_torchrun_launched(const LaunchInfo& info) {
                  __FILE__, ":", __LINE__);                                             \
     }                                                                                  \
   } while (0)
+
+// The launcher said this process is rank r of n; MPI_Init must agree. It does not when the
+// MPI library cannot talk to the launcher (an Open MPI without Slurm's PMI started by srun,
+// an MPICH mpiexec running an Open MPI build): every process then initialises as a
+// singleton, a world of 1, and would train alone into the same experiment folder.
+void check_launch_matches_mpi(const LaunchInfo& info, int rank, int size) {
+  if (size == info.world_size && rank == info.rank) return;
+  char version[MPI_MAX_LIBRARY_VERSION_STRING] = {0};
+  int len = 0;
+  MPI_Get_library_version(version, &len);
+  std::string library(version, std::min<size_t>(std::strlen(version), std::string(version).find_first_of(",\n")));
+  fail(info.launcher, " started this process as rank ", info.rank, " of ", info.world_size, " (", info.variables,
+       "), but MPI sees rank ", rank, " of ", size, ": the MPI library srengine is built with (", library,
+       ") cannot reach this launcher, so every process would train alone. ",
+       info.launcher == "srun" ? "Under Slurm start it with `srun --mpi=pmix` (or pmi2; `srun --mpi=list` shows "
+                                 "what the cluster has), or run `mpirun -np N srengine ...` inside the allocation"
+                               : "Start it with the mpirun of the MPI srengine is built with (Open MPI's: mpirun -np N)");
+}
 
 // MPI is initialised once per process and finalised at exit.
 void ensure_mpi_initialized() {
@@ -197,6 +232,7 @@ class MpiCommunicator : public Communicator {
     int rank = 0, size = 1;
     MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
     MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
+    check_launch_matches_mpi(info, rank, size);
     info_.rank = rank;
     info_.world_size = size;
   }

@@ -5,8 +5,8 @@
 //             tensors are staged through the host); used on CPUs and in CI;
 //   - nccl:   NCCL on device buffers (ncclUniqueId broadcast over MPI, ncclCommInitRank,
 //             ncclAvg), collectives on a separate stream ordered by events.
-// Processes are started by `mpirun -np N srengine ...`; rank and local rank come from
-// Open MPI's environment (OMPI_COMM_WORLD_RANK / _SIZE / _LOCAL_RANK).
+// Processes are started by `mpirun -np N srengine ...` (or srun, or a Hydra mpiexec); rank and
+// local rank come from the launcher's environment (detect_launch).
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -23,9 +23,20 @@ namespace sr::train {
 
 struct LaunchInfo {
   int rank = 0, world_size = 1, local_rank = 0;
-  bool under_mpirun = false;
+  bool under_mpirun = false;  // started by an MPI launcher (any of the three below)
+  std::string launcher;       // mpirun (Open MPI), mpiexec (MPICH / Intel MPI Hydra) or srun (Slurm)
+  std::string variables;      // the launcher's size and rank variables as read, for messages
 };
+// The launcher's environment: Open MPI's mpirun (OMPI_COMM_WORLD_SIZE / _RANK / _LOCAL_RANK),
+// a Hydra mpiexec (PMI_SIZE / PMI_RANK / MPI_LOCALRANKID) or Slurm's srun
+// (SLURM_STEP_NUM_TASKS / SLURM_PROCID / SLURM_LOCALID), checked in that order. MPI_Init must
+// then agree with it (the MPI communicator refuses a world of one where the launcher said n).
 LaunchInfo detect_launch();
+#ifdef SRENGINE_WITH_MPI
+// After MPI_Init: MPI's rank and size are the launcher's, else an error naming the launcher,
+// its variables and how to start the job so that they agree.
+void check_launch_matches_mpi(const LaunchInfo& info, int rank, int size);
+#endif
 // torchrun (torch.distributed.launch) starts N copies of a program with RANK, WORLD_SIZE and
 // LOCAL_RANK set and expects each to join a PyTorch process group. srengine reads only
 // mpirun's environment, so each copy would train alone, N runs aiming at one folder: a

@@ -47,6 +47,7 @@ class NcclCommunicator : public Communicator {
     if (use_mpi_ &&
         (MPI_Comm_rank(MPI_COMM_WORLD, &rank) != MPI_SUCCESS || MPI_Comm_size(MPI_COMM_WORLD, &size) != MPI_SUCCESS))
       fail("rank ", info.rank, ": MPI_Comm_rank/MPI_Comm_size failed");
+    if (use_mpi_) check_launch_matches_mpi(info, rank, size);
 #else
     SR_CHECK(!info.under_mpirun, "NCCL under mpirun needs srengine built with MPI (libopenmpi-dev)");
 #endif

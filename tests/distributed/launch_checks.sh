@@ -8,6 +8,10 @@
 #                    ends at start-up naming the key and both values, nothing written
 #   batch_in_log     the stage's first log line says the batch is per rank and the global
 #                    batch; a state of 2 ranks x 2 resumed by 1 process x 2 says both
+#   srun_no_pmi      srun's variables (task 0 of 2) in a process MPI initialises alone, as srun
+#                    starts an MPI without Slurm's PMI: an error naming srun, its variables
+#                    and `srun --mpi=pmix`, nothing written (the tasks used to train alone)
+#   hydra_no_pmi     the same with a Hydra mpiexec's PMI_SIZE / PMI_RANK (rank 1 of 2)
 #   bad_image_rank1  skip_bad_images with one image cut short, 2 ranks x 1 over 4 epochs of 4
 #                    images: rank 1 draws it in some epoch (seed 5) and says so on the console
 #                    (rank 0 alone writes train.log, so rank 1's warning used to be lost)
@@ -39,6 +43,18 @@ case $mode in
     rm -rf "${work:?}/torchrun"
     expect_error torchrun "RANK=1 WORLD_SIZE=2 LOCAL_RANK=1, as torchrun does" \
       env RANK=1 WORLD_SIZE=2 LOCAL_RANK=1 "$bin" train "$cfg" "${common[@]}" --set name=torchrun
+    ;;
+  srun_no_pmi)
+    rm -rf "${work:?}/srun"
+    expect_error srun "srun started this process as rank 0 of 2 (SLURM_STEP_NUM_TASKS=2, SLURM_PROCID=0), but MPI sees rank 0 of 1" \
+      env SLURM_STEP_NUM_TASKS=2 SLURM_PROCID=0 SLURM_LOCALID=0 "$bin" train "$cfg" "${common[@]}" --set name=srun
+    expect_error srun "srun --mpi=pmix" \
+      env SLURM_STEP_NUM_TASKS=2 SLURM_PROCID=0 SLURM_LOCALID=0 "$bin" train "$cfg" "${common[@]}" --set name=srun
+    ;;
+  hydra_no_pmi)
+    rm -rf "${work:?}/hydra"
+    expect_error hydra "mpiexec started this process as rank 1 of 2 (PMI_SIZE=2, PMI_RANK=1), but MPI sees rank 0 of 1" \
+      env PMI_SIZE=2 PMI_RANK=1 MPI_LOCALRANKID=1 "$bin" train "$cfg" "${common[@]}" --set name=hydra
     ;;
   ranks_differ)
     [ "${mpirun[-2]}" = "-np" ] || fail "MPIRUN must end with -np N"

@@ -1,0 +1,42 @@
+// Which launcher started the process (train/comm.h detect_launch): Open MPI's mpirun, a
+// Hydra mpiexec or Slurm's srun, read from each one's variables, mpirun's first.
+#include <catch2/catch.hpp>
+
+#include "support/scoped_env.h"
+#include "train/comm.h"
+
+using namespace sr;
+
+TEST_CASE("distributed/launcher_variables_are_read") {
+  test::ScopedEnv env;
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "PMI_SIZE",
+                           "PMI_RANK", "MPI_LOCALRANKID", "SLURM_STEP_NUM_TASKS", "SLURM_PROCID", "SLURM_LOCALID",
+                           "SLURM_NTASKS"})
+    env.unset(name);
+  CHECK(!train::detect_launch().under_mpirun);
+  // A batch script in a Slurm allocation is no srun step: one process.
+  env.set("SLURM_NTASKS", "8");
+  env.set("SLURM_PROCID", "0");
+  CHECK(!train::detect_launch().under_mpirun);
+  env.set("SLURM_STEP_NUM_TASKS", "8");
+  env.set("SLURM_PROCID", "5");
+  env.set("SLURM_LOCALID", "1");
+  train::LaunchInfo srun = train::detect_launch();
+  CHECK(srun.under_mpirun);
+  CHECK(srun.launcher == "srun");
+  CHECK((srun.world_size == 8 && srun.rank == 5 && srun.local_rank == 1));
+  CHECK(srun.variables == "SLURM_STEP_NUM_TASKS=8, SLURM_PROCID=5");
+  env.set("PMI_SIZE", "4");
+  env.set("PMI_RANK", "3");
+  env.set("MPI_LOCALRANKID", "2");
+  train::LaunchInfo hydra = train::detect_launch();
+  CHECK(hydra.launcher == "mpiexec");
+  CHECK((hydra.world_size == 4 && hydra.rank == 3 && hydra.local_rank == 2));
+  // mpirun run inside an allocation (srun's variables left behind) is mpirun.
+  env.set("OMPI_COMM_WORLD_SIZE", "2");
+  env.set("OMPI_COMM_WORLD_RANK", "1");
+  env.set("OMPI_COMM_WORLD_LOCAL_RANK", "0");
+  train::LaunchInfo ompi = train::detect_launch();
+  CHECK(ompi.launcher == "mpirun");
+  CHECK((ompi.world_size == 2 && ompi.rank == 1 && ompi.local_rank == 0));
+}
