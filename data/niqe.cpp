@@ -339,7 +339,8 @@ NiqeModel load_niqe_model(const std::string& path) {
     SR_CHECK(it != arrays.end(), "NIQE model '", path, "' has no array '", name, "' (a pristine model holds "
              "mu_pris_param, cov_pris_param and gaussian_window, as BasicSR's niqe_pris_params.npz)");
     for (double x : it->second.values)
-      SR_CHECK(std::isfinite(x), "NIQE model '", path, "': '", name, "' holds a non-finite value (", x, ")");
+      SR_CHECK(std::isfinite(x) && std::fabs(x) <= 1e100, "NIQE model '", path, "': '", name, "' holds ", x,
+               std::isfinite(x) ? ", beyond 1e100 (a model's values are of order 1)" : ", not a finite number");
     return it->second;
   };
   const NpyArray& mu = get("mu_pris_param");
@@ -442,8 +443,23 @@ NiqeBlockFeatures niqe_block_features(const Plane& y, const NiqeModel& m) {
 }
 
 double niqe_from_features(const NiqeBlockFeatures& f, const NiqeModel& m) {
-  const FeatureMoments d = feature_moments(f.features.data(), (int64_t)f.sharpness.size());
-  if (d.finite_rows < 2) return std::numeric_limits<double>::infinity();
+  FeatureMoments d = feature_moments(f.features.data(), (int64_t)f.sharpness.size());
+  if (d.finite_rows == 0) return std::numeric_limits<double>::infinity();
+  if (d.finite_rows == 1) {
+    // np.cov(rows, rowvar=False) of a single row does not transpose it: the row is one
+    // variable of 36 observations, and its variance (N - 1) is added to every entry of the
+    // pristine covariance. BasicSR's score then, which srengine keeps.
+    const double* row = nullptr;
+    for (size_t b = 0; b < f.sharpness.size() && !row; ++b) {
+      const double* r = f.features.data() + b * kF;
+      if (std::none_of(r, r + kF, [](double x) { return std::isnan(x); })) row = r;
+    }
+    double mean = 0, var = 0;
+    for (int k = 0; k < kF; ++k) mean += row[k];
+    mean /= kF;
+    for (int k = 0; k < kF; ++k) var += (row[k] - mean) * (row[k] - mean);
+    std::fill(d.cov.begin(), d.cov.end(), var / (kF - 1));
+  }
   std::vector<double> avg(d.cov.size());
   for (size_t i = 0; i < avg.size(); ++i) avg[i] = (m.cov[i] + d.cov[i]) / 2;
   const std::vector<double> inv = symmetric_pinv(avg, kF);

@@ -23,8 +23,10 @@
 // a detail: a flat patch of integer Y then has mu equal to its pixels and a field of exact
 // zeros, which the fit leaves out, where float64 leaves +-1e-14 that it counts (scores then
 // differ by tens of percent on images with flat areas).
-// Where BasicSR raises (an image with fewer than two blocks whose features are all finite,
-// e.g. flat ones) srengine scores inf, the worst value, so validation goes on.
+// Where BasicSR raises (an image without a block whose features are all finite: a flat image)
+// srengine scores inf, the worst value, so validation goes on. With exactly one such block
+// BasicSR's np.cov reads the row as one variable and adds its variance to every entry of the
+// pristine covariance; srengine does the same.
 //
 // The pristine model is an .npz of mu_pris_param (36), cov_pris_param (36x36) and
 // gaussian_window (k x k, k odd): BasicSR's basicsr/metrics/niqe_pris_params.npz, or one
@@ -72,7 +74,7 @@ struct NiqeBlockFeatures {
   std::vector<double> sharpness;  // blocks
 };
 NiqeBlockFeatures niqe_block_features(const Plane& y, const NiqeModel& model);
-// Step 4 (inf with fewer than two all-finite rows).
+// Step 4 (inf without an all-finite row).
 double niqe_from_features(const NiqeBlockFeatures& f, const NiqeModel& model);
 
 // Whether a width x height image can be measured: at least two whole blocks after cropping.

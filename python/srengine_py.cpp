@@ -466,6 +466,8 @@ experiment folder.
                  "HWC, as cv2 reads them)");
         SR_CHECK(convert_to == "y", "calculate_niqe: convert_to '", convert_to, "' is not supported (NIQE measures "
                  "BT.601 Y, BasicSR's default)");
+        SR_CHECK(img.dtype().kind() == 'u' && img.dtype().itemsize() == 1, "calculate_niqe: img must be uint8 (the "
+                 "8-bit images BasicSR measures), got ", std::string(py::str(py::object(img.dtype()))));
         const sr::data::NiqeModel model = sr::data::load_niqe_model(pris_params.string());
         const Image x = from_numpy(img, "calculate_niqe");
         py::gil_scoped_release release;

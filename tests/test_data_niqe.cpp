@@ -73,6 +73,12 @@ std::vector<std::string> synthetic_images(const test::TempDir& tmp) {
     for (int x = 0; x < 150; ++x)
       for (int c = 0; c < 3; ++c) half.at(y, x, c) = 120.0f / 255;
   save("halfflat.png", half);
+  // Two blocks, one flat: a single all-finite feature row (np.cov's one-variable reading).
+  data::Image one_flat = test::random_image(rng, 200, 104, 3);  // two whole blocks at crop_border 0 and 4
+  for (int y = 0; y < 104; ++y)
+    for (int x = 0; x < 100; ++x)
+      for (int c = 0; c < 3; ++c) one_flat.at(y, x, c) = 80.0f / 255;
+  save("oneflat.png", one_flat);
   data::Image grad(290, 203, 3, 8);
   std::normal_distribution<double> n(0, 2);
   for (int y = 0; y < grad.height; ++y)
@@ -343,7 +349,12 @@ TEST_CASE("data/niqe_flat_small_and_bad_inputs") {
   nan_mu.values[5] = NAN;
   test::require_error([&] { data::load_niqe_model(save("f.npz", {{"mu_pris_param", nan_mu}, {"cov_pris_param", cov},
                                                                  {"gaussian_window", win}})); },
-                      {tmp.file("f.npz"), "non-finite"});
+                      {tmp.file("f.npz"), "not a finite number"});
+  data::NpyArray huge_mu = mu;
+  huge_mu.values[0] = 1e150;
+  test::require_error([&] { data::load_niqe_model(save("h.npz", {{"mu_pris_param", huge_mu}, {"cov_pris_param", cov},
+                                                                 {"gaussian_window", win}})); },
+                      {tmp.file("h.npz"), "beyond 1e100"});
   data::NpyArray negative{{36, 36}, std::vector<double>(36 * 36, 0.0)};
   for (int i = 0; i < 36; ++i) negative.values[i * 37] = i == 7 ? -1.0 : 1.0;
   test::require_error([&] { data::load_niqe_model(save("g.npz", {{"mu_pris_param", mu}, {"cov_pris_param", negative},

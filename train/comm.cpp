@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <tuple>
 
 #include "engine/error.h"
 #include "engine/ops.h"
@@ -106,45 +107,57 @@ void CollectiveWatchdog::loop() {
 
 LaunchInfo detect_launch() {
   LaunchInfo info;
-  // Each launcher's variables for (world size, rank, rank on this node). Open MPI's mpirun
-  // first: run inside a Slurm allocation it also leaves SLURM_* of the allocation behind.
-  struct Launcher {
-    const char* name;
-    const char *size, *rank, *local_rank;
-  };
-  static constexpr Launcher kLaunchers[] = {
-      {"mpirun", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK"},
-      {"mpiexec", "PMI_SIZE", "PMI_RANK", "MPI_LOCALRANKID"},  // MPICH / Intel MPI (Hydra)
-      // srun sets SLURM_STEP_NUM_TASKS for the tasks of its step; a batch script, which is no
-      // step, has only the allocation's SLURM_NTASKS.
-      {"srun", "SLURM_STEP_NUM_TASKS", "SLURM_PROCID", "SLURM_LOCALID"},
-  };
-  for (const Launcher& l : kLaunchers) {
-    if (!std::getenv(l.size)) continue;
+  auto set = [&](const char* launcher, const char* size, const char* rank, int local_rank) {
     info.under_mpirun = true;
-    info.launcher = l.name;
-    info.world_size = env_int(l.size, 1);
-    info.rank = env_int(l.rank, 0);
-    info.local_rank = env_int(l.local_rank, 0);
-    info.variables = str_cat(l.size, "=", info.world_size, ", ", l.rank, "=", info.rank);
-    break;
+    info.launcher = launcher;
+    info.world_size = env_int(size, 1);
+    info.rank = env_int(rank, 0);
+    info.local_rank = local_rank;
+    info.variables = str_cat(size, "=", info.world_size, ", ", rank, "=", info.rank);
+  };
+  const char* step_tasks = std::getenv("SLURM_STEP_NUM_TASKS");  // set by srun for its step's tasks
+  if (std::getenv("OMPI_COMM_WORLD_SIZE")) {
+    // Open MPI's mpirun first: run inside a Slurm allocation or step it leaves SLURM_* behind.
+    set("mpirun", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", env_int("OMPI_COMM_WORLD_LOCAL_RANK", 0));
+  } else if (std::getenv("PMI_SIZE")) {
+    // PMI_* come from a Hydra mpiexec (MPICH, Intel MPI), which sets MPI_LOCALRANKID, or from
+    // srun --mpi=pmi2, which does not (its step has as many tasks as PMI ranks, and
+    // SLURM_LOCALID is the rank on the node). A Hydra job under Slurm runs its proxies as an
+    // srun step of one task per node, so the task counts tell the two apart.
+    const bool srun = step_tasks && env_int("SLURM_STEP_NUM_TASKS", 0) == env_int("PMI_SIZE", 0);
+    set(srun ? "srun" : "mpiexec", "PMI_SIZE", "PMI_RANK",
+        std::getenv("MPI_LOCALRANKID") ? env_int("MPI_LOCALRANKID", 0) : srun ? env_int("SLURM_LOCALID", 0) : 0);
+  } else if (step_tasks) {
+    set("srun", "SLURM_STEP_NUM_TASKS", "SLURM_PROCID", env_int("SLURM_LOCALID", 0));
   }
+  // One srun task (srun --pty bash, srun -n 1) is a plain process: single, as without srun.
+  if (info.launcher == "srun" && info.world_size == 1) info = LaunchInfo{};
   return info;
 }
 
 void check_not_torchrun_launched(const LaunchInfo& info) {
-  if (info.under_mpirun) return;
+  // mpirun and mpiexec own their processes. srun's tasks may run torchrun (srun torchrun ...),
+  // whose children carry srun's variables too: there RANK, WORLD_SIZE and LOCAL_RANK count
+  // only where they differ from srun's own (a cluster profile may export RANK=$SLURM_PROCID).
+  if (info.under_mpirun && info.launcher != "srun") return;
+  const bool srun = info.launcher == "srun";
   std::string set;
-  for (const auto& [name, single] : {std::pair{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"LOCAL_RANK", "0"}}) {
+  for (const auto& [name, single, own] : {std::tuple{"RANK", "0", info.rank}, {"WORLD_SIZE", "1", info.world_size},
+                                          {"LOCAL_RANK", "0", info.local_rank}}) {
     const char* v = std::getenv(name);
-    if (v && *v && std::strcmp(v, single) != 0) set += std::string(set.empty() ? "" : " ") + name + "=" + v;
+    const std::string expected = srun ? std::to_string(own) : single;
+    if (v && *v && expected != v) set += std::string(set.empty() ? "" : " ") + name + "=" + v;
   }
   if (set.empty()) return;
   const char* world = std::getenv("WORLD_SIZE");
-  fail("the environment sets ", set, ", as torchrun does, but this process was not started by mpirun: srengine "
-       "does not join a PyTorch process group, so each process would train alone, all into one experiment folder. "
-       "Start one process per GPU with `mpirun -np ", world && *world ? world : "N", " srengine train CFG` "
-       "(docs/DISTRIBUTED.md), or unset RANK, WORLD_SIZE and LOCAL_RANK to train in one process");
+  fail("the environment sets ", set, ", as torchrun does, but ",
+       srun ? "srun started this process as rank " + std::to_string(info.rank) + " of " +
+                  std::to_string(info.world_size)
+            : std::string("this process was not started by mpirun"),
+       ": srengine does not join a PyTorch process group, so each process would train alone, all into one "
+       "experiment folder. Start one process per GPU with `mpirun -np ", world && *world ? world : "N",
+       " srengine train CFG` or `srun -n N srengine train CFG` (docs/DISTRIBUTED.md), or unset RANK, WORLD_SIZE "
+       "and LOCAL_RANK to train in one process");
 }
 
 #ifdef SRENGINE_WITH_MPI
@@ -344,7 +357,7 @@ std::unique_ptr<Communicator> make_communicator(const std::string& backend, Devi
     return std::make_unique<SingleCommunicator>();
   }
 #ifndef SRENGINE_WITH_MPI
-  fail("started under mpirun (", info.world_size, " ranks) but srengine was built without MPI: install "
+  fail("started by ", info.launcher, " (", info.world_size, " ranks) but srengine was built without MPI: install "
        "libopenmpi-dev (tools/setup.sh) and rebuild");
 #else
   SR_CHECK(backend != "nccl" || device.is_cuda(), "dist.backend: nccl needs a CUDA device, got ", device.str());

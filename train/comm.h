@@ -28,9 +28,11 @@ struct LaunchInfo {
   std::string variables;      // the launcher's size and rank variables as read, for messages
 };
 // The launcher's environment: Open MPI's mpirun (OMPI_COMM_WORLD_SIZE / _RANK / _LOCAL_RANK),
-// a Hydra mpiexec (PMI_SIZE / PMI_RANK / MPI_LOCALRANKID) or Slurm's srun
-// (SLURM_STEP_NUM_TASKS / SLURM_PROCID / SLURM_LOCALID), checked in that order. MPI_Init must
-// then agree with it (the MPI communicator refuses a world of one where the launcher said n).
+// a Hydra mpiexec (PMI_SIZE / PMI_RANK / MPI_LOCALRANKID), Slurm's srun with pmi2 (PMI_SIZE /
+// PMI_RANK and SLURM_LOCALID, the step's task count equal to PMI_SIZE) or srun otherwise
+// (SLURM_STEP_NUM_TASKS / SLURM_PROCID / SLURM_LOCALID), in that order; one srun task is a
+// plain process. MPI_Init must then agree with it (the MPI communicator refuses a world of one
+// where the launcher said n).
 LaunchInfo detect_launch();
 #ifdef SRENGINE_WITH_MPI
 // After MPI_Init: MPI's rank and size are the launcher's, else an error naming the launcher,

@@ -143,7 +143,7 @@ def block_rows(y, window):
 def score(model, path, crop):
     rows, _ = block_rows(luminance(path, crop), model["gaussian_window"])
     finite = rows[~np.isnan(rows).any(axis=1)]
-    if len(finite) < 2:
+    if len(finite) == 0:
         return math.inf
     mu = np.nanmean(rows, axis=0)
     cov = np.cov(finite, rowvar=False)
