@@ -391,8 +391,8 @@ GeneratorInterface generator_interface(const Module& net) {
     io.in_channels = e->conv_first->weight.size(1);
     io.out_channels = e->conv_last->weight.size(0);
   } else {
-    fail("ONNX export: network ", net.type_name(), " has no ONNX mapping: srengine exports generators "
-         "(RRDBNet, SRVGGNetCompact, EDSR, MSRResNet)");
+    fail("ONNX export: network ", net.type_name(), " has no ONNX mapping: srengine exports the generators "
+         "RRDBNet, SRVGGNetCompact, EDSR and MSRResNet", net.type_name() == "RCAN" ? " (not RCAN yet)" : "");
   }
   io.name = net.type_name() + " x" + std::to_string(io.scale);
   return io;

@@ -22,6 +22,7 @@ Tensor scale(const Tensor& x, double s);                                // s*x
 Tensor axpby(double a, const Tensor& x, double b, const Tensor& y);     // a*x + b*y (residual scaling)
 Tensor abs(const Tensor& x);
 Tensor relu(const Tensor& x);
+Tensor sigmoid(const Tensor& x);                                       // 1 / (1 + exp(-x))
 // torch.sqrt (named so that it does not hide std::sqrt from unqualified calls in namespace
 // sr); the gradient at 0 is finite (math::square_root_grad_from_output).
 Tensor square_root(const Tensor& x);

@@ -129,6 +129,24 @@ Tensor relu(const Tensor& x) {
   });
 }
 
+Tensor sigmoid(const Tensor& x) {
+  SR_CHECK(x.defined(), "sigmoid: undefined input");
+  Tensor xc = x.contiguous(), y = empty_like(x);
+  dispatch("sigmoid", x, [&](auto t) {
+    using T = decltype(t);
+    cpu::sigmoid_forward<T>(xc.data<T>(), y.data<T>(), y.numel());
+  }, [&] { SR_CUDA(cuda::sigmoid_forward(xc.data<float>(), y.data<float>(), y.numel())); });
+  Tensor ys = y.detach();
+  return record("sigmoid", y, {x}, [ys](const Tensor& g) {
+    Tensor dx = empty_like(ys);
+    dispatch("sigmoid_backward", ys, [&](auto t) {
+      using T = decltype(t);
+      cpu::sigmoid_backward<T>(ys.data<T>(), g.data<T>(), dx.data<T>(), dx.numel());
+    }, [&] { SR_CUDA(cuda::sigmoid_backward(ys.data<float>(), g.data<float>(), dx.data<float>(), dx.numel())); });
+    return std::vector<Tensor>{dx};
+  });
+}
+
 Tensor square_root(const Tensor& x) {
   SR_CHECK(x.defined(), "square_root: undefined input");
   Tensor xc = x.contiguous(), y = empty_like(x);

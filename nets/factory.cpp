@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "engine/suggest.h"
 #include "nets/edsr.h"
+#include "nets/rcan.h"
 #include "nets/msrresnet.h"
 #include "nets/rrdbnet.h"
 #include "nets/srvgg_compact.h"
@@ -132,6 +133,16 @@ const std::vector<std::pair<std::string, Builder>>& builders() {
          const std::vector<double> mean = a.numbers("rgb_mean", {0.4488, 0.4371, 0.4040});
          a.check_no_unknown();
          return std::make_unique<EDSR>(in, out, nf, nb, (int)up, res_scale, img_range, mean, layers);
+       }},
+      {"RCAN",
+       [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {
+         const int64_t in = a.integer("num_in_ch", std::nullopt), out = a.integer("num_out_ch", std::nullopt);
+         const int64_t nf = a.integer("num_feat", 64), ng = a.integer("num_group", 10), nb = a.integer("num_block", 16),
+                       squeeze = a.integer("squeeze_factor", 16), up = a.integer("upscale", 4);
+         const double res_scale = a.number("res_scale", 1.0), img_range = a.number("img_range", 255.0);
+         const std::vector<double> mean = a.numbers("rgb_mean", {0.4488, 0.4371, 0.4040});
+         a.check_no_unknown();
+         return std::make_unique<RCAN>(in, out, nf, ng, nb, squeeze, (int)up, res_scale, img_range, mean, layers);
        }},
       {"MSRResNet",
        [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {

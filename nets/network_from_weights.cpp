@@ -110,11 +110,14 @@ nlohmann::json network_from_tensors(const NamedTensors& tensors, const std::stri
   std::map<std::string, const Tensor*> m;
   for (const auto& [k, t] : tensors) m[k] = &t;
   const bool legacy_esrgan = find(m, "model.0.weight") || find(m, "RRDB_trunk.0.RDB1.conv1.weight");
-  // EDSR shares conv_first with RRDBNet; its res_scale, img_range and rgb_mean shape no tensor
-  // (EDSR-M uses res_scale 1, EDSR-L 0.1), so a guess could run the wrong function silently.
-  SR_CHECK(!find(m, "conv_after_body.weight"), "weights '", path, "': BasicSR's EDSR (conv_after_body, upsample.*), ",
-           "whose res_scale, img_range and rgb_mean are not stored in its weights; give ", names.config,
-           " with network_g {\"type\": \"EDSR\", ...} as in its BasicSR option file");
+  // EDSR and RCAN share conv_first with RRDBNet; their res_scale, img_range and rgb_mean shape
+  // no tensor (EDSR-M uses res_scale 1, EDSR-L 0.1), so a guess could run the wrong function
+  // silently.
+  const bool rcan = find(m, "body.0.residual_group.0.rcab.0.weight") != nullptr;
+  SR_CHECK(!find(m, "conv_after_body.weight"), "weights '", path, "': BasicSR's ", rcan ? "RCAN" : "EDSR",
+           " (conv_after_body, upsample.*), whose res_scale, img_range and rgb_mean are not stored in its weights; "
+           "give ", names.config, " with network_g {\"type\": \"", rcan ? "RCAN" : "EDSR",
+           "\", ...} as in its BasicSR option file");
   if (!legacy_esrgan && find(m, "upconv1.weight")) return msrresnet_from(m, path, names);
   if (!legacy_esrgan && find(m, "conv_first.weight")) return rrdbnet_from(m, path, names);
   if (find(m, "body.0.weight")) return compact_from(m, path, names);

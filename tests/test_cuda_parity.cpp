@@ -180,6 +180,8 @@ std::vector<OpCase> op_cases() {
            [](V& x) { return sr::abs(x[0]); });
   add_case(t, "elementwise", "relu", {{3, 50000}},
            [](V& x) { return relu(x[0]); });
+  add_case(t, "elementwise", "sigmoid", {{3, 50000}},
+           [](V& x) { return sigmoid(x[0]); });
   add_case(t, "elementwise", "add_", {a, a},
            [](V& x) { Tensor d = x[0].clone(); add_(d, x[1]); return d; }).grads({false, false});
   add_case(t, "elementwise", "axpy_", {a, a},

@@ -104,6 +104,12 @@ TEST_CASE("gradcheck/bias_leaky_relu") {
   }
 }
 
+TEST_CASE("gradcheck/sigmoid") {
+  // Both branches of the stable form (x >= 0 and x < 0), and far into the tails.
+  expect_gradients("sigmoid", [](const V& in) { return sigmoid(in[0]); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 5, 4), -8, 8)}; });
+}
+
 TEST_CASE("gradcheck/relu") {
   expect_gradients("relu", [](const V& in) { return relu(in[0]); },
                    [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 2, 3, 5), -1, 1, {0.0})}; });

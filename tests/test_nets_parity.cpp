@@ -98,6 +98,8 @@ TEST_CASE("nets/parity_edsr_x3") { run_parity("edsr_x3"); }
 TEST_CASE("nets/parity_edsr_x8") { run_parity("edsr_x8"); }
 TEST_CASE("nets/parity_srvgg_compact_x3_relu") { run_parity("srvgg_compact_x3_relu"); }
 TEST_CASE("nets/parity_msrresnet_x4") { run_parity("msrresnet_x4"); }
+TEST_CASE("nets/parity_rcan_x2") { run_parity("rcan_x2"); }
+TEST_CASE("nets/parity_rcan_x3_res_scale") { run_parity("rcan_x3"); }
 TEST_CASE("nets/parity_msrresnet_x3") { run_parity("msrresnet_x3"); }
 TEST_CASE("nets/parity_msrresnet_x2") { run_parity("msrresnet_x2"); }
 TEST_CASE("nets/parity_vgg_style_discriminator") { run_parity("vgg_style_discriminator"); }

@@ -14,6 +14,7 @@
 #include "nets/edsr.h"
 #include "nets/factory.h"
 #include "nets/msrresnet.h"
+#include "nets/rcan.h"
 #include "nets/rrdbnet.h"
 #include "nets/srvgg_compact.h"
 #include "nets/unet_discriminator.h"
@@ -144,6 +145,29 @@ TEST_CASE("nets/msrresnet_keys") {
   CHECK(build_network(json::parse(R"({"type": "MSRResNet", "upscale": 2, "num_block": 1})"))->output_scale() == 2);
   CHECK_THROWS_WITH(build_network(json::parse(R"({"type": "MSRResNet", "num_blocks": 1})")),
                     Catch::Contains("num_blocks") && Catch::Contains("num_block"));
+}
+
+// BasicSR's RCAN keys and sizes: RCAN_BIX4's 15,592,355 parameters (num_block 20), the
+// attention's 1x1 convs at rcab.3.attention.1 / .3, no key for the mean.
+TEST_CASE("nets/rcan_keys") {
+  RCAN n(3, 3, 64, 10, 20, 16, 4);
+  CHECK(n.num_parameters() == 15592355);
+  CHECK(RCAN(3, 3).num_parameters() == 12614915);  // the constructor's num_block 16
+  const auto s = shapes(n);
+  CHECK(s.at("body.9.residual_group.19.rcab.0.weight") == Shape{64, 64, 3, 3});
+  CHECK(s.at("body.9.residual_group.19.rcab.2.bias") == Shape{64});
+  CHECK(s.at("body.0.residual_group.0.rcab.3.attention.1.weight") == Shape{4, 64, 1, 1});
+  CHECK(s.at("body.0.residual_group.0.rcab.3.attention.3.weight") == Shape{64, 4, 1, 1});
+  CHECK(s.at("body.9.conv.weight") == Shape{64, 64, 3, 3});
+  CHECK(s.at("conv_after_body.weight") == Shape{64, 64, 3, 3});
+  CHECK(s.at("upsample.2.weight") == Shape{256, 64, 3, 3});
+  CHECK(s.at("conv_last.weight") == Shape{3, 64, 3, 3});
+  CHECK(s.size() == 2 + 10 * (20 * 8 + 2) + 2 + 2 * 2 + 2);
+  CHECK(n.output_scale() == 4);
+  CHECK(RCAN(3, 3, 8, 1, 1, 4, 3).forward(Tensor::zeros({1, 3, 5, 3})).shape() == Shape{1, 3, 15, 9});
+  CHECK_THROWS_WITH(RCAN(3, 3, 12, 1, 1, 8, 4), Catch::Contains("num_feat 12 must be a positive multiple of "
+                                                                "squeeze_factor 8"));
+  CHECK_THROWS_WITH(RCAN(3, 3, 64, 1, 1, 16, 5), Catch::Contains("upscale must be 2, 3, 4 or 8, got 5"));
 }
 
 // BasicSR's EDSR_Mx4_f64b16 / Mx2 shapes: the released weights' keys, and no key for the mean.

@@ -420,8 +420,20 @@ TEST_CASE("onnx/export_errors_name_the_bad_option_path_or_op") {
   INFO(log);
   CHECK(rc != 0);
   CHECK(log.find("VGGStyleDiscriminator has no ONNX mapping") != std::string::npos);
-  CHECK(log.find("RRDBNet, SRVGGNetCompact, EDSR, MSRResNet") != std::string::npos);
+  CHECK(log.find("RRDBNet, SRVGGNetCompact, EDSR and MSRResNet") != std::string::npos);
   CHECK(!fs::exists(dir.file("d.onnx")));
+  // RCAN (no ONNX mapping yet) is refused by name too.
+  const nlohmann::json rcan = {{"type", "RCAN"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8},
+                               {"num_group", 1}, {"num_block", 1}, {"squeeze_factor", 4}, {"upscale", 2}};
+  std::unique_ptr<Module> r = build_network(rcan);
+  write_safetensors(dir.file("r.safetensors"), r->state_dict());
+  std::ofstream(dir.file("rcan.json")) << nlohmann::json{{"name", "t"}, {"scale", 2}, {"network_g", rcan}}.dump();
+  const auto [rrc, rlog] = export_cli(dir, "--config " + dir.file("rcan.json") + " --weights " +
+                                               dir.file("r.safetensors") + " --output " + dir.file("r.onnx"));
+  INFO(rlog);
+  CHECK(rrc != 0);
+  CHECK(rlog.find("RCAN has no ONNX mapping") != std::string::npos);
+  CHECK(rlog.find("(not RCAN yet)") != std::string::npos);
 }
 
 TEST_CASE("onnx/unmappable_op_inside_a_generator_is_named_with_its_path") {

@@ -76,6 +76,10 @@ void test_elementwise() {
   run("relu", [&](float* y) { sr::simt::relu_forward(A.p, y, n); }, [&](double* r) { cpu::relu_forward(da.data(), r, n); });
   run("relu_backward", [&](float* y) { sr::simt::relu_backward(A.p, B.p, y, n); },
       [&](double* r) { cpu::relu_backward(da.data(), db.data(), r, n); });
+  run("sigmoid", [&](float* y) { sr::simt::sigmoid_forward(A.p, y, n); },
+      [&](double* r) { cpu::sigmoid_forward(da.data(), r, n); });
+  run("sigmoid_backward", [&](float* y) { sr::simt::sigmoid_backward(A.p, B.p, y, n); },
+      [&](double* r) { cpu::sigmoid_backward(da.data(), db.data(), r, n); });
   {  // square_root of |a| (a zero included: its gradient's floor), its backward from the output
     std::vector<float> pos(n);
     for (int64_t i = 0; i < n; ++i) pos[i] = i == 7 ? 0.f : std::fabs(a[i]);

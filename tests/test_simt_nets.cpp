@@ -138,6 +138,8 @@ TEST_CASE("simt/nets_srvgg_compact_x3_relu") { run_net_parity("srvgg_compact_x3_
 TEST_CASE("simt/nets_msrresnet_x4") { run_net_parity("msrresnet_x4"); }
 TEST_CASE("simt/nets_msrresnet_x3") { run_net_parity("msrresnet_x3"); }
 TEST_CASE("simt/nets_msrresnet_x2") { run_net_parity("msrresnet_x2"); }
+TEST_CASE("simt/nets_rcan_x2") { run_net_parity("rcan_x2"); }
+TEST_CASE("simt/nets_rcan_x3_res_scale") { run_net_parity("rcan_x3"); }
 // The VGG-style discriminator amplifies rounding far beyond the others: its batch norms
 // (training mode, a small batch, the fixture's one-channel first layers) subtract means that
 // cancel most of each gradient. Under tf32 its first conv's bias gradient comes out twice

@@ -9,10 +9,13 @@
 #include <set>
 #include <sstream>
 
+#include "data/image.h"
+#include "data/image_io.h"
 #include "engine/cuda_runtime.h"
 #include "support/train_support.h"
 #include "support/cuda_skip.h"
 #include "train/checkpoint.h"
+#include "train/config.h"
 #include "train/comm.h"
 #include "train/graphed_step.h"
 #include "train/trainer.h"
@@ -215,6 +218,42 @@ void expect_graph_run_equals_eager(const std::string& device) {
 TEST_CASE("train/cuda_graph_run_equals_eager") {
 #ifdef SRENGINE_WITH_SIMT
   expect_graph_run_equals_eager("simt");
+#else
+  std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
+  WARN("SKIPPED: srengine was built without the SIMT interpreter");
+#endif
+}
+
+// RCAN's channel attention keeps constant weights per spatial size; validation at another size
+// between the captured iterations (on the training net itself: no EMA) must not free the ones
+// the graph reads (simt, whose freed memory is unmapped; one stage, validation of a 12x10 image
+// every 2 iterations, captured 8x8 patches).
+TEST_CASE("train/cuda_graph_rcan_with_validation_equals_eager") {
+#ifdef SRENGINE_WITH_SIMT
+  const std::string val = test::train_exp_dir("graph_rcan_val_images");
+  fs::remove_all(val);
+  fs::create_directories(val);
+  data::Image img(48, 40, 3, 8);
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x)
+      for (int c = 0; c < 3; ++c) img.at(y, x, c) = (float)((x * 7 + y * 13 + c * 29) % 256) / 255.0f;
+  data::write_image(val + "/v.png", img);
+  const json rcan = {{"type", "RCAN"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 4}, {"num_group", 1},
+                     {"num_block", 1}, {"squeeze_factor", 2}};
+  auto config = [&](const std::string& run, const std::string& graph) {
+    json c = test::tiny_train_config(run, {"device=simt", "network_g=" + rcan.dump(), "train.stages.0.total_iter=5",
+                                           "train.stages.0.scheduler.milestones=[4]", "logger.save_checkpoint_freq=5",
+                                           "val.val_freq=2", "val.save_img=false", "train.ema_decay=0",
+                                           "train.cuda_graph=" + graph});
+    c["train"]["stages"] = json::array({c["train"]["stages"][0]});
+    c["datasets"]["val"] = {{"type", "GTOnlyBicubicDataset"}, {"dataroot_gt", val}};
+    return train::validate_config(c);
+  };
+  REQUIRE(run_training(config("graph_rcan_eager", "false"), {}) == 0);
+  const uint64_t captures = cuda_graph_captures();
+  REQUIRE(run_training(config("graph_rcan_graphed", "true"), {}) == 0);
+  CHECK(cuda_graph_captures() - captures == 1);
+  test::expect_same_tensors(states("graph_rcan_graphed").at("psnr_5.state"), states("graph_rcan_eager").at("psnr_5.state"));
 #else
   std::printf("SKIPPED: srengine was built without the SIMT interpreter\n");
   WARN("SKIPPED: srengine was built without the SIMT interpreter");

@@ -125,7 +125,9 @@ TEST_CASE("networks/train_test_infer_and_bench_build_the_same_generator") {
       {{"type", "SRVGGNetCompact"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_conv", 2},
        {"act_type", "prelu"}},
       {{"type", "EDSR"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 2}, {"res_scale", 0.5}},
-      {{"type", "MSRResNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 2}}};
+      {{"type", "MSRResNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 2}},
+      {{"type", "RCAN"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_group", 1}, {"num_block", 2},
+       {"squeeze_factor", 4}}};
   for (const json& network_g : nets) {
     const std::string type = network_g["type"];
     INFO(type);
@@ -301,6 +303,48 @@ TEST_CASE("networks/edsr_trains_on_train_tiny_and_infers_tiled") {
   CHECK(keys.size() == 2 + 2 * 4 + 2 + 4 + 2);
 
   expect_tiled_infer_matches_whole(c, weights, 4);
+}
+
+// RCAN through the whole training path: train_tiny.json's PSNR stage with network_g RCAN trains,
+// validates and saves BasicSR's keys; `srengine infer` with --tile says that RCAN's channel
+// attention makes tiles differ from the whole image, and without --tile upscales the photo.
+TEST_CASE("networks/rcan_trains_on_train_tiny_and_notes_tiling") {
+  const json rcan = {{"type", "RCAN"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_group", 2},
+                     {"num_block", 1}, {"squeeze_factor", 4}};
+  const json stage = {{"name", "psnr"}, {"type", "sr"}, {"total_iter", 4}, {"optim_g", {{"lr", 1e-3}}},
+                      {"pixel_opt", {{"type", "L1Loss"}, {"loss_weight", 1.0}}}};
+  json c = test::tiny_train_config("rcan_tiny", {"network_g=" + rcan.dump(),
+                                                 "train.stages=" + json::array({stage}).dump()});
+  REQUIRE(c["network_g"]["upscale"] == 4);  // the top-level scale reaches RCAN's own key
+  REQUIRE(train::run_training(c, {}) == 0);
+  const std::string d = test::train_exp_dir("rcan_tiny");
+  std::vector<double> losses;
+  int vals = 0;
+  for (const json& e : test::train_events("rcan_tiny")) {
+    if (e["event"] == "train") losses.push_back(e["l_g_pix"]);
+    if (e["event"] == "val") vals += e.contains("val_psnr");
+  }
+  REQUIRE(losses.size() == 2);
+  for (double l : losses) CHECK((std::isfinite(l) && l > 0));
+  CHECK(vals == 1);
+  const std::string weights = d + "/models/net_g_psnr_final.safetensors";
+  const SafetensorsFile saved = read_safetensors(weights);
+  std::vector<std::string> keys;
+  for (const auto& [k, t] : saved.tensors) keys.push_back(k);
+  for (const char* k : {"body.1.residual_group.0.rcab.3.attention.3.bias", "body.0.conv.weight", "upsample.2.weight"})
+    CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
+  test::TempDir tmp;
+  std::ofstream(tmp.file("cfg.json")) << c.dump();
+  const std::string photo = std::string(SRENGINE_SOURCE_DIR) + "/datasets/val_photos/skimage_coffee.png";
+  const std::string base = test::srengine_exe() + " infer --config " + tmp.file("cfg.json") + " --weights " + weights +
+                           " -i " + photo + " --device cpu";
+  REQUIRE(std::system((base + " -o " + tmp.file("tiled") + " --tile 64 > " + tmp.file("t.log") + " 2>&1").c_str()) == 0);
+  CHECK(test::read_text(tmp.file("t.log")).find("RCAN pools over its whole input") != std::string::npos);
+  REQUIRE(std::system((base + " -o " + tmp.file("whole") + " > " + tmp.file("w.log") + " 2>&1").c_str()) == 0);
+  CHECK(test::read_text(tmp.file("w.log")).find("pools over its whole input") == std::string::npos);
+  const data::Image whole = data::read_image(tmp.file("whole") + "/skimage_coffee.png");
+  const data::Image in = data::read_image(photo);
+  CHECK((whole.width == 4 * in.width && whole.height == 4 * in.height));
 }
 
 // x3, as BasicSR trains EDSR and MSRResNet and Real-ESRGAN's SRVGGNetCompact: train_tiny.json at

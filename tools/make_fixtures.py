@@ -14,6 +14,7 @@ and metadata: "net" (the JSON network options for srengine's build_network), "lo
 
 usage: /usr/bin/python3 tools/make_fixtures.py [--out tests/fixtures/nets] [--infer tests/fixtures/infer]
        /usr/bin/python3 tools/make_fixtures.py --only edsr       (just the EDSR fixtures, the others untouched)
+       /usr/bin/python3 tools/make_fixtures.py --only rcan       (just the RCAN fixtures)
        /usr/bin/python3 tools/make_fixtures.py --only srvgg_x3   (just the SRVGGNetCompact x3 fixture)
        /usr/bin/python3 tools/make_fixtures.py --only msrresnet  (just the MSRResNet fixtures)
 """
@@ -31,7 +32,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_file import write_safetensors  # noqa: E402
-from torch_nets import EDSR, MSRResNet, RRDBNet, UNetDiscriminatorSN  # noqa: E402
+from torch_nets import EDSR, MSRResNet, RCAN, RRDBNet, UNetDiscriminatorSN  # noqa: E402
 from torch_nets import SRVGGNetCompact as Compact  # noqa: E402
 
 
@@ -224,6 +225,22 @@ def write_msrresnet_fixtures(out_dir):
                      "l1", target, seed=70 + scale)
 
 
+def write_rcan_fixtures(out_dir):
+    """RCAN x2 (res_scale 1) and x3 (res_scale 0.5, img_range 1 and another mean), num_feat 8,
+    2 groups of 2 blocks, squeeze 4 (the attention's hidden width 2)."""
+    os.makedirs(out_dir, exist_ok=True)
+    g = torch.Generator().manual_seed(80)
+    for scale, res_scale, img_range, mean, shape in ((2, 1.0, 255.0, (0.4488, 0.4371, 0.4040), (2, 3, 5, 6)),
+                                                      (3, 0.5, 1.0, (0.5, 0.25, 0.125), (1, 3, 4, 3))):
+        opt = {"type": "RCAN", "num_in_ch": 3, "num_out_ch": 3, "num_feat": 8, "num_group": 2, "num_block": 2,
+               "squeeze_factor": 4, "upscale": scale, "res_scale": res_scale, "img_range": img_range,
+               "rgb_mean": list(mean)}
+        torch.manual_seed(80 + scale)
+        net = RCAN(3, 3, 8, 2, 2, 4, scale, res_scale, img_range, mean)
+        target = rand(g, shape[0], 3, shape[2] * scale, shape[3] * scale)
+        make_fixture(f"{out_dir}/rcan_x{scale}.safetensors", net, opt, rand(g, *shape), "l1", target, seed=80 + scale)
+
+
 def write_srvgg_x3_fixture(out_dir):
     """SRVGGNetCompact x3 (ReLU): the last conv to 27 channels, pixel shuffle 3, nearest x3 of the input."""
     os.makedirs(out_dir, exist_ok=True)
@@ -285,7 +302,7 @@ def main():
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--out", default=os.path.join(here, "tests/fixtures/nets"))
     ap.add_argument("--infer", default=os.path.join(here, "tests/fixtures/infer"))
-    ap.add_argument("--only", choices=["edsr", "srvgg_x3", "msrresnet"], help="write only these fixtures")
+    ap.add_argument("--only", choices=["edsr", "srvgg_x3", "msrresnet", "rcan"], help="write only these fixtures")
     args = ap.parse_args()
     torch.set_num_threads(2)
     if args.only in (None, "edsr"):
@@ -294,6 +311,8 @@ def main():
         write_srvgg_x3_fixture(args.out)
     if args.only in (None, "msrresnet"):
         write_msrresnet_fixtures(args.out)
+    if args.only in (None, "rcan"):
+        write_rcan_fixtures(args.out)
     if args.only:
         return
     write_net_fixtures(args.out)

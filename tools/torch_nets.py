@@ -169,6 +169,59 @@ class EDSR(nn.Module):
         return self.conv_last(self.upsample(res)) / self.img_range + mean
 
 
+class ChannelAttention(nn.Module):
+    """x * sigmoid(conv(relu(conv(global average of x)))), 1x1 convs nf -> nf/s -> nf; the
+    convs at attention.1 and attention.3 (the pool, ReLU and sigmoid hold no weights)."""
+
+    def __init__(self, num_feat, squeeze_factor):
+        super().__init__()
+        self.attention = nn.ModuleDict({"1": nn.Conv2d(num_feat, num_feat // squeeze_factor, 1),
+                                        "3": nn.Conv2d(num_feat // squeeze_factor, num_feat, 1)})
+
+    def forward(self, x):
+        w = x.mean(dim=(2, 3), keepdim=True)
+        w = torch.sigmoid(self.attention["3"](F.relu(self.attention["1"](w))))
+        return x * w
+
+
+class RCAB(nn.Module):
+    """x + res_scale * CA(conv(relu(conv(x)))), keys rcab.0, rcab.2, rcab.3."""
+
+    def __init__(self, num_feat, squeeze_factor, res_scale):
+        super().__init__()
+        self.res_scale = res_scale
+        self.rcab = nn.ModuleDict({"0": nn.Conv2d(num_feat, num_feat, 3, 1, 1),
+                                   "2": nn.Conv2d(num_feat, num_feat, 3, 1, 1),
+                                   "3": ChannelAttention(num_feat, squeeze_factor)})
+
+    def forward(self, x):
+        r = self.rcab["3"](self.rcab["2"](F.relu(self.rcab["0"](x))))
+        return x + r * self.res_scale
+
+
+class ResidualGroup(nn.Module):
+    """x + conv(RCAB chain(x))."""
+
+    def __init__(self, num_feat, num_block, squeeze_factor, res_scale):
+        super().__init__()
+        self.residual_group = nn.Sequential(*[RCAB(num_feat, squeeze_factor, res_scale) for _ in range(num_block)])
+        self.conv = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+
+    def forward(self, x):
+        return x + self.conv(self.residual_group(x))
+
+
+class RCAN(EDSR):
+    """RCAN: EDSR's mean shift, conv_first, long skip, upsample and conv_last around a body of
+    residual groups of channel-attention blocks."""
+
+    def __init__(self, num_in_ch, num_out_ch, num_feat=64, num_group=10, num_block=16, squeeze_factor=16, upscale=4,
+                 res_scale=1.0, img_range=255.0, rgb_mean=(0.4488, 0.4371, 0.4040)):
+        super().__init__(num_in_ch, num_out_ch, num_feat, 0, upscale, res_scale, img_range, rgb_mean)
+        self.body = nn.Sequential(*[ResidualGroup(num_feat, num_block, squeeze_factor, res_scale)
+                                    for _ in range(num_group)])
+
+
 class MSRResNet(nn.Module):
     """MSRResNet (SRResNet without batch norm): lrelu(conv_first), residual blocks (res_scale 1,
     no long skip), upconv + pixel shuffle (x2/x3: one by r; x4: two by 2) each with lrelu,

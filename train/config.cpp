@@ -283,7 +283,7 @@ const Spec& schema() {
       {"name", required(string(nullptr, "experiment name, one folder name (no '/'): outputs go to "
                                         "<experiments_root>/<name>/, which one run at a time owns (experiment.lock)"))},
       {"scale", integer(4, "upscaling factor, 1, 2, 3, 4 or 8 (RRDBNet: 1, 2, 4; SRVGGNetCompact, MSRResNet: 2, 3, "
-                           "4; EDSR: 2, 3, 4, 8); also network_g's scale (RRDBNet) or upscale (the others) when "
+                           "4; EDSR, RCAN: 2, 3, 4, 8); also network_g's scale (RRDBNet) or upscale (the others) when "
                            "that is not given", 1, 8)},
       {"num_gpu", integer(1, "GPUs per process (BasicSR compatibility; one process per GPU)", 0)},
       {"device", string("auto", "cpu, cuda, cuda:N, simt (the CUDA kernels on the SIMT interpreter: slow, for tests) or auto (CUDA when available)")},
@@ -638,7 +638,7 @@ void check_semantics(json& c, Problems& p) {
     if (c.contains("network_g")) {
       json& g = c["network_g"];
       const std::string type = g.at("type");
-      const bool upscale_key = type == "SRVGGNetCompact" || type == "EDSR" || type == "MSRResNet";
+      const bool upscale_key = type == "SRVGGNetCompact" || type == "EDSR" || type == "MSRResNet" || type == "RCAN";
       const char* key = type == "RRDBNet" ? "scale" : upscale_key ? "upscale" : nullptr;
       if (key && !g.contains(key)) g[key] = scale;
       if (key)
@@ -649,7 +649,7 @@ void check_semantics(json& c, Problems& p) {
       const std::vector<int64_t> factors = type == "RRDBNet"           ? std::vector<int64_t>{1, 2, 4}
                                            : type == "SRVGGNetCompact" ? std::vector<int64_t>{2, 3, 4}
                                            : type == "MSRResNet"       ? std::vector<int64_t>{2, 3, 4}
-                                           : type == "EDSR"            ? std::vector<int64_t>{2, 3, 4, 8}
+                                           : type == "EDSR" || type == "RCAN" ? std::vector<int64_t>{2, 3, 4, 8}
                                                                        : std::vector<int64_t>{};
       if (!factors.empty() && std::find(factors.begin(), factors.end(), scale) == factors.end()) {
         std::string list;

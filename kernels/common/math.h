@@ -58,6 +58,11 @@ template <typename T>
 SR_HD T sigmoid(T x) {
   return x >= T(0) ? T(1) / (T(1) + exp(-x)) : exp(x) / (T(1) + exp(x));
 }
+// d sigmoid / dx = y (1 - y) from the output y = sigmoid(x).
+template <typename T>
+SR_HD T sigmoid_grad_from_output(T y, T dy) {
+  return dy * y * (T(1) - y);
+}
 
 // Bilinear upsampling by an integer factor r with align_corners=false (PyTorch's
 // interpolate(scale_factor=r, mode='bilinear')): output index o maps to the source coordinate

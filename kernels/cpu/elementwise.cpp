@@ -29,6 +29,10 @@ template <typename T> void relu_forward(const T* x, T* y, int64_t n) { SR_ELEMEN
 template <typename T> void relu_backward(const T* y, const T* dy, T* dx, int64_t n) {
   SR_ELEMENTWISE(dx[i] = y[i] > T(0) ? dy[i] : T(0))
 }
+template <typename T> void sigmoid_forward(const T* x, T* y, int64_t n) { SR_ELEMENTWISE(y[i] = math::sigmoid(x[i])) }
+template <typename T> void sigmoid_backward(const T* y, const T* dy, T* dx, int64_t n) {
+  SR_ELEMENTWISE(dx[i] = math::sigmoid_grad_from_output(y[i], dy[i]))
+}
 // IEEE sqrt is correctly rounded: the same bits as CUDA's sqrtf (no fast-math build).
 template <typename T> void square_root_forward(const T* x, T* y, int64_t n) { SR_ELEMENTWISE(y[i] = std::sqrt(x[i])) }
 template <typename T> void square_root_backward(const T* y, const T* dy, T* dx, int64_t n) {
@@ -47,6 +51,8 @@ template <typename T> void square_root_backward(const T* y, const T* dy, T* dx, 
   template void abs_backward<T>(const T*, const T*, T*, int64_t);       \
   template void relu_forward<T>(const T*, T*, int64_t);                 \
   template void relu_backward<T>(const T*, const T*, T*, int64_t);      \
+  template void sigmoid_forward<T>(const T*, T*, int64_t);              \
+  template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);   \
   template void square_root_forward<T>(const T*, T*, int64_t);          \
   template void square_root_backward<T>(const T*, const T*, T*, int64_t);
 SR_INSTANTIATE(float)

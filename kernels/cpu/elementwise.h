@@ -15,6 +15,9 @@ template <typename T> void abs_forward(const T* x, T* y, int64_t n);
 template <typename T> void abs_backward(const T* x, const T* dy, T* dx, int64_t n);   // dx = dy*sign(x)
 template <typename T> void relu_forward(const T* x, T* y, int64_t n);
 template <typename T> void relu_backward(const T* y, const T* dy, T* dx, int64_t n);  // from output
+// y = 1 / (1 + exp(-x)), in the form that cannot overflow (exp of a non-positive number only).
+template <typename T> void sigmoid_forward(const T* x, T* y, int64_t n);
+template <typename T> void sigmoid_backward(const T* y, const T* dy, T* dx, int64_t n);  // dy y (1 - y), from output
 template <typename T> void square_root_forward(const T* x, T* y, int64_t n);          // y = sqrt(x)
 template <typename T> void square_root_backward(const T* y, const T* dy, T* dx, int64_t n);  // from output
 

@@ -63,6 +63,17 @@ struct SquareRootBackwardOp {
   float* dx;
   __device__ void operator()(int64_t i) const { dx[i] = math::square_root_grad_from_output(y[i], dy[i]); }
 };
+struct SigmoidOp {
+  const float* x;
+  float* y;
+  __device__ void operator()(int64_t i) const { y[i] = math::sigmoid(x[i]); }
+};
+struct SigmoidBackwardOp {
+  const float* y;
+  const float* dy;
+  float* dx;
+  __device__ void operator()(int64_t i) const { dx[i] = math::sigmoid_grad_from_output(y[i], dy[i]); }
+};
 struct ReluBackwardOp {
   const float* y;
   const float* dy;
@@ -93,6 +104,10 @@ void abs_backward(const float* x, const float* dy, float* dx, int64_t n) {
 void relu_forward(const float* x, float* y, int64_t n) { launch_map("relu", ReluOp{x, y}, n); }
 void relu_backward(const float* y, const float* dy, float* dx, int64_t n) {
   launch_map("relu_backward", ReluBackwardOp{y, dy, dx}, n);
+}
+void sigmoid_forward(const float* x, float* y, int64_t n) { launch_map("sigmoid", SigmoidOp{x, y}, n); }
+void sigmoid_backward(const float* y, const float* dy, float* dx, int64_t n) {
+  launch_map("sigmoid_backward", SigmoidBackwardOp{y, dy, dx}, n);
 }
 void square_root_forward(const float* x, float* y, int64_t n) { launch_map("square_root", SquareRootOp{x, y}, n); }
 void square_root_backward(const float* y, const float* dy, float* dx, int64_t n) {

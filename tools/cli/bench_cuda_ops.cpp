@@ -107,6 +107,8 @@ Maker pointwise(const std::string& op) {
     if (op == "abs_bwd") return [=](int i) { cuda::abs_backward(x[i % rot], z[i % rot], y[i % rot], n); };
     if (op == "relu_fwd") return [=](int i) { cuda::relu_forward(x[i % rot], y[i % rot], n); };
     if (op == "relu_bwd") return [=](int i) { cuda::relu_backward(x[i % rot], z[i % rot], y[i % rot], n); };
+    if (op == "sigmoid_fwd") return [=](int i) { cuda::sigmoid_forward(x[i % rot], y[i % rot], n); };
+    if (op == "sigmoid_bwd") return [=](int i) { cuda::sigmoid_backward(x[i % rot], z[i % rot], y[i % rot], n); };
     if (op == "square_root_fwd") return [=](int i) { cuda::square_root_forward(x[i % rot], y[i % rot], n); };
     if (op == "square_root_bwd")
       return [=](int i) { cuda::square_root_backward(x[i % rot], z[i % rot], y[i % rot], n); };
@@ -414,7 +416,8 @@ Maker cuda_op_maker(const std::string& op, const std::string& variant) {
   if (op == "bias_lrelu_fwd" || op == "bias_lrelu_bwd") return only_for(variant, "map", bias_leaky_relu(op));
   if (op == "residual_axpby" || op == "add" || op == "sub" || op == "mul" || op == "scale" ||
       op == "axpy_inplace" || op == "abs_fwd" || op == "abs_bwd" || op == "relu_fwd" || op == "relu_bwd" ||
-      op == "lrelu_fwd" || op == "lrelu_bwd" || op == "square_root_fwd" || op == "square_root_bwd")
+      op == "lrelu_fwd" || op == "lrelu_bwd" || op == "square_root_fwd" || op == "square_root_bwd" ||
+      op == "sigmoid_fwd" || op == "sigmoid_bwd")
     return only_for(variant, "map", pointwise(op));
   if (op == "prelu_fwd" || op == "prelu_bwd") return only_for(variant, "map", prelu(op));
   if (op == "degrade_pipeline") return only_for(variant, "chained", degrade_pipeline());

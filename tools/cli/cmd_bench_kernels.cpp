@@ -422,6 +422,7 @@ const OpKernel kOpKernels[] = {
     {"mul", "elementwise"}, {"scale", "elementwise"}, {"axpy_inplace", "elementwise"},
     {"abs_fwd", "elementwise"}, {"abs_bwd", "elementwise"}, {"relu_fwd", "elementwise"},
     {"relu_bwd", "elementwise"}, {"square_root_fwd", "elementwise"}, {"square_root_bwd", "elementwise"},
+    {"sigmoid_fwd", "elementwise"}, {"sigmoid_bwd", "elementwise"},
     {"prelu_fwd", "prelu"}, {"prelu_bwd", "prelu"},
     {"batch_norm_fwd", "batch_norm"}, {"batch_norm_bwd", "batch_norm"},
     {"max_pool_fwd", "pool"}, {"max_pool_bwd", "pool"},
@@ -556,6 +557,8 @@ std::vector<Case> all_cases(int batch) {
                       {"abs_bwd", "rrdb.out", 3, 128, 3, "dy * sign(x)"},
                       {"relu_fwd", "vgg19.relu1_2", 64, 128, 2, "relu"},
                       {"relu_bwd", "vgg19.relu1_2", 64, 128, 3, "relu' from y"},
+                      {"sigmoid_fwd", "rcan.attention", 64, 48, 2, "sigmoid"},
+                      {"sigmoid_bwd", "rcan.attention", 64, 48, 3, "sigmoid' from y"},
                       {"square_root_fwd", "vgg19.relu1_2", 64, 128, 2, "sqrt"},
                       {"square_root_bwd", "vgg19.relu1_2", 64, 128, 3, "sqrt' from y"},
                       {"lrelu_fwd", "vggd.bn0_1", 64, 64, 2, "leaky_relu 0.2"},
@@ -790,6 +793,8 @@ std::vector<Impl> cpu_impls(const std::string& op) {
       if (op == "abs_bwd") return [=](int i) { cpu::abs_backward(x[i % rot], z[i % rot], y[i % rot], n); };
       if (op == "relu_fwd") return [=](int i) { cpu::relu_forward(x[i % rot], y[i % rot], n); };
       if (op == "relu_bwd") return [=](int i) { cpu::relu_backward(x[i % rot], z[i % rot], y[i % rot], n); };
+      if (op == "sigmoid_fwd") return [=](int i) { cpu::sigmoid_forward(x[i % rot], y[i % rot], n); };
+      if (op == "sigmoid_bwd") return [=](int i) { cpu::sigmoid_backward(x[i % rot], z[i % rot], y[i % rot], n); };
       if (op == "square_root_fwd") return [=](int i) { cpu::square_root_forward(x[i % rot], y[i % rot], n); };
       if (op == "square_root_bwd")
         return [=](int i) { cpu::square_root_backward(x[i % rot], z[i % rot], y[i % rot], n); };

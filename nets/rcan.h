@@ -1,0 +1,99 @@
+// RCAN (Zhang et al. 2018, "Image Super-Resolution Using Very Deep Residual Channel Attention
+// Networks"), BasicSR's RCAN generator with its constructor, defaults and state-dict keys:
+//   x    = (x - rgb_mean) * img_range                (the mean is a constant, not a state-dict key)
+//   feat = conv_first(x);  res = conv_after_body(body(feat)) + feat
+//   out  = conv_last(upsample(res)) / img_range + rgb_mean
+//   body: num_group x ResidualGroup:  y = x + conv(residual_group(x)),  residual_group = num_block x RCAB
+//   RCAB: y = x + res_scale * CA(conv(relu(conv(x))))           keys rcab.0, rcab.2, rcab.3.attention.{1,3}
+//   CA (channel attention): y = x * sigmoid(W2 relu(W1 mean_hw(x) + b1) + b2), W1: nf -> nf / squeeze
+//       and W2: nf / squeeze -> nf as 1x1 convs (BasicSR's AdaptiveAvgPool2d(1), Conv2d, ReLU,
+//       Conv2d, Sigmoid)
+//   upsample as EDSR's (BasicSR's Upsample): x2^n: n x [conv nf -> 4 nf, pixel_shuffle(2)];
+//       x3: [conv nf -> 9 nf, pixel_shuffle(3)]
+// The spatial mean and the broadcast of the channel weights run as linear maps with constant
+// weights (1/HW and ones) on the (N*C, H*W) view, so autograd, the CPU, CUDA and the SIMT
+// interpreter need no op beyond sigmoid. num_feat 64, num_group 10, num_block 20, x4: 15,592,355
+// parameters (BasicSR's RCAN_BIX4 options); with the constructor's num_block 16: 12,614,915.
+#pragma once
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "layers/conv2d.h"
+#include "layers/sequential.h"
+
+namespace sr {
+
+class ChannelAttention : public Module {
+ public:
+  ChannelAttention(int64_t num_feat, int64_t squeeze_factor, const LayerOptions& options = {});
+  std::string type_name() const override { return "ChannelAttention"; }
+  Tensor forward(const Tensor& x) override;
+
+  std::shared_ptr<Sequential> attention;  // "1": conv nf -> nf/s, "3": conv nf/s -> nf (1x1)
+
+ private:
+  // The constant weights of the mean over H*W (1 x HW, 1/HW) and of the broadcast back (HW x 1,
+  // ones). In training they are kept per (H*W, device, dtype) for the run's life: a captured CUDA
+  // graph holds their device pointers, so they must outlive every replay (training uses a few
+  // patch sizes). In eval mode (validation, inference: whole images of any size, never
+  // captured) they are made per call and freed with it.
+  struct Constants {
+    Tensor mean, spread;
+  };
+  std::map<std::tuple<int64_t, std::string, int>, Constants> training_constants_;
+  std::mutex cache_mutex_;
+  Constants constants(int64_t hw, const Tensor& like);
+};
+
+class RCAB : public Module {
+ public:
+  RCAB(int64_t num_feat, int64_t squeeze_factor, double res_scale, const LayerOptions& options = {});
+  std::string type_name() const override { return "RCAB"; }
+  Tensor forward(const Tensor& x) override;
+
+  double res_scale;
+  std::shared_ptr<Sequential> rcab;  // "0": conv, "2": conv, "3": ChannelAttention
+};
+
+class ResidualGroup : public Module {
+ public:
+  ResidualGroup(int64_t num_feat, int64_t num_block, int64_t squeeze_factor, double res_scale,
+                const LayerOptions& options = {});
+  std::string type_name() const override { return "ResidualGroup"; }
+  Tensor forward(const Tensor& x) override;
+
+  std::shared_ptr<Sequential> residual_group;  // num_block x RCAB
+  std::shared_ptr<Conv2d> conv;
+};
+
+class RCAN : public Module {
+ public:
+  RCAN(int64_t num_in_ch, int64_t num_out_ch, int64_t num_feat = 64, int64_t num_group = 10, int64_t num_block = 16,
+       int64_t squeeze_factor = 16, int upscale = 4, double res_scale = 1.0, double img_range = 255.0,
+       std::vector<double> rgb_mean = {0.4488, 0.4371, 0.4040}, const LayerOptions& options = {});
+  std::string type_name() const override { return "RCAN"; }
+  Tensor forward(const Tensor& x) override;
+  int output_scale() const override { return upscale; }
+  bool tiles_exactly() const override { return false; }  // the channel attention's global means
+
+  int upscale;
+  double img_range;
+  std::vector<double> rgb_mean;
+  std::shared_ptr<Conv2d> conv_first;
+  std::shared_ptr<Sequential> body;  // num_group x ResidualGroup
+  std::shared_ptr<Conv2d> conv_after_body;
+  std::shared_ptr<Sequential> upsample;  // the convs at 0, 2, .. (the shuffles hold no weights)
+  std::shared_ptr<Conv2d> conv_last;
+
+ private:
+  std::vector<int> shuffle_factors_;
+  Tensor shift_in_, shift_out_;  // as EDSR's: -mean and +mean * img_range, per device and dtype
+  std::mutex shift_mutex_;
+  Tensor shift(Tensor& cache, double sign_scale, const Tensor& like);
+};
+
+}  // namespace sr
