@@ -24,6 +24,15 @@ std::map<std::string, std::string> files_by_stem(const std::string& dir) {
   return by_stem;
 }
 
+// One error listing every problem found from the headers, before anything is measured.
+void fail_on_problems(const std::vector<std::string>& problems) {
+  if (problems.size() == 1) fail("metrics: ", problems[0]);
+  if (problems.empty()) return;
+  std::string all = str_cat("metrics: ", problems.size(), " problems, nothing measured:");
+  for (const std::string& p : problems) all += "\n  " + p;
+  fail(all);
+}
+
 void take_means(FolderScores& out) {
   for (const ImageScore& s : out.images) {
     out.mean_psnr += s.psnr;
@@ -99,12 +108,7 @@ FolderScores evaluate_folders(const std::string& gt_dir, const std::string& sr_d
     if (!used.count(stem))
       problems.push_back(str_cat("SR '", (fs::path(sr_dir) / name).string(), "' has no GT partner in '", gt_dir, "'",
                                  sr_suffix.empty() ? "" : " (with SR suffix '" + sr_suffix + "')"));
-  if (problems.size() == 1) fail("metrics: ", problems[0]);
-  if (!problems.empty()) {
-    std::string all = str_cat("metrics: ", problems.size(), " problems, nothing measured:");
-    for (const std::string& p : problems) all += "\n  " + p;
-    fail(all);
-  }
+  fail_on_problems(problems);
   FolderScores out;
   out.has_niqe = niqe != nullptr;
   for (const auto& [gt_name, gt_path, sr_path] : pairs) {
@@ -136,12 +140,7 @@ FolderScores evaluate_niqe(const std::string& sr, int crop_border, const NiqeMod
       problems.push_back(str_cat("SR '", p, "': ", e.what()));
     }
   }
-  if (problems.size() == 1) fail("metrics: ", problems[0]);
-  if (!problems.empty()) {
-    std::string all = str_cat("metrics: ", problems.size(), " problems, nothing measured:");
-    for (const std::string& p : problems) all += "\n  " + p;
-    fail(all);
-  }
+  fail_on_problems(problems);
   FolderScores out;
   out.has_gt = false;
   out.has_niqe = true;

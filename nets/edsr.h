@@ -11,10 +11,11 @@
 // nf 64, nb 16, x4: 1,517,571 parameters (EDSR_Mx4_f64b16_DIV2K_official's shape).
 #pragma once
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "layers/conv2d.h"
+#include "layers/mean_shift.h"
+#include "layers/pixel_shuffle_upsample.h"
 #include "layers/residual_block_no_bn.h"
 #include "layers/sequential.h"
 
@@ -29,7 +30,7 @@ class EDSR : public Module {
   Tensor forward(const Tensor& x) override;
   int output_scale() const override { return upscale; }
   // The pixel-shuffle factors of the upsample stages, in order: {3} for x3, else 2 per octave.
-  const std::vector<int>& shuffle_factors() const { return shuffle_factors_; }
+  const std::vector<int>& shuffle_factors() const { return upsample->factors(); }
 
   int upscale;
   double img_range;
@@ -37,20 +38,11 @@ class EDSR : public Module {
   std::shared_ptr<Conv2d> conv_first;
   std::shared_ptr<Sequential> body;      // num_block x ResidualBlockNoBN
   std::shared_ptr<Conv2d> conv_after_body;
-  // The upsampling convs, named 0, 2, .. as in BasicSR's nn.Sequential of [conv, PixelShuffle]
-  // pairs (the shuffles hold no weights; forward runs them).
-  std::shared_ptr<Sequential> upsample;
+  std::shared_ptr<PixelShuffleUpsample> upsample;  // upsample.0, upsample.2, ..
   std::shared_ptr<Conv2d> conv_last;
 
  private:
-  // The per-channel biases of the mean shifts, -mean and +mean * img_range, built on the
-  // input's device and dtype at the first forward there (not parameters, not buffers: BasicSR
-  // keeps the mean outside the state dict). Built once before a CUDA graph's capture (its eager
-  // warm-up step), under a mutex for forwards from several threads.
-  std::vector<int> shuffle_factors_;
-  Tensor shift_in_, shift_out_;
-  std::mutex shift_mutex_;
-  Tensor shift(Tensor& cache, double sign_scale, const Tensor& like);
+  RgbMeanShift shift_;
 };
 
 }  // namespace sr

@@ -8,8 +8,7 @@
 //   CA (channel attention): y = x * sigmoid(W2 relu(W1 mean_hw(x) + b1) + b2), W1: nf -> nf / squeeze
 //       and W2: nf / squeeze -> nf as 1x1 convs (BasicSR's AdaptiveAvgPool2d(1), Conv2d, ReLU,
 //       Conv2d, Sigmoid)
-//   upsample as EDSR's (BasicSR's Upsample): x2^n: n x [conv nf -> 4 nf, pixel_shuffle(2)];
-//       x3: [conv nf -> 9 nf, pixel_shuffle(3)]
+//   the mean shift and upsample are EDSR's (layers/mean_shift.h, layers/pixel_shuffle_upsample.h)
 // The spatial mean and the broadcast of the channel weights run as linear maps with constant
 // weights (1/HW and ones) on the (N*C, H*W) view, so autograd, the CPU, CUDA and the SIMT
 // interpreter need no op beyond sigmoid. num_feat 64, num_group 10, num_block 20, x4: 15,592,355
@@ -23,6 +22,8 @@
 #include <vector>
 
 #include "layers/conv2d.h"
+#include "layers/mean_shift.h"
+#include "layers/pixel_shuffle_upsample.h"
 #include "layers/sequential.h"
 
 namespace sr {
@@ -81,19 +82,14 @@ class RCAN : public Module {
   bool tiles_exactly() const override { return false; }  // the channel attention's global means
 
   int upscale;
-  double img_range;
-  std::vector<double> rgb_mean;
   std::shared_ptr<Conv2d> conv_first;
   std::shared_ptr<Sequential> body;  // num_group x ResidualGroup
   std::shared_ptr<Conv2d> conv_after_body;
-  std::shared_ptr<Sequential> upsample;  // the convs at 0, 2, .. (the shuffles hold no weights)
+  std::shared_ptr<PixelShuffleUpsample> upsample;  // upsample.0, upsample.2, ..
   std::shared_ptr<Conv2d> conv_last;
 
  private:
-  std::vector<int> shuffle_factors_;
-  Tensor shift_in_, shift_out_;  // as EDSR's: -mean and +mean * img_range, per device and dtype
-  std::mutex shift_mutex_;
-  Tensor shift(Tensor& cache, double sign_scale, const Tensor& like);
+  RgbMeanShift shift_;
 };
 
 }  // namespace sr

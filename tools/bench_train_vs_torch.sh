@@ -158,8 +158,11 @@ for n in names:
     graph = next((r for r in rows if r.get("mode") == "graph"), None)
     w = s["workload"]
     g = w["network_g"]
-    shape = "%s nf%d nb%d gc%d x%d, batch %d, LR %dpx" % (w["type"], g.get("num_feat", 64), g.get("num_block", 23),
-            g.get("num_grow_ch", 32), w["scale"], w["batch"], w["lr_size"])
+    net = g.get("type", "RRDBNet")
+    blocks = {"RRDBNet": "nb%d gc%d" % (g.get("num_block", 23), g.get("num_grow_ch", 32)),
+              "RCAN": "ng%d nb%d" % (g.get("num_group", 10), g.get("num_block", 16))}.get(net, "nb%d" % g.get("num_block", 16))
+    shape = "%s %s nf%d %s x%d, batch %d, LR %dpx" % (w["type"], net, g.get("num_feat", 64), blocks, w["scale"],
+            w["batch"], w["lr_size"])
     if "network_d" in w:
         shape += ", D nf%d %dpx" % (w["network_d"].get("num_feat", 64), w["gt_size"])
     ratio = s["step_ms_median"] / t["step_ms_median"]

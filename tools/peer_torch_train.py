@@ -16,6 +16,7 @@ Reported like srengine: medians of the whole iteration and of its phases, LR pix
 images/s, peak RSS of the workload (VmHWM, reset before it).
 """
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -28,7 +29,10 @@ import torch.nn.functional as F
 
 # The nets, with BasicSR's names and semantics, shared with make_fixtures.py.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_nets import RRDBNet, UNetDiscriminatorSN  # noqa: E402
+from torch_nets import EDSR, RCAN, MSRResNet, RRDBNet, SRVGGNetCompact, UNetDiscriminatorSN  # noqa: E402
+
+UPSCALE_NETS = {"SRVGGNetCompact": SRVGGNetCompact, "EDSR": EDSR, "MSRResNet": MSRResNet, "RCAN": RCAN}
+
 
 def build_net(opt, scale):
     kw = {k: v for k, v in opt.items() if k != "type"}
@@ -37,6 +41,12 @@ def build_net(opt, scale):
         return RRDBNet(**kw)
     if opt["type"] == "UNetDiscriminatorSN":
         return UNetDiscriminatorSN(**kw)
+    if opt["type"] in UPSCALE_NETS:
+        kw.setdefault("upscale", scale)
+        if opt["type"] in ("EDSR", "RCAN"):
+            kw.setdefault("num_in_ch", 3)
+            kw.setdefault("num_out_ch", 3)
+        return UPSCALE_NETS[opt["type"]](**kw)
     raise SystemExit("peer_torch train: no PyTorch version of network type '%s'" % opt["type"])
 
 
@@ -117,7 +127,10 @@ def run_workload(w, iters, warmup, device="cpu", precision="fp32"):
 
     # bf16: autocast around forward and losses, as a PyTorch user would train in bf16.
     def autocast():
-        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and precision == "bf16")
+        # Not constructed at all otherwise: a CPU-only torch refuses even a disabled CUDA autocast.
+        if cuda and precision == "bf16":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     if w["type"] == "infer":
         g.eval()
