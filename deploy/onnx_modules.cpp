@@ -12,6 +12,7 @@
 #include "layers/sequential.h"
 #include "nets/edsr.h"
 #include "nets/msrresnet.h"
+#include "nets/rcan.h"
 #include "nets/rrdbnet.h"
 #include "nets/srvgg_compact.h"
 #include "quant/int8.h"
@@ -290,31 +291,88 @@ std::string emit_residual_block_no_bn(OnnxGraph& g, const Module& m, const std::
   return emit_scaled_add(g, y, float(b.res_scale), x, path);
 }
 
-// nets/edsr.h, in BasicSR's order: (x - mean) * img_range, conv_first, body + conv_after_body
-// with the long skip, the upsample stages (conv, pixel shuffle), conv_last, / img_range + mean.
-// The mean is a (1, C, 1, 1) constant, as ONNX broadcasts from the right.
-std::string emit_edsr(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
-  const EDSR& net = as<EDSR>(m);
-  const int64_t c = (int64_t)net.rgb_mean.size();
+// layers/mean_shift.h on the way in, (x - mean) * img_range, and out, y / img_range + mean. The
+// mean is a (1, C, 1, 1) constant, as ONNX broadcasts from the right.
+struct MeanShiftNames {
+  std::string mean, range;
+};
+MeanShiftNames emit_mean_shift_constants(OnnxGraph& g, const RgbMeanShift& shift, const std::string& path) {
+  const int64_t c = (int64_t)shift.rgb_mean.size();
   std::vector<float> mean_values;
-  for (double v : net.rgb_mean) mean_values.push_back(float(v));
-  const std::string mean = g.add_weight(join(path, "rgb_mean"), mean_values, {1, c, 1, 1});
-  const std::string range = g.add_weight(join(path, "img_range"), {float(net.img_range)}, {});
-  std::string h = g.add_node("Sub", {x, mean}, join(path, "sub_mean")).output(0);
-  h = g.add_node("Mul", {h, range}, join(path, "mul_img_range")).output(0);
-  h = emit_conv(g, *net.conv_first, join(path, "conv_first"), h);
+  for (double v : shift.rgb_mean) mean_values.push_back(float(v));
+  return {g.add_weight(join(path, "rgb_mean"), mean_values, {1, c, 1, 1}),
+          g.add_weight(join(path, "img_range"), {float(shift.img_range)}, {})};
+}
+std::string emit_mean_shift_in(OnnxGraph& g, const MeanShiftNames& k, const std::string& path, const std::string& x) {
+  const std::string h = g.add_node("Sub", {x, k.mean}, join(path, "sub_mean")).output(0);
+  return g.add_node("Mul", {h, k.range}, join(path, "mul_img_range")).output(0);
+}
+std::string emit_mean_shift_out(OnnxGraph& g, const MeanShiftNames& k, const std::string& path, const std::string& y) {
+  const std::string h = g.add_node("Div", {y, k.range}, join(path, "div_img_range")).output(0);
+  return g.add_node("Add", {h, k.mean}, join(path, "add_mean")).output(0);
+}
+
+// layers/pixel_shuffle_upsample.h: each step's conv, then DepthToSpace by its factor.
+std::string emit_pixel_shuffle_upsample(OnnxGraph& g, const PixelShuffleUpsample& up, const std::string& path,
+                                        std::string x) {
+  for (size_t i = 0; i < up.size(); ++i) {
+    const std::string name = join(path, "upsample." + up.name(i));
+    x = emit_conv(g, as<Conv2d>(up[i]), name, x);
+    x = emit_pixel_shuffle(g, x, up.factors()[i], name + ".pixel_shuffle");
+  }
+  return x;
+}
+
+// EDSR's and RCAN's frame, in BasicSR's order: the mean shift in, conv_first, body +
+// conv_after_body with the long skip, the upsample stages, conv_last, the mean shift out.
+template <typename Net>
+std::string emit_mean_shifted_net(OnnxGraph& g, const Net& net, const std::string& path, const std::string& x) {
+  const MeanShiftNames k = emit_mean_shift_constants(g, net.mean_shift(), path);
+  const std::string h = emit_conv(g, *net.conv_first, join(path, "conv_first"), emit_mean_shift_in(g, k, path, x));
   const std::string body = emit_module(g, *net.body, join(path, "body"), h);
   const std::string trunk = emit_conv(g, *net.conv_after_body, join(path, "conv_after_body"), body);
-  std::string res = g.add_node("Add", {trunk, h}, join(path, "body_skip")).output(0);
-  const std::vector<int>& factors = net.shuffle_factors();
-  for (size_t i = 0; i < net.upsample->size(); ++i) {
-    const std::string name = join(path, "upsample." + net.upsample->name(i));
-    res = emit_conv(g, as<Conv2d>((*net.upsample)[i]), name, res);
-    res = emit_pixel_shuffle(g, res, factors[i], name + ".pixel_shuffle");
-  }
-  std::string y = emit_conv(g, *net.conv_last, join(path, "conv_last"), res);
-  y = g.add_node("Div", {y, range}, join(path, "div_img_range")).output(0);
-  return g.add_node("Add", {y, mean}, join(path, "add_mean")).output(0);
+  const std::string res = g.add_node("Add", {trunk, h}, join(path, "body_skip")).output(0);
+  const std::string up = emit_pixel_shuffle_upsample(g, *net.upsample, path, res);
+  return emit_mean_shift_out(g, k, path, emit_conv(g, *net.conv_last, join(path, "conv_last"), up));
+}
+
+std::string emit_edsr(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  return emit_mean_shifted_net(g, as<EDSR>(m), path, x);
+}
+
+std::string emit_rcan(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  return emit_mean_shifted_net(g, as<RCAN>(m), path, x);
+}
+
+// nets/rcan.h's channel attention: x * Sigmoid(conv(Relu(conv(GlobalAveragePool(x))))), the
+// 1x1 convs at attention.1 and attention.3.
+std::string emit_channel_attention(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  const ChannelAttention& ca = as<ChannelAttention>(m);
+  std::string a = g.add_node("GlobalAveragePool", {x}, join(path, "attention.0")).output(0);
+  a = emit_conv(g, as<Conv2d>((*ca.attention)[0]), join(path, "attention.1"), a);
+  a = g.add_node("Relu", {a}, join(path, "attention.2")).output(0);
+  a = emit_conv(g, as<Conv2d>((*ca.attention)[1]), join(path, "attention.3"), a);
+  a = g.add_node("Sigmoid", {a}, join(path, "attention.4")).output(0);
+  return g.add_node("Mul", {x, a}, join(path, "scale")).output(0);
+}
+
+// nets/rcan.h's RCAB: x + res_scale * CA(conv(relu(conv(x)))) (a plain Add at 1).
+std::string emit_rcab(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  const RCAB& b = as<RCAB>(m);
+  std::string y = emit_conv(g, as<Conv2d>((*b.rcab)[0]), join(path, "rcab.0"), x);
+  y = g.add_node("Relu", {y}, join(path, "rcab.1")).output(0);
+  y = emit_conv(g, as<Conv2d>((*b.rcab)[1]), join(path, "rcab.2"), y);
+  y = emit_channel_attention(g, (*b.rcab)[2], join(path, "rcab.3"), y);
+  if (b.res_scale == 1.0) return g.add_node("Add", {x, y}, join(path, "residual")).output(0);
+  return emit_scaled_add(g, y, float(b.res_scale), x, path);
+}
+
+// nets/rcan.h's ResidualGroup: x + conv(RCAB chain(x)).
+std::string emit_residual_group(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  const ResidualGroup& rg = as<ResidualGroup>(m);
+  const std::string chain = emit_module(g, *rg.residual_group, join(path, "residual_group"), x);
+  const std::string y = emit_conv(g, *rg.conv, join(path, "conv"), chain);
+  return g.add_node("Add", {x, y}, join(path, "residual")).output(0);
 }
 
 // nets/msrresnet.h: lrelu(conv_first), the blocks, the upconv + pixel shuffle steps with lrelu,
@@ -347,6 +405,8 @@ const std::map<std::string, Emitter>& emitters() {
       {"RRDB", &emit_rrdb},           {"RRDBNet", &emit_rrdbnet},
       {"SRVGGNetCompact", &emit_srvgg}, {"EDSR", &emit_edsr},
       {"ResidualBlockNoBN", &emit_residual_block_no_bn}, {"MSRResNet", &emit_msrresnet},
+      {"RCAN", &emit_rcan},           {"ResidualGroup", &emit_residual_group},
+      {"RCAB", &emit_rcab},           {"ChannelAttention", &emit_channel_attention},
   };
   return table;
 }
@@ -390,9 +450,13 @@ GeneratorInterface generator_interface(const Module& net) {
     io.scale = e->upscale;
     io.in_channels = e->conv_first->weight.size(1);
     io.out_channels = e->conv_last->weight.size(0);
+  } else if (const auto* rc = dynamic_cast<const RCAN*>(&net)) {
+    io.scale = rc->upscale;
+    io.in_channels = rc->conv_first->weight.size(1);
+    io.out_channels = rc->conv_last->weight.size(0);
   } else {
     fail("ONNX export: network ", net.type_name(), " has no ONNX mapping: srengine exports the generators "
-         "RRDBNet, SRVGGNetCompact, EDSR and MSRResNet", net.type_name() == "RCAN" ? " (not RCAN yet)" : "");
+         "RRDBNet, SRVGGNetCompact, EDSR, MSRResNet and RCAN");
   }
   io.name = net.type_name() + " x" + std::to_string(io.scale);
   return io;

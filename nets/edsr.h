@@ -31,6 +31,7 @@ class EDSR : public Module {
   int output_scale() const override { return upscale; }
   // The pixel-shuffle factors of the upsample stages, in order: {3} for x3, else 2 per octave.
   const std::vector<int>& shuffle_factors() const { return upsample->factors(); }
+  const RgbMeanShift& mean_shift() const { return shift_; }
 
   int upscale;
   double img_range;

@@ -80,6 +80,7 @@ class RCAN : public Module {
   Tensor forward(const Tensor& x) override;
   int output_scale() const override { return upscale; }
   bool tiles_exactly() const override { return false; }  // the channel attention's global means
+  const RgbMeanShift& mean_shift() const { return shift_; }
 
   int upscale;
   std::shared_ptr<Conv2d> conv_first;

@@ -288,6 +288,26 @@ TEST_CASE("onnx/edsr_x2_fp16_matches_srengine_in_onnxruntime") {
   require_match(c, kFp16Tolerance);
 }
 
+// RCAN: EDSR's frame around residual groups whose blocks end in channel attention
+// (GlobalAveragePool, two 1x1 convs, Sigmoid, Mul), at x2 (res_scale 1: a plain Add) and x3
+// (res_scale 0.5), on a batch of 2 (the pool is per image).
+nlohmann::json rcan(int upscale, double res_scale) {
+  return {{"type", "RCAN"},         {"num_in_ch", 3},  {"num_out_ch", 3},         {"num_feat", 8},
+          {"num_group", 2},         {"num_block", 2},  {"squeeze_factor", 4},     {"upscale", upscale},
+          {"res_scale", res_scale}, {"img_range", 255.0}, {"rgb_mean", {0.45, 0.5, 0.375}}};
+}
+
+TEST_CASE("onnx/rcan_x2_fp32_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = rcan(2, 1.0), .h = 9, .w = 6};
+  c.n = 2;
+  require_match(c, kFp32Tolerance);
+}
+
+TEST_CASE("onnx/rcan_x3_res_scale_fp16_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = rcan(3, 0.5), .dtype = "fp16", .h = 7, .w = 10};
+  require_match(c, kFp16Tolerance);
+}
+
 // MSRResNet: the bilinear base as Resize(linear, pytorch_half_pixel) at x4 (two shuffles) and x3,
 // on sides where the clamped edge taps matter.
 nlohmann::json msrresnet(int upscale) {
@@ -420,20 +440,8 @@ TEST_CASE("onnx/export_errors_name_the_bad_option_path_or_op") {
   INFO(log);
   CHECK(rc != 0);
   CHECK(log.find("VGGStyleDiscriminator has no ONNX mapping") != std::string::npos);
-  CHECK(log.find("RRDBNet, SRVGGNetCompact, EDSR and MSRResNet") != std::string::npos);
+  CHECK(log.find("RRDBNet, SRVGGNetCompact, EDSR, MSRResNet and RCAN") != std::string::npos);
   CHECK(!fs::exists(dir.file("d.onnx")));
-  // RCAN (no ONNX mapping yet) is refused by name too.
-  const nlohmann::json rcan = {{"type", "RCAN"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8},
-                               {"num_group", 1}, {"num_block", 1}, {"squeeze_factor", 4}, {"upscale", 2}};
-  std::unique_ptr<Module> r = build_network(rcan);
-  write_safetensors(dir.file("r.safetensors"), r->state_dict());
-  std::ofstream(dir.file("rcan.json")) << nlohmann::json{{"name", "t"}, {"scale", 2}, {"network_g", rcan}}.dump();
-  const auto [rrc, rlog] = export_cli(dir, "--config " + dir.file("rcan.json") + " --weights " +
-                                               dir.file("r.safetensors") + " --output " + dir.file("r.onnx"));
-  INFO(rlog);
-  CHECK(rrc != 0);
-  CHECK(rlog.find("RCAN has no ONNX mapping") != std::string::npos);
-  CHECK(rlog.find("(not RCAN yet)") != std::string::npos);
 }
 
 TEST_CASE("onnx/unmappable_op_inside_a_generator_is_named_with_its_path") {
