@@ -6,8 +6,9 @@
 namespace sr {
 
 ChannelAttention::ChannelAttention(int64_t nf, int64_t squeeze, const LayerOptions& options) {
-  SR_CHECK(squeeze > 0 && nf % squeeze == 0 && nf / squeeze > 0, "RCAN: num_feat ", nf,
-           " must be a positive multiple of squeeze_factor ", squeeze);
+  // BasicSR's num_feat // squeeze_factor: floor division, at least one hidden channel.
+  SR_CHECK(squeeze > 0 && nf / squeeze > 0, "RCAN: num_feat ", nf, " // squeeze_factor ", squeeze,
+           " leaves no hidden channel in the channel attention");
   attention = register_module("attention", std::make_shared<Sequential>());
   attention->push_back("1", std::make_shared<Conv2d>(nf, nf / squeeze, 1, 1, 0, true, options));
   attention->push_back("3", std::make_shared<Conv2d>(nf / squeeze, nf, 1, 1, 0, true, options));
@@ -18,9 +19,17 @@ ChannelAttention::Constants ChannelAttention::constants(int64_t hw, const Tensor
     return Constants{Tensor::full({1, hw}, 1.0 / (double)hw, like.dtype()).to(like.device()),
                      Tensor::full({hw, 1}, 1.0, like.dtype()).to(like.device())};
   };
-  if (!is_training()) return make();
-  const std::lock_guard<std::mutex> lock(cache_mutex_);
   const auto key = std::make_tuple(hw, like.device().str(), (int)like.dtype());
+  const std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (!is_training()) {
+    // The last few sizes seen in eval mode (tiles of one size, or one image's size over its
+    // 2 x num_group x num_block attentions): made once, not copied to the device per call.
+    for (const auto& [k, c] : eval_constants_)
+      if (k == key) return c;
+    if (eval_constants_.size() == 4) eval_constants_.erase(eval_constants_.begin());
+    eval_constants_.emplace_back(key, make());
+    return eval_constants_.back().second;
+  }
   auto it = training_constants_.find(key);
   if (it == training_constants_.end()) it = training_constants_.emplace(key, make()).first;
   return it->second;

@@ -41,11 +41,13 @@ class ChannelAttention : public Module {
   // ones). In training they are kept per (H*W, device, dtype) for the run's life: a captured CUDA
   // graph holds their device pointers, so they must outlive every replay (training uses a few
   // patch sizes). In eval mode (validation, inference: whole images of any size, never
-  // captured) they are made per call and freed with it.
+  // captured) the four most recent sizes are kept.
   struct Constants {
     Tensor mean, spread;
   };
-  std::map<std::tuple<int64_t, std::string, int>, Constants> training_constants_;
+  using ConstantsKey = std::tuple<int64_t, std::string, int>;
+  std::map<ConstantsKey, Constants> training_constants_;
+  std::vector<std::pair<ConstantsKey, Constants>> eval_constants_;
   std::mutex cache_mutex_;
   Constants constants(int64_t hw, const Tensor& like);
 };

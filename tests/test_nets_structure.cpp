@@ -165,8 +165,10 @@ TEST_CASE("nets/rcan_keys") {
   CHECK(s.size() == 2 + 10 * (20 * 8 + 2) + 2 + 2 * 2 + 2);
   CHECK(n.output_scale() == 4);
   CHECK(RCAN(3, 3, 8, 1, 1, 4, 3).forward(Tensor::zeros({1, 3, 5, 3})).shape() == Shape{1, 3, 15, 9});
-  CHECK_THROWS_WITH(RCAN(3, 3, 12, 1, 1, 8, 4), Catch::Contains("num_feat 12 must be a positive multiple of "
-                                                                "squeeze_factor 8"));
+  // BasicSR's floor division: 12 // 8 is one hidden channel; 4 // 8 none.
+  CHECK(shapes(RCAN(3, 3, 12, 1, 1, 8, 4)).at("body.0.residual_group.0.rcab.3.attention.1.weight") ==
+        Shape{1, 12, 1, 1});
+  CHECK_THROWS_WITH(RCAN(3, 3, 4, 1, 1, 8, 4), Catch::Contains("num_feat 4 // squeeze_factor 8 leaves no hidden channel"));
   CHECK_THROWS_WITH(RCAN(3, 3, 64, 1, 1, 16, 5), Catch::Contains("upscale must be 2, 3, 4 or 8, got 5"));
 }
 
