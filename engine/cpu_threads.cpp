@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace sr {
 
@@ -32,15 +35,49 @@ int usable_cores() {
 
 }  // namespace
 
+int slurm_tasks_on_node(const std::string& tasks_per_node, int node) {
+  // "2(x3),1": counts per node in node order, "c(xr)" repeating c for r nodes. The whole list
+  // is read first: a malformed one counts for no node.
+  std::vector<std::pair<long, long>> entries;  // (count, repeat)
+  const char* p = tasks_per_node.c_str();
+  while (*p) {
+    char* end = nullptr;
+    const long count = std::strtol(p, &end, 10);
+    if (end == p || count <= 0 || count >= 1 << 20 || *p == '+' || *p == '-' || *p == ' ') return 0;
+    p = end;
+    long repeat = 1;
+    if (p[0] == '(' && p[1] == 'x') {
+      repeat = std::strtol(p + 2, &end, 10);
+      if (end == p + 2 || repeat <= 0 || *end != ')') return 0;
+      p = end + 1;
+    }
+    entries.emplace_back(count, repeat);
+    if (*p == ',' && p[1]) ++p;
+    else if (*p) return 0;
+  }
+  long first = 0;
+  for (const auto& [count, repeat] : entries) {
+    if (node >= first && node - first < repeat) return (int)count;
+    first += repeat;
+  }
+  return 0;
+}
+
 CpuThreadPlan plan_cpu_threads() {
   CpuThreadPlan p;
   p.cores = usable_cores();
-  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}) {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"}) {
     if (const int n = env_positive(name)) {
       p.local_ranks = n;
       break;
     }
   }
+  // Under srun (a step: SLURM_STEP_NUM_TASKS set), this node's tasks of the step. A batch
+  // script's own process is alone on its cores whatever the allocation's tasks per node.
+  const char* step_tasks = std::getenv("SLURM_STEP_TASKS_PER_NODE");
+  if (p.local_ranks == 1 && env_positive("SLURM_STEP_NUM_TASKS") > 1 && step_tasks)
+    if (const int n = slurm_tasks_on_node(step_tasks, env_positive("SLURM_NODEID") ? env_positive("SLURM_NODEID") : 0))
+      p.local_ranks = n;
   const char* env = std::getenv("OMP_NUM_THREADS");
   if (env && *env) {  // also "4,2" (nested levels): OpenMP has parsed it
     p.threads = omp_get_max_threads();

@@ -47,6 +47,28 @@ TEST_CASE("threads/plan_divides_cores_among_local_ranks") {
   }
 }
 
+// Under srun the ranks on this node are its entry of SLURM_STEP_TASKS_PER_NODE; a batch
+// script's own process (no step) is alone whatever the allocation's tasks per node.
+TEST_CASE("threads/srun_step_tasks_on_this_node_share_the_cores") {
+  CHECK(slurm_tasks_on_node("2(x3),1", 0) == 2);
+  CHECK(slurm_tasks_on_node("2(x3),1", 2) == 2);
+  CHECK(slurm_tasks_on_node("2(x3),1", 3) == 1);
+  CHECK(slurm_tasks_on_node("2(x3),1", 4) == 0);
+  CHECK(slurm_tasks_on_node("4", 0) == 4);
+  CHECK(slurm_tasks_on_node("3,1,2", 2) == 2);
+  for (const char* bad : {"", "x", "3(x2", "3(x0)", "0", "-2", "2;1", "2(x3)1"}) CHECK(slurm_tasks_on_node(bad, 1) == 0);
+  ScopedEnv omp("OMP_NUM_THREADS", nullptr), ompi("OMPI_COMM_WORLD_LOCAL_SIZE", nullptr),
+      hydra("MPI_LOCALNRANKS", nullptr), per_node("SLURM_NTASKS_PER_NODE", "8"), step(("SLURM_STEP_NUM_TASKS"), nullptr),
+      list("SLURM_STEP_TASKS_PER_NODE", "2(x2),1"), node("SLURM_NODEID", "1");
+  CHECK(plan_cpu_threads().local_ranks == 1);  // no step: the batch script's process
+  {
+    ScopedEnv in_step("SLURM_STEP_NUM_TASKS", "5");
+    const CpuThreadPlan p = plan_cpu_threads();
+    CHECK(p.local_ranks == 2);
+    CHECK(p.threads == std::max(1, p.cores / 2));
+  }
+}
+
 TEST_CASE("threads/tuner_keeps_the_faster_count") {
   const int saved = omp_get_max_threads();
   // Contended: 2 threads take 10 ms per iteration, 1 thread 6 ms.
