@@ -304,7 +304,17 @@ FeatureMoments feature_moments(const double* rows, int64_t n) {
   for (int k = 0; k < kF; ++k) m.mean[k] = count[k] ? m.mean[k] / (double)count[k] : kNaN;
   m.finite_rows = (int64_t)finite.size();
   m.cov.assign((size_t)kF * kF, kNaN);
-  if (finite.size() < 2) return m;
+  if (finite.empty()) return m;
+  if (finite.size() == 1) {
+    // np.cov(rows, rowvar=False) of a single row does not transpose it: the row is one
+    // variable of 36 observations, whose variance (N - 1) fills the matrix when broadcast.
+    double mean = 0, var = 0;
+    for (int k = 0; k < kF; ++k) mean += finite[0][k];
+    mean /= kF;
+    for (int k = 0; k < kF; ++k) var += (finite[0][k] - mean) * (finite[0][k] - mean);
+    std::fill(m.cov.begin(), m.cov.end(), var / (kF - 1));
+    return m;
+  }
   std::vector<double> rmean(kF, 0.0);
   for (const double* row : finite)
     for (int k = 0; k < kF; ++k) rmean[k] += row[k];
@@ -443,23 +453,10 @@ NiqeBlockFeatures niqe_block_features(const Plane& y, const NiqeModel& m) {
 }
 
 double niqe_from_features(const NiqeBlockFeatures& f, const NiqeModel& m) {
-  FeatureMoments d = feature_moments(f.features.data(), (int64_t)f.sharpness.size());
+  // With one all-finite row its variance is added to every entry (feature_moments: BasicSR's
+  // np.cov); with none there is no covariance (BasicSR's pinv raises): inf, the worst score.
+  const FeatureMoments d = feature_moments(f.features.data(), (int64_t)f.sharpness.size());
   if (d.finite_rows == 0) return std::numeric_limits<double>::infinity();
-  if (d.finite_rows == 1) {
-    // np.cov(rows, rowvar=False) of a single row does not transpose it: the row is one
-    // variable of 36 observations, and its variance (N - 1) is added to every entry of the
-    // pristine covariance. BasicSR's score then, which srengine keeps.
-    const double* row = nullptr;
-    for (size_t b = 0; b < f.sharpness.size() && !row; ++b) {
-      const double* r = f.features.data() + b * kF;
-      if (std::none_of(r, r + kF, [](double x) { return std::isnan(x); })) row = r;
-    }
-    double mean = 0, var = 0;
-    for (int k = 0; k < kF; ++k) mean += row[k];
-    mean /= kF;
-    for (int k = 0; k < kF; ++k) var += (row[k] - mean) * (row[k] - mean);
-    std::fill(d.cov.begin(), d.cov.end(), var / (kF - 1));
-  }
   std::vector<double> avg(d.cov.size());
   for (size_t i = 0; i < avg.size(); ++i) avg[i] = (m.cov[i] + d.cov[i]) / 2;
   const std::vector<double> inv = symmetric_pinv(avg, kF);

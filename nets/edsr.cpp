@@ -7,8 +7,7 @@ namespace sr {
 
 EDSR::EDSR(int64_t num_in_ch, int64_t num_out_ch, int64_t nf, int64_t nb, int upscale_, double res_scale,
            double img_range_, std::vector<double> rgb_mean_, const LayerOptions& options)
-    : upscale(upscale_), img_range(img_range_), rgb_mean(rgb_mean_),
-      shift_(std::move(rgb_mean_), img_range_, num_in_ch, num_out_ch, "EDSR") {
+    : upscale(upscale_), shift_(std::move(rgb_mean_), img_range_, num_in_ch, num_out_ch, "EDSR") {
   SR_CHECK(num_in_ch > 0 && nf > 0 && nb >= 0, "EDSR: invalid num_in_ch ", num_in_ch, " num_feat ", nf,
            " num_block ", nb);
   conv_first = register_module("conv_first", std::make_shared<Conv2d>(num_in_ch, nf, 3, 1, 1, true, options));

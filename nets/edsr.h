@@ -34,8 +34,6 @@ class EDSR : public Module {
   const RgbMeanShift& mean_shift() const { return shift_; }
 
   int upscale;
-  double img_range;
-  std::vector<double> rgb_mean;
   std::shared_ptr<Conv2d> conv_first;
   std::shared_ptr<Sequential> body;      // num_block x ResidualBlockNoBN
   std::shared_ptr<Conv2d> conv_after_body;

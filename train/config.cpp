@@ -558,6 +558,21 @@ void check_realesrgan_stage(const json& c, size_t i, const std::string& type, Pr
 }
 
 // Checks that involve several keys or the file system.
+// A path a config names: absolute, else relative to the config's folder, else to the working
+// directory; the absolute, normalised path found, or a problem naming `key` and nullopt.
+std::optional<std::string> resolve_config_path(const std::string& value, const std::string& config_dir,
+                                               const std::string& key, Problems& p) {
+  const std::filesystem::path path = value;
+  std::vector<std::filesystem::path> candidates;
+  if (!path.is_absolute() && !config_dir.empty()) candidates.push_back(std::filesystem::path(config_dir) / path);
+  candidates.push_back(path);
+  for (const auto& cand : candidates)
+    if (std::filesystem::exists(cand)) return std::filesystem::absolute(cand).lexically_normal().string();
+  p.add("config: '", key, "': '", path.string(), "' does not exist",
+        path.is_absolute() ? "" : " (looked relative to the config file and to the working directory)");
+  return std::nullopt;
+}
+
 // The val.metrics that compare with a GT image (all but calculate_niqe), by name.
 std::vector<std::string> metrics_needing_gt(const json& c) {
   std::vector<std::string> names;
@@ -591,18 +606,10 @@ void check_metrics(json& c, const std::string& config_dir, Problems& p) {
               "your own sharp images with `srengine niqe-fit --input DIR --output MODEL.npz`");
       continue;
     }
-    const std::filesystem::path path = m["pris_params"].get<std::string>();
-    std::vector<std::filesystem::path> candidates;
-    if (!path.is_absolute() && !config_dir.empty()) candidates.push_back(std::filesystem::path(config_dir) / path);
-    candidates.push_back(path);
-    const auto found = std::find_if(candidates.begin(), candidates.end(),
-                                    [](const std::filesystem::path& f) { return std::filesystem::exists(f); });
-    if (found == candidates.end()) {
-      p.check(false, "config: '", base, ".pris_params': '", path.string(), "' does not exist",
-              path.is_absolute() ? "" : " (looked relative to the config file and to the working directory)");
-      continue;
-    }
-    m["pris_params"] = std::filesystem::absolute(*found).lexically_normal().string();
+    const std::optional<std::string> found =
+        resolve_config_path(m["pris_params"].get<std::string>(), config_dir, base + ".pris_params", p);
+    if (!found) continue;
+    m["pris_params"] = *found;
     try {
       data::load_niqe_model(m["pris_params"]);
     } catch (const Error& e) {
@@ -784,24 +791,9 @@ void resolve_dataset_paths(json& c, const std::string& config_dir, Problems& p) 
     if (!it.value().is_object()) continue;
     for (const char* key : kDatasetPathKeys) {
       if (!it.value().contains(key) || !it.value()[key].is_string()) continue;
-      std::filesystem::path path = it.value()[key].get<std::string>();
-      std::vector<std::filesystem::path> candidates;
-      if (path.is_absolute()) {
-        candidates = {path};
-      } else {
-        if (!config_dir.empty()) candidates.push_back(std::filesystem::path(config_dir) / path);
-        candidates.push_back(path);
-      }
-      bool found = false;
-      for (const auto& cand : candidates) {
-        if (std::filesystem::exists(cand)) {
-          it.value()[key] = std::filesystem::absolute(cand).lexically_normal().string();
-          found = true;
-          break;
-        }
-      }
-      p.check(found, "config: 'datasets.", it.key(), ".", key, "': '", path.string(), "' does not exist",
-              path.is_absolute() ? "" : " (looked relative to the config file and to the working directory)");
+      const std::optional<std::string> found = resolve_config_path(
+          it.value()[key].get<std::string>(), config_dir, str_cat("datasets.", it.key(), ".", key), p);
+      if (found) it.value()[key] = *found;
     }
   }
 }
