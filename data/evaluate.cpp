@@ -38,11 +38,13 @@ void take_means(FolderScores& out) {
     out.mean_psnr += s.psnr;
     out.mean_ssim += s.ssim;
     out.mean_niqe += s.niqe;
+    out.mean_lpips += s.lpips;
   }
   const double n = (double)out.images.size();
   out.mean_psnr /= n;
   out.mean_ssim /= n;
   out.mean_niqe /= n;
+  out.mean_lpips /= n;
 }
 
 }  // namespace
@@ -54,7 +56,7 @@ nlohmann::json metric_json(double v) {
 }
 
 std::string pair_problem(const std::string& gt_path, const std::string& sr_path, const MetricOptions& opt,
-                         bool niqe) {
+                         bool niqe, const NetworkMetric* network) {
   ImageInfo a, b;
   try {
     a = read_image_info(gt_path);
@@ -78,11 +80,18 @@ std::string pair_problem(const std::string& gt_path, const std::string& sr_path,
       return str_cat("SR '", sr_path, "': ", e.what());
     }
   }
+  if (network) {
+    try {
+      network->check_size(a.width, a.height);
+    } catch (const Error& e) {
+      return str_cat("GT '", gt_path, "' and SR '", sr_path, "': ", e.what());
+    }
+  }
   return "";
 }
 
 FolderScores evaluate_folders(const std::string& gt_dir, const std::string& sr_dir, const MetricOptions& opt,
-                              const std::string& sr_suffix, const NiqeModel* niqe) {
+                              const std::string& sr_suffix, const NiqeModel* niqe, const NetworkMetric* network) {
   const auto gt = files_by_stem(gt_dir), sr = files_by_stem(sr_dir);
   std::map<std::string, bool> used;
   struct Pair {
@@ -100,7 +109,7 @@ FolderScores evaluate_folders(const std::string& gt_dir, const std::string& sr_d
     }
     used[it->first] = true;
     const std::string sr_path = (fs::path(sr_dir) / it->second).string();
-    const std::string p = pair_problem(gt_path, sr_path, opt, niqe != nullptr);
+    const std::string p = pair_problem(gt_path, sr_path, opt, niqe != nullptr, network);
     if (!p.empty()) problems.push_back(p);
     pairs.push_back({gt_name, gt_path, sr_path});
   }
@@ -111,13 +120,15 @@ FolderScores evaluate_folders(const std::string& gt_dir, const std::string& sr_d
   fail_on_problems(problems);
   FolderScores out;
   out.has_niqe = niqe != nullptr;
+  out.has_lpips = network != nullptr;
   for (const auto& [gt_name, gt_path, sr_path] : pairs) {
     const Image a = read_image(gt_path), b = read_image(sr_path);
     // The headers said one size; the decoded images are checked again (a file may change).
     SR_CHECK(a.width == b.width && a.height == b.height, "metrics: SR '", sr_path, "' is ", b.size_str(),
              " but GT '", gt_path, "' is ", a.size_str());
     out.images.push_back({gt_name, calculate_psnr(a, b, opt), calculate_ssim(a, b, opt),
-                          niqe ? calculate_niqe(b, opt.crop_border, *niqe) : 0.0});
+                          niqe ? calculate_niqe(b, opt.crop_border, *niqe) : 0.0,
+                          network ? network->measure(a, b) : 0.0});
   }
   take_means(out);
   return out;
@@ -155,10 +166,12 @@ nlohmann::json scores_to_json(const FolderScores& s) {
   for (const ImageScore& i : s.images) {
     nlohmann::json row = {{"name", i.name}};
     if (s.has_gt) row["psnr"] = metric_json(i.psnr), row["ssim"] = i.ssim;
+    if (s.has_lpips) row["lpips"] = metric_json(i.lpips);
     if (s.has_niqe) row["niqe"] = metric_json(i.niqe);
     images.push_back(row);
   }
   if (s.has_gt) out["mean_psnr"] = metric_json(s.mean_psnr), out["mean_ssim"] = s.mean_ssim;
+  if (s.has_lpips) out["mean_lpips"] = metric_json(s.mean_lpips);
   if (s.has_niqe) out["mean_niqe"] = metric_json(s.mean_niqe);
   out["images"] = images;
   return out;

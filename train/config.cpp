@@ -18,6 +18,7 @@
 #include "engine/regular_file.h"
 #include "engine/suggest.h"
 #include "kernels/kernel_choice.h"
+#include "nets/lpips.h"
 
 namespace sr::train {
 
@@ -254,18 +255,27 @@ Spec stage_spec() {
 
 Spec metric_spec() {
   return object({
-      {"type", required(string(nullptr, "calculate_psnr and calculate_ssim (against GT), calculate_niqe (no "
-                                        "reference: lower is more natural; data/niqe.h)",
-                               {"calculate_psnr", "calculate_ssim", "calculate_niqe"}))},
+      {"type", required(string(nullptr, "calculate_psnr and calculate_ssim (against GT), calculate_lpips (against "
+                                        "GT: lower is more alike; nets/lpips.h), calculate_niqe (no reference: lower "
+                                        "is more natural; data/niqe.h)",
+                               {"calculate_psnr", "calculate_ssim", "calculate_lpips", "calculate_niqe"}))},
       {"crop_border", integer(0, "pixels cropped from each border before measuring", 0)},
-      {"test_y_channel", boolean(false, "PSNR/SSIM: measure on BT.601 Y instead of RGB (NIQE always measures Y and "
+      {"test_y_channel", boolean(false, "PSNR/SSIM: measure on BT.601 Y instead of RGB (LPIPS measures RGB; NIQE "
+                                        "always measures Y and "
                                         "ignores the key, as BasicSR's calculate_niqe does)")},
-      {"better", string(nullptr, "which way the best validation goes: lower for calculate_niqe, higher for PSNR "
-                                 "and SSIM (the default each)", {"higher", "lower"})},
+      {"better", string(nullptr, "which way the best validation goes: lower for calculate_lpips and "
+                                 "calculate_niqe, higher for PSNR and SSIM (the default each)", {"higher", "lower"})},
       {"pris_params", string(nullptr, "calculate_niqe: the pristine model, an .npz of mu_pris_param, "
                                       "cov_pris_param and gaussian_window (BasicSR's "
                                       "basicsr/metrics/niqe_pris_params.npz, or `srengine niqe-fit`); relative to "
                                       "the config file, else the working directory")},
+      {"lpips_weights", string(nullptr, "calculate_lpips: the linear layers, the lpips package's "
+                                        "weights/v0.1/vgg.pth (BasicSR's calculate_lpips.py uses vgg) or alex.pth, "
+                                        "which also tell the net; or a whole LPIPS state dict; relative to the "
+                                        "config file, else the working directory")},
+      {"backbone_weights", string(nullptr, "calculate_lpips: the backbone's ImageNet weights, torchvision's "
+                                           "vgg16-397923af.pth or alexnet-owt-7be5be79.pth (not needed when "
+                                           "lpips_weights holds the whole net)")},
   });
 }
 
@@ -583,37 +593,56 @@ std::vector<std::string> metrics_needing_gt(const json& c) {
   return names;
 }
 
-// Each metric's `better` (its type's way when absent) and NIQE's pristine model: resolved
-// like a dataset path and read, so a missing or broken model stops the run before training.
+// A metric's model file key: required (or optional) for its type, refused for the others, and
+// resolved like a dataset path. Returns the resolved path ("" when absent or bad).
+std::string metric_file(json& m, const std::string& base, const std::string& type, const std::string& key,
+                        const std::string& owner, bool required, const std::string& what, const std::string& config_dir,
+                        Problems& p) {
+  const bool given = m.contains(key) && !m[key].is_null();
+  if (type != owner) {
+    p.check(!given, "config: '", base, ".", key, "' is read by ", owner, " only ('", base, ".type' is ", type, ")");
+    return "";
+  }
+  if (!given || !m[key].is_string() || m[key].get<std::string>().empty()) {
+    p.check(!required && !given, "config: '", base, ".", key, "' is required by ", owner, ": ", what);
+    return "";
+  }
+  const std::optional<std::string> found = resolve_config_path(m[key].get<std::string>(), config_dir, base + "." + key, p);
+  if (!found) return "";
+  m[key] = *found;
+  return *found;
+}
+
+// Each metric's `better` (its type's way when absent) and its model files (NIQE's pristine
+// model, LPIPS's weights): resolved like a dataset path and read, so a missing or broken file
+// stops the run before training.
 void check_metrics(json& c, const std::string& config_dir, Problems& p) {
   if (!c.contains("val") || !c["val"].is_object() || !c["val"].contains("metrics") || !c["val"]["metrics"].is_object())
     return;
   for (auto& [name, m] : c["val"]["metrics"].items()) {
     if (!m.is_object() || !m.contains("type") || !m["type"].is_string()) continue;
     const std::string base = "val.metrics." + name, type = m["type"];
-    const bool niqe = type == "calculate_niqe";
-    if (!m.contains("better") || m["better"].is_null()) m["better"] = niqe ? "lower" : "higher";
-    if (!niqe) {
-      p.check(!m.contains("pris_params") || m["pris_params"].is_null(), "config: '", base, ".pris_params' is read "
-              "by calculate_niqe only ('", base, ".type' is ", type, ")");
-      continue;
-    }
-    p.check(m["better"] == "lower", "config: '", base, ".better' is higher, but a lower NIQE is the more natural "
-            "image (leave the key out)");
-    if (!m.contains("pris_params") || !m["pris_params"].is_string() || m["pris_params"].get<std::string>().empty()) {
-      p.check(false, "config: '", base, ".pris_params' is required by calculate_niqe: the pristine model .npz "
-              "(BasicSR's basicsr/metrics/niqe_pris_params.npz; `pip show basicsr` names the folder), or fit one to "
-              "your own sharp images with `srengine niqe-fit --input DIR --output MODEL.npz`");
-      continue;
-    }
-    const std::optional<std::string> found =
-        resolve_config_path(m["pris_params"].get<std::string>(), config_dir, base + ".pris_params", p);
-    if (!found) continue;
-    m["pris_params"] = *found;
+    const bool niqe = type == "calculate_niqe", lpips = type == "calculate_lpips";
+    if (!m.contains("better") || m["better"].is_null()) m["better"] = niqe || lpips ? "lower" : "higher";
+    p.check(!(niqe || lpips) || m["better"] == "lower", "config: '", base, ".better' is higher, but a lower ",
+            niqe ? "NIQE is the more natural image" : "LPIPS is the image closer to GT", " (leave the key out)");
+    p.check(!lpips || !m.contains("test_y_channel") || m["test_y_channel"] != true, "config: '", base,
+            ".test_y_channel' is true, but LPIPS measures RGB images (its network takes three channels)");
+    const std::string pris = metric_file(m, base, type, "pris_params", "calculate_niqe", true,
+                                         "the pristine model .npz (BasicSR's basicsr/metrics/niqe_pris_params.npz; "
+                                         "`pip show basicsr` names the folder), or fit one to your own sharp images "
+                                         "with `srengine niqe-fit --input DIR --output MODEL.npz`",
+                                         config_dir, p);
+    const std::string lin = metric_file(m, base, type, "lpips_weights", "calculate_lpips", true,
+                                        "the lpips package's weights/v0.1/vgg.pth or alex.pth (pip show lpips names "
+                                        "the folder)", config_dir, p);
+    const std::string backbone = metric_file(m, base, type, "backbone_weights", "calculate_lpips", false, "",
+                                             config_dir, p);
     try {
-      data::load_niqe_model(m["pris_params"]);
+      if (!pris.empty()) data::load_niqe_model(pris);
+      if (!lin.empty()) Lpips::from_files(lin, backbone);
     } catch (const Error& e) {
-      p.add("config: '", base, ".pris_params': ", e.what());
+      p.add("config: '", base, niqe ? ".pris_params" : ".lpips_weights", "': ", e.what());
     }
   }
 }

@@ -161,9 +161,13 @@ Config parse_config(const json& v) {
   for (auto it = val.at("metrics").begin(); it != val.at("metrics").end(); ++it) {
     const json& m = it.value();
     MetricConfig mc{it.key(), m.at("type"), m.at("crop_border"), m.at("test_y_channel"), m.at("better") == "lower",
-                    nullptr};
+                    nullptr, nullptr};
     if (mc.type == "calculate_niqe")
       mc.niqe = std::make_shared<const data::NiqeModel>(data::load_niqe_model(m.at("pris_params")));
+    if (mc.type == "calculate_lpips")
+      mc.lpips = Lpips::from_files(m.at("lpips_weights"), m.value("backbone_weights", json()).is_string()
+                                                              ? m.at("backbone_weights").get<std::string>()
+                                                              : std::string());
     c.val.metrics.push_back(std::move(mc));
   }
   const json& l = v.at("logger");

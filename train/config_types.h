@@ -16,6 +16,7 @@
 #include "data/dataset.h"
 #include "data/niqe.h"
 #include "kernels/common/precision.h"
+#include "nets/lpips.h"
 
 namespace sr::train {
 
@@ -83,11 +84,12 @@ struct DatasetConfig {
 };
 
 struct MetricConfig {
-  std::string name, type;  // type: calculate_psnr, calculate_ssim or calculate_niqe
+  std::string name, type;  // type: calculate_psnr, calculate_ssim, calculate_lpips or calculate_niqe
   int crop_border = 0;
   bool test_y_channel = false;
   bool lower_is_better = false;
   std::shared_ptr<const data::NiqeModel> niqe;  // calculate_niqe's pristine model (pris_params)
+  std::shared_ptr<Lpips> lpips;                 // calculate_lpips's network (moved to the SR images' device)
   bool needs_gt() const { return type != "calculate_niqe"; }
 };
 

@@ -8,6 +8,7 @@
 #include "data/metrics.h"
 #include "data/output_names.h"
 #include "engine/error.h"
+#include "infer/lpips_score.h"
 
 namespace sr::train {
 
@@ -37,6 +38,11 @@ data::MetricOptions metric_options(const MetricConfig& m) {
 double measure(const MetricConfig& m, const Tensor& sr, const Tensor& gt) {
   const data::MetricOptions mo = metric_options(m);
   if (m.type == "calculate_niqe") return data::calculate_niqe(sr, m.crop_border, *m.niqe);
+  if (m.type == "calculate_lpips") {
+    // The network follows the SR images to their device once (validation on a GPU runs it there).
+    if (m.lpips->parameters().front().device() != sr.device()) m.lpips->to(sr.device());
+    return calculate_lpips(sr, gt, m.crop_border, *m.lpips);
+  }
   return m.type == "calculate_psnr" ? data::calculate_psnr(sr, gt, mo) : data::calculate_ssim(sr, gt, mo);
 }
 
@@ -86,7 +92,9 @@ void check_metric_sizes(const data::Dataset& ds, const std::vector<MetricConfig>
     for (const MetricConfig& m : metrics) {
       if (m.needs_gt() && !has_gt) continue;  // an LQ-only set is measured by NIQE alone
       try {
-        if (m.needs_gt())
+        if (m.type == "calculate_lpips")
+          check_lpips_size(w, h, m.crop_border, m.lpips->net());
+        else if (m.needs_gt())
           data::check_metric_size(w, h, metric_options(m), m.type == "calculate_ssim");
         else
           data::check_niqe_size(w, h, m.crop_border);
