@@ -45,6 +45,10 @@ Tensor pixel_unshuffle(const Tensor& x, int factor);         // (N, C, H*r, W*r)
 Tensor upsample_nearest(const Tensor& x, int factor);       // (N, C, H, W) -> (N, C, H*r, W*r), torch nearest
 Tensor upsample_bilinear(const Tensor& x, int factor);      // (N, C, H, W) -> (N, C, H*r, W*r), align_corners=false
 
+// ---- Channel attention (squeeze and excitation: RCAN's CALayer) -----------------------------
+Tensor spatial_mean(const Tensor& x);                    // (N, C, H, W) -> (N, C, 1, 1), nn.AdaptiveAvgPool2d(1)
+Tensor channel_scale(const Tensor& x, const Tensor& s);  // x (N, C, H, W) * s (N, C, 1, 1) over H, W
+
 // ---- Convolution ------------------------------------------------------------------------------
 // y = conv2d(x, w) + bias, zero padding. x (N, C, H, W) may be a channel-range view of a
 // larger NCHW buffer. bias may be undefined. On CUDA it runs `choice`'s conv2d variant,

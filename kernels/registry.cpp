@@ -76,6 +76,7 @@ const std::vector<Variant>& table() {
       {"spectral_norm", "loops", "cpu", "fp32/fp64", "power iteration, sigma, backward in double", true},
       {"batch_norm", "openmp", "cpu", "fp32/fp64", "two-pass statistics per channel in double", true},
       {"pool", "openmp", "cpu", "fp32/fp64", "max_pool2d with argmax", true},
+      {"channel_attention", "openmp", "cpu", "fp32/fp64", "spatial_mean and channel_scale, plane sums in double", true},
       {"prelu", "openmp", "cpu", "fp32/fp64", "per-channel or shared slope", true},
       {"optimizer", "openmp", "cpu", "fp32", "multi-tensor Adam/AdamW, EMA and fp16's gradient unscale over chunks", true},
 #ifdef SRENGINE_WITH_CUDA
@@ -87,6 +88,7 @@ const std::vector<Variant>& table() {
       {"optimizer", "multi_tensor", "cuda", "fp32", "one launch for all tensors of Adam/AdamW, one for EMA, one for fp16's unscale", true},
       {"batch_norm", "chunked", "cuda", "fp32", "chunked double channel sums; stats copied to the host for the op", true},
       {"pool", "gather", "cuda", "fp32", "max_pool2d; backward as a gather (argmax kept on the host by the op)", true},
+      {"channel_attention", "plane_blocks", "cuda", "fp32", "a 256-thread block per plane, double tree sums; maps for the rest", true},
       {"prelu", "map", "cuda", "fp32", "maps; slope gradient by two-pass channel sums", true},
       // CUDA only: the building block of the bias, slope and spectral-norm gradients (the CPU
       // sums inside each op's own loops).

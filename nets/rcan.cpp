@@ -14,38 +14,12 @@ ChannelAttention::ChannelAttention(int64_t nf, int64_t squeeze, const LayerOptio
   attention->push_back("3", std::make_shared<Conv2d>(nf / squeeze, nf, 1, 1, 0, true, options));
 }
 
-ChannelAttention::Constants ChannelAttention::constants(int64_t hw, const Tensor& like) {
-  auto make = [&] {
-    return Constants{Tensor::full({1, hw}, 1.0 / (double)hw, like.dtype()).to(like.device()),
-                     Tensor::full({hw, 1}, 1.0, like.dtype()).to(like.device())};
-  };
-  const auto key = std::make_tuple(hw, like.device().str(), (int)like.dtype());
-  const std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (!is_training()) {
-    // The last few sizes seen in eval mode (tiles of one size, or one image's size over its
-    // 2 x num_group x num_block attentions): made once, not copied to the device per call.
-    for (const auto& [k, c] : eval_constants_)
-      if (k == key) return c;
-    if (eval_constants_.size() == 4) eval_constants_.erase(eval_constants_.begin());
-    eval_constants_.emplace_back(key, make());
-    return eval_constants_.back().second;
-  }
-  auto it = training_constants_.find(key);
-  if (it == training_constants_.end()) it = training_constants_.emplace(key, make()).first;
-  return it->second;
-}
-
 Tensor ChannelAttention::forward(const Tensor& x) {
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), HW = H * W;
-  const Constants k = constants(HW, x);
-  const Tensor& mean_w = k.mean;
-  const Tensor& spread_w = k.spread;
-  // mean over H*W: (N*C, HW) x (HW, 1) -> (N, C, 1, 1); the 1x1 convs; the weights back over H*W.
-  const Tensor pooled = reshape(linear(reshape(x, {N * C, HW}), mean_w, Tensor()), {N, C, 1, 1});
-  Tensor a = (*attention)[0].forward(pooled);
+  // y = x * sigmoid(conv3(relu(conv1(mean_hw(x))))): the squeeze and the excitation are ops of
+  // their own (engine/ops_channel_attention.cpp), the 1x1 convs run on (N, C, 1, 1).
+  Tensor a = (*attention)[0].forward(spatial_mean(x));
   a = sigmoid((*attention)[1].forward(relu(a)));
-  const Tensor spread = reshape(linear(reshape(a, {N * C, 1}), spread_w, Tensor()), {N, C, H, W});
-  return mul(x, spread);
+  return channel_scale(x, a);
 }
 
 RCAB::RCAB(int64_t nf, int64_t squeeze, double res_scale_, const LayerOptions& options) : res_scale(res_scale_) {

@@ -9,16 +9,12 @@
 //       and W2: nf / squeeze -> nf as 1x1 convs (BasicSR's AdaptiveAvgPool2d(1), Conv2d, ReLU,
 //       Conv2d, Sigmoid)
 //   the mean shift and upsample are EDSR's (layers/mean_shift.h, layers/pixel_shuffle_upsample.h)
-// The spatial mean and the broadcast of the channel weights run as linear maps with constant
-// weights (1/HW and ones) on the (N*C, H*W) view, so autograd, the CPU, CUDA and the SIMT
-// interpreter need no op beyond sigmoid. num_feat 64, num_group 10, num_block 20, x4: 15,592,355
+// mean_hw and the product with the channel weights are the ops spatial_mean and channel_scale
+// (engine/ops.h), which keep no (N, C, H, W) broadcast map for the backward. num_feat 64, num_group 10, num_block 20, x4: 15,592,355
 // parameters (BasicSR's RCAN_BIX4 options); with the constructor's num_block 16: 12,614,915.
 #pragma once
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "layers/conv2d.h"
@@ -35,21 +31,6 @@ class ChannelAttention : public Module {
   Tensor forward(const Tensor& x) override;
 
   std::shared_ptr<Sequential> attention;  // "1": conv nf -> nf/s, "3": conv nf/s -> nf (1x1)
-
- private:
-  // The constant weights of the mean over H*W (1 x HW, 1/HW) and of the broadcast back (HW x 1,
-  // ones). In training they are kept per (H*W, device, dtype) for the run's life: a captured CUDA
-  // graph holds their device pointers, so they must outlive every replay (training uses a few
-  // patch sizes). In eval mode (validation, inference: whole images of any size, never
-  // captured) the four most recent sizes are kept.
-  struct Constants {
-    Tensor mean, spread;
-  };
-  using ConstantsKey = std::tuple<int64_t, std::string, int>;
-  std::map<ConstantsKey, Constants> training_constants_;
-  std::vector<std::pair<ConstantsKey, Constants>> eval_constants_;
-  std::mutex cache_mutex_;
-  Constants constants(int64_t hw, const Tensor& like);
 };
 
 class RCAB : public Module {

@@ -336,6 +336,13 @@ std::vector<OpCase> op_cases() {
     OpCase& c2 = add_case(t, "rdb", "residual_dense_block + outer residual", shapes, rdb).tolerance(rt).inits(inits);
     if (rp != Precision::bf16) c2.rounded_reference(rdb_at(rp), ct);
   }
+  // channel attention (RCAN's CALayer): planes of a partial block and of several passes
+  add_case(t, "channel_attention", "spatial_mean", {{2, 5, 9, 13}},
+           [](V& x) { return spatial_mean(x[0]); });
+  add_case(t, "channel_attention", "spatial_mean (1000 per plane)", {{1, 3, 40, 25}},
+           [](V& x) { return spatial_mean(x[0]); });
+  add_case(t, "channel_attention", "channel_scale", {{2, 5, 9, 13}, {2, 5, 1, 1}},
+           [](V& x) { return channel_scale(x[0], x[1]); });
   add_case(t, "norm_pool", "max_pool2d 2x2", {{2, 3, 9, 8}},
            [](V& x) { return max_pool2d(x[0], 2, 2); });
   add_case(t, "norm_pool", "max_pool2d 3x3 s2 (overlapping)", {{2, 2, 9, 11}},
@@ -916,6 +923,7 @@ TEST_CASE("cuda/ops_loss") { if (sr::test::skip_without_cuda()) return; CUDA_BOD
 TEST_CASE("cuda/ops_spectral_norm") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("spectral_norm", Device::cuda()); }); }
 TEST_CASE("cuda/ops_rdb") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("rdb", Device::cuda()); }); }
 TEST_CASE("cuda/ops_norm_pool") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("norm_pool", Device::cuda()); }); }
+TEST_CASE("cuda/ops_channel_attention") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("channel_attention", Device::cuda()); }); }
 TEST_CASE("cuda/conv2d_variants") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_conv_variants); }
 TEST_CASE("cuda/upsample_nearest2x_conv2d_variants") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_upsample_nearest2x_conv2d_variants); }
 TEST_CASE("cuda/conv2d_native_vs_cudnn") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_native_vs_cudnn); }
@@ -935,4 +943,5 @@ TEST_CASE("simt/ops_loss") { run_family("loss", Device::simt()); }
 TEST_CASE("simt/ops_spectral_norm") { run_family("spectral_norm", Device::simt()); }
 TEST_CASE("simt/ops_rdb") { run_family("rdb", Device::simt()); }
 TEST_CASE("simt/ops_norm_pool") { run_family("norm_pool", Device::simt()); }
+TEST_CASE("simt/ops_channel_attention") { run_family("channel_attention", Device::simt()); }
 #endif

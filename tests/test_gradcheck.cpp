@@ -110,6 +110,28 @@ TEST_CASE("gradcheck/sigmoid") {
                    [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 5, 4), -8, 8)}; });
 }
 
+TEST_CASE("gradcheck/spatial_mean") {
+  // Odd, non-square planes, batch 2; a 1x1 plane (the mean is the value).
+  expect_gradients("spatial_mean", [](const V& in) { return spatial_mean(in[0]); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 5, 7))}; });
+  expect_gradients("spatial_mean", [](const V& in) { return spatial_mean(in[0]); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(3, 2, 1, 1))}; });
+}
+
+TEST_CASE("gradcheck/channel_scale") {
+  auto x_of = [](std::mt19937_64& rng) { return random_tensor(rng, nchw(2, 3, 4, 5)); };
+  auto s_of = [](std::mt19937_64& rng) { return random_tensor(rng, nchw(2, 3, 1, 1), -2, 2); };
+  expect_gradients("channel_scale", [](const V& in) { return channel_scale(in[0], in[1]); },
+                   [&](std::mt19937_64& rng) { return V{x_of(rng), s_of(rng)}; });
+  // Each input alone, the other a constant (the backward skips the gradient nobody needs).
+  std::mt19937_64 rng(sr::test::fresh_seed());
+  const Tensor x0 = x_of(rng), s0 = s_of(rng);
+  expect_gradients("channel_scale", [s0](const V& in) { return channel_scale(in[0], s0); },
+                   [&](std::mt19937_64& r) { return V{x_of(r)}; });
+  expect_gradients("channel_scale", [x0](const V& in) { return channel_scale(x0, in[0]); },
+                   [&](std::mt19937_64& r) { return V{s_of(r)}; });
+}
+
 TEST_CASE("gradcheck/relu") {
   expect_gradients("relu", [](const V& in) { return relu(in[0]); },
                    [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 2, 3, 5), -1, 1, {0.0})}; });

@@ -25,6 +25,7 @@
 
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/batch_norm.h"
+#include "kernels/cpu/channel_attention.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
@@ -487,6 +488,35 @@ void test_batch_norm() {
     compare("batch_norm dx" + mode, DX.get(), rdx, kFp32);
     compare("batch_norm dgamma" + mode, DG.get(), rdg, kFp32);
     compare("batch_norm dbeta" + mode, DB.get(), rdb, kFp32);
+  }
+}
+
+void test_channel_attention() {
+  std::mt19937_64 rng(113);
+  // 300 values a plane: one pass of the 256 threads and a partial second; 1 value: threads idle.
+  for (const int64_t HW : {300, 1}) {
+    const int64_t NC = 7, n = NC * HW;
+    const auto x = random_floats(rng, n), dy = random_floats(rng, n), s = random_floats(rng, NC),
+               dmean = random_floats(rng, NC);
+    Dev X(x), DY(dy), S(s), DM(dmean), M(NC), DXM(n), Y(n), DX(n), DS(NC), DXONLY(n);
+    sr::simt::spatial_mean_forward(X.p, M.p, NC, HW);
+    sr::simt::spatial_mean_backward(DM.p, DXM.p, NC, HW);
+    sr::simt::channel_scale_forward(X.p, S.p, Y.p, NC, HW);
+    sr::simt::channel_scale_backward(X.p, S.p, DY.p, DX.p, DS.p, NC, HW);
+    sr::simt::channel_scale_backward(X.p, S.p, DY.p, DXONLY.p, nullptr, NC, HW);  // ds not wanted
+    const auto xd = to_double(x), dyd = to_double(dy), sd = to_double(s), dmd = to_double(dmean);
+    std::vector<double> rm(NC), rdxm(n), ry(n), rdx(n), rds(NC);
+    cpu::spatial_mean_forward(xd.data(), rm.data(), NC, HW);
+    cpu::spatial_mean_backward(dmd.data(), rdxm.data(), NC, HW);
+    cpu::channel_scale_forward(xd.data(), sd.data(), ry.data(), NC, HW);
+    cpu::channel_scale_backward(xd.data(), sd.data(), dyd.data(), rdx.data(), rds.data(), NC, HW);
+    const std::string what = " HW " + std::to_string(HW);
+    compare("spatial_mean" + what, M.get(), rm, kFp32);
+    compare("spatial_mean_backward" + what, DXM.get(), rdxm, kFp32);
+    compare("channel_scale" + what, Y.get(), ry, kFp32);
+    compare("channel_scale_backward dx" + what, DX.get(), rdx, kFp32);
+    compare("channel_scale_backward ds" + what, DS.get(), rds, kFp32);
+    compare("channel_scale_backward dx without ds" + what, DXONLY.get(), rdx, kFp32);
   }
 }
 
@@ -1179,6 +1209,7 @@ const Family kFamilies[] = {
     {"spectral_norm", test_spectral_norm},
     {"batch_norm", test_batch_norm},
     {"pool", test_pool},
+    {"channel_attention", test_channel_attention},
     {"prelu", test_prelu},
     {"gemm", test_gemm},
     {"conv2d_tf32", test_conv2d_tf32},
@@ -1209,6 +1240,7 @@ TEST_CASE("simt/optimizer") { test_optimizer(); }
 TEST_CASE("simt/spectral_norm") { test_spectral_norm(); }
 TEST_CASE("simt/batch_norm") { test_batch_norm(); }
 TEST_CASE("simt/pool") { test_pool(); }
+TEST_CASE("simt/channel_attention") { test_channel_attention(); }
 TEST_CASE("simt/prelu") { test_prelu(); }
 TEST_CASE("simt/gemm") { test_gemm(); }
 TEST_CASE("simt/conv2d_tf32") { test_conv2d_tf32(); }

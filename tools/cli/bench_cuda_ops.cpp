@@ -17,6 +17,7 @@
 #include "kernels/common/math.h"
 #include "kernels/cuda/activation.h"
 #include "kernels/cuda/batch_norm.h"
+#include "kernels/cuda/channel_attention.h"
 #include "kernels/cuda/degrade_blur.h"
 #include "kernels/cuda/degrade_clamp.h"
 #include "kernels/cuda/degrade_jpeg.h"
@@ -177,6 +178,23 @@ Maker max_pool(const std::string& op) {
     auto dx = b.rand_sets(rot, NC * H * W);
     return [=](int i) {
       cuda::max_pool2d_backward(y[i % rot], argmax[i % rot], dx[i % rot], NC, H, W, P, Q, k, s);
+    };
+  };
+}
+
+// ---- channel_attention: "plane_blocks" ---------------------------------------------------------
+
+Maker channel_attention(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    const int64_t NC = param(c, "N") * param(c, "C"), HW = param(c, "H") * param(c, "W");
+    auto x = b.rand_sets(rot, NC * HW), y = b.rand_sets(rot, NC * HW), dy = b.rand_sets(rot, NC * HW);
+    auto s = b.rand_sets(rot, NC), ds = b.rand_sets(rot, NC);
+    if (op == "spatial_mean_fwd") return [=](int i) { cuda::spatial_mean_forward(x[i % rot], s[i % rot], NC, HW); };
+    if (op == "spatial_mean_bwd") return [=](int i) { cuda::spatial_mean_backward(s[i % rot], y[i % rot], NC, HW); };
+    if (op == "channel_scale_fwd")
+      return [=](int i) { cuda::channel_scale_forward(x[i % rot], s[i % rot], y[i % rot], NC, HW); };
+    return [=](int i) {
+      cuda::channel_scale_backward(x[i % rot], s[i % rot], dy[i % rot], y[i % rot], ds[i % rot], NC, HW);
     };
   };
 }
@@ -423,6 +441,8 @@ Maker cuda_op_maker(const std::string& op, const std::string& variant) {
   if (op == "degrade_pipeline") return only_for(variant, "chained", degrade_pipeline());
   if (op == "batch_norm_fwd" || op == "batch_norm_bwd") return only_for(variant, "chunked", batch_norm(op));
   if (op == "max_pool_fwd" || op == "max_pool_bwd") return only_for(variant, "gather", max_pool(op));
+  if (op == "spatial_mean_fwd" || op == "spatial_mean_bwd" || op == "channel_scale_fwd" || op == "channel_scale_bwd")
+    return only_for(variant, "plane_blocks", channel_attention(op));
   if (op == "linear_fwd" || op == "linear_bwd") return linear(op, variant);  // every gemm variant
   if (op.rfind("l1_loss", 0) == 0 || op.rfind("hinge_loss", 0) == 0) return only_for(variant, "two_pass", loss(op));
   if (op == "channel_sum" || op == "dot") return only_for(variant, "two_pass", reduce(op));

@@ -45,6 +45,7 @@
 #include "kernels/common/math.h"
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/batch_norm.h"
+#include "kernels/cpu/channel_attention.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv2d_bf16.h"
 #include "kernels/cpu/conv2d_int8.h"
@@ -426,6 +427,8 @@ const OpKernel kOpKernels[] = {
     {"prelu_fwd", "prelu"}, {"prelu_bwd", "prelu"},
     {"batch_norm_fwd", "batch_norm"}, {"batch_norm_bwd", "batch_norm"},
     {"max_pool_fwd", "pool"}, {"max_pool_bwd", "pool"},
+    {"spatial_mean_fwd", "channel_attention"}, {"spatial_mean_bwd", "channel_attention"},
+    {"channel_scale_fwd", "channel_attention"}, {"channel_scale_bwd", "channel_attention"},
     {"linear_fwd", "gemm"}, {"linear_bwd", "gemm"},
     {"l1_loss_fwd", "loss"}, {"l1_loss_bwd", "loss"}, {"hinge_loss_fwd", "loss"}, {"hinge_loss_bwd", "loss"},
     {"channel_sum", "reduce"}, {"dot", "reduce"},
@@ -596,6 +599,19 @@ std::vector<Case> all_cases(int batch) {
     const Params p = {{"N", N}, {"C", (double)pl.C}, {"H", (double)pl.H}, {"W", (double)pl.H}, {"k", 2}, {"s", 2}};
     mem(std::string("max_pool_fwd/") + pl.name, "max_pool_fwd", shape, p, 4 * n + 12 * m);
     mem(std::string("max_pool_bwd/") + pl.name, "max_pool_bwd", shape, p, 12 * m + 4 * n);
+  }
+  // RCAN's channel attention (nf 64, 48 px LR patches): the squeeze reads a plane and writes
+  // one value, its backward the reverse; the excitation reads x and s and writes y, its
+  // backward reads x, s, dy and writes dx and ds.
+  {
+    const Plane ca{"rcan.attention", 64, 48};
+    const double n = N * ca.C * ca.H * ca.H, planes = N * ca.C;
+    const std::string shape = "n" + std::to_string(batch) + " c" + std::to_string(ca.C) + " " + dims({ca.H, ca.H});
+    const Params p = {{"N", N}, {"C", (double)ca.C}, {"H", (double)ca.H}, {"W", (double)ca.H}};
+    mem("spatial_mean_fwd/rcan.attention", "spatial_mean_fwd", shape + " -> 1x1", p, 4 * (n + planes));
+    mem("spatial_mean_bwd/rcan.attention", "spatial_mean_bwd", shape + " <- 1x1", p, 4 * (n + planes));
+    mem("channel_scale_fwd/rcan.attention", "channel_scale_fwd", shape + ", x * s", p, 4 * (2 * n + planes));
+    mem("channel_scale_bwd/rcan.attention", "channel_scale_bwd", shape + ", dx and ds", p, 4 * (3 * n + 2 * planes));
   }
   {  // VGGStyleDiscriminator's linear1 (512*4*4 -> 100, with bias): small GEMMs.
     const double In = 8192, Out = 100;
@@ -864,6 +880,19 @@ std::vector<Impl> cpu_impls(const std::string& op) {
       auto dx = b.rand_sets(rot, NC * H * W);
       return [=](int i) {
         cpu::max_pool2d_backward(y[i % rot], (*argmax)[i % rot].data(), dx[i % rot], NC, H, W, P, Q);
+      };
+    });
+  if (op == "spatial_mean_fwd" || op == "spatial_mean_bwd" || op == "channel_scale_fwd" || op == "channel_scale_bwd")
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t NC = param(c, "N") * param(c, "C"), HW = param(c, "H") * param(c, "W");
+      auto x = b.rand_sets(rot, NC * HW), y = b.rand_sets(rot, NC * HW), dy = b.rand_sets(rot, NC * HW);
+      auto s = b.rand_sets(rot, NC), ds = b.rand_sets(rot, NC);
+      if (op == "spatial_mean_fwd") return [=](int i) { cpu::spatial_mean_forward(x[i % rot], s[i % rot], NC, HW); };
+      if (op == "spatial_mean_bwd") return [=](int i) { cpu::spatial_mean_backward(s[i % rot], y[i % rot], NC, HW); };
+      if (op == "channel_scale_fwd")
+        return [=](int i) { cpu::channel_scale_forward(x[i % rot], s[i % rot], y[i % rot], NC, HW); };
+      return [=](int i) {
+        cpu::channel_scale_backward(x[i % rot], s[i % rot], dy[i % rot], y[i % rot], ds[i % rot], NC, HW);
       };
     });
   if (op == "linear_fwd" || op == "linear_bwd") {
