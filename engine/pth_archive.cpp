@@ -1,12 +1,13 @@
 // Reading torch.save zip checkpoints (see pth_archive.h).
 #include "engine/pth_archive.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
 #include "engine/error.h"
 #include "engine/half_float.h"
-#include "engine/torch_unpickler.h"
+#include "engine/pth_legacy.h"
 
 namespace sr {
 
@@ -31,8 +32,9 @@ float element(const uint8_t* base, TorchStorageType type, uint64_t i) {
   return 0.f;
 }
 
-// Copies the strided view (checked against the storage by the unpickler) into dst, row-major.
-void gather(const uint8_t* storage, TorchStorageType type, const PickledTensor& t, float* dst) {
+}  // namespace
+
+void gather_torch_view(const uint8_t* storage, TorchStorageType type, const PickledTensor& t, float* dst) {
   const size_t nd = t.sizes.size();
   uint64_t numel = 1;
   for (int64_t s : t.sizes) numel *= (uint64_t)s;
@@ -51,6 +53,8 @@ void gather(const uint8_t* storage, TorchStorageType type, const PickledTensor& 
     }
   }
 }
+
+namespace {
 
 std::string entry_prefix(const ZipArchive& zip, const std::string& where) {
   SR_CHECK(!zip.entries().empty(), where, ": the zip archive is empty (not a torch.save checkpoint)");
@@ -105,7 +109,7 @@ std::vector<std::string> read_pth_archive(const ByteSource& source, const PthAll
   for (const auto& [key, e] : entries) {
     const PickledStorage& s = sd.storages.at(key);
     const std::vector<uint8_t> bytes = zip.read(*e, s.numel * torch_storage_element_size(s.type), options.verify_crc);
-    for (size_t i : users[key]) gather(bytes.data(), s.type, sd.tensors[i], dst[i]);
+    for (size_t i : users[key]) gather_torch_view(bytes.data(), s.type, sd.tensors[i], dst[i]);
   }
   return sd.skipped;
 }
@@ -119,12 +123,13 @@ WeightsFileKind sniff_weights_file(const uint8_t* head, size_t n) {
   return WeightsFileKind::unknown;
 }
 
-std::string legacy_pth_message(const std::string& path) {
-  return str_cat("pth '", path,
-                 "': a legacy torch.save checkpoint (the pre-1.6 format, not a zip archive), which srengine "
-                 "does not read. Re-save it with PyTorch: torch.save(torch.load(path, map_location='cpu'), "
-                 "new_path, _use_new_zipfile_serialization=True), or convert it to safetensors with "
-                 "tools/convert_pth.py IN.pth OUT.safetensors");
+std::vector<std::string> read_torch_checkpoint(const ByteSource& source, const PthAllocate& allocate,
+                                               const PthReadOptions& options) {
+  uint8_t head[16] = {};
+  const size_t n = (size_t)std::min<uint64_t>(source.size(), sizeof(head));
+  source.read(0, n, head);
+  if (sniff_weights_file(head, n) == WeightsFileKind::torch_legacy) return read_pth_legacy(source, allocate, options);
+  return read_pth_archive(source, allocate, options);
 }
 
 }  // namespace sr

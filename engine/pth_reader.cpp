@@ -14,7 +14,7 @@ namespace {
 PthFile read_from(const ByteSource& src, const PthReadOptions& options) {
   PthFile out;
   out.source = src.name();
-  out.skipped = read_pth_archive(
+  out.skipped = read_torch_checkpoint(
       src,
       [&](const std::string& name, const std::vector<int64_t>& sizes) -> float* {
         SR_CHECK((int)sizes.size() <= Shape::kMaxDims, "pth '", src.name(), "': tensor '", name, "' has ",
@@ -29,16 +29,10 @@ PthFile read_from(const ByteSource& src, const PthReadOptions& options) {
 }  // namespace
 
 PthFile read_pth(const std::string& path, const PthReadOptions& options) {
-  const FileByteSource src(path);
-  uint8_t head[16] = {};
-  const size_t n = (size_t)std::min<uint64_t>(src.size(), sizeof(head));
-  src.read(0, n, head);
-  if (sniff_weights_file(head, n) == WeightsFileKind::torch_legacy) fail(legacy_pth_message(path));
-  return read_from(src, options);
+  return read_from(FileByteSource(path), options);
 }
 
 PthFile parse_pth(const uint8_t* data, size_t size, const std::string& name, const PthReadOptions& options) {
-  if (sniff_weights_file(data, size) == WeightsFileKind::torch_legacy) fail(legacy_pth_message(name));
   return read_from(MemoryByteSource(data, size, name), options);
 }
 
@@ -57,12 +51,12 @@ NamedTensors read_weights_file(const std::string& path, std::vector<std::string>
   SafetensorsReadOptions as_f32;
   as_f32.dtype = DType::f32;
   switch (sniff_weights_file(head, n)) {
-    case WeightsFileKind::torch_zip: {
+    case WeightsFileKind::torch_zip:
+    case WeightsFileKind::torch_legacy: {
       PthFile f = read_pth(path);
       if (skipped) *skipped = std::move(f.skipped);
       return std::move(f.tensors);
     }
-    case WeightsFileKind::torch_legacy: fail(legacy_pth_message(path));
     case WeightsFileKind::safetensors: return read_safetensors(path, as_f32).tensors;
     case WeightsFileKind::unknown: break;
   }

@@ -165,12 +165,13 @@ struct Header {
 void refuse_pytorch_file(const uint8_t* start, size_t n, const std::string& where) {
   const bool zip = n >= 4 && start[0] == 'P' && start[1] == 'K' && start[2] == 3 && start[3] == 4;
   const bool pickle = n >= 2 && start[0] == 0x80 && start[1] >= 2 && start[1] <= 5;
-  // --weights and pretrain_network_* read zip .pth files themselves (engine/pth_reader.h);
+  // --weights and pretrain_network_* read .pth files themselves (engine/pth_reader.h);
   // this reader is also the one for training states, which are never PyTorch files.
   SR_CHECK(!zip, where, ": is a PyTorch zip (.pth/.pt) file, not safetensors: give it as --weights or "
                         "pretrain_network_g (read directly), or convert it with `srengine convert IN.pth OUT.safetensors`");
-  SR_CHECK(!pickle, where, ": is a legacy PyTorch pickle (.pth) file, not safetensors: convert it with "
-                           "`python3 tools/convert_pth.py IN.pth OUT.safetensors`");
+  SR_CHECK(!pickle, where, ": is a legacy PyTorch pickle (.pth) file, not safetensors: give it as --weights or "
+                           "pretrain_network_g (read directly), or convert it with "
+                           "`srengine convert IN.pth OUT.safetensors`");
 }
 
 // The header length from the first 8 bytes, checked against the limit and the file size.

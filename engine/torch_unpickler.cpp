@@ -15,13 +15,14 @@ namespace sr {
 
 namespace {
 
-enum class Kind : uint8_t { none, boolean, integer, real, str, tuple, list, dict, global, storage, tensor };
+enum class Kind : uint8_t { none, boolean, integer, big_integer, real, str, tuple, list, dict, global, storage, tensor };
 
 const char* kind_name(Kind k) {
   switch (k) {
     case Kind::none: return "None";
     case Kind::boolean: return "bool";
     case Kind::integer: return "int";
+    case Kind::big_integer: return "int over 64 bits";
     case Kind::real: return "float";
     case Kind::str: return "str";
     case Kind::tuple: return "tuple";
@@ -35,7 +36,7 @@ const char* kind_name(Kind k) {
 }
 
 // The only names an allowed pickle may import.
-enum class Callable : uint8_t { ordered_dict, rebuild_tensor_v2, rebuild_parameter, storage_class };
+enum class Callable : uint8_t { ordered_dict, rebuild_tensor_v1, rebuild_tensor_v2, rebuild_parameter, storage_class };
 
 struct StorageClass {
   const char* name;
@@ -53,7 +54,7 @@ struct Value {
   int64_t i = 0;  // bool / int; global: Callable; tensor: index into the tensor records
   double f = 0;
   TorchStorageType storage_type = TorchStorageType::f32;  // global Callable::storage_class
-  std::string s;                // str; storage key
+  std::string s;                // str; storage key; big_integer: its little-endian bytes
   std::vector<uint32_t> items;  // tuple / list elements; dict: key, value, key, value, ...
 };
 
@@ -86,8 +87,6 @@ const char* opcode_name(uint8_t op) {
     case 0x83: return "EXT2";
     case 0x84: return "EXT4";
     case 'S': return "STRING";
-    case 'T': return "BINSTRING";
-    case 'U': return "SHORT_BINSTRING";
     case 'B': return "BINBYTES";
     case 'C': return "SHORT_BINBYTES";
     case 0x8e: return "BINBYTES8";
@@ -113,10 +112,25 @@ const char* opcode_name(uint8_t op) {
   }
 }
 
+// What a pickle may hold: a state dict (in either format's persistent ids) or plain values.
+enum class Mode { zip, legacy, plain };
+
 class Unpickler {
  public:
-  Unpickler(const uint8_t* data, size_t size, const std::string& where, const UnpickleLimits& limits)
-      : p_(data), n_(size), where_(where), limits_(limits) {}
+  Unpickler(const PickleInput& in, Mode mode, const UnpickleLimits& limits)
+      : p_(in.data),
+        n_(in.size),
+        pos_(in.start),
+        where_(in.where),
+        name_(in.name),
+        end_note_(in.end_note),
+        ran_out_(in.ran_out),
+        mode_(mode),
+        limits_(limits) {
+    SR_CHECK(in.start <= in.size, where_, ": ", name_, " starts at byte ", in.start, ", past the end (", end_note_, ")");
+  }
+
+  size_t end() const { return pos_; }
 
   PickledStateDict run() {
     const uint32_t root = execute();
@@ -126,13 +140,20 @@ class Unpickler {
              ", not a state dict (a dict of tensors); save model.state_dict() instead");
     flatten(root, "", 0);
     for (const PickledTensor& t : out_.tensors) out_.storages[t.storage_key] = storages_.at(t.storage_key);
+    out_.declared = storages_;
     return std::move(out_);
+  }
+
+  PlainValue run_plain() {
+    const uint32_t root = execute();
+    return plain(root, 0);
   }
 
  private:
   // ---- Reading the byte stream ---------------------------------------------------------
   [[noreturn]] void truncated(const char* what) {
-    fail(where_, ": data.pkl ends inside ", what, " at byte ", pos_, " (truncated or corrupt file)");
+    if (ran_out_) *ran_out_ = true;
+    fail(where_, ": ", name_, " ends inside ", what, " at byte ", pos_, " (", end_note_, ")");
   }
   const uint8_t* take(uint64_t k, const char* what) {
     if (k > n_ - pos_) truncated(what);
@@ -148,7 +169,7 @@ class Unpickler {
   std::string line(const char* what) {
     const size_t start = pos_;
     while (pos_ < n_ && p_[pos_] != '\n') {
-      SR_CHECK(pos_ - start < 256, where_, ": data.pkl has a ", what, " name over 256 bytes at byte ", start);
+      SR_CHECK(pos_ - start < 256, where_, ": ", name_, " has a ", what, " name over 256 bytes at byte ", start);
       ++pos_;
     }
     if (pos_ >= n_) truncated(what);
@@ -158,7 +179,7 @@ class Unpickler {
 
   // ---- The arena and the stack -----------------------------------------------------------
   uint32_t make(Value v) {
-    SR_CHECK(values_.size() < limits_.max_objects, where_, ": data.pkl creates over ", limits_.max_objects,
+    SR_CHECK(values_.size() < limits_.max_objects, where_, ": ", name_, " creates over ", limits_.max_objects,
              " objects (not a plausible state dict)");
     values_.push_back(std::move(v));
     return (uint32_t)(values_.size() - 1);
@@ -170,20 +191,20 @@ class Unpickler {
   }
   void push(uint32_t v) { stack_.push_back(v); }
   uint32_t pop(const char* op) {
-    SR_CHECK(stack_.size() > (marks_.empty() ? 0 : marks_.back()), where_, ": data.pkl ", op, " at byte ", op_pos_,
+    SR_CHECK(stack_.size() > (marks_.empty() ? 0 : marks_.back()), where_, ": ", name_, " ", op, " at byte ", op_pos_,
              " finds an empty stack (corrupt pickle)");
     const uint32_t v = stack_.back();
     stack_.pop_back();
     return v;
   }
   uint32_t top(const char* op) {
-    SR_CHECK(stack_.size() > (marks_.empty() ? 0 : marks_.back()), where_, ": data.pkl ", op, " at byte ", op_pos_,
+    SR_CHECK(stack_.size() > (marks_.empty() ? 0 : marks_.back()), where_, ": ", name_, " ", op, " at byte ", op_pos_,
              " finds an empty stack (corrupt pickle)");
     return stack_.back();
   }
   // Pops everything above the last MARK (and the mark).
   std::vector<uint32_t> pop_mark(const char* op) {
-    SR_CHECK(!marks_.empty(), where_, ": data.pkl ", op, " at byte ", op_pos_, " has no MARK (corrupt pickle)");
+    SR_CHECK(!marks_.empty(), where_, ": ", name_, " ", op, " at byte ", op_pos_, " has no MARK (corrupt pickle)");
     const size_t m = marks_.back();
     marks_.pop_back();
     std::vector<uint32_t> items(stack_.begin() + (ptrdiff_t)m, stack_.end());
@@ -192,7 +213,7 @@ class Unpickler {
   }
   Value& at(uint32_t v) { return values_[v]; }
   Value& expect(uint32_t v, Kind k, const char* what) {
-    SR_CHECK(values_[v].kind == k, where_, ": data.pkl ", what, " at byte ", op_pos_, " expects a ", kind_name(k),
+    SR_CHECK(values_[v].kind == k, where_, ": ", name_, " ", what, " at byte ", op_pos_, " expects a ", kind_name(k),
              ", got a ", kind_name(values_[v].kind));
     return values_[v];
   }
@@ -200,12 +221,16 @@ class Unpickler {
   // ---- Names and calls ---------------------------------------------------------------------
   uint32_t import(const std::string& module, const std::string& name) {
     const std::string full = module + "." + name;
+    SR_CHECK(mode_ != Mode::plain, where_, ": ", name_, " imports '", printable(full), "' (byte ", op_pos_,
+             "): refused, nothing was executed (this pickle holds plain values only)");
     Value v;
     v.kind = Kind::global;
     if (full == "collections.OrderedDict") {
       v.i = (int64_t)Callable::ordered_dict;
     } else if (full == "torch._utils._rebuild_tensor_v2") {
       v.i = (int64_t)Callable::rebuild_tensor_v2;
+    } else if (full == "torch._utils._rebuild_tensor") {
+      v.i = (int64_t)Callable::rebuild_tensor_v1;
     } else if (full == "torch._utils._rebuild_parameter") {
       v.i = (int64_t)Callable::rebuild_parameter;
     } else {
@@ -217,16 +242,16 @@ class Unpickler {
         }
       const std::string shown = printable(full);
       if (full == "torch.storage._load_from_bytes")
-        fail(where_, ": data.pkl imports 'torch.storage._load_from_bytes' (byte ", op_pos_,
+        fail(where_, ": ", name_, " imports 'torch.storage._load_from_bytes' (byte ", op_pos_,
              "): a storage pickled as raw bytes would need torch.load of untrusted bytes, so it is refused; "
              "re-save with torch.save(model.state_dict(), path) or convert with tools/convert_pth.py");
       // Other tensor and storage kinds (quantized, sparse, uint8, complex, ...).
       if (module == "torch" || module == "torch._utils" || module == "torch._tensor")
-        fail(where_, ": data.pkl imports '", shown, "' (byte ", op_pos_,
+        fail(where_, ": ", name_, " imports '", shown, "' (byte ", op_pos_,
              "), a tensor or storage kind srengine does not read; refused (not executed). Readable: dense "
-             "float32/float16/bfloat16/float64/int64/int32 tensors (torch._utils._rebuild_tensor_v2, "
-             "torch.<Float|Half|BFloat16|Double|Long|Int>Storage)");
-      fail(where_, ": data.pkl imports '", shown, "' (byte ", op_pos_,
+             "float32/float16/bfloat16/float64/int64/int32 tensors (torch._utils._rebuild_tensor_v2 or "
+             "_rebuild_tensor, torch.<Float|Half|BFloat16|Double|Long|Int>Storage)");
+      fail(where_, ": ", name_, " imports '", shown, "' (byte ", op_pos_,
            "): refused, nothing was executed. A state dict needs only collections.OrderedDict, "
            "torch._utils._rebuild_tensor_v2 and torch.*Storage; this file holds other objects (a pickled model "
            "or code: save model.state_dict() instead, and do not torch.load a file you do not trust)");
@@ -236,54 +261,75 @@ class Unpickler {
 
   uint32_t reduce(uint32_t fn, uint32_t args) {
     const Value& f = at(fn);
-    SR_CHECK(f.kind == Kind::global, where_, ": data.pkl REDUCE at byte ", op_pos_, " calls a ", kind_name(f.kind),
+    SR_CHECK(f.kind == Kind::global, where_, ": ", name_, " REDUCE at byte ", op_pos_, " calls a ", kind_name(f.kind),
              " (only allowed names may be called)");
     const std::vector<uint32_t> a = expect(args, Kind::tuple, "REDUCE arguments").items;
     switch ((Callable)f.i) {
-      case Callable::ordered_dict:
-        SR_CHECK(a.empty(), where_, ": data.pkl REDUCE at byte ", op_pos_,
-                 " calls collections.OrderedDict with arguments (refused: items come by SETITEMS)");
-        return make(Kind::dict);
-      case Callable::rebuild_tensor_v2: return rebuild_tensor(a);
+      case Callable::ordered_dict: return ordered_dict(a);
+      case Callable::rebuild_tensor_v1: return rebuild_tensor(a, "_rebuild_tensor", 4, 4);
+      case Callable::rebuild_tensor_v2: return rebuild_tensor(a, "_rebuild_tensor_v2", 6, 7);
       case Callable::rebuild_parameter:
         SR_CHECK(a.size() >= 1 && a.size() <= 3 && at(a[0]).kind == Kind::tensor, where_,
-                 ": data.pkl REDUCE at byte ", op_pos_, " calls torch._utils._rebuild_parameter without a tensor");
+                 ": ", name_, " REDUCE at byte ", op_pos_, " calls torch._utils._rebuild_parameter without a tensor");
         if (a.size() == 3) check_empty_hooks(a[2]);
         return a[0];
       case Callable::storage_class: break;
     }
-    fail(where_, ": data.pkl REDUCE at byte ", op_pos_,
+    fail(where_, ": ", name_, " REDUCE at byte ", op_pos_,
          " calls a storage class (storages are only loaded by persistent id); refused");
   }
 
   void check_empty_hooks(uint32_t v) {
     const Value& h = at(v);
-    SR_CHECK((h.kind == Kind::dict && h.items.empty()) || h.kind == Kind::none, where_, ": data.pkl tensor at byte ",
+    SR_CHECK((h.kind == Kind::dict && h.items.empty()) || h.kind == Kind::none, where_, ": ", name_, " tensor at byte ",
              op_pos_, " has backward hooks (", kind_name(h.kind), "); refused");
   }
 
   int64_t as_int(uint32_t v, const char* what) { return expect(v, Kind::integer, what).i; }
 
-  uint32_t rebuild_tensor(const std::vector<uint32_t>& a) {
-    // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
-    SR_CHECK(a.size() == 6 || a.size() == 7, where_, ": data.pkl _rebuild_tensor_v2 at byte ", op_pos_, " has ",
-             a.size(), " arguments, expected 6 or 7");
+  // OrderedDict() gets its items by SETITEMS; Python 2's OrderedDict pickles them as its one
+  // argument, a list of [key, value] lists.
+  uint32_t ordered_dict(const std::vector<uint32_t>& a) {
+    const uint32_t d = make(Kind::dict);
+    if (a.empty()) return d;
+    const Value& pairs = at(a[0]);
+    SR_CHECK(a.size() == 1 && (pairs.kind == Kind::list || pairs.kind == Kind::tuple), where_, ": ", name_,
+             " REDUCE at byte ", op_pos_,
+             " calls collections.OrderedDict with arguments other than one list of (key, value) pairs");
+    std::vector<uint32_t> kv;
+    for (uint32_t p : pairs.items) {
+      const Value& pair = at(p);
+      SR_CHECK((pair.kind == Kind::list || pair.kind == Kind::tuple) && pair.items.size() == 2, where_, ": ", name_,
+               " REDUCE at byte ", op_pos_, " gives collections.OrderedDict an item that is not a (key, value) pair");
+      kv.insert(kv.end(), pair.items.begin(), pair.items.end());
+    }
+    at(d).items = std::move(kv);
+    return d;
+  }
+
+  // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata]);
+  // PyTorch < 0.4 wrote _rebuild_tensor(storage, storage_offset, size, stride).
+  uint32_t rebuild_tensor(const std::vector<uint32_t>& a, const char* fn, size_t min_args, size_t max_args) {
+    SR_CHECK(a.size() >= min_args && a.size() <= max_args, where_, ": ", name_, " ", fn, " at byte ", op_pos_,
+             " has ", a.size(), " arguments, expected ", min_args, min_args == max_args ? std::string() : str_cat(" or ", max_args));
     TensorRecord t;
-    t.storage_key = expect(a[0], Kind::storage, "_rebuild_tensor_v2 storage").s;
-    t.offset = as_int(a[1], "_rebuild_tensor_v2 storage_offset");
-    const Value& size = expect(a[2], Kind::tuple, "_rebuild_tensor_v2 size");
-    const Value& stride = expect(a[3], Kind::tuple, "_rebuild_tensor_v2 stride");
-    SR_CHECK(size.items.size() == stride.items.size(), where_, ": data.pkl tensor at byte ", op_pos_, " has ",
+    t.storage_key = expect(a[0], Kind::storage, "tensor storage").s;
+    t.offset = as_int(a[1], "tensor storage_offset");
+    const Value& size = expect(a[2], Kind::tuple, "tensor size");
+    const Value& stride = expect(a[3], Kind::tuple, "tensor stride");
+    SR_CHECK(size.items.size() == stride.items.size(), where_, ": ", name_, " tensor at byte ", op_pos_, " has ",
              size.items.size(), " sizes but ", stride.items.size(), " strides");
-    SR_CHECK((int)size.items.size() <= limits_.max_dims, where_, ": data.pkl tensor at byte ", op_pos_, " has ",
+    SR_CHECK((int)size.items.size() <= limits_.max_dims, where_, ": ", name_, " tensor at byte ", op_pos_, " has ",
              size.items.size(), " dimensions (at most ", limits_.max_dims, ")");
     for (uint32_t s : size.items) t.sizes.push_back(as_int(s, "tensor size"));
     for (uint32_t s : stride.items) t.strides.push_back(as_int(s, "tensor stride"));
-    SR_CHECK(at(a[4]).kind == Kind::boolean || at(a[4]).kind == Kind::integer, where_, ": data.pkl tensor at byte ",
-             op_pos_, " has requires_grad of type ", kind_name(at(a[4]).kind));
-    check_empty_hooks(a[5]);
+    if (a.size() >= 6) {
+      SR_CHECK(at(a[4]).kind == Kind::boolean || at(a[4]).kind == Kind::integer, where_, ": ", name_,
+               " tensor at byte ", op_pos_, " has requires_grad of type ", kind_name(at(a[4]).kind));
+      check_empty_hooks(a[5]);
+    }
     if (a.size() == 7)
-      SR_CHECK(at(a[6]).kind == Kind::none || at(a[6]).kind == Kind::dict, where_, ": data.pkl tensor at byte ",
+      SR_CHECK(at(a[6]).kind == Kind::none || at(a[6]).kind == Kind::dict, where_, ": ", name_, " tensor at byte ",
                op_pos_, " has metadata of type ", kind_name(at(a[6]).kind));
     tensors_.push_back(std::move(t));
     Value v;
@@ -293,28 +339,37 @@ class Unpickler {
   }
 
   uint32_t persistent_load(uint32_t pid) {
+    SR_CHECK(mode_ != Mode::plain, where_, ": ", name_, " loads a persistent id at byte ", op_pos_,
+             " (this pickle holds plain values only); refused");
     const Value& t = expect(pid, Kind::tuple, "BINPERSID id");
-    SR_CHECK(t.items.size() == 5 && at(t.items[0]).kind == Kind::str && at(t.items[0]).s == "storage", where_,
-             ": data.pkl persistent id at byte ", op_pos_,
-             " is not ('storage', class, key, location, numel) (not a torch.save checkpoint?)");
+    const bool legacy = mode_ == Mode::legacy;
+    SR_CHECK(t.items.size() == (legacy ? 6u : 5u) && at(t.items[0]).kind == Kind::str && at(t.items[0]).s == "storage",
+             where_, ": ", name_, " persistent id at byte ", op_pos_, " is not ('storage', class, key, location, numel",
+             legacy ? ", view_metadata" : "", ") (not a torch.save checkpoint?)");
     const Value& cls = at(t.items[1]);
     SR_CHECK(cls.kind == Kind::global && (Callable)cls.i == Callable::storage_class, where_,
-             ": data.pkl storage at byte ", op_pos_, " has no storage class");
+             ": ", name_, " storage at byte ", op_pos_, " has no storage class");
     PickledStorage s;
     s.type = cls.storage_type;
     s.key = expect(t.items[2], Kind::str, "storage key").s;
     s.location = expect(t.items[3], Kind::str, "storage location").s;
     const int64_t numel = as_int(t.items[4], "storage size");
-    SR_CHECK(!s.key.empty() && s.key.size() <= 64, where_, ": data.pkl storage key '", printable(s.key),
+    SR_CHECK(!s.key.empty() && s.key.size() <= 64, where_, ": ", name_, " storage key '", printable(s.key),
              "' is empty or too long");
     for (char c : s.key)
-      SR_CHECK(std::isalnum((unsigned char)c) || c == '_', where_, ": data.pkl storage key '", printable(s.key),
+      SR_CHECK(std::isalnum((unsigned char)c) || c == '_', where_, ": ", name_, " storage key '", printable(s.key),
                "' has characters other than letters, digits and '_'");
     SR_CHECK(numel >= 0 && (uint64_t)numel <= (uint64_t(1) << 60) / torch_storage_element_size(s.type), where_,
-             ": data.pkl storage '", s.key, "' has an impossible size of ", numel, " elements");
+             ": ", name_, " storage '", s.key, "' has an impossible size of ", numel, " elements");
+    // A view would need its root's key remapped, and only a sliced storage (never a state dict's
+    // tensor) was ever saved as one, so it is refused rather than supported untested.
+    SR_CHECK(!legacy || at(t.items[5]).kind == Kind::none, where_, ": ", name_, " storage '", s.key, "' at byte ",
+             op_pos_, " is a view of another storage (view_metadata is a ", kind_name(at(t.items[5]).kind),
+             ", not None): PyTorch < 0.4 wrote these only for sliced storages, never for a state dict's tensors; "
+             "not supported");
     s.numel = (uint64_t)numel;
     auto [it, inserted] = storages_.emplace(s.key, s);
-    SR_CHECK(inserted || (it->second.type == s.type && it->second.numel == s.numel), where_, ": data.pkl storage '",
+    SR_CHECK(inserted || (it->second.type == s.type && it->second.numel == s.numel), where_, ": ", name_, " storage '",
              s.key, "' is declared twice with different types or sizes");
     Value v;
     v.kind = Kind::storage;
@@ -325,18 +380,22 @@ class Unpickler {
   // ---- The VM --------------------------------------------------------------------------------
   uint32_t execute() {
     while (true) {
-      SR_CHECK(pos_ < n_, where_, ": data.pkl ends at byte ", pos_, " without STOP (truncated or corrupt file)");
+      if (pos_ >= n_) {
+        if (ran_out_) *ran_out_ = true;
+        fail(where_, ": ", name_, " ends at byte ", pos_, " without STOP (", end_note_, ")");
+      }
       op_pos_ = pos_;
       const uint8_t op = p_[pos_++];
       switch (op) {
         case 0x80: {  // PROTO
           const uint8_t v = *take(1, "PROTO");
-          SR_CHECK(v >= 2 && v <= 5, where_, ": data.pkl pickle protocol ", (int)v, " (expected 2..5)");
+          SR_CHECK(v >= 2 && v <= 5, where_, ": ", name_, " pickle protocol ", (int)v, " (expected 2..5)");
           break;
         }
         case 0x95: {  // FRAME: a length hint; checked, then ignored
           const uint64_t len = le(take(8, "FRAME"), 8);
-          SR_CHECK(len <= n_ - pos_, where_, ": data.pkl frame of ", len, " bytes at byte ", op_pos_,
+          if (len > n_ - pos_ && ran_out_) *ran_out_ = true;
+          SR_CHECK(len <= n_ - pos_, where_, ": ", name_, " frame of ", len, " bytes at byte ", op_pos_,
                    " runs past the end (truncated file?)");
           break;
         }
@@ -367,7 +426,7 @@ class Unpickler {
         }
         case 'u': {  // SETITEMS
           std::vector<uint32_t> kv = pop_mark("SETITEMS");
-          SR_CHECK(kv.size() % 2 == 0, where_, ": data.pkl SETITEMS at byte ", op_pos_, " has an odd item count");
+          SR_CHECK(kv.size() % 2 == 0, where_, ": ", name_, " SETITEMS at byte ", op_pos_, " has an odd item count");
           set_items(top("SETITEMS"), kv);
           break;
         }
@@ -388,8 +447,14 @@ class Unpickler {
         case 'M': push_int((int64_t)le(take(2, "BININT2"), 2)); break;
         case 0x8a: {  // LONG1: little-endian two's complement of n bytes
           const uint8_t k = *take(1, "LONG1");
-          SR_CHECK(k <= 8, where_, ": data.pkl integer of ", (int)k, " bytes at byte ", op_pos_, " is too large");
           const uint8_t* q = take(k, "LONG1");
+          if (k > 8) {  // kept as bytes: the legacy format's magic number is 10 bytes long
+            Value v;
+            v.kind = Kind::big_integer;
+            v.s.assign(reinterpret_cast<const char*>(q), k);
+            push(make(std::move(v)));
+            break;
+          }
           uint64_t v = le(q, k);
           if (k > 0 && k < 8 && (q[k - 1] & 0x80)) v |= ~uint64_t(0) << (8 * k);
           push_int((int64_t)v);
@@ -406,6 +471,9 @@ class Unpickler {
           break;
         }
         case 'X': push_str(le(take(4, "BINUNICODE"), 4)); break;
+        // Python 2's str: text here, as torch.load decodes it (a legacy file from Python 2).
+        case 'T': push_str(le(take(4, "BINSTRING"), 4)); break;
+        case 'U': push_str(*take(1, "SHORT_BINSTRING")); break;
         case 0x8c: push_str(*take(1, "SHORT_BINUNICODE")); break;
         case 0x8d: push_str(le(take(8, "BINUNICODE8"), 8)); break;
         case 'q': memo_[(uint32_t)*take(1, "BINPUT")] = top("BINPUT"); break;
@@ -441,20 +509,20 @@ class Unpickler {
           const uint32_t state = pop("BUILD");
           const Value& obj = at(top("BUILD"));
           SR_CHECK(obj.kind == Kind::dict && (at(state).kind == Kind::dict || at(state).kind == Kind::none), where_,
-                   ": data.pkl BUILD at byte ", op_pos_, " sets the state of a ", kind_name(obj.kind), " from a ",
+                   ": ", name_, " BUILD at byte ", op_pos_, " sets the state of a ", kind_name(obj.kind), " from a ",
                    kind_name(at(state).kind), " (only an OrderedDict's attributes are accepted); refused");
           break;
         }
         case '.': {  // STOP
-          SR_CHECK(marks_.empty(), where_, ": data.pkl STOP at byte ", op_pos_, " with an open MARK (corrupt pickle)");
+          SR_CHECK(marks_.empty(), where_, ": ", name_, " STOP at byte ", op_pos_, " with an open MARK (corrupt pickle)");
           return pop("STOP");
         }
         default: {
           const char* name = opcode_name(op);
           if (name)
-            fail(where_, ": data.pkl uses the pickle opcode ", name, " at byte ", op_pos_,
+            fail(where_, ": ", name_, " uses the pickle opcode ", name, " at byte ", op_pos_,
                  ", which a state dict does not need; refused (nothing was executed)");
-          fail(where_, ": data.pkl has an unknown pickle opcode 0x", "0123456789abcdef"[op >> 4],
+          fail(where_, ": ", name_, " has an unknown pickle opcode 0x", "0123456789abcdef"[op >> 4],
                "0123456789abcdef"[op & 15], " at byte ", op_pos_, " (corrupt file, or not a torch.save checkpoint)");
         }
       }
@@ -476,7 +544,7 @@ class Unpickler {
   }
   void get(uint32_t idx) {
     const auto it = memo_.find(idx);
-    SR_CHECK(it != memo_.end(), where_, ": data.pkl reads memo slot ", idx, " at byte ", op_pos_,
+    SR_CHECK(it != memo_.end(), where_, ": ", name_, " reads memo slot ", idx, " at byte ", op_pos_,
              " before it was set (corrupt pickle)");
     push(it->second);
   }
@@ -486,6 +554,33 @@ class Unpickler {
   }
 
   // ---- The result ----------------------------------------------------------------------------
+  // A plain value as a tree. Shared items are copied, so the tree may have at most about as many
+  // nodes as the pickle made values: lists holding one list twice, 32 levels deep, would
+  // otherwise be 2^32 nodes from a few hundred bytes.
+  PlainValue plain(uint32_t v, int depth) {
+    SR_CHECK(depth <= limits_.max_dict_depth, where_, ": ", name_, " nests values over ", limits_.max_dict_depth,
+             " levels deep (a cycle?)");
+    SR_CHECK(++visits_ <= 2 * values_.size() + 16, where_, ": ", name_,
+             " refers to its values over twice each on average (shared lists?); refused");
+    const Value& x = at(v);
+    PlainValue out;
+    switch (x.kind) {
+      case Kind::none: out.kind = PlainValue::Kind::none; break;
+      case Kind::boolean: out.kind = PlainValue::Kind::boolean; out.i = x.i; break;
+      case Kind::integer: out.kind = PlainValue::Kind::integer; out.i = x.i; break;
+      case Kind::big_integer: out.kind = PlainValue::Kind::big_integer; out.s = x.s; break;
+      case Kind::real: out.kind = PlainValue::Kind::real; out.f = x.f; break;
+      case Kind::str: out.kind = PlainValue::Kind::str; out.s = x.s; break;
+      case Kind::tuple: out.kind = PlainValue::Kind::tuple; break;
+      case Kind::list: out.kind = PlainValue::Kind::list; break;
+      case Kind::dict: out.kind = PlainValue::Kind::dict; break;
+      case Kind::global: case Kind::storage: case Kind::tensor:  // unreachable: plain mode makes none
+        fail(where_, ": ", name_, " holds a ", kind_name(x.kind), " (plain values only)");
+    }
+    for (uint32_t item : x.items) out.items.push_back(plain(item, depth + 1));
+    return out;
+  }
+
   void flatten(uint32_t dict, const std::string& prefix, int depth) {
     SR_CHECK(depth <= limits_.max_dict_depth, where_, ": dicts are nested over ", limits_.max_dict_depth,
              " levels deep at '", printable(prefix), "' (a cycle?)");
@@ -562,8 +657,10 @@ class Unpickler {
   }
 
   const uint8_t* p_;
-  size_t n_, pos_ = 0, op_pos_ = 0;
-  std::string where_;
+  size_t n_, pos_, op_pos_ = 0;
+  std::string where_, name_, end_note_;
+  bool* ran_out_;
+  Mode mode_;
   UnpickleLimits limits_;
   std::vector<Value> values_;
   std::vector<uint32_t> stack_;
@@ -592,7 +689,47 @@ size_t torch_storage_element_size(TorchStorageType t) {
 
 PickledStateDict unpickle_state_dict(const uint8_t* data, size_t size, const std::string& where,
                                      const UnpickleLimits& limits) {
-  return Unpickler(data, size, where, limits).run();
+  PickleInput in;
+  in.data = data;
+  in.size = size;
+  in.where = where;
+  return Unpickler(in, Mode::zip, limits).run();
+}
+
+PickledStateDict unpickle_state_dict(const PickleInput& in, TorchSaveFormat format, size_t* end,
+                                     const UnpickleLimits& limits) {
+  Unpickler u(in, format == TorchSaveFormat::legacy ? Mode::legacy : Mode::zip, limits);
+  PickledStateDict sd = u.run();
+  if (end) *end = u.end();
+  return sd;
+}
+
+PlainValue unpickle_plain(const PickleInput& in, size_t* end, const UnpickleLimits& limits) {
+  Unpickler u(in, Mode::plain, limits);
+  PlainValue v = u.run_plain();
+  if (end) *end = u.end();
+  return v;
+}
+
+const PlainValue* PlainValue::get(const std::string& key) const {
+  for (size_t j = 0; kind == Kind::dict && j + 1 < items.size(); j += 2)
+    if (items[j].kind == Kind::str && items[j].s == key) return &items[j + 1];
+  return nullptr;
+}
+
+const char* plain_kind_name(PlainValue::Kind k) {
+  switch (k) {
+    case PlainValue::Kind::none: return "None";
+    case PlainValue::Kind::boolean: return "bool";
+    case PlainValue::Kind::integer: return "int";
+    case PlainValue::Kind::big_integer: return "int over 64 bits";
+    case PlainValue::Kind::real: return "float";
+    case PlainValue::Kind::str: return "str";
+    case PlainValue::Kind::tuple: return "tuple";
+    case PlainValue::Kind::list: return "list";
+    case PlainValue::Kind::dict: return "dict";
+  }
+  return "?";
 }
 
 }  // namespace sr

@@ -475,19 +475,19 @@ TEST_CASE("harden/b17_pytorch_file_as_weights_is_named") {
   write_text(dir.file("zip.pth"), std::string("PK\x03\x04\x00\x00\x08\x08\x00\x00", 10));
   write_text(dir.file("pickle.pth"), std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20", 10));
   write_text(dir.file("junk.pth"), "not a checkpoint at all");
-  // --weights (read_weights_file) reads zip .pth files itself; a legacy pickle or junk named
-  // .pth gets what to do instead of "header length 85966670672 exceeds the limit".
+  // --weights (read_weights_file) reads both .pth formats itself; a cut legacy pickle or junk
+  // named .pth gets what is wrong instead of "header length 85966670672 exceeds the limit".
   test::require_error([&] { read_weights_file(dir.file("pickle.pth")); },
-                      {"pickle.pth", "legacy torch.save", "convert_pth.py"});
+                      {"pickle.pth", "legacy torch.save header", "truncated"});
   test::require_error([&] { read_weights_file(dir.file("junk.pth")); }, {"junk.pth", "not a torch.save checkpoint"});
   const CliResult r = run_cli({"infer", "--config", infer_fixture("config.json"), "--weights", dir.file("pickle.pth"),
                                "--input", infer_fixture("input.png"), "--output", dir.file("out")});
   INFO(r.output);
   CHECK(r.status == 1);
-  CHECK_THAT(r.output, Catch::Contains("legacy torch.save") && !Catch::Contains("header length"));
+  CHECK_THAT(r.output, Catch::Contains("legacy torch.save header") && !Catch::Contains("header length"));
   // The safetensors reader alone (training states) names both kinds.
   test::require_error([&] { read_safetensors(dir.file("zip.pth")); }, {"zip.pth", "PyTorch zip", "srengine convert"});
-  test::require_error([&] { read_safetensors(dir.file("pickle.pth")); }, {"pickle.pth", "legacy PyTorch", "convert_pth.py"});
+  test::require_error([&] { read_safetensors(dir.file("pickle.pth")); }, {"pickle.pth", "legacy PyTorch", "srengine convert"});
   // A real safetensors file whose 640-byte header length also starts 80 02 is read.
   std::string header = "{\"__metadata__\": {\"p\": \"x\"}}";
   header.resize(640, ' ');

@@ -1,9 +1,11 @@
 // PyTorch checkpoints read without Python (engine/pth_reader.h): files written by
 // python3-torch 1.13 (tools/make_pth_fixtures.py, committed under tests/fixtures/pth/) load
-// bit-identically to the safetensors path, in every storage type and view layout; legacy and
-// TorchScript files, hostile pickles, truncated archives and bad storage views are refused with
-// an sr::Error naming the file and the item; random byte flips never crash. The CLI reads .pth
-// in `infer --weights` and `convert`.
+// bit-identically to the safetensors path, in every storage type and view layout; legacy
+// (pre-1.6) files, from torch.save and hand-built as PyTorch 0.3 wrote them under Python 2 and 3,
+// load bit-identically to the same tensors in the zip format; TorchScript files, hostile
+// pickles and legacy streams, truncated archives and bad storage views are refused with an
+// sr::Error naming the file and the item; random byte flips never crash. The CLI reads .pth in
+// `infer --weights` and `convert`.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -177,11 +179,9 @@ TEST_CASE("pth/every_storage_type_and_view") {
   CHECK(m.tensors.size() == 19);
 }
 
-TEST_CASE("pth/legacy_torchscript_and_other_files_refused") {
+TEST_CASE("pth/torchscript_and_other_files_refused") {
   for (auto read : {std::function<void(const std::string&)>([](const std::string& p) { read_pth(p); }),
                     std::function<void(const std::string&)>([](const std::string& p) { read_weights_file(p); })}) {
-    test::require_error([&] { read(pth_fixture("legacy.pth")); },
-                        {"legacy.pth", "legacy", "_use_new_zipfile_serialization=True", "tools/convert_pth.py"});
     test::require_error([&] { read(pth_fixture("torchscript.pt")); }, {"torchscript.pt", "TorchScript", "state_dict"});
   }
   test::TempDir dir;
@@ -190,8 +190,8 @@ TEST_CASE("pth/legacy_torchscript_and_other_files_refused") {
   test::require_error([&] { read_weights_file(dir.file("missing.pth")); }, {"missing.pth", "cannot open"});
   test::require_error([&] { read_pth(dir.file("missing.pth")); }, {"missing.pth", "cannot open"});
   auto net = build_network(RrdbFixture().opt);
-  test::require_error([&] { load_basicsr_weights(*net, pth_fixture("legacy.pth")); },
-                      {"legacy.pth", "_use_new_zipfile_serialization=True"});
+  test::require_error([&] { load_basicsr_weights(*net, pth_fixture("torchscript.pt")); },
+                      {"torchscript.pt", "TorchScript"});
 }
 
 TEST_CASE("pth/hostile_pickles_refused") {
@@ -309,11 +309,14 @@ TEST_CASE("pth/cli_infer_and_convert_read_pth") {
     CHECK(same_bits(got.at(k), t));
   }
   CHECK(c.metadata.at("param_key") == "params");
+  // A legacy (pre-1.6) file converts too, with no Python.
   const std::string legacy = exe + " convert " + pth_fixture("legacy.pth") + " " + dir.file("l.safetensors") + " > " +
                              dir.file("legacy.txt") + " 2>&1";
-  CHECK(std::system(legacy.c_str()) != 0);
+  const int legacy_rc = std::system(legacy.c_str());
   const std::vector<uint8_t> log = read_all(dir.file("legacy.txt"));
-  CHECK(std::string(log.begin(), log.end()).find("_use_new_zipfile_serialization=True") != std::string::npos);
+  INFO(std::string(log.begin(), log.end()));
+  REQUIRE(legacy_rc == 0);
+  CHECK(values(read_safetensors(dir.file("l.safetensors")).get("w")) == std::vector<float>{0, 1, 2, 3});
 }
 
 // `srengine convert` writes float32 whatever the source stores (a safetensors F64 too), names
@@ -358,4 +361,161 @@ TEST_CASE("pth/convert_writes_f32_names_skipped_entries_refuses_module_twins") {
   test::require_error([&] { select_basicsr_weights(read_weights_file(pth_fixture("convert_module_twins.pth")), "auto",
                                                     "twins.pth"); },
                       {"twins.pth", "'module.a' and 'a'"});
+}
+
+// ---- Legacy (pre-1.6) torch.save files -----------------------------------------------------
+
+namespace {
+
+// a and b hold the same tensors, bit for bit, in the same order, and skip the same entries.
+void expect_same_pth(const PthFile& a, const PthFile& b) {
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    INFO(a.tensors[i].first);
+    CHECK(a.tensors[i].first == b.tensors[i].first);
+    CHECK(same_bits(a.tensors[i].second, b.tensors[i].second));
+  }
+  CHECK(a.skipped == b.skipped);
+}
+
+}  // namespace
+
+TEST_CASE("pth/legacy_files_load_like_their_zip_twins") {
+  // The same objects saved by torch.save in both formats: every storage type (float16, bfloat16,
+  // float64, int64 and int32 converted to float32 as the zip path does), views, a Parameter,
+  // nested dicts, state_dict()'s _metadata, non-tensor entries.
+  expect_same_pth(read_pth(pth_fixture("legacy_tensors.pth")), read_pth(pth_fixture("tensors.pth")));
+  expect_same_pth(read_pth(pth_fixture("legacy_convert_non_tensors.pth")),
+                  read_pth(pth_fixture("convert_non_tensors.pth")));
+  const PthFile rrdb = read_pth(pth_fixture("legacy_rrdbnet_x4.pth"));
+  const auto zip = as_map(read_pth(pth_fixture("rrdbnet_x4.pth")).tensors);
+  const NamedTensors w = RrdbFixture().weights();
+  REQUIRE(rrdb.tensors.size() == w.size());
+  for (const auto& [k, t] : rrdb.tensors) {
+    INFO(k);
+    REQUIRE(zip.count(k));
+    CHECK(same_bits(t, zip.at(k)));
+  }
+  // Through every entry point: read_weights_file, load_basicsr_weights, from memory.
+  auto net = build_network(RrdbFixture().opt);
+  CHECK(load_basicsr_weights(*net, pth_fixture("legacy_rrdbnet_x4.pth")) == "params");
+  expect_state_equals(*net, w);
+  CHECK(values(as_map(read_weights_file(pth_fixture("legacy.pth"))).at("w")) == std::vector<float>{0, 1, 2, 3});
+  const std::vector<uint8_t> bytes = read_all(pth_fixture("legacy_tensors.pth"));
+  expect_same_pth(parse_pth(bytes.data(), bytes.size(), "mem.pth"), read_pth(pth_fixture("tensors.pth")));
+}
+
+TEST_CASE("pth/legacy_v1_rebuild_tensor_files_load") {
+  // PyTorch 0.1-0.3 (torchvision's 2017 weights): torch._utils._rebuild_tensor, storages on
+  // cuda:0, and under Python 2 byte-string names and an OrderedDict pickled as a list of pairs.
+  // legacy_v1_as_zip.pth is torch.load of them saved again in the zip format.
+  const PthFile want = read_pth(pth_fixture("legacy_v1_as_zip.pth"));
+  REQUIRE(want.tensors.size() == 7);
+  for (const char* file : {"legacy_v1_py2.pth", "legacy_v1_py3.pth"}) {
+    INFO(file);
+    expect_same_pth(read_pth(pth_fixture(file)), want);
+  }
+  const auto t = as_map(want.tensors);
+  CHECK(values(t.at("classifier.weight")) == std::vector<float>{0, 3, 1, 4, 2, 5});  // arange(6).reshape(2, 3).t()
+  CHECK(values(t.at("i64")) == std::vector<float>{7, -3, 1099511627776.f});
+}
+
+TEST_CASE("pth/legacy_hostile_files_refused") {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"os_system", {"the object pickle", "imports 'os.system'", "nothing was executed"}},
+      {"sys_info_os_system", {"sys_info pickle", "imports 'os.system'", "plain values only"}},
+      {"whole_module", {"imports 'torch.nn.modules.activation.ReLU'", "state_dict()"}},
+      {"bad_magic", {"not torch.save's magic number"}},
+      {"protocol_version", {"protocol version 1000", "only 1001"}},
+      {"big_endian", {"big-endian", "little_endian False"}},
+      {"long_size", {"type_sizes['long'] is 8", "expected 4"}},
+      {"zip_style_id", {"is not ('storage', class, key, location, numel, view_metadata)"}},
+      {"storage_view", {"storage '0'", "view of another storage", "not supported"}},
+      {"key_missing", {"storage '1'", "missing from the storage-key list"}},
+      {"key_extra", {"names storage '9'", "does not declare"}},
+      {"key_twice", {"names storage '0' twice"}},
+      {"key_not_str", {"storage-key list's item 0 is 0, not a str"}},
+      {"keys_not_list", {"storage-key list is a dict, not a list"}},
+      {"numel_mismatch", {"storage '0' (FloatStorage, 6 elements", "holds 5 elements"}},
+      {"huge_storage", {"storage '0' (FloatStorage, 1099511627776 elements", "only 24 bytes are left"}},
+      {"truncated_data", {"storage '0'", "only 20 bytes are left", "truncated"}},
+      {"trailing_bytes", {"16 bytes follow the last storage"}},
+  };
+  for (const auto& [name, parts] : cases) {
+    const std::string file = "legacy_hostile_" + name + ".pth";
+    INFO(file);
+    std::vector<std::string> want = parts;
+    want.push_back(file);
+    const std::string msg = test::require_error([&] { read_weights_file(pth_fixture(file)); }, want);
+    CHECK(msg.size() < 1000);
+  }
+  CHECK_FALSE(fs::exists("/tmp/srengine_pwned"));
+}
+
+TEST_CASE("pth/legacy_pickle_size_is_capped") {
+  // The pickles are read from the file's first bytes, 1 MiB at first, more as needed, at most
+  // max_pickle_bytes: a 3 MiB string entry reads (from a file and from memory) under the default
+  // cap and is refused under a 2 MiB one, naming the limit.
+  const std::vector<uint8_t> legacy = read_all(pth_fixture("legacy.pth"));
+  const size_t header = 137;  // magic number, protocol version and sys_info, as torch.save writes them
+  REQUIRE(legacy[header] == 0x80);
+  std::vector<uint8_t> big(legacy.begin(), legacy.begin() + header);
+  const uint32_t n = 3u << 20;
+  for (uint8_t b : std::vector<uint8_t>{0x80, 0x02, '}', 'X', 3, 0, 0, 0, 'p', 'a', 'd', 'X'}) big.push_back(b);
+  for (int i = 0; i < 4; ++i) big.push_back(uint8_t(n >> (8 * i)));
+  big.insert(big.end(), n, 'a');
+  for (uint8_t b : std::vector<uint8_t>{'s', '.', 0x80, 0x02, ']', '.'}) big.push_back(b);
+  test::TempDir dir;
+  test::write_bytes(dir.file("big.pth"), big);
+  const PthFile f = read_pth(dir.file("big.pth"));
+  CHECK(f.tensors.empty());
+  CHECK(f.skipped == std::vector<std::string>{"pad (str)"});
+  CHECK(parse_pth(big.data(), big.size(), "big.pth").skipped.size() == 1);
+  PthReadOptions small;
+  small.max_pickle_bytes = 2u << 20;
+  for (auto read : {std::function<void()>([&] { read_pth(dir.file("big.pth"), small); }),
+                    std::function<void()>([&] { parse_pth(big.data(), big.size(), "big.pth", small); })})
+    test::require_error(read, {"big.pth", "the object pickle", "over 2097152 bytes", "max_pickle_bytes"});
+  // The cap counts every pickle: legacy_rrdbnet_x4.pth's are 18 kB.
+  const std::vector<uint8_t> rrdb = read_all(pth_fixture("legacy_rrdbnet_x4.pth"));
+  small.max_pickle_bytes = 1000;
+  test::require_error([&] { parse_pth(rrdb.data(), rrdb.size(), "rrdb.pth", small); },
+                      {"rrdb.pth", "over 1000 bytes"});
+}
+
+TEST_CASE("pth/legacy_truncations_and_byte_flips_never_crash") {
+  // Every cut of a legacy file is refused (the last storage must end the file), and random
+  // flips give a clean read or an sr::Error, never a crash, another exception or a hang.
+  const std::vector<uint8_t> full = read_all(pth_fixture("legacy_rrdbnet_x4.pth"));
+  std::mt19937_64 rng(11);
+  std::vector<size_t> cuts = {0, 1, 2, 14, 15, 20, 137, full.size() / 2, full.size() - 1, full.size() - 8};
+  for (int i = 0; i < 300; ++i) cuts.push_back(rng() % full.size());
+  for (size_t cut : cuts) {
+    INFO("cut at " << cut);
+    test::require_error([&] { parse_pth(full.data(), cut, "cut.pth"); }, {"cut.pth"});
+  }
+  for (const char* file : {"legacy_tensors.pth", "legacy_v1_py2.pth", "legacy_rrdbnet_x4.pth"}) {
+    const std::vector<uint8_t> base = read_all(pth_fixture(file));
+    int ok = 0, refused = 0;
+    for (int iter = 0; iter < 1500; ++iter) {
+      std::vector<uint8_t> bytes = base;
+      const int flips = 1 + (int)(rng() % 4);
+      for (int k = 0; k < flips; ++k) {
+        // Half the flips land in the pickles (the first 2 kB), where the structure is.
+        const size_t at = (rng() % 2) ? rng() % std::min<size_t>(bytes.size(), 2048) : rng() % bytes.size();
+        bytes[at] = (rng() % 2) ? uint8_t(rng()) : uint8_t(bytes[at] ^ (1u << (rng() % 8)));
+      }
+      try {
+        parse_pth(bytes.data(), bytes.size(), "flipped.pth");
+        ++ok;
+      } catch (const Error& e) {
+        ++refused;
+        REQUIRE(std::string(e.what()).find("flipped.pth") != std::string::npos);
+      }
+    }
+    INFO(file << ": " << ok << " read, " << refused << " refused");
+    CHECK(ok + refused == 1500);
+    CHECK(refused > 0);
+    CHECK(ok > 0);
+  }
 }

@@ -1,6 +1,7 @@
-// libFuzzer target for the torch.save reader (zip container, restricted unpickler, storage
-// views): any byte string must read, or fail with sr::Error, without a crash, leak, hang or
-// sanitizer report. The CRC check is off so mutations reach the pickle and the views.
+// libFuzzer target for the torch.save readers (the zip container and the legacy pickle stream,
+// told apart by the first bytes as read_pth does; the restricted unpickler; storage views): any
+// byte string must read, or fail with sr::Error, without a crash, leak, hang or sanitizer
+// report. The CRC check is off so mutations reach the pickle and the views.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -15,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t total = 0;
   try {
     const sr::MemoryByteSource src(data, size, "fuzz.pth");
-    sr::read_pth_archive(
+    sr::read_torch_checkpoint(
         src,
         [&](const std::string&, const std::vector<int64_t>& sizes) {
           size_t n = 1;
