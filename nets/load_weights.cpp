@@ -6,6 +6,7 @@
 
 #include "engine/error.h"
 #include "engine/pth_reader.h"
+#include "nets/esrgan_names.h"
 
 namespace sr {
 
@@ -48,7 +49,9 @@ SelectedWeights select_basicsr_weights(const NamedTensors& tensors, const std::s
              return s.empty() ? std::string("no tensors") : s;
            }(),
            ")");
-  return {chosen, std::move(groups[chosen]), note};
+  SelectedWeights out{chosen, std::move(groups[chosen]), note};
+  map_old_esrgan_names(out.tensors, path);  // xinntao/ESRGAN's own files: model.N or RRDB_trunk names
+  return out;
 }
 
 std::string load_basicsr_weights(Module& net, const std::string& path, const std::string& param_key, bool strict,

@@ -2,7 +2,8 @@
 // checkpoints (.pth, read without Python: engine/pth_reader.h), told apart by content. Keys may
 // be bare ("conv_first.weight"), or wrapped as BasicSR checkpoints are ("params.conv_first.weight",
 // "params_ema.conv_first.weight": a .pth's nested {'params_ema': {...}} dicts, or the prefix
-// tools/convert_pth.py keeps), and may carry DataParallel's "module." prefix.
+// tools/convert_pth.py keeps), and may carry DataParallel's "module." prefix. The original
+// ESRGAN's names (model.N, RRDB_trunk) become BasicSR's RRDBNet names (nets/esrgan_names.h).
 #pragma once
 #include <string>
 
@@ -19,7 +20,7 @@ struct SelectedWeights {
 
 // The group param_key names among a file's tensors (rules of load_basicsr_weights); `path`
 // is for messages. Two tensors of one group whose names differ only by a 'module.' prefix
-// ('module.x' and 'x') are an error naming both.
+// ('module.x' and 'x') are an error naming both. The original ESRGAN's names are mapped.
 SelectedWeights select_basicsr_weights(const NamedTensors& tensors, const std::string& param_key,
                                        const std::string& path);
 

@@ -8,6 +8,7 @@
 #include "engine/error.h"
 #include "engine/pth_archive.h"
 #include "engine/pth_reader.h"
+#include "nets/esrgan_names.h"
 #include "nets/load_weights.h"
 
 namespace sr {
@@ -105,11 +106,14 @@ nlohmann::json compact_from(const std::map<std::string, const Tensor*>& m, const
 
 }  // namespace
 
-nlohmann::json network_from_tensors(const NamedTensors& tensors, const std::string& path,
+nlohmann::json network_from_tensors(const NamedTensors& given, const std::string& path,
                                     const ModelOptionNames& names) {
+  NamedTensors tensors = given;  // select_basicsr_weights maps the old ESRGAN names; a direct caller may not
+  map_old_esrgan_names(tensors, path);
   std::map<std::string, const Tensor*> m;
   for (const auto& [k, t] : tensors) m[k] = &t;
-  const bool legacy_esrgan = find(m, "model.0.weight") || find(m, "RRDB_trunk.0.RDB1.conv1.weight");
+  // model.N names without the original ESRGAN's layout (map_old_esrgan_names left them).
+  const bool legacy_esrgan = find(m, "model.0.weight") != nullptr;
   // EDSR and RCAN share conv_first with RRDBNet; their res_scale, img_range and rgb_mean shape
   // no tensor (EDSR-M uses res_scale 1, EDSR-L 0.1), so a guess could run the wrong function
   // silently.
@@ -124,7 +128,8 @@ nlohmann::json network_from_tensors(const NamedTensors& tensors, const std::stri
   fail("weights '", path, "': the architecture cannot be recognised from its tensor names (",
        tensors.empty() ? std::string("none") : "first: '" + tensors.front().first + "'",
        "); srengine recognises RRDBNet, SRVGGNetCompact and MSRResNet with BasicSR's names",
-       legacy_esrgan ? " (old ESRGAN names: convert with tools/convert_pth.py)" : "",
+       legacy_esrgan ? " (model.N names, as the original ESRGAN's, but without its RRDB blocks "
+                       "model.1.sub.N.RDBk)" : "",
        ". Give ", names.config, " (its network_g) or ", names.model_name);
 }
 

@@ -25,7 +25,8 @@ struct WeightsArchitecture {
 
 // RRDBNet (any scale, feature width, block count, growth) or SRVGGNetCompact (PReLU) from
 // the bare BasicSR names of a state dict (select_basicsr_weights strips params/params_ema
-// and module.). Both assume num_in_ch == num_out_ch, as every released model has it.
+// and module., and maps the original ESRGAN's names, as this does for a direct caller). Both
+// assume num_in_ch == num_out_ch, as every released model has it.
 // An unrecognised file is an error that suggests a config or a model name, as `names` spells them.
 nlohmann::json network_from_tensors(const NamedTensors& tensors, const std::string& path,
                                     const ModelOptionNames& names = {});

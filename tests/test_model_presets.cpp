@@ -149,7 +149,7 @@ TEST_CASE("weights/architecture_from_metadata_or_shapes") {
   CHECK(pth.network_g["type"] == "RRDBNet");
   CHECK(pth.network_g["scale"] == 4);
   test::require_error([&] { network_from_tensors({{"model.0.weight", Tensor::zeros({4, 3, 3, 3})}}, "old.pth"); },
-                      {"old.pth", "tools/convert_pth.py"});
+                      {"old.pth", "model.N names", "original ESRGAN"});
 }
 
 // `srengine infer -n NAME --model-dir D` finds <NAME>.safetensors; without the file it names

@@ -22,6 +22,7 @@
 #include "engine/safetensors.h"
 #include "nets/factory.h"
 #include "nets/load_weights.h"
+#include "nets/network_from_weights.h"
 #include "support/data_support.h"
 
 using namespace sr;
@@ -518,4 +519,70 @@ TEST_CASE("pth/legacy_truncations_and_byte_flips_never_crash") {
     CHECK(refused > 0);
     CHECK(ok > 0);
   }
+}
+
+// ---- The original ESRGAN's names -----------------------------------------------------------
+
+// xinntao/ESRGAN's released files name RRDBNet's tensors their own way (2018: model.N of an
+// nn.Sequential; 2019: RRDB_trunk, trunk_conv, upconv1, HRconv); both load as BasicSR's names
+// with no conversion step. The fixtures are rrdbnet_x4.pth's params renamed, in the legacy format.
+TEST_CASE("pth/old_esrgan_names_load_as_basicsr_names") {
+  const RrdbFixture fx;
+  const NamedTensors w = fx.weights();
+  auto basicsr = build_network(fx.opt);
+  CHECK(load_basicsr_weights(*basicsr, pth_fixture("rrdbnet_x4.pth"), "params") == "params");
+  NoGradGuard no_grad;
+  basicsr->eval();
+  const Tensor x = fx.file.get("input");
+  const Tensor want = basicsr->forward(x);
+  for (const char* file : {"esrgan_2018_names_x4.pth", "esrgan_2019_names_x4.pth"}) {
+    INFO(file);
+    auto net = build_network(fx.opt);
+    CHECK(load_basicsr_weights(*net, pth_fixture(file)) == "");
+    expect_state_equals(*net, w);
+    net->eval();
+    CHECK(same_bits(net->forward(x), want));
+    // The architecture is recognised from the mapped names, so infer needs no config.
+    const WeightsArchitecture arch = detect_weights_architecture(pth_fixture(file));
+    CHECK(arch.network_g["type"] == "RRDBNet");
+    CHECK(arch.network_g["scale"] == 4);
+    CHECK(arch.network_g["num_feat"] == 4);
+    CHECK(arch.network_g["num_block"] == 2);
+    CHECK(arch.network_g["num_grow_ch"] == 3);
+  }
+  // Another layout than the x4 releases' (an x2 Sequential has its HR conv at model.5) is named.
+  NamedTensors odd = read_weights_file(pth_fixture("esrgan_2018_names_x4.pth"));
+  odd.emplace_back("model.5.weight", Tensor::zeros({4, 4, 3, 3}));
+  test::require_error([&] { select_basicsr_weights(odd, "auto", "odd.pth"); },
+                      {"odd.pth", "ESRGAN 2018 names", "'model.5.weight' has no place"});
+  NamedTensors trunk = read_weights_file(pth_fixture("esrgan_2019_names_x4.pth"));
+  trunk.emplace_back("RRDB_trunk.0.RDB4.conv1.weight", Tensor::zeros({3, 4, 3, 3}));
+  test::require_error([&] { network_from_tensors(trunk, "trunk.pth"); },
+                      {"trunk.pth", "ESRGAN 2019 names", "'RRDB_trunk.0.RDB4.conv1.weight'"});
+}
+
+TEST_CASE("pth/cli_infer_reads_original_esrgan_files") {
+  const std::string exe = std::string(SRENGINE_BINARY_DIR) + "/srengine";
+  if (!fs::exists(exe)) {
+    WARN("SKIPPED: " << exe << " is not built");
+    return;
+  }
+  // `srengine infer --weights RRDB_ESRGAN_x4.pth` as released: legacy format, 2018 names, no
+  // config. Same pixels as the BasicSR-named zip file.
+  test::TempDir dir;
+  const std::string input = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/input.png";
+  const std::vector<std::pair<std::string, std::string>> runs = {
+      {"basicsr", pth_fixture("rrdbnet_x4.pth") + " --param-key params"},
+      {"esrgan2018", pth_fixture("esrgan_2018_names_x4.pth")},
+      {"esrgan2019", pth_fixture("esrgan_2019_names_x4.pth")}};
+  for (const auto& [name, weights] : runs) {
+    const std::string out = dir.subdir(name);
+    const std::string cmd = exe + " infer --weights " + weights + " --input " + input + " --output " + out + " > " +
+                            out + "/log.txt 2>&1";
+    INFO(cmd);
+    REQUIRE(std::system(cmd.c_str()) == 0);
+  }
+  const std::vector<uint8_t> want = read_all(dir.file("basicsr/input.png"));
+  CHECK(read_all(dir.file("esrgan2018/input.png")) == want);
+  CHECK(read_all(dir.file("esrgan2019/input.png")) == want);
 }

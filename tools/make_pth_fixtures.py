@@ -14,6 +14,10 @@ Real checkpoints, written by torch.save itself:
   legacy.pth               a small dict in the legacy (pre-1.6, non-zip) format
   legacy_tensors.pth       tensors.pth's dict in the legacy format
   legacy_rrdbnet_x4.pth    {'params': sd} of rrdbnet_x4.pth in the legacy format (with _metadata)
+  esrgan_2018_names_x4.pth the same sd, bare, in the legacy format, named as xinntao/ESRGAN's 2018
+                           RRDB_ESRGAN_x4.pth (model.0, model.1.sub.N.RDBk.convj.0, ..., model.10)
+  esrgan_2019_names_x4.pth the same in its 2019 names (RRDB_trunk.N.RDBk.convj, trunk_conv, upconv1,
+                           HRconv; tools/convert_pth.py's legacy_esrgan_name maps them back)
   torchscript.pt           torch.jit.save of a tiny module (not a state dict)
   convert_non_tensors.pth  a tensor beside an int, a str, a list of tensors and an int key (srengine convert
                            names what it skips)
@@ -50,6 +54,7 @@ import io
 import os
 import pickle
 import pickletools
+import re
 import struct
 import sys
 import zipfile
@@ -61,6 +66,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from safetensors_file import read_safetensors  # noqa: E402
 from torch_nets import RRDBNet  # noqa: E402
+from convert_pth import legacy_esrgan_name  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
 
@@ -307,12 +313,42 @@ def write_legacy_hostile(out):
             f.write(data)
 
 
+def esrgan_2018_name(k, blocks):
+    """BasicSR's RRDBNet name -> the 2018 nn.Sequential arch's (x4)."""
+    m = re.match(r"body\.(\d+)\.rdb(\d)\.(conv\d)\.(weight|bias)$", k)
+    if m:
+        return f"model.1.sub.{m[1]}.RDB{m[2]}.{m[3]}.0.{m[4]}"
+    layer, param = k.split(".")
+    index = {"conv_first": "0", "conv_body": f"1.sub.{blocks}", "conv_up1": "3", "conv_up2": "6", "conv_hr": "8",
+             "conv_last": "10"}[layer]
+    return f"model.{index}.{param}"
+
+
+def esrgan_2019_name(k):
+    m = re.match(r"body\.(\d+)\.rdb(\d)\.(conv\d\..*)$", k)
+    if m:
+        return f"RRDB_trunk.{m[1]}.RDB{m[2]}.{m[3]}"
+    layer, param = k.split(".")
+    return {"conv_body": "trunk_conv", "conv_up1": "upconv1", "conv_up2": "upconv2", "conv_hr": "HRconv"}.get(
+        layer, layer) + "." + param
+
+
+def write_old_esrgan_names(out, params):
+    blocks = len({k.split(".")[1] for k in params if k.startswith("body.")})
+    old = collections.OrderedDict((esrgan_2018_name(k, blocks), v) for k, v in params.items())
+    legacy_save(old, f"{out}/esrgan_2018_names_x4.pth")
+    new = collections.OrderedDict((esrgan_2019_name(k), v) for k, v in params.items())
+    assert all(legacy_esrgan_name(k) == b for k, b in zip(new, params))
+    legacy_save(new, f"{out}/esrgan_2019_names_x4.pth")
+
+
 def write_legacy(out, params, tensors):
     legacy_save({"w": torch.arange(4.0)}, f"{out}/legacy.pth")
     legacy_save(tensors, f"{out}/legacy_tensors.pth")
     legacy_save({"params": params}, f"{out}/legacy_rrdbnet_x4.pth")
     write_legacy_v1(out)
     write_legacy_hostile(out)
+    write_old_esrgan_names(out, params)
 
 
 # ---- Real checkpoints ----------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // `srengine convert`: a torch.save checkpoint (.pth of the zip or the legacy pre-1.6 format,
 // read without Python by the restricted unpickler) or a safetensors file to a float32
 // safetensors file with BasicSR names, choosing the params / params_ema group as --weights
-// does. tools/convert_pth.py (needs PyTorch) also maps the old ESRGAN names and writes .pth.
+// does; the original ESRGAN's names become BasicSR's (nets/esrgan_names.h). tools/convert_pth.py
+// (needs PyTorch) writes .pth.
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -30,7 +31,8 @@ const char* kUsage =
     "  all keeps every tensor with its dotted path (params.*, params_ema.*: --weights understands both).\n"
     "  DataParallel's 'module.' prefixes are removed (except with all; 'module.x' beside 'x' is an\n"
     "  error). Non-tensor entries are listed on stderr and skipped. Both torch.save formats are read:\n"
-    "  the zip (PyTorch >= 1.6) and the legacy one (torchvision's and the original ESRGAN's files).\n"
+    "  the zip (PyTorch >= 1.6) and the legacy one (torchvision's and the original ESRGAN's files);\n"
+    "  the original ESRGAN's names (model.N, RRDB_trunk) become BasicSR's (except with all).\n"
     "  The network's options go into the file's metadata (network_g), so `srengine infer --weights OUT`\n"
     "  needs no config: from -n (a released model's architecture: srengine infer --help lists them),\n"
     "  --config (its network_g), else recognised from the tensor shapes (RRDBNet, SRVGGNetCompact,\n"
