@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <map>
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "engine/pth_archive.h"
 #include "engine/pth_reader.h"
 #include "layers/activation.h"
 #include "layers/conv2d.h"
@@ -198,8 +200,11 @@ Lpips::Lpips(LpipsNet net) : net_(net) {
   for (size_t i = 0; i < layers.size(); ++i) {
     const BackboneLayer& l = layers[i];
     const std::string name = std::to_string(i);
-    if (l.kind == 'c')
-      features_->push_back(name, std::make_shared<Conv2d>(l.in, l.out, l.kernel, l.stride, l.padding, true));
+    if (l.kind == 'c') {
+      // float32 on every device (not CUDA's TF32 default): a metric's numbers, as PyTorch's in fp32.
+      auto conv = features_->push_back(name, std::make_shared<Conv2d>(l.in, l.out, l.kernel, l.stride, l.padding, true));
+      conv->precision = Precision::fp32;
+    }
     else if (l.kind == 'r')
       features_->push_back(name, std::make_shared<ReLU>());
     else
@@ -235,11 +240,10 @@ void Lpips::check_size(LpipsNet net, int width, int height) {
   }
 }
 
-std::shared_ptr<Lpips> Lpips::from_files(const std::string& lin_path, const std::string& backbone_path) {
-  SR_CHECK(!lin_path.empty(), "LPIPS: no linear-layer weights given (the lpips package's weights/v0.1/vgg.pth or "
-           "alex.pth)");
-  const NamedTensors lin = read_weights_file(lin_path);
-  // The net is the one whose channel counts the five linear layers have.
+namespace {
+
+// The net whose linear layers `lin` holds, told from their widths; errors name the file.
+LpipsNet net_of_linear_layers(const NamedTensors& lin, const std::string& lin_path) {
   std::vector<int64_t> found;
   for (int k = 0; k < kTaps; ++k) {
     const Tensor* w = find_any(lin, lin_key_candidates(k));
@@ -249,24 +253,25 @@ std::shared_ptr<Lpips> Lpips::from_files(const std::string& lin_path, const std:
              lin_key_candidates(k)[0], " is ", w->shape().str(), ", not a (1, C, 1, 1) linear layer");
     found.push_back(w->size(1));
   }
-  LpipsNet net = LpipsNet::vgg;
-  if (found == tap_channels(LpipsNet::alex))
-    net = LpipsNet::alex;
-  else
-    SR_CHECK(found == tap_channels(LpipsNet::vgg), "LPIPS: '", lin_path, "': linear layers of ", found[0], ", ",
-             found[1], ", ", found[2], ", ", found[3], ", ", found[4], " channels belong to neither VGG16 (64, 128, "
-             "256, 512, 512) nor AlexNet (64, 192, 384, 256, 256); srengine measures LPIPS with those two");
-  auto lpips = std::make_shared<Lpips>(net);
-  NamedTensors backbone_file;
-  if (!backbone_path.empty()) backbone_file = read_weights_file(backbone_path);
-  const NamedTensors& bb = backbone_path.empty() ? lin : backbone_file;
-  const std::string& bb_path = backbone_path.empty() ? lin_path : backbone_path;
+  if (found == tap_channels(LpipsNet::alex)) return LpipsNet::alex;
+  SR_CHECK(found == tap_channels(LpipsNet::vgg), "LPIPS: '", lin_path, "': linear layers of ", found[0], ", ", found[1],
+           ", ", found[2], ", ", found[3], ", ", found[4], " channels belong to neither VGG16 (64, 128, 256, 512, 512) "
+           "nor AlexNet (64, 192, 384, 256, 256); srengine measures LPIPS with those two");
+  return LpipsNet::vgg;
+}
+
+// The backbone's convs of `bb` under this module's names (features.<i>.weight / .bias), found
+// as torchvision names them or as a whole LPIPS state dict does (net.slice<s>.<i>.*). `in_lin_file`:
+// bb is the linear layers' file, which then must hold the whole net.
+std::map<std::string, Tensor> backbone_tensors(const NamedTensors& bb, const std::string& bb_path, LpipsNet net,
+                                               bool in_lin_file) {
+  const auto layers = backbone_layers(net);
+  const auto taps = relu_taps(layers, net);
   std::map<std::string, Tensor> dict;
   std::vector<std::string> missing;
-  for (int k = 0; k < kTaps; ++k) dict["lin" + std::to_string(k) + ".model.1.weight"] = *find_any(lin, lin_key_candidates(k));
-  for (size_t i = 0; i <= lpips->taps_.back(); ++i) {
-    if ((*lpips->features_)[i].type_name() != "Conv2d") continue;
-    const int slice = 1 + (int)(std::lower_bound(lpips->taps_.begin(), lpips->taps_.end(), i) - lpips->taps_.begin());
+  for (size_t i = 0; i <= taps.back(); ++i) {
+    if (layers[i].kind != 'c') continue;
+    const int slice = 1 + (int)(std::lower_bound(taps.begin(), taps.end(), i) - taps.begin());
     for (const char* p : {"weight", "bias"}) {
       const std::string tv = "features." + std::to_string(i) + "." + p;
       const std::string whole = "net.slice" + std::to_string(slice) + "." + std::to_string(i) + "." + p;
@@ -276,21 +281,49 @@ std::shared_ptr<Lpips> Lpips::from_files(const std::string& lin_path, const std:
         missing.push_back(tv);
     }
   }
-  if (!missing.empty()) {
-    const char* file = net == LpipsNet::vgg ? "vgg16-397923af.pth" : "alexnet-owt-7be5be79.pth";
-    if (backbone_path.empty())
-      fail("LPIPS: '", lin_path, "' holds the linear layers of ", net == LpipsNet::vgg ? "VGG16" : "AlexNet",
-           " but not the backbone (", missing.front(), " ...): give the backbone's ImageNet weights too (torchvision's ",
-           file, ")");
-    std::string list;
-    for (const auto& m : missing) list += "\n  " + m;
-    fail("LPIPS: '", bb_path, "' lacks ", missing.size(), " tensor(s) of the ", net == LpipsNet::vgg ? "VGG16" : "AlexNet",
-         " backbone (torchvision's ", file, " has them; named features.<i> or net.slice<s>.<i>):", list);
+  if (missing.empty()) return dict;
+  const char* name = net == LpipsNet::vgg ? "VGG16" : "AlexNet";
+  const char* file = net == LpipsNet::vgg ? "vgg16-397923af.pth" : "alexnet-owt-7be5be79.pth";
+  if (in_lin_file)
+    fail("LPIPS: '", bb_path, "' holds the linear layers of ", name, " but not the backbone (", missing.front(),
+         " ...): give the backbone's ImageNet weights too (torchvision's ", file, ")");
+  std::string list;
+  for (const auto& m : missing) list += "\n  " + m;
+  fail("LPIPS: '", bb_path, "' lacks ", missing.size(), " tensor(s) of the ", name, " backbone (torchvision's ", file,
+       " has them; named features.<i> or net.slice<s>.<i>):", list);
+}
+
+}  // namespace
+
+void Lpips::check_files(const std::string& lin_path, const std::string& backbone_path) {
+  const NamedTensors lin = read_weights_file(lin_path);
+  const LpipsNet net = net_of_linear_layers(lin, lin_path);
+  if (backbone_path.empty()) {
+    backbone_tensors(lin, lin_path, net, true);
+    return;
   }
+  std::ifstream in(backbone_path, std::ios::binary);
+  uint8_t head[16] = {};
+  in.read(reinterpret_cast<char*>(head), sizeof head);
+  SR_CHECK(in.gcount() > 0 && sniff_weights_file(head, (size_t)in.gcount()) != WeightsFileKind::unknown, "LPIPS: '",
+           backbone_path, "' is not a weights file (safetensors or a torch.save checkpoint)");
+}
+
+std::shared_ptr<Lpips> Lpips::from_files(const std::string& lin_path, const std::string& backbone_path) {
+  SR_CHECK(!lin_path.empty(), "LPIPS: no linear-layer weights given (the lpips package's weights/v0.1/vgg.pth or "
+           "alex.pth)");
+  const NamedTensors lin = read_weights_file(lin_path);
+  const LpipsNet net = net_of_linear_layers(lin, lin_path);
+  const NamedTensors bb = backbone_path.empty() ? NamedTensors{} : read_weights_file(backbone_path);
+  const std::string& bb_path = backbone_path.empty() ? lin_path : backbone_path;
+  std::map<std::string, Tensor> dict = backbone_tensors(backbone_path.empty() ? lin : bb, bb_path, net,
+                                                        backbone_path.empty());
+  for (int k = 0; k < kTaps; ++k) dict["lin" + std::to_string(k) + ".model.1.weight"] = *find_any(lin, lin_key_candidates(k));
   for (const auto& [name, t] : dict)
     for (double v : t.to_vector())
       SR_CHECK(std::isfinite(v), "LPIPS: '", name.rfind("lin", 0) == 0 ? lin_path : bb_path, "': ", name,
                " holds a non-finite value (", v, ")");
+  auto lpips = std::make_shared<Lpips>(net);
   lpips->load_state_dict(dict, true, "'" + bb_path + "'");
   return lpips;
 }

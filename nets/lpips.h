@@ -40,6 +40,10 @@ class Lpips : public Module {
   // or torch.save checkpoints); an empty backbone_path means lin_path holds the backbone too.
   // Errors name the file and what is missing, mis-shaped or not finite.
   static std::shared_ptr<Lpips> from_files(const std::string& lin_path, const std::string& backbone_path);
+  // What a config check needs without loading the backbone: the linear layers read and their
+  // net told; the backbone file's first bytes a weights file's (the whole net when backbone_path
+  // is empty). from_files checks the rest.
+  static void check_files(const std::string& lin_path, const std::string& backbone_path);
 
   LpipsNet net() const { return net_; }
   // The distance of every image pair: a and b (N, 3, H, W) in [-1, 1], one shape, the

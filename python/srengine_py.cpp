@@ -25,6 +25,7 @@
 #include "engine/autograd.h"
 #include "engine/dtype.h"
 #include "engine/error.h"
+#include "infer/lpips_score.h"
 #include "infer/open_model.h"
 #include "infer/upscale_file.h"
 #include "layers/precision.h"
@@ -479,4 +480,35 @@ experiment folder.
       "gray image as it is), against the pristine model pris_params: an .npz such as BasicSR's "
       "basicsr/metrics/niqe_pris_params.npz or one written by `srengine niqe-fit`. A flat image scores inf; at "
       "least two 96x96 blocks must remain after cropping.");
+  py::class_<sr::Lpips, std::shared_ptr<sr::Lpips>>(
+      m, "LPIPS",
+      "LPIPS v0.1 (lower is closer; the lpips package's numbers, as BasicSR's calculate_lpips.py reports them). "
+      "lpips_weights: the package's weights/v0.1/vgg.pth or alex.pth (the net is told from it); backbone_weights: "
+      "torchvision's vgg16-397923af.pth or alexnet-owt-7be5be79.pth (None when lpips_weights is a whole LPIPS "
+      "state dict). The network is loaded once; call the object on images.")
+      .def(py::init([](const std::filesystem::path& lpips_weights,
+                       const std::optional<std::filesystem::path>& backbone_weights, const std::string& device) {
+             const sr::Device d = sr::parse_device(device);
+             sr::activate_device(d, "device " + device);
+             auto lpips = sr::Lpips::from_files(lpips_weights.string(), backbone_weights ? backbone_weights->string() : "");
+             lpips->to(d);
+             return lpips;
+           }),
+           py::arg("lpips_weights"), py::arg("backbone_weights") = py::none(), py::arg("device") = "cpu")
+      .def(
+          "__call__",
+          [](sr::Lpips& lpips, const py::array& img, const py::array& img2, int crop_border) {
+            for (const py::array* a : {&img, &img2})
+              SR_CHECK(a->dtype().kind() == 'u' && a->dtype().itemsize() == 1, "LPIPS: images must be uint8 (as cv2 "
+                       "reads them), got ", std::string(py::str(py::object(a->dtype()))));
+            const Image a = from_numpy(img, "LPIPS"), b = from_numpy(img2, "LPIPS");
+            SR_CHECK(a.width == b.width && a.height == b.height, "LPIPS: img is ", a.size_str(), " but img2 is ",
+                     b.size_str());
+            py::gil_scoped_release release;
+            return sr::calculate_lpips(b, a, crop_border, lpips);
+          },
+          py::arg("img"), py::arg("img2"), py::arg("crop_border") = 0,
+          "The distance of two uint8 HWC images in BGR order (as cv2 reads them; a 2-D gray image is replicated), "
+          "crop_border pixels cut from every edge (BasicSR's script cuts none).")
+      .def_property_readonly("net", [](const sr::Lpips& lpips) { return std::string(sr::lpips_net_name(lpips.net())); });
 }

@@ -275,7 +275,8 @@ Spec metric_spec() {
                                         "config file, else the working directory")},
       {"backbone_weights", string(nullptr, "calculate_lpips: the backbone's ImageNet weights, torchvision's "
                                            "vgg16-397923af.pth or alexnet-owt-7be5be79.pth (not needed when "
-                                           "lpips_weights holds the whole net)")},
+                                           "lpips_weights holds the whole net); relative to the config file, else "
+                                           "the working directory")},
   });
 }
 
@@ -594,23 +595,27 @@ std::vector<std::string> metrics_needing_gt(const json& c) {
 }
 
 // A metric's model file key: required (or optional) for its type, refused for the others, and
-// resolved like a dataset path. Returns the resolved path ("" when absent or bad).
-std::string metric_file(json& m, const std::string& base, const std::string& type, const std::string& key,
-                        const std::string& owner, bool required, const std::string& what, const std::string& config_dir,
-                        Problems& p) {
+// resolved like a dataset path. Returns the resolved path, "" when absent; nullopt when given
+// but unusable (the problem is added).
+std::optional<std::string> metric_file(json& m, const std::string& base, const std::string& type,
+                                       const std::string& key, const std::string& owner, bool required,
+                                       const std::string& what, const std::string& config_dir, Problems& p) {
   const bool given = m.contains(key) && !m[key].is_null();
   if (type != owner) {
     p.check(!given, "config: '", base, ".", key, "' is read by ", owner, " only ('", base, ".type' is ", type, ")");
-    return "";
+    return given ? std::nullopt : std::optional<std::string>("");
   }
-  if (!given || !m[key].is_string() || m[key].get<std::string>().empty()) {
-    p.check(!required && !given, "config: '", base, ".", key, "' is required by ", owner, ": ", what);
-    return "";
+  if (!given) {
+    p.check(!required, "config: '", base, ".", key, "' is required by ", owner, ": ", what);
+    return required ? std::nullopt : std::optional<std::string>("");
+  }
+  if (!m[key].is_string() || m[key].get<std::string>().empty()) {
+    p.add("config: '", base, ".", key, "' must be the path of ", what, ", got ", m[key].dump());
+    return std::nullopt;
   }
   const std::optional<std::string> found = resolve_config_path(m[key].get<std::string>(), config_dir, base + "." + key, p);
-  if (!found) return "";
-  m[key] = *found;
-  return *found;
+  if (found) m[key] = *found;
+  return found;
 }
 
 // Each metric's `better` (its type's way when absent) and its model files (NIQE's pristine
@@ -628,21 +633,33 @@ void check_metrics(json& c, const std::string& config_dir, Problems& p) {
             niqe ? "NIQE is the more natural image" : "LPIPS is the image closer to GT", " (leave the key out)");
     p.check(!lpips || !m.contains("test_y_channel") || m["test_y_channel"] != true, "config: '", base,
             ".test_y_channel' is true, but LPIPS measures RGB images (its network takes three channels)");
-    const std::string pris = metric_file(m, base, type, "pris_params", "calculate_niqe", true,
-                                         "the pristine model .npz (BasicSR's basicsr/metrics/niqe_pris_params.npz; "
-                                         "`pip show basicsr` names the folder), or fit one to your own sharp images "
-                                         "with `srengine niqe-fit --input DIR --output MODEL.npz`",
-                                         config_dir, p);
-    const std::string lin = metric_file(m, base, type, "lpips_weights", "calculate_lpips", true,
-                                        "the lpips package's weights/v0.1/vgg.pth or alex.pth (pip show lpips names "
-                                        "the folder)", config_dir, p);
-    const std::string backbone = metric_file(m, base, type, "backbone_weights", "calculate_lpips", false, "",
-                                             config_dir, p);
-    try {
-      if (!pris.empty()) data::load_niqe_model(pris);
-      if (!lin.empty()) Lpips::from_files(lin, backbone);
-    } catch (const Error& e) {
-      p.add("config: '", base, niqe ? ".pris_params" : ".lpips_weights", "': ", e.what());
+    const auto pris = metric_file(m, base, type, "pris_params", "calculate_niqe", true,
+                                  "the pristine model .npz (BasicSR's basicsr/metrics/niqe_pris_params.npz; `pip show "
+                                  "basicsr` names the folder), or one fitted to your own sharp images with "
+                                  "`srengine niqe-fit --input DIR --output MODEL.npz`",
+                                  config_dir, p);
+    const auto lin = metric_file(m, base, type, "lpips_weights", "calculate_lpips", true,
+                                 "the lpips package's weights/v0.1/vgg.pth or alex.pth (`pip show lpips` names the "
+                                 "folder)", config_dir, p);
+    const auto backbone = metric_file(m, base, type, "backbone_weights", "calculate_lpips", false,
+                                      "torchvision's ImageNet weights of the LPIPS net (vgg16-397923af.pth, "
+                                      "alexnet-owt-7be5be79.pth)", config_dir, p);
+    // The files are read here only as far as telling what they are (the LPIPS backbone, up to
+    // half a gigabyte with torchvision's classifier, is loaded once, by parse_config).
+    if (pris && !pris->empty()) {
+      try {
+        data::load_niqe_model(*pris);
+      } catch (const Error& e) {
+        p.add("config: '", base, ".pris_params': ", e.what());
+      }
+    }
+    if (lin && !lin->empty() && backbone) {
+      try {
+        Lpips::check_files(*lin, *backbone);
+      } catch (const Error& e) {
+        p.add("config: '", base, ".lpips_weights'", backbone->empty() ? "" : " / '" + base + ".backbone_weights'",
+              ": ", e.what());
+      }
     }
   }
 }
@@ -985,6 +1002,7 @@ void prepare_config_for_use(json& c, ConfigUse use) {
   if (use == ConfigUse::network) {
     c["train"] = placeholder;
     c["datasets"] = json::object();
+    c.erase("val");  // its metrics' model files (NIQE, LPIPS) are not needed to build a network
     // A config that gives only network_g (with its own factor) means that factor, not the
     // top-level default of 4: the validator then checks the two agree where both are given.
     if (!c.contains("scale") && c.contains("network_g") && c["network_g"].is_object())

@@ -38,12 +38,13 @@ data::MetricOptions metric_options(const MetricConfig& m) {
 double measure(const MetricConfig& m, const Tensor& sr, const Tensor& gt) {
   const data::MetricOptions mo = metric_options(m);
   if (m.type == "calculate_niqe") return data::calculate_niqe(sr, m.crop_border, *m.niqe);
-  if (m.type == "calculate_lpips") {
-    // The network follows the SR images to their device once (validation on a GPU runs it there).
-    if (m.lpips->parameters().front().device() != sr.device()) m.lpips->to(sr.device());
-    return calculate_lpips(sr, gt, m.crop_border, *m.lpips);
-  }
+  if (m.type == "calculate_lpips") return calculate_lpips(sr, gt, m.crop_border, *m.lpips);
   return m.type == "calculate_psnr" ? data::calculate_psnr(sr, gt, mo) : data::calculate_ssim(sr, gt, mo);
+}
+
+void place_metric_networks(const std::vector<MetricConfig>& metrics, Device device) {
+  for (const MetricConfig& m : metrics)
+    if (m.lpips && m.lpips->parameters().front().device() != device) m.lpips->to(device);
 }
 
 namespace {

@@ -24,6 +24,9 @@ void check_visualization_folders(const std::vector<const DatasetConfig*>& sets, 
 // A val.metrics entry as the metric functions take it, and its value for one SR image.
 data::MetricOptions metric_options(const MetricConfig& m);
 double measure(const MetricConfig& m, const Tensor& sr, const Tensor& gt);
+// Puts the metrics' networks (LPIPS) on `device`, where the generator runs: the SR and GT images
+// come back to the host (infer::upscale_image) and calculate_lpips sends them to its network.
+void place_metric_networks(const std::vector<MetricConfig>& metrics, Device device);
 
 // The stem an SR image is named by: BasicSR's, the LQ file's (im0x4 of a paired set with
 // filename_tmpl '{}x4'); the GT file's where the set has no LQ files (GT-only, bicubic LQ).

@@ -93,6 +93,7 @@ ValidationResult validate(Module& net, const Config& cfg, const std::string& dir
   // sets share is shown as name(key) for each, so no set's means hide another's.
   std::map<std::string, int> name_count;
   for (const DatasetConfig* d : cfg.eval_datasets()) ++name_count[visualization_folder(*d)];
+  place_metric_networks(val.metrics, device);
   for (const DatasetConfig* d : cfg.eval_datasets()) {
     const std::string& set = d->key;
     data::Dataset ds(d->data);

@@ -134,6 +134,36 @@ with tempfile.TemporaryDirectory() as tmp:
     except srengine.Error as e:
         check("two whole 96x96 blocks" in str(e), f"the small image's error says what NIQE needs ({e})")
 
+    # LPIPS: random AlexNet weights from the reference script; the object equals the reference on
+    # the files it reads (RGB), and takes BGR arrays as cv2 gives them.
+    sys.path.insert(0, os.path.join(src, "tests", "python"))
+    try:
+        import torch  # noqa: F401,E402
+        lp_dir = os.path.join(tmp, "lpips")
+        os.makedirs(lp_dir)
+        ref_script = os.path.join(src, "tests", "python", "lpips_reference.py")
+        subprocess.run([sys.executable, ref_script, "make-weights", "alex", lp_dir], check=True, capture_output=True)
+        wood = np.asarray(Image.open(niqe_photo).convert("RGB"))[:96, :128]
+        blur = np.asarray(Image.fromarray(wood).resize((64, 48), Image.BICUBIC).resize((128, 96), Image.BICUBIC))
+        Image.fromarray(wood).save(os.path.join(lp_dir, "gt.png"))
+        Image.fromarray(blur).save(os.path.join(lp_dir, "sr.png"))
+        lp = srengine.LPIPS(Path(lp_dir) / "lin.pth", os.path.join(lp_dir, "backbone.pth"))
+        check(lp.net == "alex", f"LPIPS tells AlexNet from the weights ({lp.net})")
+        got = lp(bgr(blur), bgr(wood))
+        out = subprocess.run([sys.executable, ref_script, "score", os.path.join(lp_dir, "lin.pth"),
+                              os.path.join(lp_dir, "backbone.pth"), "0", os.path.join(lp_dir, "gt.png"),
+                              os.path.join(lp_dir, "sr.png")], check=True, capture_output=True, text=True).stdout
+        ref = float(out.split()[1])
+        check(abs(got - ref) < 1e-4 * ref, f"LPIPS equals the reference's ({got} vs {ref})")
+        check(lp(bgr(wood), bgr(wood)) == 0.0, "LPIPS of equal images is 0")
+        try:
+            lp(bgr(wood)[:20, :20], bgr(wood)[:20, :20])
+            check(False, "a 20x20 image raises for AlexNet")
+        except srengine.Error as e:
+            check("at least 31" in str(e), f"the small image's error says what AlexNet needs ({e})")
+    except ImportError:
+        print("warning: python3-torch is missing: LPIPS not checked")
+
     # Training: the tiny config's first stage for 2 iterations, into the temporary folder.
     rc = srengine.train(os.path.join(src, "tests", "fixtures", "train_tiny.json"),
                         overrides=["train.stages.0.total_iter=2", "val.val_freq=2", "logger.save_checkpoint_freq=2",

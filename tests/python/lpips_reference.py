@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """LPIPS v0.1 in PyTorch, written from the paper and the lpips package's documented layout, for
-tests/test_metrics_lpips.cpp (run with Debian's python3-torch; torchvision is not needed).
+tests/test_lpips.cpp (run with Debian's python3-torch; torchvision is not needed).
 
   R. Zhang et al., "The Unreasonable Effectiveness of Deep Features as a Perceptual Metric", CVPR 2018.
 

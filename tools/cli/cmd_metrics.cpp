@@ -129,7 +129,7 @@ int run_metrics(const std::vector<std::string>& args) {
       text += buf;
     }
     if (scores.has_lpips) {
-      std::snprintf(buf, sizeof buf, "  LPIPS %.4f", s.lpips);
+      std::snprintf(buf, sizeof buf, "  LPIPS %.6f", s.lpips);
       text += buf;
     }
     if (scores.has_niqe) {

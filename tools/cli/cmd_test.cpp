@@ -129,6 +129,7 @@ json test_one_set(Module& net, const SetPlan& plan, std::vector<train::MetricCon
   if (!has_gt)  // an LQ-only set: NIQE needs no GT, the other metrics are left out
     std::erase_if(metrics, [](const train::MetricConfig& m) { return m.needs_gt(); });
   if (save) fs::create_directories(plan.vis);
+  train::place_metric_networks(metrics, dev);
   std::map<std::string, double> sums;
   json rows = json::array(), failed_rows = json::array();
   ProgressBar bar(str_cat("test ", set), (long)ds.size());
