@@ -4,6 +4,7 @@
 // Opcode meanings follow CPython's Lib/pickle.py and pickletools.py.
 #include "engine/torch_unpickler.h"
 
+#include <algorithm>
 #include <bit>
 #include <cctype>
 #include <cstring>
@@ -140,6 +141,22 @@ class Unpickler {
              ", not a state dict (a dict of tensors); save model.state_dict() instead");
     flatten(root, "", 0);
     for (const PickledTensor& t : out_.tensors) out_.storages[t.storage_key] = storages_.at(t.storage_key);
+    // Each tensor is copied out on its own, so one storage under many names is many copies: the
+    // tensors may hold at most twice the elements of their storages, plus 16M (tied weights and
+    // views are fine; a 4 MB file naming one 1M-element storage 1,500 times asked for 6 GB).
+    uint64_t tensor_elements = 0, storage_elements = 0;
+    for (const PickledTensor& t : out_.tensors) {
+      uint64_t n = 1;
+      for (int64_t d : t.sizes) n *= (uint64_t)d;  // at most its storage's numel (check_view)
+      SR_CHECK(!__builtin_add_overflow(tensor_elements, n, &tensor_elements), where_,
+               ": its tensors' element counts overflow");
+    }
+    for (const auto& [key, st] : out_.storages)  // saturating: a huge sum only lets more tensors through
+      if (__builtin_add_overflow(storage_elements, st.numel, &storage_elements)) storage_elements = UINT64_MAX;
+    const uint64_t slack = std::min<uint64_t>(tensor_elements, 16u << 20);
+    SR_CHECK((tensor_elements - slack + 1) / 2 <= storage_elements, where_, ": its ", out_.tensors.size(),
+             " tensors hold ", tensor_elements, " elements but their storages only ", storage_elements,
+             " (one storage under many names?); refused");
     out_.declared = storages_;
     return std::move(out_);
   }
@@ -189,7 +206,18 @@ class Unpickler {
     v.kind = k;
     return make(std::move(v));
   }
-  void push(uint32_t v) { stack_.push_back(v); }
+  // The stack, the marks and the memo hold indices of values; each is bounded like the values
+  // (a pickle of 60 MB of MEMOIZE or MARK opcodes made gigabytes of them).
+  void push(uint32_t v) {
+    SR_CHECK(stack_.size() < limits_.max_objects, where_, ": ", name_, " stacks over ", limits_.max_objects,
+             " values (not a plausible state dict)");
+    stack_.push_back(v);
+  }
+  void memoize(uint32_t slot, uint32_t v) {
+    SR_CHECK(memo_.size() < limits_.max_objects || memo_.count(slot), where_, ": ", name_, " memoizes over ",
+             limits_.max_objects, " values (not a plausible state dict)");
+    memo_[slot] = v;
+  }
   uint32_t pop(const char* op) {
     SR_CHECK(stack_.size() > (marks_.empty() ? 0 : marks_.back()), where_, ": ", name_, " ", op, " at byte ", op_pos_,
              " finds an empty stack (corrupt pickle)");
@@ -402,7 +430,11 @@ class Unpickler {
         case '}': push(make(Kind::dict)); break;    // EMPTY_DICT
         case ']': push(make(Kind::list)); break;    // EMPTY_LIST
         case ')': push(make(Kind::tuple)); break;   // EMPTY_TUPLE
-        case '(': marks_.push_back(stack_.size()); break;  // MARK
+        case '(':  // MARK
+          SR_CHECK(marks_.size() < limits_.max_objects, where_, ": ", name_, " opens over ", limits_.max_objects,
+                   " marks (not a plausible state dict)");
+          marks_.push_back(stack_.size());
+          break;
         case 0x85: case 0x86: case 0x87: {  // TUPLE1..3
           const int k = op - 0x84;
           Value v;
@@ -476,9 +508,9 @@ class Unpickler {
         case 'U': push_str(*take(1, "SHORT_BINSTRING")); break;
         case 0x8c: push_str(*take(1, "SHORT_BINUNICODE")); break;
         case 0x8d: push_str(le(take(8, "BINUNICODE8"), 8)); break;
-        case 'q': memo_[(uint32_t)*take(1, "BINPUT")] = top("BINPUT"); break;
-        case 'r': memo_[(uint32_t)le(take(4, "LONG_BINPUT"), 4)] = top("LONG_BINPUT"); break;
-        case 0x94: memo_[(uint32_t)memo_.size()] = top("MEMOIZE"); break;
+        case 'q': memoize((uint32_t)*take(1, "BINPUT"), top("BINPUT")); break;
+        case 'r': memoize((uint32_t)le(take(4, "LONG_BINPUT"), 4), top("LONG_BINPUT")); break;
+        case 0x94: memoize((uint32_t)memo_.size(), top("MEMOIZE")); break;
         case 'h': get((uint32_t)*take(1, "BINGET")); break;
         case 'j': get((uint32_t)le(take(4, "LONG_BINGET"), 4)); break;
         case 0x88: case 0x89: {  // NEWTRUE / NEWFALSE
@@ -568,9 +600,9 @@ class Unpickler {
       case Kind::none: out.kind = PlainValue::Kind::none; break;
       case Kind::boolean: out.kind = PlainValue::Kind::boolean; out.i = x.i; break;
       case Kind::integer: out.kind = PlainValue::Kind::integer; out.i = x.i; break;
-      case Kind::big_integer: out.kind = PlainValue::Kind::big_integer; out.s = x.s; break;
+      case Kind::big_integer: out.kind = PlainValue::Kind::big_integer; out.s = copied(x.s); break;
       case Kind::real: out.kind = PlainValue::Kind::real; out.f = x.f; break;
-      case Kind::str: out.kind = PlainValue::Kind::str; out.s = x.s; break;
+      case Kind::str: out.kind = PlainValue::Kind::str; out.s = copied(x.s); break;
       case Kind::tuple: out.kind = PlainValue::Kind::tuple; break;
       case Kind::list: out.kind = PlainValue::Kind::list; break;
       case Kind::dict: out.kind = PlainValue::Kind::dict; break;
@@ -579,6 +611,15 @@ class Unpickler {
     }
     for (uint32_t item : x.items) out.items.push_back(plain(item, depth + 1));
     return out;
+  }
+
+  // A string of the plain tree: the bytes copied are bounded by the pickle's size plus 1 MiB (a
+  // memoized 1 MiB string referred to 4,000 times made 4 GB).
+  std::string copied(const std::string& v) {
+    copied_bytes_ += v.size();
+    SR_CHECK(copied_bytes_ <= (uint64_t)n_ + (1u << 20), where_, ": ", name_, " refers to its strings over and over "
+             "(", copied_bytes_, " bytes from a pickle of ", n_, "); refused");
+    return v;
   }
 
   void flatten(uint32_t dict, const std::string& prefix, int depth) {
@@ -596,10 +637,12 @@ class Unpickler {
       SR_CHECK(k.s.size() <= 4096, where_, ": a key of ", k.s.size(), " bytes under '", printable(prefix),
                "' is too long");
       const std::string name = prefix + k.s;
+      // Every name built counts (those of nested dicts and skipped entries too): shared dicts
+      // under long keys made 4M names of 100 KB from a 4.5 KB file.
+      name_bytes_ += name.size();
+      SR_CHECK(name_bytes_ <= (64u << 20), where_, ": the state dict's names add up to over 64 MB");
       if (v.kind == Kind::tensor) {
         const TensorRecord& r = tensors_[v.i];
-        name_bytes_ += name.size();
-        SR_CHECK(name_bytes_ <= (64u << 20), where_, ": the tensor names add up to over 64 MB");
         PickledTensor t;
         t.name = name;
         t.storage_key = r.storage_key;
@@ -670,7 +713,7 @@ class Unpickler {
   std::map<std::string, PickledStorage> storages_;
   PickledStateDict out_;
   std::unordered_map<std::string, size_t> index_;
-  uint64_t visits_ = 0, name_bytes_ = 0;
+  uint64_t visits_ = 0, name_bytes_ = 0, copied_bytes_ = 0;
 };
 
 }  // namespace

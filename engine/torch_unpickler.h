@@ -52,7 +52,8 @@ struct PickledStateDict {
 };
 
 struct UnpickleLimits {
-  size_t max_objects = 4u << 20;  // values created (each opcode makes at most one)
+  size_t max_objects = 2u << 20;  // values created (each opcode makes at most one); also the
+                                  // most stack entries, marks and memo slots
   int max_dims = 16;              // of one tensor
   int max_dict_depth = 32;        // nesting of dicts in the result
 };

@@ -20,6 +20,8 @@
 #include "engine/error.h"
 #include "engine/pth_reader.h"
 #include "engine/safetensors.h"
+#include "engine/torch_unpickler.h"
+#include "nets/esrgan_names.h"
 #include "nets/factory.h"
 #include "nets/load_weights.h"
 #include "nets/network_from_weights.h"
@@ -585,4 +587,106 @@ TEST_CASE("pth/cli_infer_reads_original_esrgan_files") {
   const std::vector<uint8_t> want = read_all(dir.file("basicsr/input.png"));
   CHECK(read_all(dir.file("esrgan2018/input.png")) == want);
   CHECK(read_all(dir.file("esrgan2019/input.png")) == want);
+}
+
+namespace {
+
+// Pickle bytes built by hand for the bombs below.
+struct PickleBytes {
+  std::vector<uint8_t> b;
+  PickleBytes& op(std::initializer_list<uint8_t> ops) {
+    b.insert(b.end(), ops);
+    return *this;
+  }
+  PickleBytes& le32(uint32_t v) {
+    for (int i = 0; i < 4; ++i) b.push_back(uint8_t(v >> (8 * i)));
+    return *this;
+  }
+  PickleBytes& str(const std::string& s) {  // BINUNICODE
+    op({'X'}).le32((uint32_t)s.size());
+    b.insert(b.end(), s.begin(), s.end());
+    return *this;
+  }
+  PickleBytes& global(const std::string& module, const std::string& name) {
+    op({'c'});
+    for (const std::string& part : {module, name}) {
+      b.insert(b.end(), part.begin(), part.end());
+      b.push_back('\n');
+    }
+    return *this;
+  }
+  PickleBytes& repeat(uint8_t o, size_t n) {
+    b.insert(b.end(), n, o);
+    return *this;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("pth/derived_memory_and_time_bombs_refused") {
+  // Small pickles whose unpickling (not their size) would cost gigabytes or minutes: each is
+  // refused at once, naming the file, with the limit it hit.
+  const size_t many = (2u << 20) + 10;  // past UnpickleLimits::max_objects
+  auto refused = [](const PickleBytes& p, const std::vector<std::string>& parts) {
+    std::vector<std::string> want = parts;
+    want.push_back("bomb.pth");
+    test::require_error([&] { parse_pth(p.b.data(), p.b.size(), "bomb.pth"); }, want);
+  };
+  {  // legacy header: a memoized 1 MiB string in a list 4,000 times (4 GB of copies)
+    PickleBytes p;
+    p.op({0x80, 0x02}).str(std::string(1u << 20, 'a')).op({'q', 0, ']', '('});
+    for (int i = 0; i < 4000; ++i) p.op({'h', 0});
+    p.op({'e', '.'});
+    refused(p, {"refers to its strings over and over"});
+  }
+  refused(PickleBytes().op({0x80, 0x04, 'N'}).repeat(0x94, many).op({'.'}), {"memoizes over 2097152 values"});
+  refused(PickleBytes().op({0x80, 0x02}).repeat('(', many), {"opens over 2097152 marks"});
+  refused(PickleBytes().op({0x80, 0x02, ']', '('}).repeat('N', many).op({'e', '.'}), {"over 2097152"});
+  {  // a state dict naming one 1M-element tensor 1,500 times: 6 GB of copies out of one storage
+    auto named = [](int names) {
+      PickleBytes p;
+      p.op({0x80, 0x02, '}', 'q', 0, '('}).str("n0").global("torch._utils", "_rebuild_tensor_v2").op({'(', '('});
+      p.str("storage").global("torch", "FloatStorage").str("0").str("cpu").op({'J'}).le32(1000000).op({'t', 'Q'});
+      p.op({'K', 0, 'J'}).le32(1000000).op({0x85, 'K', 1, 0x85, 0x89}).global("collections", "OrderedDict");
+      p.op({')', 'R', 't', 'R', 'q', 1});
+      for (int i = 1; i < names; ++i) p.str("n" + std::to_string(i)).op({'h', 1});
+      return p.op({'u', '.'});
+    };
+    const PickleBytes bomb = named(1500);
+    test::require_error([&] { unpickle_state_dict(bomb.b.data(), bomb.b.size(), "pth 'bomb.pth'"); },
+                        {"bomb.pth", "1500 tensors hold 1500000000 elements", "storages only 1000000"});
+    // The same with 17 names (tied weights, views: 17M elements, within the slack) is read.
+    const PickleBytes tied = named(17);
+    CHECK(unpickle_state_dict(tied.b.data(), tied.b.size(), "pth 'tied.pth'").tensors.size() == 17);
+  }
+  {  // 4.6 kB of dicts 30 levels deep, each holding the one below twice under 4,000-byte keys:
+     // 2^30 names of up to 120 kB to build
+    PickleBytes p;
+    p.op({0x80, 0x02, '}', 'q', 0});
+    const std::string key(4000, 'k');
+    for (int level = 1; level <= 30; ++level) {
+      p.op({'}', '('}).str(key).op({'h', (uint8_t)(level - 1)}).str(key + "2").op({'h', (uint8_t)(level - 1)});
+      p.op({'u', 'q', (uint8_t)level});
+    }
+    p.op({'.'});
+    test::require_error([&] { unpickle_state_dict(p.b.data(), p.b.size(), "pth 'bomb.pth'"); },
+                        {"bomb.pth", "names add up to over 64 MB"});
+  }
+}
+
+TEST_CASE("pth/old_esrgan_names_refuse_odd_keys_safely") {
+  // A file in the 2018 naming with a key of a 30-digit block index, one with terminal control
+  // bytes, and one of 4,000 characters: each an error naming the file, the key escaped and cut.
+  const Tensor t = Tensor::zeros({1});
+  auto error_for = [&](const std::string& odd) {
+    NamedTensors tensors = {{"model.1.sub.0.RDB1.conv1.0.weight", t}, {odd, t}};
+    return test::require_error([&] { map_old_esrgan_names(tensors, "old.pth"); }, {"old.pth", "has no place"});
+  };
+  CHECK_THAT(error_for("model.1.sub." + std::string(30, '9') + ".RDB1.conv1.0.weight"),
+             Catch::Contains(std::string(30, '9')));
+  const std::string escaped = error_for("model.1.sub.0.RDB1\x1b[31mRED\x1b[0m\nFAKE LINE");
+  CHECK(escaped.find('\x1b') == std::string::npos);
+  CHECK(escaped.find('\n') == std::string::npos);
+  CHECK_THAT(escaped, Catch::Contains("\\x1b[31mRED"));
+  CHECK(error_for("model." + std::string(4000, '1')).size() < 600);
 }
