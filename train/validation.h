@@ -43,7 +43,11 @@ void check_validation_sets(const Config& config);
 // reflect-padded to the size the net needs (RRDBNet x2 and x1 unshuffle by 2 and 4) and the
 // output cropped back to scale x its size, so a val image of any size is measured. The net's
 // train/eval mode is restored on return, also by an error. An error names the set and image.
+// `bicubic`, when given, keeps the bicubic baseline's scores between the validations of a run
+// (they depend on the LQ image and the metric only): measured at the first, reused after, so a
+// metric that runs a network (LPIPS) is not paid for twice per image at every validation.
+using BicubicScores = std::map<std::string, double>;  // "<set>/<image index>/<metric>"
 ValidationResult validate(Module& net, const Config& config, const std::string& experiment_dir,
-                          const std::string& tag, Device device);
+                          const std::string& tag, Device device, BicubicScores* bicubic = nullptr);
 
 }  // namespace sr::train

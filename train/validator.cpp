@@ -56,7 +56,7 @@ void Validator::validate_and_log(const std::string& stage, int64_t iter, Module&
   const Config& cfg = ctx_.cfg;
   if (cfg.eval_datasets().empty()) return;
   const auto t0 = Clock::now();
-  const ValidationResult v = validate(net, cfg, ctx_.dir, stage + "_" + std::to_string(iter), ctx_.device);
+  const ValidationResult v = validate(net, cfg, ctx_.dir, stage + "_" + std::to_string(iter), ctx_.device, &bicubic_);
   json ev = {{"event", "val"}, {"stage", stage}, {"iter", iter}};
   std::string line = "[" + stage + "] validation at iter " + std::to_string(iter) + ":";
   for (const auto& [k, m] : v.means) {

@@ -11,6 +11,7 @@
 
 #include "layers/module.h"
 #include "train/run_context.h"
+#include "train/validation.h"
 
 namespace sr::train {
 
@@ -32,6 +33,7 @@ class Validator {
   BestMetric update_best(const std::string& stage, const std::string& k, double value, int64_t iter);
 
   RunContext& ctx_;
+  BicubicScores bicubic_;  // the baselines' scores, measured at the run's first validation
 };
 
 }  // namespace sr::train
