@@ -88,6 +88,14 @@ float to_bf16(float x) {
   return x;
 }
 
+// The built srengine binary, or "" with a SKIPPED warning where it is not built.
+std::string built_srengine() {
+  const std::string exe = std::string(SRENGINE_BINARY_DIR) + "/srengine";
+  if (fs::exists(exe)) return exe;
+  WARN("SKIPPED: " << exe << " is not built");
+  return "";
+}
+
 }  // namespace
 
 TEST_CASE("pth/rrdbnet_loads_bit_identically_to_safetensors") {
@@ -283,11 +291,8 @@ TEST_CASE("pth/random_byte_flips_never_crash") {
 }
 
 TEST_CASE("pth/cli_infer_and_convert_read_pth") {
-  const std::string exe = std::string(SRENGINE_BINARY_DIR) + "/srengine";
-  if (!fs::exists(exe)) {
-    WARN("SKIPPED: " << exe << " is not built");
-    return;
-  }
+  const std::string exe = built_srengine();
+  if (exe.empty()) return;
   test::TempDir dir;
   const std::string infer_dir = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/infer/";
   // Same net, same weights, from safetensors and from .pth: identical output files.
@@ -326,11 +331,8 @@ TEST_CASE("pth/cli_infer_and_convert_read_pth") {
 // the checkpoint entries it skips on stderr, and refuses 'module.a' beside 'a' (which of the two
 // it kept depended on their order), as infer does (select_basicsr_weights).
 TEST_CASE("pth/convert_writes_f32_names_skipped_entries_refuses_module_twins") {
-  const std::string exe = std::string(SRENGINE_BINARY_DIR) + "/srengine";
-  if (!fs::exists(exe)) {
-    WARN("SKIPPED: " << exe << " is not built");
-    return;
-  }
+  const std::string exe = built_srengine();
+  if (exe.empty()) return;
   test::TempDir dir;
   const auto convert = [&](const std::string& in, const std::string& out) {
     const std::string cmd = exe + " convert " + in + " " + out + " > " + dir.file("log.txt") + " 2>&1";
@@ -564,11 +566,8 @@ TEST_CASE("pth/old_esrgan_names_load_as_basicsr_names") {
 }
 
 TEST_CASE("pth/cli_infer_reads_original_esrgan_files") {
-  const std::string exe = std::string(SRENGINE_BINARY_DIR) + "/srengine";
-  if (!fs::exists(exe)) {
-    WARN("SKIPPED: " << exe << " is not built");
-    return;
-  }
+  const std::string exe = built_srengine();
+  if (exe.empty()) return;
   // `srengine infer --weights RRDB_ESRGAN_x4.pth` as released: legacy format, 2018 names, no
   // config. Same pixels as the BasicSR-named zip file.
   test::TempDir dir;
