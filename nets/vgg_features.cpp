@@ -109,9 +109,9 @@ std::map<std::string, Tensor> VGGFeatureExtractor::features(const Tensor& x) {
 
 void VGGFeatureExtractor::load_weights(const std::string& path) {
   SR_CHECK(!path.empty(), "VGGFeatureExtractor: no VGG19 weights file given; the perceptual loss needs "
-           "ImageNet weights as safetensors (convert torchvision's vgg19-dcbb9e9d.pth with tools/convert_pth.py)");
+           "ImageNet weights (torchvision's vgg19-dcbb9e9d.pth as downloaded, or safetensors)");
   SR_CHECK(std::filesystem::exists(path), "VGGFeatureExtractor: VGG19 weights file '", path,
-           "' does not exist (convert torchvision's vgg19-dcbb9e9d.pth with tools/convert_pth.py)");
+           "' does not exist (torchvision's vgg19-dcbb9e9d.pth as downloaded, or safetensors)");
   SafetensorsFile f;  // for its lookups; the file may be safetensors or a torch.save checkpoint
   f.source = path;
   f.tensors = read_weights_file(path);

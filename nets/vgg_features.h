@@ -37,7 +37,7 @@ class VGGFeatureExtractor : public Module {
   std::map<std::string, Tensor> features(const Tensor& x);
 
   // Loads ImageNet weights from a safetensors file with torchvision names
-  // (features.<index>.weight/bias, as tools/convert_pth.py writes vgg19-dcbb9e9d.pth) or
+  // (features.<index>.weight/bias: torchvision's vgg19-dcbb9e9d.pth itself, a legacy .pth) or
   // BasicSR's (vgg_net.convX_Y.weight/bias). An empty path or a missing file is an error
   // naming it; a file lacking a needed layer is an error listing the missing keys.
   void load_weights(const std::string& path);

@@ -235,8 +235,9 @@ Spec stage_spec() {
            {"perceptual_weight", number(1.0, "", 0.0)},
            {"style_weight", number(0.0, "BasicSR's Gram-matrix style loss weight: must be 0 (not implemented)", 0.0)},
            {"criterion", string("l1", "", {"l1", "l2", "fro"})},
-           {"vgg_weights", string("", "safetensors or zip-format .pth file with torchvision VGG19 ImageNet "
-                                      "weights; the loss is skipped with a warning when empty, an error when the file is missing")},
+           {"vgg_weights", string("", "torchvision's VGG19 ImageNet weights: vgg19-dcbb9e9d.pth as downloaded (any "
+                                      ".pth) or safetensors; the loss is skipped with a warning when empty, an error "
+                                      "when the file is missing")},
        }, "perceptual loss (absent: none)")},
       {"gan_opt", optional_object({
            {"type", string("GANLoss", "", {"GANLoss"})},

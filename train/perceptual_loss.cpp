@@ -68,8 +68,8 @@ void PerceptualLoss::check_weights_file(const PerceptualLossConfig& opt) {
   const std::string& path = opt.vgg_weights;
   if (path.empty()) return;
   SR_CHECK(std::filesystem::exists(path), "perceptual_opt.vgg_weights: '", path,
-           "' does not exist (a safetensors file of torchvision's VGG19 ImageNet weights; "
-           "tools/convert_pth.py converts vgg19-dcbb9e9d.pth)");
+           "' does not exist (torchvision's VGG19 ImageNet weights: vgg19-dcbb9e9d.pth as downloaded, or "
+           "safetensors)");
   const RegularFile file(path, "perceptual_opt.vgg_weights");  // a folder or a FIFO: an error now
 }
 
