@@ -28,6 +28,10 @@ float element(const uint8_t* base, TorchStorageType type, uint64_t i) {
     case TorchStorageType::f64: return (float)load<double>(base + 8 * i);
     case TorchStorageType::i64: return (float)load<int64_t>(base + 8 * i);
     case TorchStorageType::i32: return (float)load<int32_t>(base + 4 * i);
+    case TorchStorageType::i16: return (float)load<int16_t>(base + 2 * i);
+    case TorchStorageType::i8: return (float)load<int8_t>(base + i);
+    case TorchStorageType::u8: return (float)load<uint8_t>(base + i);
+    case TorchStorageType::b8: return load<uint8_t>(base + i) ? 1.f : 0.f;  // torch writes 0 or 1
   }
   return 0.f;
 }

@@ -48,6 +48,8 @@ constexpr StorageClass kStorageClasses[] = {
     {"FloatStorage", TorchStorageType::f32, 4},  {"HalfStorage", TorchStorageType::f16, 2},
     {"BFloat16Storage", TorchStorageType::bf16, 2}, {"DoubleStorage", TorchStorageType::f64, 8},
     {"LongStorage", TorchStorageType::i64, 8},   {"IntStorage", TorchStorageType::i32, 4},
+    {"ShortStorage", TorchStorageType::i16, 2},  {"CharStorage", TorchStorageType::i8, 1},
+    {"ByteStorage", TorchStorageType::u8, 1},    {"BoolStorage", TorchStorageType::b8, 1},
 };
 
 struct Value {

@@ -3,7 +3,7 @@
 // a state dict uses and only these names: collections.OrderedDict,
 // torch._utils._rebuild_tensor_v2, torch._utils._rebuild_tensor (PyTorch < 0.4),
 // torch._utils._rebuild_parameter and the torch.<T>Storage classes of
-// float32/float16/bfloat16/float64/int64/int32 storages. Any
+// float32/float16/bfloat16/float64/int64/int32/int16/int8/uint8/bool storages. Any
 // other import (os.system, builtins.eval, a model's class, torch.storage._load_from_bytes), any
 // call of something else, and any object-building opcode (INST, OBJ, NEWOBJ) is refused with
 // an sr::Error naming the file and the item. Nothing is ever imported or executed: names
@@ -24,7 +24,7 @@
 
 namespace sr {
 
-enum class TorchStorageType { f32, f16, bf16, f64, i64, i32 };
+enum class TorchStorageType { f32, f16, bf16, f64, i64, i32, i16, i8, u8, b8 };
 
 const char* torch_storage_class_name(TorchStorageType t);  // "FloatStorage", ...
 size_t torch_storage_element_size(TorchStorageType t);

@@ -689,3 +689,19 @@ TEST_CASE("pth/old_esrgan_names_refuse_odd_keys_safely") {
   CHECK_THAT(escaped, Catch::Contains("\\x1b[31mRED"));
   CHECK(error_for("model." + std::string(4000, '1')).size() < 600);
 }
+
+TEST_CASE("pth/bool_and_small_integer_tensors_load") {
+  // Masks and index buffers (bool, uint8, int8, int16) load as float32 like the int64 / int32
+  // ones, in both formats; before, one such tensor refused the whole file.
+  for (const char* file : {"small_int_types.pth", "legacy_small_int_types.pth"}) {
+    INFO(file);
+    const std::map<std::string, Tensor> m = as_map(read_weights_file(pth_fixture(file)));
+    REQUIRE(m.size() == 5);
+    CHECK(m.at("mask").shape() == Shape{2, 3});
+    CHECK(values(m.at("mask")) == std::vector<float>{1, 0, 1, 0, 0, 1});
+    CHECK(values(m.at("bytes")) == std::vector<float>{0, 1, 127, 128, 255});
+    CHECK(values(m.at("chars")) == std::vector<float>{-128, -1, 0, 127});
+    CHECK(values(m.at("shorts")) == std::vector<float>{-32768, -2, 7, 32767});
+    CHECK(values(m.at("w")) == std::vector<float>{0.5f, -1.5f});
+  }
+}

@@ -22,6 +22,7 @@ Real checkpoints, written by torch.save itself:
   convert_non_tensors.pth  a tensor beside an int, a str, a list of tensors and an int key (srengine convert
                            names what it skips)
   convert_module_twins.pth 'module.a' and 'a' (one name once the prefix is removed: an error)
+  small_int_types.pth, legacy_small_int_types.pth  bool, uint8, int8 and int16 tensors beside a float one
   legacy_convert_non_tensors.pth  convert_non_tensors.pth in the legacy format (the storages of the
                            skipped list and int-keyed tensors are in its key list and data too)
 Hand-built hostile archives (hostile_*.pth), each a zip laid out like torch.save's with a
@@ -417,6 +418,18 @@ def write_convert_cases(out):
                f"{out}/convert_module_twins.pth")
 
 
+def write_small_int_types(out):
+    """bool, uint8, int8 and int16 tensors beside a float one (masks and index buffers in real
+    checkpoints), in both formats."""
+    t = {"mask": torch.tensor([[True, False, True], [False, False, True]]),
+         "bytes": torch.tensor([0, 1, 127, 128, 255], dtype=torch.uint8),
+         "chars": torch.tensor([-128, -1, 0, 127], dtype=torch.int8),
+         "shorts": torch.tensor([-32768, -2, 7, 32767], dtype=torch.int16),
+         "w": torch.tensor([0.5, -1.5])}
+    torch.save(t, f"{out}/small_int_types.pth")
+    legacy_save(t, f"{out}/legacy_small_int_types.pth")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=f"{ROOT}/tests/fixtures/pth")
@@ -426,6 +439,7 @@ def main():
     write_real(args.out)
     write_hostile(args.out)
     write_convert_cases(args.out)
+    write_small_int_types(args.out)
     for name in sorted(os.listdir(args.out)):
         print(f"  {name}: {os.path.getsize(os.path.join(args.out, name))} bytes")
 
