@@ -5,12 +5,20 @@ namespace sr::cpu {
 
 namespace {
 
-// sum_i a[i] (b[i] when given), in double, in index order.
+// sum_i a[i] (b[i] when given), in double: eight interleaved partial sums (i mod 8), added in
+// order at the end, so the adds are independent and vectorise (one running sum waits on each
+// add: 10 GB/s where memory gives 50). A fixed order: the same result on every run.
 template <typename T>
 double plane_sum(const T* a, const T* b, int64_t HW) {
-  double acc = 0;
-  for (int64_t i = 0; i < HW; ++i) acc += b ? (double)a[i] * (double)b[i] : (double)a[i];
-  return acc;
+  constexpr int kLanes = 8;
+  double acc[kLanes] = {};
+  const int64_t body = HW - HW % kLanes;
+  for (int64_t i = 0; i < body; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += b ? (double)a[i + l] * (double)b[i + l] : (double)a[i + l];
+  for (int64_t i = body; i < HW; ++i) acc[i - body] += b ? (double)a[i] * (double)b[i] : (double)a[i];
+  double total = 0;
+  for (int l = 0; l < kLanes; ++l) total += acc[l];
+  return total;
 }
 
 }  // namespace

@@ -3,8 +3,9 @@
 // a row of HW values of an (NC, HW) buffer:
 //   spatial_mean:  y[p] = (1 / HW) sum_i x[p, i]       (nn.AdaptiveAvgPool2d(1))
 //   channel_scale: y[p, i] = x[p, i] s[p]              (x * s with s broadcast over H, W)
-// Sums run in double in index order; the CUDA twins (kernels/cuda/channel_attention.h) sum in
-// double over a fixed tree, so float32 results agree to one rounding.
+// Sums run in double, as eight interleaved partial sums added in order; the CUDA twins
+// (kernels/cuda/channel_attention.h) sum in double over a fixed tree, so float32 results agree
+// to one rounding.
 #pragma once
 #include <cstdint>
 
