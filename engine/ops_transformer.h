@@ -25,7 +25,9 @@ Tensor gelu(const Tensor& x);
 // Swin's shifted windows: x (B, H*W, C), viewed as (B, H, W, C), torch.roll by (-shift, -shift)
 // over (H, W), then cut into ws x ws windows -> (B * (H/ws) * (W/ws), ws*ws, C); the windows of
 // an image row-major, the tokens of a window row-major (Swin's window_partition). H and W
-// multiples of ws, 0 <= shift < ws.
+// multiples of ws, 0 <= shift < ws. Output row (b nW + wy (W/ws) + wx) ws^2 + ty ws + tx holds
+// input token b H W + ((wy ws + ty + shift) mod H) W + ((wx ws + tx + shift) mod W)
+// (kernels/common/window_index.h); sr::Error names the op and the bad value otherwise.
 Tensor window_partition(const Tensor& x, int64_t H, int64_t W, int window_size, int shift);
 // The inverse: windows (B * nW, ws*ws, C) back to (B, H*W, C), rolled by (+shift, +shift)
 // (Swin's window_reverse and the roll back).

@@ -77,6 +77,8 @@ const std::vector<Variant>& table() {
       {"batch_norm", "openmp", "cpu", "fp32/fp64", "two-pass statistics per channel in double", true},
       {"pool", "openmp", "cpu", "fp32/fp64", "max_pool2d with argmax", true},
       {"channel_attention", "openmp", "cpu", "fp32/fp64", "spatial_mean and channel_scale, plane sums in double", true},
+      {"window_partition", "openmp", "cpu", "fp32/fp64", "window_partition and window_merge: gathers of whole C-channel token rows", true},
+      {"pad_reflect", "openmp", "cpu", "fp32/fp64", "pad_reflect and crop; the pad backward a gather of at most 4 terms in a fixed order", true},
       {"prelu", "openmp", "cpu", "fp32/fp64", "per-channel or shared slope", true},
       {"optimizer", "openmp", "cpu", "fp32", "multi-tensor Adam/AdamW, EMA and fp16's gradient unscale over chunks", true},
 #ifdef SRENGINE_WITH_CUDA
@@ -89,6 +91,8 @@ const std::vector<Variant>& table() {
       {"batch_norm", "chunked", "cuda", "fp32", "chunked double channel sums; stats copied to the host for the op", true},
       {"pool", "gather", "cuda", "fp32", "max_pool2d; backward as a gather (argmax kept on the host by the op)", true},
       {"channel_attention", "plane_blocks", "cuda", "fp32", "a 256-thread block per plane, double tree sums; maps for the rest", true},
+      {"window_partition", "warp_rows", "cuda", "fp32", "a warp per token row, 16-byte words where C % 4 == 0, grid-stride", true},
+      {"pad_reflect", "gather", "cuda", "fp32", "maps over the outputs (pad_reflect, crop, their backwards); the pad backward adds at most 4 terms in the CPU order", true},
       {"prelu", "map", "cuda", "fp32", "maps; slope gradient by two-pass channel sums", true},
       // CUDA only: the building block of the bias, slope and spectral-norm gradients (the CPU
       // sums inside each op's own loops).

@@ -40,6 +40,7 @@
 #include "engine/ops_pool.h"
 #include "engine/ops_prelu.h"
 #include "engine/ops_rdb.h"
+#include "engine/ops_transformer.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/optimizer.h"
@@ -350,6 +351,20 @@ std::vector<OpCase> op_cases() {
   // Appended: a case's seed is its position in this table.
   add_case(t, "elementwise", "square_root", {{2, 3, 7, 9}},
            [](V& x) { return square_root(x[0]); }).inits({Init::positive});
+  // Swin's shifted windows: 16-byte words (C 8) and floats (odd C), several windows per side
+  add_case(t, "window_partition", "window_partition C8 shift 2", {{2, 54, 8}},
+           [](V& x) { return window_partition(x[0], 6, 9, 3, 2); });
+  add_case(t, "window_partition", "window_partition C5 shift 0", {{2, 64, 5}},
+           [](V& x) { return window_partition(x[0], 8, 8, 4, 0); });
+  add_case(t, "window_partition", "window_merge C7 shift 1", {{12, 9, 7}},
+           [](V& x) { return window_merge(x[0], 6, 9, 3, 1); });
+  // reflect padding (the largest pads, and SwinIR's pad to a multiple of 8) and crop
+  add_case(t, "pad_reflect", "pad_reflect bottom 4 right 6", {{2, 3, 5, 7}},
+           [](V& x) { return pad_reflect(x[0], 4, 6); });
+  add_case(t, "pad_reflect", "pad_reflect to a multiple of 8", {{1, 3, 21, 30}},
+           [](V& x) { return pad_reflect(x[0], 3, 2); });
+  add_case(t, "pad_reflect", "crop", {{2, 3, 9, 11}},
+           [](V& x) { return crop(x[0], 5, 7); });
   return t;
 }
 
@@ -924,6 +939,8 @@ TEST_CASE("cuda/ops_spectral_norm") { if (sr::test::skip_without_cuda()) return;
 TEST_CASE("cuda/ops_rdb") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("rdb", Device::cuda()); }); }
 TEST_CASE("cuda/ops_norm_pool") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("norm_pool", Device::cuda()); }); }
 TEST_CASE("cuda/ops_channel_attention") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("channel_attention", Device::cuda()); }); }
+TEST_CASE("cuda/ops_window_partition") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("window_partition", Device::cuda()); }); }
+TEST_CASE("cuda/ops_pad_reflect") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("pad_reflect", Device::cuda()); }); }
 TEST_CASE("cuda/conv2d_variants") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_conv_variants); }
 TEST_CASE("cuda/upsample_nearest2x_conv2d_variants") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_upsample_nearest2x_conv2d_variants); }
 TEST_CASE("cuda/conv2d_native_vs_cudnn") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_native_vs_cudnn); }
@@ -944,4 +961,6 @@ TEST_CASE("simt/ops_spectral_norm") { run_family("spectral_norm", Device::simt()
 TEST_CASE("simt/ops_rdb") { run_family("rdb", Device::simt()); }
 TEST_CASE("simt/ops_norm_pool") { run_family("norm_pool", Device::simt()); }
 TEST_CASE("simt/ops_channel_attention") { run_family("channel_attention", Device::simt()); }
+TEST_CASE("simt/ops_window_partition") { run_family("window_partition", Device::simt()); }
+TEST_CASE("simt/ops_pad_reflect") { run_family("pad_reflect", Device::simt()); }
 #endif

@@ -5,6 +5,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "engine/ops_transformer.h"
 #include "support/gradcheck.h"
 
 using namespace sr;
@@ -130,6 +131,46 @@ TEST_CASE("gradcheck/channel_scale") {
                    [&](std::mt19937_64& r) { return V{x_of(r)}; });
   expect_gradients("channel_scale", [x0](const V& in) { return channel_scale(x0, in[0]); },
                    [&](std::mt19937_64& r) { return V{s_of(r)}; });
+}
+
+TEST_CASE("gradcheck/window_partition") {
+  // B = 2, odd C = 5, H 6 x W 9 in 3 x 3 windows (2 x 3 per image); no shift, and shifts 1 and 2
+  // (rows and columns wrap around the image); 2 x 2 windows of a 4 x 4 image, shift 1.
+  struct Case { int64_t H, W; int ws, shift; };
+  for (const Case& c : {Case{6, 9, 3, 0}, Case{6, 9, 3, 1}, Case{6, 9, 3, 2}, Case{4, 4, 2, 1}}) {
+    INFO("H " << c.H << " W " << c.W << " ws " << c.ws << " shift " << c.shift);
+    expect_gradients("window_partition", [c](const V& in) { return window_partition(in[0], c.H, c.W, c.ws, c.shift); },
+                     [c](std::mt19937_64& rng) { return V{random_tensor(rng, {2, c.H * c.W, 5})}; });
+  }
+}
+
+TEST_CASE("gradcheck/window_merge") {
+  struct Case { int64_t H, W; int ws, shift; };
+  for (const Case& c : {Case{6, 9, 3, 0}, Case{6, 9, 3, 2}, Case{4, 4, 2, 1}}) {
+    INFO("H " << c.H << " W " << c.W << " ws " << c.ws << " shift " << c.shift);
+    const int64_t windows = 2 * (c.H / c.ws) * (c.W / c.ws);
+    expect_gradients("window_merge", [c](const V& in) { return window_merge(in[0], c.H, c.W, c.ws, c.shift); },
+                     [&](std::mt19937_64& rng) { return V{random_tensor(rng, {windows, (int64_t)c.ws * c.ws, 5})}; });
+  }
+}
+
+TEST_CASE("gradcheck/pad_reflect") {
+  // The largest pads (H - 1, W - 1: every row / column but the edge mirrored, so dx elements
+  // gather 4 terms), small ones, none on one side, batch 2 with 3 channels.
+  struct Case { int64_t H, W; int bottom, right; };
+  for (const Case& c : {Case{5, 4, 4, 3}, Case{5, 7, 2, 1}, Case{4, 6, 0, 3}, Case{3, 3, 1, 0}}) {
+    INFO("H " << c.H << " W " << c.W << " bottom " << c.bottom << " right " << c.right);
+    expect_gradients("pad_reflect", [c](const V& in) { return pad_reflect(in[0], c.bottom, c.right); },
+                     [c](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, c.H, c.W))}; });
+  }
+}
+
+TEST_CASE("gradcheck/crop") {
+  for (auto [h, w] : {std::pair<int64_t, int64_t>{3, 4}, {5, 7}, {1, 7}}) {
+    INFO("crop to " << h << " x " << w);
+    expect_gradients("crop", [h, w](const V& in) { return crop(in[0], h, w); },
+                     [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 5, 7))}; });
+  }
 }
 
 TEST_CASE("gradcheck/relu") {

@@ -8,6 +8,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "engine/ops_transformer.h"
 #include "engine/random.h"
 #include "support/data_support.h"
 #include "support/gradcheck.h"
@@ -250,4 +251,106 @@ TEST_CASE("ops/upsample_bilinear_float32_matches_torch") {
     CHECK(y_diff == 0);       // the forward to the bit
     CHECK(dx_worst < 1e-5);   // the backward sums up to 3r^2 terms in another order than PyTorch
   }
+}
+
+// Swin's shifted windows against a construction written from the definition, not from the
+// kernels' index formula (kernels/common/window_index.h): torch.roll(x, (-s, -s), (1, 2)) built
+// with plain loops over (b, y, x) from roll's definition out[i] = in[(i - k) mod n], k = -s,
+// then the windows cut out in order (image, window row, window column, token row, token
+// column). float64 and float32, several windows per side, shifts 0 to ws - 1, B = 2, odd C.
+TEST_CASE("ops/window_partition_matches_roll_then_cut") {
+  const uint64_t seed = sr::test::fresh_seed();
+  std::mt19937_64 rng(seed);
+  INFO("seed " << seed);
+  const int64_t B = 2, H = 8, W = 12, C = 3;
+  const int ws = 4;
+  for (DType dt : {DType::f64, DType::f32}) {
+    const Tensor x = sr::test::random_tensor(rng, {B, H * W, C}, -1, 1, {}, 0, false).to(dt);
+    const std::vector<double> xv = x.to_vector();
+    for (int shift = 0; shift < ws; ++shift) {
+      INFO("shift " << shift << " dtype " << dtype_name(dt));
+      // rolled[b][y][x][c], by torch.roll's definition with k = -shift on both axes.
+      const int64_t k = -shift;
+      std::vector<double> rolled(xv.size());
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t y = 0; y < H; ++y)
+          for (int64_t xx = 0; xx < W; ++xx) {
+            const int64_t sy = ((y - k) % H + H) % H, sx = ((xx - k) % W + W) % W;
+            for (int64_t c = 0; c < C; ++c)
+              rolled[((b * H + y) * W + xx) * C + c] = xv[((b * H + sy) * W + sx) * C + c];
+          }
+      std::vector<double> want;
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t wy = 0; wy < H / ws; ++wy)
+          for (int64_t wx = 0; wx < W / ws; ++wx)
+            for (int64_t ty = 0; ty < ws; ++ty)
+              for (int64_t tx = 0; tx < ws; ++tx)
+                for (int64_t c = 0; c < C; ++c)
+                  want.push_back(rolled[((b * H + wy * ws + ty) * W + wx * ws + tx) * C + c]);
+      const Tensor win = window_partition(x, H, W, ws, shift);
+      REQUIRE(win.shape() == Shape{B * (H / ws) * (W / ws), ws * ws, C});
+      CHECK(win.to_vector() == want);  // a permutation: exact
+      // merge(partition(x)) == x exactly.
+      const Tensor back = window_merge(win, H, W, ws, shift);
+      REQUIRE(back.shape() == x.shape());
+      CHECK(back.to_vector() == xv);
+    }
+  }
+}
+
+// F.pad(torch.arange(12.).view(1, 1, 3, 4), (0, 2, 0, 1), 'reflect') as PyTorch gives it: the
+// last row mirrors row 1 (not the edge row 2), the two last columns mirror columns 2 and 1.
+// The backward of sum(y): how many times each x element appears in y.
+TEST_CASE("ops/pad_reflect_matches_torch") {
+  Tensor x = arange(12, {1, 1, 3, 4});
+  x.set_requires_grad(true);
+  const Tensor y = pad_reflect(x, 1, 2);
+  REQUIRE(y.shape() == Shape{1, 1, 4, 6});
+  const std::vector<double> want = {0, 1, 2,  3,  2,  1,  //
+                                    4, 5, 6,  7,  6,  5,  //
+                                    8, 9, 10, 11, 10, 9,  //
+                                    4, 5, 6,  7,  6,  5};
+  CHECK(y.to_vector() == want);
+  sum(y).backward();
+  const std::vector<double> counts = {1, 2, 2, 1,  //
+                                      2, 4, 4, 2,  //
+                                      1, 2, 2, 1};
+  CHECK(x.grad().to_vector() == counts);
+  // crop undoes it.
+  CHECK(crop(y, 3, 4).to_vector() == arange(12, {1, 1, 3, 4}).to_vector());
+  CHECK(crop(y, 2, 3).to_vector() == std::vector<double>{0, 1, 2, 4, 5, 6});
+}
+
+TEST_CASE("ops/window_and_pad_errors_name_op_and_values") {
+  using Catch::Contains;
+  const Tensor t = Tensor::zeros({2, 48, 5});  // 6 x 8 tokens
+  CHECK_NOTHROW(window_partition(t, 6, 8, 2, 1));
+  CHECK_THROWS_WITH(window_partition(t, 6, 8, 4, 0), Contains("window_partition") && Contains("H 6") &&
+                                                         Contains("multiples of window_size 4"));
+  CHECK_THROWS_WITH(window_partition(t, 6, 8, 2, 2), Contains("window_partition") && Contains("shift 2"));
+  CHECK_THROWS_WITH(window_partition(t, 6, 8, 2, -1), Contains("window_partition") && Contains("shift -1"));
+  CHECK_THROWS_WITH(window_partition(t, 6, 8, 0, 0), Contains("window_partition") && Contains("window_size 0"));
+  CHECK_THROWS_WITH(window_partition(t, 4, 8, 2, 0), Contains("window_partition") && Contains("48 tokens") &&
+                                                         Contains("32"));
+  CHECK_THROWS_WITH(window_partition(Tensor::zeros({2, 48}), 6, 8, 2, 0),
+                    Contains("window_partition") && Contains("3-D") && Contains("[2, 48]"));
+  const Tensor w = Tensor::zeros({24, 4, 5});  // 2 images of 12 windows of 2 x 2
+  CHECK_NOTHROW(window_merge(w, 6, 8, 2, 1));
+  CHECK_THROWS_WITH(window_merge(w, 6, 8, 3, 0), Contains("window_merge") && Contains("window_size 3"));
+  CHECK_THROWS_WITH(window_merge(w, 10, 8, 2, 0), Contains("window_merge") && Contains("24 windows") &&
+                                                      Contains("of 20 windows"));
+  CHECK_THROWS_WITH(window_merge(Tensor::zeros({24, 9, 5}), 6, 8, 2, 0),
+                    Contains("window_merge") && Contains("9 tokens"));
+  CHECK_THROWS_WITH(window_merge(w, 6, 8, 2, 3), Contains("window_merge") && Contains("shift 3"));
+  CHECK_THROWS_WITH(window_merge(Tensor::zeros({24, 4, 5, 1}), 6, 8, 2, 0),
+                    Contains("window_merge") && Contains("3-D"));
+  const Tensor img = Tensor::zeros({1, 3, 5, 4});
+  CHECK_NOTHROW(pad_reflect(img, 4, 3));
+  CHECK_THROWS_WITH(pad_reflect(img, 5, 0), Contains("pad_reflect") && Contains("bottom 5") && Contains("height 5"));
+  CHECK_THROWS_WITH(pad_reflect(img, 0, 4), Contains("pad_reflect") && Contains("right 4") && Contains("width 4"));
+  CHECK_THROWS_WITH(pad_reflect(img, -1, 0), Contains("pad_reflect") && Contains("bottom -1"));
+  CHECK_THROWS_WITH(pad_reflect(Tensor::zeros({3, 5, 4}), 1, 1), Contains("pad_reflect") && Contains("4-D"));
+  CHECK_THROWS_WITH(crop(img, 6, 4), Contains("crop") && Contains("height 6"));
+  CHECK_THROWS_WITH(crop(img, 5, 5), Contains("crop") && Contains("width 5"));
+  CHECK_THROWS_WITH(crop(img, -1, 2), Contains("crop") && Contains("height -1"));
 }

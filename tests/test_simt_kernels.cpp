@@ -31,12 +31,14 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/loss.h"
 #include "kernels/cpu/optimizer.h"
+#include "kernels/cpu/pad_reflect.h"
 #include "kernels/cpu/pool.h"
 #include "kernels/cpu/prelu.h"
 #include "kernels/cpu/rdb.h"
 #include "kernels/cpu/resample.h"
 #include "kernels/cpu/spectral_norm.h"
 #include "kernels/cpu/upsample_nearest2x_conv2d.h"
+#include "kernels/cpu/window_partition.h"
 #include "kernels/cuda/conv2d_igemm_v2_plan.h"
 #include "kernels/cuda/conv2d_wgmma_plan.h"
 #include "support/conv_views.h"
@@ -542,6 +544,72 @@ void test_pool() {
     std::vector<double> got_am(am.begin(), am.end()), ref_am(ram.begin(), ram.end());
     compare("max_pool2d argmax" + what, got_am, ref_am, kExact);
     compare("max_pool2d_backward" + what, DX.get(), rdx, kFp32);
+  }
+}
+
+// Swin's shifted windows: both directions against the CPU's on every path of the kernel:
+// C % 4 == 0 on aligned buffers (16-byte words), odd C (floats), and C = 8 on a buffer one
+// float off alignment (floats again). Rows are not a whole number of blocks (8 warps each):
+// the last block has idle warps. Outputs start as NaN; permutations are exact.
+void test_window_partition() {
+  std::mt19937_64 rng(114);
+  struct Case { int64_t B, H, W, C; int ws, shift, offset; };
+  for (const Case& k : {Case{2, 6, 9, 8, 3, 2, 0}, Case{1, 6, 6, 7, 3, 1, 0}, Case{2, 4, 6, 8, 2, 1, 1},
+                        Case{1, 8, 8, 5, 4, 0, 0}}) {
+    const int64_t n = k.B * k.H * k.W * k.C;
+    const auto x = random_floats(rng, n + k.offset), dw = random_floats(rng, n + k.offset);
+    Dev X(x), DW(dw), WIN(n + k.offset), DX(n + k.offset);
+    sr::simt::window_partition_forward(X.p + k.offset, WIN.p + k.offset, k.B, k.H, k.W, k.C, k.ws, k.shift);
+    sr::simt::window_partition_backward(DW.p + k.offset, DX.p + k.offset, k.B, k.H, k.W, k.C, k.ws, k.shift);
+    const auto xd = to_double(x), dwd = to_double(dw);
+    std::vector<double> rwin(n), rdx(n);
+    cpu::window_partition_forward(xd.data() + k.offset, rwin.data(), k.B, k.H, k.W, k.C, k.ws, k.shift);
+    cpu::window_partition_backward(dwd.data() + k.offset, rdx.data(), k.B, k.H, k.W, k.C, k.ws, k.shift);
+    const auto got_win = WIN.get(), got_dx = DX.get();
+    const std::string what = sr::str_cat(" B", k.B, " ", k.H, "x", k.W, " C", k.C, " ws", k.ws, " shift", k.shift,
+                                         " offset", k.offset);
+    compare("window_partition" + what, std::vector<double>(got_win.begin() + k.offset, got_win.end()), rwin, kExact);
+    compare("window_partition_backward" + what, std::vector<double>(got_dx.begin() + k.offset, got_dx.end()), rdx,
+            kExact);
+  }
+}
+
+// Reflect padding and crop: the largest pads (every dx element of the first H - 1 rows and
+// W - 1 columns gathers from 2 or 4 dy elements), a one-sided pad, no pad; crops smaller and
+// whole. The pad backward adds in the CPU's order: bitwise the CPU's float32.
+void test_pad_reflect() {
+  std::mt19937_64 rng(115);
+  struct Case { int64_t H, W; int bottom, right; };
+  for (const Case& k : {Case{5, 7, 4, 6}, Case{6, 5, 0, 3}, Case{3, 4, 0, 0}, Case{9, 11, 3, 4}}) {
+    const int64_t NC = 6, Ho = k.H + k.bottom, Wo = k.W + k.right, n = NC * k.H * k.W, no = NC * Ho * Wo;
+    const auto x = random_floats(rng, n), dy = random_floats(rng, no);
+    Dev X(x), DY(dy), Y(no), DX(n);
+    sr::simt::pad_reflect_forward(X.p, Y.p, NC, k.H, k.W, k.bottom, k.right);
+    sr::simt::pad_reflect_backward(DY.p, DX.p, NC, k.H, k.W, k.bottom, k.right);
+    const auto xd = to_double(x), dyd = to_double(dy);
+    std::vector<double> ry(no), rdx(n);
+    cpu::pad_reflect_forward(xd.data(), ry.data(), NC, k.H, k.W, k.bottom, k.right);
+    cpu::pad_reflect_backward(dyd.data(), rdx.data(), NC, k.H, k.W, k.bottom, k.right);
+    const std::string what = sr::str_cat(" ", k.H, "x", k.W, " bottom ", k.bottom, " right ", k.right);
+    compare("pad_reflect" + what, Y.get(), ry, kExact);
+    compare("pad_reflect_backward" + what, DX.get(), rdx, kFp32);
+    std::vector<float> rdx_f(n);
+    cpu::pad_reflect_backward(dy.data(), rdx_f.data(), NC, k.H, k.W, k.bottom, k.right);
+    compare("pad_reflect_backward float order" + what, DX.get(), to_double(rdx_f), kExact);
+  }
+  for (auto [h, w] : {std::pair<int64_t, int64_t>{4, 5}, {7, 9}, {1, 9}}) {
+    const int64_t NC = 5, H = 7, W = 9, n = NC * H * W, m = NC * h * w;
+    const auto x = random_floats(rng, n), dy = random_floats(rng, m);
+    Dev X(x), DY(dy), Y(m), DX(n);
+    sr::simt::crop_forward(X.p, Y.p, NC, H, W, h, w);
+    sr::simt::crop_backward(DY.p, DX.p, NC, H, W, h, w);
+    const auto xd = to_double(x), dyd = to_double(dy);
+    std::vector<double> ry(m), rdx(n);
+    cpu::crop_forward(xd.data(), ry.data(), NC, H, W, h, w);
+    cpu::crop_backward(dyd.data(), rdx.data(), NC, H, W, h, w);
+    const std::string what = sr::str_cat(" to ", h, "x", w);
+    compare("crop" + what, Y.get(), ry, kExact);
+    compare("crop_backward" + what, DX.get(), rdx, kExact);
   }
 }
 
@@ -1210,6 +1278,8 @@ const Family kFamilies[] = {
     {"batch_norm", test_batch_norm},
     {"pool", test_pool},
     {"channel_attention", test_channel_attention},
+    {"window_partition", test_window_partition},
+    {"pad_reflect", test_pad_reflect},
     {"prelu", test_prelu},
     {"gemm", test_gemm},
     {"conv2d_tf32", test_conv2d_tf32},
@@ -1241,6 +1311,8 @@ TEST_CASE("simt/spectral_norm") { test_spectral_norm(); }
 TEST_CASE("simt/batch_norm") { test_batch_norm(); }
 TEST_CASE("simt/pool") { test_pool(); }
 TEST_CASE("simt/channel_attention") { test_channel_attention(); }
+TEST_CASE("simt/window_partition") { test_window_partition(); }
+TEST_CASE("simt/pad_reflect") { test_pad_reflect(); }
 TEST_CASE("simt/prelu") { test_prelu(); }
 TEST_CASE("simt/gemm") { test_gemm(); }
 TEST_CASE("simt/conv2d_tf32") { test_conv2d_tf32(); }

@@ -34,6 +34,8 @@
 #include "kernels/cuda/resample.h"
 #include "kernels/cuda/spectral_norm.h"
 #include "kernels/cuda/upsample_nearest2x_conv2d.h"
+#include "kernels/cuda/pad_reflect.h"
+#include "kernels/cuda/window_partition.h"
 #include "kernels/registry.h"
 
 namespace sr::cli::kernel_bench {
@@ -196,6 +198,38 @@ Maker channel_attention(const std::string& op) {
     return [=](int i) {
       cuda::channel_scale_backward(x[i % rot], s[i % rot], dy[i % rot], y[i % rot], ds[i % rot], NC, HW);
     };
+  };
+}
+
+// ---- window_partition: "warp_rows" -------------------------------------------------------------
+
+Maker window_partition(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    const int64_t N = param(c, "N"), H = param(c, "H"), W = param(c, "W"), C = param(c, "C");
+    const int ws = (int)param(c, "ws"), shift = (int)param(c, "shift");
+    auto x = b.rand_sets(rot, N * H * W * C), y = b.rand_sets(rot, N * H * W * C);
+    if (op == "window_partition_fwd")
+      return [=](int i) { cuda::window_partition_forward(x[i % rot], y[i % rot], N, H, W, C, ws, shift); };
+    return [=](int i) { cuda::window_partition_backward(x[i % rot], y[i % rot], N, H, W, C, ws, shift); };
+  };
+}
+
+// ---- pad_reflect (and crop): "gather" ------------------------------------------------------------
+
+Maker pad_reflect(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    const int64_t NC = param(c, "N") * param(c, "C"), H = param(c, "H"), W = param(c, "W");
+    if (op == "crop_fwd" || op == "crop_bwd") {
+      const int64_t h = param(c, "height"), w = param(c, "width");
+      auto big = b.rand_sets(rot, NC * H * W), small = b.rand_sets(rot, NC * h * w);
+      if (op == "crop_fwd") return [=](int i) { cuda::crop_forward(big[i % rot], small[i % rot], NC, H, W, h, w); };
+      return [=](int i) { cuda::crop_backward(small[i % rot], big[i % rot], NC, H, W, h, w); };
+    }
+    const int bottom = (int)param(c, "bottom"), right = (int)param(c, "right");
+    auto small = b.rand_sets(rot, NC * H * W), big = b.rand_sets(rot, NC * (H + bottom) * (W + right));
+    if (op == "pad_reflect_fwd")
+      return [=](int i) { cuda::pad_reflect_forward(small[i % rot], big[i % rot], NC, H, W, bottom, right); };
+    return [=](int i) { cuda::pad_reflect_backward(big[i % rot], small[i % rot], NC, H, W, bottom, right); };
   };
 }
 
@@ -443,6 +477,10 @@ Maker cuda_op_maker(const std::string& op, const std::string& variant) {
   if (op == "max_pool_fwd" || op == "max_pool_bwd") return only_for(variant, "gather", max_pool(op));
   if (op == "spatial_mean_fwd" || op == "spatial_mean_bwd" || op == "channel_scale_fwd" || op == "channel_scale_bwd")
     return only_for(variant, "plane_blocks", channel_attention(op));
+  if (op == "window_partition_fwd" || op == "window_partition_bwd")
+    return only_for(variant, "warp_rows", window_partition(op));
+  if (op == "pad_reflect_fwd" || op == "pad_reflect_bwd" || op == "crop_fwd" || op == "crop_bwd")
+    return only_for(variant, "gather", pad_reflect(op));
   if (op == "linear_fwd" || op == "linear_bwd") return linear(op, variant);  // every gemm variant
   if (op.rfind("l1_loss", 0) == 0 || op.rfind("hinge_loss", 0) == 0) return only_for(variant, "two_pass", loss(op));
   if (op == "channel_sum" || op == "dot") return only_for(variant, "two_pass", reduce(op));

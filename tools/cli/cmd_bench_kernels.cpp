@@ -55,11 +55,13 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/loss.h"
 #include "kernels/cpu/optimizer.h"
+#include "kernels/cpu/pad_reflect.h"
 #include "kernels/cpu/pool.h"
 #include "kernels/cpu/prelu.h"
 #include "kernels/cpu/resample.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/spectral_norm.h"
+#include "kernels/cpu/window_partition.h"
 #include "kernels/registry.h"
 #include "tools/cli/args.h"
 #include "tools/cli/bench_kernels.h"
@@ -429,6 +431,8 @@ const OpKernel kOpKernels[] = {
     {"max_pool_fwd", "pool"}, {"max_pool_bwd", "pool"},
     {"spatial_mean_fwd", "channel_attention"}, {"spatial_mean_bwd", "channel_attention"},
     {"channel_scale_fwd", "channel_attention"}, {"channel_scale_bwd", "channel_attention"},
+    {"window_partition_fwd", "window_partition"}, {"window_partition_bwd", "window_partition"},
+    {"pad_reflect_fwd", "pad_reflect"}, {"pad_reflect_bwd", "pad_reflect"}, {"crop_fwd", "pad_reflect"}, {"crop_bwd", "pad_reflect"},
     {"linear_fwd", "gemm"}, {"linear_bwd", "gemm"},
     {"l1_loss_fwd", "loss"}, {"l1_loss_bwd", "loss"}, {"hinge_loss_fwd", "loss"}, {"hinge_loss_bwd", "loss"},
     {"channel_sum", "reduce"}, {"dot", "reduce"},
@@ -612,6 +616,37 @@ std::vector<Case> all_cases(int batch) {
     mem("spatial_mean_bwd/rcan.attention", "spatial_mean_bwd", shape + " <- 1x1", p, 4 * (n + planes));
     mem("channel_scale_fwd/rcan.attention", "channel_scale_fwd", shape + ", x * s", p, 4 * (2 * n + planes));
     mem("channel_scale_bwd/rcan.attention", "channel_scale_bwd", shape + ", dx and ds", p, 4 * (3 * n + 2 * planes));
+  }
+  // SwinIR-M's shifted windows (BasicSR train_SwinIR_SRx4_scratch_P48W8: 4 images a GPU, the
+  // CPU's default batch; 48x48 LR patches, embed_dim 180, window 8, shift 4 on odd blocks):
+  // each direction reads and writes every token row once (N * 2304 rows of 180 floats).
+  {
+    const int64_t H = 48, C = 180, ws = 8, shift = 4;
+    const double n = N * H * H * C;
+    const std::string shape = "n" + std::to_string(batch) + " " + dims({H, H}) + " c" + std::to_string(C) + " ws" +
+                              std::to_string(ws) + " shift" + std::to_string(shift);
+    const Params p = {{"N", N}, {"H", (double)H}, {"W", (double)H}, {"C", (double)C}, {"ws", (double)ws},
+                      {"shift", (double)shift}};
+    mem("window_partition_fwd/swinir.block", "window_partition_fwd", shape + ", roll + windows", p, 8 * n);
+    mem("window_partition_bwd/swinir.block", "window_partition_bwd", shape + ", windows -> roll back (window_merge)",
+        p, 8 * n);
+  }
+  // SwinIR's inference padding: a 1x3x333x500 LR image reflect-padded by 3 rows and 4 columns
+  // to 336x504 (multiples of the window 8), and the crop back. Forward and backward each read
+  // one of the two sizes and write the other (the crop's backward also zeroes the border).
+  {
+    const int64_t H = 333, W = 500, Hp = 336, Wp = 504;
+    const double small = 3.0 * H * W, big = 3.0 * Hp * Wp;
+    const std::string shape = "n1 c3 " + dims({H, W}) + " <-> " + dims({Hp, Wp});
+    const Params pad = {{"N", 1}, {"C", 3}, {"H", (double)H}, {"W", (double)W}, {"bottom", (double)(Hp - H)},
+                        {"right", (double)(Wp - W)}};
+    mem("pad_reflect_fwd/swinir.pad8", "pad_reflect_fwd", shape + ", reflect", pad, 4 * (small + big));
+    mem("pad_reflect_bwd/swinir.pad8", "pad_reflect_bwd", shape + ", mirrored rows / columns folded back", pad,
+        4 * (big + small));
+    const Params cr = {{"N", 1}, {"C", 3}, {"H", (double)Hp}, {"W", (double)Wp}, {"height", (double)H},
+                       {"width", (double)W}};
+    mem("crop_fwd/swinir.pad8", "crop_fwd", shape + ", crop", cr, 8 * small);
+    mem("crop_bwd/swinir.pad8", "crop_bwd", shape + ", zero border", cr, 4 * (small + big));
   }
   {  // VGGStyleDiscriminator's linear1 (512*4*4 -> 100, with bias): small GEMMs.
     const double In = 8192, Out = 100;
@@ -894,6 +929,30 @@ std::vector<Impl> cpu_impls(const std::string& op) {
       return [=](int i) {
         cpu::channel_scale_backward(x[i % rot], s[i % rot], dy[i % rot], y[i % rot], ds[i % rot], NC, HW);
       };
+    });
+  if (op == "window_partition_fwd" || op == "window_partition_bwd")
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t N = param(c, "N"), H = param(c, "H"), W = param(c, "W"), C = param(c, "C");
+      const int ws = (int)param(c, "ws"), shift = (int)param(c, "shift");
+      auto x = b.rand_sets(rot, N * H * W * C), y = b.rand_sets(rot, N * H * W * C);
+      if (op == "window_partition_fwd")
+        return [=](int i) { cpu::window_partition_forward(x[i % rot], y[i % rot], N, H, W, C, ws, shift); };
+      return [=](int i) { cpu::window_partition_backward(x[i % rot], y[i % rot], N, H, W, C, ws, shift); };
+    });
+  if (op == "pad_reflect_fwd" || op == "pad_reflect_bwd" || op == "crop_fwd" || op == "crop_bwd")
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t NC = param(c, "N") * param(c, "C"), H = param(c, "H"), W = param(c, "W");
+      if (op == "crop_fwd" || op == "crop_bwd") {
+        const int64_t h = param(c, "height"), w = param(c, "width");
+        auto big = b.rand_sets(rot, NC * H * W), small = b.rand_sets(rot, NC * h * w);
+        if (op == "crop_fwd") return [=](int i) { cpu::crop_forward(big[i % rot], small[i % rot], NC, H, W, h, w); };
+        return [=](int i) { cpu::crop_backward(small[i % rot], big[i % rot], NC, H, W, h, w); };
+      }
+      const int bottom = (int)param(c, "bottom"), right = (int)param(c, "right");
+      auto small = b.rand_sets(rot, NC * H * W), big = b.rand_sets(rot, NC * (H + bottom) * (W + right));
+      if (op == "pad_reflect_fwd")
+        return [=](int i) { cpu::pad_reflect_forward(small[i % rot], big[i % rot], NC, H, W, bottom, right); };
+      return [=](int i) { cpu::pad_reflect_backward(big[i % rot], small[i % rot], NC, H, W, bottom, right); };
     });
   if (op == "linear_fwd" || op == "linear_bwd") {
     // As engine/ops_conv.cpp's linear: GEMMs, then the bias (forward) or its gradient.
