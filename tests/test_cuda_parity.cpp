@@ -41,6 +41,7 @@
 #include "engine/ops_prelu.h"
 #include "engine/ops_rdb.h"
 #include "engine/ops_transformer.h"
+#include "engine/ops_transformer.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/optimizer.h"
@@ -344,6 +345,15 @@ std::vector<OpCase> op_cases() {
            [](V& x) { return spatial_mean(x[0]); });
   add_case(t, "channel_attention", "channel_scale", {{2, 5, 9, 13}, {2, 5, 1, 1}},
            [](V& x) { return channel_scale(x[0], x[1]); });
+  // Swin window attention: SwinIR's window and head dim shifted (2 images of 2 windows, 2 heads),
+  // an odd small window without a shift; the table's gradient alone.
+  add_case(t, "window_attention", "window_attention ws 8 d 30 shift 4", {{4, 64, 180}, {225, 2}},
+           [](V& x) { return window_attention(x[0], x[1], 2, 8, 16, 8, 4, 1 / std::sqrt(30.0)); });
+  add_case(t, "window_attention", "window_attention ws 3 d 5 no shift", {{12, 9, 45}, {25, 3}},
+           [](V& x) { return window_attention(x[0], x[1], 3, 6, 9, 3, 0, 0.4); });
+  add_case(t, "window_attention", "window_attention ws 3 shift 1, table only", {{12, 9, 45}, {25, 3}},
+           [](V& x) { return window_attention(x[0], x[1], 3, 6, 9, 3, 1, 0.4); })
+      .grads({false, true});
   add_case(t, "norm_pool", "max_pool2d 2x2", {{2, 3, 9, 8}},
            [](V& x) { return max_pool2d(x[0], 2, 2); });
   add_case(t, "norm_pool", "max_pool2d 3x3 s2 (overlapping)", {{2, 2, 9, 11}},
@@ -941,6 +951,7 @@ TEST_CASE("cuda/ops_norm_pool") { if (sr::test::skip_without_cuda()) return; CUD
 TEST_CASE("cuda/ops_channel_attention") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("channel_attention", Device::cuda()); }); }
 TEST_CASE("cuda/ops_window_partition") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("window_partition", Device::cuda()); }); }
 TEST_CASE("cuda/ops_pad_reflect") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("pad_reflect", Device::cuda()); }); }
+TEST_CASE("cuda/ops_window_attention") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("window_attention", Device::cuda()); }); }
 TEST_CASE("cuda/conv2d_variants") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_conv_variants); }
 TEST_CASE("cuda/upsample_nearest2x_conv2d_variants") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_upsample_nearest2x_conv2d_variants); }
 TEST_CASE("cuda/conv2d_native_vs_cudnn") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_native_vs_cudnn); }
@@ -963,4 +974,5 @@ TEST_CASE("simt/ops_norm_pool") { run_family("norm_pool", Device::simt()); }
 TEST_CASE("simt/ops_channel_attention") { run_family("channel_attention", Device::simt()); }
 TEST_CASE("simt/ops_window_partition") { run_family("window_partition", Device::simt()); }
 TEST_CASE("simt/ops_pad_reflect") { run_family("pad_reflect", Device::simt()); }
+TEST_CASE("simt/ops_window_attention") { run_family("window_attention", Device::simt()); }
 #endif

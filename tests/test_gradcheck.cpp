@@ -3,6 +3,8 @@
 // including odd sizes, batch > 1, stride 2 and non-square images.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/ops_transformer.h"
@@ -170,6 +172,36 @@ TEST_CASE("gradcheck/crop") {
     INFO("crop to " << h << " x " << w);
     expect_gradients("crop", [h, w](const V& in) { return crop(in[0], h, w); },
                      [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 5, 7))}; });
+  }
+}
+
+TEST_CASE("gradcheck/window_attention") {
+  // 2 images of 2x2 windows (ws 2) and of 2x3 windows (ws 3), 2 heads of d 2 and 3, shift 0 and
+  // 1: masked pairs (-100) and every relative position of the table.
+  struct Case {
+    int64_t H, W;
+    int ws, d, shift;
+  };
+  const Case cases[] = {{4, 4, 2, 2, 0}, {4, 4, 2, 2, 1}, {6, 9, 3, 3, 1}, {6, 9, 3, 3, 0}};
+  for (const Case& c : cases) {
+    const int nh = 2;
+    const int64_t B_ = 2 * (c.H / c.ws) * (c.W / c.ws), N = c.ws * c.ws, R = 2 * c.ws - 1;
+    const double sc = 1 / std::sqrt((double)c.d);
+    auto attn = [c, nh, sc](const Tensor& qkv, const Tensor& table) {
+      return window_attention(qkv, table, nh, c.H, c.W, c.ws, c.shift, sc);
+    };
+    auto qkv_of = [&](std::mt19937_64& rng) { return random_tensor(rng, {B_, N, 3 * nh * c.d}, -1.5, 1.5); };
+    auto table_of = [&](std::mt19937_64& rng) { return random_tensor(rng, {R * R, nh}); };
+    expect_gradients("window_attention", [&](const V& in) { return attn(in[0], in[1]); },
+                     [&](std::mt19937_64& rng) { return V{qkv_of(rng), table_of(rng)}; });
+    if (c.shift == 0) continue;
+    // Each input alone, the other a constant (with the mask: the shifted cases).
+    std::mt19937_64 rng(sr::test::fresh_seed());
+    const Tensor qkv0 = qkv_of(rng).detach(), table0 = table_of(rng).detach();
+    expect_gradients("window_attention", [&](const V& in) { return attn(in[0], table0); },
+                     [&](std::mt19937_64& r) { return V{qkv_of(r)}; });
+    expect_gradients("window_attention", [&](const V& in) { return attn(qkv0, in[0]); },
+                     [&](std::mt19937_64& r) { return V{table_of(r)}; });
   }
 }
 

@@ -3,6 +3,7 @@
 // direct loops on random inputs; plus the error messages of shape mismatches.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -251,6 +252,123 @@ TEST_CASE("ops/upsample_bilinear_float32_matches_torch") {
     CHECK(y_diff == 0);       // the forward to the bit
     CHECK(dx_worst < 1e-5);   // the backward sums up to 3r^2 terms in another order than PyTorch
   }
+}
+
+namespace {
+
+// Swin's window attention written out as its PyTorch module computes it, with plain loops:
+// relative_position_index from the meshgrid of the window's coordinates, calculate_mask's
+// labels from torch-style slices of the (already rolled) image, window_partition of the
+// labels, and q scaled before q @ k^T, then + bias, + mask, softmax, @ v.
+struct SwinCase {
+  int64_t images, H, W;
+  int ws, nh, d, shift;
+};
+
+// torch's slice(start, stop) of an axis of size n as [begin, end): negative bounds count from
+// the end, a missing stop (stop == 0 with none = true) is n.
+std::pair<int64_t, int64_t> torch_slice(int64_t start, int64_t stop, int64_t n, bool none = false) {
+  auto norm = [n](int64_t v) { return v < 0 ? n + v : v; };
+  return {norm(start), none ? n : norm(stop)};
+}
+
+std::vector<double> swin_attention_reference(const SwinCase& c, const std::vector<double>& qkv,
+                                             const std::vector<double>& table, double scale, bool use_mask) {
+  const int ws = c.ws, N = ws * ws, nh = c.nh, d = c.d, C = nh * d;
+  // relative_position_index: coords (2, N) of torch.meshgrid(arange(ws), arange(ws)) flattened,
+  // relative = coords[:, :, None] - coords[:, None, :], + (ws - 1), row term * (2 ws - 1), summed.
+  std::vector<int> ch(N), cw(N), index((size_t)N * N);
+  for (int a = 0; a < ws; ++a)
+    for (int b = 0; b < ws; ++b) ch[a * ws + b] = a, cw[a * ws + b] = b;
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < N; ++j) index[(size_t)i * N + j] = (ch[i] - ch[j] + ws - 1) * (2 * ws - 1) + (cw[i] - cw[j] + ws - 1);
+  // calculate_mask: img_mask[h_slice, w_slice] = cnt over the three slices of each axis.
+  std::vector<int> img((size_t)(c.H * c.W), 0);
+  if (c.shift > 0) {
+    const std::pair<int64_t, int64_t> hs[3] = {torch_slice(0, -ws, c.H), torch_slice(-ws, -c.shift, c.H),
+                                               torch_slice(-c.shift, 0, c.H, true)};
+    const std::pair<int64_t, int64_t> wsl[3] = {torch_slice(0, -ws, c.W), torch_slice(-ws, -c.shift, c.W),
+                                                torch_slice(-c.shift, 0, c.W, true)};
+    int cnt = 0;
+    for (auto [h0, h1] : hs)
+      for (auto [w0, w1] : wsl) {
+        for (int64_t y = h0; y < h1; ++y)
+          for (int64_t x = w0; x < w1; ++x) img[(size_t)(y * c.W + x)] = cnt;
+        ++cnt;
+      }
+  }
+  // window_partition of the labels: window w (row-major), token t (row-major in the window).
+  const int64_t nWw = c.W / ws, nW = (c.H / ws) * nWw, B_ = c.images * nW;
+  std::vector<double> out((size_t)(B_ * N * C));
+  std::vector<double> S(N);
+  for (int64_t b = 0; b < B_; ++b) {
+    const int64_t w = b % nW;
+    auto label = [&](int t) { return img[(size_t)(((w / nWw) * ws + t / ws) * c.W + (w % nWw) * ws + t % ws)]; };
+    for (int h = 0; h < nh; ++h)
+      for (int i = 0; i < N; ++i) {
+        double m = -1e300;
+        for (int j = 0; j < N; ++j) {
+          double dotp = 0;
+          for (int e = 0; e < d; ++e)
+            dotp += (qkv[(size_t)((b * N + i) * 3 * C + h * d + e)] * scale) * qkv[(size_t)((b * N + j) * 3 * C + C + h * d + e)];
+          S[j] = dotp + table[(size_t)index[(size_t)i * N + j] * nh + h] + (use_mask && label(i) != label(j) ? -100.0 : 0.0);
+          m = std::max(m, S[j]);
+        }
+        double l = 0;
+        for (int j = 0; j < N; ++j) l += (S[j] = std::exp(S[j] - m));
+        for (int e = 0; e < d; ++e) {
+          double acc = 0;
+          for (int j = 0; j < N; ++j) acc += S[j] / l * qkv[(size_t)((b * N + j) * 3 * C + 2 * C + h * d + e)];
+          out[(size_t)((b * N + i) * C + h * d + e)] = acc;
+        }
+      }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("ops/window_attention_matches_swin_composition") {
+  std::mt19937_64 rng(sr::test::fresh_seed());
+  const SwinCase cases[] = {{2, 8, 12, 4, 3, 5, 2}, {2, 8, 12, 4, 3, 5, 0}, {1, 6, 9, 3, 2, 4, 1}, {2, 16, 8, 8, 2, 6, 4}};
+  for (const SwinCase& c : cases) {
+    INFO("ws " << c.ws << " shift " << c.shift << " H " << c.H << " W " << c.W);
+    const int N = c.ws * c.ws, R = 2 * c.ws - 1;
+    const int64_t B_ = c.images * (c.H / c.ws) * (c.W / c.ws);
+    const double sc = 1 / std::sqrt((double)c.d);
+    const Tensor qkv = sr::test::random_tensor(rng, {B_, N, 3 * c.nh * c.d}, -2, 2, {}, 0, false);
+    const Tensor table = sr::test::random_tensor(rng, {R * R, c.nh}, -1, 1, {}, 0, false);
+    const auto want = swin_attention_reference(c, qkv.to_vector(), table.to_vector(), sc, true);
+    const Tensor y = window_attention(qkv, table, c.nh, c.H, c.W, c.ws, c.shift, sc);
+    CHECK(y.shape() == Shape{B_, N, c.nh * c.d});
+    expect_close(y.to_vector(), want, 1e-12);
+    // float32 on the CPU: the same within float rounding.
+    expect_close(window_attention(qkv.to(DType::f32), table.to(DType::f32), c.nh, c.H, c.W, c.ws, c.shift, sc)
+                     .to_vector(),
+                 want, 1e-5);
+    if (c.shift > 0) {
+      // The mask is there: without it the windows with several regions attend differently.
+      const auto unmasked = swin_attention_reference(c, qkv.to_vector(), table.to_vector(), sc, false);
+      double most = 0;
+      for (size_t k = 0; k < want.size(); ++k) most = std::max(most, std::fabs(want[k] - unmasked[k]));
+      CHECK(most > 1e-2);
+    }
+  }
+}
+
+TEST_CASE("ops/window_attention_argument_errors") {
+  const Tensor qkv = Tensor::zeros({8, 16, 24}, DType::f64), table = Tensor::zeros({49, 2}, DType::f64);
+  CHECK_NOTHROW(window_attention(qkv, table, 2, 8, 16, 4, 2, 0.5));
+  CHECK_THROWS_WITH(window_attention(qkv, table, 2, 8, 16, 4, 4, 0.5),
+                    Catch::Contains("window_attention") && Catch::Contains("shift 4"));
+  CHECK_THROWS_WITH(window_attention(qkv, table, 2, 8, 12, 4, 0, 0.5),
+                    Catch::Contains("window_attention") && Catch::Contains("8x12"));
+  CHECK_THROWS_WITH(window_attention(qkv, table, 2, 8, 16, 8, 0, 0.5),
+                    Catch::Contains("window_attention") && Catch::Contains("[8, 16, 24]"));
+  CHECK_THROWS_WITH(window_attention(qkv, Tensor::zeros({25, 2}, DType::f64), 2, 8, 16, 4, 0, 0.5),
+                    Catch::Contains("relative_position_bias_table") && Catch::Contains("[25, 2]"));
+  CHECK_THROWS_WITH(window_attention(qkv, table, 5, 8, 16, 4, 0, 0.5),
+                    Catch::Contains("window_attention") && Catch::Contains("num_heads (5)"));
 }
 
 // Swin's shifted windows against a construction written from the definition, not from the

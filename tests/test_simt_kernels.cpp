@@ -39,9 +39,11 @@
 #include "kernels/cpu/spectral_norm.h"
 #include "kernels/cpu/upsample_nearest2x_conv2d.h"
 #include "kernels/cpu/window_partition.h"
+#include "kernels/cpu/window_attention.h"
 #include "kernels/cuda/conv2d_igemm_v2_plan.h"
 #include "kernels/cuda/conv2d_wgmma_plan.h"
 #include "support/conv_views.h"
+#include "support/fresh_seed.h"
 #include "support/simt_support.h"
 
 #ifdef SRENGINE_WITH_SIMT
@@ -520,6 +522,69 @@ void test_channel_attention() {
     compare("channel_scale_backward ds" + what, DS.get(), rds, kFp32);
     compare("channel_scale_backward dx without ds" + what, DXONLY.get(), rdx, kFp32);
   }
+}
+
+void test_window_attention() {
+  const uint64_t seed = sr::test::fresh_seed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  struct Case {
+    int64_t images, H, W;
+    int ws, heads, d, shift;
+  };
+  const Case cases[] = {
+      {2, 8, 16, 8, 2, 30, 4},  // SwinIR's window and head dim, shifted: N 64, 2 images of 2 windows
+      {2, 6, 9, 3, 3, 5, 1},    // odd window (N 9: lanes idle), 2x3 windows, odd d
+      {1, 6, 6, 3, 2, 7, 0},    // no shift: no mask
+      {1, 16, 16, 16, 1, 30, 8},  // HAT's window: N 256, 8 rows a lane, 1 window
+      {1, 16, 16, 16, 1, 64, 8},  // the limits: N 256, d 64 (151 KiB of shared memory)
+  };
+  for (const Case& c : cases) {
+    WindowAttentionShape s;
+    s.windows = c.images * (c.H / c.ws) * (c.W / c.ws);
+    s.heads = c.heads;
+    s.head_dim = c.d;
+    s.H = c.H;
+    s.W = c.W;
+    s.window = c.ws;
+    s.shift = c.shift;
+    s.scale = 1.0 / std::sqrt((double)c.d);
+    const int64_t N = s.tokens(), C = s.channels(), nqkv = s.windows * N * 3 * C, nout = s.windows * N * C,
+                  ntab = (int64_t)s.table_rows() * c.heads;
+    const auto qkv = random_floats(rng, nqkv), table = random_floats(rng, ntab), dout = random_floats(rng, nout);
+    Dev QKV(qkv), TAB(table), DOUT(dout), OUT(nout), DQKV(nqkv), DTAB(ntab), DQKV_ONLY(nqkv), DTAB_ONLY(ntab);
+    sr::simt::window_attention_forward(QKV.p, TAB.p, OUT.p, s);
+    sr::simt::window_attention_backward(QKV.p, TAB.p, DOUT.p, DQKV.p, DTAB.p, s);
+    sr::simt::window_attention_backward(QKV.p, TAB.p, DOUT.p, DQKV_ONLY.p, nullptr, s);
+    sr::simt::window_attention_backward(QKV.p, TAB.p, DOUT.p, nullptr, DTAB_ONLY.p, s);
+    const auto qd = to_double(qkv), td = to_double(table), gd = to_double(dout);
+    std::vector<double> rout(nout), rdqkv(nqkv), rdtab(ntab);
+    cpu::window_attention_forward(qd.data(), td.data(), rout.data(), s);
+    cpu::window_attention_backward(qd.data(), td.data(), gd.data(), rdqkv.data(), rdtab.data(), s);
+    const std::string what = " ws " + std::to_string(c.ws) + " d " + std::to_string(c.d) + " heads " +
+                             std::to_string(c.heads) + " shift " + std::to_string(c.shift);
+    compare("window_attention" + what, OUT.get(), rout, kFp32);
+    compare("window_attention_backward dqkv" + what, DQKV.get(), rdqkv, kFp32);
+    compare("window_attention_backward dtable" + what, DTAB.get(), rdtab, kFp32);
+    compare("window_attention_backward dqkv without dtable" + what, DQKV_ONLY.get(), rdqkv, kFp32);
+    compare("window_attention_backward dtable without dqkv" + what, DTAB_ONLY.get(), rdtab, kFp32);
+  }
+  // Windows of more than 256 tokens or heads of more than 64 channels are refused, by name.
+  WindowAttentionShape big;
+  big.windows = 1;
+  big.heads = 1;
+  big.head_dim = 8;
+  big.H = big.W = 17;
+  big.window = 17;
+  const std::string e1 = fault_of([&] { sr::simt::window_attention_forward(nullptr, nullptr, nullptr, big); });
+  CHECK(e1.find("window_attention") != std::string::npos);
+  CHECK(e1.find("window 17 (289 tokens)") != std::string::npos);
+  big.H = big.W = big.window = 8;
+  big.head_dim = 65;
+  const std::string e2 =
+      fault_of([&] { sr::simt::window_attention_backward(nullptr, nullptr, nullptr, nullptr, nullptr, big); });
+  CHECK(e2.find("window_attention_backward") != std::string::npos);
+  CHECK(e2.find("head dim 65") != std::string::npos);
 }
 
 void test_pool() {
@@ -1280,6 +1345,7 @@ const Family kFamilies[] = {
     {"channel_attention", test_channel_attention},
     {"window_partition", test_window_partition},
     {"pad_reflect", test_pad_reflect},
+    {"window_attention", test_window_attention},
     {"prelu", test_prelu},
     {"gemm", test_gemm},
     {"conv2d_tf32", test_conv2d_tf32},
@@ -1313,6 +1379,7 @@ TEST_CASE("simt/pool") { test_pool(); }
 TEST_CASE("simt/channel_attention") { test_channel_attention(); }
 TEST_CASE("simt/window_partition") { test_window_partition(); }
 TEST_CASE("simt/pad_reflect") { test_pad_reflect(); }
+TEST_CASE("simt/window_attention") { test_window_attention(); }
 TEST_CASE("simt/prelu") { test_prelu(); }
 TEST_CASE("simt/gemm") { test_gemm(); }
 TEST_CASE("simt/conv2d_tf32") { test_conv2d_tf32(); }

@@ -7,6 +7,7 @@
 
 #ifdef SRENGINE_WITH_CUDA
 
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <vector>
@@ -36,6 +37,7 @@
 #include "kernels/cuda/upsample_nearest2x_conv2d.h"
 #include "kernels/cuda/pad_reflect.h"
 #include "kernels/cuda/window_partition.h"
+#include "kernels/cuda/window_attention.h"
 #include "kernels/registry.h"
 
 namespace sr::cli::kernel_bench {
@@ -230,6 +232,30 @@ Maker pad_reflect(const std::string& op) {
     if (op == "pad_reflect_fwd")
       return [=](int i) { cuda::pad_reflect_forward(small[i % rot], big[i % rot], NC, H, W, bottom, right); };
     return [=](int i) { cuda::pad_reflect_backward(big[i % rot], small[i % rot], NC, H, W, bottom, right); };
+  };
+}
+
+// ---- window_attention: "window_blocks" ---------------------------------------------------------
+
+Maker window_attention(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    WindowAttentionShape s;
+    s.H = (int64_t)param(c, "H");
+    s.W = (int64_t)param(c, "W");
+    s.window = (int)param(c, "ws");
+    s.shift = (int)param(c, "shift");
+    s.heads = (int)param(c, "heads");
+    s.head_dim = (int)param(c, "C") / s.heads;
+    s.windows = (int64_t)param(c, "N") * s.windows_per_image();
+    s.scale = 1 / std::sqrt((double)s.head_dim);
+    const int64_t rows = s.windows * s.tokens(), C = s.channels(), nt = (int64_t)s.table_rows() * s.heads;
+    auto qkv = b.rand_sets(rot, rows * 3 * C), out = b.rand_sets(rot, rows * C), table = b.rand_sets(rot, nt);
+    if (op == "window_attention_fwd")
+      return [=](int i) { cuda::window_attention_forward(qkv[i % rot], table[i % rot], out[i % rot], s); };
+    auto dqkv = b.rand_sets(rot, rows * 3 * C), dtable = b.rand_sets(rot, nt);
+    return [=](int i) {
+      cuda::window_attention_backward(qkv[i % rot], table[i % rot], out[i % rot], dqkv[i % rot], dtable[i % rot], s);
+    };
   };
 }
 
@@ -481,6 +507,8 @@ Maker cuda_op_maker(const std::string& op, const std::string& variant) {
     return only_for(variant, "warp_rows", window_partition(op));
   if (op == "pad_reflect_fwd" || op == "pad_reflect_bwd" || op == "crop_fwd" || op == "crop_bwd")
     return only_for(variant, "gather", pad_reflect(op));
+  if (op == "window_attention_fwd" || op == "window_attention_bwd")
+    return only_for(variant, "window_blocks", window_attention(op));
   if (op == "linear_fwd" || op == "linear_bwd") return linear(op, variant);  // every gemm variant
   if (op.rfind("l1_loss", 0) == 0 || op.rfind("hinge_loss", 0) == 0) return only_for(variant, "two_pass", loss(op));
   if (op == "channel_sum" || op == "dot") return only_for(variant, "two_pass", reduce(op));

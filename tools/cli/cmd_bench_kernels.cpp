@@ -51,6 +51,7 @@
 #include "kernels/cpu/conv2d_int8.h"
 #include "kernels/cpu/conv2d_rounded.h"
 #include "kernels/cpu/upsample_nearest2x_conv2d.h"
+#include "kernels/cpu/window_attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/loss.h"
@@ -433,6 +434,7 @@ const OpKernel kOpKernels[] = {
     {"channel_scale_fwd", "channel_attention"}, {"channel_scale_bwd", "channel_attention"},
     {"window_partition_fwd", "window_partition"}, {"window_partition_bwd", "window_partition"},
     {"pad_reflect_fwd", "pad_reflect"}, {"pad_reflect_bwd", "pad_reflect"}, {"crop_fwd", "pad_reflect"}, {"crop_bwd", "pad_reflect"},
+    {"window_attention_fwd", "window_attention"}, {"window_attention_bwd", "window_attention"},
     {"linear_fwd", "gemm"}, {"linear_bwd", "gemm"},
     {"l1_loss_fwd", "loss"}, {"l1_loss_bwd", "loss"}, {"hinge_loss_fwd", "loss"}, {"hinge_loss_bwd", "loss"},
     {"channel_sum", "reduce"}, {"dot", "reduce"},
@@ -647,6 +649,21 @@ std::vector<Case> all_cases(int batch) {
                        {"width", (double)W}};
     mem("crop_fwd/swinir.pad8", "crop_fwd", shape + ", crop", cr, 8 * small);
     mem("crop_bwd/swinir.pad8", "crop_bwd", shape + ", zero border", cr, 4 * (small + big));
+  }
+  // SwinIR-M's window attention (BasicSR's train_SwinIR_SRx4_scratch_P48W8: 48 px LR patches,
+  // C 180, 6 heads of d 30, window 8, shift 4 on odd blocks): 36 windows of 64 tokens an image.
+  // FLOPs: S = q k^T and P V, 4 B_ nh N^2 d forward; the backward recomputes S and computes dP,
+  // dV, dQ and dK, 10 B_ nh N^2 d (the CUDA kernel's second recomputation of S and dP for the
+  // columns not counted). Bytes: qkv read and out written; qkv and dout read, dqkv written.
+  {
+    const double Bw = N * 36, Nt = 64, C = 180, nh = 6, d = 30, R2 = 225;
+    const std::string shape = "n" + std::to_string(batch) + " 48x48 c180, " + std::to_string((int)Bw) +
+                              " windows of 8x8, 6 heads of 30, shift 4";
+    const Params p = {{"N", N}, {"H", 48}, {"W", 48}, {"C", C}, {"heads", nh}, {"ws", 8}, {"shift", 4}};
+    cases.push_back({"window_attention_fwd/swinir.block", "window_attention_fwd", shape, p,
+                     4 * Bw * nh * Nt * Nt * d, 4 * (Bw * Nt * 4 * C + R2 * nh), true});
+    cases.push_back({"window_attention_bwd/swinir.block", "window_attention_bwd", shape + ", dqkv and dtable", p,
+                     10 * Bw * nh * Nt * Nt * d, 4 * (Bw * Nt * 7 * C + 2 * R2 * nh), true});
   }
   {  // VGGStyleDiscriminator's linear1 (512*4*4 -> 100, with bias): small GEMMs.
     const double In = 8192, Out = 100;
@@ -953,6 +970,26 @@ std::vector<Impl> cpu_impls(const std::string& op) {
       if (op == "pad_reflect_fwd")
         return [=](int i) { cpu::pad_reflect_forward(small[i % rot], big[i % rot], NC, H, W, bottom, right); };
       return [=](int i) { cpu::pad_reflect_backward(big[i % rot], small[i % rot], NC, H, W, bottom, right); };
+    });
+  if (op == "window_attention_fwd" || op == "window_attention_bwd")
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      WindowAttentionShape s;
+      s.H = (int64_t)param(c, "H");
+      s.W = (int64_t)param(c, "W");
+      s.window = (int)param(c, "ws");
+      s.shift = (int)param(c, "shift");
+      s.heads = (int)param(c, "heads");
+      s.head_dim = (int)param(c, "C") / s.heads;
+      s.windows = (int64_t)param(c, "N") * s.windows_per_image();
+      s.scale = 1 / std::sqrt((double)s.head_dim);
+      const int64_t rows = s.windows * s.tokens(), C = s.channels(), nt = (int64_t)s.table_rows() * s.heads;
+      auto qkv = b.rand_sets(rot, rows * 3 * C), out = b.rand_sets(rot, rows * C), table = b.rand_sets(rot, nt);
+      if (op == "window_attention_fwd")
+        return [=](int i) { cpu::window_attention_forward(qkv[i % rot], table[i % rot], out[i % rot], s); };
+      auto dqkv = b.rand_sets(rot, rows * 3 * C), dtable = b.rand_sets(rot, nt);
+      return [=](int i) {
+        cpu::window_attention_backward(qkv[i % rot], table[i % rot], out[i % rot], dqkv[i % rot], dtable[i % rot], s);
+      };
     });
   if (op == "linear_fwd" || op == "linear_bwd") {
     // As engine/ops_conv.cpp's linear: GEMMs, then the bias (forward) or its gradient.
