@@ -1,6 +1,7 @@
 // Elementwise ops and activations: forward kernels plus autograd nodes.
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "engine/ops_transformer.h"
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cuda/activation.h"
@@ -143,6 +144,26 @@ Tensor sigmoid(const Tensor& x) {
       using T = decltype(t);
       cpu::sigmoid_backward<T>(ys.data<T>(), g.data<T>(), dx.data<T>(), dx.numel());
     }, [&] { SR_CUDA(cuda::sigmoid_backward(ys.data<float>(), g.data<float>(), dx.data<float>(), dx.numel())); });
+    return std::vector<Tensor>{dx};
+  });
+}
+
+// The exact erf GELU (engine/ops_transformer.h); its backward needs x, not the output.
+Tensor gelu(const Tensor& x) {
+  SR_CHECK(x.defined(), "gelu: undefined input");
+  Tensor xc = x.contiguous(), y = empty_like(x);
+  dispatch("gelu", x, [&](auto t) {
+    using T = decltype(t);
+    cpu::gelu_forward<T>(xc.data<T>(), y.data<T>(), y.numel());
+  }, [&] { SR_CUDA(cuda::gelu_forward(xc.data<float>(), y.data<float>(), y.numel())); });
+  Tensor xs = xc.detach();
+  return record("gelu", y, {x}, [xs](const Tensor& g_in) {
+    const Tensor g = g_in.contiguous();
+    Tensor dx = empty_like(xs);
+    dispatch("gelu_backward", xs, [&](auto t) {
+      using T = decltype(t);
+      cpu::gelu_backward<T>(xs.data<T>(), g.data<T>(), dx.data<T>(), dx.numel());
+    }, [&] { SR_CUDA(cuda::gelu_backward(xs.data<float>(), g.data<float>(), dx.data<float>(), dx.numel())); });
     return std::vector<Tensor>{dx};
   });
 }

@@ -80,6 +80,8 @@ const std::vector<Variant>& table() {
       {"window_partition", "openmp", "cpu", "fp32/fp64", "window_partition and window_merge: gathers of whole C-channel token rows", true},
       {"pad_reflect", "openmp", "cpu", "fp32/fp64", "pad_reflect and crop; the pad backward a gather of at most 4 terms in a fixed order", true},
       {"window_attention", "openmp", "cpu", "fp32/fp64", "Swin window attention per (window, head), bias and shift mask computed inline, sums in double", true},
+      {"layer_norm", "openmp", "cpu", "fp32/fp64", "rows in double (two-pass, eight interleaved partial sums); dweight / dbias by 256-row block partials added in order", true},
+      {"transpose_tokens", "tiled", "cpu", "fp32/fp64", "(B, M, N) -> (B, N, M) in 32-row strips of 16 x 16 (fp32: AVX-512 register) or 32 x 32 tiles", true},
       {"prelu", "openmp", "cpu", "fp32/fp64", "per-channel or shared slope", true},
       {"optimizer", "openmp", "cpu", "fp32", "multi-tensor Adam/AdamW, EMA and fp16's gradient unscale over chunks", true},
 #ifdef SRENGINE_WITH_CUDA
@@ -95,6 +97,8 @@ const std::vector<Variant>& table() {
       {"window_partition", "warp_rows", "cuda", "fp32", "a warp per token row, 16-byte words where C % 4 == 0, grid-stride", true},
       {"pad_reflect", "gather", "cuda", "fp32", "maps over the outputs (pad_reflect, crop, their backwards); the pad backward adds at most 4 terms in the CPU order", true},
       {"window_attention", "window_blocks", "cuda", "fp32", "a 4-warp block per (window, head), S and P a row per warp in shared memory; table gradient by fixed-order window sums", true},
+      {"layer_norm", "warp_rows", "cuda", "fp32", "a warp per row, fixed shuffle trees; dweight / dbias by (32-column, 256-row) tile partials, summed in tile order", true},
+      {"transpose_tokens", "smem_tile", "cuda", "fp32", "32 x 33 shared-memory tiles, 32 x 8 threads, grid (N tiles, M tiles, B)", true},
       {"prelu", "map", "cuda", "fp32", "maps; slope gradient by two-pass channel sums", true},
       // CUDA only: the building block of the bias, slope and spectral-norm gradients (the CPU
       // sums inside each op's own loops).

@@ -42,6 +42,7 @@
 #include "engine/ops_rdb.h"
 #include "engine/ops_transformer.h"
 #include "engine/ops_transformer.h"
+#include "engine/ops_transformer.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/optimizer.h"
@@ -184,6 +185,8 @@ std::vector<OpCase> op_cases() {
            [](V& x) { return relu(x[0]); });
   add_case(t, "elementwise", "sigmoid", {{3, 50000}},
            [](V& x) { return sigmoid(x[0]); });
+  add_case(t, "elementwise", "gelu", {{3, 50000}},
+           [](V& x) { return gelu(x[0]); });
   add_case(t, "elementwise", "add_", {a, a},
            [](V& x) { Tensor d = x[0].clone(); add_(d, x[1]); return d; }).grads({false, false});
   add_case(t, "elementwise", "axpy_", {a, a},
@@ -354,6 +357,24 @@ std::vector<OpCase> op_cases() {
   add_case(t, "window_attention", "window_attention ws 3 shift 1, table only", {{12, 9, 45}, {25, 3}},
            [](V& x) { return window_attention(x[0], x[1], 3, 6, 9, 3, 1, 0.4); })
       .grads({false, true});
+  // layer_norm over the last dim (Swin blocks): SwinIR's C = 180 with 9 rows (a block of 8
+  // and one of 1), C = 257 without affine terms, 600 rows of C = 7 (three row tiles of the
+  // dweight / dbias reduction), weight only and bias only
+  add_case(t, "layer_norm", "layer_norm C 180", {{1, 9, 180}, {180}, {180}},
+           [](V& x) { return layer_norm(x[0], x[1], x[2]); });
+  add_case(t, "layer_norm", "layer_norm C 257, no affine", {{2, 3, 257}},
+           [](V& x) { return layer_norm(x[0], Tensor(), Tensor()); });
+  add_case(t, "layer_norm", "layer_norm 600 rows of 7", {{600, 7}, {7}, {7}},
+           [](V& x) { return layer_norm(x[0], x[1], x[2], 1e-6); });
+  add_case(t, "layer_norm", "layer_norm weight only", {{4, 33}, {33}},
+           [](V& x) { return layer_norm(x[0], x[1], Tensor()); });
+  add_case(t, "layer_norm", "layer_norm bias only", {{4, 33}, {33}},
+           [](V& x) { return layer_norm(x[0], Tensor(), x[1]); });
+  // transpose (B, M, N) -> (B, N, M): partial 32 x 32 tiles both ways, and dims (2, 1)
+  add_case(t, "transpose_tokens", "transpose 1 2", {{2, 37, 45}},
+           [](V& x) { return transpose(x[0], 1, 2); });
+  add_case(t, "transpose_tokens", "transpose 2 1 (tokens -> image)", {{3, 70, 18}},
+           [](V& x) { return transpose(x[0], 2, 1); });
   add_case(t, "norm_pool", "max_pool2d 2x2", {{2, 3, 9, 8}},
            [](V& x) { return max_pool2d(x[0], 2, 2); });
   add_case(t, "norm_pool", "max_pool2d 3x3 s2 (overlapping)", {{2, 2, 9, 11}},
@@ -952,6 +973,8 @@ TEST_CASE("cuda/ops_channel_attention") { if (sr::test::skip_without_cuda()) ret
 TEST_CASE("cuda/ops_window_partition") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("window_partition", Device::cuda()); }); }
 TEST_CASE("cuda/ops_pad_reflect") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("pad_reflect", Device::cuda()); }); }
 TEST_CASE("cuda/ops_window_attention") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("window_attention", Device::cuda()); }); }
+TEST_CASE("cuda/ops_layer_norm") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("layer_norm", Device::cuda()); }); }
+TEST_CASE("cuda/ops_transpose_tokens") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("transpose_tokens", Device::cuda()); }); }
 TEST_CASE("cuda/conv2d_variants") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_conv_variants); }
 TEST_CASE("cuda/upsample_nearest2x_conv2d_variants") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_upsample_nearest2x_conv2d_variants); }
 TEST_CASE("cuda/conv2d_native_vs_cudnn") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_native_vs_cudnn); }
@@ -975,4 +998,6 @@ TEST_CASE("simt/ops_channel_attention") { run_family("channel_attention", Device
 TEST_CASE("simt/ops_window_partition") { run_family("window_partition", Device::simt()); }
 TEST_CASE("simt/ops_pad_reflect") { run_family("pad_reflect", Device::simt()); }
 TEST_CASE("simt/ops_window_attention") { run_family("window_attention", Device::simt()); }
+TEST_CASE("simt/ops_layer_norm") { run_family("layer_norm", Device::simt()); }
+TEST_CASE("simt/ops_transpose_tokens") { run_family("transpose_tokens", Device::simt()); }
 #endif

@@ -113,6 +113,60 @@ TEST_CASE("gradcheck/sigmoid") {
                    [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 3, 5, 4), -8, 8)}; });
 }
 
+TEST_CASE("gradcheck/layer_norm") {
+  // Rows with a mean far from 0 and a small spread (values in [2.5, 3.5)): the mean and
+  // variance terms of the backward are then large against the plain rstd * g term.
+  struct Case { Shape x; bool weight, bias; };
+  const Case cases[] = {
+      {{2, 3, 7}, true, true},    // odd C, rank 3
+      {{5, 12}, true, false},     // weight only
+      {{4, 9}, false, true},      // bias only
+      {{3, 2, 5}, false, false},  // no affine terms
+      {{6, 1}, true, true},       // C = 1: xhat = 0, y = bias, dx = dweight = 0
+      {{2, 33}, true, true},      // C past a warp's 32 lanes
+  };
+  for (const Case& c : cases) {
+    const int64_t C = c.x[c.x.dim() - 1];
+    expect_gradients(
+        "layer_norm",
+        [&](const V& in) {
+          return layer_norm(in[0], c.weight ? in[1] : Tensor(), c.bias ? in.back() : Tensor(), 1e-5);
+        },
+        [&](std::mt19937_64& rng) {
+          V in{random_tensor(rng, c.x, 2.5, 3.5)};  // x, then weight and bias when used
+          if (c.weight) in.push_back(random_tensor(rng, {C}, 0.5, 1.5));
+          if (c.bias) in.push_back(random_tensor(rng, {C}));
+          return in;
+        });
+  }
+  // Each input alone, the others constants (the backward skips the gradients nobody needs).
+  std::mt19937_64 rng(sr::test::fresh_seed());
+  const Shape xs{3, 11};
+  const Tensor x0 = random_tensor(rng, xs, 2.5, 3.5, {}, 1e-2, false), w0 = random_tensor(rng, {11}, 0.5, 1.5, {}, 1e-2, false),
+               b0 = random_tensor(rng, {11}, -1, 1, {}, 1e-2, false);
+  expect_gradients("layer_norm (x alone)", [&](const V& in) { return layer_norm(in[0], w0, b0, 1e-5); },
+                   [&](std::mt19937_64& r) { return V{random_tensor(r, xs, 2.5, 3.5)}; });
+  expect_gradients("layer_norm (weight alone)", [&](const V& in) { return layer_norm(x0, in[0], b0, 1e-5); },
+                   [&](std::mt19937_64& r) { return V{random_tensor(r, {11}, 0.5, 1.5)}; });
+  expect_gradients("layer_norm (bias alone)", [&](const V& in) { return layer_norm(x0, w0, in[0], 1e-5); },
+                   [&](std::mt19937_64& r) { return V{random_tensor(r, {11})}; });
+}
+
+TEST_CASE("gradcheck/gelu") {
+  // Both signs and the tails, where Phi(x) + x phi(x) dips below 0 (x < -0.75).
+  expect_gradients("gelu", [](const V& in) { return gelu(in[0]); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, {2, 3, 17}, -5, 5)}; });
+}
+
+TEST_CASE("gradcheck/transpose") {
+  for (auto [d0, d1] : {std::pair<int, int>{1, 2}, {2, 1}})
+    expect_gradients("transpose", [d0, d1](const V& in) { return transpose(in[0], d0, d1); },
+                     [](std::mt19937_64& rng) { return V{random_tensor(rng, {2, 5, 7})}; });
+  // Larger than one 32 x 32 tile each way, partial at the edge.
+  expect_gradients("transpose", [](const V& in) { return transpose(in[0], 1, 2); },
+                   [](std::mt19937_64& rng) { return V{random_tensor(rng, {1, 35, 40})}; });
+}
+
 TEST_CASE("gradcheck/spatial_mean") {
   // Odd, non-square planes, batch 2; a 1x1 plane (the mean is the value).
   expect_gradients("spatial_mean", [](const V& in) { return spatial_mean(in[0]); },

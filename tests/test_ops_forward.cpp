@@ -254,6 +254,77 @@ TEST_CASE("ops/upsample_bilinear_float32_matches_torch") {
   }
 }
 
+// layer_norm on a 2 x 3 example worked by hand, eps = 0 so the values are exact:
+//   row [1, 2, 3]:  mean 2, var (1 + 0 + 1) / 3 = 2/3, xhat = [-1, 0, 1] sqrt(3/2)
+//   row [-1, 0, 4]: mean 1, var (4 + 1 + 9) / 3 = 14/3, xhat = [-2, -1, 3] / sqrt(14/3)
+// then y = xhat * w + b with w = [1, 2, -1], b = [0, 0.5, 1]; without the affine terms and
+// with eps = 0.1 the divisors are sqrt(2/3 + 0.1) and sqrt(14/3 + 0.1). float32 as well.
+TEST_CASE("ops/layer_norm_matches_hand_computed_values") {
+  const double s32 = 1.224744871391589;    // sqrt(3/2)
+  const double r143 = 0.4629100498862757;  // 1 / sqrt(14/3)
+  const std::vector<double> affine = {-s32, 0.5, 1 - s32, -2 * r143, 0.5 - 2 * r143, 1 - 3 * r143};
+  const double a = 1.1420804814403216, c = 0.4580286124143445;  // 1/sqrt(2/3 + 0.1), 1/sqrt(14/3 + 0.1)
+  const std::vector<double> plain = {-a, 0, a, -2 * c, -c, 3 * c};
+  for (DType dt : {DType::f64, DType::f32}) {
+    const double tol = dt == DType::f64 ? 1e-12 : 1e-6;
+    const Tensor x = Tensor::from_vector(std::vector<double>{1, 2, 3, -1, 0, 4}, {2, 3}, dt);
+    const Tensor w = Tensor::from_vector(std::vector<double>{1, 2, -1}, {3}, dt), b = Tensor::from_vector(std::vector<double>{0, 0.5, 1}, {3}, dt);
+    expect_close(layer_norm(x, w, b, 0.0).to_vector(), affine, tol);
+    expect_close(layer_norm(x, Tensor(), Tensor(), 0.1).to_vector(), plain, tol);
+    // Any rank: (1, 2, 3) normalises the same rows.
+    const Tensor y3 = layer_norm(x.reshape({1, 2, 3}), w, b, 0.0);
+    CHECK(y3.shape() == Shape{1, 2, 3});
+    expect_close(y3.to_vector(), affine, tol);
+  }
+  // A row of one value normalises to 0 (y = bias), whatever the value.
+  expect_close(layer_norm(Tensor::from_vector(std::vector<double>{5, -3}, {2, 1}, DType::f64), Tensor(),
+                          Tensor::from_vector(std::vector<double>{0.25}, {1}, DType::f64)).to_vector(),
+               {0.25, 0.25});
+}
+
+// gelu(x) = x Phi(x) with the normal CDF's tabulated values: Phi(1) = 0.8413447460685429,
+// Phi(2) = 0.9772498680518208, Phi(-x) = 1 - Phi(x); the derivative Phi(x) + x phi(x) with
+// phi(1) = exp(-1/2) / sqrt(2 pi) = 0.24197072451914337, phi(0) = 0.3989422804014327.
+TEST_CASE("ops/gelu_matches_closed_form") {
+  const double phi1 = 0.8413447460685429, phi2 = 0.9772498680518208, pdf1 = 0.24197072451914337;
+  const std::vector<double> xs = {1, -1, 0, 2, -2};
+  const std::vector<double> want = {phi1, -(1 - phi1), 0, 2 * phi2, -2 * (1 - phi2)};
+  const std::vector<double> dwant = {phi1 + pdf1, (1 - phi1) - pdf1, 0.5, phi2 + 2 * 0.05399096651318806,
+                                     (1 - phi2) - 2 * 0.05399096651318806};  // phi(2) = 0.05399...
+  for (DType dt : {DType::f64, DType::f32}) {
+    const double tol = dt == DType::f64 ? 1e-12 : 1e-6;
+    Tensor x = Tensor::from_vector(xs, {5}, dt);
+    x.set_requires_grad(true);
+    const Tensor y = gelu(x);
+    expect_close(y.to_vector(), want, tol);
+    sum(y).backward();
+    expect_close(x.grad().to_vector(), dwant, tol);
+  }
+}
+
+// transpose of (B, M, N) -> (B, N, M) as index arithmetic, dims (1, 2) and (2, 1); other dims
+// and ranks are errors naming the op and the dims.
+TEST_CASE("ops/transpose_tokens_layout_and_errors") {
+  const Tensor x = arange(2 * 3 * 5, {2, 3, 5});
+  for (auto [d0, d1] : {std::pair<int, int>{1, 2}, {2, 1}}) {
+    const Tensor y = transpose(x, d0, d1);
+    CHECK(y.shape() == Shape{2, 5, 3});
+    const std::vector<double> v = y.to_vector();
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t j = 0; j < 5; ++j)
+        for (int64_t i = 0; i < 3; ++i) CHECK(v[(b * 5 + j) * 3 + i] == (double)((b * 3 + i) * 5 + j));
+  }
+  CHECK_THROWS_WITH(transpose(x, 0, 1), Catch::Contains("transpose") && Catch::Contains("(0, 1)"));
+  CHECK_THROWS_WITH(transpose(x, 1, 1), Catch::Contains("transpose") && Catch::Contains("(1, 1)"));
+  CHECK_THROWS_WITH(transpose(Tensor::zeros({2, 3, 4, 5}), 1, 2),
+                    Catch::Contains("transpose") && Catch::Contains("[2, 3, 4, 5]"));
+  CHECK_THROWS_WITH(layer_norm(x, Tensor::zeros({4}, DType::f64), Tensor()),
+                    Catch::Contains("layer_norm") && Catch::Contains("weight") && Catch::Contains("[4]"));
+  CHECK_THROWS_WITH(layer_norm(Tensor::zeros({5}, DType::f64), Tensor(), Tensor()),
+                    Catch::Contains("layer_norm") && Catch::Contains("[5]"));
+  CHECK_THROWS_WITH(layer_norm(x, Tensor(), Tensor(), -1.0), Catch::Contains("layer_norm") && Catch::Contains("-1"));
+}
+
 namespace {
 
 // Swin's window attention written out as its PyTorch module computes it, with plain loops:

@@ -29,6 +29,7 @@
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/layer_norm.h"
 #include "kernels/cpu/loss.h"
 #include "kernels/cpu/optimizer.h"
 #include "kernels/cpu/pad_reflect.h"
@@ -37,6 +38,7 @@
 #include "kernels/cpu/rdb.h"
 #include "kernels/cpu/resample.h"
 #include "kernels/cpu/spectral_norm.h"
+#include "kernels/cpu/transpose_tokens.h"
 #include "kernels/cpu/upsample_nearest2x_conv2d.h"
 #include "kernels/cpu/window_partition.h"
 #include "kernels/cpu/window_attention.h"
@@ -85,6 +87,15 @@ void test_elementwise() {
       [&](double* r) { cpu::sigmoid_forward(da.data(), r, n); });
   run("sigmoid_backward", [&](float* y) { sr::simt::sigmoid_backward(A.p, B.p, y, n); },
       [&](double* r) { cpu::sigmoid_backward(da.data(), db.data(), r, n); });
+  {  // gelu of 4a (standard deviation 4): both tails of the erf and the dip of gelu' below 0
+    std::vector<float> wide(n);
+    for (int64_t i = 0; i < n; ++i) wide[i] = 4.f * a[i];
+    const auto dw = to_double(wide);
+    Dev W(wide);
+    run("gelu", [&](float* y) { sr::simt::gelu_forward(W.p, y, n); }, [&](double* r) { cpu::gelu_forward(dw.data(), r, n); });
+    run("gelu_backward", [&](float* y) { sr::simt::gelu_backward(W.p, B.p, y, n); },
+        [&](double* r) { cpu::gelu_backward(dw.data(), db.data(), r, n); });
+  }
   {  // square_root of |a| (a zero included: its gradient's floor), its backward from the output
     std::vector<float> pos(n);
     for (int64_t i = 0; i < n; ++i) pos[i] = i == 7 ? 0.f : std::fabs(a[i]);
@@ -585,6 +596,67 @@ void test_window_attention() {
       fault_of([&] { sr::simt::window_attention_backward(nullptr, nullptr, nullptr, nullptr, nullptr, big); });
   CHECK(e2.find("window_attention_backward") != std::string::npos);
   CHECK(e2.find("head dim 65") != std::string::npos);
+}
+
+// ---- layer_norm, transpose_tokens -----------------------------------------------------------------
+
+void test_layer_norm() {
+  std::mt19937_64 rng(117);
+  struct Case { int64_t M, C; bool weight, bias; };
+  // C = 1 (xhat = 0), 7 (lanes idle), 180 (SwinIR: 5.6 columns a lane), 257 (a ninth pass of
+  // one column); M = 9: a block of 8 rows and one of 1 (warps idle); M = 300: two row tiles
+  // of the dweight / dbias reduction, the second partial.
+  const Case cases[] = {{9, 1, true, true}, {300, 7, true, true}, {9, 180, true, false}, {5, 257, false, true},
+                        {3, 33, false, false}};
+  for (const Case& c : cases) {
+    const int64_t n = c.M * c.C;
+    auto x = random_floats(rng, n);
+    for (float& v : x) v = 3.f + 0.5f * v;  // a mean far from 0, a small spread
+    const auto dy = random_floats(rng, n), w = random_floats(rng, c.C), b = random_floats(rng, c.C);
+    Dev X(x), DY(dy), W(w), B(b), Y(n), MEAN(c.M), RSTD(c.M), DX(n), DW(c.C), DB(c.C), DXONLY(n), DWONLY(c.C);
+    const float* wp = c.weight ? W.p : nullptr;
+    sr::simt::layer_norm_forward(X.p, wp, c.bias ? B.p : nullptr, Y.p, MEAN.p, RSTD.p, c.M, c.C, 1e-5);
+    sr::simt::layer_norm_backward(X.p, wp, MEAN.p, RSTD.p, DY.p, DX.p, DW.p, DB.p, c.M, c.C);
+    sr::simt::layer_norm_backward(X.p, wp, MEAN.p, RSTD.p, DY.p, DXONLY.p, nullptr, nullptr, c.M, c.C);
+    sr::simt::layer_norm_backward(X.p, wp, MEAN.p, RSTD.p, DY.p, nullptr, DWONLY.p, nullptr, c.M, c.C);
+    const auto xd = to_double(x), dyd = to_double(dy), wd = to_double(w), bd = to_double(b);
+    const double* wr = c.weight ? wd.data() : nullptr;
+    std::vector<double> ry(n), rmean(c.M), rrstd(c.M), rdx(n), rdw(c.C), rdb(c.C);
+    cpu::layer_norm_forward(xd.data(), wr, c.bias ? bd.data() : nullptr, ry.data(), rmean.data(), rrstd.data(), c.M,
+                            c.C, 1e-5);
+    cpu::layer_norm_backward(xd.data(), wr, rmean.data(), rrstd.data(), dyd.data(), rdx.data(), rdw.data(),
+                             rdb.data(), c.M, c.C);
+    const std::string what = " M " + std::to_string(c.M) + " C " + std::to_string(c.C);
+    compare("layer_norm" + what, Y.get(), ry, kFp32);
+    compare("layer_norm mean" + what, MEAN.get(), rmean, kFp32);
+    compare("layer_norm rstd" + what, RSTD.get(), rrstd, kFp32);
+    compare("layer_norm_backward dx" + what, DX.get(), rdx, kFp32);
+    compare("layer_norm_backward dweight" + what, DW.get(), rdw, kFp32);
+    compare("layer_norm_backward dbias" + what, DB.get(), rdb, kFp32);
+    compare("layer_norm_backward dx alone" + what, DXONLY.get(), rdx, kFp32);
+    compare("layer_norm_backward dweight alone" + what, DWONLY.get(), rdw, kFp32);
+  }
+}
+
+void test_transpose_tokens() {
+  std::mt19937_64 rng(118);
+  // Partial tiles both ways (37 x 45), one row (1 x 70), whole tiles (64 x 32), batch 2 and 3.
+  for (auto [B, M, N] : {std::tuple<int64_t, int64_t, int64_t>{2, 37, 45}, {1, 1, 70}, {3, 64, 32}}) {
+    const int64_t n = B * M * N;
+    const auto x = random_floats(rng, n);
+    Dev X(x), Y(n), DX(n);
+    sr::simt::transpose_forward(X.p, Y.p, B, M, N);
+    const auto xd = to_double(x);
+    std::vector<double> ry(n), rdx(n);
+    cpu::transpose_forward(xd.data(), ry.data(), B, M, N);
+    // The backward takes a (B, N, M) gradient back to (B, M, N): y itself returns to x.
+    sr::simt::transpose_backward(Y.p, DX.p, B, M, N);
+    cpu::transpose_backward(ry.data(), rdx.data(), B, M, N);
+    const std::string what = " " + std::to_string(B) + "x" + std::to_string(M) + "x" + std::to_string(N);
+    compare("transpose" + what, Y.get(), ry, kExact);  // a copy: to the bit
+    compare("transpose_backward" + what, DX.get(), rdx, kExact);
+    compare("transpose_backward round trip" + what, DX.get(), xd, kExact);
+  }
 }
 
 void test_pool() {
@@ -1346,6 +1418,8 @@ const Family kFamilies[] = {
     {"window_partition", test_window_partition},
     {"pad_reflect", test_pad_reflect},
     {"window_attention", test_window_attention},
+    {"layer_norm", test_layer_norm},
+    {"transpose_tokens", test_transpose_tokens},
     {"prelu", test_prelu},
     {"gemm", test_gemm},
     {"conv2d_tf32", test_conv2d_tf32},
@@ -1380,6 +1454,8 @@ TEST_CASE("simt/channel_attention") { test_channel_attention(); }
 TEST_CASE("simt/window_partition") { test_window_partition(); }
 TEST_CASE("simt/pad_reflect") { test_pad_reflect(); }
 TEST_CASE("simt/window_attention") { test_window_attention(); }
+TEST_CASE("simt/layer_norm") { test_layer_norm(); }
+TEST_CASE("simt/transpose_tokens") { test_transpose_tokens(); }
 TEST_CASE("simt/prelu") { test_prelu(); }
 TEST_CASE("simt/gemm") { test_gemm(); }
 TEST_CASE("simt/conv2d_tf32") { test_conv2d_tf32(); }

@@ -64,6 +64,20 @@ SR_HD T sigmoid_grad_from_output(T y, T dy) {
   return dy * y * (T(1) - y);
 }
 
+// GELU, the exact form (F.gelu with approximate='none'): gelu(x) = x Phi(x), Phi the standard
+// normal CDF, Phi(x) = (1 + erf(x / sqrt(2))) / 2. Its derivative needs x (not the output):
+// d gelu / dx = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi) the normal density.
+template <typename T>
+SR_HD T gelu(T x) {
+  return T(0.5) * x * (T(1) + erf(x * T(0.70710678118654752440)));  // 1 / sqrt(2)
+}
+template <typename T>
+SR_HD T gelu_grad(T x, T dy) {
+  const T cdf = T(0.5) * (T(1) + erf(x * T(0.70710678118654752440)));
+  const T pdf = T(0.39894228040143267794) * exp(T(-0.5) * x * x);  // 1 / sqrt(2 pi)
+  return dy * (cdf + x * pdf);
+}
+
 // Bilinear upsampling by an integer factor r with align_corners=false (PyTorch's
 // interpolate(scale_factor=r, mode='bilinear')): output index o maps to the source coordinate
 // (o + 0.5) * inv_r - 0.5, clamped at 0, where inv_r is 1 / r rounded to the tensor's type A

@@ -33,6 +33,10 @@ template <typename T> void sigmoid_forward(const T* x, T* y, int64_t n) { SR_ELE
 template <typename T> void sigmoid_backward(const T* y, const T* dy, T* dx, int64_t n) {
   SR_ELEMENTWISE(dx[i] = math::sigmoid_grad_from_output(y[i], dy[i]))
 }
+template <typename T> void gelu_forward(const T* x, T* y, int64_t n) { SR_ELEMENTWISE(y[i] = math::gelu(x[i])) }
+template <typename T> void gelu_backward(const T* x, const T* dy, T* dx, int64_t n) {
+  SR_ELEMENTWISE(dx[i] = math::gelu_grad(x[i], dy[i]))
+}
 // IEEE sqrt is correctly rounded: the same bits as CUDA's sqrtf (no fast-math build).
 template <typename T> void square_root_forward(const T* x, T* y, int64_t n) { SR_ELEMENTWISE(y[i] = std::sqrt(x[i])) }
 template <typename T> void square_root_backward(const T* y, const T* dy, T* dx, int64_t n) {
@@ -53,6 +57,8 @@ template <typename T> void square_root_backward(const T* y, const T* dy, T* dx, 
   template void relu_backward<T>(const T*, const T*, T*, int64_t);      \
   template void sigmoid_forward<T>(const T*, T*, int64_t);              \
   template void sigmoid_backward<T>(const T*, const T*, T*, int64_t);   \
+  template void gelu_forward<T>(const T*, T*, int64_t);                 \
+  template void gelu_backward<T>(const T*, const T*, T*, int64_t);      \
   template void square_root_forward<T>(const T*, T*, int64_t);          \
   template void square_root_backward<T>(const T*, const T*, T*, int64_t);
 SR_INSTANTIATE(float)

@@ -18,6 +18,10 @@ template <typename T> void relu_backward(const T* y, const T* dy, T* dx, int64_t
 // y = 1 / (1 + exp(-x)), in the form that cannot overflow (exp of a non-positive number only).
 template <typename T> void sigmoid_forward(const T* x, T* y, int64_t n);
 template <typename T> void sigmoid_backward(const T* y, const T* dy, T* dx, int64_t n);  // dy y (1 - y), from output
+// y = x Phi(x), the exact erf GELU (math::gelu); its backward needs x, not the output:
+// dx = dy (Phi(x) + x phi(x)).
+template <typename T> void gelu_forward(const T* x, T* y, int64_t n);
+template <typename T> void gelu_backward(const T* x, const T* dy, T* dx, int64_t n);
 template <typename T> void square_root_forward(const T* x, T* y, int64_t n);          // y = sqrt(x)
 template <typename T> void square_root_backward(const T* y, const T* dy, T* dx, int64_t n);  // from output
 

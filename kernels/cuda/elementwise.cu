@@ -74,6 +74,17 @@ struct SigmoidBackwardOp {
   float* dx;
   __device__ void operator()(int64_t i) const { dx[i] = math::sigmoid_grad_from_output(y[i], dy[i]); }
 };
+struct GeluOp {
+  const float* x;
+  float* y;
+  __device__ void operator()(int64_t i) const { y[i] = math::gelu(x[i]); }
+};
+struct GeluBackwardOp {
+  const float* x;
+  const float* dy;
+  float* dx;
+  __device__ void operator()(int64_t i) const { dx[i] = math::gelu_grad(x[i], dy[i]); }
+};
 struct ReluBackwardOp {
   const float* y;
   const float* dy;
@@ -108,6 +119,10 @@ void relu_backward(const float* y, const float* dy, float* dx, int64_t n) {
 void sigmoid_forward(const float* x, float* y, int64_t n) { launch_map("sigmoid", SigmoidOp{x, y}, n); }
 void sigmoid_backward(const float* y, const float* dy, float* dx, int64_t n) {
   launch_map("sigmoid_backward", SigmoidBackwardOp{y, dy, dx}, n);
+}
+void gelu_forward(const float* x, float* y, int64_t n) { launch_map("gelu", GeluOp{x, y}, n); }
+void gelu_backward(const float* x, const float* dy, float* dx, int64_t n) {
+  launch_map("gelu_backward", GeluBackwardOp{x, dy, dx}, n);
 }
 void square_root_forward(const float* x, float* y, int64_t n) { launch_map("square_root", SquareRootOp{x, y}, n); }
 void square_root_backward(const float* y, const float* dy, float* dx, int64_t n) {

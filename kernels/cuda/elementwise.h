@@ -17,6 +17,8 @@ void relu_forward(const float* x, float* y, int64_t n);
 void relu_backward(const float* y, const float* dy, float* dx, int64_t n);  // from the output
 void sigmoid_forward(const float* x, float* y, int64_t n);
 void sigmoid_backward(const float* y, const float* dy, float* dx, int64_t n);  // from the output
+void gelu_forward(const float* x, float* y, int64_t n);                      // exact erf GELU
+void gelu_backward(const float* x, const float* dy, float* dx, int64_t n);   // from the input x
 void square_root_forward(const float* x, float* y, int64_t n);               // y = sqrt(x)
 void square_root_backward(const float* y, const float* dy, float* dx, int64_t n);  // from the output
 

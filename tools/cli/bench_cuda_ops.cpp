@@ -27,6 +27,7 @@
 #include "kernels/cuda/degrade_usm_sharp.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/gemm.h"
+#include "kernels/cuda/layer_norm.h"
 #include "kernels/cuda/loss.h"
 #include "kernels/cuda/optimizer.h"
 #include "kernels/cuda/pool.h"
@@ -34,6 +35,7 @@
 #include "kernels/cuda/reduce.h"
 #include "kernels/cuda/resample.h"
 #include "kernels/cuda/spectral_norm.h"
+#include "kernels/cuda/transpose_tokens.h"
 #include "kernels/cuda/upsample_nearest2x_conv2d.h"
 #include "kernels/cuda/pad_reflect.h"
 #include "kernels/cuda/window_partition.h"
@@ -114,6 +116,8 @@ Maker pointwise(const std::string& op) {
     if (op == "relu_bwd") return [=](int i) { cuda::relu_backward(x[i % rot], z[i % rot], y[i % rot], n); };
     if (op == "sigmoid_fwd") return [=](int i) { cuda::sigmoid_forward(x[i % rot], y[i % rot], n); };
     if (op == "sigmoid_bwd") return [=](int i) { cuda::sigmoid_backward(x[i % rot], z[i % rot], y[i % rot], n); };
+    if (op == "gelu_fwd") return [=](int i) { cuda::gelu_forward(x[i % rot], y[i % rot], n); };
+    if (op == "gelu_bwd") return [=](int i) { cuda::gelu_backward(x[i % rot], z[i % rot], y[i % rot], n); };
     if (op == "square_root_fwd") return [=](int i) { cuda::square_root_forward(x[i % rot], y[i % rot], n); };
     if (op == "square_root_bwd")
       return [=](int i) { cuda::square_root_backward(x[i % rot], z[i % rot], y[i % rot], n); };
@@ -256,6 +260,38 @@ Maker window_attention(const std::string& op) {
     return [=](int i) {
       cuda::window_attention_backward(qkv[i % rot], table[i % rot], out[i % rot], dqkv[i % rot], dtable[i % rot], s);
     };
+  };
+}
+
+// ---- layer_norm: "warp_rows" ------------------------------------------------------------------
+
+Maker layer_norm(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    const int64_t M = param(c, "N") * param(c, "L"), C = param(c, "C");
+    auto x = b.rand_sets(rot, M * C), y = b.rand_sets(rot, M * C), dy = b.rand_sets(rot, M * C);
+    auto mean = b.rand_sets(rot, M), rstd = b.rand_sets(rot, M), dw = b.rand_sets(rot, C), db = b.rand_sets(rot, C);
+    auto w = b.rand_sets(rot, C), bias = b.rand_sets(rot, C);
+    if (op == "layer_norm_fwd")
+      return [=](int i) {
+        cuda::layer_norm_forward(x[i % rot], w[i % rot], bias[i % rot], y[i % rot], mean[i % rot], rstd[i % rot], M,
+                                 C, 1e-5);
+      };
+    return [=](int i) {
+      cuda::layer_norm_backward(x[i % rot], w[i % rot], mean[i % rot], rstd[i % rot], dy[i % rot], y[i % rot],
+                                dw[i % rot], db[i % rot], M, C);
+    };
+  };
+}
+
+// ---- transpose_tokens: "smem_tile" -------------------------------------------------------------
+
+Maker transpose_tokens(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    // transpose_fwd: (N, C, L) -> (N, L, C); transpose_bwd: its gradient (N, L, C) -> (N, C, L).
+    const int64_t N = param(c, "N"), L = param(c, "L"), C = param(c, "C");
+    auto x = b.rand_sets(rot, N * L * C), y = b.rand_sets(rot, N * L * C);
+    if (op == "transpose_fwd") return [=](int i) { cuda::transpose_forward(x[i % rot], y[i % rot], N, C, L); };
+    return [=](int i) { cuda::transpose_backward(x[i % rot], y[i % rot], N, C, L); };
   };
 }
 
@@ -495,7 +531,7 @@ Maker cuda_op_maker(const std::string& op, const std::string& variant) {
   if (op == "residual_axpby" || op == "add" || op == "sub" || op == "mul" || op == "scale" ||
       op == "axpy_inplace" || op == "abs_fwd" || op == "abs_bwd" || op == "relu_fwd" || op == "relu_bwd" ||
       op == "lrelu_fwd" || op == "lrelu_bwd" || op == "square_root_fwd" || op == "square_root_bwd" ||
-      op == "sigmoid_fwd" || op == "sigmoid_bwd")
+      op == "sigmoid_fwd" || op == "sigmoid_bwd" || op == "gelu_fwd" || op == "gelu_bwd")
     return only_for(variant, "map", pointwise(op));
   if (op == "prelu_fwd" || op == "prelu_bwd") return only_for(variant, "map", prelu(op));
   if (op == "degrade_pipeline") return only_for(variant, "chained", degrade_pipeline());
@@ -509,6 +545,8 @@ Maker cuda_op_maker(const std::string& op, const std::string& variant) {
     return only_for(variant, "gather", pad_reflect(op));
   if (op == "window_attention_fwd" || op == "window_attention_bwd")
     return only_for(variant, "window_blocks", window_attention(op));
+  if (op == "layer_norm_fwd" || op == "layer_norm_bwd") return only_for(variant, "warp_rows", layer_norm(op));
+  if (op == "transpose_fwd" || op == "transpose_bwd") return only_for(variant, "smem_tile", transpose_tokens(op));
   if (op == "linear_fwd" || op == "linear_bwd") return linear(op, variant);  // every gemm variant
   if (op.rfind("l1_loss", 0) == 0 || op.rfind("hinge_loss", 0) == 0) return only_for(variant, "two_pass", loss(op));
   if (op == "channel_sum" || op == "dot") return only_for(variant, "two_pass", reduce(op));

@@ -54,6 +54,7 @@
 #include "kernels/cpu/window_attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/layer_norm.h"
 #include "kernels/cpu/loss.h"
 #include "kernels/cpu/optimizer.h"
 #include "kernels/cpu/pad_reflect.h"
@@ -63,6 +64,7 @@
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/spectral_norm.h"
 #include "kernels/cpu/window_partition.h"
+#include "kernels/cpu/transpose_tokens.h"
 #include "kernels/registry.h"
 #include "tools/cli/args.h"
 #include "tools/cli/bench_kernels.h"
@@ -427,6 +429,7 @@ const OpKernel kOpKernels[] = {
     {"abs_fwd", "elementwise"}, {"abs_bwd", "elementwise"}, {"relu_fwd", "elementwise"},
     {"relu_bwd", "elementwise"}, {"square_root_fwd", "elementwise"}, {"square_root_bwd", "elementwise"},
     {"sigmoid_fwd", "elementwise"}, {"sigmoid_bwd", "elementwise"},
+    {"gelu_fwd", "elementwise"}, {"gelu_bwd", "elementwise"},
     {"prelu_fwd", "prelu"}, {"prelu_bwd", "prelu"},
     {"batch_norm_fwd", "batch_norm"}, {"batch_norm_bwd", "batch_norm"},
     {"max_pool_fwd", "pool"}, {"max_pool_bwd", "pool"},
@@ -435,6 +438,8 @@ const OpKernel kOpKernels[] = {
     {"window_partition_fwd", "window_partition"}, {"window_partition_bwd", "window_partition"},
     {"pad_reflect_fwd", "pad_reflect"}, {"pad_reflect_bwd", "pad_reflect"}, {"crop_fwd", "pad_reflect"}, {"crop_bwd", "pad_reflect"},
     {"window_attention_fwd", "window_attention"}, {"window_attention_bwd", "window_attention"},
+    {"layer_norm_fwd", "layer_norm"}, {"layer_norm_bwd", "layer_norm"},
+    {"transpose_fwd", "transpose_tokens"}, {"transpose_bwd", "transpose_tokens"},
     {"linear_fwd", "gemm"}, {"linear_bwd", "gemm"},
     {"l1_loss_fwd", "loss"}, {"l1_loss_bwd", "loss"}, {"hinge_loss_fwd", "loss"}, {"hinge_loss_bwd", "loss"},
     {"channel_sum", "reduce"}, {"dot", "reduce"},
@@ -568,6 +573,9 @@ std::vector<Case> all_cases(int batch) {
                       {"relu_bwd", "vgg19.relu1_2", 64, 128, 3, "relu' from y"},
                       {"sigmoid_fwd", "rcan.attention", 64, 48, 2, "sigmoid"},
                       {"sigmoid_bwd", "rcan.attention", 64, 48, 3, "sigmoid' from y"},
+                      // SwinIR's MLP hidden layer: (B, 48*48 tokens, 360), as (N, 360, 48, 48)
+                      {"gelu_fwd", "swinir.block", 360, 48, 2, "erf gelu of the mlp hidden"},
+                      {"gelu_bwd", "swinir.block", 360, 48, 3, "gelu' from x"},
                       {"square_root_fwd", "vgg19.relu1_2", 64, 128, 2, "sqrt"},
                       {"square_root_bwd", "vgg19.relu1_2", 64, 128, 3, "sqrt' from y"},
                       {"lrelu_fwd", "vggd.bn0_1", 64, 64, 2, "leaky_relu 0.2"},
@@ -664,6 +672,21 @@ std::vector<Case> all_cases(int batch) {
                      4 * Bw * nh * Nt * Nt * d, 4 * (Bw * Nt * 4 * C + R2 * nh), true});
     cases.push_back({"window_attention_bwd/swinir.block", "window_attention_bwd", shape + ", dqkv and dtable", p,
                      10 * Bw * nh * Nt * Nt * d, 4 * (Bw * Nt * 7 * C + 2 * R2 * nh), true});
+  }
+  // SwinIR-M x4's blocks (48 px LR patches: L = 2304 tokens of C = 180). layer_norm: the
+  // forward reads x, weight, bias and writes y, mean and rstd; the backward reads x, dy,
+  // weight, mean, rstd and writes dx, dweight, dbias. transpose: PatchEmbed's (N, 180, 2304)
+  // -> (N, 2304, 180) and its gradient back (PatchUnEmbed's direction); reads and writes n.
+  {
+    const double L = 48 * 48, C = 180, rows = N * L, n = rows * C;
+    const std::string tokens = "n" + std::to_string(batch) + " 2304x180";
+    const Params p = {{"N", N}, {"L", L}, {"C", C}};
+    mem("layer_norm_fwd/swinir.block", "layer_norm_fwd", tokens + ", affine", p, 4 * (2 * n + 2 * rows + 2 * C));
+    mem("layer_norm_bwd/swinir.block", "layer_norm_bwd", tokens + ", dx dw db", p, 4 * (3 * n + 2 * rows + 3 * C));
+    mem("transpose_fwd/swinir.block", "transpose_fwd", "n" + std::to_string(batch) + " 180x2304 -> 2304x180", p,
+        8 * n);
+    mem("transpose_bwd/swinir.block", "transpose_bwd", "n" + std::to_string(batch) + " 2304x180 -> 180x2304", p,
+        8 * n);
   }
   {  // VGGStyleDiscriminator's linear1 (512*4*4 -> 100, with bias): small GEMMs.
     const double In = 8192, Out = 100;
@@ -863,6 +886,8 @@ std::vector<Impl> cpu_impls(const std::string& op) {
       if (op == "relu_bwd") return [=](int i) { cpu::relu_backward(x[i % rot], z[i % rot], y[i % rot], n); };
       if (op == "sigmoid_fwd") return [=](int i) { cpu::sigmoid_forward(x[i % rot], y[i % rot], n); };
       if (op == "sigmoid_bwd") return [=](int i) { cpu::sigmoid_backward(x[i % rot], z[i % rot], y[i % rot], n); };
+      if (op == "gelu_fwd") return [=](int i) { cpu::gelu_forward(x[i % rot], y[i % rot], n); };
+      if (op == "gelu_bwd") return [=](int i) { cpu::gelu_backward(x[i % rot], z[i % rot], y[i % rot], n); };
       if (op == "square_root_fwd") return [=](int i) { cpu::square_root_forward(x[i % rot], y[i % rot], n); };
       if (op == "square_root_bwd")
         return [=](int i) { cpu::square_root_backward(x[i % rot], z[i % rot], y[i % rot], n); };
@@ -990,6 +1015,29 @@ std::vector<Impl> cpu_impls(const std::string& op) {
       return [=](int i) {
         cpu::window_attention_backward(qkv[i % rot], table[i % rot], out[i % rot], dqkv[i % rot], dtable[i % rot], s);
       };
+    });
+  if (op == "layer_norm_fwd" || op == "layer_norm_bwd")
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      const int64_t M = param(c, "N") * param(c, "L"), C = param(c, "C");
+      auto x = b.rand_sets(rot, M * C), y = b.rand_sets(rot, M * C), dy = b.rand_sets(rot, M * C);
+      auto mean = b.rand_sets(rot, M), rstd = b.rand_sets(rot, M);
+      const float* w = b.rand(C, 0.5, 1.5);
+      const float* bias = b.rand(C, -0.5, 0.5);
+      float* dw = b.zeros(C);
+      float* db = b.zeros(C);
+      if (op == "layer_norm_fwd")
+        return [=](int i) { cpu::layer_norm_forward(x[i % rot], w, bias, y[i % rot], mean[i % rot], rstd[i % rot], M, C, 1e-5); };
+      return [=](int i) {
+        cpu::layer_norm_backward(x[i % rot], w, mean[i % rot], rstd[i % rot], dy[i % rot], y[i % rot], dw, db, M, C);
+      };
+    });
+  if (op == "transpose_fwd" || op == "transpose_bwd")
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      // transpose_fwd: (N, C, L) -> (N, L, C); transpose_bwd: its gradient (N, L, C) -> (N, C, L).
+      const int64_t N = param(c, "N"), L = param(c, "L"), C = param(c, "C");
+      auto x = b.rand_sets(rot, N * L * C), y = b.rand_sets(rot, N * L * C);
+      if (op == "transpose_fwd") return [=](int i) { cpu::transpose_forward(x[i % rot], y[i % rot], N, C, L); };
+      return [=](int i) { cpu::transpose_backward(x[i % rot], y[i % rot], N, C, L); };
     });
   if (op == "linear_fwd" || op == "linear_bwd") {
     // As engine/ops_conv.cpp's linear: GEMMs, then the bias (forward) or its gradient.
