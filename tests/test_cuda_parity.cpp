@@ -41,8 +41,6 @@
 #include "engine/ops_prelu.h"
 #include "engine/ops_rdb.h"
 #include "engine/ops_transformer.h"
-#include "engine/ops_transformer.h"
-#include "engine/ops_transformer.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/optimizer.h"
@@ -185,8 +183,6 @@ std::vector<OpCase> op_cases() {
            [](V& x) { return relu(x[0]); });
   add_case(t, "elementwise", "sigmoid", {{3, 50000}},
            [](V& x) { return sigmoid(x[0]); });
-  add_case(t, "elementwise", "gelu", {{3, 50000}},
-           [](V& x) { return gelu(x[0]); });
   add_case(t, "elementwise", "add_", {a, a},
            [](V& x) { Tensor d = x[0].clone(); add_(d, x[1]); return d; }).grads({false, false});
   add_case(t, "elementwise", "axpy_", {a, a},
@@ -348,6 +344,29 @@ std::vector<OpCase> op_cases() {
            [](V& x) { return spatial_mean(x[0]); });
   add_case(t, "channel_attention", "channel_scale", {{2, 5, 9, 13}, {2, 5, 1, 1}},
            [](V& x) { return channel_scale(x[0], x[1]); });
+  add_case(t, "norm_pool", "max_pool2d 2x2", {{2, 3, 9, 8}},
+           [](V& x) { return max_pool2d(x[0], 2, 2); });
+  add_case(t, "norm_pool", "max_pool2d 3x3 s2 (overlapping)", {{2, 2, 9, 11}},
+           [](V& x) { return max_pool2d(x[0], 3, 2); });
+  // Appended: a case's seed is its position in this table.
+  add_case(t, "elementwise", "square_root", {{2, 3, 7, 9}},
+           [](V& x) { return square_root(x[0]); }).inits({Init::positive});
+  // Swin's shifted windows: 16-byte words (C 8) and floats (odd C), several windows per side
+  add_case(t, "window_partition", "window_partition C8 shift 2", {{2, 54, 8}},
+           [](V& x) { return window_partition(x[0], 6, 9, 3, 2); });
+  add_case(t, "window_partition", "window_partition C5 shift 0", {{2, 64, 5}},
+           [](V& x) { return window_partition(x[0], 8, 8, 4, 0); });
+  add_case(t, "window_partition", "window_merge C7 shift 1", {{12, 9, 7}},
+           [](V& x) { return window_merge(x[0], 6, 9, 3, 1); });
+  // reflect padding (the largest pads, and SwinIR's pad to a multiple of 8) and crop
+  add_case(t, "pad_reflect", "pad_reflect bottom 4 right 6", {{2, 3, 5, 7}},
+           [](V& x) { return pad_reflect(x[0], 4, 6); });
+  add_case(t, "pad_reflect", "pad_reflect to a multiple of 8", {{1, 3, 21, 30}},
+           [](V& x) { return pad_reflect(x[0], 3, 2); });
+  add_case(t, "pad_reflect", "crop", {{2, 3, 9, 11}},
+           [](V& x) { return crop(x[0], 5, 7); });
+  add_case(t, "elementwise", "gelu", {{3, 50000}},
+           [](V& x) { return gelu(x[0]); });
   // Swin window attention: SwinIR's window and head dim shifted (2 images of 2 windows, 2 heads),
   // an odd small window without a shift; the table's gradient alone.
   add_case(t, "window_attention", "window_attention ws 8 d 30 shift 4", {{4, 64, 180}, {225, 2}},
@@ -375,27 +394,6 @@ std::vector<OpCase> op_cases() {
            [](V& x) { return transpose(x[0], 1, 2); });
   add_case(t, "transpose_tokens", "transpose 2 1 (tokens -> image)", {{3, 70, 18}},
            [](V& x) { return transpose(x[0], 2, 1); });
-  add_case(t, "norm_pool", "max_pool2d 2x2", {{2, 3, 9, 8}},
-           [](V& x) { return max_pool2d(x[0], 2, 2); });
-  add_case(t, "norm_pool", "max_pool2d 3x3 s2 (overlapping)", {{2, 2, 9, 11}},
-           [](V& x) { return max_pool2d(x[0], 3, 2); });
-  // Appended: a case's seed is its position in this table.
-  add_case(t, "elementwise", "square_root", {{2, 3, 7, 9}},
-           [](V& x) { return square_root(x[0]); }).inits({Init::positive});
-  // Swin's shifted windows: 16-byte words (C 8) and floats (odd C), several windows per side
-  add_case(t, "window_partition", "window_partition C8 shift 2", {{2, 54, 8}},
-           [](V& x) { return window_partition(x[0], 6, 9, 3, 2); });
-  add_case(t, "window_partition", "window_partition C5 shift 0", {{2, 64, 5}},
-           [](V& x) { return window_partition(x[0], 8, 8, 4, 0); });
-  add_case(t, "window_partition", "window_merge C7 shift 1", {{12, 9, 7}},
-           [](V& x) { return window_merge(x[0], 6, 9, 3, 1); });
-  // reflect padding (the largest pads, and SwinIR's pad to a multiple of 8) and crop
-  add_case(t, "pad_reflect", "pad_reflect bottom 4 right 6", {{2, 3, 5, 7}},
-           [](V& x) { return pad_reflect(x[0], 4, 6); });
-  add_case(t, "pad_reflect", "pad_reflect to a multiple of 8", {{1, 3, 21, 30}},
-           [](V& x) { return pad_reflect(x[0], 3, 2); });
-  add_case(t, "pad_reflect", "crop", {{2, 3, 9, 11}},
-           [](V& x) { return crop(x[0], 5, 7); });
   return t;
 }
 

@@ -109,19 +109,20 @@ __global__ void __launch_bounds__(kColTile * kColRowLanes)
   }
 }
 
-// out[c] = sum over row tiles k (in order) of partial[k * C + c], in double.
+// out[c] = sum over row tiles k (in order) of partial[k * C + c], in double; grid-stride over
+// the columns (grid_for caps the grid, C is any last-dim size).
 __global__ void layer_norm_columns_finish_kernel(const float* __restrict__ partial_w,
                                                  const float* __restrict__ partial_b, int64_t C, int64_t tiles,
                                                  float* __restrict__ dweight, float* __restrict__ dbias) {
-  const int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-  if (c >= C) return;
-  double w = 0, b = 0;
-  for (int64_t k = 0; k < tiles; ++k) {
-    w += (double)partial_w[k * C + c];
-    b += (double)partial_b[k * C + c];
+  for (int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; c < C; c += (int64_t)gridDim.x * blockDim.x) {
+    double w = 0, b = 0;
+    for (int64_t k = 0; k < tiles; ++k) {
+      w += (double)partial_w[k * C + c];
+      b += (double)partial_b[k * C + c];
+    }
+    if (dweight) dweight[c] = (float)w;
+    if (dbias) dbias[c] = (float)b;
   }
-  if (dweight) dweight[c] = (float)w;
-  if (dbias) dbias[c] = (float)b;
 }
 
 }  // namespace

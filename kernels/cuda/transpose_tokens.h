@@ -1,7 +1,7 @@
 // torch.transpose(x, 1, 2) of a 3-d tensor on CUDA: the twins of kernels/cpu/transpose_tokens.h
 // (float32). The classic shared-memory tiled transpose: a 32 x 8 block moves a 32 x 32 tile,
 // reading rows of x and writing rows of y, both coalesced; the tile is 32 x 33 floats so
-// that the column reads from shared memory hit 32 different banks. grid (N tiles, M tiles, B).
+// that the column reads from shared memory hit 32 different banks. grid (the M x N tiles, B).
 #pragma once
 #include <cstdint>
 
