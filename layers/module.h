@@ -44,10 +44,11 @@ class Module {
   // The multiple that forward needs of its input's sides (RRDBNet x2 / x1 pixel-unshuffle
   // them); 1 when any size is accepted.
   virtual int input_multiple() const { return 1; }
-  // Whether forward on overlapping tiles (each with enough context around it) gives the whole
-  // image's output: false for a net that pools over its whole input (RCAN's channel attention
-  // averages each channel over the image, so a tile sees its own averages).
-  virtual bool tiles_exactly() const { return true; }
+  // Why forward on overlapping tiles (each with enough context around it) does not give the
+  // whole image's output, as a phrase after the type name ("pools over its whole input"); empty
+  // when it does. RCAN's channel attention averages each channel over the image, so a tile sees
+  // its own averages; SwinIR's windows are laid on the whole image's grid.
+  virtual std::string why_tiles_differ() const { return ""; }
 
   // ---- Naming (registration order, depth first: own parameters, own buffers, children) ----
   NamedTensors named_parameters() const;

@@ -13,6 +13,7 @@
 #include "nets/msrresnet.h"
 #include "nets/rrdbnet.h"
 #include "nets/srvgg_compact.h"
+#include "nets/swinir.h"
 #include "nets/unet_discriminator.h"
 #include "nets/vgg_discriminator.h"
 
@@ -59,6 +60,29 @@ class Args {
                return e.is_number();
              }), where(key), " must be a list of numbers, got ", v->dump());
     return v->get<std::vector<double>>();
+  }
+  std::vector<int64_t> integers(const std::string& key, const std::vector<int64_t>& def) {
+    const json* v = find(key, true);
+    if (!v) return def;
+    SR_CHECK(v->is_array() && !v->empty() && std::all_of(v->begin(), v->end(), [](const json& e) {
+               return e.is_number_integer();
+             }), where(key), " must be a list of integers, got ", v->dump());
+    return v->get<std::vector<int64_t>>();
+  }
+  // An integer n (meaning n x n) or a list [h, w] (BasicSR's img_size takes both).
+  std::pair<int64_t, int64_t> integer_pair(const std::string& key, int64_t def) {
+    const json* v = find(key, true);
+    if (!v) return {def, def};
+    if (v->is_number_integer()) return {v->get<int64_t>(), v->get<int64_t>()};
+    SR_CHECK(v->is_array() && v->size() == 2 && (*v)[0].is_number_integer() && (*v)[1].is_number_integer(),
+             where(key), " must be an integer or a list of two integers, got ", v->dump());
+    return {(*v)[0].get<int64_t>(), (*v)[1].get<int64_t>()};
+  }
+  // A key whose only accepted value is `expected` (an option srengine does not implement
+  // otherwise): absent, null or equal passes, anything else names the key and the reason.
+  void only(const std::string& key, const json& expected, const std::string& why) {
+    const json* v = find(key, true);
+    SR_CHECK(!v || *v == expected, where(key), " must be ", expected.dump(), " (", why, "), got ", v ? v->dump() : "");
   }
   std::string string(const std::string& key, const std::string& def) {
     const json* v = find(key, true);
@@ -143,6 +167,33 @@ const std::vector<std::pair<std::string, Builder>>& builders() {
          const std::vector<double> mean = a.numbers("rgb_mean", {0.4488, 0.4371, 0.4040});
          a.check_no_unknown();
          return std::make_unique<RCAN>(in, out, nf, ng, nb, squeeze, (int)up, res_scale, img_range, mean, layers);
+       }},
+      {"SwinIR",
+       [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {
+         SwinIROptions o;
+         o.upscale = (int)a.integer("upscale", 2);
+         o.in_chans = a.integer("in_chans", 3);
+         o.img_size = a.integer_pair("img_size", 64);
+         o.window_size = (int)a.integer("window_size", 7);
+         o.img_range = a.number("img_range", 1.0);
+         o.depths = a.integers("depths", {6, 6, 6, 6});
+         o.embed_dim = a.integer("embed_dim", 96);
+         o.num_heads = a.integers("num_heads", {6, 6, 6, 6});
+         o.mlp_ratio = a.number("mlp_ratio", 4.0);
+         o.qkv_bias = a.boolean("qkv_bias", true);
+         o.qk_scale = a.number("qk_scale", 0.0);
+         o.drop_path_rate = a.number("drop_path_rate", 0.1);
+         o.patch_norm = a.boolean("patch_norm", true);
+         o.upsampler = a.string("upsampler", "");
+         o.resi_connection = a.string("resi_connection", "1conv");
+         o.num_feat = a.integer("num_feat", 64);  // srengine's key: BasicSR's heads are 64 wide
+         a.only("patch_size", 1, "SwinIR's image restoration nets embed single pixels");
+         a.only("drop_rate", 0, "dropout is not implemented; stochastic depth is drop_path_rate");
+         a.only("attn_drop_rate", 0, "attention dropout is not implemented");
+         a.only("ape", false, "absolute position embeddings are not implemented");
+         a.boolean("use_checkpoint", false);  // gradient checkpointing: memory only, not the values
+         a.check_no_unknown();
+         return std::make_unique<SwinIR>(o, layers);
        }},
       {"MSRResNet",
        [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {

@@ -104,6 +104,87 @@ nlohmann::json compact_from(const std::map<std::string, const Tensor*>& m, const
           {"num_conv", last / 2 - 1},  {"upscale", up},   {"act_type", "prelu"}};
 }
 
+// SwinIR: every option but img_range (and qk_scale, which no released model sets) is in the
+// names and shapes. embed_dim and in_chans from conv_first; per RSTB the block count and the
+// heads (the bias table's columns); the window from the table's (2 ws - 1)^2 rows; mlp_ratio
+// from fc1; the training patch (img_size, which decides only whether one window covers it)
+// from the first shifted block's attn_mask (nW = (img_size / ws)^2 windows), or the window
+// itself when no odd block has a mask; the head from its keys. img_range is 1 in every
+// released SR model and BasicSR option file; the JPEG and denoising nets (upsampler "",
+// img_range 255 for JPEG) cannot be told apart, so those need a config.
+nlohmann::json swinir_from(const std::map<std::string, const Tensor*>& m, const std::string& path,
+                           const ModelOptionNames& names) {
+  const Tensor& first = need(m, "conv_first.weight", 4, path);
+  const int64_t in = first.size(1), dim = first.size(0);
+  std::vector<int64_t> depths, heads;
+  int ws = 0;
+  int64_t img = 0, hidden = 0;
+  for (int64_t i = 0;; ++i) {
+    const std::string layer = "layers." + std::to_string(i) + ".residual_group.blocks.";
+    int64_t depth = 0;
+    while (find(m, layer + std::to_string(depth) + ".norm1.weight")) ++depth;
+    if (depth == 0) break;
+    const Tensor& table = need(m, layer + "0.attn.relative_position_bias_table", 2, path);
+    const int64_t side = exact_sqrt(table.size(0));
+    SR_CHECK(side >= 1 && side % 2 == 1, "weights '", path, "': ", layer, "0.attn.relative_position_bias_table has ",
+             table.size(0), " rows, not (2 window_size - 1)^2");
+    SR_CHECK(ws == 0 || ws == (side + 1) / 2, "weights '", path, "': the RSTBs' windows differ");
+    ws = (int)((side + 1) / 2);
+    depths.push_back(depth);
+    heads.push_back(table.size(1));
+    hidden = need(m, layer + "0.mlp.fc1.weight", 2, path).size(0);
+    if (img == 0 && depth >= 2) {
+      const Tensor* mask = find(m, layer + "1.attn_mask");
+      const int64_t side_windows = mask && mask->dim() == 3 ? exact_sqrt(mask->size(0)) : 0;
+      img = mask ? side_windows * ws : ws;
+      SR_CHECK(img > 0, "weights '", path, "': ", layer, "1.attn_mask has shape ", mask->shape().str(),
+               ", not a square image's windows");
+    }
+  }
+  SR_CHECK(!depths.empty() && ws > 0, "weights '", path, "': SwinIR without layers.0.residual_group.blocks.0");
+  nlohmann::json o = {{"type", "SwinIR"},
+                      {"in_chans", in},
+                      {"embed_dim", dim},
+                      {"depths", depths},
+                      {"num_heads", heads},
+                      {"window_size", ws},
+                      {"img_size", img > 0 ? img : 64},
+                      {"mlp_ratio", (double)hidden / (double)dim},
+                      {"img_range", 1.0},
+                      {"qkv_bias", find(m, "layers.0.residual_group.blocks.0.attn.qkv.bias") != nullptr},
+                      {"patch_norm", find(m, "patch_embed.norm.weight") != nullptr},
+                      {"resi_connection", find(m, "conv_after_body.0.weight") ? "3conv" : "1conv"},
+                      {"drop_path_rate", 0.0}};
+  if (find(m, "conv_up1.weight")) {
+    o["upsampler"] = "nearest+conv";
+    o["upscale"] = 4;
+    o["num_feat"] = need(m, "conv_up1.weight", 4, path).size(0);
+  } else if (find(m, "conv_before_upsample.0.weight")) {
+    const int64_t nf = need(m, "conv_before_upsample.0.weight", 4, path).size(0);
+    int64_t steps = 0;
+    while (find(m, "upsample." + std::to_string(2 * steps) + ".weight")) ++steps;
+    const int64_t out0 = need(m, "upsample.0.weight", 4, path).size(0);
+    const int64_t up = out0 == 9 * nf && steps == 1 ? 3 : out0 == 4 * nf ? (int64_t{1} << steps) : 0;
+    SR_CHECK(up >= 2 && up <= 8, "weights '", path, "': SwinIR's upsample.0 gives ", out0, " channels for ", nf,
+             " features over ", steps, " steps: not an x2, x3, x4 or x8 head (give ", names.config, ")");
+    o["upsampler"] = "pixelshuffle";
+    o["upscale"] = up;
+    o["num_feat"] = nf;
+  } else if (find(m, "upsample.0.weight")) {
+    const int64_t out0 = need(m, "upsample.0.weight", 4, path).size(0);
+    const int64_t up = out0 % in == 0 ? exact_sqrt(out0 / in) : 0;
+    SR_CHECK(up >= 2, "weights '", path, "': SwinIR's upsample.0 gives ", out0, " channels for ", in,
+             " image channels: not a pixel-shuffle head (give ", names.config, ")");
+    o["upsampler"] = "pixelshuffledirect";
+    o["upscale"] = up;
+  } else {
+    fail("weights '", path, "': a SwinIR without an upsampling head (denoising or JPEG), whose img_range (1 or 255) "
+         "is not stored in its weights; give ", names.config, " with network_g {\"type\": \"SwinIR\", ...} as in its "
+         "option file");
+  }
+  return o;
+}
+
 }  // namespace
 
 nlohmann::json network_from_tensors(const NamedTensors& given, const std::string& path,
@@ -114,6 +195,8 @@ nlohmann::json network_from_tensors(const NamedTensors& given, const std::string
   for (const auto& [k, t] : tensors) m[k] = &t;
   // model.N names without the original ESRGAN's layout (map_old_esrgan_names left them).
   const bool legacy_esrgan = find(m, "model.0.weight") != nullptr;
+  // SwinIR shares conv_first and conv_after_body with EDSR and RCAN; its blocks tell it apart.
+  if (find(m, "layers.0.residual_group.blocks.0.norm1.weight")) return swinir_from(m, path, names);
   // EDSR and RCAN share conv_first with RRDBNet; their res_scale, img_range and rgb_mean shape
   // no tensor (EDSR-M uses res_scale 1, EDSR-L 0.1), so a guess could run the wrong function
   // silently.
@@ -127,7 +210,7 @@ nlohmann::json network_from_tensors(const NamedTensors& given, const std::string
   if (find(m, "body.0.weight")) return compact_from(m, path, names);
   fail("weights '", path, "': the architecture cannot be recognised from its tensor names (",
        tensors.empty() ? std::string("none") : "first: '" + tensors.front().first + "'",
-       "); srengine recognises RRDBNet, SRVGGNetCompact and MSRResNet with BasicSR's names",
+       "); srengine recognises RRDBNet, SRVGGNetCompact, MSRResNet and SwinIR with BasicSR's names",
        legacy_esrgan ? " (model.N names, as the original ESRGAN's, but without its RRDB blocks "
                        "model.1.sub.N.RDBk)" : "",
        ". Give ", names.config, " (its network_g) or ", names.model_name);

@@ -62,7 +62,7 @@ class RCAN : public Module {
   std::string type_name() const override { return "RCAN"; }
   Tensor forward(const Tensor& x) override;
   int output_scale() const override { return upscale; }
-  bool tiles_exactly() const override { return false; }  // the channel attention's global means
+  std::string why_tiles_differ() const override { return "pools over its whole input (channel attention)"; }
   const RgbMeanShift& mean_shift() const { return shift_; }
 
   int upscale;

@@ -100,6 +100,11 @@ TEST_CASE("nets/parity_srvgg_compact_x3_relu") { run_parity("srvgg_compact_x3_re
 TEST_CASE("nets/parity_msrresnet_x4") { run_parity("msrresnet_x4"); }
 TEST_CASE("nets/parity_rcan_x2") { run_parity("rcan_x2"); }
 TEST_CASE("nets/parity_rcan_x3_res_scale") { run_parity("rcan_x3"); }
+TEST_CASE("nets/parity_swinir_x2_pixelshuffle") { run_parity("swinir_x2"); }
+TEST_CASE("nets/parity_swinir_x3_3conv_padded") { run_parity("swinir_x3_3conv"); }
+TEST_CASE("nets/parity_swinir_x4_nearest_one_window") { run_parity("swinir_x4_nearest"); }
+TEST_CASE("nets/parity_swinir_x4_direct_gray") { run_parity("swinir_x4_direct_gray"); }
+TEST_CASE("nets/parity_swinir_x1_odd_window") { run_parity("swinir_x1"); }
 TEST_CASE("nets/parity_msrresnet_x3") { run_parity("msrresnet_x3"); }
 TEST_CASE("nets/parity_msrresnet_x2") { run_parity("msrresnet_x2"); }
 TEST_CASE("nets/parity_vgg_style_discriminator") { run_parity("vgg_style_discriminator"); }

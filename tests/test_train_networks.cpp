@@ -347,6 +347,53 @@ TEST_CASE("networks/rcan_trains_on_train_tiny_and_notes_tiling") {
   CHECK((whole.width == 4 * in.width && whole.height == 4 * in.height));
 }
 
+// SwinIR through the whole training path: train_tiny.json's PSNR stage (8-pixel LQ patches, one
+// 8-token image per window of 4, shifted on odd blocks) with stochastic depth trains, validates on
+// whole images of any size (reflect-padded to the window) and saves BasicSR's keys with the
+// relative_position_index and attn_mask buffers; `srengine infer` says that tiles differ and
+// without --tile upscales the photo.
+TEST_CASE("networks/swinir_trains_on_train_tiny_and_notes_tiling") {
+  const json swinir = {{"type", "SwinIR"},  {"img_size", 8},   {"window_size", 4},   {"depths", {2}},
+                       {"embed_dim", 8},    {"num_heads", {2}}, {"mlp_ratio", 2},    {"num_feat", 8},
+                       {"upsampler", "pixelshuffle"}, {"drop_path_rate", 0.2}};
+  const json stage = {{"name", "psnr"}, {"type", "sr"}, {"total_iter", 4}, {"optim_g", {{"lr", 1e-3}}},
+                      {"pixel_opt", {{"type", "L1Loss"}, {"loss_weight", 1.0}}}};
+  json c = test::tiny_train_config("swinir_tiny", {"network_g=" + swinir.dump(),
+                                                   "train.stages=" + json::array({stage}).dump()});
+  REQUIRE(c["network_g"]["upscale"] == 4);  // the top-level scale reaches SwinIR's own key
+  REQUIRE(train::run_training(c, {}) == 0);
+  const std::string d = test::train_exp_dir("swinir_tiny");
+  std::vector<double> losses;
+  int vals = 0;
+  for (const json& e : test::train_events("swinir_tiny")) {
+    if (e["event"] == "train") losses.push_back(e["l_g_pix"]);
+    if (e["event"] == "val") vals += e.contains("val_psnr");
+  }
+  REQUIRE(losses.size() == 2);
+  for (double l : losses) CHECK((std::isfinite(l) && l > 0));
+  CHECK(vals == 1);
+  const std::string weights = d + "/models/net_g_psnr_final.safetensors";
+  const SafetensorsFile saved = read_safetensors(weights);
+  std::vector<std::string> keys;
+  for (const auto& [k, t] : saved.tensors) keys.push_back(k);
+  for (const char* k : {"layers.0.residual_group.blocks.1.attn_mask", "layers.0.residual_group.blocks.0.attn.qkv.weight",
+                        "layers.0.residual_group.blocks.0.attn.relative_position_index", "patch_embed.norm.bias",
+                        "upsample.2.weight"})
+    CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
+  test::TempDir tmp;
+  std::ofstream(tmp.file("cfg.json")) << c.dump();
+  const std::string photo = std::string(SRENGINE_SOURCE_DIR) + "/datasets/val_photos/skimage_coffee.png";
+  const std::string base = test::srengine_exe() + " infer --config " + tmp.file("cfg.json") + " --weights " + weights +
+                           " -i " + photo + " --device cpu";
+  REQUIRE(std::system((base + " -o " + tmp.file("tiled") + " --tile 64 > " + tmp.file("t.log") + " 2>&1").c_str()) == 0);
+  CHECK(test::read_text(tmp.file("t.log")).find("SwinIR attends within windows") != std::string::npos);
+  REQUIRE(std::system((base + " -o " + tmp.file("whole") + " > " + tmp.file("w.log") + " 2>&1").c_str()) == 0);
+  CHECK(test::read_text(tmp.file("w.log")).find("attends within windows") == std::string::npos);
+  const data::Image whole = data::read_image(tmp.file("whole") + "/skimage_coffee.png");
+  const data::Image in = data::read_image(photo);
+  CHECK((whole.width == 4 * in.width && whole.height == 4 * in.height));
+}
+
 // x3, as BasicSR trains EDSR and MSRResNet and Real-ESRGAN's SRVGGNetCompact: train_tiny.json at
 // scale 3 (its GT-only set makes the LQ by MATLAB bicubic 1/3: 48-pixel GT patches, 16-pixel LQ)
 // with each net, both stages (the U-Net discriminator at 48, a multiple of 3 and 8); the top-level

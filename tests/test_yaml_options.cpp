@@ -406,6 +406,40 @@ TEST_CASE("yaml/edsr_option_file_translates_and_trains") {
   CHECK(w.get("upsample.2.weight").shape() == Shape{32, 8, 3, 3});
 }
 
+// BasicSR's SwinIR option file (model_type SwinIRModel) as written: SwinIR-M's network_g reaches
+// the factory whole (img_size, depths, num_heads...), and, shrunk, it trains two iterations on
+// the embedded photos with 8-pixel windows.
+TEST_CASE("yaml/swinir_option_file_translates_and_trains") {
+  if (!yaml_or_skip()) return;
+  const auto photos = embedded("train", kTrainPhotos) + embedded("val", kValPhotos);
+  const LoadedConfig l = load_config_or_options(fixture("train_SwinIR_SRx4_P48W8.yml"), photos, ConfigUse::train);
+  const json& g = l.config["network_g"];
+  CHECK(g["type"] == "SwinIR");
+  CHECK(g["img_size"] == 48);
+  CHECK(g["depths"] == json::array({6, 6, 6, 6, 6, 6}));
+  CHECK(g["num_heads"] == json::array({6, 6, 6, 6, 6, 6}));
+  CHECK(g["upsampler"] == "pixelshuffle");
+  CHECK(l.config["train"]["stages"][0]["type"] == "sr");
+  CHECK(l.config["train"]["stages"][0]["optim_g"]["lr"] == 2e-4);
+
+  test::TempDir tmp;
+  const std::vector<std::string> sets =
+      photos + std::vector<std::string>{"datasets.val.meta_info_file=" + kRepo + "/tests/fixtures/val_one.txt",
+                                        "datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2",
+                                        "datasets.train.num_worker_per_gpu=1", "network_g.embed_dim=8",
+                                        "network_g.depths=[2]", "network_g.num_heads=[2]", "network_g.img_size=8",
+                                        "network_g.window_size=4", "network_g.num_feat=8",
+                                        "train.stages.0.total_iter=2", "train.stages.0.scheduler.milestones=[1]",
+                                        "val.val_freq=2", "logger.print_freq=1", "logger.save_checkpoint_freq=2",
+                                        "device=cpu", "name=yaml_swinir", "path.experiments_root=" + tmp.path()};
+  const int rc = run_srengine("train " + fixture("train_SwinIR_SRx4_P48W8.yml"), sets, tmp.file("log.txt"));
+  const std::string log = test::read_text(tmp.file("log.txt"));
+  INFO(log);
+  REQUIRE(rc == 0);
+  const SafetensorsFile w = read_safetensors(tmp.path() + "/yaml_swinir/models/net_g_sr_final.safetensors");
+  CHECK(w.get("layers.0.residual_group.blocks.1.attn_mask").shape() == Shape{4, 16, 16});
+}
+
 // path.resume_state names the state `srengine train` resumes from, as in BasicSR; a file that
 // is not srengine's (a BasicSR pickle) is refused, naming the key.
 TEST_CASE("yaml/resume_state_resumes_from_an_srengine_state") {

@@ -17,6 +17,7 @@ usage: /usr/bin/python3 tools/make_fixtures.py [--out tests/fixtures/nets] [--in
        /usr/bin/python3 tools/make_fixtures.py --only rcan       (just the RCAN fixtures)
        /usr/bin/python3 tools/make_fixtures.py --only srvgg_x3   (just the SRVGGNetCompact x3 fixture)
        /usr/bin/python3 tools/make_fixtures.py --only msrresnet  (just the MSRResNet fixtures)
+       /usr/bin/python3 tools/make_fixtures.py --only swinir     (just the SwinIR fixtures)
 """
 import argparse
 import json
@@ -32,7 +33,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_file import write_safetensors  # noqa: E402
-from torch_nets import EDSR, MSRResNet, RCAN, RRDBNet, UNetDiscriminatorSN  # noqa: E402
+from torch_nets import EDSR, MSRResNet, RCAN, RRDBNet, SwinIR, UNetDiscriminatorSN  # noqa: E402
 from torch_nets import SRVGGNetCompact as Compact  # noqa: E402
 
 
@@ -241,6 +242,45 @@ def write_rcan_fixtures(out_dir):
         make_fixture(f"{out_dir}/rcan_x{scale}.safetensors", net, opt, rand(g, *shape), "l1", target, seed=80 + scale)
 
 
+def write_swinir_fixtures(out_dir):
+    """SwinIR in five tiny shapes, each with drop_path_rate 0 (the fixtures run in training mode):
+    x2 pixelshuffle on an input of img_size (the shifted blocks use the attn_mask buffer); x3
+    3conv with qk_scale and img_range 255 on a 6x7 input reflect-padded to 8x8; x4 nearest+conv
+    whose img_size fits one window (one 4x4 window, no shift) on a non-square input without
+    patch_norm; x4 pixelshuffledirect, one channel, on an input larger than img_size (the mask
+    recomputed); x1 (upsampler "") with an odd window (shift 1) on a 7x5 input padded to 9x6.
+    The heads' width num_feat is 8 instead of BasicSR's fixed 64, to keep the files small."""
+    os.makedirs(out_dir, exist_ok=True)
+    g = torch.Generator().manual_seed(90)
+    cases = (
+        ("swinir_x2", dict(upscale=2, img_size=8, window_size=4, depths=[2, 2], embed_dim=12, num_heads=[2, 3],
+                           mlp_ratio=2.0, upsampler="pixelshuffle"), (2, 3, 8, 8)),
+        ("swinir_x3_3conv", dict(upscale=3, img_size=8, window_size=4, depths=[2], embed_dim=16, num_heads=[4],
+                                 mlp_ratio=1.5, upsampler="pixelshuffle", resi_connection="3conv", img_range=255.0,
+                                 qk_scale=0.3), (1, 3, 6, 7)),
+        ("swinir_x4_nearest", dict(upscale=4, img_size=4, window_size=4, depths=[3], embed_dim=8, num_heads=[2],
+                                   mlp_ratio=2.0, upsampler="nearest+conv", patch_norm=False), (1, 3, 8, 4)),
+        ("swinir_x4_direct_gray", dict(upscale=4, in_chans=1, img_size=8, window_size=4, depths=[2], embed_dim=8,
+                                       num_heads=[2], mlp_ratio=2.0, upsampler="pixelshuffledirect"), (2, 1, 12, 8)),
+        ("swinir_x1", dict(upscale=1, img_size=6, window_size=3, depths=[2], embed_dim=6, num_heads=[3],
+                           mlp_ratio=2.0, upsampler=""), (1, 3, 7, 5)),
+    )
+    for i, (name, kw, shape) in enumerate(cases):
+        torch.manual_seed(90 + i)
+        net = SwinIR(num_feat=8, **kw)
+        with torch.no_grad():  # LayerNorm's 1 / 0 and the bias table's 0.02 spread would hide mistakes
+            for k, p in net.named_parameters():
+                if k.endswith("relative_position_bias_table"):
+                    p.normal_(0.0, 0.5)
+                elif ".norm" in k or k.startswith("norm"):
+                    p.add_(0.2 * torch.randn(p.shape))
+        opt = {"type": "SwinIR", "in_chans": kw.get("in_chans", 3), "drop_path_rate": 0.0, "num_feat": 8, **kw}
+        s = kw["upscale"] if kw["upsampler"] else 1
+        x = rand(g, *shape)
+        target = rand(g, shape[0], shape[1], shape[2] * s, shape[3] * s)
+        make_fixture(f"{out_dir}/{name}.safetensors", net, opt, x, "l1", target, seed=90 + i)
+
+
 def write_srvgg_x3_fixture(out_dir):
     """SRVGGNetCompact x3 (ReLU): the last conv to 27 channels, pixel shuffle 3, nearest x3 of the input."""
     os.makedirs(out_dir, exist_ok=True)
@@ -302,7 +342,7 @@ def main():
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--out", default=os.path.join(here, "tests/fixtures/nets"))
     ap.add_argument("--infer", default=os.path.join(here, "tests/fixtures/infer"))
-    ap.add_argument("--only", choices=["edsr", "srvgg_x3", "msrresnet", "rcan"], help="write only these fixtures")
+    ap.add_argument("--only", choices=["edsr", "srvgg_x3", "msrresnet", "rcan", "swinir"], help="write only these fixtures")
     args = ap.parse_args()
     torch.set_num_threads(2)
     if args.only in (None, "edsr"):
@@ -313,6 +353,8 @@ def main():
         write_msrresnet_fixtures(args.out)
     if args.only in (None, "rcan"):
         write_rcan_fixtures(args.out)
+    if args.only in (None, "swinir"):
+        write_swinir_fixtures(args.out)
     if args.only:
         return
     write_net_fixtures(args.out)

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 # The nets, with BasicSR's names and semantics, shared with make_fixtures.py.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_nets import EDSR, RCAN, MSRResNet, RRDBNet, SRVGGNetCompact, UNetDiscriminatorSN  # noqa: E402
+from torch_nets import EDSR, RCAN, MSRResNet, RRDBNet, SRVGGNetCompact, SwinIR, UNetDiscriminatorSN  # noqa: E402
 
 UPSCALE_NETS = {"SRVGGNetCompact": SRVGGNetCompact, "EDSR": EDSR, "MSRResNet": MSRResNet, "RCAN": RCAN}
 
@@ -41,6 +41,12 @@ def build_net(opt, scale):
         return RRDBNet(**kw)
     if opt["type"] == "UNetDiscriminatorSN":
         return UNetDiscriminatorSN(**kw)
+    if opt["type"] == "SwinIR":
+        kw.setdefault("upscale", scale)
+        kw.pop("use_checkpoint", None)
+        if kw.pop("drop_path_rate", 0.1) != 0:  # torch_nets' SwinIR has no stochastic depth
+            raise SystemExit("peer_torch train: SwinIR needs network_g.drop_path_rate 0 here (timing the same work)")
+        return SwinIR(**kw)
     if opt["type"] in UPSCALE_NETS:
         kw.setdefault("upscale", scale)
         if opt["type"] in ("EDSR", "RCAN"):

@@ -249,3 +249,228 @@ class MSRResNet(nn.Module):
             out = act(F.pixel_shuffle(self.upconv1(out), self.upscale))
         out = self.conv_last(act(self.conv_hr(out)))
         return out + F.interpolate(x, scale_factor=self.upscale, mode="bilinear", align_corners=False)
+
+
+# ---- SwinIR (Liang et al. 2021, "SwinIR: Image Restoration Using Swin Transformer") --------------
+# BasicSR's swinir_arch names and options. Tokens are (B, H*W, C); a block's windows come from the
+# token image rolled by (-shift, -shift); the relative position bias and the shift mask follow the
+# Swin paper's definitions. Dropout and stochastic depth are left out (the parity fixtures train
+# with drop_path_rate 0).
+
+def swin_windows(x, ws):
+    """(B, H, W, C) -> (B * H/ws * W/ws, ws*ws, C), windows row-major, tokens row-major."""
+    B, H, W, C = x.shape
+    return x.view(B, H // ws, ws, W // ws, ws, C).permute(0, 1, 3, 2, 4, 5).reshape(-1, ws * ws, C)
+
+
+def swin_unwindows(w, ws, B, H, W):
+    """The inverse of swin_windows."""
+    return w.view(B, H // ws, W // ws, ws, ws, w.shape[-1]).permute(0, 1, 3, 2, 4, 5).reshape(B, H, W, -1)
+
+
+def swin_relative_position_index(ws):
+    """index[i, j] = (yi - yj + ws - 1) (2 ws - 1) + (xi - xj + ws - 1) over a window's tokens."""
+    ys, xs = torch.meshgrid(torch.arange(ws), torch.arange(ws), indexing="ij")
+    y, x = ys.flatten(), xs.flatten()
+    return (y[:, None] - y[None, :] + ws - 1) * (2 * ws - 1) + (x[:, None] - x[None, :] + ws - 1)
+
+
+def swin_shift_mask(H, W, ws, shift, dtype=torch.float64):
+    """(nW, N, N): -100 where two tokens of a window of the rolled image come from different
+    regions (rows cut at H - ws and H - shift, columns at W - ws and W - shift), else 0."""
+    label = torch.zeros(1, H, W, 1, dtype=dtype)
+    cuts = lambda n: ((0, n - ws), (n - ws, n - shift), (n - shift, n))  # noqa: E731
+    region = 0
+    for h0, h1 in cuts(H):
+        for w0, w1 in cuts(W):
+            label[:, h0:h1, w0:w1, :] = region
+            region += 1
+    lw = swin_windows(label, ws).squeeze(-1)
+    differ = (lw[:, None, :] - lw[:, :, None]) != 0
+    return torch.zeros(differ.shape, dtype=dtype).masked_fill(differ, -100.0)
+
+
+class SwinWindowAttention(nn.Module):
+    def __init__(self, dim, ws, num_heads, qkv_bias=True, qk_scale=None):
+        super().__init__()
+        self.ws, self.num_heads, self.scale = ws, num_heads, qk_scale or (dim // num_heads) ** -0.5
+        self.relative_position_bias_table = nn.Parameter(0.02 * torch.randn((2 * ws - 1) ** 2, num_heads))
+        self.register_buffer("relative_position_index", swin_relative_position_index(ws))
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x, mask):
+        B_, N, C = x.shape
+        nh = self.num_heads
+        q, k, v = self.qkv(x).reshape(B_, N, 3, nh, C // nh).permute(2, 0, 3, 1, 4)
+        s = (q * self.scale) @ k.transpose(-2, -1)
+        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)].view(N, N, nh)
+        s = s + bias.permute(2, 0, 1).unsqueeze(0)
+        if mask is not None:
+            nW = mask.shape[0]
+            s = (s.view(B_ // nW, nW, nh, N, N) + mask.unsqueeze(1).unsqueeze(0)).view(B_, nh, N, N)
+        out = (s.softmax(dim=-1) @ v).transpose(1, 2).reshape(B_, N, C)
+        return self.proj(out)
+
+
+class SwinMlp(nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        return self.fc2(F.gelu(self.fc1(x)))
+
+
+class SwinTransformerBlock(nn.Module):
+    def __init__(self, dim, input_resolution, num_heads, ws, shift, mlp_ratio, qkv_bias, qk_scale):
+        super().__init__()
+        if min(input_resolution) <= ws:  # one window covers the training patch: no shift
+            ws, shift = min(input_resolution), 0
+        self.ws, self.shift, self.input_resolution = ws, shift, tuple(input_resolution)
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = SwinWindowAttention(dim, ws, num_heads, qkv_bias, qk_scale)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = SwinMlp(dim, int(dim * mlp_ratio))
+        mask = swin_shift_mask(*input_resolution, ws, shift, torch.float32) if shift > 0 else None
+        self.register_buffer("attn_mask", mask)
+
+    def forward(self, x, x_size):
+        H, W = x_size
+        B, L, C = x.shape
+        y = self.norm1(x).view(B, H, W, C)
+        if self.shift:
+            y = torch.roll(y, (-self.shift, -self.shift), (1, 2))
+        mask = None
+        if self.shift:
+            mask = self.attn_mask if tuple(x_size) == self.input_resolution else swin_shift_mask(H, W, self.ws, self.shift, x.dtype)
+        y = swin_unwindows(self.attn(swin_windows(y, self.ws), mask), self.ws, B, H, W)
+        if self.shift:
+            y = torch.roll(y, (self.shift, self.shift), (1, 2))
+        x = x + y.reshape(B, L, C)
+        return x + self.mlp(self.norm2(x))
+
+
+class SwinBasicLayer(nn.Module):
+    def __init__(self, dim, input_resolution, depth, num_heads, ws, mlp_ratio, qkv_bias, qk_scale):
+        super().__init__()
+        self.blocks = nn.ModuleList([SwinTransformerBlock(dim, input_resolution, num_heads, ws,
+                                                          0 if i % 2 == 0 else ws // 2, mlp_ratio, qkv_bias, qk_scale)
+                                     for i in range(depth)])
+
+    def forward(self, x, x_size):
+        for b in self.blocks:
+            x = b(x, x_size)
+        return x
+
+
+def swin_tokens(x):
+    return x.flatten(2).transpose(1, 2)
+
+
+def swin_image(t, x_size):
+    return t.transpose(1, 2).reshape(t.shape[0], t.shape[2], *x_size)
+
+
+class RSTB(nn.Module):
+    """Residual Swin transformer block: tokens + embed(conv(unembed(blocks(tokens))))."""
+
+    def __init__(self, dim, input_resolution, depth, num_heads, ws, mlp_ratio, qkv_bias, qk_scale, resi_connection):
+        super().__init__()
+        self.residual_group = SwinBasicLayer(dim, input_resolution, depth, num_heads, ws, mlp_ratio, qkv_bias, qk_scale)
+        if resi_connection == "1conv":
+            self.conv = nn.Conv2d(dim, dim, 3, 1, 1)
+        else:
+            self.conv = nn.Sequential(nn.Conv2d(dim, dim // 4, 3, 1, 1), nn.LeakyReLU(0.2),
+                                      nn.Conv2d(dim // 4, dim // 4, 1, 1, 0), nn.LeakyReLU(0.2),
+                                      nn.Conv2d(dim // 4, dim, 3, 1, 1))
+
+    def forward(self, x, x_size):
+        return swin_tokens(self.conv(swin_image(self.residual_group(x, x_size), x_size))) + x
+
+
+class SwinPatchEmbedNorm(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+
+
+class SwinIR(nn.Module):
+    def __init__(self, upscale=2, in_chans=3, img_size=64, window_size=7, img_range=1.0, depths=(6, 6, 6, 6),
+                 embed_dim=96, num_heads=(6, 6, 6, 6), mlp_ratio=4.0, qkv_bias=True, qk_scale=None, patch_norm=True,
+                 upsampler="", resi_connection="1conv", num_feat=64):
+        super().__init__()
+        self.upscale, self.window_size, self.img_range, self.upsampler = upscale, window_size, img_range, upsampler
+        # float64 here, rounded to the input's dtype at use (BasicSR's float32 constant in float32 runs).
+        self.mean = (torch.tensor([0.4488, 0.4371, 0.4040], dtype=torch.float64).view(1, 3, 1, 1) if in_chans == 3
+                     else torch.zeros(1, 1, 1, 1, dtype=torch.float64))
+        self.conv_first = nn.Conv2d(in_chans, embed_dim, 3, 1, 1)
+        self.patch_norm = patch_norm
+        if patch_norm:
+            self.patch_embed = SwinPatchEmbedNorm(embed_dim)
+        res = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+        self.layers = nn.ModuleList([RSTB(embed_dim, res, d, nh, window_size, mlp_ratio, qkv_bias, qk_scale, resi_connection)
+                                     for d, nh in zip(depths, num_heads)])
+        self.norm = nn.LayerNorm(embed_dim)
+        if resi_connection == "1conv":
+            self.conv_after_body = nn.Conv2d(embed_dim, embed_dim, 3, 1, 1)
+        else:
+            self.conv_after_body = nn.Sequential(nn.Conv2d(embed_dim, embed_dim // 4, 3, 1, 1), nn.LeakyReLU(0.2),
+                                                 nn.Conv2d(embed_dim // 4, embed_dim // 4, 1, 1, 0), nn.LeakyReLU(0.2),
+                                                 nn.Conv2d(embed_dim // 4, embed_dim, 3, 1, 1))
+        if upsampler == "pixelshuffle":
+            self.conv_before_upsample = nn.Sequential(nn.Conv2d(embed_dim, num_feat, 3, 1, 1), nn.LeakyReLU())
+            ups = []
+            if upscale & (upscale - 1) == 0:
+                for _ in range(upscale.bit_length() - 1):
+                    ups += [nn.Conv2d(num_feat, 4 * num_feat, 3, 1, 1), nn.PixelShuffle(2)]
+            else:
+                ups += [nn.Conv2d(num_feat, 9 * num_feat, 3, 1, 1), nn.PixelShuffle(3)]
+            self.upsample = nn.Sequential(*ups)
+            self.conv_last = nn.Conv2d(num_feat, in_chans, 3, 1, 1)
+        elif upsampler == "pixelshuffledirect":
+            self.upsample = nn.Sequential(nn.Conv2d(embed_dim, upscale * upscale * in_chans, 3, 1, 1),
+                                          nn.PixelShuffle(upscale))
+        elif upsampler == "nearest+conv":
+            self.conv_before_upsample = nn.Sequential(nn.Conv2d(embed_dim, num_feat, 3, 1, 1), nn.LeakyReLU())
+            self.conv_up1 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+            self.conv_up2 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+            self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+            self.conv_last = nn.Conv2d(num_feat, in_chans, 3, 1, 1)
+        else:
+            self.conv_last = nn.Conv2d(embed_dim, in_chans, 3, 1, 1)
+
+    def features(self, x):
+        x_size = (x.shape[2], x.shape[3])
+        t = swin_tokens(x)
+        if self.patch_norm:
+            t = self.patch_embed.norm(t)
+        for layer in self.layers:
+            t = layer(t, x_size)
+        return swin_image(self.norm(t), x_size)
+
+    def forward(self, x):
+        H, W = x.shape[2:]
+        ws = self.window_size
+        x = F.pad(x, (0, (ws - W % ws) % ws, 0, (ws - H % ws) % ws), "reflect")
+        mean = self.mean.to(x)
+        x = (x - mean) * self.img_range
+        lrelu = lambda t: F.leaky_relu(t, 0.2)  # noqa: E731
+        if self.upsampler == "":
+            f = self.conv_first(x)
+            x = x + self.conv_last(self.conv_after_body(self.features(f)) + f)
+        else:
+            f = self.conv_first(x)
+            f = self.conv_after_body(self.features(f)) + f
+            if self.upsampler == "pixelshuffle":
+                x = self.conv_last(self.upsample(self.conv_before_upsample(f)))
+            elif self.upsampler == "pixelshuffledirect":
+                x = self.upsample(f)
+            else:
+                f = self.conv_before_upsample(f)
+                f = lrelu(self.conv_up1(F.interpolate(f, scale_factor=2, mode="nearest")))
+                f = lrelu(self.conv_up2(F.interpolate(f, scale_factor=2, mode="nearest")))
+                x = self.conv_last(lrelu(self.conv_hr(f)))
+        x = x / self.img_range + mean
+        s = self.upscale if self.upsampler else 1
+        return x[:, :, :H * s, :W * s]

@@ -158,10 +158,10 @@ struct Translator {
       problem("model_type", nullptr, "is missing: SRModel, SRGANModel or ESRGANModel picks the training stage");
     } else if (type.empty()) {
       problem("model_type", model_type,
-              str_cat("is not a model srengine trains: SRModel (stage sr), SRGANModel (srgan), ESRGANModel (esrgan), "
-                      "RealESRNetModel (realesrnet) or RealESRGANModel (realesrgan)",
-                      did_you_mean(model_type, {"SRModel", "SRGANModel", "ESRGANModel", "RealESRNetModel",
-                                                "RealESRGANModel"})));
+              str_cat("is not a model srengine trains: SRModel or SwinIRModel (stage sr), SRGANModel (srgan), "
+                      "ESRGANModel (esrgan), RealESRNetModel (realesrnet) or RealESRGANModel (realesrgan)",
+                      did_you_mean(model_type, {"SRModel", "SwinIRModel", "SRGANModel", "ESRGANModel",
+                                                "RealESRNetModel", "RealESRGANModel"})));
     }
     // With the model type already reported, a stand-in type keeps the validator from
     // reporting the same mistake a second time as a missing key.
@@ -308,7 +308,8 @@ std::string apply_debug_mode(json& config) {
 }
 
 std::string stage_type_of_model(const std::string& model_type) {
-  if (model_type == "SRModel") return "sr";
+  // SwinIRModel is SRModel with its validation input padded to the window, which the net does itself.
+  if (model_type == "SRModel" || model_type == "SwinIRModel") return "sr";
   if (model_type == "SRGANModel") return "srgan";
   if (model_type == "ESRGANModel") return "esrgan";
   if (model_type == "RealESRNetModel") return "realesrnet";

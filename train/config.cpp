@@ -295,7 +295,8 @@ const Spec& schema() {
       {"name", required(string(nullptr, "experiment name, one folder name (no '/'): outputs go to "
                                         "<experiments_root>/<name>/, which one run at a time owns (experiment.lock)"))},
       {"scale", integer(4, "upscaling factor, 1, 2, 3, 4 or 8 (RRDBNet: 1, 2, 4; SRVGGNetCompact, MSRResNet: 2, 3, "
-                           "4; EDSR, RCAN: 2, 3, 4, 8); also network_g's scale (RRDBNet) or upscale (the others) when "
+                           "4; EDSR, RCAN: 2, 3, 4, 8; SwinIR: 2, 3, 4, 8 by pixel shuffle, 4 by nearest+conv, 1 "
+                           "without a head); also network_g's scale (RRDBNet) or upscale (the others) when "
                            "that is not given", 1, 8)},
       {"num_gpu", integer(1, "GPUs per process (BasicSR compatibility; one process per GPU)", 0)},
       {"device", string("auto", "cpu, cuda, cuda:N, simt (the CUDA kernels on the SIMT interpreter: slow, for tests) or auto (CUDA when available)")},
@@ -692,18 +693,21 @@ void check_semantics(json& c, Problems& p) {
     if (c.contains("network_g")) {
       json& g = c["network_g"];
       const std::string type = g.at("type");
-      const bool upscale_key = type == "SRVGGNetCompact" || type == "EDSR" || type == "MSRResNet" || type == "RCAN";
+      const bool upscale_key = type == "SRVGGNetCompact" || type == "EDSR" || type == "MSRResNet" || type == "RCAN" ||
+                               type == "SwinIR";
       const char* key = type == "RRDBNet" ? "scale" : upscale_key ? "upscale" : nullptr;
       if (key && !g.contains(key)) g[key] = scale;
       if (key)
         p.check(g[key] == scale, "config: 'network_g.", key, "' (", g[key].dump(), ") differs from 'scale' (", scale,
                 ")");
       // Each generator's own factors (BasicSR's): RRDBNet unshuffles its input for x1 / x2 and
-      // upsamples by 4; the pixel-shuffle heads of SRVGGNetCompact, MSRResNet and EDSR take 3 as well.
+      // upsamples by 4; the pixel-shuffle heads of SRVGGNetCompact, MSRResNet and EDSR take 3 as well;
+      // SwinIR's heads take 2, 3, 4 and 8, or 1 without a head (its constructor checks each head's).
       const std::vector<int64_t> factors = type == "RRDBNet"           ? std::vector<int64_t>{1, 2, 4}
                                            : type == "SRVGGNetCompact" ? std::vector<int64_t>{2, 3, 4}
                                            : type == "MSRResNet"       ? std::vector<int64_t>{2, 3, 4}
                                            : type == "EDSR" || type == "RCAN" ? std::vector<int64_t>{2, 3, 4, 8}
+                                           : type == "SwinIR"          ? std::vector<int64_t>{1, 2, 3, 4, 8}
                                                                        : std::vector<int64_t>{};
       if (!factors.empty() && std::find(factors.begin(), factors.end(), scale) == factors.end()) {
         std::string list;

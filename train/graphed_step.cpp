@@ -19,8 +19,18 @@ void set_cuda_graph_stale_inputs(bool stale) { g_stale_inputs.store(stale); }
 // Each reason is a host read inside the step: the value read decides what the next kernels
 // get, which a graph (replayed without the host) cannot follow. fp16's loss scale and the
 // perceptual loss's fro norm stay on the device (docs/GPU.md), so neither is a reason.
-std::string cuda_graph_blocker(const Config& /*cfg*/, const StageConfig& /*stage*/, const std::string& comm_backend) {
+std::string cuda_graph_blocker(const Config& cfg, const StageConfig& /*stage*/, const std::string& comm_backend) {
   if (comm_backend == "mpi") return "the MPI communicator all-reduces through the host";
+  // SwinIR's stochastic depth draws each iteration's per-sample masks on the host: a replayed
+  // graph would repeat the captured iteration's masks.
+  if (cfg.network_g && cfg.network_g->type == "SwinIR") {
+    const auto& a = cfg.network_g->args;
+    const bool given = a.contains("drop_path_rate") && a["drop_path_rate"].is_number();
+    const double rate = given ? a["drop_path_rate"].get<double>() : 0.1;  // SwinIR's default
+    if (rate > 0)
+      return "SwinIR's stochastic depth (network_g.drop_path_rate " + std::to_string(rate) +
+             ") draws its masks on the host each iteration";
+  }
   return "";
 }
 

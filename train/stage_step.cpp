@@ -8,6 +8,7 @@
 #include "engine/autograd.h"
 #include "engine/cuda_runtime.h"
 #include "engine/ops.h"
+#include "layers/random_step.h"
 #include "train/realesrgan_stage.h"
 
 namespace sr::train {
@@ -207,6 +208,7 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
 
   // ---- Generator ----------------------------------------------------------------------
   if (gan_) set_d_requires_grad(false);
+  if (auto* stepped = dynamic_cast<RandomStepped*>(&g_)) stepped->set_random_step(iter);
   Tensor out = g_.forward(lq);
   if (updates_g(iter)) {
     Tensor total;

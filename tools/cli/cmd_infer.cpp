@@ -335,10 +335,10 @@ int run_infer(const std::vector<std::string>& words) {
               fo.tta ? ", 8-way TTA" : "");
   if (fo.outscale > 0 && fo.outscale != scale)
     std::printf("infer: output scale %g: the net's x%d, then a Lanczos-4 resize\n", fo.outscale, scale);
-  if (fo.tile.tile > 0 && !net->tiles_exactly())
-    std::fprintf(stderr, "infer: note: %s pools over its whole input (channel attention), so each %d-pixel tile "
-                 "sees its own averages and the tiled result differs from the whole image's; a larger --tile (or "
-                 "0, whole images) is closer\n", net->type_name().c_str(), fo.tile.tile);
+  if (fo.tile.tile > 0 && !net->why_tiles_differ().empty())
+    std::fprintf(stderr, "infer: note: %s %s, so the result of %d-pixel tiles differs from the whole image's; a "
+                 "larger --tile (or 0, whole images) is closer\n", net->type_name().c_str(),
+                 net->why_tiles_differ().c_str(), fo.tile.tile);
 
   NoGradGuard no_grad;
   ProgressBar bar("infer", (long)inputs.size());

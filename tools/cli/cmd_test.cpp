@@ -264,10 +264,9 @@ int run_test(const std::vector<std::string>& args) {
     std::fprintf(stderr, "test: note: '%s' already held results: renamed to '%s'\n", output.c_str(), archived.c_str());
   ensure_writable_dir(output, "test: --output");
   net->to(dev);
-  if (tile.tile > 0 && !net->tiles_exactly())
-    std::fprintf(stderr, "test: note: %s pools over its whole input (channel attention), so each %d-pixel tile sees "
-                 "its own averages and the tiled metrics differ from the whole images' (BasicSR tests whole "
-                 "images)\n", net->type_name().c_str(), tile.tile);
+  if (tile.tile > 0 && !net->why_tiles_differ().empty())
+    std::fprintf(stderr, "test: note: %s %s, so the metrics of %d-pixel tiles differ from the whole images' (BasicSR "
+                 "tests whole images)\n", net->type_name().c_str(), net->why_tiles_differ().c_str(), tile.tile);
   net->eval();
   set_precision(*net, precision);
   const int scale = infer::net_scale(*net);
