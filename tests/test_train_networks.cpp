@@ -305,22 +305,24 @@ TEST_CASE("networks/edsr_trains_on_train_tiny_and_infers_tiled") {
   expect_tiled_infer_matches_whole(c, weights, 4);
 }
 
-// RCAN through the whole training path: train_tiny.json's PSNR stage with network_g RCAN trains,
-// validates and saves BasicSR's keys; `srengine infer` with --tile says that RCAN's channel
-// attention makes tiles differ from the whole image, and without --tile upscales the photo.
-TEST_CASE("networks/rcan_trains_on_train_tiny_and_notes_tiling") {
-  const json rcan = {{"type", "RCAN"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_group", 2},
-                     {"num_block", 1}, {"squeeze_factor", 4}};
+// A generator whose tiles differ from the whole image through the whole training path:
+// train_tiny.json's PSNR stage with `network` (taking the top-level scale 4) trains two logged
+// iterations, validates once and saves `keys` (BasicSR's); `srengine infer` with --tile says
+// why the tiled result differs (`note`, the net's why_tiles_differ), and without --tile says
+// nothing and upscales the photo x4.
+namespace {
+
+void expect_trains_and_notes_tiling(const std::string& name, const json& network, const std::vector<std::string>& keys,
+                                    const std::string& note) {
   const json stage = {{"name", "psnr"}, {"type", "sr"}, {"total_iter", 4}, {"optim_g", {{"lr", 1e-3}}},
                       {"pixel_opt", {{"type", "L1Loss"}, {"loss_weight", 1.0}}}};
-  json c = test::tiny_train_config("rcan_tiny", {"network_g=" + rcan.dump(),
-                                                 "train.stages=" + json::array({stage}).dump()});
-  REQUIRE(c["network_g"]["upscale"] == 4);  // the top-level scale reaches RCAN's own key
+  json c = test::tiny_train_config(name, {"network_g=" + network.dump(), "train.stages=" + json::array({stage}).dump()});
+  REQUIRE(c["network_g"]["upscale"] == 4);  // the top-level scale reaches the net's own key
   REQUIRE(train::run_training(c, {}) == 0);
-  const std::string d = test::train_exp_dir("rcan_tiny");
+  const std::string d = test::train_exp_dir(name);
   std::vector<double> losses;
   int vals = 0;
-  for (const json& e : test::train_events("rcan_tiny")) {
+  for (const json& e : test::train_events(name)) {
     if (e["event"] == "train") losses.push_back(e["l_g_pix"]);
     if (e["event"] == "val") vals += e.contains("val_psnr");
   }
@@ -329,69 +331,47 @@ TEST_CASE("networks/rcan_trains_on_train_tiny_and_notes_tiling") {
   CHECK(vals == 1);
   const std::string weights = d + "/models/net_g_psnr_final.safetensors";
   const SafetensorsFile saved = read_safetensors(weights);
-  std::vector<std::string> keys;
-  for (const auto& [k, t] : saved.tensors) keys.push_back(k);
-  for (const char* k : {"body.1.residual_group.0.rcab.3.attention.3.bias", "body.0.conv.weight", "upsample.2.weight"})
-    CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
+  std::vector<std::string> saved_keys;
+  for (const auto& [k, t] : saved.tensors) saved_keys.push_back(k);
+  for (const std::string& k : keys) CHECK(std::find(saved_keys.begin(), saved_keys.end(), k) != saved_keys.end());
   test::TempDir tmp;
   std::ofstream(tmp.file("cfg.json")) << c.dump();
   const std::string photo = std::string(SRENGINE_SOURCE_DIR) + "/datasets/val_photos/skimage_coffee.png";
   const std::string base = test::srengine_exe() + " infer --config " + tmp.file("cfg.json") + " --weights " + weights +
                            " -i " + photo + " --device cpu";
   REQUIRE(std::system((base + " -o " + tmp.file("tiled") + " --tile 64 > " + tmp.file("t.log") + " 2>&1").c_str()) == 0);
-  CHECK(test::read_text(tmp.file("t.log")).find("RCAN pools over its whole input") != std::string::npos);
+  CHECK(test::read_text(tmp.file("t.log")).find(note) != std::string::npos);
   REQUIRE(std::system((base + " -o " + tmp.file("whole") + " > " + tmp.file("w.log") + " 2>&1").c_str()) == 0);
-  CHECK(test::read_text(tmp.file("w.log")).find("pools over its whole input") == std::string::npos);
+  CHECK(test::read_text(tmp.file("w.log")).find(note) == std::string::npos);
   const data::Image whole = data::read_image(tmp.file("whole") + "/skimage_coffee.png");
   const data::Image in = data::read_image(photo);
   CHECK((whole.width == 4 * in.width && whole.height == 4 * in.height));
 }
 
-// SwinIR through the whole training path: train_tiny.json's PSNR stage (8-pixel LQ patches, one
-// 8-token image per window of 4, shifted on odd blocks) with stochastic depth trains, validates on
-// whole images of any size (reflect-padded to the window) and saves BasicSR's keys with the
-// relative_position_index and attn_mask buffers; `srengine infer` says that tiles differ and
-// without --tile upscales the photo.
+}  // namespace
+
+// RCAN: its channel attention averages over the whole input.
+TEST_CASE("networks/rcan_trains_on_train_tiny_and_notes_tiling") {
+  const json rcan = {{"type", "RCAN"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_group", 2},
+                     {"num_block", 1}, {"squeeze_factor", 4}};
+  expect_trains_and_notes_tiling(
+      "rcan_tiny", rcan,
+      {"body.1.residual_group.0.rcab.3.attention.3.bias", "body.0.conv.weight", "upsample.2.weight"},
+      "RCAN pools over its whole input");
+}
+
+// SwinIR: 8-pixel LQ patches, one 8-token image per window of 4, shifted on odd blocks, with
+// stochastic depth; validation on whole images of any size (reflect-padded to the window); the
+// relative_position_index and attn_mask buffers saved with the weights.
 TEST_CASE("networks/swinir_trains_on_train_tiny_and_notes_tiling") {
   const json swinir = {{"type", "SwinIR"},  {"img_size", 8},   {"window_size", 4},   {"depths", {2}},
                        {"embed_dim", 8},    {"num_heads", {2}}, {"mlp_ratio", 2},    {"num_feat", 8},
                        {"upsampler", "pixelshuffle"}, {"drop_path_rate", 0.2}};
-  const json stage = {{"name", "psnr"}, {"type", "sr"}, {"total_iter", 4}, {"optim_g", {{"lr", 1e-3}}},
-                      {"pixel_opt", {{"type", "L1Loss"}, {"loss_weight", 1.0}}}};
-  json c = test::tiny_train_config("swinir_tiny", {"network_g=" + swinir.dump(),
-                                                   "train.stages=" + json::array({stage}).dump()});
-  REQUIRE(c["network_g"]["upscale"] == 4);  // the top-level scale reaches SwinIR's own key
-  REQUIRE(train::run_training(c, {}) == 0);
-  const std::string d = test::train_exp_dir("swinir_tiny");
-  std::vector<double> losses;
-  int vals = 0;
-  for (const json& e : test::train_events("swinir_tiny")) {
-    if (e["event"] == "train") losses.push_back(e["l_g_pix"]);
-    if (e["event"] == "val") vals += e.contains("val_psnr");
-  }
-  REQUIRE(losses.size() == 2);
-  for (double l : losses) CHECK((std::isfinite(l) && l > 0));
-  CHECK(vals == 1);
-  const std::string weights = d + "/models/net_g_psnr_final.safetensors";
-  const SafetensorsFile saved = read_safetensors(weights);
-  std::vector<std::string> keys;
-  for (const auto& [k, t] : saved.tensors) keys.push_back(k);
-  for (const char* k : {"layers.0.residual_group.blocks.1.attn_mask", "layers.0.residual_group.blocks.0.attn.qkv.weight",
-                        "layers.0.residual_group.blocks.0.attn.relative_position_index", "patch_embed.norm.bias",
-                        "upsample.2.weight"})
-    CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
-  test::TempDir tmp;
-  std::ofstream(tmp.file("cfg.json")) << c.dump();
-  const std::string photo = std::string(SRENGINE_SOURCE_DIR) + "/datasets/val_photos/skimage_coffee.png";
-  const std::string base = test::srengine_exe() + " infer --config " + tmp.file("cfg.json") + " --weights " + weights +
-                           " -i " + photo + " --device cpu";
-  REQUIRE(std::system((base + " -o " + tmp.file("tiled") + " --tile 64 > " + tmp.file("t.log") + " 2>&1").c_str()) == 0);
-  CHECK(test::read_text(tmp.file("t.log")).find("SwinIR attends within windows") != std::string::npos);
-  REQUIRE(std::system((base + " -o " + tmp.file("whole") + " > " + tmp.file("w.log") + " 2>&1").c_str()) == 0);
-  CHECK(test::read_text(tmp.file("w.log")).find("attends within windows") == std::string::npos);
-  const data::Image whole = data::read_image(tmp.file("whole") + "/skimage_coffee.png");
-  const data::Image in = data::read_image(photo);
-  CHECK((whole.width == 4 * in.width && whole.height == 4 * in.height));
+  expect_trains_and_notes_tiling(
+      "swinir_tiny", swinir,
+      {"layers.0.residual_group.blocks.1.attn_mask", "layers.0.residual_group.blocks.0.attn.qkv.weight",
+       "layers.0.residual_group.blocks.0.attn.relative_position_index", "patch_embed.norm.bias", "upsample.2.weight"},
+      "SwinIR attends within windows");
 }
 
 // x3, as BasicSR trains EDSR and MSRResNet and Real-ESRGAN's SRVGGNetCompact: train_tiny.json at

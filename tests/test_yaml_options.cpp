@@ -231,7 +231,7 @@ TEST_CASE("yaml/five_mistakes_in_one_error") {
   INFO(e);
   CHECK_THAT(e, Catch::Contains("five_mistakes.yml"));
   CHECK_THAT(e, Catch::Contains("config: 5 problems:"));
-  CHECK_THAT(e, Catch::Contains("'model_type' (\"SwinIRModel\") is not a model srengine trains"));
+  CHECK_THAT(e, Catch::Contains("'model_type' (\"VideoRecurrentModel\") is not a model srengine trains"));
   CHECK_THAT(e, Catch::Contains("'train.totl_iter' (10) is not supported here (did you mean 'total_iter'?)"));
   CHECK_THAT(e, Catch::Contains("'datasets.test_lq_only.type' is LQOnlyDataset (LQ images only, BasicSR's "
                                 "SingleImageDataset): validation during training measures against GT"));

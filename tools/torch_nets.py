@@ -372,18 +372,21 @@ def swin_image(t, x_size):
     return t.transpose(1, 2).reshape(t.shape[0], t.shape[2], *x_size)
 
 
+def swin_residual_conv(dim, kind):
+    """"1conv": a 3x3 conv; "3conv": 3x3 to dim / 4, LeakyReLU 0.2, 1x1, LeakyReLU 0.2, 3x3 back."""
+    if kind == "1conv":
+        return nn.Conv2d(dim, dim, 3, 1, 1)
+    return nn.Sequential(nn.Conv2d(dim, dim // 4, 3, 1, 1), nn.LeakyReLU(0.2), nn.Conv2d(dim // 4, dim // 4, 1, 1, 0),
+                         nn.LeakyReLU(0.2), nn.Conv2d(dim // 4, dim, 3, 1, 1))
+
+
 class RSTB(nn.Module):
     """Residual Swin transformer block: tokens + embed(conv(unembed(blocks(tokens))))."""
 
     def __init__(self, dim, input_resolution, depth, num_heads, ws, mlp_ratio, qkv_bias, qk_scale, resi_connection):
         super().__init__()
         self.residual_group = SwinBasicLayer(dim, input_resolution, depth, num_heads, ws, mlp_ratio, qkv_bias, qk_scale)
-        if resi_connection == "1conv":
-            self.conv = nn.Conv2d(dim, dim, 3, 1, 1)
-        else:
-            self.conv = nn.Sequential(nn.Conv2d(dim, dim // 4, 3, 1, 1), nn.LeakyReLU(0.2),
-                                      nn.Conv2d(dim // 4, dim // 4, 1, 1, 0), nn.LeakyReLU(0.2),
-                                      nn.Conv2d(dim // 4, dim, 3, 1, 1))
+        self.conv = swin_residual_conv(dim, resi_connection)
 
     def forward(self, x, x_size):
         return swin_tokens(self.conv(swin_image(self.residual_group(x, x_size), x_size))) + x
@@ -412,12 +415,7 @@ class SwinIR(nn.Module):
         self.layers = nn.ModuleList([RSTB(embed_dim, res, d, nh, window_size, mlp_ratio, qkv_bias, qk_scale, resi_connection)
                                      for d, nh in zip(depths, num_heads)])
         self.norm = nn.LayerNorm(embed_dim)
-        if resi_connection == "1conv":
-            self.conv_after_body = nn.Conv2d(embed_dim, embed_dim, 3, 1, 1)
-        else:
-            self.conv_after_body = nn.Sequential(nn.Conv2d(embed_dim, embed_dim // 4, 3, 1, 1), nn.LeakyReLU(0.2),
-                                                 nn.Conv2d(embed_dim // 4, embed_dim // 4, 1, 1, 0), nn.LeakyReLU(0.2),
-                                                 nn.Conv2d(embed_dim // 4, embed_dim, 3, 1, 1))
+        self.conv_after_body = swin_residual_conv(embed_dim, resi_connection)
         if upsampler == "pixelshuffle":
             self.conv_before_upsample = nn.Sequential(nn.Conv2d(embed_dim, num_feat, 3, 1, 1), nn.LeakyReLU())
             ups = []

@@ -4,6 +4,7 @@
 // which live on the bench device.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -12,6 +13,7 @@
 
 #include "engine/random.h"
 #include "engine/tensor.h"
+#include "kernels/common/window_attention.h"
 #include "kernels/cpu/upsample_nearest2x_conv2d.h"
 
 namespace sr::cli::kernel_bench {
@@ -74,6 +76,21 @@ inline int64_t param(const Case& c, const char* key) { return (int64_t)c.p.at(ke
 inline Conv2dShape upsample_nearest2x_conv2d_shape(const Case& c) {
   return cpu::make_upsample_nearest2x_conv2d_shape(param(c, "N"), param(c, "C"), param(c, "H"), param(c, "W"),
                                                    param(c, "K"), param(c, "R"), param(c, "R"), (int)param(c, "pad"));
+}
+
+// The attention of a window_attention case: N images of H x W tokens, C channels in `heads`
+// heads, windows ws x ws shifted by `shift`, scale head_dim ** -0.5.
+inline WindowAttentionShape window_attention_shape(const Case& c) {
+  WindowAttentionShape s;
+  s.H = param(c, "H");
+  s.W = param(c, "W");
+  s.window = (int)param(c, "ws");
+  s.shift = (int)param(c, "shift");
+  s.heads = (int)param(c, "heads");
+  s.head_dim = (int)param(c, "C") / s.heads;
+  s.windows = param(c, "N") * s.windows_per_image();
+  s.scale = 1 / std::sqrt((double)s.head_dim);
+  return s;
 }
 
 // RRDBNet nf64 nb23 gc32 x4's parameter tensors (weights and biases), 16.7M floats: the

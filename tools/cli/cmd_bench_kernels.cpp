@@ -998,15 +998,7 @@ std::vector<Impl> cpu_impls(const std::string& op) {
     });
   if (op == "window_attention_fwd" || op == "window_attention_bwd")
     return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
-      WindowAttentionShape s;
-      s.H = (int64_t)param(c, "H");
-      s.W = (int64_t)param(c, "W");
-      s.window = (int)param(c, "ws");
-      s.shift = (int)param(c, "shift");
-      s.heads = (int)param(c, "heads");
-      s.head_dim = (int)param(c, "C") / s.heads;
-      s.windows = (int64_t)param(c, "N") * s.windows_per_image();
-      s.scale = 1 / std::sqrt((double)s.head_dim);
+      const WindowAttentionShape s = window_attention_shape(c);
       const int64_t rows = s.windows * s.tokens(), C = s.channels(), nt = (int64_t)s.table_rows() * s.heads;
       auto qkv = b.rand_sets(rot, rows * 3 * C), out = b.rand_sets(rot, rows * C), table = b.rand_sets(rot, nt);
       if (op == "window_attention_fwd")
