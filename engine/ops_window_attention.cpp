@@ -2,8 +2,9 @@
 // node. The op saves qkv and the table only: the backward recomputes S and P from them
 // (kernels/cpu/window_attention.h), so no (B_, nh, N, N) attention map outlives the forward
 // (PyTorch's composition keeps the softmax output, 14 MiB of float32 per block at
-// swinir.block, plus the index and mask tensors); the backward's table-gradient scratch of
-// that size lives only while it runs.
+// swinir.block, plus the index and mask tensors); the backward's table-gradient scratch (on
+// the CPU an eighth of that size, in double: windows summed in chunks of 8) lives only while
+// it runs.
 #include <cmath>
 
 #include "engine/autograd.h"

@@ -2,6 +2,7 @@
 // F.pixel_shuffle/unshuffle, F.conv2d, BCE-with-logits) on small inputs, and against
 // direct loops on random inputs; plus the error messages of shape mismatches.
 #include <catch2/catch.hpp>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "engine/ops.h"
 #include "engine/ops_transformer.h"
 #include "engine/random.h"
+#include "kernels/cpu/window_attention.h"
 #include "support/data_support.h"
 #include "support/gradcheck.h"
 
@@ -425,6 +427,124 @@ TEST_CASE("ops/window_attention_matches_swin_composition") {
       CHECK(most > 1e-2);
     }
   }
+}
+
+// The CPU kernel's float path (float buffers and float sums, kernels/cpu/window_attention.cpp's
+// WindowFastFloat) against its double reference on the same inputs, SwinIR-shaped (ws 8, d 30,
+// shift 4), 12 windows so that dtable's 8-window chunks have a partial last one; each result
+// within 1e-5 of the double one relative to the largest magnitude of that tensor.
+namespace {
+
+struct WindowAttentionRun {
+  std::vector<float> out, dqkv, dtable;
+};
+
+WindowAttentionRun window_attention_float(const WindowAttentionShape& s, const std::vector<float>& qkv,
+                                          const std::vector<float>& table, const std::vector<float>& dout) {
+  WindowAttentionRun r{std::vector<float>(dout.size()), std::vector<float>(qkv.size()), std::vector<float>(table.size())};
+  sr::cpu::window_attention_forward<float>(qkv.data(), table.data(), r.out.data(), s);
+  sr::cpu::window_attention_backward<float>(qkv.data(), table.data(), dout.data(), r.dqkv.data(), r.dtable.data(), s);
+  return r;
+}
+
+void expect_close_to_scale(const std::vector<float>& got, const std::vector<double>& want, double rel) {
+  REQUIRE(got.size() == want.size());
+  double scale = 0, worst = 0;
+  size_t at = 0;
+  for (double w : want) scale = std::max(scale, std::fabs(w));
+  for (size_t k = 0; k < want.size(); ++k)
+    if (std::fabs((double)got[k] - want[k]) > worst) worst = std::fabs((double)got[k] - want[k]), at = k;
+  INFO("scale " << scale << ", worst element " << at << ": got " << got[at] << " want " << want[at]);
+  CHECK(scale > 0);
+  CHECK(worst <= rel * scale);
+}
+
+}  // namespace
+
+TEST_CASE("ops/window_attention_float_path_matches_double") {
+  std::mt19937_64 rng(sr::test::fresh_seed());
+  WindowAttentionShape s;
+  s.heads = 3, s.head_dim = 30, s.H = 24, s.W = 16, s.window = 8, s.shift = 4, s.scale = 1 / std::sqrt(30.0);
+  s.windows = 2 * (s.H / s.window) * (s.W / s.window);  // 12
+  const int64_t N = s.tokens(), C = s.channels();
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  auto draw = [&](int64_t n, float k) {
+    std::vector<float> v((size_t)n);
+    for (float& x : v) x = k * u(rng);
+    return v;
+  };
+  const auto qkv = draw(s.windows * N * 3 * C, 2.f), table = draw(s.table_rows() * s.heads, 1.f),
+             dout = draw(s.windows * N * C, 1.f);
+  auto wide = [](const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); };
+  const auto qkv64 = wide(qkv), table64 = wide(table), dout64 = wide(dout);
+  std::vector<double> out64(dout.size()), dqkv64(qkv.size()), dtable64(table.size());
+  sr::cpu::window_attention_forward<double>(qkv64.data(), table64.data(), out64.data(), s);
+  sr::cpu::window_attention_backward<double>(qkv64.data(), table64.data(), dout64.data(), dqkv64.data(),
+                                             dtable64.data(), s);
+  const WindowAttentionRun f = window_attention_float(s, qkv, table, dout);
+  {
+    INFO("out");
+    expect_close_to_scale(f.out, out64, 1e-5);
+  }
+  {
+    INFO("dqkv");
+    expect_close_to_scale(f.dqkv, dqkv64, 1e-5);
+  }
+  {
+    INFO("dtable");
+    expect_close_to_scale(f.dtable, dtable64, 1e-5);
+  }
+  // Each of dq, dk, dv alone (a wrong one could hide below another's scale).
+  for (int part = 0; part < 3; ++part) {
+    INFO("dqkv part " << part);
+    std::vector<float> g;
+    std::vector<double> w;
+    for (int64_t r = 0; r < s.windows * N; ++r)
+      for (int64_t c = part * C; c < (part + 1) * C; ++c)
+        g.push_back(f.dqkv[(size_t)(r * 3 * C + c)]), w.push_back(dqkv64[(size_t)(r * 3 * C + c)]);
+    expect_close_to_scale(g, w, 1e-5);
+  }
+  // dqkv alone and dtable alone give the same values as together.
+  std::vector<float> dq_only(qkv.size()), dt_only(table.size());
+  sr::cpu::window_attention_backward<float>(qkv.data(), table.data(), dout.data(), dq_only.data(), nullptr, s);
+  sr::cpu::window_attention_backward<float>(qkv.data(), table.data(), dout.data(), nullptr, dt_only.data(), s);
+  CHECK(dq_only == f.dqkv);
+  CHECK(dt_only == f.dtable);
+}
+
+TEST_CASE("ops/window_attention_float_path_does_not_depend_on_thread_count") {
+  std::mt19937_64 rng(sr::test::fresh_seed());
+  WindowAttentionShape s;
+  s.heads = 3, s.head_dim = 30, s.H = 24, s.W = 16, s.window = 8, s.shift = 4, s.scale = 1 / std::sqrt(30.0);
+  s.windows = 2 * (s.H / s.window) * (s.W / s.window);
+  const int64_t N = s.tokens(), C = s.channels();
+  std::uniform_real_distribution<float> u(-2.f, 2.f);
+  auto draw = [&](int64_t n) {
+    std::vector<float> v((size_t)n);
+    for (float& x : v) x = u(rng);
+    return v;
+  };
+  const auto qkv = draw(s.windows * N * 3 * C), table = draw(s.table_rows() * s.heads), dout = draw(s.windows * N * C);
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const WindowAttentionRun one = window_attention_float(s, qkv, table, dout);
+  omp_set_num_threads(2);
+  const WindowAttentionRun two = window_attention_float(s, qkv, table, dout);
+  omp_set_num_threads(saved);
+  CHECK(one.out == two.out);
+  CHECK(one.dqkv == two.dqkv);
+  CHECK(one.dtable == two.dtable);
+}
+
+TEST_CASE("ops/window_attention_no_windows_zeroes_dtable") {
+  WindowAttentionShape s;
+  s.heads = 2, s.head_dim = 4, s.H = 8, s.W = 8, s.window = 4, s.shift = 2, s.scale = 0.5, s.windows = 0;
+  std::vector<float> table(s.table_rows() * s.heads, 1.f), dtable(table.size(), 7.f);
+  std::vector<double> table64(table.size(), 1.0), dtable64(table.size(), 7.0);
+  sr::cpu::window_attention_backward<float>(nullptr, table.data(), nullptr, nullptr, dtable.data(), s);
+  sr::cpu::window_attention_backward<double>(nullptr, table64.data(), nullptr, nullptr, dtable64.data(), s);
+  CHECK(dtable == std::vector<float>(table.size(), 0.f));
+  CHECK(dtable64 == std::vector<double>(table.size(), 0.0));
 }
 
 TEST_CASE("ops/window_attention_argument_errors") {

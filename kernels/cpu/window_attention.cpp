@@ -1,8 +1,16 @@
-// Swin's fused window attention on the CPU (see window_attention.h): the readable reference.
+// Swin's fused window attention on the CPU (see window_attention.h). Two per-(window, head)
+// kernels share one driver: WindowReference<T>, the readable scalar loops in double (the double
+// instantiation, which gradcheck checks), and WindowFastFloat, the float path (float buffers and
+// float sums in fixed orders over contiguous rows that GCC vectorises).
 #include "kernels/cpu/window_attention.h"
 
+#include "kernels/cpu/simd.h"
+#include "kernels/cpu/simd_gcc_warnings.h"
+
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 namespace sr::cpu {
@@ -12,6 +20,12 @@ namespace {
 using swin::kMaskValue;
 using swin::region;
 using swin::relative_index;
+
+// dTable's window sums run over chunks of this many windows: a chunk's partial per
+// (chunk, head, i, j) is summed by one thread over its windows in order, then the chunks in
+// chunk order, so the memory is (B_ / 8) nh N N doubles and the sum does not depend on the
+// thread count.
+constexpr int64_t kWindowTableChunk = 8;
 
 // One (window, head) pair's operands: row i of q, k, v, dout starts at q + i * row.
 template <typename T>
@@ -27,133 +41,405 @@ Head<T> head_of(const T* qkv, int64_t b, int h, const WindowAttentionShape& s) {
   return {base, base + C, base + 2 * C, row};
 }
 
-// P (N x N, row-major) of window b, head h: S[i, j] = (scale q_i) . k_j + bias + mask, then a
-// softmax per row with the row max subtracted. q is scaled first and rounded to T, as PyTorch's
-// `q = q * self.scale` before `q @ k.transpose(-2, -1)`; the dot products run in double.
-template <typename T>
-void attention_probabilities(const Head<T>& x, const T* table, int64_t b, int h, const WindowAttentionShape& s,
-                             std::vector<double>& P) {
-  const int N = s.tokens(), d = s.head_dim, ws = s.window;
+// The region labels of window b's tokens (all 0 without a shift).
+void window_labels(int64_t b, const WindowAttentionShape& s, std::vector<int>& label) {
   const int64_t w = b % s.windows_per_image();
-  std::vector<double> qs(d);
-  std::vector<int> label(N);
-  for (int t = 0; t < N; ++t) label[t] = s.shift > 0 ? region(w, t, s.H, s.W, ws, s.shift) : 0;
-  for (int i = 0; i < N; ++i) {
-    for (int e = 0; e < d; ++e) qs[e] = (double)(T)(x.q[i * x.row + e] * (T)s.scale);
-    double* Si = P.data() + (int64_t)i * N;
-    double m = -INFINITY;
-    for (int j = 0; j < N; ++j) {
-      double dot = 0;
-      for (int e = 0; e < d; ++e) dot += qs[e] * (double)x.k[j * x.row + e];
-      dot += (double)table[relative_index(i, j, ws) * s.heads + h];
-      if (label[i] != label[j]) dot += kMaskValue;
-      Si[j] = dot;
-      m = std::max(m, dot);
+  for (int t = 0; t < s.tokens(); ++t) label[t] = s.shift > 0 ? region(w, t, s.H, s.W, s.window, s.shift) : 0;
+}
+
+// ---- The reference: scalar loops, sums in double in index order. ----
+template <typename T>
+struct WindowReference {
+  const WindowAttentionShape& s;
+  std::vector<double> P, dS, acc, aq, ak, av, qs;
+  std::vector<int> label;
+  WindowReference(const WindowAttentionShape& shape, const T* /*table, read per pair*/)
+      : s(shape), P((size_t)s.tokens() * s.tokens()), acc(s.head_dim), qs(s.head_dim), label(s.tokens()) {}
+
+  // P (N x N, row-major) of window b, head h: S[i, j] = (scale q_i) . k_j + bias + mask, then a
+  // softmax per row with the row max subtracted. q is scaled first and rounded to T, as PyTorch's
+  // `q = q * self.scale` before `q @ k.transpose(-2, -1)`; the dot products run in double.
+  void probabilities(const Head<T>& x, const T* table, int64_t b, int h) {
+    const int N = s.tokens(), d = s.head_dim, ws = s.window;
+    window_labels(b, s, label);
+    for (int i = 0; i < N; ++i) {
+      for (int e = 0; e < d; ++e) qs[e] = (double)(T)(x.q[i * x.row + e] * (T)s.scale);
+      double* Si = P.data() + (int64_t)i * N;
+      double m = -INFINITY;
+      for (int j = 0; j < N; ++j) {
+        double dot = 0;
+        for (int e = 0; e < d; ++e) dot += qs[e] * (double)x.k[j * x.row + e];
+        dot += (double)table[relative_index(i, j, ws) * s.heads + h];
+        if (label[i] != label[j]) dot += kMaskValue;
+        Si[j] = dot;
+        m = std::max(m, dot);
+      }
+      double l = 0;
+      for (int j = 0; j < N; ++j) l += (Si[j] = std::exp(Si[j] - m));
+      for (int j = 0; j < N; ++j) Si[j] /= l;
     }
-    double l = 0;
-    for (int j = 0; j < N; ++j) l += (Si[j] = std::exp(Si[j] - m));
-    for (int j = 0; j < N; ++j) Si[j] /= l;
   }
+
+  void forward(const T* qkv, const T* table, T* out, int64_t b, int h) {
+    const int N = s.tokens(), d = s.head_dim;
+    const int64_t C = s.channels();
+    const Head<T> x = head_of(qkv, b, h, s);
+    probabilities(x, table, b, h);
+    // out_i[e] = sum_j P[i, j] v_j[e], j in order (for every e at once).
+    for (int i = 0; i < N; ++i) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int j = 0; j < N; ++j) {
+        const double pij = P[(size_t)i * N + j];
+        for (int e = 0; e < d; ++e) acc[e] += pij * (double)x.v[j * x.row + e];
+      }
+      T* o = out + (b * N + i) * C + (int64_t)h * d;
+      for (int e = 0; e < d; ++e) o[e] = (T)acc[e];
+    }
+  }
+
+  // dqkv's slice of the pair overwritten when dqkv is not null; dS added into table_acc (N x N)
+  // when that is not null.
+  void backward(const T* qkv, const T* table, const T* dout, T* dqkv, double* table_acc, int64_t b, int h) {
+    const int N = s.tokens(), d = s.head_dim;
+    const int64_t C = s.channels();
+    dS.resize((size_t)N * N), aq.resize(d), ak.resize(d), av.resize(d);
+    const Head<T> x = head_of(qkv, b, h, s);
+    const T* go = dout + b * N * C + (int64_t)h * d;  // dOut_i at go + i * C
+    probabilities(x, table, b, h);
+    // dP[i, j] = dOut_i . v_j; dS[i, j] = P[i, j] (dP[i, j] - sum_j' P[i, j'] dP[i, j']).
+    for (int i = 0; i < N; ++i) {
+      double D = 0;
+      for (int j = 0; j < N; ++j) {
+        double dp = 0;
+        for (int e = 0; e < d; ++e) dp += (double)go[i * C + e] * (double)x.v[j * x.row + e];
+        dS[(size_t)i * N + j] = dp;
+        D += P[(size_t)i * N + j] * dp;
+      }
+      for (int j = 0; j < N; ++j) dS[(size_t)i * N + j] = P[(size_t)i * N + j] * (dS[(size_t)i * N + j] - D);
+    }
+    if (dqkv) {
+      T* gq = dqkv + b * N * 3 * C + (int64_t)h * d;
+      T* gk = gq + C;
+      T* gv = gq + 2 * C;
+      // dQ_t = scale sum_j dS[t, j] k_j; dK_t = scale sum_i dS[i, t] q_i; dV_t = sum_i P[i, t] dOut_i;
+      // each sum in index order, for every e at once.
+      for (int t = 0; t < N; ++t) {
+        std::fill(aq.begin(), aq.end(), 0.0);
+        std::fill(ak.begin(), ak.end(), 0.0);
+        std::fill(av.begin(), av.end(), 0.0);
+        for (int j = 0; j < N; ++j) {
+          const double c = dS[(size_t)t * N + j];
+          for (int e = 0; e < d; ++e) aq[e] += c * (double)x.k[j * x.row + e];
+        }
+        for (int i = 0; i < N; ++i) {
+          const double cs = dS[(size_t)i * N + t], cp = P[(size_t)i * N + t];
+          for (int e = 0; e < d; ++e) {
+            ak[e] += cs * (double)x.q[i * x.row + e];
+            av[e] += cp * (double)go[i * C + e];
+          }
+        }
+        for (int e = 0; e < d; ++e) {
+          gq[t * 3 * C + e] = (T)(s.scale * aq[e]);
+          gk[t * 3 * C + e] = (T)(s.scale * ak[e]);
+          gv[t * 3 * C + e] = (T)av[e];
+        }
+      }
+    }
+    if (table_acc)
+      for (size_t ij = 0; ij < dS.size(); ++ij) table_acc[ij] += dS[ij];
+  }
+};
+
+// C (M x n, row stride ldc) = A (M x K, row stride lda) B (K x n, row stride ldb) in float:
+// each element summed over k = 0, 1, ... in order from 0 (one FMA a step), whatever the
+// blocking, so it does not depend on how rows and columns are tiled. The register blocks are
+// R rows by NV vectors of columns (the last one masked), the accumulators in registers; without
+// AVX2 / AVX-512, plain loops with std::fma in the same order.
+#if SR_CPU_SIMD
+template <int R, int NV>
+void small_gemm_block(const float* A, int64_t lda, const float* B, int64_t ldb, int K, float* C, int64_t ldc,
+                      simd::Mask last) {
+  using namespace simd;
+  Vec acc[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = zero();
+  for (int k = 0; k < K; ++k) {
+    const float* b = B + (int64_t)k * ldb;
+    Vec bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = v == NV - 1 ? loadu(b + v * kLanes, last) : loadu(b + v * kLanes);
+    for (int r = 0; r < R; ++r) {
+      const Vec a = broadcast(A + r * lda + k);
+      for (int v = 0; v < NV; ++v) acc[r][v] = fmadd(a, bv[v], acc[r][v]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) {
+      if (v == NV - 1)
+        storeu(C + r * ldc + v * kLanes, acc[r][v], last);
+      else
+        storeu(C + r * ldc + v * kLanes, acc[r][v]);
+    }
+}
+
+template <int R>
+void small_gemm_rows(const float* A, int64_t lda, const float* B, int64_t ldb, int K, int n, float* C, int64_t ldc) {
+  using namespace simd;
+  constexpr int kMaxNV = kRegisters >= 32 ? 4 : 2;  // AVX2's 16 registers: 4 x 2 accumulators
+  for (int j0 = 0; j0 < n; j0 += kMaxNV * kLanes) {
+    const int cols = std::min(n - j0, kMaxNV * kLanes), nv = (cols + kLanes - 1) / kLanes;
+    const Mask last = first_lanes(cols - (nv - 1) * kLanes);
+    const float* b = B + j0;
+    float* c = C + j0;
+    switch (nv) {
+      case 1: small_gemm_block<R, 1>(A, lda, b, ldb, K, c, ldc, last); break;
+      case 2: small_gemm_block<R, 2>(A, lda, b, ldb, K, c, ldc, last); break;
+      case 3: small_gemm_block<R, 3>(A, lda, b, ldb, K, c, ldc, last); break;
+      default: small_gemm_block<R, 4>(A, lda, b, ldb, K, c, ldc, last); break;
+    }
+  }
+}
+#endif
+
+void small_gemm(int M, int n, int K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
+#if SR_CPU_SIMD
+  int i = 0;
+  for (; i + 4 <= M; i += 4) small_gemm_rows<4>(A + i * lda, lda, B, ldb, K, n, C + i * ldc, ldc);
+  for (; i < M; ++i) small_gemm_rows<1>(A + i * lda, lda, B, ldb, K, n, C + i * ldc, ldc);
+#else
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < n; ++j) {
+      float acc = 0.f;
+      for (int k = 0; k < K; ++k) acc = std::fma(A[i * lda + k], B[(int64_t)k * ldb + j], acc);
+      C[i * ldc + j] = acc;
+    }
+#endif
+}
+
+void transpose_square(const float* a, float* t, int n) {
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) t[(size_t)j * n + i] = a[(size_t)i * n + j];
+}
+
+// exp(x) in float for a softmax's x - max (x <= 0), branch-free so that a row's loop vectorises:
+// Cephes' expf (x = n ln 2 + r, |r| <= ln 2 / 2, a polynomial in r, times 2^n), within 1.01 ulp
+// of exp on every float in (-87.3, 0] (checked exhaustively against double exp); 0 below -87.3,
+// where exp leaves float's normal range (1e-38 of a row sum >= 1).
+inline float softmax_exp(float x) {
+  const float t = x * 1.44269504088896341f + 12582912.f;  // 1.5 2^23: rounds x log2 e to an integer
+  const float n = t - 12582912.f;
+  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  const float z = r * r;
+  float y = 1.9875691500e-4f;
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * z + r + 1.f;
+  const int e = (int)n;
+  const float p2 = std::bit_cast<float>((std::max(e, -126) + 127) << 23);
+  return x < -87.3f ? 0.f : y * p2;
+}
+
+// Row reductions in a fixed order that still vectorises: 16 interleaved partials (element j
+// into partial j % 16, each in j order), then the partials added 0, 1, ..., 15.
+constexpr int kPartials = 16;
+inline float ordered_dot(const float* __restrict a, const float* __restrict b, int n) {
+  float part[kPartials] = {};
+  int j = 0;
+  for (; j + kPartials <= n; j += kPartials)
+    for (int t = 0; t < kPartials; ++t) part[t] += a[j + t] * b[j + t];
+  for (int t = 0; j < n; ++j, ++t) part[t] += a[j] * b[j];
+  float sum = 0.f;
+  for (int t = 0; t < kPartials; ++t) sum += part[t];
+  return sum;
+}
+inline float ordered_sum(const float* __restrict a, int n) {
+  float part[kPartials] = {};
+  int j = 0;
+  for (; j + kPartials <= n; j += kPartials)
+    for (int t = 0; t < kPartials; ++t) part[t] += a[j + t];
+  for (int t = 0; j < n; ++j, ++t) part[t] += a[j];
+  float sum = 0.f;
+  for (int t = 0; t < kPartials; ++t) sum += part[t];
+  return sum;
+}
+inline float row_max(const float* __restrict a, int n) {  // exact: any order gives the same
+  float part[kPartials];
+  for (int t = 0; t < kPartials; ++t) part[t] = -INFINITY;
+  int j = 0;
+  for (; j + kPartials <= n; j += kPartials)
+    for (int t = 0; t < kPartials; ++t) part[t] = a[j + t] > part[t] ? a[j + t] : part[t];
+  for (int t = 0; j < n; ++j, ++t) part[t] = a[j] > part[t] ? a[j] : part[t];
+  float m = part[0];
+  for (int t = 1; t < kPartials; ++t) m = part[t] > m ? part[t] : m;
+  return m;
+}
+
+// ---- The float path: the pair's operands copied into small contiguous float buffers, every
+// product a GEMM-shaped loop whose innermost index runs over contiguous memory (vectorised),
+// each output element summed in float in a fixed order (so the results do not depend on the
+// thread count). PyTorch's float32 rounding points: q * scale rounded to float, S = q k^T,
+// + bias, + mask, softmax (max subtracted, expf, divided by the row sum), P V. ----
+struct WindowFastFloat {
+  const WindowAttentionShape& s;
+  int N, d;
+  std::vector<float> qs, k, kT, v, vT, go, S, dP, T1;
+  std::vector<float> bias, mask;  // bias (nh x N x N): table[index(i, j), h]; mask (N x N) of window mask_of
+  std::vector<int> label;
+  int64_t mask_of = -1;
+  WindowFastFloat(const WindowAttentionShape& shape, const float* table)
+      : s(shape), N(s.tokens()), d(s.head_dim), bias((size_t)s.heads * N * N), mask((size_t)N * N), label(N) {
+    for (int h = 0; h < s.heads; ++h)
+      for (int i = 0; i < N; ++i)
+        for (int j = 0; j < N; ++j)
+          bias[((size_t)h * N + i) * N + j] = table[relative_index(i, j, s.window) * s.heads + h];
+    qs.resize((size_t)N * d), kT.resize((size_t)d * N), v.resize((size_t)N * d), S.resize((size_t)N * N);
+  }
+
+  // qs (N x d) = q * scale in float, kT (d x N), v (N x d); for the backward also k (N x d)
+  // and vT (d x N).
+  void load(const Head<float>& x, bool backward) {
+    const float sc = (float)s.scale;
+    for (int i = 0; i < N; ++i) {
+      const float *q = x.q + i * x.row, *vv = x.v + i * x.row;
+      for (int e = 0; e < d; ++e) qs[(size_t)i * d + e] = q[e] * sc, v[(size_t)i * d + e] = vv[e];
+      if (backward)
+        for (int e = 0; e < d; ++e) k[(size_t)i * d + e] = x.k[i * x.row + e];
+    }
+    for (int e = 0; e < d; ++e) {
+      float* __restrict t = kT.data() + (size_t)e * N;
+      for (int i = 0; i < N; ++i) t[i] = x.k[i * x.row + e];
+    }
+    if (backward)
+      for (int e = 0; e < d; ++e) {
+        float* __restrict t = vT.data() + (size_t)e * N;
+        for (int i = 0; i < N; ++i) t[i] = x.v[i * x.row + e];
+      }
+  }
+
+  // S <- P: S = qs kT (over e in order), + bias, + mask; softmax per row.
+  void probabilities(int64_t b, int h) {
+    if (b != mask_of) {  // mask[i, j] = -100 where tokens i and j lie in different regions, else 0
+      window_labels(b, s, label);
+      for (int i = 0; i < N; ++i)
+        for (int j = 0; j < N; ++j) mask[(size_t)i * N + j] = label[i] != label[j] ? (float)kMaskValue : 0.f;
+      mask_of = b;
+    }
+    small_gemm(N, N, d, qs.data(), d, kT.data(), N, S.data(), N);
+    for (int i = 0; i < N; ++i) {
+      float* __restrict Si = S.data() + (size_t)i * N;
+      const float* __restrict bi = bias.data() + ((size_t)h * N + i) * N;
+      const float* __restrict mi = mask.data() + (size_t)i * N;
+      for (int j = 0; j < N; ++j) Si[j] = (Si[j] + bi[j]) + mi[j];  // + 0 leaves a value as it is
+      const float m = row_max(Si, N);
+      for (int j = 0; j < N; ++j) Si[j] = softmax_exp(Si[j] - m);
+      const float l = ordered_sum(Si, N);
+      for (int j = 0; j < N; ++j) Si[j] /= l;
+    }
+  }
+
+  void forward(const float* qkv, const float* table, float* out, int64_t b, int h) {
+    const int64_t C = s.channels();
+    load(head_of(qkv, b, h, s), false);
+    probabilities(b, h);
+    // out = P v (over j in order), written into the head's columns of out.
+    small_gemm(N, d, N, S.data(), N, v.data(), d, out + b * N * C + (int64_t)h * d, C);
+  }
+
+  void backward(const float* qkv, const float* table, const float* dout, float* dqkv, double* table_acc, int64_t b,
+                int h) {
+    const int64_t C = s.channels();
+    k.resize((size_t)N * d), vT.resize((size_t)d * N), go.resize((size_t)N * d), dP.resize((size_t)N * N);
+    load(head_of(qkv, b, h, s), true);
+    for (int i = 0; i < N; ++i)
+      for (int e = 0; e < d; ++e) go[(size_t)i * d + e] = dout[(b * N + i) * C + (int64_t)h * d + e];
+    probabilities(b, h);
+    // dP = dOut vT (over e in order); D_i = sum_j P dP (ordered_dot); dS = P (dP - D), kept in dP.
+    small_gemm(N, N, d, go.data(), d, vT.data(), N, dP.data(), N);
+    for (int i = 0; i < N; ++i) {
+      float* __restrict dPi = dP.data() + (size_t)i * N;
+      const float* __restrict Pi = S.data() + (size_t)i * N;
+      const float D = ordered_dot(Pi, dPi, N);
+      for (int j = 0; j < N; ++j) dPi[j] = Pi[j] * (dPi[j] - D);
+    }
+    if (dqkv) {
+      T1.resize((size_t)N * N);
+      // dQ = scale (dS k) (over j in order); dK = dS^T qs and dV = P^T dOut (over i in order), as
+      // PyTorch's (dS @ k) * scale, dS^T @ (q * scale) and P^T @ dOut; written into the head's
+      // columns of dqkv.
+      const int64_t ld = 3 * C;
+      float* gq = dqkv + b * N * ld + (int64_t)h * d;
+      small_gemm(N, d, N, dP.data(), N, k.data(), d, gq, ld);
+      const float sc = (float)s.scale;
+      for (int t = 0; t < N; ++t) {
+        float* __restrict r = gq + t * ld;
+        for (int e = 0; e < d; ++e) r[e] *= sc;
+      }
+      transpose_square(dP.data(), T1.data(), N);
+      small_gemm(N, d, N, T1.data(), N, qs.data(), d, gq + C, ld);
+      transpose_square(S.data(), T1.data(), N);
+      small_gemm(N, d, N, T1.data(), N, go.data(), d, gq + 2 * C, ld);
+    }
+    if (table_acc)
+      for (size_t ij = 0; ij < (size_t)N * N; ++ij) table_acc[ij] += (double)dP[ij];
+  }
+};
+
+template <typename T>
+using WindowKernel = std::conditional_t<std::is_same_v<T, float>, WindowFastFloat, WindowReference<T>>;
+
+bool window_parallel(const WindowAttentionShape& s) {  // small calls (gradcheck's) stay serial
+  return s.windows * s.heads * s.tokens() * s.tokens() * s.head_dim > 65536;
 }
 
 }  // namespace
 
 template <typename T>
 void window_attention_forward(const T* qkv, const T* table, T* out, const WindowAttentionShape& s) {
-  const int N = s.tokens(), d = s.head_dim, nh = s.heads;
-  const int64_t C = s.channels(), pairs = s.windows * nh;
-#pragma omp parallel if (pairs * N * N * d > 65536)  // small calls (gradcheck's) stay serial
+  const int nh = s.heads;
+  const int64_t pairs = s.windows * nh;
+#pragma omp parallel if (window_parallel(s))
   {
-    std::vector<double> P((size_t)N * N), acc(d);
+    WindowKernel<T> kernel(s, table);
 #pragma omp for schedule(static)
-    for (int64_t p = 0; p < pairs; ++p) {
-      const int64_t b = p / nh;
-      const int h = (int)(p % nh);
-      const Head<T> x = head_of(qkv, b, h, s);
-      attention_probabilities(x, table, b, h, s, P);
-      // out_i[e] = sum_j P[i, j] v_j[e], j in order (for every e at once).
-      for (int i = 0; i < N; ++i) {
-        std::fill(acc.begin(), acc.end(), 0.0);
-        for (int j = 0; j < N; ++j) {
-          const double pij = P[(size_t)i * N + j];
-          for (int e = 0; e < d; ++e) acc[e] += pij * (double)x.v[j * x.row + e];
-        }
-        T* o = out + (b * N + i) * C + (int64_t)h * d;
-        for (int e = 0; e < d; ++e) o[e] = (T)acc[e];
-      }
-    }
+    for (int64_t p = 0; p < pairs; ++p) kernel.forward(qkv, table, out, p / nh, (int)(p % nh));
   }
 }
 
 template <typename T>
 void window_attention_backward(const T* qkv, const T* table, const T* dout, T* dqkv, T* dtable,
                                const WindowAttentionShape& s) {
-  const int N = s.tokens(), d = s.head_dim, nh = s.heads, ws = s.window;
-  const int64_t C = s.channels(), pairs = s.windows * nh, NN = (int64_t)N * N;
-  // dS of every (window, head) for dtable's sums: B_ nh N N doubles, only while this runs.
-  std::vector<double> dS_all(dtable ? (size_t)(pairs * NN) : 0);
-#pragma omp parallel if (pairs * N * N * d > 65536)  // small calls (gradcheck's) stay serial
+  const int N = s.tokens(), nh = s.heads, ws = s.window;
+  const int64_t NN = (int64_t)N * N;
+  if (dtable) std::fill(dtable, dtable + s.table_rows() * nh, T(0));
+  if (s.windows == 0) return;
+  // Work units (chunk c of kWindowTableChunk windows, head h): one thread runs the unit's windows in
+  // order, adding their dS into the unit's partial; only while this runs.
+  const int64_t chunks = (s.windows + kWindowTableChunk - 1) / kWindowTableChunk, units = chunks * nh;
+  std::vector<double> partial(dtable ? (size_t)(units * NN) : 0);
+#pragma omp parallel if (window_parallel(s))
   {
-    std::vector<double> P((size_t)NN), dS((size_t)NN), aq(d), ak(d), av(d);
+    WindowKernel<T> kernel(s, table);
 #pragma omp for schedule(static)
-    for (int64_t p = 0; p < pairs; ++p) {
-      const int64_t b = p / nh;
-      const int h = (int)(p % nh);
-      const Head<T> x = head_of(qkv, b, h, s);
-      const T* go = dout + b * N * C + (int64_t)h * d;  // dOut_i at go + i * C
-      attention_probabilities(x, table, b, h, s, P);
-      // dP[i, j] = dOut_i . v_j; dS[i, j] = P[i, j] (dP[i, j] - sum_j' P[i, j'] dP[i, j']).
-      for (int i = 0; i < N; ++i) {
-        double D = 0;
-        for (int j = 0; j < N; ++j) {
-          double dp = 0;
-          for (int e = 0; e < d; ++e) dp += (double)go[i * C + e] * (double)x.v[j * x.row + e];
-          dS[(size_t)i * N + j] = dp;
-          D += P[(size_t)i * N + j] * dp;
-        }
-        for (int j = 0; j < N; ++j) dS[(size_t)i * N + j] = P[(size_t)i * N + j] * (dS[(size_t)i * N + j] - D);
-      }
-      if (dqkv) {
-        T* gq = dqkv + b * N * 3 * C + (int64_t)h * d;
-        T* gk = gq + C;
-        T* gv = gq + 2 * C;
-        // dQ_t = scale sum_j dS[t, j] k_j; dK_t = scale sum_i dS[i, t] q_i; dV_t = sum_i P[i, t] dOut_i;
-        // each sum in index order, for every e at once.
-        for (int t = 0; t < N; ++t) {
-          std::fill(aq.begin(), aq.end(), 0.0);
-          std::fill(ak.begin(), ak.end(), 0.0);
-          std::fill(av.begin(), av.end(), 0.0);
-          for (int j = 0; j < N; ++j) {
-            const double c = dS[(size_t)t * N + j];
-            for (int e = 0; e < d; ++e) aq[e] += c * (double)x.k[j * x.row + e];
-          }
-          for (int i = 0; i < N; ++i) {
-            const double cs = dS[(size_t)i * N + t], cp = P[(size_t)i * N + t];
-            for (int e = 0; e < d; ++e) {
-              ak[e] += cs * (double)x.q[i * x.row + e];
-              av[e] += cp * (double)go[i * C + e];
-            }
-          }
-          for (int e = 0; e < d; ++e) {
-            gq[t * 3 * C + e] = (T)(s.scale * aq[e]);
-            gk[t * 3 * C + e] = (T)(s.scale * ak[e]);
-            gv[t * 3 * C + e] = (T)av[e];
-          }
-        }
-      }
-      if (dtable) std::copy(dS.begin(), dS.end(), dS_all.begin() + p * NN);
+    for (int64_t u = 0; u < units; ++u) {
+      const int64_t c = u / nh;
+      const int h = (int)(u % nh);
+      double* acc = dtable ? partial.data() + u * NN : nullptr;
+      for (int64_t b = c * kWindowTableChunk; b < std::min(s.windows, (c + 1) * kWindowTableChunk); ++b)
+        kernel.backward(qkv, table, dout, dqkv, acc, b, h);
     }
   }
   if (!dtable) return;
-  // The window sum per (h, i, j), b = 0, 1, ... in order (into window 0's slot of each head),
+  // The chunk sum per (h, i, j), c = 0, 1, ... in order (into chunk 0's slot of each head),
   // then per table entry t = (dy + ws - 1)(2 ws - 1) + (dx + ws - 1) its pairs
   // i = (yi, xi), j = (yi - dy, xi - dx) in row-major order of i.
-#pragma omp parallel for schedule(static) if (s.windows * nh * NN > 65536)
+#pragma omp parallel for schedule(static) if (chunks * nh * NN > 65536)
   for (int64_t hij = 0; hij < nh * NN; ++hij) {
     const int64_t h = hij / NN, ij = hij % NN;
     double acc = 0;
-    for (int64_t b = 0; b < s.windows; ++b) acc += dS_all[(size_t)((b * nh + h) * NN + ij)];
-    dS_all[(size_t)(h * NN + ij)] = acc;
+    for (int64_t c = 0; c < chunks; ++c) acc += partial[(size_t)((c * nh + h) * NN + ij)];
+    partial[(size_t)(h * NN + ij)] = acc;
   }
   const int R = 2 * ws - 1;
   for (int t = 0; t < R * R; ++t) {
@@ -163,7 +449,7 @@ void window_attention_backward(const T* qkv, const T* table, const T* dout, T* d
       for (int yi = std::max(0, dy); yi < std::min(ws, ws + dy); ++yi)
         for (int xi = std::max(0, dx); xi < std::min(ws, ws + dx); ++xi) {
           const int i = yi * ws + xi, j = (yi - dy) * ws + (xi - dx);
-          acc += dS_all[(size_t)(h * NN + (int64_t)i * N + j)];
+          acc += partial[(size_t)(h * NN + (int64_t)i * N + j)];
         }
       dtable[t * nh + h] = (T)acc;
     }

@@ -14,9 +14,20 @@
 //   dS[i, j] = P[i, j] (dP[i, j] - sum_j' P[i, j'] dP[i, j'])
 //   dQ_i = scale sum_j dS[i, j] k_j,  dK_j = scale sum_i dS[i, j] q_i
 //   dTable[t, h] = sum over windows b, then over the pairs (i, j) with index(i, j) = t, of dS
-// Sums run in double in index order (the window sum of dTable per (h, i, j) over b = 0, 1, ...,
-// then per table entry over its pairs in row-major (i, j) order), so results are the same on
-// every run and every thread count. The CUDA twins: kernels/cuda/window_attention.h.
+// Two paths. double (the reference, which gradcheck checks): scalar loops with sums in double in
+// index order. float (the fast path): per (window, head) q * scale (rounded to float, as
+// PyTorch), k^T, v (and for the backward k, v^T, dOut) are copied into small contiguous
+// per-thread buffers and every product is a small GEMM over contiguous rows in register blocks
+// of kernels/cpu/simd.h vectors (FMA), each element summed in float in a fixed order (S over e,
+// P V over j, dP over e, dQ over j, dK = dS^T (scale q) and dV over i); the softmax in float
+// (max subtracted, a branch-free Cephes expf that vectorises, within 1.01 ulp of exp on every
+// float in (-87.3, 0]); its row sum and D = sum_j P dP as 16 interleaved partials (j % 16, each
+// in j order) added in order.
+// dTable, both paths: the windows are taken in chunks of 8; one thread adds a chunk's dS of a
+// head over its windows in order into a double partial per (chunk, h, i, j), then the chunks are
+// summed in chunk order and each table entry over its pairs in row-major (i, j) order (scratch
+// (B_ / 8) nh N N doubles). So results are the same on every run and every thread count.
+// B_ = 0 gives dtable = 0. The CUDA twins: kernels/cuda/window_attention.h.
 #pragma once
 #include <cstdint>
 
