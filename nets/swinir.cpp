@@ -157,8 +157,8 @@ SwinTransformerBlock::SwinTransformerBlock(int64_t dim, std::pair<int64_t, int64
 
 // Stochastic depth (timm's drop_path): in training each sample's branch is kept with
 // probability 1 - p and then divided by 1 - p. The draw of sample b is Philox's at
-// (seed, stream of this block, (step << 21) | (b << 1) | which), so a step's masks depend only
-// on the seed and the iteration.
+// (seed, stream of this block and rank, (step << 21) | (b << 1) | which), so a step's masks
+// depend only on the seed, the rank and the iteration.
 Tensor SwinTransformerBlock::drop_branch(const Tensor& y, int which) {
   if (!is_training() || drop_path <= 0) return y;
   const int64_t B = y.size(0);
@@ -166,7 +166,8 @@ Tensor SwinTransformerBlock::drop_branch(const Tensor& y, int which) {
   std::vector<double> s((size_t)B);
   for (int64_t b = 0; b < B; ++b) {
     const uint64_t index = ((uint64_t)drop_step << 21) | ((uint64_t)b << 1) | (uint64_t)which;
-    s[(size_t)b] = philox::uniform_at(drop_seed, drop_stream, index, 0.0, 1.0) < keep ? 1.0 / keep : 0.0;
+    const uint64_t stream = drop_stream + ((uint64_t)drop_rank << 32);
+    s[(size_t)b] = philox::uniform_at(drop_seed, stream, index, 0.0, 1.0) < keep ? 1.0 / keep : 0.0;
   }
   const Tensor scale = Tensor::from_vector(s, {B, 1, 1, 1}, DType::f64).to(y.dtype()).to(y.device());
   return reshape(channel_scale(reshape(y, {B, 1, y.size(1), y.size(2)}), scale), y.shape());
@@ -290,8 +291,11 @@ SwinIR::SwinIR(const SwinIROptions& o, const LayerOptions& lo)
   }
 }
 
-void SwinIR::set_random_step(int64_t iteration) {
-  for (SwinTransformerBlock* b : blocks_) b->drop_step = iteration;
+void SwinIR::set_random_step(int64_t iteration, int rank) {
+  for (SwinTransformerBlock* b : blocks_) {
+    b->drop_step = iteration;
+    b->drop_rank = rank;
+  }
 }
 
 Tensor SwinIR::features(const Tensor& x) {

@@ -71,6 +71,7 @@ class SwinTransformerBlock : public Module {
   double drop_path;  // the probability that a sample skips the block's branches in training
   uint64_t drop_seed = 0, drop_stream = 0;
   int64_t drop_step = 0;
+  int drop_rank = 0;
   Tensor attn_mask;  // (nW, N, N) at input_resolution when shifted (a buffer); undefined otherwise
   std::shared_ptr<LayerNorm> norm1, norm2;
   std::shared_ptr<SwinWindowAttention> attn;
@@ -123,7 +124,7 @@ class SwinIR : public Module, public RandomStepped {
   std::string why_tiles_differ() const override {
     return "attends within windows laid on the whole image's grid (shifted windows)";
   }
-  void set_random_step(int64_t iteration) override;
+  void set_random_step(int64_t iteration, int rank = 0) override;
 
   const SwinIROptions options;
   std::shared_ptr<Conv2d> conv_first;

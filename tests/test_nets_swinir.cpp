@@ -145,8 +145,11 @@ TEST_CASE("nets/swinir_stochastic_depth") {
   const Tensor b = dropping->forward(x);
   stepped.set_random_step(7);
   const Tensor again = dropping->forward(x);
+  stepped.set_random_step(7, 1);
+  const Tensor rank1 = dropping->forward(x);
   CHECK(largest_difference(a, again) == 0);  // the same iteration draws the same masks
   CHECK(largest_difference(a, b) > 0);       // another iteration draws others
+  CHECK(largest_difference(a, rank1) > 0);   // and so does another rank
   CHECK(largest_difference(a, plain->forward(x)) > 0);
   dropping->eval();
   plain->eval();

@@ -224,6 +224,35 @@ TEST_CASE("train/resume_is_bit_exact") {
   expect_same_tensors(uninterrupted, read_safetensors(final_state));
 }
 
+// SwinIR's stochastic depth draws per iteration (Philox keyed by the seed, the block, the rank
+// and the iteration): a run resumed from iteration 4 ends bit-identical to the uninterrupted
+// one, and the drops did change the training (the same run without them ends elsewhere).
+TEST_CASE("train/swinir_stochastic_depth_resumes_exactly") {
+  auto swinir = [](double rate) {
+    return json{{"type", "SwinIR"},  {"img_size", 8},    {"window_size", 4}, {"depths", {2, 2}},
+                {"embed_dim", 8},    {"num_heads", {2, 2}}, {"mlp_ratio", 2},  {"num_feat", 8},
+                {"upsampler", "pixelshuffle"}, {"drop_path_rate", rate}}.dump();
+  };
+  json c = tiny("resume_swinir", {"network_g=" + swinir(0.5)});
+  c["train"]["stages"].erase(1);
+  REQUIRE(run_training(c, {}) == 0);
+  const std::string d = exp_dir("resume_swinir");
+  const std::string final_state = state_path(d, "psnr", 8);
+  SafetensorsFile uninterrupted = read_safetensors(final_state);
+  fs::remove(final_state);
+  REQUIRE(find_latest_state(d).value() == state_path(d, "psnr", 4));
+  REQUIRE(run_training(c, {"", "auto"}) == 0);
+  expect_same_tensors(uninterrupted, read_safetensors(final_state));
+
+  json plain = tiny("resume_swinir_plain", {"network_g=" + swinir(0.0)});
+  plain["train"]["stages"].erase(1);
+  REQUIRE(run_training(plain, {}) == 0);
+  const SafetensorsFile without = read_safetensors(state_path(exp_dir("resume_swinir_plain"), "psnr", 8));
+  const std::string key = "net_g.layers.1.residual_group.blocks.1.mlp.fc2.weight";
+  REQUIRE(uninterrupted.contains(key));
+  CHECK(uninterrupted.get(key).to_vector() != without.get(key).to_vector());
+}
+
 TEST_CASE("train/nan_loss_is_skipped_then_stops") {
   json c = tiny("nan", {"train.inject_nan_iters=[3]"});
   c["train"]["stages"].erase(1);

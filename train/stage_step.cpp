@@ -208,7 +208,7 @@ StepResult StageStep::run(const Tensor& lq, const Tensor& gt, int64_t iter, cons
 
   // ---- Generator ----------------------------------------------------------------------
   if (gan_) set_d_requires_grad(false);
-  if (auto* stepped = dynamic_cast<RandomStepped*>(&g_)) stepped->set_random_step(iter);
+  if (auto* stepped = dynamic_cast<RandomStepped*>(&g_)) stepped->set_random_step(iter, comm_.rank());
   Tensor out = g_.forward(lq);
   if (updates_g(iter)) {
     Tensor total;
