@@ -118,7 +118,7 @@ nlohmann::json swinir_from(const std::map<std::string, const Tensor*>& m, const 
   const int64_t in = first.size(1), dim = first.size(0);
   std::vector<int64_t> depths, heads;
   int ws = 0;
-  int64_t img = 0, hidden = 0;
+  int64_t img_h = 0, img_w = 0, hidden = 0;
   for (int64_t i = 0;; ++i) {
     const std::string layer = "layers." + std::to_string(i) + ".residual_group.blocks.";
     int64_t depth = 0;
@@ -133,12 +133,25 @@ nlohmann::json swinir_from(const std::map<std::string, const Tensor*>& m, const 
     depths.push_back(depth);
     heads.push_back(table.size(1));
     hidden = need(m, layer + "0.mlp.fc1.weight", 2, path).size(0);
-    if (img == 0 && depth >= 2) {
+    if (img_h == 0 && depth >= 2) {
+      // nW = (h / ws) (w / ws) windows: a square patch when nW is a square, else the most
+      // square factorisation (only the mask's shape and whether one window covers the patch
+      // depend on img_size; the kernels compute the mask of each input's own size).
       const Tensor* mask = find(m, layer + "1.attn_mask");
-      const int64_t side_windows = mask && mask->dim() == 3 ? exact_sqrt(mask->size(0)) : 0;
-      img = mask ? side_windows * ws : ws;
-      SR_CHECK(img > 0, "weights '", path, "': ", layer, "1.attn_mask has shape ", mask->shape().str(),
-               ", not a square image's windows");
+      if (!mask) {
+        img_h = img_w = ws;
+      } else {
+        SR_CHECK(mask->dim() == 3 && mask->size(0) > 0, "weights '", path, "': ", layer, "1.attn_mask has shape ",
+                 mask->shape().str(), ", not (windows, N, N)");
+        const int64_t nW = mask->size(0);
+        int64_t a = 1;
+        for (int64_t f = 1; f * f <= nW; ++f)
+          if (nW % f == 0) a = f;
+        SR_CHECK(a >= 2, "weights '", path, "': ", layer, "1.attn_mask holds ", nW,
+                 " windows: a shifted block's patch is at least 2 windows a side");
+        img_h = a * ws;
+        img_w = nW / a * ws;
+      }
     }
   }
   SR_CHECK(!depths.empty() && ws > 0, "weights '", path, "': SwinIR without layers.0.residual_group.blocks.0");
@@ -148,7 +161,9 @@ nlohmann::json swinir_from(const std::map<std::string, const Tensor*>& m, const 
                       {"depths", depths},
                       {"num_heads", heads},
                       {"window_size", ws},
-                      {"img_size", img > 0 ? img : 64},
+                      {"img_size", img_h == 0                ? nlohmann::json(64)
+                                   : img_h == img_w ? nlohmann::json(img_h)
+                                                    : nlohmann::json::array({img_h, img_w})},
                       {"mlp_ratio", (double)hidden / (double)dim},
                       {"img_range", 1.0},
                       {"qkv_bias", find(m, "layers.0.residual_group.blocks.0.attn.qkv.bias") != nullptr},
@@ -156,6 +171,8 @@ nlohmann::json swinir_from(const std::map<std::string, const Tensor*>& m, const 
                       {"resi_connection", find(m, "conv_after_body.0.weight") ? "3conv" : "1conv"},
                       {"drop_path_rate", 0.0}};
   if (find(m, "conv_up1.weight")) {
+    SR_CHECK(find(m, "conv_up2.weight"), "weights '", path, "': a SwinIR nearest+conv head without conv_up2 (an x2 "
+             "head): srengine's nearest+conv is BasicSR's, x4 only");
     o["upsampler"] = "nearest+conv";
     o["upscale"] = 4;
     o["num_feat"] = need(m, "conv_up1.weight", 4, path).size(0);
@@ -173,8 +190,8 @@ nlohmann::json swinir_from(const std::map<std::string, const Tensor*>& m, const 
   } else if (find(m, "upsample.0.weight")) {
     const int64_t out0 = need(m, "upsample.0.weight", 4, path).size(0);
     const int64_t up = out0 % in == 0 ? exact_sqrt(out0 / in) : 0;
-    SR_CHECK(up >= 2, "weights '", path, "': SwinIR's upsample.0 gives ", out0, " channels for ", in,
-             " image channels: not a pixel-shuffle head (give ", names.config, ")");
+    SR_CHECK(up >= 2 && up <= 4, "weights '", path, "': SwinIR's upsample.0 gives ", out0, " channels for ", in,
+             " image channels: not an x2, x3 or x4 pixel-shuffle head (give ", names.config, ")");
     o["upsampler"] = "pixelshuffledirect";
     o["upscale"] = up;
   } else {

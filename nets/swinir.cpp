@@ -138,6 +138,11 @@ SwinTransformerBlock::SwinTransformerBlock(int64_t dim, std::pair<int64_t, int64
   if (std::min(res.first, res.second) <= ws) {
     window_size = (int)std::min(res.first, res.second);
     shift = 0;
+    // The input is padded to a multiple of the net's window_size; this block's windows must tile it.
+    SR_CHECK(window_size > 0 && ws % window_size == 0, "SwinIR: img_size ", res.first, "x", res.second,
+             " is smaller than window_size ", ws, ", so its blocks use ", window_size, "x", window_size,
+             " windows, which do not tile inputs padded to a multiple of ", ws,
+             ": make img_size at least window_size (the training patch size), or a divisor of it");
   }
   SR_CHECK(window_size > 0 && shift >= 0 && shift < window_size, "SwinIR: window_size ", window_size, " and shift ",
            shift, " are not valid");
@@ -155,22 +160,25 @@ SwinTransformerBlock::SwinTransformerBlock(int64_t dim, std::pair<int64_t, int64
   mlp = register_module("mlp", std::make_shared<SwinMlp>(dim, hidden, options));
 }
 
-// Stochastic depth (timm's drop_path): in training each sample's branch is kept with
-// probability 1 - p and then divided by 1 - p. The draw of sample b is Philox's at
-// (seed, stream of this block and rank, (step << 21) | (b << 1) | which), so a step's masks
-// depend only on the seed, the rank and the iteration.
+Tensor drop_path(const Tensor& y, double p, uint64_t seed, uint64_t stream, uint64_t index) {
+  SR_CHECK(p >= 0 && p < 1, "drop_path: probability ", p, " is not in [0, 1)");
+  const int64_t B = y.size(0);
+  const double keep = 1.0 - p;
+  std::vector<double> s((size_t)B);
+  for (int64_t b = 0; b < B; ++b)
+    s[(size_t)b] = philox::uniform_at(seed, stream, index | ((uint64_t)b << 1), 0.0, 1.0) < keep ? 1.0 / keep : 0.0;
+  const Tensor scale = Tensor::from_vector(s, {B, 1, 1, 1}, DType::f64).to(y.dtype()).to(y.device());
+  const int64_t rest = y.numel() / std::max<int64_t>(B, 1);
+  return reshape(channel_scale(reshape(y, {B, 1, rest, 1}), scale), y.shape());
+}
+
+// In training each sample skips each of the block's two branches with the block's probability;
+// the draws are keyed by the run's seed, the block and the rank (the stream) and the iteration
+// and branch (the index), so a step's masks depend on nothing else.
 Tensor SwinTransformerBlock::drop_branch(const Tensor& y, int which) {
   if (!is_training() || drop_path <= 0) return y;
-  const int64_t B = y.size(0);
-  const double keep = 1.0 - drop_path;
-  std::vector<double> s((size_t)B);
-  for (int64_t b = 0; b < B; ++b) {
-    const uint64_t index = ((uint64_t)drop_step << 21) | ((uint64_t)b << 1) | (uint64_t)which;
-    const uint64_t stream = drop_stream + ((uint64_t)drop_rank << 32);
-    s[(size_t)b] = philox::uniform_at(drop_seed, stream, index, 0.0, 1.0) < keep ? 1.0 / keep : 0.0;
-  }
-  const Tensor scale = Tensor::from_vector(s, {B, 1, 1, 1}, DType::f64).to(y.dtype()).to(y.device());
-  return reshape(channel_scale(reshape(y, {B, 1, y.size(1), y.size(2)}), scale), y.shape());
+  const uint64_t stream = drop_stream + ((uint64_t)drop_rank << 32);
+  return sr::drop_path(y, drop_path, drop_seed, stream, ((uint64_t)drop_step << 21) | (uint64_t)which);
 }
 
 Tensor SwinTransformerBlock::forward_tokens(const Tensor& x, int64_t H, int64_t W) {
@@ -229,6 +237,9 @@ SwinIR::SwinIR(const SwinIROptions& o, const LayerOptions& lo)
            o.upscale);
   SR_CHECK(up.empty() || o.upscale >= 2, "SwinIR: upscale must be at least 2 with upsampler \"", up, "\", got ",
            o.upscale);
+  SR_CHECK(up != "pixelshuffledirect" || (o.upscale >= 2 && o.upscale <= 4),
+           "SwinIR: upsampler \"pixelshuffledirect\" (one pixel shuffle) takes upscale 2, 3 or 4, got ", o.upscale,
+           " (\"pixelshuffle\" also takes 8)");
   int64_t total = 0;
   for (size_t i = 0; i < o.depths.size(); ++i) {
     SR_CHECK(o.depths[i] >= 0 && o.num_heads[i] > 0, "SwinIR: depths[", i, "] ", o.depths[i], " / num_heads[", i,

@@ -96,6 +96,11 @@ class RSTB : public Module {
   std::shared_ptr<Module> conv;            // Conv2d ("1conv") or Sequential conv.0/2/4 ("3conv")
 };
 
+// Stochastic depth (timm's drop_path) of a branch y (B, ...): each sample is kept with
+// probability 1 - p and scaled by 1 / (1 - p), or zeroed; sample b's draw is Philox's uniform at
+// (seed, stream, index | (b << 1)), keep when it is below 1 - p. 0 <= p < 1.
+Tensor drop_path(const Tensor& y, double p, uint64_t seed, uint64_t stream, uint64_t index);
+
 struct SwinIROptions {
   int upscale = 2;
   int64_t in_chans = 3;

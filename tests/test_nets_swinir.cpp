@@ -155,3 +155,62 @@ TEST_CASE("nets/swinir_stochastic_depth") {
   plain->eval();
   CHECK(largest_difference(dropping->forward(x), plain->forward(x)) == 0);  // no dropping in evaluation
 }
+
+// drop_path itself: over 4000 samples about p of them are zeroed (within 5 standard deviations)
+// and every kept one is exactly the branch times 1 / (1 - p); the same (seed, stream, index)
+// draws the same samples, another index others.
+TEST_CASE("nets/swinir_drop_path_keeps_and_scales") {
+  const int64_t B = 4000;
+  const double p = 0.3;
+  std::mt19937_64 rng(test::fresh_seed());
+  const Tensor y = test::random_tensor(rng, Shape({B, 3, 2}), 0.5, 1.5, {}, 1e-2, false).to(DType::f32);
+  const Tensor out = drop_path(y, p, 11, 5, 1 << 21);
+  const auto vy = y.to_vector(), vo = out.to_vector();
+  const float scale = (float)(1.0 / (1.0 - p));
+  int64_t dropped = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    const bool zero = vo[(size_t)(b * 6)] == 0;
+    dropped += zero;
+    for (int64_t k = 0; k < 6; ++k) {
+      const size_t i = (size_t)(b * 6 + k);
+      REQUIRE(vo[i] == (zero ? 0.0 : (double)((float)vy[i] * scale)));  // the whole sample, one way
+    }
+  }
+  const double sd = std::sqrt(p * (1 - p) / (double)B);
+  CHECK(std::abs((double)dropped / (double)B - p) < 5 * sd);
+  CHECK(largest_difference(drop_path(y, p, 11, 5, 1 << 21), out) == 0);
+  CHECK(largest_difference(drop_path(y, p, 11, 5, 2 << 21), out) > 0);
+  test::require_error([&] { drop_path(y, 1.0, 11, 5, 0); }, {"drop_path", "1"});
+}
+
+// The options come back from the names and shapes of other layouts too: 3conv with an x3
+// pixelshuffle head, x8 (three pixel-shuffle steps), a one-step head at x3, and a training patch
+// that is not square (the mask's 8 windows as 2 x 4); heads srengine does not build are named.
+TEST_CASE("nets/swinir_architecture_of_other_layouts") {
+  const json layouts[] = {
+      small_swinir({{"upscale", 3}, {"resi_connection", "3conv"}, {"depths", {2, 1}}, {"num_heads", {2, 4}}}),
+      small_swinir({{"upscale", 8}, {"mlp_ratio", 1.5}}),
+      small_swinir({{"upscale", 3}, {"upsampler", "pixelshuffledirect"}, {"qkv_bias", false}}),
+      small_swinir({{"img_size", {8, 16}}, {"patch_norm", false}}),
+  };
+  for (const json& opt : layouts) {
+    INFO(opt.dump());
+    const auto net = build_network(opt);
+    const json found = network_from_tensors(net->state_dict(), "layout");
+    INFO(found.dump());
+    for (const char* key : {"upscale", "resi_connection", "depths", "num_heads", "upsampler", "qkv_bias", "patch_norm"})
+      if (opt.contains(key)) CHECK(found.at(key) == opt.at(key));
+    const auto rebuilt = build_network(found);
+    rebuilt->load_state_dict(net->state_dict(), true, "layout");  // strict: every key and shape
+    CHECK(rebuilt->output_scale() == net->output_scale());
+  }
+  test::require_error([] { build_network(small_swinir({{"upscale", 8}, {"upsampler", "pixelshuffledirect"}})); },
+                      {"pixelshuffledirect", "2, 3 or 4", "8"});
+  test::require_error([] { build_network(small_swinir({{"img_size", 3}})); },
+                      {"img_size 3x3", "window_size 4", "3x3 windows"});
+  // An x2 nearest+conv head (conv_up1 only) is not BasicSR's.
+  NamedTensors x2_head;
+  for (const auto& [k, t] : build_network(small_swinir({{"upscale", 4}, {"upsampler", "nearest+conv"}}))->state_dict())
+    if (k.rfind("conv_up2.", 0) != 0) x2_head.emplace_back(k, t);
+  test::require_error([&] { network_from_tensors(x2_head, "x2_nearest"); }, {"x2_nearest", "without conv_up2", "x4 only"});
+}

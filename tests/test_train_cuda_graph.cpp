@@ -73,6 +73,14 @@ TEST_CASE("config/cuda_graph_decision") {
   fp16.precision = Precision::fp16;
   CHECK(cuda_graph_blocker(fp16, psnr, "single").empty());
   CHECK(cuda_graph_blocker(fp16, fro, "nccl").empty());
+  // SwinIR's stochastic depth draws on the host (its default drop_path_rate is 0.1); without it
+  // SwinIR is capturable.
+  Config swinir = c;
+  swinir.network_g = NetworkConfig{"SwinIR", {{"type", "SwinIR"}, {"upsampler", "pixelshuffle"}}};
+  CHECK_THAT(cuda_graph_blocker(swinir, psnr, "single"), Catch::Contains("stochastic depth") &&
+                                                          Catch::Contains("drop_path_rate 0.1"));
+  swinir.network_g->args["drop_path_rate"] = 0.0;
+  CHECK(cuda_graph_blocker(swinir, psnr, "single").empty());
 
   // auto: a capturable stage on a GPU; eager on the CPU and simt.
   CHECK(use_cuda_graph(c, psnr, gpu, "single", nullptr));

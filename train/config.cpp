@@ -295,8 +295,8 @@ const Spec& schema() {
       {"name", required(string(nullptr, "experiment name, one folder name (no '/'): outputs go to "
                                         "<experiments_root>/<name>/, which one run at a time owns (experiment.lock)"))},
       {"scale", integer(4, "upscaling factor, 1, 2, 3, 4 or 8 (RRDBNet: 1, 2, 4; SRVGGNetCompact, MSRResNet: 2, 3, "
-                           "4; EDSR, RCAN: 2, 3, 4, 8; SwinIR: 2, 3, 4, 8 by pixel shuffle, 4 by nearest+conv, 1 "
-                           "without a head); also network_g's scale (RRDBNet) or upscale (the others) when "
+                           "4; EDSR, RCAN: 2, 3, 4, 8; SwinIR: 2, 3, 4, 8 by pixelshuffle, 2, 3, 4 by "
+                           "pixelshuffledirect, 4 by nearest+conv, 1 without a head); also network_g's scale (RRDBNet) or upscale (the others) when "
                            "that is not given", 1, 8)},
       {"num_gpu", integer(1, "GPUs per process (BasicSR compatibility; one process per GPU)", 0)},
       {"device", string("auto", "cpu, cuda, cuda:N, simt (the CUDA kernels on the SIMT interpreter: slow, for tests) or auto (CUDA when available)")},

@@ -223,8 +223,11 @@ void transpose_square(const float* a, float* t, int n) {
 // exp(x) in float for a softmax's x - max (x <= 0), branch-free so that a row's loop vectorises:
 // Cephes' expf (x = n ln 2 + r, |r| <= ln 2 / 2, a polynomial in r, times 2^n), within 1.01 ulp
 // of exp on every float in (-87.3, 0] (checked exhaustively against double exp); 0 below -87.3,
-// where exp leaves float's normal range (1e-38 of a row sum >= 1).
-inline float softmax_exp(float x) {
+// where exp leaves float's normal range (1e-38 of a row sum >= 1). x is clamped to -88 before the
+// integer conversion (converting the n of -inf or NaN is undefined); a NaN x comes back NaN, so a
+// non-finite score still reaches the loss and the step's non-finite check.
+inline float softmax_exp(float x_in) {
+  const float x = x_in > -88.f ? x_in : -88.f;  // NaN -> -88 here; returned as NaN below
   const float t = x * 1.44269504088896341f + 12582912.f;  // 1.5 2^23: rounds x log2 e to an integer
   const float n = t - 12582912.f;
   const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
@@ -238,7 +241,7 @@ inline float softmax_exp(float x) {
   y = y * z + r + 1.f;
   const int e = (int)n;
   const float p2 = std::bit_cast<float>((std::max(e, -126) + 127) << 23);
-  return x < -87.3f ? 0.f : y * p2;
+  return x_in >= -87.3f ? y * p2 : (x_in < -87.3f ? 0.f : x_in);
 }
 
 // Row reductions in a fixed order that still vectorises: 16 interleaved partials (element j

@@ -113,6 +113,7 @@ int run_bench_infer(const std::vector<std::string>& args) {
   manual_seed(1);
   std::unique_ptr<Module> net = build_generator(config);
   if (!weights.empty()) load_basicsr_weights(*net, weights);
+  net->eval();  // inference: no stochastic depth (SwinIR), as infer / test / validation run it
   Tensor x = Tensor::empty({batch, 3, size.first, size.second});
   uniform_(x, 0.0, 1.0);
 
