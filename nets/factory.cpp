@@ -170,23 +170,23 @@ const std::vector<std::pair<std::string, Builder>>& builders() {
        }},
       {"SwinIR",
        [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {
-         SwinIROptions o;
-         o.upscale = (int)a.integer("upscale", 2);
-         o.in_chans = a.integer("in_chans", 3);
-         o.img_size = a.integer_pair("img_size", 64);
-         o.window_size = (int)a.integer("window_size", 7);
-         o.img_range = a.number("img_range", 1.0);
-         o.depths = a.integers("depths", {6, 6, 6, 6});
-         o.embed_dim = a.integer("embed_dim", 96);
-         o.num_heads = a.integers("num_heads", {6, 6, 6, 6});
-         o.mlp_ratio = a.number("mlp_ratio", 4.0);
-         o.qkv_bias = a.boolean("qkv_bias", true);
-         o.qk_scale = a.number("qk_scale", 0.0);
-         o.drop_path_rate = a.number("drop_path_rate", 0.1);
-         o.patch_norm = a.boolean("patch_norm", true);
-         o.upsampler = a.string("upsampler", "");
-         o.resi_connection = a.string("resi_connection", "1conv");
-         o.num_feat = a.integer("num_feat", 64);  // srengine's key: BasicSR's heads are 64 wide
+         SwinIROptions o;  // BasicSR's defaults
+         o.upscale = (int)a.integer("upscale", o.upscale);
+         o.in_chans = a.integer("in_chans", o.in_chans);
+         o.img_size = a.integer_pair("img_size", o.img_size.first);
+         o.window_size = (int)a.integer("window_size", o.window_size);
+         o.img_range = a.number("img_range", o.img_range);
+         o.depths = a.integers("depths", o.depths);
+         o.embed_dim = a.integer("embed_dim", o.embed_dim);
+         o.num_heads = a.integers("num_heads", o.num_heads);
+         o.mlp_ratio = a.number("mlp_ratio", o.mlp_ratio);
+         o.qkv_bias = a.boolean("qkv_bias", o.qkv_bias);
+         o.qk_scale = a.number("qk_scale", o.qk_scale);
+         o.drop_path_rate = a.number("drop_path_rate", o.drop_path_rate);
+         o.patch_norm = a.boolean("patch_norm", o.patch_norm);
+         o.upsampler = a.string("upsampler", o.upsampler);
+         o.resi_connection = a.string("resi_connection", o.resi_connection);
+         o.num_feat = a.integer("num_feat", o.num_feat);  // srengine's key: BasicSR's heads are 64 wide
          a.only("patch_size", 1, "SwinIR's image restoration nets embed single pixels");
          a.only("drop_rate", 0, "dropout is not implemented; stochastic depth is drop_path_rate");
          a.only("attn_drop_rate", 0, "attention dropout is not implemented");

@@ -7,6 +7,7 @@
 #include "engine/ops_transformer.h"
 #include "engine/philox.h"
 #include "engine/random.h"
+#include "kernels/common/window_attention.h"
 #include "layers/pixel_shuffle_upsample.h"
 
 namespace sr {
@@ -28,37 +29,28 @@ Tensor on_rows(M& layer, const Tensor& x) {
   const Tensor y = layer.forward(reshape(x, {B * L, in}));
   return reshape(y, {B, L, y.size(1)});
 }
-Tensor linear_rows(Linear& layer, const Tensor& x) { return on_rows(layer, x); }
-Tensor linear_rows_mlp(SwinMlp& mlp, const Tensor& x) { return on_rows(mlp, x); }
 
 // Swin's relative_position_index and calculate_mask as tensors: the buffers BasicSR's state
-// dicts carry (the window_attention kernels compute both on the fly).
+// dicts carry, from the kernels' own definitions (kernels/common/window_attention.h), which
+// compute both on the fly.
 Tensor relative_position_index_tensor(int ws) {
-  const int64_t N = (int64_t)ws * ws;
-  std::vector<double> v((size_t)(N * N));
-  for (int64_t i = 0; i < N; ++i)
-    for (int64_t j = 0; j < N; ++j)
-      v[(size_t)(i * N + j)] = (double)((i / ws - j / ws + ws - 1) * (2 * ws - 1) + (i % ws - j % ws + ws - 1));
+  const int N = ws * ws;
+  std::vector<double> v((size_t)N * N);
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < N; ++j) v[(size_t)i * N + j] = swin::relative_index(i, j, ws);
   return Tensor::from_vector(v, {N, N}, DType::f64).to(DType::f32);
 }
 
-// The region of row (or column) r of an n-long side of the rolled image: cut at n - ws and n - shift.
-int64_t shift_region(int64_t r, int64_t n, int ws, int shift) { return r < n - ws ? 0 : (r < n - shift ? 1 : 2); }
-
 Tensor shift_mask_tensor(int64_t H, int64_t W, int ws, int shift) {
-  const int64_t nWh = H / ws, nWw = W / ws, N = (int64_t)ws * ws;
-  std::vector<double> v((size_t)(nWh * nWw * N * N));
+  const int64_t nW = (H / ws) * (W / ws);
+  const int N = ws * ws;
+  std::vector<double> v((size_t)(nW * N * N));
   size_t k = 0;
-  for (int64_t w = 0; w < nWh * nWw; ++w)
-    for (int64_t i = 0; i < N; ++i)
-      for (int64_t j = 0; j < N; ++j) {
-        auto label = [&](int64_t t) {
-          return shift_region((w / nWw) * ws + t / ws, H, ws, shift) * 3 +
-                 shift_region((w % nWw) * ws + t % ws, W, ws, shift);
-        };
-        v[k++] = label(i) == label(j) ? 0.0 : -100.0;
-      }
-  return Tensor::from_vector(v, {nWh * nWw, N, N}, DType::f64).to(DType::f32);
+  for (int64_t w = 0; w < nW; ++w)
+    for (int i = 0; i < N; ++i)
+      for (int j = 0; j < N; ++j)
+        v[k++] = swin::region(w, i, H, W, ws, shift) == swin::region(w, j, H, W, ws, shift) ? 0.0 : swin::kMaskValue;
+  return Tensor::from_vector(v, {nW, N, N}, DType::f64).to(DType::f32);
 }
 
 Tensor normal_tensor(const Shape& shape, double std) {
@@ -112,9 +104,9 @@ SwinWindowAttention::SwinWindowAttention(int64_t dim, int ws, int64_t nh, bool q
 }
 
 Tensor SwinWindowAttention::forward_windows(const Tensor& windows, int64_t H, int64_t W, int shift) {
-  const Tensor a = window_attention(linear_rows(*qkv, windows), relative_position_bias_table, (int)num_heads, H, W,
+  const Tensor a = window_attention(on_rows(*qkv, windows), relative_position_bias_table, (int)num_heads, H, W,
                                     window_size, shift, scale);
-  return linear_rows(*proj, a);
+  return on_rows(*proj, a);
 }
 
 SwinMlp::SwinMlp(int64_t dim, int64_t hidden, const LayerOptions& options) {
@@ -185,7 +177,7 @@ Tensor SwinTransformerBlock::forward_tokens(const Tensor& x, int64_t H, int64_t 
   const Tensor windows = window_partition(norm1->forward(x), H, W, window_size, shift);
   const Tensor y = window_merge(attn->forward_windows(windows, H, W, shift), H, W, window_size, shift);
   const Tensor h = add(x, drop_branch(y, 0));
-  return add(h, drop_branch(linear_rows_mlp(*mlp, norm2->forward(h)), 1));
+  return add(h, drop_branch(on_rows(*mlp, norm2->forward(h)), 1));
 }
 
 // ---- RSTB ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "engine/error.h"
+#include "nets/swinir.h"
 
 namespace sr::train {
 
@@ -26,7 +27,7 @@ std::string cuda_graph_blocker(const Config& cfg, const StageConfig& /*stage*/, 
   if (cfg.network_g && cfg.network_g->type == "SwinIR") {
     const auto& a = cfg.network_g->args;
     const bool given = a.contains("drop_path_rate") && a["drop_path_rate"].is_number();
-    const double rate = given ? a["drop_path_rate"].get<double>() : 0.1;  // SwinIR's default
+    const double rate = given ? a["drop_path_rate"].get<double>() : SwinIROptions{}.drop_path_rate;
     if (rate > 0)
       return "SwinIR's stochastic depth (network_g.drop_path_rate " + std::to_string(rate) +
              ") draws its masks on the host each iteration";

@@ -82,6 +82,24 @@ __device__ __forceinline__ float score(const float* qs, const float* k, int d, i
   return v;
 }
 
+// Row i of a (window, head), by one warp: p[j] = exp(S[i, j] - m) for the scaled q_i `qs` and
+// the keys `ks` (row stride ld); m (the row max) and the row sum l of p come back in every
+// lane. The forward and the backward's row phase call it; the column phase recomputes each
+// element with the same score and expf from the stored m and l.
+__device__ __forceinline__ void row_exponentials(const float* qs, const float* ks, int ld, int N, int d, int i,
+                                                 int ws, const float* bias, const int* label, int lane, float* p,
+                                                 float& m, float& l) {
+  m = -INFINITY;
+  for (int j = lane; j < N; j += 32) {
+    p[j] = score(qs, ks + j * ld, d, i, j, ws, bias, label);
+    m = fmaxf(m, p[j]);
+  }
+  m = warp_all_max(m);
+  l = 0.f;
+  for (int j = lane; j < N; j += 32) l += (p[j] = expf(p[j] - m));
+  l = warp_all_sum(l);
+}
+
 __global__ void __launch_bounds__(kThreads)
     window_attention_forward_kernel(const float* __restrict__ qkv, const float* __restrict__ table,
                                     float* __restrict__ out, WindowAttentionShape s) {
@@ -105,15 +123,8 @@ __global__ void __launch_bounds__(kThreads)
   for (int i = warp; i < N; i += kWarps) {
     for (int e = lane; e < d; e += 32) qw[e] = q[i * row + e] * scale;  // q scaled first, as PyTorch
     __syncwarp();
-    float m = -INFINITY;
-    for (int j = lane; j < N; j += 32) {
-      pw[j] = score(qw, ks + j * ld, d, i, j, ws, bias, label);
-      m = fmaxf(m, pw[j]);
-    }
-    m = warp_all_max(m);
-    float l = 0.f;
-    for (int j = lane; j < N; j += 32) l += (pw[j] = expf(pw[j] - m));
-    l = warp_all_sum(l);
+    float m, l;
+    row_exponentials(qw, ks, ld, N, d, i, ws, bias, label, lane, pw, m, l);
     for (int j = lane; j < N; j += 32) pw[j] /= l;
     __syncwarp();
     // out_i[e] = sum_j P[i, j] v_j[e], j in order.
@@ -161,15 +172,8 @@ __global__ void __launch_bounds__(kThreads)
       vb[e] = go[i * C + e];
     }
     __syncwarp();
-    float m = -INFINITY;
-    for (int j = lane; j < N; j += 32) {
-      ra[j] = score(va, A + j * ld, d, i, j, ws, bias, label);
-      m = fmaxf(m, ra[j]);
-    }
-    m = warp_all_max(m);
-    float l = 0.f;
-    for (int j = lane; j < N; j += 32) l += (ra[j] = expf(ra[j] - m));
-    l = warp_all_sum(l);
+    float m, l;
+    row_exponentials(va, A, ld, N, d, i, ws, bias, label, lane, ra, m, l);
     float D = 0.f;
     for (int j = lane; j < N; j += 32) {
       ra[j] /= l;
