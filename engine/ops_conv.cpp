@@ -167,9 +167,14 @@ Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias, cons
   dispatch("linear", x, [&](auto t) {
     using T = decltype(t);
     cpu::gemm<T>(false, true, N, Out, In, x.data<T>(), In, w.data<T>(), In, y.data<T>(), Out, false);
-    if (b.defined())
+    if (b.defined()) {
+      // Pointers taken once: data<T>() checks the dtype on every call, which in this loop had
+      // cost more than the product itself (SwinIR's token linears: N = H W rows).
+      T* yp = y.data<T>();
+      const T* bp = b.data<T>();
       for (int64_t n = 0; n < N; ++n)
-        for (int64_t o = 0; o < Out; ++o) y.data<T>()[n * Out + o] += b.data<T>()[o];
+        for (int64_t o = 0; o < Out; ++o) yp[n * Out + o] += bp[o];
+    }
   }, [&] {
     SR_CUDA(cuda::linear_forward(v, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr,
                                  y.data<float>(), N, In, Out));
@@ -191,8 +196,10 @@ Tensor linear(const Tensor& x_in, const Tensor& weight, const Tensor& bias, cons
       }
       if (gb) {
         db = Tensor::zeros({Out}, g.dtype(), g.device());
+        T* dbp = db.data<T>();
+        const T* gp = g.data<T>();
         for (int64_t n = 0; n < N; ++n)
-          for (int64_t o = 0; o < Out; ++o) db.data<T>()[o] += g.data<T>()[n * Out + o];
+          for (int64_t o = 0; o < Out; ++o) dbp[o] += gp[n * Out + o];
       }
     }, [&] {
       if (gx) dx = Tensor::empty({N, In}, g.dtype(), g.device());
