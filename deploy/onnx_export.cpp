@@ -100,6 +100,7 @@ OnnxExportSummary export_onnx(const Module& net, const OnnxExportOptions& o, con
 
   OnnxGraph g(&graph, half);
   g.int8 = o.int8;
+  g.opset = o.opset;
   g.reserve_name("input");
   g.reserve_name("output");
   std::string x = "input";

@@ -76,6 +76,14 @@ std::string OnnxGraph::add_int32(const std::string& name, const std::vector<int3
   return name;
 }
 
+std::string OnnxGraph::add_int64(const std::string& name, const std::vector<int64_t>& values,
+                                 const std::vector<int64_t>& dims) {
+  onnx::TensorProto& t = new_initializer(name, dims);
+  t.set_data_type(onnx::TensorProto::INT64);
+  for (int64_t v : values) t.add_int64_data(v);
+  return name;
+}
+
 std::string OnnxGraph::add_float32(const std::string& name, const std::vector<float>& values,
                                    const std::vector<int64_t>& dims) {
   onnx::TensorProto& t = new_initializer(name, dims);
@@ -95,6 +103,28 @@ std::string OnnxGraph::shared_float32(const std::string& name, const std::vector
                                       const std::vector<int64_t>& dims) {
   if (names_.count(name)) return name;
   return add_float32(name, values, dims);
+}
+
+namespace {
+// -1 as "m1": names stay identifiers.
+void append_int_name(std::string& name, int64_t v) {
+  name += v < 0 ? "_m" : "_";
+  name += std::to_string(v < 0 ? -v : v);
+}
+}  // namespace
+
+std::string OnnxGraph::ints(const std::vector<int64_t>& values) {
+  std::string name = "i64";
+  for (int64_t v : values) append_int_name(name, v);
+  if (names_.count(name)) return name;
+  return add_int64(name, values, {int64_t(values.size())});
+}
+
+std::string OnnxGraph::int_scalar(int64_t value) {
+  std::string name = "i64_scalar";
+  append_int_name(name, value);
+  if (names_.count(name)) return name;
+  return add_int64(name, {value}, {});
 }
 
 onnx::NodeProto& OnnxGraph::add_node(const std::string& op_type, std::initializer_list<std::string> inputs,

@@ -37,6 +37,8 @@ class OnnxGraph {
   std::string add_int8(const std::string& name, const std::vector<int8_t>& values, const std::vector<int64_t>& dims);
   std::string add_int32(const std::string& name, const std::vector<int32_t>& values,
                         const std::vector<int64_t>& dims);
+  // An int64 constant: shapes, axes, slice bounds and gather indices.
+  std::string add_int64(const std::string& name, const std::vector<int64_t>& values, const std::vector<int64_t>& dims);
   // A float32 constant whatever the graph's type (Resize's scales and roi are float32).
   std::string add_float32(const std::string& name, const std::vector<float>& values,
                           const std::vector<int64_t>& dims);
@@ -45,6 +47,10 @@ class OnnxGraph {
   std::string shared_scalar(const std::string& name, float value);
   std::string shared_float32(const std::string& name, const std::vector<float>& values,
                              const std::vector<int64_t>& dims);
+  // An int64 vector (dims {n}) and a 0-d int64, named after their values (`i64_4_m1_8`,
+  // `i64_scalar_2`) and added once.
+  std::string ints(const std::vector<int64_t>& values);
+  std::string int_scalar(int64_t value);
 
   // A node with one output, named `name` (made unique); returns the node to set attributes.
   onnx::NodeProto& add_node(const std::string& op_type, std::initializer_list<std::string> inputs,
@@ -54,6 +60,9 @@ class OnnxGraph {
   void reserve_name(const std::string& name) { names_.insert(name); }
 
   int64_t node_count() const { return graph_->node_size(); }
+
+  // The opset the graph is written for (ops whose form changed across opsets check it).
+  int opset = 17;
 
   // Set for an int8 QDQ export: the calibrated scales of every conv's input (quant/ptq.h).
   const quant::QuantTable* int8 = nullptr;

@@ -130,6 +130,7 @@ class SwinIR : public Module, public RandomStepped {
     return "attends within windows laid on the whole image's grid (shifted windows)";
   }
   void set_random_step(int64_t iteration, int rank = 0) override;
+  const RgbMeanShift& mean_shift() const { return shift_; }
 
   const SwinIROptions options;
   std::shared_ptr<Conv2d> conv_first;

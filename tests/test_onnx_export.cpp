@@ -38,16 +38,24 @@ namespace {
 
 std::string ort_script() { return source_dir() + "/tools/ort/run_model.js"; }
 
-// Every parameter random, so a misplaced channel, slope or bias shows: conv weights
+// Every parameter random, so a misplaced channel, slope or bias shows: conv and linear weights
 // U(+-1/sqrt(fan_in)) (PyTorch's default, keeping activations O(1)), biases U(+-0.1),
-// PReLU slopes U(0.05, 0.4).
+// PReLU slopes and LayerNorm weights U(0.05, 0.4), SwinIR's relative position biases U(+-1)
+// (as large as the attention scores, so a misplaced bias or mask shows).
 void randomize(Module& net, uint64_t seed) {
   manual_seed(seed);
   for (auto& [k, t] : net.state_dict()) {
+    // SwinIR's index and mask buffers are derived from the sizes (the kernels compute both).
+    if (k.ends_with("relative_position_index") || k.ends_with("attn_mask")) continue;
     if (t.dim() == 4) {
       const double b = 1.0 / std::sqrt(double(t.size(1) * t.size(2) * t.size(3)));
       uniform_(t, -b, b);
-    } else if (t.dim() == 1 && k.ends_with(".weight")) {  // PReLU's slopes (SRVGGNetCompact body.{odd})
+    } else if (t.dim() == 2 && k.ends_with(".weight")) {  // Linear (out, in)
+      const double b = 1.0 / std::sqrt(double(t.size(1)));
+      uniform_(t, -b, b);
+    } else if (k.ends_with("relative_position_bias_table")) {
+      uniform_(t, -1.0, 1.0);
+    } else if (t.dim() == 1 && k.ends_with(".weight")) {  // PReLU's slopes, LayerNorm's weights
       uniform_(t, 0.05, 0.4);
     } else {
       uniform_(t, -0.1, 0.1);
@@ -112,7 +120,7 @@ Comparison export_and_compare(const Case& c) {
     return r;
   }
 
-  const int64_t ch = c.network_g.value("num_in_ch", 3);
+  const int64_t ch = c.network_g.value("num_in_ch", c.network_g.value("in_chans", 3));
   Tensor x = Tensor::empty({c.n, ch, c.h, c.w}, DType::f32);
   manual_seed(c.seed + 100);
   uniform_(x, 0.0, 1.0);
@@ -340,6 +348,48 @@ TEST_CASE("onnx/fixed_shape_export_matches_srengine_in_onnxruntime") {
   require_match(c, kFp32Tolerance);
 }
 
+// SwinIR: the padding to the window, the shifted windows (Slice + Concat rolls), the shift mask
+// and the windows per image computed from the input's shape, so one graph serves every size.
+// Small nets (two RSTBs of two blocks: a plain and a shifted one each) on sides that need
+// padding, on a batch of 2 (the mask is per image): every head, both residual convs, qk_scale
+// and img_range 255, LayerNormalization (opset 17) and its written-out form (opset 11), fp16,
+// a fixed shape, a block whose training patch fits one window (no shift, no mask).
+nlohmann::json swinir(int upscale, const std::string& upsampler) {
+  return {{"type", "SwinIR"},     {"upscale", upscale}, {"in_chans", 3},     {"img_size", 8},
+          {"window_size", 4},     {"img_range", 1.0},   {"depths", {2, 2}},  {"embed_dim", 12},
+          {"num_heads", {2, 3}},  {"mlp_ratio", 2.0},   {"upsampler", upsampler}, {"num_feat", 8},
+          {"drop_path_rate", 0.0}};
+}
+
+TEST_CASE("onnx/swinir_x2_pixelshuffle_fp32_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = swinir(2, "pixelshuffle"), .h = 13, .w = 11};
+  c.n = 2;
+  require_match(c, kFp32Tolerance);
+}
+
+TEST_CASE("onnx/swinir_x3_direct_3conv_opset11_matches_srengine_in_onnxruntime") {
+  nlohmann::json net = swinir(3, "pixelshuffledirect");
+  net["resi_connection"] = "3conv";
+  net["qk_scale"] = 0.3;
+  net["img_range"] = 255.0;
+  Case c{.network_g = net, .h = 9, .w = 14, .extra_args = "--opset 11"};
+  require_match(c, kFp32Tolerance);
+}
+
+TEST_CASE("onnx/swinir_x4_nearest_conv_fp16_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = swinir(4, "nearest+conv"), .dtype = "fp16", .h = 10, .w = 7};
+  require_match(c, kFp16Tolerance);
+}
+
+TEST_CASE("onnx/swinir_x1_one_window_patch_fixed_shape_matches_srengine_in_onnxruntime") {
+  nlohmann::json net = swinir(1, "");
+  net["in_chans"] = 1;
+  net["img_size"] = 4;  // one window: every block plain
+  net["window_size"] = 4;
+  Case c{.network_g = net, .h = 12, .w = 6, .extra_args = "--shape 1x1x12x6"};
+  require_match(c, kFp32Tolerance);
+}
+
 // The comparison above must be able to fail: one weight of the exported file off by 0.25
 // (conv_first's first tap, the tensor whose channels the x2 export reorders; the reference net
 // keeps the right value) has to show up beyond the tolerance of each precision.
@@ -440,7 +490,7 @@ TEST_CASE("onnx/export_errors_name_the_bad_option_path_or_op") {
   INFO(log);
   CHECK(rc != 0);
   CHECK(log.find("VGGStyleDiscriminator has no ONNX mapping") != std::string::npos);
-  CHECK(log.find("RRDBNet, SRVGGNetCompact, EDSR, MSRResNet and RCAN") != std::string::npos);
+  CHECK(log.find("RRDBNet, SRVGGNetCompact, EDSR, MSRResNet, RCAN and SwinIR") != std::string::npos);
   CHECK(!fs::exists(dir.file("d.onnx")));
 }
 

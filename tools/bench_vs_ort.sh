@@ -7,7 +7,8 @@
 # srengine/ORT (< 1: srengine is faster).
 #
 #   tools/bench_vs_ort.sh [--bin build/srengine] [--out bench-ort] [--threads N] [--iters 5]
-#                         [--cases srvgg256,srvgg512,rrdb64]
+#                         [--cases srvgg256,srvgg512,rrdb64,swinir64]
+# (swinir: SwinIR-light x4, BasicSR's lightweight options)
 #
 # Needs /usr/bin/python3 with python3-torch (the weights) and tools/ort/node_modules
 # (tools/setup.sh installs onnxruntime-node).
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
     --threads) threads=$2; shift 2 ;;
     --iters) iters=$2; shift 2 ;;
     --cases) cases=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | cut -c3-; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | cut -c3-; exit 0 ;;
     *) echo "bench_vs_ort.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -37,6 +38,7 @@ net_of() {
   case "$1" in
     srvgg*) echo '{"type": "SRVGGNetCompact", "num_in_ch": 3, "num_out_ch": 3, "num_feat": 64, "num_conv": 32, "upscale": 4, "act_type": "prelu"}' ;;
     rrdb*) echo '{"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3, "scale": 4, "num_feat": 64, "num_block": 23, "num_grow_ch": 32}' ;;
+    swinir*) echo '{"type": "SwinIR", "upscale": 4, "in_chans": 3, "img_size": 64, "window_size": 8, "img_range": 1.0, "depths": [6, 6, 6, 6], "embed_dim": 60, "num_heads": [6, 6, 6, 6], "mlp_ratio": 2, "upsampler": "pixelshuffledirect", "resi_connection": "1conv"}' ;;
     *) echo "bench_vs_ort.sh: unknown case '$1'" >&2; exit 2 ;;
   esac
 }
@@ -53,11 +55,13 @@ import json, sys, os
 sys.path.insert(0, os.environ["SRENGINE_ROOT"] + "/tools")
 import torch
 from safetensors_file import write_safetensors
-from torch_nets import RRDBNet, SRVGGNetCompact
+from torch_nets import RRDBNet, SRVGGNetCompact, SwinIR
 opt = json.loads(sys.argv[2])
 torch.manual_seed(0)
 if opt["type"] == "RRDBNet":
     net = RRDBNet(3, 3, opt["scale"], opt["num_feat"], opt["num_block"], opt["num_grow_ch"])
+elif opt["type"] == "SwinIR":
+    net = SwinIR(**{k: v for k, v in opt.items() if k != "type"})
 else:
     net = SRVGGNetCompact(3, 3, opt["num_feat"], opt["num_conv"], opt["upscale"], opt["act_type"])
 write_safetensors(sys.argv[1], {k: v.float() for k, v in net.state_dict().items()})
