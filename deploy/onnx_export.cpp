@@ -10,6 +10,7 @@
 #include "deploy/onnx_modules.h"
 #include "engine/atomic_file.h"
 #include "engine/error.h"
+#include "nets/swinir.h"
 
 namespace sr::deploy {
 
@@ -49,7 +50,7 @@ void rename_tensor(onnx::GraphProto& g, const std::string& from, const std::stri
   }
 }
 
-void check_options(const OnnxExportOptions& o, const GeneratorInterface& io) {
+void check_options(const OnnxExportOptions& o, const GeneratorInterface& io, const Module& net) {
   check_onnx_options(o);
   if (o.int8) {
     SR_CHECK(o.dtype == "fp32", "int8 export: the QDQ graph's float side is fp32, not ", o.dtype);
@@ -62,6 +63,18 @@ void check_options(const OnnxExportOptions& o, const GeneratorInterface& io) {
   SR_CHECK(s[2] % io.divisor == 0 && s[3] % io.divisor == 0, "--shape ", s[0], "x", s[1], "x", s[2], "x", s[3],
            ": ", io.name, " needs a height and width that are multiples of ", io.divisor,
            " (it pixel-unshuffles its input)");
+  // SwinIR's graph reflect-pads the input to a multiple of the window, which needs more rows
+  // and columns than it adds (as SwinIR::forward checks): a fixed shape that can never run is
+  // refused here instead of failing in the runtime's Pad.
+  if (const auto* sw = dynamic_cast<const SwinIR*>(&net)) {
+    const int64_t ws = sw->options.window_size;
+    for (int a : {2, 3}) {
+      const int64_t pad = (ws - s[a] % ws) % ws;
+      SR_CHECK(pad < s[a], "--shape ", s[0], "x", s[1], "x", s[2], "x", s[3], ": ", io.name,
+               " reflect-pads its input to a multiple of window_size ", ws, ", which needs a height and width of at "
+               "least ", ws / 2 + 1, " (", s[a], " would be padded by ", pad, ")");
+    }
+  }
 }
 
 }  // namespace
@@ -70,7 +83,7 @@ bool onnx_export_built() { return true; }
 
 OnnxExportSummary export_onnx(const Module& net, const OnnxExportOptions& o, const std::string& path) {
   const GeneratorInterface io = generator_interface(net);
-  check_options(o, io);
+  check_options(o, io, net);
   check_onnx_output_path(path);
   const bool half = o.dtype == "fp16";
 

@@ -86,10 +86,13 @@ class SwinEmitter {
   std::string path_;
   std::string padded_;                            // the padded, normalised NCHW input
   std::map<std::pair<int, int>, std::string> masks_;  // (window, shift) -> (nW, 1, N, N)
+  std::map<int, std::string> indices_;                // window -> relative position index (N*N)
 };
 
-// nn.Linear on the last axis: MatMul by the weight's transpose, stored transposed (in, out)
-// under the state dict's name, then the bias. ONNX's Gemm takes 2-d inputs only.
+// nn.Linear on the last axis: MatMul by the weight's transpose, stored transposed (in, out) as
+// `<key>.T` (a distinct name: a tool that swaps initializers by state-dict key must not put
+// PyTorch's (out, in) there, which a square proj's shape would not catch), then the bias.
+// ONNX's Gemm takes 2-d inputs only.
 std::string SwinEmitter::linear(const Linear& l, const std::string& path, const std::string& x) {
   const Tensor w = l.weight.detach().to(Device::cpu()).to(DType::f32).contiguous();
   const int64_t out = w.size(0), in = w.size(1);
@@ -97,14 +100,16 @@ std::string SwinEmitter::linear(const Linear& l, const std::string& path, const 
   std::vector<float> wt((size_t)(out * in));
   for (int64_t o = 0; o < out; ++o)
     for (int64_t i = 0; i < in; ++i) wt[(size_t)(i * out + o)] = p[o * in + i];
-  std::string y = node("MatMul", {x, g_.add_weight(path + ".weight", wt, {in, out})}, path);
+  std::string y = node("MatMul", {x, g_.add_weight(path + ".weight.T", wt, {in, out})}, path);
   if (l.bias.defined()) y = node("Add", {y, g_.add_weight(path + ".bias", l.bias)}, path + ".add_bias");
   return y;
 }
 
-// nn.LayerNorm over the last axis: LayerNormalization from opset 17; before it, the same
-// arithmetic written out: (x - mean) / sqrt(var + eps) * weight + bias, var the biased mean of
-// squares (as PyTorch's).
+// nn.LayerNorm over the last axis: LayerNormalization from opset 17 (its statistics in float32,
+// stash_type 1); before it, the same arithmetic written out: (x - mean) / sqrt(var + eps) *
+// weight + bias, var the biased mean of squares (as PyTorch's). In a float16 graph the written-out
+// statistics are computed in float32 too: (x - mean)^2 overflows float16 once |x - mean| passes
+// 256 (SwinIR's img_range 255 features do), and the sum of squares sooner.
 std::string SwinEmitter::layer_norm(const LayerNorm& ln, const std::string& path, const std::string& x) {
   const std::string w = g_.add_weight(path + ".weight", ln.weight);
   const std::string b = g_.add_weight(path + ".bias", ln.bias);
@@ -114,17 +119,24 @@ std::string SwinEmitter::layer_norm(const LayerNorm& ln, const std::string& path
     set_attr(n, "epsilon", float(ln.eps));
     return n.output(0);
   }
+  auto cast = [&](const std::string& v, int64_t to, const std::string& name) {
+    onnx::NodeProto& n = g_.add_node("Cast", {v}, name);
+    set_attr(n, "to", to);
+    return n.output(0);
+  };
   auto mean = [&](const std::string& v, const std::string& name) {
     onnx::NodeProto& n = g_.add_node("ReduceMean", {v}, name);
     set_attr(n, "axes", std::vector<int64_t>{-1});
     set_attr(n, "keepdims", int64_t(1));
     return n.output(0);
   };
-  const std::string d = node("Sub", {x, mean(x, path + ".mean")}, path + ".centered");
+  const std::string xf = g_.half() ? cast(x, onnx::TensorProto::FLOAT, path + ".to_fp32") : x;
+  const std::string d = node("Sub", {xf, mean(xf, path + ".mean")}, path + ".centered");
   const std::string var = mean(node("Mul", {d, d}, path + ".squared"), path + ".variance");
-  const std::string eps = g_.add_weight(path + ".eps", std::vector<float>{float(ln.eps)}, {});
+  const std::string eps = g_.add_float32(path + ".eps", std::vector<float>{float(ln.eps)}, {});  // float32 always
   const std::string sd = node("Sqrt", {node("Add", {var, eps}, path + ".add_eps")}, path + ".std");
-  const std::string y = node("Div", {d, sd}, path + ".normalized");
+  std::string y = node("Div", {d, sd}, path + ".normalized");
+  if (g_.half()) y = cast(y, onnx::TensorProto::FLOAT16, path + ".to_fp16");
   return node("Add", {node("Mul", {y, w}, path + ".scale"), b}, path);
 }
 
@@ -180,9 +192,9 @@ std::string SwinEmitter::shift_mask(int ws, int shift) {
       node("Add", {node("Mul", {rows, g_.int_scalar(3)}, name + ".row_label"), cols}, name + ".labels");
   const int64_t N = int64_t(ws) * ws;
   const std::string w = reshape(partition(labels, ws, 1, name).windows, {-1, N}, name + ".window_labels");
-  const std::string differ = node("Sub", {reshape(w, {-1, N, 1}, name + ".label_i"), reshape(w, {-1, 1, N}, name + ".label_j")},
-                                  name + ".label_difference");
-  const std::string same = node("Equal", {differ, g_.int_scalar(0)}, name + ".same_region");
+  // Equal broadcasts (nW, N, 1) against (nW, 1, N) straight to bool: no (nW, N, N) int64 difference.
+  const std::string same = node("Equal", {reshape(w, {-1, N, 1}, name + ".label_i"), reshape(w, {-1, 1, N}, name + ".label_j")},
+                                name + ".same_region");
   const std::string mask = node("Where", {same, g_.shared_scalar("attn_mask_keep", 0.0f),
                                           g_.shared_scalar("attn_mask_value", float(swin::kMaskValue))},
                                 name + ".values");
@@ -209,11 +221,15 @@ std::string SwinEmitter::attention(const SwinWindowAttention& a, const std::stri
   const std::string kt = transpose(part(1, "k"), {0, 1, 3, 2}, join(path, "k_transposed"));
   std::string s = node("MatMul", {q, kt}, join(path, "scores"));
 
-  std::vector<int64_t> index((size_t)(N * N));
-  for (int i = 0; i < N; ++i)
-    for (int j = 0; j < N; ++j) index[(size_t)(i * N + j)] = swin::relative_index(i, j, ws);
+  // The index depends on the window only: one constant per window size, shared by the blocks.
+  std::string& idx = indices_[ws];
+  if (idx.empty()) {
+    std::vector<int64_t> index((size_t)(N * N));
+    for (int i = 0; i < N; ++i)
+      for (int j = 0; j < N; ++j) index[(size_t)(i * N + j)] = swin::relative_index(i, j, ws);
+    idx = g_.add_int64(join(path_, "relative_position_index_w" + std::to_string(ws)), index, {N * N});
+  }
   const std::string table = g_.add_weight(join(path, "relative_position_bias_table"), a.relative_position_bias_table);
-  const std::string idx = g_.add_int64(join(path, "relative_position_index"), index, {N * N});
   const std::string bias = node("Gather", {table, idx}, join(path, "relative_position_bias_rows"));  // (N*N, heads)
   const std::string bias_hnn =
       transpose(reshape(bias, {N, N, heads}, join(path, "relative_position_bias_nnh")), {2, 0, 1},

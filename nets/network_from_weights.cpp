@@ -108,8 +108,9 @@ nlohmann::json compact_from(const std::map<std::string, const Tensor*>& m, const
 // names and shapes. embed_dim and in_chans from conv_first; per RSTB the block count and the
 // heads (the bias table's columns); the window from the table's (2 ws - 1)^2 rows; mlp_ratio
 // from fc1; the training patch (img_size, which decides only whether one window covers it)
-// from the first shifted block's attn_mask (nW = (img_size / ws)^2 windows), or the window
-// itself when no odd block has a mask; the head from its keys. img_range is 1 in every
+// from the first shifted block's attn_mask (nW = (img_size / ws)^2 windows); a file without
+// one (a patch that one window covers, whose tables hold the patch's window rather than the
+// net's) needs a config; the head from its keys. img_range is 1 in every
 // released SR model and BasicSR option file; the JPEG and denoising nets (upsampler "",
 // img_range 255 for JPEG) cannot be told apart, so those need a config.
 nlohmann::json swinir_from(const std::map<std::string, const Tensor*>& m, const std::string& path,
@@ -137,33 +138,35 @@ nlohmann::json swinir_from(const std::map<std::string, const Tensor*>& m, const 
       // nW = (h / ws) (w / ws) windows: a square patch when nW is a square, else the most
       // square factorisation (only the mask's shape and whether one window covers the patch
       // depend on img_size; the kernels compute the mask of each input's own size).
+      // Without a mask the patch fits one window: the blocks' tables then hold the patch's
+      // window, and the net's window_size (which pads every input) is not in the file.
       const Tensor* mask = find(m, layer + "1.attn_mask");
-      if (!mask) {
-        img_h = img_w = ws;
-      } else {
-        SR_CHECK(mask->dim() == 3 && mask->size(0) > 0, "weights '", path, "': ", layer, "1.attn_mask has shape ",
-                 mask->shape().str(), ", not (windows, N, N)");
-        const int64_t nW = mask->size(0);
-        int64_t a = 1;
-        for (int64_t f = 1; f * f <= nW; ++f)
-          if (nW % f == 0) a = f;
-        SR_CHECK(a >= 2, "weights '", path, "': ", layer, "1.attn_mask holds ", nW,
-                 " windows: a shifted block's patch is at least 2 windows a side");
-        img_h = a * ws;
-        img_w = nW / a * ws;
-      }
+      SR_CHECK(mask, "weights '", path, "': ", layer, "1 (a shifted block) has no attn_mask, so its training patch "
+               "fits one window and the net's window_size, which pads every input, is not in the file (the bias "
+               "tables hold the patch's window); give ", names.config, " with network_g {\"type\": \"SwinIR\", ...}");
+      SR_CHECK(mask->dim() == 3 && mask->size(0) > 0, "weights '", path, "': ", layer, "1.attn_mask has shape ",
+               mask->shape().str(), ", not (windows, N, N)");
+      const int64_t nW = mask->size(0);
+      int64_t a = 1;
+      for (int64_t f = 1; f * f <= nW; ++f)
+        if (nW % f == 0) a = f;
+      SR_CHECK(a >= 2, "weights '", path, "': ", layer, "1.attn_mask holds ", nW,
+               " windows: a shifted block's patch is at least 2 windows a side");
+      img_h = a * ws;
+      img_w = nW / a * ws;
     }
   }
   SR_CHECK(!depths.empty() && ws > 0, "weights '", path, "': SwinIR without layers.0.residual_group.blocks.0");
+  SR_CHECK(img_h > 0, "weights '", path, "': no RSTB has a second (shifted) block, so whether the training patch fits "
+           "one window, and with it the net's window_size, is not in the file; give ", names.config,
+           " with network_g {\"type\": \"SwinIR\", ...}");
   nlohmann::json o = {{"type", "SwinIR"},
                       {"in_chans", in},
                       {"embed_dim", dim},
                       {"depths", depths},
                       {"num_heads", heads},
                       {"window_size", ws},
-                      {"img_size", img_h == 0                ? nlohmann::json(64)
-                                   : img_h == img_w ? nlohmann::json(img_h)
-                                                    : nlohmann::json::array({img_h, img_w})},
+                      {"img_size", img_h == img_w ? nlohmann::json(img_h) : nlohmann::json::array({img_h, img_w})},
                       {"mlp_ratio", (double)hidden / (double)dim},
                       {"img_range", 1.0},
                       {"qkv_bias", find(m, "layers.0.residual_group.blocks.0.attn.qkv.bias") != nullptr},

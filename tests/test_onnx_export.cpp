@@ -390,6 +390,33 @@ TEST_CASE("onnx/swinir_x1_one_window_patch_fixed_shape_matches_srengine_in_onnxr
   require_match(c, kFp32Tolerance);
 }
 
+// Below opset 17 the LayerNorms are written out; in fp16 their statistics run in float32
+// (tests/onnx/check_model.py checks every ReduceMean's input type), as img_range 255 features
+// would overflow float16's squares.
+TEST_CASE("onnx/swinir_x2_fp16_opset11_img_range_255_matches_srengine_in_onnxruntime") {
+  nlohmann::json net = swinir(2, "pixelshuffle");
+  net["img_range"] = 255.0;
+  Case c{.network_g = net, .dtype = "fp16", .h = 8, .w = 9, .extra_args = "--opset 11"};
+  require_match(c, kFp16Tolerance);
+}
+
+// A fixed shape the graph's reflect padding cannot serve is refused at export, naming the side.
+TEST_CASE("onnx/swinir_fixed_shape_smaller_than_its_padding_is_refused") {
+  if (!export_built()) return;
+  test::TempDir dir;
+  nlohmann::json opt = swinir(2, "pixelshuffle");
+  opt["window_size"] = 8;
+  const std::unique_ptr<Module> net = build_network(opt);
+  deploy::OnnxExportOptions o;
+  o.shape = std::array<int64_t, 4>{1, 3, 5, 4};  // 5 pads by 3 (allowed), 4 would pad by 4
+  test::require_error([&] { deploy::export_onnx(*net, o, dir.file("m.onnx")); },
+                      {"--shape 1x3x5x4", "window_size 8", "at least 5", "4 would be padded by 4"});
+  CHECK(!fs::exists(dir.file("m.onnx")));
+  o.shape = std::array<int64_t, 4>{1, 3, 5, 5};
+  deploy::export_onnx(*net, o, dir.file("m.onnx"));
+  CHECK(fs::exists(dir.file("m.onnx")));
+}
+
 // The comparison above must be able to fail: one weight of the exported file off by 0.25
 // (conv_first's first tap, the tensor whose channels the x2 export reorders; the reference net
 // keeps the right value) has to show up beyond the tolerance of each precision.
