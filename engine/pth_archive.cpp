@@ -124,6 +124,9 @@ WeightsFileKind sniff_weights_file(const uint8_t* head, size_t n) {
       ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6)))
     return WeightsFileKind::torch_zip;
   if (n >= 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5) return WeightsFileKind::torch_legacy;
+  // torch.save(..., pickle_protocol=1) has no PROTO opcode: its first pickle, the magic number
+  // 0x1950a86a20f9469cfc6c, is the LONG text "L119547037146038801333356L\n".
+  if (n >= 16 && std::memcmp(head, "L119547037146038", 16) == 0) return WeightsFileKind::torch_legacy;
   return WeightsFileKind::unknown;
 }
 

@@ -95,8 +95,6 @@ const char* opcode_name(uint8_t op) {
     case 0x8e: return "BINBYTES8";
     case 0x96: return "BYTEARRAY8";
     case 'V': return "UNICODE";
-    case 'I': return "INT";
-    case 'L': return "LONG";
     case 0x8b: return "LONG4";
     case 'F': return "FLOAT";
     case 'g': return "GET";
@@ -481,19 +479,11 @@ class Unpickler {
         case 'M': push_int((int64_t)le(take(2, "BININT2"), 2)); break;
         case 0x8a: {  // LONG1: little-endian two's complement of n bytes
           const uint8_t k = *take(1, "LONG1");
-          const uint8_t* q = take(k, "LONG1");
-          if (k > 8) {  // kept as bytes: the legacy format's magic number is 10 bytes long
-            Value v;
-            v.kind = Kind::big_integer;
-            v.s.assign(reinterpret_cast<const char*>(q), k);
-            push(make(std::move(v)));
-            break;
-          }
-          uint64_t v = le(q, k);
-          if (k > 0 && k < 8 && (q[k - 1] & 0x80)) v |= ~uint64_t(0) << (8 * k);
-          push_int((int64_t)v);
+          push_twos_complement(take(k, "LONG1"), k);
           break;
         }
+        case 'I': push_text_int(false); break;  // INT (protocols 0 and 1)
+        case 'L': push_text_int(true); break;   // LONG (protocols 0 and 1)
         case 'G': {  // BINFLOAT: big-endian double
           const uint8_t* q = take(8, "BINFLOAT");
           uint64_t bits = 0;
@@ -515,13 +505,7 @@ class Unpickler {
         case 0x94: memoize((uint32_t)memo_.size(), top("MEMOIZE")); break;
         case 'h': get((uint32_t)*take(1, "BINGET")); break;
         case 'j': get((uint32_t)le(take(4, "LONG_BINGET"), 4)); break;
-        case 0x88: case 0x89: {  // NEWTRUE / NEWFALSE
-          Value v;
-          v.kind = Kind::boolean;
-          v.i = op == 0x88;
-          push(make(std::move(v)));
-          break;
-        }
+        case 0x88: case 0x89: push_bool(op == 0x88); break;  // NEWTRUE / NEWFALSE
         case 'N': push(make(Kind::none)); break;
         case 'Q': push(persistent_load(pop("BINPERSID"))); break;
         case 'c': {  // GLOBAL "module\nname\n"
@@ -568,6 +552,97 @@ class Unpickler {
     v.kind = Kind::integer;
     v.i = x;
     push(make(std::move(v)));
+  }
+  void push_bool(bool x) {
+    Value v;
+    v.kind = Kind::boolean;
+    v.i = x;
+    push(make(std::move(v)));
+  }
+  // A little-endian two's complement number of k bytes (LONG1's form): an int when it fits in 8
+  // bytes, else kept as its bytes (the legacy format's magic number is 10 bytes long).
+  void push_twos_complement(const uint8_t* q, size_t k) {
+    if (k > 8) {
+      Value v;
+      v.kind = Kind::big_integer;
+      v.s.assign(reinterpret_cast<const char*>(q), k);
+      push(make(std::move(v)));
+      return;
+    }
+    uint64_t v = le(q, (int)k);
+    if (k > 0 && k < 8 && (q[k - 1] & 0x80)) v |= ~uint64_t(0) << (8 * k);
+    push_int((int64_t)v);
+  }
+
+  // INT and LONG, the text integers of protocols 0 and 1: decimal text, then a newline.
+  // Protocol 1 writes a bool as INT "01" / "00" (Python 2's True / False; CPython reads those two
+  // texts as bools) and an int outside 32 bits as LONG text with an 'L' suffix, so a legacy
+  // torch.save(..., pickle_protocol=1) file holds both: its magic number is a 24-digit LONG, its
+  // sys_info's little_endian an INT. Only the text repr() writes is read, where CPython's readers
+  // take more and disagree on it: an optional '-', then digits without a leading zero (Python 3
+  // refuses "007", Python 2's cPickle read it as octal 7), not "-0" (cPickle read "-0", "+0" and
+  // "+1" as bools, Python 3 as ints), and for LONG one optional 'L' (Python 2's repr writes it,
+  // Python 3's reader drops it); no '+', spaces, '\r', underscores or base prefixes.
+  // INT must fit in an int64 (Python 2's int; larger numbers are pickled as LONG); a LONG past
+  // 64 bits is kept as bytes, like LONG1's. The value is LONG1's form: the magnitude in base 256
+  // (each digit: times 10 plus the digit, carried byte by byte), then negated in two's complement
+  // (~m + 1), with one more byte where the top bit does not already give the sign, so the bytes
+  // are the fewest that hold the number, as pickle's encode_long writes them.
+  void push_text_int(bool is_long) {
+    const char* op = is_long ? "LONG" : "INT";
+    // An int64 has at most 19 digits; a real LONG is at most the magic number's 24. The text is
+    // read only this far, so a megabyte of digits costs nothing.
+    const size_t max_chars = is_long ? 256 : 24;
+    const size_t start = pos_;
+    while (true) {
+      if (pos_ >= n_) truncated(op);
+      if (p_[pos_] == '\n') break;
+      SR_CHECK(pos_ - start < max_chars, where_, ": ", name_, " ", op, " at byte ", op_pos_, " has no newline within ",
+               max_chars, " characters ('", printable(std::string(reinterpret_cast<const char*>(p_ + start), 24)),
+               "...'); refused");
+      ++pos_;
+    }
+    const std::string text(reinterpret_cast<const char*>(p_ + start), pos_ - start);
+    ++pos_;
+    if (!is_long && (text == "00" || text == "01")) {
+      push_bool(text == "01");
+      return;
+    }
+    std::string digits = text;
+    if (is_long && !digits.empty() && digits.back() == 'L') digits.pop_back();
+    const bool negative = !digits.empty() && digits[0] == '-';
+    if (negative) digits.erase(0, 1);
+    const std::string what = str_cat(where_, ": ", name_, " ", op, " at byte ", op_pos_, " is '", printable(text, 40), "'");
+    SR_CHECK(!digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }),
+             what, ", not a decimal integer as repr() writes it (an optional '-', digits",
+             is_long ? ", an optional 'L'" : "", ", then a newline); refused");
+    SR_CHECK(digits.size() == 1 || digits[0] != '0', what,
+             ": a leading zero (Python 3 refuses it, Python 2's cPickle read it as octal); refused");
+    SR_CHECK(!negative || digits != "0", what, ": -0 (Python 2's cPickle read it as False, Python 3 as 0); refused");
+    std::vector<uint8_t> b;  // little-endian magnitude, no zero top byte (empty for 0)
+    for (char c : digits) {
+      unsigned carry = (unsigned)(c - '0');
+      for (uint8_t& x : b) {
+        const unsigned v = x * 10u + carry;
+        x = (uint8_t)v;
+        carry = v >> 8;
+      }
+      if (carry) b.push_back((uint8_t)carry);
+    }
+    if (negative && !b.empty()) {
+      unsigned carry = 1;
+      for (uint8_t& x : b) {
+        const unsigned v = (uint8_t)~x + carry;
+        x = (uint8_t)v;
+        carry = v >> 8;
+      }
+      if (!(b.back() & 0x80)) b.push_back(0xff);  // the magnitude was over 2^(8k-1)
+    } else if (!b.empty() && (b.back() & 0x80)) {
+      b.push_back(0);
+    }
+    SR_CHECK(is_long || b.size() <= 8, what, ": outside the int64 range (an INT holds what Python 2's int held; "
+             "larger numbers are pickled as LONG); refused");
+    push_twos_complement(b.data(), b.size());
   }
   void push_str(uint64_t len) {
     const uint8_t* q = take(len, "a string");

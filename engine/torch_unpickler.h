@@ -14,7 +14,10 @@
 // descriptions (storage key, offset, sizes, strides), checked against their storage's declared
 // element count; the storage bytes are read by the caller (engine/pth_archive.h,
 // engine/pth_legacy.h). Python 2 pickles (PyTorch <= 0.4 files) read too: their byte strings
-// are text, as torch.load decodes them, and their OrderedDict comes as a list of pairs.
+// are text, as torch.load decodes them, and their OrderedDict comes as a list of pairs. So do
+// protocol 1 pickles (torch.save(..., pickle_protocol=1)), whose bools and ints past 32 bits are
+// decimal text (INT "01" / "00", LONG "...L"), read strictly: malformed or out-of-range text is
+// an sr::Error naming the file and the byte.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,8 @@
 // python3-torch 1.13 (tools/make_pth_fixtures.py, committed under tests/fixtures/pth/) load
 // bit-identically to the safetensors path, in every storage type and view layout; legacy
 // (pre-1.6) files, from torch.save and hand-built as PyTorch 0.3 wrote them under Python 2 and 3,
-// load bit-identically to the same tensors in the zip format; TorchScript files, hostile
+// load bit-identically to the same tensors in the zip format, and files at pickle protocol 1
+// (text INT / LONG, read strictly) as those at protocol 2; TorchScript files, hostile
 // pickles and legacy streams, truncated archives and bad storage views are refused with an
 // sr::Error naming the file and the item; random byte flips never crash. The CLI reads .pth in
 // `infer --weights` and `convert`.
@@ -425,6 +426,160 @@ TEST_CASE("pth/legacy_v1_rebuild_tensor_files_load") {
   CHECK(values(t.at("i64")) == std::vector<float>{7, -3, 1099511627776.f});
 }
 
+TEST_CASE("pth/protocol1_files_load_like_protocol2_ones") {
+  // torch.save(..., pickle_protocol=1), in both formats: requires_grad and the 'flag' entry are
+  // INT "01" / "00"; in the legacy format the magic number is LONG text and sys_info's
+  // little_endian an INT too. Both read as tensors.pth does (the same objects at protocol 2),
+  // their bools as bools.
+  expect_same_pth(read_pth(pth_fixture("protocol1_tensors.pth")), read_pth(pth_fixture("tensors.pth")));
+  expect_same_pth(read_pth(pth_fixture("legacy_protocol1_tensors.pth")), read_pth(pth_fixture("tensors.pth")));
+  // The file with its text numbers spoiled: each refused, naming the file and the opcode's byte.
+  const std::vector<uint8_t> good = read_all(pth_fixture("legacy_protocol1_tensors.pth"));
+  const std::string magic = "L119547037146038801333356L\n";
+  REQUIRE(std::string(good.begin(), good.begin() + (ptrdiff_t)magic.size()) == magic);
+  auto spoiled = [&](const std::string& from, const std::string& to) {
+    std::string s(good.begin(), good.end());
+    const size_t at = s.find(from);
+    REQUIRE(at != std::string::npos);
+    s.replace(at, from.size(), to);
+    return std::vector<uint8_t>(s.begin(), s.end());
+  };
+  const std::vector<std::pair<std::vector<uint8_t>, std::vector<std::string>>> cases = {
+      {spoiled(magic, "L11954703714603880133335xL\n"),
+       {"magic-number pickle", "LONG at byte 0 is '11954703714603880133335xL', not a decimal integer"}},
+      {spoiled(magic, "L119547037146038" + std::string(1 << 20, '9') + "L\n"),
+       {"magic-number pickle", "LONG at byte 0 has no newline within 256 characters"}},
+      {spoiled(magic, "L119547037146038801333357L\n"), {"not torch.save's magic number"}},
+      // little_endian as the int 1 (not the bool True) is named as such
+      {spoiled("q\x02I01\n", "q\x02I1\n"),
+       {"sys_info little_endian is 1, expected True or False"}},
+      {spoiled("q\x02I01\n", "q\x02I001\n"), {"sys_info pickle", "INT at byte 82 is '001'", "leading zero"}},
+  };
+  for (const auto& [bytes, parts] : cases) {
+    std::vector<std::string> want = parts;
+    want.push_back("p1.pth");
+    const std::string msg = test::require_error([&] { parse_pth(bytes.data(), bytes.size(), "p1.pth"); }, want);
+    CHECK(msg.size() < 1000);
+  }
+}
+
+TEST_CASE("pth/text_int_opcodes_read_as_cpython_reads_them") {
+  // text_ints_protocol0.pkl: pickle.dumps(v, protocol=0) for each v below, back to back (INT for
+  // the int32 range, "01" / "00" for True / False, LONG "...L" beyond). Each reads as the value,
+  // in LONG1's form past 64 bits (the fewest little-endian two's complement bytes, as
+  // pickle.encode_long writes them).
+  using K = PlainValue::Kind;
+  struct Want {
+    K kind;
+    int64_t i;
+    std::vector<uint8_t> bytes;  // big_integer
+  };
+  const std::vector<uint8_t> magic = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+  const std::vector<Want> want = {
+      {K::integer, 0, {}}, {K::integer, 7, {}}, {K::integer, -7, {}}, {K::integer, 255, {}},
+      {K::integer, -256, {}}, {K::integer, 2147483647, {}}, {K::integer, -2147483648LL, {}},
+      {K::boolean, 1, {}}, {K::boolean, 0, {}}, {K::integer, 2147483648LL, {}}, {K::integer, -2147483649LL, {}},
+      {K::integer, int64_t(1) << 40, {}}, {K::integer, INT64_MAX, {}}, {K::integer, INT64_MIN, {}},
+      {K::big_integer, 0, {0, 0, 0, 0, 0, 0, 0, 0x80, 0}},                        // 2^63
+      {K::big_integer, 0, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff}},  // -2^63 - 1
+      {K::big_integer, 0, magic},                                                  // torch.save's magic number
+      {K::big_integer, 0, {0x94, 0x03, 0x63, 0xb9, 0x06, 0xdf, 0x95, 0x57, 0xaf, 0xe6}},  // its negative
+  };
+  const std::vector<uint8_t> file = read_all(pth_fixture("text_ints_protocol0.pkl"));
+  PickleInput in;
+  in.data = file.data();
+  in.size = file.size();
+  in.where = "pth 'ints.pkl'";
+  for (const Want& w : want) {
+    INFO("pickle at byte " << in.start);
+    size_t end = 0;
+    const PlainValue v = unpickle_plain(in, &end);
+    CHECK(v.kind == w.kind);
+    if (w.kind == K::big_integer) CHECK(std::vector<uint8_t>(v.s.begin(), v.s.end()) == w.bytes);
+    else CHECK(v.i == w.i);
+    in.start = end;
+  }
+  CHECK(in.start == file.size());
+
+  auto read_text = [](const std::string& text) {
+    const std::string pickle = text + ".";
+    PickleInput one;
+    one.data = reinterpret_cast<const uint8_t*>(pickle.data());
+    one.size = pickle.size();
+    one.where = "pth 'ints.pkl'";
+    return unpickle_plain(one, nullptr);
+  };
+  // Python 2's INT holds its 64-bit int; LONG without its 'L' reads as Python 3 reads it.
+  CHECK(read_text("I9223372036854775807\n").i == INT64_MAX);
+  CHECK(read_text("I-9223372036854775808\n").i == INT64_MIN);
+  CHECK(read_text("I1\n").kind == K::integer);  // only "01" and "00" are bools
+  CHECK(read_text("L12\n").i == 12);
+  CHECK(read_text("L0L\n").i == 0);
+  CHECK(read_text("L-128L\n").i == -128);
+  CHECK(read_text("L-129L\n").i == -129);
+  CHECK(read_text("L" + std::string(256, '9') + "\n").kind == K::big_integer);
+
+  // Malformed, ambiguous and out-of-range text: an sr::Error naming the file, the opcode, its
+  // byte and the text (escaped, cut), never another exception or a wrong value.
+  const std::string digits(1 << 20, '7');
+  const std::vector<std::pair<std::string, std::vector<std::string>>> bad = {
+      {"I\n", {"INT at byte 0 is ''", "not a decimal integer"}},
+      {"I12a\n", {"'12a', not a decimal integer"}},
+      {"I 12\n", {"' 12', not a decimal integer"}},
+      {"I12 \n", {"'12 ', not a decimal integer"}},
+      {"I1_000\n", {"'1_000', not a decimal integer"}},
+      {"I0x10\n", {"'0x10', not a decimal integer"}},
+      {"I+\n", {"'+', not a decimal integer"}},
+      {"I+5\n", {"'+5', not a decimal integer as repr() writes it", "an optional '-'"}},
+      {"I+1\n", {"'+1', not a decimal integer"}},
+      {"I-0\n", {"'-0': -0", "read it as False"}},
+      {"L-0L\n", {"'-0L': -0"}},
+      {"I-\n", {"'-', not a decimal integer"}},
+      {"I--1\n", {"'--1', not a decimal integer"}},
+      {"I+-1\n", {"'+-1', not a decimal integer"}},
+      {"I12L\n", {"'12L', not a decimal integer"}},
+      {"I12\r\n", {"'12\\x0d', not a decimal integer"}},
+      {"I1e3\n", {"'1e3', not a decimal integer"}},
+      {"I\x1b[31m\n", {"'\\x1b[31m', not a decimal integer"}},
+      {"I007\n", {"'007': a leading zero", "octal"}},
+      {"I-01\n", {"'-01': a leading zero"}},
+      {"I000\n", {"'000': a leading zero"}},
+      {"I9223372036854775808\n", {"'9223372036854775808': outside the int64 range"}},
+      {"I-9223372036854775809\n", {"'-9223372036854775809': outside the int64 range"}},
+      {"I99999999999999999999999\n", {"outside the int64 range"}},
+      {"I" + std::string(24, '9') + "\n", {"outside the int64 range"}},
+      {"I" + std::string(25, '9') + "\n", {"INT at byte 0 has no newline within 24 characters"}},
+      {"I" + digits + "\n", {"INT at byte 0 has no newline within 24 characters", "7777..."}},
+      {"I12", {"ends inside INT at byte 3", "truncated"}},
+      {"I", {"ends inside INT at byte 1"}},
+      {"LL\n", {"LONG at byte 0 is 'L', not a decimal integer", "an optional 'L'"}},
+      {"L12LL\n", {"'12LL', not a decimal integer"}},
+      {"L0x10L\n", {"'0x10L', not a decimal integer"}},
+      {"L12l\n", {"'12l', not a decimal integer"}},
+      {"L007L\n", {"'007L': a leading zero"}},
+      {"L" + std::string(257, '9') + "\n", {"LONG at byte 0 has no newline within 256 characters"}},
+      {"L" + digits + "L\n", {"LONG at byte 0 has no newline within 256 characters"}},
+      {"L12", {"ends inside LONG at byte 3"}},
+      {"(I1\nI12x\nt.", {"INT at byte 4 is '12x'"}},
+  };
+  for (const auto& [text, parts] : bad) {
+    INFO("pickle '" << text.substr(0, 40) << "'");
+    std::vector<std::string> want_parts = parts;
+    want_parts.push_back("pth 'ints.pkl'");
+    const std::string pickle = text.back() == '.' ? text : text + (text.back() == '\n' ? "." : "");
+    const std::string msg = test::require_error(
+        [&] {
+          PickleInput one;
+          one.data = reinterpret_cast<const uint8_t*>(pickle.data());
+          one.size = pickle.size();
+          one.where = "pth 'ints.pkl'";
+          unpickle_plain(one, nullptr);
+        },
+        want_parts);
+    CHECK(msg.size() < 600);
+  }
+}
+
 TEST_CASE("pth/legacy_hostile_files_refused") {
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
       {"os_system", {"the object pickle", "imports 'os.system'", "nothing was executed"}},
@@ -499,7 +654,8 @@ TEST_CASE("pth/legacy_truncations_and_byte_flips_never_crash") {
     INFO("cut at " << cut);
     test::require_error([&] { parse_pth(full.data(), cut, "cut.pth"); }, {"cut.pth"});
   }
-  for (const char* file : {"legacy_tensors.pth", "legacy_v1_py2.pth", "legacy_rrdbnet_x4.pth"}) {
+  for (const char* file :
+       {"legacy_tensors.pth", "legacy_v1_py2.pth", "legacy_rrdbnet_x4.pth", "legacy_protocol1_tensors.pth"}) {
     const std::vector<uint8_t> base = read_all(pth_fixture(file));
     int ok = 0, refused = 0;
     for (int iter = 0; iter < 1500; ++iter) {

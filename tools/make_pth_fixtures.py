@@ -10,9 +10,12 @@ Real checkpoints, written by torch.save itself:
   rrdbnet_tiny_infer.pth   tests/fixtures/infer/rrdbnet_tiny.safetensors as {'params_ema': .., 'params': zeros}
   tensors.pth              every storage type, views (transposed, offset, shared storage, 0-d, empty),
                            nested dicts, an nn.Parameter, a BatchNorm state dict, non-tensor entries
+  protocol1_tensors.pth    tensors.pth's dict with pickle_protocol=1 (text INT opcodes)
   tensors_deflated.pth     tensors.pth re-zipped with deflate and torch >= 2's 'archive/' folder
   legacy.pth               a small dict in the legacy (pre-1.6, non-zip) format
   legacy_tensors.pth       tensors.pth's dict in the legacy format
+  legacy_protocol1_tensors.pth  the same with pickle_protocol=1 (text INT and LONG opcodes)
+  text_ints_protocol0.pkl  pickle.dumps(v, protocol=0) of ints, bools and longs, back to back
   legacy_rrdbnet_x4.pth    {'params': sd} of rrdbnet_x4.pth in the legacy format (with _metadata)
   esrgan_2018_names_x4.pth the same sd, bare, in the legacy format, named as xinntao/ESRGAN's 2018
                            RRDB_ESRGAN_x4.pth (model.0, model.1.sub.N.RDBk.convj.0, ..., model.10)
@@ -169,12 +172,12 @@ def all_tensors(obj):
             yield from all_tensors(v)
 
 
-def legacy_save(obj, path):
+def legacy_save(obj, path, protocol=2):
     """torch.save in the legacy format, then its storage keys (memory addresses, so they differ
     from run to run, and so does the order of the data, sorted by key) renamed 0, 1, ... in the
     order the object first names them, and the data sorted again as torch.save sorts it."""
     buf = io.BytesIO()
-    torch.save(obj, buf, _use_new_zipfile_serialization=False)
+    torch.save(obj, buf, pickle_protocol=protocol, _use_new_zipfile_serialization=False)
     data = buf.getvalue()
     f = io.BytesIO(data)
     for _ in range(4):  # magic, protocol, sys_info, the object: walked over, not loaded
@@ -199,7 +202,7 @@ def legacy_save(obj, path):
     new_keys = sorted(renames.values())
     back = {v: k for k, v in renames.items()}
     with open(path, "wb") as out:
-        out.write(head + pickle.dumps(new_keys, protocol=2) + b"".join(blocks[back[k]] for k in new_keys))
+        out.write(head + pickle.dumps(new_keys, protocol=protocol) + b"".join(blocks[back[k]] for k in new_keys))
 
 
 def s2(text):
@@ -343,9 +346,27 @@ def write_old_esrgan_names(out, params):
     legacy_save(new, f"{out}/esrgan_2019_names_x4.pth")
 
 
+# What pickle protocol 0 writes for each value (INT for the int32 range, "01" / "00" for bools,
+# LONG with its 'L' suffix beyond), one pickle after another; tests/test_pth_reader.cpp lists the
+# same values in the same order.
+TEXT_INTS = [0, 7, -7, 255, -256, 2**31 - 1, -2**31, True, False, 2**31, -2**31 - 1, 2**40, 2**63 - 1, -2**63,
+             2**63, -2**63 - 1, MAGIC, -MAGIC]
+
+
+def write_text_ints(out):
+    data = b"".join(pickle.dumps(v, protocol=0) for v in TEXT_INTS)
+    assert data.count(b"I") == 9 and data.count(b"L") == 18, data  # 7 ints, 2 bools; 9 longs (+ suffix)
+    with open(f"{out}/text_ints_protocol0.pkl", "wb") as f:
+        f.write(data)
+
+
 def write_legacy(out, params, tensors):
     legacy_save({"w": torch.arange(4.0)}, f"{out}/legacy.pth")
     legacy_save(tensors, f"{out}/legacy_tensors.pth")
+    # pickle_protocol=1: the magic number is LONG text, sys_info's little_endian, 'flag' and
+    # requires_grad INT "01" / "00"
+    legacy_save(tensors, f"{out}/legacy_protocol1_tensors.pth", protocol=1)
+    write_text_ints(out)
     legacy_save({"params": params}, f"{out}/legacy_rrdbnet_x4.pth")
     write_legacy_v1(out)
     write_legacy_hostile(out)
@@ -402,6 +423,7 @@ def write_real(out):
         "iter": 1000, "lr": 0.5, "name": "tiny", "flag": True, "none": None, "list": [1, 2],
     }
     torch.save(tensors, f"{out}/tensors.pth")
+    torch.save(tensors, f"{out}/protocol1_tensors.pth", pickle_protocol=1)  # bools as INT "01" / "00"
     with zipfile.ZipFile(f"{out}/tensors.pth") as src, \
             zipfile.ZipFile(f"{out}/tensors_deflated.pth", "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
