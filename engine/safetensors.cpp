@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <unordered_set>
 
 #include "engine/atomic_file.h"
 #include "engine/json_depth.h"
@@ -298,38 +300,60 @@ SafetensorsFile read_safetensors(const std::string& path, const SafetensorsReadO
 
 namespace {
 
-// The header JSON, padded with spaces so the data section starts 8-byte aligned.
+// A JSON string as nlohmann's dump() writes it: '"', '\\' and control bytes escaped, UTF-8 kept
+// as is, invalid UTF-8 an error.
+void append_json_string(std::string& text, const std::string& s) {
+  try {
+    text += ordered_json(s).dump();
+  } catch (const ordered_json::exception& e) {
+    fail("write_safetensors: a tensor name or metadata string is not valid UTF-8: ", e.what());
+  }
+}
+
+// The header JSON, padded with spaces so the data section starts 8-byte aligned. It is written
+// by appending to one string, in the bytes ordered_json::dump() gave for the same object
+// (compact, keys in insertion order: "__metadata__" first, then the tensors in the given order,
+// each {"dtype","shape","data_offsets"}); names are checked for repeats in a hash set. Building
+// an ordered_json object instead costs a linear key search per insertion (ordered_map is a
+// vector), quadratic in the tensor count: 80,000 tensors took 23 s.
 std::string make_header(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata,
                         std::vector<Tensor>& host) {
-  ordered_json header = ordered_json::object();
+  std::string text = "{";
   if (!metadata.empty()) {
-    ordered_json m = ordered_json::object();
-    for (const auto& [k, v] : metadata) m[k] = v;
-    header["__metadata__"] = m;
+    text += "\"__metadata__\":{";
+    for (auto it = metadata.begin(); it != metadata.end(); ++it) {
+      if (it != metadata.begin()) text += ',';
+      append_json_string(text, it->first);
+      text += ':';
+      append_json_string(text, it->second);
+    }
+    text += '}';
   }
+  std::unordered_set<std::string_view> names;
+  names.reserve(tensors.size());
+  host.reserve(tensors.size());
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
     SR_CHECK(!name.empty(), "write_safetensors: empty tensor name");
     SR_CHECK(name != "__metadata__", "write_safetensors: '__metadata__' is reserved");
-    SR_CHECK(!header.contains(name), "write_safetensors: tensor name '", name, "' is repeated");
+    SR_CHECK(names.insert(name).second, "write_safetensors: tensor name '", name, "' is repeated");
     SR_CHECK(t.defined(), "write_safetensors: tensor '", name, "' is undefined");
     SR_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::f64, "write_safetensors: tensor '", name,
              "' is ", dtype_name(t.dtype()), "; only float32 and float64 are written");
     Tensor h = t.to(Device::cpu()).contiguous();
-    host.push_back(h);
-    ordered_json e;
-    e["dtype"] = h.dtype() == DType::f64 ? "F64" : "F32";
-    e["shape"] = h.shape().vec();
-    e["data_offsets"] = {offset, offset + h.nbytes()};
+    if (text.size() > 1) text += ',';
+    append_json_string(text, name);
+    text += h.dtype() == DType::f64 ? ":{\"dtype\":\"F64\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[";
+    const std::vector<int64_t> shape = h.shape().vec();
+    for (size_t d = 0; d < shape.size(); ++d) {
+      if (d) text += ',';
+      text += std::to_string(shape[d]);
+    }
+    text += "],\"data_offsets\":[" + std::to_string(offset) + ',' + std::to_string(offset + h.nbytes()) + "]}";
     offset += h.nbytes();
-    header[name] = e;
+    host.push_back(std::move(h));
   }
-  std::string text;
-  try {
-    text = header.dump();
-  } catch (const ordered_json::exception& e) {
-    fail("write_safetensors: a tensor name or metadata string is not valid UTF-8: ", e.what());
-  }
+  text += '}';
   while ((8 + text.size()) % 8 != 0) text.push_back(' ');
   return text;
 }

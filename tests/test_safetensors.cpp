@@ -1,5 +1,5 @@
-// safetensors: round trips (F32, F64, metadata, scalars, empty tensors), F16/BF16/I64
-// reading, every malformed-header case as an sr::Error naming the file, a random
+// safetensors: round trips (F32, F64, metadata, scalars, empty tensors, 50,000 tiny tensors),
+// the writer's exact header bytes, F16/BF16/I64 reading, every malformed-header case as an sr::Error naming the file, a random
 // corruption loop that may only ever throw sr::Error, and the atomic write.
 #include <catch2/catch.hpp>
 
@@ -88,6 +88,73 @@ TEST_CASE("safetensors/round_trip") {
   SafetensorsReadOptions as64;
   as64.dtype = DType::f64;
   CHECK(read_safetensors(path, as64).get("a.weight").dtype() == DType::f64);
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
+
+// The header's JSON text as the writer has always written it (captured from the ordered_json
+// writer before the header was built by appends): compact, "__metadata__" first with its keys
+// sorted, then the tensors in the given order; names escaped as nlohmann's dump() escapes them
+// ('"', '\\', control bytes; UTF-8 and DEL kept); spaces pad the data to 8 bytes.
+TEST_CASE("safetensors/header_bytes_are_unchanged") {
+  const NamedTensors tensors = {{"conv.weight", Tensor::full({2, 1, 3, 3}, 0.5)},
+                                {"q\"uote\\back\nline\t\x01\x1f\x7f", Tensor::full({3}, 1.0, DType::f64)},
+                                {"scalar", Tensor::full({}, 2.0)},
+                                {"empty", Tensor::zeros({0, 3})},
+                                {"caf\xc3\xa9 \xe2\x82\xac", Tensor::full({1}, 3.0)}};
+  const std::map<std::string, std::string> meta = {{"net", "{\"type\": \"RRDBNet\", \"scale\": 4}"},
+                                                   {"a\nb", "\xe2\x82\xac\x02"}};
+  const std::string entries =
+      R"("conv.weight":{"dtype":"F32","shape":[2,1,3,3],"data_offsets":[0,72]},)"
+      R"("q\"uote\\back\nline\t\u0001\u001f)" "\x7f" R"(":{"dtype":"F64","shape":[3],"data_offsets":[72,96]},)"
+      R"("scalar":{"dtype":"F32","shape":[],"data_offsets":[96,100]},)"
+      R"("empty":{"dtype":"F32","shape":[0,3],"data_offsets":[100,100]},)"
+      R"("caf)" "\xc3\xa9 \xe2\x82\xac" R"(":{"dtype":"F32","shape":[1],"data_offsets":[100,104]}})";
+  const std::string with_meta = R"({"__metadata__":{"a\nb":")" "\xe2\x82\xac" R"(\u0002",)"
+                                R"("net":"{\"type\": \"RRDBNet\", \"scale\": 4}"},)" + entries + "   ";
+  const std::string bare = "{" + entries + "     ";
+  auto header_of = [](const std::vector<uint8_t>& file) {
+    uint64_t n = 0;
+    std::memcpy(&n, file.data(), 8);
+    return std::string(file.begin() + 8, file.begin() + 8 + (ptrdiff_t)n);
+  };
+  const std::vector<uint8_t> a = serialize_safetensors(tensors, meta), b = serialize_safetensors(tensors);
+  CHECK(header_of(a) == with_meta);
+  CHECK(header_of(b) == bare);
+  CHECK(a.size() == 8 + with_meta.size() + 104);
+  CHECK(b.size() == 8 + bare.size() + 104);
+  CHECK(serialize_safetensors({}) == std::vector<uint8_t>{8, 0, 0, 0, 0, 0, 0, 0, '{', '}', ' ', ' ', ' ', ' ', ' ', ' '});
+  // And what it reads back as.
+  const SafetensorsFile f = parse_safetensors(a.data(), a.size(), "a.safetensors");
+  CHECK(f.metadata == meta);
+  REQUIRE(f.tensors.size() == tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) CHECK(f.tensors[i].first == tensors[i].first);
+}
+
+TEST_CASE("safetensors/many_tiny_tensors_round_trip") {
+  // 50,000 tensors of one or two elements (the header builder was quadratic in their count:
+  // 80,000 took 23 s to write). Each comes back under its name, in order, with its values.
+  const int n = 50000;
+  NamedTensors in;
+  in.reserve(n);
+  for (int i = 0; i < n; ++i)
+    in.emplace_back("body." + std::to_string(i) + (i % 2 ? ".weight" : ".bias"),
+                    Tensor::full({1 + i % 2}, 0.25 * i, i % 7 == 0 ? DType::f64 : DType::f32));
+  const std::string path = temp_dir() + "/many.safetensors";
+  write_safetensors(path, in, {{"count", std::to_string(n)}});
+  const SafetensorsFile f = read_safetensors(path);
+  CHECK(f.metadata.at("count") == std::to_string(n));
+  REQUIRE(f.tensors.size() == (size_t)n);
+  int wrong = 0;
+  for (int i = 0; i < n; ++i) {
+    const Tensor& t = f.tensors[i].second;
+    if (f.tensors[i].first != in[i].first || t.dtype() != in[i].second.dtype() ||
+        t.to_vector() != in[i].second.to_vector())
+      ++wrong;
+  }
+  CHECK(wrong == 0);
+  // A repeated name among them is still found.
+  in.emplace_back("body.777.weight", Tensor::zeros({1}));
+  CHECK_THROWS_WITH(serialize_safetensors(in), Catch::Contains("'body.777.weight' is repeated"));
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
 
