@@ -166,7 +166,10 @@ struct Header {
 // 85966670672 exceeds the limit".
 void refuse_pytorch_file(const uint8_t* start, size_t n, const std::string& where) {
   const bool zip = n >= 4 && start[0] == 'P' && start[1] == 'K' && start[2] == 3 && start[3] == 4;
-  const bool pickle = n >= 2 && start[0] == 0x80 && start[1] >= 2 && start[1] <= 5;
+  // Protocol 2-5 pickles start with PROTO; protocol 1 (torch.save(..., pickle_protocol=1)) with
+  // the magic number as LONG text, "L119547037146038801333356L".
+  const bool pickle = (n >= 2 && start[0] == 0x80 && start[1] >= 2 && start[1] <= 5) ||
+                      (n >= 8 && std::memcmp(start, "L1195470", 8) == 0);
   // --weights and pretrain_network_* read .pth files themselves (engine/pth_reader.h);
   // this reader is also the one for training states, which are never PyTorch files.
   SR_CHECK(!zip, where, ": is a PyTorch zip (.pth/.pt) file, not safetensors: give it as --weights or "

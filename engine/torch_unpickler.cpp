@@ -590,16 +590,19 @@ class Unpickler {
   // are the fewest that hold the number, as pickle's encode_long writes them.
   void push_text_int(bool is_long) {
     const char* op = is_long ? "LONG" : "INT";
-    // An int64 has at most 19 digits; a real LONG is at most the magic number's 24. The text is
-    // read only this far, so a megabyte of digits costs nothing.
-    const size_t max_chars = is_long ? 256 : 24;
+    // An int64 has at most 19 digits (a sign and 20 more leave room); the longest LONG a
+    // state dict holds is the magic number's 24 digits and 'L'. The text is read only this far,
+    // so a megabyte of digits costs nothing, and the decimal-to-binary conversion below
+    // (quadratic in the digits) stays short.
+    const size_t max_chars = is_long ? 32 : 24;
     const size_t start = pos_;
     while (true) {
       if (pos_ >= n_) truncated(op);
       if (p_[pos_] == '\n') break;
-      SR_CHECK(pos_ - start < max_chars, where_, ": ", name_, " ", op, " at byte ", op_pos_, " has no newline within ",
-               max_chars, " characters ('", printable(std::string(reinterpret_cast<const char*>(p_ + start), 24)),
-               "...'); refused");
+      SR_CHECK(pos_ - start < max_chars, where_, ": ", name_, " ", op, " at byte ", op_pos_, " is over ", max_chars,
+               " characters long ('", printable(std::string(reinterpret_cast<const char*>(p_ + start), 24)),
+               "...'): ", is_long ? "longer than any number a state dict holds (torch.save's 24-digit magic number)"
+                                  : "not an int64", ", or has no newline; refused");
       ++pos_;
     }
     const std::string text(reinterpret_cast<const char*>(p_ + start), pos_ - start);
@@ -612,13 +615,14 @@ class Unpickler {
     if (is_long && !digits.empty() && digits.back() == 'L') digits.pop_back();
     const bool negative = !digits.empty() && digits[0] == '-';
     if (negative) digits.erase(0, 1);
-    const std::string what = str_cat(where_, ": ", name_, " ", op, " at byte ", op_pos_, " is '", printable(text, 40), "'");
+    // Built only for an error (most INTs are valid).
+    const auto what = [&] { return str_cat(where_, ": ", name_, " ", op, " at byte ", op_pos_, " is '", printable(text, 40), "'"); };
     SR_CHECK(!digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }),
-             what, ", not a decimal integer as repr() writes it (an optional '-', digits",
+             what(), ", not a decimal integer as repr() writes it (an optional '-', digits",
              is_long ? ", an optional 'L'" : "", ", then a newline); refused");
-    SR_CHECK(digits.size() == 1 || digits[0] != '0', what,
+    SR_CHECK(digits.size() == 1 || digits[0] != '0', what(),
              ": a leading zero (Python 3 refuses it, Python 2's cPickle read it as octal); refused");
-    SR_CHECK(!negative || digits != "0", what, ": -0 (Python 2's cPickle read it as False, Python 3 as 0); refused");
+    SR_CHECK(!negative || digits != "0", what(), ": -0 (Python 2's cPickle read it as False, Python 3 as 0); refused");
     std::vector<uint8_t> b;  // little-endian magnitude, no zero top byte (empty for 0)
     for (char c : digits) {
       unsigned carry = (unsigned)(c - '0');
@@ -640,7 +644,7 @@ class Unpickler {
     } else if (!b.empty() && (b.back() & 0x80)) {
       b.push_back(0);
     }
-    SR_CHECK(is_long || b.size() <= 8, what, ": outside the int64 range (an INT holds what Python 2's int held; "
+    SR_CHECK(is_long || b.size() <= 8, what(), ": outside the int64 range (an INT holds what Python 2's int held; "
              "larger numbers are pickled as LONG); refused");
     push_twos_complement(b.data(), b.size());
   }

@@ -488,6 +488,9 @@ TEST_CASE("harden/b17_pytorch_file_as_weights_is_named") {
   // The safetensors reader alone (training states) names both kinds.
   test::require_error([&] { read_safetensors(dir.file("zip.pth")); }, {"zip.pth", "PyTorch zip", "srengine convert"});
   test::require_error([&] { read_safetensors(dir.file("pickle.pth")); }, {"pickle.pth", "legacy PyTorch", "srengine convert"});
+  // A legacy file written at pickle protocol 1 starts with the magic number as LONG text.
+  const std::string protocol1 = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/pth/legacy_protocol1_tensors.pth";
+  test::require_error([&] { read_safetensors(protocol1); }, {"legacy_protocol1_tensors.pth", "legacy PyTorch", "srengine convert"});
   // A real safetensors file whose 640-byte header length also starts 80 02 is read.
   std::string header = "{\"__metadata__\": {\"p\": \"x\"}}";
   header.resize(640, ' ');

@@ -448,7 +448,7 @@ TEST_CASE("pth/protocol1_files_load_like_protocol2_ones") {
       {spoiled(magic, "L11954703714603880133335xL\n"),
        {"magic-number pickle", "LONG at byte 0 is '11954703714603880133335xL', not a decimal integer"}},
       {spoiled(magic, "L119547037146038" + std::string(1 << 20, '9') + "L\n"),
-       {"magic-number pickle", "LONG at byte 0 has no newline within 256 characters"}},
+       {"magic-number pickle", "LONG at byte 0 is over 32 characters long", "magic number"}},
       {spoiled(magic, "L119547037146038801333357L\n"), {"not torch.save's magic number"}},
       // little_endian as the int 1 (not the bool True) is named as such
       {spoiled("q\x02I01\n", "q\x02I1\n"),
@@ -517,7 +517,7 @@ TEST_CASE("pth/text_int_opcodes_read_as_cpython_reads_them") {
   CHECK(read_text("L0L\n").i == 0);
   CHECK(read_text("L-128L\n").i == -128);
   CHECK(read_text("L-129L\n").i == -129);
-  CHECK(read_text("L" + std::string(256, '9') + "\n").kind == K::big_integer);
+  CHECK(read_text("L" + std::string(31, '9') + "\n").kind == K::big_integer);
 
   // Malformed, ambiguous and out-of-range text: an sr::Error naming the file, the opcode, its
   // byte and the text (escaped, cut), never another exception or a wrong value.
@@ -548,8 +548,8 @@ TEST_CASE("pth/text_int_opcodes_read_as_cpython_reads_them") {
       {"I-9223372036854775809\n", {"'-9223372036854775809': outside the int64 range"}},
       {"I99999999999999999999999\n", {"outside the int64 range"}},
       {"I" + std::string(24, '9') + "\n", {"outside the int64 range"}},
-      {"I" + std::string(25, '9') + "\n", {"INT at byte 0 has no newline within 24 characters"}},
-      {"I" + digits + "\n", {"INT at byte 0 has no newline within 24 characters", "7777..."}},
+      {"I" + std::string(25, '9') + "\n", {"INT at byte 0 is over 24 characters long", "not an int64"}},
+      {"I" + digits + "\n", {"INT at byte 0 is over 24 characters long", "7777..."}},
       {"I12", {"ends inside INT at byte 3", "truncated"}},
       {"I", {"ends inside INT at byte 1"}},
       {"LL\n", {"LONG at byte 0 is 'L', not a decimal integer", "an optional 'L'"}},
@@ -557,8 +557,8 @@ TEST_CASE("pth/text_int_opcodes_read_as_cpython_reads_them") {
       {"L0x10L\n", {"'0x10L', not a decimal integer"}},
       {"L12l\n", {"'12l', not a decimal integer"}},
       {"L007L\n", {"'007L': a leading zero"}},
-      {"L" + std::string(257, '9') + "\n", {"LONG at byte 0 has no newline within 256 characters"}},
-      {"L" + digits + "L\n", {"LONG at byte 0 has no newline within 256 characters"}},
+      {"L" + std::string(33, '9') + "\n", {"LONG at byte 0 is over 32 characters long"}},
+      {"L" + digits + "L\n", {"LONG at byte 0 is over 32 characters long"}},
       {"L12", {"ends inside LONG at byte 3"}},
       {"(I1\nI12x\nt.", {"INT at byte 4 is '12x'"}},
   };
