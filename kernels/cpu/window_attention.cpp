@@ -150,15 +150,17 @@ struct WindowReference {
   }
 };
 
-// C (M x n, row stride ldc) = A (M x K, row stride lda) B (K x n, row stride ldb) in float:
+// C (M x n, row stride ldc) = A (M x K: element (r, k) at A[r lda + k ak]) B (K x n, row stride
+// ldb) in float:
 // each element summed over k = 0, 1, ... in order from 0 (one FMA a step), whatever the
 // blocking, so it does not depend on how rows and columns are tiled. The register blocks are
-// R rows by NV vectors of columns (the last one masked), the accumulators in registers; without
+// R rows by NV vectors of columns (the last one masked), the accumulators in registers (5 rows
+// when M is a multiple of 5 but not of 4: the attention's P V with head_dim 10); without
 // AVX2 / AVX-512, plain loops with std::fma in the same order.
 #if SR_CPU_SIMD
 template <int R, int NV>
-void small_gemm_block(const float* A, int64_t lda, const float* B, int64_t ldb, int K, float* C, int64_t ldc,
-                      simd::Mask last) {
+void small_gemm_block(const float* A, int64_t lda, int64_t ak, const float* B, int64_t ldb, int K, float* C,
+                      int64_t ldc, simd::Mask last) {
   using namespace simd;
   Vec acc[R][NV];
   for (int r = 0; r < R; ++r)
@@ -168,7 +170,7 @@ void small_gemm_block(const float* A, int64_t lda, const float* B, int64_t ldb, 
     Vec bv[NV];
     for (int v = 0; v < NV; ++v) bv[v] = v == NV - 1 ? loadu(b + v * kLanes, last) : loadu(b + v * kLanes);
     for (int r = 0; r < R; ++r) {
-      const Vec a = broadcast(A + r * lda + k);
+      const Vec a = broadcast(A + r * lda + k * ak);
       for (int v = 0; v < NV; ++v) acc[r][v] = fmadd(a, bv[v], acc[r][v]);
     }
   }
@@ -182,7 +184,8 @@ void small_gemm_block(const float* A, int64_t lda, const float* B, int64_t ldb, 
 }
 
 template <int R>
-void small_gemm_rows(const float* A, int64_t lda, const float* B, int64_t ldb, int K, int n, float* C, int64_t ldc) {
+void small_gemm_rows(const float* A, int64_t lda, int64_t ak, const float* B, int64_t ldb, int K, int n, float* C,
+                     int64_t ldc) {
   using namespace simd;
   constexpr int kMaxNV = kRegisters >= 32 ? 4 : 2;  // AVX2's 16 registers: 4 x 2 accumulators
   for (int j0 = 0; j0 < n; j0 += kMaxNV * kLanes) {
@@ -191,25 +194,28 @@ void small_gemm_rows(const float* A, int64_t lda, const float* B, int64_t ldb, i
     const float* b = B + j0;
     float* c = C + j0;
     switch (nv) {
-      case 1: small_gemm_block<R, 1>(A, lda, b, ldb, K, c, ldc, last); break;
-      case 2: small_gemm_block<R, 2>(A, lda, b, ldb, K, c, ldc, last); break;
-      case 3: small_gemm_block<R, 3>(A, lda, b, ldb, K, c, ldc, last); break;
-      default: small_gemm_block<R, 4>(A, lda, b, ldb, K, c, ldc, last); break;
+      case 1: small_gemm_block<R, 1>(A, lda, ak, b, ldb, K, c, ldc, last); break;
+      case 2: small_gemm_block<R, 2>(A, lda, ak, b, ldb, K, c, ldc, last); break;
+      case 3: small_gemm_block<R, 3>(A, lda, ak, b, ldb, K, c, ldc, last); break;
+      default: small_gemm_block<R, 4>(A, lda, ak, b, ldb, K, c, ldc, last); break;
     }
   }
 }
 #endif
 
-void small_gemm(int M, int n, int K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
+void small_gemm(int M, int n, int K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+                int64_t ak = 1) {
 #if SR_CPU_SIMD
   int i = 0;
-  for (; i + 4 <= M; i += 4) small_gemm_rows<4>(A + i * lda, lda, B, ldb, K, n, C + i * ldc, ldc);
-  for (; i < M; ++i) small_gemm_rows<1>(A + i * lda, lda, B, ldb, K, n, C + i * ldc, ldc);
+  if (M % 4 != 0 && M % 5 == 0)
+    for (; i + 5 <= M; i += 5) small_gemm_rows<5>(A + i * lda, lda, ak, B, ldb, K, n, C + i * ldc, ldc);
+  for (; i + 4 <= M; i += 4) small_gemm_rows<4>(A + i * lda, lda, ak, B, ldb, K, n, C + i * ldc, ldc);
+  for (; i < M; ++i) small_gemm_rows<1>(A + i * lda, lda, ak, B, ldb, K, n, C + i * ldc, ldc);
 #else
   for (int i = 0; i < M; ++i)
     for (int j = 0; j < n; ++j) {
       float acc = 0.f;
-      for (int k = 0; k < K; ++k) acc = std::fma(A[i * lda + k], B[(int64_t)k * ldb + j], acc);
+      for (int k = 0; k < K; ++k) acc = std::fma(A[i * lda + k * ak], B[(int64_t)k * ldb + j], acc);
       C[i * ldc + j] = acc;
     }
 #endif
@@ -323,12 +329,7 @@ struct WindowFastFloat {
 
   // S <- P: S = qs kT (over e in order), + bias, + mask; softmax per row.
   void probabilities(int64_t b, int h) {
-    if (b != mask_of) {  // mask[i, j] = -100 where tokens i and j lie in different regions, else 0
-      window_labels(b, s, label);
-      for (int i = 0; i < N; ++i)
-        for (int j = 0; j < N; ++j) mask[(size_t)i * N + j] = label[i] != label[j] ? (float)kMaskValue : 0.f;
-      mask_of = b;
-    }
+    mask_for(b);
     small_gemm(N, N, d, qs.data(), d, kT.data(), N, S.data(), N);
     for (int i = 0; i < N; ++i) {
       float* __restrict Si = S.data() + (size_t)i * N;
@@ -342,12 +343,72 @@ struct WindowFastFloat {
     }
   }
 
+  // The forward works on transposes, so that the softmax runs down columns (one vector op per
+  // 16 rows, no row reductions) and P V has d rows instead of N: S^T = k qs^T, softmax of each
+  // column, out^T = v^T P^T. Every element is rounded as in probabilities() and the P v above
+  // (the products are exact in an FMA, the sums in the same orders: e, j, and the row sum in
+  // ordered_sum's 16 partials), so the results are the same bits.
+  std::vector<float> qsT, biasT, outT, col_max, col_sum, partial;
+
+  void mask_for(int64_t b) {  // mask[i, j] = -100 where tokens i and j lie in different regions, else 0
+    if (b == mask_of) return;
+    window_labels(b, s, label);
+    for (int i = 0; i < N; ++i)
+      for (int j = 0; j < N; ++j) mask[(size_t)i * N + j] = label[i] != label[j] ? (float)kMaskValue : 0.f;
+    mask_of = b;
+  }
+
   void forward(const float* qkv, const float* table, float* out, int64_t b, int h) {
     const int64_t C = s.channels();
-    load(head_of(qkv, b, h, s), false);
-    probabilities(b, h);
-    // out = P v (over j in order), written into the head's columns of out.
-    small_gemm(N, d, N, S.data(), N, v.data(), d, out + b * N * C + (int64_t)h * d, C);
+    const Head<float> x = head_of(qkv, b, h, s);
+    if (biasT.empty()) {  // biasT[h, j, i] = bias[h, i, j]
+      biasT.resize(bias.size()), qsT.resize((size_t)d * N), outT.resize((size_t)d * N);
+      col_max.resize(N), col_sum.resize(N), partial.resize((size_t)kPartials * N);
+      for (int hh = 0; hh < s.heads; ++hh)
+        for (int i = 0; i < N; ++i)
+          for (int j = 0; j < N; ++j)
+            biasT[((size_t)hh * N + j) * N + i] = bias[((size_t)hh * N + i) * N + j];
+    }
+    const float sc = (float)s.scale;
+    for (int e = 0; e < d; ++e) {
+      float* __restrict t = qsT.data() + (size_t)e * N;
+      for (int i = 0; i < N; ++i) t[i] = x.q[i * x.row + e] * sc;
+    }
+    mask_for(b);  // symmetric: also its own transpose
+    // S^T (row j, column i) = k_j . qs_i, over e in order.
+    small_gemm(N, N, d, x.k, x.row, qsT.data(), N, S.data(), N);
+    float* __restrict m = col_max.data();
+    float* __restrict l = col_sum.data();
+    float* __restrict part = partial.data();
+    for (int i = 0; i < N; ++i) m[i] = -INFINITY;
+    for (int j = 0; j < N; ++j) {
+      float* __restrict Sj = S.data() + (size_t)j * N;
+      const float* __restrict bj = biasT.data() + ((size_t)h * N + j) * N;
+      const float* __restrict mj = mask.data() + (size_t)j * N;
+      for (int i = 0; i < N; ++i) {
+        Sj[i] = (Sj[i] + bj[i]) + mj[i];
+        m[i] = Sj[i] > m[i] ? Sj[i] : m[i];  // row_max's rule: a NaN is never taken
+      }
+    }
+    std::fill(partial.begin(), partial.end(), 0.f);
+    for (int j = 0; j < N; ++j) {  // element j into partial j % 16, as ordered_sum
+      float* __restrict Sj = S.data() + (size_t)j * N;
+      float* __restrict pj = part + (size_t)(j % kPartials) * N;
+      for (int i = 0; i < N; ++i) pj[i] += (Sj[i] = softmax_exp(Sj[i] - m[i]));
+    }
+    for (int i = 0; i < N; ++i) l[i] = 0.f;
+    for (int t = 0; t < kPartials; ++t)
+      for (int i = 0; i < N; ++i) l[i] += part[(size_t)t * N + i];
+    for (int j = 0; j < N; ++j) {
+      float* __restrict Sj = S.data() + (size_t)j * N;
+      for (int i = 0; i < N; ++i) Sj[i] /= l[i];
+    }
+    // out^T (row e, column i) = sum_j v_j[e] P^T[j, i], over j in order; its columns are the rows
+    // of the head's slice of out.
+    small_gemm(d, N, N, x.v, 1, S.data(), N, outT.data(), N, x.row);
+    float* o = out + b * N * C + (int64_t)h * d;
+    for (int i = 0; i < N; ++i)
+      for (int e = 0; e < d; ++e) o[i * C + e] = outT[(size_t)e * N + i];
   }
 
   void backward(const float* qkv, const float* table, const float* dout, float* dqkv, double* table_acc, int64_t b,
