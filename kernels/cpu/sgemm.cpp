@@ -96,29 +96,34 @@ void pack_b(bool trans, const float* B, int64_t ldb, int64_t k0, int64_t kc, int
   }
 }
 
-// C[mvalid x nvalid] (+)= Ap * Bp over kc steps.
+// C[mvalid x nvalid] (+)= Ap * Bp over kc steps, on the panel's first V of its kV vectors
+// (nvalid <= V kLanes): a narrow last panel (SwinIR's 60 and 120 outputs leave 12 and 24 of 48
+// columns) skips the vectors that would only hold the zero padding. Each element's sum is the
+// same whatever V.
+template <int V>
 void micro_kernel(int64_t kc, const float* __restrict Ap, const float* __restrict Bp, float* C,
                   int64_t ldc, int mvalid, int nvalid, bool load_c) {
-  Vec acc[kMR][kV];
+  static_assert(V >= 1 && V <= kV);
+  Vec acc[kMR][V];
 #pragma GCC unroll 16
   for (int m = 0; m < kMR; ++m)
 #pragma GCC unroll 8
-    for (int v = 0; v < kV; ++v) acc[m][v] = simd::zero();
+    for (int v = 0; v < V; ++v) acc[m][v] = simd::zero();
   for (int64_t kk = 0; kk < kc; ++kk) {
-    Vec b[kV];
+    Vec b[V];
 #pragma GCC unroll 8
-    for (int v = 0; v < kV; ++v) b[v] = simd::loadu(Bp + v * kLanes);
+    for (int v = 0; v < V; ++v) b[v] = simd::loadu(Bp + v * kLanes);
 #pragma GCC unroll 16
     for (int m = 0; m < kMR; ++m) {
       const Vec a = simd::broadcast(Ap + m);
 #pragma GCC unroll 8
-      for (int v = 0; v < kV; ++v) acc[m][v] = simd::fmadd(a, b[v], acc[m][v]);
+      for (int v = 0; v < V; ++v) acc[m][v] = simd::fmadd(a, b[v], acc[m][v]);
     }
     Ap += kMR;
     Bp += kNR;
   }
 #pragma GCC unroll 8
-  for (int v = 0; v < kV; ++v) {
+  for (int v = 0; v < V; ++v) {
     const int lanes = std::clamp(nvalid - v * kLanes, 0, kLanes);
     if (lanes == 0) break;
     const simd::Mask mk = simd::first_lanes(lanes);
@@ -154,7 +159,14 @@ void sgemm_rect(bool trans_a, bool trans_b, int64_t K, const float* A, int64_t l
           for (int64_t ir = ic; ir < ic1; ir += kMR) {
             const float* ap = Ap + ((ir - ic) / kMR) * kc * kMR;
             const int mvalid = (int)std::min<int64_t>(kMR, ic1 - ir);
-            micro_kernel(kc, ap, bp, C + ir * ldc + jr, ldc, mvalid, nvalid, load_c);
+            float* c = C + ir * ldc + jr;
+            const int nv = (nvalid + kLanes - 1) / kLanes;
+            if (nv == 1)
+              micro_kernel<1>(kc, ap, bp, c, ldc, mvalid, nvalid, load_c);
+            else if (nv == 2 && kV > 2)
+              micro_kernel<std::min(2, kV)>(kc, ap, bp, c, ldc, mvalid, nvalid, load_c);
+            else
+              micro_kernel<kV>(kc, ap, bp, c, ldc, mvalid, nvalid, load_c);
           }
         }
       }
