@@ -50,7 +50,21 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* 
   gemm_eigen<T>(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
+template <typename T>
+void gemm_bias(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
+               const T* B, int64_t ldb, T* C, int64_t ldc, bool accumulate, const T* bias) {
+#if SR_CPU_SIMD
+  if constexpr (std::is_same_v<T, float>)
+    return sgemm_packed(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, bias);
+#endif
+  gemm_eigen<T>(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] += bias[j];
+}
+
 #define SR_INSTANTIATE_GEMM(T)                                                                 \
+  template void gemm_bias<T>(bool, bool, int64_t, int64_t, int64_t, const T*, int64_t, const T*, \
+                             int64_t, T*, int64_t, bool, const T*);                            \
   template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, const T*, int64_t, const T*,     \
                         int64_t, T*, int64_t, bool);                                           \
   template void gemm_eigen<T>(bool, bool, int64_t, int64_t, int64_t, const T*, int64_t, const T*, \

@@ -14,6 +14,13 @@ template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
           const T* B, int64_t ldb, T* C, int64_t ldc, bool accumulate);
 
+// gemm, then C[i, j] += bias[j] on every row: the same values as a separate pass (the bias goes
+// on after the whole sum); float32's packed SGEMM adds it in the micro-kernel's store, which
+// saves a pass over C (the linear layers' bias).
+template <typename T>
+void gemm_bias(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
+               const T* B, int64_t ldb, T* C, int64_t ldc, bool accumulate, const T* bias);
+
 // The same product through Eigen for every dtype: the reference for tests and benchmarks.
 template <typename T>
 void gemm_eigen(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,

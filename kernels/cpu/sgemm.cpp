@@ -96,13 +96,13 @@ void pack_b(bool trans, const float* B, int64_t ldb, int64_t k0, int64_t kc, int
   }
 }
 
-// C[mvalid x nvalid] (+)= Ap * Bp over kc steps, on the panel's first V of its kV vectors
+// C[mvalid x nvalid] (+)= Ap * Bp over kc steps, then + bias[j] when bias is not null, on the panel's first V of its kV vectors
 // (nvalid <= V kLanes): a narrow last panel (SwinIR's 60 and 120 outputs leave 12 and 24 of 48
 // columns) skips the vectors that would only hold the zero padding. Each element's sum is the
 // same whatever V.
 template <int V>
 void micro_kernel(int64_t kc, const float* __restrict Ap, const float* __restrict Bp, float* C,
-                  int64_t ldc, int mvalid, int nvalid, bool load_c) {
+                  int64_t ldc, int mvalid, int nvalid, bool load_c, const float* bias) {
   static_assert(V >= 1 && V <= kV);
   Vec acc[kMR][V];
 #pragma GCC unroll 16
@@ -127,20 +127,21 @@ void micro_kernel(int64_t kc, const float* __restrict Ap, const float* __restric
     const int lanes = std::clamp(nvalid - v * kLanes, 0, kLanes);
     if (lanes == 0) break;
     const simd::Mask mk = simd::first_lanes(lanes);
+    const Vec bv = bias ? simd::loadu(bias + v * kLanes, mk) : simd::zero();
 #pragma GCC unroll 16
     for (int m = 0; m < kMR; ++m) {
       if (m >= mvalid) break;
       float* c = C + m * ldc + v * kLanes;
       const Vec r = load_c ? simd::add(simd::loadu(c, mk), acc[m][v]) : acc[m][v];
-      simd::storeu(c, r, mk);
+      simd::storeu(c, bias ? simd::add(r, bv) : r, mk);
     }
   }
 }
 
 // One thread's rectangle C[i0:i1, j0:j1].
 void sgemm_rect(bool trans_a, bool trans_b, int64_t K, const float* A, int64_t lda, const float* B,
-                int64_t ldb, float* C, int64_t ldc, bool accumulate, int64_t i0, int64_t i1, int64_t j0,
-                int64_t j1) {
+                int64_t ldb, float* C, int64_t ldc, bool accumulate, const float* col_bias, int64_t i0,
+                int64_t i1, int64_t j0, int64_t j1) {
   PackBuffers& buf = pack_buffers();
   float* Ap = buf.a.get(kMc * kKc);
   float* Bp = buf.b.get(kKc * kNc);
@@ -150,6 +151,7 @@ void sgemm_rect(bool trans_a, bool trans_b, int64_t K, const float* A, int64_t l
       const int64_t kc = std::min(kKc, K - pc);
       pack_b(trans_b, B, ldb, pc, kc, jc, jc1, Bp);
       const bool load_c = accumulate || pc > 0;
+      const bool last_k = pc + kc >= K;  // the bias goes on after the whole sum
       for (int64_t ic = i0; ic < i1; ic += kMc) {
         const int64_t ic1 = std::min(i1, ic + kMc);
         pack_a(trans_a, A, lda, ic, ic1, pc, kc, Ap);
@@ -160,13 +162,14 @@ void sgemm_rect(bool trans_a, bool trans_b, int64_t K, const float* A, int64_t l
             const float* ap = Ap + ((ir - ic) / kMR) * kc * kMR;
             const int mvalid = (int)std::min<int64_t>(kMR, ic1 - ir);
             float* c = C + ir * ldc + jr;
+            const float* bias = col_bias && last_k ? col_bias + jr : nullptr;
             const int nv = (nvalid + kLanes - 1) / kLanes;
             if (nv == 1)
-              micro_kernel<1>(kc, ap, bp, c, ldc, mvalid, nvalid, load_c);
+              micro_kernel<1>(kc, ap, bp, c, ldc, mvalid, nvalid, load_c, bias);
             else if (nv == 2 && kV > 2)
-              micro_kernel<std::min(2, kV)>(kc, ap, bp, c, ldc, mvalid, nvalid, load_c);
+              micro_kernel<std::min(2, kV)>(kc, ap, bp, c, ldc, mvalid, nvalid, load_c, bias);
             else
-              micro_kernel<kV>(kc, ap, bp, c, ldc, mvalid, nvalid, load_c);
+              micro_kernel<kV>(kc, ap, bp, c, ldc, mvalid, nvalid, load_c, bias);
           }
         }
       }
@@ -177,11 +180,15 @@ void sgemm_rect(bool trans_a, bool trans_b, int64_t K, const float* A, int64_t l
 }  // namespace
 
 void sgemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A,
-                  int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate) {
+                  int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate,
+                  const float* col_bias) {
   if (M <= 0 || N <= 0) return;
   if (K == 0) {
     if (!accumulate)
       for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
+    if (col_bias)
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) C[i * ldc + j] += col_bias[j];
     return;
   }
   // Below ~1 MFLOP a second thread costs more than it saves.
@@ -197,9 +204,9 @@ void sgemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, c
     const int64_t lo = u0 * unit, hi = std::min((split_n ? N : M), u1 * unit);
     if (lo < hi) {
       if (split_n)
-        sgemm_rect(trans_a, trans_b, K, A, lda, B, ldb, C, ldc, accumulate, 0, M, lo, hi);
+        sgemm_rect(trans_a, trans_b, K, A, lda, B, ldb, C, ldc, accumulate, col_bias, 0, M, lo, hi);
       else
-        sgemm_rect(trans_a, trans_b, K, A, lda, B, ldb, C, ldc, accumulate, lo, hi, 0, N);
+        sgemm_rect(trans_a, trans_b, K, A, lda, B, ldb, C, ldc, accumulate, col_bias, lo, hi, 0, N);
     }
   }
 }
