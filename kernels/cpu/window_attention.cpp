@@ -293,7 +293,7 @@ inline float row_max(const float* __restrict a, int n) {  // exact: any order gi
 struct WindowFastFloat {
   const WindowAttentionShape& s;
   int N, d;
-  std::vector<float> qs, k, kT, v, vT, go, S, dP, T1;
+  std::vector<float> qs, k, kT, v, vT, go, S, dP, T1, gT;
   std::vector<float> bias, mask;  // bias (nh x N x N): table[index(i, j), h]; mask (N x N) of window mask_of
   std::vector<int> label;
   int64_t mask_of = -1;
@@ -428,22 +428,29 @@ struct WindowFastFloat {
       for (int j = 0; j < N; ++j) dPi[j] = Pi[j] * (dPi[j] - D);
     }
     if (dqkv) {
-      T1.resize((size_t)N * N);
+      T1.resize((size_t)N * N), gT.resize((size_t)3 * d * N);
       // dQ = scale (dS k) (over j in order); dK = dS^T qs and dV = P^T dOut (over i in order), as
       // PyTorch's (dS @ k) * scale, dS^T @ (q * scale) and P^T @ dOut; written into the head's
-      // columns of dqkv.
+      // columns of dqkv. Computed transposed, d rows by N columns (dQ^T = k^T dS^T, dK^T = qs^T dS,
+      // dV^T = dOut^T P: the same products summed in the same orders, so the same bits as
+      // N x d products), which keeps the register blocks full (d = 10 columns filled 10 of 16
+      // lanes) and needs dS transposed only once.
       const int64_t ld = 3 * C;
       float* gq = dqkv + b * N * ld + (int64_t)h * d;
-      small_gemm(N, d, N, dP.data(), N, k.data(), d, gq, ld);
+      float *dqT = gT.data(), *dkT = dqT + (size_t)d * N, *dvT = dkT + (size_t)d * N;
+      transpose_square(dP.data(), T1.data(), N);
+      small_gemm(d, N, N, k.data(), 1, T1.data(), N, dqT, N, d);
+      small_gemm(d, N, N, qs.data(), 1, dP.data(), N, dkT, N, d);
+      small_gemm(d, N, N, go.data(), 1, S.data(), N, dvT, N, d);
       const float sc = (float)s.scale;
       for (int t = 0; t < N; ++t) {
         float* __restrict r = gq + t * ld;
-        for (int e = 0; e < d; ++e) r[e] *= sc;
+        for (int e = 0; e < d; ++e) {
+          r[e] = dqT[(size_t)e * N + t] * sc;
+          r[C + e] = dkT[(size_t)e * N + t];
+          r[2 * C + e] = dvT[(size_t)e * N + t];
+        }
       }
-      transpose_square(dP.data(), T1.data(), N);
-      small_gemm(N, d, N, T1.data(), N, qs.data(), d, gq + C, ld);
-      transpose_square(S.data(), T1.data(), N);
-      small_gemm(N, d, N, T1.data(), N, go.data(), d, gq + 2 * C, ld);
     }
     if (table_acc)
       for (size_t ij = 0; ij < (size_t)N * N; ++ij) table_acc[ij] += (double)dP[ij];
