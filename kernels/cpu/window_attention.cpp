@@ -411,6 +411,14 @@ struct WindowFastFloat {
       for (int e = 0; e < d; ++e) o[i * C + e] = outT[(size_t)e * N + i];
   }
 
+  bool grads_transposed() const {  // d fills under 3/4 of the vectors it takes
+#if SR_CPU_SIMD
+    return 4 * d < 3 * simd::kLanes * ((d + simd::kLanes - 1) / simd::kLanes);
+#else
+    return false;
+#endif
+  }
+
   void backward(const float* qkv, const float* table, const float* dout, float* dqkv, double* table_acc, int64_t b,
                 int h) {
     const int64_t C = s.channels();
@@ -427,14 +435,32 @@ struct WindowFastFloat {
       const float D = ordered_dot(Pi, dPi, N);
       for (int j = 0; j < N; ++j) dPi[j] = Pi[j] * (dPi[j] - D);
     }
-    if (dqkv) {
+    if (dqkv && !grads_transposed()) {
+      T1.resize((size_t)N * N);
+      // dQ = scale (dS k) (over j in order); dK = dS^T qs and dV = P^T dOut (over i in order), as
+      // PyTorch's (dS @ k) * scale, dS^T @ (q * scale) and P^T @ dOut; written into the head's
+      // columns of dqkv.
+      const int64_t ld = 3 * C;
+      float* gq = dqkv + b * N * ld + (int64_t)h * d;
+      small_gemm(N, d, N, dP.data(), N, k.data(), d, gq, ld);
+      const float sc = (float)s.scale;
+      for (int t = 0; t < N; ++t) {
+        float* __restrict r = gq + t * ld;
+        for (int e = 0; e < d; ++e) r[e] *= sc;
+      }
+      transpose_square(dP.data(), T1.data(), N);
+      small_gemm(N, d, N, T1.data(), N, qs.data(), d, gq + C, ld);
+      transpose_square(S.data(), T1.data(), N);
+      small_gemm(N, d, N, T1.data(), N, go.data(), d, gq + 2 * C, ld);
+    } else if (dqkv) {
       T1.resize((size_t)N * N), gT.resize((size_t)3 * d * N);
       // dQ = scale (dS k) (over j in order); dK = dS^T qs and dV = P^T dOut (over i in order), as
       // PyTorch's (dS @ k) * scale, dS^T @ (q * scale) and P^T @ dOut; written into the head's
-      // columns of dqkv. Computed transposed, d rows by N columns (dQ^T = k^T dS^T, dK^T = qs^T dS,
-      // dV^T = dOut^T P: the same products summed in the same orders, so the same bits as
-      // N x d products), which keeps the register blocks full (d = 10 columns filled 10 of 16
-      // lanes) and needs dS transposed only once.
+      // columns of dqkv. Computed transposed when d fills its vectors poorly, d rows by N columns
+      // (dQ^T = k^T dS^T, dK^T = qs^T dS, dV^T = dOut^T P: the same products summed in the same
+      // orders, so the same bits as the branch above), which keeps the register blocks full
+      // (SwinIR-light's d = 10 filled 10 of 16 lanes) and needs dS transposed only once; with
+      // full vectors (d = 30: 30 of 32) the strided copy out cost more than it saved.
       const int64_t ld = 3 * C;
       float* gq = dqkv + b * N * ld + (int64_t)h * d;
       float *dqT = gT.data(), *dkT = dqT + (size_t)d * N, *dvT = dkT + (size_t)d * N;
