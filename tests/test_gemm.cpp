@@ -3,6 +3,8 @@
 // edges, leading dimensions larger than the rows (views), and K = 0.
 #include <catch2/catch.hpp>
 
+#include <array>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -60,4 +62,32 @@ TEST_CASE("gemm/k_zero") {
   CHECK(C == std::vector<float>{1, 2, 3, 4});
   sr::cpu::gemm<float>(false, false, 2, 2, 0, nullptr, 1, nullptr, 2, C.data(), 2, false);
   CHECK(C == std::vector<float>{0, 0, 0, 0});
+}
+
+// gemm_bias adds the bias in the packed SGEMM's store: it must give exactly gemm followed by
+// C[i, j] += bias[j] (the separate pass linear ran before), the slack columns untouched, for
+// shapes around the panel and K-block edges, both transposes and accumulate.
+TEST_CASE("gemm/gemm_bias_is_gemm_then_the_bias_bit_for_bit") {
+  const uint64_t seed = sr::test::fresh_seed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  std::vector<std::array<int64_t, 3>> shapes = {{1, 1, 1}, {8, 12, 60}, {33, 60, 60}, {17, 120, 60}, {9, 49, 700}};
+  for (int t = 0; t < 12; ++t) shapes.push_back({int64_t(1 + rng() % 100), int64_t(1 + rng() % 200), int64_t(rng() % 600)});
+  for (const auto& [M, N, K] : shapes)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb)
+        for (int acc = 0; acc < 2; ++acc) {
+          INFO("M " << M << " N " << N << " K " << K << " trans_a " << ta << " trans_b " << tb << " accumulate " << acc);
+          const int64_t lda = (ta ? M : K) + 1, ldb = (tb ? K : N) + 2, ldc = N + 3;
+          std::vector<float> A((ta ? K : M) * lda + 1), B((tb ? N : K) * ldb + 1), C(M * ldc), bias(N);
+          for (auto* v : {&A, &B, &C, &bias})
+            for (float& x : *v) x = d(rng);
+          std::vector<float> want = C, got = C;
+          sr::cpu::gemm<float>(ta, tb, M, N, K, A.data(), lda, B.data(), ldb, want.data(), ldc, acc);
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) want[i * ldc + j] += bias[j];
+          sr::cpu::gemm_bias<float>(ta, tb, M, N, K, A.data(), lda, B.data(), ldb, got.data(), ldc, acc, bias.data());
+          CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+        }
 }
