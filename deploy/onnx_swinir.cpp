@@ -142,8 +142,8 @@ std::string SwinEmitter::layer_norm(const LayerNorm& ln, const std::string& path
 
 // The exact GELU, x Phi(x) = x (1 + erf(x / sqrt 2)) / 2 (ONNX's Gelu op needs opset 20).
 std::string SwinEmitter::gelu(const std::string& x, const std::string& name) {
-  const std::string e = node("Erf", {node("Mul", {x, g_.shared_scalar("gelu_inv_sqrt2", float(M_SQRT1_2))}, name + ".div_sqrt2")},
-                             name + ".erf");
+  const std::string scaled = node("Mul", {x, g_.shared_scalar("gelu_inv_sqrt2", float(M_SQRT1_2))}, name + ".div_sqrt2");
+  const std::string e = node("Erf", {scaled}, name + ".erf");
   const std::string p = node("Add", {e, g_.shared_scalar("gelu_one", 1.0f)}, name + ".add_one");
   return node("Mul", {node("Mul", {x, p}, name + ".mul_x"), g_.shared_scalar("gelu_half", 0.5f)}, name);
 }
@@ -193,8 +193,8 @@ std::string SwinEmitter::shift_mask(int ws, int shift) {
   const int64_t N = int64_t(ws) * ws;
   const std::string w = reshape(partition(labels, ws, 1, name).windows, {-1, N}, name + ".window_labels");
   // Equal broadcasts (nW, N, 1) against (nW, 1, N) straight to bool: no (nW, N, N) int64 difference.
-  const std::string same = node("Equal", {reshape(w, {-1, N, 1}, name + ".label_i"), reshape(w, {-1, 1, N}, name + ".label_j")},
-                                name + ".same_region");
+  const std::string label_i = reshape(w, {-1, N, 1}, name + ".label_i"), label_j = reshape(w, {-1, 1, N}, name + ".label_j");
+  const std::string same = node("Equal", {label_i, label_j}, name + ".same_region");
   const std::string mask = node("Where", {same, g_.shared_scalar("attn_mask_keep", 0.0f),
                                           g_.shared_scalar("attn_mask_value", float(swin::kMaskValue))},
                                 name + ".values");
@@ -209,15 +209,16 @@ std::string SwinEmitter::attention(const SwinWindowAttention& a, const std::stri
   const int ws = a.window_size;
   const int64_t N = int64_t(ws) * ws, heads = a.num_heads;
   const int64_t C = a.qkv->weight.size(1), d = C / heads;
-  const std::string qkv = reshape(linear(*a.qkv, join(path, "qkv"), windows), {0, 0, 3, heads, d}, join(path, "qkv_heads"));
+  const std::string qkv =
+      reshape(linear(*a.qkv, join(path, "qkv"), windows), {0, 0, 3, heads, d}, join(path, "qkv_heads"));
   const std::string split = transpose(qkv, {2, 0, 3, 1, 4}, join(path, "qkv_split"));  // (3, B', heads, N, d)
   auto part = [&](int64_t i, const char* name) {
     onnx::NodeProto& n = g_.add_node("Gather", {split, g_.int_scalar(i)}, join(path, name));
     set_attr(n, "axis", int64_t(0));
     return n.output(0);
   };
-  const std::string q = node("Mul", {part(0, "q"), g_.add_weight(join(path, "scale"), std::vector<float>{float(a.scale)}, {})},
-                             join(path, "q_scaled"));
+  const std::string scale = g_.add_weight(join(path, "scale"), std::vector<float>{float(a.scale)}, {});
+  const std::string q = node("Mul", {part(0, "q"), scale}, join(path, "q_scaled"));
   const std::string kt = transpose(part(1, "k"), {0, 1, 3, 2}, join(path, "k_transposed"));
   std::string s = node("MatMul", {q, kt}, join(path, "scores"));
 
@@ -239,15 +240,18 @@ std::string SwinEmitter::attention(const SwinWindowAttention& a, const std::stri
   if (shift > 0) {
     // (B nW, heads, N, N) -> (B, nW, heads, N, N) + mask (nW, 1, N, N) -> back.
     const std::string mask = shift_mask(ws, shift);
-    const std::string nw = slice(node("Shape", {mask}, join(path, "mask_shape")), 0, 1, 0, join(path, "windows_per_image"));
+    const std::string mask_shape = node("Shape", {mask}, join(path, "mask_shape"));
+    const std::string nw = slice(mask_shape, 0, 1, 0, join(path, "windows_per_image"));
     const std::string shape5 = concat({g_.ints({-1}), nw, g_.ints({heads, N, N})}, 0, join(path, "per_image_shape"));
     const std::string s5 = reshape_to(s, shape5, join(path, "scores_per_image"));
     s = reshape(node("Add", {s5, mask}, join(path, "add_mask")), {-1, heads, N, N}, join(path, "masked_scores"));
   }
   onnx::NodeProto& sm = g_.add_node("Softmax", {s}, join(path, "softmax"));
   set_attr(sm, "axis", int64_t(-1));  // the last axis: the same in Softmax's 2-d form before opset 13
-  const std::string o = node("MatMul", {sm.output(0), part(2, "v")}, join(path, "weighted_values"));  // (B', heads, N, d)
-  const std::string merged = reshape(transpose(o, {0, 2, 1, 3}, join(path, "heads_last")), {0, 0, C}, join(path, "heads_merged"));
+  // (B', heads, N, d) -> (B', N, heads, d) -> (B', N, C)
+  const std::string o = node("MatMul", {sm.output(0), part(2, "v")}, join(path, "weighted_values"));
+  const std::string merged = reshape(transpose(o, {0, 2, 1, 3}, join(path, "heads_last")), {0, 0, C},
+                                     join(path, "heads_merged"));
   return linear(*a.proj, join(path, "proj"), merged);
 }
 
@@ -312,12 +316,12 @@ std::string SwinEmitter::emit(const std::string& input) {
   const SwinIR& n = net_;
   const int ws = n.options.window_size;
   // Reflect padding at the bottom and right to a multiple of the window: (ws - side % ws) % ws.
-  const std::string sides = slice(node("Shape", {input}, join(path_, "input_shape")), 2, 4, 0, join(path_, "input_sides"));
+  const std::string input_shape = node("Shape", {input}, join(path_, "input_shape"));
+  const std::string sides = slice(input_shape, 2, 4, 0, join(path_, "input_sides"));
   const std::string ws_t = g_.ints({ws});
-  const std::string pad_hw =
-      node("Mod", {node("Sub", {ws_t, node("Mod", {sides, ws_t}, join(path_, "sides_mod_window"))}, join(path_, "to_window")),
-                   ws_t},
-           join(path_, "padding"));
+  const std::string rest = node("Mod", {sides, ws_t}, join(path_, "sides_mod_window"));
+  const std::string to_window = node("Sub", {ws_t, rest}, join(path_, "to_window"));
+  const std::string pad_hw = node("Mod", {to_window, ws_t}, join(path_, "padding"));
   const std::string pads = concat({g_.ints({0, 0, 0, 0, 0, 0}), pad_hw}, 0, join(path_, "pads"));
   onnx::NodeProto& pad = g_.add_node("Pad", {input, pads}, join(path_, "pad_to_window"));
   set_attr(pad, "mode", std::string("reflect"));
@@ -336,7 +340,8 @@ std::string SwinEmitter::emit(const std::string& input) {
     for (size_t j = 0; j < r.blocks->size(); ++j)
       u = block(as<SwinTransformerBlock>((*r.blocks)[j]), join(rp, "residual_group.blocks." + std::to_string(j)), u);
     const std::string img = transpose(u, {0, 3, 1, 2}, join(rp, "patch_unembed"));
-    const std::string c = transpose(residual_conv(*r.conv, join(rp, "conv"), img), {0, 2, 3, 1}, join(rp, "patch_embed"));
+    const std::string conv = residual_conv(*r.conv, join(rp, "conv"), img);
+    const std::string c = transpose(conv, {0, 2, 3, 1}, join(rp, "patch_embed"));
     t = node("Add", {c, t}, join(rp, "residual"));
   }
   t = layer_norm(*n.norm, join(path_, "norm"), t);
