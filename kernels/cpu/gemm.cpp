@@ -40,16 +40,8 @@ void gemm_eigen(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, con
   if (trans_a && trans_b) run(a.transpose(), b.transpose());
 }
 
-template <typename T>
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T* C, int64_t ldc, bool accumulate) {
-#if SR_CPU_SIMD
-  if constexpr (std::is_same_v<T, float>)
-    return sgemm_packed(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
-#endif
-  gemm_eigen<T>(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
-}
-
+// The one dispatch of both: float32 to the packed SGEMM where the build has SIMD, else Eigen
+// and the bias in a pass of its own.
 template <typename T>
 void gemm_bias(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
                const T* B, int64_t ldb, T* C, int64_t ldc, bool accumulate, const T* bias) {
@@ -58,8 +50,15 @@ void gemm_bias(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, cons
     return sgemm_packed(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, bias);
 #endif
   gemm_eigen<T>(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] += bias[j];
+  if (bias)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] += bias[j];
+}
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T* C, int64_t ldc, bool accumulate) {
+  gemm_bias<T>(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, nullptr);
 }
 
 #define SR_INSTANTIATE_GEMM(T)                                                                 \

@@ -293,7 +293,7 @@ inline float row_max(const float* __restrict a, int n) {  // exact: any order gi
 struct WindowFastFloat {
   const WindowAttentionShape& s;
   int N, d;
-  std::vector<float> qs, k, kT, v, vT, go, S, dP, T1, gT;
+  std::vector<float> qs, k, kT, vT, go, S, dP, T1, gT;
   std::vector<float> bias, mask;  // bias (nh x N x N): table[index(i, j), h]; mask (N x N) of window mask_of
   std::vector<int> label;
   int64_t mask_of = -1;
@@ -303,16 +303,15 @@ struct WindowFastFloat {
       for (int i = 0; i < N; ++i)
         for (int j = 0; j < N; ++j)
           bias[((size_t)h * N + i) * N + j] = table[relative_index(i, j, s.window) * s.heads + h];
-    qs.resize((size_t)N * d), kT.resize((size_t)d * N), v.resize((size_t)N * d), S.resize((size_t)N * N);
+    qs.resize((size_t)N * d), kT.resize((size_t)d * N), S.resize((size_t)N * N);
   }
 
-  // qs (N x d) = q * scale in float, kT (d x N), v (N x d); for the backward also k (N x d)
-  // and vT (d x N).
+  // qs (N x d) = q * scale in float and kT (d x N); for the backward also k (N x d) and vT (d x N).
   void load(const Head<float>& x, bool backward) {
     const float sc = (float)s.scale;
     for (int i = 0; i < N; ++i) {
-      const float *q = x.q + i * x.row, *vv = x.v + i * x.row;
-      for (int e = 0; e < d; ++e) qs[(size_t)i * d + e] = q[e] * sc, v[(size_t)i * d + e] = vv[e];
+      const float* q = x.q + i * x.row;
+      for (int e = 0; e < d; ++e) qs[(size_t)i * d + e] = q[e] * sc;
       if (backward)
         for (int e = 0; e < d; ++e) k[(size_t)i * d + e] = x.k[i * x.row + e];
     }
@@ -345,7 +344,7 @@ struct WindowFastFloat {
 
   // The forward works on transposes, so that the softmax runs down columns (one vector op per
   // 16 rows, no row reductions) and P V has d rows instead of N: S^T = k qs^T, softmax of each
-  // column, out^T = v^T P^T. Every element is rounded as in probabilities() and the P v above
+  // column, out^T = v^T P^T. Every element is rounded as in probabilities() and the row-major P v
   // (the products are exact in an FMA, the sums in the same orders: e, j, and the row sum in
   // ordered_sum's 16 partials), so the results are the same bits.
   std::vector<float> qsT, biasT, outT, col_max, col_sum, partial;
@@ -435,11 +434,11 @@ struct WindowFastFloat {
       const float D = ordered_dot(Pi, dPi, N);
       for (int j = 0; j < N; ++j) dPi[j] = Pi[j] * (dPi[j] - D);
     }
+    // dQ = scale (dS k) (over j in order); dK = dS^T qs and dV = P^T dOut (over i in order), as
+    // PyTorch's (dS @ k) * scale, dS^T @ (q * scale) and P^T @ dOut; written into the head's
+    // columns of dqkv.
     if (dqkv && !grads_transposed()) {
       T1.resize((size_t)N * N);
-      // dQ = scale (dS k) (over j in order); dK = dS^T qs and dV = P^T dOut (over i in order), as
-      // PyTorch's (dS @ k) * scale, dS^T @ (q * scale) and P^T @ dOut; written into the head's
-      // columns of dqkv.
       const int64_t ld = 3 * C;
       float* gq = dqkv + b * N * ld + (int64_t)h * d;
       small_gemm(N, d, N, dP.data(), N, k.data(), d, gq, ld);
@@ -454,9 +453,7 @@ struct WindowFastFloat {
       small_gemm(N, d, N, T1.data(), N, go.data(), d, gq + 2 * C, ld);
     } else if (dqkv) {
       T1.resize((size_t)N * N), gT.resize((size_t)3 * d * N);
-      // dQ = scale (dS k) (over j in order); dK = dS^T qs and dV = P^T dOut (over i in order), as
-      // PyTorch's (dS @ k) * scale, dS^T @ (q * scale) and P^T @ dOut; written into the head's
-      // columns of dqkv. Computed transposed when d fills its vectors poorly, d rows by N columns
+      // Computed transposed when d fills its vectors poorly, d rows by N columns
       // (dQ^T = k^T dS^T, dK^T = qs^T dS, dV^T = dOut^T P: the same products summed in the same
       // orders, so the same bits as the branch above), which keeps the register blocks full
       // (SwinIR-light's d = 10 filled 10 of 16 lanes) and needs dS transposed only once; with
