@@ -47,6 +47,22 @@ Tensor window_merge(const Tensor& windows, int64_t H, int64_t W, int window_size
 Tensor window_attention(const Tensor& qkv, const Tensor& relative_position_bias_table, int num_heads, int64_t H,
                         int64_t W, int window_size, int shift, double scale);
 
+// HAT's overlapping cross-attention (OCAB's attention, after its qkv linear), from qkv to the
+// heads' concatenated outputs, in image token order:
+//   qkv (B, H*W, 3C) of an H x W token image, row-major tokens, [q | k | v] with head h at
+//   columns h*d..h*d+d-1 of each; H, W multiples of ws.
+//   Queries: the ws x ws windows (stride ws). Keys / values: the wse x wse window around each
+//   (nn.Unfold(kernel wse, stride ws, padding (wse - ws) / 2) of k and v; zero vectors outside
+//   the image, which still take part in the softmax through their bias). wse - ws even, >= 0;
+//   HAT's wse = ws + int(ws * overlap_ratio).
+//   S[i, j] = (scale q_i) . k_j + table[overlap_relative_index(i, j), h], P = softmax_j(S),
+//   out[token of q_i, h*d + e] = sum_j P[i, j] v_j[e]                         -> (B, H*W, C)
+// table ((ws + wse - 1)^2, nh) is the learnt relative_position_bias_table; the index is HAT's
+// calculate_rpi_oca with its negative values wrapped as PyTorch's indexing wraps them
+// (kernels/common/overlap_window_attention.h). Differentiable in qkv and table.
+Tensor overlap_window_attention(const Tensor& qkv, const Tensor& relative_position_bias_table, int num_heads,
+                                int64_t H, int64_t W, int window_size, int overlap_window_size, double scale);
+
 // F.pad(x, (0, right, 0, bottom), mode='reflect') for x (N, C, H, W): mirrors the last rows and
 // columns without repeating the edge; 0 <= bottom < H, 0 <= right < W.
 Tensor pad_reflect(const Tensor& x, int bottom, int right);

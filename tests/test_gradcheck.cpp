@@ -259,6 +259,36 @@ TEST_CASE("gradcheck/window_attention") {
   }
 }
 
+TEST_CASE("gradcheck/overlap_window_attention") {
+  // 2 images; ws 2 with key windows of 4 (padding 1: keys outside the image) and of 2 (no
+  // overlap), ws 3 with 5 on a one-window-wide image; 2 heads of d 2 or 3.
+  struct Case {
+    int64_t H, W;
+    int ws, wse, d;
+  };
+  const Case cases[] = {{4, 6, 2, 4, 2}, {4, 4, 2, 2, 2}, {6, 3, 3, 5, 3}};
+  for (const Case& c : cases) {
+    INFO("ws " << c.ws << " wse " << c.wse << " H " << c.H << " W " << c.W);
+    const int nh = 2;
+    const int64_t R = c.ws + c.wse - 1;
+    const double sc = 1 / std::sqrt((double)c.d);
+    auto attn = [c, nh, sc](const Tensor& qkv, const Tensor& table) {
+      return overlap_window_attention(qkv, table, nh, c.H, c.W, c.ws, c.wse, sc);
+    };
+    auto qkv_of = [&](std::mt19937_64& rng) { return random_tensor(rng, {2, c.H * c.W, 3 * nh * c.d}, -1.5, 1.5); };
+    auto table_of = [&](std::mt19937_64& rng) { return random_tensor(rng, {R * R, nh}); };
+    expect_gradients("overlap_window_attention", [&](const V& in) { return attn(in[0], in[1]); },
+                     [&](std::mt19937_64& rng) { return V{qkv_of(rng), table_of(rng)}; });
+    // Each input alone, the other a constant.
+    std::mt19937_64 rng(sr::test::fresh_seed());
+    const Tensor qkv0 = qkv_of(rng).detach(), table0 = table_of(rng).detach();
+    expect_gradients("overlap_window_attention", [&](const V& in) { return attn(in[0], table0); },
+                     [&](std::mt19937_64& r) { return V{qkv_of(r)}; });
+    expect_gradients("overlap_window_attention", [&](const V& in) { return attn(qkv0, in[0]); },
+                     [&](std::mt19937_64& r) { return V{table_of(r)}; });
+  }
+}
+
 TEST_CASE("gradcheck/relu") {
   expect_gradients("relu", [](const V& in) { return relu(in[0]); },
                    [](std::mt19937_64& rng) { return V{random_tensor(rng, nchw(2, 2, 3, 5), -1, 1, {0.0})}; });

@@ -13,6 +13,7 @@
 
 #include "engine/random.h"
 #include "engine/tensor.h"
+#include "kernels/common/overlap_window_attention.h"
 #include "kernels/common/window_attention.h"
 #include "kernels/cpu/upsample_nearest2x_conv2d.h"
 
@@ -89,6 +90,21 @@ inline WindowAttentionShape window_attention_shape(const Case& c) {
   s.heads = (int)param(c, "heads");
   s.head_dim = (int)param(c, "C") / s.heads;
   s.windows = param(c, "N") * s.windows_per_image();
+  s.scale = 1 / std::sqrt((double)s.head_dim);
+  return s;
+}
+
+// The attention of an overlap_window_attention case: N images of H x W tokens, C channels in
+// `heads` heads, query windows ws x ws against key windows wse x wse, scale head_dim ** -0.5.
+inline OverlapWindowAttentionShape overlap_window_attention_shape(const Case& c) {
+  OverlapWindowAttentionShape s;
+  s.images = param(c, "N");
+  s.H = param(c, "H");
+  s.W = param(c, "W");
+  s.window = (int)param(c, "ws");
+  s.overlap = (int)param(c, "wse");
+  s.heads = (int)param(c, "heads");
+  s.head_dim = (int)param(c, "C") / s.heads;
   s.scale = 1 / std::sqrt((double)s.head_dim);
   return s;
 }

@@ -51,6 +51,7 @@
 #include "kernels/cpu/conv2d_int8.h"
 #include "kernels/cpu/conv2d_rounded.h"
 #include "kernels/cpu/upsample_nearest2x_conv2d.h"
+#include "kernels/cpu/overlap_window_attention.h"
 #include "kernels/cpu/window_attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
@@ -438,6 +439,8 @@ const OpKernel kOpKernels[] = {
     {"window_partition_fwd", "window_partition"}, {"window_partition_bwd", "window_partition"},
     {"pad_reflect_fwd", "pad_reflect"}, {"pad_reflect_bwd", "pad_reflect"}, {"crop_fwd", "pad_reflect"}, {"crop_bwd", "pad_reflect"},
     {"window_attention_fwd", "window_attention"}, {"window_attention_bwd", "window_attention"},
+    {"overlap_window_attention_fwd", "overlap_window_attention"},
+    {"overlap_window_attention_bwd", "overlap_window_attention"},
     {"layer_norm_fwd", "layer_norm"}, {"layer_norm_bwd", "layer_norm"},
     {"transpose_fwd", "transpose_tokens"}, {"transpose_bwd", "transpose_tokens"},
     {"linear_fwd", "gemm"}, {"linear_bwd", "gemm"},
@@ -672,6 +675,21 @@ std::vector<Case> all_cases(int batch) {
                      4 * Bw * nh * Nt * Nt * d, 4 * (Bw * Nt * 4 * C + R2 * nh), true});
     cases.push_back({"window_attention_bwd/swinir.block", "window_attention_bwd", shape + ", dqkv and dtable", p,
                      10 * Bw * nh * Nt * Nt * d, 4 * (Bw * Nt * 7 * C + 2 * R2 * nh), true});
+  }
+  // HAT x4's overlapping cross-attention (train_HAT_SRx4_from_scratch: 64 px LR patches, C 180,
+  // 6 heads of d 30, window 16, overlap_ratio 0.5 so key windows of 24): 16 query windows of
+  // 256 tokens an image, each against 576 keys. FLOPs: S = q k^T and P V, 4 B nW nh Nq Nkv d
+  // forward; the backward recomputes S and computes dP, dV, dQ and dK, 10 B nW nh Nq Nkv d.
+  // Bytes: qkv read and out written; qkv and dout read, dqkv written.
+  {
+    const double Bw = N * 16, Nq = 256, Nkv = 576, L = N * 4096, C = 180, nh = 6, d = 30, R2 = 39 * 39;
+    const std::string shape = "n" + std::to_string(batch) + " 64x64 c180, " + std::to_string((int)Bw) +
+                              " windows of 16x16 against 24x24, 6 heads of 30";
+    const Params p = {{"N", N}, {"H", 64}, {"W", 64}, {"C", C}, {"heads", nh}, {"ws", 16}, {"wse", 24}};
+    cases.push_back({"overlap_window_attention_fwd/hat.block", "overlap_window_attention_fwd", shape, p,
+                     4 * Bw * nh * Nq * Nkv * d, 4 * (L * 4 * C + R2 * nh), true});
+    cases.push_back({"overlap_window_attention_bwd/hat.block", "overlap_window_attention_bwd",
+                     shape + ", dqkv and dtable", p, 10 * Bw * nh * Nq * Nkv * d, 4 * (L * 7 * C + 2 * R2 * nh), true});
   }
   // SwinIR-M x4's blocks (48 px LR patches: L = 2304 tokens of C = 180). layer_norm: the
   // forward reads x, weight, bias and writes y, mean and rstd; the backward reads x, dy,
@@ -1006,6 +1024,19 @@ std::vector<Impl> cpu_impls(const std::string& op) {
       auto dqkv = b.rand_sets(rot, rows * 3 * C), dtable = b.rand_sets(rot, nt);
       return [=](int i) {
         cpu::window_attention_backward(qkv[i % rot], table[i % rot], out[i % rot], dqkv[i % rot], dtable[i % rot], s);
+      };
+    });
+  if (op == "overlap_window_attention_fwd" || op == "overlap_window_attention_bwd")
+    return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
+      const OverlapWindowAttentionShape s = overlap_window_attention_shape(c);
+      const int64_t rows = s.images * s.H * s.W, C = s.channels(), nt = (int64_t)s.table_rows() * s.heads;
+      auto qkv = b.rand_sets(rot, rows * 3 * C), out = b.rand_sets(rot, rows * C), table = b.rand_sets(rot, nt);
+      if (op == "overlap_window_attention_fwd")
+        return [=](int i) { cpu::overlap_window_attention_forward(qkv[i % rot], table[i % rot], out[i % rot], s); };
+      auto dqkv = b.rand_sets(rot, rows * 3 * C), dtable = b.rand_sets(rot, nt);
+      return [=](int i) {
+        cpu::overlap_window_attention_backward(qkv[i % rot], table[i % rot], out[i % rot], dqkv[i % rot],
+                                               dtable[i % rot], s);
       };
     });
   if (op == "layer_norm_fwd" || op == "layer_norm_bwd")

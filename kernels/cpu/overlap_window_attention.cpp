@@ -1,0 +1,225 @@
+// HAT's overlapping cross-attention on the CPU (see overlap_window_attention.h). One per-window
+// worker, OverlapWindow<T>, gathers a query window's scaled queries and its key / value window
+// into contiguous buffers (zeros outside the image) and runs the products as loops over
+// contiguous rows, every element summed in index order in T: double is the reference gradcheck
+// checks, float the same loops in float (GCC vectorises the inner loops).
+#include "kernels/cpu/overlap_window_attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace sr::cpu {
+
+namespace {
+
+using hat::overlap_relative_index;
+
+template <typename T>
+struct OverlapWindow {
+  const OverlapWindowAttentionShape& s;
+  const int Nq, Nkv, d;
+  const int64_t C;
+  // qtok[i] / kvtok[j]: the image token (row of qkv) of query i / key j, -1 outside the image.
+  std::vector<int64_t> qtok, kvtok;
+  // q (Nq x d), scale q rounded to T (Nq x d), k (Nkv x d) and k^T (d x Nkv), v (Nkv x d) and
+  // v^T (d x Nkv), dOut (Nq x d); P and dS (Nq x Nkv); per-row accumulators and the window's
+  // key / value gradients (Nkv x d).
+  std::vector<T> q, qs, k, kT, v, vT, go, P, dS, acc, dk, dv;
+
+  explicit OverlapWindow(const OverlapWindowAttentionShape& shape)
+      : s(shape), Nq(s.q_tokens()), Nkv(s.kv_tokens()), d(s.head_dim), C(s.channels()), qtok(Nq), kvtok(Nkv),
+        q((size_t)Nq * d), qs((size_t)Nq * d), k((size_t)Nkv * d), kT((size_t)Nkv * d), v((size_t)Nkv * d),
+        P((size_t)Nq * Nkv), acc(d) {}
+
+  // The tokens of query window w (row-major among the image's (H/ws)(W/ws) windows) of image b
+  // and of its key / value window.
+  void locate(int64_t b, int64_t w) {
+    const int ws = s.window, wse = s.overlap, p = s.pad();
+    const int64_t per_row = s.W / ws, y0 = (w / per_row) * ws, x0 = (w % per_row) * ws, base = b * s.H * s.W;
+    for (int i = 0; i < Nq; ++i) qtok[i] = base + (y0 + i / ws) * s.W + x0 + i % ws;
+    for (int j = 0; j < Nkv; ++j) {
+      const int64_t y = y0 - p + j / wse, x = x0 - p + j % wse;
+      kvtok[j] = (y >= 0 && y < s.H && x >= 0 && x < s.W) ? base + y * s.W + x : -1;
+    }
+  }
+
+  // Head h's operands of the located window. q is scaled first and rounded to T, as PyTorch's
+  // `q = q * self.scale` before `q @ k.transpose(-2, -1)`.
+  void load(const T* qkv, int h) {
+    const int64_t row = 3 * C, off = (int64_t)h * d;
+    for (int i = 0; i < Nq; ++i)
+      for (int e = 0; e < d; ++e) {
+        q[(size_t)i * d + e] = qkv[qtok[i] * row + off + e];
+        qs[(size_t)i * d + e] = (T)(q[(size_t)i * d + e] * (T)s.scale);
+      }
+    for (int j = 0; j < Nkv; ++j)
+      for (int e = 0; e < d; ++e) {
+        const bool in = kvtok[j] >= 0;
+        k[(size_t)j * d + e] = in ? qkv[kvtok[j] * row + C + off + e] : T(0);
+        v[(size_t)j * d + e] = in ? qkv[kvtok[j] * row + 2 * C + off + e] : T(0);
+        kT[(size_t)e * Nkv + j] = k[(size_t)j * d + e];
+      }
+  }
+
+  // P = softmax over rows of S = qs k^T + bias: S[i, j] summed over e in order (the j loop
+  // innermost, over k^T's contiguous rows), then the bias, the row max subtracted, the row sum
+  // in j order.
+  void probabilities(const T* table, int h) {
+    for (int i = 0; i < Nq; ++i) {
+      T* Si = P.data() + (size_t)i * Nkv;
+      std::fill(Si, Si + Nkv, T(0));
+      for (int e = 0; e < d; ++e) {
+        const T a = qs[(size_t)i * d + e];
+        const T* kTe = kT.data() + (size_t)e * Nkv;
+        for (int j = 0; j < Nkv; ++j) Si[j] += a * kTe[j];
+      }
+      T m = -INFINITY;
+      for (int j = 0; j < Nkv; ++j) {
+        Si[j] += table[(int64_t)overlap_relative_index(i, j, s.window, s.overlap) * s.heads + h];
+        m = std::max(m, Si[j]);
+      }
+      T l = 0;
+      for (int j = 0; j < Nkv; ++j) l += (Si[j] = std::exp(Si[j] - m));
+      for (int j = 0; j < Nkv; ++j) Si[j] /= l;
+    }
+  }
+
+  // out_I(i)[h*d + e] = sum_j P[i, j] v_j[e], j in order (for every e at once).
+  void forward(const T* qkv, const T* table, T* out, int64_t b, int64_t w, int h) {
+    locate(b, w);
+    load(qkv, h);
+    probabilities(table, h);
+    for (int i = 0; i < Nq; ++i) {
+      std::fill(acc.begin(), acc.end(), T(0));
+      const T* Pi = P.data() + (size_t)i * Nkv;
+      for (int j = 0; j < Nkv; ++j)
+        for (int e = 0; e < d; ++e) acc[e] += Pi[j] * v[(size_t)j * d + e];
+      std::copy(acc.begin(), acc.end(), out + qtok[i] * C + (int64_t)h * d);
+    }
+  }
+
+  // Window w of image b, head h: dq of its queries written, its keys' and values' gradients added
+  // into dqkv (when not null), dS added into table_acc (Nq x Nkv, when not null).
+  void backward(const T* qkv, const T* table, const T* dout, T* dqkv, double* table_acc, int64_t b, int64_t w,
+                int h) {
+    locate(b, w);
+    load(qkv, h);
+    probabilities(table, h);
+    go.resize((size_t)Nq * d), vT.resize((size_t)Nkv * d), dS.resize((size_t)Nq * Nkv);
+    for (int i = 0; i < Nq; ++i) std::copy_n(dout + qtok[i] * C + (int64_t)h * d, d, go.begin() + (size_t)i * d);
+    for (int j = 0; j < Nkv; ++j)
+      for (int e = 0; e < d; ++e) vT[(size_t)e * Nkv + j] = v[(size_t)j * d + e];
+    // dP[i, j] = dOut_i . v_j (over e in order), D_i = sum_j P dP (j in order), dS = P (dP - D).
+    for (int i = 0; i < Nq; ++i) {
+      T* dSi = dS.data() + (size_t)i * Nkv;
+      const T* Pi = P.data() + (size_t)i * Nkv;
+      std::fill(dSi, dSi + Nkv, T(0));
+      for (int e = 0; e < d; ++e) {
+        const T g = go[(size_t)i * d + e];
+        const T* vTe = vT.data() + (size_t)e * Nkv;
+        for (int j = 0; j < Nkv; ++j) dSi[j] += g * vTe[j];
+      }
+      T D = 0;
+      for (int j = 0; j < Nkv; ++j) D += Pi[j] * dSi[j];
+      for (int j = 0; j < Nkv; ++j) dSi[j] = Pi[j] * (dSi[j] - D);
+    }
+    if (table_acc)
+      for (size_t ij = 0; ij < dS.size(); ++ij) table_acc[ij] += (double)dS[ij];
+    if (!dqkv) return;
+    const int64_t row = 3 * C, off = (int64_t)h * d;
+    // dq_i = scale sum_j dS[i, j] k_j (j in order).
+    for (int i = 0; i < Nq; ++i) {
+      std::fill(acc.begin(), acc.end(), T(0));
+      const T* dSi = dS.data() + (size_t)i * Nkv;
+      for (int j = 0; j < Nkv; ++j)
+        for (int e = 0; e < d; ++e) acc[e] += dSi[j] * k[(size_t)j * d + e];
+      T* gq = dqkv + qtok[i] * row + off;
+      for (int e = 0; e < d; ++e) gq[e] = (T)(s.scale * acc[e]);
+    }
+    // dk_j = scale sum_i dS[i, j] q_i, dv_j = sum_i P[i, j] dOut_i (i in order), then added to
+    // the keys' and values' rows of dqkv (keys outside the image dropped).
+    dk.assign((size_t)Nkv * d, T(0));
+    dv.assign((size_t)Nkv * d, T(0));
+    for (int i = 0; i < Nq; ++i) {
+      const T* dSi = dS.data() + (size_t)i * Nkv;
+      const T* Pi = P.data() + (size_t)i * Nkv;
+      const T* qi = q.data() + (size_t)i * d;
+      const T* gi = go.data() + (size_t)i * d;
+      for (int j = 0; j < Nkv; ++j) {
+        T* dkj = dk.data() + (size_t)j * d;
+        T* dvj = dv.data() + (size_t)j * d;
+        for (int e = 0; e < d; ++e) {
+          dkj[e] += dSi[j] * qi[e];
+          dvj[e] += Pi[j] * gi[e];
+        }
+      }
+    }
+    for (int j = 0; j < Nkv; ++j) {
+      if (kvtok[j] < 0) continue;
+      T* gk = dqkv + kvtok[j] * row + C + off;
+      T* gv = gk + C;
+      for (int e = 0; e < d; ++e) {
+        gk[e] += (T)(s.scale * dk[(size_t)j * d + e]);
+        gv[e] += dv[(size_t)j * d + e];
+      }
+    }
+  }
+};
+
+bool overlap_parallel(const OverlapWindowAttentionShape& s) {  // small calls (gradcheck's) stay serial
+  return s.images * s.windows_per_image() * s.heads * s.q_tokens() * s.kv_tokens() * s.head_dim > 65536;
+}
+
+}  // namespace
+
+template <typename T>
+void overlap_window_attention_forward(const T* qkv, const T* table, T* out, const OverlapWindowAttentionShape& s) {
+  const int nh = s.heads;
+  const int64_t nW = s.windows_per_image(), triples = s.images * nW * nh;
+#pragma omp parallel if (overlap_parallel(s))
+  {
+    OverlapWindow<T> window(s);
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < triples; ++t) window.forward(qkv, table, out, t / (nW * nh), (t / nh) % nW, (int)(t % nh));
+  }
+}
+
+template <typename T>
+void overlap_window_attention_backward(const T* qkv, const T* table, const T* dout, T* dqkv, T* dtable,
+                                       const OverlapWindowAttentionShape& s) {
+  const int nh = s.heads, Nq = s.q_tokens(), Nkv = s.kv_tokens(), d = s.head_dim;
+  const int64_t C = s.channels(), tokens = s.images * s.H * s.W, nW = s.windows_per_image();
+  const size_t NN = (size_t)Nq * Nkv;
+  // One task per head: the head's columns of dqkv and of dtable belong to it alone.
+#pragma omp parallel for schedule(dynamic, 1) if (overlap_parallel(s))
+  for (int h = 0; h < nh; ++h) {
+    if (dqkv)  // the keys' and values' columns are sums over windows; the queries' are written
+      for (int64_t t = 0; t < tokens; ++t) {
+        std::fill_n(dqkv + t * 3 * C + C + (int64_t)h * d, d, T(0));
+        std::fill_n(dqkv + t * 3 * C + 2 * C + (int64_t)h * d, d, T(0));
+      }
+    std::vector<double> partial(dtable ? NN : 0, 0.0);
+    OverlapWindow<T> window(s);
+    for (int64_t b = 0; b < s.images; ++b)
+      for (int64_t w = 0; w < nW; ++w)
+        window.backward(qkv, table, dout, dqkv, dtable ? partial.data() : nullptr, b, w, h);
+    if (!dtable) continue;
+    // Each table entry: its pairs' partials in row-major (i, j) order.
+    std::vector<double> entry(s.table_rows(), 0.0);
+    for (int i = 0; i < Nq; ++i)
+      for (int j = 0; j < Nkv; ++j)
+        entry[overlap_relative_index(i, j, s.window, s.overlap)] += partial[(size_t)i * Nkv + j];
+    for (int t = 0; t < s.table_rows(); ++t) dtable[(int64_t)t * nh + h] = (T)entry[t];
+  }
+}
+
+#define SR_INSTANTIATE(T)                                                                                   \
+  template void overlap_window_attention_forward<T>(const T*, const T*, T*, const OverlapWindowAttentionShape&); \
+  template void overlap_window_attention_backward<T>(const T*, const T*, const T*, T*, T*,                  \
+                                                     const OverlapWindowAttentionShape&);
+SR_INSTANTIATE(float)
+SR_INSTANTIATE(double)
+#undef SR_INSTANTIATE
+
+}  // namespace sr::cpu
