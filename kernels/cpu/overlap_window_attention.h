@@ -14,9 +14,12 @@
 //   dq_I(i) = scale sum_j dS[i, j] k_J(j);  dk_J(j) += scale sum_i dS[i, j] q_I(i);
 //   dv_J(j) += sum_i P[i, j] dOut_I(i)   (a token's key sits in up to 4 windows: += over them)
 //   dTable[t, h] = sum over the images and windows, then over the pairs (i, j) with index t, of dS
-// Sums, both types: every element summed in index order in T (double for the reference, which
-// gradcheck checks; float for the float path: per pair contiguous copies of scale q, k^T, v so
-// the inner loops run over contiguous rows). The forward runs (image, window, head) triples in
+// Two paths over per-window contiguous copies of scale q, k (and k^T), v (and v^T), dOut. double
+// (the reference, which gradcheck checks): every element summed in index order in double. float
+// (the fast path): the products as register-blocked small GEMMs (kernels/cpu/attention_float.h),
+// each element summed in float over its inner index in order; the softmax in float with a
+// vectorised expf, its row sum and D = sum_j P dP as 16 interleaved partials added in order.
+// The forward runs (image, window, head) triples in
 // parallel. The backward runs one task per head: its images and windows in row-major order, so a
 // key's gradient adds its windows in that order, and the head's dS into one double partial per
 // (i, j), then each table entry its pairs in row-major (i, j) order: the same bits on every run
