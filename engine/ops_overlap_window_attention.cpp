@@ -1,6 +1,7 @@
 // HAT's fused overlapping cross-attention (engine/ops_transformer.h): checks, kernel dispatch,
 // autograd node. The op saves qkv and the table only: the backward recomputes S and P from them
-// (kernels/cpu/overlap_window_attention.h). PyTorch's composition keeps the unfolded keys and
+// (kernels/cpu/overlap_window_attention.h; on cuda and simt devices
+// kernels/cuda/overlap_window_attention.h). PyTorch's composition keeps the unfolded keys and
 // values ((wse / ws)^2 = 2.25 times k and v at HAT's ws 16, wse 24), the (B nW, nh, Nq, Nkv)
 // softmax output (36 MiB of float32 per block at a 64 x 64 patch, 6 heads) and the
 // (Nq, Nkv) index tensor.
@@ -11,6 +12,7 @@
 #include "engine/ops.h"
 #include "engine/ops_transformer.h"
 #include "kernels/cpu/overlap_window_attention.h"
+#include "kernels/cuda/overlap_window_attention.h"
 
 namespace sr {
 
@@ -52,7 +54,9 @@ Tensor overlap_window_attention(const Tensor& qkv_in, const Tensor& table_in, in
   dispatch(op, qkv, [&](auto t) {
     using T = decltype(t);
     cpu::overlap_window_attention_forward<T>(qkv.data<T>(), table.data<T>(), out.data<T>(), s);
-  }, [&] { fail(op, ": no CUDA kernel yet (tensor on ", qkv.device().str(), ")"); });
+  }, [&] {
+    SR_CUDA(cuda::overlap_window_attention_forward(qkv.data<float>(), table.data<float>(), out.data<float>(), s));
+  });
   const bool gq = qkv_in.requires_grad(), gt = table_in.requires_grad();
   const Tensor qs = qkv.detach(), ts = table.detach();
   return record(op, out, {qkv_in, table_in}, [qs, ts, gq, gt, s](const Tensor& g_in) {
@@ -64,7 +68,11 @@ Tensor overlap_window_attention(const Tensor& qkv_in, const Tensor& table_in, in
       using T = decltype(t);
       cpu::overlap_window_attention_backward<T>(qs.data<T>(), ts.data<T>(), g.data<T>(),
                                                 gq ? dqkv.data<T>() : nullptr, gt ? dtable.data<T>() : nullptr, s);
-    }, [&] { fail("overlap_window_attention_backward: no CUDA kernel yet (tensor on ", g.device().str(), ")"); });
+    }, [&] {
+      SR_CUDA(cuda::overlap_window_attention_backward(qs.data<float>(), ts.data<float>(), g.data<float>(),
+                                                      gq ? dqkv.data<float>() : nullptr,
+                                                      gt ? dtable.data<float>() : nullptr, s));
+    });
     return std::vector<Tensor>{dqkv, dtable};
   });
 }

@@ -394,6 +394,19 @@ std::vector<OpCase> op_cases() {
            [](V& x) { return transpose(x[0], 1, 2); });
   add_case(t, "transpose_tokens", "transpose 2 1 (tokens -> image)", {{3, 70, 18}},
            [](V& x) { return transpose(x[0], 2, 1); });
+  // HAT's overlapping cross-attention (appended last: the cases above keep their seeds): HAT's
+  // windows (16 against 24) and head dim on a 16 x 32 image, every key window past the borders;
+  // 4 against 6 on 2 images of 2 x 3 windows (keys in up to 4 windows); wse == ws; the table's
+  // gradient alone.
+  add_case(t, "overlap_window_attention", "overlap_window_attention ws 16 wse 24 d 30", {{1, 512, 90}, {1521, 1}},
+           [](V& x) { return overlap_window_attention(x[0], x[1], 1, 16, 32, 16, 24, 1 / std::sqrt(30.0)); });
+  add_case(t, "overlap_window_attention", "overlap_window_attention ws 4 wse 6 d 6", {{2, 96, 36}, {81, 2}},
+           [](V& x) { return overlap_window_attention(x[0], x[1], 2, 8, 12, 4, 6, 0.4); });
+  add_case(t, "overlap_window_attention", "overlap_window_attention ws 3 wse 3 d 5", {{2, 36, 15}, {25, 1}},
+           [](V& x) { return overlap_window_attention(x[0], x[1], 1, 6, 6, 3, 3, 0.45); });
+  add_case(t, "overlap_window_attention", "overlap_window_attention ws 2 wse 4, table only", {{1, 24, 36}, {25, 3}},
+           [](V& x) { return overlap_window_attention(x[0], x[1], 3, 4, 6, 2, 4, 0.5); })
+      .grads({false, true});
   return t;
 }
 
@@ -971,6 +984,7 @@ TEST_CASE("cuda/ops_channel_attention") { if (sr::test::skip_without_cuda()) ret
 TEST_CASE("cuda/ops_window_partition") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("window_partition", Device::cuda()); }); }
 TEST_CASE("cuda/ops_pad_reflect") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("pad_reflect", Device::cuda()); }); }
 TEST_CASE("cuda/ops_window_attention") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("window_attention", Device::cuda()); }); }
+TEST_CASE("cuda/ops_overlap_window_attention") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("overlap_window_attention", Device::cuda()); }); }
 TEST_CASE("cuda/ops_layer_norm") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("layer_norm", Device::cuda()); }); }
 TEST_CASE("cuda/ops_transpose_tokens") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("transpose_tokens", Device::cuda()); }); }
 TEST_CASE("cuda/conv2d_variants") { if (sr::test::skip_without_cuda()) return; CUDA_BODY(test_conv_variants); }
@@ -996,6 +1010,7 @@ TEST_CASE("simt/ops_channel_attention") { run_family("channel_attention", Device
 TEST_CASE("simt/ops_window_partition") { run_family("window_partition", Device::simt()); }
 TEST_CASE("simt/ops_pad_reflect") { run_family("pad_reflect", Device::simt()); }
 TEST_CASE("simt/ops_window_attention") { run_family("window_attention", Device::simt()); }
+TEST_CASE("simt/ops_overlap_window_attention") { run_family("overlap_window_attention", Device::simt()); }
 TEST_CASE("simt/ops_layer_norm") { run_family("layer_norm", Device::simt()); }
 TEST_CASE("simt/ops_transpose_tokens") { run_family("transpose_tokens", Device::simt()); }
 #endif

@@ -30,6 +30,7 @@
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/layer_norm.h"
+#include "kernels/cpu/overlap_window_attention.h"
 #include "kernels/cpu/loss.h"
 #include "kernels/cpu/optimizer.h"
 #include "kernels/cpu/pad_reflect.h"
@@ -596,6 +597,86 @@ void test_window_attention() {
       fault_of([&] { sr::simt::window_attention_backward(nullptr, nullptr, nullptr, nullptr, nullptr, big); });
   CHECK(e2.find("window_attention_backward") != std::string::npos);
   CHECK(e2.find("head dim 65") != std::string::npos);
+}
+
+void test_overlap_window_attention() {
+  const uint64_t seed = sr::test::fresh_seed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  struct Case {
+    int64_t images, H, W;
+    int ws, wse, heads, d;
+  };
+  const Case cases[] = {
+      {1, 16, 32, 16, 24, 1, 30},  // HAT's windows and head dim: Nq 256, Nkv 576, both key windows past 3 borders
+      {2, 6, 8, 2, 4, 2, 5},       // 3 x 4 windows: inner keys in 4 windows, border keys in 1 or 2; odd d
+      {1, 6, 9, 3, 3, 3, 7},       // wse == ws: no padding, no overlap (Nkv 9: lanes idle)
+      {1, 4, 6, 2, 8, 2, 3},       // wse > 2 ws (padding 3): a key in up to 16 windows, every window past every border
+      {1, 4, 4, 4, 4, 1, 33},      // a second pass of the lanes over d
+  };
+  for (const Case& c : cases) {
+    OverlapWindowAttentionShape s;
+    s.images = c.images;
+    s.heads = c.heads;
+    s.head_dim = c.d;
+    s.H = c.H;
+    s.W = c.W;
+    s.window = c.ws;
+    s.overlap = c.wse;
+    s.scale = 1.0 / std::sqrt((double)c.d);
+    const int64_t C = s.channels(), rows = c.images * c.H * c.W, nqkv = rows * 3 * C, nout = rows * C,
+                  ntab = (int64_t)s.table_rows() * c.heads;
+    const auto qkv = random_floats(rng, nqkv), table = random_floats(rng, ntab), dout = random_floats(rng, nout);
+    // Every output starts as NaN (device memory): an element left unwritten fails the comparison.
+    Dev QKV(qkv), TAB(table), DOUT(dout), OUT(nout), DQKV(nqkv), DTAB(ntab), DQKV_ONLY(nqkv), DTAB_ONLY(ntab),
+        DQKV_AGAIN(nqkv), DTAB_AGAIN(ntab);
+    sr::simt::overlap_window_attention_forward(QKV.p, TAB.p, OUT.p, s);
+    sr::simt::overlap_window_attention_backward(QKV.p, TAB.p, DOUT.p, DQKV.p, DTAB.p, s);
+    sr::simt::overlap_window_attention_backward(QKV.p, TAB.p, DOUT.p, DQKV_ONLY.p, nullptr, s);
+    sr::simt::overlap_window_attention_backward(QKV.p, TAB.p, DOUT.p, nullptr, DTAB_ONLY.p, s);
+    sr::simt::overlap_window_attention_backward(QKV.p, TAB.p, DOUT.p, DQKV_AGAIN.p, DTAB_AGAIN.p, s);
+    const auto qd = to_double(qkv), td = to_double(table), gd = to_double(dout);
+    std::vector<double> rout(nout), rdqkv(nqkv), rdtab(ntab);
+    cpu::overlap_window_attention_forward(qd.data(), td.data(), rout.data(), s);
+    cpu::overlap_window_attention_backward(qd.data(), td.data(), gd.data(), rdqkv.data(), rdtab.data(), s);
+    const std::string what = " " + std::to_string(c.H) + "x" + std::to_string(c.W) + " ws " + std::to_string(c.ws) +
+                             " wse " + std::to_string(c.wse) + " d " + std::to_string(c.d) + " heads " +
+                             std::to_string(c.heads);
+    compare("overlap_window_attention" + what, OUT.get(), rout, kFp32);
+    compare("overlap_window_attention_backward dqkv" + what, DQKV.get(), rdqkv, kFp32);
+    compare("overlap_window_attention_backward dtable" + what, DTAB.get(), rdtab, kFp32);
+    compare("overlap_window_attention_backward dqkv without dtable" + what, DQKV_ONLY.get(), rdqkv, kFp32);
+    compare("overlap_window_attention_backward dtable without dqkv" + what, DTAB_ONLY.get(), rdtab, kFp32);
+    // No atomics, fixed orders: a second backward gives the same bits.
+    INFO("overlap_window_attention_backward" << what << ": a second run differs");
+    CHECK(std::memcmp(DQKV_AGAIN.p, DQKV.p, sizeof(float) * nqkv) == 0);
+    CHECK(std::memcmp(DTAB_AGAIN.p, DTAB.p, sizeof(float) * ntab) == 0);
+    CHECK(std::memcmp(DQKV_ONLY.p, DQKV.p, sizeof(float) * nqkv) == 0);
+    CHECK(std::memcmp(DTAB_ONLY.p, DTAB.p, sizeof(float) * ntab) == 0);
+  }
+  // Heads of more than 64 channels, or a key window whose backward block exceeds 227 KiB of
+  // shared memory, are refused by name (before any launch: null buffers).
+  OverlapWindowAttentionShape big;
+  big.images = 1;
+  big.heads = 1;
+  big.head_dim = 65;
+  big.H = big.W = 8;
+  big.window = 4;
+  big.overlap = 6;
+  const std::string e1 = fault_of([&] { sr::simt::overlap_window_attention_forward(nullptr, nullptr, nullptr, big); });
+  CHECK(e1.find("overlap_window_attention") != std::string::npos);
+  CHECK(e1.find("head dim 65") != std::string::npos);
+  big.H = big.W = 16;
+  big.window = 16;
+  big.overlap = 24;
+  big.head_dim = 38;  // d 37 fits HAT's windows (218 KiB), d 38 does not (228 KiB)
+  const std::string e2 =
+      fault_of([&] { sr::simt::overlap_window_attention_backward(nullptr, nullptr, nullptr, nullptr, nullptr, big); });
+  CHECK(e2.find("overlap_window_attention_backward") != std::string::npos);
+  CHECK(e2.find("576 keys) with head dim 38 needs 228 KiB") != std::string::npos);
+  big.head_dim = 37;
+  big.images = 0;  // accepted; no window: nothing to launch
+  CHECK(fault_of([&] { sr::simt::overlap_window_attention_forward(nullptr, nullptr, nullptr, big); }).empty());
 }
 
 // ---- layer_norm, transpose_tokens -----------------------------------------------------------------
@@ -1418,6 +1499,7 @@ const Family kFamilies[] = {
     {"window_partition", test_window_partition},
     {"pad_reflect", test_pad_reflect},
     {"window_attention", test_window_attention},
+    {"overlap_window_attention", test_overlap_window_attention},
     {"layer_norm", test_layer_norm},
     {"transpose_tokens", test_transpose_tokens},
     {"prelu", test_prelu},
@@ -1454,6 +1536,7 @@ TEST_CASE("simt/channel_attention") { test_channel_attention(); }
 TEST_CASE("simt/window_partition") { test_window_partition(); }
 TEST_CASE("simt/pad_reflect") { test_pad_reflect(); }
 TEST_CASE("simt/window_attention") { test_window_attention(); }
+TEST_CASE("simt/overlap_window_attention") { test_overlap_window_attention(); }
 TEST_CASE("simt/layer_norm") { test_layer_norm(); }
 TEST_CASE("simt/transpose_tokens") { test_transpose_tokens(); }
 TEST_CASE("simt/prelu") { test_prelu(); }

@@ -30,6 +30,7 @@
 #include "kernels/cuda/layer_norm.h"
 #include "kernels/cuda/loss.h"
 #include "kernels/cuda/optimizer.h"
+#include "kernels/cuda/overlap_window_attention.h"
 #include "kernels/cuda/pool.h"
 #include "kernels/cuda/prelu.h"
 #include "kernels/cuda/reduce.h"
@@ -251,6 +252,23 @@ Maker window_attention(const std::string& op) {
     auto dqkv = b.rand_sets(rot, rows * 3 * C), dtable = b.rand_sets(rot, nt);
     return [=](int i) {
       cuda::window_attention_backward(qkv[i % rot], table[i % rot], out[i % rot], dqkv[i % rot], dtable[i % rot], s);
+    };
+  };
+}
+
+// ---- overlap_window_attention: "window_blocks" -------------------------------------------------
+
+Maker overlap_window_attention(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int rot) -> Runner {
+    const OverlapWindowAttentionShape s = overlap_window_attention_shape(c);
+    const int64_t rows = s.images * s.H * s.W, C = s.channels(), nt = (int64_t)s.table_rows() * s.heads;
+    auto qkv = b.rand_sets(rot, rows * 3 * C), out = b.rand_sets(rot, rows * C), table = b.rand_sets(rot, nt);
+    if (op == "overlap_window_attention_fwd")
+      return [=](int i) { cuda::overlap_window_attention_forward(qkv[i % rot], table[i % rot], out[i % rot], s); };
+    auto dqkv = b.rand_sets(rot, rows * 3 * C), dtable = b.rand_sets(rot, nt);
+    return [=](int i) {
+      cuda::overlap_window_attention_backward(qkv[i % rot], table[i % rot], out[i % rot], dqkv[i % rot],
+                                              dtable[i % rot], s);
     };
   };
 }
@@ -537,6 +555,8 @@ Maker cuda_op_maker(const std::string& op, const std::string& variant) {
     return only_for(variant, "gather", pad_reflect(op));
   if (op == "window_attention_fwd" || op == "window_attention_bwd")
     return only_for(variant, "window_blocks", window_attention(op));
+  if (op == "overlap_window_attention_fwd" || op == "overlap_window_attention_bwd")
+    return only_for(variant, "window_blocks", overlap_window_attention(op));
   if (op == "layer_norm_fwd" || op == "layer_norm_bwd") return only_for(variant, "warp_rows", layer_norm(op));
   if (op == "transpose_fwd" || op == "transpose_bwd") return only_for(variant, "smem_tile", transpose_tokens(op));
   if (op == "linear_fwd" || op == "linear_bwd") return linear(op, variant);  // every gemm variant
