@@ -98,7 +98,7 @@ const std::vector<Variant>& table() {
       {"window_partition", "warp_rows", "cuda", "fp32", "a warp per token row, 16-byte words where C % 4 == 0, grid-stride", true},
       {"pad_reflect", "gather", "cuda", "fp32", "maps over the outputs (pad_reflect, crop, their backwards); the pad backward adds at most 4 terms in the CPU order", true},
       {"window_attention", "window_blocks", "cuda", "fp32", "a 4-warp block per (window, head), S and P a row per warp in shared memory; table gradient by fixed-order window sums", true},
-      {"overlap_window_attention", "window_blocks", "cuda", "fp32", "a 4-warp block per (image, window, head), zero-padded key window in shared memory, a row per warp; dK / dV and table gradient by fixed-order window sums, no atomics", true},
+      {"overlap_window_attention", "window_blocks", "cuda", "fp32", "a block per (image, window, head), 8 warps forward and 4 backward, zero-padded key window in shared memory, a row per warp; dK / dV and table gradient by fixed-order window sums, no atomics", true},
       {"layer_norm", "warp_rows", "cuda", "fp32", "a warp per row, fixed shuffle trees; dweight / dbias by (32-column, 256-row) tile partials, summed in tile order", true},
       {"transpose_tokens", "smem_tile", "cuda", "fp32", "32 x 33 shared-memory tiles, 32 x 8 threads, grid (N tiles, M tiles, B)", true},
       {"prelu", "map", "cuda", "fp32", "maps; slope gradient by two-pass channel sums", true},

@@ -8,7 +8,10 @@ namespace {
 
 using hat::overlap_relative_index;
 
-constexpr int kWarps = 4, kThreads = 32 * kWarps;
+// The forward runs 8 warps a block, the backward 4: its per-warp table rows would take the
+// backward past 227 KiB at HAT's shape with 8. One block fits an SM at HAT's shape either way,
+// so the forward's 8 warps are what hides its shared-memory latency.
+constexpr int kForwardWarps = 8, kBackwardWarps = 4;
 constexpr int kMaxHeadDim = 64;
 constexpr size_t kMaxSharedBytes = 227 * 1024;  // sm_90's opt-in dynamic shared memory per block
 
@@ -41,16 +44,19 @@ __device__ __forceinline__ float dot(const float* a, const float* b, int d) {
 struct Layout {
   int Nq, Nkv, d, ld, R2;
   bool backward;
+  int warps;
+  __host__ __device__ int threads() const { return 32 * warps; }
   __host__ __device__ int tiles() const { return 2 * Nkv * ld; }
   __host__ __device__ int bias() const { return tiles(); }
   __host__ __device__ int stats_at() const { return bias() + R2; }
   __host__ __device__ int warp_at(int w) const { return stats_at() + (backward ? 3 * Nq : 0) + w * (2 * d + 2 * Nkv); }
-  __host__ __device__ int table_at(int w) const { return warp_at(kWarps) + w * R2; }
-  __host__ __device__ int floats() const { return table_at(backward ? kWarps : 0); }
+  __host__ __device__ int table_at(int w) const { return warp_at(warps) + w * R2; }
+  __host__ __device__ int floats() const { return table_at(backward ? warps : 0); }
 };
 
 __host__ __device__ Layout layout_of(const OverlapWindowAttentionShape& s, bool backward) {
-  return Layout{s.q_tokens(), s.kv_tokens(), s.head_dim, s.head_dim | 1, s.table_rows(), backward};
+  return Layout{s.q_tokens(), s.kv_tokens(), s.head_dim, s.head_dim | 1, s.table_rows(), backward,
+                backward ? kBackwardWarps : kForwardWarps};
 }
 
 // Where block (b nW + w) nh + h sits: its image b, head h, the top-left (y0, x0) of its query
@@ -91,7 +97,7 @@ __device__ __forceinline__ int64_t key_token(const OverlapWindowAttentionShape& 
 __device__ void load_key_tile(const float* qkv, const OverlapWindowAttentionShape& s, const Site& t, int64_t col,
                               const Layout& L, float* tile) {
   const int64_t row = 3 * (int64_t)s.channels();
-  for (int idx = threadIdx.x; idx < L.Nkv * L.d; idx += kThreads) {
+  for (int idx = threadIdx.x; idx < L.Nkv * L.d; idx += L.threads()) {
     const int j = idx / L.d, e = idx - j * L.d;
     const int64_t tok = key_token(s, t, j);
     tile[j * L.ld + e] = tok >= 0 ? qkv[tok * row + col + (int64_t)t.h * L.d + e] : 0.f;
@@ -102,7 +108,7 @@ __device__ void load_key_tile(const float* qkv, const OverlapWindowAttentionShap
 // times `factor` into tile[i * ld + e].
 __device__ void load_query_tile(const float* src, int64_t row, const OverlapWindowAttentionShape& s, const Site& t,
                                 float factor, const Layout& L, float* tile) {
-  for (int idx = threadIdx.x; idx < L.Nq * L.d; idx += kThreads) {
+  for (int idx = threadIdx.x; idx < L.Nq * L.d; idx += L.threads()) {
     const int i = idx / L.d, e = idx - i * L.d;
     tile[i * L.ld + e] = src[query_token(s, t, i) * row + e] * factor;
   }
@@ -112,7 +118,7 @@ __device__ void load_query_tile(const float* src, int64_t row, const OverlapWind
 __device__ void load_bias(const float* table, const OverlapWindowAttentionShape& s, int h, const Layout& L,
                           float* smem) {
   float* bias = smem + L.bias();
-  for (int r = threadIdx.x; r < L.R2; r += kThreads) bias[r] = table[(int64_t)r * s.heads + h];
+  for (int r = threadIdx.x; r < L.R2; r += L.threads()) bias[r] = table[(int64_t)r * s.heads + h];
 }
 
 // S[i, j] from the scaled q_i and k_j: the dot, then the bias (PyTorch's order of the adds).
@@ -137,7 +143,7 @@ __device__ __forceinline__ void row_exponentials(const float* qs, const float* k
   l = warp_all_sum(l);
 }
 
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(32 * kForwardWarps)
     overlap_window_attention_forward_kernel(const float* __restrict__ qkv, const float* __restrict__ table,
                                             float* __restrict__ out, OverlapWindowAttentionShape s) {
   const Layout L = layout_of(s, false);
@@ -155,7 +161,7 @@ __global__ void __launch_bounds__(kThreads)
   load_key_tile(qkv, s, t, 2 * C, L, vs);
   load_bias(table, s, t.h, L, smem);
   __syncthreads();
-  for (int i = warp; i < L.Nq; i += kWarps) {
+  for (int i = warp; i < L.Nq; i += kForwardWarps) {
     const int64_t tok = query_token(s, t, i);
     for (int e = lane; e < d; e += 32) qw[e] = qkv[tok * row + hd + e] * scale;  // q scaled first, as PyTorch
     __syncwarp();
@@ -175,7 +181,7 @@ __global__ void __launch_bounds__(kThreads)
 
 // dkv_w: per block, Nkv rows of [dK_w | dV_w] (2d floats), rows of keys outside the image
 // left unwritten (nothing reads them). table_part: per block, R^2 floats of dS sums.
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(32 * kBackwardWarps)
     overlap_window_attention_backward_kernel(const float* __restrict__ qkv, const float* __restrict__ dout,
                                              const float* __restrict__ table, float* __restrict__ dqkv,
                                              float* __restrict__ dkv_w, float* __restrict__ table_part,
@@ -204,7 +210,7 @@ __global__ void __launch_bounds__(kThreads)
     for (int r = lane; r < L.R2; r += 32) tw[r] = 0.f;
   __syncthreads();
   // Phase 1, query row i: ra = P[i, :], rb = dP[i, :] then dS[i, :].
-  for (int i = warp; i < L.Nq; i += kWarps) {
+  for (int i = warp; i < L.Nq; i += kBackwardWarps) {
     const int64_t tok = query_token(s, t, i);
     for (int e = lane; e < d; e += 32) {
       va[e] = qkv[tok * row + hd + e] * scale;
@@ -242,11 +248,11 @@ __global__ void __launch_bounds__(kThreads)
   }
   __syncthreads();  // the warps' table rows are complete; A, B are phase 2's from here
   if (table_part) {
-    // The window's partial: the four warps' rows added in warp order.
+    // The window's partial: the warps' rows added in warp order.
     const float* t0 = smem + L.table_at(0);
-    for (int r = threadIdx.x; r < L.R2; r += kThreads) {
+    for (int r = threadIdx.x; r < L.R2; r += L.threads()) {
       float acc = t0[r];
-      for (int w = 1; w < kWarps; ++w) acc += t0[w * L.R2 + r];
+      for (int w = 1; w < kBackwardWarps; ++w) acc += t0[w * L.R2 + r];
       table_part[(int64_t)blockIdx.x * L.R2 + r] = acc;
     }
   }
@@ -257,7 +263,7 @@ __global__ void __launch_bounds__(kThreads)
   // Phase 2, key column j (inside the image): ra = P[:, j], rb = dS[:, j], recomputed as in
   // phase 1 from the rows' max, sum and D (the same operations in the same order: the same bits).
   float* out_w = dkv_w + (int64_t)blockIdx.x * L.Nkv * 2 * d;
-  for (int j = warp; j < L.Nkv; j += kWarps) {
+  for (int j = warp; j < L.Nkv; j += kBackwardWarps) {
     const int64_t ktok = key_token(s, t, j);
     if (ktok < 0) continue;  // a padded key: its gradient goes nowhere (the whole warp skips)
     for (int e = lane; e < d; e += 32) {
@@ -325,15 +331,17 @@ __global__ void table_window_sum_kernel(const float* __restrict__ table_part, fl
   dtable[k] = (float)acc;
 }
 
+int max_of(int a, int b) { return a > b ? a : b; }
+
 void check_shape(const char* op, const OverlapWindowAttentionShape& s) {
   SR_CHECK(s.window >= 1 && s.overlap >= s.window && s.H % s.window == 0 && s.W % s.window == 0, op,
            ": window ", s.window, ", overlap window ", s.overlap, ", image ", s.H, "x", s.W,
            " do not make overlapping windows");
   SR_CHECK(s.head_dim >= 1 && s.head_dim <= kMaxHeadDim, op, ": the CUDA kernels take heads of at most ",
            kMaxHeadDim, " channels, got head dim ", s.head_dim);
-  // The backward's block is the larger; the forward checks it too, so training never fails
-  // half way through a step.
-  const size_t bytes = sizeof(float) * (size_t)layout_of(s, true).floats();
+  // The larger of the two blocks, for both: a shape the forward takes is one the backward
+  // takes, so training never fails half way through a step.
+  const size_t bytes = sizeof(float) * (size_t)max_of(layout_of(s, true).floats(), layout_of(s, false).floats());
   SR_CHECK(bytes <= kMaxSharedBytes, op, ": the CUDA kernels keep a block's key / value window in at most ",
            kMaxSharedBytes / 1024, " KiB of shared memory; window ", s.window, " against ", s.overlap, " (",
            s.kv_tokens(), " keys) with head dim ", s.head_dim, " needs ", (bytes + 1023) / 1024, " KiB");
@@ -357,8 +365,8 @@ void overlap_window_attention_forward(const float* qkv, const float* table, floa
   const int64_t blocks = s.images * s.windows_per_image() * s.heads;
   if (blocks == 0) return;
   const size_t bytes = shared_bytes_for(overlap_window_attention_forward_kernel, layout_of(s, false));
-  launch_kernel(overlap_window_attention_forward_kernel, dim3((unsigned)blocks), kThreads, bytes, current_stream(),
-                qkv, table, out, s);
+  launch_kernel(overlap_window_attention_forward_kernel, dim3((unsigned)blocks), 32 * kForwardWarps, bytes,
+                current_stream(), qkv, table, out, s);
   CUDA_CHECK_LAUNCH("overlap_window_attention");
 }
 
@@ -375,8 +383,8 @@ void overlap_window_attention_backward(const float* qkv, const float* table, con
   DeviceScratch dkv_w(dqkv ? sizeof(float) * (size_t)blocks * s.kv_tokens() * 2 * s.head_dim : 0);
   DeviceScratch table_part(dtable ? sizeof(float) * (size_t)blocks * R2 : 0);
   const size_t bytes = shared_bytes_for(overlap_window_attention_backward_kernel, layout_of(s, true));
-  launch_kernel(overlap_window_attention_backward_kernel, dim3((unsigned)blocks), kThreads, bytes, current_stream(),
-                qkv, dout, table, dqkv, dkv_w.as<float>(), table_part.as<float>(), s);
+  launch_kernel(overlap_window_attention_backward_kernel, dim3((unsigned)blocks), 32 * kBackwardWarps, bytes,
+                current_stream(), qkv, dout, table, dqkv, dkv_w.as<float>(), table_part.as<float>(), s);
   CUDA_CHECK_LAUNCH("overlap_window_attention_backward");
   if (dqkv) {
     const int64_t n = s.images * s.H * s.W * 2 * s.channels();
