@@ -181,7 +181,10 @@ __global__ void __launch_bounds__(32 * kForwardWarps)
 
 // dkv_w: per block, Nkv rows of [dK_w | dV_w] (2d floats), rows of keys outside the image
 // left unwritten (nothing reads them). table_part: per block, R^2 floats of dS sums.
-__global__ void __launch_bounds__(32 * kBackwardWarps)
+// __launch_bounds__(..., 1): one block an SM is what its shared memory allows at HAT's shape
+// anyway; without the 1, ptxas held the kernel to 64 registers on sm_90 and spilled (now 113,
+// no spill; CUDA 13).
+__global__ void __launch_bounds__(32 * kBackwardWarps, 1)
     overlap_window_attention_backward_kernel(const float* __restrict__ qkv, const float* __restrict__ dout,
                                              const float* __restrict__ table, float* __restrict__ dqkv,
                                              float* __restrict__ dkv_w, float* __restrict__ table_part,
