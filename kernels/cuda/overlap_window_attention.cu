@@ -39,8 +39,9 @@ __device__ __forceinline__ float dot(const float* a, const float* b, int d) {
 // The shared-memory layout of a block (floats): two Nkv x ld tiles (ld = d | 1: an odd row
 // stride, so the 32 lanes reading k_j[e] for 32 different j hit 32 banks; the backward's column
 // phase reuses them for Nq <= Nkv rows of scale q and dOut), the head's column of the table
-// (R^2), the query rows' statistics (backward: max, sum, D), per warp two d-vectors and two
-// Nkv-rows, and per warp a table-sized row of dS sums (backward with the table's gradient).
+// (R^2), the query rows' statistics (backward: max, sum, D), per warp a d-vector and an
+// Nkv-row (forward: scale q_i and S / P of the row) or two of each (backward), and per warp a
+// table-sized row of dS sums (backward with the table's gradient).
 struct Layout {
   int Nq, Nkv, d, ld, R2;
   bool backward;
@@ -49,7 +50,8 @@ struct Layout {
   __host__ __device__ int tiles() const { return 2 * Nkv * ld; }
   __host__ __device__ int bias() const { return tiles(); }
   __host__ __device__ int stats_at() const { return bias() + R2; }
-  __host__ __device__ int warp_at(int w) const { return stats_at() + (backward ? 3 * Nq : 0) + w * (2 * d + 2 * Nkv); }
+  __host__ __device__ int per_warp() const { return (backward ? 2 : 1) * (d + Nkv); }
+  __host__ __device__ int warp_at(int w) const { return stats_at() + (backward ? 3 * Nq : 0) + w * per_warp(); }
   __host__ __device__ int table_at(int w) const { return warp_at(warps) + w * R2; }
   __host__ __device__ int floats() const { return table_at(backward ? warps : 0); }
 };
@@ -156,7 +158,7 @@ __global__ void __launch_bounds__(32 * kForwardWarps)
   float* vs = smem + L.Nkv * L.ld;
   const float* bias = smem + L.bias();
   float* qw = smem + L.warp_at(warp);  // the warp's scaled q_i
-  float* pw = qw + 2 * d;              // the warp's row of S, then of P
+  float* pw = qw + d;                  // the warp's row of S, then of P
   load_key_tile(qkv, s, t, C, L, ks);
   load_key_tile(qkv, s, t, 2 * C, L, vs);
   load_bias(table, s, t.h, L, smem);

@@ -22,10 +22,10 @@
 // Limits: head dim d <= 64 and both blocks' shared memory within sm_90's 227 KiB opt-in
 // (sr::Error naming the op otherwise; both entry points check both blocks, so a shape the
 // forward takes is one the backward takes). Floats: 2 Nkv (d | 1) for the tiles, R^2 for the
-// table column (R = ws + wse - 1), per warp 2 d + 2 Nkv; the backward adds 3 Nq row
-// statistics and per warp R^2. HAT's ws 16, wse 24, d 30: 183 KiB forward, 191 KiB backward;
-// at those windows d 37 is the largest head dim (218 KiB backward). One block an SM at HAT's
-// shape (8 warps resident forward, 4 backward).
+// table column (R = ws + wse - 1), per warp d + Nkv (forward) or 2 d + 2 Nkv (backward); the
+// backward adds 3 Nq row statistics and per warp R^2. HAT's ws 16, wse 24, d 30: 164 KiB
+// forward, 191 KiB backward; at those windows d 37 is the largest head dim (218 KiB backward).
+// One block an SM at HAT's shape (8 warps resident forward, 4 backward).
 // Memory: the backward needs nothing from the forward (it recomputes S and P from qkv and the
 // table); while it runs it holds B nW nh Nkv 2d floats of per-window dK / dV (13 MiB an image
 // at HAT's 64 x 64 patch, 6 heads) when dqkv is wanted, and B nW nh R^2 floats of table
