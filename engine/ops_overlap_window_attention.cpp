@@ -3,8 +3,8 @@
 // (kernels/cpu/overlap_window_attention.h; on cuda and simt devices
 // kernels/cuda/overlap_window_attention.h). PyTorch's composition keeps the unfolded keys and
 // values ((wse / ws)^2 = 2.25 times k and v at HAT's ws 16, wse 24), the (B nW, nh, Nq, Nkv)
-// softmax output (36 MiB of float32 per block at a 64 x 64 patch, 6 heads) and the
-// (Nq, Nkv) index tensor.
+// softmax output (16 x 6 x 256 x 576 floats, 54 MiB per image at a 64 x 64 patch, 6 heads) and
+// the (Nq, Nkv) index tensor.
 #include <cmath>
 
 #include "engine/autograd.h"
@@ -47,7 +47,7 @@ Tensor overlap_window_attention(const Tensor& qkv_in, const Tensor& table_in, in
   s.H = H;
   s.W = W;
   s.window = ws;
-  s.overlap = wse;
+  s.overlap_window = wse;
   s.scale = scale;
   const Tensor qkv = qkv_in.contiguous(), table = table_in.contiguous();
   Tensor out = Tensor::empty({B, L, C3 / 3}, qkv.dtype(), qkv.device());

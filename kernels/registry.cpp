@@ -80,7 +80,7 @@ const std::vector<Variant>& table() {
       {"window_partition", "openmp", "cpu", "fp32/fp64", "window_partition and window_merge: gathers of whole C-channel token rows", true},
       {"pad_reflect", "openmp", "cpu", "fp32/fp64", "pad_reflect and crop; the pad backward a gather of at most 4 terms in a fixed order", true},
       {"window_attention", "openmp", "cpu", "fp32/fp64", "Swin window attention per (window, head), bias and shift mask computed inline; fp32 vectorised float loops over packed per-head buffers, fp64 scalar sums in double", true},
-      {"overlap_window_attention", "openmp", "cpu", "fp32/fp64", "HAT overlapping cross-attention per (window, head): query and zero-padded key windows gathered inline, sums in index order; backward a task per head", true},
+      {"overlap_window_attention", "openmp", "cpu", "fp32/fp64", "HAT overlapping cross-attention per (window, head): query and zero-padded key windows gathered inline; fp32 register-blocked small GEMMs and vectorised softmax rows, fp64 loops in index order; backward a task per head", true},
       {"layer_norm", "openmp", "cpu", "fp32/fp64", "rows in double (two-pass, eight interleaved partial sums); dweight / dbias by 256-row block partials added in order", true},
       {"transpose_tokens", "tiled", "cpu", "fp32/fp64", "(B, M, N) -> (B, N, M) in 32-row strips of 16 x 16 (fp32: AVX-512 register) or 32 x 32 tiles", true},
       {"prelu", "openmp", "cpu", "fp32/fp64", "per-channel or shared slope", true},

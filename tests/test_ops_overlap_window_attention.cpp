@@ -2,8 +2,10 @@
 // from HAT's steps, not from the kernel's index arithmetic: window_partition of q, nn.Unfold of
 // the channel-first [k | v] image (zero padding, kernel wse, stride ws) and einops' rearrange
 // 'b (nc ch owh oww) nw -> nc (b nw) (owh oww) ch', calculate_rpi_oca's coordinate stacks with
-// PyTorch's wrap of negative indices, softmax attention, window_reverse. Plus the float path
-// against the double one, thread-count independence of the backward, and argument errors.
+// PyTorch's wrap of negative indices, softmax attention, window_reverse. (That construction is
+// still written here in C++; the values PyTorch itself computes, with its own Unfold and
+// indexing, are checked through HAT's whole-net fixtures, nets/parity_hat_*.) Plus the float
+// path against the double one on five shapes, thread-count independence, and argument errors.
 #include <catch2/catch.hpp>
 #include <omp.h>
 
@@ -118,7 +120,7 @@ OverlapWindowAttentionShape shape_of(const OverlapCase& c, double scale) {
   s.H = c.H;
   s.W = c.W;
   s.window = c.ws;
-  s.overlap = c.wse;
+  s.overlap_window = c.wse;
   s.scale = scale;
   return s;
 }
@@ -176,43 +178,54 @@ TEST_CASE("ops/overlap_window_attention_matches_hat_composition") {
   }
 }
 
-TEST_CASE("ops/overlap_window_attention_float_backward_matches_double") {
-  // The float path's gradients against the double reference, on poisoned outputs, HAT's
-  // ws 16 / wse 24 (two windows per side: every key window crosses the border).
+
+// The float path (register-blocked GEMMs, kernels/cpu/attention_float.h) against the double
+// reference, forward and backward, outputs poisoned: HAT's ws 16 / wse 24 (two windows a side:
+// every key window crosses the border), an odd key window (Nkv % 4 != 0: the GEMMs' tail rows)
+// three times the query window, Nkv a multiple of 5 (the 5-row blocks) with wse == ws, 33
+// channels a head (past two vectors) on 3 images, and key windows four times the query's.
+TEST_CASE("ops/overlap_window_attention_float_path_matches_double") {
   std::mt19937_64 rng(sr::test::fresh_seed());
-  const OverlapCase c{2, 32, 16, 16, 24, 2, 6};
-  const OverlapWindowAttentionShape s = shape_of(c, 1 / std::sqrt(6.0));
-  const int64_t n = c.images * c.H * c.W * c.nh * c.d, T = (int64_t)s.table_rows() * c.nh;
-  std::uniform_real_distribution<double> u(-1, 1);
-  std::vector<double> qkv(3 * n), table(T), dout(n);
-  for (double& x : qkv) x = 2 * u(rng);
-  for (double& x : table) x = u(rng);
-  for (double& x : dout) x = u(rng);
-  std::vector<double> dq64(3 * n, 7.0), dt64(T, 7.0);
-  cpu::overlap_window_attention_backward<double>(qkv.data(), table.data(), dout.data(), dq64.data(), dt64.data(), s);
-  const std::vector<float> qf(qkv.begin(), qkv.end()), tf(table.begin(), table.end()), gf(dout.begin(), dout.end());
-  std::vector<float> dqf(3 * n, NAN), dtf(T, NAN);
-  cpu::overlap_window_attention_backward<float>(qf.data(), tf.data(), gf.data(), dqf.data(), dtf.data(), s);
-  expect_near_all(std::vector<double>(dqf.begin(), dqf.end()), dq64, 2e-5);
-  expect_near_all(std::vector<double>(dtf.begin(), dtf.end()), dt64, 2e-4);
-  // Each gradient alone is the same as both together.
-  std::vector<float> dq_only(3 * n, NAN), dt_only(T, NAN);
-  cpu::overlap_window_attention_backward<float>(qf.data(), tf.data(), gf.data(), dq_only.data(), nullptr, s);
-  cpu::overlap_window_attention_backward<float>(qf.data(), tf.data(), gf.data(), nullptr, dt_only.data(), s);
-  CHECK(dq_only == dqf);
-  CHECK(dt_only == dtf);
-  // One thread gives the same bits.
+  const OverlapCase cases[] = {{2, 32, 16, 16, 24, 2, 6}, {2, 6, 9, 3, 9, 1, 17}, {1, 10, 5, 5, 5, 2, 30},
+                               {3, 8, 4, 4, 6, 2, 33}, {1, 4, 6, 2, 8, 1, 7}};
   const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  std::vector<float> dq1(3 * n, NAN), dt1(T, NAN), out1(n, NAN), outn(n, NAN);
-  cpu::overlap_window_attention_backward<float>(qf.data(), tf.data(), gf.data(), dq1.data(), dt1.data(), s);
-  cpu::overlap_window_attention_forward<float>(qf.data(), tf.data(), out1.data(), s);
-  omp_set_num_threads(std::max(threads, 2));
-  cpu::overlap_window_attention_forward<float>(qf.data(), tf.data(), outn.data(), s);
-  omp_set_num_threads(threads);
-  CHECK(dq1 == dqf);
-  CHECK(dt1 == dtf);
-  CHECK(out1 == outn);
+  for (const OverlapCase& c : cases) {
+    INFO("ws " << c.ws << " wse " << c.wse << " H " << c.H << " W " << c.W << " d " << c.d << " images " << c.images);
+    const OverlapWindowAttentionShape s = shape_of(c, 1 / std::sqrt((double)c.d));
+    const int64_t n = c.images * c.H * c.W * c.nh * c.d, T = (int64_t)s.table_rows() * c.nh;
+    std::uniform_real_distribution<double> u(-1, 1);
+    std::vector<double> qkv(3 * n), table(T), dout(n);
+    for (double& x : qkv) x = 2 * u(rng);
+    for (double& x : table) x = u(rng);
+    for (double& x : dout) x = u(rng);
+    std::vector<double> out64(n, 7.0), dq64(3 * n, 7.0), dt64(T, 7.0);
+    cpu::overlap_window_attention_forward<double>(qkv.data(), table.data(), out64.data(), s);
+    cpu::overlap_window_attention_backward<double>(qkv.data(), table.data(), dout.data(), dq64.data(), dt64.data(),
+                                                   s);
+    const std::vector<float> qf(qkv.begin(), qkv.end()), tf(table.begin(), table.end()), gf(dout.begin(), dout.end());
+    std::vector<float> outf(n, NAN), dqf(3 * n, NAN), dtf(T, NAN);
+    omp_set_num_threads(std::max(threads, 2));
+    cpu::overlap_window_attention_forward<float>(qf.data(), tf.data(), outf.data(), s);
+    cpu::overlap_window_attention_backward<float>(qf.data(), tf.data(), gf.data(), dqf.data(), dtf.data(), s);
+    expect_near_all(std::vector<double>(outf.begin(), outf.end()), out64, 1e-5);
+    expect_near_all(std::vector<double>(dqf.begin(), dqf.end()), dq64, 2e-5);
+    expect_near_all(std::vector<double>(dtf.begin(), dtf.end()), dt64, 2e-4);
+    // Each gradient alone is the same as both together.
+    std::vector<float> dq_only(3 * n, NAN), dt_only(T, NAN);
+    cpu::overlap_window_attention_backward<float>(qf.data(), tf.data(), gf.data(), dq_only.data(), nullptr, s);
+    cpu::overlap_window_attention_backward<float>(qf.data(), tf.data(), gf.data(), nullptr, dt_only.data(), s);
+    CHECK(dq_only == dqf);
+    CHECK(dt_only == dtf);
+    // One thread gives the same bits as two or more.
+    omp_set_num_threads(1);
+    std::vector<float> out1(n, NAN), dq1(3 * n, NAN), dt1(T, NAN);
+    cpu::overlap_window_attention_forward<float>(qf.data(), tf.data(), out1.data(), s);
+    cpu::overlap_window_attention_backward<float>(qf.data(), tf.data(), gf.data(), dq1.data(), dt1.data(), s);
+    omp_set_num_threads(threads);
+    CHECK(out1 == outf);
+    CHECK(dq1 == dqf);
+    CHECK(dt1 == dtf);
+  }
 }
 
 TEST_CASE("ops/overlap_window_attention_argument_errors") {

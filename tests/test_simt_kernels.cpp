@@ -622,7 +622,7 @@ void test_overlap_window_attention() {
     s.H = c.H;
     s.W = c.W;
     s.window = c.ws;
-    s.overlap = c.wse;
+    s.overlap_window = c.wse;
     s.scale = 1.0 / std::sqrt((double)c.d);
     const int64_t C = s.channels(), rows = c.images * c.H * c.W, nqkv = rows * 3 * C, nout = rows * C,
                   ntab = (int64_t)s.table_rows() * c.heads;
@@ -662,13 +662,13 @@ void test_overlap_window_attention() {
   big.head_dim = 65;
   big.H = big.W = 8;
   big.window = 4;
-  big.overlap = 6;
+  big.overlap_window = 6;
   const std::string e1 = fault_of([&] { sr::simt::overlap_window_attention_forward(nullptr, nullptr, nullptr, big); });
   CHECK(e1.find("overlap_window_attention") != std::string::npos);
   CHECK(e1.find("head dim 65") != std::string::npos);
   big.H = big.W = 16;
   big.window = 16;
-  big.overlap = 24;
+  big.overlap_window = 24;
   big.head_dim = 38;  // d 37 fits HAT's windows (218 KiB), d 38 does not (228 KiB)
   const std::string e2 =
       fault_of([&] { sr::simt::overlap_window_attention_backward(nullptr, nullptr, nullptr, nullptr, nullptr, big); });

@@ -13,6 +13,9 @@
 #include "kernels/cpu/simd.h"
 
 namespace sr::cpu::attention_float {
+// Internal linkage: the bodies depend on the including file's SIMD flags (SR_CPU_SIMD, -march),
+// so each translation unit keeps its own copy rather than sharing one definition.
+namespace {
 
 // C (M x n, row stride ldc) = A (M x K: element (r, k) at A[r lda + k ak]) B (K x n, row stride
 // ldb) in float:
@@ -149,4 +152,5 @@ inline float row_max(const float* __restrict a, int n) {  // exact: any order gi
   return m;
 }
 
+}  // namespace
 }  // namespace sr::cpu::attention_float

@@ -24,7 +24,7 @@ using hat::overlap_relative_index;
 // key j, -1 outside the image.
 void locate_window(const OverlapWindowAttentionShape& s, int64_t b, int64_t w, std::vector<int64_t>& qtok,
                    std::vector<int64_t>& kvtok) {
-  const int ws = s.window, wse = s.overlap, p = s.pad();
+  const int ws = s.window, wse = s.overlap_window, p = s.pad();
   const int64_t per_row = s.W / ws, y0 = (w / per_row) * ws, x0 = (w % per_row) * ws, base = b * s.H * s.W;
   for (int i = 0; i < ws * ws; ++i) qtok[i] = base + (y0 + i / ws) * s.W + x0 + i % ws;
   for (int j = 0; j < wse * wse; ++j) {
@@ -46,7 +46,8 @@ struct OverlapReference {
   // key / value gradients (Nkv x d).
   std::vector<T> q, qs, k, kT, v, vT, go, P, dS, acc, dk, dv;
 
-  OverlapReference(const OverlapWindowAttentionShape& shape, const T* /*table, read per pair*/)
+  OverlapReference(const OverlapWindowAttentionShape& shape, const T* /*table, read per pair*/,
+                   const std::vector<float>& /*the float path's bias*/)
       : s(shape), Nq(s.q_tokens()), Nkv(s.kv_tokens()), d(s.head_dim), C(s.channels()), qtok(Nq), kvtok(Nkv),
         q((size_t)Nq * d), qs((size_t)Nq * d), k((size_t)Nkv * d), kT((size_t)Nkv * d), v((size_t)Nkv * d),
         P((size_t)Nq * Nkv), acc(d) {}
@@ -85,7 +86,7 @@ struct OverlapReference {
       }
       T m = -INFINITY;
       for (int j = 0; j < Nkv; ++j) {
-        Si[j] += table[(int64_t)overlap_relative_index(i, j, s.window, s.overlap) * s.heads + h];
+        Si[j] += table[(int64_t)overlap_relative_index(i, j, s.window, s.overlap_window) * s.heads + h];
         m = std::max(m, Si[j]);
       }
       T l = 0;
@@ -191,23 +192,14 @@ struct OverlapFastFloat {
   // qs (Nq x d), k^T (d x Nkv), v (Nkv x d), P (Nq x Nkv), the window's rows of out (Nq x d); for
   // the backward k (Nkv x d), v^T (d x Nkv), dOut (Nq x d), dS (Nq x Nkv) and the gradients.
   std::vector<float> qs, kT, v, S, o, k, vT, go, dS, gq, gk, gv;
-  std::vector<std::vector<float>> bias;  // per head: table[index(i, j), h] (Nq x Nkv), on first use
+  const std::vector<float>& bias;  // bias_table(): (nh, Nq, Nkv), shared by the threads
 
-  OverlapFastFloat(const OverlapWindowAttentionShape& shape, const float* tab)
+  OverlapFastFloat(const OverlapWindowAttentionShape& shape, const float* tab, const std::vector<float>& bias_all)
       : s(shape), table(tab), Nq(s.q_tokens()), Nkv(s.kv_tokens()), d(s.head_dim), C(s.channels()), qtok(Nq),
         kvtok(Nkv), qs((size_t)Nq * d), kT((size_t)d * Nkv), v((size_t)Nkv * d), S((size_t)Nq * Nkv),
-        o((size_t)Nq * d), bias(s.heads) {}
+        o((size_t)Nq * d), bias(bias_all) {}
 
-  const float* bias_of(int h) {
-    std::vector<float>& b = bias[h];
-    if (b.empty()) {
-      b.resize((size_t)Nq * Nkv);
-      for (int i = 0; i < Nq; ++i)
-        for (int j = 0; j < Nkv; ++j)
-          b[(size_t)i * Nkv + j] = table[(int64_t)hat::overlap_relative_index(i, j, s.window, s.overlap) * s.heads + h];
-    }
-    return b.data();
-  }
+  const float* bias_of(int h) const { return bias.data() + (size_t)h * Nq * Nkv; }
 
   void load(const float* qkv, int h, bool backward) {
     const int64_t row = 3 * C, off = (int64_t)h * d;
@@ -304,15 +296,36 @@ bool overlap_parallel(const OverlapWindowAttentionShape& s) {  // small calls (g
   return s.images * s.windows_per_image() * s.heads * s.q_tokens() * s.kv_tokens() * s.head_dim > 65536;
 }
 
+// The float path's bias, table[index(i, j), h] as (nh, Nq, Nkv) floats (3.5 MB at HAT's shape),
+// built once per call and read by every thread; the reference reads the table per pair.
+template <typename T>
+std::vector<float> bias_table(const OverlapWindowAttentionShape& s, const T* table) {
+  if constexpr (!std::is_same_v<T, float>) {
+    return {};
+  } else {
+    const int Nq = s.q_tokens(), Nkv = s.kv_tokens();
+    std::vector<float> b((size_t)s.heads * Nq * Nkv);
+#pragma omp parallel for schedule(static) if (overlap_parallel(s))
+    for (int i = 0; i < Nq; ++i)
+      for (int j = 0; j < Nkv; ++j) {
+        const float* row = table + (int64_t)hat::overlap_relative_index(i, j, s.window, s.overlap_window) * s.heads;
+        for (int h = 0; h < s.heads; ++h) b[((size_t)h * Nq + i) * Nkv + j] = row[h];
+      }
+    return b;
+  }
+}
+
+
 }  // namespace
 
 template <typename T>
 void overlap_window_attention_forward(const T* qkv, const T* table, T* out, const OverlapWindowAttentionShape& s) {
   const int nh = s.heads;
   const int64_t nW = s.windows_per_image(), triples = s.images * nW * nh;
+  const std::vector<float> bias = bias_table(s, table);
 #pragma omp parallel if (overlap_parallel(s))
   {
-    OverlapKernel<T> window(s, table);
+    OverlapKernel<T> window(s, table, bias);
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < triples; ++t) window.forward(qkv, table, out, t / (nW * nh), (t / nh) % nW, (int)(t % nh));
   }
@@ -324,6 +337,7 @@ void overlap_window_attention_backward(const T* qkv, const T* table, const T* do
   const int nh = s.heads, Nq = s.q_tokens(), Nkv = s.kv_tokens(), d = s.head_dim;
   const int64_t C = s.channels(), tokens = s.images * s.H * s.W, nW = s.windows_per_image();
   const size_t NN = (size_t)Nq * Nkv;
+  const std::vector<float> bias = bias_table(s, table);
   // One task per head: the head's columns of dqkv and of dtable belong to it alone.
 #pragma omp parallel for schedule(dynamic, 1) if (overlap_parallel(s))
   for (int h = 0; h < nh; ++h) {
@@ -333,7 +347,7 @@ void overlap_window_attention_backward(const T* qkv, const T* table, const T* do
         std::fill_n(dqkv + t * 3 * C + 2 * C + (int64_t)h * d, d, T(0));
       }
     std::vector<double> partial(dtable ? NN : 0, 0.0);
-    OverlapKernel<T> window(s, table);
+    OverlapKernel<T> window(s, table, bias);
     for (int64_t b = 0; b < s.images; ++b)
       for (int64_t w = 0; w < nW; ++w)
         window.backward(qkv, table, dout, dqkv, dtable ? partial.data() : nullptr, b, w, h);
@@ -342,7 +356,7 @@ void overlap_window_attention_backward(const T* qkv, const T* table, const T* do
     std::vector<double> entry(s.table_rows(), 0.0);
     for (int i = 0; i < Nq; ++i)
       for (int j = 0; j < Nkv; ++j)
-        entry[overlap_relative_index(i, j, s.window, s.overlap)] += partial[(size_t)i * Nkv + j];
+        entry[overlap_relative_index(i, j, s.window, s.overlap_window)] += partial[(size_t)i * Nkv + j];
     for (int t = 0; t < s.table_rows(); ++t) dtable[(int64_t)t * nh + h] = (T)entry[t];
   }
 }

@@ -49,6 +49,21 @@ inline unsigned grid_for(int64_t n, int block = kBlock, int64_t cap = 16384) {
   return (unsigned)b;
 }
 
+// The dynamic shared memory one block may opt in to on the current device
+// (cudaDevAttrMaxSharedMemoryPerBlockOptin: 227 KiB on sm_90, 163 KiB on sm_80, 99 KiB on sm_86
+// and sm_89); the SIMT interpreter reports sm_90's. Kernels that size a block's shared memory by
+// the problem check it against this, so a shape the GPU cannot hold is an error that names the op
+// and both sizes rather than cudaFuncSetAttribute's "invalid argument".
+inline size_t max_shared_bytes_optin() {
+#if defined(SRENGINE_SIMT)
+  return 227 * 1024;
+#else
+  int bytes = 0;
+  CUDA_CHECK(cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, current_device()));
+  return (size_t)bytes;
+#endif
+}
+
 // ---- Elementwise maps ---------------------------------------------------------------------------
 // op(i) for every i < n, grid-stride. Op is a small struct of pointers and scalars with a
 // __device__ operator()(int64_t) (functors rather than lambdas: no --extended-lambda).

@@ -13,7 +13,6 @@ using hat::overlap_relative_index;
 // so the forward's 8 warps are what hides its shared-memory latency.
 constexpr int kForwardWarps = 8, kBackwardWarps = 4;
 constexpr int kMaxHeadDim = 64;
-constexpr size_t kMaxSharedBytes = 227 * 1024;  // sm_90's opt-in dynamic shared memory per block
 
 // Butterfly reductions: every lane ends with the same value (a + b == b + a in IEEE), and the
 // order of the adds is fixed, so a row's max and sums are the same on every run.
@@ -90,7 +89,7 @@ __device__ __forceinline__ int64_t query_token(const OverlapWindowAttentionShape
 // The image token of key j of the window's wse x wse key window, -1 outside the image
 // (nn.Unfold's zero padding p = (wse - ws) / 2 on every side).
 __device__ __forceinline__ int64_t key_token(const OverlapWindowAttentionShape& s, const Site& t, int j) {
-  const int64_t y = t.y0 - s.pad() + j / s.overlap, x = t.x0 - s.pad() + j % s.overlap;
+  const int64_t y = t.y0 - s.pad() + j / s.overlap_window, x = t.x0 - s.pad() + j % s.overlap_window;
   return (y >= 0 && y < s.H && x >= 0 && x < s.W) ? t.base + y * s.W + x : -1;
 }
 
@@ -150,7 +149,7 @@ __global__ void __launch_bounds__(32 * kForwardWarps)
                                             float* __restrict__ out, OverlapWindowAttentionShape s) {
   const Layout L = layout_of(s, false);
   const Site t = site_of(s);
-  const int d = L.d, ws = s.window, wse = s.overlap, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int d = L.d, ws = s.window, wse = s.overlap_window, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int64_t C = s.channels(), row = 3 * C, hd = (int64_t)t.h * d;
   const float scale = (float)s.scale;
   SR_DYNAMIC_SHARED(float, smem);
@@ -193,7 +192,7 @@ __global__ void __launch_bounds__(32 * kBackwardWarps, 1)
                                              OverlapWindowAttentionShape s) {
   const Layout L = layout_of(s, true);
   const Site t = site_of(s);
-  const int d = L.d, ld = L.ld, ws = s.window, wse = s.overlap, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int d = L.d, ld = L.ld, ws = s.window, wse = s.overlap_window, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int64_t C = s.channels(), row = 3 * C, hd = (int64_t)t.h * d;
   const float scale = (float)s.scale;
   SR_DYNAMIC_SHARED(float, smem);
@@ -305,7 +304,7 @@ __global__ void key_value_gather_kernel(const float* __restrict__ dkv_w, float* 
                                         OverlapWindowAttentionShape s) {
   const int64_t C = s.channels(), HW = s.H * s.W, n = s.images * HW * 2 * C, nWx = s.W / s.window,
                 nWy = s.H / s.window, nW = s.windows_per_image();
-  const int ws = s.window, wse = s.overlap, p = s.pad(), d = s.head_dim, Nkv = s.kv_tokens();
+  const int ws = s.window, wse = s.overlap_window, p = s.pad(), d = s.head_dim, Nkv = s.kv_tokens();
   for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < n; k += (int64_t)gridDim.x * blockDim.x) {
     const int64_t tok = k / (2 * C), c2 = k - tok * 2 * C, b = tok / HW, y = (tok - b * HW) / s.W,
                   x = (tok - b * HW) - y * s.W;
@@ -339,17 +338,19 @@ __global__ void table_window_sum_kernel(const float* __restrict__ table_part, fl
 int max_of(int a, int b) { return a > b ? a : b; }
 
 void check_shape(const char* op, const OverlapWindowAttentionShape& s) {
-  SR_CHECK(s.window >= 1 && s.overlap >= s.window && s.H % s.window == 0 && s.W % s.window == 0, op,
-           ": window ", s.window, ", overlap window ", s.overlap, ", image ", s.H, "x", s.W,
+  SR_CHECK(s.window >= 1 && s.overlap_window >= s.window && s.H % s.window == 0 && s.W % s.window == 0, op,
+           ": window ", s.window, ", overlap window ", s.overlap_window, ", image ", s.H, "x", s.W,
            " do not make overlapping windows");
   SR_CHECK(s.head_dim >= 1 && s.head_dim <= kMaxHeadDim, op, ": the CUDA kernels take heads of at most ",
            kMaxHeadDim, " channels, got head dim ", s.head_dim);
   // The larger of the two blocks, for both: a shape the forward takes is one the backward
   // takes, so training never fails half way through a step.
   const size_t bytes = sizeof(float) * (size_t)max_of(layout_of(s, true).floats(), layout_of(s, false).floats());
-  SR_CHECK(bytes <= kMaxSharedBytes, op, ": the CUDA kernels keep a block's key / value window in at most ",
-           kMaxSharedBytes / 1024, " KiB of shared memory; window ", s.window, " against ", s.overlap, " (",
-           s.kv_tokens(), " keys) with head dim ", s.head_dim, " needs ", (bytes + 1023) / 1024, " KiB");
+  const size_t limit = max_shared_bytes_optin();
+  SR_CHECK(bytes <= limit, op, ": the CUDA kernels keep a block's key / value window in shared memory, of which "
+           "this GPU gives a block at most ", limit / 1024, " KiB (227 on sm_90, 163 on sm_80); window ", s.window,
+           " against ", s.overlap_window, " (", s.kv_tokens(), " keys) with head dim ", s.head_dim, " needs ",
+           (bytes + 1023) / 1024, " KiB");
   SR_CHECK(s.images * s.windows_per_image() * s.heads < (int64_t{1} << 31), op, ": ", s.images, " images x ",
            s.windows_per_image(), " windows x ", s.heads, " heads exceed the grid");
 }

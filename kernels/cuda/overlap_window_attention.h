@@ -19,8 +19,8 @@
 //   key window holds the token (up to 4 at wse <= 2 ws), in row-major window order;
 //   dtable[t, h]: one thread per entry adds the windows' partials in (image, window) order, in
 //   double. Every sum has one fixed order: the same bits on every run.
-// Limits: head dim d <= 64 and both blocks' shared memory within sm_90's 227 KiB opt-in
-// (sr::Error naming the op otherwise; both entry points check both blocks, so a shape the
+// Limits: head dim d <= 64 and both blocks' shared memory within the device's opt-in limit
+// (227 KiB on sm_90, 163 KiB on sm_80; sr::Error naming the op and both sizes otherwise; both entry points check both blocks, so a shape the
 // forward takes is one the backward takes). Floats: 2 Nkv (d | 1) for the tiles, R^2 for the
 // table column (R = ws + wse - 1), per warp d + Nkv (forward) or 2 d + 2 Nkv (backward); the
 // backward adds 3 Nq row statistics and per warp R^2. HAT's ws 16, wse 24, d 30: 164 KiB

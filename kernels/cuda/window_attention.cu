@@ -267,8 +267,11 @@ void check_shape(const char* op, const WindowAttentionShape& s) {
 }
 
 template <class Kernel>
-size_t shared_bytes_for(Kernel kernel, const Layout& L) {
-  const size_t bytes = sizeof(float) * (size_t)L.floats();
+size_t shared_bytes_for(const char* op, Kernel kernel, const Layout& L) {
+  const size_t bytes = sizeof(float) * (size_t)L.floats(), limit = max_shared_bytes_optin();
+  SR_CHECK(bytes <= limit, op, ": the CUDA kernel keeps a window's keys and values in shared memory, of which this GPU "
+           "gives a block at most ", limit / 1024, " KiB; this window and head size need ", (bytes + 1023) / 1024,
+           " KiB");
   if (bytes > 48 * 1024)
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
   return bytes;
@@ -279,7 +282,7 @@ size_t shared_bytes_for(Kernel kernel, const Layout& L) {
 void window_attention_forward(const float* qkv, const float* table, float* out, const WindowAttentionShape& s) {
   check_shape("window_attention", s);
   if (s.windows == 0 || s.heads == 0) return;
-  const size_t bytes = shared_bytes_for(window_attention_forward_kernel, layout_of(s, false));
+  const size_t bytes = shared_bytes_for("window_attention", window_attention_forward_kernel, layout_of(s, false));
   launch_kernel(window_attention_forward_kernel, dim3((unsigned)(s.windows * s.heads)), kThreads, bytes,
                 current_stream(), qkv, table, out, s);
   CUDA_CHECK_LAUNCH("window_attention");
@@ -295,7 +298,7 @@ void window_attention_backward(const float* qkv, const float* table, const float
     return;
   }
   DeviceScratch dS_all(dtable ? sizeof(float) * (size_t)(s.windows * hNN) : 0);
-  const size_t bytes = shared_bytes_for(window_attention_backward_kernel, layout_of(s, true));
+  const size_t bytes = shared_bytes_for("window_attention_backward", window_attention_backward_kernel, layout_of(s, true));
   launch_kernel(window_attention_backward_kernel, dim3((unsigned)(s.windows * s.heads)), kThreads, bytes,
                 current_stream(), qkv, dout, table, dqkv, dS_all.as<float>(), s);
   CUDA_CHECK_LAUNCH("window_attention_backward");

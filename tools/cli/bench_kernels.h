@@ -102,7 +102,7 @@ inline OverlapWindowAttentionShape overlap_window_attention_shape(const Case& c)
   s.H = param(c, "H");
   s.W = param(c, "W");
   s.window = (int)param(c, "ws");
-  s.overlap = (int)param(c, "wse");
+  s.overlap_window = (int)param(c, "wse");
   s.heads = (int)param(c, "heads");
   s.head_dim = (int)param(c, "C") / s.heads;
   s.scale = 1 / std::sqrt((double)s.head_dim);
