@@ -219,7 +219,8 @@ Tensor tiled_apply(const Tensor& input, int scale, int multiple, const TileOptio
 int net_scale(const Module& net) {
   if (const int scale = net.output_scale(); scale > 0) return scale;
   fail("infer: ", net.type_name(),
-       " is not an upscaling network (use RRDBNet, SRVGGNetCompact, EDSR, MSRResNet or RCAN as network_g)");
+       " is not an upscaling network (use RRDBNet, SRVGGNetCompact, EDSR, MSRResNet, RCAN, SwinIR or HAT as "
+       "network_g)");
 }
 
 int net_size_multiple(const Module& net) {

@@ -51,6 +51,12 @@ Tensor Module::register_buffer(const std::string& name, Tensor t) {
   return t;
 }
 
+Tensor Module::register_derived_buffer(const std::string& name, Tensor t) {
+  Tensor b = register_buffer(name, std::move(t));
+  derived_.push_back(name);
+  return b;
+}
+
 void Module::add_child(const std::string& name, std::shared_ptr<Module> m) {
   check_new_name(name);
   SR_CHECK(m != nullptr, type_name(), ": child module '", name, "' is null");
@@ -63,6 +69,11 @@ void Module::collect(const std::string& prefix, bool params, bool buffers, Named
   if (buffers)
     for (const auto& [n, t] : buffers_) out.emplace_back(prefix + n, t);
   for (const auto& [n, c] : children_) c->collect(prefix + n + ".", params, buffers, out);
+}
+
+void Module::collect_derived(const std::string& prefix, std::map<std::string, bool>& out) const {
+  for (const std::string& n : derived_) out[prefix + n] = true;
+  for (const auto& [n, c] : children_) c->collect_derived(prefix + n + ".", out);
 }
 
 NamedTensors Module::named_parameters() const {
@@ -139,6 +150,20 @@ void Module::zero_grad() {
   for (auto& [n, t] : named_parameters()) t.zero_grad();
 }
 
+namespace {
+
+// A derived buffer's value in a dict must be the module's own, element for element (both hold
+// small integers, exact in every float type).
+void check_derived_value(const std::string& key, const Tensor& own, const Tensor& given, const std::string& source) {
+  const std::vector<double> a = own.to_vector(), b = given.to_vector();
+  for (size_t i = 0; i < a.size(); ++i)
+    SR_CHECK(a[i] == b[i], "cannot load ", source, ": '", key, "' holds ", b[i], " at element ", i, " where this ",
+             "network computes ", a[i], " (the buffer follows from the architecture: the file is of another ",
+             "window size or overlap, or the buffer was edited)");
+}
+
+}  // namespace
+
 StateDictReport Module::load_state_dict(const NamedTensors& dict, bool strict, const std::string& source) {
   std::map<std::string, Tensor> m;
   for (const auto& [k, v] : dict) m[k] = v;
@@ -149,18 +174,20 @@ StateDictReport Module::load_state_dict(const std::map<std::string, Tensor>& dic
                                         const std::string& source) {
   StateDictReport report;
   const NamedTensors own = state_dict();
-  std::map<std::string, bool> known;
+  std::map<std::string, bool> known, derived;
+  collect_derived("", derived);
   std::vector<std::pair<Tensor, Tensor>> loads;  // (destination, source)
   for (const auto& [k, t] : own) {
     known[k] = true;
     auto it = dict.find(k);
     if (it == dict.end()) {
-      report.missing.push_back(k);
+      if (!derived.count(k)) report.missing.push_back(k);  // a derived buffer keeps its computed value
     } else if (!it->second.defined() || it->second.shape() != t.shape()) {
       report.mismatched.push_back(k + ": " + source + " " +
                                   (it->second.defined() ? it->second.shape().str() : "undefined") +
                                   " vs module " + t.shape().str());
     } else {
+      if (derived.count(k)) check_derived_value(k, t, it->second, source);
       loads.emplace_back(t, it->second);
     }
   }

@@ -86,6 +86,12 @@ class Module {
   // requires_grad = true. Names are unique within a module and contain no '.'.
   Tensor register_parameter(const std::string& name, Tensor t);
   Tensor register_buffer(const std::string& name, Tensor t);
+  // A buffer whose value follows from the module's options alone (HAT's relative position
+  // indices): in the state dict like any buffer, but a dict without it loads all the same
+  // (files written before the buffer existed), and a dict that has it must hold exactly the
+  // value computed here: anything else is an error naming the key, strict or not (the file is
+  // of another architecture, and loading it would change what the module computes).
+  Tensor register_derived_buffer(const std::string& name, Tensor t);
   template <typename M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
     add_child(name, m);
@@ -96,8 +102,10 @@ class Module {
   void add_child(const std::string& name, std::shared_ptr<Module> m);
   void check_new_name(const std::string& name) const;
   void collect(const std::string& prefix, bool params, bool buffers, NamedTensors& out) const;
+  void collect_derived(const std::string& prefix, std::map<std::string, bool>& out) const;
 
   NamedTensors params_, buffers_;
+  std::vector<std::string> derived_;  // the names of the buffers registered as derived
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };

@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "engine/suggest.h"
 #include "nets/edsr.h"
+#include "nets/hat.h"
 #include "nets/rcan.h"
 #include "nets/msrresnet.h"
 #include "nets/rrdbnet.h"
@@ -194,6 +195,37 @@ const std::vector<std::pair<std::string, Builder>>& builders() {
          a.boolean("use_checkpoint", false);  // gradient checkpointing: memory only, not the values
          a.check_no_unknown();
          return std::make_unique<SwinIR>(o, layers);
+       }},
+      {"HAT",
+       [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {
+         HATOptions o;  // HAT's defaults
+         o.upscale = (int)a.integer("upscale", o.upscale);
+         o.in_chans = a.integer("in_chans", o.in_chans);
+         o.img_size = a.integer_pair("img_size", o.img_size.first);
+         o.window_size = (int)a.integer("window_size", o.window_size);
+         o.compress_ratio = a.integer("compress_ratio", o.compress_ratio);
+         o.squeeze_factor = a.integer("squeeze_factor", o.squeeze_factor);
+         o.conv_scale = a.number("conv_scale", o.conv_scale);
+         o.overlap_ratio = a.number("overlap_ratio", o.overlap_ratio);
+         o.img_range = a.number("img_range", o.img_range);
+         o.depths = a.integers("depths", o.depths);
+         o.embed_dim = a.integer("embed_dim", o.embed_dim);
+         o.num_heads = a.integers("num_heads", o.num_heads);
+         o.mlp_ratio = a.number("mlp_ratio", o.mlp_ratio);
+         o.qkv_bias = a.boolean("qkv_bias", o.qkv_bias);
+         o.qk_scale = a.number("qk_scale", o.qk_scale);
+         o.drop_path_rate = a.number("drop_path_rate", o.drop_path_rate);
+         o.patch_norm = a.boolean("patch_norm", o.patch_norm);
+         o.upsampler = a.string("upsampler", o.upsampler);
+         o.resi_connection = a.string("resi_connection", o.resi_connection);
+         o.num_feat = a.integer("num_feat", o.num_feat);  // srengine's key: HAT's head is 64 wide
+         a.only("patch_size", 1, "HAT embeds single pixels");
+         a.only("drop_rate", 0, "dropout is not implemented; stochastic depth is drop_path_rate");
+         a.only("attn_drop_rate", 0, "attention dropout is not implemented");
+         a.only("ape", false, "absolute position embeddings are not implemented");
+         a.boolean("use_checkpoint", false);  // gradient checkpointing: memory only, not the values
+         a.check_no_unknown();
+         return std::make_unique<HAT>(o, layers);
        }},
       {"MSRResNet",
        [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {

@@ -205,6 +205,82 @@ nlohmann::json swinir_from(const std::map<std::string, const Tensor*>& m, const 
   return o;
 }
 
+// HAT: embed_dim and in_chans from conv_first; per RHAG the block count and the heads (the
+// bias tables' columns); the window from a block table's (2 ws - 1)^2 rows, the overlapping
+// window wse from the OCAB table's (ws + wse - 1)^2 rows (overlap_ratio (wse - ws) / ws, which
+// gives back int(ws * overlap_ratio) = wse - ws); compress_ratio and squeeze_factor from the CAB's
+// widths (C // ratio: the ratio C / width gives the same widths); mlp_ratio from fc1; the head
+// from upsample.*. Four options shape no tensor: img_range, conv_scale and qk_scale, which every
+// released HAT (HAT-S, HAT, HAT-L, Real_HAT_GAN) and option file sets to 1, 0.01 and null, and
+// img_size, which decides only whether a one-window training patch drops the shift; HAT keeps
+// no per-block mask, so the released 64 is taken, and a window of 64 or more, where that choice
+// would matter, needs a config.
+nlohmann::json hat_from(const std::map<std::string, const Tensor*>& m, const std::string& path,
+                        const ModelOptionNames& names) {
+  const Tensor& first = need(m, "conv_first.weight", 4, path);
+  const int64_t in = first.size(1), dim = first.size(0);
+  std::vector<int64_t> depths, heads;
+  int64_t ws = 0, wse = 0, hidden = 0, compress = 0, squeeze = 0;
+  for (int64_t i = 0;; ++i) {
+    const std::string group = "layers." + std::to_string(i) + ".residual_group.";
+    if (!find(m, group + "overlap_attn.qkv.weight")) break;
+    int64_t depth = 0;
+    while (find(m, group + "blocks." + std::to_string(depth) + ".norm1.weight")) ++depth;
+    const Tensor& oca = need(m, group + "overlap_attn.relative_position_bias_table", 2, path);
+    depths.push_back(depth);
+    heads.push_back(oca.size(1));
+    hidden = need(m, group + "overlap_attn.mlp.fc1.weight", 2, path).size(0);
+    if (depth == 0) continue;
+    const std::string block = group + "blocks.0.";
+    const Tensor& table = need(m, block + "attn.relative_position_bias_table", 2, path);
+    const int64_t side = exact_sqrt(table.size(0));
+    SR_CHECK(side >= 1 && side % 2 == 1, "weights '", path, "': ", block, "attn.relative_position_bias_table has ",
+             table.size(0), " rows, not (2 window_size - 1)^2");
+    SR_CHECK(ws == 0 || ws == (side + 1) / 2, "weights '", path, "': the RHAGs' windows differ");
+    ws = (side + 1) / 2;
+    const int64_t oside = exact_sqrt(oca.size(0));
+    SR_CHECK(oside >= 2 * ws - 1 && (oside - 2 * ws + 1) % 2 == 0, "weights '", path, "': ", group,
+             "overlap_attn.relative_position_bias_table has ", oca.size(0), " rows, not (window_size + "
+             "overlap_window_size - 1)^2 with an even overlap at window_size ", ws);
+    wse = oside - ws + 1;
+    const int64_t c0 = need(m, block + "conv_block.cab.0.weight", 4, path).size(0);
+    const int64_t a1 = need(m, block + "conv_block.cab.3.attention.1.weight", 4, path).size(0);
+    compress = dim / c0;
+    squeeze = dim / a1;
+  }
+  SR_CHECK(!depths.empty() && ws > 0, "weights '", path, "': HAT without layers.0.residual_group.blocks.0");
+  SR_CHECK(ws < 64, "weights '", path, "': HAT with window_size ", ws, ": whether its training patch (img_size, not in "
+           "the file) covers one window, which drops the shifted windows, cannot be told; give ", names.config,
+           " with network_g {\"type\": \"HAT\", ...} as in its option file");
+  const int64_t nf = need(m, "conv_before_upsample.0.weight", 4, path).size(0);
+  int64_t steps = 0;
+  while (find(m, "upsample." + std::to_string(2 * steps) + ".weight")) ++steps;
+  const int64_t out0 = need(m, "upsample.0.weight", 4, path).size(0);
+  const int64_t up = out0 == 9 * nf && steps == 1 ? 3 : out0 == 4 * nf ? (int64_t{1} << steps) : 0;
+  SR_CHECK(up >= 2 && up <= 8, "weights '", path, "': HAT's upsample.0 gives ", out0, " channels for ", nf,
+           " features over ", steps, " steps: not an x2, x3, x4 or x8 head (give ", names.config, ")");
+  return {{"type", "HAT"},
+          {"upscale", up},
+          {"in_chans", in},
+          {"img_size", 64},
+          {"window_size", ws},
+          {"compress_ratio", compress},
+          {"squeeze_factor", squeeze},
+          {"conv_scale", 0.01},
+          {"overlap_ratio", (double)(wse - ws) / (double)ws},
+          {"img_range", 1.0},
+          {"depths", depths},
+          {"embed_dim", dim},
+          {"num_heads", heads},
+          {"mlp_ratio", (double)hidden / (double)dim},
+          {"qkv_bias", find(m, "layers.0.residual_group.overlap_attn.qkv.bias") != nullptr},
+          {"patch_norm", find(m, "patch_embed.norm.weight") != nullptr},
+          {"upsampler", "pixelshuffle"},
+          {"resi_connection", find(m, "conv_after_body.weight") ? "1conv" : "identity"},
+          {"num_feat", nf},
+          {"drop_path_rate", 0.0}};
+}
+
 }  // namespace
 
 nlohmann::json network_from_tensors(const NamedTensors& given, const std::string& path,
@@ -215,6 +291,8 @@ nlohmann::json network_from_tensors(const NamedTensors& given, const std::string
   for (const auto& [k, t] : tensors) m[k] = &t;
   // model.N names without the original ESRGAN's layout (map_old_esrgan_names left them).
   const bool legacy_esrgan = find(m, "model.0.weight") != nullptr;
+  // HAT's groups end in an overlapping cross-attention block, which SwinIR's lack.
+  if (find(m, "layers.0.residual_group.overlap_attn.qkv.weight")) return hat_from(m, path, names);
   // SwinIR shares conv_first and conv_after_body with EDSR and RCAN; its blocks tell it apart.
   if (find(m, "layers.0.residual_group.blocks.0.norm1.weight")) return swinir_from(m, path, names);
   // EDSR and RCAN share conv_first with RRDBNet; their res_scale, img_range and rgb_mean shape
@@ -230,7 +308,7 @@ nlohmann::json network_from_tensors(const NamedTensors& given, const std::string
   if (find(m, "body.0.weight")) return compact_from(m, path, names);
   fail("weights '", path, "': the architecture cannot be recognised from its tensor names (",
        tensors.empty() ? std::string("none") : "first: '" + tensors.front().first + "'",
-       "); srengine recognises RRDBNet, SRVGGNetCompact, MSRResNet and SwinIR with BasicSR's names",
+       "); srengine recognises RRDBNet, SRVGGNetCompact, MSRResNet, SwinIR and HAT with BasicSR's names",
        legacy_esrgan ? " (model.N names, as the original ESRGAN's, but without its RRDB blocks "
                        "model.1.sub.N.RDBk)" : "",
        ". Give ", names.config, " (its network_g) or ", names.model_name);

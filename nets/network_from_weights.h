@@ -2,7 +2,7 @@
 // srengine's own safetensors carry their network options in the "network_g" metadata entry
 // (written by the trainer and `srengine convert -n/--config`); any other file (a .pth
 // release, a converted file) is recognised from its BasicSR tensor names and shapes when it
-// is an RRDBNet, an SRVGGNetCompact with PReLU, an MSRResNet or an upscaling SwinIR.
+// is an RRDBNet, an SRVGGNetCompact with PReLU, an MSRResNet, an upscaling SwinIR or a HAT.
 // Anything else is an error asking for --config or -n.
 #pragma once
 #include <map>

@@ -85,7 +85,7 @@ Tensor run_residual_conv(Module& conv, const Tensor& x) {
 // ---- Window attention -------------------------------------------------------------------------
 
 SwinWindowAttention::SwinWindowAttention(int64_t dim, int ws, int64_t nh, bool qkv_bias, double qk_scale,
-                                         const LayerOptions& options)
+                                         const LayerOptions& options, bool index_buffer)
     : window_size(ws), num_heads(nh) {
   SR_CHECK(nh > 0 && dim % nh == 0, "SwinIR: embed_dim ", dim, " is not a multiple of num_heads ", nh);
   SR_CHECK(qk_scale >= 0, "SwinIR: qk_scale must be positive (or null for head_dim ** -0.5), got ", qk_scale);
@@ -93,7 +93,8 @@ SwinWindowAttention::SwinWindowAttention(int64_t dim, int ws, int64_t nh, bool q
   // trunc_normal_(std=0.02) within +-2 (absolute): 100 standard deviations, a plain normal.
   relative_position_bias_table =
       register_parameter("relative_position_bias_table", normal_tensor({(int64_t)(2 * ws - 1) * (2 * ws - 1), nh}, 0.02));
-  relative_position_index = register_buffer("relative_position_index", relative_position_index_tensor(ws));
+  if (index_buffer)
+    relative_position_index = register_buffer("relative_position_index", relative_position_index_tensor(ws));
   qkv = register_module("qkv", std::make_shared<Linear>(dim, 3 * dim, qkv_bias, options));
   proj = register_module("proj", std::make_shared<Linear>(dim, dim, true, options));
   // BasicSR's _init_weights: linear weights trunc_normal(std 0.02), biases 0.

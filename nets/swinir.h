@@ -33,11 +33,12 @@
 namespace sr {
 
 // Swin's window attention: qkv and proj linear maps around the op window_attention, with the
-// relative position bias table (a parameter) and its index (a buffer).
+// relative position bias table (a parameter) and its index (a buffer). HAT's blocks share one
+// index at the top of the net instead (index_buffer false: none here).
 class SwinWindowAttention : public Module {
  public:
   SwinWindowAttention(int64_t dim, int window_size, int64_t num_heads, bool qkv_bias, double qk_scale,
-                      const LayerOptions& options);
+                      const LayerOptions& options, bool index_buffer = true);
   std::string type_name() const override { return "WindowAttention"; }
   // windows (B_, ws*ws, C) of an H x W token image shifted by `shift` -> (B_, ws*ws, C).
   Tensor forward_windows(const Tensor& windows, int64_t H, int64_t W, int shift);
@@ -46,7 +47,7 @@ class SwinWindowAttention : public Module {
   int64_t num_heads;
   double scale;                         // q's scale: qk_scale, or head_dim ** -0.5
   Tensor relative_position_bias_table;  // ((2 ws - 1)^2, num_heads)
-  Tensor relative_position_index;       // (ws*ws, ws*ws), a buffer
+  Tensor relative_position_index;       // (ws*ws, ws*ws), a buffer (undefined without index_buffer)
   std::shared_ptr<Linear> qkv, proj;
 };
 

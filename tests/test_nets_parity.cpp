@@ -105,6 +105,8 @@ TEST_CASE("nets/parity_swinir_x3_3conv_padded") { run_parity("swinir_x3_3conv");
 TEST_CASE("nets/parity_swinir_x4_nearest_one_window") { run_parity("swinir_x4_nearest"); }
 TEST_CASE("nets/parity_swinir_x4_direct_gray") { run_parity("swinir_x4_direct_gray"); }
 TEST_CASE("nets/parity_swinir_x1_odd_window") { run_parity("swinir_x1"); }
+TEST_CASE("nets/parity_hat_x2_padded_shifted") { run_parity("hat_x2"); }
+TEST_CASE("nets/parity_hat_x3_identity_one_window_gray") { run_parity("hat_x3_identity_gray"); }
 TEST_CASE("nets/parity_msrresnet_x3") { run_parity("msrresnet_x3"); }
 TEST_CASE("nets/parity_msrresnet_x2") { run_parity("msrresnet_x2"); }
 TEST_CASE("nets/parity_vgg_style_discriminator") { run_parity("vgg_style_discriminator"); }

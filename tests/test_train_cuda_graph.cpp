@@ -81,6 +81,13 @@ TEST_CASE("config/cuda_graph_decision") {
                                                           Catch::Contains("drop_path_rate 0.1"));
   swinir.network_g->args["drop_path_rate"] = 0.0;
   CHECK(cuda_graph_blocker(swinir, psnr, "single").empty());
+  // HAT's likewise (the same default).
+  Config hat = c;
+  hat.network_g = NetworkConfig{"HAT", {{"type", "HAT"}, {"upsampler", "pixelshuffle"}}};
+  CHECK_THAT(cuda_graph_blocker(hat, psnr, "single"), Catch::Contains("HAT's stochastic depth") &&
+                                                       Catch::Contains("drop_path_rate 0.1"));
+  hat.network_g->args["drop_path_rate"] = 0.0;
+  CHECK(cuda_graph_blocker(hat, psnr, "single").empty());
 
   // auto: a capturable stage on a GPU; eager on the CPU and simt.
   CHECK(use_cuda_graph(c, psnr, gpu, "single", nullptr));

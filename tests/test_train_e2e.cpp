@@ -253,6 +253,24 @@ TEST_CASE("train/swinir_stochastic_depth_resumes_exactly") {
   CHECK(uninterrupted.get(key).to_vector() != without.get(key).to_vector());
 }
 
+// HAT's stochastic depth (its blocks' attention and mlp branches) resumes as SwinIR's does.
+TEST_CASE("train/hat_stochastic_depth_resumes_exactly") {
+  const json hat = {{"type", "HAT"},       {"img_size", 8},          {"window_size", 4},  {"depths", {2, 2}},
+                    {"embed_dim", 8},      {"num_heads", {2, 2}},    {"mlp_ratio", 2},    {"num_feat", 8},
+                    {"compress_ratio", 2}, {"squeeze_factor", 4},    {"upsampler", "pixelshuffle"},
+                    {"drop_path_rate", 0.5}};
+  json c = tiny("resume_hat", {"network_g=" + hat.dump()});
+  c["train"]["stages"].erase(1);
+  REQUIRE(run_training(c, {}) == 0);
+  const std::string d = exp_dir("resume_hat");
+  const std::string final_state = state_path(d, "psnr", 8);
+  SafetensorsFile uninterrupted = read_safetensors(final_state);
+  fs::remove(final_state);
+  REQUIRE(find_latest_state(d).value() == state_path(d, "psnr", 4));
+  REQUIRE(run_training(c, {"", "auto"}) == 0);
+  expect_same_tensors(uninterrupted, read_safetensors(final_state));
+}
+
 TEST_CASE("train/nan_loss_is_skipped_then_stops") {
   json c = tiny("nan", {"train.inject_nan_iters=[3]"});
   c["train"]["stages"].erase(1);

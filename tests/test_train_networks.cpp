@@ -374,6 +374,21 @@ TEST_CASE("networks/swinir_trains_on_train_tiny_and_notes_tiling") {
       "SwinIR attends within windows");
 }
 
+// HAT: SwinIR's setting with a channel attention block in each block and an overlapping
+// cross-attention block (key windows of 6 around windows of 4) closing its group; the index
+// buffers saved with the weights, no per-block mask.
+TEST_CASE("networks/hat_trains_on_train_tiny_and_notes_tiling") {
+  const json hat = {{"type", "HAT"},       {"img_size", 8},        {"window_size", 4},     {"depths", {2}},
+                    {"embed_dim", 8},      {"num_heads", {2}},     {"mlp_ratio", 2},       {"num_feat", 8},
+                    {"compress_ratio", 2}, {"squeeze_factor", 4},  {"upsampler", "pixelshuffle"},
+                    {"drop_path_rate", 0.2}};
+  expect_trains_and_notes_tiling(
+      "hat_tiny", hat,
+      {"relative_position_index_SA", "relative_position_index_OCA", "layers.0.residual_group.blocks.1.conv_block.cab.3."
+       "attention.3.bias", "layers.0.residual_group.overlap_attn.relative_position_bias_table", "upsample.2.weight"},
+      "HAT attends within windows");
+}
+
 // x3, as BasicSR trains EDSR and MSRResNet and Real-ESRGAN's SRVGGNetCompact: train_tiny.json at
 // scale 3 (its GT-only set makes the LQ by MATLAB bicubic 1/3: 48-pixel GT patches, 16-pixel LQ)
 // with each net, both stages (the U-Net discriminator at 48, a multiple of 3 and 8); the top-level

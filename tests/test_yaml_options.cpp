@@ -440,6 +440,48 @@ TEST_CASE("yaml/swinir_option_file_translates_and_trains") {
   CHECK(w.get("layers.0.residual_group.blocks.1.attn_mask").shape() == Shape{4, 16, 16});
 }
 
+// HAT's option file (model_type HATModel, two validation sets, val.pbar, metrics' better) as
+// written: HAT's network_g reaches the factory whole (window_size, compress_ratio, conv_scale,
+// overlap_ratio...), and, shrunk, it trains two iterations on the embedded photos with 4-pixel
+// windows and key windows of 6, both validation sets run, and the weights hold HAT's index buffers.
+TEST_CASE("yaml/hat_option_file_translates_and_trains") {
+  if (!yaml_or_skip()) return;
+  const auto photos = embedded("train", kTrainPhotos) + embedded("val_1", kValPhotos) + embedded("val_2", kValPhotos);
+  const LoadedConfig l = load_config_or_options(fixture("train_HAT_SRx2_from_scratch.yml"),
+                                                photos + std::vector<std::string>{"datasets.train.meta_info_file=null"},
+                                                ConfigUse::train);
+  const json& g = l.config["network_g"];
+  CHECK(g["type"] == "HAT");
+  CHECK(g["window_size"] == 16);
+  CHECK(g["compress_ratio"] == 3);
+  CHECK(g["squeeze_factor"] == 30);
+  CHECK(g["conv_scale"] == 0.01);
+  CHECK(g["overlap_ratio"] == 0.5);
+  CHECK(g["depths"] == json::array({6, 6, 6, 6, 6, 6}));
+  CHECK(l.config["train"]["stages"][0]["type"] == "sr");
+
+  test::TempDir tmp;
+  const std::string one = "=" + kRepo + "/tests/fixtures/val_one.txt";
+  const std::vector<std::string> sets =
+      photos + std::vector<std::string>{"datasets.train.meta_info_file=null", "datasets.val_1.meta_info_file" + one,
+                                        "datasets.val_2.meta_info_file" + one,
+                                        "datasets.train.gt_size=16", "datasets.train.batch_size_per_gpu=2",
+                                        "datasets.train.num_worker_per_gpu=1", "network_g.embed_dim=8",
+                                        "network_g.depths=[2]", "network_g.num_heads=[2]", "network_g.img_size=8",
+                                        "network_g.window_size=4", "network_g.num_feat=8",
+                                        "network_g.compress_ratio=2", "network_g.squeeze_factor=4",
+                                        "train.stages.0.total_iter=2", "train.stages.0.scheduler.milestones=[1]",
+                                        "val.val_freq=2", "logger.print_freq=1", "logger.save_checkpoint_freq=2",
+                                        "device=cpu", "name=yaml_hat", "path.experiments_root=" + tmp.path()};
+  const int rc = run_srengine("train " + fixture("train_HAT_SRx2_from_scratch.yml"), sets, tmp.file("log.txt"));
+  const std::string log = test::read_text(tmp.file("log.txt"));
+  INFO(log);
+  REQUIRE(rc == 0);
+  const SafetensorsFile w = read_safetensors(tmp.path() + "/yaml_hat/models/net_g_sr_final.safetensors");
+  CHECK(w.get("relative_position_index_OCA").shape() == Shape{16, 36});
+  CHECK(w.get("layers.0.residual_group.overlap_attn.relative_position_bias_table").shape() == Shape{81, 2});
+}
+
 // path.resume_state names the state `srengine train` resumes from, as in BasicSR; a file that
 // is not srengine's (a BasicSR pickle) is refused, naming the key.
 TEST_CASE("yaml/resume_state_resumes_from_an_srengine_state") {

@@ -18,6 +18,7 @@ usage: /usr/bin/python3 tools/make_fixtures.py [--out tests/fixtures/nets] [--in
        /usr/bin/python3 tools/make_fixtures.py --only srvgg_x3   (just the SRVGGNetCompact x3 fixture)
        /usr/bin/python3 tools/make_fixtures.py --only msrresnet  (just the MSRResNet fixtures)
        /usr/bin/python3 tools/make_fixtures.py --only swinir     (just the SwinIR fixtures)
+       /usr/bin/python3 tools/make_fixtures.py --only hat        (just the HAT fixtures)
 """
 import argparse
 import json
@@ -33,7 +34,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_file import write_safetensors  # noqa: E402
-from torch_nets import EDSR, MSRResNet, RCAN, RRDBNet, SwinIR, UNetDiscriminatorSN  # noqa: E402
+from torch_nets import EDSR, HAT, MSRResNet, RCAN, RRDBNet, SwinIR, UNetDiscriminatorSN  # noqa: E402
 from torch_nets import SRVGGNetCompact as Compact  # noqa: E402
 
 
@@ -281,6 +282,49 @@ def write_swinir_fixtures(out_dir):
         make_fixture(f"{out_dir}/{name}.safetensors", net, opt, x, "l1", target, seed=90 + i)
 
 
+def write_hat_fixtures(out_dir):
+    """HAT in two tiny shapes, drop_path_rate 0 (the fixtures run in training mode): x2 with two
+    RHAGs of a plain and a shifted block, window 4 and overlap_ratio 0.5 (key windows of 6), on a
+    batch of two 7x10 inputs reflect-padded to 8x12; x3, one channel, resi_connection identity,
+    qk_scale, img_range 255 and conv_scale 0.3, a training patch of one window (so no shift) and
+    overlap_ratio 1 (key windows of 8), on a 5x6 input padded to 8x8. The head's width num_feat
+    is 8 instead of HAT's fixed 64, to keep the files small. The x2 weights also as HAT's
+    releases store them, ../pth/hat_x2_params.pth ({'params': state_dict} in float32, with the
+    int64 index buffers of HAT's newer files) and ../pth/hat_x2_no_index.pth (without them, as
+    its older files)."""
+    os.makedirs(out_dir, exist_ok=True)
+    g = torch.Generator().manual_seed(100)
+    cases = (
+        ("hat_x2", dict(upscale=2, img_size=8, window_size=4, overlap_ratio=0.5, compress_ratio=3, squeeze_factor=3,
+                        depths=[2, 2], embed_dim=12, num_heads=[2, 3], mlp_ratio=2.0), (2, 3, 7, 10)),
+        ("hat_x3_identity_gray", dict(upscale=3, in_chans=1, img_size=4, window_size=4, overlap_ratio=1.0,
+                                      compress_ratio=2, squeeze_factor=4, conv_scale=0.3, depths=[2], embed_dim=8,
+                                      num_heads=[2], mlp_ratio=1.5, qk_scale=0.3, img_range=255.0,
+                                      resi_connection="identity"), (1, 1, 5, 6)),
+    )
+    for i, (name, kw, shape) in enumerate(cases):
+        torch.manual_seed(100 + i)
+        net = HAT(num_feat=8, upsampler="pixelshuffle", **kw)
+        with torch.no_grad():  # LayerNorm's 1 / 0 and the bias tables' 0.02 spread would hide mistakes
+            for k, p in net.named_parameters():
+                if k.endswith("relative_position_bias_table"):
+                    p.normal_(0.0, 0.5)
+                elif ".norm" in k or k.startswith("norm"):
+                    p.add_(0.2 * torch.randn(p.shape))
+        opt = {"type": "HAT", "in_chans": kw.get("in_chans", 3), "drop_path_rate": 0.0, "num_feat": 8,
+               "upsampler": "pixelshuffle", **kw}
+        s = kw["upscale"]
+        x = rand(g, *shape)
+        target = rand(g, shape[0], shape[1], shape[2] * s, shape[3] * s)
+        make_fixture(f"{out_dir}/{name}.safetensors", net, opt, x, "l1", target, seed=100 + i)
+        if name == "hat_x2":
+            pth_dir = os.path.join(os.path.dirname(os.path.abspath(out_dir)), "pth")
+            sd = {k: v.float() if v.is_floating_point() else v for k, v in net.state_dict().items()}
+            torch.save({"params": sd}, f"{pth_dir}/hat_x2_params.pth")
+            old = {k: v for k, v in sd.items() if not k.startswith("relative_position_index_")}
+            torch.save({"params": old}, f"{pth_dir}/hat_x2_no_index.pth")
+
+
 def write_srvgg_x3_fixture(out_dir):
     """SRVGGNetCompact x3 (ReLU): the last conv to 27 channels, pixel shuffle 3, nearest x3 of the input."""
     os.makedirs(out_dir, exist_ok=True)
@@ -342,7 +386,7 @@ def main():
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--out", default=os.path.join(here, "tests/fixtures/nets"))
     ap.add_argument("--infer", default=os.path.join(here, "tests/fixtures/infer"))
-    ap.add_argument("--only", choices=["edsr", "srvgg_x3", "msrresnet", "rcan", "swinir"], help="write only these fixtures")
+    ap.add_argument("--only", choices=["edsr", "srvgg_x3", "msrresnet", "rcan", "swinir", "hat"], help="write only these fixtures")
     args = ap.parse_args()
     torch.set_num_threads(2)
     if args.only in (None, "edsr"):
@@ -355,6 +399,8 @@ def main():
         write_rcan_fixtures(args.out)
     if args.only in (None, "swinir"):
         write_swinir_fixtures(args.out)
+    if args.only in (None, "hat"):
+        write_hat_fixtures(args.out)
     if args.only:
         return
     write_net_fixtures(args.out)

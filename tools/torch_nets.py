@@ -472,3 +472,226 @@ class SwinIR(nn.Module):
         x = x / self.img_range + mean
         s = self.upscale if self.upsampler else 1
         return x[:, :, :H * s, :W * s]
+
+
+# ---- HAT (Chen et al. 2023, "Activating More Pixels in Image Super-Resolution Transformer") -------
+# XPixelGroup/HAT's hat_arch names and options, written from the paper's definitions on the Swin
+# pieces above. The per-block window attention is Swin's with the index at the top of the net;
+# the overlapping cross-attention takes its keys and values from wse x wse windows (zero-padded
+# at the image's border) centred on each ws x ws query window. Dropout and stochastic depth are
+# left out (the parity fixtures train with drop_path_rate 0).
+
+def hat_overlap_index(ws, wse):
+    """(ws*ws, wse*wse): query token (yi, xi) of the window against key token (yj, xj) of the
+    enlarged window, ((yj - yi) + ws - wse + 1) (ws + wse - 1) + ((xj - xi) + ws - wse + 1), where
+    negative values index the table from its end (as a PyTorch index does)."""
+    side = ws + wse - 1
+    qy, qx = torch.meshgrid(torch.arange(ws), torch.arange(ws), indexing="ij")
+    ky, kx = torch.meshgrid(torch.arange(wse), torch.arange(wse), indexing="ij")
+    dy = ky.flatten()[None, :] - qy.flatten()[:, None] + ws - wse + 1
+    dx = kx.flatten()[None, :] - qx.flatten()[:, None] + ws - wse + 1
+    return dy * side + dx
+
+
+class HATWindowAttention(SwinWindowAttention):
+    """Swin's window attention whose index lives at the top of the net (no buffer here)."""
+
+    def __init__(self, dim, ws, num_heads, qkv_bias=True, qk_scale=None):
+        super().__init__(dim, ws, num_heads, qkv_bias, qk_scale)
+        del self.relative_position_index
+        self.index = None  # set by HAT before each forward
+
+    def forward(self, x, mask):
+        self.relative_position_index = self.index
+        try:
+            return super().forward(x, mask)
+        finally:
+            del self.relative_position_index
+
+
+class HATChannelAttention(nn.Module):
+    """RCAN's squeeze and excitation with HAT's key layout (attention.1, attention.3)."""
+
+    def __init__(self, nf, squeeze):
+        super().__init__()
+        self.attention = nn.ModuleDict({"1": nn.Conv2d(nf, nf // squeeze, 1), "3": nn.Conv2d(nf // squeeze, nf, 1)})
+
+    def forward(self, x):
+        w = self.attention["3"](F.relu(self.attention["1"](x.mean(dim=(2, 3), keepdim=True))))
+        return x * torch.sigmoid(w)
+
+
+class HATCAB(nn.Module):
+    """conv 3x3 C -> C / compress, GELU, conv 3x3 back, channel attention; keys cab.0, cab.2, cab.3."""
+
+    def __init__(self, nf, compress, squeeze):
+        super().__init__()
+        self.cab = nn.ModuleDict({"0": nn.Conv2d(nf, nf // compress, 3, 1, 1), "2": nn.Conv2d(nf // compress, nf, 3, 1, 1),
+                                  "3": HATChannelAttention(nf, squeeze)})
+
+    def forward(self, x):
+        return self.cab["3"](self.cab["2"](F.gelu(self.cab["0"](x))))
+
+
+class HATBlock(nn.Module):
+    """x + attn(windows of norm1 x) + conv_scale * CAB(norm1 x), then x + mlp(norm2 x)."""
+
+    def __init__(self, dim, num_heads, ws, shift, compress, squeeze, conv_scale, mlp_ratio, qkv_bias, qk_scale):
+        super().__init__()
+        self.ws, self.shift, self.conv_scale = ws, shift, conv_scale
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = HATWindowAttention(dim, ws, num_heads, qkv_bias, qk_scale)
+        self.conv_block = HATCAB(dim, compress, squeeze)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = SwinMlp(dim, int(dim * mlp_ratio))
+
+    def forward(self, x, x_size, index_sa):
+        H, W = x_size
+        B, L, C = x.shape
+        n = self.norm1(x)
+        conv = self.conv_block(swin_image(n, x_size))
+        y = n.view(B, H, W, C)
+        if self.shift:
+            y = torch.roll(y, (-self.shift, -self.shift), (1, 2))
+        mask = swin_shift_mask(H, W, self.ws, self.shift, x.dtype) if self.shift else None
+        self.attn.index = index_sa
+        y = swin_unwindows(self.attn(swin_windows(y, self.ws), mask), self.ws, B, H, W)
+        if self.shift:
+            y = torch.roll(y, (self.shift, self.shift), (1, 2))
+        x = x + y.reshape(B, L, C) + self.conv_scale * swin_tokens(conv)
+        return x + self.mlp(self.norm2(x))
+
+
+class HATOverlapBlock(nn.Module):
+    """Overlapping cross-attention: queries from ws x ws windows, keys and values from the
+    zero-padded wse x wse windows around them; x + proj(attention), then x + mlp(norm2 x)."""
+
+    def __init__(self, dim, ws, wse, num_heads, qkv_bias, qk_scale, mlp_ratio):
+        super().__init__()
+        self.ws, self.wse, self.num_heads = ws, wse, num_heads
+        self.scale = qk_scale or (dim // num_heads) ** -0.5
+        self.norm1 = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+        self.relative_position_bias_table = nn.Parameter(0.02 * torch.randn((ws + wse - 1) ** 2, num_heads))
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = SwinMlp(dim, int(dim * mlp_ratio))
+
+    def forward(self, x, x_size, index_oca):
+        H, W = x_size
+        B, L, C = x.shape
+        ws, wse, nh = self.ws, self.wse, self.num_heads
+        d = C // nh
+        q, k, v = self.qkv(self.norm1(x)).view(B, H, W, 3, C).unbind(3)
+        qw = swin_windows(q, ws)                                         # (B nW, ws*ws, C)
+        pad = (wse - ws) // 2
+
+        def around(t):  # (B, H, W, C) -> (B nW, wse*wse, C): the enlarged window of each query window
+            t = F.pad(t.permute(0, 3, 1, 2), (pad, pad, pad, pad))       # zeros outside the image
+            t = t.unfold(2, wse, ws).unfold(3, wse, ws)                  # (B, C, nWh, nWw, wse, wse)
+            return t.permute(0, 2, 3, 4, 5, 1).reshape(-1, wse * wse, C)
+
+        kw, vw = around(k), around(v)
+        heads = lambda t: t.view(t.shape[0], t.shape[1], nh, d).transpose(1, 2)  # noqa: E731
+        s = (heads(qw) * self.scale) @ heads(kw).transpose(-2, -1)
+        bias = self.relative_position_bias_table[index_oca.reshape(-1)].view(ws * ws, wse * wse, nh)
+        s = s + bias.permute(2, 0, 1).unsqueeze(0)
+        out = (s.softmax(-1) @ heads(vw)).transpose(1, 2).reshape(-1, ws * ws, C)
+        x = self.proj(swin_unwindows(out, ws, B, H, W).reshape(B, L, C)) + x
+        return x + self.mlp(self.norm2(x))
+
+
+class HATGroupBody(nn.Module):
+    def __init__(self, blocks, overlap):
+        super().__init__()
+        self.blocks = nn.ModuleList(blocks)
+        self.overlap_attn = overlap
+
+
+class RHAG(nn.Module):
+    """Residual hybrid attention group: x + embed(conv(unembed(overlap_attn(blocks(x)))))."""
+
+    def __init__(self, dim, depth, num_heads, ws, shifted, wse, compress, squeeze, conv_scale, mlp_ratio, qkv_bias,
+                 qk_scale, resi_connection):
+        super().__init__()
+        blocks = [HATBlock(dim, num_heads, ws, ws // 2 if shifted and i % 2 else 0, compress, squeeze, conv_scale,
+                           mlp_ratio, qkv_bias, qk_scale) for i in range(depth)]
+        self.residual_group = HATGroupBody(blocks, HATOverlapBlock(dim, ws, wse, num_heads, qkv_bias, qk_scale, mlp_ratio))
+        self.conv = nn.Conv2d(dim, dim, 3, 1, 1) if resi_connection == "1conv" else nn.Identity()
+
+    def forward(self, x, x_size, index_sa, index_oca):
+        t = x
+        for b in self.residual_group.blocks:
+            t = b(t, x_size, index_sa)
+        t = self.residual_group.overlap_attn(t, x_size, index_oca)
+        return swin_tokens(self.conv(swin_image(t, x_size))) + x
+
+
+class HAT(nn.Module):
+    """HAT with the pixelshuffle head; the input is reflect-padded to a multiple of the window and
+    the output cropped (HATModel's test-time padding, done here for every forward)."""
+
+    def __init__(self, upscale=2, in_chans=3, img_size=64, window_size=7, compress_ratio=3, squeeze_factor=30,
+                 conv_scale=0.01, overlap_ratio=0.5, img_range=1.0, depths=(6, 6, 6, 6), embed_dim=96,
+                 num_heads=(6, 6, 6, 6), mlp_ratio=4.0, qkv_bias=True, qk_scale=None, patch_norm=True,
+                 upsampler="pixelshuffle", resi_connection="1conv", num_feat=64, index_buffers=True):
+        super().__init__()
+        assert upsampler == "pixelshuffle", upsampler
+        ws = window_size
+        wse = int(ws * overlap_ratio) + ws
+        self.upscale, self.window_size, self.img_range = upscale, ws, img_range
+        self.mean = (torch.tensor([0.4488, 0.4371, 0.4040], dtype=torch.float64).view(1, 3, 1, 1) if in_chans == 3
+                     else torch.zeros(1, 1, 1, 1, dtype=torch.float64))
+        index_sa, index_oca = swin_relative_position_index(ws), hat_overlap_index(ws, wse)
+        if index_buffers:  # HAT's newer files carry both; older ones neither
+            self.register_buffer("relative_position_index_SA", index_sa)
+            self.register_buffer("relative_position_index_OCA", index_oca)
+        else:
+            self.index_sa, self.index_oca = index_sa, index_oca
+        self.conv_first = nn.Conv2d(in_chans, embed_dim, 3, 1, 1)
+        self.patch_norm = patch_norm
+        if patch_norm:
+            self.patch_embed = SwinPatchEmbedNorm(embed_dim)
+        res = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+        shifted = min(res) > ws  # a one-window training patch drops the shift
+        self.layers = nn.ModuleList([RHAG(embed_dim, d, nh, ws, shifted, wse, compress_ratio, squeeze_factor,
+                                          conv_scale, mlp_ratio, qkv_bias, qk_scale, resi_connection)
+                                     for d, nh in zip(depths, num_heads)])
+        self.norm = nn.LayerNorm(embed_dim)
+        self.conv_after_body = nn.Conv2d(embed_dim, embed_dim, 3, 1, 1) if resi_connection == "1conv" else nn.Identity()
+        self.conv_before_upsample = nn.Sequential(nn.Conv2d(embed_dim, num_feat, 3, 1, 1), nn.LeakyReLU())
+        ups = []
+        if upscale & (upscale - 1) == 0:
+            for _ in range(upscale.bit_length() - 1):
+                ups += [nn.Conv2d(num_feat, 4 * num_feat, 3, 1, 1), nn.PixelShuffle(2)]
+        else:
+            ups += [nn.Conv2d(num_feat, 9 * num_feat, 3, 1, 1), nn.PixelShuffle(3)]
+        self.upsample = nn.Sequential(*ups)
+        self.conv_last = nn.Conv2d(num_feat, in_chans, 3, 1, 1)
+
+    def indices(self):
+        if hasattr(self, "relative_position_index_SA"):
+            return self.relative_position_index_SA, self.relative_position_index_OCA
+        return self.index_sa, self.index_oca
+
+    def features(self, x):
+        x_size = (x.shape[2], x.shape[3])
+        index_sa, index_oca = self.indices()
+        t = swin_tokens(x)
+        if self.patch_norm:
+            t = self.patch_embed.norm(t)
+        for layer in self.layers:
+            t = layer(t, x_size, index_sa, index_oca)
+        return swin_image(self.norm(t), x_size)
+
+    def forward(self, x):
+        H, W = x.shape[2:]
+        ws = self.window_size
+        x = F.pad(x, (0, (ws - W % ws) % ws, 0, (ws - H % ws) % ws), "reflect")
+        mean = self.mean.to(x)
+        x = (x - mean) * self.img_range
+        f = self.conv_first(x)
+        f = self.conv_after_body(self.features(f)) + f
+        x = self.conv_last(self.upsample(self.conv_before_upsample(f)))
+        x = x / self.img_range + mean
+        return x[:, :, :H * self.upscale, :W * self.upscale]

@@ -158,9 +158,9 @@ struct Translator {
       problem("model_type", nullptr, "is missing: SRModel, SRGANModel or ESRGANModel picks the training stage");
     } else if (type.empty()) {
       problem("model_type", model_type,
-              str_cat("is not a model srengine trains: SRModel or SwinIRModel (stage sr), SRGANModel (srgan), "
+              str_cat("is not a model srengine trains: SRModel, SwinIRModel or HATModel (stage sr), SRGANModel (srgan), "
                       "ESRGANModel (esrgan), RealESRNetModel (realesrnet) or RealESRGANModel (realesrgan)",
-                      did_you_mean(model_type, {"SRModel", "SwinIRModel", "SRGANModel", "ESRGANModel",
+                      did_you_mean(model_type, {"SRModel", "SwinIRModel", "HATModel", "SRGANModel", "ESRGANModel",
                                                 "RealESRNetModel", "RealESRGANModel"})));
     }
     // With the model type already reported, a stand-in type keeps the validator from
@@ -308,8 +308,9 @@ std::string apply_debug_mode(json& config) {
 }
 
 std::string stage_type_of_model(const std::string& model_type) {
-  // SwinIRModel is SRModel with its validation input padded to the window, which the net does itself.
-  if (model_type == "SRModel" || model_type == "SwinIRModel") return "sr";
+  // SwinIRModel and HATModel are SRModel with their validation input padded to the window, which
+  // the nets do themselves.
+  if (model_type == "SRModel" || model_type == "SwinIRModel" || model_type == "HATModel") return "sr";
   if (model_type == "SRGANModel") return "srgan";
   if (model_type == "ESRGANModel") return "esrgan";
   if (model_type == "RealESRNetModel") return "realesrnet";

@@ -296,7 +296,7 @@ const Spec& schema() {
                                         "<experiments_root>/<name>/, which one run at a time owns (experiment.lock)"))},
       {"scale", integer(4, "upscaling factor, 1, 2, 3, 4 or 8 (RRDBNet: 1, 2, 4; SRVGGNetCompact, MSRResNet: 2, 3, "
                            "4; EDSR, RCAN: 2, 3, 4, 8; SwinIR: 2, 3, 4, 8 by pixelshuffle, 2, 3, 4 by "
-                           "pixelshuffledirect, 4 by nearest+conv, 1 without a head); also network_g's scale (RRDBNet) or upscale (the others) when "
+                           "pixelshuffledirect, 4 by nearest+conv, 1 without a head; HAT: 2, 3, 4, 8); also network_g's scale (RRDBNet) or upscale (the others) when "
                            "that is not given", 1, 8)},
       {"num_gpu", integer(1, "GPUs per process (BasicSR compatibility; one process per GPU)", 0)},
       {"device", string("auto", "cpu, cuda, cuda:N, simt (the CUDA kernels on the SIMT interpreter: slow, for tests) or auto (CUDA when available)")},
@@ -694,7 +694,7 @@ void check_semantics(json& c, Problems& p) {
       json& g = c["network_g"];
       const std::string type = g.at("type");
       const bool upscale_key = type == "SRVGGNetCompact" || type == "EDSR" || type == "MSRResNet" || type == "RCAN" ||
-                               type == "SwinIR";
+                               type == "SwinIR" || type == "HAT";
       const char* key = type == "RRDBNet" ? "scale" : upscale_key ? "upscale" : nullptr;
       if (key && !g.contains(key)) g[key] = scale;
       if (key)
@@ -702,11 +702,13 @@ void check_semantics(json& c, Problems& p) {
                 ")");
       // Each generator's own factors (BasicSR's): RRDBNet unshuffles its input for x1 / x2 and
       // upsamples by 4; the pixel-shuffle heads of SRVGGNetCompact, MSRResNet and EDSR take 3 as well;
-      // SwinIR's heads take 2, 3, 4 and 8, or 1 without a head (its constructor checks each head's).
+      // SwinIR's heads take 2, 3, 4 and 8, or 1 without a head (its constructor checks each head's);
+      // HAT's pixelshuffle head is EDSR's.
       const std::vector<int64_t> factors = type == "RRDBNet"           ? std::vector<int64_t>{1, 2, 4}
                                            : type == "SRVGGNetCompact" ? std::vector<int64_t>{2, 3, 4}
                                            : type == "MSRResNet"       ? std::vector<int64_t>{2, 3, 4}
-                                           : type == "EDSR" || type == "RCAN" ? std::vector<int64_t>{2, 3, 4, 8}
+                                           : type == "EDSR" || type == "RCAN" || type == "HAT"
+                                               ? std::vector<int64_t>{2, 3, 4, 8}
                                            : type == "SwinIR"          ? std::vector<int64_t>{1, 2, 3, 4, 8}
                                                                        : std::vector<int64_t>{};
       if (!factors.empty() && std::find(factors.begin(), factors.end(), scale) == factors.end()) {

@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "engine/error.h"
+#include "nets/hat.h"
 #include "nets/swinir.h"
 
 namespace sr::train {
@@ -22,14 +23,17 @@ void set_cuda_graph_stale_inputs(bool stale) { g_stale_inputs.store(stale); }
 // perceptual loss's fro norm stay on the device (docs/GPU.md), so neither is a reason.
 std::string cuda_graph_blocker(const Config& cfg, const StageConfig& /*stage*/, const std::string& comm_backend) {
   if (comm_backend == "mpi") return "the MPI communicator all-reduces through the host";
-  // SwinIR's stochastic depth draws each iteration's per-sample masks on the host: a replayed
-  // graph would repeat the captured iteration's masks.
-  if (cfg.network_g && cfg.network_g->type == "SwinIR") {
+  // SwinIR's and HAT's stochastic depth draws each iteration's per-sample masks on the host: a
+  // replayed graph would repeat the captured iteration's masks.
+  if (cfg.network_g && (cfg.network_g->type == "SwinIR" || cfg.network_g->type == "HAT")) {
+    const std::string& type = cfg.network_g->type;
     const auto& a = cfg.network_g->args;
     const bool given = a.contains("drop_path_rate") && a["drop_path_rate"].is_number();
-    const double rate = given ? a["drop_path_rate"].get<double>() : SwinIROptions{}.drop_path_rate;
+    const double rate = given ? a["drop_path_rate"].get<double>()
+                        : type == "HAT" ? HATOptions{}.drop_path_rate
+                                        : SwinIROptions{}.drop_path_rate;
     if (rate > 0)
-      return "SwinIR's stochastic depth (network_g.drop_path_rate " + std::to_string(rate) +
+      return type + "'s stochastic depth (network_g.drop_path_rate " + std::to_string(rate) +
              ") draws its masks on the host each iteration";
   }
   return "";
