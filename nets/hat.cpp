@@ -135,7 +135,8 @@ OCAB::OCAB(int64_t dim, int ws, int wse, int64_t nh, bool qkv_bias, double qk_sc
     : window_size(ws), overlap_window_size(wse), num_heads(nh) {
   scale = qk_scale > 0 ? qk_scale : std::pow((double)(dim / nh), -0.5);  // Python's head_dim ** -0.5
   const int64_t side = ws + wse - 1;
-  relative_position_bias_table = register_parameter("relative_position_bias_table", hat_normal({side * side, nh}, 0.02));
+  relative_position_bias_table =
+      register_parameter("relative_position_bias_table", hat_normal({side * side, nh}, 0.02));
   norm1 = register_module("norm1", std::make_shared<LayerNorm>(dim));
   qkv = register_module("qkv", std::make_shared<Linear>(dim, 3 * dim, qkv_bias, options));
   proj = register_module("proj", std::make_shared<Linear>(dim, dim, true, options));
@@ -166,7 +167,8 @@ RHAG::RHAG(int64_t dim, int64_t depth, int64_t nh, int ws, bool shifted, int wse
                                             dp.at((size_t)i), options));
   overlap_attn = residual_group->push_back(
       "overlap_attn", std::make_shared<OCAB>(dim, ws, wse, nh, qkv_bias, qk_scale, mlp_ratio, options));
-  if (resi_connection == "1conv") conv = register_module("conv", std::make_shared<Conv2d>(dim, dim, 3, 1, 1, true, options));
+  if (resi_connection == "1conv")
+    conv = register_module("conv", std::make_shared<Conv2d>(dim, dim, 3, 1, 1, true, options));
 }
 
 Tensor RHAG::forward_tokens(const Tensor& x, int64_t H, int64_t W) {
