@@ -1,6 +1,6 @@
 // simt/nets_*: every network of the PyTorch fixtures (tests/fixtures/nets: RRDBNet x1, x2, x4,
 // the U-Net spectral-norm and VGG-style discriminators, SRVGGNetCompact x4 PReLU, x2 LeakyReLU
-// and x3 ReLU, EDSR x2, x3, x4 and x8, MSRResNet x2, x3 and x4, RCAN x2 and x3, SwinIR x2, x3 and x4) forward and backward on the simt device (the CUDA kernels
+// and x3 ReLU, EDSR x2, x3, x4 and x8, MSRResNet x2, x3 and x4, RCAN x2 and x3, SwinIR x2, x3 and x4, HAT x2 and x3) forward and backward on the simt device (the CUDA kernels
 // on the SIMT interpreter) against the same float32 network on the CPU: the output, the loss, the input
 // gradient, every parameter gradient, and the buffers after the forward (spectral-norm
 // vectors, batch-norm running statistics).
@@ -143,6 +143,8 @@ TEST_CASE("simt/nets_rcan_x3_res_scale") { run_net_parity("rcan_x3"); }
 TEST_CASE("simt/nets_swinir_x2_pixelshuffle") { run_net_parity("swinir_x2"); }
 TEST_CASE("simt/nets_swinir_x3_3conv_padded") { run_net_parity("swinir_x3_3conv"); }
 TEST_CASE("simt/nets_swinir_x4_nearest_one_window") { run_net_parity("swinir_x4_nearest"); }
+TEST_CASE("simt/nets_hat_x2_padded_shifted") { run_net_parity("hat_x2"); }
+TEST_CASE("simt/nets_hat_x3_identity_one_window_gray") { run_net_parity("hat_x3_identity_gray"); }
 // The VGG-style discriminator amplifies rounding far beyond the others: its batch norms
 // (training mode, a small batch, the fixture's one-channel first layers) subtract means that
 // cancel most of each gradient. Under tf32 its first conv's bias gradient comes out twice
