@@ -158,8 +158,8 @@ void check_derived_value(const std::string& key, const Tensor& own, const Tensor
   const std::vector<double> a = own.to_vector(), b = given.to_vector();
   for (size_t i = 0; i < a.size(); ++i)
     SR_CHECK(a[i] == b[i], "cannot load ", source, ": '", key, "' holds ", b[i], " at element ", i, " where this ",
-             "network computes ", a[i], " (the buffer follows from the architecture: the file is of another ",
-             "window size or overlap, or the buffer was edited)");
+             "network computes ", a[i], " (the buffer follows from the network's options: the file is of another ",
+             "architecture, or the buffer was edited)");
 }
 
 }  // namespace

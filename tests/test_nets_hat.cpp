@@ -168,7 +168,7 @@ TEST_CASE("nets/hat_index_buffer_that_disagrees_is_refused") {
       t = Tensor::from_vector(v, t.shape(), DType::f64);
     }
   test::require_error([&] { x2.net->load_state_dict(w, true, "edited.pth"); },
-                      {"edited.pth", "'relative_position_index_OCA'", "element 7", "window size or overlap"});
+                      {"edited.pth", "'relative_position_index_OCA'", "element 7", "another architecture"});
   test::require_error([&] { x2.net->load_state_dict(w, false, "edited.pth"); }, {"'relative_position_index_OCA'"});
   NamedTensors small = hat_fixture_weights(x2.f);
   for (auto& [k, t] : small)
