@@ -112,6 +112,42 @@ TEST_CASE("layers/load_state_dict_strict_and_not") {
   CHECK(b.scale_param.to_vector()[0] == 7.0);  // the matching keys were loaded
 }
 
+// A derived buffer (its value follows from the options, as HAT's relative position indices):
+// saved like any buffer, absent from a dict without complaint (strict or not), and refused by key
+// when a dict holds other values, before anything is loaded.
+TEST_CASE("layers/derived_buffers_may_be_absent_and_must_match") {
+  struct WithIndex : Module {
+    Tensor w, index;
+    WithIndex() {
+      w = register_parameter("w", Tensor::zeros({2}));
+      index = register_derived_buffer("index", Tensor::from_vector(std::vector<float>{3, -1, 4}, {3}));
+    }
+    std::string type_name() const override { return "WithIndex"; }
+  };
+  struct Outer : Module {
+    std::shared_ptr<WithIndex> inner = register_module("inner", std::make_shared<WithIndex>());
+    std::string type_name() const override { return "Outer"; }
+  } m;
+  CHECK(keys(m.state_dict()) == std::vector<std::string>{"inner.w", "inner.index"});
+  std::map<std::string, Tensor> dict = {{"inner.w", Tensor::full({2}, 2.0)}};
+  CHECK(m.load_state_dict(dict, true).clean());  // an older file without the buffer
+  CHECK(m.inner->w.to_vector()[0] == 2.0);
+  // The same values in another dtype.
+  dict["inner.index"] = Tensor::from_vector(std::vector<double>{3, -1, 4}, {3}, DType::f64);
+  dict["inner.w"] = Tensor::full({2}, 3.0);
+  CHECK(m.load_state_dict(dict, true).clean());
+  dict["inner.index"] = Tensor::from_vector(std::vector<double>{3, -1, 5}, {3}, DType::f64);
+  dict["inner.w"] = Tensor::full({2}, 4.0);
+  for (bool strict : {true, false})
+    CHECK_THROWS_WITH(m.load_state_dict(dict, strict, "old.pth"),
+                      Catch::Contains("old.pth") && Catch::Contains("'inner.index' holds 5 at element 2") &&
+                          Catch::Contains("computes 4"));
+  CHECK(m.inner->w.to_vector()[0] == 3.0);  // nothing loaded
+  CHECK(m.inner->index.to_vector() == std::vector<double>{3, -1, 4});
+  dict["inner.index"] = Tensor::zeros({2});
+  CHECK(m.load_state_dict(dict, false).mismatched.size() == 1);  // another shape: mis-shaped as any key
+}
+
 TEST_CASE("layers/to_dtype_keeps_handles") {
   Tiny m;
   Tensor handle = m.conv->weight;  // as an optimizer would hold it
