@@ -7,9 +7,12 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "data/image.h"
+#include "data/image_io.h"
 #include "deploy/onnx_export.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
@@ -82,9 +85,10 @@ struct HatX2 {
 
 }  // namespace
 
-// HAT's released networks (options/train/train_HAT-S_SRx3_from_scratch.yml, train_HAT_SRx2_*
-// at x4), counted with tools/torch_nets.py's HAT, whose names are HAT's: HAT-S x4 9,621,183 and
-// HAT x4 20,772,507 parameters; the two index buffers are in the state dict, no per-block mask.
+// HAT's released networks (options/train/train_HAT-S_SRx3_from_scratch.yml, train_HAT_SRx2_*,
+// train_HAT-L_*, at x4), counted with tools/torch_nets.py's HAT, whose names are HAT's: HAT-S x4
+// 9,621,183, HAT x4 20,772,507 and HAT-L x4 40,846,575 parameters; the two index buffers are in
+// the state dict, no per-block mask.
 TEST_CASE("nets/hat_param_counts_and_keys") {
   json hat_s = {{"type", "HAT"},          {"upscale", 4},          {"in_chans", 3},        {"img_size", 64},
                 {"window_size", 16},      {"compress_ratio", 24},  {"squeeze_factor", 24}, {"conv_scale", 0.01},
@@ -99,6 +103,10 @@ TEST_CASE("nets/hat_param_counts_and_keys") {
   hat["squeeze_factor"] = 30;
   const auto net = build_network(hat);
   CHECK(net->num_parameters() == 20772507);
+  json hat_l = hat;  // HAT-L: 12 RHAGs
+  hat_l["depths"] = json::array({6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6});
+  hat_l["num_heads"] = hat_l["depths"];
+  CHECK(build_network(hat_l)->num_parameters() == 40846575);
   CHECK(net->output_scale() == 4);
   CHECK(net->why_tiles_differ().find("overlapping windows") != std::string::npos);
   std::map<std::string, Shape> sd;
@@ -203,6 +211,17 @@ TEST_CASE("nets/hat_architecture_from_weights") {
   net->eval();
   NoGradGuard no_grad;
   test::expect_close_scaled("from weights", net->forward(x2.f.get("input")), x2.f.get("output"));
+
+  // `srengine infer --weights` on HAT's .pth, no config: the architecture from the shapes, a whole
+  // photograph upscaled x2.
+  test::TempDir tmp;
+  const std::string photo = std::string(SRENGINE_SOURCE_DIR) + "/datasets/val_photos/skimage_coffee.png";
+  const std::string cmd = test::srengine_exe() + " infer --weights " + hat_pth("hat_x2_params") + " -i " + photo +
+                          " -o " + tmp.path() + " --device cpu > " + tmp.file("log.txt") + " 2>&1";
+  CHECK(std::system(cmd.c_str()) == 0);
+  INFO(test::read_text(tmp.file("log.txt")));
+  const data::Image in = data::read_image(photo), out = data::read_image(tmp.file("skimage_coffee.png"));
+  CHECK((out.width == 2 * in.width && out.height == 2 * in.height));
 
   // Other layouts: identity, x3 and x8 heads, another overlap, no patch_norm, no qkv bias.
   const json layouts[] = {
