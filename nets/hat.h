@@ -31,7 +31,8 @@
 // whole image's grid and the channel attention averages over the whole input, so tiles are not
 // exact. HAT-S (embed_dim 144, 6 RHAGs of 6 blocks, 6 heads, window 16, compress_ratio 24,
 // squeeze_factor 24, mlp_ratio 2, x4 pixelshuffle): 9,621,183 parameters; HAT x4 (embed_dim
-// 180, compress_ratio 3, squeeze_factor 30, otherwise the same): 20,772,507.
+// 180, compress_ratio 3, squeeze_factor 30, otherwise the same): 20,772,507; HAT-L x4 (HAT's
+// with 12 RHAGs): 40,846,575.
 #pragma once
 #include <memory>
 #include <string>
