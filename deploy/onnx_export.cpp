@@ -10,6 +10,7 @@
 #include "deploy/onnx_modules.h"
 #include "engine/atomic_file.h"
 #include "engine/error.h"
+#include "nets/hat.h"
 #include "nets/swinir.h"
 
 namespace sr::deploy {
@@ -63,11 +64,13 @@ void check_options(const OnnxExportOptions& o, const GeneratorInterface& io, con
   SR_CHECK(s[2] % io.divisor == 0 && s[3] % io.divisor == 0, "--shape ", s[0], "x", s[1], "x", s[2], "x", s[3],
            ": ", io.name, " needs a height and width that are multiples of ", io.divisor,
            " (it pixel-unshuffles its input)");
-  // SwinIR's graph reflect-pads the input to a multiple of the window, which needs more rows
-  // and columns than it adds (as SwinIR::forward checks): a fixed shape that can never run is
+  // SwinIR's and HAT's graphs reflect-pad the input to a multiple of the window, which needs more
+  // rows and columns than it adds (as their forwards check): a fixed shape that can never run is
   // refused here instead of failing in the runtime's Pad.
-  if (const auto* sw = dynamic_cast<const SwinIR*>(&net)) {
-    const int64_t ws = sw->options.window_size;
+  int64_t ws = 0;
+  if (const auto* sw = dynamic_cast<const SwinIR*>(&net)) ws = sw->options.window_size;
+  if (const auto* h = dynamic_cast<const HAT*>(&net)) ws = h->options.window_size;
+  if (ws > 0) {
     for (int a : {2, 3}) {
       const int64_t pad = (ws - s[a] % ws) % ws;
       SR_CHECK(pad < s[a], "--shape ", s[0], "x", s[1], "x", s[2], "x", s[3], ": ", io.name,

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "deploy/onnx_emit.h"
+#include "deploy/onnx_hat.h"
 #include "deploy/onnx_swinir.h"
 #include "engine/error.h"
 #include "layers/activation.h"
@@ -17,6 +18,7 @@
 #include "nets/rcan.h"
 #include "nets/rrdbnet.h"
 #include "nets/srvgg_compact.h"
+#include "nets/hat.h"
 #include "nets/swinir.h"
 
 namespace sr::deploy {
@@ -227,7 +229,7 @@ const std::map<std::string, Emitter>& emitters() {
       {"ResidualBlockNoBN", &emit_residual_block_no_bn}, {"MSRResNet", &emit_msrresnet},
       {"RCAN", &emit_rcan},           {"ResidualGroup", &emit_residual_group},
       {"RCAB", &emit_rcab},           {"ChannelAttention", &emit_channel_attention},
-      {"SwinIR", &emit_swinir},
+      {"SwinIR", &emit_swinir},       {"HAT", &emit_hat},
   };
   return table;
 }
@@ -278,9 +280,12 @@ GeneratorInterface generator_interface(const Module& net) {
   } else if (const auto* sw = dynamic_cast<const SwinIR*>(&net)) {
     io.scale = sw->output_scale();
     io.in_channels = io.out_channels = sw->options.in_chans;
+  } else if (const auto* h = dynamic_cast<const HAT*>(&net)) {
+    io.scale = h->output_scale();
+    io.in_channels = io.out_channels = h->options.in_chans;
   } else {
     fail("ONNX export: network ", net.type_name(), " has no ONNX mapping: srengine exports the generators "
-         "RRDBNet, SRVGGNetCompact, EDSR, MSRResNet, RCAN and SwinIR");
+         "RRDBNet, SRVGGNetCompact, EDSR, MSRResNet, RCAN, SwinIR and HAT");
   }
   io.name = net.type_name() + " x" + std::to_string(io.scale);
   return io;

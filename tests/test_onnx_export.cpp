@@ -46,7 +46,8 @@ void randomize(Module& net, uint64_t seed) {
   manual_seed(seed);
   for (auto& [k, t] : net.state_dict()) {
     // SwinIR's index and mask buffers are derived from the sizes (the kernels compute both).
-    if (k.ends_with("relative_position_index") || k.ends_with("attn_mask")) continue;
+    // HAT's relative_position_index_SA / _OCA likewise.
+    if (k.find("relative_position_index") != std::string::npos || k.ends_with("attn_mask")) continue;
     if (t.dim() == 4) {
       const double b = 1.0 / std::sqrt(double(t.size(1) * t.size(2) * t.size(3)));
       uniform_(t, -b, b);
@@ -415,6 +416,49 @@ TEST_CASE("onnx/swinir_fixed_shape_smaller_than_its_padding_is_refused") {
   o.shape = std::array<int64_t, 4>{1, 3, 5, 5};
   deploy::export_onnx(*net, o, dir.file("m.onnx"));
   CHECK(fs::exists(dir.file("m.onnx")));
+}
+
+// HAT: SwinIR's pieces plus the channel attention block (conv, GELU, conv, channel attention,
+// scaled by conv_scale) and the overlapping cross-attention, whose zero-padded key / value
+// windows are cut from the input's grid in the graph. Two RHAGs of two blocks (a plain and a
+// shifted one each), window 4 against key windows of 6, on sides that need padding: batch 2 in
+// fp32 (every test: conv_scale 0.3, so a wrong conv branch shows); x3, identity residuals, qk_scale
+// and key windows of 8 at opset 11; fp16; grey, img_range 255 and a fixed shape with one window
+// per side (every key window crosses the border).
+nlohmann::json hat(int upscale) {
+  return {{"type", "HAT"},         {"upscale", upscale},  {"in_chans", 3},        {"img_size", 8},
+          {"window_size", 4},      {"overlap_ratio", 0.5}, {"compress_ratio", 3}, {"squeeze_factor", 3},
+          {"conv_scale", 0.3},     {"img_range", 1.0},    {"depths", {2, 2}},     {"embed_dim", 12},
+          {"num_heads", {2, 3}},   {"mlp_ratio", 2.0},    {"upsampler", "pixelshuffle"}, {"num_feat", 8},
+          {"drop_path_rate", 0.0}};
+}
+
+TEST_CASE("onnx/hat_x2_fp32_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = hat(2), .h = 13, .w = 11};
+  c.n = 2;
+  require_match(c, kFp32Tolerance);
+}
+
+TEST_CASE("onnx/hat_x3_identity_overlap_8_opset11_matches_srengine_in_onnxruntime") {
+  nlohmann::json net = hat(3);
+  net["resi_connection"] = "identity";
+  net["overlap_ratio"] = 1.0;  // key windows of 8 around windows of 4: padding 2
+  net["qk_scale"] = 0.3;
+  Case c{.network_g = net, .h = 9, .w = 14, .extra_args = "--opset 11"};
+  require_match(c, kFp32Tolerance);
+}
+
+TEST_CASE("onnx/hat_x4_fp16_matches_srengine_in_onnxruntime") {
+  Case c{.network_g = hat(4), .dtype = "fp16", .h = 10, .w = 7};
+  require_match(c, kFp16Tolerance);
+}
+
+TEST_CASE("onnx/hat_x2_gray_fixed_shape_one_window_a_side_matches_srengine_in_onnxruntime") {
+  nlohmann::json net = hat(2);
+  net["in_chans"] = 1;
+  net["img_range"] = 255.0;
+  Case c{.network_g = net, .h = 4, .w = 3, .extra_args = "--shape 1x1x4x3"};
+  require_match(c, kFp32Tolerance);
 }
 
 // The comparison above must be able to fail: one weight of the exported file off by 0.25
