@@ -482,6 +482,51 @@ TEST_CASE("yaml/hat_option_file_translates_and_trains") {
   CHECK(w.get("layers.0.residual_group.overlap_attn.relative_position_bias_table").shape() == Shape{81, 2});
 }
 
+// HAT's Real-HAT recipes: RealHATGANModel is RealESRGANModel (the same synthesis, pool, *_gt_usm
+// targets and losses) and RealHATMSEModel is RealESRNetModel, each with HAT as network_g. The
+// GAN file as written translates to the realesrgan stage; shrunk (a tiny HAT and discriminator,
+// no VGG loss, which needs VGG19's weights as a file), it trains two iterations on pairs
+// synthesised from the embedded photos.
+TEST_CASE("yaml/real_hat_gan_option_file_translates_and_trains") {
+  if (!yaml_or_skip()) return;
+  const ConfigFile f = read_config_or_options(fixture("train_Real_HAT_GAN_SRx4.yml"));
+  CHECK(f.problems.empty());
+  const json& st = f.config["train"]["stages"][0];
+  CHECK(st["type"] == "realesrgan");
+  CHECK(st["l1_gt_usm"] == true);
+  CHECK(st["gan_gt_usm"] == false);
+  CHECK(st["gan_opt"]["gan_type"] == "vanilla");
+  CHECK(f.config["network_g"]["type"] == "HAT");
+  CHECK(f.config["network_d"]["type"] == "UNetDiscriminatorSN");
+  CHECK(f.config["datasets"]["train"]["type"] == "RealESRGANDataset");
+  CHECK(f.config["queue_size"] == 180);
+  // The MSE model, the same file's keys read as RealESRNetModel's.
+  const BasicsrTranslation mse = translate_basicsr_options(
+      {{"name", "x"}, {"model_type", "RealHATMSEModel"}, {"gt_usm", true}, {"l1_gt_usm", true},
+       {"train", {{"total_iter", 5}}}},
+      "mse.yml");
+  CHECK(mse.problems.empty());
+  CHECK(mse.config["train"]["stages"][0]["type"] == "realesrnet");
+  std::string notes;
+  for (const auto& n : mse.notes) notes += n + "\n";
+  CHECK_THAT(notes, Catch::Contains("RealHATMSEModel does not read it"));
+
+  test::TempDir tmp;
+  const std::vector<std::string> sets = {
+      "datasets.train.dataroot_gt=" + kTrainPhotos, "datasets.train.meta_info_file=null",
+      "datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2", "datasets.train.num_worker_per_gpu=1",
+      "queue_size=4", "network_g.embed_dim=8", "network_g.depths=[2]", "network_g.num_heads=[2]",
+      "network_g.img_size=8", "network_g.window_size=4", "network_g.num_feat=8", "network_g.compress_ratio=2",
+      "network_g.squeeze_factor=4", "network_d.num_feat=8", "path.pretrain_network_g=",
+      "train.stages.0.perceptual_opt=null", "train.stages.0.total_iter=2", "logger.print_freq=1",
+      "logger.save_checkpoint_freq=2", "device=cpu", "name=yaml_real_hat_gan", "path.experiments_root=" + tmp.path()};
+  const int rc = run_srengine("train " + fixture("train_Real_HAT_GAN_SRx4.yml"), sets, tmp.file("log.txt"));
+  const std::string log = test::read_text(tmp.file("log.txt"));
+  INFO(log);
+  REQUIRE(rc == 0);
+  CHECK(fs::exists(tmp.path() + "/yaml_real_hat_gan/models/net_g_realesrgan_final.safetensors"));
+}
+
 // path.resume_state names the state `srengine train` resumes from, as in BasicSR; a file that
 // is not srengine's (a BasicSR pickle) is refused, naming the key.
 TEST_CASE("yaml/resume_state_resumes_from_an_srengine_state") {

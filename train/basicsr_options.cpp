@@ -159,9 +159,11 @@ struct Translator {
     } else if (type.empty()) {
       problem("model_type", model_type,
               str_cat("is not a model srengine trains: SRModel, SwinIRModel or HATModel (stage sr), SRGANModel (srgan), "
-                      "ESRGANModel (esrgan), RealESRNetModel (realesrnet) or RealESRGANModel (realesrgan)",
+                      "ESRGANModel (esrgan), RealESRNetModel or RealHATMSEModel (realesrnet), RealESRGANModel or "
+                      "RealHATGANModel (realesrgan)",
                       did_you_mean(model_type, {"SRModel", "SwinIRModel", "HATModel", "SRGANModel", "ESRGANModel",
-                                                "RealESRNetModel", "RealESRGANModel"})));
+                                                "RealESRNetModel", "RealESRGANModel", "RealHATMSEModel",
+                                                "RealHATGANModel"})));
     }
     // With the model type already reported, a stand-in type keeps the validator from
     // reporting the same mistake a second time as a missing key.
@@ -227,13 +229,13 @@ struct Translator {
   bool realesrgan_model_key(const std::string& k, const json& v, const std::string& model_type) {
     if (!among(k, {"queue_size", "gt_size", "l1_gt_usm", "percep_gt_usm", "gan_gt_usm", "high_order_degradation"}))
       return false;
-    const bool realesr = model_type == "RealESRNetModel" || model_type == "RealESRGANModel";
-    if (!realesr) {
+    const std::string stage = stage_type_of_model(model_type);
+    if (stage != "realesrnet" && stage != "realesrgan") {
       problem(k, v, "belongs to RealESRNetModel / RealESRGANModel and is not supported here");
     } else if (k == "queue_size") {
       out.config[k] = v;
-    } else if (among(k, {"l1_gt_usm", "percep_gt_usm", "gan_gt_usm"}) && model_type == "RealESRNetModel") {
-      note(k, "RealESRNetModel does not read it (its target follows gt_usm)");
+    } else if (among(k, {"l1_gt_usm", "percep_gt_usm", "gan_gt_usm"}) && stage == "realesrnet") {
+      note(k, model_type + " does not read it (its target follows gt_usm)");
     } else if (k == "high_order_degradation") {
       // On the fly for RealESRGANDataset, none for RealESRGANPairedDataset: the dataset decides.
       note(k, "the training set's type decides (RealESRGANDataset degrades, RealESRGANPairedDataset does not)");
@@ -313,8 +315,10 @@ std::string stage_type_of_model(const std::string& model_type) {
   if (model_type == "SRModel" || model_type == "SwinIRModel" || model_type == "HATModel") return "sr";
   if (model_type == "SRGANModel") return "srgan";
   if (model_type == "ESRGANModel") return "esrgan";
-  if (model_type == "RealESRNetModel") return "realesrnet";
-  if (model_type == "RealESRGANModel") return "realesrgan";
+  // HAT's Real-HAT models are Real-ESRGAN's (the same synthesis, pool, keys and losses) with the
+  // test-time padding to the window, which HAT does itself.
+  if (model_type == "RealESRNetModel" || model_type == "RealHATMSEModel") return "realesrnet";
+  if (model_type == "RealESRGANModel" || model_type == "RealHATGANModel") return "realesrgan";
   return "";
 }
 
