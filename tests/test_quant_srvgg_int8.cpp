@@ -114,7 +114,11 @@ TEST_CASE("quant/srvgg_int8_matches_the_fake_quant_forward") {
     // of the layers after it, so a small share of the outputs may differ.
     const double differ = share_differing(got, want, 1e-4);
     INFO("PSNR int8 vs fake-quant: " << psnr(got, want) << ", share differing " << differ);
-    CHECK(differ < 0.35);  // measured: 0 in most runs, up to 0.12 after an early flip
+    // Measured: 0 in most runs, at most 0.40 in 500 runs of each case; over 0.35 twice in 300
+    // more (0.66 the one recorded: a flip in the first layers of the 4-conv x4 net on a small
+    // input reaches two thirds of the output). A planted scale error (below) moved at least
+    // 0.94 of the outputs in 500 runs.
+    CHECK(differ < 0.85);
     // The same check catches an int8 network whose one conv input is quantised 3% coarser
     // than the table says.
     QuantTable planted = table;
@@ -123,7 +127,7 @@ TEST_CASE("quant/srvgg_int8_matches_the_fake_quant_forward") {
     it->second.scale *= 1.03f;
     const Tensor bad = SRVGGNetCompactInt8(net, planted).forward(x);
     INFO("with a planted scale error in " << it->first << ": share differing " << share_differing(bad, want, 1e-4));
-    CHECK(share_differing(bad, want, 1e-4) > 0.5);
+    CHECK(share_differing(bad, want, 1e-4) > 0.9);
     // Every conv2d_int8 path this CPU runs gives the whole network's output bit for bit
     // (conv_int8/*_matches_reference_bit_for_bit checks each conv).
     const Tensor ref = q8.forward(x, cpu::Int8Isa::reference);
