@@ -198,7 +198,14 @@ std::string HatEmitter::emit(const std::string& input) {
 std::string emit_hat(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
   SR_CHECK(!g.int8, "int8 export: HAT has no int8 form in srengine (its attention and MLP are not convolutions); "
                     "export it in fp32 or fp16");
-  return HatEmitter(g, as<HAT>(m), path).emit(x);
+  const HAT& net = as<HAT>(m);
+  // The key windows take p rows from the block above and below; one neighbour holds ws.
+  const int ws = net.options.window_size, p = (net.overlap_window_size - ws) / 2;
+  SR_CHECK(p <= ws, "ONNX export: HAT's key windows of ", net.overlap_window_size, " reach ", p,
+           " rows past each window of ", ws, " (overlap_ratio ", net.options.overlap_ratio,
+           "); the graph builds them from the neighbouring windows and takes at most one window's width, ",
+           "overlap_ratio 2 or less (HAT's releases use 0.5)");
+  return HatEmitter(g, net, path).emit(x);
 }
 
 }  // namespace sr::deploy

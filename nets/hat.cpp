@@ -16,42 +16,10 @@ namespace sr {
 
 namespace {
 
-// (B, C, H, W) <-> (B, H*W, C), HAT's PatchEmbed / PatchUnEmbed (as in swinir.cpp).
-Tensor hat_tokens(const Tensor& x) {
-  return transpose(reshape(x, {x.size(0), x.size(1), x.size(2) * x.size(3)}), 1, 2);
-}
-Tensor hat_image(const Tensor& t, int64_t H, int64_t W) {
-  return reshape(transpose(t, 1, 2), {t.size(0), t.size(2), H, W});
-}
-
-// A module on (rows, in) run on the last dim of a 3-d (B, L, in) through views.
-template <typename M>
-Tensor hat_rows(M& layer, const Tensor& x) {
-  const int64_t B = x.size(0), L = x.size(1), in = x.size(2);
-  const Tensor y = layer.forward(reshape(x, {B * L, in}));
-  return reshape(y, {B, L, y.size(1)});
-}
-
-// HAT's trunc_normal_(std=0.02) within +-2 (absolute) is 100 standard deviations: a plain normal.
-Tensor hat_normal(const Shape& shape, double std) {
-  Tensor t = Tensor::empty(shape);
-  normal_(t, 0.0, std);
-  return t;
-}
-
 // HAT's _init_weights on a Linear: weight N(0, 0.02), bias 0.
 void hat_init_linear(Linear& l) {
   normal_(l.weight, 0.0, 0.02);
   if (l.bias.defined()) assign_tensor_in_place(l.bias, Tensor::zeros(l.bias.shape()));
-}
-
-// calculate_rpi_sa: Swin's index over a ws x ws window (kernels/common/window_attention.h).
-Tensor rpi_sa_tensor(int ws) {
-  const int N = ws * ws;
-  std::vector<double> v((size_t)N * N);
-  for (int i = 0; i < N; ++i)
-    for (int j = 0; j < N; ++j) v[(size_t)i * N + j] = swin::relative_index(i, j, ws);
-  return Tensor::from_vector(v, {N, N}, DType::f64).to(DType::f32);
 }
 
 // calculate_rpi_oca as HAT stores it: query token (yi, xi) of the ws x ws window against key
@@ -83,6 +51,11 @@ std::vector<double> hat_rgb_mean(int64_t in_chans) {
 
 int hat_overlap_window_size(int ws, double overlap_ratio) {
   return (int)std::trunc((double)ws * overlap_ratio) + ws;
+}
+
+double hat_overlap_ratio_for(int ws, int wse) {
+  const double exact = (double)(wse - ws) / (double)ws;
+  return hat_overlap_window_size(ws, exact) == wse ? exact : ((double)(wse - ws) + 0.5) / (double)ws;
 }
 
 // ---- CAB ------------------------------------------------------------------------------------
@@ -120,12 +93,12 @@ Tensor HAB::drop_branch(const Tensor& y, int which) {
 
 Tensor HAB::forward_tokens(const Tensor& x, int64_t H, int64_t W) {
   const Tensor n = norm1->forward(x);
-  const Tensor conv_x = hat_tokens(conv_block->forward(hat_image(n, H, W)));
+  const Tensor conv_x = image_to_tokens(conv_block->forward(tokens_to_image(n, H, W)));
   const Tensor windows = window_partition(n, H, W, window_size, shift);
   const Tensor attn_x = window_merge(attn->forward_windows(windows, H, W, shift), H, W, window_size, shift);
   // x + drop_path(attn_x) + conv_scale * conv_x: the conv branch is outside the stochastic depth.
   const Tensor h = axpby(conv_scale, conv_x, 1.0, add(x, drop_branch(attn_x, 0)));
-  return add(h, drop_branch(hat_rows(*mlp, norm2->forward(h)), 1));
+  return add(h, drop_branch(on_rows(*mlp, norm2->forward(h)), 1));
 }
 
 // ---- OCAB -----------------------------------------------------------------------------------
@@ -136,7 +109,7 @@ OCAB::OCAB(int64_t dim, int ws, int wse, int64_t nh, bool qkv_bias, double qk_sc
   scale = qk_scale > 0 ? qk_scale : std::pow((double)(dim / nh), -0.5);  // Python's head_dim ** -0.5
   const int64_t side = ws + wse - 1;
   relative_position_bias_table =
-      register_parameter("relative_position_bias_table", hat_normal({side * side, nh}, 0.02));
+      register_parameter("relative_position_bias_table", swin_normal({side * side, nh}, 0.02));
   norm1 = register_module("norm1", std::make_shared<LayerNorm>(dim));
   qkv = register_module("qkv", std::make_shared<Linear>(dim, 3 * dim, qkv_bias, options));
   proj = register_module("proj", std::make_shared<Linear>(dim, dim, true, options));
@@ -147,11 +120,11 @@ OCAB::OCAB(int64_t dim, int ws, int wse, int64_t nh, bool qkv_bias, double qk_sc
 }
 
 Tensor OCAB::forward_tokens(const Tensor& x, int64_t H, int64_t W) {
-  const Tensor q_k_v = hat_rows(*qkv, norm1->forward(x));  // (B, H*W, 3C) over every token
+  const Tensor q_k_v = on_rows(*qkv, norm1->forward(x));  // (B, H*W, 3C) over every token
   const Tensor a = overlap_window_attention(q_k_v, relative_position_bias_table, (int)num_heads, H, W, window_size,
                                             overlap_window_size, scale);
-  const Tensor h = add(hat_rows(*proj, a), x);
-  return add(h, hat_rows(*mlp, norm2->forward(h)));
+  const Tensor h = add(on_rows(*proj, a), x);
+  return add(h, on_rows(*mlp, norm2->forward(h)));
 }
 
 // ---- RHAG -----------------------------------------------------------------------------------
@@ -175,7 +148,7 @@ Tensor RHAG::forward_tokens(const Tensor& x, int64_t H, int64_t W) {
   Tensor t = x;
   for (size_t i = 0; i < blocks->size(); ++i) t = dynamic_cast<HAB&>((*blocks)[i]).forward_tokens(t, H, W);
   t = overlap_attn->forward_tokens(t, H, W);
-  if (conv) t = hat_tokens(conv->forward(hat_image(t, H, W)));
+  if (conv) t = image_to_tokens(conv->forward(tokens_to_image(t, H, W)));
   return add(t, x);
 }
 
@@ -242,7 +215,7 @@ HAT::HAT(const HATOptions& o, const LayerOptions& lo)
   const bool shifted = std::min(o.img_size.first, o.img_size.second) > ws;
 
   // HAT's state dict starts with its own buffers, then the modules in construction order.
-  relative_position_index_SA = register_derived_buffer("relative_position_index_SA", rpi_sa_tensor(ws));
+  relative_position_index_SA = register_derived_buffer("relative_position_index_SA", swin_relative_position_index(ws));
   relative_position_index_OCA =
       register_derived_buffer("relative_position_index_OCA", rpi_oca_tensor(ws, overlap_window_size));
   const LayerOptions& L = lo;
@@ -291,10 +264,10 @@ void HAT::set_random_step(int64_t iteration, int rank) {
 
 Tensor HAT::features(const Tensor& x) {
   const int64_t H = x.size(2), W = x.size(3);
-  Tensor t = hat_tokens(x);
+  Tensor t = image_to_tokens(x);
   if (patch_norm) t = patch_norm->forward(t);
   for (size_t i = 0; i < layers->size(); ++i) t = dynamic_cast<RHAG&>((*layers)[i]).forward_tokens(t, H, W);
-  return hat_image(norm->forward(t), H, W);
+  return tokens_to_image(norm->forward(t), H, W);
 }
 
 Tensor HAT::forward(const Tensor& x_in) {

@@ -141,6 +141,9 @@ struct HATOptions {
 // wse = int(window_size * overlap_ratio) + window_size, as HAT computes it (Python's int()
 // truncates toward zero).
 int hat_overlap_window_size(int window_size, double overlap_ratio);
+// The overlap_ratio that gives back overlap_window_size wse (>= ws) by that rule: (wse - ws) / ws,
+// or (wse - ws + 0.5) / ws where the division rounds below (11 * (30 / 11) is 29.999...).
+double hat_overlap_ratio_for(int window_size, int overlap_window_size);
 
 class HAT : public Module, public RandomStepped {
  public:

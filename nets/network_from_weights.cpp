@@ -9,6 +9,7 @@
 #include "engine/pth_archive.h"
 #include "engine/pth_reader.h"
 #include "nets/esrgan_names.h"
+#include "nets/hat.h"
 #include "nets/load_weights.h"
 
 namespace sr {
@@ -207,8 +208,9 @@ nlohmann::json swinir_from(const std::map<std::string, const Tensor*>& m, const 
 
 // HAT: embed_dim and in_chans from conv_first; per RHAG the block count and the heads (the
 // bias tables' columns); the window from a block table's (2 ws - 1)^2 rows, the overlapping
-// window wse from the OCAB table's (ws + wse - 1)^2 rows (overlap_ratio (wse - ws) / ws, which
-// gives back int(ws * overlap_ratio) = wse - ws); compress_ratio and squeeze_factor from the CAB's
+// window wse from the OCAB table's (ws + wse - 1)^2 rows (overlap_ratio (wse - ws) / ws when
+// HAT's int(ws * overlap_ratio) gives wse - ws back, else (wse - ws + 0.5) / ws, since the
+// division can round below the integer: 11 * (30 / 11) is 29.999...); compress_ratio and squeeze_factor from the CAB's
 // widths (C // ratio: the ratio C / width gives the same widths); mlp_ratio from fc1; the head
 // from upsample.*. Four options shape no tensor: img_range, conv_scale and qk_scale, which every
 // released HAT (HAT-S, HAT, HAT-L, Real_HAT_GAN) and option file sets to 1, 0.01 and null, and
@@ -267,7 +269,7 @@ nlohmann::json hat_from(const std::map<std::string, const Tensor*>& m, const std
           {"compress_ratio", compress},
           {"squeeze_factor", squeeze},
           {"conv_scale", 0.01},
-          {"overlap_ratio", (double)(wse - ws) / (double)ws},
+          {"overlap_ratio", hat_overlap_ratio_for((int)ws, (int)wse)},
           {"img_range", 1.0},
           {"depths", depths},
           {"embed_dim", dim},

@@ -12,9 +12,8 @@
 
 namespace sr {
 
-namespace {
+// ---- The pieces HAT shares (nets/swinir.h) ----
 
-// (B, C, H, W) -> (B, H*W, C) and back: PatchEmbed's flatten + transpose and PatchUnEmbed.
 Tensor image_to_tokens(const Tensor& x) {
   return transpose(reshape(x, {x.size(0), x.size(1), x.size(2) * x.size(3)}), 1, 2);
 }
@@ -22,18 +21,7 @@ Tensor tokens_to_image(const Tensor& t, int64_t H, int64_t W) {
   return reshape(transpose(t, 1, 2), {t.size(0), t.size(2), H, W});
 }
 
-// A module on (rows, in) run on the last dim of a 3-d (B, L, in) through views.
-template <typename M>
-Tensor on_rows(M& layer, const Tensor& x) {
-  const int64_t B = x.size(0), L = x.size(1), in = x.size(2);
-  const Tensor y = layer.forward(reshape(x, {B * L, in}));
-  return reshape(y, {B, L, y.size(1)});
-}
-
-// Swin's relative_position_index and calculate_mask as tensors: the buffers BasicSR's state
-// dicts carry, from the kernels' own definitions (kernels/common/window_attention.h), which
-// compute both on the fly.
-Tensor relative_position_index_tensor(int ws) {
+Tensor swin_relative_position_index(int ws) {
   const int N = ws * ws;
   std::vector<double> v((size_t)N * N);
   for (int i = 0; i < N; ++i)
@@ -41,6 +29,16 @@ Tensor relative_position_index_tensor(int ws) {
   return Tensor::from_vector(v, {N, N}, DType::f64).to(DType::f32);
 }
 
+Tensor swin_normal(const Shape& shape, double std) {
+  Tensor t = Tensor::empty(shape);
+  normal_(t, 0.0, std);
+  return t;
+}
+
+namespace {
+
+// Swin's calculate_mask as a tensor: the buffer BasicSR's state dicts carry, from the kernels'
+// own definition (kernels/common/window_attention.h), which computes it on the fly.
 Tensor shift_mask_tensor(int64_t H, int64_t W, int ws, int shift) {
   const int64_t nW = (H / ws) * (W / ws);
   const int N = ws * ws;
@@ -51,12 +49,6 @@ Tensor shift_mask_tensor(int64_t H, int64_t W, int ws, int shift) {
       for (int j = 0; j < N; ++j)
         v[k++] = swin::region(w, i, H, W, ws, shift) == swin::region(w, j, H, W, ws, shift) ? 0.0 : swin::kMaskValue;
   return Tensor::from_vector(v, {nW, N, N}, DType::f64).to(DType::f32);
-}
-
-Tensor normal_tensor(const Shape& shape, double std) {
-  Tensor t = Tensor::empty(shape);
-  normal_(t, 0.0, std);
-  return t;
 }
 
 // "3conv": conv dim -> dim/4 3x3, LeakyReLU 0.2, conv 1x1, LeakyReLU 0.2, conv dim/4 -> dim 3x3,
@@ -92,9 +84,9 @@ SwinWindowAttention::SwinWindowAttention(int64_t dim, int ws, int64_t nh, bool q
   scale = qk_scale > 0 ? qk_scale : std::pow((double)(dim / nh), -0.5);  // as Python's head_dim ** -0.5
   // trunc_normal_(std=0.02) within +-2 (absolute): 100 standard deviations, a plain normal.
   relative_position_bias_table =
-      register_parameter("relative_position_bias_table", normal_tensor({(int64_t)(2 * ws - 1) * (2 * ws - 1), nh}, 0.02));
+      register_parameter("relative_position_bias_table", swin_normal({(int64_t)(2 * ws - 1) * (2 * ws - 1), nh}, 0.02));
   if (index_buffer)
-    relative_position_index = register_buffer("relative_position_index", relative_position_index_tensor(ws));
+    relative_position_index = register_buffer("relative_position_index", swin_relative_position_index(ws));
   qkv = register_module("qkv", std::make_shared<Linear>(dim, 3 * dim, qkv_bias, options));
   proj = register_module("proj", std::make_shared<Linear>(dim, dim, true, options));
   // BasicSR's _init_weights: linear weights trunc_normal(std 0.02), biases 0.

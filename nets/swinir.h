@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ops.h"
 #include "layers/conv2d.h"
 #include "layers/layer_norm.h"
 #include "layers/mean_shift.h"
@@ -31,6 +32,23 @@
 #include "layers/sequential.h"
 
 namespace sr {
+
+// The pieces of the Swin-based nets (SwinIR here, HAT in nets/hat.cpp):
+// (B, C, H, W) -> (B, H*W, C) and back (PatchEmbed's flatten + transpose, PatchUnEmbed);
+Tensor image_to_tokens(const Tensor& x);
+Tensor tokens_to_image(const Tensor& t, int64_t H, int64_t W);
+// a module on (rows, in) run on the last dim of a 3-d (B, L, in) through views;
+template <typename M>
+Tensor on_rows(M& layer, const Tensor& x) {
+  const int64_t B = x.size(0), L = x.size(1), in = x.size(2);
+  const Tensor y = layer.forward(reshape(x, {B * L, in}));
+  return reshape(y, {B, L, y.size(1)});
+}
+// Swin's relative_position_index (ws^2, ws^2) as the float tensor BasicSR's state dicts carry,
+// from the kernels' own definition (kernels/common/window_attention.h); and the trunc_normal_
+// (std 0.02, within +-2: 100 standard deviations, so a plain normal) of the bias tables.
+Tensor swin_relative_position_index(int ws);
+Tensor swin_normal(const Shape& shape, double std);
 
 // Swin's window attention: qkv and proj linear maps around the op window_attention, with the
 // relative position bias table (a parameter) and its index (a buffer). HAT's blocks share one

@@ -222,6 +222,16 @@ TEST_CASE("nets/hat_architecture_from_weights") {
   const data::Image in = data::read_image(photo), out = data::read_image(tmp.file("skimage_coffee.png"));
   CHECK((out.width == 2 * in.width && out.height == 2 * in.height));
 
+  // The overlap_ratio written for a file's key window gives that window back under HAT's
+  // int(ws * ratio) for every window below 64 and key window up to 5 ws (the plain division
+  // fails 83 of these pairs, e.g. 11 / 41: 11 * (30 / 11) = 29.999...).
+  int wrong = 0;
+  for (int ws = 2; ws < 64; ++ws)
+    for (int wse = ws; wse <= 5 * ws; wse += 2)
+      wrong += hat_overlap_window_size(ws, hat_overlap_ratio_for(ws, wse)) != wse;
+  CHECK(wrong == 0);
+  CHECK(hat_overlap_ratio_for(16, 24) == 0.5);  // the released models' ratio as it is
+
   // Other layouts: identity, x3 and x8 heads, another overlap, no patch_norm, no qkv bias.
   const json layouts[] = {
       small_hat({{"upscale", 3}, {"resi_connection", "identity"}, {"depths", {2, 1}}, {"num_heads", {2, 4}}}),
@@ -308,6 +318,29 @@ TEST_CASE("nets/hat_stochastic_depth") {
   dropping->eval();
   plain->eval();
   CHECK(hat_largest_difference(dropping->forward(x), plain->forward(x)) == 0);
+
+  // The rates: HAT's torch.linspace(0, drop_path_rate, sum(depths)) over every block of every
+  // group in order (2 groups of 3 here: 0, 0.18, ..., 0.9).
+  auto two_groups = build_network(small_hat({{"depths", {3, 3}}, {"num_heads", {2, 2}}, {"drop_path_rate", 0.9}}));
+  std::vector<double> rates;
+  for (size_t i = 0; i < dynamic_cast<HAT&>(*two_groups).layers->size(); ++i) {
+    const auto& g = dynamic_cast<RHAG&>((*dynamic_cast<HAT&>(*two_groups).layers)[i]);
+    for (size_t j = 0; j < g.blocks->size(); ++j) rates.push_back(dynamic_cast<const HAB&>((*g.blocks)[j]).drop_path);
+  }
+  REQUIRE(rates.size() == 6);
+  for (size_t k = 0; k < rates.size(); ++k) CHECK(rates[k] == Approx(0.9 * (double)k / 5).margin(1e-7));
+
+  // Only the attention and MLP branches are dropped: with them zeroed (attn.proj and mlp.fc2),
+  // a training-mode forward that drops blocks equals the evaluation-mode one, which it would
+  // not if the conv branch (conv_scale * CAB) were dropped too.
+  for (auto& [k, t] : dropping->state_dict())
+    if (k.find("blocks.") != std::string::npos && (k.find("attn.proj.") != std::string::npos || k.find("mlp.fc2.") != std::string::npos))
+      assign_tensor_in_place(t, Tensor::zeros(t.shape(), t.dtype()));
+  dropping->train();
+  stepped.set_random_step(7);
+  const Tensor dropped = dropping->forward(x);
+  dropping->eval();
+  CHECK(hat_largest_difference(dropped, dropping->forward(x)) == 0);
 }
 
 // int8 quantisation does not map HAT (its attention and MLP are not convolutions): refused by

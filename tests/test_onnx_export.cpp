@@ -433,10 +433,38 @@ nlohmann::json hat(int upscale) {
           {"drop_path_rate", 0.0}};
 }
 
+// HAT's fp32 graphs agree to about 1.5e-7: a tenth of the shared fp32 tolerance still leaves a
+// margin of 60, and makes the planted bugs below fail by more.
+constexpr double kHatFp32Tolerance = 1e-5;
+
 TEST_CASE("onnx/hat_x2_fp32_matches_srengine_in_onnxruntime") {
   Case c{.network_g = hat(2), .h = 13, .w = 11};
   c.n = 2;
-  require_match(c, kFp32Tolerance);
+  require_match(c, kHatFp32Tolerance);
+}
+
+// Window 8 without overlap (key windows = query windows, no neighbours), three groups, batch 3.
+TEST_CASE("onnx/hat_x2_window_8_no_overlap_three_groups_matches_srengine_in_onnxruntime") {
+  nlohmann::json net = hat(2);
+  net["window_size"] = 8;
+  net["overlap_ratio"] = 0.0;
+  net["depths"] = {2, 1, 2};
+  net["num_heads"] = {2, 3, 2};
+  Case c{.network_g = net, .h = 19, .w = 23};
+  c.n = 3;
+  require_match(c, kHatFp32Tolerance);
+}
+
+// Key windows reaching past the neighbouring windows (p > ws) are refused at export, naming why.
+TEST_CASE("onnx/hat_key_windows_past_the_neighbours_are_refused") {
+  if (!export_built()) return;
+  test::TempDir dir;
+  nlohmann::json opt = hat(2);
+  opt["overlap_ratio"] = 2.5;  // key windows of 14 around windows of 4: 5 rows past each side
+  const std::unique_ptr<Module> net = build_network(opt);
+  test::require_error([&] { deploy::export_onnx(*net, {}, dir.file("m.onnx")); },
+                      {"HAT", "key windows of 14", "5 rows past", "overlap_ratio 2.5"});
+  CHECK(!fs::exists(dir.file("m.onnx")));
 }
 
 TEST_CASE("onnx/hat_x3_identity_overlap_8_opset11_matches_srengine_in_onnxruntime") {
@@ -445,7 +473,7 @@ TEST_CASE("onnx/hat_x3_identity_overlap_8_opset11_matches_srengine_in_onnxruntim
   net["overlap_ratio"] = 1.0;  // key windows of 8 around windows of 4: padding 2
   net["qk_scale"] = 0.3;
   Case c{.network_g = net, .h = 9, .w = 14, .extra_args = "--opset 11"};
-  require_match(c, kFp32Tolerance);
+  require_match(c, kHatFp32Tolerance);
 }
 
 TEST_CASE("onnx/hat_x4_fp16_matches_srengine_in_onnxruntime") {
@@ -458,7 +486,7 @@ TEST_CASE("onnx/hat_x2_gray_fixed_shape_one_window_a_side_matches_srengine_in_on
   net["in_chans"] = 1;
   net["img_range"] = 255.0;
   Case c{.network_g = net, .h = 4, .w = 3, .extra_args = "--shape 1x1x4x3"};
-  require_match(c, kFp32Tolerance);
+  require_match(c, kHatFp32Tolerance);
 }
 
 // The comparison above must be able to fail: one weight of the exported file off by 0.25

@@ -500,6 +500,12 @@ TEST_CASE("yaml/real_hat_gan_option_file_translates_and_trains") {
   CHECK(f.config["network_d"]["type"] == "UNetDiscriminatorSN");
   CHECK(f.config["datasets"]["train"]["type"] == "RealESRGANDataset");
   CHECK(f.config["queue_size"] == 180);
+  // HAT's RealESRGANDataset reads meta_info only, as Real-ESRGAN's: the file's meta_info_file
+  // (which names a list HAT's repository does not ship) is left out, so the folder is scanned.
+  CHECK_FALSE(f.config["datasets"]["train"].contains("meta_info_file"));
+  std::string gan_notes;
+  for (const auto& n : f.notes) gan_notes += n + "\n";
+  CHECK_THAT(gan_notes, Catch::Contains("datasets.train.meta_info_file") && Catch::Contains("reads meta_info only"));
   // The MSE model, the same file's keys read as RealESRNetModel's.
   const BasicsrTranslation mse = translate_basicsr_options(
       {{"name", "x"}, {"model_type", "RealHATMSEModel"}, {"gt_usm", true}, {"l1_gt_usm", true},
@@ -513,9 +519,9 @@ TEST_CASE("yaml/real_hat_gan_option_file_translates_and_trains") {
 
   test::TempDir tmp;
   const std::vector<std::string> sets = {
-      "datasets.train.dataroot_gt=" + kTrainPhotos, "datasets.train.meta_info_file=null",
-      "datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2", "datasets.train.num_worker_per_gpu=1",
-      "queue_size=4", "network_g.embed_dim=8", "network_g.depths=[2]", "network_g.num_heads=[2]",
+      "datasets.train.dataroot_gt=" + kTrainPhotos, "datasets.train.gt_size=32",
+      "datasets.train.batch_size_per_gpu=2", "datasets.train.num_worker_per_gpu=1", "queue_size=4",
+      "network_g.embed_dim=8", "network_g.depths=[2]", "network_g.num_heads=[2]",
       "network_g.img_size=8", "network_g.window_size=4", "network_g.num_feat=8", "network_g.compress_ratio=2",
       "network_g.squeeze_factor=4", "network_d.num_feat=8", "path.pretrain_network_g=",
       "train.stages.0.perceptual_opt=null", "train.stages.0.total_iter=2", "logger.print_freq=1",

@@ -92,6 +92,14 @@ struct Translator {
         o.erase("filename_tmpl");
       }
     }
+    // Real-ESRGAN's RealESRGANDataset (BasicSR's and HAT's copies alike) reads its list from
+    // meta_info and never from meta_info_file; HAT's copy scans dataroot_gt without one. HAT's
+    // Real-HAT option files set meta_info_file (to a file its repository does not ship), so
+    // honouring it would train on another list than HAT does, or fail on the missing file.
+    if (type == "RealESRGANDataset" && o.contains("meta_info_file")) {
+      note(base + ".meta_info_file", "RealESRGANDataset reads meta_info only (without it, every image of dataroot_gt)");
+      o.erase("meta_info_file");
+    }
     // BasicSR's SingleImageDataset is LQ images only, upscaled without metrics (srengine's
     // GT-only set with bicubic LQ is GTOnlyBicubicDataset).
     if (type == "SingleImageDataset") o["type"] = "LQOnlyDataset";
