@@ -85,6 +85,27 @@ void launch_map(const char* name, const Op& op, int64_t n) {
 // The shuffle tree is fixed (offsets 16, 8, 4, 2, 1), so for a fixed block size and a fixed
 // assignment of elements to threads the result is the same on every run and every GPU.
 
+// Every lane returns the max / sum of v over the warp (butterfly: a + b == b + a in IEEE, so
+// all lanes end with the same bits; the attention kernels' softmax rows).
+__device__ __forceinline__ float warp_all_max(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+__device__ __forceinline__ float warp_all_sum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// a . b over d values, e in order, one fmaf a step (fmaf(a, b, c) == fmaf(b, a, c): the
+// operands' order does not change the bits).
+__device__ __forceinline__ float dot_in_order(const float* a, const float* b, int d) {
+  float acc = 0.f;
+  for (int e = 0; e < d; ++e) acc = fmaf(a[e], b[e], acc);
+  return acc;
+}
+
 // Lane 0 returns the sum of v over the warp.
 template <typename T>
 __device__ __forceinline__ T warp_sum(T v) {

@@ -14,27 +14,6 @@ using hat::overlap_relative_index;
 constexpr int kForwardWarps = 8, kBackwardWarps = 4;
 constexpr int kMaxHeadDim = 64;
 
-// Butterfly reductions: every lane ends with the same value (a + b == b + a in IEEE), and the
-// order of the adds is fixed, so a row's max and sums are the same on every run.
-__device__ __forceinline__ float warp_all_max(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-__device__ __forceinline__ float warp_all_sum(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-
-// a . b over d values, e in order (fmaf(a, b, c) == fmaf(b, a, c): the operands' order does
-// not change the bits, which the backward's column phase relies on).
-__device__ __forceinline__ float dot(const float* a, const float* b, int d) {
-  float acc = 0.f;
-  for (int e = 0; e < d; ++e) acc = fmaf(a[e], b[e], acc);
-  return acc;
-}
-
 // The shared-memory layout of a block (floats): two Nkv x ld tiles (ld = d | 1: an odd row
 // stride, so the 32 lanes reading k_j[e] for 32 different j hit 32 banks; the backward's column
 // phase reuses them for Nq <= Nkv rows of scale q and dOut), the head's column of the table
@@ -125,7 +104,7 @@ __device__ void load_bias(const float* table, const OverlapWindowAttentionShape&
 // S[i, j] from the scaled q_i and k_j: the dot, then the bias (PyTorch's order of the adds).
 __device__ __forceinline__ float score(const float* qs, const float* k, int d, int i, int j, int ws, int wse,
                                        const float* bias) {
-  return dot(qs, k, d) + bias[overlap_relative_index(i, j, ws, wse)];
+  return dot_in_order(qs, k, d) + bias[overlap_relative_index(i, j, ws, wse)];
 }
 
 // Row i, by one warp: p[j] = exp(S[i, j] - m) for the scaled q_i `qs` and the keys `ks` (row
@@ -226,7 +205,7 @@ __global__ void __launch_bounds__(32 * kBackwardWarps, 1)
     float D = 0.f;
     for (int j = lane; j < L.Nkv; j += 32) {
       ra[j] /= l;
-      rb[j] = dot(vb, B + j * ld, d);
+      rb[j] = dot_in_order(vb, B + j * ld, d);
       D = fmaf(ra[j], rb[j], D);
     }
     D = warp_all_sum(D);
@@ -278,7 +257,7 @@ __global__ void __launch_bounds__(32 * kBackwardWarps, 1)
     for (int i = lane; i < L.Nq; i += 32) {
       const float p = expf(score(A + i * ld, va, d, i, j, ws, wse, bias) - row_max[i]) / row_sum[i];
       ra[i] = p;
-      rb[i] = p * (dot(B + i * ld, vb, d) - row_D[i]);
+      rb[i] = p * (dot_in_order(B + i * ld, vb, d) - row_D[i]);
     }
     __syncwarp();
     // dK_w[j][e] = sum_i dS[i, j] (scale q_i[e]), dV_w[j][e] = sum_i P[i, j] dOut_i[e], i in order.

@@ -13,26 +13,6 @@ constexpr int kWarps = 4, kThreads = 32 * kWarps;
 constexpr int kMaxTokens = 256, kMaxHeadDim = 64;
 constexpr float kMask = (float)swin::kMaskValue;
 
-// Butterfly reductions: every lane ends with the same value (a + b == b + a in IEEE), and the
-// order of the adds is fixed, so a row's max and sums are the same on every run.
-__device__ __forceinline__ float warp_all_max(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-__device__ __forceinline__ float warp_all_sum(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-
-// a . b over d values, e in order.
-__device__ __forceinline__ float dot(const float* a, const float* b, int d) {
-  float acc = 0.f;
-  for (int e = 0; e < d; ++e) acc = fmaf(a[e], b[e], acc);
-  return acc;
-}
-
 // The shared-memory layout of a block (floats): two N x ld tiles (ld = d | 1: an odd row
 // stride, so the 32 lanes reading k_j[e] for 32 different j hit 32 banks), the head's column
 // of the table, the tokens' region labels, the row statistics (backward), and per warp two
@@ -77,7 +57,7 @@ __device__ void load_tile(const float* src, int64_t row, int N, int d, int ld, f
 // PyTorch's order of the adds.
 __device__ __forceinline__ float score(const float* qs, const float* k, int d, int i, int j, int ws, const float* bias,
                                        const int* label) {
-  float v = dot(qs, k, d) + bias[relative_index(i, j, ws)];
+  float v = dot_in_order(qs, k, d) + bias[relative_index(i, j, ws)];
   if (label[i] != label[j]) v += kMask;
   return v;
 }
@@ -177,7 +157,7 @@ __global__ void __launch_bounds__(kThreads)
     float D = 0.f;
     for (int j = lane; j < N; j += 32) {
       ra[j] /= l;
-      rb[j] = dot(vb, B + j * ld, d);
+      rb[j] = dot_in_order(vb, B + j * ld, d);
       D = fmaf(ra[j], rb[j], D);
     }
     D = warp_all_sum(D);
@@ -216,7 +196,7 @@ __global__ void __launch_bounds__(kThreads)
     for (int i = lane; i < N; i += 32) {
       const float p = expf(score(A + i * ld, va, d, i, j, ws, bias, label) - row_max[i]) / row_sum[i];
       ra[i] = p;
-      rb[i] = p * (dot(B + i * ld, vb, d) - row_D[i]);
+      rb[i] = p * (dot_in_order(B + i * ld, vb, d) - row_D[i]);
     }
     __syncwarp();
     // dK_j[e] = sum_i dS[i, j] (scale q_i[e]), dV_j[e] = sum_i P[i, j] dOut_i[e], i in order.
