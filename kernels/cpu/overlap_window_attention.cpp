@@ -185,7 +185,6 @@ struct OverlapReference {
 // key gradient dS^T (q * scale). ----
 struct OverlapFastFloat {
   const OverlapWindowAttentionShape& s;
-  const float* table;
   const int Nq, Nkv, d;
   const int64_t C;
   std::vector<int64_t> qtok, kvtok;
@@ -194,8 +193,9 @@ struct OverlapFastFloat {
   std::vector<float> qs, kT, v, S, o, k, vT, go, dS, gq, gk, gv;
   const std::vector<float>& bias;  // bias_table(): (nh, Nq, Nkv), shared by the threads
 
-  OverlapFastFloat(const OverlapWindowAttentionShape& shape, const float* tab, const std::vector<float>& bias_all)
-      : s(shape), table(tab), Nq(s.q_tokens()), Nkv(s.kv_tokens()), d(s.head_dim), C(s.channels()), qtok(Nq),
+  OverlapFastFloat(const OverlapWindowAttentionShape& shape, const float* /*table: read through bias_all*/,
+                   const std::vector<float>& bias_all)
+      : s(shape), Nq(s.q_tokens()), Nkv(s.kv_tokens()), d(s.head_dim), C(s.channels()), qtok(Nq),
         kvtok(Nkv), qs((size_t)Nq * d), kT((size_t)d * Nkv), v((size_t)Nkv * d), S((size_t)Nq * Nkv),
         o((size_t)Nq * d), bias(bias_all) {}
 
