@@ -84,6 +84,7 @@ const std::vector<Variant>& table() {
       {"layer_norm", "openmp", "cpu", "fp32/fp64", "rows in double (two-pass, eight interleaved partial sums); dweight / dbias by 256-row block partials added in order", true},
       {"transpose_tokens", "tiled", "cpu", "fp32/fp64", "(B, M, N) -> (B, N, M) in 32-row strips of 16 x 16 (fp32: AVX-512 register) or 32 x 32 tiles", true},
       {"prelu", "openmp", "cpu", "fp32/fp64", "per-channel or shared slope", true},
+      {"ecb_reparameterize", "loops", "cpu", "fp32/fp64", "ecb_weight and ecb_bias: an element per iteration, each a double sum in a fixed order", true},
       {"optimizer", "openmp", "cpu", "fp32", "multi-tensor Adam/AdamW, EMA and fp16's gradient unscale over chunks", true},
 #ifdef SRENGINE_WITH_CUDA
       {"elementwise", "map", "cuda", "fp32", "v1: grid-stride maps", true},
@@ -102,6 +103,7 @@ const std::vector<Variant>& table() {
       {"layer_norm", "warp_rows", "cuda", "fp32", "a warp per row, fixed shuffle trees; dweight / dbias by (32-column, 256-row) tile partials, summed in tile order", true},
       {"transpose_tokens", "smem_tile", "cuda", "fp32", "32 x 33 shared-memory tiles, 32 x 8 threads, grid (N tiles, M tiles, B)", true},
       {"prelu", "map", "cuda", "fp32", "maps; slope gradient by two-pass channel sums", true},
+      {"ecb_reparameterize", "map", "cuda", "fp32", "ecb_weight and ecb_bias: a grid-stride map per output tensor, a thread per element, double sums in the CPU order", true},
       // CUDA only: the building block of the bias, slope and spectral-norm gradients (the CPU
       // sums inside each op's own loops).
       {"reduce", "two_pass", "cuda", "fp32/fp64", "channel sums and dots: double chunk partials, fixed-order finish", true},

@@ -37,6 +37,7 @@
 #include "engine/cuda_runtime.h"
 #include "engine/ops.h"
 #include "engine/ops_batch_norm.h"
+#include "engine/ops_ecb.h"
 #include "engine/ops_pool.h"
 #include "engine/ops_prelu.h"
 #include "engine/ops_rdb.h"
@@ -126,6 +127,27 @@ Tensor random_tensor(const Shape& shape, std::mt19937_64& rng, Init init = Init:
 }
 
 // ---- The op table -------------------------------------------------------------------------
+
+// An ECB case's inputs: the block's tensors in engine/ops_ecb.cpp's order (W, b, k0, b0, k1,
+// b1, then k0, b0, scale, bias, mask of each edge branch), for O out, I in, M mid channels.
+std::vector<Shape> ecb_shapes(int64_t O, int64_t I, int64_t M) {
+  std::vector<Shape> s = {{O, I, 3, 3}, {O}, {M, I, 1, 1}, {M}, {O, M, 3, 3}, {O}};
+  for (int e = 0; e < kEcbEdges; ++e) s.insert(s.end(), {{O, I, 1, 1}, {O}, {O, 1, 1, 1}, {O}, {O, 1, 3, 3}});
+  return s;
+}
+EcbTensors ecb_block(std::vector<Tensor>& x) {
+  EcbTensors b{x[0], x[1], x[2], x[3], x[4], x[5], {}};
+  for (int e = 0; e < kEcbEdges; ++e) b.edges[e] = {x[6 + 5 * e], x[7 + 5 * e], x[8 + 5 * e], x[9 + 5 * e], x[10 + 5 * e]};
+  return b;
+}
+// The inputs ecb_weight (weight_side) or ecb_bias reads.
+std::vector<bool> ecb_grads(bool weight_side) {
+  std::vector<bool> g = weight_side ? std::vector<bool>{true, false, true, false, true, false}
+                                    : std::vector<bool>{false, true, false, true, true, true};
+  for (int e = 0; e < kEcbEdges; ++e)
+    g.insert(g.end(), {weight_side, !weight_side, true, !weight_side, false});
+  return g;
+}
 
 struct OpCase {
   const char* family = "";
@@ -407,6 +429,23 @@ std::vector<OpCase> op_cases() {
   add_case(t, "overlap_window_attention", "overlap_window_attention ws 2 wse 4, table only", {{1, 24, 36}, {25, 3}},
            [](V& x) { return overlap_window_attention(x[0], x[1], 3, 4, 6, 2, 4, 0.5); })
       .grads({false, true});
+  // ECBSR's block folded into one 3x3 convolution (appended last: the cases above keep their
+  // seeds). Each case takes the block's 21 tensors in engine/ops_ecb.cpp's order and
+  // differentiates the ones its op reads; the masks are random constants (any taps).
+  for (const bool identity : {false, true}) {
+    const int64_t O = identity ? 5 : 16, I = identity ? 5 : 1, M = 2 * O;
+    add_case(t, "ecb", std::string("ecb_weight O ") + std::to_string(O) + " I " + std::to_string(I) +
+                           (identity ? " with_idt" : ""), ecb_shapes(O, I, M),
+             [identity](V& x) { return ecb_weight(ecb_block(x), identity); })
+        .grads(ecb_grads(true));
+  }
+  add_case(t, "ecb", "ecb_weight ECBSR m4c16 body", ecb_shapes(16, 16, 32),
+           [](V& x) { return ecb_weight(ecb_block(x), false); })
+      .grads(ecb_grads(true));
+  add_case(t, "ecb", "ecb_bias ECBSR m4c16 body", ecb_shapes(16, 16, 32), [](V& x) { return ecb_bias(ecb_block(x)); })
+      .grads(ecb_grads(false));
+  add_case(t, "ecb", "ecb_bias O 48 M 96", ecb_shapes(48, 3, 96), [](V& x) { return ecb_bias(ecb_block(x)); })
+      .grads(ecb_grads(false));
   return t;
 }
 
@@ -984,6 +1023,7 @@ TEST_CASE("cuda/ops_channel_attention") { if (sr::test::skip_without_cuda()) ret
 TEST_CASE("cuda/ops_window_partition") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("window_partition", Device::cuda()); }); }
 TEST_CASE("cuda/ops_pad_reflect") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("pad_reflect", Device::cuda()); }); }
 TEST_CASE("cuda/ops_window_attention") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("window_attention", Device::cuda()); }); }
+TEST_CASE("cuda/ops_ecb") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("ecb", Device::cuda()); }); }
 TEST_CASE("cuda/ops_overlap_window_attention") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("overlap_window_attention", Device::cuda()); }); }
 TEST_CASE("cuda/ops_layer_norm") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("layer_norm", Device::cuda()); }); }
 TEST_CASE("cuda/ops_transpose_tokens") { if (sr::test::skip_without_cuda()) return; CUDA_BODY([] { run_family("transpose_tokens", Device::cuda()); }); }
@@ -1011,6 +1051,7 @@ TEST_CASE("simt/ops_window_partition") { run_family("window_partition", Device::
 TEST_CASE("simt/ops_pad_reflect") { run_family("pad_reflect", Device::simt()); }
 TEST_CASE("simt/ops_window_attention") { run_family("window_attention", Device::simt()); }
 TEST_CASE("simt/ops_overlap_window_attention") { run_family("overlap_window_attention", Device::simt()); }
+TEST_CASE("simt/ops_ecb") { run_family("ecb", Device::simt()); }
 TEST_CASE("simt/ops_layer_norm") { run_family("layer_norm", Device::simt()); }
 TEST_CASE("simt/ops_transpose_tokens") { run_family("transpose_tokens", Device::simt()); }
 #endif

@@ -33,6 +33,7 @@
 #include "kernels/cuda/overlap_window_attention.h"
 #include "kernels/cuda/pool.h"
 #include "kernels/cuda/prelu.h"
+#include "kernels/cuda/ecb_reparameterize.h"
 #include "kernels/cuda/reduce.h"
 #include "kernels/cuda/resample.h"
 #include "kernels/cuda/spectral_norm.h"
@@ -270,6 +271,23 @@ Maker overlap_window_attention(const std::string& op) {
       cuda::overlap_window_attention_backward(qkv[i % rot], table[i % rot], out[i % rot], dqkv[i % rot],
                                               dtable[i % rot], s);
     };
+  };
+}
+
+// ---- ecb_reparameterize: "map" ------------------------------------------------------------------
+
+Maker ecb_reparameterize(const std::string& op) {
+  return [op](const Case& c, Buffers& b, int) -> Runner {
+    const EcbShape s = ecb_shape(c);
+    const EcbBranches<float> p = ecb_branches(b, s);
+    float* K = b.zeros(s.out_channels * s.in_channels * 9);
+    float* B = b.zeros(s.out_channels);
+    if (op == "ecb_weight_fwd") return [=](int) { cuda::ecb_weight_forward(p, s, K); };
+    if (op == "ecb_bias_fwd") return [=](int) { cuda::ecb_bias_forward(p, s, B); };
+    const bool weight_side = op == "ecb_weight_bwd";
+    const EcbGrads<float> g = ecb_grads(b, s, weight_side);
+    if (weight_side) return [=](int) { cuda::ecb_weight_backward(p, s, K, g); };
+    return [=](int) { cuda::ecb_bias_backward(p, s, B, g); };
   };
 }
 
@@ -557,6 +575,8 @@ Maker cuda_op_maker(const std::string& op, const std::string& variant) {
     return only_for(variant, "window_blocks", window_attention(op));
   if (op == "overlap_window_attention_fwd" || op == "overlap_window_attention_bwd")
     return only_for(variant, "window_blocks", overlap_window_attention(op));
+  if (op == "ecb_weight_fwd" || op == "ecb_weight_bwd" || op == "ecb_bias_fwd" || op == "ecb_bias_bwd")
+    return only_for(variant, "map", ecb_reparameterize(op));
   if (op == "layer_norm_fwd" || op == "layer_norm_bwd") return only_for(variant, "warp_rows", layer_norm(op));
   if (op == "transpose_fwd" || op == "transpose_bwd") return only_for(variant, "smem_tile", transpose_tokens(op));
   if (op == "linear_fwd" || op == "linear_bwd") return linear(op, variant);  // every gemm variant

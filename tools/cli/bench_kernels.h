@@ -13,6 +13,7 @@
 
 #include "engine/random.h"
 #include "engine/tensor.h"
+#include "kernels/common/ecb_reparameterize.h"
 #include "kernels/common/overlap_window_attention.h"
 #include "kernels/common/window_attention.h"
 #include "kernels/cpu/upsample_nearest2x_conv2d.h"
@@ -107,6 +108,42 @@ inline OverlapWindowAttentionShape overlap_window_attention_shape(const Case& c)
   s.head_dim = (int)param(c, "C") / s.heads;
   s.scale = 1 / std::sqrt((double)s.head_dim);
   return s;
+}
+
+// The block of an ecb_* case (O, I, M from its params) and its branch tensors and gradients
+// as random device buffers (the masks random too: the kernels' cost does not depend on them).
+inline EcbShape ecb_shape(const Case& c) {
+  EcbShape s;
+  s.out_channels = (int64_t)param(c, "O");
+  s.in_channels = (int64_t)param(c, "I");
+  s.mid_channels = (int64_t)param(c, "M");
+  return s;
+}
+inline EcbBranches<float> ecb_branches(Buffers& b, const EcbShape& s) {
+  const int64_t O = s.out_channels, I = s.in_channels, M = s.mid_channels;
+  EcbBranches<float> p;
+  p.conv3x3 = b.rand(O * I * 9), p.conv3x3_bias = b.rand(O);
+  p.k0 = b.rand(M * I), p.b0 = b.rand(M), p.k1 = b.rand(O * M * 9), p.b1 = b.rand(O);
+  for (int e = 0; e < kEcbEdges; ++e) {
+    p.edge_k0[e] = b.rand(O * I), p.edge_b0[e] = b.rand(O), p.edge_scale[e] = b.rand(O);
+    p.edge_bias[e] = b.rand(O), p.edge_mask[e] = b.rand(O * 9);
+  }
+  return p;
+}
+// Every gradient the weight side (or the bias side) writes.
+inline EcbGrads<float> ecb_grads(Buffers& b, const EcbShape& s, bool weight_side) {
+  const int64_t O = s.out_channels, I = s.in_channels, M = s.mid_channels;
+  EcbGrads<float> g;
+  g.k1 = b.zeros(O * M * 9);
+  for (int e = 0; e < kEcbEdges; ++e) g.edge_scale[e] = b.zeros(O);
+  if (weight_side) {
+    g.conv3x3 = b.zeros(O * I * 9), g.k0 = b.zeros(M * I);
+    for (int e = 0; e < kEcbEdges; ++e) g.edge_k0[e] = b.zeros(O * I);
+  } else {
+    g.conv3x3_bias = b.zeros(O), g.b0 = b.zeros(M), g.b1 = b.zeros(O);
+    for (int e = 0; e < kEcbEdges; ++e) g.edge_b0[e] = b.zeros(O), g.edge_bias[e] = b.zeros(O);
+  }
+  return g;
 }
 
 // RRDBNet nf64 nb23 gc32 x4's parameter tensors (weights and biases), 16.7M floats: the

@@ -50,6 +50,7 @@
 #include "kernels/cpu/conv2d_bf16.h"
 #include "kernels/cpu/conv2d_int8.h"
 #include "kernels/cpu/conv2d_rounded.h"
+#include "kernels/cpu/ecb_reparameterize.h"
 #include "kernels/cpu/upsample_nearest2x_conv2d.h"
 #include "kernels/cpu/overlap_window_attention.h"
 #include "kernels/cpu/window_attention.h"
@@ -441,6 +442,8 @@ const OpKernel kOpKernels[] = {
     {"window_attention_fwd", "window_attention"}, {"window_attention_bwd", "window_attention"},
     {"overlap_window_attention_fwd", "overlap_window_attention"},
     {"overlap_window_attention_bwd", "overlap_window_attention"},
+    {"ecb_weight_fwd", "ecb_reparameterize"}, {"ecb_weight_bwd", "ecb_reparameterize"},
+    {"ecb_bias_fwd", "ecb_reparameterize"}, {"ecb_bias_bwd", "ecb_reparameterize"},
     {"layer_norm_fwd", "layer_norm"}, {"layer_norm_bwd", "layer_norm"},
     {"transpose_fwd", "transpose_tokens"}, {"transpose_bwd", "transpose_tokens"},
     {"linear_fwd", "gemm"}, {"linear_bwd", "gemm"},
@@ -690,6 +693,21 @@ std::vector<Case> all_cases(int batch) {
                      4 * Bw * nh * Nq * Nkv * d, 4 * (L * 4 * C + R2 * nh), true});
     cases.push_back({"overlap_window_attention_bwd/hat.block", "overlap_window_attention_bwd",
                      shape + ", dqkv and dtable", p, 10 * Bw * nh * Nq * Nkv * d, 4 * (L * 7 * C + 2 * R2 * nh), true});
+  }
+  // ECBSR's block folded into one 3x3 conv, once per block per training step, at the
+  // largest released ECBSR (m16c64: 64 channels, conv1x1-conv3x3 128 wide). FLOPs: K is
+  // O I 9 (2 M + 6) and its backward (dk0, dk1) 4 O I M 9; B is O 9 (M + 3) and its backward
+  // about as much. Bytes: the branch tensors read, the output (or gradients) written.
+  {
+    const double O = 64, I = 64, M = 128, branch = O * I * 9 + O + M * I + M + O * M * 9 + O + 3 * (O * I + 4 * O + O * 9);
+    const Params p = {{"O", O}, {"I", I}, {"M", M}};
+    const std::string shape = "64 -> 64, conv1x1-conv3x3 128 wide";
+    cases.push_back({"ecb_weight_fwd/ecbsr.m16c64", "ecb_weight_fwd", shape, p, O * I * 9 * (2 * M + 6),
+                     4 * (branch + O * I * 9), true});
+    cases.push_back({"ecb_weight_bwd/ecbsr.m16c64", "ecb_weight_bwd", shape + ", every weight-side gradient", p,
+                     4 * O * I * M * 9, 4 * (2 * branch), true});
+    mem("ecb_bias_fwd/ecbsr.m16c64", "ecb_bias_fwd", shape, p, 4 * (branch + O));
+    mem("ecb_bias_bwd/ecbsr.m16c64", "ecb_bias_bwd", shape + ", every bias-side gradient", p, 4 * (2 * branch));
   }
   // SwinIR-M x4's blocks (48 px LR patches: L = 2304 tokens of C = 180). layer_norm: the
   // forward reads x, weight, bias and writes y, mean and rstd; the backward reads x, dy,
@@ -1038,6 +1056,20 @@ std::vector<Impl> cpu_impls(const std::string& op) {
         cpu::overlap_window_attention_backward(qkv[i % rot], table[i % rot], out[i % rot], dqkv[i % rot],
                                                dtable[i % rot], s);
       };
+    });
+  if (op == "ecb_weight_fwd" || op == "ecb_weight_bwd" || op == "ecb_bias_fwd" || op == "ecb_bias_bwd")
+    return cpu([op](const Case& c, Buffers& b, int) -> Runner {
+      // One block's tensors (a few hundred KB: they stay in cache, as in training).
+      const EcbShape s = ecb_shape(c);
+      const EcbBranches<float> p = ecb_branches(b, s);
+      float* K = b.zeros(s.out_channels * s.in_channels * 9);
+      float* B = b.zeros(s.out_channels);
+      if (op == "ecb_weight_fwd") return [=](int) { cpu::ecb_weight_forward(p, s, K); };
+      if (op == "ecb_bias_fwd") return [=](int) { cpu::ecb_bias_forward(p, s, B); };
+      const bool weight_side = op == "ecb_weight_bwd";
+      const EcbGrads<float> g = ecb_grads(b, s, weight_side);
+      if (weight_side) return [=](int) { cpu::ecb_weight_backward(p, s, K, g); };
+      return [=](int) { cpu::ecb_bias_backward(p, s, B, g); };
     });
   if (op == "layer_norm_fwd" || op == "layer_norm_bwd")
     return cpu([op](const Case& c, Buffers& b, int rot) -> Runner {
