@@ -8,6 +8,7 @@
 
 #include "engine/error.h"
 #include "engine/suggest.h"
+#include "nets/ecbsr.h"
 #include "nets/edsr.h"
 #include "nets/hat.h"
 #include "nets/rcan.h"
@@ -42,9 +43,9 @@ class Args {
     SR_CHECK(v->is_number_integer(), where(key), " must be an integer, got ", v->dump());
     return v->get<int64_t>();
   }
-  bool boolean(const std::string& key, bool def) {
-    const json* v = find(key, true);
-    if (!v) return def;
+  bool boolean(const std::string& key, std::optional<bool> def) {
+    const json* v = find(key, def.has_value());
+    if (!v) return *def;
     SR_CHECK(v->is_boolean(), where(key), " must be true or false, got ", v->dump());
     return v->get<bool>();
   }
@@ -85,9 +86,9 @@ class Args {
     const json* v = find(key, true);
     SR_CHECK(!v || *v == expected, where(key), " must be ", expected.dump(), " (", why, "), got ", v ? v->dump() : "");
   }
-  std::string string(const std::string& key, const std::string& def) {
-    const json* v = find(key, true);
-    if (!v) return def;
+  std::string string(const std::string& key, const std::optional<std::string>& def) {
+    const json* v = find(key, def.has_value());
+    if (!v) return *def;
     SR_CHECK(v->is_string(), where(key), " must be a string, got ", v->dump());
     return v->get<std::string>();
   }
@@ -226,6 +227,16 @@ const std::vector<std::pair<std::string, Builder>>& builders() {
          a.boolean("use_checkpoint", false);  // gradient checkpointing: memory only, not the values
          a.check_no_unknown();
          return std::make_unique<HAT>(o, layers);
+       }},
+      {"ECBSR",  // BasicSR's constructor has no defaults: every key is required
+       [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {
+         const int64_t in = a.integer("num_in_ch", std::nullopt), out = a.integer("num_out_ch", std::nullopt),
+                       nb = a.integer("num_block", std::nullopt), nc = a.integer("num_channel", std::nullopt);
+         const bool idt = a.boolean("with_idt", std::nullopt);
+         const std::string act = a.string("act_type", std::nullopt);
+         const int64_t scale = a.integer("scale", std::nullopt);
+         a.check_no_unknown();
+         return std::make_unique<ECBSR>(in, out, nb, nc, idt, act, (int)scale, layers);
        }},
       {"MSRResNet",
        [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {

@@ -305,6 +305,10 @@ nlohmann::json network_from_tensors(const NamedTensors& given, const std::string
            " (conv_after_body, upsample.*), whose res_scale, img_range and rgb_mean are not stored in its weights; "
            "give ", names.config, " with network_g {\"type\": \"", rcan ? "RCAN" : "EDSR",
            "\", ...} as in its BasicSR option file");
+  // ECBSR's with_idt and act_type (relu or linear without PReLU slopes) shape no tensor either.
+  SR_CHECK(!find(m, "backbone.0.conv1x1_sbx.k0"), "weights '", path, "': BasicSR's ECBSR (backbone.N.conv1x1_*), "
+           "whose with_idt and act_type are not stored in its weights; give ", names.config,
+           " with network_g {\"type\": \"ECBSR\", ...} as in its BasicSR option file");
   if (!legacy_esrgan && find(m, "upconv1.weight")) return msrresnet_from(m, path, names);
   if (!legacy_esrgan && find(m, "conv_first.weight")) return rrdbnet_from(m, path, names);
   if (find(m, "body.0.weight")) return compact_from(m, path, names);

@@ -19,6 +19,7 @@ usage: /usr/bin/python3 tools/make_fixtures.py [--out tests/fixtures/nets] [--in
        /usr/bin/python3 tools/make_fixtures.py --only msrresnet  (just the MSRResNet fixtures)
        /usr/bin/python3 tools/make_fixtures.py --only swinir     (just the SwinIR fixtures)
        /usr/bin/python3 tools/make_fixtures.py --only hat        (just the HAT fixtures)
+       /usr/bin/python3 tools/make_fixtures.py --only ecbsr      (just the ECBSR fixtures)
 """
 import argparse
 import json
@@ -34,7 +35,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_file import write_safetensors  # noqa: E402
-from torch_nets import EDSR, HAT, MSRResNet, RCAN, RRDBNet, SwinIR, UNetDiscriminatorSN  # noqa: E402
+from torch_nets import ECBSR, EDSR, HAT, MSRResNet, RCAN, RRDBNet, SwinIR, UNetDiscriminatorSN  # noqa: E402
 from torch_nets import SRVGGNetCompact as Compact  # noqa: E402
 
 
@@ -84,9 +85,11 @@ def hashed_input(shape):
 
 
 def make_fixture(path, net, opt, x, loss_kind, target=None, perturb_bias=True, seed=0, hashed=False,
-                 grad_input_stride=1):
+                 grad_input_stride=1, zero_grads=()):
     """hashed: x comes from hashed_input and is not stored; grad_input_stride: store only every
-    k-th element of the flattened input gradient (keeps big-input fixtures small)."""
+    k-th element of the flattened input gradient (keeps big-input fixtures small); zero_grads: the
+    parameters whose gradient is 0 in exact arithmetic (the reference's is rounding noise), listed
+    in the metadata for the test to hold both sides near 0 rather than to each other."""
     g = torch.Generator().manual_seed(seed + 1)
     net = net.double()
     with torch.no_grad():
@@ -103,6 +106,8 @@ def make_fixture(path, net, opt, x, loss_kind, target=None, perturb_bias=True, s
     for k, v in net.state_dict().items():
         tensors["weight." + k] = v.float() if v.is_floating_point() else v.clone()
     meta = {"net": json.dumps(opt), "loss": loss_kind, "producer": "tools/make_fixtures.py"}
+    if zero_grads:
+        meta["zero_grads"] = json.dumps(list(zero_grads))
     if hashed:
         x = x.clone().requires_grad_(True)
         meta["input"] = "hash"
@@ -325,6 +330,40 @@ def write_hat_fixtures(out_dir):
             torch.save({"params": old}, f"{pth_dir}/hat_x2_no_index.pth")
 
 
+def write_ecbsr_fixtures(out_dir):
+    """ECBSR in its training form (five branches a block, 1x1 outputs padded with their bias):
+    x4 on one channel (BasicSR's Y-channel recipe's shape) with PReLU; x2 RGB with with_idt and
+    ReLU; x3 from one channel to three (the shortcut broadcast) with no activation. The edge
+    branches' scale and bias are redrawn from N(0, 0.5^2): BasicSR's N(0, 1e-3^2) would leave the
+    branches too small to test. Their b0 gradients are 0 in exact arithmetic (the Sobel and
+    Laplacian taps sum to 0)."""
+    os.makedirs(out_dir, exist_ok=True)
+    g = torch.Generator().manual_seed(95)
+    cases = (("ecbsr_x4_y_prelu", 1, 1, 2, 8, False, "prelu", 4, (2, 1, 5, 6)),
+             ("ecbsr_x2_rgb_idt_relu", 3, 3, 1, 6, True, "relu", 2, (1, 3, 4, 7)),
+             ("ecbsr_x3_gray_to_rgb_linear", 1, 3, 1, 5, True, "linear", 3, (1, 1, 3, 5)))
+    for name, cin, cout, nb, nc, idt, act, scale, shape in cases:
+        opt = {"type": "ECBSR", "num_in_ch": cin, "num_out_ch": cout, "num_block": nb, "num_channel": nc,
+               "with_idt": idt, "act_type": act, "scale": scale}
+        torch.manual_seed(95 + scale)
+        net = ECBSR(cin, cout, nb, nc, idt, act, scale)
+        zero = []
+        with torch.no_grad():
+            for k, p in net.named_parameters():
+                if k.split(".")[-2] in ("conv1x1_sbx", "conv1x1_sby", "conv1x1_lpl"):
+                    if k.endswith(".scale") or k.endswith(".bias"):
+                        p.copy_(0.5 * torch.randn(p.shape, generator=g))
+                    if k.endswith(".b0"):
+                        zero.append(k)
+        target = rand(g, shape[0], cout, shape[2] * scale, shape[3] * scale)
+        make_fixture(f"{out_dir}/{name}.safetensors", net, opt, rand(g, *shape), "l1", target, seed=95 + scale,
+                     zero_grads=zero)
+        if name == "ecbsr_x4_y_prelu":  # as BasicSR saves it: {'params': state dict}, float32, masks included
+            pth_dir = os.path.join(os.path.dirname(out_dir), "pth")
+            torch.save({"params": {k: v.float() for k, v in net.state_dict().items()}},
+                       f"{pth_dir}/ecbsr_x4_y_params.pth")
+
+
 def write_srvgg_x3_fixture(out_dir):
     """SRVGGNetCompact x3 (ReLU): the last conv to 27 channels, pixel shuffle 3, nearest x3 of the input."""
     os.makedirs(out_dir, exist_ok=True)
@@ -386,7 +425,7 @@ def main():
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--out", default=os.path.join(here, "tests/fixtures/nets"))
     ap.add_argument("--infer", default=os.path.join(here, "tests/fixtures/infer"))
-    ap.add_argument("--only", choices=["edsr", "srvgg_x3", "msrresnet", "rcan", "swinir", "hat"], help="write only these fixtures")
+    ap.add_argument("--only", choices=["edsr", "srvgg_x3", "msrresnet", "rcan", "swinir", "hat", "ecbsr"], help="write only these fixtures")
     args = ap.parse_args()
     torch.set_num_threads(2)
     if args.only in (None, "edsr"):
@@ -401,6 +440,8 @@ def main():
         write_swinir_fixtures(args.out)
     if args.only in (None, "hat"):
         write_hat_fixtures(args.out)
+    if args.only in (None, "ecbsr"):
+        write_ecbsr_fixtures(args.out)
     if args.only:
         return
     write_net_fixtures(args.out)

@@ -1,4 +1,5 @@
-"""ESRGAN's generator, Real-ESRGAN's discriminator and compact net, EDSR, MSRResNet in plain PyTorch,
+"""ESRGAN's generator, Real-ESRGAN's discriminator and compact net, EDSR, MSRResNet (and RCAN, SwinIR,
+HAT, ECBSR) in plain PyTorch,
 re-implemented from their published definitions with BasicSR's module and parameter names
 (so state dicts load into srengine and back). Shared by tools/make_fixtures.py (parity fixtures),
 tools/peer_torch_train.py (the PyTorch side of `srengine bench train`) and
@@ -695,3 +696,88 @@ class HAT(nn.Module):
         x = self.conv_last(self.upsample(self.conv_before_upsample(f)))
         x = x / self.img_range + mean
         return x[:, :, :H * self.upscale, :W * self.upscale]
+
+
+# ---- ECBSR (Zhang, Zeng and Zhang, ACM MM 2021) ----------------------------------------------
+# Training form: every block is the sum of its five branches, each computed as the paper draws
+# it (a 1x1 convolution whose output is padded with its own bias, then a 3x3), not folded.
+
+ECB_EDGE_TAPS = {
+    "sbx": [[1, 0, -1], [2, 0, -2], [1, 0, -1]],
+    "sby": [[1, 2, 1], [0, 0, 0], [-1, -2, -1]],
+    "lpl": [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
+}
+
+
+def pad_with_bias(y, b):
+    """y (N, C, H, W) padded by one pixel on each side with b[c] instead of zeros."""
+    p = F.pad(y, (1, 1, 1, 1))
+    v = b.view(1, -1, 1, 1)
+    p[:, :, :1, :] = v
+    p[:, :, -1:, :] = v
+    p[:, :, :, :1] = v
+    p[:, :, :, -1:] = v
+    return p
+
+
+class ECBConv1x1Conv3x3(nn.Module):
+    def __init__(self, cin, cout, mid):
+        super().__init__()
+        c0, c1 = nn.Conv2d(cin, mid, 1), nn.Conv2d(mid, cout, 3)
+        self.k0, self.b0 = c0.weight, c0.bias
+        self.k1, self.b1 = c1.weight, c1.bias
+
+    def forward(self, x):
+        return F.conv2d(pad_with_bias(F.conv2d(x, self.k0, self.b0), self.b0), self.k1, self.b1)
+
+
+class ECBConv1x1Edge(nn.Module):
+    def __init__(self, cin, cout, taps):
+        super().__init__()
+        c0 = nn.Conv2d(cin, cout, 1)
+        self.k0, self.b0 = c0.weight, c0.bias
+        self.scale = nn.Parameter(torch.randn(cout, 1, 1, 1) * 1e-3)
+        self.bias = nn.Parameter(torch.randn(cout) * 1e-3)
+        self.register_buffer("mask", torch.tensor(taps, dtype=torch.float32).view(1, 1, 3, 3).repeat(cout, 1, 1, 1))
+
+    def forward(self, x):
+        y0 = pad_with_bias(F.conv2d(x, self.k0, self.b0), self.b0)
+        return F.conv2d(y0, self.scale * self.mask, self.bias, groups=self.mask.shape[0])
+
+
+class ECB(nn.Module):
+    def __init__(self, cin, cout, act_type, with_idt):
+        super().__init__()
+        self.with_idt = with_idt and cin == cout
+        self.conv3x3 = nn.Conv2d(cin, cout, 3, 1, 1)
+        self.conv1x1_3x3 = ECBConv1x1Conv3x3(cin, cout, 2 * cout)
+        self.conv1x1_sbx = ECBConv1x1Edge(cin, cout, ECB_EDGE_TAPS["sbx"])
+        self.conv1x1_sby = ECBConv1x1Edge(cin, cout, ECB_EDGE_TAPS["sby"])
+        self.conv1x1_lpl = ECBConv1x1Edge(cin, cout, ECB_EDGE_TAPS["lpl"])
+        self.act_type = act_type
+        if act_type == "prelu":
+            self.act = nn.PReLU(cout)
+        elif act_type == "relu":
+            self.act = nn.ReLU()
+
+    def forward(self, x):
+        y = (self.conv3x3(x) + self.conv1x1_3x3(x) + self.conv1x1_sbx(x) + self.conv1x1_sby(x)
+             + self.conv1x1_lpl(x))
+        if self.with_idt:
+            y = y + x
+        return y if self.act_type == "linear" else self.act(y)
+
+
+class ECBSR(nn.Module):
+    def __init__(self, num_in_ch, num_out_ch, num_block, num_channel, with_idt, act_type, scale):
+        super().__init__()
+        self.scale = scale
+        blocks = [ECB(num_in_ch, num_channel, act_type, with_idt)]
+        blocks += [ECB(num_channel, num_channel, act_type, with_idt) for _ in range(num_block)]
+        blocks.append(ECB(num_channel, num_out_ch * scale * scale, "linear", with_idt))
+        self.backbone = nn.Sequential(*blocks)
+
+    def forward(self, x):
+        # Each input channel repeated scale^2 times (one channel broadcasts over all of them).
+        shortcut = torch.repeat_interleave(x, self.scale * self.scale, dim=1) if x.shape[1] > 1 else x
+        return F.pixel_shuffle(self.backbone(x) + shortcut, self.scale)

@@ -695,7 +695,7 @@ void check_semantics(json& c, Problems& p) {
       const std::string type = g.at("type");
       const bool upscale_key = type == "SRVGGNetCompact" || type == "EDSR" || type == "MSRResNet" || type == "RCAN" ||
                                type == "SwinIR" || type == "HAT";
-      const char* key = type == "RRDBNet" ? "scale" : upscale_key ? "upscale" : nullptr;
+      const char* key = type == "RRDBNet" || type == "ECBSR" ? "scale" : upscale_key ? "upscale" : nullptr;
       if (key && !g.contains(key)) g[key] = scale;
       if (key)
         p.check(g[key] == scale, "config: 'network_g.", key, "' (", g[key].dump(), ") differs from 'scale' (", scale,
@@ -703,13 +703,14 @@ void check_semantics(json& c, Problems& p) {
       // Each generator's own factors (BasicSR's): RRDBNet unshuffles its input for x1 / x2 and
       // upsamples by 4; the pixel-shuffle heads of SRVGGNetCompact, MSRResNet and EDSR take 3 as well;
       // SwinIR's heads take 2, 3, 4 and 8, or 1 without a head (its constructor checks each head's);
-      // HAT's pixelshuffle head is EDSR's.
+      // HAT's pixelshuffle head is EDSR's; ECBSR's one pixel_shuffle takes 1 to 4.
       const std::vector<int64_t> factors = type == "RRDBNet"           ? std::vector<int64_t>{1, 2, 4}
                                            : type == "SRVGGNetCompact" ? std::vector<int64_t>{2, 3, 4}
                                            : type == "MSRResNet"       ? std::vector<int64_t>{2, 3, 4}
                                            : type == "EDSR" || type == "RCAN" || type == "HAT"
                                                ? std::vector<int64_t>{2, 3, 4, 8}
                                            : type == "SwinIR"          ? std::vector<int64_t>{1, 2, 3, 4, 8}
+                                           : type == "ECBSR"           ? std::vector<int64_t>{1, 2, 3, 4}
                                                                        : std::vector<int64_t>{};
       if (!factors.empty() && std::find(factors.begin(), factors.end(), scale) == factors.end()) {
         std::string list;
