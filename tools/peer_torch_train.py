@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 # The nets, with BasicSR's names and semantics, shared with make_fixtures.py.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_nets import EDSR, HAT, RCAN, MSRResNet, RRDBNet, SRVGGNetCompact, SwinIR, UNetDiscriminatorSN  # noqa: E402
+from torch_nets import ECBSR, EDSR, HAT, RCAN, MSRResNet, RRDBNet, SRVGGNetCompact, SwinIR, UNetDiscriminatorSN  # noqa: E402
 
 UPSCALE_NETS = {"SRVGGNetCompact": SRVGGNetCompact, "EDSR": EDSR, "MSRResNet": MSRResNet, "RCAN": RCAN}
 
@@ -53,6 +53,9 @@ def build_net(opt, scale):
         if kw.pop("drop_path_rate", 0.1) != 0:  # torch_nets' HAT has no stochastic depth
             raise SystemExit("peer_torch train: HAT needs network_g.drop_path_rate 0 here (timing the same work)")
         return HAT(**kw)
+    if opt["type"] == "ECBSR":  # the training form BasicSR runs: five branches a block
+        kw.setdefault("scale", scale)
+        return ECBSR(**kw)
     if opt["type"] in UPSCALE_NETS:
         kw.setdefault("upscale", scale)
         if opt["type"] in ("EDSR", "RCAN"):
