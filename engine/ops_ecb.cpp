@@ -55,7 +55,7 @@ EcbShape check_block(const char* op, const std::vector<Tensor>& t, bool identity
     SR_CHECK(t[k].shape() == want, op, ": ", kNames[k], " is ", t[k].shape().str(), ", expected ", want.str(),
              " for a block of ", O, " out, ", I, " in and ", M, " mid channels");
     check_same_device_dtype(op, W, t[k]);
-    if ((k - 6) % 5 == 4 && k >= 6)
+    if (k >= 6 && (k - 6) % 5 == 4)
       SR_CHECK(!t[k].requires_grad(), op, ": ", kNames[k], " is a constant (the fixed edge taps) and must not require grad");
   }
   SR_CHECK(!identity || O == I, op, ": with_idt needs as many out as in channels, got ", O, " and ", I);

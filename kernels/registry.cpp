@@ -84,7 +84,7 @@ const std::vector<Variant>& table() {
       {"layer_norm", "openmp", "cpu", "fp32/fp64", "rows in double (two-pass, eight interleaved partial sums); dweight / dbias by 256-row block partials added in order", true},
       {"transpose_tokens", "tiled", "cpu", "fp32/fp64", "(B, M, N) -> (B, N, M) in 32-row strips of 16 x 16 (fp32: AVX-512 register) or 32 x 32 tiles", true},
       {"prelu", "openmp", "cpu", "fp32/fp64", "per-channel or shared slope", true},
-      {"ecb_reparameterize", "loops", "cpu", "fp32/fp64", "ecb_weight and ecb_bias: an element per iteration, each a double sum in a fixed order", true},
+      {"ecb_reparameterize", "loops", "cpu", "fp32/fp64", "ecb_weight and ecb_bias: double sums in the CUDA kernels' order; K, dk0 and dk1 a row of elements at a time (vectorised)", true},
       {"optimizer", "openmp", "cpu", "fp32", "multi-tensor Adam/AdamW, EMA and fp16's gradient unscale over chunks", true},
 #ifdef SRENGINE_WITH_CUDA
       {"elementwise", "map", "cuda", "fp32", "v1: grid-stride maps", true},

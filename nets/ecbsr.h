@@ -18,8 +18,9 @@
 // derived buffers: a file may leave them out; one whose taps differ is refused.
 //
 // act_type: prelu (a slope per channel, 0.25 at first), relu, or linear (none). BasicSR's rrelu
-// and softplus are refused by name. with_idt adds the input to the blocks whose in and out
-// channels are equal (all but the first, and the last when num_channel == num_out_ch scale^2).
+// and softplus are refused by name. with_idt adds the input to every block whose in and out
+// channels agree (the body; the first when num_in_ch == num_channel; the last when
+// num_channel == num_out_ch scale^2), BasicSR's rule.
 #pragma once
 #include <memory>
 #include <string>

@@ -147,6 +147,7 @@ TEST_CASE("simt/nets_hat_x2_padded_shifted") { run_net_parity("hat_x2"); }
 TEST_CASE("simt/nets_hat_x3_identity_one_window_gray") { run_net_parity("hat_x3_identity_gray"); }
 TEST_CASE("simt/nets_ecbsr_x4_y_prelu") { run_net_parity("ecbsr_x4_y_prelu"); }
 TEST_CASE("simt/nets_ecbsr_x2_rgb_idt_relu") { run_net_parity("ecbsr_x2_rgb_idt_relu"); }
+TEST_CASE("simt/nets_ecbsr_x3_gray_to_rgb_linear") { run_net_parity("ecbsr_x3_gray_to_rgb_linear"); }
 // The VGG-style discriminator amplifies rounding far beyond the others: its batch norms
 // (training mode, a small batch, the fixture's one-channel first layers) subtract means that
 // cancel most of each gradient. Under tf32 its first conv's bias gradient comes out twice

@@ -296,7 +296,8 @@ const Spec& schema() {
                                         "<experiments_root>/<name>/, which one run at a time owns (experiment.lock)"))},
       {"scale", integer(4, "upscaling factor, 1, 2, 3, 4 or 8 (RRDBNet: 1, 2, 4; SRVGGNetCompact, MSRResNet: 2, 3, "
                            "4; EDSR, RCAN: 2, 3, 4, 8; SwinIR: 2, 3, 4, 8 by pixelshuffle, 2, 3, 4 by "
-                           "pixelshuffledirect, 4 by nearest+conv, 1 without a head; HAT: 2, 3, 4, 8); also network_g's scale (RRDBNet) or upscale (the others) when "
+                           "pixelshuffledirect, 4 by nearest+conv, 1 without a head; HAT: 2, 3, 4, 8; ECBSR: 1, 2, 3, 4); also network_g's "
+                           "scale (RRDBNet, ECBSR) or upscale (the others) when "
                            "that is not given", 1, 8)},
       {"num_gpu", integer(1, "GPUs per process (BasicSR compatibility; one process per GPU)", 0)},
       {"device", string("auto", "cpu, cuda, cuda:N, simt (the CUDA kernels on the SIMT interpreter: slow, for tests) or auto (CUDA when available)")},

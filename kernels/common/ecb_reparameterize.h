@@ -19,8 +19,8 @@
 //                + (with_idt and o == i and t == 4)
 //   B[o]       = b[o] + b1[o] + sum_m b0[m] sum_t k1[o, m, t]
 //                + sum_e (c_e[o] + b0_e[o] s_e[o] sum_t m_e[o, t])
-// (the Sobel and Laplacian taps sum to 0, so the edge branches' b0_e only reach B through
-// rounding, as in BasicSR). Training runs this one convolution instead of the five branches
+// (the Sobel and Laplacian taps sum to 0, exactly in double, so the edge branches' b0_e add
+// exactly 0 to B here and get a gradient of exactly 0; BasicSR's float sums leave rounding noise). Training runs this one convolution instead of the five branches
 // (x is read once, not five times); the gradients reach the branch parameters through the
 // transposed formulas below. Sums are in double, in the order written (m, then t, then e), on
 // both devices; each output element is one thread's sum, so no result depends on threads.
