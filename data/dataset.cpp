@@ -34,6 +34,10 @@ void validate(const DataConfig& c) {
   const bool gt_only = c.type == DatasetType::single || c.type == DatasetType::realesrgan;
   SR_CHECK(gt_only || !c.dataroot_lq.empty(),
            "dataset: 'dataroot_lq' is required for a paired dataset (or use type 'single' to make LQ by bicubic)");
+  // Real-ESRGAN's degradations (colour noise, JPEG of colour images) are defined on RGB, and
+  // Real-ESRGAN's datasets have no color option.
+  SR_CHECK(c.color == DataColor::rgb || c.type != DatasetType::realesrgan, "dataset: 'color' is 'y', but a ",
+           "RealESRGANDataset synthesises its LQ from colour images (Real-ESRGAN has no color option): use color rgb");
   SR_CHECK(c.scale >= 1 && c.scale <= 16, "dataset: 'scale' must be 1..16, got ", c.scale);
   SR_CHECK(c.gt_size >= 1, "dataset: 'gt_size' must be positive, got ", c.gt_size);
   SR_CHECK(c.gt_size % c.scale == 0, "dataset: 'gt_size' ", c.gt_size, " is not a multiple of scale ", c.scale,
@@ -350,13 +354,18 @@ void check_scale(const FilePair& f, int gt_w, int gt_h, int lq_w, int lq_h, int 
 
 }  // namespace
 
+Image Dataset::in_data_color(Image img) const {
+  if (cfg_.color == DataColor::y) return y_channel_image(img);
+  return img;
+}
+
 ImagePair Dataset::load_pair(size_t i, bool exact) const {
   const FilePair& f = file(i);
   const DecodeOptions opt{cfg_.max_pixels, {}};
   const int s = cfg_.scale;
   ImagePair p;
   if (cfg_.type == DatasetType::lq_only) {
-    p.lq = read(f, false, opt);
+    p.lq = in_data_color(read(f, false, opt));  // BasicSR's SingleImageDataset converts its LQ too
     check_meta_size(f, p.lq.width, p.lq.height);
     return p;
   }
@@ -366,13 +375,20 @@ ImagePair Dataset::load_pair(size_t i, bool exact) const {
     SR_CHECK(p.gt.width >= s && p.gt.height >= s, f.gt_path, ": a ", size_str(p.gt),
              " image is smaller than the scale ", s);
     p.gt = modcrop(p.gt, s);
-    p.lq = imresize(p.gt, 1.0 / s);
+    // The LQ is made from the colour GT and only then are both converted: BasicSR converts the
+    // LQ and GT images it has read, and its LQ images were made from colour GT, so this is the
+    // order whose result equals BasicSR's. (Resizing the Y plane instead would differ by float
+    // rounding only, the bicubic being linear with weights summing to 1 and Y affine.)
+    p.lq = in_data_color(imresize(p.gt, 1.0 / s));
+    p.gt = in_data_color(std::move(p.gt));
     return p;
   }
   p.lq = read(f, false, opt);
   check_scale(f, p.gt.width, p.gt.height, p.lq.width, p.lq.height, s, exact);
   if (p.gt.width != p.lq.width * s || p.gt.height != p.lq.height * s)
     p.gt = crop(p.gt, 0, 0, p.lq.height * s, p.lq.width * s, f.gt_path);
+  p.gt = in_data_color(std::move(p.gt));
+  p.lq = in_data_color(std::move(p.lq));
   return p;
 }
 
@@ -387,18 +403,19 @@ void Dataset::load_train_sample(size_t i, const SampleDraw& d, float* gt_out, fl
   SR_CHECK(has_gt(cfg_.type), "dataset: '", cfg_.dataroot_lq,
            "' is an LQ-only dataset (LQOnlyDataset; BasicSR's SingleImageDataset): training needs GT images "
            "(PairedImageDataset, or GTOnlyBicubicDataset to make LQ by bicubic)");
+  const int planes = channels();
   if (cfg_.type == DatasetType::single) {
-    const ImagePair p = load_pair(i, true);
+    const ImagePair p = load_pair(i, true);  // in the dataset's colour already
     check_patch(p.lq);
     const int top = SampleDraw::pick(d.top_bits, p.lq.height - lq_size + 1);
     const int left = SampleDraw::pick(d.left_bits, p.lq.width - lq_size + 1);
-    crop_augment_planar(p.lq, top, left, lq_size, d.aug, lq_out);
-    crop_augment_planar(p.gt, top * s, left * s, cfg_.gt_size, d.aug, gt_out);
+    crop_augment_planar(p.lq, top, left, lq_size, d.aug, lq_out, planes);
+    crop_augment_planar(p.gt, top * s, left * s, cfg_.gt_size, d.aug, gt_out, planes);
     return;
   }
   // Paired: the small LQ is decoded whole; of the GT only the patch is converted, and
   // decoding stops after its last row.
-  const Image lq = read(f, false, DecodeOptions{cfg_.max_pixels, {}});
+  Image lq = read(f, false, DecodeOptions{cfg_.max_pixels, {}});
   const std::vector<uint8_t> gt_bytes = image_bytes(f, true);
   const ImageInfo info = probe_image(gt_bytes.data(), gt_bytes.size(), f.gt_path);
   check_meta_size(f, info.width, info.height);
@@ -407,9 +424,11 @@ void Dataset::load_train_sample(size_t i, const SampleDraw& d, float* gt_out, fl
   const int top = SampleDraw::pick(d.top_bits, lq.height - lq_size + 1);
   const int left = SampleDraw::pick(d.left_bits, lq.width - lq_size + 1);
   const DecodeOptions opt{cfg_.max_pixels, Region{top * s, left * s, cfg_.gt_size, cfg_.gt_size}};
-  const Image gt = decode_image(gt_bytes.data(), gt_bytes.size(), f.gt_path, opt);
-  crop_augment_planar(lq, top, left, lq_size, d.aug, lq_out);
-  crop_augment_planar(gt, 0, 0, cfg_.gt_size, d.aug, gt_out);
+  Image gt = decode_image(gt_bytes.data(), gt_bytes.size(), f.gt_path, opt);
+  // BasicSR converts to Y after the crop and flips; Y is a function of each pixel alone, so
+  // converting the decoded LQ and the GT patch before them gives the same samples.
+  crop_augment_planar(in_data_color(std::move(lq)), top, left, lq_size, d.aug, lq_out, planes);
+  crop_augment_planar(in_data_color(std::move(gt)), 0, 0, cfg_.gt_size, d.aug, gt_out, planes);
 }
 
 degrade::GtSample Dataset::load_realesrgan_sample(size_t i, int64_t epoch, int64_t position) const {
@@ -451,7 +470,9 @@ std::pair<int, int> Dataset::probe_val(size_t i) const {
 
 ValSample Dataset::load_val(size_t i) const {
   const ImagePair p = load_pair(i, false);
-  return ValSample{file(i).name, has_gt(cfg_.type) ? image_to_tensor(p.gt) : Tensor(), image_to_tensor(p.lq)};
+  // color y: the Y images as (1, 1, H, W); image_to_tensor would replicate them to RGB.
+  auto tensor = [&](const Image& img) { return cfg_.color == DataColor::y ? gray_to_tensor(img) : image_to_tensor(img); };
+  return ValSample{file(i).name, has_gt(cfg_.type) ? tensor(p.gt) : Tensor(), tensor(p.lq)};
 }
 
 }  // namespace sr::data

@@ -17,6 +17,7 @@
 #include "data/image.h"
 #include "data/image_io.h"
 #include "data/transforms.h"
+#include "data/ycbcr.h"
 #include "engine/tensor.h"
 
 namespace sr::data {
@@ -46,6 +47,10 @@ struct DataConfig {
   // data.mdb and meta_info.txt), its keys listed by <root>/meta_info.txt; paired sets pair GT and
   // LQ by key (both lists must hold the same keys), and meta_info_file / filename_tmpl are unused.
   std::string io_backend = "disk";
+  // BasicSR's `color`: rgb, or y (every image, GT and LQ, replaced by its BT.601 Y channel
+  // after it is made, cropped and flipped: one-channel samples; data/ycbcr.h). Not for
+  // RealESRGANDataset (its degradations work on colour images).
+  DataColor color = DataColor::rgb;
   int scale = 4;
   int gt_size = 128;             // training GT patch side; a multiple of scale
   bool use_hflip = true;
@@ -93,7 +98,9 @@ struct ImagePair {
 
 struct ValSample {
   std::string name;
-  Tensor gt, lq;  // (1, 3, H, W) float32; GT cropped to scale x LQ; gt undefined for lq_only
+  // (1, C, H, W) float32, C = 3 (color rgb) or 1 (color y); GT cropped to scale x LQ; gt
+  // undefined for lq_only
+  Tensor gt, lq;
 };
 
 // Whether a dataset type has GT images (what training and metrics need).
@@ -115,10 +122,13 @@ class Dataset {
   // Decodes sample i. Paired: GT must be exactly scale x LQ when `exact`, otherwise
   // (validation) GT may exceed it by less than `scale` per side (a modcrop remainder)
   // and is cropped. Single: GT is modcropped and LQ = imresize(GT, 1/scale). LQ-only: the
-  // LQ image, GT left empty.
+  // LQ image, GT left empty. With color y both come back as one-channel Y images.
   ImagePair load_pair(size_t i, bool exact = true) const;
+  // The channels of this dataset's samples: 3, or 1 with color y.
+  int channels() const { return data_color_channels(cfg_.color); }
   // A training sample: the random crop on the LQ grid and the augmentation of `draw`,
-  // written as planar RGB float (3, gt_size, gt_size) and (3, gt_size/s, gt_size/s).
+  // written as planar float (C, gt_size, gt_size) and (C, gt_size/s, gt_size/s), C =
+  // channels(): RGB, or Y with color y.
   // An LQ-only dataset has no training samples (an error naming its folder).
   void load_train_sample(size_t i, const SampleDraw& draw, float* gt_out, float* lq_out) const;
   ValSample load_val(size_t i) const;
@@ -137,6 +147,8 @@ class Dataset {
   void list_lmdb();
   Image read(const FilePair& f, bool gt, const DecodeOptions& opt) const;
   ImageInfo info(const FilePair& f, bool gt) const;
+  // `img` in the dataset's colour: as it is (rgb), or its Y channel (y).
+  Image in_data_color(Image img) const;
 
   DataConfig cfg_;
   std::vector<FilePair> files_;

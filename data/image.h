@@ -37,10 +37,13 @@ uint16_t quantize_u16(float v);
 
 // RGB planes as a float32 CPU tensor (1, 3, H, W): gray is replicated, alpha dropped.
 Tensor image_to_tensor(const Image& img);
+// A one-channel image's plane as (1, 1, H, W) float32 (a `color: y` dataset's Y images).
+Tensor gray_to_tensor(const Image& img);
 // The alpha plane as (1, 1, H, W), or an undefined Tensor when the image has none.
 Tensor alpha_to_tensor(const Image& img);
 // Builds an RGB (or RGBA when `alpha` is given) image from a (1, 3, H, W) or (3, H, W)
-// tensor on any device; values are kept as they are (encoders clamp and round).
+// tensor on any device, or a gray (gray + alpha) one from a (1, 1, H, W) or (1, H, W)
+// tensor; values are kept as they are (encoders clamp and round).
 Image tensor_to_image(const Tensor& rgb, const Tensor& alpha = Tensor(), int bit_depth = 8);
 
 // Channel conversions: 1/2 -> 3/4 replicates gray; 3/4 -> 1/2 uses BT.601 luma

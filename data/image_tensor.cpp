@@ -1,6 +1,9 @@
 // The conversions between interleaved images and the planar float32 tensors
-// (1, 3, H, W) the networks consume; alpha travels as its own (1, 1, H, W) tensor.
+// (1, 3, H, W) the networks consume (or (1, 1, H, W) for a `color: y` dataset's Y images);
+// alpha travels as its own (1, 1, H, W) tensor.
 #include "data/image.h"
+
+#include <algorithm>
 
 #include "engine/error.h"
 
@@ -23,6 +26,14 @@ Tensor image_to_tensor(const Image& img) {
       out[2 * plane + i] = px[2];
     }
   }
+  return t;
+}
+
+Tensor gray_to_tensor(const Image& img) {
+  SR_CHECK(!img.empty(), "gray_to_tensor: empty image");
+  SR_CHECK(img.channels == 1, "gray_to_tensor: expected a one-channel image, got ", img.channels, " channels");
+  Tensor t = Tensor::empty({1, 1, img.height, img.width});
+  std::copy(img.pixels.begin(), img.pixels.end(), t.data<float>());
   return t;
 }
 
@@ -52,7 +63,12 @@ Tensor host_planes(const Tensor& t, int64_t channels, const char* what) {
 }  // namespace
 
 Image tensor_to_image(const Tensor& rgb, const Tensor& alpha, int bit_depth) {
-  const Tensor c = host_planes(rgb, 3, "rgb");
+  // Three planes make RGB; one plane (a network trained on a `color: y` dataset) a gray image,
+  // as BasicSR's tensor2img squeezes a one-channel result.
+  SR_CHECK(rgb.defined(), "tensor_to_image: rgb tensor is undefined");
+  const int64_t planes = rgb.dim() == 4 ? rgb.size(1) : rgb.dim() == 3 ? rgb.size(0) : 0;
+  const Tensor c = host_planes(rgb, planes == 1 ? 1 : 3, "rgb");
+  const bool gray = planes == 1;
   const int h = (int)c.size(1), w = (int)c.size(2);
   Tensor a;
   if (alpha.defined()) {
@@ -60,16 +76,15 @@ Image tensor_to_image(const Tensor& rgb, const Tensor& alpha, int bit_depth) {
     SR_CHECK(a.size(1) == h && a.size(2) == w, "tensor_to_image: alpha is ", a.size(2), "x",
              a.size(1), " but the image is ", w, "x", h);
   }
-  Image img(w, h, a.defined() ? 4 : 3, bit_depth);
+  const int colour = gray ? 1 : 3;
+  Image img(w, h, colour + (a.defined() ? 1 : 0), bit_depth);
   const float* src = c.data<float>();
   const float* src_a = a.defined() ? a.data<float>() : nullptr;
   const int64_t plane = (int64_t)h * w;
   for (int64_t i = 0; i < plane; ++i) {
     float* px = img.pixels.data() + i * img.channels;
-    px[0] = src[i];
-    px[1] = src[plane + i];
-    px[2] = src[2 * plane + i];
-    if (src_a) px[3] = src_a[i];
+    for (int k = 0; k < colour; ++k) px[k] = src[k * plane + i];
+    if (src_a) px[colour] = src_a[i];
   }
   return img;
 }

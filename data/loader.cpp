@@ -144,6 +144,7 @@ std::shared_ptr<const std::vector<int64_t>> Loader::indices_for_epoch(int64_t ep
 Batch Loader::make_batch(int64_t seq) {
   const int64_t epoch = seq / batches_per_epoch_, b = seq % batches_per_epoch_;
   const int64_t bs = cfg_.batch_size_per_gpu, g = cfg_.gt_size, l = cfg_.gt_size / cfg_.scale;
+  const int64_t ch = dataset_->channels();  // 3, or 1 with color y (never for RealESRGANDataset)
   const auto order = indices_for_epoch(epoch);
   const int64_t n = (int64_t)dataset_->size();
   Batch batch;
@@ -153,11 +154,11 @@ Batch Loader::make_batch(int64_t seq) {
   if (on_device) {
     batch.gt = Tensor::empty({bs, 3, cfg_.crop_pad_size, cfg_.crop_pad_size});  // filled below
   } else if (opt_.pin_memory_device >= 0) {
-    batch.gt = Tensor::empty_pinned({bs, 3, g, g}, DType::f32, opt_.pin_memory_device);
-    batch.lq = Tensor::empty_pinned({bs, 3, l, l}, DType::f32, opt_.pin_memory_device);
+    batch.gt = Tensor::empty_pinned({bs, ch, g, g}, DType::f32, opt_.pin_memory_device);
+    batch.lq = Tensor::empty_pinned({bs, ch, l, l}, DType::f32, opt_.pin_memory_device);
   } else {
-    batch.gt = Tensor::empty({bs, 3, g, g});
-    batch.lq = Tensor::empty({bs, 3, l, l});
+    batch.gt = Tensor::empty({bs, ch, g, g});
+    batch.lq = Tensor::empty({bs, ch, l, l});
   }
   float* gt = on_device ? nullptr : batch.gt.data<float>();
   float* lq = on_device ? nullptr : batch.lq.data<float>();
@@ -172,7 +173,7 @@ Batch Loader::make_batch(int64_t seq) {
     for (int64_t attempt = 0;; ++attempt) {
       try {
         if (synth) crops[i] = dataset_->load_realesrgan_sample((size_t)index, epoch, position);
-        else dataset_->load_train_sample((size_t)index, draw, gt + i * 3 * g * g, lq + i * 3 * l * l);
+        else dataset_->load_train_sample((size_t)index, draw, gt + i * ch * g * g, lq + i * ch * l * l);
         break;
       } catch (const Error& e) {
         if (!cfg_.skip_bad_images)

@@ -36,8 +36,8 @@ struct LoaderPosition {
 };
 
 struct Batch {
-  Tensor gt;  // (B, 3, gt_size, gt_size) float32 CPU
-  Tensor lq;  // (B, 3, gt_size/scale, gt_size/scale)
+  Tensor gt;  // (B, C, gt_size, gt_size) float32 CPU; C = 3, or 1 with color y
+  Tensor lq;  // (B, C, gt_size/scale, gt_size/scale)
   // RealESRGANDataset with degrade_on_device: gt holds the plain (B, 3, crop_pad_size,
   // crop_pad_size) crops, lq is empty, and this holds what the training device does to make
   // the pair (degrade::degrade_crops_on_device). Null otherwise.

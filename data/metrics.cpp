@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "data/ycbcr.h"
 #include "engine/error.h"
 
 namespace sr::data {
@@ -29,11 +30,15 @@ MetricPlanes quantize_for_metrics(const Image& img) {
 
 MetricPlanes quantize_for_metrics(const Tensor& rgb) {
   SR_CHECK(rgb.defined(), "metrics: undefined tensor");
-  const bool ok = (rgb.dim() == 4 && rgb.size(0) == 1 && rgb.size(1) == 3) || (rgb.dim() == 3 && rgb.size(0) == 3);
-  SR_CHECK(ok, "metrics: expected an RGB tensor (1, 3, H, W) or (3, H, W), got ", rgb.str());
+  // RGB, or one channel (a `color: y` dataset's Y images, measured as BasicSR measures a
+  // one-channel tensor2img result).
+  const int64_t c = rgb.dim() == 4 ? rgb.size(1) : rgb.dim() == 3 ? rgb.size(0) : 0;
+  const bool ok = (rgb.dim() == 4 && rgb.size(0) == 1) || rgb.dim() == 3;
+  SR_CHECK(ok && (c == 3 || c == 1), "metrics: expected an RGB tensor (1, 3, H, W) or (3, H, W), or a one-channel ",
+           "(1, 1, H, W) or (1, H, W), got ", rgb.str());
   const Tensor h = rgb.to(Device::cpu()).to(DType::f32).contiguous();
   MetricPlanes p;
-  p.channels = 3;
+  p.channels = (int)c;
   p.height = (int)h.size(h.dim() - 2);
   p.width = (int)h.size(h.dim() - 1);
   const float* src = h.data<float>();
@@ -65,16 +70,16 @@ MetricPlanes prepare_planes(const MetricPlanes& p, const MetricOptions& opt) {
   auto in_at = [&](int c, int y, int x) { return p.v[c * plane_in + (size_t)(y + b) * p.width + (x + b)]; };
   if (opt.test_y_channel && p.channels == 3) {
     // BasicSR's to_y_channel: v/255 in float32, Y = 16 + dot in float64, then /255 and
-    // back to float32, finally *255 in float32. The float32 steps are kept so the Y
-    // values are bit-identical to BasicSR's.
+    // back to float32 (bt601_y), finally *255 in float32. The float32 steps are kept so the Y
+    // values are bit-identical to BasicSR's. A one-channel image is measured as it is, as
+    // to_y_channel leaves it (a `color: y` dataset's images are Y already).
     out.channels = 1;
     out.v.resize(plane);
     for (int y = 0; y < out.height; ++y)
       for (int x = 0; x < out.width; ++x) {
         const float r = (float)in_at(0, y, x) / 255.0f, g = (float)in_at(1, y, x) / 255.0f,
                     bl = (float)in_at(2, y, x) / 255.0f;
-        const double yd = (double)bl * 24.966 + (double)g * 128.553 + (double)r * 65.481 + 16.0;
-        const float y01 = (float)(yd / 255.0);
+        const float y01 = bt601_y(r, g, bl);
         out.v[(size_t)y * out.width + x] = (double)(y01 * 255.0f);
       }
     return out;

@@ -24,11 +24,14 @@ struct MetricOptions {
 // Images of any channel count (gray is replicated to RGB, alpha ignored); same size.
 double calculate_psnr(const Image& a, const Image& b, const MetricOptions& opt = {});
 double calculate_ssim(const Image& a, const Image& b, const MetricOptions& opt = {});
-// Float RGB tensors (1, 3, H, W) or (3, H, W) in [0, 1] on any device.
+// Float RGB tensors (1, 3, H, W) or (3, H, W) in [0, 1] on any device, or one-channel ones
+// (1, 1, H, W) or (1, H, W) (a `color: y` dataset's images): measured as they are, also with
+// test_y_channel, as BasicSR's to_y_channel leaves a one-channel image.
 double calculate_psnr(const Tensor& a, const Tensor& b, const MetricOptions& opt = {});
 double calculate_ssim(const Tensor& a, const Tensor& b, const MetricOptions& opt = {});
 
-// The 8-bit RGB planes the metrics see: (3, H, W) as doubles with values 0..255.
+// The 8-bit planes the metrics see: (3, H, W), or (1, H, W) for a one-channel tensor, as
+// doubles with values 0..255.
 struct MetricPlanes {
   int channels = 0, height = 0, width = 0;
   std::vector<double> v;  // channels * height * width

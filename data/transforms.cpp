@@ -41,10 +41,13 @@ SampleDraw draw_sample(uint64_t seed, int64_t epoch, int64_t position, bool use_
   return d;
 }
 
-void crop_augment_planar(const Image& img, int top, int left, int size, const Augment& aug, float* dst) {
+void crop_augment_planar(const Image& img, int top, int left, int size, const Augment& aug, float* dst,
+                         int planes) {
   SR_CHECK(top >= 0 && left >= 0 && top + size <= img.height && left + size <= img.width,
            "crop_augment: ", size, "x", size, " patch at (x=", left, ", y=", top, ") does not fit a ",
            img.size_str(), " image");
+  SR_CHECK(planes == 3 || (planes == 1 && img.channels == 1), "crop_augment: ", planes, " output plane(s) from a ",
+           img.channels, "-channel image (one plane needs a one-channel image)");
   const int c = img.channels;
   const size_t plane = (size_t)size * size;
   const bool gray = c <= 2;
@@ -56,6 +59,7 @@ void crop_augment_planar(const Image& img, int top, int left, int size, const Au
       const float* px = img.pixels.data() + ((size_t)(top + a) * img.width + (left + b)) * c;
       const size_t o = (size_t)y * size + x;
       dst[o] = px[0];
+      if (planes == 1) continue;
       dst[plane + o] = gray ? px[0] : px[1];
       dst[2 * plane + o] = gray ? px[0] : px[2];
     }

@@ -35,7 +35,9 @@ SampleDraw draw_sample(uint64_t seed, int64_t epoch, int64_t position, bool use_
 // (3 x size x size, gray replicated, alpha dropped) into dst: out(y, x) reads the crop
 // at (a, b) with (a, b) = rot90 ? (x, y) : (y, x), then a -> size-1-a under vflip and
 // b -> size-1-b under hflip (the composition of BasicSR's flips then transpose).
-void crop_augment_planar(const Image& img, int top, int left, int size, const Augment& aug, float* dst);
+// planes 1: one plane (1 x size x size) of a one-channel image (a `color: y` sample's Y).
+void crop_augment_planar(const Image& img, int top, int left, int size, const Augment& aug, float* dst,
+                         int planes = 3);
 
 // Applies the same augmentation to a whole square or rectangular image (for tests and
 // tools); the result has swapped sides under rot90.

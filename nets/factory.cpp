@@ -116,6 +116,10 @@ class Args {
   std::vector<std::string> known_;
 };
 
+// num_in_ch / num_out_ch where BasicSR's constructor has a default (SRVGGNetCompact,
+// MSRResNet); network_channels reads the same value.
+constexpr int64_t kDefaultChannels = 3;
+
 using Builder = std::function<std::unique_ptr<Module>(Args&, const LayerOptions&)>;
 
 const std::vector<std::pair<std::string, Builder>>& builders() {
@@ -144,7 +148,7 @@ const std::vector<std::pair<std::string, Builder>>& builders() {
        }},
       {"SRVGGNetCompact",
        [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {
-         const int64_t in = a.integer("num_in_ch", 3), out = a.integer("num_out_ch", 3),
+         const int64_t in = a.integer("num_in_ch", kDefaultChannels), out = a.integer("num_out_ch", kDefaultChannels),
                        nf = a.integer("num_feat", 64), nc = a.integer("num_conv", 16),
                        up = a.integer("upscale", 4);
          const std::string act = a.string("act_type", "prelu");
@@ -240,7 +244,7 @@ const std::vector<std::pair<std::string, Builder>>& builders() {
        }},
       {"MSRResNet",
        [](Args& a, const LayerOptions& layers) -> std::unique_ptr<Module> {
-         const int64_t in = a.integer("num_in_ch", 3), out = a.integer("num_out_ch", 3),
+         const int64_t in = a.integer("num_in_ch", kDefaultChannels), out = a.integer("num_out_ch", kDefaultChannels),
                        nf = a.integer("num_feat", 64), nb = a.integer("num_block", 16), up = a.integer("upscale", 4);
          a.check_no_unknown();
          return std::make_unique<MSRResNet>(in, out, nf, nb, (int)up, layers);
@@ -255,6 +259,41 @@ std::vector<std::string> network_types() {
   std::vector<std::string> out;
   for (const auto& [name, b] : builders()) out.push_back(name);
   return out;
+}
+
+std::optional<NetworkChannels> network_channels(const json& opt) {
+  if (!opt.is_object() || !opt.contains("type") || !opt["type"].is_string()) return std::nullopt;
+  const std::string type = opt["type"];
+  // The key's integer value, `def` when it is left out (or null), nullopt when it is missing
+  // without a default or not a whole number.
+  auto read = [&](const std::string& key, std::optional<int64_t> def) -> std::optional<int64_t> {
+    if (!opt.contains(key) || opt[key].is_null()) return def;
+    const json& v = opt[key];
+    if (v.is_number_integer()) return v.get<int64_t>();
+    if (v.is_number_float() && v.get<double>() == (double)(int64_t)v.get<double>()) return (int64_t)v.get<double>();
+    return std::nullopt;
+  };
+  NetworkChannels c;
+  if (type == "SwinIR" || type == "HAT") {  // in_chans in and out
+    c.in_key = c.out_key = "in_chans";
+    c.in = c.out = read("in_chans", type == "SwinIR" ? SwinIROptions{}.in_chans : HATOptions{}.in_chans);
+  } else if (type == "UNetDiscriminatorSN" || type == "VGGStyleDiscriminator") {
+    c.in_key = "num_in_ch";
+    c.in = read("num_in_ch", std::nullopt);
+  } else if (type == "SRVGGNetCompact" || type == "MSRResNet") {
+    c.in_key = "num_in_ch";
+    c.out_key = "num_out_ch";
+    c.in = read("num_in_ch", kDefaultChannels);
+    c.out = read("num_out_ch", kDefaultChannels);
+  } else if (type == "RRDBNet" || type == "EDSR" || type == "RCAN") {
+    c.in_key = "num_in_ch";
+    c.out_key = "num_out_ch";
+    c.in = read("num_in_ch", std::nullopt);
+    c.out = read("num_out_ch", std::nullopt);
+  } else {
+    return std::nullopt;
+  }
+  return c;
 }
 
 std::unique_ptr<Module> build_network(const json& opt, const LayerOptions& layers) {

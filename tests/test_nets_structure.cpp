@@ -272,6 +272,28 @@ TEST_CASE("nets/factory") {
                     Catch::Contains("scale must be 1, 2 or 4"));
 }
 
+// network_channels, which a config's datasets.<name>.color is checked against, knows every type
+// build_network knows, reads each type's channel keys, and takes BasicSR's defaults where the
+// constructor has them (none for RRDBNet, EDSR, RCAN and the discriminators).
+TEST_CASE("nets/network_channels_know_every_network_type") {
+  for (const std::string& type : network_types()) {
+    INFO(type);
+    const auto c = network_channels(json{{"type", type}, {"num_in_ch", 1}, {"num_out_ch", 1}, {"in_chans", 1}});
+    REQUIRE(c.has_value());
+    CHECK(c->in == 1);
+    if (!c->out_key.empty()) CHECK(c->out == 1);
+  }
+  const auto msr = network_channels(json{{"type", "MSRResNet"}});
+  CHECK((msr->in == 3 && msr->out == 3 && msr->in_key == "num_in_ch" && msr->out_key == "num_out_ch"));
+  const auto rrdb = network_channels(json{{"type", "RRDBNet"}, {"num_out_ch", 3}});
+  CHECK((!rrdb->in && rrdb->out == 3));
+  const auto swinir = network_channels(json{{"type", "SwinIR"}});
+  CHECK((swinir->in == 3 && swinir->out == 3 && swinir->in_key == "in_chans" && swinir->out_key == "in_chans"));
+  const auto unet = network_channels(json{{"type", "UNetDiscriminatorSN"}, {"num_in_ch", 1.0}});
+  CHECK((unet->in == 1 && unet->out_key.empty()));
+  CHECK_FALSE(network_channels(json{{"type", "Nope"}}).has_value());
+}
+
 TEST_CASE("nets/vgg19_features") {
   const auto& names = vgg19_layer_names();
   REQUIRE(names.size() == 37);

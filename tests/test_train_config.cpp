@@ -411,3 +411,62 @@ TEST_CASE("config/check_runs_what_train_checks_before_its_first_iteration") {
     CHECK_THAT(out, Catch::Contains(message));
   }
 }
+
+// datasets.<name>.color y gives one-channel images: network_g must take and give one channel
+// (network_d take one) and the parts that take RGB only (VGG19's perceptual loss, LPIPS,
+// Real-ESRGAN's degradations) are refused; every problem names the dataset's color key and the
+// other key. A network of one channel on colour data is refused the same way.
+TEST_CASE("config/color_y_needs_one_channel_networks") {
+  json c = esrgan();
+  c["datasets"]["train"]["color"] = "y";
+  c["datasets"]["val"]["color"] = "y";
+  const std::string e = error_of(c);
+  INFO(e);
+  CHECK_THAT(e, Catch::Contains("'datasets.train.color' is 'y' (one-channel BT.601 Y images), but "
+                                "'network_g.num_in_ch' is 3: the network must take the images it is given (set "
+                                "network_g.num_in_ch and network_g.num_out_ch to 1, or color rgb)"));
+  CHECK_THAT(e, Catch::Contains("'datasets.val.color' is 'y' (one-channel BT.601 Y images), but "
+                                "'network_g.num_in_ch' is 3"));
+  CHECK_THAT(e, Catch::Contains("'datasets.train.color' is 'y' (one-channel BT.601 Y images), but "
+                                "'network_d.num_in_ch' is 3: the discriminator judges the training images"));
+  CHECK_THAT(e, Catch::Contains("'datasets.train.color' is 'y', but 'train.stages.1.perceptual_opt' is set: the "
+                                "perceptual loss's VGG19 takes RGB images"));
+  // One channel in, three out: the output is compared with one-channel GT.
+  c["network_g"]["num_in_ch"] = 1;
+  CHECK_THAT(error_of(c), Catch::Contains("'datasets.train.color' is 'y' (one-channel BT.601 Y images), but "
+                                          "'network_g.num_out_ch' is 3: the network's output is compared with GT "
+                                          "images of 1 channel"));
+  c["network_g"]["num_out_ch"] = 1;
+  c["network_d"]["num_in_ch"] = 1;
+  c["train"]["stages"][1].erase("perceptual_opt");
+  CHECK(error_of(c) == "");
+  CHECK(parse_config(validate_config(c)).datasets.at(0).data.color == sr::data::DataColor::y);
+  // Defaults count: MSRResNet's num_in_ch is 3 when left out; SwinIR's key is in_chans.
+  json m = c;
+  m["network_g"] = {{"type", "MSRResNet"}, {"num_feat", 8}, {"num_block", 1}};
+  CHECK_THAT(error_of(m), Catch::Contains("but 'network_g.num_in_ch' is 3"));
+  m["network_g"] = {{"type", "SwinIR"}, {"upscale", 4}};
+  CHECK_THAT(error_of(m), Catch::Contains("but 'network_g.in_chans' is 3: the network must take the images it is "
+                                          "given (set network_g.in_chans to 1, or color rgb)"));
+  // A one-channel network on colour data.
+  json rgb = c;
+  rgb["datasets"]["train"]["color"] = "rgb";
+  rgb["datasets"]["val"].erase("color");  // the default
+  const std::string r = error_of(rgb);
+  CHECK_THAT(r, Catch::Contains("'datasets.train.color' is 'rgb' (three-channel images), but 'network_g.num_in_ch' is "
+                                "1: the network must take the images it is given (set network_g.num_in_ch and "
+                                "network_g.num_out_ch to 3, or color y to train on the Y channel)"));
+  CHECK_THAT(r, Catch::Contains("'datasets.val.color' is 'rgb'"));
+  // LPIPS measures RGB; a RealESRGANDataset degrades colour images; an unknown value is the schema's.
+  json lp = c;
+  lp["val"]["metrics"] = {{"lpips", {{"type", "calculate_lpips"}}}};
+  CHECK_THAT(error_of(lp), Catch::Contains("'datasets.val.color' is 'y', but 'val.metrics.lpips' is LPIPS, whose "
+                                           "network measures RGB images"));
+  json synth = c;
+  synth["datasets"]["train"]["type"] = "RealESRGANDataset";
+  CHECK_THAT(error_of(synth), Catch::Contains("'datasets.train.color' is 'y', but a RealESRGANDataset synthesises its "
+                                              "LQ from colour images"));
+  json typo = c;
+  typo["datasets"]["train"]["color"] = "Y";
+  CHECK_THAT(error_of(typo), Catch::Contains("'datasets.train.color' is 'Y', expected one of: rgb, y"));
+}

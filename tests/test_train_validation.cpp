@@ -215,3 +215,62 @@ TEST_CASE("train/validation_refuses_shared_output_names") {
                       {"validation set 'datasets.val': inputs '" + val_dir + "/a.bmp' and '" + val_dir +
                        "/a.png' would both be written to 'visualization/val/a_<stage>_<iter>.png'"});
 }
+
+// BasicSR's `color: y` recipe (ECBSR's): train and val sets on the Y channel, a one-channel
+// generator. Validation measures its one-channel output against the Y of the GT on 8-bit
+// levels, test_y_channel leaves a one-channel image as it is (BasicSR's to_y_channel), and the
+// saved SR image is gray. The expected PSNR is computed here from the colour val sample, its Y
+// taken by hand, so a conversion skipped or done on the wrong channels fails.
+TEST_CASE("train/validation_of_a_color_y_set_measures_psnr_on_y") {
+  const std::string run = "val_color_y";
+  json c = test::tiny_train_config(
+      run, {R"(network_g={"type": "MSRResNet", "num_in_ch": 1, "num_out_ch": 1, "num_feat": 4, "num_block": 1})",
+            "network_d.num_in_ch=1", "datasets.train.color=y", "datasets.val.color=y", "train.stages.0.total_iter=2",
+            "val.val_freq=2", "logger.save_checkpoint_freq=2",
+            R"(val.metrics={"psnr": {"type": "calculate_psnr", "crop_border": 4},
+                            "psnr_y": {"type": "calculate_psnr", "crop_border": 4, "test_y_channel": true}})"});
+  c["train"]["stages"].erase(1);
+  REQUIRE(run_training(c, {}) == 0);
+  double psnr = NAN, psnr_y = NAN;
+  for (const json& e : test::train_events(run))
+    if (e["event"] == "val") psnr = e["val_psnr"], psnr_y = e["val_psnr_y"];
+  REQUIRE(std::isfinite(psnr));
+  CHECK(psnr_y == psnr);
+
+  // The colour sample, and its Y by hand: Y = (16 + 65.481 R + 128.553 G + 24.966 B) / 255, summed
+  // in float64 in BasicSR's order (B, G, R).
+  json rgb_config = c;
+  rgb_config["datasets"]["val"]["color"] = "rgb";
+  const data::Dataset rgb_set(parse_config(rgb_config).eval_datasets().at(0)->data);
+  const data::ValSample s = rgb_set.load_val(0);
+  auto y_of = [](const Tensor& t) {
+    const int64_t h = t.size(2), w = t.size(3), plane = h * w;
+    Tensor y = Tensor::empty({1, 1, h, w});
+    const float* p = t.data<float>();
+    for (int64_t i = 0; i < plane; ++i)
+      y.data<float>()[i] = (float)((24.966 * p[2 * plane + i] + 128.553 * p[plane + i] + 65.481 * p[i] + 16.0) / 255.0);
+    return y;
+  };
+  const Tensor gt_y = y_of(s.gt), lq_y = y_of(s.lq);
+  const std::string exp = test::train_exp_dir(run);
+  std::unique_ptr<Module> net = build_network(c["network_g"]);
+  net->load_state_dict(read_safetensors(exp + "/models/net_g_ema_psnr_2.safetensors").tensors, true);
+  net->train(false);
+  NoGradGuard no_grad;
+  const Tensor sr = infer::upscale_image(*net, lq_y, infer::TileOptions{});
+  REQUIRE(sr.shape() == gt_y.shape());
+  const int64_t h = gt_y.size(2), w = gt_y.size(3);
+  double se = 0;
+  for (int64_t y = 4; y < h - 4; ++y)
+    for (int64_t x = 4; x < w - 4; ++x) {
+      const double d = (double)data::quantize_u8(sr.data<float>()[y * w + x]) -
+                       (double)data::quantize_u8(gt_y.data<float>()[y * w + x]);
+      se += d * d;
+    }
+  const double want = 10 * std::log10(255.0 * 255.0 / (se / double((h - 8) * (w - 8))));
+  CHECK(psnr == Approx(want).epsilon(1e-9));
+
+  const data::Image saved = data::read_image(exp + "/visualization/one_photo/skimage_coffee_psnr_2.png");
+  CHECK(saved.channels == 1);
+  CHECK(saved.width == w);
+}

@@ -406,6 +406,53 @@ TEST_CASE("yaml/edsr_option_file_translates_and_trains") {
   CHECK(w.get("upsample.2.weight").shape() == Shape{32, 8, 3, 3});
 }
 
+// BasicSR's Y-channel recipe (ECBSR's `color: y` on the train and val sets, a one-channel
+// network; MSRResNet here): `color: y` becomes datasets.<name>.color y, and, shrunk, the file
+// trains two iterations on the embedded photos, validating on Y and saving gray SR images.
+// Another `color` value, and `mean` / `std`, are problems naming the key.
+TEST_CASE("yaml/color_y_option_file_translates_and_trains") {
+  if (!yaml_or_skip()) return;
+  const auto photos = embedded("train", kTrainPhotos) + embedded("val", kValPhotos);
+  const LoadedConfig l = load_config_or_options(fixture("train_MSRResNet_x4_color_y.yml"), photos, ConfigUse::train);
+  CHECK(l.config["datasets"]["train"]["color"] == "y");
+  CHECK(l.config["datasets"]["val"]["color"] == "y");
+  CHECK(l.config["network_g"]["num_in_ch"] == 1);
+  const Config typed = parse_config(l.config);
+  for (const DatasetConfig& d : typed.datasets) CHECK(d.data.color == data::DataColor::y);
+
+  test::TempDir tmp;
+  const std::vector<std::string> sets =
+      photos + std::vector<std::string>{"datasets.val.meta_info_file=" + kRepo + "/tests/fixtures/val_one.txt",
+                                        "datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2",
+                                        "datasets.train.num_worker_per_gpu=1", "datasets.train.dataset_enlarge_ratio=1",
+                                        "network_g.num_feat=8", "network_g.num_block=1",
+                                        "train.stages.0.total_iter=2", "train.stages.0.scheduler.periods=[2]",
+                                        "train.stages.0.scheduler.restart_weights=[1]", "val.val_freq=2",
+                                        "logger.print_freq=1", "logger.save_checkpoint_freq=2", "device=cpu",
+                                        "name=yaml_color_y", "path.experiments_root=" + tmp.path()};
+  const int rc = run_srengine("train " + fixture("train_MSRResNet_x4_color_y.yml"), sets, tmp.file("log.txt"));
+  const std::string log = test::read_text(tmp.file("log.txt"));
+  INFO(log);
+  REQUIRE(rc == 0);
+  const std::string exp = tmp.path() + "/yaml_color_y";
+  const SafetensorsFile w = read_safetensors(exp + "/models/net_g_sr_final.safetensors");
+  CHECK(w.get("conv_first.weight").shape() == Shape{8, 1, 3, 3});
+  CHECK(w.get("conv_last.weight").shape() == Shape{1, 8, 3, 3});
+  const data::Image sr = data::read_image(exp + "/visualization/Set5/skimage_coffee_sr_2.png");
+  CHECK(sr.channels == 1);
+
+  // color other than y: BasicSR leaves such images in colour, so the key would say nothing.
+  const json rgb = {{"name", "x"}, {"model_type", "SRModel"}, {"train", {{"total_iter", 5}}},
+                    {"datasets", {{"train", {{"type", "PairedImageDataset"}, {"color", "rgb"}, {"mean", {0.5}}}}}}};
+  const BasicsrTranslation t = translate_basicsr_options(rgb, "rgb.yml");
+  std::string problems;
+  for (const auto& p : t.problems) problems += p + "\n";
+  CHECK_THAT(problems, Catch::Contains("options 'rgb.yml': 'datasets.train.color' (\"rgb\") is not a colour space "
+                                       "BasicSR converts to: only 'y'"));
+  CHECK_THAT(problems, Catch::Contains("'datasets.train.mean' ([0.5]) changes what the network sees"));
+  CHECK_FALSE(t.config["datasets"]["train"].contains("color"));
+}
+
 // BasicSR's SwinIR option file (model_type SwinIRModel) as written: SwinIR-M's network_g reaches
 // the factory whole (img_size, depths, num_heads...), and, shrunk, it trains two iterations on
 // the embedded photos with 8-pixel windows.

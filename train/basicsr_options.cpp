@@ -72,11 +72,20 @@ struct Translator {
     const std::string base = "datasets." + key;
     if (!d.is_object()) return d;
     const std::string type = d.value("type", "");
-    for (const char* k : {"color", "mean", "std"})
+    for (const char* k : {"mean", "std"})
       if (d.contains(k) && !d[k].is_null())
         problem(base + "." + k, d[k], "changes what the network sees and is not supported here");
     json o = section(base, d, ignored);
-    for (const char* k : {"color", "mean", "std"}) o.erase(k);
+    for (const char* k : {"mean", "std"}) o.erase(k);
+    // BasicSR's datasets convert to Y when `color` is 'y' (bgr2ycbcr, y_only) and leave the
+    // images in colour for any other value, so only 'y' says something; srengine's key of the
+    // same name does the same (docs/DATA.md). Another value would be a silent no-op there.
+    o.erase("color");
+    if (d.contains("color") && !d["color"].is_null()) {
+      if (d["color"] == "y") o["color"] = "y";
+      else problem(base + ".color", d["color"], "is not a colour space BasicSR converts to: only 'y' (the BT.601 Y "
+                   "channel) changes the images; leave the key out for colour images");
+    }
     // With lmdb BasicSR takes the keys from <dataroot>/meta_info.txt and pairs GT and LQ by
     // key, so the option files' meta_info_file and filename_tmpl (left in place when a user
     // switches the io_backend) do nothing there; a JSON config that sets them is an error.

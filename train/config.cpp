@@ -19,6 +19,7 @@
 #include "engine/suggest.h"
 #include "kernels/kernel_choice.h"
 #include "nets/lpips.h"
+#include "train/data_channels.h"
 
 namespace sr::train {
 
@@ -159,6 +160,12 @@ Spec dataset_spec() {
                                                    "as create_lmdb.py makes them; docs/DATA.md)",
                                              {"disk", "lmdb"})}},
                             "BasicSR compatibility")},
+      {"color", string("rgb", "rgb (the images as they are: three channels) or y (BasicSR's `color: y`: GT and LQ "
+                              "replaced by their BT.601 Y channel, Y = (16 + 65.481 R + 128.553 G + 24.966 B) / 255, "
+                              "after the LQ is made, cropped and flipped; one channel, so network_g takes and gives 1 "
+                              "channel; validation measures and saves the Y images; not for RealESRGANDataset; "
+                              "docs/DATA.md)",
+                       {"rgb", "y"})},
       {"gt_size", integer(128, "training GT patch size; must be a multiple of scale", 1)},
       {"use_hflip", boolean(true, "random horizontal flip (p=0.5)")},
       {"use_rot", boolean(true, "random vertical flip and transpose (each p=0.5)")},
@@ -980,6 +987,9 @@ json validate_config(const json& config, const std::vector<std::string>& earlier
   drop_empty_dataset_paths(c);
   check_metrics(c, dir, p);
   check_semantics(c, p);
+  guarded(p, [&] {
+    for (std::string& problem : data_channel_problems(c)) p.list.push_back(std::move(problem));
+  });
   resolve_dataset_paths(c, dir, p);
   if (!p.list.empty()) p.raise();
   return c;

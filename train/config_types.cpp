@@ -91,6 +91,7 @@ DatasetConfig dataset(const std::string& key, const json& d, int scale, uint64_t
   x.meta_info_file = d.value("meta_info_file", d.value("meta_info", ""));
   x.filename_tmpl = d.at("filename_tmpl");
   x.io_backend = d.value("io_backend", json::object()).value("type", "disk");
+  x.color = data::parse_data_color(d.value("color", "rgb"), "datasets." + key + ".color");
   x.scale = scale;
   x.max_pixels = d.at("max_pixels");
   if (x.type == data::DatasetType::realesrgan) {
