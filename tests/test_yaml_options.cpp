@@ -440,6 +440,26 @@ TEST_CASE("yaml/color_y_option_file_translates_and_trains") {
   CHECK(w.get("conv_last.weight").shape() == Shape{1, 8, 3, 3});
   const data::Image sr = data::read_image(exp + "/visualization/Set5/skimage_coffee_sr_2.png");
   CHECK(sr.channels == 1);
+  // srengine test reads the same file (its val set): one-channel SR images, measured on Y.
+  std::string test_cmd = test::srengine_exe() + " test " + fixture("train_MSRResNet_x4_color_y.yml") + " --weights " +
+                         exp + "/models/net_g_sr_final.safetensors --output " + tmp.file("results") +
+                         " --set path.param_key_g=auto";
+  for (const std::string& s : embedded("val", kValPhotos) +
+                                  std::vector<std::string>{"datasets.val.meta_info_file=" + kRepo +
+                                                               "/tests/fixtures/val_one.txt",
+                                                           "network_g.num_feat=8", "network_g.num_block=1"})
+    test_cmd += " --set '" + s + "'";
+  const int test_rc = std::system((test_cmd + " > " + tmp.file("test_log.txt") + " 2>&1").c_str());
+  INFO(test::read_text(tmp.file("test_log.txt")));
+  REQUIRE(test_rc == 0);
+  const json metrics = json::parse(test::read_text(tmp.file("results/metrics.json")));
+  CHECK(metrics["val"]["mean"]["psnr"].is_number());
+  int written = 0;
+  for (const auto& e : fs::directory_iterator(tmp.file("results/visualization/Set5"))) {
+    CHECK(data::read_image(e.path().string()).channels == 1);
+    ++written;
+  }
+  CHECK(written == 1);
 
   // color other than y: BasicSR leaves such images in colour, so the key would say nothing.
   const json rgb = {{"name", "x"}, {"model_type", "SRModel"}, {"train", {{"total_iter", 5}}},
