@@ -285,7 +285,7 @@ std::optional<NetworkChannels> network_channels(const json& opt) {
     c.out_key = "num_out_ch";
     c.in = read("num_in_ch", kDefaultChannels);
     c.out = read("num_out_ch", kDefaultChannels);
-  } else if (type == "RRDBNet" || type == "EDSR" || type == "RCAN") {
+  } else if (type == "RRDBNet" || type == "EDSR" || type == "RCAN" || type == "ECBSR") {
     c.in_key = "num_in_ch";
     c.out_key = "num_out_ch";
     c.in = read("num_in_ch", std::nullopt);

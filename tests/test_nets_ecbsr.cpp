@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,7 @@
 #include "support/data_support.h"
 #include "support/gradcheck.h"
 #include "support/train_support.h"
+#include "train/config.h"
 #include "train/trainer.h"
 
 using namespace sr;
@@ -165,4 +167,22 @@ TEST_CASE("networks/ecbsr_trains_on_train_tiny_and_tiles_exactly") {
   int64_t differ = 0;
   for (size_t i = 0; i < whole.pixels.size(); ++i) differ += tiled.pixels[i] != whole.pixels[i];
   CHECK(differ <= (int64_t)whole.pixels.size() / 10000);  // 8-bit rounding of float sums in another order
+}
+
+// configs/ecbsr_x4_quickstart.json as it is, shortened to a few iterations: BasicSR's RGB
+// ECBSR-M4C16 recipe on the embedded photos.
+TEST_CASE("networks/ecbsr_quickstart_config_trains") {
+  const std::string root = std::string(SRENGINE_BINARY_DIR) + "/test_tmp/train";
+  const std::string run = "ecbsr_quickstart_short";
+  std::filesystem::remove_all(root + "/" + run);
+  const json c = train::load_config(
+      std::string(SRENGINE_SOURCE_DIR) + "/configs/ecbsr_x4_quickstart.json",
+      {"train.stages.0.total_iter=6", "train.stages.0.scheduler.periods=[6]", "device=cpu", "name=" + run,
+       "path.experiments_root=" + root, "val.val_freq=6",
+       "datasets.val.meta_info_file=" + std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/val_one.txt"});
+  CHECK(c["network_g"]["type"] == "ECBSR");
+  REQUIRE(train::run_training(c, {}) == 0);
+  const SafetensorsFile w = read_safetensors(root + "/" + run + "/models/net_g_psnr_final.safetensors");
+  CHECK(w.get("backbone.0.conv3x3.weight").shape() == Shape{16, 3, 3, 3});
+  CHECK(w.get("backbone.5.conv3x3.weight").shape() == Shape{48, 16, 3, 3});
 }

@@ -901,3 +901,39 @@ TEST_CASE("yaml/network_of_a_file_srengine_cannot_train") {
   CHECK(n.args["num_grow_ch"] == 32);
   CHECK(n.args["scale"] == 4);
 }
+
+// BasicSR's ECBSR option file as written (ECBSR-M4C16 x4 on the Y channel, DIV2K from LMDB):
+// network_g reaches the factory whole, color y reaches both sets; moved to the embedded photos
+// on disk, it trains two iterations with one-channel batches and writes BasicSR's keys.
+TEST_CASE("yaml/ecbsr_option_file_translates_and_trains") {
+  if (!yaml_or_skip()) return;
+  const auto photos = embedded("train", kTrainPhotos) + embedded("val", kValPhotos) +
+                      std::vector<std::string>{"datasets.train.io_backend.type=disk"};
+  const LoadedConfig l = load_config_or_options(fixture("train_ECBSR_x4_m4c16_prelu.yml"), photos, ConfigUse::train);
+  const json& g = l.config["network_g"];
+  CHECK(g["type"] == "ECBSR");
+  CHECK(g["num_block"] == 4);
+  CHECK(g["num_channel"] == 16);
+  CHECK(g["with_idt"] == false);
+  CHECK(g["act_type"] == "prelu");
+  CHECK(g["scale"] == 4);
+  CHECK(l.config["datasets"]["train"]["color"] == "y");
+  CHECK(l.config["train"]["stages"][0]["type"] == "sr");
+
+  test::TempDir tmp;
+  const std::vector<std::string> sets =
+      photos + std::vector<std::string>{"datasets.val.meta_info_file=" + kRepo + "/tests/fixtures/val_one.txt",
+                                        "datasets.train.gt_size=32", "datasets.train.batch_size_per_gpu=2",
+                                        "datasets.train.num_worker_per_gpu=1", "datasets.train.dataset_enlarge_ratio=1",
+                                        "train.stages.0.total_iter=2", "train.stages.0.scheduler.milestones=[1]",
+                                        "val.val_freq=2", "logger.print_freq=1", "logger.save_checkpoint_freq=2",
+                                        "device=cpu", "name=yaml_ecbsr", "path.experiments_root=" + tmp.path()};
+  const int rc = run_srengine("train " + fixture("train_ECBSR_x4_m4c16_prelu.yml"), sets, tmp.file("log.txt"));
+  const std::string log = test::read_text(tmp.file("log.txt"));
+  INFO(log);
+  REQUIRE(rc == 0);
+  const SafetensorsFile w = read_safetensors(tmp.path() + "/yaml_ecbsr/models/net_g_sr_final.safetensors");
+  CHECK(w.get("backbone.0.conv3x3.weight").shape() == Shape{16, 1, 3, 3});
+  CHECK(w.get("backbone.5.conv1x1_3x3.k1").shape() == Shape{16, 32, 3, 3});
+  CHECK(w.get("backbone.2.conv1x1_lpl.mask").shape() == Shape{16, 1, 3, 3});
+}
