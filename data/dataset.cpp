@@ -280,6 +280,11 @@ ImageInfo Dataset::info(const FilePair& f, bool gt) const {
 
 Dataset::Dataset(const DataConfig& cfg) : cfg_(cfg) {
   validate(cfg_);
+  list_files();
+  pair_cache_ = std::make_shared<PairCache>(files_.size(), kPairCacheBudget);
+}
+
+void Dataset::list_files() {
   if (cfg_.io_backend == "lmdb") {
     list_lmdb();
     return;
@@ -354,6 +359,27 @@ void check_scale(const FilePair& f, int gt_w, int gt_h, int lq_w, int lq_h, int 
 
 }  // namespace
 
+std::shared_ptr<const ImagePair> PairCache::get(size_t i, const std::function<ImagePair()>& make) {
+  {
+    std::lock_guard<std::mutex> lock(m_);
+    auto it = pairs_.find(i);
+    if (it != pairs_.end()) return it->second;
+  }
+  auto made = std::make_shared<const ImagePair>(make());
+  const size_t size = (made->gt.pixels.size() + made->lq.pixels.size()) * sizeof(float);
+  std::lock_guard<std::mutex> lock(m_);
+  if (state_ == 0) state_ = size * images_ <= budget_ ? 1 : -1;
+  if (state_ < 0) return made;
+  auto [it, inserted] = pairs_.emplace(i, made);
+  if (inserted) bytes_ += size;
+  return it->second;
+}
+
+size_t PairCache::bytes() const {
+  std::lock_guard<std::mutex> lock(m_);
+  return bytes_;
+}
+
 Image Dataset::in_data_color(Image img) const {
   if (cfg_.color == DataColor::y) return y_channel_image(img);
   return img;
@@ -405,7 +431,8 @@ void Dataset::load_train_sample(size_t i, const SampleDraw& d, float* gt_out, fl
            "(PairedImageDataset, or GTOnlyBicubicDataset to make LQ by bicubic)");
   const int planes = channels();
   if (cfg_.type == DatasetType::single) {
-    const ImagePair p = load_pair(i, true);  // in the dataset's colour already
+    const std::shared_ptr<const ImagePair> kept = pair_cache_->get(i, [&] { return load_pair(i, true); });
+    const ImagePair& p = *kept;  // in the dataset's colour already
     check_patch(p.lq);
     const int top = SampleDraw::pick(d.top_bits, p.lq.height - lq_size + 1);
     const int left = SampleDraw::pick(d.left_bits, p.lq.width - lq_size + 1);

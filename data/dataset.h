@@ -7,8 +7,11 @@
 // io_backend lmdb the images are records of BasicSR's LMDB folders (data/lmdb_reader.h).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -111,6 +114,32 @@ std::vector<std::string> list_image_files(const std::string& dir);
 
 class LmdbReader;
 
+// The decoded training pairs of a GT-only (GTOnlyBicubicDataset) set, kept once made: the
+// modcropped GT and its bicubic LQ depend on the image alone (the draw only crops and flips
+// them), and making them is most of a sample's cost (a whole-image decode and resize for a
+// small patch). Kept only when the whole set fits `budget_bytes` by the first pair's size, so
+// a large set pays nothing (and keeps its memory). Shared by a dataset's copies (the loader's
+// workers); every operation locks.
+class PairCache {
+ public:
+  explicit PairCache(size_t images, size_t budget_bytes) : images_(images), budget_(budget_bytes) {}
+  // Pair i, made by `make` the first time (outside the lock: two workers may both make it;
+  // the first kept wins, and both are the same values).
+  std::shared_ptr<const ImagePair> get(size_t i, const std::function<ImagePair()>& make);
+  size_t bytes() const;
+
+ private:
+  const size_t images_, budget_;
+  mutable std::mutex m_;
+  std::unordered_map<size_t, std::shared_ptr<const ImagePair>> pairs_;
+  size_t bytes_ = 0;
+  int state_ = 0;  // 0 undecided, 1 keeping, -1 not keeping (the set would not fit)
+};
+
+// 512 MiB: the embedded photographs' pairs take 62 MB; a DIV2K-sized GT-only set does not fit
+// and is decoded per sample, as before.
+constexpr size_t kPairCacheBudget = size_t(512) << 20;
+
 class Dataset {
  public:
   explicit Dataset(const DataConfig& cfg);
@@ -132,6 +161,8 @@ class Dataset {
   // An LQ-only dataset has no training samples (an error naming its folder).
   void load_train_sample(size_t i, const SampleDraw& draw, float* gt_out, float* lq_out) const;
   ValSample load_val(size_t i) const;
+  // The bytes of the GT-only training pairs kept so far (PairCache).
+  size_t kept_pair_bytes() const { return pair_cache_->bytes(); }
   // RealESRGANDataset: image i flipped, padded, cropped to crop_pad_size and given its
   // three kernels, all drawn from the sample stream (seed, epoch, position).
   degrade::GtSample load_realesrgan_sample(size_t i, int64_t epoch, int64_t position) const;
@@ -144,6 +175,7 @@ class Dataset {
   std::vector<uint8_t> image_bytes(const FilePair& f, bool gt) const;
 
  private:
+  void list_files();  // files_, from the folders, meta_info or LMDB
   void list_lmdb();
   Image read(const FilePair& f, bool gt, const DecodeOptions& opt) const;
   ImageInfo info(const FilePair& f, bool gt) const;
@@ -153,6 +185,7 @@ class Dataset {
   DataConfig cfg_;
   std::vector<FilePair> files_;
   std::shared_ptr<const LmdbReader> gt_db_, lq_db_;  // io_backend lmdb; shared by copies
+  std::shared_ptr<PairCache> pair_cache_;             // GT-only training pairs; shared by copies
 };
 
 }  // namespace sr::data

@@ -12,6 +12,7 @@
 #include "data/imresize.h"
 #include "data/transforms.h"
 #include "support/data_support.h"
+#include "support/fresh_seed.h"
 
 using namespace sr;
 using namespace sr::data;
@@ -182,4 +183,43 @@ TEST_CASE("data/sample_draw_statistics") {
   CHECK(draw_sample(1, 2, 3, true, true).top_bits == draw_sample(1, 2, 3, true, true).top_bits);
   CHECK(draw_sample(1, 2, 3, true, true).top_bits != draw_sample(1, 3, 3, true, true).top_bits);
   CHECK(draw_sample(1, 2, 3, true, true).top_bits != draw_sample(2, 2, 3, true, true).top_bits);
+}
+
+// A GT-only set keeps each image's (GT, bicubic LQ) pair once made: the training samples are
+// the ones made from the pair directly (crop and augmentation of the same draw), for every
+// image, the first time and the second; a set too large for the budget keeps nothing.
+TEST_CASE("data/gt_only_pairs_are_kept_and_give_the_same_samples") {
+  test::TempDir dir;
+  const std::string gt = dir.subdir("gt");
+  std::mt19937_64 rng(test::fresh_seed());
+  for (int k = 0; k < 3; ++k) write_image(gt + "/h" + std::to_string(k) + ".png", test::random_image(rng, 40 + 4 * k, 36, 3));
+  DataConfig cfg;
+  cfg.type = DatasetType::single;
+  cfg.dataroot_gt = gt;
+  cfg.scale = 4;
+  cfg.gt_size = 16;
+  const Dataset ds(cfg);
+  const int g = 3 * 16 * 16, l = 3 * 4 * 4;
+  for (int round = 0; round < 2; ++round)
+    for (size_t i = 0; i < ds.size(); ++i) {
+      INFO("round " << round << " image " << i);
+      const SampleDraw d = draw_sample(7, round, (int64_t)i, true, true);
+      std::vector<float> gt_out(g), lq_out(l), gt_ref(g), lq_ref(l);
+      ds.load_train_sample(i, d, gt_out.data(), lq_out.data());
+      const ImagePair p = ds.load_pair(i, true);  // made afresh, not kept
+      const int top = SampleDraw::pick(d.top_bits, p.lq.height - 4 + 1), left = SampleDraw::pick(d.left_bits, p.lq.width - 4 + 1);
+      crop_augment_planar(p.lq, top, left, 4, d.aug, lq_ref.data());
+      crop_augment_planar(p.gt, top * 4, left * 4, 16, d.aug, gt_ref.data());
+      CHECK(gt_out == gt_ref);
+      CHECK(lq_out == lq_ref);
+    }
+  // Kept: the three pairs' floats.
+  CHECK(ds.kept_pair_bytes() == (size_t)(3 * (40 * 36 + 44 * 36 + 48 * 36) + 3 * (10 * 9 + 11 * 9 + 12 * 9)) * sizeof(float));
+  // A budget below the set's size keeps nothing, and still hands out the pair.
+  PairCache small(3, 1000);
+  int made = 0;
+  for (int k = 0; k < 2; ++k)
+    CHECK(small.get(0, [&] { ++made; return ds.load_pair(0, true); })->gt.width == 40);
+  CHECK(made == 2);
+  CHECK(small.bytes() == 0);
 }
