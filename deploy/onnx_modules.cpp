@@ -13,6 +13,8 @@
 #include "layers/conv2d.h"
 #include "layers/rrdb.h"
 #include "layers/sequential.h"
+#include "nets/ecbsr.h"
+#include "nets/ecbsr_deploy.h"
 #include "nets/edsr.h"
 #include "nets/msrresnet.h"
 #include "nets/rcan.h"
@@ -135,6 +137,33 @@ std::string emit_srvgg(OnnxGraph& g, const Module& m, const std::string& path, c
   return g.add_node("Add", {out, base}, join(path, "add_upsampled_input")).output(0);
 }
 
+// nets/ecbsr.h in its deployment form: each ECB as the one 3x3 Conv its five branches fold to
+// (K, B: nets/ecbsr_deploy.h), its activation (PRelu / Relu; none for act_type linear and after
+// the last block), DepthToSpace, plus the nearest-upsampled input (Concat'ed to num_out_ch copies
+// when one input channel feeds every output, as the forward's cat_channels; the input itself at
+// scale 1). One emitter for every ECBSR rather than a conversion to SRVGGNetCompact first: the
+// linear, gray-to-RGB and x1 nets have no SRVGGNetCompact form, and the graph keeps ECBSR's
+// names (backbone.i, backbone.i.act.weight) so a graph viewer matches the training checkpoint.
+// The graph is op for op what ecbsr_to_srvgg's net exports where that exists.
+std::string emit_ecbsr(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
+  const ECBSR& net = as<ECBSR>(m);
+  std::string y = x;
+  for (size_t i = 0; i < net.blocks.size(); ++i) {
+    const ECB& block = *net.blocks[i];
+    const std::string name = join(path, "backbone." + std::to_string(i));
+    y = emit_conv(g, *ecb_to_conv2d(block), name, y);
+    if (block.act) y = emit_module(g, *block.act, join(name, "act"), y);
+  }
+  std::string base = x;
+  if (net.scale > 1) {
+    y = emit_pixel_shuffle(g, y, net.scale, join(path, "pixel_shuffle"));
+    base = emit_upsample_nearest(g, x, net.scale, join(path, "upsample_input"));
+  }
+  if (net.num_out_ch > net.num_in_ch)
+    base = emit_concat(g, std::vector<std::string>(net.num_out_ch, base), join(path, "broadcast_input"));
+  return g.add_node("Add", {y, base}, join(path, "add_upsampled_input")).output(0);
+}
+
 // nets/edsr.h's ResidualBlockNoBN: x + res_scale * conv2(relu(conv1(x))) (a plain Add at 1).
 std::string emit_residual_block_no_bn(OnnxGraph& g, const Module& m, const std::string& path, const std::string& x) {
   const ResidualBlockNoBN& b = as<ResidualBlockNoBN>(m);
@@ -230,6 +259,7 @@ const std::map<std::string, Emitter>& emitters() {
       {"RCAN", &emit_rcan},           {"ResidualGroup", &emit_residual_group},
       {"RCAB", &emit_rcab},           {"ChannelAttention", &emit_channel_attention},
       {"SwinIR", &emit_swinir},       {"HAT", &emit_hat},
+      {"ECBSR", &emit_ecbsr},
   };
   return table;
 }
@@ -283,9 +313,13 @@ GeneratorInterface generator_interface(const Module& net) {
   } else if (const auto* h = dynamic_cast<const HAT*>(&net)) {
     io.scale = h->output_scale();
     io.in_channels = io.out_channels = h->options.in_chans;
+  } else if (const auto* ec = dynamic_cast<const ECBSR*>(&net)) {
+    io.scale = ec->scale;
+    io.in_channels = ec->num_in_ch;
+    io.out_channels = ec->num_out_ch;  // one input channel may feed every output channel
   } else {
     fail("ONNX export: network ", net.type_name(), " has no ONNX mapping: srengine exports the generators "
-         "RRDBNet, SRVGGNetCompact, EDSR, MSRResNet, RCAN, SwinIR and HAT");
+         "RRDBNet, SRVGGNetCompact, EDSR, MSRResNet, RCAN, SwinIR, HAT and ECBSR");
   }
   io.name = net.type_name() + " x" + std::to_string(io.scale);
   return io;

@@ -589,7 +589,7 @@ TEST_CASE("onnx/export_errors_name_the_bad_option_path_or_op") {
   INFO(log);
   CHECK(rc != 0);
   CHECK(log.find("VGGStyleDiscriminator has no ONNX mapping") != std::string::npos);
-  CHECK(log.find("RRDBNet, SRVGGNetCompact, EDSR, MSRResNet, RCAN, SwinIR and HAT") != std::string::npos);
+  CHECK(log.find("RRDBNet, SRVGGNetCompact, EDSR, MSRResNet, RCAN, SwinIR, HAT and ECBSR") != std::string::npos);
   CHECK(!fs::exists(dir.file("d.onnx")));
 }
 
