@@ -15,6 +15,7 @@
 #include "engine/autograd.h"
 #include "engine/error.h"
 #include "infer/open_model.h"
+#include "nets/ecbsr_deploy.h"
 #include "quant/ptq.h"
 #include "tools/cli/args.h"
 #include "tools/cli/net_setup.h"
@@ -34,6 +35,8 @@ const char* kUsage =
     "  Post-training int8 quantisation to a QDQ ONNX model (docs/EXPORT.md, \"int8\"): the input of\n"
     "  every Conv int8 per tensor (calibrated on the images of --calib), its weights int8 per output\n"
     "  channel, its bias int32. Then PSNR/SSIM of the int8 model against the fp32 model on --val.\n"
+    "  An ECBSR is first folded into the SRVGGNetCompact it equals (each block one 3x3 conv); that\n"
+    "  net is calibrated, written and measured.\n"
     "model (as srengine infer):\n"
     "  --config CFG            a config whose network_g is the architecture (with --weights)\n"
     "  --weights W             safetensors or PyTorch .pth weights\n"
@@ -137,13 +140,26 @@ int run_quantize(const std::vector<std::string>& args) {
 
   // Opened as export opens it (a BasicSR option file as --config, the param_key note).
   const infer::OpenedModel model = open_cli_model(spec);
-  Module& net = *model.net;
-  const quant::NetworkShape shape = quant::network_shape(net);
   for (const char* key : {"num_in_ch", "num_out_ch"}) {
     const int channels = model.network_g.value(key, 3);
     SR_CHECK(channels == 3, "quantize: network_g has ", key, " ", channels, ": quantize calibrates and measures RGB "
              "networks (3 channels in and out); `srengine export` writes this one in fp32 or fp16");
   }
+  // ECBSR deploys as the SRVGGNetCompact it folds to (nets/ecbsr_deploy.h): the int8 convs are
+  // the folded 3x3 convs, so that net is the one calibrated, exported and measured (fp32 in the
+  // report is its forward, equal to the ECBSR's to float32 rounding).
+  std::unique_ptr<SRVGGNetCompact> folded;
+  if (const auto* ecbsr = dynamic_cast<const ECBSR*>(model.net.get())) {
+    try {
+      folded = ecbsr_to_srvgg(*ecbsr);
+    } catch (const std::exception& e) {
+      fail("quantize: ", e.what());
+    }
+    std::printf("folded ECBSR x%d (%zu blocks, five branches each) into SRVGGNetCompact: %zu 3x3 convs, act %s\n",
+                ecbsr->scale, ecbsr->blocks.size(), ecbsr->blocks.size(), ecbsr->blocks.front()->act_type.c_str());
+  }
+  Module& net = folded ? *folded : *model.net;
+  const quant::NetworkShape shape = quant::network_shape(net);
   const std::vector<quant::ImageCrop> calib =
       quant::load_image_crops(calib_dir, "quantize: calibration folder", crop, shape.divisor);
   const std::vector<quant::ImageCrop> val =
