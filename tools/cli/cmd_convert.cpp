@@ -12,6 +12,7 @@
 #include "engine/pth_reader.h"
 #include "engine/safetensors.h"
 #include "infer/open_model.h"
+#include "nets/ecbsr_deploy.h"
 #include "nets/load_weights.h"
 #include "nets/model_presets.h"
 #include "nets/network_from_weights.h"
@@ -25,7 +26,7 @@ namespace {
 
 const char* kUsage =
     "usage: srengine convert IN.pth|IN.safetensors OUT.safetensors [--param-key auto|params_ema|params|bare|all]\n"
-    "                        [-n MODEL_NAME | --config CFG.json]\n"
+    "                        [-n MODEL_NAME | --config CFG.json] [--fold]\n"
     "  Writes the weights of IN as float32 safetensors (whatever dtype IN stores). --param-key chooses\n"
     "  a BasicSR wrapper: auto (default) params_ema if present, else params, else the bare state dict;\n"
     "  all keeps every tensor with its dotted path (params.*, params_ema.*: --weights understands both).\n"
@@ -36,13 +37,17 @@ const char* kUsage =
     "  The network's options go into the file's metadata (network_g), so `srengine infer --weights OUT`\n"
     "  needs no config: from -n (a released model's architecture: srengine infer --help lists them),\n"
     "  --config (its network_g), else recognised from the tensor shapes (RRDBNet, SRVGGNetCompact,\n"
-    "  MSRResNet).\n";
+    "  MSRResNet).\n"
+    "  --fold (an ECBSR, with --config): writes the SRVGGNetCompact the ECBSR folds to (each block's\n"
+    "  five branches as one 3x3 conv: docs/EXPORT.md, \"ECBSR\"), Real-ESRGAN's body.N keys, and\n"
+    "  that network in the metadata.\n";
 
 }  // namespace
 
 int run_convert(const std::vector<std::string>& args) {
   std::vector<std::string> paths;
   std::string param_key = "auto", model_name, config;
+  bool fold = false;
   for (size_t i = 0; i < args.size(); ++i) {
     auto value = [&]() -> std::string {
       SR_CHECK(i + 1 < args.size(), "convert: ", args[i], " needs a value (see srengine convert --help)");
@@ -54,6 +59,8 @@ int run_convert(const std::vector<std::string>& args) {
       model_name = value();
     } else if (args[i] == "--config") {
       config = value();
+    } else if (args[i] == "--fold") {
+      fold = true;
     } else if (args[i] == "--help" || args[i] == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
@@ -75,6 +82,8 @@ int run_convert(const std::vector<std::string>& args) {
   std::optional<nlohmann::json> network;
   if (!model_name.empty()) network = find_model_preset(model_name).network_g;
   if (!config.empty()) network = train::read_generator_config(config).args;
+  SR_CHECK(!fold || (network && network->value("type", "") == "ECBSR"), "convert: --fold folds an ECBSR: give its "
+           "--config (network_g of type ECBSR)", network ? ", not " + network->value("type", std::string("?")) : "");
 
   std::vector<std::string> skipped;
   NamedTensors tensors = read_weights_file(in, &skipped);
@@ -103,6 +112,29 @@ int run_convert(const std::vector<std::string>& args) {
     net->load_state_dict(dict, true, "'" + in + "'");
     arch_note =
         ", network " + (*network)["type"].get<std::string>() + (model_name.empty() ? "" : " (" + model_name + ")");
+    if (fold) {
+      // The deployed form replaces the training one: its tensors and its options.
+      const ECBSR& ecbsr = dynamic_cast<const ECBSR&>(*net);
+      std::unique_ptr<SRVGGNetCompact> srvgg;
+      try {
+        srvgg = ecbsr_to_srvgg(ecbsr);
+      } catch (const Error& e) {
+        fail("convert: --fold '", in, "': ", e.what());
+      }
+      tensors = srvgg->state_dict();
+      network = nlohmann::json{{"type", "SRVGGNetCompact"},
+                               {"num_in_ch", ecbsr.num_in_ch},
+                               {"num_out_ch", ecbsr.num_out_ch},
+                               {"num_feat", ecbsr.blocks.front()->conv3x3->weight.size(0)},
+                               {"num_conv", int64_t(ecbsr.blocks.size()) - 2},
+                               {"upscale", ecbsr.scale},
+                               {"act_type", ecbsr.blocks.front()->act_type}};
+      meta["folded_from"] = "ECBSR";
+      values = 0;
+      for (const auto& [k, t] : tensors) values += t.numel();
+      arch_note = ", network SRVGGNetCompact (folded from ECBSR: " + std::to_string(ecbsr.blocks.size()) +
+                  " blocks, one 3x3 conv each)";
+    }
   } else if (param_key != "all") {
     try {
       network = network_from_tensors(tensors, in);
