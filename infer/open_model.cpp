@@ -8,6 +8,7 @@
 
 #include "engine/error.h"
 #include "engine/pth_reader.h"
+#include "nets/factory.h"
 #include "nets/load_weights.h"
 #include "nets/model_presets.h"
 #include "nets/network_from_weights.h"
@@ -108,6 +109,7 @@ OpenedModel open_model(const ModelSpec& spec) {
     m.architecture_from = arch.source;
   }
   m.net = train::make_network(m.network_g, 0, 1, Device::cpu(), LayerOptions{});
+  if (const auto ch = network_channels(m.network_g); ch && ch->in == 1 && ch->out == 1) m.channels = 1;
   if (dni_weights.empty()) {
     m.param_key = load_basicsr_weights(*m.net, weights, spec.param_key == "bare" ? "" : spec.param_key, true, &m.note);
     m.weights = weights;

@@ -42,6 +42,10 @@ struct OpenedModel {
   std::string param_key;        // the group used ("params_ema", "params", "" for bare keys)
   std::string architecture_from;  // "model name", "config", "file metadata" or "tensor shapes"
   std::string note;               // the param_key group asked for was absent: which one was used
+  // The image channels the net takes and gives: 1 when network_g says num_in_ch = num_out_ch
+  // = 1 (in_chans for SwinIR and HAT; nets/factory.h network_channels), a net trained on Y
+  // (FileOptions::net_channels); else 3.
+  int channels = 3;
 };
 
 // Builds and loads the net; every failure (unknown name, missing file with where to get it,

@@ -14,8 +14,10 @@
 #include "data/image_io.h"
 #include "data/image_row_writer.h"
 #include "data/imresize.h"
+#include "data/imresize_rows.h"
 #include "data/resize_lanczos4.h"
 #include "data/resize_linear.h"
+#include "data/ycbcr_matrix.h"
 #include "engine/error.h"
 #include "infer/tta.h"
 
@@ -36,6 +38,25 @@ Tensor image_planes(const data::Image& img) {
     const float* px = img.pixels.data() + i * c;
     for (int k = 0; k < 3; ++k) out[k * plane + i] = px[c <= 2 ? 0 : k];
     if (C == 4) out[3 * plane + i] = px[c - 1];
+  }
+  return t;
+}
+
+// For a network that takes one channel: the image's BT.601 Y as planes (1, 1, H, W), or
+// (1, 2, H, W) with alpha as the 2nd plane, and its Cb, Cr interleaved per pixel at input size
+// in `chroma` (upscaled by bicubic outside the tiles). Gray counts as R = G = B, as the Y
+// datasets read it (data/ycbcr.h), so its Cb = Cr = 128/255 and it comes back gray.
+Tensor ycbcr_planes(const data::Image& img, std::vector<float>& chroma) {
+  const int64_t plane = img.pixel_count(), C = img.has_alpha() ? 2 : 1;
+  Tensor t = Tensor::empty({1, C, img.height, img.width});
+  chroma.resize((size_t)plane * 2);
+  float* out = t.data<float>();
+  const int c = img.channels;
+  for (int64_t i = 0; i < plane; ++i) {
+    const float* px = img.pixels.data() + i * c;
+    const float r = px[0], g = px[c <= 2 ? 0 : 1], b = px[c <= 2 ? 0 : 2];
+    data::bt601_rgb_to_ycbcr(r, g, b, out[i], chroma[2 * i], chroma[2 * i + 1]);
+    if (C == 2) out[plane + i] = px[c - 1];
   }
   return t;
 }
@@ -67,31 +88,39 @@ Tensor upscale_alpha_bicubic(const Tensor& a, int scale) {
   return out;
 }
 
-// What one tile becomes: colour through the net; alpha (when present) by bicubic, or as
-// a gray RGB image through the net and back to one plane.
-TileFn make_tile_fn(Module& net, int scale, const FileOptions& opt) {
+// What one tile becomes: colour (the first `nc` planes: RGB, or Y for a one-channel net)
+// through the net; alpha (the plane after them, when present) by bicubic, or through the net
+// as a gray image (three equal planes, back to one by clamped luma; for a one-channel net the
+// plane itself, clamped to [0, 1]).
+TileFn make_tile_fn(Module& net, int scale, int nc, const FileOptions& opt) {
   const auto run = [&net, opt](const Tensor& x) -> Tensor {
     const auto plain = [&](const Tensor& t) { return net.forward(t.to(opt.device)).to(Device::cpu()).contiguous(); };
     return opt.tta ? tta_apply(x, plain) : plain(x);
   };
-  return [&net, scale, opt, run](const Tensor& tile) -> Tensor {
+  return [&net, scale, nc, opt, run](const Tensor& tile) -> Tensor {
     if (opt.between_tiles) opt.between_tiles();
-    const Tensor rgb = tile.narrow(1, 0, 3).contiguous();
-    Tensor out_rgb = run(rgb);
-    if (tile.size(1) == 3) return out_rgb;
-    const Tensor a = tile.narrow(1, 3, 1).contiguous();
+    const Tensor color = tile.narrow(1, 0, nc).contiguous();
+    Tensor out_color = run(color);
+    SR_CHECK(out_color.size(1) == nc, "the network took ", nc, " channel(s) and gave ", out_color.size(1),
+             "; inference needs as many out as in (3: RGB, or 1: the Y of YCbCr)");
+    if (tile.size(1) == nc) return out_color;
+    const Tensor a = tile.narrow(1, nc, 1).contiguous();
     Tensor out_a;
     SR_CHECK(opt.alpha != AlphaMode::linear, "tile function: linear alpha is resized outside the tiles");
     if (opt.alpha == AlphaMode::bicubic) {
       out_a = scale == 1 ? a : upscale_alpha_bicubic(a, scale);
+    } else if (nc == 1) {
+      out_a = run(a);
+      float* v = out_a.data<float>();
+      for (int64_t i = 0; i < out_a.numel(); ++i) v[i] = std::clamp(v[i], 0.0f, 1.0f);
     } else {
       Tensor a3 = Tensor::empty({1, 3, a.size(2), a.size(3)});
       for (int k = 0; k < 3; ++k) a3.narrow(1, k, 1).copy_(a);
       out_a = luma(run(a3));
     }
-    Tensor out = Tensor::empty({1, 4, out_rgb.size(2), out_rgb.size(3)});
-    out.narrow(1, 0, 3).copy_(out_rgb);
-    out.narrow(1, 3, 1).copy_(out_a);
+    Tensor out = Tensor::empty({1, nc + 1, out_color.size(2), out_color.size(3)});
+    out.narrow(1, 0, nc).copy_(out_color);
+    out.narrow(1, nc, 1).copy_(out_a);
     return out;
   };
 }
@@ -152,10 +181,20 @@ void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt
   const bool gray = image.color_channels() == 1, alpha = image.has_alpha();
   const int W = image.width, H = image.height, out_channels = image.channels;
   SR_CHECK(out_depth == 8 || out_depth == 16, "upscale: output bit depth must be 8 or 16, got ", out_depth);
+  SR_CHECK(opt.net_channels == 3 || opt.net_channels == 1,
+           "upscale: the network's image channels must be 3 (RGB) or 1 (Y), got ", opt.net_channels);
   int out_w = 0, out_h = 0;
-  checked_output_size(W, H, scale, opt.outscale, opt.tile, out_w, out_h);  // before image_planes allocates
-  Tensor planes = image_planes(image);
+  checked_output_size(W, H, scale, opt.outscale, opt.tile, out_w, out_h);  // before the planes are allocated
+  // A one-channel net sees Y; Cb and Cr stay here, at input size, and are upscaled by MATLAB
+  // bicubic of the whole plane one output row at a time as the Y rows arrive (so they do not
+  // depend on tiles or pre-pad, and hold no more memory than the RGB planes they replace).
+  const int nc = opt.net_channels;
+  std::vector<float> chroma;
+  Tensor planes = nc == 1 ? ycbcr_planes(image, chroma) : image_planes(image);
   data::Image().pixels.swap(image.pixels);  // the decoded samples are freed before the net runs
+  std::optional<data::ImresizeRows> chroma_rows;
+  if (nc == 1) chroma_rows.emplace(chroma.data(), H, W, 2, (double)scale);
+  std::vector<float> chroma_row(nc == 1 ? (size_t)W * scale * 2 : 0);
 
   // AlphaMode::linear resizes the whole alpha plane as it stands (no pre-pad, no tiles), one
   // output row at a time as the colour rows arrive; the tiles then carry colour only.
@@ -163,9 +202,9 @@ void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt
   std::vector<float> alpha_plane;
   data::LinearAxis alpha_x, alpha_y;
   if (alpha_linear) {
-    const float* a = planes.data<float>() + 3 * (int64_t)W * H;
+    const float* a = planes.data<float>() + nc * (int64_t)W * H;
     alpha_plane.assign(a, a + (int64_t)W * H);
-    planes = planes.narrow(1, 0, 3).contiguous();
+    planes = planes.narrow(1, 0, nc).contiguous();
     alpha_x = data::linear_axis(W, W * scale);
     alpha_y = data::linear_axis(H, H * scale);
   }
@@ -188,13 +227,21 @@ void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt
     for (int64_t i = 0; i < band.numel(); ++i)
       SR_CHECK(std::isfinite(b[i]), "the net gave a non-finite value (NaN or infinity)");
     for (int64_t i = 0; i < plane; ++i) {
+      float rgb[3];
+      if (nc == 1) {  // the net's Y with the bicubic Cb, Cr of this row, back to RGB
+        const int64_t x = i % w;
+        if (x == 0) chroma_rows->row((int)(first_row + i / w), chroma_row.data());
+        data::bt601_ycbcr_to_rgb(b[i], chroma_row[2 * x], chroma_row[2 * x + 1], rgb[0], rgb[1], rgb[2]);
+      } else {
+        for (int k = 0; k < 3; ++k) rgb[k] = b[k * plane + i];
+      }
       float* px = rows.data() + i * out_channels;
       if (gray) {
-        px[0] = clamped_luma(b[i], b[plane + i], b[2 * plane + i]);
+        px[0] = clamped_luma(rgb[0], rgb[1], rgb[2]);
       } else {
-        for (int k = 0; k < 3; ++k) px[k] = b[k * plane + i];
+        for (int k = 0; k < 3; ++k) px[k] = rgb[k];
       }
-      if (alpha && !alpha_linear) px[out_channels - 1] = b[3 * plane + i];
+      if (alpha && !alpha_linear) px[out_channels - 1] = b[nc * plane + i];
     }
     for (int64_t y = 0; alpha_linear && y < n; ++y) {
       data::resize_linear_row(alpha_plane.data(), W, H, alpha_x, alpha_y, (int)(first_row + y), alpha_row.data());
@@ -209,7 +256,7 @@ void upscale_image_rows(Module& net, data::Image&& image, const FileOptions& opt
     }
     resizer->push_rows(rows.data(), (int)n);
   };
-  tiled_apply(planes, scale, multiple, opt.tile, make_tile_fn(net, scale, opt), band_sink);
+  tiled_apply(planes, scale, multiple, opt.tile, make_tile_fn(net, scale, nc, opt), band_sink);
 }
 
 FileResult upscale_file(Module& net, const std::string& input, const std::string& output, const FileOptions& opt) {

@@ -3,7 +3,8 @@
 // the output never exists as a whole in float. Handles every format the data path
 // reads: PNG, JPEG, WebP, TIFF, BMP (16-bit input stays 16-bit in PNG and TIFF output),
 // gray (upscaled as RGB, written back gray with BT.601 luma) and alpha (upscaled
-// separately, written back).
+// separately, written back). A one-channel (Y) network upscales the Y of YCbCr, Cb and Cr by
+// bicubic (FileOptions::net_channels).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -36,6 +37,12 @@ struct FileOptions {
   // cv2.INTER_LANCZOS4. Streamed like the rest: the net's output still never exists whole.
   double outscale = 0;
   bool tta = false;                      // 8-way flip/rotate ensemble (infer/tta.h) per tile
+  // The image channels the net takes and gives (OpenedModel::channels): 3, RGB; or 1, a net
+  // trained on the BT.601 Y channel (BasicSR's `color: y`): every image is converted to YCbCr
+  // (data/ycbcr_matrix.h), Y goes through the net (tiled), Cb and Cr are upscaled by MATLAB
+  // bicubic of the whole plane, and the three are converted back to RGB (gray images: R = G =
+  // B in, luma out, so they stay gray).
+  int net_channels = 3;
   // Called before each tile runs (the Python module checks for Ctrl-C there; it may throw).
   std::function<void()> between_tiles;
 };

@@ -333,6 +333,12 @@ int run_infer(const std::vector<std::string>& words) {
               model.param_key.empty() ? "" : (" [" + model.param_key + "]").c_str(), model.architecture_from.c_str(),
               fo.device.str().c_str(), precision_note.c_str(), fo.tile.tile, fo.tile.tile_pad, fo.tile.pre_pad,
               fo.tta ? ", 8-way TTA" : "");
+  // A net trained on Y (num_in_ch = num_out_ch = 1) upscales the Y of every image's YCbCr.
+  fo.net_channels = model.channels;
+  for (auto& [in, o] : file_options) o.net_channels = model.channels;
+  if (model.channels == 1)
+    std::printf("infer: network takes one channel: Y by the network, Cb and Cr by bicubic (BT.601 YCbCr, "
+                "MATLAB's rgb2ycbcr / ycbcr2rgb)\n");
   if (fo.outscale > 0 && fo.outscale != scale)
     std::printf("infer: output scale %g: the net's x%d, then a Lanczos-4 resize\n", fo.outscale, scale);
   if (fo.tile.tile > 0 && !net->why_tiles_differ().empty())
