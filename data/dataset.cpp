@@ -368,8 +368,11 @@ std::shared_ptr<const ImagePair> PairCache::get(size_t i, const std::function<Im
   auto made = std::make_shared<const ImagePair>(make());
   const size_t size = (made->gt.pixels.size() + made->lq.pixels.size()) * sizeof(float);
   std::lock_guard<std::mutex> lock(m_);
+  // The first pair decides whether the set is worth keeping at all (its size times the
+  // images); the running total then caps it at the budget whatever the later pairs' sizes (the
+  // first pair made is a random one: a small first image in a set of large ones).
   if (state_ == 0) state_ = size * images_ <= budget_ ? 1 : -1;
-  if (state_ < 0) return made;
+  if (state_ < 0 || bytes_ + size > budget_) return made;
   auto [it, inserted] = pairs_.emplace(i, made);
   if (inserted) bytes_ += size;
   return it->second;

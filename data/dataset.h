@@ -117,9 +117,9 @@ class LmdbReader;
 // The decoded training pairs of a GT-only (GTOnlyBicubicDataset) set, kept once made: the
 // modcropped GT and its bicubic LQ depend on the image alone (the draw only crops and flips
 // them), and making them is most of a sample's cost (a whole-image decode and resize for a
-// small patch). Kept only when the whole set fits `budget_bytes` by the first pair's size, so
-// a large set pays nothing (and keeps its memory). Shared by a dataset's copies (the loader's
-// workers); every operation locks.
+// small patch). Kept when the whole set fits `budget_bytes` by the first pair's size, so a
+// large set pays nothing, and never beyond the budget (pairs past it are made per sample).
+// Shared by a dataset's copies (the loader's workers); every operation locks.
 class PairCache {
  public:
   explicit PairCache(size_t images, size_t budget_bytes) : images_(images), budget_(budget_bytes) {}

@@ -11,16 +11,18 @@ namespace sr::data {
 
 MetricPlanes quantize_for_metrics(const Image& img) {
   SR_CHECK(!img.empty(), "metrics: empty image");
+  // Gray (and gray + alpha) images give one plane, colour ones three (alpha dropped): metric()
+  // decides how a one-plane image meets a three-plane one.
   MetricPlanes p;
-  p.channels = 3;
+  p.channels = img.channels <= 2 ? 1 : 3;
   p.height = img.height;
   p.width = img.width;
   const int64_t plane = img.pixel_count();
-  p.v.resize(3 * plane);
+  p.v.resize(p.channels * plane);
   for (int64_t i = 0; i < plane; ++i) {
     const float* px = img.pixels.data() + i * img.channels;
-    for (int c = 0; c < 3; ++c) {
-      const float s = img.channels <= 2 ? px[0] : px[c];
+    for (int c = 0; c < p.channels; ++c) {
+      const float s = px[c];
       SR_CHECK(std::isfinite(s), "metrics: non-finite sample ", s, " at pixel ", i);
       p.v[c * plane + i] = quantize_u8(s);
     }
@@ -181,10 +183,27 @@ double ssim_planes(const MetricPlanes& a, const MetricPlanes& b) {
 
 namespace {
 
+// A one-plane image as three equal planes (R = G = B).
+MetricPlanes replicate_to_rgb(const MetricPlanes& p) {
+  MetricPlanes out = p;
+  out.channels = 3;
+  out.v.reserve(3 * p.v.size());
+  for (int c = 1; c < 3; ++c) out.v.insert(out.v.end(), p.v.begin(), p.v.end());
+  return out;
+}
+
 template <typename In>
 double metric(const In& a, const In& b, const MetricOptions& opt, double (*fn)(const MetricPlanes&, const MetricPlanes&)) {
-  const MetricPlanes qa = quantize_for_metrics(a), qb = quantize_for_metrics(b);
-  check_same(qa, qb);  // before cropping, so the message shows the real sizes
+  MetricPlanes qa = quantize_for_metrics(a), qb = quantize_for_metrics(b);
+  // A gray image beside a colour one: with test_y_channel each side is measured as BasicSR's
+  // to_y_channel leaves it (the colour image's Y, the gray one as it is: a `color: y` model's
+  // output against colour GT); without, the gray one counts as R = G = B.
+  if (qa.channels != qb.channels && !opt.test_y_channel) {
+    if (qa.channels == 1) qa = replicate_to_rgb(qa);
+    if (qb.channels == 1) qb = replicate_to_rgb(qb);
+  }
+  SR_CHECK(qa.height == qb.height && qa.width == qb.width, "metrics: image sizes differ: ", qa.width, "x", qa.height,
+           "x", qa.channels, " vs ", qb.width, "x", qb.height, "x", qb.channels);  // before cropping: the real sizes
   return fn(prepare_planes(qa, opt), prepare_planes(qb, opt));
 }
 

@@ -21,7 +21,9 @@ struct MetricOptions {
   bool test_y_channel = false;
 };
 
-// Images of any channel count (gray is replicated to RGB, alpha ignored); same size.
+// Images of any channel count, same size, alpha ignored. A gray image is measured as it is, also
+// with test_y_channel (as BasicSR's to_y_channel leaves a one-channel image; beside a colour
+// image, against that image's Y); without test_y_channel beside a colour image, as R = G = B.
 double calculate_psnr(const Image& a, const Image& b, const MetricOptions& opt = {});
 double calculate_ssim(const Image& a, const Image& b, const MetricOptions& opt = {});
 // Float RGB tensors (1, 3, H, W) or (3, H, W) in [0, 1] on any device, or one-channel ones

@@ -25,7 +25,7 @@ std::string ecbsr_srvgg_unrepresentable(const ECBSR& net) {
   const std::string act = net.blocks.front()->act_type;
   if (net.num_in_ch != net.num_out_ch)
     return "num_in_ch " + std::to_string(net.num_in_ch) + " broadcast to num_out_ch " + std::to_string(net.num_out_ch) +
-           " (SRVGGNetCompact adds the upsampled input channel for channel)";
+           " (srengine's SRVGGNetCompact adds the upsampled input channel for channel)";
   if (net.scale < 2)
     return "scale " + std::to_string(net.scale) + " (SRVGGNetCompact upsamples by 2, 3 or 4)";
   if (act != "prelu" && act != "relu")

@@ -222,4 +222,14 @@ TEST_CASE("data/gt_only_pairs_are_kept_and_give_the_same_samples") {
     CHECK(small.get(0, [&] { ++made; return ds.load_pair(0, true); })->gt.width == 40);
   CHECK(made == 2);
   CHECK(small.bytes() == 0);
+  // A small first pair lets the set in, but the budget still caps it: with room for the first
+  // (40x36) pair only, the larger second one is handed out and not kept.
+  const size_t first = (40 * 36 + 10 * 9) * 3 * sizeof(float);
+  PairCache capped(2, 2 * first);
+  capped.get(0, [&] { return ds.load_pair(0, true); });
+  CHECK(capped.bytes() == first);
+  made = 0;
+  for (int k = 0; k < 2; ++k) capped.get(2, [&] { ++made; return ds.load_pair(2, true); });
+  CHECK(made == 2);
+  CHECK(capped.bytes() == first);
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "data/evaluate.h"
 #include "data/image_io.h"
 #include "data/metrics.h"
+#include "data/ycbcr.h"
 #include "support/data_support.h"
 
 using namespace sr;
@@ -51,8 +53,10 @@ TEST_CASE("data/metrics_exact_cases") {
   Image c = a;
   for (float& v : c.pixels) v = std::min(1.0f, v + 0.3f / 255);
   CHECK(std::isinf(calculate_psnr(a, c)));
-  // Y channel of gray images: Y = 16 + 219 v (the coefficients sum to 219), so one
-  // gray level is 219/255 Y levels: PSNR = 20 log10(255 / (219/255)).
+  // Gray images with test_y_channel are measured as they are (BasicSR's to_y_channel leaves a
+  // one-channel image; a `color: y` model's saved images are its Y): one gray level is one Y
+  // level, PSNR = 20 log10(255), as for the same images as tensors. (Taking them as R = G = B
+  // would give Y = 16 + 219 v: 20 log10(255 / (219/255)), 1.32 dB more.)
   Image g(20, 20, 1), g2(20, 20, 1);
   for (size_t i = 0; i < g.pixels.size(); ++i) {
     g.pixels[i] = (float)(i % 200) / 255.0f;
@@ -60,7 +64,23 @@ TEST_CASE("data/metrics_exact_cases") {
   }
   MetricOptions y;
   y.test_y_channel = true;
-  CHECK(calculate_psnr(g, g2, y) == Approx(20 * std::log10(255.0 / (219.0 / 255.0))).epsilon(1e-6));
+  CHECK(calculate_psnr(g, g2, y) == Approx(20 * std::log10(255.0)).epsilon(1e-12));
+  CHECK(calculate_psnr(g, g2, y) == calculate_psnr(image_to_tensor(g).narrow(1, 0, 1), image_to_tensor(g2).narrow(1, 0, 1), y));
+  CHECK(calculate_psnr(g, g2) == Approx(20 * std::log10(255.0)).epsilon(1e-12));
+  // A gray image beside a colour one: with test_y_channel, against the colour image's Y (a gray
+  // file holding that Y rounded to 8 bits differs by rounding only); without, as R = G = B.
+  const Image rgb = test::random_image(rng, 20, 20, 3);
+  Image yimg(20, 20, 1), flat(20, 20, 1);
+  for (size_t i = 0; i < yimg.pixels.size(); ++i) {
+    const float r = std::round(rgb.pixels[3 * i] * 255) / 255, gg = std::round(rgb.pixels[3 * i + 1] * 255) / 255,
+                bb = std::round(rgb.pixels[3 * i + 2] * 255) / 255;
+    yimg.pixels[i] = std::round(bt601_y(r, gg, bb) * 255) / 255;
+    flat.pixels[i] = rgb.pixels[3 * i];
+  }
+  CHECK(calculate_psnr(yimg, rgb, y) > 55);
+  Image rrr = rgb;
+  for (size_t i = 0; i < flat.pixels.size(); ++i) rrr.pixels[3 * i + 1] = rrr.pixels[3 * i + 2] = flat.pixels[i];
+  CHECK(calculate_psnr(flat, rrr) == std::numeric_limits<double>::infinity());
   // Tensor inputs are rounded like tensor2img and agree with the image path.
   MetricOptions crop;
   crop.crop_border = 4;

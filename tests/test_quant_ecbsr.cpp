@@ -172,7 +172,7 @@ TEST_CASE("onnx/quantize_cli_folds_an_ecbsr_and_refuses_one_without_an_srvgg_for
   const auto [rc, log] = quantize(ecbsr_int8_g(3, "prelu"), "prelu");
   INFO(log);
   REQUIRE(rc == 0);
-  CHECK(log.find("folded ECBSR x3 (4 blocks, five branches each) into SRVGGNetCompact: 4 3x3 convs, act prelu") !=
+  CHECK(log.find("folded ECBSR x3 (4 ECBs: num_block 2 and the first and last) into SRVGGNetCompact: 4 3x3 convs, act prelu") !=
         std::string::npos);
   CHECK(log.find("calibrated 4 conv inputs on 2 images") != std::string::npos);
   CHECK(log.find("SRVGGNetCompact x3, int8 QDQ") != std::string::npos);

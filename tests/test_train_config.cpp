@@ -462,6 +462,11 @@ TEST_CASE("config/color_y_needs_one_channel_networks") {
   lp["val"]["metrics"] = {{"lpips", {{"type", "calculate_lpips"}}}};
   CHECK_THAT(error_of(lp), Catch::Contains("'datasets.val.color' is 'y', but 'val.metrics.lpips' is LPIPS, whose "
                                            "network measures RGB images"));
+  // Real-ESRGAN's stages sharpen RGB GT batches (gt_usm): refused on Y data, whatever the set type.
+  json usm = c;
+  usm["train"]["stages"][1]["type"] = "realesrgan";
+  CHECK_THAT(error_of(usm), Catch::Contains("'datasets.train.color' is 'y', but 'train.stages.1.type' is a "
+                                            "Real-ESRGAN stage, which sharpens its RGB GT batches"));
   json synth = c;
   synth["datasets"]["train"]["type"] = "RealESRGANDataset";
   CHECK_THAT(error_of(synth), Catch::Contains("'datasets.train.color' is 'y', but a RealESRGANDataset synthesises its "

@@ -36,12 +36,14 @@ std::vector<std::string> data_channel_problems(const json& c) {
   const std::optional<NetworkChannels> g = net_g ? network_channels(*net_g) : std::nullopt;
   const std::optional<NetworkChannels> d = net_d ? network_channels(*net_d) : std::nullopt;
   bool any_gan = false, any_perceptual = false;
-  std::string perceptual_key;
+  std::string perceptual_key, realesrgan_key;
   if (c.contains("train") && c["train"].is_object() && c["train"].contains("stages") && c["train"]["stages"].is_array()) {
     const json& stages = c["train"]["stages"];
     for (size_t i = 0; i < stages.size(); ++i) {
       const std::string type = stages[i].value("type", "");
       any_gan = any_gan || type == "srgan" || type == "esrgan" || type == "realesrgan";
+      if (realesrgan_key.empty() && (type == "realesrnet" || type == "realesrgan"))
+        realesrgan_key = str_cat("train.stages.", i, ".type");
       if (!any_perceptual && stages[i].contains("perceptual_opt") && stages[i]["perceptual_opt"].is_object()) {
         any_perceptual = true;
         perceptual_key = str_cat("train.stages.", i, ".perceptual_opt");
@@ -83,6 +85,11 @@ std::vector<std::string> data_channel_problems(const json& c) {
       out.push_back(str_cat("config: '", base, "' is ", describe(color), ", but 'network_d.", d->in_key, "' is ",
                             *d->in, ": the discriminator judges the training images (set network_d.", d->in_key, " to ",
                             ch, ")"));
+    // Real-ESRGAN's stages sharpen the GT batch (gt_usm, the *_gt_usm losses) as RGB images.
+    if (color == "y" && !realesrgan_key.empty())
+      out.push_back(str_cat("config: '", base, "' is 'y', but '", realesrgan_key, "' is a Real-ESRGAN stage, ",
+                            "which sharpens its RGB GT batches (Real-ESRGAN trains on colour images): use an sr ",
+                            "stage, or color rgb"));
     if (color == "y" && any_perceptual)
       out.push_back(str_cat("config: '", base, "' is 'y', but '", perceptual_key, "' is set: the perceptual loss's ",
                             "VGG19 takes RGB images (remove perceptual_opt, or use color rgb)"));

@@ -155,8 +155,9 @@ int run_quantize(const std::vector<std::string>& args) {
     } catch (const std::exception& e) {
       fail("quantize: ", e.what());
     }
-    std::printf("folded ECBSR x%d (%zu blocks, five branches each) into SRVGGNetCompact: %zu 3x3 convs, act %s\n",
-                ecbsr->scale, ecbsr->blocks.size(), ecbsr->blocks.size(), ecbsr->blocks.front()->act_type.c_str());
+    std::printf("folded ECBSR x%d (%zu ECBs: num_block %zu and the first and last) into SRVGGNetCompact: %zu 3x3 "
+                "convs, act %s\n", ecbsr->scale, ecbsr->blocks.size(), ecbsr->blocks.size() - 2, ecbsr->blocks.size(),
+                ecbsr->blocks.front()->act_type.c_str());
   }
   Module& net = folded ? *folded : *model.net;
   const quant::NetworkShape shape = quant::network_shape(net);
