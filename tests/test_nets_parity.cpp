@@ -76,7 +76,7 @@ void run_parity(const std::string& name) {
   // input gradient, and srengine's must be 0 (its fold sums the integer taps exactly).
   std::set<std::string> zero_grads;
   if (f.metadata.count("zero_grads"))
-    for (const std::string& k : nlohmann::json::parse(f.metadata.at("zero_grads"))) zero_grads.insert(k);
+    for (const auto& k : nlohmann::json::parse(f.metadata.at("zero_grads"))) zero_grads.insert(k.get<std::string>());
   double grad_scale = 0;
   for (double v : f.get("grad.input").to_vector()) grad_scale = std::max(grad_scale, std::fabs(v));
   const NamedTensors params = net->named_parameters();

@@ -36,7 +36,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string ort_script() { return source_dir() + "/tools/ort/run_model.js"; }
 
 // Every parameter random, so a misplaced channel, slope or bias shows: conv and linear weights
 // U(+-1/sqrt(fan_in)) (PyTorch's default, keeping activations O(1)), biases U(+-0.1),
@@ -125,29 +124,13 @@ Comparison export_and_compare(const Case& c) {
   Tensor x = Tensor::empty({c.n, ch, c.h, c.w}, DType::f32);
   manual_seed(c.seed + 100);
   uniform_(x, 0.0, 1.0);
-  {
-    std::ofstream f(dir.file("in.f32"), std::ios::binary);
-    f.write(reinterpret_cast<const char*>(x.data<float>()), x.numel() * 4);
-  }
-  const int orc = run("node " + ort_script() + " " + model + " " + dir.file("in.f32") + " " + std::to_string(c.n) + " " +
-                          std::to_string(ch) + " " + std::to_string(c.h) + " " + std::to_string(c.w) + " " +
-                          dir.file("out.f32"),
-                      dir.file("ort.log"));
-  const std::string ort_log = test::read_text(dir.file("ort.log"));
-  INFO(ort_log);
-  REQUIRE(orc == 0);
-
   Tensor ref;
   {
     NoGradGuard no_grad;
     ref = net->forward(x).contiguous();
   }
-  std::ostringstream want;
-  want << "shape " << ref.size(0) << " " << ref.size(1) << " " << ref.size(2) << " " << ref.size(3);
-  REQUIRE(ort_log.find(want.str()) != std::string::npos);
-  const std::string out = test::read_text(dir.file("out.f32"));
-  REQUIRE(int64_t(out.size()) == ref.numel() * 4);
-  const float* got = reinterpret_cast<const float*>(out.data());
+  const std::vector<float> ort = test::onnxruntime_forward(model, x, ref.shape(), dir.path());
+  const float* got = ort.data();
   const float* exp = ref.data<float>();
   for (int64_t i = 0; i < ref.numel(); ++i) {
     const double d = std::fabs(double(got[i]) - double(exp[i]));
