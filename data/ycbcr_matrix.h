@@ -2,6 +2,7 @@
 // ycbcr2rgb for double images), for running a network trained on Y (BasicSR's `color: y`) on
 // colour photos: Y through the network, Cb and Cr by bicubic, then back to RGB.
 #pragma once
+#include "data/ycbcr.h"
 
 namespace sr::data {
 
@@ -9,10 +10,10 @@ namespace sr::data {
 //   255 Y  =  16 + 65.481 R + 128.553 G + 24.966 B       Y  in [16/255, 235/255]
 //   255 Cb = 128 - 37.797 R -  74.203 G + 112.0  B       Cb in [16/255, 240/255]
 //   255 Cr = 128 + 112.0  R -  93.786 G -  18.214 B      Cr likewise
-// Y is data::bt601_y's expression (ycbcr.h); the sums are taken in float64 and rounded once.
+// Y is data::bt601_y itself (ycbcr.h); the sums are taken in float64 and rounded once.
 inline void bt601_rgb_to_ycbcr(float r, float g, float b, float& y, float& cb, float& cr) {
   const double R = r, G = g, B = b;
-  y = (float)((B * 24.966 + G * 128.553 + R * 65.481 + 16.0) / 255.0);  // bt601_y's order (BasicSR's BGR)
+  y = bt601_y(r, g, b);
   cb = (float)((128.0 - 37.797 * R - 74.203 * G + 112.0 * B) / 255.0);
   cr = (float)((128.0 + 112.0 * R - 93.786 * G - 18.214 * B) / 255.0);
 }
