@@ -105,7 +105,8 @@ srengine_upscaler* srengine_open(const srengine_options* o) {
         u->options.device = activate(o->device);
         u->model = sr::infer::open_model(spec);
         u->model.net->to(u->options.device);
-        u->options.net_channels = u->model.channels;  // a Y net: Y by the net, Cb and Cr by bicubic
+        // a Y net: Y by the net, Cb and Cr by bicubic
+        u->options.net_channels = sr::infer::upscaling_channels(u->model, "srengine_open");
         sr::infer::net_scale(*u->model.net);  // an upscaling net
         return u.release();
       },

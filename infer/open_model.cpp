@@ -109,7 +109,6 @@ OpenedModel open_model(const ModelSpec& spec) {
     m.architecture_from = arch.source;
   }
   m.net = train::make_network(m.network_g, 0, 1, Device::cpu(), LayerOptions{});
-  if (const auto ch = network_channels(m.network_g); ch && ch->in == 1 && ch->out == 1) m.channels = 1;
   if (dni_weights.empty()) {
     m.param_key = load_basicsr_weights(*m.net, weights, spec.param_key == "bare" ? "" : spec.param_key, true, &m.note);
     m.weights = weights;
@@ -124,6 +123,19 @@ OpenedModel open_model(const ModelSpec& spec) {
   }
   m.net->eval();
   return m;
+}
+
+int upscaling_channels(const OpenedModel& m, const std::string& who) {
+  const std::optional<NetworkChannels> ch = network_channels(m.network_g);
+  if (!ch || !ch->in) return 3;  // a type without channel options (the factory has checked them)
+  const int64_t in = *ch->in, out = ch->out ? *ch->out : in;
+  if (in == out && (in == 3 || in == 1)) return (int)in;
+  const std::string type = m.network_g.value("type", std::string("network"));
+  const std::string keys = ch->out_key.empty() || ch->out_key == ch->in_key
+                               ? str_cat("network_g.", ch->in_key, " ", in)
+                               : str_cat("network_g.", ch->in_key, " ", in, " and network_g.", ch->out_key, " ", out);
+  fail(who, ": ", type, " has ", keys, ": images are upscaled by networks of 3 channels in and out (RGB) or of 1 ",
+       "(Y; Cb and Cr by bicubic); `srengine export` writes this network as it is");
 }
 
 }  // namespace sr::infer

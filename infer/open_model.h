@@ -42,15 +42,19 @@ struct OpenedModel {
   std::string param_key;        // the group used ("params_ema", "params", "" for bare keys)
   std::string architecture_from;  // "model name", "config", "file metadata" or "tensor shapes"
   std::string note;               // the param_key group asked for was absent: which one was used
-  // The image channels the net takes and gives: 1 when network_g says num_in_ch = num_out_ch
-  // = 1 (in_chans for SwinIR and HAT; nets/factory.h network_channels), a net trained on Y
-  // (FileOptions::net_channels); else 3.
-  int channels = 3;
 };
 
 // Builds and loads the net; every failure (unknown name, missing file with where to get it,
 // mismatched keys) is an sr::Error.
 OpenedModel open_model(const ModelSpec& spec);
+
+// The image channels an upscaling run feeds the net and reads back (FileOptions::net_channels):
+// 3 for an RGB net, 1 for a net trained on Y (network_g's num_in_ch = num_out_ch = 1, or
+// in_chans = 1 for SwinIR and HAT; nets/factory.h network_channels). A net whose channels in
+// and out differ, or are neither, is an sr::Error naming network_g's keys and values: an
+// upscaled image keeps the input's colours, so there is no image such a net could return.
+// `who` starts the message ("infer", "srengine_open", "Upscaler").
+int upscaling_channels(const OpenedModel& m, const std::string& who);
 
 // (1 - alpha) * a + alpha * b for every tensor, computed in float64 and rounded once; the two
 // must have the same names and shapes (errors name the files through `a_name`, `b_name`).

@@ -193,7 +193,7 @@ class Upscaler {
     sr::check_precision_supported(p, options_.device, "native", "Upscaler: precision");
     model_ = sr::infer::open_model(spec);
     model_.net->to(options_.device);
-    options_.net_channels = model_.channels;  // a Y net: Y by the net, Cb and Cr by bicubic
+    options_.net_channels = sr::infer::upscaling_channels(model_, "Upscaler");  // Y by a Y net, Cb and Cr by bicubic
     sr::set_precision(*model_.net, p);
     scale_ = sr::infer::net_scale(*model_.net);
   }

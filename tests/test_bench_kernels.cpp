@@ -263,3 +263,25 @@ TEST_CASE("bench/infer_fp32_and_int8_rows") {
   CHECK_THAT(read_text(dir + "/fp64.txt"), Catch::Contains("got 'fp64'"));
   fs::remove_all(dir);
 }
+
+// A one-channel network is timed on one-channel input: `bench infer` reads network_g's
+// channels as the factory does (in_chans for SwinIR), not a fixed 3.
+TEST_CASE("bench/infer_one_channel_network") {
+  if (!fs::exists(bench_exe())) {
+    WARN("SKIPPED: " << bench_exe() << " is not built");
+    return;
+  }
+  const std::string dir = scratch_dir("infer_y");
+  {
+    std::ofstream cfg(dir + "/swinir_y.json");
+    cfg << R"({"name": "b", "scale": 2, "network_g": {"type": "SwinIR", "upscale": 2, "in_chans": 1, "img_size": 8,
+              "window_size": 4, "img_range": 1.0, "depths": [1], "embed_dim": 8, "num_heads": [2], "mlp_ratio": 2,
+              "upsampler": "pixelshuffledirect", "resi_connection": "1conv"}})";
+  }
+  REQUIRE(std::system((bench_exe() + " bench infer --size 8x12 --iters 1 --warmup 0 --threads 1 --config " + dir +
+                       "/swinir_y.json --json " + dir + "/out.json > " + dir + "/log.txt 2>&1").c_str()) == 0);
+  const json rows = read_json(dir + "/out.json");
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0]["input"] == "1x1x8x12");
+  fs::remove_all(dir);
+}

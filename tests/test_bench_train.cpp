@@ -101,3 +101,31 @@ TEST_CASE("bench/train_graph_rows_on_simt") {
   CHECK(text.find("graph / eager") != std::string::npos);
   fs::remove_all(dir);
 }
+
+// Synthetic batches have the generator's channels as the factory reads them: a one-channel
+// SwinIR (in_chans 1) trained on Y gets one-channel LQ and GT, not a fixed num_in_ch of 3.
+TEST_CASE("bench/train_one_channel_swinir") {
+  const std::string exe = std::string(SRENGINE_BINARY_DIR) + "/srengine";
+  if (!fs::exists(exe)) {
+    WARN("SKIPPED: " << exe << " is not built");
+    return;
+  }
+  const std::string dir = std::string(SRENGINE_BINARY_DIR) + "/test_tmp/bench_train_y_" + std::to_string(::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string cfg = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/train_tiny.json";
+  const std::string swinir = R"('network_g={"type": "SwinIR", "upscale": 4, "in_chans": 1, "img_size": 8,)"
+                             R"( "window_size": 4, "img_range": 1.0, "depths": [1], "embed_dim": 8, "num_heads": [2],)"
+                             R"( "mlp_ratio": 2, "upsampler": "pixelshuffledirect", "resi_connection": "1conv"}')";
+  const std::string cmd = exe + " bench train --config " + cfg + " --stage psnr --iters 1 --warmup 0 --device cpu" +
+                          " --set " + swinir + " --set datasets.train.color=y --set datasets.val.color=y" +
+                          " --set network_d.num_in_ch=1 --json " + dir + "/out.json > " + dir + "/log.txt 2>&1";
+  const int rc = std::system(cmd.c_str());
+  std::ifstream log(dir + "/log.txt");
+  INFO(std::string(std::istreambuf_iterator<char>(log), {}));
+  REQUIRE(rc == 0);
+  const nlohmann::json rows = nlohmann::json::parse(std::ifstream(dir + "/out.json"));
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0]["step_ms_median"].get<double>() > 0);
+  fs::remove_all(dir);
+}

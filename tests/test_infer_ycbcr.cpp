@@ -277,3 +277,24 @@ TEST_CASE("infer/cli_y_network_says_so") {
   const auto [worst, count] = test::level_diff(data::read_image(dir.file("out/in.png")), data::read_image(dir.file("lib.png")));
   CHECK(worst == 0);
 }
+
+// Only nets of 3 channels in and out (RGB) or 1 (Y) upscale images; any other pair is refused
+// when the model is opened, naming network_g's keys and values, not at the first convolution.
+TEST_CASE("infer/upscaling_channels_refuse_other_nets") {
+  auto channels = [](const nlohmann::json& g) {
+    infer::OpenedModel m;
+    m.network_g = g;
+    return infer::upscaling_channels(m, "infer");
+  };
+  CHECK(channels({{"type", "RRDBNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}}) == 3);
+  CHECK(channels({{"type", "ECBSR"}, {"num_in_ch", 1}, {"num_out_ch", 1}}) == 1);
+  CHECK(channels({{"type", "SwinIR"}, {"in_chans", 1}}) == 1);
+  CHECK(channels({{"type", "SwinIR"}}) == 3);          // in_chans' default
+  CHECK(channels({{"type", "SRVGGNetCompact"}}) == 3);  // num_in_ch / num_out_ch's defaults
+  CHECK_THROWS_WITH(channels({{"type", "ECBSR"}, {"num_in_ch", 1}, {"num_out_ch", 3}}),
+                    Catch::Contains("infer: ECBSR has network_g.num_in_ch 1 and network_g.num_out_ch 3") &&
+                        Catch::Contains("`srengine export`"));
+  CHECK_THROWS_WITH(channels({{"type", "RRDBNet"}, {"num_in_ch", 3}, {"num_out_ch", 1}}),
+                    Catch::Contains("RRDBNet has network_g.num_in_ch 3 and network_g.num_out_ch 1"));
+  CHECK_THROWS_WITH(channels({{"type", "HAT"}, {"in_chans", 4}}), Catch::Contains("HAT has network_g.in_chans 4:"));
+}

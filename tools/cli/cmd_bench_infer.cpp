@@ -111,10 +111,11 @@ int run_bench_infer(const std::vector<std::string>& args) {
   if (threads > 0) omp_set_num_threads(threads);
 
   manual_seed(1);
-  std::unique_ptr<Module> net = build_generator(config);
+  BuiltGenerator generator = build_generator(config);
+  std::unique_ptr<Module>& net = generator.net;
   if (!weights.empty()) load_basicsr_weights(*net, weights);
   net->eval();  // inference: no stochastic depth (SwinIR), as infer / test / validation run it
-  Tensor x = Tensor::empty({batch, 3, size.first, size.second});
+  Tensor x = Tensor::empty({batch, generator.in_channels, size.first, size.second});
   uniform_(x, 0.0, 1.0);
 
   if (!precisions_given) precisions = dynamic_cast<SRVGGNetCompact*>(net.get()) ? "fp32,int8" : "fp32";
@@ -188,8 +189,7 @@ int run_bench_infer(const std::vector<std::string>& args) {
       run(r);
       ms[r].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
-  const std::string input = std::to_string(batch) + "x3x" + std::to_string(size.first) + "x" +
-                            std::to_string(size.second);
+  const std::string input = str_cat(batch, "x", generator.in_channels, "x", size.first, "x", size.second);
   std::printf("%-6s %-12s %-12s %8s %12s %10s\n", "prec", "int8 path", "input", "threads", "median ms", "vs fp32");
   for (size_t r = 0; r < row_list.size(); ++r) {
     const std::string& p = row_list[r].precision;

@@ -33,6 +33,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,7 @@
 #include "kernels/cpu/simd.h"
 #include "kernels/registry.h"
 #include "layers/precision.h"
+#include "nets/factory.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "train/comm.h"
@@ -221,7 +223,9 @@ class BatchSource {
     }
     const int64_t b = d.batch_size_per_gpu, gt = d.gt_size, scale = cfg.scale;
     const json& g = cfg.network_g->args;
-    const int64_t cin = g.value("num_in_ch", 3), cout = g.value("num_out_ch", 3);
+    // The generator's channels in and out (in_chans for SwinIR and HAT); 3 for a type without them.
+    const std::optional<NetworkChannels> ch = network_channels(g);
+    const int64_t cin = ch && ch->in ? *ch->in : 3, cout = ch && ch->out ? *ch->out : cin;
     Generator gen(cfg.manual_seed + 77);
     for (int i = 0; i < 2; ++i) {  // two batches in turn, so no step sees the same input twice in a row
       Tensor lq = Tensor::empty({b, cin, gt / scale, gt / scale}), hr = Tensor::empty({b, cout, gt, gt});

@@ -321,6 +321,7 @@ int run_infer(const std::vector<std::string>& words) {
       inputs, output, [&](const std::string& in) { return infer::output_name(in, file_options.at(in)); }, "infer");
 
   infer::OpenedModel model = open_cli_model(spec);
+  const int net_channels = infer::upscaling_channels(model, "infer");
   std::unique_ptr<Module>& net = model.net;
   net->to(fo.device);
   if (precision) set_precision(*net, *precision);
@@ -334,9 +335,9 @@ int run_infer(const std::vector<std::string>& words) {
               fo.device.str().c_str(), precision_note.c_str(), fo.tile.tile, fo.tile.tile_pad, fo.tile.pre_pad,
               fo.tta ? ", 8-way TTA" : "");
   // A net trained on Y (num_in_ch = num_out_ch = 1) upscales the Y of every image's YCbCr.
-  fo.net_channels = model.channels;
-  for (auto& [in, o] : file_options) o.net_channels = model.channels;
-  if (model.channels == 1)
+  fo.net_channels = net_channels;
+  for (auto& [in, o] : file_options) o.net_channels = net_channels;
+  if (net_channels == 1)
     std::printf("infer: network takes one channel: Y by the network, Cb and Cr by bicubic (BT.601 YCbCr, "
                 "MATLAB's rgb2ycbcr / ycbcr2rgb)\n");
   if (fo.outscale > 0 && fo.outscale != scale)

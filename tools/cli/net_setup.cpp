@@ -9,6 +9,7 @@
 #include "engine/cuda_runtime.h"
 #include "engine/error.h"
 #include "infer/open_model.h"
+#include "nets/factory.h"
 #include "train/networks.h"
 #include "train/yaml/options_file.h"
 
@@ -65,8 +66,12 @@ void ensure_writable_dir(const std::string& dir, const std::string& what) {
   SR_CHECK(ok, what, " '", dir, "' is not writable");
 }
 
-std::unique_ptr<Module> build_generator(const std::string& config_path) {
-  return train::make_network(train::read_generator_config(config_path), 0, 1, Device::cpu(), LayerOptions{});
+BuiltGenerator build_generator(const std::string& config_path) {
+  const train::NetworkConfig g = train::read_generator_config(config_path);
+  BuiltGenerator b;
+  b.net = train::make_network(g, 0, 1, Device::cpu(), LayerOptions{});
+  if (const auto ch = network_channels(g.args); ch && ch->in) b.in_channels = *ch->in;
+  return b;
 }
 
 infer::OpenedModel open_cli_model(infer::ModelSpec spec) {

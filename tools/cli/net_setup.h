@@ -32,7 +32,12 @@ bool parse_model_flag(const std::string& flag, const std::function<std::string()
 infer::OpenedModel open_cli_model(infer::ModelSpec spec);
 
 // network_g of a config file (JSON or .yml) with fresh weights, built as training builds
-// it (train/networks.h: seed 0, G's stream), on the CPU.
-std::unique_ptr<Module> build_generator(const std::string& config_path);
+// it (train/networks.h: seed 0, G's stream), on the CPU, and the image channels it takes
+// (nets/factory.h network_channels; 3 when the type has no such option).
+struct BuiltGenerator {
+  std::unique_ptr<Module> net;
+  int64_t in_channels = 3;
+};
+BuiltGenerator build_generator(const std::string& config_path);
 
 }  // namespace sr::cli
