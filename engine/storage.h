@@ -7,7 +7,9 @@
 // otherwise.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <string>
 
 #include "engine/dtype.h"
 
@@ -39,5 +41,31 @@ struct MemoryStats {
 };
 MemoryStats host_memory_stats();
 void reset_host_peak_memory();
+
+// While one lives, a host Storage allocated on this thread that would take what the thread has
+// allocated since the scope began (less what it freed) past `bytes` fails with an sr::Error
+// saying `what` before any of it is taken. Networks are built inside one (nets/factory.h), so
+// a mistyped size (num_block 100000) stops with its options named instead of filling the
+// machine's memory and being killed for it. Scopes nest; the innermost one counts.
+class HostAllocationLimit {
+ public:
+  HostAllocationLimit(size_t bytes, std::string what);
+  ~HostAllocationLimit();
+  HostAllocationLimit(const HostAllocationLimit&) = delete;
+  HostAllocationLimit& operator=(const HostAllocationLimit&) = delete;
+
+  // Called by Storage: counts `bytes` allocated (positive) or freed (negative) on this thread.
+  static void note(int64_t bytes);
+
+ private:
+  HostAllocationLimit* outer_;
+  size_t limit_;
+  int64_t held_ = 0;
+  std::string what_;
+};
+
+// The host memory the system could give now without swapping (Linux's MemAvailable), or its
+// physical memory where that is not known.
+size_t available_host_memory();
 
 }  // namespace sr

@@ -4,6 +4,7 @@
 #include "engine/ops.h"
 #include "engine/random.h"
 #include "layers/activation.h"
+#include "nets/size_options.h"
 
 namespace sr {
 
@@ -92,8 +93,8 @@ ECBSR::ECBSR(int64_t num_in_ch_, int64_t num_out_ch_, int64_t num_block, int64_t
              const std::string& act_type, int scale_, const LayerOptions& options)
     : num_in_ch(num_in_ch_), num_out_ch(num_out_ch_), scale(scale_) {
   SR_CHECK(scale >= 1 && scale <= 4, "ECBSR: scale must be 1, 2, 3 or 4 (pixel_shuffle's factors here), got ", scale);
-  SR_CHECK(num_in_ch > 0 && num_out_ch > 0 && num_channel > 0 && num_block >= 0, "ECBSR: invalid num_in_ch ",
-           num_in_ch, " num_out_ch ", num_out_ch, " num_channel ", num_channel, " num_block ", num_block);
+  check_size_options("ECBSR", {{"num_in_ch", num_in_ch, 1}, {"num_out_ch", num_out_ch, 1},
+                               {"num_channel", num_channel, 1}, {"num_block", num_block, 0}});
   SR_CHECK(num_in_ch == num_out_ch || num_in_ch == 1, "ECBSR: num_out_ch (", num_out_ch, ") must equal num_in_ch (",
            num_in_ch, "), or num_in_ch be 1: the input, repeated scale^2 times per channel, is added to the output");
   backbone = register_module("backbone", std::make_shared<Sequential>());

@@ -3,10 +3,12 @@
 #include "nets/factory.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <optional>
 
 #include "engine/error.h"
+#include "engine/storage.h"
 #include "engine/suggest.h"
 #include "nets/ecbsr.h"
 #include "nets/edsr.h"
@@ -304,6 +306,13 @@ std::unique_ptr<Module> build_network(const json& opt, const LayerOptions& layer
   for (const auto& [name, build] : builders()) {
     if (name != type) continue;
     Args args(opt, type);
+    // A mistyped size (num_block 100000, num_feat 100000) would take the machine's memory, or
+    // have the process killed for it, before failing: the parameters may take what the system
+    // has available now, and the error then names every option.
+    const size_t available = available_host_memory();
+    HostAllocationLimit limit(available, str_cat(type, " ", opt.dump(), " needs more than the ",
+                                                 std::round(available / 0x1p30 * 10) / 10, " GiB of memory available now: ",
+                                                 "check its size options"));
     return build(args, layers);
   }
   fail("network: unknown type '", type, "'", did_you_mean(type, network_types()), "; known types: ",

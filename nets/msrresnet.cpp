@@ -4,6 +4,7 @@
 #include "engine/ops.h"
 #include "layers/residual_block_no_bn.h"
 #include "layers/rrdb.h"
+#include "nets/size_options.h"
 
 namespace sr {
 
@@ -15,8 +16,7 @@ MSRResNet::MSRResNet(int64_t num_in_ch, int64_t num_out_ch, int64_t nf, int64_t 
                      const LayerOptions& options)
     : upscale(upscale_) {
   SR_CHECK(upscale >= 2 && upscale <= 4, "MSRResNet: upscale must be 2, 3 or 4, got ", upscale);
-  SR_CHECK(num_in_ch > 0 && nf > 0 && nb >= 0, "MSRResNet: invalid num_in_ch ", num_in_ch, " num_feat ", nf,
-           " num_block ", nb);
+  check_size_options("MSRResNet", {{"num_in_ch", num_in_ch, 1}, {"num_feat", nf, 1}, {"num_block", nb, 0}});
   SR_CHECK(num_out_ch == num_in_ch, "MSRResNet: num_out_ch (", num_out_ch, ") must equal num_in_ch (", num_in_ch,
            ") because the upsampled input is added to the output");
   auto conv = [&](const char* name, int64_t in, int64_t out) {

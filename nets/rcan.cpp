@@ -2,6 +2,7 @@
 #include "nets/rcan.h"
 
 #include "engine/ops.h"
+#include "nets/size_options.h"
 
 namespace sr {
 
@@ -45,8 +46,8 @@ Tensor ResidualGroup::forward(const Tensor& x) { return add(conv->forward(residu
 RCAN::RCAN(int64_t num_in_ch, int64_t num_out_ch, int64_t nf, int64_t ng, int64_t nb, int64_t squeeze, int upscale_,
            double res_scale, double img_range, std::vector<double> rgb_mean, const LayerOptions& options)
     : upscale(upscale_), shift_(std::move(rgb_mean), img_range, num_in_ch, num_out_ch, "RCAN") {
-  SR_CHECK(num_in_ch > 0 && nf > 0 && ng >= 0 && nb >= 0, "RCAN: invalid num_in_ch ", num_in_ch, " num_feat ", nf,
-           " num_group ", ng, " num_block ", nb);
+  check_size_options("RCAN", {{"num_in_ch", num_in_ch, 1}, {"num_feat", nf, 1}, {"num_group", ng, 0},
+                              {"num_block", nb, 0}});
   conv_first = register_module("conv_first", std::make_shared<Conv2d>(num_in_ch, nf, 3, 1, 1, true, options));
   body = register_module("body", std::make_shared<Sequential>());
   for (int64_t i = 0; i < ng; ++i) body->push_back(std::make_shared<ResidualGroup>(nf, nb, squeeze, res_scale, options));

@@ -2,6 +2,7 @@
 #include "nets/rrdbnet.h"
 
 #include "engine/ops.h"
+#include "nets/size_options.h"
 
 namespace sr {
 
@@ -13,9 +14,8 @@ RRDBNet::RRDBNet(int64_t num_in_ch, int64_t num_out_ch, int scale_, int64_t nf, 
                  const LayerOptions& options)
     : scale(scale_) {
   SR_CHECK(scale == 1 || scale == 2 || scale == 4, "RRDBNet: scale must be 1, 2 or 4, got ", scale);
-  SR_CHECK(num_in_ch > 0 && num_out_ch > 0 && nf > 0 && nb >= 0 && gc > 0,
-           "RRDBNet: invalid arguments num_in_ch ", num_in_ch, " num_out_ch ", num_out_ch, " num_feat ", nf,
-           " num_block ", nb, " num_grow_ch ", gc);
+  check_size_options("RRDBNet", {{"num_in_ch", num_in_ch, 1}, {"num_out_ch", num_out_ch, 1}, {"num_feat", nf, 1},
+                                 {"num_block", nb, 0}, {"num_grow_ch", gc, 1}});
   // Unshuffling by r multiplies the input channels by r^2.
   const int64_t in = scale == 2 ? num_in_ch * 4 : scale == 1 ? num_in_ch * 16 : num_in_ch;
   conv_first = register_module("conv_first", std::make_shared<Conv2d>(in, nf, 3, 1, 1, true, options));

@@ -4,6 +4,7 @@
 #include "engine/ops.h"
 #include "layers/activation.h"
 #include "layers/conv2d.h"
+#include "nets/size_options.h"
 
 namespace sr {
 
@@ -20,8 +21,7 @@ SRVGGNetCompact::SRVGGNetCompact(int64_t num_in_ch, int64_t num_out_ch, int64_t 
                                  const std::string& act_type, const LayerOptions& options)
     : upscale(upscale_) {
   SR_CHECK(upscale >= 2 && upscale <= 4, "SRVGGNetCompact: upscale must be 2, 3 or 4, got ", upscale);
-  SR_CHECK(num_in_ch > 0 && nf > 0 && num_conv >= 0, "SRVGGNetCompact: invalid num_in_ch ", num_in_ch,
-           " num_feat ", nf, " num_conv ", num_conv);
+  check_size_options("SRVGGNetCompact", {{"num_in_ch", num_in_ch, 1}, {"num_feat", nf, 1}, {"num_conv", num_conv, 0}});
   SR_CHECK(num_out_ch == num_in_ch, "SRVGGNetCompact: num_out_ch (", num_out_ch, ") must equal num_in_ch (",
            num_in_ch, ") because the upsampled input is added to the output");
   body = register_module("body", std::make_shared<Sequential>());

@@ -9,6 +9,7 @@
 #include "engine/random.h"
 #include "kernels/common/window_attention.h"
 #include "layers/pixel_shuffle_upsample.h"
+#include "nets/size_options.h"
 
 namespace sr {
 
@@ -205,8 +206,8 @@ std::vector<double> zero_mean_unless_rgb(int64_t in_chans) {
 
 SwinIR::SwinIR(const SwinIROptions& o, const LayerOptions& lo)
     : options(o), shift_(zero_mean_unless_rgb(o.in_chans), o.img_range, o.in_chans, o.in_chans, "SwinIR") {
-  SR_CHECK(o.in_chans > 0 && o.embed_dim > 0 && o.window_size > 0, "SwinIR: invalid in_chans ", o.in_chans,
-           " embed_dim ", o.embed_dim, " window_size ", o.window_size);
+  check_size_options("SwinIR", {{"in_chans", o.in_chans, 1}, {"embed_dim", o.embed_dim, 1},
+                                {"window_size", o.window_size, 1}});
   SR_CHECK(o.depths.size() == o.num_heads.size(), "SwinIR: depths has ", o.depths.size(), " entries and num_heads ",
            o.num_heads.size(), ": one each per RSTB");
   SR_CHECK(o.drop_path_rate >= 0 && o.drop_path_rate < 1, "SwinIR: drop_path_rate must be in [0, 1), got ",

@@ -2,6 +2,7 @@
 #include "nets/unet_discriminator.h"
 
 #include "engine/ops.h"
+#include "nets/size_options.h"
 
 namespace sr {
 
@@ -11,7 +12,7 @@ constexpr double kSlope = 0.2;
 
 UNetDiscriminatorSN::UNetDiscriminatorSN(int64_t num_in_ch, int64_t nf, bool skip, const LayerOptions& options)
     : skip_connection(skip) {
-  SR_CHECK(num_in_ch > 0 && nf > 0, "UNetDiscriminatorSN: invalid num_in_ch ", num_in_ch, " or num_feat ", nf);
+  check_size_options("UNetDiscriminatorSN", {{"num_in_ch", num_in_ch, 1}, {"num_feat", nf, 1}});
   auto sn = [&](const char* name, int64_t in, int64_t out, int k, int s, int p) {
     return register_module(name, std::make_shared<SpectralNormConv2d>(in, out, k, s, p, false, 1, 1e-12, options));
   };

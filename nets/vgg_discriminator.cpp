@@ -2,6 +2,7 @@
 #include "nets/vgg_discriminator.h"
 
 #include "engine/ops.h"
+#include "nets/size_options.h"
 
 namespace sr {
 
@@ -13,7 +14,7 @@ VGGStyleDiscriminator::VGGStyleDiscriminator(int64_t num_in_ch, int64_t nf, int 
     : input_size(input_size_) {
   SR_CHECK(input_size == 128 || input_size == 256, "VGGStyleDiscriminator: input_size must be 128 or 256, got ",
            input_size);
-  SR_CHECK(num_in_ch > 0 && nf > 0, "VGGStyleDiscriminator: invalid num_in_ch ", num_in_ch, " or num_feat ", nf);
+  check_size_options("VGGStyleDiscriminator", {{"num_in_ch", num_in_ch, 1}, {"num_feat", nf, 1}});
   // Registration follows BasicSR's attribute order (conv0_0, conv0_1, bn0_1, conv1_0, bn1_0, ...).
   stages.emplace_back(register_module("conv0_0", std::make_shared<Conv2d>(num_in_ch, nf, 3, 1, 1, true, options)), nullptr);
   auto add_stage = [&](int k, int j, int64_t in, int64_t out) {

@@ -371,3 +371,45 @@ TEST_CASE("nets/vgg19_features") {
   CHECK_THROWS_WITH(VGGFeatureExtractor(opt), Catch::Contains("unknown layer 'conv6_1'"));
   std::filesystem::remove_all(dir);
 }
+
+// A bad size option is named by its key and value, one key at a time, for every network.
+TEST_CASE("nets/size_options_name_the_bad_key") {
+  struct Case {
+    json opt;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{{"type", "ECBSR"}, {"num_in_ch", 1}, {"num_out_ch", 1}, {"num_block", -1}, {"num_channel", 4},
+        {"with_idt", false}, {"act_type", "prelu"}, {"scale", 2}},
+       "ECBSR: num_block must be at least 0, got -1"},
+      {{{"type", "ECBSR"}, {"num_in_ch", 1}, {"num_out_ch", 1}, {"num_block", 1}, {"num_channel", 0},
+        {"with_idt", false}, {"act_type", "prelu"}, {"scale", 2}},
+       "ECBSR: num_channel must be at least 1, got 0"},
+      {{{"type", "RRDBNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 1}, {"num_grow_ch", 0}},
+       "RRDBNet: num_grow_ch must be at least 1, got 0"},
+      {{{"type", "SRVGGNetCompact"}, {"num_conv", -2}}, "SRVGGNetCompact: num_conv must be at least 0, got -2"},
+      {{{"type", "EDSR"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", -5}}, "EDSR: num_feat must be at least 1, got -5"},
+      {{{"type", "RCAN"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_group", -1}}, "RCAN: num_group must be at least 0, got -1"},
+      {{{"type", "MSRResNet"}, {"num_in_ch", 0}, {"num_out_ch", 0}}, "MSRResNet: num_in_ch must be at least 1, got 0"},
+      {{{"type", "SwinIR"}, {"embed_dim", 0}}, "SwinIR: embed_dim must be at least 1, got 0"},
+      {{{"type", "HAT"}, {"window_size", 0}}, "HAT: window_size must be at least 1, got 0"},
+      {{{"type", "UNetDiscriminatorSN"}, {"num_in_ch", 3}, {"num_feat", 0}}, "UNetDiscriminatorSN: num_feat must be at least 1, got 0"},
+      {{{"type", "VGGStyleDiscriminator"}, {"num_in_ch", -3}, {"num_feat", 8}}, "VGGStyleDiscriminator: num_in_ch must be at least 1, got -3"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.opt.dump());
+    CHECK_THROWS_WITH(build_network(c.opt), Catch::Contains(c.says));
+  }
+}
+
+// A network too large for the memory the system has (a mistyped num_feat) is refused while it
+// is built, before its parameters take the machine's memory, with every option named.
+TEST_CASE("nets/network_larger_than_memory_is_refused_naming_its_options") {
+  const json opt = {{"type", "RRDBNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 1000000},
+                    {"num_block", 1}, {"num_grow_ch", 4}};  // conv_body alone: 36 TB of weights
+  CHECK_THROWS_WITH(build_network(opt), Catch::Contains("RRDBNet {") && Catch::Contains("\"num_feat\":1000000") &&
+                                            Catch::Contains("GiB of memory available now: check its size options"));
+  CHECK(build_network({{"type", "RRDBNet"}, {"num_in_ch", 3}, {"num_out_ch", 3}, {"num_feat", 8}, {"num_block", 1},
+                       {"num_grow_ch", 4}})
+            ->num_parameters() > 0);  // the limit ends with the build
+}

@@ -656,6 +656,10 @@ TEST_CASE("onnx/quantize_errors_name_the_bad_input") {
       {f.model_args + out, {"--calib"}},
       {f.model_args + " --calib " + f.calib, {"--output"}},
       {f.model_args + " --calib " + f.calib + out + " --bogus", {"unknown argument", "--bogus"}},
+      {f.model_args + " --calib " + f.calib + out + " --per-channel --per-tensor",
+       {"--per-channel and --per-tensor contradict each other"}},
+      {f.model_args + " --calib " + f.calib + out + " --per-tensor --per-channel",
+       {"--per-tensor and --per-channel contradict each other"}},
       // The report's inputs are checked before the calibration and the model file.
       {f.model_args + " --calib " + f.calib + out + " --val " + tiny_val, {"tiny.png", "gives a 8x8 output",
                                                                            "under the 11x11 that SSIM needs"}},

@@ -177,3 +177,25 @@ TEST_CASE("tensor/initialisers_are_seeded_and_have_pytorch_scales") {
   CHECK(lo < -0.95 * bound);
   CHECK(compute_fan(u, FanMode::fan_out) == 16 * 9);
 }
+
+// HostAllocationLimit: what this thread allocates inside the scope, less what it frees, may not
+// pass the limit; the allocation that would is refused with the scope's message, before it is
+// taken; scopes nest, and nothing is limited after them.
+TEST_CASE("engine/host_allocation_limit") {
+  constexpr int64_t kFloats = 1 << 18;  // 1 MiB
+  {
+    HostAllocationLimit limit(3 << 20, "over the test's 3 MiB");
+    Tensor a = Tensor::empty({kFloats});
+    {
+      Tensor b = Tensor::empty({kFloats});
+      CHECK_THROWS_WITH(Tensor::empty({2 * kFloats}), Catch::Contains("over the test's 3 MiB"));
+    }
+    Tensor c = Tensor::empty({2 * kFloats});  // b was freed: 3 MiB held, not more
+    {
+      HostAllocationLimit inner(kFloats * 4 / 2, "over the inner half MiB");
+      CHECK_THROWS_WITH(Tensor::empty({kFloats}), Catch::Contains("over the inner half MiB"));
+    }
+    CHECK_THROWS_WITH(Tensor::empty({16}), Catch::Contains("over the test's 3 MiB"));
+  }
+  CHECK(Tensor::empty({4 * kFloats}).numel() == 4 * kFloats);
+}

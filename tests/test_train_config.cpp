@@ -19,6 +19,7 @@
 #include "support/scoped_env.h"
 #include "train/config.h"
 #include "train/config_types.h"
+#include "nets/size_options.h"
 
 using namespace sr::train;
 
@@ -386,7 +387,7 @@ TEST_CASE("config/check_runs_what_train_checks_before_its_first_iteration") {
   CHECK(rc == 0);
   const std::vector<std::pair<std::string, std::string>> refused = {
       {" --set network_g.type=Nope", "network_g: network: unknown type 'Nope'"},
-      {" --set network_g.num_feat=-3", "network_g: RRDBNet: invalid arguments"},
+      {" --set network_g.num_feat=-3", "network_g: RRDBNet: num_feat must be at least 1, got -3"},
       {" --set network_d.foo=1", "stage 'gan' (srgan) needs network_d: network UNetDiscriminatorSN: unknown key 'foo'"},
       {" --set path.pretrain_network_g=" + std::string(SRENGINE_SOURCE_DIR) +
            "/tests/fixtures/nets/srvgg_compact_x4.safetensors --set path.param_key_g=auto",

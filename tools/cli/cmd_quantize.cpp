@@ -71,6 +71,13 @@ int run_quantize(const std::vector<std::string>& args) {
   quant::CalibrationOptions calib_opts;
   std::string output, calib_dir, val_dir, val_gt_dir;
   int64_t crop = 128;
+  std::string granularity;  // --per-channel or --per-tensor, when one was given: both contradict
+  auto set_granularity = [&](const std::string& flag, bool per_channel) {
+    SR_CHECK(granularity.empty() || granularity == flag, "quantize: ", granularity, " and ", flag,
+             " contradict each other: give one (weights: one scale per output channel, or one per tensor)");
+    granularity = flag;
+    calib_opts.per_channel = per_channel;
+  };
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&]() -> std::string {
@@ -98,10 +105,8 @@ int run_quantize(const std::vector<std::string>& args) {
       SR_CHECK(used > 0 && used == v.size(), "quantize: --percentile '", v, "' is not a number");
       SR_CHECK(calib_opts.percentile > 0 && calib_opts.percentile <= 100, "quantize: --percentile ",
                calib_opts.percentile, ": must be in (0, 100]");
-    } else if (a == "--per-channel") {
-      calib_opts.per_channel = true;
-    } else if (a == "--per-tensor") {
-      calib_opts.per_channel = false;
+    } else if (a == "--per-channel" || a == "--per-tensor") {
+      set_granularity(a, a == "--per-channel");
     } else if (a == "--symmetric") {
       calib_opts.symmetric = true;
     } else if (a == "--crop") {
