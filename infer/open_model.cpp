@@ -110,7 +110,8 @@ OpenedModel open_model(const ModelSpec& spec) {
   }
   m.net = train::make_network(m.network_g, 0, 1, Device::cpu(), LayerOptions{});
   if (dni_weights.empty()) {
-    m.param_key = load_basicsr_weights(*m.net, weights, spec.param_key == "bare" ? "" : spec.param_key, true, &m.note);
+    m.param_key =
+        load_basicsr_weights(*m.net, weights, spec.param_key, true, &m.note, name(InferOption::param_key));
     m.weights = weights;
   } else {
     SR_CHECK(std::isfinite(dni_alpha), name(InferOption::dni_alpha), " must be a finite number");

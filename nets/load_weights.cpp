@@ -10,10 +10,15 @@
 
 namespace sr {
 
+void check_param_key(const std::string& param_key, const std::string& option) {
+  SR_CHECK(param_key == "auto" || param_key == "params_ema" || param_key == "params" || param_key == "bare" ||
+               param_key.empty() || param_key == "params_or_bare",
+           "weights: ", option, " must be auto, params_ema, params, bare or params_or_bare, got '", param_key, "'");
+}
+
 SelectedWeights select_basicsr_weights(const NamedTensors& tensors, const std::string& param_key,
-                                       const std::string& path) {
-  SR_CHECK(param_key == "auto" || param_key == "params_ema" || param_key == "params" || param_key.empty(),
-           "weights: param_key must be auto, params_ema, params or empty (bare keys), got '", param_key, "'");
+                                       const std::string& path, const std::string& option) {
+  check_param_key(param_key, option);
   std::map<std::string, NamedTensors> groups;  // "params_ema" / "params" / "" -> tensors in file order
   // Group + key -> the file's name for it. Two names that become one key ('module.x' and 'x') are
   // an error: which value wins would depend on their order (tools/convert_pth.py refuses them too).
@@ -34,32 +39,40 @@ SelectedWeights select_basicsr_weights(const NamedTensors& tensors, const std::s
              "' once DataParallel's 'module.' prefix is removed; keep one of them");
     groups[group].emplace_back(key, t);
   }
-  std::string chosen = param_key, note;
+  std::string chosen = param_key == "bare" ? "" : param_key == "params_or_bare" ? "params" : param_key, note;
   if (param_key == "auto") chosen = groups.count("params_ema") ? "params_ema" : groups.count("params") ? "params" : "";
   const std::string other = chosen == "params_ema" ? "params" : chosen == "params" ? "params_ema" : "";
   if (!groups.count(chosen) && !other.empty() && groups.count(other)) {
     note = str_cat("weights: '", path, "' has no '", chosen, "' tensors: loading its '", other, "' ones instead");
     chosen = other;
   }
-  SR_CHECK(groups.count(chosen), "weights: '", path, "' has no tensors ",
-           chosen.empty() ? "with bare keys" : "under '" + chosen + ".'", " (found: ",
-           [&] {
-             std::string s;
-             for (const auto& [g, d] : groups) s += (s.empty() ? "" : ", ") + (g.empty() ? "bare keys" : g + ".*");
-             return s.empty() ? std::string("no tensors") : s;
-           }(),
-           ")");
+  // BasicSR's default key, not the user's choice: a network srengine trained holds bare keys.
+  if (param_key == "params_or_bare" && !groups.count(chosen) && groups.count("")) {
+    note = str_cat("weights: '", path, "' has no 'params' tensors (BasicSR's default when ", option,
+                   " is left out), only bare keys, as srengine writes them: loading those");
+    chosen = "";
+  }
+  if (!groups.count(chosen)) {
+    std::string found, values;  // the groups, and the values of `option` that load them
+    for (const auto& [g, d] : groups) {
+      found += (found.empty() ? "" : ", ") + (g.empty() ? "bare keys" : g + ".*");
+      values += (values.empty() ? "" : " or ") + (g.empty() ? std::string("bare") : g);
+    }
+    fail("weights: '", path, "' has no tensors ", chosen.empty() ? "with bare keys" : "under '" + chosen + ".'",
+         " (", option, " is '", param_key.empty() ? "bare" : param_key, "'); found: ",
+         found.empty() ? std::string("no tensors") : found,
+         found.empty() ? "" : str_cat("; set ", option, " to ", values, " (or auto) to load them"));
+  }
   SelectedWeights out{chosen, std::move(groups[chosen]), note};
   map_old_esrgan_names(out.tensors, path);  // xinntao/ESRGAN's own files: model.N or RRDB_trunk names
   return out;
 }
 
 std::string load_basicsr_weights(Module& net, const std::string& path, const std::string& param_key, bool strict,
-                                 std::string* note) {
-  SR_CHECK(param_key == "auto" || param_key == "params_ema" || param_key == "params" || param_key.empty(),
-           "weights: param_key must be auto, params_ema, params or empty (bare keys), got '", param_key, "'");
+                                 std::string* note, const std::string& option) {
+  check_param_key(param_key, option);  // before reading a file that may be large
   // safetensors or torch.save (.pth), told apart by content
-  const SelectedWeights w = select_basicsr_weights(read_weights_file(path), param_key, path);
+  const SelectedWeights w = select_basicsr_weights(read_weights_file(path), param_key, path, option);
   std::map<std::string, Tensor> dict;
   for (const auto& [k, t] : w.tensors) dict[k] = t;  // unique: select_basicsr_weights refuses repeats
   const StateDictReport report =

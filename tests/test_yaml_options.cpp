@@ -262,7 +262,7 @@ TEST_CASE("yaml/left_out_keys_take_basicsr_defaults") {
   CHECK(s["gan_opt"]["loss_weight"] == 1.0);
   CHECK(s["gan_opt"]["gan_type"] == "vanilla");
   CHECK(s["pixel_opt"]["loss_weight"] == 1e-2);
-  CHECK(c["path"]["param_key_g"] == "params");
+  CHECK(c["path"]["param_key_g"] == "params_or_bare");  // params, else srengine's bare keys
 
   json options = read_yaml_file(fixture("defaults_left_out.yml"));
   options["train"]["gan_opt"].erase("gan_type");
@@ -778,6 +778,88 @@ TEST_CASE("yaml/lq_only_test_set_upscales_without_metrics") {
     REQUIRE(got.height == 4 * in.height);
     CHECK(as_u8(got) == as_u8(want));
   }
+}
+
+// srengine writes its networks with bare keys, where BasicSR's .pth files hold 'params': an
+// option file that leaves param_key_g out (BasicSR's default, 'params') loads them, with a note;
+// one that names a group the file lacks is refused with the groups found and the key to set;
+// `bare` is accepted for param_key_g and param_key_d, and `~` (BasicSR: the whole file) means it.
+TEST_CASE("yaml/left_out_param_key_g_loads_srengine_bare_weights") {
+  if (!yaml_or_skip()) return;
+  test::TempDir tmp;
+  const std::string lq = tmp.subdir("lq");
+  write_lq_folder(lq, 95);
+  manual_seed(95);
+  RRDBNet net(3, 3, 4, 8, 1, 4);  // the fixture's network_g
+  const std::string w = tmp.file("w.safetensors");
+  write_safetensors(w, net.state_dict());
+  const std::string text = test::read_text(fixture("test_lq_only_x4.yml"));
+  const std::string explicit_key = "  param_key_g: params_ema\n";
+  REQUIRE(text.find(explicit_key) != std::string::npos);
+  auto with_path_keys = [&](const std::string& name, const std::string& keys, const std::string& pretrained = "~") {
+    std::string t = text;
+    t.replace(t.find(explicit_key), explicit_key.size(), keys);
+    const std::string none = "  pretrain_network_g: ~\n";
+    REQUIRE(t.find(none) != std::string::npos);
+    t.replace(t.find(none), none.size(), "  pretrain_network_g: " + pretrained + "\n");
+    std::ofstream(tmp.file(name)) << t;
+    return tmp.file(name);
+  };
+  const std::vector<std::string> set = {"datasets.test_1.dataroot_lq=" + lq};
+  auto run_test = [&](const std::string& yml, const std::string& args, std::string* log) {
+    const int rc = run_srengine("test " + yml + args + " --output " + tmp.file("out_" + fs::path(yml).stem().string()),
+                                set, tmp.file("log.txt"));
+    *log = test::read_text(tmp.file("log.txt"));
+    return rc;
+  };
+  const std::string note = "has no 'params' tensors (BasicSR's default when path.param_key_g (or --param-key) is "
+                           "left out), only bare keys, as srengine writes them: loading those";
+  std::string log;
+
+  const std::string absent = with_path_keys("absent.yml", "");
+  CHECK(load_config_or_options(absent, set, ConfigUse::test).config["path"]["param_key_g"] == "params_or_bare");
+  {
+    const int rc = run_test(absent, " --weights " + w, &log);
+    INFO(log);
+    CHECK(rc == 0);
+    CHECK_THAT(log, Catch::Contains(note));
+  }
+  // The same file as path.pretrain_network_g.
+  {
+    const int rc = run_test(with_path_keys("pretrained.yml", "", w), "", &log);
+    INFO(log);
+    CHECK(rc == 0);
+    CHECK_THAT(log, Catch::Contains(note));
+  }
+  // Chosen, and missing: the error names the groups found and what to set.
+  {
+    const int rc = run_test(fixture("test_lq_only_x4.yml"), " --weights " + w, &log);
+    INFO(log);
+    CHECK(rc != 0);
+    CHECK_THAT(log, Catch::Contains("' has no tensors under 'params_ema.' (path.param_key_g (or --param-key) is "
+                                    "'params_ema'); found: bare keys; set path.param_key_g (or --param-key) to bare "
+                                    "(or auto) to load them"));
+    const int cli_rc = run_test(absent, " --weights " + w + " --param-key params", &log);
+    INFO(log);
+    CHECK(cli_rc != 0);
+    CHECK_THAT(log, Catch::Contains("(--param-key is 'params'); found: bare keys; set --param-key to bare"));
+  }
+  // bare (and ~, BasicSR's None) load the bare keys without a note.
+  for (const std::string key : {"bare", "~"}) {
+    const std::string yml = with_path_keys("bare.yml", "  param_key_g: " + key + "\n  param_key_d: " + key + "\n");
+    const LoadedConfig c = load_config_or_options(yml, set, ConfigUse::test);
+    CHECK(c.config["path"]["param_key_g"] == "bare");
+    CHECK(c.config["path"]["param_key_d"] == "bare");
+    const int rc = run_test(yml, " --weights " + w, &log);
+    INFO(log);
+    CHECK(rc == 0);
+    CHECK_THAT(log, !Catch::Contains("note: weights"));
+  }
+  // BasicSR's D key: left out, params_or_bare; given, kept (srengine's JSON config has it too).
+  CHECK(load_config_or_options(absent, set, ConfigUse::test).config["path"]["param_key_d"] == "params_or_bare");
+  const BasicsrTranslation d = translate_basicsr_options({{"path", {{"param_key_d", "params_ema"}}}}, "d.yml");
+  CHECK(d.problems.empty());
+  CHECK(d.config["path"]["param_key_d"] == "params_ema");
 }
 
 // `val: {metrics: ~}` in a BasicSR option file measures nothing there (with_metrics is

@@ -144,12 +144,9 @@ struct Translator {
     }
     json o = section("path", p, ignored);
     if (o.is_object()) o.erase("resume_state");
-    if (o.is_object() && o.contains("param_key_d")) {
-      // srengine loads D's 'params', which is what BasicSR's default means.
-      if (o["param_key_d"].is_null() || o["param_key_d"] == "params") note("path.param_key_d", "D is read from 'params'");
-      else problem("path.param_key_d", o["param_key_d"], "is not supported: D is read from 'params'");
-      o.erase("param_key_d");
-    }
+    // BasicSR's load_network loads the whole file when param_key is None ('~'): bare keys.
+    for (const char* k : {"param_key_g", "param_key_d"})
+      if (o.is_object() && o.contains(k) && o[k].is_null()) o[k] = "bare";
     out.config["path"] = o;
   }
 
@@ -292,11 +289,13 @@ struct Translator {
     }
     if (o.contains("name") && o["name"].is_string() && o["name"].get<std::string>().find("debug") != std::string::npos)
       out.notes.push_back(str_cat("options '", file, "': the name holds 'debug': ", apply_debug_mode(out.config)));
-    // BasicSR's load_network reads 'params' unless param_key_g says otherwise (srengine's own
-    // default, auto, prefers params_ema).
+    // BasicSR's load_network reads 'params' unless param_key_g / _d says otherwise (srengine's
+    // own default, auto, prefers params_ema). Left out, that is BasicSR's default rather than a
+    // choice, and the networks srengine trains hold bare keys: params_or_bare loads those too.
     if (!out.config.contains("path")) out.config["path"] = json::object();
     json& p = out.config["path"];
-    if (p.is_object() && !p.contains("param_key_g")) p["param_key_g"] = "params";
+    for (const char* k : {"param_key_g", "param_key_d"})
+      if (p.is_object() && !p.contains(k)) p[k] = "params_or_bare";
     if (!gt_size.is_null() && out.config.contains("datasets") && out.config["datasets"].is_object() &&
         out.config["datasets"].contains("train") && out.config["datasets"]["train"].is_object()) {
       json& d = out.config["datasets"]["train"];

@@ -288,6 +288,12 @@ Spec metric_spec() {
   });
 }
 
+// path.param_key_g / _d: the group of a weights file to load (nets/load_weights.h). An option
+// file that leaves the key out gets params_or_bare (train/basicsr_options.cpp).
+Spec param_key_spec(std::string doc) {
+  return string("auto", std::move(doc), {"auto", "params", "params_ema", "bare", "params_or_bare"});
+}
+
 Spec network_spec(std::string doc) {
   Spec s;
   s.kind = Kind::network;
@@ -341,7 +347,12 @@ const Spec& schema() {
             string("", "weights loaded into G before the first stage (safetensors or a torch.save .pth)")},
            {"pretrain_network_d",
             string("", "weights loaded into D before the first srgan stage (safetensors or a torch.save .pth)")},
-           {"param_key_g", string("auto", "params, params_ema or auto (params_ema when present)", {"auto", "params", "params_ema"})},
+           {"param_key_g", param_key_spec("the keys of pretrain_network_g loaded: params, params_ema, bare (a plain "
+                                           "state dict, as srengine writes), auto (params_ema, else params, else "
+                                           "bare) or params_or_bare (a BasicSR option file without the key: params, "
+                                           "else bare keys with a note); a missing params / params_ema falls back to "
+                                           "the other")},
+           {"param_key_d", param_key_spec("the keys of pretrain_network_d loaded, as param_key_g")},
            {"strict_load_g", boolean(true, "missing/unexpected keys are errors")},
            {"strict_load_d", boolean(true, "missing/unexpected keys are errors")},
        })},

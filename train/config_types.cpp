@@ -141,6 +141,7 @@ Config parse_config(const json& v) {
   c.path.pretrain_network_g = p.at("pretrain_network_g");
   c.path.pretrain_network_d = p.at("pretrain_network_d");
   c.path.param_key_g = p.at("param_key_g");
+  c.path.param_key_d = p.at("param_key_d");
   c.path.strict_load_g = p.at("strict_load_g");
   c.path.strict_load_d = p.at("strict_load_d");
   const json& t = v.at("train");

@@ -96,7 +96,7 @@ struct MetricConfig {
 struct PathConfig {
   std::string experiments_root = "experiments";
   std::string pretrain_network_g, pretrain_network_d;
-  std::string param_key_g = "auto";
+  std::string param_key_g = "auto", param_key_d = "auto";  // load_basicsr_weights's param_key
   bool strict_load_g = true, strict_load_d = true;
 };
 

@@ -75,20 +75,20 @@ class CheckList {
 // network_g / network_d as a run builds them, on `device`: the config's section, then its
 // pretrained weights when path.pretrain_network_g / _d names them. The run and its checks
 // (check_before_training, check_stages) share these, so what is checked is what is built.
-// `note`: where the weights' param_key_g group was absent and the other one was loaded, and
+// `note`: where the weights' param_key_g / _d group was absent and another one was loaded, and
 // (strict_load false) the tensors that were not loaded.
 std::unique_ptr<Module> make_generator(const Config& cfg, Device device, const LayerOptions& layers,
                                        std::string* note = nullptr) {
   std::unique_ptr<Module> g = make_network(*cfg.network_g, cfg.manual_seed, 1, device, layers);
   const std::string& pg = cfg.path.pretrain_network_g;
-  if (!pg.empty()) load_basicsr_weights(*g, pg, cfg.path.param_key_g, cfg.path.strict_load_g, note);
+  if (!pg.empty()) load_basicsr_weights(*g, pg, cfg.path.param_key_g, cfg.path.strict_load_g, note, "path.param_key_g");
   return g;
 }
 std::unique_ptr<Module> make_discriminator(const Config& cfg, Device device, const LayerOptions& layers,
                                            std::string* note = nullptr) {
   std::unique_ptr<Module> d = make_network(*cfg.network_d, cfg.manual_seed, 2, device, layers);
   const std::string& pd = cfg.path.pretrain_network_d;
-  if (!pd.empty()) load_basicsr_weights(*d, pd, "auto", cfg.path.strict_load_d, note);
+  if (!pd.empty()) load_basicsr_weights(*d, pd, cfg.path.param_key_d, cfg.path.strict_load_d, note, "path.param_key_d");
   return d;
 }
 

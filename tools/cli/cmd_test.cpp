@@ -52,9 +52,10 @@ const char* kUsage =
     "  false), per-image and mean val.metrics (PSNR/SSIM: crop_border, test_y_channel; an LQ-only\n"
     "  set, which has no GT, only by calculate_niqe) are printed and saved to <output>/metrics.json, with the\n"
     "  images that failed (exit status 1). An <output> that holds files is first renamed to\n"
-    "  <output>_archived_<YYYYmmdd_HHMMSS>. --weights defaults to path.pretrain_network_g; --output to\n"
-    "  results/<name>; --suffix to val.suffix, else the config's name. A BasicSR option file (test_*.yml) is\n"
-    "  translated first (docs/BASICSR_YAML.md); --set then addresses srengine's keys. --precision:\n"
+    "  <output>_archived_<YYYYmmdd_HHMMSS>. --weights defaults to path.pretrain_network_g; --param-key to\n"
+    "  path.param_key_g; --output to results/<name>; --suffix to val.suffix, else the config's name. A\n"
+    "  BasicSR option file (test_*.yml) is translated first (docs/BASICSR_YAML.md); --set then addresses\n"
+    "  srengine's keys. --precision:\n"
     "  the convolutions' (default, fp32, tf32, bf16, fp16: as srengine infer --precision); the\n"
     "  default is the device's, as validation during training (not the config's training precision).\n";
 
@@ -242,6 +243,8 @@ int run_test(const std::vector<std::string>& args) {
   const std::string& name = typed.name;
   if (weights.empty()) weights = typed.path.pretrain_network_g;
   SR_CHECK(!weights.empty(), "test: no weights: pass --weights or set path.pretrain_network_g in '", config, "'");
+  // Named in the error a missing group gives: where the key came from.
+  const std::string param_key_option = param_key.empty() ? "path.param_key_g (or --param-key)" : "--param-key";
   if (param_key.empty()) param_key = typed.path.param_key_g;
   if (output.empty()) output = str_cat("results/", name);
   if (suffix.empty()) suffix = typed.val.suffix;
@@ -254,7 +257,7 @@ int run_test(const std::vector<std::string>& args) {
   std::unique_ptr<Module> net = train::make_network(train::generator_of(typed, config), typed.manual_seed, 1,
                                                     Device::cpu(), train::layer_options(typed));
   std::string note;
-  const std::string used = load_basicsr_weights(*net, weights, param_key == "bare" ? "" : param_key, true, &note);
+  const std::string used = load_basicsr_weights(*net, weights, param_key, true, &note, param_key_option);
   if (!note.empty()) std::fprintf(stderr, "test: note: %s\n", note.c_str());
   // As BasicSR's mkdir_and_rename: the results of an earlier run are kept, not overwritten;
   // a folder that holds this run's own inputs (the weights, a set's images) is not moved.
