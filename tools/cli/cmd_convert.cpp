@@ -36,11 +36,11 @@ const char* kUsage =
     "  the original ESRGAN's names (model.N, RRDB_trunk) become BasicSR's (except with all).\n"
     "  The network's options go into the file's metadata (network_g), so `srengine infer --weights OUT`\n"
     "  needs no config: from -n (a released model's architecture: srengine infer --help lists them),\n"
-    "  --config (its network_g), else recognised from the tensor shapes (RRDBNet, SRVGGNetCompact,\n"
-    "  MSRResNet).\n"
-    "  --fold (an ECBSR, with --config): writes the SRVGGNetCompact the ECBSR folds to (each block's\n"
-    "  five branches as one 3x3 conv: docs/EXPORT.md, \"ECBSR\"), Real-ESRGAN's body.N keys, and\n"
-    "  that network in the metadata.\n";
+    "  --config (its network_g), else the network_g IN records (srengine's own files), else recognised\n"
+    "  from the tensor shapes as infer does (RRDBNet, SRVGGNetCompact, MSRResNet, SwinIR, HAT).\n"
+    "  --fold (an ECBSR: from --config, else as IN records it): writes the SRVGGNetCompact the ECBSR\n"
+    "  folds to (each block's five branches as one 3x3 conv: docs/EXPORT.md, \"ECBSR\"), Real-ESRGAN's\n"
+    "  body.N keys, and that network in the metadata.\n";
 
 }  // namespace
 
@@ -82,8 +82,6 @@ int run_convert(const std::vector<std::string>& args) {
   std::optional<nlohmann::json> network;
   if (!model_name.empty()) network = find_model_preset(model_name).network_g;
   if (!config.empty()) network = train::read_generator_config(config).args;
-  SR_CHECK(!fold || (network && network->value("type", "") == "ECBSR"), "convert: --fold folds an ECBSR: give its "
-           "--config (network_g of type ECBSR)", network ? ", not " + network->value("type", std::string("?")) : "");
 
   std::vector<std::string> skipped;
   NamedTensors tensors = read_weights_file(in, &skipped);
@@ -95,7 +93,7 @@ int run_convert(const std::vector<std::string>& args) {
   }
   std::string used = "all";
   if (param_key != "all") {
-    SelectedWeights w = select_basicsr_weights(tensors, param_key == "bare" ? "" : param_key, in);
+    SelectedWeights w = select_basicsr_weights(tensors, param_key, in, "--param-key");
     used = w.key.empty() ? "bare" : w.key;
     tensors = std::move(w.tensors);
   }
@@ -104,14 +102,30 @@ int run_convert(const std::vector<std::string>& args) {
   for (const auto& [k, t] : tensors) values += t.numel();
   std::map<std::string, std::string> meta = {
       {"format", "pt"}, {"source", std::filesystem::path(in).filename().string()}, {"param_key", used}};
-  std::string arch_note;
-  if (network) {
+  std::string arch_note, recorded;  // recorded: where the architecture came from when neither -n nor --config gave it
+  if (!network && (param_key != "all" || fold)) {
+    // As infer, export and quantize find it: the network_g that srengine's own files record in
+    // their metadata, else the tensor shapes; an error names what to give instead.
+    try {
+      WeightsArchitecture a = detect_weights_architecture(in, param_key == "all" ? "auto" : param_key);
+      network = std::move(a.network_g);
+      recorded = a.source;
+    } catch (const Error& e) {
+      if (fold) fail("convert: --fold '", in, "': ", e.what());
+      arch_note = str_cat(", no network recorded (", e.what(), ")");
+    }
+  }
+  SR_CHECK(!fold || network->value("type", "") == "ECBSR", "convert: --fold folds an ECBSR: give its --config "
+           "(network_g of type ECBSR), not ", network ? network->value("type", std::string("?")) : "", " (",
+           recorded.empty() ? (model_name.empty() ? "--config" : "-n") : "'" + in + "': " + recorded, ")");
+  // Shapes describe the tensors by construction; a network given or recorded is only a claim.
+  if (network && recorded != "tensor shapes") {
     // The tensors must fit the architecture claimed for them: build it and load them.
     std::unique_ptr<Module> net = train::make_network(*network, 0, 1, Device::cpu(), LayerOptions{});
     std::map<std::string, Tensor> dict(tensors.begin(), tensors.end());
     net->load_state_dict(dict, true, "'" + in + "'");
-    arch_note =
-        ", network " + (*network)["type"].get<std::string>() + (model_name.empty() ? "" : " (" + model_name + ")");
+    arch_note = ", network " + (*network)["type"].get<std::string>() +
+                (!model_name.empty() ? " (" + model_name + ")" : !recorded.empty() ? " (from the " + recorded + ")" : "");
     if (fold) {
       // The deployed form replaces the training one: its tensors and its options.
       const ECBSR& ecbsr = dynamic_cast<const ECBSR&>(*net);
@@ -135,13 +149,8 @@ int run_convert(const std::vector<std::string>& args) {
       arch_note = ", network SRVGGNetCompact (folded from ECBSR: " + std::to_string(ecbsr.blocks.size()) +
                   " blocks, one 3x3 conv each)";
     }
-  } else if (param_key != "all") {
-    try {
-      network = network_from_tensors(tensors, in);
-      arch_note = ", network " + (*network)["type"].get<std::string>() + " (recognised from the shapes)";
-    } catch (const Error&) {
-      arch_note = ", no network recorded (not recognised: give -n or --config)";
-    }
+  } else if (network) {
+    arch_note = ", network " + (*network)["type"].get<std::string>() + " (recognised from the shapes)";
   }
   if (network) meta[kNetworkMetadataKey] = network->dump();
   write_safetensors(out, tensors, meta);
