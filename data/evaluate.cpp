@@ -67,6 +67,20 @@ std::string pair_problem(const std::string& gt_path, const std::string& sr_path,
   if (a.width != b.width || a.height != b.height)
     return str_cat("SR '", sr_path, "' is ", b.width, "x", b.height, " but GT '", gt_path, "' is ", a.width, "x",
                    a.height);
+  // metric() refuses this pair too; said here, from the headers, it names both files and comes
+  // with every other bad pair of a folder before anything is measured.
+  if (opt.test_y_channel && (a.channels <= 2) != (b.channels <= 2)) {
+    auto kind = [](const ImageInfo& i) {
+      return str_cat(i.channels <= 2 ? "gray" : "colour", i.channels % 2 == 0 ? " + alpha" : "", " (", i.channels,
+                     i.channels == 1 ? " channel)" : " channels)");
+    };
+    return str_cat("GT '", gt_path, "' is ", kind(a), " and SR '", sr_path, "' is ", kind(b),
+                   ": with test_y_channel (--y-channel) a colour image is measured on its BT.601 Y (studio swing, "
+                   "16..235 of 255) and a gray one on its own values, so the two would be scored on different "
+                   "ranges; give both in colour (`srengine infer` writes a one-channel network's results in colour), "
+                   "both gray holding the same kind of values, or measure RGB without --y-channel (gray then counts "
+                   "as R = G = B)");
+  }
   try {
     check_metric_size(a.width, a.height, opt, true);  // SSIM's needs cover PSNR's
   } catch (const Error& e) {

@@ -48,8 +48,9 @@ FolderScores evaluate_folders(const std::string& gt_dir, const std::string& sr_d
 FolderScores evaluate_niqe(const std::string& sr, int crop_border, const NiqeModel& niqe);
 
 // Why a GT and an SR file cannot be measured together with `opt`, naming both, or "" when
-// they can: a header that cannot be read, two sizes, or a size crop_border leaves nothing
-// of or SSIM's 11x11 window does not fit. Reads the headers only.
+// they can: a header that cannot be read, two sizes, a gray and a colour image with
+// test_y_channel (metrics.h says why), or a size crop_border leaves nothing of or SSIM's 11x11
+// window does not fit. Reads the headers only.
 std::string pair_problem(const std::string& gt_path, const std::string& sr_path, const MetricOptions& opt,
                          bool niqe = false, const NetworkMetric* network = nullptr);
 

@@ -195,10 +195,18 @@ MetricPlanes replicate_to_rgb(const MetricPlanes& p) {
 template <typename In>
 double metric(const In& a, const In& b, const MetricOptions& opt, double (*fn)(const MetricPlanes&, const MetricPlanes&)) {
   MetricPlanes qa = quantize_for_metrics(a), qb = quantize_for_metrics(b);
-  // A gray image beside a colour one: with test_y_channel each side is measured as BasicSR's
-  // to_y_channel leaves it (the colour image's Y, the gray one as it is: a `color: y` model's
-  // output against colour GT); without, the gray one counts as R = G = B.
-  if (qa.channels != qb.channels && !opt.test_y_channel) {
+  // A gray image beside a colour one. Without test_y_channel the gray one counts as R = G = B, as
+  // cv2.imread in colour mode (BasicSR's datasets) reads it. With it there is no one right range:
+  // the colour image's Y is studio swing (16..235 of 255) while a gray image is measured on its
+  // own values (full range for a gray photo, Y for a one-channel network's saved result), so the
+  // pair would be scored on two ranges without a word. BasicSR's calculate_psnr_ssim.py stops
+  // there too, on the shapes.
+  SR_CHECK(qa.channels == qb.channels || !opt.test_y_channel, "metrics: test_y_channel (--y-channel) with a ",
+           qa.channels == 1 ? "gray" : "colour", " image and a ", qb.channels == 1 ? "gray" : "colour",
+           " one: a colour image is measured on its BT.601 Y (studio swing, 16..235 of 255) and a gray one on its "
+           "own values, two different ranges; give both in colour or both gray, or measure RGB without "
+           "test_y_channel (gray then counts as R = G = B)");
+  if (qa.channels != qb.channels) {
     if (qa.channels == 1) qa = replicate_to_rgb(qa);
     if (qb.channels == 1) qb = replicate_to_rgb(qb);
   }

@@ -21,14 +21,18 @@ struct MetricOptions {
   bool test_y_channel = false;
 };
 
-// Images of any channel count, same size, alpha ignored. A gray image is measured as it is, also
-// with test_y_channel (as BasicSR's to_y_channel leaves a one-channel image; beside a colour
-// image, against that image's Y); without test_y_channel beside a colour image, as R = G = B.
+// Images of any channel count, same size, alpha ignored. Without test_y_channel a gray image
+// counts as R = G = B (beside a colour image it is replicated; two gray images give the numbers
+// of three equal planes, which are those of their one plane). With test_y_channel a colour image
+// is measured on its Y and a gray one on its own values, as BasicSR's to_y_channel leaves a
+// one-channel image (a one-channel network's saved Y results); a gray image beside a colour one
+// is refused there, since the two would be on different ranges (studio-swing Y vs full range).
 double calculate_psnr(const Image& a, const Image& b, const MetricOptions& opt = {});
 double calculate_ssim(const Image& a, const Image& b, const MetricOptions& opt = {});
 // Float RGB tensors (1, 3, H, W) or (3, H, W) in [0, 1] on any device, or one-channel ones
 // (1, 1, H, W) or (1, H, W) (a `color: y` dataset's images): measured as they are, also with
-// test_y_channel, as BasicSR's to_y_channel leaves a one-channel image.
+// test_y_channel, as BasicSR's to_y_channel leaves a one-channel image; one beside an RGB tensor
+// follows the rules of the Image overloads.
 double calculate_psnr(const Tensor& a, const Tensor& b, const MetricOptions& opt = {});
 double calculate_ssim(const Tensor& a, const Tensor& b, const MetricOptions& opt = {});
 

@@ -67,17 +67,11 @@ TEST_CASE("data/metrics_exact_cases") {
   CHECK(calculate_psnr(g, g2, y) == Approx(20 * std::log10(255.0)).epsilon(1e-12));
   CHECK(calculate_psnr(g, g2, y) == calculate_psnr(image_to_tensor(g).narrow(1, 0, 1), image_to_tensor(g2).narrow(1, 0, 1), y));
   CHECK(calculate_psnr(g, g2) == Approx(20 * std::log10(255.0)).epsilon(1e-12));
-  // A gray image beside a colour one: with test_y_channel, against the colour image's Y (a gray
-  // file holding that Y rounded to 8 bits differs by rounding only); without, as R = G = B.
+  // A gray image beside a colour one: without test_y_channel, as R = G = B; with it, refused
+  // (data/metrics_gray_beside_colour_is_refused_with_y_channel).
   const Image rgb = test::random_image(rng, 20, 20, 3);
-  Image yimg(20, 20, 1), flat(20, 20, 1);
-  for (size_t i = 0; i < yimg.pixels.size(); ++i) {
-    const float r = std::round(rgb.pixels[3 * i] * 255) / 255, gg = std::round(rgb.pixels[3 * i + 1] * 255) / 255,
-                bb = std::round(rgb.pixels[3 * i + 2] * 255) / 255;
-    yimg.pixels[i] = std::round(bt601_y(r, gg, bb) * 255) / 255;
-    flat.pixels[i] = rgb.pixels[3 * i];
-  }
-  CHECK(calculate_psnr(yimg, rgb, y) > 55);
+  Image flat(20, 20, 1);
+  for (size_t i = 0; i < flat.pixels.size(); ++i) flat.pixels[i] = rgb.pixels[3 * i];
   Image rrr = rgb;
   for (size_t i = 0; i < flat.pixels.size(); ++i) rrr.pixels[3 * i + 1] = rrr.pixels[3 * i + 2] = flat.pixels[i];
   CHECK(calculate_psnr(flat, rrr) == std::numeric_limits<double>::infinity());
@@ -160,4 +154,80 @@ TEST_CASE("data/metrics_folders_list_every_bad_pair_first") {
                                                                                "' does not exist"));
   CHECK_THAT(run("--gt " + gt + " --sr " + dir.file("nope")), Catch::Contains("--sr '" + dir.file("nope") +
                                                                               "' does not exist"));
+}
+
+// A gray image beside a colour one. With test_y_channel the colour one would be measured on its
+// studio-swing Y (16..235) and the gray one on its own full-range values: a gray SR holding the
+// GT's content scored far below the same SR in colour, silently. That is refused, in the
+// library and from the headers (naming both files, what each is and the remedy), in either order.
+// Without test_y_channel the gray image counts as three equal channels, as docs/DATA.md says: the
+// same numbers as the replicated image, and for two gray images the same as both replicated.
+TEST_CASE("data/metrics_gray_beside_colour_is_refused_with_y_channel") {
+  const Image photo = read_image(test::data_fixture("ladybird_60.png"));
+  REQUIRE(photo.channels == 3);
+  Image gray(photo.width, photo.height, 1), rrr(photo.width, photo.height, 3);
+  for (int64_t i = 0; i < photo.pixel_count(); ++i) {
+    // The photo's rounded Y, full range: what a gray version of the GT holds.
+    const float* px = photo.pixels.data() + 3 * i;
+    gray.pixels[i] = std::round((0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2]) * 255) / 255;
+    for (int c = 0; c < 3; ++c) rrr.pixels[3 * i + c] = gray.pixels[i];
+  }
+  MetricOptions y{4, true}, rgb{4, false};
+  using Pair = std::pair<const Image*, const Image*>;
+  for (const Pair& p : {Pair{&photo, &gray}, Pair{&gray, &photo}}) {
+    const Image *a = p.first, *b = p.second;
+    test::require_error([&] { calculate_psnr(*a, *b, y); }, {"test_y_channel", "gray", "colour", "studio swing",
+                                                             "R = G = B"});
+    test::require_error([&] { calculate_ssim(*a, *b, y); }, {"test_y_channel", "gray", "colour"});
+    const Tensor ta = a->channels == 1 ? gray_to_tensor(*a) : image_to_tensor(*a);
+    const Tensor tb = b->channels == 1 ? gray_to_tensor(*b) : image_to_tensor(*b);
+    test::require_error([&] { calculate_psnr(ta, tb, y); }, {"test_y_channel", "gray", "colour"});
+    // Without test_y_channel: gray = R = G = B, exactly.
+    const Image& ra = a->channels == 1 ? rrr : *a;
+    const Image& rb = b->channels == 1 ? rrr : *b;
+    CHECK(calculate_psnr(*a, *b, rgb) == calculate_psnr(ra, rb, rgb));
+    CHECK(calculate_ssim(*a, *b, rgb) == calculate_ssim(ra, rb, rgb));
+    CHECK(calculate_psnr(ta, tb, rgb) == calculate_psnr(ra, rb, rgb));
+  }
+  CHECK(calculate_psnr(gray, gray, rgb) == calculate_psnr(rrr, rrr, rgb));
+  Image gray2 = gray;
+  for (float& v : gray2.pixels) v = v * 255 >= 250 ? v - 3.0f / 255 : v + 3.0f / 255;
+  Image rrr2(gray2.width, gray2.height, 3);
+  for (int64_t i = 0; i < gray2.pixel_count(); ++i)
+    for (int c = 0; c < 3; ++c) rrr2.pixels[3 * i + c] = gray2.pixels[i];
+  CHECK(calculate_psnr(gray, gray2, rgb) == Approx(calculate_psnr(rrr, rrr2, rgb)).epsilon(1e-12));
+  CHECK(calculate_ssim(gray, gray2, rgb) == Approx(calculate_ssim(rrr, rrr2, rgb)).epsilon(1e-12));
+
+  // Files: the header check names both and what each is, in folders and for two files.
+  test::TempDir dir;
+  const std::string gt = dir.subdir("gt"), sr = dir.subdir("sr");
+  write_image(gt + "/lady.png", photo);
+  write_image(sr + "/lady.png", gray);
+  test::require_error([&] { evaluate_folders(gt, sr, y); },
+                      {"GT '" + gt + "/lady.png' is colour (3 channels) and SR '" + sr + "/lady.png' is gray (1 channel)",
+                       "--y-channel", "different ranges", "both in colour", "without --y-channel"});
+  const FolderScores s = evaluate_folders(gt, sr, rgb);
+  REQUIRE(s.images.size() == 1);
+  CHECK(s.images[0].psnr == calculate_psnr(photo, rrr, rgb));
+  if (!std::filesystem::exists(test::srengine_exe())) {
+    WARN("SKIPPED: " << test::srengine_exe() << " is not built");
+    return;
+  }
+  auto run = [&](const std::string& args) {
+    const std::string cmd = test::srengine_exe() + " metrics " + args + " > " + dir.file("log.txt") + " 2>&1";
+    const int rc = std::system(cmd.c_str());
+    return std::pair{rc, test::read_text(dir.file("log.txt"))};
+  };
+  const auto [rc1, log1] = run("--gt " + sr + "/lady.png --sr " + gt + "/lady.png --y-channel --crop-border 4");
+  CHECK(rc1 != 0);
+  CHECK_THAT(log1, Catch::Contains("GT '" + sr + "/lady.png' is gray (1 channel) and SR '" + gt +
+                                   "/lady.png' is colour (3 channels)"));
+  const auto [rc2, log2] = run("--gt " + gt + " --sr " + sr + " --crop-border 4");
+  INFO(log2);
+  CHECK(rc2 == 0);
+  CHECK_THAT(log2, Catch::Contains("RGB)"));
+  const auto [rc3, help] = run("--help");
+  CHECK(rc3 == 0);
+  CHECK_THAT(help, Catch::Contains("gray image counts as R = G = B"));
+  CHECK_THAT(help, Catch::Contains("a gray image beside a colour one is refused"));
 }
