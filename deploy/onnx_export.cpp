@@ -3,6 +3,8 @@
 #include "deploy/onnx_export.h"
 
 #include <climits>
+#include <utility>
+#include <vector>
 
 #include <onnx/checker.h>
 
@@ -80,6 +82,46 @@ void check_options(const OnnxExportOptions& o, const GeneratorInterface& io, con
   }
 }
 
+// What the model's input and output hold, written where a deployer's code reads it: the
+// doc_string for people, metadata_props for code. Three channels in and out are RGB; one in and
+// one out are Y, as `srengine infer` feeds such a network (docs/INFERENCE.md, "One-channel (Y)
+// networks"): a net trained on Y given gray or R values would run without error and be wrong,
+// so the file says which. Counts that differ (ECBSR's one channel to three) hold what the
+// training put there, which the weights do not say: "unspecified".
+struct ColourInterface {
+  std::string doc;  // after "exported by srengine: "
+  std::vector<std::pair<std::string, std::string>> metadata;
+};
+
+ColourInterface colour_interface(const GeneratorInterface& io) {
+  const std::string larger = std::to_string(io.scale) + " times larger";
+  ColourInterface c;
+  std::string colour;
+  if (io.in_channels == 3 && io.out_channels == 3) {
+    colour = "rgb";
+    c.doc = "input RGB NCHW float32 in [0, 1]; output RGB, " + larger;
+  } else if (io.in_channels == 1 && io.out_channels == 1) {
+    colour = "y";
+    c.doc = "input Y NCHW [batch, 1, H, W] float32 in [0, 1]: the Y of BT.601 YCbCr in MATLAB's rgb2ycbcr "
+            "convention (studio swing, Y = (16 + 65.481 R + 128.553 G + 24.966 B) / 255 with R, G, B in [0, 1]); "
+            "output Y, " + larger + ". Cb and Cr are the application's: upscale them (e.g. bicubic) and convert "
+            "back with ycbcr2rgb";
+  } else {
+    colour = "unspecified";
+    c.doc = "input " + std::to_string(io.in_channels) + " channel(s) NCHW float32 in [0, 1]; output " +
+            std::to_string(io.out_channels) + " channel(s), " + larger + " (what the channels hold is the training's)";
+  }
+  c.metadata = {{"input_color", colour}, {"output_color", colour}, {"value_range", "[0, 1]"},
+                {"upscale", std::to_string(io.scale)}};
+  if (colour == "y") {
+    c.metadata.push_back({"ycbcr", "BT.601 studio swing, MATLAB rgb2ycbcr: Y = (16 + 65.481 R + 128.553 G + "
+                                   "24.966 B) / 255, R, G, B in [0, 1]"});
+    c.metadata.push_back({"chroma", "not processed: upscale Cb and Cr in the application (e.g. bicubic) and "
+                                    "convert back with MATLAB ycbcr2rgb"});
+  }
+  return c;
+}
+
 }  // namespace
 
 bool onnx_export_built() { return true; }
@@ -94,7 +136,14 @@ OnnxExportSummary export_onnx(const Module& net, const OnnxExportOptions& o, con
   model.set_ir_version(onnx_ir_version_for_opset(o.opset));
   model.set_producer_name("srengine");
   model.set_producer_version(SRENGINE_VERSION);
-  model.set_doc_string(io.name + " (" + (o.int8 ? std::string("int8 QDQ") : o.dtype) + ") exported by srengine: input RGB NCHW float32 in [0, 1]");
+  const ColourInterface colour = colour_interface(io);
+  model.set_doc_string(io.name + " (" + (o.int8 ? std::string("int8 QDQ") : o.dtype) + ") exported by srengine: " +
+                       colour.doc);
+  for (const auto& [key, value] : colour.metadata) {
+    onnx::StringStringEntryProto* e = model.add_metadata_props();
+    e->set_key(key);
+    e->set_value(value);
+  }
   onnx::OperatorSetIdProto* opset = model.add_opset_import();
   opset->set_domain("");
   opset->set_version(o.opset);
@@ -154,6 +203,7 @@ OnnxExportSummary export_onnx(const Module& net, const OnnxExportOptions& o, con
   s.bytes = int64_t(bytes.size());
   s.input_shape = dims_str(in_dims);
   s.output_shape = dims_str(out_dims);
+  s.input_color = colour.metadata.front().second;
   return s;
 }
 

@@ -1,7 +1,9 @@
 // ONNX export of a generator (RRDBNet, SRVGGNetCompact): the graph is built op by op from the
 // network's modules (deploy/onnx_modules.cpp) with ONNX's own protobuf classes (Debian's
 // libonnx-dev), checked by ONNX's checker and written atomically. Input `input`, float32 NCHW
-// RGB in [0, 1]; output `output`, float32. docs/EXPORT.md lists every op and the fp16 scheme.
+// in [0, 1]: RGB, or BT.601 Y for a one-channel network, which the model's doc_string and
+// metadata_props (input_color, ...) say; output `output`, float32. docs/EXPORT.md lists every
+// op and the fp16 scheme.
 // This header does not include ONNX: a build without it (CMake found no libonnx-dev /
 // libprotobuf-dev) links deploy/onnx_unavailable.cpp, whose functions say so.
 #pragma once
@@ -50,6 +52,7 @@ struct OnnxExportSummary {
   int64_t bytes = 0;        // of the file
   std::string input_shape;  // "[batch, 3, height, width]"
   std::string output_shape;
+  std::string input_color;  // "rgb", "y" or "unspecified", as the model's metadata_props say
 };
 
 // False when this srengine was built without ONNX (no libonnx-dev / libprotobuf-dev).

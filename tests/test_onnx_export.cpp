@@ -500,6 +500,74 @@ std::pair<int, std::string> export_cli(const test::TempDir& dir, const std::stri
 
 }  // namespace
 
+// What the input holds is in the file, for a deployer's code: an RGB net says RGB, a one-channel
+// net the BT.601 Y that `srengine infer` feeds it (not "RGB", its old text), in doc_string and in
+// metadata_props, read back with ONNX's Python package; the CLI and --help say so too.
+TEST_CASE("onnx/exported_model_says_rgb_or_y_in_doc_string_and_metadata") {
+  if (!export_built()) return;
+  REQUIRE(fs::exists(test::srengine_exe()));
+  test::TempDir dir;
+  const auto [hrc, help] = export_cli(dir, "--help");
+  REQUIRE(hrc == 0);
+  CHECK(help.find("Y of BT.601 YCbCr in MATLAB's rgb2ycbcr convention") != std::string::npos);
+  CHECK(help.find("input_color rgb") != std::string::npos);
+  struct Net {
+    std::string name, colour;
+    nlohmann::json network_g;
+    int scale = 0;
+  };
+  nlohmann::json srvgg_y = srvgg(2, "prelu");
+  srvgg_y["num_in_ch"] = srvgg_y["num_out_ch"] = 1;
+  const nlohmann::json ecbsr_y = {{"type", "ECBSR"},    {"num_in_ch", 1},     {"num_out_ch", 1}, {"num_block", 1},
+                                  {"num_channel", 4}, {"with_idt", false}, {"act_type", "prelu"}, {"scale", 4}};
+  nlohmann::json ecbsr_1to3 = ecbsr_y;
+  ecbsr_1to3["num_out_ch"] = 3;
+  for (const Net& n : {Net{"srvgg_rgb", "rgb", srvgg(2, "prelu"), 2}, Net{"srvgg_y", "y", srvgg_y, 2},
+                       Net{"ecbsr_y", "y", ecbsr_y, 4}, Net{"ecbsr_1to3", "unspecified", ecbsr_1to3, 4}}) {
+    INFO(n.name);
+    std::unique_ptr<Module> net = build_network(n.network_g);
+    write_safetensors(dir.file(n.name + ".safetensors"), net->state_dict());
+    std::ofstream(dir.file(n.name + ".json")) << nlohmann::json{{"name", "t"}, {"network_g", n.network_g}}.dump();
+    const std::string model = dir.file(n.name + ".onnx");
+    const auto [rc, log] = export_cli(dir, "--config " + dir.file(n.name + ".json") + " --weights " +
+                                               dir.file(n.name + ".safetensors") + " --output " + model);
+    INFO(log);
+    REQUIRE(rc == 0);
+    if (n.colour == "rgb") CHECK(log.find("input  [batch, 3, height, width] RGB in [0, 1]") != std::string::npos);
+    if (n.colour == "y") CHECK(log.find("input  [batch, 1, height, width] Y (BT.601 YCbCr") != std::string::npos);
+    if (!python_onnx_available()) continue;
+    const int prc = run(python3() + " -c 'import json, sys, onnx; m = onnx.load(sys.argv[1]); open(sys.argv[2], \"w\")"
+                            ".write(json.dumps({\"doc\": m.doc_string, \"meta\": {p.key: p.value for p in "
+                            "m.metadata_props}}))' " + model + " " + dir.file("meta.json"),
+                        dir.file("py.log"));
+    INFO(test::read_text(dir.file("py.log")));
+    REQUIRE(prc == 0);
+    const auto got = nlohmann::json::parse(test::read_text(dir.file("meta.json")));
+    INFO(got.dump(1));
+    const std::string doc = got["doc"];
+    const nlohmann::json& meta = got["meta"];
+    CHECK(meta.value("input_color", "") == n.colour);
+    CHECK(meta.value("output_color", "") == n.colour);
+    CHECK(meta.value("value_range", "") == "[0, 1]");
+    CHECK(meta.value("upscale", "") == std::to_string(n.scale));
+    if (n.colour == "rgb") {
+      CHECK(doc.find("input RGB NCHW float32 in [0, 1]") != std::string::npos);
+      CHECK(!meta.contains("ycbcr"));
+    } else if (n.colour == "y") {
+      CHECK(doc.find("RGB") == std::string::npos);
+      CHECK(doc.find("input Y NCHW [batch, 1, H, W] float32 in [0, 1]: the Y of BT.601 YCbCr in MATLAB's "
+                     "rgb2ycbcr convention") != std::string::npos);
+      CHECK(doc.find("16 + 65.481 R + 128.553 G + 24.966 B") != std::string::npos);
+      CHECK(doc.find("Cb and Cr are the application's") != std::string::npos);
+      CHECK(meta.value("ycbcr", "").find("16 + 65.481 R + 128.553 G + 24.966 B") != std::string::npos);
+      CHECK(meta.value("chroma", "").find("bicubic") != std::string::npos);
+    } else {
+      CHECK(doc.find("input 1 channel(s)") != std::string::npos);
+      CHECK(doc.find("output 3 channel(s)") != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("onnx/export_errors_name_the_bad_option_path_or_op") {
   if (!export_built()) return;
   REQUIRE(fs::exists(test::srengine_exe()));

@@ -4,7 +4,8 @@
 
 onnx.checker with full_check (which adds strict shape inference), then the interface the
 exporter promises (docs/EXPORT.md): the IR version of its opset, one float32 input `input`
-and one float32 output `output`, and every float weight in the export's precision (Resize's scales
+and one float32 output `output`, what they hold (RGB or Y) in doc_string and metadata_props,
+and every float weight in the export's precision (Resize's scales
 and roi are float32 by the spec).
 """
 import sys
@@ -40,6 +41,30 @@ def check_qdq(g):
     assert n_q == len(convs), f"{n_q} QuantizeLinear for {len(convs)} Conv"
 
 
+def check_interface(model):
+    """What the input and output hold, in doc_string and metadata_props (docs/EXPORT.md): RGB for
+    three channels in and out, BT.601 Y for one, "unspecified" when the counts differ; the
+    upscale is the output's side over the input's where both are fixed."""
+    meta = {p.key: p.value for p in model.metadata_props}
+    dims = [[d.dim_value for d in v.type.tensor_type.shape.dim] for v in (model.graph.input[0], model.graph.output[0])]
+    cin, cout = dims[0][1], dims[1][1]
+    want = "rgb" if cin == cout == 3 else "y" if cin == cout == 1 else "unspecified"
+    assert meta.get("input_color") == want and meta.get("output_color") == want, \
+        f"{cin} channels in, {cout} out: metadata {meta}, not {want}"
+    assert meta.get("value_range") == "[0, 1]", meta
+    assert meta.get("upscale", "").isdigit(), meta
+    if dims[0][2] and dims[1][2]:
+        assert dims[1][2] == dims[0][2] * int(meta["upscale"]), f"{dims}: upscale {meta['upscale']}"
+    doc = model.doc_string
+    if want == "y":
+        assert "input Y NCHW [batch, 1, H, W]" in doc and "BT.601" in doc and "RGB" not in doc, doc
+        assert "rgb2ycbcr" in meta["ycbcr"] and "Cb and Cr" in meta["chroma"], meta
+    elif want == "rgb":
+        assert "input RGB NCHW float32 in [0, 1]" in doc and "ycbcr" not in meta, (doc, meta)
+    else:
+        assert "RGB" not in doc and " Y " not in doc, doc
+
+
 def main(path, dtype):
     model = onnx.load(path)
     onnx.checker.check_model(model, full_check=True)
@@ -52,6 +77,7 @@ def main(path, dtype):
     assert [o.name for o in g.output] == ["output"], [o.name for o in g.output]
     for v in list(g.input) + list(g.output):
         assert v.type.tensor_type.elem_type == FLOAT, f"{v.name} is not float32"
+    check_interface(model)
     if dtype == "int8":
         check_qdq(g)
     else:

@@ -20,6 +20,11 @@ const char* kUsage =
     "                       [--opset N] [--dtype fp32|fp16] [--shape NxCxHxW | --dynamic]\n"
     "  Writes the generator as an ONNX model: input `input`, float32 NCHW RGB in [0, 1]; output\n"
     "  `output`, float32 NCHW, scale times larger. Standard ONNX ops only (docs/EXPORT.md).\n"
+    "  A one-channel (Y) network (num_in_ch = num_out_ch = 1; in_chans 1) takes and gives\n"
+    "  [batch, 1, H, W]: the Y of BT.601 YCbCr in MATLAB's rgb2ycbcr convention (studio swing,\n"
+    "  16..235 of 255) in [0, 1], as srengine infer feeds it; the application upscales Cb and Cr\n"
+    "  (e.g. bicubic) and converts back. The model's metadata_props say which: input_color rgb\n"
+    "  or y, value_range, upscale.\n"
     "model (as srengine infer):\n"
     "  --config CFG            a config whose network_g is the architecture (with --weights)\n"
     "  --weights W             safetensors or PyTorch .pth weights\n"
@@ -76,9 +81,13 @@ int run_export(const std::vector<std::string>& args) {
                                         "libonnx-dev / libprotobuf-dev); install them (tools/setup.sh) and rebuild");
   const infer::OpenedModel model = open_cli_model(spec);
   const deploy::OnnxExportSummary s = deploy::export_onnx(*model.net, options, output);
-  std::printf("wrote %s: %s, %s, opset %d, %lld nodes, %lld initializers, %lld bytes\n  input  %s\n  output %s\n",
+  const char* colour = s.input_color == "rgb" ? " RGB in [0, 1]"
+                       : s.input_color == "y"  ? " Y (BT.601 YCbCr, MATLAB's rgb2ycbcr) in [0, 1]; Cb and Cr are "
+                                                 "the application's"
+                                               : "";
+  std::printf("wrote %s: %s, %s, opset %d, %lld nodes, %lld initializers, %lld bytes\n  input  %s%s\n  output %s\n",
               output.c_str(), s.network.c_str(), options.dtype.c_str(), options.opset, (long long)s.nodes,
-              (long long)s.initializers, (long long)s.bytes, s.input_shape.c_str(), s.output_shape.c_str());
+              (long long)s.initializers, (long long)s.bytes, s.input_shape.c_str(), colour, s.output_shape.c_str());
   return 0;
 }
 
