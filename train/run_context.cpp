@@ -6,10 +6,13 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "engine/atomic_file.h"
 #include "engine/cpu_threads.h"
 #include "layers/precision.h"
+#include "train/config_changes.h"
 #include "train/experiment_folder.h"
 #include "train/networks.h"
 #include "train/trainer.h"
@@ -144,12 +147,57 @@ void open_run_context(RunContext& ctx, bool fresh, size_t first_stage, bool resu
   check_validation_sets(cfg);
 }
 
-void write_run_config(const RunContext& ctx) {
-  if (!ctx.rank0()) return;
-  const std::string text = ctx.cfg.json.dump(2) + "\n";
-  write_file_atomically(ctx.dir + "/config.json", [&](std::FILE* f) {
+namespace {
+
+void write_text_atomically(const std::string& path, const std::string& text) {
+  write_file_atomically(path, [&](std::FILE* f) {
     if (std::fwrite(text.data(), 1, text.size(), f) != text.size()) fail("short write: ", std::strerror(errno));
   });
+}
+
+// "key old -> new; key old -> new" of the changes whose shapes_training is `shaping`.
+std::string describe_changes(const std::vector<ConfigChange>& changes, bool shaping) {
+  std::string out;
+  for (const ConfigChange& c : changes)
+    if (c.shapes_training == shaping) out += (out.empty() ? "" : "; ") + c.key + " " + c.before + " -> " + c.after;
+  return out;
+}
+
+void note_config_changes(const RunContext& ctx, const std::string& stage, int64_t iter) {
+  const std::string path = ctx.dir + "/config.json";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ctx.log->warn("resume: " + path + " is missing, so this run's config cannot be compared with the one its " +
+                  "checkpoints were made with");
+    return;
+  }
+  const std::string old_text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const nlohmann::json before = nlohmann::json::parse(old_text, nullptr, false);
+  if (before.is_discarded()) {
+    ctx.log->warn("resume: " + path + " is not valid JSON, so this run's config cannot be compared with the one " +
+                  "its checkpoints were made with");
+    return;
+  }
+  const std::vector<ConfigChange> changes = config_changes(before, ctx.cfg.json);
+  if (changes.empty()) return;
+  const std::string kept = str_cat("config_until_", stage, "_", iter, ".json");
+  write_text_atomically(ctx.dir + "/" + kept, old_text);
+  const std::string shaping = describe_changes(changes, true), other = describe_changes(changes, false);
+  if (!shaping.empty())
+    ctx.log->warn(str_cat("resume: the config differs from the one the checkpoints were made with (now ", kept,
+                          ") in keys that shape training: ", shaping, ". Training goes on with the new values, so ",
+                          "after iteration ", iter, " of stage '", stage, "' it is not the run it resumes"));
+  if (!other.empty())
+    ctx.log->info(str_cat("resume: config changes that do not shape training: ", other, " (the earlier config is ",
+                          kept, ")"));
+}
+
+}  // namespace
+
+void write_run_config(const RunContext& ctx, const std::string& resumed_stage, int64_t resumed_iter) {
+  if (!ctx.rank0()) return;
+  if (!resumed_stage.empty()) note_config_changes(ctx, resumed_stage, resumed_iter);
+  write_text_atomically(ctx.dir + "/config.json", ctx.cfg.json.dump(2) + "\n");
 }
 
 }  // namespace sr::train

@@ -66,6 +66,11 @@ void check_same_job_on_every_rank(Communicator& comm, const nlohmann::json& job)
 
 // <experiment>/config.json (rank 0), once every check before the first iteration passed: a
 // run that fails to start leaves the config of the run that made the folder's checkpoints.
-void write_run_config(const RunContext& ctx);
+// A resumed run (`resumed_stage`, `resumed_iter`: the state it continues) first compares the
+// folder's config.json with its own (train/config_changes.h): keys that shape training and
+// differ are a warning naming each key with its old and new value (the run goes on with the
+// new ones, and is from then on not the run it resumes), other differences a note; when
+// anything differs the old config is kept as config_until_<stage>_<iter>.json.
+void write_run_config(const RunContext& ctx, const std::string& resumed_stage = "", int64_t resumed_iter = 0);
 
 }  // namespace sr::train

@@ -282,7 +282,7 @@ int Run::execute_stages() {
   if (resume && net_g_) checks.run([&] { net_g_->load_state_dict(state_tensors(resume->tensors, "net_g."), true); },
                                    "resume: '" + from + "': network_g: ");
   checks.raise_if_any();
-  write_run_config(ctx_);
+  write_run_config(ctx_, resume ? resume->stage : "", resume ? resume->iter : 0);
 
   const StopSignalScope stop_signals;
   Checkpointer checkpointer(ctx_);
