@@ -76,3 +76,26 @@ TEST_CASE("train/resume_with_another_config_names_each_change_and_keeps_the_old_
   CHECK(test::read_text(d + "/config_until_psnr_10.json") == second_config);
   CHECK(json::parse(test::read_text(d + "/config.json"))["manual_seed"] == 99);
 }
+
+// --resume FILE of an older state than the folder's newest starts a branch from it: the newer
+// states are moved aside (not deleted), so a later --resume auto continues this run.
+TEST_CASE("train/resume_from_an_older_state_moves_the_newer_ones_aside") {
+  json c = test::tiny_train_config("resume_older");
+  c["train"]["stages"].erase(1);
+  const std::string d = test::train_exp_dir("resume_older");
+  REQUIRE(run_training(c, {}) == 0);
+  REQUIRE(fs::exists(d + "/training_states/psnr_8.state"));
+  const std::string old_8 = test::read_text(d + "/training_states/psnr_8.state");
+  json other = c;
+  other["train"]["stages"][0]["optim_g"]["lr"] = 2e-3;  // the new branch differs from the old one
+  REQUIRE(run_training(other, {"", d + "/training_states/psnr_4.state"}) == 0);
+  const std::string log = test::read_text(d + "/train.log");
+  CHECK(log.find("psnr_4.state is older than 1 state(s) of this folder (psnr_8.state)") != std::string::npos);
+  const std::string aside = d + "/training_states/superseded_by_psnr_4/psnr_8.state";
+  REQUIRE(fs::exists(aside));
+  CHECK(test::read_text(aside) == old_8);
+  CHECK(test::read_text(d + "/training_states/psnr_8.state") != old_8);  // this run's own
+  // --resume auto: nothing older to move; no warning.
+  REQUIRE(run_training(other, {"", "auto"}) == 0);
+  CHECK(test::read_text(d + "/train.log").find("older than", log.size()) == std::string::npos);
+}

@@ -204,6 +204,28 @@ std::optional<std::string> find_latest_state(const std::string& dir, std::string
   return best;
 }
 
+std::vector<std::string> move_aside_states_after(const std::string& dir, int stage_index, int64_t iter,
+                                                 const std::string& stage) {
+  const fs::path folder = fs::path(dir) / "training_states";
+  std::vector<std::string> moved;
+  if (!fs::is_directory(folder)) return moved;
+  const fs::path aside = folder / ("superseded_by_" + stage + "_" + std::to_string(iter));
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    if (entry.path().extension() != ".state") continue;
+    try {
+      const TrainingState s = load_training_state(entry.path().string());
+      if (std::pair<int, int64_t>{s.stage_index, s.iter} <= std::pair<int, int64_t>{stage_index, iter}) continue;
+    } catch (const Error&) {
+      continue;  // unreadable: --resume auto skips it anyway
+    }
+    fs::create_directories(aside);
+    fs::rename(entry.path(), aside / entry.path().filename());
+    moved.push_back(entry.path().filename().string());
+  }
+  std::sort(moved.begin(), moved.end());
+  return moved;
+}
+
 std::optional<int64_t> checkpoint_iteration(const std::string& name, const std::string& head, const std::string& ext) {
   if (name.size() <= head.size() + ext.size() || name.compare(0, head.size(), head) != 0 ||
       name.compare(name.size() - ext.size(), ext.size(), ext) != 0)

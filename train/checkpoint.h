@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -67,6 +68,13 @@ TrainingState load_training_state(const std::string& path);
 // `skipped`. Empty when there is none.
 std::optional<std::string> find_latest_state(const std::string& experiment_dir, std::string* skipped = nullptr,
                                              const std::string& only_stage = "");
+
+// A run resumed from an older state than the folder's newest starts a new branch from it: the
+// states after it (by stage index, then iteration) belong to the abandoned branch, and a later
+// `--resume auto` would continue that branch instead of this one. They are moved, not deleted,
+// into <experiment>/training_states/superseded_by_<stage>_<iter>/; returns their file names.
+std::vector<std::string> move_aside_states_after(const std::string& experiment_dir, int stage_index, int64_t iter,
+                                                 const std::string& stage);
 
 // The iteration in a checkpoint file name <head><iteration><ext> (head "net_g_psnr_", ext
 // ".safetensors"), -1 for <head>final<ext>, nothing for any other name (so stage "a" does not

@@ -283,6 +283,17 @@ int Run::execute_stages() {
                                    "resume: '" + from + "': network_g: ");
   checks.raise_if_any();
   write_run_config(ctx_, resume ? resume->stage : "", resume ? resume->iter : 0);
+  if (resume && opt_.resume != "auto" && ctx_.rank0()) {
+    const std::vector<std::string> moved =
+        move_aside_states_after(ctx_.dir, resume->stage_index, resume->iter, resume->stage);
+    std::string names;
+    for (const std::string& m : moved) names += (names.empty() ? "" : ", ") + m;
+    if (!moved.empty())
+      ctx_.log->warn(str_cat("resume: ", from, " is older than ", moved.size(), " state(s) of this folder (",
+                             names, "): this run continues from it instead, so they are moved to ", ctx_.dir,
+                             "/training_states/superseded_by_", resume->stage, "_", resume->iter,
+                             " (a later --resume auto continues this run, not theirs)"));
+  }
 
   const StopSignalScope stop_signals;
   Checkpointer checkpointer(ctx_);
