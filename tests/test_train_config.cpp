@@ -19,6 +19,7 @@
 #include "support/scoped_env.h"
 #include "train/config.h"
 #include "train/config_types.h"
+#include "train/yaml/options_file.h"
 #include "nets/size_options.h"
 
 using namespace sr::train;
@@ -475,4 +476,67 @@ TEST_CASE("config/color_y_needs_one_channel_networks") {
   json typo = c;
   typo["datasets"]["train"]["color"] = "Y";
   CHECK_THAT(error_of(typo), Catch::Contains("'datasets.train.color' is 'Y', expected one of: rgb, y"));
+}
+
+// Schedules that cannot run as written (BasicSR fails, asserts or refuses the keyword) stop the
+// run naming the full key; values the stage ends before reaching are notes naming the key, the
+// values and total_iter. Stage 0 of train_tiny.json is 'psnr' (sr, total_iter 8), stage 1
+// 'gan' (srgan, total_iter 6).
+TEST_CASE("config/impossible_schedules_are_refused_naming_the_key") {
+  const std::string tiny = std::string(SRENGINE_SOURCE_DIR) + "/tests/fixtures/train_tiny.json";
+  auto error = [&](std::vector<std::string> sets) {
+    try {
+      load_config_or_options(tiny, sets, ConfigUse::train);
+    } catch (const sr::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  auto notes = [&](std::vector<std::string> sets) {
+    std::string all;
+    for (const auto& n : load_config_or_options(tiny, sets, ConfigUse::train).notes) all += n + "\n";
+    return all;
+  };
+  const std::string cos = "train.stages.0.scheduler.type=CosineAnnealingRestartLR";
+  const std::string no_milestones = "train.stages.0.scheduler.milestones=null", no_gamma = "train.stages.0.scheduler.gamma=null";
+  // 1. The cycles end before the stage.
+  CHECK_THAT(error({cos, no_milestones, no_gamma, "train.stages.0.scheduler.periods=[5]"}),
+             Catch::Contains("'train.stages.0.scheduler.periods' sum to 5, less than 'train.stages.0.total_iter' 8"));
+  CHECK(error({cos, no_milestones, no_gamma, "train.stages.0.scheduler.periods=[5,3]",
+               "train.stages.0.scheduler.restart_weights=[1,0.5]"}).empty());
+  // 2. A milestone after total_iter never takes effect: a note; one at total_iter is fine.
+  CHECK_THAT(notes({"train.stages.0.scheduler.milestones=[6,400]"}),
+             Catch::Contains("'train.stages.0.scheduler.milestones' has 400 after 'train.stages.0.total_iter' 8") &&
+                 Catch::Contains("never takes effect"));
+  CHECK(notes({"train.stages.0.scheduler.milestones=[6,8]"}).empty());
+  // 3. Keys of the other scheduler type.
+  CHECK_THAT(error({"train.stages.0.scheduler.periods=[8]"}),
+             Catch::Contains("'train.stages.0.scheduler.periods' is given, but 'train.stages.0.scheduler.type' is "
+                             "MultiStepLR, which takes milestones, gamma, restarts and restart_weights"));
+  CHECK_THAT(error({"train.stages.0.scheduler.eta_min=0"}), Catch::Contains("'train.stages.0.scheduler.eta_min' is given"));
+  CHECK_THAT(error({cos, "train.stages.0.scheduler.periods=[8]", "train.stages.0.scheduler.gamma=0.1"}),
+             Catch::Contains("'train.stages.0.scheduler.milestones' is given, but 'train.stages.0.scheduler.type' is "
+                             "CosineAnnealingRestartLR, which takes periods, restart_weights and eta_min") &&
+                 Catch::Contains("'train.stages.0.scheduler.gamma' is given"));
+  // 4. Every length mismatch, naming both keys.
+  CHECK_THAT(error({"train.stages.0.scheduler.restart_weights=[1,1]"}),
+             Catch::Contains("'train.stages.0.scheduler.restart_weights' has 2 entries but "
+                             "'train.stages.0.scheduler.restarts' has 0"));
+  CHECK_THAT(error({"train.stages.0.scheduler.restarts=[5]", "train.stages.0.scheduler.restart_weights=[1,1,1]"}),
+             Catch::Contains("'train.stages.0.scheduler.restart_weights' has 3 entries but "
+                             "'train.stages.0.scheduler.restarts' has 1 entry"));
+  CHECK_THAT(error({cos, no_milestones, no_gamma, "train.stages.0.scheduler.periods=[4,4]"}),
+             Catch::Contains("'train.stages.0.scheduler.restart_weights' has 1 entry but "
+                             "'train.stages.0.scheduler.periods' has 2 entries"));
+  // 5. A warm-up as long as the stage is a note; a GAN stage that never updates G an error.
+  CHECK_THAT(notes({"train.stages.0.warmup_iter=9"}),
+             Catch::Contains("'train.stages.0.warmup_iter' is 9, not below 'train.stages.0.total_iter' 8") &&
+                 Catch::Contains("never reaches its scheduled value"));
+  CHECK_THAT(error({"train.stages.1.net_d_init_iters=6"}),
+             Catch::Contains("'train.stages.1.net_d_init_iters' is 6, not below 'train.stages.1.total_iter' 6") &&
+                 Catch::Contains("never update G"));
+  CHECK(error({"train.stages.1.net_d_init_iters=5"}).empty());
+  // 6. The full key path.
+  CHECK_THAT(error({"train.stages.1.optim_d.betas=[0.9]"}),
+             Catch::Contains("'train.stages.1.optim_d.betas' needs two values (beta1, beta2), got 1"));
 }

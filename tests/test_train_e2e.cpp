@@ -383,7 +383,7 @@ TEST_CASE("train/skipped_update_leaves_no_trace") {
   // The discriminator: a NaN in the real batch makes its loss non-finite (G is not updated
   // before net_d_init_iters, so only D's check can skip; BCE, since the hinge maps NaN to 0).
   TinyStage gan("skip_gan", 1, Device::cpu(),
-                {"train.stages.1.net_d_init_iters=10", "train.stages.1.gan_opt.gan_type=vanilla"});
+                {"train.stages.1.net_d_init_iters=5", "train.stages.1.gan_opt.gan_type=vanilla"});
   gan.step->run(gan.lq, gan.gt, 1);
   const NamedTensors d_before = snapshot(*gan.d);
   Tensor bad = gan.gt.clone();

@@ -685,6 +685,100 @@ void check_metrics(json& c, const std::string& config_dir, Problems& p) {
   }
 }
 
+// ---- Stage schedules ---------------------------------------------------------------------
+// srengine's MultiStepLR is BasicSR's MultiStepRestartLR (milestones, gamma, restarts,
+// restart_weights) and CosineAnnealingRestartLR takes periods, restart_weights and eta_min;
+// BasicSR passes every scheduler key to the constructor, so a key of the other type is a
+// TypeError there. A schedule that cannot run (BasicSR fails or asserts) is an error; a value
+// the stage ends before reaching (a milestone after total_iter) is a note (stage_schedule_notes),
+// as shortening a published config with --set total_iter must keep working.
+
+const std::vector<const char*> kMultiStepKeys = {"milestones", "gamma", "restarts", "restart_weights"};
+const std::vector<const char*> kCosineKeys = {"periods", "restart_weights", "eta_min"};
+constexpr const char* kMultiStepTakes = "milestones, gamma, restarts and restart_weights";
+constexpr const char* kCosineTakes = "periods, restart_weights and eta_min";
+
+std::string entries(size_t n) { return str_cat(n, n == 1 ? " entry" : " entries"); }
+
+// A scheduler key given with a value other than its default: a validated config (a run's
+// saved config.json) holds every default, which is not a choice of either type.
+bool scheduler_key_given(const json& o, const char* key) {
+  static const Spec spec = scheduler_spec();
+  if (!o.is_object() || !o.contains(key) || o[key].is_null()) return false;
+  for (const auto& [k, sub] : spec.fields)
+    if (k == key) return o[key] != sub.def;
+  return true;
+}
+
+// `given_stage`: the stage as written (before defaults), to tell a key given from a default.
+void check_stage_schedule(const json& stage, const json& given_stage, size_t i, Problems& p) {
+  const std::string base = str_cat("train.stages.", i, ".");
+  const int64_t total = stage.at("total_iter");
+  for (const char* name : {"optim_g", "optim_d"}) {
+    const size_t n = stage.at(name).at("betas").size();
+    p.check(n == 2, "config: '", base, name, ".betas' needs two values (beta1, beta2), got ", n);
+  }
+  const json& s = stage.at("scheduler");
+  const std::string sb = base + "scheduler.";
+  const std::string type = s.at("type");
+  if (type != "MultiStepLR" && type != "CosineAnnealingRestartLR") return;  // the schema has said so
+  const bool cosine = type == "CosineAnnealingRestartLR";
+  const json given_s = given_stage.is_object() && given_stage.contains("scheduler") ? given_stage["scheduler"] : json();
+  for (const char* key : cosine ? kMultiStepKeys : kCosineKeys) {
+    if (std::string(key) == "restart_weights") continue;  // both types take it
+    p.check(!scheduler_key_given(given_s, key), "config: '", sb, key, "' is given, but '", sb, "type' is ", type, ", which takes ",
+            cosine ? kCosineTakes : kMultiStepTakes, " (", key, " belongs to ",
+            cosine ? "MultiStepLR" : "CosineAnnealingRestartLR", "; BasicSR refuses it as an unexpected keyword)");
+  }
+  const size_t weights = s.at("restart_weights").size();
+  if (cosine) {
+    const auto periods = s.at("periods").get<std::vector<int64_t>>();
+    if (periods.empty()) return p.add("config: '", sb, "periods' is required by CosineAnnealingRestartLR (cycle lengths)");
+    p.check(weights == periods.size(), "config: '", sb, "restart_weights' has ", entries(weights), " but '", sb,
+            "periods' has ", entries(periods.size()), ": CosineAnnealingRestartLR takes one weight per period (BasicSR "
+            "asserts equal lengths)");
+    const int64_t sum = std::accumulate(periods.begin(), periods.end(), int64_t(0));
+    p.check(sum >= total, "config: '", sb, "periods' sum to ", sum, ", less than '", base, "total_iter' ", total,
+            ": CosineAnnealingRestartLR has no cycle for iterations ", sum + 1, " to ", total, " (BasicSR fails "
+            "there); make the periods sum to at least ", total);
+  } else {
+    const size_t restarts = s.at("restarts").size();
+    // No restarts is BasicSR's restarts (0,) with restart_weights (1,): the default weight only.
+    if (restarts == 0)
+      p.check(s.at("restart_weights") == json::array({1}), "config: '", sb, "restart_weights' has ", entries(weights),
+              " but '", sb, "restarts' has 0: MultiStepLR takes one weight per restart (give '", sb,
+              "restarts', or leave restart_weights out)");
+    else
+      p.check(weights == restarts, "config: '", sb, "restart_weights' has ", entries(weights), " but '", sb,
+              "restarts' has ", entries(restarts), ": MultiStepLR takes one weight per restart (BasicSR asserts equal "
+              "lengths)");
+  }
+  // G is updated at the iterations after net_d_init_iters that are multiples of net_d_iters.
+  const std::string stype = stage.at("type");
+  if (stype == "srgan" || stype == "esrgan" || stype == "realesrgan") {
+    const int64_t init = stage.at("net_d_init_iters"), every = stage.at("net_d_iters");
+    if (init >= total)
+      p.add("config: '", base, "net_d_init_iters' is ", init, ", not below '", base, "total_iter' ", total,
+            ": G is updated only after the D-only warm-up, so this ", stype, " stage would never update G");
+    else
+      p.check((init / every + 1) * every <= total, "config: '", base, "net_d_iters' is ", every, " with '", base,
+              "net_d_init_iters' ", init, " and '", base, "total_iter' ", total, ": no iteration updates G");
+  }
+}
+
+void check_stage_schedules(const json& given_config, const json& c, Problems& p) {
+  const json& stages = c.at("train").at("stages");
+  const json* given_stages = nullptr;
+  if (given_config.contains("train") && given_config["train"].is_object() && given_config["train"].contains("stages") &&
+      given_config["train"]["stages"].is_array())
+    given_stages = &given_config["train"]["stages"];
+  for (size_t i = 0; i < stages.size(); ++i)
+    guarded(p, [&] {
+      const json given_stage = given_stages && i < given_stages->size() ? (*given_stages)[i] : json();
+      check_stage_schedule(stages[i], given_stage, i, p);
+    });
+}
+
 void check_semantics(json& c, Problems& p) {
   guarded(p, [&] {
     // train.loss_scale belongs to precision fp16 (train/loss_scaler.h); given with another
@@ -998,6 +1092,7 @@ json validate_config(const json& config, const std::vector<std::string>& earlier
   drop_empty_dataset_paths(c);
   check_metrics(c, dir, p);
   check_semantics(c, p);
+  guarded(p, [&] { check_stage_schedules(config, c, p); });
   guarded(p, [&] {
     for (std::string& problem : data_channel_problems(c)) p.list.push_back(std::move(problem));
   });
@@ -1060,6 +1155,37 @@ std::string config_reference_markdown() {
   os << "\n`network_g` / `network_d` take BasicSR's constructor arguments; the keys are checked\n"
         "by the network factory (see docs/NETWORKS.md).\n";
   return os.str();
+}
+
+std::vector<std::string> stage_schedule_notes(const json& c) {
+  std::vector<std::string> notes;
+  const json& stages = c.at("train").at("stages");
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const json& stage = stages[i];
+    const std::string base = str_cat("train.stages.", i, ".");
+    const int64_t total = stage.at("total_iter");
+    const json& s = stage.at("scheduler");
+    // A milestone at total_iter (as Real-ESRGAN's files have) is harmless; one after it, too,
+    // but it reads as a decay the run will have.
+    if (s.at("type") == "MultiStepLR") {
+      for (const char* key : {"milestones", "restarts"}) {
+        std::string beyond;
+        for (const json& m : s.at(key))
+          if (m.get<int64_t>() > total) beyond += (beyond.empty() ? "" : ", ") + m.dump();
+        if (!beyond.empty())
+          notes.push_back(str_cat("'", base, "scheduler.", key, "' has ", beyond, " after '", base, "total_iter' ", total,
+                                  ": the stage ends first, so ", key == std::string("milestones") ? "that decay" :
+                                  "that restart", " never takes effect"));
+      }
+    }
+    const int64_t warmup = stage.at("warmup_iter");
+    if (warmup > 0 && warmup >= total)
+      notes.push_back(str_cat("'", base, "warmup_iter' is ", warmup, ", not below '", base, "total_iter' ", total,
+                              ": the linear warm-up lasts the whole stage, so the LR ",
+                              warmup == total ? "reaches its scheduled value only at the last iteration"
+                                              : "never reaches its scheduled value"));
+  }
+  return notes;
 }
 
 }  // namespace sr::train

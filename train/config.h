@@ -26,6 +26,12 @@ void apply_override(json& config, const std::string& assignment);
 // head the same numbered list, so one run reports every problem together.
 json validate_config(const json& config, const std::vector<std::string>& earlier_problems = {});
 
+// What a validated config asks for that its stages end before reaching: a MultiStepLR
+// milestone or restart after the stage's total_iter, a warm-up (warmup_iter) as long as the
+// stage. One line each, naming the key, the values and total_iter; the run goes on (BasicSR
+// accepts them). Schedules that cannot run are validate_config's errors.
+std::vector<std::string> stage_schedule_notes(const json& validated);
+
 // The keys and types that are present, against the same schema, without requiring the
 // training sections or checking files (`srengine degrade` reads a subset of a config).
 // Unknown keys and wrong types throw naming the key; nothing is filled in.

@@ -119,13 +119,20 @@ LoadedConfig load_config_or_options(const std::string& path, const std::vector<s
   json& c = f.config;
   for (const auto& o : overrides) apply_override(c, o);
   prepare_config_for_use(c, use);
+  auto add_schedule_notes = [&](LoadedConfig& l) {
+    for (const std::string& n : stage_schedule_notes(l.config))
+      l.notes.push_back(str_cat(is_yaml_path(path) ? "options '" : "config '", path, "': ", n));
+  };
   if (!is_yaml_path(path)) {
     LoadedConfig l{validate_config(c), std::move(f.notes), {}};
     note_deprecated_names(l.config, path, l.notes);
+    add_schedule_notes(l);
     return l;
   }
   try {
-    return {validate_config(c, f.problems), std::move(f.notes), std::move(f.resume_state)};
+    LoadedConfig l{validate_config(c, f.problems), std::move(f.notes), std::move(f.resume_state)};
+    add_schedule_notes(l);
+    return l;
   } catch (const Error& e) {
     // The validator names srengine's keys; say how they relate to the option file's.
     fail("options '", path, "' as srengine's config (BasicSR's train.KEY is train.stages.0.KEY there, and --set "
