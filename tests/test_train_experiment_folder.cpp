@@ -149,3 +149,60 @@ TEST_CASE("train/best_validation_models_outlive_keep_last") {
   for (const auto& e : fs::directory_iterator(d + "/training_states")) states.insert(e.path().filename().string());
   CHECK(states == std::set<std::string>{"psnr_12.state"});  // training states are pruned as before
 }
+
+// A kill -9 leaves metrics.jsonl with records past the last training state (and maybe a line
+// cut short). --resume auto drops them, with a note, before logging those iterations again:
+// every (event, stage, iteration) is there once and iterations never go back within a stage,
+// so report.html's charts never double back. A stage resumed from its end state (validated
+// before the state was saved) does not validate and log that iteration a second time.
+TEST_CASE("train/resume_drops_metrics_logged_after_the_state") {
+  const std::string run = "resume_metrics";
+  json c = psnr_only(run);
+  c["train"]["stages"] = test::tiny_train_config(run)["train"]["stages"];  // both stages
+  const std::string d = test::train_exp_dir(run);
+  fs::remove_all(d);
+  REQUIRE(run_training(c, {}) == 0);
+  CHECK_THAT(test::read_text(d + "/train.log"), !Catch::Contains("metrics.jsonl: dropped"));  // a fresh run
+  const std::vector<json> whole = test::train_events(run);
+
+  // Each (event, stage, iteration) once; iterations rise within a stage, stages in order.
+  auto check_once_and_in_order = [&](const std::vector<json>& events) {
+    std::set<std::string> seen;
+    std::string stage;
+    int64_t last = -1;
+    for (const json& e : events) {
+      const std::string key = e["event"].get<std::string>() + " " + e["stage"].get<std::string>() + " " +
+                              std::to_string(e["iter"].get<int64_t>());
+      CHECK(seen.insert(key).second);
+      if (e["stage"] != stage) {
+        CHECK((stage.empty() || (stage == "psnr" && e["stage"] == "gan")));
+        stage = e["stage"], last = -1;
+      }
+      CHECK(e["iter"].get<int64_t>() >= last);
+      last = e["iter"].get<int64_t>();
+    }
+  };
+  check_once_and_in_order(whole);
+
+  // Killed in the GAN stage after iteration 6 was logged, before its state: gan_4 resumes.
+  fs::remove(state_path(d, "gan", 6));
+  std::ofstream(d + "/metrics.jsonl", std::ios::app)
+      << R"({"event":"train","stage":"gan","iter":7,"l_g_pix":0.5})" << "\n"
+      << R"({"event":"train","stage":"gan","it)";  // cut short by the kill
+  REQUIRE(run_training(c, {"", "auto"}) == 0);
+  std::vector<json> events = test::train_events(run);
+  check_once_and_in_order(events);
+  CHECK(events.size() == whole.size());
+  CHECK_THAT(test::read_text(d + "/train.log"), Catch::Contains("metrics.jsonl: dropped 4 record(s)") &&
+                                                    Catch::Contains("those iterations run again"));
+
+  // Killed right after the first stage ended (its end state saved, a GAN line logged):
+  // psnr_8 resumes; the GAN stage's records go and psnr's validation at 8 is not repeated.
+  for (const auto& e : fs::directory_iterator(d + "/training_states"))
+    if (e.path().filename().string().rfind("gan_", 0) == 0) fs::remove(e.path());
+  REQUIRE(find_latest_state(d).value() == state_path(d, "psnr", 8));
+  REQUIRE(run_training(c, {"", "auto"}) == 0);
+  events = test::train_events(run);
+  check_once_and_in_order(events);
+  CHECK(events.size() == whole.size());
+}

@@ -41,6 +41,7 @@ struct StateInfo {
   std::map<std::string, BestMetric> best;
   bool has_net_d = false;
   std::optional<LossScalerState> loss_scaler;  // precision fp16: scale, good-step counter, skips
+  std::optional<int64_t> validated_iter;  // the stage's last validated iteration (absent in older states)
 };
 
 struct TrainingState {

@@ -73,6 +73,7 @@ void Checkpointer::write(size_t si, int64_t iter, const RunNets& nets, StageStep
   s.info.seed = ctx_.cfg.manual_seed;
   s.info.nan_streak = ctx_.counters.nan_streak;
   s.info.best = ctx_.counters.best;
+  s.info.validated_iter = ctx_.counters.validated_iter;
   s.info.has_net_d = nets.d != nullptr;
   if (const LossScaler* ls = step.loss_scaler()) s.info.loss_scaler = ls->state();
   save_training_state(dir, s);

@@ -21,6 +21,7 @@ namespace sr::train {
 struct RunCounters {
   int nan_streak = 0;                       // skipped (non-finite) updates in a row
   std::map<std::string, BestMetric> best;   // "<stage>/<set>_<metric>"
+  int64_t validated_iter = -1;              // the current stage's last validated iteration
 };
 
 struct RunContext {

@@ -2,11 +2,15 @@
 #include "train/run_log.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
+#include "engine/atomic_file.h"
 #include "engine/error.h"
 
 namespace sr::train {
@@ -77,6 +81,58 @@ void RunLog::event(const nlohmann::json& record) {
     values.emplace_back(k.rfind("l_", 0) == 0 ? "losses/" + k : k, v.get<double>());
   }
   scalars(values, record.at("iter").get<int64_t>());
+}
+
+int64_t RunLog::drop_events_past(const std::vector<std::string>& stages, size_t stage_index, int64_t iter) {
+  if (!enabled_) return 0;
+  std::string text;
+  {
+    std::ifstream in(jsonl_path_, std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  // Past the resumed point: a record of a later stage, or of the same stage at a later
+  // iteration. A line that is not a record (no stage or iter) is kept, as report.html skips it.
+  auto past = [&](const std::string& line) {
+    const nlohmann::json e = nlohmann::json::parse(line, nullptr, false);
+    if (e.is_discarded() || !e.is_object() || !e.contains("stage") || !e["stage"].is_string() ||
+        !e.contains("iter") || !e["iter"].is_number_integer())
+      return false;
+    const auto it = std::find(stages.begin(), stages.end(), e["stage"].get<std::string>());
+    if (it == stages.end()) return false;
+    const size_t si = (size_t)(it - stages.begin());
+    return si > stage_index || (si == stage_index && e["iter"].get<int64_t>() > iter);
+  };
+  std::string kept;
+  int64_t dropped = 0;
+  for (size_t at = 0; at < text.size();) {
+    const size_t end = text.find('\n', at);
+    if (end == std::string::npos) {  // no newline: the kill cut this line short
+      ++dropped;
+      break;
+    }
+    const std::string line = text.substr(at, end - at);
+    if (past(line))
+      ++dropped;
+    else
+      kept.append(text, at, end + 1 - at);
+    at = end + 1;
+  }
+  if (dropped == 0) return 0;
+  // Replaced as checkpoints are (temporary file, fsync, rename); the append handle follows.
+  std::fclose(jsonl_);
+  jsonl_ = nullptr;
+  std::string error;
+  try {
+    write_file_atomically(jsonl_path_, [&](std::FILE* f) {
+      if (std::fwrite(kept.data(), 1, kept.size(), f) != kept.size()) fail("short write: ", std::strerror(errno));
+    });
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  jsonl_ = std::fopen(jsonl_path_.c_str(), "a");
+  if (!jsonl_) fail("run log: cannot write '", jsonl_path_, "': ", std::strerror(errno));
+  if (!error.empty()) fail("run log: ", error);
+  return dropped;
 }
 
 void RunLog::enable_tensorboard(const std::string& dir) {

@@ -32,6 +32,13 @@ class RunLog {
   void event(const nlohmann::json& record);       // one line of metrics.jsonl (and a "train"
                                                   // event's numbers as TensorBoard scalars)
 
+  // A resume from iteration `iter` of stage `stages[stage_index]` (`stages`: the config's, in
+  // run order): drops the metrics.jsonl records past that point (later iterations of the
+  // stage, later stages; a line a kill cut short), which the run is about to log again, so
+  // report.html never doubles back. Earlier stages' records and records of stages the config
+  // does not name stay. The file is replaced atomically; returns how many records went.
+  int64_t drop_events_past(const std::vector<std::string>& stages, size_t stage_index, int64_t iter);
+
   // TensorBoard: on from enable_tensorboard; begin_stage opens the stage's event file, whose
   // START at first_iter purges what older files of the stage hold from there on (a resume,
   // or the stage run again from 1); scalars

@@ -209,7 +209,9 @@ int StageLoop::run(size_t si, const TrainingState* resume) {
                      "), replayed from here on");
     });
   }
-  last_val_ = -1;
+  // A state saved after its iteration's validation says so: a resumed stage does not
+  // validate (and log) that iteration again. States written before it was recorded: -1.
+  ctx_.counters.validated_iter = resume ? resume->info.validated_iter.value_or(-1) : -1;
   if (const int sig = iterate(si, start.iter + 1, step, graphed.get(), *loader, threads)) return sig;
   finish(si, step, *loader);
   return 0;
@@ -318,7 +320,7 @@ int StageLoop::iterate(size_t si, int64_t first, StageStep& step, GraphedStep* g
     }
     if (iter % ctx_.cfg.val.val_freq == 0) {
       validate(si, iter, step, loader);
-      last_val_ = iter;
+      ctx_.counters.validated_iter = iter;
     }
     if (const int sig = stop_requested(si, iter, step, loader)) return sig;
     if (iter % logger.save_checkpoint_freq == 0 && iter != total) checkpointer_.save(si, iter, nets_, step, loader);
@@ -329,7 +331,10 @@ int StageLoop::iterate(size_t si, int64_t first, StageStep& step, GraphedStep* g
 // The last validation (unless the last iteration had one), checkpoint and final generator.
 void StageLoop::finish(size_t si, StageStep& step, const data::Loader& loader) {
   const StageConfig& stage = ctx_.cfg.train.stages[si];
-  if (last_val_ != stage.total_iter) validate(si, stage.total_iter, step, loader);
+  if (ctx_.counters.validated_iter != stage.total_iter) {
+    validate(si, stage.total_iter, step, loader);
+    ctx_.counters.validated_iter = stage.total_iter;
+  }
   checkpointer_.save(si, stage.total_iter, nets_, step, loader);
   if (ctx_.rank0()) {
     const std::string final_path = ctx_.dir + "/models/net_g_" + stage.name + "_final.safetensors";

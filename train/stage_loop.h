@@ -91,7 +91,6 @@ class StageLoop {
   Validator& validator_;
   RunNets nets_;
   std::unique_ptr<PairPool> pool_;  // realesrnet / realesrgan stages: the training-pair pool
-  int64_t last_val_ = -1;  // the iteration last validated
 };
 
 }  // namespace sr::train

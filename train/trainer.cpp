@@ -282,6 +282,18 @@ int Run::execute_stages() {
   if (resume && net_g_) checks.run([&] { net_g_->load_state_dict(state_tensors(resume->tensors, "net_g."), true); },
                                    "resume: '" + from + "': network_g: ");
   checks.raise_if_any();
+  if (resume) {
+    // What was logged after the state (before a kill) is logged again by this run: as the
+    // TensorBoard writer purges those points, metrics.jsonl drops those records (once the
+    // checks have passed: a refused resume changes nothing).
+    std::vector<std::string> names;
+    for (const StageConfig& s : cfg_.train.stages) names.push_back(s.name);
+    const int64_t dropped = ctx_.log->drop_events_past(names, (size_t)resume->stage_index, resume->iter);
+    if (dropped > 0)
+      ctx_.log->info("metrics.jsonl: dropped " + std::to_string(dropped) + " record(s) logged after stage " +
+                     resume->stage + " iteration " + std::to_string(resume->iter) +
+                     " (the training state resumed): those iterations run again; train.log keeps its lines");
+  }
   write_run_config(ctx_, resume ? resume->stage : "", resume ? resume->iter : 0);
   if (resume && opt_.resume != "auto" && ctx_.rank0()) {
     const std::vector<std::string> moved =
