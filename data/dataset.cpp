@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "data/degrade/paired_meta_info.h"
@@ -244,6 +245,9 @@ void Dataset::list_lmdb() {
                "must list the same keys)");
     std::sort(gt_keys.begin(), gt_keys.end(), [](const LmdbKey& a, const LmdbKey& b) { return a.key < b.key; });
   }
+  std::map<std::string, const LmdbKey*> lq_by_key;
+  if (want_gt && want_lq)
+    for (const LmdbKey& k : lq_keys) lq_by_key[k.key] = &k;
   for (const LmdbKey& k : want_gt ? gt_keys : lq_keys) {
     FilePair f;
     f.name = k.key;
@@ -257,6 +261,8 @@ void Dataset::list_lmdb() {
     if (want_lq) {
       f.lq_key = k.key;
       f.lq_path = lq_root + ":" + k.key;
+      if (const auto it = lq_by_key.find(k.key); it != lq_by_key.end())
+        f.lq_meta_height = it->second->height, f.lq_meta_width = it->second->width;
     }
     files_.push_back(std::move(f));
   }
@@ -496,6 +502,45 @@ std::pair<int, int> Dataset::probe_val(size_t i) const {
   const ImageInfo lq = probe(false);
   check_scale(f, gt.width, gt.height, lq.width, lq.height, s, false);
   return {lq.width * s, lq.height * s};
+}
+
+std::string Dataset::train_sample_problem(size_t i, const std::string& gt_size_key) const {
+  if (cfg_.type == DatasetType::lq_only) return "";  // refused as a training set by its type
+  const FilePair& f = file(i);
+  const int s = cfg_.scale, lq_size = cfg_.gt_size / s;
+  // An LMDB record's size is what its meta_info.txt says, when it says (loading checks that
+  // the image agrees); reading every record would page the whole database in.
+  struct Size {
+    int width, height;
+  };
+  auto size_of = [&](bool is_gt) {
+    const int h = is_gt ? f.meta_height : f.lq_meta_height, w = is_gt ? f.meta_width : f.lq_meta_width;
+    if ((is_gt ? gt_db_ : lq_db_) && h > 0 && w > 0) return Size{w, h};
+    const ImageInfo header = info(f, is_gt);
+    return Size{header.width, header.height};
+  };
+  try {
+    const Size gt = size_of(true);
+    check_meta_size(f, gt.width, gt.height);
+    if (cfg_.type == DatasetType::realesrgan) return "";  // padded to crop_pad_size, then cropped
+    // GT-only: the LQ is the modcropped GT / scale, and gt_size is a multiple of scale, so
+    // the patch fits exactly when the GT is at least gt_size.
+    if (cfg_.type == DatasetType::single) {
+      if (gt.width < cfg_.gt_size || gt.height < cfg_.gt_size)
+        return str_cat("GT '", f.gt_path, "' is ", gt.width, "x", gt.height, ", smaller than the patch: ",
+                       gt_size_key, " is ", cfg_.gt_size);
+      return "";
+    }
+    const Size lq = size_of(false);
+    if (lq.width < lq_size || lq.height < lq_size)
+      return str_cat("LQ '", f.lq_path, "' is ", lq.width, "x", lq.height, ", smaller than the LQ patch ", lq_size,
+                     "x", lq_size, " (", gt_size_key, " ", cfg_.gt_size, " / scale ", s, "; GT '", f.gt_path, "' is ",
+                     gt.width, "x", gt.height, ")");
+    check_scale(f, gt.width, gt.height, lq.width, lq.height, s, true);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 ValSample Dataset::load_val(size_t i) const {

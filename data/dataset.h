@@ -93,6 +93,7 @@ struct FilePair {
   std::string origin;   // "meta_info FILE line N" when listed there
   // io_backend lmdb: the record keys; gt_path / lq_path are then "<root>:<key>", what errors show.
   std::string gt_key, lq_key;
+  int lq_meta_height = 0, lq_meta_width = 0;  // paired lmdb: the LQ meta_info.txt's "(h,w,c)", 0 when absent
 };
 
 struct ImagePair {
@@ -170,6 +171,12 @@ class Dataset {
   // (readable, scale, meta_info size, pixel limit): a run checks its val sets with this
   // before its first iteration. LQ-only: the size the SR image will have (scale x LQ).
   std::pair<int, int> probe_val(size_t i) const;
+  // What load_train_sample(i) would stop at, from the file headers alone (no decoding): an
+  // unreadable header, a meta_info size, a GT that is not exactly scale x LQ (paired), an
+  // image smaller than gt_size (GT) or gt_size / scale (LQ); "" when none. `gt_size_key`
+  // names gt_size in the messages. A RealESRGANDataset pads small images to crop_pad_size,
+  // so only its headers are checked.
+  std::string train_sample_problem(size_t i, const std::string& gt_size_key) const;
 
   // The bytes of f's GT (`gt`) or LQ image: its file, or its LMDB record (io_backend lmdb).
   std::vector<uint8_t> image_bytes(const FilePair& f, bool gt) const;

@@ -5,6 +5,7 @@
 // uninterrupted run ends.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <random>
 
@@ -17,6 +18,7 @@
 #include "train/checkpoint.h"
 #include "train/config_types.h"
 #include "train/trainer.h"
+#include "train/validation.h"
 
 using namespace sr;
 using namespace sr::train;
@@ -75,4 +77,96 @@ TEST_CASE("train/bad_training_image_saves_the_training_state_first") {
   test::write_bytes(bad, whole);
   REQUIRE(run_training(c, resume) == 0);
   test::expect_same_tensors(uninterrupted, read_safetensors(final_state));
+}
+
+// A training set is checked from its image headers before the first iteration (train and
+// `srengine config --check` alike): a paired LQ that is not GT / scale, and images smaller
+// than gt_size, are errors naming the image, its size, gt_size and the key, not a stop when
+// the sample comes up. A RealESRGANDataset pads small images, so they pass there.
+TEST_CASE("train/training_set_is_checked_from_headers_before_the_first_iteration") {
+  test::TempDir dir;
+  const std::string gt = dir.subdir("gt"), lq = dir.subdir("lq"), small = dir.subdir("small");
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 4; ++i) {
+    const std::string name = "/img" + std::to_string(i) + ".png";
+    data::write_image(gt + name, test::random_image(rng, 64, 64, 3));
+    data::write_image(lq + name, test::random_image(rng, i == 2 ? 8 : 16, i == 2 ? 8 : 16, 3));
+    data::write_image(small + name, test::random_image(rng, 64, 64, 3));
+  }
+  // (1) Paired, one 8x8 LQ beside a 64x64 GT at x4.
+  json c = bad_image_run("train_set_paired", gt);
+  c["datasets"]["train"]["type"] = "PairedImageDataset";
+  c["datasets"]["train"]["dataroot_lq"] = lq;
+  CHECK_THROWS_WITH(check_before_training(parse_config(c)),
+                    Catch::Contains("datasets.train: ") && Catch::Contains(lq + "/img2.png") &&
+                        Catch::Contains("8x8") && Catch::Contains(gt + "/img2.png") && Catch::Contains("64x64") &&
+                        Catch::Contains("scale mismatch"));
+  CHECK_THROWS_WITH(run_training(c, {}), Catch::Contains(lq + "/img2.png") && Catch::Contains("scale mismatch"));
+  CHECK_FALSE(fs::exists(test::train_exp_dir("train_set_paired") + "/training_states"));
+  // ... and with that LQ whole, gt_size past the LQ: an LQ smaller than the LQ patch.
+  data::write_image(lq + "/img2.png", test::random_image(rng, 16, 16, 3));
+  REQUIRE_NOTHROW(check_before_training(parse_config(c)));
+  c["datasets"]["train"]["gt_size"] = 128;
+  CHECK_THROWS_WITH(check_before_training(parse_config(c)),
+                    Catch::Contains("4 of 4 training images") && Catch::Contains("16x16") &&
+                        Catch::Contains("LQ patch 32x32") && Catch::Contains("datasets.train.gt_size 128") &&
+                        Catch::Contains("lower datasets.train.gt_size"));
+
+  // (2) GT-only, every image 64x64 and gt_size 128: refused at start-up, with the key.
+  c = bad_image_run("train_set_small", small);
+  c["datasets"]["train"]["gt_size"] = 128;
+  for (auto* check : {+[](const json& j) { check_before_training(parse_config(j)); },
+                      +[](const json& j) { (void)run_training(j, {}); }})
+    CHECK_THROWS_WITH(check(c), Catch::Contains(small + "/img") && Catch::Contains("64x64") &&
+                                    Catch::Contains("datasets.train.gt_size is 128") &&
+                                    Catch::Contains("lower datasets.train.gt_size") &&
+                                    !Catch::Contains("no iteration ran since"));
+  CHECK_FALSE(fs::exists(test::train_exp_dir("train_set_small") + "/training_states"));
+  // One image too small among fitting ones names that image.
+  c["datasets"]["train"]["gt_size"] = 64;
+  data::write_image(small + "/img1.png", test::random_image(rng, 64, 60, 3));
+  CHECK_THROWS_WITH(check_before_training(parse_config(c)),
+                    Catch::Contains(small + "/img1.png' is 64x60") && Catch::Contains("datasets.train.gt_size is 64") &&
+                        Catch::Contains("fix or remove the image"));
+  // Under skip_bad_images the loader skips it: a note, unless every image would be skipped.
+  c["datasets"]["train"]["skip_bad_images"] = true;
+  CHECK_THAT(check_training_set(parse_config(c)), Catch::Contains("1 of 4 training images will be skipped") &&
+                                                      Catch::Contains(small + "/img1.png"));
+  c["datasets"]["train"]["gt_size"] = 128;
+  CHECK_THROWS_WITH(check_before_training(parse_config(c)), Catch::Contains("4 of 4 training images"));
+
+  // A RealESRGANDataset pads images smaller than crop_pad_size: no size refused.
+  data::DataConfig r = parse_config(bad_image_run("train_set_realesrgan", small)).find_dataset("train")->data;
+  r.type = data::DatasetType::realesrgan;
+  r.gt_size = 256;
+  r.crop_pad_size = 400;
+  r.degradation.scale = r.scale;
+  const data::Dataset esrgan(r);
+  for (size_t i = 0; i < esrgan.size(); ++i) CHECK(esrgan.train_sample_problem(i, "datasets.train.gt_size") == "");
+
+  // The training photos (27 of 504x312): how long the check takes.
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE_NOTHROW(check_training_set(parse_config(test::tiny_train_config("train_set_photos"))));
+  WARN("check_training_set on datasets/train_photos: "
+       << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s");
+}
+
+// A batch that cannot be made at a fresh run's first iteration: no training state was ever
+// saved, and the message does not say one was.
+TEST_CASE("train/bad_image_at_the_first_batch_of_a_fresh_run_says_no_state_was_saved") {
+  test::TempDir dir;
+  const std::string train_dir = dir.subdir("train");
+  std::mt19937_64 rng(12);
+  for (int i = 0; i < 6; ++i)
+    data::write_image(train_dir + "/img" + std::to_string(i) + ".png", test::random_image(rng, 40, 40, 3));
+  json c = bad_image_run("bad_first_batch", train_dir);
+  const Config cfg = parse_config(c);
+  const data::DataConfig& d = cfg.find_dataset("train")->data;
+  const std::vector<int64_t> order = data::epoch_indices(d.seed, 0, 6, d.dataset_enlarge_ratio, 0, 1);
+  const std::string bad = data::Dataset(d).file((size_t)order.at(0)).gt_path;  // batch 0
+  const std::vector<uint8_t> whole = data::read_file_bytes(bad);
+  fs::resize_file(bad, whole.size() / 2);  // the header is whole: the start-up check passes
+  CHECK_THROWS_WITH(run_training(c, {}), Catch::Contains(bad) && Catch::Contains("the stage's first batch") &&
+                                             !Catch::Contains("no iteration ran since the last training state"));
+  CHECK_FALSE(fs::exists(state_path(test::train_exp_dir("bad_first_batch"), "psnr", 0)));
 }

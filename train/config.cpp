@@ -166,7 +166,11 @@ Spec dataset_spec() {
                               "channel; validation measures and saves the Y images; not for RealESRGANDataset; "
                               "docs/DATA.md)",
                        {"rgb", "y"})},
-      {"gt_size", integer(128, "training GT patch size; must be a multiple of scale", 1)},
+      {"gt_size", integer(128, "training GT patch size; must be a multiple of scale. Before the first iteration (and "
+                                "in `srengine config --check`) every training image's header is read: a GT smaller "
+                                "than gt_size, a paired LQ smaller than gt_size / scale or not exactly GT / scale, is "
+                                "an error naming the image (a RealESRGANDataset pads smaller images to crop_pad_size, "
+                                "as Real-ESRGAN does)", 1)},
       {"use_hflip", boolean(true, "random horizontal flip (p=0.5)")},
       {"use_rot", boolean(true, "random vertical flip and transpose (each p=0.5)")},
       {"batch_size_per_gpu", integer(16, "batch size per process (per GPU)", 1)},

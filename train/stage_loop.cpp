@@ -370,6 +370,10 @@ std::string StageLoop::keep_work_before_data_failure(size_t si, int64_t iter, in
   if (ctx_.comm->world_size() > 1)
     return "; " + fix + " (from the last checkpoint: a run on several ranks stops at once)";
   const int64_t done = iter - 1;
+  // The stage's first iteration: no state of this stage to continue from unless it resumed.
+  if (iter == 1)
+    return "; it was the stage's first batch: fix or remove the file, or set datasets.train.skip_bad_images: "
+           "true, and run again (--resume auto continues from the last saved training state, if any)";
   if (iter == first || done % ctx_.cfg.logger.save_checkpoint_freq == 0)
     return "; no iteration ran since the last training state was saved: " + fix;
   checkpointer_.save(si, done, nets_, step, loader, at);

@@ -276,6 +276,8 @@ int Run::execute_stages() {
                    std::to_string(resume->iter) + ")");
   CheckList checks;
   checks.run([&] { check_stages(first, last); });
+  std::string skipped_images;
+  if (ctx_.rank0()) checks.run([&] { skipped_images = check_training_set(cfg_); });
   checks.run([&] { build_generator(); }, "network_g: ");
   // The state's generator fits the config's (a changed num_feat fails here, before
   // config.json is replaced: the folder keeps the config its checkpoints were made with).
@@ -294,6 +296,7 @@ int Run::execute_stages() {
                      resume->stage + " iteration " + std::to_string(resume->iter) +
                      " (the training state resumed): those iterations run again; train.log keeps its lines");
   }
+  if (!skipped_images.empty()) ctx_.log->warn(skipped_images);
   write_run_config(ctx_, resume ? resume->stage : "", resume ? resume->iter : 0);
   if (resume && opt_.resume != "auto" && ctx_.rank0()) {
     const std::vector<std::string> moved =
@@ -346,6 +349,7 @@ void check_before_training(const Config& cfg) {
   checks.run([&] { check_stages(cfg, 0, cfg.train.stages.size(), layers); });
   checks.run([&] { make_generator(cfg, Device::cpu(), layers); }, "network_g: ");  // built and dropped
   checks.run([&] { check_validation_sets(cfg); });
+  checks.run([&] { (void)check_training_set(cfg); });
   checks.raise_if_any();
 }
 

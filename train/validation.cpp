@@ -80,6 +80,39 @@ void check_validation_sets(const Config& cfg) {
   if (cfg.val.save_img) check_visualization_folders(sets, "validation");
 }
 
+std::string check_training_set(const Config& cfg) {
+  const DatasetConfig* train = cfg.find_dataset("train");
+  if (!train || !data::has_gt(train->data.type)) return "";  // refused elsewhere, with its own message
+  const std::string set = "datasets." + train->key;
+  data::Dataset ds = [&] {
+    try {
+      return data::Dataset(train->data);
+    } catch (const Error& e) {
+      fail(set, ": ", e.what());
+    }
+  }();
+  std::vector<std::string> problems(ds.size());
+#pragma omp parallel for schedule(dynamic, 16)
+  for (int64_t i = 0; i < (int64_t)ds.size(); ++i) problems[i] = ds.train_sample_problem((size_t)i, set + ".gt_size");
+  std::vector<std::string> bad;
+  for (std::string& p : problems)
+    if (!p.empty()) bad.push_back(std::move(p));
+  if (bad.empty()) return "";
+  // The loader skips them under skip_bad_images (with a warning each), unless none is left.
+  if (train->data.skip_bad_images && bad.size() < ds.size())
+    return str_cat(set, ": ", bad.size(), " of ", ds.size(), " training images will be skipped (skip_bad_images), "
+                   "the first: ", bad[0]);
+  // Every image too small is a gt_size for another set, not images to remove.
+  const std::string remedy = bad.size() == ds.size() ? "lower " + set + ".gt_size, or fix the images"
+                                                     : "fix or remove the image(s)";
+  if (bad.size() == 1) fail(set, ": ", bad[0], "; ", remedy, " (checked before the first iteration)");
+  std::string all = str_cat(set, ": ", bad.size(), " of ", ds.size(), " training images would stop the run (",
+                            remedy, "):");
+  for (size_t i = 0; i < bad.size() && i < 10; ++i) all += "\n  " + bad[i];
+  if (bad.size() > 10) all += str_cat("\n  ... and ", bad.size() - 10, " more");
+  fail(all);
+}
+
 ValidationResult validate(Module& net, const Config& cfg, const std::string& dir, const std::string& tag,
                           Device device, BicubicScores* bicubic_scores) {
   ValidationResult result;

@@ -35,6 +35,12 @@ class DivergedOutput : public Error {
 // measure (crop_border, SSIM's 11x11 window), and with val.save_img no two SR images or
 // sets share an output (train/eval_sets.h). The error names the dataset, file and metric.
 void check_validation_sets(const Config& config);
+// Every training image's header (in parallel, no decoding): what would stop the run when its
+// sample comes up (a paired LQ that is not GT / scale, an image smaller than gt_size) is an
+// error before the first iteration, naming the images (at most 10) and datasets.train.gt_size.
+// Under skip_bad_images, where the loader skips such images, it is a note (returned) unless
+// every image has a problem; "" when none has.
+std::string check_training_set(const Config& config);
 
 // `tag` names the outputs (e.g. "psnr_5000"): with val.save_img the SR images are
 // <dir>/visualization/<set name, else key>/<stem>_<tag>[_<val.suffix>].png, the stem the LQ
