@@ -12,6 +12,7 @@
 #include "data/imresize.h"
 #include "data/lmdb_reader.h"
 #include "engine/error.h"
+#include "engine/regular_file.h"
 
 namespace sr::data {
 namespace fs = std::filesystem;
@@ -284,6 +285,25 @@ ImageInfo Dataset::info(const FilePair& f, bool gt) const {
   return probe_image(bytes.data(), bytes.size(), gt ? f.gt_path : f.lq_path);
 }
 
+ImageInfo Dataset::header_info(const FilePair& f, bool gt) const {
+  constexpr uint64_t kHeaderPrefixBytes = 64 << 10;
+  if (gt ? gt_db_ : lq_db_) return info(f, gt);
+  const std::string& path = gt ? f.gt_path : f.lq_path;
+  {
+    const RegularFile file(path, "");
+    if (file.size() > kHeaderPrefixBytes) {
+      std::vector<uint8_t> prefix(kHeaderPrefixBytes);
+      file.read_at(0, prefix.data(), prefix.size());
+      try {
+        return probe_image(prefix.data(), prefix.size(), path);
+      } catch (const Error&) {
+        // The header continues past the prefix (or the file is bad): the whole file decides.
+      }
+    }
+  }
+  return info(f, gt);
+}
+
 Dataset::Dataset(const DataConfig& cfg) : cfg_(cfg) {
   validate(cfg_);
   list_files();
@@ -516,7 +536,7 @@ std::string Dataset::train_sample_problem(size_t i, const std::string& gt_size_k
   auto size_of = [&](bool is_gt) {
     const int h = is_gt ? f.meta_height : f.lq_meta_height, w = is_gt ? f.meta_width : f.lq_meta_width;
     if ((is_gt ? gt_db_ : lq_db_) && h > 0 && w > 0) return Size{w, h};
-    const ImageInfo header = info(f, is_gt);
+    const ImageInfo header = header_info(f, is_gt);
     return Size{header.width, header.height};
   };
   try {

@@ -186,6 +186,10 @@ class Dataset {
   void list_lmdb();
   Image read(const FilePair& f, bool gt, const DecodeOptions& opt) const;
   ImageInfo info(const FilePair& f, bool gt) const;
+  // info() from the first kHeaderPrefixBytes of a file on disk, the whole file only when the
+  // header lies beyond them (a JPEG's large EXIF or ICC segments): the start-up check of a
+  // training set reads every image's header, and a set of 100k sub-images is tens of GB.
+  ImageInfo header_info(const FilePair& f, bool gt) const;
   // `img` in the dataset's colour: as it is (rgb), or its Y channel (y).
   Image in_data_color(Image img) const;
 

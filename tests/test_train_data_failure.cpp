@@ -170,3 +170,25 @@ TEST_CASE("train/bad_image_at_the_first_batch_of_a_fresh_run_says_no_state_was_s
                                              !Catch::Contains("no iteration ran since the last training state"));
   CHECK_FALSE(fs::exists(state_path(test::train_exp_dir("bad_first_batch"), "psnr", 0)));
 }
+
+// The start-up check reads a header from a file's first 64 KiB and the whole file only when
+// the header lies past them: a large PNG (header in the prefix) and a JPEG whose 128 KiB of
+// APP1 segments come before its frame header both give their true size.
+TEST_CASE("train/training_set_header_check_reads_a_prefix_and_falls_back_to_the_file") {
+  test::TempDir dir;
+  const std::string gt = dir.subdir("gt");
+  std::mt19937_64 rng(9);
+  data::write_image(gt + "/big.png", test::random_image(rng, 200, 150, 3));
+  REQUIRE(fs::file_size(gt + "/big.png") > (64u << 10));
+  data::write_image(dir.file("plain.jpg"), test::random_image(rng, 96, 80, 3));
+  std::vector<uint8_t> jpeg = data::read_file_bytes(dir.file("plain.jpg"));
+  std::vector<uint8_t> app1 = {0xFF, 0xE1, 0xFF, 0xFF};  // a 65535-byte APP1 segment
+  app1.resize(2 + 65535, 0x20);
+  for (int i = 0; i < 2; ++i) jpeg.insert(jpeg.begin() + 2, app1.begin(), app1.end());
+  data::write_file_bytes(gt + "/late_header.jpg", jpeg);
+  REQUIRE(data::read_image(gt + "/late_header.jpg").width == 96);
+  json c = bad_image_run("train_set_prefix", gt);
+  c["datasets"]["train"]["gt_size"] = 400;
+  CHECK_THROWS_WITH(check_before_training(parse_config(c)),
+                    Catch::Contains("big.png' is 200x150") && Catch::Contains("late_header.jpg' is 96x80"));
+}
