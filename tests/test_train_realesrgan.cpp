@@ -14,6 +14,8 @@
 #include <set>
 
 #include "data/degrade/usm_sharp.h"
+#include "data/image_io.h"
+#include "data/imresize.h"
 #include "data/loader.h"
 #include "engine/host_round_trips.h"
 #include "engine/safetensors.h"
@@ -399,8 +401,15 @@ TEST_CASE("realesrgan/bad_options_are_errors_naming_the_key") {
 TEST_CASE("realesrgan/configs_pass_config_check") {
   test::TempDir tmp;
   const std::string meta = tmp.file("pairs.txt");
-  std::ofstream(meta) << "mate_aqua.png, mate_aqua.png\n";
-  const std::string photos = kRoot + "/datasets/train_photos";
+  std::ofstream(meta) << "gt/mate_aqua.png, lq/mate_aqua.png\n";
+  const std::string photos = tmp.subdir("pairs");
+  // One photo (504x312) and its x1/4 LQ: the training set's sizes are checked from the headers.
+  const std::string photo = kRoot + "/datasets/train_photos/mate_aqua.png";
+  fs::create_directories(photos + "/gt");
+  fs::create_directories(photos + "/lq");
+  fs::copy_file(photo, photos + "/gt/mate_aqua.png");
+  const data::Image lq = data::imresize(data::read_image(photo), 0.25);
+  data::write_image(photos + "/lq/mate_aqua.png", lq);
   // The published weights the recipes start from are not in the repository: --check also
   // loads pretrained weights (as train does before its first iteration), so they are unset.
   const std::string no_pretrained = " --set path.pretrain_network_g=";
