@@ -119,4 +119,13 @@ void write_file_atomically(const std::string& given, const std::function<void(st
   if (durable) sync_folder(dir);
 }
 
+void write_text_atomically(const std::string& path, const std::string& text, Durability durability) {
+  write_file_atomically(
+      path,
+      [&](std::FILE* f) {
+        if (std::fwrite(text.data(), 1, text.size(), f) != text.size()) fail("short write: ", std::strerror(errno));
+      },
+      durability);
+}
+
 }  // namespace sr

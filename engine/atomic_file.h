@@ -25,6 +25,10 @@ enum class Durability { durable, replaced_on_success };
 void write_file_atomically(const std::string& path, const std::function<void(std::FILE*)>& write,
                            Durability durability = Durability::durable);
 
+// write_file_atomically of `text` as it is; a short write is an error naming `path`.
+void write_text_atomically(const std::string& path, const std::string& text,
+                           Durability durability = Durability::durable);
+
 // The file a write to `path` replaces, by the rules above: `path` itself when nothing or a
 // regular file is there, the file a symbolic link names, an sr::Error for anything else.
 // For writers that make their own temporary file beside it (data/image_row_writer.h).

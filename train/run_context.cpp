@@ -149,12 +149,6 @@ void open_run_context(RunContext& ctx, bool fresh, size_t first_stage, bool resu
 
 namespace {
 
-void write_text_atomically(const std::string& path, const std::string& text) {
-  write_file_atomically(path, [&](std::FILE* f) {
-    if (std::fwrite(text.data(), 1, text.size(), f) != text.size()) fail("short write: ", std::strerror(errno));
-  });
-}
-
 // "key old -> new; key old -> new" of the changes whose shapes_training is `shaping`.
 std::string describe_changes(const std::vector<ConfigChange>& changes, bool shaping) {
   std::string out;

@@ -123,9 +123,7 @@ int64_t RunLog::drop_events_past(const std::vector<std::string>& stages, size_t 
   jsonl_ = nullptr;
   std::string error;
   try {
-    write_file_atomically(jsonl_path_, [&](std::FILE* f) {
-      if (std::fwrite(kept.data(), 1, kept.size(), f) != kept.size()) fail("short write: ", std::strerror(errno));
-    });
+    write_text_atomically(jsonl_path_, kept);
   } catch (const Error& e) {
     error = e.what();
   }

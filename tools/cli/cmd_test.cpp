@@ -284,10 +284,7 @@ int run_test(const std::vector<std::string>& args) {
   const auto t0 = std::chrono::steady_clock::now();
   for (const SetPlan& plan : plans)
     report[plan.d->key] = test_one_set(*net, plan, typed.val.metrics, tile, dev, totals);
-  const std::string text = report.dump(2) + "\n";
-  write_file_atomically(str_cat(output, "/metrics.json"), [&](std::FILE* f) {
-    SR_CHECK(std::fwrite(text.data(), 1, text.size(), f) == text.size(), "short write");
-  });
+  write_text_atomically(str_cat(output, "/metrics.json"), report.dump(2) + "\n");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("\ntest: %zu image(s) in %.2f s: %.3f images/s, %.3f output megapixels/s; metrics in %s/metrics.json\n",
               totals.images, secs, totals.images / secs, totals.out_mpix / secs, output.c_str());
