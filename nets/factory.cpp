@@ -310,9 +310,9 @@ std::unique_ptr<Module> build_network(const json& opt, const LayerOptions& layer
     // have the process killed for it, before failing: the parameters may take what the system
     // has available now, and the error then names every option.
     const size_t available = available_host_memory();
-    HostAllocationLimit limit(available, str_cat(type, " ", opt.dump(), " needs more than the ",
-                                                 std::round(available / 0x1p30 * 10) / 10, " GiB of memory available now: ",
-                                                 "check its size options"));
+    const double gib = std::round(available / 0x1p30 * 10) / 10;
+    HostAllocationLimit limit(available, str_cat(type, " ", opt.dump(), " needs more than the ", gib,
+                                                 " GiB of memory available now: check its size options"));
     return build(args, layers);
   }
   fail("network: unknown type '", type, "'", did_you_mean(type, network_types()), "; known types: ",

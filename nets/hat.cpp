@@ -159,7 +159,8 @@ namespace {
 
 // The options HAT's constructor would accept and run; each refusal names the key and value.
 void check_hat_options(const HATOptions& o) {
-  check_size_options("HAT", {{"in_chans", o.in_chans, 1}, {"embed_dim", o.embed_dim, 1}, {"window_size", o.window_size, 1}});
+  check_size_options("HAT", {{"in_chans", o.in_chans, 1}, {"embed_dim", o.embed_dim, 1},
+                             {"window_size", o.window_size, 1}});
   SR_CHECK(o.depths.size() == o.num_heads.size(), "HAT: depths has ", o.depths.size(), " entries and num_heads ",
            o.num_heads.size(), ": one each per RHAG");
   for (size_t i = 0; i < o.depths.size(); ++i) {
