@@ -86,6 +86,9 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, const LoaderOptions& opt)
     opt_.start.batch = (consumed + global_batch - 1) / global_batch;
     if (opt_.start.batch >= batches_per_epoch_) opt_.start = {opt_.start.epoch + 1, 0};
   }
+  SR_CHECK(opt_.start_dataset_size >= 0, "loader: bad dataset size ", opt_.start_dataset_size, " of the resume position");
+  if (opt_.start_dataset_size > 0 && opt_.start_dataset_size != n && opt_.start.batch >= batches_per_epoch_)
+    opt_.start = {opt_.start.epoch + 1, 0};
   SR_CHECK(opt_.start.epoch >= 0 && opt_.start.batch >= 0 && opt_.start.batch < batches_per_epoch_,
            "loader: resume position (epoch ", opt_.start.epoch, ", batch ", opt_.start.batch,
            ") is outside an epoch of ", batches_per_epoch_, " batches (was the dataset or batch size changed?)");

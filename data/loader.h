@@ -56,6 +56,11 @@ struct LoaderOptions {
   // into the epoch (none is seen twice; the rest of the epoch may lose less than one
   // global batch), or to the next epoch. 0: the same as this run.
   int64_t start_global_batch = 0;
+  // The dataset size (samples) of the run that saved `start`, when known and different from
+  // this dataset's (images added or removed before a resume): a `start` past the end of
+  // this run's epoch then moves to the next epoch's first batch instead of being refused.
+  // 0: unknown or the same.
+  int64_t start_dataset_size = 0;
   // Batches in page-locked memory for asynchronous copies to this CUDA device (-1: no;
   // ignored without a GPU). The trainer sets it when it trains on CUDA.
   int pin_memory_device = -1;

@@ -79,6 +79,39 @@ TEST_CASE("train/bad_training_image_saves_the_training_state_first") {
   test::expect_same_tensors(uninterrupted, read_safetensors(final_state));
 }
 
+// The other way out of a bad training image: remove it and resume. Six images, batch 2,
+// and the image of iteration 3 cut short: the state of iteration 2 waits at epoch 0, batch
+// 2. Five images make two batches an epoch, so batch 2 is past the epoch's end: the resume
+// goes on from epoch 1's first batch (before, the loader refused the position), and the
+// log says the training set changed size and what became of the interrupted epoch.
+TEST_CASE("train/removing_a_bad_training_image_and_resuming_goes_on_with_a_note") {
+  test::TempDir dir;
+  const std::string train_dir = dir.subdir("train");
+  std::mt19937_64 rng(12);
+  for (int i = 0; i < 6; ++i)
+    data::write_image(train_dir + "/img" + std::to_string(i) + ".png", test::random_image(rng, 40, 40, 3));
+  const std::string run = "bad_train_image_removed";
+  json c = bad_image_run(run, train_dir);
+  const data::DataConfig d = parse_config(c).find_dataset("train")->data;
+  const std::vector<int64_t> order = data::epoch_indices(d.seed, 0, 6, d.dataset_enlarge_ratio, 0, 1);
+  const std::string bad = data::Dataset(d).file((size_t)order.at(4)).gt_path;  // batch 2: iteration 3
+  fs::resize_file(bad, fs::file_size(bad) / 2);
+  CHECK_THROWS_WITH(run_training(c, {}), Catch::Contains("the training state of iteration 2 was saved first"));
+  const std::string exp = test::train_exp_dir(run);
+  const TrainingState saved = load_training_state(state_path(exp, "psnr", 2));
+  CHECK(saved.info.loader_dataset_size == 6);
+  CHECK(saved.info.loader_batch == 2);
+
+  fs::remove(bad);
+  TrainOptions resume;
+  resume.resume = "auto";
+  REQUIRE(run_training(c, resume) == 0);
+  CHECK(load_training_state(state_path(exp, "psnr", 5)).info.loader_dataset_size == 5);
+  const std::string log = test::read_text(exp + "/train.log");
+  CHECK_THAT(log, Catch::Contains("the training set had 6 samples when the state was saved and has 5 now") &&
+                      Catch::Contains("batch 2 is past epoch 0's 2 batches now, so epoch 1 begins"));
+}
+
 // A training set is checked from its image headers before the first iteration (train and
 // `srengine config --check` alike): a paired LQ that is not GT / scale, and images smaller
 // than gt_size, are errors naming the image, its size, gt_size and the key, not a stop when

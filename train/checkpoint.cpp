@@ -42,6 +42,7 @@ nlohmann::json record_json(const TrainingState& s) {
   put("loader_epoch", i.loader_epoch);
   put("loader_batch", i.loader_batch);
   put("loader_global_batch", i.loader_global_batch);
+  put("loader_dataset_size", i.loader_dataset_size);
   put("validated_iter", i.validated_iter);
   info["world_size"] = i.world_size;
   info["seed"] = i.seed;
@@ -102,6 +103,7 @@ void check_state_record(const nlohmann::json& info, const std::string& where) {
     checked_integer(info, key, 0, kMaxCount, where, false);
   checked_integer(info, "world_size", 1, 1 << 20, where, false);
   checked_integer(info, "loader_global_batch", 0, kMaxCount, where, false);
+  checked_integer(info, "loader_dataset_size", 1, kMaxCount, where, false);
   checked_integer(info, "validated_iter", -1, kMaxCount, where, false);
   if (info.contains("has_net_d"))
     SR_CHECK(info["has_net_d"].is_boolean(), where, ": 'has_net_d' must be true or false, got ",
@@ -159,6 +161,7 @@ TrainingState load_training_state(const std::string& path) {
   i.loader_epoch = get("loader_epoch");
   i.loader_batch = get("loader_batch");
   i.loader_global_batch = get("loader_global_batch");
+  i.loader_dataset_size = get("loader_dataset_size");
   i.validated_iter = get("validated_iter");
   i.world_size = (int)get("world_size").value_or(1);
   if (info.contains("seed") && info["seed"].is_number_integer()) i.seed = info["seed"].get<uint64_t>();

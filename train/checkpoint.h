@@ -36,6 +36,7 @@ struct StateInfo {
   std::optional<int64_t> optim_g_steps, optim_d_steps, loader_epoch, loader_batch;
   int world_size = 1;
   std::optional<int64_t> loader_global_batch;  // absent before it was recorded
+  std::optional<int64_t> loader_dataset_size;  // training samples when saved (absent in older states)
   uint64_t seed = 0;
   int nan_streak = 0;
   std::map<std::string, BestMetric> best;

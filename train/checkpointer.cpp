@@ -70,6 +70,7 @@ void Checkpointer::write(size_t si, int64_t iter, const RunNets& nets, StageStep
   s.info.loader_batch = pos.batch;
   s.info.world_size = ctx_.comm->world_size();
   s.info.loader_global_batch = ctx_.comm->world_size() * loader.batch_size();
+  s.info.loader_dataset_size = (int64_t)loader.dataset().size();
   s.info.seed = ctx_.cfg.manual_seed;
   s.info.nan_streak = ctx_.counters.nan_streak;
   s.info.best = ctx_.counters.best;

@@ -187,6 +187,22 @@ int StageLoop::run(size_t si, const TrainingState* resume) {
                    std::to_string(ctx_.comm->world_size()) + " rank(s), global batch " + std::to_string(global_batch) +
                    ": epoch " + std::to_string(start.pos.epoch) + " continues after the samples it has used "
                    "(docs/DISTRIBUTED.md, Data and resume across world sizes)");
+  // Images added or removed since the state (a bad file taken out): the epoch's order is a
+  // permutation of the samples there are now, so the interrupted epoch does not go on as it
+  // would have. Said, not refused.
+  const int64_t samples = (int64_t)loader->dataset().size();
+  if (resume && start.dataset_size > 0 && start.dataset_size != samples) {
+    const data::LoaderPosition at = loader->position();
+    ctx_.log->info(str_cat("[", stage.name, "] the training set had ", start.dataset_size,
+                           " samples when the state was saved and has ", samples, " now: ",
+                           at.epoch == start.pos.epoch
+                               ? str_cat("epoch ", at.epoch, " is drawn again in a new order and continues at batch ",
+                                         at.batch, " of ", loader->batches_per_epoch())
+                               : str_cat("batch ", start.pos.batch, " is past epoch ", start.pos.epoch, "'s ",
+                                         loader->batches_per_epoch(), " batches now, so epoch ", at.epoch,
+                                         " begins"),
+                           " (samples of the rest of the interrupted epoch may repeat or be left out)"));
+  }
   // A state at total_iter (a run stopped between a stage's last checkpoint and its end) has
   // no iteration left: the stage only ends (validation, final model).
   const std::string iterations = start.iter < stage.total_iter
@@ -230,6 +246,7 @@ StageStart StageLoop::restore(const TrainingState* resume) {
   // config's batch, unless the batch size was changed too.
   start.global_batch = resume->info.loader_global_batch.value_or(
       resume->info.world_size * (int64_t)ctx_.cfg.find_dataset("train")->data.batch_size_per_gpu);
+  start.dataset_size = resume->info.loader_dataset_size.value_or(0);
   ctx_.counters.nan_streak = resume->info.nan_streak;
   ctx_.counters.best = resume->info.best;
   return start;
@@ -262,6 +279,7 @@ std::unique_ptr<data::Loader> StageLoop::make_loader(const StageStart& start, co
   options.world_size = ctx_.comm->world_size();
   options.start = start.pos;
   options.start_global_batch = start.global_batch;
+  options.start_dataset_size = start.dataset_size;
   // The loader's warnings (skip_bad_images) are about this rank's own samples: rank 0 logs
   // them; the others, whose log is off, print them on the console with their rank.
   options.warn = [this](const std::string& m) {
@@ -351,8 +369,8 @@ void StageLoop::validate(size_t si, int64_t iter, StageStep& step, const data::L
   if (f.diverged) fail(f.message);
   checkpointer_.save(si, iter, nets_, step, loader);
   const bool last = iter == stage.total_iter;  // a resumed stage ends with validation again
-  fail(f.message, "; the training state of iteration ", iter, " was saved first (", ctx_.dir,
-       "/training_states/): fix the cause and continue with --resume auto (",
+  fail(f.message, "; the training state of iteration ", iter, " was saved first (", checkpointer_.last(),
+       "): fix the cause and continue with --resume auto (",
        last ? "the stage's last validation runs again" : "this validation is not repeated", ")");
 }
 

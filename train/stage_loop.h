@@ -48,6 +48,7 @@ class StopSignalScope {
 // Where a stage starts: iteration 0 and the loader's first batch, or a training state's.
 struct StageStart {
   int64_t iter = 0, global_batch = 0;
+  int64_t dataset_size = 0;  // training samples when the state was saved; 0: unknown (older state)
   data::LoaderPosition pos;
 };
 
