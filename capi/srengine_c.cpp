@@ -10,6 +10,7 @@
 
 #include "data/image.h"
 #include "engine/autograd.h"
+#include "engine/cpu_isa.h"
 #include "engine/dtype.h"
 #include "engine/error.h"
 #include "infer/open_model.h"
@@ -31,9 +32,16 @@ namespace {
 thread_local std::string g_last_error;
 
 // Runs f; an exception becomes the thread's last error and `on_error` is returned.
+// A CPU without an extension the library was built for (engine/cpu_isa.h) gets the reason
+// from every call instead of SIGILL at the first vector instruction.
 template <typename F, typename R>
 R guarded(F&& f, R on_error) {
   g_last_error.clear();
+  static const std::string missing_isa = sr::missing_build_isa();
+  if (!missing_isa.empty()) {
+    g_last_error = "srengine: " + missing_isa;
+    return on_error;
+  }
   try {
     return f();
   } catch (const std::exception& e) {

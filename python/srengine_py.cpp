@@ -23,6 +23,7 @@
 #include "data/metrics.h"
 #include "data/niqe.h"
 #include "engine/autograd.h"
+#include "engine/cpu_isa.h"
 #include "engine/dtype.h"
 #include "engine/error.h"
 #include "infer/lpips_score.h"
@@ -292,6 +293,10 @@ double numpy_metric(const py::array& a, const py::array& b, int crop_border, boo
 }  // namespace
 
 PYBIND11_MODULE(srengine, m) {
+  // A CPU without an extension the module was built for (engine/cpu_isa.h): a reason at
+  // import instead of SIGILL at the first vector instruction.
+  if (const std::string missing = sr::missing_build_isa(); !missing.empty())
+    throw py::import_error("srengine: " + missing);
   m.doc() = "srengine: image super-resolution (Real-ESRGAN / ESRGAN models), training and metrics";
   m.attr("__version__") = SRENGINE_VERSION;
   py::register_exception<sr::Error>(m, "Error", PyExc_RuntimeError);
